@@ -1,0 +1,70 @@
+/* Asynchronous HTTPS client: libcurl multi driven by a libev loop (after
+ * curl's docs/examples/evhiperfifo.c). https only, no redirects, bounded
+ * bodies, HTTP/2 with multiplexing and connection reuse. */
+#ifndef ACMED_HTTP_H
+#define ACMED_HTTP_H
+
+#include <ev.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#define HTTP_MAX_BODY (1024 * 1024)
+#define HTTP_MAX_LINKS 16
+
+struct http;
+
+struct http_options {
+	const char *ca_file;	  /* borrowed; PEM bundle to trust, NULL: the system store */
+	long connect_timeout_ms;  /* 0: 10 s */
+	long total_timeout_ms;	  /* 0: 60 s */
+	long low_speed_time_s;	  /* abort below 16 bytes/s for this long; 0: 20 s */
+	size_t max_body;	  /* 0: HTTP_MAX_BODY */
+};
+
+/* What came back. Everything is borrowed for the duration of the callback. */
+struct http_response {
+	const char *url;	  /* the request URL */
+	long status;		  /* HTTP status; 0 when the transfer failed */
+	const char *error;	  /* why the transfer failed (status 0), else NULL */
+	const char *body;	  /* NUL-terminated, never NULL */
+	size_t body_len;
+	const char *content_type; /* NULL when absent; likewise below */
+	const char *location;
+	const char *replay_nonce;
+	const char *retry_after;
+	const char *links[HTTP_MAX_LINKS]; /* raw Link header values, in order */
+	size_t n_links;
+};
+
+typedef void (*http_done_fn)(const struct http_response *resp, void *arg);
+
+struct http_stats {
+	unsigned long requests;	   /* transfers completed (or failed) */
+	unsigned long connections; /* new TCP connections opened */
+};
+
+/* New client on loop. opts is copied (ca_file is borrowed and must outlive
+ * the client). Returns NULL (logged) on failure. */
+struct http *http_create(struct ev_loop *loop, const struct http_options *opts);
+
+/* Aborts transfers in flight without calling their callbacks, and frees. */
+void http_destroy(struct http *http);
+
+/* Starts a request. method is "GET", "HEAD" or "POST"; body (len bytes,
+ * copied) and content_type only for POST. done is called exactly once, from
+ * the loop, never from inside http_request. Returns 0, or -1 (logged) when the
+ * request could not start (for example a URL that is not https), in which case
+ * done is never called. */
+int http_request(struct http *http, const char *method, const char *url, const char *content_type,
+		 const char *body, size_t len, http_done_fn done, void *arg);
+
+/* Number of requests in flight. */
+size_t http_pending(const struct http *http);
+
+void http_get_stats(const struct http *http, struct http_stats *stats);
+
+/* Whether url is an absolute https URL with a host and no whitespace or
+ * control characters. */
+bool http_url_ok(const char *url);
+
+#endif

@@ -1,0 +1,117 @@
+#include "log.h"
+
+#include <openssl/err.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+static const char *log_progname = "acmed";
+static enum log_level log_level = LOG_LEVEL_INFO;
+static bool log_syslog;
+static bool log_colour;
+
+static const struct {
+	const char *label;
+	const char *colour;
+	int priority;
+} levels[LOG_LEVEL__MAX] = {
+	[LOG_LEVEL_ERROR] = {"error", "\033[31m", LOG_ERR},
+	[LOG_LEVEL_WARN] = {"warning", "\033[33m", LOG_WARNING},
+	[LOG_LEVEL_INFO] = {NULL, NULL, LOG_INFO},
+	[LOG_LEVEL_DEBUG] = {"debug", "\033[2m", LOG_DEBUG},
+};
+
+void
+log_init(const char *progname, enum log_level level, bool use_syslog)
+{
+	if (progname != NULL) {
+		log_progname = progname;
+	}
+	log_set_level(level);
+	if (use_syslog && !log_syslog) {
+		openlog(log_progname, LOG_PID, LOG_DAEMON);
+	} else if (!use_syslog && log_syslog) {
+		closelog();
+	}
+	log_syslog = use_syslog;
+	log_colour = !use_syslog && isatty(STDERR_FILENO) && getenv("NO_COLOR") == NULL;
+}
+
+void
+log_set_level(enum log_level level)
+{
+	if (level >= LOG_LEVEL__MAX) {
+		level = LOG_LEVEL_DEBUG;
+	}
+	log_level = level;
+}
+
+enum log_level
+log_get_level(void)
+{
+	return log_level;
+}
+
+bool
+log_enabled(enum log_level level)
+{
+	return level <= log_level;
+}
+
+static void
+log_vmsg(enum log_level level, const char *fmt, va_list ap)
+{
+	char line[2048];
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	/* One message is one line, whatever a server put in it. */
+	for (char *p = line; *p != '\0'; p++) {
+		if (*p == '\n' || *p == '\r') {
+			*p = ' ';
+		}
+	}
+	if (log_syslog) {
+		syslog(levels[level].priority, "%s", line);
+		return;
+	}
+	if (levels[level].label == NULL) {
+		fprintf(stderr, "%s: %s\n", log_progname, line);
+	} else if (log_colour) {
+		fprintf(stderr, "%s: %s%s\033[0m: %s\n", log_progname, levels[level].colour,
+			levels[level].label, line);
+	} else {
+		fprintf(stderr, "%s: %s: %s\n", log_progname, levels[level].label, line);
+	}
+}
+
+void
+log_msg(enum log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (level >= LOG_LEVEL__MAX || !log_enabled(level)) {
+		return;
+	}
+	va_start(ap, fmt);
+	log_vmsg(level, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_openssl(const char *fmt, ...)
+{
+	va_list ap;
+	unsigned long code;
+	char buf[256];
+
+	va_start(ap, fmt);
+	log_vmsg(LOG_LEVEL_ERROR, fmt, ap);
+	va_end(ap);
+	while ((code = ERR_get_error()) != 0) {
+		ERR_error_string_n(code, buf, sizeof(buf));
+		log_msg(LOG_LEVEL_ERROR, "openssl: %s", buf);
+	}
+}

@@ -1,0 +1,38 @@
+/* Logging: levels, one sink (stderr for commands, syslog for the daemon). */
+#ifndef ACMED_LOG_H
+#define ACMED_LOG_H
+
+#include <stdbool.h>
+
+enum log_level {
+	LOG_LEVEL_ERROR,
+	LOG_LEVEL_WARN,
+	LOG_LEVEL_INFO,
+	LOG_LEVEL_DEBUG,
+	LOG_LEVEL__MAX,
+};
+
+/* Sets the program name shown on stderr, the level, and whether messages go
+ * to syslog instead of stderr. Safe to call again to change any of them. */
+void log_init(const char *progname, enum log_level level, bool use_syslog);
+
+void log_set_level(enum log_level level);
+enum log_level log_get_level(void);
+
+/* Whether a message at this level would be written. */
+bool log_enabled(enum log_level level);
+
+/* Writes one line (a trailing newline is added). Never pass keys, HMACs or JWS
+ * bodies. */
+void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Like log_msg at LOG_LEVEL_ERROR, followed by OpenSSL's whole error queue
+ * (which is emptied). */
+void log_openssl(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#define log_error(...) log_msg(LOG_LEVEL_ERROR, __VA_ARGS__)
+#define log_warn(...) log_msg(LOG_LEVEL_WARN, __VA_ARGS__)
+#define log_info(...) log_msg(LOG_LEVEL_INFO, __VA_ARGS__)
+#define log_debug(...) log_msg(LOG_LEVEL_DEBUG, __VA_ARGS__)
+
+#endif

@@ -1,0 +1,32 @@
+/* The state directory and atomic writes. */
+#ifndef ACMED_STORE_H
+#define ACMED_STORE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Writes len bytes to path atomically: a temp file in the same folder
+ * (O_EXCL|O_NOFOLLOW, the given mode), fsync, rename over path, fsync of the
+ * folder. On failure nothing is left behind and path is unchanged. Returns 0
+ * or -1 (logged with the path and the reason). */
+int store_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
+
+/* Creates path and its missing parents with mode (existing ones are left as
+ * they are). Returns 0 or -1 (logged). */
+int store_mkdirs(const char *path, mode_t mode);
+
+/* Reads a whole regular file of at most max bytes. Returns a new
+ * NUL-terminated buffer (free()), its length in *len if len is not NULL, or
+ * NULL (errno set; ENOENT when missing, EFBIG when larger than max). Does not
+ * log. */
+char *store_read_file(const char *path, size_t max, size_t *len);
+
+/* Joins parts with '/'. Returns a new string (free()), or NULL when out of
+ * memory or longer than PATH_MAX. The list ends with NULL. */
+char *store_path(const char *first, ...) __attribute__((sentinel));
+
+/* The default state directory: ACMED_STATEDIR for root, else
+ * $XDG_STATE_HOME/acmed or ~/.local/state/acmed. New string, or NULL. */
+char *store_default_dir(void);
+
+#endif
