@@ -1,1 +1,499 @@
 #include "acme_client.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "b64.h"
+#include "jws.h"
+#include "log.h"
+
+#define NONCE_POOL_SIZE 64
+#define NONCE_MAX_LEN 256
+#define RETRY_AFTER_MAX (7L * 24 * 3600)
+#define MESSAGE_LEN 1024
+
+enum request_kind {
+	REQUEST_DIRECTORY,
+	REQUEST_GET,
+	REQUEST_POST,
+};
+
+struct request {
+	struct acme_client *client;
+	struct request *prev;
+	struct request *next;
+	enum request_kind kind;
+	char *url;
+	char *payload; /* NULL: POST-as-GET */
+	EVP_PKEY *key; /* borrowed */
+	char *kid;
+	int bad_nonces;
+	acme_reply_fn done;
+	acme_ready_fn ready;
+	void *arg;
+};
+
+struct acme_client {
+	struct http *http;
+	char *directory_url;
+	struct acme_directory directory;
+	bool have_directory;
+	char *nonces[NONCE_POOL_SIZE];
+	size_t n_nonces;
+	struct request *requests;
+};
+
+struct acme_client *
+acme_client_create(struct http *http, const char *directory_url)
+{
+	struct acme_client *client;
+
+	client = calloc(1, sizeof(*client));
+	if (client == NULL) {
+		log_error("out of memory");
+		return NULL;
+	}
+	client->http = http;
+	client->directory_url = strdup(directory_url);
+	if (client->directory_url == NULL) {
+		log_error("out of memory");
+		free(client);
+		return NULL;
+	}
+	return client;
+}
+
+static void
+request_free(struct request *req)
+{
+	struct acme_client *client;
+
+	if (req == NULL) {
+		return;
+	}
+	client = req->client;
+	if (req->prev != NULL) {
+		req->prev->next = req->next;
+	} else if (client != NULL && client->requests == req) {
+		client->requests = req->next;
+	}
+	if (req->next != NULL) {
+		req->next->prev = req->prev;
+	}
+	free(req->url);
+	free(req->payload);
+	free(req->kid);
+	free(req);
+}
+
+void
+acme_client_destroy(struct acme_client *client)
+{
+	if (client == NULL) {
+		return;
+	}
+	while (client->requests != NULL) {
+		request_free(client->requests);
+	}
+	for (size_t i = 0; i < client->n_nonces; i++) {
+		free(client->nonces[i]);
+	}
+	acme_directory_finish(&client->directory);
+	free(client->directory_url);
+	free(client);
+}
+
+const struct acme_directory *
+acme_client_directory(const struct acme_client *client)
+{
+	return client->have_directory ? &client->directory : NULL;
+}
+
+const char *
+acme_client_directory_url(const struct acme_client *client)
+{
+	return client->directory_url;
+}
+
+size_t
+acme_client_nonces(const struct acme_client *client)
+{
+	return client->n_nonces;
+}
+
+/* RFC 8555 section 6.5: every response may carry a fresh nonce; keep them
+ * all (up to the pool size) so most requests need no newNonce round trip. */
+static void
+nonce_push(struct acme_client *client, const char *nonce)
+{
+	char *copy;
+
+	if (nonce == NULL || !b64_is_token(nonce, NONCE_MAX_LEN)) {
+		return;
+	}
+	copy = strdup(nonce);
+	if (copy == NULL) {
+		return;
+	}
+	if (client->n_nonces == NONCE_POOL_SIZE) {
+		/* Drop the oldest: it is the likeliest to have expired. */
+		free(client->nonces[0]);
+		memmove(client->nonces, client->nonces + 1,
+			(NONCE_POOL_SIZE - 1) * sizeof(client->nonces[0]));
+		client->n_nonces--;
+	}
+	client->nonces[client->n_nonces++] = copy;
+}
+
+/* The newest nonce, owned by the caller; NULL when the pool is empty. */
+static char *
+nonce_pop(struct acme_client *client)
+{
+	if (client->n_nonces == 0) {
+		return NULL;
+	}
+	return client->nonces[--client->n_nonces];
+}
+
+static struct request *
+request_create(struct acme_client *client, enum request_kind kind, const char *url)
+{
+	struct request *req;
+
+	req = calloc(1, sizeof(*req));
+	if (req == NULL) {
+		log_error("out of memory");
+		return NULL;
+	}
+	req->url = strdup(url);
+	if (req->url == NULL) {
+		log_error("out of memory");
+		free(req);
+		return NULL;
+	}
+	req->client = client;
+	req->kind = kind;
+	req->next = client->requests;
+	if (client->requests != NULL) {
+		client->requests->prev = req;
+	}
+	client->requests = req;
+	return req;
+}
+
+static bool
+is_json_type(const char *content_type, const char *type)
+{
+	size_t n = strlen(type);
+
+	return content_type != NULL && strncasecmp(content_type, type, n) == 0 &&
+	       (content_type[n] == '\0' || content_type[n] == ';' || content_type[n] == ' ');
+}
+
+/* Fills problem for a failed response: the server's problem document when it
+ * sent one, else a description of what came back. */
+static void
+make_problem(const struct http_response *resp, struct acme_problem *problem, char *detail,
+	     size_t detail_len)
+{
+	char err[128];
+
+	memset(problem, 0, sizeof(*problem));
+	if (resp->status == 0) {
+		snprintf(detail, detail_len, "%s", resp->error != NULL ? resp->error : "failed");
+		problem->detail = detail;
+		return;
+	}
+	if (resp->body_len > 0 &&
+	    (is_json_type(resp->content_type, "application/problem+json") ||
+	     is_json_type(resp->content_type, "application/json")) &&
+	    acme_parse_problem(resp->body, resp->body_len, problem, err, sizeof(err)) == 0) {
+		if (problem->status == 0) {
+			problem->status = resp->status;
+		}
+		return;
+	}
+	memset(problem, 0, sizeof(*problem));
+	problem->status = resp->status;
+	snprintf(detail, detail_len, "HTTP error without a problem document (%s)",
+		 resp->content_type != NULL ? resp->content_type : "no content type");
+	problem->detail = detail;
+}
+
+/* The problem's strings belong to it unless they are the caller's detail
+ * buffer. */
+static void
+problem_release(struct acme_problem *problem, const char *detail)
+{
+	if (problem->detail == detail) {
+		problem->detail = NULL;
+	}
+	acme_problem_finish(problem);
+}
+
+static void
+deliver(struct request *req, const struct http_response *resp)
+{
+	struct acme_reply reply;
+	struct acme_problem problem;
+	char detail[512];
+	char message[MESSAGE_LEN];
+	time_t now = time(NULL);
+	bool failed = resp->status == 0 || resp->status >= 400;
+
+	memset(&reply, 0, sizeof(reply));
+	memset(&problem, 0, sizeof(problem));
+	message[0] = '\0';
+	reply.url = req->url;
+	reply.status = resp->status;
+	reply.body = resp->body;
+	reply.body_len = resp->body_len;
+	reply.content_type = resp->content_type;
+	reply.location = resp->location;
+	reply.links = resp->links;
+	reply.n_links = resp->n_links;
+	if (resp->retry_after != NULL &&
+	    acme_parse_retry_after(resp->retry_after, now, RETRY_AFTER_MAX, &reply.retry_after) <
+		    0) {
+		reply.retry_after = 0;
+	}
+	if (failed) {
+		make_problem(resp, &problem, detail, sizeof(detail));
+		acme_problem_format(&problem, req->url, message, sizeof(message));
+		reply.problem = &problem;
+	}
+	reply.message = message;
+	req->done(&reply, req->arg);
+	problem_release(&problem, detail);
+}
+
+static void send_post(struct request *req);
+
+static void
+on_post(const struct http_response *resp, void *arg)
+{
+	struct request *req = arg;
+	struct acme_client *client = req->client;
+
+	nonce_push(client, resp->replay_nonce);
+	if (resp->status == 400 && is_json_type(resp->content_type, "application/problem+json")) {
+		struct acme_problem problem;
+		char err[128];
+		bool bad_nonce = false;
+
+		if (acme_parse_problem(resp->body, resp->body_len, &problem, err, sizeof(err)) ==
+		    0) {
+			bad_nonce = acme_problem_is(&problem, "badNonce");
+			acme_problem_finish(&problem);
+		}
+		/* RFC 8555 section 6.5: retry with the nonce the error
+		 * carried, but not forever. */
+		if (bad_nonce && req->bad_nonces < ACME_CLIENT_MAX_BAD_NONCE) {
+			req->bad_nonces++;
+			log_debug("%s: badNonce, retrying (%d)", req->url, req->bad_nonces);
+			send_post(req);
+			return;
+		}
+	}
+	deliver(req, resp);
+	request_free(req);
+}
+
+static void
+fail_request(struct request *req, const char *url, const char *why)
+{
+	struct http_response resp;
+
+	memset(&resp, 0, sizeof(resp));
+	resp.url = url;
+	resp.error = why;
+	resp.body = "";
+	deliver(req, &resp);
+	request_free(req);
+}
+
+static void
+on_nonce(const struct http_response *resp, void *arg)
+{
+	struct request *req = arg;
+
+	nonce_push(req->client, resp->replay_nonce);
+	if (req->client->n_nonces == 0) {
+		char why[256];
+
+		if (resp->status == 0) {
+			snprintf(why, sizeof(why), "newNonce: %s", resp->error);
+		} else {
+			snprintf(why, sizeof(why), "newNonce: %ld: no usable Replay-Nonce header",
+				 resp->status);
+		}
+		fail_request(req, req->url, why);
+		return;
+	}
+	send_post(req);
+}
+
+static void
+send_post(struct request *req)
+{
+	struct acme_client *client = req->client;
+	json_t *jws = NULL;
+	char *nonce = NULL;
+	char *body = NULL;
+
+	nonce = nonce_pop(client);
+	if (nonce == NULL) {
+		if (http_request(client->http, "HEAD", client->directory.new_nonce, NULL, NULL, 0,
+				 on_nonce, req) < 0) {
+			fail_request(req, req->url, "newNonce: request failed");
+		}
+		goto out;
+	}
+	jws = jws_sign(req->key, req->kid, nonce, req->url, req->payload);
+	if (jws != NULL) {
+		body = json_dumps(jws, JSON_COMPACT);
+	}
+	if (body == NULL) {
+		fail_request(req, req->url, "cannot sign the request");
+		goto out;
+	}
+	if (http_request(client->http, "POST", req->url, "application/jose+json", body,
+			 strlen(body), on_post, req) < 0) {
+		fail_request(req, req->url, "request failed");
+	}
+out:
+	free(body);
+	json_decref(jws);
+	free(nonce);
+}
+
+int
+acme_client_post(struct acme_client *client, const char *url, EVP_PKEY *key, const char *kid,
+		 const char *payload, acme_reply_fn done, void *arg)
+{
+	struct request *req = NULL;
+
+	if (!client->have_directory) {
+		log_error("%s: no directory yet", url);
+		return -1;
+	}
+	if (!http_url_ok(url)) {
+		log_error("%s: not an https URL", url);
+		return -1;
+	}
+	req = request_create(client, REQUEST_POST, url);
+	if (req == NULL) {
+		return -1;
+	}
+	req->key = key;
+	req->done = done;
+	req->arg = arg;
+	if ((kid != NULL && (req->kid = strdup(kid)) == NULL) ||
+	    (payload != NULL && (req->payload = strdup(payload)) == NULL)) {
+		log_error("out of memory");
+		request_free(req);
+		return -1;
+	}
+	/* Started from the loop so that done is never called from here. */
+	if (client->n_nonces == 0) {
+		if (http_request(client->http, "HEAD", client->directory.new_nonce, NULL, NULL, 0,
+				 on_nonce, req) < 0) {
+			request_free(req);
+			return -1;
+		}
+		return 0;
+	}
+	send_post(req);
+	return 0;
+}
+
+static void
+on_get(const struct http_response *resp, void *arg)
+{
+	struct request *req = arg;
+
+	nonce_push(req->client, resp->replay_nonce);
+	deliver(req, resp);
+	request_free(req);
+}
+
+int
+acme_client_get(struct acme_client *client, const char *url, acme_reply_fn done, void *arg)
+{
+	struct request *req;
+
+	req = request_create(client, REQUEST_GET, url);
+	if (req == NULL) {
+		return -1;
+	}
+	req->done = done;
+	req->arg = arg;
+	if (http_request(client->http, "GET", url, NULL, NULL, 0, on_get, req) < 0) {
+		request_free(req);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+on_directory(const struct http_response *resp, void *arg)
+{
+	struct request *req = arg;
+	struct acme_client *client = req->client;
+	char err[256];
+	char message[MESSAGE_LEN];
+	int rc = -1;
+
+	nonce_push(client, resp->replay_nonce);
+	if (resp->status == 0) {
+		snprintf(message, sizeof(message), "%s: %s", req->url, resp->error);
+		goto out;
+	}
+	if (resp->status != 200) {
+		struct acme_problem problem;
+		char detail[512];
+
+		make_problem(resp, &problem, detail, sizeof(detail));
+		acme_problem_format(&problem, req->url, message, sizeof(message));
+		problem_release(&problem, detail);
+		goto out;
+	}
+	if (acme_parse_directory(resp->body, resp->body_len, &client->directory, err,
+				 sizeof(err)) < 0) {
+		snprintf(message, sizeof(message), "%s: not an ACME directory: %s", req->url, err);
+		goto out;
+	}
+	client->have_directory = true;
+	message[0] = '\0';
+	rc = 0;
+out:
+	req->ready(rc, message, req->arg);
+	request_free(req);
+}
+
+int
+acme_client_start(struct acme_client *client, acme_ready_fn ready, void *arg)
+{
+	struct request *req;
+
+	if (!http_url_ok(client->directory_url)) {
+		log_error("%s: not an https URL", client->directory_url);
+		return -1;
+	}
+	req = request_create(client, REQUEST_DIRECTORY, client->directory_url);
+	if (req == NULL) {
+		return -1;
+	}
+	req->ready = ready;
+	req->arg = arg;
+	if (http_request(client->http, "GET", client->directory_url, NULL, NULL, 0, on_directory,
+			 req) < 0) {
+		request_free(req);
+		return -1;
+	}
+	return 0;
+}

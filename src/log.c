@@ -62,6 +62,9 @@ log_enabled(enum log_level level)
 }
 
 static void
+log_vmsg(enum log_level level, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
+static void
 log_vmsg(enum log_level level, const char *fmt, va_list ap)
 {
 	char line[2048];

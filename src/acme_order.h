@@ -1,0 +1,63 @@
+/* One certificate order (RFC 8555 section 7.4) as a state machine on the
+ * loop: newOrder, the authorizations in parallel (challenge presented, CA
+ * told, authorization polled, challenge withdrawn whatever happened),
+ * finalize with a CSR, order polled, chain downloaded. Installing is the
+ * caller's business. */
+#ifndef ACMED_ACME_ORDER_H
+#define ACMED_ACME_ORDER_H
+
+#include <ev.h>
+#include <openssl/evp.h>
+#include <stddef.h>
+
+#include "acme_account.h"
+#include "acme_client.h"
+#include "challenge.h"
+
+/* rc of acme_order_done_fn */
+#define ACME_ORDER_OK 0
+#define ACME_ORDER_FAILED (-1)
+#define ACME_ORDER_NO_ACCOUNT (-2) /* the CA does not know the account */
+#define ACME_ORDER_REPLACED (-3)   /* ARI: "replaces" refused; retry without */
+
+enum acme_order_step {
+	ACME_ORDER_STEP_ORDERING,
+	ACME_ORDER_STEP_VALIDATING,
+	ACME_ORDER_STEP_FINALIZING,
+	ACME_ORDER_STEP_DOWNLOADING,
+	ACME_ORDER_STEP__MAX,
+};
+
+struct acme_order_params {
+	const char *name; /* the certificate's name, for messages and hooks */
+	const struct acme_identifier *ids;
+	size_t n_ids;
+	EVP_PKEY *cert_key;	      /* the key the CSR is made with */
+	struct challenge *responder;  /* presents the challenges */
+	const char *replaces;	      /* ARI certificate ID, or NULL */
+	double timeout_s;	      /* overall deadline; 0: 600 s */
+};
+
+/* On success pem/pem_len hold the downloaded chain (borrowed for the call),
+ * message is "". Otherwise message says what failed, one line. */
+typedef void (*acme_order_done_fn)(int rc, const char *message, const char *pem, size_t pem_len,
+				   void *arg);
+/* Progress for people watching; may be NULL. */
+typedef void (*acme_order_step_fn)(enum acme_order_step step, void *arg);
+
+struct acme_order_run;
+
+/* Starts the order. Everything in params (and the account, client,
+ * responder) is borrowed and must stay until done is called. done is called
+ * exactly once from the loop, after every challenge was withdrawn and no
+ * request is in flight; the run frees itself after done returns. Returns the
+ * run, or NULL (logged) when nothing started. */
+struct acme_order_run *acme_order_start(struct ev_loop *loop, struct acme_client *client,
+					const struct acme_account_handle *acct,
+					const struct acme_order_params *params,
+					acme_order_done_fn done, acme_order_step_fn step,
+					void *arg);
+
+const char *acme_order_step_name(enum acme_order_step step);
+
+#endif

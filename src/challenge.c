@@ -1,0 +1,192 @@
+#include "challenge.h"
+
+#include "log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CHALLENGE_DEFAULT_LISTEN "[::]:80"
+#define CHALLENGE_DEFAULT_HOOK_TIMEOUT 120L
+
+enum responder {
+	RESPONDER_NONE,
+	RESPONDER_DNS_HOOK,
+	RESPONDER_HTTP_HOOK,
+	RESPONDER_WEBROOT,
+	RESPONDER_STANDALONE,
+};
+
+static bool
+is_set(const char *s)
+{
+	return s != NULL && s[0] != '\0';
+}
+
+/* Which responder the settings ask for; NONE with the reason in *why. */
+static enum responder
+pick(const struct conf_settings *s, const char **why)
+{
+	enum responder r = RESPONDER_NONE;
+
+	*why = NULL;
+	switch (s->challenge) {
+	case CONF_CHALLENGE_DNS01:
+		if (is_set(s->dns_hook)) {
+			r = RESPONDER_DNS_HOOK;
+		} else {
+			*why = "dns-01 needs a hook: set dns-hook or --dns-hook";
+		}
+		break;
+	case CONF_CHALLENGE_HTTP01:
+		if (is_set(s->http_hook)) {
+			r = RESPONDER_HTTP_HOOK;
+		} else if (is_set(s->webroot)) {
+			r = RESPONDER_WEBROOT;
+		} else {
+			r = RESPONDER_STANDALONE;
+		}
+		break;
+	case CONF_CHALLENGE_TLSALPN01:
+		*why = "tls-alpn-01 is not supported yet: use http-01 or dns-01";
+		break;
+	default:
+		*why = "unknown challenge type: set challenge to http-01 or dns-01";
+		break;
+	}
+	return r;
+}
+
+static long
+hook_timeout(const struct conf_settings *s)
+{
+	return s->hook_timeout > 0 ? s->hook_timeout : CHALLENGE_DEFAULT_HOOK_TIMEOUT;
+}
+
+static const char *
+listen_address(const struct conf_settings *s)
+{
+	return is_set(s->http_listen) ? s->http_listen : CHALLENGE_DEFAULT_LISTEN;
+}
+
+/* A new string: the words joined by '\n' (which none of the settings can
+ * hold), or NULL when out of memory. */
+static char *
+join(const char *const words[], size_t n)
+{
+	char *out = NULL;
+	size_t len = 0;
+	size_t off = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		len += strlen(words[i]) + 1;
+	}
+	out = malloc(len + 1);
+	if (out == NULL) {
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		size_t w = strlen(words[i]);
+
+		memcpy(out + off, words[i], w);
+		off += w;
+		out[off++] = '\n';
+	}
+	out[off] = '\0';
+out:
+	return out;
+}
+
+char *
+challenge_key(const struct conf_settings *s)
+{
+	char timeout[32];
+	char wait[32];
+	char port[16];
+	const char *listen;
+	const char *name;
+	const char *why;
+	char *key = NULL;
+
+	if (s == NULL) {
+		goto out;
+	}
+	snprintf(timeout, sizeof(timeout), "%ld", hook_timeout(s));
+	snprintf(wait, sizeof(wait), "%ld", s->dns_wait);
+	switch (pick(s, &why)) {
+	case RESPONDER_NONE:
+		name = conf_challenge_name(s->challenge);
+		key = join((const char *[]){"none", name != NULL ? name : "?"}, 2);
+		break;
+	case RESPONDER_DNS_HOOK:
+		key = join((const char *[]){"dns-hook", s->dns_hook, timeout, wait}, 4);
+		break;
+	case RESPONDER_HTTP_HOOK:
+		key = join((const char *[]){"http-hook", s->http_hook, timeout}, 3);
+		break;
+	case RESPONDER_WEBROOT:
+		key = join((const char *[]){"webroot", s->webroot}, 2);
+		break;
+	case RESPONDER_STANDALONE:
+		/* "PORT" is "[::]:PORT": one listener either way. */
+		listen = listen_address(s);
+		if (strspn(listen, "0123456789") == strlen(listen)) {
+			snprintf(port, sizeof(port), "[::]:%.6s", listen);
+			listen = port;
+		}
+		key = join((const char *[]){"standalone", listen}, 2);
+		break;
+	}
+out:
+	return key;
+}
+
+struct challenge *
+challenge_create(struct ev_loop *loop, const struct conf_settings *s)
+{
+	struct challenge *ch = NULL;
+	const char *why = NULL;
+	char *key = NULL;
+
+	key = challenge_key(s);
+	if (key == NULL) {
+		log_error("challenge: out of memory");
+		goto out;
+	}
+	switch (pick(s, &why)) {
+	case RESPONDER_NONE:
+		log_error("%s", why);
+		break;
+	case RESPONDER_DNS_HOOK:
+		ch = challenge_dns01_create(loop, s->dns_hook, hook_timeout(s), s->dns_wait);
+		break;
+	case RESPONDER_HTTP_HOOK:
+		ch = challenge_httphook_create(loop, s->http_hook, hook_timeout(s));
+		break;
+	case RESPONDER_WEBROOT:
+		ch = challenge_webroot_create(loop, s->webroot);
+		break;
+	case RESPONDER_STANDALONE:
+		ch = challenge_standalone_create(loop, listen_address(s));
+		break;
+	}
+	if (ch != NULL) {
+		ch->key = key;
+		key = NULL;
+	}
+out:
+	free(key);
+	return ch;
+}
+
+void
+challenge_destroy(struct challenge *ch)
+{
+	if (ch == NULL) {
+		return;
+	}
+	free(ch->key);
+	ch->key = NULL;
+	ch->ops->destroy(ch);
+}

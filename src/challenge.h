@@ -1,0 +1,72 @@
+/* Challenge responders behind one interface, one file each:
+ * challenge_webroot.c, challenge_standalone.c (acmed's own HTTP responder),
+ * challenge_httphook.c and challenge_dns01.c (hooks). */
+#ifndef ACMED_CHALLENGE_H
+#define ACMED_CHALLENGE_H
+
+#include <ev.h>
+#include <stdbool.h>
+
+#include "acme_parse.h"
+#include "conf.h"
+
+/* One identifier's challenge. All strings borrowed from the caller, who keeps
+ * them alive until the matching cleanup's done was called. */
+struct challenge_task {
+	const char *cert_name;
+	enum acme_id_type id_type;
+	const char *identifier; /* as in the authorization (no "*." for wildcards) */
+	bool wildcard;
+	const char *token;    /* checked base64url */
+	const char *key_auth; /* token.thumbprint (RFC 8555 section 8.1) */
+	const char *txt_name;  /* dns-01: "_acme-challenge.<identifier>." */
+	const char *txt_value; /* dns-01: base64url(SHA-256(key_auth)) */
+};
+
+/* rc 0 or -1 with a one-line message (borrowed for the call). */
+typedef void (*challenge_done_fn)(int rc, const char *message, void *arg);
+
+struct challenge;
+
+struct challenge_ops {
+	const char *name; /* "webroot", "standalone", "http-hook", "dns-hook" */
+	enum acme_challenge_type type;
+	/* Makes the response available; done once from the loop. Returns 0,
+	 * or -1 when nothing started (done not called). */
+	int (*present)(struct challenge *ch, const struct challenge_task *task,
+		       challenge_done_fn done, void *arg);
+	/* Withdraws it; same contract. */
+	int (*cleanup)(struct challenge *ch, const struct challenge_task *task,
+		       challenge_done_fn done, void *arg);
+	void (*destroy)(struct challenge *ch);
+};
+
+/* Each responder's struct starts with this. */
+struct challenge {
+	const struct challenge_ops *ops;
+	struct ev_loop *loop;
+	char *key; /* what identifies equal responders, see challenge_key */
+};
+
+/* The responder the settings ask for: dns-01 -> dns-hook; http-01 ->
+ * http-hook, else webroot, else standalone on http-listen (default
+ * "[::]:80"). A standalone responder binds its socket here, so a port in use
+ * is reported now. Returns a new responder (challenge_destroy) or NULL with
+ * the reason logged, naming the key to set. */
+struct challenge *challenge_create(struct ev_loop *loop, const struct conf_settings *s);
+
+/* A string equal for settings that would create an equal responder (so that
+ * concurrent orders share one standalone listener). New string or NULL. */
+char *challenge_key(const struct conf_settings *s);
+
+void challenge_destroy(struct challenge *ch);
+
+/* Constructors of the variants, used by challenge_create. */
+struct challenge *challenge_webroot_create(struct ev_loop *loop, const char *webroot);
+struct challenge *challenge_standalone_create(struct ev_loop *loop, const char *listen);
+struct challenge *challenge_httphook_create(struct ev_loop *loop, const char *prog,
+					    long timeout_s);
+struct challenge *challenge_dns01_create(struct ev_loop *loop, const char *prog, long timeout_s,
+					 long wait_s);
+
+#endif

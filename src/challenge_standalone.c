@@ -1,0 +1,815 @@
+/* http-01 served by acmed itself: a small HTTP/1.x responder on the event
+ * loop that answers GET /.well-known/acme-challenge/<token> (RFC 8555 section
+ * 8.3) and nothing else. One instance serves every order in flight. */
+#include "challenge.h"
+
+#include "b64.h"
+#include "log.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define STANDALONE_MAX_CONNS 256
+#define STANDALONE_MAX_HEAD 4096
+#define STANDALONE_TIMEOUT_S 10.
+#define STANDALONE_ACCEPTS_PER_EVENT 64
+#define STANDALONE_ACCEPT_PAUSE_S 1. /* out of descriptors: try again later */
+#define STANDALONE_MAX_TOKENS 65536
+#define STANDALONE_MAX_KEY_AUTH 512
+#define STANDALONE_MAX_MESSAGE 256
+#define STANDALONE_PREFIX "/.well-known/acme-challenge/"
+
+/* A token in flight. The same token may be presented for several
+ * identifiers: pairs are counted. */
+struct standalone_entry {
+	char *token;
+	char *key_auth;
+	unsigned long refs;
+};
+
+struct standalone_conn {
+	struct ev_io io;
+	struct ev_timer timer;
+	struct standalone *sa;
+	struct standalone_conn *prev, *next;
+	int fd;
+	bool writing;
+	size_t len; /* of the head read so far, then of the response */
+	size_t sent;
+	char peer[INET6_ADDRSTRLEN];
+	char buf[STANDALONE_MAX_HEAD + 1];
+};
+
+/* A result waiting for the loop: done is never called from present(). */
+struct standalone_call {
+	struct ev_timer timer;
+	struct standalone *sa;
+	struct standalone_call *prev, *next;
+	challenge_done_fn done;
+	void *arg;
+	int rc;
+	char message[STANDALONE_MAX_MESSAGE];
+};
+
+struct standalone {
+	struct challenge base;
+	char *listen;
+	int fd;
+	struct ev_io accept_io;
+	struct ev_timer pause;
+	struct standalone_conn *conns;
+	size_t n_conns;
+	struct standalone_entry *entries; /* sorted by token, then key_auth */
+	size_t n_entries;
+	size_t cap_entries;
+	struct standalone_call *calls;
+};
+
+static const char response_404[] = "HTTP/1.1 404 Not Found\r\n"
+				   "Content-Type: text/plain\r\n"
+				   "Content-Length: 10\r\n"
+				   "Connection: close\r\n"
+				   "\r\n"
+				   "not found\n";
+
+static const char response_400[] = "HTTP/1.1 400 Bad Request\r\n"
+				   "Content-Type: text/plain\r\n"
+				   "Content-Length: 12\r\n"
+				   "Connection: close\r\n"
+				   "\r\n"
+				   "bad request\n";
+
+/* ---- the token table ---- */
+
+/* The index of the first entry not less than (token, key_auth); key_auth
+ * NULL sorts before every key authorization of that token. */
+static size_t
+lower_bound(const struct standalone *sa, const char *token, const char *key_auth)
+{
+	size_t lo = 0;
+	size_t hi = sa->n_entries;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct standalone_entry *e = &sa->entries[mid];
+		int cmp = strcmp(e->token, token);
+
+		if (cmp == 0) {
+			cmp = key_auth == NULL ? 1 : strcmp(e->key_auth, key_auth);
+		}
+		if (cmp < 0) {
+			lo = mid + 1;
+		} else {
+			hi = mid;
+		}
+	}
+	return lo;
+}
+
+static bool
+entry_is(const struct standalone *sa, size_t i, const char *token, const char *key_auth)
+{
+	return i < sa->n_entries && strcmp(sa->entries[i].token, token) == 0 &&
+	       (key_auth == NULL || strcmp(sa->entries[i].key_auth, key_auth) == 0);
+}
+
+static int
+table_add(struct standalone *sa, const char *token, const char *key_auth)
+{
+	struct standalone_entry e = {NULL, NULL, 1};
+	struct standalone_entry *grown;
+	size_t cap;
+	size_t i = lower_bound(sa, token, key_auth);
+	int ret = -1;
+
+	if (entry_is(sa, i, token, key_auth)) {
+		sa->entries[i].refs++;
+		ret = 0;
+		goto out;
+	}
+	if (sa->n_entries >= STANDALONE_MAX_TOKENS) {
+		goto out;
+	}
+	if (sa->n_entries == sa->cap_entries) {
+		cap = sa->cap_entries == 0 ? 64 : sa->cap_entries * 2;
+		grown = realloc(sa->entries, cap * sizeof(*grown));
+		if (grown == NULL) {
+			goto out;
+		}
+		sa->entries = grown;
+		sa->cap_entries = cap;
+	}
+	e.token = strdup(token);
+	e.key_auth = strdup(key_auth);
+	if (e.token == NULL || e.key_auth == NULL) {
+		goto out;
+	}
+	memmove(&sa->entries[i + 1], &sa->entries[i], (sa->n_entries - i) * sizeof(e));
+	sa->entries[i] = e;
+	sa->n_entries++;
+	e.token = NULL;
+	e.key_auth = NULL;
+	ret = 0;
+out:
+	free(e.token);
+	free(e.key_auth);
+	return ret;
+}
+
+static void
+table_remove(struct standalone *sa, const char *token, const char *key_auth)
+{
+	size_t i = lower_bound(sa, token, key_auth);
+
+	if (!entry_is(sa, i, token, key_auth) || --sa->entries[i].refs > 0) {
+		return;
+	}
+	free(sa->entries[i].token);
+	free(sa->entries[i].key_auth);
+	sa->n_entries--;
+	memmove(&sa->entries[i], &sa->entries[i + 1],
+		(sa->n_entries - i) * sizeof(sa->entries[0]));
+}
+
+/* The key authorization served for token, or NULL. Borrowed. */
+static const char *
+table_find(const struct standalone *sa, const char *token, size_t len)
+{
+	char copy[ACME_MAX_TOKEN + 1];
+	const char *found = NULL;
+	size_t i;
+
+	if (len == 0 || len > ACME_MAX_TOKEN) {
+		goto out;
+	}
+	memcpy(copy, token, len);
+	copy[len] = '\0';
+	if (!b64_is_token(copy, ACME_MAX_TOKEN)) {
+		goto out;
+	}
+	i = lower_bound(sa, copy, NULL);
+	if (entry_is(sa, i, copy, NULL)) {
+		found = sa->entries[i].key_auth;
+	}
+out:
+	return found;
+}
+
+/* ---- connections ---- */
+
+static void
+conn_close(struct standalone_conn *c)
+{
+	struct standalone *sa = c->sa;
+
+	ev_io_stop(sa->base.loop, &c->io);
+	ev_timer_stop(sa->base.loop, &c->timer);
+	close(c->fd);
+	if (c->prev != NULL) {
+		c->prev->next = c->next;
+	} else {
+		sa->conns = c->next;
+	}
+	if (c->next != NULL) {
+		c->next->prev = c->prev;
+	}
+	sa->n_conns--;
+	free(c);
+}
+
+static void
+conn_write(struct standalone_conn *c)
+{
+	ssize_t n;
+
+	while (c->sent < c->len) {
+		n = send(c->fd, c->buf + c->sent, c->len - c->sent, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR) {
+			continue;
+		}
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			return;
+		}
+		if (n <= 0) {
+			break;
+		}
+		c->sent += (size_t)n;
+	}
+	shutdown(c->fd, SHUT_WR);
+	conn_close(c);
+}
+
+/* Replaces the request in c->buf with the response and starts sending. */
+static void
+conn_respond(struct standalone_conn *c)
+{
+	struct standalone *sa = c->sa;
+	const char *line = c->buf;
+	const char *end;
+	const char *method;
+	const char *target;
+	const char *version;
+	const char *token;
+	const char *key_auth = NULL;
+	size_t method_len;
+	size_t target_len;
+	bool head = false;
+	int status = 404;
+	int n;
+
+	end = memchr(line, '\n', c->len);
+	if (end != NULL && end > line && end[-1] == '\r') {
+		end--;
+	}
+	/* Request line: method SP request-target SP HTTP-version. */
+	method = line;
+	target = end != NULL ? memchr(method, ' ', (size_t)(end - method)) : NULL;
+	version = target != NULL ? memchr(target + 1, ' ', (size_t)(end - target - 1)) : NULL;
+	if (version == NULL || (size_t)(end - version) < 8 ||
+	    strncmp(version + 1, "HTTP/1.", 7) != 0) {
+		status = 400;
+		goto respond;
+	}
+	method_len = (size_t)(target - method);
+	target++;
+	target_len = (size_t)(version - target);
+	if (method_len == 4 && strncmp(method, "HEAD", 4) == 0) {
+		head = true;
+	} else if (method_len != 3 || strncmp(method, "GET", 3) != 0) {
+		goto respond;
+	}
+	/* absolute-form (RFC 9112 section 3.2.2): the path after the host. */
+	if (target_len > 7 && strncasecmp(target, "http://", 7) == 0) {
+		const char *path = memchr(target + 7, '/', target_len - 7);
+
+		if (path == NULL) {
+			goto respond;
+		}
+		target_len -= (size_t)(path - target);
+		target = path;
+	}
+	if (target_len <= sizeof(STANDALONE_PREFIX) - 1 ||
+	    strncmp(target, STANDALONE_PREFIX, sizeof(STANDALONE_PREFIX) - 1) != 0) {
+		goto respond;
+	}
+	token = target + sizeof(STANDALONE_PREFIX) - 1;
+	key_auth = table_find(sa, token, target_len - (sizeof(STANDALONE_PREFIX) - 1));
+	if (key_auth != NULL) {
+		status = 200;
+	}
+respond:
+	log_debug("standalone %s: %s: %.*s: %d", sa->listen, c->peer,
+		  end != NULL && end - line < 300 ? (int)(end - line) : 0, line, status);
+	if (status == 200) {
+		n = snprintf(c->buf, sizeof(c->buf),
+			     "HTTP/1.1 200 OK\r\n"
+			     "Content-Type: text/plain\r\n"
+			     "Content-Length: %zu\r\n"
+			     "Connection: close\r\n"
+			     "\r\n"
+			     "%s",
+			     strlen(key_auth), head ? "" : key_auth);
+		c->len = n > 0 && (size_t)n < sizeof(c->buf) ? (size_t)n : 0;
+	} else if (status == 400) {
+		memcpy(c->buf, response_400, sizeof(response_400) - 1);
+		c->len = sizeof(response_400) - 1;
+	} else {
+		memcpy(c->buf, response_404, sizeof(response_404) - 1);
+		c->len = sizeof(response_404) - 1;
+		if (head) {
+			c->len -= sizeof("not found\n") - 1;
+		}
+	}
+	c->sent = 0;
+	c->writing = true;
+	ev_io_stop(sa->base.loop, &c->io);
+	ev_io_set(&c->io, c->fd, EV_WRITE);
+	ev_io_start(sa->base.loop, &c->io);
+	conn_write(c);
+}
+
+static void
+conn_read(struct standalone_conn *c)
+{
+	size_t before = c->len;
+	size_t from;
+	ssize_t n;
+
+	do {
+		n = recv(c->fd, c->buf + c->len, STANDALONE_MAX_HEAD - c->len, 0);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		return;
+	}
+	if (n <= 0) {
+		conn_close(c);
+		return;
+	}
+	c->len += (size_t)n;
+	c->buf[c->len] = '\0';
+	/* The head ends with an empty line; look where it can have
+	 * appeared. */
+	from = before > 3 ? before - 3 : 0;
+	if (memmem(c->buf + from, c->len - from, "\r\n\r\n", 4) != NULL ||
+	    memmem(c->buf + from, c->len - from, "\n\n", 2) != NULL) {
+		conn_respond(c);
+	} else if (c->len == STANDALONE_MAX_HEAD) {
+		c->len = 0; /* not a request line either */
+		conn_respond(c);
+	}
+}
+
+static void
+on_conn_io(struct ev_loop *loop, struct ev_io *w, int revents)
+{
+	struct standalone_conn *c = w->data;
+
+	if (c->writing) {
+		conn_write(c);
+	} else {
+		conn_read(c);
+	}
+}
+
+static void
+on_conn_timeout(struct ev_loop *loop, struct ev_timer *w, int revents)
+{
+	conn_close(w->data);
+}
+
+static void
+peer_name(const struct sockaddr_storage *ss, char *out, size_t len)
+{
+	const void *addr = NULL;
+
+	if (ss->ss_family == AF_INET) {
+		addr = &((const struct sockaddr_in *)ss)->sin_addr;
+	} else if (ss->ss_family == AF_INET6) {
+		addr = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+	}
+	if (addr == NULL || inet_ntop(ss->ss_family, addr, out, (socklen_t)len) == NULL) {
+		snprintf(out, len, "?");
+	}
+}
+
+static void
+on_pause(struct ev_loop *loop, struct ev_timer *w, int revents)
+{
+	struct standalone *sa = w->data;
+
+	ev_io_start(loop, &sa->accept_io);
+}
+
+static void
+on_accept(struct ev_loop *loop, struct ev_io *w, int revents)
+{
+	struct standalone *sa = w->data;
+	struct standalone_conn *c;
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	int fd;
+	int i;
+
+	for (i = 0; i < STANDALONE_ACCEPTS_PER_EVENT; i++) {
+		sslen = sizeof(ss);
+		fd = accept4(sa->fd, (struct sockaddr *)&ss, &sslen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED) {
+				continue;
+			}
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			    errno == ENOMEM) {
+				/* The socket stays readable: wait instead of
+				 * spinning on it. */
+				log_warn("standalone %s: accept: %s", sa->listen, strerror(errno));
+				ev_io_stop(loop, &sa->accept_io);
+				ev_timer_start(loop, &sa->pause);
+			}
+			break;
+		}
+		c = NULL;
+		if (sa->n_conns < STANDALONE_MAX_CONNS) {
+			c = calloc(1, sizeof(*c));
+		}
+		if (c == NULL) {
+			close(fd);
+			continue;
+		}
+		c->sa = sa;
+		c->fd = fd;
+		peer_name(&ss, c->peer, sizeof(c->peer));
+		c->next = sa->conns;
+		if (sa->conns != NULL) {
+			sa->conns->prev = c;
+		}
+		sa->conns = c;
+		sa->n_conns++;
+		ev_io_init(&c->io, on_conn_io, fd, EV_READ);
+		c->io.data = c;
+		ev_io_start(loop, &c->io);
+		ev_timer_init(&c->timer, on_conn_timeout, STANDALONE_TIMEOUT_S, 0.);
+		c->timer.data = c;
+		ev_timer_start(loop, &c->timer);
+	}
+}
+
+/* ---- present and cleanup ---- */
+
+static void
+call_unlink(struct standalone_call *call)
+{
+	struct standalone *sa = call->sa;
+
+	ev_timer_stop(sa->base.loop, &call->timer);
+	if (call->prev != NULL) {
+		call->prev->next = call->next;
+	} else {
+		sa->calls = call->next;
+	}
+	if (call->next != NULL) {
+		call->next->prev = call->prev;
+	}
+}
+
+static void
+on_call(struct ev_loop *loop, struct ev_timer *w, int revents)
+{
+	struct standalone_call *call = w->data;
+	char message[STANDALONE_MAX_MESSAGE];
+	challenge_done_fn done = call->done;
+	void *arg = call->arg;
+	int rc = call->rc;
+
+	/* The callback may destroy the responder: let go of it first. */
+	memcpy(message, call->message, sizeof(message));
+	call_unlink(call);
+	free(call);
+	done(rc, rc == 0 ? NULL : message, arg);
+}
+
+static int
+call_start(struct standalone *sa, int rc, const char *message, challenge_done_fn done,
+	   void *arg)
+{
+	struct standalone_call *call;
+	int ret = -1;
+
+	call = calloc(1, sizeof(*call));
+	if (call == NULL) {
+		log_error("standalone %s: out of memory", sa->listen);
+		goto out;
+	}
+	call->sa = sa;
+	call->done = done;
+	call->arg = arg;
+	call->rc = rc;
+	snprintf(call->message, sizeof(call->message), "%s", message);
+	call->next = sa->calls;
+	if (sa->calls != NULL) {
+		sa->calls->prev = call;
+	}
+	sa->calls = call;
+	ev_timer_init(&call->timer, on_call, 0., 0.);
+	call->timer.data = call;
+	ev_timer_start(sa->base.loop, &call->timer);
+	ret = 0;
+out:
+	return ret;
+}
+
+static bool
+task_ok(const struct standalone *sa, const struct challenge_task *task)
+{
+	bool ok = task != NULL && task->token != NULL && task->key_auth != NULL &&
+		  b64_is_token(task->token, ACME_MAX_TOKEN) &&
+		  strlen(task->key_auth) <= STANDALONE_MAX_KEY_AUTH;
+
+	if (!ok) {
+		log_error("standalone %s: refusing a token that is not base64url", sa->listen);
+	}
+	return ok;
+}
+
+static int
+standalone_present(struct challenge *ch, const struct challenge_task *task,
+		   challenge_done_fn done, void *arg)
+{
+	struct standalone *sa = (struct standalone *)ch;
+	char message[STANDALONE_MAX_MESSAGE] = "";
+	int rc = 0;
+	int ret = -1;
+
+	if (!task_ok(sa, task)) {
+		goto out;
+	}
+	if (table_add(sa, task->token, task->key_auth) < 0) {
+		snprintf(message, sizeof(message), "standalone %s: %s: too many challenges at once",
+			 sa->listen, task->identifier != NULL ? task->identifier : "?");
+		rc = -1;
+	}
+	ret = call_start(sa, rc, message, done, arg);
+	if (ret < 0 && rc == 0) {
+		table_remove(sa, task->token, task->key_auth);
+	}
+out:
+	return ret;
+}
+
+static int
+standalone_cleanup(struct challenge *ch, const struct challenge_task *task,
+		   challenge_done_fn done, void *arg)
+{
+	struct standalone *sa = (struct standalone *)ch;
+	int ret = -1;
+
+	if (!task_ok(sa, task)) {
+		goto out;
+	}
+	table_remove(sa, task->token, task->key_auth);
+	ret = call_start(sa, 0, "", done, arg);
+out:
+	return ret;
+}
+
+static void
+standalone_destroy(struct challenge *ch)
+{
+	struct standalone *sa = (struct standalone *)ch;
+	size_t i;
+
+	while (sa->calls != NULL) {
+		struct standalone_call *call = sa->calls;
+
+		call_unlink(call);
+		free(call);
+	}
+	while (sa->conns != NULL) {
+		conn_close(sa->conns);
+	}
+	if (sa->fd >= 0) {
+		ev_io_stop(sa->base.loop, &sa->accept_io);
+		ev_timer_stop(sa->base.loop, &sa->pause);
+		close(sa->fd);
+	}
+	for (i = 0; i < sa->n_entries; i++) {
+		free(sa->entries[i].token);
+		free(sa->entries[i].key_auth);
+	}
+	free(sa->entries);
+	free(sa->listen);
+	free(sa);
+}
+
+static const struct challenge_ops standalone_ops = {
+	.name = "standalone",
+	.type = ACME_CHALLENGE_HTTP01,
+	.present = standalone_present,
+	.cleanup = standalone_cleanup,
+	.destroy = standalone_destroy,
+};
+
+/* ---- the listening socket ---- */
+
+static int
+parse_port(const char *s, in_port_t *port)
+{
+	unsigned long value = 0;
+	size_t i;
+	int ret = -1;
+
+	for (i = 0; s[i] != '\0'; i++) {
+		if (s[i] < '0' || s[i] > '9' || i >= 5) {
+			goto out;
+		}
+		value = value * 10 + (unsigned long)(s[i] - '0');
+	}
+	if (i == 0 || value == 0 || value > 65535) {
+		goto out;
+	}
+	*port = htons((in_port_t)value);
+	ret = 0;
+out:
+	return ret;
+}
+
+/* "PORT" (every address, IPv4 and IPv6), "ADDR:PORT" (IPv4) or
+ * "[ADDR]:PORT" (IPv6). *dual: an IPv6 wildcard that takes IPv4 too. */
+static int
+parse_listen(const char *address, struct sockaddr_storage *ss, socklen_t *sslen, bool *dual)
+{
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	char addr[INET6_ADDRSTRLEN];
+	const char *sep;
+	const char *port;
+	size_t len;
+	int ret = -1;
+
+	memset(ss, 0, sizeof(*ss));
+	*dual = false;
+	if (strspn(address, "0123456789") == strlen(address)) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_addr = in6addr_any;
+		*sslen = sizeof(*sin6);
+		*dual = true;
+		ret = parse_port(address, &sin6->sin6_port);
+		goto out;
+	}
+	if (address[0] == '[') {
+		sep = strchr(address, ']');
+		if (sep == NULL || sep[1] != ':') {
+			goto out;
+		}
+		len = (size_t)(sep - address - 1);
+		port = sep + 2;
+		if (len == 0 || len >= sizeof(addr)) {
+			goto out;
+		}
+		memcpy(addr, address + 1, len);
+		addr[len] = '\0';
+		sin6->sin6_family = AF_INET6;
+		*sslen = sizeof(*sin6);
+		if (inet_pton(AF_INET6, addr, &sin6->sin6_addr) != 1) {
+			goto out;
+		}
+		*dual = IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr);
+		ret = parse_port(port, &sin6->sin6_port);
+		goto out;
+	}
+	sep = strrchr(address, ':');
+	if (sep == NULL) {
+		goto out;
+	}
+	len = (size_t)(sep - address);
+	if (len == 0 || len >= sizeof(addr)) {
+		goto out;
+	}
+	memcpy(addr, address, len);
+	addr[len] = '\0';
+	sin->sin_family = AF_INET;
+	*sslen = sizeof(*sin);
+	if (inet_pton(AF_INET, addr, &sin->sin_addr) != 1) {
+		goto out;
+	}
+	ret = parse_port(sep + 1, &sin->sin_port);
+out:
+	return ret;
+}
+
+/* A listening socket, or -1 with the reason logged. */
+static int
+open_listener(const char *address)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	in_port_t port;
+	socklen_t sslen = 0;
+	const char *hint = "";
+	const char *step;
+	bool dual = false;
+	int one = 1;
+	int v6only;
+	int fd = -1;
+
+	if (parse_listen(address, &ss, &sslen, &dual) < 0) {
+		log_error("http-listen %s: expected PORT, ADDR:PORT or [ADDR]:PORT with a port "
+			  "from 1 to 65535",
+			  address);
+		goto out;
+	}
+	step = "socket";
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 && dual && errno == EAFNOSUPPORT) {
+		/* A kernel without IPv6: every IPv4 address will do. */
+		port = ((struct sockaddr_in6 *)&ss)->sin6_port;
+		memset(&ss, 0, sizeof(ss));
+		sin->sin_family = AF_INET;
+		sin->sin_addr.s_addr = htonl(INADDR_ANY);
+		sin->sin_port = port;
+		sslen = sizeof(*sin);
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	}
+	if (fd < 0) {
+		goto fail;
+	}
+	step = "setsockopt";
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) {
+		goto fail;
+	}
+	if (ss.ss_family == AF_INET6) {
+		v6only = dual ? 0 : 1;
+		if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only)) < 0) {
+			goto fail;
+		}
+	}
+	step = "bind";
+	if (bind(fd, (struct sockaddr *)&ss, sslen) < 0) {
+		if (errno == EACCES) {
+			hint = ": run as root, grant CAP_NET_BIND_SERVICE, or set http-listen to "
+			       "a port above 1023";
+		}
+		goto fail;
+	}
+	step = "listen";
+	if (listen(fd, SOMAXCONN) < 0) {
+		goto fail;
+	}
+	goto out;
+fail:
+	log_error("http-listen %s: %s: %s%s", address, step, strerror(errno), hint);
+	if (fd >= 0) {
+		close(fd);
+		fd = -1;
+	}
+out:
+	return fd;
+}
+
+struct challenge *
+challenge_standalone_create(struct ev_loop *loop, const char *address)
+{
+	struct standalone *sa = NULL;
+	bool ok = false;
+
+	if (address == NULL || address[0] == '\0') {
+		log_error("standalone: no address given: set http-listen");
+		goto out;
+	}
+	sa = calloc(1, sizeof(*sa));
+	if (sa == NULL) {
+		log_error("standalone %s: out of memory", address);
+		goto out;
+	}
+	sa->fd = -1;
+	sa->base.ops = &standalone_ops;
+	sa->base.loop = loop;
+	sa->listen = strdup(address);
+	if (sa->listen == NULL) {
+		log_error("standalone %s: out of memory", address);
+		goto out;
+	}
+	sa->fd = open_listener(address);
+	if (sa->fd < 0) {
+		goto out;
+	}
+	ev_io_init(&sa->accept_io, on_accept, sa->fd, EV_READ);
+	sa->accept_io.data = sa;
+	ev_io_start(loop, &sa->accept_io);
+	ev_timer_init(&sa->pause, on_pause, STANDALONE_ACCEPT_PAUSE_S, 0.);
+	sa->pause.data = sa;
+	log_debug("standalone %s: listening", address);
+	ok = true;
+out:
+	if (!ok && sa != NULL) {
+		standalone_destroy(&sa->base);
+		sa = NULL;
+	}
+	return sa != NULL ? &sa->base : NULL;
+}

@@ -1,0 +1,135 @@
+#include "cmd.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ca.h"
+#include "job.h"
+#include "log.h"
+#include "session.h"
+#include "store_cert.h"
+
+/* The certificate's name from its first domain: "*.example.com" becomes
+ * "_.example.com", an IPv6 address loses its colons. */
+static void
+name_from_domain(const char *domain, char *name, size_t len)
+{
+	size_t n = 0;
+
+	for (const char *p = domain; *p != '\0' && n + 1 < len; p++) {
+		name[n++] = (*p == '*' || *p == ':') ? '_' : *p;
+	}
+	name[n] = '\0';
+}
+
+static int
+run(struct cli *cli)
+{
+	struct conf conf;
+	struct conf_settings settings;
+	struct session s;
+	struct job_runner *runner = NULL;
+	const struct conf_cert *section = NULL;
+	const char *name = cli->values[CLI_OPT_NAME];
+	char derived[80];
+	char err[256];
+	int rc = CLI_EXIT_USAGE;
+	int arc;
+
+	memset(&settings, 0, sizeof(settings));
+	memset(&s, 0, sizeof(s));
+	if (cli_load_config(cli, &conf) < 0) {
+		goto out;
+	}
+	section = conf_find_cert(&conf, name != NULL ? name : cli->args[0]);
+	/* A NAME matching a section alone takes that section's domains;
+	 * names on the command line otherwise are the domains. */
+	if (section == NULL || cli->n_args > 1) {
+		for (int i = 0; i < cli->n_args; i++) {
+			if (conf_set(&cli->settings, CONF_WHERE_CLI, "domains", cli->args[i], err,
+				     sizeof(err)) < 0) {
+				log_error("%s: %s", cli->args[i], err);
+				goto out;
+			}
+		}
+	}
+	if (name == NULL) {
+		if (section != NULL) {
+			name = section->name;
+		} else {
+			name_from_domain(cli->args[0], derived, sizeof(derived));
+			name = derived;
+		}
+	}
+	if (!store_cert_name_ok(name)) {
+		log_error("'%s' is not a usable certificate name: use --name with letters, digits, "
+			  "'.', '_' or '-'",
+			  name);
+		goto out;
+	}
+	if (conf_resolve(&conf, section, &cli->settings, &settings) < 0) {
+		rc = CLI_EXIT_FAILURE;
+		goto out;
+	}
+	for (size_t i = 0; i < settings.n_domains; i++) {
+		if (strncmp(settings.domains[i], "*.", 2) == 0 &&
+		    settings.challenge != CONF_CHALLENGE_DNS01) {
+			log_error("%s: wildcards need dns-01: pass --dns-hook PROG or set dns-hook",
+				  settings.domains[i]);
+			goto out;
+		}
+	}
+	if (session_init(&s, &settings) < 0) {
+		rc = settings.ca != NULL && ca_directory_url(settings.ca) == NULL ? CLI_EXIT_USAGE
+										  : CLI_EXIT_FAILURE;
+		goto out;
+	}
+	arc = session_account(&s, &settings);
+	if (arc < 0) {
+		rc = arc == -2 ? CLI_EXIT_USAGE : CLI_EXIT_FAILURE;
+		goto out;
+	}
+	runner = job_runner_create(s.loop, s.acme, &s.acct, &settings, s.state_dir, 1);
+	if (runner == NULL || job_runner_add(runner, name, &settings, cli->flags[CLI_OPT_FORCE]) < 0) {
+		rc = CLI_EXIT_FAILURE;
+		goto out;
+	}
+	job_runner_run(runner);
+	if (job_runner_count(runner, JOB_FAILED) > 0) {
+		rc = CLI_EXIT_FAILURE;
+		goto out;
+	}
+	if (job_runner_count(runner, JOB_UNCHANGED) == 0) {
+		char *dir = store_cert_dir(s.state_dir, name);
+
+		if (dir != NULL) {
+			printf("%s/fullchain.pem\n%s/privkey.pem\n", dir, dir);
+		}
+		free(dir);
+	}
+	rc = CLI_EXIT_OK;
+out:
+	job_runner_destroy(runner);
+	session_finish(&s);
+	conf_settings_finish(&settings);
+	conf_finish(&conf);
+	return rc;
+}
+
+static const enum cli_opt options[] = {
+	CLI_OPT_NAME,	   CLI_OPT_WEBROOT,	CLI_OPT_STANDALONE, CLI_OPT_HTTP_HOOK,
+	CLI_OPT_DNS_HOOK,  CLI_OPT_KEY_TYPE,	CLI_OPT_REUSE_KEY,  CLI_OPT_CA,
+	CLI_OPT_CA_FILE,   CLI_OPT_EMAIL,	CLI_OPT_AGREE_TOS,  CLI_OPT_ACCOUNT_KEY_TYPE,
+	CLI_OPT_STATE_DIR, CLI_OPT_DEPLOY_HOOK, CLI_OPT_FORCE,	    CLI_OPT__MAX,
+};
+
+const struct cli_command cmd_cert = {
+	.name = "cert",
+	.args = "NAME [NAME...]",
+	.summary = "Get (or renew when due) one certificate covering all NAMEs.",
+	.options = options,
+	.min_args = 1,
+	.max_args = -1,
+	.run = run,
+};

@@ -1,0 +1,168 @@
+#include "cmd.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ca.h"
+#include "job.h"
+#include "log.h"
+#include "session.h"
+
+/* Certificates are renewed CA by CA: one session, account and runner each. */
+struct group {
+	const char *ca;
+	const char *ca_file;
+	struct conf_settings *settings; /* resolved, one per certificate */
+	const char **names;
+	size_t n;
+};
+
+static bool
+same(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+static int
+renew_group(struct group *g, bool force, unsigned long counts[JOB__MAX])
+{
+	struct session s;
+	struct job_runner *runner = NULL;
+	int rc = CLI_EXIT_FAILURE;
+	int arc;
+
+	memset(&s, 0, sizeof(s));
+	if (session_init(&s, &g->settings[0]) < 0) {
+		goto out;
+	}
+	arc = session_account(&s, &g->settings[0]);
+	if (arc < 0) {
+		rc = arc == -2 ? CLI_EXIT_USAGE : CLI_EXIT_FAILURE;
+		goto out;
+	}
+	runner = job_runner_create(s.loop, s.acme, &s.acct, &g->settings[0], s.state_dir,
+				   g->settings[0].concurrency);
+	if (runner == NULL) {
+		goto out;
+	}
+	for (size_t i = 0; i < g->n; i++) {
+		if (job_runner_add(runner, g->names[i], &g->settings[i], force) < 0) {
+			counts[JOB_FAILED]++;
+		}
+	}
+	job_runner_run(runner);
+	for (int r = 0; r < JOB__MAX; r++) {
+		counts[r] += job_runner_count(runner, (enum job_result)r);
+	}
+	rc = CLI_EXIT_OK;
+out:
+	if (rc != CLI_EXIT_OK) {
+		counts[JOB_FAILED] += g->n;
+	}
+	job_runner_destroy(runner);
+	session_finish(&s);
+	return rc;
+}
+
+static int
+run(struct cli *cli)
+{
+	struct conf conf;
+	struct group *groups = NULL;
+	size_t n_groups = 0;
+	unsigned long counts[JOB__MAX] = {0};
+	int rc = CLI_EXIT_USAGE;
+	int worst = CLI_EXIT_OK;
+
+	if (cli_load_config(cli, &conf) < 0) {
+		goto out;
+	}
+	if (conf.path == NULL) {
+		log_error("no configuration file: pass -c FILE (renew works on its [cert] sections)");
+		goto out;
+	}
+	for (int i = 0; i < cli->n_args; i++) {
+		if (conf_find_cert(&conf, cli->args[i]) == NULL) {
+			log_error("%s: no such certificate in %s", cli->args[i], conf.path);
+			goto out;
+		}
+	}
+	groups = calloc(conf.n_certs + 1, sizeof(*groups));
+	if (groups == NULL) {
+		rc = CLI_EXIT_FAILURE;
+		goto out;
+	}
+	for (size_t i = 0; i < conf.n_certs; i++) {
+		const struct conf_cert *c = &conf.certs[i];
+		struct conf_settings st;
+		struct group *g = NULL;
+		bool wanted = cli->n_args == 0;
+
+		for (int a = 0; a < cli->n_args && !wanted; a++) {
+			wanted = conf_find_cert(&conf, cli->args[a]) == c;
+		}
+		if (!wanted) {
+			continue;
+		}
+		if (conf_resolve(&conf, c, &cli->settings, &st) < 0) {
+			rc = CLI_EXIT_FAILURE;
+			goto out;
+		}
+		for (size_t k = 0; k < n_groups && g == NULL; k++) {
+			if (same(groups[k].ca, st.ca) && same(groups[k].ca_file, st.ca_file)) {
+				g = &groups[k];
+			}
+		}
+		if (g == NULL) {
+			g = &groups[n_groups++];
+			g->settings = calloc(conf.n_certs, sizeof(*g->settings));
+			g->names = calloc(conf.n_certs, sizeof(*g->names));
+			if (g->settings == NULL || g->names == NULL) {
+				conf_settings_finish(&st);
+				rc = CLI_EXIT_FAILURE;
+				goto out;
+			}
+		}
+		g->settings[g->n] = st;
+		g->names[g->n] = c->name;
+		g->ca = g->settings[0].ca;
+		g->ca_file = g->settings[0].ca_file;
+		g->n++;
+	}
+	for (size_t k = 0; k < n_groups; k++) {
+		int grc = renew_group(&groups[k], cli->flags[CLI_OPT_FORCE], counts);
+
+		if (grc > worst) {
+			worst = grc;
+		}
+	}
+	printf("issued %lu, renewed %lu, unchanged %lu, failed %lu\n", counts[JOB_ISSUED],
+	       counts[JOB_RENEWED], counts[JOB_UNCHANGED], counts[JOB_FAILED]);
+	rc = worst != CLI_EXIT_OK ? worst : counts[JOB_FAILED] > 0 ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
+out:
+	for (size_t k = 0; groups != NULL && k < n_groups; k++) {
+		for (size_t i = 0; i < groups[k].n; i++) {
+			conf_settings_finish(&groups[k].settings[i]);
+		}
+		free(groups[k].settings);
+		free(groups[k].names);
+	}
+	free(groups);
+	conf_finish(&conf);
+	return rc;
+}
+
+static const enum cli_opt options[] = {
+	CLI_OPT_FORCE, CLI_OPT_CA, CLI_OPT_CA_FILE, CLI_OPT_STATE_DIR, CLI_OPT__MAX,
+};
+
+const struct cli_command cmd_renew = {
+	.name = "renew",
+	.args = "[CERT...]",
+	.summary = "Issue the missing and renew the due certificates of the configuration.",
+	.options = options,
+	.min_args = 0,
+	.max_args = -1,
+	.run = run,
+};

@@ -1,0 +1,44 @@
+/* Hooks: programs run asynchronously with an argv array (never a shell), an
+ * environment of ACMED_* variables on top of acmed's own, a timeout after
+ * which the whole process group is killed, and their output captured. */
+#ifndef ACMED_HOOK_H
+#define ACMED_HOOK_H
+
+#include <ev.h>
+#include <stddef.h>
+
+#define HOOK_MAX_OUTPUT 4096
+
+struct hook;
+
+/* status: the exit code (0..255); -1 when it could not run, was killed by a
+ * signal, or timed out. why: NULL on exit 0, else a one-line reason ("exit
+ * 3", "killed after 120 s timeout", "cannot run: No such file or
+ * directory"). output: what the program wrote on stdout and stderr (at most
+ * HOOK_MAX_OUTPUT bytes, the rest dropped), NUL-terminated. All borrowed for
+ * the duration of the call. */
+typedef void (*hook_done_fn)(int status, const char *why, const char *output, void *arg);
+
+/* Starts argv[0] (looked up in PATH if it has no '/') with argv, the
+ * environment plus env ("NAME=value" strings, NULL-terminated; may be NULL),
+ * stdin from /dev/null, in its own process group. Needs the default loop
+ * (ev_child). done is called exactly once from the loop. Returns a handle
+ * (valid until done is called), or NULL (logged) when nothing started. */
+struct hook *hook_run(struct ev_loop *loop, char *const argv[], char *const env[],
+		      double timeout_s, hook_done_fn done, void *arg);
+
+/* Kills the hook's process group and frees it without calling done. */
+void hook_cancel(struct hook *hook);
+
+/* Splits a command line into words on spaces and tabs; single and double
+ * quotes group words (no other expansion). Returns a new NULL-terminated
+ * array (hook_argv_free), or NULL when empty, unbalanced or out of memory. */
+char **hook_split(const char *command);
+
+/* Appends extra words to a hook_split array. Returns the new array or NULL
+ * (the old one is then freed). */
+char **hook_argv_append(char **argv, char *const extra[]);
+
+void hook_argv_free(char **argv);
+
+#endif

@@ -1,0 +1,704 @@
+#include "job.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <openssl/pem.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "acme_order.h"
+#include "cert.h"
+#include "challenge.h"
+#include "hook.h"
+#include "key.h"
+#include "log.h"
+#include "store.h"
+#include "store_cert.h"
+
+#define MESSAGE_LEN 1024
+#define STATE_MAX (64 * 1024)
+
+struct responder {
+	char *key;
+	struct challenge *ch;
+};
+
+struct job {
+	struct job_runner *runner;
+	struct job *next;
+	char *name;
+	struct conf_settings s;
+	bool force;
+	struct acme_identifier *ids;
+	size_t n_ids;
+	bool renewal; /* a certificate is installed */
+	EVP_PKEY *key;
+	struct acme_order_params params;
+	bool account_retried;
+	enum job_result result;
+	char message[MESSAGE_LEN];
+	char *dir;
+	time_t not_after;
+	struct hook *deploy;
+};
+
+struct job_runner {
+	struct ev_loop *loop;
+	struct acme_client *client;
+	struct acme_account_handle *acct;
+	const struct conf_settings *account_settings;
+	const char *state_dir;
+	long concurrency;
+	struct job *queue; /* waiting, in order */
+	struct job **tail;
+	size_t active;
+	size_t waiting;
+	struct responder *responders;
+	size_t n_responders;
+	unsigned long counts[JOB__MAX];
+	bool account_busy;
+	struct job *account_waiters;
+	bool starting; /* inside job_next: no recursion */
+};
+
+static void job_next(struct job_runner *r);
+static void start_order(struct job *job);
+
+time_t
+job_renewal_time(time_t not_before, time_t not_after, long renew_before)
+{
+	if (renew_before > 0) {
+		return not_after - renew_before;
+	}
+	if (not_after <= not_before) {
+		return not_after;
+	}
+	return not_after - (not_after - not_before) / 3;
+}
+
+struct job_runner *
+job_runner_create(struct ev_loop *loop, struct acme_client *client,
+		  struct acme_account_handle *acct, const struct conf_settings *account_settings,
+		  const char *state_dir, long concurrency)
+{
+	struct job_runner *r = calloc(1, sizeof(*r));
+
+	if (r == NULL) {
+		log_error("out of memory");
+		return NULL;
+	}
+	r->loop = loop;
+	r->client = client;
+	r->acct = acct;
+	r->account_settings = account_settings;
+	r->state_dir = state_dir;
+	r->concurrency = concurrency > 0 ? concurrency : 1;
+	r->tail = &r->queue;
+	return r;
+}
+
+static void
+job_free(struct job *job)
+{
+	if (job == NULL) {
+		return;
+	}
+	free(job->name);
+	conf_settings_finish(&job->s);
+	for (size_t i = 0; i < job->n_ids; i++) {
+		free(job->ids[i].value);
+	}
+	free(job->ids);
+	EVP_PKEY_free(job->key);
+	free(job->dir);
+	free(job);
+}
+
+void
+job_runner_destroy(struct job_runner *r)
+{
+	if (r == NULL) {
+		return;
+	}
+	while (r->queue != NULL) {
+		struct job *next = r->queue->next;
+
+		job_free(r->queue);
+		r->queue = next;
+	}
+	for (size_t i = 0; i < r->n_responders; i++) {
+		challenge_destroy(r->responders[i].ch);
+		free(r->responders[i].key);
+	}
+	free(r->responders);
+	free(r);
+}
+
+unsigned long
+job_runner_count(const struct job_runner *r, enum job_result result)
+{
+	return result < JOB__MAX ? r->counts[result] : 0;
+}
+
+/* One responder per distinct configuration, shared by all jobs. */
+static struct challenge *
+responder_for(struct job_runner *r, const struct conf_settings *s)
+{
+	struct responder *grown;
+	struct challenge *ch;
+	char *key = challenge_key(s);
+
+	if (key == NULL) {
+		return NULL;
+	}
+	for (size_t i = 0; i < r->n_responders; i++) {
+		if (strcmp(r->responders[i].key, key) == 0) {
+			free(key);
+			return r->responders[i].ch;
+		}
+	}
+	ch = challenge_create(r->loop, s);
+	if (ch == NULL) {
+		free(key);
+		return NULL;
+	}
+	grown = realloc(r->responders, (r->n_responders + 1) * sizeof(*grown));
+	if (grown == NULL) {
+		challenge_destroy(ch);
+		free(key);
+		return NULL;
+	}
+	r->responders = grown;
+	r->responders[r->n_responders].key = key;
+	r->responders[r->n_responders].ch = ch;
+	r->n_responders++;
+	return ch;
+}
+
+static int
+make_ids(struct job *job)
+{
+	unsigned char addr[16];
+
+	job->ids = calloc(job->s.n_domains, sizeof(*job->ids));
+	if (job->ids == NULL) {
+		return -1;
+	}
+	for (size_t i = 0; i < job->s.n_domains; i++) {
+		const char *d = job->s.domains[i];
+
+		/* RFC 8738: addresses are "ip" identifiers. */
+		job->ids[i].type = inet_pton(AF_INET, d, addr) == 1 || inet_pton(AF_INET6, d, addr) == 1
+					   ? ACME_ID_IP
+					   : ACME_ID_DNS;
+		job->ids[i].value = strdup(d);
+		if (job->ids[i].value == NULL) {
+			return -1;
+		}
+		job->n_ids = i + 1;
+	}
+	return 0;
+}
+
+int
+job_runner_add(struct job_runner *r, const char *name, const struct conf_settings *s, bool force)
+{
+	struct conf empty;
+	struct job *job;
+
+	if (s->n_domains == 0) {
+		log_error("%s: no domains: set domains in its [cert] section", name);
+		return -1;
+	}
+	job = calloc(1, sizeof(*job));
+	if (job == NULL) {
+		log_error("out of memory");
+		return -1;
+	}
+	conf_init(&empty);
+	job->runner = r;
+	job->force = force;
+	job->name = strdup(name);
+	job->dir = store_cert_dir(r->state_dir, name);
+	if (job->name == NULL || job->dir == NULL || conf_resolve(&empty, NULL, s, &job->s) < 0 ||
+	    make_ids(job) < 0) {
+		log_error("%s: cannot queue the certificate (bad name or out of memory)", name);
+		job_free(job);
+		return -1;
+	}
+	*r->tail = job;
+	r->tail = &job->next;
+	r->waiting++;
+	return 0;
+}
+
+static bool
+same_names(const struct acme_identifier *a, size_t na, const struct acme_identifier *b, size_t nb)
+{
+	if (na != nb) {
+		return false;
+	}
+	for (size_t i = 0; i < na; i++) {
+		bool found = false;
+
+		for (size_t j = 0; j < nb && !found; j++) {
+			found = a[i].type == b[j].type && strcasecmp(a[i].value, b[j].value) == 0;
+		}
+		if (!found) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Whether the job has work to do, from the installed certificate. */
+static bool
+is_due(struct job *job)
+{
+	char path[4096];
+	char err[256];
+	struct acme_identifier *ids = NULL;
+	size_t n = 0;
+	time_t nb;
+	time_t na;
+	time_t when;
+	X509 *x = NULL;
+	bool due = true;
+
+	snprintf(path, sizeof(path), "%s/cert.pem", job->dir);
+	x = cert_load(path, err, sizeof(err));
+	if (x == NULL) {
+		log_debug("%s: no installed certificate (%s)", job->name, err);
+		goto out;
+	}
+	job->renewal = true;
+	if (cert_validity(x, &nb, &na) < 0 || cert_ids(x, &ids, &n) < 0) {
+		log_warn("%s: %s: unreadable certificate, ordering a new one", job->name, path);
+		goto out;
+	}
+	job->not_after = na;
+	if (!same_names(ids, n, job->ids, job->n_ids)) {
+		log_info("%s: the configured names changed", job->name);
+		goto out;
+	}
+	when = job_renewal_time(nb, na, job->s.renew_before);
+	if (job->force) {
+		log_info("%s: renewal forced", job->name);
+		goto out;
+	}
+	if (time(NULL) >= when) {
+		log_info("%s: due for renewal", job->name);
+		goto out;
+	}
+	due = false;
+out:
+	cert_ids_free(ids, n);
+	X509_free(x);
+	return due;
+}
+
+/* state.json: what status and the daemon read back. */
+static void
+save_state(struct job *job, bool ok)
+{
+	char *path = store_path(job->dir, "state.json", NULL);
+	char *old = NULL;
+	char *text = NULL;
+	json_t *root = NULL;
+	json_t *domains = json_array();
+	json_int_t attempts = 0;
+	size_t len = 0;
+
+	if (path == NULL || domains == NULL) {
+		goto out;
+	}
+	old = store_read_file(path, STATE_MAX, &len);
+	if (old != NULL) {
+		json_t *prev = json_loadb(old, len, JSON_REJECT_DUPLICATES, NULL);
+
+		if (prev != NULL) {
+			json_unpack(prev, "{s?I}", "attempts", &attempts);
+			json_decref(prev);
+		}
+	}
+	for (size_t i = 0; i < job->n_ids; i++) {
+		json_array_append_new(domains, json_string(job->ids[i].value));
+	}
+	root = json_pack("{s:s, s:O, s:I, s:I, s:I, s:s*}", "name", job->name, "domains", domains,
+			 "not_after", (json_int_t)job->not_after, "last_attempt",
+			 (json_int_t)time(NULL), "attempts", ok ? (json_int_t)0 : attempts + 1,
+			 "last_error", ok ? NULL : job->message);
+	if (root == NULL) {
+		goto out;
+	}
+	text = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS);
+	if (text == NULL || store_mkdirs(job->dir, 0755) < 0) {
+		goto out;
+	}
+	store_write_atomic(path, text, strlen(text), 0644);
+out:
+	free(text);
+	free(old);
+	free(path);
+	json_decref(root);
+	json_decref(domains);
+}
+
+static void
+job_complete(struct job *job, enum job_result result)
+{
+	struct job_runner *r = job->runner;
+
+	job->result = result;
+	r->counts[result]++;
+	if (result == JOB_FAILED) {
+		log_error("%s", job->message);
+	}
+	if (result != JOB_UNCHANGED) {
+		save_state(job, result != JOB_FAILED);
+	}
+	r->active--;
+	job_free(job);
+	job_next(r);
+}
+
+static void
+fail_job(struct job *job, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+fail_job(struct job *job, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(job->message, sizeof(job->message), fmt, ap);
+	va_end(ap);
+	job_complete(job, JOB_FAILED);
+}
+
+static char *
+pem_of(X509 *x, size_t *len)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *data;
+	char *out = NULL;
+	long n;
+
+	if (bio == NULL || PEM_write_bio_X509(bio, x) != 1) {
+		goto out;
+	}
+	n = BIO_get_mem_data(bio, &data);
+	if (n <= 0) {
+		goto out;
+	}
+	out = malloc((size_t)n + 1);
+	if (out != NULL) {
+		memcpy(out, data, (size_t)n);
+		out[n] = '\0';
+		*len = (size_t)n;
+	}
+out:
+	BIO_free(bio);
+	return out;
+}
+
+static void
+on_deploy(int status, const char *why, const char *output, void *arg)
+{
+	struct job *job = arg;
+
+	job->deploy = NULL;
+	if (status != 0) {
+		fail_job(job, "%s: installed, but the deploy hook failed: %s%s%s", job->name, why,
+			 output[0] != '\0' ? ": " : "", output);
+		return;
+	}
+	job_complete(job, job->renewal ? JOB_RENEWED : JOB_ISSUED);
+}
+
+static void
+run_deploy_hook(struct job *job)
+{
+	char **argv = hook_split(job->s.deploy_hook);
+	char env[7][4200];
+	char *envp[8];
+	char domains[4096];
+	size_t pos = 0;
+
+	if (argv == NULL) {
+		fail_job(job, "%s: installed, but deploy-hook '%s' is not a command", job->name,
+			 job->s.deploy_hook);
+		return;
+	}
+	domains[0] = '\0';
+	for (size_t i = 0; i < job->n_ids && pos < sizeof(domains); i++) {
+		pos += (size_t)snprintf(domains + pos, sizeof(domains) - pos, "%s%s",
+					i > 0 ? " " : "", job->ids[i].value);
+	}
+	snprintf(env[0], sizeof(env[0]), "ACMED_CERT_NAME=%s", job->name);
+	snprintf(env[1], sizeof(env[1]), "ACMED_CERT_DIR=%s", job->dir);
+	snprintf(env[2], sizeof(env[2]), "ACMED_KEY_FILE=%s/privkey.pem", job->dir);
+	snprintf(env[3], sizeof(env[3]), "ACMED_CERT_FILE=%s/cert.pem", job->dir);
+	snprintf(env[4], sizeof(env[4]), "ACMED_CHAIN_FILE=%s/chain.pem", job->dir);
+	snprintf(env[5], sizeof(env[5]), "ACMED_FULLCHAIN_FILE=%s/fullchain.pem", job->dir);
+	snprintf(env[6], sizeof(env[6]), "ACMED_DOMAINS=%s", domains);
+	for (size_t i = 0; i < 7; i++) {
+		envp[i] = env[i];
+	}
+	envp[7] = NULL;
+	job->deploy = hook_run(job->runner->loop, argv, envp, (double)job->s.hook_timeout,
+			       on_deploy, job);
+	hook_argv_free(argv);
+	if (job->deploy == NULL) {
+		fail_job(job, "%s: installed, but the deploy hook could not start", job->name);
+	}
+}
+
+/* Checks the chain and installs it with the key. */
+static void
+install(struct job *job, const char *pem, size_t pem_len)
+{
+	struct cert_chain chain;
+	struct store_cert_set set;
+	char err[512];
+	char *key_pem = NULL;
+	size_t key_len = 0;
+	char *leaf = NULL;
+	size_t leaf_len = 0;
+	char *rest = NULL;
+	size_t rest_len = 0;
+	time_t nb;
+	char date[64];
+	struct tm tm;
+	bool ok = false;
+
+	memset(&chain, 0, sizeof(chain));
+	if (cert_chain_parse(pem, pem_len, &chain, err, sizeof(err)) < 0 ||
+	    cert_chain_check(&chain, job->key, job->ids, job->n_ids, time(NULL), err,
+			     sizeof(err)) < 0) {
+		snprintf(job->message, sizeof(job->message),
+			 "%s: the CA's certificate was refused, nothing installed: %s", job->name,
+			 err);
+		goto out;
+	}
+	key_pem = key_to_pem(job->key, &key_len);
+	leaf = pem_of(chain.certs[0], &leaf_len);
+	rest = calloc(1, 1);
+	for (size_t i = 1; rest != NULL && i < chain.n; i++) {
+		size_t n = 0;
+		char *one = pem_of(chain.certs[i], &n);
+		char *grown = one != NULL ? realloc(rest, rest_len + n + 1) : NULL;
+
+		if (grown == NULL) {
+			free(one);
+			free(rest);
+			rest = NULL;
+			break;
+		}
+		rest = grown;
+		memcpy(rest + rest_len, one, n);
+		rest_len += n;
+		rest[rest_len] = '\0';
+		free(one);
+	}
+	if (key_pem == NULL || leaf == NULL || rest == NULL) {
+		snprintf(job->message, sizeof(job->message), "%s: out of memory", job->name);
+		goto out;
+	}
+	set.key_pem = key_pem;
+	set.key_len = key_len;
+	set.cert_pem = leaf;
+	set.cert_len = leaf_len;
+	set.chain_pem = rest;
+	set.chain_len = rest_len;
+	if (store_cert_install(job->runner->state_dir, job->name, &set) < 0) {
+		snprintf(job->message, sizeof(job->message),
+			 "%s: cannot install the certificate (see above); the previous one stays",
+			 job->name);
+		goto out;
+	}
+	cert_validity(chain.certs[0], &nb, &job->not_after);
+	gmtime_r(&job->not_after, &tm);
+	strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	log_info("%s: installed in %s, valid until %s", job->name, job->dir, date);
+	ok = true;
+out:
+	if (key_pem != NULL) {
+		key_pem_free(key_pem, key_len);
+	}
+	free(leaf);
+	free(rest);
+	cert_chain_finish(&chain);
+	if (!ok) {
+		job_complete(job, JOB_FAILED);
+	} else if (job->s.deploy_hook != NULL) {
+		run_deploy_hook(job);
+	} else {
+		job_complete(job, job->renewal ? JOB_RENEWED : JOB_ISSUED);
+	}
+}
+
+static void
+on_account_again(int rc, const char *message, void *arg)
+{
+	struct job *job = arg;
+	struct job_runner *r = job->runner;
+	struct job *waiters = r->account_waiters;
+
+	r->account_busy = false;
+	r->account_waiters = NULL;
+	/* Everyone who hit accountDoesNotExist meanwhile goes on too. */
+	while (waiters != NULL) {
+		struct job *w = waiters;
+
+		waiters = w->next;
+		w->next = NULL;
+		if (rc < 0) {
+			fail_job(w, "%s: registering the account again: %s", w->name, message);
+		} else {
+			start_order(w);
+		}
+	}
+	(void)job;
+}
+
+static void
+on_order(int rc, const char *message, const char *pem, size_t pem_len, void *arg)
+{
+	struct job *job = arg;
+	struct job_runner *r = job->runner;
+
+	if (rc == ACME_ORDER_NO_ACCOUNT && !job->account_retried) {
+		/* The CA forgot the account (a restarted test CA does):
+		 * register once more, then order again. */
+		job->account_retried = true;
+		log_warn("%s: the CA does not know the account; registering again", job->name);
+		job->next = r->account_waiters;
+		r->account_waiters = job;
+		if (!r->account_busy) {
+			int started = acme_account_ensure(r->client, r->acct, r->account_settings, true,
+							  on_account_again, job);
+
+			if (started == 0) {
+				r->account_busy = true;
+			} else {
+				on_account_again(-1, "cannot start", job);
+			}
+		}
+		return;
+	}
+	if (rc == ACME_ORDER_REPLACED && job->params.replaces != NULL) {
+		log_warn("%s: %s; ordering without replaces", job->name, message);
+		job->params.replaces = NULL;
+		start_order(job);
+		return;
+	}
+	if (rc != ACME_ORDER_OK) {
+		fail_job(job, "%s", message);
+		return;
+	}
+	install(job, pem, pem_len);
+}
+
+static void
+on_step(enum acme_order_step step, void *arg)
+{
+	struct job *job = arg;
+
+	log_info("%s: %s", job->name, acme_order_step_name(step));
+}
+
+static void
+start_order(struct job *job)
+{
+	if (acme_order_start(job->runner->loop, job->runner->client, job->runner->acct,
+			     &job->params, on_order, on_step, job) == NULL) {
+		fail_job(job, "%s: cannot start the order", job->name);
+	}
+}
+
+static EVP_PKEY *
+job_key(struct job *job)
+{
+	char path[4096];
+
+	if (job->s.reuse_key) {
+		snprintf(path, sizeof(path), "%s/privkey.pem", job->dir);
+		if (access(path, F_OK) == 0) {
+			log_debug("%s: reusing the key in %s", job->name, path);
+			return key_load(path);
+		}
+	}
+	return key_generate(job->s.key_type);
+}
+
+static void
+job_start(struct job *job)
+{
+	struct job_runner *r = job->runner;
+
+	r->active++;
+	if (!is_due(job)) {
+		char date[64];
+		struct tm tm;
+
+		gmtime_r(&job->not_after, &tm);
+		strftime(date, sizeof(date), "%Y-%m-%d", &tm);
+		log_info("%s: valid until %s, not due (--force renews now)", job->name, date);
+		job_complete(job, JOB_UNCHANGED);
+		return;
+	}
+	job->params.responder = responder_for(r, &job->s);
+	if (job->params.responder == NULL) {
+		fail_job(job, "%s: no challenge responder (see above)", job->name);
+		return;
+	}
+	job->key = job_key(job);
+	if (job->key == NULL) {
+		fail_job(job, "%s: no certificate key", job->name);
+		return;
+	}
+	job->params.name = job->name;
+	job->params.ids = job->ids;
+	job->params.n_ids = job->n_ids;
+	job->params.cert_key = job->key;
+	start_order(job);
+}
+
+/* Starts waiting jobs while below the cap. */
+static void
+job_next(struct job_runner *r)
+{
+	/* Jobs that finish at once (not due) would otherwise recurse here
+	 * once per certificate. */
+	if (r->starting) {
+		return;
+	}
+	r->starting = true;
+	while (r->queue != NULL && r->active < (size_t)r->concurrency) {
+		struct job *job = r->queue;
+
+		r->queue = job->next;
+		if (r->queue == NULL) {
+			r->tail = &r->queue;
+		}
+		job->next = NULL;
+		r->waiting--;
+		job_start(job);
+	}
+	r->starting = false;
+}
+
+void
+job_runner_run(struct job_runner *r)
+{
+	job_next(r);
+	while (r->active > 0 || r->waiting > 0) {
+		ev_run(r->loop, EVRUN_ONCE);
+	}
+}

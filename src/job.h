@@ -1,0 +1,53 @@
+/* Certificate jobs: decide whether a certificate is missing or due, order
+ * it, check the chain, install it, record its state and run the deploy hook;
+ * many at once up to a concurrency cap, sharing the account, the ACME client
+ * and the challenge responders. */
+#ifndef ACMED_JOB_H
+#define ACMED_JOB_H
+
+#include <ev.h>
+#include <stdbool.h>
+#include <time.h>
+
+#include "acme_account.h"
+#include "acme_client.h"
+#include "conf.h"
+
+enum job_result {
+	JOB_ISSUED,
+	JOB_RENEWED,
+	JOB_UNCHANGED,
+	JOB_FAILED,
+	JOB__MAX,
+};
+
+struct job_runner;
+
+/* A new runner; everything passed is borrowed and must outlive it.
+ * account_settings are used when the CA forgot the account and it must be
+ * registered again. concurrency: orders in flight at most. NULL on error. */
+struct job_runner *job_runner_create(struct ev_loop *loop, struct acme_client *client,
+				     struct acme_account_handle *acct,
+				     const struct conf_settings *account_settings,
+				     const char *state_dir, long concurrency);
+
+/* Stops nothing in flight: call after job_runner_run returned. */
+void job_runner_destroy(struct job_runner *runner);
+
+/* Queues the certificate name with its resolved settings (copied). force:
+ * order even when not due. Returns 0, or -1 (logged). */
+int job_runner_add(struct job_runner *runner, const char *name, const struct conf_settings *s,
+		   bool force);
+
+/* Runs the loop until every queued job is finished. */
+void job_runner_run(struct job_runner *runner);
+
+/* How many jobs ended with result. */
+unsigned long job_runner_count(const struct job_runner *runner, enum job_result result);
+
+/* When a certificate with this lifetime should be renewed: renew_before
+ * seconds before notAfter when set, else when a third of the lifetime is
+ * left. */
+time_t job_renewal_time(time_t not_before, time_t not_after, long renew_before);
+
+#endif

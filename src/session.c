@@ -1,0 +1,142 @@
+#include "session.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ca.h"
+#include "log.h"
+#include "store.h"
+
+#define DEFAULT_CA "letsencrypt"
+
+static void
+on_ready(int rc, const char *message, void *arg)
+{
+	struct session *s = arg;
+
+	s->ready_rc = rc;
+	if (rc < 0) {
+		log_error("%s", message);
+	}
+	ev_break(s->loop, EVBREAK_ONE);
+}
+
+int
+session_init(struct session *s, const struct conf_settings *settings)
+{
+	struct http_options opts;
+	const char *ca = settings->ca != NULL ? settings->ca : DEFAULT_CA;
+	const char *url;
+	int rc = -1;
+
+	memset(s, 0, sizeof(*s));
+	url = ca_directory_url(ca);
+	if (url == NULL) {
+		log_error("ca: '%s' is neither an https URL nor one of %s", ca, ca_short_names());
+		goto out;
+	}
+	s->loop = ev_default_loop(EVFLAG_AUTO);
+	if (s->loop == NULL) {
+		log_error("cannot create the event loop");
+		goto out;
+	}
+	if (settings->ca_file != NULL) {
+		s->ca_file = strdup(settings->ca_file);
+		if (s->ca_file == NULL) {
+			log_error("out of memory");
+			goto out;
+		}
+	}
+	memset(&opts, 0, sizeof(opts));
+	opts.ca_file = s->ca_file;
+	s->http = http_create(s->loop, &opts);
+	if (s->http == NULL) {
+		goto out;
+	}
+	s->acme = acme_client_create(s->http, url);
+	if (s->acme == NULL) {
+		goto out;
+	}
+	s->ready_rc = -1;
+	if (acme_client_start(s->acme, on_ready, s) < 0) {
+		goto out;
+	}
+	ev_run(s->loop, 0);
+	rc = s->ready_rc;
+out:
+	if (rc < 0) {
+		session_finish(s);
+	}
+	return rc;
+}
+
+char *
+session_state_dir(const struct conf_settings *settings)
+{
+	char *dir;
+
+	if (settings->state_dir != NULL) {
+		dir = strdup(settings->state_dir);
+	} else {
+		dir = store_default_dir();
+	}
+	if (dir == NULL) {
+		log_error("no state folder: set state-dir or --state-dir");
+	}
+	return dir;
+}
+
+static void
+on_account(int rc, const char *message, void *arg)
+{
+	struct session *s = arg;
+
+	s->account_rc = rc;
+	snprintf(s->account_message, sizeof(s->account_message), "%s", message);
+	s->waiting = false;
+}
+
+int
+session_account(struct session *s, const struct conf_settings *settings)
+{
+	int started;
+
+	s->state_dir = session_state_dir(settings);
+	if (s->state_dir == NULL) {
+		return -2;
+	}
+	if (acme_account_open(&s->acct, s->state_dir, acme_client_directory_url(s->acme),
+			      settings->account_key_type) < 0) {
+		return -1;
+	}
+	s->waiting = true;
+	s->account_rc = -1;
+	started = acme_account_ensure(s->acme, &s->acct, settings, false, on_account, s);
+	if (started == 1) {
+		return 0;
+	}
+	if (started < 0) {
+		return -1;
+	}
+	while (s->waiting) {
+		ev_run(s->loop, EVRUN_ONCE);
+	}
+	if (s->account_rc < 0) {
+		log_error("%s", s->account_message);
+	}
+	return s->account_rc;
+}
+
+void
+session_finish(struct session *s)
+{
+	/* The HTTP client goes first: it drops transfers in flight without
+	 * calling back into the ACME client. */
+	http_destroy(s->http);
+	acme_client_destroy(s->acme);
+	acme_account_close(&s->acct);
+	free(s->state_dir);
+	free(s->ca_file);
+	memset(s, 0, sizeof(*s));
+}

@@ -1,0 +1,45 @@
+/* What a command needs to talk to a CA: the event loop, the HTTP client and
+ * the ACME client for the configured CA, directory fetched. */
+#ifndef ACMED_SESSION_H
+#define ACMED_SESSION_H
+
+#include <ev.h>
+#include <stdbool.h>
+
+#include "acme_account.h"
+#include "acme_client.h"
+#include "conf.h"
+#include "http.h"
+
+struct session {
+	struct ev_loop *loop; /* the default loop */
+	struct http *http;
+	struct acme_client *acme;
+	char *ca_file;
+	int ready_rc;
+	struct acme_account_handle acct;
+	char *state_dir;
+	bool waiting;
+	int account_rc;
+	char account_message[1024];
+};
+
+/* Sets up the loop and clients for settings->ca (default letsencrypt) and
+ * fetches the directory, running the loop until it arrives. Returns 0, or -1
+ * with the reason logged (s is then finished). */
+int session_init(struct session *s, const struct conf_settings *settings);
+
+/* The state folder from settings (state-dir), else the default. New
+ * string or NULL (logged). */
+char *session_state_dir(const struct conf_settings *settings);
+
+/* Opens the account for this CA under the state folder and makes sure the
+ * CA knows it (registering it when needed), running the loop until then.
+ * Returns 0, -1 on failure, -2 when the user must fix the configuration
+ * (agree-tos, EAB); the reason is logged. */
+int session_account(struct session *s, const struct conf_settings *settings);
+
+/* Frees everything; safe on a zeroed or finished session. */
+void session_finish(struct session *s);
+
+#endif

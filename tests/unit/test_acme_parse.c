@@ -1,0 +1,293 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "acme_parse.h"
+#include "store.h"
+
+static char *
+fixture(const char *name, size_t *len)
+{
+	char *path = store_path(TEST_DATA_DIR, "acme", name, NULL);
+	char *body;
+
+	assert_non_null(path);
+	body = store_read_file(path, 1 << 20, len);
+	assert_non_null(body);
+	free(path);
+	return body;
+}
+
+static void
+test_directory_pebble(void **state)
+{
+	struct acme_directory d;
+	char err[128];
+	size_t len;
+	char *body = fixture("directory-pebble.json", &len);
+
+	assert_int_equal(acme_parse_directory(body, len, &d, err, sizeof(err)), 0);
+	assert_string_equal(d.new_nonce, "https://127.0.0.1:14000/nonce-plz");
+	assert_string_equal(d.new_account, "https://127.0.0.1:14000/sign-me-up");
+	assert_string_equal(d.new_order, "https://127.0.0.1:14000/order-plz");
+	assert_string_equal(d.revoke_cert, "https://127.0.0.1:14000/revoke-cert");
+	assert_string_equal(d.key_change, "https://127.0.0.1:14000/rollover-account-key");
+	assert_non_null(d.renewal_info);
+	assert_string_equal(d.terms_of_service, "data:text/plain,Do%20what%20thou%20wilt");
+	assert_false(d.external_account_required);
+	assert_int_equal(d.n_profiles, 2);
+	acme_directory_finish(&d);
+	free(body);
+}
+
+static void
+expect_directory_error(const char *name, const char *want)
+{
+	struct acme_directory d;
+	char err[128];
+	size_t len;
+	char *body = fixture(name, &len);
+
+	assert_int_equal(acme_parse_directory(body, len, &d, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, want));
+	assert_null(d.new_nonce);
+	free(body);
+}
+
+static void
+test_directory_errors(void **state)
+{
+	struct acme_directory d;
+	char err[128];
+
+	expect_directory_error("directory-no-neworder.json", "'newOrder' is missing");
+	expect_directory_error("directory-http-url.json", "'newNonce' is not an https URL");
+	expect_directory_error("directory-duplicate.json", "not JSON");
+	assert_int_equal(acme_parse_directory("<html>", 6, &d, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "not JSON"));
+	assert_int_equal(acme_parse_directory("[1]", 3, &d, err, sizeof(err)), -1);
+	assert_string_equal(err, "not a JSON object");
+}
+
+static void
+test_problem(void **state)
+{
+	struct acme_problem p;
+	char err[128];
+	char msg[512];
+	size_t len;
+	char *body = fixture("problem-rejected.json", &len);
+
+	assert_int_equal(acme_parse_problem(body, len, &p, err, sizeof(err)), 0);
+	assert_true(acme_problem_is(&p, "rejectedIdentifier"));
+	assert_false(acme_problem_is(&p, "badNonce"));
+	assert_int_equal(p.status, 400);
+	assert_int_equal(p.n_subproblems, 2);
+	assert_string_equal(p.subproblems[1].identifier.value, "caa.example.com");
+	acme_problem_format(&p, "https://ca.example/new-order", msg, sizeof(msg));
+	assert_string_equal(msg, "https://ca.example/new-order: 400: rejectedIdentifier: Error "
+				 "creating new order :: 2 identifiers rejected; bad.example.com: "
+				 "rejectedIdentifier: blocked name; caa.example.com: caa: CAA "
+				 "forbids");
+	acme_problem_finish(&p);
+	free(body);
+
+	body = fixture("problem-tos.json", &len);
+	assert_int_equal(acme_parse_problem(body, len, &p, err, sizeof(err)), 0);
+	acme_problem_format(&p, NULL, msg, sizeof(msg));
+	assert_string_equal(msg, "403: userActionRequired: Terms of service have changed (see "
+				 "https://ca.example/terms/2)");
+	acme_problem_finish(&p);
+	free(body);
+}
+
+static void
+test_problem_format_sanitizes(void **state)
+{
+	struct acme_problem p;
+	char err[128];
+	char msg[64];
+	const char *body = "{\"type\":\"about:blank\",\"detail\":\"two\\nlines\\u001b[31m\"}";
+
+	assert_int_equal(acme_parse_problem(body, strlen(body), &p, err, sizeof(err)), 0);
+	acme_problem_format(&p, NULL, msg, sizeof(msg));
+	assert_string_equal(msg, "about:blank: two lines [31m");
+	/* Truncated, still terminated. */
+	acme_problem_format(&p, "https://a-very-long-url.example/with/a/long/path/and/more", msg,
+			    16);
+	assert_int_equal(strlen(msg), 15);
+	acme_problem_finish(&p);
+}
+
+static void
+test_order(void **state)
+{
+	struct acme_order o;
+	char err[128];
+	size_t len;
+	char *body = fixture("order-pending.json", &len);
+
+	assert_int_equal(acme_parse_order(body, len, &o, err, sizeof(err)), 0);
+	assert_int_equal(o.status, ACME_STATUS_PENDING);
+	assert_int_equal(o.expires, 1796479747);
+	assert_int_equal(o.n_identifiers, 2);
+	assert_int_equal(o.identifiers[0].type, ACME_ID_DNS);
+	assert_int_equal(o.identifiers[1].type, ACME_ID_IP);
+	assert_string_equal(o.identifiers[1].value, "127.0.0.1");
+	assert_int_equal(o.n_authorizations, 2);
+	assert_string_equal(o.finalize, "https://ca.example/order/1/finalize");
+	assert_null(o.certificate);
+	assert_null(o.error);
+	acme_order_finish(&o);
+	free(body);
+
+	body = fixture("order-invalid.json", &len);
+	assert_int_equal(acme_parse_order(body, len, &o, err, sizeof(err)), 0);
+	assert_int_equal(o.status, ACME_STATUS_INVALID);
+	assert_non_null(o.error);
+	assert_true(acme_problem_is(o.error, "unauthorized"));
+	acme_order_finish(&o);
+	free(body);
+
+	body = fixture("order-valid-nocert.json", &len);
+	assert_int_equal(acme_parse_order(body, len, &o, err, sizeof(err)), -1);
+	assert_string_equal(err, "valid order without 'certificate'");
+	free(body);
+}
+
+static void
+test_authz(void **state)
+{
+	struct acme_authz a;
+	char err[128];
+	size_t len;
+	char *body = fixture("authz-pending.json", &len);
+
+	assert_int_equal(acme_parse_authz(body, len, &a, err, sizeof(err)), 0);
+	assert_int_equal(a.status, ACME_STATUS_PENDING);
+	assert_true(a.wildcard);
+	assert_int_equal(a.expires, 1796079600);
+	assert_int_equal(a.n_challenges, 3);
+	assert_int_equal(a.challenges[0].type, ACME_CHALLENGE_HTTP01);
+	assert_int_equal(a.challenges[1].type, ACME_CHALLENGE_DNS01);
+	assert_int_equal(a.challenges[2].type, ACME_CHALLENGE_UNKNOWN);
+	assert_string_equal(a.challenges[0].token, "DGyRejmCefe7v4NfDGDKfA");
+	acme_authz_finish(&a);
+	free(body);
+
+	body = fixture("authz-bad-token.json", &len);
+	assert_int_equal(acme_parse_authz(body, len, &a, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "token"));
+	free(body);
+}
+
+static void
+test_renewal_info(void **state)
+{
+	struct acme_renewal_info r;
+	char err[128];
+	size_t len;
+	char *body = fixture("renewal-info.json", &len);
+
+	assert_int_equal(acme_parse_renewal_info(body, len, &r, err, sizeof(err)), 0);
+	assert_int_equal(r.start, 1767326400);
+	assert_int_equal(r.end, 1767326400 + 86400);
+	assert_string_equal(r.explanation_url, "https://ca.example/why");
+	acme_renewal_info_finish(&r);
+	free(body);
+
+	body = fixture("renewal-info-reversed.json", &len);
+	assert_int_equal(acme_parse_renewal_info(body, len, &r, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "ends before it starts"));
+	free(body);
+}
+
+static void
+test_retry_after(void **state)
+{
+	time_t now = 1000000000;
+	time_t when = 0;
+
+	assert_int_equal(acme_parse_retry_after("120", now, 3600, &when), 0);
+	assert_int_equal(when, now + 120);
+	assert_int_equal(acme_parse_retry_after("99999999999999999999", now, 3600, &when), 0);
+	assert_int_equal(when, now + 3600);
+	/* 2001-09-09T01:46:40Z is 1000000000. */
+	assert_int_equal(acme_parse_retry_after("Sun, 09 Sep 2001 01:47:40 GMT", now, 3600, &when),
+			 0);
+	assert_int_equal(when, now + 60);
+	/* A date in the past means now. */
+	assert_int_equal(acme_parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now, 3600, &when),
+			 0);
+	assert_int_equal(when, now);
+	assert_int_equal(acme_parse_retry_after("-5", now, 3600, &when), -1);
+	assert_int_equal(acme_parse_retry_after("12abc", now, 3600, &when), -1);
+	assert_int_equal(acme_parse_retry_after("", now, 3600, &when), -1);
+	assert_int_equal(acme_parse_retry_after("tomorrow", now, 3600, &when), -1);
+}
+
+static void
+test_link(void **state)
+{
+	static const char two_links[] = "<https://ca.example/cert/1/alt/1>; rel=\"alternate\", "
+					"<https://ca.example/cert/1/alt/2>; rel=\"alternate\"";
+	const char *values[] = {
+		"<https://ca.example/dir>;rel=\"index\"",
+		two_links,
+		"<https://ca.example/issuer>; title=\"x, y\"; rel=\"up something\"",
+		"<http://evil.example/x>; rel=\"evil\"",
+	};
+	char *url;
+
+	url = acme_parse_link(values, 4, "up");
+	assert_non_null(url);
+	assert_string_equal(url, "https://ca.example/issuer");
+	free(url);
+	url = acme_parse_link(values, 4, "alternate");
+	assert_string_equal(url, "https://ca.example/cert/1/alt/1");
+	free(url);
+	url = acme_parse_link(values, 4, "index");
+	assert_string_equal(url, "https://ca.example/dir");
+	free(url);
+	assert_null(acme_parse_link(values, 4, "evil"));
+	assert_null(acme_parse_link(values, 4, "missing"));
+	assert_null(acme_parse_link(values, 0, "up"));
+}
+
+static void
+test_names(void **state)
+{
+	assert_int_equal(acme_status_parse("valid"), ACME_STATUS_VALID);
+	assert_int_equal(acme_status_parse("processing"), ACME_STATUS_PROCESSING);
+	assert_int_equal(acme_status_parse("Valid"), ACME_STATUS_UNKNOWN);
+	assert_int_equal(acme_status_parse(NULL), ACME_STATUS_UNKNOWN);
+	for (int i = 1; i < ACME_STATUS__MAX; i++) {
+		assert_int_equal(acme_status_parse(acme_status_name((enum acme_status)i)), i);
+	}
+	assert_string_equal(acme_challenge_type_name(ACME_CHALLENGE_DNS01), "dns-01");
+	assert_string_equal(acme_id_type_name(ACME_ID_IP), "ip");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_directory_pebble),
+		cmocka_unit_test(test_directory_errors),
+		cmocka_unit_test(test_problem),
+		cmocka_unit_test(test_problem_format_sanitizes),
+		cmocka_unit_test(test_order),
+		cmocka_unit_test(test_authz),
+		cmocka_unit_test(test_renewal_info),
+		cmocka_unit_test(test_retry_after),
+		cmocka_unit_test(test_link),
+		cmocka_unit_test(test_names),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

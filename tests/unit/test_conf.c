@@ -1,0 +1,889 @@
+#include <errno.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "ca.h"
+#include "conf.h"
+
+#define MAX_EXPECTED 8
+
+/* A config file and the errors it must give, each "LINE: message" (the
+ * path is added by the test). */
+struct bad_case {
+	const char *text;
+	const char *errors[MAX_EXPECTED];
+};
+
+static char test_dir[64];
+static char conf_path[128];
+
+static int
+group_setup(void **state)
+{
+	(void)state;
+	snprintf(test_dir, sizeof(test_dir), "/tmp/test_conf.XXXXXX");
+	if (mkdtemp(test_dir) == NULL) {
+		return -1;
+	}
+	snprintf(conf_path, sizeof(conf_path), "%s/acmed.conf", test_dir);
+	return 0;
+}
+
+static int
+group_teardown(void **state)
+{
+	(void)state;
+	unlink(conf_path);
+	rmdir(test_dir);
+	return 0;
+}
+
+static void
+write_conf(const char *text)
+{
+	FILE *fp = fopen(conf_path, "w");
+
+	assert_non_null(fp);
+	assert_int_equal(fwrite(text, 1, strlen(text), fp), strlen(text));
+	assert_int_equal(fclose(fp), 0);
+}
+
+static void
+check_bad(const struct bad_case *c)
+{
+	char expected[2048];
+	struct conf conf;
+	size_t n = 0;
+	size_t i;
+
+	while (n < MAX_EXPECTED && c->errors[n] != NULL) {
+		n++;
+	}
+	write_conf(c->text);
+	conf_init(&conf);
+	if (conf_load(&conf, conf_path) != -1 || conf.n_errors != n) {
+		print_error("config:\n%s\nexpected %zu errors, got %zu:\n", c->text, n,
+		            conf.n_errors);
+		for (i = 0; i < conf.n_errors; i++) {
+			print_error("  %s\n", conf.errors[i]);
+		}
+		fail();
+	}
+	for (i = 0; i < n; i++) {
+		snprintf(expected, sizeof(expected), "%s:%s", conf_path, c->errors[i]);
+		if (strcmp(conf.errors[i], expected) != 0) {
+			print_error("config:\n%s\n", c->text);
+		}
+		assert_string_equal(conf.errors[i], expected);
+	}
+	conf_finish(&conf);
+}
+
+static void
+check_bad_cases(const struct bad_case *cases, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		check_bad(&cases[i]);
+	}
+}
+
+#define CHECK_BAD(cases) check_bad_cases(cases, sizeof(cases) / sizeof(cases[0]))
+
+static const char good_conf[] = "# acmed.conf\n"
+                                "ca = letsencrypt-staging\n"
+                                "email = ops@example.com, mailto:Admin@Example.com\n"
+                                "agree-tos = yes\n"
+                                "key-type = ec-p384\n"
+                                "renew-before = 30d   # a comment\n"
+                                "\tchallenge=http-01\n"
+                                "webroot = /var/www/acme\n"
+                                "deploy-hook = systemctl reload nginx#not-a-comment # a comment\n"
+                                "concurrency = 8\n"
+                                "state-dir = /tmp/acmed-state\n"
+                                "control-socket = /run/acmed/ctl\n"
+                                "hook-timeout = 5m\r\n"
+                                "\n"
+                                "[cert www]\n"
+                                "domains = example.com WWW.Example.com,192.0.2.1 2001:DB8:0::1\n"
+                                "http-listen = [::1]:8080\n"
+                                "\n"
+                                "[ cert  wild ]  # sections may be spaced\n"
+                                "domains = *.example.org, example.org\n"
+                                "challenge = dns-01\n"
+                                "dns-hook = /etc/acmed/dns-hook\n"
+                                "key-type = rsa-2048\n"
+                                "dns-wait = 2m\n"
+                                "reuse-key = true\n"
+                                "eab-kid = kid-1\n"
+                                "eab-hmac-key = c2VjcmV0LWtleS0xMjM0NTY3ODkw\n"
+                                "eab-alg = HS512\n"
+                                "ca = https://acme.example.net/directory\n";
+
+static void
+test_good_file(void **state)
+{
+	const struct conf_settings *g;
+	const struct conf_cert *www;
+	const struct conf_cert *wild;
+	struct conf conf;
+
+	(void)state;
+	write_conf(good_conf);
+	conf_init(&conf);
+	assert_int_equal(conf_load(&conf, conf_path), 0);
+	assert_int_equal(conf.n_errors, 0);
+	assert_string_equal(conf.path, conf_path);
+
+	g = &conf.global;
+	assert_string_equal(g->ca, "letsencrypt-staging");
+	assert_int_equal(g->n_emails, 2);
+	assert_string_equal(g->emails[0], "ops@example.com");
+	assert_string_equal(g->emails[1], "Admin@Example.com");
+	assert_true(g->agree_tos);
+	assert_int_equal(g->key_type, KEY_TYPE_EC_P384);
+	assert_int_equal(g->renew_before, 30 * 86400);
+	assert_int_equal(g->challenge, CONF_CHALLENGE_HTTP01);
+	assert_string_equal(g->webroot, "/var/www/acme");
+	assert_string_equal(g->deploy_hook, "systemctl reload nginx#not-a-comment");
+	assert_int_equal(g->concurrency, 8);
+	assert_string_equal(g->state_dir, "/tmp/acmed-state");
+	assert_string_equal(g->control_socket, "/run/acmed/ctl");
+	assert_int_equal(g->hook_timeout, 300);
+	assert_int_equal(g->n_domains, 0);
+	assert_true((g->set & ((uint64_t)1 << CONF_KEY_WEBROOT)) != 0);
+	assert_true((g->set & ((uint64_t)1 << CONF_KEY_DNS_HOOK)) == 0);
+
+	assert_int_equal(conf.n_certs, 2);
+	www = &conf.certs[0];
+	assert_string_equal(www->name, "www");
+	assert_int_equal(www->line, 15);
+	assert_int_equal(www->settings.n_domains, 4);
+	assert_string_equal(www->settings.domains[0], "example.com");
+	assert_string_equal(www->settings.domains[1], "www.example.com");
+	assert_string_equal(www->settings.domains[2], "192.0.2.1");
+	assert_string_equal(www->settings.domains[3], "2001:db8::1");
+	assert_string_equal(www->settings.http_listen, "[::1]:8080");
+
+	wild = &conf.certs[1];
+	assert_string_equal(wild->name, "wild");
+	assert_int_equal(wild->line, 19);
+	assert_int_equal(wild->settings.n_domains, 2);
+	assert_string_equal(wild->settings.domains[0], "*.example.org");
+	assert_string_equal(wild->settings.domains[1], "example.org");
+	assert_int_equal(wild->settings.challenge, CONF_CHALLENGE_DNS01);
+	assert_true(wild->settings.reuse_key);
+	assert_int_equal(wild->settings.dns_wait, 120);
+
+	assert_ptr_equal(conf_find_cert(&conf, "www"), www);
+	assert_ptr_equal(conf_find_cert(&conf, "wild"), wild);
+	assert_ptr_equal(conf_find_cert(&conf, "example.com"), www);
+	assert_ptr_equal(conf_find_cert(&conf, "*.example.org"), wild);
+	assert_null(conf_find_cert(&conf, "www.example.com")); /* not the first domain */
+	assert_null(conf_find_cert(&conf, "nothing"));
+
+	conf_finish(&conf);
+	assert_null(conf.certs);
+	assert_null(conf.path);
+	conf_finish(&conf);
+}
+
+static void
+test_resolve(void **state)
+{
+	struct conf_settings cli;
+	struct conf_settings out;
+	struct conf conf;
+	char err[256];
+
+	(void)state;
+	write_conf(good_conf);
+	conf_init(&conf);
+	assert_int_equal(conf_load(&conf, conf_path), 0);
+
+	/* Defaults, then global, then the section. */
+	assert_int_equal(conf_resolve(&conf, &conf.certs[1], NULL, &out), 0);
+	assert_int_equal(out.key_type, KEY_TYPE_RSA_2048);
+	assert_int_equal(out.account_key_type, KEY_TYPE_EC_P256);
+	assert_int_equal(out.challenge, CONF_CHALLENGE_DNS01);
+	assert_string_equal(out.ca, "https://acme.example.net/directory");
+	assert_string_equal(out.dns_hook, "/etc/acmed/dns-hook");
+	assert_string_equal(out.webroot, "/var/www/acme");
+	assert_int_equal(out.renew_before, 30 * 86400);
+	assert_int_equal(out.hook_timeout, 300);
+	assert_int_equal(out.dns_wait, 120);
+	assert_int_equal(out.concurrency, 8);
+	assert_true(out.reuse_key);
+	assert_true(out.agree_tos);
+	assert_int_equal(out.n_emails, 2);
+	assert_string_equal(out.emails[1], "Admin@Example.com");
+	assert_ptr_not_equal(out.emails, conf.global.emails);
+	assert_ptr_not_equal(out.emails[0], conf.global.emails[0]);
+	assert_int_equal(out.n_domains, 2);
+	assert_string_equal(out.domains[0], "*.example.org");
+	assert_string_equal(out.eab_kid, "kid-1");
+	assert_string_equal(out.eab_alg, "HS512");
+	assert_null(out.http_listen);
+	assert_int_equal(out.set, conf.global.set | conf.certs[1].settings.set);
+	conf_settings_finish(&out);
+	assert_null(out.domains);
+	assert_int_equal(out.set, 0);
+
+	/* The command line wins over both. */
+	memset(&cli, 0, sizeof(cli));
+	assert_int_equal(conf_set(&cli, CONF_WHERE_CLI, "key-type", "rsa-4096", err, sizeof(err)),
+	                 0);
+	assert_int_equal(conf_set(&cli, CONF_WHERE_CLI, "renew-before", "auto", err, sizeof(err)),
+	                 0);
+	assert_int_equal(
+	        conf_set(&cli, CONF_WHERE_CLI, "email", "cli@example.net", err, sizeof(err)), 0);
+	assert_int_equal(conf_set(&cli, CONF_WHERE_CLI, "concurrency", "2", err, sizeof(err)), 0);
+	assert_int_equal(conf_set(&cli, CONF_WHERE_CLI, "http-listen", "8080", err, sizeof(err)),
+	                 0);
+	assert_int_equal(conf_resolve(&conf, &conf.certs[0], &cli, &out), 0);
+	assert_int_equal(out.key_type, KEY_TYPE_RSA_4096);
+	assert_int_equal(out.renew_before, 0);
+	assert_int_equal(out.n_emails, 1);
+	assert_string_equal(out.emails[0], "cli@example.net");
+	assert_int_equal(out.concurrency, 2);
+	assert_string_equal(out.http_listen, "8080");
+	assert_int_equal(out.challenge, CONF_CHALLENGE_HTTP01);
+	assert_string_equal(out.ca, "letsencrypt-staging");
+	assert_int_equal(out.n_domains, 4);
+	assert_string_equal(out.eab_alg, "HS256");
+	assert_null(out.eab_kid);
+	conf_settings_finish(&out);
+
+	/* The global settings alone, as `acmed cert` uses them. */
+	assert_int_equal(conf_resolve(&conf, NULL, NULL, &out), 0);
+	assert_int_equal(out.key_type, KEY_TYPE_EC_P384);
+	assert_int_equal(out.n_domains, 0);
+	assert_null(out.domains);
+	assert_int_equal(out.set, conf.global.set);
+	conf_settings_finish(&out);
+
+	conf_settings_finish(&cli);
+	conf_finish(&conf);
+
+	/* No file at all: the defaults. */
+	conf_init(&conf);
+	assert_int_equal(conf_resolve(&conf, NULL, NULL, &out), 0);
+	assert_int_equal(out.set, 0);
+	assert_int_equal(out.key_type, KEY_TYPE_EC_P256);
+	assert_int_equal(out.account_key_type, KEY_TYPE_EC_P256);
+	assert_int_equal(out.challenge, CONF_CHALLENGE_HTTP01);
+	assert_int_equal(out.hook_timeout, 120);
+	assert_int_equal(out.dns_wait, 0);
+	assert_int_equal(out.concurrency, 16);
+	assert_int_equal(out.renew_before, 0);
+	assert_false(out.agree_tos);
+	assert_null(out.http_listen);
+	assert_null(out.ca);
+	assert_string_equal(out.eab_alg, "HS256");
+	conf_settings_finish(&out);
+	conf_finish(&conf);
+}
+
+static void
+test_set_cli(void **state)
+{
+	struct conf_settings s;
+	char err[256];
+
+	(void)state;
+	memset(&s, 0, sizeof(s));
+	/* Lists append, all or nothing. */
+	assert_int_equal(conf_set(&s, CONF_WHERE_CLI, "domains", "a.example", err, sizeof(err)), 0);
+	assert_int_equal(
+	        conf_set(&s, CONF_WHERE_CLI, "domains", "b.example,c.example", err, sizeof(err)),
+	        0);
+	assert_int_equal(
+	        conf_set(&s, CONF_WHERE_CLI, "domains", "d.example A.example", err, sizeof(err)),
+	        -1);
+	assert_string_equal(err, "domains: 'a.example' is listed twice");
+	assert_int_equal(
+	        conf_set(&s, CONF_WHERE_CLI, "domains", "e.example bad_name", err, sizeof(err)),
+	        -1);
+	assert_int_equal(s.n_domains, 3);
+	assert_string_equal(s.domains[2], "c.example");
+
+	/* A later value replaces an earlier one. */
+	assert_int_equal(conf_set(&s, CONF_WHERE_CLI, "webroot", "/a", err, sizeof(err)), 0);
+	assert_int_equal(conf_set(&s, CONF_WHERE_CLI, "webroot", "/b", err, sizeof(err)), 0);
+	assert_string_equal(s.webroot, "/b");
+	/* A bad value leaves the old one. */
+	assert_int_equal(conf_set(&s, CONF_WHERE_CLI, "concurrency", "4", err, sizeof(err)), 0);
+	assert_int_equal(conf_set(&s, CONF_WHERE_CLI, "concurrency", "-4", err, sizeof(err)), -1);
+	assert_string_equal(err,
+	                    "concurrency: invalid value '-4': expected a number from 1 to 1024");
+	assert_int_equal(s.concurrency, 4);
+	assert_int_equal(s.set, ((uint64_t)1 << CONF_KEY_DOMAINS) |
+	                                ((uint64_t)1 << CONF_KEY_WEBROOT) |
+	                                ((uint64_t)1 << CONF_KEY_CONCURRENCY));
+
+	/* Where each key may appear. */
+	assert_int_equal(conf_set(&s, CONF_WHERE_GLOBAL, "domains", "x.example", err, sizeof(err)),
+	                 -1);
+	assert_string_equal(err, "domains: only valid in a [cert NAME] section");
+	assert_int_equal(conf_set(&s, CONF_WHERE_CERT, "state-dir", "/x", err, sizeof(err)), -1);
+	assert_string_equal(err, "state-dir: only valid before the first [cert NAME] section");
+	assert_int_equal(conf_set(&s, CONF_WHERE_CLI, "nope", "x", err, sizeof(err)), -1);
+	assert_string_equal(err, "unknown key 'nope'");
+	/* err may be left out. */
+	assert_int_equal(conf_set(&s, CONF_WHERE_CLI, "nope", "x", NULL, 0), -1);
+	conf_settings_finish(&s);
+	conf_settings_finish(&s);
+}
+
+/* The string field a value lands in; 0 (the "set" bits) when not a string. */
+#define STR(f) offsetof(struct conf_settings, f)
+
+static void
+test_values(void **state)
+{
+	static const struct {
+		const char *key;
+		const char *value;
+		size_t field;
+	} good[] = {
+	        {"agree-tos", "no", 0},
+	        {"agree-tos", "1", 0},
+	        {"agree-tos", "FALSE", 0},
+	        {"ca", "zerossl", STR(ca)},
+	        {"ca", "https://localhost:14000/dir", STR(ca)},
+	        {"ca-file", "/etc/ssl/pebble.pem", STR(ca_file)},
+	        {"challenge", "tls-alpn-01", 0},
+	        {"concurrency", "1024", 0},
+	        {"concurrency", "1", 0},
+	        {"dns-wait", "0", 0},
+	        {"domains", "xn--bcher-kva.example", 0},
+	        {"domains", "*.a-b.example 10.0.0.1 ::ffff:10.0.0.1", 0},
+	        {"eab-alg", "HS384", STR(eab_alg)},
+	        {"email", "a.b+c@d.example", 0},
+	        {"hook-timeout", "1h", 0},
+	        {"hook-timeout", "1", 0},
+	        {"http-listen", "127.0.0.1:80", STR(http_listen)},
+	        {"http-listen", "[::]:443", STR(http_listen)},
+	        {"http-listen", "65535", STR(http_listen)},
+	        {"renew-before", "3600", 0},
+	        {"renew-before", "1h", 0},
+	};
+	struct conf_settings s;
+	char err[512];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		memset(&s, 0, sizeof(s));
+		err[0] = '\0';
+		if (conf_set(&s, CONF_WHERE_CLI, good[i].key, good[i].value, err, sizeof(err)) !=
+		    0) {
+			print_error("%s = %s: %s\n", good[i].key, good[i].value, err);
+			fail();
+		}
+		if (good[i].field != 0) {
+			assert_string_equal(*(char **)((char *)&s + good[i].field), good[i].value);
+		}
+		conf_settings_finish(&s);
+	}
+
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(conf_set(&s, CONF_WHERE_CLI, "domains",
+	                          "::ffff:10.0.0.1 2001:0db8:0000:0000:0000:0000:0000:0001", err,
+	                          sizeof(err)),
+	                 0);
+	assert_string_equal(s.domains[0], "::ffff:10.0.0.1");
+	assert_string_equal(s.domains[1], "2001:db8::1");
+	/* The same address written twice is a duplicate. */
+	assert_int_equal(conf_set(&s, CONF_WHERE_CLI, "domains", "2001:DB8::1", err, sizeof(err)),
+	                 -1);
+	assert_string_equal(err, "domains: '2001:db8::1' is listed twice");
+	conf_settings_finish(&s);
+}
+
+static void
+test_parse_duration(void **state)
+{
+	static const struct {
+		const char *text;
+		long seconds;
+	} good[] = {
+	        {"0", 0}, {"45", 45}, {"45s", 45}, {"5m", 300}, {"2h", 7200}, {"30d", 2592000},
+	};
+	static const char *const bad[] = {
+	        "",
+	        "s",
+	        "-1",
+	        "+1",
+	        "1.5h",
+	        "1w",
+	        "1hh",
+	        " 1",
+	        "1 h",
+	        "99999999999999999999",
+	        "9223372036854775807d",
+	};
+	long v;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		v = -1;
+		assert_int_equal(conf_parse_duration(good[i].text, &v), 0);
+		assert_int_equal(v, good[i].seconds);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (conf_parse_duration(bad[i], &v) != -1) {
+			print_error("'%s' parsed\n", bad[i]);
+			fail();
+		}
+	}
+}
+
+static void
+test_names(void **state)
+{
+	int k;
+
+	(void)state;
+	assert_string_equal(conf_key_name(CONF_KEY_ACCOUNT_KEY_TYPE), "account-key-type");
+	assert_string_equal(conf_key_name(CONF_KEY_WEBROOT), "webroot");
+	assert_null(conf_key_name(CONF_KEY__MAX));
+	/* The key table is searched with bsearch. */
+	for (k = 1; k < CONF_KEY__MAX; k++) {
+		assert_true(strcmp(conf_key_name((enum conf_key)(k - 1)),
+		                   conf_key_name((enum conf_key)k)) < 0);
+	}
+	assert_string_equal(conf_challenge_name(CONF_CHALLENGE_HTTP01), "http-01");
+	assert_string_equal(conf_challenge_name(CONF_CHALLENGE_DNS01), "dns-01");
+	assert_string_equal(conf_challenge_name(CONF_CHALLENGE_TLSALPN01), "tls-alpn-01");
+	assert_null(conf_challenge_name(CONF_CHALLENGE__MAX));
+}
+
+static void
+test_ca(void **state)
+{
+	char names[256];
+	char *name;
+	char *save = NULL;
+
+	(void)state;
+	assert_string_equal(ca_directory_url("letsencrypt"),
+	                    "https://acme-v02.api.letsencrypt.org/directory");
+	assert_string_equal(ca_directory_url("letsencrypt-staging"),
+	                    "https://acme-staging-v02.api.letsencrypt.org/directory");
+	assert_string_equal(ca_directory_url("zerossl"), "https://acme.zerossl.com/v2/DV90");
+	assert_string_equal(ca_directory_url("buypass"), "https://api.buypass.com/acme/directory");
+	assert_string_equal(ca_directory_url("google-staging"),
+	                    "https://dv.acme-v02.test-api.pki.goog/directory");
+	assert_string_equal(ca_directory_url("https://ca.example/dir"), "https://ca.example/dir");
+	assert_null(ca_directory_url("http://ca.example/dir"));
+	assert_null(ca_directory_url("LetsEncrypt"));
+	assert_null(ca_directory_url("letsencrypt "));
+	assert_null(ca_directory_url(""));
+	assert_null(ca_directory_url(NULL));
+
+	/* Every short name in the message resolves. */
+	snprintf(names, sizeof(names), "%s", ca_short_names());
+	for (name = strtok_r(names, ", ", &save); name != NULL;
+	     name = strtok_r(NULL, ", ", &save)) {
+		assert_non_null(ca_directory_url(name));
+		assert_ptr_not_equal(ca_directory_url(name), name);
+	}
+}
+
+static void
+test_syntax_errors(void **state)
+{
+	static const struct bad_case cases[] = {
+	        {"ca = letsencrypt\nfoo = bar\n", {"2: unknown key 'foo'"}},
+	        {"Email = a@b.example\n", {"1: unknown key 'Email'"}},
+	        {"# c\nemail = a@b.example\nca = zerossl\nemail = c@d.example\n",
+	         {"4: duplicate key 'email' (first set on line 2)"}},
+	        /* The same key in another scope is an override, not a duplicate. */
+	        {"key-type = ec-p384\n[cert a]\nkey-type = ec-p256\ndomains = a.example\n"
+	         "[cert b]\ndomains = b.example\nkey-type = rsa-2048\nkey-type = rsa-3072\n",
+	         {"8: duplicate key 'key-type' (first set on line 7)"}},
+	        {"ca letsencrypt\n", {"1: missing '=': expected key = value"}},
+	        {"= x\n", {"1: missing key before '='"}},
+	        {"email =\nwebroot = # only a comment\n",
+	         {"1: email: missing value", "2: webroot: missing value"}},
+	};
+
+	(void)state;
+	CHECK_BAD(cases);
+}
+
+static void
+test_section_errors(void **state)
+{
+	static const struct bad_case cases[] = {
+	        {"[cert]\n", {"1: bad section header: expected [cert NAME]"}},
+	        {"[certs x]\n", {"1: bad section header: expected [cert NAME]"}},
+	        {"[cert x\n", {"1: bad section header: expected [cert NAME]"}},
+	        {"[domain x]\n", {"1: bad section header: expected [cert NAME]"}},
+	        {"[cert a b]\n",
+	         {"1: bad section name 'a b': expected 1 to 64 letters, digits, '.', '_' or '-'"}},
+	        {"[cert a/b]\n",
+	         {"1: bad section name 'a/b': expected 1 to 64 letters, digits, '.', '_' or '-'"}},
+	        {"[cert "
+	         "a12345678901234567890123456789012345678901234567890123456789012345]\n",
+	         {"1: bad section name "
+	          "'a12345678901234567890123456789012345678901234567890123456789012345': "
+	          "expected 1 to 64 letters, digits, '.', '_' or '-'"}},
+	        /* The keys of a bad section are still checked, and it needs no
+	         * domains. */
+	        {"[cert *]\nkey-type = dsa\n",
+	         {"1: bad section name '*': expected 1 to 64 letters, digits, '.', '_' or '-'",
+	          "2: key-type: invalid value 'dsa': expected ec-p256, ec-p384, rsa-2048, "
+	          "rsa-3072 or rsa-4096"}},
+	        {"[cert www]\ndomains = a.example\n\n[cert www]\ndomains = b.example\n",
+	         {"4: duplicate section [cert www] (first on line 1)"}},
+	        {"[cert a]\nkey-type = ec-p256\n",
+	         {"1: [cert a] has no domains: add domains = NAME ..."}},
+	        /* Errors come in line order, whichever pass found them. */
+	        {"[cert a]\nkey-type = ec-p256\n[cert b]\ndomains = b.example\nbogus = 1\n",
+	         {"1: [cert a] has no domains: add domains = NAME ...", "5: unknown key 'bogus'"}},
+	        {"domains = a.example\nconcurrency = 4\n[cert a]\ndomains = a.example\n"
+	         "concurrency = 2\nstate-dir = /x\ncontrol-socket = /y\n",
+	         {"1: domains: only valid in a [cert NAME] section",
+	          "5: concurrency: only valid before the first [cert NAME] section",
+	          "6: state-dir: only valid before the first [cert NAME] section",
+	          "7: control-socket: only valid before the first [cert NAME] section"}},
+	};
+
+	(void)state;
+	CHECK_BAD(cases);
+}
+
+static void
+test_value_errors(void **state)
+{
+	static const struct bad_case cases[] = {
+	        {"account-key-type = ec-p521\n",
+	         {"1: account-key-type: invalid value 'ec-p521': expected ec-p256, ec-p384, "
+	          "rsa-2048, rsa-3072 or rsa-4096"}},
+	        {"key-type = RSA-2048\n",
+	         {"1: key-type: invalid value 'RSA-2048': expected ec-p256, ec-p384, rsa-2048, "
+	          "rsa-3072 or rsa-4096"}},
+	        {"agree-tos = maybe\nreuse-key = 2\n",
+	         {"1: agree-tos: invalid value 'maybe': expected yes or no",
+	          "2: reuse-key: invalid value '2': expected yes or no"}},
+	        {"ca = acme\n",
+	         {"1: ca: unknown CA 'acme': expected an https URL or one of buypass, "
+	          "buypass-staging, google, google-staging, letsencrypt, letsencrypt-staging, "
+	          "zerossl"}},
+	        {"ca = http://ca.example/dir\n",
+	         {"1: ca: unknown CA 'http://ca.example/dir': expected an https URL or one of "
+	          "buypass, buypass-staging, google, google-staging, letsencrypt, "
+	          "letsencrypt-staging, zerossl"}},
+	        {"ca-file = a\tb\n", {"1: ca-file: invalid value: contains a control character"}},
+	        {"challenge = http-02\n",
+	         {"1: challenge: invalid value 'http-02': expected http-01, dns-01 or "
+	          "tls-alpn-01"}},
+	        {"concurrency = 0\nhook-timeout = 0\n",
+	         {"1: concurrency: invalid value '0': expected a number from 1 to 1024",
+	          "2: hook-timeout: invalid value '0': expected 1s to 3600s"}},
+	        {"concurrency = 1025\n",
+	         {"1: concurrency: invalid value '1025': expected a number from 1 to 1024"}},
+	        {"concurrency = 8 threads\n",
+	         {"1: concurrency: invalid value '8 threads': expected a number from 1 to 1024"}},
+	        {"dns-wait = 5x\n",
+	         {"1: dns-wait: invalid value '5x': expected a duration such as 30, 90s, 5m, 2h "
+	          "or 1d"}},
+	        {"hook-timeout = 61m\n",
+	         {"1: hook-timeout: invalid value '61m': expected 1s to 3600s"}},
+	        {"eab-alg = HS1\n",
+	         {"1: eab-alg: invalid value 'HS1': expected HS256, HS384 or HS512"}},
+	        {"eab-kid = a b\neab-hmac-key = c2VjcmV0=\n",
+	         {"1: eab-kid: invalid value 'a b': expected no spaces",
+	          "2: eab-hmac-key: invalid value: expected base64url without padding"}},
+	        {"eab-kid = k\neab-hmac-key = c2V+cmV0\n",
+	         {"2: eab-hmac-key: invalid value: expected base64url without padding"}},
+	        {"email = bob\n", {"1: email: invalid address 'bob': expected name@domain"}},
+	        {"email = a@b@c\n", {"1: email: invalid address 'a@b@c': expected name@domain"}},
+	        {"email = <a@b.example>\n",
+	         {"1: email: invalid address '<a@b.example>': expected name@domain"}},
+	        {"email = mailto:\n", {"1: email: invalid address '': expected name@domain"}},
+	        {"email = @b.example\n",
+	         {"1: email: invalid address '@b.example': expected name@domain"}},
+	        {"email = a@\n", {"1: email: invalid address 'a@': expected name@domain"}},
+	        {"email = a@b.example, mailto:a@b.example\n",
+	         {"1: email: 'a@b.example' is listed twice"}},
+	        {"http-listen = 0\n",
+	         {"1: http-listen: invalid value '0': expected PORT, ADDR:PORT or [ADDR]:PORT "
+	          "with a port from 1 to 65535"}},
+	        {"http-listen = 65536\n",
+	         {"1: http-listen: invalid value '65536': expected PORT, ADDR:PORT or "
+	          "[ADDR]:PORT with a port from 1 to 65535"}},
+	        {"http-listen = [::1]80\n",
+	         {"1: http-listen: invalid value '[::1]80': expected PORT, ADDR:PORT or "
+	          "[ADDR]:PORT with a port from 1 to 65535"}},
+	        {"http-listen = ::1:80\n",
+	         {"1: http-listen: invalid value '::1:80': expected PORT, ADDR:PORT or "
+	          "[ADDR]:PORT with a port from 1 to 65535"}},
+	        {"http-listen = :80\n",
+	         {"1: http-listen: invalid value ':80': expected PORT, ADDR:PORT or [ADDR]:PORT "
+	          "with a port from 1 to 65535"}},
+	        {"http-listen = 1.2.3:80\n",
+	         {"1: http-listen: invalid value '1.2.3:80': expected PORT, ADDR:PORT or "
+	          "[ADDR]:PORT with a port from 1 to 65535"}},
+	        {"renew-before = 30m\n",
+	         {"1: renew-before: invalid value '30m': expected auto or a duration of at least "
+	          "1h, such as 30d"}},
+	        {"renew-before = soon\n",
+	         {"1: renew-before: invalid value 'soon': expected auto or a duration of at "
+	          "least 1h, such as 30d"}},
+	        {"control-socket = /"
+	         "run/acmed/a-very-long-name-that-does-not-fit-in-sun-path-because-that-holds-"
+	         "only-108-bytes-including-the-terminating-nul.sock\n",
+	         {"1: control-socket: invalid value: longer than 107 characters"}},
+	};
+
+	(void)state;
+	CHECK_BAD(cases);
+}
+
+static void
+test_domain_errors(void **state)
+{
+	static const struct bad_case cases[] = {
+	        {"[cert a]\ndomains = -bad.example\n",
+	         {"2: domains: invalid name '-bad.example': label starts or ends with '-'"}},
+	        {"[cert a]\ndomains = bad-.example\n",
+	         {"2: domains: invalid name 'bad-.example': label starts or ends with '-'"}},
+	        {"[cert a]\ndomains = a..example\n",
+	         {"2: domains: invalid name 'a..example': empty label"}},
+	        {"[cert a]\ndomains = example.com.\n",
+	         {"2: domains: invalid name 'example.com.': empty label"}},
+	        {"[cert a]\ndomains = exa_mple.com\n",
+	         {"2: domains: invalid name 'exa_mple.com': only letters, digits, '-' and '.' "
+	          "are allowed"}},
+	        {"[cert a]\ndomains = *.*.example.com\n",
+	         {"2: domains: invalid name '*.*.example.com': only letters, digits, '-' and '.' "
+	          "are allowed"}},
+	        {"[cert a]\ndomains = www.*.example.com\n",
+	         {"2: domains: invalid name 'www.*.example.com': only letters, digits, '-' and "
+	          "'.' are allowed"}},
+	        {"[cert a]\ndomains = 1.2.3.256\n",
+	         {"2: domains: invalid name '1.2.3.256': the last label is a number"}},
+	        {"[cert a]\ndomains = 2001:db8::g\n",
+	         {"2: domains: invalid name '2001:db8::g': not an IP address"}},
+	        {"[cert a]\ndomains = "
+	         "a123456789012345678901234567890123456789012345678901234567890123.example\n",
+	         {"2: domains: invalid name "
+	          "'a123456789012345678901234567890123456789012345678901234567890123.example': "
+	          "label longer than 63 characters"}},
+	        {"[cert a]\ndomains = a.example b.example A.EXAMPLE\n",
+	         {"2: domains: 'a.example' is listed twice"}},
+	        {"[cert a]\ndomains = ,\n", {"2: domains: missing value"}},
+	};
+
+	(void)state;
+	CHECK_BAD(cases);
+}
+
+static void
+test_domain_too_long(void **state)
+{
+	struct bad_case c = {NULL, {NULL}};
+	char text[512];
+	char name[300];
+	char expected[512];
+	size_t i;
+
+	(void)state;
+	/* 4 labels of 63 and a dot each: 255 characters. */
+	name[0] = '\0';
+	for (i = 0; i < 4; i++) {
+		memset(name + i * 64, 'a', 63);
+		name[i * 64 + 63] = i < 3 ? '.' : '\0';
+	}
+	snprintf(text, sizeof(text), "[cert a]\ndomains = %s\n", name);
+	snprintf(expected, sizeof(expected),
+	         "2: domains: invalid name '%s': longer than 253 characters", name);
+	c.text = text;
+	c.errors[0] = expected;
+	check_bad(&c);
+}
+
+static void
+test_whole_file_errors(void **state)
+{
+	static const struct bad_case cases[] = {
+	        {"[cert w]\ndomains = *.example.com example.com\n",
+	         {"2: wildcard '*.example.com' needs challenge = dns-01"}},
+	        {"challenge = tls-alpn-01\n[cert w]\ndomains = a.example *.a.example "
+	         "*.b.example\n",
+	         {"3: wildcard '*.a.example' needs challenge = dns-01",
+	          "3: wildcard '*.b.example' needs challenge = dns-01"}},
+	        {"[cert w]\nchallenge = dns-01\ndomains = *.example.com\n",
+	         {"2: challenge dns-01 needs dns-hook: set dns-hook = PROGRAM"}},
+	        {"challenge = dns-01\n[cert w]\ndomains = w.example\n",
+	         {"2: challenge dns-01 needs dns-hook: set dns-hook = PROGRAM"}},
+	        {"challenge = dns-01\n",
+	         {"1: challenge dns-01 needs dns-hook: set dns-hook = PROGRAM"}},
+	        /* A global dns-hook serves every section. */
+	        {"dns-hook = /bin/hook\n[cert w]\nchallenge = dns-01\ndomains = *.w.example\n"
+	         "[cert v]\ndomains = *.v.example\n",
+	         {"6: wildcard '*.v.example' needs challenge = dns-01"}},
+	        {"[cert w]\ndomains = w.example\nchallenge = dns-01\ndns-hook = /bin/hook\n"
+	         "webroot = /var/www\nhttp-hook = /bin/h\n",
+	         {"5: webroot needs challenge = http-01 (challenge is dns-01)",
+	          "6: http-hook needs challenge = http-01 (challenge is dns-01)"}},
+	        {"challenge = tls-alpn-01\nwebroot = /var/www\n",
+	         {"2: webroot needs challenge = http-01 (challenge is tls-alpn-01)"}},
+	        {"eab-kid = kid\n[cert w]\ndomains = w.example\neab-hmac-key = "
+	         "c2VjcmV0LWtleS0xMjM0NTY3ODkw\n",
+	         {"1: eab-kid needs eab-hmac-key", "4: eab-hmac-key needs eab-kid"}},
+	        {"[cert a]\ndomains = a.example shared.example\n\n[cert b]\n"
+	         "domains = b.example\ndomains = x.example\n[cert c]\nkey-type = ec-p384\n"
+	         "domains = Shared.example\n",
+	         {"6: duplicate key 'domains' (first set on line 5)",
+	          "9: domain 'shared.example' is already in [cert a] on line 2"}},
+	        /* A wrong value is reported once, not again by what depends on it. */
+	        {"[cert w]\nchallenge = dns01\ndomains = *.w.example\n",
+	         {"2: challenge: invalid value 'dns01': expected http-01, dns-01 or tls-alpn-01"}},
+	        {"[cert w]\nchallenge = dns-01\ndns-hook = a\tb\ndomains = *.w.example\n",
+	         {"3: dns-hook: invalid value: contains a control character"}},
+	        /* Parsing goes on after errors. */
+	        {"ca = nowhere\nkey-type = x\n[cert]\nfoo\n[cert ok]\ndomains = ok.example\n"
+	         "reuse-key = perhaps\n",
+	         {"1: ca: unknown CA 'nowhere': expected an https URL or one of buypass, "
+	          "buypass-staging, google, google-staging, letsencrypt, letsencrypt-staging, "
+	          "zerossl",
+	          "2: key-type: invalid value 'x': expected ec-p256, ec-p384, rsa-2048, rsa-3072 "
+	          "or rsa-4096",
+	          "3: bad section header: expected [cert NAME]",
+	          "4: missing '=': expected key = value",
+	          "7: reuse-key: invalid value 'perhaps': expected yes or no"}},
+	};
+
+	(void)state;
+	CHECK_BAD(cases);
+}
+
+static void
+test_duplicate_section_dropped(void **state)
+{
+	struct bad_case c = {
+	        "[cert www]\ndomains = a.example\n[cert www]\nfoo = 1\n"
+	        "[cert next]\ndomains = b.example\n",
+	        {"3: duplicate section [cert www] (first on line 1)", "4: unknown key 'foo'"}};
+	struct conf conf;
+
+	(void)state;
+	check_bad(&c);
+	conf_init(&conf);
+	assert_int_equal(conf_load(&conf, conf_path), -1);
+	assert_int_equal(conf.n_certs, 2);
+	assert_string_equal(conf.certs[0].name, "www");
+	assert_string_equal(conf.certs[0].settings.domains[0], "a.example");
+	assert_string_equal(conf.certs[1].name, "next");
+	conf_finish(&conf);
+}
+
+static void
+test_unreadable(void **state)
+{
+	char expected[PATH_MAX + 64];
+	char missing[PATH_MAX];
+	struct conf conf;
+
+	(void)state;
+	snprintf(missing, sizeof(missing), "%s/missing.conf", test_dir);
+	conf_init(&conf);
+	assert_int_equal(conf_load(&conf, missing), -1);
+	assert_int_equal(conf.n_errors, 1);
+	snprintf(expected, sizeof(expected), "%s: No such file or directory", missing);
+	assert_string_equal(conf.errors[0], expected);
+	assert_int_equal(conf.n_certs, 0);
+	conf_finish(&conf);
+
+	conf_init(&conf);
+	assert_int_equal(conf_load(&conf, test_dir), -1);
+	assert_int_equal(conf.n_errors, 1);
+	snprintf(expected, sizeof(expected), "%s: Is a directory", test_dir);
+	assert_string_equal(conf.errors[0], expected);
+	conf_finish(&conf);
+}
+
+static void
+test_nul_byte(void **state)
+{
+	static const char text[] = "ca = zerossl\nemail = a@b\0c.example\nagree-tos = yes\n";
+	char expected[PATH_MAX + 64];
+	struct conf conf;
+	FILE *fp;
+
+	(void)state;
+	fp = fopen(conf_path, "w");
+	assert_non_null(fp);
+	assert_int_equal(fwrite(text, 1, sizeof(text) - 1, fp), sizeof(text) - 1);
+	assert_int_equal(fclose(fp), 0);
+	conf_init(&conf);
+	assert_int_equal(conf_load(&conf, conf_path), -1);
+	assert_int_equal(conf.n_errors, 1);
+	snprintf(expected, sizeof(expected), "%s:2: contains a NUL byte", conf_path);
+	assert_string_equal(conf.errors[0], expected);
+	assert_true(conf.global.agree_tos);
+	conf_finish(&conf);
+}
+
+static void
+test_empty_file(void **state)
+{
+	struct conf conf;
+
+	(void)state;
+	write_conf("");
+	conf_init(&conf);
+	assert_int_equal(conf_load(&conf, conf_path), 0);
+	assert_int_equal(conf.n_errors, 0);
+	assert_int_equal(conf.n_certs, 0);
+	assert_int_equal(conf.global.set, 0);
+	conf_finish(&conf);
+
+	/* No newline at the end. */
+	write_conf("# only\n\n   \t\nca = zerossl");
+	conf_init(&conf);
+	assert_int_equal(conf_load(&conf, conf_path), 0);
+	assert_string_equal(conf.global.ca, "zerossl");
+	conf_finish(&conf);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_good_file),
+	        cmocka_unit_test(test_resolve),
+	        cmocka_unit_test(test_set_cli),
+	        cmocka_unit_test(test_values),
+	        cmocka_unit_test(test_parse_duration),
+	        cmocka_unit_test(test_names),
+	        cmocka_unit_test(test_ca),
+	        cmocka_unit_test(test_syntax_errors),
+	        cmocka_unit_test(test_section_errors),
+	        cmocka_unit_test(test_value_errors),
+	        cmocka_unit_test(test_domain_errors),
+	        cmocka_unit_test(test_domain_too_long),
+	        cmocka_unit_test(test_whole_file_errors),
+	        cmocka_unit_test(test_duplicate_section_dropped),
+	        cmocka_unit_test(test_unreadable),
+	        cmocka_unit_test(test_nul_byte),
+	        cmocka_unit_test(test_empty_file),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

@@ -1,0 +1,291 @@
+#include "csr.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+struct fixture {
+	EVP_PKEY *ec;
+	EVP_PKEY *rsa;
+};
+
+/* What a CSR says, decoded. */
+struct decoded {
+	X509_REQ *req;
+	GENERAL_NAMES *names;
+	int san_critical;
+	char cn[256]; /* "" when the subject has no CN */
+	int subject_entries;
+};
+
+static int
+group_setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	if (f == NULL) {
+		return -1;
+	}
+	f->ec = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	f->rsa = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+	if (f->ec == NULL || f->rsa == NULL) {
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static int
+group_teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	if (f != NULL) {
+		EVP_PKEY_free(f->ec);
+		EVP_PKEY_free(f->rsa);
+		free(f);
+	}
+	return 0;
+}
+
+/* Creates the CSR, decodes it and checks what every CSR must be: DER with
+ * nothing after it, signed by key with SHA-256, for key's public key, with
+ * one subjectAltName extension. */
+static void
+create_decoded(EVP_PKEY *key, const struct acme_identifier *ids, size_t n, struct decoded *d)
+{
+	STACK_OF(X509_EXTENSION) * exts;
+	X509_EXTENSION *ext;
+	X509_NAME *subject;
+	const unsigned char *p;
+	unsigned char *der;
+	size_t len = 0;
+	int i, expected_sig;
+
+	memset(d, 0, sizeof(*d));
+	der = csr_create(key, ids, n, &len);
+	assert_non_null(der);
+	assert_true(len > 0);
+	p = der;
+	d->req = d2i_X509_REQ(NULL, &p, (long)len);
+	assert_non_null(d->req);
+	assert_ptr_equal(p, der + len);
+	free(der);
+
+	assert_int_equal(X509_REQ_verify(d->req, key), 1);
+	assert_int_equal(EVP_PKEY_eq(X509_REQ_get0_pubkey(d->req), key), 1);
+	assert_int_equal(X509_REQ_get_version(d->req), 0);
+	expected_sig = EVP_PKEY_get_base_id(key) == EVP_PKEY_EC ? NID_ecdsa_with_SHA256
+	                                                        : NID_sha256WithRSAEncryption;
+	assert_int_equal(X509_REQ_get_signature_nid(d->req), expected_sig);
+
+	exts = X509_REQ_get_extensions(d->req);
+	assert_non_null(exts);
+	assert_int_equal(sk_X509_EXTENSION_num(exts), 1);
+	ext = sk_X509_EXTENSION_value(exts, 0);
+	assert_int_equal(OBJ_obj2nid(X509_EXTENSION_get_object(ext)), NID_subject_alt_name);
+	d->san_critical = X509_EXTENSION_get_critical(ext);
+	d->names = X509V3_EXT_d2i(ext);
+	assert_non_null(d->names);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+
+	subject = X509_REQ_get_subject_name(d->req);
+	d->subject_entries = X509_NAME_entry_count(subject);
+	i = X509_NAME_get_text_by_NID(subject, NID_commonName, d->cn, sizeof(d->cn));
+	if (i < 0) {
+		d->cn[0] = '\0';
+	}
+}
+
+static void
+decoded_finish(struct decoded *d)
+{
+	GENERAL_NAMES_free(d->names);
+	X509_REQ_free(d->req);
+}
+
+/* Whether SAN entry i is the identifier. */
+static void
+assert_name(const struct decoded *d, int i, const struct acme_identifier *id)
+{
+	const GENERAL_NAME *gn = sk_GENERAL_NAME_value(d->names, i);
+	unsigned char addr[sizeof(struct in6_addr)];
+	size_t addrlen;
+
+	assert_non_null(gn);
+	if (id->type == ACME_ID_DNS) {
+		assert_int_equal(gn->type, GEN_DNS);
+		assert_int_equal(ASN1_STRING_length(gn->d.dNSName), strlen(id->value));
+		assert_memory_equal(ASN1_STRING_get0_data(gn->d.dNSName), id->value,
+		                    strlen(id->value));
+	} else {
+		assert_int_equal(gn->type, GEN_IPADD);
+		if (inet_pton(AF_INET, id->value, addr) == 1) {
+			addrlen = 4;
+		} else {
+			assert_int_equal(inet_pton(AF_INET6, id->value, addr), 1);
+			addrlen = 16;
+		}
+		assert_int_equal(ASN1_STRING_length(gn->d.iPAddress), addrlen);
+		assert_memory_equal(ASN1_STRING_get0_data(gn->d.iPAddress), addr, addrlen);
+	}
+}
+
+static void
+check_names(const struct decoded *d, const struct acme_identifier *ids, size_t n)
+{
+	size_t i;
+
+	assert_int_equal(sk_GENERAL_NAME_num(d->names), n);
+	for (i = 0; i < n; i++) {
+		assert_name(d, (int)i, &ids[i]);
+	}
+}
+
+static const struct acme_identifier mixed[] = {
+        {ACME_ID_DNS, (char *)"example.com"},
+        {ACME_ID_DNS, (char *)"*.example.com"},
+        {ACME_ID_IP, (char *)"192.0.2.1"},
+        {ACME_ID_IP, (char *)"2001:db8::1"},
+};
+
+static void
+test_csr_ec(void **state)
+{
+	struct fixture *f = *state;
+	struct decoded d;
+
+	create_decoded(f->ec, mixed, 4, &d);
+	check_names(&d, mixed, 4);
+	assert_string_equal(d.cn, "example.com");
+	assert_int_equal(d.subject_entries, 1);
+	assert_int_equal(d.san_critical, 0);
+	decoded_finish(&d);
+}
+
+static void
+test_csr_rsa(void **state)
+{
+	struct fixture *f = *state;
+	struct decoded d;
+
+	create_decoded(f->rsa, mixed, 4, &d);
+	check_names(&d, mixed, 4);
+	assert_string_equal(d.cn, "example.com");
+	decoded_finish(&d);
+}
+
+static void
+test_csr_ip_only(void **state)
+{
+	struct fixture *f = *state;
+	const struct acme_identifier ids[] = {
+	        {ACME_ID_IP, (char *)"127.0.0.1"},
+	        {ACME_ID_IP, (char *)"::1"},
+	};
+	struct decoded d;
+
+	create_decoded(f->ec, ids, 2, &d);
+	check_names(&d, ids, 2);
+	/* IP addresses never go in the CN; with an empty subject the SAN is
+	 * critical (RFC 5280 section 4.2.1.6). */
+	assert_int_equal(d.subject_entries, 0);
+	assert_int_equal(d.san_critical, 1);
+	decoded_finish(&d);
+}
+
+static void
+test_csr_cn(void **state)
+{
+	struct fixture *f = *state;
+	char long_name[71], max_name[65];
+	struct acme_identifier ids[2] = {
+	        {ACME_ID_DNS, long_name},
+	        {ACME_ID_DNS, (char *)"short.example"},
+	};
+	struct acme_identifier ip_first[2] = {
+	        {ACME_ID_IP, (char *)"192.0.2.7"},
+	        {ACME_ID_DNS, (char *)"second.example"},
+	};
+	struct decoded d;
+
+	/* 70 characters: too long for a CN, and no other name takes its
+	 * place. */
+	memset(long_name, 'a', sizeof(long_name) - 1);
+	memcpy(long_name + sizeof(long_name) - 9, ".example", 9);
+	assert_int_equal(strlen(long_name), 70);
+	create_decoded(f->ec, ids, 2, &d);
+	check_names(&d, ids, 2);
+	assert_int_equal(d.subject_entries, 0);
+	assert_int_equal(d.san_critical, 1);
+	decoded_finish(&d);
+
+	/* 64 characters fit. */
+	memset(max_name, 'b', sizeof(max_name) - 1);
+	memcpy(max_name + sizeof(max_name) - 9, ".example", 9);
+	assert_int_equal(strlen(max_name), 64);
+	ids[0].value = max_name;
+	create_decoded(f->ec, ids, 2, &d);
+	check_names(&d, ids, 2);
+	assert_string_equal(d.cn, max_name);
+	decoded_finish(&d);
+
+	/* The first dns identifier, even after an IP. */
+	create_decoded(f->ec, ip_first, 2, &d);
+	check_names(&d, ip_first, 2);
+	assert_string_equal(d.cn, "second.example");
+	assert_int_equal(d.subject_entries, 1);
+	decoded_finish(&d);
+}
+
+static void
+test_csr_invalid(void **state)
+{
+	struct fixture *f = *state;
+	const struct acme_identifier bad_ip[] = {
+	        {ACME_ID_DNS, (char *)"example.com"},
+	        {ACME_ID_IP, (char *)"192.0.2"},
+	};
+	const struct acme_identifier unknown[] = {
+	        {ACME_ID_UNKNOWN, (char *)"example.com"},
+	};
+	const struct acme_identifier no_value[] = {
+	        {ACME_ID_DNS, NULL},
+	};
+	const struct acme_identifier empty[] = {
+	        {ACME_ID_DNS, (char *)""},
+	};
+	size_t len = 0;
+
+	assert_null(csr_create(NULL, mixed, 4, &len));
+	assert_null(csr_create(f->ec, mixed, 0, &len));
+	assert_null(csr_create(f->ec, NULL, 1, &len));
+	assert_null(csr_create(f->ec, mixed, 4, NULL));
+	assert_null(csr_create(f->ec, bad_ip, 2, &len));
+	assert_null(csr_create(f->ec, unknown, 1, &len));
+	assert_null(csr_create(f->ec, no_value, 1, &len));
+	assert_null(csr_create(f->ec, empty, 1, &len));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_csr_ec),      cmocka_unit_test(test_csr_rsa),
+	        cmocka_unit_test(test_csr_ip_only), cmocka_unit_test(test_csr_cn),
+	        cmocka_unit_test(test_csr_invalid),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
