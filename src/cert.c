@@ -150,9 +150,7 @@ cert_chain_parse(const char *pem, size_t len, struct cert_chain *chain, char *er
 		}
 		if (pem_begin(pem, len, pos, label, &body) != 0) {
 			set_err(err, errlen,
-			        "chain: unexpected text at byte %zu: only PEM certificates are "
-			        "allowed",
-			        pos);
+			        "chain: unexpected text at byte %zu: not a certificate", pos);
 			goto out;
 		}
 		if (strcmp(label, PEM_STRING_X509) != 0) {

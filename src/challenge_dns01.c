@@ -112,7 +112,7 @@ on_hook(int status, const char *why, const char *output, void *arg)
 		call_finish(call, -1, message);
 	} else if (call->waits && dns->wait_s > 0) {
 		log_info("%s: waiting %g s for the record to propagate (dns-wait)", call->what,
-			 dns->wait_s);
+		         dns->wait_s);
 		ev_timer_set(&call->wait, dns->wait_s, 0.);
 		ev_timer_start(dns->base.loop, &call->wait);
 	} else {
@@ -141,7 +141,7 @@ name_ok(const char *name)
 
 	return len > 0 && len <= DNS01_MAX_NAME &&
 	       strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-			    "0123456789-_.") == len;
+	                    "0123456789-_.") == len;
 }
 
 static int
@@ -159,17 +159,17 @@ run(struct dns01 *dns, const char *action, const struct challenge_task *task,
 	if (task == NULL || task->txt_name == NULL || task->txt_value == NULL ||
 	    !name_ok(task->txt_name) || !b64_is_token(task->txt_value, DNS01_MAX_VALUE)) {
 		log_error("dns-hook %s: refusing a record that is not a DNS name and a base64url "
-			  "value",
-			  dns->prog);
+		          "value",
+		          dns->prog);
 		goto out;
 	}
 	domain = task->identifier != NULL ? task->identifier : "";
 	call = calloc(1, sizeof(*call));
 	argv = hook_split(dns->prog);
 	if (argv != NULL) {
-		argv = hook_argv_append(argv, (char *const[]){(char *)action,
-							      (char *)task->txt_name,
-							      (char *)task->txt_value, NULL});
+		argv = hook_argv_append(argv,
+		                        (char *const[]){(char *)action, (char *)task->txt_name,
+		                                        (char *)task->txt_value, NULL});
 	}
 	env[0] = env_pair("ACMED_ACTION", action);
 	env[1] = env_pair("ACMED_CERT_NAME", task->cert_name != NULL ? task->cert_name : "");
@@ -218,14 +218,14 @@ out:
 
 static int
 dns01_present(struct challenge *ch, const struct challenge_task *task, challenge_done_fn done,
-	      void *arg)
+              void *arg)
 {
 	return run((struct dns01 *)ch, "add", task, done, arg);
 }
 
 static int
 dns01_cleanup(struct challenge *ch, const struct challenge_task *task, challenge_done_fn done,
-	      void *arg)
+              void *arg)
 {
 	return run((struct dns01 *)ch, "del", task, done, arg);
 }
@@ -243,11 +243,11 @@ dns01_destroy(struct challenge *ch)
 }
 
 static const struct challenge_ops dns01_ops = {
-	.name = "dns-hook",
-	.type = ACME_CHALLENGE_DNS01,
-	.present = dns01_present,
-	.cleanup = dns01_cleanup,
-	.destroy = dns01_destroy,
+        .name = "dns-hook",
+        .type = ACME_CHALLENGE_DNS01,
+        .present = dns01_present,
+        .cleanup = dns01_cleanup,
+        .destroy = dns01_destroy,
 };
 
 struct challenge *
@@ -259,8 +259,8 @@ challenge_dns01_create(struct ev_loop *loop, const char *prog, long timeout_s, l
 	argv = hook_split(prog != NULL ? prog : "");
 	if (argv == NULL) {
 		log_error("dns-hook '%s': no program or unbalanced quotes: set dns-hook to the "
-			  "program to run",
-			  prog != NULL ? prog : "");
+		          "program to run",
+		          prog != NULL ? prog : "");
 		goto out;
 	}
 	dns = calloc(1, sizeof(*dns));

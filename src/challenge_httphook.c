@@ -113,7 +113,7 @@ key_auth_ok(const char *key_auth)
 
 	return len > 0 && len <= HTTPHOOK_MAX_KEY_AUTH &&
 	       strspn(key_auth, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-				"0123456789-_.") == len;
+	                        "0123456789-_.") == len;
 }
 
 static int
@@ -138,8 +138,8 @@ run(struct httphook *hh, const char *action, const struct challenge_task *task,
 	argv = hook_split(hh->prog);
 	if (argv != NULL) {
 		argv = hook_argv_append(argv, (char *const[]){(char *)action, (char *)domain,
-							      (char *)task->token,
-							      (char *)task->key_auth, NULL});
+		                                              (char *)task->token,
+		                                              (char *)task->key_auth, NULL});
 	}
 	env[0] = env_pair("ACMED_ACTION", action);
 	env[1] = env_pair("ACMED_CERT_NAME", task->cert_name != NULL ? task->cert_name : "");
@@ -185,14 +185,14 @@ out:
 
 static int
 httphook_present(struct challenge *ch, const struct challenge_task *task, challenge_done_fn done,
-		 void *arg)
+                 void *arg)
 {
 	return run((struct httphook *)ch, "add", task, done, arg);
 }
 
 static int
 httphook_cleanup(struct challenge *ch, const struct challenge_task *task, challenge_done_fn done,
-		 void *arg)
+                 void *arg)
 {
 	return run((struct httphook *)ch, "del", task, done, arg);
 }
@@ -210,11 +210,11 @@ httphook_destroy(struct challenge *ch)
 }
 
 static const struct challenge_ops httphook_ops = {
-	.name = "http-hook",
-	.type = ACME_CHALLENGE_HTTP01,
-	.present = httphook_present,
-	.cleanup = httphook_cleanup,
-	.destroy = httphook_destroy,
+        .name = "http-hook",
+        .type = ACME_CHALLENGE_HTTP01,
+        .present = httphook_present,
+        .cleanup = httphook_cleanup,
+        .destroy = httphook_destroy,
 };
 
 struct challenge *
@@ -226,8 +226,8 @@ challenge_httphook_create(struct ev_loop *loop, const char *prog, long timeout_s
 	argv = hook_split(prog != NULL ? prog : "");
 	if (argv == NULL) {
 		log_error("http-hook '%s': no program or unbalanced quotes: set http-hook to the "
-			  "program to run",
-			  prog != NULL ? prog : "");
+		          "program to run",
+		          prog != NULL ? prog : "");
 		goto out;
 	}
 	hh = calloc(1, sizeof(*hh));

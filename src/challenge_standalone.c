@@ -19,6 +19,8 @@
 #define STANDALONE_MAX_CONNS 256
 #define STANDALONE_MAX_HEAD 4096
 #define STANDALONE_TIMEOUT_S 10.
+#define STANDALONE_LINGER_S 2.
+#define STANDALONE_MAX_LINGER 65536 /* bytes read and dropped after answering */
 #define STANDALONE_ACCEPTS_PER_EVENT 64
 #define STANDALONE_ACCEPT_PAUSE_S 1. /* out of descriptors: try again later */
 #define STANDALONE_MAX_TOKENS 65536
@@ -34,15 +36,21 @@ struct standalone_entry {
 	unsigned long refs;
 };
 
+enum conn_state {
+	CONN_READING,
+	CONN_WRITING,
+	CONN_LINGERING, /* answered: reading what the client still sends */
+};
+
 struct standalone_conn {
 	struct ev_io io;
 	struct ev_timer timer;
 	struct standalone *sa;
 	struct standalone_conn *prev, *next;
 	int fd;
-	bool writing;
+	enum conn_state state;
 	size_t len; /* of the head read so far, then of the response */
-	size_t sent;
+	size_t sent; /* of the response, then bytes dropped while lingering */
 	char peer[INET6_ADDRSTRLEN];
 	char buf[STANDALONE_MAX_HEAD + 1];
 };
@@ -73,18 +81,18 @@ struct standalone {
 };
 
 static const char response_404[] = "HTTP/1.1 404 Not Found\r\n"
-				   "Content-Type: text/plain\r\n"
-				   "Content-Length: 10\r\n"
-				   "Connection: close\r\n"
-				   "\r\n"
-				   "not found\n";
+                                   "Content-Type: text/plain\r\n"
+                                   "Content-Length: 10\r\n"
+                                   "Connection: close\r\n"
+                                   "\r\n"
+                                   "not found\n";
 
 static const char response_400[] = "HTTP/1.1 400 Bad Request\r\n"
-				   "Content-Type: text/plain\r\n"
-				   "Content-Length: 12\r\n"
-				   "Connection: close\r\n"
-				   "\r\n"
-				   "bad request\n";
+                                   "Content-Type: text/plain\r\n"
+                                   "Content-Length: 12\r\n"
+                                   "Connection: close\r\n"
+                                   "\r\n"
+                                   "bad request\n";
 
 /* ---- the token table ---- */
 
@@ -174,8 +182,7 @@ table_remove(struct standalone *sa, const char *token, const char *key_auth)
 	free(sa->entries[i].token);
 	free(sa->entries[i].key_auth);
 	sa->n_entries--;
-	memmove(&sa->entries[i], &sa->entries[i + 1],
-		(sa->n_entries - i) * sizeof(sa->entries[0]));
+	memmove(&sa->entries[i], &sa->entries[i + 1], (sa->n_entries - i) * sizeof(sa->entries[0]));
 }
 
 /* The key authorization served for token, or NULL. Borrowed. */
@@ -225,6 +232,38 @@ conn_close(struct standalone_conn *c)
 }
 
 static void
+conn_watch(struct standalone_conn *c, enum conn_state state, int events)
+{
+	struct ev_loop *loop = c->sa->base.loop;
+
+	c->state = state;
+	ev_io_stop(loop, &c->io);
+	ev_io_set(&c->io, c->fd, events);
+	ev_io_start(loop, &c->io);
+}
+
+/* Closing with unread input makes the kernel send a reset, which can
+ * destroy the response before the client has read it: read until the client
+ * closes too, for a while. */
+static void
+conn_linger(struct standalone_conn *c)
+{
+	char drop[1024];
+	ssize_t n;
+
+	do {
+		n = recv(c->fd, drop, sizeof(drop), 0);
+		if (n > 0) {
+			c->sent += (size_t)n;
+		}
+	} while ((n > 0 && c->sent <= STANDALONE_MAX_LINGER) || (n < 0 && errno == EINTR));
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		return;
+	}
+	conn_close(c);
+}
+
+static void
 conn_write(struct standalone_conn *c)
 {
 	ssize_t n;
@@ -238,12 +277,18 @@ conn_write(struct standalone_conn *c)
 			return;
 		}
 		if (n <= 0) {
-			break;
+			conn_close(c);
+			return;
 		}
 		c->sent += (size_t)n;
 	}
 	shutdown(c->fd, SHUT_WR);
-	conn_close(c);
+	c->sent = 0;
+	conn_watch(c, CONN_LINGERING, EV_READ);
+	ev_timer_stop(c->sa->base.loop, &c->timer);
+	ev_timer_set(&c->timer, STANDALONE_LINGER_S, 0.);
+	ev_timer_start(c->sa->base.loop, &c->timer);
+	conn_linger(c);
 }
 
 /* Replaces the request in c->buf with the response and starts sending. */
@@ -306,16 +351,16 @@ conn_respond(struct standalone_conn *c)
 	}
 respond:
 	log_debug("standalone %s: %s: %.*s: %d", sa->listen, c->peer,
-		  end != NULL && end - line < 300 ? (int)(end - line) : 0, line, status);
+	          end != NULL && end - line < 300 ? (int)(end - line) : 0, line, status);
 	if (status == 200) {
 		n = snprintf(c->buf, sizeof(c->buf),
-			     "HTTP/1.1 200 OK\r\n"
-			     "Content-Type: text/plain\r\n"
-			     "Content-Length: %zu\r\n"
-			     "Connection: close\r\n"
-			     "\r\n"
-			     "%s",
-			     strlen(key_auth), head ? "" : key_auth);
+		             "HTTP/1.1 200 OK\r\n"
+		             "Content-Type: text/plain\r\n"
+		             "Content-Length: %zu\r\n"
+		             "Connection: close\r\n"
+		             "\r\n"
+		             "%s",
+		             strlen(key_auth), head ? "" : key_auth);
 		c->len = n > 0 && (size_t)n < sizeof(c->buf) ? (size_t)n : 0;
 	} else if (status == 400) {
 		memcpy(c->buf, response_400, sizeof(response_400) - 1);
@@ -328,10 +373,7 @@ respond:
 		}
 	}
 	c->sent = 0;
-	c->writing = true;
-	ev_io_stop(sa->base.loop, &c->io);
-	ev_io_set(&c->io, c->fd, EV_WRITE);
-	ev_io_start(sa->base.loop, &c->io);
+	conn_watch(c, CONN_WRITING, EV_WRITE);
 	conn_write(c);
 }
 
@@ -371,10 +413,16 @@ on_conn_io(struct ev_loop *loop, struct ev_io *w, int revents)
 {
 	struct standalone_conn *c = w->data;
 
-	if (c->writing) {
-		conn_write(c);
-	} else {
+	switch (c->state) {
+	case CONN_READING:
 		conn_read(c);
+		break;
+	case CONN_WRITING:
+		conn_write(c);
+		break;
+	case CONN_LINGERING:
+		conn_linger(c);
+		break;
 	}
 }
 
@@ -495,8 +543,7 @@ on_call(struct ev_loop *loop, struct ev_timer *w, int revents)
 }
 
 static int
-call_start(struct standalone *sa, int rc, const char *message, challenge_done_fn done,
-	   void *arg)
+call_start(struct standalone *sa, int rc, const char *message, challenge_done_fn done, void *arg)
 {
 	struct standalone_call *call;
 	int ret = -1;
@@ -528,8 +575,8 @@ static bool
 task_ok(const struct standalone *sa, const struct challenge_task *task)
 {
 	bool ok = task != NULL && task->token != NULL && task->key_auth != NULL &&
-		  b64_is_token(task->token, ACME_MAX_TOKEN) &&
-		  strlen(task->key_auth) <= STANDALONE_MAX_KEY_AUTH;
+	          b64_is_token(task->token, ACME_MAX_TOKEN) &&
+	          strlen(task->key_auth) <= STANDALONE_MAX_KEY_AUTH;
 
 	if (!ok) {
 		log_error("standalone %s: refusing a token that is not base64url", sa->listen);
@@ -538,8 +585,8 @@ task_ok(const struct standalone *sa, const struct challenge_task *task)
 }
 
 static int
-standalone_present(struct challenge *ch, const struct challenge_task *task,
-		   challenge_done_fn done, void *arg)
+standalone_present(struct challenge *ch, const struct challenge_task *task, challenge_done_fn done,
+                   void *arg)
 {
 	struct standalone *sa = (struct standalone *)ch;
 	char message[STANDALONE_MAX_MESSAGE] = "";
@@ -551,7 +598,7 @@ standalone_present(struct challenge *ch, const struct challenge_task *task,
 	}
 	if (table_add(sa, task->token, task->key_auth) < 0) {
 		snprintf(message, sizeof(message), "standalone %s: %s: too many challenges at once",
-			 sa->listen, task->identifier != NULL ? task->identifier : "?");
+		         sa->listen, task->identifier != NULL ? task->identifier : "?");
 		rc = -1;
 	}
 	ret = call_start(sa, rc, message, done, arg);
@@ -563,8 +610,8 @@ out:
 }
 
 static int
-standalone_cleanup(struct challenge *ch, const struct challenge_task *task,
-		   challenge_done_fn done, void *arg)
+standalone_cleanup(struct challenge *ch, const struct challenge_task *task, challenge_done_fn done,
+                   void *arg)
 {
 	struct standalone *sa = (struct standalone *)ch;
 	int ret = -1;
@@ -608,11 +655,11 @@ standalone_destroy(struct challenge *ch)
 }
 
 static const struct challenge_ops standalone_ops = {
-	.name = "standalone",
-	.type = ACME_CHALLENGE_HTTP01,
-	.present = standalone_present,
-	.cleanup = standalone_cleanup,
-	.destroy = standalone_destroy,
+        .name = "standalone",
+        .type = ACME_CHALLENGE_HTTP01,
+        .present = standalone_present,
+        .cleanup = standalone_cleanup,
+        .destroy = standalone_destroy,
 };
 
 /* ---- the listening socket ---- */
@@ -720,8 +767,8 @@ open_listener(const char *address)
 
 	if (parse_listen(address, &ss, &sslen, &dual) < 0) {
 		log_error("http-listen %s: expected PORT, ADDR:PORT or [ADDR]:PORT with a port "
-			  "from 1 to 65535",
-			  address);
+		          "from 1 to 65535",
+		          address);
 		goto out;
 	}
 	step = "socket";

@@ -103,7 +103,7 @@ static bool
 task_ok(const struct webroot *wr, const struct challenge_task *task)
 {
 	bool ok = task != NULL && task->token != NULL && task->key_auth != NULL &&
-		  b64_is_token(task->token, ACME_MAX_TOKEN);
+	          b64_is_token(task->token, ACME_MAX_TOKEN);
 
 	if (!ok) {
 		/* Callers check too: this one ends up in a path. */
@@ -174,8 +174,8 @@ write_token(struct webroot *wr, const struct challenge_task *task, char *message
 	if (root < 0) {
 		err = errno;
 		snprintf(message, len,
-			 "webroot %s: %s: set webroot to the folder your web server serves",
-			 wr->dir, strerror(err));
+		         "webroot %s: %s: set webroot to the folder your web server serves",
+		         wr->dir, strerror(err));
 		goto out;
 	}
 	snprintf(rel, sizeof(rel), "%s", WEBROOT_WELL_KNOWN);
@@ -192,13 +192,13 @@ write_token(struct webroot *wr, const struct challenge_task *task, char *message
 	 * name (a link to somewhere else, say) is removed, and O_EXCL with
 	 * O_NOFOLLOW fails if it comes back. */
 	snprintf(rel, sizeof(rel), "%s/%s/%s", WEBROOT_WELL_KNOWN, WEBROOT_CHALLENGE_DIR,
-		 task->token);
+	         task->token);
 	op = "write";
 	if (unlinkat(dir, task->token, 0) < 0 && errno != ENOENT) {
 		goto fail;
 	}
 	fd = openat(dir, task->token, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-		    WEBROOT_FILE_MODE);
+	            WEBROOT_FILE_MODE);
 	if (fd < 0) {
 		goto fail;
 	}
@@ -240,7 +240,7 @@ out:
 
 static int
 webroot_present(struct challenge *ch, const struct challenge_task *task, challenge_done_fn done,
-		void *arg)
+                void *arg)
 {
 	struct webroot *wr = (struct webroot *)ch;
 	char message[WEBROOT_MAX_MESSAGE] = "";
@@ -253,7 +253,7 @@ webroot_present(struct challenge *ch, const struct challenge_task *task, challen
 	rc = write_token(wr, task, message, sizeof(message));
 	if (rc == 0) {
 		log_debug("webroot %s: %s: wrote %s/%s/%s", wr->dir, task->identifier,
-			  WEBROOT_WELL_KNOWN, WEBROOT_CHALLENGE_DIR, task->token);
+		          WEBROOT_WELL_KNOWN, WEBROOT_CHALLENGE_DIR, task->token);
 	}
 	ret = call_start(wr, rc, message, done, arg);
 out:
@@ -262,7 +262,7 @@ out:
 
 static int
 webroot_cleanup(struct challenge *ch, const struct challenge_task *task, challenge_done_fn done,
-		void *arg)
+                void *arg)
 {
 	struct webroot *wr = (struct webroot *)ch;
 	char message[WEBROOT_MAX_MESSAGE] = "";
@@ -275,14 +275,14 @@ webroot_cleanup(struct challenge *ch, const struct challenge_task *task, challen
 		goto out;
 	}
 	n = snprintf(path, sizeof(path), "%s/%s/%s/%s", wr->dir, WEBROOT_WELL_KNOWN,
-		     WEBROOT_CHALLENGE_DIR, task->token);
+	             WEBROOT_CHALLENGE_DIR, task->token);
 	if (n < 0 || (size_t)n >= sizeof(path)) {
 		snprintf(message, sizeof(message), "webroot %s: path too long", wr->dir);
 		rc = -1;
 	} else if (unlink(path) < 0 && errno != ENOENT && errno != ENOTDIR) {
 		/* Already gone is what we want. */
 		snprintf(message, sizeof(message), "webroot %s: remove %s/%s/%s: %s", wr->dir,
-			 WEBROOT_WELL_KNOWN, WEBROOT_CHALLENGE_DIR, task->token, strerror(errno));
+		         WEBROOT_WELL_KNOWN, WEBROOT_CHALLENGE_DIR, task->token, strerror(errno));
 		rc = -1;
 	}
 	ret = call_start(wr, rc, message, done, arg);
@@ -306,11 +306,11 @@ webroot_destroy(struct challenge *ch)
 }
 
 static const struct challenge_ops webroot_ops = {
-	.name = "webroot",
-	.type = ACME_CHALLENGE_HTTP01,
-	.present = webroot_present,
-	.cleanup = webroot_cleanup,
-	.destroy = webroot_destroy,
+        .name = "webroot",
+        .type = ACME_CHALLENGE_HTTP01,
+        .present = webroot_present,
+        .cleanup = webroot_cleanup,
+        .destroy = webroot_destroy,
 };
 
 struct challenge *

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #define HOOK_KILL_GRACE_S 5.0 /* between SIGTERM and SIGKILL */
-#define HOOK_DRAIN_S 2.0      /* output still open after the program exited */
+#define HOOK_DRAIN_S 2.0 /* output still open after the program exited */
 #define HOOK_READS_PER_EVENT 16
 #define HOOK_MAX_WORDS 4096
 
@@ -23,8 +23,8 @@ extern char **environ;
 /* What the timer is waiting for. */
 enum hook_stage {
 	HOOK_STAGE_RUNNING, /* the timeout */
-	HOOK_STAGE_TERM,    /* SIGTERM sent: the grace before SIGKILL */
-	HOOK_STAGE_DRAIN,   /* exited, output still open (a child it left behind) */
+	HOOK_STAGE_TERM, /* SIGTERM sent: the grace before SIGKILL */
+	HOOK_STAGE_DRAIN, /* exited, output still open (a child it left behind) */
 };
 
 struct hook {
@@ -33,7 +33,7 @@ struct hook {
 	struct ev_io io;
 	struct ev_timer timer;
 	pid_t pid;
-	int out_fd;    /* read end of stdout + stderr; -1 at EOF */
+	int out_fd; /* read end of stdout + stderr; -1 at EOF */
 	int status_fd; /* read end of the CLOEXEC pipe carrying exec's errno */
 	double timeout_s;
 	enum hook_stage stage;
@@ -304,7 +304,7 @@ fail:
 
 struct hook *
 hook_run(struct ev_loop *loop, char *const argv[], char *const env[], double timeout_s,
-	 hook_done_fn done, void *arg)
+         hook_done_fn done, void *arg)
 {
 	struct hook *h = NULL;
 	char **envp = NULL;

@@ -16,6 +16,7 @@
 #include "challenge.h"
 #include "hook.h"
 #include "key.h"
+#include "keygen.h"
 #include "log.h"
 #include "store.h"
 #include "store_cert.h"
@@ -60,6 +61,7 @@ struct job_runner {
 	size_t waiting;
 	struct responder *responders;
 	size_t n_responders;
+	struct keygen *keygen;
 	unsigned long counts[JOB__MAX];
 	bool account_busy;
 	struct job *account_waiters;
@@ -99,6 +101,11 @@ job_runner_create(struct ev_loop *loop, struct acme_client *client,
 	r->state_dir = state_dir;
 	r->concurrency = concurrency > 0 ? concurrency : 1;
 	r->tail = &r->queue;
+	r->keygen = keygen_create(loop);
+	if (r->keygen == NULL) {
+		free(r);
+		return NULL;
+	}
 	return r;
 }
 
@@ -136,6 +143,7 @@ job_runner_destroy(struct job_runner *r)
 		free(r->responders[i].key);
 	}
 	free(r->responders);
+	keygen_destroy(r->keygen);
 	free(r);
 }
 
@@ -622,25 +630,25 @@ start_order(struct job *job)
 	}
 }
 
-static EVP_PKEY *
-job_key(struct job *job)
+static void
+on_key(EVP_PKEY *key, void *arg)
 {
-	char path[4096];
+	struct job *job = arg;
 
-	if (job->s.reuse_key) {
-		snprintf(path, sizeof(path), "%s/privkey.pem", job->dir);
-		if (access(path, F_OK) == 0) {
-			log_debug("%s: reusing the key in %s", job->name, path);
-			return key_load(path);
-		}
+	if (key == NULL) {
+		fail_job(job, "%s: cannot make a %s key", job->name, key_type_name(job->s.key_type));
+		return;
 	}
-	return key_generate(job->s.key_type);
+	job->key = key;
+	job->params.cert_key = job->key;
+	start_order(job);
 }
 
 static void
 job_start(struct job *job)
 {
 	struct job_runner *r = job->runner;
+	char path[4096];
 
 	r->active++;
 	if (!is_due(job)) {
@@ -658,16 +666,24 @@ job_start(struct job *job)
 		fail_job(job, "%s: no challenge responder (see above)", job->name);
 		return;
 	}
-	job->key = job_key(job);
-	if (job->key == NULL) {
-		fail_job(job, "%s: no certificate key", job->name);
-		return;
-	}
 	job->params.name = job->name;
 	job->params.ids = job->ids;
 	job->params.n_ids = job->n_ids;
-	job->params.cert_key = job->key;
-	start_order(job);
+	snprintf(path, sizeof(path), "%s/privkey.pem", job->dir);
+	if (job->s.reuse_key && access(path, F_OK) == 0) {
+		log_debug("%s: reusing the key in %s", job->name, path);
+		job->key = key_load(path);
+		if (job->key == NULL) {
+			fail_job(job, "%s: cannot reuse the key in %s (see above)", job->name, path);
+			return;
+		}
+		job->params.cert_key = job->key;
+		start_order(job);
+		return;
+	}
+	if (keygen_submit(r->keygen, job->s.key_type, on_key, job) < 0) {
+		fail_job(job, "%s: cannot make a key", job->name);
+	}
 }
 
 /* Starts waiting jobs while below the cap. */

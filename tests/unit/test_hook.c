@@ -121,8 +121,7 @@ result_finish(struct result *r)
 }
 
 static void
-run_hook(struct fixture *f, char *const argv[], char *const env[], double timeout,
-	 struct result *r)
+run_hook(struct fixture *f, char *const argv[], char *const env[], double timeout, struct result *r)
 {
 	struct hook *h;
 
@@ -154,7 +153,8 @@ test_argv_verbatim(void **state)
 	char expected[1024];
 	struct result r;
 	const char *prog = script(f, "args", "for a; do printf '[%s]\\n' \"$a\"; done\n");
-	char *argv[] = {(char *)prog, W("two words"), evil, W("it's \"quoted\""), W(""), W("*"), NULL};
+	char *argv[] = {(char *)prog, W("two words"), evil, W("it's \"quoted\""),
+	                W(""),        W("*"),         NULL};
 
 	snprintf(marker, sizeof(marker), "%s/pwned", f->dir);
 	snprintf(evil, sizeof(evil), "$(touch %s) `touch %s`; touch %s", marker, marker, marker);
@@ -162,7 +162,7 @@ test_argv_verbatim(void **state)
 	assert_int_equal(r.status, 0);
 	assert_string_equal(r.why, "");
 	snprintf(expected, sizeof(expected), "[two words]\n[%s]\n[it's \"quoted\"]\n[]\n[*]\n",
-		 evil);
+	         evil);
 	assert_string_equal(r.output, expected);
 	assert_int_equal(access(marker, F_OK), -1);
 	result_finish(&r);
@@ -174,11 +174,11 @@ test_env(void **state)
 	struct fixture *f = *state;
 	struct result r;
 	const char *prog = script(f, "env",
-				  "printf '%s|%s|%s|%s\\n' \"$ACMED_ACTION\" \"$ACMED_DOMAIN\" "
-				  "\"$ACMED_TEST_PARENT\" \"$ACMED_TEST_OVERRIDE\"\n");
+	                          "printf '%s|%s|%s|%s\\n' \"$ACMED_ACTION\" \"$ACMED_DOMAIN\" "
+	                          "\"$ACMED_TEST_PARENT\" \"$ACMED_TEST_OVERRIDE\"\n");
 	char *argv[] = {(char *)prog, NULL};
 	char *env[] = {W("ACMED_ACTION=add"), W("ACMED_DOMAIN=example.org"),
-		       W("ACMED_TEST_OVERRIDE=new value"), NULL};
+	               W("ACMED_TEST_OVERRIDE=new value"), NULL};
 
 	assert_int_equal(setenv("ACMED_TEST_PARENT", "from parent", 1), 0);
 	assert_int_equal(setenv("ACMED_TEST_OVERRIDE", "old", 1), 0);
@@ -240,8 +240,8 @@ test_output_capped(void **state)
 	struct result r;
 	/* Far more than a pipe holds: the hook must not block on it. */
 	const char *prog = script(f, "chatty",
-				  "head -c 300000 /dev/zero | tr '\\0' a\n"
-				  "echo done >&2\n");
+	                          "head -c 300000 /dev/zero | tr '\\0' a\n"
+	                          "echo done >&2\n");
 	char *argv[] = {(char *)prog, NULL};
 	size_t i;
 
@@ -305,11 +305,11 @@ test_timeout_kills_group(void **state)
 
 	snprintf(pidfile, sizeof(pidfile), "%s/pid", f->dir);
 	snprintf(body, sizeof(body),
-		 "sleep 30 &\n"
-		 "echo $! > %s.tmp && mv %s.tmp %s\n"
-		 "echo started\n"
-		 "wait\n",
-		 pidfile, pidfile, pidfile);
+	         "sleep 30 &\n"
+	         "echo $! > %s.tmp && mv %s.tmp %s\n"
+	         "echo started\n"
+	         "wait\n",
+	         pidfile, pidfile, pidfile);
 	prog = script(f, "sleeper", body);
 	argv[0] = (char *)prog;
 	start = now();
@@ -432,7 +432,7 @@ test_cancel(void **state)
 
 	snprintf(pidfile, sizeof(pidfile), "%s/cancel.pid", f->dir);
 	snprintf(body, sizeof(body), "echo $$ > %s.tmp && mv %s.tmp %s\nexec sleep 30\n", pidfile,
-		 pidfile, pidfile);
+	         pidfile, pidfile);
 	argv[0] = (char *)script(f, "cancel", body);
 	memset(&r, 0, sizeof(r));
 	h = hook_run(f->loop, argv, NULL, 10., on_done, &r);
@@ -488,13 +488,13 @@ test_split(void **state)
 	check_split("/usr/bin/prog", (const char *const[]){"/usr/bin/prog", NULL});
 	check_split("  a\tb   c  ", (const char *const[]){"a", "b", "c", NULL});
 	check_split("prog 'two words' \"and three more\"",
-		    (const char *const[]){"prog", "two words", "and three more", NULL});
+	            (const char *const[]){"prog", "two words", "and three more", NULL});
 	check_split("a'b c'd", (const char *const[]){"ab cd", NULL});
 	check_split("x '' y", (const char *const[]){"x", "", "y", NULL});
 	check_split("\"it's\" 'say \"hi\"'", (const char *const[]){"it's", "say \"hi\"", NULL});
-	check_split("$(reboot) `id` ~ * $HOME a\\ b",
-		    (const char *const[]){"$(reboot)", "`id`", "~", "*", "$HOME", "a\\", "b",
-					  NULL});
+	check_split(
+	        "$(reboot) `id` ~ * $HOME a\\ b",
+	        (const char *const[]){"$(reboot)", "`id`", "~", "*", "$HOME", "a\\", "b", NULL});
 	check_split("", NULL);
 	check_split(" \t ", NULL);
 	check_split(NULL, NULL);
@@ -535,22 +535,22 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_argv_verbatim, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_env, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stdin_is_devnull, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_exit_code_and_stderr, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_killed_by_signal, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_output_capped, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_timeout_kills_group, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_timeout_sigkill, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_leftover_child_does_not_hold_done, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_cannot_run, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_path_lookup, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
-		cmocka_unit_test(test_split),
-		cmocka_unit_test(test_argv_append),
+	        cmocka_unit_test_setup_teardown(test_argv_verbatim, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_env, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_stdin_is_devnull, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_exit_code_and_stderr, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_killed_by_signal, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_output_capped, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_timeout_kills_group, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_timeout_sigkill, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_leftover_child_does_not_hold_done, setup,
+	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_cannot_run, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_path_lookup, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
+	        cmocka_unit_test(test_split),
+	        cmocka_unit_test(test_argv_append),
 	};
 
 	/* A hook must get the default SIGPIPE even when acmed ignores it. */

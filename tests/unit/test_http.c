@@ -232,6 +232,14 @@ respond(SSL *ssl, const char *req, size_t req_len)
 		          "HTTP/1.1 200 OK\r\n"
 		          "Replay-Nonce: fresh\r\n"
 		          "Content-Length: 2\r\n\r\nok");
+	} else if (strcmp(path, "/trailer") == 0) {
+		putf(ssl, "HTTP/1.1 200 OK\r\n"
+		          "Replay-Nonce: header\r\n"
+		          "Trailer: Location, Replay-Nonce\r\n"
+		          "Transfer-Encoding: chunked\r\n\r\n"
+		          "2\r\nok\r\n0\r\n"
+		          "Location: https://127.0.0.1/trailer\r\n"
+		          "Replay-Nonce: trailer\r\n\r\n");
 	} else if (strcmp(path, "/hostile") == 0) {
 		putf(ssl, "HTTP/1.1 200 OK\r\n");
 		for (i = 0; i < HTTP_MAX_LINKS + 4; i++) {
@@ -851,6 +859,22 @@ test_continue_resets_headers(void **state)
 	assert_string_equal(r->body, "ok");
 }
 
+/* Trailers are not headers: a server cannot slip a Location in after the body. */
+static void
+test_trailers_ignored(void **state)
+{
+	struct ctx *c = *state;
+	struct result *r = &c->res[0];
+
+	client_new(c);
+	assert_int_equal(start(c, "GET", "/trailer", NULL, NULL, 0), 0);
+	run(c, 1, 10);
+	assert_int_equal(r->status, 200);
+	assert_string_equal(r->body, "ok");
+	assert_string_equal(r->replay_nonce, "header");
+	assert_null(r->location);
+}
+
 static void
 test_hostile_headers(void **state)
 {
@@ -1089,6 +1113,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_parallel, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_continue_resets_headers, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_hostile_headers, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_trailers_ignored, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_connect_refused, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_untrusted, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_rejected, setup, teardown),
