@@ -51,7 +51,7 @@ acme_account_ca_dir(const char *directory_url)
 			n = 0;
 			continue;
 		} else if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			     (c >= '0' && c <= '9') || c == '.' || c == '-')) {
+		             (c >= '0' && c <= '9') || c == '.' || c == '-')) {
 			free(out);
 			return NULL;
 		}
@@ -86,8 +86,8 @@ load_url(struct acme_account_handle *acct)
 	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL || json_unpack(root, "{s:s}", "url", &url) != 0 || !http_url_ok(url)) {
 		log_error("%s: not an account file (no https \"url\"); move it away to recover "
-			  "the account",
-			  acct->json_path);
+		          "the account",
+		          acct->json_path);
 		goto out;
 	}
 	acct->url = strdup(url);
@@ -104,7 +104,7 @@ out:
 
 int
 acme_account_open(struct acme_account_handle *acct, const char *state_dir,
-		  const char *directory_url, enum key_type type)
+                  const char *directory_url, enum key_type type)
 {
 	char *host = NULL;
 	int rc = -1;
@@ -122,21 +122,19 @@ acme_account_open(struct acme_account_handle *acct, const char *state_dir,
 		log_error("%s: path too long", state_dir);
 		goto out;
 	}
-	if (store_mkdirs(acct->dir, 0700) < 0) {
-		goto out;
-	}
 	if (access(acct->key_path, F_OK) == 0) {
 		acct->key = key_load(acct->key_path);
 		if (acct->key == NULL) {
 			goto out;
 		}
 	} else {
+		/* Saved once the CA accepted the registration, so that a
+		 * refused one leaves no state behind. */
 		acct->key = key_generate(type);
-		if (acct->key == NULL || key_save(acct->key, acct->key_path) < 0) {
+		if (acct->key == NULL) {
 			goto out;
 		}
 		acct->key_created = true;
-		log_info("created account key %s (%s)", acct->key_path, key_type_name(type));
 	}
 	if (load_url(acct) < 0) {
 		goto out;
@@ -163,7 +161,7 @@ acme_account_close(struct acme_account_handle *acct)
 
 static int
 save_url(struct acme_account_handle *acct, const char *url, const char *directory_url,
-	 const struct conf_settings *s)
+         const struct conf_settings *s)
 {
 	json_t *root = NULL;
 	json_t *contacts = NULL;
@@ -176,7 +174,7 @@ save_url(struct acme_account_handle *acct, const char *url, const char *director
 		json_array_append_new(contacts, json_pack("s+", "mailto:", s->emails[i]));
 	}
 	root = json_pack("{s:s, s:s, s:O*}", "url", url, "directory", directory_url, "contact",
-			 contacts);
+	                 contacts);
 	if (root != NULL) {
 		text = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS);
 	}
@@ -223,7 +221,7 @@ on_account(const struct acme_reply *reply, void *arg)
 	}
 	if (reply->location == NULL || !http_url_ok(reply->location)) {
 		snprintf(message, sizeof(message), "%s: %ld: no account URL in Location",
-			 reply->url, reply->status);
+		         reply->url, reply->status);
 		finish(e, -1, message);
 		return;
 	}
@@ -234,13 +232,22 @@ on_account(const struct acme_reply *reply, void *arg)
 	}
 	if (info.status != ACME_STATUS_VALID) {
 		snprintf(message, sizeof(message),
-			 "%s: the account is %s; a new account key is needed (move %s away)",
-			 reply->location, acme_status_name(info.status), e->acct->key_path);
+		         "%s: the account is %s; a new account key is needed (move %s away)",
+		         reply->location, acme_status_name(info.status), e->acct->key_path);
 		acme_account_finish(&info);
 		finish(e, -1, message);
 		return;
 	}
 	acme_account_finish(&info);
+	if (e->acct->key_created) {
+		if (store_mkdirs(e->acct->dir, 0700) < 0 ||
+		    key_save(e->acct->key, e->acct->key_path) < 0) {
+			finish(e, -1, "cannot save the account key");
+			return;
+		}
+		e->acct->key_created = false;
+		log_info("created account key %s", e->acct->key_path);
+	}
 	if (save_url(e->acct, reply->location, acme_client_directory_url(e->client), e->s) < 0) {
 		finish(e, -1, "cannot save the account");
 		return;
@@ -261,7 +268,7 @@ eab_member(struct ensure *e, const char *new_account_url, char *message, size_t 
 		return NULL;
 	}
 	jws = jws_sign_eab(e->s->eab_alg != NULL ? e->s->eab_alg : "HS256", e->s->eab_kid, hmac,
-			   hmac_len, e->acct->key, new_account_url);
+	                   hmac_len, e->acct->key, new_account_url);
 	OPENSSL_cleanse(hmac, hmac_len);
 	free(hmac);
 	if (jws == NULL) {
@@ -282,17 +289,17 @@ register_account(struct ensure *e)
 
 	if (dir->terms_of_service != NULL && !e->s->agree_tos) {
 		snprintf(message, sizeof(message),
-			 "registering an account needs agreement to the CA's terms of service "
-			 "at %s: set agree-tos = yes or pass --agree-tos",
-			 dir->terms_of_service);
+		         "registering an account needs agreement to the CA's terms of service "
+		         "at %s: set agree-tos = yes or pass --agree-tos",
+		         dir->terms_of_service);
 		finish(e, -2, message);
 		goto out;
 	}
 	if (dir->external_account_required && e->s->eab_kid == NULL) {
 		snprintf(message, sizeof(message),
-			 "%s requires external account binding: set eab-kid and eab-hmac-key "
-			 "(or --eab-kid and --eab-hmac-key) to the values the CA gave you",
-			 acme_client_directory_url(e->client));
+		         "%s requires external account binding: set eab-kid and eab-hmac-key "
+		         "(or --eab-kid and --eab-hmac-key) to the values the CA gave you",
+		         acme_client_directory_url(e->client));
 		finish(e, -2, message);
 		goto out;
 	}
@@ -301,7 +308,7 @@ register_account(struct ensure *e)
 		json_array_append_new(contacts, json_pack("s+", "mailto:", e->s->emails[i]));
 	}
 	payload = json_pack("{s:b, s:O}", "termsOfServiceAgreed", e->s->agree_tos ? 1 : 0,
-			    "contact", contacts);
+	                    "contact", contacts);
 	if (payload != NULL && e->s->eab_kid != NULL) {
 		eab = eab_member(e, dir->new_account, message, sizeof(message));
 		if (eab == NULL) {
@@ -317,8 +324,8 @@ register_account(struct ensure *e)
 		finish(e, -1, "out of memory");
 		goto out;
 	}
-	if (acme_client_post(e->client, dir->new_account, e->acct->key, NULL, text, on_account,
-			     e) < 0) {
+	if (acme_client_post(e->client, dir->new_account, e->acct->key, NULL, text, on_account, e) <
+	    0) {
 		finish(e, -1, "cannot send newAccount");
 	}
 out:
@@ -344,8 +351,7 @@ on_existing(const struct acme_reply *reply, void *arg)
 
 int
 acme_account_ensure(struct acme_client *client, struct acme_account_handle *acct,
-		    const struct conf_settings *s, bool force, acme_account_done_fn done,
-		    void *arg)
+                    const struct conf_settings *s, bool force, acme_account_done_fn done, void *arg)
 {
 	const struct acme_directory *dir = acme_client_directory(client);
 	struct ensure *e;
@@ -370,7 +376,7 @@ acme_account_ensure(struct acme_client *client, struct acme_account_handle *acct
 	if (!acct->key_created && acct->url == NULL) {
 		log_info("%s: looking up the account for %s", dir->new_account, acct->key_path);
 		if (acme_client_post(client, dir->new_account, acct->key, NULL,
-				     "{\"onlyReturnExisting\":true}", on_existing, e) < 0) {
+		                     "{\"onlyReturnExisting\":true}", on_existing, e) < 0) {
 			free(e);
 			return -1;
 		}

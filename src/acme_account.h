@@ -16,7 +16,7 @@ struct acme_account_handle {
 	char *dir;     /* the account's folder */
 	char *key_path;
 	char *json_path;
-	bool key_created; /* the key was made by acme_account_open */
+	bool key_created; /* made by acme_account_open, not saved yet */
 };
 
 /* rc 0; -1 failure; -2 a configuration problem the user must fix (exit 2).
@@ -27,8 +27,9 @@ typedef void (*acme_account_done_fn)(int rc, const char *message, void *arg);
  * "_port". New string, or NULL for a URL without a sane host. */
 char *acme_account_ca_dir(const char *directory_url);
 
-/* Loads the account key (creating it with type, mode 0600, when missing)
- * and the account URL if account.json exists. Returns 0 or -1 (logged). */
+/* Loads the account key and the account URL if account.json exists. A
+ * missing key is made with type and saved (mode 0600, folder 0700) only
+ * once the CA accepted the registration. Returns 0 or -1 (logged). */
 int acme_account_open(struct acme_account_handle *acct, const char *state_dir,
 		      const char *directory_url, enum key_type type);
 

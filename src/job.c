@@ -41,6 +41,8 @@ struct job {
 	EVP_PKEY *key;
 	struct acme_order_params params;
 	bool account_retried;
+	bool has_step;
+	enum acme_order_step step;
 	enum job_result result;
 	char message[MESSAGE_LEN];
 	char *dir;
@@ -66,6 +68,9 @@ struct job_runner {
 	bool account_busy;
 	struct job *account_waiters;
 	bool starting; /* inside job_next: no recursion */
+	unsigned long total;
+	unsigned long finished;
+	unsigned long in_step[ACME_ORDER_STEP__MAX];
 };
 
 static void job_next(struct job_runner *r);
@@ -242,6 +247,7 @@ job_runner_add(struct job_runner *r, const char *name, const struct conf_setting
 	*r->tail = job;
 	r->tail = &job->next;
 	r->waiting++;
+	r->total++;
 	return 0;
 }
 
@@ -357,11 +363,48 @@ out:
 	json_decref(domains);
 }
 
+/* On a terminal, one line under the messages says where the batch is. */
+static void
+show_progress(struct job_runner *r)
+{
+	if (!log_is_tty()) {
+		return;
+	}
+	if (r->finished == r->total) {
+		log_status_clear();
+		return;
+	}
+	log_status("acmed: %lu/%lu done, ordering %lu, validating %lu, finalizing %lu, "
+		   "downloading %lu",
+		   r->finished, r->total, r->in_step[ACME_ORDER_STEP_ORDERING],
+		   r->in_step[ACME_ORDER_STEP_VALIDATING], r->in_step[ACME_ORDER_STEP_FINALIZING],
+		   r->in_step[ACME_ORDER_STEP_DOWNLOADING]);
+}
+
+static void
+set_job_step(struct job *job, bool has_step, enum acme_order_step step)
+{
+	struct job_runner *r = job->runner;
+
+	if (job->has_step) {
+		r->in_step[job->step]--;
+	}
+	job->has_step = has_step;
+	job->step = step;
+	if (has_step) {
+		r->in_step[step]++;
+	}
+	show_progress(r);
+}
+
 static void
 job_complete(struct job *job, enum job_result result)
 {
 	struct job_runner *r = job->runner;
 
+	set_job_step(job, false, ACME_ORDER_STEP_ORDERING);
+	r->finished++;
+	show_progress(r);
 	job->result = result;
 	r->counts[result]++;
 	if (result == JOB_FAILED) {
@@ -618,7 +661,11 @@ on_step(enum acme_order_step step, void *arg)
 {
 	struct job *job = arg;
 
-	log_info("%s: %s", job->name, acme_order_step_name(step));
+	set_job_step(job, true, step);
+	/* Without a terminal, a single certificate's steps are worth a line
+	 * each; a batch's would drown its outcomes. */
+	log_msg(job->runner->total == 1 && !log_is_tty() ? LOG_LEVEL_INFO : LOG_LEVEL_DEBUG,
+		"%s: %s", job->name, acme_order_step_name(step));
 }
 
 static void

@@ -12,6 +12,8 @@ static const char *log_progname = "acmed";
 static enum log_level log_level = LOG_LEVEL_INFO;
 static bool log_syslog;
 static bool log_colour;
+static bool log_tty;
+static char log_status_line[256];
 
 static const struct {
 	const char *label;
@@ -37,7 +39,8 @@ log_init(const char *progname, enum log_level level, bool use_syslog)
 		closelog();
 	}
 	log_syslog = use_syslog;
-	log_colour = !use_syslog && isatty(STDERR_FILENO) && getenv("NO_COLOR") == NULL;
+	log_tty = !use_syslog && isatty(STDERR_FILENO);
+	log_colour = log_tty && getenv("NO_COLOR") == NULL;
 }
 
 void
@@ -80,6 +83,9 @@ log_vmsg(enum log_level level, const char *fmt, va_list ap)
 		syslog(levels[level].priority, "%s", line);
 		return;
 	}
+	if (log_status_line[0] != '\0') {
+		fputs("\r\033[K", stderr);
+	}
 	if (levels[level].label == NULL) {
 		fprintf(stderr, "%s: %s\n", log_progname, line);
 	} else if (log_colour) {
@@ -88,6 +94,44 @@ log_vmsg(enum log_level level, const char *fmt, va_list ap)
 	} else {
 		fprintf(stderr, "%s: %s: %s\n", log_progname, levels[level].label, line);
 	}
+	if (log_status_line[0] != '\0') {
+		fputs(log_status_line, stderr);
+		fflush(stderr);
+	}
+}
+
+bool
+log_is_tty(void)
+{
+	return log_tty;
+}
+
+void
+log_status(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!log_tty) {
+		return;
+	}
+	if (log_status_line[0] != '\0') {
+		fputs("\r\033[K", stderr);
+	}
+	va_start(ap, fmt);
+	vsnprintf(log_status_line, sizeof(log_status_line), fmt, ap);
+	va_end(ap);
+	fputs(log_status_line, stderr);
+	fflush(stderr);
+}
+
+void
+log_status_clear(void)
+{
+	if (log_status_line[0] != '\0') {
+		fputs("\r\033[K", stderr);
+		fflush(stderr);
+	}
+	log_status_line[0] = '\0';
 }
 
 void

@@ -30,6 +30,15 @@ void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(p
  * (which is emptied). */
 void log_openssl(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Whether messages go to a terminal (stderr is a TTY and not syslog). */
+bool log_is_tty(void);
+
+/* A status line kept under the messages on a terminal: redrawn after each
+ * message, replaced by the next call, removed by log_status_clear. Ignored
+ * when not on a terminal. */
+void log_status(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_status_clear(void);
+
 #define log_error(...) log_msg(LOG_LEVEL_ERROR, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_LEVEL_WARN, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_LEVEL_INFO, __VA_ARGS__)
