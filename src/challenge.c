@@ -149,6 +149,9 @@ challenge_create(struct ev_loop *loop, const struct conf_settings *s)
 	const char *why = NULL;
 	char *key = NULL;
 
+	if (s == NULL) {
+		goto out;
+	}
 	key = challenge_key(s);
 	if (key == NULL) {
 		log_error("challenge: out of memory");

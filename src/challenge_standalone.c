@@ -291,6 +291,24 @@ conn_write(struct standalone_conn *c)
 	conn_linger(c);
 }
 
+/* What a client sent, fit for a log line: at most dstlen - 1 bytes, anything
+ * but printable ASCII shown as '?'. */
+static void
+printable(char *dst, size_t dstlen, const char *src, size_t len)
+{
+	size_t i;
+
+	if (len > dstlen - 1) {
+		len = dstlen - 1;
+	}
+	for (i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)src[i];
+
+		dst[i] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
+	}
+	dst[len] = '\0';
+}
+
 /* Replaces the request in c->buf with the response and starts sending. */
 static void
 conn_respond(struct standalone_conn *c)
@@ -303,6 +321,7 @@ conn_respond(struct standalone_conn *c)
 	const char *version;
 	const char *token;
 	const char *key_auth = NULL;
+	char shown[128];
 	size_t method_len;
 	size_t target_len;
 	bool head = false;
@@ -350,8 +369,10 @@ conn_respond(struct standalone_conn *c)
 		status = 200;
 	}
 respond:
-	log_debug("standalone %s: %s: %.*s: %d", sa->listen, c->peer,
-	          end != NULL && end - line < 300 ? (int)(end - line) : 0, line, status);
+	if (log_enabled(LOG_LEVEL_DEBUG)) {
+		printable(shown, sizeof(shown), line, end != NULL ? (size_t)(end - line) : 0);
+		log_debug("standalone %s: %s: %s: %d", sa->listen, c->peer, shown, status);
+	}
 	if (status == 200) {
 		n = snprintf(c->buf, sizeof(c->buf),
 		             "HTTP/1.1 200 OK\r\n"

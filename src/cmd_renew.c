@@ -29,6 +29,7 @@ renew_group(struct group *g, bool force, unsigned long counts[JOB__MAX])
 {
 	struct session s;
 	struct job_runner *runner = NULL;
+	struct http_stats stats;
 	int rc = CLI_EXIT_FAILURE;
 	int arc;
 
@@ -52,6 +53,9 @@ renew_group(struct group *g, bool force, unsigned long counts[JOB__MAX])
 		}
 	}
 	job_runner_run(runner);
+	http_get_stats(s.http, &stats);
+	log_debug("%s: %lu HTTP requests, %lu new connections", acme_client_directory_url(s.acme),
+		  stats.requests, stats.connections);
 	for (int r = 0; r < JOB__MAX; r++) {
 		counts[r] += job_runner_count(runner, (enum job_result)r);
 	}

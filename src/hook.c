@@ -18,8 +18,6 @@
 #define HOOK_READS_PER_EVENT 16
 #define HOOK_MAX_WORDS 4096
 
-extern char **environ;
-
 /* What the timer is waiting for. */
 enum hook_stage {
 	HOOK_STAGE_RUNNING, /* the timeout */
@@ -311,7 +309,10 @@ hook_run(struct ev_loop *loop, char *const argv[], char *const env[], double tim
 	int out_pipe[2] = {-1, -1};
 	int status_pipe[2] = {-1, -1};
 	int devnull = -1;
+	sigset_t all;
+	sigset_t old;
 	pid_t pid;
+	int err;
 	bool ok = false;
 
 	if (argv == NULL || argv[0] == NULL || done == NULL) {
@@ -323,13 +324,17 @@ hook_run(struct ev_loop *loop, char *const argv[], char *const env[], double tim
 		goto out;
 	}
 	h = calloc(1, sizeof(*h));
-	envp = make_env(env);
-	if (h == NULL || envp == NULL) {
+	if (h == NULL) {
 		log_error("hook %s: out of memory", argv[0]);
 		goto out;
 	}
 	h->out_fd = -1;
 	h->status_fd = -1;
+	envp = make_env(env);
+	if (envp == NULL) {
+		log_error("hook %s: out of memory", argv[0]);
+		goto out;
+	}
 	if (pipe2(out_pipe, O_CLOEXEC) < 0 || pipe2(status_pipe, O_CLOEXEC) < 0) {
 		log_error("hook %s: pipe: %s", argv[0], strerror(errno));
 		goto out;
@@ -344,13 +349,19 @@ hook_run(struct ev_loop *loop, char *const argv[], char *const env[], double tim
 		log_error("hook %s: fcntl: %s", argv[0], strerror(errno));
 		goto out;
 	}
+	/* No handler of acmed's may run in the child before it has reset
+	 * them. */
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &old);
 	pid = fork();
-	if (pid < 0) {
-		log_error("hook %s: fork: %s", argv[0], strerror(errno));
-		goto out;
-	}
 	if (pid == 0) {
 		child_exec(argv, envp, devnull, out_pipe[1], status_pipe[1]);
+	}
+	err = errno;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (pid < 0) {
+		log_error("hook %s: fork: %s", argv[0], strerror(err));
+		goto out;
 	}
 	/* Both sides set the group, so that a kill right away reaches it
 	 * whichever runs first (EACCES once the child has exec'd is fine). */
@@ -374,6 +385,9 @@ hook_run(struct ev_loop *loop, char *const argv[], char *const env[], double tim
 	ev_timer_init(&h->timer, on_timer, timeout_s > 0 ? timeout_s : 0., 0.);
 	h->timer.data = h;
 	if (timeout_s > 0) {
+		/* The loop's clock stops while callbacks run: the timeout
+		 * counts from now, not from when the loop last woke. */
+		ev_now_update(loop);
 		ev_timer_start(loop, &h->timer);
 	}
 	log_debug("hook %s: started, pid %d", argv[0], (int)pid);

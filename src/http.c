@@ -4,6 +4,7 @@
 #include "log.h"
 
 #include <curl/curl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,8 @@ struct http_sock {
 struct http_xfer {
 	struct http *http;
 	struct http_xfer *prev, *next;
+	struct http_xfer *wait_next; /* in http->waiting until started */
+	bool started;
 	CURL *easy;
 	struct curl_slist *headers;
 	http_done_fn done;
@@ -57,6 +60,9 @@ struct http {
 	struct http_xfer *xfers;
 	struct http_sock *socks;
 	size_t pending;
+	size_t active; /* in the multi handle */
+	struct http_xfer *waiting; /* FIFO of requests not started yet */
+	struct http_xfer **waiting_tail;
 	struct http_stats stats;
 	/* Completion callbacks may destroy the client: while they run, the
 	 * struct itself outlives http_destroy and is freed on the way out. */
@@ -318,6 +324,36 @@ xfer_unlink(struct http_xfer *x)
 	http->pending--;
 }
 
+static void xfer_finish(struct http_xfer *x, CURLcode result);
+
+/* Hands waiting requests to curl while fewer than HTTP_MAX_ACTIVE run. A
+ * CA is one host and HTTP/2 multiplexes up to 100 streams on a connection:
+ * staying under that keeps every request on one connection, where a burst
+ * past it would make curl open a connection per extra request. Waiting
+ * requests are not yet subject to the transfer timeouts. */
+static void
+start_waiting(struct http *http)
+{
+	while (http->waiting != NULL && http->active < HTTP_MAX_ACTIVE && !http->dead) {
+		struct http_xfer *x = http->waiting;
+		CURLMcode rc;
+
+		http->waiting = x->wait_next;
+		if (http->waiting == NULL) {
+			http->waiting_tail = &http->waiting;
+		}
+		x->wait_next = NULL;
+		rc = curl_multi_add_handle(http->multi, x->easy);
+		x->started = true;
+		http->active++;
+		if (rc != CURLM_OK) {
+			snprintf(x->errbuf, sizeof(x->errbuf), "curl_multi_add_handle: %s",
+				 curl_multi_strerror(rc));
+			xfer_finish(x, CURLE_FAILED_INIT);
+		}
+	}
+}
+
 static void
 xfer_finish(struct http_xfer *x, CURLcode result)
 {
@@ -362,6 +398,8 @@ xfer_finish(struct http_xfer *x, CURLcode result)
 	 * destroy the client. */
 	curl_multi_remove_handle(http->multi, x->easy);
 	xfer_unlink(x);
+	http->active--;
+	start_waiting(http);
 	if (resp.status != 0) {
 		log_debug("http: %s %s: %ld, %zu bytes", x->method, x->url, resp.status,
 		          resp.body_len);
@@ -380,10 +418,15 @@ teardown(struct http *http)
 	while (http->xfers != NULL) {
 		struct http_xfer *x = http->xfers;
 
-		curl_multi_remove_handle(http->multi, x->easy);
+		if (x->started) {
+			curl_multi_remove_handle(http->multi, x->easy);
+		}
 		xfer_unlink(x);
 		xfer_free(x);
 	}
+	http->waiting = NULL;
+	http->waiting_tail = &http->waiting;
+	http->active = 0;
 	if (http->multi != NULL) {
 		curl_multi_cleanup(http->multi);
 		http->multi = NULL;
@@ -562,6 +605,11 @@ http_create(struct ev_loop *loop, const struct http_options *opts)
 	if (http->opts.max_body == 0) {
 		http->opts.max_body = HTTP_MAX_BODY;
 	}
+	/* Keeps the buffer arithmetic in write_cb clear of overflow. */
+	if (http->opts.max_body > SIZE_MAX / 2) {
+		http->opts.max_body = SIZE_MAX / 2;
+	}
+	http->waiting_tail = &http->waiting;
 	ev_init(&http->timer, timer_cb);
 	http->timer.data = http;
 
@@ -745,12 +793,21 @@ http_request(struct http *http, const char *method, const char *url, const char 
 	if (xfer_setup(x, content_type, body, len) < 0) {
 		goto out;
 	}
-	/* Only schedules: curl asks for a zero timeout, which multi_timer_cb
-	 * hands to the loop. */
-	rc = curl_multi_add_handle(http->multi, x->easy);
-	if (rc != CURLM_OK) {
-		log_error("http: %s: curl_multi_add_handle: %s", url, curl_multi_strerror(rc));
-		goto out;
+	/* Started at once when there is room: curl_multi_add_handle only
+	 * schedules (curl asks for a zero timeout, which multi_timer_cb hands
+	 * to the loop), so done is never called from here. */
+	if (http->active < HTTP_MAX_ACTIVE && http->waiting == NULL) {
+		rc = curl_multi_add_handle(http->multi, x->easy);
+		if (rc != CURLM_OK) {
+			log_error("http: %s: curl_multi_add_handle: %s", url,
+				  curl_multi_strerror(rc));
+			goto out;
+		}
+		x->started = true;
+		http->active++;
+	} else {
+		*http->waiting_tail = x;
+		http->waiting_tail = &x->wait_next;
 	}
 	x->next = http->xfers;
 	if (x->next != NULL) {

@@ -10,6 +10,7 @@
 
 #define HTTP_MAX_BODY (1024 * 1024)
 #define HTTP_MAX_LINKS 16
+#define HTTP_MAX_ACTIVE 64 /* requests handed to curl at once; more wait */
 
 struct http;
 

@@ -68,6 +68,9 @@ struct job_runner {
 	bool account_busy;
 	struct job *account_waiters;
 	bool starting; /* inside job_next: no recursion */
+	struct job *ordering;	       /* the job whose newOrder is in flight */
+	struct job *order_waiters;     /* FIFO of jobs waiting to send theirs */
+	struct job **order_waiters_tail;
 	unsigned long total;
 	unsigned long finished;
 	unsigned long in_step[ACME_ORDER_STEP__MAX];
@@ -75,6 +78,9 @@ struct job_runner {
 
 static void job_next(struct job_runner *r);
 static void start_order(struct job *job);
+static void on_order(int rc, const char *message, const char *pem, size_t pem_len, void *arg);
+static void on_step(enum acme_order_step step, void *arg);
+static void release_order_gate(struct job_runner *r, struct job *job);
 
 time_t
 job_renewal_time(time_t not_before, time_t not_after, long renew_before)
@@ -106,6 +112,7 @@ job_runner_create(struct ev_loop *loop, struct acme_client *client,
 	r->state_dir = state_dir;
 	r->concurrency = concurrency > 0 ? concurrency : 1;
 	r->tail = &r->queue;
+	r->order_waiters_tail = &r->order_waiters;
 	r->keygen = keygen_create(loop);
 	if (r->keygen == NULL) {
 		free(r);
@@ -624,6 +631,7 @@ on_order(int rc, const char *message, const char *pem, size_t pem_len, void *arg
 	struct job *job = arg;
 	struct job_runner *r = job->runner;
 
+	release_order_gate(r, job);
 	if (rc == ACME_ORDER_NO_ACCOUNT && !job->account_retried) {
 		/* The CA forgot the account (a restarted test CA does):
 		 * register once more, then order again. */
@@ -662,17 +670,53 @@ on_step(enum acme_order_step step, void *arg)
 	struct job *job = arg;
 
 	set_job_step(job, true, step);
+	if (step != ACME_ORDER_STEP_ORDERING) {
+		release_order_gate(job->runner, job);
+	}
 	/* Without a terminal, a single certificate's steps are worth a line
 	 * each; a batch's would drown its outcomes. */
 	log_msg(job->runner->total == 1 && !log_is_tty() ? LOG_LEVEL_INFO : LOG_LEVEL_DEBUG,
 		"%s: %s", job->name, acme_order_step_name(step));
 }
 
+/* newOrder requests go to the CA one at a time: they are the expensive
+ * ones for a CA (and what its rate limits count), the rest of each order
+ * runs in parallel anyway, and Pebble 2.4's memory store deadlocks on
+ * concurrent newOrder requests. */
+static void
+release_order_gate(struct job_runner *r, struct job *job)
+{
+	struct job *next;
+
+	if (r->ordering != job) {
+		return;
+	}
+	r->ordering = NULL;
+	next = r->order_waiters;
+	if (next != NULL) {
+		r->order_waiters = next->next;
+		if (r->order_waiters == NULL) {
+			r->order_waiters_tail = &r->order_waiters;
+		}
+		next->next = NULL;
+		start_order(next);
+	}
+}
+
 static void
 start_order(struct job *job)
 {
-	if (acme_order_start(job->runner->loop, job->runner->client, job->runner->acct,
-			     &job->params, on_order, on_step, job) == NULL) {
+	struct job_runner *r = job->runner;
+
+	if (r->ordering != NULL) {
+		*r->order_waiters_tail = job;
+		r->order_waiters_tail = &job->next;
+		return;
+	}
+	r->ordering = job;
+	if (acme_order_start(r->loop, r->client, r->acct, &job->params, on_order, on_step, job) ==
+	    NULL) {
+		release_order_gate(r, job);
 		fail_job(job, "%s: cannot start the order", job->name);
 	}
 }

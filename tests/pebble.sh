@@ -412,21 +412,28 @@ _pebble_on_trap()
 	esac
 }
 
+# Prints the command of the trap set on sig, if any.
+_pebble_trap_command()
+{
+	local cur
+
+	cur=$(trap -p "$1")
+	if [[ -n $cur ]]; then
+		# "trap -- 'command' SIG": let the shell undo the quoting.
+		eval "set -- $cur"
+		printf '%s' "$3"
+	fi
+}
+
 _pebble_install_traps()
 {
-	local sig cur
+	local sig
 
 	if [[ -n $_PEBBLE_TRAPS_SET ]]; then
 		return 0
 	fi
 	for sig in EXIT HUP INT TERM; do
-		cur=$(trap -p "$sig")
-		if [[ -n $cur ]]; then
-			# "trap -- 'command' SIG": let the shell undo the quoting.
-			eval "set -- $cur"
-			cur=$3
-		fi
-		_PEBBLE_OLD_TRAP[$sig]=$cur
+		_PEBBLE_OLD_TRAP[$sig]=$(_pebble_trap_command "$sig")
 		# shellcheck disable=SC2064
 		trap "_pebble_on_trap $sig" "$sig"
 	done

@@ -21,6 +21,7 @@ trap 'rm -rf -- "$T"' EXIT
 N=0
 FAILED=0
 CASE_FAILED=0
+FAIL_MSGS=()
 
 # run ARGS...: runs acmed with a timeout; sets RC, and OUT and ERR (files).
 run()
@@ -39,10 +40,11 @@ run()
 	fi
 }
 
+# fail MESSAGE: marks the current case failed; the message is printed after it.
 fail()
 {
 	CASE_FAILED=1
-	echo "    $*" >&2
+	FAIL_MSGS+=("$*")
 }
 
 expect_status()
@@ -111,12 +113,15 @@ case_()
 
 	N=$((N + 1))
 	CASE_FAILED=0
+	FAIL_MSGS=()
 	LAST_CMD=
 	"$2"
 	if ((CASE_FAILED)); then
 		FAILED=$((FAILED + 1))
 		echo "not ok $N - $name"
 		{
+			echo "not ok $N - $name"
+			printf '    %s\n' "${FAIL_MSGS[@]}"
 			echo "    command: $LAST_CMD"
 			echo "    exit status: ${RC:-}"
 			echo "    stdout:"

@@ -65,6 +65,7 @@ static void
 run_loop(struct fixture *f, double seconds)
 {
 	f->watchdog_fired = false;
+	ev_now_update(f->loop);
 	ev_timer_init(&f->watchdog, on_watchdog, seconds, 0.);
 	f->watchdog.data = f;
 	ev_timer_start(f->loop, &f->watchdog);
@@ -234,6 +235,31 @@ test_killed_by_signal(void **state)
 }
 
 static void
+test_signals_and_fds_reset(void **state)
+{
+	struct fixture *f = *state;
+	struct result r;
+	const char *prog = script(f, "pipe",
+	                          "[ -e /proc/$$/fd/50 ] && echo leaked || echo clean\n"
+	                          "kill -PIPE $$\n"
+	                          "echo survived\n");
+	char *argv[] = {(char *)prog, NULL};
+	int fd = open("/dev/null", O_RDONLY);
+
+	/* acmed ignores SIGPIPE and holds descriptors without O_CLOEXEC: the
+	 * hook gets neither. */
+	assert_true(fd >= 0);
+	assert_int_equal(dup2(fd, 50), 50);
+	close(fd);
+	run_hook(f, argv, NULL, 10., &r);
+	close(50);
+	assert_int_equal(r.status, -1);
+	assert_string_equal(r.why, "killed by signal 13");
+	assert_string_equal(r.output, "clean\n");
+	result_finish(&r);
+}
+
+static void
 test_output_capped(void **state)
 {
 	struct fixture *f = *state;
@@ -276,6 +302,19 @@ process_gone(pid_t pid)
 	fclose(fp);
 out:
 	return gone;
+}
+
+/* A killed process closes its descriptors (our EOF) a moment before it is a
+ * zombie: give it that moment. */
+static bool
+process_ends(pid_t pid)
+{
+	double start = now();
+
+	while (!process_gone(pid) && now() - start < 2.) {
+		usleep(10000);
+	}
+	return process_gone(pid);
 }
 
 static pid_t
@@ -322,7 +361,7 @@ test_timeout_kills_group(void **state)
 	assert_true(elapsed < 4.);
 	child = read_pid(pidfile);
 	assert_true(child > 0);
-	assert_true(process_gone(child));
+	assert_true(process_ends(child));
 	result_finish(&r);
 }
 
@@ -446,7 +485,7 @@ test_cancel(void **state)
 	hook_cancel(h);
 	run_loop(f, 0.5);
 	assert_false(r.called);
-	assert_true(process_gone(pid));
+	assert_true(process_ends(pid));
 	hook_cancel(NULL);
 }
 
@@ -540,6 +579,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_stdin_is_devnull, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_exit_code_and_stderr, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_killed_by_signal, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_signals_and_fds_reset, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_output_capped, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_timeout_kills_group, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_timeout_sigkill, setup, teardown),

@@ -1,0 +1,47 @@
+# Sourced by scripts/test, scripts/demo and scripts/bench: the Debian 12
+# packages acmed needs to build and test, installed when missing.
+
+DEPS_PACKAGES=(
+	gcc clang meson ninja-build pkg-config
+	libssl-dev libcurl4-openssl-dev libjansson-dev libev-dev libcmocka-dev
+	scdoc pebble clang-format openssl curl python3 valgrind ca-certificates
+	man-db
+)
+
+# Prints the packages of DEPS_PACKAGES (or of the arguments) not installed.
+deps_missing()
+{
+	local pkg status
+	local -a want=("$@")
+
+	if ((${#want[@]} == 0)); then
+		want=("${DEPS_PACKAGES[@]}")
+	fi
+	for pkg in "${want[@]}"; do
+		status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+		if [[ $status != "install ok installed" ]]; then
+			printf '%s\n' "$pkg"
+		fi
+	done
+}
+
+# Installs what is missing (as root), or prints the apt-get line to run and
+# returns 1 (as another user).
+deps_install()
+{
+	local -a missing
+
+	mapfile -t missing < <(deps_missing "$@")
+	if ((${#missing[@]} == 0)); then
+		return 0
+	fi
+	if ((EUID != 0)); then
+		echo "missing packages; run as root:" >&2
+		echo "  apt-get install -y --no-install-recommends ${missing[*]}" >&2
+		return 1
+	fi
+	echo "installing: ${missing[*]}" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq >&2 || return 1
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 || return 1
+}
