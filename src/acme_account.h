@@ -12,8 +12,8 @@
 
 struct acme_account_handle {
 	EVP_PKEY *key; /* owned */
-	char *url;     /* the kid; NULL until known */
-	char *dir;     /* the account's folder */
+	char *url; /* the kid; NULL until known */
+	char *dir; /* the account's folder */
 	char *key_path;
 	char *json_path;
 	bool key_created; /* made by acme_account_open, not saved yet */
@@ -31,7 +31,7 @@ char *acme_account_ca_dir(const char *directory_url);
  * missing key is made with type and saved (mode 0600, folder 0700) only
  * once the CA accepted the registration. Returns 0 or -1 (logged). */
 int acme_account_open(struct acme_account_handle *acct, const char *state_dir,
-		      const char *directory_url, enum key_type type);
+                      const char *directory_url, enum key_type type);
 
 void acme_account_close(struct acme_account_handle *acct);
 
@@ -44,7 +44,7 @@ void acme_account_close(struct acme_account_handle *acct);
  * started; 1 when
  * the URL is already known and force is false (done not called). */
 int acme_account_ensure(struct acme_client *client, struct acme_account_handle *acct,
-			const struct conf_settings *s, bool force, acme_account_done_fn done,
-			void *arg);
+                        const struct conf_settings *s, bool force, acme_account_done_fn done,
+                        void *arg);
 
 #endif

@@ -143,7 +143,7 @@ nonce_push(struct acme_client *client, const char *nonce)
 		/* Drop the oldest: it is the likeliest to have expired. */
 		free(client->nonces[0]);
 		memmove(client->nonces, client->nonces + 1,
-			(NONCE_POOL_SIZE - 1) * sizeof(client->nonces[0]));
+		        (NONCE_POOL_SIZE - 1) * sizeof(client->nonces[0]));
 		client->n_nonces--;
 	}
 	client->nonces[client->n_nonces++] = copy;
@@ -198,7 +198,7 @@ is_json_type(const char *content_type, const char *type)
  * sent one, else a description of what came back. */
 static void
 make_problem(const struct http_response *resp, struct acme_problem *problem, char *detail,
-	     size_t detail_len)
+             size_t detail_len)
 {
 	char err[128];
 
@@ -220,7 +220,7 @@ make_problem(const struct http_response *resp, struct acme_problem *problem, cha
 	memset(problem, 0, sizeof(*problem));
 	problem->status = resp->status;
 	snprintf(detail, detail_len, "HTTP error without a problem document (%s)",
-		 resp->content_type != NULL ? resp->content_type : "no content type");
+	         resp->content_type != NULL ? resp->content_type : "no content type");
 	problem->detail = detail;
 }
 
@@ -258,7 +258,7 @@ deliver(struct request *req, const struct http_response *resp)
 	reply.n_links = resp->n_links;
 	if (resp->retry_after != NULL &&
 	    acme_parse_retry_after(resp->retry_after, now, RETRY_AFTER_MAX, &reply.retry_after) <
-		    0) {
+	            0) {
 		reply.retry_after = 0;
 	}
 	if (failed) {
@@ -329,7 +329,7 @@ on_nonce(const struct http_response *resp, void *arg)
 			snprintf(why, sizeof(why), "newNonce: %s", resp->error);
 		} else {
 			snprintf(why, sizeof(why), "newNonce: %ld: no usable Replay-Nonce header",
-				 resp->status);
+			         resp->status);
 		}
 		fail_request(req, req->url, why);
 		return;
@@ -348,7 +348,7 @@ send_post(struct request *req)
 	nonce = nonce_pop(client);
 	if (nonce == NULL) {
 		if (http_request(client->http, "HEAD", client->directory.new_nonce, NULL, NULL, 0,
-				 on_nonce, req) < 0) {
+		                 on_nonce, req) < 0) {
 			fail_request(req, req->url, "newNonce: request failed");
 		}
 		goto out;
@@ -362,7 +362,7 @@ send_post(struct request *req)
 		goto out;
 	}
 	if (http_request(client->http, "POST", req->url, "application/jose+json", body,
-			 strlen(body), on_post, req) < 0) {
+	                 strlen(body), on_post, req) < 0) {
 		fail_request(req, req->url, "request failed");
 	}
 out:
@@ -373,7 +373,7 @@ out:
 
 int
 acme_client_post(struct acme_client *client, const char *url, EVP_PKEY *key, const char *kid,
-		 const char *payload, acme_reply_fn done, void *arg)
+                 const char *payload, acme_reply_fn done, void *arg)
 {
 	struct request *req = NULL;
 
@@ -401,7 +401,7 @@ acme_client_post(struct acme_client *client, const char *url, EVP_PKEY *key, con
 	/* Started from the loop so that done is never called from here. */
 	if (client->n_nonces == 0) {
 		if (http_request(client->http, "HEAD", client->directory.new_nonce, NULL, NULL, 0,
-				 on_nonce, req) < 0) {
+		                 on_nonce, req) < 0) {
 			request_free(req);
 			return -1;
 		}
@@ -462,8 +462,8 @@ on_directory(const struct http_response *resp, void *arg)
 		problem_release(&problem, detail);
 		goto out;
 	}
-	if (acme_parse_directory(resp->body, resp->body_len, &client->directory, err,
-				 sizeof(err)) < 0) {
+	if (acme_parse_directory(resp->body, resp->body_len, &client->directory, err, sizeof(err)) <
+	    0) {
 		snprintf(message, sizeof(message), "%s: not an ACME directory: %s", req->url, err);
 		goto out;
 	}
@@ -491,7 +491,7 @@ acme_client_start(struct acme_client *client, acme_ready_fn ready, void *arg)
 	req->ready = ready;
 	req->arg = arg;
 	if (http_request(client->http, "GET", client->directory_url, NULL, NULL, 0, on_directory,
-			 req) < 0) {
+	                 req) < 0) {
 		request_free(req);
 		return -1;
 	}

@@ -17,12 +17,12 @@ struct acme_client;
 
 /* A reply; everything is borrowed for the duration of the callback. */
 struct acme_reply {
-	const char *url;  /* the request URL */
-	long status;	  /* HTTP status, 0 when the transfer failed */
+	const char *url; /* the request URL */
+	long status; /* HTTP status, 0 when the transfer failed */
 	const char *body; /* NUL-terminated, never NULL */
 	size_t body_len;
 	const char *content_type; /* or NULL */
-	const char *location;	  /* or NULL */
+	const char *location; /* or NULL */
 	const char *const *links;
 	size_t n_links;
 	time_t retry_after; /* absolute, 0 when absent */
@@ -62,7 +62,7 @@ const char *acme_client_directory_url(const struct acme_client *client);
  * times in a row. done is called exactly once from the loop. Returns 0 or -1
  * when nothing could be started (done not called). */
 int acme_client_post(struct acme_client *client, const char *url, EVP_PKEY *key, const char *kid,
-		     const char *payload, acme_reply_fn done, void *arg);
+                     const char *payload, acme_reply_fn done, void *arg);
 
 /* Unsigned GET (the directory, renewalInfo). */
 int acme_client_get(struct acme_client *client, const char *url, acme_reply_fn done, void *arg);

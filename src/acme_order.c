@@ -67,10 +67,10 @@ struct acme_order_run {
 };
 
 static const char *const step_names[ACME_ORDER_STEP__MAX] = {
-	[ACME_ORDER_STEP_ORDERING] = "ordering",
-	[ACME_ORDER_STEP_VALIDATING] = "validating",
-	[ACME_ORDER_STEP_FINALIZING] = "finalizing",
-	[ACME_ORDER_STEP_DOWNLOADING] = "downloading",
+        [ACME_ORDER_STEP_ORDERING] = "ordering",
+        [ACME_ORDER_STEP_VALIDATING] = "validating",
+        [ACME_ORDER_STEP_FINALIZING] = "finalizing",
+        [ACME_ORDER_STEP_DOWNLOADING] = "downloading",
 };
 
 const char *
@@ -134,8 +134,8 @@ maybe_finish(struct acme_order_run *o)
 static void withdraw(struct authz_run *a);
 
 /* The first failure is the one reported. */
-static void
-fail(struct acme_order_run *o, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void fail(struct acme_order_run *o, int rc, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
 
 static void
 fail(struct acme_order_run *o, int rc, const char *fmt, ...)
@@ -299,7 +299,7 @@ authz_failure(const struct acme_authz *authz, const char *url, char *buf, size_t
 	for (size_t i = 0; i < authz->n_challenges; i++) {
 		if (authz->challenges[i].error != NULL) {
 			acme_problem_format(authz->challenges[i].error, authz->challenges[i].url,
-					    buf, len);
+			                    buf, len);
 			return;
 		}
 	}
@@ -428,9 +428,8 @@ present(struct authz_run *a, const struct acme_authz *authz)
 		}
 	}
 	if (chal == NULL || chal->token == NULL) {
-		fail(o, ACME_ORDER_FAILED,
-		     "%s: %s: the CA offers no %s challenge for it%s", o->p.name, a->identifier,
-		     acme_challenge_type_name(ch->ops->type),
+		fail(o, ACME_ORDER_FAILED, "%s: %s: the CA offers no %s challenge for it%s",
+		     o->p.name, a->identifier, acme_challenge_type_name(ch->ops->type),
 		     authz->wildcard ? " (wildcards need dns-01)" : "");
 		return -1;
 	}
@@ -535,7 +534,7 @@ done:
 
 static void finalize(struct acme_order_run *o);
 static void handle_order(struct acme_order_run *o, const struct acme_order *order,
-			 time_t retry_after);
+                         time_t retry_after);
 
 static void
 on_cert(const struct acme_reply *reply, void *arg)
@@ -647,7 +646,7 @@ handle_order(struct acme_order_run *o, const struct acme_order *order, time_t re
 			acme_problem_format(order->error, o->url, why, sizeof(why));
 		} else {
 			snprintf(why, sizeof(why), "%s: order is %s", o->url,
-				 acme_status_name(order->status));
+			         acme_status_name(order->status));
 		}
 		fail(o, ACME_ORDER_FAILED, "%s: %s", o->p.name, why);
 		break;
@@ -742,7 +741,7 @@ check_identifiers(struct acme_order_run *o, const struct acme_order *order)
 
 		for (size_t j = 0; j < o->p.n_ids && !found; j++) {
 			found = o->p.ids[j].type == order->identifiers[i].type &&
-				strcasecmp(o->p.ids[j].value, order->identifiers[i].value) == 0;
+			        strcasecmp(o->p.ids[j].value, order->identifiers[i].value) == 0;
 		}
 		if (!found) {
 			return -1;
@@ -764,8 +763,8 @@ on_new_order(const struct acme_reply *reply, void *arg)
 		if (acme_problem_is(reply->problem, "accountDoesNotExist")) {
 			fail(o, ACME_ORDER_NO_ACCOUNT, "%s: %s", o->p.name, reply->message);
 		} else if (o->p.replaces != NULL &&
-			   (acme_problem_is(reply->problem, "alreadyReplaced") ||
-			    acme_problem_is(reply->problem, "conflict"))) {
+		           (acme_problem_is(reply->problem, "alreadyReplaced") ||
+		            acme_problem_is(reply->problem, "conflict"))) {
 			fail(o, ACME_ORDER_REPLACED, "%s: %s", o->p.name, reply->message);
 		} else {
 			fail(o, ACME_ORDER_FAILED, "%s: %s", o->p.name, reply->message);
@@ -788,8 +787,8 @@ on_new_order(const struct acme_reply *reply, void *arg)
 		goto out;
 	}
 	if (check_identifiers(o, &order) < 0) {
-		fail(o, ACME_ORDER_FAILED, "%s: %s: the order's identifiers differ from the request",
-		     o->p.name, o->url);
+		fail(o, ACME_ORDER_FAILED,
+		     "%s: %s: the order's identifiers differ from the request", o->p.name, o->url);
 		goto out;
 	}
 	/* One authorization per identifier, never more (RFC 8555 section 7.1.3). */
@@ -833,8 +832,8 @@ out:
 
 struct acme_order_run *
 acme_order_start(struct ev_loop *loop, struct acme_client *client,
-		 const struct acme_account_handle *acct, const struct acme_order_params *params,
-		 acme_order_done_fn done, acme_order_step_fn step, void *arg)
+                 const struct acme_account_handle *acct, const struct acme_order_params *params,
+                 acme_order_done_fn done, acme_order_step_fn step, void *arg)
 {
 	const struct acme_directory *dir = acme_client_directory(client);
 	struct acme_order_run *o = NULL;
@@ -849,8 +848,8 @@ acme_order_start(struct ev_loop *loop, struct acme_client *client,
 	ids = json_array();
 	for (size_t i = 0; ids != NULL && i < params->n_ids; i++) {
 		json_array_append_new(ids, json_pack("{s:s, s:s}", "type",
-						     acme_id_type_name(params->ids[i].type),
-						     "value", params->ids[i].value));
+		                                     acme_id_type_name(params->ids[i].type),
+		                                     "value", params->ids[i].value));
 	}
 	payload = json_pack("{s:O}", "identifiers", ids);
 	if (payload != NULL && params->replaces != NULL) {

@@ -18,7 +18,7 @@
 #define ACME_ORDER_OK 0
 #define ACME_ORDER_FAILED (-1)
 #define ACME_ORDER_NO_ACCOUNT (-2) /* the CA does not know the account */
-#define ACME_ORDER_REPLACED (-3)   /* ARI: "replaces" refused; retry without */
+#define ACME_ORDER_REPLACED (-3) /* ARI: "replaces" refused; retry without */
 
 enum acme_order_step {
 	ACME_ORDER_STEP_ORDERING,
@@ -32,16 +32,16 @@ struct acme_order_params {
 	const char *name; /* the certificate's name, for messages and hooks */
 	const struct acme_identifier *ids;
 	size_t n_ids;
-	EVP_PKEY *cert_key;	      /* the key the CSR is made with */
-	struct challenge *responder;  /* presents the challenges */
-	const char *replaces;	      /* ARI certificate ID, or NULL */
-	double timeout_s;	      /* overall deadline; 0: 600 s */
+	EVP_PKEY *cert_key; /* the key the CSR is made with */
+	struct challenge *responder; /* presents the challenges */
+	const char *replaces; /* ARI certificate ID, or NULL */
+	double timeout_s; /* overall deadline; 0: 600 s */
 };
 
 /* On success pem/pem_len hold the downloaded chain (borrowed for the call),
  * message is "". Otherwise message says what failed, one line. */
 typedef void (*acme_order_done_fn)(int rc, const char *message, const char *pem, size_t pem_len,
-				   void *arg);
+                                   void *arg);
 /* Progress for people watching; may be NULL. */
 typedef void (*acme_order_step_fn)(enum acme_order_step step, void *arg);
 
@@ -53,10 +53,10 @@ struct acme_order_run;
  * request is in flight; the run frees itself after done returns. Returns the
  * run, or NULL (logged) when nothing started. */
 struct acme_order_run *acme_order_start(struct ev_loop *loop, struct acme_client *client,
-					const struct acme_account_handle *acct,
-					const struct acme_order_params *params,
-					acme_order_done_fn done, acme_order_step_fn step,
-					void *arg);
+                                        const struct acme_account_handle *acct,
+                                        const struct acme_order_params *params,
+                                        acme_order_done_fn done, acme_order_step_fn step,
+                                        void *arg);
 
 const char *acme_order_step_name(enum acme_order_step step);
 

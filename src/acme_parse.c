@@ -21,31 +21,31 @@ struct status_name {
 };
 
 static const struct status_name status_names[] = {
-	{"deactivated", ACME_STATUS_DEACTIVATED}, {"expired", ACME_STATUS_EXPIRED},
-	{"invalid", ACME_STATUS_INVALID},	  {"pending", ACME_STATUS_PENDING},
-	{"processing", ACME_STATUS_PROCESSING},	  {"ready", ACME_STATUS_READY},
-	{"revoked", ACME_STATUS_REVOKED},	  {"valid", ACME_STATUS_VALID},
+        {"deactivated", ACME_STATUS_DEACTIVATED}, {"expired", ACME_STATUS_EXPIRED},
+        {"invalid", ACME_STATUS_INVALID},         {"pending", ACME_STATUS_PENDING},
+        {"processing", ACME_STATUS_PROCESSING},   {"ready", ACME_STATUS_READY},
+        {"revoked", ACME_STATUS_REVOKED},         {"valid", ACME_STATUS_VALID},
 };
 
 static const char *const status_labels[ACME_STATUS__MAX] = {
-	[ACME_STATUS_UNKNOWN] = "unknown",	   [ACME_STATUS_DEACTIVATED] = "deactivated",
-	[ACME_STATUS_EXPIRED] = "expired",	   [ACME_STATUS_INVALID] = "invalid",
-	[ACME_STATUS_PENDING] = "pending",	   [ACME_STATUS_PROCESSING] = "processing",
-	[ACME_STATUS_READY] = "ready",		   [ACME_STATUS_REVOKED] = "revoked",
-	[ACME_STATUS_VALID] = "valid",
+        [ACME_STATUS_UNKNOWN] = "unknown", [ACME_STATUS_DEACTIVATED] = "deactivated",
+        [ACME_STATUS_EXPIRED] = "expired", [ACME_STATUS_INVALID] = "invalid",
+        [ACME_STATUS_PENDING] = "pending", [ACME_STATUS_PROCESSING] = "processing",
+        [ACME_STATUS_READY] = "ready",     [ACME_STATUS_REVOKED] = "revoked",
+        [ACME_STATUS_VALID] = "valid",
 };
 
 static const char *const id_type_labels[ACME_ID__MAX] = {
-	[ACME_ID_UNKNOWN] = "unknown",
-	[ACME_ID_DNS] = "dns",
-	[ACME_ID_IP] = "ip",
+        [ACME_ID_UNKNOWN] = "unknown",
+        [ACME_ID_DNS] = "dns",
+        [ACME_ID_IP] = "ip",
 };
 
 static const char *const challenge_labels[ACME_CHALLENGE__MAX] = {
-	[ACME_CHALLENGE_UNKNOWN] = "unknown",
-	[ACME_CHALLENGE_DNS01] = "dns-01",
-	[ACME_CHALLENGE_HTTP01] = "http-01",
-	[ACME_CHALLENGE_TLSALPN01] = "tls-alpn-01",
+        [ACME_CHALLENGE_UNKNOWN] = "unknown",
+        [ACME_CHALLENGE_DNS01] = "dns-01",
+        [ACME_CHALLENGE_HTTP01] = "http-01",
+        [ACME_CHALLENGE_TLSALPN01] = "tls-alpn-01",
 };
 
 const char *
@@ -74,7 +74,7 @@ acme_status_parse(const char *s)
 		return ACME_STATUS_UNKNOWN;
 	}
 	found = bsearch(s, status_names, sizeof(status_names) / sizeof(status_names[0]),
-			sizeof(status_names[0]), status_cmp);
+	                sizeof(status_names[0]), status_cmp);
 	if (found == NULL) {
 		return ACME_STATUS_UNKNOWN;
 	}
@@ -99,8 +99,8 @@ acme_challenge_type_name(enum acme_challenge_type type)
 	return challenge_labels[type];
 }
 
-static void
-set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
 
 static void
 set_err(char *err, size_t errlen, const char *fmt, ...)
@@ -285,8 +285,8 @@ free_strings(char **list, size_t n)
 /* An optional array of strings, at most max entries. urls: each must be an
  * https URL. */
 static int
-get_strings(json_t *obj, const char *name, size_t max, bool urls, char ***out, size_t *n,
-	    char *err, size_t errlen)
+get_strings(json_t *obj, const char *name, size_t max, bool urls, char ***out, size_t *n, char *err,
+            size_t errlen)
 {
 	json_t *arr = json_object_get(obj, name);
 	json_t *v;
@@ -313,7 +313,8 @@ get_strings(json_t *obj, const char *name, size_t max, bool urls, char ***out, s
 		set_err(err, errlen, "out of memory");
 		return -1;
 	}
-	json_array_foreach (arr, i, v) {
+	json_array_foreach(arr, i, v)
+	{
 		if (!json_is_string(v) || json_string_length(v) > 2048 ||
 		    strlen(json_string_value(v)) != json_string_length(v)) {
 			set_err(err, errlen, "'%s' holds something other than a string", name);
@@ -390,7 +391,7 @@ identifier_finish(struct acme_identifier *id)
 }
 
 static int problem_from_json(json_t *obj, struct acme_problem *out, int depth, char *err,
-			     size_t errlen);
+                             size_t errlen);
 
 static int
 problem_from_json(json_t *obj, struct acme_problem *out, int depth, char *err, size_t errlen)
@@ -433,7 +434,8 @@ problem_from_json(json_t *obj, struct acme_problem *out, int depth, char *err, s
 				goto out;
 			}
 			out->n_subproblems = i + 1;
-			if (problem_from_json(v, &out->subproblems[i], depth + 1, err, errlen) < 0) {
+			if (problem_from_json(v, &out->subproblems[i], depth + 1, err, errlen) <
+			    0) {
 				goto out;
 			}
 		}
@@ -482,7 +484,7 @@ problem_free(struct acme_problem *p)
 
 int
 acme_parse_directory(const char *body, size_t len, struct acme_directory *out, char *err,
-		     size_t errlen)
+                     size_t errlen)
 {
 	json_t *root;
 	json_t *meta;
@@ -506,11 +508,11 @@ acme_parse_directory(const char *body, size_t len, struct acme_directory *out, c
 	if (json_is_object(meta)) {
 		/* termsOfService is a URL, but not necessarily https (Pebble
 		 * serves a data: URL); it is only ever printed. */
-		if (get_string(meta, "termsOfService", 2048, &out->terms_of_service, err,
-			       errlen) < 0 ||
+		if (get_string(meta, "termsOfService", 2048, &out->terms_of_service, err, errlen) <
+		            0 ||
 		    get_string(meta, "website", 2048, &out->website, err, errlen) < 0 ||
 		    get_strings(meta, "caaIdentities", 64, false, &out->caa_identities,
-				&out->n_caa_identities, err, errlen) < 0) {
+		                &out->n_caa_identities, err, errlen) < 0) {
 			goto out;
 		}
 		v = json_object_get(meta, "externalAccountRequired");
@@ -526,7 +528,8 @@ acme_parse_directory(const char *body, size_t len, struct acme_directory *out, c
 				set_err(err, errlen, "out of memory");
 				goto out;
 			}
-			json_object_foreach (v, name, desc) {
+			json_object_foreach(v, name, desc)
+			{
 				out->profiles[i] = strdup(name);
 				if (out->profiles[i] == NULL) {
 					set_err(err, errlen, "out of memory");
@@ -552,8 +555,7 @@ out:
 }
 
 int
-acme_parse_problem(const char *body, size_t len, struct acme_problem *out, char *err,
-		   size_t errlen)
+acme_parse_problem(const char *body, size_t len, struct acme_problem *out, char *err, size_t errlen)
 {
 	json_t *root;
 	int rc;
@@ -569,8 +571,7 @@ acme_parse_problem(const char *body, size_t len, struct acme_problem *out, char 
 }
 
 int
-acme_parse_account(const char *body, size_t len, struct acme_account *out, char *err,
-		   size_t errlen)
+acme_parse_account(const char *body, size_t len, struct acme_account *out, char *err, size_t errlen)
 {
 	json_t *root;
 	int rc = -1;
@@ -581,8 +582,8 @@ acme_parse_account(const char *body, size_t len, struct acme_account *out, char 
 		return -1;
 	}
 	if (get_status(root, &out->status, err, errlen) < 0 ||
-	    get_strings(root, "contact", 16, false, &out->contacts, &out->n_contacts, err,
-			errlen) < 0 ||
+	    get_strings(root, "contact", 16, false, &out->contacts, &out->n_contacts, err, errlen) <
+	            0 ||
 	    get_url(root, "orders", false, &out->orders, err, errlen) < 0) {
 		goto out;
 	}
@@ -612,7 +613,7 @@ acme_parse_order(const char *body, size_t len, struct acme_order *out, char *err
 	if (get_status(root, &out->status, err, errlen) < 0 ||
 	    get_time(root, "expires", false, &out->expires, err, errlen) < 0 ||
 	    get_strings(root, "authorizations", ACME_MAX_IDENTIFIERS, true, &out->authorizations,
-			&out->n_authorizations, err, errlen) < 0 ||
+	                &out->n_authorizations, err, errlen) < 0 ||
 	    get_url(root, "finalize", true, &out->finalize, err, errlen) < 0 ||
 	    get_url(root, "certificate", false, &out->certificate, err, errlen) < 0 ||
 	    get_problem(root, &out->error, err, errlen) < 0) {
@@ -632,7 +633,8 @@ acme_parse_order(const char *body, size_t len, struct acme_order *out, char *err
 		set_err(err, errlen, "out of memory");
 		goto out;
 	}
-	json_array_foreach (ids, i, v) {
+	json_array_foreach(ids, i, v)
+	{
 		out->n_identifiers = i + 1;
 		if (parse_identifier(v, &out->identifiers[i], err, errlen) < 0) {
 			goto out;
@@ -712,7 +714,7 @@ out:
 
 int
 acme_parse_challenge(const char *body, size_t len, struct acme_challenge *out, char *err,
-		     size_t errlen)
+                     size_t errlen)
 {
 	json_t *root;
 	int rc;
@@ -769,7 +771,8 @@ acme_parse_authz(const char *body, size_t len, struct acme_authz *out, char *err
 			goto out;
 		}
 	}
-	json_array_foreach (chals, i, v) {
+	json_array_foreach(chals, i, v)
+	{
 		if (challenge_from_json(v, &out->challenges[i], err, errlen) < 0) {
 			goto out;
 		}
@@ -786,7 +789,7 @@ out:
 
 int
 acme_parse_renewal_info(const char *body, size_t len, struct acme_renewal_info *out, char *err,
-			size_t errlen)
+                        size_t errlen)
 {
 	json_t *root;
 	json_t *window;
@@ -948,8 +951,8 @@ short_type(const char *type)
 	return type;
 }
 
-static size_t
-append(char *buf, size_t len, size_t pos, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static size_t append(char *buf, size_t len, size_t pos, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
 
 static size_t
 append(char *buf, size_t len, size_t pos, const char *fmt, ...)
@@ -995,8 +998,8 @@ acme_problem_format(const struct acme_problem *p, const char *url, char *buf, si
 		const struct acme_problem *s = &p->subproblems[i];
 
 		pos = append(buf, len, pos, "; %s: %s",
-			     s->identifier.value != NULL ? s->identifier.value : "-",
-			     short_type(s->type));
+		             s->identifier.value != NULL ? s->identifier.value : "-",
+		             short_type(s->type));
 		if (s->detail != NULL && s->detail[0] != '\0') {
 			pos = append(buf, len, pos, ": %s", s->detail);
 		}

@@ -48,7 +48,7 @@ struct acme_directory {
 	char *new_order;
 	char *revoke_cert;
 	char *key_change;
-	char *renewal_info;	/* NULL when the CA offers no ARI */
+	char *renewal_info; /* NULL when the CA offers no ARI */
 	char *terms_of_service; /* NULL when none */
 	char *website;
 	bool external_account_required;
@@ -64,9 +64,9 @@ struct acme_identifier {
 };
 
 struct acme_problem {
-	char *type;   /* URI as sent, or NULL */
+	char *type; /* URI as sent, or NULL */
 	char *detail; /* or NULL */
-	long status;  /* 0 when absent */
+	long status; /* 0 when absent */
 	struct acme_identifier identifier; /* subproblems name one; value NULL otherwise */
 	char *instance; /* e.g. the terms URL for userActionRequired, or NULL */
 	struct acme_problem *subproblems;
@@ -124,19 +124,19 @@ const char *acme_challenge_type_name(enum acme_challenge_type type);
  * must pass http_url_ok(). Returns 0, or -1 with err set; out is then
  * finished. */
 int acme_parse_directory(const char *body, size_t len, struct acme_directory *out, char *err,
-			 size_t errlen);
+                         size_t errlen);
 int acme_parse_problem(const char *body, size_t len, struct acme_problem *out, char *err,
-		       size_t errlen);
+                       size_t errlen);
 int acme_parse_account(const char *body, size_t len, struct acme_account *out, char *err,
-		       size_t errlen);
+                       size_t errlen);
 int acme_parse_order(const char *body, size_t len, struct acme_order *out, char *err,
-		     size_t errlen);
+                     size_t errlen);
 int acme_parse_authz(const char *body, size_t len, struct acme_authz *out, char *err,
-		     size_t errlen);
+                     size_t errlen);
 int acme_parse_challenge(const char *body, size_t len, struct acme_challenge *out, char *err,
-			 size_t errlen);
-int acme_parse_renewal_info(const char *body, size_t len, struct acme_renewal_info *out,
-			    char *err, size_t errlen);
+                         size_t errlen);
+int acme_parse_renewal_info(const char *body, size_t len, struct acme_renewal_info *out, char *err,
+                            size_t errlen);
 
 void acme_directory_finish(struct acme_directory *d);
 void acme_problem_finish(struct acme_problem *p);

@@ -23,7 +23,7 @@ struct cert_chain {
  * are allowed, with nothing but whitespace between them; at least one, at
  * most CERT_MAX_CHAIN. Returns 0, or -1 with the reason in err. */
 int cert_chain_parse(const char *pem, size_t len, struct cert_chain *chain, char *err,
-		     size_t errlen);
+                     size_t errlen);
 
 void cert_chain_finish(struct cert_chain *chain);
 
@@ -32,8 +32,8 @@ void cert_chain_finish(struct cert_chain *chain);
  * after now, and each certificate is signed by the next one. Returns 0, or -1
  * with the reason in err. */
 int cert_chain_check(const struct cert_chain *chain, EVP_PKEY *key,
-		     const struct acme_identifier *ids, size_t n_ids, time_t now, char *err,
-		     size_t errlen);
+                     const struct acme_identifier *ids, size_t n_ids, time_t now, char *err,
+                     size_t errlen);
 
 /* Validity of a certificate as Unix times. Returns 0 or -1. */
 int cert_validity(X509 *cert, time_t *not_before, time_t *not_after);

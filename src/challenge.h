@@ -17,9 +17,9 @@ struct challenge_task {
 	enum acme_id_type id_type;
 	const char *identifier; /* as in the authorization (no "*." for wildcards) */
 	bool wildcard;
-	const char *token;    /* checked base64url */
+	const char *token; /* checked base64url */
 	const char *key_auth; /* token.thumbprint (RFC 8555 section 8.1) */
-	const char *txt_name;  /* dns-01: "_acme-challenge.<identifier>." */
+	const char *txt_name; /* dns-01: "_acme-challenge.<identifier>." */
 	const char *txt_value; /* dns-01: base64url(SHA-256(key_auth)) */
 };
 
@@ -34,10 +34,10 @@ struct challenge_ops {
 	/* Makes the response available; done once from the loop. Returns 0,
 	 * or -1 when nothing started (done not called). */
 	int (*present)(struct challenge *ch, const struct challenge_task *task,
-		       challenge_done_fn done, void *arg);
+	               challenge_done_fn done, void *arg);
 	/* Withdraws it; same contract. */
 	int (*cleanup)(struct challenge *ch, const struct challenge_task *task,
-		       challenge_done_fn done, void *arg);
+	               challenge_done_fn done, void *arg);
 	void (*destroy)(struct challenge *ch);
 };
 
@@ -64,9 +64,8 @@ void challenge_destroy(struct challenge *ch);
 /* Constructors of the variants, used by challenge_create. */
 struct challenge *challenge_webroot_create(struct ev_loop *loop, const char *webroot);
 struct challenge *challenge_standalone_create(struct ev_loop *loop, const char *listen);
-struct challenge *challenge_httphook_create(struct ev_loop *loop, const char *prog,
-					    long timeout_s);
+struct challenge *challenge_httphook_create(struct ev_loop *loop, const char *prog, long timeout_s);
 struct challenge *challenge_dns01_create(struct ev_loop *loop, const char *prog, long timeout_s,
-					 long wait_s);
+                                         long wait_s);
 
 #endif

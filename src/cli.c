@@ -10,62 +10,61 @@
 
 struct option_spec {
 	const char *name;
-	int short_name;	      /* 0: none */
-	const char *arg;      /* NULL: a flag */
-	int key;	      /* enum conf_key set by it, or -1 */
-	const char *fixed;    /* value for a flag that sets a key */
-	int implies_key;      /* a second key it sets, or -1 */
-	const char *implies;  /* that key's value */
+	int short_name; /* 0: none */
+	const char *arg; /* NULL: a flag */
+	int key; /* enum conf_key set by it, or -1 */
+	const char *fixed; /* value for a flag that sets a key */
+	int implies_key; /* a second key it sets, or -1 */
+	const char *implies; /* that key's value */
 	const char *help;
 };
 
 static const struct option_spec specs[CLI_OPT__MAX] = {
-	[CLI_OPT_ACCOUNT_KEY_TYPE] = {"account-key-type", 0, "TYPE", CONF_KEY_ACCOUNT_KEY_TYPE,
-				      NULL, -1, NULL,
-				      "account key: ec-p256 ec-p384 rsa-2048 rsa-3072 rsa-4096"},
-	[CLI_OPT_AGREE_TOS] = {"agree-tos", 0, NULL, CONF_KEY_AGREE_TOS, "yes", -1, NULL,
-			       "agree to the CA's terms of service (see acmed terms)"},
-	[CLI_OPT_CA] = {"ca", 0, "URL|NAME", CONF_KEY_CA, NULL, -1, NULL,
-			"CA directory URL or short name"},
-	[CLI_OPT_CA_FILE] = {"ca-file", 0, "PEM", CONF_KEY_CA_FILE, NULL, -1, NULL,
-			     "trust these certificates for the CA's https"},
-	[CLI_OPT_CONFIG] = {"config", 'c', "FILE", -1, NULL, -1, NULL,
-			    "configuration file (default " ACMED_SYSCONFDIR "/acmed.conf)"},
-	[CLI_OPT_DEPLOY_HOOK] = {"deploy-hook", 0, "CMD", CONF_KEY_DEPLOY_HOOK, NULL, -1, NULL,
-				 "run CMD after a certificate is installed"},
-	[CLI_OPT_DNS_HOOK] = {"dns-hook", 0, "PROG", CONF_KEY_DNS_HOOK, NULL, CONF_KEY_CHALLENGE,
-			      "dns-01", "dns-01 through PROG add|del NAME VALUE"},
-	[CLI_OPT_EMAIL] = {"email", 0, "ADDR", CONF_KEY_EMAIL, NULL, -1, NULL,
-			   "account contact (repeatable)"},
-	[CLI_OPT_FORCE] = {"force", 0, NULL, -1, NULL, -1, NULL, "renew even if not due"},
-	[CLI_OPT_HELP] = {"help", 'h', NULL, -1, NULL, -1, NULL, "show this help"},
-	[CLI_OPT_HTTP_HOOK] = {"http-hook", 0, "PROG", CONF_KEY_HTTP_HOOK, NULL,
-			       CONF_KEY_CHALLENGE, "http-01",
-			       "http-01 through PROG add|del DOMAIN TOKEN KEYAUTH"},
-	[CLI_OPT_JSON] = {"json", 0, NULL, -1, NULL, -1, NULL, "print JSON"},
-	[CLI_OPT_KEY_TYPE] = {"key-type", 0, "TYPE", CONF_KEY_KEY_TYPE, NULL, -1, NULL,
-			      "certificate key: ec-p256 ec-p384 rsa-2048 rsa-3072 rsa-4096"},
-	[CLI_OPT_NAME] = {"name", 0, "NAME", -1, NULL, -1, NULL,
-			  "certificate name (default: the first domain)"},
-	[CLI_OPT_QUIET] = {"quiet", 'q', NULL, -1, NULL, -1, NULL, "fewer messages"},
-	[CLI_OPT_REUSE_KEY] = {"reuse-key", 0, NULL, CONF_KEY_REUSE_KEY, "yes", -1, NULL,
-			       "keep the current certificate key"},
-	[CLI_OPT_STANDALONE] = {"standalone", 0, "[ADDR:]PORT", CONF_KEY_HTTP_LISTEN, NULL,
-				CONF_KEY_CHALLENGE, "http-01",
-				"answer http-01 with the built-in responder"},
-	[CLI_OPT_STATE_DIR] = {"state-dir", 0, "DIR", CONF_KEY_STATE_DIR, NULL, -1, NULL,
-			       "keys, certificates and state"},
-	[CLI_OPT_VERBOSE] = {"verbose", 'v', NULL, -1, NULL, -1, NULL, "more messages"},
-	[CLI_OPT_WEBROOT] = {"webroot", 0, "DIR", CONF_KEY_WEBROOT, NULL, CONF_KEY_CHALLENGE,
-			     "http-01", "http-01 by writing files under DIR"},
+        [CLI_OPT_ACCOUNT_KEY_TYPE] = {"account-key-type", 0, "TYPE", CONF_KEY_ACCOUNT_KEY_TYPE,
+                                      NULL, -1, NULL,
+                                      "account key: ec-p256 ec-p384 rsa-2048 rsa-3072 rsa-4096"},
+        [CLI_OPT_AGREE_TOS] = {"agree-tos", 0, NULL, CONF_KEY_AGREE_TOS, "yes", -1, NULL,
+                               "agree to the CA's terms of service (see acmed terms)"},
+        [CLI_OPT_CA] = {"ca", 0, "URL|NAME", CONF_KEY_CA, NULL, -1, NULL,
+                        "CA directory URL or short name"},
+        [CLI_OPT_CA_FILE] = {"ca-file", 0, "PEM", CONF_KEY_CA_FILE, NULL, -1, NULL,
+                             "trust these certificates for the CA's https"},
+        [CLI_OPT_CONFIG] = {"config", 'c', "FILE", -1, NULL, -1, NULL,
+                            "configuration file (default " ACMED_SYSCONFDIR "/acmed.conf)"},
+        [CLI_OPT_DEPLOY_HOOK] = {"deploy-hook", 0, "CMD", CONF_KEY_DEPLOY_HOOK, NULL, -1, NULL,
+                                 "run CMD after a certificate is installed"},
+        [CLI_OPT_DNS_HOOK] = {"dns-hook", 0, "PROG", CONF_KEY_DNS_HOOK, NULL, CONF_KEY_CHALLENGE,
+                              "dns-01", "dns-01 through PROG add|del NAME VALUE"},
+        [CLI_OPT_EMAIL] = {"email", 0, "ADDR", CONF_KEY_EMAIL, NULL, -1, NULL,
+                           "account contact (repeatable)"},
+        [CLI_OPT_FORCE] = {"force", 0, NULL, -1, NULL, -1, NULL, "renew even if not due"},
+        [CLI_OPT_HELP] = {"help", 'h', NULL, -1, NULL, -1, NULL, "show this help"},
+        [CLI_OPT_HTTP_HOOK] = {"http-hook", 0, "PROG", CONF_KEY_HTTP_HOOK, NULL, CONF_KEY_CHALLENGE,
+                               "http-01", "http-01 through PROG add|del DOMAIN TOKEN KEYAUTH"},
+        [CLI_OPT_JSON] = {"json", 0, NULL, -1, NULL, -1, NULL, "print JSON"},
+        [CLI_OPT_KEY_TYPE] = {"key-type", 0, "TYPE", CONF_KEY_KEY_TYPE, NULL, -1, NULL,
+                              "certificate key: ec-p256 ec-p384 rsa-2048 rsa-3072 rsa-4096"},
+        [CLI_OPT_NAME] = {"name", 0, "NAME", -1, NULL, -1, NULL,
+                          "certificate name (default: the first domain)"},
+        [CLI_OPT_QUIET] = {"quiet", 'q', NULL, -1, NULL, -1, NULL, "fewer messages"},
+        [CLI_OPT_REUSE_KEY] = {"reuse-key", 0, NULL, CONF_KEY_REUSE_KEY, "yes", -1, NULL,
+                               "keep the current certificate key"},
+        [CLI_OPT_STANDALONE] = {"standalone", 0, "[ADDR:]PORT", CONF_KEY_HTTP_LISTEN, NULL,
+                                CONF_KEY_CHALLENGE, "http-01",
+                                "answer http-01 with the built-in responder"},
+        [CLI_OPT_STATE_DIR] = {"state-dir", 0, "DIR", CONF_KEY_STATE_DIR, NULL, -1, NULL,
+                               "keys, certificates and state"},
+        [CLI_OPT_VERBOSE] = {"verbose", 'v', NULL, -1, NULL, -1, NULL, "more messages"},
+        [CLI_OPT_WEBROOT] = {"webroot", 0, "DIR", CONF_KEY_WEBROOT, NULL, CONF_KEY_CHALLENGE,
+                             "http-01", "http-01 by writing files under DIR"},
 };
 
 /* Every command takes these. */
 static const enum cli_opt common_options[] = {
-	CLI_OPT_CONFIG,
-	CLI_OPT_VERBOSE,
-	CLI_OPT_QUIET,
-	CLI_OPT_HELP,
+        CLI_OPT_CONFIG,
+        CLI_OPT_VERBOSE,
+        CLI_OPT_QUIET,
+        CLI_OPT_HELP,
 };
 
 static bool
@@ -91,10 +90,10 @@ print_option(const struct option_spec *spec, FILE *out)
 
 	if (spec->short_name != 0) {
 		snprintf(left, sizeof(left), "-%c, --%s%s%s", spec->short_name, spec->name,
-			 spec->arg != NULL ? " " : "", spec->arg != NULL ? spec->arg : "");
+		         spec->arg != NULL ? " " : "", spec->arg != NULL ? spec->arg : "");
 	} else {
 		snprintf(left, sizeof(left), "    --%s%s%s", spec->name,
-			 spec->arg != NULL ? " " : "", spec->arg != NULL ? spec->arg : "");
+		         spec->arg != NULL ? " " : "", spec->arg != NULL ? spec->arg : "");
 	}
 	fprintf(out, "  %-28s %s\n", left, spec->help);
 }
@@ -103,7 +102,7 @@ void
 cli_usage(const struct cli_command *command, FILE *out)
 {
 	fprintf(out, "usage: acmed %s [options]%s%s\n", command->name,
-		command->args[0] != '\0' ? " " : "", command->args);
+	        command->args[0] != '\0' ? " " : "", command->args);
 	fprintf(out, "%s\n\noptions:\n", command->summary);
 	for (const enum cli_opt *o = command->options; *o != CLI_OPT__MAX; o++) {
 		print_option(&specs[*o], out);
@@ -118,8 +117,8 @@ apply_key(struct cli *cli, int key, const char *value)
 {
 	char err[256];
 
-	if (conf_set(&cli->settings, CONF_WHERE_CLI, conf_key_name((enum conf_key)key), value,
-		     err, sizeof(err)) < 0) {
+	if (conf_set(&cli->settings, CONF_WHERE_CLI, conf_key_name((enum conf_key)key), value, err,
+	             sizeof(err)) < 0) {
 		log_error("--%s: %s", conf_key_name((enum conf_key)key), err);
 		return -1;
 	}
@@ -191,7 +190,7 @@ cli_parse(struct cli *cli, const struct cli_command *command, int argc, char **a
 		}
 		if (specs[opt].key >= 0 &&
 		    apply_key(cli, specs[opt].key,
-			      specs[opt].arg != NULL ? optarg : specs[opt].fixed) < 0) {
+		              specs[opt].arg != NULL ? optarg : specs[opt].fixed) < 0) {
 			goto usage;
 		}
 		if (specs[opt].implies_key >= 0 &&
@@ -212,7 +211,7 @@ cli_parse(struct cli *cli, const struct cli_command *command, int argc, char **a
 	}
 	if (command->max_args >= 0 && cli->n_args > command->max_args) {
 		log_error("%s: unexpected argument '%s'", command->name,
-			  cli->args[command->max_args]);
+		          cli->args[command->max_args]);
 		goto usage;
 	}
 	rc = 0;

@@ -19,13 +19,13 @@ enum cli_exit {
 /* Options; those marked "key" set a config key. */
 enum cli_opt {
 	CLI_OPT_ACCOUNT_KEY_TYPE, /* key */
-	CLI_OPT_AGREE_TOS,	  /* key */
-	CLI_OPT_CA,		  /* key */
-	CLI_OPT_CA_FILE,	  /* key */
+	CLI_OPT_AGREE_TOS, /* key */
+	CLI_OPT_CA, /* key */
+	CLI_OPT_CA_FILE, /* key */
 	CLI_OPT_CONFIG,
 	CLI_OPT_DEPLOY_HOOK, /* key */
-	CLI_OPT_DNS_HOOK,    /* key */
-	CLI_OPT_EMAIL,	     /* key */
+	CLI_OPT_DNS_HOOK, /* key */
+	CLI_OPT_EMAIL, /* key */
 	CLI_OPT_FORCE,
 	CLI_OPT_HELP,
 	CLI_OPT_HTTP_HOOK, /* key */
@@ -33,9 +33,9 @@ enum cli_opt {
 	CLI_OPT_KEY_TYPE, /* key */
 	CLI_OPT_NAME,
 	CLI_OPT_QUIET,
-	CLI_OPT_REUSE_KEY,  /* key */
+	CLI_OPT_REUSE_KEY, /* key */
 	CLI_OPT_STANDALONE, /* key */
-	CLI_OPT_STATE_DIR,  /* key */
+	CLI_OPT_STATE_DIR, /* key */
 	CLI_OPT_VERBOSE,
 	CLI_OPT_WEBROOT, /* key */
 	CLI_OPT__MAX,
@@ -45,7 +45,7 @@ struct cli;
 
 struct cli_command {
 	const char *name;
-	const char *args;    /* positional arguments for the usage line, or "" */
+	const char *args; /* positional arguments for the usage line, or "" */
 	const char *summary; /* one line */
 	const enum cli_opt *options; /* accepted besides -c, -v, -q, -h; ends with CLI_OPT__MAX */
 	int min_args;
@@ -58,8 +58,8 @@ struct cli {
 	const char *config_path; /* -c, or NULL */
 	bool flags[CLI_OPT__MAX];
 	const char *values[CLI_OPT__MAX]; /* the last value given, borrowed from argv */
-	struct conf_settings settings;	  /* config keys given on the command line */
-	char **args;			  /* positional arguments, borrowed */
+	struct conf_settings settings; /* config keys given on the command line */
+	char **args; /* positional arguments, borrowed */
 	int n_args;
 	int verbosity; /* -v minus -q */
 };

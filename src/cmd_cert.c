@@ -48,7 +48,7 @@ run(struct cli *cli)
 	if (section == NULL || cli->n_args > 1) {
 		for (int i = 0; i < cli->n_args; i++) {
 			if (conf_set(&cli->settings, CONF_WHERE_CLI, "domains", cli->args[i], err,
-				     sizeof(err)) < 0) {
+			             sizeof(err)) < 0) {
 				log_error("%s: %s", cli->args[i], err);
 				goto out;
 			}
@@ -64,8 +64,8 @@ run(struct cli *cli)
 	}
 	if (!store_cert_name_ok(name)) {
 		log_error("'%s' is not a usable certificate name: use --name with letters, digits, "
-			  "'.', '_' or '-'",
-			  name);
+		          "'.', '_' or '-'",
+		          name);
 		goto out;
 	}
 	if (conf_resolve(&conf, section, &cli->settings, &settings) < 0) {
@@ -76,13 +76,14 @@ run(struct cli *cli)
 		if (strncmp(settings.domains[i], "*.", 2) == 0 &&
 		    settings.challenge != CONF_CHALLENGE_DNS01) {
 			log_error("%s: wildcards need dns-01: pass --dns-hook PROG or set dns-hook",
-				  settings.domains[i]);
+			          settings.domains[i]);
 			goto out;
 		}
 	}
 	if (session_init(&s, &settings) < 0) {
-		rc = settings.ca != NULL && ca_directory_url(settings.ca) == NULL ? CLI_EXIT_USAGE
-										  : CLI_EXIT_FAILURE;
+		rc = settings.ca != NULL && ca_directory_url(settings.ca) == NULL
+		             ? CLI_EXIT_USAGE
+		             : CLI_EXIT_FAILURE;
 		goto out;
 	}
 	arc = session_account(&s, &settings);
@@ -91,7 +92,8 @@ run(struct cli *cli)
 		goto out;
 	}
 	runner = job_runner_create(s.loop, s.acme, &s.acct, &settings, s.state_dir, 1);
-	if (runner == NULL || job_runner_add(runner, name, &settings, cli->flags[CLI_OPT_FORCE]) < 0) {
+	if (runner == NULL ||
+	    job_runner_add(runner, name, &settings, cli->flags[CLI_OPT_FORCE]) < 0) {
 		rc = CLI_EXIT_FAILURE;
 		goto out;
 	}
@@ -118,18 +120,18 @@ out:
 }
 
 static const enum cli_opt options[] = {
-	CLI_OPT_NAME,	   CLI_OPT_WEBROOT,	CLI_OPT_STANDALONE, CLI_OPT_HTTP_HOOK,
-	CLI_OPT_DNS_HOOK,  CLI_OPT_KEY_TYPE,	CLI_OPT_REUSE_KEY,  CLI_OPT_CA,
-	CLI_OPT_CA_FILE,   CLI_OPT_EMAIL,	CLI_OPT_AGREE_TOS,  CLI_OPT_ACCOUNT_KEY_TYPE,
-	CLI_OPT_STATE_DIR, CLI_OPT_DEPLOY_HOOK, CLI_OPT_FORCE,	    CLI_OPT__MAX,
+        CLI_OPT_NAME,      CLI_OPT_WEBROOT,     CLI_OPT_STANDALONE, CLI_OPT_HTTP_HOOK,
+        CLI_OPT_DNS_HOOK,  CLI_OPT_KEY_TYPE,    CLI_OPT_REUSE_KEY,  CLI_OPT_CA,
+        CLI_OPT_CA_FILE,   CLI_OPT_EMAIL,       CLI_OPT_AGREE_TOS,  CLI_OPT_ACCOUNT_KEY_TYPE,
+        CLI_OPT_STATE_DIR, CLI_OPT_DEPLOY_HOOK, CLI_OPT_FORCE,      CLI_OPT__MAX,
 };
 
 const struct cli_command cmd_cert = {
-	.name = "cert",
-	.args = "NAME [NAME...]",
-	.summary = "Get (or renew when due) one certificate covering all NAMEs.",
-	.options = options,
-	.min_args = 1,
-	.max_args = -1,
-	.run = run,
+        .name = "cert",
+        .args = "NAME [NAME...]",
+        .summary = "Get (or renew when due) one certificate covering all NAMEs.",
+        .options = options,
+        .min_args = 1,
+        .max_args = -1,
+        .run = run,
 };

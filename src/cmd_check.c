@@ -31,15 +31,15 @@ out:
 }
 
 static const enum cli_opt options[] = {
-	CLI_OPT__MAX,
+        CLI_OPT__MAX,
 };
 
 const struct cli_command cmd_check = {
-	.name = "check",
-	.args = "[FILE]",
-	.summary = "Validate the configuration; print each problem as file:line: message.",
-	.options = options,
-	.min_args = 0,
-	.max_args = 1,
-	.run = run,
+        .name = "check",
+        .args = "[FILE]",
+        .summary = "Validate the configuration; print each problem as file:line: message.",
+        .options = options,
+        .min_args = 0,
+        .max_args = 1,
+        .run = run,
 };

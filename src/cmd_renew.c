@@ -43,7 +43,7 @@ renew_group(struct group *g, bool force, unsigned long counts[JOB__MAX])
 		goto out;
 	}
 	runner = job_runner_create(s.loop, s.acme, &s.acct, &g->settings[0], s.state_dir,
-				   g->settings[0].concurrency);
+	                           g->settings[0].concurrency);
 	if (runner == NULL) {
 		goto out;
 	}
@@ -55,7 +55,7 @@ renew_group(struct group *g, bool force, unsigned long counts[JOB__MAX])
 	job_runner_run(runner);
 	http_get_stats(s.http, &stats);
 	log_debug("%s: %lu HTTP requests, %lu new connections", acme_client_directory_url(s.acme),
-		  stats.requests, stats.connections);
+	          stats.requests, stats.connections);
 	for (int r = 0; r < JOB__MAX; r++) {
 		counts[r] += job_runner_count(runner, (enum job_result)r);
 	}
@@ -83,7 +83,8 @@ run(struct cli *cli)
 		goto out;
 	}
 	if (conf.path == NULL) {
-		log_error("no configuration file: pass -c FILE (renew works on its [cert] sections)");
+		log_error(
+		        "no configuration file: pass -c FILE (renew works on its [cert] sections)");
 		goto out;
 	}
 	for (int i = 0; i < cli->n_args; i++) {
@@ -158,15 +159,15 @@ out:
 }
 
 static const enum cli_opt options[] = {
-	CLI_OPT_FORCE, CLI_OPT_CA, CLI_OPT_CA_FILE, CLI_OPT_STATE_DIR, CLI_OPT__MAX,
+        CLI_OPT_FORCE, CLI_OPT_CA, CLI_OPT_CA_FILE, CLI_OPT_STATE_DIR, CLI_OPT__MAX,
 };
 
 const struct cli_command cmd_renew = {
-	.name = "renew",
-	.args = "[CERT...]",
-	.summary = "Issue the missing and renew the due certificates of the configuration.",
-	.options = options,
-	.min_args = 0,
-	.max_args = -1,
-	.run = run,
+        .name = "renew",
+        .args = "[CERT...]",
+        .summary = "Issue the missing and renew the due certificates of the configuration.",
+        .options = options,
+        .min_args = 0,
+        .max_args = -1,
+        .run = run,
 };

@@ -27,14 +27,14 @@ run(struct cli *cli)
 	}
 	if (session_init(&s, &settings) < 0) {
 		rc = settings.ca != NULL && ca_directory_url(settings.ca) == NULL
-			     ? CLI_EXIT_USAGE
-			     : CLI_EXIT_FAILURE;
+		             ? CLI_EXIT_USAGE
+		             : CLI_EXIT_FAILURE;
 		goto out;
 	}
 	dir = acme_client_directory(s.acme);
 	if (dir->terms_of_service == NULL) {
 		log_error("%s: the CA publishes no terms of service (meta.termsOfService)",
-			  acme_client_directory_url(s.acme));
+		          acme_client_directory_url(s.acme));
 		rc = CLI_EXIT_FAILURE;
 		goto out;
 	}
@@ -48,17 +48,17 @@ out:
 }
 
 static const enum cli_opt options[] = {
-	CLI_OPT_CA,
-	CLI_OPT_CA_FILE,
-	CLI_OPT__MAX,
+        CLI_OPT_CA,
+        CLI_OPT_CA_FILE,
+        CLI_OPT__MAX,
 };
 
 const struct cli_command cmd_terms = {
-	.name = "terms",
-	.args = "",
-	.summary = "Print the CA's terms-of-service URL.",
-	.options = options,
-	.min_args = 0,
-	.max_args = 0,
-	.run = run,
+        .name = "terms",
+        .args = "",
+        .summary = "Print the CA's terms-of-service URL.",
+        .options = options,
+        .min_args = 0,
+        .max_args = 0,
+        .run = run,
 };

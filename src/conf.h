@@ -48,36 +48,36 @@ enum conf_key {
 
 struct conf_settings {
 	uint64_t set; /* bit (1 << CONF_KEY_x) for every key given */
-	char *ca;     /* as given: short name or URL (see ca.h) */
+	char *ca; /* as given: short name or URL (see ca.h) */
 	char *ca_file;
 	char **emails; /* addresses without "mailto:" */
 	size_t n_emails;
 	bool agree_tos;
-	enum key_type key_type;		/* default ec-p256 */
+	enum key_type key_type; /* default ec-p256 */
 	enum key_type account_key_type; /* default ec-p256 */
-	long renew_before;		/* seconds; 0 = auto */
-	enum conf_challenge challenge;	/* default http-01 */
+	long renew_before; /* seconds; 0 = auto */
+	enum conf_challenge challenge; /* default http-01 */
 	char *webroot;
 	char *http_listen; /* "[ADDR]:PORT", "ADDR:PORT" or "PORT"; default "[::]:80" */
 	char *http_hook;
 	char *dns_hook;
 	char *deploy_hook; /* a command line split on spaces, run without a shell */
 	long hook_timeout; /* seconds; default 120 */
-	long dns_wait;	   /* seconds; default 0 */
+	long dns_wait; /* seconds; default 0 */
 	bool reuse_key;
 	long concurrency; /* default 16 */
-	char **domains;	  /* [cert] only */
+	char **domains; /* [cert] only */
 	size_t n_domains;
 	char *eab_kid;
 	char *eab_hmac_key; /* base64url */
-	char *eab_alg;	    /* HS256 (default), HS384, HS512 */
-	char *state_dir;    /* global only */
+	char *eab_alg; /* HS256 (default), HS384, HS512 */
+	char *state_dir; /* global only */
 	char *control_socket; /* global only */
 };
 
 struct conf_cert {
 	char *name; /* the section's NAME */
-	int line;   /* line of the section header */
+	int line; /* line of the section header */
 	struct conf_settings settings;
 };
 
@@ -116,14 +116,14 @@ enum conf_where {
 	CONF_WHERE_CLI,
 };
 int conf_set(struct conf_settings *s, enum conf_where where, const char *key, const char *value,
-	     char *err, size_t errlen);
+             char *err, size_t errlen);
 
 /* The effective settings for a certificate section (cert may be NULL for the
  * global settings alone): defaults, then conf->global, then cert->settings,
  * then cli (may be NULL). out receives copies it owns (conf_settings_finish).
  * Returns 0 or -1 when out of memory. */
 int conf_resolve(const struct conf *conf, const struct conf_cert *cert,
-		 const struct conf_settings *cli, struct conf_settings *out);
+                 const struct conf_settings *cli, struct conf_settings *out);
 
 /* The section whose NAME is name, else the one whose first domain is name;
  * NULL when none. Borrowed. */

@@ -14,6 +14,6 @@
  * else empty (IP identifiers never go in the CN). SHA-256 signature. Returns
  * a new buffer (free()) and its length, or NULL (logged). */
 unsigned char *csr_create(EVP_PKEY *key, const struct acme_identifier *ids, size_t n_ids,
-			  size_t *len);
+                          size_t *len);
 
 #endif

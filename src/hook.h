@@ -24,8 +24,8 @@ typedef void (*hook_done_fn)(int status, const char *why, const char *output, vo
  * stdin from /dev/null, in its own process group. Needs the default loop
  * (ev_child). done is called exactly once from the loop. Returns a handle
  * (valid until done is called), or NULL (logged) when nothing started. */
-struct hook *hook_run(struct ev_loop *loop, char *const argv[], char *const env[],
-		      double timeout_s, hook_done_fn done, void *arg);
+struct hook *hook_run(struct ev_loop *loop, char *const argv[], char *const env[], double timeout_s,
+                      hook_done_fn done, void *arg);
 
 /* Kills the hook's process group and frees it without calling done. */
 void hook_cancel(struct hook *hook);

@@ -348,7 +348,7 @@ start_waiting(struct http *http)
 		http->active++;
 		if (rc != CURLM_OK) {
 			snprintf(x->errbuf, sizeof(x->errbuf), "curl_multi_add_handle: %s",
-				 curl_multi_strerror(rc));
+			         curl_multi_strerror(rc));
 			xfer_finish(x, CURLE_FAILED_INIT);
 		}
 	}
@@ -800,7 +800,7 @@ http_request(struct http *http, const char *method, const char *url, const char 
 		rc = curl_multi_add_handle(http->multi, x->easy);
 		if (rc != CURLM_OK) {
 			log_error("http: %s: curl_multi_add_handle: %s", url,
-				  curl_multi_strerror(rc));
+			          curl_multi_strerror(rc));
 			goto out;
 		}
 		x->started = true;

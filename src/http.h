@@ -15,19 +15,19 @@
 struct http;
 
 struct http_options {
-	const char *ca_file;	  /* borrowed; PEM bundle to trust, NULL: the system store */
-	long connect_timeout_ms;  /* 0: 10 s */
-	long total_timeout_ms;	  /* 0: 60 s */
-	long low_speed_time_s;	  /* abort below 16 bytes/s for this long; 0: 20 s */
-	size_t max_body;	  /* 0: HTTP_MAX_BODY */
+	const char *ca_file; /* borrowed; PEM bundle to trust, NULL: the system store */
+	long connect_timeout_ms; /* 0: 10 s */
+	long total_timeout_ms; /* 0: 60 s */
+	long low_speed_time_s; /* abort below 16 bytes/s for this long; 0: 20 s */
+	size_t max_body; /* 0: HTTP_MAX_BODY */
 };
 
 /* What came back. Everything is borrowed for the duration of the callback. */
 struct http_response {
-	const char *url;	  /* the request URL */
-	long status;		  /* HTTP status; 0 when the transfer failed */
-	const char *error;	  /* why the transfer failed (status 0), else NULL */
-	const char *body;	  /* NUL-terminated, never NULL */
+	const char *url; /* the request URL */
+	long status; /* HTTP status; 0 when the transfer failed */
+	const char *error; /* why the transfer failed (status 0), else NULL */
+	const char *body; /* NUL-terminated, never NULL */
 	size_t body_len;
 	const char *content_type; /* NULL when absent; likewise below */
 	const char *location;
@@ -40,7 +40,7 @@ struct http_response {
 typedef void (*http_done_fn)(const struct http_response *resp, void *arg);
 
 struct http_stats {
-	unsigned long requests;	   /* transfers completed (or failed) */
+	unsigned long requests; /* transfers completed (or failed) */
 	unsigned long connections; /* new TCP connections opened */
 };
 
@@ -57,7 +57,7 @@ void http_destroy(struct http *http);
  * request could not start (for example a URL that is not https), in which case
  * done is never called. */
 int http_request(struct http *http, const char *method, const char *url, const char *content_type,
-		 const char *body, size_t len, http_done_fn done, void *arg);
+                 const char *body, size_t len, http_done_fn done, void *arg);
 
 /* Number of requests in flight. */
 size_t http_pending(const struct http *http);

@@ -68,8 +68,8 @@ struct job_runner {
 	bool account_busy;
 	struct job *account_waiters;
 	bool starting; /* inside job_next: no recursion */
-	struct job *ordering;	       /* the job whose newOrder is in flight */
-	struct job *order_waiters;     /* FIFO of jobs waiting to send theirs */
+	struct job *ordering; /* the job whose newOrder is in flight */
+	struct job *order_waiters; /* FIFO of jobs waiting to send theirs */
 	struct job **order_waiters_tail;
 	unsigned long total;
 	unsigned long finished;
@@ -96,8 +96,8 @@ job_renewal_time(time_t not_before, time_t not_after, long renew_before)
 
 struct job_runner *
 job_runner_create(struct ev_loop *loop, struct acme_client *client,
-		  struct acme_account_handle *acct, const struct conf_settings *account_settings,
-		  const char *state_dir, long concurrency)
+                  struct acme_account_handle *acct, const struct conf_settings *account_settings,
+                  const char *state_dir, long concurrency)
 {
 	struct job_runner *r = calloc(1, sizeof(*r));
 
@@ -213,9 +213,10 @@ make_ids(struct job *job)
 		const char *d = job->s.domains[i];
 
 		/* RFC 8738: addresses are "ip" identifiers. */
-		job->ids[i].type = inet_pton(AF_INET, d, addr) == 1 || inet_pton(AF_INET6, d, addr) == 1
-					   ? ACME_ID_IP
-					   : ACME_ID_DNS;
+		job->ids[i].type =
+		        inet_pton(AF_INET, d, addr) == 1 || inet_pton(AF_INET6, d, addr) == 1
+		                ? ACME_ID_IP
+		                : ACME_ID_DNS;
 		job->ids[i].value = strdup(d);
 		if (job->ids[i].value == NULL) {
 			return -1;
@@ -351,9 +352,9 @@ save_state(struct job *job, bool ok)
 		json_array_append_new(domains, json_string(job->ids[i].value));
 	}
 	root = json_pack("{s:s, s:O, s:I, s:I, s:I, s:s*}", "name", job->name, "domains", domains,
-			 "not_after", (json_int_t)job->not_after, "last_attempt",
-			 (json_int_t)time(NULL), "attempts", ok ? (json_int_t)0 : attempts + 1,
-			 "last_error", ok ? NULL : job->message);
+	                 "not_after", (json_int_t)job->not_after, "last_attempt",
+	                 (json_int_t)time(NULL), "attempts", ok ? (json_int_t)0 : attempts + 1,
+	                 "last_error", ok ? NULL : job->message);
 	if (root == NULL) {
 		goto out;
 	}
@@ -382,10 +383,10 @@ show_progress(struct job_runner *r)
 		return;
 	}
 	log_status("acmed: %lu/%lu done, ordering %lu, validating %lu, finalizing %lu, "
-		   "downloading %lu",
-		   r->finished, r->total, r->in_step[ACME_ORDER_STEP_ORDERING],
-		   r->in_step[ACME_ORDER_STEP_VALIDATING], r->in_step[ACME_ORDER_STEP_FINALIZING],
-		   r->in_step[ACME_ORDER_STEP_DOWNLOADING]);
+	           "downloading %lu",
+	           r->finished, r->total, r->in_step[ACME_ORDER_STEP_ORDERING],
+	           r->in_step[ACME_ORDER_STEP_VALIDATING], r->in_step[ACME_ORDER_STEP_FINALIZING],
+	           r->in_step[ACME_ORDER_STEP_DOWNLOADING]);
 }
 
 static void
@@ -425,8 +426,7 @@ job_complete(struct job *job, enum job_result result)
 	job_next(r);
 }
 
-static void
-fail_job(struct job *job, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fail_job(struct job *job, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void
 fail_job(struct job *job, const char *fmt, ...)
@@ -473,7 +473,7 @@ on_deploy(int status, const char *why, const char *output, void *arg)
 	job->deploy = NULL;
 	if (status != 0) {
 		fail_job(job, "%s: installed, but the deploy hook failed: %s%s%s", job->name, why,
-			 output[0] != '\0' ? ": " : "", output);
+		         output[0] != '\0' ? ": " : "", output);
 		return;
 	}
 	job_complete(job, job->renewal ? JOB_RENEWED : JOB_ISSUED);
@@ -490,13 +490,13 @@ run_deploy_hook(struct job *job)
 
 	if (argv == NULL) {
 		fail_job(job, "%s: installed, but deploy-hook '%s' is not a command", job->name,
-			 job->s.deploy_hook);
+		         job->s.deploy_hook);
 		return;
 	}
 	domains[0] = '\0';
 	for (size_t i = 0; i < job->n_ids && pos < sizeof(domains); i++) {
 		pos += (size_t)snprintf(domains + pos, sizeof(domains) - pos, "%s%s",
-					i > 0 ? " " : "", job->ids[i].value);
+		                        i > 0 ? " " : "", job->ids[i].value);
 	}
 	snprintf(env[0], sizeof(env[0]), "ACMED_CERT_NAME=%s", job->name);
 	snprintf(env[1], sizeof(env[1]), "ACMED_CERT_DIR=%s", job->dir);
@@ -510,7 +510,7 @@ run_deploy_hook(struct job *job)
 	}
 	envp[7] = NULL;
 	job->deploy = hook_run(job->runner->loop, argv, envp, (double)job->s.hook_timeout,
-			       on_deploy, job);
+	                       on_deploy, job);
 	hook_argv_free(argv);
 	if (job->deploy == NULL) {
 		fail_job(job, "%s: installed, but the deploy hook could not start", job->name);
@@ -537,11 +537,11 @@ install(struct job *job, const char *pem, size_t pem_len)
 
 	memset(&chain, 0, sizeof(chain));
 	if (cert_chain_parse(pem, pem_len, &chain, err, sizeof(err)) < 0 ||
-	    cert_chain_check(&chain, job->key, job->ids, job->n_ids, time(NULL), err,
-			     sizeof(err)) < 0) {
+	    cert_chain_check(&chain, job->key, job->ids, job->n_ids, time(NULL), err, sizeof(err)) <
+	            0) {
 		snprintf(job->message, sizeof(job->message),
-			 "%s: the CA's certificate was refused, nothing installed: %s", job->name,
-			 err);
+		         "%s: the CA's certificate was refused, nothing installed: %s", job->name,
+		         err);
 		goto out;
 	}
 	key_pem = key_to_pem(job->key, &key_len);
@@ -576,8 +576,8 @@ install(struct job *job, const char *pem, size_t pem_len)
 	set.chain_len = rest_len;
 	if (store_cert_install(job->runner->state_dir, job->name, &set) < 0) {
 		snprintf(job->message, sizeof(job->message),
-			 "%s: cannot install the certificate (see above); the previous one stays",
-			 job->name);
+		         "%s: cannot install the certificate (see above); the previous one stays",
+		         job->name);
 		goto out;
 	}
 	cert_validity(chain.certs[0], &nb, &job->not_after);
@@ -640,8 +640,8 @@ on_order(int rc, const char *message, const char *pem, size_t pem_len, void *arg
 		job->next = r->account_waiters;
 		r->account_waiters = job;
 		if (!r->account_busy) {
-			int started = acme_account_ensure(r->client, r->acct, r->account_settings, true,
-							  on_account_again, job);
+			int started = acme_account_ensure(r->client, r->acct, r->account_settings,
+			                                  true, on_account_again, job);
 
 			if (started == 0) {
 				r->account_busy = true;
@@ -676,7 +676,7 @@ on_step(enum acme_order_step step, void *arg)
 	/* Without a terminal, a single certificate's steps are worth a line
 	 * each; a batch's would drown its outcomes. */
 	log_msg(job->runner->total == 1 && !log_is_tty() ? LOG_LEVEL_INFO : LOG_LEVEL_DEBUG,
-		"%s: %s", job->name, acme_order_step_name(step));
+	        "%s: %s", job->name, acme_order_step_name(step));
 }
 
 /* newOrder requests go to the CA one at a time: they are the expensive
@@ -727,7 +727,8 @@ on_key(EVP_PKEY *key, void *arg)
 	struct job *job = arg;
 
 	if (key == NULL) {
-		fail_job(job, "%s: cannot make a %s key", job->name, key_type_name(job->s.key_type));
+		fail_job(job, "%s: cannot make a %s key", job->name,
+		         key_type_name(job->s.key_type));
 		return;
 	}
 	job->key = key;
@@ -765,7 +766,8 @@ job_start(struct job *job)
 		log_debug("%s: reusing the key in %s", job->name, path);
 		job->key = key_load(path);
 		if (job->key == NULL) {
-			fail_job(job, "%s: cannot reuse the key in %s (see above)", job->name, path);
+			fail_job(job, "%s: cannot reuse the key in %s (see above)", job->name,
+			         path);
 			return;
 		}
 		job->params.cert_key = job->key;

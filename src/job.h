@@ -27,9 +27,9 @@ struct job_runner;
  * account_settings are used when the CA forgot the account and it must be
  * registered again. concurrency: orders in flight at most. NULL on error. */
 struct job_runner *job_runner_create(struct ev_loop *loop, struct acme_client *client,
-				     struct acme_account_handle *acct,
-				     const struct conf_settings *account_settings,
-				     const char *state_dir, long concurrency);
+                                     struct acme_account_handle *acct,
+                                     const struct conf_settings *account_settings,
+                                     const char *state_dir, long concurrency);
 
 /* Stops nothing in flight: call after job_runner_run returned. */
 void job_runner_destroy(struct job_runner *runner);
@@ -37,7 +37,7 @@ void job_runner_destroy(struct job_runner *runner);
 /* Queues the certificate name with its resolved settings (copied). force:
  * order even when not due. Returns 0, or -1 (logged). */
 int job_runner_add(struct job_runner *runner, const char *name, const struct conf_settings *s,
-		   bool force);
+                   bool force);
 
 /* Runs the loop until every queued job is finished. */
 void job_runner_run(struct job_runner *runner);

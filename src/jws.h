@@ -27,12 +27,12 @@ char *jws_key_authorization(EVP_PKEY *key, const char *token);
  * section 6.3); otherwise it is the exact JSON text to sign. Returns a new
  * reference, or NULL (logged). */
 json_t *jws_sign(EVP_PKEY *key, const char *kid, const char *nonce, const char *url,
-		 const char *payload);
+                 const char *payload);
 
 /* Flattened JWS with an HMAC key (RFC 8555 section 7.3.4, external account
  * binding): protected {"alg","kid","url"}, payload the JWK of account_key.
  * alg is "HS256", "HS384" or "HS512". Returns a new reference or NULL. */
 json_t *jws_sign_eab(const char *alg, const char *kid, const unsigned char *hmac_key,
-		     size_t hmac_key_len, EVP_PKEY *account_key, const char *url);
+                     size_t hmac_key_len, EVP_PKEY *account_key, const char *url);
 
 #endif

@@ -20,10 +20,10 @@ static const struct {
 	const char *colour;
 	int priority;
 } levels[LOG_LEVEL__MAX] = {
-	[LOG_LEVEL_ERROR] = {"error", "\033[31m", LOG_ERR},
-	[LOG_LEVEL_WARN] = {"warning", "\033[33m", LOG_WARNING},
-	[LOG_LEVEL_INFO] = {NULL, NULL, LOG_INFO},
-	[LOG_LEVEL_DEBUG] = {"debug", "\033[2m", LOG_DEBUG},
+        [LOG_LEVEL_ERROR] = {"error", "\033[31m", LOG_ERR},
+        [LOG_LEVEL_WARN] = {"warning", "\033[33m", LOG_WARNING},
+        [LOG_LEVEL_INFO] = {NULL, NULL, LOG_INFO},
+        [LOG_LEVEL_DEBUG] = {"debug", "\033[2m", LOG_DEBUG},
 };
 
 void
@@ -64,8 +64,8 @@ log_enabled(enum log_level level)
 	return level <= log_level;
 }
 
-static void
-log_vmsg(enum log_level level, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+static void log_vmsg(enum log_level level, const char *fmt, va_list ap)
+        __attribute__((format(printf, 2, 0)));
 
 static void
 log_vmsg(enum log_level level, const char *fmt, va_list ap)
@@ -90,7 +90,7 @@ log_vmsg(enum log_level level, const char *fmt, va_list ap)
 		fprintf(stderr, "%s: %s\n", log_progname, line);
 	} else if (log_colour) {
 		fprintf(stderr, "%s: %s%s\033[0m: %s\n", log_progname, levels[level].colour,
-			levels[level].label, line);
+		        levels[level].label, line);
 	} else {
 		fprintf(stderr, "%s: %s: %s\n", log_progname, levels[level].label, line);
 	}

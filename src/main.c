@@ -9,10 +9,10 @@
 
 /* Sorted by name. */
 static const struct cli_command *const commands[] = {
-	&cmd_cert,
-	&cmd_check,
-	&cmd_renew,
-	&cmd_terms,
+        &cmd_cert,
+        &cmd_check,
+        &cmd_renew,
+        &cmd_terms,
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -21,8 +21,8 @@ static void
 usage(FILE *out)
 {
 	fprintf(out, "usage: acmed [-c FILE] [-v|-q] COMMAND [options] [args]\n"
-		     "       acmed --help | --version\n\n"
-		     "commands:\n");
+	             "       acmed --help | --version\n\n"
+	             "commands:\n");
 	for (size_t i = 0; i < N_COMMANDS; i++) {
 		fprintf(out, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
 	}
@@ -52,8 +52,8 @@ command_index(int argc, char **argv)
 		if (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) {
 			i += 2;
 		} else if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "-q") == 0 ||
-			   strcmp(argv[i], "--verbose") == 0 || strcmp(argv[i], "--quiet") == 0 ||
-			   strncmp(argv[i], "--config=", 9) == 0 || strcmp(argv[i], "-vv") == 0) {
+		           strcmp(argv[i], "--verbose") == 0 || strcmp(argv[i], "--quiet") == 0 ||
+		           strncmp(argv[i], "--config=", 9) == 0 || strcmp(argv[i], "-vv") == 0) {
 			i++;
 		} else {
 			log_error("unknown option %s", argv[i]);
@@ -79,7 +79,7 @@ main(int argc, char **argv)
 
 	log_init("acmed", LOG_LEVEL_INFO, false);
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-			  strcmp(argv[1], "help") == 0)) {
+	                  strcmp(argv[1], "help") == 0)) {
 		usage(stdout);
 		return CLI_EXIT_OK;
 	}
@@ -119,9 +119,9 @@ main(int argc, char **argv)
 	default:
 		goto out;
 	}
-	log_set_level(cli.verbosity >= 1	? LOG_LEVEL_DEBUG
-		      : cli.verbosity <= -1 ? LOG_LEVEL_ERROR
-					    : LOG_LEVEL_INFO);
+	log_set_level(cli.verbosity >= 1    ? LOG_LEVEL_DEBUG
+	              : cli.verbosity <= -1 ? LOG_LEVEL_ERROR
+	                                    : LOG_LEVEL_INFO);
 	rc = command->run(&cli);
 	cli_finish(&cli);
 out:

@@ -107,7 +107,7 @@ session_account(struct session *s, const struct conf_settings *settings)
 		return -2;
 	}
 	if (acme_account_open(&s->acct, s->state_dir, acme_client_directory_url(s->acme),
-			      settings->account_key_type) < 0) {
+	                      settings->account_key_type) < 0) {
 		return -1;
 	}
 	s->waiting = true;

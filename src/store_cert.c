@@ -16,10 +16,10 @@
 #define MAX_VERSION 1000000000L
 
 static const char *const file_names[] = {
-	"cert.pem",
-	"chain.pem",
-	"fullchain.pem",
-	"privkey.pem",
+        "cert.pem",
+        "chain.pem",
+        "fullchain.pem",
+        "privkey.pem",
 };
 
 #define N_FILES (sizeof(file_names) / sizeof(file_names[0]))
@@ -130,7 +130,8 @@ remove_version(const char *vdir)
 	char path[PATH_MAX];
 
 	for (size_t i = 0; i < N_FILES; i++) {
-		if (snprintf(path, sizeof(path), "%s/%s", vdir, file_names[i]) < (int)sizeof(path)) {
+		if (snprintf(path, sizeof(path), "%s/%s", vdir, file_names[i]) <
+		    (int)sizeof(path)) {
 			unlink(path);
 		}
 	}
@@ -226,9 +227,10 @@ ensure_links(const char *dir)
 	for (size_t i = 0; i < N_FILES; i++) {
 		ssize_t n;
 
-		if (snprintf(path, sizeof(path), "%s/%s", dir, file_names[i]) >= (int)sizeof(path) ||
+		if (snprintf(path, sizeof(path), "%s/%s", dir, file_names[i]) >=
+		            (int)sizeof(path) ||
 		    snprintf(target, sizeof(target), "current/%s", file_names[i]) >=
-			    (int)sizeof(target)) {
+		            (int)sizeof(target)) {
 			return -1;
 		}
 		n = readlink(path, have, sizeof(have) - 1);

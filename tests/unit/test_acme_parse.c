@@ -91,9 +91,9 @@ test_problem(void **state)
 	assert_string_equal(p.subproblems[1].identifier.value, "caa.example.com");
 	acme_problem_format(&p, "https://ca.example/new-order", msg, sizeof(msg));
 	assert_string_equal(msg, "https://ca.example/new-order: 400: rejectedIdentifier: Error "
-				 "creating new order :: 2 identifiers rejected; bad.example.com: "
-				 "rejectedIdentifier: blocked name; caa.example.com: caa: CAA "
-				 "forbids");
+	                         "creating new order :: 2 identifiers rejected; bad.example.com: "
+	                         "rejectedIdentifier: blocked name; caa.example.com: caa: CAA "
+	                         "forbids");
 	acme_problem_finish(&p);
 	free(body);
 
@@ -101,7 +101,7 @@ test_problem(void **state)
 	assert_int_equal(acme_parse_problem(body, len, &p, err, sizeof(err)), 0);
 	acme_problem_format(&p, NULL, msg, sizeof(msg));
 	assert_string_equal(msg, "403: userActionRequired: Terms of service have changed (see "
-				 "https://ca.example/terms/2)");
+	                         "https://ca.example/terms/2)");
 	acme_problem_finish(&p);
 	free(body);
 }
@@ -119,7 +119,7 @@ test_problem_format_sanitizes(void **state)
 	assert_string_equal(msg, "about:blank: two lines [31m");
 	/* Truncated, still terminated. */
 	acme_problem_format(&p, "https://a-very-long-url.example/with/a/long/path/and/more", msg,
-			    16);
+	                    16);
 	assert_int_equal(strlen(msg), 15);
 	acme_problem_finish(&p);
 }
@@ -219,11 +219,11 @@ test_retry_after(void **state)
 	assert_int_equal(when, now + 3600);
 	/* 2001-09-09T01:46:40Z is 1000000000. */
 	assert_int_equal(acme_parse_retry_after("Sun, 09 Sep 2001 01:47:40 GMT", now, 3600, &when),
-			 0);
+	                 0);
 	assert_int_equal(when, now + 60);
 	/* A date in the past means now. */
 	assert_int_equal(acme_parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now, 3600, &when),
-			 0);
+	                 0);
 	assert_int_equal(when, now);
 	assert_int_equal(acme_parse_retry_after("-5", now, 3600, &when), -1);
 	assert_int_equal(acme_parse_retry_after("12abc", now, 3600, &when), -1);
@@ -235,12 +235,12 @@ static void
 test_link(void **state)
 {
 	static const char two_links[] = "<https://ca.example/cert/1/alt/1>; rel=\"alternate\", "
-					"<https://ca.example/cert/1/alt/2>; rel=\"alternate\"";
+	                                "<https://ca.example/cert/1/alt/2>; rel=\"alternate\"";
 	const char *values[] = {
-		"<https://ca.example/dir>;rel=\"index\"",
-		two_links,
-		"<https://ca.example/issuer>; title=\"x, y\"; rel=\"up something\"",
-		"<http://evil.example/x>; rel=\"evil\"",
+	        "<https://ca.example/dir>;rel=\"index\"",
+	        two_links,
+	        "<https://ca.example/issuer>; title=\"x, y\"; rel=\"up something\"",
+	        "<http://evil.example/x>; rel=\"evil\"",
 	};
 	char *url;
 
@@ -277,16 +277,16 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_directory_pebble),
-		cmocka_unit_test(test_directory_errors),
-		cmocka_unit_test(test_problem),
-		cmocka_unit_test(test_problem_format_sanitizes),
-		cmocka_unit_test(test_order),
-		cmocka_unit_test(test_authz),
-		cmocka_unit_test(test_renewal_info),
-		cmocka_unit_test(test_retry_after),
-		cmocka_unit_test(test_link),
-		cmocka_unit_test(test_names),
+	        cmocka_unit_test(test_directory_pebble),
+	        cmocka_unit_test(test_directory_errors),
+	        cmocka_unit_test(test_problem),
+	        cmocka_unit_test(test_problem_format_sanitizes),
+	        cmocka_unit_test(test_order),
+	        cmocka_unit_test(test_authz),
+	        cmocka_unit_test(test_renewal_info),
+	        cmocka_unit_test(test_retry_after),
+	        cmocka_unit_test(test_link),
+	        cmocka_unit_test(test_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
