@@ -271,7 +271,8 @@ deliver(struct request *req, const struct http_response *resp)
 	problem_release(&problem, detail);
 }
 
-static void send_post(struct request *req);
+static int send_post(struct request *req);
+static void fail_request(struct request *req, const char *url, const char *why);
 
 static void
 on_post(const struct http_response *resp, void *arg)
@@ -295,7 +296,9 @@ on_post(const struct http_response *resp, void *arg)
 		if (bad_nonce && req->bad_nonces < ACME_CLIENT_MAX_BAD_NONCE) {
 			req->bad_nonces++;
 			log_debug("%s: badNonce, retrying (%d)", req->url, req->bad_nonces);
-			send_post(req);
+			if (send_post(req) < 0) {
+				fail_request(req, req->url, "cannot send the request again");
+			}
 			return;
 		}
 	}
@@ -334,23 +337,26 @@ on_nonce(const struct http_response *resp, void *arg)
 		fail_request(req, req->url, why);
 		return;
 	}
-	send_post(req);
+	if (send_post(req) < 0) {
+		fail_request(req, req->url, "cannot send the request");
+	}
 }
 
-static void
+/* Signs and sends; fetches a nonce first when the pool is empty. Returns 0,
+ * or -1 when nothing was started (the caller reports it). */
+static int
 send_post(struct request *req)
 {
 	struct acme_client *client = req->client;
 	json_t *jws = NULL;
 	char *nonce = NULL;
 	char *body = NULL;
+	int rc = -1;
 
 	nonce = nonce_pop(client);
 	if (nonce == NULL) {
-		if (http_request(client->http, "HEAD", client->directory.new_nonce, NULL, NULL, 0,
-		                 on_nonce, req) < 0) {
-			fail_request(req, req->url, "newNonce: request failed");
-		}
+		rc = http_request(client->http, "HEAD", client->directory.new_nonce, NULL, NULL, 0,
+		                  on_nonce, req);
 		goto out;
 	}
 	jws = jws_sign(req->key, req->kid, nonce, req->url, req->payload);
@@ -358,17 +364,16 @@ send_post(struct request *req)
 		body = json_dumps(jws, JSON_COMPACT);
 	}
 	if (body == NULL) {
-		fail_request(req, req->url, "cannot sign the request");
+		log_error("%s: cannot sign the request", req->url);
 		goto out;
 	}
-	if (http_request(client->http, "POST", req->url, "application/jose+json", body,
-	                 strlen(body), on_post, req) < 0) {
-		fail_request(req, req->url, "request failed");
-	}
+	rc = http_request(client->http, "POST", req->url, "application/jose+json", body,
+	                  strlen(body), on_post, req);
 out:
 	free(body);
 	json_decref(jws);
 	free(nonce);
+	return rc;
 }
 
 int

@@ -248,10 +248,11 @@ withdraw(struct authz_run *a)
 
 	if (a->presented && !a->withdrawn) {
 		a->withdrawn = true;
+		o->inflight++;
 		if (ch->ops->cleanup(ch, &a->task, on_cleanup, a) == 0) {
-			o->inflight++;
 			return;
 		}
+		o->inflight--;
 		log_warn("%s: %s: cannot withdraw the challenge", o->p.name, a->identifier);
 	}
 	a->complete = true;
@@ -459,12 +460,13 @@ present(struct authz_run *a, const struct acme_authz *authz)
 	/* Marked before the call: a responder that failed halfway is still
 	 * asked to clean up. */
 	a->presented = true;
+	o->inflight++;
 	if (ch->ops->present(ch, &a->task, on_present, a) < 0) {
+		o->inflight--;
 		fail(o, ACME_ORDER_FAILED, "%s: %s: cannot present the %s challenge", o->p.name,
 		     a->identifier, acme_challenge_type_name(ch->ops->type));
 		return -1;
 	}
-	o->inflight++;
 	return 0;
 }
 

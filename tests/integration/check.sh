@@ -6,74 +6,9 @@
 # Exits 0, 1 when a case failed, 99 when the harness itself is broken.
 set -uo pipefail
 
-if [[ -z ${ACMED:-} || ! -x ${ACMED:-} ]]; then
-	echo "check.sh: set ACMED to the acmed binary to test (got '${ACMED:-}')" >&2
-	exit 99
-fi
-
-T=$(mktemp -d "${TMPDIR:-/tmp}/acmed-check.XXXXXX") || exit 99
-export HOME=$T/home XDG_STATE_HOME=$T/state XDG_CONFIG_HOME=$T/config
-mkdir -p "$HOME"
-trap 'rm -rf -- "$T"' EXIT
-
-# ---- a small test runner (TAP-like lines on stdout, details on stderr) ----
-
-N=0
-FAILED=0
-CASE_FAILED=0
-FAIL_MSGS=()
-
-# run ARGS...: runs acmed with a timeout; sets RC, and OUT and ERR (files).
-run()
-{
-	OUT=$T/out
-	ERR=$T/err
-	LAST_CMD="acmed $*"
-	timeout 30 "$ACMED" "$@" </dev/null >"$OUT" 2>"$ERR"
-	RC=$?
-	if ((RC == 124)); then
-		fail "timed out after 30 s"
-	fi
-	# A sanitizer report is a failure whatever the exit status says.
-	if grep -qE 'Sanitizer|runtime error:' "$ERR"; then
-		fail "sanitizer report on stderr"
-	fi
-}
-
-# fail MESSAGE: marks the current case failed; the message is printed after it.
-fail()
-{
-	CASE_FAILED=1
-	FAIL_MSGS+=("$*")
-}
-
-expect_status()
-{
-	if [[ $RC != "$1" ]]; then
-		fail "exit status $RC, want $1"
-	fi
-}
-
-expect_stdout_empty()
-{
-	if [[ -s $OUT ]]; then
-		fail "stdout is not empty"
-	fi
-}
-
-expect_stderr_nonempty()
-{
-	if [[ -z $(tr -d '[:space:]' <"$ERR") ]]; then
-		fail "stderr is empty, want a message"
-	fi
-}
-
-expect_stderr_contains()
-{
-	if ! grep -qF -- "$1" "$ERR"; then
-		fail "stderr does not mention '$1'"
-	fi
-}
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh" || exit 99
+lib_init check
 
 # The line numbers of the messages "FILE:LINE: ..." on stderr, sorted, one per
 # line.
@@ -103,34 +38,6 @@ expect_errors()
 	want=$(printf '%s\n' "$@" | sort -un)
 	if [[ $got != "$want" ]]; then
 		fail "messages for lines '$(echo $got)', want exactly '$(echo $want)'"
-	fi
-}
-
-# case NAME FUNCTION: runs one case and prints its result.
-case_()
-{
-	local name=$1
-
-	N=$((N + 1))
-	CASE_FAILED=0
-	FAIL_MSGS=()
-	LAST_CMD=
-	"$2"
-	if ((CASE_FAILED)); then
-		FAILED=$((FAILED + 1))
-		echo "not ok $N - $name"
-		{
-			echo "not ok $N - $name"
-			printf '    %s\n' "${FAIL_MSGS[@]}"
-			echo "    command: $LAST_CMD"
-			echo "    exit status: ${RC:-}"
-			echo "    stdout:"
-			sed 's/^/    | /' "$OUT" 2>/dev/null
-			echo "    stderr:"
-			sed 's/^/    | /' "$ERR" 2>/dev/null
-		} >&2
-	else
-		echo "ok $N - $name"
 	fi
 }
 
@@ -228,9 +135,4 @@ case_ "check reports an unknown key and a bad key-type by line" t_bad
 case_ "check reports problems inside a [cert] section by line" t_bad_in_section
 case_ "check fails with 2 on a missing file" t_missing_file
 
-echo "1..$N"
-if ((FAILED)); then
-	echo "check.sh: $FAILED of $N cases failed" >&2
-	exit 1
-fi
-exit 0
+lib_finish

@@ -7,163 +7,12 @@
 # installed (skipped), 99 when the harness itself is broken.
 set -uo pipefail
 
-TESTS_DIR=${TESTS_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
-if [[ -z ${ACMED:-} || ! -x ${ACMED:-} ]]; then
-	echo "terms.sh: set ACMED to the acmed binary to test (got '${ACMED:-}')" >&2
-	exit 99
-fi
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh" || exit 99
+lib_init terms
 # shellcheck source=../pebble.sh
 . "$TESTS_DIR/pebble.sh" || exit 99
-
-# Hermetic: no user state, no CA bundle from the environment.
-T=$(mktemp -d "${TMPDIR:-/tmp}/acmed-terms.XXXXXX") || exit 99
-export HOME=$T/home XDG_STATE_HOME=$T/state XDG_CONFIG_HOME=$T/config
-mkdir -p "$HOME"
-unset SSL_CERT_FILE SSL_CERT_DIR CURL_CA_BUNDLE https_proxy HTTPS_PROXY all_proxy ALL_PROXY
 SERVER_PID=
-
-cleanup()
-{
-	if [[ -n $SERVER_PID ]]; then
-		kill -TERM "$SERVER_PID" 2>/dev/null
-		wait "$SERVER_PID" 2>/dev/null
-	fi
-	rm -rf -- "$T"
-}
-# Set before pebble_start, which runs it after stopping Pebble.
-trap cleanup EXIT
-
-# ---- a small test runner (TAP-like lines on stdout, details on stderr) ----
-
-N=0
-FAILED=0
-CASE_FAILED=0
-FAIL_MSGS=()
-
-# run ARGS...: runs acmed with a timeout; sets RC, and OUT and ERR (files).
-run()
-{
-	OUT=$T/out
-	ERR=$T/err
-	LAST_CMD="acmed $*"
-	timeout 30 "$ACMED" "$@" </dev/null >"$OUT" 2>"$ERR"
-	RC=$?
-	if ((RC == 124)); then
-		fail "timed out after 30 s"
-	fi
-	# A sanitizer report is a failure whatever the exit status says.
-	if grep -qE 'Sanitizer|runtime error:' "$ERR"; then
-		fail "sanitizer report on stderr"
-	fi
-}
-
-# fail MESSAGE: marks the current case failed; the message is printed after it.
-fail()
-{
-	CASE_FAILED=1
-	FAIL_MSGS+=("$*")
-}
-
-expect_status()
-{
-	if [[ $RC != "$1" ]]; then
-		fail "exit status $RC, want $1"
-	fi
-}
-
-expect_stdout()
-{
-	local want=$1 got
-
-	got=$(cat "$OUT"; echo x)
-	if [[ $got != "$want"$'\n'x ]]; then
-		fail "stdout is not exactly '$want' and a newline"
-	fi
-}
-
-expect_stdout_empty()
-{
-	if [[ -s $OUT ]]; then
-		fail "stdout is not empty"
-	fi
-}
-
-expect_stdout_matches()
-{
-	if ! grep -qiE -- "$1" "$OUT"; then
-		fail "stdout does not match /$1/"
-	fi
-}
-
-# One line, not empty, with a trailing newline.
-expect_stderr_one_line()
-{
-	local lines
-
-	lines=$(wc -l <"$ERR")
-	if [[ ! -s $ERR ]]; then
-		fail "stderr is empty, want a one-line message"
-	elif [[ $lines != 1 || $(tail -c 1 "$ERR" | od -An -c | tr -d ' ') != '\n' ]]; then
-		fail "stderr is not exactly one line"
-	elif [[ -z $(tr -d '[:space:]' <"$ERR") ]]; then
-		fail "stderr is a blank line"
-	fi
-}
-
-expect_stderr_nonempty()
-{
-	if [[ -z $(tr -d '[:space:]' <"$ERR") ]]; then
-		fail "stderr is empty, want a message"
-	fi
-}
-
-expect_stderr_contains()
-{
-	if ! grep -qF -- "$1" "$ERR"; then
-		fail "stderr does not mention '$1'"
-	fi
-}
-
-expect_stderr_matches()
-{
-	if ! grep -qiE -- "$1" "$ERR"; then
-		fail "stderr does not match /$1/"
-	fi
-}
-
-# case NAME FUNCTION: runs one case and prints its result.
-case_()
-{
-	local name=$1
-
-	N=$((N + 1))
-	CASE_FAILED=0
-	FAIL_MSGS=()
-	LAST_CMD=
-	"$2"
-	if ((CASE_FAILED)); then
-		FAILED=$((FAILED + 1))
-		echo "not ok $N - $name"
-		{
-			echo "not ok $N - $name"
-			printf '    %s\n' "${FAIL_MSGS[@]}"
-			echo "    command: $LAST_CMD"
-			echo "    exit status: ${RC:-}"
-			echo "    stdout:"
-			sed 's/^/    | /' "$OUT" 2>/dev/null
-			echo "    stderr:"
-			sed 's/^/    | /' "$ERR" 2>/dev/null
-		} >&2
-	else
-		echo "ok $N - $name"
-	fi
-}
-
-skip_case()
-{
-	N=$((N + 1))
-	echo "ok $N - $1 # SKIP $2"
-}
 
 # ---- cases without a CA ----
 
@@ -248,6 +97,7 @@ start_garbage_server()
 		-cert "$T/certs/listener.pem" -key "$T/certs/listener.key" \
 		</dev/null >"$T/s_server.log" 2>&1 &
 	SERVER_PID=$!
+	lib_track_pid "$SERVER_PID"
 	for ((i = 0; i < 100; i++)); do
 		if curl -s -o /dev/null --max-time 2 --cacert "$T/certs/listener-ca.pem" \
 			"https://127.0.0.1:$GARBAGE_PORT/"; then
@@ -265,8 +115,7 @@ start_garbage_server()
 
 stop_garbage_server()
 {
-	kill -TERM "$SERVER_PID" 2>/dev/null
-	wait "$SERVER_PID" 2>/dev/null
+	lib_stop_pid "$SERVER_PID"
 	SERVER_PID=
 }
 
@@ -325,29 +174,18 @@ case_ "terms refuses a plain http directory" t_plain_http_refused
 case_ "terms against a closed port exits 1 with one line" t_closed_port
 case_ "terms against a non-ACME https server exits 1" t_not_json
 
-pebble_missing=0
 if pebble_available; then
 	if pebble_start; then
 		case_ "terms against Pebble prints its terms URL" t_pebble_terms
 		case_ "terms without --ca-file refuses Pebble's certificate" t_pebble_untrusted
 		pebble_stop
 	else
-		N=$((N + 1))
-		FAILED=$((FAILED + 1))
-		echo "not ok $N - start Pebble"
+		fail_case "start Pebble"
 	fi
 else
-	pebble_missing=1
+	LIB_SKIPPED=1
 	skip_case "terms against Pebble" "Pebble is not installed"
 	skip_case "terms without --ca-file" "Pebble is not installed"
 fi
 
-echo "1..$N"
-if ((FAILED)); then
-	echo "terms.sh: $FAILED of $N cases failed" >&2
-	exit 1
-fi
-if ((pebble_missing)); then
-	exit 77
-fi
-exit 0
+lib_finish
