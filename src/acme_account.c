@@ -18,10 +18,12 @@
 struct ensure {
 	struct acme_client *client;
 	struct acme_account_handle *acct;
-	const struct conf_settings *s;
+	const struct conf_settings *s; /* NULL for a lookup */
 	acme_account_done_fn done;
 	void *arg;
 };
+
+#define ACCOUNT_MAX_CONTACTS 16
 
 char *
 acme_account_ca_dir(const char *directory_url)
@@ -65,12 +67,79 @@ acme_account_ca_dir(const char *directory_url)
 	return out;
 }
 
+int
+acme_account_set_contacts(struct acme_account_handle *acct, char *const *contacts, size_t n)
+{
+	char **copy = NULL;
+	size_t i = 0;
+	int rc = -1;
+
+	if (n > 0) {
+		copy = calloc(n, sizeof(*copy));
+		if (copy == NULL) {
+			goto out;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		copy[i] = strdup(contacts[i]);
+		if (copy[i] == NULL) {
+			goto out;
+		}
+	}
+	for (size_t k = 0; k < acct->n_contacts; k++) {
+		free(acct->contacts[k]);
+	}
+	free(acct->contacts);
+	acct->contacts = copy;
+	acct->n_contacts = n;
+	copy = NULL;
+	rc = 0;
+out:
+	if (copy != NULL) {
+		while (i > 0) {
+			free(copy[--i]);
+		}
+		free(copy);
+	}
+	if (rc < 0) {
+		log_error("out of memory");
+	}
+	return rc;
+}
+
+/* The contacts of account.json: an array of at most ACCOUNT_MAX_CONTACTS
+ * strings, or nothing. Returns 0 or -1. */
+static int
+load_contacts(struct acme_account_handle *acct, json_t *array)
+{
+	const char *list[ACCOUNT_MAX_CONTACTS];
+	size_t n = 0;
+	json_t *v;
+	size_t i;
+
+	if (array == NULL) {
+		return 0;
+	}
+	if (!json_is_array(array) || json_array_size(array) > ACCOUNT_MAX_CONTACTS) {
+		return -1;
+	}
+	json_array_foreach (array, i, v) {
+		if (!json_is_string(v)) {
+			return -1;
+		}
+		list[n++] = json_string_value(v);
+	}
+	return acme_account_set_contacts(acct, (char *const *)list, n);
+}
+
 static int
 load_url(struct acme_account_handle *acct)
 {
 	json_error_t jerr;
 	json_t *root = NULL;
+	json_t *contacts = NULL;
 	const char *url = NULL;
+	const char *status = NULL;
 	char *text;
 	size_t len;
 	int rc = -1;
@@ -84,12 +153,16 @@ load_url(struct acme_account_handle *acct)
 		return -1;
 	}
 	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (root == NULL || json_unpack(root, "{s:s}", "url", &url) != 0 || !http_url_ok(url)) {
+	if (root == NULL ||
+	    json_unpack(root, "{s:s, s?o, s?s}", "url", &url, "contact", &contacts, "status",
+	                &status) != 0 ||
+	    !http_url_ok(url) || load_contacts(acct, contacts) < 0) {
 		log_error("%s: not an account file (no https \"url\"); move it away to recover "
 		          "the account",
 		          acct->json_path);
 		goto out;
 	}
+	acct->status = status != NULL ? acme_status_parse(status) : ACME_STATUS_UNKNOWN;
 	acct->url = strdup(url);
 	if (acct->url == NULL) {
 		log_error("out of memory");
@@ -152,6 +225,10 @@ void
 acme_account_close(struct acme_account_handle *acct)
 {
 	EVP_PKEY_free(acct->key);
+	for (size_t i = 0; i < acct->n_contacts; i++) {
+		free(acct->contacts[i]);
+	}
+	free(acct->contacts);
 	free(acct->url);
 	free(acct->dir);
 	free(acct->key_path);
@@ -159,42 +236,65 @@ acme_account_close(struct acme_account_handle *acct)
 	memset(acct, 0, sizeof(*acct));
 }
 
-static int
-save_url(struct acme_account_handle *acct, const char *url, const char *directory_url,
-         const struct conf_settings *s)
+int
+acme_account_save(const struct acme_account_handle *acct, const char *directory_url)
 {
 	json_t *root = NULL;
 	json_t *contacts = NULL;
 	char *text = NULL;
-	char *copy = NULL;
 	int rc = -1;
 
 	contacts = json_array();
-	for (size_t i = 0; contacts != NULL && i < s->n_emails; i++) {
-		json_array_append_new(contacts, json_pack("s+", "mailto:", s->emails[i]));
+	for (size_t i = 0; contacts != NULL && i < acct->n_contacts; i++) {
+		json_array_append_new(contacts, json_string(acct->contacts[i]));
 	}
-	root = json_pack("{s:s, s:s, s:O*}", "url", url, "directory", directory_url, "contact",
-	                 contacts);
+	root = json_pack("{s:s, s:s, s:O*}", "url", acct->url, "directory", directory_url,
+	                 "contact", contacts);
+	if (root != NULL && acct->status != ACME_STATUS_UNKNOWN) {
+		json_object_set_new(root, "status", json_string(acme_status_name(acct->status)));
+	}
 	if (root != NULL) {
 		text = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS);
 	}
-	copy = strdup(url);
-	if (text == NULL || copy == NULL) {
+	if (text == NULL) {
 		log_error("out of memory");
 		goto out;
 	}
 	if (store_write_atomic(acct->json_path, text, strlen(text), 0600) < 0) {
 		goto out;
 	}
-	free(acct->url);
-	acct->url = copy;
-	copy = NULL;
 	rc = 0;
 out:
-	free(copy);
 	free(text);
 	json_decref(root);
 	json_decref(contacts);
+	return rc;
+}
+
+/* Records what the CA said about the account and saves it. Returns 0 or -1
+ * (logged). */
+static int
+save_url(struct acme_account_handle *acct, const char *url, const struct acme_account *info,
+         const char *directory_url)
+{
+	char *copy = NULL;
+	int rc = -1;
+
+	copy = strdup(url);
+	if (copy == NULL) {
+		log_error("out of memory");
+		goto out;
+	}
+	if (acme_account_set_contacts(acct, info->contacts, info->n_contacts) < 0) {
+		goto out;
+	}
+	free(acct->url);
+	acct->url = copy;
+	copy = NULL;
+	acct->status = info->status;
+	rc = acme_account_save(acct, directory_url);
+out:
+	free(copy);
 	return rc;
 }
 
@@ -214,46 +314,57 @@ on_account(const struct acme_reply *reply, void *arg)
 	struct acme_account info;
 	char err[256];
 	char message[1024];
+	int rc = -1;
 
+	memset(&info, 0, sizeof(info));
 	if (reply->problem != NULL) {
-		finish(e, -1, reply->message);
-		return;
+		/* A deactivated account's key is refused (RFC 8555 section
+		 * 7.3.6); the key is useless from then on. */
+		if (acme_problem_is(reply->problem, "unauthorized") && !e->acct->key_created) {
+			snprintf(message, sizeof(message),
+			         "%s; if the account was deactivated, move %s away: a new "
+			         "account is registered on the next run",
+			         reply->message, e->acct->dir);
+		} else {
+			snprintf(message, sizeof(message), "%s", reply->message);
+		}
+		goto out;
 	}
 	if (reply->location == NULL || !http_url_ok(reply->location)) {
 		snprintf(message, sizeof(message), "%s: %ld: no account URL in Location",
 		         reply->url, reply->status);
-		finish(e, -1, message);
-		return;
+		goto out;
 	}
 	if (acme_parse_account(reply->body, reply->body_len, &info, err, sizeof(err)) < 0) {
 		snprintf(message, sizeof(message), "%s: account: %s", reply->url, err);
-		finish(e, -1, message);
-		return;
+		goto out;
 	}
 	if (info.status != ACME_STATUS_VALID) {
 		snprintf(message, sizeof(message),
-		         "%s: the account is %s; a new account key is needed (move %s away)",
-		         reply->location, acme_status_name(info.status), e->acct->key_path);
-		acme_account_finish(&info);
-		finish(e, -1, message);
-		return;
+		         "%s: the account is %s: move %s away: a new account is registered on "
+		         "the next run",
+		         reply->location, acme_status_name(info.status), e->acct->dir);
+		goto out;
 	}
-	acme_account_finish(&info);
 	if (e->acct->key_created) {
 		if (store_mkdirs(e->acct->dir, 0700) < 0 ||
 		    key_save(e->acct->key, e->acct->key_path) < 0) {
-			finish(e, -1, "cannot save the account key");
-			return;
+			snprintf(message, sizeof(message), "cannot save the account key");
+			goto out;
 		}
 		e->acct->key_created = false;
 		log_info("created account key %s", e->acct->key_path);
 	}
-	if (save_url(e->acct, reply->location, acme_client_directory_url(e->client), e->s) < 0) {
-		finish(e, -1, "cannot save the account");
-		return;
+	if (save_url(e->acct, reply->location, &info, acme_client_directory_url(e->client)) < 0) {
+		snprintf(message, sizeof(message), "cannot save the account");
+		goto out;
 	}
 	log_info("account %s", e->acct->url);
-	finish(e, 0, "");
+	message[0] = '\0';
+	rc = 0;
+out:
+	acme_account_finish(&info);
+	finish(e, rc, message);
 }
 
 static json_t *
@@ -292,6 +403,14 @@ register_account(struct ensure *e)
 		         "registering an account needs agreement to the CA's terms of service "
 		         "at %s: set agree-tos = yes or pass --agree-tos",
 		         dir->terms_of_service);
+		finish(e, -2, message);
+		goto out;
+	}
+	if ((e->s->eab_kid == NULL) != (e->s->eab_hmac_key == NULL)) {
+		snprintf(message, sizeof(message),
+		         "external account binding needs both eab-kid and eab-hmac-key (or "
+		         "--eab-kid and --eab-hmac-key); only %s is set",
+		         e->s->eab_kid != NULL ? "eab-kid" : "eab-hmac-key");
 		finish(e, -2, message);
 		goto out;
 	}
@@ -343,10 +462,26 @@ on_existing(const struct acme_reply *reply, void *arg)
 	/* RFC 8555 section 7.3.1: accountDoesNotExist means the key is not
 	 * registered: go on with a registration. */
 	if (reply->problem != NULL && acme_problem_is(reply->problem, "accountDoesNotExist")) {
-		register_account(e);
+		if (e->s == NULL) {
+			finish(e, ACME_ACCOUNT_NOT_FOUND, reply->message);
+		} else {
+			register_account(e);
+		}
 		return;
 	}
 	on_account(reply, arg);
+}
+
+/* RFC 8555 section 7.3.1: newAccount with onlyReturnExisting finds the
+ * account of a key without creating one. */
+static int
+find_existing(struct ensure *e)
+{
+	const struct acme_directory *dir = acme_client_directory(e->client);
+
+	log_info("%s: looking up the account for %s", dir->new_account, e->acct->key_path);
+	return acme_client_post(e->client, dir->new_account, e->acct->key, NULL,
+	                        "{\"onlyReturnExisting\":true}", on_existing, e);
 }
 
 int
@@ -374,9 +509,7 @@ acme_account_ensure(struct acme_client *client, struct acme_account_handle *acct
 	e->done = done;
 	e->arg = arg;
 	if (!acct->key_created && acct->url == NULL) {
-		log_info("%s: looking up the account for %s", dir->new_account, acct->key_path);
-		if (acme_client_post(client, dir->new_account, acct->key, NULL,
-		                     "{\"onlyReturnExisting\":true}", on_existing, e) < 0) {
+		if (find_existing(e) < 0) {
 			free(e);
 			return -1;
 		}
@@ -384,4 +517,34 @@ acme_account_ensure(struct acme_client *client, struct acme_account_handle *acct
 	}
 	register_account(e);
 	return 0;
+}
+
+int
+acme_account_lookup(struct acme_client *client, struct acme_account_handle *acct,
+                    acme_account_done_fn done, void *arg)
+{
+	struct ensure *e = NULL;
+	int rc = -1;
+
+	if (acme_client_directory(client) == NULL || acct->key_created) {
+		log_error("%s: no directory or no account key", acme_client_directory_url(client));
+		goto out;
+	}
+	e = calloc(1, sizeof(*e));
+	if (e == NULL) {
+		log_error("out of memory");
+		goto out;
+	}
+	e->client = client;
+	e->acct = acct;
+	e->done = done;
+	e->arg = arg;
+	if (find_existing(e) < 0) {
+		goto out;
+	}
+	e = NULL;
+	rc = 0;
+out:
+	free(e);
+	return rc;
 }

@@ -16,11 +16,20 @@ struct acme_account_handle {
 	char *dir; /* the account's folder */
 	char *key_path;
 	char *json_path;
+	char **contacts; /* "mailto:..." as last seen from the CA; owned */
+	size_t n_contacts;
+	/* As last recorded in account.json: ACME_STATUS_DEACTIVATED after
+	 * acmed deactivated it; UNKNOWN when never recorded. */
+	enum acme_status status;
 	bool key_created; /* made by acme_account_open, not saved yet */
 };
 
-/* rc 0; -1 failure; -2 a configuration problem the user must fix (exit 2).
- * message: one line, borrowed for the call. */
+/* rc of acme_account_done_fn besides 0, -1 (failure) and -2 (a
+ * configuration problem the user must fix, exit 2): the CA knows no account
+ * for the key (acme_account_lookup). */
+#define ACME_ACCOUNT_NOT_FOUND (-3)
+
+/* message: one line, borrowed for the call. */
 typedef void (*acme_account_done_fn)(int rc, const char *message, void *arg);
 
 /* The folder name for a CA: the directory URL's host, with ":port" as
@@ -35,6 +44,14 @@ int acme_account_open(struct acme_account_handle *acct, const char *state_dir,
 
 void acme_account_close(struct acme_account_handle *acct);
 
+/* Replaces acct->contacts with copies of the n strings. Returns 0 or -1
+ * (out of memory; acct unchanged). */
+int acme_account_set_contacts(struct acme_account_handle *acct, char *const *contacts, size_t n);
+
+/* Writes account.json (mode 0600, atomically): the URL, directory_url, the
+ * contacts and the status when known. Returns 0 or -1 (logged). */
+int acme_account_save(const struct acme_account_handle *acct, const char *directory_url);
+
 /* Makes sure the CA knows the account and acct->url is set: nothing to do
  * when it is already; when the key existed but account.json was lost, the
  * URL is recovered with onlyReturnExisting; otherwise a new registration
@@ -46,5 +63,13 @@ void acme_account_close(struct acme_account_handle *acct);
 int acme_account_ensure(struct acme_client *client, struct acme_account_handle *acct,
                         const struct conf_settings *s, bool force, acme_account_done_fn done,
                         void *arg);
+
+/* Finds the URL of the account of an existing key (acct->key_created false)
+ * with onlyReturnExisting (RFC 8555 section 7.3.1) and saves it, without
+ * ever registering: rc ACME_ACCOUNT_NOT_FOUND when the CA knows no account
+ * for the key. done is called once from the loop. Returns 0, or -1 when
+ * nothing started (done not called). */
+int acme_account_lookup(struct acme_client *client, struct acme_account_handle *acct,
+                        acme_account_done_fn done, void *arg);
 
 #endif

@@ -35,6 +35,12 @@ static const struct option_spec specs[CLI_OPT__MAX] = {
                                  "run CMD after a certificate is installed"},
         [CLI_OPT_DNS_HOOK] = {"dns-hook", 0, "PROG", CONF_KEY_DNS_HOOK, NULL, CONF_KEY_CHALLENGE,
                               "dns-01", "dns-01 through PROG add|del NAME VALUE"},
+        [CLI_OPT_EAB_ALG] = {"eab-alg", 0, "ALG", CONF_KEY_EAB_ALG, NULL, -1, NULL,
+                             "external account binding MAC: HS256 (default) HS384 HS512"},
+        [CLI_OPT_EAB_HMAC_KEY] = {"eab-hmac-key", 0, "KEY", CONF_KEY_EAB_HMAC_KEY, NULL, -1, NULL,
+                                  "external account binding key from the CA (base64url)"},
+        [CLI_OPT_EAB_KID] = {"eab-kid", 0, "KID", CONF_KEY_EAB_KID, NULL, -1, NULL,
+                             "external account binding key identifier from the CA"},
         [CLI_OPT_EMAIL] = {"email", 0, "ADDR", CONF_KEY_EMAIL, NULL, -1, NULL,
                            "account contact (repeatable)"},
         [CLI_OPT_FORCE] = {"force", 0, NULL, -1, NULL, -1, NULL, "renew even if not due"},
@@ -42,11 +48,18 @@ static const struct option_spec specs[CLI_OPT__MAX] = {
         [CLI_OPT_HTTP_HOOK] = {"http-hook", 0, "PROG", CONF_KEY_HTTP_HOOK, NULL, CONF_KEY_CHALLENGE,
                                "http-01", "http-01 through PROG add|del DOMAIN TOKEN KEYAUTH"},
         [CLI_OPT_JSON] = {"json", 0, NULL, -1, NULL, -1, NULL, "print JSON"},
+        [CLI_OPT_KEY] = {"key", 0, "KEYFILE", -1, NULL, -1, NULL,
+                         "sign with the certificate's own private key (PEM)"},
         [CLI_OPT_KEY_TYPE] = {"key-type", 0, "TYPE", CONF_KEY_KEY_TYPE, NULL, -1, NULL,
                               "certificate key: ec-p256 ec-p384 rsa-2048 rsa-3072 rsa-4096"},
         [CLI_OPT_NAME] = {"name", 0, "NAME", -1, NULL, -1, NULL,
                           "certificate name (default: the first domain)"},
+        [CLI_OPT_NOW] = {"now", 0, NULL, -1, NULL, -1, NULL,
+                         "ask the running daemon to renew the CERTs now"},
         [CLI_OPT_QUIET] = {"quiet", 'q', NULL, -1, NULL, -1, NULL, "fewer messages"},
+        [CLI_OPT_REASON] = {"reason", 0, "REASON", -1, NULL, -1, NULL,
+                            "unspecified keyCompromise affiliationChanged superseded "
+                            "cessationOfOperation, or 0 1 3 4 5"},
         [CLI_OPT_REUSE_KEY] = {"reuse-key", 0, NULL, CONF_KEY_REUSE_KEY, "yes", -1, NULL,
                                "keep the current certificate key"},
         [CLI_OPT_STANDALONE] = {"standalone", 0, "[ADDR:]PORT", CONF_KEY_HTTP_LISTEN, NULL,
@@ -54,9 +67,11 @@ static const struct option_spec specs[CLI_OPT__MAX] = {
                                 "answer http-01 with the built-in responder"},
         [CLI_OPT_STATE_DIR] = {"state-dir", 0, "DIR", CONF_KEY_STATE_DIR, NULL, -1, NULL,
                                "keys, certificates and state"},
+        [CLI_OPT_SYSLOG] = {"syslog", 0, NULL, -1, NULL, -1, NULL, "log to syslog, not stderr"},
         [CLI_OPT_VERBOSE] = {"verbose", 'v', NULL, -1, NULL, -1, NULL, "more messages"},
         [CLI_OPT_WEBROOT] = {"webroot", 0, "DIR", CONF_KEY_WEBROOT, NULL, CONF_KEY_CHALLENGE,
                              "http-01", "http-01 by writing files under DIR"},
+        [CLI_OPT_YES] = {"yes", 0, NULL, -1, NULL, -1, NULL, "confirm what cannot be undone"},
 };
 
 /* Every command takes these. */
@@ -110,6 +125,12 @@ cli_usage(const struct cli_command *command, FILE *out)
 	for (size_t i = 0; i < sizeof(common_options) / sizeof(common_options[0]); i++) {
 		print_option(&specs[common_options[i]], out);
 	}
+}
+
+const char *
+cli_opt_name(enum cli_opt opt)
+{
+	return opt < CLI_OPT__MAX ? specs[opt].name : NULL;
 }
 
 static int

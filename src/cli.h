@@ -25,19 +25,27 @@ enum cli_opt {
 	CLI_OPT_CONFIG,
 	CLI_OPT_DEPLOY_HOOK, /* key */
 	CLI_OPT_DNS_HOOK, /* key */
+	CLI_OPT_EAB_ALG, /* key */
+	CLI_OPT_EAB_HMAC_KEY, /* key */
+	CLI_OPT_EAB_KID, /* key */
 	CLI_OPT_EMAIL, /* key */
 	CLI_OPT_FORCE,
 	CLI_OPT_HELP,
 	CLI_OPT_HTTP_HOOK, /* key */
 	CLI_OPT_JSON,
+	CLI_OPT_KEY,
 	CLI_OPT_KEY_TYPE, /* key */
 	CLI_OPT_NAME,
+	CLI_OPT_NOW,
 	CLI_OPT_QUIET,
+	CLI_OPT_REASON,
 	CLI_OPT_REUSE_KEY, /* key */
 	CLI_OPT_STANDALONE, /* key */
 	CLI_OPT_STATE_DIR, /* key */
+	CLI_OPT_SYSLOG,
 	CLI_OPT_VERBOSE,
 	CLI_OPT_WEBROOT, /* key */
+	CLI_OPT_YES,
 	CLI_OPT__MAX,
 };
 
@@ -73,6 +81,9 @@ void cli_finish(struct cli *cli);
 
 /* Prints the command's usage and options. */
 void cli_usage(const struct cli_command *command, FILE *out);
+
+/* The option's long name without "--" ("eab-kid"). */
+const char *cli_opt_name(enum cli_opt opt);
 
 /* Loads the configuration: -c FILE (which must exist), else the default file
  * if it exists, else none. Errors are printed, one "file:line: message" per

@@ -4,9 +4,18 @@
 
 #include "cli.h"
 
+extern const struct cli_command cmd_account;
 extern const struct cli_command cmd_cert;
 extern const struct cli_command cmd_check;
+extern const struct cli_command cmd_jobs;
 extern const struct cli_command cmd_renew;
+extern const struct cli_command cmd_revoke;
+extern const struct cli_command cmd_run;
+extern const struct cli_command cmd_status;
 extern const struct cli_command cmd_terms;
+
+/* The daemon's control socket path: control-socket from the configuration
+ * or the command line, else the default. New string or NULL. */
+char *cmd_socket_path(struct cli *cli, struct conf *conf);
 
 #endif

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ca.h"
+#include "ctl.h"
 #include "job.h"
 #include "log.h"
 #include "session.h"
@@ -69,6 +70,49 @@ out:
 	return rc;
 }
 
+/* renew --now: the running daemon renews, the command only asks. */
+static int
+ask_daemon(struct cli *cli, struct conf *conf)
+{
+	char *path = cmd_socket_path(cli, conf);
+	int rc = CLI_EXIT_OK;
+
+	if (path == NULL) {
+		return CLI_EXIT_FAILURE;
+	}
+	for (int i = 0; i < cli->n_args; i++) {
+		json_t *request = json_pack("{s:s, s:s}", "cmd", "renew", "cert", cli->args[i]);
+		json_t *answer = NULL;
+		bool no_daemon = false;
+		const char *error = NULL;
+
+		if (request != NULL) {
+			answer = ctl_request(path, request, 10.0, &no_daemon);
+		}
+		json_decref(request);
+		if (answer == NULL) {
+			if (no_daemon) {
+				log_error("no daemon answers at %s: start acmed run, or use acmed "
+				          "renew without --now",
+				          path);
+				rc = CLI_EXIT_NO_DAEMON;
+				break;
+			}
+			rc = CLI_EXIT_FAILURE;
+			continue;
+		}
+		if (json_unpack(answer, "{s:s}", "error", &error) == 0) {
+			log_error("%s: %s", cli->args[i], error);
+			rc = CLI_EXIT_FAILURE;
+		} else {
+			log_info("%s: the daemon renews it now", cli->args[i]);
+		}
+		json_decref(answer);
+	}
+	free(path);
+	return rc;
+}
+
 static int
 run(struct cli *cli)
 {
@@ -80,6 +124,14 @@ run(struct cli *cli)
 	int worst = CLI_EXIT_OK;
 
 	if (cli_load_config(cli, &conf) < 0) {
+		goto out;
+	}
+	if (cli->flags[CLI_OPT_NOW]) {
+		if (cli->n_args == 0) {
+			log_error("renew --now: name the certificates to renew");
+			goto out;
+		}
+		rc = ask_daemon(cli, &conf);
 		goto out;
 	}
 	if (conf.path == NULL) {
@@ -159,7 +211,7 @@ out:
 }
 
 static const enum cli_opt options[] = {
-        CLI_OPT_FORCE, CLI_OPT_CA, CLI_OPT_CA_FILE, CLI_OPT_STATE_DIR, CLI_OPT__MAX,
+        CLI_OPT_FORCE, CLI_OPT_NOW, CLI_OPT_CA, CLI_OPT_CA_FILE, CLI_OPT_STATE_DIR, CLI_OPT__MAX,
 };
 
 const struct cli_command cmd_renew = {

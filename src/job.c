@@ -19,6 +19,7 @@
 #include "keygen.h"
 #include "log.h"
 #include "store.h"
+#include "state.h"
 #include "store_cert.h"
 
 #define MESSAGE_LEN 1024
@@ -48,6 +49,10 @@ struct job {
 	char *dir;
 	time_t not_after;
 	struct hook *deploy;
+	struct job *run_prev; /* in runner->running */
+	struct job *run_next;
+	time_t since; /* when the current state began */
+	const char *state;
 };
 
 struct job_runner {
@@ -71,6 +76,9 @@ struct job_runner {
 	struct job *ordering; /* the job whose newOrder is in flight */
 	struct job *order_waiters; /* FIFO of jobs waiting to send theirs */
 	struct job **order_waiters_tail;
+	struct job *running;
+	job_done_fn on_done;
+	void *on_done_arg;
 	unsigned long total;
 	unsigned long finished;
 	unsigned long in_step[ACME_ORDER_STEP__MAX];
@@ -90,6 +98,9 @@ job_renewal_time(time_t not_before, time_t not_after, long renew_before)
 	}
 	if (not_after <= not_before) {
 		return not_after;
+	}
+	if (not_after - not_before < 10L * 24 * 3600) {
+		return not_after - (not_after - not_before) / 2;
 	}
 	return not_after - (not_after - not_before) / 3;
 }
@@ -256,6 +267,8 @@ job_runner_add(struct job_runner *r, const char *name, const struct conf_setting
 	r->tail = &job->next;
 	r->waiting++;
 	r->total++;
+	job->state = "waiting";
+	job->since = time(NULL);
 	return 0;
 }
 
@@ -276,6 +289,52 @@ same_names(const struct acme_identifier *a, size_t na, const struct acme_identif
 		}
 	}
 	return true;
+}
+
+time_t
+job_due(const char *state_dir, const char *name, const struct conf_settings *s, time_t *not_after)
+{
+	struct acme_identifier *want = NULL;
+	struct acme_identifier *have = NULL;
+	size_t n_have = 0;
+	char *dir = store_cert_dir(state_dir, name);
+	char *path = dir != NULL ? store_path(dir, "cert.pem", NULL) : NULL;
+	char err[256];
+	time_t now = time(NULL);
+	time_t when = now;
+	time_t nb;
+	time_t na;
+	X509 *x = NULL;
+	unsigned char addr[16];
+
+	*not_after = 0;
+	want = calloc(s->n_domains + 1, sizeof(*want));
+	if (path == NULL || want == NULL) {
+		goto out;
+	}
+	for (size_t i = 0; i < s->n_domains; i++) {
+		want[i].type = inet_pton(AF_INET, s->domains[i], addr) == 1 ||
+		                               inet_pton(AF_INET6, s->domains[i], addr) == 1
+		                       ? ACME_ID_IP
+		                       : ACME_ID_DNS;
+		want[i].value = s->domains[i];
+	}
+	x = cert_load(path, err, sizeof(err));
+	if (x == NULL || cert_validity(x, &nb, &na) < 0 || cert_ids(x, &have, &n_have) < 0) {
+		goto out;
+	}
+	*not_after = na;
+	if (!same_names(have, n_have, want, s->n_domains)) {
+		goto out;
+	}
+	when = job_renewal_time(nb, na, s->renew_before);
+out:
+	cert_ids_free(have, n_have);
+	X509_free(x);
+	free(want);
+	free(path);
+	free(dir);
+	return when;
 }
 
 /* Whether the job has work to do, from the installed certificate. */
@@ -310,7 +369,7 @@ is_due(struct job *job)
 	}
 	when = job_renewal_time(nb, na, job->s.renew_before);
 	if (job->force) {
-		log_info("%s: renewal forced", job->name);
+		log_info("%s: renewing now", job->name);
 		goto out;
 	}
 	if (time(NULL) >= when) {
@@ -328,47 +387,27 @@ out:
 static void
 save_state(struct job *job, bool ok)
 {
-	char *path = store_path(job->dir, "state.json", NULL);
-	char *old = NULL;
-	char *text = NULL;
-	json_t *root = NULL;
-	json_t *domains = json_array();
-	json_int_t attempts = 0;
-	size_t len = 0;
+	struct state st;
+	time_t now = time(NULL);
 
-	if (path == NULL || domains == NULL) {
-		goto out;
+	/* A broken file is replaced rather than a reason to fail the job. */
+	state_load(job->dir, &st);
+	st.last_attempt = now;
+	if (job->not_after != 0) {
+		st.not_after = job->not_after;
 	}
-	old = store_read_file(path, STATE_MAX, &len);
-	if (old != NULL) {
-		json_t *prev = json_loadb(old, len, JSON_REJECT_DUPLICATES, NULL);
-
-		if (prev != NULL) {
-			json_unpack(prev, "{s?I}", "attempts", &attempts);
-			json_decref(prev);
-		}
+	free(st.last_error);
+	st.last_error = NULL;
+	if (ok) {
+		st.attempts = 0;
+		st.last_success = now;
+		st.next_try = 0;
+	} else {
+		st.attempts++;
+		st.last_error = strdup(job->message);
 	}
-	for (size_t i = 0; i < job->n_ids; i++) {
-		json_array_append_new(domains, json_string(job->ids[i].value));
-	}
-	root = json_pack("{s:s, s:O, s:I, s:I, s:I, s:s*}", "name", job->name, "domains", domains,
-	                 "not_after", (json_int_t)job->not_after, "last_attempt",
-	                 (json_int_t)time(NULL), "attempts", ok ? (json_int_t)0 : attempts + 1,
-	                 "last_error", ok ? NULL : job->message);
-	if (root == NULL) {
-		goto out;
-	}
-	text = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS);
-	if (text == NULL || store_mkdirs(job->dir, 0755) < 0) {
-		goto out;
-	}
-	store_write_atomic(path, text, strlen(text), 0644);
-out:
-	free(text);
-	free(old);
-	free(path);
-	json_decref(root);
-	json_decref(domains);
+	state_save(job->dir, job->name, &st);
+	state_finish(&st);
 }
 
 /* On a terminal, one line under the messages says where the batch is. */
@@ -401,6 +440,8 @@ set_job_step(struct job *job, bool has_step, enum acme_order_step step)
 	job->step = step;
 	if (has_step) {
 		r->in_step[step]++;
+		job->state = acme_order_step_name(step);
+		job->since = time(NULL);
 	}
 	show_progress(r);
 }
@@ -422,6 +463,17 @@ job_complete(struct job *job, enum job_result result)
 		save_state(job, result != JOB_FAILED);
 	}
 	r->active--;
+	if (job->run_prev != NULL) {
+		job->run_prev->run_next = job->run_next;
+	} else if (r->running == job) {
+		r->running = job->run_next;
+	}
+	if (job->run_next != NULL) {
+		job->run_next->run_prev = job->run_prev;
+	}
+	if (r->on_done != NULL) {
+		r->on_done(job->name, result, job->message, r->on_done_arg);
+	}
 	job_free(job);
 	job_next(r);
 }
@@ -482,6 +534,8 @@ on_deploy(int status, const char *why, const char *output, void *arg)
 static void
 run_deploy_hook(struct job *job)
 {
+	job->state = "deploying";
+	job->since = time(NULL);
 	char **argv = hook_split(job->s.deploy_hook);
 	char env[7][4200];
 	char *envp[8];
@@ -743,6 +797,13 @@ job_start(struct job *job)
 	char path[4096];
 
 	r->active++;
+	job->run_next = r->running;
+	if (r->running != NULL) {
+		r->running->run_prev = job;
+	}
+	r->running = job;
+	job->state = "ordering";
+	job->since = time(NULL);
 	if (!is_due(job)) {
 		char date[64];
 		struct tm tm;
@@ -801,6 +862,65 @@ job_next(struct job_runner *r)
 		job_start(job);
 	}
 	r->starting = false;
+}
+
+void
+job_runner_on_done(struct job_runner *r, job_done_fn done, void *arg)
+{
+	r->on_done = done;
+	r->on_done_arg = arg;
+}
+
+void
+job_runner_start(struct job_runner *r)
+{
+	job_next(r);
+}
+
+size_t
+job_runner_active(const struct job_runner *r)
+{
+	return r->active;
+}
+
+size_t
+job_runner_waiting(const struct job_runner *r)
+{
+	return r->waiting;
+}
+
+bool
+job_runner_has(const struct job_runner *r, const char *name)
+{
+	for (const struct job *j = r->running; j != NULL; j = j->run_next) {
+		if (strcmp(j->name, name) == 0) {
+			return true;
+		}
+	}
+	for (const struct job *j = r->queue; j != NULL; j = j->next) {
+		if (strcmp(j->name, name) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static void
+list_one(const struct job *j, json_t *list)
+{
+	json_array_append_new(list, json_pack("{s:s, s:s, s:I}", "cert", j->name, "state", j->state,
+	                                      "since", (json_int_t)j->since));
+}
+
+void
+job_runner_list(const struct job_runner *r, json_t *list)
+{
+	for (const struct job *j = r->running; j != NULL; j = j->run_next) {
+		list_one(j, list);
+	}
+	for (const struct job *j = r->queue; j != NULL; j = j->next) {
+		list_one(j, list);
+	}
 }
 
 void

@@ -6,6 +6,7 @@
 #define ACMED_JOB_H
 
 #include <ev.h>
+#include <jansson.h>
 #include <stdbool.h>
 #include <time.h>
 
@@ -45,9 +46,38 @@ void job_runner_run(struct job_runner *runner);
 /* How many jobs ended with result. */
 unsigned long job_runner_count(const struct job_runner *runner, enum job_result result);
 
+/* Called after each job, from the loop; name and message borrowed. */
+typedef void (*job_done_fn)(const char *name, enum job_result result, const char *message,
+                            void *arg);
+
+void job_runner_on_done(struct job_runner *runner, job_done_fn done, void *arg);
+
+/* Starts queued jobs up to the cap and returns: for a caller that runs the
+ * loop itself (the daemon). */
+void job_runner_start(struct job_runner *runner);
+
+/* Jobs running, and queued behind the cap. */
+size_t job_runner_active(const struct job_runner *runner);
+size_t job_runner_waiting(const struct job_runner *runner);
+
+/* Whether a job for name is queued or running. */
+bool job_runner_has(const struct job_runner *runner, const char *name);
+
+/* Appends one object per job to list: {"cert", "state", "since"}; state is
+ * "waiting", "ordering", "validating", "finalizing", "downloading" or
+ * "deploying". */
+void job_runner_list(const struct job_runner *runner, json_t *list);
+
 /* When a certificate with this lifetime should be renewed: renew_before
  * seconds before notAfter when set, else when a third of the lifetime is
- * left. */
+ * left (half of it for certificates valid less than 10 days). */
 time_t job_renewal_time(time_t not_before, time_t not_after, long renew_before);
+
+/* When the certificate name with settings s should next be ordered, from
+ * what is installed under state_dir: now when it is missing, unreadable or
+ * for other names, else its renewal time. *not_after gets the installed
+ * certificate's notAfter (0 if none). */
+time_t job_due(const char *state_dir, const char *name, const struct conf_settings *s,
+               time_t *not_after);
 
 #endif

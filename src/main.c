@@ -9,9 +9,14 @@
 
 /* Sorted by name. */
 static const struct cli_command *const commands[] = {
+        &cmd_account,
         &cmd_cert,
         &cmd_check,
+        &cmd_jobs,
         &cmd_renew,
+        &cmd_revoke,
+        &cmd_run,
+        &cmd_status,
         &cmd_terms,
 };
 

@@ -110,6 +110,14 @@ session_account(struct session *s, const struct conf_settings *settings)
 	                      settings->account_key_type) < 0) {
 		return -1;
 	}
+	/* RFC 8555 section 7.3.6: the CA refuses everything a deactivated
+	 * account signs; say so before ordering anything. */
+	if (s->acct.status == ACME_STATUS_DEACTIVATED) {
+		log_error("%s: the account is deactivated (acmed account deactivate) and the CA "
+		          "refuses it: move %s away and a new account is registered on the next run",
+		          s->acct.url, s->acct.dir);
+		return -1;
+	}
 	s->waiting = true;
 	s->account_rc = -1;
 	started = acme_account_ensure(s->acme, &s->acct, settings, false, on_account, s);
@@ -126,6 +134,46 @@ session_account(struct session *s, const struct conf_settings *settings)
 		log_error("%s", s->account_message);
 	}
 	return s->account_rc;
+}
+
+int
+session_account_existing(struct session *s, const struct conf_settings *settings)
+{
+	int rc = -1;
+
+	s->state_dir = session_state_dir(settings);
+	if (s->state_dir == NULL) {
+		rc = -2;
+		goto out;
+	}
+	if (acme_account_open(&s->acct, s->state_dir, acme_client_directory_url(s->acme),
+	                      settings->account_key_type) < 0) {
+		goto out;
+	}
+	if (s->acct.key_created) {
+		rc = SESSION_NO_ACCOUNT;
+		goto out;
+	}
+	if (s->acct.url != NULL) {
+		rc = 0;
+		goto out;
+	}
+	s->waiting = true;
+	s->account_rc = -1;
+	if (acme_account_lookup(s->acme, &s->acct, on_account, s) < 0) {
+		goto out;
+	}
+	while (s->waiting) {
+		ev_run(s->loop, EVRUN_ONCE);
+	}
+	rc = s->account_rc;
+	if (rc == ACME_ACCOUNT_NOT_FOUND) {
+		rc = SESSION_NO_ACCOUNT;
+	} else if (rc < 0) {
+		log_error("%s", s->account_message);
+	}
+out:
+	return rc;
 }
 
 void

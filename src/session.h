@@ -39,6 +39,17 @@ char *session_state_dir(const struct conf_settings *settings);
  * (agree-tos, EAB); the reason is logged. */
 int session_account(struct session *s, const struct conf_settings *settings);
 
+/* session_account_existing: no account for this CA in the state folder, or
+ * the CA knows none for its key. */
+#define SESSION_NO_ACCOUNT (-3)
+
+/* Opens the account for this CA that already exists, running the loop until
+ * its URL is known (looked up with onlyReturnExisting when account.json was
+ * lost). Never registers one: returns SESSION_NO_ACCOUNT (not logged) when
+ * there is none, so that the command can say how to make one. Returns 0, -1
+ * on failure (logged), -2 for a configuration error (logged). */
+int session_account_existing(struct session *s, const struct conf_settings *settings);
+
 /* Frees everything; safe on a zeroed or finished session. */
 void session_finish(struct session *s);
 

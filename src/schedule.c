@@ -1,0 +1,312 @@
+#include "schedule.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "state.h"
+#include "store_cert.h"
+
+struct entry {
+	struct schedule *sched;
+	struct entry *next;
+	char *name;
+	struct conf_settings s;
+	ev_periodic timer;
+	time_t when;
+	time_t not_after;
+	long attempts;
+	char *last_error;
+	bool marked;
+};
+
+struct schedule {
+	struct ev_loop *loop;
+	struct job_runner *runner;
+	const char *state_dir;
+	struct entry *entries;
+	size_t n;
+};
+
+long
+schedule_backoff(long attempts, double r)
+{
+	double cap = (double)SCHEDULE_BACKOFF_MIN;
+
+	for (long i = 1; i < attempts && cap < (double)SCHEDULE_BACKOFF_MAX; i++) {
+		cap *= 2;
+	}
+	if (cap > (double)SCHEDULE_BACKOFF_MAX) {
+		cap = (double)SCHEDULE_BACKOFF_MAX;
+	}
+	if (r < 0 || r >= 1) {
+		r = 0;
+	}
+	return SCHEDULE_BACKOFF_MIN + (long)(r * (cap - (double)SCHEDULE_BACKOFF_MIN));
+}
+
+static double
+uniform(void)
+{
+	return (double)(random() % 1000000) / 1000000.0;
+}
+
+struct schedule *
+schedule_create(struct ev_loop *loop, struct job_runner *runner, const char *state_dir)
+{
+	struct schedule *sched = calloc(1, sizeof(*sched));
+
+	if (sched == NULL) {
+		log_error("out of memory");
+		return NULL;
+	}
+	sched->loop = loop;
+	sched->runner = runner;
+	sched->state_dir = state_dir;
+	srandom((unsigned int)(time(NULL) ^ getpid()));
+	return sched;
+}
+
+static void
+entry_free(struct entry *e)
+{
+	ev_periodic_stop(e->sched->loop, &e->timer);
+	conf_settings_finish(&e->s);
+	free(e->name);
+	free(e->last_error);
+	free(e);
+}
+
+void
+schedule_destroy(struct schedule *sched)
+{
+	if (sched == NULL) {
+		return;
+	}
+	while (sched->entries != NULL) {
+		struct entry *next = sched->entries->next;
+
+		entry_free(sched->entries);
+		sched->entries = next;
+	}
+	free(sched);
+}
+
+static struct entry *
+find(const struct schedule *sched, const char *name)
+{
+	for (struct entry *e = sched->entries; e != NULL; e = e->next) {
+		if (strcmp(e->name, name) == 0) {
+			return e;
+		}
+	}
+	return NULL;
+}
+
+static void
+format_time(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm);
+}
+
+static void
+arm(struct entry *e, time_t when)
+{
+	char date[64];
+
+	e->when = when;
+	ev_periodic_stop(e->sched->loop, &e->timer);
+	ev_periodic_set(&e->timer, (ev_tstamp)when, 0.0, NULL);
+	ev_periodic_start(e->sched->loop, &e->timer);
+	format_time(when, date, sizeof(date));
+	log_debug("%s: next renewal %s", e->name, date);
+}
+
+static void
+on_due(struct ev_loop *loop, ev_periodic *w, int revents)
+{
+	struct entry *e = w->data;
+
+	if (job_runner_has(e->sched->runner, e->name)) {
+		return;
+	}
+	if (job_runner_add(e->sched->runner, e->name, &e->s, true) < 0) {
+		/* Cannot even queue it: try again after a backoff. */
+		schedule_job_done(e->sched, e->name, JOB_FAILED, "cannot queue the job");
+		return;
+	}
+	job_runner_start(e->sched->runner);
+}
+
+/* The next time from what is installed and the persisted backoff. */
+static time_t
+next_time(struct entry *e)
+{
+	struct state st;
+	char *dir = store_cert_dir(e->sched->state_dir, e->name);
+	time_t when = job_due(e->sched->state_dir, e->name, &e->s, &e->not_after);
+
+	if (dir != NULL && state_load(dir, &st) == 0) {
+		e->attempts = st.attempts;
+		free(e->last_error);
+		e->last_error = st.last_error;
+		st.last_error = NULL;
+		if (st.attempts > 0 && st.next_try > when) {
+			when = st.next_try;
+		}
+		state_finish(&st);
+	}
+	free(dir);
+	return when;
+}
+
+int
+schedule_set(struct schedule *sched, const char *name, const struct conf_settings *s)
+{
+	struct conf empty;
+	struct entry *e = find(sched, name);
+	struct conf_settings copy;
+
+	conf_init(&empty);
+	if (conf_resolve(&empty, NULL, s, &copy) < 0) {
+		log_error("out of memory");
+		return -1;
+	}
+	if (e != NULL) {
+		/* Same certificate: new settings, same schedule and backoff,
+		 * unless the names changed, which makes it due now. */
+		conf_settings_finish(&e->s);
+		e->s = copy;
+		e->marked = true;
+		arm(e, next_time(e));
+		return 0;
+	}
+	e = calloc(1, sizeof(*e));
+	if (e == NULL || (e->name = strdup(name)) == NULL) {
+		free(e);
+		conf_settings_finish(&copy);
+		log_error("out of memory");
+		return -1;
+	}
+	e->sched = sched;
+	e->s = copy;
+	e->marked = true;
+	ev_periodic_init(&e->timer, on_due, 0.0, 0.0, NULL);
+	e->timer.data = e;
+	e->next = sched->entries;
+	sched->entries = e;
+	sched->n++;
+	arm(e, next_time(e));
+	return 0;
+}
+
+size_t
+schedule_sweep(struct schedule *sched)
+{
+	struct entry **p = &sched->entries;
+	size_t dropped = 0;
+
+	while (*p != NULL) {
+		struct entry *e = *p;
+
+		if (!e->marked) {
+			*p = e->next;
+			log_info("%s: no longer configured", e->name);
+			entry_free(e);
+			sched->n--;
+			dropped++;
+			continue;
+		}
+		e->marked = false;
+		p = &e->next;
+	}
+	return dropped;
+}
+
+int
+schedule_renew_now(struct schedule *sched, const char *name)
+{
+	struct entry *e = find(sched, name);
+
+	if (e == NULL) {
+		return -1;
+	}
+	if (!job_runner_has(sched->runner, name)) {
+		arm(e, time(NULL));
+	}
+	return 0;
+}
+
+void
+schedule_job_done(struct schedule *sched, const char *name, enum job_result result,
+                  const char *message)
+{
+	struct entry *e = find(sched, name);
+	char *dir;
+	struct state st;
+	long delay;
+	char date[64];
+
+	if (e == NULL) {
+		return;
+	}
+	if (result != JOB_FAILED) {
+		e->attempts = 0;
+		free(e->last_error);
+		e->last_error = NULL;
+		arm(e, next_time(e));
+		return;
+	}
+	dir = store_cert_dir(sched->state_dir, name);
+	if (dir == NULL) {
+		return;
+	}
+	state_load(dir, &st);
+	if (st.attempts < 1) {
+		st.attempts = 1;
+	}
+	delay = schedule_backoff(st.attempts, uniform());
+	st.next_try = time(NULL) + delay;
+	if (st.last_error == NULL && message != NULL) {
+		st.last_error = strdup(message);
+	}
+	state_save(dir, name, &st);
+	format_time(st.next_try, date, sizeof(date));
+	log_warn("%s: attempt %ld failed; next try in %ld s (%s)", name, st.attempts, delay, date);
+	e->attempts = st.attempts;
+	free(e->last_error);
+	e->last_error = st.last_error;
+	st.last_error = NULL;
+	arm(e, st.next_try);
+	state_finish(&st);
+	free(dir);
+}
+
+void
+schedule_list(const struct schedule *sched, json_t *list)
+{
+	for (const struct entry *e = sched->entries; e != NULL; e = e->next) {
+		json_t *domains = json_array();
+
+		for (size_t i = 0; domains != NULL && i < e->s.n_domains; i++) {
+			json_array_append_new(domains, json_string(e->s.domains[i]));
+		}
+		json_array_append_new(
+		        list, json_pack("{s:s, s:o*, s:I, s:I, s:I, s:s*, s:b}", "cert", e->name,
+		                        "domains", domains, "not_after", (json_int_t)e->not_after,
+		                        "next", (json_int_t)e->when, "attempts",
+		                        (json_int_t)e->attempts, "last_error", e->last_error,
+		                        "running", job_runner_has(sched->runner, e->name)));
+	}
+}
+
+size_t
+schedule_count(const struct schedule *sched)
+{
+	return sched->n;
+}

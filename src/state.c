@@ -1,0 +1,108 @@
+#include "state.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "store.h"
+
+#define STATE_MAX (64 * 1024)
+
+int
+state_load(const char *dir, struct state *st)
+{
+	char *path = NULL;
+	char *text = NULL;
+	json_t *root = NULL;
+	json_int_t not_after = 0;
+	json_int_t last_attempt = 0;
+	json_int_t last_success = 0;
+	json_int_t attempts = 0;
+	json_int_t next_try = 0;
+	const char *last_error = NULL;
+	size_t len = 0;
+	int rc = -1;
+
+	memset(st, 0, sizeof(*st));
+	path = store_path(dir, "state.json", NULL);
+	if (path == NULL) {
+		goto out;
+	}
+	text = store_read_file(path, STATE_MAX, &len);
+	if (text == NULL) {
+		rc = errno == ENOENT ? 0 : -1;
+		goto out;
+	}
+	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+	if (root == NULL ||
+	    json_unpack(root, "{s?I, s?I, s?I, s?I, s?I, s?s}", "not_after", &not_after,
+	                "last_attempt", &last_attempt, "last_success", &last_success, "attempts",
+	                &attempts, "next_try", &next_try, "last_error", &last_error) != 0 ||
+	    attempts < 0 || attempts > 1000000) {
+		goto out;
+	}
+	st->not_after = (time_t)not_after;
+	st->last_attempt = (time_t)last_attempt;
+	st->last_success = (time_t)last_success;
+	st->attempts = (long)attempts;
+	st->next_try = (time_t)next_try;
+	if (last_error != NULL) {
+		st->last_error = strdup(last_error);
+		if (st->last_error == NULL) {
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	if (rc < 0) {
+		state_finish(st);
+	}
+	json_decref(root);
+	free(text);
+	free(path);
+	return rc;
+}
+
+int
+state_save(const char *dir, const char *name, const struct state *st)
+{
+	char *path = store_path(dir, "state.json", NULL);
+	char *text = NULL;
+	json_t *root = NULL;
+	int rc = -1;
+
+	if (path == NULL) {
+		log_error("%s: path too long", dir);
+		goto out;
+	}
+	root = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:s*}", "name", name, "not_after",
+	                 (json_int_t)st->not_after, "last_attempt", (json_int_t)st->last_attempt,
+	                 "last_success", (json_int_t)st->last_success, "attempts",
+	                 (json_int_t)st->attempts, "next_try", (json_int_t)st->next_try,
+	                 "last_error", st->last_error);
+	if (root != NULL) {
+		text = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS);
+	}
+	if (text == NULL) {
+		log_error("%s: out of memory", dir);
+		goto out;
+	}
+	if (store_mkdirs(dir, 0755) < 0 || store_write_atomic(path, text, strlen(text), 0644) < 0) {
+		goto out;
+	}
+	rc = 0;
+out:
+	json_decref(root);
+	free(text);
+	free(path);
+	return rc;
+}
+
+void
+state_finish(struct state *st)
+{
+	free(st->last_error);
+	memset(st, 0, sizeof(*st));
+}

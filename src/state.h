@@ -1,0 +1,27 @@
+/* certs/<name>/state.json: what acmed remembers about a certificate between
+ * runs (attempts and backoff survive a restart). */
+#ifndef ACMED_STATE_H
+#define ACMED_STATE_H
+
+#include <time.h>
+
+struct state {
+	time_t not_after; /* of the installed certificate, 0 if none */
+	time_t last_attempt; /* 0: never */
+	time_t last_success;
+	long attempts; /* failures in a row */
+	time_t next_try; /* backoff: not before this time; 0: no backoff */
+	char *last_error; /* or NULL */
+};
+
+/* Reads dir/state.json into st (zeroed first). A missing file gives a zero
+ * state and 0. Returns 0, or -1 for an unreadable or malformed file (st is
+ * then zero; not logged, the reason in errno-like err). */
+int state_load(const char *dir, struct state *st);
+
+/* Writes dir/state.json atomically. Returns 0 or -1 (logged). */
+int state_save(const char *dir, const char *name, const struct state *st);
+
+void state_finish(struct state *st);
+
+#endif
