@@ -64,6 +64,8 @@ struct acme_order_run {
 	bool complete;
 	char *pem;
 	size_t pem_len;
+	char *new_order_payload; /* kept for a resumed order that must be replaced */
+	bool resuming;
 };
 
 static const char *const step_names[ACME_ORDER_STEP__MAX] = {
@@ -113,6 +115,7 @@ order_free(struct acme_order_run *o)
 	free(o->finalize);
 	free(o->cert_url);
 	free(o->pem);
+	free(o->new_order_payload);
 	free(o);
 }
 
@@ -757,10 +760,36 @@ on_new_order(const struct acme_reply *reply, void *arg)
 {
 	struct acme_order_run *o = arg;
 	struct acme_order order;
+	const char *location = reply->location;
 	char err[256];
 
 	o->inflight--;
 	memset(&order, 0, sizeof(order));
+	if (o->resuming) {
+		location = o->p.resume_url;
+		if (reply->problem != NULL ||
+		    acme_parse_order(reply->body, reply->body_len, &order, err, sizeof(err)) < 0 ||
+		    order.status == ACME_STATUS_INVALID) {
+			/* Gone (404), unreadable or failed: a new order. */
+			log_info("%s: order %s cannot be resumed (%s); ordering anew", o->p.name,
+			         location,
+			         reply->problem != NULL                ? reply->message
+			         : order.status == ACME_STATUS_INVALID ? "invalid"
+			                                               : err);
+			acme_order_finish(&order);
+			o->resuming = false;
+			if (acme_client_post(o->client, acme_client_directory(o->client)->new_order,
+			                     o->acct->key, o->acct->url, o->new_order_payload,
+			                     on_new_order, o) < 0) {
+				fail(o, ACME_ORDER_FAILED, "%s: cannot send newOrder", o->p.name);
+			} else {
+				o->inflight++;
+			}
+			goto out;
+		}
+		acme_order_finish(&order);
+		log_info("%s: resuming order %s", o->p.name, location);
+	}
 	if (reply->problem != NULL) {
 		if (acme_problem_is(reply->problem, "accountDoesNotExist")) {
 			fail(o, ACME_ORDER_NO_ACCOUNT, "%s: %s", o->p.name, reply->message);
@@ -773,16 +802,16 @@ on_new_order(const struct acme_reply *reply, void *arg)
 		}
 		goto out;
 	}
-	if (reply->location == NULL || !http_url_ok(reply->location)) {
+	if (location == NULL || !http_url_ok(location)) {
 		fail(o, ACME_ORDER_FAILED, "%s: %s: no order URL in Location", o->p.name,
 		     reply->url);
 		goto out;
 	}
 	if (acme_parse_order(reply->body, reply->body_len, &order, err, sizeof(err)) < 0) {
-		fail(o, ACME_ORDER_FAILED, "%s: %s: %s", o->p.name, reply->location, err);
+		fail(o, ACME_ORDER_FAILED, "%s: %s: %s", o->p.name, location, err);
 		goto out;
 	}
-	o->url = strdup(reply->location);
+	o->url = strdup(location);
 	o->finalize = strdup(order.finalize);
 	if (o->url == NULL || o->finalize == NULL) {
 		fail(o, ACME_ORDER_FAILED, "%s: out of memory", o->p.name);
@@ -800,6 +829,9 @@ on_new_order(const struct acme_reply *reply, void *arg)
 		goto out;
 	}
 	log_debug("%s: order %s", o->p.name, o->url);
+	if (o->p.on_url != NULL && !o->resuming) {
+		o->p.on_url(o->url, o->arg);
+	}
 	if (order.status != ACME_STATUS_PENDING || order.n_authorizations == 0) {
 		handle_order(o, &order, reply->retry_after);
 		goto out;
@@ -876,9 +908,14 @@ acme_order_start(struct ev_loop *loop, struct acme_client *client,
 	o->step = step;
 	o->arg = arg;
 	o->deadline = ev_now(loop) + (params->timeout_s > 0 ? params->timeout_s : DEFAULT_TIMEOUT);
+	o->new_order_payload = text;
+	text = NULL;
+	o->resuming = params->resume_url != NULL;
 	set_step(o, ACME_ORDER_STEP_ORDERING);
-	if (acme_client_post(client, dir->new_order, acct->key, acct->url, text, on_new_order, o) <
-	    0) {
+	if (acme_client_post(client, o->resuming ? params->resume_url : dir->new_order, acct->key,
+	                     acct->url, o->resuming ? NULL : o->new_order_payload, on_new_order,
+	                     o) < 0) {
+		free(o->new_order_payload);
 		free(o);
 		o = NULL;
 		goto out;

@@ -28,6 +28,10 @@ enum acme_order_step {
 	ACME_ORDER_STEP__MAX,
 };
 
+/* The order's URL, once the CA created it: for the caller to persist so
+ * that a restart can resume the order (see resume_url). */
+typedef void (*acme_order_url_fn)(const char *url, void *arg);
+
 struct acme_order_params {
 	const char *name; /* the certificate's name, for messages and hooks */
 	const struct acme_identifier *ids;
@@ -36,6 +40,12 @@ struct acme_order_params {
 	struct challenge *responder; /* presents the challenges */
 	const char *replaces; /* ARI certificate ID, or NULL */
 	double timeout_s; /* overall deadline; 0: 600 s */
+	/* An order created before a restart: fetched and taken on from its
+	 * status (pending: authorizations, ready: finalize, processing: poll,
+	 * valid: download); a vanished or invalid one is replaced by a new
+	 * order. NULL: a new order. */
+	const char *resume_url;
+	acme_order_url_fn on_url; /* may be NULL; called with the run's arg */
 };
 
 /* On success pem/pem_len hold the downloaded chain (borrowed for the call),

@@ -49,6 +49,7 @@ struct job {
 	char *dir;
 	time_t not_after;
 	struct hook *deploy;
+	char *resume_url;
 	struct job *run_prev; /* in runner->running */
 	struct job *run_next;
 	time_t since; /* when the current state began */
@@ -146,6 +147,7 @@ job_free(struct job *job)
 	free(job->ids);
 	EVP_PKEY_free(job->key);
 	free(job->dir);
+	free(job->resume_url);
 	free(job);
 }
 
@@ -383,6 +385,69 @@ out:
 	return due;
 }
 
+static void
+pending_key_path(const struct job *job, char *path, size_t len)
+{
+	snprintf(path, len, "%s/pending.key", job->dir);
+}
+
+static void
+pending_key_remove(const struct job *job)
+{
+	char path[4096];
+
+	pending_key_path(job, path, sizeof(path));
+	unlink(path);
+}
+
+/* Once the CA created the order, its URL and the new key are kept so that a
+ * restart (even after kill -9) resumes it instead of starting over. */
+static void
+on_order_url(const char *url, void *arg)
+{
+	struct job *job = arg;
+	struct state st;
+	char path[4096];
+
+	pending_key_path(job, path, sizeof(path));
+	if (store_mkdirs(job->dir, 0755) < 0 || key_save(job->key, path) < 0) {
+		return;
+	}
+	state_load(job->dir, &st);
+	free(st.order_url);
+	st.order_url = strdup(url);
+	state_save(job->dir, job->name, &st);
+	state_finish(&st);
+}
+
+/* An order left by an earlier run with its key: resumed when both are
+ * there. */
+static bool
+load_resume(struct job *job)
+{
+	struct state st;
+	char path[4096];
+	bool ok = false;
+
+	if (state_load(job->dir, &st) < 0 || st.order_url == NULL) {
+		goto out;
+	}
+	pending_key_path(job, path, sizeof(path));
+	if (access(path, F_OK) != 0) {
+		goto out;
+	}
+	job->key = key_load(path);
+	if (job->key == NULL) {
+		goto out;
+	}
+	job->resume_url = st.order_url;
+	st.order_url = NULL;
+	ok = true;
+out:
+	state_finish(&st);
+	return ok;
+}
+
 /* state.json: what status and the daemon read back. */
 static void
 save_state(struct job *job, bool ok)
@@ -398,6 +463,10 @@ save_state(struct job *job, bool ok)
 	}
 	free(st.last_error);
 	st.last_error = NULL;
+	/* The order is over, whatever its outcome: nothing to resume. */
+	free(st.order_url);
+	st.order_url = NULL;
+	pending_key_remove(job);
 	if (ok) {
 		st.attempts = 0;
 		st.last_success = now;
@@ -822,6 +891,13 @@ job_start(struct job *job)
 	job->params.name = job->name;
 	job->params.ids = job->ids;
 	job->params.n_ids = job->n_ids;
+	job->params.on_url = on_order_url;
+	if (load_resume(job)) {
+		job->params.resume_url = job->resume_url;
+		job->params.cert_key = job->key;
+		start_order(job);
+		return;
+	}
 	snprintf(path, sizeof(path), "%s/privkey.pem", job->dir);
 	if (job->s.reuse_key && access(path, F_OK) == 0) {
 		log_debug("%s: reusing the key in %s", job->name, path);

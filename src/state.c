@@ -22,6 +22,7 @@ state_load(const char *dir, struct state *st)
 	json_int_t attempts = 0;
 	json_int_t next_try = 0;
 	const char *last_error = NULL;
+	const char *order_url = NULL;
 	size_t len = 0;
 	int rc = -1;
 
@@ -37,9 +38,10 @@ state_load(const char *dir, struct state *st)
 	}
 	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
 	if (root == NULL ||
-	    json_unpack(root, "{s?I, s?I, s?I, s?I, s?I, s?s}", "not_after", &not_after,
+	    json_unpack(root, "{s?I, s?I, s?I, s?I, s?I, s?s, s?s}", "not_after", &not_after,
 	                "last_attempt", &last_attempt, "last_success", &last_success, "attempts",
-	                &attempts, "next_try", &next_try, "last_error", &last_error) != 0 ||
+	                &attempts, "next_try", &next_try, "last_error", &last_error, "order_url",
+	                &order_url) != 0 ||
 	    attempts < 0 || attempts > 1000000) {
 		goto out;
 	}
@@ -51,6 +53,12 @@ state_load(const char *dir, struct state *st)
 	if (last_error != NULL) {
 		st->last_error = strdup(last_error);
 		if (st->last_error == NULL) {
+			goto out;
+		}
+	}
+	if (order_url != NULL) {
+		st->order_url = strdup(order_url);
+		if (st->order_url == NULL) {
 			goto out;
 		}
 	}
@@ -77,11 +85,11 @@ state_save(const char *dir, const char *name, const struct state *st)
 		log_error("%s: path too long", dir);
 		goto out;
 	}
-	root = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:s*}", "name", name, "not_after",
+	root = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:s*, s:s*}", "name", name, "not_after",
 	                 (json_int_t)st->not_after, "last_attempt", (json_int_t)st->last_attempt,
 	                 "last_success", (json_int_t)st->last_success, "attempts",
 	                 (json_int_t)st->attempts, "next_try", (json_int_t)st->next_try,
-	                 "last_error", st->last_error);
+	                 "last_error", st->last_error, "order_url", st->order_url);
 	if (root != NULL) {
 		text = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS);
 	}
@@ -104,5 +112,6 @@ void
 state_finish(struct state *st)
 {
 	free(st->last_error);
+	free(st->order_url);
 	memset(st, 0, sizeof(*st));
 }

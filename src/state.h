@@ -12,6 +12,7 @@ struct state {
 	long attempts; /* failures in a row */
 	time_t next_try; /* backoff: not before this time; 0: no backoff */
 	char *last_error; /* or NULL */
+	char *order_url; /* an order in flight (its key in pending.key), or NULL */
 };
 
 /* Reads dir/state.json into st (zeroed first). A missing file gives a zero
