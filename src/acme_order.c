@@ -793,10 +793,19 @@ on_new_order(const struct acme_reply *reply, void *arg)
 	if (reply->problem != NULL) {
 		if (acme_problem_is(reply->problem, "accountDoesNotExist")) {
 			fail(o, ACME_ORDER_NO_ACCOUNT, "%s: %s", o->p.name, reply->message);
-		} else if (o->p.replaces != NULL &&
-		           (acme_problem_is(reply->problem, "alreadyReplaced") ||
-		            acme_problem_is(reply->problem, "conflict"))) {
+		} else if (o->p.replaces != NULL && reply->status >= 400 && reply->status < 500 &&
+		           !acme_problem_is(reply->problem, "rateLimited")) {
+			/* RFC 9773 section 5: alreadyReplaced, or a CA that
+			 * refuses "replaces" some other way: the caller orders
+			 * again without it. */
 			fail(o, ACME_ORDER_REPLACED, "%s: %s", o->p.name, reply->message);
+		} else if (acme_problem_is(reply->problem, "unauthorized")) {
+			/* RFC 8555 section 7.3.6: what a deactivated account
+			 * gets for everything it signs. */
+			fail(o, ACME_ORDER_FAILED,
+			     "%s: %s; if the account was deactivated, move %s away: a new account "
+			     "is registered on the next run",
+			     o->p.name, reply->message, o->acct->dir);
 		} else {
 			fail(o, ACME_ORDER_FAILED, "%s: %s", o->p.name, reply->message);
 		}

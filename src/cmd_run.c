@@ -137,7 +137,7 @@ start(struct daemon *d)
 		goto fatal;
 	}
 	job_runner_on_done(d->runner, on_job_done, d);
-	d->schedule = schedule_create(d->loop, d->runner, d->s.state_dir);
+	d->schedule = schedule_create(d->loop, d->runner, d->s.acme, d->s.state_dir);
 	if (d->schedule == NULL || load_certs(d, &d->conf) < 0) {
 		goto fatal;
 	}

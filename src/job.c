@@ -50,6 +50,7 @@ struct job {
 	time_t not_after;
 	struct hook *deploy;
 	char *resume_url;
+	char *replaces; /* ARI ID of the installed certificate */
 	struct job *run_prev; /* in runner->running */
 	struct job *run_next;
 	time_t since; /* when the current state began */
@@ -148,6 +149,7 @@ job_free(struct job *job)
 	EVP_PKEY_free(job->key);
 	free(job->dir);
 	free(job->resume_url);
+	free(job->replaces);
 	free(job);
 }
 
@@ -343,6 +345,7 @@ out:
 static bool
 is_due(struct job *job)
 {
+	const struct acme_directory *dir;
 	char path[4096];
 	char err[256];
 	struct acme_identifier *ids = NULL;
@@ -360,6 +363,12 @@ is_due(struct job *job)
 		goto out;
 	}
 	job->renewal = true;
+	/* RFC 9773 section 5: a renewal names the certificate it replaces
+	 * when the CA speaks ARI. */
+	dir = acme_client_directory(job->runner->client);
+	if (dir != NULL && dir->renewal_info != NULL) {
+		job->replaces = cert_ari_id(x);
+	}
 	if (cert_validity(x, &nb, &na) < 0 || cert_ids(x, &ids, &n) < 0) {
 		log_warn("%s: %s: unreadable certificate, ordering a new one", job->name, path);
 		goto out;
@@ -892,6 +901,7 @@ job_start(struct job *job)
 	job->params.ids = job->ids;
 	job->params.n_ids = job->n_ids;
 	job->params.on_url = on_order_url;
+	job->params.replaces = job->replaces;
 	if (load_resume(job)) {
 		job->params.resume_url = job->resume_url;
 		job->params.cert_key = job->key;

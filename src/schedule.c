@@ -5,9 +5,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cert.h"
 #include "log.h"
 #include "state.h"
+#include "store.h"
 #include "store_cert.h"
+
+struct ari_request;
 
 struct entry {
 	struct schedule *sched;
@@ -20,11 +24,20 @@ struct entry {
 	long attempts;
 	char *last_error;
 	bool marked;
+	ev_timer ari_timer; /* when to ask for the window again */
+	struct ari_request *ari; /* in flight, or NULL */
+	time_t ari_when; /* the time picked in the window, 0: none */
+};
+
+/* Outlives its entry if the entry is dropped while the CA answers. */
+struct ari_request {
+	struct entry *e;
 };
 
 struct schedule {
 	struct ev_loop *loop;
 	struct job_runner *runner;
+	struct acme_client *client;
 	const char *state_dir;
 	struct entry *entries;
 	size_t n;
@@ -54,7 +67,8 @@ uniform(void)
 }
 
 struct schedule *
-schedule_create(struct ev_loop *loop, struct job_runner *runner, const char *state_dir)
+schedule_create(struct ev_loop *loop, struct job_runner *runner, struct acme_client *client,
+                const char *state_dir)
 {
 	struct schedule *sched = calloc(1, sizeof(*sched));
 
@@ -64,6 +78,7 @@ schedule_create(struct ev_loop *loop, struct job_runner *runner, const char *sta
 	}
 	sched->loop = loop;
 	sched->runner = runner;
+	sched->client = client;
 	sched->state_dir = state_dir;
 	srandom((unsigned int)(time(NULL) ^ getpid()));
 	return sched;
@@ -72,6 +87,10 @@ schedule_create(struct ev_loop *loop, struct job_runner *runner, const char *sta
 static void
 entry_free(struct entry *e)
 {
+	if (e->ari != NULL) {
+		e->ari->e = NULL;
+	}
+	ev_timer_stop(e->sched->loop, &e->ari_timer);
 	ev_periodic_stop(e->sched->loop, &e->timer);
 	conf_settings_finish(&e->s);
 	free(e->name);
@@ -143,6 +162,128 @@ on_due(struct ev_loop *loop, ev_periodic *w, int revents)
 	job_runner_start(e->sched->runner);
 }
 
+time_t
+schedule_ari_time(time_t start, time_t end, time_t now, double r)
+{
+	time_t t;
+
+	if (end <= now) {
+		return now;
+	}
+	if (r < 0 || r >= 1) {
+		r = 0;
+	}
+	t = start + (time_t)(r * (double)(end - start));
+	return t < now ? now : t;
+}
+
+static void fetch_ari(struct entry *e);
+
+static void
+on_ari_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	fetch_ari(w->data);
+}
+
+static void
+ari_again(struct entry *e, double delay)
+{
+	/* RFC 9773 section 4.3: ask again when Retry-After says, within
+	 * sane bounds; six hours without one. */
+	if (delay < 60) {
+		delay = 60;
+	}
+	if (delay > 24 * 3600) {
+		delay = 24 * 3600;
+	}
+	ev_timer_stop(e->sched->loop, &e->ari_timer);
+	ev_timer_set(&e->ari_timer, delay, 0.0);
+	ev_timer_start(e->sched->loop, &e->ari_timer);
+}
+
+static void
+on_ari(const struct acme_reply *reply, void *arg)
+{
+	struct ari_request *req = arg;
+	struct entry *e = req->e;
+	struct acme_renewal_info info;
+	char err[256];
+	char date[64];
+	time_t now = time(NULL);
+
+	free(req);
+	if (e == NULL) {
+		return;
+	}
+	e->ari = NULL;
+	if (reply->problem != NULL) {
+		log_debug("%s: renewalInfo: %s", e->name, reply->message);
+		ari_again(e, 6 * 3600);
+		return;
+	}
+	if (acme_parse_renewal_info(reply->body, reply->body_len, &info, err, sizeof(err)) < 0) {
+		log_warn("%s: %s: %s; keeping the usual schedule", e->name, reply->url, err);
+		ari_again(e, 6 * 3600);
+		return;
+	}
+	e->ari_when = schedule_ari_time(info.start, info.end, now, uniform());
+	format_time(e->ari_when, date, sizeof(date));
+	log_info("%s: the CA suggests renewal by %s (renewalInfo)", e->name, date);
+	acme_renewal_info_finish(&info);
+	/* A backoff in force still wins. */
+	if (e->attempts == 0 || e->ari_when > e->when) {
+		arm(e, e->ari_when);
+	}
+	ari_again(e, reply->retry_after != 0 ? difftime(reply->retry_after, now) : 6 * 3600);
+}
+
+/* Asks the CA for the installed certificate's renewal window. */
+static void
+fetch_ari(struct entry *e)
+{
+	const struct acme_directory *dir =
+	        e->sched->client != NULL ? acme_client_directory(e->sched->client) : NULL;
+	char *certdir = NULL;
+	char *path = NULL;
+	char *id = NULL;
+	char *url = NULL;
+	char err[256];
+	X509 *x = NULL;
+	size_t n;
+
+	if (dir == NULL || dir->renewal_info == NULL || e->ari != NULL) {
+		goto out;
+	}
+	certdir = store_cert_dir(e->sched->state_dir, e->name);
+	path = certdir != NULL ? store_path(certdir, "cert.pem", NULL) : NULL;
+	x = path != NULL ? cert_load(path, err, sizeof(err)) : NULL;
+	id = x != NULL ? cert_ari_id(x) : NULL;
+	if (id == NULL) {
+		goto out;
+	}
+	n = strlen(dir->renewal_info) + strlen(id) + 2;
+	url = malloc(n);
+	e->ari = calloc(1, sizeof(*e->ari));
+	if (url == NULL || e->ari == NULL) {
+		free(e->ari);
+		e->ari = NULL;
+		goto out;
+	}
+	snprintf(url, n, "%s%s%s", dir->renewal_info,
+	         dir->renewal_info[strlen(dir->renewal_info) - 1] == '/' ? "" : "/", id);
+	e->ari->e = e;
+	if (acme_client_get(e->sched->client, url, on_ari, e->ari) < 0) {
+		free(e->ari);
+		e->ari = NULL;
+	}
+out:
+	X509_free(x);
+	free(url);
+	free(id);
+	free(path);
+	free(certdir);
+}
+
 /* The next time from what is installed and the persisted backoff. */
 static time_t
 next_time(struct entry *e)
@@ -156,6 +297,9 @@ next_time(struct entry *e)
 		free(e->last_error);
 		e->last_error = st.last_error;
 		st.last_error = NULL;
+		if (st.attempts == 0 && e->ari_when != 0) {
+			when = e->ari_when;
+		}
 		if (st.attempts > 0 && st.next_try > when) {
 			when = st.next_try;
 		}
@@ -198,10 +342,13 @@ schedule_set(struct schedule *sched, const char *name, const struct conf_setting
 	e->marked = true;
 	ev_periodic_init(&e->timer, on_due, 0.0, 0.0, NULL);
 	e->timer.data = e;
+	ev_init(&e->ari_timer, on_ari_timer);
+	e->ari_timer.data = e;
 	e->next = sched->entries;
 	sched->entries = e;
 	sched->n++;
 	arm(e, next_time(e));
+	fetch_ari(e);
 	return 0;
 }
 
@@ -259,7 +406,9 @@ schedule_job_done(struct schedule *sched, const char *name, enum job_result resu
 		e->attempts = 0;
 		free(e->last_error);
 		e->last_error = NULL;
+		e->ari_when = 0;
 		arm(e, next_time(e));
+		fetch_ari(e);
 		return;
 	}
 	dir = store_cert_dir(sched->state_dir, name);

@@ -10,6 +10,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 
+#include "acme_client.h"
 #include "conf.h"
 #include "job.h"
 
@@ -18,9 +19,17 @@
 
 struct schedule;
 
-/* runner and state_dir are borrowed. NULL on failure (logged). */
+/* runner, client and state_dir are borrowed. When the CA's directory
+ * offers renewalInfo (RFC 9773, ARI), each installed certificate's renewal
+ * time is a uniformly random time inside the window the CA suggests,
+ * fetched again when its Retry-After says; otherwise the rule of
+ * job_renewal_time. NULL on failure (logged). */
 struct schedule *schedule_create(struct ev_loop *loop, struct job_runner *runner,
-                                 const char *state_dir);
+                                 struct acme_client *client, const char *state_dir);
+
+/* Picks the renewal time inside an ARI window: now when the window is
+ * over, else start + r * (end - start), never before now; r in [0, 1). */
+time_t schedule_ari_time(time_t start, time_t end, time_t now, double r);
 void schedule_destroy(struct schedule *sched);
 
 /* Adds the certificate, or updates its settings (copied) keeping its
