@@ -1,0 +1,201 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "state.h"
+#include "store.h"
+#include "store_cert.h"
+
+static char *
+read_all(const char *dir, const char *name)
+{
+	char *path = store_path(dir, name, NULL);
+	char *text = store_read_file(path, 1 << 16, NULL);
+
+	free(path);
+	return text;
+}
+
+static struct store_cert_set
+make_set(const char *key, const char *cert, const char *chain)
+{
+	struct store_cert_set set = {
+	        .key_pem = key,
+	        .key_len = strlen(key),
+	        .cert_pem = cert,
+	        .cert_len = strlen(cert),
+	        .chain_pem = chain,
+	        .chain_len = strlen(chain),
+	};
+
+	return set;
+}
+
+static void
+test_install_twice(void **state)
+{
+	char tmpl[] = "/tmp/acmed-test-store-cert.XXXXXX";
+	char *root = mkdtemp(tmpl);
+	char *dir;
+	char *text;
+	struct stat st;
+	struct store_cert_set one = make_set("KEY1\n", "CERT1\n", "CHAIN1\n");
+	struct store_cert_set two = make_set("KEY2\n", "CERT2\n", "CHAIN2\n");
+	struct store_cert_set three = make_set("KEY3\n", "CERT3\n", "");
+
+	assert_non_null(root);
+	assert_int_equal(store_cert_install(root, "www", &one), 0);
+	dir = store_cert_dir(root, "www");
+	text = read_all(dir, "fullchain.pem");
+	assert_string_equal(text, "CERT1\nCHAIN1\n");
+	free(text);
+	text = read_all(dir, "privkey.pem");
+	assert_string_equal(text, "KEY1\n");
+	free(text);
+	/* The key is 0600 behind the link. */
+	assert_int_equal(stat(dir, &st), 0);
+	{
+		char *p = store_path(dir, "privkey.pem", NULL);
+
+		assert_int_equal(stat(p, &st), 0);
+		assert_int_equal(st.st_mode & 0777, 0600);
+		free(p);
+	}
+	assert_int_equal(store_cert_install(root, "www", &two), 0);
+	text = read_all(dir, "cert.pem");
+	assert_string_equal(text, "CERT2\n");
+	free(text);
+	text = read_all(dir, "previous/cert.pem");
+	assert_string_equal(text, "CERT1\n");
+	free(text);
+	/* A third set drops the first and keeps the second as previous. */
+	assert_int_equal(store_cert_install(root, "www", &three), 0);
+	text = read_all(dir, "previous/privkey.pem");
+	assert_string_equal(text, "KEY2\n");
+	free(text);
+	text = read_all(dir, "chain.pem");
+	assert_string_equal(text, "");
+	free(text);
+	text = read_all(dir, "v/1/cert.pem");
+	assert_null(text);
+	free(dir);
+}
+
+static void
+test_install_refuses_bad_names(void **state)
+{
+	struct store_cert_set one = make_set("K\n", "C\n", "");
+
+	assert_false(store_cert_name_ok("../x"));
+	assert_false(store_cert_name_ok(".hidden"));
+	assert_false(store_cert_name_ok(""));
+	assert_false(store_cert_name_ok("a/b"));
+	assert_true(store_cert_name_ok("_.example.com"));
+	assert_int_equal(store_cert_install("/tmp", "../etc", &one), -1);
+}
+
+static void
+test_install_failure_changes_nothing(void **state)
+{
+	char tmpl[] = "/tmp/acmed-test-store-cert.XXXXXX";
+	char *root = mkdtemp(tmpl);
+	struct store_cert_set one = make_set("KEY1\n", "CERT1\n", "CHAIN1\n");
+	char *dir;
+	char *v;
+	char *text;
+	FILE *f;
+
+	assert_int_equal(store_cert_install(root, "www", &one), 0);
+	dir = store_cert_dir(root, "www");
+	/* A file where the next version's folder would go: the install
+	 * fails and the current set stays. */
+	v = store_path(dir, "v", "2", NULL);
+	f = fopen(v, "w");
+	assert_non_null(f);
+	fclose(f);
+	chmod(dir, 0755);
+	{
+		char *vroot = store_path(dir, "v", NULL);
+
+		/* No room for a new version: the folder is read-only for
+		 * non-root; as root, make v a file instead. */
+		if (geteuid() == 0) {
+			char *moved = store_path(dir, "v.saved", NULL);
+
+			assert_int_equal(rename(vroot, moved), 0);
+			f = fopen(vroot, "w");
+			assert_non_null(f);
+			fclose(f);
+			assert_int_equal(store_cert_install(root, "www", &one), -1);
+			unlink(vroot);
+			assert_int_equal(rename(moved, vroot), 0);
+			free(moved);
+		}
+		free(vroot);
+	}
+	text = read_all(dir, "cert.pem");
+	assert_string_equal(text, "CERT1\n");
+	free(text);
+	free(v);
+	free(dir);
+}
+
+static void
+test_state_round_trip(void **state)
+{
+	char tmpl[] = "/tmp/acmed-test-state.XXXXXX";
+	char *dir = mkdtemp(tmpl);
+	struct state st;
+	struct state back;
+	char *path;
+	FILE *f;
+
+	memset(&st, 0, sizeof(st));
+	assert_int_equal(state_load(dir, &back), 0);
+	assert_int_equal(back.attempts, 0);
+	st.not_after = 1800000000;
+	st.attempts = 3;
+	st.next_try = 1700000000;
+	st.last_error = strdup("www: boom");
+	st.order_url = strdup("https://ca.example/order/1");
+	assert_int_equal(state_save(dir, "www", &st), 0);
+	assert_int_equal(state_load(dir, &back), 0);
+	assert_int_equal(back.not_after, 1800000000);
+	assert_int_equal(back.attempts, 3);
+	assert_int_equal(back.next_try, 1700000000);
+	assert_string_equal(back.last_error, "www: boom");
+	assert_string_equal(back.order_url, "https://ca.example/order/1");
+	state_finish(&back);
+	state_finish(&st);
+	/* A broken file is an error, with a zeroed state. */
+	path = store_path(dir, "state.json", NULL);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("{\"attempts\": \"many\"}", f);
+	fclose(f);
+	assert_int_equal(state_load(dir, &back), -1);
+	assert_int_equal(back.attempts, 0);
+	assert_null(back.last_error);
+	free(path);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_install_twice),
+	        cmocka_unit_test(test_install_refuses_bad_names),
+	        cmocka_unit_test(test_install_failure_changes_nothing),
+	        cmocka_unit_test(test_state_round_trip),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
