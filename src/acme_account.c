@@ -116,20 +116,25 @@ load_contacts(struct acme_account_handle *acct, json_t *array)
 	size_t n = 0;
 	json_t *v;
 	size_t i;
+	int rc = -1;
 
 	if (array == NULL) {
-		return 0;
+		rc = 0;
+		goto out;
 	}
 	if (!json_is_array(array) || json_array_size(array) > ACCOUNT_MAX_CONTACTS) {
-		return -1;
+		goto out;
 	}
-	json_array_foreach (array, i, v) {
+	json_array_foreach(array, i, v)
+	{
 		if (!json_is_string(v)) {
-			return -1;
+			goto out;
 		}
 		list[n++] = json_string_value(v);
 	}
-	return acme_account_set_contacts(acct, (char *const *)list, n);
+	rc = acme_account_set_contacts(acct, (char *const *)list, n);
+out:
+	return rc;
 }
 
 static int
@@ -147,10 +152,12 @@ load_url(struct acme_account_handle *acct)
 	text = store_read_file(acct->json_path, ACCOUNT_JSON_MAX, &len);
 	if (text == NULL) {
 		if (errno == ENOENT) {
-			return 0;
+			/* not registered yet, or account.json was lost */
+			rc = 0;
+		} else {
+			log_error("%s: %s", acct->json_path, strerror(errno));
 		}
-		log_error("%s: %s", acct->json_path, strerror(errno));
-		return -1;
+		goto out;
 	}
 	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL ||
@@ -461,15 +468,13 @@ on_existing(const struct acme_reply *reply, void *arg)
 
 	/* RFC 8555 section 7.3.1: accountDoesNotExist means the key is not
 	 * registered: go on with a registration. */
-	if (reply->problem != NULL && acme_problem_is(reply->problem, "accountDoesNotExist")) {
-		if (e->s == NULL) {
-			finish(e, ACME_ACCOUNT_NOT_FOUND, reply->message);
-		} else {
-			register_account(e);
-		}
-		return;
+	if (reply->problem == NULL || !acme_problem_is(reply->problem, "accountDoesNotExist")) {
+		on_account(reply, arg);
+	} else if (e->s == NULL) {
+		finish(e, ACME_ACCOUNT_NOT_FOUND, reply->message);
+	} else {
+		register_account(e);
 	}
-	on_account(reply, arg);
 }
 
 /* RFC 8555 section 7.3.1: newAccount with onlyReturnExisting finds the
@@ -489,19 +494,21 @@ acme_account_ensure(struct acme_client *client, struct acme_account_handle *acct
                     const struct conf_settings *s, bool force, acme_account_done_fn done, void *arg)
 {
 	const struct acme_directory *dir = acme_client_directory(client);
-	struct ensure *e;
+	struct ensure *e = NULL;
+	int rc = -1;
 
 	if (acct->url != NULL && !force) {
-		return 1;
+		rc = 1;
+		goto out;
 	}
 	if (dir == NULL) {
 		log_error("no directory");
-		return -1;
+		goto out;
 	}
 	e = calloc(1, sizeof(*e));
 	if (e == NULL) {
 		log_error("out of memory");
-		return -1;
+		goto out;
 	}
 	e->client = client;
 	e->acct = acct;
@@ -510,13 +517,17 @@ acme_account_ensure(struct acme_client *client, struct acme_account_handle *acct
 	e->arg = arg;
 	if (!acct->key_created && acct->url == NULL) {
 		if (find_existing(e) < 0) {
-			free(e);
-			return -1;
+			goto out;
 		}
-		return 0;
+	} else {
+		/* reports through done, even when it fails at once */
+		register_account(e);
 	}
-	register_account(e);
-	return 0;
+	e = NULL;
+	rc = 0;
+out:
+	free(e);
+	return rc;
 }
 
 int

@@ -35,12 +35,11 @@ struct op {
 static void
 op_free(struct op *op)
 {
-	if (op == NULL) {
-		return;
+	if (op != NULL) {
+		EVP_PKEY_free(op->new_key);
+		free(op->new_path);
+		free(op);
 	}
-	EVP_PKEY_free(op->new_key);
-	free(op->new_path);
-	free(op);
 }
 
 static struct op *
@@ -50,7 +49,8 @@ op_create(enum op_kind kind, struct acme_client *client, struct acme_account_han
 	struct op *op = NULL;
 
 	if (acct->url == NULL || acme_client_directory(client) == NULL) {
-		log_error("%s: no account URL or no directory yet", acme_client_directory_url(client));
+		log_error("%s: no account URL or no directory yet",
+		          acme_client_directory_url(client));
 		goto out;
 	}
 	op = calloc(1, sizeof(*op));
@@ -106,8 +106,9 @@ on_account(const struct acme_reply *reply, void *arg)
 	op->acct->status = info.status;
 	if (op->kind != OP_FETCH &&
 	    acme_account_save(op->acct, acme_client_directory_url(op->client)) < 0) {
-		snprintf(message, sizeof(message), "%s: the CA changed the account but %s could not "
-		                                   "be updated",
+		snprintf(message, sizeof(message),
+		         "%s: the CA changed the account but %s could not "
+		         "be updated",
 		         reply->url, op->acct->json_path);
 		goto out;
 	}
@@ -150,8 +151,7 @@ acme_account_ops_fetch(struct acme_client *client, struct acme_account_handle *a
 
 int
 acme_account_ops_update(struct acme_client *client, struct acme_account_handle *acct,
-                        char *const *emails, size_t n_emails, acme_account_done_fn done,
-                        void *arg)
+                        char *const *emails, size_t n_emails, acme_account_done_fn done, void *arg)
 {
 	json_t *contacts = NULL;
 	json_t *payload = NULL;
@@ -186,8 +186,7 @@ acme_account_ops_deactivate(struct acme_client *client, struct acme_account_hand
                             acme_account_done_fn done, void *arg)
 {
 	/* RFC 8555 section 7.3.6. */
-	return post_account(OP_DEACTIVATE, client, acct, "{\"status\":\"deactivated\"}", done,
-	                    arg);
+	return post_account(OP_DEACTIVATE, client, acct, "{\"status\":\"deactivated\"}", done, arg);
 }
 
 json_t *

@@ -36,8 +36,8 @@ int acme_account_ops_deactivate(struct acme_client *client, struct acme_account_
  * new_key, protected {"alg","jwk" (of new_key),"url"} without a nonce,
  * payload {"account": account_url, "oldKey": JWK of old_key}. New
  * reference, or NULL (logged). */
-json_t *acme_account_ops_key_change(EVP_PKEY *old_key, EVP_PKEY *new_key,
-                                    const char *account_url, const char *key_change_url);
+json_t *acme_account_ops_key_change(EVP_PKEY *old_key, EVP_PKEY *new_key, const char *account_url,
+                                    const char *key_change_url);
 
 /* Rolls the account key over to new_key (the function steals the
  * reference, whatever happens). new_key is first saved as account.key.new;

@@ -37,9 +37,9 @@ on_done(int rc, const char *message, void *arg)
 }
 
 /* Runs the loop until on_done was called for an operation that started
- * (started 0). Returns 0, or -1 with the reason logged. */
+ * (started 0). Returns 0, or -1 with the reason logged for sub. */
 static int
-wait_for(struct session *s, int started, struct wait *w)
+wait_for(struct session *s, int started, struct wait *w, const char *sub)
 {
 	int rc = -1;
 
@@ -50,7 +50,7 @@ wait_for(struct session *s, int started, struct wait *w)
 		ev_run(s->loop, EVRUN_ONCE);
 	}
 	if (w->rc < 0) {
-		log_error("%s: %s", s->acct.url, w->message);
+		log_error("account %s: %s", sub, w->message);
 		goto out;
 	}
 	rc = 0;
@@ -152,7 +152,8 @@ run_show(struct cli *cli, struct session *s, const struct conf_settings *setting
 	 * for a deactivated account; what acmed recorded is all there is. */
 	if (s->acct.status != ACME_STATUS_DEACTIVATED) {
 		wait_init(&w);
-		if (wait_for(s, acme_account_ops_fetch(s->acme, &s->acct, on_done, &w), &w) < 0) {
+		if (wait_for(s, acme_account_ops_fetch(s->acme, &s->acct, on_done, &w), &w,
+		             "show") < 0) {
 			rc = CLI_EXIT_FAILURE;
 			goto out;
 		}
@@ -188,8 +189,9 @@ run_update(struct cli *cli, struct session *s, const struct conf_settings *setti
 
 	(void)cli;
 	if (settings->n_emails == 0) {
-		log_error("account update: nothing to change: pass --email ADDR (repeatable) or set "
-		          "email");
+		log_error(
+		        "account update: nothing to change: pass --email ADDR (repeatable) or set "
+		        "email");
 		goto out;
 	}
 	rc = open_existing(s, settings, "update");
@@ -201,7 +203,7 @@ run_update(struct cli *cli, struct session *s, const struct conf_settings *setti
 	if (wait_for(s,
 	             acme_account_ops_update(s->acme, &s->acct, settings->emails,
 	                                     settings->n_emails, on_done, &w),
-	             &w) < 0) {
+	             &w, "update") < 0) {
 		goto out;
 	}
 	for (size_t i = 0; i < s->acct.n_contacts; i++) {
@@ -242,8 +244,8 @@ run_rollover(struct cli *cli, struct session *s, const struct conf_settings *set
 	}
 	wait_init(&w);
 	/* The rollover owns the new key from here on. */
-	if (wait_for(s, acme_account_ops_rollover(s->acme, &s->acct, new_key, on_done, &w), &w) <
-	    0) {
+	if (wait_for(s, acme_account_ops_rollover(s->acme, &s->acct, new_key, on_done, &w), &w,
+	             "rollover") < 0) {
 		goto out;
 	}
 	thumb = jws_thumbprint(s->acct.key);
@@ -273,7 +275,8 @@ run_deactivate(struct cli *cli, struct session *s, const struct conf_settings *s
 	}
 	rc = CLI_EXIT_FAILURE;
 	wait_init(&w);
-	if (wait_for(s, acme_account_ops_deactivate(s->acme, &s->acct, on_done, &w), &w) < 0) {
+	if (wait_for(s, acme_account_ops_deactivate(s->acme, &s->acct, on_done, &w), &w,
+	             "deactivate") < 0) {
 		goto out;
 	}
 	log_info("%s: deactivated; to get certificates again, move %s away and a new account "
@@ -286,8 +289,9 @@ out:
 
 static const enum cli_opt show_options[] = {CLI_OPT_JSON, CLI_OPT__MAX};
 static const enum cli_opt register_options[] = {
-        CLI_OPT_EMAIL,   CLI_OPT_AGREE_TOS,    CLI_OPT_ACCOUNT_KEY_TYPE, CLI_OPT_EAB_KID,
-        CLI_OPT_EAB_ALG, CLI_OPT_EAB_HMAC_KEY, CLI_OPT__MAX,
+        CLI_OPT_EMAIL,   CLI_OPT_AGREE_TOS, CLI_OPT_ACCOUNT_KEY_TYPE,
+        CLI_OPT_EAB_KID, CLI_OPT_EAB_ALG,   CLI_OPT_EAB_HMAC_KEY,
+        CLI_OPT__MAX,
 };
 static const enum cli_opt update_options[] = {CLI_OPT_EMAIL, CLI_OPT__MAX};
 static const enum cli_opt rollover_options[] = {CLI_OPT_KEY_TYPE, CLI_OPT_ACCOUNT_KEY_TYPE,
@@ -321,9 +325,9 @@ in(const enum cli_opt *list, size_t n, enum cli_opt opt)
 
 /* All of the sub-commands' options. */
 static const enum cli_opt options[] = {
-        CLI_OPT_JSON,         CLI_OPT_EMAIL,    CLI_OPT_AGREE_TOS,        CLI_OPT_EAB_KID,
-        CLI_OPT_EAB_HMAC_KEY, CLI_OPT_EAB_ALG,  CLI_OPT_ACCOUNT_KEY_TYPE, CLI_OPT_KEY_TYPE,
-        CLI_OPT_YES,          CLI_OPT_CA,       CLI_OPT_CA_FILE,          CLI_OPT_STATE_DIR,
+        CLI_OPT_JSON,         CLI_OPT_EMAIL,   CLI_OPT_AGREE_TOS,        CLI_OPT_EAB_KID,
+        CLI_OPT_EAB_HMAC_KEY, CLI_OPT_EAB_ALG, CLI_OPT_ACCOUNT_KEY_TYPE, CLI_OPT_KEY_TYPE,
+        CLI_OPT_YES,          CLI_OPT_CA,      CLI_OPT_CA_FILE,          CLI_OPT_STATE_DIR,
         CLI_OPT__MAX,
 };
 
@@ -346,9 +350,8 @@ find_sub(struct cli *cli)
 		goto out;
 	}
 	for (const enum cli_opt *o = options; *o != CLI_OPT__MAX; o++) {
-		if (cli->flags[*o] && !in(shared_options, sizeof(shared_options) /
-		                                                  sizeof(shared_options[0]),
-		                          *o) &&
+		if (cli->flags[*o] &&
+		    !in(shared_options, sizeof(shared_options) / sizeof(shared_options[0]), *o) &&
 		    !in(sub->options, SIZE_MAX, *o)) {
 			log_error("account %s: --%s does not apply", sub->name, cli_opt_name(*o));
 			sub = NULL;
@@ -356,9 +359,10 @@ find_sub(struct cli *cli)
 		}
 	}
 	if (sub->confirm && !cli->flags[CLI_OPT_YES]) {
-		log_error("account %s: this cannot be undone (the CA refuses the account for good): "
-		          "pass --yes to go on",
-		          sub->name);
+		log_error(
+		        "account %s: this cannot be undone (the CA refuses the account for good): "
+		        "pass --yes to go on",
+		        sub->name);
 		sub = NULL;
 	}
 out:
@@ -405,8 +409,8 @@ out:
 const struct cli_command cmd_account = {
         .name = "account",
         .args = "show|register|update|rollover|deactivate",
-        .summary = "Show, register, update (--email), roll over the key of (--key-type: the "
-                   "new account key), or deactivate (--yes) the account.",
+        .summary = "The account: show, register, update (--email), rollover (--key-type: the "
+                   "new key's), deactivate.",
         .options = options,
         .min_args = 1,
         .max_args = 1,

@@ -211,7 +211,8 @@ out:
 }
 
 static const enum cli_opt options[] = {
-        CLI_OPT_FORCE, CLI_OPT_NOW, CLI_OPT_CA, CLI_OPT_CA_FILE, CLI_OPT_STATE_DIR, CLI_OPT__MAX,
+        CLI_OPT_FORCE,   CLI_OPT_NOW,          CLI_OPT_CA,      CLI_OPT_CA_FILE, CLI_OPT_STATE_DIR,
+        CLI_OPT_EAB_KID, CLI_OPT_EAB_HMAC_KEY, CLI_OPT_EAB_ALG, CLI_OPT__MAX,
 };
 
 const struct cli_command cmd_renew = {

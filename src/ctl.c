@@ -408,9 +408,14 @@ char *
 ctl_default_path(void)
 {
 	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	const char *systemd = getenv("RUNTIME_DIRECTORY");
 	char *dir;
 	char *path;
 
+	/* systemd's RuntimeDirectory= (the service runs as its own user). */
+	if (systemd != NULL && systemd[0] == '/' && strchr(systemd, ':') == NULL) {
+		return store_path(systemd, "acmed.sock", NULL);
+	}
 	if (geteuid() == 0) {
 		return strdup(ACMED_RUNDIR "/acmed.sock");
 	}

@@ -25,7 +25,8 @@ void ctl_close(struct ctl *ctl);
  * for another failure. Blocks at most timeout_s seconds. */
 json_t *ctl_request(const char *path, json_t *request, double timeout_s, bool *no_daemon);
 
-/* The default socket path: ACMED_RUNDIR/acmed.sock for root, else
+/* The default socket path: $RUNTIME_DIRECTORY/acmed.sock when systemd set
+ * it, else ACMED_RUNDIR/acmed.sock for root, else
  * $XDG_RUNTIME_DIR/acmed.sock (or the state folder). New string or NULL. */
 char *ctl_default_path(void);
 

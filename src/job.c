@@ -23,7 +23,6 @@
 #include "store_cert.h"
 
 #define MESSAGE_LEN 1024
-#define STATE_MAX (64 * 1024)
 
 struct responder {
 	char *key;

@@ -230,8 +230,9 @@ on_ari(const struct acme_reply *reply, void *arg)
 	format_time(e->ari_when, date, sizeof(date));
 	log_info("%s: the CA suggests renewal by %s (renewalInfo)", e->name, date);
 	acme_renewal_info_finish(&info);
-	/* A backoff in force still wins. */
-	if (e->attempts == 0 || e->ari_when > e->when) {
+	/* A backoff in force still wins, and so does a certificate that is
+	 * due now anyway (missing, or for other names). */
+	if ((e->attempts == 0 && e->when > now) || (e->attempts > 0 && e->ari_when > e->when)) {
 		arm(e, e->ari_when);
 	}
 	ari_again(e, reply->retry_after != 0 ? difftime(reply->retry_after, now) : 6 * 3600);
@@ -297,7 +298,9 @@ next_time(struct entry *e)
 		free(e->last_error);
 		e->last_error = st.last_error;
 		st.last_error = NULL;
-		if (st.attempts == 0 && e->ari_when != 0) {
+		/* The CA's window, unless the certificate is missing or its
+		 * names changed: then it is due now whatever the window. */
+		if (st.attempts == 0 && e->ari_when != 0 && when > time(NULL)) {
 			when = e->ari_when;
 		}
 		if (st.attempts > 0 && st.next_try > when) {

@@ -101,31 +101,35 @@ int
 session_account(struct session *s, const struct conf_settings *settings)
 {
 	int started;
+	int rc = -1;
 
 	s->state_dir = session_state_dir(settings);
 	if (s->state_dir == NULL) {
-		return -2;
+		rc = -2;
+		goto out;
 	}
 	if (acme_account_open(&s->acct, s->state_dir, acme_client_directory_url(s->acme),
 	                      settings->account_key_type) < 0) {
-		return -1;
+		goto out;
 	}
 	/* RFC 8555 section 7.3.6: the CA refuses everything a deactivated
 	 * account signs; say so before ordering anything. */
 	if (s->acct.status == ACME_STATUS_DEACTIVATED) {
-		log_error("%s: the account is deactivated (acmed account deactivate) and the CA "
-		          "refuses it: move %s away and a new account is registered on the next run",
-		          s->acct.url, s->acct.dir);
-		return -1;
+		log_error(
+		        "%s: the account is deactivated (acmed account deactivate) and the CA "
+		        "refuses it: move %s away and a new account is registered on the next run",
+		        s->acct.url, s->acct.dir);
+		goto out;
 	}
 	s->waiting = true;
 	s->account_rc = -1;
 	started = acme_account_ensure(s->acme, &s->acct, settings, false, on_account, s);
 	if (started == 1) {
-		return 0;
+		rc = 0;
+		goto out;
 	}
 	if (started < 0) {
-		return -1;
+		goto out;
 	}
 	while (s->waiting) {
 		ev_run(s->loop, EVRUN_ONCE);
@@ -133,7 +137,9 @@ session_account(struct session *s, const struct conf_settings *settings)
 	if (s->account_rc < 0) {
 		log_error("%s", s->account_message);
 	}
-	return s->account_rc;
+	rc = s->account_rc;
+out:
+	return rc;
 }
 
 int

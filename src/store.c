@@ -431,8 +431,14 @@ store_default_dir(void)
 {
 	const char *xdg;
 	const char *home;
+	const char *systemd = getenv("STATE_DIRECTORY");
 	char *ret = NULL;
 
+	/* systemd's StateDirectory= (the service runs as its own user). */
+	if (systemd != NULL && systemd[0] == '/' && strchr(systemd, ':') == NULL) {
+		ret = strdup(systemd);
+		goto out;
+	}
 	if (geteuid() == 0) {
 		ret = strdup(ACMED_STATEDIR);
 		goto out;

@@ -25,8 +25,9 @@ char *store_read_file(const char *path, size_t max, size_t *len);
  * memory or longer than PATH_MAX. The list ends with NULL. */
 char *store_path(const char *first, ...) __attribute__((sentinel));
 
-/* The default state directory: ACMED_STATEDIR for root, else
- * $XDG_STATE_HOME/acmed or ~/.local/state/acmed. New string, or NULL. */
+/* The default state directory: $STATE_DIRECTORY when systemd set it (one
+ * folder), else ACMED_STATEDIR for root, else $XDG_STATE_HOME/acmed or
+ * ~/.local/state/acmed. New string, or NULL. */
 char *store_default_dir(void);
 
 #endif
