@@ -2,7 +2,7 @@
 # packages acmed needs to build and test, installed when missing.
 
 DEPS_PACKAGES=(
-	gcc clang meson ninja-build pkg-config
+	gcc clang libclang-rt-14-dev meson ninja-build pkg-config
 	libssl-dev libcurl4-openssl-dev libjansson-dev libev-dev libcmocka-dev
 	scdoc pebble clang-format openssl curl python3 valgrind ca-certificates
 	man-db

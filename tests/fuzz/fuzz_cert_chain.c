@@ -1,0 +1,79 @@
+/* cert_chain_parse, the splitter for the PEM chain a CA sends, and what is
+ * then done with each certificate: validity, names, serial, ARI identifier,
+ * and cert_chain_check against the leaf's own key and names (so that it gets
+ * past the key and name checks to the dates and signatures). */
+#include <string.h>
+
+#include "cert.h"
+#include "fuzz.h"
+
+/* 2023-11-14: a fixed "now", so that a run is reproducible. */
+#define FUZZ_NOW ((time_t)1700000000)
+
+static void
+check_cert(X509 *x)
+{
+	struct acme_identifier *ids = NULL;
+	size_t n_ids = 0;
+	time_t nb, na;
+	char *s;
+
+	(void)cert_validity(x, &nb, &na);
+	if (cert_ids(x, &ids, &n_ids) == 0) {
+		for (size_t i = 0; i < n_ids; i++) {
+			FUZZ_CHECK(ids[i].value != NULL);
+			FUZZ_CHECK(ids[i].type == ACME_ID_DNS || ids[i].type == ACME_ID_IP);
+		}
+		cert_ids_free(ids, n_ids);
+	}
+	s = cert_serial_hex(x);
+	free(s);
+	s = cert_ari_id(x);
+	if (s != NULL) {
+		FUZZ_CHECK(strchr(s, '.') != NULL);
+	}
+	free(s);
+}
+
+static void
+check_chain(const struct cert_chain *chain)
+{
+	struct acme_identifier *ids = NULL;
+	size_t n_ids = 0;
+	char err[256];
+
+	if (cert_ids(chain->certs[0], &ids, &n_ids) != 0 || n_ids == 0) {
+		goto out;
+	}
+	memset(err, 'x', sizeof(err));
+	if (cert_chain_check(chain, X509_get0_pubkey(chain->certs[0]), ids, n_ids, FUZZ_NOW, err,
+	                     sizeof(err)) != 0) {
+		FUZZ_CHECK(memchr(err, '\0', sizeof(err)) != NULL && err[0] != '\0');
+	}
+out:
+	cert_ids_free(ids, n_ids);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct cert_chain chain;
+	char err[256];
+
+	fuzz_setup();
+	memset(err, 'x', sizeof(err));
+	if (cert_chain_parse((const char *)data, size, &chain, err, sizeof(err)) == 0) {
+		FUZZ_CHECK(chain.n >= 1 && chain.n <= CERT_MAX_CHAIN);
+		for (size_t i = 0; i < chain.n; i++) {
+			FUZZ_CHECK(chain.certs[i] != NULL);
+			check_cert(chain.certs[i]);
+		}
+		check_chain(&chain);
+		cert_chain_finish(&chain);
+	} else {
+		FUZZ_CHECK(memchr(err, '\0', sizeof(err)) != NULL && err[0] != '\0');
+		FUZZ_CHECK(chain.n == 0);
+	}
+	cert_chain_finish(&chain);
+	return 0;
+}
