@@ -8,6 +8,7 @@
 #include "job.h"
 #include "log.h"
 #include "session.h"
+#include "store.h"
 #include "store_cert.h"
 
 /* The certificate's name from its first domain: "*.example.com" becomes
@@ -21,6 +22,60 @@ name_from_domain(const char *domain, char *name, size_t len)
 		name[n++] = (*p == '*' || *p == ':') ? '_' : *p;
 	}
 	name[n] = '\0';
+}
+
+/* --json: what happened, where the files are, until when they are valid. */
+static int
+print_json(const char *name, const struct conf_settings *st, const char *state_dir,
+           const struct job_runner *runner)
+{
+	const char *result = job_runner_count(runner, JOB_ISSUED) > 0    ? "issued"
+	                     : job_runner_count(runner, JOB_RENEWED) > 0 ? "renewed"
+	                                                                 : "unchanged";
+	char *dir = store_cert_dir(state_dir, name);
+	json_t *domains = json_array();
+	json_t *root = NULL;
+	char *text = NULL;
+	char *paths[4] = {NULL, NULL, NULL, NULL};
+	static const char *const files[4] = {"privkey.pem", "cert.pem", "chain.pem",
+	                                     "fullchain.pem"};
+	time_t not_after = 0;
+	int rc = CLI_EXIT_FAILURE;
+
+	if (dir == NULL || domains == NULL) {
+		goto out;
+	}
+	for (size_t i = 0; i < 4; i++) {
+		paths[i] = store_path(dir, files[i], NULL);
+		if (paths[i] == NULL) {
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < st->n_domains; i++) {
+		json_array_append_new(domains, json_string(st->domains[i]));
+	}
+	job_due(state_dir, name, st, &not_after);
+	root = json_pack("{s:s, s:s, s:O, s:I, s:{s:s, s:s, s:s, s:s}}", "cert", name, "result",
+	                 result, "domains", domains, "not_after", (json_int_t)not_after, "files",
+	                 "privkey", paths[0], "cert", paths[1], "chain", paths[2], "fullchain",
+	                 paths[3]);
+	if (root != NULL) {
+		text = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS);
+	}
+	if (text == NULL) {
+		goto out;
+	}
+	printf("%s\n", text);
+	rc = CLI_EXIT_OK;
+out:
+	for (size_t i = 0; i < 4; i++) {
+		free(paths[i]);
+	}
+	free(text);
+	free(dir);
+	json_decref(root);
+	json_decref(domains);
+	return rc;
 }
 
 static int
@@ -102,6 +157,10 @@ run(struct cli *cli)
 		rc = CLI_EXIT_FAILURE;
 		goto out;
 	}
+	if (cli->flags[CLI_OPT_JSON]) {
+		rc = print_json(name, &settings, s.state_dir, runner);
+		goto out;
+	}
 	if (job_runner_count(runner, JOB_UNCHANGED) == 0) {
 		char *dir = store_cert_dir(s.state_dir, name);
 
@@ -120,11 +179,11 @@ out:
 }
 
 static const enum cli_opt options[] = {
-        CLI_OPT_NAME,         CLI_OPT_WEBROOT,     CLI_OPT_STANDALONE, CLI_OPT_HTTP_HOOK,
-        CLI_OPT_DNS_HOOK,     CLI_OPT_KEY_TYPE,    CLI_OPT_REUSE_KEY,  CLI_OPT_CA,
-        CLI_OPT_CA_FILE,      CLI_OPT_EMAIL,       CLI_OPT_AGREE_TOS,  CLI_OPT_ACCOUNT_KEY_TYPE,
-        CLI_OPT_STATE_DIR,    CLI_OPT_DEPLOY_HOOK, CLI_OPT_FORCE,      CLI_OPT_EAB_KID,
-        CLI_OPT_EAB_HMAC_KEY, CLI_OPT_EAB_ALG,     CLI_OPT__MAX,
+        CLI_OPT_NAME,      CLI_OPT_WEBROOT,      CLI_OPT_STANDALONE, CLI_OPT_HTTP_HOOK,
+        CLI_OPT_DNS_HOOK,  CLI_OPT_KEY_TYPE,     CLI_OPT_REUSE_KEY,  CLI_OPT_CA,
+        CLI_OPT_CA_FILE,   CLI_OPT_EMAIL,        CLI_OPT_AGREE_TOS,  CLI_OPT_ACCOUNT_KEY_TYPE,
+        CLI_OPT_STATE_DIR, CLI_OPT_DEPLOY_HOOK,  CLI_OPT_FORCE,      CLI_OPT_JSON,
+        CLI_OPT_EAB_KID,   CLI_OPT_EAB_HMAC_KEY, CLI_OPT_EAB_ALG,    CLI_OPT__MAX,
 };
 
 const struct cli_command cmd_cert = {
