@@ -16,6 +16,7 @@
 
 #define DEFAULT_TIMEOUT 600.0
 #define POLL_MAX_DELAY 30.0
+#define POLL_MIN_DELAY 1.0
 #define MESSAGE_LEN 1024
 
 struct authz_run {
@@ -65,6 +66,7 @@ struct acme_order_run {
 	char *pem;
 	size_t pem_len;
 	char *new_order_payload; /* kept for a resumed order that must be replaced */
+	time_t retry_after; /* the latest Retry-After of a failed reply */
 	bool resuming;
 };
 
@@ -119,6 +121,16 @@ order_free(struct acme_order_run *o)
 	free(o);
 }
 
+/* RFC 8555 section 6.6: a refusal's Retry-After is where the caller's
+ * next attempt may start. */
+static void
+note_reply(struct acme_order_run *o, const struct acme_reply *reply)
+{
+	if (reply->problem != NULL && reply->retry_after > o->retry_after) {
+		o->retry_after = reply->retry_after;
+	}
+}
+
 /* Calls done once nothing is outstanding, then frees the run. */
 static void
 maybe_finish(struct acme_order_run *o)
@@ -127,9 +139,9 @@ maybe_finish(struct acme_order_run *o)
 		return;
 	}
 	if (o->failed) {
-		o->done(o->rc, o->message, NULL, 0, o->arg);
+		o->done(o->rc, o->message, NULL, 0, o->retry_after, o->arg);
 	} else {
-		o->done(ACME_ORDER_OK, "", o->pem, o->pem_len, o->arg);
+		o->done(ACME_ORDER_OK, "", o->pem, o->pem_len, 0, o->arg);
 	}
 	order_free(o);
 }
@@ -201,7 +213,9 @@ poll_delay(const struct acme_order_run *o, int polls, time_t retry_after)
 	if (retry_after != 0) {
 		double ra = difftime(retry_after, time(NULL));
 
-		delay = ra > 0 ? ra : 0.0;
+		/* Never faster than once a second, whatever a Retry-After of
+		 * 0 or in the past says. */
+		delay = ra > POLL_MIN_DELAY ? ra : POLL_MIN_DELAY;
 	}
 	if (delay > left) {
 		delay = left > 0 ? left : 0.0;
@@ -320,6 +334,7 @@ on_authz_poll(const struct acme_reply *reply, void *arg)
 	char why[MESSAGE_LEN];
 
 	o->inflight--;
+	note_reply(o, reply);
 	if (reply->problem != NULL) {
 		fail(o, ACME_ORDER_FAILED, "%s: %s", o->p.name, reply->message);
 		withdraw(a);
@@ -362,6 +377,7 @@ on_respond(const struct acme_reply *reply, void *arg)
 	struct acme_order_run *o = a->order;
 
 	o->inflight--;
+	note_reply(o, reply);
 	if (reply->problem != NULL) {
 		fail(o, ACME_ORDER_FAILED, "%s: %s: %s", o->p.name, a->identifier, reply->message);
 		withdraw(a);
@@ -484,6 +500,7 @@ on_authz(const struct acme_reply *reply, void *arg)
 	bool known = false;
 
 	o->inflight--;
+	note_reply(o, reply);
 	memset(&authz, 0, sizeof(authz));
 	if (reply->problem != NULL) {
 		fail(o, ACME_ORDER_FAILED, "%s: %s", o->p.name, reply->message);
@@ -547,6 +564,7 @@ on_cert(const struct acme_reply *reply, void *arg)
 	struct acme_order_run *o = arg;
 
 	o->inflight--;
+	note_reply(o, reply);
 	if (reply->problem != NULL) {
 		fail(o, ACME_ORDER_FAILED, "%s: download: %s", o->p.name, reply->message);
 	} else if (reply->body_len == 0) {
@@ -608,6 +626,7 @@ on_order_poll(const struct acme_reply *reply, void *arg)
 	char err[256];
 
 	o->inflight--;
+	note_reply(o, reply);
 	if (reply->problem != NULL) {
 		fail(o, ACME_ORDER_FAILED, "%s: %s", o->p.name, reply->message);
 	} else if (acme_parse_order(reply->body, reply->body_len, &order, err, sizeof(err)) < 0) {
@@ -666,6 +685,7 @@ on_finalize(const struct acme_reply *reply, void *arg)
 	char err[256];
 
 	o->inflight--;
+	note_reply(o, reply);
 	if (reply->problem != NULL) {
 		/* RFC 8555 section 7.4: orderNotReady if the CA has not yet
 		 * moved the order on; look again before finalizing. */
@@ -764,6 +784,7 @@ on_new_order(const struct acme_reply *reply, void *arg)
 	char err[256];
 
 	o->inflight--;
+	note_reply(o, reply);
 	memset(&order, 0, sizeof(order));
 	if (o->resuming) {
 		location = o->p.resume_url;
@@ -793,8 +814,10 @@ on_new_order(const struct acme_reply *reply, void *arg)
 	if (reply->problem != NULL) {
 		if (acme_problem_is(reply->problem, "accountDoesNotExist")) {
 			fail(o, ACME_ORDER_NO_ACCOUNT, "%s: %s", o->p.name, reply->message);
-		} else if (o->p.replaces != NULL && reply->status >= 400 && reply->status < 500 &&
-		           !acme_problem_is(reply->problem, "rateLimited")) {
+		} else if (o->p.replaces != NULL &&
+		           (acme_problem_is(reply->problem, "alreadyReplaced") ||
+		            acme_problem_is(reply->problem, "conflict") ||
+		            acme_problem_is(reply->problem, "malformed"))) {
 			/* RFC 9773 section 5: alreadyReplaced, or a CA that
 			 * refuses "replaces" some other way: the caller orders
 			 * again without it. */

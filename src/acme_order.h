@@ -9,6 +9,7 @@
 #include <ev.h>
 #include <openssl/evp.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "acme_account.h"
 #include "acme_client.h"
@@ -49,9 +50,11 @@ struct acme_order_params {
 };
 
 /* On success pem/pem_len hold the downloaded chain (borrowed for the call),
- * message is "". Otherwise message says what failed, one line. */
+ * message is "". Otherwise message says what failed, one line, and
+ * retry_after is the latest Retry-After the CA sent with a refusal (0:
+ * none): the earliest time to try again. */
 typedef void (*acme_order_done_fn)(int rc, const char *message, const char *pem, size_t pem_len,
-                                   void *arg);
+                                   time_t retry_after, void *arg);
 /* Progress for people watching; may be NULL. */
 typedef void (*acme_order_step_fn)(enum acme_order_step step, void *arg);
 

@@ -95,11 +95,12 @@ load_certs(struct daemon *d, const struct conf *conf)
 }
 
 static void
-on_job_done(const char *name, enum job_result result, const char *message, void *arg)
+on_job_done(const char *name, enum job_result result, const char *message, time_t retry_after,
+            void *arg)
 {
 	struct daemon *d = arg;
 
-	schedule_job_done(d->schedule, name, result, message);
+	schedule_job_done(d->schedule, name, result, message, retry_after);
 	update_status(d);
 }
 

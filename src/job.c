@@ -50,6 +50,7 @@ struct job {
 	struct hook *deploy;
 	char *resume_url;
 	char *replaces; /* ARI ID of the installed certificate */
+	time_t retry_after; /* the CA's Retry-After with a refusal */
 	struct job *run_prev; /* in runner->running */
 	struct job *run_next;
 	time_t since; /* when the current state began */
@@ -87,7 +88,8 @@ struct job_runner {
 
 static void job_next(struct job_runner *r);
 static void start_order(struct job *job);
-static void on_order(int rc, const char *message, const char *pem, size_t pem_len, void *arg);
+static void on_order(int rc, const char *message, const char *pem, size_t pem_len,
+                     time_t retry_after, void *arg);
 static void on_step(enum acme_order_step step, void *arg);
 static void release_order_gate(struct job_runner *r, struct job *job);
 
@@ -549,7 +551,7 @@ job_complete(struct job *job, enum job_result result)
 		job->run_next->run_prev = job->run_prev;
 	}
 	if (r->on_done != NULL) {
-		r->on_done(job->name, result, job->message, r->on_done_arg);
+		r->on_done(job->name, result, job->message, job->retry_after, r->on_done_arg);
 	}
 	job_free(job);
 	job_next(r);
@@ -757,9 +759,12 @@ on_account_again(int rc, const char *message, void *arg)
 }
 
 static void
-on_order(int rc, const char *message, const char *pem, size_t pem_len, void *arg)
+on_order(int rc, const char *message, const char *pem, size_t pem_len, time_t retry_after,
+         void *arg)
 {
 	struct job *job = arg;
+
+	job->retry_after = retry_after;
 	struct job_runner *r = job->runner;
 
 	release_order_gate(r, job);

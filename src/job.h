@@ -46,9 +46,10 @@ void job_runner_run(struct job_runner *runner);
 /* How many jobs ended with result. */
 unsigned long job_runner_count(const struct job_runner *runner, enum job_result result);
 
-/* Called after each job, from the loop; name and message borrowed. */
+/* Called after each job, from the loop; name and message borrowed;
+ * retry_after: the CA's Retry-After with a refusal, 0 if none. */
 typedef void (*job_done_fn)(const char *name, enum job_result result, const char *message,
-                            void *arg);
+                            time_t retry_after, void *arg);
 
 void job_runner_on_done(struct job_runner *runner, job_done_fn done, void *arg);
 

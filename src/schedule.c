@@ -156,7 +156,7 @@ on_due(struct ev_loop *loop, ev_periodic *w, int revents)
 	}
 	if (job_runner_add(e->sched->runner, e->name, &e->s, true) < 0) {
 		/* Cannot even queue it: try again after a backoff. */
-		schedule_job_done(e->sched, e->name, JOB_FAILED, "cannot queue the job");
+		schedule_job_done(e->sched, e->name, JOB_FAILED, "cannot queue the job", 0);
 		return;
 	}
 	job_runner_start(e->sched->runner);
@@ -394,7 +394,7 @@ schedule_renew_now(struct schedule *sched, const char *name)
 
 void
 schedule_job_done(struct schedule *sched, const char *name, enum job_result result,
-                  const char *message)
+                  const char *message, time_t retry_after)
 {
 	struct entry *e = find(sched, name);
 	char *dir;
@@ -424,6 +424,11 @@ schedule_job_done(struct schedule *sched, const char *name, enum job_result resu
 	}
 	delay = schedule_backoff(st.attempts, uniform());
 	st.next_try = time(NULL) + delay;
+	/* The CA's Retry-After is a floor (within the backoff's cap). */
+	if (retry_after > st.next_try && retry_after - time(NULL) <= SCHEDULE_BACKOFF_MAX) {
+		st.next_try = retry_after;
+		delay = (long)(retry_after - time(NULL));
+	}
 	if (st.last_error == NULL && message != NULL) {
 		st.last_error = strdup(message);
 	}

@@ -43,9 +43,10 @@ size_t schedule_sweep(struct schedule *sched);
 /* Orders name now (a running job is left alone). 0, or -1 if unknown. */
 int schedule_renew_now(struct schedule *sched, const char *name);
 
-/* To be called with every finished job of the runner. */
+/* To be called with every finished job of the runner. A failure's
+ * retry_after (0: none) is a floor for the backoff. */
 void schedule_job_done(struct schedule *sched, const char *name, enum job_result result,
-                       const char *message);
+                       const char *message, time_t retry_after);
 
 /* Appends one object per certificate to list: {"cert", "domains",
  * "not_after", "next", "attempts", "last_error"}. */
