@@ -376,6 +376,32 @@ out:
 	return rc;
 }
 
+/* The "https://host[:port]" part of an https URL: its length, or 0. */
+static size_t
+origin_len(const char *url)
+{
+	size_t n = 8;
+
+	if (strncasecmp(url, "https://", 8) != 0) {
+		return 0;
+	}
+	while (url[n] != '\0' && url[n] != '/' && url[n] != '?' && url[n] != '#') {
+		n++;
+	}
+	return n;
+}
+
+/* Every URL acmed follows must be on the directory's host and port: a CA
+ * cannot send it to another server with the account's signature. */
+static bool
+same_origin(const struct acme_client *client, const char *url)
+{
+	size_t a = origin_len(client->directory_url);
+	size_t b = origin_len(url);
+
+	return a != 0 && a == b && strncasecmp(client->directory_url, url, a) == 0;
+}
+
 int
 acme_client_post(struct acme_client *client, const char *url, EVP_PKEY *key, const char *kid,
                  const char *payload, acme_reply_fn done, void *arg)
@@ -388,6 +414,10 @@ acme_client_post(struct acme_client *client, const char *url, EVP_PKEY *key, con
 	}
 	if (!http_url_ok(url)) {
 		log_error("%s: not an https URL", url);
+		return -1;
+	}
+	if (!same_origin(client, url)) {
+		log_error("%s: refused: not on the CA's host (%s)", url, client->directory_url);
 		return -1;
 	}
 	req = request_create(client, REQUEST_POST, url);
@@ -431,6 +461,10 @@ acme_client_get(struct acme_client *client, const char *url, acme_reply_fn done,
 {
 	struct request *req;
 
+	if (!same_origin(client, url)) {
+		log_error("%s: refused: not on the CA's host (%s)", url, client->directory_url);
+		return -1;
+	}
 	req = request_create(client, REQUEST_GET, url);
 	if (req == NULL) {
 		return -1;
@@ -471,6 +505,21 @@ on_directory(const struct http_response *resp, void *arg)
 	    0) {
 		snprintf(message, sizeof(message), "%s: not an ACME directory: %s", req->url, err);
 		goto out;
+	}
+	{
+		const struct acme_directory *d = &client->directory;
+		const char *urls[] = {d->new_nonce,   d->new_account, d->new_order,
+		                      d->revoke_cert, d->key_change,  d->renewal_info};
+
+		for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
+			if (urls[i] != NULL && !same_origin(client, urls[i])) {
+				snprintf(message, sizeof(message),
+				         "%s: the directory points to another host: %s", req->url,
+				         urls[i]);
+				acme_directory_finish(&client->directory);
+				goto out;
+			}
+		}
 	}
 	client->have_directory = true;
 	message[0] = '\0';
