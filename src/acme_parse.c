@@ -201,6 +201,12 @@ get_status(json_t *obj, enum acme_status *out, char *err, size_t errlen)
 	return 0;
 }
 
+static bool
+is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
 /* RFC 3339 timestamps as ACME servers send them: 2026-01-02T03:04:05Z, with
  * optional fractional seconds and a Z or numeric offset. */
 static int
@@ -227,7 +233,8 @@ parse_time(const char *s, time_t *out)
 	}
 	if (*p == 'Z' || *p == 'z') {
 		p++;
-	} else if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':') {
+	} else if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':' && is_digit(p[1]) &&
+	           is_digit(p[2]) && is_digit(p[4]) && is_digit(p[5])) {
 		int hh = (p[1] - '0') * 10 + (p[2] - '0');
 		int mm = (p[4] - '0') * 10 + (p[5] - '0');
 
