@@ -433,16 +433,11 @@ acme_client_post(struct acme_client *client, const char *url, EVP_PKEY *key, con
 		request_free(req);
 		return -1;
 	}
-	/* Started from the loop so that done is never called from here. */
-	if (client->n_nonces == 0) {
-		if (http_request(client->http, "HEAD", client->directory.new_nonce, NULL, NULL, 0,
-		                 on_nonce, req) < 0) {
-			request_free(req);
-			return -1;
-		}
-		return 0;
+	/* done comes from the loop, never from here. */
+	if (send_post(req) < 0) {
+		request_free(req);
+		return -1;
 	}
-	send_post(req);
 	return 0;
 }
 
