@@ -788,7 +788,7 @@ on_order(int rc, const char *message, const char *pem, size_t pem_len, time_t re
 		return;
 	}
 	if (rc == ACME_ORDER_REPLACED && job->params.replaces != NULL) {
-		log_warn("%s: %s; ordering without replaces", job->name, message);
+		log_warn("%s; ordering without replaces", message);
 		job->params.replaces = NULL;
 		start_order(job);
 		return;

@@ -27,6 +27,7 @@ struct entry {
 	ev_timer ari_timer; /* when to ask for the window again */
 	struct ari_request *ari; /* in flight, or NULL */
 	time_t ari_when; /* the time picked in the window, 0: none */
+	time_t renewed_at; /* last success in this run, 0: none */
 };
 
 /* Outlives its entry if the entry is dropped while the CA answers. */
@@ -227,6 +228,22 @@ on_ari(const struct acme_reply *reply, void *arg)
 		return;
 	}
 	e->ari_when = schedule_ari_time(info.start, info.end, now, uniform());
+	if (e->not_after != 0 && e->ari_when >= e->not_after) {
+		/* A window past expiry would let the certificate lapse. */
+		log_warn("%s: renewalInfo window ends after the certificate expires; keeping the "
+		         "usual schedule",
+		         e->name);
+		acme_renewal_info_finish(&info);
+		e->ari_when = 0;
+		ari_again(e,
+		          reply->retry_after != 0 ? difftime(reply->retry_after, now) : 6 * 3600);
+		return;
+	}
+	if (e->renewed_at != 0 && e->ari_when < e->renewed_at + SCHEDULE_ARI_MIN_GAP) {
+		/* A CA asking for a renewal of what it just issued gets one
+		 * an hour later at the soonest, not a storm. */
+		e->ari_when = e->renewed_at + SCHEDULE_ARI_MIN_GAP;
+	}
 	format_time(e->ari_when, date, sizeof(date));
 	log_info("%s: the CA suggests renewal by %s (renewalInfo)", e->name, date);
 	acme_renewal_info_finish(&info);
@@ -410,6 +427,7 @@ schedule_job_done(struct schedule *sched, const char *name, enum job_result resu
 		free(e->last_error);
 		e->last_error = NULL;
 		e->ari_when = 0;
+		e->renewed_at = time(NULL);
 		arm(e, next_time(e));
 		fetch_ari(e);
 		return;

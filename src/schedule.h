@@ -16,6 +16,7 @@
 
 #define SCHEDULE_BACKOFF_MIN 60L
 #define SCHEDULE_BACKOFF_MAX (24L * 3600)
+#define SCHEDULE_ARI_MIN_GAP 3600
 
 struct schedule;
 

@@ -43,13 +43,18 @@
 # than 0 or 77, the servers' logs are printed on stderr first.
 #
 # Other helpers: pebble_free_ports N, pebble_make_certs DIR, pebble_root_ca
-# FILE, challtestsrv_post PATH JSON (see each function).
+# FILE, challtestsrv_post PATH JSON, pebble_halt and pebble_restart (a CA that
+# goes away and comes back on the same ports; see each function).
 #
 # Works under "set -euo pipefail" and without it; every function returns
 # non-zero on failure instead of exiting.
 
 _PEBBLE_PIDS=()
 _PEBBLE_TRAPS_SET=
+# What pebble_restart starts again: the ports of the last start, in the order
+# _pebble_start_once draws them, and the extra configuration.
+_PEBBLE_PORTS=
+_PEBBLE_EXTRA=
 declare -gA _PEBBLE_OLD_TRAP=()
 
 _pebble_log()
@@ -260,17 +265,24 @@ _pebble_alive()
 	kill -0 "$1" 2>/dev/null
 }
 
-# One attempt. Returns 0, 1 on failure, 2 when a port was taken in the meantime
-# (worth another try with other ports).
+# One attempt, on free ports or on the given ones (six, space separated: a
+# restart, whose logs are appended to). Returns 0, 1 on failure, 2 when a port
+# was taken in the meantime (worth another try with other ports).
 _pebble_start_once()
 {
-	local extra=$1 ports dns_port cport deadline pebble_pid cts_pid
+	local extra=$1 ports=${2:-} dns_port cport deadline pebble_pid cts_pid
 	local -a pebble_args
 
-	ports=$(pebble_free_ports 6) || {
-		_pebble_log "cannot find free ports"
-		return 1
-	}
+	if [[ -z $ports ]]; then
+		ports=$(pebble_free_ports 6) || {
+			_pebble_log "cannot find free ports"
+			return 1
+		}
+		: >"$PEBBLE_WORKDIR/challtestsrv.log"
+		: >"$PEBBLE_WORKDIR/pebble.log"
+	fi
+	_PEBBLE_PORTS=$ports
+	_PEBBLE_EXTRA=$extra
 	# shellcheck disable=SC2086
 	set -- $ports
 	export _PEBBLE_PORT=$1 _PEBBLE_MGMT_PORT=$2 _PEBBLE_HTTP_PORT=$3 _PEBBLE_TLS_PORT=$4
@@ -280,13 +292,11 @@ _pebble_start_once()
 
 	_pebble_config "$extra" >"$PEBBLE_WORKDIR/pebble-config.json" || return 1
 
-	: >"$PEBBLE_WORKDIR/challtestsrv.log"
-	: >"$PEBBLE_WORKDIR/pebble.log"
 	"${CHALLTESTSRV_BIN:-pebble-challtestsrv}" \
 		-defaultIPv4 127.0.0.1 -defaultIPv6 "" \
 		-dns01 "127.0.0.1:$dns_port" -management "127.0.0.1:$cport" \
 		-http01 "" -https01 "" -tlsalpn01 "" \
-		</dev/null >"$PEBBLE_WORKDIR/challtestsrv.log" 2>&1 &
+		</dev/null >>"$PEBBLE_WORKDIR/challtestsrv.log" 2>&1 &
 	cts_pid=$!
 	_PEBBLE_PIDS+=("$cts_pid")
 
@@ -297,7 +307,7 @@ _pebble_start_once()
 	PEBBLE_VA_NOSLEEP=${PEBBLE_VA_NOSLEEP:-1} \
 		PEBBLE_WFE_NONCEREJECT=${PEBBLE_WFE_NONCEREJECT:-20} \
 		"${PEBBLE_BIN:-pebble}" "${pebble_args[@]}" \
-		</dev/null >"$PEBBLE_WORKDIR/pebble.log" 2>&1 &
+		</dev/null >>"$PEBBLE_WORKDIR/pebble.log" 2>&1 &
 	pebble_pid=$!
 	_PEBBLE_PIDS+=("$pebble_pid")
 
@@ -334,9 +344,8 @@ _pebble_start_once()
 	done
 }
 
-# Stops both servers: TERM, then KILL after 5 s. Removes the work folder unless
-# PEBBLE_KEEP_WORKDIR=1. Safe to call twice or before pebble_start.
-pebble_stop()
+# Stops both servers: TERM, then KILL after 5 s.
+_pebble_kill_servers()
 {
 	local pid i left
 
@@ -365,6 +374,15 @@ pebble_stop()
 		done
 	fi
 	_PEBBLE_PIDS=()
+}
+
+# Stops both servers: TERM, then KILL after 5 s. Removes the work folder unless
+# PEBBLE_KEEP_WORKDIR=1. Safe to call twice or before pebble_start.
+pebble_stop()
+{
+	_pebble_kill_servers
+	_PEBBLE_PORTS=
+	_PEBBLE_EXTRA=
 	if [[ -n ${PEBBLE_WORKDIR:-} && -d $PEBBLE_WORKDIR ]]; then
 		if [[ ${PEBBLE_KEEP_WORKDIR:-0} == 1 ]]; then
 			_pebble_log "kept $PEBBLE_WORKDIR"
@@ -477,6 +495,41 @@ pebble_start()
 		fi
 	done
 	return 1
+}
+
+# Stops both servers (the CA is down: connections to its ports are refused)
+# but keeps the work folder, the ports and the variables, for pebble_restart.
+# pebble_stop (or the exit trap) still cleans up.
+pebble_halt()
+{
+	_pebble_kill_servers
+}
+
+# Stops both servers if they run, and starts them again on the same ports with
+# the same configuration and listener certificate, so that a client keeps its
+# directory URL and --ca-file. Like any Pebble start, it forgets every
+# account, order and certificate, and issues from a new root (pebble_root_ca).
+# Updates PEBBLE_PID and CHALLTESTSRV_PID. Returns 0, or 1 with the logs on
+# stderr.
+pebble_restart()
+{
+	local rc=0
+
+	if [[ -z $_PEBBLE_PORTS || -z ${PEBBLE_WORKDIR:-} || ! -d ${PEBBLE_WORKDIR:-} ]]; then
+		_pebble_log "pebble_restart: Pebble was not started (call pebble_start first)"
+		return 1
+	fi
+	_pebble_kill_servers
+	printf '\n---- pebble.sh: restart ----\n' >>"$PEBBLE_WORKDIR/pebble.log"
+	printf '\n---- pebble.sh: restart ----\n' >>"$PEBBLE_WORKDIR/challtestsrv.log"
+	_pebble_start_once "$_PEBBLE_EXTRA" "$_PEBBLE_PORTS" || rc=$?
+	if ((rc != 0)); then
+		_pebble_log "pebble_restart: cannot start again on ports $_PEBBLE_PORTS"
+		_pebble_dump_logs
+		_pebble_kill_servers
+		return 1
+	fi
+	return 0
 }
 
 # Fetches the root of the chain Pebble issues (it changes at every start) from
