@@ -96,11 +96,13 @@ static void release_order_gate(struct job_runner *r, struct job *job);
 time_t
 job_renewal_time(time_t not_before, time_t not_after, long renew_before)
 {
-	if (renew_before > 0) {
-		return not_after - renew_before;
-	}
 	if (not_after <= not_before) {
 		return not_after;
+	}
+	/* A renew-before as long as the lifetime would renew every new
+	 * certificate at once, back to back: then the usual rule applies. */
+	if (renew_before > 0 && renew_before < not_after - not_before) {
+		return not_after - renew_before;
 	}
 	if (not_after - not_before < 10L * 24 * 3600) {
 		return not_after - (not_after - not_before) / 2;

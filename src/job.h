@@ -70,8 +70,9 @@ bool job_runner_has(const struct job_runner *runner, const char *name);
 void job_runner_list(const struct job_runner *runner, json_t *list);
 
 /* When a certificate with this lifetime should be renewed: renew_before
- * seconds before notAfter when set, else when a third of the lifetime is
- * left (half of it for certificates valid less than 10 days). */
+ * seconds before notAfter when set and shorter than the lifetime, else when
+ * a third of the lifetime is left (half of it for certificates valid less
+ * than 10 days). */
 time_t job_renewal_time(time_t not_before, time_t not_after, long renew_before);
 
 /* When the certificate name with settings s should next be ordered, from

@@ -57,6 +57,9 @@ test_renewal_time(void **state)
 	/* renew-before wins. */
 	assert_int_equal(job_renewal_time(nb, nb + 90 * 86400, 30 * 86400), nb + 60 * 86400);
 	assert_int_equal(job_renewal_time(nb, nb + 90 * 86400, 7 * 86400), nb + 83 * 86400);
+	/* renew-before longer than the lifetime: the usual rule, not a storm. */
+	assert_int_equal(job_renewal_time(nb, nb + 40, 3600), nb + 20);
+	assert_int_equal(job_renewal_time(nb, nb + 40, 40), nb + 20);
 	/* A certificate with a nonsense lifetime is due at its end. */
 	assert_int_equal(job_renewal_time(nb, nb - 5, 0), nb - 5);
 }
