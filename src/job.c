@@ -540,7 +540,8 @@ job_complete(struct job *job, enum job_result result)
 	if (result == JOB_FAILED) {
 		log_error("%s", job->message);
 	}
-	if (result != JOB_UNCHANGED) {
+	/* An unchanged job that resumed an order still clears it. */
+	if (result != JOB_UNCHANGED || job->resume_url != NULL) {
 		save_state(job, result != JOB_FAILED);
 	}
 	r->active--;
@@ -652,6 +653,22 @@ run_deploy_hook(struct job *job)
 	}
 }
 
+/* Whether leaf (PEM) is the installed cert.pem, byte for byte. */
+static bool
+same_as_installed(const struct job *job, const char *leaf, size_t leaf_len)
+{
+	char path[4096];
+	size_t len = 0;
+	char *have;
+	bool same;
+
+	snprintf(path, sizeof(path), "%s/cert.pem", job->dir);
+	have = store_read_file(path, 1 << 20, &len);
+	same = have != NULL && len == leaf_len && memcmp(have, leaf, len) == 0;
+	free(have);
+	return same;
+}
+
 /* Checks the chain and installs it with the key. */
 static void
 install(struct job *job, const char *pem, size_t pem_len)
@@ -663,6 +680,7 @@ install(struct job *job, const char *pem, size_t pem_len)
 	size_t key_len = 0;
 	char *leaf = NULL;
 	size_t leaf_len = 0;
+	bool unchanged = false;
 	char *rest = NULL;
 	size_t rest_len = 0;
 	time_t nb;
@@ -681,6 +699,14 @@ install(struct job *job, const char *pem, size_t pem_len)
 	}
 	key_pem = key_to_pem(job->key, &key_len);
 	leaf = pem_of(chain.certs[0], &leaf_len);
+	if (leaf != NULL && job->params.resume_url != NULL &&
+	    same_as_installed(job, leaf, leaf_len)) {
+		/* A resumed order whose certificate was installed just before
+		 * a crash: nothing to switch, no deploy hook to run again. */
+		log_info("%s: the resumed order's certificate is already installed", job->name);
+		unchanged = true;
+		goto out;
+	}
 	rest = calloc(1, 1);
 	for (size_t i = 1; rest != NULL && i < chain.n; i++) {
 		size_t n = 0;
@@ -727,7 +753,9 @@ out:
 	free(leaf);
 	free(rest);
 	cert_chain_finish(&chain);
-	if (!ok) {
+	if (unchanged) {
+		job_complete(job, JOB_UNCHANGED);
+	} else if (!ok) {
 		job_complete(job, JOB_FAILED);
 	} else if (job->s.deploy_hook != NULL) {
 		run_deploy_hook(job);
