@@ -144,7 +144,6 @@ start(struct daemon *d)
 	}
 	d->ready = true;
 	log_info("watching %zu certificates", schedule_count(d->schedule));
-	notify_send("READY=1");
 	update_status(d);
 	return;
 retry:
@@ -304,6 +303,10 @@ run(struct cli *cli)
 	d.retry_delay = RETRY_MIN;
 	d.rc = CLI_EXIT_OK;
 	log_info("acmed daemon started, control socket %s", d.socket_path);
+	/* Ready as soon as it answers on its socket, even while the CA is
+	 * still unreachable: systemd would otherwise kill a daemon that is
+	 * only waiting for the network. */
+	notify_send("READY=1");
 	start(&d);
 	if (d.rc == CLI_EXIT_OK) {
 		ev_run(d.loop, 0);
