@@ -5,7 +5,7 @@ DEPS_PACKAGES=(
 	gcc clang libclang-rt-14-dev meson ninja-build pkg-config
 	libssl-dev libcurl4-openssl-dev libjansson-dev libev-dev libcmocka-dev
 	scdoc pebble clang-format openssl curl python3 valgrind ca-certificates
-	man-db
+	man-db systemd
 )
 
 # Prints the packages of DEPS_PACKAGES (or of the arguments) not installed.

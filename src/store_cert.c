@@ -301,13 +301,19 @@ store_cert_install(const char *state_dir, const char *name, const struct store_c
 			goto out;
 		}
 	}
+	/* The four names exist before the switch (dangling on a first
+	 * install), so that the switch makes all of them appear at once, even
+	 * if acmed is killed right after it. */
+	if (ensure_links(dir) < 0) {
+		goto out;
+	}
 	snprintf(target, sizeof(target), "v/%ld", next);
 	/* The switch: from here on the new set is the installed one. */
 	if (symlink_atomic(dir, "current", target) < 0) {
 		goto out;
 	}
 	vdir[0] = '\0';
-	if (ensure_links(dir) < 0 || fsync_dir(dir) < 0) {
+	if (fsync_dir(dir) < 0) {
 		goto out;
 	}
 	scan_versions(dir, next, current, 1);
