@@ -2,6 +2,8 @@
 #ifndef ACMED_CMD_H
 #define ACMED_CMD_H
 
+#include <jansson.h>
+
 #include "cli.h"
 
 extern const struct cli_command cmd_account;
@@ -17,5 +19,9 @@ extern const struct cli_command cmd_terms;
 /* The daemon's control socket path: control-socket from the configuration
  * or the command line, else the default. New string or NULL. */
 char *cmd_socket_path(struct cli *cli, struct conf *conf);
+
+/* Prints value (borrowed) on stdout as indented JSON with sorted keys and
+ * a final newline: the --json output of every command. Returns 0 or -1. */
+int cmd_print_json(json_t *value);
 
 #endif

@@ -112,11 +112,10 @@ print_show(struct session *s, bool as_json)
 		                 "status", status, "contact", contacts, "key_type", type_name,
 		                 "thumbprint", thumb, "directory",
 		                 acme_client_directory_url(s->acme), "key_file", s->acct.key_path);
-		if (root == NULL || json_dumpf(root, stdout, JSON_INDENT(2) | JSON_SORT_KEYS) < 0) {
+		if (cmd_print_json(root) < 0) {
 			log_error("account show: cannot print JSON");
 			goto out;
 		}
-		printf("\n");
 	} else {
 		printf("url:        %s\n", s->acct.url);
 		printf("status:     %s\n", status);

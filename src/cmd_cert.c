@@ -35,7 +35,6 @@ print_json(const char *name, const struct conf_settings *st, const char *state_d
 	char *dir = store_cert_dir(state_dir, name);
 	json_t *domains = json_array();
 	json_t *root = NULL;
-	char *text = NULL;
 	char *paths[4] = {NULL, NULL, NULL, NULL};
 	static const char *const files[4] = {"privkey.pem", "cert.pem", "chain.pem",
 	                                     "fullchain.pem"};
@@ -59,19 +58,14 @@ print_json(const char *name, const struct conf_settings *st, const char *state_d
 	                 result, "domains", domains, "not_after", (json_int_t)not_after, "files",
 	                 "privkey", paths[0], "cert", paths[1], "chain", paths[2], "fullchain",
 	                 paths[3]);
-	if (root != NULL) {
-		text = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS);
-	}
-	if (text == NULL) {
+	if (cmd_print_json(root) < 0) {
 		goto out;
 	}
-	printf("%s\n", text);
 	rc = CLI_EXIT_OK;
 out:
 	for (size_t i = 0; i < 4; i++) {
 		free(paths[i]);
 	}
-	free(text);
 	free(dir);
 	json_decref(root);
 	json_decref(domains);

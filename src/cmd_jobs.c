@@ -22,6 +22,15 @@ cmd_socket_path(struct cli *cli, struct conf *conf)
 	return path;
 }
 
+int
+cmd_print_json(json_t *value)
+{
+	if (value == NULL || json_dumpf(value, stdout, JSON_INDENT(2) | JSON_SORT_KEYS) < 0) {
+		return -1;
+	}
+	return putchar('\n') == EOF ? -1 : 0;
+}
+
 static int
 run(struct cli *cli)
 {
@@ -61,13 +70,9 @@ run(struct cli *cli)
 		goto out;
 	}
 	if (cli->flags[CLI_OPT_JSON]) {
-		char *text = json_dumps(answer, JSON_INDENT(2) | JSON_SORT_KEYS);
-
-		if (text == NULL) {
+		if (cmd_print_json(answer) < 0) {
 			goto out;
 		}
-		printf("%s\n", text);
-		free(text);
 	} else {
 		printf("%lld\n", (long long)(active + pending));
 	}

@@ -149,13 +149,9 @@ run(struct cli *cli)
 		goto out;
 	}
 	if (cli->flags[CLI_OPT_JSON]) {
-		char *text = json_dumps(answer, JSON_INDENT(2) | JSON_SORT_KEYS);
-
-		if (text == NULL) {
+		if (cmd_print_json(answer) < 0) {
 			goto out;
 		}
-		printf("%s\n", text);
-		free(text);
 	} else {
 		print_table(answer);
 	}
