@@ -32,6 +32,8 @@ struct request {
 	EVP_PKEY *key; /* borrowed */
 	char *kid;
 	int bad_nonces;
+	int tries; /* attempts after a transient refusal, beyond the first */
+	ev_timer wait; /* until the next attempt */
 	acme_reply_fn done;
 	acme_ready_fn ready;
 	void *arg;
@@ -39,6 +41,7 @@ struct request {
 
 struct acme_client {
 	struct http *http;
+	struct ev_loop *loop;
 	char *directory_url;
 	struct acme_directory directory;
 	bool have_directory;
@@ -58,6 +61,7 @@ acme_client_create(struct http *http, const char *directory_url)
 		return NULL;
 	}
 	client->http = http;
+	client->loop = http_loop(http);
 	client->directory_url = strdup(directory_url);
 	if (client->directory_url == NULL) {
 		log_error("out of memory");
@@ -76,6 +80,7 @@ request_free(struct request *req)
 		return;
 	}
 	client = req->client;
+	ev_timer_stop(client->loop, &req->wait);
 	if (req->prev != NULL) {
 		req->prev->next = req->next;
 	} else if (client != NULL && client->requests == req) {
@@ -177,6 +182,8 @@ request_create(struct acme_client *client, enum request_kind kind, const char *u
 	}
 	req->client = client;
 	req->kind = kind;
+	ev_timer_init(&req->wait, NULL, 0.0, 0.0);
+	req->wait.data = req;
 	req->next = client->requests;
 	if (client->requests != NULL) {
 		client->requests->prev = req;
@@ -235,6 +242,21 @@ problem_release(struct acme_problem *problem, const char *detail)
 	acme_problem_finish(problem);
 }
 
+/* Tells when the CA asked to be tried again (RFC 8555 section 6.6). */
+static void
+append_retry_after(char *message, size_t len, time_t when)
+{
+	struct tm tm;
+	char stamp[32];
+	size_t n = strlen(message);
+
+	if (when == 0 || gmtime_r(&when, &tm) == NULL ||
+	    strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
+		return;
+	}
+	snprintf(message + n, len - n, " (the CA asks to retry after %s)", stamp);
+}
+
 static void
 deliver(struct request *req, const struct http_response *resp)
 {
@@ -264,6 +286,7 @@ deliver(struct request *req, const struct http_response *resp)
 	if (failed) {
 		make_problem(resp, &problem, detail, sizeof(detail));
 		acme_problem_format(&problem, req->url, message, sizeof(message));
+		append_retry_after(message, sizeof(message), reply.retry_after);
 		reply.problem = &problem;
 	}
 	reply.message = message;
@@ -273,6 +296,78 @@ deliver(struct request *req, const struct http_response *resp)
 
 static int send_post(struct request *req);
 static void fail_request(struct request *req, const char *url, const char *why);
+static void on_get(const struct http_response *resp, void *arg);
+static void on_directory(const struct http_response *resp, void *arg);
+
+/* Sends req again; -1 when nothing was started. */
+static int
+resend(struct request *req)
+{
+	struct acme_client *client = req->client;
+
+	switch (req->kind) {
+	case REQUEST_POST:
+		return send_post(req);
+	case REQUEST_GET:
+		return http_request(client->http, "GET", req->url, NULL, NULL, 0, on_get, req);
+	case REQUEST_DIRECTORY:
+		return http_request(client->http, "GET", req->url, NULL, NULL, 0, on_directory,
+		                    req);
+	}
+	return -1;
+}
+
+static void
+on_wait(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct request *req = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (resend(req) < 0) {
+		fail_request(req, req->url, "cannot send the request again");
+	}
+}
+
+/* RFC 8555 section 6.6 and RFC 9110 section 15.6: 429 and 503 ask the client
+ * to come back after Retry-After, and 500, 502 and 504 are most often as
+ * passing. Such a request is tried again ACME_CLIENT_TRIES times in all when
+ * the CA asks for at most ACME_CLIENT_MAX_WAIT seconds (without Retry-After:
+ * 1 s, then 2 s); a longer wait is the caller's (the daemon's backoff), and
+ * the reply tells it when. Returns whether the request was put off. */
+static bool
+retry_later(struct request *req, const struct http_response *resp)
+{
+	time_t now = time(NULL);
+	time_t when = 0;
+	double delay;
+
+	if (resp->status != 429 && resp->status != 500 && resp->status != 502 &&
+	    resp->status != 503 && resp->status != 504) {
+		return false;
+	}
+	if (req->tries + 1 >= ACME_CLIENT_TRIES) {
+		return false;
+	}
+	if (resp->retry_after != NULL &&
+	    acme_parse_retry_after(resp->retry_after, now, RETRY_AFTER_MAX, &when) == 0) {
+		delay = difftime(when, now);
+		if (delay > ACME_CLIENT_MAX_WAIT) {
+			return false;
+		}
+		if (delay < 1.0) {
+			delay = 1.0;
+		}
+	} else {
+		delay = (double)(1 << req->tries);
+	}
+	req->tries++;
+	log_warn("%s: the CA answered %ld; trying again in %.0f s (attempt %d of %d)", req->url,
+	         resp->status, delay, req->tries + 1, ACME_CLIENT_TRIES);
+	ev_timer_init(&req->wait, on_wait, delay, 0.0);
+	ev_timer_start(req->client->loop, &req->wait);
+	return true;
+}
 
 static void
 on_post(const struct http_response *resp, void *arg)
@@ -302,6 +397,9 @@ on_post(const struct http_response *resp, void *arg)
 			return;
 		}
 	}
+	if (retry_later(req, resp)) {
+		return;
+	}
 	deliver(req, resp);
 	request_free(req);
 }
@@ -311,6 +409,14 @@ fail_request(struct request *req, const char *url, const char *why)
 {
 	struct http_response resp;
 
+	if (req->kind == REQUEST_DIRECTORY) {
+		char message[MESSAGE_LEN];
+
+		snprintf(message, sizeof(message), "%s: %s", url, why);
+		req->ready(-1, message, req->arg);
+		request_free(req);
+		return;
+	}
 	memset(&resp, 0, sizeof(resp));
 	resp.url = url;
 	resp.error = why;
@@ -447,6 +553,9 @@ on_get(const struct http_response *resp, void *arg)
 	struct request *req = arg;
 
 	nonce_push(req->client, resp->replay_nonce);
+	if (retry_later(req, resp)) {
+		return;
+	}
 	deliver(req, resp);
 	request_free(req);
 }
@@ -490,10 +599,19 @@ on_directory(const struct http_response *resp, void *arg)
 	if (resp->status != 200) {
 		struct acme_problem problem;
 		char detail[512];
+		time_t when = 0;
 
+		if (retry_later(req, resp)) {
+			return;
+		}
 		make_problem(resp, &problem, detail, sizeof(detail));
 		acme_problem_format(&problem, req->url, message, sizeof(message));
 		problem_release(&problem, detail);
+		if (resp->retry_after != NULL &&
+		    acme_parse_retry_after(resp->retry_after, time(NULL), RETRY_AFTER_MAX, &when) ==
+		            0) {
+			append_retry_after(message, sizeof(message), when);
+		}
 		goto out;
 	}
 	if (acme_parse_directory(resp->body, resp->body_len, &client->directory, err, sizeof(err)) <

@@ -1,5 +1,6 @@
 /* The ACME transport: directory, nonce pool, signed POST and POST-as-GET,
- * badNonce retry, problem documents (RFC 8555 sections 6 and 7.1.1). */
+ * badNonce retry, waits on 429/5xx, problem documents (RFC 8555 sections 6
+ * and 7.1.1). */
 #ifndef ACMED_ACME_CLIENT_H
 #define ACMED_ACME_CLIENT_H
 
@@ -12,6 +13,8 @@
 #include "http.h"
 
 #define ACME_CLIENT_MAX_BAD_NONCE 10
+#define ACME_CLIENT_TRIES 3 /* attempts at a request the CA refuses for now */
+#define ACME_CLIENT_MAX_WAIT 60 /* the longest Retry-After waited for, seconds */
 
 struct acme_client;
 
@@ -59,7 +62,11 @@ const char *acme_client_directory_url(const struct acme_client *client);
  * revocation by certificate key). key is borrowed until done is called. A
  * nonce comes from the pool (newNonce only when it is empty); badNonce is
  * retried with the nonce from the error, at most ACME_CLIENT_MAX_BAD_NONCE
- * times in a row. done is called exactly once from the loop. Returns 0 or -1
+ * times in a row. 429, 500, 502, 503 and 504 are tried again after the CA's
+ * Retry-After (1 s, then 2 s without one), ACME_CLIENT_TRIES attempts in all,
+ * unless Retry-After is over ACME_CLIENT_MAX_WAIT seconds: then the reply's
+ * retry_after and message tell when. The same holds for acme_client_get and
+ * the directory. done is called exactly once from the loop. Returns 0 or -1
  * when nothing could be started (done not called). */
 int acme_client_post(struct acme_client *client, const char *url, EVP_PKEY *key, const char *kid,
                      const char *payload, acme_reply_fn done, void *arg);

@@ -822,6 +822,12 @@ out:
 	return ret;
 }
 
+struct ev_loop *
+http_loop(const struct http *http)
+{
+	return http->loop;
+}
+
 size_t
 http_pending(const struct http *http)
 {

@@ -59,6 +59,9 @@ void http_destroy(struct http *http);
 int http_request(struct http *http, const char *method, const char *url, const char *content_type,
                  const char *body, size_t len, http_done_fn done, void *arg);
 
+/* The loop the client runs on. */
+struct ev_loop *http_loop(const struct http *http);
+
 /* Number of requests in flight. */
 size_t http_pending(const struct http *http);
 

@@ -587,11 +587,36 @@ t_retry_after_huge()
 
 # ---- HTTP errors ----
 
+# mlog_spread PYTHON-EXPR: seconds from the first to the last request that
+# matches EXPR since mlog_mark (0 when fewer than two).
+mlog_spread()
+{
+	tail -n "+$((MLOG_MARK + 1))" "$MLOG" | "$PY" -c '
+import json, sys
+expr = compile(sys.argv[1], "expr", "eval")
+t = [e["time"] for e in map(json.loads, filter(str.strip, sys.stdin)) if eval(expr, {"e": e})]
+print("%.1f" % (t[-1] - t[0] if len(t) > 1 else 0))
+' "$1"
+}
+
+# spread_at_least EXPR SECONDS
+spread_at_least()
+{
+	local got
+
+	got=$(mlog_spread "$1")
+	if ! awk -v g="$got" -v w="$2" 'BEGIN { exit !(g >= w) }'; then
+		fail "requests matching $1 spread over $got s, want at least $2 s"
+	fi
+}
+
 t_rate_limited()
 {
 	hostile_run rate-limited
 	expect_refused '429'
 	expect_stderr_contains 'rateLimited'
+	# An hour is not waited for; the error tells when to come back.
+	expect_stderr_matches 'retry after [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z'
 	expect_no_http_hook
 	if [[ $(mlog_count 'e["kind"] == "new-order"') != 1 ]]; then
 		fail "$(mlog_count 'e["kind"] == "new-order"') newOrder requests, want 1"
@@ -608,6 +633,45 @@ t_unavailable()
 	fi
 }
 
+# 429 with Retry-After: 1 twice, then through: waited for, issued.
+t_rate_limited_briefly()
+{
+	hostile_run rate-limited-briefly
+	expect_status 0
+	expect_installed "$S/certs/good.example"
+	expect_stderr_contains 'the CA answered 429; trying again in 1 s (attempt 2 of 3)'
+	if [[ $(mlog_count 'e["kind"] == "new-order"') != 3 ]]; then
+		fail "$(mlog_count 'e["kind"] == "new-order"') newOrder requests, want 3"
+	fi
+	spread_at_least 'e["kind"] == "new-order"' 1.8
+}
+
+# 503 without Retry-After on the first newOrder and the first finalize:
+# each tried again a second later, issued.
+t_unavailable_briefly()
+{
+	hostile_run unavailable-briefly
+	expect_status 0
+	expect_installed "$S/certs/good.example"
+	if [[ $(mlog_count 'e["kind"] == "new-order"') != 2 ||
+		$(mlog_count 'e["kind"] == "finalize"') != 2 ]]; then
+		fail "$(mlog_count 'e["kind"] == "new-order"') newOrder and $(mlog_count 'e["kind"] == "finalize"') finalize requests, want 2 and 2"
+	fi
+	spread_at_least 'e["kind"] == "new-order"' 0.9
+}
+
+# 503 with Retry-After: 2 for ever: three attempts, waited for, then refused.
+t_unavailable_short()
+{
+	hostile_run unavailable-short
+	expect_refused '503'
+	expect_no_http_hook
+	if [[ $(mlog_count 'e["kind"] == "new-order"') != 3 ]]; then
+		fail "$(mlog_count 'e["kind"] == "new-order"') newOrder requests, want 3"
+	fi
+	spread_at_least 'e["kind"] == "new-order"' 3.8
+}
+
 t_unavailable_html()
 {
 	hostile_run unavailable-html
@@ -622,10 +686,12 @@ t_500_storm()
 	hostile_run error-500-storm
 	expect_refused '500'
 	expect_no_http_hook
+	# Three attempts at the first POST, 1 s then 2 s apart, and no more.
 	n=$(mlog_count 'e["method"] == "POST"')
-	if ((n > 5)); then
-		fail "$n POST requests against a CA that answers 500"
+	if ((n != 3)); then
+		fail "$n POST requests against a CA that answers 500, want 3"
 	fi
+	spread_at_least 'e["method"] == "POST"' 2.8
 }
 
 t_reset() { t_body reset-mid-body 'reset|Recv failure|connection'; }
@@ -855,10 +921,13 @@ case_ "newOrder 201 without Location: refused" t_no_location_order
 case_ "newAccount 201 without Location: no account kept" t_no_location_account
 case_ "5000 response headers: refused" t_header_flood
 case_ "100 Link headers on a good CA: issued" t_links_100
-case_ "429 rateLimited with Retry-After: reported, one request" t_rate_limited
-case_ "503 with Retry-After: reported, one request" t_unavailable
+case_ "429 rateLimited with Retry-After 3600: reported with the time, one request" t_rate_limited
+case_ "503 with Retry-After 120: reported, one request" t_unavailable
+case_ "429 with Retry-After 1 twice: waited for, issued" t_rate_limited_briefly
+case_ "503 without Retry-After once per step: tried again, issued" t_unavailable_briefly
+case_ "503 with Retry-After 2 for ever: three attempts, refused" t_unavailable_short
 case_ "503 HTML with Retry-After: reported" t_unavailable_html
-case_ "500 on every POST: bounded attempts" t_500_storm
+case_ "500 on every POST: three attempts with backoff, refused" t_500_storm
 case_ "connection reset mid-body: reported" t_reset
 case_ "connection closed mid-body: reported" t_close
 case_ "connection reset during the certificate download: nothing installed" t_reset_cert

@@ -282,6 +282,7 @@ class State:
         self.next_id = 0
         self.accounts = {}  # thumbprint -> Obj
         self.objects = {}  # id -> Obj
+        self.hits = {}  # (scenario, kind) -> requests since the scenario was set
 
     def new_id(self, prefix):
         self.next_id += 1
@@ -706,7 +707,32 @@ def _unavailable(srv, ctx):
     return r
 
 
+def _refuse_first(n, status, type_, retry_after):
+    # The first n requests of each of the scenario's kinds get status with
+    # Retry-After (None: without); the rest go through.
+    def pre(srv, ctx):
+        key = (srv.cfg["scenario"], ctx.kind)
+        with srv.state.lock:
+            seen = srv.state.hits.get(key, 0)
+            srv.state.hits[key] = seen + 1
+        if n is not None and seen >= n:
+            return None
+        r = problem(status, type_, "mock: refused on purpose (%d)" % (seen + 1))
+        if retry_after is not None:
+            r.set_header("Retry-After", retry_after)
+        return r
+    return pre
+
+
 define("rate-limited", ("new-order",), "429 rateLimited with Retry-After: 3600", pre=_rate_limited)
+define("rate-limited-briefly", ("new-order",),
+       "429 rateLimited with Retry-After: 1 on the first two newOrders, then through",
+       pre=_refuse_first(2, 429, "rateLimited", "1"))
+define("unavailable-briefly", ("new-account", "new-order", "finalize"),
+       "503 without Retry-After on the first request of newAccount/newOrder/finalize",
+       pre=_refuse_first(1, 503, "serverInternal", None))
+define("unavailable-short", ("new-order",), "503 with Retry-After: 2 on every newOrder",
+       pre=_refuse_first(None, 503, "serverInternal", "2"))
 define("unavailable", ("new-order",), "503 with Retry-After: 120", pre=_unavailable)
 define("unavailable-html", ("new-order",), "503 text/html with Retry-After: 120",
        pre=lambda s, c: Response(503, None, HTML, "text/html", [("Retry-After", "120")]))
@@ -1312,6 +1338,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 if sc is not None and sc.split("@")[0] not in SCENARIOS:
                     return self.send(Response(400, {"error": "unknown scenario %s" % sc}))
                 mock.cfg.update(change)
+                mock.state.hits.clear()
                 cfg = dict(mock.cfg)
             return self.send(Response(200, cfg))
         if path == "/mock/config":

@@ -322,7 +322,9 @@ respond(SSL *ssl, int port, const char *method, const char *path, long index, lo
 	bool head = strcmp(method, "HEAD") == 0;
 
 	snprintf(loc, sizeof(loc), "Location: https://127.0.0.1:%d/order/1\r\n", port);
-	if (strncmp(path, "/dir", 4) == 0 && strcmp(path + 4, "-html") != 0) {
+	if (strcmp(path, "/dir-busy") == 0 && nth == 0) {
+		answer(ssl, false, 503, "text/plain", -1, "Retry-After: 1\r\n", "busy");
+	} else if (strncmp(path, "/dir", 4) == 0 && strcmp(path + 4, "-html") != 0) {
 		answer_directory(ssl, port, path[4] == '-' ? path + 5 : "");
 	} else if (strcmp(path, "/dir-html") == 0) {
 		answer(ssl, false, 200, "text/html", -1, "", "<html><body>hello</body></html>");
@@ -341,6 +343,17 @@ respond(SSL *ssl, int port, const char *method, const char *path, long index, lo
 	} else if (strcmp(path, "/html500") == 0) {
 		answer(ssl, head, 500, "text/html", -1, "",
 		       "<html><body>Internal Server Error</body></html>");
+	} else if (strcmp(path, "/busy1") == 0 && nth == 0) {
+		answer(ssl, head, 503, "application/problem+json", index, "Retry-After: 1\r\n",
+		       "{\"type\":\"" ACME_URN "serverInternal\",\"detail\":\"busy\"}");
+	} else if (strcmp(path, "/busy1") == 0) {
+		answer(ssl, head, 200, "application/json", index, "", "{\"status\":\"valid\"}");
+	} else if (strcmp(path, "/busyforever") == 0) {
+		answer(ssl, head, 503, "application/problem+json", index, "Retry-After: 1\r\n",
+		       "{\"type\":\"" ACME_URN "serverInternal\",\"detail\":\"busy\"}");
+	} else if (strcmp(path, "/ratelimited") == 0) {
+		answer(ssl, head, 429, "application/problem+json", index, "Retry-After: 3600\r\n",
+		       "{\"type\":\"" ACME_URN "rateLimited\",\"detail\":\"slow down\"}");
 	} else if (strcmp(path, "/retry") == 0) {
 		answer(ssl, head, 200, "application/json", index, "Retry-After: 120\r\n",
 		       "{\"status\":\"processing\"}");
@@ -1155,7 +1168,10 @@ test_html_500(void **state)
 	struct result *r;
 	char want[256];
 
+	time_t before;
+
 	assert_int_equal(start_client(c, "/dir"), 0);
+	before = time(NULL);
 	r = post(c, "/html500", NULL);
 	assert_int_equal(r->status, 500);
 	assert_true(r->has_problem);
@@ -1167,8 +1183,100 @@ test_html_500(void **state)
 	assert_true(strncmp(r->message, want, strlen(want)) == 0);
 	assert_non_null(strstr(r->message, r->problem_detail));
 	assert_string_equal(r->body, "<html><body>Internal Server Error</body></html>");
-	/* No Replay-Nonce came back, and the one used is spent. */
+	/* No Replay-Nonce came back, and the ones used are spent. */
 	assert_int_equal(acme_client_nonces(c->client), 0);
+	/* A 500 is tried ACME_CLIENT_TRIES times, 1 s then 2 s apart. */
+	assert_true(time(NULL) - before >= 3);
+	load_records(c);
+	assert_int_equal(count(c, "POST", "/html500"), ACME_CLIENT_TRIES);
+	/* Each attempt signed with a fresh nonce from newNonce. */
+	assert_int_equal(count(c, "HEAD", "/nonce"), ACME_CLIENT_TRIES);
+}
+
+/* 503 with Retry-After: 1, then 200: waited for, and a success. */
+static void
+test_busy_once(void **state)
+{
+	struct ctx *c = *state;
+	struct result *r;
+	time_t before;
+
+	assert_int_equal(start_client(c, "/dir"), 0);
+	before = time(NULL);
+	r = post(c, "/busy1", "{}");
+	assert_int_equal(r->status, 200);
+	assert_false(r->has_problem);
+	assert_string_equal(r->message, "");
+	assert_true(time(NULL) - before >= 1);
+	load_records(c);
+	assert_int_equal(count(c, "POST", "/busy1"), 2);
+	/* The second attempt used the nonce the 503 carried. */
+	assert_nonce(c, 3, 2);
+}
+
+/* 503 forever: ACME_CLIENT_TRIES attempts, then the CA's problem. */
+static void
+test_busy_forever(void **state)
+{
+	struct ctx *c = *state;
+	struct result *r;
+	char want[256];
+
+	assert_int_equal(start_client(c, "/dir"), 0);
+	r = post(c, "/busyforever", NULL);
+	assert_int_equal(r->status, 503);
+	assert_true(r->has_problem);
+	assert_string_equal(r->problem_type, ACME_URN "serverInternal");
+	snprintf(want, sizeof(want),
+	         "https://127.0.0.1:%d/busyforever: 503: serverInternal: busy (the CA asks to "
+	         "retry after ",
+	         c->srv.port);
+	assert_true(strncmp(r->message, want, strlen(want)) == 0);
+	load_records(c);
+	assert_int_equal(count(c, "POST", "/busyforever"), ACME_CLIENT_TRIES);
+}
+
+/* 429 with an hour's Retry-After: not waited for; the reply says when. */
+static void
+test_rate_limited(void **state)
+{
+	struct ctx *c = *state;
+	struct result *r;
+	time_t before;
+	struct tm tm;
+	char stamp[32];
+	char want[256];
+
+	assert_int_equal(start_client(c, "/dir"), 0);
+	before = time(NULL);
+	r = post(c, "/ratelimited", "{}");
+	assert_int_equal(r->status, 429);
+	assert_true(r->has_problem);
+	assert_string_equal(r->problem_type, ACME_URN "rateLimited");
+	assert_true(r->retry_after >= before + 3600);
+	assert_true(r->retry_after <= time(NULL) + 3600);
+	assert_non_null(gmtime_r(&r->retry_after, &tm));
+	assert_true(strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm) > 0);
+	snprintf(want, sizeof(want),
+	         "https://127.0.0.1:%d/ratelimited: 429: rateLimited: slow down (the CA asks to "
+	         "retry after %s)",
+	         c->srv.port, stamp);
+	assert_string_equal(r->message, want);
+	assert_true(time(NULL) - before < 2);
+	load_records(c);
+	assert_int_equal(count(c, "POST", "/ratelimited"), 1);
+}
+
+/* A directory answering 503 once with Retry-After: 1 is fetched again. */
+static void
+test_directory_busy(void **state)
+{
+	struct ctx *c = *state;
+
+	assert_int_equal(start_client(c, "/dir-busy"), 0);
+	assert_non_null(acme_client_directory(c->client));
+	load_records(c);
+	assert_int_equal(count(c, "GET", "/dir-busy"), 2);
 }
 
 static void
@@ -1379,6 +1487,10 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_directory_missing_new_order, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_directory_not_json, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_directory_foreign_host, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_directory_busy, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_busy_once, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_busy_forever, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_rate_limited, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_first_post_fetches_nonce, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_next_post_reuses_nonce, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_pool_fed_by_every_response, setup, teardown),
