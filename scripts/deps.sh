@@ -5,7 +5,7 @@ DEPS_PACKAGES=(
 	gcc clang libclang-rt-14-dev meson ninja-build pkg-config
 	libssl-dev libcurl4-openssl-dev libjansson-dev libev-dev libcmocka-dev
 	scdoc pebble clang-format openssl curl python3 valgrind ca-certificates
-	man-db systemd
+	man-db systemd systemd-container nginx-light bind9 bind9-dnsutils
 )
 
 # Prints the packages of DEPS_PACKAGES (or of the arguments) not installed.
@@ -43,5 +43,17 @@ deps_install()
 	echo "installing: ${missing[*]}" >&2
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq >&2 || return 1
-	apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 || return 1
+	# nginx and BIND are for the tests, which start their own on loopback
+	# ports: a policy-rc.d that says no keeps their packages from starting
+	# the system's instances (on ports 80 and 53) where nothing says so yet.
+	local policy=/usr/sbin/policy-rc.d own_policy=
+	if [[ ! -e $policy ]]; then
+		printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && own_policy=1
+	fi
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+	local rc=$?
+	if [[ -n $own_policy ]]; then
+		rm -f "$policy"
+	fi
+	return "$rc"
 }

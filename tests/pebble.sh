@@ -34,6 +34,8 @@
 # PEBBLE_PYTHON (default /usr/bin/python3, else python3 from PATH),
 # PEBBLE_VA_NOSLEEP (default 1), PEBBLE_WFE_NONCEREJECT (default 20) and any
 # other PEBBLE_* variable Pebble knows, PEBBLE_STRICT=1 (pebble -strict),
+# PEBBLE_DNS_RESOLVER=HOST:PORT (the DNS server Pebble's VA asks instead of
+# challtestsrv's, such as a real authoritative server under test),
 # PEBBLE_START_TIMEOUT (seconds, default 10), PEBBLE_KEEP_WORKDIR=1 (keep the
 # folder after pebble_stop, for debugging).
 #
@@ -300,7 +302,8 @@ _pebble_start_once()
 	cts_pid=$!
 	_PEBBLE_PIDS+=("$cts_pid")
 
-	pebble_args=(-config "$PEBBLE_WORKDIR/pebble-config.json" -dnsserver "127.0.0.1:$dns_port")
+	pebble_args=(-config "$PEBBLE_WORKDIR/pebble-config.json"
+		-dnsserver "${PEBBLE_DNS_RESOLVER:-127.0.0.1:$dns_port}")
 	if [[ ${PEBBLE_STRICT:-0} == 1 ]]; then
 		pebble_args+=(-strict)
 	fi

@@ -132,6 +132,7 @@ t_install()
 	installed_file "$BIN" "$ACMED" 755
 	installed_file "$CONF" "$SRC/conf/acmed.conf" 644
 	installed_file "$DATADIR/acmed/acmed.conf" "$SRC/conf/acmed.conf" 644
+	installed_file "$DATADIR/acmed/hooks/dns-nsupdate" "$SRC/conf/hooks/dns-nsupdate" 755
 	installed_file "$UNITDIR/acmed.service" "$BUILD/systemd/acmed.service" 644
 	installed_file "$UNITDIR/acmed-renew.service" "$BUILD/systemd/acmed-renew.service" 644
 	installed_file "$UNITDIR/acmed-renew.timer" "$SRC/systemd/acmed-renew.timer" 644
@@ -143,7 +144,8 @@ t_install()
 	done
 
 	# Nothing else: a file installed to a wrong folder shows here too.
-	want=("$BIN" "$CONF" "$DATADIR/acmed/acmed.conf" "$SYSUSERSDIR/acmed.conf"
+	want=("$BIN" "$CONF" "$DATADIR/acmed/acmed.conf" "$DATADIR/acmed/hooks/dns-nsupdate"
+		"$SYSUSERSDIR/acmed.conf"
 		"$TMPFILESDIR/acmed.conf" "$COMPLETION")
 	for got in "${UNITS[@]}"; do
 		want+=("$UNITDIR/$got")
@@ -192,6 +194,7 @@ t_reinstall_keeps_conf()
 	fi
 	expect_file_mode "$D$CONF" 640
 	installed_file "$DATADIR/acmed/acmed.conf" "$SRC/conf/acmed.conf" 644
+	installed_file "$DATADIR/acmed/hooks/dns-nsupdate" "$SRC/conf/hooks/dns-nsupdate" 755
 }
 
 # verify wants ExecStart= to exist: the copies checked run the installed
