@@ -4,17 +4,14 @@
 #include <errno.h>
 #include <jansson.h>
 #include <stdarg.h>
-#include <openssl/pem.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 #include "acme_order.h"
-#include "cert.h"
 #include "challenge.h"
-#include "hook.h"
+#include "job_internal.h"
 #include "key.h"
 #include "keygen.h"
 #include "log.h"
@@ -22,68 +19,10 @@
 #include "state.h"
 #include "store_cert.h"
 
-#define MESSAGE_LEN 1024
-
+/* One challenge responder and the configuration it serves (challenge_key). */
 struct responder {
 	char *key;
 	struct challenge *ch;
-};
-
-struct job {
-	struct job_runner *runner;
-	struct job *next;
-	char *name;
-	struct conf_settings s;
-	bool force;
-	struct acme_identifier *ids;
-	size_t n_ids;
-	bool renewal; /* a certificate is installed */
-	EVP_PKEY *key;
-	struct acme_order_params params;
-	bool account_retried;
-	bool has_step;
-	enum acme_order_step step;
-	enum job_result result;
-	char message[MESSAGE_LEN];
-	char *dir;
-	time_t not_after;
-	struct hook *deploy;
-	char *resume_url;
-	char *replaces; /* ARI ID of the installed certificate */
-	time_t retry_after; /* the CA's Retry-After with a refusal */
-	struct job *run_prev; /* in runner->running */
-	struct job *run_next;
-	time_t since; /* when the current state began */
-	const char *state;
-};
-
-struct job_runner {
-	struct ev_loop *loop;
-	struct acme_client *client;
-	struct acme_account_handle *acct;
-	const struct conf_settings *account_settings;
-	const char *state_dir;
-	long concurrency;
-	struct job *queue; /* waiting, in order */
-	struct job **tail;
-	size_t active;
-	size_t waiting;
-	struct responder *responders;
-	size_t n_responders;
-	struct keygen *keygen;
-	unsigned long counts[JOB__MAX];
-	bool account_busy;
-	struct job *account_waiters;
-	bool starting; /* inside job_next: no recursion */
-	struct job *ordering; /* the job whose newOrder is in flight */
-	struct job *order_waiters; /* FIFO of jobs waiting to send theirs */
-	struct job **order_waiters_tail;
-	struct job *running;
-	job_done_fn on_done;
-	void *on_done_arg;
-	unsigned long total;
-	unsigned long finished;
-	unsigned long in_step[ACME_ORDER_STEP__MAX];
 };
 
 static void job_next(struct job_runner *r);
@@ -92,23 +31,6 @@ static void on_order(int rc, const char *message, const char *pem, size_t pem_le
                      time_t retry_after, void *arg);
 static void on_step(enum acme_order_step step, void *arg);
 static void release_order_gate(struct job_runner *r, struct job *job);
-
-time_t
-job_renewal_time(time_t not_before, time_t not_after, long renew_before)
-{
-	if (not_after <= not_before) {
-		return not_after;
-	}
-	/* A renew-before as long as the lifetime would renew every new
-	 * certificate at once, back to back: then the usual rule applies. */
-	if (renew_before > 0 && renew_before < not_after - not_before) {
-		return not_after - renew_before;
-	}
-	if (not_after - not_before < 10L * 24 * 3600) {
-		return not_after - (not_after - not_before) / 2;
-	}
-	return not_after - (not_after - not_before) / 3;
-}
 
 struct job_runner *
 job_runner_create(struct ev_loop *loop, struct acme_client *client,
@@ -279,124 +201,6 @@ job_runner_add(struct job_runner *r, const char *name, const struct conf_setting
 	return 0;
 }
 
-static bool
-same_names(const struct acme_identifier *a, size_t na, const struct acme_identifier *b, size_t nb)
-{
-	if (na != nb) {
-		return false;
-	}
-	for (size_t i = 0; i < na; i++) {
-		bool found = false;
-
-		for (size_t j = 0; j < nb && !found; j++) {
-			found = a[i].type == b[j].type && strcasecmp(a[i].value, b[j].value) == 0;
-		}
-		if (!found) {
-			return false;
-		}
-	}
-	return true;
-}
-
-time_t
-job_due(const char *state_dir, const char *name, const struct conf_settings *s, time_t *not_after)
-{
-	struct acme_identifier *want = NULL;
-	struct acme_identifier *have = NULL;
-	size_t n_have = 0;
-	char *dir = store_cert_dir(state_dir, name);
-	char *path = dir != NULL ? store_path(dir, "cert.pem", NULL) : NULL;
-	char err[256];
-	time_t now = time(NULL);
-	time_t when = now;
-	time_t nb;
-	time_t na;
-	X509 *x = NULL;
-	unsigned char addr[16];
-
-	*not_after = 0;
-	want = calloc(s->n_domains + 1, sizeof(*want));
-	if (path == NULL || want == NULL) {
-		goto out;
-	}
-	for (size_t i = 0; i < s->n_domains; i++) {
-		want[i].type = inet_pton(AF_INET, s->domains[i], addr) == 1 ||
-		                               inet_pton(AF_INET6, s->domains[i], addr) == 1
-		                       ? ACME_ID_IP
-		                       : ACME_ID_DNS;
-		want[i].value = s->domains[i];
-	}
-	x = cert_load(path, err, sizeof(err));
-	if (x == NULL || cert_validity(x, &nb, &na) < 0 || cert_ids(x, &have, &n_have) < 0) {
-		goto out;
-	}
-	*not_after = na;
-	if (!same_names(have, n_have, want, s->n_domains)) {
-		goto out;
-	}
-	when = job_renewal_time(nb, na, s->renew_before);
-out:
-	cert_ids_free(have, n_have);
-	X509_free(x);
-	free(want);
-	free(path);
-	free(dir);
-	return when;
-}
-
-/* Whether the job has work to do, from the installed certificate. */
-static bool
-is_due(struct job *job)
-{
-	const struct acme_directory *dir;
-	char path[4096];
-	char err[256];
-	struct acme_identifier *ids = NULL;
-	size_t n = 0;
-	time_t nb;
-	time_t na;
-	time_t when;
-	X509 *x = NULL;
-	bool due = true;
-
-	snprintf(path, sizeof(path), "%s/cert.pem", job->dir);
-	x = cert_load(path, err, sizeof(err));
-	if (x == NULL) {
-		log_debug("%s: no installed certificate (%s)", job->name, err);
-		goto out;
-	}
-	job->renewal = true;
-	/* RFC 9773 section 5: a renewal names the certificate it replaces
-	 * when the CA speaks ARI. */
-	dir = acme_client_directory(job->runner->client);
-	if (dir != NULL && dir->renewal_info != NULL) {
-		job->replaces = cert_ari_id(x);
-	}
-	if (cert_validity(x, &nb, &na) < 0 || cert_ids(x, &ids, &n) < 0) {
-		log_warn("%s: %s: unreadable certificate, ordering a new one", job->name, path);
-		goto out;
-	}
-	job->not_after = na;
-	if (!same_names(ids, n, job->ids, job->n_ids)) {
-		log_info("%s: the configured names changed", job->name);
-		goto out;
-	}
-	when = job_renewal_time(nb, na, job->s.renew_before);
-	if (job->force) {
-		log_info("%s: renewing now", job->name);
-		goto out;
-	}
-	if (time(NULL) >= when) {
-		log_info("%s: due for renewal", job->name);
-		goto out;
-	}
-	due = false;
-out:
-	cert_ids_free(ids, n);
-	X509_free(x);
-	return due;
-}
-
 static void
 pending_key_path(const struct job *job, char *path, size_t len)
 {
@@ -527,7 +331,7 @@ set_job_step(struct job *job, bool has_step, enum acme_order_step step)
 	show_progress(r);
 }
 
-static void
+void
 job_complete(struct job *job, enum job_result result)
 {
 	struct job_runner *r = job->runner;
@@ -560,10 +364,8 @@ job_complete(struct job *job, enum job_result result)
 	job_next(r);
 }
 
-static void fail_job(struct job *job, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-fail_job(struct job *job, const char *fmt, ...)
+void
+job_fail(struct job *job, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -571,197 +373,6 @@ fail_job(struct job *job, const char *fmt, ...)
 	vsnprintf(job->message, sizeof(job->message), fmt, ap);
 	va_end(ap);
 	job_complete(job, JOB_FAILED);
-}
-
-static char *
-pem_of(X509 *x, size_t *len)
-{
-	BIO *bio = BIO_new(BIO_s_mem());
-	char *data;
-	char *out = NULL;
-	long n;
-
-	if (bio == NULL || PEM_write_bio_X509(bio, x) != 1) {
-		goto out;
-	}
-	n = BIO_get_mem_data(bio, &data);
-	if (n <= 0) {
-		goto out;
-	}
-	out = malloc((size_t)n + 1);
-	if (out != NULL) {
-		memcpy(out, data, (size_t)n);
-		out[n] = '\0';
-		*len = (size_t)n;
-	}
-out:
-	BIO_free(bio);
-	return out;
-}
-
-static void
-on_deploy(int status, const char *why, const char *output, void *arg)
-{
-	struct job *job = arg;
-
-	job->deploy = NULL;
-	if (status != 0) {
-		fail_job(job, "%s: installed, but the deploy hook failed: %s%s%s", job->name, why,
-		         output[0] != '\0' ? ": " : "", output);
-		return;
-	}
-	job_complete(job, job->renewal ? JOB_RENEWED : JOB_ISSUED);
-}
-
-static void
-run_deploy_hook(struct job *job)
-{
-	job->state = "deploying";
-	job->since = time(NULL);
-	char **argv = hook_split(job->s.deploy_hook);
-	char env[7][4200];
-	char *envp[8];
-	char domains[4096];
-	size_t pos = 0;
-
-	if (argv == NULL) {
-		fail_job(job, "%s: installed, but deploy-hook '%s' is not a command", job->name,
-		         job->s.deploy_hook);
-		return;
-	}
-	domains[0] = '\0';
-	for (size_t i = 0; i < job->n_ids && pos < sizeof(domains); i++) {
-		pos += (size_t)snprintf(domains + pos, sizeof(domains) - pos, "%s%s",
-		                        i > 0 ? " " : "", job->ids[i].value);
-	}
-	snprintf(env[0], sizeof(env[0]), "ACMED_CERT_NAME=%s", job->name);
-	snprintf(env[1], sizeof(env[1]), "ACMED_CERT_DIR=%s", job->dir);
-	snprintf(env[2], sizeof(env[2]), "ACMED_KEY_FILE=%s/privkey.pem", job->dir);
-	snprintf(env[3], sizeof(env[3]), "ACMED_CERT_FILE=%s/cert.pem", job->dir);
-	snprintf(env[4], sizeof(env[4]), "ACMED_CHAIN_FILE=%s/chain.pem", job->dir);
-	snprintf(env[5], sizeof(env[5]), "ACMED_FULLCHAIN_FILE=%s/fullchain.pem", job->dir);
-	snprintf(env[6], sizeof(env[6]), "ACMED_DOMAINS=%s", domains);
-	for (size_t i = 0; i < 7; i++) {
-		envp[i] = env[i];
-	}
-	envp[7] = NULL;
-	job->deploy = hook_run(job->runner->loop, argv, envp, (double)job->s.hook_timeout,
-	                       on_deploy, job);
-	hook_argv_free(argv);
-	if (job->deploy == NULL) {
-		fail_job(job, "%s: installed, but the deploy hook could not start", job->name);
-	}
-}
-
-/* Whether leaf (PEM) is the installed cert.pem, byte for byte. */
-static bool
-same_as_installed(const struct job *job, const char *leaf, size_t leaf_len)
-{
-	char path[4096];
-	size_t len = 0;
-	char *have;
-	bool same;
-
-	snprintf(path, sizeof(path), "%s/cert.pem", job->dir);
-	have = store_read_file(path, 1 << 20, &len);
-	same = have != NULL && len == leaf_len && memcmp(have, leaf, len) == 0;
-	free(have);
-	return same;
-}
-
-/* Checks the chain and installs it with the key. */
-static void
-install(struct job *job, const char *pem, size_t pem_len)
-{
-	struct cert_chain chain;
-	struct store_cert_set set;
-	char err[512];
-	char *key_pem = NULL;
-	size_t key_len = 0;
-	char *leaf = NULL;
-	size_t leaf_len = 0;
-	bool unchanged = false;
-	char *rest = NULL;
-	size_t rest_len = 0;
-	time_t nb;
-	char date[64];
-	struct tm tm;
-	bool ok = false;
-
-	memset(&chain, 0, sizeof(chain));
-	if (cert_chain_parse(pem, pem_len, &chain, err, sizeof(err)) < 0 ||
-	    cert_chain_check(&chain, job->key, job->ids, job->n_ids, time(NULL), err, sizeof(err)) <
-	            0) {
-		snprintf(job->message, sizeof(job->message),
-		         "%s: the CA's certificate was refused, nothing installed: %s", job->name,
-		         err);
-		goto out;
-	}
-	key_pem = key_to_pem(job->key, &key_len);
-	leaf = pem_of(chain.certs[0], &leaf_len);
-	if (leaf != NULL && job->params.resume_url != NULL &&
-	    same_as_installed(job, leaf, leaf_len)) {
-		/* A resumed order whose certificate was installed just before
-		 * a crash: nothing to switch, no deploy hook to run again. */
-		log_info("%s: the resumed order's certificate is already installed", job->name);
-		unchanged = true;
-		goto out;
-	}
-	rest = calloc(1, 1);
-	for (size_t i = 1; rest != NULL && i < chain.n; i++) {
-		size_t n = 0;
-		char *one = pem_of(chain.certs[i], &n);
-		char *grown = one != NULL ? realloc(rest, rest_len + n + 1) : NULL;
-
-		if (grown == NULL) {
-			free(one);
-			free(rest);
-			rest = NULL;
-			break;
-		}
-		rest = grown;
-		memcpy(rest + rest_len, one, n);
-		rest_len += n;
-		rest[rest_len] = '\0';
-		free(one);
-	}
-	if (key_pem == NULL || leaf == NULL || rest == NULL) {
-		snprintf(job->message, sizeof(job->message), "%s: out of memory", job->name);
-		goto out;
-	}
-	set.key_pem = key_pem;
-	set.key_len = key_len;
-	set.cert_pem = leaf;
-	set.cert_len = leaf_len;
-	set.chain_pem = rest;
-	set.chain_len = rest_len;
-	if (store_cert_install(job->runner->state_dir, job->name, &set) < 0) {
-		snprintf(job->message, sizeof(job->message),
-		         "%s: cannot install the certificate (see above); the previous one stays",
-		         job->name);
-		goto out;
-	}
-	cert_validity(chain.certs[0], &nb, &job->not_after);
-	gmtime_r(&job->not_after, &tm);
-	strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S UTC", &tm);
-	log_info("%s: installed in %s, valid until %s", job->name, job->dir, date);
-	ok = true;
-out:
-	if (key_pem != NULL) {
-		key_pem_free(key_pem, key_len);
-	}
-	free(leaf);
-	free(rest);
-	cert_chain_finish(&chain);
-	if (unchanged) {
-		job_complete(job, JOB_UNCHANGED);
-	} else if (!ok) {
-		job_complete(job, JOB_FAILED);
-	} else if (job->s.deploy_hook != NULL) {
-		run_deploy_hook(job);
-	} else {
-		job_complete(job, job->renewal ? JOB_RENEWED : JOB_ISSUED);
-	}
 }
 
 static void
@@ -780,7 +391,7 @@ on_account_again(int rc, const char *message, void *arg)
 		waiters = w->next;
 		w->next = NULL;
 		if (rc < 0) {
-			fail_job(w, "%s: registering the account again: %s", w->name, message);
+			job_fail(w, "%s: registering the account again: %s", w->name, message);
 		} else {
 			start_order(w);
 		}
@@ -824,10 +435,10 @@ on_order(int rc, const char *message, const char *pem, size_t pem_len, time_t re
 		return;
 	}
 	if (rc != ACME_ORDER_OK) {
-		fail_job(job, "%s", message);
+		job_fail(job, "%s", message);
 		return;
 	}
-	install(job, pem, pem_len);
+	job_install(job, pem, pem_len);
 }
 
 static void
@@ -883,7 +494,7 @@ start_order(struct job *job)
 	if (acme_order_start(r->loop, r->client, r->acct, &job->params, on_order, on_step, job) ==
 	    NULL) {
 		release_order_gate(r, job);
-		fail_job(job, "%s: cannot start the order", job->name);
+		job_fail(job, "%s: cannot start the order", job->name);
 	}
 }
 
@@ -893,7 +504,7 @@ on_key(EVP_PKEY *key, void *arg)
 	struct job *job = arg;
 
 	if (key == NULL) {
-		fail_job(job, "%s: cannot make a %s key", job->name,
+		job_fail(job, "%s: cannot make a %s key", job->name,
 		         key_type_name(job->s.key_type));
 		return;
 	}
@@ -916,7 +527,7 @@ job_start(struct job *job)
 	r->running = job;
 	job->state = "ordering";
 	job->since = time(NULL);
-	if (!is_due(job)) {
+	if (!job_is_due(job)) {
 		char date[64];
 		struct tm tm;
 
@@ -928,7 +539,7 @@ job_start(struct job *job)
 	}
 	job->params.responder = responder_for(r, &job->s);
 	if (job->params.responder == NULL) {
-		fail_job(job, "%s: no challenge responder (see above)", job->name);
+		job_fail(job, "%s: no challenge responder (see above)", job->name);
 		return;
 	}
 	job->params.name = job->name;
@@ -947,7 +558,7 @@ job_start(struct job *job)
 		log_debug("%s: reusing the key in %s", job->name, path);
 		job->key = key_load(path);
 		if (job->key == NULL) {
-			fail_job(job, "%s: cannot reuse the key in %s (see above)", job->name,
+			job_fail(job, "%s: cannot reuse the key in %s (see above)", job->name,
 			         path);
 			return;
 		}
@@ -956,7 +567,7 @@ job_start(struct job *job)
 		return;
 	}
 	if (keygen_submit(r->keygen, job->s.key_type, on_key, job) < 0) {
-		fail_job(job, "%s: cannot make a key", job->name);
+		job_fail(job, "%s: cannot make a key", job->name);
 	}
 }
 

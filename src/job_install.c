@@ -1,0 +1,204 @@
+#include "job_internal.h"
+
+#include <openssl/pem.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cert.h"
+#include "hook.h"
+#include "key.h"
+#include "log.h"
+#include "store.h"
+#include "store_cert.h"
+
+static char *
+pem_of(X509 *x, size_t *len)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *data;
+	char *out = NULL;
+	long n;
+
+	if (bio == NULL || PEM_write_bio_X509(bio, x) != 1) {
+		goto out;
+	}
+	n = BIO_get_mem_data(bio, &data);
+	if (n <= 0) {
+		goto out;
+	}
+	out = malloc((size_t)n + 1);
+	if (out != NULL) {
+		memcpy(out, data, (size_t)n);
+		out[n] = '\0';
+		*len = (size_t)n;
+	}
+out:
+	BIO_free(bio);
+	return out;
+}
+
+static void
+on_deploy(int status, const char *why, const char *output, void *arg)
+{
+	struct job *job = arg;
+
+	job->deploy = NULL;
+	if (status != 0) {
+		job_fail(job, "%s: installed, but the deploy hook failed: %s%s%s", job->name, why,
+		         output[0] != '\0' ? ": " : "", output);
+		return;
+	}
+	job_complete(job, job->renewal ? JOB_RENEWED : JOB_ISSUED);
+}
+
+static void
+run_deploy_hook(struct job *job)
+{
+	job->state = "deploying";
+	job->since = time(NULL);
+	char **argv = hook_split(job->s.deploy_hook);
+	char env[7][4200];
+	char *envp[8];
+	char domains[4096];
+	size_t pos = 0;
+
+	if (argv == NULL) {
+		job_fail(job, "%s: installed, but deploy-hook '%s' is not a command", job->name,
+		         job->s.deploy_hook);
+		return;
+	}
+	domains[0] = '\0';
+	for (size_t i = 0; i < job->n_ids && pos < sizeof(domains); i++) {
+		pos += (size_t)snprintf(domains + pos, sizeof(domains) - pos, "%s%s",
+		                        i > 0 ? " " : "", job->ids[i].value);
+	}
+	snprintf(env[0], sizeof(env[0]), "ACMED_CERT_NAME=%s", job->name);
+	snprintf(env[1], sizeof(env[1]), "ACMED_CERT_DIR=%s", job->dir);
+	snprintf(env[2], sizeof(env[2]), "ACMED_KEY_FILE=%s/privkey.pem", job->dir);
+	snprintf(env[3], sizeof(env[3]), "ACMED_CERT_FILE=%s/cert.pem", job->dir);
+	snprintf(env[4], sizeof(env[4]), "ACMED_CHAIN_FILE=%s/chain.pem", job->dir);
+	snprintf(env[5], sizeof(env[5]), "ACMED_FULLCHAIN_FILE=%s/fullchain.pem", job->dir);
+	snprintf(env[6], sizeof(env[6]), "ACMED_DOMAINS=%s", domains);
+	for (size_t i = 0; i < 7; i++) {
+		envp[i] = env[i];
+	}
+	envp[7] = NULL;
+	job->deploy = hook_run(job->runner->loop, argv, envp, (double)job->s.hook_timeout,
+	                       on_deploy, job);
+	hook_argv_free(argv);
+	if (job->deploy == NULL) {
+		job_fail(job, "%s: installed, but the deploy hook could not start", job->name);
+	}
+}
+
+/* Whether leaf (PEM) is the installed cert.pem, byte for byte. */
+static bool
+same_as_installed(const struct job *job, const char *leaf, size_t leaf_len)
+{
+	char path[4096];
+	size_t len = 0;
+	char *have;
+	bool same;
+
+	snprintf(path, sizeof(path), "%s/cert.pem", job->dir);
+	have = store_read_file(path, 1 << 20, &len);
+	same = have != NULL && len == leaf_len && memcmp(have, leaf, len) == 0;
+	free(have);
+	return same;
+}
+
+/* Checks the chain and installs it with the key. */
+void
+job_install(struct job *job, const char *pem, size_t pem_len)
+{
+	struct cert_chain chain;
+	struct store_cert_set set;
+	char err[512];
+	char *key_pem = NULL;
+	size_t key_len = 0;
+	char *leaf = NULL;
+	size_t leaf_len = 0;
+	bool unchanged = false;
+	char *rest = NULL;
+	size_t rest_len = 0;
+	time_t nb;
+	char date[64];
+	struct tm tm;
+	bool ok = false;
+
+	memset(&chain, 0, sizeof(chain));
+	if (cert_chain_parse(pem, pem_len, &chain, err, sizeof(err)) < 0 ||
+	    cert_chain_check(&chain, job->key, job->ids, job->n_ids, time(NULL), err, sizeof(err)) <
+	            0) {
+		snprintf(job->message, sizeof(job->message),
+		         "%s: the CA's certificate was refused, nothing installed: %s", job->name,
+		         err);
+		goto out;
+	}
+	key_pem = key_to_pem(job->key, &key_len);
+	leaf = pem_of(chain.certs[0], &leaf_len);
+	if (leaf != NULL && job->params.resume_url != NULL &&
+	    same_as_installed(job, leaf, leaf_len)) {
+		/* A resumed order whose certificate was installed just before
+		 * a crash: nothing to switch, no deploy hook to run again. */
+		log_info("%s: the resumed order's certificate is already installed", job->name);
+		unchanged = true;
+		goto out;
+	}
+	rest = calloc(1, 1);
+	for (size_t i = 1; rest != NULL && i < chain.n; i++) {
+		size_t n = 0;
+		char *one = pem_of(chain.certs[i], &n);
+		char *grown = one != NULL ? realloc(rest, rest_len + n + 1) : NULL;
+
+		if (grown == NULL) {
+			free(one);
+			free(rest);
+			rest = NULL;
+			break;
+		}
+		rest = grown;
+		memcpy(rest + rest_len, one, n);
+		rest_len += n;
+		rest[rest_len] = '\0';
+		free(one);
+	}
+	if (key_pem == NULL || leaf == NULL || rest == NULL) {
+		snprintf(job->message, sizeof(job->message), "%s: out of memory", job->name);
+		goto out;
+	}
+	set.key_pem = key_pem;
+	set.key_len = key_len;
+	set.cert_pem = leaf;
+	set.cert_len = leaf_len;
+	set.chain_pem = rest;
+	set.chain_len = rest_len;
+	if (store_cert_install(job->runner->state_dir, job->name, &set) < 0) {
+		snprintf(job->message, sizeof(job->message),
+		         "%s: cannot install the certificate (see above); the previous one stays",
+		         job->name);
+		goto out;
+	}
+	cert_validity(chain.certs[0], &nb, &job->not_after);
+	gmtime_r(&job->not_after, &tm);
+	strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	log_info("%s: installed in %s, valid until %s", job->name, job->dir, date);
+	ok = true;
+out:
+	if (key_pem != NULL) {
+		key_pem_free(key_pem, key_len);
+	}
+	free(leaf);
+	free(rest);
+	cert_chain_finish(&chain);
+	if (unchanged) {
+		job_complete(job, JOB_UNCHANGED);
+	} else if (!ok) {
+		job_complete(job, JOB_FAILED);
+	} else if (job->s.deploy_hook != NULL) {
+		run_deploy_hook(job);
+	} else {
+		job_complete(job, job->renewal ? JOB_RENEWED : JOB_ISSUED);
+	}
+}

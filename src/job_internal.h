@@ -1,0 +1,96 @@
+/* What job.c (the runner and the order) shares with job_due.c (whether an
+ * installed certificate is due) and job_install.c (installing what the CA
+ * issued, then the deploy hook); not part of the job API, which is job.h. */
+#ifndef ACMED_JOB_INTERNAL_H
+#define ACMED_JOB_INTERNAL_H
+
+#include <ev.h>
+#include <openssl/evp.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "acme_order.h"
+#include "conf.h"
+#include "job.h"
+
+#define JOB_MESSAGE_LEN 1024
+
+struct hook;
+struct keygen;
+struct responder; /* job.c */
+
+struct job {
+	struct job_runner *runner;
+	struct job *next;
+	char *name;
+	struct conf_settings s;
+	bool force;
+	struct acme_identifier *ids;
+	size_t n_ids;
+	bool renewal; /* a certificate is installed */
+	EVP_PKEY *key;
+	struct acme_order_params params;
+	bool account_retried;
+	bool has_step;
+	enum acme_order_step step;
+	enum job_result result;
+	char message[JOB_MESSAGE_LEN];
+	char *dir;
+	time_t not_after;
+	struct hook *deploy;
+	char *resume_url;
+	char *replaces; /* ARI ID of the installed certificate */
+	time_t retry_after; /* the CA's Retry-After with a refusal */
+	struct job *run_prev; /* in runner->running */
+	struct job *run_next;
+	time_t since; /* when the current state began */
+	const char *state;
+};
+
+struct job_runner {
+	struct ev_loop *loop;
+	struct acme_client *client;
+	struct acme_account_handle *acct;
+	const struct conf_settings *account_settings;
+	const char *state_dir;
+	long concurrency;
+	struct job *queue; /* waiting, in order */
+	struct job **tail;
+	size_t active;
+	size_t waiting;
+	struct responder *responders;
+	size_t n_responders;
+	struct keygen *keygen;
+	unsigned long counts[JOB__MAX];
+	bool account_busy;
+	struct job *account_waiters;
+	bool starting; /* inside job_next: no recursion */
+	struct job *ordering; /* the job whose newOrder is in flight */
+	struct job *order_waiters; /* FIFO of jobs waiting to send theirs */
+	struct job **order_waiters_tail;
+	struct job *running;
+	job_done_fn on_done;
+	void *on_done_arg;
+	unsigned long total;
+	unsigned long finished;
+	unsigned long in_step[ACME_ORDER_STEP__MAX];
+};
+
+/* Records result, logs a failure's message, saves state.json, reports to
+ * on_done, frees job and starts the next waiting one. */
+void job_complete(struct job *job, enum job_result result);
+
+/* Completes job as JOB_FAILED with the message formatted from fmt. */
+void job_fail(struct job *job, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Whether the job has work to do, from the installed certificate; sets
+ * job->renewal, job->replaces and job->not_after from it. */
+bool job_is_due(struct job *job);
+
+/* Checks the chain the CA issued (pem, borrowed) against the job's key and
+ * names, installs it with the key, then runs the deploy hook; completes the
+ * job either way. */
+void job_install(struct job *job, const char *pem, size_t pem_len);
+
+#endif
