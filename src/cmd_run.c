@@ -67,9 +67,11 @@ check_one_ca(const struct conf *conf, const struct cli *cli, const struct conf_s
 static void
 update_status(struct daemon *d)
 {
-	notify_send("STATUS=%zu certificates, %zu jobs running, %zu waiting",
-	            d->schedule != NULL ? schedule_count(d->schedule) : 0,
-	            d->runner != NULL ? job_runner_active(d->runner) : 0,
+	size_t n = d->schedule != NULL ? schedule_count(d->schedule) : 0;
+	size_t active = d->runner != NULL ? job_runner_active(d->runner) : 0;
+
+	notify_send("STATUS=%zu certificate%s, %zu job%s running, %zu waiting", n,
+	            n == 1 ? "" : "s", active, active == 1 ? "" : "s",
 	            d->runner != NULL ? job_runner_waiting(d->runner) : 0);
 }
 
@@ -143,7 +145,8 @@ start(struct daemon *d)
 		goto fatal;
 	}
 	d->ready = true;
-	log_info("watching %zu certificates", schedule_count(d->schedule));
+	log_info("watching %zu certificate%s", schedule_count(d->schedule),
+	         schedule_count(d->schedule) == 1 ? "" : "s");
 	update_status(d);
 	return;
 retry:
@@ -178,6 +181,7 @@ on_reload(struct ev_loop *loop, ev_signal *w, int revents)
 	struct daemon *d = w->data;
 	struct conf conf;
 	struct conf_settings settings;
+	size_t n;
 
 	notify_send("RELOADING=1");
 	memset(&settings, 0, sizeof(settings));
@@ -207,8 +211,8 @@ on_reload(struct ev_loop *loop, ev_signal *w, int revents)
 	conf_finish(&d->conf);
 	d->conf = conf;
 	conf_init(&conf);
-	log_info("reloaded %s: %zu certificates", d->conf.path,
-	         d->schedule != NULL ? schedule_count(d->schedule) : d->conf.n_certs);
+	n = d->schedule != NULL ? schedule_count(d->schedule) : d->conf.n_certs;
+	log_info("reloaded %s: %zu certificate%s", d->conf.path, n, n == 1 ? "" : "s");
 out:
 	conf_settings_finish(&settings);
 	conf_finish(&conf);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@ static enum log_level log_level = LOG_LEVEL_INFO;
 static bool log_syslog;
 static bool log_colour;
 static bool log_tty;
+static bool log_journal;
 static char log_status_line[256];
 
 static const struct {
@@ -25,6 +27,25 @@ static const struct {
         [LOG_LEVEL_INFO] = {NULL, NULL, LOG_INFO},
         [LOG_LEVEL_DEBUG] = {"debug", "\033[2m", LOG_DEBUG},
 };
+
+/* systemd sets JOURNAL_STREAM to the device and inode of the stream it
+ * connected to the journal (systemd.exec(5)): stderr is the journal when
+ * they match, not merely inherited by a child of such a service. */
+static bool
+stderr_is_journal(void)
+{
+	const char *v = getenv("JOURNAL_STREAM");
+	unsigned long long dev;
+	unsigned long long ino;
+	struct stat st;
+	char end;
+
+	if (v == NULL || sscanf(v, "%llu:%llu%c", &dev, &ino, &end) != 2 ||
+	    fstat(STDERR_FILENO, &st) < 0) {
+		return false;
+	}
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
 
 void
 log_init(const char *progname, enum log_level level, bool use_syslog)
@@ -40,6 +61,7 @@ log_init(const char *progname, enum log_level level, bool use_syslog)
 	}
 	log_syslog = use_syslog;
 	log_tty = !use_syslog && isatty(STDERR_FILENO);
+	log_journal = !use_syslog && stderr_is_journal();
 	log_colour = log_tty && getenv("NO_COLOR") == NULL;
 }
 
@@ -86,7 +108,16 @@ log_vmsg(enum log_level level, const char *fmt, va_list ap)
 	if (log_status_line[0] != '\0') {
 		fputs("\r\033[K", stderr);
 	}
-	if (levels[level].label == NULL) {
+	if (log_journal) {
+		/* The journal adds the name and PID; "<N>" is the line's
+		 * syslog priority (sd-daemon(3)), for journalctl -p. */
+		if (levels[level].label == NULL) {
+			fprintf(stderr, "<%d>%s\n", levels[level].priority, line);
+		} else {
+			fprintf(stderr, "<%d>%s: %s\n", levels[level].priority, levels[level].label,
+			        line);
+		}
+	} else if (levels[level].label == NULL) {
 		fprintf(stderr, "%s: %s\n", log_progname, line);
 	} else if (log_colour) {
 		fprintf(stderr, "%s: %s%s\033[0m: %s\n", log_progname, levels[level].colour,

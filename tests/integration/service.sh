@@ -267,6 +267,30 @@ t_enable()
 
 t_reload_stop()
 {
+	local got
+
+	# A broken configuration: refused, and the journal has it as an error
+	# (priority 3 from the "<3>" prefix), without an "acmed:" prefix
+	# doubling the journal's own.
+	printf 'renew-before = soon\n' >>"$ROOT$ETC/acmed.conf"
+	say systemctl reload acmed.service
+	expect_status 0
+	wait_until 10 sh -c "nsenter -t $LEADER -a journalctl -u acmed.service -p err -o cat 2>/dev/null | grep -q 'configuration not changed'"
+	say journalctl -u acmed.service -p err --no-pager -o cat
+	if ! grep -q '^error: reload: configuration not changed' "$OUT"; then
+		fail "journalctl -p err: $(tr '\n' ';' <"$OUT")"
+	fi
+	if grep -q 'installed' "$OUT"; then
+		fail "informational lines logged as errors: $(tr '\n' ';' <"$OUT")"
+	fi
+	got=$(in_ct journalctl -u acmed.service -o cat | grep -c '^acmed: ')
+	if [[ $got != 0 ]]; then
+		fail "$got journal lines start with 'acmed: '"
+	fi
+	if ! in_ct systemctl is-active -q acmed.service; then
+		fail "the daemon stopped on a broken configuration"
+	fi
+
 	conf >"$ROOT$ETC/acmed.conf"
 	cat >>"$ROOT$ETC/acmed.conf" <<EOF
 
