@@ -144,6 +144,7 @@ ca-file = $ETC/pebble-ca.pem
 email = ops@example.com
 agree-tos = yes
 http-listen = 127.0.0.1:$PEBBLE_HTTP_PORT
+deploy-hook = touch /var/lib/acmed/deployed
 
 [cert www]
 domains = example.com www.example.com
@@ -265,9 +266,34 @@ t_enable()
 	sanitizer_reports
 }
 
+serial()
+{
+	openssl x509 -in "$1" -noout -serial 2>/dev/null
+}
+
+# deploys N: the deploy service has run N times.
+deploys()
+{
+	[[ $(in_ct sh -c 'cat /run/deploys 2>/dev/null' | grep -c deployed) == "$1" ]]
+}
+
+deploys_said()
+{
+	echo "$(in_ct sh -c 'cat /run/deploys 2>/dev/null' | grep -c deployed) deploys"
+}
+
+# renewed FILE SERIAL: FILE holds a certificate with another serial.
+renewed()
+{
+	local now
+
+	now=$(serial "$1")
+	[[ -n $now && $now != "$2" ]]
+}
+
 t_reload_stop()
 {
-	local got
+	local got before
 
 	# A broken configuration: refused, and the journal has it as an error
 	# (priority 3 from the "<3>" prefix), without an "acmed:" prefix
@@ -305,6 +331,47 @@ EOF
 	if ! wait_until 60 test -s "$ROOT/var/lib/acmed/certs/mail/cert.pem"; then
 		fail "the reload did not issue the added certificate: $(in_ct journalctl -u acmed --no-pager -n 10 2>&1 | tr '\n' ';')"
 	fi
+	# The deploy step for the daemon, whose hooks run as acmed without new
+	# privileges: its deploy hook (see conf) leaves a flag file, a path
+	# unit starts a root service on it, and that service removes the flag
+	# after its work (the README's reloads nginx; here it counts).
+	cat >"$ROOT/etc/systemd/system/acmed-deploy.path" <<'UNIT'
+[Unit]
+Description=Deploy what acmed installed
+
+[Path]
+PathExists=/var/lib/acmed/deployed
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+	cat >"$ROOT/etc/systemd/system/acmed-deploy.service" <<'UNIT'
+[Unit]
+Description=Deploy what acmed installed
+
+[Service]
+Type=oneshot
+ExecStart=/bin/sh -c 'echo deployed >>/run/deploys'
+ExecStartPost=/bin/rm -f /var/lib/acmed/deployed
+UNIT
+	in_ct systemctl daemon-reload
+	say systemctl enable --now acmed-deploy.path
+	expect_status 0
+	# The flag of the first issues is taken at once.
+	if ! wait_until 10 deploys 1; then
+		fail "the path unit did not take the flag left by the first issues: $(deploys_said)"
+	fi
+	before=$(serial "$ROOT/var/lib/acmed/certs/www/cert.pem")
+	say "$SBIN" renew --now www
+	expect_status 0
+	if ! wait_until 60 renewed "$ROOT/var/lib/acmed/certs/www/cert.pem" "$before"; then
+		fail "renew --now did not renew www"
+	elif ! wait_until 10 deploys 2; then
+		fail "the renewal was not deployed: $(deploys_said); $(in_ct systemctl status acmed-deploy.path --no-pager 2>&1 | head -n 5 | tr '\n' ';')"
+	elif [[ -e $ROOT/var/lib/acmed/deployed ]]; then
+		fail "the flag is left after the deploy service"
+	fi
+
 	say systemctl stop acmed.service
 	expect_status 0
 	in_ct systemctl is-failed acmed.service >"$T/state" 2>&1
@@ -347,7 +414,7 @@ root_make || exit 99
 boot || exit 1
 
 case_ "systemctl enable --now acmed: issued as the acmed user, status over the socket" t_enable
-case_ "systemctl reload adds a certificate, stop leaves no socket" t_reload_stop
+case_ "reload refuses a broken configuration, adds a certificate; a path unit deploys a renewal; stop leaves no socket" t_reload_stop
 case_ "acmed-renew.service from the timer issues what was added" t_timer
 
 # An orderly shutdown of the container.
