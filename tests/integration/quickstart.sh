@@ -69,7 +69,8 @@ note()
 	shown "$*" >>"$TRANSCRIPT"
 }
 
-# ---- BIND: example.com, dynamic updates with the "acmed" TSIG key ----
+# ---- BIND: example.com; the "acmed" TSIG key may update the TXT records of
+# _acme-challenge.example.com and nothing else ----
 
 start_named()
 {
@@ -101,7 +102,7 @@ include "$d/tsig.key";
 zone "example.com" {
 	type primary;
 	file "example.com.zone";
-	allow-update { key "acmed"; };
+	update-policy { grant acmed name _acme-challenge.example.com. TXT; };
 };
 EOF
 	named -g -4 -c "$d/named.conf" </dev/null >"$d/named.log" 2>&1 &
@@ -351,10 +352,14 @@ t_hook_alone()
 	if [[ -n $(txt _acme-challenge.example.com) ]]; then
 		fail "records left: $(txt _acme-challenge.example.com)"
 	fi
+	# The key may touch that name only.
+	if "$HOOK" add www.example.com. sneaky 2>/dev/null || [[ -n $(txt www.example.com) ]]; then
+		fail "the key updated www.example.com"
+	fi
 	unset NSUPDATE_KEY NSUPDATE_SERVER NSUPDATE_PORT
 }
 
-case_ "dns-nsupdate hook alone: adds and deletes one value, refused with a wrong key" t_hook_alone
+case_ "dns-nsupdate hook alone: adds and deletes one value; refused with a wrong key or another name" t_hook_alone
 case_ "nginx webroot: issued, served over https, renewed and reloaded by the deploy hook" t_nginx_webroot
 case_ "dns-01 wildcard through dns-nsupdate and BIND: issued, records removed" t_dns_nsupdate
 
