@@ -7,6 +7,7 @@
 #include <string.h>
 
 #define CHALLENGE_DEFAULT_LISTEN "[::]:80"
+#define CHALLENGE_DEFAULT_TLS_LISTEN "[::]:443"
 #define CHALLENGE_DEFAULT_HOOK_TIMEOUT 120L
 
 enum responder {
@@ -15,6 +16,7 @@ enum responder {
 	RESPONDER_HTTP_HOOK,
 	RESPONDER_WEBROOT,
 	RESPONDER_STANDALONE,
+	RESPONDER_TLS_ALPN,
 };
 
 static bool
@@ -48,10 +50,10 @@ pick(const struct conf_settings *s, const char **why)
 		}
 		break;
 	case CONF_CHALLENGE_TLSALPN01:
-		*why = "tls-alpn-01 is not supported yet: use http-01 or dns-01";
+		r = RESPONDER_TLS_ALPN;
 		break;
 	default:
-		*why = "unknown challenge type: set challenge to http-01 or dns-01";
+		*why = "unknown challenge type: set challenge to http-01, dns-01 or tls-alpn-01";
 		break;
 	}
 	return r;
@@ -67,6 +69,24 @@ static const char *
 listen_address(const struct conf_settings *s)
 {
 	return is_set(s->http_listen) ? s->http_listen : CHALLENGE_DEFAULT_LISTEN;
+}
+
+static const char *
+tls_listen_address(const struct conf_settings *s)
+{
+	return is_set(s->tls_listen) ? s->tls_listen : CHALLENGE_DEFAULT_TLS_LISTEN;
+}
+
+/* "PORT" is "[::]:PORT": one listener either way. buf holds the result when
+ * it is not address itself. */
+static const char *
+same_listener(const char *address, char *buf, size_t len)
+{
+	if (strspn(address, "0123456789") == strlen(address)) {
+		snprintf(buf, len, "[::]:%.6s", address);
+		return buf;
+	}
+	return address;
 }
 
 /* A new string: the words joined by '\n' (which none of the settings can
@@ -129,13 +149,12 @@ challenge_key(const struct conf_settings *s)
 		key = join((const char *[]){"webroot", s->webroot}, 2);
 		break;
 	case RESPONDER_STANDALONE:
-		/* "PORT" is "[::]:PORT": one listener either way. */
-		listen = listen_address(s);
-		if (strspn(listen, "0123456789") == strlen(listen)) {
-			snprintf(port, sizeof(port), "[::]:%.6s", listen);
-			listen = port;
-		}
+		listen = same_listener(listen_address(s), port, sizeof(port));
 		key = join((const char *[]){"standalone", listen}, 2);
+		break;
+	case RESPONDER_TLS_ALPN:
+		listen = same_listener(tls_listen_address(s), port, sizeof(port));
+		key = join((const char *[]){"tls-alpn", listen}, 2);
 		break;
 	}
 out:
@@ -172,6 +191,9 @@ challenge_create(struct ev_loop *loop, const struct conf_settings *s)
 		break;
 	case RESPONDER_STANDALONE:
 		ch = challenge_standalone_create(loop, listen_address(s));
+		break;
+	case RESPONDER_TLS_ALPN:
+		ch = challenge_tlsalpn_create(loop, tls_listen_address(s));
 		break;
 	}
 	if (ch != NULL) {

@@ -1,6 +1,7 @@
 /* Challenge responders behind one interface, one file each:
  * challenge_webroot.c, challenge_standalone.c (acmed's own HTTP responder),
- * challenge_httphook.c and challenge_dns01.c (hooks). */
+ * challenge_tlsalpn.c (its own tls-alpn-01 responder), challenge_httphook.c
+ * and challenge_dns01.c (hooks). */
 #ifndef ACMED_CHALLENGE_H
 #define ACMED_CHALLENGE_H
 
@@ -29,7 +30,7 @@ typedef void (*challenge_done_fn)(int rc, const char *message, void *arg);
 struct challenge;
 
 struct challenge_ops {
-	const char *name; /* "webroot", "standalone", "http-hook", "dns-hook" */
+	const char *name; /* "webroot", "standalone", "tls-alpn", "http-hook", "dns-hook" */
 	enum acme_challenge_type type;
 	/* Makes the response available; done once from the loop. Returns 0,
 	 * or -1 when nothing started (done not called). */
@@ -61,9 +62,15 @@ char *challenge_key(const struct conf_settings *s);
 
 void challenge_destroy(struct challenge *ch);
 
+/* A listening TCP socket (non-blocking, close-on-exec) on address: "PORT"
+ * (every address, IPv4 and IPv6), "ADDR:PORT" or "[ADDR]:PORT"; -1 with the
+ * reason logged, named after the setting key ("http-listen"). */
+int challenge_listen(const char *key, const char *address);
+
 /* Constructors of the variants, used by challenge_create. */
 struct challenge *challenge_webroot_create(struct ev_loop *loop, const char *webroot);
 struct challenge *challenge_standalone_create(struct ev_loop *loop, const char *listen);
+struct challenge *challenge_tlsalpn_create(struct ev_loop *loop, const char *listen);
 struct challenge *challenge_httphook_create(struct ev_loop *loop, const char *prog, long timeout_s);
 struct challenge *challenge_dns01_create(struct ev_loop *loop, const char *prog, long timeout_s,
                                          long wait_s);

@@ -771,9 +771,8 @@ out:
 	return ret;
 }
 
-/* A listening socket, or -1 with the reason logged. */
-static int
-open_listener(const char *address)
+int
+challenge_listen(const char *key, const char *address)
 {
 	struct sockaddr_storage ss;
 	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
@@ -787,9 +786,9 @@ open_listener(const char *address)
 	int fd = -1;
 
 	if (parse_listen(address, &ss, &sslen, &dual) < 0) {
-		log_error("http-listen %s: expected PORT, ADDR:PORT or [ADDR]:PORT with a port "
-		          "from 1 to 65535",
-		          address);
+		log_error("%s %s: expected PORT, ADDR:PORT or [ADDR]:PORT with a port from 1 to "
+		          "65535",
+		          key, address);
 		goto out;
 	}
 	step = "socket";
@@ -820,8 +819,8 @@ open_listener(const char *address)
 	step = "bind";
 	if (bind(fd, (struct sockaddr *)&ss, sslen) < 0) {
 		if (errno == EACCES) {
-			hint = ": run as root, grant CAP_NET_BIND_SERVICE, or set http-listen to "
-			       "a port above 1023";
+			hint = ": run as root, grant CAP_NET_BIND_SERVICE, or choose a port "
+			       "above 1023";
 		}
 		goto fail;
 	}
@@ -831,7 +830,7 @@ open_listener(const char *address)
 	}
 	goto out;
 fail:
-	log_error("http-listen %s: %s: %s%s", address, step, strerror(errno), hint);
+	log_error("%s %s: %s: %s%s", key, address, step, strerror(errno), hint);
 	if (fd >= 0) {
 		close(fd);
 		fd = -1;
@@ -863,7 +862,7 @@ challenge_standalone_create(struct ev_loop *loop, const char *address)
 		log_error("standalone %s: out of memory", address);
 		goto out;
 	}
-	sa->fd = open_listener(address);
+	sa->fd = challenge_listen("http-listen", address);
 	if (sa->fd < 0) {
 		goto out;
 	}

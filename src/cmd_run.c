@@ -284,8 +284,6 @@ run(struct cli *cli)
 	}
 	d.rc = CLI_EXIT_FAILURE;
 	d.loop = ev_default_loop(EVFLAG_AUTO);
-	/* A hook or peer that goes away must not kill the daemon. */
-	signal(SIGPIPE, SIG_IGN);
 	d.socket_path = d.settings.control_socket != NULL ? strdup(d.settings.control_socket)
 	                                                  : ctl_default_path();
 	if (d.socket_path == NULL) {

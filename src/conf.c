@@ -69,6 +69,8 @@ static const struct conf_key_spec keys[CONF_KEY__MAX] = {
             0),
         KEY(STATE_DIR, "state-dir", WHERE_GLOBAL | WHERE_CLI, CONF_FIELD_STRING,
             conf_value_parse_text, state_dir, 0, PATH_MAX - 1),
+        KEY(TLS_LISTEN, "tls-listen", WHERE_ANY, CONF_FIELD_STRING, conf_value_parse_listen,
+            tls_listen, 0, 0),
         KEY(WEBROOT, "webroot", WHERE_ANY, CONF_FIELD_STRING, conf_value_parse_text, webroot, 0,
             PATH_MAX - 1),
 };

@@ -42,6 +42,7 @@ enum conf_key {
 	CONF_KEY_RENEW_BEFORE,
 	CONF_KEY_REUSE_KEY,
 	CONF_KEY_STATE_DIR,
+	CONF_KEY_TLS_LISTEN,
 	CONF_KEY_WEBROOT,
 	CONF_KEY__MAX,
 };
@@ -59,6 +60,7 @@ struct conf_settings {
 	enum conf_challenge challenge; /* default http-01 */
 	char *webroot;
 	char *http_listen; /* "[ADDR]:PORT", "ADDR:PORT" or "PORT"; default "[::]:80" */
+	char *tls_listen; /* the same, for tls-alpn-01; default "[::]:443" */
 	char *http_hook;
 	char *dns_hook;
 	char *deploy_hook; /* a command line split on spaces, run without a shell */

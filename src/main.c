@@ -1,3 +1,4 @@
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +77,10 @@ main(int argc, char **argv)
 	int rc = CLI_EXIT_USAGE;
 
 	log_init("acmed", LOG_LEVEL_INFO, false);
+	/* A peer or hook that goes away must not kill acmed: a write to it
+	 * fails with EPIPE instead (OpenSSL writes to sockets without
+	 * MSG_NOSIGNAL). Hooks get the default back (hook.c). */
+	signal(SIGPIPE, SIG_IGN);
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	                  strcmp(argv[1], "help") == 0)) {
 		usage(stdout);

@@ -286,6 +286,29 @@ t_standalone_ip_only()
 	expect_san "$d/cert.pem" "IP Address:127.0.0.1"
 }
 
+# tls-alpn-01 (RFC 8737) with the built-in responder on Pebble's TLS
+# port: a name and an IP address (RFC 8738 section 6: its reverse-DNS name
+# in SNI), validated by Pebble's handshakes; then the port stays free.
+t_tls_alpn()
+{
+	local d=$S/certs/alpn.example
+
+	ca_opts
+	run cert -v alpn.example www.alpn.example 127.0.0.1 --tls-alpn "127.0.0.1:$PEBBLE_TLS_PORT" \
+		"${CA_OPTS[@]}" --agree-tos --email ops@example.com
+	expect_status 0
+	expect_stderr_not_matches 'error'
+	expect_installed "$d"
+	expect_san "$d/cert.pem" DNS:alpn.example DNS:www.alpn.example "IP Address:127.0.0.1"
+	# Pebble's validation handshakes, as the responder saw them.
+	expect_stderr_contains 'handshake for alpn.example'
+	expect_stderr_contains 'handshake for www.alpn.example'
+	expect_stderr_contains 'handshake for 1.0.0.127.in-addr.arpa'
+	if (exec 3<>"/dev/tcp/127.0.0.1/$PEBBLE_TLS_PORT") 2>/dev/null; then
+		fail "something still listens on $PEBBLE_TLS_PORT after the order"
+	fi
+}
+
 t_cert_not_due()
 {
 	local d=$S/certs/multi.example snap=$T/snap-notdue
@@ -608,6 +631,7 @@ fi
 case_ "cert without --agree-tos on a fresh state exits 2 and names the terms" t_no_agree_tos
 case_ "cert over http-01 (standalone): several names and an IP in one certificate" t_standalone_multi
 case_ "cert for an IP address only" t_standalone_ip_only
+case_ "cert over tls-alpn-01 (built-in responder): names and an IP address" t_tls_alpn
 case_ "cert again when not due changes nothing" t_cert_not_due
 case_ "cert over http-01 (webroot) cleans its files up" t_webroot
 case_ "cert over dns-01 (hook) for a wildcard and its base name" t_dns_wildcard

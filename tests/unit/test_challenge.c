@@ -20,6 +20,9 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #define TOKEN "evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA"
 #define KEY_AUTH TOKEN ".nP1qzpXGymHBrUEepNY9HCsQk7K8KhOypzEY4X7kLxM"
@@ -1004,6 +1007,223 @@ test_dns01_failures(void **state)
 
 /* ---- selection ---- */
 
+/* ---- tls-alpn-01 ---- */
+
+/* What a validation server saw: the handshake's outcome, the protocol
+ * agreed, the certificate's subjectAltName and acmeIdentifier extension. */
+struct tls_seen {
+	bool ok;
+	char alpn[32];
+	char san[128];
+	bool critical;
+	unsigned char ext[64];
+	int ext_len;
+};
+
+/* A TLS handshake as a validation server makes it (RFC 8737 section 3),
+ * from a child process, since the responder runs on this process's loop. */
+static void
+tls_handshake(struct fixture *f, int port, const char *sni, const char *alpn, struct tls_seen *seen)
+{
+	int fds[2];
+	pid_t pid;
+	struct client *c = calloc(1, sizeof(*c));
+
+	assert_non_null(c);
+	memset(seen, 0, sizeof(*seen));
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct tls_seen out = {0};
+		SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+		SSL *ssl = ctx != NULL ? SSL_new(ctx) : NULL;
+		int fd = connect_to(AF_INET, port);
+		unsigned char protos[32];
+
+		close(fds[0]);
+		if (ssl == NULL) {
+			_exit(1);
+		}
+		SSL_set_fd(ssl, fd);
+		if (sni != NULL) {
+			SSL_set_tlsext_host_name(ssl, sni);
+		}
+		if (alpn != NULL) {
+			protos[0] = (unsigned char)strlen(alpn);
+			memcpy(protos + 1, alpn, strlen(alpn));
+			SSL_set_alpn_protos(ssl, protos, (unsigned)strlen(alpn) + 1);
+		}
+		if (SSL_connect(ssl) == 1) {
+			const unsigned char *p = NULL;
+			unsigned int n = 0;
+			X509 *cert = SSL_get1_peer_certificate(ssl);
+			ASN1_OBJECT *oid = OBJ_txt2obj("1.3.6.1.5.5.7.1.31", 1);
+			int i = cert != NULL ? X509_get_ext_by_OBJ(cert, oid, -1) : -1;
+			GENERAL_NAMES *names =
+			        cert != NULL
+			                ? X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL)
+			                : NULL;
+
+			out.ok = true;
+			SSL_get0_alpn_selected(ssl, &p, &n);
+			snprintf(out.alpn, sizeof(out.alpn), "%.*s", (int)n, (const char *)p);
+			if (i >= 0) {
+				X509_EXTENSION *ext = X509_get_ext(cert, i);
+				ASN1_OCTET_STRING *v = X509_EXTENSION_get_data(ext);
+
+				out.critical = X509_EXTENSION_get_critical(ext) == 1;
+				out.ext_len = ASN1_STRING_length(v);
+				if (out.ext_len > 0 && out.ext_len <= (int)sizeof(out.ext)) {
+					memcpy(out.ext, ASN1_STRING_get0_data(v),
+					       (size_t)out.ext_len);
+				}
+			}
+			for (int k = 0; names != NULL && k < sk_GENERAL_NAME_num(names); k++) {
+				const GENERAL_NAME *gn = sk_GENERAL_NAME_value(names, k);
+				size_t used = strlen(out.san);
+
+				if (gn->type == GEN_DNS) {
+					snprintf(
+					        out.san + used, sizeof(out.san) - used, "DNS:%s;",
+					        (const char *)ASN1_STRING_get0_data(gn->d.dNSName));
+				} else if (gn->type == GEN_IPADD) {
+					snprintf(out.san + used, sizeof(out.san) - used, "IP:%d;",
+					         ASN1_STRING_length(gn->d.iPAddress));
+				}
+			}
+			GENERAL_NAMES_free(names);
+			ASN1_OBJECT_free(oid);
+			X509_free(cert);
+		}
+		if (write(fds[1], &out, sizeof(out)) != (ssize_t)sizeof(out)) {
+			_exit(1);
+		}
+		_exit(0);
+	}
+	close(fds[1]);
+	/* The loop serves the handshake until the child's answer arrives. */
+	ev_io_init(&c->io, on_client, fds[0], EV_READ);
+	c->io.data = c;
+	ev_io_start(f->loop, &c->io);
+	while (!c->eof) {
+		run_loop(f, 10.);
+		assert_false(f->watchdog_fired);
+	}
+	close(fds[0]);
+	/* (The default loop reaps children itself.) A child that failed
+	 * wrote nothing. */
+	assert_int_equal(c->len, sizeof(*seen));
+	memcpy(seen, c->buf, sizeof(*seen));
+	free(c);
+}
+
+/* The extension's value as RFC 8737 section 3 wants it: the DER OCTET
+ * STRING of SHA-256(key authorization). */
+static void
+assert_acme_identifier(const struct tls_seen *seen, const char *key_auth)
+{
+	unsigned char want[34] = {0x04, 0x20};
+	unsigned int len = 0;
+
+	assert_int_equal(EVP_Digest(key_auth, strlen(key_auth), want + 2, &len, EVP_sha256(), NULL),
+	                 1);
+	assert_true(seen->critical);
+	assert_int_equal(seen->ext_len, sizeof(want));
+	assert_memory_equal(seen->ext, want, sizeof(want));
+}
+
+static void
+test_tlsalpn(void **state)
+{
+	struct fixture *f = *state;
+	struct challenge_task t = task();
+	struct challenge_task ip = task();
+	struct challenge *ch;
+	struct result r = {0};
+	struct tls_seen seen;
+	char listen[64];
+	int port = free_port(AF_INET);
+
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
+	ch = challenge_tlsalpn_create(f->loop, listen);
+	assert_non_null(ch);
+
+	/* Nothing presented: no certificate for the name. */
+	tls_handshake(f, port, "example.org", "acme-tls/1", &seen);
+	assert_false(seen.ok);
+
+	assert_int_equal(ch->ops->present(ch, &t, on_done, &r), 0);
+	assert_int_equal(r.calls, 0);
+	wait_done(f, &r);
+	assert_int_equal(r.rc, 0);
+
+	tls_handshake(f, port, "example.org", "acme-tls/1", &seen);
+	assert_true(seen.ok);
+	assert_string_equal(seen.alpn, "acme-tls/1");
+	assert_string_equal(seen.san, "DNS:example.org;");
+	assert_acme_identifier(&seen, KEY_AUTH);
+	/* SNI is case-insensitive. */
+	tls_handshake(f, port, "EXAMPLE.org", "acme-tls/1", &seen);
+	assert_true(seen.ok);
+
+	/* Only a validation server is answered: ALPN acme-tls/1 and a name
+	 * being validated. */
+	tls_handshake(f, port, "example.org", NULL, &seen);
+	assert_false(seen.ok);
+	tls_handshake(f, port, "example.org", "http/1.1", &seen);
+	assert_false(seen.ok);
+	tls_handshake(f, port, "other.example", "acme-tls/1", &seen);
+	assert_false(seen.ok);
+	tls_handshake(f, port, NULL, "acme-tls/1", &seen);
+	assert_false(seen.ok);
+
+	/* An IP address: asked for by its reverse-DNS name (RFC 8738). */
+	ip.id_type = ACME_ID_IP;
+	ip.identifier = "192.0.2.7";
+	ip.key_auth = TOKEN ".another";
+	assert_int_equal(ch->ops->present(ch, &ip, on_done, &r), 0);
+	wait_done(f, &r);
+	assert_int_equal(r.rc, 0);
+	tls_handshake(f, port, "7.2.0.192.in-addr.arpa", "acme-tls/1", &seen);
+	assert_true(seen.ok);
+	assert_string_equal(seen.san, "IP:4;");
+	assert_acme_identifier(&seen, TOKEN ".another");
+
+	/* Withdrawn: gone. */
+	assert_int_equal(ch->ops->cleanup(ch, &t, on_done, &r), 0);
+	wait_done(f, &r);
+	assert_int_equal(r.rc, 0);
+	tls_handshake(f, port, "example.org", "acme-tls/1", &seen);
+	assert_false(seen.ok);
+	tls_handshake(f, port, "7.2.0.192.in-addr.arpa", "acme-tls/1", &seen);
+	assert_true(seen.ok);
+	challenge_destroy(ch);
+}
+
+static void
+test_tlsalpn_port_in_use(void **state)
+{
+	struct fixture *f = *state;
+	char address[64];
+	char *log;
+	int port = free_port(AF_INET);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(listen(fd, 1), 0);
+	snprintf(address, sizeof(address), "127.0.0.1:%d", port);
+	capture_begin(f);
+	assert_null(challenge_tlsalpn_create(f->loop, address));
+	log = capture_end();
+	assert_non_null(strstr(log, "tls-listen 127.0.0.1:"));
+	assert_non_null(strstr(log, ": bind: Address already in use"));
+	free(log);
+	close(fd);
+}
+
 static void
 test_create_selection(void **state)
 {
@@ -1026,11 +1246,14 @@ test_create_selection(void **state)
 	free(log);
 
 	s.challenge = CONF_CHALLENGE_TLSALPN01;
-	capture_begin(f);
-	assert_null(challenge_create(f->loop, &s));
-	log = capture_end();
-	assert_non_null(strstr(log, "tls-alpn-01 is not supported yet: use http-01 or dns-01\n"));
-	free(log);
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", free_port(AF_INET));
+	s.tls_listen = listen;
+	ch = challenge_create(f->loop, &s);
+	assert_non_null(ch);
+	assert_string_equal(ch->ops->name, "tls-alpn");
+	assert_int_equal(ch->ops->type, ACME_CHALLENGE_TLSALPN01);
+	challenge_destroy(ch);
+	s.tls_listen = NULL;
 
 	s.challenge = CONF_CHALLENGE_DNS01;
 	s.dns_hook = dns_hook;
@@ -1148,6 +1371,8 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_standalone_dual_stack, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_standalone_connection_cap, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_standalone_head_too_big, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_tlsalpn, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_tlsalpn_port_in_use, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_httphook, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_httphook_failure, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_dns01, setup, teardown),
