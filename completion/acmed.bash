@@ -20,7 +20,7 @@
 # Works with or without the bash-completion package; its _filedir is used for
 # files when it is loaded. There is no challenge type to complete: acmed
 # takes none on the command line (the challenge follows from --webroot,
-# --standalone, --http-hook or --dns-hook).
+# --standalone, --tls-alpn, --http-hook or --dns-hook).
 
 # The help of each acmed binary and command, by "BINARY<US>COMMAND".
 declare -gA _acmed_help_cache=()
