@@ -32,66 +32,18 @@ set -uo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh" || exit 99
 lib_init ari
-
-if [[ -n ${PEBBLE_PYTHON:-} ]]; then
-	PY=$PEBBLE_PYTHON
-elif [[ -x /usr/bin/python3 ]]; then
-	PY=/usr/bin/python3
-else
-	PY=$(command -v python3) || PY=
-fi
-for tool in "$PY" openssl curl; do
-	if [[ -z $tool ]] || ! command -v "$tool" >/dev/null 2>&1; then
-		echo "SKIP: ari.sh needs python3, openssl and curl" >&2
-		exit 77
-	fi
-done
-MOCK=$TESTS_DIR/mock-acme/mock_acme.py
-if [[ ! -f $MOCK ]]; then
-	echo "ari.sh: $MOCK: missing" >&2
-	exit 99
-fi
+# shellcheck source=../mock-acme/mock.sh
+. "$TESTS_DIR/mock-acme/mock.sh" || exit 99
+mock_init
 cd "$T" || exit 99
 
-MOCK_DIR=$T/mock
-MLOG=$MOCK_DIR/requests.jsonl
 HOOK=$T/http-hook
 GATE=$T/gate-closed
 DAY=86400
 YEAR=$((365 * DAY))
 RETRY_AFTER=65
-# The log lines before the daemons: the first certificates.
-MLOG_MARK=0
 
-# ---- the mock server ----
-
-mock_start()
-{
-	mkdir -p "$MOCK_DIR" || return 1
-	"$PY" -u "$MOCK" --workdir "$MOCK_DIR" </dev/null >"$T/mock.port" 2>"$T/mock.err" &
-	lib_track_pid $!
-	if ! wait_until 30 test -s "$T/mock.port"; then
-		echo "ari.sh: the mock did not start: $(tail -n 5 "$T/mock.err")" >&2
-		return 1
-	fi
-	MOCK_PORT=$(head -n 1 "$T/mock.port")
-	MOCK_URL=https://127.0.0.1:$MOCK_PORT
-	DIR_URL=$MOCK_URL/dir
-	CA_FILE=$MOCK_DIR/tls-ca.pem
-	[[ $MOCK_PORT =~ ^[0-9]+$ ]]
-}
-
-# mock_set JSON-MEMBERS: changes the mock's settings, e.g. '"ari": "past"'.
-mock_set()
-{
-	local got
-
-	got=$(curl -sS --max-time 10 --cacert "$CA_FILE" -d "{$1}" "$MOCK_URL/mock/config" 2>&1)
-	if [[ $got != '{"scenario"'* ]]; then
-		fail "harness: mock_set $1: $got"
-		return 1
-	fi
-}
+# ---- the request log ----
 
 # mlog EXPR: EXPR (Python) of each request logged after the first MLOG_MARK
 # lines for which it is not None, one a line. In EXPR: e (the entry), names(e) (a newOrder's identifier
@@ -159,25 +111,6 @@ has_ari_get()
 }
 
 # ---- certificates ----
-
-# ari_id FILE: the ARI identifier of a certificate (RFC 9773 section 4.1):
-# base64url of the AKI key identifier, '.', base64url of the serial's DER
-# content (a leading 0 byte when the high bit is set).
-ari_id()
-{
-	"$PY" - "$1" <<'EOF'
-import base64, re, subprocess, sys
-text = subprocess.run(["openssl", "x509", "-in", sys.argv[1], "-noout", "-serial",
-                       "-ext", "authorityKeyIdentifier"], capture_output=True, text=True).stdout
-serial = bytes.fromhex(re.search(r"serial=([0-9A-Fa-f]+)", text).group(1))
-if serial[0] & 0x80:
-    serial = b"\0" + serial
-keyid = re.search(r"(?:keyid:)?((?:[0-9A-Fa-f]{2}:)+[0-9A-Fa-f]{2})", text.split("Identifier:", 1)[1])
-aki = bytes.fromhex(keyid.group(1).replace(":", ""))
-b = lambda d: base64.urlsafe_b64encode(d).rstrip(b"=").decode()
-print(b(aki) + "." + b(serial))
-EOF
-}
 
 cert_serial()
 {
@@ -270,8 +203,7 @@ EOF
 issue()
 {
 	new_conf "$1" || return 1
-	run cert "$1" --http-hook "$HOOK" --ca "$DIR_URL" --ca-file "$CA_FILE" \
-		--state-dir "$T/$1/state" --agree-tos
+	run cert "$1" --http-hook "$HOOK" "${CA_OPTS[@]}" --state-dir "$T/$1/state" --agree-tos
 	if [[ $RC != 0 || ! -s $T/$1/state/certs/$1/cert.pem ]]; then
 		echo "ari.sh: acmed cert $1 failed ($RC): $(tail -n 3 "$ERR")" >&2
 		return 1
@@ -607,7 +539,8 @@ for c in "$C5" "$C1" "$C2" "$C3" "$C4"; do
 		lib_finish
 	fi
 done
-MLOG_MARK=$(wc -l <"$MLOG")
+# The requests of the first certificates are not the daemons'.
+mlog_mark
 
 case_ "retry-after: the daemon asks renewalInfo at start (window far, Retry-After $RETRY_AFTER s)" t_retry_after_start
 case_ "far: a window past expiry is ignored with a warning, no order" t_far
@@ -618,8 +551,6 @@ case_ "inverted window: ignored, the lifetime rule, no order" t_inverted
 case_ "garbage renewalInfo: ignored, the lifetime rule, no order" t_garbage
 case_ "retry-after: renewalInfo asked again after Retry-After, not before" t_retry_after_again
 
-if [[ -s $T/mock.err ]] && grep -q Traceback "$T/mock.err"; then
-	fail_case "the mock server raised: $(grep -A3 Traceback "$T/mock.err" | head -n 8 | tr '\n' ' ')"
-fi
+mock_expect_no_traceback
 
 lib_finish

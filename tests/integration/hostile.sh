@@ -19,102 +19,19 @@ set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh" || exit 99
 lib_init hostile
 
-# The system's Python when there is one: a version manager's shim on PATH
-# can take a second to start.
-if [[ -n ${PEBBLE_PYTHON:-} ]]; then
-	PY=$PEBBLE_PYTHON
-elif [[ -x /usr/bin/python3 ]]; then
-	PY=/usr/bin/python3
-else
-	PY=$(command -v python3) || PY=
-fi
-for tool in "$PY" openssl curl; do
-	if [[ -z $tool ]] || ! command -v "$tool" >/dev/null 2>&1; then
-		echo "SKIP: hostile.sh needs python3, openssl and curl" >&2
-		exit 77
-	fi
-done
-MOCK=$TESTS_DIR/mock-acme/mock_acme.py
-if [[ ! -f $MOCK ]]; then
-	echo "hostile.sh: $MOCK: missing" >&2
-	exit 99
-fi
+# shellcheck source=../mock-acme/mock.sh
+. "$TESTS_DIR/mock-acme/mock.sh" || exit 99
+mock_init
 
 # acmed runs from $T, so that a relative path a hostile value could name
 # lands where the test looks.
 cd "$T" || exit 99
 
 NAMES=(good.example www.good.example)
-MOCK_DIR=$T/mock
-MLOG=$MOCK_DIR/requests.jsonl
 GOOD=$T/state-good
 HOOK=$T/http-hook
 DEPLOY=$T/deploy-hook
-MLOG_MARK=0
 
-# ---- the mock server ----
-
-mock_start()
-{
-	local pid
-
-	mkdir -p "$MOCK_DIR" || return 1
-	"$PY" -u "$MOCK" --workdir "$MOCK_DIR" --stuck-seconds 2 \
-		</dev/null >"$T/mock.port" 2>"$T/mock.err" &
-	pid=$!
-	lib_track_pid "$pid"
-	if ! wait_until 30 test -s "$T/mock.port"; then
-		echo "hostile.sh: the mock did not start: $(tail -n 5 "$T/mock.err")" >&2
-		return 1
-	fi
-	MOCK_PORT=$(head -n 1 "$T/mock.port")
-	MOCK_URL=https://127.0.0.1:$MOCK_PORT
-	DIR_URL=$MOCK_URL/dir
-	CA_FILE=$MOCK_DIR/tls-ca.pem
-	CA_OPTS=(--ca "$DIR_URL" --ca-file "$CA_FILE")
-	[[ $MOCK_PORT =~ ^[0-9]+$ ]]
-}
-
-# mock_set JSON-MEMBERS: changes the mock's settings, e.g. '"scenario": "x"'.
-mock_set()
-{
-	local got
-
-	got=$(curl -sS --max-time 10 --cacert "$CA_FILE" -d "{$1}" "$MOCK_URL/mock/config" 2>&1)
-	if [[ $got != '{"scenario"'* ]]; then
-		fail "harness: mock_set $1: $got"
-		return 1
-	fi
-}
-
-# Where the request log stands: mlog_count looks at what came after.
-mlog_mark()
-{
-	MLOG_MARK=$(wc -l <"$MLOG")
-}
-
-# mlog_count PYTHON-EXPR: the number of requests since mlog_mark for which
-# EXPR (over the log entry e, a dict) is true.
-mlog_count()
-{
-	tail -n "+$((MLOG_MARK + 1))" "$MLOG" | "$PY" -c '
-import json, sys
-expr = compile(sys.argv[1], "expr", "eval")
-print(sum(1 for line in sys.stdin if line.strip() and eval(expr, {"e": json.loads(line)})))
-' "$1"
-}
-
-# mlog_values PYTHON-EXPR: EXPR of each request since mlog_mark, one a line.
-mlog_values()
-{
-	tail -n "+$((MLOG_MARK + 1))" "$MLOG" | "$PY" -c '
-import json, sys
-expr = compile(sys.argv[1], "expr", "eval")
-for line in sys.stdin:
-    if line.strip():
-        print(eval(expr, {"e": json.loads(line)}))
-' "$1"
-}
 
 # ---- hooks that record their calls ----
 
@@ -778,24 +695,6 @@ t_unauthorized()
 
 # ---- ARI ----
 
-# The ARI identifier of a certificate (RFC 9773 section 4.1): base64url of
-# the AKI key identifier, '.', base64url of the serial's DER content.
-ari_id()
-{
-	"$PY" - "$1" <<'EOF'
-import base64, re, subprocess, sys
-text = subprocess.run(["openssl", "x509", "-in", sys.argv[1], "-noout", "-serial",
-                       "-ext", "authorityKeyIdentifier"], capture_output=True, text=True).stdout
-serial = bytes.fromhex(re.search(r"serial=([0-9A-Fa-f]+)", text).group(1))
-if serial[0] & 0x80:
-    serial = b"\0" + serial
-keyid = re.search(r"(?:keyid:)?((?:[0-9A-Fa-f]{2}:)+[0-9A-Fa-f]{2})", text.split("Identifier:", 1)[1])
-aki = bytes.fromhex(keyid.group(1).replace(":", ""))
-b = lambda d: base64.urlsafe_b64encode(d).rstrip(b"=").decode()
-print(b(aki) + "." + b(serial))
-EOF
-}
-
 # A renewal names the certificate it replaces; alreadyReplaced (409): acmed
 # orders again without "replaces", and the renewal goes through.
 t_already_replaced()
@@ -864,7 +763,7 @@ t_trickle()
 # ---- main ----
 
 make_hooks
-if ! mock_start; then
+if ! mock_start --stuck-seconds 2; then
 	fail_case "start the mock ACME server"
 	lib_finish
 fi
@@ -959,8 +858,6 @@ case_ "Retry-After 0 on a processing order: no poll storm" t_retry_after_zero
 case_ "huge Retry-After: waits, installed files untouched" t_retry_after_huge
 case_ "a server trickling a byte a second: low-speed timeout" t_trickle
 
-if [[ -s $T/mock.err ]] && grep -q Traceback "$T/mock.err"; then
-	fail_case "the mock server raised: $(grep -A3 Traceback "$T/mock.err" | head -n 8 | tr '\n' ' ')"
-fi
+mock_expect_no_traceback
 
 lib_finish

@@ -1,42 +1,32 @@
-/* acme_client.c against a loopback TLS server forked by the test (after
- * test_http.c): a self-signed certificate for 127.0.0.1 made in-process,
- * canned ACME responses chosen by request path. Every request the server
- * receives is appended to a shared log file, one line each, which the test
- * reads back to count requests per path and to inspect the JWS bodies. The
- * response to the k-th request (0-based) carries Replay-Nonce "nonce-k". */
+/* acme_client.c against a loopback TLS server forked by the test
+ * (tls_server.h): canned ACME responses chosen by request path. Every request
+ * the server receives is appended to a shared log file, one line each, which
+ * the test reads back to count requests per path and to inspect the JWS
+ * bodies. The response to the k-th request (0-based) carries Replay-Nonce
+ * "nonce-k". */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include "acme_client.h"
 
-#include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
-#include <netinet/in.h>
 #include <openssl/bn.h>
 #include <openssl/ec.h>
-#include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <openssl/ssl.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/file.h>
-#include <sys/socket.h>
 #include <sys/types.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "b64.h"
 #include "key.h"
+#include "tls_server.h"
 
 #include <setjmp.h>
 #include <stddef.h>
@@ -47,131 +37,10 @@
 #define MAX_RESULTS 8
 #define ACME_URN "urn:ietf:params:acme:error:"
 
-static char cert_path[] = "/tmp/acmed-test-aclient-cert-XXXXXX";
 static char log_path[] = "/tmp/acmed-test-aclient-log-XXXXXX";
-static SSL_CTX *server_ctx;
 static EVP_PKEY *account_key;
 
-/* Certificate -------------------------------------------------------------- */
-
-static int
-add_ext(X509 *x, int nid, const char *value)
-{
-	X509V3_CTX v3;
-	X509_EXTENSION *ext;
-	int ret = -1;
-
-	X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
-	ext = X509V3_EXT_conf_nid(NULL, &v3, nid, value);
-	if (ext != NULL && X509_add_ext(x, ext, -1) == 1) {
-		ret = 0;
-	}
-	X509_EXTENSION_free(ext);
-	return ret;
-}
-
-static int
-make_cert(void)
-{
-	EVP_PKEY *pkey = NULL;
-	X509 *x = NULL;
-	X509_NAME *name;
-	FILE *f = NULL;
-	int fd;
-	int ret = -1;
-
-	pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-	x = X509_new();
-	if (pkey == NULL || x == NULL) {
-		goto out;
-	}
-	X509_set_version(x, 2);
-	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-	X509_gmtime_adj(X509_getm_notBefore(x), -3600);
-	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
-	X509_set_pubkey(x, pkey);
-	name = X509_get_subject_name(x);
-	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"127.0.0.1", -1,
-	                           -1, 0);
-	X509_set_issuer_name(x, name);
-	if (add_ext(x, NID_basic_constraints, "critical,CA:TRUE") < 0 ||
-	    add_ext(x, NID_subject_key_identifier, "hash") < 0 ||
-	    add_ext(x, NID_subject_alt_name, "IP:127.0.0.1") < 0) {
-		goto out;
-	}
-	if (X509_sign(x, pkey, EVP_sha256()) == 0) {
-		goto out;
-	}
-	fd = mkstemp(cert_path);
-	if (fd < 0) {
-		goto out;
-	}
-	f = fdopen(fd, "w");
-	if (f == NULL) {
-		close(fd);
-		goto out;
-	}
-	if (PEM_write_X509(f, x) != 1) {
-		goto out;
-	}
-	server_ctx = SSL_CTX_new(TLS_server_method());
-	if (server_ctx == NULL || SSL_CTX_use_certificate(server_ctx, x) != 1 ||
-	    SSL_CTX_use_PrivateKey(server_ctx, pkey) != 1) {
-		goto out;
-	}
-	ret = 0;
-out:
-	if (f != NULL && fclose(f) != 0) {
-		ret = -1;
-	}
-	if (ret < 0) {
-		ERR_print_errors_fp(stderr);
-	}
-	X509_free(x);
-	EVP_PKEY_free(pkey);
-	return ret;
-}
-
 /* Server ------------------------------------------------------------------- */
-
-struct server {
-	pid_t pid;
-	int port;
-};
-
-static void
-put(SSL *ssl, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len > 0) {
-		int n = SSL_write(ssl, p, len > 16384 ? 16384 : (int)len);
-
-		if (n <= 0) {
-			_exit(0);
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-}
-
-static void putf(SSL *ssl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-putf(SSL *ssl, const char *fmt, ...)
-{
-	char buf[8192];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(buf)) {
-		_exit(1);
-	}
-	put(ssl, buf, (size_t)n);
-}
 
 /* Copies a header value or body into dst as one log field: no line breaks,
  * no spaces either when no_spaces; "-" when empty. */
@@ -273,8 +142,8 @@ answer(SSL *ssl, bool head, int status, const char *ctype, long nonce, const cha
 	if (nonce >= 0) {
 		snprintf(rn, sizeof(rn), "Replay-Nonce: nonce-%ld\r\n", nonce);
 	}
-	putf(ssl, "HTTP/1.1 %d X\r\n%s%s%sContent-Length: %zu\r\n\r\n%s", status, ct, rn, extra,
-	     head ? (size_t)0 : strlen(body), head ? "" : body);
+	tls_server_putf(ssl, "HTTP/1.1 %d X\r\n%s%s%sContent-Length: %zu\r\n\r\n%s", status, ct, rn,
+	                extra, head ? (size_t)0 : strlen(body), head ? "" : body);
 }
 
 static void
@@ -313,14 +182,21 @@ answer_directory(SSL *ssl, int port, const char *variant)
 static const char bad_nonce[] =
         "{\"type\":\"" ACME_URN "badNonce\",\"detail\":\"stale nonce\",\"status\":400}";
 
-/* Answers one request: index is its place in the log, nth how many requests
- * for the same path came before it. */
-static void
-respond(SSL *ssl, int port, const char *method, const char *path, long index, long nth)
+/* The server's handler: logs the request, then answers it by path, index
+ * being its place in the log and nth how many requests for the same path came
+ * before it. The connection stays open. */
+static bool
+respond(SSL *ssl, const struct tls_server_request *req)
 {
+	const char *path = req->path;
+	int port = req->port;
+	bool head = strcmp(req->method, "HEAD") == 0;
 	char loc[128];
-	bool head = strcmp(method, "HEAD") == 0;
+	long index;
+	long nth;
 
+	index = log_request(req->method, path, req->content_type, req->content_type_len, req->body,
+	                    req->body_len, &nth);
 	snprintf(loc, sizeof(loc), "Location: https://127.0.0.1:%d/order/1\r\n", port);
 	if (strcmp(path, "/dir-busy") == 0 && nth == 0) {
 		answer(ssl, false, 503, "text/plain", -1, "Retry-After: 1\r\n", "busy");
@@ -360,152 +236,7 @@ respond(SSL *ssl, int port, const char *method, const char *path, long index, lo
 	} else {
 		answer(ssl, head, 404, "text/plain", index, "", "not found");
 	}
-}
-
-static void
-serve(int fd, int port)
-{
-	static char buf[65536];
-	size_t have = 0;
-	/* static: what a server child holds when killed stays reachable, so
-	 * valgrind on the test reports nothing for the children. */
-	static SSL *ssl;
-
-	ssl = SSL_new(server_ctx);
-	if (ssl == NULL || SSL_set_fd(ssl, fd) != 1 || SSL_accept(ssl) != 1) {
-		_exit(1);
-	}
-	for (;;) {
-		char method[16] = "";
-		char path[256] = "";
-		const char *ctype = "";
-		size_t ctype_len = 0;
-		size_t hdr_len;
-		size_t body_len = 0;
-		long index;
-		long nth;
-		char *end;
-		char *h;
-
-		end = memmem(buf, have, "\r\n\r\n", 4);
-		while (end == NULL) {
-			int n;
-
-			if (have == sizeof(buf) - 1) {
-				_exit(1);
-			}
-			n = SSL_read(ssl, buf + have, (int)(sizeof(buf) - 1 - have));
-			if (n <= 0) {
-				_exit(0);
-			}
-			have += (size_t)n;
-			buf[have] = '\0';
-			end = memmem(buf, have, "\r\n\r\n", 4);
-		}
-		hdr_len = (size_t)(end + 4 - buf);
-		*end = '\0';
-		h = strcasestr(buf, "\r\nContent-Length:");
-		if (h != NULL) {
-			body_len = strtoul(h + 17, NULL, 10);
-		}
-		h = strcasestr(buf, "\r\nContent-Type:");
-		if (h != NULL) {
-			ctype = h + 15;
-			ctype += strspn(ctype, " \t");
-			ctype_len = strcspn(ctype, "\r");
-		}
-		if (sscanf(buf, "%15s %255s", method, path) != 2) {
-			_exit(1);
-		}
-		*end = '\r';
-		if (body_len > sizeof(buf) - 1 - hdr_len) {
-			_exit(1);
-		}
-		while (have < hdr_len + body_len) {
-			int n = SSL_read(ssl, buf + have, (int)(sizeof(buf) - 1 - have));
-
-			if (n <= 0) {
-				_exit(0);
-			}
-			have += (size_t)n;
-			buf[have] = '\0';
-		}
-		index = log_request(method, path, ctype, ctype_len, buf + hdr_len, body_len, &nth);
-		respond(ssl, port, method, path, index, nth);
-		memmove(buf, buf + hdr_len + body_len, have - hdr_len - body_len);
-		have -= hdr_len + body_len;
-		buf[have] = '\0';
-	}
-}
-
-static int
-listen_loopback(int *port)
-{
-	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
-	int fd;
-
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	if (fd < 0) {
-		return -1;
-	}
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 || listen(fd, 64) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&sin, &len) < 0) {
-		close(fd);
-		return -1;
-	}
-	*port = ntohs(sin.sin_port);
-	return fd;
-}
-
-/* A forked child in its own process group accepts and forks one grandchild
- * per connection; server_stop kills the group. */
-static void
-server_start(struct server *s)
-{
-	int fd;
-
-	fd = listen_loopback(&s->port);
-	assert_true(fd >= 0);
-	s->pid = fork();
-	assert_true(s->pid >= 0);
-	if (s->pid == 0) {
-		setpgid(0, 0);
-		signal(SIGCHLD, SIG_IGN);
-		alarm(30);
-		for (;;) {
-			int c = accept(fd, NULL, NULL);
-
-			if (c < 0) {
-				if (errno == EINTR) {
-					continue;
-				}
-				_exit(1);
-			}
-			if (fork() == 0) {
-				close(fd);
-				alarm(30);
-				serve(c, s->port);
-				_exit(0);
-			}
-			close(c);
-		}
-	}
-	setpgid(s->pid, s->pid);
-	close(fd);
-}
-
-static void
-server_stop(struct server *s)
-{
-	if (s->pid > 0) {
-		kill(-s->pid, SIGKILL);
-		waitpid(s->pid, NULL, 0);
-		s->pid = 0;
-	}
+	return true;
 }
 
 /* What the server logged ------------------------------------------------- */
@@ -539,7 +270,7 @@ struct ctx {
 	struct ev_loop *loop;
 	struct http *http;
 	struct acme_client *client;
-	struct server srv;
+	struct tls_server srv;
 	struct ev_timer guard;
 	bool timed_out;
 	bool in_call;
@@ -875,12 +606,12 @@ setup(void **state)
 	ev_init(&c->guard, guard_cb);
 	c->guard.data = c;
 	current = c;
-	server_start(&c->srv);
+	tls_server_start(&c->srv, respond);
 	memset(&opts, 0, sizeof(opts));
-	opts.ca_file = cert_path;
+	opts.ca_file = tls_server_ca_file();
 	c->http = http_create(c->loop, &opts);
 	if (c->http == NULL) {
-		server_stop(&c->srv);
+		tls_server_stop(&c->srv);
 		free(c);
 		current = NULL;
 		return -1;
@@ -897,7 +628,7 @@ teardown(void **state)
 
 	http_destroy(c->http);
 	acme_client_destroy(c->client);
-	server_stop(&c->srv);
+	tls_server_stop(&c->srv);
 	for (i = 0; i < MAX_RESULTS; i++) {
 		result_free(&c->res[i]);
 	}
@@ -1452,8 +1183,6 @@ group_setup(void **state)
 	int fd;
 
 	(void)state;
-	/* The forked server writes to sockets curl may have closed. */
-	signal(SIGPIPE, SIG_IGN);
 	fd = mkstemp(log_path);
 	if (fd < 0) {
 		return -1;
@@ -1463,7 +1192,7 @@ group_setup(void **state)
 	if (account_key == NULL) {
 		return -1;
 	}
-	return make_cert();
+	return tls_server_init();
 }
 
 static int
@@ -1471,8 +1200,7 @@ group_teardown(void **state)
 {
 	(void)state;
 	EVP_PKEY_free(account_key);
-	SSL_CTX_free(server_ctx);
-	unlink(cert_path);
+	tls_server_finish();
 	unlink(log_path);
 	ev_loop_destroy(ev_default_loop(0));
 	return 0;

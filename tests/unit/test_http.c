@@ -1,29 +1,18 @@
-/* http.c against a loopback TLS server forked by the test: a self-signed
- * certificate for 127.0.0.1 made in-process, HTTP/1.1 canned responses chosen
- * by request path. */
+/* http.c against a loopback TLS server forked by the test (tls_server.h):
+ * HTTP/1.1 canned responses chosen by request path. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include "http.h"
 
-#include <errno.h>
-#include <netinet/in.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <openssl/ssl.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
-#include <sys/types.h>
-#include <sys/wait.h>
 #include <unistd.h>
+
+#include "tls_server.h"
 
 #include <setjmp.h>
 #include <stddef.h>
@@ -31,129 +20,7 @@
 
 #define BIG (2 * 1024 * 1024)
 
-static char cert_path[] = "/tmp/acmed-test-http-XXXXXX";
-static SSL_CTX *server_ctx;
-
-/* Certificate -------------------------------------------------------------- */
-
-static int
-add_ext(X509 *x, int nid, const char *value)
-{
-	X509V3_CTX v3;
-	X509_EXTENSION *ext;
-	int ret = -1;
-
-	X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
-	ext = X509V3_EXT_conf_nid(NULL, &v3, nid, value);
-	if (ext != NULL && X509_add_ext(x, ext, -1) == 1) {
-		ret = 0;
-	}
-	X509_EXTENSION_free(ext);
-	return ret;
-}
-
-static int
-make_cert(void)
-{
-	EVP_PKEY *pkey = NULL;
-	X509 *x = NULL;
-	X509_NAME *name;
-	FILE *f = NULL;
-	int fd;
-	int ret = -1;
-
-	pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-	x = X509_new();
-	if (pkey == NULL || x == NULL) {
-		goto out;
-	}
-	X509_set_version(x, 2);
-	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-	X509_gmtime_adj(X509_getm_notBefore(x), -3600);
-	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
-	X509_set_pubkey(x, pkey);
-	name = X509_get_subject_name(x);
-	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"127.0.0.1", -1,
-	                           -1, 0);
-	X509_set_issuer_name(x, name);
-	if (add_ext(x, NID_basic_constraints, "critical,CA:TRUE") < 0 ||
-	    add_ext(x, NID_subject_key_identifier, "hash") < 0 ||
-	    add_ext(x, NID_subject_alt_name, "IP:127.0.0.1") < 0) {
-		goto out;
-	}
-	if (X509_sign(x, pkey, EVP_sha256()) == 0) {
-		goto out;
-	}
-	fd = mkstemp(cert_path);
-	if (fd < 0) {
-		goto out;
-	}
-	f = fdopen(fd, "w");
-	if (f == NULL) {
-		close(fd);
-		goto out;
-	}
-	if (PEM_write_X509(f, x) != 1) {
-		goto out;
-	}
-	server_ctx = SSL_CTX_new(TLS_server_method());
-	if (server_ctx == NULL || SSL_CTX_use_certificate(server_ctx, x) != 1 ||
-	    SSL_CTX_use_PrivateKey(server_ctx, pkey) != 1) {
-		goto out;
-	}
-	ret = 0;
-out:
-	if (f != NULL && fclose(f) != 0) {
-		ret = -1;
-	}
-	if (ret < 0) {
-		ERR_print_errors_fp(stderr);
-	}
-	X509_free(x);
-	EVP_PKEY_free(pkey);
-	return ret;
-}
-
 /* Server ------------------------------------------------------------------- */
-
-struct server {
-	pid_t pid;
-	int port;
-};
-
-static void
-put(SSL *ssl, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len > 0) {
-		int n = SSL_write(ssl, p, len > 16384 ? 16384 : (int)len);
-
-		if (n <= 0) {
-			_exit(0);
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-}
-
-static void putf(SSL *ssl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-putf(SSL *ssl, const char *fmt, ...)
-{
-	char buf[8192];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(buf)) {
-		_exit(1);
-	}
-	put(ssl, buf, (size_t)n);
-}
 
 static void
 put_fill(SSL *ssl, size_t len)
@@ -164,237 +31,102 @@ put_fill(SSL *ssl, size_t len)
 	while (len > 0) {
 		size_t n = len > sizeof(block) ? sizeof(block) : len;
 
-		put(ssl, block, n);
+		tls_server_put(ssl, block, n);
 		len -= n;
 	}
 }
 
-/* Answers one request; returns whether the connection stays open. */
+/* The server's handler: answers one request; returns whether the connection
+ * stays open. */
 static bool
-respond(SSL *ssl, const char *req, size_t req_len)
+respond(SSL *ssl, const struct tls_server_request *req)
 {
-	char method[8] = "";
-	char path[256] = "";
-	bool head;
+	const char *path = req->path;
+	bool head = strcmp(req->method, "HEAD") == 0;
 	size_t n;
 	int i;
 
-	if (sscanf(req, "%7s %255s", method, path) != 2) {
-		return false;
-	}
-	head = strcmp(method, "HEAD") == 0;
 	if (strcmp(path, "/ok") == 0) {
-		putf(ssl,
-		     "HTTP/1.1 200 OK\r\n"
-		     "Content-Type: \t application/json  \r\n"
-		     "Replay-Nonce: nonce-1\r\n"
-		     "Location: https://127.0.0.1/acct/1\r\n"
-		     "Link: <https://127.0.0.1/dir>;rel=\"index\"\r\n"
-		     "Link: <https://127.0.0.1/tos>;rel=\"terms-of-service\"\r\n"
-		     "Retry-After: 30\r\n"
-		     "Content-Length: 15\r\n\r\n%s",
-		     head ? "" : "{\"status\":\"ok\"}");
+		tls_server_putf(ssl,
+		                "HTTP/1.1 200 OK\r\n"
+		                "Content-Type: \t application/json  \r\n"
+		                "Replay-Nonce: nonce-1\r\n"
+		                "Location: https://127.0.0.1/acct/1\r\n"
+		                "Link: <https://127.0.0.1/dir>;rel=\"index\"\r\n"
+		                "Link: <https://127.0.0.1/tos>;rel=\"terms-of-service\"\r\n"
+		                "Retry-After: 30\r\n"
+		                "Content-Length: 15\r\n\r\n%s",
+		                head ? "" : "{\"status\":\"ok\"}");
 	} else if (strcmp(path, "/echo") == 0) {
-		putf(ssl, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n", req_len);
-		put(ssl, req, req_len);
+		tls_server_putf(ssl, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n",
+		                req->raw_len);
+		tls_server_put(ssl, req->raw, req->raw_len);
 	} else if (sscanf(path, "/bytes/%zu", &n) == 1) {
-		putf(ssl, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n", n);
+		tls_server_putf(ssl, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n", n);
 		put_fill(ssl, n);
 	} else if (sscanf(path, "/chunked/%zu", &n) == 1) {
-		putf(ssl, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+		tls_server_putf(ssl, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
 		while (n > 0) {
 			size_t c = n > 1000 ? 1000 : n;
 
-			putf(ssl, "%zx\r\n", c);
+			tls_server_putf(ssl, "%zx\r\n", c);
 			put_fill(ssl, c);
-			putf(ssl, "\r\n");
+			tls_server_putf(ssl, "\r\n");
 			n -= c;
 		}
-		putf(ssl, "0\r\n\r\n");
+		tls_server_putf(ssl, "0\r\n\r\n");
 	} else if (sscanf(path, "/close/%zu", &n) == 1) {
-		putf(ssl, "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");
+		tls_server_putf(ssl, "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");
 		put_fill(ssl, n);
 		return false;
 	} else if (strcmp(path, "/cut") == 0) {
-		putf(ssl, "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n0123456789");
+		tls_server_putf(ssl, "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n0123456789");
 		return false;
 	} else if (strcmp(path, "/trickle") == 0) {
-		putf(ssl, "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n");
+		tls_server_putf(ssl, "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n");
 		for (i = 0; i < 1000; i++) {
-			put(ssl, "a", 1);
+			tls_server_put(ssl, "a", 1);
 			usleep(250000);
 		}
 	} else if (strcmp(path, "/continue") == 0) {
-		putf(ssl, "HTTP/1.1 100 Continue\r\n"
-		          "Location: https://127.0.0.1/stale\r\n"
-		          "Replay-Nonce: stale\r\n"
-		          "Link: <https://127.0.0.1/stale>\r\n\r\n"
-		          "HTTP/1.1 200 OK\r\n"
-		          "Replay-Nonce: fresh\r\n"
-		          "Content-Length: 2\r\n\r\nok");
+		tls_server_putf(ssl, "HTTP/1.1 100 Continue\r\n"
+		                     "Location: https://127.0.0.1/stale\r\n"
+		                     "Replay-Nonce: stale\r\n"
+		                     "Link: <https://127.0.0.1/stale>\r\n\r\n"
+		                     "HTTP/1.1 200 OK\r\n"
+		                     "Replay-Nonce: fresh\r\n"
+		                     "Content-Length: 2\r\n\r\nok");
 	} else if (strcmp(path, "/trailer") == 0) {
-		putf(ssl, "HTTP/1.1 200 OK\r\n"
-		          "Replay-Nonce: header\r\n"
-		          "Trailer: Location, Replay-Nonce\r\n"
-		          "Transfer-Encoding: chunked\r\n\r\n"
-		          "2\r\nok\r\n0\r\n"
-		          "Location: https://127.0.0.1/trailer\r\n"
-		          "Replay-Nonce: trailer\r\n\r\n");
+		tls_server_putf(ssl, "HTTP/1.1 200 OK\r\n"
+		                     "Replay-Nonce: header\r\n"
+		                     "Trailer: Location, Replay-Nonce\r\n"
+		                     "Transfer-Encoding: chunked\r\n\r\n"
+		                     "2\r\nok\r\n0\r\n"
+		                     "Location: https://127.0.0.1/trailer\r\n"
+		                     "Replay-Nonce: trailer\r\n\r\n");
 	} else if (strcmp(path, "/hostile") == 0) {
-		putf(ssl, "HTTP/1.1 200 OK\r\n");
+		tls_server_putf(ssl, "HTTP/1.1 200 OK\r\n");
 		for (i = 0; i < HTTP_MAX_LINKS + 4; i++) {
-			putf(ssl, "Link: <https://127.0.0.1/l/%d>\r\n", i);
+			tls_server_putf(ssl, "Link: <https://127.0.0.1/l/%d>\r\n", i);
 		}
-		putf(ssl, "Replay-Nonce: ");
+		tls_server_putf(ssl, "Replay-Nonce: ");
 		put_fill(ssl, 4097);
-		putf(ssl, "\r\nReplay-Nonce: second\r\n"
-		          "Location: https://127.0.0.1/first\r\n"
-		          "LOCATION: https://127.0.0.1/second\r\n"
-		          "Retry-After: 1\001\r\n"
-		          "Content-Type: text/plain\r\n"
-		          "Content-Length: 0\r\n\r\n");
+		tls_server_putf(ssl, "\r\nReplay-Nonce: second\r\n"
+		                     "Location: https://127.0.0.1/first\r\n"
+		                     "LOCATION: https://127.0.0.1/second\r\n"
+		                     "Retry-After: 1\001\r\n"
+		                     "Content-Type: text/plain\r\n"
+		                     "Content-Length: 0\r\n\r\n");
 	} else if (sscanf(path, "/status/%zu", &n) == 1) {
-		putf(ssl,
-		     "HTTP/1.1 %zu Whatever\r\nRetry-After: 120\r\n"
-		     "Content-Type: application/problem+json\r\nContent-Length: 2\r\n\r\n{}",
-		     n);
+		tls_server_putf(
+		        ssl,
+		        "HTTP/1.1 %zu Whatever\r\nRetry-After: 120\r\n"
+		        "Content-Type: application/problem+json\r\nContent-Length: 2\r\n\r\n{}",
+		        n);
 	} else {
-		putf(ssl, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+		tls_server_putf(ssl, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
 	}
 	return true;
-}
-
-static void
-serve(int fd)
-{
-	static char buf[65536];
-	size_t have = 0;
-	/* static: what a server child holds when killed stays reachable, so
-	 * valgrind on the test reports nothing for the children. */
-	static SSL *ssl;
-
-	ssl = SSL_new(server_ctx);
-	if (ssl == NULL || SSL_set_fd(ssl, fd) != 1 || SSL_accept(ssl) != 1) {
-		_exit(1);
-	}
-	for (;;) {
-		size_t hdr_len;
-		size_t body_len = 0;
-		char *end;
-		char *cl;
-
-		end = memmem(buf, have, "\r\n\r\n", 4);
-		while (end == NULL) {
-			int n;
-
-			if (have == sizeof(buf) - 1) {
-				_exit(1);
-			}
-			n = SSL_read(ssl, buf + have, (int)(sizeof(buf) - 1 - have));
-			if (n <= 0) {
-				_exit(0);
-			}
-			have += (size_t)n;
-			buf[have] = '\0';
-			end = memmem(buf, have, "\r\n\r\n", 4);
-		}
-		hdr_len = (size_t)(end + 4 - buf);
-		*end = '\0';
-		cl = strcasestr(buf, "\r\nContent-Length:");
-		if (cl != NULL) {
-			body_len = strtoul(cl + 17, NULL, 10);
-		}
-		*end = '\r';
-		if (body_len > sizeof(buf) - 1 - hdr_len) {
-			_exit(1);
-		}
-		while (have < hdr_len + body_len) {
-			int n = SSL_read(ssl, buf + have, (int)(sizeof(buf) - 1 - have));
-
-			if (n <= 0) {
-				_exit(0);
-			}
-			have += (size_t)n;
-			buf[have] = '\0';
-		}
-		if (!respond(ssl, buf, hdr_len + body_len)) {
-			SSL_shutdown(ssl);
-			_exit(0);
-		}
-		memmove(buf, buf + hdr_len + body_len, have - hdr_len - body_len);
-		have -= hdr_len + body_len;
-		buf[have] = '\0';
-	}
-}
-
-static int
-listen_loopback(int *port)
-{
-	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
-	int fd;
-
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	if (fd < 0) {
-		return -1;
-	}
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 || listen(fd, 64) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&sin, &len) < 0) {
-		close(fd);
-		return -1;
-	}
-	*port = ntohs(sin.sin_port);
-	return fd;
-}
-
-/* A forked child in its own process group accepts and forks one grandchild
- * per connection; server_stop kills the group. */
-static void
-server_start(struct server *s)
-{
-	int fd;
-
-	fd = listen_loopback(&s->port);
-	assert_true(fd >= 0);
-	s->pid = fork();
-	assert_true(s->pid >= 0);
-	if (s->pid == 0) {
-		setpgid(0, 0);
-		signal(SIGCHLD, SIG_IGN);
-		alarm(30);
-		for (;;) {
-			int c = accept(fd, NULL, NULL);
-
-			if (c < 0) {
-				if (errno == EINTR) {
-					continue;
-				}
-				_exit(1);
-			}
-			if (fork() == 0) {
-				close(fd);
-				alarm(30);
-				serve(c);
-				_exit(0);
-			}
-			close(c);
-		}
-	}
-	setpgid(s->pid, s->pid);
-	close(fd);
-}
-
-static void
-server_stop(struct server *s)
-{
-	if (s->pid > 0) {
-		kill(-s->pid, SIGKILL);
-		waitpid(s->pid, NULL, 0);
-		s->pid = 0;
-	}
 }
 
 /* Client side -------------------------------------------------------------- */
@@ -418,7 +150,7 @@ struct ctx {
 	struct ev_loop *loop;
 	struct http *http;
 	struct http_options opts;
-	struct server srv;
+	struct tls_server srv;
 	struct ev_timer guard;
 	bool timed_out;
 	bool in_request;
@@ -545,7 +277,7 @@ run(struct ctx *c, int want, double limit)
 static void
 client_new(struct ctx *c)
 {
-	c->opts.ca_file = cert_path;
+	c->opts.ca_file = tls_server_ca_file();
 	c->http = http_create(c->loop, &c->opts);
 	assert_non_null(c->http);
 }
@@ -569,7 +301,7 @@ setup(void **state)
 	ev_init(&c->guard, guard_cb);
 	c->guard.data = c;
 	current = c;
-	server_start(&c->srv);
+	tls_server_start(&c->srv, respond);
 	*state = c;
 	return 0;
 }
@@ -581,7 +313,7 @@ teardown(void **state)
 	size_t i;
 
 	http_destroy(c->http);
-	server_stop(&c->srv);
+	tls_server_stop(&c->srv);
 	ev_loop_destroy(c->loop);
 	for (i = 0; i < sizeof(c->res) / sizeof(c->res[0]); i++) {
 		result_free(&c->res[i]);
@@ -916,7 +648,7 @@ test_connect_refused(void **state)
 	int fd;
 	int port;
 
-	fd = listen_loopback(&port);
+	fd = tls_server_listen(&port);
 	assert_true(fd >= 0);
 	close(fd);
 	client_new(c);
@@ -1087,17 +819,14 @@ static int
 group_setup(void **state)
 {
 	(void)state;
-	/* The forked server writes to sockets curl may have closed. */
-	signal(SIGPIPE, SIG_IGN);
-	return make_cert();
+	return tls_server_init();
 }
 
 static int
 group_teardown(void **state)
 {
 	(void)state;
-	SSL_CTX_free(server_ctx);
-	unlink(cert_path);
+	tls_server_finish();
 	return 0;
 }
 
