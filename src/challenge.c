@@ -9,6 +9,17 @@
 #define CHALLENGE_DEFAULT_LISTEN "[::]:80"
 #define CHALLENGE_DEFAULT_TLS_LISTEN "[::]:443"
 #define CHALLENGE_DEFAULT_HOOK_TIMEOUT 120L
+#define CHALLENGE_MAX_MESSAGE 512
+
+struct challenge_call {
+	struct ev_timer timer;
+	struct challenge *ch;
+	struct challenge_call *prev, *next;
+	challenge_done_fn done;
+	void *arg;
+	int rc;
+	char message[CHALLENGE_MAX_MESSAGE];
+};
 
 enum responder {
 	RESPONDER_NONE,
@@ -205,11 +216,77 @@ out:
 	return ch;
 }
 
+static void
+call_unlink(struct challenge_call *call)
+{
+	struct challenge *ch = call->ch;
+
+	ev_timer_stop(ch->loop, &call->timer);
+	if (call->prev != NULL) {
+		call->prev->next = call->next;
+	} else {
+		ch->calls = call->next;
+	}
+	if (call->next != NULL) {
+		call->next->prev = call->prev;
+	}
+}
+
+static void
+on_call(struct ev_loop *loop, struct ev_timer *w, int revents)
+{
+	struct challenge_call *call = w->data;
+	char message[CHALLENGE_MAX_MESSAGE];
+	challenge_done_fn done = call->done;
+	void *arg = call->arg;
+	int rc = call->rc;
+
+	(void)loop;
+	(void)revents;
+	/* The callback may destroy the responder: let go of it first. */
+	memcpy(message, call->message, sizeof(message));
+	call_unlink(call);
+	free(call);
+	done(rc, rc == 0 ? NULL : message, arg);
+}
+
+int
+challenge_defer(struct challenge *ch, int rc, const char *message, challenge_done_fn done,
+                void *arg)
+{
+	struct challenge_call *call = calloc(1, sizeof(*call));
+
+	if (call == NULL) {
+		log_error("%s: out of memory", ch->ops->name);
+		return -1;
+	}
+	call->ch = ch;
+	call->done = done;
+	call->arg = arg;
+	call->rc = rc;
+	snprintf(call->message, sizeof(call->message), "%s", message != NULL ? message : "");
+	call->next = ch->calls;
+	if (ch->calls != NULL) {
+		ch->calls->prev = call;
+	}
+	ch->calls = call;
+	ev_timer_init(&call->timer, on_call, 0., 0.);
+	call->timer.data = call;
+	ev_timer_start(ch->loop, &call->timer);
+	return 0;
+}
+
 void
 challenge_destroy(struct challenge *ch)
 {
 	if (ch == NULL) {
 		return;
+	}
+	while (ch->calls != NULL) {
+		struct challenge_call *call = ch->calls;
+
+		call_unlink(call);
+		free(call);
 	}
 	free(ch->key);
 	ch->key = NULL;

@@ -28,6 +28,7 @@ struct challenge_task {
 typedef void (*challenge_done_fn)(int rc, const char *message, void *arg);
 
 struct challenge;
+struct challenge_call;
 
 struct challenge_ops {
 	const char *name; /* "webroot", "standalone", "tls-alpn", "http-hook", "dns-hook" */
@@ -42,11 +43,12 @@ struct challenge_ops {
 	void (*destroy)(struct challenge *ch);
 };
 
-/* Each responder's struct starts with this. */
+/* Each responder's struct starts with this (zeroed, then ops and loop set). */
 struct challenge {
 	const struct challenge_ops *ops;
 	struct ev_loop *loop;
 	char *key; /* what identifies equal responders, see challenge_key */
+	struct challenge_call *calls; /* challenge_defer's, not called yet */
 };
 
 /* The responder the settings ask for: dns-01 -> dns-hook; http-01 ->
@@ -60,7 +62,14 @@ struct challenge *challenge_create(struct ev_loop *loop, const struct conf_setti
  * concurrent orders share one standalone listener). New string or NULL. */
 char *challenge_key(const struct conf_settings *s);
 
+/* Drops the calls challenge_defer has not made yet, then frees ch. */
 void challenge_destroy(struct challenge *ch);
+
+/* For responders that finish present or cleanup at once: calls done(rc,
+ * message) from the loop, never from inside present (message copied; NULL
+ * is passed for rc 0). Returns 0, or -1 (logged) when out of memory. */
+int challenge_defer(struct challenge *ch, int rc, const char *message, challenge_done_fn done,
+                    void *arg);
 
 /* A listening TCP socket (non-blocking, close-on-exec) on address: "PORT"
  * (every address, IPv4 and IPv6), "ADDR:PORT" or "[ADDR]:PORT"; -1 with the

@@ -55,17 +55,6 @@ struct standalone_conn {
 	char buf[STANDALONE_MAX_HEAD + 1];
 };
 
-/* A result waiting for the loop: done is never called from present(). */
-struct standalone_call {
-	struct ev_timer timer;
-	struct standalone *sa;
-	struct standalone_call *prev, *next;
-	challenge_done_fn done;
-	void *arg;
-	int rc;
-	char message[STANDALONE_MAX_MESSAGE];
-};
-
 struct standalone {
 	struct challenge base;
 	char *listen;
@@ -77,7 +66,6 @@ struct standalone {
 	struct standalone_entry *entries; /* sorted by token, then key_auth */
 	size_t n_entries;
 	size_t cap_entries;
-	struct standalone_call *calls;
 };
 
 static const char response_404[] = "HTTP/1.1 404 Not Found\r\n"
@@ -531,67 +519,6 @@ on_accept(struct ev_loop *loop, struct ev_io *w, int revents)
 
 /* ---- present and cleanup ---- */
 
-static void
-call_unlink(struct standalone_call *call)
-{
-	struct standalone *sa = call->sa;
-
-	ev_timer_stop(sa->base.loop, &call->timer);
-	if (call->prev != NULL) {
-		call->prev->next = call->next;
-	} else {
-		sa->calls = call->next;
-	}
-	if (call->next != NULL) {
-		call->next->prev = call->prev;
-	}
-}
-
-static void
-on_call(struct ev_loop *loop, struct ev_timer *w, int revents)
-{
-	struct standalone_call *call = w->data;
-	char message[STANDALONE_MAX_MESSAGE];
-	challenge_done_fn done = call->done;
-	void *arg = call->arg;
-	int rc = call->rc;
-
-	/* The callback may destroy the responder: let go of it first. */
-	memcpy(message, call->message, sizeof(message));
-	call_unlink(call);
-	free(call);
-	done(rc, rc == 0 ? NULL : message, arg);
-}
-
-static int
-call_start(struct standalone *sa, int rc, const char *message, challenge_done_fn done, void *arg)
-{
-	struct standalone_call *call;
-	int ret = -1;
-
-	call = calloc(1, sizeof(*call));
-	if (call == NULL) {
-		log_error("standalone %s: out of memory", sa->listen);
-		goto out;
-	}
-	call->sa = sa;
-	call->done = done;
-	call->arg = arg;
-	call->rc = rc;
-	snprintf(call->message, sizeof(call->message), "%s", message);
-	call->next = sa->calls;
-	if (sa->calls != NULL) {
-		sa->calls->prev = call;
-	}
-	sa->calls = call;
-	ev_timer_init(&call->timer, on_call, 0., 0.);
-	call->timer.data = call;
-	ev_timer_start(sa->base.loop, &call->timer);
-	ret = 0;
-out:
-	return ret;
-}
-
 static bool
 task_ok(const struct standalone *sa, const struct challenge_task *task)
 {
@@ -622,7 +549,7 @@ standalone_present(struct challenge *ch, const struct challenge_task *task, chal
 		         sa->listen, task->identifier != NULL ? task->identifier : "?");
 		rc = -1;
 	}
-	ret = call_start(sa, rc, message, done, arg);
+	ret = challenge_defer(&sa->base, rc, message, done, arg);
 	if (ret < 0 && rc == 0) {
 		table_remove(sa, task->token, task->key_auth);
 	}
@@ -641,7 +568,7 @@ standalone_cleanup(struct challenge *ch, const struct challenge_task *task, chal
 		goto out;
 	}
 	table_remove(sa, task->token, task->key_auth);
-	ret = call_start(sa, 0, "", done, arg);
+	ret = challenge_defer(&sa->base, 0, "", done, arg);
 out:
 	return ret;
 }
@@ -652,12 +579,6 @@ standalone_destroy(struct challenge *ch)
 	struct standalone *sa = (struct standalone *)ch;
 	size_t i;
 
-	while (sa->calls != NULL) {
-		struct standalone_call *call = sa->calls;
-
-		call_unlink(call);
-		free(call);
-	}
 	while (sa->conns != NULL) {
 		conn_close(sa->conns);
 	}

@@ -50,17 +50,6 @@ struct tlsalpn_conn {
 	SSL *ssl;
 };
 
-/* A result waiting for the loop: done is never called from present(). */
-struct tlsalpn_call {
-	struct ev_timer timer;
-	struct tlsalpn *ta;
-	struct tlsalpn_call *prev, *next;
-	challenge_done_fn done;
-	void *arg;
-	int rc;
-	char message[TLSALPN_MAX_MESSAGE];
-};
-
 struct tlsalpn {
 	struct challenge base;
 	char *listen;
@@ -73,7 +62,6 @@ struct tlsalpn {
 	struct tlsalpn_entry *entries;
 	size_t n_entries;
 	size_t cap_entries;
-	struct tlsalpn_call *calls;
 };
 
 /* ---- the certificates ---- */
@@ -534,65 +522,6 @@ on_accept(struct ev_loop *loop, struct ev_io *w, int revents)
 
 /* ---- present and cleanup ---- */
 
-static void
-call_unlink(struct tlsalpn_call *call)
-{
-	struct tlsalpn *ta = call->ta;
-
-	ev_timer_stop(ta->base.loop, &call->timer);
-	if (call->prev != NULL) {
-		call->prev->next = call->next;
-	} else {
-		ta->calls = call->next;
-	}
-	if (call->next != NULL) {
-		call->next->prev = call->prev;
-	}
-}
-
-static void
-on_call(struct ev_loop *loop, struct ev_timer *w, int revents)
-{
-	struct tlsalpn_call *call = w->data;
-	char message[TLSALPN_MAX_MESSAGE];
-	challenge_done_fn done = call->done;
-	void *arg = call->arg;
-	int rc = call->rc;
-
-	(void)loop;
-	(void)revents;
-	/* The callback may destroy the responder: let go of it first. */
-	memcpy(message, call->message, sizeof(message));
-	call_unlink(call);
-	free(call);
-	done(rc, rc == 0 ? NULL : message, arg);
-}
-
-static int
-call_start(struct tlsalpn *ta, int rc, const char *message, challenge_done_fn done, void *arg)
-{
-	struct tlsalpn_call *call = calloc(1, sizeof(*call));
-
-	if (call == NULL) {
-		log_error("tls-alpn-01 %s: out of memory", ta->listen);
-		return -1;
-	}
-	call->ta = ta;
-	call->done = done;
-	call->arg = arg;
-	call->rc = rc;
-	snprintf(call->message, sizeof(call->message), "%s", message);
-	call->next = ta->calls;
-	if (ta->calls != NULL) {
-		ta->calls->prev = call;
-	}
-	ta->calls = call;
-	ev_timer_init(&call->timer, on_call, 0., 0.);
-	call->timer.data = call;
-	ev_timer_start(ta->base.loop, &call->timer);
-	return 0;
-}
-
 static bool
 task_ok(const struct challenge_task *task)
 {
@@ -616,7 +545,7 @@ tlsalpn_present(struct challenge *ch, const struct challenge_task *task, challen
 		return -1;
 	}
 	rc = entry_set(ta, task, message, sizeof(message));
-	if (call_start(ta, rc, message, done, arg) < 0) {
+	if (challenge_defer(&ta->base, rc, message, done, arg) < 0) {
 		if (rc == 0) {
 			entry_remove(ta, task);
 		}
@@ -635,7 +564,7 @@ tlsalpn_cleanup(struct challenge *ch, const struct challenge_task *task, challen
 		return -1;
 	}
 	entry_remove(ta, task);
-	return call_start(ta, 0, "", done, arg);
+	return challenge_defer(&ta->base, 0, "", done, arg);
 }
 
 static void
@@ -643,12 +572,6 @@ tlsalpn_destroy(struct challenge *ch)
 {
 	struct tlsalpn *ta = (struct tlsalpn *)ch;
 
-	while (ta->calls != NULL) {
-		struct tlsalpn_call *call = ta->calls;
-
-		call_unlink(call);
-		free(call);
-	}
 	while (ta->conns != NULL) {
 		conn_close(ta->conns);
 	}

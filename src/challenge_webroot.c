@@ -21,83 +21,10 @@
 #define WEBROOT_CHALLENGE_DIR "acme-challenge"
 #define WEBROOT_MAX_MESSAGE 512
 
-/* A result waiting for the loop: done is never called from present(). */
-struct webroot_call {
-	struct ev_timer timer;
-	struct webroot *webroot;
-	struct webroot_call *prev, *next;
-	challenge_done_fn done;
-	void *arg;
-	int rc;
-	char message[WEBROOT_MAX_MESSAGE];
-};
-
 struct webroot {
 	struct challenge base;
 	char *dir;
-	struct webroot_call *calls;
 };
-
-static void
-call_unlink(struct webroot_call *call)
-{
-	struct webroot *wr = call->webroot;
-
-	ev_timer_stop(wr->base.loop, &call->timer);
-	if (call->prev != NULL) {
-		call->prev->next = call->next;
-	} else {
-		wr->calls = call->next;
-	}
-	if (call->next != NULL) {
-		call->next->prev = call->prev;
-	}
-}
-
-static void
-on_call(struct ev_loop *loop, struct ev_timer *w, int revents)
-{
-	struct webroot_call *call = w->data;
-	char message[WEBROOT_MAX_MESSAGE];
-	challenge_done_fn done = call->done;
-	void *arg = call->arg;
-	int rc = call->rc;
-
-	/* The callback may destroy the responder: let go of it first. */
-	memcpy(message, call->message, sizeof(message));
-	call_unlink(call);
-	free(call);
-	done(rc, rc == 0 ? NULL : message, arg);
-}
-
-static int
-call_start(struct webroot *wr, int rc, const char *message, challenge_done_fn done, void *arg)
-{
-	struct webroot_call *call;
-	int ret = -1;
-
-	call = calloc(1, sizeof(*call));
-	if (call == NULL) {
-		log_error("webroot %s: out of memory", wr->dir);
-		goto out;
-	}
-	call->webroot = wr;
-	call->done = done;
-	call->arg = arg;
-	call->rc = rc;
-	snprintf(call->message, sizeof(call->message), "%s", message);
-	call->next = wr->calls;
-	if (wr->calls != NULL) {
-		wr->calls->prev = call;
-	}
-	wr->calls = call;
-	ev_timer_init(&call->timer, on_call, 0., 0.);
-	call->timer.data = call;
-	ev_timer_start(wr->base.loop, &call->timer);
-	ret = 0;
-out:
-	return ret;
-}
 
 static bool
 task_ok(const struct webroot *wr, const struct challenge_task *task)
@@ -255,7 +182,7 @@ webroot_present(struct challenge *ch, const struct challenge_task *task, challen
 		log_debug("webroot %s: %s: wrote %s/%s/%s", wr->dir, task->identifier,
 		          WEBROOT_WELL_KNOWN, WEBROOT_CHALLENGE_DIR, task->token);
 	}
-	ret = call_start(wr, rc, message, done, arg);
+	ret = challenge_defer(&wr->base, rc, message, done, arg);
 out:
 	return ret;
 }
@@ -285,7 +212,7 @@ webroot_cleanup(struct challenge *ch, const struct challenge_task *task, challen
 		         WEBROOT_WELL_KNOWN, WEBROOT_CHALLENGE_DIR, task->token, strerror(errno));
 		rc = -1;
 	}
-	ret = call_start(wr, rc, message, done, arg);
+	ret = challenge_defer(&wr->base, rc, message, done, arg);
 out:
 	return ret;
 }
@@ -295,12 +222,6 @@ webroot_destroy(struct challenge *ch)
 {
 	struct webroot *wr = (struct webroot *)ch;
 
-	while (wr->calls != NULL) {
-		struct webroot_call *call = wr->calls;
-
-		call_unlink(call);
-		free(call);
-	}
 	free(wr->dir);
 	free(wr);
 }
