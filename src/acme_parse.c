@@ -207,21 +207,57 @@ is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
+/* The number written by n decimal digits at s (checked by the caller). */
+static int
+digits(const char *s, int n)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++) {
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
 /* RFC 3339 timestamps as ACME servers send them: 2026-01-02T03:04:05Z, with
  * optional fractional seconds and a Z or numeric offset. */
 static int
 parse_time(const char *s, time_t *out)
 {
+	/* RFC 3339 section 5.6: exactly four digits of year and two of every
+	 * other field ("T" in either case); strptime alone takes fewer. */
+	static const char shape[] = "dddd-dd-ddTdd:dd:dd";
 	struct tm tm;
+	struct tm back;
 	const char *p;
 	long off = 0;
+	bool leap;
 	time_t t;
 
-	memset(&tm, 0, sizeof(tm));
-	p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (p == NULL) {
-		return -1;
+	/* (A shorter string stops at its NUL, which fits no place.) */
+	for (size_t i = 0; i < sizeof(shape) - 1; i++) {
+		bool ok = shape[i] == 'd' ? is_digit(s[i])
+		                          : s[i] == shape[i] || (shape[i] == 'T' && s[i] == 't');
+
+		if (!ok) {
+			return -1;
+		}
 	}
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = digits(s, 4) - 1900;
+	tm.tm_mon = digits(s + 5, 2) - 1;
+	tm.tm_mday = digits(s + 8, 2);
+	tm.tm_hour = digits(s + 11, 2);
+	tm.tm_min = digits(s + 14, 2);
+	tm.tm_sec = digits(s + 17, 2);
+	p = s + sizeof(shape) - 1;
+	/* A leap second (60) is the next second; anything else must be a real
+	 * date and time, not one timegm would carry over (February 31). */
+	leap = tm.tm_sec == 60;
+	if (leap) {
+		tm.tm_sec = 59;
+	}
+	back = tm;
 	if (*p == '.') {
 		p++;
 		if (*p < '0' || *p > '9') {
@@ -253,10 +289,12 @@ parse_time(const char *s, time_t *out)
 		return -1;
 	}
 	t = timegm(&tm);
-	if (t == (time_t)-1) {
+	if (t == (time_t)-1 || tm.tm_year != back.tm_year || tm.tm_mon != back.tm_mon ||
+	    tm.tm_mday != back.tm_mday || tm.tm_hour != back.tm_hour || tm.tm_min != back.tm_min ||
+	    tm.tm_sec != back.tm_sec) {
 		return -1;
 	}
-	*out = t - off;
+	*out = t - off + (leap ? 1 : 0);
 	return 0;
 }
 

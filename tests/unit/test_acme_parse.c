@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -207,6 +208,60 @@ test_renewal_info(void **state)
 	free(body);
 }
 
+/* The window's start as parsed from a renewalInfo body, or -1 when
+ * refused. */
+static long long
+window_start(const char *start)
+{
+	struct acme_renewal_info r;
+	char body[256];
+	char err[128];
+	long long got = -1;
+	int n = snprintf(
+	        body, sizeof(body),
+	        "{\"suggestedWindow\":{\"start\":\"%s\",\"end\":\"2099-01-01T00:00:00Z\"}}", start);
+
+	assert_true(n > 0 && (size_t)n < sizeof(body));
+	if (acme_parse_renewal_info(body, (size_t)n, &r, err, sizeof(err)) == 0) {
+		got = (long long)r.start;
+		acme_renewal_info_finish(&r);
+	}
+	return got;
+}
+
+/* RFC 3339 timestamps (section 5.6), strictly: a real date, every field
+ * its digits. */
+static void
+test_timestamps(void **state)
+{
+	(void)state;
+	assert_int_equal(window_start("2001-09-09T01:46:40Z"), 1000000000);
+	assert_int_equal(window_start("2001-09-09t01:46:40z"), 1000000000);
+	assert_int_equal(window_start("2001-09-09T01:46:40.123456Z"), 1000000000);
+	assert_int_equal(window_start("2001-09-09T03:46:40+02:00"), 1000000000);
+	assert_int_equal(window_start("2001-09-08T23:46:40-02:00"), 1000000000);
+	assert_int_equal(window_start("2024-02-29T00:00:00Z"), 1709164800);
+	/* A leap second is the next second. */
+	assert_int_equal(window_start("2016-12-31T23:59:60Z"), 1483228800);
+
+	assert_int_equal(window_start("2026-02-31T00:00:00Z"), -1);
+	assert_int_equal(window_start("2025-02-29T00:00:00Z"), -1);
+	assert_int_equal(window_start("2026-04-31T00:00:00Z"), -1);
+	assert_int_equal(window_start("2026-13-01T00:00:00Z"), -1);
+	assert_int_equal(window_start("2026-01-01T24:00:00Z"), -1);
+	assert_int_equal(window_start("2026-01-01T23:60:00Z"), -1);
+	assert_int_equal(window_start("26-01-01T00:00:00Z"), -1);
+	assert_int_equal(window_start("2026-1-01T00:00:00Z"), -1);
+	assert_int_equal(window_start("2026-01-01 00:00:00Z"), -1);
+	assert_int_equal(window_start("2026-01-01T00:00:00"), -1);
+	assert_int_equal(window_start("2026-01-01T00:00:00.Z"), -1);
+	assert_int_equal(window_start("2026-01-01T00:00:00+2:00"), -1);
+	assert_int_equal(window_start("2026-01-01T00:00:00+24:00"), -1);
+	assert_int_equal(window_start("2026-01-01T00:00:00Zjunk"), -1);
+	assert_int_equal(window_start("+2026-01-01T00:00:00Z"), -1);
+	assert_int_equal(window_start(""), -1);
+}
+
 static void
 test_retry_after(void **state)
 {
@@ -284,6 +339,7 @@ main(void)
 	        cmocka_unit_test(test_order),
 	        cmocka_unit_test(test_authz),
 	        cmocka_unit_test(test_renewal_info),
+	        cmocka_unit_test(test_timestamps),
 	        cmocka_unit_test(test_retry_after),
 	        cmocka_unit_test(test_link),
 	        cmocka_unit_test(test_names),
