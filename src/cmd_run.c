@@ -304,7 +304,7 @@ run(struct cli *cli)
 	d.retry.data = &d;
 	d.retry_delay = RETRY_MIN;
 	d.rc = CLI_EXIT_OK;
-	log_info("acmed daemon started, control socket %s", d.socket_path);
+	log_info("daemon started, control socket %s", d.socket_path);
 	/* Ready as soon as it answers on its socket, even while the CA is
 	 * still unreachable: systemd would otherwise kill a daemon that is
 	 * only waiting for the network. */

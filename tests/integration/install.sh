@@ -45,17 +45,6 @@ if ! command -v "$MESON" >/dev/null 2>&1 || ! command -v python3 >/dev/null 2>&1
 	exit 99
 fi
 
-# build_option NAME: the value of the build's option NAME.
-build_option()
-{
-	python3 -c '
-import json, sys
-for o in json.load(open(sys.argv[1])):
-    if o["name"] == sys.argv[2]:
-        print(o["value"])
-' "$BUILD/meson-info/intro-buildoptions.json" "$1"
-}
-
 PREFIX=$(build_option prefix)
 # in_prefix DIR: DIR, a build option's folder, made absolute as meson does.
 in_prefix()

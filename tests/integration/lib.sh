@@ -96,6 +96,18 @@ lib_cleanup()
 	fi
 }
 
+# build_option NAME: the value of build option NAME of the meson build folder
+# $BUILD (install.sh, service.sh).
+build_option()
+{
+	python3 -c '
+import json, sys
+for o in json.load(open(sys.argv[1])):
+    if o["name"] == sys.argv[2]:
+        print(o["value"])
+' "$BUILD/meson-info/intro-buildoptions.json" "$1"
+}
+
 # fail MESSAGE: marks the current case failed; the message is printed after it.
 fail()
 {

@@ -47,17 +47,6 @@ ROOT=$T/root
 NSPAWN_PID=
 LEADER=
 
-# build_option NAME: the value of a build option of BUILD.
-build_option()
-{
-	python3 -c '
-import json, sys
-for o in json.load(open(sys.argv[1])):
-    if o["name"] == sys.argv[2]:
-        print(o["value"])
-' "$BUILD/meson-info/intro-buildoptions.json" "$1"
-}
-
 # ---- the container ----
 
 # Unmounts what root_make mounted; from the EXIT trap too.
