@@ -922,6 +922,10 @@ acme_order_start(struct ev_loop *loop, struct acme_client *client,
 		/* RFC 9773 section 5 */
 		json_object_set_new(payload, "replaces", json_string(params->replaces));
 	}
+	if (payload != NULL && params->profile != NULL) {
+		/* draft-ietf-acme-profiles section 4 */
+		json_object_set_new(payload, "profile", json_string(params->profile));
+	}
 	if (payload != NULL) {
 		text = json_dumps(payload, JSON_COMPACT);
 	}

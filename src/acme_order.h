@@ -40,6 +40,7 @@ struct acme_order_params {
 	EVP_PKEY *cert_key; /* the key the CSR is made with */
 	struct challenge *responder; /* presents the challenges */
 	const char *replaces; /* ARI certificate ID, or NULL */
+	const char *profile; /* one of the directory's profiles, or NULL */
 	double timeout_s; /* overall deadline; 0: 600 s */
 	/* An order created before a restart: fetched and taken on from its
 	 * status (pending: authorizations, ready: finalize, processing: poll,

@@ -56,6 +56,8 @@ static const struct option_spec specs[CLI_OPT__MAX] = {
                           "certificate name (default: the first domain)"},
         [CLI_OPT_NOW] = {"now", 0, NULL, -1, NULL, -1, NULL,
                          "ask the running daemon to renew the CERTs now"},
+        [CLI_OPT_PROFILE] = {"profile", 0, "NAME", CONF_KEY_PROFILE, NULL, -1, NULL,
+                             "a certificate profile the CA offers (an error lists them)"},
         [CLI_OPT_QUIET] = {"quiet", 'q', NULL, -1, NULL, -1, NULL, "fewer messages"},
         [CLI_OPT_REASON] = {"reason", 0, "REASON", -1, NULL, -1, NULL,
                             "unspecified keyCompromise affiliationChanged superseded "

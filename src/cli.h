@@ -37,6 +37,7 @@ enum cli_opt {
 	CLI_OPT_KEY_TYPE, /* key */
 	CLI_OPT_NAME,
 	CLI_OPT_NOW,
+	CLI_OPT_PROFILE, /* key */
 	CLI_OPT_QUIET,
 	CLI_OPT_REASON,
 	CLI_OPT_REUSE_KEY, /* key */

@@ -173,27 +173,17 @@ out:
 }
 
 static const enum cli_opt options[] = {
-        CLI_OPT_NAME,
-        CLI_OPT_WEBROOT,
-        CLI_OPT_STANDALONE,
-        CLI_OPT_TLS_ALPN,
-        CLI_OPT_HTTP_HOOK,
-        CLI_OPT_DNS_HOOK,
-        CLI_OPT_KEY_TYPE,
-        CLI_OPT_REUSE_KEY,
-        CLI_OPT_CA,
-        CLI_OPT_CA_FILE,
-        CLI_OPT_EMAIL,
-        CLI_OPT_AGREE_TOS,
-        CLI_OPT_ACCOUNT_KEY_TYPE,
-        CLI_OPT_STATE_DIR,
-        CLI_OPT_DEPLOY_HOOK,
-        CLI_OPT_FORCE,
-        CLI_OPT_JSON,
-        CLI_OPT_EAB_KID,
-        CLI_OPT_EAB_HMAC_KEY,
-        CLI_OPT_EAB_ALG,
-        CLI_OPT__MAX,
+        CLI_OPT_NAME,       CLI_OPT_WEBROOT,
+        CLI_OPT_STANDALONE, CLI_OPT_TLS_ALPN,
+        CLI_OPT_HTTP_HOOK,  CLI_OPT_DNS_HOOK,
+        CLI_OPT_KEY_TYPE,   CLI_OPT_REUSE_KEY,
+        CLI_OPT_PROFILE,    CLI_OPT_CA,
+        CLI_OPT_CA_FILE,    CLI_OPT_EMAIL,
+        CLI_OPT_AGREE_TOS,  CLI_OPT_ACCOUNT_KEY_TYPE,
+        CLI_OPT_STATE_DIR,  CLI_OPT_DEPLOY_HOOK,
+        CLI_OPT_FORCE,      CLI_OPT_JSON,
+        CLI_OPT_EAB_KID,    CLI_OPT_EAB_HMAC_KEY,
+        CLI_OPT_EAB_ALG,    CLI_OPT__MAX,
 };
 
 const struct cli_command cmd_cert = {

@@ -10,6 +10,7 @@
 #define CONF_DOMAINS_MAX 1000
 #define CONF_EMAILS_MAX 100
 #define CONF_COMMAND_MAX 4095
+#define CONF_PROFILE_MAX 64
 
 #define WHERE_GLOBAL (1u << CONF_WHERE_GLOBAL)
 #define WHERE_CERT (1u << CONF_WHERE_CERT)
@@ -63,6 +64,8 @@ static const struct conf_key_spec keys[CONF_KEY__MAX] = {
             http_listen, 0, 0),
         KEY(KEY_TYPE, "key-type", WHERE_ANY, CONF_FIELD_KEY_TYPE, conf_value_parse_key_type,
             key_type, 0, 0),
+        KEY(PROFILE, "profile", WHERE_ANY, CONF_FIELD_STRING, conf_value_parse_token, profile, 0,
+            CONF_PROFILE_MAX),
         KEY(RENEW_BEFORE, "renew-before", WHERE_ANY, CONF_FIELD_LONG, conf_value_parse_renew_before,
             renew_before, 3600, LONG_MAX),
         KEY(REUSE_KEY, "reuse-key", WHERE_ANY, CONF_FIELD_BOOL, conf_value_parse_bool, reuse_key, 0,

@@ -39,6 +39,7 @@ enum conf_key {
 	CONF_KEY_HTTP_HOOK,
 	CONF_KEY_HTTP_LISTEN,
 	CONF_KEY_KEY_TYPE,
+	CONF_KEY_PROFILE,
 	CONF_KEY_RENEW_BEFORE,
 	CONF_KEY_REUSE_KEY,
 	CONF_KEY_STATE_DIR,
@@ -67,6 +68,7 @@ struct conf_settings {
 	long hook_timeout; /* seconds; default 120 */
 	long dns_wait; /* seconds; default 0 */
 	bool reuse_key;
+	char *profile; /* the CA's certificate profile (newOrder "profile"), or NULL */
 	long concurrency; /* default 16 */
 	char **domains; /* [cert] only */
 	size_t n_domains;

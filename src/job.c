@@ -480,6 +480,40 @@ release_order_gate(struct job_runner *r, struct job *job)
 	}
 }
 
+/* draft-ietf-acme-profiles section 3: a profile must be one the directory
+ * lists, or the CA would refuse the order (or ignore the name). Fails the
+ * job and returns false otherwise. */
+static bool
+profile_offered(struct job *job)
+{
+	const struct acme_directory *dir = acme_client_directory(job->runner->client);
+	char offered[JOB_MESSAGE_LEN / 2] = "";
+	size_t used = 0;
+
+	if (job->s.profile == NULL) {
+		return true;
+	}
+	for (size_t i = 0; dir != NULL && i < dir->n_profiles; i++) {
+		if (strcmp(dir->profiles[i], job->s.profile) == 0) {
+			return true;
+		}
+		if (used < sizeof(offered)) {
+			int n = snprintf(offered + used, sizeof(offered) - used, "%s%s",
+			                 used > 0 ? ", " : "", dir->profiles[i]);
+
+			used += n > 0 ? (size_t)n : 0;
+		}
+	}
+	if (dir == NULL || dir->n_profiles == 0) {
+		job_fail(job, "%s: profile %s: the CA offers no profiles (remove the profile key)",
+		         job->name, job->s.profile);
+	} else {
+		job_fail(job, "%s: profile %s: the CA does not offer it; it offers %s", job->name,
+		         job->s.profile, offered);
+	}
+	return false;
+}
+
 static void
 start_order(struct job *job)
 {
@@ -537,6 +571,9 @@ job_start(struct job *job)
 		job_complete(job, JOB_UNCHANGED);
 		return;
 	}
+	if (!profile_offered(job)) {
+		return;
+	}
 	job->params.responder = responder_for(r, &job->s);
 	if (job->params.responder == NULL) {
 		job_fail(job, "%s: no challenge responder (see above)", job->name);
@@ -547,6 +584,7 @@ job_start(struct job *job)
 	job->params.n_ids = job->n_ids;
 	job->params.on_url = on_order_url;
 	job->params.replaces = job->replaces;
+	job->params.profile = job->s.profile;
 	if (load_resume(job)) {
 		job->params.resume_url = job->resume_url;
 		job->params.cert_key = job->key;

@@ -112,17 +112,18 @@ hostile_prepare()
 	mlog_mark
 }
 
-# hostile_run SCENARIO [SECONDS]: runs cert --force against the scenario in
-# a copy of the good state. The scenario stays until the next case sets its
-# own (each does).
+# hostile_run SCENARIO [SECONDS [OPTION...]]: runs cert --force (and the
+# options) against the scenario in a copy of the good state. The scenario
+# stays until the next case sets its own (each does).
 hostile_run()
 {
 	local scenario=$1 secs=${2:-30}
 
+	shift $(($# < 2 ? $# : 2))
 	hostile_prepare
 	mock_set "\"scenario\": \"$scenario\"" || return 1
 	run_t "$secs" cert "${NAMES[@]}" --force --http-hook "$HOOK" --deploy-hook "$DEPLOY" \
-		"${CA_OPTS[@]}" --state-dir "$S"
+		"${CA_OPTS[@]}" --state-dir "$S" "$@"
 }
 
 # expect_refused REGEX: the common checks after a hostile run: exit status
@@ -611,6 +612,35 @@ t_500_storm()
 	spread_at_least 'e["method"] == "POST"' 2.8
 }
 
+# draft-ietf-acme-profiles: a profile the directory lists goes into
+# newOrder, and the CA's profile (6-day certificates) is what is installed.
+t_profile()
+{
+	local end
+
+	hostile_run good 30 --profile shortlived
+	expect_status 0
+	expect_installed "$S/certs/good.example"
+	if [[ $(mlog_count 'e["kind"] == "new-order" and (e["payload"] or {}).get("profile") == "shortlived"') != 1 ]]; then
+		fail "newOrder payloads: $(mlog_values 'e["payload"] if e["kind"] == "new-order" else ""' | tr '\n' ' ')"
+	fi
+	end=$(date -d "$(openssl x509 -in "$S/certs/good.example/cert.pem" -noout -enddate | cut -d= -f2)" +%s)
+	if ((end - $(date +%s) > 7 * 86400)); then
+		fail "the certificate is not the 6-day profile's: notAfter $(openssl x509 -in "$S/certs/good.example/cert.pem" -noout -enddate)"
+	fi
+}
+
+# A profile the CA does not list: refused before any order, naming those
+# it offers.
+t_profile_unknown()
+{
+	hostile_run good 30 --profile nosuch
+	expect_refused 'profile nosuch: the CA does not offer it; it offers classic, shortlived'
+	if [[ $(mlog_count 'e["kind"] == "new-order"') != 0 ]]; then
+		fail "$(mlog_count 'e["kind"] == "new-order"') newOrder requests, want 0"
+	fi
+}
+
 t_reset() { t_body reset-mid-body 'reset|Recv failure|connection'; }
 t_close() { t_body close-mid-body 'closed|remaining|connection|EOF'; }
 
@@ -827,6 +857,8 @@ case_ "503 without Retry-After once per step: tried again, issued" t_unavailable
 case_ "503 with Retry-After 2 for ever: three attempts, refused" t_unavailable_short
 case_ "503 HTML with Retry-After: reported" t_unavailable_html
 case_ "500 on every POST: three attempts with backoff, refused" t_500_storm
+case_ "profile the CA lists: sent in newOrder, its certificate installed" t_profile
+case_ "profile the CA does not list: refused before any order, the offered ones named" t_profile_unknown
 case_ "connection reset mid-body: reported" t_reset
 case_ "connection closed mid-body: reported" t_close
 case_ "connection reset during the certificate download: nothing installed" t_reset_cert

@@ -309,6 +309,19 @@ t_tls_alpn()
 	fi
 }
 
+# Pebble lists no profiles: a profile is refused before any key or order.
+t_profile_none()
+{
+	ca_opts
+	standalone_opts
+	run cert profile.example "${STANDALONE[@]}" "${CA_OPTS[@]}" --profile shortlived
+	expect_status 1
+	expect_stderr_contains 'profile.example: profile shortlived: the CA offers no profiles (remove the profile key)'
+	if [[ -e $S/certs/profile.example/privkey.pem || -e $S/certs/profile.example/pending.key ]]; then
+		fail "a key was made for an order that cannot be placed"
+	fi
+}
+
 t_cert_not_due()
 {
 	local d=$S/certs/multi.example snap=$T/snap-notdue
@@ -632,6 +645,7 @@ case_ "cert without --agree-tos on a fresh state exits 2 and names the terms" t_
 case_ "cert over http-01 (standalone): several names and an IP in one certificate" t_standalone_multi
 case_ "cert for an IP address only" t_standalone_ip_only
 case_ "cert over tls-alpn-01 (built-in responder): names and an IP address" t_tls_alpn
+case_ "a profile with a CA that lists none: refused, no key made" t_profile_none
 case_ "cert again when not due changes nothing" t_cert_not_due
 case_ "cert over http-01 (webroot) cleans its files up" t_webroot
 case_ "cert over dns-01 (hook) for a wildcard and its base name" t_dns_wildcard

@@ -345,6 +345,13 @@ def problem(status, type_, detail, **extra):
 SCENARIOS = {}
 
 
+# draft-ietf-acme-profiles: the directory's "profiles", and the validity
+# of the certificates each issues (the default: cert_days).
+PROFILES = {"classic": "the default, cert_days long",
+            "shortlived": "6-day certificates"}
+PROFILES_DAYS = {"shortlived": 6}
+
+
 def define(name, kinds, doc, pre=None, post=None):
     SCENARIOS[name] = (tuple(kinds), doc, pre, post)
 
@@ -941,6 +948,8 @@ class Mock:
         }
         if order.replaces is not None:
             obj["replaces"] = order.replaces
+        if order.profile is not None:
+            obj["profile"] = order.profile
         if order.status == "valid":
             obj["certificate"] = self.url("cert", order.id)
         if order.error is not None:
@@ -985,7 +994,8 @@ class Mock:
         kind = ctx.kind
         if kind == "directory":
             meta = {"termsOfService": self.base + "/terms", "website": "https://example.com/mock",
-                    "caaIdentities": ["mock.example"], "externalAccountRequired": False}
+                    "caaIdentities": ["mock.example"], "externalAccountRequired": False,
+                    "profiles": PROFILES}
             return Response(200, {
                 "newNonce": self.base + "/nonce", "newAccount": self.base + "/new-acct",
                 "newOrder": self.base + "/new-order", "revokeCert": self.base + "/revoke",
@@ -1099,10 +1109,14 @@ class Mock:
         ids = p.get("identifiers")
         if not isinstance(ids, list) or not ids:
             return problem(400, "malformed", "mock: no identifiers")
+        profile = p.get("profile")
+        if profile is not None and profile not in PROFILES:
+            return problem(400, "invalidProfile", "mock: no profile %r" % (profile,))
         order = Obj(kind="order", id=st.new_id("o"), account=acct.id, status="pending",
                     ids=[(i.get("type"), i.get("value")) for i in ids], authzs=[],
                     created=time.time(), replaces=p.get("replaces"), error=None, pem=None,
-                    leaf=None, csr=None, names=None, finalized_at=None, variants={})
+                    leaf=None, csr=None, names=None, finalized_at=None, variants={},
+                    profile=profile)
         st.objects[order.id] = order
         for t, v in order.ids:
             authz = Obj(kind="authz", id=st.new_id("z"), order=order.id, ident=(t, v),
@@ -1160,7 +1174,8 @@ class Mock:
             return problem(400, "badCSR", "mock: CSR names %s differ from the order's %s"
                            % (got, want))
         try:
-            leaf = self.pki.issue(csr, order.ids, days=int(self.cfg.get("cert_days", 90)))
+            days = PROFILES_DAYS.get(order.profile) or int(self.cfg.get("cert_days", 90))
+            leaf = self.pki.issue(csr, order.ids, days=days)
         except RuntimeError as err:
             return problem(500, "serverInternal", "mock: %s" % err)
         order.csr = csr
