@@ -16,13 +16,7 @@ lib_init account
 
 pebble_require_or_skip
 
-if [[ -n ${PEBBLE_PYTHON:-} ]]; then
-	PY=$PEBBLE_PYTHON
-elif [[ -x /usr/bin/python3 ]]; then
-	PY=/usr/bin/python3
-else
-	PY=$(command -v python3) || exit 99
-fi
+lib_python || exit 99
 
 # The state folder of the main account.
 S=$T/state

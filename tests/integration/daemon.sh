@@ -24,15 +24,7 @@ lib_init daemon
 
 pebble_require_or_skip
 
-# The system's Python when there is one (a version manager's shim on PATH can
-# take a second to start).
-if [[ -n ${PEBBLE_PYTHON:-} ]]; then
-	PY=$PEBBLE_PYTHON
-elif [[ -x /usr/bin/python3 ]]; then
-	PY=/usr/bin/python3
-else
-	PY=$(command -v python3) || exit 99
-fi
+lib_python || exit 99
 
 VALIDITY=40
 ROOT=$T/root.pem
@@ -58,17 +50,6 @@ cert_info()
 cert_serial()
 {
 	openssl x509 -in "$1" -noout -serial 2>/dev/null | sed -n 's/^serial=//p'
-}
-
-pub_of_key()
-{
-	openssl pkey -in "$1" -pubout -outform DER 2>/dev/null | sha256sum | cut -d' ' -f1
-}
-
-pub_of_cert()
-{
-	openssl x509 -in "$1" -noout -pubkey 2>/dev/null |
-		openssl pkey -pubin -outform DER 2>/dev/null | sha256sum | cut -d' ' -f1
 }
 
 # valid_problem DIR FILES-DIR: what is wrong with the certificate of DIR,

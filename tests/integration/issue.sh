@@ -23,16 +23,7 @@ KEY_TYPES=(ec-p256 ec-p384 rsa-2048 rsa-3072 rsa-4096)
 # The state folder most cases share (one account).
 S=$T/state-main
 
-# The system's Python when there is one (a version manager's shim on PATH can
-# take a second to start, and would stand between the test and the PID of a
-# server it starts).
-if [[ -n ${PEBBLE_PYTHON:-} ]]; then
-	PY=$PEBBLE_PYTHON
-elif [[ -x /usr/bin/python3 ]]; then
-	PY=/usr/bin/python3
-else
-	PY=$(command -v python3) || exit 99
-fi
+lib_python || exit 99
 
 # The options every "acmed cert" against Pebble takes: CA and state folder.
 ca_opts()
@@ -72,19 +63,6 @@ expect_san()
 	if [[ $got != "$want" ]]; then
 		fail "$cert: subjectAltName '$(oneline <<<"$got")', want '$(oneline <<<"$want")'"
 	fi
-}
-
-# The SHA-256 of a public key in DER, from a private key, a certificate, or
-# any PEM openssl pkey reads.
-pub_of_key()
-{
-	openssl pkey -in "$1" -pubout -outform DER 2>/dev/null | sha256sum | cut -d' ' -f1
-}
-
-pub_of_cert()
-{
-	openssl x509 -in "$1" -noout -pubkey 2>/dev/null |
-		openssl pkey -pubin -outform DER 2>/dev/null | sha256sum | cut -d' ' -f1
 }
 
 file_hash()

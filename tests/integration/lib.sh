@@ -96,6 +96,34 @@ lib_cleanup()
 	fi
 }
 
+# lib_python: sets PY to the Python to run: PEBBLE_PYTHON, else the system's
+# /usr/bin/python3 (a version manager's shim on PATH can take a second to
+# start, and would stand between a test and the PID of a server it starts),
+# else python3 from PATH. Returns 1 when there is none.
+lib_python()
+{
+	if [[ -n ${PEBBLE_PYTHON:-} ]]; then
+		PY=$PEBBLE_PYTHON
+	elif [[ -x /usr/bin/python3 ]]; then
+		PY=/usr/bin/python3
+	else
+		PY=$(command -v python3) || return 1
+	fi
+}
+
+# pub_of_key FILE, pub_of_cert FILE: the SHA-256 of a public key in DER, from
+# a private key (or any PEM openssl pkey reads) or from a certificate.
+pub_of_key()
+{
+	openssl pkey -in "$1" -pubout -outform DER 2>/dev/null | sha256sum | cut -d' ' -f1
+}
+
+pub_of_cert()
+{
+	openssl x509 -in "$1" -noout -pubkey 2>/dev/null |
+		openssl pkey -pubin -outform DER 2>/dev/null | sha256sum | cut -d' ' -f1
+}
+
 # build_option NAME: the value of build option NAME of the meson build folder
 # $BUILD (install.sh, service.sh).
 build_option()

@@ -21,13 +21,7 @@ lib_init secrets
 pebble_require_or_skip
 export PEBBLE_AUTHZREUSE=0
 
-if [[ -n ${PEBBLE_PYTHON:-} ]]; then
-	PY=$PEBBLE_PYTHON
-elif [[ -x /usr/bin/python3 ]]; then
-	PY=/usr/bin/python3
-else
-	PY=$(command -v python3) || exit 99
-fi
+lib_python || exit 99
 CURL=$(command -v curl) || exit 99
 
 # The EAB key Pebble knows: 32 random bytes, base64url without padding.

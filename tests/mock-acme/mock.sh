@@ -26,15 +26,7 @@ mock_init()
 {
 	local tool
 
-	# The system's Python when there is one: a version manager's shim on PATH
-	# can take a second to start.
-	if [[ -n ${PEBBLE_PYTHON:-} ]]; then
-		PY=$PEBBLE_PYTHON
-	elif [[ -x /usr/bin/python3 ]]; then
-		PY=/usr/bin/python3
-	else
-		PY=$(command -v python3) || PY=
-	fi
+	lib_python || PY=
 	for tool in "$PY" openssl curl; do
 		if [[ -z $tool ]] || ! command -v "$tool" >/dev/null 2>&1; then
 			echo "SKIP: $LIB_NAME.sh needs python3, openssl and curl" >&2
