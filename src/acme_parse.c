@@ -90,6 +90,86 @@ acme_id_type_name(enum acme_id_type type)
 	return id_type_labels[type];
 }
 
+/* The 4 or 16 bytes of an IP address in text form. Returns 0 or -1. */
+static int
+ip_parse(const char *s, unsigned char *addr, size_t *len)
+{
+	int rc = 0;
+
+	if (inet_pton(AF_INET, s, addr) == 1) {
+		*len = sizeof(struct in_addr);
+	} else if (inet_pton(AF_INET6, s, addr) == 1) {
+		*len = sizeof(struct in6_addr);
+	} else {
+		rc = -1;
+	}
+	return rc;
+}
+
+static bool
+ascii_caseeq(const char *a, const char *b)
+{
+	unsigned char ca, cb;
+
+	do {
+		ca = (unsigned char)*a++;
+		cb = (unsigned char)*b++;
+		if (ca >= 'A' && ca <= 'Z') {
+			ca += 'a' - 'A';
+		}
+		if (cb >= 'A' && cb <= 'Z') {
+			cb += 'a' - 'A';
+		}
+	} while (ca == cb && ca != '\0');
+	return ca == cb;
+}
+
+bool
+acme_id_equal(const struct acme_identifier *a, const struct acme_identifier *b)
+{
+	unsigned char aa[sizeof(struct in6_addr)], ba[sizeof(struct in6_addr)];
+	size_t alen, blen;
+	bool eq = false;
+
+	if (a->type != b->type || a->value == NULL || b->value == NULL) {
+		goto out;
+	}
+	switch (a->type) {
+	case ACME_ID_DNS:
+		eq = ascii_caseeq(a->value, b->value);
+		break;
+	case ACME_ID_IP:
+		eq = ip_parse(a->value, aa, &alen) == 0 && ip_parse(b->value, ba, &blen) == 0 &&
+		     alen == blen && memcmp(aa, ba, alen) == 0;
+		break;
+	default:
+		break;
+	}
+out:
+	return eq;
+}
+
+bool
+acme_id_in(const struct acme_identifier *id, const struct acme_identifier *set, size_t n)
+{
+	bool found = false;
+	size_t i;
+
+	for (i = 0; i < n && !found; i++) {
+		found = acme_id_equal(id, &set[i]);
+	}
+	return found;
+}
+
+enum acme_id_type
+acme_id_type_of(const char *value)
+{
+	unsigned char addr[sizeof(struct in6_addr)];
+	size_t len;
+
+	return ip_parse(value, addr, &len) == 0 ? ACME_ID_IP : ACME_ID_DNS;
+}
+
 const char *
 acme_challenge_type_name(enum acme_challenge_type type)
 {

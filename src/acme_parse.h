@@ -120,6 +120,17 @@ enum acme_status acme_status_parse(const char *s);
 const char *acme_id_type_name(enum acme_id_type type);
 const char *acme_challenge_type_name(enum acme_challenge_type type);
 
+/* The type of an identifier as a user writes it: ACME_ID_IP for an IPv4 or
+ * IPv6 address (RFC 8738), else ACME_ID_DNS. */
+enum acme_id_type acme_id_type_of(const char *value);
+
+/* Whether a and b name the same thing: DNS names without regard to ASCII
+ * case, IP addresses as bytes (so "::1" is "0:0::1"). */
+bool acme_id_equal(const struct acme_identifier *a, const struct acme_identifier *b);
+
+/* Whether id is one of the n of set. */
+bool acme_id_in(const struct acme_identifier *id, const struct acme_identifier *set, size_t n);
+
 /* Each parser fills out (zeroed first) from a JSON body of len bytes; URLs
  * must pass http_url_ok(). Returns 0, or -1 with err set; out is then
  * finished. */

@@ -208,79 +208,6 @@ cert_chain_finish(struct cert_chain *chain)
 	}
 }
 
-/* The 4 or 16 bytes of an IP address in text form. Returns 0 or -1. */
-static int
-ip_parse(const char *s, unsigned char *addr, size_t *len)
-{
-	int rc = 0;
-
-	if (inet_pton(AF_INET, s, addr) == 1) {
-		*len = sizeof(struct in_addr);
-	} else if (inet_pton(AF_INET6, s, addr) == 1) {
-		*len = sizeof(struct in6_addr);
-	} else {
-		rc = -1;
-	}
-	return rc;
-}
-
-static bool
-ascii_caseeq(const char *a, const char *b)
-{
-	unsigned char ca, cb;
-
-	do {
-		ca = (unsigned char)*a++;
-		cb = (unsigned char)*b++;
-		if (ca >= 'A' && ca <= 'Z') {
-			ca += 'a' - 'A';
-		}
-		if (cb >= 'A' && cb <= 'Z') {
-			cb += 'a' - 'A';
-		}
-	} while (ca == cb && ca != '\0');
-	return ca == cb;
-}
-
-/* Whether a and b name the same thing: DNS names without regard to case, IP
- * addresses as bytes (so "::1" is "0:0::1"). */
-static bool
-id_equal(const struct acme_identifier *a, const struct acme_identifier *b)
-{
-	unsigned char aa[sizeof(struct in6_addr)], ba[sizeof(struct in6_addr)];
-	size_t alen, blen;
-	bool eq = false;
-
-	if (a->type != b->type || a->value == NULL || b->value == NULL) {
-		goto out;
-	}
-	switch (a->type) {
-	case ACME_ID_DNS:
-		eq = ascii_caseeq(a->value, b->value);
-		break;
-	case ACME_ID_IP:
-		eq = ip_parse(a->value, aa, &alen) == 0 && ip_parse(b->value, ba, &blen) == 0 &&
-		     alen == blen && memcmp(aa, ba, alen) == 0;
-		break;
-	default:
-		break;
-	}
-out:
-	return eq;
-}
-
-static bool
-id_in(const struct acme_identifier *id, const struct acme_identifier *set, size_t n)
-{
-	bool found = false;
-	size_t i;
-
-	for (i = 0; i < n && !found; i++) {
-		found = id_equal(id, &set[i]);
-	}
-	return found;
-}
-
 int
 cert_chain_check(const struct cert_chain *chain, EVP_PKEY *key, const struct acme_identifier *ids,
                  size_t n_ids, time_t now, char *err, size_t errlen)
@@ -313,14 +240,14 @@ cert_chain_check(const struct cert_chain *chain, EVP_PKEY *key, const struct acm
 		goto out;
 	}
 	for (i = 0; i < n_ids; i++) {
-		if (!id_in(&ids[i], names, n_names)) {
+		if (!acme_id_in(&ids[i], names, n_names)) {
 			set_err(err, errlen, "certificate lacks name '%s'",
 			        ids[i].value != NULL ? ids[i].value : "");
 			goto out;
 		}
 	}
 	for (i = 0; i < n_names; i++) {
-		if (!id_in(&names[i], ids, n_ids)) {
+		if (!acme_id_in(&names[i], ids, n_ids)) {
 			set_err(err, errlen, "certificate has unrequested name '%s'",
 			        names[i].value);
 			goto out;

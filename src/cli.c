@@ -35,6 +35,8 @@ static const struct option_spec specs[CLI_OPT__MAX] = {
                                  "run CMD after a certificate is installed"},
         [CLI_OPT_DNS_HOOK] = {"dns-hook", 0, "PROG", CONF_KEY_DNS_HOOK, NULL, CONF_KEY_CHALLENGE,
                               "dns-01", "dns-01 through PROG add|del NAME VALUE"},
+        [CLI_OPT_DROP_NAMES] = {"drop-names", 0, NULL, -1, NULL, -1, NULL,
+                                "let cert remove names the installed certificate covers"},
         [CLI_OPT_EAB_ALG] = {"eab-alg", 0, "ALG", CONF_KEY_EAB_ALG, NULL, -1, NULL,
                              "external account binding MAC: HS256 (default) HS384 HS512"},
         [CLI_OPT_EAB_HMAC_KEY] = {"eab-hmac-key", 0, "KEY", CONF_KEY_EAB_HMAC_KEY, NULL, -1, NULL,

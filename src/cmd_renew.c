@@ -8,6 +8,7 @@
 #include "ctl.h"
 #include "job.h"
 #include "log.h"
+#include "policy.h"
 #include "session.h"
 
 /* Certificates are renewed CA by CA: one session, account and runner each. */
@@ -25,38 +26,68 @@ same(const char *a, const char *b)
 	return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
 }
 
+/* Whether any certificate of g is to be ordered: only then is the CA
+ * needed, so a run with nothing due works while the CA is down. */
+static bool
+needs_ca(const struct group *g, const char *state_dir, const char *ca_url, bool force)
+{
+	struct policy_decision d;
+
+	if (force) {
+		return true;
+	}
+	for (size_t i = 0; i < g->n; i++) {
+		if (policy_check(state_dir, g->names[i], &g->settings[i], ca_url, false, 0,
+		                 time(NULL), &d, NULL) < 0 ||
+		    d.action == POLICY_ORDER) {
+			return true;
+		}
+	}
+	return false;
+}
+
 static int
 renew_group(struct group *g, bool force, unsigned long counts[JOB__MAX])
 {
 	struct session s;
+	struct job_runner_config config;
+	struct job_request req;
 	struct job_runner *runner = NULL;
 	struct http_stats stats;
+	char *state_dir = NULL;
+	const char *ca_url = session_ca_url(&g->settings[0]);
 	int rc = CLI_EXIT_FAILURE;
-	int arc;
+	int crc;
 
 	memset(&s, 0, sizeof(s));
-	if (session_init(&s, &g->settings[0]) < 0) {
+	state_dir = session_state_dir(&g->settings[0]);
+	if (state_dir == NULL) {
+		rc = CLI_EXIT_USAGE;
 		goto out;
 	}
-	arc = session_account(&s, &g->settings[0]);
-	if (arc < 0) {
-		rc = arc == -2 ? CLI_EXIT_USAGE : CLI_EXIT_FAILURE;
+	crc = session_connect(&s, &g->settings[0], state_dir,
+	                      ca_url != NULL && needs_ca(g, state_dir, ca_url, force), &config);
+	if (crc < 0) {
+		rc = crc == SESSION_USAGE ? CLI_EXIT_USAGE : CLI_EXIT_FAILURE;
 		goto out;
 	}
-	runner = job_runner_create(s.loop, s.acme, &s.acct, &g->settings[0], s.state_dir,
-	                           g->settings[0].concurrency);
+	runner = job_runner_create(&config);
 	if (runner == NULL) {
 		goto out;
 	}
+	memset(&req, 0, sizeof(req));
+	req.force = force;
 	for (size_t i = 0; i < g->n; i++) {
-		if (job_runner_add(runner, g->names[i], &g->settings[i], force) < 0) {
+		if (job_runner_add(runner, g->names[i], &g->settings[i], &req) < 0) {
 			counts[JOB_FAILED]++;
 		}
 	}
 	job_runner_run(runner);
-	http_get_stats(s.http, &stats);
-	log_debug("%s: %lu HTTP requests, %lu new connections", acme_client_directory_url(s.acme),
-	          stats.requests, stats.connections);
+	if (s.http != NULL) {
+		http_get_stats(s.http, &stats);
+		log_debug("%s: %lu HTTP requests, %lu new connections", config.ca_url,
+		          stats.requests, stats.connections);
+	}
 	for (int r = 0; r < JOB__MAX; r++) {
 		counts[r] += job_runner_count(runner, (enum job_result)r);
 	}
@@ -67,6 +98,7 @@ out:
 	}
 	job_runner_destroy(runner);
 	session_finish(&s);
+	free(state_dir);
 	return rc;
 }
 
@@ -111,6 +143,22 @@ ask_daemon(struct cli *cli, struct conf *conf)
 	}
 	free(path);
 	return rc;
+}
+
+/* "issued 1, renewed 0, unchanged 2, failed 0", then the deployed and
+ * deferred counts when there are any. */
+static void
+print_counts(const unsigned long counts[JOB__MAX])
+{
+	printf("issued %lu, renewed %lu, unchanged %lu, failed %lu", counts[JOB_ISSUED],
+	       counts[JOB_RENEWED], counts[JOB_UNCHANGED], counts[JOB_FAILED]);
+	if (counts[JOB_DEPLOYED] > 0) {
+		printf(", deployed %lu", counts[JOB_DEPLOYED]);
+	}
+	if (counts[JOB_DEFERRED] > 0) {
+		printf(", deferred %lu", counts[JOB_DEFERRED]);
+	}
+	printf("\n");
 }
 
 static int
@@ -194,8 +242,7 @@ run(struct cli *cli)
 			worst = grc;
 		}
 	}
-	printf("issued %lu, renewed %lu, unchanged %lu, failed %lu\n", counts[JOB_ISSUED],
-	       counts[JOB_RENEWED], counts[JOB_UNCHANGED], counts[JOB_FAILED]);
+	print_counts(counts);
 	rc = worst != CLI_EXIT_OK ? worst : counts[JOB_FAILED] > 0 ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
 out:
 	for (size_t k = 0; groups != NULL && k < n_groups; k++) {

@@ -119,13 +119,14 @@ on_retry(struct ev_loop *loop, ev_timer *w, int revents)
 static void
 start(struct daemon *d)
 {
+	struct job_runner_config config;
 	int arc;
 
 	if (session_init(&d->s, &d->settings) < 0) {
 		goto retry;
 	}
 	arc = session_account(&d->s, &d->settings);
-	if (arc == -2) {
+	if (arc == SESSION_USAGE) {
 		d->rc = CLI_EXIT_USAGE;
 		ev_break(d->loop, EVBREAK_ALL);
 		return;
@@ -134,13 +135,20 @@ start(struct daemon *d)
 		session_finish(&d->s);
 		goto retry;
 	}
-	d->runner = job_runner_create(d->loop, d->s.acme, &d->s.acct, &d->settings, d->s.state_dir,
-	                              d->settings.concurrency);
+	memset(&config, 0, sizeof(config));
+	config.loop = d->loop;
+	config.client = d->s.acme;
+	config.acct = &d->s.acct;
+	config.account_settings = &d->settings;
+	config.ca_url = acme_client_directory_url(d->s.acme);
+	config.state_dir = d->s.state_dir;
+	config.concurrency = d->settings.concurrency;
+	d->runner = job_runner_create(&config);
 	if (d->runner == NULL) {
 		goto fatal;
 	}
 	job_runner_on_done(d->runner, on_job_done, d);
-	d->schedule = schedule_create(d->loop, d->runner, d->s.acme, d->s.state_dir);
+	d->schedule = schedule_create(d->loop, d->runner, d->s.acme, d->s.state_dir, config.ca_url);
 	if (d->schedule == NULL || load_certs(d, &d->conf) < 0) {
 		goto fatal;
 	}

@@ -7,6 +7,7 @@
 #include "ctl.h"
 #include "job.h"
 #include "log.h"
+#include "policy.h"
 #include "session.h"
 #include "state.h"
 #include "store_cert.h"
@@ -21,11 +22,12 @@ offline_status(struct cli *cli, struct conf *conf)
 		const struct conf_cert *c = &conf->certs[i];
 		struct conf_settings st;
 		struct state state;
+		struct policy_decision d;
+		struct store_cert_info info;
 		json_t *domains = json_array();
 		char *state_dir = NULL;
 		char *dir = NULL;
-		time_t not_after = 0;
-		time_t next;
+		time_t next = 0;
 
 		if (conf_resolve(conf, c, &cli->settings, &st) < 0) {
 			json_decref(domains);
@@ -37,19 +39,25 @@ offline_status(struct cli *cli, struct conf *conf)
 		if (dir != NULL) {
 			state_load(dir, &state);
 		}
-		next = state_dir != NULL ? job_due(state_dir, c->name, &st, &not_after) : 0;
-		if (state.attempts > 0 && state.next_try > next) {
-			next = state.next_try;
+		memset(&info, 0, sizeof(info));
+		memset(&d, 0, sizeof(d));
+		if (state_dir != NULL && policy_check(state_dir, c->name, &st, session_ca_url(&st),
+		                                      false, 0, time(NULL), &d, &info) == 0) {
+			next = d.when;
 		}
 		for (size_t k = 0; domains != NULL && k < st.n_domains; k++) {
 			json_array_append_new(domains, json_string(st.domains[k]));
 		}
-		json_array_append_new(list,
-		                      json_pack("{s:s, s:o*, s:I, s:I, s:I, s:s*, s:b}", "cert",
-		                                c->name, "domains", domains, "not_after",
-		                                (json_int_t)not_after, "next", (json_int_t)next,
-		                                "attempts", (json_int_t)state.attempts,
-		                                "last_error", state.last_error, "running", 0));
+		json_array_append_new(
+		        list, json_pack("{s:s, s:o*, s:I, s:I, s:I, s:s*, s:s, s:b}", "cert",
+		                        c->name, "domains", domains, "not_after",
+		                        (json_int_t)info.not_after, "next", (json_int_t)next,
+		                        "attempts", (json_int_t)state.attempts, "last_error",
+		                        state.deploy_pending && state.deploy_error != NULL
+		                                ? state.deploy_error
+		                                : state.last_error,
+		                        "why", d.why, "running", 0));
+		store_cert_info_finish(&info);
 		state_finish(&state);
 		free(dir);
 		free(state_dir);

@@ -1,6 +1,5 @@
 #include "job.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdarg.h>
@@ -15,6 +14,7 @@
 #include "key.h"
 #include "keygen.h"
 #include "log.h"
+#include "policy.h"
 #include "store.h"
 #include "state.h"
 #include "store_cert.h"
@@ -31,11 +31,24 @@ static void on_order(int rc, const char *message, const char *pem, size_t pem_le
                      time_t retry_after, void *arg);
 static void on_step(enum acme_order_step step, void *arg);
 static void release_order_gate(struct job_runner *r, struct job *job);
+static void on_lock_timer(struct ev_loop *loop, ev_timer *w, int revents);
+
+/* How often a job looks again at a lock another process holds. */
+#define JOB_LOCK_POLL 0.2
+
+static const char *const result_names[JOB__MAX] = {
+        [JOB_ISSUED] = "issued", [JOB_RENEWED] = "renewed",   [JOB_UNCHANGED] = "unchanged",
+        [JOB_FAILED] = "failed", [JOB_DEPLOYED] = "deployed", [JOB_DEFERRED] = "deferred",
+};
+
+const char *
+job_result_name(enum job_result result)
+{
+	return result < JOB__MAX ? result_names[result] : "unknown";
+}
 
 struct job_runner *
-job_runner_create(struct ev_loop *loop, struct acme_client *client,
-                  struct acme_account_handle *acct, const struct conf_settings *account_settings,
-                  const char *state_dir, long concurrency)
+job_runner_create(const struct job_runner_config *c)
 {
 	struct job_runner *r = calloc(1, sizeof(*r));
 
@@ -43,15 +56,18 @@ job_runner_create(struct ev_loop *loop, struct acme_client *client,
 		log_error("out of memory");
 		return NULL;
 	}
-	r->loop = loop;
-	r->client = client;
-	r->acct = acct;
-	r->account_settings = account_settings;
-	r->state_dir = state_dir;
-	r->concurrency = concurrency > 0 ? concurrency : 1;
+	r->loop = c->loop;
+	r->client = c->client;
+	r->acct = c->acct;
+	r->account_settings = c->account_settings;
+	r->ca_url = c->ca_url;
+	r->offline = c->offline != NULL ? c->offline : "the CA cannot be reached";
+	r->state_dir = c->state_dir;
+	r->concurrency = c->concurrency > 0 ? c->concurrency : 1;
+	r->lock_wait = c->lock_wait > 0 ? c->lock_wait : JOB_LOCK_WAIT;
 	r->tail = &r->queue;
 	r->order_waiters_tail = &r->order_waiters;
-	r->keygen = keygen_create(loop);
+	r->keygen = keygen_create(r->loop);
 	if (r->keygen == NULL) {
 		free(r);
 		return NULL;
@@ -65,6 +81,8 @@ job_free(struct job *job)
 	if (job == NULL) {
 		return;
 	}
+	ev_timer_stop(job->runner->loop, &job->lock_timer);
+	store_lock_release(job->lock);
 	free(job->name);
 	conf_settings_finish(&job->s);
 	for (size_t i = 0; i < job->n_ids; i++) {
@@ -97,6 +115,18 @@ job_runner_destroy(struct job_runner *r)
 	free(r->responders);
 	keygen_destroy(r->keygen);
 	free(r);
+}
+
+time_t
+job_runner_now(const struct job_runner *r)
+{
+	/* The loop's clock runs up to a moment ahead of time(): a timer due
+	 * at second T fires while time() still says T - 1. The later of the
+	 * two keeps a due time due when its timer fires. */
+	time_t loop = (time_t)ev_now(r->loop);
+	time_t wall = time(NULL);
+
+	return loop > wall ? loop : wall;
 }
 
 unsigned long
@@ -143,8 +173,6 @@ responder_for(struct job_runner *r, const struct conf_settings *s)
 static int
 make_ids(struct job *job)
 {
-	unsigned char addr[16];
-
 	job->ids = calloc(job->s.n_domains, sizeof(*job->ids));
 	if (job->ids == NULL) {
 		return -1;
@@ -153,10 +181,7 @@ make_ids(struct job *job)
 		const char *d = job->s.domains[i];
 
 		/* RFC 8738: addresses are "ip" identifiers. */
-		job->ids[i].type =
-		        inet_pton(AF_INET, d, addr) == 1 || inet_pton(AF_INET6, d, addr) == 1
-		                ? ACME_ID_IP
-		                : ACME_ID_DNS;
+		job->ids[i].type = acme_id_type_of(d);
 		job->ids[i].value = strdup(d);
 		if (job->ids[i].value == NULL) {
 			return -1;
@@ -167,7 +192,8 @@ make_ids(struct job *job)
 }
 
 int
-job_runner_add(struct job_runner *r, const char *name, const struct conf_settings *s, bool force)
+job_runner_add(struct job_runner *r, const char *name, const struct conf_settings *s,
+               const struct job_request *request)
 {
 	struct conf empty;
 	struct job *job;
@@ -183,7 +209,10 @@ job_runner_add(struct job_runner *r, const char *name, const struct conf_setting
 	}
 	conf_init(&empty);
 	job->runner = r;
-	job->force = force;
+	job->req = *request;
+	job->version_before = -1;
+	ev_init(&job->lock_timer, on_lock_timer);
+	job->lock_timer.data = job;
 	job->name = strdup(name);
 	job->dir = store_cert_dir(r->state_dir, name);
 	if (job->name == NULL || job->dir == NULL || conf_resolve(&empty, NULL, s, &job->s) < 0 ||
@@ -201,19 +230,57 @@ job_runner_add(struct job_runner *r, const char *name, const struct conf_setting
 	return 0;
 }
 
-static void
-pending_key_path(const struct job *job, char *path, size_t len)
+void
+job_record(struct job *job, enum job_record what, const char *url)
 {
-	snprintf(path, len, "%s/pending.key", job->dir);
-}
+	struct state st;
+	time_t now = time(NULL);
+	char *pending = NULL;
+	int rc = 0;
 
-static void
-pending_key_remove(const struct job *job)
-{
-	char path[4096];
-
-	pending_key_path(job, path, sizeof(path));
-	unlink(path);
+	/* A broken file is replaced rather than a reason to fail the job. */
+	if (state_load(job->dir, &st) < 0) {
+		memset(&st, 0, sizeof(st));
+	}
+	if (what != RECORD_ORDER_URL && what != RECORD_DEPLOYED && what != RECORD_DEPLOY_FAILED) {
+		/* The order is over, whatever its outcome: nothing to resume. */
+		free(st.order_url);
+		st.order_url = NULL;
+		pending =
+		        store_cert_path(job->runner->state_dir, job->name, STORE_CERT_PENDING_KEY);
+		if (pending != NULL) {
+			unlink(pending);
+		}
+	}
+	switch (what) {
+	case RECORD_ORDER_URL:
+		free(st.order_url);
+		st.order_url = strdup(url);
+		rc = st.order_url != NULL ? 0 : -1;
+		break;
+	case RECORD_FAILED:
+		rc = policy_record_failure(&st, now, job->retry_after, job->message,
+		                           policy_random());
+		break;
+	case RECORD_INSTALLED:
+		rc = policy_record_installed(&st, now, job->not_after, job->runner->ca_url,
+		                             job->s.deploy_hook != NULL);
+		break;
+	case RECORD_DEPLOYED:
+	case RECORD_DEPLOY_FAILED:
+		rc = policy_record_deployed(&st, now, what == RECORD_DEPLOYED, job->message,
+		                            policy_random());
+		break;
+	case RECORD_ORDER_OVER:
+		break;
+	}
+	if (rc < 0) {
+		log_error("%s: out of memory", job->name);
+	} else {
+		state_save(job->dir, job->name, &st);
+	}
+	state_finish(&st);
+	free(pending);
 }
 
 /* Once the CA created the order, its URL and the new key are kept so that a
@@ -222,34 +289,28 @@ static void
 on_order_url(const char *url, void *arg)
 {
 	struct job *job = arg;
-	struct state st;
-	char path[4096];
+	char *path = store_cert_path(job->runner->state_dir, job->name, STORE_CERT_PENDING_KEY);
 
-	pending_key_path(job, path, sizeof(path));
-	if (store_mkdirs(job->dir, 0755) < 0 || key_save(job->key, path) < 0) {
-		return;
+	if (path != NULL && store_mkdirs(job->dir, 0755) == 0 && key_save(job->key, path) == 0) {
+		job_record(job, RECORD_ORDER_URL, url);
 	}
-	state_load(job->dir, &st);
-	free(st.order_url);
-	st.order_url = strdup(url);
-	state_save(job->dir, job->name, &st);
-	state_finish(&st);
+	free(path);
 }
 
 /* An order left by an earlier run with its key: resumed when both are
- * there. */
+ * there. Under the lock, so never another live process's order. */
 static bool
 load_resume(struct job *job)
 {
 	struct state st;
-	char path[4096];
+	char *path = NULL;
 	bool ok = false;
 
 	if (state_load(job->dir, &st) < 0 || st.order_url == NULL) {
 		goto out;
 	}
-	pending_key_path(job, path, sizeof(path));
-	if (access(path, F_OK) != 0) {
+	path = store_cert_path(job->runner->state_dir, job->name, STORE_CERT_PENDING_KEY);
+	if (path == NULL || access(path, F_OK) != 0) {
 		goto out;
 	}
 	job->key = key_load(path);
@@ -260,39 +321,9 @@ load_resume(struct job *job)
 	st.order_url = NULL;
 	ok = true;
 out:
+	free(path);
 	state_finish(&st);
 	return ok;
-}
-
-/* state.json: what status and the daemon read back. */
-static void
-save_state(struct job *job, bool ok)
-{
-	struct state st;
-	time_t now = time(NULL);
-
-	/* A broken file is replaced rather than a reason to fail the job. */
-	state_load(job->dir, &st);
-	st.last_attempt = now;
-	if (job->not_after != 0) {
-		st.not_after = job->not_after;
-	}
-	free(st.last_error);
-	st.last_error = NULL;
-	/* The order is over, whatever its outcome: nothing to resume. */
-	free(st.order_url);
-	st.order_url = NULL;
-	pending_key_remove(job);
-	if (ok) {
-		st.attempts = 0;
-		st.last_success = now;
-		st.next_try = 0;
-	} else {
-		st.attempts++;
-		st.last_error = strdup(job->message);
-	}
-	state_save(job->dir, job->name, &st);
-	state_finish(&st);
 }
 
 /* On a terminal, one line under the messages says where the batch is. */
@@ -344,9 +375,19 @@ job_complete(struct job *job, enum job_result result)
 	if (result == JOB_FAILED) {
 		log_error("%s", job->message);
 	}
-	/* An unchanged job that resumed an order still clears it. */
-	if (result != JOB_UNCHANGED || job->resume_url != NULL) {
-		save_state(job, result != JOB_FAILED);
+	/* Nothing is recorded without the lock: another process owns the
+	 * state then. */
+	if (job->lock != NULL) {
+		if (result == JOB_FAILED && job->installed) {
+			job_record(job, RECORD_DEPLOY_FAILED, NULL);
+		} else if (result == JOB_FAILED) {
+			job_record(job, RECORD_FAILED, NULL);
+		} else if (result == JOB_DEPLOYED ||
+		           (job->installed && job->s.deploy_hook != NULL)) {
+			job_record(job, RECORD_DEPLOYED, NULL);
+		} else if (result == JOB_UNCHANGED && job->resume_url != NULL) {
+			job_record(job, RECORD_ORDER_OVER, NULL);
+		}
 	}
 	r->active--;
 	if (job->run_prev != NULL) {
@@ -547,37 +588,33 @@ on_key(EVP_PKEY *key, void *arg)
 	start_order(job);
 }
 
+/* Orders a new certificate: the key (resumed, reused or new), then the
+ * order through the gate. */
 static void
-job_start(struct job *job)
+job_order(struct job *job, const struct policy_decision *d, struct store_cert_info *info)
 {
 	struct job_runner *r = job->runner;
-	char path[4096];
+	const struct acme_directory *dir;
+	char *path = NULL;
 
-	r->active++;
-	job->run_next = r->running;
-	if (r->running != NULL) {
-		r->running->run_prev = job;
+	if (r->client == NULL) {
+		job_fail(job, "%s: %s: %s", job->name, d->why, r->offline);
+		goto out;
 	}
-	r->running = job;
-	job->state = "ordering";
-	job->since = time(NULL);
-	if (!job_is_due(job)) {
-		char date[64];
-		struct tm tm;
-
-		gmtime_r(&job->not_after, &tm);
-		strftime(date, sizeof(date), "%Y-%m-%d", &tm);
-		log_info("%s: valid until %s, not due (--force renews now)", job->name, date);
-		job_complete(job, JOB_UNCHANGED);
-		return;
+	/* RFC 9773 section 5: a renewal names the certificate it replaces
+	 * when the CA speaks ARI. */
+	dir = acme_client_directory(r->client);
+	if (dir != NULL && dir->renewal_info != NULL && info->present) {
+		job->replaces = info->ari_id;
+		info->ari_id = NULL;
 	}
 	if (!profile_offered(job)) {
-		return;
+		goto out;
 	}
 	job->params.responder = responder_for(r, &job->s);
 	if (job->params.responder == NULL) {
 		job_fail(job, "%s: no challenge responder (see above)", job->name);
-		return;
+		goto out;
 	}
 	job->params.name = job->name;
 	job->params.ids = job->ids;
@@ -589,24 +626,150 @@ job_start(struct job *job)
 		job->params.resume_url = job->resume_url;
 		job->params.cert_key = job->key;
 		start_order(job);
-		return;
+		goto out;
 	}
-	snprintf(path, sizeof(path), "%s/privkey.pem", job->dir);
-	if (job->s.reuse_key && access(path, F_OK) == 0) {
+	path = store_cert_path(r->state_dir, job->name, STORE_CERT_PRIVKEY);
+	/* A broken set's key is not worth keeping. */
+	if (job->s.reuse_key && d->reason != POLICY_BROKEN && path != NULL &&
+	    access(path, F_OK) == 0) {
 		log_debug("%s: reusing the key in %s", job->name, path);
 		job->key = key_load(path);
 		if (job->key == NULL) {
 			job_fail(job, "%s: cannot reuse the key in %s (see above)", job->name,
 			         path);
-			return;
+			goto out;
 		}
 		job->params.cert_key = job->key;
 		start_order(job);
-		return;
+		goto out;
 	}
 	if (keygen_submit(r->keygen, job->s.key_type, on_key, job) < 0) {
 		job_fail(job, "%s: cannot make a key", job->name);
 	}
+out:
+	free(path);
+}
+
+/* With the lock held: asks the policy what to do, and does it. */
+static void
+job_begin(struct job *job)
+{
+	struct job_runner *r = job->runner;
+	struct policy_decision d;
+	struct store_cert_info info;
+
+	job->state = "ordering";
+	job->since = time(NULL);
+	if (policy_check(r->state_dir, job->name, &job->s, r->ca_url, job->req.force,
+	                 job->req.ari_when, job_runner_now(r), &d, &info) < 0) {
+		job_fail(job, "%s: cannot read what is installed: %s", job->name, d.why);
+		goto out;
+	}
+	job->renewal = info.present;
+	job->not_after = info.not_after;
+	if (job->waited && job->req.force && info.version >= 0 &&
+	    info.version != job->version_before) {
+		log_info("%s: pid %s installed a new certificate meanwhile; not ordering another",
+		         job->name, job->holder);
+		job_complete(job, JOB_UNCHANGED);
+		goto out;
+	}
+	if (job->req.deploy) {
+		if (!info.present) {
+			job_fail(job, "%s: nothing installed to deploy", job->name);
+		} else if (job->s.deploy_hook == NULL) {
+			job_fail(job, "%s: no deploy hook: set deploy-hook or pass --deploy-hook",
+			         job->name);
+		} else {
+			job_deploy(job, JOB_DEPLOYED);
+		}
+		goto out;
+	}
+	switch (d.action) {
+	case POLICY_ORDER:
+		log_info("%s: %s", job->name, d.why);
+		job_order(job, &d, &info);
+		break;
+	case POLICY_DEPLOY:
+		log_info("%s: %s", job->name, d.why);
+		job_deploy(job, JOB_DEPLOYED);
+		break;
+	case POLICY_WAIT:
+	default:
+		if (d.reason == POLICY_BACKOFF) {
+			log_warn("%s: %s", job->name, d.why);
+			job_complete(job, JOB_DEFERRED);
+		} else if (d.reason == POLICY_DEPLOY_RETRY) {
+			log_warn("%s: %s", job->name, d.why);
+			job_complete(job, JOB_UNCHANGED);
+		} else {
+			log_info("%s: %s, not due (--force renews now)", job->name, d.why);
+			job_complete(job, JOB_UNCHANGED);
+		}
+		break;
+	}
+out:
+	store_cert_info_finish(&info);
+}
+
+static void try_lock(struct job *job);
+
+static void
+on_lock_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	try_lock(w->data);
+}
+
+/* Takes the certificate's lock, or looks again shortly while another
+ * process (a daemon, a timer, a person at the shell) holds it. */
+static void
+try_lock(struct job *job)
+{
+	struct job_runner *r = job->runner;
+	char holder[STORE_LOCK_HOLDER_LEN];
+
+	job->lock = store_cert_lock(r->state_dir, job->name, holder);
+	if (job->lock != NULL) {
+		job_begin(job);
+		return;
+	}
+	if (errno != EWOULDBLOCK) {
+		job_fail(job, "%s: cannot lock it under %s: %s; nothing ordered", job->name,
+		         r->state_dir, strerror(errno));
+		return;
+	}
+	if (!job->waited) {
+		job->waited = true;
+		job->version_before = store_cert_version(r->state_dir, job->name);
+		snprintf(job->holder, sizeof(job->holder), "%s", holder);
+		log_info("%s: waiting for pid %s, which is working on it", job->name, holder);
+		job->state = "locked";
+		job->since = time(NULL);
+	}
+	if (job->lock_waited >= r->lock_wait) {
+		job_fail(job, "%s: still locked by pid %s after %.0f s; nothing done", job->name,
+		         holder, job->lock_waited);
+		return;
+	}
+	job->lock_waited += JOB_LOCK_POLL;
+	ev_timer_set(&job->lock_timer, JOB_LOCK_POLL, 0.0);
+	ev_timer_start(r->loop, &job->lock_timer);
+}
+
+static void
+job_start(struct job *job)
+{
+	struct job_runner *r = job->runner;
+
+	r->active++;
+	job->run_next = r->running;
+	if (r->running != NULL) {
+		r->running->run_prev = job;
+	}
+	r->running = job;
+	job->state = "ordering";
+	job->since = time(NULL);
+	try_lock(job);
 }
 
 /* Starts waiting jobs while below the cap. */

@@ -1,7 +1,8 @@
-/* Certificate jobs: decide whether a certificate is missing or due, order
- * it, check the chain, install it, record its state and run the deploy hook;
- * many at once up to a concurrency cap, sharing the account, the ACME client
- * and the challenge responders. */
+/* Certificate jobs: take the certificate's lock, ask the renewal policy
+ * (policy.h) whether it is to be ordered or only deployed, order it, check
+ * the chain, install it, run the deploy hook and record the outcome in
+ * state.json (its only writer); many at once up to a concurrency cap,
+ * sharing the account, the ACME client and the challenge responders. */
 #ifndef ACMED_JOB_H
 #define ACMED_JOB_H
 
@@ -19,29 +20,57 @@ enum job_result {
 	JOB_RENEWED,
 	JOB_UNCHANGED,
 	JOB_FAILED,
+	JOB_DEPLOYED, /* only the deploy hook ran again, and succeeded */
+	JOB_DEFERRED, /* due, but held by the backoff after failures */
 	JOB__MAX,
+};
+
+/* How long a job waits for another process's lock on its certificate. */
+#define JOB_LOCK_WAIT 900.0
+
+struct job_runner_config {
+	struct ev_loop *loop;
+	/* NULL when the CA cannot be reached: jobs that must order fail with
+	 * offline as their reason (and back off); the others go on. */
+	struct acme_client *client;
+	struct acme_account_handle *acct;
+	/* Used when the CA forgot the account and it must be registered
+	 * again. */
+	const struct conf_settings *account_settings;
+	const char *ca_url; /* the directory URL, recorded with what it issues */
+	const char *offline;
+	const char *state_dir;
+	long concurrency; /* orders in flight at most */
+	double lock_wait; /* seconds; 0: JOB_LOCK_WAIT */
+};
+
+/* What a queued job is asked to do. */
+struct job_request {
+	bool force; /* order even when not due or held by a backoff */
+	bool deploy; /* only run the deploy hook for what is installed */
+	time_t ari_when; /* the time picked in the CA's renewalInfo window, 0 */
 };
 
 struct job_runner;
 
-/* A new runner; everything passed is borrowed and must outlive it.
- * account_settings are used when the CA forgot the account and it must be
- * registered again. concurrency: orders in flight at most. NULL on error. */
-struct job_runner *job_runner_create(struct ev_loop *loop, struct acme_client *client,
-                                     struct acme_account_handle *acct,
-                                     const struct conf_settings *account_settings,
-                                     const char *state_dir, long concurrency);
+/* A new runner; everything config points to is borrowed and must outlive
+ * it. NULL on error (logged). */
+struct job_runner *job_runner_create(const struct job_runner_config *config);
 
 /* Stops nothing in flight: call after job_runner_run returned. */
 void job_runner_destroy(struct job_runner *runner);
 
-/* Queues the certificate name with its resolved settings (copied). force:
- * order even when not due. Returns 0, or -1 (logged). */
+/* Queues the certificate name with its resolved settings (copied). Returns
+ * 0, or -1 (logged). */
 int job_runner_add(struct job_runner *runner, const char *name, const struct conf_settings *s,
-                   bool force);
+                   const struct job_request *request);
 
 /* Runs the loop until every queued job is finished. */
 void job_runner_run(struct job_runner *runner);
+
+/* The time the policy decides with: the later of the loop's and the
+ * wall clock's, so that a timer firing at a due time finds it due. */
+time_t job_runner_now(const struct job_runner *runner);
 
 /* How many jobs ended with result. */
 unsigned long job_runner_count(const struct job_runner *runner, enum job_result result);
@@ -65,21 +94,11 @@ size_t job_runner_waiting(const struct job_runner *runner);
 bool job_runner_has(const struct job_runner *runner, const char *name);
 
 /* Appends one object per job to list: {"cert", "state", "since"}; state is
- * "waiting", "ordering", "validating", "finalizing", "downloading" or
- * "deploying". */
+ * "waiting", "locked" (waiting for another process), "ordering",
+ * "validating", "finalizing", "downloading" or "deploying". */
 void job_runner_list(const struct job_runner *runner, json_t *list);
 
-/* When a certificate with this lifetime should be renewed: renew_before
- * seconds before notAfter when set and shorter than the lifetime, else when
- * a third of the lifetime is left (half of it for certificates valid less
- * than 10 days). */
-time_t job_renewal_time(time_t not_before, time_t not_after, long renew_before);
-
-/* When the certificate name with settings s should next be ordered, from
- * what is installed under state_dir: now when it is missing, unreadable or
- * for other names, else its renewal time. *not_after gets the installed
- * certificate's notAfter (0 if none). */
-time_t job_due(const char *state_dir, const char *name, const struct conf_settings *s,
-               time_t *not_after);
+/* The name of a result as the commands print it ("issued", ...). */
+const char *job_result_name(enum job_result result);
 
 #endif

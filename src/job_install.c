@@ -9,6 +9,7 @@
 #include "hook.h"
 #include "key.h"
 #include "log.h"
+#include "policy.h"
 #include "store.h"
 #include "store_cert.h"
 
@@ -38,6 +39,16 @@ out:
 	return out;
 }
 
+/* The result a successful deploy completes the job with. */
+static enum job_result
+deploy_result(const struct job *job)
+{
+	if (!job->installed) {
+		return JOB_DEPLOYED;
+	}
+	return job->renewal ? JOB_RENEWED : JOB_ISSUED;
+}
+
 static void
 on_deploy(int status, const char *why, const char *output, void *arg)
 {
@@ -45,24 +56,39 @@ on_deploy(int status, const char *why, const char *output, void *arg)
 
 	job->deploy = NULL;
 	if (status != 0) {
-		job_fail(job, "%s: installed, but the deploy hook failed: %s%s%s", job->name, why,
-		         output[0] != '\0' ? ": " : "", output);
+		job_fail(job,
+		         "%s: installed, but the deploy hook failed: %s%s%s; it runs again later "
+		         "without a new order (acmed deploy %s runs it now)",
+		         job->name, why, output[0] != '\0' ? ": " : "", output, job->name);
 		return;
 	}
-	job_complete(job, job->renewal ? JOB_RENEWED : JOB_ISSUED);
+	job_complete(job, deploy_result(job));
 }
 
-static void
-run_deploy_hook(struct job *job)
+void
+job_deploy(struct job *job, enum job_result result)
 {
-	job->state = "deploying";
-	job->since = time(NULL);
+	static const enum store_cert_file files[] = {
+	        STORE_CERT_PRIVKEY,
+	        STORE_CERT_CERT,
+	        STORE_CERT_CHAIN,
+	        STORE_CERT_FULLCHAIN,
+	};
+	static const char *const vars[] = {
+	        "ACMED_KEY_FILE",
+	        "ACMED_CERT_FILE",
+	        "ACMED_CHAIN_FILE",
+	        "ACMED_FULLCHAIN_FILE",
+	};
 	char **argv = hook_split(job->s.deploy_hook);
 	char env[7][4200];
 	char *envp[8];
 	char domains[4096];
 	size_t pos = 0;
 
+	(void)result;
+	job->state = "deploying";
+	job->since = time(NULL);
 	if (argv == NULL) {
 		job_fail(job, "%s: installed, but deploy-hook '%s' is not a command", job->name,
 		         job->s.deploy_hook);
@@ -75,10 +101,13 @@ run_deploy_hook(struct job *job)
 	}
 	snprintf(env[0], sizeof(env[0]), "ACMED_CERT_NAME=%s", job->name);
 	snprintf(env[1], sizeof(env[1]), "ACMED_CERT_DIR=%s", job->dir);
-	snprintf(env[2], sizeof(env[2]), "ACMED_KEY_FILE=%s/privkey.pem", job->dir);
-	snprintf(env[3], sizeof(env[3]), "ACMED_CERT_FILE=%s/cert.pem", job->dir);
-	snprintf(env[4], sizeof(env[4]), "ACMED_CHAIN_FILE=%s/chain.pem", job->dir);
-	snprintf(env[5], sizeof(env[5]), "ACMED_FULLCHAIN_FILE=%s/fullchain.pem", job->dir);
+	for (size_t i = 0; i < 4; i++) {
+		char *path = store_cert_path(job->runner->state_dir, job->name, files[i]);
+
+		snprintf(env[2 + i], sizeof(env[2 + i]), "%s=%s", vars[i],
+		         path != NULL ? path : "");
+		free(path);
+	}
 	snprintf(env[6], sizeof(env[6]), "ACMED_DOMAINS=%s", domains);
 	for (size_t i = 0; i < 7; i++) {
 		envp[i] = env[i];
@@ -92,19 +121,44 @@ run_deploy_hook(struct job *job)
 	}
 }
 
+/* A host clock off from the CA's shows in what it issues: say so, once per
+ * install; the policy's floor keeps it from ordering in a loop. */
+static void
+warn_skew(const struct job *job, time_t not_before, time_t not_after)
+{
+	time_t now = time(NULL);
+	char date[64];
+	struct tm tm;
+
+	gmtime_r(&not_before, &tm);
+	strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	if (not_before > now + 300) {
+		log_warn("%s: the certificate is valid only from %s, %ld s from now: is the host "
+		         "clock behind? (check NTP)",
+		         job->name, date, (long)(not_before - now));
+	}
+	if (policy_renewal_time(not_before, not_after, job->s.renew_before) <= now) {
+		log_warn("%s: due again the moment it was installed (valid from %s): is the host "
+		         "clock ahead, or renew-before longer than the CA's lifetime? the next "
+		         "order waits at least %ld s",
+		         job->name, date, policy_floor(not_before, not_after));
+	}
+}
+
 /* Whether leaf (PEM) is the installed cert.pem, byte for byte. */
 static bool
 same_as_installed(const struct job *job, const char *leaf, size_t leaf_len)
 {
-	char path[4096];
 	size_t len = 0;
 	char *have;
 	bool same;
 
-	snprintf(path, sizeof(path), "%s/cert.pem", job->dir);
-	have = store_read_file(path, 1 << 20, &len);
+	char *path = store_cert_path(job->runner->state_dir, job->name, STORE_CERT_CERT);
+
+	have = path != NULL ? store_read_file(path, 1 << 20, &len) : NULL;
 	same = have != NULL && len == leaf_len && memcmp(have, leaf, len) == 0;
 	free(have);
+	free(path);
 	return same;
 }
 
@@ -181,9 +235,12 @@ job_install(struct job *job, const char *pem, size_t pem_len)
 		goto out;
 	}
 	cert_validity(chain.certs[0], &nb, &job->not_after);
+	job->installed = true;
+	job_record(job, RECORD_INSTALLED, NULL);
 	gmtime_r(&job->not_after, &tm);
 	strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S UTC", &tm);
 	log_info("%s: installed in %s, valid until %s", job->name, job->dir, date);
+	warn_skew(job, nb, job->not_after);
 	ok = true;
 out:
 	if (key_pem != NULL) {
@@ -197,7 +254,7 @@ out:
 	} else if (!ok) {
 		job_complete(job, JOB_FAILED);
 	} else if (job->s.deploy_hook != NULL) {
-		run_deploy_hook(job);
+		job_deploy(job, job->renewal ? JOB_RENEWED : JOB_ISSUED);
 	} else {
 		job_complete(job, job->renewal ? JOB_RENEWED : JOB_ISSUED);
 	}

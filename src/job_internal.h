@@ -1,6 +1,6 @@
-/* What job.c (the runner and the order) shares with job_due.c (whether an
- * installed certificate is due) and job_install.c (installing what the CA
- * issued, then the deploy hook); not part of the job API, which is job.h. */
+/* What job.c (the runner, the lock, the decision and the order) shares with
+ * job_install.c (installing what the CA issued, then the deploy hook); not
+ * part of the job API, which is job.h. */
 #ifndef ACMED_JOB_INTERNAL_H
 #define ACMED_JOB_INTERNAL_H
 
@@ -13,6 +13,7 @@
 #include "acme_order.h"
 #include "conf.h"
 #include "job.h"
+#include "store_lock.h"
 
 #define JOB_MESSAGE_LEN 1024
 
@@ -25,7 +26,14 @@ struct job {
 	struct job *next;
 	char *name;
 	struct conf_settings s;
-	bool force;
+	struct job_request req;
+	struct store_lock *lock; /* held from job_start to job_free */
+	ev_timer lock_timer; /* looks again while another process holds it */
+	double lock_waited;
+	long version_before; /* what was installed when the wait began */
+	char holder[STORE_LOCK_HOLDER_LEN];
+	bool waited; /* found the lock taken */
+	bool installed; /* this job installed a new set */
 	struct acme_identifier *ids;
 	size_t n_ids;
 	bool renewal; /* a certificate is installed */
@@ -53,8 +61,11 @@ struct job_runner {
 	struct acme_client *client;
 	struct acme_account_handle *acct;
 	const struct conf_settings *account_settings;
+	const char *ca_url;
+	const char *offline;
 	const char *state_dir;
 	long concurrency;
+	double lock_wait;
 	struct job *queue; /* waiting, in order */
 	struct job **tail;
 	size_t active;
@@ -77,20 +88,34 @@ struct job_runner {
 	unsigned long in_step[ACME_ORDER_STEP__MAX];
 };
 
-/* Records result, logs a failure's message, saves state.json, reports to
- * on_done, frees job and starts the next waiting one. */
+/* Records result, logs a failure's message, records the outcome in
+ * state.json, reports to on_done, frees job (releasing its lock) and starts
+ * the next waiting one. */
 void job_complete(struct job *job, enum job_result result);
 
 /* Completes job as JOB_FAILED with the message formatted from fmt. */
 void job_fail(struct job *job, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Whether the job has work to do, from the installed certificate; sets
- * job->renewal, job->replaces and job->not_after from it. */
-bool job_is_due(struct job *job);
+/* What a job records in state.json, the only place it is written. */
+enum job_record {
+	RECORD_ORDER_URL, /* the CA created the order (url) */
+	RECORD_FAILED, /* the order or the install failed */
+	RECORD_INSTALLED, /* a new set is installed */
+	RECORD_DEPLOYED, /* the deploy hook succeeded */
+	RECORD_DEPLOY_FAILED,
+	RECORD_ORDER_OVER, /* a resumed order changed nothing */
+};
+
+/* Loads, changes and saves state.json; the caller holds the job's lock. */
+void job_record(struct job *job, enum job_record what, const char *url);
 
 /* Checks the chain the CA issued (pem, borrowed) against the job's key and
  * names, installs it with the key, then runs the deploy hook; completes the
  * job either way. */
 void job_install(struct job *job, const char *pem, size_t pem_len);
+
+/* Runs the deploy hook for what is installed; completes the job with
+ * result when it succeeds. */
+void job_deploy(struct job *job, enum job_result result);
 
 #endif

@@ -7,6 +7,7 @@
 
 #include "cert.h"
 #include "log.h"
+#include "policy.h"
 #include "state.h"
 #include "store.h"
 #include "store_cert.h"
@@ -27,7 +28,9 @@ struct entry {
 	ev_timer ari_timer; /* when to ask for the window again */
 	struct ari_request *ari; /* in flight, or NULL */
 	time_t ari_when; /* the time picked in the window, 0: none */
-	time_t renewed_at; /* last success in this run, 0: none */
+	char *ari_id; /* of the installed certificate, or NULL */
+	bool force; /* the next job orders whatever the policy says */
+	char why[sizeof(((struct policy_decision *)0)->why)];
 };
 
 /* Outlives its entry if the entry is dropped while the CA answers. */
@@ -40,36 +43,14 @@ struct schedule {
 	struct job_runner *runner;
 	struct acme_client *client;
 	const char *state_dir;
+	const char *ca_url;
 	struct entry *entries;
 	size_t n;
 };
 
-long
-schedule_backoff(long attempts, double r)
-{
-	double cap = (double)SCHEDULE_BACKOFF_MIN;
-
-	for (long i = 1; i < attempts && cap < (double)SCHEDULE_BACKOFF_MAX; i++) {
-		cap *= 2;
-	}
-	if (cap > (double)SCHEDULE_BACKOFF_MAX) {
-		cap = (double)SCHEDULE_BACKOFF_MAX;
-	}
-	if (r < 0 || r >= 1) {
-		r = 0;
-	}
-	return SCHEDULE_BACKOFF_MIN + (long)(r * (cap - (double)SCHEDULE_BACKOFF_MIN));
-}
-
-static double
-uniform(void)
-{
-	return (double)(random() % 1000000) / 1000000.0;
-}
-
 struct schedule *
 schedule_create(struct ev_loop *loop, struct job_runner *runner, struct acme_client *client,
-                const char *state_dir)
+                const char *state_dir, const char *ca_url)
 {
 	struct schedule *sched = calloc(1, sizeof(*sched));
 
@@ -81,7 +62,7 @@ schedule_create(struct ev_loop *loop, struct job_runner *runner, struct acme_cli
 	sched->runner = runner;
 	sched->client = client;
 	sched->state_dir = state_dir;
-	srandom((unsigned int)(time(NULL) ^ getpid()));
+	sched->ca_url = ca_url;
 	return sched;
 }
 
@@ -96,6 +77,7 @@ entry_free(struct entry *e)
 	conf_settings_finish(&e->s);
 	free(e->name);
 	free(e->last_error);
+	free(e->ari_id);
 	free(e);
 }
 
@@ -151,11 +133,18 @@ static void
 on_due(struct ev_loop *loop, ev_periodic *w, int revents)
 {
 	struct entry *e = w->data;
+	struct job_request req;
 
 	if (job_runner_has(e->sched->runner, e->name)) {
 		return;
 	}
-	if (job_runner_add(e->sched->runner, e->name, &e->s, true) < 0) {
+	/* The job asks the policy again, under the lock: another process may
+	 * have renewed it meanwhile. */
+	memset(&req, 0, sizeof(req));
+	req.force = e->force;
+	req.ari_when = e->ari_when;
+	e->force = false;
+	if (job_runner_add(e->sched->runner, e->name, &e->s, &req) < 0) {
 		/* Cannot even queue it: try again after a backoff. */
 		schedule_job_done(e->sched, e->name, JOB_FAILED, "cannot queue the job", 0);
 		return;
@@ -179,6 +168,7 @@ schedule_ari_time(time_t start, time_t end, time_t now, double r)
 }
 
 static void fetch_ari(struct entry *e);
+static time_t next_time(struct entry *e);
 
 static void
 on_ari_timer(struct ev_loop *loop, ev_timer *w, int revents)
@@ -227,7 +217,7 @@ on_ari(const struct acme_reply *reply, void *arg)
 		ari_again(e, 6 * 3600);
 		return;
 	}
-	e->ari_when = schedule_ari_time(info.start, info.end, now, uniform());
+	e->ari_when = schedule_ari_time(info.start, info.end, now, policy_random());
 	if (e->not_after != 0 && e->ari_when >= e->not_after) {
 		/* A window past expiry would let the certificate lapse. */
 		log_warn("%s: renewalInfo window ends after the certificate expires; keeping the "
@@ -239,18 +229,13 @@ on_ari(const struct acme_reply *reply, void *arg)
 		          reply->retry_after != 0 ? difftime(reply->retry_after, now) : 6 * 3600);
 		return;
 	}
-	if (e->renewed_at != 0 && e->ari_when < e->renewed_at + SCHEDULE_ARI_MIN_GAP) {
-		/* A CA asking for a renewal of what it just issued gets one
-		 * an hour later at the soonest, not a storm. */
-		e->ari_when = e->renewed_at + SCHEDULE_ARI_MIN_GAP;
-	}
 	format_time(e->ari_when, date, sizeof(date));
 	log_info("%s: the CA suggests renewal by %s (renewalInfo)", e->name, date);
 	acme_renewal_info_finish(&info);
-	/* A backoff in force still wins, and so does a certificate that is
-	 * due now anyway (missing, or for other names). */
-	if ((e->attempts == 0 && e->when > now) || (e->attempts > 0 && e->ari_when > e->when)) {
-		arm(e, e->ari_when);
+	/* The policy weighs the window with the backoff and the floor after
+	 * the last success (a CA asking to renew what it just issued). */
+	if (!job_runner_has(e->sched->runner, e->name)) {
+		arm(e, next_time(e));
 	}
 	ari_again(e, reply->retry_after != 0 ? difftime(reply->retry_after, now) : 6 * 3600);
 }
@@ -261,25 +246,13 @@ fetch_ari(struct entry *e)
 {
 	const struct acme_directory *dir =
 	        e->sched->client != NULL ? acme_client_directory(e->sched->client) : NULL;
-	char *certdir = NULL;
-	char *path = NULL;
-	char *id = NULL;
 	char *url = NULL;
-	char err[256];
-	X509 *x = NULL;
 	size_t n;
 
-	if (dir == NULL || dir->renewal_info == NULL || e->ari != NULL) {
+	if (dir == NULL || dir->renewal_info == NULL || e->ari != NULL || e->ari_id == NULL) {
 		goto out;
 	}
-	certdir = store_cert_dir(e->sched->state_dir, e->name);
-	path = certdir != NULL ? store_path(certdir, "cert.pem", NULL) : NULL;
-	x = path != NULL ? cert_load(path, err, sizeof(err)) : NULL;
-	id = x != NULL ? cert_ari_id(x) : NULL;
-	if (id == NULL) {
-		goto out;
-	}
-	n = strlen(dir->renewal_info) + strlen(id) + 2;
+	n = strlen(dir->renewal_info) + strlen(e->ari_id) + 2;
 	url = malloc(n);
 	e->ari = calloc(1, sizeof(*e->ari));
 	if (url == NULL || e->ari == NULL) {
@@ -288,41 +261,53 @@ fetch_ari(struct entry *e)
 		goto out;
 	}
 	snprintf(url, n, "%s%s%s", dir->renewal_info,
-	         dir->renewal_info[strlen(dir->renewal_info) - 1] == '/' ? "" : "/", id);
+	         dir->renewal_info[strlen(dir->renewal_info) - 1] == '/' ? "" : "/", e->ari_id);
 	e->ari->e = e;
 	if (acme_client_get(e->sched->client, url, on_ari, e->ari) < 0) {
 		free(e->ari);
 		e->ari = NULL;
 	}
 out:
-	X509_free(x);
 	free(url);
-	free(id);
-	free(path);
-	free(certdir);
 }
 
-/* The next time from what is installed and the persisted backoff. */
+/* The next time from what is installed and what state.json recorded, as
+ * the renewal policy says. */
 static time_t
 next_time(struct entry *e)
 {
+	struct policy_decision d;
+	struct store_cert_info info;
 	struct state st;
 	char *dir = store_cert_dir(e->sched->state_dir, e->name);
-	time_t when = job_due(e->sched->state_dir, e->name, &e->s, &e->not_after);
+	time_t now = job_runner_now(e->sched->runner);
+	time_t when = now;
 
+	if (policy_check(e->sched->state_dir, e->name, &e->s, e->sched->ca_url, false, e->ari_when,
+	                 now, &d, &info) == 0) {
+		when = d.when;
+		e->not_after = info.not_after;
+		snprintf(e->why, sizeof(e->why), "%s", d.why);
+		if (info.ari_id == NULL || e->ari_id == NULL ||
+		    strcmp(info.ari_id, e->ari_id) != 0) {
+			/* Another certificate: the window asked for the old one
+			 * is not its window. */
+			e->ari_when = 0;
+		}
+		free(e->ari_id);
+		e->ari_id = info.ari_id;
+		info.ari_id = NULL;
+		store_cert_info_finish(&info);
+	}
 	if (dir != NULL && state_load(dir, &st) == 0) {
 		e->attempts = st.attempts;
 		free(e->last_error);
-		e->last_error = st.last_error;
-		st.last_error = NULL;
-		/* The CA's window, unless the certificate is missing or its
-		 * names changed: then it is due now whatever the window. */
-		if (st.attempts == 0 && e->ari_when != 0 && when > time(NULL)) {
-			when = e->ari_when;
-		}
-		if (st.attempts > 0 && st.next_try > when) {
-			when = st.next_try;
-		}
+		e->last_error = st.attempts > 0 || st.deploy_pending
+		                        ? strdup(st.deploy_pending && st.deploy_error != NULL
+		                                         ? st.deploy_error
+		                                 : st.last_error != NULL ? st.last_error
+		                                                         : "")
+		                        : NULL;
 		state_finish(&st);
 	}
 	free(dir);
@@ -404,6 +389,7 @@ schedule_renew_now(struct schedule *sched, const char *name)
 		return -1;
 	}
 	if (!job_runner_has(sched->runner, name)) {
+		e->force = true;
 		arm(e, time(NULL));
 	}
 	return 0;
@@ -414,52 +400,32 @@ schedule_job_done(struct schedule *sched, const char *name, enum job_result resu
                   const char *message, time_t retry_after)
 {
 	struct entry *e = find(sched, name);
-	char *dir;
-	struct state st;
-	long delay;
+	time_t now = job_runner_now(sched->runner);
+	time_t when;
 	char date[64];
 
 	if (e == NULL) {
 		return;
 	}
-	if (result != JOB_FAILED) {
-		e->attempts = 0;
-		free(e->last_error);
-		e->last_error = NULL;
-		e->ari_when = 0;
-		e->renewed_at = time(NULL);
-		arm(e, next_time(e));
+	/* The job recorded its outcome in state.json; the policy reads it. */
+	when = next_time(e);
+	if (when <= now) {
+		/* Due again at once: only a failure that could not be
+		 * recorded (the state folder unwritable, say) does this. A
+		 * minute, not a loop. */
+		when = now + POLICY_BACKOFF_MIN;
+		log_warn("%s: still due after the job (%s); looking again in %ld s", name,
+		         message != NULL && message[0] != '\0' ? message : job_result_name(result),
+		         POLICY_BACKOFF_MIN);
+	} else if (result == JOB_FAILED || result == JOB_DEFERRED) {
+		format_time(when, date, sizeof(date));
+		log_warn("%s: %s; next try %s", name, e->why, date);
+	}
+	arm(e, when);
+	if (result == JOB_ISSUED || result == JOB_RENEWED) {
 		fetch_ari(e);
-		return;
 	}
-	dir = store_cert_dir(sched->state_dir, name);
-	if (dir == NULL) {
-		return;
-	}
-	state_load(dir, &st);
-	if (st.attempts < 1) {
-		st.attempts = 1;
-	}
-	delay = schedule_backoff(st.attempts, uniform());
-	st.next_try = time(NULL) + delay;
-	/* The CA's Retry-After is a floor (within the backoff's cap). */
-	if (retry_after > st.next_try && retry_after - time(NULL) <= SCHEDULE_BACKOFF_MAX) {
-		st.next_try = retry_after;
-		delay = (long)(retry_after - time(NULL));
-	}
-	if (st.last_error == NULL && message != NULL) {
-		st.last_error = strdup(message);
-	}
-	state_save(dir, name, &st);
-	format_time(st.next_try, date, sizeof(date));
-	log_warn("%s: attempt %ld failed; next try in %ld s (%s)", name, st.attempts, delay, date);
-	e->attempts = st.attempts;
-	free(e->last_error);
-	e->last_error = st.last_error;
-	st.last_error = NULL;
-	arm(e, st.next_try);
-	state_finish(&st);
-	free(dir);
+	(void)retry_after;
 }
 
 void
@@ -471,12 +437,13 @@ schedule_list(const struct schedule *sched, json_t *list)
 		for (size_t i = 0; domains != NULL && i < e->s.n_domains; i++) {
 			json_array_append_new(domains, json_string(e->s.domains[i]));
 		}
-		json_array_append_new(
-		        list, json_pack("{s:s, s:o*, s:I, s:I, s:I, s:s*, s:b}", "cert", e->name,
-		                        "domains", domains, "not_after", (json_int_t)e->not_after,
-		                        "next", (json_int_t)e->when, "attempts",
-		                        (json_int_t)e->attempts, "last_error", e->last_error,
-		                        "running", job_runner_has(sched->runner, e->name)));
+		json_array_append_new(list, json_pack("{s:s, s:o*, s:I, s:I, s:I, s:s*, s:s, s:b}",
+		                                      "cert", e->name, "domains", domains,
+		                                      "not_after", (json_int_t)e->not_after, "next",
+		                                      (json_int_t)e->when, "attempts",
+		                                      (json_int_t)e->attempts, "last_error",
+		                                      e->last_error, "why", e->why, "running",
+		                                      job_runner_has(sched->runner, e->name)));
 	}
 }
 

@@ -71,6 +71,12 @@ out:
 	return rc;
 }
 
+const char *
+session_ca_url(const struct conf_settings *settings)
+{
+	return ca_directory_url(settings->ca != NULL ? settings->ca : DEFAULT_CA);
+}
+
 char *
 session_state_dir(const struct conf_settings *settings)
 {
@@ -178,6 +184,46 @@ session_account_existing(struct session *s, const struct conf_settings *settings
 	} else if (rc < 0) {
 		log_error("%s", s->account_message);
 	}
+out:
+	return rc;
+}
+
+int
+session_connect(struct session *s, const struct conf_settings *settings, const char *state_dir,
+                bool need_ca, struct job_runner_config *config)
+{
+	int arc;
+	int rc = -1;
+
+	memset(s, 0, sizeof(*s));
+	memset(config, 0, sizeof(*config));
+	config->ca_url = session_ca_url(settings);
+	if (config->ca_url == NULL) {
+		log_error("ca: '%s' is neither an https URL nor one of %s", settings->ca,
+		          ca_short_names());
+		rc = SESSION_USAGE;
+		goto out;
+	}
+	if (need_ca && session_init(s, settings) < 0) {
+		config->offline = "the CA cannot be reached (see above)";
+	} else if (need_ca) {
+		arc = session_account(s, settings);
+		if (arc == SESSION_USAGE) {
+			rc = SESSION_USAGE;
+			goto out;
+		}
+		if (arc < 0) {
+			config->offline = "the account is not usable (see above)";
+		} else {
+			config->client = s->acme;
+			config->acct = &s->acct;
+		}
+	}
+	config->loop = s->loop != NULL ? s->loop : ev_default_loop(EVFLAG_AUTO);
+	config->account_settings = settings;
+	config->state_dir = state_dir;
+	config->concurrency = settings->concurrency;
+	rc = 0;
 out:
 	return rc;
 }

@@ -10,6 +10,7 @@
 #include "acme_client.h"
 #include "conf.h"
 #include "http.h"
+#include "job.h"
 
 struct session {
 	struct ev_loop *loop; /* the default loop */
@@ -28,6 +29,14 @@ struct session {
  * fetches the directory, running the loop until it arrives. Returns 0, or -1
  * with the reason logged (s is then finished). */
 int session_init(struct session *s, const struct conf_settings *settings);
+
+/* session_account's and session_account_existing's rc for a configuration
+ * error the user must fix (exit 2). */
+#define SESSION_USAGE (-2)
+
+/* The directory URL of settings->ca (letsencrypt when unset), or NULL for
+ * an unknown short name. Borrowed. */
+const char *session_ca_url(const struct conf_settings *settings);
 
 /* The state folder from settings (state-dir), else the default. New
  * string or NULL (logged). */
@@ -49,6 +58,15 @@ int session_account(struct session *s, const struct conf_settings *settings);
  * there is none, so that the command can say how to make one. Returns 0, -1
  * on failure (logged), -2 for a configuration error (logged). */
 int session_account_existing(struct session *s, const struct conf_settings *settings);
+
+/* Sets up config (job.h) for a run on state_dir (borrowed, from
+ * session_state_dir) that may need the CA: when need_ca, session_init and
+ * session_account, and on success config's client and account; on failure
+ * config->offline says why, so that the jobs that must order fail (and back
+ * off) while the others go on. The loop and CA URL are set either way.
+ * Returns 0, or SESSION_USAGE for a configuration error (logged). */
+int session_connect(struct session *s, const struct conf_settings *settings, const char *state_dir,
+                    bool need_ca, struct job_runner_config *config);
 
 /* Frees everything; safe on a zeroed or finished session. */
 void session_finish(struct session *s);

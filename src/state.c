@@ -10,6 +10,16 @@
 
 #define STATE_MAX (64 * 1024)
 
+static int
+dup_field(char **field, const char *value)
+{
+	if (value == NULL) {
+		return 0;
+	}
+	*field = strdup(value);
+	return *field != NULL ? 0 : -1;
+}
+
 int
 state_load(const char *dir, struct state *st)
 {
@@ -23,6 +33,11 @@ state_load(const char *dir, struct state *st)
 	json_int_t next_try = 0;
 	const char *last_error = NULL;
 	const char *order_url = NULL;
+	const char *ca = NULL;
+	const char *deploy_error = NULL;
+	int deploy_pending = 0;
+	json_int_t deploy_attempts = 0;
+	json_int_t deploy_next_try = 0;
 	size_t len = 0;
 	int rc = -1;
 
@@ -38,11 +53,14 @@ state_load(const char *dir, struct state *st)
 	}
 	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
 	if (root == NULL ||
-	    json_unpack(root, "{s?I, s?I, s?I, s?I, s?I, s?s, s?s}", "not_after", &not_after,
-	                "last_attempt", &last_attempt, "last_success", &last_success, "attempts",
-	                &attempts, "next_try", &next_try, "last_error", &last_error, "order_url",
-	                &order_url) != 0 ||
-	    attempts < 0 || attempts > 1000000) {
+	    json_unpack(root, "{s?I, s?I, s?I, s?I, s?I, s?s, s?s, s?s, s?b, s?I, s?I, s?s}",
+	                "not_after", &not_after, "last_attempt", &last_attempt, "last_success",
+	                &last_success, "attempts", &attempts, "next_try", &next_try, "last_error",
+	                &last_error, "order_url", &order_url, "ca", &ca, "deploy_pending",
+	                &deploy_pending, "deploy_attempts", &deploy_attempts, "deploy_next_try",
+	                &deploy_next_try, "deploy_error", &deploy_error) != 0 ||
+	    attempts < 0 || attempts > 1000000 || deploy_attempts < 0 ||
+	    deploy_attempts > 1000000) {
 		goto out;
 	}
 	st->not_after = (time_t)not_after;
@@ -50,17 +68,13 @@ state_load(const char *dir, struct state *st)
 	st->last_success = (time_t)last_success;
 	st->attempts = (long)attempts;
 	st->next_try = (time_t)next_try;
-	if (last_error != NULL) {
-		st->last_error = strdup(last_error);
-		if (st->last_error == NULL) {
-			goto out;
-		}
-	}
-	if (order_url != NULL) {
-		st->order_url = strdup(order_url);
-		if (st->order_url == NULL) {
-			goto out;
-		}
+	st->deploy_pending = deploy_pending != 0;
+	st->deploy_attempts = (long)deploy_attempts;
+	st->deploy_next_try = (time_t)deploy_next_try;
+	if (dup_field(&st->last_error, last_error) < 0 ||
+	    dup_field(&st->order_url, order_url) < 0 || dup_field(&st->ca, ca) < 0 ||
+	    dup_field(&st->deploy_error, deploy_error) < 0) {
+		goto out;
 	}
 	rc = 0;
 out:
@@ -85,11 +99,14 @@ state_save(const char *dir, const char *name, const struct state *st)
 		log_error("%s: path too long", dir);
 		goto out;
 	}
-	root = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:s*, s:s*}", "name", name, "not_after",
-	                 (json_int_t)st->not_after, "last_attempt", (json_int_t)st->last_attempt,
-	                 "last_success", (json_int_t)st->last_success, "attempts",
-	                 (json_int_t)st->attempts, "next_try", (json_int_t)st->next_try,
-	                 "last_error", st->last_error, "order_url", st->order_url);
+	root = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:s*, s:s*, s:s*, s:b, s:I, s:I, s:s*}",
+	                 "name", name, "not_after", (json_int_t)st->not_after, "last_attempt",
+	                 (json_int_t)st->last_attempt, "last_success", (json_int_t)st->last_success,
+	                 "attempts", (json_int_t)st->attempts, "next_try", (json_int_t)st->next_try,
+	                 "last_error", st->last_error, "order_url", st->order_url, "ca", st->ca,
+	                 "deploy_pending", st->deploy_pending, "deploy_attempts",
+	                 (json_int_t)st->deploy_attempts, "deploy_next_try",
+	                 (json_int_t)st->deploy_next_try, "deploy_error", st->deploy_error);
 	if (root != NULL) {
 		text = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS);
 	}
@@ -113,5 +130,7 @@ state_finish(struct state *st)
 {
 	free(st->last_error);
 	free(st->order_url);
+	free(st->ca);
+	free(st->deploy_error);
 	memset(st, 0, sizeof(*st));
 }

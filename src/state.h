@@ -1,8 +1,11 @@
 /* certs/<name>/state.json: what acmed remembers about a certificate between
- * runs (attempts and backoff survive a restart). */
+ * runs (attempts and backoff survive a restart). Written only under the
+ * certificate's lock, by the job that holds it (job.c), with the fields the
+ * renewal policy (policy.h) computes. */
 #ifndef ACMED_STATE_H
 #define ACMED_STATE_H
 
+#include <stdbool.h>
 #include <time.h>
 
 struct state {
@@ -13,6 +16,13 @@ struct state {
 	time_t next_try; /* backoff: not before this time; 0: no backoff */
 	char *last_error; /* or NULL */
 	char *order_url; /* an order in flight (its key in pending.key), or NULL */
+	char *ca; /* directory URL the installed certificate came from, or NULL */
+	/* A certificate installed whose deploy hook has not succeeded yet:
+	 * retried with its own backoff, never ordered again for it. */
+	bool deploy_pending;
+	long deploy_attempts;
+	time_t deploy_next_try;
+	char *deploy_error; /* or NULL */
 };
 
 /* Reads dir/state.json into st (zeroed first). A missing file gives a zero

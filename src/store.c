@@ -97,26 +97,36 @@ out:
 	return ret;
 }
 
+/* A random suffix of TEMP_SUFFIX_LEN characters and its NUL. */
+static int
+random_suffix(char *suffix)
+{
+	unsigned char rnd[TEMP_SUFFIX_LEN];
+
+	if (random_fill(rnd, sizeof(rnd)) < 0) {
+		return -1;
+	}
+	for (size_t i = 0; i < TEMP_SUFFIX_LEN; i++) {
+		suffix[i] = temp_alphabet[rnd[i] % (sizeof(temp_alphabet) - 1)];
+	}
+	suffix[TEMP_SUFFIX_LEN] = '\0';
+	return 0;
+}
+
 /* Creates "<dir>/.<base>.XXXXXX" exclusively, never through a symlink. Returns
  * the descriptor with the name in tmp, or -1 with errno set. */
 static int
 create_temp(const char *dir, const char *base, mode_t mode, char *tmp, size_t tmplen)
 {
-	unsigned char rnd[TEMP_SUFFIX_LEN];
 	char suffix[TEMP_SUFFIX_LEN + 1];
 	int attempt;
 	int fd = -1;
 	int n;
-	size_t i;
 
 	for (attempt = 0; attempt < TEMP_ATTEMPTS; attempt++) {
-		if (random_fill(rnd, sizeof(rnd)) < 0) {
+		if (random_suffix(suffix) < 0) {
 			goto out;
 		}
-		for (i = 0; i < TEMP_SUFFIX_LEN; i++) {
-			suffix[i] = temp_alphabet[rnd[i] % (sizeof(temp_alphabet) - 1)];
-		}
-		suffix[TEMP_SUFFIX_LEN] = '\0';
 		n = snprintf(tmp, tmplen, "%s/.%s.%s", dir, base, suffix);
 		if (n < 0 || (size_t)n >= tmplen) {
 			errno = ENAMETOOLONG;
@@ -132,10 +142,10 @@ out:
 	return fd;
 }
 
-/* fsync of a folder makes a rename in it durable. Some file systems cannot
- * sync a folder (EINVAL); there is nothing more to do on those. */
-static int
-sync_dir(const char *dir)
+/* Some file systems cannot sync a folder (EINVAL); there is nothing more to
+ * do on those. */
+int
+store_sync_dir(const char *dir)
 {
 	int fd;
 	int ret = -1;
@@ -201,7 +211,7 @@ store_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 		goto out;
 	}
 	created = false;
-	if (sync_dir(dir) < 0) {
+	if (store_sync_dir(dir) < 0) {
 		goto out;
 	}
 	ret = 0;
@@ -216,6 +226,55 @@ out:
 		}
 		log_error("%s: write: %s", path, strerror(err));
 		errno = err;
+	}
+	return ret;
+}
+
+int
+store_symlink_atomic(const char *dir, const char *name, const char *target)
+{
+	char tmp[PATH_MAX];
+	char dst[PATH_MAX];
+	char suffix[TEMP_SUFFIX_LEN + 1];
+	bool made = false;
+	int n;
+	int ret = -1;
+
+	n = snprintf(dst, sizeof(dst), "%s/%s", dir, name);
+	if (n < 0 || (size_t)n >= sizeof(dst)) {
+		errno = ENAMETOOLONG;
+		goto out;
+	}
+	for (int attempt = 0; attempt < TEMP_ATTEMPTS && !made; attempt++) {
+		if (random_suffix(suffix) < 0) {
+			goto out;
+		}
+		n = snprintf(tmp, sizeof(tmp), "%s/.%s.%s", dir, name, suffix);
+		if (n < 0 || (size_t)n >= sizeof(tmp)) {
+			errno = ENAMETOOLONG;
+			goto out;
+		}
+		if (symlink(target, tmp) == 0) {
+			made = true;
+		} else if (errno != EEXIST) {
+			goto out;
+		}
+	}
+	if (!made) {
+		errno = EEXIST;
+		goto out;
+	}
+	if (rename(tmp, dst) < 0) {
+		int err = errno;
+
+		unlink(tmp);
+		errno = err;
+		goto out;
+	}
+	ret = 0;
+out:
+	if (ret < 0) {
+		log_error("%s: symlink: %s", dst, strerror(errno));
 	}
 	return ret;
 }

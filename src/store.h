@@ -11,6 +11,15 @@
  * or -1 (logged with the path and the reason). */
 int store_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
 
+/* Points dir/name at target (a symbolic link) through a uniquely named temp
+ * link renamed over it: readers see the old or the new target, never none,
+ * and two writers never share a temp name. Returns 0 or -1 (logged). */
+int store_symlink_atomic(const char *dir, const char *name, const char *target);
+
+/* fsync of a folder, which makes the renames in it durable. Returns 0 or -1
+ * (errno set, not logged). */
+int store_sync_dir(const char *dir);
+
 /* Creates path and its missing parents with mode (existing ones are left as
  * they are). Returns 0 or -1 (logged). */
 int store_mkdirs(const char *path, mode_t mode);

@@ -1,6 +1,7 @@
 #include "store_cert.h"
 
 #include <dirent.h>
+#include <openssl/err.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -10,19 +11,24 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cert.h"
+#include "key.h"
 #include "log.h"
 #include "store.h"
 
 #define MAX_VERSION 1000000000L
 
-static const char *const file_names[] = {
-        "cert.pem",
-        "chain.pem",
-        "fullchain.pem",
-        "privkey.pem",
+/* Indexed by enum store_cert_file; the first N_FILES are the installed set. */
+static const char *const file_names[STORE_CERT_FILE__MAX] = {
+        [STORE_CERT_PRIVKEY] = "privkey.pem",     [STORE_CERT_CERT] = "cert.pem",
+        [STORE_CERT_CHAIN] = "chain.pem",         [STORE_CERT_FULLCHAIN] = "fullchain.pem",
+        [STORE_CERT_PENDING_KEY] = "pending.key", [STORE_CERT_LOCK] = "lock",
 };
 
-#define N_FILES (sizeof(file_names) / sizeof(file_names[0]))
+#define N_FILES (STORE_CERT_FULLCHAIN + 1)
+
+/* The largest PEM file read back from an installed set. */
+#define PEM_MAX (1 << 20)
 
 int
 store_cert_name_ok(const char *name)
@@ -48,51 +54,6 @@ store_cert_dir(const char *state_dir, const char *name)
 		return NULL;
 	}
 	return store_path(state_dir, "certs", name, NULL);
-}
-
-static int
-fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int rc = 0;
-
-	if (fd < 0 || fsync(fd) < 0) {
-		log_error("%s: fsync: %s", dir, strerror(errno));
-		rc = -1;
-	}
-	if (fd >= 0) {
-		close(fd);
-	}
-	return rc;
-}
-
-/* Points dir/name at target with a temp symlink renamed over it: atomic for
- * readers. */
-static int
-symlink_atomic(const char *dir, const char *name, const char *target)
-{
-	char tmp[PATH_MAX];
-	char dst[PATH_MAX];
-	int rc = -1;
-
-	if (snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name) >= (int)sizeof(tmp) ||
-	    snprintf(dst, sizeof(dst), "%s/%s", dir, name) >= (int)sizeof(dst)) {
-		log_error("%s: path too long", dir);
-		return -1;
-	}
-	unlink(tmp);
-	if (symlink(target, tmp) < 0) {
-		log_error("%s: symlink: %s", tmp, strerror(errno));
-		goto out;
-	}
-	if (rename(tmp, dst) < 0) {
-		log_error("%s: rename: %s", dst, strerror(errno));
-		unlink(tmp);
-		goto out;
-	}
-	rc = 0;
-out:
-	return rc;
 }
 
 /* The version a symlink (current, previous) points at, or -1. */
@@ -138,9 +99,11 @@ remove_version(const char *vdir)
 	rmdir(vdir);
 }
 
-/* Removes every v/<n> but keep1 and keep2; returns the highest number seen. */
+/* Removes every v/<n> below newest but keep1 and keep2 (prune); returns the
+ * highest number seen. A number above newest is never removed: it can only
+ * be another writer's set in progress. */
 static long
-scan_versions(const char *dir, long keep1, long keep2, int prune)
+scan_versions(const char *dir, long newest, long keep1, long keep2, int prune)
 {
 	char vroot[PATH_MAX];
 	char vdir[PATH_MAX];
@@ -170,7 +133,7 @@ scan_versions(const char *dir, long keep1, long keep2, int prune)
 		if (v > max) {
 			max = v;
 		}
-		if (prune && v != keep1 && v != keep2 &&
+		if (prune && v < newest && v != keep1 && v != keep2 &&
 		    snprintf(vdir, sizeof(vdir), "%s/%ld", vroot, v) < (int)sizeof(vdir)) {
 			remove_version(vdir);
 		}
@@ -240,11 +203,189 @@ ensure_links(const char *dir)
 				continue;
 			}
 		}
-		if (symlink_atomic(dir, file_names[i], target) < 0) {
+		if (store_symlink_atomic(dir, file_names[i], target) < 0) {
 			return -1;
 		}
 	}
 	return 0;
+}
+
+char *
+store_cert_path(const char *state_dir, const char *name, enum store_cert_file file)
+{
+	char lock[80];
+
+	if (file >= STORE_CERT_FILE__MAX || !store_cert_name_ok(name)) {
+		return NULL;
+	}
+	/* Locks live apart: taking one changes nothing under certs/, which
+	 * holds only what was issued. */
+	if (file == STORE_CERT_LOCK) {
+		snprintf(lock, sizeof(lock), "cert.%s", name);
+		return store_path(state_dir, "locks", lock, NULL);
+	}
+	return store_path(state_dir, "certs", name, file_names[file], NULL);
+}
+
+struct store_lock *
+store_cert_lock(const char *state_dir, const char *name, char *holder)
+{
+	char *dir = store_path(state_dir, "locks", NULL);
+	char *path = store_cert_path(state_dir, name, STORE_CERT_LOCK);
+	struct store_lock *lock = NULL;
+	int err = ENAMETOOLONG;
+
+	if (dir == NULL || path == NULL) {
+		goto out;
+	}
+	if (store_mkdirs(dir, 0755) < 0) {
+		err = errno;
+		goto out;
+	}
+	lock = store_lock_try(path, holder);
+	err = errno;
+out:
+	free(path);
+	free(dir);
+	if (lock == NULL) {
+		errno = err;
+	}
+	return lock;
+}
+
+long
+store_cert_version(const char *state_dir, const char *name)
+{
+	char *dir = store_cert_dir(state_dir, name);
+	long v = dir != NULL ? link_version(dir, "current") : -1;
+
+	free(dir);
+	return v;
+}
+
+static char *
+read_set_file(const char *dir, enum store_cert_file file, size_t *len)
+{
+	char path[PATH_MAX];
+
+	if (snprintf(path, sizeof(path), "%s/%s", dir, file_names[file]) >= (int)sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	return store_read_file(path, PEM_MAX, len);
+}
+
+/* Whether the four files of dir make a whole set; what is wrong in problem. */
+static void
+check_set(const char *dir, X509 *leaf, char *problem, size_t len)
+{
+	char *pem[N_FILES] = {NULL};
+	size_t n[N_FILES] = {0};
+	struct cert_chain chain;
+	char err[200];
+	EVP_PKEY *key = NULL;
+	EVP_PKEY *pub;
+
+	memset(&chain, 0, sizeof(chain));
+	for (size_t i = 0; i < N_FILES; i++) {
+		pem[i] = read_set_file(dir, (enum store_cert_file)i, &n[i]);
+		if (pem[i] == NULL) {
+			snprintf(problem, len, "%s: %s", file_names[i],
+			         errno == ENOENT ? "missing" : strerror(errno));
+			goto out;
+		}
+	}
+	key = key_from_pem(pem[STORE_CERT_PRIVKEY], n[STORE_CERT_PRIVKEY]);
+	if (key == NULL) {
+		snprintf(problem, len, "privkey.pem: not a private key");
+		goto out;
+	}
+	pub = X509_get0_pubkey(leaf);
+	if (pub == NULL || EVP_PKEY_eq(pub, key) != 1) {
+		snprintf(problem, len, "privkey.pem is not the key of cert.pem");
+		goto out;
+	}
+	/* An empty chain is what a CA sending the leaf alone leaves. */
+	if (n[STORE_CERT_CHAIN] > 0 && cert_chain_parse(pem[STORE_CERT_CHAIN], n[STORE_CERT_CHAIN],
+	                                                &chain, err, sizeof(err)) < 0) {
+		snprintf(problem, len, "chain.pem: %s", err);
+		goto out;
+	}
+	if (chain.n > 0 && X509_verify(leaf, X509_get0_pubkey(chain.certs[0])) != 1) {
+		snprintf(problem, len, "chain.pem does not hold the issuer of cert.pem");
+		goto out;
+	}
+	if (n[STORE_CERT_FULLCHAIN] != n[STORE_CERT_CERT] + n[STORE_CERT_CHAIN] ||
+	    memcmp(pem[STORE_CERT_FULLCHAIN], pem[STORE_CERT_CERT], n[STORE_CERT_CERT]) != 0 ||
+	    memcmp(pem[STORE_CERT_FULLCHAIN] + n[STORE_CERT_CERT], pem[STORE_CERT_CHAIN],
+	           n[STORE_CERT_CHAIN]) != 0) {
+		snprintf(problem, len, "fullchain.pem is not cert.pem followed by chain.pem");
+		goto out;
+	}
+out:
+	cert_chain_finish(&chain);
+	EVP_PKEY_free(key);
+	for (size_t i = 0; i < N_FILES; i++) {
+		if (i == STORE_CERT_PRIVKEY && pem[i] != NULL) {
+			key_pem_free(pem[i], n[i]);
+		} else {
+			free(pem[i]);
+		}
+	}
+	ERR_clear_error();
+}
+
+int
+store_cert_inspect(const char *state_dir, const char *name, struct store_cert_info *info)
+{
+	char *dir = store_cert_dir(state_dir, name);
+	char *path = store_cert_path(state_dir, name, STORE_CERT_CERT);
+	char err[200];
+	X509 *x = NULL;
+	int rc = -1;
+
+	memset(info, 0, sizeof(*info));
+	info->version = -1;
+	if (dir == NULL || path == NULL) {
+		goto out;
+	}
+	info->version = link_version(dir, "current");
+	x = cert_load(path, err, sizeof(err));
+	if (x == NULL) {
+		if (access(path, F_OK) == 0 || info->version >= 0) {
+			snprintf(info->problem, sizeof(info->problem), "cert.pem: %s", err);
+		}
+		rc = 0;
+		goto out;
+	}
+	if (cert_validity(x, &info->not_before, &info->not_after) < 0 ||
+	    cert_ids(x, &info->ids, &info->n_ids) < 0) {
+		snprintf(info->problem, sizeof(info->problem),
+		         "cert.pem: unreadable validity or names");
+		rc = 0;
+		goto out;
+	}
+	info->present = true;
+	info->ari_id = cert_ari_id(x);
+	check_set(dir, x, info->problem, sizeof(info->problem));
+	rc = 0;
+out:
+	X509_free(x);
+	free(path);
+	free(dir);
+	if (rc < 0) {
+		store_cert_info_finish(info);
+	}
+	return rc;
+}
+
+void
+store_cert_info_finish(struct store_cert_info *info)
+{
+	cert_ids_free(info->ids, info->n_ids);
+	free(info->ari_id);
+	memset(info, 0, sizeof(*info));
+	info->version = -1;
 }
 
 int
@@ -272,7 +413,7 @@ store_cert_install(const char *state_dir, const char *name, const struct store_c
 		goto out;
 	}
 	current = link_version(dir, "current");
-	next = scan_versions(dir, -1, -1, 0);
+	next = scan_versions(dir, 0, -1, -1, 0);
 	if (next < 0 || next >= MAX_VERSION) {
 		vdir[0] = '\0';
 		goto out;
@@ -297,7 +438,7 @@ store_cert_install(const char *state_dir, const char *name, const struct store_c
 	}
 	if (current >= 0) {
 		snprintf(target, sizeof(target), "v/%ld", current);
-		if (symlink_atomic(dir, "previous", target) < 0) {
+		if (store_symlink_atomic(dir, "previous", target) < 0) {
 			goto out;
 		}
 	}
@@ -309,14 +450,17 @@ store_cert_install(const char *state_dir, const char *name, const struct store_c
 	}
 	snprintf(target, sizeof(target), "v/%ld", next);
 	/* The switch: from here on the new set is the installed one. */
-	if (symlink_atomic(dir, "current", target) < 0) {
+	if (store_symlink_atomic(dir, "current", target) < 0) {
 		goto out;
 	}
 	vdir[0] = '\0';
-	if (fsync_dir(dir) < 0) {
+	if (store_sync_dir(dir) < 0) {
+		log_error("%s: fsync: %s", dir, strerror(errno));
 		goto out;
 	}
-	scan_versions(dir, next, current, 1);
+	/* What previous pointed at before is dropped now, and with it any set
+	 * a crash left half-written. */
+	scan_versions(dir, next, next, current, 1);
 	rc = 0;
 out:
 	if (rc < 0 && vdir[0] != '\0') {

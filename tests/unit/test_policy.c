@@ -1,0 +1,313 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "policy.h"
+
+#define DAY 86400L
+#define NOW 2000000000L
+
+static void
+test_backoff_bounds(void **state)
+{
+	/* First failure: exactly the minimum. */
+	assert_int_equal(policy_backoff(1, 0.0), 60);
+	assert_int_equal(policy_backoff(1, 0.999), 60);
+	/* Grows: the cap doubles per failure (full jitter inside it). */
+	assert_int_equal(policy_backoff(2, 0.0), 60);
+	assert_int_equal(policy_backoff(2, 0.5), 90);
+	assert_int_equal(policy_backoff(3, 0.5), 150);
+	assert_true(policy_backoff(5, 0.999) <= 960);
+	assert_true(policy_backoff(5, 0.999) > 900);
+	/* Capped at a day however many failures. */
+	assert_true(policy_backoff(30, 0.999) <= 24 * 3600);
+	assert_true(policy_backoff(30, 0.999) > 23 * 3600);
+	assert_true(policy_backoff(1000000, 0.999) <= 24 * 3600);
+	/* Out-of-range randomness is treated as 0. */
+	assert_int_equal(policy_backoff(10, 1.5), 60);
+	assert_int_equal(policy_backoff(10, -1), 60);
+}
+
+static void
+test_renewal_time(void **state)
+{
+	time_t nb = 1000000;
+
+	/* 90 days: a third left. */
+	assert_int_equal(policy_renewal_time(nb, nb + 90 * 86400, 0), nb + 60 * 86400);
+	/* Under 10 days: half left. */
+	assert_int_equal(policy_renewal_time(nb, nb + 40, 0), nb + 20);
+	assert_int_equal(policy_renewal_time(nb, nb + 6 * 86400, 0), nb + 3 * 86400);
+	/* renew-before wins. */
+	assert_int_equal(policy_renewal_time(nb, nb + 90 * 86400, 30 * 86400), nb + 60 * 86400);
+	assert_int_equal(policy_renewal_time(nb, nb + 90 * 86400, 7 * 86400), nb + 83 * 86400);
+	/* renew-before longer than the lifetime: the usual rule, not a storm. */
+	assert_int_equal(policy_renewal_time(nb, nb + 40, 3600), nb + 20);
+	assert_int_equal(policy_renewal_time(nb, nb + 40, 40), nb + 20);
+	/* A certificate with a nonsense lifetime is due at its end. */
+	assert_int_equal(policy_renewal_time(nb, nb - 5, 0), nb - 5);
+}
+
+/* One installed certificate for example.com and www.example.com, issued at
+ * nb for lifetime seconds, and the state acmed recorded about it. */
+struct fixture {
+	struct acme_identifier ids[2];
+	struct store_cert_info info;
+	struct state st;
+	struct policy_input in;
+	struct policy_decision d;
+};
+
+static void
+fixture_init(struct fixture *f, time_t nb, long lifetime)
+{
+	memset(f, 0, sizeof(*f));
+	f->ids[0].type = ACME_ID_DNS;
+	f->ids[0].value = (char *)"example.com";
+	f->ids[1].type = ACME_ID_DNS;
+	f->ids[1].value = (char *)"www.example.com";
+	f->info.present = true;
+	f->info.not_before = nb;
+	f->info.not_after = nb + lifetime;
+	f->info.ids = f->ids;
+	f->info.n_ids = 2;
+	f->info.version = 1;
+	f->st.last_success = nb;
+	f->in.installed = &f->info;
+	f->in.state = &f->st;
+	f->in.want = f->ids;
+	f->in.n_want = 2;
+	f->in.ca = "https://ca.example/dir";
+	f->in.now = NOW;
+}
+
+static void
+decide(struct fixture *f)
+{
+	policy_decide(&f->in, &f->d);
+}
+
+static void
+test_not_due_then_due(void **state)
+{
+	struct fixture f;
+
+	fixture_init(&f, NOW - 10 * DAY, 90 * DAY);
+	decide(&f);
+	assert_int_equal(f.d.action, POLICY_WAIT);
+	assert_int_equal(f.d.reason, POLICY_NOT_DUE);
+	assert_int_equal(f.d.when, NOW + 50 * DAY);
+	assert_non_null(strstr(f.d.why, "valid until"));
+	fixture_init(&f, NOW - 61 * DAY, 90 * DAY);
+	decide(&f);
+	assert_int_equal(f.d.action, POLICY_ORDER);
+	assert_int_equal(f.d.reason, POLICY_DUE);
+	assert_int_equal(f.d.when, NOW);
+}
+
+static void
+test_missing_and_broken(void **state)
+{
+	struct fixture f;
+
+	fixture_init(&f, NOW - DAY, 90 * DAY);
+	f.info.present = false;
+	decide(&f);
+	assert_int_equal(f.d.action, POLICY_ORDER);
+	assert_int_equal(f.d.reason, POLICY_MISSING);
+	/* A broken set is repaired at once, however fresh: no floor. */
+	fixture_init(&f, NOW - 60, 90 * DAY);
+	f.st.last_success = NOW - 60;
+	strcpy(f.info.problem, "privkey.pem: missing");
+	decide(&f);
+	assert_int_equal(f.d.action, POLICY_ORDER);
+	assert_int_equal(f.d.reason, POLICY_BROKEN);
+	assert_non_null(strstr(f.d.why, "privkey.pem: missing"));
+	/* ... but a backoff after failures still holds it. */
+	f.st.attempts = 2;
+	f.st.next_try = NOW + 300;
+	decide(&f);
+	assert_int_equal(f.d.action, POLICY_WAIT);
+	assert_int_equal(f.d.reason, POLICY_BACKOFF);
+	assert_int_equal(f.d.when, NOW + 300);
+	assert_non_null(strstr(f.d.why, "privkey.pem"));
+	assert_non_null(strstr(f.d.why, "--force"));
+}
+
+static void
+test_names_and_ca(void **state)
+{
+	struct fixture f;
+	struct acme_identifier want[1] = {{ACME_ID_DNS, (char *)"EXAMPLE.com"}};
+	struct acme_identifier same[2] = {{ACME_ID_DNS, (char *)"WWW.example.com"},
+	                                  {ACME_ID_DNS, (char *)"example.COM"}};
+
+	fixture_init(&f, NOW - DAY, 90 * DAY);
+	f.in.want = same;
+	decide(&f);
+	assert_int_equal(f.d.action, POLICY_WAIT);
+	f.in.want = want;
+	f.in.n_want = 1;
+	decide(&f);
+	assert_int_equal(f.d.action, POLICY_ORDER);
+	assert_int_equal(f.d.reason, POLICY_NAMES);
+	assert_non_null(strstr(f.d.why, "drops www.example.com"));
+	fixture_init(&f, NOW - DAY, 90 * DAY);
+	f.st.ca = (char *)"https://staging.example/dir";
+	decide(&f);
+	assert_int_equal(f.d.action, POLICY_ORDER);
+	assert_int_equal(f.d.reason, POLICY_OTHER_CA);
+	/* Unknown (never recorded): not a reason. */
+	f.st.ca = NULL;
+	decide(&f);
+	assert_int_equal(f.d.action, POLICY_WAIT);
+}
+
+static void
+test_backoff_and_force(void **state)
+{
+	struct fixture f;
+
+	fixture_init(&f, NOW - 80 * DAY, 90 * DAY);
+	f.st.attempts = 3;
+	f.st.next_try = NOW + 3600;
+	decide(&f);
+	assert_int_equal(f.d.action, POLICY_WAIT);
+	assert_int_equal(f.d.reason, POLICY_BACKOFF);
+	assert_int_equal(f.d.when, NOW + 3600);
+	f.in.force = true;
+	decide(&f);
+	assert_int_equal(f.d.action, POLICY_ORDER);
+	assert_int_equal(f.d.reason, POLICY_FORCED);
+	assert_non_null(strstr(f.d.why, "over the backoff"));
+	/* A backoff that ran out holds nothing. */
+	f.in.force = false;
+	f.st.next_try = NOW - 1;
+	decide(&f);
+	assert_int_equal(f.d.action, POLICY_ORDER);
+}
+
+/* A host clock 40 minutes ahead with 1-hour certificates: due the moment it
+ * is installed; the floor makes it wait, never loop. */
+static void
+test_clock_ahead_floor(void **state)
+{
+	struct fixture f;
+
+	fixture_init(&f, NOW - 40 * 60, 3600);
+	f.st.last_success = NOW;
+	decide(&f);
+	assert_int_equal(f.d.action, POLICY_WAIT);
+	assert_true(f.d.skewed);
+	assert_int_equal(f.d.when, NOW + 900);
+	/* Days ahead with 6-day certificates: an hour at most. */
+	fixture_init(&f, NOW - 4 * DAY, 6 * DAY);
+	f.st.last_success = NOW;
+	decide(&f);
+	assert_int_equal(f.d.action, POLICY_WAIT);
+	assert_int_equal(f.d.when, NOW + POLICY_FLOOR_MAX);
+	/* --force is not held by the floor. */
+	f.in.force = true;
+	decide(&f);
+	assert_int_equal(f.d.action, POLICY_ORDER);
+}
+
+static void
+test_ari_window(void **state)
+{
+	struct fixture f;
+
+	fixture_init(&f, NOW - 10 * DAY, 90 * DAY);
+	f.in.ari_when = NOW - 5;
+	decide(&f);
+	assert_int_equal(f.d.action, POLICY_ORDER);
+	assert_int_equal(f.d.reason, POLICY_ARI);
+	/* A window past expiry is ignored. */
+	f.in.ari_when = NOW + 100 * DAY;
+	decide(&f);
+	assert_int_equal(f.d.action, POLICY_WAIT);
+	assert_int_equal(f.d.when, NOW + 50 * DAY);
+	/* A CA asking to renew what was just issued: the floor holds. */
+	fixture_init(&f, NOW - 60, 90 * DAY);
+	f.st.last_success = NOW - 60;
+	f.in.ari_when = NOW - 1;
+	decide(&f);
+	assert_int_equal(f.d.action, POLICY_WAIT);
+	assert_int_equal(f.d.when, NOW - 60 + POLICY_FLOOR_MAX);
+}
+
+static void
+test_deploy_retry(void **state)
+{
+	struct fixture f;
+
+	fixture_init(&f, NOW - DAY, 90 * DAY);
+	assert_int_equal(policy_record_installed(&f.st, NOW - 100, f.info.not_after, f.in.ca, true),
+	                 0);
+	assert_true(f.st.deploy_pending);
+	assert_int_equal(policy_record_deployed(&f.st, NOW - 100, false, "exit status 1", 0.0), 0);
+	assert_int_equal(f.st.deploy_attempts, 1);
+	assert_int_equal(f.st.deploy_next_try, NOW - 100 + POLICY_BACKOFF_MIN);
+	f.in.now = NOW - 50;
+	decide(&f);
+	assert_int_equal(f.d.action, POLICY_WAIT);
+	assert_int_equal(f.d.reason, POLICY_DEPLOY_RETRY);
+	assert_int_equal(f.d.when, NOW - 40);
+	f.in.now = NOW - 30;
+	decide(&f);
+	assert_int_equal(f.d.action, POLICY_DEPLOY);
+	assert_non_null(strstr(f.d.why, "exit status 1"));
+	assert_int_equal(policy_record_deployed(&f.st, NOW, true, NULL, 0.0), 0);
+	assert_false(f.st.deploy_pending);
+	assert_null(f.st.deploy_error);
+	f.in.now = NOW;
+	decide(&f);
+	assert_int_equal(f.d.action, POLICY_WAIT);
+	assert_int_equal(f.d.reason, POLICY_NOT_DUE);
+	free(f.st.ca);
+	free(f.st.last_error);
+}
+
+static void
+test_record_failure(void **state)
+{
+	struct state st;
+
+	memset(&st, 0, sizeof(st));
+	assert_int_equal(policy_record_failure(&st, NOW, 0, "boom", 0.0), 0);
+	assert_int_equal(st.attempts, 1);
+	assert_int_equal(st.next_try, NOW + 60);
+	assert_string_equal(st.last_error, "boom");
+	/* The CA's Retry-After is a floor ... */
+	assert_int_equal(policy_record_failure(&st, NOW, NOW + 7200, "slow down", 0.0), 0);
+	assert_int_equal(st.attempts, 2);
+	assert_int_equal(st.next_try, NOW + 7200);
+	/* ... within the cap. */
+	assert_int_equal(policy_record_failure(&st, NOW, NOW + 30 * DAY, "later", 0.0), 0);
+	assert_int_equal(st.next_try, NOW + 60);
+	assert_int_equal(policy_record_installed(&st, NOW, NOW + DAY, "https://ca/dir", false), 0);
+	assert_int_equal(st.attempts, 0);
+	assert_int_equal(st.next_try, 0);
+	assert_null(st.last_error);
+	assert_string_equal(st.ca, "https://ca/dir");
+	assert_false(st.deploy_pending);
+	state_finish(&st);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_backoff_bounds),    cmocka_unit_test(test_renewal_time),
+	        cmocka_unit_test(test_not_due_then_due),  cmocka_unit_test(test_missing_and_broken),
+	        cmocka_unit_test(test_names_and_ca),      cmocka_unit_test(test_backoff_and_force),
+	        cmocka_unit_test(test_clock_ahead_floor), cmocka_unit_test(test_ari_window),
+	        cmocka_unit_test(test_deploy_retry),      cmocka_unit_test(test_record_failure),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
