@@ -318,8 +318,8 @@ connect_daemon(int fd, const char *path, double timeout_s)
 	} else if (errno == ENOENT || errno == ECONNREFUSED) {
 		rc = 1;
 	} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-		log_error("control-socket %s: the daemon accepted no connection within %.0f s",
-		          path, timeout_s);
+		log_error("control-socket %s: the daemon accepted no connection within %g s", path,
+		          timeout_s);
 	} else if (errno == EACCES || errno == EPERM) {
 		log_error("control-socket %s: %s: run as the daemon's user or root", path,
 		          strerror(errno));
@@ -367,8 +367,8 @@ read_reply(int fd, const char *path, double timeout_s, char **buf)
 			continue;
 		}
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			log_error("control-socket %s: the daemon did not answer within %.0f s",
-			          path, timeout_s);
+			log_error("control-socket %s: the daemon did not answer within %g s", path,
+			          timeout_s);
 			goto out;
 		}
 		if (n < 0) {

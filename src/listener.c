@@ -84,6 +84,9 @@ listener_conn_timeout(struct listener_conn *c, double timeout_s)
 {
 	struct ev_loop *loop = c->listener->loop;
 
+	/* The loop's clock stops during a callback, which may have been
+	 * long (building a large reply): count from now, not from then. */
+	ev_now_update(loop);
 	ev_timer_stop(loop, &c->timer);
 	ev_timer_set(&c->timer, timeout_s, 0.);
 	ev_timer_start(loop, &c->timer);
