@@ -137,8 +137,8 @@ run(struct cli *cli)
 	}
 	answer = ctl_request(path, request, 10.0, &no_daemon);
 	if (answer == NULL && !no_daemon) {
-		/* A daemon is there: the files would show it as stopped. */
-		log_error("status: cannot ask the daemon at %s (see above)", path);
+		/* A daemon is there (ctl_request said why it cannot be
+		 * asked): the files would show it as stopped. */
 		goto out;
 	}
 	if (answer != NULL && json_is_true(json_object_get(answer, "ready"))) {

@@ -215,6 +215,7 @@ time.sleep(60)
 	run_t 30 status --json -c "$T/silent.conf"
 	expect_status 1
 	expect_stderr_matches 'did not answer'
+	expect_stderr_one_line
 	expect_stdout_empty
 }
 
