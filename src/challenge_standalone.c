@@ -4,6 +4,7 @@
 #include "challenge.h"
 
 #include "b64.h"
+#include "listener.h"
 #include "log.h"
 
 #include <arpa/inet.h>
@@ -16,13 +17,16 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+/* A validation server sends its request at once: a client that has not
+ * within STANDALONE_TIMEOUT_S is dropped, and when the connections run out
+ * the oldest idle one makes room (listener.h), so that held-open
+ * connections cannot keep the CA out. */
 #define STANDALONE_MAX_CONNS 256
+#define STANDALONE_MAX_PER_SOURCE 64
 #define STANDALONE_MAX_HEAD 4096
-#define STANDALONE_TIMEOUT_S 10.
+#define STANDALONE_TIMEOUT_S 5.
 #define STANDALONE_LINGER_S 2.
 #define STANDALONE_MAX_LINGER 65536 /* bytes read and dropped after answering */
-#define STANDALONE_ACCEPTS_PER_EVENT 64
-#define STANDALONE_ACCEPT_PAUSE_S 1. /* out of descriptors: try again later */
 #define STANDALONE_MAX_TOKENS 65536
 #define STANDALONE_MAX_KEY_AUTH 512
 #define STANDALONE_MAX_MESSAGE 256
@@ -43,26 +47,17 @@ enum conn_state {
 };
 
 struct standalone_conn {
-	struct ev_io io;
-	struct ev_timer timer;
-	struct standalone *sa;
-	struct standalone_conn *prev, *next;
-	int fd;
+	struct listener_conn base;
 	enum conn_state state;
 	size_t len; /* of the head read so far, then of the response */
 	size_t sent; /* of the response, then bytes dropped while lingering */
-	char peer[INET6_ADDRSTRLEN];
 	char buf[STANDALONE_MAX_HEAD + 1];
 };
 
 struct standalone {
 	struct challenge base;
 	char *listen;
-	int fd;
-	struct ev_io accept_io;
-	struct ev_timer pause;
-	struct standalone_conn *conns;
-	size_t n_conns;
+	struct listener *listener;
 	struct standalone_entry *entries; /* sorted by token, then key_auth */
 	size_t n_entries;
 	size_t cap_entries;
@@ -202,32 +197,17 @@ out:
 static void
 conn_close(struct standalone_conn *c)
 {
-	struct standalone *sa = c->sa;
-
-	ev_io_stop(sa->base.loop, &c->io);
-	ev_timer_stop(sa->base.loop, &c->timer);
-	close(c->fd);
-	if (c->prev != NULL) {
-		c->prev->next = c->next;
-	} else {
-		sa->conns = c->next;
-	}
-	if (c->next != NULL) {
-		c->next->prev = c->prev;
-	}
-	sa->n_conns--;
-	free(c);
+	listener_conn_close(&c->base);
 }
 
+/* Only a connection being answered is busy: an idle or lingering one may
+ * make room for a new one. */
 static void
 conn_watch(struct standalone_conn *c, enum conn_state state, int events)
 {
-	struct ev_loop *loop = c->sa->base.loop;
-
 	c->state = state;
-	ev_io_stop(loop, &c->io);
-	ev_io_set(&c->io, c->fd, events);
-	ev_io_start(loop, &c->io);
+	listener_conn_busy(&c->base, state == CONN_WRITING);
+	listener_conn_watch(&c->base, events);
 }
 
 /* Closing with unread input makes the kernel send a reset, which can
@@ -240,7 +220,7 @@ conn_linger(struct standalone_conn *c)
 	ssize_t n;
 
 	do {
-		n = recv(c->fd, drop, sizeof(drop), 0);
+		n = recv(c->base.fd, drop, sizeof(drop), 0);
 		if (n > 0) {
 			c->sent += (size_t)n;
 		}
@@ -257,7 +237,7 @@ conn_write(struct standalone_conn *c)
 	ssize_t n;
 
 	while (c->sent < c->len) {
-		n = send(c->fd, c->buf + c->sent, c->len - c->sent, MSG_NOSIGNAL);
+		n = send(c->base.fd, c->buf + c->sent, c->len - c->sent, MSG_NOSIGNAL);
 		if (n < 0 && errno == EINTR) {
 			continue;
 		}
@@ -270,12 +250,10 @@ conn_write(struct standalone_conn *c)
 		}
 		c->sent += (size_t)n;
 	}
-	shutdown(c->fd, SHUT_WR);
+	shutdown(c->base.fd, SHUT_WR);
 	c->sent = 0;
 	conn_watch(c, CONN_LINGERING, EV_READ);
-	ev_timer_stop(c->sa->base.loop, &c->timer);
-	ev_timer_set(&c->timer, STANDALONE_LINGER_S, 0.);
-	ev_timer_start(c->sa->base.loop, &c->timer);
+	listener_conn_timeout(&c->base, STANDALONE_LINGER_S);
 	conn_linger(c);
 }
 
@@ -301,7 +279,7 @@ printable(char *dst, size_t dstlen, const char *src, size_t len)
 static void
 conn_respond(struct standalone_conn *c)
 {
-	struct standalone *sa = c->sa;
+	struct standalone *sa = listener_arg(c->base.listener);
 	const char *line = c->buf;
 	const char *end;
 	const char *method;
@@ -359,7 +337,7 @@ conn_respond(struct standalone_conn *c)
 respond:
 	if (log_enabled(LOG_LEVEL_DEBUG)) {
 		printable(shown, sizeof(shown), line, end != NULL ? (size_t)(end - line) : 0);
-		log_debug("standalone %s: %s: %s: %d", sa->listen, c->peer, shown, status);
+		log_debug("standalone %s: %s: %s: %d", sa->listen, c->base.peer, shown, status);
 	}
 	if (status == 200) {
 		n = snprintf(c->buf, sizeof(c->buf),
@@ -394,7 +372,7 @@ conn_read(struct standalone_conn *c)
 	ssize_t n;
 
 	do {
-		n = recv(c->fd, c->buf + c->len, STANDALONE_MAX_HEAD - c->len, 0);
+		n = recv(c->base.fd, c->buf + c->len, STANDALONE_MAX_HEAD - c->len, 0);
 	} while (n < 0 && errno == EINTR);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 		return;
@@ -418,10 +396,11 @@ conn_read(struct standalone_conn *c)
 }
 
 static void
-on_conn_io(struct ev_loop *loop, struct ev_io *w, int revents)
+on_conn_io(struct listener_conn *base, int revents)
 {
-	struct standalone_conn *c = w->data;
+	struct standalone_conn *c = (struct standalone_conn *)base;
 
+	(void)revents;
 	switch (c->state) {
 	case CONN_READING:
 		conn_read(c);
@@ -432,88 +411,6 @@ on_conn_io(struct ev_loop *loop, struct ev_io *w, int revents)
 	case CONN_LINGERING:
 		conn_linger(c);
 		break;
-	}
-}
-
-static void
-on_conn_timeout(struct ev_loop *loop, struct ev_timer *w, int revents)
-{
-	conn_close(w->data);
-}
-
-static void
-peer_name(const struct sockaddr_storage *ss, char *out, size_t len)
-{
-	const void *addr = NULL;
-
-	if (ss->ss_family == AF_INET) {
-		addr = &((const struct sockaddr_in *)ss)->sin_addr;
-	} else if (ss->ss_family == AF_INET6) {
-		addr = &((const struct sockaddr_in6 *)ss)->sin6_addr;
-	}
-	if (addr == NULL || inet_ntop(ss->ss_family, addr, out, (socklen_t)len) == NULL) {
-		snprintf(out, len, "?");
-	}
-}
-
-static void
-on_pause(struct ev_loop *loop, struct ev_timer *w, int revents)
-{
-	struct standalone *sa = w->data;
-
-	ev_io_start(loop, &sa->accept_io);
-}
-
-static void
-on_accept(struct ev_loop *loop, struct ev_io *w, int revents)
-{
-	struct standalone *sa = w->data;
-	struct standalone_conn *c;
-	struct sockaddr_storage ss;
-	socklen_t sslen;
-	int fd;
-	int i;
-
-	for (i = 0; i < STANDALONE_ACCEPTS_PER_EVENT; i++) {
-		sslen = sizeof(ss);
-		fd = accept4(sa->fd, (struct sockaddr *)&ss, &sslen, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0) {
-			if (errno == EINTR || errno == ECONNABORTED) {
-				continue;
-			}
-			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
-			    errno == ENOMEM) {
-				/* The socket stays readable: wait instead of
-				 * spinning on it. */
-				log_warn("standalone %s: accept: %s", sa->listen, strerror(errno));
-				ev_io_stop(loop, &sa->accept_io);
-				ev_timer_start(loop, &sa->pause);
-			}
-			break;
-		}
-		c = NULL;
-		if (sa->n_conns < STANDALONE_MAX_CONNS) {
-			c = calloc(1, sizeof(*c));
-		}
-		if (c == NULL) {
-			close(fd);
-			continue;
-		}
-		c->sa = sa;
-		c->fd = fd;
-		peer_name(&ss, c->peer, sizeof(c->peer));
-		c->next = sa->conns;
-		if (sa->conns != NULL) {
-			sa->conns->prev = c;
-		}
-		sa->conns = c;
-		sa->n_conns++;
-		ev_io_init(&c->io, on_conn_io, fd, EV_READ);
-		c->io.data = c;
-		ev_io_start(loop, &c->io);
-		ev_timer_init(&c->timer, on_conn_timeout, STANDALONE_TIMEOUT_S, 0.);
-		c->timer.data = c;
-		ev_timer_start(loop, &c->timer);
 	}
 }
 
@@ -579,14 +476,7 @@ standalone_destroy(struct challenge *ch)
 	struct standalone *sa = (struct standalone *)ch;
 	size_t i;
 
-	while (sa->conns != NULL) {
-		conn_close(sa->conns);
-	}
-	if (sa->fd >= 0) {
-		ev_io_stop(sa->base.loop, &sa->accept_io);
-		ev_timer_stop(sa->base.loop, &sa->pause);
-		close(sa->fd);
-	}
+	listener_destroy(sa->listener);
 	for (i = 0; i < sa->n_entries; i++) {
 		free(sa->entries[i].token);
 		free(sa->entries[i].key_auth);
@@ -764,7 +654,10 @@ struct challenge *
 challenge_standalone_create(struct ev_loop *loop, const char *address)
 {
 	struct standalone *sa = NULL;
+	struct listener_config cfg = {0};
+	char name[128];
 	bool ok = false;
+	int fd;
 
 	if (address == NULL || address[0] == '\0') {
 		log_error("standalone: no address given: set http-listen");
@@ -775,7 +668,6 @@ challenge_standalone_create(struct ev_loop *loop, const char *address)
 		log_error("standalone %s: out of memory", address);
 		goto out;
 	}
-	sa->fd = -1;
 	sa->base.ops = &standalone_ops;
 	sa->base.loop = loop;
 	sa->listen = strdup(address);
@@ -783,15 +675,22 @@ challenge_standalone_create(struct ev_loop *loop, const char *address)
 		log_error("standalone %s: out of memory", address);
 		goto out;
 	}
-	sa->fd = challenge_listen("http-listen", address);
-	if (sa->fd < 0) {
+	fd = challenge_listen("http-listen", address);
+	if (fd < 0) {
 		goto out;
 	}
-	ev_io_init(&sa->accept_io, on_accept, sa->fd, EV_READ);
-	sa->accept_io.data = sa;
-	ev_io_start(loop, &sa->accept_io);
-	ev_timer_init(&sa->pause, on_pause, STANDALONE_ACCEPT_PAUSE_S, 0.);
-	sa->pause.data = sa;
+	snprintf(name, sizeof(name), "standalone %s", address);
+	cfg.name = name;
+	cfg.conn_size = sizeof(struct standalone_conn);
+	cfg.max_conns = STANDALONE_MAX_CONNS;
+	cfg.max_per_source = STANDALONE_MAX_PER_SOURCE;
+	cfg.timeout_s = STANDALONE_TIMEOUT_S;
+	cfg.io = on_conn_io;
+	cfg.arg = sa;
+	sa->listener = listener_create(loop, fd, &cfg);
+	if (sa->listener == NULL) {
+		goto out;
+	}
 	log_debug("standalone %s: listening", address);
 	ok = true;
 out:

@@ -5,6 +5,7 @@
  * serves every order in flight. */
 #include "challenge.h"
 
+#include "listener.h"
 #include "log.h"
 
 #include <arpa/inet.h>
@@ -21,11 +22,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+/* A validation server completes its handshake at once: one that has not
+ * within TLSALPN_TIMEOUT_S is dropped, and when the connections run out the
+ * oldest idle one makes room (listener.h), so that held-open connections
+ * cannot keep the CA out. */
 #define TLSALPN_MAX_CONNS 256
+#define TLSALPN_MAX_PER_SOURCE 64
 #define TLSALPN_MAX_ENTRIES 4096
-#define TLSALPN_TIMEOUT_S 10.
-#define TLSALPN_ACCEPTS_PER_EVENT 64
-#define TLSALPN_ACCEPT_PAUSE_S 1.
+#define TLSALPN_TIMEOUT_S 5.
 #define TLSALPN_MAX_NAME 256
 #define TLSALPN_MAX_MESSAGE 256
 /* RFC 8737 section 6.1: the ALPN protocol, and the id-pe-acmeIdentifier
@@ -42,11 +46,7 @@ struct tlsalpn_entry {
 };
 
 struct tlsalpn_conn {
-	struct ev_io io;
-	struct ev_timer timer;
-	struct tlsalpn *ta;
-	struct tlsalpn_conn *prev, *next;
-	int fd;
+	struct listener_conn base;
 	SSL *ssl;
 };
 
@@ -55,10 +55,7 @@ struct tlsalpn {
 	char *listen;
 	int fd;
 	SSL_CTX *ctx;
-	struct ev_io accept_io;
-	struct ev_timer pause;
-	struct tlsalpn_conn *conns;
-	size_t n_conns;
+	struct listener *listener;
 	struct tlsalpn_entry *entries;
 	size_t n_entries;
 	size_t cap_entries;
@@ -368,6 +365,8 @@ on_client_hello(SSL *ssl, int *alert, void *arg)
 		*alert = SSL_AD_NO_APPLICATION_PROTOCOL;
 		return SSL_CLIENT_HELLO_ERROR;
 	}
+	/* A validation server, mid-handshake: not one to make room. */
+	listener_conn_busy(&((struct tlsalpn_conn *)SSL_get_app_data(ssl))->base, true);
 	return SSL_CLIENT_HELLO_SUCCESS;
 }
 
@@ -388,136 +387,61 @@ on_alpn(SSL *ssl, const unsigned char **out, unsigned char *outlen, const unsign
 }
 
 static void
-conn_close(struct tlsalpn_conn *c)
-{
-	struct tlsalpn *ta = c->ta;
-
-	ev_io_stop(ta->base.loop, &c->io);
-	ev_timer_stop(ta->base.loop, &c->timer);
-	SSL_free(c->ssl);
-	close(c->fd);
-	if (c->prev != NULL) {
-		c->prev->next = c->next;
-	} else {
-		ta->conns = c->next;
-	}
-	if (c->next != NULL) {
-		c->next->prev = c->prev;
-	}
-	ta->n_conns--;
-	free(c);
-}
-
-static void
 conn_step(struct tlsalpn_conn *c)
 {
+	struct tlsalpn *ta = listener_arg(c->base.listener);
 	int rc;
-	int events;
 
 	ERR_clear_error();
 	rc = SSL_do_handshake(c->ssl);
 	if (rc == 1) {
 		/* RFC 8737 section 3: the validation is the handshake; the
 		 * connection ends there. */
-		log_debug("tls-alpn-01 %s: handshake for %s", c->ta->listen,
+		log_debug("tls-alpn-01 %s: %s: handshake for %s", ta->listen, c->base.peer,
 		          SSL_get_servername(c->ssl, TLSEXT_NAMETYPE_host_name));
 		SSL_shutdown(c->ssl);
-		conn_close(c);
+		listener_conn_close(&c->base);
 		return;
 	}
 	switch (SSL_get_error(c->ssl, rc)) {
 	case SSL_ERROR_WANT_READ:
-		events = EV_READ;
+		listener_conn_watch(&c->base, EV_READ);
 		break;
 	case SSL_ERROR_WANT_WRITE:
-		events = EV_WRITE;
+		listener_conn_watch(&c->base, EV_WRITE);
 		break;
 	default:
-		conn_close(c);
-		return;
-	}
-	if ((c->io.events & (EV_READ | EV_WRITE)) != events) {
-		ev_io_stop(c->ta->base.loop, &c->io);
-		ev_io_set(&c->io, c->fd, events);
-		ev_io_start(c->ta->base.loop, &c->io);
+		listener_conn_close(&c->base);
+		break;
 	}
 }
 
 static void
-on_conn_io(struct ev_loop *loop, struct ev_io *w, int revents)
+on_conn_io(struct listener_conn *base, int revents)
 {
-	(void)loop;
 	(void)revents;
-	conn_step(w->data);
+	conn_step((struct tlsalpn_conn *)base);
 }
 
-static void
-on_conn_timeout(struct ev_loop *loop, struct ev_timer *w, int revents)
+static int
+on_conn_open(struct listener_conn *base, void *arg)
 {
-	(void)loop;
-	(void)revents;
-	conn_close(w->data);
-}
+	struct tlsalpn_conn *c = (struct tlsalpn_conn *)base;
+	struct tlsalpn *ta = arg;
 
-static void
-on_pause(struct ev_loop *loop, struct ev_timer *w, int revents)
-{
-	struct tlsalpn *ta = w->data;
-
-	(void)revents;
-	ev_io_start(loop, &ta->accept_io);
-}
-
-static void
-on_accept(struct ev_loop *loop, struct ev_io *w, int revents)
-{
-	struct tlsalpn *ta = w->data;
-	struct tlsalpn_conn *c;
-	int fd;
-
-	(void)revents;
-	for (int i = 0; i < TLSALPN_ACCEPTS_PER_EVENT; i++) {
-		fd = accept4(ta->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0) {
-			if (errno == EINTR || errno == ECONNABORTED) {
-				continue;
-			}
-			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
-			    errno == ENOMEM) {
-				log_warn("tls-alpn-01 %s: accept: %s", ta->listen, strerror(errno));
-				ev_io_stop(loop, &ta->accept_io);
-				ev_timer_start(loop, &ta->pause);
-			}
-			break;
-		}
-		c = ta->n_conns < TLSALPN_MAX_CONNS ? calloc(1, sizeof(*c)) : NULL;
-		if (c != NULL) {
-			c->ssl = SSL_new(ta->ctx);
-		}
-		if (c == NULL || c->ssl == NULL || SSL_set_fd(c->ssl, fd) != 1) {
-			if (c != NULL) {
-				SSL_free(c->ssl);
-			}
-			free(c);
-			close(fd);
-			continue;
-		}
-		SSL_set_accept_state(c->ssl);
-		c->ta = ta;
-		c->fd = fd;
-		c->next = ta->conns;
-		if (ta->conns != NULL) {
-			ta->conns->prev = c;
-		}
-		ta->conns = c;
-		ta->n_conns++;
-		ev_io_init(&c->io, on_conn_io, fd, EV_READ);
-		c->io.data = c;
-		ev_io_start(loop, &c->io);
-		ev_timer_init(&c->timer, on_conn_timeout, TLSALPN_TIMEOUT_S, 0.);
-		c->timer.data = c;
-		ev_timer_start(loop, &c->timer);
+	c->ssl = SSL_new(ta->ctx);
+	if (c->ssl == NULL || SSL_set_fd(c->ssl, base->fd) != 1) {
+		return -1;
 	}
+	SSL_set_accept_state(c->ssl);
+	SSL_set_app_data(c->ssl, c);
+	return 0;
+}
+
+static void
+on_conn_close(struct listener_conn *base)
+{
+	SSL_free(((struct tlsalpn_conn *)base)->ssl);
 }
 
 /* ---- present and cleanup ---- */
@@ -572,14 +496,7 @@ tlsalpn_destroy(struct challenge *ch)
 {
 	struct tlsalpn *ta = (struct tlsalpn *)ch;
 
-	while (ta->conns != NULL) {
-		conn_close(ta->conns);
-	}
-	if (ta->fd >= 0) {
-		ev_io_stop(ta->base.loop, &ta->accept_io);
-		ev_timer_stop(ta->base.loop, &ta->pause);
-		close(ta->fd);
-	}
+	listener_destroy(ta->listener);
 	for (size_t i = 0; i < ta->n_entries; i++) {
 		entry_free(&ta->entries[i]);
 	}
@@ -601,7 +518,10 @@ struct challenge *
 challenge_tlsalpn_create(struct ev_loop *loop, const char *address)
 {
 	struct tlsalpn *ta = NULL;
+	struct listener_config cfg = {0};
+	char name[128];
 	bool ok = false;
+	int fd;
 
 	if (address == NULL || address[0] == '\0') {
 		log_error("tls-alpn-01: no address given: set tls-listen");
@@ -612,7 +532,6 @@ challenge_tlsalpn_create(struct ev_loop *loop, const char *address)
 		log_error("tls-alpn-01 %s: out of memory", address);
 		goto out;
 	}
-	ta->fd = -1;
 	ta->base.ops = &tlsalpn_ops;
 	ta->base.loop = loop;
 	ta->listen = strdup(address);
@@ -632,15 +551,24 @@ challenge_tlsalpn_create(struct ev_loop *loop, const char *address)
 	SSL_CTX_set_tlsext_servername_arg(ta->ctx, ta);
 	SSL_CTX_set_client_hello_cb(ta->ctx, on_client_hello, ta);
 	SSL_CTX_set_alpn_select_cb(ta->ctx, on_alpn, ta);
-	ta->fd = challenge_listen("tls-listen", address);
-	if (ta->fd < 0) {
+	fd = challenge_listen("tls-listen", address);
+	if (fd < 0) {
 		goto out;
 	}
-	ev_io_init(&ta->accept_io, on_accept, ta->fd, EV_READ);
-	ta->accept_io.data = ta;
-	ev_io_start(loop, &ta->accept_io);
-	ev_timer_init(&ta->pause, on_pause, TLSALPN_ACCEPT_PAUSE_S, 0.);
-	ta->pause.data = ta;
+	snprintf(name, sizeof(name), "tls-alpn-01 %s", address);
+	cfg.name = name;
+	cfg.conn_size = sizeof(struct tlsalpn_conn);
+	cfg.max_conns = TLSALPN_MAX_CONNS;
+	cfg.max_per_source = TLSALPN_MAX_PER_SOURCE;
+	cfg.timeout_s = TLSALPN_TIMEOUT_S;
+	cfg.open = on_conn_open;
+	cfg.io = on_conn_io;
+	cfg.close = on_conn_close;
+	cfg.arg = ta;
+	ta->listener = listener_create(loop, fd, &cfg);
+	if (ta->listener == NULL) {
+		goto out;
+	}
 	log_debug("tls-alpn-01 %s: listening", address);
 	ok = true;
 out:

@@ -127,6 +127,7 @@ run(struct cli *cli)
 	json_t *answer = NULL;
 	char *path = NULL;
 	bool no_daemon = false;
+	bool running = false;
 	int rc = CLI_EXIT_USAGE;
 
 	if (cli_load_config(cli, &conf) < 0) {
@@ -143,15 +144,23 @@ run(struct cli *cli)
 		goto out;
 	}
 	answer = ctl_request(path, request, 10.0, &no_daemon);
-	if (answer != NULL && !json_is_true(json_object_get(answer, "ready"))) {
-		/* The daemon is still waiting for its CA: the files tell more. */
-		json_decref(answer);
-		answer = NULL;
-	} else if (answer != NULL) {
-		json_object_set_new(answer, "daemon", json_true());
+	if (answer == NULL && !no_daemon) {
+		/* A daemon is there (ctl_request said why it cannot be
+		 * asked): the files would show it as stopped. */
+		goto out;
 	}
-	if (answer == NULL) {
+	if (answer != NULL && json_is_true(json_object_get(answer, "ready"))) {
+		json_object_set_new(answer, "daemon", json_true());
+	} else {
+		/* No daemon, or one still waiting for its CA: the files tell
+		 * more, but a daemon that answered is running. */
+		running = answer != NULL;
+		json_decref(answer);
 		answer = offline_status(cli, &conf);
+		if (answer != NULL && running) {
+			json_object_set_new(answer, "daemon", json_true());
+			json_object_set_new(answer, "ready", json_false());
+		}
 	}
 	if (answer == NULL) {
 		goto out;

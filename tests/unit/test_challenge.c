@@ -733,36 +733,74 @@ count_closed(const int *fds, int n)
 	return closed;
 }
 
+/* Waits until the server has closed want of the n client sockets. */
+static int
+wait_closed(struct fixture *f, const int *fds, int n, int want)
+{
+	double start = now();
+	int closed = 0;
+
+	while (closed < want && now() - start < 10.) {
+		run_loop(f, 0.1);
+		closed = count_closed(fds, n);
+	}
+	run_loop(f, 0.2);
+	return count_closed(fds, n);
+}
+
+/* 300 idle connections from one address: that address keeps its 64 newest,
+ * the oldest make room; a validation from there is still answered while
+ * they are held (before, the new connections were the ones closed: a flood
+ * kept the CA out). */
 static void
 test_standalone_connection_cap(void **state)
 {
 	struct fixture *f = *state;
+	struct challenge_task t = task();
 	struct challenge *ch;
+	struct result r = {0};
 	char listen[64];
 	int fds[300];
-	int closed = 0;
-	double start;
 	int port = free_port(AF_INET);
 	int i;
 
 	snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
 	ch = challenge_standalone_create(f->loop, listen);
 	assert_non_null(ch);
+	assert_int_equal(ch->ops->present(ch, &t, on_done, &r), 0);
+	wait_done(f, &r);
 	for (i = 0; i < 300; i++) {
 		fds[i] = connect_to(AF_INET, port);
 	}
-	start = now();
-	while (closed < 300 - 256 && now() - start < 10.) {
-		run_loop(f, 0.1);
-		closed = count_closed(fds, 300);
-	}
-	run_loop(f, 0.2);
-	assert_int_equal(count_closed(fds, 300), 300 - 256);
+	assert_int_equal(wait_closed(f, fds, 300, 300 - 64), 300 - 64);
+	assert_int_equal(count_closed(fds, 300 - 64), 300 - 64);
+	assert_status(http_get(f, AF_INET, port, "GET", "/.well-known/acme-challenge/" TOKEN),
+	              "HTTP/1.1 200 ");
 	for (i = 0; i < 300; i++) {
 		close(fds[i]);
 	}
-	run_loop(f, 0.2);
-	assert_status(http_get(f, AF_INET, port, "GET", "/"), "HTTP/1.1 404 ");
+	challenge_destroy(ch);
+}
+
+/* An idle connection is closed after a few seconds. */
+static void
+test_standalone_idle_timeout(void **state)
+{
+	struct fixture *f = *state;
+	struct challenge *ch;
+	char listen[64];
+	int port = free_port(AF_INET);
+	int fd;
+	double start;
+
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
+	ch = challenge_standalone_create(f->loop, listen);
+	assert_non_null(ch);
+	fd = connect_to(AF_INET, port);
+	start = now();
+	assert_int_equal(wait_closed(f, &fd, 1, 1), 1);
+	assert_true(now() - start < 8.);
+	close(fd);
 	challenge_destroy(ch);
 }
 
@@ -1201,6 +1239,37 @@ test_tlsalpn(void **state)
 	challenge_destroy(ch);
 }
 
+/* A flood of idle connections does not keep a validation out. */
+static void
+test_tlsalpn_flood(void **state)
+{
+	struct fixture *f = *state;
+	struct challenge_task t = task();
+	struct challenge *ch;
+	struct result r = {0};
+	struct tls_seen seen;
+	char listen[64];
+	int fds[300];
+	int port = free_port(AF_INET);
+	int i;
+
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
+	ch = challenge_tlsalpn_create(f->loop, listen);
+	assert_non_null(ch);
+	assert_int_equal(ch->ops->present(ch, &t, on_done, &r), 0);
+	wait_done(f, &r);
+	for (i = 0; i < 300; i++) {
+		fds[i] = connect_to(AF_INET, port);
+	}
+	assert_int_equal(wait_closed(f, fds, 300, 300 - 64), 300 - 64);
+	tls_handshake(f, port, "example.org", "acme-tls/1", &seen);
+	assert_true(seen.ok);
+	for (i = 0; i < 300; i++) {
+		close(fds[i]);
+	}
+	challenge_destroy(ch);
+}
+
 static void
 test_tlsalpn_port_in_use(void **state)
 {
@@ -1370,8 +1439,10 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_standalone_bad_listen, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_standalone_dual_stack, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_standalone_connection_cap, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_standalone_idle_timeout, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_standalone_head_too_big, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_tlsalpn, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_tlsalpn_flood, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_tlsalpn_port_in_use, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_httphook, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_httphook_failure, setup, teardown),

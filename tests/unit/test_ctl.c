@@ -1,0 +1,277 @@
+#include "ctl.h"
+
+#include <ev.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#define BIG_N 100000 /* entries in the "big" reply: about 4 MB */
+
+struct fixture {
+	char dir[64];
+	char path[96];
+	struct ev_loop *loop;
+	struct ctl *ctl;
+	int handled;
+};
+
+/* A client call made from a thread while the test runs the loop. */
+struct call {
+	const char *path;
+	const char *cmd;
+	double timeout_s;
+	json_t *answer;
+	bool no_daemon;
+	atomic_bool done;
+};
+
+static json_t *
+handler(json_t *request, void *arg)
+{
+	struct fixture *f = arg;
+	const char *cmd = json_string_value(json_object_get(request, "cmd"));
+	json_t *list;
+	char name[32];
+
+	f->handled++;
+	if (cmd == NULL || strcmp(cmd, "big") != 0) {
+		return json_pack("{s:s}", "echo", cmd != NULL ? cmd : "");
+	}
+	list = json_array();
+	for (int i = 0; i < BIG_N; i++) {
+		snprintf(name, sizeof(name), "cert-%06d", i);
+		json_array_append_new(list, json_pack("{s:s, s:i}", "cert", name, "n", i));
+	}
+	return json_pack("{s:o}", "certs", list);
+}
+
+static void *
+client(void *arg)
+{
+	struct call *c = arg;
+	json_t *request = json_pack("{s:s}", "cmd", c->cmd);
+
+	c->answer = ctl_request(c->path, request, c->timeout_s, &c->no_daemon);
+	json_decref(request);
+	atomic_store(&c->done, true);
+	return NULL;
+}
+
+/* Runs call c in a thread while the loop runs; at most 20 s. */
+static void
+call_run(struct fixture *f, struct call *c)
+{
+	pthread_t t;
+
+	atomic_store(&c->done, false);
+	assert_int_equal(pthread_create(&t, NULL, client, c), 0);
+	for (int i = 0; i < 20000 && !atomic_load(&c->done); i++) {
+		ev_run(f->loop, EVRUN_NOWAIT);
+		usleep(1000);
+	}
+	assert_int_equal(pthread_join(t, NULL), 0);
+}
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	snprintf(f->dir, sizeof(f->dir), "/tmp/acmed-test-ctl-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->path, sizeof(f->path), "%s/ctl.sock", f->dir);
+	f->loop = ev_loop_new(EVFLAG_AUTO);
+	assert_non_null(f->loop);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	ctl_close(f->ctl);
+	unlink(f->path);
+	rmdir(f->dir);
+	ev_loop_destroy(f->loop);
+	free(f);
+	return 0;
+}
+
+static int
+connect_unix(const char *path)
+{
+	struct sockaddr_un addr;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	memset(&addr, 0, sizeof(addr));
+	addr.sun_family = AF_UNIX;
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path);
+	assert_int_equal(connect(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	return fd;
+}
+
+/* Replies of megabytes arrive whole (before, the client stopped at 64 KiB
+ * and called the answer "not JSON"). */
+static void
+test_big_reply(void **state)
+{
+	struct fixture *f = *state;
+	struct call c = {.path = f->path, .cmd = "big", .timeout_s = 10.};
+	json_t *last;
+
+	f->ctl = ctl_listen(f->loop, f->path, handler, f);
+	assert_non_null(f->ctl);
+	call_run(f, &c);
+	assert_non_null(c.answer);
+	assert_false(c.no_daemon);
+	assert_int_equal(json_array_size(json_object_get(c.answer, "certs")), BIG_N);
+	last = json_array_get(json_object_get(c.answer, "certs"), BIG_N - 1);
+	assert_string_equal(json_string_value(json_object_get(last, "cert")), "cert-099999");
+	json_decref(c.answer);
+}
+
+/* No socket file, or a file nobody accepts on: no daemon, not an error. */
+static void
+test_no_daemon(void **state)
+{
+	struct fixture *f = *state;
+	struct sockaddr_un addr;
+	json_t *request = json_pack("{s:s}", "cmd", "status");
+	bool no_daemon = false;
+	int fd;
+
+	assert_null(ctl_request(f->path, request, 1., &no_daemon));
+	assert_true(no_daemon);
+
+	/* A stale socket file: bound, then its owner gone. */
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	memset(&addr, 0, sizeof(addr));
+	addr.sun_family = AF_UNIX;
+	memcpy(addr.sun_path, f->path, strlen(f->path) + 1);
+	assert_int_equal(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	close(fd);
+	no_daemon = false;
+	assert_null(ctl_request(f->path, request, 1., &no_daemon));
+	assert_true(no_daemon);
+	json_decref(request);
+}
+
+/* Something listens but does not answer: an error, not "no daemon" (status
+ * would otherwise show a running daemon as stopped). */
+static void
+test_silent_daemon(void **state)
+{
+	struct fixture *f = *state;
+	struct sockaddr_un addr;
+	json_t *request = json_pack("{s:s}", "cmd", "status");
+	bool no_daemon = true;
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	int peer;
+
+	memset(&addr, 0, sizeof(addr));
+	addr.sun_family = AF_UNIX;
+	memcpy(addr.sun_path, f->path, strlen(f->path) + 1);
+	assert_int_equal(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	assert_int_equal(listen(fd, 4), 0);
+	assert_null(ctl_request(f->path, request, 0.3, &no_daemon));
+	assert_false(no_daemon);
+
+	/* Accepted and closed without a word (a refused peer). */
+	peer = connect_unix(f->path);
+	close(peer);
+	no_daemon = true;
+	assert_null(ctl_request(f->path, request, 0.3, &no_daemon));
+	assert_false(no_daemon);
+	json_decref(request);
+	close(fd);
+}
+
+/* 300 idle clients hold connections: a request still gets its answer, the
+ * oldest idle ones made room. */
+static void
+test_flood(void **state)
+{
+	struct fixture *f = *state;
+	struct call c = {.path = f->path, .cmd = "status", .timeout_s = 10.};
+	int fds[300];
+	int closed = 0;
+	char ch;
+
+	f->ctl = ctl_listen(f->loop, f->path, handler, f);
+	assert_non_null(f->ctl);
+	for (int i = 0; i < 300; i++) {
+		fds[i] = connect_unix(f->path);
+	}
+	for (int i = 0; i < 50; i++) {
+		ev_run(f->loop, EVRUN_NOWAIT);
+		usleep(1000);
+	}
+	call_run(f, &c);
+	assert_non_null(c.answer);
+	assert_string_equal(json_string_value(json_object_get(c.answer, "echo")), "status");
+	json_decref(c.answer);
+	for (int i = 0; i < 300; i++) {
+		if (recv(fds[i], &ch, 1, MSG_DONTWAIT) == 0) {
+			closed++;
+		}
+	}
+	/* 256 at most at once: the client's made one more room. */
+	assert_int_equal(closed, 300 - 256 + 1);
+	assert_int_equal(recv(fds[0], &ch, 1, MSG_DONTWAIT), 0);
+	for (int i = 0; i < 300; i++) {
+		close(fds[i]);
+	}
+}
+
+/* A request line longer than the server takes gets an error reply. */
+static void
+test_long_request(void **state)
+{
+	struct fixture *f = *state;
+	char *cmd = malloc(20000);
+	struct call c = {.path = f->path, .timeout_s = 10.};
+
+	assert_non_null(cmd);
+	memset(cmd, 'x', 19999);
+	cmd[19999] = '\0';
+	c.cmd = cmd;
+	f->ctl = ctl_listen(f->loop, f->path, handler, f);
+	assert_non_null(f->ctl);
+	call_run(f, &c);
+	assert_non_null(c.answer);
+	assert_string_equal(json_string_value(json_object_get(c.answer, "error")),
+	                    "request too long");
+	assert_int_equal(f->handled, 0);
+	json_decref(c.answer);
+	free(cmd);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test_setup_teardown(test_big_reply, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_no_daemon, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_silent_daemon, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_flood, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_long_request, setup, teardown),
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
