@@ -695,7 +695,7 @@ out:
 /* What to do about a failed bind: written to buf, empty when there is
  * nothing to add to strerror. */
 static void
-bind_hint(int err, const struct sockaddr_storage *ss, char *buf, size_t len)
+bind_hint(const char *key, int err, const struct sockaddr_storage *ss, char *buf, size_t len)
 {
 	in_port_t port = ss->ss_family == AF_INET6 ? ((const struct sockaddr_in6 *)ss)->sin6_port
 	                                           : ((const struct sockaddr_in *)ss)->sin_port;
@@ -704,15 +704,16 @@ bind_hint(int err, const struct sockaddr_storage *ss, char *buf, size_t len)
 	if (err == EACCES) {
 		snprintf(buf, len,
 		         ": port %u needs root or CAP_NET_BIND_SERVICE: run acmed as root, grant "
-		         "it the capability, or listen on a port above 1023",
-		         (unsigned)ntohs(port));
+		         "it the capability, or set %s to a port above 1023",
+		         (unsigned)ntohs(port), key);
 	} else if (err == EADDRINUSE) {
 		snprintf(buf, len,
 		         ": another program (a web server, or acmed run answering challenges) "
-		         "holds port %u: stop it, listen elsewhere, or use webroot or a hook",
-		         (unsigned)ntohs(port));
+		         "holds port %u: stop it, set %s to a free port, or use webroot or a hook",
+		         (unsigned)ntohs(port), key);
 	} else if (err == EADDRNOTAVAIL) {
-		snprintf(buf, len, ": no interface of this host has that address");
+		snprintf(buf, len, ": no interface of this host has that address: set %s to one",
+		         key);
 	}
 }
 
@@ -766,7 +767,7 @@ challenge_listen_err(const char *key, const char *address, char *err, size_t err
 	step = "bind";
 	if (bind(fd, (struct sockaddr *)&ss, sslen) < 0) {
 		saved = errno;
-		bind_hint(saved, &ss, hint, sizeof(hint));
+		bind_hint(key, saved, &ss, hint, sizeof(hint));
 		errno = saved;
 		goto fail;
 	}

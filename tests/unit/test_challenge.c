@@ -650,7 +650,8 @@ test_standalone_port_in_use(void **state)
 	/* The reason and what to do about it, on one line. */
 	snprintf(expected, sizeof(expected),
 	         "http-listen %s: bind: Address already in use: another program (a web server, "
-	         "or acmed run answering challenges) holds port %d: stop it,",
+	         "or acmed run answering challenges) holds port %d: stop it, set http-listen to a "
+	         "free port,",
 	         listen, port);
 	assert_non_null(strstr(log, expected));
 	free(log);
