@@ -21,47 +21,41 @@ struct challenge_call {
 	char message[CHALLENGE_MAX_MESSAGE];
 };
 
-enum responder {
-	RESPONDER_NONE,
-	RESPONDER_DNS_HOOK,
-	RESPONDER_HTTP_HOOK,
-	RESPONDER_WEBROOT,
-	RESPONDER_STANDALONE,
-	RESPONDER_TLS_ALPN,
-};
-
 static bool
 is_set(const char *s)
 {
 	return s != NULL && s[0] != '\0';
 }
 
-/* Which responder the settings ask for; NONE with the reason in *why. */
-static enum responder
-pick(const struct conf_settings *s, const char **why)
+enum challenge_responder
+challenge_pick(const struct conf_settings *s, const char **why)
 {
-	enum responder r = RESPONDER_NONE;
+	enum challenge_responder r = CHALLENGE_RESPONDER_NONE;
+	const char *unused;
 
+	if (why == NULL) {
+		why = &unused;
+	}
 	*why = NULL;
 	switch (s->challenge) {
 	case CONF_CHALLENGE_DNS01:
 		if (is_set(s->dns_hook)) {
-			r = RESPONDER_DNS_HOOK;
+			r = CHALLENGE_RESPONDER_DNS_HOOK;
 		} else {
 			*why = "dns-01 needs a hook: set dns-hook or --dns-hook";
 		}
 		break;
 	case CONF_CHALLENGE_HTTP01:
 		if (is_set(s->http_hook)) {
-			r = RESPONDER_HTTP_HOOK;
+			r = CHALLENGE_RESPONDER_HTTP_HOOK;
 		} else if (is_set(s->webroot)) {
-			r = RESPONDER_WEBROOT;
+			r = CHALLENGE_RESPONDER_WEBROOT;
 		} else {
-			r = RESPONDER_STANDALONE;
+			r = CHALLENGE_RESPONDER_STANDALONE;
 		}
 		break;
 	case CONF_CHALLENGE_TLSALPN01:
-		r = RESPONDER_TLS_ALPN;
+		r = CHALLENGE_RESPONDER_TLS_ALPN;
 		break;
 	default:
 		*why = "unknown challenge type: set challenge to http-01, dns-01 or tls-alpn-01";
@@ -86,6 +80,19 @@ static const char *
 tls_listen_address(const struct conf_settings *s)
 {
 	return is_set(s->tls_listen) ? s->tls_listen : CHALLENGE_DEFAULT_TLS_LISTEN;
+}
+
+const char *
+challenge_listen_address(const struct conf_settings *s, enum challenge_responder r)
+{
+	const char *address = NULL;
+
+	if (r == CHALLENGE_RESPONDER_STANDALONE) {
+		address = listen_address(s);
+	} else if (r == CHALLENGE_RESPONDER_TLS_ALPN) {
+		address = tls_listen_address(s);
+	}
+	return address;
 }
 
 /* "PORT" is "[::]:PORT": one listener either way. buf holds the result when
@@ -145,25 +152,26 @@ challenge_key(const struct conf_settings *s)
 	}
 	snprintf(timeout, sizeof(timeout), "%ld", hook_timeout(s));
 	snprintf(wait, sizeof(wait), "%ld", s->dns_wait);
-	switch (pick(s, &why)) {
-	case RESPONDER_NONE:
+	switch (challenge_pick(s, &why)) {
+	case CHALLENGE_RESPONDER_NONE:
+	case CHALLENGE_RESPONDER__MAX:
 		name = conf_challenge_name(s->challenge);
 		key = join((const char *[]){"none", name != NULL ? name : "?"}, 2);
 		break;
-	case RESPONDER_DNS_HOOK:
+	case CHALLENGE_RESPONDER_DNS_HOOK:
 		key = join((const char *[]){"dns-hook", s->dns_hook, timeout, wait}, 4);
 		break;
-	case RESPONDER_HTTP_HOOK:
+	case CHALLENGE_RESPONDER_HTTP_HOOK:
 		key = join((const char *[]){"http-hook", s->http_hook, timeout}, 3);
 		break;
-	case RESPONDER_WEBROOT:
+	case CHALLENGE_RESPONDER_WEBROOT:
 		key = join((const char *[]){"webroot", s->webroot}, 2);
 		break;
-	case RESPONDER_STANDALONE:
+	case CHALLENGE_RESPONDER_STANDALONE:
 		listen = same_listener(listen_address(s), port, sizeof(port));
 		key = join((const char *[]){"standalone", listen}, 2);
 		break;
-	case RESPONDER_TLS_ALPN:
+	case CHALLENGE_RESPONDER_TLS_ALPN:
 		listen = same_listener(tls_listen_address(s), port, sizeof(port));
 		key = join((const char *[]){"tls-alpn", listen}, 2);
 		break;
@@ -187,23 +195,24 @@ challenge_create(struct ev_loop *loop, const struct conf_settings *s)
 		log_error("challenge: out of memory");
 		goto out;
 	}
-	switch (pick(s, &why)) {
-	case RESPONDER_NONE:
-		log_error("%s", why);
+	switch (challenge_pick(s, &why)) {
+	case CHALLENGE_RESPONDER_NONE:
+	case CHALLENGE_RESPONDER__MAX:
+		log_error("%s", why != NULL ? why : "challenge: no responder");
 		break;
-	case RESPONDER_DNS_HOOK:
+	case CHALLENGE_RESPONDER_DNS_HOOK:
 		ch = challenge_dns01_create(loop, s->dns_hook, hook_timeout(s), s->dns_wait);
 		break;
-	case RESPONDER_HTTP_HOOK:
+	case CHALLENGE_RESPONDER_HTTP_HOOK:
 		ch = challenge_httphook_create(loop, s->http_hook, hook_timeout(s));
 		break;
-	case RESPONDER_WEBROOT:
+	case CHALLENGE_RESPONDER_WEBROOT:
 		ch = challenge_webroot_create(loop, s->webroot);
 		break;
-	case RESPONDER_STANDALONE:
+	case CHALLENGE_RESPONDER_STANDALONE:
 		ch = challenge_standalone_create(loop, listen_address(s));
 		break;
-	case RESPONDER_TLS_ALPN:
+	case CHALLENGE_RESPONDER_TLS_ALPN:
 		ch = challenge_tlsalpn_create(loop, tls_listen_address(s));
 		break;
 	}

@@ -582,24 +582,51 @@ out:
 	return ret;
 }
 
+/* What to do about a failed bind: written to buf, empty when there is
+ * nothing to add to strerror. */
+static void
+bind_hint(const char *key, int err, const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+	in_port_t port = ss->ss_family == AF_INET6 ? ((const struct sockaddr_in6 *)ss)->sin6_port
+	                                           : ((const struct sockaddr_in *)ss)->sin_port;
+
+	buf[0] = '\0';
+	if (err == EACCES) {
+		snprintf(buf, len,
+		         ": port %u needs root or CAP_NET_BIND_SERVICE: run acmed as root, grant "
+		         "it the capability, or set %s to a port above 1023",
+		         (unsigned)ntohs(port), key);
+	} else if (err == EADDRINUSE) {
+		snprintf(buf, len,
+		         ": another program (a web server, or acmed run answering challenges) "
+		         "holds port %u: stop it, set %s to a free port, or use webroot or a hook",
+		         (unsigned)ntohs(port), key);
+	} else if (err == EADDRNOTAVAIL) {
+		snprintf(buf, len, ": no interface of this host has that address: set %s to one",
+		         key);
+	}
+}
+
 int
-challenge_listen(const char *key, const char *address)
+challenge_listen_err(const char *key, const char *address, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
 	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
 	in_port_t port;
 	socklen_t sslen = 0;
-	const char *hint = "";
+	char hint[256] = "";
 	const char *step;
 	bool dual = false;
 	int one = 1;
 	int v6only;
 	int fd = -1;
+	int saved;
 
 	if (parse_listen(address, &ss, &sslen, &dual) < 0) {
-		log_error("%s %s: expected PORT, ADDR:PORT or [ADDR]:PORT with a port from 1 to "
-		          "65535",
-		          key, address);
+		snprintf(err, errlen,
+		         "%s %s: expected PORT, ADDR:PORT or [ADDR]:PORT with a port from 1 to "
+		         "65535",
+		         key, address);
 		goto out;
 	}
 	step = "socket";
@@ -629,10 +656,9 @@ challenge_listen(const char *key, const char *address)
 	}
 	step = "bind";
 	if (bind(fd, (struct sockaddr *)&ss, sslen) < 0) {
-		if (errno == EACCES) {
-			hint = ": run as root, grant CAP_NET_BIND_SERVICE, or choose a port "
-			       "above 1023";
-		}
+		saved = errno;
+		bind_hint(key, saved, &ss, hint, sizeof(hint));
+		errno = saved;
 		goto fail;
 	}
 	step = "listen";
@@ -641,12 +667,26 @@ challenge_listen(const char *key, const char *address)
 	}
 	goto out;
 fail:
-	log_error("%s %s: %s: %s%s", key, address, step, strerror(errno), hint);
+	saved = errno;
+	snprintf(err, errlen, "%s %s: %s: %s%s", key, address, step, strerror(saved), hint);
 	if (fd >= 0) {
 		close(fd);
 		fd = -1;
 	}
+	errno = saved;
 out:
+	return fd;
+}
+
+int
+challenge_listen(const char *key, const char *address)
+{
+	char err[512];
+	int fd = challenge_listen_err(key, address, err, sizeof(err));
+
+	if (fd < 0) {
+		log_error("%s", err);
+	}
 	return fd;
 }
 

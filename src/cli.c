@@ -71,6 +71,8 @@ static const struct option_spec specs[CLI_OPT__MAX] = {
                                 "answer http-01 with the built-in responder"},
         [CLI_OPT_STATE_DIR] = {"state-dir", 0, "DIR", CONF_KEY_STATE_DIR, NULL, -1, NULL,
                                "keys, certificates and state"},
+        [CLI_OPT_SYNTAX] = {"syntax", 0, NULL, -1, NULL, -1, NULL,
+                            "the file only, not the programs, folders and ports it names"},
         [CLI_OPT_SYSLOG] = {"syslog", 0, NULL, -1, NULL, -1, NULL, "log to syslog, not stderr"},
         [CLI_OPT_TLS_ALPN] = {"tls-alpn", 0, "[ADDR:]PORT", CONF_KEY_TLS_LISTEN, NULL,
                               CONF_KEY_CHALLENGE, "tls-alpn-01",

@@ -44,6 +44,7 @@ enum cli_opt {
 	CLI_OPT_REUSE_KEY, /* key */
 	CLI_OPT_STANDALONE, /* key */
 	CLI_OPT_STATE_DIR, /* key */
+	CLI_OPT_SYNTAX,
 	CLI_OPT_SYSLOG,
 	CLI_OPT_TLS_ALPN, /* key */
 	CLI_OPT_VERBOSE,

@@ -4,11 +4,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,6 +19,7 @@
 #define HOOK_DRAIN_S 2.0 /* output still open after the program exited */
 #define HOOK_READS_PER_EVENT 16
 #define HOOK_MAX_WORDS 4096
+#define HOOK_DEFAULT_PATH "/bin:/usr/bin" /* glibc execvpe's without $PATH */
 
 /* What the timer is waiting for. */
 enum hook_stage {
@@ -504,6 +507,107 @@ out:
 		words = NULL;
 	}
 	return words;
+}
+
+/* Whether path is a file exec would run: 0, or -1 with errno set (EACCES
+ * for a folder or a file without an execute bit for us). */
+static int
+executable(const char *path)
+{
+	struct stat st;
+	int ret = -1;
+
+	if (stat(path, &st) < 0) {
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		errno = S_ISDIR(st.st_mode) ? EISDIR : EACCES;
+		goto out;
+	}
+	/* The effective ids, as execve checks them. */
+	if (faccessat(AT_FDCWD, path, X_OK, AT_EACCESS) < 0) {
+		goto out;
+	}
+	ret = 0;
+out:
+	return ret;
+}
+
+static void
+explain(const char *prog, const char *path, int err, char *why, size_t whylen)
+{
+	if (err == EISDIR) {
+		snprintf(why, whylen, "%s: a folder, not a program", path);
+	} else if (err == EACCES) {
+		snprintf(why, whylen, "%s: not executable (no x permission for acmed's user)",
+		         path);
+	} else if (strcmp(prog, path) == 0) {
+		snprintf(why, whylen, "%s: %s", path, strerror(err));
+	} else {
+		snprintf(why, whylen, "%s: %s: %s", prog, path, strerror(err));
+	}
+}
+
+int
+hook_check(const char *command, char *why, size_t whylen)
+{
+	char **argv = hook_split(command);
+	const char *path;
+	const char *p;
+	const char *end;
+	char cand[PATH_MAX];
+	char found[PATH_MAX] = "";
+	int err = 0;
+	int ret = -1;
+
+	if (argv == NULL) {
+		snprintf(why, whylen, "no program, or unbalanced quotes");
+		goto out;
+	}
+	if (strchr(argv[0], '/') != NULL) {
+		if (executable(argv[0]) < 0) {
+			explain(argv[0], argv[0], errno, why, whylen);
+			goto out;
+		}
+		ret = 0;
+		goto out;
+	}
+	/* execvpe's search: each element in turn, an empty one meaning the
+	 * current folder; a file it may not run is skipped but remembered. */
+	path = getenv("PATH");
+	if (path == NULL) {
+		path = HOOK_DEFAULT_PATH;
+	}
+	for (p = path;; p = end + 1) {
+		int n;
+
+		end = strchrnul(p, ':');
+		n = snprintf(cand, sizeof(cand), "%.*s%s%s", (int)(end - p), p, end == p ? "" : "/",
+		             argv[0]);
+		if (n > 0 && (size_t)n < sizeof(cand)) {
+			if (executable(cand) == 0) {
+				ret = 0;
+				goto out;
+			}
+			if (errno == EACCES || errno == EISDIR) {
+				if (found[0] == '\0') {
+					snprintf(found, sizeof(found), "%s", cand);
+					err = errno;
+				}
+			}
+		}
+		if (*end == '\0') {
+			break;
+		}
+	}
+	if (found[0] != '\0') {
+		explain(argv[0], found, err, why, whylen);
+	} else {
+		snprintf(why, whylen, "%s: not found on PATH %s", argv[0], path);
+	}
+out:
+	hook_argv_free(argv);
+	return ret;
 }
 
 char **

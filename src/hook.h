@@ -35,6 +35,14 @@ void hook_cancel(struct hook *hook);
  * array (hook_argv_free), or NULL when empty, unbalanced or out of memory. */
 char **hook_split(const char *command);
 
+/* Whether hook_run could start command (a command line, split as by
+ * hook_split): its first word names an executable regular file, as a path
+ * when it has a '/', else the first one found on $PATH (default
+ * "/bin:/usr/bin") the way execvpe looks. Runs nothing. Returns 0, or -1
+ * with a one-line reason naming the program in why ("nginx-reload: not
+ * found on PATH /usr/bin:/bin"). */
+int hook_check(const char *command, char *why, size_t whylen);
+
 /* Appends extra words to a hook_split array. Returns the new array or NULL
  * (the old one is then freed). */
 char **hook_argv_append(char **argv, char *const extra[]);

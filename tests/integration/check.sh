@@ -1,14 +1,46 @@
 #!/usr/bin/env bash
 # Integration tests for "acmed check -c FILE": exit 0 for a valid
-# configuration, exit 2 and one "FILE:LINE: message" per problem otherwise.
+# configuration, exit 2 and one "FILE:LINE: message" per problem otherwise;
+# then what acmed run would refuse on this host (a deploy hook or webroot
+# that is missing, a read-only or full state folder, a port already bound),
+# one "FILE: message" per problem, exit 2.
 #
 # Environment: ACMED (the binary under test). Needs no network and no Pebble.
+# The read-only and full state folders are tmpfs mounts, so those cases need
+# root (as in CI); without it, the read-only case uses a folder of mode 0500
+# and the full one fails (it is never skipped).
 # Exits 0, 1 when a case failed, 99 when the harness itself is broken.
 set -uo pipefail
 
 # shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh" || exit 99
 lib_init check
+
+MOUNTS=()
+
+# mount_tmpfs DIR OPTIONS: a tmpfs at DIR, unmounted at exit before T is
+# removed. Returns 1 (a failed case) when it cannot be mounted.
+mount_tmpfs()
+{
+	mkdir -p "$1" || return 1
+	if ! mount -t tmpfs -o "$2" tmpfs "$1"; then
+		fail "cannot mount a tmpfs ($2) on $1"
+		return 1
+	fi
+	MOUNTS+=("$1")
+}
+
+unmount_all()
+{
+	local m
+
+	for m in "${MOUNTS[@]}"; do
+		umount -l "$m" 2>/dev/null
+	done
+	MOUNTS=()
+}
+
+trap 'unmount_all; lib_cleanup' EXIT
 
 # The line numbers of the messages "FILE:LINE: ..." on stderr, sorted, one per
 # line.
@@ -60,6 +92,7 @@ renew-before = 30d
 challenge = http-01
 webroot = $T/webroot
 concurrency = 16
+state-dir = $T/state
 
 [cert www]
 domains = example.com www.example.com
@@ -74,6 +107,13 @@ EOF
 	expect_status 0
 	if grep -qF -- "$conf:" "$ERR"; then
 		fail "a problem is reported in a valid file"
+	fi
+	# Checked, not created: the first certificate makes it.
+	if [[ -e $T/state ]]; then
+		fail "acmed check created the state folder"
+	fi
+	if [[ -e $T/webroot/.well-known ]]; then
+		fail "acmed check left $T/webroot/.well-known behind"
 	fi
 }
 
@@ -130,9 +170,200 @@ t_missing_file()
 	expect_stderr_contains "$conf"
 }
 
+# ---- what acmed run would refuse on this host ----
+
+# host_conf FILE [LINE...]: a configuration valid in itself, with one
+# certificate www answered through $T/webroot, state in $T/state, and the
+# given "key = value" lines in the global part instead of those defaults.
+host_conf()
+{
+	local conf=$1 line
+	shift
+
+	mkdir -p "$T/webroot"
+	{
+		for line in "ca = letsencrypt" "agree-tos = yes" "webroot = $T/webroot" \
+			"state-dir = $T/state"; do
+			# A key is set once: the given line replaces the default.
+			if ! printf '%s\n' "$@" | grep -q "^${line%% =*} ="; then
+				echo "$line"
+			fi
+		done
+		printf '%s\n' "$@"
+		echo
+		echo "[cert www]"
+		echo "domains = example.com"
+	} >"$conf"
+}
+
+# expect_host_problem CONF TEXT...: exit 2, nothing on stdout, and a line
+# "CONF: ..." on stderr holding every TEXT.
+expect_host_problem()
+{
+	local conf=$1 line found=0 text all
+	shift
+
+	expect_status 2
+	expect_stdout_empty
+	while IFS= read -r line; do
+		[[ $line == "$conf: "* ]] || continue
+		all=1
+		for text in "$@"; do
+			[[ $line == *"$text"* ]] || all=0
+		done
+		((all)) && found=1
+	done <"$ERR"
+	if ((!found)); then
+		fail "no line '$conf: ...' containing all of: $*"
+	fi
+}
+
+t_missing_deploy_hook()
+{
+	local conf=$T/deploy.conf
+
+	host_conf "$conf" "deploy-hook = $T/no-such-hook --reload"
+	run check -c "$conf"
+	expect_host_problem "$conf" "www: deploy-hook: cannot run: $T/no-such-hook: No such file" \
+		"set deploy-hook"
+	# The same file, the syntax alone: fine.
+	run check --syntax -c "$conf"
+	expect_status 0
+
+	# Found on PATH, as the hook would be run.
+	host_conf "$conf" "deploy-hook = true"
+	run check -c "$conf"
+	expect_status 0
+	host_conf "$conf" "deploy-hook = acmed-no-such-program-on-path"
+	run check -c "$conf"
+	expect_host_problem "$conf" "acmed-no-such-program-on-path: not found on PATH"
+}
+
+t_missing_webroot()
+{
+	local conf=$T/webroot.conf
+
+	host_conf "$conf" "webroot = $T/no-such-webroot"
+	run check -c "$conf"
+	expect_host_problem "$conf" "www: webroot $T/no-such-webroot: missing" "set webroot"
+}
+
+t_readonly_state()
+{
+	local conf=$T/ro.conf ro=$T/ro
+
+	if ((EUID == 0)); then
+		mount_tmpfs "$ro" ro,size=1m || return
+	else
+		mkdir -m 0500 "$ro"
+	fi
+	host_conf "$conf" "state-dir = $ro/state"
+	run check -c "$conf"
+	if ((EUID == 0)); then
+		expect_host_problem "$conf" \
+			"state folder $ro/state: cannot create it in $ro: Read-only file system" \
+			"state-dir"
+	else
+		expect_host_problem "$conf" \
+			"state folder $ro/state: cannot create it in $ro: Permission denied"
+	fi
+	# Once, not once per folder under it (accounts/, certs/www/).
+	if (($(grep -c "state folder" "$ERR") != 1)); then
+		fail "want one line about the state folder"
+	fi
+	unmount_all
+}
+
+t_full_state()
+{
+	local conf=$T/full.conf full=$T/full
+
+	if ((EUID != 0)); then
+		fail "needs root to mount a 64 KiB tmpfs (CI runs as root)"
+		return
+	fi
+	mount_tmpfs "$full" size=64k || return
+	mkdir "$full/state"
+	dd if=/dev/zero of="$full/fill" bs=4k 2>/dev/null
+	host_conf "$conf" "state-dir = $full/state"
+	run check -c "$conf"
+	expect_host_problem "$conf" "state folder $full/state: cannot write: No space left on device" \
+		"free some space"
+	# Room for a few KiB, not for a new certificate.
+	rm -f "$full/fill"
+	run check -c "$conf"
+	expect_host_problem "$conf" "state folder $full/state: not enough space"
+	unmount_all
+}
+
+t_port_bound()
+{
+	local conf=$T/port.conf pid port=
+
+	if ! lib_python; then
+		fail "no python3 to hold a port"
+		return
+	fi
+	"$PY" -c 'import socket, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(1)
+print(s.getsockname()[1], flush=True)
+time.sleep(120)' >"$T/port" &
+	pid=$!
+	lib_track_pid "$pid"
+	for _ in $(seq 100); do
+		port=$(cat "$T/port")
+		[[ -n $port ]] && break
+		sleep 0.1
+	done
+	if [[ -z $port ]]; then
+		fail "the port holder did not start"
+		return
+	fi
+	{
+		echo "state-dir = $T/state"
+		echo "http-listen = 127.0.0.1:$port"
+		echo "[cert www]"
+		echo "domains = example.com"
+	} >"$conf"
+	run check -c "$conf"
+	expect_host_problem "$conf" "www: http-listen 127.0.0.1:$port: bind: Address already in use" \
+		"holds port $port"
+	lib_stop_pid "$pid"
+	run check -c "$conf"
+	expect_status 0
+}
+
+t_every_problem()
+{
+	local conf=$T/every.conf
+
+	: >"$T/state-file"
+	host_conf "$conf" "state-dir = $T/state-file" "webroot = $T/no-webroot" \
+		"deploy-hook = $T/no-hook"
+	printf '\n[cert api]\ndomains = api.example.com\n' >>"$conf"
+	run check -c "$conf"
+	expect_host_problem "$conf" "state folder $T/state-file: not a folder"
+	expect_host_problem "$conf" "www: webroot"
+	expect_host_problem "$conf" "www: deploy-hook"
+	expect_host_problem "$conf" "api: webroot"
+	expect_host_problem "$conf" "api: deploy-hook"
+	# The state folder is shared: one line for both certificates.
+	if (($(grep -c "state folder" "$ERR") != 1)); then
+		fail "want one line about the state folder"
+	fi
+}
+
 case_ "check accepts a valid configuration" t_good
 case_ "check reports an unknown key and a bad key-type by line" t_bad
 case_ "check reports problems inside a [cert] section by line" t_bad_in_section
 case_ "check fails with 2 on a missing file" t_missing_file
+case_ "check refuses a deploy hook that does not exist" t_missing_deploy_hook
+case_ "check refuses a webroot that does not exist" t_missing_webroot
+case_ "check refuses a state folder on a read-only file system" t_readonly_state
+case_ "check refuses a full state folder" t_full_state
+case_ "check refuses a listen port another program holds" t_port_bound
+case_ "check reports every problem, the shared state folder once" t_every_problem
 
 lib_finish

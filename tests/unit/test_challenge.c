@@ -637,7 +637,7 @@ test_standalone_port_in_use(void **state)
 	struct fixture *f = *state;
 	struct challenge *first;
 	char listen[64];
-	char expected[128];
+	char expected[256];
 	char *log;
 	int port = free_port(AF_INET);
 
@@ -647,8 +647,12 @@ test_standalone_port_in_use(void **state)
 	capture_begin(f);
 	assert_null(challenge_standalone_create(f->loop, listen));
 	log = capture_end();
-	snprintf(expected, sizeof(expected), "http-listen %s: bind: Address already in use\n",
-	         listen);
+	/* The reason and what to do about it, on one line. */
+	snprintf(expected, sizeof(expected),
+	         "http-listen %s: bind: Address already in use: another program (a web server, "
+	         "or acmed run answering challenges) holds port %d: stop it, set http-listen to a "
+	         "free port,",
+	         listen, port);
 	assert_non_null(strstr(log, expected));
 	free(log);
 	challenge_destroy(first);
