@@ -4,7 +4,7 @@
 DEPS_PACKAGES=(
 	gcc clang libclang-rt-14-dev meson ninja-build pkg-config
 	libssl-dev libcurl4-openssl-dev libjansson-dev libev-dev libcmocka-dev
-	scdoc pebble clang-format openssl curl python3 valgrind ca-certificates
+	scdoc pebble clang-format openssl curl python3 valgrind ca-certificates faketime
 	man-db systemd systemd-container nginx-light bind9 bind9-dnsutils
 )
 

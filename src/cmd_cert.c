@@ -8,6 +8,7 @@
 #include "job.h"
 #include "log.h"
 #include "policy.h"
+#include "preflight.h"
 #include "session.h"
 #include "store.h"
 #include "store_cert.h"
@@ -232,6 +233,11 @@ run(struct cli *cli)
 		goto out;
 	}
 	if (check_names(state_dir, name, &settings, cli->flags[CLI_OPT_DROP_NAMES]) < 0) {
+		goto out;
+	}
+	/* Before any account is registered or order made: what cannot be
+	 * kept is not asked for. */
+	if (preflight_check(state_dir, name, &settings, 0, NULL, NULL) < 0) {
 		goto out;
 	}
 	ca_url = session_ca_url(&settings);

@@ -9,6 +9,7 @@
 #include "job.h"
 #include "log.h"
 #include "policy.h"
+#include "preflight.h"
 #include "session.h"
 
 /* Certificates are renewed CA by CA: one session, account and runner each. */
@@ -52,6 +53,7 @@ renew_group(struct group *g, bool force, unsigned long counts[JOB__MAX])
 	struct session s;
 	struct job_runner_config config;
 	struct job_request req;
+	struct conf_settings base;
 	struct job_runner *runner = NULL;
 	struct http_stats stats;
 	char *state_dir = NULL;
@@ -62,6 +64,14 @@ renew_group(struct group *g, bool force, unsigned long counts[JOB__MAX])
 	memset(&s, 0, sizeof(s));
 	state_dir = session_state_dir(&g->settings[0]);
 	if (state_dir == NULL) {
+		rc = CLI_EXIT_USAGE;
+		goto out;
+	}
+	/* A state folder that cannot keep anything stops the run before the
+	 * account is registered; a certificate's own problems (its hook, its
+	 * webroot) stop only its job, before its order. */
+	memset(&base, 0, sizeof(base));
+	if (preflight_check(state_dir, NULL, &base, PREFLIGHT_NO_LISTEN, NULL, NULL) < 0) {
 		rc = CLI_EXIT_USAGE;
 		goto out;
 	}

@@ -9,6 +9,7 @@
 #include "job.h"
 #include "log.h"
 #include "notify.h"
+#include "preflight.h"
 #include "schedule.h"
 #include "session.h"
 
@@ -62,6 +63,28 @@ check_one_ca(const struct conf *conf, const struct cli *cli, const struct conf_s
 		}
 	}
 	return 0;
+}
+
+/* What acmed check refuses, the daemon refuses too: a hook that is not
+ * there, a state folder or webroot it cannot write, a port it cannot bind
+ * (flags: PREFLIGHT_NO_LISTEN once its responders hold theirs). */
+static int
+preflight_all(const struct conf *conf, const struct cli *cli, unsigned flags)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < conf->n_certs; i++) {
+		struct conf_settings st;
+
+		if (conf_resolve(conf, &conf->certs[i], &cli->settings, &st) < 0) {
+			return -1;
+		}
+		if (preflight_check(NULL, conf->certs[i].name, &st, flags, NULL, NULL) < 0) {
+			rc = -1;
+		}
+		conf_settings_finish(&st);
+	}
+	return rc;
 }
 
 static void
@@ -202,7 +225,8 @@ on_reload(struct ev_loop *loop, ev_signal *w, int revents)
 		goto out;
 	}
 	if (conf_resolve(&conf, NULL, &d->cli->settings, &settings) < 0 ||
-	    check_one_ca(&conf, d->cli, &settings) < 0) {
+	    check_one_ca(&conf, d->cli, &settings) < 0 ||
+	    preflight_all(&conf, d->cli, PREFLIGHT_NO_LISTEN) < 0) {
 		log_error("reload: configuration not changed");
 		goto out;
 	}
@@ -288,6 +312,10 @@ run(struct cli *cli)
 	}
 	if (conf_resolve(&d.conf, NULL, &cli->settings, &d.settings) < 0 ||
 	    check_one_ca(&d.conf, cli, &d.settings) < 0) {
+		goto out;
+	}
+	if (preflight_all(&d.conf, cli, 0) < 0) {
+		log_error("not started: fix the above (acmed check lists it too)");
 		goto out;
 	}
 	d.rc = CLI_EXIT_FAILURE;

@@ -93,6 +93,7 @@ print_table(json_t *answer)
 	{
 		const char *name = "";
 		const char *error = NULL;
+		const char *why = NULL;
 		json_int_t not_after = 0;
 		json_int_t next = 0;
 		json_int_t attempts = 0;
@@ -102,9 +103,9 @@ print_table(json_t *answer)
 		json_t *d;
 		size_t k;
 
-		json_unpack(c, "{s:s, s?o, s?I, s?I, s?I, s?s}", "cert", &name, "domains", &domains,
-		            "not_after", &not_after, "next", &next, "attempts", &attempts,
-		            "last_error", &error);
+		json_unpack(c, "{s:s, s?o, s?I, s?I, s?I, s?s, s?s}", "cert", &name, "domains",
+		            &domains, "not_after", &not_after, "next", &next, "attempts", &attempts,
+		            "last_error", &error, "why", &why);
 		format_time(not_after, na, sizeof(na));
 		format_time(next, nx, sizeof(nx));
 		printf("%-20s %-17s %-17s %-8lld", name, na, nx, (long long)attempts);
@@ -113,8 +114,12 @@ print_table(json_t *answer)
 			printf(" %s", json_string_value(d));
 		}
 		printf("\n");
-		if (error != NULL && attempts > 0) {
+		if (error != NULL && error[0] != '\0') {
 			printf("%-20s last error: %s\n", "", error);
+		}
+		/* Why it is due or held, unless it is simply valid. */
+		if (why != NULL && why[0] != '\0' && strncmp(why, "valid until", 11) != 0) {
+			printf("%-20s %s\n", "", why);
 		}
 	}
 }

@@ -15,6 +15,7 @@
 #include "keygen.h"
 #include "log.h"
 #include "policy.h"
+#include "preflight.h"
 #include "store.h"
 #include "state.h"
 #include "store_cert.h"
@@ -378,7 +379,7 @@ job_complete(struct job *job, enum job_result result)
 	/* Nothing is recorded without the lock: another process owns the
 	 * state then. */
 	if (job->lock != NULL) {
-		if (result == JOB_FAILED && job->installed) {
+		if (result == JOB_FAILED && (job->installed || job->deploying)) {
 			job_record(job, RECORD_DEPLOY_FAILED, NULL);
 		} else if (result == JOB_FAILED) {
 			job_record(job, RECORD_FAILED, NULL);
@@ -588,6 +589,18 @@ on_key(EVP_PKEY *key, void *arg)
 	start_order(job);
 }
 
+/* Keeps the first problem preflight reports as the job's message. */
+static void
+on_problem(const char *problem, void *arg)
+{
+	struct job *job = arg;
+
+	log_debug("%s", problem);
+	if (job->message[0] == '\0') {
+		snprintf(job->message, sizeof(job->message), "%s", problem);
+	}
+}
+
 /* Orders a new certificate: the key (resumed, reused or new), then the
  * order through the gate. */
 static void
@@ -599,6 +612,17 @@ job_order(struct job *job, const struct policy_decision *d, struct store_cert_in
 
 	if (r->client == NULL) {
 		job_fail(job, "%s: %s: %s", job->name, d->why, r->offline);
+		goto out;
+	}
+	/* Nothing is ordered that could not be kept: a CA's issuance thrown
+	 * away counts against its rate limits all the same. The command
+	 * checked the ports before the responders took them. */
+	if (preflight_check(r->state_dir, job->name, &job->s, PREFLIGHT_NO_LISTEN, on_problem,
+	                    job) < 0) {
+		char problem[JOB_MESSAGE_LEN];
+
+		memcpy(problem, job->message, sizeof(problem));
+		job_fail(job, "not ordered: %.900s", problem);
 		goto out;
 	}
 	/* RFC 9773 section 5: a renewal names the certificate it replaces

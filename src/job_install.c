@@ -87,6 +87,7 @@ job_deploy(struct job *job, enum job_result result)
 	size_t pos = 0;
 
 	(void)result;
+	job->deploying = true;
 	job->state = "deploying";
 	job->since = time(NULL);
 	if (argv == NULL) {

@@ -34,6 +34,7 @@ struct job {
 	char holder[STORE_LOCK_HOLDER_LEN];
 	bool waited; /* found the lock taken */
 	bool installed; /* this job installed a new set */
+	bool deploying; /* this job ran the deploy hook */
 	struct acme_identifier *ids;
 	size_t n_ids;
 	bool renewal; /* a certificate is installed */
