@@ -664,3 +664,24 @@ acme_client_start(struct acme_client *client, acme_ready_fn ready, void *arg)
 	}
 	return 0;
 }
+
+char *
+acme_client_ari_url(const struct acme_client *client, const char *cert_id)
+{
+	const struct acme_directory *dir = acme_client_directory(client);
+	char *url = NULL;
+	size_t n;
+
+	if (dir == NULL || dir->renewal_info == NULL || cert_id == NULL) {
+		goto out;
+	}
+	n = strlen(dir->renewal_info) + strlen(cert_id) + 2;
+	url = malloc(n);
+	if (url != NULL) {
+		snprintf(url, n, "%s%s%s", dir->renewal_info,
+		         dir->renewal_info[strlen(dir->renewal_info) - 1] == '/' ? "" : "/",
+		         cert_id);
+	}
+out:
+	return url;
+}

@@ -74,6 +74,11 @@ int acme_client_post(struct acme_client *client, const char *url, EVP_PKEY *key,
 /* Unsigned GET (the directory, renewalInfo). */
 int acme_client_get(struct acme_client *client, const char *url, acme_reply_fn done, void *arg);
 
+/* The renewalInfo URL (RFC 9773 section 4.1) of the certificate with the
+ * ARI ID cert_id. New string, or NULL when the CA offers no renewalInfo (or
+ * out of memory). */
+char *acme_client_ari_url(const struct acme_client *client, const char *cert_id);
+
 /* Number of nonces in the pool (for tests). */
 size_t acme_client_nonces(const struct acme_client *client);
 

@@ -5,6 +5,7 @@
 
 #include "b64.h"
 #include "log.h"
+#include "store.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -58,31 +59,6 @@ out:
 	return fd;
 }
 
-static int
-write_all(int fd, const char *buf, size_t len)
-{
-	ssize_t n;
-	int ret = -1;
-
-	while (len > 0) {
-		n = write(fd, buf, len);
-		if (n < 0 && errno == EINTR) {
-			continue;
-		}
-		if (n <= 0) {
-			if (n == 0) {
-				errno = EIO;
-			}
-			goto out;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	ret = 0;
-out:
-	return ret;
-}
-
 /* Writes the file; returns 0, or -1 with the reason in message. */
 static int
 write_token(struct webroot *wr, const struct challenge_task *task, char *message, size_t len)
@@ -133,7 +109,7 @@ write_token(struct webroot *wr, const struct challenge_task *task, char *message
 	/* The web server may run as another user: readable whatever the
 	 * umask. */
 	if (fchmod(fd, WEBROOT_FILE_MODE) < 0 ||
-	    write_all(fd, task->key_auth, strlen(task->key_auth)) < 0) {
+	    store_write_all(fd, task->key_auth, strlen(task->key_auth)) < 0) {
 		goto fail;
 	}
 	err = close(fd);

@@ -171,6 +171,7 @@ run(struct cli *cli)
 	char *state_dir = NULL;
 	const char *ca_url;
 	bool need_ca;
+	int crc;
 	const struct conf_cert *section = NULL;
 	const char *name = cli->values[CLI_OPT_NAME];
 	char derived[80];
@@ -246,8 +247,10 @@ run(struct cli *cli)
 	need_ca = ca_url != NULL && (req.force ||
 	                             policy_check(state_dir, name, &settings, ca_url, false, 0,
 	                                          time(NULL), &d, NULL) < 0 ||
-	                             d.action == POLICY_ORDER);
-	if (session_connect(&s, &settings, state_dir, need_ca, &config) < 0) {
+	                             d.action == POLICY_ORDER || d.ari_stale);
+	crc = session_connect(&s, &settings, state_dir, need_ca, &config);
+	if (crc < 0) {
+		rc = crc == SESSION_USAGE ? CLI_EXIT_USAGE : CLI_EXIT_FAILURE;
 		goto out;
 	}
 	config.concurrency = 1;

@@ -27,8 +27,9 @@ same(const char *a, const char *b)
 	return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
 }
 
-/* Whether any certificate of g is to be ordered: only then is the CA
- * needed, so a run with nothing due works while the CA is down. */
+/* Whether any certificate of g is to be ordered, or its renewal window is
+ * to be asked: only then is the CA needed, so a run with nothing due works
+ * while the CA is down. */
 static bool
 needs_ca(const struct group *g, const char *state_dir, const char *ca_url, bool force)
 {
@@ -40,7 +41,7 @@ needs_ca(const struct group *g, const char *state_dir, const char *ca_url, bool 
 	for (size_t i = 0; i < g->n; i++) {
 		if (policy_check(state_dir, g->names[i], &g->settings[i], ca_url, false, 0,
 		                 time(NULL), &d, NULL) < 0 ||
-		    d.action == POLICY_ORDER) {
+		    d.action == POLICY_ORDER || d.ari_stale) {
 			return true;
 		}
 	}

@@ -94,6 +94,7 @@ job_free(struct job *job)
 	free(job->dir);
 	free(job->resume_url);
 	free(job->replaces);
+	free(job->ari_id);
 	free(job);
 }
 
@@ -231,6 +232,14 @@ job_runner_add(struct job_runner *r, const char *name, const struct conf_setting
 	return 0;
 }
 
+static int
+set_last_error(struct state *st, const char *message)
+{
+	free(st->last_error);
+	st->last_error = strdup(message);
+	return st->last_error != NULL ? 0 : -1;
+}
+
 void
 job_record(struct job *job, enum job_record what, const char *url)
 {
@@ -243,7 +252,7 @@ job_record(struct job *job, enum job_record what, const char *url)
 	if (state_load(job->dir, &st) < 0) {
 		memset(&st, 0, sizeof(st));
 	}
-	if (what != RECORD_ORDER_URL && what != RECORD_DEPLOYED && what != RECORD_DEPLOY_FAILED) {
+	if (what == RECORD_FAILED || what == RECORD_INSTALLED || what == RECORD_ORDER_OVER) {
 		/* The order is over, whatever its outcome: nothing to resume. */
 		free(st.order_url);
 		st.order_url = NULL;
@@ -273,6 +282,16 @@ job_record(struct job *job, enum job_record what, const char *url)
 		                            policy_random());
 		break;
 	case RECORD_ORDER_OVER:
+		break;
+	case RECORD_PROBLEM:
+		st.last_attempt = now;
+		rc = set_last_error(&st, job->message);
+		break;
+	case RECORD_ARI:
+		free(st.ari_id);
+		st.ari_id = job->ari_id != NULL ? strdup(job->ari_id) : NULL;
+		st.ari_when = job->ari_when;
+		st.ari_next = job->ari_next;
 		break;
 	}
 	if (rc < 0) {
@@ -381,6 +400,8 @@ job_complete(struct job *job, enum job_result result)
 	if (job->lock != NULL) {
 		if (result == JOB_FAILED && (job->installed || job->deploying)) {
 			job_record(job, RECORD_DEPLOY_FAILED, NULL);
+		} else if (result == JOB_FAILED && job->local_failure) {
+			job_record(job, RECORD_PROBLEM, NULL);
 		} else if (result == JOB_FAILED) {
 			job_record(job, RECORD_FAILED, NULL);
 		} else if (result == JOB_DEPLOYED ||
@@ -589,6 +610,21 @@ on_key(EVP_PKEY *key, void *arg)
 	start_order(job);
 }
 
+void
+job_reorder(struct job *job)
+{
+	job_record(job, RECORD_ORDER_OVER, NULL);
+	free(job->resume_url);
+	job->resume_url = NULL;
+	job->params.resume_url = NULL;
+	EVP_PKEY_free(job->key);
+	job->key = NULL;
+	job->params.cert_key = NULL;
+	if (keygen_submit(job->runner->keygen, job->s.key_type, on_key, job) < 0) {
+		job_fail(job, "%s: cannot make a key", job->name);
+	}
+}
+
 /* Keeps the first problem preflight reports as the job's message. */
 static void
 on_problem(const char *problem, void *arg)
@@ -622,6 +658,7 @@ job_order(struct job *job, const struct policy_decision *d, struct store_cert_in
 		char problem[JOB_MESSAGE_LEN];
 
 		memcpy(problem, job->message, sizeof(problem));
+		job->local_failure = true;
 		job_fail(job, "not ordered: %.900s", problem);
 		goto out;
 	}
@@ -637,6 +674,7 @@ job_order(struct job *job, const struct policy_decision *d, struct store_cert_in
 	}
 	job->params.responder = responder_for(r, &job->s);
 	if (job->params.responder == NULL) {
+		job->local_failure = true;
 		job_fail(job, "%s: no challenge responder (see above)", job->name);
 		goto out;
 	}
@@ -674,6 +712,63 @@ out:
 	free(path);
 }
 
+static void job_begin(struct job *job);
+
+static void
+on_ari(const struct acme_reply *reply, void *arg)
+{
+	struct job *job = arg;
+	struct acme_renewal_info info;
+	time_t now = job_runner_now(job->runner);
+	char err[256];
+
+	job->ari_when = 0;
+	if (reply->problem != NULL) {
+		log_debug("%s: renewalInfo: %s", job->name, reply->message);
+	} else if (acme_parse_renewal_info(reply->body, reply->body_len, &info, err, sizeof(err)) <
+	           0) {
+		log_warn("%s: %s: %s; keeping the usual schedule", job->name, reply->url, err);
+	} else {
+		job->ari_when = policy_ari_time(info.start, info.end, now, policy_random());
+		acme_renewal_info_finish(&info);
+	}
+	job->ari_next = policy_ari_next(now, reply->retry_after);
+	job_record(job, RECORD_ARI, NULL);
+	job->req.ari_when = job->ari_when;
+	job_begin(job);
+}
+
+/* RFC 9773: a one-shot run asks the CA for the renewal window of what is
+ * installed, unless state.json has an answer still good (the daemon keeps
+ * its own). Returns true when the answer is awaited (on_ari goes on). */
+static bool
+ask_ari(struct job *job, const struct policy_decision *d, struct store_cert_info *info)
+{
+	struct job_runner *r = job->runner;
+	char *url = NULL;
+	bool asked = false;
+
+	if (job->ari_asked || job->req.ari_when != 0 || r->client == NULL || !d->ari_stale ||
+	    d->action != POLICY_WAIT || d->reason != POLICY_NOT_DUE) {
+		goto out;
+	}
+	job->ari_asked = true;
+	job->ari_id = info->ari_id;
+	info->ari_id = NULL;
+	url = acme_client_ari_url(r->client, job->ari_id);
+	if (url == NULL) {
+		/* The CA offers none: no need to ask each run. */
+		job->ari_when = 0;
+		job->ari_next = policy_ari_next(job_runner_now(r), 0) + 18 * 3600;
+		job_record(job, RECORD_ARI, NULL);
+		goto out;
+	}
+	asked = acme_client_get(r->client, url, on_ari, job) == 0;
+out:
+	free(url);
+	return asked;
+}
+
 /* With the lock held: asks the policy what to do, and does it. */
 static void
 job_begin(struct job *job)
@@ -707,6 +802,9 @@ job_begin(struct job *job)
 		} else {
 			job_deploy(job, JOB_DEPLOYED);
 		}
+		goto out;
+	}
+	if (ask_ari(job, &d, &info)) {
 		goto out;
 	}
 	switch (d.action) {

@@ -128,11 +128,9 @@ static void
 warn_skew(const struct job *job, time_t not_before, time_t not_after)
 {
 	time_t now = time(NULL);
-	char date[64];
-	struct tm tm;
+	char date[LOG_TIME_LEN];
 
-	gmtime_r(&not_before, &tm);
-	strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	log_time(not_before, date, sizeof(date));
 	if (not_before > now + 300) {
 		log_warn("%s: the certificate is valid only from %s, %ld s from now: is the host "
 		         "clock behind? (check NTP)",
@@ -178,8 +176,7 @@ job_install(struct job *job, const char *pem, size_t pem_len)
 	char *rest = NULL;
 	size_t rest_len = 0;
 	time_t nb;
-	char date[64];
-	struct tm tm;
+	char date[LOG_TIME_LEN];
 	bool ok = false;
 
 	memset(&chain, 0, sizeof(chain));
@@ -196,8 +193,11 @@ job_install(struct job *job, const char *pem, size_t pem_len)
 	if (leaf != NULL && job->params.resume_url != NULL &&
 	    same_as_installed(job, leaf, leaf_len)) {
 		/* A resumed order whose certificate was installed just before
-		 * a crash: nothing to switch, no deploy hook to run again. */
-		log_info("%s: the resumed order's certificate is already installed", job->name);
+		 * a crash: nothing to switch, no deploy hook to run again; but
+		 * the policy asked for a new one. */
+		log_info("%s: the resumed order's certificate is already installed; ordering a "
+		         "new one",
+		         job->name);
 		unchanged = true;
 		goto out;
 	}
@@ -238,8 +238,7 @@ job_install(struct job *job, const char *pem, size_t pem_len)
 	cert_validity(chain.certs[0], &nb, &job->not_after);
 	job->installed = true;
 	job_record(job, RECORD_INSTALLED, NULL);
-	gmtime_r(&job->not_after, &tm);
-	strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	log_time(job->not_after, date, sizeof(date));
 	log_info("%s: installed in %s, valid until %s", job->name, job->dir, date);
 	warn_skew(job, nb, job->not_after);
 	ok = true;
@@ -251,7 +250,7 @@ out:
 	free(rest);
 	cert_chain_finish(&chain);
 	if (unchanged) {
-		job_complete(job, JOB_UNCHANGED);
+		job_reorder(job);
 	} else if (!ok) {
 		job_complete(job, JOB_FAILED);
 	} else if (job->s.deploy_hook != NULL) {

@@ -35,6 +35,14 @@ struct job {
 	bool waited; /* found the lock taken */
 	bool installed; /* this job installed a new set */
 	bool deploying; /* this job ran the deploy hook */
+	bool ari_asked; /* the CA's renewal window was looked up */
+	/* Failed on this host before anything reached the CA (a hook, the
+	 * state folder, a port): said, but no backoff, so that the run after
+	 * the fix goes ahead. */
+	bool local_failure;
+	char *ari_id; /* RECORD_ARI: the certificate it was asked for */
+	time_t ari_when; /* RECORD_ARI: the time picked, 0: none */
+	time_t ari_next; /* RECORD_ARI: when to ask again */
 	struct acme_identifier *ids;
 	size_t n_ids;
 	bool renewal; /* a certificate is installed */
@@ -105,6 +113,8 @@ enum job_record {
 	RECORD_DEPLOYED, /* the deploy hook succeeded */
 	RECORD_DEPLOY_FAILED,
 	RECORD_ORDER_OVER, /* a resumed order changed nothing */
+	RECORD_ARI, /* the CA's renewal window (job->ari_*) */
+	RECORD_PROBLEM, /* a local failure: its message, no backoff */
 };
 
 /* Loads, changes and saves state.json; the caller holds the job's lock. */
@@ -114,6 +124,10 @@ void job_record(struct job *job, enum job_record what, const char *url);
  * names, installs it with the key, then runs the deploy hook; completes the
  * job either way. */
 void job_install(struct job *job, const char *pem, size_t pem_len);
+
+/* A resumed order brought the certificate already installed, and the
+ * policy wants a new one: forgets that order and orders afresh. */
+void job_reorder(struct job *job);
 
 /* Runs the deploy hook for what is installed; completes the job with
  * result when it succeeds. */

@@ -193,3 +193,13 @@ log_openssl(const char *fmt, ...)
 		log_msg(LOG_LEVEL_ERROR, "openssl: %s", buf);
 	}
 }
+
+void
+log_time(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL || strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0) {
+		snprintf(buf, len, "@%lld", (long long)t);
+	}
+}

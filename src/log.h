@@ -3,6 +3,8 @@
 #define ACMED_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
 
 enum log_level {
 	LOG_LEVEL_ERROR,
@@ -32,6 +34,11 @@ void log_openssl(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Whether messages go to a terminal (stderr is a TTY and not syslog). */
 bool log_is_tty(void);
+
+/* t as "2026-12-02 08:13:52 UTC" into buf (at least LOG_TIME_LEN bytes), the
+ * way every message writes a time. */
+#define LOG_TIME_LEN 32
+void log_time(time_t t, char *buf, size_t len);
 
 /* A status line kept under the messages on a terminal: redrawn after each
  * message, replaced by the next call, removed by log_status_clear. Ignored

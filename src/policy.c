@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "log.h"
 #include "store.h"
 
 static const char *const reason_names[POLICY_REASON__MAX] = {
@@ -63,6 +64,35 @@ policy_backoff(long attempts, double r)
 	return POLICY_BACKOFF_MIN + (long)(r * (cap - (double)POLICY_BACKOFF_MIN));
 }
 
+time_t
+policy_ari_time(time_t start, time_t end, time_t now, double r)
+{
+	time_t t;
+
+	if (end <= now) {
+		return now;
+	}
+	if (r < 0 || r >= 1) {
+		r = 0;
+	}
+	t = start + (time_t)(r * (double)(end - start));
+	return t < now ? now : t;
+}
+
+time_t
+policy_ari_next(time_t now, time_t retry_after)
+{
+	time_t delay = retry_after > now ? retry_after - now : 6 * 3600;
+
+	if (delay < 60) {
+		delay = 60;
+	}
+	if (delay > 24 * 3600) {
+		delay = 24 * 3600;
+	}
+	return now + delay;
+}
+
 double
 policy_random(void)
 {
@@ -74,15 +104,6 @@ policy_random(void)
 		v = (unsigned int)rand();
 	}
 	return (double)(v % 1000000u) / 1000000.0;
-}
-
-static void
-format_time(time_t t, char *buf, size_t len)
-{
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm);
 }
 
 /* "adds a, b; drops c" into buf. */
@@ -198,7 +219,7 @@ policy_decide(const struct policy_input *in, struct policy_decision *d)
 		if (when < floor_until) {
 			when = floor_until;
 		}
-		format_time(inst->not_after, date, sizeof(date));
+		log_time(inst->not_after, date, sizeof(date));
 		if (when > now) {
 			d->reason = POLICY_NOT_DUE;
 			snprintf(d->why, sizeof(d->why), "valid until %s", date);
@@ -224,7 +245,7 @@ policy_decide(const struct policy_input *in, struct policy_decision *d)
 		char why[sizeof(d->why)];
 
 		memcpy(why, d->why, sizeof(why));
-		format_time(st->next_try, date, sizeof(date));
+		log_time(st->next_try, date, sizeof(date));
 		d->reason = POLICY_BACKOFF;
 		d->when = st->next_try;
 		snprintf(d->why, sizeof(d->why),
@@ -250,7 +271,7 @@ policy_decide(const struct policy_input *in, struct policy_decision *d)
 		return;
 	}
 	if (st->deploy_next_try < d->when) {
-		format_time(st->deploy_next_try, date, sizeof(date));
+		log_time(st->deploy_next_try, date, sizeof(date));
 		d->reason = POLICY_DEPLOY_RETRY;
 		d->when = st->deploy_next_try;
 		snprintf(d->why, sizeof(d->why), "deploy hook failed %ld time%s; next try %s",
@@ -291,6 +312,10 @@ policy_check(const char *state_dir, const char *name, const struct conf_settings
 	if (state_load(dir, &st) < 0) {
 		memset(&st, 0, sizeof(st));
 	}
+	if (ari_when == 0 && info.ari_id != NULL && st.ari_id != NULL &&
+	    strcmp(info.ari_id, st.ari_id) == 0) {
+		ari_when = st.ari_when;
+	}
 	memset(&in, 0, sizeof(in));
 	in.installed = &info;
 	in.state = &st;
@@ -302,6 +327,9 @@ policy_check(const char *state_dir, const char *name, const struct conf_settings
 	in.force = force;
 	in.now = now;
 	policy_decide(&in, d);
+	d->ari_stale =
+	        info.present && info.ari_id != NULL &&
+	        (st.ari_id == NULL || strcmp(info.ari_id, st.ari_id) != 0 || st.ari_next <= now);
 	rc = 0;
 	if (info_out != NULL) {
 		*info_out = info;

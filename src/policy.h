@@ -76,6 +76,9 @@ struct policy_decision {
 	enum policy_reason reason;
 	time_t when; /* now for ORDER and DEPLOY; else when to look again */
 	bool skewed; /* due the moment it was installed: clock ahead? */
+	/* The CA's renewal window for what is installed is unknown or due to
+	 * be asked again (policy_check only). */
+	bool ari_stale;
 	char why[384]; /* one line for the log and status */
 };
 
@@ -83,7 +86,9 @@ struct policy_decision {
 void policy_decide(const struct policy_input *in, struct policy_decision *d);
 
 /* The same from what is under state_dir for the certificate name with
- * settings s (directory URL ca): reads the installed set and state.json.
+ * settings s (directory URL ca): reads the installed set and state.json;
+ * ari_when 0 takes the time state.json recorded for the installed
+ * certificate, if any.
  * info: when not NULL, gets the installed set (store_cert_info_finish).
  * Returns 0, or -1 when out of memory or for a bad name (d says why). */
 int policy_check(const char *state_dir, const char *name, const struct conf_settings *s,
@@ -117,6 +122,15 @@ int policy_record_installed(struct state *st, time_t now, time_t not_after, cons
 /* The deploy hook ran: ok clears the pending deploy; otherwise one more
  * deploy failure with its backoff (r) and message (copied). */
 int policy_record_deployed(struct state *st, time_t now, bool ok, const char *message, double r);
+
+/* Picks the renewal time inside an ARI window: now when the window is
+ * over, else start + r * (end - start), never before now; r in [0, 1). */
+time_t policy_ari_time(time_t start, time_t end, time_t now, double r);
+
+/* When to ask for the renewal window again after an answer at now with
+ * the CA's Retry-After (0: none): RFC 9773 section 4.3, within a minute and
+ * a day, six hours without one. */
+time_t policy_ari_next(time_t now, time_t retry_after);
 
 /* Uniform in [0, 1), for the jitter. */
 double policy_random(void);

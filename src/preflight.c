@@ -125,31 +125,6 @@ out:
 	return ret;
 }
 
-static int
-write_all(int fd, const char *buf, size_t len)
-{
-	ssize_t n;
-	int ret = -1;
-
-	while (len > 0) {
-		n = write(fd, buf, len);
-		if (n < 0 && errno == EINTR) {
-			continue;
-		}
-		if (n <= 0) {
-			if (n == 0) {
-				errno = ENOSPC;
-			}
-			goto out;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	ret = 0;
-out:
-	return ret;
-}
-
 /* Creates a temp file in dir, writes size bytes, fsyncs and removes it:
  * what an install does, so that a read-only or full file system shows
  * (fsync is where some report ENOSPC). Returns 0, or -1 with errno set. */
@@ -176,7 +151,7 @@ try_write(const char *dir, size_t size)
 	created = true;
 	while (size > 0) {
 		chunk = size < sizeof(zeros) ? size : sizeof(zeros);
-		if (write_all(fd, zeros, chunk) < 0) {
+		if (store_write_all(fd, zeros, chunk) < 0) {
 			err = errno;
 			goto out;
 		}

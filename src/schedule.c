@@ -108,15 +108,6 @@ find(const struct schedule *sched, const char *name)
 }
 
 static void
-format_time(time_t t, char *buf, size_t len)
-{
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm);
-}
-
-static void
 arm(struct entry *e, time_t when)
 {
 	char date[64];
@@ -125,7 +116,7 @@ arm(struct entry *e, time_t when)
 	ev_periodic_stop(e->sched->loop, &e->timer);
 	ev_periodic_set(&e->timer, (ev_tstamp)when, 0.0, NULL);
 	ev_periodic_start(e->sched->loop, &e->timer);
-	format_time(when, date, sizeof(date));
+	log_time(when, date, sizeof(date));
 	log_debug("%s: next renewal %s", e->name, date);
 }
 
@@ -150,21 +141,6 @@ on_due(struct ev_loop *loop, ev_periodic *w, int revents)
 		return;
 	}
 	job_runner_start(e->sched->runner);
-}
-
-time_t
-schedule_ari_time(time_t start, time_t end, time_t now, double r)
-{
-	time_t t;
-
-	if (end <= now) {
-		return now;
-	}
-	if (r < 0 || r >= 1) {
-		r = 0;
-	}
-	t = start + (time_t)(r * (double)(end - start));
-	return t < now ? now : t;
 }
 
 static void fetch_ari(struct entry *e);
@@ -217,7 +193,7 @@ on_ari(const struct acme_reply *reply, void *arg)
 		ari_again(e, 6 * 3600);
 		return;
 	}
-	e->ari_when = schedule_ari_time(info.start, info.end, now, policy_random());
+	e->ari_when = policy_ari_time(info.start, info.end, now, policy_random());
 	if (e->not_after != 0 && e->ari_when >= e->not_after) {
 		/* A window past expiry would let the certificate lapse. */
 		log_warn("%s: renewalInfo window ends after the certificate expires; keeping the "
@@ -229,7 +205,7 @@ on_ari(const struct acme_reply *reply, void *arg)
 		          reply->retry_after != 0 ? difftime(reply->retry_after, now) : 6 * 3600);
 		return;
 	}
-	format_time(e->ari_when, date, sizeof(date));
+	log_time(e->ari_when, date, sizeof(date));
 	log_info("%s: the CA suggests renewal by %s (renewalInfo)", e->name, date);
 	acme_renewal_info_finish(&info);
 	/* The policy weighs the window with the backoff and the floor after
@@ -244,24 +220,16 @@ on_ari(const struct acme_reply *reply, void *arg)
 static void
 fetch_ari(struct entry *e)
 {
-	const struct acme_directory *dir =
-	        e->sched->client != NULL ? acme_client_directory(e->sched->client) : NULL;
 	char *url = NULL;
-	size_t n;
 
-	if (dir == NULL || dir->renewal_info == NULL || e->ari != NULL || e->ari_id == NULL) {
+	if (e->sched->client == NULL || e->ari != NULL || e->ari_id == NULL) {
 		goto out;
 	}
-	n = strlen(dir->renewal_info) + strlen(e->ari_id) + 2;
-	url = malloc(n);
-	e->ari = calloc(1, sizeof(*e->ari));
-	if (url == NULL || e->ari == NULL) {
-		free(e->ari);
-		e->ari = NULL;
+	url = acme_client_ari_url(e->sched->client, e->ari_id);
+	e->ari = url != NULL ? calloc(1, sizeof(*e->ari)) : NULL;
+	if (e->ari == NULL) {
 		goto out;
 	}
-	snprintf(url, n, "%s%s%s", dir->renewal_info,
-	         dir->renewal_info[strlen(dir->renewal_info) - 1] == '/' ? "" : "/", e->ari_id);
 	e->ari->e = e;
 	if (acme_client_get(e->sched->client, url, on_ari, e->ari) < 0) {
 		free(e->ari);
@@ -417,8 +385,12 @@ schedule_job_done(struct schedule *sched, const char *name, enum job_result resu
 		log_warn("%s: still due after the job (%s); looking again in %ld s", name,
 		         message != NULL && message[0] != '\0' ? message : job_result_name(result),
 		         POLICY_BACKOFF_MIN);
+	} else if (result == JOB_FAILED && e->attempts > 0) {
+		log_time(when, date, sizeof(date));
+		log_warn("%s: attempt %ld failed; next try in %ld s (%s)", name, e->attempts,
+		         (long)(when - now), date);
 	} else if (result == JOB_FAILED || result == JOB_DEFERRED) {
-		format_time(when, date, sizeof(date));
+		log_time(when, date, sizeof(date));
 		log_warn("%s: %s; next try %s", name, e->why, date);
 	}
 	arm(e, when);

@@ -25,9 +25,6 @@ struct schedule *schedule_create(struct ev_loop *loop, struct job_runner *runner
                                  struct acme_client *client, const char *state_dir,
                                  const char *ca_url);
 
-/* Picks the renewal time inside an ARI window: now when the window is
- * over, else start + r * (end - start), never before now; r in [0, 1). */
-time_t schedule_ari_time(time_t start, time_t end, time_t now, double r);
 void schedule_destroy(struct schedule *sched);
 
 /* Adds the certificate, or updates its settings (copied) keeping its

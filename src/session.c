@@ -213,7 +213,9 @@ session_connect(struct session *s, const struct conf_settings *settings, const c
 			goto out;
 		}
 		if (arc < 0) {
-			config->offline = "the account is not usable (see above)";
+			/* Said above; a problem of the account, not a reason to
+			 * hold every certificate by a backoff. */
+			goto out;
 		} else {
 			config->client = s->acme;
 			config->acct = &s->acct;

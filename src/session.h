@@ -64,7 +64,8 @@ int session_account_existing(struct session *s, const struct conf_settings *sett
  * session_account, and on success config's client and account; on failure
  * config->offline says why, so that the jobs that must order fail (and back
  * off) while the others go on. The loop and CA URL are set either way.
- * Returns 0, or SESSION_USAGE for a configuration error (logged). */
+ * Returns 0, SESSION_USAGE for a configuration error (logged), or -1 when
+ * the CA answered but the account cannot be used (logged; nothing to run). */
 int session_connect(struct session *s, const struct conf_settings *settings, const char *state_dir,
                     bool need_ca, struct job_runner_config *config);
 

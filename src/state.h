@@ -23,6 +23,12 @@ struct state {
 	long deploy_attempts;
 	time_t deploy_next_try;
 	char *deploy_error; /* or NULL */
+	/* RFC 9773: the time picked in the CA's renewal window for the
+	 * certificate ari_id, and when to ask the CA again (also set when the
+	 * CA offers no renewalInfo, so one-shot runs do not ask each time). */
+	char *ari_id; /* or NULL */
+	time_t ari_when; /* 0: no window */
+	time_t ari_next;
 };
 
 /* Reads dir/state.json into st (zeroed first). A missing file gives a zero

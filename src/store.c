@@ -75,22 +75,26 @@ out:
 	return ret;
 }
 
-static int
-write_all(int fd, const unsigned char *data, size_t len)
+int
+store_write_all(int fd, const void *data, size_t len)
 {
-	size_t done = 0;
+	const unsigned char *p = data;
 	ssize_t n;
 	int ret = -1;
 
-	while (done < len) {
-		n = write(fd, data + done, len - done);
-		if (n < 0) {
-			if (errno == EINTR) {
-				continue;
+	while (len > 0) {
+		n = write(fd, p, len);
+		if (n < 0 && errno == EINTR) {
+			continue;
+		}
+		if (n <= 0) {
+			if (n == 0) {
+				errno = ENOSPC;
 			}
 			goto out;
 		}
-		done += (size_t)n;
+		p += n;
+		len -= (size_t)n;
 	}
 	ret = 0;
 out:
@@ -196,7 +200,7 @@ store_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 	if (fchmod(fd, mode) < 0) {
 		goto out;
 	}
-	if (write_all(fd, data, len) < 0) {
+	if (store_write_all(fd, data, len) < 0) {
 		goto out;
 	}
 	if (fsync(fd) < 0) {

@@ -20,6 +20,10 @@ int store_symlink_atomic(const char *dir, const char *name, const char *target);
  * (errno set, not logged). */
 int store_sync_dir(const char *dir);
 
+/* Writes all len bytes to fd, again after EINTR and short writes. Returns 0,
+ * or -1 with errno set (ENOSPC when the file system takes no more). */
+int store_write_all(int fd, const void *data, size_t len);
+
 /* Creates path and its missing parents with mode (existing ones are left as
  * they are). Returns 0 or -1 (logged). */
 int store_mkdirs(const char *path, mode_t mode);

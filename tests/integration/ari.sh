@@ -112,6 +112,21 @@ has_ari_get()
 
 # ---- certificates ----
 
+# age NAME: records NAME's last success two days back, as if it had been
+# issued then: the renewal policy never renews a certificate within a
+# quarter of its lifetime (at most an hour) of the last success, whatever
+# the window says, and these were issued seconds ago.
+age()
+{
+	"$PY" - "$T/$1/state/certs/$1/state.json" <<'EOF'
+import json, sys, time
+p = sys.argv[1]
+d = json.load(open(p))
+d["last_success"] = int(time.time()) - 2 * 86400
+json.dump(d, open(p, "w"))
+EOF
+}
+
 cert_serial()
 {
 	openssl x509 -in "$1" -noout -serial 2>/dev/null | sed -n 's/^serial=//p'
@@ -363,6 +378,7 @@ t_past()
 
 	id=$(ari_id "$cert")
 	serial=$(cert_serial "$cert")
+	age "$C2" || return
 	touch "$GATE"
 	mock_set '"ari": "past"' || return
 	t0=$(now_f)
@@ -411,6 +427,7 @@ t_already_replaced()
 
 	id=$(ari_id "$cert")
 	serial=$(cert_serial "$cert")
+	age "$C3" || return
 	touch "$GATE"
 	mock_set '"ari": "past", "scenario": "already-replaced"' || return
 	start_daemon "$C3"
@@ -526,6 +543,50 @@ t_retry_after_again()
 	C5_PID=
 }
 
+# ---- 6: one-shot commands ----
+
+C6=c6.example
+
+t_oneshot()
+{
+	local cert=$T/$C6/state/certs/$C6/cert.pem id serial new_id n got
+	local -a args=("$C6" --http-hook "$HOOK" "${CA_OPTS[@]}" --state-dir "$T/$C6/state")
+
+	id=$(ari_id "$cert")
+	serial=$(cert_serial "$cert")
+	age "$C6" || return
+	mock_set '"ari": "past"' || return
+	run cert "${args[@]}"
+	expect_status 0
+	if ! has_ari_get "$id"; then
+		fail "acmed cert did not ask renewalInfo for $id"
+	fi
+	if ! serial_changed "$cert" "$serial"; then
+		fail "under a window that ended a day ago, acmed cert did not renew"
+	fi
+	got=$(orders "$C6" | head -n 1)
+	if [[ $got != "201 $id" ]]; then
+		fail "newOrder for $C6: '$got', want status 201 with replaces $id"
+	fi
+	mock_set '"ari": "normal"' || return
+	new_id=$(ari_id "$cert")
+	run cert "${args[@]}"
+	expect_status 0
+	expect_stderr_contains "not due"
+	if ! has_ari_get "$new_id"; then
+		fail "acmed cert did not ask renewalInfo for the new certificate $new_id"
+	fi
+	n=$(ari_gets_count "$new_id")
+	run cert "${args[@]}"
+	expect_status 0
+	if (($(ari_gets_count "$new_id") != n)); then
+		fail "renewalInfo asked again at once, before the time state.json recorded"
+	fi
+	if (($(orders_count "$C6") != 1)); then
+		fail "$(orders_count "$C6") newOrder requests for $C6, want 1: $(orders "$C6" | tr '\n' ';')"
+	fi
+}
+
 # ---- main ----
 
 make_hook
@@ -533,7 +594,7 @@ if ! mock_start; then
 	fail_case "start the mock ACME server"
 	lib_finish
 fi
-for c in "$C5" "$C1" "$C2" "$C3" "$C4"; do
+for c in "$C5" "$C1" "$C2" "$C3" "$C4" "$C6"; do
 	if ! issue "$c"; then
 		fail_case "acmed cert $c against the mock (window normal)"
 		lib_finish
@@ -550,6 +611,7 @@ case_ "404: the lifetime rule, no order, no crash" t_404
 case_ "inverted window: ignored, the lifetime rule, no order" t_inverted
 case_ "garbage renewalInfo: ignored, the lifetime rule, no order" t_garbage
 case_ "retry-after: renewalInfo asked again after Retry-After, not before" t_retry_after_again
+case_ "one-shot cert: asks renewalInfo, renews under a past window, then keeps the answer" t_oneshot
 
 mock_expect_no_traceback
 

@@ -52,6 +52,30 @@ test_renewal_time(void **state)
 	assert_int_equal(policy_renewal_time(nb, nb - 5, 0), nb - 5);
 }
 
+static void
+test_ari_time(void **state)
+{
+	time_t now = 1000000;
+
+	/* A window in the past: at once. */
+	assert_int_equal(policy_ari_time(now - 200, now - 100, now, 0.5), now);
+	/* A window years away: inside it. */
+	assert_int_equal(policy_ari_time(now + 100000000, now + 100086400, now, 0.5),
+	                 now + 100043200);
+	/* A window that began: never before now. */
+	assert_int_equal(policy_ari_time(now - 100, now + 100, now, 0.0), now);
+	assert_int_equal(policy_ari_time(now - 100, now + 100, now, 0.75), now + 50);
+}
+
+static void
+test_ari_next(void **state)
+{
+	assert_int_equal(policy_ari_next(NOW, 0), NOW + 6 * 3600);
+	assert_int_equal(policy_ari_next(NOW, NOW + 5), NOW + 60);
+	assert_int_equal(policy_ari_next(NOW, NOW + 7200), NOW + 7200);
+	assert_int_equal(policy_ari_next(NOW, NOW + 30 * DAY), NOW + DAY);
+}
+
 /* One installed certificate for example.com and www.example.com, issued at
  * nb for lifetime seconds, and the state acmed recorded about it. */
 struct fixture {
@@ -303,6 +327,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_backoff_bounds),    cmocka_unit_test(test_renewal_time),
+	        cmocka_unit_test(test_ari_time),          cmocka_unit_test(test_ari_next),
 	        cmocka_unit_test(test_not_due_then_due),  cmocka_unit_test(test_missing_and_broken),
 	        cmocka_unit_test(test_names_and_ca),      cmocka_unit_test(test_backoff_and_force),
 	        cmocka_unit_test(test_clock_ahead_floor), cmocka_unit_test(test_ari_window),
