@@ -1,5 +1,6 @@
 #include "session.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,6 +104,35 @@ on_account(int rc, const char *message, void *arg)
 	s->waiting = false;
 }
 
+/* Takes the account's lock before anything of the account is read. Returns
+ * 0, -1 or SESSION_BUSY (logged). */
+static int
+lock_account(struct session *s)
+{
+	int rc = -1;
+
+	s->account_lock = acme_account_lock(s->state_dir, acme_client_directory_url(s->acme),
+	                                    !s->account_nowait);
+	if (s->account_lock == NULL) {
+		if (s->account_nowait && errno == EWOULDBLOCK) {
+			log_info("%s: another acmed registers the account or changes its key",
+			         acme_client_directory_url(s->acme));
+			rc = SESSION_BUSY;
+		}
+		goto out;
+	}
+	rc = 0;
+out:
+	return rc;
+}
+
+void
+session_account_unlock(struct session *s)
+{
+	store_lock_release(s->account_lock);
+	s->account_lock = NULL;
+}
+
 int
 session_account(struct session *s, const struct conf_settings *settings)
 {
@@ -114,6 +144,13 @@ session_account(struct session *s, const struct conf_settings *settings)
 		rc = -2;
 		goto out;
 	}
+	/* Held until the CA knows the account and both files are written: a
+	 * second first run waits here, then reads what this one wrote. */
+	rc = lock_account(s);
+	if (rc < 0) {
+		goto out;
+	}
+	rc = -1;
 	if (acme_account_open(&s->acct, s->state_dir, acme_client_directory_url(s->acme),
 	                      settings->account_key_type) < 0) {
 		goto out;
@@ -145,6 +182,7 @@ session_account(struct session *s, const struct conf_settings *settings)
 	}
 	rc = s->account_rc;
 out:
+	session_account_unlock(s);
 	return rc;
 }
 
@@ -158,6 +196,11 @@ session_account_existing(struct session *s, const struct conf_settings *settings
 		rc = -2;
 		goto out;
 	}
+	rc = lock_account(s);
+	if (rc < 0) {
+		goto out;
+	}
+	rc = -1;
 	if (acme_account_open(&s->acct, s->state_dir, acme_client_directory_url(s->acme),
 	                      settings->account_key_type) < 0) {
 		goto out;
@@ -236,6 +279,7 @@ session_finish(struct session *s)
 	http_destroy(s->http);
 	acme_client_destroy(s->acme);
 	acme_account_close(&s->acct);
+	session_account_unlock(s);
 	free(s->state_dir);
 	free(s->ca_file);
 	memset(s, 0, sizeof(*s));
