@@ -21,6 +21,8 @@ struct ensure {
 	const struct conf_settings *s; /* NULL for a lookup */
 	acme_account_done_fn done;
 	void *arg;
+	EVP_PKEY *new_key; /* an interrupted rollover's; owned */
+	char *new_path; /* account.key.new */
 };
 
 #define ACCOUNT_MAX_CONTACTS 16
@@ -613,6 +615,8 @@ static void
 finish(struct ensure *e, int rc, const char *message)
 {
 	e->done(rc, message, e->arg);
+	EVP_PKEY_free(e->new_key);
+	free(e->new_path);
 	free(e);
 }
 
@@ -861,5 +865,148 @@ acme_account_lookup(struct acme_client *client, struct acme_account_handle *acct
 	rc = 0;
 out:
 	free(e);
+	return rc;
+}
+
+/* Installs the key of an interrupted rollover that the CA took: the old
+ * one as account.key.prev, then account.key, then account.json, in the
+ * order of acme_account_ops_rollover. Returns 0 or -1 (message set). */
+static int
+install_pending(struct ensure *e, char *message, size_t len)
+{
+	struct acme_account_handle *acct = e->acct;
+	char *prev_path = NULL;
+	int rc = -1;
+
+	prev_path = store_path(acct->dir, "account.key.prev", NULL);
+	if (prev_path == NULL || key_save(acct->key, prev_path) < 0) {
+		log_warn("%s: the old account key could not be kept", acct->dir);
+	}
+	if (key_save(e->new_key, acct->key_path) < 0) {
+		snprintf(message, len,
+		         "the CA knows the account by %s, but %s could not be replaced: "
+		         "move the one to the other",
+		         e->new_path, acct->key_path);
+		goto out;
+	}
+	acme_account_set_key(acct, e->new_key);
+	e->new_key = NULL;
+	if (acme_account_save(acct, acme_client_directory_url(e->client)) < 0) {
+		snprintf(message, len, "cannot save the account");
+		goto out;
+	}
+	if (unlink(e->new_path) < 0) {
+		log_warn("%s: cannot remove: %s", e->new_path, strerror(errno));
+	}
+	rc = 0;
+out:
+	free(prev_path);
+	return rc;
+}
+
+/* The CA's answer to onlyReturnExisting signed by account.key.new: it
+ * knows the account by that key when the rollover went through. */
+static void
+on_pending(const struct acme_reply *reply, void *arg)
+{
+	struct ensure *e = arg;
+	char message[1024];
+	int rc = -1;
+
+	message[0] = '\0';
+	if (reply->problem != NULL && acme_problem_is(reply->problem, "accountDoesNotExist")) {
+		if (unlink(e->new_path) < 0 && errno != ENOENT) {
+			snprintf(message, sizeof(message), "%s: cannot remove: %s", e->new_path,
+			         strerror(errno));
+			goto out;
+		}
+		log_info("%s: left by a rollover the CA never saw; removed", e->new_path);
+		rc = 0;
+		goto out;
+	}
+	if (reply->problem != NULL) {
+		snprintf(message, sizeof(message),
+		         "%s; %s is left by an interrupted rollover: acmed cannot tell whether the "
+		         "CA took it until the CA answers",
+		         reply->message, e->new_path);
+		goto out;
+	}
+	if (reply->location == NULL || !http_url_ok(reply->location) ||
+	    (e->acct->url != NULL && strcmp(reply->location, e->acct->url) != 0)) {
+		snprintf(message, sizeof(message),
+		         "%s is the key of the account %s, not of %s: move it away", e->new_path,
+		         reply->location != NULL ? reply->location : "(unknown)",
+		         e->acct->url != NULL ? e->acct->url : "(none)");
+		goto out;
+	}
+	/* account.json was lost too: the CA just said which account. */
+	if (e->acct->url == NULL) {
+		e->acct->url = strdup(reply->location);
+		if (e->acct->url == NULL) {
+			snprintf(message, sizeof(message), "out of memory");
+			goto out;
+		}
+	}
+	if (install_pending(e, message, sizeof(message)) < 0) {
+		goto out;
+	}
+	log_info("%s: the CA took the key of an interrupted rollover; %s is that key now",
+	         e->acct->url, e->acct->key_path);
+	rc = 0;
+out:
+	finish(e, rc, message);
+}
+
+int
+acme_account_resume_rollover(struct acme_client *client, struct acme_account_handle *acct,
+                             acme_account_done_fn done, void *arg)
+{
+	const struct acme_directory *dir = acme_client_directory(client);
+	struct ensure *e = NULL;
+	int rc = -1;
+
+	e = calloc(1, sizeof(*e));
+	if (e == NULL) {
+		log_error("out of memory");
+		goto out;
+	}
+	e->new_path = store_path(acct->dir, "account.key.new", NULL);
+	if (e->new_path == NULL) {
+		log_error("%s: path too long", acct->dir);
+		goto out;
+	}
+	if (access(e->new_path, F_OK) < 0 || acct->key_created) {
+		rc = 1;
+		goto out;
+	}
+	if (dir == NULL) {
+		log_error("no directory");
+		goto out;
+	}
+	e->new_key = read_key(e->new_path, acct->dir);
+	if (e->new_key == NULL) {
+		/* read_key said what to do */
+		goto out;
+	}
+	e->client = client;
+	e->acct = acct;
+	e->done = done;
+	e->arg = arg;
+	/* RFC 8555 section 7.3.1: whether the CA knows an account by the
+	 * new key tells whether the keyChange went through. */
+	log_info("%s: left by an interrupted rollover; asking the CA whether it took it",
+	         e->new_path);
+	if (acme_client_post(client, dir->new_account, e->new_key, NULL,
+	                     "{\"onlyReturnExisting\":true}", on_pending, e) < 0) {
+		goto out;
+	}
+	e = NULL;
+	rc = 0;
+out:
+	if (e != NULL) {
+		EVP_PKEY_free(e->new_key);
+		free(e->new_path);
+		free(e);
+	}
 	return rc;
 }

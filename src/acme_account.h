@@ -117,4 +117,14 @@ int acme_account_ensure(struct acme_client *client, struct acme_account_handle *
 int acme_account_lookup(struct acme_client *client, struct acme_account_handle *acct,
                         acme_account_done_fn done, void *arg);
 
+/* Finishes a rollover that was interrupted between the CA's answer and the
+ * replacement of account.key (account.key.new left behind): when the CA
+ * knows the account by account.key.new, it is installed as account.key
+ * (the old one as account.key.prev, account.json rewritten); when the CA
+ * knows no account for it, it is removed. Call with the account's lock
+ * held. done is called once from the loop. Returns 0, 1 when there is no
+ * account.key.new (done not called), or -1 (logged; done not called). */
+int acme_account_resume_rollover(struct acme_client *client, struct acme_account_handle *acct,
+                                 acme_account_done_fn done, void *arg);
+
 #endif

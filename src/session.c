@@ -104,6 +104,37 @@ on_account(int rc, const char *message, void *arg)
 	s->waiting = false;
 }
 
+/* Settles a rollover that was interrupted (account.key.new left behind)
+ * before anything is signed: until then it is not known which key the CA
+ * takes. Returns 0 or -1 (logged). */
+static int
+resume_rollover(struct session *s)
+{
+	int started;
+	int rc = -1;
+
+	s->waiting = true;
+	s->account_rc = -1;
+	started = acme_account_resume_rollover(s->acme, &s->acct, on_account, s);
+	if (started == 1) {
+		rc = 0;
+		goto out;
+	}
+	if (started < 0) {
+		goto out;
+	}
+	while (s->waiting) {
+		ev_run(s->loop, EVRUN_ONCE);
+	}
+	if (s->account_rc < 0) {
+		log_error("%s", s->account_message);
+		goto out;
+	}
+	rc = 0;
+out:
+	return rc;
+}
+
 /* Takes the account's lock before anything of the account is read. Returns
  * 0, -1 or SESSION_BUSY (logged). */
 static int
@@ -152,7 +183,8 @@ session_account(struct session *s, const struct conf_settings *settings)
 	}
 	rc = -1;
 	if (acme_account_open(&s->acct, s->state_dir, acme_client_directory_url(s->acme),
-	                      settings->account_key_type) < 0) {
+	                      settings->account_key_type) < 0 ||
+	    resume_rollover(s) < 0) {
 		goto out;
 	}
 	/* RFC 8555 section 7.3.6: the CA refuses everything a deactivated
@@ -202,7 +234,8 @@ session_account_existing(struct session *s, const struct conf_settings *settings
 	}
 	rc = -1;
 	if (acme_account_open(&s->acct, s->state_dir, acme_client_directory_url(s->acme),
-	                      settings->account_key_type) < 0) {
+	                      settings->account_key_type) < 0 ||
+	    resume_rollover(s) < 0) {
 		goto out;
 	}
 	if (s->acct.key_created) {

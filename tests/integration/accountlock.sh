@@ -370,6 +370,43 @@ json.dump(j, open(sys.argv[1], "w"))' "$d/account.json" "$other_url"
 	expect_stderr_contains "move $d/account.json away"
 }
 
+# A rollover that died between the CA's answer and the replacement of
+# account.key leaves account.key.new: the next command asks the CA which
+# key it knows and finishes the rollover, or drops the stray key.
+t_interrupted_rollover()
+{
+	local d old_pub new_pub
+
+	copy_account interrupted
+	d=$(account_dir "$T/interrupted")
+	cp -p "$d/account.key" "$T/interrupted/old.key"
+	cp -p "$d/account.json" "$T/interrupted/old.json"
+	old_pub=$(pub_of_key "$d/account.key")
+	run account rollover "${CA_OPTS[@]}"
+	expect_status 0
+	new_pub=$(pub_of_key "$d/account.key")
+	# As if acmed had died right after the CA's answer.
+	mv "$d/account.key" "$d/account.key.new"
+	cp -p "$T/interrupted/old.key" "$d/account.key"
+	cp -p "$T/interrupted/old.json" "$d/account.json"
+	rm -f "$d/account.key.prev"
+	run account show "${CA_OPTS[@]}"
+	expect_status 0
+	expect_stderr_contains "the CA took the key of an interrupted rollover"
+	[[ $(pub_of_key "$d/account.key") == "$new_pub" ]] || fail "account.key is not the new key"
+	[[ $(pub_of_key "$d/account.key.prev") == "$old_pub" ]] || fail "account.key.prev is not the old key"
+	[[ -e $d/account.key.new ]] && fail "account.key.new left behind"
+
+	# A key.new the CA never saw is dropped, account.key kept.
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
+		-out "$d/account.key.new" 2>/dev/null
+	run account show "${CA_OPTS[@]}"
+	expect_status 0
+	expect_stderr_contains "left by a rollover the CA never saw; removed"
+	[[ -e $d/account.key.new ]] && fail "account.key.new not removed"
+	[[ $(pub_of_key "$d/account.key") == "$new_pub" ]] || fail "account.key changed"
+}
+
 # ---- main ----
 
 if pebble_start; then
@@ -381,6 +418,7 @@ if pebble_start; then
 	case_ "account.key lost: one line saying which file to move, no new account" t_lost_key
 	case_ "unusable account.json or account.key: one line saying what to do" t_bad_files
 	case_ "account.key and account.json of two accounts" t_mismatched_pair
+	case_ "an interrupted rollover is finished, or its stray key dropped" t_interrupted_rollover
 	pebble_stop
 else
 	fail_case "start Pebble"
