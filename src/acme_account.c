@@ -313,34 +313,31 @@ lock_path(const char *state_dir, const char *host)
 	return store_path(state_dir, "locks", name, NULL);
 }
 
-struct store_lock *
-acme_account_lock(const char *state_dir, const char *directory_url, bool wait)
+/* Takes the lock at path, its folder made when missing (a state folder
+ * from before locks, or one whose locks/ was removed). wait: as in
+ * acme_account_lock; else holder gets the holder (store_lock_try). */
+static struct store_lock *
+take_lock(const char *path, const char *what, bool wait, char *holder)
 {
-	char holder[STORE_LOCK_HOLDER_LEN];
-	char what[300];
-	char *host = NULL;
-	char *dir = NULL;
-	char *path = NULL;
 	struct store_lock *lock = NULL;
+	char *dir = NULL;
+	char *slash;
 	int err = 0;
 
-	host = acme_account_ca_dir(directory_url);
-	if (host == NULL) {
-		log_error("%s: no usable host name in the directory URL", directory_url);
+	dir = strdup(path);
+	if (dir == NULL) {
+		log_error("out of memory");
 		goto out;
 	}
-	dir = store_path(state_dir, "locks", NULL);
-	path = lock_path(state_dir, host);
-	if (dir == NULL || path == NULL) {
-		log_error("%s: path too long", state_dir);
-		goto out;
+	slash = strrchr(dir, '/');
+	if (slash != NULL && slash != dir) {
+		*slash = '\0';
 	}
 	if (store_mkdirs(dir, 0755) < 0) {
 		log_error("%s: cannot create: %s", dir, strerror(errno));
 		goto out;
 	}
 	if (wait) {
-		snprintf(what, sizeof(what), "account %s", host);
 		lock = store_lock_wait(path, what, ACME_ACCOUNT_LOCK_TIMEOUT);
 		goto out;
 	}
@@ -350,8 +347,38 @@ acme_account_lock(const char *state_dir, const char *directory_url, bool wait)
 		log_error("%s: cannot lock: %s", path, strerror(err));
 	}
 out:
-	free(path);
 	free(dir);
+	if (lock == NULL && err != 0) {
+		errno = err;
+	}
+	return lock;
+}
+
+struct store_lock *
+acme_account_lock(const char *state_dir, const char *directory_url, bool wait)
+{
+	char holder[STORE_LOCK_HOLDER_LEN];
+	char what[300];
+	char *host = NULL;
+	char *path = NULL;
+	struct store_lock *lock = NULL;
+	int err = 0;
+
+	host = acme_account_ca_dir(directory_url);
+	if (host == NULL) {
+		log_error("%s: no usable host name in the directory URL", directory_url);
+		goto out;
+	}
+	path = lock_path(state_dir, host);
+	if (path == NULL) {
+		log_error("%s: path too long", state_dir);
+		goto out;
+	}
+	snprintf(what, sizeof(what), "account %s", host);
+	lock = take_lock(path, what, wait, holder);
+	err = errno;
+out:
+	free(path);
 	free(host);
 	if (lock == NULL && err != 0) {
 		errno = err;
@@ -482,14 +509,12 @@ acme_account_reload(struct acme_account_handle *acct)
 
 	memset(&f, 0, sizeof(f));
 	memset(&fresh, 0, sizeof(fresh));
-	lock = store_lock_try(acct->lock_path, holder);
+	lock = take_lock(acct->lock_path, NULL, false, holder);
 	if (lock == NULL) {
 		if (errno == EWOULDBLOCK) {
 			log_info("account: %s is held by pid %s; reloading when it is done",
 			         acct->lock_path, holder);
 			rc = ACME_ACCOUNT_BUSY;
-		} else {
-			log_error("%s: cannot lock: %s", acct->lock_path, strerror(errno));
 		}
 		goto out;
 	}
