@@ -23,6 +23,7 @@ struct ensure {
 	void *arg;
 	EVP_PKEY *new_key; /* an interrupted rollover's; owned */
 	char *new_path; /* account.key.new */
+	struct store_lock *lock; /* taken by a forced registration */
 };
 
 #define ACCOUNT_MAX_CONTACTS 16
@@ -448,9 +449,11 @@ acme_account_open(struct acme_account_handle *acct, const char *state_dir,
 		 * leaves them disagreeing; the key is what the CA knows, and
 		 * its URL can be found again (RFC 8555 section 7.3.1). */
 		if (trc == 1) {
+			acct->foreign_url = f.url;
+			f.url = NULL;
 			log_warn("%s: names the account %s but was written for another key than "
 			         "%s; looking up the account of that key",
-			         acct->json_path, f.url, acct->key_path);
+			         acct->json_path, acct->foreign_url, acct->key_path);
 		}
 	}
 	rc = 0;
@@ -479,6 +482,7 @@ acme_account_close(struct acme_account_handle *acct)
 	free(acct->key_path);
 	free(acct->json_path);
 	free(acct->lock_path);
+	free(acct->foreign_url);
 	memset(acct, 0, sizeof(*acct));
 }
 
@@ -639,6 +643,9 @@ out:
 static void
 finish(struct ensure *e, int rc, const char *message)
 {
+	/* Released before done: it may take the lock again. */
+	store_lock_release(e->lock);
+	e->lock = NULL;
 	e->done(rc, message, e->arg);
 	EVP_PKEY_free(e->new_key);
 	free(e->new_path);
@@ -798,11 +805,23 @@ static void
 on_existing(const struct acme_reply *reply, void *arg)
 {
 	struct ensure *e = arg;
+	char message[1024];
 
 	/* RFC 8555 section 7.3.1: accountDoesNotExist means the key is not
 	 * registered: go on with a registration. */
 	if (reply->problem == NULL || !acme_problem_is(reply->problem, "accountDoesNotExist")) {
 		on_account(reply, arg);
+	} else if (e->acct->foreign_url != NULL) {
+		/* The key of account.json's account is gone: like a lost key,
+		 * a new account is the operator's call. */
+		snprintf(message, sizeof(message),
+		         "%s is not the key of the account %s in %s, and the CA knows no account "
+		         "for it: put that account's key back as account.key (account.key.prev "
+		         "after a rollover), or move %s away to register a new account with this "
+		         "key",
+		         e->acct->key_path, e->acct->foreign_url, e->acct->json_path,
+		         e->acct->json_path);
+		finish(e, -1, message);
 	} else if (e->s == NULL) {
 		finish(e, ACME_ACCOUNT_NOT_FOUND, reply->message);
 	} else {
@@ -827,6 +846,7 @@ acme_account_ensure(struct acme_client *client, struct acme_account_handle *acct
                     const struct conf_settings *s, bool force, acme_account_done_fn done, void *arg)
 {
 	const struct acme_directory *dir = acme_client_directory(client);
+	char holder[STORE_LOCK_HOLDER_LEN];
 	struct ensure *e = NULL;
 	int rc = -1;
 
@@ -842,6 +862,19 @@ acme_account_ensure(struct acme_client *client, struct acme_account_handle *acct
 	if (e == NULL) {
 		log_error("out of memory");
 		goto out;
+	}
+	/* The job runner registers again, in the daemon's loop, when the CA
+	 * forgot the account: it holds no lock, and must not wait for one. */
+	if (force) {
+		e->lock = take_lock(acct->lock_path, NULL, false, holder);
+		if (e->lock == NULL) {
+			if (errno == EWOULDBLOCK) {
+				log_error(
+				        "account: %s is held by pid %s; not registering again now",
+				        acct->lock_path, holder);
+			}
+			goto out;
+		}
 	}
 	e->client = client;
 	e->acct = acct;
@@ -859,7 +892,10 @@ acme_account_ensure(struct acme_client *client, struct acme_account_handle *acct
 	e = NULL;
 	rc = 0;
 out:
-	free(e);
+	if (e != NULL) {
+		store_lock_release(e->lock);
+		free(e);
+	}
 	return rc;
 }
 

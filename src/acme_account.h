@@ -26,6 +26,9 @@ struct acme_account_handle {
 	char *key_path;
 	char *json_path;
 	char *lock_path; /* <state>/locks/account.<ca-host> */
+	/* account.json's URL when it was written for another key: the key's
+	 * own account is looked up, and none is registered in its place. */
+	char *foreign_url;
 	char **contacts; /* "mailto:..." as last seen from the CA; owned */
 	size_t n_contacts;
 	/* As last recorded in account.json: ACME_STATUS_DEACTIVATED after
@@ -102,7 +105,9 @@ int acme_account_save(const struct acme_account_handle *acct, const char *direct
  * URL is recovered with onlyReturnExisting; otherwise a new registration
  * (which needs agree_tos when the CA has terms, and EAB when it requires
  * it). force: register again even though a URL is known (the CA forgot the
- * account). done is called once from the loop. Returns 0 or -1 when nothing
+ * account), taking the account's lock without waiting (for callers that
+ * hold none: a forced registration fails at once when another process
+ * holds it). done is called once from the loop. Returns 0 or -1 when nothing
  * started; 1 when
  * the URL is already known and force is false (done not called). */
 int acme_account_ensure(struct acme_client *client, struct acme_account_handle *acct,

@@ -76,8 +76,8 @@ op_finish(struct op *op, int rc, const char *message)
 
 /* The CA could not check the signature of the account's key: account.key
  * and account.json's URL are of two accounts. Pebble says "JWS
- * verification error" (malformed), Boulder unauthorized or
- * badSignatureAlgorithm when the key type differs. */
+ * verification error" or "signature type ... not supported" (malformed);
+ * RFC 8555 section 6.2 names badSignatureAlgorithm for the latter. */
 static bool
 bad_signature(const struct acme_reply *reply)
 {

@@ -392,9 +392,8 @@ reload_daemon(struct cli *cli, struct conf *conf)
 	answer = ctl_request(path, request, 10.0, &no_daemon);
 	if (answer == NULL) {
 		if (!no_daemon) {
-			log_warn("the daemon at %s did not answer: send it SIGHUP so that it reads "
-			         "the "
-			         "account key again",
+			log_warn("the daemon at %s did not answer: send it SIGHUP so that it "
+			         "reads the account key again",
 			         path);
 		}
 		goto out;

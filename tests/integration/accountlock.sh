@@ -361,6 +361,21 @@ t_mismatched_pair()
 	[[ $(json_field "$OUT" url) == "$own_url" ]] || fail "show: not the key's own account"
 	[[ $(json_field "$d/account.json" url) == "$own_url" ]] || fail "account.json not rewritten"
 
+	# A key the CA knows no account for: no new account in its place.
+	cp -p "$d/account.json" "$T/pair/own.json"
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
+		-out "$d/account.key" 2>/dev/null
+	run_t 60 cert "${CA_OPTS[@]}" --agree-tos --standalone "127.0.0.1:$PEBBLE_HTTP_PORT" \
+		pair.example
+	expect_status 1
+	expect_stderr_contains "is not the key of the account $own_url"
+	expect_stderr_contains "move $d/account.json away"
+	cmp -s "$d/account.json" "$T/pair/own.json" || fail "account.json was rewritten"
+	run account register "${CA_OPTS[@]}" --agree-tos
+	expect_status 1
+	expect_stderr_contains "is not the key of the account $own_url"
+	cmp -s "$d/account.json" "$T/pair/own.json" || fail "account.json was rewritten"
+
 	# Older account.json, no thumbprint.
 	"$PY" -c 'import json, sys
 j = json.load(open(sys.argv[1])); j.pop("thumbprint", None); j["url"] = sys.argv[2]
