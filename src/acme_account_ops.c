@@ -74,6 +74,18 @@ op_finish(struct op *op, int rc, const char *message)
 	op_free(op);
 }
 
+/* The CA could not check the signature of the account's key: account.key
+ * and account.json's URL are of two accounts. Pebble says "JWS
+ * verification error" or "signature type ... not supported" (malformed);
+ * RFC 8555 section 6.2 names badSignatureAlgorithm for the latter. */
+static bool
+bad_signature(const struct acme_reply *reply)
+{
+	return acme_problem_is(reply->problem, "badSignatureAlgorithm") ||
+	       (reply->message != NULL && (strstr(reply->message, "JWS verification") != NULL ||
+	                                   strstr(reply->message, "signature type") != NULL));
+}
+
 /* The account object in the reply of a POST to the account URL (RFC 8555
  * section 7.3.2): recorded in acct, and saved unless it was only fetched. */
 static void
@@ -86,6 +98,13 @@ on_account(const struct acme_reply *reply, void *arg)
 	int rc = -1;
 
 	memset(&info, 0, sizeof(info));
+	if (reply->problem != NULL && bad_signature(reply)) {
+		snprintf(message, sizeof(message),
+		         "%s; %s does not hold the key of the account %s: if account.key is the "
+		         "right one, move %s away and its account is looked up again",
+		         reply->message, op->acct->key_path, op->acct->url, op->acct->json_path);
+		goto out;
+	}
 	if (reply->problem != NULL) {
 		snprintf(message, sizeof(message), "%s", reply->message);
 		goto out;
@@ -250,12 +269,17 @@ on_rollover(const struct acme_reply *reply, void *arg)
 		         reply->url, acct->key_path, op->new_path, acct->key_path);
 		goto out;
 	}
+	acme_account_set_key(acct, op->new_key);
+	op->new_key = NULL;
+	/* account.key first, then account.json with the new thumbprint: a
+	 * crash in between leaves a key whose URL is looked up again. */
+	if (acme_account_save(acct, acme_client_directory_url(op->client)) < 0) {
+		log_warn("%s: not updated; the account's URL is looked up again on the next run",
+		         acct->json_path);
+	}
 	if (unlink(op->new_path) < 0) {
 		log_warn("%s: cannot remove: %s", op->new_path, strerror(errno));
 	}
-	EVP_PKEY_free(acct->key);
-	acct->key = op->new_key;
-	op->new_key = NULL;
 	message[0] = '\0';
 	rc = 0;
 out:

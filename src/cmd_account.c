@@ -8,6 +8,7 @@
 
 #include "acme_account_ops.h"
 #include "ca.h"
+#include "ctl.h"
 #include "jws.h"
 #include "key.h"
 #include "log.h"
@@ -23,6 +24,7 @@ struct sub {
 	const char *name;
 	const enum cli_opt *options; /* besides --ca, --ca-file, --state-dir */
 	bool confirm; /* cannot be undone: needs --yes */
+	bool reload_daemon; /* changes the account a running daemon holds */
 	int (*run)(struct cli *cli, struct session *s, const struct conf_settings *settings);
 };
 
@@ -299,11 +301,11 @@ static const enum cli_opt deactivate_options[] = {CLI_OPT_YES, CLI_OPT__MAX};
 
 /* Sorted by name. */
 static const struct sub subs[] = {
-        {"deactivate", deactivate_options, true, run_deactivate},
-        {"register", register_options, false, run_register},
-        {"rollover", rollover_options, false, run_rollover},
-        {"show", show_options, false, run_show},
-        {"update", update_options, false, run_update},
+        {"deactivate", deactivate_options, true, true, run_deactivate},
+        {"register", register_options, false, false, run_register},
+        {"rollover", rollover_options, false, true, run_rollover},
+        {"show", show_options, false, false, run_show},
+        {"update", update_options, false, true, run_update},
 };
 
 #define N_SUBS (sizeof(subs) / sizeof(subs[0]))
@@ -368,6 +370,46 @@ out:
 	return sub;
 }
 
+/* Tells a daemon on the control socket to read the account files again,
+ * once the account's lock is released: otherwise it would sign with a key
+ * the CA no longer knows until it failed an order. A daemon that is not
+ * running needs nothing. */
+static void
+reload_daemon(struct cli *cli, struct conf *conf)
+{
+	json_t *request = NULL;
+	json_t *answer = NULL;
+	const char *error = NULL;
+	char *path = NULL;
+	bool no_daemon = false;
+	int changed = 0;
+
+	path = cmd_socket_path(cli, conf);
+	request = json_pack("{s:s}", "cmd", "account-reload");
+	if (path == NULL || request == NULL) {
+		goto out;
+	}
+	answer = ctl_request(path, request, 10.0, &no_daemon);
+	if (answer == NULL) {
+		if (!no_daemon) {
+			log_warn("the daemon at %s did not answer: send it SIGHUP so that it "
+			         "reads the account key again",
+			         path);
+		}
+		goto out;
+	}
+	if (json_unpack(answer, "{s:s}", "error", &error) == 0) {
+		log_warn("the daemon at %s did not read the account again: %s: send it SIGHUP",
+		         path, error);
+	} else if (json_unpack(answer, "{s:b}", "changed", &changed) == 0 && changed) {
+		log_info("the daemon at %s now uses the new account key", path);
+	}
+out:
+	json_decref(answer);
+	json_decref(request);
+	free(path);
+}
+
 static int
 run(struct cli *cli)
 {
@@ -398,6 +440,10 @@ run(struct cli *cli)
 		goto out;
 	}
 	rc = sub->run(cli, &s, &settings);
+	if (rc == CLI_EXIT_OK && sub->reload_daemon) {
+		session_account_unlock(&s);
+		reload_daemon(cli, &conf);
+	}
 out:
 	session_finish(&s);
 	conf_settings_finish(&settings);

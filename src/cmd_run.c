@@ -119,6 +119,26 @@ load_certs(struct daemon *d, const struct conf *conf)
 	return 0;
 }
 
+/* Picks up the account key from disk when another process rolled it over
+ * (acmed account rollover): the key on disk is the one the CA knows.
+ * Returns acme_account_reload's rc (0 before the account is set up). */
+static int
+reload_account(struct daemon *d, const char *why)
+{
+	int rc = 0;
+
+	if (!d->ready) {
+		goto out;
+	}
+	rc = acme_account_reload(&d->s.acct);
+	if (rc == 1) {
+		log_info("%s: account key reloaded from %s (%s)", d->s.acct.url, d->s.acct.key_path,
+		         why);
+	}
+out:
+	return rc;
+}
+
 static void
 on_job_done(const char *name, enum job_result result, const char *message, time_t retry_after,
             void *arg)
@@ -126,6 +146,14 @@ on_job_done(const char *name, enum job_result result, const char *message, time_
 	struct daemon *d = arg;
 
 	schedule_job_done(d->schedule, name, result, message, retry_after);
+	/* An order signed with a key the CA no longer knows fails (a JWS or
+	 * unauthorized error); if account.key changed on disk meanwhile,
+	 * once more with the new key. Only a change retries: no loop. */
+	if (result == JOB_FAILED && reload_account(d, "changed on disk") == 1) {
+		log_warn("%s: the account key changed on disk; ordering again with the new key",
+		         name);
+		schedule_renew_now(d->schedule, name);
+	}
 	update_status(d);
 }
 
@@ -148,6 +176,8 @@ start(struct daemon *d)
 	if (session_init(&d->s, &d->settings) < 0) {
 		goto retry;
 	}
+	/* The loop must not block on a command's registration: retry. */
+	d->s.account_nowait = true;
 	arc = session_account(&d->s, &d->settings);
 	if (arc == SESSION_USAGE) {
 		d->rc = CLI_EXIT_USAGE;
@@ -246,6 +276,9 @@ on_reload(struct ev_loop *loop, ev_signal *w, int revents)
 	n = d->schedule != NULL ? schedule_count(d->schedule) : d->conf.n_certs;
 	log_info("reloaded %s: %zu certificate%s", d->conf.path, n, n == 1 ? "" : "s");
 out:
+	/* Whatever became of the configuration: SIGHUP is also how an
+	 * operator makes the daemon take a new account key. */
+	reload_account(d, "SIGHUP");
 	conf_settings_finish(&settings);
 	conf_finish(&conf);
 	notify_send("READY=1");
@@ -282,6 +315,20 @@ on_request(json_t *request, void *arg)
 		return json_pack("{s:b, s:o}", "ready", d->ready, "certs", list);
 	}
 	json_decref(list);
+	/* Sent by acmed account rollover, update and deactivate once done. */
+	if (strcmp(cmd, "account-reload") == 0) {
+		int rc = reload_account(d, "acmed account");
+
+		if (rc == ACME_ACCOUNT_BUSY) {
+			return json_pack("{s:s}", "error",
+			                 "the account is locked by another process");
+		}
+		if (rc < 0) {
+			return json_pack("{s:s}", "error",
+			                 "the account files are not usable (see the daemon's log)");
+		}
+		return json_pack("{s:b, s:b}", "ok", 1, "changed", rc == 1);
+	}
 	if (strcmp(cmd, "renew") == 0 && cert != NULL) {
 		if (d->schedule == NULL || schedule_renew_now(d->schedule, cert) < 0) {
 			return json_pack("{s:s}", "error", "no such certificate");

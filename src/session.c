@@ -1,5 +1,6 @@
 #include "session.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,6 +104,66 @@ on_account(int rc, const char *message, void *arg)
 	s->waiting = false;
 }
 
+/* Settles a rollover that was interrupted (account.key.new left behind)
+ * before anything is signed: until then it is not known which key the CA
+ * takes. Returns 0 or -1 (logged). */
+static int
+resume_rollover(struct session *s)
+{
+	int started;
+	int rc = -1;
+
+	s->waiting = true;
+	s->account_rc = -1;
+	started = acme_account_resume_rollover(s->acme, &s->acct, on_account, s);
+	if (started == 1) {
+		rc = 0;
+		goto out;
+	}
+	if (started < 0) {
+		goto out;
+	}
+	while (s->waiting) {
+		ev_run(s->loop, EVRUN_ONCE);
+	}
+	if (s->account_rc < 0) {
+		log_error("%s", s->account_message);
+		goto out;
+	}
+	rc = 0;
+out:
+	return rc;
+}
+
+/* Takes the account's lock before anything of the account is read. Returns
+ * 0, -1 or SESSION_BUSY (logged). */
+static int
+lock_account(struct session *s)
+{
+	int rc = -1;
+
+	s->account_lock = acme_account_lock(s->state_dir, acme_client_directory_url(s->acme),
+	                                    !s->account_nowait);
+	if (s->account_lock == NULL) {
+		if (s->account_nowait && errno == EWOULDBLOCK) {
+			log_info("%s: another acmed registers the account or changes its key",
+			         acme_client_directory_url(s->acme));
+			rc = SESSION_BUSY;
+		}
+		goto out;
+	}
+	rc = 0;
+out:
+	return rc;
+}
+
+void
+session_account_unlock(struct session *s)
+{
+	store_lock_release(s->account_lock);
+	s->account_lock = NULL;
+}
+
 int
 session_account(struct session *s, const struct conf_settings *settings)
 {
@@ -114,8 +175,16 @@ session_account(struct session *s, const struct conf_settings *settings)
 		rc = -2;
 		goto out;
 	}
+	/* Held until the CA knows the account and both files are written: a
+	 * second first run waits here, then reads what this one wrote. */
+	rc = lock_account(s);
+	if (rc < 0) {
+		goto out;
+	}
+	rc = -1;
 	if (acme_account_open(&s->acct, s->state_dir, acme_client_directory_url(s->acme),
-	                      settings->account_key_type) < 0) {
+	                      settings->account_key_type) < 0 ||
+	    resume_rollover(s) < 0) {
 		goto out;
 	}
 	/* RFC 8555 section 7.3.6: the CA refuses everything a deactivated
@@ -145,6 +214,7 @@ session_account(struct session *s, const struct conf_settings *settings)
 	}
 	rc = s->account_rc;
 out:
+	session_account_unlock(s);
 	return rc;
 }
 
@@ -158,8 +228,14 @@ session_account_existing(struct session *s, const struct conf_settings *settings
 		rc = -2;
 		goto out;
 	}
+	rc = lock_account(s);
+	if (rc < 0) {
+		goto out;
+	}
+	rc = -1;
 	if (acme_account_open(&s->acct, s->state_dir, acme_client_directory_url(s->acme),
-	                      settings->account_key_type) < 0) {
+	                      settings->account_key_type) < 0 ||
+	    resume_rollover(s) < 0) {
 		goto out;
 	}
 	if (s->acct.key_created) {
@@ -238,6 +314,7 @@ session_finish(struct session *s)
 	http_destroy(s->http);
 	acme_client_destroy(s->acme);
 	acme_account_close(&s->acct);
+	session_account_unlock(s);
 	free(s->state_dir);
 	free(s->ca_file);
 	memset(s, 0, sizeof(*s));

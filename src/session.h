@@ -11,6 +11,7 @@
 #include "conf.h"
 #include "http.h"
 #include "job.h"
+#include "store_lock.h"
 
 struct session {
 	struct ev_loop *loop; /* the default loop */
@@ -23,6 +24,13 @@ struct session {
 	bool waiting;
 	int account_rc;
 	char account_message[1024];
+	/* The account's lock (acme_account_lock), held by session_account
+	 * while it registers and by session_account_existing until
+	 * session_account_unlock or session_finish. */
+	struct store_lock *account_lock;
+	/* Set by the daemon after session_init: do not wait for the lock
+	 * (SESSION_BUSY instead), the loop must not block. */
+	bool account_nowait;
 };
 
 /* Sets up the loop and clients for settings->ca (default letsencrypt) and
@@ -42,10 +50,16 @@ const char *session_ca_url(const struct conf_settings *settings);
  * string or NULL (logged). */
 char *session_state_dir(const struct conf_settings *settings);
 
+/* session_account's and session_account_existing's rc when account_nowait
+ * is set and another process holds the account's lock (logged). */
+#define SESSION_BUSY (-4)
+
 /* Opens the account for this CA under the state folder and makes sure the
- * CA knows it (registering it when needed), running the loop until then.
+ * CA knows it (registering it when needed), running the loop until then;
+ * all under the account's lock, waited for (one line naming the holder), so
+ * that a concurrent first run ends up on the account this one registered.
  * Returns 0, -1 on failure, -2 when the user must fix the configuration
- * (agree-tos, EAB); the reason is logged. */
+ * (agree-tos, EAB), SESSION_BUSY; the reason is logged. */
 int session_account(struct session *s, const struct conf_settings *settings);
 
 /* session_account_existing: no account for this CA in the state folder, or
@@ -56,8 +70,13 @@ int session_account(struct session *s, const struct conf_settings *settings);
  * its URL is known (looked up with onlyReturnExisting when account.json was
  * lost). Never registers one: returns SESSION_NO_ACCOUNT (not logged) when
  * there is none, so that the command can say how to make one. Returns 0, -1
- * on failure (logged), -2 for a configuration error (logged). */
+ * on failure (logged), -2 for a configuration error (logged). Holds the
+ * account's lock until session_account_unlock or session_finish, so that
+ * the caller changes the account (rollover, update, deactivate) alone. */
 int session_account_existing(struct session *s, const struct conf_settings *settings);
+
+/* Releases the account's lock; safe when not held. */
+void session_account_unlock(struct session *s);
 
 /* Sets up config (job.h) for a run on state_dir (borrowed, from
  * session_state_dir) that may need the CA: when need_ca, session_init and
