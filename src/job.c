@@ -33,6 +33,10 @@ static void on_order(int rc, const char *message, const char *pem, size_t pem_le
 static void on_step(enum acme_order_step step, void *arg);
 static void release_order_gate(struct job_runner *r, struct job *job);
 static void on_lock_timer(struct ev_loop *loop, ev_timer *w, int revents);
+static void on_idle(struct ev_loop *loop, ev_timer *w, int revents);
+
+/* Seconds without a job before the responders let their ports go. */
+#define JOB_IDLE_RELEASE 5.0
 
 /* How often a job looks again at a lock another process holds. */
 #define JOB_LOCK_POLL 0.2
@@ -73,7 +77,36 @@ job_runner_create(const struct job_runner_config *c)
 		free(r);
 		return NULL;
 	}
+	ev_init(&r->idle, on_idle);
+	r->idle.data = r;
 	return r;
+}
+
+static void
+release_responders(struct job_runner *r)
+{
+	for (size_t i = 0; i < r->n_responders; i++) {
+		challenge_destroy(r->responders[i].ch);
+		free(r->responders[i].key);
+	}
+	free(r->responders);
+	r->responders = NULL;
+	r->n_responders = 0;
+}
+
+/* A daemon holds no port and no webroot file between its renewals: the
+ * responders go once no job has run for a while (not at once: a token's
+ * clean-up may still be on its way). */
+static void
+on_idle(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct job_runner *r = w->data;
+
+	if (r->active == 0 && r->waiting == 0 && r->n_responders > 0) {
+		log_debug("no job running: closing %zu challenge responder%s", r->n_responders,
+		          r->n_responders == 1 ? "" : "s");
+		release_responders(r);
+	}
 }
 
 static void
@@ -110,11 +143,8 @@ job_runner_destroy(struct job_runner *r)
 		job_free(r->queue);
 		r->queue = next;
 	}
-	for (size_t i = 0; i < r->n_responders; i++) {
-		challenge_destroy(r->responders[i].ch);
-		free(r->responders[i].key);
-	}
-	free(r->responders);
+	ev_timer_stop(r->loop, &r->idle);
+	release_responders(r);
 	keygen_destroy(r->keygen);
 	free(r);
 }
@@ -425,6 +455,11 @@ job_complete(struct job *job, enum job_result result)
 	}
 	job_free(job);
 	job_next(r);
+	if (r->active == 0 && r->waiting == 0 && r->n_responders > 0) {
+		ev_timer_stop(r->loop, &r->idle);
+		ev_timer_set(&r->idle, JOB_IDLE_RELEASE, 0.0);
+		ev_timer_start(r->loop, &r->idle);
+	}
 }
 
 void

@@ -81,6 +81,7 @@ struct job_runner {
 	size_t waiting;
 	struct responder *responders;
 	size_t n_responders;
+	ev_timer idle; /* no job for a while: the responders let go */
 	struct keygen *keygen;
 	unsigned long counts[JOB__MAX];
 	bool account_busy;

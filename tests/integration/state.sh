@@ -556,6 +556,41 @@ t_read_only()
 	fi
 }
 
+# A full state folder: nothing reaches the CA, the installed set stays.
+t_full()
+{
+	local m=$T/full s before
+	local -a OPTS
+
+	if ((EUID != 0)); then
+		fail "needs root to mount a small tmpfs"
+		return
+	fi
+	mkdir -p "$m"
+	if ! mount -t tmpfs -o size=512k tmpfs "$m"; then
+		fail "cannot mount a tmpfs on $m"
+		return
+	fi
+	s=$m/state
+	opts "$s"
+	run cert "${OPTS[@]}" --webroot "$W" --agree-tos full.example
+	expect_status 0
+	tree_snapshot "$s/certs" >"$T/full.snap"
+	# Fill what is left.
+	dd if=/dev/zero of="$m/filler" bs=4k 2>/dev/null
+	before=$(orders)
+	run cert "${OPTS[@]}" --webroot "$W" --force full.example
+	if ((RC == 0)); then
+		fail "cert --force on a full state folder exited 0"
+	fi
+	expect_stderr_matches "space"
+	if (($(orders) != before)); then
+		fail "$(($(orders) - before)) orders from a full state folder, want 0"
+	fi
+	expect_tree_unchanged "$T/full.snap" "$s/certs"
+	umount "$m"
+}
+
 # ---- main ----
 
 if ! pebble_start '"certificateValidityPeriod": 3600'; then
@@ -590,5 +625,6 @@ case_ "host clock 40 minutes ahead: a handful of orders, a warning" t_clock_ahea
 case_ "names: whitespace and dropped names refused, nothing ordered; adding said" t_names
 case_ "a broken installed set or another CA is due, and status says why" t_broken_and_other_ca
 case_ "read-only state folder: nothing reaches the CA" t_read_only
+case_ "full state folder: nothing reaches the CA, the installed set stays" t_full
 case_ "the CA down: nothing due exits 0, a due one backs off" t_ca_down
 lib_finish
