@@ -516,7 +516,7 @@ acme_account_reload(struct acme_account_handle *acct)
 	lock = take_lock(acct->lock_path, NULL, false, holder);
 	if (lock == NULL) {
 		if (errno == EWOULDBLOCK) {
-			log_info("account: %s is held by pid %s; reloading when it is done",
+			log_info("account: %s is held by %s; reloading when it is done",
 			         acct->lock_path, holder);
 			rc = ACME_ACCOUNT_BUSY;
 		}
@@ -869,9 +869,8 @@ acme_account_ensure(struct acme_client *client, struct acme_account_handle *acct
 		e->lock = take_lock(acct->lock_path, NULL, false, holder);
 		if (e->lock == NULL) {
 			if (errno == EWOULDBLOCK) {
-				log_error(
-				        "account: %s is held by pid %s; not registering again now",
-				        acct->lock_path, holder);
+				log_error("account: %s is held by %s; not registering again now",
+				          acct->lock_path, holder);
 			}
 			goto out;
 		}

@@ -124,8 +124,9 @@ check_names(const char *state_dir, const char *name, const struct conf_settings 
 	if (names_missing(info.ids, info.n_ids, s->domains, s->n_domains, list, sizeof(list))) {
 		if (!drop) {
 			log_error("%s: the installed certificate also covers %s; this would drop "
-			          "them: name them too, or pass --drop-names",
-			          name, list);
+			          "%s: name %s too, or pass --drop-names",
+			          name, list, strchr(list, ',') != NULL ? "them" : "it",
+			          strchr(list, ',') != NULL ? "them" : "it");
 			goto out;
 		}
 		log_warn("%s: dropping %s (--drop-names)", name, list);
@@ -185,8 +186,15 @@ run(struct cli *cli)
 	}
 	section = conf_find_cert(&conf, name != NULL ? name : cli->args[0]);
 	/* A NAME matching a section alone takes that section's domains;
-	 * names on the command line otherwise are the domains. */
-	if (section == NULL || cli->n_args > 1) {
+	 * names on the command line otherwise are the domains, but never of a
+	 * configured certificate: renew would put the section's back. */
+	if (section != NULL && cli->n_args > 1) {
+		log_error("%s: configured in %s:%d with its own domains: change them there (then "
+		          "acmed renew %s), or pass --name for another certificate",
+		          section->name, conf.path, section->line, section->name);
+		goto out;
+	}
+	if (section == NULL) {
 		for (int i = 0; i < cli->n_args; i++) {
 			/* One name per argument: "exa mple.com" is a typo, not
 			 * two names. */

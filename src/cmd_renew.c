@@ -254,7 +254,12 @@ run(struct cli *cli)
 		}
 	}
 	print_counts(counts);
-	rc = worst != CLI_EXIT_OK ? worst : counts[JOB_FAILED] > 0 ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
+	/* A certificate held by its backoff is still failing: a timer that
+	 * alerts on failure keeps alerting until it is fixed (nothing reached
+	 * the CA for it). */
+	rc = worst != CLI_EXIT_OK                                 ? worst
+	     : counts[JOB_FAILED] > 0 || counts[JOB_DEFERRED] > 0 ? CLI_EXIT_FAILURE
+	                                                          : CLI_EXIT_OK;
 out:
 	for (size_t k = 0; groups != NULL && k < n_groups; k++) {
 		for (size_t i = 0; i < groups[k].n; i++) {

@@ -65,14 +65,23 @@ check_one_ca(const struct conf *conf, const struct cli *cli, const struct conf_s
 	return 0;
 }
 
-/* What acmed check refuses, the daemon refuses too: a hook that is not
- * there, a state folder or webroot it cannot write, a port it cannot bind
- * (flags: PREFLIGHT_NO_LISTEN once its responders hold theirs). */
+/* What acmed check refuses: a state folder it cannot write to stops the
+ * daemon (nothing could be kept); a certificate's own problem (a hook that
+ * is not there, a webroot not mounted yet, a port taken) is said and stops
+ * only that certificate's orders, each time they come due, so one broken
+ * section does not leave every other certificate unrenewed. flags:
+ * PREFLIGHT_NO_LISTEN once the responders may hold their ports. */
 static int
-preflight_all(const struct conf *conf, const struct cli *cli, unsigned flags)
+preflight_all(const struct conf *conf, const struct cli *cli, const struct conf_settings *global,
+              unsigned flags)
 {
-	int rc = 0;
+	struct conf_settings base;
 
+	memset(&base, 0, sizeof(base));
+	base.state_dir = global->state_dir;
+	if (preflight_check(NULL, NULL, &base, PREFLIGHT_NO_LISTEN, NULL, NULL) < 0) {
+		return -1;
+	}
 	for (size_t i = 0; i < conf->n_certs; i++) {
 		struct conf_settings st;
 
@@ -80,11 +89,12 @@ preflight_all(const struct conf *conf, const struct cli *cli, unsigned flags)
 			return -1;
 		}
 		if (preflight_check(NULL, conf->certs[i].name, &st, flags, NULL, NULL) < 0) {
-			rc = -1;
+			log_error("%s: not renewed until the above is fixed (acmed check lists it)",
+			          conf->certs[i].name);
 		}
 		conf_settings_finish(&st);
 	}
-	return rc;
+	return 0;
 }
 
 static void
@@ -256,7 +266,7 @@ on_reload(struct ev_loop *loop, ev_signal *w, int revents)
 	}
 	if (conf_resolve(&conf, NULL, &d->cli->settings, &settings) < 0 ||
 	    check_one_ca(&conf, d->cli, &settings) < 0 ||
-	    preflight_all(&conf, d->cli, PREFLIGHT_NO_LISTEN) < 0) {
+	    preflight_all(&conf, d->cli, &settings, PREFLIGHT_NO_LISTEN) < 0) {
 		log_error("reload: configuration not changed");
 		goto out;
 	}
@@ -330,7 +340,13 @@ on_request(json_t *request, void *arg)
 		return json_pack("{s:b, s:b}", "ok", 1, "changed", rc == 1);
 	}
 	if (strcmp(cmd, "renew") == 0 && cert != NULL) {
-		if (d->schedule == NULL || schedule_renew_now(d->schedule, cert) < 0) {
+		if (d->schedule == NULL) {
+			return json_pack(
+			        "{s:s}", "error",
+			        "the daemon is not connected to its CA yet; it renews what "
+			        "is due once it is (see its log)");
+		}
+		if (schedule_renew_now(d->schedule, cert) < 0) {
 			return json_pack("{s:s}", "error", "no such certificate");
 		}
 		return json_pack("{s:b}", "ok", 1);
@@ -361,7 +377,7 @@ run(struct cli *cli)
 	    check_one_ca(&d.conf, cli, &d.settings) < 0) {
 		goto out;
 	}
-	if (preflight_all(&d.conf, cli, 0) < 0) {
+	if (preflight_all(&d.conf, cli, &d.settings, 0) < 0) {
 		log_error("not started: fix the above (acmed check lists it too)");
 		goto out;
 	}

@@ -301,6 +301,10 @@ job_record(struct job *job, enum job_record what, const char *url)
 	case RECORD_FAILED:
 		rc = policy_record_failure(&st, now, job->retry_after, job->message,
 		                           policy_random());
+		/* An install that did not happen owes no deploy. */
+		if (job->deploy_marked) {
+			st.deploy_pending = job->was_deploy_pending;
+		}
 		break;
 	case RECORD_INSTALLED:
 		rc = policy_record_installed(&st, now, job->not_after, job->runner->ca_url,
@@ -312,6 +316,11 @@ job_record(struct job *job, enum job_record what, const char *url)
 		                            policy_random());
 		break;
 	case RECORD_ORDER_OVER:
+		break;
+	case RECORD_DEPLOY_DUE:
+		job->was_deploy_pending = st.deploy_pending;
+		job->deploy_marked = true;
+		st.deploy_pending = true;
 		break;
 	case RECORD_PROBLEM:
 		st.last_attempt = now;
@@ -427,7 +436,7 @@ job_complete(struct job *job, enum job_result result)
 	}
 	/* Nothing is recorded without the lock: another process owns the
 	 * state then. */
-	if (job->lock != NULL) {
+	if (job->lock != NULL && !job->no_record) {
 		if (result == JOB_FAILED && (job->installed || job->deploying)) {
 			job_record(job, RECORD_DEPLOY_FAILED, NULL);
 		} else if (result == JOB_FAILED && job->local_failure) {
@@ -719,7 +728,10 @@ job_order(struct job *job, const struct policy_decision *d, struct store_cert_in
 	job->params.on_url = on_order_url;
 	job->params.replaces = job->replaces;
 	job->params.profile = job->s.profile;
-	if (load_resume(job)) {
+	/* An order left for other names would be refused for these. */
+	if (d->reason == POLICY_NAMES) {
+		job_record(job, RECORD_ORDER_OVER, NULL);
+	} else if (load_resume(job)) {
 		job->params.resume_url = job->resume_url;
 		job->params.cert_key = job->key;
 		start_order(job);
@@ -823,12 +835,15 @@ job_begin(struct job *job)
 	job->not_after = info.not_after;
 	if (job->waited && job->req.force && info.version >= 0 &&
 	    info.version != job->version_before) {
-		log_info("%s: pid %s installed a new certificate meanwhile; not ordering another",
+		log_info("%s: %s installed a new certificate meanwhile; not ordering another",
 		         job->name, job->holder);
 		job_complete(job, JOB_UNCHANGED);
 		goto out;
 	}
 	if (job->req.deploy) {
+		/* A deploy asked by hand that cannot run says so and
+		 * changes nothing a renewal counts. */
+		job->no_record = !info.present || job->s.deploy_hook == NULL;
 		if (!info.present) {
 			job_fail(job, "%s: nothing installed to deploy", job->name);
 		} else if (job->s.deploy_hook == NULL) {
@@ -899,12 +914,12 @@ try_lock(struct job *job)
 		job->waited = true;
 		job->version_before = store_cert_version(r->state_dir, job->name);
 		snprintf(job->holder, sizeof(job->holder), "%s", holder);
-		log_info("%s: waiting for pid %s, which is working on it", job->name, holder);
+		log_info("%s: waiting for %s, which is working on it", job->name, holder);
 		job->state = "locked";
 		job->since = time(NULL);
 	}
 	if (job->lock_waited >= r->lock_wait) {
-		job_fail(job, "%s: still locked by pid %s after %.0f s; nothing done", job->name,
+		job_fail(job, "%s: still locked by %s after %.0f s; nothing done", job->name,
 		         holder, job->lock_waited);
 		return;
 	}

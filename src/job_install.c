@@ -56,10 +56,17 @@ on_deploy(int status, const char *why, const char *output, void *arg)
 
 	job->deploy = NULL;
 	if (status != 0) {
+		size_t n = strlen(output);
+
+		/* One line for the log and status, whatever the hook printed. */
+		while (n > 0 &&
+		       (output[n - 1] == '\n' || output[n - 1] == '\r' || output[n - 1] == ' ')) {
+			n--;
+		}
 		job_fail(job,
-		         "%s: installed, but the deploy hook failed: %s%s%s; it runs again later "
+		         "%s: installed, but the deploy hook failed: %s%s%.*s; it runs again later "
 		         "without a new order (acmed deploy %s runs it now)",
-		         job->name, why, output[0] != '\0' ? ": " : "", output, job->name);
+		         job->name, why, n > 0 ? ": " : "", (int)n, output, job->name);
 		return;
 	}
 	job_complete(job, deploy_result(job));
@@ -229,6 +236,12 @@ job_install(struct job *job, const char *pem, size_t pem_len)
 	set.cert_len = leaf_len;
 	set.chain_pem = rest;
 	set.chain_len = rest_len;
+	/* A kill between the switch and the record of the install must not
+	 * lose the deploy: the hook is marked due first (running it once
+	 * more over the old set, if the switch never happens, is harmless). */
+	if (job->s.deploy_hook != NULL) {
+		job_record(job, RECORD_DEPLOY_DUE, NULL);
+	}
 	if (store_cert_install(job->runner->state_dir, job->name, &set) < 0) {
 		snprintf(job->message, sizeof(job->message),
 		         "%s: cannot install the certificate (see above); the previous one stays",

@@ -40,6 +40,9 @@ struct job {
 	 * state folder, a port): said, but no backoff, so that the run after
 	 * the fix goes ahead. */
 	bool local_failure;
+	bool no_record; /* failed before doing anything: nothing to record */
+	bool deploy_marked; /* RECORD_DEPLOY_DUE was recorded */
+	bool was_deploy_pending; /* before RECORD_DEPLOY_DUE */
 	char *ari_id; /* RECORD_ARI: the certificate it was asked for */
 	time_t ari_when; /* RECORD_ARI: the time picked, 0: none */
 	time_t ari_next; /* RECORD_ARI: when to ask again */
@@ -116,6 +119,7 @@ enum job_record {
 	RECORD_ORDER_OVER, /* a resumed order changed nothing */
 	RECORD_ARI, /* the CA's renewal window (job->ari_*) */
 	RECORD_PROBLEM, /* a local failure: its message, no backoff */
+	RECORD_DEPLOY_DUE, /* about to install: the deploy hook is owed */
 };
 
 /* Loads, changes and saves state.json; the caller holds the job's lock. */

@@ -265,9 +265,9 @@ policy_decide(const struct policy_input *in, struct policy_decision *d)
 		d->action = POLICY_DEPLOY;
 		d->reason = POLICY_DEPLOY_RETRY;
 		d->when = now;
-		snprintf(d->why, sizeof(d->why), "installed; the deploy hook is to run again%s%s",
-		         st->deploy_error != NULL ? " after: " : "",
-		         st->deploy_error != NULL ? st->deploy_error : "");
+		snprintf(d->why, sizeof(d->why),
+		         "installed, but its deploy hook failed %ld time%s: running it again",
+		         st->deploy_attempts, st->deploy_attempts == 1 ? "" : "s");
 		return;
 	}
 	if (st->deploy_next_try < d->when) {

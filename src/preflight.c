@@ -305,12 +305,35 @@ check_program(struct run *r, const char *key, const char *flag, const char *comm
 {
 	char why[PREFLIGHT_MAX_LINE / 2];
 
+	static const char *const shell[] = {"&&", "||", "|", ";", ">", ">>", "<", "2>", "&"};
+	char **argv = NULL;
+
 	if (hook_check(command, why, sizeof(why)) < 0) {
 		problem(r, true,
 		        "%s: cannot run: %s: set %s (%s) to an installed program (an absolute "
 		        "path, or a name on PATH)",
 		        key, why, key, flag);
+		goto out;
 	}
+	/* Hooks run without a shell: "systemctl reload nginx && cp ..." would
+	 * call systemctl with "&&" and the rest as arguments. */
+	argv = hook_split(command);
+	for (size_t i = 1; argv != NULL && argv[i] != NULL; i++) {
+		bool op = strchr(argv[i], '`') != NULL || strstr(argv[i], "$(") != NULL;
+
+		for (size_t k = 0; !op && k < sizeof(shell) / sizeof(shell[0]); k++) {
+			op = strcmp(argv[i], shell[k]) == 0;
+		}
+		if (op) {
+			problem(r, true,
+			        "%s: '%s' is shell syntax, but hooks run without a shell: put the "
+			        "command line in a script, or set %s to sh -c '...'",
+			        key, argv[i], key);
+			break;
+		}
+	}
+out:
+	hook_argv_free(argv);
 }
 
 static void

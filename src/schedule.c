@@ -390,8 +390,7 @@ schedule_job_done(struct schedule *sched, const char *name, enum job_result resu
 		log_warn("%s: attempt %ld failed; next try in %ld s (%s)", name, e->attempts,
 		         (long)(when - now), date);
 	} else if (result == JOB_FAILED || result == JOB_DEFERRED) {
-		log_time(when, date, sizeof(date));
-		log_warn("%s: %s; next try %s", name, e->why, date);
+		log_warn("%s: %s", name, e->why);
 	}
 	arm(e, when);
 	if (result == JOB_ISSUED || result == JOB_RENEWED) {

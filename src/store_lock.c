@@ -61,11 +61,11 @@ describe(long pid, char *out, size_t len)
 			}
 		}
 	}
-	snprintf(out, len, "%ld (%s%s%s)", pid, comm, word != NULL ? " " : "",
+	snprintf(out, len, "pid %ld (%s%s%s)", pid, comm, word != NULL ? " " : "",
 	         word != NULL ? word : "");
 }
 
-/* Who holds the lock on fd: "PID (acmed run)" from /proc/locks, which
+/* Who holds the lock on fd: "pid 12 (acmed run)" from /proc/locks, which
  * names the process of every flock(2) lock by its file's device and inode;
  * nothing is written to the lock file, so taking a lock changes nothing in
  * the state folder. */
@@ -161,10 +161,10 @@ store_lock_wait(const char *path, const char *what, double timeout)
 		}
 		if (first[0] == '\0') {
 			snprintf(first, sizeof(first), "%s", holder);
-			log_info("%s: waiting for pid %s, which holds %s", what, holder, path);
+			log_info("%s: waiting for %s, which holds %s", what, holder, path);
 		}
 		if (waited >= timeout) {
-			log_error("%s: still locked by pid %s after %.0f s (%s); try again when it "
+			log_error("%s: still locked by %s after %.0f s (%s); try again when it "
 			          "is done",
 			          what, holder, waited, path);
 			break;

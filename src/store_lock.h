@@ -3,7 +3,7 @@
  * registered or its key rolled over. So a daemon, a timer and a person at the
  * shell can share a state folder without interleaving their writes.
  *
- * A process that finds a lock taken can name its holder ("PID (acmed run)",
+ * A process that finds a lock taken can name its holder ("pid 12 (acmed run)",
  * from /proc/locks); nothing is written to a lock file. A lock is released
  * when its holder exits, however it exits (kill -9 included), and is never
  * inherited by a hook's program (close-on-exec). */
@@ -18,7 +18,7 @@ struct store_lock;
 
 /* Takes the lock at path (created mode 0600 when missing; its folder must
  * exist) without waiting. Returns a new lock (store_lock_release), or NULL:
- * errno EWOULDBLOCK when another holds it, with its "PID COMMAND" in holder
+ * errno EWOULDBLOCK when another holds it, with its "pid 12 (acmed run)" in holder
  * (at least STORE_LOCK_HOLDER_LEN bytes; "another process" when unknown);
  * another errno when the lock file cannot be opened (not logged). */
 struct store_lock *store_lock_try(const char *path, char *holder);

@@ -284,7 +284,7 @@ test_deploy_retry(void **state)
 	f.in.now = NOW - 30;
 	decide(&f);
 	assert_int_equal(f.d.action, POLICY_DEPLOY);
-	assert_non_null(strstr(f.d.why, "exit status 1"));
+	assert_non_null(strstr(f.d.why, "deploy hook failed 1 time"));
 	assert_int_equal(policy_record_deployed(&f.st, NOW, true, NULL, 0.0), 0);
 	assert_false(f.st.deploy_pending);
 	assert_null(f.st.deploy_error);
