@@ -825,7 +825,7 @@ on_new_order(const struct acme_reply *reply, void *arg)
 		} else if (acme_problem_is(reply->problem, "unauthorized")) {
 			/* RFC 8555 section 7.3.6: what a deactivated account
 			 * gets for everything it signs. */
-			fail(o, ACME_ORDER_FAILED,
+			fail(o, ACME_ORDER_ACCOUNT_REFUSED,
 			     "%s: %s; if the account was deactivated, move %s away: a new account "
 			     "is registered on the next run",
 			     o->p.name, reply->message, o->acct->dir);

@@ -20,6 +20,9 @@
 #define ACME_ORDER_FAILED (-1)
 #define ACME_ORDER_NO_ACCOUNT (-2) /* the CA does not know the account */
 #define ACME_ORDER_REPLACED (-3) /* ARI: "replaces" refused; retry without */
+/* newOrder refused as unauthorized: the account's problem (deactivated,
+ * say), not the certificate's */
+#define ACME_ORDER_ACCOUNT_REFUSED (-4)
 
 enum acme_order_step {
 	ACME_ORDER_STEP_ORDERING,

@@ -270,6 +270,15 @@ set_last_error(struct state *st, const char *message)
 	return st->last_error != NULL ? 0 : -1;
 }
 
+static bool
+ca_offers_ari(const struct job_runner *r)
+{
+	const struct acme_directory *dir =
+	        r->client != NULL ? acme_client_directory(r->client) : NULL;
+
+	return dir != NULL && dir->renewal_info != NULL;
+}
+
 void
 job_record(struct job *job, enum job_record what, const char *url)
 {
@@ -309,6 +318,15 @@ job_record(struct job *job, enum job_record what, const char *url)
 	case RECORD_INSTALLED:
 		rc = policy_record_installed(&st, now, job->not_after, job->runner->ca_url,
 		                             job->s.deploy_hook != NULL);
+		/* A new certificate's window is not asked for at once: it is
+		 * months away but for an incident, which the next look (in
+		 * six hours, a day when the CA offers no ARI) finds. */
+		free(st.ari_id);
+		st.ari_id = job->ari_id;
+		job->ari_id = NULL;
+		st.ari_when = 0;
+		st.ari_next = ca_offers_ari(job->runner) ? policy_ari_next(now, 0)
+		                                         : now + POLICY_ARI_ABSENT;
 		break;
 	case RECORD_DEPLOYED:
 	case RECORD_DEPLOY_FAILED:
@@ -540,6 +558,11 @@ on_order(int rc, const char *message, const char *pem, size_t pem_len, time_t re
 		job->params.replaces = NULL;
 		start_order(job);
 		return;
+	}
+	if (rc == ACME_ORDER_ACCOUNT_REFUSED) {
+		/* Fixed by fixing the account: the certificate is not held by
+		 * a backoff for it (the daemon waits in memory). */
+		job->local_failure = true;
 	}
 	if (rc != ACME_ORDER_OK) {
 		job_fail(job, "%s", message);
@@ -806,7 +829,7 @@ ask_ari(struct job *job, const struct policy_decision *d, struct store_cert_info
 	if (url == NULL) {
 		/* The CA offers none: no need to ask each run. */
 		job->ari_when = 0;
-		job->ari_next = policy_ari_next(job_runner_now(r), 0) + 18 * 3600;
+		job->ari_next = job_runner_now(r) + POLICY_ARI_ABSENT;
 		job_record(job, RECORD_ARI, NULL);
 		goto out;
 	}

@@ -249,6 +249,8 @@ job_install(struct job *job, const char *pem, size_t pem_len)
 		goto out;
 	}
 	cert_validity(chain.certs[0], &nb, &job->not_after);
+	free(job->ari_id);
+	job->ari_id = cert_ari_id(chain.certs[0]);
 	job->installed = true;
 	job_record(job, RECORD_INSTALLED, NULL);
 	log_time(job->not_after, date, sizeof(date));

@@ -37,6 +37,8 @@
 #define POLICY_BACKOFF_MIN 60L
 #define POLICY_BACKOFF_MAX (24L * 3600)
 #define POLICY_FLOOR_MAX 3600L
+/* How long a run trusts that a CA offers no renewalInfo before looking. */
+#define POLICY_ARI_ABSENT (24L * 3600)
 
 enum policy_action {
 	POLICY_WAIT, /* nothing to do until decision.when */

@@ -30,6 +30,7 @@ struct entry {
 	time_t ari_when; /* the time picked in the window, 0: none */
 	char *ari_id; /* of the installed certificate, or NULL */
 	bool force; /* the next job orders whatever the policy says */
+	long unrecorded; /* jobs in a row that left it due without a record */
 	char why[sizeof(((struct policy_decision *)0)->why)];
 };
 
@@ -377,14 +378,20 @@ schedule_job_done(struct schedule *sched, const char *name, enum job_result resu
 	}
 	/* The job recorded its outcome in state.json; the policy reads it. */
 	when = next_time(e);
+	if (result == JOB_ISSUED || result == JOB_RENEWED || result == JOB_DEPLOYED) {
+		e->unrecorded = 0;
+	}
 	if (when <= now) {
-		/* Due again at once: only a failure that could not be
-		 * recorded (the state folder unwritable, say) does this. A
-		 * minute, not a loop. */
-		when = now + POLICY_BACKOFF_MIN;
+		/* Due again at once: a failure not recorded as the
+		 * certificate's (a hook missing, the account refused, the
+		 * state folder unwritable) does this. A backoff kept here,
+		 * not a loop. */
+		long delay = policy_backoff(++e->unrecorded, policy_random());
+
+		when = now + delay;
 		log_warn("%s: still due after the job (%s); looking again in %ld s", name,
 		         message != NULL && message[0] != '\0' ? message : job_result_name(result),
-		         POLICY_BACKOFF_MIN);
+		         delay);
 	} else if (result == JOB_FAILED && e->attempts > 0) {
 		log_time(when, date, sizeof(date));
 		log_warn("%s: attempt %ld failed; next try in %ld s (%s)", name, e->attempts,
