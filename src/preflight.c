@@ -325,10 +325,13 @@ check_program(struct run *r, const char *key, const char *flag, const char *comm
 			op = strcmp(argv[i], shell[k]) == 0;
 		}
 		if (op) {
-			problem(r, true,
-			        "%s: '%s' is shell syntax, but hooks run without a shell: put the "
-			        "command line in a script, or set %s to sh -c '...'",
-			        key, argv[i], key);
+			/* Said, not refused: a literal "&&" or "$(...)" may be
+			 * what the program wants as an argument. */
+			log_warn(
+			        "%s%s%s: '%s' is passed as an argument: hooks run without a shell; "
+			        "put a command line in a script, or set %s to sh -c '...'",
+			        r->cert_name != NULL ? r->cert_name : "",
+			        r->cert_name != NULL ? ": " : "", key, argv[i], key);
 			break;
 		}
 	}

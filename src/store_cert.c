@@ -179,15 +179,25 @@ out:
 	return rc;
 }
 
-/* Makes the top-level names point into current/, once. */
+/* Makes the top-level names point into current/, once: cert.pem last, so
+ * that a reader who finds cert.pem finds the other three (a kill between
+ * two of them on a first install leaves no cert.pem, and the next run
+ * repairs the set). */
 static int
 ensure_links(const char *dir)
 {
+	static const enum store_cert_file order[] = {
+	        STORE_CERT_PRIVKEY,
+	        STORE_CERT_CHAIN,
+	        STORE_CERT_FULLCHAIN,
+	        STORE_CERT_CERT,
+	};
 	char path[PATH_MAX];
 	char target[PATH_MAX];
 	char have[PATH_MAX];
 
-	for (size_t i = 0; i < N_FILES; i++) {
+	for (size_t k = 0; k < sizeof(order) / sizeof(order[0]); k++) {
+		size_t i = order[k];
 		ssize_t n;
 
 		if (snprintf(path, sizeof(path), "%s/%s", dir, file_names[i]) >=
@@ -442,18 +452,17 @@ store_cert_install(const char *state_dir, const char *name, const struct store_c
 			goto out;
 		}
 	}
-	/* The four names exist before the switch (dangling on a first
-	 * install), so that the switch makes all of them appear at once, even
-	 * if acmed is killed right after it. */
-	if (ensure_links(dir) < 0) {
-		goto out;
-	}
 	snprintf(target, sizeof(target), "v/%ld", next);
 	/* The switch: from here on the new set is the installed one. */
 	if (store_symlink_atomic(dir, "current", target) < 0) {
 		goto out;
 	}
 	vdir[0] = '\0';
+	/* On a first install, the four names appear after the switch, never
+	 * dangling; on a renewal they are there already and change with it. */
+	if (ensure_links(dir) < 0) {
+		goto out;
+	}
 	if (store_sync_dir(dir) < 0) {
 		log_error("%s: fsync: %s", dir, strerror(errno));
 		goto out;
