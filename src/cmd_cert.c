@@ -188,7 +188,8 @@ run(struct cli *cli)
 	/* A NAME matching a section alone takes that section's domains;
 	 * names on the command line otherwise are the domains, but never of a
 	 * configured certificate: renew would put the section's back. */
-	if (section != NULL && cli->n_args > 1) {
+	if (section != NULL &&
+	    (cli->n_args > 1 || conf_find_cert(&conf, cli->args[0]) != section)) {
 		log_error("%s: configured in %s:%d with its own domains: change them there (then "
 		          "acmed renew %s), or pass --name for another certificate",
 		          section->name, conf.path, section->line, section->name);

@@ -265,9 +265,16 @@ policy_decide(const struct policy_input *in, struct policy_decision *d)
 		d->action = POLICY_DEPLOY;
 		d->reason = POLICY_DEPLOY_RETRY;
 		d->when = now;
-		snprintf(d->why, sizeof(d->why),
-		         "installed, but its deploy hook failed %ld time%s: running it again",
-		         st->deploy_attempts, st->deploy_attempts == 1 ? "" : "s");
+		if (st->deploy_attempts == 0) {
+			/* Owed by an install that a crash may have cut short. */
+			snprintf(d->why, sizeof(d->why),
+			         "installed; its deploy hook has not run yet: running it now");
+		} else {
+			snprintf(d->why, sizeof(d->why),
+			         "installed, but its deploy hook failed %ld time%s: running it "
+			         "again",
+			         st->deploy_attempts, st->deploy_attempts == 1 ? "" : "s");
+		}
 		return;
 	}
 	if (st->deploy_next_try < d->when) {

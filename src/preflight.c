@@ -318,8 +318,10 @@ check_program(struct run *r, const char *key, const char *flag, const char *comm
 	/* Hooks run without a shell: "systemctl reload nginx && cp ..." would
 	 * call systemctl with "&&" and the rest as arguments. */
 	argv = hook_split(command);
-	for (size_t i = 1; argv != NULL && argv[i] != NULL; i++) {
-		bool op = strchr(argv[i], '`') != NULL || strstr(argv[i], "$(") != NULL;
+	for (size_t i = 0; argv != NULL && argv[i] != NULL; i++) {
+		size_t n = strlen(argv[i]);
+		bool op = strchr(argv[i], '`') != NULL || strstr(argv[i], "$(") != NULL ||
+		          argv[i][0] == '$' || (n > 1 && argv[i][n - 1] == ';');
 
 		for (size_t k = 0; !op && k < sizeof(shell) / sizeof(shell[0]); k++) {
 			op = strcmp(argv[i], shell[k]) == 0;

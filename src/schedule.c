@@ -31,6 +31,7 @@ struct entry {
 	char *ari_id; /* of the installed certificate, or NULL */
 	bool force; /* the next job orders whatever the policy says */
 	long unrecorded; /* jobs in a row that left it due without a record */
+	time_t hold_until; /* their backoff, kept here */
 	char why[sizeof(((struct policy_decision *)0)->why)];
 };
 
@@ -46,8 +47,31 @@ struct schedule {
 	const char *state_dir;
 	const char *ca_url;
 	struct entry *entries;
+	struct entry **tail;
+	ev_periodic sweep; /* looks at every certificate again, hourly */
 	size_t n;
 };
+
+static void arm(struct entry *e, time_t when);
+static time_t next_time(struct entry *e);
+
+/* Every entry's next time from the files again; one whose job runs is left
+ * to its job. */
+static void
+refresh(struct schedule *sched)
+{
+	for (struct entry *e = sched->entries; e != NULL; e = e->next) {
+		if (!job_runner_has(sched->runner, e->name)) {
+			arm(e, next_time(e));
+		}
+	}
+}
+
+static void
+on_sweep(struct ev_loop *loop, ev_periodic *w, int revents)
+{
+	refresh(w->data);
+}
 
 struct schedule *
 schedule_create(struct ev_loop *loop, struct job_runner *runner, struct acme_client *client,
@@ -64,6 +88,13 @@ schedule_create(struct ev_loop *loop, struct job_runner *runner, struct acme_cli
 	sched->client = client;
 	sched->state_dir = state_dir;
 	sched->ca_url = ca_url;
+	sched->tail = &sched->entries;
+	/* What changes on disk behind the daemon's back (a key removed, a
+	 * command's failure recorded) is seen within the hour, and at once by
+	 * status. */
+	ev_periodic_init(&sched->sweep, on_sweep, 0.0, SCHEDULE_SWEEP, NULL);
+	sched->sweep.data = sched;
+	ev_periodic_start(loop, &sched->sweep);
 	return sched;
 }
 
@@ -88,6 +119,7 @@ schedule_destroy(struct schedule *sched)
 	if (sched == NULL) {
 		return;
 	}
+	ev_periodic_stop(sched->loop, &sched->sweep);
 	while (sched->entries != NULL) {
 		struct entry *next = sched->entries->next;
 
@@ -145,7 +177,6 @@ on_due(struct ev_loop *loop, ev_periodic *w, int revents)
 }
 
 static void fetch_ari(struct entry *e);
-static time_t next_time(struct entry *e);
 
 static void
 on_ari_timer(struct ev_loop *loop, ev_timer *w, int revents)
@@ -271,16 +302,17 @@ next_time(struct entry *e)
 	if (dir != NULL && state_load(dir, &st) == 0) {
 		e->attempts = st.attempts;
 		free(e->last_error);
-		e->last_error = st.attempts > 0 || st.deploy_pending
-		                        ? strdup(st.deploy_pending && st.deploy_error != NULL
-		                                         ? st.deploy_error
-		                                 : st.last_error != NULL ? st.last_error
-		                                                         : "")
-		                        : NULL;
+		/* A pending deploy's error, else the last one recorded (a
+		 * success clears it). */
+		e->last_error = st.deploy_pending && st.deploy_error != NULL
+		                        ? strdup(st.deploy_error)
+		                : st.last_error != NULL ? strdup(st.last_error)
+		                                        : NULL;
 		state_finish(&st);
 	}
 	free(dir);
-	return when;
+	/* A backoff for failures the files do not record holds too. */
+	return when < e->hold_until && !e->force ? e->hold_until : when;
 }
 
 int
@@ -318,8 +350,9 @@ schedule_set(struct schedule *sched, const char *name, const struct conf_setting
 	e->timer.data = e;
 	ev_init(&e->ari_timer, on_ari_timer);
 	e->ari_timer.data = e;
-	e->next = sched->entries;
-	sched->entries = e;
+	/* In the configuration's order, for status. */
+	*sched->tail = e;
+	sched->tail = &e->next;
 	sched->n++;
 	arm(e, next_time(e));
 	fetch_ari(e);
@@ -346,6 +379,7 @@ schedule_sweep(struct schedule *sched)
 		e->marked = false;
 		p = &e->next;
 	}
+	sched->tail = p;
 	return dropped;
 }
 
@@ -380,6 +414,7 @@ schedule_job_done(struct schedule *sched, const char *name, enum job_result resu
 	when = next_time(e);
 	if (result == JOB_ISSUED || result == JOB_RENEWED || result == JOB_DEPLOYED) {
 		e->unrecorded = 0;
+		e->hold_until = 0;
 	}
 	if (when <= now) {
 		/* Due again at once: a failure not recorded as the
@@ -389,6 +424,7 @@ schedule_job_done(struct schedule *sched, const char *name, enum job_result resu
 		long delay = policy_backoff(++e->unrecorded, policy_random());
 
 		when = now + delay;
+		e->hold_until = when;
 		log_warn("%s: still due after the job (%s); looking again in %ld s", name,
 		         message != NULL && message[0] != '\0' ? message : job_result_name(result),
 		         delay);
@@ -407,8 +443,9 @@ schedule_job_done(struct schedule *sched, const char *name, enum job_result resu
 }
 
 void
-schedule_list(const struct schedule *sched, json_t *list)
+schedule_list(struct schedule *sched, json_t *list)
 {
+	refresh(sched);
 	for (const struct entry *e = sched->entries; e != NULL; e = e->next) {
 		json_t *domains = json_array();
 

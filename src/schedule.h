@@ -44,9 +44,14 @@ int schedule_renew_now(struct schedule *sched, const char *name);
 void schedule_job_done(struct schedule *sched, const char *name, enum job_result result,
                        const char *message, time_t retry_after);
 
-/* Appends one object per certificate to list: {"cert", "domains",
+/* How often every certificate is looked at again from the files. */
+#define SCHEDULE_SWEEP 3600.0
+
+/* Looks at every certificate again (the files may have changed behind the
+ * daemon: a key removed, a failure recorded by a command), arming what is
+ * due now, then appends one object per certificate to list: {"cert", "domains",
  * "not_after", "next", "attempts", "last_error", "why", "running"}. */
-void schedule_list(const struct schedule *sched, json_t *list);
+void schedule_list(struct schedule *sched, json_t *list);
 
 size_t schedule_count(const struct schedule *sched);
 

@@ -179,6 +179,41 @@ out:
 	return rc;
 }
 
+/* Removes what a process killed while writing left in dir: ".NAME.XXXXXX"
+ * temp files and links of the names written here. The caller holds the
+ * certificate's lock, so none of them is another writer's. */
+static void
+remove_leftovers(const char *dir)
+{
+	static const char *const names[] = {
+	        "current",   "previous",      "privkey.pem", "cert.pem",
+	        "chain.pem", "fullchain.pem", "pending.key", "state.json",
+	};
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	if (d == NULL) {
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		for (size_t i = 0; de->d_name[0] == '.' && i < sizeof(names) / sizeof(names[0]);
+		     i++) {
+			size_t n = strlen(names[i]);
+
+			/* "." NAME "." and six characters of store.c's temp names */
+			if (strncmp(de->d_name + 1, names[i], n) == 0 && de->d_name[n + 1] == '.' &&
+			    strlen(de->d_name + n + 2) == 6 &&
+			    snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) <
+			            (int)sizeof(path)) {
+				unlink(path);
+				break;
+			}
+		}
+	}
+	closedir(d);
+}
+
 /* Makes the top-level names point into current/, once: cert.pem last, so
  * that a reader who finds cert.pem finds the other three (a kill between
  * two of them on a first install leaves no cert.pem, and the next run
@@ -467,6 +502,7 @@ store_cert_install(const char *state_dir, const char *name, const struct store_c
 		log_error("%s: fsync: %s", dir, strerror(errno));
 		goto out;
 	}
+	remove_leftovers(dir);
 	/* What previous pointed at before is dropped now, and with it any set
 	 * a crash left half-written. */
 	scan_versions(dir, next, next, current, 1);

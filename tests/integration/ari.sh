@@ -113,7 +113,7 @@ has_ari_get()
 # ---- certificates ----
 
 # age NAME: records NAME's last success two days back, as if it had been
-# issued then: the renewal policy never renews a certificate within a
+# issued then (and its recorded renewal window as expired): the renewal policy never renews a certificate within a
 # quarter of its lifetime (at most an hour) of the last success, whatever
 # the window says, and these were issued seconds ago.
 age()
@@ -123,6 +123,8 @@ import json, sys, time
 p = sys.argv[1]
 d = json.load(open(p))
 d["last_success"] = int(time.time()) - 2 * 86400
+# The renewal window recorded at issue is due to be asked again.
+d["ari_next"] = 0
 json.dump(d, open(p, "w"))
 EOF
 }

@@ -413,8 +413,9 @@ t_no_location_account()
 		--state-dir "$st" --agree-tos
 	expect_status 1
 	expect_stderr_matches 'error: .*Location'
-	if [[ -n $(find "$st" -name 'account.*' 2>/dev/null) ]]; then
-		fail "account files were left: $(find "$st" -name 'account.*')"
+	# locks/account.* is the account's lock, not an account.
+	if [[ -n $(find "$st" -name 'account.*' ! -path '*/locks/*' 2>/dev/null) ]]; then
+		fail "account files were left: $(find "$st" -name 'account.*' ! -path '*/locks/*')"
 	fi
 	expect_no_http_hook
 	expect_no_deploy
@@ -712,10 +713,22 @@ t_user_action_required()
 	fi
 }
 
+# An account the CA refuses is the account's problem: said, recorded as the
+# last error, but the certificate is not held by a backoff for it (moving
+# the account away, as the message says, must work at once).
 t_unauthorized()
 {
+	local st=$S/certs/good.example/state.json
+
 	hostile_run unauthorized
-	expect_refused 'unauthorized'
+	expect_status 1
+	expect_stderr_matches 'error: .*unauthorized'
+	expect_tree_unchanged "$SNAP" "$S" ! -name state.json
+	expect_no_deploy
+	if ! grep -qE '^  "attempts": 0' "$st" || ! grep -q '^  "last_error": ".*unauthorized' "$st" ||
+		grep -q '"order_url"' "$st"; then
+		fail "$st: want attempts 0, the error as last_error and no order_url: $(head -c 300 "$st" 2>/dev/null | tr '\n' ' ')"
+	fi
 	expect_no_http_hook
 }
 
