@@ -718,9 +718,10 @@ t_user_action_required()
 # the account away, as the message says, must work at once).
 t_unauthorized()
 {
-	local st=$S/certs/good.example/state.json
+	local st
 
 	hostile_run unauthorized
+	st=$S/certs/good.example/state.json
 	expect_status 1
 	expect_stderr_matches 'error: .*unauthorized'
 	expect_tree_unchanged "$SNAP" "$S" ! -name state.json

@@ -567,7 +567,7 @@ t_full()
 		return
 	fi
 	mkdir -p "$m"
-	if ! mount -t tmpfs -o size=512k tmpfs "$m"; then
+	if ! mount -t tmpfs -o size=4m tmpfs "$m"; then
 		fail "cannot mount a tmpfs on $m"
 		return
 	fi
