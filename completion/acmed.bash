@@ -5,9 +5,9 @@
 # the values of the options that take one of a fixed set (key types, EAB
 # MACs, revocation reasons, CA short names), files and folders where the help
 # names one, and for "acmed renew" (with or without --now) and "acmed
-# deploy" the certificates of the configuration: its [cert NAME] sections, read from -c FILE when the
-# line has one, else from the default that "acmed CMD --help" prints (else
-# /etc/acmed/acmed.conf).
+# deploy" the certificates of the configuration: its [cert NAME] sections,
+# read from -c FILE when the line has one, else from the default that "acmed
+# CMD --help" prints (else /etc/acmed/acmed.conf).
 #
 # Nothing about acmed's command line is copied here: the commands, options,
 # placeholders and value sets are parsed, when first needed in a shell, from
