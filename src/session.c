@@ -107,32 +107,36 @@ on_account(int rc, const char *message, void *arg)
 /* Settles a rollover that was interrupted (account.key.new left behind)
  * before anything is signed: until then it is not known which key the CA
  * takes. Returns 0 or -1 (logged). */
+/* Runs the loop until the account operation a starter returned started for
+ * is over (on_account called): 0 when there was nothing to do (1) or it
+ * succeeded, -1 when it did not start, else its rc (logged). */
 static int
-resume_rollover(struct session *s)
+account_wait(struct session *s, int started)
 {
-	int started;
-	int rc = -1;
-
-	s->waiting = true;
-	s->account_rc = -1;
-	started = acme_account_resume_rollover(s->acme, &s->acct, on_account, s);
 	if (started == 1) {
-		rc = 0;
-		goto out;
+		return 0;
 	}
 	if (started < 0) {
-		goto out;
+		return -1;
 	}
 	while (s->waiting) {
 		ev_run(s->loop, EVRUN_ONCE);
 	}
 	if (s->account_rc < 0) {
 		log_error("%s", s->account_message);
-		goto out;
 	}
-	rc = 0;
-out:
-	return rc;
+	return s->account_rc;
+}
+
+static int
+resume_rollover(struct session *s)
+{
+	int started;
+
+	s->waiting = true;
+	s->account_rc = -1;
+	started = acme_account_resume_rollover(s->acme, &s->acct, on_account, s);
+	return account_wait(s, started) < 0 ? -1 : 0;
 }
 
 /* Takes the account's lock before anything of the account is read. Returns
@@ -199,20 +203,7 @@ session_account(struct session *s, const struct conf_settings *settings)
 	s->waiting = true;
 	s->account_rc = -1;
 	started = acme_account_ensure(s->acme, &s->acct, settings, false, on_account, s);
-	if (started == 1) {
-		rc = 0;
-		goto out;
-	}
-	if (started < 0) {
-		goto out;
-	}
-	while (s->waiting) {
-		ev_run(s->loop, EVRUN_ONCE);
-	}
-	if (s->account_rc < 0) {
-		log_error("%s", s->account_message);
-	}
-	rc = s->account_rc;
+	rc = account_wait(s, started);
 out:
 	session_account_unlock(s);
 	return rc;
