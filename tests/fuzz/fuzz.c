@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "base/log.h"
 
 /* The names fuzz_write_file was given, so that the folder can be emptied at
  * exit; targets use one or two. */

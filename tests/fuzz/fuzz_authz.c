@@ -1,10 +1,10 @@
 /* acme_parse_authz: authorizations with their challenges. */
 #include <string.h>
 
-#include "acme_parse.h"
-#include "b64.h"
+#include "acme/acme_parse.h"
+#include "base/b64.h"
 #include "fuzz.h"
-#include "http.h"
+#include "io/http.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -24,7 +24,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			const struct acme_challenge *c = &a.challenges[i];
 
 			FUZZ_CHECK(http_url_ok(c->url));
-			FUZZ_CHECK(c->type == ACME_CHALLENGE_UNKNOWN || c->token != NULL);
+			FUZZ_CHECK(c->type == CHALLENGE_TYPE_UNKNOWN || c->token != NULL);
 			FUZZ_CHECK(c->token == NULL || b64_is_token(c->token, ACME_MAX_TOKEN));
 		}
 		acme_authz_finish(&a);

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "b64.h"
+#include "base/b64.h"
 #include "fuzz.h"
 
 int

@@ -4,7 +4,7 @@
  * past the key and name checks to the dates and signatures). */
 #include <string.h>
 
-#include "cert.h"
+#include "crypto/cert.h"
 #include "fuzz.h"
 
 /* 2023-11-14: a fixed "now", so that a run is reproducible. */
@@ -13,7 +13,7 @@
 static void
 check_cert(X509 *x)
 {
-	struct acme_identifier *ids = NULL;
+	struct ident *ids = NULL;
 	size_t n_ids = 0;
 	time_t nb, na;
 	char *s;
@@ -22,7 +22,7 @@ check_cert(X509 *x)
 	if (cert_ids(x, &ids, &n_ids) == 0) {
 		for (size_t i = 0; i < n_ids; i++) {
 			FUZZ_CHECK(ids[i].value != NULL);
-			FUZZ_CHECK(ids[i].type == ACME_ID_DNS || ids[i].type == ACME_ID_IP);
+			FUZZ_CHECK(ids[i].type == IDENT_DNS || ids[i].type == IDENT_IP);
 		}
 		cert_ids_free(ids, n_ids);
 	}
@@ -38,7 +38,7 @@ check_cert(X509 *x)
 static void
 check_chain(const struct cert_chain *chain)
 {
-	struct acme_identifier *ids = NULL;
+	struct ident *ids = NULL;
 	size_t n_ids = 0;
 	char err[256];
 

@@ -2,10 +2,10 @@
  * must never come out: it would reach a path, a URL and a hook. */
 #include <string.h>
 
-#include "acme_parse.h"
-#include "b64.h"
+#include "acme/acme_parse.h"
+#include "base/b64.h"
 #include "fuzz.h"
-#include "http.h"
+#include "io/http.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -17,10 +17,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* No NUL: a failure that leaves err unset shows. */
 	memset(err, 'x', sizeof(err));
 	if (acme_parse_challenge((const char *)data, size, &c, err, sizeof(err)) == 0) {
-		FUZZ_CHECK(c.type < ACME_CHALLENGE__MAX);
+		FUZZ_CHECK(c.type < CHALLENGE_TYPE__MAX);
 		FUZZ_CHECK(c.status > ACME_STATUS_UNKNOWN && c.status < ACME_STATUS__MAX);
 		FUZZ_CHECK(http_url_ok(c.url));
-		FUZZ_CHECK(c.type == ACME_CHALLENGE_UNKNOWN || c.token != NULL);
+		FUZZ_CHECK(c.type == CHALLENGE_TYPE_UNKNOWN || c.token != NULL);
 		if (c.token != NULL) {
 			FUZZ_CHECK(b64_is_token(c.token, ACME_MAX_TOKEN));
 			FUZZ_CHECK(strchr(c.token, '/') == NULL && strchr(c.token, '.') == NULL);

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "acme_parse.h"
+#include "acme/acme_parse.h"
 #include "fuzz.h"
-#include "http.h"
+#include "io/http.h"
 
 static void
 check(const char *const *values, size_t n, const char *rel)

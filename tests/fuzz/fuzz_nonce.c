@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "acme_parse.h"
-#include "b64.h"
+#include "acme/acme_parse.h"
+#include "base/b64.h"
 #include "fuzz.h"
 
 static bool

@@ -2,7 +2,7 @@
  * the one-line message (acme_problem_format), into buffers of several sizes. */
 #include <string.h>
 
-#include "acme_parse.h"
+#include "acme/acme_parse.h"
 #include "fuzz.h"
 
 /* The message is one line without control characters, NUL-terminated

@@ -1,9 +1,9 @@
 /* acme_parse_renewal_info: ARI (RFC 9773) responses. */
 #include <string.h>
 
-#include "acme_parse.h"
+#include "acme/acme_parse.h"
 #include "fuzz.h"
-#include "http.h"
+#include "io/http.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -3,7 +3,7 @@
  * from now to now + max_delay. */
 #include <stdlib.h>
 
-#include "acme_parse.h"
+#include "acme/acme_parse.h"
 #include "fuzz.h"
 
 /* 2023-11-14, and acme_client.c's bound of a week. */

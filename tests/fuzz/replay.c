@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 
 #include "fuzz.h"
-#include "store.h"
+#include "base/file.h"
 
 /* The largest input any target is fuzzed with, with room to spare. */
 #define REPLAY_MAX (4 * 1024 * 1024)
@@ -24,13 +24,13 @@ replay_file(const char *path)
 	size_t len = 0;
 	int rc = -1;
 
-	data = store_read_file(path, REPLAY_MAX, &len);
+	data = file_read(path, REPLAY_MAX, &len);
 	if (data == NULL) {
 		fprintf(stderr, "%s: %s\n", path, strerror(errno));
 		goto out;
 	}
 	/* A copy of exactly len bytes, as libFuzzer passes: the NUL that
-	 * store_read_file adds would hide an over-read from AddressSanitizer. */
+	 * file_read adds would hide an over-read from AddressSanitizer. */
 	exact = malloc(len > 0 ? len : 1);
 	if (exact == NULL) {
 		fprintf(stderr, "%s: out of memory\n", path);
@@ -99,7 +99,7 @@ replay_dir(const char *dir, size_t *count)
 	}
 	qsort(names, n, sizeof(*names), name_cmp);
 	for (i = 0; i < n; i++) {
-		path = store_path(dir, names[i], NULL);
+		path = file_path(dir, names[i], NULL);
 		if (path == NULL || replay_file(path) < 0) {
 			free(path);
 			goto out;

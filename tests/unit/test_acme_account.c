@@ -1,4 +1,4 @@
-#include "acme_account.h"
+#include "acme/acme_account.h"
 
 #include <errno.h>
 #define _XOPEN_SOURCE_EXTENDED 1
@@ -16,9 +16,9 @@
 
 #include <cmocka.h>
 
-#include "key.h"
-#include "store.h"
-#include "store_lock.h"
+#include "crypto/key.h"
+#include "base/file.h"
+#include "store/store_lock.h"
 
 #define DIR_URL "https://ca.example:14000/dir"
 #define ACCOUNT_URL "https://ca.example:14000/my-account/1"
@@ -74,7 +74,7 @@ make_account(const char *root, const char *url)
 	assert_int_equal(acme_account_open(&a, root, DIR_URL, KEY_TYPE_EC_P256), 0);
 	assert_true(a.key_created);
 	assert_null(a.url);
-	assert_int_equal(store_mkdirs(a.dir, 0700), 0);
+	assert_int_equal(file_mkdirs(a.dir, 0700), 0);
 	assert_int_equal(key_save(a.key, a.key_path), 0);
 	a.url = strdup(url);
 	assert_non_null(a.url);
@@ -88,7 +88,7 @@ make_account(const char *root, const char *url)
 static char *
 account_file(const char *root, const char *name)
 {
-	char *path = store_path(root, "accounts", "ca.example_14000", "default", name, NULL);
+	char *path = file_path(root, "accounts", "ca.example_14000", "default", name, NULL);
 
 	assert_non_null(path);
 	return path;
@@ -157,7 +157,7 @@ test_open_bad_json(void **state)
 	EVP_PKEY *key = make_account(f->root, ACCOUNT_URL);
 	char *json_path = account_file(f->root, "account.json");
 
-	assert_int_equal(store_write_atomic(json_path, "{\"url\": 1}", 10, 0600), 0);
+	assert_int_equal(file_write_atomic(json_path, "{\"url\": 1}", 10, 0600), 0);
 	assert_int_equal(acme_account_open(&a, f->root, DIR_URL, KEY_TYPE_EC_P256), -1);
 	acme_account_close(&a);
 	free(json_path);

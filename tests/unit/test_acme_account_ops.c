@@ -1,4 +1,4 @@
-#include "acme_account_ops.h"
+#include "acme/acme_account_ops.h"
 
 #include <jansson.h>
 #include <openssl/bn.h>
@@ -15,9 +15,9 @@
 
 #include <cmocka.h>
 
-#include "b64.h"
-#include "jws.h"
-#include "key.h"
+#include "base/b64.h"
+#include "crypto/jws.h"
+#include "crypto/key.h"
 
 #define ACCOUNT_URL "https://ca.example/acme/acct/evOfKhNU60wg"
 #define KEY_CHANGE_URL "https://ca.example/acme/key-change"

@@ -7,7 +7,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include "acme_client.h"
+#include "acme/acme_client.h"
 
 #include <fcntl.h>
 #include <jansson.h>
@@ -24,8 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "b64.h"
-#include "key.h"
+#include "base/b64.h"
+#include "crypto/key.h"
 #include "tls_server.h"
 
 #include <setjmp.h>

@@ -8,17 +8,17 @@
 
 #include <cmocka.h>
 
-#include "acme_parse.h"
-#include "store.h"
+#include "acme/acme_parse.h"
+#include "base/file.h"
 
 static char *
 fixture(const char *name, size_t *len)
 {
-	char *path = store_path(TEST_DATA_DIR, "acme", name, NULL);
+	char *path = file_path(TEST_DATA_DIR, "acme", name, NULL);
 	char *body;
 
 	assert_non_null(path);
-	body = store_read_file(path, 1 << 20, len);
+	body = file_read(path, 1 << 20, len);
 	assert_non_null(body);
 	free(path);
 	return body;
@@ -137,8 +137,8 @@ test_order(void **state)
 	assert_int_equal(o.status, ACME_STATUS_PENDING);
 	assert_int_equal(o.expires, 1796479747);
 	assert_int_equal(o.n_identifiers, 2);
-	assert_int_equal(o.identifiers[0].type, ACME_ID_DNS);
-	assert_int_equal(o.identifiers[1].type, ACME_ID_IP);
+	assert_int_equal(o.identifiers[0].type, IDENT_DNS);
+	assert_int_equal(o.identifiers[1].type, IDENT_IP);
 	assert_string_equal(o.identifiers[1].value, "127.0.0.1");
 	assert_int_equal(o.n_authorizations, 2);
 	assert_string_equal(o.finalize, "https://ca.example/order/1/finalize");
@@ -174,9 +174,9 @@ test_authz(void **state)
 	assert_true(a.wildcard);
 	assert_int_equal(a.expires, 1796079600);
 	assert_int_equal(a.n_challenges, 3);
-	assert_int_equal(a.challenges[0].type, ACME_CHALLENGE_HTTP01);
-	assert_int_equal(a.challenges[1].type, ACME_CHALLENGE_DNS01);
-	assert_int_equal(a.challenges[2].type, ACME_CHALLENGE_UNKNOWN);
+	assert_int_equal(a.challenges[0].type, CHALLENGE_TYPE_HTTP01);
+	assert_int_equal(a.challenges[1].type, CHALLENGE_TYPE_DNS01);
+	assert_int_equal(a.challenges[2].type, CHALLENGE_TYPE_UNKNOWN);
 	assert_string_equal(a.challenges[0].token, "DGyRejmCefe7v4NfDGDKfA");
 	acme_authz_finish(&a);
 	free(body);
@@ -324,8 +324,8 @@ test_names(void **state)
 	for (int i = 1; i < ACME_STATUS__MAX; i++) {
 		assert_int_equal(acme_status_parse(acme_status_name((enum acme_status)i)), i);
 	}
-	assert_string_equal(acme_challenge_type_name(ACME_CHALLENGE_DNS01), "dns-01");
-	assert_string_equal(acme_id_type_name(ACME_ID_IP), "ip");
+	assert_string_equal(challenge_type_name(CHALLENGE_TYPE_DNS01), "dns-01");
+	assert_string_equal(ident_type_name(IDENT_IP), "ip");
 }
 
 int

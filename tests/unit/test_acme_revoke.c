@@ -1,4 +1,4 @@
-#include "acme_revoke.h"
+#include "acme/acme_revoke.h"
 
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -14,8 +14,8 @@
 
 #include <cmocka.h>
 
-#include "b64.h"
-#include "key.h"
+#include "base/b64.h"
+#include "crypto/key.h"
 
 struct fixture {
 	EVP_PKEY *key; /* the certificate's */

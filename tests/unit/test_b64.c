@@ -1,4 +1,4 @@
-#include "b64.h"
+#include "base/b64.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

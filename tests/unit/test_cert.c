@@ -1,4 +1,4 @@
-#include "cert.h"
+#include "crypto/cert.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -192,9 +192,9 @@ group_teardown(void **state)
 	return 0;
 }
 
-static const struct acme_identifier www_ids[] = {
-        {ACME_ID_DNS, (char *)"example.com"},
-        {ACME_ID_DNS, (char *)"www.example.com"},
+static const struct ident www_ids[] = {
+        {IDENT_DNS, (char *)"example.com"},
+        {IDENT_DNS, (char *)"www.example.com"},
 };
 
 /* Parses the PEM of n certificates and checks it against www_ids. Returns
@@ -223,9 +223,9 @@ static void
 test_chain_good(void **state)
 {
 	struct fixture *f = *state;
-	struct acme_identifier ids[] = {
-	        {ACME_ID_DNS, (char *)"WWW.example.com"},
-	        {ACME_ID_DNS, (char *)"Example.COM"},
+	struct ident ids[] = {
+	        {IDENT_DNS, (char *)"WWW.example.com"},
+	        {IDENT_DNS, (char *)"Example.COM"},
 	};
 	struct cert_chain chain;
 	struct text t = {0};
@@ -572,24 +572,24 @@ test_check_ip(void **state)
 {
 	struct fixture *f = *state;
 	X509 *leaf = make_leaf(f, f->leaf_key, "IP:127.0.0.1,IP:::1,DNS:localhost");
-	const struct acme_identifier ids[] = {
-	        {ACME_ID_IP, (char *)"0:0:0:0:0:0:0:1"},
-	        {ACME_ID_DNS, (char *)"LocalHost"},
-	        {ACME_ID_IP, (char *)"127.0.0.1"},
+	const struct ident ids[] = {
+	        {IDENT_IP, (char *)"0:0:0:0:0:0:0:1"},
+	        {IDENT_DNS, (char *)"LocalHost"},
+	        {IDENT_IP, (char *)"127.0.0.1"},
 	};
-	const struct acme_identifier v4_only[] = {
-	        {ACME_ID_IP, (char *)"127.0.0.1"},
-	        {ACME_ID_DNS, (char *)"localhost"},
+	const struct ident v4_only[] = {
+	        {IDENT_IP, (char *)"127.0.0.1"},
+	        {IDENT_DNS, (char *)"localhost"},
 	};
-	const struct acme_identifier wrong[] = {
-	        {ACME_ID_IP, (char *)"::1"},
-	        {ACME_ID_DNS, (char *)"localhost"},
-	        {ACME_ID_IP, (char *)"127.0.0.2"},
+	const struct ident wrong[] = {
+	        {IDENT_IP, (char *)"::1"},
+	        {IDENT_DNS, (char *)"localhost"},
+	        {IDENT_IP, (char *)"127.0.0.2"},
 	};
-	const struct acme_identifier as_dns[] = {
-	        {ACME_ID_DNS, (char *)"::1"},
-	        {ACME_ID_DNS, (char *)"localhost"},
-	        {ACME_ID_DNS, (char *)"127.0.0.1"},
+	const struct ident as_dns[] = {
+	        {IDENT_DNS, (char *)"::1"},
+	        {IDENT_DNS, (char *)"localhost"},
+	        {IDENT_DNS, (char *)"127.0.0.1"},
 	};
 	struct cert_chain chain;
 	struct text t = {0};
@@ -621,18 +621,18 @@ test_ids(void **state)
 	X509 *leaf = make_leaf(f, f->leaf_key,
 	                       "DNS:a.example,email:x@a.example,IP:192.0.2.1,"
 	                       "IP:2001:DB8:0:0:0:0:0:1,DNS:*.b.example");
-	struct acme_identifier *ids = NULL;
+	struct ident *ids = NULL;
 	size_t n = 99;
 
 	assert_int_equal(cert_ids(leaf, &ids, &n), 0);
 	assert_int_equal(n, 4);
-	assert_int_equal(ids[0].type, ACME_ID_DNS);
+	assert_int_equal(ids[0].type, IDENT_DNS);
 	assert_string_equal(ids[0].value, "a.example");
-	assert_int_equal(ids[1].type, ACME_ID_IP);
+	assert_int_equal(ids[1].type, IDENT_IP);
 	assert_string_equal(ids[1].value, "192.0.2.1");
-	assert_int_equal(ids[2].type, ACME_ID_IP);
+	assert_int_equal(ids[2].type, IDENT_IP);
 	assert_string_equal(ids[2].value, "2001:db8::1");
-	assert_int_equal(ids[3].type, ACME_ID_DNS);
+	assert_int_equal(ids[3].type, IDENT_DNS);
 	assert_string_equal(ids[3].value, "*.b.example");
 	cert_ids_free(ids, n);
 

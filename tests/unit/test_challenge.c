@@ -1,4 +1,5 @@
-#include "challenge.h"
+#include "challenge/challenge.h"
+#include "challenge/select.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -129,7 +130,7 @@ task(void)
 {
 	struct challenge_task t = {
 	        .cert_name = "www",
-	        .id_type = ACME_ID_DNS,
+	        .id_type = IDENT_DNS,
 	        .identifier = "example.org",
 	        .token = TOKEN,
 	        .key_auth = KEY_AUTH,
@@ -206,7 +207,7 @@ test_webroot_present_cleanup(void **state)
 	ch = challenge_webroot_create(f->loop, f->dir);
 	assert_non_null(ch);
 	assert_string_equal(ch->ops->name, "webroot");
-	assert_int_equal(ch->ops->type, ACME_CHALLENGE_HTTP01);
+	assert_int_equal(ch->ops->type, CHALLENGE_TYPE_HTTP01);
 
 	/* A strict umask must not make the file unreadable for the server. */
 	old = umask(077);
@@ -526,7 +527,7 @@ test_standalone_serves_tokens(void **state)
 	ch = challenge_standalone_create(f->loop, listen);
 	assert_non_null(ch);
 	assert_string_equal(ch->ops->name, "standalone");
-	assert_int_equal(ch->ops->type, ACME_CHALLENGE_HTTP01);
+	assert_int_equal(ch->ops->type, CHALLENGE_TYPE_HTTP01);
 
 	assert_status(http_get(f, AF_INET, port, "GET", "/.well-known/acme-challenge/" TOKEN),
 	              "HTTP/1.1 404 ");
@@ -884,7 +885,7 @@ test_httphook(void **state)
 	ch = challenge_httphook_create(f->loop, prog, 10);
 	assert_non_null(ch);
 	assert_string_equal(ch->ops->name, "http-hook");
-	assert_int_equal(ch->ops->type, ACME_CHALLENGE_HTTP01);
+	assert_int_equal(ch->ops->type, CHALLENGE_TYPE_HTTP01);
 
 	assert_int_equal(ch->ops->present(ch, &t, on_done, &r), 0);
 	assert_int_equal(r.calls, 0);
@@ -959,7 +960,7 @@ test_dns01(void **state)
 	ch = challenge_dns01_create(f->loop, prog, 10, 1);
 	assert_non_null(ch);
 	assert_string_equal(ch->ops->name, "dns-hook");
-	assert_int_equal(ch->ops->type, ACME_CHALLENGE_DNS01);
+	assert_int_equal(ch->ops->type, CHALLENGE_TYPE_DNS01);
 
 	start = now();
 	assert_int_equal(ch->ops->present(ch, &t, on_done, &r), 0);
@@ -1221,7 +1222,7 @@ test_tlsalpn(void **state)
 	assert_false(seen.ok);
 
 	/* An IP address: asked for by its reverse-DNS name (RFC 8738). */
-	ip.id_type = ACME_ID_IP;
+	ip.id_type = IDENT_IP;
 	ip.identifier = "192.0.2.7";
 	ip.key_auth = TOKEN ".another";
 	assert_int_equal(ch->ops->present(ch, &ip, on_done, &r), 0);
@@ -1324,7 +1325,7 @@ test_create_selection(void **state)
 	ch = challenge_create(f->loop, &s);
 	assert_non_null(ch);
 	assert_string_equal(ch->ops->name, "tls-alpn");
-	assert_int_equal(ch->ops->type, ACME_CHALLENGE_TLSALPN01);
+	assert_int_equal(ch->ops->type, CHALLENGE_TYPE_TLSALPN01);
 	challenge_destroy(ch);
 	s.tls_listen = NULL;
 

@@ -11,8 +11,8 @@
 
 #include <cmocka.h>
 
-#include "ca.h"
-#include "conf.h"
+#include "conf/ca.h"
+#include "conf/conf.h"
 
 #define MAX_EXPECTED 8
 

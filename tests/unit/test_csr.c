@@ -1,4 +1,4 @@
-#include "csr.h"
+#include "crypto/csr.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -63,7 +63,7 @@ group_teardown(void **state)
  * nothing after it, signed by key with SHA-256, for key's public key, with
  * one subjectAltName extension. */
 static void
-create_decoded(EVP_PKEY *key, const struct acme_identifier *ids, size_t n, struct decoded *d)
+create_decoded(EVP_PKEY *key, const struct ident *ids, size_t n, struct decoded *d)
 {
 	STACK_OF(X509_EXTENSION) * exts;
 	X509_EXTENSION *ext;
@@ -117,14 +117,14 @@ decoded_finish(struct decoded *d)
 
 /* Whether SAN entry i is the identifier. */
 static void
-assert_name(const struct decoded *d, int i, const struct acme_identifier *id)
+assert_name(const struct decoded *d, int i, const struct ident *id)
 {
 	const GENERAL_NAME *gn = sk_GENERAL_NAME_value(d->names, i);
 	unsigned char addr[sizeof(struct in6_addr)];
 	size_t addrlen;
 
 	assert_non_null(gn);
-	if (id->type == ACME_ID_DNS) {
+	if (id->type == IDENT_DNS) {
 		assert_int_equal(gn->type, GEN_DNS);
 		assert_int_equal(ASN1_STRING_length(gn->d.dNSName), strlen(id->value));
 		assert_memory_equal(ASN1_STRING_get0_data(gn->d.dNSName), id->value,
@@ -143,7 +143,7 @@ assert_name(const struct decoded *d, int i, const struct acme_identifier *id)
 }
 
 static void
-check_names(const struct decoded *d, const struct acme_identifier *ids, size_t n)
+check_names(const struct decoded *d, const struct ident *ids, size_t n)
 {
 	size_t i;
 
@@ -153,11 +153,11 @@ check_names(const struct decoded *d, const struct acme_identifier *ids, size_t n
 	}
 }
 
-static const struct acme_identifier mixed[] = {
-        {ACME_ID_DNS, (char *)"example.com"},
-        {ACME_ID_DNS, (char *)"*.example.com"},
-        {ACME_ID_IP, (char *)"192.0.2.1"},
-        {ACME_ID_IP, (char *)"2001:db8::1"},
+static const struct ident mixed[] = {
+        {IDENT_DNS, (char *)"example.com"},
+        {IDENT_DNS, (char *)"*.example.com"},
+        {IDENT_IP, (char *)"192.0.2.1"},
+        {IDENT_IP, (char *)"2001:db8::1"},
 };
 
 static void
@@ -190,9 +190,9 @@ static void
 test_csr_ip_only(void **state)
 {
 	struct fixture *f = *state;
-	const struct acme_identifier ids[] = {
-	        {ACME_ID_IP, (char *)"127.0.0.1"},
-	        {ACME_ID_IP, (char *)"::1"},
+	const struct ident ids[] = {
+	        {IDENT_IP, (char *)"127.0.0.1"},
+	        {IDENT_IP, (char *)"::1"},
 	};
 	struct decoded d;
 
@@ -210,13 +210,13 @@ test_csr_cn(void **state)
 {
 	struct fixture *f = *state;
 	char long_name[71], max_name[65];
-	struct acme_identifier ids[2] = {
-	        {ACME_ID_DNS, long_name},
-	        {ACME_ID_DNS, (char *)"short.example"},
+	struct ident ids[2] = {
+	        {IDENT_DNS, long_name},
+	        {IDENT_DNS, (char *)"short.example"},
 	};
-	struct acme_identifier ip_first[2] = {
-	        {ACME_ID_IP, (char *)"192.0.2.7"},
-	        {ACME_ID_DNS, (char *)"second.example"},
+	struct ident ip_first[2] = {
+	        {IDENT_IP, (char *)"192.0.2.7"},
+	        {IDENT_DNS, (char *)"second.example"},
 	};
 	struct decoded d;
 
@@ -253,18 +253,18 @@ static void
 test_csr_invalid(void **state)
 {
 	struct fixture *f = *state;
-	const struct acme_identifier bad_ip[] = {
-	        {ACME_ID_DNS, (char *)"example.com"},
-	        {ACME_ID_IP, (char *)"192.0.2"},
+	const struct ident bad_ip[] = {
+	        {IDENT_DNS, (char *)"example.com"},
+	        {IDENT_IP, (char *)"192.0.2"},
 	};
-	const struct acme_identifier unknown[] = {
-	        {ACME_ID_UNKNOWN, (char *)"example.com"},
+	const struct ident unknown[] = {
+	        {IDENT_UNKNOWN, (char *)"example.com"},
 	};
-	const struct acme_identifier no_value[] = {
-	        {ACME_ID_DNS, NULL},
+	const struct ident no_value[] = {
+	        {IDENT_DNS, NULL},
 	};
-	const struct acme_identifier empty[] = {
-	        {ACME_ID_DNS, (char *)""},
+	const struct ident empty[] = {
+	        {IDENT_DNS, (char *)""},
 	};
 	size_t len = 0;
 

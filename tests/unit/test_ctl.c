@@ -1,4 +1,4 @@
-#include "ctl.h"
+#include "io/ctl.h"
 
 #include <ev.h>
 #include <pthread.h>

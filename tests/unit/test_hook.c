@@ -1,4 +1,4 @@
-#include "hook.h"
+#include "io/hook.h"
 
 #include <ev.h>
 #include <errno.h>

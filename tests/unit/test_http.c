@@ -3,7 +3,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include "http.h"
+#include "io/http.h"
 
 #include <openssl/ssl.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
-#include "jws.h"
+#include "crypto/jws.h"
 
-#include "b64.h"
-#include "key.h"
+#include "base/b64.h"
+#include "crypto/key.h"
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>

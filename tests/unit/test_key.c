@@ -1,6 +1,6 @@
-#include "key.h"
+#include "crypto/key.h"
 
-#include "store.h"
+#include "base/file.h"
 
 #include <dirent.h>
 #include <limits.h>
@@ -369,14 +369,14 @@ test_key_load_fails(void **state)
 	assert_null(key_load(NULL));
 
 	snprintf(path, sizeof(path), "%s/garbage.pem", f->dir);
-	assert_int_equal(store_write_atomic(path, "not a key\n", 10, 0600), 0);
+	assert_int_equal(file_write_atomic(path, "not a key\n", 10, 0600), 0);
 	assert_null(key_load(path));
 
 	snprintf(path, sizeof(path), "%s/big.pem", f->dir);
 	big = malloc(big_len);
 	assert_non_null(big);
 	memset(big, 'A', big_len);
-	assert_int_equal(store_write_atomic(path, big, big_len, 0600), 0);
+	assert_int_equal(file_write_atomic(path, big, big_len, 0600), 0);
 	assert_null(key_load(path));
 	free(big);
 

@@ -1,4 +1,4 @@
-#include "listener.h"
+#include "io/listener.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -6,7 +6,7 @@
 
 #include <cmocka.h>
 
-#include "policy.h"
+#include "renew/policy.h"
 
 #define DAY 86400L
 #define NOW 2000000000L
@@ -79,7 +79,7 @@ test_ari_next(void **state)
 /* One installed certificate for example.com and www.example.com, issued at
  * nb for lifetime seconds, and the state acmed recorded about it. */
 struct fixture {
-	struct acme_identifier ids[2];
+	struct ident ids[2];
 	struct store_cert_info info;
 	struct state st;
 	struct policy_input in;
@@ -90,9 +90,9 @@ static void
 fixture_init(struct fixture *f, time_t nb, long lifetime)
 {
 	memset(f, 0, sizeof(*f));
-	f->ids[0].type = ACME_ID_DNS;
+	f->ids[0].type = IDENT_DNS;
 	f->ids[0].value = (char *)"example.com";
-	f->ids[1].type = ACME_ID_DNS;
+	f->ids[1].type = IDENT_DNS;
 	f->ids[1].value = (char *)"www.example.com";
 	f->info.present = true;
 	f->info.not_before = nb;
@@ -166,9 +166,9 @@ static void
 test_names_and_ca(void **state)
 {
 	struct fixture f;
-	struct acme_identifier want[1] = {{ACME_ID_DNS, (char *)"EXAMPLE.com"}};
-	struct acme_identifier same[2] = {{ACME_ID_DNS, (char *)"WWW.example.com"},
-	                                  {ACME_ID_DNS, (char *)"example.COM"}};
+	struct ident want[1] = {{IDENT_DNS, (char *)"EXAMPLE.com"}};
+	struct ident same[2] = {{IDENT_DNS, (char *)"WWW.example.com"},
+	                                  {IDENT_DNS, (char *)"example.COM"}};
 
 	fixture_init(&f, NOW - DAY, 90 * DAY);
 	f.in.want = same;

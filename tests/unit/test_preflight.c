@@ -19,8 +19,8 @@
 
 #include <cmocka.h>
 
-#include "conf.h"
-#include "preflight.h"
+#include "conf/conf.h"
+#include "renew/preflight.h"
 
 #define MAX_PROBLEMS 16
 

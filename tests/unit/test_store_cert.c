@@ -10,15 +10,15 @@
 
 #include <cmocka.h>
 
-#include "state.h"
-#include "store.h"
-#include "store_cert.h"
+#include "store/state.h"
+#include "base/file.h"
+#include "store/store_cert.h"
 
 static char *
 read_all(const char *dir, const char *name)
 {
-	char *path = store_path(dir, name, NULL);
-	char *text = store_read_file(path, 1 << 16, NULL);
+	char *path = file_path(dir, name, NULL);
+	char *text = file_read(path, 1 << 16, NULL);
 
 	free(path);
 	return text;
@@ -63,7 +63,7 @@ test_install_twice(void **state)
 	/* The key is 0600 behind the link. */
 	assert_int_equal(stat(dir, &st), 0);
 	{
-		char *p = store_path(dir, "privkey.pem", NULL);
+		char *p = file_path(dir, "privkey.pem", NULL);
 
 		assert_int_equal(stat(p, &st), 0);
 		assert_int_equal(st.st_mode & 0777, 0600);
@@ -117,18 +117,18 @@ test_install_failure_changes_nothing(void **state)
 	dir = store_cert_dir(root, "www");
 	/* A file where the next version's folder would go: the install
 	 * fails and the current set stays. */
-	v = store_path(dir, "v", "2", NULL);
+	v = file_path(dir, "v", "2", NULL);
 	f = fopen(v, "w");
 	assert_non_null(f);
 	fclose(f);
 	chmod(dir, 0755);
 	{
-		char *vroot = store_path(dir, "v", NULL);
+		char *vroot = file_path(dir, "v", NULL);
 
 		/* No room for a new version: the folder is read-only for
 		 * non-root; as root, make v a file instead. */
 		if (geteuid() == 0) {
-			char *moved = store_path(dir, "v.saved", NULL);
+			char *moved = file_path(dir, "v.saved", NULL);
 
 			assert_int_equal(rename(vroot, moved), 0);
 			f = fopen(vroot, "w");
@@ -176,7 +176,7 @@ test_state_round_trip(void **state)
 	state_finish(&back);
 	state_finish(&st);
 	/* A broken file is an error, with a zeroed state. */
-	path = store_path(dir, "state.json", NULL);
+	path = file_path(dir, "state.json", NULL);
 	f = fopen(path, "w");
 	assert_non_null(f);
 	fputs("{\"attempts\": \"many\"}", f);

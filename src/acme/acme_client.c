@@ -1,0 +1,687 @@
+#include "acme/acme_client.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/b64.h"
+#include "crypto/jws.h"
+#include "base/log.h"
+
+#define NONCE_POOL_SIZE 64
+#define NONCE_MAX_LEN 256
+#define RETRY_AFTER_MAX (7L * 24 * 3600)
+#define MESSAGE_LEN 1024
+
+enum request_kind {
+	REQUEST_DIRECTORY,
+	REQUEST_GET,
+	REQUEST_POST,
+};
+
+struct request {
+	struct acme_client *client;
+	struct request *prev;
+	struct request *next;
+	enum request_kind kind;
+	char *url;
+	char *payload; /* NULL: POST-as-GET */
+	EVP_PKEY *key; /* borrowed */
+	char *kid;
+	int bad_nonces;
+	int tries; /* attempts after a transient refusal, beyond the first */
+	ev_timer wait; /* until the next attempt */
+	acme_reply_fn done;
+	acme_ready_fn ready;
+	void *arg;
+};
+
+struct acme_client {
+	struct http *http;
+	struct ev_loop *loop;
+	char *directory_url;
+	struct acme_directory directory;
+	bool have_directory;
+	char *nonces[NONCE_POOL_SIZE];
+	size_t n_nonces;
+	struct request *requests;
+};
+
+struct acme_client *
+acme_client_create(struct http *http, const char *directory_url)
+{
+	struct acme_client *client;
+
+	client = calloc(1, sizeof(*client));
+	if (client == NULL) {
+		log_error("out of memory");
+		return NULL;
+	}
+	client->http = http;
+	client->loop = http_loop(http);
+	client->directory_url = strdup(directory_url);
+	if (client->directory_url == NULL) {
+		log_error("out of memory");
+		free(client);
+		return NULL;
+	}
+	return client;
+}
+
+static void
+request_free(struct request *req)
+{
+	struct acme_client *client;
+
+	if (req == NULL) {
+		return;
+	}
+	client = req->client;
+	ev_timer_stop(client->loop, &req->wait);
+	if (req->prev != NULL) {
+		req->prev->next = req->next;
+	} else if (client != NULL && client->requests == req) {
+		client->requests = req->next;
+	}
+	if (req->next != NULL) {
+		req->next->prev = req->prev;
+	}
+	free(req->url);
+	free(req->payload);
+	free(req->kid);
+	free(req);
+}
+
+void
+acme_client_destroy(struct acme_client *client)
+{
+	if (client == NULL) {
+		return;
+	}
+	while (client->requests != NULL) {
+		request_free(client->requests);
+	}
+	for (size_t i = 0; i < client->n_nonces; i++) {
+		free(client->nonces[i]);
+	}
+	acme_directory_finish(&client->directory);
+	free(client->directory_url);
+	free(client);
+}
+
+const struct acme_directory *
+acme_client_directory(const struct acme_client *client)
+{
+	return client->have_directory ? &client->directory : NULL;
+}
+
+const char *
+acme_client_directory_url(const struct acme_client *client)
+{
+	return client->directory_url;
+}
+
+size_t
+acme_client_nonces(const struct acme_client *client)
+{
+	return client->n_nonces;
+}
+
+/* RFC 8555 section 6.5: every response may carry a fresh nonce; keep them
+ * all (up to the pool size) so most requests need no newNonce round trip. */
+static void
+nonce_push(struct acme_client *client, const char *nonce)
+{
+	char *copy;
+
+	if (nonce == NULL || !b64_is_token(nonce, NONCE_MAX_LEN)) {
+		return;
+	}
+	copy = strdup(nonce);
+	if (copy == NULL) {
+		return;
+	}
+	if (client->n_nonces == NONCE_POOL_SIZE) {
+		/* Drop the oldest: it is the likeliest to have expired. */
+		free(client->nonces[0]);
+		memmove(client->nonces, client->nonces + 1,
+		        (NONCE_POOL_SIZE - 1) * sizeof(client->nonces[0]));
+		client->n_nonces--;
+	}
+	client->nonces[client->n_nonces++] = copy;
+}
+
+/* The newest nonce, owned by the caller; NULL when the pool is empty. */
+static char *
+nonce_pop(struct acme_client *client)
+{
+	if (client->n_nonces == 0) {
+		return NULL;
+	}
+	return client->nonces[--client->n_nonces];
+}
+
+static struct request *
+request_create(struct acme_client *client, enum request_kind kind, const char *url)
+{
+	struct request *req;
+
+	req = calloc(1, sizeof(*req));
+	if (req == NULL) {
+		log_error("out of memory");
+		return NULL;
+	}
+	req->url = strdup(url);
+	if (req->url == NULL) {
+		log_error("out of memory");
+		free(req);
+		return NULL;
+	}
+	req->client = client;
+	req->kind = kind;
+	ev_timer_init(&req->wait, NULL, 0.0, 0.0);
+	req->wait.data = req;
+	req->next = client->requests;
+	if (client->requests != NULL) {
+		client->requests->prev = req;
+	}
+	client->requests = req;
+	return req;
+}
+
+static bool
+is_json_type(const char *content_type, const char *type)
+{
+	size_t n = strlen(type);
+
+	return content_type != NULL && strncasecmp(content_type, type, n) == 0 &&
+	       (content_type[n] == '\0' || content_type[n] == ';' || content_type[n] == ' ');
+}
+
+/* Fills problem for a failed response: the server's problem document when it
+ * sent one, else a description of what came back. */
+static void
+make_problem(const struct http_response *resp, struct acme_problem *problem, char *detail,
+             size_t detail_len)
+{
+	char err[128];
+
+	memset(problem, 0, sizeof(*problem));
+	if (resp->status == 0) {
+		snprintf(detail, detail_len, "%s", resp->error != NULL ? resp->error : "failed");
+		problem->detail = detail;
+		return;
+	}
+	if (resp->body_len > 0 &&
+	    (is_json_type(resp->content_type, "application/problem+json") ||
+	     is_json_type(resp->content_type, "application/json")) &&
+	    acme_parse_problem(resp->body, resp->body_len, problem, err, sizeof(err)) == 0) {
+		if (problem->status == 0) {
+			problem->status = resp->status;
+		}
+		return;
+	}
+	memset(problem, 0, sizeof(*problem));
+	problem->status = resp->status;
+	snprintf(detail, detail_len, "HTTP error without a problem document (%s)",
+	         resp->content_type != NULL ? resp->content_type : "no content type");
+	problem->detail = detail;
+}
+
+/* The problem's strings belong to it unless they are the caller's detail
+ * buffer. */
+static void
+problem_release(struct acme_problem *problem, const char *detail)
+{
+	if (problem->detail == detail) {
+		problem->detail = NULL;
+	}
+	acme_problem_finish(problem);
+}
+
+/* Tells when the CA asked to be tried again (RFC 8555 section 6.6). */
+static void
+append_retry_after(char *message, size_t len, time_t when)
+{
+	struct tm tm;
+	char stamp[32];
+	size_t n = strlen(message);
+
+	if (when == 0 || gmtime_r(&when, &tm) == NULL ||
+	    strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
+		return;
+	}
+	snprintf(message + n, len - n, " (the CA asks to retry after %s)", stamp);
+}
+
+static void
+deliver(struct request *req, const struct http_response *resp)
+{
+	struct acme_reply reply;
+	struct acme_problem problem;
+	char detail[512];
+	char message[MESSAGE_LEN];
+	time_t now = time(NULL);
+	bool failed = resp->status == 0 || resp->status >= 400;
+
+	memset(&reply, 0, sizeof(reply));
+	memset(&problem, 0, sizeof(problem));
+	message[0] = '\0';
+	reply.url = req->url;
+	reply.status = resp->status;
+	reply.body = resp->body;
+	reply.body_len = resp->body_len;
+	reply.content_type = resp->content_type;
+	reply.location = resp->location;
+	reply.links = resp->links;
+	reply.n_links = resp->n_links;
+	if (resp->retry_after != NULL &&
+	    acme_parse_retry_after(resp->retry_after, now, RETRY_AFTER_MAX, &reply.retry_after) <
+	            0) {
+		reply.retry_after = 0;
+	}
+	if (failed) {
+		make_problem(resp, &problem, detail, sizeof(detail));
+		acme_problem_format(&problem, req->url, message, sizeof(message));
+		append_retry_after(message, sizeof(message), reply.retry_after);
+		reply.problem = &problem;
+	}
+	reply.message = message;
+	req->done(&reply, req->arg);
+	problem_release(&problem, detail);
+}
+
+static int send_post(struct request *req);
+static void fail_request(struct request *req, const char *url, const char *why);
+static void on_get(const struct http_response *resp, void *arg);
+static void on_directory(const struct http_response *resp, void *arg);
+
+/* Sends req again; -1 when nothing was started. */
+static int
+resend(struct request *req)
+{
+	struct acme_client *client = req->client;
+
+	switch (req->kind) {
+	case REQUEST_POST:
+		return send_post(req);
+	case REQUEST_GET:
+		return http_request(client->http, "GET", req->url, NULL, NULL, 0, on_get, req);
+	case REQUEST_DIRECTORY:
+		return http_request(client->http, "GET", req->url, NULL, NULL, 0, on_directory,
+		                    req);
+	}
+	return -1;
+}
+
+static void
+on_wait(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct request *req = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (resend(req) < 0) {
+		fail_request(req, req->url, "cannot send the request again");
+	}
+}
+
+/* RFC 8555 section 6.6 and RFC 9110 section 15.6: 429 and 503 ask the client
+ * to come back after Retry-After, and 500, 502 and 504 are most often as
+ * passing. Such a request is tried again ACME_CLIENT_TRIES times in all when
+ * the CA asks for at most ACME_CLIENT_MAX_WAIT seconds (without Retry-After:
+ * 1 s, then 2 s); a longer wait is the caller's (the daemon's backoff), and
+ * the reply tells it when. Returns whether the request was put off. */
+static bool
+retry_later(struct request *req, const struct http_response *resp)
+{
+	time_t now = time(NULL);
+	time_t when = 0;
+	double delay;
+
+	if (resp->status != 429 && resp->status != 500 && resp->status != 502 &&
+	    resp->status != 503 && resp->status != 504) {
+		return false;
+	}
+	if (req->tries + 1 >= ACME_CLIENT_TRIES) {
+		return false;
+	}
+	if (resp->retry_after != NULL &&
+	    acme_parse_retry_after(resp->retry_after, now, RETRY_AFTER_MAX, &when) == 0) {
+		delay = difftime(when, now);
+		if (delay > ACME_CLIENT_MAX_WAIT) {
+			return false;
+		}
+		if (delay < 1.0) {
+			delay = 1.0;
+		}
+	} else {
+		delay = (double)(1 << req->tries);
+	}
+	req->tries++;
+	log_warn("%s: the CA answered %ld; trying again in %.0f s (attempt %d of %d)", req->url,
+	         resp->status, delay, req->tries + 1, ACME_CLIENT_TRIES);
+	ev_timer_init(&req->wait, on_wait, delay, 0.0);
+	ev_timer_start(req->client->loop, &req->wait);
+	return true;
+}
+
+static void
+on_post(const struct http_response *resp, void *arg)
+{
+	struct request *req = arg;
+	struct acme_client *client = req->client;
+
+	nonce_push(client, resp->replay_nonce);
+	if (resp->status == 400 && is_json_type(resp->content_type, "application/problem+json")) {
+		struct acme_problem problem;
+		char err[128];
+		bool bad_nonce = false;
+
+		if (acme_parse_problem(resp->body, resp->body_len, &problem, err, sizeof(err)) ==
+		    0) {
+			bad_nonce = acme_problem_is(&problem, "badNonce");
+			acme_problem_finish(&problem);
+		}
+		/* RFC 8555 section 6.5: retry with the nonce the error
+		 * carried, but not forever. */
+		if (bad_nonce && req->bad_nonces < ACME_CLIENT_MAX_BAD_NONCE) {
+			req->bad_nonces++;
+			log_debug("%s: badNonce, retrying (%d)", req->url, req->bad_nonces);
+			if (send_post(req) < 0) {
+				fail_request(req, req->url, "cannot send the request again");
+			}
+			return;
+		}
+	}
+	if (retry_later(req, resp)) {
+		return;
+	}
+	deliver(req, resp);
+	request_free(req);
+}
+
+static void
+fail_request(struct request *req, const char *url, const char *why)
+{
+	struct http_response resp;
+
+	if (req->kind == REQUEST_DIRECTORY) {
+		char message[MESSAGE_LEN];
+
+		snprintf(message, sizeof(message), "%s: %s", url, why);
+		req->ready(-1, message, req->arg);
+		request_free(req);
+		return;
+	}
+	memset(&resp, 0, sizeof(resp));
+	resp.url = url;
+	resp.error = why;
+	resp.body = "";
+	deliver(req, &resp);
+	request_free(req);
+}
+
+static void
+on_nonce(const struct http_response *resp, void *arg)
+{
+	struct request *req = arg;
+
+	nonce_push(req->client, resp->replay_nonce);
+	if (req->client->n_nonces == 0) {
+		char why[256];
+
+		if (resp->status == 0) {
+			snprintf(why, sizeof(why), "newNonce: %s", resp->error);
+		} else {
+			snprintf(why, sizeof(why), "newNonce: %ld: no usable Replay-Nonce header",
+			         resp->status);
+		}
+		fail_request(req, req->url, why);
+		return;
+	}
+	if (send_post(req) < 0) {
+		fail_request(req, req->url, "cannot send the request");
+	}
+}
+
+/* Signs and sends; fetches a nonce first when the pool is empty. Returns 0,
+ * or -1 when nothing was started (the caller reports it). */
+static int
+send_post(struct request *req)
+{
+	struct acme_client *client = req->client;
+	json_t *jws = NULL;
+	char *nonce = NULL;
+	char *body = NULL;
+	int rc = -1;
+
+	nonce = nonce_pop(client);
+	if (nonce == NULL) {
+		rc = http_request(client->http, "HEAD", client->directory.new_nonce, NULL, NULL, 0,
+		                  on_nonce, req);
+		goto out;
+	}
+	jws = jws_sign(req->key, req->kid, nonce, req->url, req->payload);
+	if (jws != NULL) {
+		body = json_dumps(jws, JSON_COMPACT);
+	}
+	if (body == NULL) {
+		log_error("%s: cannot sign the request", req->url);
+		goto out;
+	}
+	rc = http_request(client->http, "POST", req->url, "application/jose+json", body,
+	                  strlen(body), on_post, req);
+out:
+	free(body);
+	json_decref(jws);
+	free(nonce);
+	return rc;
+}
+
+/* The "https://host[:port]" part of an https URL: its length, or 0. */
+static size_t
+origin_len(const char *url)
+{
+	size_t n = 8;
+
+	if (strncasecmp(url, "https://", 8) != 0) {
+		return 0;
+	}
+	while (url[n] != '\0' && url[n] != '/' && url[n] != '?' && url[n] != '#') {
+		n++;
+	}
+	return n;
+}
+
+/* Every URL acmed follows must be on the directory's host and port: a CA
+ * cannot send it to another server with the account's signature. */
+static bool
+same_origin(const struct acme_client *client, const char *url)
+{
+	size_t a = origin_len(client->directory_url);
+	size_t b = origin_len(url);
+
+	return a != 0 && a == b && strncasecmp(client->directory_url, url, a) == 0;
+}
+
+int
+acme_client_post(struct acme_client *client, const char *url, EVP_PKEY *key, const char *kid,
+                 const char *payload, acme_reply_fn done, void *arg)
+{
+	struct request *req = NULL;
+
+	if (!client->have_directory) {
+		log_error("%s: no directory yet", url);
+		return -1;
+	}
+	if (!http_url_ok(url)) {
+		log_error("%s: not an https URL", url);
+		return -1;
+	}
+	if (!same_origin(client, url)) {
+		log_error("%s: refused: not on the CA's host (%s)", url, client->directory_url);
+		return -1;
+	}
+	req = request_create(client, REQUEST_POST, url);
+	if (req == NULL) {
+		return -1;
+	}
+	req->key = key;
+	req->done = done;
+	req->arg = arg;
+	if ((kid != NULL && (req->kid = strdup(kid)) == NULL) ||
+	    (payload != NULL && (req->payload = strdup(payload)) == NULL)) {
+		log_error("out of memory");
+		request_free(req);
+		return -1;
+	}
+	/* done comes from the loop, never from here. */
+	if (send_post(req) < 0) {
+		request_free(req);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+on_get(const struct http_response *resp, void *arg)
+{
+	struct request *req = arg;
+
+	nonce_push(req->client, resp->replay_nonce);
+	if (retry_later(req, resp)) {
+		return;
+	}
+	deliver(req, resp);
+	request_free(req);
+}
+
+int
+acme_client_get(struct acme_client *client, const char *url, acme_reply_fn done, void *arg)
+{
+	struct request *req;
+
+	if (!same_origin(client, url)) {
+		log_error("%s: refused: not on the CA's host (%s)", url, client->directory_url);
+		return -1;
+	}
+	req = request_create(client, REQUEST_GET, url);
+	if (req == NULL) {
+		return -1;
+	}
+	req->done = done;
+	req->arg = arg;
+	if (http_request(client->http, "GET", url, NULL, NULL, 0, on_get, req) < 0) {
+		request_free(req);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+on_directory(const struct http_response *resp, void *arg)
+{
+	struct request *req = arg;
+	struct acme_client *client = req->client;
+	char err[256];
+	char message[MESSAGE_LEN];
+	int rc = -1;
+
+	nonce_push(client, resp->replay_nonce);
+	if (resp->status == 0) {
+		snprintf(message, sizeof(message), "%s: %s", req->url, resp->error);
+		goto out;
+	}
+	if (resp->status != 200) {
+		struct acme_problem problem;
+		char detail[512];
+		time_t when = 0;
+
+		if (retry_later(req, resp)) {
+			return;
+		}
+		make_problem(resp, &problem, detail, sizeof(detail));
+		acme_problem_format(&problem, req->url, message, sizeof(message));
+		problem_release(&problem, detail);
+		if (resp->retry_after != NULL &&
+		    acme_parse_retry_after(resp->retry_after, time(NULL), RETRY_AFTER_MAX, &when) ==
+		            0) {
+			append_retry_after(message, sizeof(message), when);
+		}
+		goto out;
+	}
+	if (acme_parse_directory(resp->body, resp->body_len, &client->directory, err, sizeof(err)) <
+	    0) {
+		snprintf(message, sizeof(message), "%s: not an ACME directory: %s", req->url, err);
+		goto out;
+	}
+	{
+		const struct acme_directory *d = &client->directory;
+		const char *urls[] = {d->new_nonce,   d->new_account, d->new_order,
+		                      d->revoke_cert, d->key_change,  d->renewal_info};
+
+		for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
+			if (urls[i] != NULL && !same_origin(client, urls[i])) {
+				snprintf(message, sizeof(message),
+				         "%s: the directory points to another host: %s", req->url,
+				         urls[i]);
+				acme_directory_finish(&client->directory);
+				goto out;
+			}
+		}
+	}
+	client->have_directory = true;
+	message[0] = '\0';
+	rc = 0;
+out:
+	req->ready(rc, message, req->arg);
+	request_free(req);
+}
+
+int
+acme_client_start(struct acme_client *client, acme_ready_fn ready, void *arg)
+{
+	struct request *req;
+
+	if (!http_url_ok(client->directory_url)) {
+		log_error("%s: not an https URL", client->directory_url);
+		return -1;
+	}
+	req = request_create(client, REQUEST_DIRECTORY, client->directory_url);
+	if (req == NULL) {
+		return -1;
+	}
+	req->ready = ready;
+	req->arg = arg;
+	if (http_request(client->http, "GET", client->directory_url, NULL, NULL, 0, on_directory,
+	                 req) < 0) {
+		request_free(req);
+		return -1;
+	}
+	return 0;
+}
+
+char *
+acme_client_ari_url(const struct acme_client *client, const char *cert_id)
+{
+	const struct acme_directory *dir = acme_client_directory(client);
+	char *url = NULL;
+	size_t n;
+
+	if (dir == NULL || dir->renewal_info == NULL || cert_id == NULL) {
+		goto out;
+	}
+	n = strlen(dir->renewal_info) + strlen(cert_id) + 2;
+	url = malloc(n);
+	if (url != NULL) {
+		snprintf(url, n, "%s%s%s", dir->renewal_info,
+		         dir->renewal_info[strlen(dir->renewal_info) - 1] == '/' ? "" : "/",
+		         cert_id);
+	}
+out:
+	return url;
+}

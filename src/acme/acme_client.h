@@ -1,0 +1,85 @@
+/* The ACME transport: directory, nonce pool, signed POST and POST-as-GET,
+ * badNonce retry, waits on 429/5xx, problem documents (RFC 8555 sections 6
+ * and 7.1.1). */
+#ifndef ACMED_ACME_CLIENT_H
+#define ACMED_ACME_CLIENT_H
+
+#include <ev.h>
+#include <openssl/evp.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "acme/acme_parse.h"
+#include "io/http.h"
+
+#define ACME_CLIENT_MAX_BAD_NONCE 10
+#define ACME_CLIENT_TRIES 3 /* attempts at a request the CA refuses for now */
+#define ACME_CLIENT_MAX_WAIT 60 /* the longest Retry-After waited for, seconds */
+
+struct acme_client;
+
+/* A reply; everything is borrowed for the duration of the callback. */
+struct acme_reply {
+	const char *url; /* the request URL */
+	long status; /* HTTP status, 0 when the transfer failed */
+	const char *body; /* NUL-terminated, never NULL */
+	size_t body_len;
+	const char *content_type; /* or NULL */
+	const char *location; /* or NULL */
+	const char *const *links;
+	size_t n_links;
+	time_t retry_after; /* absolute, 0 when absent */
+	/* Set when the request failed: a transport error (type NULL, detail
+	 * the reason), an HTTP error with its problem document, or a synthetic
+	 * one for an HTTP error without a problem document. NULL on success. */
+	const struct acme_problem *problem;
+	/* problem formatted as "url: status: type: detail", "" on success */
+	const char *message;
+};
+
+typedef void (*acme_reply_fn)(const struct acme_reply *reply, void *arg);
+typedef void (*acme_ready_fn)(int rc, const char *message, void *arg);
+
+/* New client for the directory at directory_url (copied); http is borrowed.
+ * Returns NULL (logged) when out of memory. */
+struct acme_client *acme_client_create(struct http *http, const char *directory_url);
+
+/* Frees the client. Replies still in flight are dropped (their callbacks are
+ * not called); destroy the http client first or let the loop drain. */
+void acme_client_destroy(struct acme_client *client);
+
+/* Fetches the directory. ready is called once from the loop with rc 0, or -1
+ * and a one-line message. */
+int acme_client_start(struct acme_client *client, acme_ready_fn ready, void *arg);
+
+/* The directory, once acme_client_start succeeded; NULL before. Borrowed. */
+const struct acme_directory *acme_client_directory(const struct acme_client *client);
+
+const char *acme_client_directory_url(const struct acme_client *client);
+
+/* Signed POST of payload (JSON text; NULL for POST-as-GET) to url with key,
+ * by kid (account URL) or, when kid is NULL, with the public JWK (newAccount,
+ * revocation by certificate key). key is borrowed until done is called. A
+ * nonce comes from the pool (newNonce only when it is empty); badNonce is
+ * retried with the nonce from the error, at most ACME_CLIENT_MAX_BAD_NONCE
+ * times in a row. 429, 500, 502, 503 and 504 are tried again after the CA's
+ * Retry-After (1 s, then 2 s without one), ACME_CLIENT_TRIES attempts in all,
+ * unless Retry-After is over ACME_CLIENT_MAX_WAIT seconds: then the reply's
+ * retry_after and message tell when. The same holds for acme_client_get and
+ * the directory. done is called exactly once from the loop. Returns 0 or -1
+ * when nothing could be started (done not called). */
+int acme_client_post(struct acme_client *client, const char *url, EVP_PKEY *key, const char *kid,
+                     const char *payload, acme_reply_fn done, void *arg);
+
+/* Unsigned GET (the directory, renewalInfo). */
+int acme_client_get(struct acme_client *client, const char *url, acme_reply_fn done, void *arg);
+
+/* The renewalInfo URL (RFC 9773 section 4.1) of the certificate with the
+ * ARI ID cert_id. New string, or NULL when the CA offers no renewalInfo (or
+ * out of memory). */
+char *acme_client_ari_url(const struct acme_client *client, const char *cert_id);
+
+/* Number of nonces in the pool (for tests). */
+size_t acme_client_nonces(const struct acme_client *client);
+
+#endif

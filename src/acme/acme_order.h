@@ -1,0 +1,80 @@
+/* One certificate order (RFC 8555 section 7.4) as a state machine on the
+ * loop: newOrder, the authorizations in parallel (challenge presented, CA
+ * told, authorization polled, challenge withdrawn whatever happened),
+ * finalize with a CSR, order polled, chain downloaded. Installing is the
+ * caller's business. */
+#ifndef ACMED_ACME_ORDER_H
+#define ACMED_ACME_ORDER_H
+
+#include <ev.h>
+#include <openssl/evp.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "acme/acme_account.h"
+#include "acme/acme_client.h"
+#include "challenge/challenge.h"
+
+/* rc of acme_order_done_fn */
+#define ACME_ORDER_OK 0
+#define ACME_ORDER_FAILED (-1)
+#define ACME_ORDER_NO_ACCOUNT (-2) /* the CA does not know the account */
+#define ACME_ORDER_REPLACED (-3) /* ARI: "replaces" refused; retry without */
+/* newOrder refused as unauthorized: the account's problem (deactivated,
+ * say), not the certificate's */
+#define ACME_ORDER_ACCOUNT_REFUSED (-4)
+
+enum acme_order_step {
+	ACME_ORDER_STEP_ORDERING,
+	ACME_ORDER_STEP_VALIDATING,
+	ACME_ORDER_STEP_FINALIZING,
+	ACME_ORDER_STEP_DOWNLOADING,
+	ACME_ORDER_STEP__MAX,
+};
+
+/* The order's URL, once the CA created it: for the caller to persist so
+ * that a restart can resume the order (see resume_url). */
+typedef void (*acme_order_url_fn)(const char *url, void *arg);
+
+struct acme_order_params {
+	const char *name; /* the certificate's name, for messages and hooks */
+	const struct ident *ids;
+	size_t n_ids;
+	EVP_PKEY *cert_key; /* the key the CSR is made with */
+	struct challenge *responder; /* presents the challenges */
+	const char *replaces; /* ARI certificate ID, or NULL */
+	const char *profile; /* one of the directory's profiles, or NULL */
+	double timeout_s; /* overall deadline; 0: 600 s */
+	/* An order created before a restart: fetched and taken on from its
+	 * status (pending: authorizations, ready: finalize, processing: poll,
+	 * valid: download); a vanished or invalid one is replaced by a new
+	 * order. NULL: a new order. */
+	const char *resume_url;
+	acme_order_url_fn on_url; /* may be NULL; called with the run's arg */
+};
+
+/* On success pem/pem_len hold the downloaded chain (borrowed for the call),
+ * message is "". Otherwise message says what failed, one line, and
+ * retry_after is the latest Retry-After the CA sent with a refusal (0:
+ * none): the earliest time to try again. */
+typedef void (*acme_order_done_fn)(int rc, const char *message, const char *pem, size_t pem_len,
+                                   time_t retry_after, void *arg);
+/* Progress for people watching; may be NULL. */
+typedef void (*acme_order_step_fn)(enum acme_order_step step, void *arg);
+
+struct acme_order_run;
+
+/* Starts the order. Everything in params (and the account, client,
+ * responder) is borrowed and must stay until done is called. done is called
+ * exactly once from the loop, after every challenge was withdrawn and no
+ * request is in flight; the run frees itself after done returns. Returns the
+ * run, or NULL (logged) when nothing started. */
+struct acme_order_run *acme_order_start(struct ev_loop *loop, struct acme_client *client,
+                                        const struct acme_account_handle *acct,
+                                        const struct acme_order_params *params,
+                                        acme_order_done_fn done, acme_order_step_fn step,
+                                        void *arg);
+
+const char *acme_order_step_name(enum acme_order_step step);
+
+#endif

@@ -1,0 +1,489 @@
+#include "base/file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/log.h"
+
+/* Attempts at a fresh temp name before giving up; a collision needs someone
+ * guessing 36 random bits, so running out means something is wrong. */
+#define TEMP_ATTEMPTS 64
+#define TEMP_SUFFIX_LEN 6
+
+static const char temp_alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+static int
+random_fill(unsigned char *buf, size_t len)
+{
+	size_t done = 0;
+	ssize_t n;
+	int ret = -1;
+
+	while (done < len) {
+		n = getrandom(buf + done, len - done, 0);
+		if (n < 0) {
+			if (errno == EINTR) {
+				continue;
+			}
+			goto out;
+		}
+		done += (size_t)n;
+	}
+	ret = 0;
+out:
+	return ret;
+}
+
+/* Splits path into its folder ("." when there is none) and its last
+ * component. Returns 0, or -1 with errno set. */
+static int
+split_path(const char *path, char *dir, size_t dirlen, const char **base)
+{
+	const char *slash;
+	size_t n;
+	int ret = -1;
+
+	slash = strrchr(path, '/');
+	if (slash == NULL) {
+		n = 1;
+		path = ".";
+		*base = NULL;
+	} else {
+		n = slash == path ? 1 : (size_t)(slash - path);
+		*base = slash + 1;
+	}
+	if (n >= dirlen) {
+		errno = ENAMETOOLONG;
+		goto out;
+	}
+	memcpy(dir, path, n);
+	dir[n] = '\0';
+	ret = 0;
+out:
+	return ret;
+}
+
+int
+file_write_all(int fd, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	ssize_t n;
+	int ret = -1;
+
+	while (len > 0) {
+		n = write(fd, p, len);
+		if (n < 0 && errno == EINTR) {
+			continue;
+		}
+		if (n <= 0) {
+			if (n == 0) {
+				errno = ENOSPC;
+			}
+			goto out;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	ret = 0;
+out:
+	return ret;
+}
+
+/* A random suffix of TEMP_SUFFIX_LEN characters and its NUL. */
+static int
+random_suffix(char *suffix)
+{
+	unsigned char rnd[TEMP_SUFFIX_LEN];
+
+	if (random_fill(rnd, sizeof(rnd)) < 0) {
+		return -1;
+	}
+	for (size_t i = 0; i < TEMP_SUFFIX_LEN; i++) {
+		suffix[i] = temp_alphabet[rnd[i] % (sizeof(temp_alphabet) - 1)];
+	}
+	suffix[TEMP_SUFFIX_LEN] = '\0';
+	return 0;
+}
+
+/* Creates "<dir>/.<base>.XXXXXX" exclusively, never through a symlink. Returns
+ * the descriptor with the name in tmp, or -1 with errno set. */
+static int
+create_temp(const char *dir, const char *base, mode_t mode, char *tmp, size_t tmplen)
+{
+	char suffix[TEMP_SUFFIX_LEN + 1];
+	int attempt;
+	int fd = -1;
+	int n;
+
+	for (attempt = 0; attempt < TEMP_ATTEMPTS; attempt++) {
+		if (random_suffix(suffix) < 0) {
+			goto out;
+		}
+		n = snprintf(tmp, tmplen, "%s/.%s.%s", dir, base, suffix);
+		if (n < 0 || (size_t)n >= tmplen) {
+			errno = ENAMETOOLONG;
+			goto out;
+		}
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+		if (fd >= 0 || errno != EEXIST) {
+			goto out;
+		}
+	}
+	errno = EEXIST;
+out:
+	return fd;
+}
+
+/* Some file systems cannot sync a folder (EINVAL); there is nothing more to
+ * do on those. */
+int
+file_sync_dir(const char *dir)
+{
+	int fd;
+	int ret = -1;
+
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		goto out;
+	}
+	if (fsync(fd) < 0 && errno != EINVAL) {
+		goto out;
+	}
+	ret = 0;
+out:
+	if (fd >= 0) {
+		close(fd);
+	}
+	return ret;
+}
+
+int
+file_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+	char dir[PATH_MAX];
+	char tmp[PATH_MAX];
+	const char *base;
+	bool created = false;
+	int fd = -1;
+	int rc;
+	int err;
+	int ret = -1;
+
+	if (split_path(path, dir, sizeof(dir), &base) < 0) {
+		goto out;
+	}
+	if (base == NULL) {
+		base = path;
+	}
+	if (*base == '\0' || strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
+		errno = EISDIR;
+		goto out;
+	}
+	fd = create_temp(dir, base, mode, tmp, sizeof(tmp));
+	if (fd < 0) {
+		goto out;
+	}
+	created = true;
+	/* The umask must not loosen or tighten what the caller asked for. */
+	if (fchmod(fd, mode) < 0) {
+		goto out;
+	}
+	if (file_write_all(fd, data, len) < 0) {
+		goto out;
+	}
+	if (fsync(fd) < 0) {
+		goto out;
+	}
+	rc = close(fd);
+	fd = -1;
+	if (rc < 0) {
+		goto out;
+	}
+	if (rename(tmp, path) < 0) {
+		goto out;
+	}
+	created = false;
+	if (file_sync_dir(dir) < 0) {
+		goto out;
+	}
+	ret = 0;
+out:
+	if (ret < 0) {
+		err = errno;
+		if (fd >= 0) {
+			close(fd);
+		}
+		if (created) {
+			unlink(tmp);
+		}
+		log_error("%s: write: %s", path, strerror(err));
+		errno = err;
+	}
+	return ret;
+}
+
+int
+file_symlink_atomic(const char *dir, const char *name, const char *target)
+{
+	char tmp[PATH_MAX];
+	char dst[PATH_MAX];
+	char suffix[TEMP_SUFFIX_LEN + 1];
+	bool made = false;
+	int n;
+	int ret = -1;
+
+	n = snprintf(dst, sizeof(dst), "%s/%s", dir, name);
+	if (n < 0 || (size_t)n >= sizeof(dst)) {
+		errno = ENAMETOOLONG;
+		goto out;
+	}
+	for (int attempt = 0; attempt < TEMP_ATTEMPTS && !made; attempt++) {
+		if (random_suffix(suffix) < 0) {
+			goto out;
+		}
+		n = snprintf(tmp, sizeof(tmp), "%s/.%s.%s", dir, name, suffix);
+		if (n < 0 || (size_t)n >= sizeof(tmp)) {
+			errno = ENAMETOOLONG;
+			goto out;
+		}
+		if (symlink(target, tmp) == 0) {
+			made = true;
+		} else if (errno != EEXIST) {
+			goto out;
+		}
+	}
+	if (!made) {
+		errno = EEXIST;
+		goto out;
+	}
+	if (rename(tmp, dst) < 0) {
+		int err = errno;
+
+		unlink(tmp);
+		errno = err;
+		goto out;
+	}
+	ret = 0;
+out:
+	if (ret < 0) {
+		log_error("%s: symlink: %s", dst, strerror(errno));
+	}
+	return ret;
+}
+
+static int
+mkdir_one(const char *path, mode_t mode)
+{
+	struct stat st;
+	int ret = -1;
+
+	if (mkdir(path, mode) == 0) {
+		ret = 0;
+		goto out;
+	}
+	if (errno != EEXIST) {
+		goto out;
+	}
+	if (stat(path, &st) < 0) {
+		goto out;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;
+		goto out;
+	}
+	ret = 0;
+out:
+	return ret;
+}
+
+int
+file_mkdirs(const char *path, mode_t mode)
+{
+	char buf[PATH_MAX];
+	size_t len;
+	size_t i;
+	int err;
+	int ret = -1;
+
+	len = strlen(path);
+	if (len == 0) {
+		errno = ENOENT;
+		goto out;
+	}
+	if (len >= sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		goto out;
+	}
+	memcpy(buf, path, len + 1);
+	/* Each '/' after a component ends a parent to create first. */
+	for (i = 1; i < len; i++) {
+		if (buf[i] != '/' || buf[i - 1] == '/') {
+			continue;
+		}
+		buf[i] = '\0';
+		err = mkdir_one(buf, mode);
+		buf[i] = '/';
+		if (err < 0) {
+			goto out;
+		}
+	}
+	if (mkdir_one(buf, mode) < 0) {
+		goto out;
+	}
+	ret = 0;
+out:
+	if (ret < 0) {
+		log_error("%s: mkdir: %s", path, strerror(errno));
+	}
+	return ret;
+}
+
+char *
+file_read(const char *path, size_t max, size_t *len)
+{
+	struct stat st;
+	char *buf = NULL;
+	char *grown;
+	size_t cap;
+	size_t used = 0;
+	ssize_t n;
+	char extra;
+	int fd = -1;
+	int err = 0;
+	char *ret = NULL;
+
+	if (max >= SIZE_MAX) {
+		max = SIZE_MAX - 1;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		err = errno;
+		goto out;
+	}
+	if (fstat(fd, &st) < 0) {
+		err = errno;
+		goto out;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		err = EISDIR;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		err = EINVAL;
+		goto out;
+	}
+	if (st.st_size < 0 || (unsigned long long)st.st_size > max) {
+		err = EFBIG;
+		goto out;
+	}
+	/* The size is a hint: the file may change while it is read. */
+	cap = (size_t)st.st_size + 1;
+	if (cap < 256 && max >= 256) {
+		cap = 256;
+	}
+	buf = malloc(cap);
+	if (buf == NULL) {
+		err = ENOMEM;
+		goto out;
+	}
+	for (;;) {
+		if (used == max) {
+			n = read(fd, &extra, 1);
+			if (n < 0 && errno == EINTR) {
+				continue;
+			}
+			if (n < 0) {
+				err = errno;
+				goto out;
+			}
+			if (n > 0) {
+				err = EFBIG;
+				goto out;
+			}
+			break;
+		}
+		if (used + 1 == cap) {
+			cap = cap > (max + 1) / 2 ? max + 1 : cap * 2;
+			grown = realloc(buf, cap);
+			if (grown == NULL) {
+				err = ENOMEM;
+				goto out;
+			}
+			buf = grown;
+		}
+		n = read(fd, buf + used, cap - 1 - used);
+		if (n < 0) {
+			if (errno == EINTR) {
+				continue;
+			}
+			err = errno;
+			goto out;
+		}
+		if (n == 0) {
+			break;
+		}
+		used += (size_t)n;
+	}
+	buf[used] = '\0';
+	if (len != NULL) {
+		*len = used;
+	}
+	ret = buf;
+	buf = NULL;
+out:
+	free(buf);
+	if (fd >= 0) {
+		close(fd);
+	}
+	if (ret == NULL) {
+		errno = err;
+	}
+	return ret;
+}
+
+char *
+file_path(const char *first, ...)
+{
+	char buf[PATH_MAX];
+	const char *part;
+	bool later = false;
+	size_t used = 0;
+	size_t n;
+	va_list ap;
+	char *ret = NULL;
+
+	va_start(ap, first);
+	for (part = first; part != NULL; part = va_arg(ap, const char *)) {
+		if (later && (used == 0 || buf[used - 1] != '/')) {
+			if (used + 1 >= sizeof(buf)) {
+				errno = ENAMETOOLONG;
+				goto out;
+			}
+			buf[used++] = '/';
+		}
+		n = strlen(part);
+		if (n >= sizeof(buf) - used) {
+			errno = ENAMETOOLONG;
+			goto out;
+		}
+		memcpy(buf + used, part, n);
+		used += n;
+		later = true;
+	}
+	buf[used] = '\0';
+	ret = strdup(buf);
+out:
+	va_end(ap);
+	return ret;
+}

@@ -1,0 +1,42 @@
+/* Files: atomic writes and symbolic links, whole reads, paths. Knows no
+ * file names of its own (the state folder's are store/'s). */
+#ifndef ACMED_FILE_H
+#define ACMED_FILE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Writes len bytes to path atomically: a temp file in the same folder
+ * (O_EXCL|O_NOFOLLOW, the given mode), fsync, rename over path, fsync of the
+ * folder. On failure nothing is left behind and path is unchanged. Returns 0
+ * or -1 (logged with the path and the reason). */
+int file_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
+
+/* Points dir/name at target (a symbolic link) through a uniquely named temp
+ * link renamed over it: readers see the old or the new target, never none,
+ * and two writers never share a temp name. Returns 0 or -1 (logged). */
+int file_symlink_atomic(const char *dir, const char *name, const char *target);
+
+/* fsync of a folder, which makes the renames in it durable. Returns 0 or -1
+ * (errno set, not logged). */
+int file_sync_dir(const char *dir);
+
+/* Writes all len bytes to fd, again after EINTR and short writes. Returns 0,
+ * or -1 with errno set (ENOSPC when the file system takes no more). */
+int file_write_all(int fd, const void *data, size_t len);
+
+/* Creates path and its missing parents with mode (existing ones are left as
+ * they are). Returns 0 or -1 (logged). */
+int file_mkdirs(const char *path, mode_t mode);
+
+/* Reads a whole regular file of at most max bytes. Returns a new
+ * NUL-terminated buffer (free()), its length in *len if len is not NULL, or
+ * NULL (errno set; ENOENT when missing, EFBIG when larger than max). Does not
+ * log. */
+char *file_read(const char *path, size_t max, size_t *len);
+
+/* Joins parts with '/'. Returns a new string (free()), or NULL when out of
+ * memory or longer than PATH_MAX. The list ends with NULL. */
+char *file_path(const char *first, ...) __attribute__((sentinel));
+
+#endif

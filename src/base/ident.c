@@ -1,0 +1,100 @@
+#include "base/ident.h"
+
+#include <arpa/inet.h>
+#include <stdbool.h>
+#include <string.h>
+
+static const char *const id_type_labels[IDENT__MAX] = {
+        [IDENT_UNKNOWN] = "unknown",
+        [IDENT_DNS] = "dns",
+        [IDENT_IP] = "ip",
+};
+
+const char *
+ident_type_name(enum ident_type type)
+{
+	if (type >= IDENT__MAX) {
+		return id_type_labels[IDENT_UNKNOWN];
+	}
+	return id_type_labels[type];
+}
+
+/* The 4 or 16 bytes of an IP address in text form. Returns 0 or -1. */
+static int
+ip_parse(const char *s, unsigned char *addr, size_t *len)
+{
+	int rc = 0;
+
+	if (inet_pton(AF_INET, s, addr) == 1) {
+		*len = sizeof(struct in_addr);
+	} else if (inet_pton(AF_INET6, s, addr) == 1) {
+		*len = sizeof(struct in6_addr);
+	} else {
+		rc = -1;
+	}
+	return rc;
+}
+
+static bool
+ascii_caseeq(const char *a, const char *b)
+{
+	unsigned char ca, cb;
+
+	do {
+		ca = (unsigned char)*a++;
+		cb = (unsigned char)*b++;
+		if (ca >= 'A' && ca <= 'Z') {
+			ca += 'a' - 'A';
+		}
+		if (cb >= 'A' && cb <= 'Z') {
+			cb += 'a' - 'A';
+		}
+	} while (ca == cb && ca != '\0');
+	return ca == cb;
+}
+
+bool
+ident_equal(const struct ident *a, const struct ident *b)
+{
+	unsigned char aa[sizeof(struct in6_addr)], ba[sizeof(struct in6_addr)];
+	size_t alen, blen;
+	bool eq = false;
+
+	if (a->type != b->type || a->value == NULL || b->value == NULL) {
+		goto out;
+	}
+	switch (a->type) {
+	case IDENT_DNS:
+		eq = ascii_caseeq(a->value, b->value);
+		break;
+	case IDENT_IP:
+		eq = ip_parse(a->value, aa, &alen) == 0 && ip_parse(b->value, ba, &blen) == 0 &&
+		     alen == blen && memcmp(aa, ba, alen) == 0;
+		break;
+	default:
+		break;
+	}
+out:
+	return eq;
+}
+
+bool
+ident_in(const struct ident *id, const struct ident *set, size_t n)
+{
+	bool found = false;
+	size_t i;
+
+	for (i = 0; i < n && !found; i++) {
+		found = ident_equal(id, &set[i]);
+	}
+	return found;
+}
+
+enum ident_type
+ident_type_of(const char *value)
+{
+	unsigned char addr[sizeof(struct in6_addr)];
+	size_t len;
+
+	return ip_parse(value, addr, &len) == 0 ? IDENT_IP : IDENT_DNS;
+}

@@ -1,0 +1,34 @@
+/* Identifiers as certificates and ACME name them (RFC 8555 section 9.7.7,
+ * RFC 8738): DNS names and IP addresses, their comparison as sets. */
+#ifndef ACMED_IDENT_H
+#define ACMED_IDENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum ident_type {
+	IDENT_UNKNOWN,
+	IDENT_DNS,
+	IDENT_IP,
+	IDENT__MAX,
+};
+
+struct ident {
+	enum ident_type type;
+	char *value;
+};
+
+const char *ident_type_name(enum ident_type type);
+
+/* The type of an identifier as a user writes it: IDENT_IP for an IPv4 or
+ * IPv6 address (RFC 8738), else IDENT_DNS. */
+enum ident_type ident_type_of(const char *value);
+
+/* Whether a and b name the same thing: DNS names without regard to ASCII
+ * case, IP addresses as bytes (so "::1" is "0:0::1"). */
+bool ident_equal(const struct ident *a, const struct ident *b);
+
+/* Whether id is one of the n of set. */
+bool ident_in(const struct ident *id, const struct ident *set, size_t n);
+
+#endif

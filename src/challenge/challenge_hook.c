@@ -1,0 +1,290 @@
+#include "challenge/challenge_hook.h"
+
+#include "io/hook.h"
+#include "base/log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CHALLENGE_HOOK_MAX_MESSAGE 512
+#define CHALLENGE_HOOK_MAX_LINE 200 /* of the hook's output, in messages */
+#define CHALLENGE_HOOK_BASE_VARS 3 /* ACMED_ACTION, ACMED_CERT_NAME, ACMED_DOMAIN */
+
+struct call {
+	struct ev_timer wait;
+	struct responder *hr;
+	struct call *prev, *next;
+	struct hook *hook;
+	challenge_done_fn done;
+	void *arg;
+	char *what; /* "dns-hook PROG add NAME" */
+	bool waits; /* an add: wait_s before done */
+};
+
+struct responder {
+	struct challenge base;
+	char *prog;
+	double timeout_s;
+	double wait_s;
+	const char *wait_why;
+	struct call *calls;
+};
+
+static void
+call_free(struct call *call)
+{
+	struct responder *hr = call->hr;
+
+	if (call->prev != NULL) {
+		call->prev->next = call->next;
+	} else {
+		hr->calls = call->next;
+	}
+	if (call->next != NULL) {
+		call->next->prev = call->prev;
+	}
+	ev_timer_stop(hr->base.loop, &call->wait);
+	hook_cancel(call->hook);
+	free(call->what);
+	free(call);
+}
+
+/* Frees call, then calls its done: the callback may destroy the responder. */
+static void
+call_finish(struct call *call, int rc, const char *message)
+{
+	challenge_done_fn done = call->done;
+	void *arg = call->arg;
+
+	call_free(call);
+	done(rc, message, arg);
+}
+
+/* "subject: why: first line of output" in out. */
+static void
+failure(char *out, size_t len, const char *what, const char *why, const char *output)
+{
+	size_t n = strcspn(output, "\r\n");
+	char line[CHALLENGE_HOOK_MAX_LINE + 1];
+	size_t i;
+
+	if (n > CHALLENGE_HOOK_MAX_LINE) {
+		n = CHALLENGE_HOOK_MAX_LINE;
+	}
+	while (n > 0 && (output[n - 1] == ' ' || output[n - 1] == '\t')) {
+		n--;
+	}
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)output[i];
+
+		line[i] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+	}
+	line[n] = '\0';
+	snprintf(out, len, "%s: %s%s%s", what, why, n > 0 ? ": " : "", line);
+}
+
+static void
+on_wait(struct ev_loop *loop, struct ev_timer *w, int revents)
+{
+	struct call *call = w->data;
+
+	log_debug("%s: done waiting", call->what);
+	call_finish(call, 0, NULL);
+}
+
+static void
+on_hook(int status, const char *why, const char *output, void *arg)
+{
+	struct call *call = arg;
+	struct responder *hr = call->hr;
+	char message[CHALLENGE_HOOK_MAX_MESSAGE];
+
+	call->hook = NULL; /* freed by hook.c after this returns */
+	if (status != 0) {
+		failure(message, sizeof(message), call->what, why, output);
+		call_finish(call, -1, message);
+	} else if (call->waits && hr->wait_s > 0) {
+		log_info("%s: waiting %g s %s", call->what, hr->wait_s, hr->wait_why);
+		ev_timer_set(&call->wait, hr->wait_s, 0.);
+		ev_timer_start(hr->base.loop, &call->wait);
+	} else {
+		log_debug("%s: done", call->what);
+		call_finish(call, 0, NULL);
+	}
+}
+
+static char *
+env_pair(const char *name, const char *value)
+{
+	size_t len = strlen(name) + strlen(value) + 2;
+	char *pair = malloc(len);
+
+	if (pair != NULL) {
+		snprintf(pair, len, "%s=%s", name, value);
+	}
+	return pair;
+}
+
+/* The environment for action on task, then vars: a new NULL-terminated array
+ * (env_free), or NULL when out of memory. */
+static char **
+env_create(const char *action, const struct challenge_task *task, const char *const vars[])
+{
+	char **env = NULL;
+	size_t pairs = 0;
+	size_t n;
+	size_t i;
+	bool complete = true;
+
+	while (vars[2 * pairs] != NULL) {
+		pairs++;
+	}
+	n = CHALLENGE_HOOK_BASE_VARS + pairs;
+	env = calloc(n + 1, sizeof(*env));
+	if (env == NULL) {
+		goto out;
+	}
+	env[0] = env_pair("ACMED_ACTION", action);
+	env[1] = env_pair("ACMED_CERT_NAME", task->cert_name != NULL ? task->cert_name : "");
+	env[2] = env_pair("ACMED_DOMAIN", task->identifier != NULL ? task->identifier : "");
+	for (i = 0; i < pairs; i++) {
+		env[CHALLENGE_HOOK_BASE_VARS + i] = env_pair(vars[2 * i], vars[2 * i + 1]);
+	}
+	for (i = 0; i < n; i++) {
+		complete = complete && env[i] != NULL;
+	}
+	if (!complete) {
+		for (i = 0; i < n; i++) {
+			free(env[i]);
+		}
+		free(env);
+		env = NULL;
+	}
+out:
+	return env;
+}
+
+static void
+env_free(char **env)
+{
+	size_t i;
+
+	for (i = 0; env != NULL && env[i] != NULL; i++) {
+		free(env[i]);
+	}
+	free(env);
+}
+
+int
+challenge_hook_run(struct challenge *ch, const char *action, const struct challenge_task *task,
+                   const char *subject, char *const words[], const char *const vars[],
+                   challenge_done_fn done, void *arg)
+{
+	struct responder *hr = (struct responder *)ch;
+	const char *name = ch->ops->name;
+	struct call *call = NULL;
+	char **argv = NULL;
+	char **env = NULL;
+	size_t len;
+	int ret = -1;
+
+	call = calloc(1, sizeof(*call));
+	argv = hook_split(hr->prog);
+	if (argv != NULL) {
+		argv = hook_argv_append(argv, (char *const[]){(char *)action, NULL});
+	}
+	if (argv != NULL) {
+		argv = hook_argv_append(argv, words);
+	}
+	env = env_create(action, task, vars);
+	len = strlen(name) + strlen(hr->prog) + strlen(action) + strlen(subject) + sizeof("   ");
+	if (call != NULL) {
+		call->what = malloc(len);
+	}
+	if (call == NULL || call->what == NULL || argv == NULL || env == NULL) {
+		log_error("%s %s: out of memory", name, hr->prog);
+		goto out;
+	}
+	snprintf(call->what, len, "%s %s %s %s", name, hr->prog, action, subject);
+	call->hr = hr;
+	call->done = done;
+	call->arg = arg;
+	call->waits = strcmp(action, "add") == 0;
+	ev_timer_init(&call->wait, on_wait, 0., 0.);
+	call->wait.data = call;
+	call->hook = hook_run(ch->loop, argv, env, hr->timeout_s, on_hook, call);
+	if (call->hook == NULL) {
+		goto out;
+	}
+	call->next = hr->calls;
+	if (hr->calls != NULL) {
+		hr->calls->prev = call;
+	}
+	hr->calls = call;
+	log_debug("%s: started", call->what);
+	call = NULL;
+	ret = 0;
+out:
+	if (call != NULL) {
+		free(call->what);
+		free(call);
+	}
+	hook_argv_free(argv);
+	env_free(env);
+	return ret;
+}
+
+const char *
+challenge_hook_prog(const struct challenge *ch)
+{
+	return ((const struct responder *)ch)->prog;
+}
+
+void
+challenge_hook_destroy(struct challenge *ch)
+{
+	struct responder *hr = (struct responder *)ch;
+
+	if (hr == NULL) {
+		return;
+	}
+	while (hr->calls != NULL) {
+		call_free(hr->calls);
+	}
+	free(hr->prog);
+	free(hr);
+}
+
+struct challenge *
+challenge_hook_create(struct ev_loop *loop, const struct challenge_ops *ops, const char *prog,
+                      long timeout_s, long wait_s, const char *wait_why)
+{
+	struct responder *hr = NULL;
+	char **argv = NULL;
+
+	argv = hook_split(prog != NULL ? prog : "");
+	if (argv == NULL) {
+		log_error("%s '%s': no program or unbalanced quotes: set %s to the program to run",
+		          ops->name, prog != NULL ? prog : "", ops->name);
+		goto out;
+	}
+	hr = calloc(1, sizeof(*hr));
+	if (hr != NULL) {
+		hr->prog = strdup(prog);
+	}
+	if (hr == NULL || hr->prog == NULL) {
+		log_error("%s %s: out of memory", ops->name, prog);
+		free(hr);
+		hr = NULL;
+		goto out;
+	}
+	hr->base.ops = ops;
+	hr->base.loop = loop;
+	hr->timeout_s = (double)timeout_s;
+	hr->wait_s = wait_s > 0 ? (double)wait_s : 0.;
+	hr->wait_why = wait_why;
+out:
+	hook_argv_free(argv);
+	return hr != NULL ? &hr->base : NULL;
+}

@@ -1,0 +1,743 @@
+/* http-01 served by acmed itself: a small HTTP/1.x responder on the event
+ * loop that answers GET /.well-known/acme-challenge/<token> (RFC 8555 section
+ * 8.3) and nothing else. One instance serves every order in flight. */
+#include "challenge/challenge.h"
+#include "challenge/select.h"
+
+#include "base/b64.h"
+#include "io/listener.h"
+#include "base/log.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* A validation server sends its request at once: a client that has not
+ * within STANDALONE_TIMEOUT_S is dropped, and when the connections run out
+ * the oldest idle one makes room (listener.h), so that held-open
+ * connections cannot keep the CA out. */
+#define STANDALONE_MAX_CONNS 256
+#define STANDALONE_MAX_PER_SOURCE 64
+#define STANDALONE_MAX_HEAD 4096
+#define STANDALONE_TIMEOUT_S 5.
+#define STANDALONE_LINGER_S 2.
+#define STANDALONE_MAX_LINGER 65536 /* bytes read and dropped after answering */
+#define STANDALONE_MAX_TOKENS 65536
+#define STANDALONE_MAX_KEY_AUTH 512
+#define STANDALONE_MAX_MESSAGE 256
+#define STANDALONE_PREFIX "/.well-known/acme-challenge/"
+
+/* A token in flight. The same token may be presented for several
+ * identifiers: pairs are counted. */
+struct standalone_entry {
+	char *token;
+	char *key_auth;
+	unsigned long refs;
+};
+
+enum conn_state {
+	CONN_READING,
+	CONN_WRITING,
+	CONN_LINGERING, /* answered: reading what the client still sends */
+};
+
+struct standalone_conn {
+	struct listener_conn base;
+	enum conn_state state;
+	size_t len; /* of the head read so far, then of the response */
+	size_t sent; /* of the response, then bytes dropped while lingering */
+	char buf[STANDALONE_MAX_HEAD + 1];
+};
+
+struct standalone {
+	struct challenge base;
+	char *listen;
+	struct listener *listener;
+	struct standalone_entry *entries; /* sorted by token, then key_auth */
+	size_t n_entries;
+	size_t cap_entries;
+};
+
+static const char response_404[] = "HTTP/1.1 404 Not Found\r\n"
+                                   "Content-Type: text/plain\r\n"
+                                   "Content-Length: 10\r\n"
+                                   "Connection: close\r\n"
+                                   "\r\n"
+                                   "not found\n";
+
+static const char response_400[] = "HTTP/1.1 400 Bad Request\r\n"
+                                   "Content-Type: text/plain\r\n"
+                                   "Content-Length: 12\r\n"
+                                   "Connection: close\r\n"
+                                   "\r\n"
+                                   "bad request\n";
+
+/* ---- the token table ---- */
+
+/* The index of the first entry not less than (token, key_auth); key_auth
+ * NULL sorts before every key authorization of that token. */
+static size_t
+lower_bound(const struct standalone *sa, const char *token, const char *key_auth)
+{
+	size_t lo = 0;
+	size_t hi = sa->n_entries;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct standalone_entry *e = &sa->entries[mid];
+		int cmp = strcmp(e->token, token);
+
+		if (cmp == 0) {
+			cmp = key_auth == NULL ? 1 : strcmp(e->key_auth, key_auth);
+		}
+		if (cmp < 0) {
+			lo = mid + 1;
+		} else {
+			hi = mid;
+		}
+	}
+	return lo;
+}
+
+static bool
+entry_is(const struct standalone *sa, size_t i, const char *token, const char *key_auth)
+{
+	return i < sa->n_entries && strcmp(sa->entries[i].token, token) == 0 &&
+	       (key_auth == NULL || strcmp(sa->entries[i].key_auth, key_auth) == 0);
+}
+
+static int
+table_add(struct standalone *sa, const char *token, const char *key_auth)
+{
+	struct standalone_entry e = {NULL, NULL, 1};
+	struct standalone_entry *grown;
+	size_t cap;
+	size_t i = lower_bound(sa, token, key_auth);
+	int ret = -1;
+
+	if (entry_is(sa, i, token, key_auth)) {
+		sa->entries[i].refs++;
+		ret = 0;
+		goto out;
+	}
+	if (sa->n_entries >= STANDALONE_MAX_TOKENS) {
+		goto out;
+	}
+	if (sa->n_entries == sa->cap_entries) {
+		cap = sa->cap_entries == 0 ? 64 : sa->cap_entries * 2;
+		grown = realloc(sa->entries, cap * sizeof(*grown));
+		if (grown == NULL) {
+			goto out;
+		}
+		sa->entries = grown;
+		sa->cap_entries = cap;
+	}
+	e.token = strdup(token);
+	e.key_auth = strdup(key_auth);
+	if (e.token == NULL || e.key_auth == NULL) {
+		goto out;
+	}
+	memmove(&sa->entries[i + 1], &sa->entries[i], (sa->n_entries - i) * sizeof(e));
+	sa->entries[i] = e;
+	sa->n_entries++;
+	e.token = NULL;
+	e.key_auth = NULL;
+	ret = 0;
+out:
+	free(e.token);
+	free(e.key_auth);
+	return ret;
+}
+
+static void
+table_remove(struct standalone *sa, const char *token, const char *key_auth)
+{
+	size_t i = lower_bound(sa, token, key_auth);
+
+	if (!entry_is(sa, i, token, key_auth) || --sa->entries[i].refs > 0) {
+		return;
+	}
+	free(sa->entries[i].token);
+	free(sa->entries[i].key_auth);
+	sa->n_entries--;
+	memmove(&sa->entries[i], &sa->entries[i + 1], (sa->n_entries - i) * sizeof(sa->entries[0]));
+}
+
+/* The key authorization served for token, or NULL. Borrowed. */
+static const char *
+table_find(const struct standalone *sa, const char *token, size_t len)
+{
+	char copy[ACME_MAX_TOKEN + 1];
+	const char *found = NULL;
+	size_t i;
+
+	if (len == 0 || len > ACME_MAX_TOKEN) {
+		goto out;
+	}
+	memcpy(copy, token, len);
+	copy[len] = '\0';
+	if (!b64_is_token(copy, ACME_MAX_TOKEN)) {
+		goto out;
+	}
+	i = lower_bound(sa, copy, NULL);
+	if (entry_is(sa, i, copy, NULL)) {
+		found = sa->entries[i].key_auth;
+	}
+out:
+	return found;
+}
+
+/* ---- connections ---- */
+
+static void
+conn_close(struct standalone_conn *c)
+{
+	listener_conn_close(&c->base);
+}
+
+/* Only a connection being answered is busy: an idle or lingering one may
+ * make room for a new one. */
+static void
+conn_watch(struct standalone_conn *c, enum conn_state state, int events)
+{
+	c->state = state;
+	listener_conn_busy(&c->base, state == CONN_WRITING);
+	listener_conn_watch(&c->base, events);
+}
+
+/* Closing with unread input makes the kernel send a reset, which can
+ * destroy the response before the client has read it: read until the client
+ * closes too, for a while. */
+static void
+conn_linger(struct standalone_conn *c)
+{
+	char drop[1024];
+	ssize_t n;
+
+	do {
+		n = recv(c->base.fd, drop, sizeof(drop), 0);
+		if (n > 0) {
+			c->sent += (size_t)n;
+		}
+	} while ((n > 0 && c->sent <= STANDALONE_MAX_LINGER) || (n < 0 && errno == EINTR));
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		return;
+	}
+	conn_close(c);
+}
+
+static void
+conn_write(struct standalone_conn *c)
+{
+	ssize_t n;
+
+	while (c->sent < c->len) {
+		n = send(c->base.fd, c->buf + c->sent, c->len - c->sent, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR) {
+			continue;
+		}
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			return;
+		}
+		if (n <= 0) {
+			conn_close(c);
+			return;
+		}
+		c->sent += (size_t)n;
+	}
+	shutdown(c->base.fd, SHUT_WR);
+	c->sent = 0;
+	conn_watch(c, CONN_LINGERING, EV_READ);
+	listener_conn_timeout(&c->base, STANDALONE_LINGER_S);
+	conn_linger(c);
+}
+
+/* What a client sent, fit for a log line: at most dstlen - 1 bytes, anything
+ * but printable ASCII shown as '?'. */
+static void
+printable(char *dst, size_t dstlen, const char *src, size_t len)
+{
+	size_t i;
+
+	if (len > dstlen - 1) {
+		len = dstlen - 1;
+	}
+	for (i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)src[i];
+
+		dst[i] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
+	}
+	dst[len] = '\0';
+}
+
+/* Replaces the request in c->buf with the response and starts sending. */
+static void
+conn_respond(struct standalone_conn *c)
+{
+	struct standalone *sa = listener_arg(c->base.listener);
+	const char *line = c->buf;
+	const char *end;
+	const char *method;
+	const char *target;
+	const char *version;
+	const char *token;
+	const char *key_auth = NULL;
+	char shown[128];
+	size_t method_len;
+	size_t target_len;
+	bool head = false;
+	int status = 404;
+	int n;
+
+	end = memchr(line, '\n', c->len);
+	if (end != NULL && end > line && end[-1] == '\r') {
+		end--;
+	}
+	/* Request line: method SP request-target SP HTTP-version. */
+	method = line;
+	target = end != NULL ? memchr(method, ' ', (size_t)(end - method)) : NULL;
+	version = target != NULL ? memchr(target + 1, ' ', (size_t)(end - target - 1)) : NULL;
+	if (version == NULL || (size_t)(end - version) < 8 ||
+	    strncmp(version + 1, "HTTP/1.", 7) != 0) {
+		status = 400;
+		goto respond;
+	}
+	method_len = (size_t)(target - method);
+	target++;
+	target_len = (size_t)(version - target);
+	if (method_len == 4 && strncmp(method, "HEAD", 4) == 0) {
+		head = true;
+	} else if (method_len != 3 || strncmp(method, "GET", 3) != 0) {
+		goto respond;
+	}
+	/* absolute-form (RFC 9112 section 3.2.2): the path after the host. */
+	if (target_len > 7 && strncasecmp(target, "http://", 7) == 0) {
+		const char *path = memchr(target + 7, '/', target_len - 7);
+
+		if (path == NULL) {
+			goto respond;
+		}
+		target_len -= (size_t)(path - target);
+		target = path;
+	}
+	if (target_len <= sizeof(STANDALONE_PREFIX) - 1 ||
+	    strncmp(target, STANDALONE_PREFIX, sizeof(STANDALONE_PREFIX) - 1) != 0) {
+		goto respond;
+	}
+	token = target + sizeof(STANDALONE_PREFIX) - 1;
+	key_auth = table_find(sa, token, target_len - (sizeof(STANDALONE_PREFIX) - 1));
+	if (key_auth != NULL) {
+		status = 200;
+	}
+respond:
+	if (log_enabled(LOG_LEVEL_DEBUG)) {
+		printable(shown, sizeof(shown), line, end != NULL ? (size_t)(end - line) : 0);
+		log_debug("standalone %s: %s: %s: %d", sa->listen, c->base.peer, shown, status);
+	}
+	if (status == 200) {
+		n = snprintf(c->buf, sizeof(c->buf),
+		             "HTTP/1.1 200 OK\r\n"
+		             "Content-Type: text/plain\r\n"
+		             "Content-Length: %zu\r\n"
+		             "Connection: close\r\n"
+		             "\r\n"
+		             "%s",
+		             strlen(key_auth), head ? "" : key_auth);
+		c->len = n > 0 && (size_t)n < sizeof(c->buf) ? (size_t)n : 0;
+	} else if (status == 400) {
+		memcpy(c->buf, response_400, sizeof(response_400) - 1);
+		c->len = sizeof(response_400) - 1;
+	} else {
+		memcpy(c->buf, response_404, sizeof(response_404) - 1);
+		c->len = sizeof(response_404) - 1;
+		if (head) {
+			c->len -= sizeof("not found\n") - 1;
+		}
+	}
+	c->sent = 0;
+	conn_watch(c, CONN_WRITING, EV_WRITE);
+	conn_write(c);
+}
+
+static void
+conn_read(struct standalone_conn *c)
+{
+	size_t before = c->len;
+	size_t from;
+	ssize_t n;
+
+	do {
+		n = recv(c->base.fd, c->buf + c->len, STANDALONE_MAX_HEAD - c->len, 0);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		return;
+	}
+	if (n <= 0) {
+		conn_close(c);
+		return;
+	}
+	c->len += (size_t)n;
+	c->buf[c->len] = '\0';
+	/* The head ends with an empty line; look where it can have
+	 * appeared. */
+	from = before > 3 ? before - 3 : 0;
+	if (memmem(c->buf + from, c->len - from, "\r\n\r\n", 4) != NULL ||
+	    memmem(c->buf + from, c->len - from, "\n\n", 2) != NULL) {
+		conn_respond(c);
+	} else if (c->len == STANDALONE_MAX_HEAD) {
+		c->len = 0; /* not a request line either */
+		conn_respond(c);
+	}
+}
+
+static void
+on_conn_io(struct listener_conn *base, int revents)
+{
+	struct standalone_conn *c = (struct standalone_conn *)base;
+
+	(void)revents;
+	switch (c->state) {
+	case CONN_READING:
+		conn_read(c);
+		break;
+	case CONN_WRITING:
+		conn_write(c);
+		break;
+	case CONN_LINGERING:
+		conn_linger(c);
+		break;
+	}
+}
+
+/* ---- present and cleanup ---- */
+
+static bool
+task_ok(const struct standalone *sa, const struct challenge_task *task)
+{
+	bool ok = task != NULL && task->token != NULL && task->key_auth != NULL &&
+	          b64_is_token(task->token, ACME_MAX_TOKEN) &&
+	          strlen(task->key_auth) <= STANDALONE_MAX_KEY_AUTH;
+
+	if (!ok) {
+		log_error("standalone %s: refusing a token that is not base64url", sa->listen);
+	}
+	return ok;
+}
+
+static int
+standalone_present(struct challenge *ch, const struct challenge_task *task, challenge_done_fn done,
+                   void *arg)
+{
+	struct standalone *sa = (struct standalone *)ch;
+	char message[STANDALONE_MAX_MESSAGE] = "";
+	int rc = 0;
+	int ret = -1;
+
+	if (!task_ok(sa, task)) {
+		goto out;
+	}
+	if (table_add(sa, task->token, task->key_auth) < 0) {
+		snprintf(message, sizeof(message), "standalone %s: %s: too many challenges at once",
+		         sa->listen, task->identifier != NULL ? task->identifier : "?");
+		rc = -1;
+	}
+	ret = challenge_defer(&sa->base, rc, message, done, arg);
+	if (ret < 0 && rc == 0) {
+		table_remove(sa, task->token, task->key_auth);
+	}
+out:
+	return ret;
+}
+
+static int
+standalone_cleanup(struct challenge *ch, const struct challenge_task *task, challenge_done_fn done,
+                   void *arg)
+{
+	struct standalone *sa = (struct standalone *)ch;
+	int ret = -1;
+
+	if (!task_ok(sa, task)) {
+		goto out;
+	}
+	table_remove(sa, task->token, task->key_auth);
+	ret = challenge_defer(&sa->base, 0, "", done, arg);
+out:
+	return ret;
+}
+
+static void
+standalone_destroy(struct challenge *ch)
+{
+	struct standalone *sa = (struct standalone *)ch;
+	size_t i;
+
+	listener_destroy(sa->listener);
+	for (i = 0; i < sa->n_entries; i++) {
+		free(sa->entries[i].token);
+		free(sa->entries[i].key_auth);
+	}
+	free(sa->entries);
+	free(sa->listen);
+	free(sa);
+}
+
+static const struct challenge_ops standalone_ops = {
+        .name = "standalone",
+        .type = CHALLENGE_TYPE_HTTP01,
+        .present = standalone_present,
+        .cleanup = standalone_cleanup,
+        .destroy = standalone_destroy,
+};
+
+/* ---- the listening socket ---- */
+
+static int
+parse_port(const char *s, in_port_t *port)
+{
+	unsigned long value = 0;
+	size_t i;
+	int ret = -1;
+
+	for (i = 0; s[i] != '\0'; i++) {
+		if (s[i] < '0' || s[i] > '9' || i >= 5) {
+			goto out;
+		}
+		value = value * 10 + (unsigned long)(s[i] - '0');
+	}
+	if (i == 0 || value == 0 || value > 65535) {
+		goto out;
+	}
+	*port = htons((in_port_t)value);
+	ret = 0;
+out:
+	return ret;
+}
+
+/* "PORT" (every address, IPv4 and IPv6), "ADDR:PORT" (IPv4) or
+ * "[ADDR]:PORT" (IPv6). *dual: an IPv6 wildcard that takes IPv4 too. */
+static int
+parse_listen(const char *address, struct sockaddr_storage *ss, socklen_t *sslen, bool *dual)
+{
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	char addr[INET6_ADDRSTRLEN];
+	const char *sep;
+	const char *port;
+	size_t len;
+	int ret = -1;
+
+	memset(ss, 0, sizeof(*ss));
+	*dual = false;
+	if (strspn(address, "0123456789") == strlen(address)) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_addr = in6addr_any;
+		*sslen = sizeof(*sin6);
+		*dual = true;
+		ret = parse_port(address, &sin6->sin6_port);
+		goto out;
+	}
+	if (address[0] == '[') {
+		sep = strchr(address, ']');
+		if (sep == NULL || sep[1] != ':') {
+			goto out;
+		}
+		len = (size_t)(sep - address - 1);
+		port = sep + 2;
+		if (len == 0 || len >= sizeof(addr)) {
+			goto out;
+		}
+		memcpy(addr, address + 1, len);
+		addr[len] = '\0';
+		sin6->sin6_family = AF_INET6;
+		*sslen = sizeof(*sin6);
+		if (inet_pton(AF_INET6, addr, &sin6->sin6_addr) != 1) {
+			goto out;
+		}
+		*dual = IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr);
+		ret = parse_port(port, &sin6->sin6_port);
+		goto out;
+	}
+	sep = strrchr(address, ':');
+	if (sep == NULL) {
+		goto out;
+	}
+	len = (size_t)(sep - address);
+	if (len == 0 || len >= sizeof(addr)) {
+		goto out;
+	}
+	memcpy(addr, address, len);
+	addr[len] = '\0';
+	sin->sin_family = AF_INET;
+	*sslen = sizeof(*sin);
+	if (inet_pton(AF_INET, addr, &sin->sin_addr) != 1) {
+		goto out;
+	}
+	ret = parse_port(sep + 1, &sin->sin_port);
+out:
+	return ret;
+}
+
+/* What to do about a failed bind: written to buf, empty when there is
+ * nothing to add to strerror. */
+static void
+bind_hint(const char *key, int err, const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+	in_port_t port = ss->ss_family == AF_INET6 ? ((const struct sockaddr_in6 *)ss)->sin6_port
+	                                           : ((const struct sockaddr_in *)ss)->sin_port;
+
+	buf[0] = '\0';
+	if (err == EACCES) {
+		snprintf(buf, len,
+		         ": port %u needs root or CAP_NET_BIND_SERVICE: run acmed as root, grant "
+		         "it the capability, or set %s to a port above 1023",
+		         (unsigned)ntohs(port), key);
+	} else if (err == EADDRINUSE) {
+		snprintf(buf, len,
+		         ": another program (a web server, or acmed run answering challenges) "
+		         "holds port %u: stop it, set %s to a free port, or use webroot or a hook",
+		         (unsigned)ntohs(port), key);
+	} else if (err == EADDRNOTAVAIL) {
+		snprintf(buf, len, ": no interface of this host has that address: set %s to one",
+		         key);
+	}
+}
+
+int
+challenge_listen_err(const char *key, const char *address, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	in_port_t port;
+	socklen_t sslen = 0;
+	char hint[256] = "";
+	const char *step;
+	bool dual = false;
+	int one = 1;
+	int v6only;
+	int fd = -1;
+	int saved;
+
+	if (parse_listen(address, &ss, &sslen, &dual) < 0) {
+		snprintf(err, errlen,
+		         "%s %s: expected PORT, ADDR:PORT or [ADDR]:PORT with a port from 1 to "
+		         "65535",
+		         key, address);
+		goto out;
+	}
+	step = "socket";
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 && dual && errno == EAFNOSUPPORT) {
+		/* A kernel without IPv6: every IPv4 address will do. */
+		port = ((struct sockaddr_in6 *)&ss)->sin6_port;
+		memset(&ss, 0, sizeof(ss));
+		sin->sin_family = AF_INET;
+		sin->sin_addr.s_addr = htonl(INADDR_ANY);
+		sin->sin_port = port;
+		sslen = sizeof(*sin);
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	}
+	if (fd < 0) {
+		goto fail;
+	}
+	step = "setsockopt";
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) {
+		goto fail;
+	}
+	if (ss.ss_family == AF_INET6) {
+		v6only = dual ? 0 : 1;
+		if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only)) < 0) {
+			goto fail;
+		}
+	}
+	step = "bind";
+	if (bind(fd, (struct sockaddr *)&ss, sslen) < 0) {
+		saved = errno;
+		bind_hint(key, saved, &ss, hint, sizeof(hint));
+		errno = saved;
+		goto fail;
+	}
+	step = "listen";
+	if (listen(fd, SOMAXCONN) < 0) {
+		goto fail;
+	}
+	goto out;
+fail:
+	saved = errno;
+	snprintf(err, errlen, "%s %s: %s: %s%s", key, address, step, strerror(saved), hint);
+	if (fd >= 0) {
+		close(fd);
+		fd = -1;
+	}
+	errno = saved;
+out:
+	return fd;
+}
+
+int
+challenge_listen(const char *key, const char *address)
+{
+	char err[512];
+	int fd = challenge_listen_err(key, address, err, sizeof(err));
+
+	if (fd < 0) {
+		log_error("%s", err);
+	}
+	return fd;
+}
+
+struct challenge *
+challenge_standalone_create(struct ev_loop *loop, const char *address)
+{
+	struct standalone *sa = NULL;
+	struct listener_config cfg = {0};
+	char name[128];
+	bool ok = false;
+	int fd;
+
+	if (address == NULL || address[0] == '\0') {
+		log_error("standalone: no address given: set http-listen");
+		goto out;
+	}
+	sa = calloc(1, sizeof(*sa));
+	if (sa == NULL) {
+		log_error("standalone %s: out of memory", address);
+		goto out;
+	}
+	sa->base.ops = &standalone_ops;
+	sa->base.loop = loop;
+	sa->listen = strdup(address);
+	if (sa->listen == NULL) {
+		log_error("standalone %s: out of memory", address);
+		goto out;
+	}
+	fd = challenge_listen("http-listen", address);
+	if (fd < 0) {
+		goto out;
+	}
+	snprintf(name, sizeof(name), "standalone %s", address);
+	cfg.name = name;
+	cfg.conn_size = sizeof(struct standalone_conn);
+	cfg.max_conns = STANDALONE_MAX_CONNS;
+	cfg.max_per_source = STANDALONE_MAX_PER_SOURCE;
+	cfg.timeout_s = STANDALONE_TIMEOUT_S;
+	cfg.io = on_conn_io;
+	cfg.arg = sa;
+	sa->listener = listener_create(loop, fd, &cfg);
+	if (sa->listener == NULL) {
+		goto out;
+	}
+	log_debug("standalone %s: listening", address);
+	ok = true;
+out:
+	if (!ok && sa != NULL) {
+		standalone_destroy(&sa->base);
+		sa = NULL;
+	}
+	return sa != NULL ? &sa->base : NULL;
+}

@@ -1,0 +1,281 @@
+#include "cmd/cli.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "base/log.h"
+
+struct option_spec {
+	const char *name;
+	int short_name; /* 0: none */
+	const char *arg; /* NULL: a flag */
+	int key; /* enum conf_key set by it, or -1 */
+	const char *fixed; /* value for a flag that sets a key */
+	int implies_key; /* a second key it sets, or -1 */
+	const char *implies; /* that key's value */
+	const char *help;
+};
+
+static const struct option_spec specs[CLI_OPT__MAX] = {
+        [CLI_OPT_ACCOUNT_KEY_TYPE] = {"account-key-type", 0, "TYPE", CONF_KEY_ACCOUNT_KEY_TYPE,
+                                      NULL, -1, NULL,
+                                      "account key: ec-p256 ec-p384 rsa-2048 rsa-3072 rsa-4096"},
+        [CLI_OPT_AGREE_TOS] = {"agree-tos", 0, NULL, CONF_KEY_AGREE_TOS, "yes", -1, NULL,
+                               "agree to the CA's terms of service (see acmed terms)"},
+        [CLI_OPT_CA] = {"ca", 0, "URL|NAME", CONF_KEY_CA, NULL, -1, NULL,
+                        "CA directory URL or short name"},
+        [CLI_OPT_CA_FILE] = {"ca-file", 0, "PEM", CONF_KEY_CA_FILE, NULL, -1, NULL,
+                             "trust these certificates for the CA's https"},
+        [CLI_OPT_CONFIG] = {"config", 'c', "FILE", -1, NULL, -1, NULL,
+                            "configuration file (default " ACMED_SYSCONFDIR "/acmed.conf)"},
+        [CLI_OPT_DEPLOY_HOOK] = {"deploy-hook", 0, "CMD", CONF_KEY_DEPLOY_HOOK, NULL, -1, NULL,
+                                 "run CMD after a certificate is installed"},
+        [CLI_OPT_DNS_HOOK] = {"dns-hook", 0, "PROG", CONF_KEY_DNS_HOOK, NULL, CONF_KEY_CHALLENGE,
+                              "dns-01", "dns-01 through PROG add|del NAME VALUE"},
+        [CLI_OPT_DROP_NAMES] = {"drop-names", 0, NULL, -1, NULL, -1, NULL,
+                                "let cert remove names the installed certificate covers"},
+        [CLI_OPT_EAB_ALG] = {"eab-alg", 0, "ALG", CONF_KEY_EAB_ALG, NULL, -1, NULL,
+                             "external account binding MAC: HS256 (default) HS384 HS512"},
+        [CLI_OPT_EAB_HMAC_KEY] = {"eab-hmac-key", 0, "KEY", CONF_KEY_EAB_HMAC_KEY, NULL, -1, NULL,
+                                  "external account binding key from the CA (base64url)"},
+        [CLI_OPT_EAB_KID] = {"eab-kid", 0, "KID", CONF_KEY_EAB_KID, NULL, -1, NULL,
+                             "external account binding key identifier from the CA"},
+        [CLI_OPT_EMAIL] = {"email", 0, "ADDR", CONF_KEY_EMAIL, NULL, -1, NULL,
+                           "account contact (repeatable)"},
+        [CLI_OPT_FORCE] = {"force", 0, NULL, -1, NULL, -1, NULL, "renew even if not due"},
+        [CLI_OPT_HELP] = {"help", 'h', NULL, -1, NULL, -1, NULL, "show this help"},
+        [CLI_OPT_HTTP_HOOK] = {"http-hook", 0, "PROG", CONF_KEY_HTTP_HOOK, NULL, CONF_KEY_CHALLENGE,
+                               "http-01", "http-01 through PROG add|del DOMAIN TOKEN KEYAUTH"},
+        [CLI_OPT_JSON] = {"json", 0, NULL, -1, NULL, -1, NULL, "print JSON"},
+        [CLI_OPT_KEY] = {"key", 0, "KEYFILE", -1, NULL, -1, NULL,
+                         "sign with the certificate's own private key (PEM)"},
+        [CLI_OPT_KEY_TYPE] = {"key-type", 0, "TYPE", CONF_KEY_KEY_TYPE, NULL, -1, NULL,
+                              "certificate key: ec-p256 ec-p384 rsa-2048 rsa-3072 rsa-4096"},
+        [CLI_OPT_NAME] = {"name", 0, "NAME", -1, NULL, -1, NULL,
+                          "certificate name (default: the first domain)"},
+        [CLI_OPT_NOW] = {"now", 0, NULL, -1, NULL, -1, NULL,
+                         "ask the running daemon to renew the CERTs now"},
+        [CLI_OPT_PROFILE] = {"profile", 0, "NAME", CONF_KEY_PROFILE, NULL, -1, NULL,
+                             "a certificate profile the CA offers (an error lists them)"},
+        [CLI_OPT_QUIET] = {"quiet", 'q', NULL, -1, NULL, -1, NULL, "fewer messages"},
+        [CLI_OPT_REASON] = {"reason", 0, "REASON", -1, NULL, -1, NULL,
+                            "unspecified keyCompromise affiliationChanged superseded "
+                            "cessationOfOperation, or 0 1 3 4 5"},
+        [CLI_OPT_REUSE_KEY] = {"reuse-key", 0, NULL, CONF_KEY_REUSE_KEY, "yes", -1, NULL,
+                               "keep the current certificate key"},
+        [CLI_OPT_STANDALONE] = {"standalone", 0, "[ADDR:]PORT", CONF_KEY_HTTP_LISTEN, NULL,
+                                CONF_KEY_CHALLENGE, "http-01",
+                                "answer http-01 with the built-in responder"},
+        [CLI_OPT_STATE_DIR] = {"state-dir", 0, "DIR", CONF_KEY_STATE_DIR, NULL, -1, NULL,
+                               "keys, certificates and state"},
+        [CLI_OPT_SYNTAX] = {"syntax", 0, NULL, -1, NULL, -1, NULL,
+                            "the file only, not the programs, folders and ports it names"},
+        [CLI_OPT_SYSLOG] = {"syslog", 0, NULL, -1, NULL, -1, NULL, "log to syslog, not stderr"},
+        [CLI_OPT_TLS_ALPN] = {"tls-alpn", 0, "[ADDR:]PORT", CONF_KEY_TLS_LISTEN, NULL,
+                              CONF_KEY_CHALLENGE, "tls-alpn-01",
+                              "answer tls-alpn-01 with the built-in responder"},
+        [CLI_OPT_VERBOSE] = {"verbose", 'v', NULL, -1, NULL, -1, NULL, "more messages"},
+        [CLI_OPT_WEBROOT] = {"webroot", 0, "DIR", CONF_KEY_WEBROOT, NULL, CONF_KEY_CHALLENGE,
+                             "http-01", "http-01 by writing files under DIR"},
+        [CLI_OPT_YES] = {"yes", 0, NULL, -1, NULL, -1, NULL, "confirm what cannot be undone"},
+};
+
+/* Every command takes these. */
+static const enum cli_opt common_options[] = {
+        CLI_OPT_CONFIG,
+        CLI_OPT_VERBOSE,
+        CLI_OPT_QUIET,
+        CLI_OPT_HELP,
+};
+
+static bool
+accepts(const struct cli_command *command, enum cli_opt opt)
+{
+	for (size_t i = 0; i < sizeof(common_options) / sizeof(common_options[0]); i++) {
+		if (common_options[i] == opt) {
+			return true;
+		}
+	}
+	for (const enum cli_opt *o = command->options; *o != CLI_OPT__MAX; o++) {
+		if (*o == opt) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static void
+print_option(const struct option_spec *spec, FILE *out)
+{
+	char left[64];
+
+	if (spec->short_name != 0) {
+		snprintf(left, sizeof(left), "-%c, --%s%s%s", spec->short_name, spec->name,
+		         spec->arg != NULL ? " " : "", spec->arg != NULL ? spec->arg : "");
+	} else {
+		snprintf(left, sizeof(left), "    --%s%s%s", spec->name,
+		         spec->arg != NULL ? " " : "", spec->arg != NULL ? spec->arg : "");
+	}
+	fprintf(out, "  %-28s %s\n", left, spec->help);
+}
+
+void
+cli_usage(const struct cli_command *command, FILE *out)
+{
+	fprintf(out, "usage: acmed %s [options]%s%s\n", command->name,
+	        command->args[0] != '\0' ? " " : "", command->args);
+	fprintf(out, "%s\n\noptions:\n", command->summary);
+	for (const enum cli_opt *o = command->options; *o != CLI_OPT__MAX; o++) {
+		print_option(&specs[*o], out);
+	}
+	for (size_t i = 0; i < sizeof(common_options) / sizeof(common_options[0]); i++) {
+		print_option(&specs[common_options[i]], out);
+	}
+}
+
+const char *
+cli_opt_name(enum cli_opt opt)
+{
+	return opt < CLI_OPT__MAX ? specs[opt].name : NULL;
+}
+
+static int
+apply_key(struct cli *cli, int key, const char *value)
+{
+	char err[256];
+
+	if (conf_set(&cli->settings, CONF_WHERE_CLI, conf_key_name((enum conf_key)key), value, err,
+	             sizeof(err)) < 0) {
+		log_error("--%s: %s", conf_key_name((enum conf_key)key), err);
+		return -1;
+	}
+	return 0;
+}
+
+int
+cli_parse(struct cli *cli, const struct cli_command *command, int argc, char **argv)
+{
+	struct option longopts[CLI_OPT__MAX + 1];
+	char shortopts[3 * CLI_OPT__MAX + 2];
+	size_t n = 0;
+	size_t s = 0;
+	int c;
+	int rc = -1;
+
+	memset(cli, 0, sizeof(*cli));
+	cli->command = command;
+	memset(longopts, 0, sizeof(longopts));
+	/* '+': stop at nothing, but ':' to report missing arguments ourselves. */
+	shortopts[s++] = ':';
+	for (int i = 0; i < CLI_OPT__MAX; i++) {
+		if (!accepts(command, (enum cli_opt)i)) {
+			continue;
+		}
+		longopts[n].name = specs[i].name;
+		longopts[n].has_arg = specs[i].arg != NULL ? required_argument : no_argument;
+		longopts[n].val = 256 + i;
+		n++;
+		if (specs[i].short_name != 0) {
+			shortopts[s++] = (char)specs[i].short_name;
+			if (specs[i].arg != NULL) {
+				shortopts[s++] = ':';
+			}
+		}
+	}
+	shortopts[s] = '\0';
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		enum cli_opt opt = CLI_OPT__MAX;
+
+		if (c >= 256) {
+			opt = (enum cli_opt)(c - 256);
+		} else if (c == ':') {
+			log_error("%s: option %s needs a value", command->name, argv[optind - 1]);
+			goto usage;
+		} else if (c == '?') {
+			log_error("%s: unknown option %s", command->name, argv[optind - 1]);
+			goto usage;
+		} else {
+			for (int i = 0; i < CLI_OPT__MAX; i++) {
+				if (specs[i].short_name == c) {
+					opt = (enum cli_opt)i;
+				}
+			}
+		}
+		if (opt == CLI_OPT__MAX) {
+			goto usage;
+		}
+		cli->flags[opt] = true;
+		cli->values[opt] = optarg;
+		if (opt == CLI_OPT_VERBOSE) {
+			cli->verbosity++;
+		} else if (opt == CLI_OPT_QUIET) {
+			cli->verbosity--;
+		} else if (opt == CLI_OPT_CONFIG) {
+			cli->config_path = optarg;
+		}
+		if (specs[opt].key >= 0 &&
+		    apply_key(cli, specs[opt].key,
+		              specs[opt].arg != NULL ? optarg : specs[opt].fixed) < 0) {
+			goto usage;
+		}
+		if (specs[opt].implies_key >= 0 &&
+		    !(cli->settings.set & (UINT64_C(1) << specs[opt].implies_key)) &&
+		    apply_key(cli, specs[opt].implies_key, specs[opt].implies) < 0) {
+			goto usage;
+		}
+	}
+	if (cli->flags[CLI_OPT_HELP]) {
+		cli_usage(command, stdout);
+		return 1;
+	}
+	cli->args = argv + optind;
+	cli->n_args = argc - optind;
+	if (cli->n_args < command->min_args) {
+		log_error("%s: missing argument: %s", command->name, command->args);
+		goto usage;
+	}
+	if (command->max_args >= 0 && cli->n_args > command->max_args) {
+		log_error("%s: unexpected argument '%s'", command->name,
+		          cli->args[command->max_args]);
+		goto usage;
+	}
+	rc = 0;
+	return rc;
+usage:
+	cli_usage(command, stderr);
+	cli_finish(cli);
+	return rc;
+}
+
+void
+cli_finish(struct cli *cli)
+{
+	conf_settings_finish(&cli->settings);
+}
+
+int
+cli_load_config(struct cli *cli, struct conf *conf)
+{
+	const char *path = cli->config_path;
+	const char *def = ACMED_SYSCONFDIR "/acmed.conf";
+
+	conf_init(conf);
+	if (path == NULL) {
+		if (access(def, F_OK) != 0) {
+			return 0;
+		}
+		path = def;
+	}
+	if (conf_load(conf, path) < 0) {
+		for (size_t i = 0; i < conf->n_errors; i++) {
+			fprintf(stderr, "%s\n", conf->errors[i]);
+		}
+		return -1;
+	}
+	return 0;
+}

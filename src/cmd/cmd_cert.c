@@ -1,0 +1,326 @@
+#include "cmd/cmd.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf/ca.h"
+#include "renew/job.h"
+#include "base/log.h"
+#include "renew/policy.h"
+#include "renew/preflight.h"
+#include "cmd/session.h"
+#include "base/file.h"
+#include "store/store_cert.h"
+
+/* The certificate's name from its first domain: "*.example.com" becomes
+ * "_.example.com", an IPv6 address loses its colons. */
+static void
+name_from_domain(const char *domain, char *name, size_t len)
+{
+	size_t n = 0;
+
+	for (const char *p = domain; *p != '\0' && n + 1 < len; p++) {
+		name[n++] = (*p == '*' || *p == ':') ? '_' : *p;
+	}
+	name[n] = '\0';
+}
+
+/* --json: what happened, where the files are, until when they are valid. */
+static int
+print_json(const char *name, const struct conf_settings *st, const char *state_dir,
+           const struct job_runner *runner)
+{
+	const char *result = job_runner_count(runner, JOB_ISSUED) > 0    ? "issued"
+	                     : job_runner_count(runner, JOB_RENEWED) > 0 ? "renewed"
+	                                                                 : "unchanged";
+	static const enum store_cert_file files[4] = {STORE_CERT_PRIVKEY, STORE_CERT_CERT,
+	                                              STORE_CERT_CHAIN, STORE_CERT_FULLCHAIN};
+	struct store_cert_info info;
+	json_t *domains = json_array();
+	json_t *root = NULL;
+	char *paths[4] = {NULL, NULL, NULL, NULL};
+	int rc = CLI_EXIT_FAILURE;
+
+	memset(&info, 0, sizeof(info));
+	if (domains == NULL || store_cert_inspect(state_dir, name, &info) < 0) {
+		goto out;
+	}
+	for (size_t i = 0; i < 4; i++) {
+		paths[i] = store_cert_path(state_dir, name, files[i]);
+		if (paths[i] == NULL) {
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < st->n_domains; i++) {
+		json_array_append_new(domains, json_string(st->domains[i]));
+	}
+	root = json_pack("{s:s, s:s, s:O, s:I, s:{s:s, s:s, s:s, s:s}}", "cert", name, "result",
+	                 result, "domains", domains, "not_after", (json_int_t)info.not_after,
+	                 "files", "privkey", paths[0], "cert", paths[1], "chain", paths[2],
+	                 "fullchain", paths[3]);
+	if (cmd_print_json(root) < 0) {
+		goto out;
+	}
+	rc = CLI_EXIT_OK;
+out:
+	for (size_t i = 0; i < 4; i++) {
+		free(paths[i]);
+	}
+	store_cert_info_finish(&info);
+	json_decref(root);
+	json_decref(domains);
+	return rc;
+}
+
+/* "a, b, c" of the identifiers of have that want lacks (or, swapped, that
+ * want adds) into buf; whether there were any. */
+static bool
+names_missing(const struct ident *have, size_t n_have, char *const *want, size_t n_want, char *buf,
+              size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < n_have && used < len; i++) {
+		bool found = false;
+
+		for (size_t k = 0; k < n_want && !found; k++) {
+			struct ident w = {ident_type_of(want[k]), want[k]};
+
+			found = ident_equal(&have[i], &w);
+		}
+		if (!found) {
+			int n = snprintf(buf + used, len - used, "%s%s", used > 0 ? ", " : "",
+			                 have[i].value);
+
+			used += n > 0 ? (size_t)n : 0;
+		}
+	}
+	return used > 0;
+}
+
+/* Names are never dropped silently (a site would break for them): removing
+ * names from what is installed needs --drop-names; adding is said. Returns
+ * 0, or -1 (logged) to refuse. */
+static int
+check_names(const char *state_dir, const char *name, const struct conf_settings *s, bool drop)
+{
+	struct store_cert_info info;
+	struct ident *want = NULL;
+	char **have = NULL;
+	char list[1024];
+	size_t n_have = 0;
+	int rc = -1;
+
+	if (store_cert_inspect(state_dir, name, &info) < 0) {
+		log_error("out of memory");
+		goto out;
+	}
+	if (!info.present) {
+		rc = 0;
+		goto out;
+	}
+	if (names_missing(info.ids, info.n_ids, s->domains, s->n_domains, list, sizeof(list))) {
+		if (!drop) {
+			log_error("%s: the installed certificate also covers %s; this would drop "
+			          "%s: name %s too, or pass --drop-names",
+			          name, list, strchr(list, ',') != NULL ? "them" : "it",
+			          strchr(list, ',') != NULL ? "them" : "it");
+			goto out;
+		}
+		log_warn("%s: dropping %s (--drop-names)", name, list);
+	}
+	want = calloc(s->n_domains + 1, sizeof(*want));
+	if (want == NULL) {
+		log_error("out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < s->n_domains; i++) {
+		want[i].type = ident_type_of(s->domains[i]);
+		want[i].value = s->domains[i];
+	}
+	have = calloc(info.n_ids + 1, sizeof(*have));
+	if (have == NULL) {
+		log_error("out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < info.n_ids; i++) {
+		have[n_have++] = info.ids[i].value;
+	}
+	if (names_missing(want, s->n_domains, have, n_have, list, sizeof(list))) {
+		log_info("%s: adding %s", name, list);
+	}
+	rc = 0;
+out:
+	free(have);
+	free(want);
+	store_cert_info_finish(&info);
+	return rc;
+}
+
+static int
+run(struct cli *cli)
+{
+	struct conf conf;
+	struct conf_settings settings;
+	struct session s;
+	struct job_runner_config config;
+	struct job_request req;
+	struct policy_decision d;
+	struct job_runner *runner = NULL;
+	char *state_dir = NULL;
+	const char *ca_url;
+	bool need_ca;
+	int crc;
+	const struct conf_cert *section = NULL;
+	const char *name = cli->values[CLI_OPT_NAME];
+	char derived[80];
+	char err[256];
+	int rc = CLI_EXIT_USAGE;
+
+	memset(&settings, 0, sizeof(settings));
+	memset(&s, 0, sizeof(s));
+	if (cli_load_config(cli, &conf) < 0) {
+		goto out;
+	}
+	section = conf_find_cert(&conf, name != NULL ? name : cli->args[0]);
+	/* A NAME matching a section alone takes that section's domains;
+	 * names on the command line otherwise are the domains, but never of a
+	 * configured certificate: renew would put the section's back. */
+	if (section != NULL &&
+	    (cli->n_args > 1 || conf_find_cert(&conf, cli->args[0]) != section)) {
+		log_error("%s: configured in %s:%d with its own domains: change them there (then "
+		          "acmed renew %s), or pass --name for another certificate",
+		          section->name, conf.path, section->line, section->name);
+		goto out;
+	}
+	if (section == NULL) {
+		for (int i = 0; i < cli->n_args; i++) {
+			/* One name per argument: "exa mple.com" is a typo, not
+			 * two names. */
+			if (strpbrk(cli->args[i], " \t\n\r\v\f") != NULL) {
+				log_error("'%s': a name cannot contain whitespace: pass each name "
+				          "as an argument of its own",
+				          cli->args[i]);
+				goto out;
+			}
+			if (conf_set(&cli->settings, CONF_WHERE_CLI, "domains", cli->args[i], err,
+			             sizeof(err)) < 0) {
+				log_error("%s: %s", cli->args[i], err);
+				goto out;
+			}
+		}
+	}
+	if (name == NULL) {
+		if (section != NULL) {
+			name = section->name;
+		} else {
+			name_from_domain(cli->args[0], derived, sizeof(derived));
+			name = derived;
+		}
+	}
+	if (!store_cert_name_ok(name)) {
+		log_error("'%s' is not a usable certificate name: use --name with letters, digits, "
+		          "'.', '_' or '-'",
+		          name);
+		goto out;
+	}
+	if (conf_resolve(&conf, section, &cli->settings, &settings) < 0) {
+		rc = CLI_EXIT_FAILURE;
+		goto out;
+	}
+	for (size_t i = 0; i < settings.n_domains; i++) {
+		if (strncmp(settings.domains[i], "*.", 2) == 0 &&
+		    settings.challenge != CONF_CHALLENGE_DNS01) {
+			log_error("%s: wildcards need dns-01: pass --dns-hook PROG or set dns-hook",
+			          settings.domains[i]);
+			goto out;
+		}
+	}
+	state_dir = session_state_dir(&settings);
+	if (state_dir == NULL) {
+		goto out;
+	}
+	if (check_names(state_dir, name, &settings, cli->flags[CLI_OPT_DROP_NAMES]) < 0) {
+		goto out;
+	}
+	/* Before any account is registered or order made: what cannot be
+	 * kept is not asked for. */
+	if (preflight_check(state_dir, name, &settings, 0, NULL, NULL) < 0) {
+		goto out;
+	}
+	ca_url = session_ca_url(&settings);
+	memset(&req, 0, sizeof(req));
+	req.force = cli->flags[CLI_OPT_FORCE];
+	need_ca = ca_url != NULL && (req.force ||
+	                             policy_check(state_dir, name, &settings, ca_url, false, 0,
+	                                          time(NULL), &d, NULL) < 0 ||
+	                             d.action == POLICY_ORDER || d.ari_stale);
+	crc = session_connect(&s, &settings, state_dir, need_ca, &config);
+	if (crc < 0) {
+		rc = crc == SESSION_USAGE ? CLI_EXIT_USAGE : CLI_EXIT_FAILURE;
+		goto out;
+	}
+	config.concurrency = 1;
+	runner = job_runner_create(&config);
+	if (runner == NULL || job_runner_add(runner, name, &settings, &req) < 0) {
+		rc = CLI_EXIT_FAILURE;
+		goto out;
+	}
+	job_runner_run(runner);
+	/* Held by a backoff: nothing was done, and no certificate is there
+	 * for the caller. */
+	if (job_runner_count(runner, JOB_FAILED) > 0 ||
+	    job_runner_count(runner, JOB_DEFERRED) > 0) {
+		rc = CLI_EXIT_FAILURE;
+		goto out;
+	}
+	if (cli->flags[CLI_OPT_JSON]) {
+		rc = print_json(name, &settings, state_dir, runner);
+		goto out;
+	}
+	if (job_runner_count(runner, JOB_ISSUED) + job_runner_count(runner, JOB_RENEWED) > 0) {
+		char *full = store_cert_path(state_dir, name, STORE_CERT_FULLCHAIN);
+		char *key = store_cert_path(state_dir, name, STORE_CERT_PRIVKEY);
+
+		if (full != NULL && key != NULL) {
+			printf("%s\n%s\n", full, key);
+		}
+		free(full);
+		free(key);
+	}
+	rc = CLI_EXIT_OK;
+out:
+	job_runner_destroy(runner);
+	session_finish(&s);
+	free(state_dir);
+	conf_settings_finish(&settings);
+	conf_finish(&conf);
+	return rc;
+}
+
+static const enum cli_opt options[] = {
+        CLI_OPT_NAME,         CLI_OPT_WEBROOT,
+        CLI_OPT_STANDALONE,   CLI_OPT_TLS_ALPN,
+        CLI_OPT_HTTP_HOOK,    CLI_OPT_DNS_HOOK,
+        CLI_OPT_KEY_TYPE,     CLI_OPT_REUSE_KEY,
+        CLI_OPT_PROFILE,      CLI_OPT_CA,
+        CLI_OPT_CA_FILE,      CLI_OPT_EMAIL,
+        CLI_OPT_AGREE_TOS,    CLI_OPT_ACCOUNT_KEY_TYPE,
+        CLI_OPT_STATE_DIR,    CLI_OPT_DEPLOY_HOOK,
+        CLI_OPT_FORCE,        CLI_OPT_JSON,
+        CLI_OPT_DROP_NAMES,   CLI_OPT_EAB_KID,
+        CLI_OPT_EAB_HMAC_KEY, CLI_OPT_EAB_ALG,
+        CLI_OPT__MAX,
+};
+
+const struct cli_command cmd_cert = {
+        .name = "cert",
+        .args = "NAME [NAME...]",
+        .summary = "Get (or renew when due) one certificate covering all NAMEs.",
+        .options = options,
+        .min_args = 1,
+        .max_args = -1,
+        .run = run,
+};

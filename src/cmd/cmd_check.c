@@ -1,0 +1,186 @@
+#include "cmd/cmd.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "challenge/challenge.h"
+#include "challenge/select.h"
+#include "config.h"
+#include "io/ctl.h"
+#include "base/log.h"
+#include "renew/preflight.h"
+
+#define CHECK_DAEMON_TIMEOUT_S 5.0
+
+/* The problems printed so far: the state folder is shared by every
+ * certificate, and one broken folder is one line, not one per section. */
+struct printed {
+	const char *file;
+	char **lines;
+	size_t n;
+	size_t n_problems;
+};
+
+static void
+on_problem(const char *problem, void *arg)
+{
+	struct printed *p = arg;
+	char **grown;
+	char *copy;
+	size_t i;
+
+	p->n_problems++;
+	for (i = 0; i < p->n; i++) {
+		if (strcmp(p->lines[i], problem) == 0) {
+			return;
+		}
+	}
+	/* "file: message" like a config error without a line: the problem is
+	 * on this host, not in a line of the file. */
+	fprintf(stderr, "%s: %s\n", p->file, problem);
+	copy = strdup(problem);
+	grown = copy != NULL ? realloc(p->lines, (p->n + 1) * sizeof(*grown)) : NULL;
+	if (grown == NULL) {
+		free(copy);
+		return;
+	}
+	p->lines = grown;
+	p->lines[p->n++] = copy;
+}
+
+static bool
+uses_listener(const struct conf_settings *s)
+{
+	enum challenge_responder r = challenge_pick(s, NULL);
+
+	return r == CHALLENGE_RESPONDER_STANDALONE || r == CHALLENGE_RESPONDER_TLS_ALPN;
+}
+
+/* Whether a daemon answers on the control socket: it holds its responders'
+ * ports, so binding them here would fail on the daemon itself. */
+static bool
+daemon_answers(struct cli *cli, struct conf *conf)
+{
+	json_t *request = json_pack("{s:s}", "cmd", "jobs");
+	json_t *answer = NULL;
+	char *path = cmd_socket_path(cli, conf);
+	bool no_daemon = false;
+	bool ret = false;
+
+	if (request == NULL || path == NULL) {
+		goto out;
+	}
+	answer = ctl_request(path, request, CHECK_DAEMON_TIMEOUT_S, &no_daemon);
+	if (answer != NULL) {
+		log_info("a daemon answers at %s: its ports are not checked (it holds them)", path);
+		ret = true;
+	}
+out:
+	json_decref(request);
+	json_decref(answer);
+	free(path);
+	return ret;
+}
+
+/* The settings of the i-th certificate, or the global ones alone when
+ * there is no section (what "acmed cert" would use). Returns 0 or -1. */
+static int
+resolve(struct cli *cli, const struct conf *conf, size_t i, struct conf_settings *s,
+        const char **name)
+{
+	const struct conf_cert *cert = conf->n_certs > 0 ? &conf->certs[i] : NULL;
+	int ret = conf_resolve(conf, cert, &cli->settings, s);
+
+	*name = cert != NULL ? cert->name : NULL;
+	if (ret < 0) {
+		log_error("out of memory");
+	}
+	return ret;
+}
+
+/* What acmed run would refuse before ordering: each certificate's settings
+ * against this host. Returns 0 or -1 (printed). */
+static int
+check_host(struct cli *cli, struct conf *conf)
+{
+	struct printed printed = {.file = conf->path};
+	struct conf_settings s = {0};
+	size_t n = conf->n_certs > 0 ? conf->n_certs : 1;
+	const char *name;
+	unsigned flags = 0;
+	bool listens = false;
+	size_t i;
+	int ret = -1;
+
+	for (i = 0; i < n && !listens; i++) {
+		if (resolve(cli, conf, i, &s, &name) < 0) {
+			goto out;
+		}
+		listens = uses_listener(&s);
+		conf_settings_finish(&s);
+	}
+	if (listens && daemon_answers(cli, conf)) {
+		flags |= PREFLIGHT_NO_LISTEN;
+	}
+	for (i = 0; i < n; i++) {
+		if (resolve(cli, conf, i, &s, &name) < 0) {
+			goto out;
+		}
+		preflight_check(NULL, name, &s, flags, on_problem, &printed);
+		conf_settings_finish(&s);
+	}
+	ret = printed.n_problems == 0 ? 0 : -1;
+out:
+	conf_settings_finish(&s);
+	for (i = 0; i < printed.n; i++) {
+		free(printed.lines[i]);
+	}
+	free(printed.lines);
+	return ret;
+}
+
+static int
+run(struct cli *cli)
+{
+	struct conf conf;
+	int rc = CLI_EXIT_USAGE;
+
+	conf_init(&conf);
+	if (cli->n_args == 1) {
+		cli->config_path = cli->args[0];
+	}
+	if (cli->config_path == NULL) {
+		cli->config_path = ACMED_SYSCONFDIR "/acmed.conf";
+	}
+	if (cli_load_config(cli, &conf) < 0) {
+		goto out;
+	}
+	if (!cli->flags[CLI_OPT_SYNTAX] && check_host(cli, &conf) < 0) {
+		goto out;
+	}
+	if (!cli->flags[CLI_OPT_QUIET]) {
+		printf("%s: ok, %zu certificate%s\n", conf.path, conf.n_certs,
+		       conf.n_certs == 1 ? "" : "s");
+	}
+	rc = CLI_EXIT_OK;
+out:
+	conf_finish(&conf);
+	return rc;
+}
+
+static const enum cli_opt options[] = {
+        CLI_OPT_SYNTAX,
+        CLI_OPT__MAX,
+};
+
+const struct cli_command cmd_check = {
+        .name = "check",
+        .args = "[FILE]",
+        .summary = "Validate the configuration and what it needs on this host (hooks, "
+                   "folders, ports); print each problem.",
+        .options = options,
+        .min_args = 0,
+        .max_args = 1,
+        .run = run,
+};

@@ -1,0 +1,444 @@
+#include "cmd/cmd.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io/ctl.h"
+#include "store/store.h"
+#include "renew/job.h"
+#include "base/log.h"
+#include "io/notify.h"
+#include "renew/preflight.h"
+#include "renew/schedule.h"
+#include "cmd/session.h"
+
+#define RETRY_MIN 10.0
+#define RETRY_MAX 3600.0
+
+/* The daemon: one CA, its account, a job runner and the schedule. */
+struct daemon {
+	struct ev_loop *loop;
+	struct cli *cli;
+	struct conf conf;
+	struct conf_settings settings; /* global, resolved */
+	struct session s;
+	bool ready;
+	struct job_runner *runner;
+	struct schedule *schedule;
+	struct ctl *ctl;
+	char *socket_path;
+	ev_timer retry;
+	double retry_delay;
+	ev_signal sigterm;
+	ev_signal sigint;
+	ev_signal sighup;
+	int rc;
+};
+
+static bool
+same(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* Every certificate must use the daemon's CA: one account, one connection. */
+static int
+check_one_ca(const struct conf *conf, const struct cli *cli, const struct conf_settings *global)
+{
+	for (size_t i = 0; i < conf->n_certs; i++) {
+		struct conf_settings st;
+		bool ok;
+
+		if (conf_resolve(conf, &conf->certs[i], &cli->settings, &st) < 0) {
+			return -1;
+		}
+		ok = same(st.ca, global->ca) && same(st.ca_file, global->ca_file);
+		conf_settings_finish(&st);
+		if (!ok) {
+			log_error("%s:%d: [cert %s]: acmed run serves one CA: set ca and ca-file "
+			          "globally, not per certificate",
+			          conf->path, conf->certs[i].line, conf->certs[i].name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* What acmed check refuses: a state folder it cannot write to stops the
+ * daemon (nothing could be kept); a certificate's own problem (a hook that
+ * is not there, a webroot not mounted yet, a port taken) is said and stops
+ * only that certificate's orders, each time they come due, so one broken
+ * section does not leave every other certificate unrenewed. flags:
+ * PREFLIGHT_NO_LISTEN once the responders may hold their ports. */
+static int
+preflight_all(const struct conf *conf, const struct cli *cli, const struct conf_settings *global,
+              unsigned flags)
+{
+	struct conf_settings base;
+
+	memset(&base, 0, sizeof(base));
+	base.state_dir = global->state_dir;
+	if (preflight_check(NULL, NULL, &base, PREFLIGHT_NO_LISTEN, NULL, NULL) < 0) {
+		return -1;
+	}
+	for (size_t i = 0; i < conf->n_certs; i++) {
+		struct conf_settings st;
+
+		if (conf_resolve(conf, &conf->certs[i], &cli->settings, &st) < 0) {
+			return -1;
+		}
+		if (preflight_check(NULL, conf->certs[i].name, &st, flags, NULL, NULL) < 0) {
+			log_error("%s: not renewed until the above is fixed (acmed check lists it)",
+			          conf->certs[i].name);
+		}
+		conf_settings_finish(&st);
+	}
+	return 0;
+}
+
+static void
+update_status(struct daemon *d)
+{
+	size_t n = d->schedule != NULL ? schedule_count(d->schedule) : 0;
+	size_t active = d->runner != NULL ? job_runner_active(d->runner) : 0;
+
+	notify_send("STATUS=%zu certificate%s, %zu job%s running, %zu waiting", n,
+	            n == 1 ? "" : "s", active, active == 1 ? "" : "s",
+	            d->runner != NULL ? job_runner_waiting(d->runner) : 0);
+}
+
+/* Puts every [cert] of conf on the schedule; drops the others. */
+static int
+load_certs(struct daemon *d, const struct conf *conf)
+{
+	for (size_t i = 0; i < conf->n_certs; i++) {
+		struct conf_settings st;
+		int rc;
+
+		if (conf_resolve(conf, &conf->certs[i], &d->cli->settings, &st) < 0) {
+			return -1;
+		}
+		rc = schedule_set(d->schedule, conf->certs[i].name, &st);
+		conf_settings_finish(&st);
+		if (rc < 0) {
+			return -1;
+		}
+	}
+	schedule_sweep(d->schedule);
+	return 0;
+}
+
+/* Picks up the account key from disk when another process rolled it over
+ * (acmed account rollover): the key on disk is the one the CA knows.
+ * Returns acme_account_reload's rc (0 before the account is set up). */
+static int
+reload_account(struct daemon *d, const char *why)
+{
+	int rc = 0;
+
+	if (!d->ready) {
+		goto out;
+	}
+	rc = acme_account_reload(&d->s.acct);
+	if (rc == 1) {
+		log_info("%s: account key reloaded from %s (%s)", d->s.acct.url, d->s.acct.key_path,
+		         why);
+	}
+out:
+	return rc;
+}
+
+static void
+on_job_done(const char *name, enum job_result result, const char *message, time_t retry_after,
+            void *arg)
+{
+	struct daemon *d = arg;
+
+	schedule_job_done(d->schedule, name, result, message, retry_after);
+	/* An order signed with a key the CA no longer knows fails (a JWS or
+	 * unauthorized error); if account.key changed on disk meanwhile,
+	 * once more with the new key. Only a change retries: no loop. */
+	if (result == JOB_FAILED && reload_account(d, "changed on disk") == 1) {
+		log_warn("%s: the account key changed on disk; ordering again with the new key",
+		         name);
+		schedule_renew_now(d->schedule, name);
+	}
+	update_status(d);
+}
+
+static void start(struct daemon *d);
+
+static void
+on_retry(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	start(w->data);
+}
+
+/* Connects to the CA and sets the account up; until it works, tries again
+ * with a growing delay (the CA may be down when the daemon starts). */
+static void
+start(struct daemon *d)
+{
+	struct job_runner_config config;
+	int arc;
+
+	if (session_init(&d->s, &d->settings) < 0) {
+		goto retry;
+	}
+	/* The loop must not block on a command's registration: retry. */
+	d->s.account_nowait = true;
+	arc = session_account(&d->s, &d->settings);
+	if (arc == SESSION_USAGE) {
+		d->rc = CLI_EXIT_USAGE;
+		ev_break(d->loop, EVBREAK_ALL);
+		return;
+	}
+	if (arc < 0) {
+		session_finish(&d->s);
+		goto retry;
+	}
+	memset(&config, 0, sizeof(config));
+	config.loop = d->loop;
+	config.client = d->s.acme;
+	config.acct = &d->s.acct;
+	config.account_settings = &d->settings;
+	config.ca_url = acme_client_directory_url(d->s.acme);
+	config.state_dir = d->s.state_dir;
+	config.concurrency = d->settings.concurrency;
+	d->runner = job_runner_create(&config);
+	if (d->runner == NULL) {
+		goto fatal;
+	}
+	job_runner_on_done(d->runner, on_job_done, d);
+	d->schedule = schedule_create(d->loop, d->runner, d->s.acme, d->s.state_dir, config.ca_url);
+	if (d->schedule == NULL || load_certs(d, &d->conf) < 0) {
+		goto fatal;
+	}
+	d->ready = true;
+	log_info("watching %zu certificate%s", schedule_count(d->schedule),
+	         schedule_count(d->schedule) == 1 ? "" : "s");
+	update_status(d);
+	return;
+retry:
+	log_warn("%s: not usable yet; trying again in %.0f s",
+	         d->settings.ca != NULL ? d->settings.ca : "letsencrypt", d->retry_delay);
+	notify_send("STATUS=waiting for the CA");
+	ev_timer_set(&d->retry, d->retry_delay, 0.0);
+	ev_timer_start(d->loop, &d->retry);
+	d->retry_delay = d->retry_delay * 2 > RETRY_MAX ? RETRY_MAX : d->retry_delay * 2;
+	return;
+fatal:
+	d->rc = CLI_EXIT_FAILURE;
+	ev_break(d->loop, EVBREAK_ALL);
+}
+
+static void
+on_stop(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct daemon *d = w->data;
+
+	log_info("stopping (signal %d)", w->signum);
+	notify_send("STOPPING=1");
+	ev_break(loop, EVBREAK_ALL);
+	(void)d;
+}
+
+/* SIGHUP: the new configuration replaces the old only if it is valid and
+ * keeps the CA; certificates that stay keep their schedule and backoff. */
+static void
+on_reload(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct daemon *d = w->data;
+	struct conf conf;
+	struct conf_settings settings;
+	size_t n;
+
+	notify_send("RELOADING=1");
+	memset(&settings, 0, sizeof(settings));
+	conf_init(&conf);
+	if (conf_load(&conf, d->conf.path) < 0) {
+		for (size_t i = 0; i < conf.n_errors; i++) {
+			log_error("reload: %s", conf.errors[i]);
+		}
+		log_error("reload: configuration not changed");
+		goto out;
+	}
+	if (conf_resolve(&conf, NULL, &d->cli->settings, &settings) < 0 ||
+	    check_one_ca(&conf, d->cli, &settings) < 0 ||
+	    preflight_all(&conf, d->cli, &settings, PREFLIGHT_NO_LISTEN) < 0) {
+		log_error("reload: configuration not changed");
+		goto out;
+	}
+	if (!same(settings.ca, d->settings.ca) || !same(settings.ca_file, d->settings.ca_file) ||
+	    !same(settings.state_dir, d->settings.state_dir)) {
+		log_error("reload: ca, ca-file and state-dir change only with a restart; "
+		          "configuration not changed");
+		goto out;
+	}
+	if (d->ready && load_certs(d, &conf) < 0) {
+		log_error("reload: out of memory");
+		goto out;
+	}
+	conf_finish(&d->conf);
+	d->conf = conf;
+	conf_init(&conf);
+	n = d->schedule != NULL ? schedule_count(d->schedule) : d->conf.n_certs;
+	log_info("reloaded %s: %zu certificate%s", d->conf.path, n, n == 1 ? "" : "s");
+out:
+	/* Whatever became of the configuration: SIGHUP is also how an
+	 * operator makes the daemon take a new account key. */
+	reload_account(d, "SIGHUP");
+	conf_settings_finish(&settings);
+	conf_finish(&conf);
+	notify_send("READY=1");
+	update_status(d);
+}
+
+static json_t *
+on_request(json_t *request, void *arg)
+{
+	struct daemon *d = arg;
+	const char *cmd = NULL;
+	const char *cert = NULL;
+	json_t *list;
+
+	if (json_unpack(request, "{s:s, s?s}", "cmd", &cmd, "cert", &cert) != 0) {
+		return json_pack("{s:s}", "error", "no \"cmd\"");
+	}
+	list = json_array();
+	if (strcmp(cmd, "jobs") == 0) {
+		if (d->runner != NULL) {
+			job_runner_list(d->runner, list);
+		}
+		return json_pack(
+		        "{s:I, s:I, s:o}", "active",
+		        (json_int_t)(d->runner != NULL ? job_runner_active(d->runner) : 0),
+		        "pending",
+		        (json_int_t)(d->runner != NULL ? job_runner_waiting(d->runner) : 0), "jobs",
+		        list);
+	}
+	if (strcmp(cmd, "status") == 0) {
+		if (d->schedule != NULL) {
+			schedule_list(d->schedule, list);
+		}
+		return json_pack("{s:b, s:o}", "ready", d->ready, "certs", list);
+	}
+	json_decref(list);
+	/* Sent by acmed account rollover, update and deactivate once done. */
+	if (strcmp(cmd, "account-reload") == 0) {
+		int rc = reload_account(d, "acmed account");
+
+		if (rc == ACME_ACCOUNT_BUSY) {
+			return json_pack("{s:s}", "error",
+			                 "the account is locked by another process");
+		}
+		if (rc < 0) {
+			return json_pack("{s:s}", "error",
+			                 "the account files are not usable (see the daemon's log)");
+		}
+		return json_pack("{s:b, s:b}", "ok", 1, "changed", rc == 1);
+	}
+	if (strcmp(cmd, "renew") == 0 && cert != NULL) {
+		if (d->schedule == NULL) {
+			return json_pack(
+			        "{s:s}", "error",
+			        "the daemon is not connected to its CA yet; it renews what "
+			        "is due once it is (see its log)");
+		}
+		if (schedule_renew_now(d->schedule, cert) < 0) {
+			return json_pack("{s:s}", "error", "no such certificate");
+		}
+		return json_pack("{s:b}", "ok", 1);
+	}
+	return json_pack("{s:s}", "error", "unknown command");
+}
+
+static int
+run(struct cli *cli)
+{
+	struct daemon d;
+
+	memset(&d, 0, sizeof(d));
+	d.cli = cli;
+	d.rc = CLI_EXIT_USAGE;
+	if (cli->flags[CLI_OPT_SYSLOG]) {
+		log_init("acmed", log_get_level(), true);
+	}
+	if (cli_load_config(cli, &d.conf) < 0) {
+		goto out;
+	}
+	if (d.conf.path == NULL) {
+		log_error("no configuration file: pass -c FILE or create %s",
+		          "/etc/acmed/acmed.conf");
+		goto out;
+	}
+	if (conf_resolve(&d.conf, NULL, &cli->settings, &d.settings) < 0 ||
+	    check_one_ca(&d.conf, cli, &d.settings) < 0) {
+		goto out;
+	}
+	if (preflight_all(&d.conf, cli, &d.settings, 0) < 0) {
+		log_error("not started: fix the above (acmed check lists it too)");
+		goto out;
+	}
+	d.rc = CLI_EXIT_FAILURE;
+	d.loop = ev_default_loop(EVFLAG_AUTO);
+	d.socket_path = d.settings.control_socket != NULL ? strdup(d.settings.control_socket)
+	                                                  : store_default_socket();
+	if (d.socket_path == NULL) {
+		goto out;
+	}
+	d.ctl = ctl_listen(d.loop, d.socket_path, on_request, &d);
+	if (d.ctl == NULL) {
+		goto out;
+	}
+	ev_signal_init(&d.sigterm, on_stop, SIGTERM);
+	ev_signal_init(&d.sigint, on_stop, SIGINT);
+	ev_signal_init(&d.sighup, on_reload, SIGHUP);
+	d.sigterm.data = d.sigint.data = d.sighup.data = &d;
+	ev_signal_start(d.loop, &d.sigterm);
+	ev_signal_start(d.loop, &d.sigint);
+	ev_signal_start(d.loop, &d.sighup);
+	ev_init(&d.retry, on_retry);
+	d.retry.data = &d;
+	d.retry_delay = RETRY_MIN;
+	d.rc = CLI_EXIT_OK;
+	log_info("daemon started, control socket %s", d.socket_path);
+	/* Ready as soon as it answers on its socket, even while the CA is
+	 * still unreachable: systemd would otherwise kill a daemon that is
+	 * only waiting for the network. */
+	notify_send("READY=1");
+	start(&d);
+	if (d.rc == CLI_EXIT_OK) {
+		ev_run(d.loop, 0);
+	}
+out:
+	ev_timer_stop(d.loop != NULL ? d.loop : EV_DEFAULT, &d.retry);
+	ctl_close(d.ctl);
+	schedule_destroy(d.schedule);
+	/* The HTTP client goes before the runner whose jobs it would call. */
+	http_destroy(d.s.http);
+	d.s.http = NULL;
+	job_runner_destroy(d.runner);
+	session_finish(&d.s);
+	free(d.socket_path);
+	conf_settings_finish(&d.settings);
+	conf_finish(&d.conf);
+	return d.rc;
+}
+
+static const enum cli_opt options[] = {
+        CLI_OPT_SYSLOG,
+        CLI_OPT__MAX,
+};
+
+const struct cli_command cmd_run = {
+        .name = "run",
+        .args = "",
+        .summary = "Run the daemon: renew the configured certificates on schedule until SIGTERM.",
+        .options = options,
+        .min_args = 0,
+        .max_args = 0,
+        .run = run,
+};

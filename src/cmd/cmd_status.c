@@ -1,0 +1,202 @@
+#include "cmd/cmd.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io/ctl.h"
+#include "renew/job.h"
+#include "base/log.h"
+#include "renew/policy.h"
+#include "cmd/session.h"
+#include "store/state.h"
+#include "store/store_cert.h"
+
+/* Without a daemon: the same view from the configuration and state files. */
+static json_t *
+offline_status(struct cli *cli, struct conf *conf)
+{
+	json_t *list = json_array();
+
+	for (size_t i = 0; list != NULL && i < conf->n_certs; i++) {
+		const struct conf_cert *c = &conf->certs[i];
+		struct conf_settings st;
+		struct state state;
+		struct policy_decision d;
+		struct store_cert_info info;
+		json_t *domains = json_array();
+		char *state_dir = NULL;
+		char *dir = NULL;
+		time_t next = 0;
+
+		if (conf_resolve(conf, c, &cli->settings, &st) < 0) {
+			json_decref(domains);
+			continue;
+		}
+		state_dir = session_state_dir(&st);
+		dir = state_dir != NULL ? store_cert_dir(state_dir, c->name) : NULL;
+		memset(&state, 0, sizeof(state));
+		if (dir != NULL) {
+			state_load(dir, &state);
+		}
+		memset(&info, 0, sizeof(info));
+		memset(&d, 0, sizeof(d));
+		if (state_dir != NULL && policy_check(state_dir, c->name, &st, session_ca_url(&st),
+		                                      false, 0, time(NULL), &d, &info) == 0) {
+			next = d.when;
+		}
+		for (size_t k = 0; domains != NULL && k < st.n_domains; k++) {
+			json_array_append_new(domains, json_string(st.domains[k]));
+		}
+		json_array_append_new(
+		        list, json_pack("{s:s, s:o*, s:I, s:I, s:I, s:s*, s:s, s:b}", "cert",
+		                        c->name, "domains", domains, "not_after",
+		                        (json_int_t)info.not_after, "next", (json_int_t)next,
+		                        "attempts", (json_int_t)state.attempts, "last_error",
+		                        state.deploy_pending && state.deploy_error != NULL
+		                                ? state.deploy_error
+		                                : state.last_error,
+		                        "why", d.why, "running", 0));
+		store_cert_info_finish(&info);
+		state_finish(&state);
+		free(dir);
+		free(state_dir);
+		conf_settings_finish(&st);
+	}
+	return json_pack("{s:b, s:o*}", "daemon", 0, "certs", list);
+}
+
+static void
+format_time(json_int_t t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (t == 0) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	gmtime_r(&tt, &tm);
+	strftime(buf, len, "%Y-%m-%d %H:%M", &tm);
+}
+
+static void
+print_table(json_t *answer)
+{
+	json_t *certs = json_object_get(answer, "certs");
+	json_t *c;
+	size_t i;
+
+	printf("%-20s %-17s %-17s %-8s %s\n", "CERT", "NOT AFTER (UTC)", "NEXT RENEWAL", "FAILS",
+	       "NAMES / LAST ERROR");
+	json_array_foreach(certs, i, c)
+	{
+		const char *name = "";
+		const char *error = NULL;
+		const char *why = NULL;
+		json_int_t not_after = 0;
+		json_int_t next = 0;
+		json_int_t attempts = 0;
+		json_t *domains = NULL;
+		char na[32];
+		char nx[32];
+		json_t *d;
+		size_t k;
+
+		json_unpack(c, "{s:s, s?o, s?I, s?I, s?I, s?s, s?s}", "cert", &name, "domains",
+		            &domains, "not_after", &not_after, "next", &next, "attempts", &attempts,
+		            "last_error", &error, "why", &why);
+		format_time(not_after, na, sizeof(na));
+		format_time(next, nx, sizeof(nx));
+		printf("%-20s %-17s %-17s %-8lld", name, na, nx, (long long)attempts);
+		json_array_foreach(domains, k, d)
+		{
+			printf(" %s", json_string_value(d));
+		}
+		printf("\n");
+		if (error != NULL && error[0] != '\0') {
+			printf("%-20s last error: %s\n", "", error);
+		}
+		/* Why it is due or held, unless it is simply valid. */
+		if (why != NULL && why[0] != '\0' && strncmp(why, "valid until", 11) != 0) {
+			printf("%-20s %s\n", "", why);
+		}
+	}
+}
+
+static int
+run(struct cli *cli)
+{
+	struct conf conf;
+	json_t *request = NULL;
+	json_t *answer = NULL;
+	char *path = NULL;
+	bool no_daemon = false;
+	bool running = false;
+	int rc = CLI_EXIT_USAGE;
+
+	if (cli_load_config(cli, &conf) < 0) {
+		goto out;
+	}
+	if (conf.path == NULL) {
+		log_error("no configuration file: pass -c FILE");
+		goto out;
+	}
+	rc = CLI_EXIT_FAILURE;
+	path = cmd_socket_path(cli, &conf);
+	request = json_pack("{s:s}", "cmd", "status");
+	if (path == NULL || request == NULL) {
+		goto out;
+	}
+	answer = ctl_request(path, request, 10.0, &no_daemon);
+	if (answer == NULL && !no_daemon) {
+		/* A daemon is there (ctl_request said why it cannot be
+		 * asked): the files would show it as stopped. */
+		goto out;
+	}
+	if (answer != NULL && json_is_true(json_object_get(answer, "ready"))) {
+		json_object_set_new(answer, "daemon", json_true());
+	} else {
+		/* No daemon, or one still waiting for its CA: the files tell
+		 * more, but a daemon that answered is running. */
+		running = answer != NULL;
+		json_decref(answer);
+		answer = offline_status(cli, &conf);
+		if (answer != NULL && running) {
+			json_object_set_new(answer, "daemon", json_true());
+			json_object_set_new(answer, "ready", json_false());
+		}
+	}
+	if (answer == NULL) {
+		goto out;
+	}
+	if (cli->flags[CLI_OPT_JSON]) {
+		if (cmd_print_json(answer) < 0) {
+			goto out;
+		}
+	} else {
+		print_table(answer);
+	}
+	rc = CLI_EXIT_OK;
+out:
+	json_decref(request);
+	json_decref(answer);
+	free(path);
+	conf_finish(&conf);
+	return rc;
+}
+
+static const enum cli_opt options[] = {
+        CLI_OPT_JSON,
+        CLI_OPT__MAX,
+};
+
+const struct cli_command cmd_status = {
+        .name = "status",
+        .args = "",
+        .summary = "Show every configured certificate: names, expiry, next renewal, last error.",
+        .options = options,
+        .min_args = 0,
+        .max_args = 0,
+        .run = run,
+};

@@ -1,0 +1,348 @@
+#include "conf/conf.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/un.h>
+
+#include "conf/conf_internal.h"
+
+#define CONF_DOMAINS_MAX 1000
+#define CONF_EMAILS_MAX 100
+#define CONF_COMMAND_MAX 4095
+#define CONF_PROFILE_MAX 64
+
+#define WHERE_GLOBAL (1u << CONF_WHERE_GLOBAL)
+#define WHERE_CERT (1u << CONF_WHERE_CERT)
+#define WHERE_CLI (1u << CONF_WHERE_CLI)
+#define WHERE_ANY (WHERE_GLOBAL | WHERE_CERT | WHERE_CLI)
+
+#define OFF(field) offsetof(struct conf_settings, field)
+#define KEY(k, n, w, kind, fn, field, lo, hi) \
+	[CONF_KEY_##k] = {n, w, kind, fn, OFF(field), 0, lo, hi, NULL}
+#define LIST(k, n, w, field, count, most, fn) \
+	[CONF_KEY_##k] = {                    \
+	        n, w, CONF_FIELD_LIST, conf_value_parse_list, OFF(field), OFF(count), 0, most, fn}
+
+/* Sorted by name (bsearch) and indexed by enum conf_key: the enum is in the
+ * same order. */
+static const struct conf_key_spec keys[CONF_KEY__MAX] = {
+        KEY(ACCOUNT_KEY_TYPE, "account-key-type", WHERE_ANY, CONF_FIELD_KEY_TYPE,
+            conf_value_parse_key_type, account_key_type, 0, 0),
+        KEY(AGREE_TOS, "agree-tos", WHERE_ANY, CONF_FIELD_BOOL, conf_value_parse_bool, agree_tos, 0,
+            0),
+        KEY(CA, "ca", WHERE_ANY, CONF_FIELD_STRING, conf_value_parse_ca, ca, 0, 0),
+        KEY(CA_FILE, "ca-file", WHERE_ANY, CONF_FIELD_STRING, conf_value_parse_text, ca_file, 0,
+            PATH_MAX - 1),
+        KEY(CHALLENGE, "challenge", WHERE_ANY, CONF_FIELD_CHALLENGE, conf_value_parse_challenge,
+            challenge, 0, 0),
+        KEY(CONCURRENCY, "concurrency", WHERE_GLOBAL | WHERE_CLI, CONF_FIELD_LONG,
+            conf_value_parse_number, concurrency, 1, 1024),
+        KEY(CONTROL_SOCKET, "control-socket", WHERE_GLOBAL | WHERE_CLI, CONF_FIELD_STRING,
+            conf_value_parse_text, control_socket, 0,
+            sizeof(((struct sockaddr_un *)NULL)->sun_path) - 1),
+        KEY(DEPLOY_HOOK, "deploy-hook", WHERE_ANY, CONF_FIELD_STRING, conf_value_parse_text,
+            deploy_hook, 0, CONF_COMMAND_MAX),
+        KEY(DNS_HOOK, "dns-hook", WHERE_ANY, CONF_FIELD_STRING, conf_value_parse_text, dns_hook, 0,
+            CONF_COMMAND_MAX),
+        KEY(DNS_WAIT, "dns-wait", WHERE_ANY, CONF_FIELD_LONG, conf_value_parse_duration, dns_wait,
+            0, LONG_MAX),
+        LIST(DOMAINS, "domains", WHERE_CERT | WHERE_CLI, domains, n_domains, CONF_DOMAINS_MAX,
+             conf_value_parse_domain),
+        KEY(EAB_ALG, "eab-alg", WHERE_ANY, CONF_FIELD_STRING, conf_value_parse_eab_alg, eab_alg, 0,
+            0),
+        KEY(EAB_HMAC_KEY, "eab-hmac-key", WHERE_ANY, CONF_FIELD_STRING, conf_value_parse_eab_key,
+            eab_hmac_key, 0, 0),
+        KEY(EAB_KID, "eab-kid", WHERE_ANY, CONF_FIELD_STRING, conf_value_parse_token, eab_kid, 0,
+            CONF_COMMAND_MAX),
+        LIST(EMAIL, "email", WHERE_ANY, emails, n_emails, CONF_EMAILS_MAX, conf_value_parse_email),
+        KEY(HOOK_TIMEOUT, "hook-timeout", WHERE_ANY, CONF_FIELD_LONG, conf_value_parse_duration,
+            hook_timeout, 1, 3600),
+        KEY(HTTP_HOOK, "http-hook", WHERE_ANY, CONF_FIELD_STRING, conf_value_parse_text, http_hook,
+            0, CONF_COMMAND_MAX),
+        KEY(HTTP_LISTEN, "http-listen", WHERE_ANY, CONF_FIELD_STRING, conf_value_parse_listen,
+            http_listen, 0, 0),
+        KEY(KEY_TYPE, "key-type", WHERE_ANY, CONF_FIELD_KEY_TYPE, conf_value_parse_key_type,
+            key_type, 0, 0),
+        KEY(PROFILE, "profile", WHERE_ANY, CONF_FIELD_STRING, conf_value_parse_token, profile, 0,
+            CONF_PROFILE_MAX),
+        KEY(RENEW_BEFORE, "renew-before", WHERE_ANY, CONF_FIELD_LONG, conf_value_parse_renew_before,
+            renew_before, 3600, LONG_MAX),
+        KEY(REUSE_KEY, "reuse-key", WHERE_ANY, CONF_FIELD_BOOL, conf_value_parse_bool, reuse_key, 0,
+            0),
+        KEY(STATE_DIR, "state-dir", WHERE_GLOBAL | WHERE_CLI, CONF_FIELD_STRING,
+            conf_value_parse_text, state_dir, 0, PATH_MAX - 1),
+        KEY(TLS_LISTEN, "tls-listen", WHERE_ANY, CONF_FIELD_STRING, conf_value_parse_listen,
+            tls_listen, 0, 0),
+        KEY(WEBROOT, "webroot", WHERE_ANY, CONF_FIELD_STRING, conf_value_parse_text, webroot, 0,
+            PATH_MAX - 1),
+};
+
+static int
+key_cmp(const void *key, const void *elem)
+{
+	const struct conf_key_spec *spec = elem;
+
+	return strcmp(key, spec->name);
+}
+
+static const struct conf_key_spec *
+find_key(const char *name)
+{
+	return bsearch(name, keys, CONF_KEY__MAX, sizeof(keys[0]), key_cmp);
+}
+
+int
+conf_set(struct conf_settings *s, enum conf_where where, const char *key, const char *value,
+         char *err, size_t errlen)
+{
+	const struct conf_key_spec *spec;
+	int ret = -1;
+
+	spec = find_key(key);
+	if (spec == NULL) {
+		conf_value_fail(err, errlen, "unknown key '%s'", key);
+		goto out;
+	}
+	if ((spec->where & (1u << where)) == 0) {
+		if ((spec->where & WHERE_CERT) == 0) {
+			conf_value_fail(err, errlen,
+			                "%s: only valid before the first [cert NAME] section",
+			                spec->name);
+		} else {
+			conf_value_fail(err, errlen, "%s: only valid in a [cert NAME] section",
+			                spec->name);
+		}
+		goto out;
+	}
+	if (*value == '\0') {
+		conf_value_fail(err, errlen, "%s: missing value", spec->name);
+		goto out;
+	}
+	if (spec->parse(s, spec, value, err, errlen) < 0) {
+		goto out;
+	}
+	s->set |= CONF_KEY_BIT(spec - keys);
+	ret = 0;
+out:
+	return ret;
+}
+
+void
+conf_settings_finish(struct conf_settings *s)
+{
+	int k;
+
+	if (s == NULL) {
+		goto out;
+	}
+	for (k = 0; k < CONF_KEY__MAX; k++) {
+		if (keys[k].kind == CONF_FIELD_STRING) {
+			free(*(char **)conf_value_field(s, keys[k].off));
+		} else if (keys[k].kind == CONF_FIELD_LIST) {
+			conf_value_list_free(*(char ***)conf_value_field(s, keys[k].off),
+			                     *(size_t *)conf_value_field(s, keys[k].off_n));
+		}
+	}
+	memset(s, 0, sizeof(*s));
+out:
+	return;
+}
+
+void
+conf_init(struct conf *conf)
+{
+	memset(conf, 0, sizeof(*conf));
+}
+
+void
+conf_finish(struct conf *conf)
+{
+	size_t i;
+
+	if (conf == NULL) {
+		goto out;
+	}
+	free(conf->path);
+	conf_settings_finish(&conf->global);
+	for (i = 0; i < conf->n_certs; i++) {
+		free(conf->certs[i].name);
+		conf_settings_finish(&conf->certs[i].settings);
+	}
+	free(conf->certs);
+	conf_value_list_free(conf->errors, conf->n_errors);
+	memset(conf, 0, sizeof(*conf));
+out:
+	return;
+}
+
+/* Copies key k of src over out, deeply. */
+static int
+copy_key(struct conf_settings *out, const struct conf_settings *src, int k)
+{
+	const struct conf_key_spec *spec = &keys[k];
+	char *const *from_list;
+	size_t n;
+	char **list = NULL;
+	size_t i = 0;
+	int ret = -1;
+
+	switch (spec->kind) {
+	case CONF_FIELD_STRING:
+		ret = conf_value_set_string(out, spec,
+		                            *(char *const *)conf_value_const_field(src, spec->off));
+		break;
+	case CONF_FIELD_BOOL:
+		*(bool *)conf_value_field(out, spec->off) =
+		        *(const bool *)conf_value_const_field(src, spec->off);
+		ret = 0;
+		break;
+	case CONF_FIELD_LONG:
+		*(long *)conf_value_field(out, spec->off) =
+		        *(const long *)conf_value_const_field(src, spec->off);
+		ret = 0;
+		break;
+	case CONF_FIELD_KEY_TYPE:
+		*(enum key_type *)conf_value_field(out, spec->off) =
+		        *(const enum key_type *)conf_value_const_field(src, spec->off);
+		ret = 0;
+		break;
+	case CONF_FIELD_CHALLENGE:
+		*(enum conf_challenge *)conf_value_field(out, spec->off) =
+		        *(const enum conf_challenge *)conf_value_const_field(src, spec->off);
+		ret = 0;
+		break;
+	case CONF_FIELD_LIST:
+		from_list = *(char *const *const *)conf_value_const_field(src, spec->off);
+		n = *(const size_t *)conf_value_const_field(src, spec->off_n);
+		list = calloc(n + 1, sizeof(*list));
+		if (list == NULL) {
+			goto out;
+		}
+		for (i = 0; i < n; i++) {
+			list[i] = strdup(from_list[i]);
+			if (list[i] == NULL) {
+				goto out;
+			}
+		}
+		conf_value_list_free(*(char ***)conf_value_field(out, spec->off),
+		                     *(size_t *)conf_value_field(out, spec->off_n));
+		*(char ***)conf_value_field(out, spec->off) = list;
+		*(size_t *)conf_value_field(out, spec->off_n) = n;
+		list = NULL;
+		ret = 0;
+		break;
+	}
+out:
+	conf_value_list_free(list, i);
+	return ret;
+}
+
+int
+conf_resolve(const struct conf *conf, const struct conf_cert *cert, const struct conf_settings *cli,
+             struct conf_settings *out)
+{
+	const struct conf_settings *layers[3];
+	size_t l;
+	int k;
+	int ret = -1;
+
+	memset(out, 0, sizeof(*out));
+	out->key_type = KEY_TYPE_EC_P256;
+	out->account_key_type = KEY_TYPE_EC_P256;
+	out->challenge = CONF_CHALLENGE_HTTP01;
+	out->hook_timeout = 120;
+	out->dns_wait = 0;
+	out->concurrency = 16;
+	out->renew_before = 0;
+	layers[0] = conf != NULL ? &conf->global : NULL;
+	layers[1] = cert != NULL ? &cert->settings : NULL;
+	layers[2] = cli;
+	for (l = 0; l < sizeof(layers) / sizeof(layers[0]); l++) {
+		if (layers[l] == NULL) {
+			continue;
+		}
+		for (k = 0; k < CONF_KEY__MAX; k++) {
+			if ((layers[l]->set & CONF_KEY_BIT(k)) == 0) {
+				continue;
+			}
+			if (copy_key(out, layers[l], k) < 0) {
+				goto out;
+			}
+		}
+		out->set |= layers[l]->set;
+	}
+	if (out->eab_alg == NULL) {
+		out->eab_alg = strdup("HS256");
+		if (out->eab_alg == NULL) {
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	if (ret < 0) {
+		conf_settings_finish(out);
+	}
+	return ret;
+}
+
+const struct conf_cert *
+conf_find_cert(const struct conf *conf, const char *name)
+{
+	size_t i;
+	const struct conf_cert *ret = NULL;
+
+	for (i = 0; i < conf->n_certs; i++) {
+		if (strcmp(conf->certs[i].name, name) == 0) {
+			ret = &conf->certs[i];
+			goto out;
+		}
+	}
+	for (i = 0; i < conf->n_certs; i++) {
+		if (conf->certs[i].settings.n_domains > 0 &&
+		    strcmp(conf->certs[i].settings.domains[0], name) == 0) {
+			ret = &conf->certs[i];
+			goto out;
+		}
+	}
+out:
+	return ret;
+}
+
+const char *
+conf_key_name(enum conf_key key)
+{
+	const char *ret = NULL;
+
+	if ((unsigned)key < CONF_KEY__MAX) {
+		ret = keys[key].name;
+	}
+	return ret;
+}
+
+int
+conf_key_find(const char *name, enum conf_key *key)
+{
+	const struct conf_key_spec *spec;
+	int ret = -1;
+
+	spec = find_key(name);
+	if (spec == NULL) {
+		goto out;
+	}
+	*key = (enum conf_key)(spec - keys);
+	ret = 0;
+out:
+	return ret;
+}
+
+bool
+conf_key_allowed(enum conf_key key, enum conf_where where)
+{
+	bool ret = false;
+
+	if ((unsigned)key < CONF_KEY__MAX) {
+		ret = (keys[key].where & (1u << where)) != 0;
+	}
+	return ret;
+}

@@ -1,0 +1,146 @@
+/* The configuration file: "key = value" lines, "[cert NAME]" sections, '#'
+ * comments. Keys before the first section are global defaults that a section
+ * may override; command-line options override both (conf_set on a separate
+ * struct conf_settings, merged by conf_resolve). */
+#ifndef ACMED_CONF_H
+#define ACMED_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto/key.h"
+
+enum conf_challenge {
+	CONF_CHALLENGE_HTTP01,
+	CONF_CHALLENGE_DNS01,
+	CONF_CHALLENGE_TLSALPN01,
+	CONF_CHALLENGE__MAX,
+};
+
+/* One bit per key in conf_settings.set. */
+enum conf_key {
+	CONF_KEY_ACCOUNT_KEY_TYPE,
+	CONF_KEY_AGREE_TOS,
+	CONF_KEY_CA,
+	CONF_KEY_CA_FILE,
+	CONF_KEY_CHALLENGE,
+	CONF_KEY_CONCURRENCY,
+	CONF_KEY_CONTROL_SOCKET,
+	CONF_KEY_DEPLOY_HOOK,
+	CONF_KEY_DNS_HOOK,
+	CONF_KEY_DNS_WAIT,
+	CONF_KEY_DOMAINS,
+	CONF_KEY_EAB_ALG,
+	CONF_KEY_EAB_HMAC_KEY,
+	CONF_KEY_EAB_KID,
+	CONF_KEY_EMAIL,
+	CONF_KEY_HOOK_TIMEOUT,
+	CONF_KEY_HTTP_HOOK,
+	CONF_KEY_HTTP_LISTEN,
+	CONF_KEY_KEY_TYPE,
+	CONF_KEY_PROFILE,
+	CONF_KEY_RENEW_BEFORE,
+	CONF_KEY_REUSE_KEY,
+	CONF_KEY_STATE_DIR,
+	CONF_KEY_TLS_LISTEN,
+	CONF_KEY_WEBROOT,
+	CONF_KEY__MAX,
+};
+
+struct conf_settings {
+	uint64_t set; /* bit (1 << CONF_KEY_x) for every key given */
+	char *ca; /* as given: short name or URL (see ca.h) */
+	char *ca_file;
+	char **emails; /* addresses without "mailto:" */
+	size_t n_emails;
+	bool agree_tos;
+	enum key_type key_type; /* default ec-p256 */
+	enum key_type account_key_type; /* default ec-p256 */
+	long renew_before; /* seconds; 0 = auto */
+	enum conf_challenge challenge; /* default http-01 */
+	char *webroot;
+	char *http_listen; /* "[ADDR]:PORT", "ADDR:PORT" or "PORT"; default "[::]:80" */
+	char *tls_listen; /* the same, for tls-alpn-01; default "[::]:443" */
+	char *http_hook;
+	char *dns_hook;
+	char *deploy_hook; /* a command line split on spaces, run without a shell */
+	long hook_timeout; /* seconds; default 120 */
+	long dns_wait; /* seconds; default 0 */
+	bool reuse_key;
+	char *profile; /* the CA's certificate profile (newOrder "profile"), or NULL */
+	long concurrency; /* default 16 */
+	char **domains; /* [cert] only */
+	size_t n_domains;
+	char *eab_kid;
+	char *eab_hmac_key; /* base64url */
+	char *eab_alg; /* HS256 (default), HS384, HS512 */
+	char *state_dir; /* global only */
+	char *control_socket; /* global only */
+};
+
+struct conf_cert {
+	char *name; /* the section's NAME */
+	int line; /* line of the section header */
+	struct conf_settings settings;
+};
+
+struct conf {
+	char *path; /* NULL when no file was read */
+	struct conf_settings global;
+	struct conf_cert *certs;
+	size_t n_certs;
+	char **errors; /* "file:line: message" for every problem found */
+	size_t n_errors;
+};
+
+/* Zeroes conf. */
+void conf_init(struct conf *conf);
+
+/* Frees everything conf owns; safe on a zeroed or finished conf. */
+void conf_finish(struct conf *conf);
+
+void conf_settings_finish(struct conf_settings *s);
+
+/* Parses the file at path into conf (which must be conf_init'ed) and
+ * validates it as a whole. Every problem is appended to conf->errors; parsing
+ * goes on after an error so that all of them are reported. Returns 0 when
+ * there are none, -1 otherwise (an unreadable file is one error, with line 0
+ * left out: "file: message"). */
+int conf_load(struct conf *conf, const char *path);
+
+/* Sets one key in s from its text value, validated. where is
+ * CONF_WHERE_GLOBAL, CONF_WHERE_CERT or CONF_WHERE_CLI (global-only and
+ * section-only keys are refused elsewhere). "email" and "domains" accept
+ * several values (comma or space separated) and append. Returns 0, or -1 with
+ * a message (no file:line prefix) in err. */
+enum conf_where {
+	CONF_WHERE_GLOBAL,
+	CONF_WHERE_CERT,
+	CONF_WHERE_CLI,
+};
+int conf_set(struct conf_settings *s, enum conf_where where, const char *key, const char *value,
+             char *err, size_t errlen);
+
+/* The effective settings for a certificate section (cert may be NULL for the
+ * global settings alone): defaults, then conf->global, then cert->settings,
+ * then cli (may be NULL). out receives copies it owns (conf_settings_finish).
+ * Returns 0 or -1 when out of memory. */
+int conf_resolve(const struct conf *conf, const struct conf_cert *cert,
+                 const struct conf_settings *cli, struct conf_settings *out);
+
+/* The section whose NAME is name, else the one whose first domain is name;
+ * NULL when none. Borrowed. */
+const struct conf_cert *conf_find_cert(const struct conf *conf, const char *name);
+
+/* "http-01", "dns-01", "tls-alpn-01". */
+const char *conf_challenge_name(enum conf_challenge c);
+
+/* The key's name as written in the file ("account-key-type"). */
+const char *conf_key_name(enum conf_key key);
+
+/* Parses a duration: a number of seconds or a number followed by s, m, h or
+ * d. Returns 0 or -1. */
+int conf_parse_duration(const char *s, long *seconds);
+
+#endif

@@ -1,0 +1,113 @@
+/* What the conf module's files share: conf_load.c (the file parser) and
+ * conf.c (the key table) use conf_value.c (one key's value, checked and
+ * stored); not part of the conf API, which is conf.h. */
+#ifndef ACMED_CONF_INTERNAL_H
+#define ACMED_CONF_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf/conf.h"
+
+/* The bit of key in conf_settings.set. */
+#define CONF_KEY_BIT(k) ((uint64_t)1 << (k))
+
+/* The key named name as written in the file ("account-key-type"). Returns 0
+ * with the key in *key, or -1 when no key has that name (*key untouched). */
+int conf_key_find(const char *name, enum conf_key *key);
+
+/* Whether key may be set in where: false for a key conf_set refuses there
+ * (global-only keys in a section, section-only keys before the first one)
+ * and for an out-of-range key. */
+bool conf_key_allowed(enum conf_key key, enum conf_where where);
+
+/* How conf_resolve copies a key's field. */
+enum conf_field_kind {
+	CONF_FIELD_STRING,
+	CONF_FIELD_BOOL,
+	CONF_FIELD_LONG,
+	CONF_FIELD_KEY_TYPE,
+	CONF_FIELD_CHALLENGE,
+	CONF_FIELD_LIST,
+};
+
+struct conf_key_spec;
+/* Checks value and stores it in the key's field of s. Returns 0, or -1 with
+ * a message (no file:line prefix) in err. */
+typedef int (*conf_key_parse_fn)(struct conf_settings *s, const struct conf_key_spec *spec,
+                                 const char *value, char *err, size_t errlen);
+/* Checks one list item and writes its normal form to out. */
+typedef int (*conf_item_parse_fn)(const struct conf_key_spec *spec, const char *item, size_t len,
+                                  char *out, size_t outlen, char *err, size_t errlen);
+
+/* One row of conf.c's key table. */
+struct conf_key_spec {
+	const char *name;
+	unsigned where; /* bits 1u << CONF_WHERE_x (conf.c: WHERE_*) */
+	enum conf_field_kind kind;
+	conf_key_parse_fn parse;
+	size_t off; /* the field in struct conf_settings */
+	size_t off_n; /* CONF_FIELD_LIST: its count */
+	long min;
+	long max; /* numbers: the range; text: the longest; lists: most items */
+	conf_item_parse_fn item; /* CONF_FIELD_LIST: one item */
+};
+
+/* Formats a message into err (nothing when err is NULL or errlen 0). */
+void conf_value_fail(char *err, size_t errlen, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+/* The field at offset off in s. Borrowed. */
+void *conf_value_field(struct conf_settings *s, size_t off);
+const void *conf_value_const_field(const struct conf_settings *s, size_t off);
+
+/* Replaces the key's string field with a copy of value. Returns 0 or -1 when
+ * out of memory. */
+int conf_value_set_string(struct conf_settings *s, const struct conf_key_spec *spec,
+                          const char *value);
+
+/* Frees the first n strings of list and list; safe on NULL. */
+void conf_value_list_free(char **list, size_t n);
+
+/* The key parsers (conf_key_parse_fn). text: no control characters, at most
+ * spec->max long; token: text without spaces; number and duration: from
+ * spec->min to spec->max; renew_before: "auto" (0) or a duration of at least
+ * spec->min; list: appends every comma or space separated item checked by
+ * spec->item, all or nothing, at most spec->max in all. */
+int conf_value_parse_text(struct conf_settings *s, const struct conf_key_spec *spec,
+                          const char *value, char *err, size_t errlen);
+int conf_value_parse_token(struct conf_settings *s, const struct conf_key_spec *spec,
+                           const char *value, char *err, size_t errlen);
+int conf_value_parse_bool(struct conf_settings *s, const struct conf_key_spec *spec,
+                          const char *value, char *err, size_t errlen);
+int conf_value_parse_ca(struct conf_settings *s, const struct conf_key_spec *spec,
+                        const char *value, char *err, size_t errlen);
+int conf_value_parse_challenge(struct conf_settings *s, const struct conf_key_spec *spec,
+                               const char *value, char *err, size_t errlen);
+int conf_value_parse_number(struct conf_settings *s, const struct conf_key_spec *spec,
+                            const char *value, char *err, size_t errlen);
+int conf_value_parse_duration(struct conf_settings *s, const struct conf_key_spec *spec,
+                              const char *value, char *err, size_t errlen);
+int conf_value_parse_renew_before(struct conf_settings *s, const struct conf_key_spec *spec,
+                                  const char *value, char *err, size_t errlen);
+int conf_value_parse_key_type(struct conf_settings *s, const struct conf_key_spec *spec,
+                              const char *value, char *err, size_t errlen);
+int conf_value_parse_eab_alg(struct conf_settings *s, const struct conf_key_spec *spec,
+                             const char *value, char *err, size_t errlen);
+int conf_value_parse_eab_key(struct conf_settings *s, const struct conf_key_spec *spec,
+                             const char *value, char *err, size_t errlen);
+int conf_value_parse_listen(struct conf_settings *s, const struct conf_key_spec *spec,
+                            const char *value, char *err, size_t errlen);
+int conf_value_parse_list(struct conf_settings *s, const struct conf_key_spec *spec,
+                          const char *value, char *err, size_t errlen);
+
+/* The list item parsers (conf_item_parse_fn). domain: a host name (lower
+ * cased, "*." allowed) or an IP address (in its canonical text); email: an
+ * address, "mailto:" dropped. */
+int conf_value_parse_domain(const struct conf_key_spec *spec, const char *item, size_t len,
+                            char *out, size_t outlen, char *err, size_t errlen);
+int conf_value_parse_email(const struct conf_key_spec *spec, const char *item, size_t len,
+                           char *out, size_t outlen, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,631 @@
+/* Loading the configuration file: lines, sections, duplicate keys and
+ * sections, the checks that need the whole file, and its errors as
+ * "file:line: message". Each value is checked by conf_set (conf.c). */
+#include "conf/conf.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf/conf_internal.h"
+#include "base/file.h"
+
+/* A config file larger than this is a mistake, not tens of thousands of
+ * certificates. */
+#define CONF_FILE_MAX (16 * 1024 * 1024)
+#define CONF_SECTION_NAME_MAX 64
+
+/* The line on which each key was set in one scope. */
+struct key_lines {
+	int line[CONF_KEY__MAX];
+};
+
+struct load_error {
+	int line;
+	size_t seq;
+	char *msg;
+};
+
+struct loader {
+	struct conf *conf;
+	struct key_lines global_lines;
+	struct key_lines *cert_lines; /* parallel to conf->certs */
+	/* Keys of a section that is not kept (bad or duplicate header) are
+	 * still checked, into here. */
+	struct conf_settings discard;
+	struct key_lines discard_lines;
+	enum {
+		SCOPE_GLOBAL,
+		SCOPE_CERT,
+		SCOPE_DISCARD,
+	} scope;
+	struct load_error *errors;
+	size_t n_errors;
+	size_t cap_errors;
+	bool oom;
+};
+
+static void add_error(struct loader *ld, int line, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+static void
+add_error(struct loader *ld, int line, const char *fmt, ...)
+{
+	char msg[1024];
+	struct load_error *grown;
+	size_t cap;
+	char *text = NULL;
+	int n;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (ld->n_errors == ld->cap_errors) {
+		cap = ld->cap_errors == 0 ? 8 : ld->cap_errors * 2;
+		grown = realloc(ld->errors, cap * sizeof(*grown));
+		if (grown == NULL) {
+			ld->oom = true;
+			goto out;
+		}
+		ld->errors = grown;
+		ld->cap_errors = cap;
+	}
+	if (line > 0) {
+		n = snprintf(NULL, 0, "%s:%d: %s", ld->conf->path, line, msg);
+	} else {
+		n = snprintf(NULL, 0, "%s: %s", ld->conf->path, msg);
+	}
+	if (n < 0) {
+		goto out;
+	}
+	text = malloc((size_t)n + 1);
+	if (text == NULL) {
+		ld->oom = true;
+		goto out;
+	}
+	if (line > 0) {
+		snprintf(text, (size_t)n + 1, "%s:%d: %s", ld->conf->path, line, msg);
+	} else {
+		snprintf(text, (size_t)n + 1, "%s: %s", ld->conf->path, msg);
+	}
+	ld->errors[ld->n_errors].line = line;
+	ld->errors[ld->n_errors].seq = ld->n_errors;
+	ld->errors[ld->n_errors].msg = text;
+	ld->n_errors++;
+out:
+	return;
+}
+
+static struct conf_settings *
+scope_settings(struct loader *ld)
+{
+	struct conf_settings *ret = &ld->discard;
+
+	if (ld->scope == SCOPE_GLOBAL) {
+		ret = &ld->conf->global;
+	} else if (ld->scope == SCOPE_CERT) {
+		ret = &ld->conf->certs[ld->conf->n_certs - 1].settings;
+	}
+	return ret;
+}
+
+static struct key_lines *
+scope_lines(struct loader *ld)
+{
+	struct key_lines *ret = &ld->discard_lines;
+
+	if (ld->scope == SCOPE_GLOBAL) {
+		ret = &ld->global_lines;
+	} else if (ld->scope == SCOPE_CERT) {
+		ret = &ld->cert_lines[ld->conf->n_certs - 1];
+	}
+	return ret;
+}
+
+static char *
+trim(char *s)
+{
+	char *end;
+
+	s += strspn(s, " \t");
+	end = s + strlen(s);
+	while (end > s && (end[-1] == ' ' || end[-1] == '\t')) {
+		end--;
+	}
+	*end = '\0';
+	return s;
+}
+
+static bool
+section_name_ok(const char *name)
+{
+	size_t len;
+	bool ret = false;
+
+	len = strlen(name);
+	if (len == 0 || len > CONF_SECTION_NAME_MAX) {
+		goto out;
+	}
+	if (strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") !=
+	    len) {
+		goto out;
+	}
+	ret = true;
+out:
+	return ret;
+}
+
+static void
+start_discard(struct loader *ld)
+{
+	conf_settings_finish(&ld->discard);
+	memset(&ld->discard_lines, 0, sizeof(ld->discard_lines));
+	ld->scope = SCOPE_DISCARD;
+}
+
+static void
+parse_section(struct loader *ld, char *line, int lineno)
+{
+	struct conf *conf = ld->conf;
+	struct conf_cert *certs;
+	struct key_lines *lines;
+	size_t len;
+	char *inner;
+	char *name;
+
+	len = strlen(line);
+	if (line[len - 1] != ']') {
+		goto bad;
+	}
+	line[len - 1] = '\0';
+	inner = trim(line + 1);
+	if (strncmp(inner, "cert", 4) != 0 || (inner[4] != ' ' && inner[4] != '\t')) {
+		goto bad;
+	}
+	name = trim(inner + 4);
+	if (!section_name_ok(name)) {
+		add_error(ld, lineno,
+		          "bad section name '%s': expected 1 to 64 letters, digits, '.', '_' or "
+		          "'-'",
+		          name);
+		start_discard(ld);
+		goto out;
+	}
+	certs = realloc(conf->certs, (conf->n_certs + 1) * sizeof(*certs));
+	if (certs == NULL) {
+		ld->oom = true;
+		start_discard(ld);
+		goto out;
+	}
+	conf->certs = certs;
+	lines = realloc(ld->cert_lines, (conf->n_certs + 1) * sizeof(*lines));
+	if (lines == NULL) {
+		ld->oom = true;
+		start_discard(ld);
+		goto out;
+	}
+	ld->cert_lines = lines;
+	memset(&certs[conf->n_certs], 0, sizeof(*certs));
+	memset(&lines[conf->n_certs], 0, sizeof(*lines));
+	certs[conf->n_certs].name = strdup(name);
+	if (certs[conf->n_certs].name == NULL) {
+		ld->oom = true;
+		start_discard(ld);
+		goto out;
+	}
+	certs[conf->n_certs].line = lineno;
+	conf->n_certs++;
+	ld->scope = SCOPE_CERT;
+	goto out;
+bad:
+	add_error(ld, lineno, "bad section header: expected [cert NAME]");
+	start_discard(ld);
+out:
+	return;
+}
+
+static void
+parse_assignment(struct loader *ld, char *line, int lineno)
+{
+	char msg[1024];
+	struct key_lines *lines;
+	enum conf_where where;
+	enum conf_key k;
+	bool known;
+	char *eq;
+	char *key;
+	char *value;
+
+	eq = strchr(line, '=');
+	if (eq == NULL) {
+		add_error(ld, lineno, "missing '=': expected key = value");
+		goto out;
+	}
+	*eq = '\0';
+	key = trim(line);
+	value = trim(eq + 1);
+	if (*key == '\0') {
+		add_error(ld, lineno, "missing key before '='");
+		goto out;
+	}
+	known = conf_key_find(key, &k) == 0;
+	lines = scope_lines(ld);
+	if (known && lines->line[k] != 0) {
+		add_error(ld, lineno, "duplicate key '%s' (first set on line %d)", key,
+		          lines->line[k]);
+		goto out;
+	}
+	where = ld->scope == SCOPE_GLOBAL ? CONF_WHERE_GLOBAL : CONF_WHERE_CERT;
+	if (conf_set(scope_settings(ld), where, key, value, msg, sizeof(msg)) < 0) {
+		add_error(ld, lineno, "%s", msg);
+	}
+	/* A bad value still counts as set: a second line is a duplicate. A key
+	 * conf_set refuses in this scope (or an unknown one) does not. */
+	if (known && conf_key_allowed(k, where)) {
+		lines->line[k] = lineno;
+	}
+out:
+	return;
+}
+
+static void
+parse_text_buffer(struct loader *ld, char *buf, size_t len)
+{
+	char *end = buf + len;
+	char *line;
+	char *next;
+	char *nl;
+	size_t n;
+	size_t i;
+	int lineno = 0;
+
+	for (line = buf; line < end; line = next) {
+		lineno++;
+		nl = memchr(line, '\n', (size_t)(end - line));
+		n = nl != NULL ? (size_t)(nl - line) : (size_t)(end - line);
+		next = nl != NULL ? nl + 1 : end;
+		if (memchr(line, '\0', n) != NULL) {
+			add_error(ld, lineno, "contains a NUL byte");
+			continue;
+		}
+		/* file_read leaves a NUL after the last line. */
+		line[n] = '\0';
+		if (n > 0 && line[n - 1] == '\r') {
+			line[--n] = '\0';
+		}
+		/* A '#' at the start or after a blank starts a comment; elsewhere
+		 * (a URL fragment) it is part of the value. */
+		for (i = 0; i < n; i++) {
+			if (line[i] == '#' &&
+			    (i == 0 || line[i - 1] == ' ' || line[i - 1] == '\t')) {
+				line[i] = '\0';
+				break;
+			}
+		}
+		line = trim(line);
+		if (*line == '\0') {
+			continue;
+		}
+		if (*line == '[') {
+			parse_section(ld, line, lineno);
+		} else {
+			parse_assignment(ld, line, lineno);
+		}
+	}
+}
+
+struct domain_ref {
+	const char *name;
+	size_t cert;
+};
+
+static int
+domain_ref_cmp(const void *a, const void *b)
+{
+	const struct domain_ref *x = a;
+	const struct domain_ref *y = b;
+	int ret;
+
+	ret = strcmp(x->name, y->name);
+	if (ret == 0) {
+		ret = x->cert < y->cert ? -1 : x->cert > y->cert;
+	}
+	return ret;
+}
+
+static int
+cert_name_cmp(const void *a, const void *b)
+{
+	const struct conf_cert *const *x = a;
+	const struct conf_cert *const *y = b;
+	int ret;
+
+	ret = strcmp((*x)->name, (*y)->name);
+	if (ret == 0) {
+		ret = (*x)->line < (*y)->line ? -1 : (*x)->line > (*y)->line;
+	}
+	return ret;
+}
+
+/* Drops every section whose name an earlier one already has. Sorting keeps
+ * this fast with tens of thousands of sections. */
+static void
+drop_duplicate_sections(struct loader *ld)
+{
+	struct conf *conf = ld->conf;
+	const struct conf_cert **sorted = NULL;
+	bool *drop = NULL;
+	size_t i;
+	size_t kept;
+
+	if (conf->n_certs < 2) {
+		goto out;
+	}
+	sorted = calloc(conf->n_certs, sizeof(*sorted));
+	drop = calloc(conf->n_certs, sizeof(*drop));
+	if (sorted == NULL || drop == NULL) {
+		ld->oom = true;
+		goto out;
+	}
+	for (i = 0; i < conf->n_certs; i++) {
+		sorted[i] = &conf->certs[i];
+	}
+	qsort(sorted, conf->n_certs, sizeof(*sorted), cert_name_cmp);
+	for (i = 1; i < conf->n_certs; i++) {
+		if (strcmp(sorted[i]->name, sorted[i - 1]->name) != 0) {
+			continue;
+		}
+		add_error(ld, sorted[i]->line, "duplicate section [cert %s] (first on line %d)",
+		          sorted[i]->name, sorted[i - 1]->line);
+		drop[sorted[i] - conf->certs] = true;
+		/* Keep comparing against the first of the run. */
+		sorted[i] = sorted[i - 1];
+	}
+	kept = 0;
+	for (i = 0; i < conf->n_certs; i++) {
+		if (drop[i]) {
+			free(conf->certs[i].name);
+			conf_settings_finish(&conf->certs[i].settings);
+			continue;
+		}
+		conf->certs[kept] = conf->certs[i];
+		ld->cert_lines[kept] = ld->cert_lines[i];
+		kept++;
+	}
+	conf->n_certs = kept;
+out:
+	free(sorted);
+	free(drop);
+}
+
+static void
+check_shared_domains(struct loader *ld)
+{
+	struct conf *conf = ld->conf;
+	struct domain_ref *refs = NULL;
+	size_t n = 0;
+	size_t first = 0;
+	size_t i;
+	size_t j;
+
+	for (i = 0; i < conf->n_certs; i++) {
+		n += conf->certs[i].settings.n_domains;
+	}
+	if (n < 2) {
+		goto out;
+	}
+	refs = calloc(n, sizeof(*refs));
+	if (refs == NULL) {
+		ld->oom = true;
+		goto out;
+	}
+	n = 0;
+	for (i = 0; i < conf->n_certs; i++) {
+		for (j = 0; j < conf->certs[i].settings.n_domains; j++) {
+			refs[n].name = conf->certs[i].settings.domains[j];
+			refs[n].cert = i;
+			n++;
+		}
+	}
+	qsort(refs, n, sizeof(*refs), domain_ref_cmp);
+	for (i = 1; i < n; i++) {
+		if (strcmp(refs[i].name, refs[first].name) != 0) {
+			first = i;
+			continue;
+		}
+		add_error(ld, ld->cert_lines[refs[i].cert].line[CONF_KEY_DOMAINS],
+		          "domain '%s' is already in [cert %s] on line %d", refs[i].name,
+		          conf->certs[refs[first].cert].name,
+		          ld->cert_lines[refs[first].cert].line[CONF_KEY_DOMAINS]);
+	}
+out:
+	free(refs);
+}
+
+/* Whether the scope has a line for the key, valid or not: a key whose value
+ * was wrong is reported once, not again as missing. */
+static bool
+given(const struct key_lines *lines, enum conf_key key)
+{
+	return lines->line[key] != 0;
+}
+
+/* Checks what one scope sets against the challenge it ends up with
+ * (CONF_CHALLENGE__MAX when its challenge line is wrong). */
+static void
+check_scope(struct loader *ld, const struct conf_settings *s, const struct key_lines *lines,
+            enum conf_challenge challenge)
+{
+	static const enum conf_key http_only[] = {CONF_KEY_HTTP_HOOK, CONF_KEY_WEBROOT};
+	size_t i;
+
+	for (i = 0; i < sizeof(http_only) / sizeof(http_only[0]); i++) {
+		if ((s->set & CONF_KEY_BIT(http_only[i])) != 0 &&
+		    challenge != CONF_CHALLENGE_HTTP01 && challenge != CONF_CHALLENGE__MAX) {
+			add_error(ld, lines->line[http_only[i]],
+			          "%s needs challenge = http-01 (challenge is %s)",
+			          conf_key_name(http_only[i]), conf_challenge_name(challenge));
+		}
+	}
+	if (given(lines, CONF_KEY_EAB_KID) && !given(lines, CONF_KEY_EAB_HMAC_KEY)) {
+		add_error(ld, lines->line[CONF_KEY_EAB_KID], "eab-kid needs eab-hmac-key");
+	}
+	if (given(lines, CONF_KEY_EAB_HMAC_KEY) && !given(lines, CONF_KEY_EAB_KID)) {
+		add_error(ld, lines->line[CONF_KEY_EAB_HMAC_KEY], "eab-hmac-key needs eab-kid");
+	}
+}
+
+/* The challenge a scope ends up with, from its own line or the fallback;
+ * CONF_CHALLENGE__MAX when its line is wrong. */
+static enum conf_challenge
+scope_challenge(const struct conf_settings *s, const struct key_lines *lines,
+                enum conf_challenge fallback)
+{
+	enum conf_challenge ret = fallback;
+
+	if ((s->set & CONF_KEY_BIT(CONF_KEY_CHALLENGE)) != 0) {
+		ret = s->challenge;
+	} else if (given(lines, CONF_KEY_CHALLENGE)) {
+		ret = CONF_CHALLENGE__MAX;
+	}
+	return ret;
+}
+
+static void
+check_cert(struct loader *ld, size_t i, enum conf_challenge global_challenge)
+{
+	const struct conf_cert *cert = &ld->conf->certs[i];
+	const struct conf_settings *s = &cert->settings;
+	const struct key_lines *lines = &ld->cert_lines[i];
+	enum conf_challenge challenge;
+	size_t j;
+
+	if (!given(lines, CONF_KEY_DOMAINS)) {
+		add_error(ld, cert->line, "[cert %s] has no domains: add domains = NAME ...",
+		          cert->name);
+	}
+	challenge = scope_challenge(s, lines, global_challenge);
+	check_scope(ld, s, lines, challenge);
+	if (challenge == CONF_CHALLENGE_DNS01 && !given(lines, CONF_KEY_DNS_HOOK) &&
+	    !given(&ld->global_lines, CONF_KEY_DNS_HOOK)) {
+		add_error(ld,
+		          given(lines, CONF_KEY_CHALLENGE) ? lines->line[CONF_KEY_CHALLENGE]
+		                                           : cert->line,
+		          "challenge dns-01 needs dns-hook: set dns-hook = PROGRAM");
+	}
+	for (j = 0; j < s->n_domains; j++) {
+		if (s->domains[j][0] == '*' && challenge != CONF_CHALLENGE_DNS01 &&
+		    challenge != CONF_CHALLENGE__MAX) {
+			add_error(ld, lines->line[CONF_KEY_DOMAINS],
+			          "wildcard '%s' needs challenge = dns-01", s->domains[j]);
+		}
+	}
+}
+
+static void
+validate(struct loader *ld)
+{
+	struct conf *conf = ld->conf;
+	enum conf_challenge global_challenge;
+	size_t i;
+
+	global_challenge = scope_challenge(&conf->global, &ld->global_lines, CONF_CHALLENGE_HTTP01);
+	check_scope(ld, &conf->global, &ld->global_lines, global_challenge);
+	/* Without sections, the global settings are what `acmed cert` uses. */
+	if (conf->n_certs == 0 && global_challenge == CONF_CHALLENGE_DNS01 &&
+	    !given(&ld->global_lines, CONF_KEY_DNS_HOOK)) {
+		add_error(ld, ld->global_lines.line[CONF_KEY_CHALLENGE],
+		          "challenge dns-01 needs dns-hook: set dns-hook = PROGRAM");
+	}
+	drop_duplicate_sections(ld);
+	for (i = 0; i < conf->n_certs; i++) {
+		check_cert(ld, i, global_challenge);
+	}
+	check_shared_domains(ld);
+}
+
+static int
+load_error_cmp(const void *a, const void *b)
+{
+	const struct load_error *x = a;
+	const struct load_error *y = b;
+	int ret;
+
+	ret = (x->line > y->line) - (x->line < y->line);
+	if (ret == 0) {
+		ret = (x->seq > y->seq) - (x->seq < y->seq);
+	}
+	return ret;
+}
+
+/* Moves the errors, in line order, to conf->errors. */
+static void
+publish_errors(struct loader *ld)
+{
+	struct conf *conf = ld->conf;
+	char **all;
+	size_t i;
+
+	if (ld->n_errors == 0) {
+		goto out;
+	}
+	qsort(ld->errors, ld->n_errors, sizeof(*ld->errors), load_error_cmp);
+	all = realloc(conf->errors, (conf->n_errors + ld->n_errors) * sizeof(*all));
+	if (all == NULL) {
+		ld->oom = true;
+		goto out;
+	}
+	conf->errors = all;
+	for (i = 0; i < ld->n_errors; i++) {
+		conf->errors[conf->n_errors++] = ld->errors[i].msg;
+		ld->errors[i].msg = NULL;
+	}
+out:
+	return;
+}
+
+int
+conf_load(struct conf *conf, const char *path)
+{
+	struct loader ld;
+	char *buf = NULL;
+	size_t len = 0;
+	size_t i;
+	int ret = -1;
+
+	memset(&ld, 0, sizeof(ld));
+	ld.conf = conf;
+	ld.scope = SCOPE_GLOBAL;
+	free(conf->path);
+	conf->path = strdup(path);
+	if (conf->path == NULL) {
+		goto out;
+	}
+	buf = file_read(path, CONF_FILE_MAX, &len);
+	if (buf == NULL) {
+		add_error(&ld, 0, "%s", strerror(errno));
+	} else {
+		parse_text_buffer(&ld, buf, len);
+		validate(&ld);
+	}
+	if (ld.oom) {
+		add_error(&ld, 0, "out of memory");
+	}
+	publish_errors(&ld);
+	if (!ld.oom && ld.n_errors == 0) {
+		ret = 0;
+	}
+out:
+	for (i = 0; i < ld.n_errors; i++) {
+		free(ld.errors[i].msg);
+	}
+	free(ld.errors);
+	free(ld.cert_lines);
+	conf_settings_finish(&ld.discard);
+	free(buf);
+	return ret;
+}

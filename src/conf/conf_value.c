@@ -1,0 +1,754 @@
+#include "conf/conf_internal.h"
+
+#include <arpa/inet.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/b64.h"
+#include "conf/ca.h"
+
+#define DNS_NAME_MAX 253
+#define DNS_LABEL_MAX 63
+#define EMAIL_MAX 254
+
+static const char list_separators[] = ", \t";
+
+static const char *const challenge_names[CONF_CHALLENGE__MAX] = {
+        [CONF_CHALLENGE_HTTP01] = "http-01",
+        [CONF_CHALLENGE_DNS01] = "dns-01",
+        [CONF_CHALLENGE_TLSALPN01] = "tls-alpn-01",
+};
+
+struct bool_name {
+	const char *name;
+	bool value;
+};
+
+/* Sorted. */
+static const struct bool_name bools[] = {
+        {"0", false}, {"1", true}, {"false", false}, {"no", false}, {"true", true}, {"yes", true},
+};
+
+/* Sorted. */
+static const char *const eab_algs[] = {"HS256", "HS384", "HS512"};
+
+struct duration_unit {
+	char unit;
+	long seconds;
+};
+
+/* Sorted. */
+static const struct duration_unit duration_units[] = {
+        {'d', 86400},
+        {'h', 3600},
+        {'m', 60},
+        {'s', 1},
+};
+
+void
+conf_value_fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0) {
+		goto out;
+	}
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+out:
+	return;
+}
+
+void *
+conf_value_field(struct conf_settings *s, size_t off)
+{
+	return (char *)s + off;
+}
+
+const void *
+conf_value_const_field(const struct conf_settings *s, size_t off)
+{
+	return (const char *)s + off;
+}
+
+static bool
+is_control(unsigned char c)
+{
+	return c < 0x20 || c == 0x7f;
+}
+
+int
+conf_value_set_string(struct conf_settings *s, const struct conf_key_spec *spec, const char *value)
+{
+	char **dst = conf_value_field(s, spec->off);
+	char *copy;
+	int ret = -1;
+
+	copy = strdup(value);
+	if (copy == NULL) {
+		goto out;
+	}
+	free(*dst);
+	*dst = copy;
+	ret = 0;
+out:
+	return ret;
+}
+
+/* Parses decimal digits only: no sign, no spaces. */
+static int
+parse_long(const char *s, long *value)
+{
+	long v = 0;
+	int ret = -1;
+
+	if (*s == '\0') {
+		goto out;
+	}
+	for (; *s >= '0' && *s <= '9'; s++) {
+		if (v > (LONG_MAX - (*s - '0')) / 10) {
+			goto out;
+		}
+		v = v * 10 + (*s - '0');
+	}
+	if (*s != '\0') {
+		goto out;
+	}
+	*value = v;
+	ret = 0;
+out:
+	return ret;
+}
+
+static int
+unit_cmp(const void *key, const void *elem)
+{
+	const char *unit = key;
+	const struct duration_unit *u = elem;
+
+	return (unsigned char)*unit - (unsigned char)u->unit;
+}
+
+int
+conf_parse_duration(const char *s, long *seconds)
+{
+	char digits[32];
+	const struct duration_unit *unit;
+	size_t len;
+	long mult = 1;
+	long v;
+	int ret = -1;
+
+	len = strlen(s);
+	if (len == 0 || len >= sizeof(digits)) {
+		goto out;
+	}
+	if (s[len - 1] < '0' || s[len - 1] > '9') {
+		unit = bsearch(&s[len - 1], duration_units,
+		               sizeof(duration_units) / sizeof(duration_units[0]),
+		               sizeof(duration_units[0]), unit_cmp);
+		if (unit == NULL) {
+			goto out;
+		}
+		mult = unit->seconds;
+		len--;
+	}
+	memcpy(digits, s, len);
+	digits[len] = '\0';
+	if (parse_long(digits, &v) < 0 || v > LONG_MAX / mult) {
+		goto out;
+	}
+	*seconds = v * mult;
+	ret = 0;
+out:
+	return ret;
+}
+
+int
+conf_value_parse_text(struct conf_settings *s, const struct conf_key_spec *spec, const char *value,
+                      char *err, size_t errlen)
+{
+	const unsigned char *p;
+	int ret = -1;
+
+	for (p = (const unsigned char *)value; *p != '\0'; p++) {
+		if (is_control(*p)) {
+			conf_value_fail(err, errlen,
+			                "%s: invalid value: contains a control character",
+			                spec->name);
+			goto out;
+		}
+	}
+	if (strlen(value) > (size_t)spec->max) {
+		conf_value_fail(err, errlen, "%s: invalid value: longer than %ld characters",
+		                spec->name, spec->max);
+		goto out;
+	}
+	ret = conf_value_set_string(s, spec, value);
+out:
+	return ret;
+}
+
+int
+conf_value_parse_token(struct conf_settings *s, const struct conf_key_spec *spec, const char *value,
+                       char *err, size_t errlen)
+{
+	const unsigned char *p;
+	int ret = -1;
+
+	for (p = (const unsigned char *)value; *p != '\0'; p++) {
+		if (is_control(*p) || *p == ' ') {
+			conf_value_fail(err, errlen, "%s: invalid value '%s': expected no spaces",
+			                spec->name, value);
+			goto out;
+		}
+	}
+	ret = conf_value_parse_text(s, spec, value, err, errlen);
+out:
+	return ret;
+}
+
+static int
+bool_cmp(const void *key, const void *elem)
+{
+	const struct bool_name *b = elem;
+
+	return strcasecmp(key, b->name);
+}
+
+int
+conf_value_parse_bool(struct conf_settings *s, const struct conf_key_spec *spec, const char *value,
+                      char *err, size_t errlen)
+{
+	bool *dst = conf_value_field(s, spec->off);
+	const struct bool_name *found;
+	int ret = -1;
+
+	found = bsearch(value, bools, sizeof(bools) / sizeof(bools[0]), sizeof(bools[0]), bool_cmp);
+	if (found == NULL) {
+		conf_value_fail(err, errlen, "%s: invalid value '%s': expected yes or no",
+		                spec->name, value);
+		goto out;
+	}
+	*dst = found->value;
+	ret = 0;
+out:
+	return ret;
+}
+
+int
+conf_value_parse_ca(struct conf_settings *s, const struct conf_key_spec *spec, const char *value,
+                    char *err, size_t errlen)
+{
+	int ret = -1;
+
+	if (ca_directory_url(value) == NULL) {
+		conf_value_fail(err, errlen,
+		                "%s: unknown CA '%s': expected an https URL or one of %s",
+		                spec->name, value, ca_short_names());
+		goto out;
+	}
+	ret = conf_value_set_string(s, spec, value);
+out:
+	return ret;
+}
+
+int
+conf_value_parse_challenge(struct conf_settings *s, const struct conf_key_spec *spec,
+                           const char *value, char *err, size_t errlen)
+{
+	enum conf_challenge *dst = conf_value_field(s, spec->off);
+	int c;
+	int ret = -1;
+
+	for (c = 0; c < CONF_CHALLENGE__MAX; c++) {
+		if (strcmp(value, challenge_names[c]) == 0) {
+			*dst = (enum conf_challenge)c;
+			ret = 0;
+			goto out;
+		}
+	}
+	conf_value_fail(err, errlen,
+	                "%s: invalid value '%s': expected http-01, dns-01 or tls-alpn-01",
+	                spec->name, value);
+out:
+	return ret;
+}
+
+int
+conf_value_parse_number(struct conf_settings *s, const struct conf_key_spec *spec,
+                        const char *value, char *err, size_t errlen)
+{
+	long *dst = conf_value_field(s, spec->off);
+	long v;
+	int ret = -1;
+
+	if (parse_long(value, &v) < 0 || v < spec->min || v > spec->max) {
+		conf_value_fail(err, errlen,
+		                "%s: invalid value '%s': expected a number from %ld to %ld",
+		                spec->name, value, spec->min, spec->max);
+		goto out;
+	}
+	*dst = v;
+	ret = 0;
+out:
+	return ret;
+}
+
+int
+conf_value_parse_duration(struct conf_settings *s, const struct conf_key_spec *spec,
+                          const char *value, char *err, size_t errlen)
+{
+	long *dst = conf_value_field(s, spec->off);
+	long v;
+	int ret = -1;
+
+	if (conf_parse_duration(value, &v) < 0) {
+		conf_value_fail(
+		        err, errlen,
+		        "%s: invalid value '%s': expected a duration such as 30, 90s, 5m, 2h or 1d",
+		        spec->name, value);
+		goto out;
+	}
+	if (v < spec->min || v > spec->max) {
+		conf_value_fail(err, errlen, "%s: invalid value '%s': expected %lds to %lds",
+		                spec->name, value, spec->min, spec->max);
+		goto out;
+	}
+	*dst = v;
+	ret = 0;
+out:
+	return ret;
+}
+
+int
+conf_value_parse_renew_before(struct conf_settings *s, const struct conf_key_spec *spec,
+                              const char *value, char *err, size_t errlen)
+{
+	long *dst = conf_value_field(s, spec->off);
+	long v;
+	int ret = -1;
+
+	if (strcmp(value, "auto") == 0) {
+		v = 0;
+	} else if (conf_parse_duration(value, &v) < 0 || v < spec->min) {
+		conf_value_fail(
+		        err, errlen,
+		        "%s: invalid value '%s': expected auto or a duration of at least 1h, such "
+		        "as 30d",
+		        spec->name, value);
+		goto out;
+	}
+	*dst = v;
+	ret = 0;
+out:
+	return ret;
+}
+
+int
+conf_value_parse_key_type(struct conf_settings *s, const struct conf_key_spec *spec,
+                          const char *value, char *err, size_t errlen)
+{
+	enum key_type *dst = conf_value_field(s, spec->off);
+	enum key_type type;
+	char names[128];
+	size_t used = 0;
+	int t;
+	int n;
+	int ret = -1;
+
+	if (key_type_parse(value, &type) == 0) {
+		*dst = type;
+		ret = 0;
+		goto out;
+	}
+	names[0] = '\0';
+	for (t = 0; t < KEY_TYPE__MAX && used < sizeof(names); t++) {
+		n = snprintf(names + used, sizeof(names) - used, "%s%s",
+		             t == 0 ? "" : (t == KEY_TYPE__MAX - 1 ? " or " : ", "),
+		             key_type_name((enum key_type)t));
+		if (n < 0) {
+			break;
+		}
+		used += (size_t)n;
+	}
+	conf_value_fail(err, errlen, "%s: invalid value '%s': expected %s", spec->name, value,
+	                names);
+out:
+	return ret;
+}
+
+static int
+eab_alg_cmp(const void *key, const void *elem)
+{
+	const char *const *alg = elem;
+
+	return strcmp(key, *alg);
+}
+
+int
+conf_value_parse_eab_alg(struct conf_settings *s, const struct conf_key_spec *spec,
+                         const char *value, char *err, size_t errlen)
+{
+	int ret = -1;
+
+	if (bsearch(value, eab_algs, sizeof(eab_algs) / sizeof(eab_algs[0]), sizeof(eab_algs[0]),
+	            eab_alg_cmp) == NULL) {
+		conf_value_fail(err, errlen,
+		                "%s: invalid value '%s': expected HS256, HS384 or HS512",
+		                spec->name, value);
+		goto out;
+	}
+	ret = conf_value_set_string(s, spec, value);
+out:
+	return ret;
+}
+
+int
+conf_value_parse_eab_key(struct conf_settings *s, const struct conf_key_spec *spec,
+                         const char *value, char *err, size_t errlen)
+{
+	unsigned char *key = NULL;
+	size_t keylen = 0;
+	int ret = -1;
+
+	/* The value is a secret: never echo it. */
+	if (b64_decode(value, strlen(value), &key, &keylen) < 0 || keylen == 0) {
+		conf_value_fail(err, errlen,
+		                "%s: invalid value: expected base64url without padding",
+		                spec->name);
+		goto out;
+	}
+	ret = conf_value_set_string(s, spec, value);
+out:
+	if (key != NULL) {
+		explicit_bzero(key, keylen);
+		free(key);
+	}
+	return ret;
+}
+
+static int
+parse_port(const char *s, long *port)
+{
+	int ret = -1;
+
+	if (strlen(s) > 5 || parse_long(s, port) < 0 || *port < 1 || *port > 65535) {
+		goto out;
+	}
+	ret = 0;
+out:
+	return ret;
+}
+
+int
+conf_value_parse_listen(struct conf_settings *s, const struct conf_key_spec *spec,
+                        const char *value, char *err, size_t errlen)
+{
+	char addr[INET6_ADDRSTRLEN + 1];
+	unsigned char bin[sizeof(struct in6_addr)];
+	const char *start = value;
+	const char *port = value;
+	const char *stop = NULL; /* just after the address */
+	size_t len;
+	long p;
+	int family = AF_UNSPEC;
+	int ret = -1;
+
+	if (value[0] == '[') {
+		stop = strchr(value, ']');
+		if (stop == NULL || stop[1] != ':') {
+			goto bad;
+		}
+		family = AF_INET6;
+		start = value + 1;
+		port = stop + 2;
+	} else {
+		stop = strrchr(value, ':');
+		if (stop != NULL) {
+			family = AF_INET;
+			port = stop + 1;
+		}
+	}
+	if (family != AF_UNSPEC) {
+		len = (size_t)(stop - start);
+		if (len == 0 || len >= sizeof(addr)) {
+			goto bad;
+		}
+		memcpy(addr, start, len);
+		addr[len] = '\0';
+		if (inet_pton(family, addr, bin) != 1) {
+			goto bad;
+		}
+	}
+	if (parse_port(port, &p) < 0) {
+		goto bad;
+	}
+	ret = conf_value_set_string(s, spec, value);
+	goto out;
+bad:
+	conf_value_fail(err, errlen,
+	                "%s: invalid value '%s': expected PORT, ADDR:PORT or [ADDR]:PORT with a "
+	                "port from 1 "
+	                "to 65535",
+	                spec->name, value);
+out:
+	return ret;
+}
+
+/* An LDH host name (RFC 1123, RFC 5890 A-labels), lower-cased in place.
+ * Returns NULL or the reason it is not one. */
+static const char *
+check_dns_name(char *name)
+{
+	char *label = name;
+	char *p;
+	bool numeric = true;
+	const char *ret = NULL;
+
+	if (*name == '\0') {
+		ret = "empty name";
+		goto out;
+	}
+	for (p = name;; p++) {
+		if (*p == '.' || *p == '\0') {
+			if (p == label) {
+				ret = "empty label";
+				goto out;
+			}
+			if (p - label > DNS_LABEL_MAX) {
+				ret = "label longer than 63 characters";
+				goto out;
+			}
+			if (*label == '-' || p[-1] == '-') {
+				ret = "label starts or ends with '-'";
+				goto out;
+			}
+			if (*p == '\0') {
+				break;
+			}
+			label = p + 1;
+			numeric = true;
+			continue;
+		}
+		if (*p >= 'A' && *p <= 'Z') {
+			*p = (char)(*p - 'A' + 'a');
+		}
+		if (*p >= '0' && *p <= '9') {
+			continue;
+		}
+		numeric = false;
+		if ((*p < 'a' || *p > 'z') && *p != '-') {
+			ret = "only letters, digits, '-' and '.' are allowed";
+			goto out;
+		}
+	}
+	if (numeric) {
+		ret = "the last label is a number";
+		goto out;
+	}
+out:
+	return ret;
+}
+
+int
+conf_value_parse_domain(const struct conf_key_spec *spec, const char *item, size_t len, char *out,
+                        size_t outlen, char *err, size_t errlen)
+{
+	char buf[DNS_NAME_MAX + 2];
+	unsigned char bin[sizeof(struct in6_addr)];
+	const char *why = NULL;
+	int ret = -1;
+
+	if (len > DNS_NAME_MAX) {
+		why = "longer than 253 characters";
+		goto out;
+	}
+	memcpy(buf, item, len);
+	buf[len] = '\0';
+	if (inet_pton(AF_INET, buf, bin) == 1) {
+		if (inet_ntop(AF_INET, bin, out, (socklen_t)outlen) != NULL) {
+			ret = 0;
+		}
+		goto out;
+	}
+	if (strchr(buf, ':') != NULL) {
+		/* RFC 8738: the identifier of an address is its canonical text. */
+		if (inet_pton(AF_INET6, buf, bin) != 1) {
+			why = "not an IP address";
+			goto out;
+		}
+		if (inet_ntop(AF_INET6, bin, out, (socklen_t)outlen) != NULL) {
+			ret = 0;
+		}
+		goto out;
+	}
+	why = check_dns_name(strncmp(buf, "*.", 2) == 0 ? buf + 2 : buf);
+	if (why != NULL) {
+		goto out;
+	}
+	if (len >= outlen) {
+		goto out;
+	}
+	memcpy(out, buf, len + 1);
+	ret = 0;
+out:
+	if (why != NULL) {
+		conf_value_fail(err, errlen, "%s: invalid name '%.*s': %s", spec->name, (int)len,
+		                item, why);
+	}
+	return ret;
+}
+
+int
+conf_value_parse_email(const struct conf_key_spec *spec, const char *item, size_t len, char *out,
+                       size_t outlen, char *err, size_t errlen)
+{
+	const char *addr = item;
+	const char *at = NULL;
+	size_t i;
+	int ret = -1;
+
+	if (len >= 7 && strncasecmp(item, "mailto:", 7) == 0) {
+		addr += 7;
+		len -= 7;
+	}
+	if (len == 0 || len > EMAIL_MAX || len >= outlen) {
+		goto bad;
+	}
+	for (i = 0; i < len; i++) {
+		if (is_control((unsigned char)addr[i]) || strchr(" ,<>", addr[i]) != NULL) {
+			goto bad;
+		}
+		if (addr[i] == '@') {
+			if (at != NULL) {
+				goto bad;
+			}
+			at = addr + i;
+		}
+	}
+	if (at == NULL || at == addr || at == addr + len - 1) {
+		goto bad;
+	}
+	memcpy(out, addr, len);
+	out[len] = '\0';
+	ret = 0;
+	goto out;
+bad:
+	conf_value_fail(err, errlen, "%s: invalid address '%.*s': expected name@domain", spec->name,
+	                (int)len, addr);
+out:
+	return ret;
+}
+
+static bool
+list_has(char *const *list, size_t n, const char *s)
+{
+	size_t i;
+	bool ret = false;
+
+	for (i = 0; i < n; i++) {
+		if (strcmp(list[i], s) == 0) {
+			ret = true;
+			break;
+		}
+	}
+	return ret;
+}
+
+void
+conf_value_list_free(char **list, size_t n)
+{
+	size_t i;
+
+	if (list == NULL) {
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		free(list[i]);
+	}
+	free(list);
+out:
+	return;
+}
+
+/* Appends every item of a comma or space separated value; all or nothing. */
+int
+conf_value_parse_list(struct conf_settings *s, const struct conf_key_spec *spec, const char *value,
+                      char *err, size_t errlen)
+{
+	char ***list = conf_value_field(s, spec->off);
+	size_t *n = conf_value_field(s, spec->off_n);
+	char **grown = NULL;
+	char **merged;
+	size_t added = 0;
+	char item[DNS_NAME_MAX + 2];
+	const char *p;
+	size_t len;
+	int ret = -1;
+
+	for (p = value + strspn(value, list_separators); *p != '\0';
+	     p += len, p += strspn(p, list_separators)) {
+		len = strcspn(p, list_separators);
+		if (spec->item(spec, p, len, item, sizeof(item), err, errlen) < 0) {
+			goto out;
+		}
+		if (list_has(*list, *n, item) || list_has(grown, added, item)) {
+			conf_value_fail(err, errlen, "%s: '%s' is listed twice", spec->name, item);
+			goto out;
+		}
+		if (*n + added >= (size_t)spec->max) {
+			conf_value_fail(err, errlen, "%s: more than %ld values", spec->name,
+			                spec->max);
+			goto out;
+		}
+		if (grown == NULL) {
+			/* Room for all that can follow: the value holds at most one item
+			 * per two characters. */
+			grown = calloc(strlen(p) / 2 + 1, sizeof(*grown));
+			if (grown == NULL) {
+				conf_value_fail(err, errlen, "out of memory");
+				goto out;
+			}
+		}
+		grown[added] = strdup(item);
+		if (grown[added] == NULL) {
+			conf_value_fail(err, errlen, "out of memory");
+			goto out;
+		}
+		added++;
+	}
+	if (added == 0) {
+		conf_value_fail(err, errlen, "%s: missing value", spec->name);
+		goto out;
+	}
+	merged = realloc(*list, (*n + added) * sizeof(*merged));
+	if (merged == NULL) {
+		conf_value_fail(err, errlen, "out of memory");
+		goto out;
+	}
+	memcpy(merged + *n, grown, added * sizeof(*grown));
+	*list = merged;
+	*n += added;
+	added = 0;
+	ret = 0;
+out:
+	conf_value_list_free(grown, added);
+	return ret;
+}
+
+const char *
+conf_challenge_name(enum conf_challenge c)
+{
+	const char *ret = NULL;
+
+	if ((unsigned)c < CONF_CHALLENGE__MAX) {
+		ret = challenge_names[c];
+	}
+	return ret;
+}

@@ -1,0 +1,57 @@
+/* Certificates and chains: parsing what a CA sends and the checks before
+ * anything is installed (RFC 8555 section 11.4). */
+#ifndef ACMED_CERT_H
+#define ACMED_CERT_H
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "base/ident.h"
+
+#define CERT_MAX_CHAIN 16
+
+/* A parsed chain: leaf first. */
+struct cert_chain {
+	X509 *certs[CERT_MAX_CHAIN];
+	size_t n;
+};
+
+/* Splits a PEM text of len bytes into certificates. Only CERTIFICATE blocks
+ * are allowed, with nothing but whitespace between them; at least one, at
+ * most CERT_MAX_CHAIN. Returns 0, or -1 with the reason in err. */
+int cert_chain_parse(const char *pem, size_t len, struct cert_chain *chain, char *err,
+                     size_t errlen);
+
+void cert_chain_finish(struct cert_chain *chain);
+
+/* The checks before install: the leaf's public key is key's, its names
+ * (SAN dNSName and iPAddress, case-insensitive) are exactly ids, notAfter is
+ * after now, and each certificate is signed by the next one. Returns 0, or -1
+ * with the reason in err. */
+int cert_chain_check(const struct cert_chain *chain, EVP_PKEY *key, const struct ident *ids,
+                     size_t n_ids, time_t now, char *err, size_t errlen);
+
+/* Validity of a certificate as Unix times. Returns 0 or -1. */
+int cert_validity(X509 *cert, time_t *not_before, time_t *not_after);
+
+/* Loads the first certificate of a PEM file. New X509 or NULL (not logged;
+ * errno-like reason in err). */
+X509 *cert_load(const char *path, char *err, size_t errlen);
+
+/* The RFC 9773 (ARI) certificate identifier: base64url(AKI keyIdentifier)
+ * "." base64url(serial DER content bytes). New string, or NULL when the
+ * certificate has no AKI. */
+char *cert_ari_id(X509 *cert);
+
+/* The subjectAltName entries as identifiers. Returns 0 and a new array
+ * (free each value and the array; see cert_ids_free), or -1. */
+int cert_ids(X509 *cert, struct ident **ids, size_t *n);
+void cert_ids_free(struct ident *ids, size_t n);
+
+/* The serial as lower-case hex without leading zeros. New string or NULL. */
+char *cert_serial_hex(X509 *cert);
+
+#endif

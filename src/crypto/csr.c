@@ -1,0 +1,225 @@
+#include "crypto/csr.h"
+
+#include "base/log.h"
+
+#include <arpa/inet.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <openssl/asn1.h>
+#include <openssl/err.h>
+#include <openssl/objects.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* RFC 5280 appendix A.1: ub-common-name. */
+#define CSR_CN_MAX 64
+
+/* One subjectAltName entry for an identifier: dNSName, or iPAddress with the
+ * 4 or 16 address bytes (RFC 8738 section 4). New GENERAL_NAME or NULL. */
+static GENERAL_NAME *
+general_name(const struct ident *id)
+{
+	GENERAL_NAME *gn = NULL, *ret = NULL;
+	ASN1_STRING *s = NULL;
+	unsigned char addr[sizeof(struct in6_addr)];
+	size_t addrlen = 0;
+	int type = 0;
+
+	if (strlen(id->value) > INT_MAX) {
+		log_error("csr: identifier too long");
+		goto out;
+	}
+	switch (id->type) {
+	case IDENT_DNS:
+		type = GEN_DNS;
+		s = ASN1_IA5STRING_new();
+		if (s == NULL || ASN1_STRING_set(s, id->value, (int)strlen(id->value)) != 1) {
+			log_openssl("csr: %s: subjectAltName", id->value);
+			goto out;
+		}
+		break;
+	case IDENT_IP:
+		type = GEN_IPADD;
+		if (inet_pton(AF_INET, id->value, addr) == 1) {
+			addrlen = sizeof(struct in_addr);
+		} else if (inet_pton(AF_INET6, id->value, addr) == 1) {
+			addrlen = sizeof(struct in6_addr);
+		} else {
+			log_error("csr: %s: not an IP address", id->value);
+			goto out;
+		}
+		s = ASN1_OCTET_STRING_new();
+		if (s == NULL || ASN1_OCTET_STRING_set(s, addr, (int)addrlen) != 1) {
+			log_openssl("csr: %s: subjectAltName", id->value);
+			goto out;
+		}
+		break;
+	default:
+		log_error("csr: %s: unsupported identifier type", id->value);
+		goto out;
+	}
+	gn = GENERAL_NAME_new();
+	if (gn == NULL) {
+		log_openssl("csr: %s: subjectAltName", id->value);
+		goto out;
+	}
+	GENERAL_NAME_set0_value(gn, type, s);
+	s = NULL;
+	ret = gn;
+	gn = NULL;
+out:
+	ASN1_STRING_free(s);
+	GENERAL_NAME_free(gn);
+	return ret;
+}
+
+/* The subjectAltName extension for all identifiers. RFC 5280 section 4.2.1.6:
+ * critical when the subject is empty. */
+static X509_EXTENSION *
+san_extension(const struct ident *ids, size_t n_ids, int critical)
+{
+	GENERAL_NAMES *names = NULL;
+	GENERAL_NAME *gn = NULL;
+	X509_EXTENSION *ext = NULL;
+	size_t i;
+
+	names = sk_GENERAL_NAME_new_null();
+	if (names == NULL) {
+		log_openssl("csr: subjectAltName");
+		goto out;
+	}
+	for (i = 0; i < n_ids; i++) {
+		gn = general_name(&ids[i]);
+		if (gn == NULL) {
+			goto out;
+		}
+		if (sk_GENERAL_NAME_push(names, gn) <= 0) {
+			log_openssl("csr: subjectAltName");
+			goto out;
+		}
+		gn = NULL;
+	}
+	ext = X509V3_EXT_i2d(NID_subject_alt_name, critical, names);
+	if (ext == NULL) {
+		log_openssl("csr: subjectAltName");
+	}
+out:
+	GENERAL_NAME_free(gn);
+	GENERAL_NAMES_free(names);
+	return ext;
+}
+
+/* The subject: CN is the first dns identifier if it fits, else nothing. */
+static X509_NAME *
+subject_name(const struct ident *ids, size_t n_ids)
+{
+	X509_NAME *name = NULL, *ret = NULL;
+	size_t i;
+
+	name = X509_NAME_new();
+	if (name == NULL) {
+		log_openssl("csr: subject");
+		goto out;
+	}
+	for (i = 0; i < n_ids; i++) {
+		if (ids[i].type == IDENT_DNS) {
+			break;
+		}
+	}
+	if (i < n_ids && strlen(ids[i].value) <= CSR_CN_MAX &&
+	    X509_NAME_add_entry_by_NID(name, NID_commonName, MBSTRING_UTF8,
+	                               (const unsigned char *)ids[i].value, -1, -1, 0) != 1) {
+		log_openssl("csr: %s: subject", ids[i].value);
+		goto out;
+	}
+	ret = name;
+	name = NULL;
+out:
+	X509_NAME_free(name);
+	return ret;
+}
+
+unsigned char *
+csr_create(EVP_PKEY *key, const struct ident *ids, size_t n_ids, size_t *len)
+{
+	X509_REQ *req = NULL;
+	X509_NAME *subject = NULL;
+	X509_EXTENSION *ext = NULL;
+	STACK_OF(X509_EXTENSION) *exts = NULL;
+	unsigned char *der = NULL, *ret = NULL, *p;
+	size_t i;
+	int n;
+
+	if (key == NULL || ids == NULL || n_ids == 0 || len == NULL) {
+		log_error("csr: no key or no identifiers");
+		goto out;
+	}
+	for (i = 0; i < n_ids; i++) {
+		if (ids[i].value == NULL || ids[i].value[0] == '\0') {
+			log_error("csr: identifier %zu is empty", i + 1);
+			goto out;
+		}
+	}
+	req = X509_REQ_new();
+	if (req == NULL || X509_REQ_set_version(req, X509_REQ_VERSION_1) != 1) {
+		log_openssl("csr: new request");
+		goto out;
+	}
+	subject = subject_name(ids, n_ids);
+	if (subject == NULL) {
+		goto out;
+	}
+	if (X509_REQ_set_subject_name(req, subject) != 1) {
+		log_openssl("csr: subject");
+		goto out;
+	}
+	ext = san_extension(ids, n_ids, X509_NAME_entry_count(subject) == 0);
+	if (ext == NULL) {
+		goto out;
+	}
+	exts = sk_X509_EXTENSION_new_null();
+	if (exts == NULL || sk_X509_EXTENSION_push(exts, ext) <= 0) {
+		log_openssl("csr: extensions");
+		goto out;
+	}
+	ext = NULL;
+	if (X509_REQ_add_extensions(req, exts) != 1) {
+		log_openssl("csr: extensions");
+		goto out;
+	}
+	if (X509_REQ_set_pubkey(req, key) != 1) {
+		log_openssl("csr: public key");
+		goto out;
+	}
+	if (X509_REQ_sign(req, key, EVP_sha256()) <= 0) {
+		log_openssl("csr: sign");
+		goto out;
+	}
+	n = i2d_X509_REQ(req, NULL);
+	if (n <= 0) {
+		log_openssl("csr: encode");
+		goto out;
+	}
+	der = malloc((size_t)n);
+	if (der == NULL) {
+		log_error("csr: out of memory");
+		goto out;
+	}
+	p = der;
+	if (i2d_X509_REQ(req, &p) != n) {
+		log_openssl("csr: encode");
+		goto out;
+	}
+	*len = (size_t)n;
+	ret = der;
+	der = NULL;
+out:
+	free(der);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	X509_EXTENSION_free(ext);
+	X509_NAME_free(subject);
+	X509_REQ_free(req);
+	return ret;
+}

@@ -1,0 +1,425 @@
+#include "crypto/jws.h"
+
+#include "base/b64.h"
+#include "crypto/key.h"
+#include "base/log.h"
+
+#include <limits.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/ec.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The largest digest and the largest ECDSA coordinate acmed signs with. */
+#define JWS_MD_MAX 64
+#define JWS_EC_COORD_MAX 48
+
+/* Signature algorithms per key type (RFC 7518 section 3.1). coord_len is the
+ * size of an EC coordinate and of r and s in the JWS signature; 0 for RSA. */
+static const struct {
+	const char *alg;
+	const char *digest;
+	const char *crv;
+	size_t coord_len;
+} jws_algs[KEY_TYPE__MAX] = {
+        [KEY_TYPE_EC_P256] = {"ES256", "SHA256", "P-256", 32},
+        [KEY_TYPE_EC_P384] = {"ES384", "SHA384", "P-384", 48},
+        [KEY_TYPE_RSA_2048] = {"RS256", "SHA256", NULL, 0},
+        [KEY_TYPE_RSA_3072] = {"RS256", "SHA256", NULL, 0},
+        [KEY_TYPE_RSA_4096] = {"RS256", "SHA256", NULL, 0},
+};
+
+/* MAC algorithms for external account binding, sorted by name. */
+static const struct {
+	const char *alg;
+	const char *digest;
+} jws_hmacs[] = {
+        {"HS256", "SHA256"},
+        {"HS384", "SHA384"},
+        {"HS512", "SHA512"},
+};
+
+const char *
+jws_alg(EVP_PKEY *key)
+{
+	enum key_type type;
+	const char *alg = NULL;
+
+	if (key_type_of(key, &type) == 0) {
+		alg = jws_algs[type].alg;
+	}
+	return alg;
+}
+
+/* base64url of a big-endian BIGNUM parameter of key, left-padded with zeros
+ * to pad bytes, or as short as possible when pad is 0. New string or NULL. */
+static char *
+bn_param_b64(EVP_PKEY *key, const char *param, size_t pad)
+{
+	BIGNUM *bn = NULL;
+	unsigned char *buf = NULL;
+	char *b64 = NULL;
+	int n;
+	size_t len;
+
+	if (EVP_PKEY_get_bn_param(key, param, &bn) != 1) {
+		log_openssl("jws: jwk: cannot read %s", param);
+		goto out;
+	}
+	n = BN_num_bytes(bn);
+	if (n <= 0 || (pad != 0 && (size_t)n > pad)) {
+		log_error("jws: jwk: bad %s", param);
+		goto out;
+	}
+	len = pad != 0 ? pad : (size_t)n;
+	buf = malloc(len);
+	if (buf == NULL) {
+		goto out;
+	}
+	if (BN_bn2binpad(bn, buf, (int)len) != (int)len) {
+		log_openssl("jws: jwk: cannot encode %s", param);
+		goto out;
+	}
+	b64 = b64_encode(buf, len);
+out:
+	free(buf);
+	BN_free(bn);
+	return b64;
+}
+
+json_t *
+jws_jwk(EVP_PKEY *key)
+{
+	enum key_type type;
+	char *a = NULL, *b = NULL;
+	json_t *jwk = NULL;
+
+	if (key_type_of(key, &type) != 0) {
+		log_error("jws: jwk: unsupported key type");
+		goto out;
+	}
+	if (jws_algs[type].crv != NULL) {
+		/* RFC 7518 section 6.2.1.2: x and y are the full coordinate
+		 * size, leading zeros included. */
+		a = bn_param_b64(key, OSSL_PKEY_PARAM_EC_PUB_X, jws_algs[type].coord_len);
+		b = bn_param_b64(key, OSSL_PKEY_PARAM_EC_PUB_Y, jws_algs[type].coord_len);
+		if (a == NULL || b == NULL) {
+			goto out;
+		}
+		jwk = json_pack("{s:s, s:s, s:s, s:s}", "crv", jws_algs[type].crv, "kty", "EC", "x",
+		                a, "y", b);
+	} else {
+		/* RFC 7518 section 6.3.1: n and e without leading zeros. */
+		a = bn_param_b64(key, OSSL_PKEY_PARAM_RSA_E, 0);
+		b = bn_param_b64(key, OSSL_PKEY_PARAM_RSA_N, 0);
+		if (a == NULL || b == NULL) {
+			goto out;
+		}
+		jwk = json_pack("{s:s, s:s, s:s}", "e", a, "kty", "RSA", "n", b);
+	}
+out:
+	free(a);
+	free(b);
+	return jwk;
+}
+
+char *
+jws_thumbprint(EVP_PKEY *key)
+{
+	json_t *jwk = NULL;
+	char *canon = NULL, *thumb = NULL;
+	unsigned char md[JWS_MD_MAX];
+	unsigned int mdlen = 0;
+
+	jwk = jws_jwk(key);
+	if (jwk == NULL) {
+		goto out;
+	}
+	/* RFC 7638 section 3.2: the required members only, sorted, no
+	 * whitespace; jws_jwk() returns exactly those. */
+	canon = json_dumps(jwk, JSON_COMPACT | JSON_SORT_KEYS);
+	if (canon == NULL) {
+		goto out;
+	}
+	if (EVP_Digest(canon, strlen(canon), md, &mdlen, EVP_sha256(), NULL) != 1) {
+		log_openssl("jws: thumbprint: sha-256 failed");
+		goto out;
+	}
+	thumb = b64_encode(md, mdlen);
+out:
+	free(canon);
+	json_decref(jwk);
+	return thumb;
+}
+
+/* Concatenates a, ".", b. New string or NULL. */
+static char *
+join_dot(const char *a, const char *b)
+{
+	size_t alen, blen;
+	char *s = NULL;
+
+	alen = strlen(a);
+	blen = strlen(b);
+	if (alen > SIZE_MAX - 2 - blen) {
+		goto out;
+	}
+	s = malloc(alen + blen + 2);
+	if (s == NULL) {
+		goto out;
+	}
+	memcpy(s, a, alen);
+	s[alen] = '.';
+	memcpy(s + alen + 1, b, blen + 1);
+out:
+	return s;
+}
+
+char *
+jws_key_authorization(EVP_PKEY *key, const char *token)
+{
+	char *thumb = NULL, *ka = NULL;
+
+	if (token == NULL || token[0] == '\0') {
+		goto out;
+	}
+	thumb = jws_thumbprint(key);
+	if (thumb == NULL) {
+		goto out;
+	}
+	ka = join_dot(token, thumb);
+out:
+	free(thumb);
+	return ka;
+}
+
+/* base64url of the compact JSON text of obj. New string or NULL. */
+static char *
+json_b64(const json_t *obj)
+{
+	char *text = NULL, *b64 = NULL;
+
+	text = json_dumps(obj, JSON_COMPACT);
+	if (text == NULL) {
+		goto out;
+	}
+	b64 = b64_encode(text, strlen(text));
+out:
+	free(text);
+	return b64;
+}
+
+/* RFC 7518 section 3.4: the JWS signature is r || s, each left-padded to the
+ * coordinate size, where OpenSSL gives DER. Writes 2 * coord_len bytes to
+ * out. Returns 0 or -1. */
+static int
+ecdsa_der_to_raw(const unsigned char *der, size_t derlen, size_t coord_len, unsigned char *out)
+{
+	ECDSA_SIG *sig = NULL;
+	const BIGNUM *r = NULL, *s = NULL;
+	const unsigned char *p = der;
+	int rc = -1;
+
+	if (derlen > LONG_MAX) {
+		goto out;
+	}
+	sig = d2i_ECDSA_SIG(NULL, &p, (long)derlen);
+	if (sig == NULL) {
+		goto out;
+	}
+	ECDSA_SIG_get0(sig, &r, &s);
+	if (BN_bn2binpad(r, out, (int)coord_len) != (int)coord_len ||
+	    BN_bn2binpad(s, out + coord_len, (int)coord_len) != (int)coord_len) {
+		goto out;
+	}
+	rc = 0;
+out:
+	ECDSA_SIG_free(sig);
+	return rc;
+}
+
+/* Signs input with key. Returns the base64url signature (new string) or NULL
+ * (logged). */
+static char *
+sign_b64(EVP_PKEY *key, enum key_type type, const char *input)
+{
+	EVP_MD_CTX *ctx = NULL;
+	unsigned char *sig = NULL;
+	unsigned char raw[2 * JWS_EC_COORD_MAX];
+	size_t siglen = 0;
+	char *b64 = NULL;
+
+	ctx = EVP_MD_CTX_new();
+	if (ctx == NULL) {
+		log_openssl("jws: sign: out of memory");
+		goto out;
+	}
+	if (EVP_DigestSignInit_ex(ctx, NULL, jws_algs[type].digest, NULL, NULL, key, NULL) != 1 ||
+	    EVP_DigestSign(ctx, NULL, &siglen, (const unsigned char *)input, strlen(input)) != 1) {
+		log_openssl("jws: sign %s: cannot start", jws_algs[type].alg);
+		goto out;
+	}
+	sig = malloc(siglen);
+	if (sig == NULL) {
+		log_error("jws: sign: out of memory");
+		goto out;
+	}
+	if (EVP_DigestSign(ctx, sig, &siglen, (const unsigned char *)input, strlen(input)) != 1) {
+		log_openssl("jws: sign %s: failed", jws_algs[type].alg);
+		goto out;
+	}
+	if (jws_algs[type].coord_len != 0) {
+		if (ecdsa_der_to_raw(sig, siglen, jws_algs[type].coord_len, raw) != 0) {
+			log_openssl("jws: sign %s: bad ecdsa signature", jws_algs[type].alg);
+			goto out;
+		}
+		b64 = b64_encode(raw, 2 * jws_algs[type].coord_len);
+	} else {
+		b64 = b64_encode(sig, siglen);
+	}
+	if (b64 == NULL) {
+		log_error("jws: sign: out of memory");
+	}
+out:
+	free(sig);
+	EVP_MD_CTX_free(ctx);
+	return b64;
+}
+
+json_t *
+jws_sign(EVP_PKEY *key, const char *kid, const char *nonce, const char *url, const char *payload)
+{
+	enum key_type type;
+	json_t *jwk = NULL, *protected = NULL, *jws = NULL;
+	char *protected_b64 = NULL, *payload_b64 = NULL, *input = NULL, *sig_b64 = NULL;
+
+	if (url == NULL) {
+		log_error("jws: sign: no url");
+		goto out;
+	}
+	if (key_type_of(key, &type) != 0) {
+		log_error("jws: sign %s: unsupported key type", url);
+		goto out;
+	}
+	/* RFC 8555 section 6.2: kid once the account exists, jwk before. */
+	if (kid == NULL) {
+		jwk = jws_jwk(key);
+		if (jwk == NULL) {
+			log_error("jws: sign %s: no jwk", url);
+			goto out;
+		}
+	}
+	protected = json_pack("{s:s, s:s*, s:O*, s:s*, s:s}", "alg", jws_algs[type].alg, "kid", kid,
+	                      "jwk", jwk, "nonce", nonce, "url", url);
+	if (protected == NULL) {
+		log_error("jws: sign %s: cannot build the protected header", url);
+		goto out;
+	}
+	protected_b64 = json_b64(protected);
+	/* RFC 8555 section 6.3: POST-as-GET has an empty payload. */
+	payload_b64 =
+	        b64_encode(payload != NULL ? payload : "", payload != NULL ? strlen(payload) : 0);
+	if (protected_b64 == NULL || payload_b64 == NULL) {
+		log_error("jws: sign %s: out of memory", url);
+		goto out;
+	}
+	input = join_dot(protected_b64, payload_b64);
+	if (input == NULL) {
+		log_error("jws: sign %s: out of memory", url);
+		goto out;
+	}
+	sig_b64 = sign_b64(key, type, input);
+	if (sig_b64 == NULL) {
+		goto out;
+	}
+	jws = json_pack("{s:s, s:s, s:s}", "protected", protected_b64, "payload", payload_b64,
+	                "signature", sig_b64);
+	if (jws == NULL) {
+		log_error("jws: sign %s: out of memory", url);
+	}
+out:
+	free(sig_b64);
+	free(input);
+	free(payload_b64);
+	free(protected_b64);
+	json_decref(protected);
+	json_decref(jwk);
+	return jws;
+}
+
+json_t *
+jws_sign_eab(const char *alg, const char *kid, const unsigned char *hmac_key, size_t hmac_key_len,
+             EVP_PKEY *account_key, const char *url)
+{
+	const char *digest = NULL;
+	json_t *jwk = NULL, *protected = NULL, *jws = NULL;
+	char *protected_b64 = NULL, *payload_b64 = NULL, *input = NULL, *sig_b64 = NULL;
+	unsigned char mac[JWS_MD_MAX];
+	size_t maclen = 0;
+	size_t i;
+
+	if (alg == NULL || kid == NULL || url == NULL || hmac_key == NULL || hmac_key_len == 0) {
+		log_error("jws: eab: missing alg, key id, hmac key or url");
+		goto out;
+	}
+	for (i = 0; i < sizeof(jws_hmacs) / sizeof(jws_hmacs[0]); i++) {
+		if (strcmp(alg, jws_hmacs[i].alg) == 0) {
+			digest = jws_hmacs[i].digest;
+			break;
+		}
+	}
+	if (digest == NULL) {
+		log_error("jws: eab: unsupported mac algorithm %s: use HS256, HS384 or HS512", alg);
+		goto out;
+	}
+	jwk = jws_jwk(account_key);
+	if (jwk == NULL) {
+		log_error("jws: eab: no jwk for the account key");
+		goto out;
+	}
+	/* RFC 8555 section 7.3.4: no nonce in the inner JWS. */
+	protected = json_pack("{s:s, s:s, s:s}", "alg", alg, "kid", kid, "url", url);
+	if (protected == NULL) {
+		log_error("jws: eab: cannot build the protected header");
+		goto out;
+	}
+	protected_b64 = json_b64(protected);
+	payload_b64 = json_b64(jwk);
+	if (protected_b64 == NULL || payload_b64 == NULL) {
+		log_error("jws: eab: out of memory");
+		goto out;
+	}
+	input = join_dot(protected_b64, payload_b64);
+	if (input == NULL) {
+		log_error("jws: eab: out of memory");
+		goto out;
+	}
+	if (EVP_Q_mac(NULL, "HMAC", NULL, digest, NULL, hmac_key, hmac_key_len,
+	              (const unsigned char *)input, strlen(input), mac, sizeof(mac),
+	              &maclen) == NULL) {
+		log_openssl("jws: eab: %s failed", alg);
+		goto out;
+	}
+	sig_b64 = b64_encode(mac, maclen);
+	if (sig_b64 == NULL) {
+		log_error("jws: eab: out of memory");
+		goto out;
+	}
+	jws = json_pack("{s:s, s:s, s:s}", "protected", protected_b64, "payload", payload_b64,
+	                "signature", sig_b64);
+	if (jws == NULL) {
+		log_error("jws: eab: out of memory");
+	}
+out:
+	OPENSSL_cleanse(mac, sizeof(mac));
+	free(sig_b64);
+	free(input);
+	free(payload_b64);
+	free(protected_b64);
+	json_decref(protected);
+	json_decref(jwk);
+	return jws;
+}

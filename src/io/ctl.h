@@ -1,0 +1,35 @@
+/* The daemon's control socket: a UNIX stream socket (mode 0600, peers
+ * checked with SO_PEERCRED: the daemon's own uid or root), one JSON request
+ * line in, one JSON reply line out, then the connection closes. Replies of
+ * any length are written without blocking the loop; up to 256 clients at
+ * once, an idle one dropped after 5 s or when the oldest idle one must make
+ * room (see listener.h). */
+#ifndef ACMED_CTL_H
+#define ACMED_CTL_H
+
+#include <ev.h>
+#include <jansson.h>
+#include <stdbool.h>
+
+/* Answers a request (borrowed); returns the reply (new reference). */
+typedef json_t *(*ctl_handler_fn)(json_t *request, void *arg);
+
+struct ctl;
+
+/* Listens at path (a stale socket file is replaced, a live one is an
+ * error: another daemon runs). Returns NULL (logged) on failure. */
+struct ctl *ctl_listen(struct ev_loop *loop, const char *path, ctl_handler_fn handler, void *arg);
+
+/* Stops listening, closes connections and removes the socket file. */
+void ctl_close(struct ctl *ctl);
+
+/* The client side: sends request (borrowed) and returns the reply (new
+ * reference, up to 64 MiB), or NULL with *no_daemon set when nothing
+ * listens at path (no socket file, or nobody accepts on it), or NULL
+ * (logged, *no_daemon false) when a daemon is there but cannot be talked
+ * to: a refused peer, a daemon silent for timeout_s seconds, an answer too
+ * long or not JSON. Blocks while the daemon makes progress, giving up after
+ * timeout_s seconds without any. */
+json_t *ctl_request(const char *path, json_t *request, double timeout_s, bool *no_daemon);
+
+#endif

@@ -1,0 +1,846 @@
+#include "io/http.h"
+
+#include "config.h"
+#include "base/log.h"
+
+#include <curl/curl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define HTTP_USER_AGENT "acmed/" ACMED_VERSION
+#define HTTP_LOW_SPEED_LIMIT 16L /* bytes per second */
+#define HTTP_MAX_HEADER_VALUE 4096 /* longer header values are ignored */
+#define HTTP_MAX_URL 2048
+#define HTTP_DEFAULT_CONNECT_MS 10000L
+#define HTTP_DEFAULT_TOTAL_MS 60000L
+#define HTTP_DEFAULT_LOW_SPEED_S 20L
+
+/* One socket curl asked us to watch; found again through curl_multi_assign. */
+struct http_sock {
+	struct ev_io io;
+	struct http *http;
+	struct http_sock *prev, *next;
+};
+
+/* One request in flight. */
+struct http_xfer {
+	struct http *http;
+	struct http_xfer *prev, *next;
+	struct http_xfer *wait_next; /* in http->waiting until started */
+	bool started;
+	CURL *easy;
+	struct curl_slist *headers;
+	http_done_fn done;
+	void *arg;
+	char *url;
+	const char *method;
+	char *body; /* capped at max_body + 1 (the NUL) */
+	size_t body_len;
+	size_t body_cap;
+	bool too_big;
+	bool headers_done; /* blank line seen: what follows are trailers */
+	char *content_type;
+	char *location;
+	char *replay_nonce;
+	char *retry_after;
+	char *links[HTTP_MAX_LINKS];
+	size_t n_links;
+	char errbuf[CURL_ERROR_SIZE];
+	char error[CURL_ERROR_SIZE + 64];
+};
+
+struct http {
+	struct ev_loop *loop;
+	CURLM *multi;
+	struct ev_timer timer;
+	struct http_options opts;
+	struct http_xfer *xfers;
+	struct http_sock *socks;
+	size_t pending;
+	size_t active; /* in the multi handle */
+	struct http_xfer *waiting; /* FIFO of requests not started yet */
+	struct http_xfer **waiting_tail;
+	struct http_stats stats;
+	/* Completion callbacks may destroy the client: while they run, the
+	 * struct itself outlives http_destroy and is freed on the way out. */
+	unsigned int busy;
+	bool dead;
+};
+
+static bool http_curl_ready;
+
+static bool
+is_ctl(unsigned char c)
+{
+	return c < 0x20 || c == 0x7f;
+}
+
+bool
+http_url_ok(const char *url)
+{
+	static const char scheme[] = "https://";
+	const char *host;
+	const char *end;
+	const char *p;
+	size_t len;
+	bool ok = false;
+
+	if (url == NULL) {
+		goto out;
+	}
+	len = strnlen(url, HTTP_MAX_URL + 1);
+	if (len > HTTP_MAX_URL || len < sizeof(scheme) - 1) {
+		goto out;
+	}
+	if (strncasecmp(url, scheme, sizeof(scheme) - 1) != 0) {
+		goto out;
+	}
+	/* Printable ASCII only: RFC 3986 has no raw spaces, controls or
+	 * 8-bit bytes, and '\\' is read as '/' by some parsers but not others. */
+	for (p = url; *p != '\0'; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (is_ctl(c) || c == ' ' || c >= 0x80 || c == '\\') {
+			goto out;
+		}
+	}
+	host = url + sizeof(scheme) - 1;
+	end = host + strcspn(host, "/?#");
+	/* userinfo@host:port: the host is what follows the last '@'. */
+	for (p = host; p < end; p++) {
+		if (*p == '@') {
+			host = p + 1;
+		}
+	}
+	if (host < end && *host == '[') {
+		p = memchr(host, ']', (size_t)(end - host));
+		if (p == NULL || p == host + 1) {
+			goto out;
+		}
+		ok = p + 1 == end || p[1] == ':';
+		goto out;
+	}
+	p = memchr(host, ':', (size_t)(end - host));
+	if (p != NULL) {
+		end = p;
+	}
+	ok = end > host;
+out:
+	return ok;
+}
+
+/* Header values: trimmed, at most HTTP_MAX_HEADER_VALUE bytes and no control
+ * characters inside, else the header is ignored (NULL). */
+static char *
+header_value(const char *v, size_t n)
+{
+	char *copy = NULL;
+	size_t i;
+
+	while (n > 0 && (*v == ' ' || *v == '\t')) {
+		v++;
+		n--;
+	}
+	while (n > 0 &&
+	       (v[n - 1] == ' ' || v[n - 1] == '\t' || v[n - 1] == '\r' || v[n - 1] == '\n')) {
+		n--;
+	}
+	if (n > HTTP_MAX_HEADER_VALUE) {
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if (is_ctl((unsigned char)v[i]) && v[i] != '\t') {
+			goto out;
+		}
+	}
+	copy = malloc(n + 1);
+	if (copy == NULL) {
+		goto out;
+	}
+	memcpy(copy, v, n);
+	copy[n] = '\0';
+out:
+	return copy;
+}
+
+static void
+xfer_reset_response(struct http_xfer *x)
+{
+	size_t i;
+
+	free(x->content_type);
+	free(x->location);
+	free(x->replay_nonce);
+	free(x->retry_after);
+	x->content_type = NULL;
+	x->location = NULL;
+	x->replay_nonce = NULL;
+	x->retry_after = NULL;
+	for (i = 0; i < x->n_links; i++) {
+		free(x->links[i]);
+		x->links[i] = NULL;
+	}
+	x->n_links = 0;
+	x->body_len = 0;
+	x->headers_done = false;
+}
+
+static size_t
+header_cb(char *buf, size_t size, size_t nitems, void *userp)
+{
+	static const struct {
+		const char *name;
+		size_t offset;
+	} fields[] = {
+	        {"content-type", offsetof(struct http_xfer, content_type)},
+	        {"location", offsetof(struct http_xfer, location)},
+	        {"replay-nonce", offsetof(struct http_xfer, replay_nonce)},
+	        {"retry-after", offsetof(struct http_xfer, retry_after)},
+	};
+	struct http_xfer *x = userp;
+	size_t n = size * nitems;
+	const char *colon;
+	size_t name_len;
+	size_t i;
+
+	/* A status line starts a new response (after 1xx, or a retry on a new
+	 * connection): nothing from the previous one may leak into this one. */
+	if (n >= 5 && memcmp(buf, "HTTP/", 5) == 0) {
+		xfer_reset_response(x);
+		goto out;
+	}
+	if (n == 0 || buf[0] == '\r' || buf[0] == '\n') {
+		x->headers_done = true;
+		goto out;
+	}
+	/* Trailers and obsolete line folding are not ours to interpret. */
+	if (x->headers_done || buf[0] == ' ' || buf[0] == '\t') {
+		goto out;
+	}
+	colon = memchr(buf, ':', n);
+	if (colon == NULL) {
+		goto out;
+	}
+	name_len = (size_t)(colon - buf);
+	if (name_len == 4 && strncasecmp(buf, "link", 4) == 0) {
+		if (x->n_links < HTTP_MAX_LINKS) {
+			char *v = header_value(colon + 1, n - name_len - 1);
+
+			if (v != NULL) {
+				x->links[x->n_links++] = v;
+			}
+		}
+		goto out;
+	}
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		char **slot = (char **)(void *)((char *)x + fields[i].offset);
+
+		if (strlen(fields[i].name) != name_len ||
+		    strncasecmp(buf, fields[i].name, name_len) != 0) {
+			continue;
+		}
+		/* The first one wins: a repeated header cannot make us
+		 * allocate more. */
+		if (*slot == NULL) {
+			*slot = header_value(colon + 1, n - name_len - 1);
+		}
+		break;
+	}
+out:
+	return n;
+}
+
+static size_t
+write_cb(char *buf, size_t size, size_t nmemb, void *userp)
+{
+	struct http_xfer *x = userp;
+	size_t max = x->http->opts.max_body;
+	size_t n = size * nmemb;
+	size_t ret = 0;
+
+	/* Counted as it arrives, whatever Content-Length promised. */
+	if (n > max - x->body_len) {
+		x->too_big = true;
+		goto out;
+	}
+	if (x->body_len + n + 1 > x->body_cap) {
+		size_t cap = x->body_cap < 4096 ? 4096 : x->body_cap * 2;
+		char *p;
+
+		if (cap < x->body_len + n + 1) {
+			cap = x->body_len + n + 1;
+		}
+		if (cap > max + 1) {
+			cap = max + 1;
+		}
+		p = realloc(x->body, cap);
+		if (p == NULL) {
+			goto out;
+		}
+		x->body = p;
+		x->body_cap = cap;
+	}
+	memcpy(x->body + x->body_len, buf, n);
+	x->body_len += n;
+	x->body[x->body_len] = '\0';
+	ret = n;
+out:
+	return ret;
+}
+
+static void
+xfer_free(struct http_xfer *x)
+{
+	if (x != NULL) {
+		if (x->easy != NULL) {
+			curl_easy_cleanup(x->easy);
+		}
+		curl_slist_free_all(x->headers);
+		xfer_reset_response(x);
+		free(x->body);
+		free(x->url);
+		free(x);
+	}
+}
+
+static void
+xfer_unlink(struct http_xfer *x)
+{
+	struct http *http = x->http;
+
+	if (x->prev != NULL) {
+		x->prev->next = x->next;
+	} else {
+		http->xfers = x->next;
+	}
+	if (x->next != NULL) {
+		x->next->prev = x->prev;
+	}
+	x->prev = NULL;
+	x->next = NULL;
+	http->pending--;
+}
+
+static void xfer_finish(struct http_xfer *x, CURLcode result);
+
+/* Hands waiting requests to curl while fewer than HTTP_MAX_ACTIVE run. A
+ * CA is one host and HTTP/2 multiplexes up to 100 streams on a connection:
+ * staying under that keeps every request on one connection, where a burst
+ * past it would make curl open a connection per extra request. Waiting
+ * requests are not yet subject to the transfer timeouts. */
+static void
+start_waiting(struct http *http)
+{
+	while (http->waiting != NULL && http->active < HTTP_MAX_ACTIVE && !http->dead) {
+		struct http_xfer *x = http->waiting;
+		CURLMcode rc;
+
+		http->waiting = x->wait_next;
+		if (http->waiting == NULL) {
+			http->waiting_tail = &http->waiting;
+		}
+		x->wait_next = NULL;
+		rc = curl_multi_add_handle(http->multi, x->easy);
+		x->started = true;
+		http->active++;
+		if (rc != CURLM_OK) {
+			snprintf(x->errbuf, sizeof(x->errbuf), "curl_multi_add_handle: %s",
+			         curl_multi_strerror(rc));
+			xfer_finish(x, CURLE_FAILED_INIT);
+		}
+	}
+}
+
+static void
+xfer_finish(struct http_xfer *x, CURLcode result)
+{
+	struct http *http = x->http;
+	struct http_response resp;
+	long connects = 0;
+	size_t i;
+
+	memset(&resp, 0, sizeof(resp));
+	resp.url = x->url;
+	if (result == CURLE_OK) {
+		curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &resp.status);
+	} else if (x->too_big || result == CURLE_FILESIZE_EXCEEDED) {
+		snprintf(x->error, sizeof(x->error), "response body larger than %zu bytes",
+		         http->opts.max_body);
+	} else if (x->errbuf[0] != '\0') {
+		snprintf(x->error, sizeof(x->error), "%s", x->errbuf);
+	} else {
+		snprintf(x->error, sizeof(x->error), "%s", curl_easy_strerror(result));
+	}
+	if (resp.status == 0) {
+		resp.error = x->error[0] != '\0' ? x->error : curl_easy_strerror(result);
+	}
+	resp.body = x->body != NULL ? x->body : "";
+	resp.body_len = x->body != NULL ? x->body_len : 0;
+	resp.content_type = x->content_type;
+	resp.location = x->location;
+	resp.replay_nonce = x->replay_nonce;
+	resp.retry_after = x->retry_after;
+	for (i = 0; i < x->n_links; i++) {
+		resp.links[i] = x->links[i];
+	}
+	resp.n_links = x->n_links;
+
+	curl_easy_getinfo(x->easy, CURLINFO_NUM_CONNECTS, &connects);
+	if (connects > 0) {
+		http->stats.connections += (unsigned long)connects;
+	}
+	http->stats.requests++;
+
+	/* Out of the multi before the callback, which may start requests or
+	 * destroy the client. */
+	curl_multi_remove_handle(http->multi, x->easy);
+	xfer_unlink(x);
+	http->active--;
+	start_waiting(http);
+	if (resp.status != 0) {
+		log_debug("http: %s %s: %ld, %zu bytes", x->method, x->url, resp.status,
+		          resp.body_len);
+	} else {
+		log_debug("http: %s %s: %s", x->method, x->url, resp.error);
+	}
+	x->done(&resp, x->arg);
+	xfer_free(x);
+}
+
+static void
+teardown(struct http *http)
+{
+	struct http_sock *s;
+
+	while (http->xfers != NULL) {
+		struct http_xfer *x = http->xfers;
+
+		if (x->started) {
+			curl_multi_remove_handle(http->multi, x->easy);
+		}
+		xfer_unlink(x);
+		xfer_free(x);
+	}
+	http->waiting = NULL;
+	http->waiting_tail = &http->waiting;
+	http->active = 0;
+	if (http->multi != NULL) {
+		curl_multi_cleanup(http->multi);
+		http->multi = NULL;
+	}
+	while (http->socks != NULL) {
+		s = http->socks;
+		http->socks = s->next;
+		ev_io_stop(http->loop, &s->io);
+		free(s);
+	}
+	ev_timer_stop(http->loop, &http->timer);
+}
+
+static void
+check_multi_info(struct http *http)
+{
+	CURLMsg *msg;
+	int left;
+
+	http->busy++;
+	while (!http->dead) {
+		char *priv = NULL;
+
+		msg = curl_multi_info_read(http->multi, &left);
+		if (msg == NULL) {
+			break;
+		}
+		if (msg->msg != CURLMSG_DONE) {
+			continue;
+		}
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
+		xfer_finish((struct http_xfer *)(void *)priv, msg->data.result);
+	}
+	http->busy--;
+	if (http->dead && http->busy == 0) {
+		free(http);
+	}
+}
+
+static void
+socket_action(struct http *http, curl_socket_t fd, int action)
+{
+	int running = 0;
+	CURLMcode rc;
+
+	rc = curl_multi_socket_action(http->multi, fd, action, &running);
+	if (rc != CURLM_OK) {
+		log_error("http: curl_multi_socket_action: %s", curl_multi_strerror(rc));
+	}
+	check_multi_info(http);
+}
+
+static void
+io_cb(struct ev_loop *loop, struct ev_io *w, int revents)
+{
+	struct http_sock *s = w->data;
+	int action = 0;
+
+	if (revents & EV_READ) {
+		action |= CURL_CSELECT_IN;
+	}
+	if (revents & EV_WRITE) {
+		action |= CURL_CSELECT_OUT;
+	}
+	/* s may be freed by the time this returns (CURL_POLL_REMOVE). */
+	socket_action(s->http, w->fd, action);
+}
+
+static void
+timer_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
+{
+	socket_action(w->data, CURL_SOCKET_TIMEOUT, 0);
+}
+
+static int
+multi_timer_cb(CURLM *multi, long timeout_ms, void *userp)
+{
+	struct http *http = userp;
+
+	ev_timer_stop(http->loop, &http->timer);
+	/* Even a zero timeout goes through the loop: socket_action must not be
+	 * called from inside curl, and done never from inside http_request. */
+	if (timeout_ms >= 0) {
+		ev_timer_set(&http->timer, (double)timeout_ms / 1000.0, 0.);
+		ev_timer_start(http->loop, &http->timer);
+	}
+	return 0;
+}
+
+static int
+multi_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+	struct http *http = userp;
+	struct http_sock *s = socketp;
+	int events = 0;
+	int ret = 0;
+
+	if (what == CURL_POLL_REMOVE) {
+		if (s != NULL) {
+			ev_io_stop(http->loop, &s->io);
+			if (s->prev != NULL) {
+				s->prev->next = s->next;
+			} else {
+				http->socks = s->next;
+			}
+			if (s->next != NULL) {
+				s->next->prev = s->prev;
+			}
+			free(s);
+		}
+		goto out;
+	}
+	if (s == NULL) {
+		s = calloc(1, sizeof(*s));
+		if (s == NULL) {
+			log_error("http: out of memory");
+			ret = -1;
+			goto out;
+		}
+		s->http = http;
+		s->next = http->socks;
+		if (s->next != NULL) {
+			s->next->prev = s;
+		}
+		http->socks = s;
+		ev_init(&s->io, io_cb);
+		s->io.data = s;
+		curl_multi_assign(http->multi, fd, s);
+	}
+	if (what & CURL_POLL_IN) {
+		events |= EV_READ;
+	}
+	if (what & CURL_POLL_OUT) {
+		events |= EV_WRITE;
+	}
+	ev_io_stop(http->loop, &s->io);
+	ev_io_set(&s->io, fd, events);
+	ev_io_start(http->loop, &s->io);
+out:
+	return ret;
+}
+
+struct http *
+http_create(struct ev_loop *loop, const struct http_options *opts)
+{
+	struct http *http = NULL;
+	struct http *ret = NULL;
+	CURLcode cc;
+
+	if (!http_curl_ready) {
+		cc = curl_global_init(CURL_GLOBAL_DEFAULT);
+		if (cc != CURLE_OK) {
+			log_error("http: curl_global_init: %s", curl_easy_strerror(cc));
+			goto out;
+		}
+		http_curl_ready = true;
+	}
+	http = calloc(1, sizeof(*http));
+	if (http == NULL) {
+		log_error("http: out of memory");
+		goto out;
+	}
+	http->loop = loop;
+	if (opts != NULL) {
+		http->opts = *opts;
+	}
+	if (http->opts.connect_timeout_ms <= 0) {
+		http->opts.connect_timeout_ms = HTTP_DEFAULT_CONNECT_MS;
+	}
+	if (http->opts.total_timeout_ms <= 0) {
+		http->opts.total_timeout_ms = HTTP_DEFAULT_TOTAL_MS;
+	}
+	if (http->opts.low_speed_time_s <= 0) {
+		http->opts.low_speed_time_s = HTTP_DEFAULT_LOW_SPEED_S;
+	}
+	if (http->opts.max_body == 0) {
+		http->opts.max_body = HTTP_MAX_BODY;
+	}
+	/* Keeps the buffer arithmetic in write_cb clear of overflow. */
+	if (http->opts.max_body > SIZE_MAX / 2) {
+		http->opts.max_body = SIZE_MAX / 2;
+	}
+	http->waiting_tail = &http->waiting;
+	ev_init(&http->timer, timer_cb);
+	http->timer.data = http;
+
+	http->multi = curl_multi_init();
+	if (http->multi == NULL) {
+		log_error("http: curl_multi_init failed");
+		goto out;
+	}
+	if (curl_multi_setopt(http->multi, CURLMOPT_SOCKETFUNCTION, multi_socket_cb) != CURLM_OK ||
+	    curl_multi_setopt(http->multi, CURLMOPT_SOCKETDATA, http) != CURLM_OK ||
+	    curl_multi_setopt(http->multi, CURLMOPT_TIMERFUNCTION, multi_timer_cb) != CURLM_OK ||
+	    curl_multi_setopt(http->multi, CURLMOPT_TIMERDATA, http) != CURLM_OK ||
+	    curl_multi_setopt(http->multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX) != CURLM_OK) {
+		log_error("http: curl_multi_setopt failed");
+		goto out;
+	}
+	ret = http;
+	http = NULL;
+out:
+	http_destroy(http);
+	return ret;
+}
+
+void
+http_destroy(struct http *http)
+{
+	if (http != NULL && !http->dead) {
+		teardown(http);
+		http->dead = true;
+		if (http->busy == 0) {
+			free(http);
+		}
+	}
+}
+
+static int
+xfer_setup(struct http_xfer *x, const char *content_type, const char *body, size_t len)
+{
+	const struct http_options *o = &x->http->opts;
+	CURL *e = x->easy;
+	CURLcode cc = CURLE_OK;
+	char line[HTTP_MAX_HEADER_VALUE + 32];
+	struct curl_slist *l;
+	int ret = -1;
+
+/* Every option must take; the first that does not ends the setup. */
+#define SET(opt, val)                                                                 \
+	do {                                                                          \
+		cc = curl_easy_setopt(e, opt, val);                                   \
+		if (cc != CURLE_OK) {                                                 \
+			log_error("http: %s: curl_easy_setopt(%s): %s", x->url, #opt, \
+			          curl_easy_strerror(cc));                            \
+			goto out;                                                     \
+		}                                                                     \
+	} while (0)
+
+	SET(CURLOPT_URL, x->url);
+	SET(CURLOPT_PRIVATE, x);
+	SET(CURLOPT_ERRORBUFFER, x->errbuf);
+	SET(CURLOPT_NOSIGNAL, 1L);
+	SET(CURLOPT_PROTOCOLS_STR, "https");
+	SET(CURLOPT_REDIR_PROTOCOLS_STR, "https");
+	SET(CURLOPT_FOLLOWLOCATION, 0L);
+	SET(CURLOPT_CONNECTTIMEOUT_MS, o->connect_timeout_ms);
+	SET(CURLOPT_TIMEOUT_MS, o->total_timeout_ms);
+	SET(CURLOPT_LOW_SPEED_LIMIT, HTTP_LOW_SPEED_LIMIT);
+	SET(CURLOPT_LOW_SPEED_TIME, o->low_speed_time_s);
+	SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+	SET(CURLOPT_PIPEWAIT, 1L);
+	SET(CURLOPT_USERAGENT, HTTP_USER_AGENT);
+	/* Fails early on a Content-Length above the cap; write_cb enforces it
+	 * on what actually arrives. No CURLOPT_ACCEPT_ENCODING: a compressed
+	 * body could inflate far past the cap. */
+	SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)o->max_body);
+	if (o->ca_file != NULL) {
+		SET(CURLOPT_CAINFO, o->ca_file);
+	}
+	SET(CURLOPT_HEADERFUNCTION, header_cb);
+	SET(CURLOPT_HEADERDATA, x);
+	SET(CURLOPT_WRITEFUNCTION, write_cb);
+	SET(CURLOPT_WRITEDATA, x);
+
+	if (strcmp(x->method, "HEAD") == 0) {
+		SET(CURLOPT_NOBODY, 1L);
+	} else if (strcmp(x->method, "POST") == 0) {
+		SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+		SET(CURLOPT_COPYPOSTFIELDS, body != NULL ? body : "");
+		/* An empty value removes curl's form-urlencoded default. */
+		snprintf(line, sizeof(line), "Content-Type: %s",
+		         content_type != NULL ? content_type : "");
+		l = curl_slist_append(x->headers, line);
+		if (l == NULL) {
+			goto out;
+		}
+		x->headers = l;
+		/* Small JWS bodies: no round trip waiting for 100 Continue. */
+		l = curl_slist_append(x->headers, "Expect:");
+		if (l == NULL) {
+			goto out;
+		}
+		x->headers = l;
+		SET(CURLOPT_HTTPHEADER, x->headers);
+	} else {
+		SET(CURLOPT_HTTPGET, 1L);
+	}
+#undef SET
+	ret = 0;
+out:
+	return ret;
+}
+
+static bool
+content_type_ok(const char *s)
+{
+	bool ok = false;
+	size_t n;
+
+	if (s == NULL) {
+		ok = true;
+		goto out;
+	}
+	n = strnlen(s, HTTP_MAX_HEADER_VALUE + 1);
+	if (n > HTTP_MAX_HEADER_VALUE) {
+		goto out;
+	}
+	for (; *s != '\0'; s++) {
+		if (is_ctl((unsigned char)*s)) {
+			goto out;
+		}
+	}
+	ok = true;
+out:
+	return ok;
+}
+
+int
+http_request(struct http *http, const char *method, const char *url, const char *content_type,
+             const char *body, size_t len, http_done_fn done, void *arg)
+{
+	static const char *const methods[] = {"GET", "HEAD", "POST"};
+	struct http_xfer *x = NULL;
+	CURLMcode rc;
+	size_t i;
+	int ret = -1;
+
+	if (http == NULL || http->dead || method == NULL || done == NULL) {
+		log_error("http: request: invalid arguments");
+		goto out;
+	}
+	if (!http_url_ok(url)) {
+		log_error("http: %s: not an https URL", url != NULL ? url : "(null)");
+		goto out;
+	}
+	if (!content_type_ok(content_type)) {
+		log_error("http: %s: invalid content type", url);
+		goto out;
+	}
+	x = calloc(1, sizeof(*x));
+	if (x == NULL) {
+		log_error("http: out of memory");
+		goto out;
+	}
+	x->http = http;
+	x->done = done;
+	x->arg = arg;
+	for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+		if (strcmp(method, methods[i]) == 0) {
+			x->method = methods[i];
+		}
+	}
+	if (x->method == NULL) {
+		log_error("http: %s: unsupported method %s", url, method);
+		goto out;
+	}
+	x->url = strdup(url);
+	x->easy = curl_easy_init();
+	if (x->url == NULL || x->easy == NULL) {
+		log_error("http: %s: out of memory", url);
+		goto out;
+	}
+	if (xfer_setup(x, content_type, body, len) < 0) {
+		goto out;
+	}
+	/* Started at once when there is room: curl_multi_add_handle only
+	 * schedules (curl asks for a zero timeout, which multi_timer_cb hands
+	 * to the loop), so done is never called from here. */
+	if (http->active < HTTP_MAX_ACTIVE && http->waiting == NULL) {
+		rc = curl_multi_add_handle(http->multi, x->easy);
+		if (rc != CURLM_OK) {
+			log_error("http: %s: curl_multi_add_handle: %s", url,
+			          curl_multi_strerror(rc));
+			goto out;
+		}
+		x->started = true;
+		http->active++;
+	} else {
+		*http->waiting_tail = x;
+		http->waiting_tail = &x->wait_next;
+	}
+	x->next = http->xfers;
+	if (x->next != NULL) {
+		x->next->prev = x;
+	}
+	http->xfers = x;
+	http->pending++;
+	x = NULL;
+	ret = 0;
+out:
+	xfer_free(x);
+	return ret;
+}
+
+struct ev_loop *
+http_loop(const struct http *http)
+{
+	return http->loop;
+}
+
+size_t
+http_pending(const struct http *http)
+{
+	return http != NULL ? http->pending : 0;
+}
+
+void
+http_get_stats(const struct http *http, struct http_stats *stats)
+{
+	if (stats != NULL) {
+		memset(stats, 0, sizeof(*stats));
+		if (http != NULL) {
+			*stats = http->stats;
+		}
+	}
+}

@@ -1,0 +1,414 @@
+#include "renew/policy.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "base/log.h"
+#include "base/file.h"
+
+static const char *const reason_names[POLICY_REASON__MAX] = {
+        [POLICY_NOT_DUE] = "not due",   [POLICY_MISSING] = "missing",
+        [POLICY_BROKEN] = "broken",     [POLICY_NAMES] = "names changed",
+        [POLICY_OTHER_CA] = "other CA", [POLICY_DUE] = "due",
+        [POLICY_ARI] = "renewalInfo",   [POLICY_FORCED] = "forced",
+        [POLICY_BACKOFF] = "backoff",   [POLICY_DEPLOY_RETRY] = "deploy pending",
+};
+
+const char *
+policy_reason_name(enum policy_reason reason)
+{
+	return reason < POLICY_REASON__MAX ? reason_names[reason] : "unknown";
+}
+
+time_t
+policy_renewal_time(time_t not_before, time_t not_after, long renew_before)
+{
+	if (not_after <= not_before) {
+		return not_after;
+	}
+	/* A renew-before as long as the lifetime would renew every new
+	 * certificate at once, back to back: then the usual rule applies. */
+	if (renew_before > 0 && renew_before < not_after - not_before) {
+		return not_after - renew_before;
+	}
+	if (not_after - not_before < 10L * 24 * 3600) {
+		return not_after - (not_after - not_before) / 2;
+	}
+	return not_after - (not_after - not_before) / 3;
+}
+
+long
+policy_floor(time_t not_before, time_t not_after)
+{
+	long quarter = not_after > not_before ? (long)((not_after - not_before) / 4) : 0;
+
+	return quarter < POLICY_FLOOR_MAX ? quarter : POLICY_FLOOR_MAX;
+}
+
+long
+policy_backoff(long attempts, double r)
+{
+	double cap = (double)POLICY_BACKOFF_MIN;
+
+	for (long i = 1; i < attempts && cap < (double)POLICY_BACKOFF_MAX; i++) {
+		cap *= 2;
+	}
+	if (cap > (double)POLICY_BACKOFF_MAX) {
+		cap = (double)POLICY_BACKOFF_MAX;
+	}
+	if (r < 0 || r >= 1) {
+		r = 0;
+	}
+	return POLICY_BACKOFF_MIN + (long)(r * (cap - (double)POLICY_BACKOFF_MIN));
+}
+
+time_t
+policy_ari_time(time_t start, time_t end, time_t now, double r)
+{
+	time_t t;
+
+	if (end <= now) {
+		return now;
+	}
+	if (r < 0 || r >= 1) {
+		r = 0;
+	}
+	t = start + (time_t)(r * (double)(end - start));
+	return t < now ? now : t;
+}
+
+time_t
+policy_ari_next(time_t now, time_t retry_after)
+{
+	time_t delay = retry_after > now ? retry_after - now : 6 * 3600;
+
+	if (delay < 60) {
+		delay = 60;
+	}
+	if (delay > 24 * 3600) {
+		delay = 24 * 3600;
+	}
+	return now + delay;
+}
+
+double
+policy_random(void)
+{
+	unsigned int v = 0;
+
+	/* The jitter spreads many certificates and many hosts apart; it needs
+	 * no secrecy, only no common seed. */
+	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != (ssize_t)sizeof(v)) {
+		v = (unsigned int)rand();
+	}
+	return (double)(v % 1000000u) / 1000000.0;
+}
+
+/* "adds a, b; drops c" into buf. */
+static void
+names_change(const struct ident *have, size_t n_have, const struct ident *want, size_t n_want,
+             char *buf, size_t len)
+{
+	size_t used = 0;
+	const char *sep = "adds ";
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < n_want && used < len; i++) {
+		if (!ident_in(&want[i], have, n_have)) {
+			int n = snprintf(buf + used, len - used, "%s%s", sep, want[i].value);
+
+			used += n > 0 ? (size_t)n : 0;
+			sep = ", ";
+		}
+	}
+	sep = used > 0 ? "; drops " : "drops ";
+	for (size_t i = 0; i < n_have && used < len; i++) {
+		if (!ident_in(&have[i], want, n_want)) {
+			int n = snprintf(buf + used, len - used, "%s%s", sep, have[i].value);
+
+			used += n > 0 ? (size_t)n : 0;
+			sep = ", ";
+		}
+	}
+}
+
+static bool
+same_names(const struct ident *a, size_t na, const struct ident *b, size_t nb)
+{
+	for (size_t i = 0; i < na; i++) {
+		if (!ident_in(&a[i], b, nb)) {
+			return false;
+		}
+	}
+	for (size_t i = 0; i < nb; i++) {
+		if (!ident_in(&b[i], a, na)) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Whether the installed certificate must be replaced whatever its dates;
+ * says why in d. */
+static bool
+must_replace(const struct policy_input *in, struct policy_decision *d)
+{
+	const struct store_cert_info *inst = in->installed;
+	char change[256];
+
+	if (!inst->present) {
+		d->reason = inst->problem[0] != '\0' ? POLICY_BROKEN : POLICY_MISSING;
+		snprintf(d->why, sizeof(d->why), "%s",
+		         inst->problem[0] != '\0' ? inst->problem : "no certificate installed");
+		return true;
+	}
+	if (inst->problem[0] != '\0') {
+		d->reason = POLICY_BROKEN;
+		snprintf(d->why, sizeof(d->why), "installed set broken: %s", inst->problem);
+		return true;
+	}
+	if (!same_names(inst->ids, inst->n_ids, in->want, in->n_want)) {
+		names_change(inst->ids, inst->n_ids, in->want, in->n_want, change, sizeof(change));
+		d->reason = POLICY_NAMES;
+		snprintf(d->why, sizeof(d->why), "the configured names changed: %s", change);
+		return true;
+	}
+	if (in->ca != NULL && in->state->ca != NULL && strcmp(in->ca, in->state->ca) != 0) {
+		d->reason = POLICY_OTHER_CA;
+		snprintf(d->why, sizeof(d->why), "issued by %s, configured CA is %s", in->state->ca,
+		         in->ca);
+		return true;
+	}
+	return false;
+}
+
+void
+policy_decide(const struct policy_input *in, struct policy_decision *d)
+{
+	const struct store_cert_info *inst = in->installed;
+	const struct state *st = in->state;
+	time_t now = in->now;
+	time_t when = now;
+	char date[64];
+
+	memset(d, 0, sizeof(*d));
+	d->reason = POLICY_NOT_DUE;
+	if (!must_replace(in, d)) {
+		time_t rule =
+		        policy_renewal_time(inst->not_before, inst->not_after, in->renew_before);
+		time_t floor_until = 0;
+
+		when = rule;
+		d->reason = POLICY_DUE;
+		/* RFC 9773 section 4.2: the CA's window replaces the client's
+		 * own rule; one past expiry would let the certificate lapse. */
+		if (in->ari_when != 0 && in->ari_when < inst->not_after) {
+			when = in->ari_when;
+			d->reason = POLICY_ARI;
+		}
+		if (st->last_success != 0) {
+			floor_until =
+			        st->last_success + policy_floor(inst->not_before, inst->not_after);
+		}
+		if (rule <= st->last_success && st->last_success != 0) {
+			/* Due by the host's clock the moment it was issued. */
+			d->skewed = true;
+		}
+		if (when < floor_until) {
+			when = floor_until;
+		}
+		log_time(inst->not_after, date, sizeof(date));
+		if (when > now) {
+			d->reason = POLICY_NOT_DUE;
+			snprintf(d->why, sizeof(d->why), "valid until %s", date);
+		} else if (d->reason == POLICY_ARI) {
+			snprintf(d->why, sizeof(d->why),
+			         "the CA's renewalInfo window has come (valid until %s)", date);
+		} else {
+			snprintf(d->why, sizeof(d->why), "due for renewal (valid until %s)", date);
+		}
+	}
+	d->when = when;
+	if (in->force) {
+		bool held = st->attempts > 0 && st->next_try > now;
+
+		d->action = POLICY_ORDER;
+		d->reason = POLICY_FORCED;
+		d->when = now;
+		snprintf(d->why, sizeof(d->why), "renewing now (--force)%s",
+		         held ? ", over the backoff after failures" : "");
+		return;
+	}
+	if (when <= now && st->attempts > 0 && st->next_try > now) {
+		char why[sizeof(d->why)];
+
+		memcpy(why, d->why, sizeof(why));
+		log_time(st->next_try, date, sizeof(date));
+		d->reason = POLICY_BACKOFF;
+		d->when = st->next_try;
+		snprintf(d->why, sizeof(d->why),
+		         "%.200s; held after %ld failure%s until %s (--force orders now)", why,
+		         st->attempts, st->attempts == 1 ? "" : "s", date);
+	}
+	if (d->when <= now) {
+		d->action = POLICY_ORDER;
+		d->when = now;
+		return;
+	}
+	d->action = POLICY_WAIT;
+	if (!st->deploy_pending || !inst->present) {
+		return;
+	}
+	if (st->deploy_next_try <= now) {
+		d->action = POLICY_DEPLOY;
+		d->reason = POLICY_DEPLOY_RETRY;
+		d->when = now;
+		if (st->deploy_attempts == 0) {
+			/* Owed by an install that a crash may have cut short. */
+			snprintf(d->why, sizeof(d->why),
+			         "installed; its deploy hook has not run yet: running it now");
+		} else {
+			snprintf(d->why, sizeof(d->why),
+			         "installed, but its deploy hook failed %ld time%s: running it "
+			         "again",
+			         st->deploy_attempts, st->deploy_attempts == 1 ? "" : "s");
+		}
+		return;
+	}
+	if (st->deploy_next_try < d->when) {
+		log_time(st->deploy_next_try, date, sizeof(date));
+		d->reason = POLICY_DEPLOY_RETRY;
+		d->when = st->deploy_next_try;
+		snprintf(d->why, sizeof(d->why), "deploy hook failed %ld time%s; next try %s",
+		         st->deploy_attempts, st->deploy_attempts == 1 ? "" : "s", date);
+	}
+}
+
+int
+policy_check(const char *state_dir, const char *name, const struct conf_settings *s, const char *ca,
+             bool force, time_t ari_when, time_t now, struct policy_decision *d,
+             struct store_cert_info *info_out)
+{
+	struct store_cert_info info;
+	struct state st;
+	struct policy_input in;
+	struct ident *want = NULL;
+	char *dir = store_cert_dir(state_dir, name);
+	int rc = -1;
+
+	memset(&st, 0, sizeof(st));
+	memset(&info, 0, sizeof(info));
+	if (info_out != NULL) {
+		memset(info_out, 0, sizeof(*info_out));
+		info_out->version = -1;
+	}
+	want = calloc(s->n_domains + 1, sizeof(*want));
+	if (dir == NULL || want == NULL || store_cert_inspect(state_dir, name, &info) < 0) {
+		memset(d, 0, sizeof(*d));
+		snprintf(d->why, sizeof(d->why), "out of memory or a bad name");
+		goto out;
+	}
+	for (size_t i = 0; i < s->n_domains; i++) {
+		want[i].type = ident_type_of(s->domains[i]);
+		want[i].value = s->domains[i];
+	}
+	/* An unreadable state.json is as good as none: it is rewritten by
+	 * the next attempt. */
+	if (state_load(dir, &st) < 0) {
+		memset(&st, 0, sizeof(st));
+	}
+	if (ari_when == 0 && info.ari_id != NULL && st.ari_id != NULL &&
+	    strcmp(info.ari_id, st.ari_id) == 0) {
+		ari_when = st.ari_when;
+	}
+	memset(&in, 0, sizeof(in));
+	in.installed = &info;
+	in.state = &st;
+	in.want = want;
+	in.n_want = s->n_domains;
+	in.renew_before = s->renew_before;
+	in.ca = ca;
+	in.ari_when = ari_when;
+	in.force = force;
+	in.now = now;
+	policy_decide(&in, d);
+	d->ari_stale =
+	        info.present && info.ari_id != NULL &&
+	        (st.ari_id == NULL || strcmp(info.ari_id, st.ari_id) != 0 || st.ari_next <= now);
+	rc = 0;
+	if (info_out != NULL) {
+		*info_out = info;
+		memset(&info, 0, sizeof(info));
+	}
+out:
+	state_finish(&st);
+	store_cert_info_finish(&info);
+	free(want);
+	free(dir);
+	return rc;
+}
+
+static int
+set_string(char **field, const char *value)
+{
+	char *copy = NULL;
+
+	if (value != NULL) {
+		copy = strdup(value);
+		if (copy == NULL) {
+			return -1;
+		}
+	}
+	free(*field);
+	*field = copy;
+	return 0;
+}
+
+int
+policy_record_failure(struct state *st, time_t now, time_t retry_after, const char *message,
+                      double r)
+{
+	st->last_attempt = now;
+	st->attempts++;
+	st->next_try = now + policy_backoff(st->attempts, r);
+	/* The CA's Retry-After is a floor, within the backoff's cap. */
+	if (retry_after > st->next_try && retry_after - now <= POLICY_BACKOFF_MAX) {
+		st->next_try = retry_after;
+	}
+	return set_string(&st->last_error, message);
+}
+
+int
+policy_record_installed(struct state *st, time_t now, time_t not_after, const char *ca,
+                        bool deploy_hook)
+{
+	st->last_attempt = now;
+	st->last_success = now;
+	st->attempts = 0;
+	st->next_try = 0;
+	st->not_after = not_after;
+	st->deploy_pending = deploy_hook;
+	st->deploy_attempts = 0;
+	st->deploy_next_try = 0;
+	if (set_string(&st->last_error, NULL) < 0 || set_string(&st->deploy_error, NULL) < 0) {
+		return -1;
+	}
+	return ca != NULL ? set_string(&st->ca, ca) : 0;
+}
+
+int
+policy_record_deployed(struct state *st, time_t now, bool ok, const char *message, double r)
+{
+	if (ok) {
+		st->deploy_pending = false;
+		st->deploy_attempts = 0;
+		st->deploy_next_try = 0;
+		return set_string(&st->deploy_error, NULL);
+	}
+	st->deploy_pending = true;
+	st->deploy_attempts++;
+	st->deploy_next_try = now + policy_backoff(st->deploy_attempts, r);
+	return set_string(&st->deploy_error, message);
+}

@@ -1,0 +1,481 @@
+#include "renew/preflight.h"
+
+#include "challenge/challenge.h"
+#include "challenge/select.h"
+#include "io/hook.h"
+#include "base/log.h"
+#include "base/file.h"
+#include "store/store.h"
+#include "store/store_cert.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+/* A new version's files are about this big: writing as much shows a full
+ * file system even when statvfs rounds in its favour. */
+#define PREFLIGHT_STATE_WRITE_BYTES (16 * 1024)
+/* A token file is a few hundred bytes. */
+#define PREFLIGHT_WEBROOT_WRITE_BYTES 1024
+#define PREFLIGHT_MAX_LINE 1024
+#define PREFLIGHT_MAX_TESTED 4 /* the state folder, accounts/, certs/NAME/ */
+#define PREFLIGHT_TEMP_NAME ".acmed-preflight-XXXXXX"
+#define PREFLIGHT_WELL_KNOWN ".well-known/acme-challenge" /* challenge_webroot.c */
+
+struct run {
+	const char *cert_name; /* NULL: lines have no certificate prefix */
+	preflight_report_fn report;
+	void *arg;
+	int problems;
+	char *tested[PREFLIGHT_MAX_TESTED]; /* folders written to already */
+	size_t n_tested;
+};
+
+/* One problem: "[cert_name: ]message". */
+static void __attribute__((format(printf, 3, 4)))
+problem(struct run *r, bool about_cert, const char *fmt, ...)
+{
+	char line[PREFLIGHT_MAX_LINE];
+	size_t off = 0;
+	va_list ap;
+
+	line[0] = '\0';
+	if (about_cert && r->cert_name != NULL) {
+		snprintf(line, sizeof(line), "%s: ", r->cert_name);
+		off = strlen(line);
+	}
+	va_start(ap, fmt);
+	vsnprintf(line + off, sizeof(line) - off, fmt, ap);
+	va_end(ap);
+	r->problems++;
+	if (r->report != NULL) {
+		r->report(line, r->arg);
+	} else {
+		log_error("%s", line);
+	}
+}
+
+/* Cuts path to its parent folder in place ("/a/b" -> "/a", "/a" -> "/",
+ * "a" -> "."). Returns -1 when path has none ("/", "."). */
+static int
+cut_to_parent(char *path)
+{
+	size_t len = strlen(path);
+	int ret = -1;
+
+	while (len > 1 && path[len - 1] == '/') {
+		path[--len] = '\0';
+	}
+	if (strcmp(path, "/") == 0 || strcmp(path, ".") == 0) {
+		goto out;
+	}
+	while (len > 0 && path[len - 1] != '/') {
+		len--;
+	}
+	if (len == 0) {
+		snprintf(path, 2, ".");
+	} else {
+		while (len > 1 && path[len - 1] == '/') {
+			len--;
+		}
+		path[len] = '\0';
+	}
+	ret = 0;
+out:
+	return ret;
+}
+
+/* The folder that holds path or would hold it once created: path itself
+ * when it exists, else its nearest existing parent. Returns 0 with a new
+ * string in *found, or -1 with errno set (ENOTDIR: a file where a folder
+ * should be) and the offending path in *found (NULL when out of memory). */
+static int
+nearest_folder(const char *path, char **found)
+{
+	struct stat st;
+	char *cur = strdup(path);
+	int ret = -1;
+
+	*found = NULL;
+	if (cur == NULL) {
+		errno = ENOMEM;
+		goto out;
+	}
+	for (;;) {
+		if (stat(cur, &st) == 0) {
+			if (S_ISDIR(st.st_mode)) {
+				ret = 0;
+			} else {
+				errno = ENOTDIR;
+			}
+			break;
+		}
+		/* ENOTDIR: a file among the parents, found on the way up. */
+		if ((errno != ENOENT && errno != ENOTDIR) || cut_to_parent(cur) < 0) {
+			break;
+		}
+	}
+	*found = cur;
+out:
+	return ret;
+}
+
+/* Creates a temp file in dir, writes size bytes, fsyncs and removes it:
+ * what an install does, so that a read-only or full file system shows
+ * (fsync is where some report ENOSPC). Returns 0, or -1 with errno set. */
+static int
+try_write(const char *dir, size_t size)
+{
+	static const char zeros[4096];
+	char *path = file_path(dir, PREFLIGHT_TEMP_NAME, (char *)NULL);
+	size_t chunk;
+	bool created = false;
+	int fd = -1;
+	int err = 0;
+	int ret = -1;
+
+	if (path == NULL) {
+		err = errno != 0 ? errno : ENOMEM;
+		goto out;
+	}
+	fd = mkostemp(path, O_CLOEXEC);
+	if (fd < 0) {
+		err = errno;
+		goto out;
+	}
+	created = true;
+	while (size > 0) {
+		chunk = size < sizeof(zeros) ? size : sizeof(zeros);
+		if (file_write_all(fd, zeros, chunk) < 0) {
+			err = errno;
+			goto out;
+		}
+		size -= chunk;
+	}
+	if (fsync(fd) < 0) {
+		err = errno;
+		goto out;
+	}
+	ret = close(fd);
+	fd = -1;
+	if (ret < 0) {
+		err = errno;
+	}
+out:
+	if (fd >= 0) {
+		close(fd);
+	}
+	if (created) {
+		unlink(path);
+	}
+	free(path);
+	if (ret < 0) {
+		errno = err;
+	}
+	return ret;
+}
+
+/* What to do about a folder acmed cannot write in. */
+static const char *
+state_fix(int err)
+{
+	const char *fix;
+
+	switch (err) {
+	case ENOSPC:
+	case EDQUOT:
+		fix = "free some space, or set state-dir (--state-dir) to a folder on another "
+		      "file system";
+		break;
+	case EROFS:
+		fix = "mount it read-write, or set state-dir (--state-dir) to a writable folder";
+		break;
+	case ENOTDIR:
+		fix = "move the file away, or set state-dir (--state-dir) to another folder";
+		break;
+	default:
+		fix = "make it writable for acmed's user, or set state-dir (--state-dir) to a "
+		      "writable folder";
+		break;
+	}
+	return fix;
+}
+
+/* Whether dir was written to already in this run; else remembers it. */
+static bool
+seen(struct run *r, const char *dir)
+{
+	size_t i;
+
+	for (i = 0; i < r->n_tested; i++) {
+		if (strcmp(r->tested[i], dir) == 0) {
+			return true;
+		}
+	}
+	if (r->n_tested < PREFLIGHT_MAX_TESTED) {
+		r->tested[r->n_tested] = strdup(dir);
+		if (r->tested[r->n_tested] != NULL) {
+			r->n_tested++;
+		}
+	}
+	return false;
+}
+
+static void
+check_space(struct run *r, const char *path, const char *dir)
+{
+	struct statvfs vfs;
+	unsigned long long bytes;
+
+	if (statvfs(dir, &vfs) < 0) {
+		problem(r, false, "state folder %s: statvfs %s: %s: %s", path, dir, strerror(errno),
+		        state_fix(errno));
+		return;
+	}
+	bytes = (unsigned long long)vfs.f_bavail * vfs.f_frsize;
+	if (bytes < (unsigned long long)PREFLIGHT_MIN_FREE_BYTES) {
+		problem(r, false,
+		        "state folder %s: not enough space: %llu KiB free, a new certificate "
+		        "needs %ld KiB: %s",
+		        path, bytes / 1024, PREFLIGHT_MIN_FREE_BYTES / 1024, state_fix(ENOSPC));
+	}
+	/* f_files 0: a file system without an inode count (btrfs). */
+	if (vfs.f_files != 0 && vfs.f_favail < (fsfilcnt_t)PREFLIGHT_MIN_FREE_INODES) {
+		problem(r, false,
+		        "state folder %s: not enough inodes: %llu free, a new certificate needs "
+		        "%ld: %s",
+		        path, (unsigned long long)vfs.f_favail, PREFLIGHT_MIN_FREE_INODES,
+		        state_fix(ENOSPC));
+	}
+}
+
+/* path: a folder under the state folder that an install writes in. */
+static void
+check_state_folder(struct run *r, const char *path)
+{
+	char *dir = NULL;
+	int err;
+
+	if (path == NULL) {
+		problem(r, false, "state folder: out of memory");
+		goto out;
+	}
+	if (nearest_folder(path, &dir) < 0) {
+		err = errno;
+		if (dir == NULL) {
+			problem(r, false, "state folder %s: out of memory", path);
+		} else if (seen(r, dir)) {
+			/* Reported with the folder that found it first. */
+		} else if (strcmp(dir, path) == 0) {
+			problem(r, false, "state folder %s: %s: %s", path,
+			        err == ENOTDIR ? "not a folder" : strerror(err), state_fix(err));
+		} else {
+			problem(r, false, "state folder %s: %s: %s: %s", path, dir,
+			        err == ENOTDIR ? "not a folder" : strerror(err), state_fix(err));
+		}
+		goto out;
+	}
+	if (seen(r, dir)) {
+		goto out;
+	}
+	if (try_write(dir, PREFLIGHT_STATE_WRITE_BYTES) < 0) {
+		err = errno;
+		if (strcmp(dir, path) == 0) {
+			problem(r, false, "state folder %s: cannot write: %s: %s", path,
+			        strerror(err), state_fix(err));
+		} else {
+			problem(r, false, "state folder %s: cannot create it in %s: %s: %s", path,
+			        dir, strerror(err), state_fix(err));
+		}
+		goto out;
+	}
+	check_space(r, path, dir);
+out:
+	free(dir);
+}
+
+/* key: the config key holding command; flag: its command-line option. */
+static void
+check_program(struct run *r, const char *key, const char *flag, const char *command)
+{
+	char why[PREFLIGHT_MAX_LINE / 2];
+
+	static const char *const shell[] = {"&&", "||", "|", ";", ">", ">>", "<", "2>", "&"};
+	char **argv = NULL;
+
+	if (hook_check(command, why, sizeof(why)) < 0) {
+		problem(r, true,
+		        "%s: cannot run: %s: set %s (%s) to an installed program (an absolute "
+		        "path, or a name on PATH)",
+		        key, why, key, flag);
+		goto out;
+	}
+	/* Hooks run without a shell: "systemctl reload nginx && cp ..." would
+	 * call systemctl with "&&" and the rest as arguments. */
+	argv = hook_split(command);
+	for (size_t i = 0; argv != NULL && argv[i] != NULL; i++) {
+		size_t n = strlen(argv[i]);
+		bool op = strchr(argv[i], '`') != NULL || strstr(argv[i], "$(") != NULL ||
+		          argv[i][0] == '$' || (n > 1 && argv[i][n - 1] == ';');
+
+		for (size_t k = 0; !op && k < sizeof(shell) / sizeof(shell[0]); k++) {
+			op = strcmp(argv[i], shell[k]) == 0;
+		}
+		if (op) {
+			/* Said, not refused: a literal "&&" or "$(...)" may be
+			 * what the program wants as an argument. */
+			log_warn(
+			        "%s%s%s: '%s' is passed as an argument: hooks run without a shell; "
+			        "put a command line in a script, or set %s to sh -c '...'",
+			        r->cert_name != NULL ? r->cert_name : "",
+			        r->cert_name != NULL ? ": " : "", key, argv[i], key);
+			break;
+		}
+	}
+out:
+	hook_argv_free(argv);
+}
+
+static void
+check_webroot(struct run *r, const char *webroot)
+{
+	struct stat st;
+	const char *why = NULL;
+	char *target = NULL;
+	char *dir = NULL;
+	int err;
+
+	if (stat(webroot, &st) < 0) {
+		why = errno == ENOENT ? "missing" : strerror(errno);
+	} else if (!S_ISDIR(st.st_mode)) {
+		why = "not a folder";
+	}
+	if (why != NULL) {
+		problem(r, true,
+		        "webroot %s: %s: create it (the folder your web server serves for "
+		        "/.well-known/acme-challenge/), or set webroot (--webroot)",
+		        webroot, why);
+		goto out;
+	}
+	target = file_path(webroot, PREFLIGHT_WELL_KNOWN, (char *)NULL);
+	if (target == NULL) {
+		problem(r, true, "webroot %s: out of memory", webroot);
+		goto out;
+	}
+	/* Where the token files go, or the folder that would hold the missing
+	 * .well-known/acme-challenge. */
+	if (nearest_folder(target, &dir) < 0) {
+		err = errno;
+		problem(r, true, "webroot %s: %s: %s: move it away, or set webroot (--webroot)",
+		        webroot, dir != NULL ? dir : target,
+		        err == ENOTDIR ? "not a folder" : strerror(err));
+		goto out;
+	}
+	if (try_write(dir, PREFLIGHT_WEBROOT_WRITE_BYTES) < 0) {
+		problem(r, true,
+		        "webroot %s: cannot write in %s: %s: make it writable for acmed's user, or "
+		        "set webroot (--webroot)",
+		        webroot, dir, strerror(errno));
+	}
+out:
+	free(target);
+	free(dir);
+}
+
+static void
+check_listen(struct run *r, const char *key, const char *address)
+{
+	char err[PREFLIGHT_MAX_LINE / 2];
+	int fd = challenge_listen_err(key, address, err, sizeof(err));
+
+	if (fd < 0) {
+		problem(r, true, "%s", err);
+	} else {
+		close(fd);
+	}
+}
+
+static void
+check_challenge(struct run *r, const struct conf_settings *s, unsigned flags)
+{
+	const char *why = NULL;
+	enum challenge_responder resp = challenge_pick(s, &why);
+
+	switch (resp) {
+	case CHALLENGE_RESPONDER_NONE:
+	case CHALLENGE_RESPONDER__MAX:
+		problem(r, true, "%s", why != NULL ? why : "no challenge responder");
+		break;
+	case CHALLENGE_RESPONDER_DNS_HOOK:
+		check_program(r, "dns-hook", "--dns-hook", s->dns_hook);
+		break;
+	case CHALLENGE_RESPONDER_HTTP_HOOK:
+		check_program(r, "http-hook", "--http-hook", s->http_hook);
+		break;
+	case CHALLENGE_RESPONDER_WEBROOT:
+		check_webroot(r, s->webroot);
+		break;
+	case CHALLENGE_RESPONDER_STANDALONE:
+		if ((flags & PREFLIGHT_NO_LISTEN) == 0) {
+			check_listen(r, "http-listen", challenge_listen_address(s, resp));
+		}
+		break;
+	case CHALLENGE_RESPONDER_TLS_ALPN:
+		if ((flags & PREFLIGHT_NO_LISTEN) == 0) {
+			check_listen(r, "tls-listen", challenge_listen_address(s, resp));
+		}
+		break;
+	}
+}
+
+int
+preflight_check(const char *state_dir, const char *cert_name, const struct conf_settings *s,
+                unsigned flags, preflight_report_fn report, void *arg)
+{
+	struct run r = {.cert_name = cert_name, .report = report, .arg = arg};
+	char *dir = NULL;
+	char *path = NULL;
+	size_t i;
+
+	if (s == NULL) {
+		problem(&r, true, "no settings to check");
+		goto out;
+	}
+	if (state_dir == NULL) {
+		state_dir = s->state_dir;
+	}
+	if (state_dir == NULL) {
+		dir = store_default_dir();
+		state_dir = dir;
+	}
+	if (state_dir == NULL) {
+		problem(&r, false, "state folder: none: set state-dir (--state-dir)");
+	} else {
+		check_state_folder(&r, state_dir);
+		path = file_path(state_dir, "accounts", (char *)NULL);
+		check_state_folder(&r, path);
+		free(path);
+		if (cert_name != NULL) {
+			path = store_cert_dir(state_dir, cert_name);
+			check_state_folder(&r, path);
+			free(path);
+		}
+	}
+	if (s->deploy_hook != NULL && s->deploy_hook[0] != '\0') {
+		check_program(&r, "deploy-hook", "--deploy-hook", s->deploy_hook);
+	}
+	check_challenge(&r, s, flags);
+out:
+	for (i = 0; i < r.n_tested; i++) {
+		free(r.tested[i]);
+	}
+	free(dir);
+	return r.problems == 0 ? 0 : -1;
+}

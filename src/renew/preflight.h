@@ -1,0 +1,53 @@
+/* Preflight: what a certificate's settings need on this host, checked
+ * before anything reaches the CA (an account registered, an EAB key used
+ * up, an order placed), so that an issuance is never burned on a state
+ * folder that cannot keep it, a deploy hook that cannot run or a port that
+ * cannot be bound. Runs nothing and leaves nothing behind; needs no event
+ * loop. */
+#ifndef ACMED_PREFLIGHT_H
+#define ACMED_PREFLIGHT_H
+
+#include "conf/conf.h"
+
+/* The space and inodes a new certificate version needs in the state
+ * folder, with room to spare (one version is about 10 KiB in 5 files). */
+#define PREFLIGHT_MIN_FREE_BYTES (1024L * 1024L)
+#define PREFLIGHT_MIN_FREE_INODES 64L
+
+/* Bits of preflight_check's flags. */
+enum preflight_flag {
+	/* Do not bind http-listen or tls-listen: for a daemon whose responder
+	 * already holds the port (a bind would fail on itself). A one-shot
+	 * command must not set it: a port held by someone else (a web server,
+	 * the daemon) is then refused before the order. */
+	PREFLIGHT_NO_LISTEN = 1 << 0,
+};
+
+/* problem: one line, "subject: what failed: why: what to do", naming the
+ * config key (and flag) to set; no trailing newline. Borrowed for the call. */
+typedef void (*preflight_report_fn)(const char *problem, void *arg);
+
+/* Checks everything s (resolved settings, borrowed) needs locally:
+ *   - the state folder and, under it, accounts/ and certs/<cert_name>/:
+ *     each exists or its nearest existing parent folder is where it would be
+ *     created; that folder is writable (a temp file of a few KiB written,
+ *     fsynced and removed, so that a read-only or full file system shows) and
+ *     has PREFLIGHT_MIN_FREE_BYTES and PREFLIGHT_MIN_FREE_INODES free;
+ *   - deploy-hook, and the dns-hook or http-hook the challenge uses: the
+ *     program exists and is executable (as hook_run finds it);
+ *   - webroot, when http-01 uses it: exists, and a file can be written
+ *     where the token files go (.well-known/acme-challenge/, or the folder
+ *     that would hold it);
+ *   - http-listen / tls-listen, when acmed's own responder answers: the
+ *     address can be bound (bound, then closed), unless PREFLIGHT_NO_LISTEN.
+ * Creates no folder. state_dir: the state folder, or NULL for s->state_dir,
+ * else the default (store_default_dir). cert_name: the certificate's name, or
+ * NULL to check the state folder and the settings alone; lines about the
+ * certificate (hooks, webroot, ports) start with "cert_name: ". report is
+ * called once per problem, all of them (not only the first); NULL logs each
+ * with log_error. Returns 0 when there is none, -1 otherwise (running out of
+ * memory is reported as a problem). */
+int preflight_check(const char *state_dir, const char *cert_name, const struct conf_settings *s,
+                    unsigned flags, preflight_report_fn report, void *arg);
+
+#endif

@@ -1,0 +1,58 @@
+/* The daemon's renewal schedule: one wall-clock timer (ev_periodic, a heap)
+ * per certificate, set to the time the renewal policy (policy.h) gives: its
+ * renewal time, the backoff after failures or a deploy to try again, all
+ * read back from state.json so a restart resets nothing. Due certificates
+ * become jobs of the runner, which ask the policy again under the lock. */
+#ifndef ACMED_SCHEDULE_H
+#define ACMED_SCHEDULE_H
+
+#include <ev.h>
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "acme/acme_client.h"
+#include "conf/conf.h"
+#include "renew/job.h"
+
+struct schedule;
+
+/* runner, client, state_dir and ca_url (the directory URL) are borrowed.
+ * When the CA's directory offers renewalInfo (RFC 9773, ARI), each
+ * installed certificate's renewal time is a uniformly random time inside
+ * the window the CA suggests, fetched again when its Retry-After says;
+ * otherwise the policy's rule. NULL on failure (logged). */
+struct schedule *schedule_create(struct ev_loop *loop, struct job_runner *runner,
+                                 struct acme_client *client, const char *state_dir,
+                                 const char *ca_url);
+
+void schedule_destroy(struct schedule *sched);
+
+/* Adds the certificate, or updates its settings (copied) keeping its
+ * schedule and backoff. Marks it as present for schedule_sweep. 0 or -1. */
+int schedule_set(struct schedule *sched, const char *name, const struct conf_settings *s);
+
+/* Drops every certificate not schedule_set since the last sweep; returns how
+ * many were dropped. */
+size_t schedule_sweep(struct schedule *sched);
+
+/* Orders name now, over the policy (a running job is left alone). 0, or -1
+ * if unknown. */
+int schedule_renew_now(struct schedule *sched, const char *name);
+
+/* To be called with every finished job of the runner: arms the next time
+ * from what the job recorded. */
+void schedule_job_done(struct schedule *sched, const char *name, enum job_result result,
+                       const char *message, time_t retry_after);
+
+/* How often every certificate is looked at again from the files. */
+#define SCHEDULE_SWEEP 3600.0
+
+/* Looks at every certificate again (the files may have changed behind the
+ * daemon: a key removed, a failure recorded by a command), arming what is
+ * due now, then appends one object per certificate to list: {"cert", "domains",
+ * "not_after", "next", "attempts", "last_error", "why", "running"}. */
+void schedule_list(struct schedule *sched, json_t *list);
+
+size_t schedule_count(const struct schedule *sched);
+
+#endif

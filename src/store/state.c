@@ -1,0 +1,148 @@
+#include "store/state.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "base/file.h"
+
+#define STATE_MAX (64 * 1024)
+
+static int
+dup_field(char **field, const char *value)
+{
+	if (value == NULL) {
+		return 0;
+	}
+	*field = strdup(value);
+	return *field != NULL ? 0 : -1;
+}
+
+int
+state_load(const char *dir, struct state *st)
+{
+	char *path = NULL;
+	char *text = NULL;
+	json_t *root = NULL;
+	json_int_t not_after = 0;
+	json_int_t last_attempt = 0;
+	json_int_t last_success = 0;
+	json_int_t attempts = 0;
+	json_int_t next_try = 0;
+	const char *last_error = NULL;
+	const char *order_url = NULL;
+	const char *ca = NULL;
+	const char *deploy_error = NULL;
+	const char *ari_id = NULL;
+	json_int_t ari_when = 0;
+	json_int_t ari_next = 0;
+	int deploy_pending = 0;
+	json_int_t deploy_attempts = 0;
+	json_int_t deploy_next_try = 0;
+	size_t len = 0;
+	int rc = -1;
+
+	memset(st, 0, sizeof(*st));
+	path = file_path(dir, "state.json", NULL);
+	if (path == NULL) {
+		goto out;
+	}
+	text = file_read(path, STATE_MAX, &len);
+	if (text == NULL) {
+		rc = errno == ENOENT ? 0 : -1;
+		goto out;
+	}
+	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+	if (root == NULL ||
+	    json_unpack(
+	            root,
+	            "{s?I, s?I, s?I, s?I, s?I, s?s, s?s, s?s, s?b, s?I, s?I, s?s, s?s, s?I, s?I}",
+	            "not_after", &not_after, "last_attempt", &last_attempt, "last_success",
+	            &last_success, "attempts", &attempts, "next_try", &next_try, "last_error",
+	            &last_error, "order_url", &order_url, "ca", &ca, "deploy_pending",
+	            &deploy_pending, "deploy_attempts", &deploy_attempts, "deploy_next_try",
+	            &deploy_next_try, "deploy_error", &deploy_error, "ari_id", &ari_id, "ari_when",
+	            &ari_when, "ari_next", &ari_next) != 0 ||
+	    attempts < 0 || attempts > 1000000 || deploy_attempts < 0 ||
+	    deploy_attempts > 1000000) {
+		goto out;
+	}
+	st->not_after = (time_t)not_after;
+	st->last_attempt = (time_t)last_attempt;
+	st->last_success = (time_t)last_success;
+	st->attempts = (long)attempts;
+	st->next_try = (time_t)next_try;
+	st->deploy_pending = deploy_pending != 0;
+	st->deploy_attempts = (long)deploy_attempts;
+	st->deploy_next_try = (time_t)deploy_next_try;
+	st->ari_when = (time_t)ari_when;
+	st->ari_next = (time_t)ari_next;
+	if (dup_field(&st->last_error, last_error) < 0 ||
+	    dup_field(&st->order_url, order_url) < 0 || dup_field(&st->ca, ca) < 0 ||
+	    dup_field(&st->deploy_error, deploy_error) < 0 || dup_field(&st->ari_id, ari_id) < 0) {
+		goto out;
+	}
+	rc = 0;
+out:
+	if (rc < 0) {
+		state_finish(st);
+	}
+	json_decref(root);
+	free(text);
+	free(path);
+	return rc;
+}
+
+int
+state_save(const char *dir, const char *name, const struct state *st)
+{
+	char *path = file_path(dir, "state.json", NULL);
+	char *text = NULL;
+	json_t *root = NULL;
+	int rc = -1;
+
+	if (path == NULL) {
+		log_error("%s: path too long", dir);
+		goto out;
+	}
+	root = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:s*, s:s*, s:s*, s:b, s:I, s:I, s:s*, "
+	                 "s:s*, s:I, s:I}",
+	                 "name", name, "not_after", (json_int_t)st->not_after, "last_attempt",
+	                 (json_int_t)st->last_attempt, "last_success", (json_int_t)st->last_success,
+	                 "attempts", (json_int_t)st->attempts, "next_try", (json_int_t)st->next_try,
+	                 "last_error", st->last_error, "order_url", st->order_url, "ca", st->ca,
+	                 "deploy_pending", st->deploy_pending, "deploy_attempts",
+	                 (json_int_t)st->deploy_attempts, "deploy_next_try",
+	                 (json_int_t)st->deploy_next_try, "deploy_error", st->deploy_error,
+	                 "ari_id", st->ari_id, "ari_when", (json_int_t)st->ari_when, "ari_next",
+	                 (json_int_t)st->ari_next);
+	if (root != NULL) {
+		text = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS);
+	}
+	if (text == NULL) {
+		log_error("%s: out of memory", dir);
+		goto out;
+	}
+	if (file_mkdirs(dir, 0755) < 0 || file_write_atomic(path, text, strlen(text), 0644) < 0) {
+		goto out;
+	}
+	rc = 0;
+out:
+	json_decref(root);
+	free(text);
+	free(path);
+	return rc;
+}
+
+void
+state_finish(struct state *st)
+{
+	free(st->last_error);
+	free(st->order_url);
+	free(st->ca);
+	free(st->deploy_error);
+	free(st->ari_id);
+	memset(st, 0, sizeof(*st));
+}

@@ -1,0 +1,15 @@
+/* Where the state folder and the control socket are by default. */
+#ifndef ACMED_STORE_H
+#define ACMED_STORE_H
+
+/* The default state directory: $STATE_DIRECTORY when systemd set it (one
+ * folder), else ACMED_STATEDIR for root, else $XDG_STATE_HOME/acmed or
+ * ~/.local/state/acmed. New string, or NULL. */
+char *store_default_dir(void);
+
+/* The default socket path: $RUNTIME_DIRECTORY/acmed.sock when systemd set
+ * it, else ACMED_RUNDIR/acmed.sock for root, else
+ * $XDG_RUNTIME_DIR/acmed.sock (or the state folder). New string or NULL. */
+char *store_default_socket(void);
+
+#endif

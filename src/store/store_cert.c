@@ -1,0 +1,516 @@
+#include "store/store_cert.h"
+
+#include <dirent.h>
+#include <openssl/err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "crypto/cert.h"
+#include "crypto/key.h"
+#include "base/log.h"
+#include "base/file.h"
+
+#define MAX_VERSION 1000000000L
+
+/* Indexed by enum store_cert_file; the first N_FILES are the installed set. */
+static const char *const file_names[STORE_CERT_FILE__MAX] = {
+        [STORE_CERT_PRIVKEY] = "privkey.pem",     [STORE_CERT_CERT] = "cert.pem",
+        [STORE_CERT_CHAIN] = "chain.pem",         [STORE_CERT_FULLCHAIN] = "fullchain.pem",
+        [STORE_CERT_PENDING_KEY] = "pending.key", [STORE_CERT_LOCK] = "lock",
+};
+
+#define N_FILES (STORE_CERT_FULLCHAIN + 1)
+
+/* The largest PEM file read back from an installed set. */
+#define PEM_MAX (1 << 20)
+
+int
+store_cert_name_ok(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > 64 || name[0] == '.') {
+		return 0;
+	}
+	for (const char *p = name; *p != '\0'; p++) {
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' || *p == '-')) {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+char *
+store_cert_dir(const char *state_dir, const char *name)
+{
+	if (!store_cert_name_ok(name)) {
+		return NULL;
+	}
+	return file_path(state_dir, "certs", name, NULL);
+}
+
+/* The version a symlink (current, previous) points at, or -1. */
+static long
+link_version(const char *dir, const char *name)
+{
+	char path[PATH_MAX];
+	char target[64];
+	ssize_t n;
+	char *end;
+	long v;
+
+	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path)) {
+		return -1;
+	}
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n <= 2) {
+		return -1;
+	}
+	target[n] = '\0';
+	if (strncmp(target, "v/", 2) != 0) {
+		return -1;
+	}
+	errno = 0;
+	v = strtol(target + 2, &end, 10);
+	if (errno != 0 || *end != '\0' || v < 0) {
+		return -1;
+	}
+	return v;
+}
+
+static void
+remove_version(const char *vdir)
+{
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < N_FILES; i++) {
+		if (snprintf(path, sizeof(path), "%s/%s", vdir, file_names[i]) <
+		    (int)sizeof(path)) {
+			unlink(path);
+		}
+	}
+	rmdir(vdir);
+}
+
+/* Removes every v/<n> below newest but keep1 and keep2 (prune); returns the
+ * highest number seen. A number above newest is never removed: it can only
+ * be another writer's set in progress. */
+static long
+scan_versions(const char *dir, long newest, long keep1, long keep2, int prune)
+{
+	char vroot[PATH_MAX];
+	char vdir[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+	long max = 0;
+
+	if (snprintf(vroot, sizeof(vroot), "%s/v", dir) >= (int)sizeof(vroot)) {
+		return -1;
+	}
+	d = opendir(vroot);
+	if (d == NULL) {
+		return 0;
+	}
+	while ((de = readdir(d)) != NULL) {
+		char *end;
+		long v;
+
+		if (de->d_name[0] < '0' || de->d_name[0] > '9') {
+			continue;
+		}
+		errno = 0;
+		v = strtol(de->d_name, &end, 10);
+		if (errno != 0 || *end != '\0') {
+			continue;
+		}
+		if (v > max) {
+			max = v;
+		}
+		if (prune && v < newest && v != keep1 && v != keep2 &&
+		    snprintf(vdir, sizeof(vdir), "%s/%ld", vroot, v) < (int)sizeof(vdir)) {
+			remove_version(vdir);
+		}
+	}
+	closedir(d);
+	return max;
+}
+
+static int
+write_set(const char *vdir, const struct store_cert_set *set)
+{
+	char path[PATH_MAX];
+	char *full = NULL;
+	size_t full_len = set->cert_len + set->chain_len;
+	int rc = -1;
+
+	full = malloc(full_len + 1);
+	if (full == NULL) {
+		log_error("out of memory");
+		goto out;
+	}
+	memcpy(full, set->cert_pem, set->cert_len);
+	memcpy(full + set->cert_len, set->chain_pem, set->chain_len);
+	if (snprintf(path, sizeof(path), "%s/privkey.pem", vdir) >= (int)sizeof(path) ||
+	    file_write_atomic(path, set->key_pem, set->key_len, 0600) < 0) {
+		goto out;
+	}
+	if (snprintf(path, sizeof(path), "%s/cert.pem", vdir) >= (int)sizeof(path) ||
+	    file_write_atomic(path, set->cert_pem, set->cert_len, 0644) < 0) {
+		goto out;
+	}
+	if (snprintf(path, sizeof(path), "%s/chain.pem", vdir) >= (int)sizeof(path) ||
+	    file_write_atomic(path, set->chain_pem, set->chain_len, 0644) < 0) {
+		goto out;
+	}
+	if (snprintf(path, sizeof(path), "%s/fullchain.pem", vdir) >= (int)sizeof(path) ||
+	    file_write_atomic(path, full, full_len, 0644) < 0) {
+		goto out;
+	}
+	rc = 0;
+out:
+	free(full);
+	return rc;
+}
+
+/* Removes what a process killed while writing left in dir: ".NAME.XXXXXX"
+ * temp files and links of the names written here. The caller holds the
+ * certificate's lock, so none of them is another writer's. */
+static void
+remove_leftovers(const char *dir)
+{
+	static const char *const names[] = {
+	        "current",   "previous",      "privkey.pem", "cert.pem",
+	        "chain.pem", "fullchain.pem", "pending.key", "state.json",
+	};
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	if (d == NULL) {
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		for (size_t i = 0; de->d_name[0] == '.' && i < sizeof(names) / sizeof(names[0]);
+		     i++) {
+			size_t n = strlen(names[i]);
+
+			/* "." NAME "." and six characters of store.c's temp names */
+			if (strncmp(de->d_name + 1, names[i], n) == 0 && de->d_name[n + 1] == '.' &&
+			    strlen(de->d_name + n + 2) == 6 &&
+			    snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) <
+			            (int)sizeof(path)) {
+				unlink(path);
+				break;
+			}
+		}
+	}
+	closedir(d);
+}
+
+/* Makes the top-level names point into current/, once: cert.pem last, so
+ * that a reader who finds cert.pem finds the other three (a kill between
+ * two of them on a first install leaves no cert.pem, and the next run
+ * repairs the set). */
+static int
+ensure_links(const char *dir)
+{
+	static const enum store_cert_file order[] = {
+	        STORE_CERT_PRIVKEY,
+	        STORE_CERT_CHAIN,
+	        STORE_CERT_FULLCHAIN,
+	        STORE_CERT_CERT,
+	};
+	char path[PATH_MAX];
+	char target[PATH_MAX];
+	char have[PATH_MAX];
+
+	for (size_t k = 0; k < sizeof(order) / sizeof(order[0]); k++) {
+		size_t i = order[k];
+		ssize_t n;
+
+		if (snprintf(path, sizeof(path), "%s/%s", dir, file_names[i]) >=
+		            (int)sizeof(path) ||
+		    snprintf(target, sizeof(target), "current/%s", file_names[i]) >=
+		            (int)sizeof(target)) {
+			return -1;
+		}
+		n = readlink(path, have, sizeof(have) - 1);
+		if (n >= 0) {
+			have[n] = '\0';
+			if (strcmp(have, target) == 0) {
+				continue;
+			}
+		}
+		if (file_symlink_atomic(dir, file_names[i], target) < 0) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+char *
+store_cert_path(const char *state_dir, const char *name, enum store_cert_file file)
+{
+	char lock[80];
+
+	if (file >= STORE_CERT_FILE__MAX || !store_cert_name_ok(name)) {
+		return NULL;
+	}
+	/* Locks live apart: taking one changes nothing under certs/, which
+	 * holds only what was issued. */
+	if (file == STORE_CERT_LOCK) {
+		snprintf(lock, sizeof(lock), "cert.%s", name);
+		return file_path(state_dir, "locks", lock, NULL);
+	}
+	return file_path(state_dir, "certs", name, file_names[file], NULL);
+}
+
+struct store_lock *
+store_cert_lock(const char *state_dir, const char *name, char *holder)
+{
+	char *dir = file_path(state_dir, "locks", NULL);
+	char *path = store_cert_path(state_dir, name, STORE_CERT_LOCK);
+	struct store_lock *lock = NULL;
+	int err = ENAMETOOLONG;
+
+	if (dir == NULL || path == NULL) {
+		goto out;
+	}
+	if (file_mkdirs(dir, 0755) < 0) {
+		err = errno;
+		goto out;
+	}
+	lock = store_lock_try(path, holder);
+	err = errno;
+out:
+	free(path);
+	free(dir);
+	if (lock == NULL) {
+		errno = err;
+	}
+	return lock;
+}
+
+long
+store_cert_version(const char *state_dir, const char *name)
+{
+	char *dir = store_cert_dir(state_dir, name);
+	long v = dir != NULL ? link_version(dir, "current") : -1;
+
+	free(dir);
+	return v;
+}
+
+static char *
+read_set_file(const char *dir, enum store_cert_file file, size_t *len)
+{
+	char path[PATH_MAX];
+
+	if (snprintf(path, sizeof(path), "%s/%s", dir, file_names[file]) >= (int)sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	return file_read(path, PEM_MAX, len);
+}
+
+/* Whether the four files of dir make a whole set; what is wrong in problem. */
+static void
+check_set(const char *dir, X509 *leaf, char *problem, size_t len)
+{
+	char *pem[N_FILES] = {NULL};
+	size_t n[N_FILES] = {0};
+	struct cert_chain chain;
+	char err[200];
+	EVP_PKEY *key = NULL;
+	EVP_PKEY *pub;
+
+	memset(&chain, 0, sizeof(chain));
+	for (size_t i = 0; i < N_FILES; i++) {
+		pem[i] = read_set_file(dir, (enum store_cert_file)i, &n[i]);
+		if (pem[i] == NULL) {
+			snprintf(problem, len, "%s: %s", file_names[i],
+			         errno == ENOENT ? "missing" : strerror(errno));
+			goto out;
+		}
+	}
+	key = key_from_pem(pem[STORE_CERT_PRIVKEY], n[STORE_CERT_PRIVKEY]);
+	if (key == NULL) {
+		snprintf(problem, len, "privkey.pem: not a private key");
+		goto out;
+	}
+	pub = X509_get0_pubkey(leaf);
+	if (pub == NULL || EVP_PKEY_eq(pub, key) != 1) {
+		snprintf(problem, len, "privkey.pem is not the key of cert.pem");
+		goto out;
+	}
+	/* An empty chain is what a CA sending the leaf alone leaves. */
+	if (n[STORE_CERT_CHAIN] > 0 && cert_chain_parse(pem[STORE_CERT_CHAIN], n[STORE_CERT_CHAIN],
+	                                                &chain, err, sizeof(err)) < 0) {
+		snprintf(problem, len, "chain.pem: %s", err);
+		goto out;
+	}
+	if (chain.n > 0 && X509_verify(leaf, X509_get0_pubkey(chain.certs[0])) != 1) {
+		snprintf(problem, len, "chain.pem does not hold the issuer of cert.pem");
+		goto out;
+	}
+	if (n[STORE_CERT_FULLCHAIN] != n[STORE_CERT_CERT] + n[STORE_CERT_CHAIN] ||
+	    memcmp(pem[STORE_CERT_FULLCHAIN], pem[STORE_CERT_CERT], n[STORE_CERT_CERT]) != 0 ||
+	    memcmp(pem[STORE_CERT_FULLCHAIN] + n[STORE_CERT_CERT], pem[STORE_CERT_CHAIN],
+	           n[STORE_CERT_CHAIN]) != 0) {
+		snprintf(problem, len, "fullchain.pem is not cert.pem followed by chain.pem");
+		goto out;
+	}
+out:
+	cert_chain_finish(&chain);
+	EVP_PKEY_free(key);
+	for (size_t i = 0; i < N_FILES; i++) {
+		if (i == STORE_CERT_PRIVKEY && pem[i] != NULL) {
+			key_pem_free(pem[i], n[i]);
+		} else {
+			free(pem[i]);
+		}
+	}
+	ERR_clear_error();
+}
+
+int
+store_cert_inspect(const char *state_dir, const char *name, struct store_cert_info *info)
+{
+	char *dir = store_cert_dir(state_dir, name);
+	char *path = store_cert_path(state_dir, name, STORE_CERT_CERT);
+	char err[200];
+	X509 *x = NULL;
+	int rc = -1;
+
+	memset(info, 0, sizeof(*info));
+	info->version = -1;
+	if (dir == NULL || path == NULL) {
+		goto out;
+	}
+	info->version = link_version(dir, "current");
+	x = cert_load(path, err, sizeof(err));
+	if (x == NULL) {
+		if (access(path, F_OK) == 0 || info->version >= 0) {
+			snprintf(info->problem, sizeof(info->problem), "cert.pem: %s", err);
+		}
+		rc = 0;
+		goto out;
+	}
+	if (cert_validity(x, &info->not_before, &info->not_after) < 0 ||
+	    cert_ids(x, &info->ids, &info->n_ids) < 0) {
+		snprintf(info->problem, sizeof(info->problem),
+		         "cert.pem: unreadable validity or names");
+		rc = 0;
+		goto out;
+	}
+	info->present = true;
+	info->ari_id = cert_ari_id(x);
+	check_set(dir, x, info->problem, sizeof(info->problem));
+	rc = 0;
+out:
+	X509_free(x);
+	free(path);
+	free(dir);
+	if (rc < 0) {
+		store_cert_info_finish(info);
+	}
+	return rc;
+}
+
+void
+store_cert_info_finish(struct store_cert_info *info)
+{
+	cert_ids_free(info->ids, info->n_ids);
+	free(info->ari_id);
+	memset(info, 0, sizeof(*info));
+	info->version = -1;
+}
+
+int
+store_cert_install(const char *state_dir, const char *name, const struct store_cert_set *set)
+{
+	char *dir = NULL;
+	char vdir[PATH_MAX];
+	char target[64];
+	long current;
+	long next;
+	int rc = -1;
+
+	vdir[0] = '\0';
+	dir = store_cert_dir(state_dir, name);
+	if (dir == NULL) {
+		log_error("%s: not a usable certificate name", name);
+		goto out;
+	}
+	if (file_mkdirs(dir, 0755) < 0) {
+		goto out;
+	}
+	if (snprintf(vdir, sizeof(vdir), "%s/v", dir) >= (int)sizeof(vdir) ||
+	    file_mkdirs(vdir, 0755) < 0) {
+		vdir[0] = '\0';
+		goto out;
+	}
+	current = link_version(dir, "current");
+	next = scan_versions(dir, 0, -1, -1, 0);
+	if (next < 0 || next >= MAX_VERSION) {
+		vdir[0] = '\0';
+		goto out;
+	}
+	/* A leftover folder from a crash is skipped, never reused. */
+	for (next++; next < MAX_VERSION; next++) {
+		if (snprintf(vdir, sizeof(vdir), "%s/v/%ld", dir, next) >= (int)sizeof(vdir)) {
+			vdir[0] = '\0';
+			goto out;
+		}
+		if (mkdir(vdir, 0755) == 0) {
+			break;
+		}
+		if (errno != EEXIST) {
+			log_error("%s: mkdir: %s", vdir, strerror(errno));
+			vdir[0] = '\0';
+			goto out;
+		}
+	}
+	if (write_set(vdir, set) < 0) {
+		goto out;
+	}
+	if (current >= 0) {
+		snprintf(target, sizeof(target), "v/%ld", current);
+		if (file_symlink_atomic(dir, "previous", target) < 0) {
+			goto out;
+		}
+	}
+	snprintf(target, sizeof(target), "v/%ld", next);
+	/* The switch: from here on the new set is the installed one. */
+	if (file_symlink_atomic(dir, "current", target) < 0) {
+		goto out;
+	}
+	vdir[0] = '\0';
+	/* On a first install, the four names appear after the switch, never
+	 * dangling; on a renewal they are there already and change with it. */
+	if (ensure_links(dir) < 0) {
+		goto out;
+	}
+	if (file_sync_dir(dir) < 0) {
+		log_error("%s: fsync: %s", dir, strerror(errno));
+		goto out;
+	}
+	remove_leftovers(dir);
+	/* What previous pointed at before is dropped now, and with it any set
+	 * a crash left half-written. */
+	scan_versions(dir, next, next, current, 1);
+	rc = 0;
+out:
+	if (rc < 0 && vdir[0] != '\0') {
+		remove_version(vdir);
+	}
+	free(dir);
+	return rc;
+}

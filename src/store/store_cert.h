@@ -1,0 +1,92 @@
+/* Installed certificates under <state>/certs/<name>/:
+ *
+ *   v/<n>/            one folder per issued set: privkey.pem (0600),
+ *                     cert.pem, chain.pem, fullchain.pem
+ *   current -> v/<n>  switched atomically (rename of a symlink), so the key
+ *   previous -> v/<m> and the certificate change together
+ *   privkey.pem cert.pem chain.pem fullchain.pem -> current/...
+ *   state.json        see state.h
+ *   pending.key       the key of an order in flight (see job.c)
+ *
+ * and <state>/locks/cert.<name>, its lock (store_lock.h), held for a whole
+ * order, install and deploy.
+ *
+ * Only this module and state.c spell these names. A failed install leaves
+ * every installed file as it was. */
+#ifndef ACMED_STORE_CERT_H
+#define ACMED_STORE_CERT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "base/ident.h"
+#include "store/store_lock.h"
+
+enum store_cert_file {
+	STORE_CERT_PRIVKEY,
+	STORE_CERT_CERT,
+	STORE_CERT_CHAIN,
+	STORE_CERT_FULLCHAIN,
+	STORE_CERT_PENDING_KEY,
+	STORE_CERT_LOCK,
+	STORE_CERT_FILE__MAX,
+};
+
+struct store_cert_set {
+	const char *key_pem;
+	size_t key_len;
+	const char *cert_pem; /* the leaf */
+	size_t cert_len;
+	const char *chain_pem; /* the issuers, may be empty */
+	size_t chain_len;
+};
+
+/* Whether name is a sane certificate name ([A-Za-z0-9._-], 1..64, not
+ * starting with '.'). */
+int store_cert_name_ok(const char *name);
+
+/* certs/<name> under state_dir. New string or NULL. */
+char *store_cert_dir(const char *state_dir, const char *name);
+
+/* The path of one of its files (the top-level name for the installed four).
+ * New string, or NULL for a bad name or a path too long. */
+char *store_cert_path(const char *state_dir, const char *name, enum store_cert_file file);
+
+/* Takes the certificate's lock without waiting, creating locks/ when
+ * needed: see store_lock_try (holder, errno EWOULDBLOCK when taken). */
+struct store_lock *store_cert_lock(const char *state_dir, const char *name, char *holder);
+
+/* The n of the v/<n> current points at, or -1 when nothing is installed:
+ * changes with every install. */
+long store_cert_version(const char *state_dir, const char *name);
+
+/* What is installed, as the renewal policy needs it. */
+struct store_cert_info {
+	bool present; /* a readable cert.pem */
+	char problem[256]; /* "" or what is wrong with the installed set */
+	time_t not_before;
+	time_t not_after;
+	struct ident *ids; /* its names; owned */
+	size_t n_ids;
+	char *ari_id; /* RFC 9773 certificate ID, or NULL; owned */
+	long version; /* the v/<n> current points at, -1 if none */
+};
+
+/* Reads the installed set of certs/<name>: cert.pem's dates, names and ARI
+ * ID; and whether the set is whole: every file present, privkey.pem the key
+ * of cert.pem, chain.pem readable, fullchain.pem cert.pem then chain.pem
+ * (info->problem says what is not). Returns 0 (also when nothing is
+ * installed: present false), or -1 when out of memory. Not logged. Free with
+ * store_cert_info_finish. */
+int store_cert_inspect(const char *state_dir, const char *name, struct store_cert_info *info);
+
+void store_cert_info_finish(struct store_cert_info *info);
+
+/* Installs set as the new current one and keeps the old current as
+ * previous; older sets are removed (never current, previous or a newer
+ * one). The caller holds the certificate's lock. Returns 0, or -1 (logged)
+ * with nothing installed. */
+int store_cert_install(const char *state_dir, const char *name, const struct store_cert_set *set);
+
+#endif

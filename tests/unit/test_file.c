@@ -1,0 +1,541 @@
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+#include "base/file.h"
+#include "store/store.h"
+
+/* Link-time seams: these definitions take the place of libc's for the code
+ * under test, so that a test can predict the temp name and play a non-root
+ * user. Unless a test asks, they behave like the real calls. */
+static unsigned fake_random_calls; /* calls left that return fake bytes */
+static unsigned char fake_random_byte; /* what they return ... */
+static unsigned char fake_random_step; /* ... and how it changes per call */
+static int fake_euid = -1;
+
+ssize_t
+getrandom(void *buf, size_t buflen, unsigned int flags)
+{
+	if (fake_random_calls > 0) {
+		fake_random_calls--;
+		memset(buf, fake_random_byte, buflen);
+		fake_random_byte += fake_random_step;
+		return (ssize_t)buflen;
+	}
+	return syscall(SYS_getrandom, buf, buflen, flags);
+}
+
+uid_t
+geteuid(void)
+{
+	if (fake_euid >= 0) {
+		return (uid_t)fake_euid;
+	}
+	return (uid_t)syscall(SYS_geteuid);
+}
+
+struct fixture {
+	char dir[64];
+	char path[PATH_MAX];
+};
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	if (f == NULL) {
+		return -1;
+	}
+	snprintf(f->dir, sizeof(f->dir), "/tmp/test_store.XXXXXX");
+	if (mkdtemp(f->dir) == NULL) {
+		free(f);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static void
+remove_tree(const char *path)
+{
+	char child[PATH_MAX];
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+
+	if (lstat(path, &st) < 0) {
+		return;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		unlink(path);
+		return;
+	}
+	chmod(path, 0700);
+	d = opendir(path);
+	if (d != NULL) {
+		for (de = readdir(d); de != NULL; de = readdir(d)) {
+			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) {
+				continue;
+			}
+			snprintf(child, sizeof(child), "%s/%s", path, de->d_name);
+			remove_tree(child);
+		}
+		closedir(d);
+	}
+	rmdir(path);
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	remove_tree(f->dir);
+	free(f);
+	umask(022);
+	fake_random_calls = 0;
+	fake_random_step = 0;
+	fake_euid = -1;
+	return 0;
+}
+
+static const char *
+in_dir(struct fixture *f, const char *name)
+{
+	snprintf(f->path, sizeof(f->path), "%s/%s", f->dir, name);
+	return f->path;
+}
+
+/* The names in dir, sorted and joined with spaces. */
+static char *
+list_dir(const char *dir)
+{
+	struct dirent **names = NULL;
+	char *out;
+	size_t used = 0;
+	int n;
+	int i;
+
+	n = scandir(dir, &names, NULL, alphasort);
+	assert_true(n >= 0);
+	out = calloc(1, 4096);
+	assert_non_null(out);
+	for (i = 0; i < n; i++) {
+		if (strcmp(names[i]->d_name, ".") != 0 && strcmp(names[i]->d_name, "..") != 0) {
+			used += (size_t)snprintf(out + used, 4096 - used, "%s%s",
+			                         used > 0 ? " " : "", names[i]->d_name);
+		}
+		free(names[i]);
+	}
+	free(names);
+	return out;
+}
+
+static void
+assert_dir_is(const char *dir, const char *expected)
+{
+	char *names = list_dir(dir);
+
+	assert_string_equal(names, expected);
+	free(names);
+}
+
+static void
+assert_file_is(const char *path, const char *content, mode_t mode)
+{
+	struct stat st;
+	char *data;
+	size_t len = 0;
+
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, mode);
+	data = file_read(path, 1 << 20, &len);
+	assert_non_null(data);
+	assert_int_equal(len, strlen(content));
+	assert_string_equal(data, content);
+	free(data);
+}
+
+static void
+write_plain(const char *path, const char *content)
+{
+	FILE *fp = fopen(path, "w");
+
+	assert_non_null(fp);
+	assert_int_equal(fputs(content, fp) >= 0, 1);
+	assert_int_equal(fclose(fp), 0);
+}
+
+static void
+test_write_mode_under_umask_077(void **state)
+{
+	struct fixture *f = *state;
+	const char *path = in_dir(f, "cert.pem");
+
+	umask(077);
+	assert_int_equal(file_write_atomic(path, "hello\n", 6, 0644), 0);
+	assert_file_is(path, "hello\n", 0644);
+	assert_dir_is(f->dir, "cert.pem");
+}
+
+static void
+test_write_mode_under_umask_022(void **state)
+{
+	struct fixture *f = *state;
+	const char *path = in_dir(f, "shared");
+
+	umask(022);
+	assert_int_equal(file_write_atomic(path, "x", 1, 0666), 0);
+	assert_file_is(path, "x", 0666);
+	path = in_dir(f, "privkey.pem");
+	assert_int_equal(file_write_atomic(path, "key", 3, 0600), 0);
+	assert_file_is(path, "key", 0600);
+	assert_dir_is(f->dir, "privkey.pem shared");
+}
+
+static void
+test_write_overwrites(void **state)
+{
+	struct fixture *f = *state;
+	const char *path = in_dir(f, "state.json");
+
+	assert_int_equal(file_write_atomic(path, "first version", 13, 0644), 0);
+	assert_int_equal(file_write_atomic(path, "second", 6, 0600), 0);
+	assert_file_is(path, "second", 0600);
+	assert_int_equal(file_write_atomic(path, "", 0, 0600), 0);
+	assert_file_is(path, "", 0600);
+	assert_dir_is(f->dir, "state.json");
+}
+
+static void
+test_write_relative_path(void **state)
+{
+	struct fixture *f = *state;
+	char cwd[PATH_MAX];
+
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	assert_int_equal(chdir(f->dir), 0);
+	assert_int_equal(file_write_atomic("plain", "p", 1, 0640), 0);
+	assert_int_equal(chdir(cwd), 0);
+	assert_file_is(in_dir(f, "plain"), "p", 0640);
+	assert_dir_is(f->dir, "plain");
+}
+
+static void
+test_write_missing_folder(void **state)
+{
+	struct fixture *f = *state;
+
+	errno = 0;
+	assert_int_equal(file_write_atomic(in_dir(f, "nope/file"), "x", 1, 0600), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_dir_is(f->dir, "");
+}
+
+static void
+test_write_folder_is_a_file(void **state)
+{
+	struct fixture *f = *state;
+
+	write_plain(in_dir(f, "regular"), "keep");
+	errno = 0;
+	assert_int_equal(file_write_atomic(in_dir(f, "regular/file"), "x", 1, 0600), -1);
+	assert_int_equal(errno, ENOTDIR);
+	assert_dir_is(f->dir, "regular");
+	assert_file_is(in_dir(f, "regular"), "keep", 0644);
+}
+
+/* The temp file is created and written, then the rename fails: the temp must
+ * go and the target stay. */
+static void
+test_write_rename_fails(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(mkdir(in_dir(f, "target"), 0755), 0);
+	write_plain(in_dir(f, "target/inside"), "old");
+	assert_int_equal(file_write_atomic(in_dir(f, "target"), "new", 3, 0600), -1);
+	assert_dir_is(f->dir, "target");
+	assert_dir_is(in_dir(f, "target"), "inside");
+	assert_file_is(in_dir(f, "target/inside"), "old", 0644);
+}
+
+static void
+test_write_refuses_symlink_at_temp(void **state)
+{
+	struct fixture *f = *state;
+	char victim[PATH_MAX];
+	char trap[PATH_MAX];
+	struct stat st;
+
+	/* With the seam, the first temp name is ".cert.pem.AAAAAA" and the
+	 * second ".cert.pem.BBBBBB". */
+	snprintf(victim, sizeof(victim), "%s/victim", f->dir);
+	snprintf(trap, sizeof(trap), "%s/.cert.pem.AAAAAA", f->dir);
+	write_plain(victim, "precious");
+	assert_int_equal(symlink(victim, trap), 0);
+	fake_random_byte = 0;
+	fake_random_step = 1;
+	fake_random_calls = 2;
+	assert_int_equal(file_write_atomic(in_dir(f, "cert.pem"), "new", 3, 0600), 0);
+	assert_int_equal(fake_random_calls, 0);
+	assert_file_is(victim, "precious", 0644);
+	assert_file_is(in_dir(f, "cert.pem"), "new", 0600);
+	assert_int_equal(lstat(trap, &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	assert_dir_is(f->dir, ".cert.pem.AAAAAA cert.pem victim");
+}
+
+/* Every attempt lands on the same planted dangling link: give up after a
+ * bounded number of tries, create nothing through it. */
+static void
+test_write_refuses_dangling_symlink(void **state)
+{
+	struct fixture *f = *state;
+	char victim[PATH_MAX];
+	char trap[PATH_MAX];
+
+	snprintf(victim, sizeof(victim), "%s/created-through-link", f->dir);
+	snprintf(trap, sizeof(trap), "%s/.key.AAAAAA", f->dir);
+	assert_int_equal(symlink(victim, trap), 0);
+	fake_random_byte = 0;
+	fake_random_step = 0;
+	fake_random_calls = 100000;
+	errno = 0;
+	assert_int_equal(file_write_atomic(in_dir(f, "key"), "k", 1, 0600), -1);
+	assert_int_equal(errno, EEXIST);
+	assert_true(fake_random_calls < 100000 - 1);
+	assert_true(fake_random_calls > 0);
+	fake_random_calls = 0;
+	assert_int_equal(access(victim, F_OK), -1);
+	assert_dir_is(f->dir, ".key.AAAAAA");
+}
+
+static void
+test_read_file(void **state)
+{
+	struct fixture *f = *state;
+	const char *path = in_dir(f, "data");
+	size_t len = 99;
+	char *data;
+
+	write_plain(path, "0123456789");
+	data = file_read(path, 10, &len);
+	assert_non_null(data);
+	assert_int_equal(len, 10);
+	assert_string_equal(data, "0123456789");
+	free(data);
+
+	/* len may be NULL. */
+	data = file_read(path, 100, NULL);
+	assert_non_null(data);
+	assert_string_equal(data, "0123456789");
+	free(data);
+
+	errno = 0;
+	assert_null(file_read(path, 9, &len));
+	assert_int_equal(errno, EFBIG);
+
+	write_plain(path, "");
+	data = file_read(path, 0, &len);
+	assert_non_null(data);
+	assert_int_equal(len, 0);
+	assert_string_equal(data, "");
+	free(data);
+}
+
+static void
+test_read_file_errors(void **state)
+{
+	struct fixture *f = *state;
+
+	errno = 0;
+	assert_null(file_read(in_dir(f, "missing"), 100, NULL));
+	assert_int_equal(errno, ENOENT);
+	errno = 0;
+	assert_null(file_read(f->dir, 100, NULL));
+	assert_int_equal(errno, EISDIR);
+	errno = 0;
+	assert_null(file_read("/dev/null", 100, NULL));
+	assert_int_equal(errno, EINVAL);
+}
+
+/* A /proc file says it is empty: the size is only a hint, the cap still
+ * holds. */
+static void
+test_read_file_size_hint_wrong(void **state)
+{
+	size_t len = 0;
+	char *data;
+
+	data = file_read("/proc/self/status", 1 << 20, &len);
+	assert_non_null(data);
+	assert_true(len > 100);
+	assert_int_equal(strlen(data), len);
+	assert_non_null(strstr(data, "Name:"));
+	free(data);
+	errno = 0;
+	assert_null(file_read("/proc/self/status", 300, &len));
+	assert_int_equal(errno, EFBIG);
+}
+
+static void
+test_mkdirs(void **state)
+{
+	struct fixture *f = *state;
+	struct stat st;
+
+	umask(022);
+	assert_int_equal(file_mkdirs(in_dir(f, "accounts/host//acct/"), 0700), 0);
+	assert_int_equal(stat(in_dir(f, "accounts/host/acct"), &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(st.st_mode & 0777, 0700);
+	/* Existing folders are fine and left alone. */
+	assert_int_equal(chmod(in_dir(f, "accounts"), 0755), 0);
+	assert_int_equal(file_mkdirs(in_dir(f, "accounts/host/acct"), 0700), 0);
+	assert_int_equal(stat(in_dir(f, "accounts"), &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0755);
+	assert_int_equal(file_mkdirs(f->dir, 0700), 0);
+
+	write_plain(in_dir(f, "file"), "x");
+	errno = 0;
+	assert_int_equal(file_mkdirs(in_dir(f, "file"), 0700), -1);
+	assert_int_equal(errno, ENOTDIR);
+	errno = 0;
+	assert_int_equal(file_mkdirs(in_dir(f, "file/sub"), 0700), -1);
+	assert_int_equal(errno, ENOTDIR);
+}
+
+static void
+test_path(void **state)
+{
+	char *long_part;
+	char *p;
+
+	(void)state;
+	p = file_path("/var/lib/acmed", "certs", "www", "cert.pem", (char *)NULL);
+	assert_string_equal(p, "/var/lib/acmed/certs/www/cert.pem");
+	free(p);
+	p = file_path("/var/lib/acmed/", "certs", (char *)NULL);
+	assert_string_equal(p, "/var/lib/acmed/certs");
+	free(p);
+	p = file_path("alone", (char *)NULL);
+	assert_string_equal(p, "alone");
+	free(p);
+	p = file_path("a", "a", "a", (char *)NULL);
+	assert_string_equal(p, "a/a/a");
+	free(p);
+
+	long_part = malloc(PATH_MAX);
+	assert_non_null(long_part);
+	memset(long_part, 'x', PATH_MAX - 4);
+	long_part[PATH_MAX - 4] = '\0';
+	p = file_path("/", long_part, (char *)NULL);
+	assert_non_null(p);
+	assert_int_equal(strlen(p), PATH_MAX - 3);
+	free(p);
+	/* "/a" "/" and the part: PATH_MAX - 1 characters and the NUL. */
+	p = file_path("/a", long_part, (char *)NULL);
+	assert_non_null(p);
+	assert_int_equal(strlen(p), PATH_MAX - 1);
+	free(p);
+	errno = 0;
+	assert_null(file_path("/ab", long_part, (char *)NULL));
+	assert_int_equal(errno, ENAMETOOLONG);
+	free(long_part);
+}
+
+static void
+test_default_dir(void **state)
+{
+	char *saved_home = NULL;
+	char *saved_xdg = NULL;
+	char *dir;
+
+	(void)state;
+	if (getenv("HOME") != NULL) {
+		saved_home = strdup(getenv("HOME"));
+	}
+	if (getenv("XDG_STATE_HOME") != NULL) {
+		saved_xdg = strdup(getenv("XDG_STATE_HOME"));
+	}
+
+	fake_euid = 0;
+	setenv("XDG_STATE_HOME", "/xdg", 1);
+	dir = store_default_dir();
+	assert_string_equal(dir, ACMED_STATEDIR);
+	free(dir);
+
+	fake_euid = 1000;
+	dir = store_default_dir();
+	assert_string_equal(dir, "/xdg/acmed");
+	free(dir);
+
+	/* A relative XDG_STATE_HOME is ignored (XDG Base Directory). */
+	setenv("XDG_STATE_HOME", "relative", 1);
+	setenv("HOME", "/home/op", 1);
+	dir = store_default_dir();
+	assert_string_equal(dir, "/home/op/.local/state/acmed");
+	free(dir);
+
+	unsetenv("XDG_STATE_HOME");
+	dir = store_default_dir();
+	assert_string_equal(dir, "/home/op/.local/state/acmed");
+	free(dir);
+
+	unsetenv("HOME");
+	assert_null(store_default_dir());
+
+	fake_euid = -1;
+	if (saved_home != NULL) {
+		setenv("HOME", saved_home, 1);
+	}
+	if (saved_xdg != NULL) {
+		setenv("XDG_STATE_HOME", saved_xdg, 1);
+	}
+	free(saved_home);
+	free(saved_xdg);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test_setup_teardown(test_write_mode_under_umask_077, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_write_mode_under_umask_022, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_write_overwrites, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_write_relative_path, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_write_missing_folder, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_write_folder_is_a_file, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_write_rename_fails, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_write_refuses_symlink_at_temp, setup,
+	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_write_refuses_dangling_symlink, setup,
+	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_read_file, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_read_file_errors, setup, teardown),
+	        cmocka_unit_test(test_read_file_size_hint_wrong),
+	        cmocka_unit_test_setup_teardown(test_mkdirs, setup, teardown),
+	        cmocka_unit_test(test_path),
+	        cmocka_unit_test(test_default_dir),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
