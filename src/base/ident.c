@@ -19,9 +19,8 @@ ident_type_name(enum ident_type type)
 	return id_type_labels[type];
 }
 
-/* The 4 or 16 bytes of an IP address in text form. Returns 0 or -1. */
-static int
-ip_parse(const char *s, unsigned char *addr, size_t *len)
+int
+ident_ip_bytes(const char *s, unsigned char addr[16], size_t *len)
 {
 	int rc = 0;
 
@@ -68,8 +67,9 @@ ident_equal(const struct ident *a, const struct ident *b)
 		eq = ascii_caseeq(a->value, b->value);
 		break;
 	case IDENT_IP:
-		eq = ip_parse(a->value, aa, &alen) == 0 && ip_parse(b->value, ba, &blen) == 0 &&
-		     alen == blen && memcmp(aa, ba, alen) == 0;
+		eq = ident_ip_bytes(a->value, aa, &alen) == 0 &&
+		     ident_ip_bytes(b->value, ba, &blen) == 0 && alen == blen &&
+		     memcmp(aa, ba, alen) == 0;
 		break;
 	default:
 		break;
@@ -96,5 +96,25 @@ ident_type_of(const char *value)
 	unsigned char addr[sizeof(struct in6_addr)];
 	size_t len;
 
-	return ip_parse(value, addr, &len) == 0 ? IDENT_IP : IDENT_DNS;
+	return ident_ip_bytes(value, addr, &len) == 0 ? IDENT_IP : IDENT_DNS;
+}
+
+const struct ident *
+ident_first_missing(const struct ident *a, size_t na, const struct ident *b, size_t nb)
+{
+	const struct ident *missing = NULL;
+
+	for (size_t i = 0; i < na && missing == NULL; i++) {
+		if (!ident_in(&a[i], b, nb)) {
+			missing = &a[i];
+		}
+	}
+	return missing;
+}
+
+bool
+ident_set_equal(const struct ident *a, size_t na, const struct ident *b, size_t nb)
+{
+	return ident_first_missing(a, na, b, nb) == NULL &&
+	       ident_first_missing(b, nb, a, na) == NULL;
 }

@@ -31,4 +31,16 @@ bool ident_equal(const struct ident *a, const struct ident *b);
 /* Whether id is one of the n of set. */
 bool ident_in(const struct ident *id, const struct ident *set, size_t n);
 
+/* The first of the na of a that is not among the nb of b, or NULL when b
+ * holds them all. */
+const struct ident *ident_first_missing(const struct ident *a, size_t na, const struct ident *b,
+                                        size_t nb);
+
+/* Whether a and b hold the same identifiers, in any order. */
+bool ident_set_equal(const struct ident *a, size_t na, const struct ident *b, size_t nb);
+
+/* The 4 or 16 bytes of an IPv4 or IPv6 address written as text, in addr
+ * (16 bytes) and *len. Returns 0, or -1 when s is not an IP address. */
+int ident_ip_bytes(const char *s, unsigned char addr[16], size_t *len);
+
 #endif

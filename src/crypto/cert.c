@@ -213,6 +213,7 @@ cert_chain_check(const struct cert_chain *chain, EVP_PKEY *key, const struct ide
                  size_t n_ids, time_t now, char *err, size_t errlen)
 {
 	struct ident *names = NULL;
+	const struct ident *missing;
 	size_t n_names = 0, i;
 	EVP_PKEY *pub;
 	X509 *leaf;
@@ -239,19 +240,16 @@ cert_chain_check(const struct cert_chain *chain, EVP_PKEY *key, const struct ide
 		set_err(err, errlen, "certificate has a malformed subjectAltName");
 		goto out;
 	}
-	for (i = 0; i < n_ids; i++) {
-		if (!ident_in(&ids[i], names, n_names)) {
-			set_err(err, errlen, "certificate lacks name '%s'",
-			        ids[i].value != NULL ? ids[i].value : "");
-			goto out;
-		}
+	missing = ident_first_missing(ids, n_ids, names, n_names);
+	if (missing != NULL) {
+		set_err(err, errlen, "certificate lacks name '%s'",
+		        missing->value != NULL ? missing->value : "");
+		goto out;
 	}
-	for (i = 0; i < n_names; i++) {
-		if (!ident_in(&names[i], ids, n_ids)) {
-			set_err(err, errlen, "certificate has unrequested name '%s'",
-			        names[i].value);
-			goto out;
-		}
+	missing = ident_first_missing(names, n_names, ids, n_ids);
+	if (missing != NULL) {
+		set_err(err, errlen, "certificate has unrequested name '%s'", missing->value);
+		goto out;
 	}
 	if (cert_validity(leaf, &not_before, &not_after) != 0) {
 		set_err(err, errlen, "certificate has a malformed validity");

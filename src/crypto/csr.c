@@ -42,11 +42,7 @@ general_name(const struct ident *id)
 		break;
 	case IDENT_IP:
 		type = GEN_IPADD;
-		if (inet_pton(AF_INET, id->value, addr) == 1) {
-			addrlen = sizeof(struct in_addr);
-		} else if (inet_pton(AF_INET6, id->value, addr) == 1) {
-			addrlen = sizeof(struct in6_addr);
-		} else {
+		if (ident_ip_bytes(id->value, addr, &addrlen) < 0) {
 			log_error("csr: %s: not an IP address", id->value);
 			goto out;
 		}

@@ -134,22 +134,6 @@ names_change(const struct ident *have, size_t n_have, const struct ident *want, 
 	}
 }
 
-static bool
-same_names(const struct ident *a, size_t na, const struct ident *b, size_t nb)
-{
-	for (size_t i = 0; i < na; i++) {
-		if (!ident_in(&a[i], b, nb)) {
-			return false;
-		}
-	}
-	for (size_t i = 0; i < nb; i++) {
-		if (!ident_in(&b[i], a, na)) {
-			return false;
-		}
-	}
-	return true;
-}
-
 /* Whether the installed certificate must be replaced whatever its dates;
  * says why in d. */
 static bool
@@ -169,7 +153,7 @@ must_replace(const struct policy_input *in, struct policy_decision *d)
 		snprintf(d->why, sizeof(d->why), "installed set broken: %s", inst->problem);
 		return true;
 	}
-	if (!same_names(inst->ids, inst->n_ids, in->want, in->n_want)) {
+	if (!ident_set_equal(inst->ids, inst->n_ids, in->want, in->n_want)) {
 		names_change(inst->ids, inst->n_ids, in->want, in->n_want, change, sizeof(change));
 		d->reason = POLICY_NAMES;
 		snprintf(d->why, sizeof(d->why), "the configured names changed: %s", change);
