@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const id_type_labels[IDENT__MAX] = {
@@ -117,4 +118,77 @@ ident_set_equal(const struct ident *a, size_t na, const struct ident *b, size_t 
 {
 	return ident_first_missing(a, na, b, nb) == NULL &&
 	       ident_first_missing(b, nb, a, na) == NULL;
+}
+
+/* The array for n, each value strdup'd from value_of(i); -1 when out of
+ * memory (*out NULL). */
+static int
+list_fill(size_t n, struct ident **out, const char *(*value_of)(const void *src, size_t i),
+          enum ident_type (*type_of)(const void *src, size_t i), const void *src)
+{
+	struct ident *ids = calloc(n + 1, sizeof(*ids));
+
+	*out = NULL;
+	if (ids == NULL) {
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		ids[i].type = type_of(src, i);
+		ids[i].value = strdup(value_of(src, i));
+		if (ids[i].value == NULL) {
+			ident_list_free(ids, i);
+			return -1;
+		}
+	}
+	*out = ids;
+	return 0;
+}
+
+static const char *
+name_value(const void *src, size_t i)
+{
+	return ((char *const *)src)[i];
+}
+
+static enum ident_type
+name_type(const void *src, size_t i)
+{
+	/* RFC 8738: addresses are "ip" identifiers. */
+	return ident_type_of(((char *const *)src)[i]);
+}
+
+static const char *
+id_value(const void *src, size_t i)
+{
+	return ((const struct ident *)src)[i].value;
+}
+
+static enum ident_type
+id_type(const void *src, size_t i)
+{
+	return ((const struct ident *)src)[i].type;
+}
+
+int
+ident_list_make(char *const *values, size_t n, struct ident **out)
+{
+	return list_fill(n, out, name_value, name_type, values);
+}
+
+int
+ident_list_copy(const struct ident *ids, size_t n, struct ident **out)
+{
+	return list_fill(n, out, id_value, id_type, ids);
+}
+
+void
+ident_list_free(struct ident *ids, size_t n)
+{
+	if (ids == NULL) {
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		free(ids[i].value);
+	}
+	free(ids);
 }

@@ -43,4 +43,14 @@ bool ident_set_equal(const struct ident *a, size_t na, const struct ident *b, si
  * (16 bytes) and *len. Returns 0, or -1 when s is not an IP address. */
 int ident_ip_bytes(const char *s, unsigned char addr[16], size_t *len);
 
+/* A new array of the n identifiers named by values (each one's type as
+ * ident_type_of says), or of copies of ids: *out holds n (values copied).
+ * Returns 0, or -1 when out of memory (*out NULL). Free with
+ * ident_list_free. */
+int ident_list_make(char *const *values, size_t n, struct ident **out);
+int ident_list_copy(const struct ident *ids, size_t n, struct ident **out);
+
+/* Frees the n values and the array; safe on NULL. */
+void ident_list_free(struct ident *ids, size_t n);
+
 #endif

@@ -29,3 +29,18 @@ cmd_print_json(json_t *value)
 	}
 	return putchar('\n') == EOF ? -1 : 0;
 }
+
+json_t *
+cmd_status_row_json(const struct status_row *row)
+{
+	json_t *domains = json_array();
+
+	for (size_t i = 0; domains != NULL && i < row->n_domains; i++) {
+		json_array_append_new(domains, json_string(row->domains[i]));
+	}
+	return json_pack("{s:s, s:o*, s:I, s:I, s:I, s:s*, s:s, s:b}", "cert", row->cert, "domains",
+	                 domains, "not_after", (json_int_t)row->not_after, "next",
+	                 (json_int_t)row->next, "attempts", (json_int_t)row->attempts, "last_error",
+	                 row->last_error, "why", row->why != NULL ? row->why : "", "running",
+	                 row->running);
+}

@@ -5,6 +5,7 @@
 #include <jansson.h>
 
 #include "cmd/cli.h"
+#include "renew/status.h"
 
 extern const struct cli_command cmd_account;
 extern const struct cli_command cmd_cert;
@@ -24,5 +25,10 @@ char *cmd_socket_path(struct cli *cli, struct conf *conf);
 /* Prints value (borrowed) on stdout as indented JSON with sorted keys and
  * a final newline: the --json output of every command. Returns 0 or -1. */
 int cmd_print_json(json_t *value);
+
+/* A status row as `acmed status --json` and the daemon's control socket
+ * give it: {"cert", "domains", "not_after", "next", "attempts",
+ * "last_error", "why", "running"}. New reference, or NULL. */
+json_t *cmd_status_row_json(const struct status_row *row);
 
 #endif

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "conf/ca.h"
-#include "renew/job.h"
+#include "renew/job_runner.h"
 #include "base/log.h"
 #include "renew/policy.h"
 #include "renew/preflight.h"

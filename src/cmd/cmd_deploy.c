@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "renew/job.h"
+#include "renew/job_runner.h"
 #include "base/log.h"
 #include "cmd/session.h"
 #include "store/store_cert.h"

@@ -6,7 +6,7 @@
 
 #include "conf/ca.h"
 #include "io/ctl.h"
-#include "renew/job.h"
+#include "renew/job_runner.h"
 #include "base/log.h"
 #include "renew/policy.h"
 #include "renew/preflight.h"

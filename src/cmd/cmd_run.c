@@ -7,7 +7,7 @@
 
 #include "io/ctl.h"
 #include "store/store.h"
-#include "renew/job.h"
+#include "renew/job_runner.h"
 #include "base/log.h"
 #include "io/notify.h"
 #include "renew/preflight.h"
@@ -151,12 +151,13 @@ out:
 }
 
 static void
-on_job_done(const char *name, enum job_result result, const char *message, time_t retry_after,
-            void *arg)
+on_job_done(const struct job_outcome *o, void *arg)
 {
 	struct daemon *d = arg;
+	const char *name = o->name;
+	enum job_result result = o->result;
 
-	schedule_job_done(d->schedule, name, result, message, retry_after);
+	schedule_job_done(d->schedule, o);
 	/* An order signed with a key the CA no longer knows fails (a JWS or
 	 * unauthorized error); if account.key changed on disk meanwhile,
 	 * once more with the new key. Only a change retries: no loop. */
@@ -296,6 +297,19 @@ out:
 	update_status(d);
 }
 
+static void
+add_job(const struct job *job, void *arg)
+{
+	json_array_append_new(arg, json_pack("{s:s, s:s, s:I}", "cert", job_name(job), "state",
+	                                     job_state(job), "since", (json_int_t)job_since(job)));
+}
+
+static void
+add_row(const struct status_row *row, void *arg)
+{
+	json_array_append_new(arg, cmd_status_row_json(row));
+}
+
 static json_t *
 on_request(json_t *request, void *arg)
 {
@@ -310,7 +324,7 @@ on_request(json_t *request, void *arg)
 	list = json_array();
 	if (strcmp(cmd, "jobs") == 0) {
 		if (d->runner != NULL) {
-			job_runner_list(d->runner, list);
+			job_runner_each(d->runner, add_job, list);
 		}
 		return json_pack(
 		        "{s:I, s:I, s:o}", "active",
@@ -321,7 +335,7 @@ on_request(json_t *request, void *arg)
 	}
 	if (strcmp(cmd, "status") == 0) {
 		if (d->schedule != NULL) {
-			schedule_list(d->schedule, list);
+			schedule_each(d->schedule, add_row, list);
 		}
 		return json_pack("{s:b, s:o}", "ready", d->ready, "certs", list);
 	}

@@ -5,14 +5,14 @@
 #include <string.h>
 
 #include "io/ctl.h"
-#include "renew/job.h"
+#include "renew/job_runner.h"
 #include "base/log.h"
 #include "renew/policy.h"
 #include "cmd/session.h"
 #include "store/state.h"
 #include "store/store_cert.h"
 
-/* Without a daemon: the same view from the configuration and state files. */
+/* Without a daemon: the same rows from the configuration and the files. */
 static json_t *
 offline_status(struct cli *cli, struct conf *conf)
 {
@@ -21,45 +21,25 @@ offline_status(struct cli *cli, struct conf *conf)
 	for (size_t i = 0; list != NULL && i < conf->n_certs; i++) {
 		const struct conf_cert *c = &conf->certs[i];
 		struct conf_settings st;
-		struct state state;
+		struct policy_view v;
 		struct policy_decision d;
-		struct store_cert_info info;
-		json_t *domains = json_array();
+		struct status_row row;
 		char *state_dir = NULL;
-		char *dir = NULL;
-		time_t next = 0;
 
 		if (conf_resolve(conf, c, &cli->settings, &st) < 0) {
-			json_decref(domains);
 			continue;
 		}
 		state_dir = session_state_dir(&st);
-		dir = state_dir != NULL ? store_cert_dir(state_dir, c->name) : NULL;
-		memset(&state, 0, sizeof(state));
-		if (dir != NULL) {
-			state_load(dir, &state);
-		}
-		memset(&info, 0, sizeof(info));
+		policy_view_init(&v);
 		memset(&d, 0, sizeof(d));
-		if (state_dir != NULL && policy_check(state_dir, c->name, &st, session_ca_url(&st),
-		                                      false, 0, time(NULL), &d, &info) == 0) {
-			next = d.when;
+		if (state_dir == NULL || policy_view_load(state_dir, c->name, &v) < 0 ||
+		    policy_view_decide(&v, &st, session_ca_url(&st), false, 0, time(NULL), &d) <
+		            0) {
+			d.when = 0;
 		}
-		for (size_t k = 0; domains != NULL && k < st.n_domains; k++) {
-			json_array_append_new(domains, json_string(st.domains[k]));
-		}
-		json_array_append_new(
-		        list, json_pack("{s:s, s:o*, s:I, s:I, s:I, s:s*, s:s, s:b}", "cert",
-		                        c->name, "domains", domains, "not_after",
-		                        (json_int_t)info.not_after, "next", (json_int_t)next,
-		                        "attempts", (json_int_t)state.attempts, "last_error",
-		                        state.deploy_pending && state.deploy_error != NULL
-		                                ? state.deploy_error
-		                                : state.last_error,
-		                        "why", d.why, "running", 0));
-		store_cert_info_finish(&info);
-		state_finish(&state);
-		free(dir);
+		status_row_fill(&row, c->name, &st, &v, &d);
+		json_array_append_new(list, cmd_status_row_json(&row));
+		policy_view_finish(&v);
 		free(state_dir);
 		conf_settings_finish(&st);
 	}

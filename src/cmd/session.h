@@ -10,7 +10,7 @@
 #include "acme/acme_client.h"
 #include "conf/conf.h"
 #include "io/http.h"
-#include "renew/job.h"
+#include "renew/job_runner.h"
 #include "store/store_lock.h"
 
 struct session {

@@ -281,7 +281,7 @@ out:
 	if (rc != 0) {
 		ERR_clear_error();
 	}
-	cert_ids_free(names, n_names);
+	ident_list_free(names, n_names);
 	return rc;
 }
 
@@ -556,22 +556,9 @@ out:
 	if (rc != 0) {
 		ERR_clear_error();
 	}
-	cert_ids_free(out, count);
+	ident_list_free(out, count);
 	GENERAL_NAMES_free(names);
 	return rc;
-}
-
-void
-cert_ids_free(struct ident *ids, size_t n)
-{
-	size_t i;
-
-	if (ids != NULL) {
-		for (i = 0; i < n; i++) {
-			free(ids[i].value);
-		}
-		free(ids);
-	}
 }
 
 char *

@@ -47,9 +47,8 @@ X509 *cert_load(const char *path, char *err, size_t errlen);
 char *cert_ari_id(X509 *cert);
 
 /* The subjectAltName entries as identifiers. Returns 0 and a new array
- * (free each value and the array; see cert_ids_free), or -1. */
+ * (ident_list_free), or -1. */
 int cert_ids(X509 *cert, struct ident **ids, size_t *n);
-void cert_ids_free(struct ident *ids, size_t n);
 
 /* The serial as lower-case hex without leading zeros. New string or NULL. */
 char *cert_serial_hex(X509 *cert);

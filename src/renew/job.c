@@ -1,51 +1,80 @@
 #include "renew/job.h"
 
 #include <errno.h>
-#include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "acme/acme_order.h"
-#include "challenge/challenge.h"
-#include "challenge/select.h"
-#include "renew/job_internal.h"
+#include "base/file.h"
+#include "base/log.h"
 #include "crypto/key.h"
 #include "crypto/keygen.h"
-#include "base/log.h"
-#include "renew/policy.h"
+#include "renew/ari.h"
+#include "renew/deploy.h"
+#include "renew/install.h"
+#include "renew/lock_wait.h"
 #include "renew/preflight.h"
-#include "base/file.h"
+#include "renew/status.h"
+#include "renew/responders.h"
 #include "store/state.h"
 #include "store/store_cert.h"
 
-/* One challenge responder and the configuration it serves (challenge_key). */
-struct responder {
-	char *key;
-	struct challenge *ch;
+#define JOB_MESSAGE_LEN 1024
+
+struct job {
+	struct job_shared *sh;
+	job_finished_fn finished;
+	void *finished_arg;
+	char *name;
+	char *dir; /* certs/<name> */
+	struct conf_settings s;
+	struct job_request req;
+	struct ident *ids; /* the configured names */
+	size_t n_ids;
+
+	/* The lock, held from on_lock to job_destroy. */
+	struct lock_wait lock_wait;
+	struct store_lock *lock;
+
+	/* What is installed and state.json, read once under the lock and
+	 * changed in memory; saved once when the job is over (and once when
+	 * the CA made an order, for a restart to resume it). */
+	struct policy_view view;
+	bool view_loaded;
+	bool dirty; /* view.st changed since read or saved */
+
+	/* The order. */
+	struct issue *issue;
+	char *resume_url; /* an earlier run's order, resumed */
+	char *replaces; /* ARI ID of the installed certificate */
+	bool has_step;
+	enum acme_order_step step;
+	time_t retry_after; /* the CA's Retry-After with a refusal */
+	bool ari_asked; /* the CA's renewal window was looked up */
+
+	bool renewal; /* a certificate was installed before */
+	bool installed; /* this job installed a new set */
+	bool deploying; /* this job ran the deploy hook */
+	/* Failed on this host before anything reached the CA (a hook, the
+	 * state folder, a port): said, but no backoff, so that the run after
+	 * the fix goes ahead. */
+	bool local_failure;
+	bool no_record; /* a hand deploy that could not run: nothing recorded */
+	bool over; /* job_complete ran */
+	enum job_result result;
+	char message[JOB_MESSAGE_LEN];
+	const char *state;
+	time_t since;
 };
-
-static void job_next(struct job_runner *r);
-static void start_order(struct job *job);
-static void on_order(int rc, const char *message, const char *pem, size_t pem_len,
-                     time_t retry_after, void *arg);
-static void on_step(enum acme_order_step step, void *arg);
-static void release_order_gate(struct job_runner *r, struct job *job);
-static void on_lock_timer(struct ev_loop *loop, ev_timer *w, int revents);
-static void on_idle(struct ev_loop *loop, ev_timer *w, int revents);
-
-/* Seconds without a job before the responders let their ports go. */
-#define JOB_IDLE_RELEASE 5.0
-
-/* How often a job looks again at a lock another process holds. */
-#define JOB_LOCK_POLL 0.2
 
 static const char *const result_names[JOB__MAX] = {
         [JOB_ISSUED] = "issued", [JOB_RENEWED] = "renewed",   [JOB_UNCHANGED] = "unchanged",
         [JOB_FAILED] = "failed", [JOB_DEPLOYED] = "deployed", [JOB_DEFERRED] = "deferred",
 };
+
+static void job_begin(struct job *job);
 
 const char *
 job_result_name(enum job_result result)
@@ -53,444 +82,154 @@ job_result_name(enum job_result result)
 	return result < JOB__MAX ? result_names[result] : "unknown";
 }
 
-struct job_runner *
-job_runner_create(const struct job_runner_config *c)
+static time_t
+now_of(const struct job *job)
 {
-	struct job_runner *r = calloc(1, sizeof(*r));
-
-	if (r == NULL) {
-		log_error("out of memory");
-		return NULL;
-	}
-	r->loop = c->loop;
-	r->client = c->client;
-	r->acct = c->acct;
-	r->account_settings = c->account_settings;
-	r->ca_url = c->ca_url;
-	r->offline = c->offline != NULL ? c->offline : "the CA cannot be reached";
-	r->state_dir = c->state_dir;
-	r->concurrency = c->concurrency > 0 ? c->concurrency : 1;
-	r->lock_wait = c->lock_wait > 0 ? c->lock_wait : JOB_LOCK_WAIT;
-	r->tail = &r->queue;
-	r->order_waiters_tail = &r->order_waiters;
-	r->keygen = keygen_create(r->loop);
-	if (r->keygen == NULL) {
-		free(r);
-		return NULL;
-	}
-	ev_init(&r->idle, on_idle);
-	r->idle.data = r;
-	return r;
+	return job_clock(job->sh->issue.loop);
 }
 
 static void
-release_responders(struct job_runner *r)
+set_state(struct job *job, const char *state)
 {
-	for (size_t i = 0; i < r->n_responders; i++) {
-		challenge_destroy(r->responders[i].ch);
-		free(r->responders[i].key);
-	}
-	free(r->responders);
-	r->responders = NULL;
-	r->n_responders = 0;
-}
-
-/* A daemon holds no port and no webroot file between its renewals: the
- * responders go once no job has run for a while (not at once: a token's
- * clean-up may still be on its way). */
-static void
-on_idle(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct job_runner *r = w->data;
-
-	if (r->active == 0 && r->waiting == 0 && r->n_responders > 0) {
-		log_debug("no job running: closing %zu challenge responder%s", r->n_responders,
-		          r->n_responders == 1 ? "" : "s");
-		release_responders(r);
-	}
-}
-
-static void
-job_free(struct job *job)
-{
-	if (job == NULL) {
-		return;
-	}
-	ev_timer_stop(job->runner->loop, &job->lock_timer);
-	store_lock_release(job->lock);
-	free(job->name);
-	conf_settings_finish(&job->s);
-	for (size_t i = 0; i < job->n_ids; i++) {
-		free(job->ids[i].value);
-	}
-	free(job->ids);
-	EVP_PKEY_free(job->key);
-	free(job->dir);
-	free(job->resume_url);
-	free(job->replaces);
-	free(job->ari_id);
-	free(job);
-}
-
-void
-job_runner_destroy(struct job_runner *r)
-{
-	if (r == NULL) {
-		return;
-	}
-	while (r->queue != NULL) {
-		struct job *next = r->queue->next;
-
-		job_free(r->queue);
-		r->queue = next;
-	}
-	ev_timer_stop(r->loop, &r->idle);
-	release_responders(r);
-	keygen_destroy(r->keygen);
-	free(r);
-}
-
-time_t
-job_runner_now(const struct job_runner *r)
-{
-	/* The loop's clock runs up to a moment ahead of time(): a timer due
-	 * at second T fires while time() still says T - 1. The later of the
-	 * two keeps a due time due when its timer fires. */
-	time_t loop = (time_t)ev_now(r->loop);
-	time_t wall = time(NULL);
-
-	return loop > wall ? loop : wall;
-}
-
-unsigned long
-job_runner_count(const struct job_runner *r, enum job_result result)
-{
-	return result < JOB__MAX ? r->counts[result] : 0;
-}
-
-/* One responder per distinct configuration, shared by all jobs. */
-static struct challenge *
-responder_for(struct job_runner *r, const struct conf_settings *s)
-{
-	struct responder *grown;
-	struct challenge *ch;
-	char *key = challenge_key(s);
-
-	if (key == NULL) {
-		return NULL;
-	}
-	for (size_t i = 0; i < r->n_responders; i++) {
-		if (strcmp(r->responders[i].key, key) == 0) {
-			free(key);
-			return r->responders[i].ch;
-		}
-	}
-	ch = challenge_create(r->loop, s);
-	if (ch == NULL) {
-		free(key);
-		return NULL;
-	}
-	grown = realloc(r->responders, (r->n_responders + 1) * sizeof(*grown));
-	if (grown == NULL) {
-		challenge_destroy(ch);
-		free(key);
-		return NULL;
-	}
-	r->responders = grown;
-	r->responders[r->n_responders].key = key;
-	r->responders[r->n_responders].ch = ch;
-	r->n_responders++;
-	return ch;
-}
-
-static int
-make_ids(struct job *job)
-{
-	job->ids = calloc(job->s.n_domains, sizeof(*job->ids));
-	if (job->ids == NULL) {
-		return -1;
-	}
-	for (size_t i = 0; i < job->s.n_domains; i++) {
-		const char *d = job->s.domains[i];
-
-		/* RFC 8738: addresses are "ip" identifiers. */
-		job->ids[i].type = ident_type_of(d);
-		job->ids[i].value = strdup(d);
-		if (job->ids[i].value == NULL) {
-			return -1;
-		}
-		job->n_ids = i + 1;
-	}
-	return 0;
-}
-
-int
-job_runner_add(struct job_runner *r, const char *name, const struct conf_settings *s,
-               const struct job_request *request)
-{
-	struct conf empty;
-	struct job *job;
-
-	if (s->n_domains == 0) {
-		log_error("%s: no domains: set domains in its [cert] section", name);
-		return -1;
-	}
-	job = calloc(1, sizeof(*job));
-	if (job == NULL) {
-		log_error("out of memory");
-		return -1;
-	}
-	conf_init(&empty);
-	job->runner = r;
-	job->req = *request;
-	job->version_before = -1;
-	ev_init(&job->lock_timer, on_lock_timer);
-	job->lock_timer.data = job;
-	job->name = strdup(name);
-	job->dir = store_cert_dir(r->state_dir, name);
-	if (job->name == NULL || job->dir == NULL || conf_resolve(&empty, NULL, s, &job->s) < 0 ||
-	    make_ids(job) < 0) {
-		log_error("%s: cannot queue the certificate (bad name or out of memory)", name);
-		job_free(job);
-		return -1;
-	}
-	*r->tail = job;
-	r->tail = &job->next;
-	r->waiting++;
-	r->total++;
-	job->state = "waiting";
+	job->state = state;
 	job->since = time(NULL);
-	return 0;
 }
 
-static int
-set_last_error(struct state *st, const char *message)
+/* --- the record ------------------------------------------------------ */
+
+/* The order is over, whatever its outcome: nothing to resume. */
+static void
+forget_order(struct job *job)
 {
-	free(st->last_error);
-	st->last_error = strdup(message);
-	return st->last_error != NULL ? 0 : -1;
+	char *pending = store_cert_path(job->sh->state_dir, job->name, STORE_CERT_PENDING_KEY);
+
+	if (pending != NULL) {
+		unlink(pending);
+	}
+	free(pending);
+	free(job->view.st.order_url);
+	job->view.st.order_url = NULL;
+	job->dirty = true;
 }
 
-static bool
-ca_offers_ari(const struct job_runner *r)
+static void
+save(struct job *job)
 {
-	const struct acme_directory *dir =
-	        r->client != NULL ? acme_client_directory(r->client) : NULL;
+	struct state *st = &job->view.st;
 
-	return dir != NULL && dir->renewal_info != NULL;
+	/* The set this record speaks of: a higher one found later was
+	 * switched to by a job that did not live to record it. */
+	st->version = job->view.info.version >= 0 ? job->view.info.version : 0;
+	if (state_save(job->dir, job->name, st) == 0) {
+		job->dirty = false;
+	}
 }
 
-void
-job_record(struct job *job, enum job_record what, const char *url)
+/* What the job's end records (policy_record_attempt). */
+static enum policy_attempt
+attempt_of(const struct job *job)
 {
-	struct state st;
-	time_t now = time(NULL);
-	char *pending = NULL;
-	int rc = 0;
+	if (job->result == JOB_FAILED && (job->installed || job->deploying)) {
+		return POLICY_ATTEMPT_DEPLOY_FAILED;
+	}
+	if (job->result == JOB_FAILED) {
+		return job->local_failure ? POLICY_ATTEMPT_LOCAL : POLICY_ATTEMPT_FAILED;
+	}
+	if (job->result == JOB_DEPLOYED || (job->installed && job->s.deploy_hook != NULL)) {
+		return POLICY_ATTEMPT_DEPLOYED;
+	}
+	if (job->result == JOB_UNCHANGED && job->resume_url != NULL) {
+		return POLICY_ATTEMPT_ORDER_OVER;
+	}
+	return POLICY_ATTEMPT_NONE;
+}
 
-	/* A broken file is replaced rather than a reason to fail the job. */
-	if (state_load(job->dir, &st) < 0) {
-		memset(&st, 0, sizeof(st));
-	}
-	if (what == RECORD_FAILED || what == RECORD_INSTALLED || what == RECORD_ORDER_OVER) {
-		/* The order is over, whatever its outcome: nothing to resume. */
-		free(st.order_url);
-		st.order_url = NULL;
-		pending =
-		        store_cert_path(job->runner->state_dir, job->name, STORE_CERT_PENDING_KEY);
-		if (pending != NULL) {
-			unlink(pending);
-		}
-	}
-	switch (what) {
-	case RECORD_ORDER_URL:
-		free(st.order_url);
-		st.order_url = strdup(url);
-		rc = st.order_url != NULL ? 0 : -1;
-		break;
-	case RECORD_FAILED:
-		rc = policy_record_failure(&st, now, job->retry_after, job->message,
-		                           policy_random());
-		/* An install that did not happen owes no deploy. */
-		if (job->deploy_marked) {
-			st.deploy_pending = job->was_deploy_pending;
-		}
-		break;
-	case RECORD_INSTALLED:
-		rc = policy_record_installed(&st, now, job->not_after, job->runner->ca_url,
-		                             job->s.deploy_hook != NULL);
-		/* A new certificate's window is not asked for at once: it is
-		 * months away but for an incident, which the next look (in
-		 * six hours, a day when the CA offers no ARI) finds. */
-		free(st.ari_id);
-		st.ari_id = job->ari_id;
-		job->ari_id = NULL;
-		st.ari_when = 0;
-		st.ari_next = ca_offers_ari(job->runner) ? policy_ari_next(now, 0)
-		                                         : now + POLICY_ARI_ABSENT;
-		break;
-	case RECORD_DEPLOYED:
-	case RECORD_DEPLOY_FAILED:
-		rc = policy_record_deployed(&st, now, what == RECORD_DEPLOYED, job->message,
-		                            policy_random());
-		break;
-	case RECORD_ORDER_OVER:
-		break;
-	case RECORD_DEPLOY_DUE:
-		job->was_deploy_pending = st.deploy_pending;
-		job->deploy_marked = true;
-		st.deploy_pending = true;
-		break;
-	case RECORD_PROBLEM:
-		st.last_attempt = now;
-		rc = set_last_error(&st, job->message);
-		break;
-	case RECORD_ARI:
-		free(st.ari_id);
-		st.ari_id = job->ari_id != NULL ? strdup(job->ari_id) : NULL;
-		st.ari_when = job->ari_when;
-		st.ari_next = job->ari_next;
-		break;
-	}
+/* What the outcome changes in the state, in memory. */
+static void
+record_outcome(struct job *job)
+{
+	bool had_order = job->view.st.order_url != NULL;
+	int rc = policy_record_attempt(&job->view.st, attempt_of(job), time(NULL), job->retry_after,
+	                               job->message, policy_random());
+
 	if (rc < 0) {
 		log_error("%s: out of memory", job->name);
-	} else {
-		state_save(job->dir, job->name, &st);
 	}
-	state_finish(&st);
-	free(pending);
+	if (rc != 0) {
+		job->dirty = true;
+	}
+	if (had_order && job->view.st.order_url == NULL) {
+		forget_order(job);
+	}
 }
 
-/* Once the CA created the order, its URL and the new key are kept so that a
- * restart (even after kill -9) resumes it instead of starting over. */
+/* The outcome for the runner, with the policy's next word from memory. */
 static void
-on_order_url(const char *url, void *arg)
+make_outcome(struct job *job, struct job_outcome *o)
 {
-	struct job *job = arg;
-	char *path = store_cert_path(job->runner->state_dir, job->name, STORE_CERT_PENDING_KEY);
+	const struct state *st = &job->view.st;
 
-	if (path != NULL && file_mkdirs(job->dir, 0755) == 0 && key_save(job->key, path) == 0) {
-		job_record(job, RECORD_ORDER_URL, url);
-	}
-	free(path);
-}
-
-/* An order left by an earlier run with its key: resumed when both are
- * there. Under the lock, so never another live process's order. */
-static bool
-load_resume(struct job *job)
-{
-	struct state st;
-	char *path = NULL;
-	bool ok = false;
-
-	if (state_load(job->dir, &st) < 0 || st.order_url == NULL) {
-		goto out;
-	}
-	path = store_cert_path(job->runner->state_dir, job->name, STORE_CERT_PENDING_KEY);
-	if (path == NULL || access(path, F_OK) != 0) {
-		goto out;
-	}
-	job->key = key_load(path);
-	if (job->key == NULL) {
-		goto out;
-	}
-	job->resume_url = st.order_url;
-	st.order_url = NULL;
-	ok = true;
-out:
-	free(path);
-	state_finish(&st);
-	return ok;
-}
-
-/* On a terminal, one line under the messages says where the batch is. */
-static void
-show_progress(struct job_runner *r)
-{
-	if (!log_is_tty()) {
+	memset(o, 0, sizeof(*o));
+	o->name = job->name;
+	o->result = job->result;
+	o->message = job->message;
+	o->retry_after = job->retry_after;
+	if (!job->view_loaded) {
 		return;
 	}
-	if (r->finished == r->total) {
-		log_status_clear();
-		return;
-	}
-	log_status("acmed: %lu/%lu done, ordering %lu, validating %lu, finalizing %lu, "
-	           "downloading %lu",
-	           r->finished, r->total, r->in_step[ACME_ORDER_STEP_ORDERING],
-	           r->in_step[ACME_ORDER_STEP_VALIDATING], r->in_step[ACME_ORDER_STEP_FINALIZING],
-	           r->in_step[ACME_ORDER_STEP_DOWNLOADING]);
+	/* A new certificate is not in the window asked for the old one. */
+	o->has_next = policy_view_decide(&job->view, &job->s, job->sh->ca_url, false,
+	                                 job->installed ? 0 : job->req.ari_when, now_of(job),
+	                                 &o->next) == 0;
+	o->not_after = job->view.info.not_after;
+	o->ari_id = job->view.info.ari_id;
+	o->attempts = st->attempts;
+	o->last_error = status_last_error(st);
 }
 
-static void
-set_job_step(struct job *job, bool has_step, enum acme_order_step step)
-{
-	struct job_runner *r = job->runner;
+/* --- progress -------------------------------------------------------- */
 
-	if (job->has_step) {
-		r->in_step[job->step]--;
-	}
+static void
+set_step(struct job *job, bool has_step, enum acme_order_step step)
+{
+	progress_step(&job->sh->progress, job->has_step, job->step, has_step, step);
 	job->has_step = has_step;
 	job->step = step;
 	if (has_step) {
-		r->in_step[step]++;
-		job->state = acme_order_step_name(step);
-		job->since = time(NULL);
+		set_state(job, acme_order_step_name(step));
 	}
-	show_progress(r);
 }
 
-void
+/* --- the end --------------------------------------------------------- */
+
+/* Records the outcome (one write of state.json, none when nothing
+ * changed), logs a failure and tells the runner. Nothing is recorded
+ * without the lock: another process owns the state then. */
+static void
 job_complete(struct job *job, enum job_result result)
 {
-	struct job_runner *r = job->runner;
+	struct job_outcome outcome;
 
-	set_job_step(job, false, ACME_ORDER_STEP_ORDERING);
-	r->finished++;
-	show_progress(r);
+	job->over = true;
 	job->result = result;
-	r->counts[result]++;
+	set_step(job, false, ACME_ORDER_STEP_ORDERING);
+	progress_finished(&job->sh->progress);
 	if (result == JOB_FAILED) {
 		log_error("%s", job->message);
 	}
-	/* Nothing is recorded without the lock: another process owns the
-	 * state then. */
-	if (job->lock != NULL && !job->no_record) {
-		if (result == JOB_FAILED && (job->installed || job->deploying)) {
-			job_record(job, RECORD_DEPLOY_FAILED, NULL);
-		} else if (result == JOB_FAILED && job->local_failure) {
-			job_record(job, RECORD_PROBLEM, NULL);
-		} else if (result == JOB_FAILED) {
-			job_record(job, RECORD_FAILED, NULL);
-		} else if (result == JOB_DEPLOYED ||
-		           (job->installed && job->s.deploy_hook != NULL)) {
-			job_record(job, RECORD_DEPLOYED, NULL);
-		} else if (result == JOB_UNCHANGED && job->resume_url != NULL) {
-			job_record(job, RECORD_ORDER_OVER, NULL);
+	if (job->lock != NULL && job->view_loaded && !job->no_record) {
+		record_outcome(job);
+		if (job->dirty) {
+			save(job);
 		}
 	}
-	r->active--;
-	if (job->run_prev != NULL) {
-		job->run_prev->run_next = job->run_next;
-	} else if (r->running == job) {
-		r->running = job->run_next;
-	}
-	if (job->run_next != NULL) {
-		job->run_next->run_prev = job->run_prev;
-	}
-	if (r->on_done != NULL) {
-		r->on_done(job->name, result, job->message, job->retry_after, r->on_done_arg);
-	}
-	job_free(job);
-	job_next(r);
-	if (r->active == 0 && r->waiting == 0 && r->n_responders > 0) {
-		ev_timer_stop(r->loop, &r->idle);
-		ev_timer_set(&r->idle, JOB_IDLE_RELEASE, 0.0);
-		ev_timer_start(r->loop, &r->idle);
-	}
+	make_outcome(job, &outcome);
+	job->finished(job, &outcome, job->finished_arg);
 }
 
-void
+static void job_fail(struct job *job, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
 job_fail(struct job *job, const char *fmt, ...)
 {
 	va_list ap;
@@ -501,75 +240,127 @@ job_fail(struct job *job, const char *fmt, ...)
 	job_complete(job, JOB_FAILED);
 }
 
+/* --- deploy ---------------------------------------------------------- */
+
 static void
-on_account_again(int rc, const char *message, void *arg)
+on_deploy(bool ok, const char *detail, void *arg)
 {
 	struct job *job = arg;
-	struct job_runner *r = job->runner;
-	struct job *waiters = r->account_waiters;
 
-	r->account_busy = false;
-	r->account_waiters = NULL;
-	/* Everyone who hit accountDoesNotExist meanwhile goes on too. */
-	while (waiters != NULL) {
-		struct job *w = waiters;
-
-		waiters = w->next;
-		w->next = NULL;
-		if (rc < 0) {
-			job_fail(w, "%s: registering the account again: %s", w->name, message);
-		} else {
-			start_order(w);
-		}
+	if (!ok) {
+		job_fail(job,
+		         "%s: installed, but the deploy hook failed: %s; it runs again later "
+		         "without a new order (acmed deploy %s runs it now)",
+		         job->name, detail, job->name);
+		return;
 	}
-	(void)job;
+	if (!job->installed) {
+		job_complete(job, JOB_DEPLOYED);
+	} else {
+		job_complete(job, job->renewal ? JOB_RENEWED : JOB_ISSUED);
+	}
 }
 
 static void
-on_order(int rc, const char *message, const char *pem, size_t pem_len, time_t retry_after,
-         void *arg)
+job_deploy(struct job *job)
+{
+	struct deploy_request req;
+	char detail[512];
+
+	job->deploying = true;
+	set_state(job, "deploying");
+	memset(&req, 0, sizeof(req));
+	req.loop = job->sh->issue.loop;
+	req.state_dir = job->sh->state_dir;
+	req.name = job->name;
+	req.dir = job->dir;
+	req.hook = job->s.deploy_hook;
+	req.timeout_s = job->s.hook_timeout;
+	req.ids = job->ids;
+	req.n_ids = job->n_ids;
+	if (deploy_start(&req, on_deploy, job, detail, sizeof(detail)) == NULL) {
+		job_fail(job, "%s: installed, but %s", job->name, detail);
+	}
+}
+
+/* --- install --------------------------------------------------------- */
+
+static bool
+ca_offers_ari(const struct job *job)
+{
+	const struct acme_directory *dir = acme_client_directory(job->sh->issue.client);
+
+	return dir != NULL && dir->renewal_info != NULL;
+}
+
+/* Checks and installs what the CA issued, then deploys it. */
+static void
+job_install(struct job *job, const char *pem, size_t pem_len, EVP_PKEY *key)
+{
+	struct install_request req;
+	struct store_cert_info info;
+
+	memset(&req, 0, sizeof(req));
+	req.state_dir = job->sh->state_dir;
+	req.name = job->name;
+	req.dir = job->dir;
+	req.key = key;
+	req.ids = job->ids;
+	req.n_ids = job->n_ids;
+	req.renew_before = job->s.renew_before;
+	req.resumed = job->resume_url != NULL;
+	switch (install_chain(&req, pem, pem_len, &info, job->message, sizeof(job->message))) {
+	case INSTALL_SAME:
+		/* The policy wants a new one all the same. */
+		log_info("%s: the resumed order's certificate is already installed; ordering a "
+		         "new one",
+		         job->name);
+		forget_order(job);
+		free(job->resume_url);
+		job->resume_url = NULL;
+		issue_again(job->issue);
+		return;
+	case INSTALL_DONE:
+		break;
+	case INSTALL_FAILED:
+	default:
+		job_complete(job, JOB_FAILED);
+		return;
+	}
+	/* What the policy decides from next: the new set, as installed. */
+	store_cert_info_finish(&job->view.info);
+	job->view.info = info;
+	job->installed = true;
+	forget_order(job);
+	if (policy_record_install(&job->view.st, time(NULL), &job->view.info, job->sh->ca_url,
+	                          job->s.deploy_hook != NULL, ca_offers_ari(job)) < 0) {
+		log_error("%s: out of memory", job->name);
+	}
+	if (job->s.deploy_hook != NULL) {
+		job_deploy(job);
+	} else {
+		job_complete(job, job->renewal ? JOB_RENEWED : JOB_ISSUED);
+	}
+}
+
+/* --- the order ------------------------------------------------------- */
+
+static void
+on_issued(const struct issue_result *r, void *arg)
 {
 	struct job *job = arg;
 
-	job->retry_after = retry_after;
-	struct job_runner *r = job->runner;
-
-	release_order_gate(r, job);
-	if (rc == ACME_ORDER_NO_ACCOUNT && !job->account_retried) {
-		/* The CA forgot the account (a restarted test CA does):
-		 * register once more, then order again. */
-		job->account_retried = true;
-		log_warn("%s: the CA does not know the account; registering again", job->name);
-		job->next = r->account_waiters;
-		r->account_waiters = job;
-		if (!r->account_busy) {
-			int started = acme_account_ensure(r->client, r->acct, r->account_settings,
-			                                  true, on_account_again, job);
-
-			if (started == 0) {
-				r->account_busy = true;
-			} else {
-				on_account_again(-1, "cannot start", job);
-			}
-		}
-		return;
-	}
-	if (rc == ACME_ORDER_REPLACED && job->params.replaces != NULL) {
-		log_warn("%s; ordering without replaces", message);
-		job->params.replaces = NULL;
-		start_order(job);
-		return;
-	}
-	if (rc == ACME_ORDER_ACCOUNT_REFUSED) {
+	job->retry_after = r->retry_after;
+	if (r->rc == ACME_ORDER_ACCOUNT_REFUSED) {
 		/* Fixed by fixing the account: the certificate is not held by
 		 * a backoff for it (the daemon waits in memory). */
 		job->local_failure = true;
 	}
-	if (rc != ACME_ORDER_OK) {
-		job_fail(job, "%s", message);
+	if (r->rc != ACME_ORDER_OK) {
+		job_fail(job, "%s", r->message);
 		return;
 	}
-	job_install(job, pem, pem_len);
+	job_install(job, r->pem, r->pem_len, r->key);
 }
 
 static void
@@ -577,120 +368,56 @@ on_step(enum acme_order_step step, void *arg)
 {
 	struct job *job = arg;
 
-	set_job_step(job, true, step);
-	if (step != ACME_ORDER_STEP_ORDERING) {
-		release_order_gate(job->runner, job);
-	}
+	set_step(job, true, step);
 	/* Without a terminal, a single certificate's steps are worth a line
 	 * each; a batch's would drown its outcomes. */
-	log_msg(job->runner->total == 1 && !log_is_tty() ? LOG_LEVEL_INFO : LOG_LEVEL_DEBUG,
+	log_msg(job->sh->progress.total == 1 && !log_is_tty() ? LOG_LEVEL_INFO : LOG_LEVEL_DEBUG,
 	        "%s: %s", job->name, acme_order_step_name(step));
 }
 
-/* newOrder requests go to the CA one at a time: they are the expensive
- * ones for a CA (and what its rate limits count), the rest of each order
- * runs in parallel anyway, and Pebble 2.4's memory store deadlocks on
- * concurrent newOrder requests. */
+/* Once the CA created the order, its URL and the new key are kept so that a
+ * restart (even after kill -9) resumes it instead of starting over: the one
+ * write of state.json before the job is over. */
 static void
-release_order_gate(struct job_runner *r, struct job *job)
-{
-	struct job *next;
-
-	if (r->ordering != job) {
-		return;
-	}
-	r->ordering = NULL;
-	next = r->order_waiters;
-	if (next != NULL) {
-		r->order_waiters = next->next;
-		if (r->order_waiters == NULL) {
-			r->order_waiters_tail = &r->order_waiters;
-		}
-		next->next = NULL;
-		start_order(next);
-	}
-}
-
-/* draft-ietf-acme-profiles section 3: a profile must be one the directory
- * lists, or the CA would refuse the order (or ignore the name). Fails the
- * job and returns false otherwise. */
-static bool
-profile_offered(struct job *job)
-{
-	const struct acme_directory *dir = acme_client_directory(job->runner->client);
-	char offered[JOB_MESSAGE_LEN / 2] = "";
-	size_t used = 0;
-
-	if (job->s.profile == NULL) {
-		return true;
-	}
-	for (size_t i = 0; dir != NULL && i < dir->n_profiles; i++) {
-		if (strcmp(dir->profiles[i], job->s.profile) == 0) {
-			return true;
-		}
-		if (used < sizeof(offered)) {
-			int n = snprintf(offered + used, sizeof(offered) - used, "%s%s",
-			                 used > 0 ? ", " : "", dir->profiles[i]);
-
-			used += n > 0 ? (size_t)n : 0;
-		}
-	}
-	if (dir == NULL || dir->n_profiles == 0) {
-		job_fail(job, "%s: profile %s: the CA offers no profiles (remove the profile key)",
-		         job->name, job->s.profile);
-	} else {
-		job_fail(job, "%s: profile %s: the CA does not offer it; it offers %s", job->name,
-		         job->s.profile, offered);
-	}
-	return false;
-}
-
-static void
-start_order(struct job *job)
-{
-	struct job_runner *r = job->runner;
-
-	if (r->ordering != NULL) {
-		*r->order_waiters_tail = job;
-		r->order_waiters_tail = &job->next;
-		return;
-	}
-	r->ordering = job;
-	if (acme_order_start(r->loop, r->client, r->acct, &job->params, on_order, on_step, job) ==
-	    NULL) {
-		release_order_gate(r, job);
-		job_fail(job, "%s: cannot start the order", job->name);
-	}
-}
-
-static void
-on_key(EVP_PKEY *key, void *arg)
+on_order_url(const char *url, EVP_PKEY *key, void *arg)
 {
 	struct job *job = arg;
+	char *path = store_cert_path(job->sh->state_dir, job->name, STORE_CERT_PENDING_KEY);
 
-	if (key == NULL) {
-		job_fail(job, "%s: cannot make a %s key", job->name,
-		         key_type_name(job->s.key_type));
-		return;
+	if (path != NULL && file_mkdirs(job->dir, 0755) == 0 && key_save(key, path) == 0) {
+		if (state_set(&job->view.st.order_url, url) < 0) {
+			log_error("%s: out of memory", job->name);
+		}
+		save(job);
 	}
-	job->key = key;
-	job->params.cert_key = job->key;
-	start_order(job);
+	free(path);
 }
 
-void
-job_reorder(struct job *job)
+/* An order left by an earlier run with its key: resumed when both are
+ * there (the key returned, the URL in job->resume_url). Under the lock, so
+ * never another live process's order. */
+static EVP_PKEY *
+load_resume(struct job *job)
 {
-	job_record(job, RECORD_ORDER_OVER, NULL);
-	free(job->resume_url);
-	job->resume_url = NULL;
-	job->params.resume_url = NULL;
-	EVP_PKEY_free(job->key);
-	job->key = NULL;
-	job->params.cert_key = NULL;
-	if (keygen_submit(job->runner->keygen, job->s.key_type, on_key, job) < 0) {
-		job_fail(job, "%s: cannot make a key", job->name);
+	char *path = NULL;
+	EVP_PKEY *key = NULL;
+
+	if (job->view.st.order_url == NULL) {
+		goto out;
 	}
+	path = store_cert_path(job->sh->state_dir, job->name, STORE_CERT_PENDING_KEY);
+	if (path == NULL || access(path, F_OK) != 0) {
+		goto out;
+	}
+	key = key_load(path);
+	job->resume_url = key != NULL ? strdup(job->view.st.order_url) : NULL;
+	if (job->resume_url == NULL) {
+		EVP_PKEY_free(key);
+		key = NULL;
+	}
+out:
+	free(path);
+	return key;
 }
 
 /* Keeps the first problem preflight reports as the job's message. */
@@ -705,107 +432,131 @@ on_problem(const char *problem, void *arg)
 	}
 }
 
-/* Orders a new certificate: the key (resumed, reused or new), then the
- * order through the gate. */
-static void
-job_order(struct job *job, const struct policy_decision *d, struct store_cert_info *info)
+/* Whether an order can go out: a CA, nothing local in the way (preflight),
+ * a profile the CA offers, a challenge responder (in *responder). Fails the
+ * job when not. */
+static bool
+can_order(struct job *job, const struct policy_decision *d, struct challenge **responder)
 {
-	struct job_runner *r = job->runner;
-	const struct acme_directory *dir;
-	char *path = NULL;
+	struct job_shared *sh = job->sh;
+	char problem[JOB_MESSAGE_LEN];
 
-	if (r->client == NULL) {
-		job_fail(job, "%s: %s: %s", job->name, d->why, r->offline);
-		goto out;
+	if (sh->issue.client == NULL) {
+		job_fail(job, "%s: %s: %s", job->name, d->why, sh->offline);
+		return false;
 	}
 	/* Nothing is ordered that could not be kept: a CA's issuance thrown
 	 * away counts against its rate limits all the same. The command
 	 * checked the ports before the responders took them. */
-	if (preflight_check(r->state_dir, job->name, &job->s, PREFLIGHT_NO_LISTEN, on_problem,
+	if (preflight_check(sh->state_dir, job->name, &job->s, PREFLIGHT_NO_LISTEN, on_problem,
 	                    job) < 0) {
-		char problem[JOB_MESSAGE_LEN];
-
 		memcpy(problem, job->message, sizeof(problem));
 		job->local_failure = true;
 		job_fail(job, "not ordered: %.900s", problem);
-		goto out;
+		return false;
 	}
-	/* RFC 9773 section 5: a renewal names the certificate it replaces
-	 * when the CA speaks ARI. */
-	dir = acme_client_directory(r->client);
-	if (dir != NULL && dir->renewal_info != NULL && info->present) {
-		job->replaces = info->ari_id;
-		info->ari_id = NULL;
+	if (preflight_profile(acme_client_directory(sh->issue.client), job->s.profile, problem,
+	                      sizeof(problem)) < 0) {
+		job_fail(job, "%s: %s", job->name, problem);
+		return false;
 	}
-	if (!profile_offered(job)) {
-		goto out;
-	}
-	job->params.responder = responder_for(r, &job->s);
-	if (job->params.responder == NULL) {
+	*responder = responders_get(sh->responders, &job->s);
+	if (*responder == NULL) {
 		job->local_failure = true;
 		job_fail(job, "%s: no challenge responder (see above)", job->name);
-		goto out;
+		return false;
 	}
-	job->params.name = job->name;
-	job->params.ids = job->ids;
-	job->params.n_ids = job->n_ids;
-	job->params.on_url = on_order_url;
-	job->params.replaces = job->replaces;
-	job->params.profile = job->s.profile;
+	return true;
+}
+
+/* The key to order with: the resumed order's, else the installed one when
+ * reuse-key says so (not a broken set's), else NULL for a new one. Returns
+ * -1 with the job failed when the key to reuse cannot be read. */
+static int
+order_key(struct job *job, const struct policy_decision *d, EVP_PKEY **key)
+{
+	char *path = NULL;
+	int rc = 0;
+
+	*key = NULL;
 	/* An order left for other names would be refused for these. */
 	if (d->reason == POLICY_NAMES) {
-		job_record(job, RECORD_ORDER_OVER, NULL);
-	} else if (load_resume(job)) {
-		job->params.resume_url = job->resume_url;
-		job->params.cert_key = job->key;
-		start_order(job);
+		forget_order(job);
+	} else if ((*key = load_resume(job)) != NULL) {
+		if (job->view.st.version < 0) {
+			/* Left by a version that kept no set number: the one
+			 * a kill after the switch needs, to owe the deploy. */
+			save(job);
+		}
 		goto out;
 	}
-	path = store_cert_path(r->state_dir, job->name, STORE_CERT_PRIVKEY);
-	/* A broken set's key is not worth keeping. */
+	path = store_cert_path(job->sh->state_dir, job->name, STORE_CERT_PRIVKEY);
 	if (job->s.reuse_key && d->reason != POLICY_BROKEN && path != NULL &&
 	    access(path, F_OK) == 0) {
 		log_debug("%s: reusing the key in %s", job->name, path);
-		job->key = key_load(path);
-		if (job->key == NULL) {
+		*key = key_load(path);
+		if (*key == NULL) {
 			job_fail(job, "%s: cannot reuse the key in %s (see above)", job->name,
 			         path);
-			goto out;
+			rc = -1;
 		}
-		job->params.cert_key = job->key;
-		start_order(job);
-		goto out;
-	}
-	if (keygen_submit(r->keygen, job->s.key_type, on_key, job) < 0) {
-		job_fail(job, "%s: cannot make a key", job->name);
 	}
 out:
 	free(path);
+	return rc;
 }
 
-static void job_begin(struct job *job);
+/* Orders a new certificate: the key (resumed, reused or new), then the
+ * order through the gate. */
+static void
+job_order(struct job *job, const struct policy_decision *d)
+{
+	struct issue_request req;
+
+	memset(&req, 0, sizeof(req));
+	if (!can_order(job, d, &req.responder) || order_key(job, d, &req.key) < 0) {
+		return;
+	}
+	/* RFC 9773 section 5: a renewal names the certificate it replaces
+	 * when the CA speaks ARI. */
+	if (ca_offers_ari(job) && job->view.info.present && job->view.info.ari_id != NULL) {
+		job->replaces = strdup(job->view.info.ari_id);
+	}
+	req.name = job->name;
+	req.ids = job->ids;
+	req.n_ids = job->n_ids;
+	req.key_type = job->s.key_type;
+	req.profile = job->s.profile;
+	req.replaces = job->replaces;
+	req.resume_url = job->resume_url;
+	req.on_url = on_order_url;
+	req.on_step = on_step;
+	req.done = on_issued;
+	req.arg = job;
+	job->issue = issue_create(&job->sh->issue, &req);
+	if (job->issue == NULL) {
+		EVP_PKEY_free(req.key);
+		job_fail(job, "%s: cannot start the order", job->name);
+		return;
+	}
+	issue_run(job->issue);
+}
+
+/* --- the decision ---------------------------------------------------- */
 
 static void
-on_ari(const struct acme_reply *reply, void *arg)
+on_ari(const struct ari_answer *a, void *arg)
 {
 	struct job *job = arg;
-	struct acme_renewal_info info;
-	time_t now = job_runner_now(job->runner);
-	char err[256];
+	struct state *st = &job->view.st;
 
-	job->ari_when = 0;
-	if (reply->problem != NULL) {
-		log_debug("%s: renewalInfo: %s", job->name, reply->message);
-	} else if (acme_parse_renewal_info(reply->body, reply->body_len, &info, err, sizeof(err)) <
-	           0) {
-		log_warn("%s: %s: %s; keeping the usual schedule", job->name, reply->url, err);
-	} else {
-		job->ari_when = policy_ari_time(info.start, info.end, now, policy_random());
-		acme_renewal_info_finish(&info);
+	if (state_set(&st->ari_id, job->view.info.ari_id) < 0) {
+		log_error("%s: out of memory", job->name);
 	}
-	job->ari_next = policy_ari_next(now, reply->retry_after);
-	job_record(job, RECORD_ARI, NULL);
-	job->req.ari_when = job->ari_when;
+	st->ari_when = a->when;
+	st->ari_next = policy_ari_next(a->now, a->retry_after);
+	job->dirty = true;
+	job->req.ari_when = st->ari_when;
 	job_begin(job);
 }
 
@@ -813,82 +564,106 @@ on_ari(const struct acme_reply *reply, void *arg)
  * installed, unless state.json has an answer still good (the daemon keeps
  * its own). Returns true when the answer is awaited (on_ari goes on). */
 static bool
-ask_ari(struct job *job, const struct policy_decision *d, struct store_cert_info *info)
+ask_ari(struct job *job, const struct policy_decision *d)
 {
-	struct job_runner *r = job->runner;
-	char *url = NULL;
-	bool asked = false;
+	struct state *st = &job->view.st;
+	bool absent;
 
-	if (job->ari_asked || job->req.ari_when != 0 || r->client == NULL || !d->ari_stale ||
-	    d->action != POLICY_WAIT || d->reason != POLICY_NOT_DUE) {
-		goto out;
+	if (job->ari_asked || job->req.ari_when != 0 || job->sh->issue.client == NULL ||
+	    !d->ari_stale || d->action != POLICY_WAIT || d->reason != POLICY_NOT_DUE) {
+		return false;
 	}
 	job->ari_asked = true;
-	job->ari_id = info->ari_id;
-	info->ari_id = NULL;
-	url = acme_client_ari_url(r->client, job->ari_id);
-	if (url == NULL) {
-		/* The CA offers none: no need to ask each run. */
-		job->ari_when = 0;
-		job->ari_next = job_runner_now(r) + POLICY_ARI_ABSENT;
-		job_record(job, RECORD_ARI, NULL);
-		goto out;
+	if (ari_ask(job->sh->issue.client, job->name, job->view.info.ari_id, on_ari, job,
+	            &absent) != NULL) {
+		return true;
 	}
-	asked = acme_client_get(r->client, url, on_ari, job) == 0;
-out:
-	free(url);
-	return asked;
+	if (absent && state_set(&st->ari_id, job->view.info.ari_id) == 0) {
+		/* The CA offers none: no need to ask each run. */
+		st->ari_when = 0;
+		st->ari_next = now_of(job) + POLICY_ARI_ABSENT;
+		job->dirty = true;
+	}
+	return false;
+}
+
+/* A deploy asked by hand (acmed deploy): one that cannot run says so and
+ * changes nothing a renewal counts. */
+static void
+deploy_by_hand(struct job *job)
+{
+	job->no_record = !job->view.info.present || job->s.deploy_hook == NULL;
+	if (!job->view.info.present) {
+		job_fail(job, "%s: nothing installed to deploy", job->name);
+	} else if (job->s.deploy_hook == NULL) {
+		job_fail(job, "%s: no deploy hook: set deploy-hook or pass --deploy-hook",
+		         job->name);
+	} else {
+		job_deploy(job);
+	}
+}
+
+/* Reads the certificate once, under the lock. Returns 0, or -1 with the
+ * job failed. */
+static int
+load_view(struct job *job)
+{
+	struct state *st = &job->view.st;
+	struct store_cert_info *info = &job->view.info;
+
+	if (policy_view_load(job->sh->state_dir, job->name, &job->view) < 0) {
+		job_fail(job, "%s: cannot read what is installed: out of memory or a bad name",
+		         job->name);
+		return -1;
+	}
+	job->view_loaded = true;
+	/* A set newer than the one recorded, switched to by a job that was
+	 * killed before its record: its deploy is owed (policy.h). */
+	if (job->s.deploy_hook != NULL && info->present && st->version >= 0 &&
+	    info->version > st->version) {
+		st->deploy_pending = true;
+	}
+	return 0;
 }
 
 /* With the lock held: asks the policy what to do, and does it. */
 static void
 job_begin(struct job *job)
 {
-	struct job_runner *r = job->runner;
 	struct policy_decision d;
-	struct store_cert_info info;
 
-	job->state = "ordering";
-	job->since = time(NULL);
-	if (policy_check(r->state_dir, job->name, &job->s, r->ca_url, job->req.force,
-	                 job->req.ari_when, job_runner_now(r), &d, &info) < 0) {
-		job_fail(job, "%s: cannot read what is installed: %s", job->name, d.why);
-		goto out;
+	set_state(job, "ordering");
+	if (!job->view_loaded && load_view(job) < 0) {
+		return;
 	}
-	job->renewal = info.present;
-	job->not_after = info.not_after;
-	if (job->waited && job->req.force && info.version >= 0 &&
-	    info.version != job->version_before) {
+	if (policy_view_decide(&job->view, &job->s, job->sh->ca_url, job->req.force,
+	                       job->req.ari_when, now_of(job), &d) < 0) {
+		job_fail(job, "%s: cannot read what is installed: %s", job->name, d.why);
+		return;
+	}
+	job->renewal = job->view.info.present;
+	if (job->lock_wait.waited && job->req.force && job->view.info.version >= 0 &&
+	    job->view.info.version != job->lock_wait.version_before) {
 		log_info("%s: %s installed a new certificate meanwhile; not ordering another",
-		         job->name, job->holder);
+		         job->name, job->lock_wait.holder);
 		job_complete(job, JOB_UNCHANGED);
-		goto out;
+		return;
 	}
 	if (job->req.deploy) {
-		/* A deploy asked by hand that cannot run says so and
-		 * changes nothing a renewal counts. */
-		job->no_record = !info.present || job->s.deploy_hook == NULL;
-		if (!info.present) {
-			job_fail(job, "%s: nothing installed to deploy", job->name);
-		} else if (job->s.deploy_hook == NULL) {
-			job_fail(job, "%s: no deploy hook: set deploy-hook or pass --deploy-hook",
-			         job->name);
-		} else {
-			job_deploy(job, JOB_DEPLOYED);
-		}
-		goto out;
+		deploy_by_hand(job);
+		return;
 	}
-	if (ask_ari(job, &d, &info)) {
-		goto out;
+	if (ask_ari(job, &d)) {
+		return;
 	}
 	switch (d.action) {
 	case POLICY_ORDER:
 		log_info("%s: %s", job->name, d.why);
-		job_order(job, &d, &info);
+		job_order(job, &d);
 		break;
 	case POLICY_DEPLOY:
 		log_info("%s: %s", job->name, d.why);
-		job_deploy(job, JOB_DEPLOYED);
+		job_deploy(job);
 		break;
 	case POLICY_WAIT:
 	default:
@@ -904,158 +679,117 @@ job_begin(struct job *job)
 		}
 		break;
 	}
-out:
-	store_cert_info_finish(&info);
 }
 
-static void try_lock(struct job *job);
+/* --- the lock -------------------------------------------------------- */
 
 static void
-on_lock_timer(struct ev_loop *loop, ev_timer *w, int revents)
+on_lock(struct store_lock *lock, const char *why, void *arg)
 {
-	try_lock(w->data);
+	struct job *job = arg;
+
+	job->lock = lock;
+	if (lock == NULL) {
+		job_fail(job, "%s", why);
+		return;
+	}
+	job_begin(job);
 }
 
-/* Takes the certificate's lock, or looks again shortly while another
- * process (a daemon, a timer, a person at the shell) holds it. */
 static void
-try_lock(struct job *job)
+on_lock_busy(const char *holder, void *arg)
 {
-	struct job_runner *r = job->runner;
-	char holder[STORE_LOCK_HOLDER_LEN];
-
-	job->lock = store_cert_lock(r->state_dir, job->name, holder);
-	if (job->lock != NULL) {
-		job_begin(job);
-		return;
-	}
-	if (errno != EWOULDBLOCK) {
-		job_fail(job, "%s: cannot lock it under %s: %s; nothing ordered", job->name,
-		         r->state_dir, strerror(errno));
-		return;
-	}
-	if (!job->waited) {
-		job->waited = true;
-		job->version_before = store_cert_version(r->state_dir, job->name);
-		snprintf(job->holder, sizeof(job->holder), "%s", holder);
-		log_info("%s: waiting for %s, which is working on it", job->name, holder);
-		job->state = "locked";
-		job->since = time(NULL);
-	}
-	if (job->lock_waited >= r->lock_wait) {
-		job_fail(job, "%s: still locked by %s after %.0f s; nothing done", job->name,
-		         holder, job->lock_waited);
-		return;
-	}
-	job->lock_waited += JOB_LOCK_POLL;
-	ev_timer_set(&job->lock_timer, JOB_LOCK_POLL, 0.0);
-	ev_timer_start(r->loop, &job->lock_timer);
+	set_state(arg, "locked");
 }
 
-static void
+/* --- life ------------------------------------------------------------ */
+
+struct job *
+job_create(struct job_shared *sh, const char *name, const struct conf_settings *s,
+           const struct job_request *request, job_finished_fn finished, void *arg)
+{
+	struct conf empty;
+	struct job *job = calloc(1, sizeof(*job));
+
+	if (job == NULL) {
+		log_error("out of memory");
+		return NULL;
+	}
+	conf_init(&empty);
+	job->sh = sh;
+	job->finished = finished;
+	job->finished_arg = arg;
+	job->req = *request;
+	policy_view_init(&job->view);
+	job->name = strdup(name);
+	job->dir = store_cert_dir(sh->state_dir, name);
+	if (job->name == NULL || job->dir == NULL || conf_resolve(&empty, NULL, s, &job->s) < 0 ||
+	    ident_list_make(job->s.domains, job->s.n_domains, &job->ids) < 0) {
+		log_error("%s: cannot queue the certificate (bad name or out of memory)", name);
+		job_destroy(job);
+		return NULL;
+	}
+	job->n_ids = job->s.n_domains;
+	lock_wait_init(&job->lock_wait, sh->issue.loop, sh->state_dir, job->name, sh->lock_wait,
+	               on_lock, on_lock_busy, job);
+	set_state(job, "waiting");
+	return job;
+}
+
+void
 job_start(struct job *job)
 {
-	struct job_runner *r = job->runner;
-
-	r->active++;
-	job->run_next = r->running;
-	if (r->running != NULL) {
-		r->running->run_prev = job;
-	}
-	r->running = job;
-	job->state = "ordering";
-	job->since = time(NULL);
-	try_lock(job);
+	set_state(job, "ordering");
+	lock_wait_start(&job->lock_wait);
 }
 
-/* Starts waiting jobs while below the cap. */
-static void
-job_next(struct job_runner *r)
+void
+job_destroy(struct job *job)
 {
-	/* Jobs that finish at once (not due) would otherwise recurse here
-	 * once per certificate. */
-	if (r->starting) {
+	if (job == NULL) {
 		return;
 	}
-	r->starting = true;
-	while (r->queue != NULL && r->active < (size_t)r->concurrency) {
-		struct job *job = r->queue;
-
-		r->queue = job->next;
-		if (r->queue == NULL) {
-			r->tail = &r->queue;
-		}
-		job->next = NULL;
-		r->waiting--;
-		job_start(job);
+	if (job->lock_wait.loop != NULL) {
+		lock_wait_stop(&job->lock_wait);
 	}
-	r->starting = false;
+	issue_destroy(job->issue);
+	store_lock_release(job->lock);
+	policy_view_finish(&job->view);
+	conf_settings_finish(&job->s);
+	ident_list_free(job->ids, job->n_ids);
+	free(job->name);
+	free(job->dir);
+	free(job->resume_url);
+	free(job->replaces);
+	free(job);
 }
 
-void
-job_runner_on_done(struct job_runner *r, job_done_fn done, void *arg)
+time_t
+job_clock(struct ev_loop *loop)
 {
-	r->on_done = done;
-	r->on_done_arg = arg;
+	/* The loop's clock runs up to a moment ahead of time(): a timer due
+	 * at second T fires while time() still says T - 1. The later of the
+	 * two keeps a due time due when its timer fires. */
+	time_t at = (time_t)ev_now(loop);
+	time_t wall = time(NULL);
+
+	return at > wall ? at : wall;
 }
 
-void
-job_runner_start(struct job_runner *r)
+const char *
+job_name(const struct job *job)
 {
-	job_next(r);
+	return job->name;
 }
 
-size_t
-job_runner_active(const struct job_runner *r)
+const char *
+job_state(const struct job *job)
 {
-	return r->active;
+	return job->state;
 }
 
-size_t
-job_runner_waiting(const struct job_runner *r)
+time_t
+job_since(const struct job *job)
 {
-	return r->waiting;
-}
-
-bool
-job_runner_has(const struct job_runner *r, const char *name)
-{
-	for (const struct job *j = r->running; j != NULL; j = j->run_next) {
-		if (strcmp(j->name, name) == 0) {
-			return true;
-		}
-	}
-	for (const struct job *j = r->queue; j != NULL; j = j->next) {
-		if (strcmp(j->name, name) == 0) {
-			return true;
-		}
-	}
-	return false;
-}
-
-static void
-list_one(const struct job *j, json_t *list)
-{
-	json_array_append_new(list, json_pack("{s:s, s:s, s:I}", "cert", j->name, "state", j->state,
-	                                      "since", (json_int_t)j->since));
-}
-
-void
-job_runner_list(const struct job_runner *r, json_t *list)
-{
-	for (const struct job *j = r->running; j != NULL; j = j->run_next) {
-		list_one(j, list);
-	}
-	for (const struct job *j = r->queue; j != NULL; j = j->next) {
-		list_one(j, list);
-	}
-}
-
-void
-job_runner_run(struct job_runner *r)
-{
-	job_next(r);
-	while (r->active > 0 || r->waiting > 0) {
-		ev_run(r->loop, EVRUN_ONCE);
-	}
+	return job->since;
 }

@@ -1,19 +1,25 @@
-/* Certificate jobs: take the certificate's lock, ask the renewal policy
- * (policy.h) whether it is to be ordered or only deployed, order it, check
- * the chain, install it, run the deploy hook and record the outcome in
- * state.json (its only writer); many at once up to a concurrency cap,
- * sharing the account, the ACME client and the challenge responders. */
+/* One certificate job, from its lock to its record: take the certificate's
+ * lock, read what is installed and state.json once (policy_view), ask the
+ * renewal policy, then order (install.h) and deploy (deploy.h), or only
+ * deploy, or nothing; record the outcome in state.json (its only writer)
+ * and release the lock. The runner (job_runner.h) queues jobs and starts
+ * them; a job tells it that it is over through its finished callback and
+ * calls nothing else of the runner's. */
 #ifndef ACMED_JOB_H
 #define ACMED_JOB_H
 
 #include <ev.h>
-#include <jansson.h>
 #include <stdbool.h>
 #include <time.h>
 
 #include "acme/acme_account.h"
 #include "acme/acme_client.h"
+#include "acme/acme_order.h"
 #include "conf/conf.h"
+#include "renew/gate.h"
+#include "renew/issue.h"
+#include "renew/policy.h"
+#include "renew/progress.h"
 
 enum job_result {
 	JOB_ISSUED,
@@ -25,24 +31,8 @@ enum job_result {
 	JOB__MAX,
 };
 
-/* How long a job waits for another process's lock on its certificate. */
-#define JOB_LOCK_WAIT 900.0
-
-struct job_runner_config {
-	struct ev_loop *loop;
-	/* NULL when the CA cannot be reached: jobs that must order fail with
-	 * offline as their reason (and back off); the others go on. */
-	struct acme_client *client;
-	struct acme_account_handle *acct;
-	/* Used when the CA forgot the account and it must be registered
-	 * again. */
-	const struct conf_settings *account_settings;
-	const char *ca_url; /* the directory URL, recorded with what it issues */
-	const char *offline;
-	const char *state_dir;
-	long concurrency; /* orders in flight at most */
-	double lock_wait; /* seconds; 0: JOB_LOCK_WAIT */
-};
+/* The name of a result as the commands print it ("issued", ...). */
+const char *job_result_name(enum job_result result);
 
 /* What a queued job is asked to do. */
 struct job_request {
@@ -51,54 +41,64 @@ struct job_request {
 	time_t ari_when; /* the time picked in the CA's renewalInfo window, 0 */
 };
 
-struct job_runner;
+/* How a job ended, for the runner's done callback. Everything is borrowed
+ * for the call. */
+struct job_outcome {
+	const char *name;
+	enum job_result result;
+	const char *message; /* "" or the failure's */
+	time_t retry_after; /* the CA's Retry-After with a refusal, 0 if none */
+	/* What the policy says next from what the job recorded, computed from
+	 * memory (nothing read back); has_next false when the job never read
+	 * the certificate (its lock not had). */
+	bool has_next;
+	struct policy_decision next;
+	time_t not_after; /* of what is installed, 0 if none */
+	const char *ari_id; /* of what is installed, or NULL */
+	long attempts; /* failures in a row */
+	const char *last_error; /* the pending deploy's, else the last, or NULL */
+};
 
-/* A new runner; everything config points to is borrowed and must outlive
- * it. NULL on error (logged). */
-struct job_runner *job_runner_create(const struct job_runner_config *config);
+/* What the jobs of one runner share; the runner owns it. */
+struct job_shared {
+	/* The loop, the CA (client NULL when it cannot be reached: jobs that
+	 * must order fail with offline as their reason), the account, the key
+	 * generator and the newOrder gate. */
+	struct issue_shared issue;
+	const char *ca_url; /* recorded with what it issues */
+	const char *offline;
+	const char *state_dir;
+	double lock_wait; /* seconds */
+	struct responders *responders;
+	struct progress progress; /* the line on a terminal */
+};
 
-/* Stops nothing in flight: call after job_runner_run returned. */
-void job_runner_destroy(struct job_runner *runner);
+struct job;
 
-/* Queues the certificate name with its resolved settings (copied). Returns
- * 0, or -1 (logged). */
-int job_runner_add(struct job_runner *runner, const char *name, const struct conf_settings *s,
-                   const struct job_request *request);
+/* Called once when the job is over (also from inside job_start, for a job
+ * with nothing to do); the callee destroys the job. */
+typedef void (*job_finished_fn)(struct job *job, const struct job_outcome *outcome, void *arg);
 
-/* Runs the loop until every queued job is finished. */
-void job_runner_run(struct job_runner *runner);
+/* A job for the certificate name with settings s (copied). NULL when out of
+ * memory or for a bad name (logged). */
+struct job *job_create(struct job_shared *sh, const char *name, const struct conf_settings *s,
+                       const struct job_request *request, job_finished_fn finished, void *arg);
 
-/* The time the policy decides with: the later of the loop's and the
- * wall clock's, so that a timer firing at a due time finds it due. */
-time_t job_runner_now(const struct job_runner *runner);
+/* Takes the lock and goes on from the loop. */
+void job_start(struct job *job);
 
-/* How many jobs ended with result. */
-unsigned long job_runner_count(const struct job_runner *runner, enum job_result result);
+/* Frees a job that is over or was never started (releasing its lock). */
+void job_destroy(struct job *job);
 
-/* Called after each job, from the loop; name and message borrowed;
- * retry_after: the CA's Retry-After with a refusal, 0 if none. */
-typedef void (*job_done_fn)(const char *name, enum job_result result, const char *message,
-                            time_t retry_after, void *arg);
+const char *job_name(const struct job *job);
 
-void job_runner_on_done(struct job_runner *runner, job_done_fn done, void *arg);
+/* The time the policy decides with: the later of the loop's and the wall
+ * clock's, so that a timer firing at a due time finds it due. */
+time_t job_clock(struct ev_loop *loop);
 
-/* Starts queued jobs up to the cap and returns: for a caller that runs the
- * loop itself (the daemon). */
-void job_runner_start(struct job_runner *runner);
-
-/* Jobs running, and queued behind the cap. */
-size_t job_runner_active(const struct job_runner *runner);
-size_t job_runner_waiting(const struct job_runner *runner);
-
-/* Whether a job for name is queued or running. */
-bool job_runner_has(const struct job_runner *runner, const char *name);
-
-/* Appends one object per job to list: {"cert", "state", "since"}; state is
- * "waiting", "locked" (waiting for another process), "ordering",
- * "validating", "finalizing", "downloading" or "deploying". */
-void job_runner_list(const struct job_runner *runner, json_t *list);
-
-/* The name of a result as the commands print it ("issued", ...). */
-const char *job_result_name(enum job_result result);
+/* "waiting", "locked" (another process holds it), "ordering",
+ * "validating", "finalizing", "downloading" or "deploying"; and since when. */
+const char *job_state(const struct job *job);
+time_t job_since(const struct job *job);
 
 #endif

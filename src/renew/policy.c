@@ -168,6 +168,22 @@ must_replace(const struct policy_input *in, struct policy_decision *d)
 	return false;
 }
 
+/* Whether the installed set's deploy hook has yet to succeed: recorded as
+ * pending, or a set newer than the one state.json recorded (a job switched
+ * to it and was killed before it could record anything). */
+static bool
+deploy_owed(const struct policy_input *in)
+{
+	const struct store_cert_info *inst = in->installed;
+	const struct state *st = in->state;
+
+	if (!inst->present) {
+		return false;
+	}
+	return st->deploy_pending ||
+	       (in->deploy_hook && st->version >= 0 && inst->version > st->version);
+}
+
 void
 policy_decide(const struct policy_input *in, struct policy_decision *d)
 {
@@ -242,7 +258,7 @@ policy_decide(const struct policy_input *in, struct policy_decision *d)
 		return;
 	}
 	d->action = POLICY_WAIT;
-	if (!st->deploy_pending || !inst->present) {
+	if (!deploy_owed(in)) {
 		return;
 	}
 	if (st->deploy_next_try <= now) {
@@ -270,84 +286,111 @@ policy_decide(const struct policy_input *in, struct policy_decision *d)
 	}
 }
 
-int
-policy_check(const char *state_dir, const char *name, const struct conf_settings *s, const char *ca,
-             bool force, time_t ari_when, time_t now, struct policy_decision *d,
-             struct store_cert_info *info_out)
+void
+policy_view_init(struct policy_view *v)
 {
-	struct store_cert_info info;
-	struct state st;
-	struct policy_input in;
-	struct ident *want = NULL;
+	memset(&v->info, 0, sizeof(v->info));
+	v->info.version = -1;
+	state_init(&v->st);
+}
+
+int
+policy_view_load(const char *state_dir, const char *name, struct policy_view *v)
+{
 	char *dir = store_cert_dir(state_dir, name);
 	int rc = -1;
 
-	memset(&st, 0, sizeof(st));
-	memset(&info, 0, sizeof(info));
-	if (info_out != NULL) {
-		memset(info_out, 0, sizeof(*info_out));
-		info_out->version = -1;
-	}
-	want = calloc(s->n_domains + 1, sizeof(*want));
-	if (dir == NULL || want == NULL || store_cert_inspect(state_dir, name, &info) < 0) {
-		memset(d, 0, sizeof(*d));
-		snprintf(d->why, sizeof(d->why), "out of memory or a bad name");
+	policy_view_init(v);
+	if (dir == NULL || store_cert_inspect(state_dir, name, &v->info) < 0) {
 		goto out;
+	}
+	/* An unreadable state.json is as good as none: it is rewritten by
+	 * the next attempt. */
+	if (state_load(dir, &v->st) < 0) {
+		state_init(&v->st);
+	}
+	rc = 0;
+out:
+	free(dir);
+	return rc;
+}
+
+void
+policy_view_finish(struct policy_view *v)
+{
+	store_cert_info_finish(&v->info);
+	state_finish(&v->st);
+}
+
+int
+policy_view_decide(const struct policy_view *v, const struct conf_settings *s, const char *ca,
+                   bool force, time_t ari_when, time_t now, struct policy_decision *d)
+{
+	const struct store_cert_info *info = &v->info;
+	const struct state *st = &v->st;
+	struct policy_input in;
+	struct ident *want = calloc(s->n_domains + 1, sizeof(*want));
+
+	if (want == NULL) {
+		memset(d, 0, sizeof(*d));
+		snprintf(d->why, sizeof(d->why), "out of memory");
+		return -1;
 	}
 	for (size_t i = 0; i < s->n_domains; i++) {
 		want[i].type = ident_type_of(s->domains[i]);
 		want[i].value = s->domains[i];
 	}
-	/* An unreadable state.json is as good as none: it is rewritten by
-	 * the next attempt. */
-	if (state_load(dir, &st) < 0) {
-		memset(&st, 0, sizeof(st));
-	}
-	if (ari_when == 0 && info.ari_id != NULL && st.ari_id != NULL &&
-	    strcmp(info.ari_id, st.ari_id) == 0) {
-		ari_when = st.ari_when;
+	if (ari_when == 0 && info->ari_id != NULL && st->ari_id != NULL &&
+	    strcmp(info->ari_id, st->ari_id) == 0) {
+		ari_when = st->ari_when;
 	}
 	memset(&in, 0, sizeof(in));
-	in.installed = &info;
-	in.state = &st;
+	in.installed = info;
+	in.state = st;
 	in.want = want;
 	in.n_want = s->n_domains;
 	in.renew_before = s->renew_before;
 	in.ca = ca;
 	in.ari_when = ari_when;
 	in.force = force;
+	in.deploy_hook = s->deploy_hook != NULL;
 	in.now = now;
 	policy_decide(&in, d);
-	d->ari_stale =
-	        info.present && info.ari_id != NULL &&
-	        (st.ari_id == NULL || strcmp(info.ari_id, st.ari_id) != 0 || st.ari_next <= now);
-	rc = 0;
-	if (info_out != NULL) {
-		*info_out = info;
-		memset(&info, 0, sizeof(info));
-	}
-out:
-	state_finish(&st);
-	store_cert_info_finish(&info);
+	d->ari_stale = info->present && info->ari_id != NULL &&
+	               (st->ari_id == NULL || strcmp(info->ari_id, st->ari_id) != 0 ||
+	                st->ari_next <= now);
 	free(want);
-	free(dir);
-	return rc;
+	return 0;
 }
 
-static int
-set_string(char **field, const char *value)
+int
+policy_check(const char *state_dir, const char *name, const struct conf_settings *s, const char *ca,
+             bool force, time_t ari_when, time_t now, struct policy_decision *d,
+             struct store_cert_info *info_out)
 {
-	char *copy = NULL;
+	struct policy_view v;
+	int rc = -1;
 
-	if (value != NULL) {
-		copy = strdup(value);
-		if (copy == NULL) {
-			return -1;
-		}
+	if (info_out != NULL) {
+		memset(info_out, 0, sizeof(*info_out));
+		info_out->version = -1;
 	}
-	free(*field);
-	*field = copy;
-	return 0;
+	if (policy_view_load(state_dir, name, &v) < 0) {
+		memset(d, 0, sizeof(*d));
+		snprintf(d->why, sizeof(d->why), "out of memory or a bad name");
+		goto out;
+	}
+	if (policy_view_decide(&v, s, ca, force, ari_when, now, d) < 0) {
+		goto out;
+	}
+	rc = 0;
+	if (info_out != NULL) {
+		*info_out = v.info;
+		memset(&v.info, 0, sizeof(v.info));
+	}
+out:
+	policy_view_finish(&v);
+	return rc;
 }
 
 int
@@ -361,7 +404,7 @@ policy_record_failure(struct state *st, time_t now, time_t retry_after, const ch
 	if (retry_after > st->next_try && retry_after - now <= POLICY_BACKOFF_MAX) {
 		st->next_try = retry_after;
 	}
-	return set_string(&st->last_error, message);
+	return state_set(&st->last_error, message);
 }
 
 int
@@ -376,10 +419,10 @@ policy_record_installed(struct state *st, time_t now, time_t not_after, const ch
 	st->deploy_pending = deploy_hook;
 	st->deploy_attempts = 0;
 	st->deploy_next_try = 0;
-	if (set_string(&st->last_error, NULL) < 0 || set_string(&st->deploy_error, NULL) < 0) {
+	if (state_set(&st->last_error, NULL) < 0 || state_set(&st->deploy_error, NULL) < 0) {
 		return -1;
 	}
-	return ca != NULL ? set_string(&st->ca, ca) : 0;
+	return ca != NULL ? state_set(&st->ca, ca) : 0;
 }
 
 int
@@ -389,10 +432,56 @@ policy_record_deployed(struct state *st, time_t now, bool ok, const char *messag
 		st->deploy_pending = false;
 		st->deploy_attempts = 0;
 		st->deploy_next_try = 0;
-		return set_string(&st->deploy_error, NULL);
+		return state_set(&st->deploy_error, NULL);
 	}
 	st->deploy_pending = true;
 	st->deploy_attempts++;
 	st->deploy_next_try = now + policy_backoff(st->deploy_attempts, r);
-	return set_string(&st->deploy_error, message);
+	return state_set(&st->deploy_error, message);
+}
+
+int
+policy_record_install(struct state *st, time_t now, const struct store_cert_info *info,
+                      const char *ca, bool deploy_hook, bool ari)
+{
+	if (policy_record_installed(st, now, info->not_after, ca, deploy_hook) < 0 ||
+	    state_set(&st->ari_id, info->ari_id) < 0 || state_set(&st->order_url, NULL) < 0) {
+		return -1;
+	}
+	st->ari_when = 0;
+	st->ari_next = ari ? policy_ari_next(now, 0) : now + POLICY_ARI_ABSENT;
+	return 0;
+}
+
+int
+policy_record_attempt(struct state *st, enum policy_attempt a, time_t now, time_t retry_after,
+                      const char *message, double r)
+{
+	int rc = 0;
+
+	switch (a) {
+	case POLICY_ATTEMPT_FAILED:
+		rc = state_set(&st->order_url, NULL);
+		if (rc == 0) {
+			rc = policy_record_failure(st, now, retry_after, message, r);
+		}
+		break;
+	case POLICY_ATTEMPT_LOCAL:
+		st->last_attempt = now;
+		rc = state_set(&st->last_error, message);
+		break;
+	case POLICY_ATTEMPT_DEPLOYED:
+		rc = policy_record_deployed(st, now, true, NULL, r);
+		break;
+	case POLICY_ATTEMPT_DEPLOY_FAILED:
+		rc = policy_record_deployed(st, now, false, message, r);
+		break;
+	case POLICY_ATTEMPT_ORDER_OVER:
+		rc = state_set(&st->order_url, NULL);
+		break;
+	case POLICY_ATTEMPT_NONE:
+	default:
+		return 0;
+	}
+	return rc < 0 ? -1 : 1;
 }

@@ -70,6 +70,9 @@ struct policy_input {
 	const char *ca; /* the configured directory URL, or NULL */
 	time_t ari_when; /* the time picked in the CA's window, 0: none */
 	bool force;
+	/* A deploy hook is configured: an installed set newer than the one
+	 * state.json recorded owes its deploy (see state.h, version). */
+	bool deploy_hook;
 	time_t now;
 };
 
@@ -86,6 +89,30 @@ struct policy_decision {
 
 /* Decides for one certificate. */
 void policy_decide(const struct policy_input *in, struct policy_decision *d);
+
+/* What the policy reads of one certificate: its installed set and its
+ * state.json. A job reads it once, under the certificate's lock, keeps it
+ * for its whole life and changes st in memory (policy_record_*), so that
+ * cert.pem is parsed and state.json read and written once per job. */
+struct policy_view {
+	struct store_cert_info info;
+	struct state st; /* an unreadable state.json reads as an empty one */
+};
+
+/* An empty view: nothing installed (version -1), nothing recorded. */
+void policy_view_init(struct policy_view *v);
+
+/* Reads the view of certs/<name>. Returns 0, or -1 when out of memory or
+ * for a bad name; v is then empty (version -1) but safe to finish. */
+int policy_view_load(const char *state_dir, const char *name, struct policy_view *v);
+
+void policy_view_finish(struct policy_view *v);
+
+/* Decides from v for settings s (directory URL ca) as policy_check does;
+ * ari_when 0 takes the time v->st recorded for the installed certificate.
+ * Also sets d->ari_stale. Returns 0, or -1 when out of memory. */
+int policy_view_decide(const struct policy_view *v, const struct conf_settings *s, const char *ca,
+                       bool force, time_t ari_when, time_t now, struct policy_decision *d);
 
 /* The same from what is under state_dir for the certificate name with
  * settings s (directory URL ca): reads the installed set and state.json;
@@ -120,6 +147,30 @@ int policy_record_failure(struct state *st, time_t now, time_t retry_after, cons
  * kept, deploy pending until policy_record_deployed. */
 int policy_record_installed(struct state *st, time_t now, time_t not_after, const char *ca,
                             bool deploy_hook);
+
+/* A new set installed (info describes it), as policy_record_installed,
+ * and its order over; its renewal window not asked for at once (months away
+ * but for an incident, which the next look finds: six hours on when the CA
+ * offers renewalInfo (ari), a day when not). */
+int policy_record_install(struct state *st, time_t now, const struct store_cert_info *info,
+                          const char *ca, bool deploy_hook, bool ari);
+
+/* How an attempt ended, for policy_record_attempt. */
+enum policy_attempt {
+	POLICY_ATTEMPT_NONE, /* nothing to record */
+	POLICY_ATTEMPT_FAILED, /* the order failed: backoff, the order forgotten */
+	POLICY_ATTEMPT_LOCAL, /* failed on this host before the CA: said, no backoff */
+	POLICY_ATTEMPT_DEPLOYED, /* the deploy hook succeeded */
+	POLICY_ATTEMPT_DEPLOY_FAILED, /* installed, its deploy hook failed */
+	POLICY_ATTEMPT_ORDER_OVER, /* a resumed order came to nothing: forgotten */
+	POLICY_ATTEMPT__MAX,
+};
+
+/* Records the end of an attempt in st: message (copied) for failures, the
+ * CA's retry_after (0: none) and r as for policy_record_failure. Returns 1
+ * when st changed, 0 when not, -1 when out of memory. */
+int policy_record_attempt(struct state *st, enum policy_attempt a, time_t now, time_t retry_after,
+                          const char *message, double r);
 
 /* The deploy hook ran: ok clears the pending deploy; otherwise one more
  * deploy failure with its backoff (r) and message (copied). */

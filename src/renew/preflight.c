@@ -479,3 +479,33 @@ out:
 	free(dir);
 	return r.problems == 0 ? 0 : -1;
 }
+
+int
+preflight_profile(const struct acme_directory *dir, const char *profile, char *err, size_t len)
+{
+	char offered[512] = "";
+	size_t used = 0;
+
+	if (profile == NULL) {
+		return 0;
+	}
+	for (size_t i = 0; dir != NULL && i < dir->n_profiles; i++) {
+		if (strcmp(dir->profiles[i], profile) == 0) {
+			return 0;
+		}
+		if (used < sizeof(offered)) {
+			int n = snprintf(offered + used, sizeof(offered) - used, "%s%s",
+			                 used > 0 ? ", " : "", dir->profiles[i]);
+
+			used += n > 0 ? (size_t)n : 0;
+		}
+	}
+	if (dir == NULL || dir->n_profiles == 0) {
+		snprintf(err, len, "profile %s: the CA offers no profiles (remove the profile key)",
+		         profile);
+	} else {
+		snprintf(err, len, "profile %s: the CA does not offer it; it offers %s", profile,
+		         offered);
+	}
+	return -1;
+}

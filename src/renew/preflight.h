@@ -7,6 +7,9 @@
 #ifndef ACMED_PREFLIGHT_H
 #define ACMED_PREFLIGHT_H
 
+#include <stddef.h>
+
+#include "acme/acme_parse.h"
 #include "conf/conf.h"
 
 /* The space and inodes a new certificate version needs in the state
@@ -49,5 +52,12 @@ typedef void (*preflight_report_fn)(const char *problem, void *arg);
  * memory is reported as a problem). */
 int preflight_check(const char *state_dir, const char *cert_name, const struct conf_settings *s,
                     unsigned flags, preflight_report_fn report, void *arg);
+
+/* draft-ietf-acme-profiles section 3: whether profile (NULL: none asked)
+ * is one the CA's directory (NULL: unknown) lists; else the CA would refuse
+ * the order or ignore the name. Returns 0, or -1 with err (len bytes):
+ * "profile P: the CA does not offer it; it offers A, B" or "profile P: the
+ * CA offers no profiles (remove the profile key)". */
+int preflight_profile(const struct acme_directory *dir, const char *profile, char *err, size_t len);
 
 #endif

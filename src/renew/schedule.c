@@ -7,12 +7,12 @@
 
 #include "crypto/cert.h"
 #include "base/log.h"
+#include "renew/ari.h"
 #include "renew/policy.h"
+#include "renew/status.h"
 #include "store/state.h"
 #include "base/file.h"
 #include "store/store_cert.h"
-
-struct ari_request;
 
 struct entry {
 	struct schedule *sched;
@@ -26,18 +26,13 @@ struct entry {
 	char *last_error;
 	bool marked;
 	ev_timer ari_timer; /* when to ask for the window again */
-	struct ari_request *ari; /* in flight, or NULL */
+	struct ari_ask *ari; /* in flight, or NULL */
 	time_t ari_when; /* the time picked in the window, 0: none */
 	char *ari_id; /* of the installed certificate, or NULL */
 	bool force; /* the next job orders whatever the policy says */
 	long unrecorded; /* jobs in a row that left it due without a record */
 	time_t hold_until; /* their backoff, kept here */
 	char why[sizeof(((struct policy_decision *)0)->why)];
-};
-
-/* Outlives its entry if the entry is dropped while the CA answers. */
-struct ari_request {
-	struct entry *e;
 };
 
 struct schedule {
@@ -101,9 +96,7 @@ schedule_create(struct ev_loop *loop, struct job_runner *runner, struct acme_cli
 static void
 entry_free(struct entry *e)
 {
-	if (e->ari != NULL) {
-		e->ari->e = NULL;
-	}
+	ari_cancel(e->ari);
 	ev_timer_stop(e->sched->loop, &e->ari_timer);
 	ev_periodic_stop(e->sched->loop, &e->timer);
 	conf_settings_finish(&e->s);
@@ -170,7 +163,13 @@ on_due(struct ev_loop *loop, ev_periodic *w, int revents)
 	e->force = false;
 	if (job_runner_add(e->sched->runner, e->name, &e->s, &req) < 0) {
 		/* Cannot even queue it: try again after a backoff. */
-		schedule_job_done(e->sched, e->name, JOB_FAILED, "cannot queue the job", 0);
+		struct job_outcome o;
+
+		memset(&o, 0, sizeof(o));
+		o.name = e->name;
+		o.result = JOB_FAILED;
+		o.message = "cannot queue the job";
+		schedule_job_done(e->sched, &o);
 		return;
 	}
 	job_runner_start(e->sched->runner);
@@ -201,74 +200,68 @@ ari_again(struct entry *e, double delay)
 }
 
 static void
-on_ari(const struct acme_reply *reply, void *arg)
+on_ari(const struct ari_answer *a, void *arg)
 {
-	struct ari_request *req = arg;
-	struct entry *e = req->e;
-	struct acme_renewal_info info;
-	char err[256];
+	struct entry *e = arg;
+	double again = a->retry_after != 0 ? difftime(a->retry_after, a->now) : 6 * 3600;
 	char date[64];
-	time_t now = time(NULL);
 
-	free(req);
-	if (e == NULL) {
-		return;
-	}
 	e->ari = NULL;
-	if (reply->problem != NULL) {
-		log_debug("%s: renewalInfo: %s", e->name, reply->message);
+	if (!a->ok) {
 		ari_again(e, 6 * 3600);
 		return;
 	}
-	if (acme_parse_renewal_info(reply->body, reply->body_len, &info, err, sizeof(err)) < 0) {
-		log_warn("%s: %s: %s; keeping the usual schedule", e->name, reply->url, err);
-		ari_again(e, 6 * 3600);
-		return;
-	}
-	e->ari_when = policy_ari_time(info.start, info.end, now, policy_random());
+	e->ari_when = a->when;
 	if (e->not_after != 0 && e->ari_when >= e->not_after) {
 		/* A window past expiry would let the certificate lapse. */
 		log_warn("%s: renewalInfo window ends after the certificate expires; keeping the "
 		         "usual schedule",
 		         e->name);
-		acme_renewal_info_finish(&info);
 		e->ari_when = 0;
-		ari_again(e,
-		          reply->retry_after != 0 ? difftime(reply->retry_after, now) : 6 * 3600);
+		ari_again(e, again);
 		return;
 	}
 	log_time(e->ari_when, date, sizeof(date));
 	log_info("%s: the CA suggests renewal by %s (renewalInfo)", e->name, date);
-	acme_renewal_info_finish(&info);
 	/* The policy weighs the window with the backoff and the floor after
 	 * the last success (a CA asking to renew what it just issued). */
 	if (!job_runner_has(e->sched->runner, e->name)) {
 		arm(e, next_time(e));
 	}
-	ari_again(e, reply->retry_after != 0 ? difftime(reply->retry_after, now) : 6 * 3600);
+	ari_again(e, again);
 }
 
 /* Asks the CA for the installed certificate's renewal window. */
 static void
 fetch_ari(struct entry *e)
 {
-	char *url = NULL;
+	bool absent;
 
 	if (e->sched->client == NULL || e->ari != NULL || e->ari_id == NULL) {
-		goto out;
+		return;
 	}
-	url = acme_client_ari_url(e->sched->client, e->ari_id);
-	e->ari = url != NULL ? calloc(1, sizeof(*e->ari)) : NULL;
-	if (e->ari == NULL) {
-		goto out;
-	}
-	e->ari->e = e;
-	if (acme_client_get(e->sched->client, url, on_ari, e->ari) < 0) {
-		free(e->ari);
-		e->ari = NULL;
-	}
-out:
-	free(url);
+	e->ari = ari_ask(e->sched->client, e->name, e->ari_id, on_ari, e, &absent);
+}
+
+/* What the entry keeps of the policy's word, for its timer and status. */
+static void
+entry_note(struct entry *e, const struct policy_decision *d, time_t not_after, const char *ari_id,
+           long attempts, const char *last_error)
+{
+	e->not_after = not_after;
+	snprintf(e->why, sizeof(e->why), "%s", d->why);
+	free(e->ari_id);
+	e->ari_id = ari_id != NULL ? strdup(ari_id) : NULL;
+	e->attempts = attempts;
+	free(e->last_error);
+	e->last_error = last_error != NULL ? strdup(last_error) : NULL;
+}
+
+/* A backoff for failures the files do not record holds too. */
+static time_t
+held(const struct entry *e, time_t when)
+{
+	return when < e->hold_until && !e->force ? e->hold_until : when;
 }
 
 /* The next time from what is installed and what state.json recorded, as
@@ -276,43 +269,27 @@ out:
 static time_t
 next_time(struct entry *e)
 {
+	struct policy_view v;
 	struct policy_decision d;
-	struct store_cert_info info;
-	struct state st;
-	char *dir = store_cert_dir(e->sched->state_dir, e->name);
 	time_t now = job_runner_now(e->sched->runner);
 	time_t when = now;
 
-	if (policy_check(e->sched->state_dir, e->name, &e->s, e->sched->ca_url, false, e->ari_when,
-	                 now, &d, &info) == 0) {
-		when = d.when;
-		e->not_after = info.not_after;
-		snprintf(e->why, sizeof(e->why), "%s", d.why);
-		if (info.ari_id == NULL || e->ari_id == NULL ||
-		    strcmp(info.ari_id, e->ari_id) != 0) {
+	if (policy_view_load(e->sched->state_dir, e->name, &v) == 0) {
+		if (v.info.ari_id == NULL || e->ari_id == NULL ||
+		    strcmp(v.info.ari_id, e->ari_id) != 0) {
 			/* Another certificate: the window asked for the old one
 			 * is not its window. */
 			e->ari_when = 0;
 		}
-		free(e->ari_id);
-		e->ari_id = info.ari_id;
-		info.ari_id = NULL;
-		store_cert_info_finish(&info);
+		if (policy_view_decide(&v, &e->s, e->sched->ca_url, false, e->ari_when, now, &d) ==
+		    0) {
+			when = d.when;
+			entry_note(e, &d, v.info.not_after, v.info.ari_id, v.st.attempts,
+			           status_last_error(&v.st));
+		}
 	}
-	if (dir != NULL && state_load(dir, &st) == 0) {
-		e->attempts = st.attempts;
-		free(e->last_error);
-		/* A pending deploy's error, else the last one recorded (a
-		 * success clears it). */
-		e->last_error = st.deploy_pending && st.deploy_error != NULL
-		                        ? strdup(st.deploy_error)
-		                : st.last_error != NULL ? strdup(st.last_error)
-		                                        : NULL;
-		state_finish(&st);
-	}
-	free(dir);
-	/* A backoff for failures the files do not record holds too. */
-	return when < e->hold_until && !e->force ? e->hold_until : when;
+	policy_view_finish(&v);
+	return held(e, when);
 }
 
 int
@@ -399,10 +376,9 @@ schedule_renew_now(struct schedule *sched, const char *name)
 }
 
 void
-schedule_job_done(struct schedule *sched, const char *name, enum job_result result,
-                  const char *message, time_t retry_after)
+schedule_job_done(struct schedule *sched, const struct job_outcome *o)
 {
-	struct entry *e = find(sched, name);
+	struct entry *e = find(sched, o->name);
 	time_t now = job_runner_now(sched->runner);
 	time_t when;
 	char date[64];
@@ -410,9 +386,18 @@ schedule_job_done(struct schedule *sched, const char *name, enum job_result resu
 	if (e == NULL) {
 		return;
 	}
-	/* The job recorded its outcome in state.json; the policy reads it. */
-	when = next_time(e);
-	if (result == JOB_ISSUED || result == JOB_RENEWED || result == JOB_DEPLOYED) {
+	/* The job decided from what it recorded; a job that never read the
+	 * files leaves it to them. */
+	if (o->has_next) {
+		if (o->ari_id == NULL || e->ari_id == NULL || strcmp(o->ari_id, e->ari_id) != 0) {
+			e->ari_when = 0;
+		}
+		entry_note(e, &o->next, o->not_after, o->ari_id, o->attempts, o->last_error);
+		when = held(e, o->next.when);
+	} else {
+		when = next_time(e);
+	}
+	if (o->result == JOB_ISSUED || o->result == JOB_RENEWED || o->result == JOB_DEPLOYED) {
 		e->unrecorded = 0;
 		e->hold_until = 0;
 	}
@@ -425,40 +410,42 @@ schedule_job_done(struct schedule *sched, const char *name, enum job_result resu
 
 		when = now + delay;
 		e->hold_until = when;
-		log_warn("%s: still due after the job (%s); looking again in %ld s", name,
-		         message != NULL && message[0] != '\0' ? message : job_result_name(result),
+		log_warn("%s: still due after the job (%s); looking again in %ld s", o->name,
+		         o->message != NULL && o->message[0] != '\0' ? o->message
+		                                                     : job_result_name(o->result),
 		         delay);
-	} else if (result == JOB_FAILED && e->attempts > 0) {
+	} else if (o->result == JOB_FAILED && e->attempts > 0) {
 		log_time(when, date, sizeof(date));
-		log_warn("%s: attempt %ld failed; next try in %ld s (%s)", name, e->attempts,
+		log_warn("%s: attempt %ld failed; next try in %ld s (%s)", o->name, e->attempts,
 		         (long)(when - now), date);
-	} else if (result == JOB_FAILED || result == JOB_DEFERRED) {
-		log_warn("%s: %s", name, e->why);
+	} else if (o->result == JOB_FAILED || o->result == JOB_DEFERRED) {
+		log_warn("%s: %s", o->name, e->why);
 	}
 	arm(e, when);
-	if (result == JOB_ISSUED || result == JOB_RENEWED) {
+	if (o->result == JOB_ISSUED || o->result == JOB_RENEWED) {
 		fetch_ari(e);
 	}
-	(void)retry_after;
 }
 
 void
-schedule_list(struct schedule *sched, json_t *list)
+schedule_each(struct schedule *sched, void (*fn)(const struct status_row *row, void *arg),
+              void *arg)
 {
 	refresh(sched);
 	for (const struct entry *e = sched->entries; e != NULL; e = e->next) {
-		json_t *domains = json_array();
+		struct status_row row;
 
-		for (size_t i = 0; domains != NULL && i < e->s.n_domains; i++) {
-			json_array_append_new(domains, json_string(e->s.domains[i]));
-		}
-		json_array_append_new(list, json_pack("{s:s, s:o*, s:I, s:I, s:I, s:s*, s:s, s:b}",
-		                                      "cert", e->name, "domains", domains,
-		                                      "not_after", (json_int_t)e->not_after, "next",
-		                                      (json_int_t)e->when, "attempts",
-		                                      (json_int_t)e->attempts, "last_error",
-		                                      e->last_error, "why", e->why, "running",
-		                                      job_runner_has(sched->runner, e->name)));
+		memset(&row, 0, sizeof(row));
+		row.cert = e->name;
+		row.domains = e->s.domains;
+		row.n_domains = e->s.n_domains;
+		row.not_after = e->not_after;
+		row.next = e->when;
+		row.attempts = e->attempts;
+		row.last_error = e->last_error;
+		row.why = e->why;
+		row.running = job_runner_has(sched->runner, e->name);
+		fn(&row, arg);
 	}
 }
 

@@ -7,12 +7,12 @@
 #define ACMED_SCHEDULE_H
 
 #include <ev.h>
-#include <jansson.h>
 #include <stdbool.h>
 
 #include "acme/acme_client.h"
 #include "conf/conf.h"
-#include "renew/job.h"
+#include "renew/job_runner.h"
+#include "renew/status.h"
 
 struct schedule;
 
@@ -41,17 +41,17 @@ int schedule_renew_now(struct schedule *sched, const char *name);
 
 /* To be called with every finished job of the runner: arms the next time
  * from what the job recorded. */
-void schedule_job_done(struct schedule *sched, const char *name, enum job_result result,
-                       const char *message, time_t retry_after);
+void schedule_job_done(struct schedule *sched, const struct job_outcome *outcome);
 
 /* How often every certificate is looked at again from the files. */
 #define SCHEDULE_SWEEP 3600.0
 
 /* Looks at every certificate again (the files may have changed behind the
  * daemon: a key removed, a failure recorded by a command), arming what is
- * due now, then appends one object per certificate to list: {"cert", "domains",
- * "not_after", "next", "attempts", "last_error", "why", "running"}. */
-void schedule_list(struct schedule *sched, json_t *list);
+ * due now, then calls fn with each one's status row, in the
+ * configuration's order. */
+void schedule_each(struct schedule *sched, void (*fn)(const struct status_row *row, void *arg),
+                   void *arg);
 
 size_t schedule_count(const struct schedule *sched);
 

@@ -20,6 +20,13 @@ dup_field(char **field, const char *value)
 	return *field != NULL ? 0 : -1;
 }
 
+void
+state_init(struct state *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->version = -1;
+}
+
 int
 state_load(const char *dir, struct state *st)
 {
@@ -41,10 +48,11 @@ state_load(const char *dir, struct state *st)
 	int deploy_pending = 0;
 	json_int_t deploy_attempts = 0;
 	json_int_t deploy_next_try = 0;
+	json_int_t version = -1;
 	size_t len = 0;
 	int rc = -1;
 
-	memset(st, 0, sizeof(*st));
+	state_init(st);
 	path = file_path(dir, "state.json", NULL);
 	if (path == NULL) {
 		goto out;
@@ -56,17 +64,17 @@ state_load(const char *dir, struct state *st)
 	}
 	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
 	if (root == NULL ||
-	    json_unpack(
-	            root,
-	            "{s?I, s?I, s?I, s?I, s?I, s?s, s?s, s?s, s?b, s?I, s?I, s?s, s?s, s?I, s?I}",
-	            "not_after", &not_after, "last_attempt", &last_attempt, "last_success",
-	            &last_success, "attempts", &attempts, "next_try", &next_try, "last_error",
-	            &last_error, "order_url", &order_url, "ca", &ca, "deploy_pending",
-	            &deploy_pending, "deploy_attempts", &deploy_attempts, "deploy_next_try",
-	            &deploy_next_try, "deploy_error", &deploy_error, "ari_id", &ari_id, "ari_when",
-	            &ari_when, "ari_next", &ari_next) != 0 ||
+	    json_unpack(root,
+	                "{s?I, s?I, s?I, s?I, s?I, s?s, s?s, s?s, s?b, s?I, s?I, s?s, s?s, s?I, "
+	                "s?I, s?I}",
+	                "not_after", &not_after, "last_attempt", &last_attempt, "last_success",
+	                &last_success, "attempts", &attempts, "next_try", &next_try, "last_error",
+	                &last_error, "order_url", &order_url, "ca", &ca, "deploy_pending",
+	                &deploy_pending, "deploy_attempts", &deploy_attempts, "deploy_next_try",
+	                &deploy_next_try, "deploy_error", &deploy_error, "ari_id", &ari_id,
+	                "ari_when", &ari_when, "ari_next", &ari_next, "version", &version) != 0 ||
 	    attempts < 0 || attempts > 1000000 || deploy_attempts < 0 ||
-	    deploy_attempts > 1000000) {
+	    deploy_attempts > 1000000 || version < -1 || version > 1000000000) {
 		goto out;
 	}
 	st->not_after = (time_t)not_after;
@@ -79,6 +87,7 @@ state_load(const char *dir, struct state *st)
 	st->deploy_next_try = (time_t)deploy_next_try;
 	st->ari_when = (time_t)ari_when;
 	st->ari_next = (time_t)ari_next;
+	st->version = (long)version;
 	if (dup_field(&st->last_error, last_error) < 0 ||
 	    dup_field(&st->order_url, order_url) < 0 || dup_field(&st->ca, ca) < 0 ||
 	    dup_field(&st->deploy_error, deploy_error) < 0 || dup_field(&st->ari_id, ari_id) < 0) {
@@ -108,7 +117,7 @@ state_save(const char *dir, const char *name, const struct state *st)
 		goto out;
 	}
 	root = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:s*, s:s*, s:s*, s:b, s:I, s:I, s:s*, "
-	                 "s:s*, s:I, s:I}",
+	                 "s:s*, s:I, s:I, s:I}",
 	                 "name", name, "not_after", (json_int_t)st->not_after, "last_attempt",
 	                 (json_int_t)st->last_attempt, "last_success", (json_int_t)st->last_success,
 	                 "attempts", (json_int_t)st->attempts, "next_try", (json_int_t)st->next_try,
@@ -117,7 +126,7 @@ state_save(const char *dir, const char *name, const struct state *st)
 	                 (json_int_t)st->deploy_attempts, "deploy_next_try",
 	                 (json_int_t)st->deploy_next_try, "deploy_error", st->deploy_error,
 	                 "ari_id", st->ari_id, "ari_when", (json_int_t)st->ari_when, "ari_next",
-	                 (json_int_t)st->ari_next);
+	                 (json_int_t)st->ari_next, "version", (json_int_t)st->version);
 	if (root != NULL) {
 		text = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS);
 	}
@@ -144,5 +153,21 @@ state_finish(struct state *st)
 	free(st->ca);
 	free(st->deploy_error);
 	free(st->ari_id);
-	memset(st, 0, sizeof(*st));
+	state_init(st);
+}
+
+int
+state_set(char **field, const char *value)
+{
+	char *copy = NULL;
+
+	if (value != NULL) {
+		copy = strdup(value);
+		if (copy == NULL) {
+			return -1;
+		}
+	}
+	free(*field);
+	*field = copy;
+	return 0;
 }

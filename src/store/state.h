@@ -23,6 +23,11 @@ struct state {
 	long deploy_attempts;
 	time_t deploy_next_try;
 	char *deploy_error; /* or NULL */
+	/* The installed set (v/<n>) this file last recorded, -1 when unknown
+	 * (a file from before it was kept). A higher installed one was
+	 * switched to by a job that did not live to record it: its deploy is
+	 * owed. */
+	long version;
 	/* RFC 9773: the time picked in the CA's renewal window for the
 	 * certificate ari_id, and when to ask the CA again (also set when the
 	 * CA offers no renewalInfo, so one-shot runs do not ask each time). */
@@ -31,14 +36,21 @@ struct state {
 	time_t ari_next;
 };
 
-/* Reads dir/state.json into st (zeroed first). A missing file gives a zero
- * state and 0. Returns 0, or -1 for an unreadable or malformed file (st is
- * then zero; not logged, the reason in errno-like err). */
+/* A state with nothing recorded (version -1). */
+void state_init(struct state *st);
+
+/* Reads dir/state.json into st (state_init first). A missing file gives an
+ * empty state and 0. Returns 0, or -1 for an unreadable or malformed file (st is
+ * then empty; not logged, the reason in errno-like err). */
 int state_load(const char *dir, struct state *st);
 
 /* Writes dir/state.json atomically. Returns 0 or -1 (logged). */
 int state_save(const char *dir, const char *name, const struct state *st);
 
 void state_finish(struct state *st);
+
+/* Sets one of st's strings to a copy of value (NULL clears it). Returns 0,
+ * or -1 when out of memory (the field unchanged). */
+int state_set(char **field, const char *value);
 
 #endif

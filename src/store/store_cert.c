@@ -427,7 +427,7 @@ out:
 void
 store_cert_info_finish(struct store_cert_info *info)
 {
-	cert_ids_free(info->ids, info->n_ids);
+	ident_list_free(info->ids, info->n_ids);
 	free(info->ari_id);
 	memset(info, 0, sizeof(*info));
 	info->version = -1;

@@ -24,7 +24,7 @@ check_cert(X509 *x)
 			FUZZ_CHECK(ids[i].value != NULL);
 			FUZZ_CHECK(ids[i].type == IDENT_DNS || ids[i].type == IDENT_IP);
 		}
-		cert_ids_free(ids, n_ids);
+		ident_list_free(ids, n_ids);
 	}
 	s = cert_serial_hex(x);
 	free(s);
@@ -51,7 +51,7 @@ check_chain(const struct cert_chain *chain)
 		FUZZ_CHECK(memchr(err, '\0', sizeof(err)) != NULL && err[0] != '\0');
 	}
 out:
-	cert_ids_free(ids, n_ids);
+	ident_list_free(ids, n_ids);
 }
 
 int

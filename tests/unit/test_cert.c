@@ -634,13 +634,13 @@ test_ids(void **state)
 	assert_string_equal(ids[2].value, "2001:db8::1");
 	assert_int_equal(ids[3].type, IDENT_DNS);
 	assert_string_equal(ids[3].value, "*.b.example");
-	cert_ids_free(ids, n);
+	ident_list_free(ids, n);
 
 	/* No subjectAltName: no names. */
 	assert_int_equal(cert_ids(f->root, &ids, &n), 0);
 	assert_int_equal(n, 0);
-	cert_ids_free(ids, n);
-	cert_ids_free(NULL, 0);
+	ident_list_free(ids, n);
+	ident_list_free(NULL, 0);
 	X509_free(leaf);
 }
 

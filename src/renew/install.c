@@ -1,0 +1,183 @@
+#include "renew/install.h"
+
+#include <openssl/pem.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/file.h"
+#include "base/log.h"
+#include "crypto/cert.h"
+#include "crypto/key.h"
+#include "renew/policy.h"
+
+static char *
+pem_of(X509 *x, size_t *len)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *data;
+	char *out = NULL;
+	long n;
+
+	if (bio == NULL || PEM_write_bio_X509(bio, x) != 1) {
+		goto out;
+	}
+	n = BIO_get_mem_data(bio, &data);
+	if (n <= 0) {
+		goto out;
+	}
+	out = malloc((size_t)n + 1);
+	if (out != NULL) {
+		memcpy(out, data, (size_t)n);
+		out[n] = '\0';
+		*len = (size_t)n;
+	}
+out:
+	BIO_free(bio);
+	return out;
+}
+
+/* The issuers (every certificate after the leaf) as one PEM text. New
+ * string (empty for a lone leaf) or NULL when out of memory. */
+static char *
+issuers_pem(const struct cert_chain *chain, size_t *len)
+{
+	char *rest = calloc(1, 1);
+	size_t rest_len = 0;
+
+	for (size_t i = 1; rest != NULL && i < chain->n; i++) {
+		size_t n = 0;
+		char *one = pem_of(chain->certs[i], &n);
+		char *grown = one != NULL ? realloc(rest, rest_len + n + 1) : NULL;
+
+		if (grown == NULL) {
+			free(one);
+			free(rest);
+			return NULL;
+		}
+		rest = grown;
+		memcpy(rest + rest_len, one, n);
+		rest_len += n;
+		rest[rest_len] = '\0';
+		free(one);
+	}
+	*len = rest_len;
+	return rest;
+}
+
+/* A host clock off from the CA's shows in what it issues: say so, once per
+ * install; the policy's floor keeps it from ordering in a loop. */
+static void
+warn_skew(const struct install_request *req, time_t not_before, time_t not_after)
+{
+	time_t now = time(NULL);
+	char date[LOG_TIME_LEN];
+
+	log_time(not_before, date, sizeof(date));
+	if (not_before > now + 300) {
+		log_warn("%s: the certificate is valid only from %s, %ld s from now: is the host "
+		         "clock behind? (check NTP)",
+		         req->name, date, (long)(not_before - now));
+	}
+	if (policy_renewal_time(not_before, not_after, req->renew_before) <= now) {
+		log_warn("%s: due again the moment it was installed (valid from %s): is the host "
+		         "clock ahead, or renew-before longer than the CA's lifetime? the next "
+		         "order waits at least %ld s",
+		         req->name, date, policy_floor(not_before, not_after));
+	}
+}
+
+/* Whether leaf (PEM) is the installed cert.pem, byte for byte. */
+static bool
+same_as_installed(const struct install_request *req, const char *leaf, size_t leaf_len)
+{
+	char *path = store_cert_path(req->state_dir, req->name, STORE_CERT_CERT);
+	size_t len = 0;
+	char *have = path != NULL ? file_read(path, 1 << 20, &len) : NULL;
+	bool same = have != NULL && len == leaf_len && memcmp(have, leaf, len) == 0;
+
+	free(have);
+	free(path);
+	return same;
+}
+
+/* The new set's info from what was just installed. 0 or -1 (memory). */
+static int
+describe(const struct install_request *req, X509 *leaf, struct store_cert_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->present = true;
+	cert_validity(leaf, &info->not_before, &info->not_after);
+	info->ari_id = cert_ari_id(leaf);
+	info->version = store_cert_version(req->state_dir, req->name);
+	if (ident_list_copy(req->ids, req->n_ids, &info->ids) < 0) {
+		return -1;
+	}
+	info->n_ids = req->n_ids;
+	return 0;
+}
+
+enum install_result
+install_chain(const struct install_request *req, const char *pem, size_t pem_len,
+              struct store_cert_info *info, char *message, size_t len)
+{
+	enum install_result result = INSTALL_FAILED;
+	struct cert_chain chain;
+	struct store_cert_set set;
+	char err[512];
+	char date[LOG_TIME_LEN];
+	char *key_pem = NULL;
+	char *leaf = NULL;
+	char *rest = NULL;
+
+	memset(&chain, 0, sizeof(chain));
+	memset(&set, 0, sizeof(set));
+	memset(info, 0, sizeof(*info));
+	info->version = -1;
+	if (cert_chain_parse(pem, pem_len, &chain, err, sizeof(err)) < 0 ||
+	    cert_chain_check(&chain, req->key, req->ids, req->n_ids, time(NULL), err, sizeof(err)) <
+	            0) {
+		snprintf(message, len,
+		         "%s: the CA's certificate was refused, nothing installed: %s", req->name,
+		         err);
+		goto out;
+	}
+	key_pem = key_to_pem(req->key, &set.key_len);
+	leaf = pem_of(chain.certs[0], &set.cert_len);
+	if (leaf != NULL && req->resumed && same_as_installed(req, leaf, set.cert_len)) {
+		/* A resumed order whose certificate was installed just before
+		 * a crash: nothing to switch, no deploy hook to run again. */
+		result = INSTALL_SAME;
+		goto out;
+	}
+	rest = issuers_pem(&chain, &set.chain_len);
+	if (key_pem == NULL || leaf == NULL || rest == NULL) {
+		snprintf(message, len, "%s: out of memory", req->name);
+		goto out;
+	}
+	set.key_pem = key_pem;
+	set.cert_pem = leaf;
+	set.chain_pem = rest;
+	if (store_cert_install(req->state_dir, req->name, &set) < 0) {
+		snprintf(message, len,
+		         "%s: cannot install the certificate (see above); the previous one stays",
+		         req->name);
+		goto out;
+	}
+	result = INSTALL_DONE;
+	if (describe(req, chain.certs[0], info) < 0) {
+		/* Installed all the same; the next look reads it back. */
+		log_error("%s: out of memory", req->name);
+	}
+	log_time(info->not_after, date, sizeof(date));
+	log_info("%s: installed in %s, valid until %s", req->name, req->dir, date);
+	warn_skew(req, info->not_before, info->not_after);
+out:
+	if (key_pem != NULL) {
+		key_pem_free(key_pem, set.key_len);
+	}
+	free(leaf);
+	free(rest);
+	cert_chain_finish(&chain);
+	return result;
+}

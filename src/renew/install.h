@@ -1,0 +1,42 @@
+/* Installing what the CA issued: the chain is checked against the order's
+ * key and names, then switched in with the key as the certificate's new set
+ * (store_cert_install). Runs to the end at once and calls nothing back: the
+ * job decides what follows from the result. The caller holds the
+ * certificate's lock. */
+#ifndef ACMED_INSTALL_H
+#define ACMED_INSTALL_H
+
+#include <openssl/evp.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "base/ident.h"
+#include "store/store_cert.h"
+
+enum install_result {
+	INSTALL_DONE, /* the new set is the installed one */
+	INSTALL_SAME, /* a resumed order's certificate, already installed */
+	INSTALL_FAILED, /* nothing changed; the message says why */
+	INSTALL__MAX,
+};
+
+struct install_request {
+	const char *state_dir;
+	const char *name;
+	const char *dir; /* certs/<name>, for the log */
+	EVP_PKEY *key; /* the order's key */
+	const struct ident *ids; /* the order's names */
+	size_t n_ids;
+	long renew_before; /* seconds, 0: auto (for the clock-skew warning) */
+	bool resumed; /* from an order an earlier run left */
+};
+
+/* Checks pem (pem_len bytes, the CA's chain, leaf first) and installs it.
+ * On INSTALL_DONE, info (store_cert_info_finish) describes the new set as
+ * store_cert_inspect would, without reading it back. On INSTALL_FAILED,
+ * message (len bytes) says why in one line, naming the certificate. */
+enum install_result install_chain(const struct install_request *req, const char *pem,
+                                  size_t pem_len, struct store_cert_info *info, char *message,
+                                  size_t len);
+
+#endif

@@ -1,0 +1,80 @@
+/* Getting the CA to issue one certificate for a job: the key (the one
+ * given, else a new one from the key generator), the order through the
+ * runner's newOrder gate (acme_order.h), the account registered again when
+ * the CA forgot it, "replaces" dropped when the CA refuses it. Knows
+ * nothing of files: the job loads keys and keeps the order's URL. */
+#ifndef ACMED_ISSUE_H
+#define ACMED_ISSUE_H
+
+#include <ev.h>
+#include <openssl/evp.h>
+#include <stdbool.h>
+#include <time.h>
+
+#include "acme/acme_account.h"
+#include "acme/acme_client.h"
+#include "acme/acme_order.h"
+#include "base/list.h"
+#include "conf/conf.h"
+#include "crypto/key.h"
+#include "renew/gate.h"
+
+/* What the orders of one runner share. */
+struct issue_shared {
+	struct ev_loop *loop;
+	struct acme_client *client;
+	struct acme_account_handle *acct;
+	/* For registering the account again when the CA forgot it. */
+	const struct conf_settings *account_settings;
+	struct keygen *keygen;
+	struct gate order_gate; /* one newOrder at a time */
+	bool account_busy; /* a registration is on its way */
+	struct list account_waiters; /* issues waiting for it */
+};
+
+/* How the order ended; borrowed for the call. */
+struct issue_result {
+	int rc; /* ACME_ORDER_OK or an ACME_ORDER_* failure */
+	const char *message; /* the failure's, one line */
+	const char *pem; /* ACME_ORDER_OK: the chain, leaf first */
+	size_t pem_len;
+	time_t retry_after; /* the CA's Retry-After with a refusal, 0 if none */
+	EVP_PKEY *key; /* the order's key (borrowed: the issue's) */
+};
+
+struct issue_request {
+	const char *name; /* the certificate's, for the log */
+	const struct ident *ids;
+	size_t n_ids;
+	enum key_type key_type; /* for a new key */
+	const char *profile; /* or NULL */
+	const char *replaces; /* RFC 9773 ARI ID, or NULL */
+	struct challenge *responder;
+	const char *resume_url; /* an earlier run's order to go on with, or NULL */
+	EVP_PKEY *key; /* taken over: the resumed order's or the key to reuse; NULL: new */
+	/* The CA made the order: its URL and key, for a restart to resume. */
+	void (*on_url)(const char *url, EVP_PKEY *key, void *arg);
+	void (*on_step)(enum acme_order_step step, void *arg);
+	/* Called once; the callee may destroy the issue. */
+	void (*done)(const struct issue_result *result, void *arg);
+	void *arg;
+};
+
+struct issue;
+
+/* An issue for req (strings borrowed until issue_destroy). Sends nothing
+ * yet. NULL when out of memory (logged). */
+struct issue *issue_create(struct issue_shared *sh, const struct issue_request *req);
+
+/* Makes the key if needed, then waits for the gate and orders. done may be
+ * called before this returns (then the caller must not touch the issue). */
+void issue_run(struct issue *is);
+
+/* Orders again from the start with a new key (a resumed order brought what
+ * is installed already). Same contract as issue_run. */
+void issue_again(struct issue *is);
+
+/* Frees it, leaving the gate to the next; safe on NULL. */
+void issue_destroy(struct issue *is);
+
+#endif

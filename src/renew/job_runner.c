@@ -1,0 +1,259 @@
+#include "renew/job_runner.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/list.h"
+#include "base/log.h"
+#include "crypto/keygen.h"
+#include "renew/responders.h"
+
+/* Seconds without a job before the responders let their ports go. */
+#define JOB_IDLE_RELEASE 5.0
+
+/* A job in the runner's queue or among its running ones. */
+struct slot {
+	struct list_node node;
+	struct job_runner *runner;
+	struct job *job;
+};
+
+struct job_runner {
+	struct job_shared sh;
+	long concurrency;
+	struct list queue; /* waiting, in order */
+	struct list running;
+	size_t active;
+	size_t waiting;
+	ev_timer idle; /* no job for a while: the responders let go */
+	unsigned long counts[JOB__MAX];
+	bool starting; /* inside job_next: no recursion */
+	job_done_fn on_done;
+	void *on_done_arg;
+};
+
+static void job_next(struct job_runner *r);
+
+/* A daemon holds no port and no webroot file between its renewals: the
+ * responders go once no job has run for a while (not at once: a token's
+ * clean-up may still be on its way). */
+static void
+on_idle(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct job_runner *r = w->data;
+	size_t n = responders_count(r->sh.responders);
+
+	if (r->active == 0 && r->waiting == 0 && n > 0) {
+		log_debug("no job running: closing %zu challenge responder%s", n,
+		          n == 1 ? "" : "s");
+		responders_close(r->sh.responders);
+	}
+}
+
+struct job_runner *
+job_runner_create(const struct job_runner_config *c)
+{
+	struct job_runner *r = calloc(1, sizeof(*r));
+
+	if (r == NULL) {
+		log_error("out of memory");
+		return NULL;
+	}
+	r->sh.issue.loop = c->loop;
+	r->sh.issue.client = c->client;
+	r->sh.issue.acct = c->acct;
+	r->sh.issue.account_settings = c->account_settings;
+	r->sh.ca_url = c->ca_url;
+	r->sh.offline = c->offline != NULL ? c->offline : "the CA cannot be reached";
+	r->sh.state_dir = c->state_dir;
+	r->sh.lock_wait = c->lock_wait > 0 ? c->lock_wait : JOB_LOCK_WAIT;
+	gate_init(&r->sh.issue.order_gate);
+	list_init(&r->sh.issue.account_waiters);
+	r->concurrency = c->concurrency > 0 ? c->concurrency : 1;
+	list_init(&r->queue);
+	list_init(&r->running);
+	r->sh.issue.keygen = keygen_create(c->loop);
+	r->sh.responders = responders_create(c->loop);
+	if (r->sh.issue.keygen == NULL || r->sh.responders == NULL) {
+		job_runner_destroy(r);
+		return NULL;
+	}
+	ev_init(&r->idle, on_idle);
+	r->idle.data = r;
+	return r;
+}
+
+static void
+slot_free(struct slot *slot)
+{
+	list_unlink(&slot->node);
+	job_destroy(slot->job);
+	free(slot);
+}
+
+void
+job_runner_destroy(struct job_runner *r)
+{
+	struct list_node *n, *tmp;
+
+	if (r == NULL) {
+		return;
+	}
+	list_for_each(&r->queue, n, tmp)
+	{
+		slot_free(list_entry(n, struct slot, node));
+	}
+	ev_timer_stop(r->sh.issue.loop, &r->idle);
+	responders_destroy(r->sh.responders);
+	keygen_destroy(r->sh.issue.keygen);
+	free(r);
+}
+
+time_t
+job_runner_now(const struct job_runner *r)
+{
+	return job_clock(r->sh.issue.loop);
+}
+
+unsigned long
+job_runner_count(const struct job_runner *r, enum job_result result)
+{
+	return result < JOB__MAX ? r->counts[result] : 0;
+}
+
+/* A job is over: count it, tell the caller, start the next. */
+static void
+on_finished(struct job *job, const struct job_outcome *outcome, void *arg)
+{
+	struct slot *slot = arg;
+	struct job_runner *r = slot->runner;
+
+	r->active--;
+	r->counts[outcome->result]++;
+	if (r->on_done != NULL) {
+		r->on_done(outcome, r->on_done_arg);
+	}
+	slot_free(slot);
+	job_next(r);
+	if (r->active == 0 && r->waiting == 0 && responders_count(r->sh.responders) > 0) {
+		ev_timer_stop(r->sh.issue.loop, &r->idle);
+		ev_timer_set(&r->idle, JOB_IDLE_RELEASE, 0.0);
+		ev_timer_start(r->sh.issue.loop, &r->idle);
+	}
+	(void)job;
+}
+
+int
+job_runner_add(struct job_runner *r, const char *name, const struct conf_settings *s,
+               const struct job_request *request)
+{
+	struct slot *slot;
+
+	if (s->n_domains == 0) {
+		log_error("%s: no domains: set domains in its [cert] section", name);
+		return -1;
+	}
+	slot = calloc(1, sizeof(*slot));
+	if (slot == NULL) {
+		log_error("out of memory");
+		return -1;
+	}
+	slot->runner = r;
+	slot->job = job_create(&r->sh, name, s, request, on_finished, slot);
+	if (slot->job == NULL) {
+		free(slot);
+		return -1;
+	}
+	list_append(&r->queue, &slot->node);
+	r->waiting++;
+	r->sh.progress.total++;
+	return 0;
+}
+
+/* Starts waiting jobs while below the cap. */
+static void
+job_next(struct job_runner *r)
+{
+	/* Jobs that finish at once (not due) would otherwise recurse here
+	 * once per certificate. */
+	if (r->starting) {
+		return;
+	}
+	r->starting = true;
+	while (!list_empty(&r->queue) && r->active < (size_t)r->concurrency) {
+		struct slot *slot = list_entry(list_first(&r->queue), struct slot, node);
+
+		list_unlink(&slot->node);
+		list_append(&r->running, &slot->node);
+		r->waiting--;
+		r->active++;
+		job_start(slot->job);
+	}
+	r->starting = false;
+}
+
+void
+job_runner_on_done(struct job_runner *r, job_done_fn done, void *arg)
+{
+	r->on_done = done;
+	r->on_done_arg = arg;
+}
+
+void
+job_runner_start(struct job_runner *r)
+{
+	job_next(r);
+}
+
+size_t
+job_runner_active(const struct job_runner *r)
+{
+	return r->active;
+}
+
+size_t
+job_runner_waiting(const struct job_runner *r)
+{
+	return r->waiting;
+}
+
+static bool
+list_has(const struct list *l, const char *name)
+{
+	for (const struct list_node *n = l->head.next; n != &l->head; n = n->next) {
+		const struct slot *slot = list_entry(n, const struct slot, node);
+
+		if (strcmp(job_name(slot->job), name) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+bool
+job_runner_has(const struct job_runner *r, const char *name)
+{
+	return list_has(&r->running, name) || list_has(&r->queue, name);
+}
+
+void
+job_runner_each(const struct job_runner *r, void (*fn)(const struct job *job, void *arg), void *arg)
+{
+	const struct list *lists[] = {&r->running, &r->queue};
+
+	for (size_t i = 0; i < 2; i++) {
+		for (const struct list_node *n = lists[i]->head.next; n != &lists[i]->head;
+		     n = n->next) {
+			fn(list_entry(n, const struct slot, node)->job, arg);
+		}
+	}
+}
+
+void
+job_runner_run(struct job_runner *r)
+{
+	job_next(r);
+	while (r->active > 0 || r->waiting > 0) {
+		ev_run(r->sh.issue.loop, EVRUN_ONCE);
+	}
+}

@@ -1,0 +1,81 @@
+/* The job runner: queues certificate jobs (job.h) and runs many at once up
+ * to a concurrency cap, sharing the account, the ACME client, one newOrder
+ * gate and the challenge responders; counts their results and tells its
+ * caller of each. The responders let their ports go once no job has run
+ * for a few seconds. */
+#ifndef ACMED_JOB_RUNNER_H
+#define ACMED_JOB_RUNNER_H
+
+#include <ev.h>
+#include <stdbool.h>
+#include <time.h>
+
+#include "acme/acme_account.h"
+#include "acme/acme_client.h"
+#include "conf/conf.h"
+#include "renew/job.h"
+
+/* How long a job waits for another process's lock on its certificate. */
+#define JOB_LOCK_WAIT 900.0
+
+struct job_runner_config {
+	struct ev_loop *loop;
+	/* NULL when the CA cannot be reached: jobs that must order fail with
+	 * offline as their reason (and back off); the others go on. */
+	struct acme_client *client;
+	struct acme_account_handle *acct;
+	/* Used when the CA forgot the account and it must be registered
+	 * again. */
+	const struct conf_settings *account_settings;
+	const char *ca_url; /* the directory URL, recorded with what it issues */
+	const char *offline;
+	const char *state_dir;
+	long concurrency; /* orders in flight at most */
+	double lock_wait; /* seconds; 0: JOB_LOCK_WAIT */
+};
+
+struct job_runner;
+
+/* A new runner; everything config points to is borrowed and must outlive
+ * it. NULL on error (logged). */
+struct job_runner *job_runner_create(const struct job_runner_config *config);
+
+/* Stops nothing in flight: call after job_runner_run returned. */
+void job_runner_destroy(struct job_runner *runner);
+
+/* Queues the certificate name with its resolved settings (copied). Returns
+ * 0, or -1 (logged). */
+int job_runner_add(struct job_runner *runner, const char *name, const struct conf_settings *s,
+                   const struct job_request *request);
+
+/* Runs the loop until every queued job is finished. */
+void job_runner_run(struct job_runner *runner);
+
+/* The time the policy decides with: the later of the loop's and the
+ * wall clock's, so that a timer firing at a due time finds it due. */
+time_t job_runner_now(const struct job_runner *runner);
+
+/* How many jobs ended with result. */
+unsigned long job_runner_count(const struct job_runner *runner, enum job_result result);
+
+/* Called after each job with how it ended (borrowed for the call). */
+typedef void (*job_done_fn)(const struct job_outcome *outcome, void *arg);
+
+void job_runner_on_done(struct job_runner *runner, job_done_fn done, void *arg);
+
+/* Starts queued jobs up to the cap and returns: for a caller that runs the
+ * loop itself (the daemon). */
+void job_runner_start(struct job_runner *runner);
+
+/* Jobs running, and queued behind the cap. */
+size_t job_runner_active(const struct job_runner *runner);
+size_t job_runner_waiting(const struct job_runner *runner);
+
+/* Whether a job for name is queued or running. */
+bool job_runner_has(const struct job_runner *runner, const char *name);
+
+/* Calls fn for each job running, then each queued, in order. */
+void job_runner_each(const struct job_runner *runner, void (*fn)(const struct job *job, void *arg),
+                     void *arg);
+
+#endif

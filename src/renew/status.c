@@ -1,0 +1,24 @@
+#include "renew/status.h"
+
+#include <string.h>
+
+const char *
+status_last_error(const struct state *st)
+{
+	return st->deploy_pending && st->deploy_error != NULL ? st->deploy_error : st->last_error;
+}
+
+void
+status_row_fill(struct status_row *row, const char *cert, const struct conf_settings *s,
+                const struct policy_view *v, const struct policy_decision *d)
+{
+	memset(row, 0, sizeof(*row));
+	row->cert = cert;
+	row->domains = s->domains;
+	row->n_domains = s->n_domains;
+	row->not_after = v->info.not_after;
+	row->next = d->when;
+	row->attempts = v->st.attempts;
+	row->last_error = status_last_error(&v->st);
+	row->why = d->why;
+}

@@ -1,0 +1,35 @@
+/* One certificate's row in `acmed status`: the same fields whether the
+ * daemon answers (from its schedule) or the command reads the files itself
+ * (no daemon running). The command turns rows into JSON or a table. */
+#ifndef ACMED_STATUS_H
+#define ACMED_STATUS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "conf/conf.h"
+#include "renew/policy.h"
+
+struct status_row {
+	const char *cert;
+	char *const *domains; /* as configured */
+	size_t n_domains;
+	time_t not_after; /* 0: nothing installed */
+	time_t next; /* when the policy looks again (now when due) */
+	long attempts; /* failures in a row */
+	const char *last_error; /* see status_last_error, or NULL */
+	const char *why; /* the policy's one line */
+	bool running; /* a job for it is queued or running */
+};
+
+/* The error a row shows from st: the pending deploy's, else the last one
+ * recorded (a success clears it); NULL when none. Borrowed from st. */
+const char *status_last_error(const struct state *st);
+
+/* The row of the certificate cert with settings s from its view and the
+ * decision made from it; everything borrowed. */
+void status_row_fill(struct status_row *row, const char *cert, const struct conf_settings *s,
+                     const struct policy_view *v, const struct policy_decision *d);
+
+#endif
