@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/file.h"
 #include "base/log.h"
 #include "crypto/cert.h"
 #include "crypto/key.h"
@@ -91,13 +90,11 @@ warn_skew(const struct install_request *req, time_t not_before, time_t not_after
 static bool
 same_as_installed(const struct install_request *req, const char *leaf, size_t leaf_len)
 {
-	char *path = store_cert_path(req->state_dir, req->name, STORE_CERT_CERT);
 	size_t len = 0;
-	char *have = path != NULL ? file_read(path, 1 << 20, &len) : NULL;
+	char *have = store_cert_read_leaf(req->state_dir, req->name, &len);
 	bool same = have != NULL && len == leaf_len && memcmp(have, leaf, len) == 0;
 
 	free(have);
-	free(path);
 	return same;
 }
 

@@ -1,13 +1,10 @@
 #include "renew/job.h"
 
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "base/file.h"
 #include "base/log.h"
 #include "crypto/key.h"
 #include "crypto/keygen.h"
@@ -62,7 +59,6 @@ struct job {
 	 * the fix goes ahead. */
 	bool local_failure;
 	bool no_record; /* a hand deploy that could not run: nothing recorded */
-	bool over; /* job_complete ran */
 	enum job_result result;
 	char message[JOB_MESSAGE_LEN];
 	const char *state;
@@ -101,12 +97,7 @@ set_state(struct job *job, const char *state)
 static void
 forget_order(struct job *job)
 {
-	char *pending = store_cert_path(job->sh->state_dir, job->name, STORE_CERT_PENDING_KEY);
-
-	if (pending != NULL) {
-		unlink(pending);
-	}
-	free(pending);
+	store_cert_pending_remove(job->sh->state_dir, job->name);
 	free(job->view.st.order_url);
 	job->view.st.order_url = NULL;
 	job->dirty = true;
@@ -210,7 +201,6 @@ job_complete(struct job *job, enum job_result result)
 {
 	struct job_outcome outcome;
 
-	job->over = true;
 	job->result = result;
 	set_step(job, false, ACME_ORDER_STEP_ORDERING);
 	progress_finished(&job->sh->progress);
@@ -382,15 +372,13 @@ static void
 on_order_url(const char *url, EVP_PKEY *key, void *arg)
 {
 	struct job *job = arg;
-	char *path = store_cert_path(job->sh->state_dir, job->name, STORE_CERT_PENDING_KEY);
 
-	if (path != NULL && file_mkdirs(job->dir, 0755) == 0 && key_save(key, path) == 0) {
+	if (store_cert_pending_save(job->sh->state_dir, job->name, key) == 0) {
 		if (state_set(&job->view.st.order_url, url) < 0) {
 			log_error("%s: out of memory", job->name);
 		}
 		save(job);
 	}
-	free(path);
 }
 
 /* An order left by an earlier run with its key: resumed when both are
@@ -399,24 +387,16 @@ on_order_url(const char *url, EVP_PKEY *key, void *arg)
 static EVP_PKEY *
 load_resume(struct job *job)
 {
-	char *path = NULL;
 	EVP_PKEY *key = NULL;
 
-	if (job->view.st.order_url == NULL) {
-		goto out;
+	if (job->view.st.order_url != NULL) {
+		key = store_cert_pending_load(job->sh->state_dir, job->name);
+		job->resume_url = key != NULL ? strdup(job->view.st.order_url) : NULL;
 	}
-	path = store_cert_path(job->sh->state_dir, job->name, STORE_CERT_PENDING_KEY);
-	if (path == NULL || access(path, F_OK) != 0) {
-		goto out;
-	}
-	key = key_load(path);
-	job->resume_url = key != NULL ? strdup(job->view.st.order_url) : NULL;
 	if (job->resume_url == NULL) {
 		EVP_PKEY_free(key);
 		key = NULL;
 	}
-out:
-	free(path);
 	return key;
 }
 
@@ -475,8 +455,7 @@ can_order(struct job *job, const struct policy_decision *d, struct challenge **r
 static int
 order_key(struct job *job, const struct policy_decision *d, EVP_PKEY **key)
 {
-	char *path = NULL;
-	int rc = 0;
+	char path[512];
 
 	*key = NULL;
 	/* An order left for other names would be refused for these. */
@@ -488,22 +467,21 @@ order_key(struct job *job, const struct policy_decision *d, EVP_PKEY **key)
 			 * a kill after the switch needs, to owe the deploy. */
 			save(job);
 		}
-		goto out;
+		return 0;
 	}
-	path = store_cert_path(job->sh->state_dir, job->name, STORE_CERT_PRIVKEY);
-	if (job->s.reuse_key && d->reason != POLICY_BROKEN && path != NULL &&
-	    access(path, F_OK) == 0) {
+	if (!job->s.reuse_key || d->reason == POLICY_BROKEN) {
+		return 0;
+	}
+	switch (store_cert_key_load(job->sh->state_dir, job->name, key, path, sizeof(path))) {
+	case 1:
 		log_debug("%s: reusing the key in %s", job->name, path);
-		*key = key_load(path);
-		if (*key == NULL) {
-			job_fail(job, "%s: cannot reuse the key in %s (see above)", job->name,
-			         path);
-			rc = -1;
-		}
+		return 0;
+	case 0:
+		return 0;
+	default:
+		job_fail(job, "%s: cannot reuse the key in %s (see above)", job->name, path);
+		return -1;
 	}
-out:
-	free(path);
-	return rc;
 }
 
 /* Orders a new certificate: the key (resumed, reused or new), then the

@@ -514,3 +514,73 @@ out:
 	free(dir);
 	return rc;
 }
+
+int
+store_cert_pending_save(const char *state_dir, const char *name, EVP_PKEY *key)
+{
+	char *dir = store_cert_dir(state_dir, name);
+	char *path = store_cert_path(state_dir, name, STORE_CERT_PENDING_KEY);
+	int rc = -1;
+
+	if (dir != NULL && path != NULL && file_mkdirs(dir, 0755) == 0 &&
+	    key_save(key, path) == 0) {
+		rc = 0;
+	}
+	free(dir);
+	free(path);
+	return rc;
+}
+
+EVP_PKEY *
+store_cert_pending_load(const char *state_dir, const char *name)
+{
+	char *path = store_cert_path(state_dir, name, STORE_CERT_PENDING_KEY);
+	EVP_PKEY *key = NULL;
+
+	if (path != NULL && access(path, F_OK) == 0) {
+		key = key_load(path);
+	}
+	free(path);
+	return key;
+}
+
+void
+store_cert_pending_remove(const char *state_dir, const char *name)
+{
+	char *path = store_cert_path(state_dir, name, STORE_CERT_PENDING_KEY);
+
+	if (path != NULL) {
+		unlink(path);
+	}
+	free(path);
+}
+
+int
+store_cert_key_load(const char *state_dir, const char *name, EVP_PKEY **key, char *path, size_t len)
+{
+	char *p = store_cert_path(state_dir, name, STORE_CERT_PRIVKEY);
+	int rc = 0;
+
+	*key = NULL;
+	if (path != NULL) {
+		snprintf(path, len, "%s", p != NULL ? p : name);
+	}
+	if (p == NULL || access(p, F_OK) != 0) {
+		goto out;
+	}
+	*key = key_load(p);
+	rc = *key != NULL ? 1 : -1;
+out:
+	free(p);
+	return rc;
+}
+
+char *
+store_cert_read_leaf(const char *state_dir, const char *name, size_t *len)
+{
+	char *path = store_cert_path(state_dir, name, STORE_CERT_CERT);
+	char *leaf = path != NULL ? file_read(path, 1 << 20, len) : NULL;
+
+	free(path);
+	return leaf;
+}

@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <time.h>
 
+#include <openssl/evp.h>
+
 #include "base/ident.h"
 #include "store/store_lock.h"
 
@@ -82,6 +84,24 @@ struct store_cert_info {
 int store_cert_inspect(const char *state_dir, const char *name, struct store_cert_info *info);
 
 void store_cert_info_finish(struct store_cert_info *info);
+
+/* The key of an order in flight (pending.key), kept so that a restart
+ * resumes the order: saved (0600, atomically; 0 or -1 logged), loaded (a new
+ * key, or NULL when there is none or it is unreadable, logged then), and
+ * removed once the order is over (nothing when there is none). */
+int store_cert_pending_save(const char *state_dir, const char *name, EVP_PKEY *key);
+EVP_PKEY *store_cert_pending_load(const char *state_dir, const char *name);
+void store_cert_pending_remove(const char *state_dir, const char *name);
+
+/* The installed key (privkey.pem), for reuse-key. Returns 1 with *key set,
+ * 0 when none is installed, -1 when it cannot be read (logged); path (len
+ * bytes, may be NULL) gets the file's path for messages. */
+int store_cert_key_load(const char *state_dir, const char *name, EVP_PKEY **key, char *path,
+                        size_t len);
+
+/* The installed cert.pem as bytes (free()), its length in *len; NULL when
+ * none or unreadable. */
+char *store_cert_read_leaf(const char *state_dir, const char *name, size_t *len);
 
 /* Installs set as the new current one and keeps the old current as
  * previous; older sets are removed (never current, previous or a newer
