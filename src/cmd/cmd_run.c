@@ -182,9 +182,9 @@ static void
 start(struct daemon *d)
 {
 	struct job_runner_config config;
-	int arc;
+	enum session_result arc;
 
-	if (session_init(&d->s, &d->settings) < 0) {
+	if (session_init(&d->s, &d->settings) != SESSION_OK) {
 		goto retry;
 	}
 	/* The loop must not block on a command's registration: retry. */
@@ -195,7 +195,7 @@ start(struct daemon *d)
 		ev_break(d->loop, EVBREAK_ALL);
 		return;
 	}
-	if (arc < 0) {
+	if (arc != SESSION_OK) {
 		session_finish(&d->s);
 		goto retry;
 	}
