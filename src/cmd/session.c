@@ -256,16 +256,13 @@ out:
 	return rc;
 }
 
-enum session_result
-session_account(struct session *s, const struct conf_settings *settings)
+/* Makes sure the CA knows the open account, registering it when needed. */
+static enum session_result
+ensure_account(struct session *s, const struct conf_settings *settings)
 {
 	int started;
-	enum session_result rc;
+	enum session_result rc = SESSION_FAILED;
 
-	rc = open_account(s, settings);
-	if (rc != SESSION_OK) {
-		goto out;
-	}
 	/* RFC 8555 section 7.3.6: the CA refuses everything a deactivated
 	 * account signs; say so before ordering anything. */
 	if (s->acct.status == ACME_STATUS_DEACTIVATED) {
@@ -273,7 +270,6 @@ session_account(struct session *s, const struct conf_settings *settings)
 		        "%s: the account is deactivated (acmed account deactivate) and the CA "
 		        "refuses it: move %s away and a new account is registered on the next run",
 		        s->acct.url, s->acct.dir);
-		rc = SESSION_FAILED;
 		goto out;
 	}
 	session_wait_init(&s->wait);
@@ -284,24 +280,21 @@ session_account(struct session *s, const struct conf_settings *settings)
 		rc = SESSION_FAILED;
 	}
 out:
-	session_account_unlock(s);
 	return rc;
 }
 
-enum session_result
-session_account_existing(struct session *s, const struct conf_settings *settings)
+/* The URL of the open account when the CA knows one for its key, never
+ * registering one. */
+static enum session_result
+find_account(struct session *s)
 {
 	int started;
-	enum session_result rc;
+	enum session_result rc = SESSION_NO_ACCOUNT;
 
-	rc = open_account(s, settings);
-	if (rc != SESSION_OK) {
-		goto out;
-	}
 	if (s->acct.key_created) {
-		rc = SESSION_NO_ACCOUNT;
 		goto out;
 	}
+	rc = SESSION_OK;
 	if (s->acct.url != NULL) {
 		goto out;
 	}
@@ -313,6 +306,30 @@ session_account_existing(struct session *s, const struct conf_settings *settings
 		log_error("%s", s->wait.message);
 	}
 out:
+	return rc;
+}
+
+enum session_result
+session_account(struct session *s, const struct conf_settings *settings)
+{
+	enum session_result rc = open_account(s, settings);
+
+	if (rc == SESSION_OK) {
+		rc = ensure_account(s, settings);
+	}
+	session_account_unlock(s);
+	return rc;
+}
+
+enum session_result
+session_account_existing(struct session *s, const struct conf_settings *settings)
+{
+	enum session_result rc = open_account(s, settings);
+
+	/* The lock stays: the caller changes the account next. */
+	if (rc == SESSION_OK) {
+		rc = find_account(s);
+	}
 	return rc;
 }
 

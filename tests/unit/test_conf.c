@@ -11,7 +11,6 @@
 
 #include <cmocka.h>
 
-#include "conf/ca.h"
 #include "conf/conf.h"
 
 #define MAX_EXPECTED 8
@@ -471,38 +470,6 @@ test_names(void **state)
 }
 
 static void
-test_ca(void **state)
-{
-	char names[256];
-	char *name;
-	char *save = NULL;
-
-	(void)state;
-	assert_string_equal(ca_directory_url("letsencrypt"),
-	                    "https://acme-v02.api.letsencrypt.org/directory");
-	assert_string_equal(ca_directory_url("letsencrypt-staging"),
-	                    "https://acme-staging-v02.api.letsencrypt.org/directory");
-	assert_string_equal(ca_directory_url("zerossl"), "https://acme.zerossl.com/v2/DV90");
-	assert_string_equal(ca_directory_url("buypass"), "https://api.buypass.com/acme/directory");
-	assert_string_equal(ca_directory_url("google-staging"),
-	                    "https://dv.acme-v02.test-api.pki.goog/directory");
-	assert_string_equal(ca_directory_url("https://ca.example/dir"), "https://ca.example/dir");
-	assert_null(ca_directory_url("http://ca.example/dir"));
-	assert_null(ca_directory_url("LetsEncrypt"));
-	assert_null(ca_directory_url("letsencrypt "));
-	assert_null(ca_directory_url(""));
-	assert_null(ca_directory_url(NULL));
-
-	/* Every short name in the message resolves. */
-	snprintf(names, sizeof(names), "%s", ca_short_names());
-	for (name = strtok_r(names, ", ", &save); name != NULL;
-	     name = strtok_r(NULL, ", ", &save)) {
-		assert_non_null(ca_directory_url(name));
-		assert_ptr_not_equal(ca_directory_url(name), name);
-	}
-}
-
-static void
 test_syntax_errors(void **state)
 {
 	static const struct bad_case cases[] = {
@@ -872,7 +839,6 @@ main(void)
 	        cmocka_unit_test(test_values),
 	        cmocka_unit_test(test_parse_duration),
 	        cmocka_unit_test(test_names),
-	        cmocka_unit_test(test_ca),
 	        cmocka_unit_test(test_syntax_errors),
 	        cmocka_unit_test(test_section_errors),
 	        cmocka_unit_test(test_value_errors),
