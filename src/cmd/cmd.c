@@ -51,6 +51,12 @@ cmd_session(struct cli *cli, struct conf *conf, struct conf_settings *settings, 
 	return rc;
 }
 
+bool
+cmd_same(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
 /* The control socket from the configuration, else the default. */
 char *
 cmd_socket_path(struct cli *cli, struct conf *conf)
@@ -61,9 +67,16 @@ cmd_socket_path(struct cli *cli, struct conf *conf)
 	if (conf_resolve(conf, NULL, &cli->settings, &st) < 0) {
 		return NULL;
 	}
-	path = st.control_socket != NULL ? strdup(st.control_socket) : store_default_socket();
+	path = cmd_socket_of(&st);
 	conf_settings_finish(&st);
 	return path;
+}
+
+char *
+cmd_socket_of(const struct conf_settings *settings)
+{
+	return settings->control_socket != NULL ? strdup(settings->control_socket)
+	                                        : store_default_socket();
 }
 
 int

@@ -39,9 +39,15 @@ enum cli_exit cmd_settings(struct cli *cli, struct conf *conf, struct conf_setti
 enum cli_exit cmd_session(struct cli *cli, struct conf *conf, struct conf_settings *settings,
                           struct session *s);
 
+/* Whether a and b are the same setting: both unset, or equal. */
+bool cmd_same(const char *a, const char *b);
+
 /* The daemon's control socket path: control-socket from the configuration
  * or the command line, else the default. New string or NULL. */
 char *cmd_socket_path(struct cli *cli, struct conf *conf);
+
+/* The same from settings already resolved. New string or NULL. */
+char *cmd_socket_of(const struct conf_settings *settings);
 
 /* A command's line to the running daemon. */
 struct cmd_daemon {

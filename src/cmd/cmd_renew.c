@@ -20,12 +20,6 @@ struct group {
 	size_t n;
 };
 
-static bool
-same(const char *a, const char *b)
-{
-	return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
-}
-
 /* Whether any certificate of g is to be ordered, or its renewal window is
  * to be asked: only then is the CA needed, so a run with nothing due works
  * while the CA is down. */
@@ -194,7 +188,8 @@ group_for(struct groups *gs, const struct conf_settings *st, size_t max)
 	struct group *g = NULL;
 
 	for (size_t k = 0; k < gs->n && g == NULL; k++) {
-		if (same(gs->list[k].ca, st->ca) && same(gs->list[k].ca_file, st->ca_file)) {
+		if (cmd_same(gs->list[k].ca, st->ca) &&
+		    cmd_same(gs->list[k].ca_file, st->ca_file)) {
 			g = &gs->list[k];
 		}
 	}

@@ -83,6 +83,17 @@ test_exit(void **state)
 	assert_int_equal(cmd_exit(SESSION_BUSY), CLI_EXIT_FAILURE);
 }
 
+static void
+test_same(void **state)
+{
+	(void)state;
+	assert_true(cmd_same(NULL, NULL));
+	assert_true(cmd_same("zerossl", "zerossl"));
+	assert_false(cmd_same("zerossl", NULL));
+	assert_false(cmd_same(NULL, "zerossl"));
+	assert_false(cmd_same("zerossl", "google"));
+}
+
 /* The file's global settings, with the command line's on top. */
 static void
 test_settings(void **state)
@@ -253,8 +264,11 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_exit),          cmocka_unit_test(test_settings),
-	        cmocka_unit_test(test_session_start), cmocka_unit_test(test_socket_and_no_daemon),
+	        cmocka_unit_test(test_exit),
+	        cmocka_unit_test(test_same),
+	        cmocka_unit_test(test_settings),
+	        cmocka_unit_test(test_session_start),
+	        cmocka_unit_test(test_socket_and_no_daemon),
 	        cmocka_unit_test(test_print),
 	};
 
