@@ -93,21 +93,32 @@ capture_end(struct capture *c)
 	return c->text;
 }
 
+/* argv for "acmed <command>" and the arguments from first on (up to a
+ * NULL). Returns argc. */
+static int
+make_argv(char **argv, const struct cli_command *command, const char *first, va_list ap)
+{
+	int argc = 0;
+
+	argv[argc++] = (char *)command->name;
+	for (const char *a = first; a != NULL && argc < MAX_ARGS - 1;
+	     a = va_arg(ap, const char *)) {
+		argv[argc++] = (char *)a;
+	}
+	argv[argc] = NULL;
+	return argc;
+}
+
 /* Parses "acmed <command> args..." (args ends with NULL). */
 static int
 parse(struct cli *cli, const struct cli_command *command, char **argv, const char *first, ...)
 {
 	va_list ap;
-	int argc = 0;
+	int argc;
 
-	argv[argc++] = (char *)command->name;
 	va_start(ap, first);
-	for (const char *a = first; a != NULL && argc < MAX_ARGS - 1;
-	     a = va_arg(ap, const char *)) {
-		argv[argc++] = (char *)a;
-	}
+	argc = make_argv(argv, command, first, ap);
 	va_end(ap);
-	argv[argc] = NULL;
 	return cli_parse(cli, command, argc, argv);
 }
 
@@ -121,18 +132,13 @@ expect_error(const struct cli_command *command, const char *message, const char 
 	struct capture c;
 	struct cli cli;
 	va_list ap;
-	int argc = 0;
+	int argc;
 	const char *out;
 	int rc;
 
-	argv[argc++] = (char *)command->name;
 	va_start(ap, first);
-	for (const char *a = first; a != NULL && argc < MAX_ARGS - 1;
-	     a = va_arg(ap, const char *)) {
-		argv[argc++] = (char *)a;
-	}
+	argc = make_argv(argv, command, first, ap);
 	va_end(ap);
-	argv[argc] = NULL;
 	capture_begin(&c, STDERR_FILENO);
 	rc = cli_parse(&cli, command, argc, argv);
 	out = capture_end(&c);

@@ -12,13 +12,12 @@
 
 #include <cmocka.h>
 
+#include "conf_file.h"
+
 #include "base/log.h"
 #include "cmd/cmd.h"
 
 #define OUT_MAX 4096
-
-static char test_dir[64];
-static char conf_path[128];
 
 static int
 group_setup(void **state)
@@ -27,34 +26,18 @@ group_setup(void **state)
 	log_init("acmed", LOG_LEVEL_ERROR, false);
 	unsetenv("RUNTIME_DIRECTORY");
 	unsetenv("STATE_DIRECTORY");
-	snprintf(test_dir, sizeof(test_dir), "/tmp/test_cmd.XXXXXX");
-	if (mkdtemp(test_dir) == NULL) {
-		return -1;
-	}
-	snprintf(conf_path, sizeof(conf_path), "%s/acmed.conf", test_dir);
-	return 0;
+	return conf_file_setup("test_cmd");
 }
 
 static int
 group_teardown(void **state)
 {
 	(void)state;
-	unlink(conf_path);
-	rmdir(test_dir);
+	conf_file_teardown();
 	return 0;
 }
 
-static void
-write_conf(const char *text)
-{
-	FILE *fp = fopen(conf_path, "w");
-
-	assert_non_null(fp);
-	assert_int_equal(fputs(text, fp) >= 0, true);
-	assert_int_equal(fclose(fp), 0);
-}
-
-/* "acmed terms -c conf_path", then the option a with its value b when a
+/* "acmed terms -c conf_file_path", then the option a with its value b when a
  * is not NULL. */
 static void
 parse_terms(struct cli *cli, char **argv, const char *a, const char *b)
@@ -63,7 +46,7 @@ parse_terms(struct cli *cli, char **argv, const char *a, const char *b)
 
 	argv[argc++] = (char *)"terms";
 	argv[argc++] = (char *)"-c";
-	argv[argc++] = conf_path;
+	argv[argc++] = conf_file_path;
 	if (a != NULL) {
 		argv[argc++] = (char *)a;
 		argv[argc++] = (char *)b;
@@ -104,8 +87,8 @@ test_settings(void **state)
 	struct conf_settings st;
 
 	(void)state;
-	write_conf("ca = zerossl\nemail = a@example.com\nstate-dir = /srv/acmed\n"
-	           "[cert www]\ndomains = www.example\n");
+	conf_file_write("ca = zerossl\nemail = a@example.com\nstate-dir = /srv/acmed\n"
+	                "[cert www]\ndomains = www.example\n");
 	parse_terms(&cli, argv, "--ca", "letsencrypt-staging");
 	assert_int_equal(cmd_settings(&cli, &conf, &st), CLI_EXIT_OK);
 	assert_string_equal(st.ca, "letsencrypt-staging");
@@ -119,7 +102,7 @@ test_settings(void **state)
 	cli_finish(&cli);
 
 	/* A broken file is the user's to fix. */
-	write_conf("ca = nope\n");
+	conf_file_write("ca = nope\n");
 	parse_terms(&cli, argv, NULL, NULL);
 	assert_int_equal(cmd_settings(&cli, &conf, &st), CLI_EXIT_USAGE);
 	conf_settings_finish(&st);
@@ -137,7 +120,7 @@ test_session_start(void **state)
 	struct session s;
 
 	(void)state;
-	write_conf("ca = nope\n");
+	conf_file_write("ca = nope\n");
 	parse_terms(&cli, argv, NULL, NULL);
 	assert_int_equal(cmd_session(&cli, &conf, &st, &s), CLI_EXIT_USAGE);
 	assert_null(s.acme);
@@ -147,7 +130,7 @@ test_session_start(void **state)
 	cli_finish(&cli);
 
 	/* Nothing listens on port 1. */
-	write_conf("ca = https://127.0.0.1:1/directory\n");
+	conf_file_write("ca = https://127.0.0.1:1/directory\n");
 	parse_terms(&cli, argv, NULL, NULL);
 	assert_int_equal(cmd_session(&cli, &conf, &st, &s), CLI_EXIT_FAILURE);
 	assert_null(s.acme);
@@ -168,8 +151,8 @@ test_socket_and_no_daemon(void **state)
 	char *path;
 
 	(void)state;
-	snprintf(sock, sizeof(sock), "%s/acmed.sock", test_dir);
-	write_conf("control-socket = /run/elsewhere.sock\n");
+	snprintf(sock, sizeof(sock), "%s/acmed.sock", conf_file_dir);
+	conf_file_write("control-socket = /run/elsewhere.sock\n");
 	parse_terms(&cli, argv, NULL, NULL);
 	assert_int_equal(cli_load_config(&cli, &conf), 0);
 	path = cmd_socket_path(&cli, &conf);
@@ -179,11 +162,11 @@ test_socket_and_no_daemon(void **state)
 	cli_finish(&cli);
 
 	/* The default follows $XDG_RUNTIME_DIR for a user. */
-	write_conf("");
+	conf_file_write("");
 	parse_terms(&cli, argv, NULL, NULL);
 	assert_int_equal(cli_load_config(&cli, &conf), 0);
 	if (geteuid() != 0) {
-		setenv("XDG_RUNTIME_DIR", test_dir, 1);
+		setenv("XDG_RUNTIME_DIR", conf_file_dir, 1);
 		path = cmd_socket_path(&cli, &conf);
 		assert_string_equal(path, sock);
 		free(path);

@@ -11,6 +11,8 @@
 
 #include <cmocka.h>
 
+#include "conf_file.h"
+
 #include "conf/conf.h"
 
 #define MAX_EXPECTED 8
@@ -22,38 +24,19 @@ struct bad_case {
 	const char *errors[MAX_EXPECTED];
 };
 
-static char test_dir[64];
-static char conf_path[128];
-
 static int
 group_setup(void **state)
 {
 	(void)state;
-	snprintf(test_dir, sizeof(test_dir), "/tmp/test_conf.XXXXXX");
-	if (mkdtemp(test_dir) == NULL) {
-		return -1;
-	}
-	snprintf(conf_path, sizeof(conf_path), "%s/acmed.conf", test_dir);
-	return 0;
+	return conf_file_setup("test_conf");
 }
 
 static int
 group_teardown(void **state)
 {
 	(void)state;
-	unlink(conf_path);
-	rmdir(test_dir);
+	conf_file_teardown();
 	return 0;
-}
-
-static void
-write_conf(const char *text)
-{
-	FILE *fp = fopen(conf_path, "w");
-
-	assert_non_null(fp);
-	assert_int_equal(fwrite(text, 1, strlen(text), fp), strlen(text));
-	assert_int_equal(fclose(fp), 0);
 }
 
 static void
@@ -67,9 +50,9 @@ check_bad(const struct bad_case *c)
 	while (n < MAX_EXPECTED && c->errors[n] != NULL) {
 		n++;
 	}
-	write_conf(c->text);
+	conf_file_write(c->text);
 	conf_init(&conf);
-	if (conf_load(&conf, conf_path) != -1 || conf.n_errors != n) {
+	if (conf_load(&conf, conf_file_path) != -1 || conf.n_errors != n) {
 		print_error("config:\n%s\nexpected %zu errors, got %zu:\n", c->text, n,
 		            conf.n_errors);
 		for (i = 0; i < conf.n_errors; i++) {
@@ -78,7 +61,7 @@ check_bad(const struct bad_case *c)
 		fail();
 	}
 	for (i = 0; i < n; i++) {
-		snprintf(expected, sizeof(expected), "%s:%s", conf_path, c->errors[i]);
+		snprintf(expected, sizeof(expected), "%s:%s", conf_file_path, c->errors[i]);
 		if (strcmp(conf.errors[i], expected) != 0) {
 			print_error("config:\n%s\n", c->text);
 		}
@@ -138,11 +121,11 @@ test_good_file(void **state)
 	struct conf conf;
 
 	(void)state;
-	write_conf(good_conf);
+	conf_file_write(good_conf);
 	conf_init(&conf);
-	assert_int_equal(conf_load(&conf, conf_path), 0);
+	assert_int_equal(conf_load(&conf, conf_file_path), 0);
 	assert_int_equal(conf.n_errors, 0);
-	assert_string_equal(conf.path, conf_path);
+	assert_string_equal(conf.path, conf_file_path);
 
 	g = &conf.global;
 	assert_string_equal(g->ca, "letsencrypt-staging");
@@ -206,9 +189,9 @@ test_resolve(void **state)
 	char err[256];
 
 	(void)state;
-	write_conf(good_conf);
+	conf_file_write(good_conf);
 	conf_init(&conf);
-	assert_int_equal(conf_load(&conf, conf_path), 0);
+	assert_int_equal(conf_load(&conf, conf_file_path), 0);
 
 	/* Defaults, then global, then the section. */
 	assert_int_equal(conf_resolve(&conf, &conf.certs[1], NULL, &out), 0);
@@ -752,7 +735,7 @@ test_duplicate_section_dropped(void **state)
 	(void)state;
 	check_bad(&c);
 	conf_init(&conf);
-	assert_int_equal(conf_load(&conf, conf_path), -1);
+	assert_int_equal(conf_load(&conf, conf_file_path), -1);
 	assert_int_equal(conf.n_certs, 2);
 	assert_string_equal(conf.certs[0].name, "www");
 	assert_string_equal(conf.certs[0].settings.domains[0], "a.example");
@@ -768,7 +751,7 @@ test_unreadable(void **state)
 	struct conf conf;
 
 	(void)state;
-	snprintf(missing, sizeof(missing), "%s/missing.conf", test_dir);
+	snprintf(missing, sizeof(missing), "%s/missing.conf", conf_file_dir);
 	conf_init(&conf);
 	assert_int_equal(conf_load(&conf, missing), -1);
 	assert_int_equal(conf.n_errors, 1);
@@ -778,9 +761,9 @@ test_unreadable(void **state)
 	conf_finish(&conf);
 
 	conf_init(&conf);
-	assert_int_equal(conf_load(&conf, test_dir), -1);
+	assert_int_equal(conf_load(&conf, conf_file_dir), -1);
 	assert_int_equal(conf.n_errors, 1);
-	snprintf(expected, sizeof(expected), "%s: Is a directory", test_dir);
+	snprintf(expected, sizeof(expected), "%s: Is a directory", conf_file_dir);
 	assert_string_equal(conf.errors[0], expected);
 	conf_finish(&conf);
 }
@@ -794,14 +777,14 @@ test_nul_byte(void **state)
 	FILE *fp;
 
 	(void)state;
-	fp = fopen(conf_path, "w");
+	fp = fopen(conf_file_path, "w");
 	assert_non_null(fp);
 	assert_int_equal(fwrite(text, 1, sizeof(text) - 1, fp), sizeof(text) - 1);
 	assert_int_equal(fclose(fp), 0);
 	conf_init(&conf);
-	assert_int_equal(conf_load(&conf, conf_path), -1);
+	assert_int_equal(conf_load(&conf, conf_file_path), -1);
 	assert_int_equal(conf.n_errors, 1);
-	snprintf(expected, sizeof(expected), "%s:2: contains a NUL byte", conf_path);
+	snprintf(expected, sizeof(expected), "%s:2: contains a NUL byte", conf_file_path);
 	assert_string_equal(conf.errors[0], expected);
 	assert_true(conf.global.agree_tos);
 	conf_finish(&conf);
@@ -813,18 +796,18 @@ test_empty_file(void **state)
 	struct conf conf;
 
 	(void)state;
-	write_conf("");
+	conf_file_write("");
 	conf_init(&conf);
-	assert_int_equal(conf_load(&conf, conf_path), 0);
+	assert_int_equal(conf_load(&conf, conf_file_path), 0);
 	assert_int_equal(conf.n_errors, 0);
 	assert_int_equal(conf.n_certs, 0);
 	assert_int_equal(conf.global.set, 0);
 	conf_finish(&conf);
 
 	/* No newline at the end. */
-	write_conf("# only\n\n   \t\nca = zerossl");
+	conf_file_write("# only\n\n   \t\nca = zerossl");
 	conf_init(&conf);
-	assert_int_equal(conf_load(&conf, conf_path), 0);
+	assert_int_equal(conf_load(&conf, conf_file_path), 0);
 	assert_string_equal(conf.global.ca, "zerossl");
 	conf_finish(&conf);
 }
