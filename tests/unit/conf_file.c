@@ -15,9 +15,10 @@ char conf_file_dir[64];
 char conf_file_path[128];
 
 int
-conf_file_setup(const char *prefix)
+conf_file_setup(void **state)
 {
-	snprintf(conf_file_dir, sizeof(conf_file_dir), "/tmp/%s.XXXXXX", prefix);
+	(void)state;
+	snprintf(conf_file_dir, sizeof(conf_file_dir), "/tmp/acmed_test.XXXXXX");
 	if (mkdtemp(conf_file_dir) == NULL) {
 		return -1;
 	}
@@ -25,11 +26,13 @@ conf_file_setup(const char *prefix)
 	return 0;
 }
 
-void
-conf_file_teardown(void)
+int
+conf_file_teardown(void **state)
 {
+	(void)state;
 	unlink(conf_file_path);
 	rmdir(conf_file_dir);
+	return 0;
 }
 
 void

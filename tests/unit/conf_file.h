@@ -7,12 +7,12 @@
 extern char conf_file_dir[64];
 extern char conf_file_path[128];
 
-/* Makes the folder /tmp/<prefix>.XXXXXX. Returns 0 or -1 (a group setup's
- * failure). */
-int conf_file_setup(const char *prefix);
+/* A group setup: makes the folder /tmp/acmed_test.XXXXXX. Returns 0 or
+ * -1. */
+int conf_file_setup(void **state);
 
-/* Removes the file and the folder. */
-void conf_file_teardown(void);
+/* A group teardown: removes the file and the folder. Returns 0. */
+int conf_file_teardown(void **state);
 
 /* Replaces the file's content with text (a failed assertion when it
  * cannot). */

@@ -221,6 +221,25 @@ test_common_options(void **state)
 	}
 }
 
+/* The options that name how a challenge is answered: the key each sets,
+ * and the challenge it implies. */
+struct responder {
+	const char *flag;
+	const char *value;
+	size_t field; /* in struct conf_settings */
+	enum conf_challenge challenge;
+};
+
+static const struct responder responders[] = {
+        {"--dns-hook", "/bin/dns", offsetof(struct conf_settings, dns_hook), CONF_CHALLENGE_DNS01},
+        {"--standalone", "127.0.0.1:8080", offsetof(struct conf_settings, http_listen),
+         CONF_CHALLENGE_HTTP01},
+        {"--tls-alpn", "[::1]:8443", offsetof(struct conf_settings, tls_listen),
+         CONF_CHALLENGE_TLSALPN01},
+        {"--http-hook", "/bin/h", offsetof(struct conf_settings, http_hook), CONF_CHALLENGE_HTTP01},
+        {"--webroot", "/srv/www", offsetof(struct conf_settings, webroot), CONF_CHALLENGE_HTTP01},
+};
+
 /* The config keys the options of acmed cert set, and what they imply. */
 static void
 test_cert_settings(void **state)
@@ -254,30 +273,15 @@ test_cert_settings(void **state)
 	assert_int_equal(cli.settings.n_domains, 0);
 	cli_finish(&cli);
 
-	assert_int_equal(parse(&cli, &cmd_cert, argv, "--dns-hook", "/bin/dns", "*.example", NULL),
-	                 0);
-	assert_string_equal(cli.settings.dns_hook, "/bin/dns");
-	assert_int_equal(cli.settings.challenge, CONF_CHALLENGE_DNS01);
-	cli_finish(&cli);
+	for (size_t i = 0; i < sizeof(responders) / sizeof(responders[0]); i++) {
+		const struct responder *r = &responders[i];
 
-	assert_int_equal(
-	        parse(&cli, &cmd_cert, argv, "--standalone", "127.0.0.1:8080", "a.example", NULL),
-	        0);
-	assert_string_equal(cli.settings.http_listen, "127.0.0.1:8080");
-	assert_int_equal(cli.settings.challenge, CONF_CHALLENGE_HTTP01);
-	cli_finish(&cli);
-
-	assert_int_equal(
-	        parse(&cli, &cmd_cert, argv, "--tls-alpn", "[::1]:8443", "a.example", NULL), 0);
-	assert_string_equal(cli.settings.tls_listen, "[::1]:8443");
-	assert_int_equal(cli.settings.challenge, CONF_CHALLENGE_TLSALPN01);
-	cli_finish(&cli);
-
-	assert_int_equal(parse(&cli, &cmd_cert, argv, "--http-hook", "/bin/h", "a.example", NULL),
-	                 0);
-	assert_string_equal(cli.settings.http_hook, "/bin/h");
-	assert_int_equal(cli.settings.challenge, CONF_CHALLENGE_HTTP01);
-	cli_finish(&cli);
+		assert_int_equal(parse(&cli, &cmd_cert, argv, r->flag, r->value, "a.example", NULL),
+		                 0);
+		assert_string_equal(*(char **)((char *)&cli.settings + r->field), r->value);
+		assert_int_equal(cli.settings.challenge, r->challenge);
+		cli_finish(&cli);
+	}
 
 	/* The first option that names a challenge decides it; a later one
 	 * only sets its own key. */

@@ -22,19 +22,10 @@
 static int
 group_setup(void **state)
 {
-	(void)state;
 	log_init("acmed", LOG_LEVEL_ERROR, false);
 	unsetenv("RUNTIME_DIRECTORY");
 	unsetenv("STATE_DIRECTORY");
-	return conf_file_setup("test_cmd");
-}
-
-static int
-group_teardown(void **state)
-{
-	(void)state;
-	conf_file_teardown();
-	return 0;
+	return conf_file_setup(state);
 }
 
 /* "acmed terms -c conf_file_path", then the option a with its value b when a
@@ -255,5 +246,5 @@ main(void)
 	        cmocka_unit_test(test_print),
 	};
 
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, group_setup, conf_file_teardown);
 }

@@ -24,21 +24,6 @@ struct bad_case {
 	const char *errors[MAX_EXPECTED];
 };
 
-static int
-group_setup(void **state)
-{
-	(void)state;
-	return conf_file_setup("test_conf");
-}
-
-static int
-group_teardown(void **state)
-{
-	(void)state;
-	conf_file_teardown();
-	return 0;
-}
-
 static void
 check_bad(const struct bad_case *c)
 {
@@ -834,5 +819,5 @@ main(void)
 	        cmocka_unit_test(test_empty_file),
 	};
 
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, conf_file_setup, conf_file_teardown);
 }
