@@ -12,18 +12,6 @@
 
 #define DEFAULT_CA "letsencrypt"
 
-static void
-on_ready(int rc, const char *message, void *arg)
-{
-	struct session *s = arg;
-
-	s->ready_rc = rc;
-	if (rc < 0) {
-		log_error("%s", message);
-	}
-	ev_break(s->loop, EVBREAK_ONE);
-}
-
 /* The directory URL of settings->ca, or NULL (logged: the user must name
  * another CA). */
 static const char *
@@ -43,6 +31,7 @@ session_init(struct session *s, const struct conf_settings *settings)
 {
 	struct http_options opts;
 	const char *url;
+	int started;
 	enum session_result rc = SESSION_FAILED;
 
 	memset(s, 0, sizeof(*s));
@@ -73,12 +62,15 @@ session_init(struct session *s, const struct conf_settings *settings)
 	if (s->acme == NULL) {
 		goto out;
 	}
-	s->ready_rc = -1;
-	if (acme_client_start(s->acme, on_ready, s) < 0) {
+	session_wait_init(&s->wait);
+	started = acme_client_start(s->acme, session_wait_done, &s->wait);
+	if (session_wait(s, &s->wait, started) < 0) {
+		if (started == 0) {
+			log_error("%s", s->wait.message);
+		}
 		goto out;
 	}
-	ev_run(s->loop, 0);
-	rc = s->ready_rc < 0 ? SESSION_FAILED : SESSION_OK;
+	rc = SESSION_OK;
 out:
 	if (rc != SESSION_OK) {
 		session_finish(s);

@@ -30,7 +30,7 @@ enum session_result {
 };
 
 /* One request in flight whose callback (session_wait_done) ends the wait:
- * an account operation, a revocation. */
+ * the directory, an account operation, a revocation. */
 struct session_wait {
 	bool waiting;
 	int rc; /* the callback's rc */
@@ -42,10 +42,9 @@ struct session {
 	struct http *http;
 	struct acme_client *acme;
 	char *ca_file;
-	int ready_rc;
 	struct acme_account_handle acct;
 	char *state_dir;
-	struct session_wait wait; /* the account operation in flight */
+	struct session_wait wait; /* the directory or account request in flight */
 	/* The account's lock (acme_account_lock), held by session_account
 	 * while it registers and by session_account_existing until
 	 * session_account_unlock or session_finish. */
@@ -72,7 +71,7 @@ char *session_state_dir(const struct conf_settings *settings);
 /* Readies w for an operation about to start. */
 void session_wait_init(struct session_wait *w);
 
-/* The callback that ends w's wait (acme_account_done_fn and
+/* The callback that ends w's wait (acme_ready_fn, acme_account_done_fn,
  * acme_revoke_done_fn); arg is the struct session_wait. */
 void session_wait_done(int rc, const char *message, void *arg);
 
