@@ -7,6 +7,11 @@
 #include "io/ctl.h"
 #include "store/store.h"
 
+const enum cli_opt cmd_json_options[] = {
+        CLI_OPT_JSON,
+        CLI_OPT__MAX,
+};
+
 enum cli_exit
 cmd_exit(enum session_result rc)
 {

@@ -21,6 +21,9 @@ extern const struct cli_command cmd_run;
 extern const struct cli_command cmd_status;
 extern const struct cli_command cmd_terms;
 
+/* The options of a command that only reads: --json alone. */
+extern const enum cli_opt cmd_json_options[];
+
 /* How long a command waits for the daemon's answer. */
 #define CMD_DAEMON_TIMEOUT_S 10.0
 

@@ -58,16 +58,11 @@ out:
 	return rc;
 }
 
-static const enum cli_opt options[] = {
-        CLI_OPT_JSON,
-        CLI_OPT__MAX,
-};
-
 const struct cli_command cmd_jobs = {
         .name = "jobs",
         .args = "",
         .summary = "Print the number of active and pending jobs of the running daemon.",
-        .options = options,
+        .options = cmd_json_options,
         .min_args = 0,
         .max_args = 0,
         .run = run,

@@ -181,16 +181,11 @@ out:
 	return rc;
 }
 
-static const enum cli_opt options[] = {
-        CLI_OPT_JSON,
-        CLI_OPT__MAX,
-};
-
 const struct cli_command cmd_status = {
         .name = "status",
         .args = "",
         .summary = "Show every configured certificate: names, expiry, next renewal, last error.",
-        .options = options,
+        .options = cmd_json_options,
         .min_args = 0,
         .max_args = 0,
         .run = run,
