@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -109,6 +110,28 @@ ident_first_missing(const struct ident *a, size_t na, const struct ident *b, siz
 		if (!ident_in(&a[i], b, nb)) {
 			missing = &a[i];
 		}
+	}
+	return missing;
+}
+
+size_t
+ident_missing_text(const struct ident *a, size_t na, const struct ident *b, size_t nb,
+                   const char *lead, char *buf, size_t len)
+{
+	size_t used = strnlen(buf, len);
+	size_t missing = 0;
+
+	for (size_t i = 0; i < na; i++) {
+		if (ident_in(&a[i], b, nb)) {
+			continue;
+		}
+		if (used < len) {
+			int n = snprintf(buf + used, len - used, "%s%s", missing == 0 ? lead : ", ",
+			                 a[i].value);
+
+			used += n > 0 ? (size_t)n : 0;
+		}
+		missing++;
 	}
 	return missing;
 }

@@ -36,6 +36,13 @@ bool ident_in(const struct ident *id, const struct ident *set, size_t n);
 const struct ident *ident_first_missing(const struct ident *a, size_t na, const struct ident *b,
                                         size_t nb);
 
+/* Appends to the text in buf (len bytes, kept terminated, cut short when
+ * full) the values of the na of a that are not among the nb of b: the
+ * first after lead, the others after ", " ("adds a.example, b.example").
+ * Returns how many of a are missing from b. */
+size_t ident_missing_text(const struct ident *a, size_t na, const struct ident *b, size_t nb,
+                          const char *lead, char *buf, size_t len);
+
 /* Whether a and b hold the same identifiers, in any order. */
 bool ident_set_equal(const struct ident *a, size_t na, const struct ident *b, size_t nb);
 

@@ -155,100 +155,150 @@ apply_key(struct cli *cli, int key, const char *value)
 	return 0;
 }
 
-int
-cli_parse(struct cli *cli, const struct cli_command *command, int argc, char **argv)
-{
+/* getopt_long's tables for the options command accepts; option i comes
+ * back as 256 + i. */
+struct getopt_tables {
 	struct option longopts[CLI_OPT__MAX + 1];
 	char shortopts[3 * CLI_OPT__MAX + 2];
+};
+
+static void
+getopt_tables_init(struct getopt_tables *t, const struct cli_command *command)
+{
 	size_t n = 0;
 	size_t s = 0;
-	int c;
-	int rc = -1;
 
-	memset(cli, 0, sizeof(*cli));
-	cli->command = command;
-	memset(longopts, 0, sizeof(longopts));
-	/* '+': stop at nothing, but ':' to report missing arguments ourselves. */
-	shortopts[s++] = ':';
+	memset(t, 0, sizeof(*t));
+	/* A leading ':' to report missing arguments ourselves. */
+	t->shortopts[s++] = ':';
 	for (int i = 0; i < CLI_OPT__MAX; i++) {
 		if (!accepts(command, (enum cli_opt)i)) {
 			continue;
 		}
-		longopts[n].name = specs[i].name;
-		longopts[n].has_arg = specs[i].arg != NULL ? required_argument : no_argument;
-		longopts[n].val = 256 + i;
+		t->longopts[n].name = specs[i].name;
+		t->longopts[n].has_arg = specs[i].arg != NULL ? required_argument : no_argument;
+		t->longopts[n].val = 256 + i;
 		n++;
 		if (specs[i].short_name != 0) {
-			shortopts[s++] = (char)specs[i].short_name;
+			t->shortopts[s++] = (char)specs[i].short_name;
 			if (specs[i].arg != NULL) {
-				shortopts[s++] = ':';
+				t->shortopts[s++] = ':';
 			}
 		}
 	}
-	shortopts[s] = '\0';
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
-		enum cli_opt opt = CLI_OPT__MAX;
+	t->shortopts[s] = '\0';
+}
 
-		if (c >= 256) {
-			opt = (enum cli_opt)(c - 256);
-		} else if (c == ':') {
-			log_error("%s: option %s needs a value", command->name, argv[optind - 1]);
-			goto usage;
-		} else if (c == '?') {
-			log_error("%s: unknown option %s", command->name, argv[optind - 1]);
-			goto usage;
-		} else {
-			for (int i = 0; i < CLI_OPT__MAX; i++) {
-				if (specs[i].short_name == c) {
-					opt = (enum cli_opt)i;
-				}
+/* The option getopt_long returned as c, or CLI_OPT__MAX after a message
+ * for one that is unknown or lacks its value. */
+static enum cli_opt
+option_of(int c, const struct cli_command *command, char **argv)
+{
+	enum cli_opt opt = CLI_OPT__MAX;
+
+	if (c >= 256) {
+		opt = (enum cli_opt)(c - 256);
+	} else if (c == ':') {
+		log_error("%s: option %s needs a value", command->name, argv[optind - 1]);
+	} else if (c == '?') {
+		log_error("%s: unknown option %s", command->name, argv[optind - 1]);
+	} else {
+		for (int i = 0; i < CLI_OPT__MAX; i++) {
+			if (specs[i].short_name == c) {
+				opt = (enum cli_opt)i;
 			}
 		}
-		if (opt == CLI_OPT__MAX) {
-			goto usage;
-		}
-		cli->flags[opt] = true;
-		cli->values[opt] = optarg;
-		if (opt == CLI_OPT_VERBOSE) {
-			cli->verbosity++;
-		} else if (opt == CLI_OPT_QUIET) {
-			cli->verbosity--;
-		} else if (opt == CLI_OPT_CONFIG) {
-			cli->config_path = optarg;
-		}
-		if (specs[opt].key >= 0 &&
-		    apply_key(cli, specs[opt].key,
-		              specs[opt].arg != NULL ? optarg : specs[opt].fixed) < 0) {
-			goto usage;
-		}
-		if (specs[opt].implies_key >= 0 &&
-		    !(cli->settings.set & (UINT64_C(1) << specs[opt].implies_key)) &&
-		    apply_key(cli, specs[opt].implies_key, specs[opt].implies) < 0) {
-			goto usage;
-		}
 	}
-	if (cli->flags[CLI_OPT_HELP]) {
-		cli_usage(command, stdout);
-		return 1;
+	return opt;
+}
+
+/* Records opt with its value (borrowed; NULL for a flag) in cli, and sets
+ * the config keys it stands for. Returns 0, or -1 after a message (or for
+ * CLI_OPT__MAX, option_of's failure). */
+static int
+take_option(struct cli *cli, enum cli_opt opt, char *value)
+{
+	const struct option_spec *spec;
+
+	if (opt == CLI_OPT__MAX) {
+		return -1;
 	}
-	cli->args = argv + optind;
-	cli->n_args = argc - optind;
+	spec = &specs[opt];
+	cli->flags[opt] = true;
+	cli->values[opt] = value;
+	if (opt == CLI_OPT_VERBOSE) {
+		cli->verbosity++;
+	} else if (opt == CLI_OPT_QUIET) {
+		cli->verbosity--;
+	} else if (opt == CLI_OPT_CONFIG) {
+		cli->config_path = value;
+	}
+	if (spec->key >= 0 &&
+	    apply_key(cli, spec->key, spec->arg != NULL ? value : spec->fixed) < 0) {
+		return -1;
+	}
+	/* An implied value never replaces one already set: the first option
+	 * that names the challenge decides it. */
+	if (spec->implies_key >= 0 && !(cli->settings.set & (UINT64_C(1) << spec->implies_key)) &&
+	    apply_key(cli, spec->implies_key, spec->implies) < 0) {
+		return -1;
+	}
+	return 0;
+}
+
+/* The positional arguments from argv[first] on, as many as the command
+ * takes. Returns 0, or -1 after a message. */
+static int
+take_args(struct cli *cli, int argc, char **argv, int first)
+{
+	const struct cli_command *command = cli->command;
+
+	cli->args = argv + first;
+	cli->n_args = argc - first;
 	if (cli->n_args < command->min_args) {
 		log_error("%s: missing argument: %s", command->name, command->args);
-		goto usage;
+		return -1;
 	}
 	if (command->max_args >= 0 && cli->n_args > command->max_args) {
 		log_error("%s: unexpected argument '%s'", command->name,
 		          cli->args[command->max_args]);
-		goto usage;
+		return -1;
+	}
+	return 0;
+}
+
+int
+cli_parse(struct cli *cli, const struct cli_command *command, int argc, char **argv)
+{
+	struct getopt_tables t;
+	int c = 0;
+	int rc = -1;
+
+	memset(cli, 0, sizeof(*cli));
+	cli->command = command;
+	getopt_tables_init(&t, command);
+	optind = 1;
+	opterr = 0;
+	while (c != -1) {
+		c = getopt_long(argc, argv, t.shortopts, t.longopts, NULL);
+		if (c != -1 && take_option(cli, option_of(c, command, argv), optarg) < 0) {
+			goto out;
+		}
+	}
+	if (cli->flags[CLI_OPT_HELP]) {
+		cli_usage(command, stdout);
+		rc = 1;
+		goto out;
+	}
+	if (take_args(cli, argc, argv, optind) < 0) {
+		goto out;
 	}
 	rc = 0;
-	return rc;
-usage:
-	cli_usage(command, stderr);
-	cli_finish(cli);
+out:
+	if (rc < 0) {
+		cli_usage(command, stderr);
+		cli_finish(cli);
+	}
 	return rc;
 }
 

@@ -1,10 +1,66 @@
 #include "cmd/cmd.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "io/ctl.h"
 #include "store/store.h"
+
+const enum cli_opt cmd_json_options[] = {
+        CLI_OPT_JSON,
+        CLI_OPT__MAX,
+};
+
+enum cli_exit
+cmd_exit(enum session_result rc)
+{
+	enum cli_exit ret = CLI_EXIT_FAILURE;
+
+	if (rc == SESSION_OK) {
+		ret = CLI_EXIT_OK;
+	} else if (rc == SESSION_USAGE) {
+		ret = CLI_EXIT_USAGE;
+	}
+	return ret;
+}
+
+enum cli_exit
+cmd_settings(struct cli *cli, struct conf *conf, struct conf_settings *settings)
+{
+	enum cli_exit rc = CLI_EXIT_USAGE;
+
+	memset(settings, 0, sizeof(*settings));
+	if (cli_load_config(cli, conf) < 0) {
+		goto out;
+	}
+	rc = CLI_EXIT_FAILURE;
+	if (conf_resolve(conf, NULL, &cli->settings, settings) < 0) {
+		goto out;
+	}
+	rc = CLI_EXIT_OK;
+out:
+	return rc;
+}
+
+enum cli_exit
+cmd_session(struct cli *cli, struct conf *conf, struct conf_settings *settings, struct session *s)
+{
+	enum cli_exit rc;
+
+	memset(s, 0, sizeof(*s));
+	rc = cmd_settings(cli, conf, settings);
+	if (rc == CLI_EXIT_OK) {
+		rc = cmd_exit(session_init(s, settings));
+	}
+	return rc;
+}
+
+bool
+cmd_same(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
 
 /* The control socket from the configuration, else the default. */
 char *
@@ -16,9 +72,50 @@ cmd_socket_path(struct cli *cli, struct conf *conf)
 	if (conf_resolve(conf, NULL, &cli->settings, &st) < 0) {
 		return NULL;
 	}
-	path = st.control_socket != NULL ? strdup(st.control_socket) : store_default_socket();
+	path = cmd_socket_of(&st);
 	conf_settings_finish(&st);
 	return path;
+}
+
+char *
+cmd_socket_of(const struct conf_settings *settings)
+{
+	return settings->control_socket != NULL ? strdup(settings->control_socket)
+	                                        : store_default_socket();
+}
+
+int
+cmd_daemon_init(struct cmd_daemon *d, struct cli *cli, struct conf *conf)
+{
+	memset(d, 0, sizeof(*d));
+	d->path = cmd_socket_path(cli, conf);
+	return d->path != NULL ? 0 : -1;
+}
+
+json_t *
+cmd_daemon_ask(struct cmd_daemon *d, const char *cmd, const char *cert, double timeout)
+{
+	json_t *request = NULL;
+	json_t *answer = NULL;
+
+	d->none = false;
+	if (cert != NULL) {
+		request = json_pack("{s:s, s:s}", "cmd", cmd, "cert", cert);
+	} else {
+		request = json_pack("{s:s}", "cmd", cmd);
+	}
+	if (request != NULL) {
+		answer = ctl_request(d->path, request, timeout, &d->none);
+	}
+	json_decref(request);
+	return answer;
+}
+
+void
+cmd_daemon_finish(struct cmd_daemon *d)
+{
+	free(d->path);
+	memset(d, 0, sizeof(*d));
 }
 
 int
@@ -43,4 +140,17 @@ cmd_status_row_json(const struct status_row *row)
 	                 (json_int_t)row->next, "attempts", (json_int_t)row->attempts, "last_error",
 	                 row->last_error, "why", row->why != NULL ? row->why : "", "running",
 	                 row->running);
+}
+
+enum cli_exit
+cmd_print(const struct cli *cli, json_t *value, cmd_text_fn text)
+{
+	enum cli_exit rc = CLI_EXIT_OK;
+
+	if (!cli->flags[CLI_OPT_JSON]) {
+		text(value);
+	} else if (cmd_print_json(value) < 0) {
+		rc = CLI_EXIT_FAILURE;
+	}
+	return rc;
 }

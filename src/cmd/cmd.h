@@ -1,10 +1,14 @@
-/* The subcommands, one file each. */
+/* The subcommands, one file each, and what they share: the exit status of
+ * a session's result, the configuration they start from, the daemon's
+ * control socket, the --json output. */
 #ifndef ACMED_CMD_H
 #define ACMED_CMD_H
 
 #include <jansson.h>
+#include <stdbool.h>
 
 #include "cmd/cli.h"
+#include "cmd/session.h"
 #include "renew/status.h"
 
 extern const struct cli_command cmd_account;
@@ -18,9 +22,60 @@ extern const struct cli_command cmd_run;
 extern const struct cli_command cmd_status;
 extern const struct cli_command cmd_terms;
 
+/* The options of a command that only reads: --json alone. */
+extern const enum cli_opt cmd_json_options[];
+
+/* How long a command waits for the daemon's answer. */
+#define CMD_DAEMON_TIMEOUT_S 10.0
+
+/* The exit status for a session's result: 2 for what the user must fix in
+ * the configuration, 1 for any other failure. */
+enum cli_exit cmd_exit(enum session_result rc);
+
+/* What most commands start from: the configuration (cli_load_config) and
+ * its global settings with the command line's on top, into conf and
+ * settings (both finished by the caller either way). Returns CLI_EXIT_OK,
+ * CLI_EXIT_USAGE (the file's errors printed) or CLI_EXIT_FAILURE. */
+enum cli_exit cmd_settings(struct cli *cli, struct conf *conf, struct conf_settings *settings);
+
+/* cmd_settings, then session_init for those settings into s (finished by
+ * the caller either way). Returns CLI_EXIT_OK or the exit status (logged). */
+enum cli_exit cmd_session(struct cli *cli, struct conf *conf, struct conf_settings *settings,
+                          struct session *s);
+
+/* Whether a and b are the same setting: both unset, or equal. */
+bool cmd_same(const char *a, const char *b);
+
 /* The daemon's control socket path: control-socket from the configuration
  * or the command line, else the default. New string or NULL. */
 char *cmd_socket_path(struct cli *cli, struct conf *conf);
+
+/* The same from settings already resolved. New string or NULL. */
+char *cmd_socket_of(const struct conf_settings *settings);
+
+/* A command's line to the running daemon. */
+struct cmd_daemon {
+	char *path; /* the control socket (cmd_socket_path) */
+	bool none; /* the last request found no daemon listening */
+};
+
+/* Finds the control socket for d. Returns 0, or -1 (d is then finished). */
+int cmd_daemon_init(struct cmd_daemon *d, struct cli *cli, struct conf *conf);
+
+/* Asks the daemon {"cmd": cmd} (and "cert": cert unless NULL), waiting up
+ * to timeout seconds. Returns its answer (new reference), or NULL: d->none
+ * is true when no daemon listens (not logged), else the reason was logged. */
+json_t *cmd_daemon_ask(struct cmd_daemon *d, const char *cmd, const char *cert, double timeout);
+
+/* Frees d; safe on a zeroed or finished one. */
+void cmd_daemon_finish(struct cmd_daemon *d);
+
+/* Prints text's view of a result. */
+typedef void (*cmd_text_fn)(json_t *value);
+
+/* A command's output: value (borrowed) as JSON (cmd_print_json) with
+ * --json, else text(value). Returns CLI_EXIT_OK or CLI_EXIT_FAILURE. */
+enum cli_exit cmd_print(const struct cli *cli, json_t *value, cmd_text_fn text);
 
 /* Prints value (borrowed) on stdout as indented JSON with sorted keys and
  * a final newline: the --json output of every command. Returns 0 or -1. */

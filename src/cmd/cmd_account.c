@@ -7,18 +7,9 @@
 #include <string.h>
 
 #include "acme/acme_account_ops.h"
-#include "conf/ca.h"
-#include "io/ctl.h"
 #include "crypto/jws.h"
 #include "crypto/key.h"
 #include "base/log.h"
-#include "cmd/session.h"
-
-struct wait {
-	bool waiting;
-	int rc;
-	char message[1024];
-};
 
 struct sub {
 	const char *name;
@@ -28,63 +19,31 @@ struct sub {
 	int (*run)(struct cli *cli, struct session *s, const struct conf_settings *settings);
 };
 
-static void
-on_done(int rc, const char *message, void *arg)
-{
-	struct wait *w = arg;
-
-	w->rc = rc;
-	snprintf(w->message, sizeof(w->message), "%s", message);
-	w->waiting = false;
-}
-
-/* Runs the loop until on_done was called for an operation that started
- * (started 0). Returns 0, or -1 with the reason logged for sub. */
+/* Runs the loop until the operation started (started: the starter's rc)
+ * is over. Returns 0, or -1 with the reason logged for sub. */
 static int
-wait_for(struct session *s, int started, struct wait *w, const char *sub)
+wait_for(struct session *s, struct session_wait *w, int started, const char *sub)
 {
-	int rc = -1;
+	int rc = session_wait(s, w, started);
 
-	if (started < 0) {
-		goto out;
-	}
-	while (w->waiting) {
-		ev_run(s->loop, EVRUN_ONCE);
-	}
-	if (w->rc < 0) {
+	if (rc < 0 && started == 0) {
 		log_error("account %s: %s", sub, w->message);
-		goto out;
 	}
-	rc = 0;
-out:
-	return rc;
-}
-
-static void
-wait_init(struct wait *w)
-{
-	memset(w, 0, sizeof(*w));
-	w->waiting = true;
-	w->rc = -1;
+	return rc < 0 ? -1 : 0;
 }
 
 /* The account this CA knows already. Returns a CLI exit status. */
 static int
 open_existing(struct session *s, const struct conf_settings *settings, const char *sub)
 {
-	int arc;
-	int rc = CLI_EXIT_OK;
+	enum session_result arc = session_account_existing(s, settings);
 
-	arc = session_account_existing(s, settings);
 	if (arc == SESSION_NO_ACCOUNT) {
 		log_error("account %s: no account for %s under %s: create one with 'acmed account "
 		          "register --agree-tos' (or get a certificate with 'acmed cert')",
 		          sub, acme_client_directory_url(s->acme), s->state_dir);
-		rc = CLI_EXIT_FAILURE;
-	} else if (arc < 0) {
-		rc = arc == -2 ? CLI_EXIT_USAGE : CLI_EXIT_FAILURE;
 	}
-	return rc;
+	return cmd_exit(arc);
 }
 
 static int
@@ -142,7 +101,7 @@ out:
 static int
 run_show(struct cli *cli, struct session *s, const struct conf_settings *settings)
 {
-	struct wait w;
+	struct session_wait w;
 	int rc;
 
 	rc = open_existing(s, settings, "show");
@@ -152,8 +111,9 @@ run_show(struct cli *cli, struct session *s, const struct conf_settings *setting
 	/* RFC 8555 section 7.3.6: the CA answers nothing but unauthorized
 	 * for a deactivated account; what acmed recorded is all there is. */
 	if (s->acct.status != ACME_STATUS_DEACTIVATED) {
-		wait_init(&w);
-		if (wait_for(s, acme_account_ops_fetch(s->acme, &s->acct, on_done, &w), &w,
+		session_wait_init(&w);
+		if (wait_for(s, &w,
+		             acme_account_ops_fetch(s->acme, &s->acct, session_wait_done, &w),
 		             "show") < 0) {
 			rc = CLI_EXIT_FAILURE;
 			goto out;
@@ -167,25 +127,21 @@ out:
 static int
 run_register(struct cli *cli, struct session *s, const struct conf_settings *settings)
 {
-	int arc;
-	int rc = CLI_EXIT_FAILURE;
+	int rc;
 
 	(void)cli;
-	arc = session_account(s, settings);
-	if (arc < 0) {
-		rc = arc == -2 ? CLI_EXIT_USAGE : CLI_EXIT_FAILURE;
-		goto out;
+	rc = cmd_exit(session_account(s, settings));
+	if (rc == CLI_EXIT_OK) {
+		printf("%s\n", s->acct.url);
+		rc = fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
 	}
-	printf("%s\n", s->acct.url);
-	rc = fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
-out:
 	return rc;
 }
 
 static int
 run_update(struct cli *cli, struct session *s, const struct conf_settings *settings)
 {
-	struct wait w;
+	struct session_wait w;
 	int rc = CLI_EXIT_USAGE;
 
 	(void)cli;
@@ -200,11 +156,11 @@ run_update(struct cli *cli, struct session *s, const struct conf_settings *setti
 		goto out;
 	}
 	rc = CLI_EXIT_FAILURE;
-	wait_init(&w);
-	if (wait_for(s,
+	session_wait_init(&w);
+	if (wait_for(s, &w,
 	             acme_account_ops_update(s->acme, &s->acct, settings->emails,
-	                                     settings->n_emails, on_done, &w),
-	             &w, "update") < 0) {
+	                                     settings->n_emails, session_wait_done, &w),
+	             "update") < 0) {
 		goto out;
 	}
 	for (size_t i = 0; i < s->acct.n_contacts; i++) {
@@ -219,7 +175,7 @@ out:
 static int
 run_rollover(struct cli *cli, struct session *s, const struct conf_settings *settings)
 {
-	struct wait w;
+	struct session_wait w;
 	enum key_type type = settings->account_key_type;
 	EVP_PKEY *new_key = NULL;
 	char *thumb = NULL;
@@ -243,9 +199,10 @@ run_rollover(struct cli *cli, struct session *s, const struct conf_settings *set
 	if (new_key == NULL) {
 		goto out;
 	}
-	wait_init(&w);
+	session_wait_init(&w);
 	/* The rollover owns the new key from here on. */
-	if (wait_for(s, acme_account_ops_rollover(s->acme, &s->acct, new_key, on_done, &w), &w,
+	if (wait_for(s, &w,
+	             acme_account_ops_rollover(s->acme, &s->acct, new_key, session_wait_done, &w),
 	             "rollover") < 0) {
 		goto out;
 	}
@@ -262,7 +219,7 @@ out:
 static int
 run_deactivate(struct cli *cli, struct session *s, const struct conf_settings *settings)
 {
-	struct wait w;
+	struct session_wait w;
 	int rc;
 
 	(void)cli;
@@ -275,8 +232,8 @@ run_deactivate(struct cli *cli, struct session *s, const struct conf_settings *s
 		goto out;
 	}
 	rc = CLI_EXIT_FAILURE;
-	wait_init(&w);
-	if (wait_for(s, acme_account_ops_deactivate(s->acme, &s->acct, on_done, &w), &w,
+	session_wait_init(&w);
+	if (wait_for(s, &w, acme_account_ops_deactivate(s->acme, &s->acct, session_wait_done, &w),
 	             "deactivate") < 0) {
 		goto out;
 	}
@@ -377,37 +334,32 @@ out:
 static void
 reload_daemon(struct cli *cli, struct conf *conf)
 {
-	json_t *request = NULL;
+	struct cmd_daemon daemon;
 	json_t *answer = NULL;
 	const char *error = NULL;
-	char *path = NULL;
-	bool no_daemon = false;
 	int changed = 0;
 
-	path = cmd_socket_path(cli, conf);
-	request = json_pack("{s:s}", "cmd", "account-reload");
-	if (path == NULL || request == NULL) {
+	if (cmd_daemon_init(&daemon, cli, conf) < 0) {
 		goto out;
 	}
-	answer = ctl_request(path, request, 10.0, &no_daemon);
+	answer = cmd_daemon_ask(&daemon, "account-reload", NULL, CMD_DAEMON_TIMEOUT_S);
 	if (answer == NULL) {
-		if (!no_daemon) {
+		if (!daemon.none) {
 			log_warn("the daemon at %s did not answer: send it SIGHUP so that it "
 			         "reads the account key again",
-			         path);
+			         daemon.path);
 		}
 		goto out;
 	}
 	if (json_unpack(answer, "{s:s}", "error", &error) == 0) {
 		log_warn("the daemon at %s did not read the account again: %s: send it SIGHUP",
-		         path, error);
+		         daemon.path, error);
 	} else if (json_unpack(answer, "{s:b}", "changed", &changed) == 0 && changed) {
-		log_info("the daemon at %s now uses the new account key", path);
+		log_info("the daemon at %s now uses the new account key", daemon.path);
 	}
 out:
 	json_decref(answer);
-	json_decref(request);
-	free(path);
+	cmd_daemon_finish(&daemon);
 }
 
 static int
@@ -426,17 +378,8 @@ run(struct cli *cli)
 	if (sub == NULL) {
 		goto out;
 	}
-	if (cli_load_config(cli, &conf) < 0) {
-		goto out;
-	}
-	if (conf_resolve(&conf, NULL, &cli->settings, &settings) < 0) {
-		rc = CLI_EXIT_FAILURE;
-		goto out;
-	}
-	if (session_init(&s, &settings) < 0) {
-		rc = settings.ca != NULL && ca_directory_url(settings.ca) == NULL
-		             ? CLI_EXIT_USAGE
-		             : CLI_EXIT_FAILURE;
+	rc = cmd_session(cli, &conf, &settings, &s);
+	if (rc != CLI_EXIT_OK) {
 		goto out;
 	}
 	rc = sub->run(cli, &s, &settings);

@@ -4,13 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conf/ca.h"
 #include "renew/job_runner.h"
+#include "base/ident.h"
 #include "base/log.h"
 #include "renew/policy.h"
 #include "renew/preflight.h"
-#include "cmd/session.h"
-#include "base/file.h"
 #include "store/store_cert.h"
 
 /* The certificate's name from its first domain: "*.example.com" becomes
@@ -73,33 +71,6 @@ out:
 	return rc;
 }
 
-/* "a, b, c" of the identifiers of have that want lacks (or, swapped, that
- * want adds) into buf; whether there were any. */
-static bool
-names_missing(const struct ident *have, size_t n_have, char *const *want, size_t n_want, char *buf,
-              size_t len)
-{
-	size_t used = 0;
-
-	buf[0] = '\0';
-	for (size_t i = 0; i < n_have && used < len; i++) {
-		bool found = false;
-
-		for (size_t k = 0; k < n_want && !found; k++) {
-			struct ident w = {ident_type_of(want[k]), want[k]};
-
-			found = ident_equal(&have[i], &w);
-		}
-		if (!found) {
-			int n = snprintf(buf + used, len - used, "%s%s", used > 0 ? ", " : "",
-			                 have[i].value);
-
-			used += n > 0 ? (size_t)n : 0;
-		}
-	}
-	return used > 0;
-}
-
 /* Names are never dropped silently (a site would break for them): removing
  * names from what is installed needs --drop-names; adding is said. Returns
  * 0, or -1 (logged) to refuse. */
@@ -108,9 +79,8 @@ check_names(const char *state_dir, const char *name, const struct conf_settings 
 {
 	struct store_cert_info info;
 	struct ident *want = NULL;
-	char **have = NULL;
-	char list[1024];
-	size_t n_have = 0;
+	char list[1024] = "";
+	size_t n;
 	int rc = -1;
 
 	if (store_cert_inspect(state_dir, name, &info) < 0) {
@@ -121,16 +91,6 @@ check_names(const char *state_dir, const char *name, const struct conf_settings 
 		rc = 0;
 		goto out;
 	}
-	if (names_missing(info.ids, info.n_ids, s->domains, s->n_domains, list, sizeof(list))) {
-		if (!drop) {
-			log_error("%s: the installed certificate also covers %s; this would drop "
-			          "%s: name %s too, or pass --drop-names",
-			          name, list, strchr(list, ',') != NULL ? "them" : "it",
-			          strchr(list, ',') != NULL ? "them" : "it");
-			goto out;
-		}
-		log_warn("%s: dropping %s (--drop-names)", name, list);
-	}
 	want = calloc(s->n_domains + 1, sizeof(*want));
 	if (want == NULL) {
 		log_error("out of memory");
@@ -140,22 +100,177 @@ check_names(const char *state_dir, const char *name, const struct conf_settings 
 		want[i].type = ident_type_of(s->domains[i]);
 		want[i].value = s->domains[i];
 	}
-	have = calloc(info.n_ids + 1, sizeof(*have));
-	if (have == NULL) {
-		log_error("out of memory");
+	n = ident_missing_text(info.ids, info.n_ids, want, s->n_domains, "", list, sizeof(list));
+	if (n > 0 && !drop) {
+		log_error("%s: the installed certificate also covers %s; this would drop %s: name "
+		          "%s too, or pass --drop-names",
+		          name, list, n > 1 ? "them" : "it", n > 1 ? "them" : "it");
 		goto out;
 	}
-	for (size_t i = 0; i < info.n_ids; i++) {
-		have[n_have++] = info.ids[i].value;
+	if (n > 0) {
+		log_warn("%s: dropping %s (--drop-names)", name, list);
 	}
-	if (names_missing(want, s->n_domains, have, n_have, list, sizeof(list))) {
+	list[0] = '\0';
+	if (ident_missing_text(want, s->n_domains, info.ids, info.n_ids, "", list, sizeof(list)) >
+	    0) {
 		log_info("%s: adding %s", name, list);
 	}
 	rc = 0;
 out:
-	free(have);
 	free(want);
 	store_cert_info_finish(&info);
+	return rc;
+}
+
+/* The section the arguments name: a NAME matching a section alone takes
+ * that section's domains; names on the command line otherwise are the
+ * domains, but never of a configured certificate: renew would put the
+ * section's back. Returns 0 with the section or NULL in *section, or -1
+ * (logged). */
+static int
+find_section(struct cli *cli, const struct conf *conf, const struct conf_cert **section)
+{
+	const char *name = cli->values[CLI_OPT_NAME];
+	const struct conf_cert *c = conf_find_cert(conf, name != NULL ? name : cli->args[0]);
+
+	*section = c;
+	if (c != NULL && (cli->n_args > 1 || conf_find_cert(conf, cli->args[0]) != c)) {
+		log_error("%s: configured in %s:%d with its own domains: change them there (then "
+		          "acmed renew %s), or pass --name for another certificate",
+		          c->name, conf->path, c->line, c->name);
+		return -1;
+	}
+	return 0;
+}
+
+/* The arguments as the domains of a certificate no section configures.
+ * Returns 0, or -1 (logged). */
+static int
+set_domains(struct cli *cli)
+{
+	char err[256];
+
+	for (int i = 0; i < cli->n_args; i++) {
+		/* One name per argument: "exa mple.com" is a typo, not two
+		 * names. */
+		if (strpbrk(cli->args[i], " \t\n\r\v\f") != NULL) {
+			log_error("'%s': a name cannot contain whitespace: pass each name as an "
+			          "argument of its own",
+			          cli->args[i]);
+			return -1;
+		}
+		if (conf_set(&cli->settings, CONF_WHERE_CLI, "domains", cli->args[i], err,
+		             sizeof(err)) < 0) {
+			log_error("%s: %s", cli->args[i], err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* The certificate's name: --name, the section's, else made from the first
+ * domain into derived (len bytes). NULL (logged) when it is not usable. */
+static const char *
+cert_name(struct cli *cli, const struct conf_cert *section, char *derived, size_t len)
+{
+	const char *name = cli->values[CLI_OPT_NAME];
+
+	if (name == NULL && section != NULL) {
+		name = section->name;
+	} else if (name == NULL) {
+		name_from_domain(cli->args[0], derived, len);
+		name = derived;
+	}
+	if (!store_cert_name_ok(name)) {
+		log_error("'%s' is not a usable certificate name: use --name with letters, digits, "
+		          "'.', '_' or '-'",
+		          name);
+		name = NULL;
+	}
+	return name;
+}
+
+/* Whether every domain can be validated: wildcards only by dns-01. */
+static bool
+wildcards_ok(const struct conf_settings *settings)
+{
+	for (size_t i = 0; i < settings->n_domains; i++) {
+		if (strncmp(settings->domains[i], "*.", 2) == 0 &&
+		    settings->challenge != CONF_CHALLENGE_DNS01) {
+			log_error("%s: wildcards need dns-01: pass --dns-hook PROG or set dns-hook",
+			          settings->domains[i]);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Prints where the new certificate is, when one was issued or renewed. */
+static void
+print_paths(const char *state_dir, const char *name, const struct job_runner *runner)
+{
+	char *full = NULL;
+	char *key = NULL;
+
+	if (job_runner_count(runner, JOB_ISSUED) + job_runner_count(runner, JOB_RENEWED) == 0) {
+		return;
+	}
+	full = store_cert_path(state_dir, name, STORE_CERT_FULLCHAIN);
+	key = store_cert_path(state_dir, name, STORE_CERT_PRIVKEY);
+	if (full != NULL && key != NULL) {
+		printf("%s\n%s\n", full, key);
+	}
+	free(full);
+	free(key);
+}
+
+/* Gets or renews the certificate name of settings under state_dir and
+ * prints what the caller needs. Returns a CLI exit status. */
+static int
+issue(struct cli *cli, const char *name, const struct conf_settings *settings,
+      const char *state_dir)
+{
+	struct session s;
+	struct job_runner_config config;
+	struct job_request req;
+	struct policy_decision d;
+	struct job_runner *runner = NULL;
+	const char *ca_url = session_ca_url(settings);
+	bool need_ca;
+	int rc;
+
+	memset(&req, 0, sizeof(req));
+	req.force = cli->flags[CLI_OPT_FORCE];
+	need_ca = ca_url != NULL && (req.force ||
+	                             policy_check(state_dir, name, settings, ca_url, false, 0,
+	                                          time(NULL), &d, NULL) < 0 ||
+	                             d.action == POLICY_ORDER || d.ari_stale);
+	rc = cmd_exit(session_connect(&s, settings, state_dir, need_ca, &config));
+	if (rc != CLI_EXIT_OK) {
+		goto out;
+	}
+	rc = CLI_EXIT_FAILURE;
+	config.concurrency = 1;
+	runner = job_runner_create(&config);
+	if (runner == NULL || job_runner_add(runner, name, settings, &req) < 0) {
+		goto out;
+	}
+	job_runner_run(runner);
+	/* Held by a backoff: nothing was done, and no certificate is there
+	 * for the caller. */
+	if (job_runner_count(runner, JOB_FAILED) > 0 ||
+	    job_runner_count(runner, JOB_DEFERRED) > 0) {
+		goto out;
+	}
+	if (cli->flags[CLI_OPT_JSON]) {
+		rc = print_json(name, settings, state_dir, runner);
+		goto out;
+	}
+	print_paths(state_dir, name, runner);
+	rc = CLI_EXIT_OK;
+out:
+	job_runner_destroy(runner);
+	session_finish(&s);
 	return rc;
 }
 
@@ -164,136 +279,38 @@ run(struct cli *cli)
 {
 	struct conf conf;
 	struct conf_settings settings;
-	struct session s;
-	struct job_runner_config config;
-	struct job_request req;
-	struct policy_decision d;
-	struct job_runner *runner = NULL;
-	char *state_dir = NULL;
-	const char *ca_url;
-	bool need_ca;
-	int crc;
 	const struct conf_cert *section = NULL;
-	const char *name = cli->values[CLI_OPT_NAME];
+	const char *name;
+	char *state_dir = NULL;
 	char derived[80];
-	char err[256];
 	int rc = CLI_EXIT_USAGE;
 
 	memset(&settings, 0, sizeof(settings));
-	memset(&s, 0, sizeof(s));
-	if (cli_load_config(cli, &conf) < 0) {
+	if (cli_load_config(cli, &conf) < 0 || find_section(cli, &conf, &section) < 0 ||
+	    (section == NULL && set_domains(cli) < 0)) {
 		goto out;
 	}
-	section = conf_find_cert(&conf, name != NULL ? name : cli->args[0]);
-	/* A NAME matching a section alone takes that section's domains;
-	 * names on the command line otherwise are the domains, but never of a
-	 * configured certificate: renew would put the section's back. */
-	if (section != NULL &&
-	    (cli->n_args > 1 || conf_find_cert(&conf, cli->args[0]) != section)) {
-		log_error("%s: configured in %s:%d with its own domains: change them there (then "
-		          "acmed renew %s), or pass --name for another certificate",
-		          section->name, conf.path, section->line, section->name);
-		goto out;
-	}
-	if (section == NULL) {
-		for (int i = 0; i < cli->n_args; i++) {
-			/* One name per argument: "exa mple.com" is a typo, not
-			 * two names. */
-			if (strpbrk(cli->args[i], " \t\n\r\v\f") != NULL) {
-				log_error("'%s': a name cannot contain whitespace: pass each name "
-				          "as an argument of its own",
-				          cli->args[i]);
-				goto out;
-			}
-			if (conf_set(&cli->settings, CONF_WHERE_CLI, "domains", cli->args[i], err,
-			             sizeof(err)) < 0) {
-				log_error("%s: %s", cli->args[i], err);
-				goto out;
-			}
-		}
-	}
+	name = cert_name(cli, section, derived, sizeof(derived));
 	if (name == NULL) {
-		if (section != NULL) {
-			name = section->name;
-		} else {
-			name_from_domain(cli->args[0], derived, sizeof(derived));
-			name = derived;
-		}
-	}
-	if (!store_cert_name_ok(name)) {
-		log_error("'%s' is not a usable certificate name: use --name with letters, digits, "
-		          "'.', '_' or '-'",
-		          name);
 		goto out;
 	}
 	if (conf_resolve(&conf, section, &cli->settings, &settings) < 0) {
 		rc = CLI_EXIT_FAILURE;
 		goto out;
 	}
-	for (size_t i = 0; i < settings.n_domains; i++) {
-		if (strncmp(settings.domains[i], "*.", 2) == 0 &&
-		    settings.challenge != CONF_CHALLENGE_DNS01) {
-			log_error("%s: wildcards need dns-01: pass --dns-hook PROG or set dns-hook",
-			          settings.domains[i]);
-			goto out;
-		}
+	if (!wildcards_ok(&settings)) {
+		goto out;
 	}
 	state_dir = session_state_dir(&settings);
-	if (state_dir == NULL) {
-		goto out;
-	}
-	if (check_names(state_dir, name, &settings, cli->flags[CLI_OPT_DROP_NAMES]) < 0) {
-		goto out;
-	}
 	/* Before any account is registered or order made: what cannot be
 	 * kept is not asked for. */
-	if (preflight_check(state_dir, name, &settings, 0, NULL, NULL) < 0) {
+	if (state_dir == NULL ||
+	    check_names(state_dir, name, &settings, cli->flags[CLI_OPT_DROP_NAMES]) < 0 ||
+	    preflight_check(state_dir, name, &settings, 0, NULL, NULL) < 0) {
 		goto out;
 	}
-	ca_url = session_ca_url(&settings);
-	memset(&req, 0, sizeof(req));
-	req.force = cli->flags[CLI_OPT_FORCE];
-	need_ca = ca_url != NULL && (req.force ||
-	                             policy_check(state_dir, name, &settings, ca_url, false, 0,
-	                                          time(NULL), &d, NULL) < 0 ||
-	                             d.action == POLICY_ORDER || d.ari_stale);
-	crc = session_connect(&s, &settings, state_dir, need_ca, &config);
-	if (crc < 0) {
-		rc = crc == SESSION_USAGE ? CLI_EXIT_USAGE : CLI_EXIT_FAILURE;
-		goto out;
-	}
-	config.concurrency = 1;
-	runner = job_runner_create(&config);
-	if (runner == NULL || job_runner_add(runner, name, &settings, &req) < 0) {
-		rc = CLI_EXIT_FAILURE;
-		goto out;
-	}
-	job_runner_run(runner);
-	/* Held by a backoff: nothing was done, and no certificate is there
-	 * for the caller. */
-	if (job_runner_count(runner, JOB_FAILED) > 0 ||
-	    job_runner_count(runner, JOB_DEFERRED) > 0) {
-		rc = CLI_EXIT_FAILURE;
-		goto out;
-	}
-	if (cli->flags[CLI_OPT_JSON]) {
-		rc = print_json(name, &settings, state_dir, runner);
-		goto out;
-	}
-	if (job_runner_count(runner, JOB_ISSUED) + job_runner_count(runner, JOB_RENEWED) > 0) {
-		char *full = store_cert_path(state_dir, name, STORE_CERT_FULLCHAIN);
-		char *key = store_cert_path(state_dir, name, STORE_CERT_PRIVKEY);
-
-		if (full != NULL && key != NULL) {
-			printf("%s\n%s\n", full, key);
-		}
-		free(full);
-		free(key);
-	}
-	rc = CLI_EXIT_OK;
+	rc = issue(cli, name, &settings, state_dir);
 out:
-	job_runner_destroy(runner);
-	session_finish(&s);
 	free(state_dir);
 	conf_settings_finish(&settings);
 	conf_finish(&conf);

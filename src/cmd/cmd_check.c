@@ -7,7 +7,6 @@
 #include "challenge/challenge.h"
 #include "challenge/select.h"
 #include "config.h"
-#include "io/ctl.h"
 #include "base/log.h"
 #include "renew/preflight.h"
 
@@ -62,24 +61,22 @@ uses_listener(const struct conf_settings *s)
 static bool
 daemon_answers(struct cli *cli, struct conf *conf)
 {
-	json_t *request = json_pack("{s:s}", "cmd", "jobs");
+	struct cmd_daemon daemon = {0};
 	json_t *answer = NULL;
-	char *path = cmd_socket_path(cli, conf);
-	bool no_daemon = false;
 	bool ret = false;
 
-	if (request == NULL || path == NULL) {
+	if (cmd_daemon_init(&daemon, cli, conf) < 0) {
 		goto out;
 	}
-	answer = ctl_request(path, request, CHECK_DAEMON_TIMEOUT_S, &no_daemon);
+	answer = cmd_daemon_ask(&daemon, "jobs", NULL, CHECK_DAEMON_TIMEOUT_S);
 	if (answer != NULL) {
-		log_info("a daemon answers at %s: its ports are not checked (it holds them)", path);
+		log_info("a daemon answers at %s: its ports are not checked (it holds them)",
+		         daemon.path);
 		ret = true;
 	}
 out:
-	json_decref(request);
 	json_decref(answer);
-	free(path);
+	cmd_daemon_finish(&daemon);
 	return ret;
 }
 

@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "conf/ca.h"
-#include "io/ctl.h"
 #include "renew/job_runner.h"
 #include "base/log.h"
 #include "renew/policy.h"
@@ -20,12 +19,6 @@ struct group {
 	const char **names;
 	size_t n;
 };
-
-static bool
-same(const char *a, const char *b)
-{
-	return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
-}
 
 /* Whether any certificate of g is to be ordered, or its renewal window is
  * to be asked: only then is the CA needed, so a run with nothing due works
@@ -60,7 +53,6 @@ renew_group(struct group *g, bool force, unsigned long counts[JOB__MAX])
 	char *state_dir = NULL;
 	const char *ca_url = session_ca_url(&g->settings[0]);
 	int rc = CLI_EXIT_FAILURE;
-	int crc;
 
 	memset(&s, 0, sizeof(s));
 	state_dir = session_state_dir(&g->settings[0]);
@@ -76,12 +68,13 @@ renew_group(struct group *g, bool force, unsigned long counts[JOB__MAX])
 		rc = CLI_EXIT_USAGE;
 		goto out;
 	}
-	crc = session_connect(&s, &g->settings[0], state_dir,
-	                      ca_url != NULL && needs_ca(g, state_dir, ca_url, force), &config);
-	if (crc < 0) {
-		rc = crc == SESSION_USAGE ? CLI_EXIT_USAGE : CLI_EXIT_FAILURE;
+	rc = cmd_exit(session_connect(&s, &g->settings[0], state_dir,
+	                              ca_url != NULL && needs_ca(g, state_dir, ca_url, force),
+	                              &config));
+	if (rc != CLI_EXIT_OK) {
 		goto out;
 	}
+	rc = CLI_EXIT_FAILURE;
 	runner = job_runner_create(&config);
 	if (runner == NULL) {
 		goto out;
@@ -117,42 +110,37 @@ out:
 static int
 ask_daemon(struct cli *cli, struct conf *conf)
 {
-	char *path = cmd_socket_path(cli, conf);
-	int rc = CLI_EXIT_OK;
+	struct cmd_daemon daemon;
+	int rc = CLI_EXIT_FAILURE;
 
-	if (path == NULL) {
-		return CLI_EXIT_FAILURE;
+	if (cmd_daemon_init(&daemon, cli, conf) < 0) {
+		goto out;
 	}
+	rc = CLI_EXIT_OK;
 	for (int i = 0; i < cli->n_args; i++) {
-		json_t *request = json_pack("{s:s, s:s}", "cmd", "renew", "cert", cli->args[i]);
-		json_t *answer = NULL;
-		bool no_daemon = false;
+		json_t *answer =
+		        cmd_daemon_ask(&daemon, "renew", cli->args[i], CMD_DAEMON_TIMEOUT_S);
 		const char *error = NULL;
 
-		if (request != NULL) {
-			answer = ctl_request(path, request, 10.0, &no_daemon);
+		if (answer == NULL && daemon.none) {
+			log_error("no daemon answers at %s: start acmed run, or use acmed renew "
+			          "without --now",
+			          daemon.path);
+			rc = CLI_EXIT_NO_DAEMON;
+			break;
 		}
-		json_decref(request);
-		if (answer == NULL) {
-			if (no_daemon) {
-				log_error("no daemon answers at %s: start acmed run, or use acmed "
-				          "renew without --now",
-				          path);
-				rc = CLI_EXIT_NO_DAEMON;
-				break;
+		if (answer == NULL || json_unpack(answer, "{s:s}", "error", &error) == 0) {
+			if (error != NULL) {
+				log_error("%s: %s", cli->args[i], error);
 			}
-			rc = CLI_EXIT_FAILURE;
-			continue;
-		}
-		if (json_unpack(answer, "{s:s}", "error", &error) == 0) {
-			log_error("%s: %s", cli->args[i], error);
 			rc = CLI_EXIT_FAILURE;
 		} else {
 			log_info("%s: the daemon renews it now", cli->args[i]);
 		}
 		json_decref(answer);
 	}
-	free(path);
+out:
+	cmd_daemon_finish(&daemon);
 	return rc;
 }
 
@@ -172,15 +160,145 @@ print_counts(const unsigned long counts[JOB__MAX])
 	printf("\n");
 }
 
+/* The groups of the certificates to renew. */
+struct groups {
+	struct group *list; /* one per CA at the most */
+	size_t n;
+};
+
+static void
+groups_finish(struct groups *gs)
+{
+	for (size_t k = 0; gs->list != NULL && k < gs->n; k++) {
+		for (size_t i = 0; i < gs->list[k].n; i++) {
+			conf_settings_finish(&gs->list[k].settings[i]);
+		}
+		free(gs->list[k].settings);
+		free(gs->list[k].names);
+	}
+	free(gs->list);
+	memset(gs, 0, sizeof(*gs));
+}
+
+/* The group of gs for st's CA, made when there is none yet (room for
+ * max certificates). NULL when out of memory. */
+static struct group *
+group_for(struct groups *gs, const struct conf_settings *st, size_t max)
+{
+	struct group *g = NULL;
+
+	for (size_t k = 0; k < gs->n && g == NULL; k++) {
+		if (cmd_same(gs->list[k].ca, st->ca) &&
+		    cmd_same(gs->list[k].ca_file, st->ca_file)) {
+			g = &gs->list[k];
+		}
+	}
+	if (g == NULL) {
+		g = &gs->list[gs->n++];
+		g->settings = calloc(max, sizeof(*g->settings));
+		g->names = calloc(max, sizeof(*g->names));
+		if (g->settings == NULL || g->names == NULL) {
+			g = NULL;
+		}
+	}
+	return g;
+}
+
+/* Whether section c is to be renewed: every section when no CERT is named. */
+static bool
+wanted(struct cli *cli, const struct conf *conf, const struct conf_cert *c)
+{
+	bool ret = cli->n_args == 0;
+
+	for (int a = 0; a < cli->n_args && !ret; a++) {
+		ret = conf_find_cert(conf, cli->args[a]) == c;
+	}
+	return ret;
+}
+
+/* The sections to renew, resolved and grouped by CA into gs. Returns 0,
+ * or -1 when out of memory. */
+static int
+group_certs(struct cli *cli, const struct conf *conf, struct groups *gs)
+{
+	gs->list = calloc(conf->n_certs + 1, sizeof(*gs->list));
+	if (gs->list == NULL) {
+		return -1;
+	}
+	for (size_t i = 0; i < conf->n_certs; i++) {
+		const struct conf_cert *c = &conf->certs[i];
+		struct conf_settings st;
+		struct group *g;
+
+		if (!wanted(cli, conf, c)) {
+			continue;
+		}
+		if (conf_resolve(conf, c, &cli->settings, &st) < 0) {
+			return -1;
+		}
+		g = group_for(gs, &st, conf->n_certs);
+		if (g == NULL) {
+			conf_settings_finish(&st);
+			return -1;
+		}
+		g->settings[g->n] = st;
+		g->names[g->n] = c->name;
+		g->ca = g->settings[0].ca;
+		g->ca_file = g->settings[0].ca_file;
+		g->n++;
+	}
+	return 0;
+}
+
+/* Whether the configuration can be renewed: a file, with every CERT
+ * named in it. */
+static bool
+certs_known(struct cli *cli, const struct conf *conf)
+{
+	if (conf->path == NULL) {
+		log_error(
+		        "no configuration file: pass -c FILE (renew works on its [cert] sections)");
+		return false;
+	}
+	for (int i = 0; i < cli->n_args; i++) {
+		if (conf_find_cert(conf, cli->args[i]) == NULL) {
+			log_error("%s: no such certificate in %s", cli->args[i], conf->path);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Renews every group, CA by CA; the worst exit status of a group, else
+ * failure when a certificate failed or is held by its backoff. */
+static int
+renew_groups(struct groups *gs, bool force)
+{
+	unsigned long counts[JOB__MAX] = {0};
+	int worst = CLI_EXIT_OK;
+
+	for (size_t k = 0; k < gs->n; k++) {
+		int grc = renew_group(&gs->list[k], force, counts);
+
+		if (grc > worst) {
+			worst = grc;
+		}
+	}
+	print_counts(counts);
+	/* A certificate held by its backoff is still failing: a timer that
+	 * alerts on failure keeps alerting until it is fixed (nothing reached
+	 * the CA for it). */
+	return worst != CLI_EXIT_OK                                 ? worst
+	       : counts[JOB_FAILED] > 0 || counts[JOB_DEFERRED] > 0 ? CLI_EXIT_FAILURE
+	                                                            : CLI_EXIT_OK;
+}
+
 static int
 run(struct cli *cli)
 {
 	struct conf conf;
-	struct group *groups = NULL;
-	size_t n_groups = 0;
-	unsigned long counts[JOB__MAX] = {0};
+	struct groups gs = {NULL, 0};
 	int rc = CLI_EXIT_USAGE;
-	int worst = CLI_EXIT_OK;
 
 	if (cli_load_config(cli, &conf) < 0) {
 		goto out;
@@ -193,82 +311,16 @@ run(struct cli *cli)
 		rc = ask_daemon(cli, &conf);
 		goto out;
 	}
-	if (conf.path == NULL) {
-		log_error(
-		        "no configuration file: pass -c FILE (renew works on its [cert] sections)");
+	if (!certs_known(cli, &conf)) {
 		goto out;
 	}
-	for (int i = 0; i < cli->n_args; i++) {
-		if (conf_find_cert(&conf, cli->args[i]) == NULL) {
-			log_error("%s: no such certificate in %s", cli->args[i], conf.path);
-			goto out;
-		}
-	}
-	groups = calloc(conf.n_certs + 1, sizeof(*groups));
-	if (groups == NULL) {
-		rc = CLI_EXIT_FAILURE;
+	rc = CLI_EXIT_FAILURE;
+	if (group_certs(cli, &conf, &gs) < 0) {
 		goto out;
 	}
-	for (size_t i = 0; i < conf.n_certs; i++) {
-		const struct conf_cert *c = &conf.certs[i];
-		struct conf_settings st;
-		struct group *g = NULL;
-		bool wanted = cli->n_args == 0;
-
-		for (int a = 0; a < cli->n_args && !wanted; a++) {
-			wanted = conf_find_cert(&conf, cli->args[a]) == c;
-		}
-		if (!wanted) {
-			continue;
-		}
-		if (conf_resolve(&conf, c, &cli->settings, &st) < 0) {
-			rc = CLI_EXIT_FAILURE;
-			goto out;
-		}
-		for (size_t k = 0; k < n_groups && g == NULL; k++) {
-			if (same(groups[k].ca, st.ca) && same(groups[k].ca_file, st.ca_file)) {
-				g = &groups[k];
-			}
-		}
-		if (g == NULL) {
-			g = &groups[n_groups++];
-			g->settings = calloc(conf.n_certs, sizeof(*g->settings));
-			g->names = calloc(conf.n_certs, sizeof(*g->names));
-			if (g->settings == NULL || g->names == NULL) {
-				conf_settings_finish(&st);
-				rc = CLI_EXIT_FAILURE;
-				goto out;
-			}
-		}
-		g->settings[g->n] = st;
-		g->names[g->n] = c->name;
-		g->ca = g->settings[0].ca;
-		g->ca_file = g->settings[0].ca_file;
-		g->n++;
-	}
-	for (size_t k = 0; k < n_groups; k++) {
-		int grc = renew_group(&groups[k], cli->flags[CLI_OPT_FORCE], counts);
-
-		if (grc > worst) {
-			worst = grc;
-		}
-	}
-	print_counts(counts);
-	/* A certificate held by its backoff is still failing: a timer that
-	 * alerts on failure keeps alerting until it is fixed (nothing reached
-	 * the CA for it). */
-	rc = worst != CLI_EXIT_OK                                 ? worst
-	     : counts[JOB_FAILED] > 0 || counts[JOB_DEFERRED] > 0 ? CLI_EXIT_FAILURE
-	                                                          : CLI_EXIT_OK;
+	rc = renew_groups(&gs, cli->flags[CLI_OPT_FORCE]);
 out:
-	for (size_t k = 0; groups != NULL && k < n_groups; k++) {
-		for (size_t i = 0; i < groups[k].n; i++) {
-			conf_settings_finish(&groups[k].settings[i]);
-		}
-		free(groups[k].settings);
-		free(groups[k].names);
-	}
-	free(groups);
+	groups_finish(&gs);
 	conf_finish(&conf);
 	return rc;
 }

@@ -37,12 +37,6 @@ struct daemon {
 	int rc;
 };
 
-static bool
-same(const char *a, const char *b)
-{
-	return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
-}
-
 /* Every certificate must use the daemon's CA: one account, one connection. */
 static int
 check_one_ca(const struct conf *conf, const struct cli *cli, const struct conf_settings *global)
@@ -54,7 +48,7 @@ check_one_ca(const struct conf *conf, const struct cli *cli, const struct conf_s
 		if (conf_resolve(conf, &conf->certs[i], &cli->settings, &st) < 0) {
 			return -1;
 		}
-		ok = same(st.ca, global->ca) && same(st.ca_file, global->ca_file);
+		ok = cmd_same(st.ca, global->ca) && cmd_same(st.ca_file, global->ca_file);
 		conf_settings_finish(&st);
 		if (!ok) {
 			log_error("%s:%d: [cert %s]: acmed run serves one CA: set ca and ca-file "
@@ -183,9 +177,9 @@ static void
 start(struct daemon *d)
 {
 	struct job_runner_config config;
-	int arc;
+	enum session_result arc;
 
-	if (session_init(&d->s, &d->settings) < 0) {
+	if (session_init(&d->s, &d->settings) != SESSION_OK) {
 		goto retry;
 	}
 	/* The loop must not block on a command's registration: retry. */
@@ -196,7 +190,7 @@ start(struct daemon *d)
 		ev_break(d->loop, EVBREAK_ALL);
 		return;
 	}
-	if (arc < 0) {
+	if (arc != SESSION_OK) {
 		session_finish(&d->s);
 		goto retry;
 	}
@@ -272,8 +266,9 @@ on_reload(struct ev_loop *loop, ev_signal *w, int revents)
 		log_error("reload: configuration not changed");
 		goto out;
 	}
-	if (!same(settings.ca, d->settings.ca) || !same(settings.ca_file, d->settings.ca_file) ||
-	    !same(settings.state_dir, d->settings.state_dir)) {
+	if (!cmd_same(settings.ca, d->settings.ca) ||
+	    !cmd_same(settings.ca_file, d->settings.ca_file) ||
+	    !cmd_same(settings.state_dir, d->settings.state_dir)) {
 		log_error("reload: ca, ca-file and state-dir change only with a restart; "
 		          "configuration not changed");
 		goto out;
@@ -398,8 +393,7 @@ run(struct cli *cli)
 	}
 	d.rc = CLI_EXIT_FAILURE;
 	d.loop = ev_default_loop(EVFLAG_AUTO);
-	d.socket_path = d.settings.control_socket != NULL ? strdup(d.settings.control_socket)
-	                                                  : store_default_socket();
+	d.socket_path = cmd_socket_of(&d.settings);
 	if (d.socket_path == NULL) {
 		goto out;
 	}

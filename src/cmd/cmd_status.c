@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "io/ctl.h"
 #include "renew/job_runner.h"
 #include "base/log.h"
 #include "renew/policy.h"
@@ -104,15 +103,40 @@ print_table(json_t *answer)
 	}
 }
 
+/* The daemon's view when it is ready, else the files' (marked running when
+ * a daemon answered). New reference, or NULL (logged) when a daemon is
+ * there but cannot be asked: the files would show it as stopped. */
+static json_t *
+current_status(struct cli *cli, struct conf *conf, struct cmd_daemon *daemon)
+{
+	json_t *answer = cmd_daemon_ask(daemon, "status", NULL, CMD_DAEMON_TIMEOUT_S);
+	bool running = answer != NULL;
+
+	if (answer == NULL && !daemon->none) {
+		goto out;
+	}
+	if (answer != NULL && json_is_true(json_object_get(answer, "ready"))) {
+		json_object_set_new(answer, "daemon", json_true());
+		goto out;
+	}
+	/* No daemon, or one still waiting for its CA: the files tell more,
+	 * but a daemon that answered is running. */
+	json_decref(answer);
+	answer = offline_status(cli, conf);
+	if (answer != NULL && running) {
+		json_object_set_new(answer, "daemon", json_true());
+		json_object_set_new(answer, "ready", json_false());
+	}
+out:
+	return answer;
+}
+
 static int
 run(struct cli *cli)
 {
 	struct conf conf;
-	json_t *request = NULL;
+	struct cmd_daemon daemon = {0};
 	json_t *answer = NULL;
-	char *path = NULL;
-	bool no_daemon = false;
-	bool running = false;
 	int rc = CLI_EXIT_USAGE;
 
 	if (cli_load_config(cli, &conf) < 0) {
@@ -123,59 +147,25 @@ run(struct cli *cli)
 		goto out;
 	}
 	rc = CLI_EXIT_FAILURE;
-	path = cmd_socket_path(cli, &conf);
-	request = json_pack("{s:s}", "cmd", "status");
-	if (path == NULL || request == NULL) {
+	if (cmd_daemon_init(&daemon, cli, &conf) < 0) {
 		goto out;
 	}
-	answer = ctl_request(path, request, 10.0, &no_daemon);
-	if (answer == NULL && !no_daemon) {
-		/* A daemon is there (ctl_request said why it cannot be
-		 * asked): the files would show it as stopped. */
-		goto out;
+	answer = current_status(cli, &conf, &daemon);
+	if (answer != NULL) {
+		rc = cmd_print(cli, answer, print_table);
 	}
-	if (answer != NULL && json_is_true(json_object_get(answer, "ready"))) {
-		json_object_set_new(answer, "daemon", json_true());
-	} else {
-		/* No daemon, or one still waiting for its CA: the files tell
-		 * more, but a daemon that answered is running. */
-		running = answer != NULL;
-		json_decref(answer);
-		answer = offline_status(cli, &conf);
-		if (answer != NULL && running) {
-			json_object_set_new(answer, "daemon", json_true());
-			json_object_set_new(answer, "ready", json_false());
-		}
-	}
-	if (answer == NULL) {
-		goto out;
-	}
-	if (cli->flags[CLI_OPT_JSON]) {
-		if (cmd_print_json(answer) < 0) {
-			goto out;
-		}
-	} else {
-		print_table(answer);
-	}
-	rc = CLI_EXIT_OK;
 out:
-	json_decref(request);
 	json_decref(answer);
-	free(path);
+	cmd_daemon_finish(&daemon);
 	conf_finish(&conf);
 	return rc;
 }
-
-static const enum cli_opt options[] = {
-        CLI_OPT_JSON,
-        CLI_OPT__MAX,
-};
 
 const struct cli_command cmd_status = {
         .name = "status",
         .args = "",
         .summary = "Show every configured certificate: names, expiry, next renewal, last error.",
-        .options = options,
+        .options = cmd_json_options,
         .min_args = 0,
         .max_args = 0,
         .run = run,

@@ -3,9 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "conf/ca.h"
 #include "base/log.h"
-#include "cmd/session.h"
 
 static int
 run(struct cli *cli)
@@ -16,19 +14,8 @@ run(struct cli *cli)
 	const struct acme_directory *dir;
 	int rc = CLI_EXIT_USAGE;
 
-	memset(&settings, 0, sizeof(settings));
-	memset(&s, 0, sizeof(s));
-	if (cli_load_config(cli, &conf) < 0) {
-		goto out;
-	}
-	if (conf_resolve(&conf, NULL, &cli->settings, &settings) < 0) {
-		rc = CLI_EXIT_FAILURE;
-		goto out;
-	}
-	if (session_init(&s, &settings) < 0) {
-		rc = settings.ca != NULL && ca_directory_url(settings.ca) == NULL
-		             ? CLI_EXIT_USAGE
-		             : CLI_EXIT_FAILURE;
+	rc = cmd_session(cli, &conf, &settings, &s);
+	if (rc != CLI_EXIT_OK) {
 		goto out;
 	}
 	dir = acme_client_directory(s.acme);

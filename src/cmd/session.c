@@ -12,30 +12,32 @@
 
 #define DEFAULT_CA "letsencrypt"
 
-static void
-on_ready(int rc, const char *message, void *arg)
+/* The directory URL of settings->ca, or NULL (logged: the user must name
+ * another CA). */
+static const char *
+ca_url_or_say(const struct conf_settings *settings)
 {
-	struct session *s = arg;
+	const char *url = session_ca_url(settings);
 
-	s->ready_rc = rc;
-	if (rc < 0) {
-		log_error("%s", message);
+	if (url == NULL) {
+		log_error("ca: '%s' is neither an https URL nor one of %s", settings->ca,
+		          ca_short_names());
 	}
-	ev_break(s->loop, EVBREAK_ONE);
+	return url;
 }
 
-int
+enum session_result
 session_init(struct session *s, const struct conf_settings *settings)
 {
 	struct http_options opts;
-	const char *ca = settings->ca != NULL ? settings->ca : DEFAULT_CA;
 	const char *url;
-	int rc = -1;
+	int started;
+	enum session_result rc = SESSION_FAILED;
 
 	memset(s, 0, sizeof(*s));
-	url = ca_directory_url(ca);
+	url = ca_url_or_say(settings);
 	if (url == NULL) {
-		log_error("ca: '%s' is neither an https URL nor one of %s", ca, ca_short_names());
+		rc = SESSION_USAGE;
 		goto out;
 	}
 	s->loop = ev_default_loop(EVFLAG_AUTO);
@@ -60,14 +62,17 @@ session_init(struct session *s, const struct conf_settings *settings)
 	if (s->acme == NULL) {
 		goto out;
 	}
-	s->ready_rc = -1;
-	if (acme_client_start(s->acme, on_ready, s) < 0) {
+	session_wait_init(&s->wait);
+	started = acme_client_start(s->acme, session_wait_done, &s->wait);
+	if (session_wait(s, &s->wait, started) < 0) {
+		if (started == 0) {
+			log_error("%s", s->wait.message);
+		}
 		goto out;
 	}
-	ev_run(s->loop, 0);
-	rc = s->ready_rc;
+	rc = SESSION_OK;
 out:
-	if (rc < 0) {
+	if (rc != SESSION_OK) {
 		session_finish(s);
 	}
 	return rc;
@@ -95,57 +100,104 @@ session_state_dir(const struct conf_settings *settings)
 	return dir;
 }
 
+void
+session_wait_init(struct session_wait *w)
+{
+	w->waiting = true;
+	w->rc = -1;
+	w->message[0] = '\0';
+}
+
+void
+session_wait_done(int rc, const char *message, void *arg)
+{
+	struct session_wait *w = arg;
+
+	w->rc = rc;
+	snprintf(w->message, sizeof(w->message), "%s", message);
+	w->waiting = false;
+}
+
+int
+session_wait(struct session *s, struct session_wait *w, int started)
+{
+	int rc = -1;
+
+	if (started == 1) {
+		rc = 0;
+		goto out;
+	}
+	if (started < 0) {
+		goto out;
+	}
+	while (w->waiting) {
+		ev_run(s->loop, EVRUN_ONCE);
+	}
+	rc = w->rc;
+out:
+	return rc;
+}
+
+/* What an account operation's rc (acme_account_done_fn) means here. */
+static enum session_result
+account_result(int rc)
+{
+	enum session_result ret = SESSION_FAILED;
+
+	if (rc >= 0) {
+		ret = SESSION_OK;
+	} else if (rc == ACME_ACCOUNT_NOT_FOUND) {
+		ret = SESSION_NO_ACCOUNT;
+	} else if (rc == -2) {
+		/* acme_account_done_fn: a configuration problem the user
+		 * must fix (agree-tos, EAB). */
+		ret = SESSION_USAGE;
+	}
+	return ret;
+}
+
+/* Forwards an account operation's end to the session's wait. */
 static void
 on_account(int rc, const char *message, void *arg)
 {
 	struct session *s = arg;
 
-	s->account_rc = rc;
-	snprintf(s->account_message, sizeof(s->account_message), "%s", message);
-	s->waiting = false;
+	session_wait_done(rc, message, &s->wait);
+}
+
+/* Runs the loop until the account operation a starter returned started for
+ * is over: SESSION_OK when there was nothing to do or it succeeded, else
+ * what its rc means (logged). */
+static enum session_result
+account_wait(struct session *s, int started)
+{
+	enum session_result rc = account_result(session_wait(s, &s->wait, started));
+
+	if (rc != SESSION_OK && started == 0) {
+		log_error("%s", s->wait.message);
+	}
+	return rc;
 }
 
 /* Settles a rollover that was interrupted (account.key.new left behind)
  * before anything is signed: until then it is not known which key the CA
- * takes. Returns 0 or -1 (logged). */
-/* Runs the loop until the account operation a starter returned started for
- * is over (on_account called): 0 when there was nothing to do (1) or it
- * succeeded, -1 when it did not start, else its rc (logged). */
-static int
-account_wait(struct session *s, int started)
-{
-	if (started == 1) {
-		return 0;
-	}
-	if (started < 0) {
-		return -1;
-	}
-	while (s->waiting) {
-		ev_run(s->loop, EVRUN_ONCE);
-	}
-	if (s->account_rc < 0) {
-		log_error("%s", s->account_message);
-	}
-	return s->account_rc;
-}
-
-static int
+ * takes. Returns SESSION_OK or SESSION_FAILED. */
+static enum session_result
 resume_rollover(struct session *s)
 {
 	int started;
 
-	s->waiting = true;
-	s->account_rc = -1;
+	session_wait_init(&s->wait);
 	started = acme_account_resume_rollover(s->acme, &s->acct, on_account, s);
-	return account_wait(s, started) < 0 ? -1 : 0;
+	return account_wait(s, started) != SESSION_OK ? SESSION_FAILED : SESSION_OK;
 }
 
 /* Takes the account's lock before anything of the account is read. Returns
- * 0, -1 or SESSION_BUSY (logged). */
-static int
+ * SESSION_OK, SESSION_FAILED or SESSION_BUSY. */
+static enum session_result
 lock_account(struct session *s)
 {
-	int rc = -1;
+	enum session_result rc = SESSION_FAILED;
 
 	s->account_lock = acme_account_lock(s->state_dir, acme_client_directory_url(s->acme),
 	                                    !s->account_nowait);
@@ -157,7 +209,7 @@ lock_account(struct session *s)
 		}
 		goto out;
 	}
-	rc = 0;
+	rc = SESSION_OK;
 out:
 	return rc;
 }
@@ -169,29 +221,40 @@ session_account_unlock(struct session *s)
 	s->account_lock = NULL;
 }
 
-int
-session_account(struct session *s, const struct conf_settings *settings)
+/* What session_account and session_account_existing begin with: the state
+ * folder, the account's lock, the account's files, a rollover settled. */
+static enum session_result
+open_account(struct session *s, const struct conf_settings *settings)
 {
-	int started;
-	int rc = -1;
+	enum session_result rc = SESSION_USAGE;
 
 	s->state_dir = session_state_dir(settings);
 	if (s->state_dir == NULL) {
-		rc = -2;
 		goto out;
 	}
 	/* Held until the CA knows the account and both files are written: a
 	 * second first run waits here, then reads what this one wrote. */
 	rc = lock_account(s);
-	if (rc < 0) {
+	if (rc != SESSION_OK) {
 		goto out;
 	}
-	rc = -1;
+	rc = SESSION_FAILED;
 	if (acme_account_open(&s->acct, s->state_dir, acme_client_directory_url(s->acme),
-	                      settings->account_key_type) < 0 ||
-	    resume_rollover(s) < 0) {
+	                      settings->account_key_type) < 0) {
 		goto out;
 	}
+	rc = resume_rollover(s);
+out:
+	return rc;
+}
+
+/* Makes sure the CA knows the open account, registering it when needed. */
+static enum session_result
+ensure_account(struct session *s, const struct conf_settings *settings)
+{
+	int started;
+	enum session_result rc = SESSION_FAILED;
+
 	/* RFC 8555 section 7.3.6: the CA refuses everything a deactivated
 	 * account signs; say so before ordering anything. */
 	if (s->acct.status == ACME_STATUS_DEACTIVATED) {
@@ -201,99 +264,97 @@ session_account(struct session *s, const struct conf_settings *settings)
 		        s->acct.url, s->acct.dir);
 		goto out;
 	}
-	s->waiting = true;
-	s->account_rc = -1;
+	session_wait_init(&s->wait);
 	started = acme_account_ensure(s->acme, &s->acct, settings, false, on_account, s);
 	rc = account_wait(s, started);
+	/* Only a lookup reports that there is no account. */
+	if (rc == SESSION_NO_ACCOUNT) {
+		rc = SESSION_FAILED;
+	}
 out:
+	return rc;
+}
+
+/* The URL of the open account when the CA knows one for its key, never
+ * registering one. */
+static enum session_result
+find_account(struct session *s)
+{
+	int started;
+	enum session_result rc = SESSION_NO_ACCOUNT;
+
+	if (s->acct.key_created) {
+		goto out;
+	}
+	rc = SESSION_OK;
+	if (s->acct.url != NULL) {
+		goto out;
+	}
+	session_wait_init(&s->wait);
+	started = acme_account_lookup(s->acme, &s->acct, on_account, s);
+	rc = account_result(session_wait(s, &s->wait, started));
+	/* No account is for the caller to explain. */
+	if (rc != SESSION_OK && rc != SESSION_NO_ACCOUNT && started == 0) {
+		log_error("%s", s->wait.message);
+	}
+out:
+	return rc;
+}
+
+enum session_result
+session_account(struct session *s, const struct conf_settings *settings)
+{
+	enum session_result rc = open_account(s, settings);
+
+	if (rc == SESSION_OK) {
+		rc = ensure_account(s, settings);
+	}
 	session_account_unlock(s);
 	return rc;
 }
 
-int
+enum session_result
 session_account_existing(struct session *s, const struct conf_settings *settings)
 {
-	int rc = -1;
+	enum session_result rc = open_account(s, settings);
 
-	s->state_dir = session_state_dir(settings);
-	if (s->state_dir == NULL) {
-		rc = -2;
-		goto out;
+	/* The lock stays: the caller changes the account next. */
+	if (rc == SESSION_OK) {
+		rc = find_account(s);
 	}
-	rc = lock_account(s);
-	if (rc < 0) {
-		goto out;
-	}
-	rc = -1;
-	if (acme_account_open(&s->acct, s->state_dir, acme_client_directory_url(s->acme),
-	                      settings->account_key_type) < 0 ||
-	    resume_rollover(s) < 0) {
-		goto out;
-	}
-	if (s->acct.key_created) {
-		rc = SESSION_NO_ACCOUNT;
-		goto out;
-	}
-	if (s->acct.url != NULL) {
-		rc = 0;
-		goto out;
-	}
-	s->waiting = true;
-	s->account_rc = -1;
-	if (acme_account_lookup(s->acme, &s->acct, on_account, s) < 0) {
-		goto out;
-	}
-	while (s->waiting) {
-		ev_run(s->loop, EVRUN_ONCE);
-	}
-	rc = s->account_rc;
-	if (rc == ACME_ACCOUNT_NOT_FOUND) {
-		rc = SESSION_NO_ACCOUNT;
-	} else if (rc < 0) {
-		log_error("%s", s->account_message);
-	}
-out:
 	return rc;
 }
 
-int
+enum session_result
 session_connect(struct session *s, const struct conf_settings *settings, const char *state_dir,
                 bool need_ca, struct job_runner_config *config)
 {
-	int arc;
-	int rc = -1;
+	enum session_result rc = SESSION_USAGE;
 
 	memset(s, 0, sizeof(*s));
 	memset(config, 0, sizeof(*config));
-	config->ca_url = session_ca_url(settings);
+	config->ca_url = ca_url_or_say(settings);
 	if (config->ca_url == NULL) {
-		log_error("ca: '%s' is neither an https URL nor one of %s", settings->ca,
-		          ca_short_names());
-		rc = SESSION_USAGE;
 		goto out;
 	}
-	if (need_ca && session_init(s, settings) < 0) {
-		config->offline = "the CA cannot be reached (see above)";
+	if (need_ca && session_init(s, settings) != SESSION_OK) {
+		config->offline = SESSION_OFFLINE_UNREACHABLE;
 	} else if (need_ca) {
-		arc = session_account(s, settings);
-		if (arc == SESSION_USAGE) {
-			rc = SESSION_USAGE;
+		rc = session_account(s, settings);
+		/* A problem of the account (said above) is no reason to hold
+		 * every certificate by a backoff: nothing runs. */
+		if (rc != SESSION_OK) {
+			rc = rc == SESSION_USAGE ? SESSION_USAGE : SESSION_FAILED;
 			goto out;
 		}
-		if (arc < 0) {
-			/* Said above; a problem of the account, not a reason to
-			 * hold every certificate by a backoff. */
-			goto out;
-		} else {
-			config->client = s->acme;
-			config->acct = &s->acct;
-		}
+		config->client = s->acme;
+		config->acct = &s->acct;
 	}
 	config->loop = s->loop != NULL ? s->loop : ev_default_loop(EVFLAG_AUTO);
 	config->account_settings = settings;
 	config->state_dir = state_dir;
 	config->concurrency = settings->concurrency;
-	rc = 0;
+	rc = SESSION_OK;
 out:
 	return rc;
 }

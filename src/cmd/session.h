@@ -13,17 +13,38 @@
 #include "renew/job_runner.h"
 #include "store/store_lock.h"
 
+/* What the session functions return; every failure is logged unless said
+ * otherwise. */
+enum session_result {
+	SESSION_OK = 0,
+	SESSION_FAILED = -1,
+	/* A configuration problem the user must fix (exit 2): an unknown CA,
+	 * no state folder, agree-tos or EAB missing. */
+	SESSION_USAGE = -2,
+	/* session_account_existing: no account for this CA in the state
+	 * folder, or the CA knows none for its key (not logged). */
+	SESSION_NO_ACCOUNT = -3,
+	/* account_nowait is set and another process holds the account's
+	 * lock. */
+	SESSION_BUSY = -4,
+};
+
+/* One request in flight whose callback (session_wait_done) ends the wait:
+ * the directory, an account operation, a revocation. */
+struct session_wait {
+	bool waiting;
+	int rc; /* the callback's rc */
+	char message[1024]; /* the callback's message, "" until it came */
+};
+
 struct session {
 	struct ev_loop *loop; /* the default loop */
 	struct http *http;
 	struct acme_client *acme;
 	char *ca_file;
-	int ready_rc;
 	struct acme_account_handle acct;
 	char *state_dir;
-	bool waiting;
-	int account_rc;
-	char account_message[1024];
+	struct session_wait wait; /* the directory or account request in flight */
 	/* The account's lock (acme_account_lock), held by session_account
 	 * while it registers and by session_account_existing until
 	 * session_account_unlock or session_finish. */
@@ -34,13 +55,10 @@ struct session {
 };
 
 /* Sets up the loop and clients for settings->ca (default letsencrypt) and
- * fetches the directory, running the loop until it arrives. Returns 0, or -1
- * with the reason logged (s is then finished). */
-int session_init(struct session *s, const struct conf_settings *settings);
-
-/* session_account's and session_account_existing's rc for a configuration
- * error the user must fix (exit 2). */
-#define SESSION_USAGE (-2)
+ * fetches the directory, running the loop until it arrives. Returns
+ * SESSION_OK, SESSION_USAGE for an unknown CA, or SESSION_FAILED (s is then
+ * finished). */
+enum session_result session_init(struct session *s, const struct conf_settings *settings);
 
 /* The directory URL of settings->ca (letsencrypt when unset), or NULL for
  * an unknown short name. Borrowed. */
@@ -50,43 +68,56 @@ const char *session_ca_url(const struct conf_settings *settings);
  * string or NULL (logged). */
 char *session_state_dir(const struct conf_settings *settings);
 
-/* session_account's and session_account_existing's rc when account_nowait
- * is set and another process holds the account's lock (logged). */
-#define SESSION_BUSY (-4)
+/* Readies w for an operation about to start. */
+void session_wait_init(struct session_wait *w);
+
+/* The callback that ends w's wait (acme_ready_fn, acme_account_done_fn,
+ * acme_revoke_done_fn); arg is the struct session_wait. */
+void session_wait_done(int rc, const char *message, void *arg);
+
+/* Runs s's loop until the operation its starter returned started for is
+ * over. started: what the starter returned, 0 when it started, 1 when there
+ * was nothing to do, negative when it did not start (logged by it). Returns
+ * the callback's rc (its message in w->message, not logged), 0 for nothing
+ * to do, or -1 when it did not start. */
+int session_wait(struct session *s, struct session_wait *w, int started);
 
 /* Opens the account for this CA under the state folder and makes sure the
  * CA knows it (registering it when needed), running the loop until then;
  * all under the account's lock, waited for (one line naming the holder), so
  * that a concurrent first run ends up on the account this one registered.
- * Returns 0, -1 on failure, -2 when the user must fix the configuration
- * (agree-tos, EAB), SESSION_BUSY; the reason is logged. */
-int session_account(struct session *s, const struct conf_settings *settings);
-
-/* session_account_existing: no account for this CA in the state folder, or
- * the CA knows none for its key. */
-#define SESSION_NO_ACCOUNT (-3)
+ * Returns SESSION_OK, SESSION_FAILED, SESSION_USAGE (agree-tos, EAB) or
+ * SESSION_BUSY. */
+enum session_result session_account(struct session *s, const struct conf_settings *settings);
 
 /* Opens the account for this CA that already exists, running the loop until
  * its URL is known (looked up with onlyReturnExisting when account.json was
  * lost). Never registers one: returns SESSION_NO_ACCOUNT (not logged) when
- * there is none, so that the command can say how to make one. Returns 0, -1
- * on failure (logged), -2 for a configuration error (logged). Holds the
- * account's lock until session_account_unlock or session_finish, so that
- * the caller changes the account (rollover, update, deactivate) alone. */
-int session_account_existing(struct session *s, const struct conf_settings *settings);
+ * there is none, so that the command can say how to make one. Returns
+ * SESSION_OK, SESSION_FAILED or SESSION_USAGE besides. Holds the account's
+ * lock until session_account_unlock or session_finish, so that the caller
+ * changes the account (rollover, update, deactivate) alone. */
+enum session_result session_account_existing(struct session *s,
+                                             const struct conf_settings *settings);
 
 /* Releases the account's lock; safe when not held. */
 void session_account_unlock(struct session *s);
+
+/* Why the jobs that must order cannot when need_ca and the CA could not
+ * be reached: config->offline of session_connect. */
+#define SESSION_OFFLINE_UNREACHABLE "the CA cannot be reached (see above)"
 
 /* Sets up config (job.h) for a run on state_dir (borrowed, from
  * session_state_dir) that may need the CA: when need_ca, session_init and
  * session_account, and on success config's client and account; on failure
  * config->offline says why, so that the jobs that must order fail (and back
  * off) while the others go on. The loop and CA URL are set either way.
- * Returns 0, SESSION_USAGE for a configuration error (logged), or -1 when
- * the CA answered but the account cannot be used (logged; nothing to run). */
-int session_connect(struct session *s, const struct conf_settings *settings, const char *state_dir,
-                    bool need_ca, struct job_runner_config *config);
+ * Returns SESSION_OK, SESSION_USAGE for a configuration error, or
+ * SESSION_FAILED when the CA answered but the account cannot be used
+ * (nothing to run). */
+enum session_result session_connect(struct session *s, const struct conf_settings *settings,
+                                    const char *state_dir, bool need_ca,
+                                    struct job_runner_config *config);
 
 /* Frees everything; safe on a zeroed or finished session. */
 void session_finish(struct session *s);

@@ -167,12 +167,48 @@ start_discard(struct loader *ld)
 	ld->scope = SCOPE_DISCARD;
 }
 
-static void
-parse_section(struct loader *ld, char *line, int lineno)
+/* Appends the section [cert name] of line lineno to conf->certs, with its
+ * row of ld->cert_lines. Returns 0, or -1 when out of memory (ld->oom). */
+static int
+add_cert(struct loader *ld, const char *name, int lineno)
 {
 	struct conf *conf = ld->conf;
 	struct conf_cert *certs;
 	struct key_lines *lines;
+	int ret = -1;
+
+	/* Both grow before either is used: each keeps what it held when the
+	 * other cannot. */
+	certs = realloc(conf->certs, (conf->n_certs + 1) * sizeof(*certs));
+	if (certs != NULL) {
+		conf->certs = certs;
+	}
+	lines = realloc(ld->cert_lines, (conf->n_certs + 1) * sizeof(*lines));
+	if (lines != NULL) {
+		ld->cert_lines = lines;
+	}
+	if (certs == NULL || lines == NULL) {
+		goto out;
+	}
+	memset(&certs[conf->n_certs], 0, sizeof(*certs));
+	memset(&lines[conf->n_certs], 0, sizeof(*lines));
+	certs[conf->n_certs].name = strdup(name);
+	if (certs[conf->n_certs].name == NULL) {
+		goto out;
+	}
+	certs[conf->n_certs].line = lineno;
+	conf->n_certs++;
+	ret = 0;
+out:
+	if (ret < 0) {
+		ld->oom = true;
+	}
+	return ret;
+}
+
+static void
+parse_section(struct loader *ld, char *line, int lineno)
+{
 	size_t len;
 	char *inner;
 	char *name;
@@ -195,30 +231,10 @@ parse_section(struct loader *ld, char *line, int lineno)
 		start_discard(ld);
 		goto out;
 	}
-	certs = realloc(conf->certs, (conf->n_certs + 1) * sizeof(*certs));
-	if (certs == NULL) {
-		ld->oom = true;
+	if (add_cert(ld, name, lineno) < 0) {
 		start_discard(ld);
 		goto out;
 	}
-	conf->certs = certs;
-	lines = realloc(ld->cert_lines, (conf->n_certs + 1) * sizeof(*lines));
-	if (lines == NULL) {
-		ld->oom = true;
-		start_discard(ld);
-		goto out;
-	}
-	ld->cert_lines = lines;
-	memset(&certs[conf->n_certs], 0, sizeof(*certs));
-	memset(&lines[conf->n_certs], 0, sizeof(*lines));
-	certs[conf->n_certs].name = strdup(name);
-	if (certs[conf->n_certs].name == NULL) {
-		ld->oom = true;
-		start_discard(ld);
-		goto out;
-	}
-	certs[conf->n_certs].line = lineno;
-	conf->n_certs++;
 	ld->scope = SCOPE_CERT;
 	goto out;
 bad:

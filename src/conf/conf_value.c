@@ -173,44 +173,34 @@ int
 conf_value_parse_text(struct conf_settings *s, const struct conf_key_spec *spec, const char *value,
                       char *err, size_t errlen)
 {
-	const unsigned char *p;
-	int ret = -1;
-
-	for (p = (const unsigned char *)value; *p != '\0'; p++) {
+	for (const unsigned char *p = (const unsigned char *)value; *p != '\0'; p++) {
 		if (is_control(*p)) {
 			conf_value_fail(err, errlen,
 			                "%s: invalid value: contains a control character",
 			                spec->name);
-			goto out;
+			return -1;
 		}
 	}
 	if (strlen(value) > (size_t)spec->max) {
 		conf_value_fail(err, errlen, "%s: invalid value: longer than %ld characters",
 		                spec->name, spec->max);
-		goto out;
+		return -1;
 	}
-	ret = conf_value_set_string(s, spec, value);
-out:
-	return ret;
+	return conf_value_set_string(s, spec, value);
 }
 
 int
 conf_value_parse_token(struct conf_settings *s, const struct conf_key_spec *spec, const char *value,
                        char *err, size_t errlen)
 {
-	const unsigned char *p;
-	int ret = -1;
-
-	for (p = (const unsigned char *)value; *p != '\0'; p++) {
+	for (const unsigned char *p = (const unsigned char *)value; *p != '\0'; p++) {
 		if (is_control(*p) || *p == ' ') {
 			conf_value_fail(err, errlen, "%s: invalid value '%s': expected no spaces",
 			                spec->name, value);
-			goto out;
+			return -1;
 		}
 	}
-	ret = conf_value_parse_text(s, spec, value, err, errlen);
-out:
-	return ret;
+	return conf_value_parse_text(s, spec, value, err, errlen);
 }
 
 static int
@@ -245,17 +235,13 @@ int
 conf_value_parse_ca(struct conf_settings *s, const struct conf_key_spec *spec, const char *value,
                     char *err, size_t errlen)
 {
-	int ret = -1;
-
 	if (ca_directory_url(value) == NULL) {
 		conf_value_fail(err, errlen,
 		                "%s: unknown CA '%s': expected an https URL or one of %s",
 		                spec->name, value, ca_short_names());
-		goto out;
+		return -1;
 	}
-	ret = conf_value_set_string(s, spec, value);
-out:
-	return ret;
+	return conf_value_set_string(s, spec, value);
 }
 
 int
@@ -280,74 +266,88 @@ out:
 	return ret;
 }
 
+/* How a number key's value is read: 0 with the number in *v, or -1 with
+ * what was expected in want ("a number from 1 to 1024"). */
+typedef int (*read_long_fn)(const struct conf_key_spec *spec, const char *value, long *v,
+                            char *want, size_t wantlen);
+
+/* Reads value with read into the key's long field. Returns 0, or -1 with
+ * the message in err. */
+static int
+parse_long_with(struct conf_settings *s, const struct conf_key_spec *spec, const char *value,
+                char *err, size_t errlen, read_long_fn read)
+{
+	char want[128];
+	long v;
+
+	if (read(spec, value, &v, want, sizeof(want)) < 0) {
+		conf_value_fail(err, errlen, "%s: invalid value '%s': expected %s", spec->name,
+		                value, want);
+		return -1;
+	}
+	*(long *)conf_value_field(s, spec->off) = v;
+	return 0;
+}
+
+static int
+read_number(const struct conf_key_spec *spec, const char *value, long *v, char *want,
+            size_t wantlen)
+{
+	if (parse_long(value, v) < 0 || *v < spec->min || *v > spec->max) {
+		snprintf(want, wantlen, "a number from %ld to %ld", spec->min, spec->max);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+read_duration(const struct conf_key_spec *spec, const char *value, long *v, char *want,
+              size_t wantlen)
+{
+	if (conf_parse_duration(value, v) < 0) {
+		snprintf(want, wantlen, "a duration such as 30, 90s, 5m, 2h or 1d");
+		return -1;
+	}
+	if (*v < spec->min || *v > spec->max) {
+		snprintf(want, wantlen, "%lds to %lds", spec->min, spec->max);
+		return -1;
+	}
+	return 0;
+}
+
+/* "auto" (0: the policy decides) or a duration of at least spec->min. */
+static int
+read_renew_before(const struct conf_key_spec *spec, const char *value, long *v, char *want,
+                  size_t wantlen)
+{
+	if (strcmp(value, "auto") == 0) {
+		*v = 0;
+	} else if (conf_parse_duration(value, v) < 0 || *v < spec->min) {
+		snprintf(want, wantlen, "auto or a duration of at least 1h, such as 30d");
+		return -1;
+	}
+	return 0;
+}
+
 int
 conf_value_parse_number(struct conf_settings *s, const struct conf_key_spec *spec,
                         const char *value, char *err, size_t errlen)
 {
-	long *dst = conf_value_field(s, spec->off);
-	long v;
-	int ret = -1;
-
-	if (parse_long(value, &v) < 0 || v < spec->min || v > spec->max) {
-		conf_value_fail(err, errlen,
-		                "%s: invalid value '%s': expected a number from %ld to %ld",
-		                spec->name, value, spec->min, spec->max);
-		goto out;
-	}
-	*dst = v;
-	ret = 0;
-out:
-	return ret;
+	return parse_long_with(s, spec, value, err, errlen, read_number);
 }
 
 int
 conf_value_parse_duration(struct conf_settings *s, const struct conf_key_spec *spec,
                           const char *value, char *err, size_t errlen)
 {
-	long *dst = conf_value_field(s, spec->off);
-	long v;
-	int ret = -1;
-
-	if (conf_parse_duration(value, &v) < 0) {
-		conf_value_fail(
-		        err, errlen,
-		        "%s: invalid value '%s': expected a duration such as 30, 90s, 5m, 2h or 1d",
-		        spec->name, value);
-		goto out;
-	}
-	if (v < spec->min || v > spec->max) {
-		conf_value_fail(err, errlen, "%s: invalid value '%s': expected %lds to %lds",
-		                spec->name, value, spec->min, spec->max);
-		goto out;
-	}
-	*dst = v;
-	ret = 0;
-out:
-	return ret;
+	return parse_long_with(s, spec, value, err, errlen, read_duration);
 }
 
 int
 conf_value_parse_renew_before(struct conf_settings *s, const struct conf_key_spec *spec,
                               const char *value, char *err, size_t errlen)
 {
-	long *dst = conf_value_field(s, spec->off);
-	long v;
-	int ret = -1;
-
-	if (strcmp(value, "auto") == 0) {
-		v = 0;
-	} else if (conf_parse_duration(value, &v) < 0 || v < spec->min) {
-		conf_value_fail(
-		        err, errlen,
-		        "%s: invalid value '%s': expected auto or a duration of at least 1h, such "
-		        "as 30d",
-		        spec->name, value);
-		goto out;
-	}
-	*dst = v;
-	ret = 0;
-out:
-	return ret;
+	return parse_long_with(s, spec, value, err, errlen, read_renew_before);
 }
 
 int
@@ -395,18 +395,14 @@ int
 conf_value_parse_eab_alg(struct conf_settings *s, const struct conf_key_spec *spec,
                          const char *value, char *err, size_t errlen)
 {
-	int ret = -1;
-
 	if (bsearch(value, eab_algs, sizeof(eab_algs) / sizeof(eab_algs[0]), sizeof(eab_algs[0]),
 	            eab_alg_cmp) == NULL) {
 		conf_value_fail(err, errlen,
 		                "%s: invalid value '%s': expected HS256, HS384 or HS512",
 		                spec->name, value);
-		goto out;
+		return -1;
 	}
-	ret = conf_value_set_string(s, spec, value);
-out:
-	return ret;
+	return conf_value_set_string(s, spec, value);
 }
 
 int

@@ -111,27 +111,11 @@ static void
 names_change(const struct ident *have, size_t n_have, const struct ident *want, size_t n_want,
              char *buf, size_t len)
 {
-	size_t used = 0;
-	const char *sep = "adds ";
+	size_t added;
 
 	buf[0] = '\0';
-	for (size_t i = 0; i < n_want && used < len; i++) {
-		if (!ident_in(&want[i], have, n_have)) {
-			int n = snprintf(buf + used, len - used, "%s%s", sep, want[i].value);
-
-			used += n > 0 ? (size_t)n : 0;
-			sep = ", ";
-		}
-	}
-	sep = used > 0 ? "; drops " : "drops ";
-	for (size_t i = 0; i < n_have && used < len; i++) {
-		if (!ident_in(&have[i], want, n_want)) {
-			int n = snprintf(buf + used, len - used, "%s%s", sep, have[i].value);
-
-			used += n > 0 ? (size_t)n : 0;
-			sep = ", ";
-		}
-	}
+	added = ident_missing_text(want, n_want, have, n_have, "adds ", buf, len);
+	ident_missing_text(have, n_have, want, n_want, added > 0 ? "; drops " : "drops ", buf, len);
 }
 
 /* Whether the installed certificate must be replaced whatever its dates;

@@ -11,7 +11,8 @@
 
 #include <cmocka.h>
 
-#include "conf/ca.h"
+#include "conf_file.h"
+
 #include "conf/conf.h"
 
 #define MAX_EXPECTED 8
@@ -22,40 +23,6 @@ struct bad_case {
 	const char *text;
 	const char *errors[MAX_EXPECTED];
 };
-
-static char test_dir[64];
-static char conf_path[128];
-
-static int
-group_setup(void **state)
-{
-	(void)state;
-	snprintf(test_dir, sizeof(test_dir), "/tmp/test_conf.XXXXXX");
-	if (mkdtemp(test_dir) == NULL) {
-		return -1;
-	}
-	snprintf(conf_path, sizeof(conf_path), "%s/acmed.conf", test_dir);
-	return 0;
-}
-
-static int
-group_teardown(void **state)
-{
-	(void)state;
-	unlink(conf_path);
-	rmdir(test_dir);
-	return 0;
-}
-
-static void
-write_conf(const char *text)
-{
-	FILE *fp = fopen(conf_path, "w");
-
-	assert_non_null(fp);
-	assert_int_equal(fwrite(text, 1, strlen(text), fp), strlen(text));
-	assert_int_equal(fclose(fp), 0);
-}
 
 static void
 check_bad(const struct bad_case *c)
@@ -68,9 +35,9 @@ check_bad(const struct bad_case *c)
 	while (n < MAX_EXPECTED && c->errors[n] != NULL) {
 		n++;
 	}
-	write_conf(c->text);
+	conf_file_write(c->text);
 	conf_init(&conf);
-	if (conf_load(&conf, conf_path) != -1 || conf.n_errors != n) {
+	if (conf_load(&conf, conf_file_path) != -1 || conf.n_errors != n) {
 		print_error("config:\n%s\nexpected %zu errors, got %zu:\n", c->text, n,
 		            conf.n_errors);
 		for (i = 0; i < conf.n_errors; i++) {
@@ -79,7 +46,7 @@ check_bad(const struct bad_case *c)
 		fail();
 	}
 	for (i = 0; i < n; i++) {
-		snprintf(expected, sizeof(expected), "%s:%s", conf_path, c->errors[i]);
+		snprintf(expected, sizeof(expected), "%s:%s", conf_file_path, c->errors[i]);
 		if (strcmp(conf.errors[i], expected) != 0) {
 			print_error("config:\n%s\n", c->text);
 		}
@@ -139,11 +106,11 @@ test_good_file(void **state)
 	struct conf conf;
 
 	(void)state;
-	write_conf(good_conf);
+	conf_file_write(good_conf);
 	conf_init(&conf);
-	assert_int_equal(conf_load(&conf, conf_path), 0);
+	assert_int_equal(conf_load(&conf, conf_file_path), 0);
 	assert_int_equal(conf.n_errors, 0);
-	assert_string_equal(conf.path, conf_path);
+	assert_string_equal(conf.path, conf_file_path);
 
 	g = &conf.global;
 	assert_string_equal(g->ca, "letsencrypt-staging");
@@ -207,9 +174,9 @@ test_resolve(void **state)
 	char err[256];
 
 	(void)state;
-	write_conf(good_conf);
+	conf_file_write(good_conf);
 	conf_init(&conf);
-	assert_int_equal(conf_load(&conf, conf_path), 0);
+	assert_int_equal(conf_load(&conf, conf_file_path), 0);
 
 	/* Defaults, then global, then the section. */
 	assert_int_equal(conf_resolve(&conf, &conf.certs[1], NULL, &out), 0);
@@ -468,38 +435,6 @@ test_names(void **state)
 	assert_string_equal(conf_challenge_name(CONF_CHALLENGE_DNS01), "dns-01");
 	assert_string_equal(conf_challenge_name(CONF_CHALLENGE_TLSALPN01), "tls-alpn-01");
 	assert_null(conf_challenge_name(CONF_CHALLENGE__MAX));
-}
-
-static void
-test_ca(void **state)
-{
-	char names[256];
-	char *name;
-	char *save = NULL;
-
-	(void)state;
-	assert_string_equal(ca_directory_url("letsencrypt"),
-	                    "https://acme-v02.api.letsencrypt.org/directory");
-	assert_string_equal(ca_directory_url("letsencrypt-staging"),
-	                    "https://acme-staging-v02.api.letsencrypt.org/directory");
-	assert_string_equal(ca_directory_url("zerossl"), "https://acme.zerossl.com/v2/DV90");
-	assert_string_equal(ca_directory_url("buypass"), "https://api.buypass.com/acme/directory");
-	assert_string_equal(ca_directory_url("google-staging"),
-	                    "https://dv.acme-v02.test-api.pki.goog/directory");
-	assert_string_equal(ca_directory_url("https://ca.example/dir"), "https://ca.example/dir");
-	assert_null(ca_directory_url("http://ca.example/dir"));
-	assert_null(ca_directory_url("LetsEncrypt"));
-	assert_null(ca_directory_url("letsencrypt "));
-	assert_null(ca_directory_url(""));
-	assert_null(ca_directory_url(NULL));
-
-	/* Every short name in the message resolves. */
-	snprintf(names, sizeof(names), "%s", ca_short_names());
-	for (name = strtok_r(names, ", ", &save); name != NULL;
-	     name = strtok_r(NULL, ", ", &save)) {
-		assert_non_null(ca_directory_url(name));
-		assert_ptr_not_equal(ca_directory_url(name), name);
-	}
 }
 
 static void
@@ -785,7 +720,7 @@ test_duplicate_section_dropped(void **state)
 	(void)state;
 	check_bad(&c);
 	conf_init(&conf);
-	assert_int_equal(conf_load(&conf, conf_path), -1);
+	assert_int_equal(conf_load(&conf, conf_file_path), -1);
 	assert_int_equal(conf.n_certs, 2);
 	assert_string_equal(conf.certs[0].name, "www");
 	assert_string_equal(conf.certs[0].settings.domains[0], "a.example");
@@ -801,7 +736,7 @@ test_unreadable(void **state)
 	struct conf conf;
 
 	(void)state;
-	snprintf(missing, sizeof(missing), "%s/missing.conf", test_dir);
+	snprintf(missing, sizeof(missing), "%s/missing.conf", conf_file_dir);
 	conf_init(&conf);
 	assert_int_equal(conf_load(&conf, missing), -1);
 	assert_int_equal(conf.n_errors, 1);
@@ -811,9 +746,9 @@ test_unreadable(void **state)
 	conf_finish(&conf);
 
 	conf_init(&conf);
-	assert_int_equal(conf_load(&conf, test_dir), -1);
+	assert_int_equal(conf_load(&conf, conf_file_dir), -1);
 	assert_int_equal(conf.n_errors, 1);
-	snprintf(expected, sizeof(expected), "%s: Is a directory", test_dir);
+	snprintf(expected, sizeof(expected), "%s: Is a directory", conf_file_dir);
 	assert_string_equal(conf.errors[0], expected);
 	conf_finish(&conf);
 }
@@ -827,14 +762,14 @@ test_nul_byte(void **state)
 	FILE *fp;
 
 	(void)state;
-	fp = fopen(conf_path, "w");
+	fp = fopen(conf_file_path, "w");
 	assert_non_null(fp);
 	assert_int_equal(fwrite(text, 1, sizeof(text) - 1, fp), sizeof(text) - 1);
 	assert_int_equal(fclose(fp), 0);
 	conf_init(&conf);
-	assert_int_equal(conf_load(&conf, conf_path), -1);
+	assert_int_equal(conf_load(&conf, conf_file_path), -1);
 	assert_int_equal(conf.n_errors, 1);
-	snprintf(expected, sizeof(expected), "%s:2: contains a NUL byte", conf_path);
+	snprintf(expected, sizeof(expected), "%s:2: contains a NUL byte", conf_file_path);
 	assert_string_equal(conf.errors[0], expected);
 	assert_true(conf.global.agree_tos);
 	conf_finish(&conf);
@@ -846,18 +781,18 @@ test_empty_file(void **state)
 	struct conf conf;
 
 	(void)state;
-	write_conf("");
+	conf_file_write("");
 	conf_init(&conf);
-	assert_int_equal(conf_load(&conf, conf_path), 0);
+	assert_int_equal(conf_load(&conf, conf_file_path), 0);
 	assert_int_equal(conf.n_errors, 0);
 	assert_int_equal(conf.n_certs, 0);
 	assert_int_equal(conf.global.set, 0);
 	conf_finish(&conf);
 
 	/* No newline at the end. */
-	write_conf("# only\n\n   \t\nca = zerossl");
+	conf_file_write("# only\n\n   \t\nca = zerossl");
 	conf_init(&conf);
-	assert_int_equal(conf_load(&conf, conf_path), 0);
+	assert_int_equal(conf_load(&conf, conf_file_path), 0);
 	assert_string_equal(conf.global.ca, "zerossl");
 	conf_finish(&conf);
 }
@@ -872,7 +807,6 @@ main(void)
 	        cmocka_unit_test(test_values),
 	        cmocka_unit_test(test_parse_duration),
 	        cmocka_unit_test(test_names),
-	        cmocka_unit_test(test_ca),
 	        cmocka_unit_test(test_syntax_errors),
 	        cmocka_unit_test(test_section_errors),
 	        cmocka_unit_test(test_value_errors),
@@ -885,5 +819,5 @@ main(void)
 	        cmocka_unit_test(test_empty_file),
 	};
 
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, conf_file_setup, conf_file_teardown);
 }
