@@ -5,7 +5,7 @@
 # - acmed(8) describes every command and every option that "acmed CMD
 #   --help" prints, each command's options are in its SYNOPSIS, and it names
 #   no option acmed does not have;
-# - acmed.conf(5) and conf/acmed.conf describe every key of src/conf.c's
+# - acmed.conf(5) and conf/acmed.conf describe every key of src/conf/conf.c's
 #   table and no other;
 # - acmed-hooks(7) names every ACMED_* variable the hooks get;
 # - conf/acmed.conf, its commented-out sections and the examples of
@@ -67,10 +67,10 @@ command_options()
 		grep -oE -- '--[a-z][a-z-]*'
 }
 
-# The keys of the table in src/conf.c, one per line.
+# The keys of the table in src/conf/conf.c, one per line.
 conf_keys()
 {
-	sed -nE 's/^[[:space:]]*(KEY|LIST)\([A-Z_]+, "([a-z][a-z-]*)".*/\2/p' "$SRC/src/conf.c"
+	sed -nE 's/^[[:space:]]*(KEY|LIST)\([A-Z_]+, "([a-z][a-z-]*)".*/\2/p' "$SRC/src/conf/conf.c"
 }
 
 # is_in WORD LIST...: whether WORD is one of LIST.
@@ -173,10 +173,10 @@ t_conf_keys()
 	local keys key n_enum documented
 
 	mapfile -t keys < <(conf_keys)
-	n_enum=$(awk '/^enum conf_key /,/^};/' "$SRC/src/conf.h" |
+	n_enum=$(awk '/^enum conf_key /,/^};/' "$SRC/src/conf/conf.h" |
 		grep -cE '^[[:space:]]*CONF_KEY_[A-Z][A-Z_]*,')
 	if ((${#keys[@]} == 0 || ${#keys[@]} != n_enum)); then
-		fail "read ${#keys[@]} keys from src/conf.c, but enum conf_key has $n_enum"
+		fail "read ${#keys[@]} keys from src/conf/conf.c, but enum conf_key has $n_enum"
 		return
 	fi
 	section "$T/acmed.conf.5.txt" KEYS >"$T/keys.txt"
@@ -204,7 +204,7 @@ t_hook_variables()
 {
 	local var vars
 
-	mapfile -t vars < <(grep -ohE '"ACMED_[A-Z_]+=?' "$SRC"/src/challenge_*.c "$SRC/src/job.c" |
+	mapfile -t vars < <(grep -ohE '"ACMED_[A-Z_]+=?' "$SRC"/src/challenge/*.c "$SRC"/src/renew/*.c |
 		tr -d '"=' | sort -u)
 	if ((${#vars[@]} < 5)); then
 		fail "found ${#vars[@]} ACMED_* variables in src/: cannot read the sources"
