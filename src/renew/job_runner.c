@@ -128,6 +128,9 @@ on_finished(struct job *job, const struct job_outcome *outcome, void *arg)
 	struct slot *slot = arg;
 	struct job_runner *r = slot->runner;
 
+	/* Not running any more for the callback: it may ask for the
+	 * certificate again at once (job_runner_has is false). */
+	list_unlink(&slot->node);
 	r->active--;
 	r->counts[outcome->result]++;
 	if (r->on_done != NULL) {
