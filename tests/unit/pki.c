@@ -34,13 +34,11 @@ add_ext(X509 *x, X509V3_CTX *ctx, int nid, const char *value)
 	X509_EXTENSION_free(ext);
 }
 
-/* A certificate for key named cn, signed by issuer (itself when NULL); san
- * the subjectAltName value or NULL. */
-static X509 *
-make(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *issuer_key, const char *san,
-     time_t not_before, time_t not_after)
+X509 *
+pki_cert(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *issuer_key, const char *san,
+         time_t not_before, time_t not_after, bool ca)
 {
-	static long serial = 5000;
+	static long serial = 1000;
 	X509V3_CTX ctx;
 	X509_NAME *name;
 	X509 *x = X509_new();
@@ -58,13 +56,13 @@ make(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *issuer_key, const ch
 	assert_non_null(ASN1_TIME_set(X509_getm_notAfter(x), not_after));
 	assert_int_equal(X509_set_pubkey(x, key), 1);
 	X509V3_set_ctx(&ctx, issuer != NULL ? issuer : x, x, NULL, NULL, 0);
-	add_ext(x, &ctx, NID_basic_constraints, san == NULL ? "critical,CA:TRUE" : "CA:FALSE");
+	add_ext(x, &ctx, NID_basic_constraints, ca ? "critical,CA:TRUE" : "critical,CA:FALSE");
 	add_ext(x, &ctx, NID_subject_key_identifier, "hash");
 	add_ext(x, &ctx, NID_authority_key_identifier, "keyid:always");
 	if (san != NULL) {
 		add_ext(x, &ctx, NID_subject_alt_name, san);
 	}
-	assert_true(X509_sign(x, issuer_key != NULL ? issuer_key : key, EVP_sha256()) > 0);
+	assert_true(X509_sign(x, issuer_key, EVP_sha256()) > 0);
 	return x;
 }
 
@@ -74,8 +72,8 @@ pki_init(struct pki *p)
 	time_t now = time(NULL);
 
 	p->key = pki_key();
-	p->cert = make(p->key, "acmed test CA", NULL, NULL, NULL, now - PKI_DAY,
-	               now + 3650 * PKI_DAY);
+	p->cert = pki_cert(p->key, "acmed test CA", NULL, p->key, NULL, now - PKI_DAY,
+	                   now + 3650 * PKI_DAY, true);
 }
 
 void
@@ -101,7 +99,8 @@ pki_leaf(const struct pki *p, EVP_PKEY *key, const char *const *names, size_t n,
 		assert_true(w > 0 && (size_t)w < sizeof(san) - used);
 		used += (size_t)w;
 	}
-	return make(key, n > 0 ? names[0] : "leaf", p->cert, p->key, san, not_before, not_after);
+	return pki_cert(key, n > 0 ? names[0] : "leaf", p->cert, p->key, san, not_before, not_after,
+	                false);
 }
 
 char *

@@ -6,6 +6,7 @@
 
 #include <openssl/evp.h>
 #include <openssl/x509.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -23,6 +24,13 @@ void pki_finish(struct pki *p);
 
 /* A new EC P-256 key (EVP_PKEY_free). */
 EVP_PKEY *pki_key(void);
+
+/* A certificate for key with subject CN=cn, issued by issuer with
+ * issuer_key (self-signed when issuer is NULL), valid from not_before to
+ * not_after, a CA or a leaf, with the subjectAltName san ("DNS:a,IP:1.2.3.4";
+ * NULL for none) and key identifiers (X509_free). */
+X509 *pki_cert(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *issuer_key, const char *san,
+               time_t not_before, time_t not_after, bool ca);
 
 /* A leaf for key with the DNS names (n of them), valid from not_before to
  * not_after, issued by p (X509_free). */

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "base/file.h"
+#include "tmpdir.h"
 
 /* Link-time seam: this definition takes the place of libc's for the code
  * under test, so that a test can predict the temp name. Unless a test asks,
@@ -59,42 +60,12 @@ setup(void **state)
 	return 0;
 }
 
-static void
-remove_tree(const char *path)
-{
-	char child[PATH_MAX];
-	struct dirent *de;
-	struct stat st;
-	DIR *d;
-
-	if (lstat(path, &st) < 0) {
-		return;
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		unlink(path);
-		return;
-	}
-	chmod(path, 0700);
-	d = opendir(path);
-	if (d != NULL) {
-		for (de = readdir(d); de != NULL; de = readdir(d)) {
-			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) {
-				continue;
-			}
-			snprintf(child, sizeof(child), "%s/%s", path, de->d_name);
-			remove_tree(child);
-		}
-		closedir(d);
-	}
-	rmdir(path);
-}
-
 static int
 teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	remove_tree(f->dir);
+	tmpdir_remove(f->dir);
 	free(f);
 	umask(022);
 	fake_random_calls = 0;

@@ -42,6 +42,19 @@ party_init(struct party *p, struct passes *log, int id)
 	p->id = id;
 }
 
+/* a, b and c at the gate in that order: a holds it. */
+static void
+three_at(struct gate *g, struct passes *log, struct party *a, struct party *b, struct party *c)
+{
+	gate_init(g);
+	party_init(a, log, 1);
+	party_init(b, log, 2);
+	party_init(c, log, 3);
+	gate_enter(g, &a->w, on_pass, a);
+	gate_enter(g, &b->w, on_pass, b);
+	gate_enter(g, &c->w, on_pass, c);
+}
+
 static void
 test_first_passes_at_once(void **state)
 {
@@ -109,13 +122,7 @@ test_leave_while_waiting(void **state)
 	struct party c;
 
 	(void)state;
-	gate_init(&g);
-	party_init(&a, &log, 1);
-	party_init(&b, &log, 2);
-	party_init(&c, &log, 3);
-	gate_enter(&g, &a.w, on_pass, &a);
-	gate_enter(&g, &b.w, on_pass, &b);
-	gate_enter(&g, &c.w, on_pass, &c);
+	three_at(&g, &log, &a, &b, &c);
 	/* b gives up waiting: never called, and a's leave goes to c. */
 	gate_leave(&g, &b.w);
 	gate_leave(&g, &b.w);
@@ -140,16 +147,13 @@ test_leave_twice(void **state)
 	struct party c;
 
 	(void)state;
+	/* Leaving a gate one never entered does nothing. */
 	gate_init(&g);
 	party_init(&a, &log, 1);
-	party_init(&b, &log, 2);
-	party_init(&c, &log, 3);
-	/* Leaving a gate one never entered does nothing. */
 	gate_leave(&g, &a.w);
 	assert_false(gate_holds(&g, &a.w));
-	gate_enter(&g, &a.w, on_pass, &a);
-	gate_enter(&g, &b.w, on_pass, &b);
-	gate_enter(&g, &c.w, on_pass, &c);
+	assert_int_equal(log.n, 0);
+	three_at(&g, &log, &a, &b, &c);
 	gate_leave(&g, &a.w);
 	assert_true(gate_holds(&g, &b.w));
 	/* a again: b keeps the gate, c keeps waiting. */
@@ -179,14 +183,8 @@ test_leave_from_fn(void **state)
 	(void)state;
 	/* A holder whose turn ends inside its fn (a request that fails at
 	 * once) hands the gate on from there. */
-	gate_init(&g);
-	party_init(&a, &log, 1);
-	party_init(&b, &log, 2);
-	party_init(&c, &log, 3);
+	three_at(&g, &log, &a, &b, &c);
 	b.leave_at_once = &g;
-	gate_enter(&g, &a.w, on_pass, &a);
-	gate_enter(&g, &b.w, on_pass, &b);
-	gate_enter(&g, &c.w, on_pass, &c);
 	gate_leave(&g, &a.w);
 	assert_int_equal(log.n, 3);
 	assert_int_equal(log.who[1], 2);

@@ -194,6 +194,44 @@ deploy_hook(struct fixture *f, int status, const char *output)
 	free(path);
 }
 
+/* A new runner for the fixture (the old one destroyed), telling on_done. */
+static void
+new_runner(struct fixture *f)
+{
+	job_runner_destroy(f->runner);
+	f->runner = job_runner_create(&f->cfg);
+	assert_non_null(f->runner);
+	job_runner_on_done(f->runner, on_done, f);
+	f->n_seen = 0;
+}
+
+/* Runs the runner's jobs to their end (within the watchdog's time). */
+static void
+run_runner(struct fixture *f)
+{
+	ev_timer_start(EV_DEFAULT, &f->watchdog);
+	job_runner_run(f->runner);
+	ev_timer_stop(EV_DEFAULT, &f->watchdog);
+}
+
+/* Takes www's lock as another open file description, and queues www with
+ * request; then(f) is called after delay seconds of the loop. */
+static void
+queue_locked(struct fixture *f, const struct job_request *request, void (*then)(struct fixture *f),
+             double delay)
+{
+	char holder[STORE_LOCK_HOLDER_LEN];
+
+	f->other = store_cert_lock(f->state_dir, "www", holder);
+	assert_non_null(f->other);
+	new_runner(f);
+	assert_int_equal(job_runner_add(f->runner, "www", &f->s, request), 0);
+	assert_int_equal(job_runner_waiting(f->runner), 1);
+	f->then = then;
+	ev_timer_set(&f->at, delay, 0.0);
+	ev_timer_start(EV_DEFAULT, &f->at);
+}
+
 /* Runs one job for www with request (NULL: none) on a new runner, to its
  * end. Returns what on_done saw of it. */
 static const struct seen *
@@ -202,16 +240,10 @@ run_with(struct fixture *f, const struct job_request *request)
 	struct job_request none;
 
 	memset(&none, 0, sizeof(none));
-	job_runner_destroy(f->runner);
-	f->runner = job_runner_create(&f->cfg);
-	assert_non_null(f->runner);
-	job_runner_on_done(f->runner, on_done, f);
+	new_runner(f);
 	assert_int_equal(job_runner_add(f->runner, "www", &f->s, request != NULL ? request : &none),
 	                 0);
-	f->n_seen = 0;
-	ev_timer_start(EV_DEFAULT, &f->watchdog);
-	job_runner_run(f->runner);
-	ev_timer_stop(EV_DEFAULT, &f->watchdog);
+	run_runner(f);
 	assert_int_equal(f->n_seen, 1);
 	assert_string_equal(f->seen[0].name, "www");
 	assert_int_equal(job_runner_count(f->runner, f->seen[0].result), 1);
@@ -245,6 +277,33 @@ install(struct fixture *f)
 	pki_install(&f->ca, f->state_dir, "www", key, names, 2, 90, &leaf);
 	EVP_PKEY_free(key);
 	return leaf;
+}
+
+/* A job recorded set 1 in state.json; then another switched to set 2 and
+ * was killed before its record. */
+static void
+record_then_switch(struct fixture *f)
+{
+	struct state st;
+
+	X509_free(install(f));
+	state_init(&st);
+	st.version = 1;
+	assert_int_equal(state_save(f->dir, "www", &st), 0);
+	X509_free(install(f));
+	state_writes = 0;
+}
+
+/* Runs www again: unchanged, no hook run since (hook_runs in all), no
+ * write since (writes in all). */
+static void
+assert_quiet_run(struct fixture *f, size_t hook_runs, unsigned writes)
+{
+	const struct seen *o = run(f);
+
+	assert_int_equal(o->result, JOB_UNCHANGED);
+	assert_int_equal(tmpdir_lines(f->state_dir, "hook.runs"), hook_runs);
+	assert_int_equal(state_writes, writes);
 }
 
 static void
@@ -428,10 +487,7 @@ test_deploy_fails(void **state)
 
 	/* Held by its own backoff: the next run neither deploys nor
 	 * orders, and writes nothing. */
-	o = run(f);
-	assert_int_equal(o->result, JOB_UNCHANGED);
-	assert_int_equal(tmpdir_lines(f->state_dir, "hook.runs"), 1);
-	assert_int_equal(state_writes, 1);
+	assert_quiet_run(f, 1, 1);
 }
 
 static void
@@ -441,15 +497,9 @@ test_deploy_owed_by_newer_set(void **state)
 	const struct seen *o;
 	struct state st;
 
-	/* A job recorded set 1, then another switched to set 2 and was
-	 * killed before its record: set 2's deploy is owed. */
-	X509_free(install(f));
-	state_init(&st);
-	st.version = 1;
-	assert_int_equal(state_save(f->dir, "www", &st), 0);
-	X509_free(install(f));
+	/* Set 2's deploy is owed. */
+	record_then_switch(f);
 	deploy_hook(f, 0, "reloaded");
-	state_writes = 0;
 	o = run(f);
 	assert_int_equal(o->result, JOB_DEPLOYED);
 	assert_int_equal(tmpdir_lines(f->state_dir, "hook.runs"), 1);
@@ -460,29 +510,16 @@ test_deploy_owed_by_newer_set(void **state)
 	state_finish(&st);
 
 	/* Recorded now: nothing owed, nothing run. */
-	o = run(f);
-	assert_int_equal(o->result, JOB_UNCHANGED);
-	assert_int_equal(tmpdir_lines(f->state_dir, "hook.runs"), 1);
-	assert_int_equal(state_writes, 1);
+	assert_quiet_run(f, 1, 1);
 }
 
 static void
 test_newer_set_without_hook(void **state)
 {
 	struct fixture *f = *state;
-	const struct seen *o;
-	struct state st;
-
 	/* Without a deploy hook there is no deploy to owe. */
-	X509_free(install(f));
-	state_init(&st);
-	st.version = 1;
-	assert_int_equal(state_save(f->dir, "www", &st), 0);
-	X509_free(install(f));
-	state_writes = 0;
-	o = run(f);
-	assert_int_equal(o->result, JOB_UNCHANGED);
-	assert_int_equal(state_writes, 0);
+	record_then_switch(f);
+	assert_quiet_run(f, 0, 0);
 }
 
 static void
@@ -543,26 +580,14 @@ test_lock_held(void **state)
 {
 	struct fixture *f = *state;
 	struct job_request none;
-	char holder[STORE_LOCK_HOLDER_LEN];
 	double t0;
 
 	memset(&none, 0, sizeof(none));
 	X509_free(install(f));
-	f->other = store_cert_lock(f->state_dir, "www", holder);
-	assert_non_null(f->other);
-	f->runner = job_runner_create(&f->cfg);
-	assert_non_null(f->runner);
-	job_runner_on_done(f->runner, on_done, f);
-	assert_int_equal(job_runner_add(f->runner, "www", &f->s, &none), 0);
-	assert_int_equal(job_runner_waiting(f->runner), 1);
-	f->then = look_and_release;
-	ev_timer_set(&f->at, 0.5, 0.0);
 	ev_now_update(EV_DEFAULT);
 	t0 = ev_now(EV_DEFAULT);
-	ev_timer_start(EV_DEFAULT, &f->at);
-	ev_timer_start(EV_DEFAULT, &f->watchdog);
-	job_runner_run(f->runner);
-	ev_timer_stop(EV_DEFAULT, &f->watchdog);
+	queue_locked(f, &none, look_and_release, 0.5);
+	run_runner(f);
 	/* It waited for the lock, then went on. */
 	assert_int_equal(f->n_states, 1);
 	assert_string_equal(f->states[0], "locked");
@@ -586,24 +611,13 @@ test_lock_holder_installed(void **state)
 {
 	struct fixture *f = *state;
 	struct job_request req = {.force = true};
-	char holder[STORE_LOCK_HOLDER_LEN];
 
 	/* A forced order that waited for another process which installed a
 	 * certificate meanwhile orders no second one (here it would fail:
 	 * offline). */
 	X509_free(install(f));
-	f->other = store_cert_lock(f->state_dir, "www", holder);
-	assert_non_null(f->other);
-	f->runner = job_runner_create(&f->cfg);
-	assert_non_null(f->runner);
-	job_runner_on_done(f->runner, on_done, f);
-	assert_int_equal(job_runner_add(f->runner, "www", &f->s, &req), 0);
-	f->then = install_and_release;
-	ev_timer_set(&f->at, 0.3, 0.0);
-	ev_timer_start(EV_DEFAULT, &f->at);
-	ev_timer_start(EV_DEFAULT, &f->watchdog);
-	job_runner_run(f->runner);
-	ev_timer_stop(EV_DEFAULT, &f->watchdog);
+	queue_locked(f, &req, install_and_release, 0.3);
+	run_runner(f);
 	assert_int_equal(f->n_seen, 1);
 	assert_int_equal(f->seen[0].result, JOB_UNCHANGED);
 	assert_int_equal(f->seen[0].attempts, 0);
@@ -641,9 +655,7 @@ test_queue(void **state)
 
 	/* Two certificates, one at a time, in the order queued. */
 	memset(&none, 0, sizeof(none));
-	f->runner = job_runner_create(&f->cfg);
-	assert_non_null(f->runner);
-	job_runner_on_done(f->runner, on_done, f);
+	new_runner(f);
 	assert_int_equal(job_runner_add(f->runner, "b", &f->s, &none), 0);
 	assert_int_equal(job_runner_add(f->runner, "a", &f->s, &none), 0);
 	assert_int_equal(job_runner_waiting(f->runner), 2);
@@ -651,9 +663,7 @@ test_queue(void **state)
 	assert_true(job_runner_has(f->runner, "a"));
 	assert_true(job_runner_has(f->runner, "b"));
 	assert_false(job_runner_has(f->runner, "www"));
-	ev_timer_start(EV_DEFAULT, &f->watchdog);
-	job_runner_run(f->runner);
-	ev_timer_stop(EV_DEFAULT, &f->watchdog);
+	run_runner(f);
 	assert_int_equal(f->n_seen, 2);
 	assert_string_equal(f->seen[0].name, "b");
 	assert_string_equal(f->seen[1].name, "a");
@@ -673,8 +683,7 @@ test_add_refused(void **state)
 
 	memset(&none, 0, sizeof(none));
 	memset(&empty, 0, sizeof(empty));
-	f->runner = job_runner_create(&f->cfg);
-	assert_non_null(f->runner);
+	new_runner(f);
 	/* No names, or a name that is no folder name. */
 	assert_int_equal(job_runner_add(f->runner, "www", &empty, &none), -1);
 	assert_int_equal(job_runner_add(f->runner, "../www", &f->s, &none), -1);

@@ -35,6 +35,17 @@ test_last_error(void **state)
 }
 
 static void
+decide(struct policy_decision *d, enum policy_action action, enum policy_reason reason, time_t when,
+       const char *why)
+{
+	memset(d, 0, sizeof(*d));
+	d->action = action;
+	d->reason = reason;
+	d->when = when;
+	snprintf(d->why, sizeof(d->why), "%s", why);
+}
+
+static void
 test_row_fill(void **state)
 {
 	static char *domains[] = {(char *)"example.com", (char *)"www.example.com"};
@@ -54,11 +65,7 @@ test_row_fill(void **state)
 	v.st.last_error = (char *)"www: order failed";
 	v.st.deploy_pending = true;
 	v.st.deploy_error = (char *)"exit 3: cannot reload";
-	memset(&d, 0, sizeof(d));
-	d.action = POLICY_WAIT;
-	d.reason = POLICY_BACKOFF;
-	d.when = 1700000123;
-	snprintf(d.why, sizeof(d.why), "held after 3 failures");
+	decide(&d, POLICY_WAIT, POLICY_BACKOFF, 1700000123, "held after 3 failures");
 	memset(&row, 0x5a, sizeof(row));
 	status_row_fill(&row, "www", &s, &v, &d);
 	assert_string_equal(row.cert, "www");
@@ -85,11 +92,7 @@ test_row_fill_nothing_installed(void **state)
 	(void)state;
 	memset(&s, 0, sizeof(s));
 	policy_view_init(&v);
-	memset(&d, 0, sizeof(d));
-	d.action = POLICY_ORDER;
-	d.reason = POLICY_MISSING;
-	d.when = 1700000000;
-	snprintf(d.why, sizeof(d.why), "no certificate installed");
+	decide(&d, POLICY_ORDER, POLICY_MISSING, 1700000000, "no certificate installed");
 	memset(&row, 0x5a, sizeof(row));
 	status_row_fill(&row, "new", &s, &v, &d);
 	assert_string_equal(row.cert, "new");
