@@ -31,6 +31,13 @@ on_hook(int status, const char *why, const char *output, void *arg)
 		n--;
 	}
 	snprintf(detail, sizeof(detail), "%s%s%.*s", why, n > 0 ? ": " : "", (int)n, output);
+	/* Lines inside it too: the detail is kept in state.json and shown
+	 * as one row of acmed status. */
+	for (char *p = detail; *p != '\0'; p++) {
+		if (*p == '\n' || *p == '\r') {
+			*p = ' ';
+		}
+	}
 	d->done(false, detail, d->arg);
 	free(d);
 }

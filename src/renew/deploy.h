@@ -24,7 +24,7 @@ struct deploy_request {
 };
 
 /* ok: the hook exited 0. Otherwise detail is one line: why, then what the
- * hook printed ("exit status 3: cannot reload"). Borrowed for the call. */
+ * hook printed ("exit 3: cannot reload"). Borrowed for the call. */
 typedef void (*deploy_done_fn)(bool ok, const char *detail, void *arg);
 
 struct hook;

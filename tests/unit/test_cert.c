@@ -19,6 +19,8 @@
 
 #include <cmocka.h>
 
+#include "pki.h"
+
 #define DAY (24 * 60 * 60)
 
 /* A small CA built once: root -> intermediate, and the keys leaves are
@@ -41,67 +43,12 @@ struct text {
 	size_t len;
 };
 
-static EVP_PKEY *
-ec_key(void)
-{
-	EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-
-	assert_non_null(key);
-	return key;
-}
-
-static void
-add_ext(X509 *x, X509V3_CTX *ctx, int nid, const char *value)
-{
-	X509_EXTENSION *ext = X509V3_EXT_nconf_nid(NULL, ctx, nid, value);
-
-	assert_non_null(ext);
-	assert_int_equal(X509_add_ext(x, ext, -1), 1);
-	X509_EXTENSION_free(ext);
-}
-
-/* A certificate for key with subject CN=cn, issued by issuer with
- * issuer_key (self-signed when issuer is NULL), valid from not_before to
- * not_after, a CA or a leaf with subjectAltName san ("DNS:a,IP:1.2.3.4"; NULL
- * for none). */
-static X509 *
-make_cert(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *issuer_key, const char *san,
-          time_t not_before, time_t not_after, bool ca)
-{
-	static long serial = 1000;
-	X509V3_CTX ctx;
-	X509_NAME *name;
-	X509 *x = X509_new();
-
-	assert_non_null(x);
-	assert_int_equal(X509_set_version(x, X509_VERSION_3), 1);
-	assert_int_equal(ASN1_INTEGER_set(X509_get_serialNumber(x), serial++), 1);
-	name = X509_get_subject_name(x);
-	assert_int_equal(X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-	                                            (const unsigned char *)cn, -1, -1, 0),
-	                 1);
-	assert_int_equal(
-	        X509_set_issuer_name(x, issuer != NULL ? X509_get_subject_name(issuer) : name), 1);
-	assert_non_null(ASN1_TIME_set(X509_getm_notBefore(x), not_before));
-	assert_non_null(ASN1_TIME_set(X509_getm_notAfter(x), not_after));
-	assert_int_equal(X509_set_pubkey(x, key), 1);
-	X509V3_set_ctx(&ctx, issuer != NULL ? issuer : x, x, NULL, NULL, 0);
-	add_ext(x, &ctx, NID_basic_constraints, ca ? "critical,CA:TRUE" : "critical,CA:FALSE");
-	add_ext(x, &ctx, NID_subject_key_identifier, "hash");
-	add_ext(x, &ctx, NID_authority_key_identifier, "keyid:always");
-	if (san != NULL) {
-		add_ext(x, &ctx, NID_subject_alt_name, san);
-	}
-	assert_true(X509_sign(x, issuer_key, EVP_sha256()) > 0);
-	return x;
-}
-
 /* A leaf for key issued by the fixture's intermediate, valid for 90 days. */
 static X509 *
 make_leaf(struct fixture *f, EVP_PKEY *key, const char *san)
 {
-	return make_cert(key, "leaf", f->intermediate, f->int_key, san, f->now - DAY,
-	                 f->now + 90 * DAY, false);
+	return pki_cert(key, "leaf", f->intermediate, f->int_key, san, f->now - DAY,
+	                f->now + 90 * DAY, false);
 }
 
 static void
@@ -158,16 +105,16 @@ group_setup(void **state)
 		return -1;
 	}
 	f->now = time(NULL);
-	f->root_key = ec_key();
-	f->int_key = ec_key();
-	f->leaf_key = ec_key();
-	f->other_key = ec_key();
-	f->root = make_cert(f->root_key, "test root", NULL, f->root_key, NULL, f->now - DAY,
-	                    f->now + 3650 * DAY, true);
-	f->intermediate = make_cert(f->int_key, "test intermediate", f->root, f->root_key, NULL,
-	                            f->now - DAY, f->now + 1000 * DAY, true);
-	f->other_root = make_cert(f->other_key, "other root", NULL, f->other_key, NULL,
-	                          f->now - DAY, f->now + 3650 * DAY, true);
+	f->root_key = pki_key();
+	f->int_key = pki_key();
+	f->leaf_key = pki_key();
+	f->other_key = pki_key();
+	f->root = pki_cert(f->root_key, "test root", NULL, f->root_key, NULL, f->now - DAY,
+	                   f->now + 3650 * DAY, true);
+	f->intermediate = pki_cert(f->int_key, "test intermediate", f->root, f->root_key, NULL,
+	                           f->now - DAY, f->now + 1000 * DAY, true);
+	f->other_root = pki_cert(f->other_key, "other root", NULL, f->other_key, NULL, f->now - DAY,
+	                         f->now + 3650 * DAY, true);
 	f->leaf = make_leaf(f, f->leaf_key, "DNS:example.com,DNS:www.example.com");
 	*state = f;
 	return 0;
@@ -500,11 +447,11 @@ test_check_expired(void **state)
 	struct fixture *f = *state;
 	/* 2030-01-02 03:04:05 UTC */
 	const time_t end = 1893553445;
-	X509 *expired = make_cert(f->leaf_key, "leaf", f->intermediate, f->int_key,
-	                          "DNS:example.com,DNS:www.example.com", f->now - 10 * DAY,
-	                          f->now - DAY, false);
-	X509 *dated = make_cert(f->leaf_key, "leaf", f->intermediate, f->int_key,
-	                        "DNS:example.com,DNS:www.example.com", end - 90 * DAY, end, false);
+	X509 *expired = pki_cert(f->leaf_key, "leaf", f->intermediate, f->int_key,
+	                         "DNS:example.com,DNS:www.example.com", f->now - 10 * DAY,
+	                         f->now - DAY, false);
+	X509 *dated = pki_cert(f->leaf_key, "leaf", f->intermediate, f->int_key,
+	                       "DNS:example.com,DNS:www.example.com", end - 90 * DAY, end, false);
 	X509 *chain[2] = {expired, f->intermediate};
 	struct cert_chain parsed;
 	struct text t = {0};
@@ -530,17 +477,17 @@ static void
 test_check_order(void **state)
 {
 	struct fixture *f = *state;
-	X509 *self = make_cert(f->leaf_key, "leaf", NULL, f->leaf_key,
-	                       "DNS:example.com,DNS:www.example.com", f->now - DAY,
-	                       f->now + 90 * DAY, false);
+	X509 *self = pki_cert(f->leaf_key, "leaf", NULL, f->leaf_key,
+	                      "DNS:example.com,DNS:www.example.com", f->now - DAY,
+	                      f->now + 90 * DAY, false);
 	/* The intermediate's key under another name: the signature verifies,
 	 * the names do not chain. */
-	X509 *renamed = make_cert(f->int_key, "renamed intermediate", f->root, f->root_key, NULL,
-	                          f->now - DAY, f->now + 1000 * DAY, true);
+	X509 *renamed = pki_cert(f->int_key, "renamed intermediate", f->root, f->root_key, NULL,
+	                         f->now - DAY, f->now + 1000 * DAY, true);
 	/* The intermediate's name on another key: the names chain, the
 	 * signature does not verify. */
-	X509 *impostor = make_cert(f->other_key, "test intermediate", f->root, f->root_key, NULL,
-	                           f->now - DAY, f->now + 1000 * DAY, true);
+	X509 *impostor = pki_cert(f->other_key, "test intermediate", f->root, f->root_key, NULL,
+	                          f->now - DAY, f->now + 1000 * DAY, true);
 	X509 *signature[] = {f->leaf, impostor, f->root};
 	X509 *swapped[] = {f->leaf, f->root, f->intermediate};
 	X509 *unrelated[] = {f->leaf, f->intermediate, f->other_root};
@@ -765,8 +712,8 @@ test_validity(void **state)
 {
 	struct fixture *f = *state;
 	const time_t start = 1893456000, end = 1893553445;
-	X509 *x = make_cert(f->leaf_key, "leaf", f->intermediate, f->int_key, "DNS:example.com",
-	                    start, end, false);
+	X509 *x = pki_cert(f->leaf_key, "leaf", f->intermediate, f->int_key, "DNS:example.com",
+	                   start, end, false);
 	time_t nb = 0, na = 0;
 
 	assert_int_equal(cert_validity(x, &nb, &na), 0);

@@ -16,17 +16,15 @@
 
 #include <cmocka.h>
 
-#include "config.h"
 #include "base/file.h"
-#include "store/store.h"
+#include "tmpdir.h"
 
-/* Link-time seams: these definitions take the place of libc's for the code
- * under test, so that a test can predict the temp name and play a non-root
- * user. Unless a test asks, they behave like the real calls. */
+/* Link-time seam: this definition takes the place of libc's for the code
+ * under test, so that a test can predict the temp name. Unless a test asks,
+ * it behaves like the real call. */
 static unsigned fake_random_calls; /* calls left that return fake bytes */
 static unsigned char fake_random_byte; /* what they return ... */
 static unsigned char fake_random_step; /* ... and how it changes per call */
-static int fake_euid = -1;
 
 ssize_t
 getrandom(void *buf, size_t buflen, unsigned int flags)
@@ -38,15 +36,6 @@ getrandom(void *buf, size_t buflen, unsigned int flags)
 		return (ssize_t)buflen;
 	}
 	return syscall(SYS_getrandom, buf, buflen, flags);
-}
-
-uid_t
-geteuid(void)
-{
-	if (fake_euid >= 0) {
-		return (uid_t)fake_euid;
-	}
-	return (uid_t)syscall(SYS_geteuid);
 }
 
 struct fixture {
@@ -71,47 +60,16 @@ setup(void **state)
 	return 0;
 }
 
-static void
-remove_tree(const char *path)
-{
-	char child[PATH_MAX];
-	struct dirent *de;
-	struct stat st;
-	DIR *d;
-
-	if (lstat(path, &st) < 0) {
-		return;
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		unlink(path);
-		return;
-	}
-	chmod(path, 0700);
-	d = opendir(path);
-	if (d != NULL) {
-		for (de = readdir(d); de != NULL; de = readdir(d)) {
-			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) {
-				continue;
-			}
-			snprintf(child, sizeof(child), "%s/%s", path, de->d_name);
-			remove_tree(child);
-		}
-		closedir(d);
-	}
-	rmdir(path);
-}
-
 static int
 teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	remove_tree(f->dir);
+	tmpdir_remove(f->dir);
 	free(f);
 	umask(022);
 	fake_random_calls = 0;
 	fake_random_step = 0;
-	fake_euid = -1;
 	return 0;
 }
 
@@ -462,58 +420,6 @@ test_path(void **state)
 	free(long_part);
 }
 
-static void
-test_default_dir(void **state)
-{
-	char *saved_home = NULL;
-	char *saved_xdg = NULL;
-	char *dir;
-
-	(void)state;
-	if (getenv("HOME") != NULL) {
-		saved_home = strdup(getenv("HOME"));
-	}
-	if (getenv("XDG_STATE_HOME") != NULL) {
-		saved_xdg = strdup(getenv("XDG_STATE_HOME"));
-	}
-
-	fake_euid = 0;
-	setenv("XDG_STATE_HOME", "/xdg", 1);
-	dir = store_default_dir();
-	assert_string_equal(dir, ACMED_STATEDIR);
-	free(dir);
-
-	fake_euid = 1000;
-	dir = store_default_dir();
-	assert_string_equal(dir, "/xdg/acmed");
-	free(dir);
-
-	/* A relative XDG_STATE_HOME is ignored (XDG Base Directory). */
-	setenv("XDG_STATE_HOME", "relative", 1);
-	setenv("HOME", "/home/op", 1);
-	dir = store_default_dir();
-	assert_string_equal(dir, "/home/op/.local/state/acmed");
-	free(dir);
-
-	unsetenv("XDG_STATE_HOME");
-	dir = store_default_dir();
-	assert_string_equal(dir, "/home/op/.local/state/acmed");
-	free(dir);
-
-	unsetenv("HOME");
-	assert_null(store_default_dir());
-
-	fake_euid = -1;
-	if (saved_home != NULL) {
-		setenv("HOME", saved_home, 1);
-	}
-	if (saved_xdg != NULL) {
-		setenv("XDG_STATE_HOME", saved_xdg, 1);
-	}
-	free(saved_home);
-	free(saved_xdg);
-}
-
 int
 main(void)
 {
@@ -534,7 +440,6 @@ main(void)
 	        cmocka_unit_test(test_read_file_size_hint_wrong),
 	        cmocka_unit_test_setup_teardown(test_mkdirs, setup, teardown),
 	        cmocka_unit_test(test_path),
-	        cmocka_unit_test(test_default_dir),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

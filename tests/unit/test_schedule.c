@@ -1,0 +1,309 @@
+/* The daemon's schedule (renew/schedule.h) over an offline runner (no CA)
+ * on a state folder made by the test. */
+#include "renew/schedule.h"
+
+#include <openssl/x509.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "base/file.h"
+#include "crypto/cert.h"
+#include "store/state.h"
+#include "pki.h"
+#include "tmpdir.h"
+
+#define OFFLINE "the test is offline"
+
+static const char *const names[] = {"example.com", "www.example.com"};
+
+/* A status row, its strings copied. */
+struct row {
+	char cert[64];
+	size_t n_domains;
+	time_t not_after;
+	time_t next;
+	long attempts;
+	char last_error[1024];
+	char why[512];
+	bool running;
+};
+
+struct fixture {
+	struct pki ca;
+	char *state_dir;
+	struct conf_settings s;
+	struct job_runner *runner;
+	struct schedule *sched;
+	struct job_runner_config cfg;
+	ev_timer watchdog;
+	size_t done; /* jobs over */
+	size_t want; /* jobs to wait for */
+	char message[1024]; /* the last job's */
+	enum job_result result;
+	struct row rows[8];
+	size_t n_rows;
+};
+
+static void
+on_done(const struct job_outcome *o, void *arg)
+{
+	struct fixture *f = arg;
+
+	f->result = o->result;
+	snprintf(f->message, sizeof(f->message), "%s", o->message);
+	schedule_job_done(f->sched, o);
+	if (++f->done >= f->want) {
+		ev_break(EV_DEFAULT, EVBREAK_ALL);
+	}
+}
+
+static void
+on_row(const struct status_row *r, void *arg)
+{
+	struct fixture *f = arg;
+	struct row *out;
+
+	assert_true(f->n_rows < 8);
+	out = &f->rows[f->n_rows++];
+	snprintf(out->cert, sizeof(out->cert), "%s", r->cert);
+	out->n_domains = r->n_domains;
+	out->not_after = r->not_after;
+	out->next = r->next;
+	out->attempts = r->attempts;
+	snprintf(out->last_error, sizeof(out->last_error), "%s",
+	         r->last_error != NULL ? r->last_error : "");
+	snprintf(out->why, sizeof(out->why), "%s", r->why != NULL ? r->why : "");
+	out->running = r->running;
+}
+
+static void
+on_watchdog(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)loop;
+	(void)t;
+	(void)revents;
+	fail_msg("no job ended in time");
+}
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	char err[256];
+
+	if (f == NULL) {
+		return -1;
+	}
+	pki_init(&f->ca);
+	f->state_dir = tmpdir_make("schedule");
+	assert_int_equal(conf_set(&f->s, CONF_WHERE_CERT, "domains", "example.com www.example.com",
+	                          err, sizeof(err)),
+	                 0);
+	f->cfg.loop = EV_DEFAULT;
+	f->cfg.ca_url = "https://ca.test/directory";
+	f->cfg.offline = OFFLINE;
+	f->cfg.state_dir = f->state_dir;
+	f->cfg.concurrency = 4;
+	f->runner = job_runner_create(&f->cfg);
+	assert_non_null(f->runner);
+	job_runner_on_done(f->runner, on_done, f);
+	f->sched = schedule_create(EV_DEFAULT, f->runner, NULL, f->state_dir, f->cfg.ca_url);
+	assert_non_null(f->sched);
+	ev_timer_init(&f->watchdog, on_watchdog, 30.0, 0.0);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	ev_timer_stop(EV_DEFAULT, &f->watchdog);
+	schedule_destroy(f->sched);
+	job_runner_destroy(f->runner);
+	conf_settings_finish(&f->s);
+	tmpdir_remove(f->state_dir);
+	free(f->state_dir);
+	pki_finish(&f->ca);
+	free(f);
+	return 0;
+}
+
+/* Runs the loop until n more jobs are over. */
+static void
+run_jobs(struct fixture *f, size_t n)
+{
+	f->want = f->done + n;
+	ev_timer_start(EV_DEFAULT, &f->watchdog);
+	ev_run(EV_DEFAULT, 0);
+	ev_timer_stop(EV_DEFAULT, &f->watchdog);
+	assert_int_equal(f->done, f->want);
+}
+
+static void
+rows(struct fixture *f)
+{
+	f->n_rows = 0;
+	schedule_each(f->sched, on_row, f);
+}
+
+/* Installs name valid for 90 days from a day ago; its renewal time. */
+static time_t
+install(struct fixture *f, const char *name, time_t *not_after)
+{
+	EVP_PKEY *key = pki_key();
+	X509 *leaf = NULL;
+	time_t not_before = 0;
+
+	pki_install(&f->ca, f->state_dir, name, key, names, 2, 90, &leaf);
+	assert_int_equal(cert_validity(leaf, &not_before, not_after), 0);
+	X509_free(leaf);
+	EVP_PKEY_free(key);
+	return policy_renewal_time(not_before, *not_after, 0);
+}
+
+static void
+test_rows(void **state)
+{
+	struct fixture *f = *state;
+	time_t not_after = 0;
+	time_t renew = install(f, "www", &not_after);
+	time_t now = time(NULL);
+
+	assert_int_equal(schedule_set(f->sched, "www", &f->s), 0);
+	assert_int_equal(schedule_set(f->sched, "new", &f->s), 0);
+	assert_int_equal(schedule_count(f->sched), 2);
+	rows(f);
+	/* In the configuration's order, each from its files. */
+	assert_int_equal(f->n_rows, 2);
+	assert_string_equal(f->rows[0].cert, "www");
+	assert_int_equal(f->rows[0].n_domains, 2);
+	assert_int_equal(f->rows[0].not_after, not_after);
+	assert_int_equal(f->rows[0].next, renew);
+	assert_int_equal(f->rows[0].attempts, 0);
+	assert_string_equal(f->rows[0].last_error, "");
+	assert_true(strncmp(f->rows[0].why, "valid until ", 12) == 0);
+	assert_false(f->rows[0].running);
+	assert_string_equal(f->rows[1].cert, "new");
+	assert_int_equal(f->rows[1].not_after, 0);
+	assert_true(f->rows[1].next >= now && f->rows[1].next <= time(NULL));
+	assert_string_equal(f->rows[1].why, "no certificate installed");
+}
+
+static void
+test_due_runs_a_job(void **state)
+{
+	struct fixture *f = *state;
+	struct state st;
+	char *dir = file_path(f->state_dir, "certs", "new", NULL);
+
+	/* Nothing installed: due now, and the job's failure arms the
+	 * backoff it recorded. */
+	assert_int_equal(schedule_set(f->sched, "new", &f->s), 0);
+	run_jobs(f, 1);
+	assert_int_equal(f->result, JOB_FAILED);
+	assert_string_equal(f->message, "new: no certificate installed: " OFFLINE);
+	assert_int_equal(state_load(dir, &st), 0);
+	assert_int_equal(st.attempts, 1);
+	rows(f);
+	assert_int_equal(f->n_rows, 1);
+	assert_int_equal(f->rows[0].attempts, 1);
+	assert_int_equal(f->rows[0].next, st.next_try);
+	assert_string_equal(f->rows[0].last_error, f->message);
+	assert_false(f->rows[0].running);
+	state_finish(&st);
+	free(dir);
+}
+
+static void
+test_renew_now(void **state)
+{
+	struct fixture *f = *state;
+	time_t not_after = 0;
+
+	install(f, "www", &not_after);
+	assert_int_equal(schedule_set(f->sched, "www", &f->s), 0);
+	assert_int_equal(schedule_renew_now(f->sched, "nope"), -1);
+	/* Not due, but ordered now, over the policy: offline, it fails. */
+	assert_int_equal(schedule_renew_now(f->sched, "www"), 0);
+	run_jobs(f, 1);
+	assert_int_equal(f->result, JOB_FAILED);
+	assert_string_equal(f->message, "www: renewing now (--force): " OFFLINE);
+}
+
+static void
+test_names_changed(void **state)
+{
+	struct fixture *f = *state;
+	time_t not_after = 0;
+	char err[256];
+	time_t now;
+
+	install(f, "www", &not_after);
+	assert_int_equal(schedule_set(f->sched, "www", &f->s), 0);
+	rows(f);
+	assert_true(f->rows[0].next > time(NULL));
+	/* Set again with another name: due now, the same one entry. */
+	assert_int_equal(
+	        conf_set(&f->s, CONF_WHERE_CERT, "domains", "new.example.com", err, sizeof(err)),
+	        0);
+	now = time(NULL);
+	assert_int_equal(schedule_set(f->sched, "www", &f->s), 0);
+	assert_int_equal(schedule_count(f->sched), 1);
+	rows(f);
+	assert_int_equal(f->n_rows, 1);
+	assert_int_equal(f->rows[0].n_domains, 3);
+	assert_true(f->rows[0].next <= now + 1);
+	assert_string_equal(f->rows[0].why, "the configured names changed: adds new.example.com");
+}
+
+static void
+test_sweep(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(schedule_set(f->sched, "a", &f->s), 0);
+	assert_int_equal(schedule_set(f->sched, "b", &f->s), 0);
+	assert_int_equal(schedule_set(f->sched, "c", &f->s), 0);
+	assert_int_equal(schedule_sweep(f->sched), 0);
+	/* A reload that configures only a and c drops b. */
+	assert_int_equal(schedule_set(f->sched, "c", &f->s), 0);
+	assert_int_equal(schedule_set(f->sched, "a", &f->s), 0);
+	assert_int_equal(schedule_sweep(f->sched), 1);
+	assert_int_equal(schedule_count(f->sched), 2);
+	rows(f);
+	assert_int_equal(f->n_rows, 2);
+	assert_string_equal(f->rows[0].cert, "a");
+	assert_string_equal(f->rows[1].cert, "c");
+	assert_int_equal(schedule_renew_now(f->sched, "b"), -1);
+	/* Nothing set since: all go. */
+	assert_int_equal(schedule_sweep(f->sched), 2);
+	assert_int_equal(schedule_count(f->sched), 0);
+	/* One added after the sweep keeps its place at the end. */
+	assert_int_equal(schedule_set(f->sched, "d", &f->s), 0);
+	rows(f);
+	assert_int_equal(f->n_rows, 1);
+	assert_string_equal(f->rows[0].cert, "d");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test_setup_teardown(test_rows, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_due_runs_a_job, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_renew_now, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_names_changed, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_sweep, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

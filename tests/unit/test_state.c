@@ -1,0 +1,325 @@
+#include "store/state.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "base/file.h"
+#include "tmpdir.h"
+
+static int
+setup(void **state)
+{
+	*state = tmpdir_make("state");
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	tmpdir_remove(*state);
+	free(*state);
+	return 0;
+}
+
+/* Every field as state_init leaves it: nothing recorded, version -1. */
+static void
+assert_empty(const struct state *st)
+{
+	assert_int_equal(st->not_after, 0);
+	assert_int_equal(st->last_attempt, 0);
+	assert_int_equal(st->last_success, 0);
+	assert_int_equal(st->attempts, 0);
+	assert_int_equal(st->next_try, 0);
+	assert_null(st->last_error);
+	assert_null(st->order_url);
+	assert_null(st->ca);
+	assert_false(st->deploy_pending);
+	assert_int_equal(st->deploy_attempts, 0);
+	assert_int_equal(st->deploy_next_try, 0);
+	assert_null(st->deploy_error);
+	assert_int_equal(st->version, -1);
+	assert_null(st->ari_id);
+	assert_int_equal(st->ari_when, 0);
+	assert_int_equal(st->ari_next, 0);
+}
+
+static void
+test_init_is_empty(void **state)
+{
+	struct state st;
+
+	(void)state;
+	memset(&st, 0x5a, sizeof(st));
+	state_init(&st);
+	assert_empty(&st);
+	/* Finishing an empty state, and finishing twice, is harmless. */
+	state_finish(&st);
+	state_finish(&st);
+	assert_empty(&st);
+}
+
+static void
+test_round_trip_every_field(void **state)
+{
+	const char *dir = *state;
+	struct state st;
+	struct state back;
+
+	state_init(&st);
+	st.not_after = 1800000001;
+	st.last_attempt = 1700000002;
+	st.last_success = 1700000003;
+	st.attempts = 4;
+	st.next_try = 1700000005;
+	st.last_error = strdup("www: order failed: \"quoted\"\nand a second line");
+	st.order_url = strdup("https://ca.example/order/7");
+	st.ca = strdup("https://ca.example/directory");
+	st.deploy_pending = true;
+	st.deploy_attempts = 9;
+	st.deploy_next_try = 1700000010;
+	st.deploy_error = strdup("exit 3: cannot reload");
+	st.version = 12;
+	st.ari_id = strdup("aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE");
+	st.ari_when = 1750000014;
+	st.ari_next = 1700000015;
+	assert_int_equal(state_save(dir, "www", &st), 0);
+	assert_int_equal(state_load(dir, &back), 0);
+	assert_int_equal(back.not_after, st.not_after);
+	assert_int_equal(back.last_attempt, st.last_attempt);
+	assert_int_equal(back.last_success, st.last_success);
+	assert_int_equal(back.attempts, st.attempts);
+	assert_int_equal(back.next_try, st.next_try);
+	assert_string_equal(back.last_error, st.last_error);
+	assert_string_equal(back.order_url, st.order_url);
+	assert_string_equal(back.ca, st.ca);
+	assert_true(back.deploy_pending);
+	assert_int_equal(back.deploy_attempts, st.deploy_attempts);
+	assert_int_equal(back.deploy_next_try, st.deploy_next_try);
+	assert_string_equal(back.deploy_error, st.deploy_error);
+	assert_int_equal(back.version, 12);
+	assert_string_equal(back.ari_id, st.ari_id);
+	assert_int_equal(back.ari_when, st.ari_when);
+	assert_int_equal(back.ari_next, st.ari_next);
+	/* The strings are the loaded state's own. */
+	assert_ptr_not_equal(back.last_error, st.last_error);
+	state_finish(&back);
+	state_finish(&st);
+}
+
+static void
+test_round_trip_empty(void **state)
+{
+	const char *dir = *state;
+	struct state st;
+	struct state back;
+
+	/* NULL strings and false stay so; version -1 survives. */
+	state_init(&st);
+	assert_int_equal(state_save(dir, "www", &st), 0);
+	memset(&back, 0x5a, sizeof(back));
+	assert_int_equal(state_load(dir, &back), 0);
+	assert_empty(&back);
+	state_finish(&back);
+}
+
+static void
+test_save_writes_the_name(void **state)
+{
+	const char *dir = *state;
+	char *sub = file_path(dir, "certs", "www", NULL);
+	struct state st;
+	struct stat sb;
+	char *text;
+	char *path;
+
+	/* The folder is made when missing; the file is readable by all
+	 * (nothing secret in it) and says whose it is. */
+	state_init(&st);
+	st.attempts = 2;
+	assert_int_equal(state_save(sub, "www", &st), 0);
+	text = tmpdir_read(sub, "state.json");
+	assert_non_null(text);
+	assert_non_null(strstr(text, "\"name\": \"www\""));
+	assert_non_null(strstr(text, "\"attempts\": 2"));
+	path = file_path(sub, "state.json", NULL);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0644);
+	free(path);
+	free(text);
+	free(sub);
+}
+
+static void
+test_save_fails_on_a_file(void **state)
+{
+	const char *dir = *state;
+	char *file = tmpdir_write(dir, "plain", "", 0644);
+	struct state st;
+
+	state_init(&st);
+	assert_int_equal(state_save(file, "www", &st), -1);
+	free(file);
+}
+
+static void
+test_missing_file_is_empty(void **state)
+{
+	const char *dir = *state;
+	char *none = file_path(dir, "nowhere", NULL);
+	struct state st;
+
+	memset(&st, 0x5a, sizeof(st));
+	assert_int_equal(state_load(dir, &st), 0);
+	assert_empty(&st);
+	/* No folder either. */
+	memset(&st, 0x5a, sizeof(st));
+	assert_int_equal(state_load(none, &st), 0);
+	assert_empty(&st);
+	free(none);
+}
+
+static void
+test_file_without_version(void **state)
+{
+	const char *dir = *state;
+	struct state st;
+
+	/* A file from before the set number was kept: version unknown. */
+	free(tmpdir_write(dir, "state.json", "{\"name\": \"www\", \"attempts\": 2}", 0644));
+	assert_int_equal(state_load(dir, &st), 0);
+	assert_int_equal(st.attempts, 2);
+	assert_int_equal(st.version, -1);
+	state_finish(&st);
+}
+
+static void
+test_hostile_files(void **state)
+{
+	static const char *const bad[] = {
+	        "",
+	        "not json",
+	        "[]",
+	        "\"www\"",
+	        "{\"attempts\": 1",
+	        "{\"attempts\": \"many\"}",
+	        "{\"attempts\": 1.5}",
+	        "{\"attempts\": -1}",
+	        "{\"attempts\": 1000001}",
+	        "{\"deploy_attempts\": -1}",
+	        "{\"deploy_attempts\": 99999999}",
+	        "{\"version\": -2}",
+	        "{\"version\": 1000000001}",
+	        "{\"not_after\": \"tomorrow\"}",
+	        "{\"last_error\": 5}",
+	        "{\"order_url\": [\"x\"]}",
+	        "{\"ca\": {}}",
+	        "{\"deploy_pending\": \"yes\"}",
+	        "{\"deploy_error\": true}",
+	        "{\"ari_id\": 1}",
+	        "{\"ari_when\": null}",
+	        /* Two values for one key: which one counts is not a guess
+	         * worth making. */
+	        "{\"attempts\": 1, \"attempts\": 2}",
+	        "{\"last_error\": \"a\", \"attempts\": -5}",
+	};
+	const char *dir = *state;
+	struct state st;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		free(tmpdir_write(dir, "state.json", bad[i], 0644));
+		memset(&st, 0x5a, sizeof(st));
+		if (state_load(dir, &st) != -1) {
+			fail_msg("state.json '%s' loaded", bad[i]);
+		}
+		assert_empty(&st);
+	}
+}
+
+static void
+test_oversized_file(void **state)
+{
+	const char *dir = *state;
+	size_t n = 128 * 1024;
+	char *text = malloc(n + 1);
+	struct state st;
+
+	/* A valid document too big to be one acmed wrote. */
+	assert_non_null(text);
+	memset(text, ' ', n);
+	text[0] = '{';
+	text[n - 1] = '}';
+	text[n] = '\0';
+	free(tmpdir_write(dir, "state.json", text, 0644));
+	assert_int_equal(state_load(dir, &st), -1);
+	assert_empty(&st);
+	free(text);
+}
+
+static void
+test_unreadable_file(void **state)
+{
+	const char *dir = *state;
+	char *path = file_path(dir, "state.json", NULL);
+	struct state st;
+
+	/* A folder where the file should be. */
+	assert_int_equal(mkdir(path, 0755), 0);
+	assert_int_equal(state_load(dir, &st), -1);
+	assert_empty(&st);
+	free(path);
+}
+
+static void
+test_set(void **state)
+{
+	char *field = NULL;
+	char value[] = "first";
+
+	(void)state;
+	assert_int_equal(state_set(&field, value), 0);
+	assert_non_null(field);
+	assert_ptr_not_equal(field, value);
+	assert_string_equal(field, "first");
+	/* A copy: changing the source changes nothing. */
+	value[0] = 'F';
+	assert_string_equal(field, "first");
+	/* The old text is freed (valgrind and ASan say whether). */
+	assert_int_equal(state_set(&field, "second"), 0);
+	assert_string_equal(field, "second");
+	/* Setting a field to itself keeps the text. */
+	assert_int_equal(state_set(&field, field), 0);
+	assert_string_equal(field, "second");
+	assert_int_equal(state_set(&field, NULL), 0);
+	assert_null(field);
+	assert_int_equal(state_set(&field, NULL), 0);
+	assert_null(field);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_init_is_empty),
+	        cmocka_unit_test_setup_teardown(test_round_trip_every_field, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_round_trip_empty, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_save_writes_the_name, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_save_fails_on_a_file, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_missing_file_is_empty, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_file_without_version, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_hostile_files, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_oversized_file, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_unreadable_file, setup, teardown),
+	        cmocka_unit_test(test_set),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
