@@ -109,15 +109,16 @@ on_account(int rc, const char *message, void *arg)
  * before anything is signed: until then it is not known which key the CA
  * takes. Returns 0 or -1 (logged). */
 /* Runs the loop until the account operation a starter returned started for
- * is over (on_account called): 0 when there was nothing to do (1) or it
- * succeeded, -1 when it did not start, else its rc (logged). */
+ * is over (on_account called): 0 when there was nothing to do or it
+ * succeeded, -1 when it did not start, SESSION_USAGE, else its rc
+ * (logged). */
 static int
-account_wait(struct session *s, int started)
+account_wait(struct session *s, enum acme_account_result started)
 {
-	if (started == 1) {
+	if (started == ACME_ACCOUNT_KNOWN || started == ACME_ACCOUNT_NO_ROLLOVER) {
 		return 0;
 	}
-	if (started < 0) {
+	if (started != ACME_ACCOUNT_OK) {
 		return -1;
 	}
 	while (s->waiting) {
@@ -126,17 +127,17 @@ account_wait(struct session *s, int started)
 	if (s->account_rc < 0) {
 		log_error("%s", s->account_message);
 	}
-	return s->account_rc;
+	return s->account_rc == ACME_ACCOUNT_USAGE ? SESSION_USAGE : s->account_rc;
 }
 
 static int
 resume_rollover(struct session *s)
 {
-	int started;
+	enum acme_account_result started;
 
 	s->waiting = true;
 	s->account_rc = -1;
-	started = acme_account_resume_rollover(s->acme, &s->acct, on_account, s);
+	started = acme_account_reg_resume_rollover(s->acme, &s->acct, on_account, s);
 	return account_wait(s, started) < 0 ? -1 : 0;
 }
 
@@ -169,10 +170,24 @@ session_account_unlock(struct session *s)
 	s->account_lock = NULL;
 }
 
+void
+session_account_options(const struct conf_settings *settings,
+                        struct acme_account_reg_options *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->emails = settings->emails;
+	out->n_emails = settings->n_emails;
+	out->agree_tos = settings->agree_tos;
+	out->eab_kid = settings->eab_kid;
+	out->eab_hmac_key = settings->eab_hmac_key;
+	out->eab_alg = settings->eab_alg;
+}
+
 int
 session_account(struct session *s, const struct conf_settings *settings)
 {
-	int started;
+	struct acme_account_reg_options opts;
+	enum acme_account_result started;
 	int rc = -1;
 
 	s->state_dir = session_state_dir(settings);
@@ -203,7 +218,8 @@ session_account(struct session *s, const struct conf_settings *settings)
 	}
 	s->waiting = true;
 	s->account_rc = -1;
-	started = acme_account_ensure(s->acme, &s->acct, settings, false, on_account, s);
+	session_account_options(settings, &opts);
+	started = acme_account_reg_ensure(s->acme, &s->acct, &opts, false, on_account, s);
 	rc = account_wait(s, started);
 out:
 	session_account_unlock(s);
@@ -240,7 +256,7 @@ session_account_existing(struct session *s, const struct conf_settings *settings
 	}
 	s->waiting = true;
 	s->account_rc = -1;
-	if (acme_account_lookup(s->acme, &s->acct, on_account, s) < 0) {
+	if (acme_account_reg_lookup(s->acme, &s->acct, on_account, s) != ACME_ACCOUNT_OK) {
 		goto out;
 	}
 	while (s->waiting) {
@@ -290,7 +306,7 @@ session_connect(struct session *s, const struct conf_settings *settings, const c
 		}
 	}
 	config->loop = s->loop != NULL ? s->loop : ev_default_loop(EVFLAG_AUTO);
-	config->account_settings = settings;
+	session_account_options(settings, &config->account_options);
 	config->state_dir = state_dir;
 	config->concurrency = settings->concurrency;
 	rc = 0;

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 
 #include "acme/acme_account.h"
+#include "acme/acme_account_reg.h"
 #include "acme/acme_client.h"
 #include "conf/conf.h"
 #include "io/http.h"
@@ -49,6 +50,11 @@ const char *session_ca_url(const struct conf_settings *settings);
 /* The state folder from settings (state-dir), else the default. New
  * string or NULL (logged). */
 char *session_state_dir(const struct conf_settings *settings);
+
+/* What a registration with settings sends (emails, agree-tos, EAB):
+ * borrowed from settings. */
+void session_account_options(const struct conf_settings *settings,
+                             struct acme_account_reg_options *out);
 
 /* session_account's and session_account_existing's rc when account_nowait
  * is set and another process holds the account's lock (logged). */

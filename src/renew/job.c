@@ -65,7 +65,7 @@ job_runner_create(const struct job_runner_config *c)
 	r->loop = c->loop;
 	r->client = c->client;
 	r->acct = c->acct;
-	r->account_settings = c->account_settings;
+	r->account_options = c->account_options;
 	r->ca_url = c->ca_url;
 	r->offline = c->offline != NULL ? c->offline : "the CA cannot be reached";
 	r->state_dir = c->state_dir;
@@ -543,10 +543,11 @@ on_order(int rc, const char *message, const char *pem, size_t pem_len, time_t re
 		job->next = r->account_waiters;
 		r->account_waiters = job;
 		if (!r->account_busy) {
-			int started = acme_account_ensure(r->client, r->acct, r->account_settings,
-			                                  true, on_account_again, job);
+			int started = acme_account_reg_ensure(r->client, r->acct,
+			                                      &r->account_options, true,
+			                                      on_account_again, job);
 
-			if (started == 0) {
+			if (started == ACME_ACCOUNT_OK) {
 				r->account_busy = true;
 			} else {
 				on_account_again(-1, "cannot start", job);
@@ -801,7 +802,7 @@ on_ari(const struct acme_reply *reply, void *arg)
 		log_warn("%s: %s: %s; keeping the usual schedule", job->name, reply->url, err);
 	} else {
 		job->ari_when = policy_ari_time(info.start, info.end, now, policy_random());
-		acme_renewal_info_finish(&info);
+		acme_parse_renewal_info_finish(&info);
 	}
 	job->ari_next = policy_ari_next(now, reply->retry_after);
 	job_record(job, RECORD_ARI, NULL);

@@ -72,7 +72,7 @@ struct job_runner {
 	struct ev_loop *loop;
 	struct acme_client *client;
 	struct acme_account_handle *acct;
-	const struct conf_settings *account_settings;
+	struct acme_account_reg_options account_options;
 	const char *ca_url;
 	const char *offline;
 	const char *state_dir;

@@ -231,7 +231,7 @@ on_ari(const struct acme_reply *reply, void *arg)
 		log_warn("%s: renewalInfo window ends after the certificate expires; keeping the "
 		         "usual schedule",
 		         e->name);
-		acme_renewal_info_finish(&info);
+		acme_parse_renewal_info_finish(&info);
 		e->ari_when = 0;
 		ari_again(e,
 		          reply->retry_after != 0 ? difftime(reply->retry_after, now) : 6 * 3600);
@@ -239,7 +239,7 @@ on_ari(const struct acme_reply *reply, void *arg)
 	}
 	log_time(e->ari_when, date, sizeof(date));
 	log_info("%s: the CA suggests renewal by %s (renewalInfo)", e->name, date);
-	acme_renewal_info_finish(&info);
+	acme_parse_renewal_info_finish(&info);
 	/* The policy weighs the window with the backoff and the floor after
 	 * the last success (a CA asking to renew what it just issued). */
 	if (!job_runner_has(e->sched->runner, e->name)) {
