@@ -159,12 +159,13 @@ eab_member(struct ensure *e, const char *new_account_url, char *message, size_t 
 	size_t hmac_len = 0;
 	json_t *jws = NULL;
 
-	if (b64_decode(e->opts->eab_hmac_key, strlen(e->opts->eab_hmac_key), &hmac, &hmac_len) < 0) {
+	if (b64_decode(e->opts->eab_hmac_key, strlen(e->opts->eab_hmac_key), &hmac, &hmac_len) <
+	    0) {
 		snprintf(message, len, "eab-hmac-key is not base64url");
 		return NULL;
 	}
-	jws = jws_sign_eab(e->opts->eab_alg != NULL ? e->opts->eab_alg : "HS256", e->opts->eab_kid, hmac,
-	                   hmac_len, e->acct->key, new_account_url);
+	jws = jws_sign_eab(e->opts->eab_alg != NULL ? e->opts->eab_alg : "HS256", e->opts->eab_kid,
+	                   hmac, hmac_len, e->acct->key, new_account_url);
 	OPENSSL_cleanse(hmac, hmac_len);
 	free(hmac);
 	if (jws == NULL) {

@@ -37,8 +37,7 @@ struct acme_account_reg_options {
 enum acme_account_result acme_account_reg_ensure(struct acme_client *client,
                                                  struct acme_account_handle *acct,
                                                  const struct acme_account_reg_options *opts,
-                                                 bool force, acme_account_done_fn done,
-                                                 void *arg);
+                                                 bool force, acme_account_done_fn done, void *arg);
 
 /* Finds the URL of the account of an existing key (acct->key_created false)
  * with onlyReturnExisting and saves it, without ever registering: rc
@@ -59,7 +58,6 @@ enum acme_account_result acme_account_reg_lookup(struct acme_client *client,
  * ACME_ACCOUNT_FAILED (logged); done is not called then. */
 enum acme_account_result acme_account_reg_resume_rollover(struct acme_client *client,
                                                           struct acme_account_handle *acct,
-                                                          acme_account_done_fn done,
-                                                          void *arg);
+                                                          acme_account_done_fn done, void *arg);
 
 #endif

@@ -129,8 +129,7 @@ acme_client_timer_start(struct acme_client *client, ev_timer *w, double delay)
 }
 
 double
-acme_client_poll_delay(const struct acme_client *client, int polls, time_t retry_after,
-                       double left)
+acme_client_poll_delay(const struct acme_client *client, int polls, time_t retry_after, double left)
 {
 	double delay = 1.0;
 
@@ -679,8 +678,8 @@ on_directory(const struct http_response *resp, void *arg)
 		acme_problem_format(&problem, req->url, message, sizeof(message));
 		problem_release(&problem, detail);
 		if (resp->retry_after != NULL &&
-		    acme_parse_retry_after(resp->retry_after, acme_client_now(client), RETRY_AFTER_MAX,
-		                           &when) == 0) {
+		    acme_parse_retry_after(resp->retry_after, acme_client_now(client),
+		                           RETRY_AFTER_MAX, &when) == 0) {
 			append_retry_after(message, sizeof(message), when);
 		}
 		goto out;

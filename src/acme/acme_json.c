@@ -219,8 +219,8 @@ acme_json_strings_free(char **list, size_t n)
 /* An optional array of strings, at most max entries. urls: each must be an
  * https URL. */
 int
-acme_json_strings(json_t *obj, const char *name, size_t max, bool urls, char ***out, size_t *n, char *err,
-            size_t errlen)
+acme_json_strings(json_t *obj, const char *name, size_t max, bool urls, char ***out, size_t *n,
+                  char *err, size_t errlen)
 {
 	json_t *arr = json_object_get(obj, name);
 	json_t *v;
@@ -251,11 +251,13 @@ acme_json_strings(json_t *obj, const char *name, size_t max, bool urls, char ***
 	{
 		if (!json_is_string(v) || json_string_length(v) > 2048 ||
 		    strlen(json_string_value(v)) != json_string_length(v)) {
-			acme_json_err(err, errlen, "'%s' holds something other than a string", name);
+			acme_json_err(err, errlen, "'%s' holds something other than a string",
+			              name);
 			goto fail;
 		}
 		if (urls && !http_url_ok(json_string_value(v))) {
-			acme_json_err(err, errlen, "'%s' holds something other than an https URL", name);
+			acme_json_err(err, errlen, "'%s' holds something other than an https URL",
+			              name);
 			goto fail;
 		}
 		(*out)[i] = strdup(json_string_value(v));

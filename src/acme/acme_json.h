@@ -46,8 +46,8 @@ int acme_json_time(json_t *obj, const char *name, bool required, time_t *out, ch
 
 /* An optional array of at most max strings (urls: each an https URL):
  * *out owns them (acme_json_strings_free), NULL with *n 0 when absent. */
-int acme_json_strings(json_t *obj, const char *name, size_t max, bool urls, char ***out,
-                      size_t *n, char *err, size_t errlen);
+int acme_json_strings(json_t *obj, const char *name, size_t max, bool urls, char ***out, size_t *n,
+                      char *err, size_t errlen);
 
 void acme_json_strings_free(char **list, size_t n);
 

@@ -56,9 +56,9 @@ struct acme_order_params {
 };
 
 /* rc is an enum acme_order_result. On success pem/pem_len hold the
- * downloaded chain (borrowed for the call), message is "". Otherwise message says what failed, one line, and
- * retry_after is the latest Retry-After the CA sent with a refusal (0:
- * none): the earliest time to try again. */
+ * downloaded chain (borrowed for the call), message is "". Otherwise message says what failed, one
+ * line, and retry_after is the latest Retry-After the CA sent with a refusal (0: none): the
+ * earliest time to try again. */
 typedef void (*acme_order_done_fn)(int rc, const char *message, const char *pem, size_t pem_len,
                                    time_t retry_after, void *arg);
 /* Progress for people watching; may be NULL. */

@@ -100,11 +100,11 @@ directory_fill(json_t *root, void *arg, char *err, size_t errlen)
 	if (json_is_object(meta)) {
 		/* termsOfService is a URL, but not necessarily https (Pebble
 		 * serves a data: URL); it is only ever printed. */
-		if (acme_json_string(meta, "termsOfService", 2048, &out->terms_of_service, err, errlen) <
-		            0 ||
+		if (acme_json_string(meta, "termsOfService", 2048, &out->terms_of_service, err,
+		                     errlen) < 0 ||
 		    acme_json_string(meta, "website", 2048, &out->website, err, errlen) < 0 ||
 		    acme_json_strings(meta, "caaIdentities", 64, false, &out->caa_identities,
-		                &out->n_caa_identities, err, errlen) < 0) {
+		                      &out->n_caa_identities, err, errlen) < 0) {
 			goto out;
 		}
 		v = json_object_get(meta, "externalAccountRequired");
@@ -133,7 +133,8 @@ directory_fill(json_t *root, void *arg, char *err, size_t errlen)
 	}
 	for (const char *p = out->terms_of_service; p != NULL && *p != '\0'; p++) {
 		if ((unsigned char)*p < 0x21 || *p == 0x7f) {
-			acme_json_err(err, errlen, "'termsOfService' holds a control character or space");
+			acme_json_err(err, errlen,
+			              "'termsOfService' holds a control character or space");
 			goto out;
 		}
 	}
@@ -146,7 +147,8 @@ out:
 }
 
 int
-acme_parse_directory(const char *body, size_t len, struct acme_directory *out, char *err, size_t errlen)
+acme_parse_directory(const char *body, size_t len, struct acme_directory *out, char *err,
+                     size_t errlen)
 {
 	return acme_json_parse(body, len, directory_fill, out, sizeof(*out), err, errlen);
 }
@@ -158,8 +160,8 @@ account_fill(json_t *root, void *arg, char *err, size_t errlen)
 	int rc = -1;
 
 	if (get_status(root, &out->status, err, errlen) < 0 ||
-	    acme_json_strings(root, "contact", 16, false, &out->contacts, &out->n_contacts, err, errlen) <
-	            0 ||
+	    acme_json_strings(root, "contact", 16, false, &out->contacts, &out->n_contacts, err,
+	                      errlen) < 0 ||
 	    acme_json_url(root, "orders", false, &out->orders, err, errlen) < 0) {
 		goto out;
 	}
@@ -188,8 +190,8 @@ order_fill(json_t *root, void *arg, char *err, size_t errlen)
 
 	if (get_status(root, &out->status, err, errlen) < 0 ||
 	    acme_json_time(root, "expires", false, &out->expires, err, errlen) < 0 ||
-	    acme_json_strings(root, "authorizations", ACME_MAX_IDENTIFIERS, true, &out->authorizations,
-	                &out->n_authorizations, err, errlen) < 0 ||
+	    acme_json_strings(root, "authorizations", ACME_MAX_IDENTIFIERS, true,
+	                      &out->authorizations, &out->n_authorizations, err, errlen) < 0 ||
 	    acme_json_url(root, "finalize", true, &out->finalize, err, errlen) < 0 ||
 	    acme_json_url(root, "certificate", false, &out->certificate, err, errlen) < 0 ||
 	    acme_problem_member(root, &out->error, err, errlen) < 0) {
@@ -273,7 +275,8 @@ challenge_from_json(json_t *obj, struct acme_challenge *out, char *err, size_t e
 		 * never reaches a path, a URL or a hook. */
 		if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v) ||
 		    !b64_is_token(json_string_value(v), ACME_MAX_TOKEN)) {
-			acme_json_err(err, errlen, "challenge token is not base64url of sane length");
+			acme_json_err(err, errlen,
+			              "challenge token is not base64url of sane length");
 			goto out;
 		}
 		out->token = strdup(json_string_value(v));
@@ -283,7 +286,7 @@ challenge_from_json(json_t *obj, struct acme_challenge *out, char *err, size_t e
 		}
 	} else if (out->type != CHALLENGE_TYPE_UNKNOWN) {
 		acme_json_err(err, errlen, "%s challenge without a token",
-		        challenge_type_name(out->type));
+		              challenge_type_name(out->type));
 		goto out;
 	}
 	rc = 0;
@@ -301,7 +304,8 @@ challenge_fill(json_t *root, void *arg, char *err, size_t errlen)
 }
 
 int
-acme_parse_challenge(const char *body, size_t len, struct acme_challenge *out, char *err, size_t errlen)
+acme_parse_challenge(const char *body, size_t len, struct acme_challenge *out, char *err,
+                     size_t errlen)
 {
 	return acme_json_parse(body, len, challenge_fill, out, sizeof(*out), err, errlen);
 }
@@ -396,7 +400,8 @@ out:
 }
 
 int
-acme_parse_renewal_info(const char *body, size_t len, struct acme_renewal_info *out, char *err, size_t errlen)
+acme_parse_renewal_info(const char *body, size_t len, struct acme_renewal_info *out, char *err,
+                        size_t errlen)
 {
 	return acme_json_parse(body, len, renewal_info_fill, out, sizeof(*out), err, errlen);
 }

@@ -110,8 +110,7 @@ problem_fill(json_t *root, void *out, char *err, size_t errlen)
 }
 
 int
-acme_problem_parse(const char *body, size_t len, struct acme_problem *out, char *err,
-                   size_t errlen)
+acme_problem_parse(const char *body, size_t len, struct acme_problem *out, char *err, size_t errlen)
 {
 	/* problem_fill_depth finishes out when it fails. */
 	return acme_json_parse(body, len, problem_fill, out, sizeof(*out), err, errlen);

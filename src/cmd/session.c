@@ -171,8 +171,7 @@ session_account_unlock(struct session *s)
 }
 
 void
-session_account_options(const struct conf_settings *settings,
-                        struct acme_account_reg_options *out)
+session_account_options(const struct conf_settings *settings, struct acme_account_reg_options *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->emails = settings->emails;

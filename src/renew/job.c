@@ -543,9 +543,9 @@ on_order(int rc, const char *message, const char *pem, size_t pem_len, time_t re
 		job->next = r->account_waiters;
 		r->account_waiters = job;
 		if (!r->account_busy) {
-			int started = acme_account_reg_ensure(r->client, r->acct,
-			                                      &r->account_options, true,
-			                                      on_account_again, job);
+			int started =
+			        acme_account_reg_ensure(r->client, r->acct, &r->account_options,
+			                                true, on_account_again, job);
 
 			if (started == ACME_ACCOUNT_OK) {
 				r->account_busy = true;

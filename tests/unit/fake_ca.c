@@ -126,8 +126,8 @@ deliver(struct ev_loop *loop, ev_timer *w, int revents)
 		}
 		if (r->body != NULL) {
 			resp.body = r->body;
-			resp.content_type = r->content_type != NULL ? r->content_type
-			                                            : "application/json";
+			resp.content_type =
+			        r->content_type != NULL ? r->content_type : "application/json";
 		}
 	}
 	resp.body_len = strlen(resp.body);

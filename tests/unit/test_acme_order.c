@@ -28,15 +28,15 @@
 #define PEM "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
 
 #define IDS_ONE "\"identifiers\":[{\"type\":\"dns\",\"value\":\"a.test\"}]"
-#define IDS_TWO                                                                                    \
-	"\"identifiers\":[{\"type\":\"dns\",\"value\":\"a.test\"},{\"type\":\"dns\",\"value\":"  \
+#define IDS_TWO                                                                                 \
+	"\"identifiers\":[{\"type\":\"dns\",\"value\":\"a.test\"},{\"type\":\"dns\",\"value\":" \
 	"\"b.test\"}]"
-#define ORDER(status, extra)                                                                       \
-	"{\"status\":\"" status "\"," IDS_ONE ",\"authorizations\":[\"" AUTHZ_URL "\"],"          \
+#define ORDER(status, extra)                                                             \
+	"{\"status\":\"" status "\"," IDS_ONE ",\"authorizations\":[\"" AUTHZ_URL "\"]," \
 	"\"finalize\":\"" FINALIZE_URL "\"" extra "}"
-#define AUTHZ(value, status, chall, token)                                                        \
-	"{\"identifier\":{\"type\":\"dns\",\"value\":\"" value "\"},\"status\":\"" status "\","  \
-	"\"challenges\":[{\"type\":\"http-01\",\"url\":\"" chall "\",\"status\":\"pending\","      \
+#define AUTHZ(value, status, chall, token)                                                      \
+	"{\"identifier\":{\"type\":\"dns\",\"value\":\"" value "\"},\"status\":\"" status "\"," \
+	"\"challenges\":[{\"type\":\"http-01\",\"url\":\"" chall "\",\"status\":\"pending\","   \
 	"\"token\":\"" token "\"}]}"
 
 struct run {
@@ -109,8 +109,7 @@ teardown(void **state)
 }
 
 static void
-on_done(int rc, const char *message, const char *pem, size_t pem_len, time_t retry_after,
-        void *arg)
+on_done(int rc, const char *message, const char *pem, size_t pem_len, time_t retry_after, void *arg)
 {
 	struct run *r = arg;
 
@@ -144,8 +143,8 @@ static void
 order(struct run *r)
 {
 	r->params.on_url = on_url;
-	assert_non_null(acme_order_start(r->loop, r->client, &r->acct, &r->params, on_done,
-	                                 on_step, r));
+	assert_non_null(
+	        acme_order_start(r->loop, r->client, &r->acct, &r->params, on_done, on_step, r));
 	fake_ca_run_until(&r->ca, &r->done);
 	/* Nothing left behind: no request, timer or responder call. */
 	assert_int_equal(ev_run(r->loop, EVRUN_NOWAIT), 0);
@@ -189,8 +188,7 @@ queue_issuance(struct run *r)
 	};
 
 	fake_ca_json(&r->ca, FINALIZE_URL, 200, ORDER("processing", ""));
-	fake_ca_json(&r->ca, ORDER_URL, 200,
-	             ORDER("valid", ",\"certificate\":\"" CERT_URL "\""));
+	fake_ca_json(&r->ca, ORDER_URL, 200, ORDER("valid", ",\"certificate\":\"" CERT_URL "\""));
 	fake_ca_queue(&r->ca, &cert);
 }
 
@@ -237,10 +235,10 @@ test_clean_order(void **state)
 	}
 	assert_int_equal(i, sizeof(sequence) / sizeof(sequence[0]));
 	req = fake_ca_find(&r->ca, "POST", FAKE_CA_NEW_ORDER, 0);
-	assert_string_equal(json_string_value(json_object_get(
-	                            json_array_get(json_object_get(req->payload, "identifiers"), 0),
-	                            "value")),
-	                    "a.test");
+	assert_string_equal(
+	        json_string_value(json_object_get(
+	                json_array_get(json_object_get(req->payload, "identifiers"), 0), "value")),
+	        "a.test");
 	/* RFC 8555 section 7.5.1: {} tells the CA to validate. */
 	req = fake_ca_find(&r->ca, "POST", CHALL_URL, 0);
 	assert_non_null(req->payload);
@@ -405,8 +403,7 @@ test_retry_after(void **state)
 	fake_ca_queue(&r->ca, &processing);
 	fake_ca_json(&r->ca, ORDER_URL, 200, ORDER("processing", ""));
 	fake_ca_json(&r->ca, ORDER_URL, 200, ORDER("processing", ""));
-	fake_ca_json(&r->ca, ORDER_URL, 200,
-	             ORDER("valid", ",\"certificate\":\"" CERT_URL "\""));
+	fake_ca_json(&r->ca, ORDER_URL, 200, ORDER("valid", ",\"certificate\":\"" CERT_URL "\""));
 	fake_ca_queue(&r->ca, &cert);
 	order(r);
 	assert_int_equal(r->rc, ACME_ORDER_OK);
@@ -460,9 +457,9 @@ static void
 test_withdrawn_on_failure(void **state)
 {
 	struct run *r = *state;
-	static const char order_two[] = "{\"status\":\"pending\"," IDS_TWO ",\"authorizations\":"
-	                                "[\"" AUTHZ_URL "\",\"" AUTHZ2_URL "\"],\"finalize\":\"" FINALIZE_URL
-	                                "\"}";
+	static const char order_two[] =
+	        "{\"status\":\"pending\"," IDS_TWO ",\"authorizations\":"
+	        "[\"" AUTHZ_URL "\",\"" AUTHZ2_URL "\"],\"finalize\":\"" FINALIZE_URL "\"}";
 	struct fake_reply refused = {
 	        .method = "POST",
 	        .url = CHALL_URL,
@@ -540,8 +537,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_retry_after, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_bad_nonce, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_withdrawn_on_failure, setup, teardown),
-	        cmocka_unit_test_setup_teardown(test_withdrawn_when_present_fails, setup,
-	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_withdrawn_when_present_fails, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
 	};
 
