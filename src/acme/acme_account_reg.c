@@ -341,11 +341,11 @@ acme_account_reg_lookup(struct acme_client *client, struct acme_account_handle *
 		goto out;
 	}
 	e = ensure_create(client, acct, done, arg);
-	if (e == NULL || find_existing(e) < 0) {
-		goto out;
+	if (e != NULL && find_existing(e) == 0) {
+		/* done owns e now */
+		e = NULL;
+		rc = ACME_ACCOUNT_OK;
 	}
-	e = NULL;
-	rc = ACME_ACCOUNT_OK;
 out:
 	ensure_free(e);
 	return rc;

@@ -2,8 +2,6 @@
  * known account, a lost URL looked up, EAB, and the refusals that are the
  * user's to fix. */
 #include <errno.h>
-#define _XOPEN_SOURCE_EXTENDED 1
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -22,6 +20,7 @@
 #include "crypto/jws.h"
 #include "crypto/key.h"
 #include "fake_ca.h"
+#include "fixture.h"
 
 #define ACCOUNT_URL FAKE_CA "/acct/7"
 #define ACCOUNT_BODY "{\"status\":\"valid\",\"contact\":[\"mailto:me@a.test\"]}"
@@ -45,8 +44,7 @@ setup(void **state)
 	struct fixture *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
-	snprintf(f->root, sizeof(f->root), "/tmp/acmed-test-reg.XXXXXX");
-	assert_non_null(mkdtemp(f->root));
+	fixture_tmpdir(f->root, sizeof(f->root), "reg");
 	f->loop = ev_loop_new(EVFLAG_AUTO);
 	assert_non_null(f->loop);
 	fake_ca_init(&f->ca, f->loop);
@@ -59,15 +57,6 @@ setup(void **state)
 }
 
 static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static int
 teardown(void **state)
 {
 	struct fixture *f = *state;
@@ -76,7 +65,7 @@ teardown(void **state)
 	fake_ca_finish(&f->ca);
 	acme_account_close(&f->acct);
 	ev_loop_destroy(f->loop);
-	nftw(f->root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	fixture_rmtree(f->root);
 	free(f->emails[0]);
 	free(f);
 	return 0;

@@ -198,6 +198,19 @@ header(const struct fake_request *req, const char *name)
 	return json_string_value(json_object_get(req->protected, name));
 }
 
+/* The order failed with want in its message, every challenge presented
+ * (presented of them) was withdrawn, and nothing was finalized. */
+static void
+assert_failed(const struct run *r, const char *want, int presented)
+{
+	assert_int_equal(r->rc, ACME_ORDER_FAILED);
+	assert_non_null(strstr(r->message, want));
+	assert_null(r->pem);
+	assert_int_equal(r->responder.presented, presented);
+	assert_int_equal(r->responder.cleaned, presented);
+	assert_int_equal(fake_ca_count(&r->ca, "POST", FINALIZE_URL), 0);
+}
+
 /* newOrder -> authz -> challenge -> poll -> finalize -> poll -> certificate */
 static void
 test_clean_order(void **state)
@@ -329,14 +342,9 @@ test_invalid_authz(void **state)
 	             "\"urn:ietf:params:acme:error:unauthorized\",\"detail\":\"Invalid response "
 	             "from http://a.test/.well-known/acme-challenge/tok_1: 404\"}}]}");
 	order(r);
-	assert_int_equal(r->rc, ACME_ORDER_FAILED);
-	assert_non_null(strstr(r->message, "www: a.test: http-01 challenge failed"));
+	assert_failed(r, "www: a.test: http-01 challenge failed", 1);
 	assert_non_null(strstr(r->message, "unauthorized: Invalid response from "
 	                                   "http://a.test/.well-known/acme-challenge/tok_1: 404"));
-	assert_null(r->pem);
-	assert_int_equal(r->responder.presented, 1);
-	assert_int_equal(r->responder.cleaned, 1);
-	assert_int_equal(fake_ca_count(&r->ca, "POST", FINALIZE_URL), 0);
 }
 
 /* The order itself comes back invalid after finalize: its error is the
@@ -479,11 +487,7 @@ test_withdrawn_on_failure(void **state)
 	             "\"token\":\"tok_2\"}");
 	fake_ca_json(&r->ca, AUTHZ2_URL, 200, AUTHZ("b.test", "pending", CHALL2_URL, "tok_2"));
 	order(r);
-	assert_int_equal(r->rc, ACME_ORDER_FAILED);
-	assert_non_null(strstr(r->message, "rejectedIdentifier: a.test is blocked"));
-	assert_int_equal(r->responder.presented, 2);
-	assert_int_equal(r->responder.cleaned, 2);
-	assert_int_equal(fake_ca_count(&r->ca, "POST", FINALIZE_URL), 0);
+	assert_failed(r, "rejectedIdentifier: a.test is blocked", 2);
 }
 
 /* A responder that cannot present is still asked to clean up. */
@@ -496,10 +500,8 @@ test_withdrawn_when_present_fails(void **state)
 	queue_new_order(r, ORDER("pending", ""));
 	fake_ca_json(&r->ca, AUTHZ_URL, 200, AUTHZ("a.test", "pending", CHALL_URL, "tok_1"));
 	order(r);
-	assert_int_equal(r->rc, ACME_ORDER_FAILED);
+	assert_failed(r, "www: a.test: fake: cannot present", 1);
 	assert_string_equal(r->message, "www: a.test: fake: cannot present");
-	assert_int_equal(r->responder.presented, 1);
-	assert_int_equal(r->responder.cleaned, 1);
 	assert_int_equal(fake_ca_count(&r->ca, "POST", CHALL_URL), 0);
 }
 

@@ -9,20 +9,7 @@
 #include <cmocka.h>
 
 #include "acme/acme_parse.h"
-#include "base/file.h"
-
-static char *
-fixture(const char *name, size_t *len)
-{
-	char *path = file_path(TEST_DATA_DIR, "acme", name, NULL);
-	char *body;
-
-	assert_non_null(path);
-	body = file_read(path, 1 << 20, len);
-	assert_non_null(body);
-	free(path);
-	return body;
-}
+#include "fixture.h"
 
 static void
 test_directory_pebble(void **state)
@@ -30,7 +17,7 @@ test_directory_pebble(void **state)
 	struct acme_directory d;
 	char err[128];
 	size_t len;
-	char *body = fixture("directory-pebble.json", &len);
+	char *body = fixture_read("acme", "directory-pebble.json", &len);
 
 	assert_int_equal(acme_parse_directory(body, len, &d, err, sizeof(err)), 0);
 	assert_string_equal(d.new_nonce, "https://127.0.0.1:14000/nonce-plz");
@@ -52,7 +39,7 @@ expect_directory_error(const char *name, const char *want)
 	struct acme_directory d;
 	char err[128];
 	size_t len;
-	char *body = fixture(name, &len);
+	char *body = fixture_read("acme", name, &len);
 
 	assert_int_equal(acme_parse_directory(body, len, &d, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, want));
@@ -81,7 +68,7 @@ test_order(void **state)
 	struct acme_order o;
 	char err[128];
 	size_t len;
-	char *body = fixture("order-pending.json", &len);
+	char *body = fixture_read("acme", "order-pending.json", &len);
 
 	assert_int_equal(acme_parse_order(body, len, &o, err, sizeof(err)), 0);
 	assert_int_equal(o.status, ACME_STATUS_PENDING);
@@ -97,7 +84,7 @@ test_order(void **state)
 	acme_parse_order_finish(&o);
 	free(body);
 
-	body = fixture("order-invalid.json", &len);
+	body = fixture_read("acme", "order-invalid.json", &len);
 	assert_int_equal(acme_parse_order(body, len, &o, err, sizeof(err)), 0);
 	assert_int_equal(o.status, ACME_STATUS_INVALID);
 	assert_non_null(o.error);
@@ -105,7 +92,7 @@ test_order(void **state)
 	acme_parse_order_finish(&o);
 	free(body);
 
-	body = fixture("order-valid-nocert.json", &len);
+	body = fixture_read("acme", "order-valid-nocert.json", &len);
 	assert_int_equal(acme_parse_order(body, len, &o, err, sizeof(err)), -1);
 	assert_string_equal(err, "valid order without 'certificate'");
 	free(body);
@@ -117,7 +104,7 @@ test_authz(void **state)
 	struct acme_authz a;
 	char err[128];
 	size_t len;
-	char *body = fixture("authz-pending.json", &len);
+	char *body = fixture_read("acme", "authz-pending.json", &len);
 
 	assert_int_equal(acme_parse_authz(body, len, &a, err, sizeof(err)), 0);
 	assert_int_equal(a.status, ACME_STATUS_PENDING);
@@ -131,7 +118,7 @@ test_authz(void **state)
 	acme_parse_authz_finish(&a);
 	free(body);
 
-	body = fixture("authz-bad-token.json", &len);
+	body = fixture_read("acme", "authz-bad-token.json", &len);
 	assert_int_equal(acme_parse_authz(body, len, &a, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "token"));
 	free(body);
@@ -143,7 +130,7 @@ test_renewal_info(void **state)
 	struct acme_renewal_info r;
 	char err[128];
 	size_t len;
-	char *body = fixture("renewal-info.json", &len);
+	char *body = fixture_read("acme", "renewal-info.json", &len);
 
 	assert_int_equal(acme_parse_renewal_info(body, len, &r, err, sizeof(err)), 0);
 	assert_int_equal(r.start, 1767326400);
@@ -152,7 +139,7 @@ test_renewal_info(void **state)
 	acme_parse_renewal_info_finish(&r);
 	free(body);
 
-	body = fixture("renewal-info-reversed.json", &len);
+	body = fixture_read("acme", "renewal-info-reversed.json", &len);
 	assert_int_equal(acme_parse_renewal_info(body, len, &r, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "ends before it starts"));
 	free(body);

@@ -9,20 +9,7 @@
 #include <cmocka.h>
 
 #include "acme/acme_problem.h"
-#include "base/file.h"
-
-static char *
-fixture(const char *name, size_t *len)
-{
-	char *path = file_path(TEST_DATA_DIR, "acme", name, NULL);
-	char *body;
-
-	assert_non_null(path);
-	body = file_read(path, 1 << 20, len);
-	assert_non_null(body);
-	free(path);
-	return body;
-}
+#include "fixture.h"
 
 static void
 test_problem(void **state)
@@ -31,7 +18,7 @@ test_problem(void **state)
 	char err[128];
 	char msg[512];
 	size_t len;
-	char *body = fixture("problem-rejected.json", &len);
+	char *body = fixture_read("acme", "problem-rejected.json", &len);
 
 	assert_int_equal(acme_problem_parse(body, len, &p, err, sizeof(err)), 0);
 	assert_true(acme_problem_is(&p, "rejectedIdentifier"));
@@ -47,7 +34,7 @@ test_problem(void **state)
 	acme_problem_finish(&p);
 	free(body);
 
-	body = fixture("problem-tos.json", &len);
+	body = fixture_read("acme", "problem-tos.json", &len);
 	assert_int_equal(acme_problem_parse(body, len, &p, err, sizeof(err)), 0);
 	acme_problem_format(&p, NULL, msg, sizeof(msg));
 	assert_string_equal(msg, "403: userActionRequired: Terms of service have changed (see "
