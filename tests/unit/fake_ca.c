@@ -236,6 +236,21 @@ fake_ca_json(struct fake_ca *ca, const char *url, long status, const char *body)
 	fake_ca_queue(ca, &r);
 }
 
+struct fake_reply *
+fake_ca_problem(struct fake_ca *ca, const char *url, long status, const char *body)
+{
+	struct fake_reply r = {
+	        .method = "POST",
+	        .url = url,
+	        .status = status,
+	        .content_type = "application/problem+json",
+	        .body = body,
+	};
+
+	fake_ca_queue(ca, &r);
+	return &ca->replies[ca->n_replies - 1];
+}
+
 static void
 on_ready(int rc, const char *message, void *arg)
 {

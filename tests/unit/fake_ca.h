@@ -74,6 +74,11 @@ void fake_ca_queue(struct fake_ca *ca, const struct fake_reply *r);
 /* The same for a reply with status and a JSON body. */
 void fake_ca_json(struct fake_ca *ca, const char *url, long status, const char *body);
 
+/* The same for a problem document (application/problem+json); returns the
+ * queued reply, for a test to add a nonce or Retry-After to. */
+struct fake_reply *fake_ca_problem(struct fake_ca *ca, const char *url, long status,
+                                   const char *body);
+
 /* A client of the fake CA with its directory fetched. */
 struct acme_client *fake_ca_client(struct fake_ca *ca);
 

@@ -199,17 +199,10 @@ static void
 test_lookup_not_found(void **state)
 {
 	struct fixture *f = *state;
-	struct fake_reply none = {
-	        .method = "POST",
-	        .url = FAKE_CA_NEW_ACCOUNT,
-	        .status = 400,
-	        .content_type = "application/problem+json",
-	        .body = "{\"type\":\"urn:ietf:params:acme:error:accountDoesNotExist\"}",
-	};
-
 	open_account(f);
 	f->acct.key_created = false;
-	fake_ca_queue(&f->ca, &none);
+	fake_ca_problem(&f->ca, FAKE_CA_NEW_ACCOUNT, 400,
+	                "{\"type\":\"urn:ietf:params:acme:error:accountDoesNotExist\"}");
 	assert_int_equal(acme_account_reg_lookup(f->client, &f->acct, on_done, f), ACME_ACCOUNT_OK);
 	fake_ca_run_until(&f->ca, &f->done);
 	assert_int_equal(f->rc, ACME_ACCOUNT_NOT_FOUND);

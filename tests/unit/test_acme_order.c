@@ -302,17 +302,11 @@ static void
 test_resume_gone(void **state)
 {
 	struct run *r = *state;
-	struct fake_reply gone = {
-	        .method = "POST",
-	        .url = FAKE_CA "/order/0",
-	        .status = 404,
-	        .content_type = "application/problem+json",
-	        .body = "{\"type\":\"urn:ietf:params:acme:error:malformed\",\"detail\":\"no such "
-	                "order\"}",
-	};
 
 	r->params.resume_url = FAKE_CA "/order/0";
-	fake_ca_queue(&r->ca, &gone);
+	fake_ca_problem(&r->ca, FAKE_CA "/order/0", 404,
+	                "{\"type\":\"urn:ietf:params:acme:error:malformed\",\"detail\":\"no such "
+	                "order\"}");
 	queue_new_order(r, ORDER("pending", ""));
 	queue_validation(r);
 	queue_issuance(r);
@@ -434,18 +428,14 @@ static void
 test_bad_nonce(void **state)
 {
 	struct run *r = *state;
-	struct fake_reply bad = {
-	        .method = "POST",
-	        .url = FAKE_CA_NEW_ORDER,
-	        .status = 400,
-	        .content_type = "application/problem+json",
-	        .nonce = "fresh_nonce",
-	        .body = "{\"type\":\"urn:ietf:params:acme:error:badNonce\",\"detail\":\"stale\"}",
-	};
+	struct fake_reply *bad;
 	const struct fake_request *first;
 	const struct fake_request *again;
 
-	fake_ca_queue(&r->ca, &bad);
+	bad = fake_ca_problem(
+	        &r->ca, FAKE_CA_NEW_ORDER, 400,
+	        "{\"type\":\"urn:ietf:params:acme:error:badNonce\",\"detail\":\"stale\"}");
+	bad->nonce = "fresh_nonce";
 	queue_new_order(r, ORDER("pending", ""));
 	queue_validation(r);
 	queue_issuance(r);
@@ -468,20 +458,14 @@ test_withdrawn_on_failure(void **state)
 	static const char order_two[] =
 	        "{\"status\":\"pending\"," IDS_TWO ",\"authorizations\":"
 	        "[\"" AUTHZ_URL "\",\"" AUTHZ2_URL "\"],\"finalize\":\"" FINALIZE_URL "\"}";
-	struct fake_reply refused = {
-	        .method = "POST",
-	        .url = CHALL_URL,
-	        .status = 403,
-	        .content_type = "application/problem+json",
-	        .body = "{\"type\":\"urn:ietf:params:acme:error:rejectedIdentifier\",\"detail\":"
-	                "\"a.test is blocked\"}",
-	};
 
 	r->params.n_ids = 2;
 	queue_new_order(r, order_two);
 	fake_ca_json(&r->ca, AUTHZ_URL, 200, AUTHZ("a.test", "pending", CHALL_URL, "tok_1"));
 	fake_ca_json(&r->ca, AUTHZ2_URL, 200, AUTHZ("b.test", "pending", CHALL2_URL, "tok_2"));
-	fake_ca_queue(&r->ca, &refused);
+	fake_ca_problem(&r->ca, CHALL_URL, 403,
+	                "{\"type\":\"urn:ietf:params:acme:error:rejectedIdentifier\",\"detail\":"
+	                "\"a.test is blocked\"}");
 	fake_ca_json(&r->ca, CHALL2_URL, 200,
 	             "{\"type\":\"http-01\",\"url\":\"" CHALL2_URL "\",\"status\":\"processing\","
 	             "\"token\":\"tok_2\"}");
@@ -511,16 +495,11 @@ static void
 test_refusals(void **state)
 {
 	struct run *r = *state;
-	struct fake_reply refused = {
-	        .method = "POST",
-	        .url = FAKE_CA_NEW_ORDER,
-	        .status = 400,
-	        .content_type = "application/problem+json",
-	        .retry_after = "3600",
-	        .body = "{\"type\":\"urn:ietf:params:acme:error:accountDoesNotExist\"}",
-	};
+	struct fake_reply *refused;
 
-	fake_ca_queue(&r->ca, &refused);
+	refused = fake_ca_problem(&r->ca, FAKE_CA_NEW_ORDER, 400,
+	                          "{\"type\":\"urn:ietf:params:acme:error:accountDoesNotExist\"}");
+	refused->retry_after = "3600";
 	order(r);
 	assert_int_equal(r->rc, ACME_ORDER_NO_ACCOUNT);
 	assert_int_equal(r->retry_after, FAKE_CA_START_TIME + 3600);
