@@ -228,27 +228,22 @@ fake_ca_queue(struct fake_ca *ca, const struct fake_reply *r)
 	ca->replies[ca->n_replies++] = *r;
 }
 
-void
+struct fake_reply *
 fake_ca_json(struct fake_ca *ca, const char *url, long status, const char *body)
 {
 	struct fake_reply r = {.method = "POST", .url = url, .status = status, .body = body};
 
 	fake_ca_queue(ca, &r);
+	return &ca->replies[ca->n_replies - 1];
 }
 
 struct fake_reply *
 fake_ca_problem(struct fake_ca *ca, const char *url, long status, const char *body)
 {
-	struct fake_reply r = {
-	        .method = "POST",
-	        .url = url,
-	        .status = status,
-	        .content_type = "application/problem+json",
-	        .body = body,
-	};
+	struct fake_reply *r = fake_ca_json(ca, url, status, body);
 
-	fake_ca_queue(ca, &r);
-	return &ca->replies[ca->n_replies - 1];
+	r->content_type = "application/problem+json";
+	return r;
 }
 
 static void

@@ -71,11 +71,11 @@ void fake_ca_finish(struct fake_ca *ca);
  * yet (strings borrowed; they must outlive the exchange). */
 void fake_ca_queue(struct fake_ca *ca, const struct fake_reply *r);
 
-/* The same for a reply with status and a JSON body. */
-void fake_ca_json(struct fake_ca *ca, const char *url, long status, const char *body);
-
-/* The same for a problem document (application/problem+json); returns the
+/* The same for a POST's reply with status and a JSON body; returns the
  * queued reply, for a test to add a nonce or Retry-After to. */
+struct fake_reply *fake_ca_json(struct fake_ca *ca, const char *url, long status, const char *body);
+
+/* The same for a problem document (application/problem+json). */
 struct fake_reply *fake_ca_problem(struct fake_ca *ca, const char *url, long status,
                                    const char *body);
 

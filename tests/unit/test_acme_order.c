@@ -34,6 +34,9 @@
 #define ORDER(status, extra)                                                             \
 	"{\"status\":\"" status "\"," IDS_ONE ",\"authorizations\":[\"" AUTHZ_URL "\"]," \
 	"\"finalize\":\"" FINALIZE_URL "\"" extra "}"
+#define CHALL(url, token)                                                                        \
+	"{\"type\":\"http-01\",\"url\":\"" url "\",\"status\":\"processing\",\"token\":\"" token \
+	"\"}"
 #define AUTHZ(value, status, chall, token)                                                      \
 	"{\"identifier\":{\"type\":\"dns\",\"value\":\"" value "\"},\"status\":\"" status "\"," \
 	"\"challenges\":[{\"type\":\"http-01\",\"url\":\"" chall "\",\"status\":\"pending\","   \
@@ -169,27 +172,25 @@ static void
 queue_validation(struct run *r)
 {
 	fake_ca_json(&r->ca, AUTHZ_URL, 200, AUTHZ("a.test", "pending", CHALL_URL, "tok_1"));
-	fake_ca_json(&r->ca, CHALL_URL, 200,
-	             "{\"type\":\"http-01\",\"url\":\"" CHALL_URL "\",\"status\":\"processing\","
-	             "\"token\":\"tok_1\"}");
+	fake_ca_json(&r->ca, CHALL_URL, 200, CHALL(CHALL_URL, "tok_1"));
 	fake_ca_json(&r->ca, AUTHZ_URL, 200, AUTHZ("a.test", "valid", CHALL_URL, "tok_1"));
+}
+
+/* The chain. */
+static void
+queue_cert(struct run *r)
+{
+	fake_ca_json(&r->ca, CERT_URL, 200, PEM)->content_type =
+	        "application/pem-certificate-chain";
 }
 
 /* Finalize answered processing, the order polled valid, the chain. */
 static void
 queue_issuance(struct run *r)
 {
-	struct fake_reply cert = {
-	        .method = "POST",
-	        .url = CERT_URL,
-	        .status = 200,
-	        .content_type = "application/pem-certificate-chain",
-	        .body = PEM,
-	};
-
 	fake_ca_json(&r->ca, FINALIZE_URL, 200, ORDER("processing", ""));
 	fake_ca_json(&r->ca, ORDER_URL, 200, ORDER("valid", ",\"certificate\":\"" CERT_URL "\""));
-	fake_ca_queue(&r->ca, &cert);
+	queue_cert(r);
 }
 
 static const char *
@@ -326,9 +327,7 @@ test_invalid_authz(void **state)
 
 	queue_new_order(r, ORDER("pending", ""));
 	fake_ca_json(&r->ca, AUTHZ_URL, 200, AUTHZ("a.test", "pending", CHALL_URL, "tok_1"));
-	fake_ca_json(&r->ca, CHALL_URL, 200,
-	             "{\"type\":\"http-01\",\"url\":\"" CHALL_URL "\",\"status\":\"processing\","
-	             "\"token\":\"tok_1\"}");
+	fake_ca_json(&r->ca, CHALL_URL, 200, CHALL(CHALL_URL, "tok_1"));
 	fake_ca_json(&r->ca, AUTHZ_URL, 200,
 	             "{\"identifier\":{\"type\":\"dns\",\"value\":\"a.test\"},\"status\":"
 	             "\"invalid\",\"challenges\":[{\"type\":\"http-01\",\"url\":\"" CHALL_URL "\","
@@ -367,46 +366,18 @@ static void
 test_retry_after(void **state)
 {
 	struct run *r = *state;
-	struct fake_reply respond = {
-	        .method = "POST",
-	        .url = CHALL_URL,
-	        .status = 200,
-	        .retry_after = "7",
-	        .body = "{\"type\":\"http-01\",\"url\":\"" CHALL_URL "\",\"status\":\"processing\","
-	                "\"token\":\"tok_1\"}",
-	};
-	struct fake_reply still = {
-	        .method = "POST",
-	        .url = AUTHZ_URL,
-	        .status = 200,
-	        .retry_after = "3",
-	        .body = AUTHZ("a.test", "pending", CHALL_URL, "tok_1"),
-	};
-	struct fake_reply processing = {
-	        .method = "POST",
-	        .url = FINALIZE_URL,
-	        .status = 200,
-	        .retry_after = "5",
-	        .body = ORDER("processing", ""),
-	};
-	struct fake_reply cert = {
-	        .method = "POST",
-	        .url = CERT_URL,
-	        .status = 200,
-	        .content_type = "application/pem-certificate-chain",
-	        .body = PEM,
-	};
 
 	queue_new_order(r, ORDER("pending", ""));
 	fake_ca_json(&r->ca, AUTHZ_URL, 200, AUTHZ("a.test", "pending", CHALL_URL, "tok_1"));
-	fake_ca_queue(&r->ca, &respond);
-	fake_ca_queue(&r->ca, &still);
+	fake_ca_json(&r->ca, CHALL_URL, 200, CHALL(CHALL_URL, "tok_1"))->retry_after = "7";
+	fake_ca_json(&r->ca, AUTHZ_URL, 200, AUTHZ("a.test", "pending", CHALL_URL, "tok_1"))
+	        ->retry_after = "3";
 	fake_ca_json(&r->ca, AUTHZ_URL, 200, AUTHZ("a.test", "valid", CHALL_URL, "tok_1"));
-	fake_ca_queue(&r->ca, &processing);
+	fake_ca_json(&r->ca, FINALIZE_URL, 200, ORDER("processing", ""))->retry_after = "5";
 	fake_ca_json(&r->ca, ORDER_URL, 200, ORDER("processing", ""));
 	fake_ca_json(&r->ca, ORDER_URL, 200, ORDER("processing", ""));
 	fake_ca_json(&r->ca, ORDER_URL, 200, ORDER("valid", ",\"certificate\":\"" CERT_URL "\""));
-	fake_ca_queue(&r->ca, &cert);
+	queue_cert(r);
 	order(r);
 	assert_int_equal(r->rc, ACME_ORDER_OK);
 	/* authz: 7 (Retry-After), 3 (Retry-After); order: 5 (Retry-After),
@@ -466,9 +437,7 @@ test_withdrawn_on_failure(void **state)
 	fake_ca_problem(&r->ca, CHALL_URL, 403,
 	                "{\"type\":\"urn:ietf:params:acme:error:rejectedIdentifier\",\"detail\":"
 	                "\"a.test is blocked\"}");
-	fake_ca_json(&r->ca, CHALL2_URL, 200,
-	             "{\"type\":\"http-01\",\"url\":\"" CHALL2_URL "\",\"status\":\"processing\","
-	             "\"token\":\"tok_2\"}");
+	fake_ca_json(&r->ca, CHALL2_URL, 200, CHALL(CHALL2_URL, "tok_2"));
 	fake_ca_json(&r->ca, AUTHZ2_URL, 200, AUTHZ("b.test", "pending", CHALL2_URL, "tok_2"));
 	order(r);
 	assert_failed(r, "rejectedIdentifier: a.test is blocked", 2);
