@@ -183,6 +183,9 @@ fake_timer_start(void *ctx, struct ev_loop *loop, ev_timer *w, double delay)
 	assert_true(ca->n_delays < FAKE_CA_MAX);
 	ca->delays[ca->n_delays++] = delay;
 	ca->now += (time_t)delay;
+	if (ca->hold_timers) {
+		return;
+	}
 	ev_timer_set(w, 0.0, 0.0);
 	ev_timer_start(loop, w);
 }
@@ -314,6 +317,10 @@ responder_present(struct challenge *ch, const struct challenge_task *task, chall
 	snprintf(r->token, sizeof(r->token), "%s", task->token);
 	snprintf(r->key_auth, sizeof(r->key_auth), "%s", task->key_auth);
 	snprintf(r->identifier, sizeof(r->identifier), "%s", task->identifier);
+	snprintf(r->txt_name, sizeof(r->txt_name), "%s",
+	         task->txt_name != NULL ? task->txt_name : "");
+	snprintf(r->txt_value, sizeof(r->txt_value), "%s",
+	         task->txt_value != NULL ? task->txt_value : "");
 	return challenge_defer(ch, r->present_rc, r->present_rc < 0 ? "fake: cannot present" : NULL,
 	                       done, arg);
 }

@@ -50,6 +50,7 @@ struct fake_ca {
 	time_t now;
 	bool external_account_required;
 	bool terms; /* the directory names terms of service */
+	bool hold_timers; /* record the waits but never start them */
 	struct fake_reply replies[FAKE_CA_MAX];
 	bool used[FAKE_CA_MAX];
 	size_t n_replies;
@@ -102,6 +103,8 @@ struct fake_responder {
 	char token[256]; /* the last presented */
 	char key_auth[512];
 	char identifier[256];
+	char txt_name[300];
+	char txt_value[64];
 };
 
 void fake_responder_init(struct fake_responder *r, struct ev_loop *loop, enum challenge_type type);
