@@ -46,7 +46,7 @@ enum acme_account_result {
 	ACME_ACCOUNT_BUSY = -4,
 	/* acme_account_reg_lookup: the CA knows no account for the key */
 	ACME_ACCOUNT_NOT_FOUND = -3,
-	/* a configuration problem the user must fix (exit 2): terms, EAB */
+	/* a setting the user must fix (exit 2): terms, EAB */
 	ACME_ACCOUNT_USAGE = -2,
 	ACME_ACCOUNT_FAILED = -1,
 	ACME_ACCOUNT_OK = 0,

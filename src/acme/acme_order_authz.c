@@ -309,7 +309,7 @@ make_task(struct acme_order_authz *a, const struct acme_challenge *chal)
 	return 0;
 }
 
-/* Picks the configured challenge type and presents it. Returns 0 or -1 with
+/* Picks the responder's challenge type and presents it. Returns 0 or -1 with
  * the run failed. */
 static int
 present(struct acme_order_authz *a, const struct acme_authz *authz)

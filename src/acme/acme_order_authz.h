@@ -1,5 +1,5 @@
 /* One authorization of an order (RFC 8555 sections 7.5 and 7.5.1) as a
- * state machine on the loop: the authorization fetched, the configured
+ * state machine on the loop: the authorization fetched, the responder's
  * challenge presented, the CA told to validate, the authorization polled,
  * and the challenge withdrawn whatever happened. acme_order.c runs one per
  * authorization URL of an order, in parallel. */
