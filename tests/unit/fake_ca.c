@@ -196,11 +196,16 @@ const struct acme_transport fake_ca_transport = {
         .timer_start = fake_timer_start,
 };
 
+static void responder_init(struct fake_responder *r, struct ev_loop *loop,
+                           enum challenge_type type);
+
 void
-fake_ca_init(struct fake_ca *ca, struct ev_loop *loop)
+fake_ca_init(struct fake_ca *ca, enum challenge_type type)
 {
 	memset(ca, 0, sizeof(*ca));
-	ca->loop = loop;
+	ca->loop = ev_loop_new(EVFLAG_AUTO);
+	assert_non_null(ca->loop);
+	responder_init(&ca->responder, ca->loop, type);
 	ca->now = FAKE_CA_START_TIME;
 }
 
@@ -221,6 +226,8 @@ fake_ca_finish(struct fake_ca *ca)
 		json_decref(ca->requests[i].protected);
 		json_decref(ca->requests[i].payload);
 	}
+	challenge_destroy(&ca->responder.ch);
+	ev_loop_destroy(ca->loop);
 	memset(ca, 0, sizeof(*ca));
 }
 
@@ -358,8 +365,8 @@ static const struct challenge_ops dns01_ops = {
         .destroy = responder_destroy,
 };
 
-void
-fake_responder_init(struct fake_responder *r, struct ev_loop *loop, enum challenge_type type)
+static void
+responder_init(struct fake_responder *r, struct ev_loop *loop, enum challenge_type type)
 {
 	memset(r, 0, sizeof(*r));
 	r->ch.ops = type == CHALLENGE_TYPE_DNS01 ? &dns01_ops : &http01_ops;

@@ -45,6 +45,20 @@ struct fake_request {
 
 #define FAKE_CA_MAX 64
 
+/* A challenge responder that records what it is asked: present answers
+ * present_rc (message "fake: cannot present"), cleanup answers 0. */
+struct fake_responder {
+	struct challenge ch;
+	int present_rc;
+	int presented;
+	int cleaned;
+	char token[256]; /* the last presented */
+	char key_auth[512];
+	char identifier[256];
+	char txt_name[300];
+	char txt_value[64];
+};
+
 struct fake_ca {
 	struct ev_loop *loop;
 	time_t now;
@@ -61,11 +75,14 @@ struct fake_ca {
 	size_t n_delays;
 	int nonce_serial;
 	struct fake_delivery *deliveries; /* replies not delivered yet */
+	struct fake_responder responder; /* http-01 unless a test says */
 };
 
 extern const struct acme_transport fake_ca_transport;
 
-void fake_ca_init(struct fake_ca *ca, struct ev_loop *loop);
+/* Sets ca up on a new loop of its own (ca->loop), freed by fake_ca_finish
+ * after what runs on it; ca->responder answers type. */
+void fake_ca_init(struct fake_ca *ca, enum challenge_type type);
 void fake_ca_finish(struct fake_ca *ca);
 
 /* Queues a reply for the next request of r->method to r->url not answered
@@ -92,21 +109,5 @@ const struct fake_request *fake_ca_find(const struct fake_ca *ca, const char *me
 
 /* Runs the loop until *flag is set (fails the test after many rounds). */
 void fake_ca_run_until(struct fake_ca *ca, const bool *flag);
-
-/* A challenge responder that records what it is asked: present answers
- * present_rc (message "fake: cannot present"), cleanup answers 0. */
-struct fake_responder {
-	struct challenge ch;
-	int present_rc;
-	int presented;
-	int cleaned;
-	char token[256]; /* the last presented */
-	char key_auth[512];
-	char identifier[256];
-	char txt_name[300];
-	char txt_value[64];
-};
-
-void fake_responder_init(struct fake_responder *r, struct ev_loop *loop, enum challenge_type type);
 
 #endif

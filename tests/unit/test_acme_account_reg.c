@@ -45,9 +45,8 @@ setup(void **state)
 
 	assert_non_null(f);
 	fixture_tmpdir(f->root, sizeof(f->root), "reg");
-	f->loop = ev_loop_new(EVFLAG_AUTO);
-	assert_non_null(f->loop);
-	fake_ca_init(&f->ca, f->loop);
+	fake_ca_init(&f->ca, CHALLENGE_TYPE_HTTP01);
+	f->loop = f->ca.loop;
 	f->emails[0] = strdup("me@a.test");
 	f->opts.emails = f->emails;
 	f->opts.n_emails = 1;
@@ -64,7 +63,6 @@ teardown(void **state)
 	acme_client_destroy(f->client);
 	fake_ca_finish(&f->ca);
 	acme_account_close(&f->acct);
-	ev_loop_destroy(f->loop);
 	fixture_rmtree(f->root);
 	free(f->emails[0]);
 	free(f);

@@ -45,7 +45,6 @@
 struct run {
 	struct ev_loop *loop;
 	struct fake_ca ca;
-	struct fake_responder responder;
 	struct acme_client *client;
 	struct acme_account_handle acct;
 	EVP_PKEY *cert_key;
@@ -69,10 +68,8 @@ setup(void **state)
 	struct run *r = calloc(1, sizeof(*r));
 
 	assert_non_null(r);
-	r->loop = ev_loop_new(EVFLAG_AUTO);
-	assert_non_null(r->loop);
-	fake_ca_init(&r->ca, r->loop);
-	fake_responder_init(&r->responder, r->loop, CHALLENGE_TYPE_HTTP01);
+	fake_ca_init(&r->ca, CHALLENGE_TYPE_HTTP01);
+	r->loop = r->ca.loop;
 	r->acct.key = key_generate(KEY_TYPE_EC_P256);
 	r->acct.url = strdup(ACCOUNT_URL);
 	r->acct.dir = strdup("/nonexistent/account");
@@ -89,7 +86,7 @@ setup(void **state)
 	r->params.ids = r->ids;
 	r->params.n_ids = 1;
 	r->params.cert_key = r->cert_key;
-	r->params.responder = &r->responder.ch;
+	r->params.responder = &r->ca.responder.ch;
 	r->client = fake_ca_client(&r->ca);
 	*state = r;
 	return 0;
@@ -101,12 +98,10 @@ teardown(void **state)
 	struct run *r = *state;
 
 	acme_client_destroy(r->client);
-	challenge_destroy(&r->responder.ch);
 	fake_ca_finish(&r->ca);
 	acme_account_close(&r->acct);
 	EVP_PKEY_free(r->cert_key);
 	free(r->pem);
-	ev_loop_destroy(r->loop);
 	free(r);
 	return 0;
 }
@@ -207,8 +202,8 @@ assert_failed(const struct run *r, const char *want, int presented)
 	assert_int_equal(r->rc, ACME_ORDER_FAILED);
 	assert_non_null(strstr(r->message, want));
 	assert_null(r->pem);
-	assert_int_equal(r->responder.presented, presented);
-	assert_int_equal(r->responder.cleaned, presented);
+	assert_int_equal(r->ca.responder.presented, presented);
+	assert_int_equal(r->ca.responder.cleaned, presented);
 	assert_int_equal(fake_ca_count(&r->ca, "POST", FINALIZE_URL), 0);
 }
 
@@ -263,12 +258,12 @@ test_clean_order(void **state)
 	assert_null(fake_ca_find(&r->ca, "POST", ORDER_URL, 0)->payload);
 	assert_null(fake_ca_find(&r->ca, "POST", CERT_URL, 0)->payload);
 	/* The challenge: presented with token.thumbprint, then withdrawn. */
-	assert_int_equal(r->responder.presented, 1);
-	assert_int_equal(r->responder.cleaned, 1);
-	assert_string_equal(r->responder.token, "tok_1");
-	assert_string_equal(r->responder.identifier, "a.test");
+	assert_int_equal(r->ca.responder.presented, 1);
+	assert_int_equal(r->ca.responder.cleaned, 1);
+	assert_string_equal(r->ca.responder.token, "tok_1");
+	assert_string_equal(r->ca.responder.identifier, "a.test");
 	key_auth = jws_key_authorization(r->acct.key, "tok_1");
-	assert_string_equal(r->responder.key_auth, key_auth);
+	assert_string_equal(r->ca.responder.key_auth, key_auth);
 	free(key_auth);
 	assert_int_equal(r->n_steps, 4);
 	assert_int_equal(r->steps[0], ACME_ORDER_STEP_ORDERING);
@@ -294,7 +289,7 @@ test_resume(void **state)
 	assert_int_equal(fake_ca_count(&r->ca, "POST", ORDER_URL), 2);
 	/* The caller persisted the URL already. */
 	assert_string_equal(r->order_url, "");
-	assert_int_equal(r->responder.presented, 0);
+	assert_int_equal(r->ca.responder.presented, 0);
 	assert_int_equal(r->ca.unmatched, 0);
 }
 
@@ -315,7 +310,7 @@ test_resume_gone(void **state)
 	assert_int_equal(r->rc, ACME_ORDER_OK);
 	assert_int_equal(fake_ca_count(&r->ca, "POST", FAKE_CA_NEW_ORDER), 1);
 	assert_string_equal(r->order_url, ORDER_URL);
-	assert_int_equal(r->responder.cleaned, r->responder.presented);
+	assert_int_equal(r->ca.responder.cleaned, r->ca.responder.presented);
 }
 
 /* The CA could not validate: its problem reaches the result, the
@@ -357,7 +352,7 @@ test_order_invalid(void **state)
 	assert_int_equal(r->rc, ACME_ORDER_FAILED);
 	assert_string_equal(r->message, "www: " ORDER_URL ": badCSR: key too weak");
 	assert_int_equal(fake_ca_count(&r->ca, "POST", CERT_URL), 0);
-	assert_int_equal(r->responder.cleaned, 1);
+	assert_int_equal(r->ca.responder.cleaned, 1);
 }
 
 /* RFC 8555 sections 7.4 and 7.5.1: each poll waits for the CA's
@@ -449,7 +444,7 @@ test_withdrawn_when_present_fails(void **state)
 {
 	struct run *r = *state;
 
-	r->responder.present_rc = -1;
+	r->ca.responder.present_rc = -1;
 	queue_new_order(r, ORDER("pending", ""));
 	fake_ca_json(&r->ca, AUTHZ_URL, 200, AUTHZ("a.test", "pending", CHALL_URL, "tok_1"));
 	order(r);
@@ -472,7 +467,7 @@ test_refusals(void **state)
 	order(r);
 	assert_int_equal(r->rc, ACME_ORDER_NO_ACCOUNT);
 	assert_int_equal(r->retry_after, FAKE_CA_START_TIME + 3600);
-	assert_int_equal(r->responder.presented, 0);
+	assert_int_equal(r->ca.responder.presented, 0);
 }
 
 int

@@ -30,7 +30,6 @@
 struct run {
 	struct ev_loop *loop;
 	struct fake_ca ca;
-	struct fake_responder responder;
 	struct acme_client *client;
 	EVP_PKEY *key;
 	char name[16];
@@ -48,10 +47,8 @@ setup(void **state)
 	struct run *r = calloc(1, sizeof(*r));
 
 	assert_non_null(r);
-	r->loop = ev_loop_new(EVFLAG_AUTO);
-	assert_non_null(r->loop);
-	fake_ca_init(&r->ca, r->loop);
-	fake_responder_init(&r->responder, r->loop, CHALLENGE_TYPE_DNS01);
+	fake_ca_init(&r->ca, CHALLENGE_TYPE_DNS01);
+	r->loop = r->ca.loop;
 	r->client = fake_ca_client(&r->ca);
 	r->key = key_generate(KEY_TYPE_EC_P256);
 	assert_non_null(r->key);
@@ -61,7 +58,7 @@ setup(void **state)
 	r->params.name = "www";
 	r->params.ids = &r->id;
 	r->params.n_ids = 1;
-	r->params.responder = &r->responder.ch;
+	r->params.responder = &r->ca.responder.ch;
 	r->params.key = r->key;
 	r->params.kid = FAKE_CA "/acct/1";
 	r->params.deadline = ev_now(r->loop) + 600;
@@ -76,10 +73,8 @@ teardown(void **state)
 
 	acme_order_authz_destroy(r->authz);
 	acme_client_destroy(r->client);
-	challenge_destroy(&r->responder.ch);
 	fake_ca_finish(&r->ca);
 	EVP_PKEY_free(r->key);
-	ev_loop_destroy(r->loop);
 	free(r);
 	return 0;
 }
@@ -120,13 +115,13 @@ test_dns01_task(void **state)
 	start(r);
 	fake_ca_run_until(&r->ca, &r->done);
 	assert_int_equal(r->rc, 0);
-	assert_string_equal(r->responder.txt_name, "_acme-challenge.a.test.");
+	assert_string_equal(r->ca.responder.txt_name, "_acme-challenge.a.test.");
 	assert_int_equal(EVP_Digest(key_auth, strlen(key_auth), md, &md_len, EVP_sha256(), NULL),
 	                 1);
 	want = b64_encode(md, md_len);
-	assert_string_equal(r->responder.txt_value, want);
-	assert_string_equal(r->responder.key_auth, key_auth);
-	assert_int_equal(r->responder.cleaned, 1);
+	assert_string_equal(r->ca.responder.txt_value, want);
+	assert_string_equal(r->ca.responder.key_auth, key_auth);
+	assert_int_equal(r->ca.responder.cleaned, 1);
 	free(want);
 	free(key_auth);
 }
@@ -144,7 +139,7 @@ test_refused(void **state)
 	assert_int_equal(r->rc, -1);
 	assert_string_equal(r->message,
 	                    "www: " AUTHZ_URL ": authorization for an identifier not requested");
-	assert_int_equal(r->responder.presented, 0);
+	assert_int_equal(r->ca.responder.presented, 0);
 
 	acme_order_authz_destroy(r->authz);
 	r->done = false;
@@ -153,7 +148,7 @@ test_refused(void **state)
 	fake_ca_run_until(&r->ca, &r->done);
 	assert_int_equal(r->rc, -1);
 	assert_string_equal(r->message, "www: a.test: the CA offers no dns-01 challenge for it");
-	assert_int_equal(r->responder.presented, 0);
+	assert_int_equal(r->ca.responder.presented, 0);
 }
 
 /* Cancelled while it waits for its next poll: the challenge is withdrawn
@@ -171,16 +166,16 @@ test_cancel_while_waiting(void **state)
 		ev_run(r->loop, EVRUN_ONCE);
 	}
 	assert_int_equal(r->ca.n_delays, 1);
-	assert_int_equal(r->responder.presented, 1);
-	assert_int_equal(r->responder.cleaned, 0);
+	assert_int_equal(r->ca.responder.presented, 1);
+	assert_int_equal(r->ca.responder.cleaned, 0);
 	acme_order_authz_cancel(r->authz);
 	fake_ca_run_until(&r->ca, &r->done);
 	assert_int_equal(r->rc, 0);
-	assert_int_equal(r->responder.cleaned, 1);
+	assert_int_equal(r->ca.responder.cleaned, 1);
 	assert_int_equal(fake_ca_count(&r->ca, "POST", AUTHZ_URL), 1);
 	/* Once done, cancel does nothing. */
 	acme_order_authz_cancel(r->authz);
-	assert_int_equal(r->responder.cleaned, 1);
+	assert_int_equal(r->ca.responder.cleaned, 1);
 }
 
 int
