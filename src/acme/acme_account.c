@@ -12,19 +12,9 @@
 #include "crypto/key.h"
 #include "base/log.h"
 #include "base/file.h"
+#include "io/http.h"
 
 #define ACCOUNT_JSON_MAX (64 * 1024)
-
-struct ensure {
-	struct acme_client *client;
-	struct acme_account_handle *acct;
-	const struct conf_settings *s; /* NULL for a lookup */
-	acme_account_done_fn done;
-	void *arg;
-	EVP_PKEY *new_key; /* an interrupted rollover's; owned */
-	char *new_path; /* account.key.new */
-	struct store_lock *lock; /* taken by a forced registration */
-};
 
 #define ACCOUNT_MAX_CONTACTS 16
 
@@ -224,11 +214,8 @@ out:
 	return rc;
 }
 
-/* Loads the account key at path, one line saying what to do when it is not
- * one acmed can sign with. New key, or NULL with errno ENOENT (not logged)
- * when there is no file. */
-static EVP_PKEY *
-read_key(const char *path, const char *dir)
+EVP_PKEY *
+acme_account_read_key(const char *path, const char *dir)
 {
 	EVP_PKEY *key = NULL;
 	enum key_type type;
@@ -387,6 +374,12 @@ out:
 	return lock;
 }
 
+struct store_lock *
+acme_account_lock_try(const struct acme_account_handle *acct, char *holder)
+{
+	return take_lock(acct->lock_path, NULL, false, holder);
+}
+
 int
 acme_account_open(struct acme_account_handle *acct, const char *state_dir,
                   const char *directory_url, enum key_type type)
@@ -417,7 +410,7 @@ acme_account_open(struct acme_account_handle *acct, const char *state_dir,
 	if (jrc < 0) {
 		goto out;
 	}
-	acct->key = read_key(acct->key_path, acct->dir);
+	acct->key = acme_account_read_key(acct->key_path, acct->dir);
 	if (acct->key == NULL && errno != ENOENT) {
 		goto out;
 	}
@@ -499,7 +492,7 @@ acme_account_set_key(struct acme_account_handle *acct, EVP_PKEY *key)
 	acct->key = key;
 }
 
-int
+enum acme_account_result
 acme_account_reload(struct acme_account_handle *acct)
 {
 	struct account_file f;
@@ -509,11 +502,11 @@ acme_account_reload(struct acme_account_handle *acct)
 	int jrc;
 	int trc;
 	int changed;
-	int rc = -1;
+	enum acme_account_result rc = ACME_ACCOUNT_FAILED;
 
 	memset(&f, 0, sizeof(f));
 	memset(&fresh, 0, sizeof(fresh));
-	lock = take_lock(acct->lock_path, NULL, false, holder);
+	lock = acme_account_lock_try(acct, holder);
 	if (lock == NULL) {
 		if (errno == EWOULDBLOCK) {
 			log_info("account: %s is held by %s; reloading when it is done",
@@ -526,7 +519,7 @@ acme_account_reload(struct acme_account_handle *acct)
 	if (jrc < 0) {
 		goto out;
 	}
-	fresh.key = read_key(acct->key_path, acct->dir);
+	fresh.key = acme_account_read_key(acct->key_path, acct->dir);
 	if (fresh.key == NULL) {
 		if (errno == ENOENT) {
 			log_error("%s: missing; going on with the key loaded before: restore it "
@@ -566,7 +559,7 @@ acme_account_reload(struct acme_account_handle *acct)
 	acct->url = fresh.url;
 	fresh.url = NULL;
 	acct->status = fresh.status;
-	rc = changed ? 1 : 0;
+	rc = changed ? ACME_ACCOUNT_KEY_CHANGED : ACME_ACCOUNT_OK;
 out:
 	acme_account_close(&fresh);
 	account_file_finish(&f);
@@ -613,328 +606,9 @@ out:
 	return rc;
 }
 
-/* Records what the CA said about the account and saves it. Returns 0 or -1
- * (logged). */
-static int
-save_url(struct acme_account_handle *acct, const char *url, const struct acme_account *info,
-         const char *directory_url)
-{
-	char *copy = NULL;
-	int rc = -1;
-
-	copy = strdup(url);
-	if (copy == NULL) {
-		log_error("out of memory");
-		goto out;
-	}
-	if (acme_account_set_contacts(acct, info->contacts, info->n_contacts) < 0) {
-		goto out;
-	}
-	free(acct->url);
-	acct->url = copy;
-	copy = NULL;
-	acct->status = info->status;
-	rc = acme_account_save(acct, directory_url);
-out:
-	free(copy);
-	return rc;
-}
-
-static void
-finish(struct ensure *e, int rc, const char *message)
-{
-	/* Released before done: it may take the lock again. */
-	store_lock_release(e->lock);
-	e->lock = NULL;
-	e->done(rc, message, e->arg);
-	EVP_PKEY_free(e->new_key);
-	free(e->new_path);
-	free(e);
-}
-
-/* Both newAccount replies: 201 created or 200 existing, the URL in
- * Location (RFC 8555 section 7.3). */
-static void
-on_account(const struct acme_reply *reply, void *arg)
-{
-	struct ensure *e = arg;
-	struct acme_account info;
-	char err[256];
-	char message[1024];
-	int rc = -1;
-
-	memset(&info, 0, sizeof(info));
-	if (reply->problem != NULL) {
-		/* A deactivated account's key is refused (RFC 8555 section
-		 * 7.3.6); the key is useless from then on. */
-		if (acme_problem_is(reply->problem, "unauthorized") && !e->acct->key_created) {
-			snprintf(message, sizeof(message),
-			         "%s; if the account was deactivated, move %s away: a new "
-			         "account is registered on the next run",
-			         reply->message, e->acct->dir);
-		} else {
-			snprintf(message, sizeof(message), "%s", reply->message);
-		}
-		goto out;
-	}
-	if (reply->location == NULL || !http_url_ok(reply->location)) {
-		snprintf(message, sizeof(message), "%s: %ld: no account URL in Location",
-		         reply->url, reply->status);
-		goto out;
-	}
-	if (acme_parse_account(reply->body, reply->body_len, &info, err, sizeof(err)) < 0) {
-		snprintf(message, sizeof(message), "%s: account: %s", reply->url, err);
-		goto out;
-	}
-	if (info.status != ACME_STATUS_VALID) {
-		snprintf(message, sizeof(message),
-		         "%s: the account is %s: move %s away: a new account is registered on "
-		         "the next run",
-		         reply->location, acme_status_name(info.status), e->acct->dir);
-		goto out;
-	}
-	if (e->acct->key_created) {
-		if (file_mkdirs(e->acct->dir, 0700) < 0 ||
-		    key_save(e->acct->key, e->acct->key_path) < 0) {
-			snprintf(message, sizeof(message), "cannot save the account key");
-			goto out;
-		}
-		e->acct->key_created = false;
-		log_info("created account key %s", e->acct->key_path);
-	}
-	if (save_url(e->acct, reply->location, &info, acme_client_directory_url(e->client)) < 0) {
-		snprintf(message, sizeof(message), "cannot save the account");
-		goto out;
-	}
-	log_info("account %s", e->acct->url);
-	message[0] = '\0';
-	rc = 0;
-out:
-	acme_account_finish(&info);
-	finish(e, rc, message);
-}
-
-static json_t *
-eab_member(struct ensure *e, const char *new_account_url, char *message, size_t len)
-{
-	unsigned char *hmac = NULL;
-	size_t hmac_len = 0;
-	json_t *jws = NULL;
-
-	if (b64_decode(e->s->eab_hmac_key, strlen(e->s->eab_hmac_key), &hmac, &hmac_len) < 0) {
-		snprintf(message, len, "eab-hmac-key is not base64url");
-		return NULL;
-	}
-	jws = jws_sign_eab(e->s->eab_alg != NULL ? e->s->eab_alg : "HS256", e->s->eab_kid, hmac,
-	                   hmac_len, e->acct->key, new_account_url);
-	OPENSSL_cleanse(hmac, hmac_len);
-	free(hmac);
-	if (jws == NULL) {
-		snprintf(message, len, "cannot sign the external account binding");
-	}
-	return jws;
-}
-
-static void
-register_account(struct ensure *e)
-{
-	const struct acme_directory *dir = acme_client_directory(e->client);
-	json_t *payload = NULL;
-	json_t *contacts = NULL;
-	json_t *eab = NULL;
-	char *text = NULL;
-	char message[1024];
-
-	if (dir->terms_of_service != NULL && !e->s->agree_tos) {
-		snprintf(message, sizeof(message),
-		         "registering an account needs agreement to the CA's terms of service "
-		         "at %s: set agree-tos = yes or pass --agree-tos",
-		         dir->terms_of_service);
-		finish(e, -2, message);
-		goto out;
-	}
-	if ((e->s->eab_kid == NULL) != (e->s->eab_hmac_key == NULL)) {
-		snprintf(message, sizeof(message),
-		         "external account binding needs both eab-kid and eab-hmac-key (or "
-		         "--eab-kid and --eab-hmac-key); only %s is set",
-		         e->s->eab_kid != NULL ? "eab-kid" : "eab-hmac-key");
-		finish(e, -2, message);
-		goto out;
-	}
-	if (dir->external_account_required && e->s->eab_kid == NULL) {
-		snprintf(message, sizeof(message),
-		         "%s requires external account binding: set eab-kid and eab-hmac-key "
-		         "(or --eab-kid and --eab-hmac-key) to the values the CA gave you",
-		         acme_client_directory_url(e->client));
-		finish(e, -2, message);
-		goto out;
-	}
-	contacts = json_array();
-	for (size_t i = 0; contacts != NULL && i < e->s->n_emails; i++) {
-		json_array_append_new(contacts, json_pack("s+", "mailto:", e->s->emails[i]));
-	}
-	payload = json_pack("{s:b, s:O}", "termsOfServiceAgreed", e->s->agree_tos ? 1 : 0,
-	                    "contact", contacts);
-	if (payload != NULL && e->s->eab_kid != NULL) {
-		eab = eab_member(e, dir->new_account, message, sizeof(message));
-		if (eab == NULL) {
-			finish(e, -2, message);
-			goto out;
-		}
-		json_object_set(payload, "externalAccountBinding", eab);
-	}
-	if (payload != NULL) {
-		text = json_dumps(payload, JSON_COMPACT);
-	}
-	if (text == NULL) {
-		finish(e, -1, "out of memory");
-		goto out;
-	}
-	if (acme_client_post(e->client, dir->new_account, e->acct->key, NULL, text, on_account, e) <
-	    0) {
-		finish(e, -1, "cannot send newAccount");
-	}
-out:
-	free(text);
-	json_decref(eab);
-	json_decref(contacts);
-	json_decref(payload);
-}
-
-static void
-on_existing(const struct acme_reply *reply, void *arg)
-{
-	struct ensure *e = arg;
-	char message[1024];
-
-	/* RFC 8555 section 7.3.1: accountDoesNotExist means the key is not
-	 * registered: go on with a registration. */
-	if (reply->problem == NULL || !acme_problem_is(reply->problem, "accountDoesNotExist")) {
-		on_account(reply, arg);
-	} else if (e->acct->foreign_url != NULL) {
-		/* The key of account.json's account is gone: like a lost key,
-		 * a new account is the operator's call. */
-		snprintf(message, sizeof(message),
-		         "%s is not the key of the account %s in %s, and the CA knows no account "
-		         "for it: put that account's key back as account.key (account.key.prev "
-		         "after a rollover), or move %s away to register a new account with this "
-		         "key",
-		         e->acct->key_path, e->acct->foreign_url, e->acct->json_path,
-		         e->acct->json_path);
-		finish(e, -1, message);
-	} else if (e->s == NULL) {
-		finish(e, ACME_ACCOUNT_NOT_FOUND, reply->message);
-	} else {
-		register_account(e);
-	}
-}
-
-/* RFC 8555 section 7.3.1: newAccount with onlyReturnExisting finds the
- * account of a key without creating one. */
-static int
-find_existing(struct ensure *e)
-{
-	const struct acme_directory *dir = acme_client_directory(e->client);
-
-	log_info("%s: looking up the account for %s", dir->new_account, e->acct->key_path);
-	return acme_client_post(e->client, dir->new_account, e->acct->key, NULL,
-	                        "{\"onlyReturnExisting\":true}", on_existing, e);
-}
-
 int
-acme_account_ensure(struct acme_client *client, struct acme_account_handle *acct,
-                    const struct conf_settings *s, bool force, acme_account_done_fn done, void *arg)
+acme_account_install_key(struct acme_account_handle *acct, EVP_PKEY **new_key)
 {
-	const struct acme_directory *dir = acme_client_directory(client);
-	char holder[STORE_LOCK_HOLDER_LEN];
-	struct ensure *e = NULL;
-	int rc = -1;
-
-	if (acct->url != NULL && !force) {
-		rc = 1;
-		goto out;
-	}
-	if (dir == NULL) {
-		log_error("no directory");
-		goto out;
-	}
-	e = calloc(1, sizeof(*e));
-	if (e == NULL) {
-		log_error("out of memory");
-		goto out;
-	}
-	/* The job runner registers again, in the daemon's loop, when the CA
-	 * forgot the account: it holds no lock, and must not wait for one. */
-	if (force) {
-		e->lock = take_lock(acct->lock_path, NULL, false, holder);
-		if (e->lock == NULL) {
-			if (errno == EWOULDBLOCK) {
-				log_error("account: %s is held by %s; not registering again now",
-				          acct->lock_path, holder);
-			}
-			goto out;
-		}
-	}
-	e->client = client;
-	e->acct = acct;
-	e->s = s;
-	e->done = done;
-	e->arg = arg;
-	if (!acct->key_created && acct->url == NULL) {
-		if (find_existing(e) < 0) {
-			goto out;
-		}
-	} else {
-		/* reports through done, even when it fails at once */
-		register_account(e);
-	}
-	e = NULL;
-	rc = 0;
-out:
-	if (e != NULL) {
-		store_lock_release(e->lock);
-		free(e);
-	}
-	return rc;
-}
-
-int
-acme_account_lookup(struct acme_client *client, struct acme_account_handle *acct,
-                    acme_account_done_fn done, void *arg)
-{
-	struct ensure *e = NULL;
-	int rc = -1;
-
-	if (acme_client_directory(client) == NULL || acct->key_created) {
-		log_error("%s: no directory or no account key", acme_client_directory_url(client));
-		goto out;
-	}
-	e = calloc(1, sizeof(*e));
-	if (e == NULL) {
-		log_error("out of memory");
-		goto out;
-	}
-	e->client = client;
-	e->acct = acct;
-	e->done = done;
-	e->arg = arg;
-	if (find_existing(e) < 0) {
-		goto out;
-	}
-	e = NULL;
-	rc = 0;
-out:
-	free(e);
-	return rc;
-}
-
-/* Installs the key of an interrupted rollover that the CA took: the old
- * one as account.key.prev, then account.key, then account.json, in the
- * order of acme_account_ops_rollover. Returns 0 or -1 (message set). */
-static int
-install_pending(struct ensure *e, char *message, size_t len)
-{
-	struct acme_account_handle *acct = e->acct;
 	char *prev_path = NULL;
 	int rc = -1;
 
@@ -942,131 +616,13 @@ install_pending(struct ensure *e, char *message, size_t len)
 	if (prev_path == NULL || key_save(acct->key, prev_path) < 0) {
 		log_warn("%s: the old account key could not be kept", acct->dir);
 	}
-	if (key_save(e->new_key, acct->key_path) < 0) {
-		snprintf(message, len,
-		         "the CA knows the account by %s, but %s could not be replaced: "
-		         "move the one to the other",
-		         e->new_path, acct->key_path);
+	if (key_save(*new_key, acct->key_path) < 0) {
 		goto out;
 	}
-	acme_account_set_key(acct, e->new_key);
-	e->new_key = NULL;
-	if (acme_account_save(acct, acme_client_directory_url(e->client)) < 0) {
-		snprintf(message, len, "cannot save the account");
-		goto out;
-	}
-	if (unlink(e->new_path) < 0) {
-		log_warn("%s: cannot remove: %s", e->new_path, strerror(errno));
-	}
+	acme_account_set_key(acct, *new_key);
+	*new_key = NULL;
 	rc = 0;
 out:
 	free(prev_path);
-	return rc;
-}
-
-/* The CA's answer to onlyReturnExisting signed by account.key.new: it
- * knows the account by that key when the rollover went through. */
-static void
-on_pending(const struct acme_reply *reply, void *arg)
-{
-	struct ensure *e = arg;
-	char message[1024];
-	int rc = -1;
-
-	message[0] = '\0';
-	if (reply->problem != NULL && acme_problem_is(reply->problem, "accountDoesNotExist")) {
-		if (unlink(e->new_path) < 0 && errno != ENOENT) {
-			snprintf(message, sizeof(message), "%s: cannot remove: %s", e->new_path,
-			         strerror(errno));
-			goto out;
-		}
-		log_info("%s: left by a rollover the CA never saw; removed", e->new_path);
-		rc = 0;
-		goto out;
-	}
-	if (reply->problem != NULL) {
-		snprintf(message, sizeof(message),
-		         "%s; %s is left by an interrupted rollover: acmed cannot tell whether the "
-		         "CA took it until the CA answers",
-		         reply->message, e->new_path);
-		goto out;
-	}
-	if (reply->location == NULL || !http_url_ok(reply->location) ||
-	    (e->acct->url != NULL && strcmp(reply->location, e->acct->url) != 0)) {
-		snprintf(message, sizeof(message),
-		         "%s is the key of the account %s, not of %s: move it away", e->new_path,
-		         reply->location != NULL ? reply->location : "(unknown)",
-		         e->acct->url != NULL ? e->acct->url : "(none)");
-		goto out;
-	}
-	/* account.json was lost too: the CA just said which account. */
-	if (e->acct->url == NULL) {
-		e->acct->url = strdup(reply->location);
-		if (e->acct->url == NULL) {
-			snprintf(message, sizeof(message), "out of memory");
-			goto out;
-		}
-	}
-	if (install_pending(e, message, sizeof(message)) < 0) {
-		goto out;
-	}
-	log_info("%s: the CA took the key of an interrupted rollover; %s is that key now",
-	         e->acct->url, e->acct->key_path);
-	rc = 0;
-out:
-	finish(e, rc, message);
-}
-
-int
-acme_account_resume_rollover(struct acme_client *client, struct acme_account_handle *acct,
-                             acme_account_done_fn done, void *arg)
-{
-	const struct acme_directory *dir = acme_client_directory(client);
-	struct ensure *e = NULL;
-	int rc = -1;
-
-	e = calloc(1, sizeof(*e));
-	if (e == NULL) {
-		log_error("out of memory");
-		goto out;
-	}
-	e->new_path = file_path(acct->dir, "account.key.new", NULL);
-	if (e->new_path == NULL) {
-		log_error("%s: path too long", acct->dir);
-		goto out;
-	}
-	if (access(e->new_path, F_OK) < 0 || acct->key_created) {
-		rc = 1;
-		goto out;
-	}
-	if (dir == NULL) {
-		log_error("no directory");
-		goto out;
-	}
-	e->new_key = read_key(e->new_path, acct->dir);
-	if (e->new_key == NULL) {
-		/* read_key said what to do */
-		goto out;
-	}
-	e->client = client;
-	e->acct = acct;
-	e->done = done;
-	e->arg = arg;
-	/* RFC 8555 section 7.3.1: whether the CA knows an account by the
-	 * new key tells whether the keyChange went through. */
-	log_info("%s: left by an interrupted rollover; asking the CA whether it took it",
-	         e->new_path);
-	if (acme_client_post(client, dir->new_account, e->new_key, NULL,
-	                     "{\"onlyReturnExisting\":true}", on_pending, e) < 0) {
-		goto out;
-	}
-	e = NULL;
-	rc = 0;
-out:
-	if (e != NULL) {
-		EVP_PKEY_free(e->new_key);
-		free(e->new_path);
-		free(e);
-	}
 	return rc;
 }

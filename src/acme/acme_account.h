@@ -1,14 +1,15 @@
-/* The ACME account (RFC 8555 section 7.3): its key and URL kept under
- * <state>/accounts/<ca-host>/default/, registration on first use, recovery of
- * a lost URL with onlyReturnExisting, re-registration when the CA forgot it. */
+/* The ACME account (RFC 8555 section 7.3) as acmed keeps it: its key and URL
+ * under <state>/accounts/<ca-host>/default/, the lock of those files, and
+ * their reload by a daemon. Talking to the CA about it is
+ * acme_account_reg.h's (registration) and acme_account_ops.h's. */
 #ifndef ACMED_ACME_ACCOUNT_H
 #define ACMED_ACME_ACCOUNT_H
 
 #include <openssl/evp.h>
 #include <stdbool.h>
 
-#include "acme/acme_client.h"
-#include "conf/conf.h"
+#include "acme/acme_parse.h"
+#include "crypto/key.h"
 #include "store/store_lock.h"
 
 /* Replaced account keys kept until acme_account_close: a request waiting
@@ -38,15 +39,28 @@ struct acme_account_handle {
 	EVP_PKEY *retired[ACME_ACCOUNT_RETIRED]; /* owned; oldest first */
 };
 
-/* rc of acme_account_done_fn besides 0, -1 (failure) and -2 (a
- * configuration problem the user must fix, exit 2): the CA knows no account
- * for the key (acme_account_lookup). */
-#define ACME_ACCOUNT_NOT_FOUND (-3)
+/* What the account functions (here, acme_account_reg.h, acme_account_ops.h)
+ * return and pass to acme_account_done_fn. */
+enum acme_account_result {
+	/* acme_account_reload: another process holds the account's lock */
+	ACME_ACCOUNT_BUSY = -4,
+	/* acme_account_reg_lookup: the CA knows no account for the key */
+	ACME_ACCOUNT_NOT_FOUND = -3,
+	/* a setting the user must fix (exit 2): terms, EAB */
+	ACME_ACCOUNT_USAGE = -2,
+	ACME_ACCOUNT_FAILED = -1,
+	ACME_ACCOUNT_OK = 0,
+	/* acme_account_reload: the key on disk changed */
+	ACME_ACCOUNT_KEY_CHANGED = 1,
+	/* acme_account_reg_ensure: the URL is known already; done not called */
+	ACME_ACCOUNT_KNOWN = 2,
+	/* acme_account_reg_resume_rollover: no account.key.new; done not
+	 * called */
+	ACME_ACCOUNT_NO_ROLLOVER = 3,
+};
 
-/* acme_account_reload: another process holds the account's lock. */
-#define ACME_ACCOUNT_BUSY (-4)
-
-/* message: one line, borrowed for the call. */
+/* rc: an enum acme_account_result; message: one line, borrowed for the
+ * call. */
 typedef void (*acme_account_done_fn)(int rc, const char *message, void *arg);
 
 /* The folder name for a CA: the directory URL's host, with ":port" as
@@ -64,11 +78,17 @@ char *acme_account_ca_dir(const char *directory_url);
  * NULL (logged unless EWOULDBLOCK). */
 struct store_lock *acme_account_lock(const char *state_dir, const char *directory_url, bool wait);
 
+/* The same lock for an open account, not waited for: NULL with errno
+ * EWOULDBLOCK and the holder in holder (STORE_LOCK_HOLDER_LEN bytes) when
+ * another process holds it (not logged), NULL (logged) on other errors. */
+struct store_lock *acme_account_lock_try(const struct acme_account_handle *acct, char *holder);
+
 /* Loads the account key and the account URL if account.json exists. A
  * missing key is made with type and saved (mode 0600, folder 0700) only
  * once the CA accepted the registration. account.json records the key's
  * thumbprint: when it names another key (a crash between the two writes of
- * a rollover), its URL is dropped and looked up again by acme_account_ensure.
+ * a rollover), its URL is dropped and looked up again by
+ * acme_account_reg_ensure.
  * Refuses, with one line saying which file to restore or move away, an
  * account.json without its account.key (never registers a new account over
  * a lost key), a key acmed cannot sign with, or unreadable files. Returns 0
@@ -84,11 +104,25 @@ void acme_account_set_key(struct acme_account_handle *acct, EVP_PKEY *key);
 
 /* Reads account.key and account.json again, under the account's lock (not
  * waited for), for a daemon that must pick up a key that another process
- * rolled over. Returns 1 when the key changed (acct updated; the old key
- * retired), 0 when it did not (contacts and status refreshed),
- * ACME_ACCOUNT_BUSY when another process holds the lock (logged), -1 when
- * the files are not a usable account (logged; acct unchanged). */
-int acme_account_reload(struct acme_account_handle *acct);
+ * rolled over. Returns ACME_ACCOUNT_KEY_CHANGED (acct updated; the old key
+ * retired), ACME_ACCOUNT_OK when it did not change (contacts and status
+ * refreshed), ACME_ACCOUNT_BUSY when another process holds the lock
+ * (logged), ACME_ACCOUNT_FAILED when the files are not a usable account
+ * (logged; acct unchanged). */
+enum acme_account_result acme_account_reload(struct acme_account_handle *acct);
+
+/* Loads the account key at path (dir: the account's folder, for the
+ * message), one line saying what to do when it is not one acmed can sign
+ * with. New key, or NULL with errno ENOENT (not logged) when there is no
+ * file, else NULL (logged). */
+EVP_PKEY *acme_account_read_key(const char *path, const char *dir);
+
+/* Makes *new_key the account key on disk once the CA knows the account by
+ * it: the old key kept as account.key.prev (a warning when it cannot be),
+ * account.key replaced atomically, acct->key set (the old one retired) and
+ * *new_key NULLed. account.json is the caller's to rewrite. Returns 0, or
+ * -1 (logged) when account.key could not be written: nothing taken. */
+int acme_account_install_key(struct acme_account_handle *acct, EVP_PKEY **new_key);
 
 /* Replaces acct->contacts with copies of the n strings. Returns 0 or -1
  * (out of memory; acct unchanged). */
@@ -99,37 +133,5 @@ int acme_account_set_contacts(struct acme_account_handle *acct, char *const *con
  * account.key first: a crash in between leaves a key whose account is
  * looked up again, never a URL without its key. Returns 0 or -1 (logged). */
 int acme_account_save(const struct acme_account_handle *acct, const char *directory_url);
-
-/* Makes sure the CA knows the account and acct->url is set: nothing to do
- * when it is already; when the key existed but account.json was lost, the
- * URL is recovered with onlyReturnExisting; otherwise a new registration
- * (which needs agree_tos when the CA has terms, and EAB when it requires
- * it). force: register again even though a URL is known (the CA forgot the
- * account), taking the account's lock without waiting (for callers that
- * hold none: a forced registration fails at once when another process
- * holds it). done is called once from the loop. Returns 0 or -1 when nothing
- * started; 1 when
- * the URL is already known and force is false (done not called). */
-int acme_account_ensure(struct acme_client *client, struct acme_account_handle *acct,
-                        const struct conf_settings *s, bool force, acme_account_done_fn done,
-                        void *arg);
-
-/* Finds the URL of the account of an existing key (acct->key_created false)
- * with onlyReturnExisting (RFC 8555 section 7.3.1) and saves it, without
- * ever registering: rc ACME_ACCOUNT_NOT_FOUND when the CA knows no account
- * for the key. done is called once from the loop. Returns 0, or -1 when
- * nothing started (done not called). */
-int acme_account_lookup(struct acme_client *client, struct acme_account_handle *acct,
-                        acme_account_done_fn done, void *arg);
-
-/* Finishes a rollover that was interrupted between the CA's answer and the
- * replacement of account.key (account.key.new left behind): when the CA
- * knows the account by account.key.new, it is installed as account.key
- * (the old one as account.key.prev, account.json rewritten); when the CA
- * knows no account for it, it is removed. Call with the account's lock
- * held. done is called once from the loop. Returns 0, 1 when there is no
- * account.key.new (done not called), or -1 (logged; done not called). */
-int acme_account_resume_rollover(struct acme_client *client, struct acme_account_handle *acct,
-                                 acme_account_done_fn done, void *arg);
 
 #endif

@@ -134,7 +134,7 @@ on_account(const struct acme_reply *reply, void *arg)
 	message[0] = '\0';
 	rc = 0;
 out:
-	acme_account_finish(&info);
+	acme_parse_account_finish(&info);
 	op_finish(op, rc, message);
 }
 
@@ -244,7 +244,6 @@ on_rollover(const struct acme_reply *reply, void *arg)
 {
 	struct op *op = arg;
 	struct acme_account_handle *acct = op->acct;
-	char *prev_path = NULL;
 	char message[MESSAGE_LEN];
 	int rc = -1;
 
@@ -258,19 +257,13 @@ on_rollover(const struct acme_reply *reply, void *arg)
 	}
 	/* From here on the CA knows the account by the new key only: it must
 	 * end up in account.key whatever else fails. */
-	prev_path = file_path(acct->dir, "account.key.prev", NULL);
-	if (prev_path == NULL || key_save(acct->key, prev_path) < 0) {
-		log_warn("%s: the old account key could not be kept", acct->dir);
-	}
-	if (key_save(op->new_key, acct->key_path) < 0) {
+	if (acme_account_install_key(acct, &op->new_key) < 0) {
 		snprintf(message, sizeof(message),
 		         "%s: the CA accepted the new key but %s could not be replaced: move %s to "
 		         "%s",
 		         reply->url, acct->key_path, op->new_path, acct->key_path);
 		goto out;
 	}
-	acme_account_set_key(acct, op->new_key);
-	op->new_key = NULL;
 	/* account.key first, then account.json with the new thumbprint: a
 	 * crash in between leaves a key whose URL is looked up again. */
 	if (acme_account_save(acct, acme_client_directory_url(op->client)) < 0) {
@@ -283,7 +276,6 @@ on_rollover(const struct acme_reply *reply, void *arg)
 	message[0] = '\0';
 	rc = 0;
 out:
-	free(prev_path);
 	op_finish(op, rc, message);
 }
 

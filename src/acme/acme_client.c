@@ -7,9 +7,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include "acme/acme_client_test.h"
 #include "base/b64.h"
-#include "crypto/jws.h"
+#include "base/list.h"
 #include "base/log.h"
+#include "crypto/jws.h"
 
 #define NONCE_POOL_SIZE 64
 #define NONCE_MAX_LEN 256
@@ -24,8 +26,7 @@ enum request_kind {
 
 struct request {
 	struct acme_client *client;
-	struct request *prev;
-	struct request *next;
+	struct list_node node; /* in client->requests */
 	enum request_kind kind;
 	char *url;
 	char *payload; /* NULL: POST-as-GET */
@@ -39,19 +40,61 @@ struct request {
 	void *arg;
 };
 
+static int send_post(struct request *req);
+static void fail_request(struct request *req, const char *url, const char *why);
+static void on_get(const struct http_response *resp, void *arg);
+static void on_directory(const struct http_response *resp, void *arg);
+static void on_wait(struct ev_loop *loop, ev_timer *w, int revents);
+
 struct acme_client {
-	struct http *http;
+	const struct acme_transport *transport;
+	void *transport_ctx;
 	struct ev_loop *loop;
 	char *directory_url;
 	struct acme_directory directory;
 	bool have_directory;
 	char *nonces[NONCE_POOL_SIZE];
 	size_t n_nonces;
-	struct request *requests;
+	struct list requests;
+};
+
+static int
+http_send(void *ctx, const char *method, const char *url, const char *content_type,
+          const char *body, size_t len, http_done_fn done, void *arg)
+{
+	return http_request(ctx, method, url, content_type, body, len, done, arg);
+}
+
+static time_t
+wall_now(void *ctx)
+{
+	(void)ctx;
+	return time(NULL);
+}
+
+static void
+loop_timer_start(void *ctx, struct ev_loop *loop, ev_timer *w, double delay)
+{
+	(void)ctx;
+	ev_timer_set(w, delay, 0.0);
+	ev_timer_start(loop, w);
+}
+
+static const struct acme_transport http_transport = {
+        .request = http_send,
+        .now = wall_now,
+        .timer_start = loop_timer_start,
 };
 
 struct acme_client *
 acme_client_create(struct http *http, const char *directory_url)
+{
+	return acme_client_create_with(http_loop(http), &http_transport, http, directory_url);
+}
+
+struct acme_client *
+acme_client_create_with(struct ev_loop *loop, const struct acme_transport *transport, void *ctx,
+                        const char *directory_url)
 {
 	struct acme_client *client;
 
@@ -60,8 +103,10 @@ acme_client_create(struct http *http, const char *directory_url)
 		log_error("out of memory");
 		return NULL;
 	}
-	client->http = http;
-	client->loop = http_loop(http);
+	client->transport = transport;
+	client->transport_ctx = ctx;
+	client->loop = loop;
+	list_init(&client->requests);
 	client->directory_url = strdup(directory_url);
 	if (client->directory_url == NULL) {
 		log_error("out of memory");
@@ -69,6 +114,53 @@ acme_client_create(struct http *http, const char *directory_url)
 		return NULL;
 	}
 	return client;
+}
+
+time_t
+acme_client_now(const struct acme_client *client)
+{
+	return client->transport->now(client->transport_ctx);
+}
+
+void
+acme_client_timer_start(struct acme_client *client, ev_timer *w, double delay)
+{
+	client->transport->timer_start(client->transport_ctx, client->loop, w, delay);
+}
+
+double
+acme_client_poll_delay(const struct acme_client *client, int polls, time_t retry_after, double left)
+{
+	double delay = 1.0;
+
+	for (int i = 0; i < polls && delay < ACME_CLIENT_POLL_MAX; i++) {
+		delay *= 2;
+	}
+	if (delay > ACME_CLIENT_POLL_MAX) {
+		delay = ACME_CLIENT_POLL_MAX;
+	}
+	if (retry_after != 0) {
+		double ra = difftime(retry_after, acme_client_now(client));
+
+		/* Never faster than once a second, whatever a Retry-After of
+		 * 0 or in the past says. */
+		delay = ra > 1.0 ? ra : 1.0;
+	}
+	if (delay > left) {
+		delay = left > 0 ? left : 0.0;
+	}
+	return delay;
+}
+
+/* Starts a request through the transport. */
+static int
+send_request(struct request *req, const char *method, const char *url, const char *content_type,
+             const char *body, size_t len, http_done_fn done)
+{
+	struct acme_client *client = req->client;
+
+	return client->transport->request(client->transport_ctx, method, url, content_type, body,
+	                                  len, done, req);
 }
 
 static void
@@ -81,14 +173,7 @@ request_free(struct request *req)
 	}
 	client = req->client;
 	ev_timer_stop(client->loop, &req->wait);
-	if (req->prev != NULL) {
-		req->prev->next = req->next;
-	} else if (client != NULL && client->requests == req) {
-		client->requests = req->next;
-	}
-	if (req->next != NULL) {
-		req->next->prev = req->prev;
-	}
+	list_unlink(&req->node);
 	free(req->url);
 	free(req->payload);
 	free(req->kid);
@@ -101,13 +186,13 @@ acme_client_destroy(struct acme_client *client)
 	if (client == NULL) {
 		return;
 	}
-	while (client->requests != NULL) {
-		request_free(client->requests);
+	while (!list_empty(&client->requests)) {
+		request_free(list_entry(list_first(&client->requests), struct request, node));
 	}
 	for (size_t i = 0; i < client->n_nonces; i++) {
 		free(client->nonces[i]);
 	}
-	acme_directory_finish(&client->directory);
+	acme_parse_directory_finish(&client->directory);
 	free(client->directory_url);
 	free(client);
 }
@@ -182,13 +267,9 @@ request_create(struct acme_client *client, enum request_kind kind, const char *u
 	}
 	req->client = client;
 	req->kind = kind;
-	ev_timer_init(&req->wait, NULL, 0.0, 0.0);
+	ev_timer_init(&req->wait, on_wait, 0.0, 0.0);
 	req->wait.data = req;
-	req->next = client->requests;
-	if (client->requests != NULL) {
-		client->requests->prev = req;
-	}
-	client->requests = req;
+	list_push(&client->requests, &req->node);
 	return req;
 }
 
@@ -218,7 +299,7 @@ make_problem(const struct http_response *resp, struct acme_problem *problem, cha
 	if (resp->body_len > 0 &&
 	    (is_json_type(resp->content_type, "application/problem+json") ||
 	     is_json_type(resp->content_type, "application/json")) &&
-	    acme_parse_problem(resp->body, resp->body_len, problem, err, sizeof(err)) == 0) {
+	    acme_problem_parse(resp->body, resp->body_len, problem, err, sizeof(err)) == 0) {
 		if (problem->status == 0) {
 			problem->status = resp->status;
 		}
@@ -264,7 +345,7 @@ deliver(struct request *req, const struct http_response *resp)
 	struct acme_problem problem;
 	char detail[512];
 	char message[MESSAGE_LEN];
-	time_t now = time(NULL);
+	time_t now = acme_client_now(req->client);
 	bool failed = resp->status == 0 || resp->status >= 400;
 
 	memset(&reply, 0, sizeof(reply));
@@ -276,8 +357,6 @@ deliver(struct request *req, const struct http_response *resp)
 	reply.body_len = resp->body_len;
 	reply.content_type = resp->content_type;
 	reply.location = resp->location;
-	reply.links = resp->links;
-	reply.n_links = resp->n_links;
 	if (resp->retry_after != NULL &&
 	    acme_parse_retry_after(resp->retry_after, now, RETRY_AFTER_MAX, &reply.retry_after) <
 	            0) {
@@ -294,25 +373,17 @@ deliver(struct request *req, const struct http_response *resp)
 	problem_release(&problem, detail);
 }
 
-static int send_post(struct request *req);
-static void fail_request(struct request *req, const char *url, const char *why);
-static void on_get(const struct http_response *resp, void *arg);
-static void on_directory(const struct http_response *resp, void *arg);
-
 /* Sends req again; -1 when nothing was started. */
 static int
 resend(struct request *req)
 {
-	struct acme_client *client = req->client;
-
 	switch (req->kind) {
 	case REQUEST_POST:
 		return send_post(req);
 	case REQUEST_GET:
-		return http_request(client->http, "GET", req->url, NULL, NULL, 0, on_get, req);
+		return send_request(req, "GET", req->url, NULL, NULL, 0, on_get);
 	case REQUEST_DIRECTORY:
-		return http_request(client->http, "GET", req->url, NULL, NULL, 0, on_directory,
-		                    req);
+		return send_request(req, "GET", req->url, NULL, NULL, 0, on_directory);
 	}
 	return -1;
 }
@@ -338,7 +409,7 @@ on_wait(struct ev_loop *loop, ev_timer *w, int revents)
 static bool
 retry_later(struct request *req, const struct http_response *resp)
 {
-	time_t now = time(NULL);
+	time_t now = acme_client_now(req->client);
 	time_t when = 0;
 	double delay;
 
@@ -364,8 +435,7 @@ retry_later(struct request *req, const struct http_response *resp)
 	req->tries++;
 	log_warn("%s: the CA answered %ld; trying again in %.0f s (attempt %d of %d)", req->url,
 	         resp->status, delay, req->tries + 1, ACME_CLIENT_TRIES);
-	ev_timer_init(&req->wait, on_wait, delay, 0.0);
-	ev_timer_start(req->client->loop, &req->wait);
+	acme_client_timer_start(req->client, &req->wait, delay);
 	return true;
 }
 
@@ -381,7 +451,7 @@ on_post(const struct http_response *resp, void *arg)
 		char err[128];
 		bool bad_nonce = false;
 
-		if (acme_parse_problem(resp->body, resp->body_len, &problem, err, sizeof(err)) ==
+		if (acme_problem_parse(resp->body, resp->body_len, &problem, err, sizeof(err)) ==
 		    0) {
 			bad_nonce = acme_problem_is(&problem, "badNonce");
 			acme_problem_finish(&problem);
@@ -461,8 +531,8 @@ send_post(struct request *req)
 
 	nonce = nonce_pop(client);
 	if (nonce == NULL) {
-		rc = http_request(client->http, "HEAD", client->directory.new_nonce, NULL, NULL, 0,
-		                  on_nonce, req);
+		rc = send_request(req, "HEAD", client->directory.new_nonce, NULL, NULL, 0,
+		                  on_nonce);
 		goto out;
 	}
 	jws = jws_sign(req->key, req->kid, nonce, req->url, req->payload);
@@ -473,8 +543,8 @@ send_post(struct request *req)
 		log_error("%s: cannot sign the request", req->url);
 		goto out;
 	}
-	rc = http_request(client->http, "POST", req->url, "application/jose+json", body,
-	                  strlen(body), on_post, req);
+	rc = send_request(req, "POST", req->url, "application/jose+json", body, strlen(body),
+	                  on_post);
 out:
 	free(body);
 	json_decref(jws);
@@ -575,7 +645,7 @@ acme_client_get(struct acme_client *client, const char *url, acme_reply_fn done,
 	}
 	req->done = done;
 	req->arg = arg;
-	if (http_request(client->http, "GET", url, NULL, NULL, 0, on_get, req) < 0) {
+	if (send_request(req, "GET", url, NULL, NULL, 0, on_get) < 0) {
 		request_free(req);
 		return -1;
 	}
@@ -608,8 +678,8 @@ on_directory(const struct http_response *resp, void *arg)
 		acme_problem_format(&problem, req->url, message, sizeof(message));
 		problem_release(&problem, detail);
 		if (resp->retry_after != NULL &&
-		    acme_parse_retry_after(resp->retry_after, time(NULL), RETRY_AFTER_MAX, &when) ==
-		            0) {
+		    acme_parse_retry_after(resp->retry_after, acme_client_now(client),
+		                           RETRY_AFTER_MAX, &when) == 0) {
 			append_retry_after(message, sizeof(message), when);
 		}
 		goto out;
@@ -629,7 +699,7 @@ on_directory(const struct http_response *resp, void *arg)
 				snprintf(message, sizeof(message),
 				         "%s: the directory points to another host: %s", req->url,
 				         urls[i]);
-				acme_directory_finish(&client->directory);
+				acme_parse_directory_finish(&client->directory);
 				goto out;
 			}
 		}
@@ -657,8 +727,7 @@ acme_client_start(struct acme_client *client, acme_ready_fn ready, void *arg)
 	}
 	req->ready = ready;
 	req->arg = arg;
-	if (http_request(client->http, "GET", client->directory_url, NULL, NULL, 0, on_directory,
-	                 req) < 0) {
+	if (send_request(req, "GET", client->directory_url, NULL, NULL, 0, on_directory) < 0) {
 		request_free(req);
 		return -1;
 	}

@@ -15,6 +15,7 @@
 #define ACME_CLIENT_MAX_BAD_NONCE 10
 #define ACME_CLIENT_TRIES 3 /* attempts at a request the CA refuses for now */
 #define ACME_CLIENT_MAX_WAIT 60 /* the longest Retry-After waited for, seconds */
+#define ACME_CLIENT_POLL_MAX 30.0 /* the longest wait between polls without Retry-After */
 
 struct acme_client;
 
@@ -26,8 +27,6 @@ struct acme_reply {
 	size_t body_len;
 	const char *content_type; /* or NULL */
 	const char *location; /* or NULL */
-	const char *const *links;
-	size_t n_links;
 	time_t retry_after; /* absolute, 0 when absent */
 	/* Set when the request failed: a transport error (type NULL, detail
 	 * the reason), an HTTP error with its problem document, or a synthetic
@@ -40,9 +39,29 @@ struct acme_reply {
 typedef void (*acme_reply_fn)(const struct acme_reply *reply, void *arg);
 typedef void (*acme_ready_fn)(int rc, const char *message, void *arg);
 
+/* How a client reaches the CA and tells the time. acme_client_create uses
+ * http.c, time(2) and the loop's timers; a test passes a scripted one. */
+struct acme_transport {
+	/* Starts a request as http_request does: done is called exactly once,
+	 * from the loop; -1 when nothing was started (done not called). */
+	int (*request)(void *ctx, const char *method, const char *url, const char *content_type,
+	               const char *body, size_t len, http_done_fn done, void *arg);
+	/* The wall-clock time Retry-After is read against. */
+	time_t (*now)(void *ctx);
+	/* Starts w (ev_timer_init'ed with its callback) on loop to fire once,
+	 * after delay seconds. */
+	void (*timer_start)(void *ctx, struct ev_loop *loop, ev_timer *w, double delay);
+};
+
 /* New client for the directory at directory_url (copied); http is borrowed.
  * Returns NULL (logged) when out of memory. */
 struct acme_client *acme_client_create(struct http *http, const char *directory_url);
+
+/* The same over another transport on loop; transport and ctx are borrowed
+ * and must outlive the client. */
+struct acme_client *acme_client_create_with(struct ev_loop *loop,
+                                            const struct acme_transport *transport, void *ctx,
+                                            const char *directory_url);
 
 /* Frees the client. Replies still in flight are dropped (their callbacks are
  * not called); destroy the http client first or let the loop drain. */
@@ -79,7 +98,19 @@ int acme_client_get(struct acme_client *client, const char *url, acme_reply_fn d
  * out of memory). */
 char *acme_client_ari_url(const struct acme_client *client, const char *cert_id);
 
-/* Number of nonces in the pool (for tests). */
-size_t acme_client_nonces(const struct acme_client *client);
+/* The time by the client's clock (its transport's). */
+time_t acme_client_now(const struct acme_client *client);
+
+/* Starts w (ev_timer_init'ed with its callback) to fire once after delay
+ * seconds, by the client's transport: every wait of acme/ goes through here
+ * so that a test sees what was asked for. */
+void acme_client_timer_start(struct acme_client *client, ev_timer *w, double delay);
+
+/* How long to wait before the polls-th poll of a pending resource (RFC 8555
+ * sections 7.4 and 7.5.1): the CA's Retry-After (absolute, 0: none) when it
+ * gave one, at least 1 s; else 1, 2, 4 ... s up to ACME_CLIENT_POLL_MAX;
+ * never more than left (the caller's deadline), never negative. */
+double acme_client_poll_delay(const struct acme_client *client, int polls, time_t retry_after,
+                              double left);
 
 #endif

@@ -1,8 +1,8 @@
 /* One certificate order (RFC 8555 section 7.4) as a state machine on the
- * loop: newOrder, the authorizations in parallel (challenge presented, CA
- * told, authorization polled, challenge withdrawn whatever happened),
- * finalize with a CSR, order polled, chain downloaded. Installing is the
- * caller's business. */
+ * loop: newOrder, the authorizations in parallel (acme_order_authz.h:
+ * challenge presented, CA told, authorization polled, challenge withdrawn
+ * whatever happened), finalize with a CSR, order polled, chain downloaded.
+ * Installing is the caller's business. */
 #ifndef ACMED_ACME_ORDER_H
 #define ACMED_ACME_ORDER_H
 
@@ -16,13 +16,15 @@
 #include "challenge/challenge.h"
 
 /* rc of acme_order_done_fn */
-#define ACME_ORDER_OK 0
-#define ACME_ORDER_FAILED (-1)
-#define ACME_ORDER_NO_ACCOUNT (-2) /* the CA does not know the account */
-#define ACME_ORDER_REPLACED (-3) /* ARI: "replaces" refused; retry without */
-/* newOrder refused as unauthorized: the account's problem (deactivated,
- * say), not the certificate's */
-#define ACME_ORDER_ACCOUNT_REFUSED (-4)
+enum acme_order_result {
+	/* newOrder refused as unauthorized: the account's problem
+	 * (deactivated, say), not the certificate's */
+	ACME_ORDER_ACCOUNT_REFUSED = -4,
+	ACME_ORDER_REPLACED = -3, /* ARI: "replaces" refused; retry without */
+	ACME_ORDER_NO_ACCOUNT = -2, /* the CA does not know the account */
+	ACME_ORDER_FAILED = -1,
+	ACME_ORDER_OK = 0,
+};
 
 enum acme_order_step {
 	ACME_ORDER_STEP_ORDERING,
@@ -53,10 +55,10 @@ struct acme_order_params {
 	acme_order_url_fn on_url; /* may be NULL; called with the run's arg */
 };
 
-/* On success pem/pem_len hold the downloaded chain (borrowed for the call),
- * message is "". Otherwise message says what failed, one line, and
- * retry_after is the latest Retry-After the CA sent with a refusal (0:
- * none): the earliest time to try again. */
+/* rc is an enum acme_order_result. On success pem/pem_len hold the
+ * downloaded chain (borrowed for the call), message is "". Otherwise message says what failed, one
+ * line, and retry_after is the latest Retry-After the CA sent with a refusal (0: none): the
+ * earliest time to try again. */
 typedef void (*acme_order_done_fn)(int rc, const char *message, const char *pem, size_t pem_len,
                                    time_t retry_after, void *arg);
 /* Progress for people watching; may be NULL. */

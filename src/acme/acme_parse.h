@@ -1,6 +1,6 @@
 /* Server data parsed at the boundary into typed structs: ACME JSON objects
- * (RFC 8555 section 7.1), problem documents (RFC 7807), Retry-After (RFC
- * 9110 section 10.2.3) and Link (RFC 8288) headers. Nothing here logs; errors
+ * (RFC 8555 section 7.1) and the Retry-After header (RFC 9110 section
+ * 10.2.3); problem documents are acme_problem.h's. Nothing here logs; errors
  * are written to err (errlen bytes) as a short lower-case reason. */
 #ifndef ACMED_ACME_PARSE_H
 #define ACMED_ACME_PARSE_H
@@ -9,12 +9,12 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "acme/acme_problem.h"
 #include "base/ident.h"
 #include "challenge/challenge.h"
 
 #define ACME_MAX_IDENTIFIERS 100
 #define ACME_MAX_CHALLENGES 16
-#define ACME_MAX_SUBPROBLEMS 32
 
 enum acme_status {
 	ACME_STATUS_UNKNOWN,
@@ -43,16 +43,6 @@ struct acme_directory {
 	size_t n_profiles;
 	char **caa_identities;
 	size_t n_caa_identities;
-};
-
-struct acme_problem {
-	char *type; /* URI as sent, or NULL */
-	char *detail; /* or NULL */
-	long status; /* 0 when absent */
-	struct ident identifier; /* subproblems name one; value NULL otherwise */
-	char *instance; /* e.g. the terms URL for userActionRequired, or NULL */
-	struct acme_problem *subproblems;
-	size_t n_subproblems;
 };
 
 struct acme_account {
@@ -105,44 +95,26 @@ enum acme_status acme_status_parse(const char *s);
  * finished. */
 int acme_parse_directory(const char *body, size_t len, struct acme_directory *out, char *err,
                          size_t errlen);
-int acme_parse_problem(const char *body, size_t len, struct acme_problem *out, char *err,
-                       size_t errlen);
 int acme_parse_account(const char *body, size_t len, struct acme_account *out, char *err,
                        size_t errlen);
 int acme_parse_order(const char *body, size_t len, struct acme_order *out, char *err,
                      size_t errlen);
 int acme_parse_authz(const char *body, size_t len, struct acme_authz *out, char *err,
                      size_t errlen);
-int acme_parse_challenge(const char *body, size_t len, struct acme_challenge *out, char *err,
-                         size_t errlen);
 int acme_parse_renewal_info(const char *body, size_t len, struct acme_renewal_info *out, char *err,
                             size_t errlen);
 
-void acme_directory_finish(struct acme_directory *d);
-void acme_problem_finish(struct acme_problem *p);
-void acme_account_finish(struct acme_account *a);
-void acme_order_finish(struct acme_order *o);
-void acme_authz_finish(struct acme_authz *a);
-void acme_challenge_finish(struct acme_challenge *c);
-void acme_renewal_info_finish(struct acme_renewal_info *r);
-
-/* Whether problem type (full URN or NULL) is the ACME error name, e.g.
- * acme_problem_is(p, "badNonce"). */
-bool acme_problem_is(const struct acme_problem *p, const char *name);
-
-/* "url: status: type: detail" (RFC 8555 prefix shortened to the name) with
- * each subproblem as "; identifier: type: detail". Writes at most len bytes,
- * always NUL-terminated. url may be NULL. */
-void acme_problem_format(const struct acme_problem *p, const char *url, char *buf, size_t len);
+/* Free what each parser filled; safe on NULL or zeroed. */
+void acme_parse_directory_finish(struct acme_directory *d);
+void acme_parse_account_finish(struct acme_account *a);
+void acme_parse_order_finish(struct acme_order *o);
+void acme_parse_authz_finish(struct acme_authz *a);
+void acme_parse_challenge_finish(struct acme_challenge *c);
+void acme_parse_renewal_info_finish(struct acme_renewal_info *r);
 
 /* Retry-After: delay-seconds or an HTTP-date. Stores the absolute time in
  * *when (a date in the past gives now; seconds are capped at max_delay).
  * Returns 0 or -1 when malformed. */
 int acme_parse_retry_after(const char *value, time_t now, long max_delay, time_t *when);
-
-/* Finds the first Link value with rel equal to rel among n header values
- * (each may hold several comma-separated links). Returns a new string with
- * the URL (free()), or NULL when none. */
-char *acme_parse_link(const char *const *values, size_t n, const char *rel);
 
 #endif

@@ -136,7 +136,7 @@ reload_account(struct daemon *d, const char *why)
 		goto out;
 	}
 	rc = acme_account_reload(&d->s.acct);
-	if (rc == 1) {
+	if (rc == ACME_ACCOUNT_KEY_CHANGED) {
 		log_info("%s: account key reloaded from %s (%s)", d->s.acct.url, d->s.acct.key_path,
 		         why);
 	}
@@ -198,7 +198,7 @@ start(struct daemon *d)
 	config.loop = d->loop;
 	config.client = d->s.acme;
 	config.acct = &d->s.acct;
-	config.account_settings = &d->settings;
+	session_account_options(&d->settings, &config.account_options);
 	config.ca_url = acme_client_directory_url(d->s.acme);
 	config.state_dir = d->s.state_dir;
 	config.concurrency = d->settings.concurrency;

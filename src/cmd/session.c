@@ -148,7 +148,7 @@ account_result(int rc)
 		ret = SESSION_OK;
 	} else if (rc == ACME_ACCOUNT_NOT_FOUND) {
 		ret = SESSION_NO_ACCOUNT;
-	} else if (rc == -2) {
+	} else if (rc == ACME_ACCOUNT_USAGE) {
 		/* acme_account_done_fn: a configuration problem the user
 		 * must fix (agree-tos, EAB). */
 		ret = SESSION_USAGE;
@@ -163,6 +163,30 @@ on_account(int rc, const char *message, void *arg)
 	struct session *s = arg;
 
 	session_wait_done(rc, message, &s->wait);
+}
+
+/* An account starter's result in session_wait's terms: 0 started, 1
+ * nothing to do (the account known, no rollover to finish), -1 not
+ * started. */
+static int
+account_started(enum acme_account_result started)
+{
+	if (started == ACME_ACCOUNT_OK) {
+		return 0;
+	}
+	return started == ACME_ACCOUNT_KNOWN || started == ACME_ACCOUNT_NO_ROLLOVER ? 1 : -1;
+}
+
+void
+session_account_options(const struct conf_settings *settings, struct acme_account_reg_options *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->emails = settings->emails;
+	out->n_emails = settings->n_emails;
+	out->agree_tos = settings->agree_tos;
+	out->eab_kid = settings->eab_kid;
+	out->eab_hmac_key = settings->eab_hmac_key;
+	out->eab_alg = settings->eab_alg;
 }
 
 /* Runs the loop until the account operation a starter returned started for
@@ -188,7 +212,8 @@ resume_rollover(struct session *s)
 	int started;
 
 	session_wait_init(&s->wait);
-	started = acme_account_resume_rollover(s->acme, &s->acct, on_account, s);
+	started =
+	        account_started(acme_account_reg_resume_rollover(s->acme, &s->acct, on_account, s));
 	return account_wait(s, started) != SESSION_OK ? SESSION_FAILED : SESSION_OK;
 }
 
@@ -252,6 +277,7 @@ out:
 static enum session_result
 ensure_account(struct session *s, const struct conf_settings *settings)
 {
+	struct acme_account_reg_options opts;
 	int started;
 	enum session_result rc = SESSION_FAILED;
 
@@ -265,7 +291,9 @@ ensure_account(struct session *s, const struct conf_settings *settings)
 		goto out;
 	}
 	session_wait_init(&s->wait);
-	started = acme_account_ensure(s->acme, &s->acct, settings, false, on_account, s);
+	session_account_options(settings, &opts);
+	started = account_started(
+	        acme_account_reg_ensure(s->acme, &s->acct, &opts, false, on_account, s));
 	rc = account_wait(s, started);
 	/* Only a lookup reports that there is no account. */
 	if (rc == SESSION_NO_ACCOUNT) {
@@ -291,7 +319,7 @@ find_account(struct session *s)
 		goto out;
 	}
 	session_wait_init(&s->wait);
-	started = acme_account_lookup(s->acme, &s->acct, on_account, s);
+	started = account_started(acme_account_reg_lookup(s->acme, &s->acct, on_account, s));
 	rc = account_result(session_wait(s, &s->wait, started));
 	/* No account is for the caller to explain. */
 	if (rc != SESSION_OK && rc != SESSION_NO_ACCOUNT && started == 0) {
@@ -351,7 +379,7 @@ session_connect(struct session *s, const struct conf_settings *settings, const c
 		config->acct = &s->acct;
 	}
 	config->loop = s->loop != NULL ? s->loop : ev_default_loop(EVFLAG_AUTO);
-	config->account_settings = settings;
+	session_account_options(settings, &config->account_options);
 	config->state_dir = state_dir;
 	config->concurrency = settings->concurrency;
 	rc = SESSION_OK;

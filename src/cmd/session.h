@@ -7,6 +7,7 @@
 #include <stdbool.h>
 
 #include "acme/acme_account.h"
+#include "acme/acme_account_reg.h"
 #include "acme/acme_client.h"
 #include "conf/conf.h"
 #include "io/http.h"
@@ -81,6 +82,11 @@ void session_wait_done(int rc, const char *message, void *arg);
  * the callback's rc (its message in w->message, not logged), 0 for nothing
  * to do, or -1 when it did not start. */
 int session_wait(struct session *s, struct session_wait *w, int started);
+
+/* What a registration with settings sends (emails, agree-tos, EAB):
+ * borrowed from settings. */
+void session_account_options(const struct conf_settings *settings,
+                             struct acme_account_reg_options *out);
 
 /* Opens the account for this CA under the state folder and makes sure the
  * CA knows it (registering it when needed), running the loop until then;

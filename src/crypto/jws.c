@@ -1,6 +1,7 @@
 #include "crypto/jws.h"
 
 #include "base/b64.h"
+#include "crypto/jws_test.h"
 #include "crypto/key.h"
 #include "base/log.h"
 

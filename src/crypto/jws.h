@@ -7,9 +7,6 @@
 #include <openssl/evp.h>
 #include <stddef.h>
 
-/* "ES256", "ES384" or "RS256" for the key; NULL for another key type. */
-const char *jws_alg(EVP_PKEY *key);
-
 /* The public JWK of the key: {"crv","kty","x","y"} or {"e","kty","n"}.
  * Returns a new reference, or NULL. */
 json_t *jws_jwk(EVP_PKEY *key);

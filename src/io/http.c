@@ -46,8 +46,6 @@ struct http_xfer {
 	char *location;
 	char *replay_nonce;
 	char *retry_after;
-	char *links[HTTP_MAX_LINKS];
-	size_t n_links;
 	char errbuf[CURL_ERROR_SIZE];
 	char error[CURL_ERROR_SIZE + 64];
 };
@@ -169,8 +167,6 @@ out:
 static void
 xfer_reset_response(struct http_xfer *x)
 {
-	size_t i;
-
 	free(x->content_type);
 	free(x->location);
 	free(x->replay_nonce);
@@ -179,11 +175,6 @@ xfer_reset_response(struct http_xfer *x)
 	x->location = NULL;
 	x->replay_nonce = NULL;
 	x->retry_after = NULL;
-	for (i = 0; i < x->n_links; i++) {
-		free(x->links[i]);
-		x->links[i] = NULL;
-	}
-	x->n_links = 0;
 	x->body_len = 0;
 	x->headers_done = false;
 }
@@ -225,16 +216,6 @@ header_cb(char *buf, size_t size, size_t nitems, void *userp)
 		goto out;
 	}
 	name_len = (size_t)(colon - buf);
-	if (name_len == 4 && strncasecmp(buf, "link", 4) == 0) {
-		if (x->n_links < HTTP_MAX_LINKS) {
-			char *v = header_value(colon + 1, n - name_len - 1);
-
-			if (v != NULL) {
-				x->links[x->n_links++] = v;
-			}
-		}
-		goto out;
-	}
 	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
 		char **slot = (char **)(void *)((char *)x + fields[i].offset);
 
@@ -360,7 +341,6 @@ xfer_finish(struct http_xfer *x, CURLcode result)
 	struct http *http = x->http;
 	struct http_response resp;
 	long connects = 0;
-	size_t i;
 
 	memset(&resp, 0, sizeof(resp));
 	resp.url = x->url;
@@ -383,10 +363,6 @@ xfer_finish(struct http_xfer *x, CURLcode result)
 	resp.location = x->location;
 	resp.replay_nonce = x->replay_nonce;
 	resp.retry_after = x->retry_after;
-	for (i = 0; i < x->n_links; i++) {
-		resp.links[i] = x->links[i];
-	}
-	resp.n_links = x->n_links;
 
 	curl_easy_getinfo(x->easy, CURLINFO_NUM_CONNECTS, &connects);
 	if (connects > 0) {

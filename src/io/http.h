@@ -9,7 +9,6 @@
 #include <stddef.h>
 
 #define HTTP_MAX_BODY (1024 * 1024)
-#define HTTP_MAX_LINKS 16
 #define HTTP_MAX_ACTIVE 64 /* requests handed to curl at once; more wait */
 
 struct http;
@@ -33,8 +32,6 @@ struct http_response {
 	const char *location;
 	const char *replay_nonce;
 	const char *retry_after;
-	const char *links[HTTP_MAX_LINKS]; /* raw Link header values, in order */
-	size_t n_links;
 };
 
 typedef void (*http_done_fn)(const struct http_response *resp, void *arg);

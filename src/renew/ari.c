@@ -34,7 +34,7 @@ on_reply(const struct acme_reply *reply, void *arg)
 	} else {
 		a.ok = true;
 		a.when = policy_ari_time(info.start, info.end, a.now, policy_random());
-		acme_renewal_info_finish(&info);
+		acme_parse_renewal_info_finish(&info);
 	}
 	ask->done(&a, ask->arg);
 out:

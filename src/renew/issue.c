@@ -77,8 +77,8 @@ register_again(struct issue *is)
 	if (sh->account_busy) {
 		return;
 	}
-	if (acme_account_ensure(sh->client, sh->acct, sh->account_settings, true, on_account_again,
-	                        sh) == 0) {
+	if (acme_account_reg_ensure(sh->client, sh->acct, sh->account_options, true,
+	                            on_account_again, sh) == ACME_ACCOUNT_OK) {
 		sh->account_busy = true;
 	} else {
 		on_account_again(-1, "cannot start", sh);

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "acme/acme_account.h"
+#include "acme/acme_account_reg.h"
 #include "acme/acme_client.h"
 #include "acme/acme_order.h"
 #include "base/list.h"
@@ -25,7 +26,7 @@ struct issue_shared {
 	struct acme_client *client;
 	struct acme_account_handle *acct;
 	/* For registering the account again when the CA forgot it. */
-	const struct conf_settings *account_settings;
+	const struct acme_account_reg_options *account_options;
 	struct keygen *keygen;
 	struct gate order_gate; /* one newOrder at a time */
 	bool account_busy; /* a registration is on its way */

@@ -20,6 +20,7 @@ struct slot {
 
 struct job_runner {
 	struct job_shared sh;
+	struct acme_account_reg_options account_options; /* the config's */
 	long concurrency;
 	struct list queue; /* waiting, in order */
 	struct list running;
@@ -62,7 +63,8 @@ job_runner_create(const struct job_runner_config *c)
 	r->sh.issue.loop = c->loop;
 	r->sh.issue.client = c->client;
 	r->sh.issue.acct = c->acct;
-	r->sh.issue.account_settings = c->account_settings;
+	r->account_options = c->account_options;
+	r->sh.issue.account_options = &r->account_options;
 	r->sh.ca_url = c->ca_url;
 	r->sh.offline = c->offline != NULL ? c->offline : "the CA cannot be reached";
 	r->sh.state_dir = c->state_dir;

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "acme/acme_account.h"
+#include "acme/acme_account_reg.h"
 #include "acme/acme_client.h"
 #include "conf/conf.h"
 #include "renew/job.h"
@@ -26,7 +27,7 @@ struct job_runner_config {
 	struct acme_account_handle *acct;
 	/* Used when the CA forgot the account and it must be registered
 	 * again. */
-	const struct conf_settings *account_settings;
+	struct acme_account_reg_options account_options;
 	const char *ca_url; /* the directory URL, recorded with what it issues */
 	const char *offline;
 	const char *state_dir;

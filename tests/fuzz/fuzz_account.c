@@ -22,11 +22,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FUZZ_CHECK(a.contacts[i] != NULL);
 		}
 		FUZZ_CHECK(a.orders == NULL || http_url_ok(a.orders));
-		acme_account_finish(&a);
+		acme_parse_account_finish(&a);
 	} else {
 		FUZZ_CHECK(memchr(err, '\0', sizeof(err)) != NULL && err[0] != '\0');
 		FUZZ_CHECK(fuzz_is_zero(&a, sizeof(a)));
 	}
-	acme_account_finish(&a);
+	acme_parse_account_finish(&a);
 	return 0;
 }

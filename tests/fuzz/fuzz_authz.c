@@ -27,11 +27,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FUZZ_CHECK(c->type == CHALLENGE_TYPE_UNKNOWN || c->token != NULL);
 			FUZZ_CHECK(c->token == NULL || b64_is_token(c->token, ACME_MAX_TOKEN));
 		}
-		acme_authz_finish(&a);
+		acme_parse_authz_finish(&a);
 	} else {
 		FUZZ_CHECK(memchr(err, '\0', sizeof(err)) != NULL && err[0] != '\0');
 		FUZZ_CHECK(fuzz_is_zero(&a, sizeof(a)));
 	}
-	acme_authz_finish(&a);
+	acme_parse_authz_finish(&a);
 	return 0;
 }

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "acme/acme_parse.h"
+#include "acme/acme_parse_test.h"
 #include "base/b64.h"
 #include "fuzz.h"
 #include "io/http.h"
@@ -25,11 +26,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FUZZ_CHECK(b64_is_token(c.token, ACME_MAX_TOKEN));
 			FUZZ_CHECK(strchr(c.token, '/') == NULL && strchr(c.token, '.') == NULL);
 		}
-		acme_challenge_finish(&c);
+		acme_parse_challenge_finish(&c);
 	} else {
 		FUZZ_CHECK(memchr(err, '\0', sizeof(err)) != NULL && err[0] != '\0');
 		FUZZ_CHECK(fuzz_is_zero(&c, sizeof(c)));
 	}
-	acme_challenge_finish(&c);
+	acme_parse_challenge_finish(&c);
 	return 0;
 }

@@ -27,12 +27,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (size_t i = 0; i < d.n_caa_identities; i++) {
 			FUZZ_CHECK(d.caa_identities[i] != NULL);
 		}
-		acme_directory_finish(&d);
+		acme_parse_directory_finish(&d);
 	} else {
 		FUZZ_CHECK(memchr(err, '\0', sizeof(err)) != NULL && err[0] != '\0');
 		FUZZ_CHECK(fuzz_is_zero(&d, sizeof(d)));
 	}
 	/* Safe twice and on a zeroed struct. */
-	acme_directory_finish(&d);
+	acme_parse_directory_finish(&d);
 	return 0;
 }

@@ -34,11 +34,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (o.error != NULL) {
 			acme_problem_format(o.error, o.finalize, msg, sizeof(msg));
 		}
-		acme_order_finish(&o);
+		acme_parse_order_finish(&o);
 	} else {
 		FUZZ_CHECK(memchr(err, '\0', sizeof(err)) != NULL && err[0] != '\0');
 		FUZZ_CHECK(fuzz_is_zero(&o, sizeof(o)));
 	}
-	acme_order_finish(&o);
+	acme_parse_order_finish(&o);
 	return 0;
 }

@@ -1,4 +1,4 @@
-/* acme_parse_problem and what is done with a problem next: the name test and
+/* acme_problem_parse and what is done with a problem next: the name test and
  * the one-line message (acme_problem_format), into buffers of several sizes. */
 #include <string.h>
 
@@ -35,7 +35,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_setup();
 	/* No NUL: a failure that leaves err unset shows. */
 	memset(err, 'x', sizeof(err));
-	if (acme_parse_problem((const char *)data, size, &p, err, sizeof(err)) == 0) {
+	if (acme_problem_parse((const char *)data, size, &p, err, sizeof(err)) == 0) {
 		FUZZ_CHECK(p.status == 0 || (p.status >= 100 && p.status <= 599));
 		FUZZ_CHECK(p.n_subproblems <= ACME_MAX_SUBPROBLEMS);
 		FUZZ_CHECK((p.subproblems == NULL) == (p.n_subproblems == 0));

@@ -17,11 +17,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (acme_parse_renewal_info((const char *)data, size, &r, err, sizeof(err)) == 0) {
 		FUZZ_CHECK(r.start < r.end);
 		FUZZ_CHECK(r.explanation_url == NULL || http_url_ok(r.explanation_url));
-		acme_renewal_info_finish(&r);
+		acme_parse_renewal_info_finish(&r);
 	} else {
 		FUZZ_CHECK(memchr(err, '\0', sizeof(err)) != NULL && err[0] != '\0');
 		FUZZ_CHECK(fuzz_is_zero(&r, sizeof(r)));
 	}
-	acme_renewal_info_finish(&r);
+	acme_parse_renewal_info_finish(&r);
 	return 0;
 }

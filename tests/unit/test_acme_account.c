@@ -1,8 +1,6 @@
 #include "acme/acme_account.h"
 
 #include <errno.h>
-#define _XOPEN_SOURCE_EXTENDED 1
-#include <ftw.h>
 #include <openssl/evp.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +17,7 @@
 #include "crypto/key.h"
 #include "base/file.h"
 #include "store/store_lock.h"
+#include "fixture.h"
 
 #define DIR_URL "https://ca.example:14000/dir"
 #define ACCOUNT_URL "https://ca.example:14000/my-account/1"
@@ -35,22 +34,9 @@ setup(void **state)
 	if (f == NULL) {
 		return -1;
 	}
-	snprintf(f->root, sizeof(f->root), "/tmp/acmed-test-account.XXXXXX");
-	if (mkdtemp(f->root) == NULL) {
-		free(f);
-		return -1;
-	}
+	fixture_tmpdir(f->root, sizeof(f->root), "account");
 	*state = f;
 	return 0;
-}
-
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
 }
 
 static int
@@ -58,7 +44,7 @@ teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	nftw(f->root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	fixture_rmtree(f->root);
 	free(f);
 	return 0;
 }

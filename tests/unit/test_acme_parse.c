@@ -9,20 +9,7 @@
 #include <cmocka.h>
 
 #include "acme/acme_parse.h"
-#include "base/file.h"
-
-static char *
-fixture(const char *name, size_t *len)
-{
-	char *path = file_path(TEST_DATA_DIR, "acme", name, NULL);
-	char *body;
-
-	assert_non_null(path);
-	body = file_read(path, 1 << 20, len);
-	assert_non_null(body);
-	free(path);
-	return body;
-}
+#include "fixture.h"
 
 static void
 test_directory_pebble(void **state)
@@ -30,7 +17,7 @@ test_directory_pebble(void **state)
 	struct acme_directory d;
 	char err[128];
 	size_t len;
-	char *body = fixture("directory-pebble.json", &len);
+	char *body = fixture_read("acme", "directory-pebble.json", &len);
 
 	assert_int_equal(acme_parse_directory(body, len, &d, err, sizeof(err)), 0);
 	assert_string_equal(d.new_nonce, "https://127.0.0.1:14000/nonce-plz");
@@ -42,7 +29,7 @@ test_directory_pebble(void **state)
 	assert_string_equal(d.terms_of_service, "data:text/plain,Do%20what%20thou%20wilt");
 	assert_false(d.external_account_required);
 	assert_int_equal(d.n_profiles, 2);
-	acme_directory_finish(&d);
+	acme_parse_directory_finish(&d);
 	free(body);
 }
 
@@ -52,7 +39,7 @@ expect_directory_error(const char *name, const char *want)
 	struct acme_directory d;
 	char err[128];
 	size_t len;
-	char *body = fixture(name, &len);
+	char *body = fixture_read("acme", name, &len);
 
 	assert_int_equal(acme_parse_directory(body, len, &d, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, want));
@@ -76,62 +63,12 @@ test_directory_errors(void **state)
 }
 
 static void
-test_problem(void **state)
-{
-	struct acme_problem p;
-	char err[128];
-	char msg[512];
-	size_t len;
-	char *body = fixture("problem-rejected.json", &len);
-
-	assert_int_equal(acme_parse_problem(body, len, &p, err, sizeof(err)), 0);
-	assert_true(acme_problem_is(&p, "rejectedIdentifier"));
-	assert_false(acme_problem_is(&p, "badNonce"));
-	assert_int_equal(p.status, 400);
-	assert_int_equal(p.n_subproblems, 2);
-	assert_string_equal(p.subproblems[1].identifier.value, "caa.example.com");
-	acme_problem_format(&p, "https://ca.example/new-order", msg, sizeof(msg));
-	assert_string_equal(msg, "https://ca.example/new-order: 400: rejectedIdentifier: Error "
-	                         "creating new order :: 2 identifiers rejected; bad.example.com: "
-	                         "rejectedIdentifier: blocked name; caa.example.com: caa: CAA "
-	                         "forbids");
-	acme_problem_finish(&p);
-	free(body);
-
-	body = fixture("problem-tos.json", &len);
-	assert_int_equal(acme_parse_problem(body, len, &p, err, sizeof(err)), 0);
-	acme_problem_format(&p, NULL, msg, sizeof(msg));
-	assert_string_equal(msg, "403: userActionRequired: Terms of service have changed (see "
-	                         "https://ca.example/terms/2)");
-	acme_problem_finish(&p);
-	free(body);
-}
-
-static void
-test_problem_format_sanitizes(void **state)
-{
-	struct acme_problem p;
-	char err[128];
-	char msg[64];
-	const char *body = "{\"type\":\"about:blank\",\"detail\":\"two\\nlines\\u001b[31m\"}";
-
-	assert_int_equal(acme_parse_problem(body, strlen(body), &p, err, sizeof(err)), 0);
-	acme_problem_format(&p, NULL, msg, sizeof(msg));
-	assert_string_equal(msg, "about:blank: two lines [31m");
-	/* Truncated, still terminated. */
-	acme_problem_format(&p, "https://a-very-long-url.example/with/a/long/path/and/more", msg,
-	                    16);
-	assert_int_equal(strlen(msg), 15);
-	acme_problem_finish(&p);
-}
-
-static void
 test_order(void **state)
 {
 	struct acme_order o;
 	char err[128];
 	size_t len;
-	char *body = fixture("order-pending.json", &len);
+	char *body = fixture_read("acme", "order-pending.json", &len);
 
 	assert_int_equal(acme_parse_order(body, len, &o, err, sizeof(err)), 0);
 	assert_int_equal(o.status, ACME_STATUS_PENDING);
@@ -144,18 +81,18 @@ test_order(void **state)
 	assert_string_equal(o.finalize, "https://ca.example/order/1/finalize");
 	assert_null(o.certificate);
 	assert_null(o.error);
-	acme_order_finish(&o);
+	acme_parse_order_finish(&o);
 	free(body);
 
-	body = fixture("order-invalid.json", &len);
+	body = fixture_read("acme", "order-invalid.json", &len);
 	assert_int_equal(acme_parse_order(body, len, &o, err, sizeof(err)), 0);
 	assert_int_equal(o.status, ACME_STATUS_INVALID);
 	assert_non_null(o.error);
 	assert_true(acme_problem_is(o.error, "unauthorized"));
-	acme_order_finish(&o);
+	acme_parse_order_finish(&o);
 	free(body);
 
-	body = fixture("order-valid-nocert.json", &len);
+	body = fixture_read("acme", "order-valid-nocert.json", &len);
 	assert_int_equal(acme_parse_order(body, len, &o, err, sizeof(err)), -1);
 	assert_string_equal(err, "valid order without 'certificate'");
 	free(body);
@@ -167,7 +104,7 @@ test_authz(void **state)
 	struct acme_authz a;
 	char err[128];
 	size_t len;
-	char *body = fixture("authz-pending.json", &len);
+	char *body = fixture_read("acme", "authz-pending.json", &len);
 
 	assert_int_equal(acme_parse_authz(body, len, &a, err, sizeof(err)), 0);
 	assert_int_equal(a.status, ACME_STATUS_PENDING);
@@ -178,10 +115,10 @@ test_authz(void **state)
 	assert_int_equal(a.challenges[1].type, CHALLENGE_TYPE_DNS01);
 	assert_int_equal(a.challenges[2].type, CHALLENGE_TYPE_UNKNOWN);
 	assert_string_equal(a.challenges[0].token, "DGyRejmCefe7v4NfDGDKfA");
-	acme_authz_finish(&a);
+	acme_parse_authz_finish(&a);
 	free(body);
 
-	body = fixture("authz-bad-token.json", &len);
+	body = fixture_read("acme", "authz-bad-token.json", &len);
 	assert_int_equal(acme_parse_authz(body, len, &a, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "token"));
 	free(body);
@@ -193,16 +130,16 @@ test_renewal_info(void **state)
 	struct acme_renewal_info r;
 	char err[128];
 	size_t len;
-	char *body = fixture("renewal-info.json", &len);
+	char *body = fixture_read("acme", "renewal-info.json", &len);
 
 	assert_int_equal(acme_parse_renewal_info(body, len, &r, err, sizeof(err)), 0);
 	assert_int_equal(r.start, 1767326400);
 	assert_int_equal(r.end, 1767326400 + 86400);
 	assert_string_equal(r.explanation_url, "https://ca.example/why");
-	acme_renewal_info_finish(&r);
+	acme_parse_renewal_info_finish(&r);
 	free(body);
 
-	body = fixture("renewal-info-reversed.json", &len);
+	body = fixture_read("acme", "renewal-info-reversed.json", &len);
 	assert_int_equal(acme_parse_renewal_info(body, len, &r, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "ends before it starts"));
 	free(body);
@@ -224,7 +161,7 @@ window_start(const char *start)
 	assert_true(n > 0 && (size_t)n < sizeof(body));
 	if (acme_parse_renewal_info(body, (size_t)n, &r, err, sizeof(err)) == 0) {
 		got = (long long)r.start;
-		acme_renewal_info_finish(&r);
+		acme_parse_renewal_info_finish(&r);
 	}
 	return got;
 }
@@ -287,34 +224,6 @@ test_retry_after(void **state)
 }
 
 static void
-test_link(void **state)
-{
-	static const char two_links[] = "<https://ca.example/cert/1/alt/1>; rel=\"alternate\", "
-	                                "<https://ca.example/cert/1/alt/2>; rel=\"alternate\"";
-	const char *values[] = {
-	        "<https://ca.example/dir>;rel=\"index\"",
-	        two_links,
-	        "<https://ca.example/issuer>; title=\"x, y\"; rel=\"up something\"",
-	        "<http://evil.example/x>; rel=\"evil\"",
-	};
-	char *url;
-
-	url = acme_parse_link(values, 4, "up");
-	assert_non_null(url);
-	assert_string_equal(url, "https://ca.example/issuer");
-	free(url);
-	url = acme_parse_link(values, 4, "alternate");
-	assert_string_equal(url, "https://ca.example/cert/1/alt/1");
-	free(url);
-	url = acme_parse_link(values, 4, "index");
-	assert_string_equal(url, "https://ca.example/dir");
-	free(url);
-	assert_null(acme_parse_link(values, 4, "evil"));
-	assert_null(acme_parse_link(values, 4, "missing"));
-	assert_null(acme_parse_link(values, 0, "up"));
-}
-
-static void
 test_names(void **state)
 {
 	assert_int_equal(acme_status_parse("valid"), ACME_STATUS_VALID);
@@ -334,14 +243,11 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_directory_pebble),
 	        cmocka_unit_test(test_directory_errors),
-	        cmocka_unit_test(test_problem),
-	        cmocka_unit_test(test_problem_format_sanitizes),
 	        cmocka_unit_test(test_order),
 	        cmocka_unit_test(test_authz),
 	        cmocka_unit_test(test_renewal_info),
 	        cmocka_unit_test(test_timestamps),
 	        cmocka_unit_test(test_retry_after),
-	        cmocka_unit_test(test_link),
 	        cmocka_unit_test(test_names),
 	};
 

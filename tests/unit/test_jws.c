@@ -1,4 +1,5 @@
 #include "crypto/jws.h"
+#include "crypto/jws_test.h"
 
 #include "base/b64.h"
 #include "crypto/key.h"

@@ -204,7 +204,7 @@ test_connect(void **state)
 	assert_null(config.client);
 	assert_null(config.acct);
 	assert_string_equal(config.state_dir, "/tmp/state");
-	assert_ptr_equal(config.account_settings, &st);
+	assert_ptr_equal(config.account_options.emails, st.emails);
 	assert_int_equal(config.concurrency, 3);
 	session_finish(&s);
 
