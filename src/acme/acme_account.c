@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "store/store_account.h"
 #include "base/b64.h"
 #include "crypto/jws.h"
 #include "crypto/key.h"
@@ -286,19 +287,11 @@ out:
 	return rc;
 }
 
-/* <state>/locks/account.<host>: beside the certificates' locks, so that
- * taking it changes nothing under accounts/. New string or NULL. */
+/* The account's lock (store_account.h). New string or NULL. */
 static char *
 lock_path(const char *state_dir, const char *host)
 {
-	char name[256];
-	int n;
-
-	n = snprintf(name, sizeof(name), "account.%s", host);
-	if (n < 0 || (size_t)n >= sizeof(name)) {
-		return NULL;
-	}
-	return file_path(state_dir, "locks", name, NULL);
+	return store_account_path(state_dir, host, STORE_ACCOUNT_LOCK);
 }
 
 /* Takes the lock at path, its folder made when missing (a state folder
@@ -397,9 +390,9 @@ acme_account_open(struct acme_account_handle *acct, const char *state_dir,
 		log_error("%s: no usable host name in the directory URL", directory_url);
 		goto out;
 	}
-	acct->dir = file_path(state_dir, "accounts", host, "default", NULL);
-	acct->key_path = file_path(state_dir, "accounts", host, "default", "account.key", NULL);
-	acct->json_path = file_path(state_dir, "accounts", host, "default", "account.json", NULL);
+	acct->dir = store_account_path(state_dir, host, STORE_ACCOUNT_DIR);
+	acct->key_path = store_account_path(state_dir, host, STORE_ACCOUNT_KEY);
+	acct->json_path = store_account_path(state_dir, host, STORE_ACCOUNT_JSON);
 	acct->lock_path = lock_path(state_dir, host);
 	if (acct->dir == NULL || acct->key_path == NULL || acct->json_path == NULL ||
 	    acct->lock_path == NULL) {
@@ -612,7 +605,7 @@ acme_account_install_key(struct acme_account_handle *acct, EVP_PKEY **new_key)
 	char *prev_path = NULL;
 	int rc = -1;
 
-	prev_path = file_path(acct->dir, "account.key.prev", NULL);
+	prev_path = store_account_in(acct->dir, STORE_ACCOUNT_KEY_PREV);
 	if (prev_path == NULL || key_save(acct->key, prev_path) < 0) {
 		log_warn("%s: the old account key could not be kept", acct->dir);
 	}

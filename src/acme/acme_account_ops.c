@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "store/store_account.h"
 #include "crypto/jws.h"
 #include "crypto/key.h"
 #include "base/log.h"
@@ -304,7 +305,7 @@ acme_account_ops_rollover(struct acme_client *client, struct acme_account_handle
 	if (inner != NULL) {
 		payload = json_dumps(inner, JSON_COMPACT);
 	}
-	op->new_path = file_path(acct->dir, "account.key.new", NULL);
+	op->new_path = store_account_in(acct->dir, STORE_ACCOUNT_KEY_NEW);
 	if (payload == NULL || op->new_path == NULL) {
 		log_error("keyChange: cannot build the request");
 		goto out;

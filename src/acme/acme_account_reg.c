@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "store/store_account.h"
 #include "base/b64.h"
 #include "base/file.h"
 #include "base/log.h"
@@ -444,7 +445,7 @@ acme_account_reg_resume_rollover(struct acme_client *client, struct acme_account
 	if (e == NULL) {
 		goto out;
 	}
-	e->new_path = file_path(acct->dir, "account.key.new", NULL);
+	e->new_path = store_account_in(acct->dir, STORE_ACCOUNT_KEY_NEW);
 	if (e->new_path == NULL) {
 		log_error("%s: path too long", acct->dir);
 		goto out;

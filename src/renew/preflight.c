@@ -1,5 +1,6 @@
 #include "renew/preflight.h"
 
+#include "store/store_account.h"
 #include "challenge/challenge.h"
 #include "challenge/select.h"
 #include "io/hook.h"
@@ -459,7 +460,7 @@ preflight_check(const char *state_dir, const char *cert_name, const struct conf_
 		problem(&r, false, "state folder: none: set state-dir (--state-dir)");
 	} else {
 		check_state_folder(&r, state_dir);
-		path = file_path(state_dir, "accounts", (char *)NULL);
+		path = store_account_path(state_dir, NULL, STORE_ACCOUNT_ROOT);
 		check_state_folder(&r, path);
 		free(path);
 		if (cert_name != NULL) {

@@ -6,6 +6,7 @@
 #include "base/file.h"
 
 static const char *const names[STORE_ACCOUNT_FILE__MAX] = {
+        [STORE_ACCOUNT_ROOT] = NULL,
         [STORE_ACCOUNT_DIR] = NULL,
         [STORE_ACCOUNT_KEY] = "account.key",
         [STORE_ACCOUNT_JSON] = "account.json",
@@ -29,5 +30,17 @@ store_account_path(const char *state_dir, const char *host, enum store_account_f
 		}
 		return file_path(state_dir, "locks", lock, NULL);
 	}
+	if (file == STORE_ACCOUNT_ROOT) {
+		return file_path(state_dir, "accounts", NULL);
+	}
 	return file_path(state_dir, "accounts", host, "default", names[file], NULL);
+}
+
+char *
+store_account_in(const char *account_dir, enum store_account_file file)
+{
+	if (file >= STORE_ACCOUNT_FILE__MAX || names[file] == NULL) {
+		return NULL;
+	}
+	return file_path(account_dir, names[file], NULL);
 }

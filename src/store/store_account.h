@@ -13,6 +13,7 @@
 #define ACMED_STORE_ACCOUNT_H
 
 enum store_account_file {
+	STORE_ACCOUNT_ROOT, /* accounts/, every CA's (host unused) */
 	STORE_ACCOUNT_DIR,
 	STORE_ACCOUNT_KEY,
 	STORE_ACCOUNT_JSON,
@@ -25,5 +26,9 @@ enum store_account_file {
 /* The path of one of the account's files for the CA whose directory is on
  * host. New string, or NULL when out of memory or too long. */
 char *store_account_path(const char *state_dir, const char *host, enum store_account_file file);
+
+/* The same inside the account's folder (STORE_ACCOUNT_DIR's path) for the
+ * files in it (KEY, JSON, KEY_NEW, KEY_PREV). New string or NULL. */
+char *store_account_in(const char *account_dir, enum store_account_file file);
 
 #endif
