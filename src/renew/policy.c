@@ -168,87 +168,78 @@ deploy_owed(const struct policy_input *in)
 	       (in->deploy_hook && st->version >= 0 && inst->version > st->version);
 }
 
-void
-policy_decide(const struct policy_input *in, struct policy_decision *d)
+/* When an installed, whole set is due: the lifetime rule, or the CA's
+ * window, never before the floor after the last success. Sets d's reason,
+ * why and skewed; returns the time. */
+static time_t
+due_time(const struct policy_input *in, struct policy_decision *d)
 {
 	const struct store_cert_info *inst = in->installed;
 	const struct state *st = in->state;
-	time_t now = in->now;
-	time_t when = now;
+	time_t rule = policy_renewal_time(inst->not_before, inst->not_after, in->renew_before);
+	time_t floor_until = 0;
+	time_t when = rule;
 	char date[64];
 
-	memset(d, 0, sizeof(*d));
-	d->reason = POLICY_NOT_DUE;
-	if (!must_replace(in, d)) {
-		time_t rule =
-		        policy_renewal_time(inst->not_before, inst->not_after, in->renew_before);
-		time_t floor_until = 0;
-
-		when = rule;
-		d->reason = POLICY_DUE;
-		/* RFC 9773 section 4.2: the CA's window replaces the client's
-		 * own rule; one past expiry would let the certificate lapse. */
-		if (in->ari_when != 0 && in->ari_when < inst->not_after) {
-			when = in->ari_when;
-			d->reason = POLICY_ARI;
-		}
-		if (st->last_success != 0) {
-			floor_until =
-			        st->last_success + policy_floor(inst->not_before, inst->not_after);
-		}
-		if (rule <= st->last_success && st->last_success != 0) {
-			/* Due by the host's clock the moment it was issued. */
-			d->skewed = true;
-		}
-		if (when < floor_until) {
-			when = floor_until;
-		}
-		log_time(inst->not_after, date, sizeof(date));
-		if (when > now) {
-			d->reason = POLICY_NOT_DUE;
-			snprintf(d->why, sizeof(d->why), "valid until %s", date);
-		} else if (d->reason == POLICY_ARI) {
-			snprintf(d->why, sizeof(d->why),
-			         "the CA's renewalInfo window has come (valid until %s)", date);
-		} else {
-			snprintf(d->why, sizeof(d->why), "due for renewal (valid until %s)", date);
-		}
+	d->reason = POLICY_DUE;
+	/* RFC 9773 section 4.2: the CA's window replaces the client's own
+	 * rule; one past expiry would let the certificate lapse. */
+	if (in->ari_when != 0 && in->ari_when < inst->not_after) {
+		when = in->ari_when;
+		d->reason = POLICY_ARI;
 	}
-	d->when = when;
-	if (in->force) {
-		bool held = st->attempts > 0 && st->next_try > now;
-
-		d->action = POLICY_ORDER;
-		d->reason = POLICY_FORCED;
-		d->when = now;
-		snprintf(d->why, sizeof(d->why), "renewing now (--force)%s",
-		         held ? ", over the backoff after failures" : "");
-		return;
+	if (st->last_success != 0) {
+		floor_until = st->last_success + policy_floor(inst->not_before, inst->not_after);
 	}
-	if (when <= now && st->attempts > 0 && st->next_try > now) {
-		char why[sizeof(d->why)];
-
-		memcpy(why, d->why, sizeof(why));
-		log_time(st->next_try, date, sizeof(date));
-		d->reason = POLICY_BACKOFF;
-		d->when = st->next_try;
+	if (rule <= st->last_success && st->last_success != 0) {
+		/* Due by the host's clock the moment it was issued. */
+		d->skewed = true;
+	}
+	if (when < floor_until) {
+		when = floor_until;
+	}
+	log_time(inst->not_after, date, sizeof(date));
+	if (when > in->now) {
+		d->reason = POLICY_NOT_DUE;
+		snprintf(d->why, sizeof(d->why), "valid until %s", date);
+	} else if (d->reason == POLICY_ARI) {
 		snprintf(d->why, sizeof(d->why),
-		         "%.200s; held after %ld failure%s until %s (--force orders now)", why,
-		         st->attempts, st->attempts == 1 ? "" : "s", date);
+		         "the CA's renewalInfo window has come (valid until %s)", date);
+	} else {
+		snprintf(d->why, sizeof(d->why), "due for renewal (valid until %s)", date);
 	}
-	if (d->when <= now) {
-		d->action = POLICY_ORDER;
-		d->when = now;
-		return;
-	}
-	d->action = POLICY_WAIT;
-	if (!deploy_owed(in)) {
-		return;
-	}
-	if (st->deploy_next_try <= now) {
+	return when;
+}
+
+/* A due certificate held by the backoff after failures: d says until when. */
+static void
+hold(const struct policy_input *in, struct policy_decision *d)
+{
+	const struct state *st = in->state;
+	char why[sizeof(d->why)];
+	char date[64];
+
+	memcpy(why, d->why, sizeof(why));
+	log_time(st->next_try, date, sizeof(date));
+	d->reason = POLICY_BACKOFF;
+	d->when = st->next_try;
+	snprintf(d->why, sizeof(d->why),
+	         "%.200s; held after %ld failure%s until %s (--force orders now)", why,
+	         st->attempts, st->attempts == 1 ? "" : "s", date);
+}
+
+/* A certificate not to be ordered whose deploy hook is owed: DEPLOY now, or
+ * WAIT until its retry when that comes before d->when. */
+static void
+deploy_again(const struct policy_input *in, struct policy_decision *d)
+{
+	const struct state *st = in->state;
+	char date[64];
+
+	if (st->deploy_next_try <= in->now) {
 		d->action = POLICY_DEPLOY;
 		d->reason = POLICY_DEPLOY_RETRY;
-		d->when = now;
+		d->when = in->now;
 		if (st->deploy_attempts == 0) {
 			/* Owed by an install that a crash may have cut short. */
 			snprintf(d->why, sizeof(d->why),
@@ -267,6 +258,39 @@ policy_decide(const struct policy_input *in, struct policy_decision *d)
 		d->when = st->deploy_next_try;
 		snprintf(d->why, sizeof(d->why), "deploy hook failed %ld time%s; next try %s",
 		         st->deploy_attempts, st->deploy_attempts == 1 ? "" : "s", date);
+	}
+}
+
+void
+policy_decide(const struct policy_input *in, struct policy_decision *d)
+{
+	const struct state *st = in->state;
+	time_t now = in->now;
+
+	memset(d, 0, sizeof(*d));
+	d->reason = POLICY_NOT_DUE;
+	d->when = must_replace(in, d) ? now : due_time(in, d);
+	if (in->force) {
+		bool held = st->attempts > 0 && st->next_try > now;
+
+		d->action = POLICY_ORDER;
+		d->reason = POLICY_FORCED;
+		d->when = now;
+		snprintf(d->why, sizeof(d->why), "renewing now (--force)%s",
+		         held ? ", over the backoff after failures" : "");
+		return;
+	}
+	if (d->when <= now && st->attempts > 0 && st->next_try > now) {
+		hold(in, d);
+	}
+	if (d->when <= now) {
+		d->action = POLICY_ORDER;
+		d->when = now;
+		return;
+	}
+	d->action = POLICY_WAIT;
+	if (deploy_owed(in)) {
+		deploy_again(in, d);
 	}
 }
 
