@@ -137,6 +137,33 @@ out:
 	return ret;
 }
 
+/* The DER of req: a new buffer (free()) of *len bytes, or NULL (logged). */
+static unsigned char *
+encode(X509_REQ *req, size_t *len)
+{
+	unsigned char *der = NULL;
+	unsigned char *p;
+	int n = i2d_X509_REQ(req, NULL);
+
+	if (n <= 0) {
+		log_openssl("csr: encode");
+		return NULL;
+	}
+	der = malloc((size_t)n);
+	if (der == NULL) {
+		log_error("csr: out of memory");
+		return NULL;
+	}
+	p = der;
+	if (i2d_X509_REQ(req, &p) != n) {
+		log_openssl("csr: encode");
+		free(der);
+		return NULL;
+	}
+	*len = (size_t)n;
+	return der;
+}
+
 unsigned char *
 csr_create(EVP_PKEY *key, const struct ident *ids, size_t n_ids, size_t *len)
 {
@@ -144,9 +171,8 @@ csr_create(EVP_PKEY *key, const struct ident *ids, size_t n_ids, size_t *len)
 	X509_NAME *subject = NULL;
 	X509_EXTENSION *ext = NULL;
 	STACK_OF(X509_EXTENSION) *exts = NULL;
-	unsigned char *der = NULL, *ret = NULL, *p;
+	unsigned char *ret = NULL;
 	size_t i;
-	int n;
 
 	if (key == NULL || ids == NULL || n_ids == 0 || len == NULL) {
 		log_error("csr: no key or no identifiers");
@@ -193,26 +219,8 @@ csr_create(EVP_PKEY *key, const struct ident *ids, size_t n_ids, size_t *len)
 		log_openssl("csr: sign");
 		goto out;
 	}
-	n = i2d_X509_REQ(req, NULL);
-	if (n <= 0) {
-		log_openssl("csr: encode");
-		goto out;
-	}
-	der = malloc((size_t)n);
-	if (der == NULL) {
-		log_error("csr: out of memory");
-		goto out;
-	}
-	p = der;
-	if (i2d_X509_REQ(req, &p) != n) {
-		log_openssl("csr: encode");
-		goto out;
-	}
-	*len = (size_t)n;
-	ret = der;
-	der = NULL;
+	ret = encode(req, len);
 out:
-	free(der);
 	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
 	X509_EXTENSION_free(ext);
 	X509_NAME_free(subject);
