@@ -2,7 +2,7 @@
  * loop that answers GET /.well-known/acme-challenge/<token> (RFC 8555 section
  * 8.3) and nothing else. One instance serves every order in flight. */
 #include "challenge/challenge.h"
-#include "challenge/select.h"
+#include "challenge/responders.h"
 
 #include "base/b64.h"
 #include "io/listener.h"
@@ -495,202 +495,6 @@ static const struct challenge_ops standalone_ops = {
         .destroy = standalone_destroy,
 };
 
-/* ---- the listening socket ---- */
-
-static int
-parse_port(const char *s, in_port_t *port)
-{
-	unsigned long value = 0;
-	size_t i;
-	int ret = -1;
-
-	for (i = 0; s[i] != '\0'; i++) {
-		if (s[i] < '0' || s[i] > '9' || i >= 5) {
-			goto out;
-		}
-		value = value * 10 + (unsigned long)(s[i] - '0');
-	}
-	if (i == 0 || value == 0 || value > 65535) {
-		goto out;
-	}
-	*port = htons((in_port_t)value);
-	ret = 0;
-out:
-	return ret;
-}
-
-/* "PORT" (every address, IPv4 and IPv6), "ADDR:PORT" (IPv4) or
- * "[ADDR]:PORT" (IPv6). *dual: an IPv6 wildcard that takes IPv4 too. */
-static int
-parse_listen(const char *address, struct sockaddr_storage *ss, socklen_t *sslen, bool *dual)
-{
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-	char addr[INET6_ADDRSTRLEN];
-	const char *sep;
-	const char *port;
-	size_t len;
-	int ret = -1;
-
-	memset(ss, 0, sizeof(*ss));
-	*dual = false;
-	if (strspn(address, "0123456789") == strlen(address)) {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_addr = in6addr_any;
-		*sslen = sizeof(*sin6);
-		*dual = true;
-		ret = parse_port(address, &sin6->sin6_port);
-		goto out;
-	}
-	if (address[0] == '[') {
-		sep = strchr(address, ']');
-		if (sep == NULL || sep[1] != ':') {
-			goto out;
-		}
-		len = (size_t)(sep - address - 1);
-		port = sep + 2;
-		if (len == 0 || len >= sizeof(addr)) {
-			goto out;
-		}
-		memcpy(addr, address + 1, len);
-		addr[len] = '\0';
-		sin6->sin6_family = AF_INET6;
-		*sslen = sizeof(*sin6);
-		if (inet_pton(AF_INET6, addr, &sin6->sin6_addr) != 1) {
-			goto out;
-		}
-		*dual = IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr);
-		ret = parse_port(port, &sin6->sin6_port);
-		goto out;
-	}
-	sep = strrchr(address, ':');
-	if (sep == NULL) {
-		goto out;
-	}
-	len = (size_t)(sep - address);
-	if (len == 0 || len >= sizeof(addr)) {
-		goto out;
-	}
-	memcpy(addr, address, len);
-	addr[len] = '\0';
-	sin->sin_family = AF_INET;
-	*sslen = sizeof(*sin);
-	if (inet_pton(AF_INET, addr, &sin->sin_addr) != 1) {
-		goto out;
-	}
-	ret = parse_port(sep + 1, &sin->sin_port);
-out:
-	return ret;
-}
-
-/* What to do about a failed bind: written to buf, empty when there is
- * nothing to add to strerror. */
-static void
-bind_hint(const char *key, int err, const struct sockaddr_storage *ss, char *buf, size_t len)
-{
-	in_port_t port = ss->ss_family == AF_INET6 ? ((const struct sockaddr_in6 *)ss)->sin6_port
-	                                           : ((const struct sockaddr_in *)ss)->sin_port;
-
-	buf[0] = '\0';
-	if (err == EACCES) {
-		snprintf(buf, len,
-		         ": port %u needs root or CAP_NET_BIND_SERVICE: run acmed as root, grant "
-		         "it the capability, or set %s to a port above 1023",
-		         (unsigned)ntohs(port), key);
-	} else if (err == EADDRINUSE) {
-		snprintf(buf, len,
-		         ": another program (a web server, or acmed run answering challenges) "
-		         "holds port %u: stop it, set %s to a free port, or use webroot or a hook",
-		         (unsigned)ntohs(port), key);
-	} else if (err == EADDRNOTAVAIL) {
-		snprintf(buf, len, ": no interface of this host has that address: set %s to one",
-		         key);
-	}
-}
-
-int
-challenge_listen_err(const char *key, const char *address, char *err, size_t errlen)
-{
-	struct sockaddr_storage ss;
-	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-	in_port_t port;
-	socklen_t sslen = 0;
-	char hint[256] = "";
-	const char *step;
-	bool dual = false;
-	int one = 1;
-	int v6only;
-	int fd = -1;
-	int saved;
-
-	if (parse_listen(address, &ss, &sslen, &dual) < 0) {
-		snprintf(err, errlen,
-		         "%s %s: expected PORT, ADDR:PORT or [ADDR]:PORT with a port from 1 to "
-		         "65535",
-		         key, address);
-		goto out;
-	}
-	step = "socket";
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0 && dual && errno == EAFNOSUPPORT) {
-		/* A kernel without IPv6: every IPv4 address will do. */
-		port = ((struct sockaddr_in6 *)&ss)->sin6_port;
-		memset(&ss, 0, sizeof(ss));
-		sin->sin_family = AF_INET;
-		sin->sin_addr.s_addr = htonl(INADDR_ANY);
-		sin->sin_port = port;
-		sslen = sizeof(*sin);
-		fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	}
-	if (fd < 0) {
-		goto fail;
-	}
-	step = "setsockopt";
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) {
-		goto fail;
-	}
-	if (ss.ss_family == AF_INET6) {
-		v6only = dual ? 0 : 1;
-		if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only)) < 0) {
-			goto fail;
-		}
-	}
-	step = "bind";
-	if (bind(fd, (struct sockaddr *)&ss, sslen) < 0) {
-		saved = errno;
-		bind_hint(key, saved, &ss, hint, sizeof(hint));
-		errno = saved;
-		goto fail;
-	}
-	step = "listen";
-	if (listen(fd, SOMAXCONN) < 0) {
-		goto fail;
-	}
-	goto out;
-fail:
-	saved = errno;
-	snprintf(err, errlen, "%s %s: %s: %s%s", key, address, step, strerror(saved), hint);
-	if (fd >= 0) {
-		close(fd);
-		fd = -1;
-	}
-	errno = saved;
-out:
-	return fd;
-}
-
-int
-challenge_listen(const char *key, const char *address)
-{
-	char err[512];
-	int fd = challenge_listen_err(key, address, err, sizeof(err));
-
-	if (fd < 0) {
-		log_error("%s", err);
-	}
-	return fd;
-}
-
 struct challenge *
 challenge_standalone_create(struct ev_loop *loop, const char *address)
 {
@@ -709,14 +513,13 @@ challenge_standalone_create(struct ev_loop *loop, const char *address)
 		log_error("standalone %s: out of memory", address);
 		goto out;
 	}
-	sa->base.ops = &standalone_ops;
-	sa->base.loop = loop;
+	challenge_init(&sa->base, &standalone_ops, loop);
 	sa->listen = strdup(address);
 	if (sa->listen == NULL) {
 		log_error("standalone %s: out of memory", address);
 		goto out;
 	}
-	fd = challenge_listen("http-listen", address);
+	fd = listener_open("http-listen", address);
 	if (fd < 0) {
 		goto out;
 	}

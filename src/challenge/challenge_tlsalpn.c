@@ -4,7 +4,7 @@
  * carrying the acmeIdentifier extension, and then closes. One instance
  * serves every order in flight. */
 #include "challenge/challenge.h"
-#include "challenge/select.h"
+#include "challenge/responders.h"
 
 #include "io/listener.h"
 #include "base/log.h"
@@ -533,8 +533,7 @@ challenge_tlsalpn_create(struct ev_loop *loop, const char *address)
 		log_error("tls-alpn-01 %s: out of memory", address);
 		goto out;
 	}
-	ta->base.ops = &tlsalpn_ops;
-	ta->base.loop = loop;
+	challenge_init(&ta->base, &tlsalpn_ops, loop);
 	ta->listen = strdup(address);
 	if (ta->listen == NULL) {
 		log_error("tls-alpn-01 %s: out of memory", address);
@@ -552,7 +551,7 @@ challenge_tlsalpn_create(struct ev_loop *loop, const char *address)
 	SSL_CTX_set_tlsext_servername_arg(ta->ctx, ta);
 	SSL_CTX_set_client_hello_cb(ta->ctx, on_client_hello, ta);
 	SSL_CTX_set_alpn_select_cb(ta->ctx, on_alpn, ta);
-	fd = challenge_listen("tls-listen", address);
+	fd = listener_open("tls-listen", address);
 	if (fd < 0) {
 		goto out;
 	}

@@ -22,12 +22,15 @@
 #include <ev.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/socket.h>
+
+#include "base/list.h"
 
 struct listener;
 
 struct listener_conn {
 	struct listener *listener;
-	struct listener_conn *prev, *next; /* oldest first */
+	struct list_node node; /* in the listener's list, oldest first */
 	int fd;
 	bool busy;
 	bool has_source; /* a TCP peer: source is set */
@@ -53,6 +56,34 @@ struct listener_config {
 	void (*close)(struct listener_conn *c);
 	void *arg; /* given to open; listener_arg returns it */
 };
+
+/* A TCP listen address as the settings http-listen and tls-listen give it:
+ * "PORT" (every address, IPv4 and IPv6), "ADDR:PORT" (IPv4) or
+ * "[ADDR]:PORT" (IPv6), with a port from 1 to 65535. */
+struct listener_address {
+	struct sockaddr_storage ss;
+	socklen_t len;
+	bool dual; /* an IPv6 wildcard that takes IPv4 too */
+};
+
+/* Parses address into *out. Returns 0, or -1 when it is none of the forms
+ * above. */
+int listener_parse_address(const char *address, struct listener_address *out);
+
+/* The address in one spelling per socket ("8080" and "[::0]:08080" are
+ * both "[::]:8080"), for telling whether two settings ask for the same
+ * listener; address itself when it does not parse. Returns buf or
+ * address (borrowed). */
+const char *listener_address_name(const char *address, char *buf, size_t len);
+
+/* A listening TCP socket (non-blocking, close-on-exec) on address (see
+ * struct listener_address); -1 with the one-line reason in err, named
+ * after the setting key ("http-listen [::]:80: bind: Address already in
+ * use: ..."), saying what to do about it. */
+int listener_open_err(const char *key, const char *address, char *err, size_t errlen);
+
+/* listener_open_err with the reason logged. */
+int listener_open(const char *key, const char *address);
 
 /* Serves the listening socket fd (non-blocking), which it owns from now on,
  * even on failure. cfg is copied. Returns NULL (logged) when out of memory. */

@@ -1,5 +1,6 @@
 #include "challenge/challenge.h"
 #include "challenge/select.h"
+#include "challenge/responders.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
