@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #endif
 #include "acme/acme_client.h"
+#include "io/http_test.h"
 
 #include <fcntl.h>
 #include <jansson.h>
