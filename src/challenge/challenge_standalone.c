@@ -276,71 +276,81 @@ printable(char *dst, size_t dstlen, const char *src, size_t len)
 	dst[len] = '\0';
 }
 
-/* Replaces the request in c->buf with the response and starts sending. */
-static void
-conn_respond(struct standalone_conn *c)
+/* What a request asks for. */
+struct request {
+	const char *line; /* the request line, for the log */
+	size_t line_len;
+	bool head;
+	int status; /* 200, 400 or 404 */
+	const char *key_auth; /* for 200: borrowed from the table */
+};
+
+/* The path of a request-target: absolute-form (RFC 9112 section 3.2.2) is
+ * the path after the host. NULL when there is none. */
+static const char *
+target_path(const char *target, size_t *len)
 {
-	struct standalone *sa = listener_arg(c->base.listener);
-	const char *line = c->buf;
-	const char *end;
-	const char *method;
+	const char *path = target;
+
+	if (*len > 7 && strncasecmp(target, "http://", 7) == 0) {
+		path = memchr(target + 7, '/', *len - 7);
+		if (path != NULL) {
+			*len -= (size_t)(path - target);
+		}
+	}
+	return path;
+}
+
+/* Reads the request line in buf (len bytes): method SP request-target SP
+ * HTTP-version. */
+static void
+parse_request(const struct standalone *sa, const char *buf, size_t len, struct request *r)
+{
+	const char *end = memchr(buf, '\n', len);
 	const char *target;
 	const char *version;
-	const char *token;
-	const char *key_auth = NULL;
-	char shown[128];
+	const char *path;
 	size_t method_len;
 	size_t target_len;
-	bool head = false;
-	int status = 404;
-	int n;
 
-	end = memchr(line, '\n', c->len);
-	if (end != NULL && end > line && end[-1] == '\r') {
+	*r = (struct request){.line = buf, .status = 404};
+	if (end != NULL && end > buf && end[-1] == '\r') {
 		end--;
 	}
-	/* Request line: method SP request-target SP HTTP-version. */
-	method = line;
-	target = end != NULL ? memchr(method, ' ', (size_t)(end - method)) : NULL;
+	r->line_len = end != NULL ? (size_t)(end - buf) : 0;
+	target = end != NULL ? memchr(buf, ' ', (size_t)(end - buf)) : NULL;
 	version = target != NULL ? memchr(target + 1, ' ', (size_t)(end - target - 1)) : NULL;
 	if (version == NULL || (size_t)(end - version) < 8 ||
 	    strncmp(version + 1, "HTTP/1.", 7) != 0) {
-		status = 400;
-		goto respond;
+		r->status = 400;
+		return;
 	}
-	method_len = (size_t)(target - method);
+	method_len = (size_t)(target - buf);
 	target++;
 	target_len = (size_t)(version - target);
-	if (method_len == 4 && strncmp(method, "HEAD", 4) == 0) {
-		head = true;
-	} else if (method_len != 3 || strncmp(method, "GET", 3) != 0) {
-		goto respond;
+	r->head = method_len == 4 && strncmp(buf, "HEAD", 4) == 0;
+	if (!r->head && (method_len != 3 || strncmp(buf, "GET", 3) != 0)) {
+		return;
 	}
-	/* absolute-form (RFC 9112 section 3.2.2): the path after the host. */
-	if (target_len > 7 && strncasecmp(target, "http://", 7) == 0) {
-		const char *path = memchr(target + 7, '/', target_len - 7);
+	path = target_path(target, &target_len);
+	if (path == NULL || target_len <= sizeof(STANDALONE_PREFIX) - 1 ||
+	    strncmp(path, STANDALONE_PREFIX, sizeof(STANDALONE_PREFIX) - 1) != 0) {
+		return;
+	}
+	r->key_auth = table_find(sa, path + sizeof(STANDALONE_PREFIX) - 1,
+	                         target_len - (sizeof(STANDALONE_PREFIX) - 1));
+	if (r->key_auth != NULL) {
+		r->status = 200;
+	}
+}
 
-		if (path == NULL) {
-			goto respond;
-		}
-		target_len -= (size_t)(path - target);
-		target = path;
-	}
-	if (target_len <= sizeof(STANDALONE_PREFIX) - 1 ||
-	    strncmp(target, STANDALONE_PREFIX, sizeof(STANDALONE_PREFIX) - 1) != 0) {
-		goto respond;
-	}
-	token = target + sizeof(STANDALONE_PREFIX) - 1;
-	key_auth = table_find(sa, token, target_len - (sizeof(STANDALONE_PREFIX) - 1));
-	if (key_auth != NULL) {
-		status = 200;
-	}
-respond:
-	if (log_enabled(LOG_LEVEL_DEBUG)) {
-		printable(shown, sizeof(shown), line, end != NULL ? (size_t)(end - line) : 0);
-		log_debug("standalone %s: %s: %s: %d", sa->listen, c->base.peer, shown, status);
-	}
-	if (status == 200) {
+/* The response to r in c->buf. */
+static void
+set_response(struct standalone_conn *c, const struct request *r)
+{
+	int n;
+
+	if (r->status == 200) {
 		n = snprintf(c->buf, sizeof(c->buf),
 		             "HTTP/1.1 200 OK\r\n"
 		             "Content-Type: text/plain\r\n"
@@ -348,18 +358,34 @@ respond:
 		             "Connection: close\r\n"
 		             "\r\n"
 		             "%s",
-		             strlen(key_auth), head ? "" : key_auth);
+		             strlen(r->key_auth), r->head ? "" : r->key_auth);
 		c->len = n > 0 && (size_t)n < sizeof(c->buf) ? (size_t)n : 0;
-	} else if (status == 400) {
+	} else if (r->status == 400) {
 		memcpy(c->buf, response_400, sizeof(response_400) - 1);
 		c->len = sizeof(response_400) - 1;
 	} else {
 		memcpy(c->buf, response_404, sizeof(response_404) - 1);
 		c->len = sizeof(response_404) - 1;
-		if (head) {
+		if (r->head) {
 			c->len -= sizeof("not found\n") - 1;
 		}
 	}
+}
+
+/* Replaces the request in c->buf with the response and starts sending. */
+static void
+conn_respond(struct standalone_conn *c)
+{
+	struct standalone *sa = listener_arg(c->base.listener);
+	struct request r;
+	char shown[128];
+
+	parse_request(sa, c->buf, c->len, &r);
+	if (log_enabled(LOG_LEVEL_DEBUG)) {
+		printable(shown, sizeof(shown), r.line, r.line_len);
+		log_debug("standalone %s: %s: %s: %d", sa->listen, c->base.peer, shown, r.status);
+	}
+	set_response(c, &r);
 	c->sent = 0;
 	conn_watch(c, CONN_WRITING, EV_WRITE);
 	conn_write(c);

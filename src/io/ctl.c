@@ -179,44 +179,87 @@ fill_addr(const char *path, struct sockaddr_un *addr)
 	return 0;
 }
 
+/* Makes path's folder and removes a socket file left over from a crash:
+ * 0, or -1 (logged) when another daemon answers there. */
+static int
+claim_path(const char *path, const struct sockaddr_un *addr)
+{
+	char *dir = strdup(path);
+	char *slash = dir != NULL ? strrchr(dir, '/') : NULL;
+	bool live = false;
+	int probe;
+	int ret = -1;
+
+	if (slash != NULL && slash != dir) {
+		*slash = '\0';
+		if (file_mkdirs(dir, 0700) < 0) {
+			goto out;
+		}
+	}
+	/* A socket file nobody answers on is left over from a crash. */
+	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (probe >= 0) {
+		live = connect(probe, (const struct sockaddr *)addr, sizeof(*addr)) == 0;
+		close(probe);
+	}
+	if (live) {
+		log_error("control-socket %s: another acmed daemon answers there", path);
+		goto out;
+	}
+	unlink(path);
+	ret = 0;
+out:
+	free(dir);
+	return ret;
+}
+
+/* A listening socket at addr, only for our user: the descriptor, or -1
+ * (logged). */
+static int
+open_socket(const char *path, const struct sockaddr_un *addr)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	mode_t old;
+
+	if (fd < 0) {
+		log_error("control-socket %s: %s", path, strerror(errno));
+		return -1;
+	}
+	/* Created 0600 from the start, not chmod'ed after. */
+	old = umask(0177);
+	if (bind(fd, (const struct sockaddr *)addr, sizeof(*addr)) < 0) {
+		umask(old);
+		log_error("control-socket %s: bind: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	umask(old);
+	/* A short backlog would make clients wait in connect() behind a
+	 * flood instead of reaching the accept loop that sorts it out. */
+	if (listen(fd, SOMAXCONN) < 0) {
+		log_error("control-socket %s: listen: %s", path, strerror(errno));
+		unlink(path);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 struct ctl *
 ctl_listen(struct ev_loop *loop, const char *path, ctl_handler_fn handler, void *arg)
 {
 	struct sockaddr_un addr;
 	struct ctl *ctl = NULL;
-	char *dir = NULL;
-	char *slash;
 	struct listener_config cfg = {0};
-	bool live = false;
-	mode_t old;
-	int probe;
-	int fd = -1;
+	int fd;
 
 	if (fill_addr(path, &addr) < 0) {
 		log_error("control-socket %s: path too long", path);
 		return NULL;
 	}
-	dir = strdup(path);
-	slash = dir != NULL ? strrchr(dir, '/') : NULL;
-	if (slash != NULL && slash != dir) {
-		*slash = '\0';
-		if (file_mkdirs(dir, 0700) < 0) {
-			free(dir);
-			return NULL;
-		}
-	}
-	free(dir);
-	/* A socket file nobody answers on is left over from a crash. */
-	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (probe >= 0) {
-		live = connect(probe, (struct sockaddr *)&addr, sizeof(addr)) == 0;
-		close(probe);
-	}
-	if (live) {
-		log_error("control-socket %s: another acmed daemon answers there", path);
+	if (claim_path(path, &addr) < 0) {
 		return NULL;
 	}
-	unlink(path);
 	ctl = calloc(1, sizeof(*ctl));
 	if (ctl == NULL) {
 		log_error("out of memory");
@@ -225,24 +268,12 @@ ctl_listen(struct ev_loop *loop, const char *path, ctl_handler_fn handler, void 
 	ctl->handler = handler;
 	ctl->arg = arg;
 	ctl->path = strdup(path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (ctl->path == NULL || fd < 0) {
-		log_error("control-socket %s: %s", path, strerror(errno));
+	if (ctl->path == NULL) {
+		log_error("control-socket %s: %s", path, strerror(ENOMEM));
 		goto fail;
 	}
-	/* Created 0600 from the start, not chmod'ed after. */
-	old = umask(0177);
-	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
-		umask(old);
-		log_error("control-socket %s: bind: %s", path, strerror(errno));
-		goto fail;
-	}
-	umask(old);
-	/* A short backlog would make clients wait in connect() behind a
-	 * flood instead of reaching the accept loop that sorts it out. */
-	if (listen(fd, SOMAXCONN) < 0) {
-		log_error("control-socket %s: listen: %s", path, strerror(errno));
-		unlink(path);
+	fd = open_socket(path, &addr);
+	if (fd < 0) {
 		goto fail;
 	}
 	cfg.name = "control-socket";
@@ -254,16 +285,12 @@ ctl_listen(struct ev_loop *loop, const char *path, ctl_handler_fn handler, void 
 	cfg.close = on_conn_close;
 	cfg.arg = ctl;
 	ctl->listener = listener_create(loop, fd, &cfg);
-	fd = -1;
 	if (ctl->listener == NULL) {
 		unlink(path);
 		goto fail;
 	}
 	return ctl;
 fail:
-	if (fd >= 0) {
-		close(fd);
-	}
 	free(ctl->path);
 	free(ctl);
 	return NULL;
