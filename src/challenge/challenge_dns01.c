@@ -9,27 +9,15 @@
 #include "base/b64.h"
 #include "challenge/challenge_hook.h"
 
-#include <string.h>
-
 #define DNS01_MAX_VALUE 64 /* base64url of a SHA-256 is 43 */
 #define DNS01_MAX_NAME 255
-
-/* A DNS name in presentation form, as acmed builds it. */
-static bool
-name_ok(const char *name)
-{
-	size_t len = strlen(name);
-
-	return len > 0 && len <= DNS01_MAX_NAME &&
-	       strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	                    "0123456789-_.") == len;
-}
 
 static int
 dns01_args(const struct challenge_task *task, struct challenge_hook_args *args, const char **why)
 {
 	if (task == NULL || task->txt_name == NULL || task->txt_value == NULL ||
-	    !name_ok(task->txt_name) || !b64_is_token(task->txt_value, DNS01_MAX_VALUE)) {
+	    !challenge_hook_word_ok(task->txt_name, DNS01_MAX_NAME) ||
+	    !b64_is_token(task->txt_value, DNS01_MAX_VALUE)) {
 		*why = "refusing a record that is not a DNS name and a base64url value";
 		return -1;
 	}

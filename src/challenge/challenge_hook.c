@@ -79,6 +79,16 @@ failure(char *out, size_t len, const char *what, const char *why, const char *ou
 	snprintf(out, len, "%s: %s%s%s", what, why, n > 0 ? ": " : "", line);
 }
 
+bool
+challenge_hook_word_ok(const char *s, size_t max)
+{
+	size_t len = strlen(s);
+
+	return len > 0 && len <= max &&
+	       strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	                 "0123456789-_.") == len;
+}
+
 static void
 on_wait(struct ev_loop *loop, struct ev_timer *w, int revents)
 {

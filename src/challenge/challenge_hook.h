@@ -36,6 +36,10 @@ struct challenge_hook_kind {
 	const char *wait_why;
 };
 
+/* Whether s is 1 to max letters, digits, '-', '_' and '.': a word no shell
+ * or program mistakes for an option or splits (DNS names, base64url). */
+bool challenge_hook_word_ok(const char *s, size_t max);
+
 /* A responder of kind (borrowed; static), running prog (a command line, see
  * hook_split) with timeout_s. With wait_s > 0, done of a successful "add"
  * comes wait_s seconds after the hook ended. Returns a new responder

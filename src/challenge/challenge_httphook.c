@@ -8,19 +8,7 @@
 #include "base/b64.h"
 #include "challenge/challenge_hook.h"
 
-#include <string.h>
-
 #define HTTPHOOK_MAX_KEY_AUTH 512
-
-static bool
-key_auth_ok(const char *key_auth)
-{
-	size_t len = strlen(key_auth);
-
-	return len > 0 && len <= HTTPHOOK_MAX_KEY_AUTH &&
-	       strspn(key_auth, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	                        "0123456789-_.") == len;
-}
 
 static int
 httphook_args(const struct challenge_task *task, struct challenge_hook_args *args, const char **why)
@@ -28,7 +16,8 @@ httphook_args(const struct challenge_task *task, struct challenge_hook_args *arg
 	const char *domain;
 
 	if (task == NULL || task->token == NULL || task->key_auth == NULL ||
-	    !b64_is_token(task->token, ACME_MAX_TOKEN) || !key_auth_ok(task->key_auth)) {
+	    !b64_is_token(task->token, ACME_MAX_TOKEN) ||
+	    !challenge_hook_word_ok(task->key_auth, HTTPHOOK_MAX_KEY_AUTH)) {
 		*why = "refusing a token that is not base64url";
 		return -1;
 	}

@@ -525,10 +525,16 @@ struct challenge *
 challenge_standalone_create(struct ev_loop *loop, const char *address)
 {
 	struct standalone *sa = NULL;
-	struct listener_config cfg = {0};
 	char name[128];
+	struct listener_config cfg = {
+	        .name = name,
+	        .conn_size = sizeof(struct standalone_conn),
+	        .max_conns = STANDALONE_MAX_CONNS,
+	        .max_per_source = STANDALONE_MAX_PER_SOURCE,
+	        .timeout_s = STANDALONE_TIMEOUT_S,
+	        .io = on_conn_io,
+	};
 	bool ok = false;
-	int fd;
 
 	if (address == NULL || address[0] == '\0') {
 		log_error("standalone: no address given: set http-listen");
@@ -545,24 +551,10 @@ challenge_standalone_create(struct ev_loop *loop, const char *address)
 		log_error("standalone %s: out of memory", address);
 		goto out;
 	}
-	fd = listener_open("http-listen", address);
-	if (fd < 0) {
-		goto out;
-	}
 	snprintf(name, sizeof(name), "standalone %s", address);
-	cfg.name = name;
-	cfg.conn_size = sizeof(struct standalone_conn);
-	cfg.max_conns = STANDALONE_MAX_CONNS;
-	cfg.max_per_source = STANDALONE_MAX_PER_SOURCE;
-	cfg.timeout_s = STANDALONE_TIMEOUT_S;
-	cfg.io = on_conn_io;
 	cfg.arg = sa;
-	sa->listener = listener_create(loop, fd, &cfg);
-	if (sa->listener == NULL) {
-		goto out;
-	}
-	log_debug("standalone %s: listening", address);
-	ok = true;
+	sa->listener = listener_start(loop, "http-listen", address, &cfg);
+	ok = sa->listener != NULL;
 out:
 	if (!ok && sa != NULL) {
 		standalone_destroy(&sa->base);

@@ -250,7 +250,15 @@ ctl_listen(struct ev_loop *loop, const char *path, ctl_handler_fn handler, void 
 {
 	struct sockaddr_un addr;
 	struct ctl *ctl = NULL;
-	struct listener_config cfg = {0};
+	struct listener_config cfg = {
+	        .name = "control-socket",
+	        .conn_size = sizeof(struct ctl_conn),
+	        .max_conns = CTL_MAX_CONNS,
+	        .timeout_s = CTL_TIMEOUT_S,
+	        .open = on_conn_open,
+	        .io = on_conn_io,
+	        .close = on_conn_close,
+	};
 	int fd;
 
 	if (fill_addr(path, &addr) < 0) {
@@ -276,13 +284,6 @@ ctl_listen(struct ev_loop *loop, const char *path, ctl_handler_fn handler, void 
 	if (fd < 0) {
 		goto fail;
 	}
-	cfg.name = "control-socket";
-	cfg.conn_size = sizeof(struct ctl_conn);
-	cfg.max_conns = CTL_MAX_CONNS;
-	cfg.timeout_s = CTL_TIMEOUT_S;
-	cfg.open = on_conn_open;
-	cfg.io = on_conn_io;
-	cfg.close = on_conn_close;
 	cfg.arg = ctl;
 	ctl->listener = listener_create(loop, fd, &cfg);
 	if (ctl->listener == NULL) {

@@ -524,3 +524,19 @@ listener_open(const char *key, const char *address)
 	}
 	return fd;
 }
+
+struct listener *
+listener_start(struct ev_loop *loop, const char *key, const char *address,
+               const struct listener_config *cfg)
+{
+	struct listener *l = NULL;
+	int fd = listener_open(key, address);
+
+	if (fd >= 0) {
+		l = listener_create(loop, fd, cfg);
+	}
+	if (l != NULL) {
+		log_debug("%s: listening", cfg->name);
+	}
+	return l;
+}

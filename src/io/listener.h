@@ -89,6 +89,11 @@ int listener_open(const char *key, const char *address);
  * even on failure. cfg is copied. Returns NULL (logged) when out of memory. */
 struct listener *listener_create(struct ev_loop *loop, int fd, const struct listener_config *cfg);
 
+/* listener_open(key, address), then listener_create on the socket.
+ * Returns the listener, or NULL (logged). */
+struct listener *listener_start(struct ev_loop *loop, const char *key, const char *address,
+                                const struct listener_config *cfg);
+
 /* Closes every connection (their close callbacks run) and the listening
  * socket, and frees l. NULL is fine. */
 void listener_destroy(struct listener *l);
