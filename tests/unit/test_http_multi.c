@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -112,6 +111,7 @@ on_info(void *arg)
 		f->result = msg->data.result;
 		curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &f->status);
 		f->done++;
+		ev_break(f->loop, EVBREAK_ALL);
 	}
 }
 
@@ -139,22 +139,25 @@ get(struct fixture *f, long timeout_ms)
 	return e;
 }
 
-/* Runs the loop until a transfer ended or seconds passed. */
+static void
+on_deadline(struct ev_loop *loop, struct ev_timer *w, int revents)
+{
+	(void)w;
+	(void)revents;
+	ev_break(loop, EVBREAK_ALL);
+}
+
+/* Runs the loop until a transfer ended (on_info breaks it) or seconds
+ * passed. */
 static void
 run_until_done(struct fixture *f, double seconds)
 {
-	struct timespec ts;
-	double end;
-	double t;
+	struct ev_timer deadline;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	end = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 + seconds;
-	do {
-		ev_run(f->loop, EVRUN_ONCE | EVRUN_NOWAIT);
-		usleep(1000);
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		t = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-	} while (f->done == 0 && t < end);
+	ev_timer_init(&deadline, on_deadline, seconds, 0.);
+	ev_timer_start(f->loop, &deadline);
+	ev_run(f->loop, 0);
+	ev_timer_stop(f->loop, &deadline);
 }
 
 static int

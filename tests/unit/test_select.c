@@ -211,6 +211,78 @@ test_key(void **state)
 	assert_null(challenge_key(NULL));
 }
 
+/* Moved from test_challenge.c: the listen address, webroot and hooks in
+ * the key. */
+static void
+test_key_listen(void **state)
+{
+	struct conf_settings a;
+	struct conf_settings b;
+	char port[] = "8080";
+	char any[] = "[::]:8080";
+	char any80[] = "[::]:80";
+	char lo[] = "127.0.0.1:8080";
+	char root1[] = "/var/www/a";
+	char root2[] = "/var/www/b";
+	char hook[] = "/usr/bin/dns";
+	char *ka;
+	char *kb;
+
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	a.hook_timeout = b.hook_timeout = 120;
+
+	/* The default listen is "[::]:80"; "PORT" is "[::]:PORT". */
+	ka = challenge_key(&a);
+	b.http_listen = any80;
+	kb = challenge_key(&b);
+	assert_string_equal(ka, kb);
+	free(ka);
+	free(kb);
+	a.http_listen = port;
+	b.http_listen = any;
+	ka = challenge_key(&a);
+	kb = challenge_key(&b);
+	assert_string_equal(ka, kb);
+	free(kb);
+	b.http_listen = lo;
+	kb = challenge_key(&b);
+	assert_string_not_equal(ka, kb);
+	free(ka);
+	free(kb);
+
+	/* Equal webroots share; others do not; webroot is not standalone. */
+	a.webroot = root1;
+	b.webroot = root1;
+	ka = challenge_key(&a);
+	kb = challenge_key(&b);
+	assert_string_equal(ka, kb);
+	free(kb);
+	b.webroot = root2;
+	kb = challenge_key(&b);
+	assert_string_not_equal(ka, kb);
+	free(ka);
+	free(kb);
+
+	/* dns-01 differs from http-01 with the same hook; dns-wait counts. */
+	a.webroot = b.webroot = NULL;
+	a.challenge = CONF_CHALLENGE_DNS01;
+	a.dns_hook = hook;
+	b.http_hook = hook;
+	ka = challenge_key(&a);
+	kb = challenge_key(&b);
+	assert_string_not_equal(ka, kb);
+	free(kb);
+	b = a;
+	b.dns_wait = 30;
+	kb = challenge_key(&b);
+	assert_string_not_equal(ka, kb);
+	free(ka);
+	free(kb);
+	assert_null(challenge_key(NULL));
+}
+
 /* challenge_create names the key to set when there is no responder. */
 static void
 test_create_none(void **state)
@@ -230,7 +302,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_pick),           cmocka_unit_test(test_pick_empty),
 	        cmocka_unit_test(test_listen_address), cmocka_unit_test(test_key),
-	        cmocka_unit_test(test_create_none),
+	        cmocka_unit_test(test_key_listen),     cmocka_unit_test(test_create_none),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
