@@ -235,21 +235,14 @@ conn_linger(struct standalone_conn *c)
 static void
 conn_write(struct standalone_conn *c)
 {
-	ssize_t n;
-
-	while (c->sent < c->len) {
-		n = send(c->base.fd, c->buf + c->sent, c->len - c->sent, MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR) {
-			continue;
-		}
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			return;
-		}
-		if (n <= 0) {
-			conn_close(c);
-			return;
-		}
-		c->sent += (size_t)n;
+	switch (listener_conn_send(&c->base, c->buf, c->len, &c->sent)) {
+	case LISTENER_SEND_DONE:
+		break;
+	case LISTENER_SEND_AGAIN:
+		return;
+	default:
+		conn_close(c);
+		return;
 	}
 	shutdown(c->base.fd, SHUT_WR);
 	c->sent = 0;

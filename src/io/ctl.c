@@ -47,23 +47,11 @@ struct ctl {
 static void
 conn_write(struct ctl_conn *c)
 {
-	ssize_t n;
-
-	while (c->out_pos < c->out_len) {
-		n = send(c->base.fd, c->out + c->out_pos, c->out_len - c->out_pos, MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR) {
-			continue;
-		}
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			/* A slow reader is given CTL_TIMEOUT_S per part of
-			 * the reply, not for the whole of it. */
-			listener_conn_timeout(&c->base, CTL_TIMEOUT_S);
-			return;
-		}
-		if (n <= 0) {
-			break;
-		}
-		c->out_pos += (size_t)n;
+	if (listener_conn_send(&c->base, c->out, c->out_len, &c->out_pos) == LISTENER_SEND_AGAIN) {
+		/* A slow reader is given CTL_TIMEOUT_S per part of the reply,
+		 * not for the whole of it. */
+		listener_conn_timeout(&c->base, CTL_TIMEOUT_S);
+		return;
 	}
 	listener_conn_close(&c->base);
 }

@@ -59,6 +59,30 @@ listener_conn_busy(struct listener_conn *c, bool busy)
 	c->busy = busy;
 }
 
+enum listener_send
+listener_conn_send(struct listener_conn *c, const char *buf, size_t len, size_t *pos)
+{
+	enum listener_send ret = LISTENER_SEND_DONE;
+	ssize_t n;
+
+	while (*pos < len) {
+		n = send(c->fd, buf + *pos, len - *pos, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR) {
+			continue;
+		}
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			ret = LISTENER_SEND_AGAIN;
+			break;
+		}
+		if (n <= 0) {
+			ret = LISTENER_SEND_FAILED;
+			break;
+		}
+		*pos += (size_t)n;
+	}
+	return ret;
+}
+
 void
 listener_conn_timeout(struct listener_conn *c, double timeout_s)
 {

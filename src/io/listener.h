@@ -114,6 +114,19 @@ void listener_conn_watch(struct listener_conn *c, int events);
  * only closed by its timer. A new connection is not busy. */
 void listener_conn_busy(struct listener_conn *c, bool busy);
 
+/* What listener_conn_send did. */
+enum listener_send {
+	LISTENER_SEND_DONE, /* all of it sent */
+	LISTENER_SEND_AGAIN, /* the socket is full: call again when writable */
+	LISTENER_SEND_FAILED, /* the peer is gone: close c */
+	LISTENER_SEND__MAX,
+};
+
+/* Sends buf from *pos to len on c's socket without blocking, advancing
+ * *pos. */
+enum listener_send listener_conn_send(struct listener_conn *c, const char *buf, size_t len,
+                                      size_t *pos);
+
 /* Restarts c's timer: c is closed timeout_s seconds from now. */
 void listener_conn_timeout(struct listener_conn *c, double timeout_s);
 

@@ -288,6 +288,30 @@ test_destroy(void **state)
 	}
 }
 
+/* listener_conn_send: all of it, up to a full socket, or a gone peer. */
+static void
+test_send(void **state)
+{
+	struct listener_conn c;
+	static char big[1 << 22];
+	size_t pos = 0;
+	int sv[2];
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+	c.fd = sv[0];
+	assert_int_equal(listener_conn_send(&c, "hello", 5, &pos), LISTENER_SEND_DONE);
+	assert_int_equal(pos, 5);
+	assert_int_equal(listener_conn_send(&c, "hello", 5, &pos), LISTENER_SEND_DONE);
+	pos = 0;
+	assert_int_equal(listener_conn_send(&c, big, sizeof(big), &pos), LISTENER_SEND_AGAIN);
+	assert_true(pos > 0 && pos < sizeof(big));
+	close(sv[1]);
+	assert_int_equal(listener_conn_send(&c, big, sizeof(big), &pos), LISTENER_SEND_FAILED);
+	close(sv[0]);
+}
+
 /* The listen-address grammar of http-listen and tls-listen. */
 static void
 test_parse_address(void **state)
@@ -466,6 +490,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_per_source, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_destroy, setup, teardown),
+	        cmocka_unit_test(test_send),
 	        cmocka_unit_test(test_parse_address),
 	        cmocka_unit_test(test_address_name),
 	        cmocka_unit_test(test_open_errors),
