@@ -236,9 +236,9 @@ static void
 conn_write(struct standalone_conn *c)
 {
 	switch (listener_conn_send(&c->base, c->buf, c->len, &c->sent)) {
-	case LISTENER_SEND_DONE:
+	case LISTENER_IO_DONE:
 		break;
-	case LISTENER_SEND_AGAIN:
+	case LISTENER_IO_AGAIN:
 		return;
 	default:
 		conn_close(c);
@@ -389,20 +389,16 @@ conn_read(struct standalone_conn *c)
 {
 	size_t before = c->len;
 	size_t from;
-	ssize_t n;
 
-	do {
-		n = recv(c->base.fd, c->buf + c->len, STANDALONE_MAX_HEAD - c->len, 0);
-	} while (n < 0 && errno == EINTR);
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+	switch (listener_conn_recv(&c->base, c->buf, STANDALONE_MAX_HEAD, &c->len)) {
+	case LISTENER_IO_DONE:
+		break;
+	case LISTENER_IO_AGAIN:
 		return;
-	}
-	if (n <= 0) {
+	default:
 		conn_close(c);
 		return;
 	}
-	c->len += (size_t)n;
-	c->buf[c->len] = '\0';
 	/* The head ends with an empty line; look where it can have
 	 * appeared. */
 	from = before > 3 ? before - 3 : 0;

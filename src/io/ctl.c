@@ -47,7 +47,7 @@ struct ctl {
 static void
 conn_write(struct ctl_conn *c)
 {
-	if (listener_conn_send(&c->base, c->out, c->out_len, &c->out_pos) == LISTENER_SEND_AGAIN) {
+	if (listener_conn_send(&c->base, c->out, c->out_len, &c->out_pos) == LISTENER_IO_AGAIN) {
 		/* A slow reader is given CTL_TIMEOUT_S per part of the reply,
 		 * not for the whole of it. */
 		listener_conn_timeout(&c->base, CTL_TIMEOUT_S);
@@ -87,23 +87,19 @@ static void
 conn_read(struct ctl_conn *c)
 {
 	struct ctl *ctl = listener_arg(c->base.listener);
+	enum listener_io got;
 	char *nl;
-	ssize_t n;
 	json_t *request;
 	json_error_t jerr;
 
-	do {
-		n = recv(c->base.fd, c->buf + c->len, CTL_MAX_REQUEST - c->len, 0);
-	} while (n < 0 && errno == EINTR);
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+	got = listener_conn_recv(&c->base, c->buf, CTL_MAX_REQUEST, &c->len);
+	if (got == LISTENER_IO_AGAIN) {
 		return;
 	}
-	if (n <= 0) {
+	if (got != LISTENER_IO_DONE) {
 		listener_conn_close(&c->base);
 		return;
 	}
-	c->len += (size_t)n;
-	c->buf[c->len] = '\0';
 	nl = memchr(c->buf, '\n', c->len);
 	if (nl == NULL && c->len == CTL_MAX_REQUEST) {
 		reply(c, json_pack("{s:s}", "error", "request too long"));

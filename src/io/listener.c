@@ -59,10 +59,10 @@ listener_conn_busy(struct listener_conn *c, bool busy)
 	c->busy = busy;
 }
 
-enum listener_send
+enum listener_io
 listener_conn_send(struct listener_conn *c, const char *buf, size_t len, size_t *pos)
 {
-	enum listener_send ret = LISTENER_SEND_DONE;
+	enum listener_io ret = LISTENER_IO_DONE;
 	ssize_t n;
 
 	while (*pos < len) {
@@ -71,14 +71,34 @@ listener_conn_send(struct listener_conn *c, const char *buf, size_t len, size_t 
 			continue;
 		}
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			ret = LISTENER_SEND_AGAIN;
+			ret = LISTENER_IO_AGAIN;
 			break;
 		}
 		if (n <= 0) {
-			ret = LISTENER_SEND_FAILED;
+			ret = LISTENER_IO_CLOSED;
 			break;
 		}
 		*pos += (size_t)n;
+	}
+	return ret;
+}
+
+enum listener_io
+listener_conn_recv(struct listener_conn *c, char *buf, size_t cap, size_t *len)
+{
+	enum listener_io ret = LISTENER_IO_DONE;
+	ssize_t n;
+
+	do {
+		n = recv(c->fd, buf + *len, cap - *len, 0);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		ret = LISTENER_IO_AGAIN;
+	} else if (n <= 0) {
+		ret = LISTENER_IO_CLOSED;
+	} else {
+		*len += (size_t)n;
+		buf[*len] = '\0';
 	}
 	return ret;
 }

@@ -114,18 +114,23 @@ void listener_conn_watch(struct listener_conn *c, int events);
  * only closed by its timer. A new connection is not busy. */
 void listener_conn_busy(struct listener_conn *c, bool busy);
 
-/* What listener_conn_send did. */
-enum listener_send {
-	LISTENER_SEND_DONE, /* all of it sent */
-	LISTENER_SEND_AGAIN, /* the socket is full: call again when writable */
-	LISTENER_SEND_FAILED, /* the peer is gone: close c */
-	LISTENER_SEND__MAX,
+/* What listener_conn_send and listener_conn_recv did. */
+enum listener_io {
+	LISTENER_IO_DONE, /* sent all of it; received some */
+	LISTENER_IO_AGAIN, /* not now: call again when the socket is ready */
+	LISTENER_IO_CLOSED, /* the peer is gone or closed its side: close c */
+	LISTENER_IO__MAX,
 };
 
 /* Sends buf from *pos to len on c's socket without blocking, advancing
  * *pos. */
-enum listener_send listener_conn_send(struct listener_conn *c, const char *buf, size_t len,
-                                      size_t *pos);
+enum listener_io listener_conn_send(struct listener_conn *c, const char *buf, size_t len,
+                                    size_t *pos);
+
+/* Receives what has come on c's socket into buf from *len up to cap
+ * (more than *len), advancing *len and writing a NUL at buf[*len]: buf
+ * holds cap + 1 bytes. */
+enum listener_io listener_conn_recv(struct listener_conn *c, char *buf, size_t cap, size_t *len);
 
 /* Restarts c's timer: c is closed timeout_s seconds from now. */
 void listener_conn_timeout(struct listener_conn *c, double timeout_s);

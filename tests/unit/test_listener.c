@@ -288,27 +288,47 @@ test_destroy(void **state)
 	}
 }
 
-/* listener_conn_send: all of it, up to a full socket, or a gone peer. */
+/* listener_conn_send: all of it, up to a full socket, or a gone peer;
+ * listener_conn_recv: what came, nothing yet, or the end. */
 static void
-test_send(void **state)
+test_send_recv(void **state)
 {
 	struct listener_conn c;
+	struct listener_conn peer;
 	static char big[1 << 22];
+	char buf[8];
 	size_t pos = 0;
+	size_t len = 0;
 	int sv[2];
 
 	(void)state;
 	memset(&c, 0, sizeof(c));
+	memset(&peer, 0, sizeof(peer));
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
 	c.fd = sv[0];
-	assert_int_equal(listener_conn_send(&c, "hello", 5, &pos), LISTENER_SEND_DONE);
+	peer.fd = sv[1];
+	assert_int_equal(listener_conn_recv(&peer, buf, sizeof(buf) - 1, &len), LISTENER_IO_AGAIN);
+	assert_int_equal(len, 0);
+	assert_int_equal(listener_conn_send(&c, "hello", 5, &pos), LISTENER_IO_DONE);
 	assert_int_equal(pos, 5);
-	assert_int_equal(listener_conn_send(&c, "hello", 5, &pos), LISTENER_SEND_DONE);
+	assert_int_equal(listener_conn_send(&c, "hello", 5, &pos), LISTENER_IO_DONE);
+	/* At most cap bytes, NUL-terminated; the rest waits. */
+	assert_int_equal(listener_conn_recv(&peer, buf, 3, &len), LISTENER_IO_DONE);
+	assert_string_equal(buf, "hel");
+	assert_int_equal(listener_conn_recv(&peer, buf, sizeof(buf) - 1, &len), LISTENER_IO_DONE);
+	assert_string_equal(buf, "hello");
+	assert_int_equal(len, 5);
 	pos = 0;
-	assert_int_equal(listener_conn_send(&c, big, sizeof(big), &pos), LISTENER_SEND_AGAIN);
+	assert_int_equal(listener_conn_send(&c, big, sizeof(big), &pos), LISTENER_IO_AGAIN);
 	assert_true(pos > 0 && pos < sizeof(big));
+	shutdown(sv[0], SHUT_WR);
+	len = 0;
+	while (listener_conn_recv(&peer, big, sizeof(big) - 1, &len) == LISTENER_IO_DONE) {
+		len = 0;
+	}
+	assert_int_equal(listener_conn_recv(&peer, buf, sizeof(buf) - 1, &len), LISTENER_IO_CLOSED);
 	close(sv[1]);
-	assert_int_equal(listener_conn_send(&c, big, sizeof(big), &pos), LISTENER_SEND_FAILED);
+	assert_int_equal(listener_conn_send(&c, big, sizeof(big), &pos), LISTENER_IO_CLOSED);
 	close(sv[0]);
 }
 
@@ -490,7 +510,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_per_source, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_destroy, setup, teardown),
-	        cmocka_unit_test(test_send),
+	        cmocka_unit_test(test_send_recv),
 	        cmocka_unit_test(test_parse_address),
 	        cmocka_unit_test(test_address_name),
 	        cmocka_unit_test(test_open_errors),
