@@ -235,13 +235,7 @@ conn_linger(struct standalone_conn *c)
 static void
 conn_write(struct standalone_conn *c)
 {
-	switch (listener_conn_send(&c->base, c->buf, c->len, &c->sent)) {
-	case LISTENER_IO_DONE:
-		break;
-	case LISTENER_IO_AGAIN:
-		return;
-	default:
-		conn_close(c);
+	if (!listener_conn_done(&c->base, listener_conn_send(&c->base, c->buf, c->len, &c->sent))) {
 		return;
 	}
 	shutdown(c->base.fd, SHUT_WR);
@@ -390,13 +384,8 @@ conn_read(struct standalone_conn *c)
 	size_t before = c->len;
 	size_t from;
 
-	switch (listener_conn_recv(&c->base, c->buf, STANDALONE_MAX_HEAD, &c->len)) {
-	case LISTENER_IO_DONE:
-		break;
-	case LISTENER_IO_AGAIN:
-		return;
-	default:
-		conn_close(c);
+	if (!listener_conn_done(
+	            &c->base, listener_conn_recv(&c->base, c->buf, STANDALONE_MAX_HEAD, &c->len))) {
 		return;
 	}
 	/* The head ends with an empty line; look where it can have

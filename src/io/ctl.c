@@ -87,17 +87,12 @@ static void
 conn_read(struct ctl_conn *c)
 {
 	struct ctl *ctl = listener_arg(c->base.listener);
-	enum listener_io got;
 	char *nl;
 	json_t *request;
 	json_error_t jerr;
 
-	got = listener_conn_recv(&c->base, c->buf, CTL_MAX_REQUEST, &c->len);
-	if (got == LISTENER_IO_AGAIN) {
-		return;
-	}
-	if (got != LISTENER_IO_DONE) {
-		listener_conn_close(&c->base);
+	if (!listener_conn_done(&c->base,
+	                        listener_conn_recv(&c->base, c->buf, CTL_MAX_REQUEST, &c->len))) {
 		return;
 	}
 	nl = memchr(c->buf, '\n', c->len);

@@ -103,6 +103,15 @@ listener_conn_recv(struct listener_conn *c, char *buf, size_t cap, size_t *len)
 	return ret;
 }
 
+bool
+listener_conn_done(struct listener_conn *c, enum listener_io io)
+{
+	if (io == LISTENER_IO_CLOSED) {
+		listener_conn_close(c);
+	}
+	return io == LISTENER_IO_DONE;
+}
+
 void
 listener_conn_timeout(struct listener_conn *c, double timeout_s)
 {

@@ -132,6 +132,10 @@ enum listener_io listener_conn_send(struct listener_conn *c, const char *buf, si
  * holds cap + 1 bytes. */
 enum listener_io listener_conn_recv(struct listener_conn *c, char *buf, size_t cap, size_t *len);
 
+/* Whether a send or receive on c gave io DONE, so that its caller goes on;
+ * CLOSED closes c (then freed), AGAIN leaves it waiting. */
+bool listener_conn_done(struct listener_conn *c, enum listener_io io);
+
 /* Restarts c's timer: c is closed timeout_s seconds from now. */
 void listener_conn_timeout(struct listener_conn *c, double timeout_s);
 

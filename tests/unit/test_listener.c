@@ -309,6 +309,8 @@ test_send_recv(void **state)
 	peer.fd = sv[1];
 	assert_int_equal(listener_conn_recv(&peer, buf, sizeof(buf) - 1, &len), LISTENER_IO_AGAIN);
 	assert_int_equal(len, 0);
+	assert_false(listener_conn_done(&peer, LISTENER_IO_AGAIN));
+	assert_true(listener_conn_done(&peer, LISTENER_IO_DONE));
 	assert_int_equal(listener_conn_send(&c, "hello", 5, &pos), LISTENER_IO_DONE);
 	assert_int_equal(pos, 5);
 	assert_int_equal(listener_conn_send(&c, "hello", 5, &pos), LISTENER_IO_DONE);
