@@ -349,46 +349,106 @@ out:
 	return ret;
 }
 
+/* Opens path for reading when it is a regular file of at most max bytes:
+ * the descriptor with its size in *size, or -1 with errno set. */
+static int
+open_regular(const char *path, size_t max, size_t *size)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int err = 0;
+
+	if (fd < 0) {
+		return -1;
+	}
+	if (fstat(fd, &st) < 0) {
+		err = errno;
+	} else if (S_ISDIR(st.st_mode)) {
+		err = EISDIR;
+	} else if (!S_ISREG(st.st_mode)) {
+		err = EINVAL;
+	} else if (st.st_size < 0 || (unsigned long long)st.st_size > max) {
+		err = EFBIG;
+	}
+	if (err != 0) {
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	*size = (size_t)st.st_size;
+	return fd;
+}
+
+/* At max bytes read: 0 when the file ends there, else -1 with errno set
+ * (EFBIG when it goes on). */
+static int
+check_end(int fd)
+{
+	char extra;
+	ssize_t n;
+
+	do {
+		n = read(fd, &extra, 1);
+	} while (n < 0 && errno == EINTR);
+	if (n > 0) {
+		errno = EFBIG;
+	}
+	return n == 0 ? 0 : -1;
+}
+
+/* Reads fd to its end into *buf (cap bytes, grown up to max + 1), the
+ * length in *used: 0, or -1 with errno set. */
+static int
+read_all(int fd, char **buf, size_t cap, size_t max, size_t *used)
+{
+	char *grown;
+	ssize_t n;
+
+	*used = 0;
+	for (;;) {
+		if (*used == max) {
+			return check_end(fd);
+		}
+		if (*used + 1 == cap) {
+			cap = cap > (max + 1) / 2 ? max + 1 : cap * 2;
+			grown = realloc(*buf, cap);
+			if (grown == NULL) {
+				errno = ENOMEM;
+				return -1;
+			}
+			*buf = grown;
+		}
+		n = read(fd, *buf + *used, cap - 1 - *used);
+		if (n < 0 && errno == EINTR) {
+			continue;
+		}
+		if (n <= 0) {
+			return n == 0 ? 0 : -1;
+		}
+		*used += (size_t)n;
+	}
+}
+
 char *
 file_read(const char *path, size_t max, size_t *len)
 {
-	struct stat st;
 	char *buf = NULL;
-	char *grown;
-	size_t cap;
-	size_t used = 0;
-	ssize_t n;
-	char extra;
-	int fd = -1;
-	int err = 0;
 	char *ret = NULL;
+	size_t cap = 0;
+	size_t used = 0;
+	int fd;
+	int err = 0;
 
 	if (max >= SIZE_MAX) {
 		max = SIZE_MAX - 1;
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open_regular(path, max, &cap);
 	if (fd < 0) {
 		err = errno;
 		goto out;
 	}
-	if (fstat(fd, &st) < 0) {
-		err = errno;
-		goto out;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		err = EISDIR;
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		err = EINVAL;
-		goto out;
-	}
-	if (st.st_size < 0 || (unsigned long long)st.st_size > max) {
-		err = EFBIG;
-		goto out;
-	}
 	/* The size is a hint: the file may change while it is read. */
-	cap = (size_t)st.st_size + 1;
+	cap++;
 	if (cap < 256 && max >= 256) {
 		cap = 256;
 	}
@@ -397,43 +457,9 @@ file_read(const char *path, size_t max, size_t *len)
 		err = ENOMEM;
 		goto out;
 	}
-	for (;;) {
-		if (used == max) {
-			n = read(fd, &extra, 1);
-			if (n < 0 && errno == EINTR) {
-				continue;
-			}
-			if (n < 0) {
-				err = errno;
-				goto out;
-			}
-			if (n > 0) {
-				err = EFBIG;
-				goto out;
-			}
-			break;
-		}
-		if (used + 1 == cap) {
-			cap = cap > (max + 1) / 2 ? max + 1 : cap * 2;
-			grown = realloc(buf, cap);
-			if (grown == NULL) {
-				err = ENOMEM;
-				goto out;
-			}
-			buf = grown;
-		}
-		n = read(fd, buf + used, cap - 1 - used);
-		if (n < 0) {
-			if (errno == EINTR) {
-				continue;
-			}
-			err = errno;
-			goto out;
-		}
-		if (n == 0) {
-			break;
-		}
-		used += (size_t)n;
+	if (read_all(fd, &buf, cap, max, &used) < 0) {
+		err = errno;
+		goto out;
 	}
 	buf[used] = '\0';
 	if (len != NULL) {

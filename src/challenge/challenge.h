@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "base/ident.h"
+#include "base/list.h"
 
 /* The longest token acmed accepts from a CA (base64url). */
 #define ACME_MAX_TOKEN 128
@@ -57,13 +58,16 @@ struct challenge_ops {
 	void (*destroy)(struct challenge *ch);
 };
 
-/* Each responder's struct starts with this (zeroed, then ops and loop set). */
+/* Each responder's struct starts with this, set up by challenge_init. */
 struct challenge {
 	const struct challenge_ops *ops;
 	struct ev_loop *loop;
 	char *key; /* what identifies equal responders, see challenge_key */
-	struct challenge_call *calls; /* challenge_defer's, not called yet */
+	struct list calls; /* challenge_defer's, not called yet */
 };
+
+/* Sets up ch (a responder's zeroed struct) for ops on loop. */
+void challenge_init(struct challenge *ch, const struct challenge_ops *ops, struct ev_loop *loop);
 
 /* Drops the calls challenge_defer has not made yet, then frees ch. */
 void challenge_destroy(struct challenge *ch);

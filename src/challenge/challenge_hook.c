@@ -1,7 +1,8 @@
 #include "challenge/challenge_hook.h"
 
-#include "io/hook.h"
+#include "base/list.h"
 #include "base/log.h"
+#include "io/hook.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +15,7 @@
 struct call {
 	struct ev_timer wait;
 	struct responder *hr;
-	struct call *prev, *next;
+	struct list_node node; /* in hr->calls */
 	struct hook *hook;
 	challenge_done_fn done;
 	void *arg;
@@ -24,11 +25,12 @@ struct call {
 
 struct responder {
 	struct challenge base;
+	struct challenge_ops ops; /* the kind's name and type */
+	const struct challenge_hook_kind *kind;
 	char *prog;
 	double timeout_s;
 	double wait_s;
-	const char *wait_why;
-	struct call *calls;
+	struct list calls;
 };
 
 static void
@@ -36,14 +38,7 @@ call_free(struct call *call)
 {
 	struct responder *hr = call->hr;
 
-	if (call->prev != NULL) {
-		call->prev->next = call->next;
-	} else {
-		hr->calls = call->next;
-	}
-	if (call->next != NULL) {
-		call->next->prev = call->prev;
-	}
+	list_unlink(&call->node);
 	ev_timer_stop(hr->base.loop, &call->wait);
 	hook_cancel(call->hook);
 	free(call->what);
@@ -84,6 +79,16 @@ failure(char *out, size_t len, const char *what, const char *why, const char *ou
 	snprintf(out, len, "%s: %s%s%s", what, why, n > 0 ? ": " : "", line);
 }
 
+bool
+challenge_hook_word_ok(const char *s, size_t max)
+{
+	size_t len = strlen(s);
+
+	return len > 0 && len <= max &&
+	       strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	                 "0123456789-_.") == len;
+}
+
 static void
 on_wait(struct ev_loop *loop, struct ev_timer *w, int revents)
 {
@@ -105,7 +110,7 @@ on_hook(int status, const char *why, const char *output, void *arg)
 		failure(message, sizeof(message), call->what, why, output);
 		call_finish(call, -1, message);
 	} else if (call->waits && hr->wait_s > 0) {
-		log_info("%s: waiting %g s %s", call->what, hr->wait_s, hr->wait_why);
+		log_info("%s: waiting %g s %s", call->what, hr->wait_s, hr->kind->wait_why);
 		ev_timer_set(&call->wait, hr->wait_s, 0.);
 		ev_timer_start(hr->base.loop, &call->wait);
 	} else {
@@ -176,28 +181,37 @@ env_free(char **env)
 	free(env);
 }
 
-int
-challenge_hook_run(struct challenge *ch, const char *action, const struct challenge_task *task,
-                   const char *subject, char *const words[], const char *const vars[],
-                   challenge_done_fn done, void *arg)
+/* Runs "PROG ACTION WORDS..." for task: the contract of
+ * challenge_ops.present. */
+static int
+run(struct challenge *ch, const char *action, const struct challenge_task *task,
+    challenge_done_fn done, void *arg)
 {
 	struct responder *hr = (struct responder *)ch;
-	const char *name = ch->ops->name;
+	const char *name = hr->kind->name;
+	struct challenge_hook_args args;
+	const char *subject;
+	const char *why = NULL;
 	struct call *call = NULL;
 	char **argv = NULL;
 	char **env = NULL;
 	size_t len;
 	int ret = -1;
 
+	if (hr->kind->args(task, &args, &why) < 0) {
+		log_error("%s %s: %s", name, hr->prog, why);
+		goto out;
+	}
+	subject = args.subject;
 	call = calloc(1, sizeof(*call));
 	argv = hook_split(hr->prog);
 	if (argv != NULL) {
 		argv = hook_argv_append(argv, (char *const[]){(char *)action, NULL});
 	}
 	if (argv != NULL) {
-		argv = hook_argv_append(argv, words);
+		argv = hook_argv_append(argv, (char *const *)(void *)args.words);
 	}
-	env = env_create(action, task, vars);
+	env = env_create(action, task, args.vars);
 	len = strlen(name) + strlen(hr->prog) + strlen(action) + strlen(subject) + sizeof("   ");
 	if (call != NULL) {
 		call->what = malloc(len);
@@ -217,11 +231,7 @@ challenge_hook_run(struct challenge *ch, const char *action, const struct challe
 	if (call->hook == NULL) {
 		goto out;
 	}
-	call->next = hr->calls;
-	if (hr->calls != NULL) {
-		hr->calls->prev = call;
-	}
-	hr->calls = call;
+	list_push(&hr->calls, &call->node);
 	log_debug("%s: started", call->what);
 	call = NULL;
 	ret = 0;
@@ -235,30 +245,38 @@ out:
 	return ret;
 }
 
-const char *
-challenge_hook_prog(const struct challenge *ch)
+static int
+hook_present(struct challenge *ch, const struct challenge_task *task, challenge_done_fn done,
+             void *arg)
 {
-	return ((const struct responder *)ch)->prog;
+	return run(ch, "add", task, done, arg);
 }
 
-void
-challenge_hook_destroy(struct challenge *ch)
+static int
+hook_cleanup(struct challenge *ch, const struct challenge_task *task, challenge_done_fn done,
+             void *arg)
+{
+	return run(ch, "del", task, done, arg);
+}
+
+static void
+hook_destroy(struct challenge *ch)
 {
 	struct responder *hr = (struct responder *)ch;
 
 	if (hr == NULL) {
 		return;
 	}
-	while (hr->calls != NULL) {
-		call_free(hr->calls);
+	while (!list_empty(&hr->calls)) {
+		call_free(list_entry(list_first(&hr->calls), struct call, node));
 	}
 	free(hr->prog);
 	free(hr);
 }
 
 struct challenge *
-challenge_hook_create(struct ev_loop *loop, const struct challenge_ops *ops, const char *prog,
-                      long timeout_s, long wait_s, const char *wait_why)
+challenge_hook_create(struct ev_loop *loop, const struct challenge_hook_kind *kind,
+                      const char *prog, long timeout_s, long wait_s)
 {
 	struct responder *hr = NULL;
 	char **argv = NULL;
@@ -266,7 +284,7 @@ challenge_hook_create(struct ev_loop *loop, const struct challenge_ops *ops, con
 	argv = hook_split(prog != NULL ? prog : "");
 	if (argv == NULL) {
 		log_error("%s '%s': no program or unbalanced quotes: set %s to the program to run",
-		          ops->name, prog != NULL ? prog : "", ops->name);
+		          kind->name, prog != NULL ? prog : "", kind->name);
 		goto out;
 	}
 	hr = calloc(1, sizeof(*hr));
@@ -274,16 +292,23 @@ challenge_hook_create(struct ev_loop *loop, const struct challenge_ops *ops, con
 		hr->prog = strdup(prog);
 	}
 	if (hr == NULL || hr->prog == NULL) {
-		log_error("%s %s: out of memory", ops->name, prog);
+		log_error("%s %s: out of memory", kind->name, prog);
 		free(hr);
 		hr = NULL;
 		goto out;
 	}
-	hr->base.ops = ops;
-	hr->base.loop = loop;
+	hr->kind = kind;
+	hr->ops = (struct challenge_ops){
+	        .name = kind->name,
+	        .type = kind->type,
+	        .present = hook_present,
+	        .cleanup = hook_cleanup,
+	        .destroy = hook_destroy,
+	};
+	challenge_init(&hr->base, &hr->ops, loop);
+	list_init(&hr->calls);
 	hr->timeout_s = (double)timeout_s;
 	hr->wait_s = wait_s > 0 ? (double)wait_s : 0.;
-	hr->wait_why = wait_why;
 out:
 	hook_argv_free(argv);
 	return hr != NULL ? &hr->base : NULL;

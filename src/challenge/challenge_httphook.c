@@ -3,74 +3,41 @@
  * http://DOMAIN/.well-known/acme-challenge/TOKEN, "PROG del ..." withdraws
  * it. The contract is in acmed-hooks(7). */
 #include "challenge/challenge.h"
-#include "challenge/select.h"
+#include "challenge/responders.h"
 
 #include "base/b64.h"
 #include "challenge/challenge_hook.h"
-#include "base/log.h"
-
-#include <string.h>
 
 #define HTTPHOOK_MAX_KEY_AUTH 512
 
-static bool
-key_auth_ok(const char *key_auth)
-{
-	size_t len = strlen(key_auth);
-
-	return len > 0 && len <= HTTPHOOK_MAX_KEY_AUTH &&
-	       strspn(key_auth, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	                        "0123456789-_.") == len;
-}
-
 static int
-run(struct challenge *ch, const char *action, const struct challenge_task *task,
-    challenge_done_fn done, void *arg)
+httphook_args(const struct challenge_task *task, struct challenge_hook_args *args, const char **why)
 {
 	const char *domain;
-	int ret = -1;
 
 	if (task == NULL || task->token == NULL || task->key_auth == NULL ||
-	    !b64_is_token(task->token, ACME_MAX_TOKEN) || !key_auth_ok(task->key_auth)) {
-		log_error("http-hook %s: refusing a token that is not base64url",
-		          challenge_hook_prog(ch));
-		goto out;
+	    !b64_is_token(task->token, ACME_MAX_TOKEN) ||
+	    !challenge_hook_word_ok(task->key_auth, HTTPHOOK_MAX_KEY_AUTH)) {
+		*why = "refusing a token that is not base64url";
+		return -1;
 	}
 	domain = task->identifier != NULL ? task->identifier : "";
-	ret = challenge_hook_run(
-	        ch, action, task, domain,
-	        (char *const[]){(char *)domain, (char *)task->token, (char *)task->key_auth, NULL},
-	        (const char *const[]){"ACMED_TOKEN", task->token, "ACMED_KEY_AUTH", task->key_auth,
-	                              NULL},
-	        done, arg);
-out:
-	return ret;
+	*args = (struct challenge_hook_args){
+	        .subject = domain,
+	        .words = {domain, task->token, task->key_auth, NULL},
+	        .vars = {"ACMED_TOKEN", task->token, "ACMED_KEY_AUTH", task->key_auth, NULL},
+	};
+	return 0;
 }
 
-static int
-httphook_present(struct challenge *ch, const struct challenge_task *task, challenge_done_fn done,
-                 void *arg)
-{
-	return run(ch, "add", task, done, arg);
-}
-
-static int
-httphook_cleanup(struct challenge *ch, const struct challenge_task *task, challenge_done_fn done,
-                 void *arg)
-{
-	return run(ch, "del", task, done, arg);
-}
-
-static const struct challenge_ops httphook_ops = {
+static const struct challenge_hook_kind httphook_kind = {
         .name = "http-hook",
         .type = CHALLENGE_TYPE_HTTP01,
-        .present = httphook_present,
-        .cleanup = httphook_cleanup,
-        .destroy = challenge_hook_destroy,
+        .args = httphook_args,
 };
 
 struct challenge *
 challenge_httphook_create(struct ev_loop *loop, const char *prog, long timeout_s)
 {
-	return challenge_hook_create(loop, &httphook_ops, prog, timeout_s, 0, NULL);
+	return challenge_hook_create(loop, &httphook_kind, prog, timeout_s, 0);
 }

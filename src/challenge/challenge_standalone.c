@@ -2,7 +2,7 @@
  * loop that answers GET /.well-known/acme-challenge/<token> (RFC 8555 section
  * 8.3) and nothing else. One instance serves every order in flight. */
 #include "challenge/challenge.h"
-#include "challenge/select.h"
+#include "challenge/responders.h"
 
 #include "base/b64.h"
 #include "io/listener.h"
@@ -235,21 +235,8 @@ conn_linger(struct standalone_conn *c)
 static void
 conn_write(struct standalone_conn *c)
 {
-	ssize_t n;
-
-	while (c->sent < c->len) {
-		n = send(c->base.fd, c->buf + c->sent, c->len - c->sent, MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR) {
-			continue;
-		}
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			return;
-		}
-		if (n <= 0) {
-			conn_close(c);
-			return;
-		}
-		c->sent += (size_t)n;
+	if (!listener_conn_done(&c->base, listener_conn_send(&c->base, c->buf, c->len, &c->sent))) {
+		return;
 	}
 	shutdown(c->base.fd, SHUT_WR);
 	c->sent = 0;
@@ -276,71 +263,81 @@ printable(char *dst, size_t dstlen, const char *src, size_t len)
 	dst[len] = '\0';
 }
 
-/* Replaces the request in c->buf with the response and starts sending. */
-static void
-conn_respond(struct standalone_conn *c)
+/* What a request asks for. */
+struct request {
+	const char *line; /* the request line, for the log */
+	size_t line_len;
+	bool head;
+	int status; /* 200, 400 or 404 */
+	const char *key_auth; /* for 200: borrowed from the table */
+};
+
+/* The path of a request-target: absolute-form (RFC 9112 section 3.2.2) is
+ * the path after the host. NULL when there is none. */
+static const char *
+target_path(const char *target, size_t *len)
 {
-	struct standalone *sa = listener_arg(c->base.listener);
-	const char *line = c->buf;
-	const char *end;
-	const char *method;
+	const char *path = target;
+
+	if (*len > 7 && strncasecmp(target, "http://", 7) == 0) {
+		path = memchr(target + 7, '/', *len - 7);
+		if (path != NULL) {
+			*len -= (size_t)(path - target);
+		}
+	}
+	return path;
+}
+
+/* Reads the request line in buf (len bytes): method SP request-target SP
+ * HTTP-version. */
+static void
+parse_request(const struct standalone *sa, const char *buf, size_t len, struct request *r)
+{
+	const char *end = memchr(buf, '\n', len);
 	const char *target;
 	const char *version;
-	const char *token;
-	const char *key_auth = NULL;
-	char shown[128];
+	const char *path;
 	size_t method_len;
 	size_t target_len;
-	bool head = false;
-	int status = 404;
-	int n;
 
-	end = memchr(line, '\n', c->len);
-	if (end != NULL && end > line && end[-1] == '\r') {
+	*r = (struct request){.line = buf, .status = 404};
+	if (end != NULL && end > buf && end[-1] == '\r') {
 		end--;
 	}
-	/* Request line: method SP request-target SP HTTP-version. */
-	method = line;
-	target = end != NULL ? memchr(method, ' ', (size_t)(end - method)) : NULL;
+	r->line_len = end != NULL ? (size_t)(end - buf) : 0;
+	target = end != NULL ? memchr(buf, ' ', (size_t)(end - buf)) : NULL;
 	version = target != NULL ? memchr(target + 1, ' ', (size_t)(end - target - 1)) : NULL;
 	if (version == NULL || (size_t)(end - version) < 8 ||
 	    strncmp(version + 1, "HTTP/1.", 7) != 0) {
-		status = 400;
-		goto respond;
+		r->status = 400;
+		return;
 	}
-	method_len = (size_t)(target - method);
+	method_len = (size_t)(target - buf);
 	target++;
 	target_len = (size_t)(version - target);
-	if (method_len == 4 && strncmp(method, "HEAD", 4) == 0) {
-		head = true;
-	} else if (method_len != 3 || strncmp(method, "GET", 3) != 0) {
-		goto respond;
+	r->head = method_len == 4 && strncmp(buf, "HEAD", 4) == 0;
+	if (!r->head && (method_len != 3 || strncmp(buf, "GET", 3) != 0)) {
+		return;
 	}
-	/* absolute-form (RFC 9112 section 3.2.2): the path after the host. */
-	if (target_len > 7 && strncasecmp(target, "http://", 7) == 0) {
-		const char *path = memchr(target + 7, '/', target_len - 7);
+	path = target_path(target, &target_len);
+	if (path == NULL || target_len <= sizeof(STANDALONE_PREFIX) - 1 ||
+	    strncmp(path, STANDALONE_PREFIX, sizeof(STANDALONE_PREFIX) - 1) != 0) {
+		return;
+	}
+	r->key_auth = table_find(sa, path + sizeof(STANDALONE_PREFIX) - 1,
+	                         target_len - (sizeof(STANDALONE_PREFIX) - 1));
+	if (r->key_auth != NULL) {
+		r->status = 200;
+	}
+}
 
-		if (path == NULL) {
-			goto respond;
-		}
-		target_len -= (size_t)(path - target);
-		target = path;
-	}
-	if (target_len <= sizeof(STANDALONE_PREFIX) - 1 ||
-	    strncmp(target, STANDALONE_PREFIX, sizeof(STANDALONE_PREFIX) - 1) != 0) {
-		goto respond;
-	}
-	token = target + sizeof(STANDALONE_PREFIX) - 1;
-	key_auth = table_find(sa, token, target_len - (sizeof(STANDALONE_PREFIX) - 1));
-	if (key_auth != NULL) {
-		status = 200;
-	}
-respond:
-	if (log_enabled(LOG_LEVEL_DEBUG)) {
-		printable(shown, sizeof(shown), line, end != NULL ? (size_t)(end - line) : 0);
-		log_debug("standalone %s: %s: %s: %d", sa->listen, c->base.peer, shown, status);
-	}
-	if (status == 200) {
+/* The response to r in c->buf. */
+static void
+set_response(struct standalone_conn *c, const struct request *r)
+{
+	int n;
+
+	if (r->status == 200) {
 		n = snprintf(c->buf, sizeof(c->buf),
 		             "HTTP/1.1 200 OK\r\n"
 		             "Content-Type: text/plain\r\n"
@@ -348,18 +345,34 @@ respond:
 		             "Connection: close\r\n"
 		             "\r\n"
 		             "%s",
-		             strlen(key_auth), head ? "" : key_auth);
+		             strlen(r->key_auth), r->head ? "" : r->key_auth);
 		c->len = n > 0 && (size_t)n < sizeof(c->buf) ? (size_t)n : 0;
-	} else if (status == 400) {
+	} else if (r->status == 400) {
 		memcpy(c->buf, response_400, sizeof(response_400) - 1);
 		c->len = sizeof(response_400) - 1;
 	} else {
 		memcpy(c->buf, response_404, sizeof(response_404) - 1);
 		c->len = sizeof(response_404) - 1;
-		if (head) {
+		if (r->head) {
 			c->len -= sizeof("not found\n") - 1;
 		}
 	}
+}
+
+/* Replaces the request in c->buf with the response and starts sending. */
+static void
+conn_respond(struct standalone_conn *c)
+{
+	struct standalone *sa = listener_arg(c->base.listener);
+	struct request r;
+	char shown[128];
+
+	parse_request(sa, c->buf, c->len, &r);
+	if (log_enabled(LOG_LEVEL_DEBUG)) {
+		printable(shown, sizeof(shown), r.line, r.line_len);
+		log_debug("standalone %s: %s: %s: %d", sa->listen, c->base.peer, shown, r.status);
+	}
+	set_response(c, &r);
 	c->sent = 0;
 	conn_watch(c, CONN_WRITING, EV_WRITE);
 	conn_write(c);
@@ -370,20 +383,11 @@ conn_read(struct standalone_conn *c)
 {
 	size_t before = c->len;
 	size_t from;
-	ssize_t n;
 
-	do {
-		n = recv(c->base.fd, c->buf + c->len, STANDALONE_MAX_HEAD - c->len, 0);
-	} while (n < 0 && errno == EINTR);
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+	if (!listener_conn_done(
+	            &c->base, listener_conn_recv(&c->base, c->buf, STANDALONE_MAX_HEAD, &c->len))) {
 		return;
 	}
-	if (n <= 0) {
-		conn_close(c);
-		return;
-	}
-	c->len += (size_t)n;
-	c->buf[c->len] = '\0';
 	/* The head ends with an empty line; look where it can have
 	 * appeared. */
 	from = before > 3 ? before - 3 : 0;
@@ -495,210 +499,20 @@ static const struct challenge_ops standalone_ops = {
         .destroy = standalone_destroy,
 };
 
-/* ---- the listening socket ---- */
-
-static int
-parse_port(const char *s, in_port_t *port)
-{
-	unsigned long value = 0;
-	size_t i;
-	int ret = -1;
-
-	for (i = 0; s[i] != '\0'; i++) {
-		if (s[i] < '0' || s[i] > '9' || i >= 5) {
-			goto out;
-		}
-		value = value * 10 + (unsigned long)(s[i] - '0');
-	}
-	if (i == 0 || value == 0 || value > 65535) {
-		goto out;
-	}
-	*port = htons((in_port_t)value);
-	ret = 0;
-out:
-	return ret;
-}
-
-/* "PORT" (every address, IPv4 and IPv6), "ADDR:PORT" (IPv4) or
- * "[ADDR]:PORT" (IPv6). *dual: an IPv6 wildcard that takes IPv4 too. */
-static int
-parse_listen(const char *address, struct sockaddr_storage *ss, socklen_t *sslen, bool *dual)
-{
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-	char addr[INET6_ADDRSTRLEN];
-	const char *sep;
-	const char *port;
-	size_t len;
-	int ret = -1;
-
-	memset(ss, 0, sizeof(*ss));
-	*dual = false;
-	if (strspn(address, "0123456789") == strlen(address)) {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_addr = in6addr_any;
-		*sslen = sizeof(*sin6);
-		*dual = true;
-		ret = parse_port(address, &sin6->sin6_port);
-		goto out;
-	}
-	if (address[0] == '[') {
-		sep = strchr(address, ']');
-		if (sep == NULL || sep[1] != ':') {
-			goto out;
-		}
-		len = (size_t)(sep - address - 1);
-		port = sep + 2;
-		if (len == 0 || len >= sizeof(addr)) {
-			goto out;
-		}
-		memcpy(addr, address + 1, len);
-		addr[len] = '\0';
-		sin6->sin6_family = AF_INET6;
-		*sslen = sizeof(*sin6);
-		if (inet_pton(AF_INET6, addr, &sin6->sin6_addr) != 1) {
-			goto out;
-		}
-		*dual = IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr);
-		ret = parse_port(port, &sin6->sin6_port);
-		goto out;
-	}
-	sep = strrchr(address, ':');
-	if (sep == NULL) {
-		goto out;
-	}
-	len = (size_t)(sep - address);
-	if (len == 0 || len >= sizeof(addr)) {
-		goto out;
-	}
-	memcpy(addr, address, len);
-	addr[len] = '\0';
-	sin->sin_family = AF_INET;
-	*sslen = sizeof(*sin);
-	if (inet_pton(AF_INET, addr, &sin->sin_addr) != 1) {
-		goto out;
-	}
-	ret = parse_port(sep + 1, &sin->sin_port);
-out:
-	return ret;
-}
-
-/* What to do about a failed bind: written to buf, empty when there is
- * nothing to add to strerror. */
-static void
-bind_hint(const char *key, int err, const struct sockaddr_storage *ss, char *buf, size_t len)
-{
-	in_port_t port = ss->ss_family == AF_INET6 ? ((const struct sockaddr_in6 *)ss)->sin6_port
-	                                           : ((const struct sockaddr_in *)ss)->sin_port;
-
-	buf[0] = '\0';
-	if (err == EACCES) {
-		snprintf(buf, len,
-		         ": port %u needs root or CAP_NET_BIND_SERVICE: run acmed as root, grant "
-		         "it the capability, or set %s to a port above 1023",
-		         (unsigned)ntohs(port), key);
-	} else if (err == EADDRINUSE) {
-		snprintf(buf, len,
-		         ": another program (a web server, or acmed run answering challenges) "
-		         "holds port %u: stop it, set %s to a free port, or use webroot or a hook",
-		         (unsigned)ntohs(port), key);
-	} else if (err == EADDRNOTAVAIL) {
-		snprintf(buf, len, ": no interface of this host has that address: set %s to one",
-		         key);
-	}
-}
-
-int
-challenge_listen_err(const char *key, const char *address, char *err, size_t errlen)
-{
-	struct sockaddr_storage ss;
-	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-	in_port_t port;
-	socklen_t sslen = 0;
-	char hint[256] = "";
-	const char *step;
-	bool dual = false;
-	int one = 1;
-	int v6only;
-	int fd = -1;
-	int saved;
-
-	if (parse_listen(address, &ss, &sslen, &dual) < 0) {
-		snprintf(err, errlen,
-		         "%s %s: expected PORT, ADDR:PORT or [ADDR]:PORT with a port from 1 to "
-		         "65535",
-		         key, address);
-		goto out;
-	}
-	step = "socket";
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0 && dual && errno == EAFNOSUPPORT) {
-		/* A kernel without IPv6: every IPv4 address will do. */
-		port = ((struct sockaddr_in6 *)&ss)->sin6_port;
-		memset(&ss, 0, sizeof(ss));
-		sin->sin_family = AF_INET;
-		sin->sin_addr.s_addr = htonl(INADDR_ANY);
-		sin->sin_port = port;
-		sslen = sizeof(*sin);
-		fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	}
-	if (fd < 0) {
-		goto fail;
-	}
-	step = "setsockopt";
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) {
-		goto fail;
-	}
-	if (ss.ss_family == AF_INET6) {
-		v6only = dual ? 0 : 1;
-		if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only)) < 0) {
-			goto fail;
-		}
-	}
-	step = "bind";
-	if (bind(fd, (struct sockaddr *)&ss, sslen) < 0) {
-		saved = errno;
-		bind_hint(key, saved, &ss, hint, sizeof(hint));
-		errno = saved;
-		goto fail;
-	}
-	step = "listen";
-	if (listen(fd, SOMAXCONN) < 0) {
-		goto fail;
-	}
-	goto out;
-fail:
-	saved = errno;
-	snprintf(err, errlen, "%s %s: %s: %s%s", key, address, step, strerror(saved), hint);
-	if (fd >= 0) {
-		close(fd);
-		fd = -1;
-	}
-	errno = saved;
-out:
-	return fd;
-}
-
-int
-challenge_listen(const char *key, const char *address)
-{
-	char err[512];
-	int fd = challenge_listen_err(key, address, err, sizeof(err));
-
-	if (fd < 0) {
-		log_error("%s", err);
-	}
-	return fd;
-}
-
 struct challenge *
 challenge_standalone_create(struct ev_loop *loop, const char *address)
 {
 	struct standalone *sa = NULL;
-	struct listener_config cfg = {0};
 	char name[128];
+	struct listener_config cfg = {
+	        .name = name,
+	        .conn_size = sizeof(struct standalone_conn),
+	        .max_conns = STANDALONE_MAX_CONNS,
+	        .max_per_source = STANDALONE_MAX_PER_SOURCE,
+	        .timeout_s = STANDALONE_TIMEOUT_S,
+	        .io = on_conn_io,
+	};
 	bool ok = false;
-	int fd;
 
 	if (address == NULL || address[0] == '\0') {
 		log_error("standalone: no address given: set http-listen");
@@ -709,31 +523,16 @@ challenge_standalone_create(struct ev_loop *loop, const char *address)
 		log_error("standalone %s: out of memory", address);
 		goto out;
 	}
-	sa->base.ops = &standalone_ops;
-	sa->base.loop = loop;
+	challenge_init(&sa->base, &standalone_ops, loop);
 	sa->listen = strdup(address);
 	if (sa->listen == NULL) {
 		log_error("standalone %s: out of memory", address);
 		goto out;
 	}
-	fd = challenge_listen("http-listen", address);
-	if (fd < 0) {
-		goto out;
-	}
 	snprintf(name, sizeof(name), "standalone %s", address);
-	cfg.name = name;
-	cfg.conn_size = sizeof(struct standalone_conn);
-	cfg.max_conns = STANDALONE_MAX_CONNS;
-	cfg.max_per_source = STANDALONE_MAX_PER_SOURCE;
-	cfg.timeout_s = STANDALONE_TIMEOUT_S;
-	cfg.io = on_conn_io;
 	cfg.arg = sa;
-	sa->listener = listener_create(loop, fd, &cfg);
-	if (sa->listener == NULL) {
-		goto out;
-	}
-	log_debug("standalone %s: listening", address);
-	ok = true;
+	sa->listener = listener_start(loop, "http-listen", address, &cfg);
+	ok = sa->listener != NULL;
 out:
 	if (!ok && sa != NULL) {
 		standalone_destroy(&sa->base);

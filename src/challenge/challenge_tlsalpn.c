@@ -4,7 +4,7 @@
  * carrying the acmeIdentifier extension, and then closes. One instance
  * serves every order in flight. */
 #include "challenge/challenge.h"
-#include "challenge/select.h"
+#include "challenge/responders.h"
 
 #include "io/listener.h"
 #include "base/log.h"
@@ -519,10 +519,18 @@ struct challenge *
 challenge_tlsalpn_create(struct ev_loop *loop, const char *address)
 {
 	struct tlsalpn *ta = NULL;
-	struct listener_config cfg = {0};
 	char name[128];
+	struct listener_config cfg = {
+	        .name = name,
+	        .conn_size = sizeof(struct tlsalpn_conn),
+	        .max_conns = TLSALPN_MAX_CONNS,
+	        .max_per_source = TLSALPN_MAX_PER_SOURCE,
+	        .timeout_s = TLSALPN_TIMEOUT_S,
+	        .open = on_conn_open,
+	        .io = on_conn_io,
+	        .close = on_conn_close,
+	};
 	bool ok = false;
-	int fd;
 
 	if (address == NULL || address[0] == '\0') {
 		log_error("tls-alpn-01: no address given: set tls-listen");
@@ -533,8 +541,7 @@ challenge_tlsalpn_create(struct ev_loop *loop, const char *address)
 		log_error("tls-alpn-01 %s: out of memory", address);
 		goto out;
 	}
-	ta->base.ops = &tlsalpn_ops;
-	ta->base.loop = loop;
+	challenge_init(&ta->base, &tlsalpn_ops, loop);
 	ta->listen = strdup(address);
 	if (ta->listen == NULL) {
 		log_error("tls-alpn-01 %s: out of memory", address);
@@ -552,26 +559,10 @@ challenge_tlsalpn_create(struct ev_loop *loop, const char *address)
 	SSL_CTX_set_tlsext_servername_arg(ta->ctx, ta);
 	SSL_CTX_set_client_hello_cb(ta->ctx, on_client_hello, ta);
 	SSL_CTX_set_alpn_select_cb(ta->ctx, on_alpn, ta);
-	fd = challenge_listen("tls-listen", address);
-	if (fd < 0) {
-		goto out;
-	}
 	snprintf(name, sizeof(name), "tls-alpn-01 %s", address);
-	cfg.name = name;
-	cfg.conn_size = sizeof(struct tlsalpn_conn);
-	cfg.max_conns = TLSALPN_MAX_CONNS;
-	cfg.max_per_source = TLSALPN_MAX_PER_SOURCE;
-	cfg.timeout_s = TLSALPN_TIMEOUT_S;
-	cfg.open = on_conn_open;
-	cfg.io = on_conn_io;
-	cfg.close = on_conn_close;
 	cfg.arg = ta;
-	ta->listener = listener_create(loop, fd, &cfg);
-	if (ta->listener == NULL) {
-		goto out;
-	}
-	log_debug("tls-alpn-01 %s: listening", address);
-	ok = true;
+	ta->listener = listener_start(loop, "tls-listen", address, &cfg);
+	ok = ta->listener != NULL;
 out:
 	if (!ok && ta != NULL) {
 		tlsalpn_destroy(&ta->base);

@@ -2,7 +2,7 @@
  * goes to <webroot>/.well-known/acme-challenge/<token> (RFC 8555 section
  * 8.3). */
 #include "challenge/challenge.h"
-#include "challenge/select.h"
+#include "challenge/responders.h"
 
 #include "base/b64.h"
 #include "base/log.h"
@@ -234,8 +234,7 @@ challenge_webroot_create(struct ev_loop *loop, const char *webroot)
 	while (len > 1 && wr->dir[len - 1] == '/') {
 		wr->dir[--len] = '\0';
 	}
-	wr->base.ops = &webroot_ops;
-	wr->base.loop = loop;
+	challenge_init(&wr->base, &webroot_ops, loop);
 	goto out;
 oom:
 	log_error("webroot %s: out of memory", webroot);

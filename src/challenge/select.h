@@ -1,4 +1,4 @@
-/* Which responder a configuration asks for, and building it. */
+/* Which responder a configuration asks for, and building it (select.c). */
 #ifndef ACMED_CHALLENGE_SELECT_H
 #define ACMED_CHALLENGE_SELECT_H
 
@@ -37,23 +37,5 @@ struct challenge *challenge_create(struct ev_loop *loop, const struct conf_setti
 /* A string equal for settings that would create an equal responder (so that
  * concurrent orders share one standalone listener). New string or NULL. */
 char *challenge_key(const struct conf_settings *s);
-
-/* A listening TCP socket (non-blocking, close-on-exec) on address: "PORT"
- * (every address, IPv4 and IPv6), "ADDR:PORT" or "[ADDR]:PORT"; -1 with the
- * reason logged, named after the setting key ("http-listen"). */
-int challenge_listen(const char *key, const char *address);
-
-/* challenge_listen without logging: -1 with the one-line reason in err
- * ("http-listen [::]:80: bind: Address already in use: ..."), naming what to
- * do about it. */
-int challenge_listen_err(const char *key, const char *address, char *err, size_t errlen);
-
-/* Constructors of the variants, used by challenge_create. */
-struct challenge *challenge_webroot_create(struct ev_loop *loop, const char *webroot);
-struct challenge *challenge_standalone_create(struct ev_loop *loop, const char *listen);
-struct challenge *challenge_tlsalpn_create(struct ev_loop *loop, const char *listen);
-struct challenge *challenge_httphook_create(struct ev_loop *loop, const char *prog, long timeout_s);
-struct challenge *challenge_dns01_create(struct ev_loop *loop, const char *prog, long timeout_s,
-                                         long wait_s);
 
 #endif

@@ -10,6 +10,7 @@
 
 #include "base/b64.h"
 #include "conf/ca.h"
+#include "io/listener.h"
 
 #define DNS_NAME_MAX 253
 #define DNS_LABEL_MAX 63
@@ -429,70 +430,21 @@ out:
 	return ret;
 }
 
-static int
-parse_port(const char *s, long *port)
-{
-	int ret = -1;
-
-	if (strlen(s) > 5 || parse_long(s, port) < 0 || *port < 1 || *port > 65535) {
-		goto out;
-	}
-	ret = 0;
-out:
-	return ret;
-}
-
 int
 conf_value_parse_listen(struct conf_settings *s, const struct conf_key_spec *spec,
                         const char *value, char *err, size_t errlen)
 {
-	char addr[INET6_ADDRSTRLEN + 1];
-	unsigned char bin[sizeof(struct in6_addr)];
-	const char *start = value;
-	const char *port = value;
-	const char *stop = NULL; /* just after the address */
-	size_t len;
-	long p;
-	int family = AF_UNSPEC;
+	struct listener_address address;
 	int ret = -1;
 
-	if (value[0] == '[') {
-		stop = strchr(value, ']');
-		if (stop == NULL || stop[1] != ':') {
-			goto bad;
-		}
-		family = AF_INET6;
-		start = value + 1;
-		port = stop + 2;
-	} else {
-		stop = strrchr(value, ':');
-		if (stop != NULL) {
-			family = AF_INET;
-			port = stop + 1;
-		}
-	}
-	if (family != AF_UNSPEC) {
-		len = (size_t)(stop - start);
-		if (len == 0 || len >= sizeof(addr)) {
-			goto bad;
-		}
-		memcpy(addr, start, len);
-		addr[len] = '\0';
-		if (inet_pton(family, addr, bin) != 1) {
-			goto bad;
-		}
-	}
-	if (parse_port(port, &p) < 0) {
-		goto bad;
+	if (listener_parse_address(value, &address) < 0) {
+		conf_value_fail(err, errlen,
+		                "%s: invalid value '%s': expected PORT, ADDR:PORT or [ADDR]:PORT "
+		                "with a port from 1 to 65535",
+		                spec->name, value);
+		goto out;
 	}
 	ret = conf_value_set_string(s, spec, value);
-	goto out;
-bad:
-	conf_value_fail(err, errlen,
-	                "%s: invalid value '%s': expected PORT, ADDR:PORT or [ADDR]:PORT with a "
-	                "port from 1 "
-	                "to 65535",
-	                spec->name, value);
 out:
 	return ret;
 }

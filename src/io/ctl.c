@@ -47,23 +47,11 @@ struct ctl {
 static void
 conn_write(struct ctl_conn *c)
 {
-	ssize_t n;
-
-	while (c->out_pos < c->out_len) {
-		n = send(c->base.fd, c->out + c->out_pos, c->out_len - c->out_pos, MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR) {
-			continue;
-		}
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			/* A slow reader is given CTL_TIMEOUT_S per part of
-			 * the reply, not for the whole of it. */
-			listener_conn_timeout(&c->base, CTL_TIMEOUT_S);
-			return;
-		}
-		if (n <= 0) {
-			break;
-		}
-		c->out_pos += (size_t)n;
+	if (listener_conn_send(&c->base, c->out, c->out_len, &c->out_pos) == LISTENER_IO_AGAIN) {
+		/* A slow reader is given CTL_TIMEOUT_S per part of the reply,
+		 * not for the whole of it. */
+		listener_conn_timeout(&c->base, CTL_TIMEOUT_S);
+		return;
 	}
 	listener_conn_close(&c->base);
 }
@@ -100,22 +88,13 @@ conn_read(struct ctl_conn *c)
 {
 	struct ctl *ctl = listener_arg(c->base.listener);
 	char *nl;
-	ssize_t n;
 	json_t *request;
 	json_error_t jerr;
 
-	do {
-		n = recv(c->base.fd, c->buf + c->len, CTL_MAX_REQUEST - c->len, 0);
-	} while (n < 0 && errno == EINTR);
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+	if (!listener_conn_done(&c->base,
+	                        listener_conn_recv(&c->base, c->buf, CTL_MAX_REQUEST, &c->len))) {
 		return;
 	}
-	if (n <= 0) {
-		listener_conn_close(&c->base);
-		return;
-	}
-	c->len += (size_t)n;
-	c->buf[c->len] = '\0';
 	nl = memchr(c->buf, '\n', c->len);
 	if (nl == NULL && c->len == CTL_MAX_REQUEST) {
 		reply(c, json_pack("{s:s}", "error", "request too long"));
@@ -179,44 +158,95 @@ fill_addr(const char *path, struct sockaddr_un *addr)
 	return 0;
 }
 
+/* Makes path's folder and removes a socket file left over from a crash:
+ * 0, or -1 (logged) when another daemon answers there. */
+static int
+claim_path(const char *path, const struct sockaddr_un *addr)
+{
+	char *dir = strdup(path);
+	char *slash = dir != NULL ? strrchr(dir, '/') : NULL;
+	bool live = false;
+	int probe;
+	int ret = -1;
+
+	if (slash != NULL && slash != dir) {
+		*slash = '\0';
+		if (file_mkdirs(dir, 0700) < 0) {
+			goto out;
+		}
+	}
+	/* A socket file nobody answers on is left over from a crash. */
+	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (probe >= 0) {
+		live = connect(probe, (const struct sockaddr *)addr, sizeof(*addr)) == 0;
+		close(probe);
+	}
+	if (live) {
+		log_error("control-socket %s: another acmed daemon answers there", path);
+		goto out;
+	}
+	unlink(path);
+	ret = 0;
+out:
+	free(dir);
+	return ret;
+}
+
+/* A listening socket at addr, only for our user: the descriptor, or -1
+ * (logged). */
+static int
+open_socket(const char *path, const struct sockaddr_un *addr)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	mode_t old;
+
+	if (fd < 0) {
+		log_error("control-socket %s: %s", path, strerror(errno));
+		return -1;
+	}
+	/* Created 0600 from the start, not chmod'ed after. */
+	old = umask(0177);
+	if (bind(fd, (const struct sockaddr *)addr, sizeof(*addr)) < 0) {
+		umask(old);
+		log_error("control-socket %s: bind: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	umask(old);
+	/* A short backlog would make clients wait in connect() behind a
+	 * flood instead of reaching the accept loop that sorts it out. */
+	if (listen(fd, SOMAXCONN) < 0) {
+		log_error("control-socket %s: listen: %s", path, strerror(errno));
+		unlink(path);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 struct ctl *
 ctl_listen(struct ev_loop *loop, const char *path, ctl_handler_fn handler, void *arg)
 {
 	struct sockaddr_un addr;
 	struct ctl *ctl = NULL;
-	char *dir = NULL;
-	char *slash;
-	struct listener_config cfg = {0};
-	bool live = false;
-	mode_t old;
-	int probe;
-	int fd = -1;
+	struct listener_config cfg = {
+	        .name = "control-socket",
+	        .conn_size = sizeof(struct ctl_conn),
+	        .max_conns = CTL_MAX_CONNS,
+	        .timeout_s = CTL_TIMEOUT_S,
+	        .open = on_conn_open,
+	        .io = on_conn_io,
+	        .close = on_conn_close,
+	};
+	int fd;
 
 	if (fill_addr(path, &addr) < 0) {
 		log_error("control-socket %s: path too long", path);
 		return NULL;
 	}
-	dir = strdup(path);
-	slash = dir != NULL ? strrchr(dir, '/') : NULL;
-	if (slash != NULL && slash != dir) {
-		*slash = '\0';
-		if (file_mkdirs(dir, 0700) < 0) {
-			free(dir);
-			return NULL;
-		}
-	}
-	free(dir);
-	/* A socket file nobody answers on is left over from a crash. */
-	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (probe >= 0) {
-		live = connect(probe, (struct sockaddr *)&addr, sizeof(addr)) == 0;
-		close(probe);
-	}
-	if (live) {
-		log_error("control-socket %s: another acmed daemon answers there", path);
+	if (claim_path(path, &addr) < 0) {
 		return NULL;
 	}
-	unlink(path);
 	ctl = calloc(1, sizeof(*ctl));
 	if (ctl == NULL) {
 		log_error("out of memory");
@@ -225,45 +255,22 @@ ctl_listen(struct ev_loop *loop, const char *path, ctl_handler_fn handler, void 
 	ctl->handler = handler;
 	ctl->arg = arg;
 	ctl->path = strdup(path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (ctl->path == NULL || fd < 0) {
-		log_error("control-socket %s: %s", path, strerror(errno));
+	if (ctl->path == NULL) {
+		log_error("control-socket %s: %s", path, strerror(ENOMEM));
 		goto fail;
 	}
-	/* Created 0600 from the start, not chmod'ed after. */
-	old = umask(0177);
-	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
-		umask(old);
-		log_error("control-socket %s: bind: %s", path, strerror(errno));
+	fd = open_socket(path, &addr);
+	if (fd < 0) {
 		goto fail;
 	}
-	umask(old);
-	/* A short backlog would make clients wait in connect() behind a
-	 * flood instead of reaching the accept loop that sorts it out. */
-	if (listen(fd, SOMAXCONN) < 0) {
-		log_error("control-socket %s: listen: %s", path, strerror(errno));
-		unlink(path);
-		goto fail;
-	}
-	cfg.name = "control-socket";
-	cfg.conn_size = sizeof(struct ctl_conn);
-	cfg.max_conns = CTL_MAX_CONNS;
-	cfg.timeout_s = CTL_TIMEOUT_S;
-	cfg.open = on_conn_open;
-	cfg.io = on_conn_io;
-	cfg.close = on_conn_close;
 	cfg.arg = ctl;
 	ctl->listener = listener_create(loop, fd, &cfg);
-	fd = -1;
 	if (ctl->listener == NULL) {
 		unlink(path);
 		goto fail;
 	}
 	return ctl;
 fail:
-	if (fd >= 0) {
-		close(fd);
-	}
 	free(ctl->path);
 	free(ctl);
 	return NULL;

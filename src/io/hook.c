@@ -303,19 +303,112 @@ fail:
 	_exit(127);
 }
 
-struct hook *
-hook_run(struct ev_loop *loop, char *const argv[], char *const env[], double timeout_s,
-         hook_done_fn done, void *arg)
+/* What a child gets besides its arguments: the pipe for its stdout and
+ * stderr, the close-on-exec pipe for exec's errno, and /dev/null as stdin. */
+struct child_fds {
+	int out[2];
+	int status[2];
+	int devnull;
+};
+
+static void
+child_fds_close(struct child_fds *f)
 {
-	struct hook *h = NULL;
-	char **envp = NULL;
-	int out_pipe[2] = {-1, -1};
-	int status_pipe[2] = {-1, -1};
-	int devnull = -1;
+	close_fd(&f->out[0]);
+	close_fd(&f->out[1]);
+	close_fd(&f->status[0]);
+	close_fd(&f->status[1]);
+	close_fd(&f->devnull);
+}
+
+/* Opens f (set to -1 first); our ends do not block. 0, or -1 logged. */
+static int
+child_fds_open(struct child_fds *f, const char *name)
+{
+	*f = (struct child_fds){{-1, -1}, {-1, -1}, -1};
+	if (pipe2(f->out, O_CLOEXEC) < 0 || pipe2(f->status, O_CLOEXEC) < 0) {
+		log_error("hook %s: pipe: %s", name, strerror(errno));
+		return -1;
+	}
+	f->devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (f->devnull < 0) {
+		log_error("hook %s: /dev/null: %s", name, strerror(errno));
+		return -1;
+	}
+	if (fcntl(f->out[0], F_SETFL, O_NONBLOCK) < 0 ||
+	    fcntl(f->status[0], F_SETFL, O_NONBLOCK) < 0) {
+		log_error("hook %s: fcntl: %s", name, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Forks the child that runs argv: its pid, or -1 logged. */
+static pid_t
+spawn(char *const argv[], char *const envp[], const struct child_fds *f)
+{
 	sigset_t all;
 	sigset_t old;
 	pid_t pid;
 	int err;
+
+	/* No handler of acmed's may run in the child before it has reset
+	 * them. */
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &old);
+	pid = fork();
+	if (pid == 0) {
+		child_exec(argv, envp, f->devnull, f->out[1], f->status[1]);
+	}
+	err = errno;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (pid < 0) {
+		log_error("hook %s: fork: %s", argv[0], strerror(err));
+		return -1;
+	}
+	/* Both sides set the group, so that a kill right away reaches it
+	 * whichever runs first (EACCES once the child has exec'd is fine). */
+	setpgid(pid, pid);
+	return pid;
+}
+
+/* h watches the child pid: its exit, its output (the read ends of f, which
+ * h takes) and its timeout. */
+static void
+watch(struct hook *h, struct ev_loop *loop, pid_t pid, struct child_fds *f, double timeout_s)
+{
+	h->loop = loop;
+	h->pid = pid;
+	h->timeout_s = timeout_s;
+	h->stage = HOOK_STAGE_RUNNING;
+	h->out_fd = f->out[0];
+	f->out[0] = -1;
+	h->status_fd = f->status[0];
+	f->status[0] = -1;
+	ev_child_init(&h->child, on_child_exit, pid, 0);
+	h->child.data = h;
+	ev_child_start(loop, &h->child);
+	ev_io_init(&h->io, on_output, h->out_fd, EV_READ);
+	h->io.data = h;
+	ev_io_start(loop, &h->io);
+	ev_timer_init(&h->timer, on_timer, timeout_s > 0 ? timeout_s : 0., 0.);
+	h->timer.data = h;
+	if (timeout_s > 0) {
+		/* The loop's clock stops while callbacks run: the timeout
+		 * counts from now, not from when the loop last woke. */
+		ev_now_update(loop);
+		ev_timer_start(loop, &h->timer);
+	}
+}
+
+struct hook *
+hook_run(struct ev_loop *loop, char *const argv[], char *const env[], double timeout_s,
+         hook_done_fn done, void *arg)
+{
+	struct child_fds fds = {{-1, -1}, {-1, -1}, -1};
+	struct hook *h = NULL;
+	char **envp = NULL;
+	pid_t pid;
 	bool ok = false;
 
 	if (argv == NULL || argv[0] == NULL || done == NULL) {
@@ -333,74 +426,25 @@ hook_run(struct ev_loop *loop, char *const argv[], char *const env[], double tim
 	}
 	h->out_fd = -1;
 	h->status_fd = -1;
+	h->done = done;
+	h->arg = arg;
 	envp = make_env(env);
 	if (envp == NULL) {
 		log_error("hook %s: out of memory", argv[0]);
 		goto out;
 	}
-	if (pipe2(out_pipe, O_CLOEXEC) < 0 || pipe2(status_pipe, O_CLOEXEC) < 0) {
-		log_error("hook %s: pipe: %s", argv[0], strerror(errno));
+	if (child_fds_open(&fds, argv[0]) < 0) {
 		goto out;
 	}
-	devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (devnull < 0) {
-		log_error("hook %s: /dev/null: %s", argv[0], strerror(errno));
-		goto out;
-	}
-	if (fcntl(out_pipe[0], F_SETFL, O_NONBLOCK) < 0 ||
-	    fcntl(status_pipe[0], F_SETFL, O_NONBLOCK) < 0) {
-		log_error("hook %s: fcntl: %s", argv[0], strerror(errno));
-		goto out;
-	}
-	/* No handler of acmed's may run in the child before it has reset
-	 * them. */
-	sigfillset(&all);
-	sigprocmask(SIG_SETMASK, &all, &old);
-	pid = fork();
-	if (pid == 0) {
-		child_exec(argv, envp, devnull, out_pipe[1], status_pipe[1]);
-	}
-	err = errno;
-	sigprocmask(SIG_SETMASK, &old, NULL);
+	pid = spawn(argv, envp, &fds);
 	if (pid < 0) {
-		log_error("hook %s: fork: %s", argv[0], strerror(err));
 		goto out;
 	}
-	/* Both sides set the group, so that a kill right away reaches it
-	 * whichever runs first (EACCES once the child has exec'd is fine). */
-	setpgid(pid, pid);
-	h->loop = loop;
-	h->pid = pid;
-	h->timeout_s = timeout_s;
-	h->done = done;
-	h->arg = arg;
-	h->stage = HOOK_STAGE_RUNNING;
-	h->out_fd = out_pipe[0];
-	out_pipe[0] = -1;
-	h->status_fd = status_pipe[0];
-	status_pipe[0] = -1;
-	ev_child_init(&h->child, on_child_exit, pid, 0);
-	h->child.data = h;
-	ev_child_start(loop, &h->child);
-	ev_io_init(&h->io, on_output, h->out_fd, EV_READ);
-	h->io.data = h;
-	ev_io_start(loop, &h->io);
-	ev_timer_init(&h->timer, on_timer, timeout_s > 0 ? timeout_s : 0., 0.);
-	h->timer.data = h;
-	if (timeout_s > 0) {
-		/* The loop's clock stops while callbacks run: the timeout
-		 * counts from now, not from when the loop last woke. */
-		ev_now_update(loop);
-		ev_timer_start(loop, &h->timer);
-	}
+	watch(h, loop, pid, &fds, timeout_s);
 	log_debug("hook %s: started, pid %d", argv[0], (int)pid);
 	ok = true;
 out:
-	close_fd(&out_pipe[0]);
-	close_fd(&out_pipe[1]);
-	close_fd(&status_pipe[0]);
-	close_fd(&status_pipe[1]);
-	close_fd(&devnull);
+	child_fds_close(&fds);
 	free(envp);
 	if (!ok && h != NULL) {
 		free_hook(h);

@@ -1,7 +1,10 @@
 #include "io/http.h"
+#include "io/http_test.h"
 
-#include "config.h"
+#include "base/list.h"
 #include "base/log.h"
+#include "config.h"
+#include "io/http_multi.h"
 
 #include <curl/curl.h>
 #include <stdint.h>
@@ -18,18 +21,11 @@
 #define HTTP_DEFAULT_TOTAL_MS 60000L
 #define HTTP_DEFAULT_LOW_SPEED_S 20L
 
-/* One socket curl asked us to watch; found again through curl_multi_assign. */
-struct http_sock {
-	struct ev_io io;
-	struct http *http;
-	struct http_sock *prev, *next;
-};
-
 /* One request in flight. */
 struct http_xfer {
 	struct http *http;
-	struct http_xfer *prev, *next;
-	struct http_xfer *wait_next; /* in http->waiting until started */
+	struct list_node node; /* in http->xfers */
+	struct list_node wait_node; /* in http->waiting until started */
 	bool started;
 	CURL *easy;
 	struct curl_slist *headers;
@@ -52,15 +48,12 @@ struct http_xfer {
 
 struct http {
 	struct ev_loop *loop;
-	CURLM *multi;
-	struct ev_timer timer;
+	struct http_multi m;
 	struct http_options opts;
-	struct http_xfer *xfers;
-	struct http_sock *socks;
+	struct list xfers;
 	size_t pending;
 	size_t active; /* in the multi handle */
-	struct http_xfer *waiting; /* FIFO of requests not started yet */
-	struct http_xfer **waiting_tail;
+	struct list waiting; /* requests not started yet, oldest first */
 	struct http_stats stats;
 	/* Completion callbacks may destroy the client: while they run, the
 	 * struct itself outlives http_destroy and is freed on the way out. */
@@ -290,19 +283,9 @@ xfer_free(struct http_xfer *x)
 static void
 xfer_unlink(struct http_xfer *x)
 {
-	struct http *http = x->http;
-
-	if (x->prev != NULL) {
-		x->prev->next = x->next;
-	} else {
-		http->xfers = x->next;
-	}
-	if (x->next != NULL) {
-		x->next->prev = x->prev;
-	}
-	x->prev = NULL;
-	x->next = NULL;
-	http->pending--;
+	list_unlink(&x->node);
+	list_unlink(&x->wait_node);
+	x->http->pending--;
 }
 
 static void xfer_finish(struct http_xfer *x, CURLcode result);
@@ -315,16 +298,13 @@ static void xfer_finish(struct http_xfer *x, CURLcode result);
 static void
 start_waiting(struct http *http)
 {
-	while (http->waiting != NULL && http->active < HTTP_MAX_ACTIVE && !http->dead) {
-		struct http_xfer *x = http->waiting;
+	while (!list_empty(&http->waiting) && http->active < HTTP_MAX_ACTIVE && !http->dead) {
+		struct http_xfer *x =
+		        list_entry(list_first(&http->waiting), struct http_xfer, wait_node);
 		CURLMcode rc;
 
-		http->waiting = x->wait_next;
-		if (http->waiting == NULL) {
-			http->waiting_tail = &http->waiting;
-		}
-		x->wait_next = NULL;
-		rc = curl_multi_add_handle(http->multi, x->easy);
+		list_unlink(&x->wait_node);
+		rc = curl_multi_add_handle(http->m.multi, x->easy);
 		x->started = true;
 		http->active++;
 		if (rc != CURLM_OK) {
@@ -372,7 +352,7 @@ xfer_finish(struct http_xfer *x, CURLcode result)
 
 	/* Out of the multi before the callback, which may start requests or
 	 * destroy the client. */
-	curl_multi_remove_handle(http->multi, x->easy);
+	curl_multi_remove_handle(http->m.multi, x->easy);
 	xfer_unlink(x);
 	http->active--;
 	start_waiting(http);
@@ -389,36 +369,24 @@ xfer_finish(struct http_xfer *x, CURLcode result)
 static void
 teardown(struct http *http)
 {
-	struct http_sock *s;
-
-	while (http->xfers != NULL) {
-		struct http_xfer *x = http->xfers;
+	while (!list_empty(&http->xfers)) {
+		struct http_xfer *x = list_entry(list_first(&http->xfers), struct http_xfer, node);
 
 		if (x->started) {
-			curl_multi_remove_handle(http->multi, x->easy);
+			curl_multi_remove_handle(http->m.multi, x->easy);
 		}
 		xfer_unlink(x);
 		xfer_free(x);
 	}
-	http->waiting = NULL;
-	http->waiting_tail = &http->waiting;
 	http->active = 0;
-	if (http->multi != NULL) {
-		curl_multi_cleanup(http->multi);
-		http->multi = NULL;
-	}
-	while (http->socks != NULL) {
-		s = http->socks;
-		http->socks = s->next;
-		ev_io_stop(http->loop, &s->io);
-		free(s);
-	}
-	ev_timer_stop(http->loop, &http->timer);
+	http_multi_finish(&http->m);
 }
 
+/* After each action of the multi handle: the transfers that ended. */
 static void
-check_multi_info(struct http *http)
+check_multi_info(void *arg)
 {
+	struct http *http = arg;
 	CURLMsg *msg;
 	int left;
 
@@ -426,7 +394,7 @@ check_multi_info(struct http *http)
 	while (!http->dead) {
 		char *priv = NULL;
 
-		msg = curl_multi_info_read(http->multi, &left);
+		msg = curl_multi_info_read(http->m.multi, &left);
 		if (msg == NULL) {
 			break;
 		}
@@ -440,109 +408,6 @@ check_multi_info(struct http *http)
 	if (http->dead && http->busy == 0) {
 		free(http);
 	}
-}
-
-static void
-socket_action(struct http *http, curl_socket_t fd, int action)
-{
-	int running = 0;
-	CURLMcode rc;
-
-	rc = curl_multi_socket_action(http->multi, fd, action, &running);
-	if (rc != CURLM_OK) {
-		log_error("http: curl_multi_socket_action: %s", curl_multi_strerror(rc));
-	}
-	check_multi_info(http);
-}
-
-static void
-io_cb(struct ev_loop *loop, struct ev_io *w, int revents)
-{
-	struct http_sock *s = w->data;
-	int action = 0;
-
-	if (revents & EV_READ) {
-		action |= CURL_CSELECT_IN;
-	}
-	if (revents & EV_WRITE) {
-		action |= CURL_CSELECT_OUT;
-	}
-	/* s may be freed by the time this returns (CURL_POLL_REMOVE). */
-	socket_action(s->http, w->fd, action);
-}
-
-static void
-timer_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
-{
-	socket_action(w->data, CURL_SOCKET_TIMEOUT, 0);
-}
-
-static int
-multi_timer_cb(CURLM *multi, long timeout_ms, void *userp)
-{
-	struct http *http = userp;
-
-	ev_timer_stop(http->loop, &http->timer);
-	/* Even a zero timeout goes through the loop: socket_action must not be
-	 * called from inside curl, and done never from inside http_request. */
-	if (timeout_ms >= 0) {
-		ev_timer_set(&http->timer, (double)timeout_ms / 1000.0, 0.);
-		ev_timer_start(http->loop, &http->timer);
-	}
-	return 0;
-}
-
-static int
-multi_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
-{
-	struct http *http = userp;
-	struct http_sock *s = socketp;
-	int events = 0;
-	int ret = 0;
-
-	if (what == CURL_POLL_REMOVE) {
-		if (s != NULL) {
-			ev_io_stop(http->loop, &s->io);
-			if (s->prev != NULL) {
-				s->prev->next = s->next;
-			} else {
-				http->socks = s->next;
-			}
-			if (s->next != NULL) {
-				s->next->prev = s->prev;
-			}
-			free(s);
-		}
-		goto out;
-	}
-	if (s == NULL) {
-		s = calloc(1, sizeof(*s));
-		if (s == NULL) {
-			log_error("http: out of memory");
-			ret = -1;
-			goto out;
-		}
-		s->http = http;
-		s->next = http->socks;
-		if (s->next != NULL) {
-			s->next->prev = s;
-		}
-		http->socks = s;
-		ev_init(&s->io, io_cb);
-		s->io.data = s;
-		curl_multi_assign(http->multi, fd, s);
-	}
-	if (what & CURL_POLL_IN) {
-		events |= EV_READ;
-	}
-	if (what & CURL_POLL_OUT) {
-		events |= EV_WRITE;
-	}
-	ev_io_stop(http->loop, &s->io);
-	ev_io_set(&s->io, fd, events);
-	ev_io_start(http->loop, &s->io);
-out:
-	return ret;
 }
 
 struct http *
@@ -585,21 +450,9 @@ http_create(struct ev_loop *loop, const struct http_options *opts)
 	if (http->opts.max_body > SIZE_MAX / 2) {
 		http->opts.max_body = SIZE_MAX / 2;
 	}
-	http->waiting_tail = &http->waiting;
-	ev_init(&http->timer, timer_cb);
-	http->timer.data = http;
-
-	http->multi = curl_multi_init();
-	if (http->multi == NULL) {
-		log_error("http: curl_multi_init failed");
-		goto out;
-	}
-	if (curl_multi_setopt(http->multi, CURLMOPT_SOCKETFUNCTION, multi_socket_cb) != CURLM_OK ||
-	    curl_multi_setopt(http->multi, CURLMOPT_SOCKETDATA, http) != CURLM_OK ||
-	    curl_multi_setopt(http->multi, CURLMOPT_TIMERFUNCTION, multi_timer_cb) != CURLM_OK ||
-	    curl_multi_setopt(http->multi, CURLMOPT_TIMERDATA, http) != CURLM_OK ||
-	    curl_multi_setopt(http->multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX) != CURLM_OK) {
-		log_error("http: curl_multi_setopt failed");
+	list_init(&http->xfers);
+	list_init(&http->waiting);
+	if (http_multi_init(&http->m, loop, check_multi_info, http) < 0) {
 		goto out;
 	}
 	ret = http;
@@ -749,6 +602,8 @@ http_request(struct http *http, const char *method, const char *url, const char 
 		goto out;
 	}
 	x->http = http;
+	list_node_init(&x->node);
+	list_node_init(&x->wait_node);
 	x->done = done;
 	x->arg = arg;
 	for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
@@ -772,8 +627,8 @@ http_request(struct http *http, const char *method, const char *url, const char 
 	/* Started at once when there is room: curl_multi_add_handle only
 	 * schedules (curl asks for a zero timeout, which multi_timer_cb hands
 	 * to the loop), so done is never called from here. */
-	if (http->active < HTTP_MAX_ACTIVE && http->waiting == NULL) {
-		rc = curl_multi_add_handle(http->multi, x->easy);
+	if (http->active < HTTP_MAX_ACTIVE && list_empty(&http->waiting)) {
+		rc = curl_multi_add_handle(http->m.multi, x->easy);
 		if (rc != CURLM_OK) {
 			log_error("http: %s: curl_multi_add_handle: %s", url,
 			          curl_multi_strerror(rc));
@@ -782,14 +637,9 @@ http_request(struct http *http, const char *method, const char *url, const char 
 		x->started = true;
 		http->active++;
 	} else {
-		*http->waiting_tail = x;
-		http->waiting_tail = &x->wait_next;
+		list_append(&http->waiting, &x->wait_node);
 	}
-	x->next = http->xfers;
-	if (x->next != NULL) {
-		x->next->prev = x;
-	}
-	http->xfers = x;
+	list_push(&http->xfers, &x->node);
 	http->pending++;
 	x = NULL;
 	ret = 0;

@@ -59,9 +59,6 @@ int http_request(struct http *http, const char *method, const char *url, const c
 /* The loop the client runs on. */
 struct ev_loop *http_loop(const struct http *http);
 
-/* Number of requests in flight. */
-size_t http_pending(const struct http *http);
-
 void http_get_stats(const struct http *http, struct http_stats *stats);
 
 /* Whether url is an absolute https URL with a host and no whitespace or

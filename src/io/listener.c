@@ -20,30 +20,9 @@ struct listener {
 	int fd;
 	struct ev_io io;
 	struct ev_timer pause;
-	struct listener_conn *oldest;
-	struct listener_conn *newest;
+	struct list conns; /* oldest first */
 	size_t n_conns;
 };
-
-static void
-unlink_conn(struct listener_conn *c)
-{
-	struct listener *l = c->listener;
-
-	if (c->prev != NULL) {
-		c->prev->next = c->next;
-	} else {
-		l->oldest = c->next;
-	}
-	if (c->next != NULL) {
-		c->next->prev = c->prev;
-	} else {
-		l->newest = c->prev;
-	}
-	c->prev = NULL;
-	c->next = NULL;
-	l->n_conns--;
-}
 
 void
 listener_conn_close(struct listener_conn *c)
@@ -56,7 +35,8 @@ listener_conn_close(struct listener_conn *c)
 		l->cfg.close(c);
 	}
 	close(c->fd);
-	unlink_conn(c);
+	list_unlink(&c->node);
+	l->n_conns--;
 	free(c);
 }
 
@@ -77,6 +57,59 @@ void
 listener_conn_busy(struct listener_conn *c, bool busy)
 {
 	c->busy = busy;
+}
+
+enum listener_io
+listener_conn_send(struct listener_conn *c, const char *buf, size_t len, size_t *pos)
+{
+	enum listener_io ret = LISTENER_IO_DONE;
+	ssize_t n;
+
+	while (*pos < len) {
+		n = send(c->fd, buf + *pos, len - *pos, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR) {
+			continue;
+		}
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			ret = LISTENER_IO_AGAIN;
+			break;
+		}
+		if (n <= 0) {
+			ret = LISTENER_IO_CLOSED;
+			break;
+		}
+		*pos += (size_t)n;
+	}
+	return ret;
+}
+
+enum listener_io
+listener_conn_recv(struct listener_conn *c, char *buf, size_t cap, size_t *len)
+{
+	enum listener_io ret = LISTENER_IO_DONE;
+	ssize_t n;
+
+	do {
+		n = recv(c->fd, buf + *len, cap - *len, 0);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		ret = LISTENER_IO_AGAIN;
+	} else if (n <= 0) {
+		ret = LISTENER_IO_CLOSED;
+	} else {
+		*len += (size_t)n;
+		buf[*len] = '\0';
+	}
+	return ret;
+}
+
+bool
+listener_conn_done(struct listener_conn *c, enum listener_io io)
+{
+	if (io == LISTENER_IO_CLOSED) {
+		listener_conn_close(c);
+	}
+	return io == LISTENER_IO_DONE;
 }
 
 void
@@ -167,12 +200,16 @@ same_source(const struct listener_conn *a, const struct listener_conn *b)
 static struct listener_conn *
 victim(struct listener *l, struct listener_conn *c)
 {
-	struct listener_conn *it;
+	struct list_node *node;
+	struct list_node *tmp;
 	struct listener_conn *oldest_idle = NULL;
 	struct listener_conn *oldest_idle_same = NULL;
 	size_t same = 0;
 
-	for (it = l->oldest; it != NULL; it = it->next) {
+	list_for_each(&l->conns, node, tmp)
+	{
+		struct listener_conn *it = list_entry(node, struct listener_conn, node);
+
 		if (!same_source(it, c)) {
 			if (oldest_idle == NULL && !it->busy) {
 				oldest_idle = it;
@@ -221,13 +258,7 @@ add_conn(struct listener *l, int fd, const struct sockaddr_storage *ss)
 		          old->peer);
 		listener_conn_close(old);
 	}
-	c->prev = l->newest;
-	if (l->newest != NULL) {
-		l->newest->next = c;
-	} else {
-		l->oldest = c;
-	}
-	l->newest = c;
+	list_append(&l->conns, &c->node);
 	l->n_conns++;
 	ev_io_init(&c->io, on_conn_io, fd, EV_READ);
 	c->io.data = c;
@@ -302,6 +333,7 @@ listener_create(struct ev_loop *loop, int fd, const struct listener_config *cfg)
 		l->cfg.conn_size = sizeof(struct listener_conn);
 	}
 	l->fd = fd;
+	list_init(&l->conns);
 	ev_io_init(&l->io, on_accept, fd, EV_READ);
 	l->io.data = l;
 	ev_io_start(loop, &l->io);
@@ -317,12 +349,247 @@ listener_destroy(struct listener *l)
 	if (l == NULL) {
 		return;
 	}
-	while (l->oldest != NULL) {
-		listener_conn_close(l->oldest);
+	while (!list_empty(&l->conns)) {
+		listener_conn_close(list_entry(list_first(&l->conns), struct listener_conn, node));
 	}
 	ev_io_stop(l->loop, &l->io);
 	ev_timer_stop(l->loop, &l->pause);
 	close(l->fd);
 	free(l->name);
 	free(l);
+}
+
+/* ---- listen addresses ---- */
+
+static int
+parse_port(const char *s, in_port_t *port)
+{
+	unsigned long value = 0;
+	size_t i;
+	int ret = -1;
+
+	for (i = 0; s[i] != '\0'; i++) {
+		if (s[i] < '0' || s[i] > '9' || i >= 5) {
+			goto out;
+		}
+		value = value * 10 + (unsigned long)(s[i] - '0');
+	}
+	if (i == 0 || value == 0 || value > 65535) {
+		goto out;
+	}
+	*port = htons((in_port_t)value);
+	ret = 0;
+out:
+	return ret;
+}
+
+/* The address between start and stop, in family's binary form at bin. */
+static int
+parse_host(int family, const char *start, const char *stop, void *bin)
+{
+	char host[INET6_ADDRSTRLEN];
+	size_t len = (size_t)(stop - start);
+
+	if (len == 0 || len >= sizeof(host)) {
+		return -1;
+	}
+	memcpy(host, start, len);
+	host[len] = '\0';
+	return inet_pton(family, host, bin) == 1 ? 0 : -1;
+}
+
+int
+listener_parse_address(const char *address, struct listener_address *out)
+{
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&out->ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&out->ss;
+	const char *sep;
+	int ret = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (strspn(address, "0123456789") == strlen(address)) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_addr = in6addr_any;
+		out->len = sizeof(*sin6);
+		out->dual = true;
+		ret = parse_port(address, &sin6->sin6_port);
+	} else if (address[0] == '[') {
+		sep = strchr(address, ']');
+		if (sep == NULL || sep[1] != ':' ||
+		    parse_host(AF_INET6, address + 1, sep, &sin6->sin6_addr) < 0) {
+			goto out;
+		}
+		sin6->sin6_family = AF_INET6;
+		out->len = sizeof(*sin6);
+		out->dual = IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr);
+		ret = parse_port(sep + 2, &sin6->sin6_port);
+	} else {
+		sep = strrchr(address, ':');
+		if (sep == NULL || parse_host(AF_INET, address, sep, &sin->sin_addr) < 0) {
+			goto out;
+		}
+		sin->sin_family = AF_INET;
+		out->len = sizeof(*sin);
+		ret = parse_port(sep + 1, &sin->sin_port);
+	}
+out:
+	return ret;
+}
+
+static in_port_t
+port_of(const struct sockaddr_storage *ss)
+{
+	return ss->ss_family == AF_INET6 ? ((const struct sockaddr_in6 *)ss)->sin6_port
+	                                 : ((const struct sockaddr_in *)ss)->sin_port;
+}
+
+const char *
+listener_address_name(const char *address, char *buf, size_t len)
+{
+	const struct sockaddr_in6 *sin6;
+	const struct sockaddr_in *sin;
+	struct listener_address a;
+	char host[INET6_ADDRSTRLEN];
+	int n;
+
+	if (listener_parse_address(address, &a) < 0) {
+		return address;
+	}
+	sin6 = (const struct sockaddr_in6 *)&a.ss;
+	sin = (const struct sockaddr_in *)&a.ss;
+	if (a.ss.ss_family == AF_INET6) {
+		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
+		n = snprintf(buf, len, "[%s]:%u", host, (unsigned)ntohs(sin6->sin6_port));
+	} else {
+		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
+		n = snprintf(buf, len, "%s:%u", host, (unsigned)ntohs(sin->sin_port));
+	}
+	return n > 0 && (size_t)n < len ? buf : address;
+}
+
+/* What to do about a failed bind: written to buf, empty when there is
+ * nothing to add to strerror. */
+static void
+bind_hint(const char *key, int err, const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+	unsigned port = (unsigned)ntohs(port_of(ss));
+
+	buf[0] = '\0';
+	if (err == EACCES) {
+		snprintf(buf, len,
+		         ": port %u needs root or CAP_NET_BIND_SERVICE: run acmed as root, grant "
+		         "it the capability, or set %s to a port above 1023",
+		         port, key);
+	} else if (err == EADDRINUSE) {
+		snprintf(buf, len,
+		         ": another program (a web server, or acmed run answering challenges) "
+		         "holds port %u: stop it, set %s to a free port, or use webroot or a hook",
+		         port, key);
+	} else if (err == EADDRNOTAVAIL) {
+		snprintf(buf, len, ": no interface of this host has that address: set %s to one",
+		         key);
+	}
+}
+
+/* A socket for a: on a kernel without IPv6, a dual wildcard falls back to
+ * every IPv4 address, which will do. */
+static int
+open_socket(struct listener_address *a)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)&a->ss;
+	in_port_t port;
+	int fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0 && a->dual && errno == EAFNOSUPPORT) {
+		port = port_of(&a->ss);
+		memset(&a->ss, 0, sizeof(a->ss));
+		sin->sin_family = AF_INET;
+		sin->sin_addr.s_addr = htonl(INADDR_ANY);
+		sin->sin_port = port;
+		a->len = sizeof(*sin);
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	}
+	return fd;
+}
+
+int
+listener_open_err(const char *key, const char *address, char *err, size_t errlen)
+{
+	struct listener_address a;
+	char hint[256] = "";
+	const char *step;
+	int one = 1;
+	int v6only;
+	int fd = -1;
+	int saved;
+
+	if (listener_parse_address(address, &a) < 0) {
+		snprintf(err, errlen,
+		         "%s %s: expected PORT, ADDR:PORT or [ADDR]:PORT with a port from 1 to "
+		         "65535",
+		         key, address);
+		goto out;
+	}
+	step = "socket";
+	fd = open_socket(&a);
+	if (fd < 0) {
+		goto fail;
+	}
+	step = "setsockopt";
+	v6only = a.dual ? 0 : 1;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    (a.ss.ss_family == AF_INET6 &&
+	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only)) < 0)) {
+		goto fail;
+	}
+	step = "bind";
+	if (bind(fd, (struct sockaddr *)&a.ss, a.len) < 0) {
+		saved = errno;
+		bind_hint(key, saved, &a.ss, hint, sizeof(hint));
+		errno = saved;
+		goto fail;
+	}
+	step = "listen";
+	if (listen(fd, SOMAXCONN) < 0) {
+		goto fail;
+	}
+	goto out;
+fail:
+	saved = errno;
+	snprintf(err, errlen, "%s %s: %s: %s%s", key, address, step, strerror(saved), hint);
+	if (fd >= 0) {
+		close(fd);
+		fd = -1;
+	}
+	errno = saved;
+out:
+	return fd;
+}
+
+int
+listener_open(const char *key, const char *address)
+{
+	char err[512];
+	int fd = listener_open_err(key, address, err, sizeof(err));
+
+	if (fd < 0) {
+		log_error("%s", err);
+	}
+	return fd;
+}
+
+struct listener *
+listener_start(struct ev_loop *loop, const char *key, const char *address,
+               const struct listener_config *cfg)
+{
+	struct listener *l = NULL;
+	int fd = listener_open(key, address);
+
+	if (fd >= 0) {
+		l = listener_create(loop, fd, cfg);
+	}
+	if (l != NULL) {
+		log_debug("%s: listening", cfg->name);
+	}
+	return l;
 }

@@ -22,12 +22,15 @@
 #include <ev.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/socket.h>
+
+#include "base/list.h"
 
 struct listener;
 
 struct listener_conn {
 	struct listener *listener;
-	struct listener_conn *prev, *next; /* oldest first */
+	struct list_node node; /* in the listener's list, oldest first */
 	int fd;
 	bool busy;
 	bool has_source; /* a TCP peer: source is set */
@@ -54,9 +57,42 @@ struct listener_config {
 	void *arg; /* given to open; listener_arg returns it */
 };
 
+/* A TCP listen address as the settings http-listen and tls-listen give it:
+ * "PORT" (every address, IPv4 and IPv6), "ADDR:PORT" (IPv4) or
+ * "[ADDR]:PORT" (IPv6), with a port from 1 to 65535. */
+struct listener_address {
+	struct sockaddr_storage ss;
+	socklen_t len;
+	bool dual; /* an IPv6 wildcard that takes IPv4 too */
+};
+
+/* Parses address into *out. Returns 0, or -1 when it is none of the forms
+ * above. */
+int listener_parse_address(const char *address, struct listener_address *out);
+
+/* The address in one spelling per socket ("8080" and "[::0]:08080" are
+ * both "[::]:8080"), for telling whether two settings ask for the same
+ * listener; address itself when it does not parse. Returns buf or
+ * address (borrowed). */
+const char *listener_address_name(const char *address, char *buf, size_t len);
+
+/* A listening TCP socket (non-blocking, close-on-exec) on address (see
+ * struct listener_address); -1 with the one-line reason in err, named
+ * after the setting key ("http-listen [::]:80: bind: Address already in
+ * use: ..."), saying what to do about it. */
+int listener_open_err(const char *key, const char *address, char *err, size_t errlen);
+
+/* listener_open_err with the reason logged. */
+int listener_open(const char *key, const char *address);
+
 /* Serves the listening socket fd (non-blocking), which it owns from now on,
  * even on failure. cfg is copied. Returns NULL (logged) when out of memory. */
 struct listener *listener_create(struct ev_loop *loop, int fd, const struct listener_config *cfg);
+
+/* listener_open(key, address), then listener_create on the socket.
+ * Returns the listener, or NULL (logged). */
+struct listener *listener_start(struct ev_loop *loop, const char *key, const char *address,
+                                const struct listener_config *cfg);
 
 /* Closes every connection (their close callbacks run) and the listening
  * socket, and frees l. NULL is fine. */
@@ -77,6 +113,28 @@ void listener_conn_watch(struct listener_conn *c, int events);
 /* A busy connection is serving a request: it is not replaced by new ones,
  * only closed by its timer. A new connection is not busy. */
 void listener_conn_busy(struct listener_conn *c, bool busy);
+
+/* What listener_conn_send and listener_conn_recv did. */
+enum listener_io {
+	LISTENER_IO_DONE, /* sent all of it; received some */
+	LISTENER_IO_AGAIN, /* not now: call again when the socket is ready */
+	LISTENER_IO_CLOSED, /* the peer is gone or closed its side: close c */
+	LISTENER_IO__MAX,
+};
+
+/* Sends buf from *pos to len on c's socket without blocking, advancing
+ * *pos. */
+enum listener_io listener_conn_send(struct listener_conn *c, const char *buf, size_t len,
+                                    size_t *pos);
+
+/* Receives what has come on c's socket into buf from *len up to cap
+ * (more than *len), advancing *len and writing a NUL at buf[*len]: buf
+ * holds cap + 1 bytes. */
+enum listener_io listener_conn_recv(struct listener_conn *c, char *buf, size_t cap, size_t *len);
+
+/* Whether a send or receive on c gave io DONE, so that its caller goes on;
+ * CLOSED closes c (then freed), AGAIN leaves it waiting. */
+bool listener_conn_done(struct listener_conn *c, enum listener_io io);
 
 /* Restarts c's timer: c is closed timeout_s seconds from now. */
 void listener_conn_timeout(struct listener_conn *c, double timeout_s);

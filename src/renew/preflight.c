@@ -4,6 +4,7 @@
 #include "challenge/challenge.h"
 #include "challenge/select.h"
 #include "io/hook.h"
+#include "io/listener.h"
 #include "base/log.h"
 #include "base/file.h"
 #include "store/store.h"
@@ -394,7 +395,7 @@ static void
 check_listen(struct run *r, const char *key, const char *address)
 {
 	char err[PREFLIGHT_MAX_LINE / 2];
-	int fd = challenge_listen_err(key, address, err, sizeof(err));
+	int fd = listener_open_err(key, address, err, sizeof(err));
 
 	if (fd < 0) {
 		problem(r, true, "%s", err);

@@ -9,6 +9,7 @@
 #endif
 #include "acme/acme_client.h"
 #include "acme/acme_client_test.h"
+#include "io/http_test.h"
 
 #include <fcntl.h>
 #include <jansson.h>

@@ -1,5 +1,6 @@
 #include "challenge/challenge.h"
 #include "challenge/select.h"
+#include "challenge/responders.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -1360,75 +1361,6 @@ test_create_selection(void **state)
 	challenge_destroy(ch);
 }
 
-static void
-test_key(void **state)
-{
-	struct conf_settings a;
-	struct conf_settings b;
-	char port[] = "8080";
-	char any[] = "[::]:8080";
-	char any80[] = "[::]:80";
-	char lo[] = "127.0.0.1:8080";
-	char root1[] = "/var/www/a";
-	char root2[] = "/var/www/b";
-	char hook[] = "/usr/bin/dns";
-	char *ka;
-	char *kb;
-
-	memset(&a, 0, sizeof(a));
-	memset(&b, 0, sizeof(b));
-	a.hook_timeout = b.hook_timeout = 120;
-
-	/* The default listen is "[::]:80"; "PORT" is "[::]:PORT". */
-	ka = challenge_key(&a);
-	b.http_listen = any80;
-	kb = challenge_key(&b);
-	assert_string_equal(ka, kb);
-	free(ka);
-	free(kb);
-	a.http_listen = port;
-	b.http_listen = any;
-	ka = challenge_key(&a);
-	kb = challenge_key(&b);
-	assert_string_equal(ka, kb);
-	free(kb);
-	b.http_listen = lo;
-	kb = challenge_key(&b);
-	assert_string_not_equal(ka, kb);
-	free(ka);
-	free(kb);
-
-	/* Equal webroots share; others do not; webroot is not standalone. */
-	a.webroot = root1;
-	b.webroot = root1;
-	ka = challenge_key(&a);
-	kb = challenge_key(&b);
-	assert_string_equal(ka, kb);
-	free(kb);
-	b.webroot = root2;
-	kb = challenge_key(&b);
-	assert_string_not_equal(ka, kb);
-	free(ka);
-	free(kb);
-
-	/* dns-01 differs from http-01 with the same hook; dns-wait counts. */
-	a.webroot = b.webroot = NULL;
-	a.challenge = CONF_CHALLENGE_DNS01;
-	a.dns_hook = hook;
-	b.http_hook = hook;
-	ka = challenge_key(&a);
-	kb = challenge_key(&b);
-	assert_string_not_equal(ka, kb);
-	free(kb);
-	b = a;
-	b.dns_wait = 30;
-	kb = challenge_key(&b);
-	assert_string_not_equal(ka, kb);
-	free(ka);
-	free(kb);
-	assert_null(challenge_key(NULL));
-}
-
 int
 main(void)
 {
@@ -1454,7 +1386,6 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_dns01, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_dns01_failures, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_create_selection, setup, teardown),
-	        cmocka_unit_test(test_key),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

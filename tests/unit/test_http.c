@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #endif
 #include "io/http.h"
+#include "io/http_test.h"
 
 #include <openssl/ssl.h>
 #include <stdio.h>

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ev.h>
 #include <netinet/in.h>
 #include <setjmp.h>
@@ -287,6 +288,221 @@ test_destroy(void **state)
 	}
 }
 
+/* listener_conn_send: all of it, up to a full socket, or a gone peer;
+ * listener_conn_recv: what came, nothing yet, or the end. */
+static void
+test_send_recv(void **state)
+{
+	struct listener_conn c;
+	struct listener_conn peer;
+	static char big[1 << 22];
+	char buf[8];
+	size_t pos = 0;
+	size_t len = 0;
+	int sv[2];
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	memset(&peer, 0, sizeof(peer));
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+	c.fd = sv[0];
+	peer.fd = sv[1];
+	assert_int_equal(listener_conn_recv(&peer, buf, sizeof(buf) - 1, &len), LISTENER_IO_AGAIN);
+	assert_int_equal(len, 0);
+	assert_false(listener_conn_done(&peer, LISTENER_IO_AGAIN));
+	assert_true(listener_conn_done(&peer, LISTENER_IO_DONE));
+	assert_int_equal(listener_conn_send(&c, "hello", 5, &pos), LISTENER_IO_DONE);
+	assert_int_equal(pos, 5);
+	assert_int_equal(listener_conn_send(&c, "hello", 5, &pos), LISTENER_IO_DONE);
+	/* At most cap bytes, NUL-terminated; the rest waits. */
+	assert_int_equal(listener_conn_recv(&peer, buf, 3, &len), LISTENER_IO_DONE);
+	assert_string_equal(buf, "hel");
+	assert_int_equal(listener_conn_recv(&peer, buf, sizeof(buf) - 1, &len), LISTENER_IO_DONE);
+	assert_string_equal(buf, "hello");
+	assert_int_equal(len, 5);
+	pos = 0;
+	assert_int_equal(listener_conn_send(&c, big, sizeof(big), &pos), LISTENER_IO_AGAIN);
+	assert_true(pos > 0 && pos < sizeof(big));
+	shutdown(sv[0], SHUT_WR);
+	len = 0;
+	while (listener_conn_recv(&peer, big, sizeof(big) - 1, &len) == LISTENER_IO_DONE) {
+		len = 0;
+	}
+	assert_int_equal(listener_conn_recv(&peer, buf, sizeof(buf) - 1, &len), LISTENER_IO_CLOSED);
+	close(sv[1]);
+	assert_int_equal(listener_conn_send(&c, big, sizeof(big), &pos), LISTENER_IO_CLOSED);
+	close(sv[0]);
+}
+
+/* The listen-address grammar of http-listen and tls-listen. */
+static void
+test_parse_address(void **state)
+{
+	static const char *const bad[] = {
+	        "",
+	        "0",
+	        "65536",
+	        "123456",
+	        "080800",
+	        "+80",
+	        " 80",
+	        "80 ",
+	        "http",
+	        ":80",
+	        "1.2.3.4",
+	        "1.2.3.4:",
+	        "1.2.3.4:0",
+	        "1.2.3:80",
+	        "::1:80",
+	        "[::1]",
+	        "[::1]80",
+	        "[]:80",
+	        "[1.2.3.4]:80",
+	        "[::1]:",
+	        "[::1]:x",
+	        "localhost:80",
+	        "1.2.3.4:65536",
+	};
+	const struct sockaddr_in6 *sin6;
+	const struct sockaddr_in *sin;
+	struct listener_address a;
+	unsigned char loop6[16] = {0};
+
+	(void)state;
+	assert_int_equal(listener_parse_address("8080", &a), 0);
+	sin6 = (const struct sockaddr_in6 *)&a.ss;
+	assert_int_equal(a.ss.ss_family, AF_INET6);
+	assert_int_equal(a.len, sizeof(struct sockaddr_in6));
+	assert_true(a.dual);
+	assert_int_equal(ntohs(sin6->sin6_port), 8080);
+	assert_true(IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr));
+
+	assert_int_equal(listener_parse_address("[::]:443", &a), 0);
+	assert_true(a.dual);
+	assert_int_equal(ntohs(sin6->sin6_port), 443);
+
+	assert_int_equal(listener_parse_address("[::1]:65535", &a), 0);
+	assert_false(a.dual);
+	loop6[15] = 1;
+	assert_memory_equal(&sin6->sin6_addr, loop6, 16);
+	assert_int_equal(ntohs(sin6->sin6_port), 65535);
+
+	assert_int_equal(listener_parse_address("127.0.0.1:00080", &a), 0);
+	sin = (const struct sockaddr_in *)&a.ss;
+	assert_int_equal(a.ss.ss_family, AF_INET);
+	assert_int_equal(a.len, sizeof(struct sockaddr_in));
+	assert_false(a.dual);
+	assert_int_equal(ntohl(sin->sin_addr.s_addr), INADDR_LOOPBACK);
+	assert_int_equal(ntohs(sin->sin_port), 80);
+
+	assert_int_equal(listener_parse_address("1", &a), 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (listener_parse_address(bad[i], &a) == 0) {
+			fail_msg("'%s' parsed", bad[i]);
+		}
+	}
+}
+
+/* One spelling per socket: what challenge_key compares. */
+static void
+test_address_name(void **state)
+{
+	char buf[64];
+
+	(void)state;
+	assert_string_equal(listener_address_name("80", buf, sizeof(buf)), "[::]:80");
+	assert_string_equal(listener_address_name("[::0]:0080", buf, sizeof(buf)), "[::]:80");
+	assert_string_equal(listener_address_name("[0:0::1]:443", buf, sizeof(buf)), "[::1]:443");
+	assert_string_equal(listener_address_name("127.0.0.1:08080", buf, sizeof(buf)),
+	                    "127.0.0.1:8080");
+	/* Not an address: itself, for the responder to refuse. */
+	assert_string_equal(listener_address_name("nonsense", buf, sizeof(buf)), "nonsense");
+	/* No room: itself. */
+	assert_string_equal(listener_address_name("80", buf, 4), "80");
+}
+
+/* The messages name the setting and say what to do (integration tests
+ * grep them). */
+static void
+test_open_errors(void **state)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+	char address[64];
+	char want[512];
+	char err[512];
+	int fd;
+	int port;
+
+	(void)state;
+	assert_int_equal(listener_open_err("http-listen", "65536", err, sizeof(err)), -1);
+	assert_string_equal(err, "http-listen 65536: expected PORT, ADDR:PORT or [ADDR]:PORT with "
+	                         "a port from 1 to 65535");
+
+	fd = listener_open_err("tls-listen", "127.0.0.1:0", err, sizeof(err));
+	assert_int_equal(fd, -1); /* port 0 is not a port to listen on */
+
+	/* A port taken by an earlier socket. */
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(listen(fd, 1), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	port = ntohs(sin.sin_port);
+	snprintf(address, sizeof(address), "127.0.0.1:%d", port);
+	assert_int_equal(listener_open_err("tls-listen", address, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want),
+	         "tls-listen %s: bind: Address already in use: another program (a web server, "
+	         "or acmed run answering challenges) holds port %d: stop it, set tls-listen to a "
+	         "free port, or use webroot or a hook",
+	         address, port);
+	assert_string_equal(err, want);
+
+	/* An address this host does not have. */
+	assert_int_equal(listener_open_err("http-listen", "192.0.2.1:8080", err, sizeof(err)), -1);
+	assert_string_equal(err, "http-listen 192.0.2.1:8080: bind: Cannot assign requested "
+	                         "address: no interface of this host has that address: set "
+	                         "http-listen to one");
+	close(fd);
+
+	/* Free again: listener_open gives a listening, non-blocking socket. */
+	fd = listener_open("http-listen", address);
+	assert_true(fd >= 0);
+	assert_true((fcntl(fd, F_GETFL) & O_NONBLOCK) != 0);
+	assert_true((fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0);
+	close(fd);
+}
+
+/* listener_start serves the address it opens. */
+static void
+test_start(void **state)
+{
+	struct fixture *f = *state;
+	struct listener_config cfg = {0};
+	char address[64];
+	int fd;
+
+	cfg.name = "test";
+	cfg.max_conns = 4;
+	cfg.timeout_s = 5.;
+	cfg.io = on_io;
+	cfg.arg = f;
+	/* A port that was free a moment ago. */
+	start(f, 1, 0, 5.);
+	snprintf(address, sizeof(address), "127.0.0.1:%d", f->port);
+	listener_destroy(f->l);
+	f->l = listener_start(f->loop, "http-listen", address, &cfg);
+	assert_non_null(f->l);
+	fd = connect_from(f, 1);
+	assert_int_equal(listener_count(f->l), 1);
+	close(fd);
+	assert_null(listener_start(f->loop, "http-listen", address, &cfg));
+	assert_null(listener_start(f->loop, "http-listen", "nonsense", &cfg));
+}
+
 int
 main(void)
 {
@@ -296,6 +512,11 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_per_source, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_destroy, setup, teardown),
+	        cmocka_unit_test(test_send_recv),
+	        cmocka_unit_test(test_parse_address),
+	        cmocka_unit_test(test_address_name),
+	        cmocka_unit_test(test_open_errors),
+	        cmocka_unit_test_setup_teardown(test_start, setup, teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
