@@ -22,9 +22,9 @@
 #define DAY (24 * 3600)
 
 /* The fake's own directory, with renewalInfo or without. */
-#define DIRECTORY(extra)                                                                         \
-	"{\"newNonce\":\"" FAKE_CA_NONCE "\",\"newAccount\":\"" FAKE_CA_NEW_ACCOUNT "\","       \
-	"\"newOrder\":\"" FAKE_CA_NEW_ORDER "\",\"revokeCert\":\"" FAKE_CA "/revoke\","          \
+#define DIRECTORY(extra)                                                                  \
+	"{\"newNonce\":\"" FAKE_CA_NONCE "\",\"newAccount\":\"" FAKE_CA_NEW_ACCOUNT "\"," \
+	"\"newOrder\":\"" FAKE_CA_NEW_ORDER "\",\"revokeCert\":\"" FAKE_CA "/revoke\","   \
 	"\"keyChange\":\"" FAKE_CA "/key-change\"" extra "}"
 
 struct fixture {
@@ -120,8 +120,8 @@ queue_window(struct fixture *f, time_t start, time_t end)
 
 	rfc3339(start, a, sizeof(a));
 	rfc3339(end, b, sizeof(b));
-	snprintf(f->body, sizeof(f->body), "{\"suggestedWindow\":{\"start\":\"%s\",\"end\":\"%s\"}}",
-	         a, b);
+	snprintf(f->body, sizeof(f->body),
+	         "{\"suggestedWindow\":{\"start\":\"%s\",\"end\":\"%s\"}}", a, b);
 	fake_ca_queue(&f->ca, &r);
 	return &f->ca.replies[f->ca.n_replies - 1];
 }

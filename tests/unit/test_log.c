@@ -68,8 +68,8 @@ test_levels(void **state)
 	log_info("info %d", 1);
 	log_warn("warn %s", "two");
 	log_error("error");
-	assert_string_equal(capture_take(&c), NAME ": info 1\n" NAME ": warning: warn two\n" NAME
-	                                           ": error: error\n");
+	assert_string_equal(capture_take(&c),
+	                    NAME ": info 1\n" NAME ": warning: warn two\n" NAME ": error: error\n");
 
 	log_set_level(LOG_LEVEL_ERROR);
 	assert_int_equal(log_get_level(), LOG_LEVEL_ERROR);
@@ -204,8 +204,9 @@ test_terminal(void **state)
 	log_info("plain");
 	log_warn("w");
 	log_error("e");
-	assert_string_equal(capture_take(&c), NAME ": plain\n" NAME ": \033[33mwarning\033[0m: w\n" NAME
-	                                           ": \033[31merror\033[0m: e\n");
+	assert_string_equal(capture_take(&c),
+	                    NAME ": plain\n" NAME ": \033[33mwarning\033[0m: w\n" NAME
+	                         ": \033[31merror\033[0m: e\n");
 
 	log_status("%d/%d done", 3, 10);
 	assert_string_equal(capture_take(&c), "3/10 done");

@@ -16,7 +16,7 @@
 #include "capture.h"
 
 #define CLEAR "\r\033[K"
-#define LINE(done, total, o, v, f, d)                                                       \
+#define LINE(done, total, o, v, f, d)                                                          \
 	"acmed: " #done "/" #total " done, ordering " #o ", validating " #v ", finalizing " #f \
 	", downloading " #d
 
@@ -99,7 +99,8 @@ test_terminal(void **state)
 	assert_string_equal(capture_take(&c), CLEAR LINE(0, 2, 1, 1, 0, 0));
 	/* A message goes above the line. */
 	log_info("www: renewing");
-	assert_string_equal(capture_take(&c), CLEAR "acmed: www: renewing\n" LINE(0, 2, 1, 1, 0, 0));
+	assert_string_equal(capture_take(&c),
+	                    CLEAR "acmed: www: renewing\n" LINE(0, 2, 1, 1, 0, 0));
 	progress_step(&p, true, ACME_ORDER_STEP_VALIDATING, true, ACME_ORDER_STEP_FINALIZING);
 	progress_step(&p, true, ACME_ORDER_STEP_FINALIZING, true, ACME_ORDER_STEP_DOWNLOADING);
 	assert_string_equal(capture_take(&c),
