@@ -220,18 +220,33 @@ run_until(struct fixture *f, size_t i)
 	assert_int_equal(f->out[i].calls, 1);
 }
 
+/* Issues 0 and 1, with new keys, run together to their end. */
+static void
+run_two(struct fixture *f)
+{
+	for (size_t i = 0; i < 2; i++) {
+		struct issue_request req = request(f, i, NULL);
+
+		create(f, i, &req);
+	}
+	issue_run(f->is[0]);
+	issue_run(f->is[1]);
+	run_until(f, 0);
+	run_until(f, 1);
+}
+
 static void
 queue_new_order(struct fixture *f, const char *location, const char *body)
 {
-	struct fake_reply r = {
-	        .method = "POST",
-	        .url = FAKE_CA_NEW_ORDER,
-	        .status = 201,
-	        .location = location,
-	        .body = body,
-	};
+	fake_ca_json(&f->ca, FAKE_CA_NEW_ORDER, 201, body)->location = location;
+}
 
-	fake_ca_queue(&f->ca, &r);
+/* The CA registers the account again, as ACCOUNT2_URL. */
+static void
+queue_account(struct fixture *f)
+{
+	fake_ca_json(&f->ca, FAKE_CA_NEW_ACCOUNT, 201, "{\"status\":\"valid\"}")->location =
+	        ACCOUNT2_URL;
 }
 
 /* What the CA answers after newOrder for order n: validation, issuance. */
@@ -357,19 +372,12 @@ static void
 test_gate(void **state)
 {
 	struct fixture *f = *state;
-	struct issue_request a = request(f, 0, NULL);
-	struct issue_request b = request(f, 1, NULL);
 	size_t first = 0;
 	size_t second = 0;
 
 	QUEUE_ORDER(f, 1);
 	QUEUE_ORDER(f, 2);
-	create(f, 0, &a);
-	create(f, 1, &b);
-	issue_run(f->is[0]);
-	issue_run(f->is[1]);
-	run_until(f, 0);
-	run_until(f, 1);
+	run_two(f);
 	assert_ordered(f, 0, ORDER_URL(1), FINALIZE_URL(1), PEM(1));
 	assert_ordered(f, 1, ORDER_URL(2), FINALIZE_URL(2), PEM(2));
 	assert_int_not_equal(EVP_PKEY_eq(f->out[0].key, f->out[1].key), 1);
@@ -398,16 +406,9 @@ test_account_again(void **state)
 {
 	struct fixture *f = *state;
 	struct issue_request req = request(f, 0, NULL);
-	struct fake_reply account = {
-	        .method = "POST",
-	        .url = FAKE_CA_NEW_ACCOUNT,
-	        .status = 201,
-	        .location = ACCOUNT2_URL,
-	        .body = "{\"status\":\"valid\"}",
-	};
 
 	fake_ca_problem(&f->ca, FAKE_CA_NEW_ORDER, 400, PROBLEM("accountDoesNotExist"));
-	fake_ca_queue(&f->ca, &account);
+	queue_account(f);
 	QUEUE_ORDER(f, 1);
 	create(f, 0, &req);
 	issue_run(f->is[0]);
@@ -428,27 +429,13 @@ static void
 test_account_again_shared(void **state)
 {
 	struct fixture *f = *state;
-	struct issue_request a = request(f, 0, NULL);
-	struct issue_request b = request(f, 1, NULL);
-	struct fake_reply account = {
-	        .method = "POST",
-	        .url = FAKE_CA_NEW_ACCOUNT,
-	        .status = 201,
-	        .location = ACCOUNT2_URL,
-	        .body = "{\"status\":\"valid\"}",
-	};
 
 	fake_ca_problem(&f->ca, FAKE_CA_NEW_ORDER, 400, PROBLEM("accountDoesNotExist"));
 	fake_ca_problem(&f->ca, FAKE_CA_NEW_ORDER, 400, PROBLEM("accountDoesNotExist"));
-	fake_ca_queue(&f->ca, &account);
+	queue_account(f);
 	QUEUE_ORDER(f, 1);
 	QUEUE_ORDER(f, 2);
-	create(f, 0, &a);
-	create(f, 1, &b);
-	issue_run(f->is[0]);
-	issue_run(f->is[1]);
-	run_until(f, 0);
-	run_until(f, 1);
+	run_two(f);
 	assert_int_equal(fake_ca_count(&f->ca, "POST", FAKE_CA_NEW_ACCOUNT), 1);
 	assert_int_equal(fake_ca_count(&f->ca, "POST", FAKE_CA_NEW_ORDER), 4);
 	assert_string_equal(kid(fake_ca_find(&f->ca, "POST", FAKE_CA_NEW_ORDER, 2)), ACCOUNT2_URL);
@@ -468,13 +455,6 @@ test_account_again_fails(void **state)
 	struct fixture *f = *state;
 	struct issue_request req = request(f, 0, NULL);
 	struct issue_request again = request(f, 1, NULL);
-	struct fake_reply account = {
-	        .method = "POST",
-	        .url = FAKE_CA_NEW_ACCOUNT,
-	        .status = 201,
-	        .location = ACCOUNT2_URL,
-	        .body = "{\"status\":\"valid\"}",
-	};
 
 	fake_ca_problem(&f->ca, FAKE_CA_NEW_ORDER, 400, PROBLEM("accountDoesNotExist"));
 	fake_ca_problem(&f->ca, FAKE_CA_NEW_ACCOUNT, 403, PROBLEM("unauthorized"));
@@ -490,7 +470,7 @@ test_account_again_fails(void **state)
 
 	/* Registered, but the CA still does not know it: once only. */
 	fake_ca_problem(&f->ca, FAKE_CA_NEW_ORDER, 400, PROBLEM("accountDoesNotExist"));
-	fake_ca_queue(&f->ca, &account);
+	queue_account(f);
 	fake_ca_problem(&f->ca, FAKE_CA_NEW_ORDER, 400, PROBLEM("accountDoesNotExist"));
 	create(f, 1, &again);
 	issue_run(f->is[1]);

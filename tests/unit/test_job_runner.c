@@ -379,18 +379,28 @@ test_destroy_queued(void **state)
 
 /* --- the responders, with a CA -------------------------------------- */
 
+/* A TCP socket and 127.0.0.1:port in *a. */
+static int
+loopback(struct sockaddr_in *a, int port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	memset(a, 0, sizeof(*a));
+	a->sin_family = AF_INET;
+	a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	a->sin_port = htons((uint16_t)port);
+	return fd;
+}
+
 /* A port on 127.0.0.1 nobody listens on now. */
 static int
 free_port(void)
 {
 	struct sockaddr_in a;
 	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	int fd = loopback(&a, 0);
 
-	assert_true(fd >= 0);
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
 	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
 	close(fd);
@@ -402,15 +412,9 @@ static bool
 port_held(int port)
 {
 	struct sockaddr_in a;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	bool held;
+	int fd = loopback(&a, port);
+	bool held = bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0;
 
-	assert_true(fd >= 0);
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	a.sin_port = htons((uint16_t)port);
-	held = bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0;
 	assert_true(!held || errno == EADDRINUSE);
 	close(fd);
 	return held;
