@@ -1,0 +1,523 @@
+/* renew/job_runner.c itself (test_job.c runs one job through it): the cap
+ * on jobs at once, its counts and listing as jobs go, the results counted,
+ * a job asked for again from the done callback, and the responders let go
+ * a while after the last job. Offline (no CA) on a state folder made by
+ * the test, but for the responders, which only an order opens: there the
+ * CA is a scripted one (fake_ca.h). */
+#include "renew/job_runner.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "store/store_cert.h"
+#include "fake_ca.h"
+#include "pki.h"
+#include "tmpdir.h"
+
+#define OFFLINE "the test is offline"
+#define JOBS 5
+#define MAX_OUTCOMES 8
+/* job_runner.c's JOB_IDLE_RELEASE: the responders go 5 s after the last
+ * job. */
+#define IDLE_RELEASE 5.0
+
+static const char *const names[] = {"example.com", "www.example.com"};
+static const char *const certs[JOBS] = {"a", "b", "c", "d", "e"};
+
+struct seen {
+	char name[16];
+	enum job_result result;
+	char message[512];
+	bool has; /* job_runner_has for its name, in the callback */
+	size_t active; /* job_runner_active and _waiting, in the callback */
+	size_t waiting;
+};
+
+struct fixture {
+	struct pki ca;
+	char *state_dir;
+	struct conf_settings s;
+	struct job_runner_config cfg;
+	struct job_runner *runner;
+	struct store_lock *locks[JOBS]; /* held as another process would */
+	struct seen seen[MAX_OUTCOMES];
+	size_t n_seen;
+	size_t max_active;
+	bool requeue; /* the done callback asks for the first again, once */
+	ev_timer watchdog;
+	char listing[256]; /* job_runner_each's: "name:state ..." */
+};
+
+static void
+on_watchdog(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)loop;
+	(void)t;
+	(void)revents;
+	fail_msg("the jobs did not end in time");
+}
+
+static void
+note_active(struct fixture *f)
+{
+	size_t n = job_runner_active(f->runner);
+
+	assert_true(n <= (size_t)f->cfg.concurrency);
+	if (n > f->max_active) {
+		f->max_active = n;
+	}
+}
+
+static void
+on_done(const struct job_outcome *o, void *arg)
+{
+	struct fixture *f = arg;
+	struct seen *s;
+	struct job_request none;
+
+	assert_true(f->n_seen < MAX_OUTCOMES);
+	s = &f->seen[f->n_seen++];
+	snprintf(s->name, sizeof(s->name), "%s", o->name);
+	s->result = o->result;
+	snprintf(s->message, sizeof(s->message), "%s", o->message);
+	s->has = job_runner_has(f->runner, o->name);
+	s->active = job_runner_active(f->runner);
+	s->waiting = job_runner_waiting(f->runner);
+	note_active(f);
+	if (f->requeue) {
+		/* The daemon's retry (an account key changed on disk): the
+		 * same certificate again, at once. */
+		f->requeue = false;
+		memset(&none, 0, sizeof(none));
+		assert_int_equal(job_runner_add(f->runner, o->name, &f->s, &none), 0);
+		assert_true(job_runner_has(f->runner, o->name));
+	}
+}
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	char err[256];
+
+	if (f == NULL) {
+		return -1;
+	}
+	pki_init(&f->ca);
+	f->state_dir = tmpdir_make("runner");
+	assert_int_equal(conf_set(&f->s, CONF_WHERE_CERT, "domains", "example.com www.example.com",
+	                          err, sizeof(err)),
+	                 0);
+	f->cfg.loop = EV_DEFAULT;
+	f->cfg.client = NULL;
+	f->cfg.ca_url = "https://ca.test/directory";
+	f->cfg.offline = OFFLINE;
+	f->cfg.state_dir = f->state_dir;
+	f->cfg.concurrency = 2;
+	f->cfg.lock_wait = 20.0;
+	ev_timer_init(&f->watchdog, on_watchdog, 30.0, 0.0);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	ev_timer_stop(f->cfg.loop, &f->watchdog);
+	job_runner_destroy(f->runner);
+	for (size_t i = 0; i < JOBS; i++) {
+		store_lock_release(f->locks[i]);
+	}
+	conf_settings_finish(&f->s);
+	tmpdir_remove(f->state_dir);
+	free(f->state_dir);
+	pki_finish(&f->ca);
+	free(f);
+	return 0;
+}
+
+static void
+new_runner(struct fixture *f)
+{
+	f->runner = job_runner_create(&f->cfg);
+	assert_non_null(f->runner);
+	job_runner_on_done(f->runner, on_done, f);
+}
+
+static void
+add(struct fixture *f, const char *name)
+{
+	struct job_request none;
+
+	memset(&none, 0, sizeof(none));
+	assert_int_equal(job_runner_add(f->runner, name, &f->s, &none), 0);
+}
+
+static void
+on_each(const struct job *job, void *arg)
+{
+	struct fixture *f = arg;
+	size_t n = strlen(f->listing);
+
+	assert_true(job_since(job) <= time(NULL));
+	snprintf(f->listing + n, sizeof(f->listing) - n, "%s%s:%s", n > 0 ? " " : "", job_name(job),
+	         job_state(job));
+}
+
+/* job_runner_each's listing, "a:locked b:waiting". */
+static const char *
+listing(struct fixture *f)
+{
+	f->listing[0] = '\0';
+	job_runner_each(f->runner, on_each, f);
+	return f->listing;
+}
+
+/* Runs the loop until n jobs are done (within the watchdog's time). */
+static void
+run_until(struct fixture *f, size_t n)
+{
+	ev_timer_start(f->cfg.loop, &f->watchdog);
+	while (f->n_seen < n) {
+		ev_run(f->cfg.loop, EVRUN_ONCE);
+		note_active(f);
+	}
+	ev_timer_stop(f->cfg.loop, &f->watchdog);
+	assert_int_equal(f->n_seen, n);
+}
+
+static void
+hold(struct fixture *f, size_t i)
+{
+	char holder[STORE_LOCK_HOLDER_LEN];
+
+	f->locks[i] = store_cert_lock(f->state_dir, certs[i], holder);
+	assert_non_null(f->locks[i]);
+}
+
+static void
+release(struct fixture *f, size_t i)
+{
+	store_lock_release(f->locks[i]);
+	f->locks[i] = NULL;
+}
+
+/* The seen[k]-th outcome was name's, with result; the callback found the
+ * job gone already, and active and waiting as they were then. */
+static void
+assert_seen(const struct fixture *f, size_t k, const char *name, enum job_result result,
+            size_t active, size_t waiting)
+{
+	const struct seen *s = &f->seen[k];
+
+	assert_string_equal(s->name, name);
+	assert_int_equal(s->result, result);
+	assert_false(s->has);
+	assert_int_equal(s->active, active);
+	assert_int_equal(s->waiting, waiting);
+}
+
+/* Four jobs, two at a time, each held by its certificate's lock until the
+ * test lets it go: the counts and the listing follow, never more than two
+ * run, a job that waited its turn starts when one ends. */
+static void
+test_cap(void **state)
+{
+	struct fixture *f = *state;
+	EVP_PKEY *key = pki_key();
+
+	/* b is installed and not due: unchanged; the others fail offline. */
+	pki_install(&f->ca, f->state_dir, "b", key, names, 2, 90, NULL);
+	EVP_PKEY_free(key);
+	for (size_t i = 0; i < 4; i++) {
+		hold(f, i);
+	}
+	new_runner(f);
+	for (size_t i = 0; i < 4; i++) {
+		add(f, certs[i]);
+	}
+	assert_int_equal(job_runner_active(f->runner), 0);
+	assert_int_equal(job_runner_waiting(f->runner), 4);
+	assert_string_equal(listing(f), "a:waiting b:waiting c:waiting d:waiting");
+	assert_true(job_runner_has(f->runner, "a"));
+	assert_true(job_runner_has(f->runner, "d"));
+	assert_false(job_runner_has(f->runner, "e"));
+
+	job_runner_start(f->runner);
+	assert_int_equal(job_runner_active(f->runner), 2);
+	assert_int_equal(job_runner_waiting(f->runner), 2);
+	assert_string_equal(listing(f), "a:locked b:locked c:waiting d:waiting");
+	/* Started twice: no more than the cap all the same. */
+	job_runner_start(f->runner);
+	assert_int_equal(job_runner_active(f->runner), 2);
+
+	release(f, 0);
+	run_until(f, 1);
+	assert_seen(f, 0, "a", JOB_FAILED, 1, 2);
+	assert_string_equal(f->seen[0].message, "a: no certificate installed: " OFFLINE);
+	assert_false(job_runner_has(f->runner, "a"));
+	assert_int_equal(job_runner_active(f->runner), 2);
+	assert_int_equal(job_runner_waiting(f->runner), 1);
+	assert_string_equal(listing(f), "b:locked c:locked d:waiting");
+
+	release(f, 1);
+	run_until(f, 2);
+	assert_seen(f, 1, "b", JOB_UNCHANGED, 1, 1);
+	assert_int_equal(job_runner_waiting(f->runner), 0);
+	assert_string_equal(listing(f), "c:locked d:locked");
+
+	/* The later one first: they end in any order. */
+	release(f, 3);
+	run_until(f, 3);
+	assert_seen(f, 2, "d", JOB_FAILED, 1, 0);
+	assert_int_equal(job_runner_active(f->runner), 1);
+	assert_string_equal(listing(f), "c:locked");
+
+	release(f, 2);
+	run_until(f, 4);
+	assert_seen(f, 3, "c", JOB_FAILED, 0, 0);
+	assert_int_equal(job_runner_active(f->runner), 0);
+	assert_int_equal(job_runner_waiting(f->runner), 0);
+	assert_string_equal(listing(f), "");
+	for (size_t i = 0; i < 4; i++) {
+		assert_false(job_runner_has(f->runner, certs[i]));
+	}
+	assert_int_equal(f->max_active, 2);
+	assert_int_equal(job_runner_count(f->runner, JOB_FAILED), 3);
+	assert_int_equal(job_runner_count(f->runner, JOB_UNCHANGED), 1);
+	assert_int_equal(job_runner_count(f->runner, JOB_ISSUED), 0);
+	assert_int_equal(job_runner_count(f->runner, JOB_RENEWED), 0);
+	assert_int_equal(job_runner_count(f->runner, JOB_DEPLOYED), 0);
+	assert_int_equal(job_runner_count(f->runner, JOB_DEFERRED), 0);
+	assert_int_equal(job_runner_count(f->runner, JOB__MAX), 0);
+}
+
+/* Jobs that end at once (nothing locked) all run, in the order queued,
+ * through job_runner_run; the second run of each is held by the backoff
+ * the first recorded. */
+static void
+test_run_all(void **state)
+{
+	struct fixture *f = *state;
+
+	new_runner(f);
+	for (size_t i = 0; i < JOBS; i++) {
+		add(f, certs[i]);
+	}
+	job_runner_run(f->runner);
+	assert_int_equal(f->n_seen, JOBS);
+	for (size_t i = 0; i < JOBS; i++) {
+		assert_string_equal(f->seen[i].name, certs[i]);
+		assert_int_equal(f->seen[i].result, JOB_FAILED);
+		assert_false(f->seen[i].has);
+		assert_int_equal(f->seen[i].waiting, JOBS - 1 - i);
+	}
+	assert_int_equal(job_runner_count(f->runner, JOB_FAILED), JOBS);
+
+	/* Again on the same runner: its counts go on. */
+	f->n_seen = 0;
+	add(f, "a");
+	add(f, "b");
+	assert_int_equal(job_runner_waiting(f->runner), 2);
+	job_runner_run(f->runner);
+	assert_int_equal(f->n_seen, 2);
+	assert_int_equal(f->seen[0].result, JOB_DEFERRED);
+	assert_int_equal(f->seen[1].result, JOB_DEFERRED);
+	assert_int_equal(job_runner_count(f->runner, JOB_FAILED), JOBS);
+	assert_int_equal(job_runner_count(f->runner, JOB_DEFERRED), 2);
+	assert_int_equal(job_runner_active(f->runner), 0);
+	assert_int_equal(job_runner_waiting(f->runner), 0);
+}
+
+/* The done callback asks for its certificate again (the daemon does when
+ * the account key changed on disk): it is queued and runs. */
+static void
+test_requeue_from_done(void **state)
+{
+	struct fixture *f = *state;
+
+	new_runner(f);
+	f->requeue = true;
+	add(f, "a");
+	job_runner_run(f->runner);
+	assert_int_equal(f->n_seen, 2);
+	assert_seen(f, 0, "a", JOB_FAILED, 0, 0);
+	assert_seen(f, 1, "a", JOB_DEFERRED, 0, 0);
+	assert_false(job_runner_has(f->runner, "a"));
+	assert_int_equal(job_runner_count(f->runner, JOB_FAILED), 1);
+	assert_int_equal(job_runner_count(f->runner, JOB_DEFERRED), 1);
+}
+
+/* Queued but never run: the runner frees them. */
+static void
+test_destroy_queued(void **state)
+{
+	struct fixture *f = *state;
+
+	new_runner(f);
+	add(f, "a");
+	add(f, "b");
+	assert_int_equal(job_runner_waiting(f->runner), 2);
+	job_runner_destroy(f->runner);
+	f->runner = NULL;
+	assert_int_equal(f->n_seen, 0);
+}
+
+/* --- the responders, with a CA -------------------------------------- */
+
+/* A TCP socket and 127.0.0.1:port in *a. */
+static int
+loopback(struct sockaddr_in *a, int port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	memset(a, 0, sizeof(*a));
+	a->sin_family = AF_INET;
+	a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	a->sin_port = htons((uint16_t)port);
+	return fd;
+}
+
+/* A port on 127.0.0.1 nobody listens on now. */
+static int
+free_port(void)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+	int fd = loopback(&a, 0);
+
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	close(fd);
+	return ntohs(a.sin_port);
+}
+
+/* Whether someone holds port on 127.0.0.1. */
+static bool
+port_held(int port)
+{
+	struct sockaddr_in a;
+	int fd = loopback(&a, port);
+	bool held = bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0;
+
+	assert_true(!held || errno == EADDRINUSE);
+	close(fd);
+	return held;
+}
+
+struct look {
+	ev_timer timer;
+	int port;
+	bool held;
+	bool looked;
+};
+
+static void
+on_look(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct look *l = t->data;
+
+	(void)loop;
+	(void)revents;
+	l->held = port_held(l->port);
+	l->looked = true;
+}
+
+/* Looks at port after delay seconds of the loop, running it until then. */
+static bool
+held_after(struct ev_loop *loop, int port, double delay)
+{
+	struct look l = {.port = port};
+
+	ev_timer_init(&l.timer, on_look, delay, 0.0);
+	l.timer.data = &l;
+	ev_timer_start(loop, &l.timer);
+	while (!l.looked) {
+		ev_run(loop, EVRUN_ONCE);
+	}
+	return l.held;
+}
+
+/* An order opens the standalone responder; it keeps its port while jobs
+ * may still need it and lets it go IDLE_RELEASE seconds after the last. */
+static void
+test_responders_released(void **state)
+{
+	struct fixture *f = *state;
+	struct fake_ca ca;
+	struct acme_account_handle acct;
+	int port = free_port();
+	char listen[32];
+	char err[256];
+	ev_tstamp done_at;
+
+	fake_ca_init(&ca, CHALLENGE_TYPE_HTTP01);
+	memset(&acct, 0, sizeof(acct));
+	acct.key = key_generate(KEY_TYPE_EC_P256);
+	acct.url = strdup(FAKE_CA "/acct/1");
+	assert_non_null(acct.key);
+	assert_non_null(acct.url);
+	f->cfg.loop = ca.loop;
+	f->cfg.client = fake_ca_client(&ca);
+	f->cfg.acct = &acct;
+	f->cfg.ca_url = FAKE_CA_DIRECTORY;
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
+	assert_int_equal(conf_set(&f->s, CONF_WHERE_CERT, "http-listen", listen, err, sizeof(err)),
+	                 0);
+	fake_ca_problem(&ca, FAKE_CA_NEW_ORDER, 400,
+	                "{\"type\":\"urn:ietf:params:acme:error:rejectedIdentifier\","
+	                "\"detail\":\"not here\"}");
+	assert_false(port_held(port));
+
+	new_runner(f);
+	add(f, "a");
+	job_runner_run(f->runner);
+	ev_now_update(ca.loop);
+	done_at = ev_now(ca.loop);
+	assert_int_equal(f->n_seen, 1);
+	assert_int_equal(f->seen[0].result, JOB_FAILED);
+	assert_non_null(strstr(f->seen[0].message, "rejectedIdentifier: not here"));
+	assert_int_equal(fake_ca_count(&ca, "POST", FAKE_CA_NEW_ORDER), 1);
+	/* Held after the job, and a while after. */
+	assert_true(port_held(port));
+	assert_true(held_after(ca.loop, port, IDLE_RELEASE - 1.0));
+	/* Let go once the while is over. */
+	assert_false(held_after(ca.loop, port, 1.5));
+	assert_true(ev_now(ca.loop) - done_at >= IDLE_RELEASE);
+
+	job_runner_destroy(f->runner);
+	f->runner = NULL;
+	acme_client_destroy(f->cfg.client);
+	fake_ca_finish(&ca);
+	acme_account_close(&acct);
+	f->cfg.loop = EV_DEFAULT;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test_setup_teardown(test_cap, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_run_all, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_requeue_from_done, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_destroy_queued, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_responders_released, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
