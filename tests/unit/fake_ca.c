@@ -369,6 +369,5 @@ static void
 responder_init(struct fake_responder *r, struct ev_loop *loop, enum challenge_type type)
 {
 	memset(r, 0, sizeof(*r));
-	r->ch.ops = type == CHALLENGE_TYPE_DNS01 ? &dns01_ops : &http01_ops;
-	r->ch.loop = loop;
+	challenge_init(&r->ch, type == CHALLENGE_TYPE_DNS01 ? &dns01_ops : &http01_ops, loop);
 }
