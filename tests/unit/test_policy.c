@@ -168,7 +168,7 @@ test_names_and_ca(void **state)
 	struct fixture f;
 	struct ident want[1] = {{IDENT_DNS, (char *)"EXAMPLE.com"}};
 	struct ident same[2] = {{IDENT_DNS, (char *)"WWW.example.com"},
-	                                  {IDENT_DNS, (char *)"example.COM"}};
+	                        {IDENT_DNS, (char *)"example.COM"}};
 
 	fixture_init(&f, NOW - DAY, 90 * DAY);
 	f.in.want = same;
