@@ -278,7 +278,8 @@ job_deploy(struct job *job)
 static bool
 ca_offers_ari(const struct job *job)
 {
-	const struct acme_directory *dir = acme_client_directory(job->sh->issue.client);
+	const struct acme_directory *dir =
+	        job->sh->issue.client != NULL ? acme_client_directory(job->sh->issue.client) : NULL;
 
 	return dir != NULL && dir->renewal_info != NULL;
 }
@@ -595,11 +596,15 @@ load_view(struct job *job)
 		return -1;
 	}
 	job->view_loaded = true;
-	/* A set newer than the one recorded, switched to by a job that was
-	 * killed before its record: its deploy is owed (policy.h). */
-	if (job->s.deploy_hook != NULL && info->present && st->version >= 0 &&
-	    info->version > st->version) {
-		st->deploy_pending = true;
+	/* A set newer than the one recorded was switched to by a job killed
+	 * before its record: what it would have recorded is recorded now
+	 * (its order over, failures forgotten, its deploy owed). */
+	if (info->present && st->version >= 0 && info->version > st->version) {
+		forget_order(job);
+		if (policy_record_install(st, time(NULL), info, job->sh->ca_url,
+		                          job->s.deploy_hook != NULL, ca_offers_ari(job)) < 0) {
+			log_error("%s: out of memory", job->name);
+		}
 	}
 	return 0;
 }

@@ -211,6 +211,16 @@ due_time(const struct policy_input *in, struct policy_decision *d)
 	return when;
 }
 
+/* Whether a recorded retry time still holds at now. No backoff is longer
+ * than POLICY_BACKOFF_MAX, so one further away was recorded with a clock
+ * far ahead (faketime, a bad RTC) and would hold the certificate past its
+ * expiry: it is ignored. */
+static bool
+held_until(time_t next_try, time_t now)
+{
+	return next_try > now && next_try - now <= POLICY_BACKOFF_MAX;
+}
+
 /* A due certificate held by the backoff after failures: d says until when. */
 static void
 hold(const struct policy_input *in, struct policy_decision *d)
@@ -236,7 +246,7 @@ deploy_again(const struct policy_input *in, struct policy_decision *d)
 	const struct state *st = in->state;
 	char date[64];
 
-	if (st->deploy_next_try <= in->now) {
+	if (!held_until(st->deploy_next_try, in->now)) {
 		d->action = POLICY_DEPLOY;
 		d->reason = POLICY_DEPLOY_RETRY;
 		d->when = in->now;
@@ -271,7 +281,7 @@ policy_decide(const struct policy_input *in, struct policy_decision *d)
 	d->reason = POLICY_NOT_DUE;
 	d->when = must_replace(in, d) ? now : due_time(in, d);
 	if (in->force) {
-		bool held = st->attempts > 0 && st->next_try > now;
+		bool held = st->attempts > 0 && held_until(st->next_try, now);
 
 		d->action = POLICY_ORDER;
 		d->reason = POLICY_FORCED;
@@ -280,7 +290,7 @@ policy_decide(const struct policy_input *in, struct policy_decision *d)
 		         held ? ", over the backoff after failures" : "");
 		return;
 	}
-	if (d->when <= now && st->attempts > 0 && st->next_try > now) {
+	if (d->when <= now && st->attempts > 0 && held_until(st->next_try, now)) {
 		hold(in, d);
 	}
 	if (d->when <= now) {

@@ -217,6 +217,34 @@ test_backoff_and_force(void **state)
 
 /* A host clock 40 minutes ahead with 1-hour certificates: due the moment it
  * is installed; the floor makes it wait, never loop. */
+/* A retry time further away than any backoff was recorded with a clock far
+ * ahead: it must not hold a due certificate past its expiry. */
+static void
+test_retry_from_a_clock_ahead(void **state)
+{
+	struct fixture f;
+
+	(void)state;
+	fixture_init(&f, NOW - 61 * DAY, 90 * DAY);
+	f.st.attempts = 1;
+	f.st.next_try = NOW + 365 * DAY;
+	decide(&f);
+	assert_int_equal(f.d.action, POLICY_ORDER);
+	assert_int_equal(f.d.reason, POLICY_DUE);
+	/* Within the longest backoff it holds. */
+	f.st.next_try = NOW + POLICY_BACKOFF_MAX;
+	decide(&f);
+	assert_int_equal(f.d.action, POLICY_WAIT);
+	assert_int_equal(f.d.reason, POLICY_BACKOFF);
+	/* The same for a deploy hook's retry. */
+	fixture_init(&f, NOW - 10 * DAY, 90 * DAY);
+	f.st.deploy_pending = true;
+	f.st.deploy_attempts = 1;
+	f.st.deploy_next_try = NOW + 365 * DAY;
+	decide(&f);
+	assert_int_equal(f.d.action, POLICY_DEPLOY);
+}
+
 static void
 test_clock_ahead_floor(void **state)
 {
@@ -326,12 +354,19 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_backoff_bounds),    cmocka_unit_test(test_renewal_time),
-	        cmocka_unit_test(test_ari_time),          cmocka_unit_test(test_ari_next),
-	        cmocka_unit_test(test_not_due_then_due),  cmocka_unit_test(test_missing_and_broken),
-	        cmocka_unit_test(test_names_and_ca),      cmocka_unit_test(test_backoff_and_force),
-	        cmocka_unit_test(test_clock_ahead_floor), cmocka_unit_test(test_ari_window),
-	        cmocka_unit_test(test_deploy_retry),      cmocka_unit_test(test_record_failure),
+	        cmocka_unit_test(test_backoff_bounds),
+	        cmocka_unit_test(test_renewal_time),
+	        cmocka_unit_test(test_ari_time),
+	        cmocka_unit_test(test_ari_next),
+	        cmocka_unit_test(test_not_due_then_due),
+	        cmocka_unit_test(test_missing_and_broken),
+	        cmocka_unit_test(test_names_and_ca),
+	        cmocka_unit_test(test_backoff_and_force),
+	        cmocka_unit_test(test_retry_from_a_clock_ahead),
+	        cmocka_unit_test(test_clock_ahead_floor),
+	        cmocka_unit_test(test_ari_window),
+	        cmocka_unit_test(test_deploy_retry),
+	        cmocka_unit_test(test_record_failure),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
