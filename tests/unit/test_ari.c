@@ -269,8 +269,8 @@ test_malformed(void **state)
 	        "{\"suggestedWindow\":{\"start\":\"2030-01-02T00:00:00Z\"}}",
 	        "{\"suggestedWindow\":{\"start\":\"yesterday\",\"end\":\"2030-01-02T00:00:00Z\"}}",
 	        /* RFC 9773 section 4.2: an end not after the start */
-	        "{\"suggestedWindow\":{\"start\":\"2030-01-02T00:00:00Z\","
-	        "\"end\":\"2030-01-01T00:00:00Z\"}}",
+	        ("{\"suggestedWindow\":{\"start\":\"2030-01-02T00:00:00Z\","
+	         "\"end\":\"2030-01-01T00:00:00Z\"}}"),
 	};
 	time_t before;
 	time_t after;
