@@ -131,7 +131,7 @@ acme_client_timer_start(struct acme_client *client, ev_timer *w, double delay)
 double
 acme_client_poll_delay(const struct acme_client *client, int polls, time_t retry_after, double left)
 {
-	double delay = 1.0;
+	double delay = ACME_CLIENT_POLL_FIRST;
 
 	for (int i = 0; i < polls && delay < ACME_CLIENT_POLL_MAX; i++) {
 		delay *= 2;
@@ -142,9 +142,10 @@ acme_client_poll_delay(const struct acme_client *client, int polls, time_t retry
 	if (retry_after != 0) {
 		double ra = difftime(retry_after, acme_client_now(client));
 
-		/* Never faster than once a second, whatever a Retry-After of
-		 * 0 or in the past says. */
-		delay = ra > 1.0 ? ra : 1.0;
+		/* The CA's word wins over the backoff, either way; a
+		 * Retry-After of 0 or in the past is the shortest wait, not
+		 * none. */
+		delay = ra > ACME_CLIENT_POLL_FIRST ? ra : ACME_CLIENT_POLL_FIRST;
 	}
 	if (delay > left) {
 		delay = left > 0 ? left : 0.0;

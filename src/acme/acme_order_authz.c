@@ -223,20 +223,38 @@ out:
 	}
 }
 
+/* The challenge object a challenge POST answers with (RFC 8555 section
+ * 7.5.1): valid means the authorization is (section 7.1.6: one valid
+ * challenge is enough) and needs no poll; invalid carries the reason; else,
+ * or when the body says nothing readable, the authorization is polled. */
 static void
 on_respond(const struct acme_reply *reply, void *arg)
 {
 	struct acme_order_authz *a = arg;
+	struct acme_challenge chal;
+	char why[MESSAGE_LEN];
+	char err[256];
 
+	memset(&chal, 0, sizeof(chal));
 	note_reply(a, reply);
 	if (reply->problem != NULL) {
 		fail(a, "%s: %s: %s", a->p.name, a->identifier, reply->message);
-		withdraw(a);
-	} else if (a->cancelled) {
-		withdraw(a);
-	} else {
+	} else if (!a->cancelled &&
+	           acme_parse_challenge(reply->body, reply->body_len, &chal, err, sizeof(err)) ==
+	                   0 &&
+	           chal.status == ACME_STATUS_VALID) {
+		log_debug("%s: %s: authorized", a->p.name, a->identifier);
+	} else if (!a->cancelled && chal.status == ACME_STATUS_INVALID && chal.error != NULL) {
+		acme_problem_format(chal.error, reply->url, why, sizeof(why));
+		fail(a, "%s: %s: %s challenge failed: %s", a->p.name, a->identifier,
+		     challenge_type_name(a->p.responder->ops->type), why);
+	} else if (!a->cancelled) {
+		acme_parse_challenge_finish(&chal);
 		schedule_poll(a, reply->retry_after);
+		return;
 	}
+	acme_parse_challenge_finish(&chal);
+	withdraw(a);
 }
 
 static void

@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "acme/acme_json.h"
-#include "acme/acme_parse_test.h"
 #include "base/b64.h"
 
 /* Sorted by name for bsearch. */

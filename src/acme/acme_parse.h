@@ -101,6 +101,10 @@ int acme_parse_order(const char *body, size_t len, struct acme_order *out, char 
                      size_t errlen);
 int acme_parse_authz(const char *body, size_t len, struct acme_authz *out, char *err,
                      size_t errlen);
+/* One challenge object (RFC 8555 section 8): what a challenge POST
+ * answers. */
+int acme_parse_challenge(const char *body, size_t len, struct acme_challenge *out, char *err,
+                         size_t errlen);
 int acme_parse_renewal_info(const char *body, size_t len, struct acme_renewal_info *out, char *err,
                             size_t errlen);
 

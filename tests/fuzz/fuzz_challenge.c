@@ -3,7 +3,6 @@
 #include <string.h>
 
 #include "acme/acme_parse.h"
-#include "acme/acme_parse_test.h"
 #include "base/b64.h"
 #include "fuzz.h"
 #include "io/http.h"

@@ -356,7 +356,7 @@ test_order_invalid(void **state)
 }
 
 /* RFC 8555 sections 7.4 and 7.5.1: each poll waits for the CA's
- * Retry-After, else 1, 2, 4 ... s. */
+ * Retry-After, else the backoff from ACME_CLIENT_POLL_FIRST. */
 static void
 test_retry_after(void **state)
 {
@@ -376,17 +376,96 @@ test_retry_after(void **state)
 	order(r);
 	assert_int_equal(r->rc, ACME_ORDER_OK);
 	/* authz: 7 (Retry-After), 3 (Retry-After); order: 5 (Retry-After),
-	 * then 2 and 4 by the backoff of its second and third poll. */
+	 * then 0.4 and 0.8 by the backoff of its second and third poll. */
 	assert_int_equal(r->ca.n_delays, 5);
 	assert_true(r->ca.delays[0] == 7.0);
 	assert_true(r->ca.delays[1] == 3.0);
 	assert_true(r->ca.delays[2] == 5.0);
-	assert_true(r->ca.delays[3] == 2.0);
-	assert_true(r->ca.delays[4] == 4.0);
+	assert_true(r->ca.delays[3] == 2 * ACME_CLIENT_POLL_FIRST);
+	assert_true(r->ca.delays[4] == 4 * ACME_CLIENT_POLL_FIRST);
 	/* The polls came after the waits, by the CA's clock. */
 	assert_int_equal(fake_ca_find(&r->ca, "POST", AUTHZ_URL, 1)->at, FAKE_CA_START_TIME + 7);
 	assert_int_equal(fake_ca_find(&r->ca, "POST", AUTHZ_URL, 2)->at,
 	                 FAKE_CA_START_TIME + 7 + 3);
+}
+
+/* The poll schedule itself: the first wait is short, each next one twice
+ * as long up to the cap; the CA's Retry-After wins either way, never
+ * shorter than the first wait; the caller's deadline cuts every wait. */
+static void
+test_poll_schedule(void **state)
+{
+	struct run *r = *state;
+	time_t now = acme_client_now(r->client);
+	double total = 0;
+	int polls;
+
+	assert_true(acme_client_poll_delay(r->client, 0, 0, 600) == ACME_CLIENT_POLL_FIRST);
+	assert_true(acme_client_poll_delay(r->client, 1, 0, 600) == 2 * ACME_CLIENT_POLL_FIRST);
+	assert_true(acme_client_poll_delay(r->client, 2, 0, 600) == 4 * ACME_CLIENT_POLL_FIRST);
+	assert_true(acme_client_poll_delay(r->client, 50, 0, 600) == ACME_CLIENT_POLL_MAX);
+	assert_true(acme_client_poll_delay(r->client, 1000000, 0, 600) == ACME_CLIENT_POLL_MAX);
+	/* Retry-After: longer than the backoff, and shorter than it. */
+	assert_true(acme_client_poll_delay(r->client, 0, now + 7, 600) == 7.0);
+	assert_true(acme_client_poll_delay(r->client, 50, now + 2, 600) == 2.0);
+	/* 0 or in the past: the shortest wait, not none. */
+	assert_true(acme_client_poll_delay(r->client, 0, now, 600) == ACME_CLIENT_POLL_FIRST);
+	assert_true(acme_client_poll_delay(r->client, 5, now - 100, 600) == ACME_CLIENT_POLL_FIRST);
+	/* The deadline: what is left, and nothing once it has passed. */
+	assert_true(acme_client_poll_delay(r->client, 50, 0, 1.5) == 1.5);
+	assert_true(acme_client_poll_delay(r->client, 0, now + 7, 3.0) == 3.0);
+	assert_true(acme_client_poll_delay(r->client, 0, 0, -4.0) == 0.0);
+	/* Politeness: a CA that takes a minute is asked at most 12 times. */
+	for (polls = 0; total < 60; polls++) {
+		total += acme_client_poll_delay(r->client, polls, 0, 600);
+	}
+	assert_true(polls <= 12);
+}
+
+/* A challenge POST that answers valid (RFC 8555 section 7.1.6: the
+ * authorization is then valid) needs no poll of the authorization. */
+static void
+test_challenge_valid_no_poll(void **state)
+{
+	struct run *r = *state;
+
+	queue_new_order(r, ORDER("pending", ""));
+	fake_ca_json(&r->ca, AUTHZ_URL, 200, AUTHZ("a.test", "pending", CHALL_URL, "tok_1"));
+	fake_ca_json(&r->ca, CHALL_URL, 200,
+	             "{\"type\":\"http-01\",\"url\":\"" CHALL_URL "\",\"status\":\"valid\","
+	             "\"token\":\"tok_1\"}");
+	fake_ca_json(&r->ca, FINALIZE_URL, 200,
+	             ORDER("valid", ",\"certificate\":\"" CERT_URL "\""));
+	queue_cert(r);
+	order(r);
+	assert_int_equal(r->rc, ACME_ORDER_OK);
+	assert_string_equal(r->pem, PEM);
+	/* One look at the authorization, before the challenge; none after;
+	 * finalize answered valid: no order poll either; no wait at all. */
+	assert_int_equal(fake_ca_count(&r->ca, "POST", AUTHZ_URL), 1);
+	assert_int_equal(fake_ca_count(&r->ca, "POST", ORDER_URL), 0);
+	assert_int_equal(r->ca.n_delays, 0);
+	assert_int_equal(r->ca.responder.cleaned, 1);
+}
+
+/* A challenge POST that answers invalid with its error fails the order
+ * with that error, without a poll. */
+static void
+test_challenge_invalid_no_poll(void **state)
+{
+	struct run *r = *state;
+
+	queue_new_order(r, ORDER("pending", ""));
+	fake_ca_json(&r->ca, AUTHZ_URL, 200, AUTHZ("a.test", "pending", CHALL_URL, "tok_1"));
+	fake_ca_json(&r->ca, CHALL_URL, 200,
+	             "{\"type\":\"http-01\",\"url\":\"" CHALL_URL "\",\"status\":\"invalid\","
+	             "\"token\":\"tok_1\",\"error\":{\"type\":"
+	             "\"urn:ietf:params:acme:error:connection\",\"detail\":\"refused\"}}");
+	order(r);
+	assert_failed(r, "www: a.test: http-01 challenge failed", 1);
+	assert_non_null(strstr(r->message, "connection: refused"));
+	assert_int_equal(fake_ca_count(&r->ca, "POST", AUTHZ_URL), 1);
+	assert_int_equal(r->ca.n_delays, 0);
 }
 
 /* RFC 8555 section 6.5: badNonce is retried with the nonce of the error. */
@@ -480,6 +559,9 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_invalid_authz, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_order_invalid, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_retry_after, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_poll_schedule, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_challenge_valid_no_poll, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_challenge_invalid_no_poll, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_bad_nonce, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_withdrawn_on_failure, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_withdrawn_when_present_fails, setup, teardown),
