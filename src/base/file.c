@@ -168,6 +168,24 @@ out:
 	return ret;
 }
 
+/* Fills the file open on fd with len bytes of data, with mode whatever the
+ * umask (it must not loosen or tighten what the caller asked for), durably
+ * (fsync), and closes it. Returns 0, or -1 with errno set; fd is closed
+ * either way. */
+static int
+fill_and_close(int fd, const void *data, size_t len, mode_t mode)
+{
+	int err;
+
+	if (fchmod(fd, mode) < 0 || file_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+		err = errno;
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	return close(fd);
+}
+
 int
 file_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 {
@@ -176,7 +194,6 @@ file_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 	const char *base;
 	bool created = false;
 	int fd = -1;
-	int rc;
 	int err;
 	int ret = -1;
 
@@ -195,19 +212,7 @@ file_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 		goto out;
 	}
 	created = true;
-	/* The umask must not loosen or tighten what the caller asked for. */
-	if (fchmod(fd, mode) < 0) {
-		goto out;
-	}
-	if (file_write_all(fd, data, len) < 0) {
-		goto out;
-	}
-	if (fsync(fd) < 0) {
-		goto out;
-	}
-	rc = close(fd);
-	fd = -1;
-	if (rc < 0) {
+	if (fill_and_close(fd, data, len, mode) < 0) {
 		goto out;
 	}
 	if (rename(tmp, path) < 0) {
@@ -221,9 +226,6 @@ file_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 out:
 	if (ret < 0) {
 		err = errno;
-		if (fd >= 0) {
-			close(fd);
-		}
 		if (created) {
 			unlink(tmp);
 		}
@@ -231,6 +233,24 @@ out:
 		errno = err;
 	}
 	return ret;
+}
+
+int
+file_write_new(const char *path, const void *data, size_t len, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	int err;
+
+	if (fd >= 0 && fill_and_close(fd, data, len, mode) == 0) {
+		return 0;
+	}
+	err = errno;
+	if (fd >= 0) {
+		unlink(path);
+	}
+	log_error("%s: write: %s", path, strerror(err));
+	errno = err;
+	return -1;
 }
 
 int
@@ -326,6 +346,14 @@ file_mkdirs(const char *path, mode_t mode)
 		goto out;
 	}
 	memcpy(buf, path, len + 1);
+	/* Mostly the parents are there: one mkdir (or stat) does. */
+	if (mkdir_one(buf, mode) == 0) {
+		ret = 0;
+		goto out;
+	}
+	if (errno != ENOENT) {
+		goto out;
+	}
 	/* Each '/' after a component ends a parent to create first. */
 	for (i = 1; i < len; i++) {
 		if (buf[i] != '/' || buf[i - 1] == '/') {

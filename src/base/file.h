@@ -12,6 +12,13 @@
  * or -1 (logged with the path and the reason). */
 int file_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
 
+/* Creates path, which must not exist (O_EXCL|O_NOFOLLOW), with len bytes
+ * and mode, and fsyncs it; the folder is not synced (the caller does, once
+ * for all it wrote there). For a folder no reader looks into yet, where a
+ * temp name and a rename would buy nothing. On failure the file is removed.
+ * Returns 0 or -1 (logged with the path and the reason). */
+int file_write_new(const char *path, const void *data, size_t len, mode_t mode);
+
 /* Points dir/name at target (a symbolic link) through a uniquely named temp
  * link renamed over it: readers see the old or the new target, never none,
  * and two writers never share a temp name. Returns 0 or -1 (logged). */

@@ -306,7 +306,7 @@ run(struct cli *cli)
 	 * kept is not asked for. */
 	if (state_dir == NULL ||
 	    check_names(state_dir, name, &settings, cli->flags[CLI_OPT_DROP_NAMES]) < 0 ||
-	    preflight_check(state_dir, name, &settings, 0, NULL, NULL) < 0) {
+	    preflight_check(state_dir, name, &settings, 0, NULL, NULL, NULL) < 0) {
 		goto out;
 	}
 	rc = issue(cli, name, &settings, state_dir);

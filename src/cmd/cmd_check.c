@@ -124,7 +124,7 @@ check_host(struct cli *cli, struct conf *conf)
 		if (resolve(cli, conf, i, &s, &name) < 0) {
 			goto out;
 		}
-		preflight_check(NULL, name, &s, flags, on_problem, &printed);
+		preflight_check(NULL, name, &s, flags, NULL, on_problem, &printed);
 		conf_settings_finish(&s);
 	}
 	ret = printed.n_problems == 0 ? 0 : -1;

@@ -64,7 +64,7 @@ renew_group(struct group *g, bool force, unsigned long counts[JOB__MAX])
 	 * account is registered; a certificate's own problems (its hook, its
 	 * webroot) stop only its job, before its order. */
 	memset(&base, 0, sizeof(base));
-	if (preflight_check(state_dir, NULL, &base, PREFLIGHT_NO_LISTEN, NULL, NULL) < 0) {
+	if (preflight_check(state_dir, NULL, &base, PREFLIGHT_NO_LISTEN, NULL, NULL, NULL) < 0) {
 		rc = CLI_EXIT_USAGE;
 		goto out;
 	}

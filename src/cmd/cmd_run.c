@@ -71,10 +71,12 @@ preflight_all(const struct conf *conf, const struct cli *cli, const struct conf_
               unsigned flags)
 {
 	struct conf_settings base;
+	struct preflight_memo memo;
 
 	memset(&base, 0, sizeof(base));
+	memset(&memo, 0, sizeof(memo));
 	base.state_dir = global->state_dir;
-	if (preflight_check(NULL, NULL, &base, PREFLIGHT_NO_LISTEN, NULL, NULL) < 0) {
+	if (preflight_check(NULL, NULL, &base, PREFLIGHT_NO_LISTEN, &memo, NULL, NULL) < 0) {
 		return -1;
 	}
 	for (size_t i = 0; i < conf->n_certs; i++) {
@@ -83,7 +85,7 @@ preflight_all(const struct conf *conf, const struct cli *cli, const struct conf_
 		if (conf_resolve(conf, &conf->certs[i], &cli->settings, &st) < 0) {
 			return -1;
 		}
-		if (preflight_check(NULL, conf->certs[i].name, &st, flags, NULL, NULL) < 0) {
+		if (preflight_check(NULL, conf->certs[i].name, &st, flags, &memo, NULL, NULL) < 0) {
 			log_error("%s: not renewed until the above is fixed (acmed check lists it)",
 			          conf->certs[i].name);
 		}

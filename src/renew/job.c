@@ -429,8 +429,8 @@ can_order(struct job *job, const struct policy_decision *d, struct challenge **r
 	/* Nothing is ordered that could not be kept: a CA's issuance thrown
 	 * away counts against its rate limits all the same. The command
 	 * checked the ports before the responders took them. */
-	if (preflight_check(sh->state_dir, job->name, &job->s, PREFLIGHT_NO_LISTEN, on_problem,
-	                    job) < 0) {
+	if (preflight_check(sh->state_dir, job->name, &job->s, PREFLIGHT_NO_LISTEN, &sh->preflight,
+	                    on_problem, job) < 0) {
 		memcpy(problem, job->message, sizeof(problem));
 		job->local_failure = true;
 		job_fail(job, "not ordered: %.900s", problem);

@@ -19,6 +19,7 @@
 #include "renew/gate.h"
 #include "renew/issue.h"
 #include "renew/policy.h"
+#include "renew/preflight.h"
 #include "renew/progress.h"
 
 enum job_result {
@@ -71,6 +72,7 @@ struct job_shared {
 	double lock_wait; /* seconds */
 	struct responders *responders;
 	struct progress progress; /* the line on a terminal */
+	struct preflight_memo preflight; /* what the jobs' preflights proved */
 };
 
 struct job;

@@ -33,6 +33,7 @@
 
 struct run {
 	const char *cert_name; /* NULL: lines have no certificate prefix */
+	struct preflight_memo *memo; /* or NULL */
 	preflight_report_fn report;
 	void *arg;
 	int problems;
@@ -184,6 +185,63 @@ out:
 	return ret;
 }
 
+/* Whether dir's file system took a test file lately (r's memo) and dir
+ * lets acmed's user create files: then no test file is needed. */
+static bool
+proven(const struct run *r, const char *dir)
+{
+	struct stat st;
+	struct timespec now;
+
+	if (r->memo == NULL || stat(dir, &st) < 0 || clock_gettime(CLOCK_MONOTONIC, &now) < 0) {
+		return false;
+	}
+	for (size_t i = 0; i < r->memo->n; i++) {
+		if (r->memo->devs[i] == st.st_dev &&
+		    now.tv_sec - r->memo->when[i].tv_sec < PREFLIGHT_MEMO_SECONDS) {
+			return faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) == 0;
+		}
+	}
+	return false;
+}
+
+/* Remembers that dir's file system took a test file now. */
+static void
+prove(struct run *r, const char *dir)
+{
+	struct preflight_memo *m = r->memo;
+	struct stat st;
+	size_t i;
+
+	if (m == NULL || stat(dir, &st) < 0) {
+		return;
+	}
+	for (i = 0; i < m->n && m->devs[i] != st.st_dev; i++) {
+	}
+	if (i == m->n) {
+		if (m->n == PREFLIGHT_MEMO_DEVS) {
+			return;
+		}
+		m->n++;
+	}
+	m->devs[i] = st.st_dev;
+	clock_gettime(CLOCK_MONOTONIC, &m->when[i]);
+}
+
+/* try_write, unless dir is proven; remembers a success. */
+static int
+try_write_once(struct run *r, const char *dir, size_t size)
+{
+	if (proven(r, dir)) {
+		return 0;
+	}
+	if (try_write(dir, size) < 0) {
+		return -1;
+	}
+	prove(r, dir);
+	return 0;
+}
+
 /* What to do about a folder acmed cannot write in. */
 static const char *
 state_fix(int err)
@@ -287,7 +345,7 @@ check_state_folder(struct run *r, const char *path)
 	if (seen(r, dir)) {
 		goto out;
 	}
-	if (try_write(dir, PREFLIGHT_STATE_WRITE_BYTES) < 0) {
+	if (try_write_once(r, dir, PREFLIGHT_STATE_WRITE_BYTES) < 0) {
 		err = errno;
 		if (strcmp(dir, path) == 0) {
 			problem(r, false, "state folder %s: cannot write: %s: %s", path,
@@ -380,7 +438,7 @@ check_webroot(struct run *r, const char *webroot)
 		        err == ENOTDIR ? "not a folder" : strerror(err));
 		goto out;
 	}
-	if (try_write(dir, PREFLIGHT_WEBROOT_WRITE_BYTES) < 0) {
+	if (try_write_once(r, dir, PREFLIGHT_WEBROOT_WRITE_BYTES) < 0) {
 		problem(r, true,
 		        "webroot %s: cannot write in %s: %s: make it writable for acmed's user, or "
 		        "set webroot (--webroot)",
@@ -439,9 +497,9 @@ check_challenge(struct run *r, const struct conf_settings *s, unsigned flags)
 
 int
 preflight_check(const char *state_dir, const char *cert_name, const struct conf_settings *s,
-                unsigned flags, preflight_report_fn report, void *arg)
+                unsigned flags, struct preflight_memo *memo, preflight_report_fn report, void *arg)
 {
-	struct run r = {.cert_name = cert_name, .report = report, .arg = arg};
+	struct run r = {.cert_name = cert_name, .memo = memo, .report = report, .arg = arg};
 	char *dir = NULL;
 	char *path = NULL;
 	size_t i;

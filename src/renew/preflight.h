@@ -8,6 +8,8 @@
 #define ACMED_PREFLIGHT_H
 
 #include <stddef.h>
+#include <sys/types.h>
+#include <time.h>
 
 #include "acme/acme_parse.h"
 #include "conf/conf.h"
@@ -24,6 +26,21 @@ enum preflight_flag {
 	 * command must not set it: a port held by someone else (a web server,
 	 * the daemon) is then refused before the order. */
 	PREFLIGHT_NO_LISTEN = 1 << 0,
+};
+
+#define PREFLIGHT_MEMO_DEVS 8
+#define PREFLIGHT_MEMO_SECONDS 60
+
+/* What checks in a row (the job runner's, one per certificate) proved
+ * already: the file systems a test file was written to, fsynced and removed
+ * in the last PREFLIGHT_MEMO_SECONDS. A folder on one of them is checked for
+ * write access and free space only, so that a batch of a thousand
+ * certificates does not write, sync and remove a thousand test files (or
+ * three thousand). Zeroed before the first use. */
+struct preflight_memo {
+	dev_t devs[PREFLIGHT_MEMO_DEVS];
+	struct timespec when[PREFLIGHT_MEMO_DEVS]; /* CLOCK_MONOTONIC */
+	size_t n;
 };
 
 /* problem: one line, "subject: what failed: why: what to do", naming the
@@ -48,10 +65,12 @@ typedef void (*preflight_report_fn)(const char *problem, void *arg);
  * NULL to check the state folder and the settings alone; lines about the
  * certificate (hooks, webroot, ports) start with "cert_name: ". report is
  * called once per problem, all of them (not only the first); NULL logs each
- * with log_error. Returns 0 when there is none, -1 otherwise (running out of
- * memory is reported as a problem). */
+ * with log_error. memo: NULL, or what earlier checks proved (see struct
+ * preflight_memo), updated. Returns 0 when there is none, -1 otherwise
+ * (running out of memory is reported as a problem). */
 int preflight_check(const char *state_dir, const char *cert_name, const struct conf_settings *s,
-                    unsigned flags, preflight_report_fn report, void *arg);
+                    unsigned flags, struct preflight_memo *memo, preflight_report_fn report,
+                    void *arg);
 
 /* draft-ietf-acme-profiles section 3: whether profile (NULL: none asked)
  * is one the CA's directory (NULL: unknown) lists; else the CA would refuse

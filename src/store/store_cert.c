@@ -142,12 +142,26 @@ scan_versions(const char *dir, long newest, long keep1, long keep2, int prune)
 	return max;
 }
 
+/* vdir was just created and nothing points at it yet: its files are
+ * written in place, each fsynced, and the folder once, before the switch
+ * makes them visible. */
 static int
 write_set(const char *vdir, const struct store_cert_set *set)
 {
 	char path[PATH_MAX];
 	char *full = NULL;
 	size_t full_len = set->cert_len + set->chain_len;
+	const struct {
+		const char *name;
+		const char *data;
+		size_t len;
+		mode_t mode;
+	} files[] = {
+	        {"privkey.pem", set->key_pem, set->key_len, 0600},
+	        {"cert.pem", set->cert_pem, set->cert_len, 0644},
+	        {"chain.pem", set->chain_pem, set->chain_len, 0644},
+	        {"fullchain.pem", NULL, full_len, 0644},
+	};
 	int rc = -1;
 
 	full = malloc(full_len + 1);
@@ -157,20 +171,17 @@ write_set(const char *vdir, const struct store_cert_set *set)
 	}
 	memcpy(full, set->cert_pem, set->cert_len);
 	memcpy(full + set->cert_len, set->chain_pem, set->chain_len);
-	if (snprintf(path, sizeof(path), "%s/privkey.pem", vdir) >= (int)sizeof(path) ||
-	    file_write_atomic(path, set->key_pem, set->key_len, 0600) < 0) {
-		goto out;
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		const char *data = files[i].data != NULL ? files[i].data : full;
+
+		if (snprintf(path, sizeof(path), "%s/%s", vdir, files[i].name) >=
+		            (int)sizeof(path) ||
+		    file_write_new(path, data, files[i].len, files[i].mode) < 0) {
+			goto out;
+		}
 	}
-	if (snprintf(path, sizeof(path), "%s/cert.pem", vdir) >= (int)sizeof(path) ||
-	    file_write_atomic(path, set->cert_pem, set->cert_len, 0644) < 0) {
-		goto out;
-	}
-	if (snprintf(path, sizeof(path), "%s/chain.pem", vdir) >= (int)sizeof(path) ||
-	    file_write_atomic(path, set->chain_pem, set->chain_len, 0644) < 0) {
-		goto out;
-	}
-	if (snprintf(path, sizeof(path), "%s/fullchain.pem", vdir) >= (int)sizeof(path) ||
-	    file_write_atomic(path, full, full_len, 0644) < 0) {
+	if (file_sync_dir(vdir) < 0) {
+		log_error("%s: fsync: %s", vdir, strerror(errno));
 		goto out;
 	}
 	rc = 0;

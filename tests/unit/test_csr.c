@@ -72,6 +72,9 @@ create_decoded(EVP_PKEY *key, const struct ident *ids, size_t n, struct decoded 
 	unsigned char *der;
 	size_t len = 0;
 	int i, expected_sig;
+	unsigned char *spki = NULL;
+	unsigned char *want = NULL;
+	int spki_len, want_len;
 
 	memset(d, 0, sizeof(*d));
 	der = csr_create(key, ids, n, &len);
@@ -85,6 +88,15 @@ create_decoded(EVP_PKEY *key, const struct ident *ids, size_t n, struct decoded 
 
 	assert_int_equal(X509_REQ_verify(d->req, key), 1);
 	assert_int_equal(EVP_PKEY_eq(X509_REQ_get0_pubkey(d->req), key), 1);
+	/* The SubjectPublicKeyInfo, byte for byte as OpenSSL encodes the key
+	 * (csr.c writes an EC key's itself). */
+	spki_len = i2d_X509_PUBKEY(X509_REQ_get_X509_PUBKEY(d->req), &spki);
+	want_len = i2d_PUBKEY(key, &want);
+	assert_true(spki_len > 0);
+	assert_int_equal(spki_len, want_len);
+	assert_memory_equal(spki, want, (size_t)want_len);
+	OPENSSL_free(spki);
+	OPENSSL_free(want);
 	assert_int_equal(X509_REQ_get_version(d->req), 0);
 	expected_sig = EVP_PKEY_get_base_id(key) == EVP_PKEY_EC ? NID_ecdsa_with_SHA256
 	                                                        : NID_sha256WithRSAEncryption;
@@ -172,6 +184,21 @@ test_csr_ec(void **state)
 	assert_int_equal(d.subject_entries, 1);
 	assert_int_equal(d.san_critical, 0);
 	decoded_finish(&d);
+}
+
+/* P-384: the curve is the key's, not a fixed one. */
+static void
+test_csr_ec_p384(void **state)
+{
+	struct decoded d;
+	EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+
+	(void)state;
+	assert_non_null(key);
+	create_decoded(key, mixed, 4, &d);
+	check_names(&d, mixed, 4);
+	decoded_finish(&d);
+	EVP_PKEY_free(key);
 }
 
 static void
@@ -282,9 +309,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_csr_ec),      cmocka_unit_test(test_csr_rsa),
-	        cmocka_unit_test(test_csr_ip_only), cmocka_unit_test(test_csr_cn),
-	        cmocka_unit_test(test_csr_invalid),
+	        cmocka_unit_test(test_csr_ec),  cmocka_unit_test(test_csr_ec_p384),
+	        cmocka_unit_test(test_csr_rsa), cmocka_unit_test(test_csr_ip_only),
+	        cmocka_unit_test(test_csr_cn),  cmocka_unit_test(test_csr_invalid),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

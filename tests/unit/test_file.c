@@ -371,6 +371,10 @@ test_mkdirs(void **state)
 	assert_int_equal(stat(in_dir(f, "accounts"), &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0755);
 	assert_int_equal(file_mkdirs(f->dir, 0700), 0);
+	/* Only the last one missing: made with the mode asked. */
+	assert_int_equal(file_mkdirs(in_dir(f, "accounts/host/other"), 0750), 0);
+	assert_int_equal(stat(in_dir(f, "accounts/host/other"), &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0750);
 
 	write_plain(in_dir(f, "file"), "x");
 	errno = 0;
@@ -379,6 +383,32 @@ test_mkdirs(void **state)
 	errno = 0;
 	assert_int_equal(file_mkdirs(in_dir(f, "file/sub"), 0700), -1);
 	assert_int_equal(errno, ENOTDIR);
+}
+
+/* file_write_new: the mode whatever the umask; never over an existing file
+ * or through a link, and nothing left behind when it cannot write. */
+static void
+test_write_new(void **state)
+{
+	struct fixture *f = *state;
+
+	umask(077);
+	assert_int_equal(file_write_new(in_dir(f, "cert.pem"), "abc", 3, 0644), 0);
+	assert_file_is(in_dir(f, "cert.pem"), "abc", 0644);
+	errno = 0;
+	assert_int_equal(file_write_new(in_dir(f, "cert.pem"), "other", 5, 0600), -1);
+	assert_int_equal(errno, EEXIST);
+	assert_file_is(in_dir(f, "cert.pem"), "abc", 0644);
+	assert_int_equal(symlink("cert.pem", in_dir(f, "link.pem")), 0);
+	errno = 0;
+	assert_int_equal(file_write_new(in_dir(f, "link.pem"), "x", 1, 0600), -1);
+	assert_int_equal(errno, EEXIST);
+	assert_file_is(in_dir(f, "cert.pem"), "abc", 0644);
+	errno = 0;
+	assert_int_equal(file_write_new(in_dir(f, "missing/key.pem"), "x", 1, 0600), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_dir_is(f->dir, "cert.pem link.pem");
+	umask(022);
 }
 
 static void
@@ -439,6 +469,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_read_file_errors, setup, teardown),
 	        cmocka_unit_test(test_read_file_size_hint_wrong),
 	        cmocka_unit_test_setup_teardown(test_mkdirs, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_write_new, setup, teardown),
 	        cmocka_unit_test(test_path),
 	};
 

@@ -191,7 +191,7 @@ static int
 check(struct fixture *f, const char *state_dir, const char *name, unsigned flags)
 {
 	forget_problems(f);
-	return preflight_check(state_dir, name, &f->s, flags, on_problem, f);
+	return preflight_check(state_dir, name, &f->s, flags, NULL, on_problem, f);
 }
 
 /* A tmpfs of size bytes at dir/rel, read-only or not. Root only (tests run
@@ -332,6 +332,47 @@ test_state_full(void **state)
 	problem_with(f, "/full: not enough space: ", "KiB free, a new certificate needs 1024 KiB",
 	             NULL);
 	assert_int_equal(count_entries(f->mnt), 0);
+}
+
+/* The memo: a file system proven writable is remembered (one entry per
+ * file system, refreshed when old); a folder on it made read-only since is
+ * still refused, and so is one on another file system. */
+static void
+test_memo(void **state)
+{
+	struct fixture *f = *state;
+	struct preflight_memo memo;
+	struct stat st;
+	time_t old;
+
+	if (geteuid() != 0) {
+		print_message("not root: cannot mount a tmpfs to remount read-only\n");
+		skip();
+	}
+	memset(&memo, 0, sizeof(memo));
+	assert_int_equal(mkdir(path_in(f, "state"), 0700), 0);
+	assert_int_equal(
+	        preflight_check(path_in(f, "state"), "www", &f->s, 0, &memo, on_problem, f), 0);
+	assert_int_equal(stat(path_in(f, "state"), &st), 0);
+	assert_int_equal(memo.n, 1);
+	assert_true(memo.devs[0] == st.st_dev);
+	/* Old: proven again, and the time is new. */
+	memo.when[0].tv_sec -= PREFLIGHT_MEMO_SECONDS + 1;
+	old = memo.when[0].tv_sec;
+	assert_int_equal(preflight_check(path_in(f, "state"), "b", &f->s, 0, &memo, on_problem, f),
+	                 0);
+	assert_int_equal(memo.n, 1);
+	assert_true(memo.when[0].tv_sec > old + PREFLIGHT_MEMO_SECONDS);
+	if (!mount_tmpfs(f, "fs", 1024 * 1024, false)) {
+		fail_msg("cannot mount a tmpfs as root");
+	}
+	assert_int_equal(preflight_check(f->mnt, "www", &f->s, 0, &memo, on_problem, f), 0);
+	assert_int_equal(memo.n, 2);
+	assert_int_equal(mount(NULL, f->mnt, NULL, MS_REMOUNT | MS_RDONLY, NULL), 0);
+	forget_problems(f);
+	assert_int_equal(preflight_check(f->mnt, "www", &f->s, 0, &memo, on_problem, f), -1);
+	assert_int_equal(f->n, 1);
+	problem_with(f, "/fs: cannot write: Read-only file system", NULL);
 }
 
 static void
@@ -557,7 +598,7 @@ test_port_needs_privilege(void **state)
 		f->s.challenge = CONF_CHALLENGE_HTTP01;
 		f->s.http_listen = strdup("127.0.0.1:1");
 		forget_problems(f);
-		rc = preflight_check("/tmp", NULL, &f->s, 0, on_problem, f);
+		rc = preflight_check("/tmp", NULL, &f->s, 0, NULL, on_problem, f);
 		for (size_t i = 0; i < f->n; i++) {
 			if (write(pipefd[1], f->problems[i], strlen(f->problems[i])) < 0 ||
 			    write(pipefd[1], "\n", 1) < 0) {
@@ -620,6 +661,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_certs_is_a_file, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_state_unwritable, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_state_full, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_memo, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_deploy_hook, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_hook_on_path, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_webroot, setup, teardown),
