@@ -139,7 +139,9 @@ install_chain(const struct install_request *req, const char *pem, size_t pem_len
 		         err);
 		goto out;
 	}
-	key_pem = key_to_pem(req->key, &set.key_len);
+	if (!req->key_pending) {
+		key_pem = key_to_pem(req->key, &set.key_len);
+	}
 	leaf = pem_of(chain.certs[0], &set.cert_len);
 	if (leaf != NULL && req->resumed && same_as_installed(req, leaf, set.cert_len)) {
 		/* A resumed order whose certificate was installed just before
@@ -148,7 +150,7 @@ install_chain(const struct install_request *req, const char *pem, size_t pem_len
 		goto out;
 	}
 	rest = issuers_pem(&chain, &set.chain_len);
-	if (key_pem == NULL || leaf == NULL || rest == NULL) {
+	if ((key_pem == NULL && !req->key_pending) || leaf == NULL || rest == NULL) {
 		snprintf(message, len, "%s: out of memory", req->name);
 		goto out;
 	}

@@ -25,6 +25,9 @@ struct install_request {
 	const char *name;
 	const char *dir; /* certs/<name>, for the log */
 	EVP_PKEY *key; /* the order's key */
+	/* key is the one in pending.key (store_cert_pending_save): moved into
+	 * the set, not encoded and written again */
+	bool key_pending;
 	const struct ident *ids; /* the order's names */
 	size_t n_ids;
 	long renew_before; /* seconds, 0: auto (for the clock-skew warning) */

@@ -45,6 +45,7 @@ struct job {
 	/* The order. */
 	struct issue *issue;
 	char *resume_url; /* an earlier run's order, resumed */
+	const EVP_PKEY *pending_key; /* the key pending.key holds, or NULL */
 	char *replaces; /* ARI ID of the installed certificate */
 	bool has_step;
 	enum acme_order_step step;
@@ -98,6 +99,7 @@ static void
 forget_order(struct job *job)
 {
 	store_cert_pending_remove(job->sh->state_dir, job->name);
+	job->pending_key = NULL;
 	free(job->view.st.order_url);
 	job->view.st.order_url = NULL;
 	job->dirty = true;
@@ -300,6 +302,7 @@ job_install(struct job *job, const char *pem, size_t pem_len, EVP_PKEY *key)
 	req.n_ids = job->n_ids;
 	req.renew_before = job->s.renew_before;
 	req.resumed = job->resume_url != NULL;
+	req.key_pending = key != NULL && key == job->pending_key;
 	switch (install_chain(&req, pem, pem_len, &info, job->message, sizeof(job->message))) {
 	case INSTALL_SAME:
 		/* The policy wants a new one all the same. */
@@ -374,7 +377,9 @@ on_order_url(const char *url, EVP_PKEY *key, void *arg)
 {
 	struct job *job = arg;
 
+	job->pending_key = NULL;
 	if (store_cert_pending_save(job->sh->state_dir, job->name, key) == 0) {
+		job->pending_key = key;
 		if (state_set(&job->view.st.order_url, url) < 0) {
 			log_error("%s: out of memory", job->name);
 		}
@@ -398,6 +403,7 @@ load_resume(struct job *job)
 		EVP_PKEY_free(key);
 		key = NULL;
 	}
+	job->pending_key = key;
 	return key;
 }
 

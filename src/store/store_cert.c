@@ -142,11 +142,54 @@ scan_versions(const char *dir, long newest, long keep1, long keep2, int prune)
 	return max;
 }
 
+/* The set's key: written, or (set->key_pem NULL) pending.key of dir moved
+ * in; *moved says which, for a failure to move it back. */
+static int
+put_key(const char *dir, const char *vdir, const struct store_cert_set *set, bool *moved)
+{
+	char pending[PATH_MAX];
+	char path[PATH_MAX];
+
+	*moved = false;
+	if (snprintf(path, sizeof(path), "%s/%s", vdir, file_names[STORE_CERT_PRIVKEY]) >=
+	            (int)sizeof(path) ||
+	    snprintf(pending, sizeof(pending), "%s/%s", dir, file_names[STORE_CERT_PENDING_KEY]) >=
+	            (int)sizeof(pending)) {
+		log_error("%s: path too long", vdir);
+		return -1;
+	}
+	if (set->key_pem != NULL) {
+		return file_write_new(path, set->key_pem, set->key_len, 0600);
+	}
+	if (rename(pending, path) < 0) {
+		log_error("%s: cannot move it to %s: %s", pending, path, strerror(errno));
+		return -1;
+	}
+	*moved = true;
+	return 0;
+}
+
+/* Puts pending.key back where put_key took it from. */
+static void
+put_key_back(const char *dir, const char *vdir)
+{
+	char pending[PATH_MAX];
+	char path[PATH_MAX];
+
+	if (snprintf(path, sizeof(path), "%s/%s", vdir, file_names[STORE_CERT_PRIVKEY]) <
+	            (int)sizeof(path) &&
+	    snprintf(pending, sizeof(pending), "%s/%s", dir, file_names[STORE_CERT_PENDING_KEY]) <
+	            (int)sizeof(pending) &&
+	    rename(path, pending) < 0) {
+		log_error("%s: cannot move it back to %s: %s", path, pending, strerror(errno));
+	}
+}
+
 /* vdir was just created and nothing points at it yet: its files are
  * written in place, each fsynced, and the folder once, before the switch
  * makes them visible. */
 static int
-write_set(const char *vdir, const struct store_cert_set *set)
+write_set(const char *dir, const char *vdir, const struct store_cert_set *set, bool *moved)
 {
 	char path[PATH_MAX];
 	char *full = NULL;
@@ -155,15 +198,16 @@ write_set(const char *vdir, const struct store_cert_set *set)
 		const char *name;
 		const char *data;
 		size_t len;
-		mode_t mode;
 	} files[] = {
-	        {"privkey.pem", set->key_pem, set->key_len, 0600},
-	        {"cert.pem", set->cert_pem, set->cert_len, 0644},
-	        {"chain.pem", set->chain_pem, set->chain_len, 0644},
-	        {"fullchain.pem", NULL, full_len, 0644},
+	        {"cert.pem", set->cert_pem, set->cert_len},
+	        {"chain.pem", set->chain_pem, set->chain_len},
+	        {"fullchain.pem", NULL, full_len},
 	};
 	int rc = -1;
 
+	if (put_key(dir, vdir, set, moved) < 0) {
+		goto out;
+	}
 	full = malloc(full_len + 1);
 	if (full == NULL) {
 		log_error("out of memory");
@@ -176,7 +220,7 @@ write_set(const char *vdir, const struct store_cert_set *set)
 
 		if (snprintf(path, sizeof(path), "%s/%s", vdir, files[i].name) >=
 		            (int)sizeof(path) ||
-		    file_write_new(path, data, files[i].len, files[i].mode) < 0) {
+		    file_write_new(path, data, files[i].len, 0644) < 0) {
 			goto out;
 		}
 	}
@@ -452,6 +496,7 @@ store_cert_install(const char *state_dir, const char *name, const struct store_c
 	char target[64];
 	long current;
 	long next;
+	bool moved = false;
 	int rc = -1;
 
 	vdir[0] = '\0';
@@ -489,7 +534,7 @@ store_cert_install(const char *state_dir, const char *name, const struct store_c
 			goto out;
 		}
 	}
-	if (write_set(vdir, set) < 0) {
+	if (write_set(dir, vdir, set, &moved) < 0) {
 		goto out;
 	}
 	if (current >= 0) {
@@ -504,6 +549,7 @@ store_cert_install(const char *state_dir, const char *name, const struct store_c
 		goto out;
 	}
 	vdir[0] = '\0';
+	moved = false;
 	/* On a first install, the four names appear after the switch, never
 	 * dangling; on a renewal they are there already and change with it. */
 	if (ensure_links(dir) < 0) {
@@ -519,6 +565,9 @@ store_cert_install(const char *state_dir, const char *name, const struct store_c
 	scan_versions(dir, next, next, current, 1);
 	rc = 0;
 out:
+	if (rc < 0 && moved) {
+		put_key_back(dir, vdir);
+	}
 	if (rc < 0 && vdir[0] != '\0') {
 		remove_version(vdir);
 	}

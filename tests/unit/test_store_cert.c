@@ -12,6 +12,7 @@
 
 #include "store/state.h"
 #include "base/file.h"
+#include "crypto/key.h"
 #include "store/store_cert.h"
 
 static char *
@@ -148,6 +149,73 @@ test_install_failure_changes_nothing(void **state)
 	free(dir);
 }
 
+/* A set without key_pem takes pending.key: moved in, not copied; when the
+ * install fails after the move, the key is back where it was. */
+static void
+test_install_takes_pending_key(void **state)
+{
+	char tmpl[] = "/tmp/acmed-test-store-cert.XXXXXX";
+	char *root = mkdtemp(tmpl);
+	struct store_cert_set set = make_set("unused\n", "CERT1\n", "CHAIN1\n");
+	EVP_PKEY *key = key_generate(KEY_TYPE_EC_P256);
+	char *dir;
+	char *pending;
+	char *text;
+	char *blocker;
+	struct stat st;
+
+	assert_non_null(root);
+	assert_non_null(key);
+	set.key_pem = NULL;
+	set.key_len = 0;
+	/* No pending key: nothing to install. */
+	assert_int_equal(store_cert_install(root, "www", &set), -1);
+	dir = store_cert_dir(root, "www");
+	text = read_all(dir, "current/cert.pem");
+	assert_null(text);
+
+	assert_int_equal(store_cert_pending_save(root, "www", key), 0);
+	pending = read_all(dir, "pending.key");
+	assert_non_null(pending);
+	/* "current" is a folder with something in it: the switch fails after
+	 * the key moved into the new set, and the key goes back. */
+	blocker = file_path(dir, "current", "x", NULL);
+	assert_int_equal(file_mkdirs(blocker, 0755), 0);
+	assert_int_equal(store_cert_install(root, "www", &set), -1);
+	text = read_all(dir, "pending.key");
+	assert_non_null(text);
+	assert_string_equal(text, pending);
+	free(text);
+	text = read_all(dir, "v/1/privkey.pem");
+	assert_null(text);
+	assert_int_equal(rmdir(blocker), 0);
+	free(blocker);
+	blocker = file_path(dir, "current", NULL);
+	assert_int_equal(rmdir(blocker), 0);
+	free(blocker);
+
+	assert_int_equal(store_cert_install(root, "www", &set), 0);
+	text = read_all(dir, "privkey.pem");
+	assert_non_null(text);
+	assert_string_equal(text, pending);
+	free(text);
+	text = read_all(dir, "fullchain.pem");
+	assert_string_equal(text, "CERT1\nCHAIN1\n");
+	free(text);
+	text = read_all(dir, "pending.key");
+	assert_null(text);
+	{
+		char *p = file_path(dir, "privkey.pem", NULL);
+
+		assert_int_equal(stat(p, &st), 0);
+		assert_int_equal(st.st_mode & 0777, 0600);
+		free(p);
+	}
+	free(pending);
+	free(dir);
+	EVP_PKEY_free(key);
+}
+
 static void
 test_state_round_trip(void **state)
 {
@@ -194,6 +262,7 @@ main(void)
 	        cmocka_unit_test(test_install_twice),
 	        cmocka_unit_test(test_install_refuses_bad_names),
 	        cmocka_unit_test(test_install_failure_changes_nothing),
+	        cmocka_unit_test(test_install_takes_pending_key),
 	        cmocka_unit_test(test_state_round_trip),
 	};
 
