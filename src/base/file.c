@@ -268,6 +268,14 @@ file_symlink_atomic(const char *dir, const char *name, const char *target)
 		errno = ENAMETOOLONG;
 		goto out;
 	}
+	/* A name not there yet is made in one step (symlink is atomic). */
+	if (symlink(target, dst) == 0) {
+		ret = 0;
+		goto out;
+	}
+	if (errno != EEXIST) {
+		goto out;
+	}
 	for (int attempt = 0; attempt < TEMP_ATTEMPTS && !made; attempt++) {
 		if (random_suffix(suffix) < 0) {
 			goto out;

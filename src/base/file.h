@@ -19,9 +19,10 @@ int file_write_atomic(const char *path, const void *data, size_t len, mode_t mod
  * Returns 0 or -1 (logged with the path and the reason). */
 int file_write_new(const char *path, const void *data, size_t len, mode_t mode);
 
-/* Points dir/name at target (a symbolic link) through a uniquely named temp
- * link renamed over it: readers see the old or the new target, never none,
- * and two writers never share a temp name. Returns 0 or -1 (logged). */
+/* Points dir/name at target (a symbolic link): made directly when the name
+ * is free, else through a uniquely named temp link renamed over it: readers
+ * see the old or the new target, never none, and two writers never share a
+ * temp name. Returns 0 or -1 (logged). */
 int file_symlink_atomic(const char *dir, const char *name, const char *target);
 
 /* fsync of a folder, which makes the renames in it durable. Returns 0 or -1

@@ -124,6 +124,51 @@ out:
 	return ret;
 }
 
+/* The issuers in a CA's chains repeat: the same intermediate follows every
+ * leaf of a batch, and parsing it costs as much as parsing the leaf
+ * (OpenSSL 3.0 decodes its public key through provider lookups). The last
+ * ISSUER_CACHE_SIZE are kept by their exact PEM text, most recent first, and
+ * shared (X509_up_ref): parsed certificates are only read. Chains are
+ * parsed on the event loop's thread only. */
+#define ISSUER_CACHE_SIZE 4
+
+static struct issuer_entry {
+	char *pem;
+	size_t len;
+	X509 *x;
+} issuer_cache[ISSUER_CACHE_SIZE];
+
+static X509 *
+issuer_block_x509(const char *block, size_t len)
+{
+	struct issuer_entry found = {0};
+	size_t i;
+
+	for (i = 0; i < ISSUER_CACHE_SIZE && issuer_cache[i].x != NULL; i++) {
+		if (issuer_cache[i].len == len && memcmp(issuer_cache[i].pem, block, len) == 0) {
+			found = issuer_cache[i];
+			break;
+		}
+	}
+	if (found.x == NULL) {
+		found.x = pem_block_x509(block, len);
+		found.pem = found.x != NULL ? malloc(len) : NULL;
+		if (found.pem == NULL) {
+			return found.x; /* not kept */
+		}
+		memcpy(found.pem, block, len);
+		found.len = len;
+		i = ISSUER_CACHE_SIZE - 1;
+		free(issuer_cache[i].pem);
+		X509_free(issuer_cache[i].x);
+	}
+	/* To the front: entries 0 .. i-1 move down one. */
+	memmove(&issuer_cache[1], &issuer_cache[0], i * sizeof(issuer_cache[0]));
+	issuer_cache[0] = found;
+	X509_up_ref(found.x);
+	return found.x;
+}
+
 int
 cert_chain_parse(const char *pem, size_t len, struct cert_chain *chain, char *err, size_t errlen)
 {
@@ -171,7 +216,8 @@ cert_chain_parse(const char *pem, size_t len, struct cert_chain *chain, char *er
 			goto out;
 		}
 		stop = (size_t)(end - pem) + strlen(PEM_END_CERT);
-		x = pem_block_x509(pem + pos, stop - pos);
+		x = chain->n == 0 ? pem_block_x509(pem + pos, stop - pos)
+		                  : issuer_block_x509(pem + pos, stop - pos);
 		if (x == NULL) {
 			set_err(err, errlen, "chain: certificate %zu is not a valid certificate",
 			        chain->n + 1);

@@ -208,6 +208,58 @@ test_chain_short(void **state)
 	assert_int_equal(check_certs(f, two, 1, f->leaf_key, err, sizeof(err)), 0);
 }
 
+/* The issuers of consecutive chains are parsed once and shared; leaves are
+ * never shared; a different issuer text is its own certificate; more
+ * issuers than are kept all parse right. */
+static void
+test_chain_issuers_shared(void **state)
+{
+	struct fixture *f = *state;
+	struct cert_chain one, two, three;
+	struct text a = {0}, b = {0}, c = {0};
+	X509 *leaf2 = make_leaf(f, f->leaf_key, "DNS:example.com,DNS:www.example.com");
+	char err[256] = "";
+
+	text_cert(&a, f->leaf);
+	text_cert(&a, f->intermediate);
+	text_cert(&a, f->root);
+	text_cert(&b, leaf2);
+	text_cert(&b, f->intermediate);
+	text_cert(&b, f->root);
+	assert_int_equal(cert_chain_parse(a.data, a.len, &one, err, sizeof(err)), 0);
+	assert_int_equal(cert_chain_parse(b.data, b.len, &two, err, sizeof(err)), 0);
+	assert_ptr_not_equal(one.certs[0], two.certs[0]);
+	assert_ptr_equal(one.certs[1], two.certs[1]);
+	assert_ptr_equal(one.certs[2], two.certs[2]);
+	assert_int_equal(X509_cmp(two.certs[0], leaf2), 0);
+	assert_int_equal(X509_cmp(two.certs[1], f->intermediate), 0);
+	assert_int_equal(cert_chain_check(&two, f->leaf_key, www_ids, 2, f->now, err, sizeof(err)),
+	                 0);
+	/* Five issuers in one chain: more than are kept. */
+	text_cert(&c, f->leaf);
+	text_cert(&c, f->other_root);
+	text_cert(&c, f->intermediate);
+	text_cert(&c, leaf2);
+	text_cert(&c, f->root);
+	text_cert(&c, f->other_root);
+	assert_int_equal(cert_chain_parse(c.data, c.len, &three, err, sizeof(err)), 0);
+	assert_int_equal(three.n, 6);
+	assert_int_equal(X509_cmp(three.certs[1], f->other_root), 0);
+	assert_int_equal(X509_cmp(three.certs[2], f->intermediate), 0);
+	assert_int_equal(X509_cmp(three.certs[3], leaf2), 0);
+	assert_int_equal(X509_cmp(three.certs[4], f->root), 0);
+	assert_ptr_equal(three.certs[1], three.certs[5]);
+	/* One chain freed: the other's shared certificates stay good. */
+	cert_chain_finish(&one);
+	assert_int_equal(X509_cmp(two.certs[1], f->intermediate), 0);
+	cert_chain_finish(&two);
+	cert_chain_finish(&three);
+	X509_free(leaf2);
+	text_finish(&a);
+	text_finish(&b);
+	text_finish(&c);
+}
+
 static void
 test_chain_whitespace(void **state)
 {
@@ -775,15 +827,25 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_chain_good),       cmocka_unit_test(test_chain_short),
-	        cmocka_unit_test(test_chain_whitespace), cmocka_unit_test(test_chain_other_blocks),
-	        cmocka_unit_test(test_chain_garbage),    cmocka_unit_test(test_chain_malformed),
-	        cmocka_unit_test(test_chain_empty),      cmocka_unit_test(test_chain_count),
-	        cmocka_unit_test(test_check_key),        cmocka_unit_test(test_check_names),
-	        cmocka_unit_test(test_check_expired),    cmocka_unit_test(test_check_order),
-	        cmocka_unit_test(test_check_ip),         cmocka_unit_test(test_ids),
-	        cmocka_unit_test(test_ari_id),           cmocka_unit_test(test_serial_hex),
-	        cmocka_unit_test(test_validity),         cmocka_unit_test(test_load),
+	        cmocka_unit_test(test_chain_good),
+	        cmocka_unit_test(test_chain_short),
+	        cmocka_unit_test(test_chain_issuers_shared),
+	        cmocka_unit_test(test_chain_whitespace),
+	        cmocka_unit_test(test_chain_other_blocks),
+	        cmocka_unit_test(test_chain_garbage),
+	        cmocka_unit_test(test_chain_malformed),
+	        cmocka_unit_test(test_chain_empty),
+	        cmocka_unit_test(test_chain_count),
+	        cmocka_unit_test(test_check_key),
+	        cmocka_unit_test(test_check_names),
+	        cmocka_unit_test(test_check_expired),
+	        cmocka_unit_test(test_check_order),
+	        cmocka_unit_test(test_check_ip),
+	        cmocka_unit_test(test_ids),
+	        cmocka_unit_test(test_ari_id),
+	        cmocka_unit_test(test_serial_hex),
+	        cmocka_unit_test(test_validity),
+	        cmocka_unit_test(test_load),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
