@@ -228,7 +228,7 @@ print_paths(const char *state_dir, const char *name, const struct job_runner *ru
  * prints what the caller needs. Returns a CLI exit status. */
 static int
 issue(struct cli *cli, const char *name, const struct conf_settings *settings,
-      const char *state_dir)
+      const char *state_dir, const struct preflight_memo *memo)
 {
 	struct session s;
 	struct job_runner_config config;
@@ -251,6 +251,7 @@ issue(struct cli *cli, const char *name, const struct conf_settings *settings,
 	}
 	rc = CLI_EXIT_FAILURE;
 	config.concurrency = 1;
+	config.preflight = memo;
 	runner = job_runner_create(&config);
 	if (runner == NULL || job_runner_add(runner, name, settings, &req) < 0) {
 		goto out;
@@ -283,9 +284,11 @@ run(struct cli *cli)
 	const char *name;
 	char *state_dir = NULL;
 	char derived[80];
+	struct preflight_memo memo;
 	int rc = CLI_EXIT_USAGE;
 
 	memset(&settings, 0, sizeof(settings));
+	memset(&memo, 0, sizeof(memo));
 	if (cli_load_config(cli, &conf) < 0 || find_section(cli, &conf, &section) < 0 ||
 	    (section == NULL && set_domains(cli) < 0)) {
 		goto out;
@@ -306,10 +309,10 @@ run(struct cli *cli)
 	 * kept is not asked for. */
 	if (state_dir == NULL ||
 	    check_names(state_dir, name, &settings, cli->flags[CLI_OPT_DROP_NAMES]) < 0 ||
-	    preflight_check(state_dir, name, &settings, 0, NULL, NULL, NULL) < 0) {
+	    preflight_check(state_dir, name, &settings, 0, &memo, NULL, NULL) < 0) {
 		goto out;
 	}
-	rc = issue(cli, name, &settings, state_dir);
+	rc = issue(cli, name, &settings, state_dir, &memo);
 out:
 	free(state_dir);
 	conf_settings_finish(&settings);

@@ -68,6 +68,9 @@ job_runner_create(const struct job_runner_config *c)
 	r->sh.ca_url = c->ca_url;
 	r->sh.offline = c->offline != NULL ? c->offline : "the CA cannot be reached";
 	r->sh.state_dir = c->state_dir;
+	if (c->preflight != NULL) {
+		r->sh.preflight = *c->preflight;
+	}
 	r->sh.lock_wait = c->lock_wait > 0 ? c->lock_wait : JOB_LOCK_WAIT;
 	gate_init(&r->sh.issue.order_gate);
 	list_init(&r->sh.issue.account_waiters);

@@ -33,6 +33,9 @@ struct job_runner_config {
 	const char *state_dir;
 	long concurrency; /* orders in flight at most */
 	double lock_wait; /* seconds; 0: JOB_LOCK_WAIT */
+	/* What the command's own preflight proved, or NULL: the jobs' start
+	 * from it (a one-shot command writes no second test file). */
+	const struct preflight_memo *preflight;
 };
 
 struct job_runner;
