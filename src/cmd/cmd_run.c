@@ -204,6 +204,7 @@ start(struct daemon *d)
 	config.ca_url = acme_client_directory_url(d->s.acme);
 	config.state_dir = d->s.state_dir;
 	config.concurrency = d->settings.concurrency;
+	config.new_order_concurrency = d->settings.new_order_concurrency;
 	d->runner = job_runner_create(&config);
 	if (d->runner == NULL) {
 		goto fatal;
@@ -274,6 +275,10 @@ on_reload(struct ev_loop *loop, ev_signal *w, int revents)
 		log_error("reload: ca, ca-file and state-dir change only with a restart; "
 		          "configuration not changed");
 		goto out;
+	}
+	if (settings.new_order_concurrency != d->settings.new_order_concurrency) {
+		log_warn("reload: new-order-concurrency changes only with a restart; keeping %ld",
+		         d->settings.new_order_concurrency);
 	}
 	if (d->ready && load_certs(d, &conf) < 0) {
 		log_error("reload: out of memory");

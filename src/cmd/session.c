@@ -382,6 +382,7 @@ session_connect(struct session *s, const struct conf_settings *settings, const c
 	session_account_options(settings, &config->account_options);
 	config->state_dir = state_dir;
 	config->concurrency = settings->concurrency;
+	config->new_order_concurrency = settings->new_order_concurrency;
 	rc = SESSION_OK;
 out:
 	return rc;

@@ -64,6 +64,8 @@ static const struct conf_key_spec keys[CONF_KEY__MAX] = {
             http_listen, 0, 0),
         KEY(KEY_TYPE, "key-type", WHERE_ANY, CONF_FIELD_KEY_TYPE, conf_value_parse_key_type,
             key_type, 0, 0),
+        KEY(NEW_ORDER_CONCURRENCY, "new-order-concurrency", WHERE_GLOBAL | WHERE_CLI,
+            CONF_FIELD_LONG, conf_value_parse_number, new_order_concurrency, 1, 1024),
         KEY(PROFILE, "profile", WHERE_ANY, CONF_FIELD_STRING, conf_value_parse_token, profile, 0,
             CONF_PROFILE_MAX),
         KEY(RENEW_BEFORE, "renew-before", WHERE_ANY, CONF_FIELD_LONG, conf_value_parse_renew_before,
@@ -254,6 +256,7 @@ conf_resolve(const struct conf *conf, const struct conf_cert *cert, const struct
 	out->hook_timeout = 120;
 	out->dns_wait = 0;
 	out->concurrency = 16;
+	out->new_order_concurrency = 1;
 	out->renew_before = 0;
 	layers[0] = conf != NULL ? &conf->global : NULL;
 	layers[1] = cert != NULL ? &cert->settings : NULL;

@@ -39,6 +39,7 @@ enum conf_key {
 	CONF_KEY_HTTP_HOOK,
 	CONF_KEY_HTTP_LISTEN,
 	CONF_KEY_KEY_TYPE,
+	CONF_KEY_NEW_ORDER_CONCURRENCY,
 	CONF_KEY_PROFILE,
 	CONF_KEY_RENEW_BEFORE,
 	CONF_KEY_REUSE_KEY,
@@ -70,6 +71,9 @@ struct conf_settings {
 	bool reuse_key;
 	char *profile; /* the CA's certificate profile (newOrder "profile"), or NULL */
 	long concurrency; /* default 16 */
+	/* The CA's: newOrder requests in flight at most (the job runner's
+	 * gate); default 1. */
+	long new_order_concurrency;
 	char **domains; /* [cert] only */
 	size_t n_domains;
 	char *eab_kid;

@@ -1,11 +1,10 @@
 #include "renew/gate.h"
 
-#include <stddef.h>
-
 void
-gate_init(struct gate *g)
+gate_init(struct gate *g, size_t width)
 {
-	g->holder = NULL;
+	g->width = width > 0 ? width : 1;
+	g->holders = 0;
 	list_init(&g->waiters);
 }
 
@@ -13,8 +12,18 @@ void
 gate_waiter_init(struct gate_waiter *w)
 {
 	list_node_init(&w->node);
+	w->held = NULL;
 	w->fn = NULL;
 	w->arg = NULL;
+}
+
+/* w holds g from now: its turn starts. */
+static void
+pass(struct gate *g, struct gate_waiter *w)
+{
+	g->holders++;
+	w->held = g;
+	w->fn(w->arg);
 }
 
 void
@@ -22,40 +31,39 @@ gate_enter(struct gate *g, struct gate_waiter *w, gate_fn fn, void *arg)
 {
 	w->fn = fn;
 	w->arg = arg;
-	if (g->holder != NULL) {
+	/* Nobody waits while a place is free: a leave hands its place to the
+	 * first waiter at once, so the order of arrival is kept. */
+	if (g->holders >= g->width) {
 		list_append(&g->waiters, &w->node);
 		return;
 	}
-	g->holder = w;
-	fn(arg);
+	pass(g, w);
 }
 
 void
 gate_leave(struct gate *g, struct gate_waiter *w)
 {
 	struct list_node *next;
-	struct gate_waiter *n;
 
 	if (list_linked(&w->node)) {
 		list_unlink(&w->node);
 		return;
 	}
-	if (g->holder != w) {
+	if (w->held != g) {
 		return;
 	}
-	g->holder = NULL;
+	w->held = NULL;
+	g->holders--;
 	next = list_first(&g->waiters);
 	if (next == NULL) {
 		return;
 	}
 	list_unlink(next);
-	n = list_entry(next, struct gate_waiter, node);
-	g->holder = n;
-	n->fn(n->arg);
+	pass(g, list_entry(next, struct gate_waiter, node));
 }
 
 bool
 gate_holds(const struct gate *g, const struct gate_waiter *w)
 {
-	return g->holder == w;
+	return w->held == g;
 }

@@ -28,7 +28,7 @@ struct issue_shared {
 	/* For registering the account again when the CA forgot it. */
 	const struct acme_account_reg_options *account_options;
 	struct keygen *keygen;
-	struct gate order_gate; /* one newOrder at a time */
+	struct gate order_gate; /* new-order-concurrency newOrders at a time */
 	bool account_busy; /* a registration is on its way */
 	struct list account_waiters; /* issues waiting for it */
 };

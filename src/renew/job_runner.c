@@ -72,7 +72,8 @@ job_runner_create(const struct job_runner_config *c)
 		r->sh.preflight = *c->preflight;
 	}
 	r->sh.lock_wait = c->lock_wait > 0 ? c->lock_wait : JOB_LOCK_WAIT;
-	gate_init(&r->sh.issue.order_gate);
+	gate_init(&r->sh.issue.order_gate,
+	          c->new_order_concurrency > 0 ? (size_t)c->new_order_concurrency : 1);
 	list_init(&r->sh.issue.account_waiters);
 	r->concurrency = c->concurrency > 0 ? c->concurrency : 1;
 	list_init(&r->queue);

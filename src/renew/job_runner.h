@@ -1,7 +1,7 @@
 /* The job runner: queues certificate jobs (job.h) and runs many at once up
- * to a concurrency cap, sharing the account, the ACME client, one newOrder
- * gate and the challenge responders; counts their results and tells its
- * caller of each. The responders let their ports go once no job has run
+ * to a concurrency cap, sharing the account, the ACME client, the CA's
+ * newOrder gate (gate.h) and the challenge responders; counts their
+ * results and tells its caller of each. The responders let their ports go once no job has run
  * for a few seconds. */
 #ifndef ACMED_JOB_RUNNER_H
 #define ACMED_JOB_RUNNER_H
@@ -29,6 +29,9 @@ struct job_runner_config {
 	 * again. */
 	struct acme_account_reg_options account_options;
 	const char *ca_url; /* the directory URL, recorded with what it issues */
+	/* The CA's newOrder requests in flight at most (its order gate);
+	 * 0: 1. */
+	long new_order_concurrency;
 	const char *offline;
 	const char *state_dir;
 	long concurrency; /* orders in flight at most */

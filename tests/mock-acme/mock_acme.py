@@ -51,6 +51,12 @@ Other settings, on the command line or as members of the control JSON:
     stuck_seconds  retry-after-* scenarios: how long the order stays
                    "processing" before it turns invalid (default 3; 0: forever)
     cert_days      validity of issued leaves (default 90)
+    new_order_barrier  N > 1: each newOrder waits until N newOrders are
+                   waiting together (then all N are answered), or
+                   barrier_seconds (default 10) have passed; the log says
+                   which ("barrier": "met" or "timeout"). Shows a client
+                   sending N newOrders at once, not one after the other.
+    barrier_seconds    see new_order_barrier
 
 GET /mock/config returns the settings; POST /mock/config with {} changes
 nothing; {"reset": true} also forgets accounts and orders.
@@ -64,6 +70,8 @@ The request log has one JSON object per line, appended as requests arrive
     payload (the decoded JWS payload: a JSON value, a string when it is not
     JSON, null for POST-as-GET), post_as_get (bool),
     replaces (newOrder's "replaces", or null),
+    in_flight (newOrder: the newOrders arrived and not yet answered, this
+    one included), barrier (newOrder: see new_order_barrier, else null),
     terms_agreed (newAccount's termsOfServiceAgreed, or null),
     csr_names (finalize: the CSR's subjectAltName entries)
 
@@ -918,6 +926,12 @@ class Mock:
         self.log_lock = threading.Lock()
         self.pwned = os.path.join(workdir, "pwned")
         self.base = None
+        # newOrders arrived and not answered; new_order_barrier's waiters
+        # and how many times it opened.
+        self.new_orders = threading.Condition()
+        self.new_orders_in = 0
+        self.barrier_waiting = 0
+        self.barrier_opened = 0
 
     # -- scenario
 
@@ -1209,6 +1223,37 @@ class Mock:
             r.headers.append(("Retry-After", str(ra)))
         return r
 
+    # -- newOrders in flight
+
+    def new_order_arrive(self):
+        """A newOrder arrived: (how many are in flight with it, "met" or
+        "timeout" when it waited at new_order_barrier, else None)."""
+        with self.new_orders:
+            self.new_orders_in += 1
+            in_flight = self.new_orders_in
+            n = int(self.cfg.get("new_order_barrier") or 0)
+            if n <= 1:
+                return in_flight, None
+            self.barrier_waiting += 1
+            if self.barrier_waiting >= n:
+                self.barrier_waiting = 0
+                self.barrier_opened += 1
+                self.new_orders.notify_all()
+                return in_flight, "met"
+            opened = self.barrier_opened
+            deadline = time.monotonic() + float(self.cfg.get("barrier_seconds") or 10)
+            while self.barrier_opened == opened:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    self.barrier_waiting -= 1
+                    return in_flight, "timeout"
+                self.new_orders.wait(left)
+            return in_flight, "met"
+
+    def new_order_answered(self):
+        with self.new_orders:
+            self.new_orders_in -= 1
+
     # -- log
 
     def log(self, entry):
@@ -1285,6 +1330,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                  "replaces": None, "terms_agreed": None}
         if method == "POST" and body:
             self.parse_jws(ctx, body, entry)
+        new_order = kind == "new-order" and method == "POST"
+        if new_order:
+            # Outside the state's lock: the others come in meanwhile.
+            entry["in_flight"], entry["barrier"] = mock.new_order_arrive()
         with mock.state.lock:
             mock.state.seq += 1
             entry["seq"] = mock.state.seq
@@ -1305,6 +1354,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             entry["csr_names"] = ctx.csr_names
         entry["status"] = resp.status
         mock.log(entry)
+        if new_order:
+            # Before the answer goes out: the client's next newOrder, sent
+            # once it has it, must not find this one still counted.
+            mock.new_order_answered()
         self.send(resp)
 
     def parse_jws(self, ctx, body, entry):

@@ -77,6 +77,7 @@ static const char good_conf[] = "# acmed.conf\n"
                                 "webroot = /var/www/acme\n"
                                 "deploy-hook = systemctl reload nginx#not-a-comment # a comment\n"
                                 "concurrency = 8\n"
+                                "new-order-concurrency = 4\n"
                                 "state-dir = /tmp/acmed-state\n"
                                 "control-socket = /run/acmed/ctl\n"
                                 "hook-timeout = 5m\r\n"
@@ -124,6 +125,7 @@ test_good_file(void **state)
 	assert_string_equal(g->webroot, "/var/www/acme");
 	assert_string_equal(g->deploy_hook, "systemctl reload nginx#not-a-comment");
 	assert_int_equal(g->concurrency, 8);
+	assert_int_equal(g->new_order_concurrency, 4);
 	assert_string_equal(g->state_dir, "/tmp/acmed-state");
 	assert_string_equal(g->control_socket, "/run/acmed/ctl");
 	assert_int_equal(g->hook_timeout, 300);
@@ -134,7 +136,7 @@ test_good_file(void **state)
 	assert_int_equal(conf.n_certs, 2);
 	www = &conf.certs[0];
 	assert_string_equal(www->name, "www");
-	assert_int_equal(www->line, 15);
+	assert_int_equal(www->line, 16);
 	assert_int_equal(www->settings.n_domains, 4);
 	assert_string_equal(www->settings.domains[0], "example.com");
 	assert_string_equal(www->settings.domains[1], "www.example.com");
@@ -144,7 +146,7 @@ test_good_file(void **state)
 
 	wild = &conf.certs[1];
 	assert_string_equal(wild->name, "wild");
-	assert_int_equal(wild->line, 19);
+	assert_int_equal(wild->line, 20);
 	assert_int_equal(wild->settings.n_domains, 2);
 	assert_string_equal(wild->settings.domains[0], "*.example.org");
 	assert_string_equal(wild->settings.domains[1], "example.org");
@@ -252,6 +254,7 @@ test_resolve(void **state)
 	assert_int_equal(out.hook_timeout, 120);
 	assert_int_equal(out.dns_wait, 0);
 	assert_int_equal(out.concurrency, 16);
+	assert_int_equal(out.new_order_concurrency, 1);
 	assert_int_equal(out.renew_before, 0);
 	assert_false(out.agree_tos);
 	assert_null(out.http_listen);
@@ -332,6 +335,8 @@ test_values(void **state)
 	        {"challenge", "tls-alpn-01", 0},
 	        {"concurrency", "1024", 0},
 	        {"concurrency", "1", 0},
+	        {"new-order-concurrency", "1", 0},
+	        {"new-order-concurrency", "1024", 0},
 	        {"dns-wait", "0", 0},
 	        {"domains", "xn--bcher-kva.example", 0},
 	        {"domains", "*.a-b.example 10.0.0.1 ::ffff:10.0.0.1", 0},
@@ -490,11 +495,13 @@ test_section_errors(void **state)
 	        {"[cert a]\nkey-type = ec-p256\n[cert b]\ndomains = b.example\nbogus = 1\n",
 	         {"1: [cert a] has no domains: add domains = NAME ...", "5: unknown key 'bogus'"}},
 	        {"domains = a.example\nconcurrency = 4\n[cert a]\ndomains = a.example\n"
-	         "concurrency = 2\nstate-dir = /x\ncontrol-socket = /y\n",
+	         "concurrency = 2\nstate-dir = /x\ncontrol-socket = /y\n"
+	         "new-order-concurrency = 2\n",
 	         {"1: domains: only valid in a [cert NAME] section",
 	          "5: concurrency: only valid before the first [cert NAME] section",
 	          "6: state-dir: only valid before the first [cert NAME] section",
-	          "7: control-socket: only valid before the first [cert NAME] section"}},
+	          "7: control-socket: only valid before the first [cert NAME] section",
+	          "8: new-order-concurrency: only valid before the first [cert NAME] section"}},
 	};
 
 	(void)state;
@@ -533,6 +540,18 @@ test_value_errors(void **state)
 	         {"1: concurrency: invalid value '1025': expected a number from 1 to 1024"}},
 	        {"concurrency = 8 threads\n",
 	         {"1: concurrency: invalid value '8 threads': expected a number from 1 to 1024"}},
+	        {"new-order-concurrency = 0\n",
+	         {"1: new-order-concurrency: invalid value '0': expected a number from 1 to "
+	          "1024"}},
+	        {"new-order-concurrency = -2\n",
+	         {"1: new-order-concurrency: invalid value '-2': expected a number from 1 to "
+	          "1024"}},
+	        {"new-order-concurrency = many\n",
+	         {"1: new-order-concurrency: invalid value 'many': expected a number from 1 to "
+	          "1024"}},
+	        {"new-order-concurrency = 1025\n",
+	         {"1: new-order-concurrency: invalid value '1025': expected a number from 1 to "
+	          "1024"}},
 	        {"dns-wait = 5x\n",
 	         {"1: dns-wait: invalid value '5x': expected a duration such as 30, 90s, 5m, 2h "
 	          "or 1d"}},

@@ -65,6 +65,7 @@ struct outcome {
 	 * POSTs had gone out, and whether the issue before it had its URL. */
 	size_t new_orders_before;
 	int urls_of_previous;
+	int urls_of_others; /* of every other issue */
 	bool again; /* done calls issue_again once */
 };
 
@@ -102,7 +103,7 @@ setup(void **state)
 	f->sh.account_options = &f->opts;
 	f->sh.keygen = keygen_create(f->ca.loop);
 	assert_non_null(f->sh.keygen);
-	gate_init(&f->sh.order_gate);
+	gate_init(&f->sh.order_gate, 1);
 	list_init(&f->sh.account_waiters);
 	f->ids[0].type = IDENT_DNS;
 	snprintf(f->name, sizeof(f->name), "a.test");
@@ -180,6 +181,10 @@ on_step(enum acme_order_step step, void *arg)
 	if (step == ACME_ORDER_STEP_ORDERING) {
 		o->new_orders_before = fake_ca_count(&f->ca, "POST", FAKE_CA_NEW_ORDER);
 		o->urls_of_previous = i > 0 ? f->out[i - 1].urls : 0;
+		o->urls_of_others = 0;
+		for (size_t k = 0; k < ISSUES; k++) {
+			o->urls_of_others += k != i ? f->out[k].urls : 0;
+		}
 	}
 }
 
@@ -399,6 +404,43 @@ test_gate(void **state)
 	assert_int_equal(f->ca.unmatched, 0);
 }
 
+/* A gate of width 2 (new-order-concurrency = 2), three issues with their
+ * keys: two newOrders go out together, the third once one of them has its
+ * order. */
+static void
+test_gate_width(void **state)
+{
+	struct fixture *f = *state;
+
+	gate_init(&f->sh.order_gate, 2);
+	QUEUE_ORDER(f, 1);
+	QUEUE_ORDER(f, 2);
+	QUEUE_ORDER(f, 3);
+	for (size_t i = 0; i < ISSUES; i++) {
+		struct issue_request req = request(f, i, key_generate(KEY_TYPE_EC_P256));
+
+		assert_non_null(req.key);
+		create(f, i, &req);
+		issue_run(f->is[i]);
+	}
+	/* The first two are ordering, neither with its order yet (through a
+	 * gate of width 1 the second would wait for the first's); the third
+	 * waits. */
+	assert_int_equal(f->out[0].steps, 1);
+	assert_int_equal(f->out[1].steps, 1);
+	assert_int_equal(f->out[2].steps, 0);
+	assert_int_equal(f->out[0].urls_of_others, 0);
+	assert_int_equal(f->out[1].urls_of_others, 0);
+	for (size_t i = 0; i < ISSUES; i++) {
+		run_until(f, i);
+		assert_int_equal(f->out[i].rc, ACME_ORDER_OK);
+	}
+	/* When the third started, one of the others had its order. */
+	assert_true(f->out[2].urls_of_others >= 1);
+	assert_int_equal(fake_ca_count(&f->ca, "POST", FAKE_CA_NEW_ORDER), 3);
+	assert_int_equal(f->ca.unmatched, 0);
+}
+
 /* accountDoesNotExist: registered again (once), then ordered again with
  * the new account. */
 static void
@@ -609,6 +651,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_given_key, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_new_key, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_gate, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_gate_width, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_account_again, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_account_again_shared, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_account_again_fails, setup, teardown),

@@ -188,6 +188,7 @@ test_connect(void **state)
 	(void)state;
 	memset(&st, 0, sizeof(st));
 	st.concurrency = 3;
+	st.new_order_concurrency = 5;
 
 	/* An unknown CA is the user's to fix. */
 	st.ca = unknown_ca;
@@ -206,6 +207,8 @@ test_connect(void **state)
 	assert_string_equal(config.state_dir, "/tmp/state");
 	assert_ptr_equal(config.account_options.emails, st.emails);
 	assert_int_equal(config.concurrency, 3);
+	/* The CA's, with its URL. */
+	assert_int_equal(config.new_order_concurrency, 5);
 	session_finish(&s);
 
 	/* Needed but not there: the run goes on, the orders fail with the
