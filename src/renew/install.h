@@ -25,7 +25,7 @@ struct install_request {
 	const char *name;
 	const char *dir; /* certs/<name>, for the log */
 	EVP_PKEY *key; /* the order's key */
-	/* key is the one in pending.key (store_cert_pending_save): moved into
+	/* key is the one in pending.key (store_cert_pending_save): linked into
 	 * the set, not encoded and written again */
 	bool key_pending;
 	const struct ident *ids; /* the order's names */

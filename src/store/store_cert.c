@@ -142,15 +142,16 @@ scan_versions(const char *dir, long newest, long keep1, long keep2, int prune)
 	return max;
 }
 
-/* The set's key: written, or (set->key_pem NULL) pending.key of dir moved
- * in; *moved says which, for a failure to move it back. */
+/* The set's key: written, or (set->key_pem NULL) pending.key of dir linked
+ * in: the same file under a second name, nothing encoded or written again,
+ * and pending.key stays until the order is forgotten, so that a crash or a
+ * failure before the switch still finds it to resume with. */
 static int
-put_key(const char *dir, const char *vdir, const struct store_cert_set *set, bool *moved)
+put_key(const char *dir, const char *vdir, const struct store_cert_set *set)
 {
 	char pending[PATH_MAX];
 	char path[PATH_MAX];
 
-	*moved = false;
 	if (snprintf(path, sizeof(path), "%s/%s", vdir, file_names[STORE_CERT_PRIVKEY]) >=
 	            (int)sizeof(path) ||
 	    snprintf(pending, sizeof(pending), "%s/%s", dir, file_names[STORE_CERT_PENDING_KEY]) >=
@@ -161,35 +162,18 @@ put_key(const char *dir, const char *vdir, const struct store_cert_set *set, boo
 	if (set->key_pem != NULL) {
 		return file_write_new(path, set->key_pem, set->key_len, 0600);
 	}
-	if (rename(pending, path) < 0) {
-		log_error("%s: cannot move it to %s: %s", pending, path, strerror(errno));
+	if (link(pending, path) < 0) {
+		log_error("%s: cannot link it as %s: %s", pending, path, strerror(errno));
 		return -1;
 	}
-	*moved = true;
 	return 0;
-}
-
-/* Puts pending.key back where put_key took it from. */
-static void
-put_key_back(const char *dir, const char *vdir)
-{
-	char pending[PATH_MAX];
-	char path[PATH_MAX];
-
-	if (snprintf(path, sizeof(path), "%s/%s", vdir, file_names[STORE_CERT_PRIVKEY]) <
-	            (int)sizeof(path) &&
-	    snprintf(pending, sizeof(pending), "%s/%s", dir, file_names[STORE_CERT_PENDING_KEY]) <
-	            (int)sizeof(pending) &&
-	    rename(path, pending) < 0) {
-		log_error("%s: cannot move it back to %s: %s", path, pending, strerror(errno));
-	}
 }
 
 /* vdir was just created and nothing points at it yet: its files are
  * written in place, each fsynced, and the folder once, before the switch
  * makes them visible. */
 static int
-write_set(const char *dir, const char *vdir, const struct store_cert_set *set, bool *moved)
+write_set(const char *dir, const char *vdir, const struct store_cert_set *set)
 {
 	char path[PATH_MAX];
 	char *full = NULL;
@@ -205,7 +189,7 @@ write_set(const char *dir, const char *vdir, const struct store_cert_set *set, b
 	};
 	int rc = -1;
 
-	if (put_key(dir, vdir, set, moved) < 0) {
+	if (put_key(dir, vdir, set) < 0) {
 		goto out;
 	}
 	full = malloc(full_len + 1);
@@ -496,7 +480,6 @@ store_cert_install(const char *state_dir, const char *name, const struct store_c
 	char target[64];
 	long current;
 	long next;
-	bool moved = false;
 	int rc = -1;
 
 	vdir[0] = '\0';
@@ -534,7 +517,7 @@ store_cert_install(const char *state_dir, const char *name, const struct store_c
 			goto out;
 		}
 	}
-	if (write_set(dir, vdir, set, &moved) < 0) {
+	if (write_set(dir, vdir, set) < 0) {
 		goto out;
 	}
 	if (current >= 0) {
@@ -549,7 +532,6 @@ store_cert_install(const char *state_dir, const char *name, const struct store_c
 		goto out;
 	}
 	vdir[0] = '\0';
-	moved = false;
 	/* On a first install, the four names appear after the switch, never
 	 * dangling; on a renewal they are there already and change with it. */
 	if (ensure_links(dir) < 0) {
@@ -565,9 +547,6 @@ store_cert_install(const char *state_dir, const char *name, const struct store_c
 	scan_versions(dir, next, next, current, 1);
 	rc = 0;
 out:
-	if (rc < 0 && moved) {
-		put_key_back(dir, vdir);
-	}
 	if (rc < 0 && vdir[0] != '\0') {
 		remove_version(vdir);
 	}

@@ -37,7 +37,7 @@ enum store_cert_file {
 
 struct store_cert_set {
 	/* NULL: the key is the one store_cert_pending_save kept (pending.key),
-	 * moved into the set rather than written again */
+	 * linked into the set rather than written again */
 	const char *key_pem;
 	size_t key_len;
 	const char *cert_pem; /* the leaf */
@@ -108,7 +108,7 @@ char *store_cert_read_leaf(const char *state_dir, const char *name, size_t *len)
 /* Installs set as the new current one and keeps the old current as
  * previous; older sets are removed (never current, previous or a newer
  * one). The caller holds the certificate's lock. Returns 0, or -1 (logged)
- * with nothing installed (and pending.key where it was). */
+ * with nothing installed. */
 int store_cert_install(const char *state_dir, const char *name, const struct store_cert_set *set);
 
 #endif

@@ -149,8 +149,9 @@ test_install_failure_changes_nothing(void **state)
 	free(dir);
 }
 
-/* A set without key_pem takes pending.key: moved in, not copied; when the
- * install fails after the move, the key is back where it was. */
+/* A set without key_pem takes pending.key: linked in, not copied; when the
+ * install fails, pending.key is where it was; once installed, the order's
+ * end removes pending.key and the set keeps the key. */
 static void
 test_install_takes_pending_key(void **state)
 {
@@ -178,7 +179,7 @@ test_install_takes_pending_key(void **state)
 	pending = read_all(dir, "pending.key");
 	assert_non_null(pending);
 	/* "current" is a folder with something in it: the switch fails after
-	 * the key moved into the new set, and the key goes back. */
+	 * the key was linked into the new set. */
 	blocker = file_path(dir, "current", "x", NULL);
 	assert_int_equal(file_mkdirs(blocker, 0755), 0);
 	assert_int_equal(store_cert_install(root, "www", &set), -1);
@@ -202,8 +203,16 @@ test_install_takes_pending_key(void **state)
 	text = read_all(dir, "fullchain.pem");
 	assert_string_equal(text, "CERT1\nCHAIN1\n");
 	free(text);
+	/* Still there for a resume, until the order is forgotten. */
+	text = read_all(dir, "pending.key");
+	assert_string_equal(text, pending);
+	free(text);
+	store_cert_pending_remove(root, "www");
 	text = read_all(dir, "pending.key");
 	assert_null(text);
+	text = read_all(dir, "privkey.pem");
+	assert_string_equal(text, pending);
+	free(text);
 	{
 		char *p = file_path(dir, "privkey.pem", NULL);
 
