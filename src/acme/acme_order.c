@@ -459,7 +459,9 @@ order_anew(struct acme_order_run *o)
 static void
 refused(struct acme_order_run *o, const struct acme_reply *reply)
 {
-	if (acme_problem_is(reply->problem, "accountDoesNotExist")) {
+	if (reply->status == 0) {
+		fail(o, ACME_ORDER_NO_ANSWER, "%s: %s", o->p.name, reply->message);
+	} else if (acme_problem_is(reply->problem, "accountDoesNotExist")) {
 		fail(o, ACME_ORDER_NO_ACCOUNT, "%s: %s", o->p.name, reply->message);
 	} else if (o->p.replaces != NULL && (acme_problem_is(reply->problem, "alreadyReplaced") ||
 	                                     acme_problem_is(reply->problem, "conflict") ||

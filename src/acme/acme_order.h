@@ -17,6 +17,9 @@
 
 /* rc of acme_order_done_fn */
 enum acme_order_result {
+	/* newOrder got no answer (a timeout, a connection lost: no HTTP
+	 * status): the CA's trouble, the same for every order behind it */
+	ACME_ORDER_NO_ANSWER = -5,
 	/* newOrder refused as unauthorized: the account's problem
 	 * (deactivated, say), not the certificate's */
 	ACME_ORDER_ACCOUNT_REFUSED = -4,

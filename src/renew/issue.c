@@ -1,10 +1,14 @@
 #include "renew/issue.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/log.h"
 #include "crypto/keygen.h"
+
+/* How long newOrders wait after one got no answer (seconds). */
+#define ISSUE_SILENT_HOLD 60.0
 
 struct issue {
 	struct issue_shared *sh;
@@ -92,6 +96,11 @@ on_order(int rc, const char *message, const char *pem, size_t pem_len, time_t re
 	struct issue *is = arg;
 	struct issue_result r;
 
+	/* Before the gate lets the next one through. */
+	if (rc == ACME_ORDER_NO_ANSWER) {
+		is->sh->silent_until = ev_now(is->sh->loop) + ISSUE_SILENT_HOLD;
+		snprintf(is->sh->silent_why, sizeof(is->sh->silent_why), "%s", message);
+	}
 	gate_leave(&is->sh->order_gate, &is->gate);
 	if (rc == ACME_ORDER_NO_ACCOUNT && !is->account_retried) {
 		register_again(is);
@@ -147,6 +156,14 @@ send_order(void *arg)
 	struct issue_shared *sh = is->sh;
 	char failed[512];
 
+	if (ev_now(sh->loop) < sh->silent_until) {
+		gate_leave(&sh->order_gate, &is->gate);
+		snprintf(failed, sizeof(failed),
+		         "%s: not ordered: the CA did not answer a newOrder just before (%.300s)",
+		         is->req.name, sh->silent_why);
+		finish(is, ACME_ORDER_FAILED, failed, 0);
+		return;
+	}
 	if (acme_order_start(sh->loop, sh->client, sh->acct, &is->params, on_order, on_step, is) ==
 	    NULL) {
 		gate_leave(&sh->order_gate, &is->gate);

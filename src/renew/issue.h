@@ -29,6 +29,11 @@ struct issue_shared {
 	const struct acme_account_reg_options *account_options;
 	struct keygen *keygen;
 	struct gate order_gate; /* new-order-concurrency newOrders at a time */
+	/* Until when (ev_now) newOrders are not sent, after one got no answer:
+	 * a CA that hangs costs the batch one timeout, not one per
+	 * certificate; and why */
+	ev_tstamp silent_until;
+	char silent_why[256];
 	bool account_busy; /* a registration is on its way */
 	struct list account_waiters; /* issues waiting for it */
 };

@@ -441,6 +441,28 @@ test_gate_width(void **state)
 	assert_int_equal(f->ca.unmatched, 0);
 }
 
+/* A newOrder without an answer (no HTTP status: a timeout): the issues
+ * waiting at the gate fail at once, without a newOrder of their own, and
+ * say why. */
+static void
+test_no_answer(void **state)
+{
+	struct fixture *f = *state;
+	size_t sent;
+
+	for (int k = 0; k < ACME_CLIENT_TRIES; k++) {
+		fake_ca_json(&f->ca, FAKE_CA_NEW_ORDER, 0, NULL);
+	}
+	run_two(f);
+	sent = fake_ca_count(&f->ca, "POST", FAKE_CA_NEW_ORDER);
+	assert_true(sent >= 1);
+	assert_int_equal(f->out[0].rc, ACME_ORDER_NO_ANSWER);
+	assert_int_equal(f->out[1].rc, ACME_ORDER_FAILED);
+	assert_non_null(strstr(f->out[1].message, "not ordered: the CA did not answer a newOrder"));
+	/* Nothing more was sent for the second. */
+	assert_int_equal(fake_ca_count(&f->ca, "POST", FAKE_CA_NEW_ORDER), sent);
+}
+
 /* accountDoesNotExist: registered again (once), then ordered again with
  * the new account. */
 static void
@@ -652,6 +674,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_new_key, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_gate, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_gate_width, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_no_answer, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_account_again, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_account_again_shared, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_account_again_fails, setup, teardown),
