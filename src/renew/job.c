@@ -46,6 +46,7 @@ struct job {
 	struct issue *issue;
 	char *resume_url; /* an earlier run's order, resumed */
 	const EVP_PKEY *pending_key; /* the key pending.key holds, or NULL */
+	bool install_failed; /* the CA issued, the install failed: order kept */
 	char *replaces; /* ARI ID of the installed certificate */
 	bool has_step;
 	enum acme_order_step step;
@@ -124,6 +125,9 @@ attempt_of(const struct job *job)
 {
 	if (job->result == JOB_FAILED && (job->installed || job->deploying)) {
 		return POLICY_ATTEMPT_DEPLOY_FAILED;
+	}
+	if (job->result == JOB_FAILED && job->install_failed && job->view.st.order_url != NULL) {
+		return POLICY_ATTEMPT_INSTALL_FAILED;
 	}
 	if (job->result == JOB_FAILED) {
 		return job->local_failure ? POLICY_ATTEMPT_LOCAL : POLICY_ATTEMPT_FAILED;
@@ -318,6 +322,7 @@ job_install(struct job *job, const char *pem, size_t pem_len, EVP_PKEY *key)
 		break;
 	case INSTALL_FAILED:
 	default:
+		job->install_failed = true;
 		job_complete(job, JOB_FAILED);
 		return;
 	}

@@ -484,6 +484,9 @@ policy_record_attempt(struct state *st, enum policy_attempt a, time_t now, time_
 			rc = policy_record_failure(st, now, retry_after, message, r);
 		}
 		break;
+	case POLICY_ATTEMPT_INSTALL_FAILED:
+		rc = policy_record_failure(st, now, retry_after, message, r);
+		break;
 	case POLICY_ATTEMPT_LOCAL:
 		st->last_attempt = now;
 		rc = state_set(&st->last_error, message);

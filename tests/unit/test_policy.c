@@ -324,6 +324,34 @@ test_deploy_retry(void **state)
 	free(f.st.last_error);
 }
 
+/* An order that failed at the CA is forgotten; one whose install failed
+ * here is kept (to be downloaded again), both with a backoff; a local
+ * failure before the CA records no backoff. */
+static void
+test_record_attempt_order(void **state)
+{
+	struct state st;
+
+	(void)state;
+	memset(&st, 0, sizeof(st));
+	assert_int_equal(state_set(&st.order_url, "https://ca/order/1"), 0);
+	assert_int_equal(
+	        policy_record_attempt(&st, POLICY_ATTEMPT_INSTALL_FAILED, NOW, 0, "no space", 0.0),
+	        1);
+	assert_string_equal(st.order_url, "https://ca/order/1");
+	assert_int_equal(st.attempts, 1);
+	assert_int_equal(st.next_try, NOW + 60);
+	assert_string_equal(st.last_error, "no space");
+	assert_int_equal(policy_record_attempt(&st, POLICY_ATTEMPT_LOCAL, NOW, 0, "port", 0.0), 1);
+	assert_string_equal(st.order_url, "https://ca/order/1");
+	assert_int_equal(st.attempts, 1);
+	assert_int_equal(policy_record_attempt(&st, POLICY_ATTEMPT_FAILED, NOW, 0, "invalid", 0.0),
+	                 1);
+	assert_null(st.order_url);
+	assert_int_equal(st.attempts, 2);
+	state_finish(&st);
+}
+
 static void
 test_record_failure(void **state)
 {
@@ -367,6 +395,7 @@ main(void)
 	        cmocka_unit_test(test_ari_window),
 	        cmocka_unit_test(test_deploy_retry),
 	        cmocka_unit_test(test_record_failure),
+	        cmocka_unit_test(test_record_attempt_order),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
