@@ -15,7 +15,7 @@
 #define ACME_CLIENT_MAX_BAD_NONCE 10
 #define ACME_CLIENT_TRIES 3 /* attempts at a request the CA refuses for now */
 #define ACME_CLIENT_MAX_WAIT 60 /* the longest Retry-After waited for, seconds */
-#define ACME_CLIENT_POLL_FIRST 0.15 /* the first wait before a poll without Retry-After */
+#define ACME_CLIENT_POLL_FIRST 0.1 /* the first wait before a poll without Retry-After */
 #define ACME_CLIENT_POLL_MAX 30.0 /* the longest wait between polls without Retry-After */
 
 struct acme_client;
@@ -110,11 +110,11 @@ void acme_client_timer_start(struct acme_client *client, ev_timer *w, double del
 /* How long to wait before the polls-th poll (0: the first) of a pending
  * resource (RFC 8555 sections 7.4 and 7.5.1): the CA's Retry-After
  * (absolute, 0: none) when it gave one, at least ACME_CLIENT_POLL_FIRST;
- * else ACME_CLIENT_POLL_FIRST doubled at each poll (0.15, 0.3, 0.6 ... s) up
+ * else ACME_CLIENT_POLL_FIRST doubled at each poll (0.1, 0.2, 0.4 ... s) up
  * to ACME_CLIENT_POLL_MAX; never more than left (the caller's deadline),
  * never negative. A CA that validates at once (a local one) is seen done
  * at the first poll; one that takes five seconds is asked six times, and
- * after ten seconds at most once every ten seconds. */
+ * after ten seconds at most once every six seconds. */
 double acme_client_poll_delay(const struct acme_client *client, int polls, time_t retry_after,
                               double left);
 
