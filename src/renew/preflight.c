@@ -30,8 +30,21 @@
 #define PREFLIGHT_MAX_TESTED 4 /* the state folder, accounts/, certs/NAME/ */
 #define PREFLIGHT_TEMP_NAME ".acmed-preflight-XXXXXX"
 #define PREFLIGHT_WELL_KNOWN ".well-known/acme-challenge" /* challenge_webroot.c */
+/* Distinct hooks, webroots and listen addresses remembered, and file
+ * systems written to: more is a configuration of its own kind, checked as
+ * without a memo. */
+#define PREFLIGHT_MEMO_MAX 64
+#define PREFLIGHT_MEMO_DEVS 16
+
+struct preflight_memo {
+	char *passed[PREFLIGHT_MEMO_MAX]; /* "kind\nkey\nvalue" of checks that passed */
+	size_t n_passed;
+	dev_t written[PREFLIGHT_MEMO_DEVS]; /* file systems a state folder write passed on */
+	size_t n_written;
+};
 
 struct run {
+	struct preflight_memo *memo; /* or NULL */
 	const char *cert_name; /* NULL: lines have no certificate prefix */
 	preflight_report_fn report;
 	void *arg;
@@ -96,10 +109,11 @@ out:
 
 /* The folder that holds path or would hold it once created: path itself
  * when it exists, else its nearest existing parent. Returns 0 with a new
- * string in *found, or -1 with errno set (ENOTDIR: a file where a folder
- * should be) and the offending path in *found (NULL when out of memory). */
+ * string in *found and its file system in *dev, or -1 with errno set
+ * (ENOTDIR: a file where a folder should be) and the offending path in
+ * *found (NULL when out of memory). */
 static int
-nearest_folder(const char *path, char **found)
+nearest_folder(const char *path, char **found, dev_t *dev)
 {
 	struct stat st;
 	char *cur = strdup(path);
@@ -113,6 +127,7 @@ nearest_folder(const char *path, char **found)
 	for (;;) {
 		if (stat(cur, &st) == 0) {
 			if (S_ISDIR(st.st_mode)) {
+				*dev = st.st_dev;
 				ret = 0;
 			} else {
 				errno = ENOTDIR;
@@ -230,6 +245,80 @@ seen(struct run *r, const char *dir)
 	return false;
 }
 
+struct preflight_memo *
+preflight_memo_create(void)
+{
+	return calloc(1, sizeof(struct preflight_memo));
+}
+
+void
+preflight_memo_destroy(struct preflight_memo *memo)
+{
+	if (memo == NULL) {
+		return;
+	}
+	for (size_t i = 0; i < memo->n_passed; i++) {
+		free(memo->passed[i]);
+	}
+	free(memo);
+}
+
+/* The memo's key of a check: a new string, or NULL (no memo, out of
+ * memory: the check runs as without one). */
+static char *
+memo_key(const struct run *r, const char *kind, const char *key, const char *value)
+{
+	size_t n;
+	char *k;
+
+	if (r->memo == NULL || value == NULL) {
+		return NULL;
+	}
+	n = strlen(kind) + strlen(key) + strlen(value) + 3;
+	k = malloc(n);
+	if (k != NULL) {
+		snprintf(k, n, "%s\n%s\n%s", kind, key, value);
+	}
+	return k;
+}
+
+/* Whether the check of key (memo_key, may be NULL) passed before. */
+static bool
+memo_passed(const struct run *r, const char *key)
+{
+	for (size_t i = 0; key != NULL && i < r->memo->n_passed; i++) {
+		if (strcmp(r->memo->passed[i], key) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Remembers key (stolen) as passed when the check found no problem since
+ * problems_before; frees it otherwise. */
+static void
+memo_note(struct run *r, char *key, int problems_before)
+{
+	if (key != NULL && r->problems == problems_before &&
+	    r->memo->n_passed < PREFLIGHT_MEMO_MAX) {
+		r->memo->passed[r->memo->n_passed++] = key;
+		key = NULL;
+	}
+	free(key);
+}
+
+/* Whether a state folder write passed on the file system dev. */
+static bool
+memo_written(const struct run *r, dev_t dev)
+{
+	for (size_t i = 0; r->memo != NULL && i < r->memo->n_written; i++) {
+		if (r->memo->written[i] == dev) {
+			return true;
+		}
+	}
+	return false;
+}
+
 static void
 check_space(struct run *r, const char *path, const char *dir)
 {
@@ -259,17 +348,27 @@ check_space(struct run *r, const char *path, const char *dir)
 }
 
 /* path: a folder under the state folder that an install writes in. */
+/* remember: the memo keeps path once it passed (the folders every
+ * certificate shares). */
 static void
-check_state_folder(struct run *r, const char *path)
+check_state_folder(struct run *r, const char *path, bool remember)
 {
 	char *dir = NULL;
+	char *memo = path != NULL && remember ? memo_key(r, "folder", "", path) : NULL;
+	dev_t dev = 0;
+	int before = r->problems;
 	int err;
 
 	if (path == NULL) {
 		problem(r, false, "state folder: out of memory");
 		goto out;
 	}
-	if (nearest_folder(path, &dir) < 0) {
+	/* The state folder and accounts/, checked again for each
+	 * certificate. */
+	if (memo_passed(r, memo)) {
+		goto out;
+	}
+	if (nearest_folder(path, &dir, &dev) < 0) {
 		err = errno;
 		if (dir == NULL) {
 			problem(r, false, "state folder %s: out of memory", path);
@@ -287,6 +386,12 @@ check_state_folder(struct run *r, const char *path)
 	if (seen(r, dir)) {
 		goto out;
 	}
+	/* A file system written to (fsync'd, its space checked) already: a
+	 * full or read-only one showed then; a folder on it is writable when
+	 * its permissions say so. */
+	if (memo_written(r, dev) && access(dir, W_OK | X_OK) == 0) {
+		goto out;
+	}
 	if (try_write(dir, PREFLIGHT_STATE_WRITE_BYTES) < 0) {
 		err = errno;
 		if (strcmp(dir, path) == 0) {
@@ -299,7 +404,17 @@ check_state_folder(struct run *r, const char *path)
 		goto out;
 	}
 	check_space(r, path, dir);
+	if (r->memo != NULL && r->problems == before && r->memo->n_written < PREFLIGHT_MEMO_DEVS) {
+		r->memo->written[r->memo->n_written++] = dev;
+	}
 out:
+	/* Only a folder that is there is remembered: one to be created is
+	 * looked for again. */
+	if (dir != NULL && strcmp(dir, path) == 0) {
+		memo_note(r, memo, before);
+		memo = NULL;
+	}
+	free(memo);
 	free(dir);
 }
 
@@ -311,7 +426,12 @@ check_program(struct run *r, const char *key, const char *flag, const char *comm
 
 	static const char *const shell[] = {"&&", "||", "|", ";", ">", ">>", "<", "2>", "&"};
 	char **argv = NULL;
+	char *memo = memo_key(r, "program", key, command);
+	int before = r->problems;
 
+	if (memo_passed(r, memo)) {
+		goto out;
+	}
 	if (hook_check(command, why, sizeof(why)) < 0) {
 		problem(r, true,
 		        "%s: cannot run: %s: set %s (%s) to an installed program (an absolute "
@@ -341,7 +461,10 @@ check_program(struct run *r, const char *key, const char *flag, const char *comm
 			break;
 		}
 	}
+	memo_note(r, memo, before);
+	memo = NULL;
 out:
+	free(memo);
 	hook_argv_free(argv);
 }
 
@@ -352,8 +475,14 @@ check_webroot(struct run *r, const char *webroot)
 	const char *why = NULL;
 	char *target = NULL;
 	char *dir = NULL;
+	char *memo = memo_key(r, "webroot", "", webroot);
+	dev_t dev;
+	int before = r->problems;
 	int err;
 
+	if (memo_passed(r, memo)) {
+		goto out;
+	}
 	if (stat(webroot, &st) < 0) {
 		why = errno == ENOENT ? "missing" : strerror(errno);
 	} else if (!S_ISDIR(st.st_mode)) {
@@ -373,7 +502,7 @@ check_webroot(struct run *r, const char *webroot)
 	}
 	/* Where the token files go, or the folder that would hold the missing
 	 * .well-known/acme-challenge. */
-	if (nearest_folder(target, &dir) < 0) {
+	if (nearest_folder(target, &dir, &dev) < 0) {
 		err = errno;
 		problem(r, true, "webroot %s: %s: %s: move it away, or set webroot (--webroot)",
 		        webroot, dir != NULL ? dir : target,
@@ -386,7 +515,10 @@ check_webroot(struct run *r, const char *webroot)
 		        "set webroot (--webroot)",
 		        webroot, dir, strerror(errno));
 	}
+	memo_note(r, memo, before);
+	memo = NULL;
 out:
+	free(memo);
 	free(target);
 	free(dir);
 }
@@ -395,13 +527,21 @@ static void
 check_listen(struct run *r, const char *key, const char *address)
 {
 	char err[PREFLIGHT_MAX_LINE / 2];
-	int fd = listener_open_err(key, address, err, sizeof(err));
+	char *memo = memo_key(r, "listen", key, address);
+	int before = r->problems;
+	int fd;
 
+	if (memo_passed(r, memo)) {
+		free(memo);
+		return;
+	}
+	fd = listener_open_err(key, address, err, sizeof(err));
 	if (fd < 0) {
 		problem(r, true, "%s", err);
 	} else {
 		close(fd);
 	}
+	memo_note(r, memo, before);
 }
 
 static void
@@ -441,7 +581,15 @@ int
 preflight_check(const char *state_dir, const char *cert_name, const struct conf_settings *s,
                 unsigned flags, preflight_report_fn report, void *arg)
 {
-	struct run r = {.cert_name = cert_name, .report = report, .arg = arg};
+	return preflight_check_memo(NULL, state_dir, cert_name, s, flags, report, arg);
+}
+
+int
+preflight_check_memo(struct preflight_memo *memo, const char *state_dir, const char *cert_name,
+                     const struct conf_settings *s, unsigned flags, preflight_report_fn report,
+                     void *arg)
+{
+	struct run r = {.memo = memo, .cert_name = cert_name, .report = report, .arg = arg};
 	char *dir = NULL;
 	char *path = NULL;
 	size_t i;
@@ -460,13 +608,13 @@ preflight_check(const char *state_dir, const char *cert_name, const struct conf_
 	if (state_dir == NULL) {
 		problem(&r, false, "state folder: none: set state-dir (--state-dir)");
 	} else {
-		check_state_folder(&r, state_dir);
+		check_state_folder(&r, state_dir, true);
 		path = store_account_path(state_dir, NULL, STORE_ACCOUNT_ROOT);
-		check_state_folder(&r, path);
+		check_state_folder(&r, path, true);
 		free(path);
 		if (cert_name != NULL) {
 			path = store_cert_dir(state_dir, cert_name);
-			check_state_folder(&r, path);
+			check_state_folder(&r, path, false);
 			free(path);
 		}
 	}

@@ -53,6 +53,26 @@ typedef void (*preflight_report_fn)(const char *problem, void *arg);
 int preflight_check(const char *state_dir, const char *cert_name, const struct conf_settings *s,
                     unsigned flags, preflight_report_fn report, void *arg);
 
+/* What preflight_check_memo found to work, kept across its calls, so that
+ * many certificates with the same hooks, webroot and listen addresses have
+ * each checked once, and a state folder write (fsync'd, its space checked)
+ * is made once per file system: the folders of the other certificates on
+ * it are checked with access(2). Only what passed is remembered: a problem
+ * is found and said again for each certificate that has it. */
+struct preflight_memo;
+
+/* NULL when out of memory. */
+struct preflight_memo *preflight_memo_create(void);
+
+void preflight_memo_destroy(struct preflight_memo *memo);
+
+/* preflight_check with memo (NULL: none, as preflight_check). A hook's
+ * warning about shell operators is then said for the first certificate
+ * only. */
+int preflight_check_memo(struct preflight_memo *memo, const char *state_dir, const char *cert_name,
+                         const struct conf_settings *s, unsigned flags, preflight_report_fn report,
+                         void *arg);
+
 /* draft-ietf-acme-profiles section 3: whether profile (NULL: none asked)
  * is one the CA's directory (NULL: unknown) lists; else the CA would refuse
  * the order or ignore the name. Returns 0, or -1 with err (len bytes):

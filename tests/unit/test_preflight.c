@@ -580,6 +580,82 @@ test_port_needs_privilege(void **state)
 	assert_non_null(strstr(buf, "set http-listen to a port above 1023"));
 }
 
+static int
+check_memo(struct fixture *f, struct preflight_memo *memo, const char *state_dir, const char *name,
+           unsigned flags)
+{
+	forget_problems(f);
+	return preflight_check_memo(memo, state_dir, name, &f->s, flags, on_problem, f);
+}
+
+/* A memo checks what many certificates share once: a hook, a port, the
+ * state folder. What failed is not remembered: each certificate with the
+ * problem says it. */
+static void
+test_memo(void **state)
+{
+	struct fixture *f = *state;
+	struct preflight_memo *memo = preflight_memo_create();
+	char listen_at[64];
+	char certs[PATH_MAX];
+	int port;
+	int fd;
+
+	assert_non_null(memo);
+	assert_int_equal(mkdir(path_in(f, "state"), 0700), 0);
+	assert_int_equal(mkdir(path_in(f, "state/certs"), 0755), 0);
+	assert_int_equal(mkdir(path_in(f, "state/certs/b"), 0755), 0);
+	write_file(path_in(f, "deploy"), "#!/bin/sh\nexit 0\n", 0755);
+	f->s.deploy_hook = strdup(path_in(f, "deploy"));
+	fd = hold_port(&port);
+	close(fd);
+	snprintf(listen_at, sizeof(listen_at), "127.0.0.1:%d", port);
+	f->s.challenge = CONF_CHALLENGE_HTTP01;
+	f->s.http_listen = strdup(listen_at);
+	assert_int_equal(check_memo(f, memo, path_in(f, "state"), "a", 0), 0);
+	assert_int_equal(check_memo(f, memo, path_in(f, "state"), "b", 0), 0);
+
+	/* The hook gone and the port taken since: the memo says they
+	 * passed; a check without it finds both. */
+	assert_int_equal(unlink(path_in(f, "deploy")), 0);
+	fd = hold_port(&port);
+	free(f->s.http_listen);
+	snprintf(listen_at, sizeof(listen_at), "127.0.0.1:%d", port);
+	f->s.http_listen = strdup(listen_at);
+	assert_int_equal(check_memo(f, memo, path_in(f, "state"), "c", 0), -1);
+	/* The port is another one: checked, and taken. */
+	assert_int_equal(f->n, 1);
+	problem_with(f, "c: http-listen 127.0.0.1:", "Address already in use", NULL);
+	assert_int_equal(check(f, path_in(f, "state"), "c", 0), -1);
+	assert_int_equal(f->n, 2);
+	problem_with(f, "c: deploy-hook: ", "No such file or directory", NULL);
+	close(fd);
+
+	/* A failure is said for each certificate. */
+	free(f->s.deploy_hook);
+	f->s.deploy_hook = strdup(path_in(f, "missing"));
+	assert_int_equal(check_memo(f, memo, path_in(f, "state"), "d", PREFLIGHT_NO_LISTEN), -1);
+	problem_with(f, "d: deploy-hook: ", "/missing: No such file or directory", NULL);
+	assert_int_equal(check_memo(f, memo, path_in(f, "state"), "e", PREFLIGHT_NO_LISTEN), -1);
+	problem_with(f, "e: deploy-hook: ", "/missing: No such file or directory", NULL);
+	free(f->s.deploy_hook);
+	f->s.deploy_hook = NULL;
+
+	/* A certificate folder on another file system is written to; one
+	 * that is not writable says so. */
+	snprintf(certs, sizeof(certs), "%s", path_in(f, "state/certs/ro"));
+	if (make_unwritable(f, "state/certs/ro")) {
+		assert_int_equal(
+		        check_memo(f, memo, path_in(f, "state"), "ro", PREFLIGHT_NO_LISTEN), -1);
+		assert_int_equal(f->n, 1);
+		problem_with(f, "state folder ", "/certs/ro: cannot write: ", NULL);
+	}
+	/* The state folder itself passed once: not written to again. */
+	assert_int_equal(count_entries(path_in(f, "state")), 1);
+	preflight_memo_destroy(memo);
+	preflight_memo_destroy(NULL);
+}
+
 static void
 test_every_problem(void **state)
 {
@@ -626,6 +702,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_webroot_unwritable, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_port_in_use, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_port_needs_privilege, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_memo, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_every_problem, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_state_dir_from_settings, setup, teardown),
 	};
