@@ -549,3 +549,40 @@ out:
 	va_end(ap);
 	return ret;
 }
+
+/* FNV-1a over v's eight bytes. */
+static uint64_t
+mix(uint64_t h, uint64_t v)
+{
+	for (int i = 0; i < 8; i++) {
+		h ^= (v >> (8 * i)) & 0xff;
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+uint64_t
+file_identity(const char *path, uint64_t seed)
+{
+	return file_identity_at(AT_FDCWD, path, seed);
+}
+
+uint64_t
+file_identity_at(int dirfd, const char *path, uint64_t seed)
+{
+	struct stat st;
+	uint64_t h = seed != 0 ? seed : 14695981039346656037ULL;
+
+	if (fstatat(dirfd, path, &st, 0) < 0) {
+		return mix(mix(h, 1), (uint64_t)errno);
+	}
+	h = mix(h, 2);
+	h = mix(h, (uint64_t)st.st_dev);
+	h = mix(h, (uint64_t)st.st_ino);
+	h = mix(h, (uint64_t)st.st_size);
+	h = mix(h, (uint64_t)st.st_mode);
+	h = mix(h, (uint64_t)st.st_mtim.tv_sec);
+	h = mix(h, (uint64_t)st.st_mtim.tv_nsec);
+	h = mix(h, (uint64_t)st.st_ctim.tv_sec);
+	return mix(h, (uint64_t)st.st_ctim.tv_nsec);
+}

@@ -4,6 +4,7 @@
 #define ACMED_FILE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* Writes len bytes to path atomically: a temp file in the same folder
@@ -42,6 +43,18 @@ int file_mkdirs(const char *path, mode_t mode);
  * NULL (errno set; ENOENT when missing, EFBIG when larger than max). Does not
  * log. */
 char *file_read(const char *path, size_t max, size_t *len);
+
+/* A number for what is at path now (symbolic links followed), folded into
+ * seed: it changes when the file is replaced, renamed over, written to,
+ * truncated, chmod'ed or removed (a hash of its device, inode, size,
+ * modification and status change times, or of the error stat gives). For
+ * caches of what was read from a file: the same number means the same
+ * file, unless it was written twice within the file system's timestamp
+ * granularity keeping its size. Start with seed 0. */
+uint64_t file_identity(const char *path, uint64_t seed);
+
+/* The same for path relative to the folder open as dirfd (or AT_FDCWD). */
+uint64_t file_identity_at(int dirfd, const char *path, uint64_t seed);
 
 /* Joins parts with '/'. Returns a new string (free()), or NULL when out of
  * memory or longer than PATH_MAX. The list ends with NULL. */

@@ -314,6 +314,7 @@ run(struct cli *cli)
 	}
 	rc = issue(cli, name, &settings, state_dir, &memo);
 out:
+	preflight_memo_finish(&memo);
 	free(state_dir);
 	conf_settings_finish(&settings);
 	conf_finish(&conf);

@@ -1,10 +1,12 @@
 #include "cmd/cmd.h"
 
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "io/ctl.h"
 #include "store/store.h"
 #include "renew/job_runner.h"
@@ -71,19 +73,22 @@ preflight_all(const struct conf *conf, const struct cli *cli, const struct conf_
               unsigned flags)
 {
 	struct conf_settings base;
+	/* Thousands of certificates share their hooks, ports and file
+	 * system: each is checked once. */
 	struct preflight_memo memo;
+	int rc = -1;
 
 	memset(&base, 0, sizeof(base));
 	memset(&memo, 0, sizeof(memo));
 	base.state_dir = global->state_dir;
 	if (preflight_check(NULL, NULL, &base, PREFLIGHT_NO_LISTEN, &memo, NULL, NULL) < 0) {
-		return -1;
+		goto out;
 	}
 	for (size_t i = 0; i < conf->n_certs; i++) {
 		struct conf_settings st;
 
 		if (conf_resolve(conf, &conf->certs[i], &cli->settings, &st) < 0) {
-			return -1;
+			goto out;
 		}
 		if (preflight_check(NULL, conf->certs[i].name, &st, flags, &memo, NULL, NULL) < 0) {
 			log_error("%s: not renewed until the above is fixed (acmed check lists it)",
@@ -91,7 +96,10 @@ preflight_all(const struct conf *conf, const struct cli *cli, const struct conf_
 		}
 		conf_settings_finish(&st);
 	}
-	return 0;
+	rc = 0;
+out:
+	preflight_memo_finish(&memo);
+	return rc;
 }
 
 static void
@@ -124,6 +132,23 @@ load_certs(struct daemon *d, const struct conf *conf)
 	}
 	schedule_sweep(d->schedule);
 	return 0;
+}
+
+/* Once the schedule holds every certificate (its own copies), the
+ * configuration's sections are let go: with 100,000 of them they are tens
+ * of megabytes. The file is read again on SIGHUP. The freed memory goes
+ * back to the system (it lies below what the schedule allocated). */
+static void
+drop_sections(struct conf *conf)
+{
+	for (size_t i = 0; i < conf->n_certs; i++) {
+		free(conf->certs[i].name);
+		conf_settings_finish(&conf->certs[i].settings);
+	}
+	free(conf->certs);
+	conf->certs = NULL;
+	conf->n_certs = 0;
+	malloc_trim(0);
 }
 
 /* Picks up the account key from disk when another process rolled it over
@@ -214,6 +239,7 @@ start(struct daemon *d)
 	if (d->schedule == NULL || load_certs(d, &d->conf) < 0) {
 		goto fatal;
 	}
+	drop_sections(&d->conf);
 	d->ready = true;
 	log_info("watching %zu certificate%s", schedule_count(d->schedule),
 	         schedule_count(d->schedule) == 1 ? "" : "s");
@@ -287,6 +313,9 @@ on_reload(struct ev_loop *loop, ev_signal *w, int revents)
 	conf_finish(&d->conf);
 	d->conf = conf;
 	conf_init(&conf);
+	if (d->ready) {
+		drop_sections(&d->conf);
+	}
 	n = d->schedule != NULL ? schedule_count(d->schedule) : d->conf.n_certs;
 	log_info("reloaded %s: %zu certificate%s", d->conf.path, n, n == 1 ? "" : "s");
 out:
@@ -306,24 +335,57 @@ add_job(const struct job *job, void *arg)
 	                                     job_state(job), "since", (json_int_t)job_since(job)));
 }
 
+/* The most a status answer takes: what a client reads (io/ctl.c). */
+#define STATUS_TEXT_MAX (64 * 1024 * 1024)
+
+/* A status row's text after a comma (none before the first). */
 static void
 add_row(const struct status_row *row, void *arg)
 {
-	json_array_append_new(arg, cmd_status_row_json(row));
+	struct buf *text = arg;
+	char *one = ctl_reply_json(cmd_status_row_json(row));
+
+	if (one == NULL) {
+		text->failed = true;
+		return;
+	}
+	if (text->data[text->len - 1] != '[') {
+		buf_add(text, ",", 1);
+	}
+	buf_add(text, one, strlen(one));
+	free(one);
 }
 
-static json_t *
-on_request(json_t *request, void *arg)
+/* {"ready": ..., "certs": [rows]}, written row by row: 100,000 rows as one
+ * tree of JSON values would hold ten times the memory of their text. */
+static char *
+status_text(struct daemon *d)
 {
-	struct daemon *d = arg;
-	const char *cmd = NULL;
-	const char *cert = NULL;
-	json_t *list;
+	struct buf text;
+	const char *head =
+	        d->ready ? "{\"ready\":true,\"certs\":[" : "{\"ready\":false,\"certs\":[";
 
-	if (json_unpack(request, "{s:s, s?s}", "cmd", &cmd, "cert", &cert) != 0) {
-		return json_pack("{s:s}", "error", "no \"cmd\"");
+	buf_init(&text, STATUS_TEXT_MAX);
+	buf_add(&text, head, strlen(head));
+	if (d->schedule != NULL && !text.failed) {
+		schedule_each(d->schedule, add_row, &text);
 	}
-	list = json_array();
+	buf_add(&text, "]}", 2);
+	if (text.failed) {
+		buf_finish(&text);
+		log_error("status: out of memory, or an answer past %d MiB",
+		          STATUS_TEXT_MAX / (1024 * 1024));
+		return ctl_reply_json(json_pack("{s:s}", "error", "out of memory"));
+	}
+	return buf_steal(&text, NULL);
+}
+
+/* The answer to every request but status. */
+static json_t *
+answer(struct daemon *d, const char *cmd, const char *cert)
+{
+	json_t *list = json_array();
+
 	if (strcmp(cmd, "jobs") == 0) {
 		if (d->runner != NULL) {
 			job_runner_each(d->runner, add_job, list);
@@ -334,12 +396,6 @@ on_request(json_t *request, void *arg)
 		        "pending",
 		        (json_int_t)(d->runner != NULL ? job_runner_waiting(d->runner) : 0), "jobs",
 		        list);
-	}
-	if (strcmp(cmd, "status") == 0) {
-		if (d->schedule != NULL) {
-			schedule_each(d->schedule, add_row, list);
-		}
-		return json_pack("{s:b, s:o}", "ready", d->ready, "certs", list);
 	}
 	json_decref(list);
 	/* Sent by acmed account rollover, update and deactivate once done. */
@@ -371,6 +427,22 @@ on_request(json_t *request, void *arg)
 	return json_pack("{s:s}", "error", "unknown command");
 }
 
+static char *
+on_request(json_t *request, void *arg)
+{
+	struct daemon *d = arg;
+	const char *cmd = NULL;
+	const char *cert = NULL;
+
+	if (json_unpack(request, "{s:s, s?s}", "cmd", &cmd, "cert", &cert) != 0) {
+		return ctl_reply_json(json_pack("{s:s}", "error", "no \"cmd\""));
+	}
+	if (strcmp(cmd, "status") == 0) {
+		return status_text(d);
+	}
+	return ctl_reply_json(answer(d, cmd, cert));
+}
+
 static int
 run(struct cli *cli)
 {
@@ -379,6 +451,11 @@ run(struct cli *cli)
 	memset(&d, 0, sizeof(d));
 	d.cli = cli;
 	d.rc = CLI_EXIT_USAGE;
+	/* A status of 100,000 certificates is tens of megabytes for a moment:
+	 * allocations that large are mapped apart and given back when freed,
+	 * whatever was freed before (glibc would otherwise raise this
+	 * threshold past them and keep them). */
+	mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
 	if (cli->flags[CLI_OPT_SYSLOG]) {
 		log_init("acmed", log_get_level(), true);
 	}

@@ -4,44 +4,98 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/parallel.h"
 #include "renew/job_runner.h"
 #include "base/log.h"
 #include "renew/policy.h"
 #include "cmd/session.h"
 #include "store/state.h"
 #include "store/store_cert.h"
+#include "store/store_index.h"
 
-/* Without a daemon: the same rows from the configuration and the files. */
+/* What the rows of offline_status are made from, shared by its threads. */
+struct offline {
+	struct cli *cli;
+	struct conf *conf;
+	struct store_index *index; /* of index_dir, or NULL */
+	const char *index_dir;
+	time_t now;
+	json_t **rows; /* one per section, NULL when it could not be made */
+};
+
+/* Section i's row, from the files (through the index when they are in its
+ * state folder). Runs on several threads at once. */
+static void
+offline_row(size_t i, void *arg)
+{
+	struct offline *o = arg;
+	const struct conf_cert *c = &o->conf->certs[i];
+	struct conf_settings st;
+	struct policy_view v;
+	struct policy_decision d;
+	struct status_row row;
+	char *state_dir = NULL;
+
+	if (conf_resolve(o->conf, c, &o->cli->settings, &st) < 0) {
+		return;
+	}
+	state_dir = session_state_dir(&st);
+	policy_view_init(&v);
+	memset(&d, 0, sizeof(d));
+	if (state_dir == NULL ||
+	    policy_view_load_from(
+	            o->index_dir != NULL && strcmp(o->index_dir, state_dir) == 0 ? o->index : NULL,
+	            state_dir, c->name, &v, NULL) < 0 ||
+	    policy_view_decide(&v, &st, session_ca_url(&st), false, 0, o->now, &d) < 0) {
+		d.when = 0;
+	}
+	status_row_fill(&row, c->name, &st, &v, &d);
+	o->rows[i] = cmd_status_row_json(&row);
+	policy_view_finish(&v);
+	free(state_dir);
+	conf_settings_finish(&st);
+}
+
+/* Without a daemon: the same rows from the configuration and the files.
+ * The installed sets and state.json are read through the state folder's
+ * index (only what changed since the daemon or an earlier status looked),
+ * the certificates spread over the processors (stat(2) calls, mostly). */
 static json_t *
 offline_status(struct cli *cli, struct conf *conf)
 {
+	struct offline o = {.cli = cli, .conf = conf, .now = time(NULL)};
+	struct conf_settings global;
+	char *state_dir = NULL;
 	json_t *list = json_array();
 
-	for (size_t i = 0; list != NULL && i < conf->n_certs; i++) {
-		const struct conf_cert *c = &conf->certs[i];
-		struct conf_settings st;
-		struct policy_view v;
-		struct policy_decision d;
-		struct status_row row;
-		char *state_dir = NULL;
-
-		if (conf_resolve(conf, c, &cli->settings, &st) < 0) {
-			continue;
-		}
-		state_dir = session_state_dir(&st);
-		policy_view_init(&v);
-		memset(&d, 0, sizeof(d));
-		if (state_dir == NULL || policy_view_load(state_dir, c->name, &v) < 0 ||
-		    policy_view_decide(&v, &st, session_ca_url(&st), false, 0, time(NULL), &d) <
-		            0) {
-			d.when = 0;
-		}
-		status_row_fill(&row, c->name, &st, &v, &d);
-		json_array_append_new(list, cmd_status_row_json(&row));
-		policy_view_finish(&v);
-		free(state_dir);
-		conf_settings_finish(&st);
+	o.rows = calloc(conf->n_certs + 1, sizeof(*o.rows));
+	if (list == NULL || o.rows == NULL) {
+		goto out;
 	}
+	/* The state folder is global: one index for every section. */
+	if (conf_resolve(conf, NULL, &cli->settings, &global) == 0) {
+		state_dir = session_state_dir(&global);
+		conf_settings_finish(&global);
+	}
+	if (state_dir != NULL) {
+		o.index_dir = state_dir;
+		o.index = store_index_open(state_dir);
+	}
+	parallel_for(conf->n_certs, 0, offline_row, &o);
+	for (size_t i = 0; i < conf->n_certs; i++) {
+		if (o.rows[i] != NULL) {
+			json_array_append_new(list, o.rows[i]);
+		}
+	}
+	if (o.index != NULL) {
+		/* What was read here is not read again next time. */
+		store_index_sweep(o.index);
+		store_index_save(o.index);
+	}
+out:
+	store_index_close(o.index);
+	free(state_dir);
+	free(o.rows);
 	return json_pack("{s:b, s:o*}", "daemon", 0, "certs", list);
 }
 

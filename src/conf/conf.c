@@ -349,3 +349,65 @@ conf_key_allowed(enum conf_key key, enum conf_where where)
 	}
 	return ret;
 }
+
+/* Whether two strings are both NULL or equal. */
+static bool
+same_string(const char *a, const char *b)
+{
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+bool
+conf_settings_equal(const struct conf_settings *a, const struct conf_settings *b,
+                    enum conf_key except)
+{
+	uint64_t mask = ~(uint64_t)0;
+
+	if ((unsigned)except < CONF_KEY__MAX) {
+		mask &= ~CONF_KEY_BIT(except);
+	}
+	if ((a->set & mask) != (b->set & mask)) {
+		return false;
+	}
+	for (int k = 0; k < CONF_KEY__MAX; k++) {
+		const struct conf_key_spec *spec = &keys[k];
+		const void *x = conf_value_const_field(a, spec->off);
+		const void *y = conf_value_const_field(b, spec->off);
+		bool same = true;
+
+		if (k == (int)except) {
+			continue;
+		}
+		switch (spec->kind) {
+		case CONF_FIELD_STRING:
+			same = same_string(*(char *const *)x, *(char *const *)y);
+			break;
+		case CONF_FIELD_BOOL:
+			same = *(const bool *)x == *(const bool *)y;
+			break;
+		case CONF_FIELD_LONG:
+			same = *(const long *)x == *(const long *)y;
+			break;
+		case CONF_FIELD_KEY_TYPE:
+			same = *(const enum key_type *)x == *(const enum key_type *)y;
+			break;
+		case CONF_FIELD_CHALLENGE:
+			same = *(const enum conf_challenge *)x == *(const enum conf_challenge *)y;
+			break;
+		case CONF_FIELD_LIST: {
+			size_t n = *(const size_t *)conf_value_const_field(a, spec->off_n);
+
+			same = n == *(const size_t *)conf_value_const_field(b, spec->off_n);
+			for (size_t i = 0; same && i < n; i++) {
+				same = same_string((*(char *const *const *)x)[i],
+				                   (*(char *const *const *)y)[i]);
+			}
+			break;
+		}
+		}
+		if (!same) {
+			return false;
+		}
+	}
+	return true;
+}

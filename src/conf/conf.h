@@ -137,6 +137,11 @@ int conf_resolve(const struct conf *conf, const struct conf_cert *cert,
  * NULL when none. Borrowed. */
 const struct conf_cert *conf_find_cert(const struct conf *conf, const char *name);
 
+/* Whether a and b hold the same value for every key but except
+ * (CONF_KEY__MAX: none), and set the same ones. */
+bool conf_settings_equal(const struct conf_settings *a, const struct conf_settings *b,
+                         enum conf_key except);
+
 /* "http-01", "dns-01", "tls-alpn-01". */
 const char *conf_challenge_name(enum conf_challenge c);
 

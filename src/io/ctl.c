@@ -56,14 +56,22 @@ conn_write(struct ctl_conn *c)
 	listener_conn_close(&c->base);
 }
 
-/* Sends answer (stolen) and closes; the loop goes on meanwhile. */
-static void
-reply(struct ctl_conn *c, json_t *answer)
+char *
+ctl_reply_json(json_t *answer)
 {
 	char *text = answer != NULL ? json_dumps(answer, JSON_COMPACT) : NULL;
-	size_t n;
 
 	json_decref(answer);
+	return text;
+}
+
+/* Sends text (stolen, NULL: nothing) and its newline, then closes; the loop
+ * goes on meanwhile. */
+static void
+reply(struct ctl_conn *c, char *text)
+{
+	size_t n;
+
 	if (text == NULL) {
 		listener_conn_close(&c->base);
 		return;
@@ -97,7 +105,7 @@ conn_read(struct ctl_conn *c)
 	}
 	nl = memchr(c->buf, '\n', c->len);
 	if (nl == NULL && c->len == CTL_MAX_REQUEST) {
-		reply(c, json_pack("{s:s}", "error", "request too long"));
+		reply(c, ctl_reply_json(json_pack("{s:s}", "error", "request too long")));
 		return;
 	}
 	if (nl == NULL) {
@@ -106,7 +114,7 @@ conn_read(struct ctl_conn *c)
 	request = json_loadb(c->buf, (size_t)(nl - c->buf), JSON_REJECT_DUPLICATES, &jerr);
 	if (!json_is_object(request)) {
 		json_decref(request);
-		reply(c, json_pack("{s:s}", "error", "not a JSON object"));
+		reply(c, ctl_reply_json(json_pack("{s:s}", "error", "not a JSON object")));
 		return;
 	}
 	reply(c, ctl->handler(request, ctl->arg));

@@ -11,8 +11,16 @@
 #include <jansson.h>
 #include <stdbool.h>
 
-/* Answers a request (borrowed); returns the reply (new reference). */
-typedef json_t *(*ctl_handler_fn)(json_t *request, void *arg);
+/* Answers a request (borrowed): returns the reply, one JSON value as
+ * compact text without a newline (a new string: the connection frees it),
+ * or NULL to close without an answer. A long reply (the status of every
+ * certificate) is built as text, row by row, never as one tree of values;
+ * ctl_reply_json makes the text of a small one. */
+typedef char *(*ctl_handler_fn)(json_t *request, void *arg);
+
+/* The compact text of answer (stolen) for a handler to return; NULL when
+ * answer is NULL or memory runs out. */
+char *ctl_reply_json(json_t *answer);
 
 struct ctl;
 

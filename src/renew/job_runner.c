@@ -5,6 +5,7 @@
 
 #include "base/list.h"
 #include "base/log.h"
+#include "base/strmap.h"
 #include "crypto/keygen.h"
 #include "renew/responders.h"
 
@@ -16,6 +17,13 @@ struct slot {
 	struct list_node node;
 	struct job_runner *runner;
 	struct job *job;
+	bool named; /* counted in the runner's names */
+};
+
+/* How many of the runner's jobs are for one certificate name. */
+struct name_count {
+	char *name;
+	size_t n;
 };
 
 struct job_runner {
@@ -24,6 +32,7 @@ struct job_runner {
 	long concurrency;
 	struct list queue; /* waiting, in order */
 	struct list running;
+	struct strmap names; /* name -> struct name_count, for job_runner_has */
 	size_t active;
 	size_t waiting;
 	ev_timer idle; /* no job for a while: the responders let go */
@@ -69,7 +78,7 @@ job_runner_create(const struct job_runner_config *c)
 	r->sh.offline = c->offline != NULL ? c->offline : "the CA cannot be reached";
 	r->sh.state_dir = c->state_dir;
 	if (c->preflight != NULL) {
-		r->sh.preflight = *c->preflight;
+		preflight_memo_copy(&r->sh.preflight, c->preflight);
 	}
 	r->sh.lock_wait = c->lock_wait > 0 ? c->lock_wait : JOB_LOCK_WAIT;
 	gate_init(&r->sh.issue.order_gate,
@@ -78,6 +87,7 @@ job_runner_create(const struct job_runner_config *c)
 	r->concurrency = c->concurrency > 0 ? c->concurrency : 1;
 	list_init(&r->queue);
 	list_init(&r->running);
+	strmap_init(&r->names);
 	r->sh.issue.keygen = keygen_create(c->loop);
 	r->sh.responders = responders_create(c->loop);
 	if (r->sh.issue.keygen == NULL || r->sh.responders == NULL) {
@@ -89,10 +99,46 @@ job_runner_create(const struct job_runner_config *c)
 	return r;
 }
 
+/* One more job for name: 0, or -1 when out of memory. */
+static int
+name_hold(struct job_runner *r, const char *name)
+{
+	struct name_count *c = strmap_get(&r->names, name);
+
+	if (c == NULL) {
+		c = calloc(1, sizeof(*c));
+		if (c == NULL || (c->name = strdup(name)) == NULL ||
+		    strmap_put(&r->names, c->name, c) < 0) {
+			if (c != NULL) {
+				free(c->name);
+			}
+			free(c);
+			return -1;
+		}
+	}
+	c->n++;
+	return 0;
+}
+
+static void
+name_release(struct job_runner *r, const char *name)
+{
+	struct name_count *c = strmap_get(&r->names, name);
+
+	if (c != NULL && --c->n == 0) {
+		strmap_remove(&r->names, name);
+		free(c->name);
+		free(c);
+	}
+}
+
 static void
 slot_free(struct slot *slot)
 {
 	list_unlink(&slot->node);
+	if (slot->named) {
+		name_release(slot->runner, job_name(slot->job));
+	}
 	job_destroy(slot->job);
 	free(slot);
 }
@@ -112,6 +158,18 @@ job_runner_destroy(struct job_runner *r)
 	ev_timer_stop(r->sh.issue.loop, &r->idle);
 	responders_destroy(r->sh.responders);
 	keygen_destroy(r->sh.issue.keygen);
+	/* Running jobs are their owners' to end; their names go with the
+	 * runner. */
+	for (size_t i = 0; i < r->names.cap; i++) {
+		struct name_count *c = r->names.slots[i].value;
+
+		if (c != NULL) {
+			free(c->name);
+			free(c);
+		}
+	}
+	strmap_finish(&r->names);
+	preflight_memo_finish(&r->sh.preflight);
 	free(r);
 }
 
@@ -137,6 +195,8 @@ on_finished(struct job *job, const struct job_outcome *outcome, void *arg)
 	/* Not running any more for the callback: it may ask for the
 	 * certificate again at once (job_runner_has is false). */
 	list_unlink(&slot->node);
+	name_release(r, job_name(slot->job));
+	slot->named = false;
 	r->active--;
 	r->counts[outcome->result]++;
 	if (r->on_done != NULL) {
@@ -169,10 +229,12 @@ job_runner_add(struct job_runner *r, const char *name, const struct conf_setting
 	}
 	slot->runner = r;
 	slot->job = job_create(&r->sh, name, s, request, on_finished, slot);
-	if (slot->job == NULL) {
+	if (slot->job == NULL || name_hold(r, job_name(slot->job)) < 0) {
+		job_destroy(slot->job);
 		free(slot);
 		return -1;
 	}
+	slot->named = true;
 	list_append(&r->queue, &slot->node);
 	r->waiting++;
 	r->sh.progress.total++;
@@ -226,23 +288,10 @@ job_runner_waiting(const struct job_runner *r)
 	return r->waiting;
 }
 
-static bool
-list_has(const struct list *l, const char *name)
-{
-	for (const struct list_node *n = l->head.next; n != &l->head; n = n->next) {
-		const struct slot *slot = list_entry(n, const struct slot, node);
-
-		if (strcmp(job_name(slot->job), name) == 0) {
-			return true;
-		}
-	}
-	return false;
-}
-
 bool
 job_runner_has(const struct job_runner *r, const char *name)
 {
-	return list_has(&r->running, name) || list_has(&r->queue, name);
+	return strmap_get(&r->names, name) != NULL;
 }
 
 void

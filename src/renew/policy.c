@@ -315,10 +315,24 @@ policy_view_init(struct policy_view *v)
 int
 policy_view_load(const char *state_dir, const char *name, struct policy_view *v)
 {
-	char *dir = store_cert_dir(state_dir, name);
+	return policy_view_load_from(NULL, state_dir, name, v, NULL);
+}
+
+int
+policy_view_load_from(struct store_index *ix, const char *state_dir, const char *name,
+                      struct policy_view *v, uint64_t *folder)
+{
+	char *dir = NULL;
 	int rc = -1;
 
+	if (ix != NULL) {
+		return store_index_read(ix, name, &v->info, &v->st, folder);
+	}
 	policy_view_init(v);
+	if (folder != NULL) {
+		*folder = store_cert_folder_identity(state_dir, name);
+	}
+	dir = store_cert_dir(state_dir, name);
 	if (dir == NULL || store_cert_inspect(state_dir, name, &v->info) < 0) {
 		goto out;
 	}

@@ -33,6 +33,7 @@
 #include "conf/conf.h"
 #include "store/state.h"
 #include "store/store_cert.h"
+#include "store/store_index.h"
 
 #define POLICY_BACKOFF_MIN 60L
 #define POLICY_BACKOFF_MAX (24L * 3600)
@@ -105,6 +106,14 @@ void policy_view_init(struct policy_view *v);
 /* Reads the view of certs/<name>. Returns 0, or -1 when out of memory or
  * for a bad name; v is then empty (version -1) but safe to finish. */
 int policy_view_load(const char *state_dir, const char *name, struct policy_view *v);
+
+/* policy_view_load through the state folder's index ix (NULL: from the
+ * files, as policy_view_load): the set parsed and state.json read only
+ * when they changed since ix recorded them (store_index_read). ix's state
+ * folder is state_dir. folder (may be NULL) gets the certificate folder's
+ * identity (store_cert_folder_identity) from before the files were read. */
+int policy_view_load_from(struct store_index *ix, const char *state_dir, const char *name,
+                          struct policy_view *v, uint64_t *folder);
 
 void policy_view_finish(struct policy_view *v);
 

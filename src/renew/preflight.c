@@ -32,8 +32,8 @@
 #define PREFLIGHT_WELL_KNOWN ".well-known/acme-challenge" /* challenge_webroot.c */
 
 struct run {
-	const char *cert_name; /* NULL: lines have no certificate prefix */
 	struct preflight_memo *memo; /* or NULL */
+	const char *cert_name; /* NULL: lines have no certificate prefix */
 	preflight_report_fn report;
 	void *arg;
 	int problems;
@@ -97,10 +97,11 @@ out:
 
 /* The folder that holds path or would hold it once created: path itself
  * when it exists, else its nearest existing parent. Returns 0 with a new
- * string in *found, or -1 with errno set (ENOTDIR: a file where a folder
- * should be) and the offending path in *found (NULL when out of memory). */
+ * string in *found and its file system in *dev, or -1 with errno set
+ * (ENOTDIR: a file where a folder should be) and the offending path in
+ * *found (NULL when out of memory). */
 static int
-nearest_folder(const char *path, char **found)
+nearest_folder(const char *path, char **found, dev_t *dev)
 {
 	struct stat st;
 	char *cur = strdup(path);
@@ -114,6 +115,7 @@ nearest_folder(const char *path, char **found)
 	for (;;) {
 		if (stat(cur, &st) == 0) {
 			if (S_ISDIR(st.st_mode)) {
+				*dev = st.st_dev;
 				ret = 0;
 			} else {
 				errno = ENOTDIR;
@@ -185,63 +187,6 @@ out:
 	return ret;
 }
 
-/* Whether dir's file system took a test file lately (r's memo) and dir
- * lets acmed's user create files: then no test file is needed. */
-static bool
-proven(const struct run *r, const char *dir)
-{
-	struct stat st;
-	struct timespec now;
-
-	if (r->memo == NULL || stat(dir, &st) < 0 || clock_gettime(CLOCK_MONOTONIC, &now) < 0) {
-		return false;
-	}
-	for (size_t i = 0; i < r->memo->n; i++) {
-		if (r->memo->devs[i] == st.st_dev &&
-		    now.tv_sec - r->memo->when[i].tv_sec < PREFLIGHT_MEMO_SECONDS) {
-			return faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) == 0;
-		}
-	}
-	return false;
-}
-
-/* Remembers that dir's file system took a test file now. */
-static void
-prove(struct run *r, const char *dir)
-{
-	struct preflight_memo *m = r->memo;
-	struct stat st;
-	size_t i;
-
-	if (m == NULL || stat(dir, &st) < 0) {
-		return;
-	}
-	for (i = 0; i < m->n && m->devs[i] != st.st_dev; i++) {
-	}
-	if (i == m->n) {
-		if (m->n == PREFLIGHT_MEMO_DEVS) {
-			return;
-		}
-		m->n++;
-	}
-	m->devs[i] = st.st_dev;
-	clock_gettime(CLOCK_MONOTONIC, &m->when[i]);
-}
-
-/* try_write, unless dir is proven; remembers a success. */
-static int
-try_write_once(struct run *r, const char *dir, size_t size)
-{
-	if (proven(r, dir)) {
-		return 0;
-	}
-	if (try_write(dir, size) < 0) {
-		return -1;
-	}
-	prove(r, dir);
-	return 0;
-}
-
 /* What to do about a folder acmed cannot write in. */
 static const char *
 state_fix(int err)
@@ -288,6 +233,142 @@ seen(struct run *r, const char *dir)
 	return false;
 }
 
+void
+preflight_memo_finish(struct preflight_memo *memo)
+{
+	if (memo == NULL) {
+		return;
+	}
+	for (size_t i = 0; i < memo->n_passed; i++) {
+		free(memo->passed[i]);
+	}
+	memset(memo, 0, sizeof(*memo));
+}
+
+void
+preflight_memo_copy(struct preflight_memo *dst, const struct preflight_memo *src)
+{
+	memset(dst, 0, sizeof(*dst));
+	for (size_t i = 0; i < src->n_passed; i++) {
+		dst->passed[dst->n_passed] = strdup(src->passed[i]);
+		if (dst->passed[dst->n_passed] != NULL) {
+			dst->passed_at[dst->n_passed++] = src->passed_at[i];
+		}
+	}
+	memcpy(dst->written, src->written, sizeof(dst->written));
+	memcpy(dst->written_at, src->written_at, sizeof(dst->written_at));
+	dst->n_written = src->n_written;
+}
+
+/* The monotonic clock's seconds: what the memo's times are. */
+static time_t
+memo_now(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0) {
+		return 0;
+	}
+	return ts.tv_sec;
+}
+
+/* Whether a memo entry made at is still to be believed. */
+static bool
+memo_fresh(time_t at)
+{
+	return memo_now() - at < PREFLIGHT_MEMO_SECONDS;
+}
+
+/* The memo's key of a check: a new string, or NULL (no memo, out of
+ * memory: the check runs as without one). */
+static char *
+memo_key(const struct run *r, const char *kind, const char *key, const char *value)
+{
+	size_t n;
+	char *k;
+
+	if (r->memo == NULL || value == NULL) {
+		return NULL;
+	}
+	n = strlen(kind) + strlen(key) + strlen(value) + 3;
+	k = malloc(n);
+	if (k != NULL) {
+		snprintf(k, n, "%s\n%s\n%s", kind, key, value);
+	}
+	return k;
+}
+
+/* Whether the check of key (memo_key, may be NULL) passed before. */
+static bool
+memo_passed(const struct run *r, const char *key)
+{
+	for (size_t i = 0; key != NULL && i < r->memo->n_passed; i++) {
+		if (strcmp(r->memo->passed[i], key) == 0 && memo_fresh(r->memo->passed_at[i])) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Remembers key (stolen) as passed when the check found no problem since
+ * problems_before; frees it otherwise. */
+static void
+memo_note(struct run *r, char *key, int problems_before)
+{
+	struct preflight_memo *m = r->memo;
+	size_t i = 0;
+
+	if (key != NULL && r->problems == problems_before) {
+		/* The same check again (its entry had gone stale), or a stale
+		 * one's place, or a new one. */
+		while (i < m->n_passed && strcmp(m->passed[i], key) != 0 &&
+		       memo_fresh(m->passed_at[i])) {
+			i++;
+		}
+		if (i == m->n_passed && m->n_passed < PREFLIGHT_MEMO_MAX) {
+			m->n_passed++;
+		}
+		if (i < m->n_passed) {
+			free(m->passed[i]);
+			m->passed[i] = key;
+			m->passed_at[i] = memo_now();
+			key = NULL;
+		}
+	}
+	free(key);
+}
+
+/* Whether a state folder write passed on the file system dev. */
+static bool
+memo_written(const struct run *r, dev_t dev)
+{
+	for (size_t i = 0; r->memo != NULL && i < r->memo->n_written; i++) {
+		if (r->memo->written[i] == dev && memo_fresh(r->memo->written_at[i])) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Remembers that a state folder write passed on dev now. */
+static void
+note_written(struct preflight_memo *m, dev_t dev)
+{
+	size_t i = 0;
+
+	while (i < m->n_written && m->written[i] != dev) {
+		i++;
+	}
+	if (i == m->n_written) {
+		if (m->n_written == PREFLIGHT_MEMO_DEVS) {
+			return;
+		}
+		m->n_written++;
+	}
+	m->written[i] = dev;
+	m->written_at[i] = memo_now();
+}
+
 static void
 check_space(struct run *r, const char *path, const char *dir)
 {
@@ -317,17 +398,27 @@ check_space(struct run *r, const char *path, const char *dir)
 }
 
 /* path: a folder under the state folder that an install writes in. */
+/* remember: the memo keeps path once it passed (the folders every
+ * certificate shares). */
 static void
-check_state_folder(struct run *r, const char *path)
+check_state_folder(struct run *r, const char *path, bool remember)
 {
 	char *dir = NULL;
+	char *memo = path != NULL && remember ? memo_key(r, "folder", "", path) : NULL;
+	dev_t dev = 0;
+	int before = r->problems;
 	int err;
 
 	if (path == NULL) {
 		problem(r, false, "state folder: out of memory");
 		goto out;
 	}
-	if (nearest_folder(path, &dir) < 0) {
+	/* The state folder and accounts/, checked again for each
+	 * certificate. */
+	if (memo_passed(r, memo)) {
+		goto out;
+	}
+	if (nearest_folder(path, &dir, &dev) < 0) {
 		err = errno;
 		if (dir == NULL) {
 			problem(r, false, "state folder %s: out of memory", path);
@@ -345,7 +436,13 @@ check_state_folder(struct run *r, const char *path)
 	if (seen(r, dir)) {
 		goto out;
 	}
-	if (try_write_once(r, dir, PREFLIGHT_STATE_WRITE_BYTES) < 0) {
+	/* A file system written to (fsync'd, its space checked) already: a
+	 * full or read-only one showed then; a folder on it is writable when
+	 * its permissions say so. */
+	if (memo_written(r, dev) && faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) == 0) {
+		goto out;
+	}
+	if (try_write(dir, PREFLIGHT_STATE_WRITE_BYTES) < 0) {
 		err = errno;
 		if (strcmp(dir, path) == 0) {
 			problem(r, false, "state folder %s: cannot write: %s: %s", path,
@@ -357,7 +454,17 @@ check_state_folder(struct run *r, const char *path)
 		goto out;
 	}
 	check_space(r, path, dir);
+	if (r->memo != NULL && r->problems == before) {
+		note_written(r->memo, dev);
+	}
 out:
+	/* Only a folder that is there is remembered: one to be created is
+	 * looked for again. */
+	if (dir != NULL && strcmp(dir, path) == 0) {
+		memo_note(r, memo, before);
+		memo = NULL;
+	}
+	free(memo);
 	free(dir);
 }
 
@@ -369,7 +476,12 @@ check_program(struct run *r, const char *key, const char *flag, const char *comm
 
 	static const char *const shell[] = {"&&", "||", "|", ";", ">", ">>", "<", "2>", "&"};
 	char **argv = NULL;
+	char *memo = memo_key(r, "program", key, command);
+	int before = r->problems;
 
+	if (memo_passed(r, memo)) {
+		goto out;
+	}
 	if (hook_check(command, why, sizeof(why)) < 0) {
 		problem(r, true,
 		        "%s: cannot run: %s: set %s (%s) to an installed program (an absolute "
@@ -399,7 +511,10 @@ check_program(struct run *r, const char *key, const char *flag, const char *comm
 			break;
 		}
 	}
+	memo_note(r, memo, before);
+	memo = NULL;
 out:
+	free(memo);
 	hook_argv_free(argv);
 }
 
@@ -410,8 +525,14 @@ check_webroot(struct run *r, const char *webroot)
 	const char *why = NULL;
 	char *target = NULL;
 	char *dir = NULL;
+	char *memo = memo_key(r, "webroot", "", webroot);
+	dev_t dev;
+	int before = r->problems;
 	int err;
 
+	if (memo_passed(r, memo)) {
+		goto out;
+	}
 	if (stat(webroot, &st) < 0) {
 		why = errno == ENOENT ? "missing" : strerror(errno);
 	} else if (!S_ISDIR(st.st_mode)) {
@@ -431,20 +552,23 @@ check_webroot(struct run *r, const char *webroot)
 	}
 	/* Where the token files go, or the folder that would hold the missing
 	 * .well-known/acme-challenge. */
-	if (nearest_folder(target, &dir) < 0) {
+	if (nearest_folder(target, &dir, &dev) < 0) {
 		err = errno;
 		problem(r, true, "webroot %s: %s: %s: move it away, or set webroot (--webroot)",
 		        webroot, dir != NULL ? dir : target,
 		        err == ENOTDIR ? "not a folder" : strerror(err));
 		goto out;
 	}
-	if (try_write_once(r, dir, PREFLIGHT_WEBROOT_WRITE_BYTES) < 0) {
+	if (try_write(dir, PREFLIGHT_WEBROOT_WRITE_BYTES) < 0) {
 		problem(r, true,
 		        "webroot %s: cannot write in %s: %s: make it writable for acmed's user, or "
 		        "set webroot (--webroot)",
 		        webroot, dir, strerror(errno));
 	}
+	memo_note(r, memo, before);
+	memo = NULL;
 out:
+	free(memo);
 	free(target);
 	free(dir);
 }
@@ -453,13 +577,21 @@ static void
 check_listen(struct run *r, const char *key, const char *address)
 {
 	char err[PREFLIGHT_MAX_LINE / 2];
-	int fd = listener_open_err(key, address, err, sizeof(err));
+	char *memo = memo_key(r, "listen", key, address);
+	int before = r->problems;
+	int fd;
 
+	if (memo_passed(r, memo)) {
+		free(memo);
+		return;
+	}
+	fd = listener_open_err(key, address, err, sizeof(err));
 	if (fd < 0) {
 		problem(r, true, "%s", err);
 	} else {
 		close(fd);
 	}
+	memo_note(r, memo, before);
 }
 
 static void
@@ -499,7 +631,7 @@ int
 preflight_check(const char *state_dir, const char *cert_name, const struct conf_settings *s,
                 unsigned flags, struct preflight_memo *memo, preflight_report_fn report, void *arg)
 {
-	struct run r = {.cert_name = cert_name, .memo = memo, .report = report, .arg = arg};
+	struct run r = {.memo = memo, .cert_name = cert_name, .report = report, .arg = arg};
 	char *dir = NULL;
 	char *path = NULL;
 	size_t i;
@@ -518,13 +650,13 @@ preflight_check(const char *state_dir, const char *cert_name, const struct conf_
 	if (state_dir == NULL) {
 		problem(&r, false, "state folder: none: set state-dir (--state-dir)");
 	} else {
-		check_state_folder(&r, state_dir);
+		check_state_folder(&r, state_dir, true);
 		path = store_account_path(state_dir, NULL, STORE_ACCOUNT_ROOT);
-		check_state_folder(&r, path);
+		check_state_folder(&r, path, true);
 		free(path);
 		if (cert_name != NULL) {
 			path = store_cert_dir(state_dir, cert_name);
-			check_state_folder(&r, path);
+			check_state_folder(&r, path, false);
 			free(path);
 		}
 	}

@@ -28,20 +28,34 @@ enum preflight_flag {
 	PREFLIGHT_NO_LISTEN = 1 << 0,
 };
 
-#define PREFLIGHT_MEMO_DEVS 8
+#define PREFLIGHT_MEMO_DEVS 16
+#define PREFLIGHT_MEMO_MAX 64
 #define PREFLIGHT_MEMO_SECONDS 60
 
-/* What checks in a row (the job runner's, one per certificate) proved
- * already: the file systems a test file was written to, fsynced and removed
- * in the last PREFLIGHT_MEMO_SECONDS. A folder on one of them is checked for
- * write access and free space only, so that a batch of a thousand
- * certificates does not write, sync and remove a thousand test files (or
- * three thousand). Zeroed before the first use. */
+/* What checks in a row found to work in the last PREFLIGHT_MEMO_SECONDS:
+ * the daemon's start over every certificate, a batch's jobs, a command and
+ * its job. A hook, webroot or listen address that passed is not checked
+ * again, and a state folder write (a test file fsynced, the space checked)
+ * is made once per file system: the folders of the other certificates on it
+ * are checked for access (faccessat) and space only. So a thousand
+ * certificates do not write, sync and remove a thousand test files, or
+ * three thousand. Only what passed is remembered: a problem is found and
+ * said again for each certificate that has it. Zeroed before the first use;
+ * preflight_memo_finish frees it. */
 struct preflight_memo {
-	dev_t devs[PREFLIGHT_MEMO_DEVS];
-	struct timespec when[PREFLIGHT_MEMO_DEVS]; /* CLOCK_MONOTONIC */
-	size_t n;
+	char *passed[PREFLIGHT_MEMO_MAX]; /* "kind\nkey\nvalue" of checks that passed */
+	time_t passed_at[PREFLIGHT_MEMO_MAX]; /* CLOCK_MONOTONIC seconds */
+	size_t n_passed;
+	dev_t written[PREFLIGHT_MEMO_DEVS]; /* file systems a state folder write passed on */
+	time_t written_at[PREFLIGHT_MEMO_DEVS];
+	size_t n_written;
 };
+
+void preflight_memo_finish(struct preflight_memo *memo);
+
+/* dst (overwritten) becomes a copy of src; what cannot be copied (out of
+ * memory) is left out, to be checked again. */
+void preflight_memo_copy(struct preflight_memo *dst, const struct preflight_memo *src);
 
 /* problem: one line, "subject: what failed: why: what to do", naming the
  * config key (and flag) to set; no trailing newline. Borrowed for the call. */
@@ -65,9 +79,10 @@ typedef void (*preflight_report_fn)(const char *problem, void *arg);
  * NULL to check the state folder and the settings alone; lines about the
  * certificate (hooks, webroot, ports) start with "cert_name: ". report is
  * called once per problem, all of them (not only the first); NULL logs each
- * with log_error. memo: NULL, or what earlier checks proved (see struct
- * preflight_memo), updated. Returns 0 when there is none, -1 otherwise
- * (running out of memory is reported as a problem). */
+ * with log_error. memo: NULL, or what earlier checks found (see struct
+ * preflight_memo), updated; a hook's warning about shell operators is then
+ * said for the first certificate only. Returns 0 when there is none, -1
+ * otherwise (running out of memory is reported as a problem). */
 int preflight_check(const char *state_dir, const char *cert_name, const struct conf_settings *s,
                     unsigned flags, struct preflight_memo *memo, preflight_report_fn report,
                     void *arg);

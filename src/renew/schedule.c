@@ -6,33 +6,49 @@
 #include <unistd.h>
 
 #include "crypto/cert.h"
+#include "base/list.h"
 #include "base/log.h"
+#include "base/strmap.h"
 #include "renew/ari.h"
 #include "renew/policy.h"
 #include "renew/status.h"
 #include "store/state.h"
 #include "base/file.h"
 #include "store/store_cert.h"
+#include "store/store_index.h"
+
+/* Settings that certificates share, but for their names: a thousand
+ * sections with the same hooks and CA hold one copy. */
+struct shared {
+	size_t refs;
+	struct conf_settings s; /* without domains */
+};
 
 struct entry {
 	struct schedule *sched;
 	struct entry *next;
 	char *name;
-	struct conf_settings s;
+	struct shared *shared;
+	char **domains; /* its own */
+	size_t n_domains;
 	ev_periodic timer;
 	time_t when;
 	time_t not_after;
 	long attempts;
 	char *last_error;
 	bool marked;
+	bool force; /* the next job orders whatever the policy says */
 	ev_timer ari_timer; /* when to ask for the window again */
 	struct ari_ask *ari; /* in flight, or NULL */
+	struct list_node ari_wait; /* in the schedule's ari_queue */
 	time_t ari_when; /* the time picked in the window, 0: none */
 	char *ari_id; /* of the installed certificate, or NULL */
-	bool force; /* the next job orders whatever the policy says */
 	long unrecorded; /* jobs in a row that left it due without a record */
 	time_t hold_until; /* their backoff, kept here */
-	char why[sizeof(((struct policy_decision *)0)->why)];
+	/* store_cert_folder_identity when its files were last read: status
+	 * reads again only a certificate whose folder changed. */
+	uint64_t folder_id;
+	char *why; /* the policy's one line, or NULL before the first */
 };
 
 struct schedule {
@@ -41,25 +57,83 @@ struct schedule {
 	struct acme_client *client;
 	const char *state_dir;
 	const char *ca_url;
-	struct entry *entries;
+	struct entry *entries; /* in the configuration's order */
 	struct entry **tail;
+	struct strmap by_name; /* name -> entry */
+	/* What the installed sets and state.json held, so that a start, the
+	 * hourly look and every decision made again (a renewalInfo answer, a
+	 * status after a change) read only what changed. */
+	struct store_index *index;
+	struct shared *last_shared; /* the settings schedule_set shared last */
 	ev_periodic sweep; /* looks at every certificate again, hourly */
 	size_t n;
+	/* renewalInfo requests: at most SCHEDULE_ARI_MAX at once, the others
+	 * waiting in order (a start with thousands of certificates asks for
+	 * each). */
+	struct list ari_queue;
+	size_t ari_in_flight;
 };
 
 static void arm(struct entry *e, time_t when);
 static time_t next_time(struct entry *e);
 
+/* Writes the index for the next start; after a look at every certificate
+ * (forget), without what none of them looked up. */
+static void
+index_save(struct schedule *sched, bool forget)
+{
+	if (forget) {
+		store_index_sweep(sched->index);
+	}
+	store_index_save(sched->index);
+}
+
+/* Frees a list of names as the settings that held it would. */
+static void
+domains_free(char **domains, size_t n)
+{
+	struct conf_settings s;
+
+	memset(&s, 0, sizeof(s));
+	s.domains = domains;
+	s.n_domains = n;
+	conf_settings_finish(&s);
+}
+
+static void
+shared_unref(struct schedule *sched, struct shared *sh)
+{
+	if (sh != NULL && --sh->refs == 0) {
+		if (sched->last_shared == sh) {
+			sched->last_shared = NULL;
+		}
+		conf_settings_finish(&sh->s);
+		free(sh);
+	}
+}
+
+/* e's settings, borrowed from its shared ones and its names. */
+static void
+settings_of(const struct entry *e, struct conf_settings *s)
+{
+	*s = e->shared->s;
+	s->domains = e->domains;
+	s->n_domains = e->n_domains;
+}
+
 /* Every entry's next time from the files again; one whose job runs is left
- * to its job. */
+ * to its job. Only sets that changed are parsed (the index). */
 static void
 refresh(struct schedule *sched)
 {
 	for (struct entry *e = sched->entries; e != NULL; e = e->next) {
 		if (!job_runner_has(sched->runner, e->name)) {
 			arm(e, next_time(e));
+		} else {
+			store_index_keep(sched->index, e->name);
 		}
 	}
+	index_save(sched, true);
 }
 
 static void
@@ -84,9 +158,16 @@ schedule_create(struct ev_loop *loop, struct job_runner *runner, struct acme_cli
 	sched->state_dir = state_dir;
 	sched->ca_url = ca_url;
 	sched->tail = &sched->entries;
+	strmap_init(&sched->by_name);
+	list_init(&sched->ari_queue);
+	sched->index = store_index_open(state_dir);
+	if (sched->index == NULL) {
+		free(sched);
+		return NULL;
+	}
 	/* What changes on disk behind the daemon's back (a key removed, a
-	 * command's failure recorded) is seen within the hour, and at once by
-	 * status. */
+	 * command's failure recorded) is seen within the hour; what changes a
+	 * certificate's folder, at once by status. */
 	ev_periodic_init(&sched->sweep, on_sweep, 0.0, SCHEDULE_SWEEP, NULL);
 	sched->sweep.data = sched;
 	ev_periodic_start(loop, &sched->sweep);
@@ -96,13 +177,19 @@ schedule_create(struct ev_loop *loop, struct job_runner *runner, struct acme_cli
 static void
 entry_free(struct entry *e)
 {
+	if (e->ari != NULL) {
+		e->sched->ari_in_flight--;
+	}
+	list_unlink(&e->ari_wait);
 	ari_cancel(e->ari);
 	ev_timer_stop(e->sched->loop, &e->ari_timer);
 	ev_periodic_stop(e->sched->loop, &e->timer);
-	conf_settings_finish(&e->s);
+	shared_unref(e->sched, e->shared);
+	domains_free(e->domains, e->n_domains);
 	free(e->name);
 	free(e->last_error);
 	free(e->ari_id);
+	free(e->why);
 	free(e);
 }
 
@@ -113,24 +200,26 @@ schedule_destroy(struct schedule *sched)
 		return;
 	}
 	ev_periodic_stop(sched->loop, &sched->sweep);
+	/* Nothing waiting is asked for while the entries go. */
+	while (!list_empty(&sched->ari_queue)) {
+		list_unlink(list_first(&sched->ari_queue));
+	}
+	index_save(sched, false);
+	store_index_close(sched->index);
 	while (sched->entries != NULL) {
 		struct entry *next = sched->entries->next;
 
 		entry_free(sched->entries);
 		sched->entries = next;
 	}
+	strmap_finish(&sched->by_name);
 	free(sched);
 }
 
 static struct entry *
 find(const struct schedule *sched, const char *name)
 {
-	for (struct entry *e = sched->entries; e != NULL; e = e->next) {
-		if (strcmp(e->name, name) == 0) {
-			return e;
-		}
-	}
-	return NULL;
+	return strmap_get(&sched->by_name, name);
 }
 
 static void
@@ -151,6 +240,7 @@ on_due(struct ev_loop *loop, ev_periodic *w, int revents)
 {
 	struct entry *e = w->data;
 	struct job_request req;
+	struct conf_settings s;
 
 	if (job_runner_has(e->sched->runner, e->name)) {
 		return;
@@ -161,7 +251,8 @@ on_due(struct ev_loop *loop, ev_periodic *w, int revents)
 	req.force = e->force;
 	req.ari_when = e->ari_when;
 	e->force = false;
-	if (job_runner_add(e->sched->runner, e->name, &e->s, &req) < 0) {
+	settings_of(e, &s);
+	if (job_runner_add(e->sched->runner, e->name, &s, &req) < 0) {
 		/* Cannot even queue it: try again after a backoff. */
 		struct job_outcome o;
 
@@ -199,6 +290,19 @@ ari_again(struct entry *e, double delay)
 	ev_timer_start(e->sched->loop, &e->ari_timer);
 }
 
+/* Asks for the windows waiting, while fewer than SCHEDULE_ARI_MAX are in
+ * flight. */
+static void
+ari_next(struct schedule *sched)
+{
+	while (sched->ari_in_flight < SCHEDULE_ARI_MAX && !list_empty(&sched->ari_queue)) {
+		struct list_node *n = list_first(&sched->ari_queue);
+
+		list_unlink(n);
+		fetch_ari(list_entry(n, struct entry, ari_wait));
+	}
+}
+
 static void
 on_ari(const struct ari_answer *a, void *arg)
 {
@@ -207,6 +311,8 @@ on_ari(const struct ari_answer *a, void *arg)
 	char date[64];
 
 	e->ari = NULL;
+	e->sched->ari_in_flight--;
+	ari_next(e->sched);
 	if (!a->ok) {
 		ari_again(e, 6 * 3600);
 		return;
@@ -231,16 +337,26 @@ on_ari(const struct ari_answer *a, void *arg)
 	ari_again(e, again);
 }
 
-/* Asks the CA for the installed certificate's renewal window. */
+/* Asks the CA for the installed certificate's renewal window, or queues the
+ * question behind SCHEDULE_ARI_MAX others. */
 static void
 fetch_ari(struct entry *e)
 {
+	struct schedule *sched = e->sched;
 	bool absent;
 
-	if (e->sched->client == NULL || e->ari != NULL || e->ari_id == NULL) {
+	if (sched->client == NULL || e->ari != NULL || e->ari_id == NULL ||
+	    list_linked(&e->ari_wait)) {
 		return;
 	}
-	e->ari = ari_ask(e->sched->client, e->name, e->ari_id, on_ari, e, &absent);
+	if (sched->ari_in_flight >= SCHEDULE_ARI_MAX) {
+		list_append(&sched->ari_queue, &e->ari_wait);
+		return;
+	}
+	e->ari = ari_ask(sched->client, e->name, e->ari_id, on_ari, e, &absent);
+	if (e->ari != NULL) {
+		sched->ari_in_flight++;
+	}
 }
 
 /* What the entry keeps of the policy's word, for its timer and status. */
@@ -249,7 +365,10 @@ entry_note(struct entry *e, const struct policy_decision *d, time_t not_after, c
            long attempts, const char *last_error)
 {
 	e->not_after = not_after;
-	snprintf(e->why, sizeof(e->why), "%s", d->why);
+	if (e->why == NULL || strcmp(e->why, d->why) != 0) {
+		free(e->why);
+		e->why = strdup(d->why);
+	}
 	free(e->ari_id);
 	e->ari_id = ari_id != NULL ? strdup(ari_id) : NULL;
 	e->attempts = attempts;
@@ -271,17 +390,22 @@ next_time(struct entry *e)
 {
 	struct policy_view v;
 	struct policy_decision d;
+	struct conf_settings s;
 	time_t now = job_runner_now(e->sched->runner);
 	time_t when = now;
 
-	if (policy_view_load(e->sched->state_dir, e->name, &v) == 0) {
+	settings_of(e, &s);
+	/* The folder's identity from before the files are read: a change
+	 * meanwhile shows next time. */
+	if (policy_view_load_from(e->sched->index, e->sched->state_dir, e->name, &v,
+	                          &e->folder_id) == 0) {
 		if (v.info.ari_id == NULL || e->ari_id == NULL ||
 		    strcmp(v.info.ari_id, e->ari_id) != 0) {
 			/* Another certificate: the window asked for the old one
 			 * is not its window. */
 			e->ari_when = 0;
 		}
-		if (policy_view_decide(&v, &e->s, e->sched->ca_url, false, e->ari_when, now, &d) ==
+		if (policy_view_decide(&v, &s, e->sched->ca_url, false, e->ari_when, now, &d) ==
 		    0) {
 			when = d.when;
 			entry_note(e, &d, v.info.not_after, v.info.ari_id, v.st.attempts,
@@ -292,41 +416,90 @@ next_time(struct entry *e)
 	return held(e, when);
 }
 
+/* The shared settings for copy (its domains taken out into *domains and
+ * *n_domains): the last ones when they are the same, else new ones.
+ * Consumes copy. NULL when out of memory. */
+static struct shared *
+share(struct schedule *sched, struct conf_settings *copy, char ***domains, size_t *n_domains)
+{
+	struct shared *sh = sched->last_shared;
+
+	*domains = copy->domains;
+	*n_domains = copy->n_domains;
+	copy->domains = NULL;
+	copy->n_domains = 0;
+	if (sh != NULL && conf_settings_equal(&sh->s, copy, CONF_KEY_DOMAINS)) {
+		conf_settings_finish(copy);
+		sh->refs++;
+		return sh;
+	}
+	sh = calloc(1, sizeof(*sh));
+	if (sh == NULL) {
+		conf_settings_finish(copy);
+		return NULL;
+	}
+	sh->s = *copy;
+	sh->refs = 1;
+	memset(copy, 0, sizeof(*copy));
+	sched->last_shared = sh;
+	return sh;
+}
+
 int
 schedule_set(struct schedule *sched, const char *name, const struct conf_settings *s)
 {
 	struct conf empty;
 	struct entry *e = find(sched, name);
 	struct conf_settings copy;
+	struct shared *sh;
+	char **domains = NULL;
+	size_t n_domains = 0;
 
 	conf_init(&empty);
 	if (conf_resolve(&empty, NULL, s, &copy) < 0) {
 		log_error("out of memory");
 		return -1;
 	}
+	sh = share(sched, &copy, &domains, &n_domains);
+	if (sh == NULL) {
+		domains_free(domains, n_domains);
+		log_error("out of memory");
+		return -1;
+	}
 	if (e != NULL) {
 		/* Same certificate: new settings, same schedule and backoff,
 		 * unless the names changed, which makes it due now. */
-		conf_settings_finish(&e->s);
-		e->s = copy;
+		shared_unref(sched, e->shared);
+		domains_free(e->domains, e->n_domains);
+		e->shared = sh;
+		e->domains = domains;
+		e->n_domains = n_domains;
 		e->marked = true;
 		arm(e, next_time(e));
 		return 0;
 	}
 	e = calloc(1, sizeof(*e));
-	if (e == NULL || (e->name = strdup(name)) == NULL) {
+	if (e == NULL || (e->name = strdup(name)) == NULL ||
+	    strmap_put(&sched->by_name, e->name, e) < 0) {
+		if (e != NULL) {
+			free(e->name);
+		}
 		free(e);
-		conf_settings_finish(&copy);
+		shared_unref(sched, sh);
+		domains_free(domains, n_domains);
 		log_error("out of memory");
 		return -1;
 	}
 	e->sched = sched;
-	e->s = copy;
+	e->shared = sh;
+	e->domains = domains;
+	e->n_domains = n_domains;
 	e->marked = true;
 	ev_periodic_init(&e->timer, on_due, 0.0, 0.0, NULL);
 	e->timer.data = e;
 	ev_init(&e->ari_timer, on_ari_timer);
 	e->ari_timer.data = e;
+	list_node_init(&e->ari_wait);
 	/* In the configuration's order, for status. */
 	*sched->tail = e;
 	sched->tail = &e->next;
@@ -341,6 +514,8 @@ schedule_sweep(struct schedule *sched)
 {
 	struct entry **p = &sched->entries;
 	size_t dropped = 0;
+	size_t sets;
+	size_t states;
 
 	while (*p != NULL) {
 		struct entry *e = *p;
@@ -348,6 +523,7 @@ schedule_sweep(struct schedule *sched)
 		if (!e->marked) {
 			*p = e->next;
 			log_info("%s: no longer configured", e->name);
+			strmap_remove(&sched->by_name, e->name);
 			entry_free(e);
 			sched->n--;
 			dropped++;
@@ -357,6 +533,13 @@ schedule_sweep(struct schedule *sched)
 		p = &e->next;
 	}
 	sched->tail = p;
+	/* Every certificate configured was looked up by schedule_set: the
+	 * index forgets the others and is written for the next start. */
+	index_save(sched, true);
+	store_index_reads(sched->index, &sets, &states);
+	log_debug("%zu installed set%s parsed, %zu state.json read since the start (the "
+	          "others from certs.index)",
+	          sets, sets == 1 ? "" : "s", states);
 	return dropped;
 }
 
@@ -419,7 +602,7 @@ schedule_job_done(struct schedule *sched, const struct job_outcome *o)
 		log_warn("%s: attempt %ld failed; next try in %ld s (%s)", o->name, e->attempts,
 		         (long)(when - now), date);
 	} else if (o->result == JOB_FAILED || o->result == JOB_DEFERRED) {
-		log_warn("%s: %s", o->name, e->why);
+		log_warn("%s: %s", o->name, e->why != NULL ? e->why : job_result_name(o->result));
 	}
 	arm(e, when);
 	if (o->result == JOB_ISSUED || o->result == JOB_RENEWED) {
@@ -427,18 +610,33 @@ schedule_job_done(struct schedule *sched, const struct job_outcome *o)
 	}
 }
 
+/* What other processes changed since the files were read (a command's
+ * attempt recorded in state.json, a set installed, a link removed): their
+ * certificates looked at again. One stat(2) per certificate; a set's files
+ * changed in place are found by the hourly look. */
+static void
+refresh_changed(struct schedule *sched)
+{
+	for (struct entry *e = sched->entries; e != NULL; e = e->next) {
+		if (store_cert_folder_identity(sched->state_dir, e->name) != e->folder_id &&
+		    !job_runner_has(sched->runner, e->name)) {
+			arm(e, next_time(e));
+		}
+	}
+}
+
 void
 schedule_each(struct schedule *sched, void (*fn)(const struct status_row *row, void *arg),
               void *arg)
 {
-	refresh(sched);
+	refresh_changed(sched);
 	for (const struct entry *e = sched->entries; e != NULL; e = e->next) {
 		struct status_row row;
 
 		memset(&row, 0, sizeof(row));
 		row.cert = e->name;
-		row.domains = e->s.domains;
-		row.n_domains = e->s.n_domains;
+		row.domains = e->domains;
+		row.n_domains = e->n_domains;
 		row.not_after = e->not_after;
 		row.next = e->when;
 		row.attempts = e->attempts;

@@ -2,7 +2,10 @@
  * per certificate, set to the time the renewal policy (policy.h) gives: its
  * renewal time, the backoff after failures or a deploy to try again, all
  * read back from state.json so a restart resets nothing. Due certificates
- * become jobs of the runner, which ask the policy again under the lock. */
+ * become jobs of the runner, which ask the policy again under the lock.
+ * What the installed sets hold is kept in the state folder's index
+ * (store_index.h) so that a start or a look at every certificate parses
+ * only the sets that changed. */
 #ifndef ACMED_SCHEDULE_H
 #define ACMED_SCHEDULE_H
 
@@ -46,10 +49,14 @@ void schedule_job_done(struct schedule *sched, const struct job_outcome *outcome
 /* How often every certificate is looked at again from the files. */
 #define SCHEDULE_SWEEP 3600.0
 
-/* Looks at every certificate again (the files may have changed behind the
- * daemon: a key removed, a failure recorded by a command), arming what is
- * due now, then calls fn with each one's status row, in the
- * configuration's order. */
+/* renewalInfo requests in flight at once; the others wait their turn. */
+#define SCHEDULE_ARI_MAX 16
+
+/* Looks again at every certificate whose folder changed behind the daemon
+ * (a failure recorded or a set installed by a command, a file removed),
+ * arming what is due now, then calls fn with each one's status row, in the
+ * configuration's order. A set's files changed in place are seen by the
+ * hourly look at every certificate (SCHEDULE_SWEEP). */
 void schedule_each(struct schedule *sched, void (*fn)(const struct status_row *row, void *arg),
                    void *arg);
 

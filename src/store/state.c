@@ -104,6 +104,16 @@ out:
 	return rc;
 }
 
+uint64_t
+state_identity(const char *dir)
+{
+	char *path = file_path(dir, "state.json", NULL);
+	uint64_t id = path != NULL ? file_identity(path, 0) : 0;
+
+	free(path);
+	return id;
+}
+
 int
 state_save(const char *dir, const char *name, const struct state *st)
 {

@@ -6,8 +6,10 @@
 #define ACMED_STATE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <time.h>
 
+/* store_index.c keeps these: a field added here is added there too. */
 struct state {
 	time_t not_after; /* of the installed certificate, 0 if none */
 	time_t last_attempt; /* 0: never */
@@ -43,6 +45,10 @@ void state_init(struct state *st);
  * empty state and 0. Returns 0, or -1 for an unreadable or malformed file (st is
  * then empty; not logged, the reason in errno-like err). */
 int state_load(const char *dir, struct state *st);
+
+/* file_identity of dir/state.json: another number once it was written
+ * (every write replaces it) or edited. 0 when out of memory. */
+uint64_t state_identity(const char *dir);
 
 /* Writes dir/state.json atomically. Returns 0 or -1 (logged). */
 int state_save(const char *dir, const char *name, const struct state *st);

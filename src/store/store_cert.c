@@ -463,6 +463,54 @@ out:
 	return rc;
 }
 
+uint64_t
+store_cert_identity(const char *state_dir, const char *name, uint64_t *folder)
+{
+	char *dir = store_cert_dir(state_dir, name);
+	char path[PATH_MAX];
+	uint64_t id = 0;
+	int fd = -1;
+
+	if (folder != NULL) {
+		*folder = 0;
+	}
+	if (dir == NULL || snprintf(path, sizeof(path), "%s/current", dir) >= (int)sizeof(path)) {
+		goto out;
+	}
+	/* The folder's own times change with each of its entries: the four
+	 * links, current, state.json. */
+	id = file_identity(dir, 0);
+	if (folder != NULL) {
+		*folder = id;
+	}
+	/* The files themselves change in place without their folders: each
+	 * one's, looked up once through current. */
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		id = file_identity(path, id);
+		goto out;
+	}
+	for (size_t i = 0; i < N_FILES; i++) {
+		id = file_identity_at(fd, file_names[i], id);
+	}
+out:
+	if (fd >= 0) {
+		close(fd);
+	}
+	free(dir);
+	return id;
+}
+
+uint64_t
+store_cert_folder_identity(const char *state_dir, const char *name)
+{
+	char *dir = store_cert_dir(state_dir, name);
+	uint64_t id = dir != NULL ? file_identity(dir, 0) : 0;
+
+	free(dir);
+	return id;
+}
+
 void
 store_cert_info_finish(struct store_cert_info *info)
 {

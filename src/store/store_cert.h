@@ -18,6 +18,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include <openssl/evp.h>
@@ -65,7 +66,8 @@ struct store_lock *store_cert_lock(const char *state_dir, const char *name, char
  * changes with every install. */
 long store_cert_version(const char *state_dir, const char *name);
 
-/* What is installed, as the renewal policy needs it. */
+/* What is installed, as the renewal policy needs it. store_index.c keeps
+ * it on disk: a field added here is added there too. */
 struct store_cert_info {
 	bool present; /* a readable cert.pem */
 	char problem[256]; /* "" or what is wrong with the installed set */
@@ -86,6 +88,18 @@ struct store_cert_info {
 int store_cert_inspect(const char *state_dir, const char *name, struct store_cert_info *info);
 
 void store_cert_info_finish(struct store_cert_info *info);
+
+/* file_identity of certs/<name>/ itself: another number once a file was
+ * added to, removed from or renamed in it (state.json written, a set
+ * installed, a link replaced or removed). 0 for a bad name. */
+uint64_t store_cert_folder_identity(const char *state_dir, const char *name);
+
+/* A number for the files store_cert_inspect reads: while it stays the same,
+ * inspecting again finds the same. The folder's identity (see above: the
+ * four links and current are its entries) with the file_identity of each
+ * of the set's files through current/. folder (may be NULL) gets the
+ * folder's own. 0 for a bad name. */
+uint64_t store_cert_identity(const char *state_dir, const char *name, uint64_t *folder);
 
 /* The key of an order in flight (pending.key), kept so that a restart
  * resumes the order: saved (0600, atomically; 0 or -1 logged), loaded (a new

@@ -41,7 +41,8 @@ Other settings, on the command line or as members of the control JSON:
     ari            renewalInfo window: normal (now+1d .. now+2d), past (ended a
                    day ago), far (three years away), inverted (end before
                    start), 404, garbage (not JSON), custom (ari_start and
-                   ari_end, seconds from now)
+                   ari_end, seconds from now); none: the directory offers
+                   no renewalInfo
     ari_start, ari_end        for ari=custom
     ari_retry_after           Retry-After on renewalInfo answers (seconds)
     validate_http_port        when set, a challenge POST fetches
@@ -1010,12 +1011,15 @@ class Mock:
             meta = {"termsOfService": self.base + "/terms", "website": "https://example.com/mock",
                     "caaIdentities": ["mock.example"], "externalAccountRequired": False,
                     "profiles": PROFILES}
-            return Response(200, {
+            directory = {
                 "newNonce": self.base + "/nonce", "newAccount": self.base + "/new-acct",
                 "newOrder": self.base + "/new-order", "revokeCert": self.base + "/revoke",
                 "keyChange": self.base + "/key-change",
                 "renewalInfo": self.base + "/renewal-info", "meta": meta,
-            })
+            }
+            if self.cfg.get("ari") == "none":
+                del directory["renewalInfo"]
+            return Response(200, directory)
         if kind == "nonce":
             return Response(200 if ctx.method == "HEAD" else 204, None, b"",
                             headers=[("Cache-Control", "no-store")])
@@ -1518,7 +1522,7 @@ def main():
     ap.add_argument("--log", help="the request log (default WORKDIR/requests.jsonl)")
     ap.add_argument("--port", type=int, default=0, help="default 0: any free port")
     ap.add_argument("--ari", default="normal",
-                    help="renewalInfo: normal past far inverted 404 garbage custom")
+                    help="renewalInfo: normal past far inverted 404 garbage custom none")
     ap.add_argument("--ari-start", type=float, default=86400, help="ari=custom: seconds from now")
     ap.add_argument("--ari-end", type=float, default=2 * 86400, help="ari=custom: seconds from now")
     ap.add_argument("--ari-retry-after", type=int, help="Retry-After on renewalInfo answers")

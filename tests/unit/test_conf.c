@@ -264,6 +264,59 @@ test_resolve(void **state)
 	conf_finish(&conf);
 }
 
+/* Two settings are equal key by key; one key can be left out (a
+ * certificate's names, which the daemon keeps apart). */
+static void
+test_settings_equal(void **state)
+{
+	struct conf_settings a;
+	struct conf_settings b;
+	struct conf conf;
+	char err[256];
+
+	(void)state;
+	conf_file_write(good_conf);
+	conf_init(&conf);
+	assert_int_equal(conf_load(&conf, conf_file_path), 0);
+	assert_int_equal(conf_resolve(&conf, &conf.certs[1], NULL, &a), 0);
+	assert_int_equal(conf_resolve(&conf, &conf.certs[1], NULL, &b), 0);
+	assert_true(conf_settings_equal(&a, &b, CONF_KEY__MAX));
+	assert_true(conf_settings_equal(&a, &b, CONF_KEY_DOMAINS));
+	/* Other names: equal but for them. */
+	assert_int_equal(
+	        conf_set(&b, CONF_WHERE_CERT, "domains", "other.example", err, sizeof(err)), 0);
+	assert_false(conf_settings_equal(&a, &b, CONF_KEY__MAX));
+	assert_true(conf_settings_equal(&a, &b, CONF_KEY_DOMAINS));
+	/* A string, a number, a list, a flag: each makes them differ. */
+	assert_int_equal(conf_set(&b, CONF_WHERE_CERT, "dns-hook", "/bin/other", err, sizeof(err)),
+	                 0);
+	assert_false(conf_settings_equal(&a, &b, CONF_KEY_DOMAINS));
+	conf_settings_finish(&b);
+	assert_int_equal(conf_resolve(&conf, &conf.certs[1], NULL, &b), 0);
+	assert_int_equal(conf_set(&b, CONF_WHERE_CERT, "hook-timeout", "301", err, sizeof(err)), 0);
+	assert_false(conf_settings_equal(&a, &b, CONF_KEY_DOMAINS));
+	conf_settings_finish(&b);
+	assert_int_equal(conf_resolve(&conf, &conf.certs[1], NULL, &b), 0);
+	assert_int_equal(
+	        conf_set(&b, CONF_WHERE_GLOBAL, "email", "a@example.com", err, sizeof(err)), 0);
+	assert_false(conf_settings_equal(&a, &b, CONF_KEY_DOMAINS));
+	conf_settings_finish(&b);
+	assert_int_equal(conf_resolve(&conf, &conf.certs[1], NULL, &b), 0);
+	b.reuse_key = !b.reuse_key;
+	assert_false(conf_settings_equal(&a, &b, CONF_KEY_DOMAINS));
+	b.reuse_key = !b.reuse_key;
+	/* The same value, but given in one and defaulted in the other. */
+	b.set &= ~((uint64_t)1 << CONF_KEY_DNS_WAIT);
+	assert_false(conf_settings_equal(&a, &b, CONF_KEY_DOMAINS));
+	conf_settings_finish(&b);
+	/* Another section's: other values. */
+	assert_int_equal(conf_resolve(&conf, &conf.certs[0], NULL, &b), 0);
+	assert_false(conf_settings_equal(&a, &b, CONF_KEY_DOMAINS));
+	conf_settings_finish(&b);
+	conf_settings_finish(&a);
+	conf_finish(&conf);
+}
+
 static void
 test_set_cli(void **state)
 {
@@ -822,6 +875,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_good_file),
 	        cmocka_unit_test(test_resolve),
+	        cmocka_unit_test(test_settings_equal),
 	        cmocka_unit_test(test_set_cli),
 	        cmocka_unit_test(test_values),
 	        cmocka_unit_test(test_parse_duration),

@@ -36,7 +36,7 @@ struct call {
 	atomic_bool done;
 };
 
-static json_t *
+static char *
 handler(json_t *request, void *arg)
 {
 	struct fixture *f = arg;
@@ -46,14 +46,14 @@ handler(json_t *request, void *arg)
 
 	f->handled++;
 	if (cmd == NULL || strcmp(cmd, "big") != 0) {
-		return json_pack("{s:s}", "echo", cmd != NULL ? cmd : "");
+		return ctl_reply_json(json_pack("{s:s}", "echo", cmd != NULL ? cmd : ""));
 	}
 	list = json_array();
 	for (int i = 0; i < BIG_N; i++) {
 		snprintf(name, sizeof(name), "cert-%06d", i);
 		json_array_append_new(list, json_pack("{s:s, s:i}", "cert", name, "n", i));
 	}
-	return json_pack("{s:o}", "certs", list);
+	return ctl_reply_json(json_pack("{s:o}", "certs", list));
 }
 
 static void *

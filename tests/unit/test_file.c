@@ -12,6 +12,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -139,6 +140,71 @@ write_plain(const char *path, const char *content)
 	assert_non_null(fp);
 	assert_int_equal(fputs(content, fp) >= 0, 1);
 	assert_int_equal(fclose(fp), 0);
+}
+
+/* Sets path's times a day back (its status change time stays now). */
+static void
+backdate(const char *path)
+{
+	struct timespec t[2];
+
+	t[0].tv_sec = t[1].tv_sec = time(NULL) - 86400;
+	t[0].tv_nsec = t[1].tv_nsec = 0;
+	assert_int_equal(utimensat(AT_FDCWD, path, t, 0), 0);
+}
+
+/* The identity of a file changes with what is done to it, and stays while
+ * nothing is. */
+static void
+test_identity(void **state)
+{
+	struct fixture *f = *state;
+	const char *dir = f->dir;
+	char *path = file_path(dir, "f", NULL);
+	char *link = file_path(dir, "l", NULL);
+	uint64_t id, again;
+	int fd;
+
+	write_plain(path, "one\n");
+	backdate(path);
+	id = file_identity(path, 0);
+	assert_int_not_equal(id, 0);
+	assert_int_equal(file_identity(path, 0), id);
+	/* Another seed, another number; the same seed, the same. */
+	assert_int_not_equal(file_identity(path, 1), id);
+	assert_int_equal(file_identity(path, 1), file_identity(path, 1));
+	/* Through a link: the file's. */
+	assert_int_equal(symlink("f", link), 0);
+	assert_int_equal(file_identity(link, 0), id);
+	fd = open(dir, O_RDONLY | O_DIRECTORY);
+	assert_true(fd >= 0);
+	assert_int_equal(file_identity_at(fd, "l", 0), id);
+
+	/* Written in place, the same size. */
+	write_plain(path, "two\n");
+	again = file_identity(path, 0);
+	assert_int_not_equal(again, id);
+	backdate(path);
+	id = file_identity(path, 0);
+	/* chmod. */
+	assert_int_equal(chmod(path, 0600), 0);
+	again = file_identity(path, 0);
+	assert_int_not_equal(again, id);
+	id = again;
+	/* Replaced by a rename. */
+	assert_int_equal(file_write_atomic(path, "two\n", 4, 0600), 0);
+	again = file_identity(path, 0);
+	assert_int_not_equal(again, id);
+	id = again;
+	/* Removed: another number, the same while it stays away. */
+	assert_int_equal(unlink(path), 0);
+	again = file_identity(path, 0);
+	assert_int_not_equal(again, id);
+	assert_int_equal(file_identity(path, 0), again);
+	assert_int_equal(file_identity_at(fd, "l", 0), again);
+	close(fd);
+	free(link);
+	free(path);
 }
 
 static void
@@ -470,6 +536,7 @@ main(void)
 	        cmocka_unit_test(test_read_file_size_hint_wrong),
 	        cmocka_unit_test_setup_teardown(test_mkdirs, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_write_new, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_identity, setup, teardown),
 	        cmocka_unit_test(test_path),
 	};
 

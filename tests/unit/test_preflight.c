@@ -354,25 +354,30 @@ test_memo(void **state)
 	assert_int_equal(
 	        preflight_check(path_in(f, "state"), "www", &f->s, 0, &memo, on_problem, f), 0);
 	assert_int_equal(stat(path_in(f, "state"), &st), 0);
-	assert_int_equal(memo.n, 1);
-	assert_true(memo.devs[0] == st.st_dev);
+	assert_int_equal(memo.n_written, 1);
+	assert_true(memo.written[0] == st.st_dev);
 	/* Old: proven again, and the time is new. */
-	memo.when[0].tv_sec -= PREFLIGHT_MEMO_SECONDS + 1;
-	old = memo.when[0].tv_sec;
+	memo.written_at[0] -= PREFLIGHT_MEMO_SECONDS + 1;
+	old = memo.written_at[0];
 	assert_int_equal(preflight_check(path_in(f, "state"), "b", &f->s, 0, &memo, on_problem, f),
 	                 0);
-	assert_int_equal(memo.n, 1);
-	assert_true(memo.when[0].tv_sec > old + PREFLIGHT_MEMO_SECONDS);
-	if (!mount_tmpfs(f, "fs", 1024 * 1024, false)) {
+	assert_int_equal(memo.n_written, 1);
+	assert_true(memo.written_at[0] > old + PREFLIGHT_MEMO_SECONDS);
+	/* A certificate's folder on a file system of its own. */
+	assert_int_equal(mkdir(path_in(f, "state/certs"), 0755), 0);
+	if (!mount_tmpfs(f, "state/certs/www", 1024 * 1024, false)) {
 		fail_msg("cannot mount a tmpfs as root");
 	}
-	assert_int_equal(preflight_check(f->mnt, "www", &f->s, 0, &memo, on_problem, f), 0);
-	assert_int_equal(memo.n, 2);
+	assert_int_equal(
+	        preflight_check(path_in(f, "state"), "www", &f->s, 0, &memo, on_problem, f), 0);
+	assert_int_equal(memo.n_written, 2);
 	assert_int_equal(mount(NULL, f->mnt, NULL, MS_REMOUNT | MS_RDONLY, NULL), 0);
 	forget_problems(f);
-	assert_int_equal(preflight_check(f->mnt, "www", &f->s, 0, &memo, on_problem, f), -1);
+	assert_int_equal(
+	        preflight_check(path_in(f, "state"), "www", &f->s, 0, &memo, on_problem, f), -1);
 	assert_int_equal(f->n, 1);
-	problem_with(f, "/fs: cannot write: Read-only file system", NULL);
+	problem_with(f, "/certs/www: cannot write: Read-only file system", NULL);
+	preflight_memo_finish(&memo);
 }
 
 static void
@@ -621,6 +626,83 @@ test_port_needs_privilege(void **state)
 	assert_non_null(strstr(buf, "set http-listen to a port above 1023"));
 }
 
+static int
+check_memo(struct fixture *f, struct preflight_memo *memo, const char *state_dir, const char *name,
+           unsigned flags)
+{
+	forget_problems(f);
+	return preflight_check(state_dir, name, &f->s, flags, memo, on_problem, f);
+}
+
+/* A memo checks what many certificates share once: a hook, a port, the
+ * state folder. What failed is not remembered: each certificate with the
+ * problem says it. */
+static void
+test_memo_shared(void **state)
+{
+	struct fixture *f = *state;
+	struct preflight_memo memo_store;
+	struct preflight_memo *memo = &memo_store;
+	char listen_at[64];
+	char certs[PATH_MAX];
+	int port;
+	int fd;
+
+	memset(memo, 0, sizeof(*memo));
+	assert_int_equal(mkdir(path_in(f, "state"), 0700), 0);
+	assert_int_equal(mkdir(path_in(f, "state/certs"), 0755), 0);
+	assert_int_equal(mkdir(path_in(f, "state/certs/b"), 0755), 0);
+	write_file(path_in(f, "deploy"), "#!/bin/sh\nexit 0\n", 0755);
+	f->s.deploy_hook = strdup(path_in(f, "deploy"));
+	fd = hold_port(&port);
+	close(fd);
+	snprintf(listen_at, sizeof(listen_at), "127.0.0.1:%d", port);
+	f->s.challenge = CONF_CHALLENGE_HTTP01;
+	f->s.http_listen = strdup(listen_at);
+	assert_int_equal(check_memo(f, memo, path_in(f, "state"), "a", 0), 0);
+	assert_int_equal(check_memo(f, memo, path_in(f, "state"), "b", 0), 0);
+
+	/* The hook gone and the port taken since: the memo says they
+	 * passed; a check without it finds both. */
+	assert_int_equal(unlink(path_in(f, "deploy")), 0);
+	fd = hold_port(&port);
+	free(f->s.http_listen);
+	snprintf(listen_at, sizeof(listen_at), "127.0.0.1:%d", port);
+	f->s.http_listen = strdup(listen_at);
+	assert_int_equal(check_memo(f, memo, path_in(f, "state"), "c", 0), -1);
+	/* The port is another one: checked, and taken. */
+	assert_int_equal(f->n, 1);
+	problem_with(f, "c: http-listen 127.0.0.1:", "Address already in use", NULL);
+	assert_int_equal(check(f, path_in(f, "state"), "c", 0), -1);
+	assert_int_equal(f->n, 2);
+	problem_with(f, "c: deploy-hook: ", "No such file or directory", NULL);
+	close(fd);
+
+	/* A failure is said for each certificate. */
+	free(f->s.deploy_hook);
+	f->s.deploy_hook = strdup(path_in(f, "missing"));
+	assert_int_equal(check_memo(f, memo, path_in(f, "state"), "d", PREFLIGHT_NO_LISTEN), -1);
+	problem_with(f, "d: deploy-hook: ", "/missing: No such file or directory", NULL);
+	assert_int_equal(check_memo(f, memo, path_in(f, "state"), "e", PREFLIGHT_NO_LISTEN), -1);
+	problem_with(f, "e: deploy-hook: ", "/missing: No such file or directory", NULL);
+	free(f->s.deploy_hook);
+	f->s.deploy_hook = NULL;
+
+	/* A certificate folder on another file system is written to; one
+	 * that is not writable says so. */
+	snprintf(certs, sizeof(certs), "%s", path_in(f, "state/certs/ro"));
+	if (make_unwritable(f, "state/certs/ro")) {
+		assert_int_equal(
+		        check_memo(f, memo, path_in(f, "state"), "ro", PREFLIGHT_NO_LISTEN), -1);
+		assert_int_equal(f->n, 1);
+		problem_with(f, "state folder ", "/certs/ro: cannot write: ", NULL);
+	}
+	/* The state folder itself passed once: not written to again. */
+	assert_int_equal(count_entries(path_in(f, "state")), 1);
+	preflight_memo_finish(memo);
+	preflight_memo_finish(NULL);
+}
+
 static void
 test_every_problem(void **state)
 {
@@ -668,6 +750,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_webroot_unwritable, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_port_in_use, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_port_needs_privilege, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_memo_shared, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_every_problem, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_state_dir_from_settings, setup, teardown),
 	};

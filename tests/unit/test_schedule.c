@@ -16,6 +16,7 @@
 #include "base/file.h"
 #include "crypto/cert.h"
 #include "store/state.h"
+#include "fake_ca.h"
 #include "pki.h"
 #include "tmpdir.h"
 
@@ -47,7 +48,7 @@ struct fixture {
 	size_t want; /* jobs to wait for */
 	char message[1024]; /* the last job's */
 	enum job_result result;
-	struct row rows[8];
+	struct row rows[32];
 	size_t n_rows;
 };
 
@@ -70,7 +71,7 @@ on_row(const struct status_row *r, void *arg)
 	struct fixture *f = arg;
 	struct row *out;
 
-	assert_true(f->n_rows < 8);
+	assert_true(f->n_rows < 32);
 	out = &f->rows[f->n_rows++];
 	snprintf(out->cert, sizeof(out->cert), "%s", r->cert);
 	out->n_domains = r->n_domains;
@@ -294,6 +295,253 @@ test_sweep(void **state)
 	assert_string_equal(f->rows[0].cert, "d");
 }
 
+/* Sections with the same settings but their names: each certificate its
+ * own names and decisions, a change to one leaves the others as they were. */
+static void
+test_shared_settings(void **state)
+{
+	struct fixture *f = *state;
+	struct conf_settings other;
+	time_t not_after = 0;
+	time_t renew = install(f, "a", &not_after);
+	char err[256];
+
+	install(f, "b", &not_after);
+	install(f, "c", &not_after);
+	assert_int_equal(schedule_set(f->sched, "a", &f->s), 0);
+	assert_int_equal(schedule_set(f->sched, "b", &f->s), 0);
+	assert_int_equal(schedule_set(f->sched, "c", &f->s), 0);
+	/* b renews 80 days before its end. */
+	memset(&other, 0, sizeof(other));
+	assert_int_equal(conf_set(&other, CONF_WHERE_CERT, "domains", "example.com www.example.com",
+	                          err, sizeof(err)),
+	                 0);
+	assert_int_equal(conf_set(&other, CONF_WHERE_CERT, "renew-before", "80d", err, sizeof(err)),
+	                 0);
+	assert_int_equal(schedule_set(f->sched, "b", &other), 0);
+	rows(f);
+	assert_int_equal(f->n_rows, 3);
+	assert_int_equal(f->rows[0].next, renew);
+	assert_int_equal(f->rows[1].next, not_after - 80 * 86400);
+	assert_int_equal(f->rows[2].next, renew);
+	/* c with other names: due now, a and b as they were. */
+	conf_settings_finish(&other);
+	assert_int_equal(
+	        conf_set(&other, CONF_WHERE_CERT, "domains", "c.example", err, sizeof(err)), 0);
+	assert_int_equal(schedule_set(f->sched, "c", &other), 0);
+	rows(f);
+	assert_int_equal(f->rows[0].n_domains, 2);
+	assert_int_equal(f->rows[0].next, renew);
+	assert_int_equal(f->rows[1].next, not_after - 80 * 86400);
+	assert_int_equal(f->rows[2].n_domains, 1);
+	assert_true(f->rows[2].next <= time(NULL));
+	/* b back to the others' settings, a dropped: b and c stay whole. */
+	assert_int_equal(schedule_sweep(f->sched), 0);
+	assert_int_equal(schedule_set(f->sched, "b", &f->s), 0);
+	assert_int_equal(schedule_set(f->sched, "c", &other), 0);
+	assert_int_equal(schedule_sweep(f->sched), 1);
+	rows(f);
+	assert_int_equal(f->n_rows, 2);
+	assert_string_equal(f->rows[0].cert, "b");
+	assert_int_equal(f->rows[0].next, renew);
+	assert_int_equal(f->rows[0].n_domains, 2);
+	assert_string_equal(f->rows[1].cert, "c");
+	assert_int_equal(f->rows[1].n_domains, 1);
+	conf_settings_finish(&other);
+}
+
+/* What another process records (a command's failed attempt) shows in the
+ * next status at once; the index is written for the next start, which
+ * shows the same. */
+static void
+test_status_sees_other_process(void **state)
+{
+	struct fixture *f = *state;
+	time_t not_after = 0;
+	time_t renew = install(f, "www", &not_after);
+	char *dir = file_path(f->state_dir, "certs", "www", NULL);
+	struct state st;
+
+	assert_int_equal(schedule_set(f->sched, "www", &f->s), 0);
+	assert_int_equal(schedule_sweep(f->sched), 0);
+	assert_true(tmpdir_exists(f->state_dir, "certs.index"));
+	rows(f);
+	assert_int_equal(f->rows[0].attempts, 0);
+	assert_int_equal(f->rows[0].next, renew);
+
+	assert_int_equal(state_load(dir, &st), 0);
+	st.attempts = 2;
+	st.last_attempt = time(NULL);
+	st.next_try = time(NULL) + 600;
+	assert_int_equal(state_set(&st.last_error, "www: the CA said no"), 0);
+	assert_int_equal(state_save(dir, "www", &st), 0);
+	state_finish(&st);
+	rows(f);
+	assert_int_equal(f->rows[0].attempts, 2);
+	assert_string_equal(f->rows[0].last_error, "www: the CA said no");
+	/* Not due: the failures are shown, the renewal time stays. */
+	assert_int_equal(f->rows[0].next, renew);
+
+	/* A new daemon, from the index and the files. */
+	schedule_destroy(f->sched);
+	f->sched = schedule_create(EV_DEFAULT, f->runner, NULL, f->state_dir, f->cfg.ca_url);
+	assert_non_null(f->sched);
+	assert_int_equal(schedule_set(f->sched, "www", &f->s), 0);
+	rows(f);
+	assert_int_equal(f->rows[0].attempts, 2);
+	assert_string_equal(f->rows[0].last_error, "www: the CA said no");
+	assert_int_equal(f->rows[0].not_after, not_after);
+	assert_int_equal(f->rows[0].next, renew);
+	free(dir);
+}
+
+#define ARI_CERTS 20
+
+/* A schedule whose client is a fake CA offering renewalInfo. */
+struct ari_fixture {
+	struct fake_ca ca;
+	struct pki pki;
+	struct acme_client *client;
+	char *state_dir;
+	struct job_runner *runner;
+	struct schedule *sched;
+	char urls[ARI_CERTS][256];
+	char body[256];
+};
+
+#define ARI_DIRECTORY                                                                     \
+	"{\"newNonce\":\"" FAKE_CA_NONCE "\",\"newAccount\":\"" FAKE_CA_NEW_ACCOUNT "\"," \
+	"\"newOrder\":\"" FAKE_CA_NEW_ORDER "\",\"revokeCert\":\"" FAKE_CA "/revoke\","   \
+	"\"keyChange\":\"" FAKE_CA "/key-change\",\"renewalInfo\":\"" FAKE_CA "/renewal-info\"}"
+
+static size_t
+ari_asked(const struct ari_fixture *a)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < ARI_CERTS; i++) {
+		n += fake_ca_count(&a->ca, "GET", a->urls[i]);
+	}
+	return n;
+}
+
+/* The fake CA, a runner without it and a schedule asking it; a window of a
+ * day from start for every certificate's renewalInfo. */
+static struct ari_fixture *
+ari_setup(time_t start)
+{
+	struct ari_fixture *a = calloc(1, sizeof(*a));
+	struct fake_reply dir = {
+	        .method = "GET", .url = FAKE_CA_DIRECTORY, .status = 200, .body = ARI_DIRECTORY};
+	struct job_runner_config cfg;
+	time_t end = start + 86400;
+	char from[32];
+	char to[32];
+	struct tm tm;
+
+	assert_non_null(a);
+	fake_ca_init(&a->ca, CHALLENGE_TYPE_HTTP01);
+	fake_ca_queue(&a->ca, &dir);
+	a->client = fake_ca_client(&a->ca);
+	pki_init(&a->pki);
+	a->state_dir = tmpdir_make("schedule-ari");
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.loop = a->ca.loop;
+	cfg.ca_url = FAKE_CA_DIRECTORY;
+	cfg.offline = OFFLINE;
+	cfg.state_dir = a->state_dir;
+	cfg.concurrency = 4;
+	a->runner = job_runner_create(&cfg);
+	a->sched =
+	        schedule_create(a->ca.loop, a->runner, a->client, a->state_dir, FAKE_CA_DIRECTORY);
+	assert_non_null(a->sched);
+	strftime(from, sizeof(from), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&start, &tm));
+	strftime(to, sizeof(to), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&end, &tm));
+	snprintf(a->body, sizeof(a->body),
+	         "{\"suggestedWindow\":{\"start\":\"%s\",\"end\":\"%s\"}}", from, to);
+	return a;
+}
+
+static void
+ari_teardown(struct ari_fixture *a)
+{
+	schedule_destroy(a->sched);
+	job_runner_destroy(a->runner);
+	acme_client_destroy(a->client);
+	fake_ca_finish(&a->ca);
+	tmpdir_remove(a->state_dir);
+	free(a->state_dir);
+	pki_finish(&a->pki);
+	free(a);
+}
+
+/* Installs certificate c<i> and queues the answer to its renewalInfo. */
+static void
+ari_install(struct ari_fixture *a, size_t i)
+{
+	EVP_PKEY *key = pki_key();
+	X509 *leaf = NULL;
+	char name[16];
+	char *id;
+	struct fake_reply r = {.method = "GET", .status = 200, .body = a->body};
+
+	snprintf(name, sizeof(name), "c%zu", i);
+	pki_install(&a->pki, a->state_dir, name, key, names, 2, 90, &leaf);
+	id = cert_ari_id(leaf);
+	assert_non_null(id);
+	snprintf(a->urls[i], sizeof(a->urls[i]), FAKE_CA "/renewal-info/%s", id);
+	r.url = a->urls[i];
+	fake_ca_queue(&a->ca, &r);
+	free(id);
+	X509_free(leaf);
+	EVP_PKEY_free(key);
+}
+
+/* Twenty certificates asking for their windows at once: at most
+ * SCHEDULE_ARI_MAX at a time, the others when answers come, each once,
+ * and each one's renewal in its window. */
+static void
+test_ari_in_flight(void **state)
+{
+	time_t start = time(NULL) + 10 * 86400;
+	struct ari_fixture *a = ari_setup(start);
+	struct conf_settings s;
+	struct fixture rows_of;
+	char err[256];
+
+	(void)state;
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(conf_set(&s, CONF_WHERE_CERT, "domains", "example.com www.example.com",
+	                          err, sizeof(err)),
+	                 0);
+	for (size_t i = 0; i < ARI_CERTS; i++) {
+		ari_install(a, i);
+	}
+	for (size_t i = 0; i < ARI_CERTS; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "c%zu", i);
+		assert_int_equal(schedule_set(a->sched, name, &s), 0);
+		assert_true(ari_asked(a) <= SCHEDULE_ARI_MAX);
+	}
+	assert_int_equal(ari_asked(a), SCHEDULE_ARI_MAX);
+	for (int i = 0; i < 10000 && (ari_asked(a) < ARI_CERTS || a->ca.deliveries != NULL); i++) {
+		ev_run(a->ca.loop, EVRUN_NOWAIT);
+	}
+	for (size_t i = 0; i < ARI_CERTS; i++) {
+		assert_int_equal(fake_ca_count(&a->ca, "GET", a->urls[i]), 1);
+	}
+	assert_int_equal(a->ca.unmatched, 0);
+	memset(&rows_of, 0, sizeof(rows_of));
+	schedule_each(a->sched, on_row, &rows_of);
+	assert_int_equal(rows_of.n_rows, ARI_CERTS);
+	for (size_t i = 0; i < ARI_CERTS; i++) {
+		assert_in_range(rows_of.rows[i].next, start, start + 86400);
+	}
+	conf_settings_finish(&s);
+	ari_teardown(a);
+}
+
 int
 main(void)
 {
@@ -303,6 +551,9 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_renew_now, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_names_changed, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_sweep, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_shared_settings, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_status_sees_other_process, setup, teardown),
+	        cmocka_unit_test(test_ari_in_flight),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -225,6 +227,92 @@ test_install_takes_pending_key(void **state)
 	EVP_PKEY_free(key);
 }
 
+/* Sets dir/name's times a day back. */
+static void
+backdate(const char *dir, const char *name)
+{
+	char *path = file_path(dir, name, NULL);
+	struct timespec t[2];
+
+	t[0].tv_sec = t[1].tv_sec = time(NULL) - 86400;
+	t[0].tv_nsec = t[1].tv_nsec = 0;
+	assert_int_equal(utimensat(AT_FDCWD, path, t, 0), 0);
+	free(path);
+}
+
+/* The identity of what store_cert_inspect reads, and of the folder alone:
+ * a new set, a link removed, a file written in place, state.json written
+ * (the folder, and so the set's). */
+static void
+test_identity(void **state)
+{
+	char tmpl[] = "/tmp/acmed-test-store-cert.XXXXXX";
+	char *root = mkdtemp(tmpl);
+	struct store_cert_set one = make_set("KEY1\n", "CERT1\n", "CHAIN1\n");
+	struct store_cert_set two = make_set("KEY2\n", "CERT2\n", "CHAIN2\n");
+	struct state st;
+	uint64_t id, folder, again, folder_again;
+	char *dir;
+	char *path;
+	FILE *fp;
+
+	(void)state;
+	assert_non_null(root);
+	assert_int_equal(store_cert_identity(root, "../x", &folder), 0);
+	assert_int_equal(folder, 0);
+	assert_int_equal(store_cert_folder_identity(root, "../x"), 0);
+	/* Nothing installed: a number all the same, until something is. */
+	id = store_cert_identity(root, "www", &folder);
+	assert_int_not_equal(id, 0);
+	assert_int_equal(store_cert_identity(root, "www", NULL), id);
+	assert_int_equal(store_cert_install(root, "www", &one), 0);
+	dir = store_cert_dir(root, "www");
+	backdate(dir, ".");
+	backdate(dir, "privkey.pem");
+	again = store_cert_identity(root, "www", &folder);
+	assert_int_not_equal(again, id);
+	id = again;
+	assert_int_equal(folder, store_cert_folder_identity(root, "www"));
+	assert_int_equal(store_cert_identity(root, "www", NULL), id);
+
+	/* The key written in place through its link: the set's, not the
+	 * folder's. */
+	path = file_path(dir, "privkey.pem", NULL);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs("KEY9\n", fp);
+	fclose(fp);
+	again = store_cert_identity(root, "www", &folder_again);
+	assert_int_not_equal(again, id);
+	assert_int_equal(folder_again, folder);
+	id = again;
+
+	/* state.json written: the folder's, and so the set's. */
+	state_init(&st);
+	assert_int_equal(state_save(dir, "www", &st), 0);
+	again = store_cert_identity(root, "www", &folder_again);
+	assert_int_not_equal(folder_again, folder);
+	assert_int_not_equal(again, id);
+	backdate(dir, ".");
+	id = store_cert_identity(root, "www", &folder);
+
+	/* A link removed. */
+	free(path);
+	path = file_path(dir, "chain.pem", NULL);
+	assert_int_equal(unlink(path), 0);
+	again = store_cert_identity(root, "www", &folder_again);
+	assert_int_not_equal(again, id);
+	assert_int_not_equal(folder_again, folder);
+	backdate(dir, ".");
+	id = store_cert_identity(root, "www", &folder);
+
+	/* Another set. */
+	assert_int_equal(store_cert_install(root, "www", &two), 0);
+	assert_int_not_equal(store_cert_identity(root, "www", NULL), id);
+	free(path);
+	free(dir);
+}
+
 static void
 test_state_round_trip(void **state)
 {
@@ -234,17 +322,24 @@ test_state_round_trip(void **state)
 	struct state back;
 	char *path;
 	FILE *f;
+	uint64_t id;
 
 	memset(&st, 0, sizeof(st));
 	assert_int_equal(state_load(dir, &back), 0);
 	assert_int_equal(back.attempts, 0);
+	id = state_identity(dir);
+	assert_int_not_equal(id, 0);
 	st.not_after = 1800000000;
 	st.attempts = 3;
 	st.next_try = 1700000000;
 	st.last_error = strdup("www: boom");
 	st.order_url = strdup("https://ca.example/order/1");
 	assert_int_equal(state_save(dir, "www", &st), 0);
+	/* Written: another identity; read: the same. */
+	assert_int_not_equal(state_identity(dir), id);
+	id = state_identity(dir);
 	assert_int_equal(state_load(dir, &back), 0);
+	assert_int_equal(state_identity(dir), id);
 	assert_int_equal(back.not_after, 1800000000);
 	assert_int_equal(back.attempts, 3);
 	assert_int_equal(back.next_try, 1700000000);
@@ -272,6 +367,7 @@ main(void)
 	        cmocka_unit_test(test_install_refuses_bad_names),
 	        cmocka_unit_test(test_install_failure_changes_nothing),
 	        cmocka_unit_test(test_install_takes_pending_key),
+	        cmocka_unit_test(test_identity),
 	        cmocka_unit_test(test_state_round_trip),
 	};
 
