@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
@@ -128,8 +129,8 @@ out:
  * leaf of a batch, and parsing it costs as much as parsing the leaf
  * (OpenSSL 3.0 decodes its public key through provider lookups). The last
  * ISSUER_CACHE_SIZE are kept by their exact PEM text, most recent first, and
- * shared (X509_up_ref): parsed certificates are only read. Chains are
- * parsed on the event loop's thread only. */
+ * shared (X509_up_ref): parsed certificates are only read. `acmed status`
+ * reads sets on several threads: the cache is behind a mutex. */
 #define ISSUER_CACHE_SIZE 4
 
 static struct issuer_entry {
@@ -138,8 +139,10 @@ static struct issuer_entry {
 	X509 *x;
 } issuer_cache[ISSUER_CACHE_SIZE];
 
+static pthread_mutex_t issuer_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static X509 *
-issuer_block_x509(const char *block, size_t len)
+issuer_block_x509_locked(const char *block, size_t len)
 {
 	struct issuer_entry found = {0};
 	size_t i;
@@ -167,6 +170,17 @@ issuer_block_x509(const char *block, size_t len)
 	issuer_cache[0] = found;
 	X509_up_ref(found.x);
 	return found.x;
+}
+
+static X509 *
+issuer_block_x509(const char *block, size_t len)
+{
+	X509 *x;
+
+	pthread_mutex_lock(&issuer_lock);
+	x = issuer_block_x509_locked(block, len);
+	pthread_mutex_unlock(&issuer_lock);
+	return x;
 }
 
 int
