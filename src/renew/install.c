@@ -137,6 +137,7 @@ install_chain(const struct install_request *req, const char *pem, size_t pem_len
 		snprintf(message, len,
 		         "%s: the CA's certificate was refused, nothing installed: %s", req->name,
 		         err);
+		result = INSTALL_REFUSED;
 		goto out;
 	}
 	if (!req->key_pending) {

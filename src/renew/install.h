@@ -16,7 +16,9 @@
 enum install_result {
 	INSTALL_DONE, /* the new set is the installed one */
 	INSTALL_SAME, /* a resumed order's certificate, already installed */
-	INSTALL_FAILED, /* nothing changed; the message says why */
+	INSTALL_REFUSED, /* the CA's chain failed its checks: nothing changed */
+	INSTALL_FAILED, /* could not be installed here (a full disk): nothing
+	                 * changed; the message says why */
 	INSTALL__MAX,
 };
 

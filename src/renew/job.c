@@ -321,8 +321,11 @@ job_install(struct job *job, const char *pem, size_t pem_len, EVP_PKEY *key)
 	case INSTALL_DONE:
 		break;
 	case INSTALL_FAILED:
-	default:
 		job->install_failed = true;
+		job_complete(job, JOB_FAILED);
+		return;
+	case INSTALL_REFUSED:
+	default:
 		job_complete(job, JOB_FAILED);
 		return;
 	}

@@ -186,7 +186,7 @@ test_install_again(void **state)
 static void
 assert_refused(struct fixture *f, const char *pem, size_t len)
 {
-	assert_int_equal(install(f, pem, len), INSTALL_FAILED);
+	assert_int_equal(install(f, pem, len), INSTALL_REFUSED);
 	print_message("message: %s\n", f->message);
 	assert_true(strncmp(f->message, "www: ", 5) == 0);
 	assert_non_null(strstr(f->message, "nothing installed"));
@@ -268,7 +268,7 @@ test_refused_keeps_installed(void **state)
 
 	assert_int_equal(install(f, f->pem, f->pem_len), INSTALL_DONE);
 	before = tmpdir_read(f->dir, "cert.pem");
-	assert_int_equal(install(f, pem, len), INSTALL_FAILED);
+	assert_int_equal(install(f, pem, len), INSTALL_REFUSED);
 	after = tmpdir_read(f->dir, "cert.pem");
 	assert_non_null(after);
 	assert_string_equal(after, before);
