@@ -142,10 +142,12 @@ acme_client_poll_delay(const struct acme_client *client, int polls, time_t retry
 	if (retry_after != 0) {
 		double ra = difftime(retry_after, acme_client_now(client));
 
-		/* The CA's word wins over the backoff, either way; a
-		 * Retry-After of 0 or in the past is the shortest wait, not
-		 * none. */
-		delay = ra > ACME_CLIENT_POLL_FIRST ? ra : ACME_CLIENT_POLL_FIRST;
+		/* Never sooner than the CA asks; a Retry-After of 0 or in the
+		 * past does not undo the backoff (no poll storm from a CA that
+		 * says "now" every time). */
+		if (ra > delay) {
+			delay = ra;
+		}
 	}
 	if (delay > left) {
 		delay = left > 0 ? left : 0.0;

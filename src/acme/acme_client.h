@@ -108,10 +108,10 @@ time_t acme_client_now(const struct acme_client *client);
 void acme_client_timer_start(struct acme_client *client, ev_timer *w, double delay);
 
 /* How long to wait before the polls-th poll (0: the first) of a pending
- * resource (RFC 8555 sections 7.4 and 7.5.1): the CA's Retry-After
- * (absolute, 0: none) when it gave one, at least ACME_CLIENT_POLL_FIRST;
- * else ACME_CLIENT_POLL_FIRST doubled at each poll (0.1, 0.2, 0.4 ... s) up
- * to ACME_CLIENT_POLL_MAX; never more than left (the caller's deadline),
+ * resource (RFC 8555 sections 7.4 and 7.5.1): ACME_CLIENT_POLL_FIRST
+ * doubled at each poll (0.1, 0.2, 0.4 ... s) up to ACME_CLIENT_POLL_MAX, or
+ * the CA's Retry-After (absolute, 0: none) when that is later: never sooner
+ * than the CA asks; never more than left (the caller's deadline),
  * never negative. A CA that validates at once (a local one) is seen done
  * at the first poll; one that takes five seconds is asked six times, and
  * after ten seconds at most once every six seconds. */

@@ -405,12 +405,14 @@ test_poll_schedule(void **state)
 	assert_true(acme_client_poll_delay(r->client, 2, 0, 600) == 4 * ACME_CLIENT_POLL_FIRST);
 	assert_true(acme_client_poll_delay(r->client, 50, 0, 600) == ACME_CLIENT_POLL_MAX);
 	assert_true(acme_client_poll_delay(r->client, 1000000, 0, 600) == ACME_CLIENT_POLL_MAX);
-	/* Retry-After: longer than the backoff, and shorter than it. */
+	/* Retry-After: waited for when later than the backoff; the backoff
+	 * stays when the CA says sooner. */
 	assert_true(acme_client_poll_delay(r->client, 0, now + 7, 600) == 7.0);
-	assert_true(acme_client_poll_delay(r->client, 50, now + 2, 600) == 2.0);
-	/* 0 or in the past: the shortest wait, not none. */
+	assert_true(acme_client_poll_delay(r->client, 50, now + 2, 600) == ACME_CLIENT_POLL_MAX);
+	/* 0 or in the past: the backoff, not none (no poll storm). */
 	assert_true(acme_client_poll_delay(r->client, 0, now, 600) == ACME_CLIENT_POLL_FIRST);
-	assert_true(acme_client_poll_delay(r->client, 5, now - 100, 600) == ACME_CLIENT_POLL_FIRST);
+	assert_true(acme_client_poll_delay(r->client, 5, now - 100, 600) ==
+	            32 * ACME_CLIENT_POLL_FIRST);
 	/* The deadline: what is left, and nothing once it has passed. */
 	assert_true(acme_client_poll_delay(r->client, 50, 0, 1.5) == 1.5);
 	assert_true(acme_client_poll_delay(r->client, 0, now + 7, 3.0) == 3.0);
