@@ -548,9 +548,13 @@ acme_account_reload(struct acme_account_handle *acct)
 		acme_account_set_key(acct, fresh.key);
 		fresh.key = NULL;
 	}
-	free(acct->url);
-	acct->url = fresh.url;
-	fresh.url = NULL;
+	/* The same URL stays where it is: an authorization in flight signs
+	 * its polls with it as the kid (borrowed), and a SIGHUP reloads. */
+	if (acct->url == NULL || fresh.url == NULL || strcmp(acct->url, fresh.url) != 0) {
+		free(acct->url);
+		acct->url = fresh.url;
+		fresh.url = NULL;
+	}
 	acct->status = fresh.status;
 	rc = changed ? ACME_ACCOUNT_KEY_CHANGED : ACME_ACCOUNT_OK;
 out:

@@ -161,12 +161,16 @@ test_reload(void **state)
 	EVP_PKEY *key = make_account(f->root, ACCOUNT_URL);
 	EVP_PKEY *old;
 	EVP_PKEY *new_key = key_generate(KEY_TYPE_EC_P384);
+	const char *url;
 
 	assert_non_null(new_key);
 	assert_int_equal(acme_account_open(&a, f->root, DIR_URL, KEY_TYPE_EC_P256), 0);
 	old = a.key;
+	url = a.url;
 	assert_int_equal(acme_account_reload(&a), 0);
 	assert_ptr_equal(a.key, old);
+	/* The URL requests in flight sign with stays where it was. */
+	assert_ptr_equal(a.url, url);
 
 	assert_int_equal(acme_account_open(&other, f->root, DIR_URL, KEY_TYPE_EC_P256), 0);
 	EVP_PKEY_up_ref(new_key);
