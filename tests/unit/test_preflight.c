@@ -371,7 +371,7 @@ test_memo(void **state)
 	assert_int_equal(
 	        preflight_check(path_in(f, "state"), "www", &f->s, 0, &memo, on_problem, f), 0);
 	assert_int_equal(memo.n_written, 2);
-	assert_int_equal(mount(NULL, f->mnt, NULL, MS_REMOUNT | MS_RDONLY, NULL), 0);
+	assert_int_equal(mount("tmpfs", f->mnt, "tmpfs", MS_REMOUNT | MS_RDONLY, NULL), 0);
 	forget_problems(f);
 	assert_int_equal(
 	        preflight_check(path_in(f, "state"), "www", &f->s, 0, &memo, on_problem, f), -1);
