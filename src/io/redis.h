@@ -67,8 +67,7 @@ int redis_command(struct redis *r, redis_reply_fn fn, void *arg, int argc, const
 int redis_commandf(struct redis *r, redis_reply_fn fn, void *arg, const char *fmt, ...);
 
 /* A message received on a channel subscribed to. Borrowed for the call. */
-typedef void (*redis_message_fn)(const char *channel, const char *message, size_t len,
-                                 void *arg);
+typedef void (*redis_message_fn)(const char *channel, const char *message, size_t len, void *arg);
 
 /* Subscribes to channel on the subscription connection, now and after
  * every reconnect; messages published while it was down are lost (Redis

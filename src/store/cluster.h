@@ -84,8 +84,8 @@ struct cluster;
 
 /* A handle on the backend config->url names (config copied). NULL with a
  * reason in err (a bad URL, out of memory). */
-struct cluster *cluster_create(struct ev_loop *loop, const struct cluster_config *config,
-                               char *err, size_t errlen);
+struct cluster *cluster_create(struct ev_loop *loop, const struct cluster_config *config, char *err,
+                               size_t errlen);
 /* Every call still waiting gets CLUSTER_DOWN ("closed") first. Safe on
  * NULL. */
 void cluster_destroy(struct cluster *c);
@@ -104,6 +104,8 @@ struct cluster_reply {
 	long version; /* cert_put: the new one; CONFLICT: the current one */
 };
 
+/* A call taking a cluster_done_fn accepts NULL: fire and forget (a
+ * failure is logged at debug level). */
 typedef void (*cluster_done_fn)(const struct cluster_reply *r, void *arg);
 
 /* --- the cluster key ----------------------------------------------------
@@ -121,8 +123,8 @@ int cluster_lease_take(struct cluster *c, const char *name, long ttl_ms, cluster
 int cluster_lease_renew(struct cluster *c, const char *name, uint64_t token, long ttl_ms,
                         cluster_done_fn done, void *arg);
 /* Lets it go when token holds it (OK), else LOST (nothing changed). */
-int cluster_lease_release(struct cluster *c, const char *name, uint64_t token,
-                          cluster_done_fn done, void *arg);
+int cluster_lease_release(struct cluster *c, const char *name, uint64_t token, cluster_done_fn done,
+                          void *arg);
 /* Who holds it now: holder "" when nobody (for status). */
 int cluster_lease_holder(struct cluster *c, const char *name, cluster_done_fn done, void *arg);
 
@@ -185,8 +187,7 @@ typedef void (*cluster_value_fn)(const struct cluster_reply *r, const char *valu
 int cluster_answer_get(struct cluster *c, enum cluster_answer_kind kind, const char *key,
                        cluster_value_fn done, void *arg);
 /* A node wrote the webroot file for token; the nodes that did. */
-int cluster_ack(struct cluster *c, const char *token, long ttl_ms, cluster_done_fn done,
-                void *arg);
+int cluster_ack(struct cluster *c, const char *token, long ttl_ms, cluster_done_fn done, void *arg);
 typedef void (*cluster_list_fn)(const struct cluster_reply *r, size_t n, const char *const *items,
                                 void *arg);
 int cluster_acks(struct cluster *c, const char *token, cluster_list_fn done, void *arg);
@@ -210,8 +211,7 @@ int cluster_nodes(struct cluster *c, cluster_nodes_fn done, void *arg);
  * both NULL when the fleet has none yet. */
 typedef void (*cluster_account_fn)(const struct cluster_reply *r, const char *key_pem,
                                    const char *json, void *arg);
-int cluster_account_get(struct cluster *c, const char *ca_host, cluster_account_fn done,
-                        void *arg);
+int cluster_account_get(struct cluster *c, const char *ca_host, cluster_account_fn done, void *arg);
 /* Stores it unless one is there already (OK), else CONFLICT. */
 int cluster_account_put(struct cluster *c, const char *ca_host, const char *key_pem,
                         const char *json, cluster_done_fn done, void *arg);

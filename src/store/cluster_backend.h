@@ -63,8 +63,8 @@ struct cluster_backend_ops {
 	            void *arg);
 	int (*nodes)(struct cluster_backend *b, cluster_nodes_fn done, void *arg);
 
-	int (*account_get)(struct cluster_backend *b, const char *ca_host,
-	                   cluster_account_fn done, void *arg);
+	int (*account_get)(struct cluster_backend *b, const char *ca_host, cluster_account_fn done,
+	                   void *arg);
 	int (*account_put)(struct cluster_backend *b, const char *ca_host, const char *key_sealed,
 	                   const char *json, cluster_done_fn done, void *arg);
 
@@ -84,11 +84,11 @@ struct cluster_backend {
  * URL. NULL with a reason in err. */
 struct cluster_backend *cluster_redis_create(struct ev_loop *loop, const char *url,
                                              const char *password, const char *node,
-                                             const struct cluster_backend_events *events,
-                                             char *err, size_t errlen);
+                                             const struct cluster_backend_events *events, char *err,
+                                             size_t errlen);
 struct cluster_backend *cluster_file_create(struct ev_loop *loop, const char *path,
                                             const char *node,
-                                            const struct cluster_backend_events *events,
-                                            char *err, size_t errlen);
+                                            const struct cluster_backend_events *events, char *err,
+                                            size_t errlen);
 
 #endif

@@ -1,0 +1,578 @@
+/* The front of the shared store (cluster.h): picks the backend from the URL,
+ * seals every private key on its way in and opens it on its way out, and
+ * checks the cluster key. */
+#include "store/cluster.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "crypto/seal.h"
+#include "store/cluster_backend.h"
+
+#define AAD_LEN 600
+#define CHECK_TEXT "acmed cluster key check"
+
+struct cluster {
+	struct cluster_backend *b;
+	unsigned char key[CLUSTER_KEY_LEN];
+	char *url;
+	struct cluster_config config; /* callbacks */
+};
+
+static const char *const result_names[] = {
+        [CLUSTER_OK] = "ok",
+        [CLUSTER_BUSY] = "busy",
+        [CLUSTER_LOST] = "lease lost",
+        [CLUSTER_CONFLICT] = "conflict",
+        [CLUSTER_DOWN] = "unreachable",
+        [CLUSTER_BAD_KEY] = "wrong cluster key",
+        [CLUSTER_ERROR] = "error",
+};
+
+const char *
+cluster_result_name(enum cluster_result rc)
+{
+	return rc <= CLUSTER_ERROR ? result_names[rc] : "unknown";
+}
+
+/* --- life ------------------------------------------------------------------ */
+
+static void
+on_up(void *arg)
+{
+	struct cluster *c = arg;
+
+	if (c->config.on_up != NULL) {
+		c->config.on_up(c->config.arg);
+	}
+}
+
+static void
+on_down(const char *why, void *arg)
+{
+	struct cluster *c = arg;
+
+	if (c->config.on_down != NULL) {
+		c->config.on_down(why, c->config.arg);
+	}
+}
+
+static void
+on_event(const struct cluster_event *ev, void *arg)
+{
+	struct cluster *c = arg;
+
+	if (c->config.on_event != NULL) {
+		c->config.on_event(ev, c->config.arg);
+	}
+}
+
+struct cluster *
+cluster_create(struct ev_loop *loop, const struct cluster_config *config, char *err, size_t errlen)
+{
+	struct cluster *c = calloc(1, sizeof(*c));
+	struct cluster_backend_events events = {on_up, on_down, on_event, NULL};
+	const char *node = config->node != NULL ? config->node : "node";
+
+	if (c == NULL || (c->url = strdup(config->url)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	c->config = *config;
+	c->config.url = c->url;
+	c->config.password = NULL;
+	c->config.node = NULL;
+	memcpy(c->key, config->key, sizeof(c->key));
+	events.arg = c;
+	if (strncmp(config->url, "redis://", 8) == 0) {
+		c->b = cluster_redis_create(loop, config->url, config->password, node, &events, err,
+		                            errlen);
+	} else if (strncmp(config->url, "file://", 7) == 0) {
+		c->b = cluster_file_create(loop, config->url + 7, node, &events, err, errlen);
+	} else {
+		snprintf(err, errlen,
+		         "%s: not a cluster URL (redis://HOST:PORT[/DB] or file:///PATH)",
+		         config->url);
+	}
+	if (c->b == NULL) {
+		goto fail;
+	}
+	return c;
+fail:
+	if (c != NULL) {
+		memset(c->key, 0, sizeof(c->key));
+		free(c->url);
+	}
+	free(c);
+	return NULL;
+}
+
+void
+cluster_destroy(struct cluster *c)
+{
+	if (c == NULL) {
+		return;
+	}
+	c->b->ops->destroy(c->b);
+	memset(c->key, 0, sizeof(c->key));
+	free(c->url);
+	free(c);
+}
+
+bool
+cluster_up(const struct cluster *c)
+{
+	return c->b->ops->up(c->b);
+}
+
+const char *
+cluster_node(const struct cluster *c)
+{
+	return c->b->node;
+}
+
+const char *
+cluster_name(const struct cluster *c)
+{
+	return c->url;
+}
+
+unsigned long
+cluster_commands(const struct cluster *c)
+{
+	return c->b->ops->commands(c->b);
+}
+
+void
+cluster_cert_init(struct cluster_cert *cc)
+{
+	memset(cc, 0, sizeof(*cc));
+}
+
+static void
+clear_free(char *s)
+{
+	if (s != NULL) {
+		seal_free(s);
+	}
+}
+
+void
+cluster_cert_finish(struct cluster_cert *cc)
+{
+	free(cc->node);
+	free(cc->cert_pem);
+	free(cc->chain_pem);
+	clear_free(cc->key_pem);
+	free(cc->state);
+	free(cc->order_url);
+	clear_free(cc->order_key_pem);
+	free(cc->order_node);
+	cluster_cert_init(cc);
+}
+
+/* What a call without a callback gets (fire and forget): a failure is
+ * logged at debug level, the caller having nothing to do about it. */
+static void
+noop(const struct cluster_reply *r, void *arg)
+{
+	(void)arg;
+	if (r->rc != CLUSTER_OK) {
+		log_debug("cluster: %s: %s", cluster_result_name(r->rc), r->message);
+	}
+}
+
+#define DONE(d) ((d) != NULL ? (d) : noop)
+
+/* --- a call's context -------------------------------------------------------- */
+
+/* A call whose answer the front changes on its way back. */
+struct front_call {
+	struct cluster *c;
+	char aad[AAD_LEN];
+	char *key_sealed; /* check_key: the value to set */
+	cluster_done_fn done;
+	cluster_cert_fn cert;
+	cluster_account_fn account;
+	void *arg;
+};
+
+static struct front_call *
+front_call(struct cluster *c, void *arg)
+{
+	struct front_call *fc = calloc(1, sizeof(*fc));
+
+	if (fc == NULL) {
+		log_error("cluster: out of memory");
+		return NULL;
+	}
+	fc->c = c;
+	fc->arg = arg;
+	return fc;
+}
+
+static void
+front_free(struct front_call *fc)
+{
+	free(fc->key_sealed);
+	free(fc);
+}
+
+static void
+reply_fail(struct front_call *fc, enum cluster_result rc, const char *message)
+{
+	struct cluster_reply r;
+
+	memset(&r, 0, sizeof(r));
+	r.rc = rc;
+	r.message = message;
+	fc->done(&r, fc->arg);
+}
+
+/* --- the cluster key --------------------------------------------------------- */
+
+/* The check value is "KEYID SEALED": the id names the fleet's key in the
+ * message a node with another one gets. */
+static void on_check_get(const struct cluster_reply *r, const char *value, void *arg);
+
+static void
+on_check_set(const struct cluster_reply *r, void *arg)
+{
+	struct front_call *fc = arg;
+
+	if (r->rc == CLUSTER_CONFLICT) {
+		/* Another node set it first: check against its value. */
+		if (fc->c->b->ops->check_get(fc->c->b, on_check_get, fc) == 0) {
+			return;
+		}
+		reply_fail(fc, CLUSTER_ERROR, "out of memory");
+	} else {
+		fc->done(r, fc->arg);
+	}
+	front_free(fc);
+}
+
+static void
+on_check_get(const struct cluster_reply *r, const char *value, void *arg)
+{
+	struct front_call *fc = arg;
+	char id[SEAL_KEY_ID_LEN];
+	char message[256];
+	char *plain = NULL;
+	const char *sp = value != NULL ? strchr(value, ' ') : NULL;
+
+	seal_key_id(fc->c->key, id);
+	if (r->rc != CLUSTER_OK) {
+		fc->done(r, fc->arg);
+	} else if (value == NULL && fc->key_sealed != NULL) {
+		if (fc->c->b->ops->check_set(fc->c->b, fc->key_sealed, on_check_set, fc) == 0) {
+			return;
+		}
+		reply_fail(fc, CLUSTER_ERROR, "out of memory");
+	} else if (sp == NULL ||
+	           (plain = seal_open(fc->c->key, "keycheck", sp + 1, NULL)) == NULL ||
+	           strcmp(plain, CHECK_TEXT) != 0) {
+		snprintf(message, sizeof(message),
+		         "the fleet's store was set up with another cluster key (id %.*s; this "
+		         "node's cluster-key-file has id %s): copy the fleet's key file to this "
+		         "node (acmed cluster-key id FILE shows a file's id)",
+		         sp != NULL ? (int)(sp - value) : 7, sp != NULL ? value : "unknown", id);
+		reply_fail(fc, CLUSTER_BAD_KEY, message);
+	} else {
+		reply_fail(fc, CLUSTER_OK, "");
+	}
+	seal_free(plain);
+	front_free(fc);
+}
+
+int
+cluster_check_key(struct cluster *c, cluster_done_fn done, void *arg)
+{
+	struct front_call *fc = front_call(c, arg);
+	char id[SEAL_KEY_ID_LEN];
+	char *sealed = NULL;
+	size_t len;
+
+	if (fc == NULL) {
+		return -1;
+	}
+	fc->done = DONE(done);
+	seal_key_id(c->key, id);
+	sealed = seal(c->key, "keycheck", CHECK_TEXT, strlen(CHECK_TEXT));
+	len = sealed != NULL ? strlen(id) + strlen(sealed) + 2 : 0;
+	fc->key_sealed = len > 0 ? malloc(len) : NULL;
+	if (fc->key_sealed == NULL) {
+		free(sealed);
+		front_free(fc);
+		return -1;
+	}
+	snprintf(fc->key_sealed, len, "%s %s", id, sealed);
+	free(sealed);
+	if (c->b->ops->check_get(c->b, on_check_get, fc) < 0) {
+		front_free(fc);
+		return -1;
+	}
+	return 0;
+}
+
+/* --- leases (nothing to seal) ------------------------------------------------ */
+
+int
+cluster_lease_take(struct cluster *c, const char *name, long ttl_ms, cluster_done_fn done,
+                   void *arg)
+{
+	return c->b->ops->lease_take(c->b, name, ttl_ms, DONE(done), arg);
+}
+
+int
+cluster_lease_renew(struct cluster *c, const char *name, uint64_t token, long ttl_ms,
+                    cluster_done_fn done, void *arg)
+{
+	return c->b->ops->lease_renew(c->b, name, token, ttl_ms, DONE(done), arg);
+}
+
+int
+cluster_lease_release(struct cluster *c, const char *name, uint64_t token, cluster_done_fn done,
+                      void *arg)
+{
+	return c->b->ops->lease_release(c->b, name, token, DONE(done), arg);
+}
+
+int
+cluster_lease_holder(struct cluster *c, const char *name, cluster_done_fn done, void *arg)
+{
+	return c->b->ops->lease_holder(c->b, name, DONE(done), arg);
+}
+
+/* --- records --------------------------------------------------------------- */
+
+static char *
+dup_or_null(const char *s)
+{
+	return s != NULL && s[0] != '\0' ? strdup(s) : NULL;
+}
+
+/* A sealed field opened, or NULL for none ("" or NULL); *bad set when it
+ * does not open. */
+static char *
+open_field(const struct cluster *c, const char *aad, const char *sealed, bool *bad)
+{
+	char *plain = NULL;
+
+	if (sealed == NULL || sealed[0] == '\0') {
+		return NULL;
+	}
+	plain = seal_open(c->key, aad, sealed, NULL);
+	if (plain == NULL) {
+		*bad = true;
+	}
+	return plain;
+}
+
+static void
+on_cert_get(const struct cluster_reply *r, const struct cluster_cert *in, void *arg)
+{
+	struct front_call *fc = arg;
+	struct cluster_reply out = *r;
+	struct cluster_cert cert;
+	char aad[AAD_LEN];
+	bool bad = false;
+
+	cluster_cert_init(&cert);
+	if (r->rc == CLUSTER_OK) {
+		cert.version = in->version;
+		cert.token = in->token;
+		cert.time = in->time;
+		cert.node = dup_or_null(in->node);
+		cert.cert_pem = dup_or_null(in->cert_pem);
+		cert.chain_pem = dup_or_null(in->chain_pem);
+		cert.state = dup_or_null(in->state);
+		cert.order_url = dup_or_null(in->order_url);
+		cert.order_node = dup_or_null(in->order_node);
+		cert.key_pem = open_field(fc->c, fc->aad, in->key_pem, &bad);
+		snprintf(aad, sizeof(aad), "order:%s", fc->aad + 5);
+		cert.order_key_pem = open_field(fc->c, aad, in->order_key_pem, &bad);
+		if (bad) {
+			out.rc = CLUSTER_BAD_KEY;
+			out.message = "a sealed key does not open with this node's cluster key";
+		}
+	}
+	fc->cert(&out, &cert, fc->arg);
+	cluster_cert_finish(&cert);
+	front_free(fc);
+}
+
+int
+cluster_cert_get(struct cluster *c, const char *name, cluster_cert_fn done, void *arg)
+{
+	struct front_call *fc = front_call(c, arg);
+
+	if (fc == NULL) {
+		return -1;
+	}
+	fc->cert = done;
+	snprintf(fc->aad, sizeof(fc->aad), "cert:%s", name);
+	if (c->b->ops->cert_get(c->b, name, on_cert_get, fc) < 0) {
+		front_free(fc);
+		return -1;
+	}
+	return 0;
+}
+
+/* key_pem sealed for aad "KIND:NAME"; NULL (and *fail) when sealing
+ * failed, NULL alone for no key. */
+static char *
+seal_field(const struct cluster *c, const char *kind, const char *name, const char *key_pem,
+           bool *fail)
+{
+	char aad[AAD_LEN];
+	char *sealed;
+
+	if (key_pem == NULL || key_pem[0] == '\0') {
+		return NULL;
+	}
+	snprintf(aad, sizeof(aad), "%s:%s", kind, name);
+	sealed = seal(c->key, aad, key_pem, strlen(key_pem));
+	if (sealed == NULL) {
+		*fail = true;
+	}
+	return sealed;
+}
+
+int
+cluster_cert_put(struct cluster *c, const char *name, uint64_t token, long expect,
+                 const struct cluster_cert *cert, cluster_done_fn done, void *arg)
+{
+	struct cluster_cert sealed = *cert;
+	bool fail = false;
+	int rc;
+
+	sealed.key_pem = seal_field(c, "cert", name, cert->key_pem, &fail);
+	sealed.order_key_pem = NULL;
+	rc = fail ? -1 : c->b->ops->cert_put(c->b, name, token, expect, &sealed, DONE(done), arg);
+	free(sealed.key_pem);
+	return rc;
+}
+
+int
+cluster_order_put(struct cluster *c, const char *name, uint64_t token, const char *url,
+                  const char *key_pem, cluster_done_fn done, void *arg)
+{
+	bool fail = false;
+	char *sealed = url != NULL ? seal_field(c, "order", name, key_pem, &fail) : NULL;
+	int rc = fail ? -1 : c->b->ops->order_put(c->b, name, token, url, sealed, DONE(done), arg);
+
+	free(sealed);
+	return rc;
+}
+
+int
+cluster_state_put(struct cluster *c, const char *name, uint64_t token, const char *state,
+                  cluster_done_fn done, void *arg)
+{
+	return c->b->ops->state_put(c->b, name, token, state, DONE(done), arg);
+}
+
+int
+cluster_versions(struct cluster *c, cluster_versions_fn done, void *arg)
+{
+	return c->b->ops->versions(c->b, done, arg);
+}
+
+/* --- challenges, nodes -------------------------------------------------------- */
+
+int
+cluster_answer_put(struct cluster *c, enum cluster_answer_kind kind, const char *key,
+                   const char *value, long ttl_ms, cluster_done_fn done, void *arg)
+{
+	return c->b->ops->answer_put(c->b, kind, key, value, ttl_ms, DONE(done), arg);
+}
+
+int
+cluster_answer_get(struct cluster *c, enum cluster_answer_kind kind, const char *key,
+                   cluster_value_fn done, void *arg)
+{
+	return c->b->ops->answer_get(c->b, kind, key, done, arg);
+}
+
+int
+cluster_ack(struct cluster *c, const char *token, long ttl_ms, cluster_done_fn done, void *arg)
+{
+	return c->b->ops->ack(c->b, token, ttl_ms, DONE(done), arg);
+}
+
+int
+cluster_acks(struct cluster *c, const char *token, cluster_list_fn done, void *arg)
+{
+	return c->b->ops->acks(c->b, token, done, arg);
+}
+
+int
+cluster_beat(struct cluster *c, long ttl_ms, long running, cluster_done_fn done, void *arg)
+{
+	return c->b->ops->beat(c->b, ttl_ms, running, DONE(done), arg);
+}
+
+int
+cluster_nodes(struct cluster *c, cluster_nodes_fn done, void *arg)
+{
+	return c->b->ops->nodes(c->b, done, arg);
+}
+
+/* --- accounts ------------------------------------------------------------------ */
+
+static void
+on_account_get(const struct cluster_reply *r, const char *key_sealed, const char *json, void *arg)
+{
+	struct front_call *fc = arg;
+	struct cluster_reply out = *r;
+	bool bad = false;
+	char *key = r->rc == CLUSTER_OK ? open_field(fc->c, fc->aad, key_sealed, &bad) : NULL;
+
+	if (bad) {
+		out.rc = CLUSTER_BAD_KEY;
+		out.message = "the fleet's account key does not open with this node's cluster key";
+	}
+	fc->account(&out, key, out.rc == CLUSTER_OK ? json : NULL, fc->arg);
+	clear_free(key);
+	front_free(fc);
+}
+
+int
+cluster_account_get(struct cluster *c, const char *ca_host, cluster_account_fn done, void *arg)
+{
+	struct front_call *fc = front_call(c, arg);
+
+	if (fc == NULL) {
+		return -1;
+	}
+	fc->account = done;
+	snprintf(fc->aad, sizeof(fc->aad), "account:%s", ca_host);
+	if (c->b->ops->account_get(c->b, ca_host, on_account_get, fc) < 0) {
+		front_free(fc);
+		return -1;
+	}
+	return 0;
+}
+
+int
+cluster_account_put(struct cluster *c, const char *ca_host, const char *key_pem, const char *json,
+                    cluster_done_fn done, void *arg)
+{
+	bool fail = false;
+	char *sealed = seal_field(c, "account", ca_host, key_pem, &fail);
+	int rc = fail || sealed == NULL
+	                 ? -1
+	                 : c->b->ops->account_put(c->b, ca_host, sealed, json, DONE(done), arg);
+
+	free(sealed);
+	return rc;
+}
+
+int
+cluster_announce(struct cluster *c, const struct cluster_event *ev, cluster_done_fn done, void *arg)
+{
+	return c->b->ops->announce(c->b, ev, DONE(done), arg);
+}
