@@ -221,8 +221,8 @@ seal_key_new(const char *path, char *err, size_t errlen)
 	if (fd < 0) {
 		if (errno == EEXIST) {
 			fail(err, errlen,
-			     "%s: already exists: not replaced (every node needs the same key; "
-			     "remove the file first to make a new one)",
+			     "%s: already exists: a cluster key is never replaced (what the "
+			     "fleet sealed with it could not be opened again)",
 			     path);
 		} else {
 			fail(err, errlen, "%s: cannot create the cluster key file: %s", path,
