@@ -48,8 +48,7 @@ run(struct cli *cli)
 		/* Read back: what is printed is what a node will load. */
 		rc = print_id(path, "new cluster key");
 		if (rc == CLI_EXIT_OK) {
-			log_info("copy %s to every node (mode 0600) and set cluster-key-file = %s",
-			         path, path);
+			log_info("%s: copy it to every node (mode 0600)", path);
 		}
 	} else if (strcmp(verb, "id") == 0) {
 		rc = print_id(path, "cluster key");

@@ -526,7 +526,7 @@ test_cluster_key_run(void **state)
 	assert_int_equal(strlen(out), strlen(want) + 17);
 	assert_int_equal(strspn(out + strlen(want), "0123456789abcdef"), 16);
 	snprintf(id, sizeof(id), "%s", out + strlen(want));
-	assert_non_null(strstr(err, "set cluster-key-file"));
+	assert_non_null(strstr(err, ": copy it to every node (mode 0600)"));
 
 	/* id names the same key; new never replaces it. */
 	assert_int_equal(run_cluster_key(out, err, sizeof(out), "id", path, NULL), CLI_EXIT_OK);
