@@ -35,6 +35,9 @@
 /* How long a job that found the lease held waits before it looks again
  * (an install announced by the holder comes sooner). */
 #define FLEET_BUSY_WAIT 15
+/* How long a due certificate waits for a store that cannot be reached (its
+ * return looks at every certificate at once). */
+#define FLEET_DOWN_WAIT 300
 
 enum fleet_result {
 	FLEET_OK,
