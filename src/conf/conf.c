@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include "conf/conf_internal.h"
 
@@ -36,6 +37,12 @@ static const struct conf_key_spec keys[CONF_KEY__MAX] = {
             PATH_MAX - 1),
         KEY(CHALLENGE, "challenge", WHERE_ANY, CONF_FIELD_CHALLENGE, conf_value_parse_challenge,
             challenge, 0, 0),
+        KEY(CLUSTER, "cluster", WHERE_GLOBAL | WHERE_CLI, CONF_FIELD_STRING,
+            conf_value_parse_cluster, cluster, 0, PATH_MAX - 1),
+        KEY(CLUSTER_KEY_FILE, "cluster-key-file", WHERE_GLOBAL | WHERE_CLI, CONF_FIELD_STRING,
+            conf_value_parse_text, cluster_key_file, 0, PATH_MAX - 1),
+        KEY(CLUSTER_PASSWORD_FILE, "cluster-password-file", WHERE_GLOBAL | WHERE_CLI,
+            CONF_FIELD_STRING, conf_value_parse_text, cluster_password_file, 0, PATH_MAX - 1),
         KEY(CONCURRENCY, "concurrency", WHERE_GLOBAL | WHERE_CLI, CONF_FIELD_LONG,
             conf_value_parse_number, concurrency, 1, 1024),
         KEY(CONTROL_SOCKET, "control-socket", WHERE_GLOBAL | WHERE_CLI, CONF_FIELD_STRING,
@@ -66,6 +73,8 @@ static const struct conf_key_spec keys[CONF_KEY__MAX] = {
             key_type, 0, 0),
         KEY(NEW_ORDER_CONCURRENCY, "new-order-concurrency", WHERE_GLOBAL | WHERE_CLI,
             CONF_FIELD_LONG, conf_value_parse_number, new_order_concurrency, 1, 1024),
+        KEY(NODE_NAME, "node-name", WHERE_GLOBAL | WHERE_CLI, CONF_FIELD_STRING,
+            conf_value_parse_node_name, node_name, 1, CONF_NODE_NAME_MAX),
         KEY(PROFILE, "profile", WHERE_ANY, CONF_FIELD_STRING, conf_value_parse_token, profile, 0,
             CONF_PROFILE_MAX),
         KEY(RENEW_BEFORE, "renew-before", WHERE_ANY, CONF_FIELD_LONG, conf_value_parse_renew_before,
@@ -347,6 +356,29 @@ conf_key_allowed(enum conf_key key, enum conf_where where)
 	if ((unsigned)key < CONF_KEY__MAX) {
 		ret = (keys[key].where & (1u << where)) != 0;
 	}
+	return ret;
+}
+
+const char *
+conf_node_name(const struct conf_settings *s, char buf[CONF_NODE_NAME_MAX + 1])
+{
+	/* Room for any host name (POSIX: at most 255 bytes). */
+	char host[256];
+	const char *ret = NULL;
+
+	if (s != NULL && s->node_name != NULL) {
+		ret = s->node_name;
+		goto out;
+	}
+	if (gethostname(host, sizeof(host)) < 0) {
+		goto out;
+	}
+	host[sizeof(host) - 1] = '\0';
+	if (conf_value_is_node_name(host)) {
+		memcpy(buf, host, strlen(host) + 1);
+		ret = buf;
+	}
+out:
 	return ret;
 }
 

@@ -25,6 +25,9 @@ enum conf_key {
 	CONF_KEY_CA,
 	CONF_KEY_CA_FILE,
 	CONF_KEY_CHALLENGE,
+	CONF_KEY_CLUSTER,
+	CONF_KEY_CLUSTER_KEY_FILE,
+	CONF_KEY_CLUSTER_PASSWORD_FILE,
 	CONF_KEY_CONCURRENCY,
 	CONF_KEY_CONTROL_SOCKET,
 	CONF_KEY_DEPLOY_HOOK,
@@ -40,6 +43,7 @@ enum conf_key {
 	CONF_KEY_HTTP_LISTEN,
 	CONF_KEY_KEY_TYPE,
 	CONF_KEY_NEW_ORDER_CONCURRENCY,
+	CONF_KEY_NODE_NAME,
 	CONF_KEY_PROFILE,
 	CONF_KEY_RENEW_BEFORE,
 	CONF_KEY_REUSE_KEY,
@@ -81,6 +85,15 @@ struct conf_settings {
 	char *eab_alg; /* HS256 (default), HS384, HS512 */
 	char *state_dir; /* global only */
 	char *control_socket; /* global only */
+	/* The fleet, global only (acmed.conf(5)). cluster: the shared store,
+	 * "redis://HOST[:PORT][/DB]" or "file:///ABSOLUTE/PATH" (its shape
+	 * checked, not whether it answers), NULL without a fleet; conf_load
+	 * refuses a file that sets it without cluster_key_file. */
+	char *cluster;
+	char *cluster_password_file; /* Redis AUTH: the file holding the password */
+	char *cluster_key_file; /* the key every node shares (crypto/seal.h) */
+	/* NULL when not set: conf_node_name gives the host name then. */
+	char *node_name;
 };
 
 struct conf_cert {
@@ -141,6 +154,16 @@ const struct conf_cert *conf_find_cert(const struct conf *conf, const char *name
  * (CONF_KEY__MAX: none), and set the same ones. */
 bool conf_settings_equal(const struct conf_settings *a, const struct conf_settings *b,
                          enum conf_key except);
+
+/* The longest node-name. */
+#define CONF_NODE_NAME_MAX 64
+
+/* This node's name in a fleet: s->node_name when set (borrowed), else the
+ * host name (gethostname(2)) copied into buf when it is a valid node-name
+ * (1 to CONF_NODE_NAME_MAX of [A-Za-z0-9._-]); NULL when neither (the
+ * user must then set node-name). Never resolved into the settings: only a
+ * fleet asks, once. */
+const char *conf_node_name(const struct conf_settings *s, char buf[CONF_NODE_NAME_MAX + 1]);
 
 /* "http-01", "dns-01", "tls-alpn-01". */
 const char *conf_challenge_name(enum conf_challenge c);

@@ -1,6 +1,7 @@
 /* What the conf module's files share: conf_load.c (the file parser) and
- * conf.c (the key table) use conf_value.c (one key's value, checked and
- * stored); not part of the conf API, which is conf.h. */
+ * conf.c (the key table) use conf_value.c and conf_value_cluster.c (one
+ * key's value, checked and stored); not part of the conf API, which is
+ * conf.h. */
 #ifndef ACMED_CONF_INTERNAL_H
 #define ACMED_CONF_INTERNAL_H
 
@@ -101,6 +102,15 @@ int conf_value_parse_listen(struct conf_settings *s, const struct conf_key_spec 
                             const char *value, char *err, size_t errlen);
 int conf_value_parse_list(struct conf_settings *s, const struct conf_key_spec *spec,
                           const char *value, char *err, size_t errlen);
+/* cluster: "redis://HOST[:PORT][/DB]" or "file:///ABSOLUTE/PATH";
+ * node_name: what conf_value_is_node_name accepts. */
+int conf_value_parse_cluster(struct conf_settings *s, const struct conf_key_spec *spec,
+                             const char *value, char *err, size_t errlen);
+int conf_value_parse_node_name(struct conf_settings *s, const struct conf_key_spec *spec,
+                               const char *value, char *err, size_t errlen);
+
+/* Whether name is 1 to CONF_NODE_NAME_MAX characters of [A-Za-z0-9._-]. */
+bool conf_value_is_node_name(const char *name);
 
 /* The list item parsers (conf_item_parse_fn). domain: a host name (lower
  * cased, "*." allowed) or an IP address (in its canonical text); email: an

@@ -557,6 +557,12 @@ validate(struct loader *ld)
 		add_error(ld, ld->global_lines.line[CONF_KEY_CHALLENGE],
 		          "challenge dns-01 needs dns-hook: set dns-hook = PROGRAM");
 	}
+	if (given(&ld->global_lines, CONF_KEY_CLUSTER) &&
+	    !given(&ld->global_lines, CONF_KEY_CLUSTER_KEY_FILE)) {
+		add_error(ld, ld->global_lines.line[CONF_KEY_CLUSTER],
+		          "cluster-key-file is required when cluster is set: acmed cluster-key new "
+		          "FILE makes one");
+	}
 	drop_duplicate_sections(ld);
 	for (i = 0; i < conf->n_certs; i++) {
 		check_cert(ld, i, global_challenge);

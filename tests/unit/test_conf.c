@@ -780,6 +780,251 @@ test_whole_file_errors(void **state)
 	CHECK_BAD(cases);
 }
 
+static const char fleet_conf[] = "cluster = redis://10.0.0.5:6379/2\n"
+                                 "cluster-password-file = /etc/acmed/redis.password\n"
+                                 "cluster-key-file = /etc/acmed/cluster.key\n"
+                                 "node-name = web-1\n"
+                                 "[cert www]\n"
+                                 "domains = www.example\n";
+
+/* The fleet's keys: read, resolved (copied), compared. */
+static void
+test_fleet_keys(void **state)
+{
+	struct conf_settings out;
+	struct conf_settings other;
+	struct conf conf;
+	char err[256];
+
+	(void)state;
+	conf_file_write(fleet_conf);
+	conf_init(&conf);
+	assert_int_equal(conf_load(&conf, conf_file_path), 0);
+	assert_string_equal(conf.global.cluster, "redis://10.0.0.5:6379/2");
+	assert_string_equal(conf.global.cluster_password_file, "/etc/acmed/redis.password");
+	assert_string_equal(conf.global.cluster_key_file, "/etc/acmed/cluster.key");
+	assert_string_equal(conf.global.node_name, "web-1");
+	assert_true(conf.global.set & ((uint64_t)1 << CONF_KEY_CLUSTER));
+	assert_true(conf.global.set & ((uint64_t)1 << CONF_KEY_NODE_NAME));
+	assert_null(conf.certs[0].settings.cluster);
+
+	/* Every section gets them, as copies. */
+	assert_int_equal(conf_resolve(&conf, &conf.certs[0], NULL, &out), 0);
+	assert_string_equal(out.cluster, "redis://10.0.0.5:6379/2");
+	assert_ptr_not_equal(out.cluster, conf.global.cluster);
+	assert_string_equal(out.cluster_password_file, "/etc/acmed/redis.password");
+	assert_string_equal(out.cluster_key_file, "/etc/acmed/cluster.key");
+	assert_string_equal(out.node_name, "web-1");
+	assert_int_equal(conf_resolve(&conf, &conf.certs[0], NULL, &other), 0);
+	assert_true(conf_settings_equal(&out, &other, CONF_KEY__MAX));
+	assert_int_equal(conf_set(&other, CONF_WHERE_CLI, "node-name", "web-2", err, sizeof(err)),
+	                 0);
+	assert_false(conf_settings_equal(&out, &other, CONF_KEY__MAX));
+	assert_true(conf_settings_equal(&out, &other, CONF_KEY_NODE_NAME));
+	conf_settings_finish(&other);
+	assert_int_equal(conf_resolve(&conf, &conf.certs[0], NULL, &other), 0);
+	assert_int_equal(conf_set(&other, CONF_WHERE_CLI, "cluster-key-file", "/other.key", err,
+	                          sizeof(err)),
+	                 0);
+	assert_false(conf_settings_equal(&out, &other, CONF_KEY__MAX));
+	conf_settings_finish(&other);
+	conf_settings_finish(&out);
+	assert_null(out.cluster);
+	conf_finish(&conf);
+
+	/* Without them: no fleet, and nothing to resolve. */
+	conf_init(&conf);
+	assert_int_equal(conf_resolve(&conf, NULL, NULL, &out), 0);
+	assert_null(out.cluster);
+	assert_null(out.cluster_password_file);
+	assert_null(out.cluster_key_file);
+	assert_null(out.node_name);
+	conf_settings_finish(&out);
+	conf_finish(&conf);
+}
+
+static void
+test_fleet_values(void **state)
+{
+	static const char *const clusters[] = {
+	        "redis://127.0.0.1:6379",
+	        "redis://127.0.0.1:6379/0",
+	        "redis://redis.internal:6380/15",
+	        "redis://redis_1",
+	        "redis://localhost/3",
+	        "redis://[::1]:6379/1",
+	        "redis://[2001:db8::5]",
+	        "redis://h:65535/2147483647",
+	        "file:///srv/acmed-fleet",
+	        "file:///var/lib/acmed/fleet@site 1",
+	};
+	static const char *const names[] = {
+	        "web-1",
+	        "a",
+	        "web_1.dc-2.example",
+	        "A0123456789012345678901234567890123456789012345678901234567890z",
+	};
+	struct conf_settings s;
+	char err[512];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(clusters) / sizeof(clusters[0]); i++) {
+		memset(&s, 0, sizeof(s));
+		if (conf_set(&s, CONF_WHERE_GLOBAL, "cluster", clusters[i], err, sizeof(err)) !=
+		    0) {
+			fail_msg("cluster = %s: %s", clusters[i], err);
+		}
+		assert_string_equal(s.cluster, clusters[i]);
+		conf_settings_finish(&s);
+	}
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		memset(&s, 0, sizeof(s));
+		if (conf_set(&s, CONF_WHERE_GLOBAL, "node-name", names[i], err, sizeof(err)) != 0) {
+			fail_msg("node-name = %s: %s", names[i], err);
+		}
+		assert_string_equal(s.node_name, names[i]);
+		conf_settings_finish(&s);
+	}
+	/* Accepted where state-dir is: the global part and the command line. */
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(conf_set(&s, CONF_WHERE_CLI, "cluster", "file:///f", err, sizeof(err)), 0);
+	assert_int_equal(conf_set(&s, CONF_WHERE_CLI, "cluster-key-file", "/k", err, sizeof(err)),
+	                 0);
+	assert_int_equal(
+	        conf_set(&s, CONF_WHERE_CLI, "cluster-password-file", "/p", err, sizeof(err)), 0);
+	assert_int_equal(conf_set(&s, CONF_WHERE_CERT, "node-name", "n", err, sizeof(err)), -1);
+	assert_string_equal(err, "node-name: only valid before the first [cert NAME] section");
+	assert_null(s.node_name);
+	conf_settings_finish(&s);
+}
+
+/* A bad cluster URL: each alone in a file, with the reason. */
+static void
+test_fleet_bad_urls(void **state)
+{
+	static const char want_url[] = "expected redis://HOST:PORT[/DB] or file:///ABSOLUTE/PATH";
+	static const char bad_host[] = "HOST: expected a host name, an address or [IPv6]";
+	static const char bad_port[] = "PORT: expected a number from 1 to 65535";
+	static const char bad_db[] = "DB: expected a number";
+	static const struct {
+		const char *url;
+		const char *why;
+	} bad[] = {
+	        {"http://redis.example:6379", want_url},
+	        {"rediss://h:6379", want_url},
+	        {"redis:/h:6379", want_url},
+	        {"REDIS://h:6379", want_url},
+	        {"h:6379", want_url},
+	        {"file://relative/path", "file:// needs an absolute path: file:///PATH"},
+	        {"file://", "file:// needs an absolute path: file:///PATH"},
+	        {"redis://", bad_host},
+	        {"redis://:6379", bad_host},
+	        {"redis://h!:6379", bad_host},
+	        {"redis://[::1", bad_host},
+	        {"redis://[]:1", bad_host},
+	        {"redis://[::g]:1", bad_host},
+	        {"redis://[::1]x", bad_host},
+	        {"redis://h:0", bad_port},
+	        {"redis://h:65536", bad_port},
+	        {"redis://h:", bad_port},
+	        {"redis://h:x/1", bad_port},
+	        {"redis://h:99999999999999999999", bad_port},
+	        {"redis://h:1/", bad_db},
+	        {"redis://h/x", bad_db},
+	        {"redis://h/1/2", bad_db},
+	        {"redis://h/-1", bad_db},
+	        {"redis://h/2147483648", bad_db},
+	};
+	char text[512];
+	char expected[512];
+	struct bad_case c = {text, {expected}};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "cluster = %s\ncluster-key-file = /k\n", bad[i].url);
+		snprintf(expected, sizeof(expected), "1: cluster: invalid value '%s': %s",
+		         bad[i].url, bad[i].why);
+		check_bad(&c);
+	}
+}
+
+static void
+test_fleet_errors(void **state)
+{
+	static const struct bad_case cases[] = {
+	        {"cluster = redis://127.0.0.1:6379\n",
+	         {"1: cluster-key-file is required when cluster is set: acmed cluster-key new "
+	          "FILE makes one"}},
+	        {"node-name = a\ncluster = file:///srv/fleet\ncluster-password-file = /p\n",
+	         {"2: cluster-key-file is required when cluster is set: acmed cluster-key new "
+	          "FILE makes one"}},
+	        /* A wrong URL is reported once: the key file is still missing. */
+	        {"cluster = redis://h:0\n",
+	         {"1: cluster: invalid value 'redis://h:0': PORT: expected a number from 1 to "
+	          "65535",
+	          "1: cluster-key-file is required when cluster is set: acmed cluster-key new "
+	          "FILE makes one"}},
+	        /* A password in the URL is never echoed. */
+	        {"cluster = redis://:s3cret@h:6379\ncluster-key-file = /k\n",
+	         {"1: cluster: invalid value: no user or password in the URL: put the password "
+	          "in a file named by cluster-password-file"}},
+	        {"cluster-key-file = /k\n[cert a]\ndomains = a.example\ncluster = file:///f\n"
+	         "cluster-key-file = /k\ncluster-password-file = /p\nnode-name = n\n",
+	         {"4: cluster: only valid before the first [cert NAME] section",
+	          "5: cluster-key-file: only valid before the first [cert NAME] section",
+	          "6: cluster-password-file: only valid before the first [cert NAME] section",
+	          "7: node-name: only valid before the first [cert NAME] section"}},
+	        {"node-name = web 1\n",
+	         {"1: node-name: invalid value 'web 1': expected 1 to 64 letters, digits, '.', "
+	          "'_' or '-'"}},
+	        {"node-name = web/1\n",
+	         {"1: node-name: invalid value 'web/1': expected 1 to 64 letters, digits, '.', "
+	          "'_' or '-'"}},
+	        {"node-name = "
+	         "a1234567890123456789012345678901234567890123456789012345678901234\n",
+	         {"1: node-name: invalid value "
+	          "'a1234567890123456789012345678901234567890123456789012345678901234': expected "
+	          "1 to 64 letters, digits, '.', '_' or '-'"}},
+	        {"cluster-key-file = a\tb\n",
+	         {"1: cluster-key-file: invalid value: contains a control character"}},
+	};
+
+	(void)state;
+	CHECK_BAD(cases);
+}
+
+/* node-name when set, else the host name. */
+static void
+test_node_name(void **state)
+{
+	char buf[CONF_NODE_NAME_MAX + 1];
+	char host[256];
+	struct conf_settings s;
+	const char *name;
+	char err[256];
+
+	(void)state;
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(conf_set(&s, CONF_WHERE_GLOBAL, "node-name", "web-7", err, sizeof(err)),
+	                 0);
+	name = conf_node_name(&s, buf);
+	assert_ptr_equal(name, s.node_name);
+	assert_string_equal(name, "web-7");
+	conf_settings_finish(&s);
+
+	assert_int_equal(gethostname(host, sizeof(host)), 0);
+	name = conf_node_name(&s, buf);
+	if (strlen(host) <= CONF_NODE_NAME_MAX &&
+	    strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") ==
+	            strlen(host)) {
+		assert_ptr_equal(name, buf);
+		assert_string_equal(name, host);
+	} else {
+		assert_null(name);
+	}
+	assert_ptr_equal(conf_node_name(NULL, buf), name);
+}
+
 static void
 test_duplicate_section_dropped(void **state)
 {
@@ -886,6 +1131,11 @@ main(void)
 	        cmocka_unit_test(test_domain_errors),
 	        cmocka_unit_test(test_domain_too_long),
 	        cmocka_unit_test(test_whole_file_errors),
+	        cmocka_unit_test(test_fleet_keys),
+	        cmocka_unit_test(test_fleet_values),
+	        cmocka_unit_test(test_fleet_bad_urls),
+	        cmocka_unit_test(test_fleet_errors),
+	        cmocka_unit_test(test_node_name),
 	        cmocka_unit_test(test_duplicate_section_dropped),
 	        cmocka_unit_test(test_unreadable),
 	        cmocka_unit_test(test_nul_byte),
