@@ -9,7 +9,7 @@
 
 #include "base/log.h"
 #include "crypto/seal.h"
-#include "store/cluster_backend.h"
+#include "store/cluster_internal.h"
 
 #define AAD_LEN 600
 #define CHECK_TEXT "acmed cluster key check"

