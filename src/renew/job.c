@@ -139,7 +139,7 @@ make_outcome(struct job *job, struct job_outcome *o)
 		 * is back). */
 		o->next.action = POLICY_WAIT;
 		o->next.when = job_now(job) + job->fleet_wait;
-		snprintf(o->next.why, sizeof(o->next.why), "%s", job->message);
+		snprintf(o->next.why, sizeof(o->next.why), "%.300s", job->message);
 	}
 	o->fleet_version = job->view.st.fleet_version;
 	o->fleet_owed = job->view.st.fleet_owed;
