@@ -143,6 +143,7 @@ make_outcome(struct job *job, struct job_outcome *o)
 	}
 	o->fleet_version = job->view.st.fleet_version;
 	o->fleet_owed = job->view.st.fleet_owed;
+	o->fleet_waiting = job->fleet_wait != 0;
 	o->not_after = job->view.info.not_after;
 	o->ari_id = job->view.info.ari_id;
 	o->attempts = st->attempts;

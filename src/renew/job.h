@@ -63,6 +63,7 @@ struct job_outcome {
 	 * a set made here is still to be put into the store. */
 	long fleet_version;
 	bool fleet_owed;
+	bool fleet_waiting; /* not ordered: the store away or the lease held */
 };
 
 /* What the jobs of one runner share; the runner owns it. */
