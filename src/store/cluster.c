@@ -151,11 +151,14 @@ cluster_cert_init(struct cluster_cert *cc)
 	memset(cc, 0, sizeof(*cc));
 }
 
+/* Clears and frees a key: any malloc'd string (a caller's struct
+ * cluster_cert holds keys of its own, not only what seal_open made). */
 static void
 clear_free(char *s)
 {
 	if (s != NULL) {
-		seal_free(s);
+		explicit_bzero(s, strlen(s));
+		free(s);
 	}
 }
 
@@ -360,15 +363,27 @@ static char *
 open_field(const struct cluster *c, const char *aad, const char *sealed, bool *bad)
 {
 	char *plain = NULL;
+	char *copy;
+	size_t len = 0;
 
 	if (sealed == NULL || sealed[0] == '\0') {
 		return NULL;
 	}
-	plain = seal_open(c->key, aad, sealed, NULL);
+	plain = seal_open(c->key, aad, sealed, &len);
 	if (plain == NULL) {
 		*bad = true;
+		return NULL;
 	}
-	return plain;
+	/* A plain malloc'd copy: cluster_cert_finish frees with free(), and
+	 * seal_free takes only what seal_open returned. */
+	copy = malloc(len + 1);
+	if (copy == NULL) {
+		*bad = true;
+	} else {
+		memcpy(copy, plain, len + 1);
+	}
+	seal_free(plain);
+	return copy;
 }
 
 static void

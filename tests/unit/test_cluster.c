@@ -1,0 +1,580 @@
+/* The shared store (store/cluster.h) through its public calls only: the
+ * same tests against both backends, a group each (cluster_fixture.h): the
+ * file backend in a temporary folder, Redis on a redis-server of its own. */
+#include "store/cluster.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "cluster_fixture.h"
+
+#define LONG_MS 60000
+#define SHORT_MS 300
+
+static struct cluster_cert
+cert_with(const char *cert_pem, const char *key_pem, const char *state)
+{
+	struct cluster_cert cc;
+
+	cluster_cert_init(&cc);
+	cc.cert_pem = (char *)cert_pem;
+	cc.chain_pem = (char *)CHAIN_PEM;
+	cc.key_pem = (char *)key_pem;
+	cc.state = (char *)state;
+	return cc;
+}
+
+static uint64_t
+take(struct fixture *fx, struct node *n, const char *name, long ttl_ms)
+{
+	struct result res = {0};
+	uint64_t token;
+
+	CALL(fx, &res, cluster_lease_take(n->c, name, ttl_ms, on_done, &res));
+	assert_int_equal(res.rc, CLUSTER_OK);
+	assert_true(res.token > 0);
+	token = res.token;
+	result_reset(&res);
+	return token;
+}
+
+/* cert_put's answer: rc, and the version it carries. */
+static enum cluster_result
+put(struct fixture *fx, struct node *n, const char *name, uint64_t token, long expect,
+    long *version)
+{
+	struct cluster_cert cc = cert_with(CERT_PEM, KEY_PEM, "{\"attempts\":0}");
+	struct result res = {0};
+	enum cluster_result rc;
+
+	CALL(fx, &res, cluster_cert_put(n->c, name, token, expect, &cc, on_done, &res));
+	rc = res.rc;
+	*version = res.version;
+	result_reset(&res);
+	return rc;
+}
+
+static void
+test_key_check(void **state)
+{
+	struct fixture *fx = *state;
+	struct result res = {0};
+	struct node other = {0};
+	char *before, *after;
+
+	CALL(fx, &res, cluster_check_key(fx->a.c, on_done, &res));
+	assert_int_equal(res.rc, CLUSTER_OK);
+	CALL(fx, &res, cluster_check_key(fx->b.c, on_done, &res));
+	assert_int_equal(res.rc, CLUSTER_OK);
+	CALL(fx, &res, cluster_check_key(fx->a.c, on_done, &res));
+	assert_int_equal(res.rc, CLUSTER_OK);
+
+	node_open(fx, &other, "c", cluster_fixture_key_b);
+	before = dump_store(fx);
+	CALL(fx, &res, cluster_check_key(other.c, on_done, &res));
+	assert_int_equal(res.rc, CLUSTER_BAD_KEY);
+	assert_non_null(strstr(res.message, "another cluster key"));
+	after = dump_store(fx);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	cluster_destroy(other.c);
+	result_reset(&res);
+}
+
+static void
+test_lease(void **state)
+{
+	struct fixture *fx = *state;
+	struct result res = {0};
+	uint64_t t1 = take(fx, &fx->a, "www", LONG_MS), t2;
+
+	CALL(fx, &res, cluster_lease_take(fx->b.c, "www", LONG_MS, on_done, &res));
+	assert_int_equal(res.rc, CLUSTER_BUSY);
+	assert_string_equal(res.holder, "a");
+	CALL(fx, &res, cluster_lease_holder(fx->b.c, "www", on_done, &res));
+	assert_int_equal(res.rc, CLUSTER_OK);
+	assert_string_equal(res.holder, "a");
+	assert_int_equal(res.token, t1);
+
+	CALL(fx, &res, cluster_lease_renew(fx->a.c, "www", t1, LONG_MS, on_done, &res));
+	assert_int_equal(res.rc, CLUSTER_OK);
+	CALL(fx, &res, cluster_lease_renew(fx->b.c, "www", t1 + 1, LONG_MS, on_done, &res));
+	assert_int_equal(res.rc, CLUSTER_LOST);
+	CALL(fx, &res, cluster_lease_release(fx->b.c, "www", t1 + 1, on_done, &res));
+	assert_int_equal(res.rc, CLUSTER_LOST);
+	CALL(fx, &res, cluster_lease_holder(fx->a.c, "www", on_done, &res));
+	assert_string_equal(res.holder, "a");
+
+	CALL(fx, &res, cluster_lease_release(fx->a.c, "www", t1, on_done, &res));
+	assert_int_equal(res.rc, CLUSTER_OK);
+	CALL(fx, &res, cluster_lease_holder(fx->a.c, "www", on_done, &res));
+	assert_int_equal(res.rc, CLUSTER_OK);
+	assert_string_equal(res.holder, "");
+
+	/* Taken by b: a's token is lost for good. */
+	t2 = take(fx, &fx->b, "www", LONG_MS);
+	assert_true(t2 > t1);
+	CALL(fx, &res, cluster_lease_renew(fx->a.c, "www", t1, LONG_MS, on_done, &res));
+	assert_int_equal(res.rc, CLUSTER_LOST);
+	CALL(fx, &res, cluster_lease_release(fx->a.c, "www", t1, on_done, &res));
+	assert_int_equal(res.rc, CLUSTER_LOST);
+	CALL(fx, &res, cluster_lease_holder(fx->a.c, "www", on_done, &res));
+	assert_string_equal(res.holder, "b");
+	/* The benchmark's figure: Redis counts its commands, a folder none. */
+	if (fx->g->redis) {
+		assert_true(cluster_commands(fx->a.c) > 0);
+	} else {
+		assert_int_equal(cluster_commands(fx->a.c), 0);
+	}
+	result_reset(&res);
+}
+
+static void
+test_lease_expiry(void **state)
+{
+	struct fixture *fx = *state;
+	struct result res = {0};
+	uint64_t t1 = take(fx, &fx->a, "www", SHORT_MS), t2;
+
+	CALL(fx, &res, cluster_lease_take(fx->b.c, "www", LONG_MS, on_done, &res));
+	assert_int_equal(res.rc, CLUSTER_BUSY);
+	sleep_ms(fx, SHORT_MS + 200);
+	CALL(fx, &res, cluster_lease_holder(fx->b.c, "www", on_done, &res));
+	assert_string_equal(res.holder, "");
+	t2 = take(fx, &fx->b, "www", LONG_MS);
+	assert_true(t2 > t1);
+	CALL(fx, &res, cluster_lease_renew(fx->a.c, "www", t1, LONG_MS, on_done, &res));
+	assert_int_equal(res.rc, CLUSTER_LOST);
+	result_reset(&res);
+}
+
+static void
+test_fencing_tokens(void **state)
+{
+	struct fixture *fx = *state;
+	struct result res = {0};
+	const char *names[] = {"a.example", "b.example", "a.example", "c.example", "a.example"};
+	uint64_t last = 0;
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		struct node *n = i % 2 == 0 ? &fx->a : &fx->b;
+		uint64_t t = take(fx, n, names[i], LONG_MS);
+
+		assert_true(t > last);
+		last = t;
+		CALL(fx, &res, cluster_lease_release(n->c, names[i], t, on_done, &res));
+		assert_int_equal(res.rc, CLUSTER_OK);
+	}
+	result_reset(&res);
+}
+
+static void
+test_cert_put_cas(void **state)
+{
+	struct fixture *fx = *state;
+	struct result res = {0};
+	uint64_t t1 = take(fx, &fx->a, "www", LONG_MS), t2;
+	long v = -1;
+
+	assert_int_equal(put(fx, &fx->a, "www", t1, 0, &v), CLUSTER_OK);
+	assert_int_equal(v, 1);
+	assert_int_equal(put(fx, &fx->a, "www", t1, 0, &v), CLUSTER_CONFLICT);
+	assert_int_equal(v, 1);
+	assert_int_equal(put(fx, &fx->a, "www", t1, 1, &v), CLUSTER_OK);
+	assert_int_equal(v, 2);
+
+	/* The lease moves on to b: a's stale token installs nothing. */
+	CALL(fx, &res, cluster_lease_release(fx->a.c, "www", t1, on_done, &res));
+	t2 = take(fx, &fx->b, "www", LONG_MS);
+	assert_int_equal(put(fx, &fx->a, "www", t1, 2, &v), CLUSTER_LOST);
+	assert_int_equal(put(fx, &fx->b, "www", t2, 2, &v), CLUSTER_OK);
+	assert_int_equal(v, 3);
+
+	/* Token 0: no lease asked, the version still compared. */
+	assert_int_equal(put(fx, &fx->a, "www", 0, 3, &v), CLUSTER_OK);
+	assert_int_equal(v, 4);
+	assert_int_equal(put(fx, &fx->a, "www", 0, 1, &v), CLUSTER_CONFLICT);
+	assert_int_equal(v, 4);
+	assert_int_equal(put(fx, &fx->a, "fresh", 0, 0, &v), CLUSTER_OK);
+	assert_int_equal(v, 1);
+
+	CALL(fx, &res, cluster_cert_get(fx->b.c, "www", on_cert, &res));
+	assert_int_equal(res.cert.version, 4);
+	assert_int_equal(res.cert.token, 0);
+	assert_string_equal(res.cert.node, "a");
+	result_reset(&res);
+}
+
+static void
+test_cert_round_trip(void **state)
+{
+	struct fixture *fx = *state;
+	struct result res = {0};
+	uint64_t t = take(fx, &fx->a, "www", LONG_MS);
+	time_t now = time(NULL);
+	long v;
+
+	CALL(fx, &res, cluster_cert_get(fx->b.c, "www", on_cert, &res));
+	assert_int_equal(res.rc, CLUSTER_OK);
+	assert_int_equal(res.cert.version, 0);
+	assert_null(res.cert.key_pem);
+	assert_null(res.cert.order_url);
+
+	assert_int_equal(put(fx, &fx->a, "www", t, 0, &v), CLUSTER_OK);
+	CALL(fx, &res, cluster_cert_get(fx->b.c, "www", on_cert, &res));
+	assert_int_equal(res.rc, CLUSTER_OK);
+	assert_int_equal(res.cert.version, 1);
+	assert_int_equal(res.cert.token, t);
+	assert_string_equal(res.cert.node, "a");
+	assert_true(res.cert.time >= now && res.cert.time <= time(NULL));
+	assert_string_equal(res.cert.cert_pem, CERT_PEM);
+	assert_string_equal(res.cert.chain_pem, CHAIN_PEM);
+	assert_string_equal(res.cert.key_pem, KEY_PEM);
+	assert_string_equal(res.cert.state, "{\"attempts\":0}");
+	assert_null(res.cert.order_url);
+	result_reset(&res);
+}
+
+static void
+test_order(void **state)
+{
+	struct fixture *fx = *state;
+	struct result res = {0};
+	uint64_t t = take(fx, &fx->a, "www", LONG_MS);
+	long v;
+
+	/* Fenced: b holds no lease, a stale token is no better. */
+	CALL(fx, &res,
+	     cluster_order_put(fx->b.c, "www", t + 1, "https://ca/o/1", ORDER_PEM, on_done, &res));
+	assert_int_equal(res.rc, CLUSTER_LOST);
+	CALL(fx, &res,
+	     cluster_order_put(fx->a.c, "none", t, "https://ca/o/1", ORDER_PEM, on_done, &res));
+	assert_int_equal(res.rc, CLUSTER_LOST);
+	CALL(fx, &res, cluster_cert_get(fx->b.c, "www", on_cert, &res));
+	assert_null(res.cert.order_url);
+
+	CALL(fx, &res,
+	     cluster_order_put(fx->a.c, "www", t, "https://ca/o/1", ORDER_PEM, on_done, &res));
+	assert_int_equal(res.rc, CLUSTER_OK);
+	CALL(fx, &res, cluster_cert_get(fx->b.c, "www", on_cert, &res));
+	assert_string_equal(res.cert.order_url, "https://ca/o/1");
+	assert_string_equal(res.cert.order_key_pem, ORDER_PEM);
+	assert_string_equal(res.cert.order_node, "a");
+
+	/* url NULL removes it. */
+	CALL(fx, &res, cluster_order_put(fx->a.c, "www", t, NULL, NULL, on_done, &res));
+	assert_int_equal(res.rc, CLUSTER_OK);
+	CALL(fx, &res, cluster_cert_get(fx->b.c, "www", on_cert, &res));
+	assert_null(res.cert.order_url);
+	assert_null(res.cert.order_key_pem);
+
+	/* An install removes the order in flight. */
+	CALL(fx, &res,
+	     cluster_order_put(fx->a.c, "www", t, "https://ca/o/2", ORDER_PEM, on_done, &res));
+	assert_int_equal(put(fx, &fx->a, "www", t, 0, &v), CLUSTER_OK);
+	CALL(fx, &res, cluster_cert_get(fx->b.c, "www", on_cert, &res));
+	assert_int_equal(res.cert.version, 1);
+	assert_null(res.cert.order_url);
+	assert_null(res.cert.order_key_pem);
+	result_reset(&res);
+}
+
+static void
+test_state_put(void **state)
+{
+	struct fixture *fx = *state;
+	struct result res = {0};
+	uint64_t t = take(fx, &fx->a, "www", LONG_MS);
+	long v;
+
+	assert_int_equal(put(fx, &fx->a, "www", t, 0, &v), CLUSTER_OK);
+	CALL(fx, &res, cluster_state_put(fx->b.c, "www", t + 1, "{\"x\":1}", on_done, &res));
+	assert_int_equal(res.rc, CLUSTER_LOST);
+	CALL(fx, &res, cluster_state_put(fx->a.c, "www", t, "{\"attempts\":3}", on_done, &res));
+	assert_int_equal(res.rc, CLUSTER_OK);
+	CALL(fx, &res, cluster_cert_get(fx->b.c, "www", on_cert, &res));
+	assert_string_equal(res.cert.state, "{\"attempts\":3}");
+	assert_int_equal(res.cert.version, 1);
+	assert_string_equal(res.cert.key_pem, KEY_PEM);
+	result_reset(&res);
+}
+
+static void
+test_versions(void **state)
+{
+	struct fixture *fx = *state;
+	struct result res = {0};
+	long v;
+
+	CALL(fx, &res, cluster_versions(fx->a.c, on_versions, &res));
+	assert_int_equal(res.rc, CLUSTER_OK);
+	assert_int_equal(json_object_size(res.json), 0);
+	assert_int_equal(put(fx, &fx->a, "one", 0, 0, &v), CLUSTER_OK);
+	assert_int_equal(put(fx, &fx->a, "two", 0, 0, &v), CLUSTER_OK);
+	assert_int_equal(put(fx, &fx->b, "two", 0, 1, &v), CLUSTER_OK);
+	CALL(fx, &res, cluster_versions(fx->b.c, on_versions, &res));
+	assert_int_equal(res.rc, CLUSTER_OK);
+	assert_int_equal(json_object_size(res.json), 2);
+	assert_int_equal(json_integer_value(json_object_get(res.json, "one")), 1);
+	assert_int_equal(json_integer_value(json_object_get(res.json, "two")), 2);
+	result_reset(&res);
+}
+
+static void
+test_answers(void **state)
+{
+	struct fixture *fx = *state;
+	struct result res = {0};
+
+	CALL(fx, &res,
+	     cluster_answer_put(fx->a.c, CLUSTER_ANSWER_HTTP, "tok-1", "tok-1.thumb", LONG_MS,
+	                        on_done, &res));
+	assert_int_equal(res.rc, CLUSTER_OK);
+	CALL(fx, &res, cluster_answer_get(fx->b.c, CLUSTER_ANSWER_HTTP, "tok-1", on_value, &res));
+	assert_int_equal(res.rc, CLUSTER_OK);
+	assert_string_equal(res.value, "tok-1.thumb");
+	/* The two kinds are apart. */
+	CALL(fx, &res, cluster_answer_get(fx->b.c, CLUSTER_ANSWER_ALPN, "tok-1", on_value, &res));
+	assert_int_equal(res.rc, CLUSTER_OK);
+	assert_null(res.value);
+	CALL(fx, &res,
+	     cluster_answer_put(fx->a.c, CLUSTER_ANSWER_ALPN, "www.example", "digest", LONG_MS,
+	                        on_done, &res));
+	CALL(fx, &res,
+	     cluster_answer_get(fx->b.c, CLUSTER_ANSWER_ALPN, "www.example", on_value, &res));
+	assert_string_equal(res.value, "digest");
+
+	/* Withdrawn. */
+	CALL(fx, &res,
+	     cluster_answer_put(fx->a.c, CLUSTER_ANSWER_HTTP, "tok-1", NULL, 0, on_done, &res));
+	assert_int_equal(res.rc, CLUSTER_OK);
+	CALL(fx, &res, cluster_answer_get(fx->b.c, CLUSTER_ANSWER_HTTP, "tok-1", on_value, &res));
+	assert_null(res.value);
+
+	/* Expired. */
+	CALL(fx, &res,
+	     cluster_answer_put(fx->a.c, CLUSTER_ANSWER_HTTP, "tok-2", "tok-2.thumb", SHORT_MS,
+	                        on_done, &res));
+	CALL(fx, &res, cluster_answer_get(fx->b.c, CLUSTER_ANSWER_HTTP, "tok-2", on_value, &res));
+	assert_string_equal(res.value, "tok-2.thumb");
+	sleep_ms(fx, SHORT_MS + 200);
+	CALL(fx, &res, cluster_answer_get(fx->b.c, CLUSTER_ANSWER_HTTP, "tok-2", on_value, &res));
+	assert_int_equal(res.rc, CLUSTER_OK);
+	assert_null(res.value);
+	result_reset(&res);
+}
+
+static bool
+has_item(const json_t *list, const char *item)
+{
+	size_t i;
+
+	for (i = 0; i < json_array_size(list); i++) {
+		if (strcmp(json_string_value(json_array_get(list, i)), item) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static void
+test_acks(void **state)
+{
+	struct fixture *fx = *state;
+	struct result res = {0};
+
+	CALL(fx, &res, cluster_acks(fx->a.c, "tok", on_list, &res));
+	assert_int_equal(res.rc, CLUSTER_OK);
+	assert_int_equal(json_array_size(res.json), 0);
+	CALL(fx, &res, cluster_ack(fx->a.c, "tok", SHORT_MS, on_done, &res));
+	assert_int_equal(res.rc, CLUSTER_OK);
+	CALL(fx, &res, cluster_ack(fx->b.c, "tok", SHORT_MS, on_done, &res));
+	CALL(fx, &res, cluster_ack(fx->b.c, "tok", SHORT_MS, on_done, &res));
+	CALL(fx, &res, cluster_ack(fx->b.c, "other", LONG_MS, on_done, &res));
+	CALL(fx, &res, cluster_acks(fx->a.c, "tok", on_list, &res));
+	assert_int_equal(json_array_size(res.json), 2);
+	assert_true(has_item(res.json, "a"));
+	assert_true(has_item(res.json, "b"));
+	sleep_ms(fx, SHORT_MS + 200);
+	CALL(fx, &res, cluster_acks(fx->a.c, "tok", on_list, &res));
+	assert_int_equal(json_array_size(res.json), 0);
+	CALL(fx, &res, cluster_acks(fx->a.c, "other", on_list, &res));
+	assert_int_equal(json_array_size(res.json), 1);
+	assert_true(has_item(res.json, "b"));
+	result_reset(&res);
+}
+
+static void
+test_nodes(void **state)
+{
+	struct fixture *fx = *state;
+	struct result res = {0};
+	time_t now = time(NULL);
+	json_t *a, *b;
+
+	CALL(fx, &res, cluster_beat(fx->a.c, SHORT_MS, 2, on_done, &res));
+	assert_int_equal(res.rc, CLUSTER_OK);
+	CALL(fx, &res, cluster_beat(fx->b.c, LONG_MS, 0, on_done, &res));
+	CALL(fx, &res, cluster_nodes(fx->a.c, on_nodes, &res));
+	assert_int_equal(res.rc, CLUSTER_OK);
+	assert_int_equal(json_object_size(res.json), 2);
+	a = json_object_get(res.json, "a");
+	b = json_object_get(res.json, "b");
+	assert_int_equal(json_integer_value(json_object_get(a, "running")), 2);
+	assert_int_equal(json_integer_value(json_object_get(b, "running")), 0);
+	assert_true(json_integer_value(json_object_get(a, "seen")) >= now);
+	assert_true(json_is_true(json_object_get(a, "alive")));
+	assert_true(json_is_true(json_object_get(b, "alive")));
+
+	sleep_ms(fx, SHORT_MS + 200);
+	CALL(fx, &res, cluster_nodes(fx->b.c, on_nodes, &res));
+	assert_int_equal(json_object_size(res.json), 2);
+	assert_true(json_is_false(json_object_get(json_object_get(res.json, "a"), "alive")));
+	assert_true(json_is_true(json_object_get(json_object_get(res.json, "b"), "alive")));
+	result_reset(&res);
+}
+
+static void
+test_accounts(void **state)
+{
+	struct fixture *fx = *state;
+	struct result res = {0};
+	const char *json = "{\"url\":\"https://ca/acct/1\"}";
+
+	CALL(fx, &res, cluster_account_get(fx->a.c, "ca.example", on_account, &res));
+	assert_int_equal(res.rc, CLUSTER_OK);
+	assert_null(res.value);
+	assert_null(res.value2);
+	CALL(fx, &res, cluster_account_put(fx->a.c, "ca.example", KEY_PEM, json, on_done, &res));
+	assert_int_equal(res.rc, CLUSTER_OK);
+	CALL(fx, &res, cluster_account_put(fx->b.c, "ca.example", ORDER_PEM, "{}", on_done, &res));
+	assert_int_equal(res.rc, CLUSTER_CONFLICT);
+	CALL(fx, &res, cluster_account_get(fx->b.c, "ca.example", on_account, &res));
+	assert_int_equal(res.rc, CLUSTER_OK);
+	assert_string_equal(res.value, KEY_PEM);
+	assert_string_equal(res.value2, json);
+	CALL(fx, &res, cluster_account_get(fx->b.c, "other.example", on_account, &res));
+	assert_null(res.value);
+	result_reset(&res);
+}
+
+/* Redis pub/sub is lossy until b's subscription is in place: announce
+ * until b hears one (file: a hears its own at once, b never). */
+static void
+test_announce(void **state)
+{
+	struct fixture *fx = *state;
+	struct cluster_event ev = {.kind = CLUSTER_EVENT_RENEW, .name = "www"};
+	struct result res = {0};
+	int tries;
+	long v;
+
+	for (tries = 0; tries < 50; tries++) {
+		CALL(fx, &res, cluster_announce(fx->a.c, &ev, on_done, &res));
+		assert_int_equal(res.rc, CLUSTER_OK);
+		if (!fx->g->redis) {
+			run_until(fx, &fx->a.events, 1, WAIT_S);
+			break;
+		}
+		sleep_ms(fx, 100);
+		if (fx->a.events > 0 && fx->b.events > 0) {
+			break;
+		}
+	}
+	assert_int_equal(fx->a.last.kind, CLUSTER_EVENT_RENEW);
+	assert_string_equal(fx->a.last.name, "www");
+	assert_string_equal(fx->a.last.node, "a");
+	if (fx->g->redis) {
+		assert_string_equal(fx->b.last.name, "www");
+		assert_string_equal(fx->b.last.node, "a");
+	} else {
+		sleep_ms(fx, 50);
+		assert_int_equal(fx->a.events, 1);
+		assert_int_equal(fx->b.events, 0);
+	}
+
+	ev.kind = CLUSTER_EVENT_INSTALLED;
+	ev.version = 7;
+	fx->a.events = fx->b.events = 0;
+	CALL(fx, &res, cluster_announce(fx->a.c, &ev, on_done, &res));
+	run_until(fx, &fx->a.events, 1, WAIT_S);
+	assert_int_equal(fx->a.last.kind, CLUSTER_EVENT_INSTALLED);
+	assert_int_equal(fx->a.last.version, 7);
+	if (fx->g->redis) {
+		run_until(fx, &fx->b.events, 1, WAIT_S);
+		assert_int_equal(fx->b.last.version, 7);
+	}
+
+	/* cert_put announces itself: to b through Redis, to a in any case. */
+	fx->a.events = fx->b.events = 0;
+	assert_int_equal(put(fx, &fx->a, "api", 0, 0, &v), CLUSTER_OK);
+	run_until(fx, &fx->a.events, 1, WAIT_S);
+	assert_int_equal(fx->a.last.kind, CLUSTER_EVENT_INSTALLED);
+	assert_string_equal(fx->a.last.name, "api");
+	assert_int_equal(fx->a.last.version, 1);
+	if (fx->g->redis) {
+		run_until(fx, &fx->b.events, 1, WAIT_S);
+		assert_int_equal(fx->b.last.kind, CLUSTER_EVENT_INSTALLED);
+		assert_string_equal(fx->b.last.name, "api");
+		assert_string_equal(fx->b.last.node, "a");
+	}
+	result_reset(&res);
+}
+
+/* What the store holds (every Redis key and value, every file) shows no
+ * private key: not the PEM label, not the key's base64. */
+static void
+test_no_key_in_clear(void **state)
+{
+	struct fixture *fx = *state;
+	struct result res = {0};
+	uint64_t t = take(fx, &fx->a, "www", LONG_MS);
+	char *all;
+	long v;
+
+	CALL(fx, &res, cluster_check_key(fx->a.c, on_done, &res));
+	CALL(fx, &res,
+	     cluster_order_put(fx->a.c, "www", t, "https://ca/o/1", ORDER_PEM, on_done, &res));
+	assert_int_equal(res.rc, CLUSTER_OK);
+	assert_int_equal(put(fx, &fx->a, "api", 0, 0, &v), CLUSTER_OK);
+	CALL(fx, &res, cluster_account_put(fx->a.c, "ca.example", KEY_PEM, "{}", on_done, &res));
+	assert_int_equal(res.rc, CLUSTER_OK);
+
+	all = dump_store(fx);
+	assert_non_null(strstr(all, "https://ca/o/1"));
+	assert_non_null(strstr(all, "BEGIN CERTIFICATE"));
+	assert_null(strstr(all, "PRIVATE KEY"));
+	assert_null(strstr(all, KEY_BODY));
+	assert_null(strstr(all, "MC4CAQAwBQYDK2VwBCIEIAAAAAAAAAAAAAAA"));
+	free(all);
+	result_reset(&res);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        T(test_key_check),      T(test_lease),        T(test_lease_expiry),
+	        T(test_fencing_tokens), T(test_cert_put_cas), T(test_cert_round_trip),
+	        T(test_order),          T(test_state_put),    T(test_versions),
+	        T(test_answers),        T(test_acks),         T(test_nodes),
+	        T(test_accounts),       T(test_announce),     T(test_no_key_in_clear),
+	};
+	int failed = 0;
+
+	failed += cmocka_run_group_tests_name("file", tests, group_setup_file, group_teardown);
+	failed += cmocka_run_group_tests_name("redis", tests, group_setup_redis, group_teardown);
+	return failed;
+}
