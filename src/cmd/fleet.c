@@ -37,8 +37,7 @@ on_deadline(struct ev_loop *loop, ev_timer *w, int revents)
 
 /* Runs the loop until *flag is set or seconds passed. */
 static void
-run_until(struct ev_loop *loop, struct wait *w8, bool (*ready)(void *), void *arg,
-          double seconds)
+run_until(struct ev_loop *loop, struct wait *w8, bool (*ready)(void *), void *arg, double seconds)
 {
 	ev_timer deadline;
 
@@ -377,8 +376,8 @@ out:
 /* --- the daemon ---------------------------------------------------------------- */
 
 static void
-on_versions(const struct cluster_reply *r, size_t n, const char *const *names,
-            const long *versions, void *arg)
+on_versions(const struct cluster_reply *r, size_t n, const char *const *names, const long *versions,
+            void *arg)
 {
 	struct cmd_fleet *f = arg;
 	size_t looked;

@@ -438,7 +438,8 @@ on_installed(const struct cluster_reply *r, void *arg)
 	} else {
 		st->fleet_owed = true;
 		if (r->rc == CLUSTER_CONFLICT || r->rc == CLUSTER_LOST) {
-			log_warn("%s: another node installed a newer one in the fleet (version %ld); "
+			log_warn("%s: another node installed a newer one in the fleet (version "
+			         "%ld); "
 			         "it replaces this one here at the next look",
 			         fj->name, r->version);
 		} else {

@@ -18,8 +18,6 @@
 #include "store/state.h"
 #include "store/store_cert.h"
 
-
-
 static const char *const result_names[JOB__MAX] = {
         [JOB_ISSUED] = "issued", [JOB_RENEWED] = "renewed",   [JOB_UNCHANGED] = "unchanged",
         [JOB_FAILED] = "failed", [JOB_DEPLOYED] = "deployed", [JOB_DEFERRED] = "deferred",

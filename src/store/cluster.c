@@ -9,7 +9,8 @@
 
 #include "base/log.h"
 #include "crypto/seal.h"
-#include "store/cluster_internal.h"
+#include "store/cluster_defer.h"
+#include "store/cluster_backend.h"
 
 #define AAD_LEN 600
 #define CHECK_TEXT "acmed cluster key check"
@@ -19,6 +20,13 @@ struct cluster {
 	unsigned char key[CLUSTER_KEY_LEN];
 	char *url;
 	struct cluster_config config; /* callbacks */
+	/* Nothing is read or written but the key check until it passed on
+	 * the connection of the moment: a node with another key never
+	 * writes (cluster_state). */
+	enum cluster_state state;
+	char why[512];
+	struct cluster_defer refused; /* the calls answered "not ready" */
+	struct cluster_backend_events no_events;
 };
 
 static const char *const result_names[] = {
@@ -40,12 +48,43 @@ cluster_result_name(enum cluster_result rc)
 /* --- life ------------------------------------------------------------------ */
 
 static void
+on_checked(const struct cluster_reply *r, void *arg)
+{
+	struct cluster *c = arg;
+
+	snprintf(c->why, sizeof(c->why), "%s", r->message != NULL ? r->message : "");
+	switch (r->rc) {
+	case CLUSTER_OK:
+		c->state = CLUSTER_STATE_READY;
+		if (c->config.on_up != NULL) {
+			c->config.on_up(c->config.arg);
+		}
+		break;
+	case CLUSTER_BAD_KEY:
+		if (c->state != CLUSTER_STATE_BAD_KEY) {
+			log_error("cluster: %s: %s; nothing is read from it or written to it",
+			          c->url, c->why);
+		}
+		c->state = CLUSTER_STATE_BAD_KEY;
+		break;
+	default:
+		c->state = CLUSTER_STATE_DOWN;
+		break;
+	}
+}
+
+/* Connected (again): the key is checked before anything else. */
+static void
 on_up(void *arg)
 {
 	struct cluster *c = arg;
 
-	if (c->config.on_up != NULL) {
-		c->config.on_up(c->config.arg);
+	if (c->state != CLUSTER_STATE_BAD_KEY) {
+		c->state = CLUSTER_STATE_CONNECTING;
+	}
+	if (cluster_check_key(c, on_checked, c) < 0) {
+		c->state = CLUSTER_STATE_DOWN;
+		snprintf(c->why, sizeof(c->why), "out of memory");
 	}
 }
 
@@ -53,11 +92,50 @@ static void
 on_down(const char *why, void *arg)
 {
 	struct cluster *c = arg;
+	bool was_ready = c->state == CLUSTER_STATE_READY;
 
-	if (c->config.on_down != NULL) {
+	if (c->state != CLUSTER_STATE_BAD_KEY) {
+		c->state = CLUSTER_STATE_DOWN;
+		snprintf(c->why, sizeof(c->why), "%s", why != NULL ? why : "connection lost");
+	}
+	if (was_ready && c->config.on_down != NULL) {
 		c->config.on_down(why, c->config.arg);
 	}
 }
+
+enum cluster_state
+cluster_state(const struct cluster *c, const char **why)
+{
+	if (why != NULL) {
+		*why = c->why[0] != '\0' ? c->why : "not connected yet";
+	}
+	return c->state;
+}
+
+/* A call made while the store is not ready: answered from the loop with
+ * DOWN (BAD_KEY after a failed key check) and why. */
+static int
+refuse(struct cluster *c, enum cluster_defer_shape shape, union cluster_defer_fn fn, void *arg)
+{
+	struct cluster_deferred *a = cluster_defer_new(shape, fn, arg);
+
+	if (a == NULL) {
+		return -1;
+	}
+	cluster_defer_fail(a, c->state == CLUSTER_STATE_BAD_KEY ? CLUSTER_BAD_KEY : CLUSTER_DOWN,
+	                   "%s", c->why[0] != '\0' ? c->why : "not connected yet");
+	cluster_defer_push(&c->refused, a);
+	return 0;
+}
+
+#define GATE(shape, member, f)                              \
+	do {                                                \
+		if (c->state != CLUSTER_STATE_READY) {      \
+			union cluster_defer_fn u_;          \
+			u_.member = (f);                    \
+			return refuse(c, (shape), u_, arg); \
+		}                                           \
+	} while (0)
 
 static void
 on_event(const struct cluster_event *ev, void *arg)
@@ -99,6 +177,7 @@ cluster_create(struct ev_loop *loop, const struct cluster_config *config, char *
 	if (c->b == NULL) {
 		goto fail;
 	}
+	cluster_defer_init(&c->refused, loop, &c->no_events);
 	return c;
 fail:
 	if (c != NULL) {
@@ -116,6 +195,7 @@ cluster_destroy(struct cluster *c)
 		return;
 	}
 	c->b->ops->destroy(c->b);
+	cluster_defer_finish(&c->refused);
 	memset(c->key, 0, sizeof(c->key));
 	free(c->url);
 	free(c);
@@ -124,7 +204,7 @@ cluster_destroy(struct cluster *c)
 bool
 cluster_up(const struct cluster *c)
 {
-	return c->b->ops->up(c->b);
+	return c->state == CLUSTER_STATE_READY && c->b->ops->up(c->b);
 }
 
 const char *
@@ -326,6 +406,7 @@ int
 cluster_lease_take(struct cluster *c, const char *name, long ttl_ms, cluster_done_fn done,
                    void *arg)
 {
+	GATE(CLUSTER_DEFER_DONE, done, DONE(done));
 	return c->b->ops->lease_take(c->b, name, ttl_ms, DONE(done), arg);
 }
 
@@ -333,6 +414,7 @@ int
 cluster_lease_renew(struct cluster *c, const char *name, uint64_t token, long ttl_ms,
                     cluster_done_fn done, void *arg)
 {
+	GATE(CLUSTER_DEFER_DONE, done, DONE(done));
 	return c->b->ops->lease_renew(c->b, name, token, ttl_ms, DONE(done), arg);
 }
 
@@ -340,12 +422,14 @@ int
 cluster_lease_release(struct cluster *c, const char *name, uint64_t token, cluster_done_fn done,
                       void *arg)
 {
+	GATE(CLUSTER_DEFER_DONE, done, DONE(done));
 	return c->b->ops->lease_release(c->b, name, token, DONE(done), arg);
 }
 
 int
 cluster_lease_holder(struct cluster *c, const char *name, cluster_done_fn done, void *arg)
 {
+	GATE(CLUSTER_DEFER_DONE, done, DONE(done));
 	return c->b->ops->lease_holder(c->b, name, DONE(done), arg);
 }
 
@@ -423,6 +507,7 @@ int
 cluster_cert_get(struct cluster *c, const char *name, cluster_cert_fn done, void *arg)
 {
 	struct front_call *fc = front_call(c, arg);
+	GATE(CLUSTER_DEFER_CERT, cert, done);
 
 	if (fc == NULL) {
 		return -1;
@@ -464,6 +549,7 @@ cluster_cert_put(struct cluster *c, const char *name, uint64_t token, long expec
 	bool fail = false;
 	int rc;
 
+	GATE(CLUSTER_DEFER_DONE, done, DONE(done));
 	sealed.key_pem = seal_field(c, "cert", name, cert->key_pem, &fail);
 	sealed.order_key_pem = NULL;
 	rc = fail ? -1 : c->b->ops->cert_put(c->b, name, token, expect, &sealed, DONE(done), arg);
@@ -476,9 +562,12 @@ cluster_order_put(struct cluster *c, const char *name, uint64_t token, const cha
                   const char *key_pem, cluster_done_fn done, void *arg)
 {
 	bool fail = false;
-	char *sealed = url != NULL ? seal_field(c, "order", name, key_pem, &fail) : NULL;
-	int rc = fail ? -1 : c->b->ops->order_put(c->b, name, token, url, sealed, DONE(done), arg);
+	char *sealed = NULL;
+	int rc;
 
+	GATE(CLUSTER_DEFER_DONE, done, DONE(done));
+	sealed = url != NULL ? seal_field(c, "order", name, key_pem, &fail) : NULL;
+	rc = fail ? -1 : c->b->ops->order_put(c->b, name, token, url, sealed, DONE(done), arg);
 	free(sealed);
 	return rc;
 }
@@ -487,12 +576,14 @@ int
 cluster_state_put(struct cluster *c, const char *name, uint64_t token, const char *state,
                   cluster_done_fn done, void *arg)
 {
+	GATE(CLUSTER_DEFER_DONE, done, DONE(done));
 	return c->b->ops->state_put(c->b, name, token, state, DONE(done), arg);
 }
 
 int
 cluster_versions(struct cluster *c, cluster_versions_fn done, void *arg)
 {
+	GATE(CLUSTER_DEFER_VERSIONS, versions, done);
 	return c->b->ops->versions(c->b, done, arg);
 }
 
@@ -502,6 +593,7 @@ int
 cluster_answer_put(struct cluster *c, enum cluster_answer_kind kind, const char *key,
                    const char *value, long ttl_ms, cluster_done_fn done, void *arg)
 {
+	GATE(CLUSTER_DEFER_DONE, done, DONE(done));
 	return c->b->ops->answer_put(c->b, kind, key, value, ttl_ms, DONE(done), arg);
 }
 
@@ -509,30 +601,35 @@ int
 cluster_answer_get(struct cluster *c, enum cluster_answer_kind kind, const char *key,
                    cluster_value_fn done, void *arg)
 {
+	GATE(CLUSTER_DEFER_VALUE, value, done);
 	return c->b->ops->answer_get(c->b, kind, key, done, arg);
 }
 
 int
 cluster_ack(struct cluster *c, const char *token, long ttl_ms, cluster_done_fn done, void *arg)
 {
+	GATE(CLUSTER_DEFER_DONE, done, DONE(done));
 	return c->b->ops->ack(c->b, token, ttl_ms, DONE(done), arg);
 }
 
 int
 cluster_acks(struct cluster *c, const char *token, cluster_list_fn done, void *arg)
 {
+	GATE(CLUSTER_DEFER_LIST, list, done);
 	return c->b->ops->acks(c->b, token, done, arg);
 }
 
 int
 cluster_beat(struct cluster *c, long ttl_ms, long running, cluster_done_fn done, void *arg)
 {
+	GATE(CLUSTER_DEFER_DONE, done, DONE(done));
 	return c->b->ops->beat(c->b, ttl_ms, running, DONE(done), arg);
 }
 
 int
 cluster_nodes(struct cluster *c, cluster_nodes_fn done, void *arg)
 {
+	GATE(CLUSTER_DEFER_NODES, nodes, done);
 	return c->b->ops->nodes(c->b, done, arg);
 }
 
@@ -559,6 +656,7 @@ int
 cluster_account_get(struct cluster *c, const char *ca_host, cluster_account_fn done, void *arg)
 {
 	struct front_call *fc = front_call(c, arg);
+	GATE(CLUSTER_DEFER_ACCOUNT, account, done);
 
 	if (fc == NULL) {
 		return -1;
@@ -577,11 +675,14 @@ cluster_account_put(struct cluster *c, const char *ca_host, const char *key_pem,
                     cluster_done_fn done, void *arg)
 {
 	bool fail = false;
-	char *sealed = seal_field(c, "account", ca_host, key_pem, &fail);
-	int rc = fail || sealed == NULL
-	                 ? -1
-	                 : c->b->ops->account_put(c->b, ca_host, sealed, json, DONE(done), arg);
+	char *sealed = NULL;
+	int rc;
 
+	GATE(CLUSTER_DEFER_DONE, done, DONE(done));
+	sealed = seal_field(c, "account", ca_host, key_pem, &fail);
+	rc = fail || sealed == NULL
+	             ? -1
+	             : c->b->ops->account_put(c->b, ca_host, sealed, json, DONE(done), arg);
 	free(sealed);
 	return rc;
 }
@@ -589,5 +690,6 @@ cluster_account_put(struct cluster *c, const char *ca_host, const char *key_pem,
 int
 cluster_announce(struct cluster *c, const struct cluster_event *ev, cluster_done_fn done, void *arg)
 {
+	GATE(CLUSTER_DEFER_DONE, done, DONE(done));
 	return c->b->ops->announce(c->b, ev, DONE(done), arg);
 }

@@ -37,48 +37,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CLUSTER_KEY_LEN 32
-
-enum cluster_result {
-	CLUSTER_OK,
-	CLUSTER_BUSY, /* lease held by another (holder set) */
-	CLUSTER_LOST, /* the lease is not (or no longer) this token's */
-	CLUSTER_CONFLICT, /* compare-and-set: the version moved on */
-	CLUSTER_DOWN, /* the backend cannot be reached now */
-	CLUSTER_BAD_KEY, /* sealed data the cluster key cannot open */
-	CLUSTER_ERROR, /* anything else (message says) */
-};
+#include "store/cluster_types.h"
 
 const char *cluster_result_name(enum cluster_result rc);
-
-enum cluster_event_kind {
-	CLUSTER_EVENT_INSTALLED, /* name's record reached version */
-	CLUSTER_EVENT_WEBROOT, /* a webroot answer for token is in the store */
-	CLUSTER_EVENT_RENEW, /* renew name once, now (acmed renew --now) */
-};
-
-struct cluster_event {
-	enum cluster_event_kind kind;
-	const char *name; /* INSTALLED, RENEW: the certificate */
-	const char *token; /* WEBROOT: the challenge token */
-	long version; /* INSTALLED */
-	const char *node; /* who announced it */
-};
-
-struct cluster_config {
-	const char *url; /* "redis://..." or "file:///..." */
-	const char *password; /* Redis AUTH, or NULL */
-	unsigned char key[CLUSTER_KEY_LEN]; /* the cluster key */
-	const char *node; /* this node's name */
-	/* The backend came up (reconnected: reconcile now) or went away;
-	 * may be NULL. */
-	void (*on_up)(void *arg);
-	void (*on_down)(const char *why, void *arg);
-	/* An announcement from a node (this one's included), see
-	 * cluster_announce; may be NULL. */
-	void (*on_event)(const struct cluster_event *ev, void *arg);
-	void *arg;
-};
 
 struct cluster;
 
@@ -89,24 +50,16 @@ struct cluster *cluster_create(struct ev_loop *loop, const struct cluster_config
 /* Every call still waiting gets CLUSTER_DOWN ("closed") first. Safe on
  * NULL. */
 void cluster_destroy(struct cluster *c);
-bool cluster_up(const struct cluster *c);
+/* Whether calls go through: connected, and the cluster key checked on
+ * this connection (cluster_check_key runs by itself at every connect;
+ * on_up is called once it passed). Until then, and for good after a
+ * failed check, every call answers DOWN or BAD_KEY with why. */
+enum cluster_state cluster_state(const struct cluster *c, const char **why);
+bool cluster_up(const struct cluster *c); /* READY and connected */
 const char *cluster_node(const struct cluster *c);
 const char *cluster_name(const struct cluster *c); /* the URL, for logs */
 /* Backend commands sent so far (the benchmark's figure; 0 for file). */
 unsigned long cluster_commands(const struct cluster *c);
-
-/* The generic answer. message: "" or one line. */
-struct cluster_reply {
-	enum cluster_result rc;
-	const char *message;
-	uint64_t token; /* lease_take: the new token */
-	const char *holder; /* BUSY: "NODE" of the lease holder */
-	long version; /* cert_put: the new one; CONFLICT: the current one */
-};
-
-/* A call taking a cluster_done_fn accepts NULL: fire and forget (a
- * failure is logged at debug level). */
-typedef void (*cluster_done_fn)(const struct cluster_reply *r, void *arg);
 
 /* --- the cluster key ----------------------------------------------------
  * The first node to reach a fresh store leaves a check value sealed with
@@ -128,22 +81,6 @@ int cluster_lease_release(struct cluster *c, const char *name, uint64_t token, c
 /* Who holds it now: holder "" when nobody (for status). */
 int cluster_lease_holder(struct cluster *c, const char *name, cluster_done_fn done, void *arg);
 
-/* --- records -------------------------------------------------------------- */
-struct cluster_cert {
-	long version; /* 0: nothing installed by the fleet yet */
-	uint64_t token; /* the lease token that installed it */
-	char *node; /* who installed it, or NULL */
-	time_t time; /* when */
-	char *cert_pem; /* the leaf, or NULL */
-	char *chain_pem; /* the issuers, or NULL */
-	char *key_pem; /* opened; cleared on free */
-	char *state; /* state_shared_to_json's text, or NULL */
-	/* An order in flight, or url NULL */
-	char *order_url;
-	char *order_key_pem; /* opened; cleared on free */
-	char *order_node;
-};
-
 void cluster_cert_init(struct cluster_cert *cc);
 /* Frees what cluster.c made for a cluster_cert_get answer (its keys from
  * seal_open, cleared); not for a record a caller filled itself. */
@@ -151,8 +88,6 @@ void cluster_cert_finish(struct cluster_cert *cc);
 
 /* name's record and order. cert borrowed for the call (rc OK: version 0
  * when there is none; BAD_KEY when a key could not be opened). */
-typedef void (*cluster_cert_fn)(const struct cluster_reply *r, const struct cluster_cert *cert,
-                                void *arg);
 int cluster_cert_get(struct cluster *c, const char *name, cluster_cert_fn done, void *arg);
 
 /* Installs cert (version, token, node, time ignored: set here) as name's
@@ -172,55 +107,35 @@ int cluster_state_put(struct cluster *c, const char *name, uint64_t token, const
                       cluster_done_fn done, void *arg);
 
 /* Every record's version: names[i] at versions[i] (borrowed). */
-typedef void (*cluster_versions_fn)(const struct cluster_reply *r, size_t n,
-                                    const char *const *names, const long *versions, void *arg);
 int cluster_versions(struct cluster *c, cluster_versions_fn done, void *arg);
 
 /* --- challenges ----------------------------------------------------------- */
-enum cluster_answer_kind {
-	CLUSTER_ANSWER_HTTP, /* key: the token; value: the key authorization */
-	CLUSTER_ANSWER_ALPN, /* key: the identifier; value: the key authorization */
-};
 /* Publishes an answer for ttl_ms (value NULL withdraws it). */
 int cluster_answer_put(struct cluster *c, enum cluster_answer_kind kind, const char *key,
                        const char *value, long ttl_ms, cluster_done_fn done, void *arg);
 /* The answer, or value NULL (rc OK) when there is none. */
-typedef void (*cluster_value_fn)(const struct cluster_reply *r, const char *value, void *arg);
 int cluster_answer_get(struct cluster *c, enum cluster_answer_kind kind, const char *key,
                        cluster_value_fn done, void *arg);
 /* A node wrote the webroot file for token; the nodes that did. */
 int cluster_ack(struct cluster *c, const char *token, long ttl_ms, cluster_done_fn done, void *arg);
-typedef void (*cluster_list_fn)(const struct cluster_reply *r, size_t n, const char *const *items,
-                                void *arg);
 int cluster_acks(struct cluster *c, const char *token, cluster_list_fn done, void *arg);
 
 /* --- nodes ---------------------------------------------------------------- */
 /* This node is alive (for ttl_ms) and runs that many orders; info is a
  * short text shown by status. */
 int cluster_beat(struct cluster *c, long ttl_ms, long running, cluster_done_fn done, void *arg);
-struct cluster_node {
-	const char *name;
-	time_t seen; /* its last beat */
-	long running;
-	bool alive; /* its beat has not expired */
-};
-typedef void (*cluster_nodes_fn)(const struct cluster_reply *r, size_t n,
-                                 const struct cluster_node *nodes, void *arg);
 int cluster_nodes(struct cluster *c, cluster_nodes_fn done, void *arg);
-
-/* --- accounts ------------------------------------------------------------- */
-/* The account of the CA host: its key (opened) and account.json's text;
- * both NULL when the fleet has none yet. */
-typedef void (*cluster_account_fn)(const struct cluster_reply *r, const char *key_pem,
-                                   const char *json, void *arg);
-int cluster_account_get(struct cluster *c, const char *ca_host, cluster_account_fn done, void *arg);
-/* Stores it unless one is there already (OK), else CONFLICT. */
-int cluster_account_put(struct cluster *c, const char *ca_host, const char *key_pem,
-                        const char *json, cluster_done_fn done, void *arg);
 
 /* --- announcements -------------------------------------------------------- */
 /* Tells every node (lossy: a node away misses it and reconciles). */
 int cluster_announce(struct cluster *c, const struct cluster_event *ev, cluster_done_fn done,
                      void *arg);
+
+/* --- accounts ------------------------------------------------------------- */
+/* The account of the CA host (cluster_account_fn). */
+int cluster_account_get(struct cluster *c, const char *ca_host, cluster_account_fn done, void *arg);
+/* Stores it unless one is there already (OK), else CONFLICT. */
+int cluster_account_put(struct cluster *c, const char *ca_host, const char *key_pem,
+                        const char *json, cluster_done_fn done, void *arg);
 
 #endif

@@ -86,7 +86,7 @@ cert_of(const json_t *data, struct cluster_cert *cert)
 	const json_t *h = json_object_get(data, "cert");
 	const json_t *o = json_object_get(data, "order");
 
-	cluster_cert_init(cert);
+	memset(cert, 0, sizeof(*cert));
 	cert->version = (long)num(h, "version");
 	cert->token = (uint64_t)num(h, "token");
 	cert->time = (time_t)num(h, "time");

@@ -22,7 +22,7 @@
 #include <stdbool.h>
 
 #include "base/list.h"
-#include "store/cluster_internal.h"
+#include "store/cluster_backend.h"
 
 #define CLUSTER_DEFER_MESSAGE_LEN 256
 

@@ -1,4 +1,4 @@
-/* The shared store in a folder (cluster_internal.h): cluster = file:///PATH,
+/* The shared store in a folder (cluster_backend.h): cluster = file:///PATH,
  * for nodes on one host or sharing one folder. Under PATH (cluster_dir.h:
  * JSON entries, names escaped, "until" the expiry in wall-clock ms):
  *
@@ -35,7 +35,7 @@
 #include "base/log.h"
 #include "store/cluster_defer.h"
 #include "store/cluster_dir.h"
-#include "store/cluster_internal.h"
+#include "store/cluster_backend.h"
 
 static const char *const subdirs[] = {"lease", "cert", "order", "http", "alpn", "ack", "account"};
 

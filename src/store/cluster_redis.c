@@ -1,4 +1,4 @@
-/* The shared store on Redis (cluster_internal.h). Every key starts with
+/* The shared store on Redis (cluster_backend.h). Every key starts with
  * "acmed:":
  *
  *   keycheck          the cluster key's check value (SET NX)
@@ -24,7 +24,7 @@
 
 #include "base/log.h"
 #include "io/redis.h"
-#include "store/cluster_internal.h"
+#include "store/cluster_backend.h"
 
 #define P "acmed:"
 #define KEY_LEN 512
@@ -404,7 +404,7 @@ cert_from_reply(const redisReply *h, const redisReply *o, struct cluster_cert *c
 {
 	const char *s;
 
-	cluster_cert_init(cert);
+	memset(cert, 0, sizeof(*cert));
 	s = hash_field(h, "version");
 	cert->version = s != NULL ? strtol(s, NULL, 10) : 0;
 	s = hash_field(h, "token");
@@ -429,7 +429,7 @@ on_cert_get(redisReply *reply, const char *err, void *arg)
 	struct cluster_cert cert;
 
 	memset(&r, 0, sizeof(r));
-	cluster_cert_init(&cert);
+	memset(&cert, 0, sizeof(cert));
 	r.rc = reply_rc(reply, err, &r.message);
 	if (r.rc == CLUSTER_OK) {
 		cert_from_reply(reply_elem(reply, 0), reply_elem(reply, 1), &cert);

@@ -223,6 +223,38 @@ node_open(struct fixture *fx, struct node *n, const char *name, const unsigned c
 	assert_string_equal(cluster_node(n->c), name);
 }
 
+static bool
+checked(void *arg)
+{
+	return cluster_state(arg, NULL) != CLUSTER_STATE_CONNECTING;
+}
+
+void
+node_open_bad(struct fixture *fx, struct node *n, const char *name, const unsigned char *key)
+{
+	struct cluster_config config;
+	char err[256];
+
+	memset(&config, 0, sizeof(config));
+	config.url = fx->url;
+	memcpy(config.key, key, CLUSTER_KEY_LEN);
+	config.node = name;
+	config.on_up = node_up;
+	config.on_event = node_event;
+	config.arg = n;
+	n->c = cluster_create(fx->loop, &config, err, sizeof(err));
+	assert_non_null(n->c);
+	fx->expired = false;
+	ev_now_update(fx->loop);
+	ev_timer_set(&fx->watchdog, WAIT_S, 0.);
+	ev_timer_start(fx->loop, &fx->watchdog);
+	while (!checked(n->c) && !fx->expired) {
+		ev_run(fx->loop, EVRUN_ONCE);
+	}
+	ev_timer_stop(fx->loop, &fx->watchdog);
+	assert_true(checked(n->c));
+}
+
 static void
 dump_add(struct buf *b, const char *text)
 {

@@ -96,6 +96,9 @@ void on_account(const struct cluster_reply *r, const char *key_pem, const char *
 
 /* Opens node n (name, key) on fx's store and waits for its on_up. */
 void node_open(struct fixture *fx, struct node *n, const char *name, const unsigned char *key);
+/* Opens node n with a key the store was not set up with: waits until its
+ * key check is over (never up). */
+void node_open_bad(struct fixture *fx, struct node *n, const char *name, const unsigned char *key);
 
 /* Everything the backend holds, as text. New string. */
 char *dump_store(struct fixture *fx);

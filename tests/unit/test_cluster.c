@@ -77,11 +77,19 @@ test_key_check(void **state)
 	CALL(fx, &res, cluster_check_key(fx->a.c, on_done, &res));
 	assert_int_equal(res.rc, CLUSTER_OK);
 
-	node_open(fx, &other, "c", cluster_fixture_key_b);
+	/* Another key: checked by itself at the connect, never up, every
+	 * call refused, nothing written. */
 	before = dump_store(fx);
+	node_open_bad(fx, &other, "c", cluster_fixture_key_b);
+	assert_int_equal(cluster_state(other.c, NULL), CLUSTER_STATE_BAD_KEY);
+	assert_false(cluster_up(other.c));
+	assert_int_equal(other.ups, 0);
 	CALL(fx, &res, cluster_check_key(other.c, on_done, &res));
 	assert_int_equal(res.rc, CLUSTER_BAD_KEY);
 	assert_non_null(strstr(res.message, "another cluster key"));
+	result_reset(&res);
+	CALL(fx, &res, cluster_lease_take(other.c, "www", LONG_MS, on_done, &res));
+	assert_int_equal(res.rc, CLUSTER_BAD_KEY);
 	after = dump_store(fx);
 	assert_string_equal(before, after);
 	free(before);

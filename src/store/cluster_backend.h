@@ -1,17 +1,19 @@
 /* What a backend of the shared store (cluster.h) implements: the same calls
  * as cluster.h without the sealing, which cluster.c does (key_pem and
  * order_key_pem are sealed text here, passed through as they are). Only
- * the store's cluster_*.c include this: it is cluster.h's private half
- * (named _internal so that scripts/layers sees one module, not a circle
- * between cluster.c and its backends' seam).
+ * the store's cluster_*.c include this; it uses the types alone
+ * (cluster_types.h), so that the backends' helpers (cluster_defer) do not
+ * depend on the front that uses them.
  *
  * The contract of every call is cluster.h's: the callback runs exactly once,
  * from the loop, never from inside the call; a call returns -1 only when
  * out of memory (logged; callback never called). */
-#ifndef ACMED_CLUSTER_INTERNAL_H
-#define ACMED_CLUSTER_INTERNAL_H
+#ifndef ACMED_CLUSTER_BACKEND_H
+#define ACMED_CLUSTER_BACKEND_H
 
-#include "store/cluster.h"
+#include <ev.h>
+
+#include "store/cluster_types.h"
 
 struct cluster_backend;
 
