@@ -14,6 +14,7 @@
 #include "io/notify.h"
 #include "renew/preflight.h"
 #include "renew/schedule.h"
+#include "cmd/fleet.h"
 #include "cmd/session.h"
 
 #define RETRY_MIN 10.0
@@ -29,6 +30,7 @@ struct daemon {
 	bool ready;
 	struct job_runner *runner;
 	struct schedule *schedule;
+	struct cmd_fleet fleet; /* fleet mode: the shared store, or none */
 	struct ctl *ctl;
 	char *socket_path;
 	ev_timer retry;
@@ -211,6 +213,7 @@ start(struct daemon *d)
 	}
 	/* The loop must not block on a command's registration: retry. */
 	d->s.account_nowait = true;
+	cmd_fleet_account_pull(&d->fleet, d->s.state_dir, acme_client_directory_url(d->s.acme));
 	arc = session_account(&d->s, &d->settings);
 	if (arc == SESSION_USAGE) {
 		d->rc = CLI_EXIT_USAGE;
@@ -221,8 +224,11 @@ start(struct daemon *d)
 		session_finish(&d->s);
 		goto retry;
 	}
+	cmd_fleet_account_push(&d->fleet, &d->s.acct, d->s.state_dir,
+	                       acme_client_directory_url(d->s.acme));
 	memset(&config, 0, sizeof(config));
 	config.loop = d->loop;
+	config.cluster = d->fleet.cluster;
 	config.client = d->s.acme;
 	config.acct = &d->s.acct;
 	session_account_options(&d->settings, &config.account_options);
@@ -240,6 +246,7 @@ start(struct daemon *d)
 		goto fatal;
 	}
 	drop_sections(&d->conf);
+	cmd_fleet_watch(&d->fleet, d->schedule, d->runner);
 	d->ready = true;
 	log_info("watching %zu certificate%s", schedule_count(d->schedule),
 	         schedule_count(d->schedule) == 1 ? "" : "s");
@@ -481,6 +488,17 @@ run(struct cli *cli)
 	if (d.socket_path == NULL) {
 		goto out;
 	}
+	/* A node with the wrong cluster key (or none to read) refuses to
+	 * start before it writes anything. */
+	switch (cmd_fleet_open(&d.fleet, d.loop, &d.settings)) {
+	case 0:
+		break;
+	case -2:
+		d.rc = CLI_EXIT_USAGE;
+		goto out;
+	default:
+		goto out;
+	}
 	d.ctl = ctl_listen(d.loop, d.socket_path, on_request, &d);
 	if (d.ctl == NULL) {
 		goto out;
@@ -508,12 +526,14 @@ run(struct cli *cli)
 out:
 	ev_timer_stop(d.loop != NULL ? d.loop : EV_DEFAULT, &d.retry);
 	ctl_close(d.ctl);
+	cmd_fleet_unwatch(&d.fleet);
 	schedule_destroy(d.schedule);
 	/* The HTTP client goes before the runner whose jobs it would call. */
 	http_destroy(d.s.http);
 	d.s.http = NULL;
 	job_runner_destroy(d.runner);
 	session_finish(&d.s);
+	cmd_fleet_close(&d.fleet);
 	free(d.socket_path);
 	conf_settings_finish(&d.settings);
 	conf_finish(&d.conf);

@@ -146,7 +146,7 @@ not_connecting(void *arg)
 	return cluster_state(arg, NULL) != CLUSTER_STATE_CONNECTING;
 }
 
-enum session_result
+int
 cmd_fleet_open(struct cmd_fleet *f, struct ev_loop *loop, const struct conf_settings *settings)
 {
 	struct cluster_config config;
@@ -154,14 +154,14 @@ cmd_fleet_open(struct cmd_fleet *f, struct ev_loop *loop, const struct conf_sett
 	char err[512];
 	char *password = NULL;
 	const char *why = NULL;
-	enum session_result rc = SESSION_USAGE;
+	int rc = -2;
 
 	memset(f, 0, sizeof(*f));
 	memset(&config, 0, sizeof(config));
 	memset(&w8, 0, sizeof(w8));
 	f->loop = loop;
 	if (settings->cluster == NULL) {
-		return SESSION_OK;
+		return 0;
 	}
 	if (conf_node_name(settings, f->node) == NULL) {
 		log_error("node-name: the host name is not a usable node name; set node-name");
@@ -185,13 +185,13 @@ cmd_fleet_open(struct cmd_fleet *f, struct ev_loop *loop, const struct conf_sett
 	f->cluster = cluster_create(loop, &config, err, sizeof(err));
 	if (f->cluster == NULL) {
 		log_error("cluster: %s", err);
-		rc = SESSION_FAILED;
+		rc = -1;
 		goto out;
 	}
 	run_until(loop, &w8, not_connecting, f->cluster, FLEET_CONNECT_WAIT);
 	switch (cluster_state(f->cluster, &why)) {
 	case CLUSTER_STATE_READY:
-		rc = SESSION_OK;
+		rc = 0;
 		break;
 	case CLUSTER_STATE_BAD_KEY:
 		log_error("cluster: %s: not started: %s", cluster_name(f->cluster), why);
@@ -203,7 +203,7 @@ cmd_fleet_open(struct cmd_fleet *f, struct ev_loop *loop, const struct conf_sett
 		         "nothing is ordered until it is back",
 		         cluster_name(f->cluster), why != NULL ? why : "no answer yet");
 		f->was_down = true;
-		rc = SESSION_OK;
+		rc = 0;
 		break;
 	}
 out:
@@ -333,7 +333,8 @@ cmd_fleet_account_pull(struct cmd_fleet *f, const char *state_dir, const char *c
 }
 
 void
-cmd_fleet_account_push(struct cmd_fleet *f, struct session *s, const char *ca_url)
+cmd_fleet_account_push(struct cmd_fleet *f, struct acme_account_handle *acct,
+                       const char *state_dir, const char *ca_url)
 {
 	struct wait w8;
 	char *key_pem = NULL;
@@ -346,8 +347,8 @@ cmd_fleet_account_push(struct cmd_fleet *f, struct session *s, const char *ca_ur
 	    cluster_state(f->cluster, NULL) != CLUSTER_STATE_READY) {
 		goto out;
 	}
-	key_pem = file_read(s->acct.key_path, ACCOUNT_MAX, &key_len);
-	json = file_read(s->acct.json_path, ACCOUNT_MAX, &json_len);
+	key_pem = file_read(acct->key_path, ACCOUNT_MAX, &key_len);
+	json = file_read(acct->json_path, ACCOUNT_MAX, &json_len);
 	if (key_pem == NULL || json == NULL ||
 	    cluster_account_put(f->cluster, host, key_pem, json, on_reply, &w8) < 0) {
 		goto out;
@@ -359,8 +360,8 @@ cmd_fleet_account_push(struct cmd_fleet *f, struct session *s, const char *ca_ur
 		/* Another node registered at the same time: its account wins. */
 		wait_finish(&w8);
 		if (get_account(f, ca_url, &w8) == 0 && w8.key_pem != NULL && w8.json != NULL &&
-		    write_account(s->state_dir, ca_url, w8.key_pem, w8.json) == 1) {
-			acme_account_reload(&s->acct);
+		    write_account(state_dir, ca_url, w8.key_pem, w8.json) == 1) {
+			acme_account_reload(acct);
 		}
 	}
 out:

@@ -9,7 +9,7 @@
 #include <ev.h>
 #include <stdbool.h>
 
-#include "cmd/session.h"
+#include "acme/acme_account.h"
 #include "conf/conf.h"
 #include "renew/job_runner.h"
 #include "renew/schedule.h"
@@ -38,22 +38,23 @@ struct cmd_fleet {
 
 /* Opens the store settings name (nothing when cluster is not set): the key
  * file and password file read, connected, the key checked, waiting up to
- * FLEET_CONNECT_WAIT. Returns SESSION_OK (also when the store cannot be
- * reached yet: said once, the node serves what it has and orders nothing
- * until it is back), SESSION_USAGE for a bad key or password file or a
- * store set up with another key (logged, nothing written), SESSION_FAILED. */
-enum session_result cmd_fleet_open(struct cmd_fleet *f, struct ev_loop *loop,
-                                   const struct conf_settings *settings);
+ * FLEET_CONNECT_WAIT. Returns 0 (also when the store cannot be reached
+ * yet: said once, the node serves what it has and orders nothing until it
+ * is back), -2 for a bad key or password file or a store set up with
+ * another key (what the user must fix; logged, nothing written), -1 for
+ * anything else (logged). */
+int cmd_fleet_open(struct cmd_fleet *f, struct ev_loop *loop, const struct conf_settings *settings);
 
 /* The fleet's account for the session's CA into the state folder before
  * session_account (when this node has none or another: its own set aside
  * as account.key.local), so that every node signs as one account. */
 void cmd_fleet_account_pull(struct cmd_fleet *f, const char *state_dir, const char *ca_url);
 
-/* After session_account: the account put into the store when the fleet
- * had none; when another node's got there first, it is installed here and
- * the session's account reloaded. */
-void cmd_fleet_account_push(struct cmd_fleet *f, struct session *s, const char *ca_url);
+/* Once acct (opened under state_dir) is known to the CA: put into the
+ * store when the fleet had none; when another node's got there first, it
+ * is installed here and acct reloaded. */
+void cmd_fleet_account_push(struct cmd_fleet *f, struct acme_account_handle *acct,
+                            const char *state_dir, const char *ca_url);
 
 /* The daemon: heartbeat, reconcile, announcements into sched. */
 void cmd_fleet_watch(struct cmd_fleet *f, struct schedule *sched, struct job_runner *runner);

@@ -26,15 +26,38 @@ ca_url_or_say(const struct conf_settings *settings)
 	return url;
 }
 
+/* Everything but the fleet's store, zeroed. */
+static void
+finish_ca(struct session *s)
+{
+	struct cmd_fleet fleet = s->fleet;
+
+	/* The HTTP client goes first: it drops transfers in flight without
+	 * calling back into the ACME client. */
+	http_destroy(s->http);
+	acme_client_destroy(s->acme);
+	acme_account_close(&s->acct);
+	session_account_unlock(s);
+	free(s->state_dir);
+	free(s->ca_file);
+	memset(s, 0, sizeof(*s));
+	s->fleet = fleet;
+}
+
 enum session_result
 session_init(struct session *s, const struct conf_settings *settings)
 {
 	struct http_options opts;
+	struct cmd_fleet fleet;
 	const char *url;
 	int started;
 	enum session_result rc = SESSION_FAILED;
 
+	/* The fleet's store (session_connect's) outlives a CA that cannot
+	 * be reached. */
+	fleet = s->fleet;
 	memset(s, 0, sizeof(*s));
+	s->fleet = fleet;
 	url = ca_url_or_say(settings);
 	if (url == NULL) {
 		rc = SESSION_USAGE;
@@ -73,7 +96,7 @@ session_init(struct session *s, const struct conf_settings *settings)
 	rc = SESSION_OK;
 out:
 	if (rc != SESSION_OK) {
-		session_finish(s);
+		finish_ca(s);
 	}
 	return rc;
 }
@@ -365,9 +388,20 @@ session_connect(struct session *s, const struct conf_settings *settings, const c
 	if (config->ca_url == NULL) {
 		goto out;
 	}
+	switch (cmd_fleet_open(&s->fleet, ev_default_loop(EVFLAG_AUTO), settings)) {
+	case 0:
+		break;
+	case -2:
+		goto out;
+	default:
+		rc = SESSION_FAILED;
+		goto out;
+	}
+	config->cluster = s->fleet.cluster;
 	if (need_ca && session_init(s, settings) != SESSION_OK) {
 		config->offline = SESSION_OFFLINE_UNREACHABLE;
 	} else if (need_ca) {
+		cmd_fleet_account_pull(&s->fleet, state_dir, config->ca_url);
 		rc = session_account(s, settings);
 		/* A problem of the account (said above) is no reason to hold
 		 * every certificate by a backoff: nothing runs. */
@@ -377,6 +411,7 @@ session_connect(struct session *s, const struct conf_settings *settings, const c
 		}
 		config->client = s->acme;
 		config->acct = &s->acct;
+		cmd_fleet_account_push(&s->fleet, &s->acct, state_dir, config->ca_url);
 	}
 	config->loop = s->loop != NULL ? s->loop : ev_default_loop(EVFLAG_AUTO);
 	session_account_options(settings, &config->account_options);
@@ -391,13 +426,7 @@ out:
 void
 session_finish(struct session *s)
 {
-	/* The HTTP client goes first: it drops transfers in flight without
-	 * calling back into the ACME client. */
-	http_destroy(s->http);
-	acme_client_destroy(s->acme);
-	acme_account_close(&s->acct);
-	session_account_unlock(s);
-	free(s->state_dir);
-	free(s->ca_file);
+	finish_ca(s);
+	cmd_fleet_close(&s->fleet);
 	memset(s, 0, sizeof(*s));
 }

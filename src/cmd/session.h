@@ -9,6 +9,7 @@
 #include "acme/acme_account.h"
 #include "acme/acme_account_reg.h"
 #include "acme/acme_client.h"
+#include "cmd/fleet.h"
 #include "conf/conf.h"
 #include "io/http.h"
 #include "renew/job_runner.h"
@@ -53,6 +54,9 @@ struct session {
 	/* Set by the daemon after session_init: do not wait for the lock
 	 * (SESSION_BUSY instead), the loop must not block. */
 	bool account_nowait;
+	/* Fleet mode: the shared store of a one-shot command (session_connect;
+	 * the daemon keeps its own, which outlives its session). */
+	struct cmd_fleet fleet;
 };
 
 /* Sets up the loop and clients for settings->ca (default letsencrypt) and
@@ -113,7 +117,9 @@ void session_account_unlock(struct session *s);
  * be reached: config->offline of session_connect. */
 #define SESSION_OFFLINE_UNREACHABLE "the CA cannot be reached (see above)"
 
-/* Sets up config (job.h) for a run on state_dir (borrowed, from
+/* Sets up config (job.h) for a run on state_dir; in fleet mode the
+ * shared store first (cmd_fleet_open: SESSION_USAGE for a bad key) and
+ * the fleet's account;  (borrowed, from
  * session_state_dir) that may need the CA: when need_ca, session_init and
  * session_account, and on success config's client and account; on failure
  * config->offline says why, so that the jobs that must order fail (and back
