@@ -153,6 +153,8 @@ cmd_fleet_open(struct cmd_fleet *f, struct ev_loop *loop, const struct conf_sett
 	struct wait w8;
 	char err[512];
 	char *password = NULL;
+	char host[CONF_NODE_NAME_MAX + 1];
+	const char *node;
 	const char *why = NULL;
 	int rc = -2;
 
@@ -163,10 +165,12 @@ cmd_fleet_open(struct cmd_fleet *f, struct ev_loop *loop, const struct conf_sett
 	if (settings->cluster == NULL) {
 		return 0;
 	}
-	if (conf_node_name(settings, f->node) == NULL) {
+	node = conf_node_name(settings, host);
+	if (node == NULL) {
 		log_error("node-name: the host name is not a usable node name; set node-name");
 		goto out;
 	}
+	snprintf(f->node, sizeof(f->node), "%s", node);
 	if (seal_key_load(settings->cluster_key_file, config.key, err, sizeof(err)) < 0) {
 		log_error("%s", err);
 		goto out;
@@ -333,8 +337,8 @@ cmd_fleet_account_pull(struct cmd_fleet *f, const char *state_dir, const char *c
 }
 
 void
-cmd_fleet_account_push(struct cmd_fleet *f, struct acme_account_handle *acct,
-                       const char *state_dir, const char *ca_url)
+cmd_fleet_account_push(struct cmd_fleet *f, struct acme_account_handle *acct, const char *state_dir,
+                       const char *ca_url)
 {
 	struct wait w8;
 	char *key_pem = NULL;
