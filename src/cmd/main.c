@@ -10,8 +10,8 @@
 
 /* Sorted by name. */
 static const struct cli_command *const commands[] = {
-        &cmd_account, &cmd_cert,   &cmd_check, &cmd_deploy, &cmd_jobs,
-        &cmd_renew,   &cmd_revoke, &cmd_run,   &cmd_status, &cmd_terms,
+        &cmd_account, &cmd_cert,   &cmd_check, &cmd_cluster_key, &cmd_deploy, &cmd_jobs,
+        &cmd_renew,   &cmd_revoke, &cmd_run,   &cmd_status,      &cmd_terms,
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -23,7 +23,7 @@ usage(FILE *out)
 	             "       acmed --help | --version\n\n"
 	             "commands:\n");
 	for (size_t i = 0; i < N_COMMANDS; i++) {
-		fprintf(out, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
+		fprintf(out, "  %-12s %s\n", commands[i]->name, commands[i]->summary);
 	}
 	fprintf(out, "\n'acmed COMMAND --help' shows a command's options.\n");
 }

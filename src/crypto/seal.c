@@ -174,25 +174,28 @@ out:
 	return rc;
 }
 
-/* fsync of the folder path is in, so that its new name lasts. */
+/* fsync of the folder path is in, so that its new name lasts. Returns 0
+ * or -1 (errno set). */
 static int
 sync_parent(const char *path)
 {
-	char dir[PATH_MAX];
+	char dir[PATH_MAX] = ".";
 	const char *slash = strrchr(path, '/');
 	size_t len;
+	int rc = -1;
 
-	if (slash == NULL) {
-		return file_sync_dir(".");
+	if (slash != NULL) {
+		len = slash == path ? 1 : (size_t)(slash - path);
+		if (len >= sizeof(dir)) {
+			errno = ENAMETOOLONG;
+			goto out;
+		}
+		memcpy(dir, path, len);
+		dir[len] = '\0';
 	}
-	len = slash == path ? 1 : (size_t)(slash - path);
-	if (len >= sizeof(dir)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	memcpy(dir, path, len);
-	dir[len] = '\0';
-	return file_sync_dir(dir);
+	rc = file_sync_dir(dir);
+out:
+	return rc;
 }
 
 int
@@ -221,8 +224,8 @@ seal_key_new(const char *path, char *err, size_t errlen)
 	if (fd < 0) {
 		if (errno == EEXIST) {
 			fail(err, errlen,
-			     "%s: already exists: not replaced (every node needs the same key; "
-			     "remove the file first to make a new one)",
+			     "%s: already exists: a cluster key is never replaced (what the "
+			     "fleet sealed with it could not be opened again)",
 			     path);
 		} else {
 			fail(err, errlen, "%s: cannot create the cluster key file: %s", path,

@@ -13,8 +13,9 @@
 
 /* Reads the cluster key file path: 64 hex digits (what seal_key_new
  * writes; a final newline allowed) or exactly 32 raw bytes. Refuses a file
- * readable or writable by group or others. Returns 0, or -1 with a
- * one-line reason naming the file in err. */
+ * group or others have any permission on (mode & 077; the reason says to
+ * run chmod 600). Returns 0, or -1 with a one-line reason naming the file
+ * in err (never the content). */
 int seal_key_load(const char *path, unsigned char key[SEAL_KEY_LEN], char *err, size_t errlen);
 
 /* Makes a new key file (never replacing one: O_EXCL, mode 0600, written
@@ -30,7 +31,8 @@ void seal_key_id(const unsigned char key[SEAL_KEY_LEN], char id[SEAL_KEY_ID_LEN]
 /* Seals len bytes of plain with key, bound to aad (a NUL-terminated
  * string, e.g. the record's name): "s1:" then base64url of a fresh
  * 12-byte nonce, the ciphertext and the 16-byte tag. New string (free()),
- * or NULL when out of memory or OpenSSL fails (logged). */
+ * or NULL when out of memory, OpenSSL fails, or len is over 16 MiB
+ * (logged). */
 char *seal(const unsigned char key[SEAL_KEY_LEN], const char *aad, const void *plain, size_t len);
 
 /* Opens what seal made with the same key and aad: the plain bytes (a

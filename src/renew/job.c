@@ -10,7 +10,7 @@
 #include "crypto/keygen.h"
 #include "renew/ari.h"
 #include "renew/deploy.h"
-#include "renew/install.h"
+#include "renew/job_internal.h"
 #include "renew/lock_wait.h"
 #include "renew/preflight.h"
 #include "renew/status.h"
@@ -18,54 +18,7 @@
 #include "store/state.h"
 #include "store/store_cert.h"
 
-#define JOB_MESSAGE_LEN 1024
 
-struct job {
-	struct job_shared *sh;
-	job_finished_fn finished;
-	void *finished_arg;
-	char *name;
-	char *dir; /* certs/<name> */
-	struct conf_settings s;
-	struct job_request req;
-	struct ident *ids; /* the configured names */
-	size_t n_ids;
-
-	/* The lock, held from on_lock to job_destroy. */
-	struct lock_wait lock_wait;
-	struct store_lock *lock;
-
-	/* What is installed and state.json, read once under the lock and
-	 * changed in memory; saved once when the job is over (and once when
-	 * the CA made an order, for a restart to resume it). */
-	struct policy_view view;
-	bool view_loaded;
-	bool dirty; /* view.st changed since read or saved */
-
-	/* The order. */
-	struct issue *issue;
-	char *resume_url; /* an earlier run's order, resumed */
-	const EVP_PKEY *pending_key; /* the key pending.key holds, or NULL */
-	bool install_failed; /* the CA issued, the install failed: order kept */
-	char *replaces; /* ARI ID of the installed certificate */
-	bool has_step;
-	enum acme_order_step step;
-	time_t retry_after; /* the CA's Retry-After with a refusal */
-	bool ari_asked; /* the CA's renewal window was looked up */
-
-	bool renewal; /* a certificate was installed before */
-	bool installed; /* this job installed a new set */
-	bool deploying; /* this job ran the deploy hook */
-	/* Failed on this host before anything reached the CA (a hook, the
-	 * state folder, a port): said, but no backoff, so that the run after
-	 * the fix goes ahead. */
-	bool local_failure;
-	bool no_record; /* a hand deploy that could not run: nothing recorded */
-	enum job_result result;
-	char message[JOB_MESSAGE_LEN];
-	const char *state;
-	time_t since;
-};
 
 static const char *const result_names[JOB__MAX] = {
         [JOB_ISSUED] = "issued", [JOB_RENEWED] = "renewed",   [JOB_UNCHANGED] = "unchanged",
@@ -73,6 +26,8 @@ static const char *const result_names[JOB__MAX] = {
 };
 
 static void job_begin(struct job *job);
+static void fleet_sync(struct job *job);
+static void fleet_lease(struct job *job);
 
 const char *
 job_result_name(enum job_result result)
@@ -80,14 +35,14 @@ job_result_name(enum job_result result)
 	return result < JOB__MAX ? result_names[result] : "unknown";
 }
 
-static time_t
-now_of(const struct job *job)
+time_t
+job_now(const struct job *job)
 {
 	return job_clock(job->sh->issue.loop);
 }
 
-static void
-set_state(struct job *job, const char *state)
+void
+job_set_state(struct job *job, const char *state)
 {
 	job->state = state;
 	job->since = time(NULL);
@@ -96,8 +51,8 @@ set_state(struct job *job, const char *state)
 /* --- the record ------------------------------------------------------ */
 
 /* The order is over, whatever its outcome: nothing to resume. */
-static void
-forget_order(struct job *job)
+void
+job_forget_order(struct job *job)
 {
 	store_cert_pending_remove(job->sh->state_dir, job->name);
 	job->pending_key = NULL;
@@ -106,8 +61,8 @@ forget_order(struct job *job)
 	job->dirty = true;
 }
 
-static void
-save(struct job *job)
+void
+job_save(struct job *job)
 {
 	struct state *st = &job->view.st;
 
@@ -156,7 +111,7 @@ record_outcome(struct job *job)
 		job->dirty = true;
 	}
 	if (had_order && job->view.st.order_url == NULL) {
-		forget_order(job);
+		job_forget_order(job);
 	}
 }
 
@@ -176,8 +131,19 @@ make_outcome(struct job *job, struct job_outcome *o)
 	}
 	/* A new certificate is not in the window asked for the old one. */
 	o->has_next = policy_view_decide(&job->view, &job->s, job->sh->ca_url, false,
-	                                 job->installed ? 0 : job->req.ari_when, now_of(job),
+	                                 job->installed ? 0 : job->req.ari_when, job_now(job),
 	                                 &o->next) == 0;
+	if (o->has_next && job->fleet_wait != 0 && o->next.action == POLICY_ORDER) {
+		/* Due, but another node orders it or the store is away: looked
+		 * at again then (or when an install is announced, or the store
+		 * is back). */
+		o->next.action = POLICY_WAIT;
+		o->next.when = job_now(job) + job->fleet_wait;
+		snprintf(o->next.why, sizeof(o->next.why), "%.300s", job->message);
+	}
+	o->fleet_version = job->view.st.fleet_version;
+	o->fleet_owed = job->view.st.fleet_owed;
+	o->fleet_waiting = job->fleet_wait != 0;
 	o->not_after = job->view.info.not_after;
 	o->ari_id = job->view.info.ari_id;
 	o->attempts = st->attempts;
@@ -186,14 +152,14 @@ make_outcome(struct job *job, struct job_outcome *o)
 
 /* --- progress -------------------------------------------------------- */
 
-static void
-set_step(struct job *job, bool has_step, enum acme_order_step step)
+void
+job_set_step(struct job *job, bool has_step, enum acme_order_step step)
 {
 	progress_step(&job->sh->progress, job->has_step, job->step, has_step, step);
 	job->has_step = has_step;
 	job->step = step;
 	if (has_step) {
-		set_state(job, acme_order_step_name(step));
+		job_set_state(job, acme_order_step_name(step));
 	}
 }
 
@@ -202,30 +168,36 @@ set_step(struct job *job, bool has_step, enum acme_order_step step)
 /* Records the outcome (one write of state.json, none when nothing
  * changed), logs a failure and tells the runner. Nothing is recorded
  * without the lock: another process owns the state then. */
-static void
+void
 job_complete(struct job *job, enum job_result result)
 {
 	struct job_outcome outcome;
 
 	job->result = result;
-	set_step(job, false, ACME_ORDER_STEP_ORDERING);
+	job_set_step(job, false, ACME_ORDER_STEP_ORDERING);
 	progress_finished(&job->sh->progress);
 	if (result == JOB_FAILED) {
 		log_error("%s", job->message);
 	}
 	if (job->lock != NULL && job->view_loaded && !job->no_record) {
 		record_outcome(job);
-		if (job->dirty) {
-			save(job);
+		if (job->fleet.changed) {
+			job->dirty = true;
 		}
+		if (job->dirty) {
+			job_save(job);
+		}
+	}
+	if (job->sh->cluster != NULL) {
+		/* The fleet learns what this node recorded while it held
+		 * the lease (a failure's backoff), then the lease goes. */
+		fleet_job_end(&job->fleet, job->view_loaded && !job->no_record);
 	}
 	make_outcome(job, &outcome);
 	job->finished(job, &outcome, job->finished_arg);
 }
 
-static void job_fail(struct job *job, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
+void
 job_fail(struct job *job, const char *fmt, ...)
 {
 	va_list ap;
@@ -236,303 +208,76 @@ job_fail(struct job *job, const char *fmt, ...)
 	job_complete(job, JOB_FAILED);
 }
 
-/* --- deploy ---------------------------------------------------------- */
+/* --- the fleet (fleet.h) -------------------------------------------- */
 
 static void
-on_deploy(bool ok, const char *detail, void *arg)
+on_fleet_synced(enum fleet_result rc, void *arg)
 {
 	struct job *job = arg;
 
-	if (!ok) {
-		job_fail(job,
-		         "%s: installed, but the deploy hook failed: %s; it runs again later "
-		         "without a new order (acmed deploy %s runs it now)",
-		         job->name, detail, job->name);
-		return;
+	job->fleet_synced = true;
+	if (rc == FLEET_DOWN) {
+		/* Decided from this node's files: nothing is ordered until the
+		 * store is back (fleet_lease says so), a deploy still runs. */
+		log_debug("%s: %s", job->name, job->fleet.message);
+	} else if (rc != FLEET_OK) {
+		log_warn("%s", job->fleet.message);
 	}
-	if (!job->installed) {
-		job_complete(job, JOB_DEPLOYED);
-	} else {
-		job_complete(job, job->renewal ? JOB_RENEWED : JOB_ISSUED);
+	job_begin(job);
+}
+
+/* Reads the shared record before deciding (fleet_job_sync). */
+static void
+fleet_sync(struct job *job)
+{
+	struct fleet_job *fj = &job->fleet;
+
+	fj->ari = job_ca_offers_ari(job);
+	if (fleet_job_sync(fj, on_fleet_synced, job) < 0) {
+		job_fail(job, "%s: out of memory", job->name);
 	}
 }
 
 static void
-job_deploy(struct job *job)
+on_fleet_lease(enum fleet_result rc, void *arg)
 {
-	struct deploy_request req;
-	char detail[512];
+	struct job *job = arg;
 
-	job->deploying = true;
-	set_state(job, "deploying");
-	memset(&req, 0, sizeof(req));
-	req.loop = job->sh->issue.loop;
-	req.state_dir = job->sh->state_dir;
-	req.name = job->name;
-	req.dir = job->dir;
-	req.hook = job->s.deploy_hook;
-	req.timeout_s = job->s.hook_timeout;
-	req.ids = job->ids;
-	req.n_ids = job->n_ids;
-	if (deploy_start(&req, on_deploy, job, detail, sizeof(detail)) == NULL) {
-		job_fail(job, "%s: installed, but %s", job->name, detail);
-	}
-}
-
-/* --- install --------------------------------------------------------- */
-
-static bool
-ca_offers_ari(const struct job *job)
-{
-	const struct acme_directory *dir =
-	        job->sh->issue.client != NULL ? acme_client_directory(job->sh->issue.client) : NULL;
-
-	return dir != NULL && dir->renewal_info != NULL;
-}
-
-/* Checks and installs what the CA issued, then deploys it. */
-static void
-job_install(struct job *job, const char *pem, size_t pem_len, EVP_PKEY *key)
-{
-	struct install_request req;
-	struct store_cert_info info;
-
-	memset(&req, 0, sizeof(req));
-	req.state_dir = job->sh->state_dir;
-	req.name = job->name;
-	req.dir = job->dir;
-	req.key = key;
-	req.ids = job->ids;
-	req.n_ids = job->n_ids;
-	req.renew_before = job->s.renew_before;
-	req.resumed = job->resume_url != NULL;
-	req.key_pending = key != NULL && key == job->pending_key;
-	switch (install_chain(&req, pem, pem_len, &info, job->message, sizeof(job->message))) {
-	case INSTALL_SAME:
-		/* The policy wants a new one all the same. */
-		log_info("%s: the resumed order's certificate is already installed; ordering a "
-		         "new one",
-		         job->name);
-		forget_order(job);
-		free(job->resume_url);
-		job->resume_url = NULL;
-		issue_again(job->issue);
-		return;
-	case INSTALL_DONE:
+	switch (rc) {
+	case FLEET_OK:
+		/* Under the lease, with the record read again: decided anew
+		 * (another node may have installed meanwhile). */
+		job_begin(job);
 		break;
-	case INSTALL_FAILED:
-		job->install_failed = true;
-		job_complete(job, JOB_FAILED);
-		return;
-	case INSTALL_REFUSED:
+	case FLEET_BUSY:
+		snprintf(job->message, sizeof(job->message), "%s: %s orders it now", job->name,
+		         job->fleet.holder);
+		log_info("%s", job->message);
+		job->fleet_wait = FLEET_BUSY_WAIT;
+		job_complete(job, JOB_UNCHANGED);
+		break;
+	case FLEET_DOWN:
+		snprintf(job->message, sizeof(job->message), "%s: due, not ordered: %s", job->name,
+		         job->fleet.message);
+		log_info("%s", job->message);
+		job->fleet_wait = FLEET_DOWN_WAIT;
+		job_complete(job, JOB_DEFERRED);
+		break;
+	case FLEET_FAILED:
 	default:
-		job_complete(job, JOB_FAILED);
-		return;
-	}
-	/* What the policy decides from next: the new set, as installed. */
-	store_cert_info_finish(&job->view.info);
-	job->view.info = info;
-	job->installed = true;
-	forget_order(job);
-	if (policy_record_install(&job->view.st, time(NULL), &job->view.info, job->sh->ca_url,
-	                          job->s.deploy_hook != NULL, ca_offers_ari(job)) < 0) {
-		log_error("%s: out of memory", job->name);
-	}
-	if (job->s.deploy_hook != NULL) {
-		job_deploy(job);
-	} else {
-		job_complete(job, job->renewal ? JOB_RENEWED : JOB_ISSUED);
-	}
-}
-
-/* --- the order ------------------------------------------------------- */
-
-static void
-on_issued(const struct issue_result *r, void *arg)
-{
-	struct job *job = arg;
-
-	job->retry_after = r->retry_after;
-	if (r->rc == ACME_ORDER_ACCOUNT_REFUSED) {
-		/* Fixed by fixing the account: the certificate is not held by
-		 * a backoff for it (the daemon waits in memory). */
 		job->local_failure = true;
+		job_fail(job, "%s: not ordered: %s", job->name, job->fleet.message);
+		break;
 	}
-	if (r->rc != ACME_ORDER_OK) {
-		job_fail(job, "%s", r->message);
-		return;
-	}
-	job_install(job, r->pem, r->pem_len, r->key);
 }
 
+/* Takes the certificate's lease in the fleet before ordering. */
 static void
-on_step(enum acme_order_step step, void *arg)
+fleet_lease(struct job *job)
 {
-	struct job *job = arg;
-
-	set_step(job, true, step);
-	/* Without a terminal, a single certificate's steps are worth a line
-	 * each; a batch's would drown its outcomes. */
-	log_msg(job->sh->progress.total == 1 && !log_is_tty() ? LOG_LEVEL_INFO : LOG_LEVEL_DEBUG,
-	        "%s: %s", job->name, acme_order_step_name(step));
-}
-
-/* Once the CA created the order, its URL and the new key are kept so that a
- * restart (even after kill -9) resumes it instead of starting over: the one
- * write of state.json before the job is over. */
-static void
-on_order_url(const char *url, EVP_PKEY *key, void *arg)
-{
-	struct job *job = arg;
-
-	job->pending_key = NULL;
-	if (store_cert_pending_save(job->sh->state_dir, job->name, key) == 0) {
-		job->pending_key = key;
-		if (state_set(&job->view.st.order_url, url) < 0) {
-			log_error("%s: out of memory", job->name);
-		}
-		save(job);
+	if (fleet_job_lease(&job->fleet, on_fleet_lease, job) < 0) {
+		job_fail(job, "%s: out of memory", job->name);
 	}
-}
-
-/* An order left by an earlier run with its key: resumed when both are
- * there (the key returned, the URL in job->resume_url). Under the lock, so
- * never another live process's order. */
-static EVP_PKEY *
-load_resume(struct job *job)
-{
-	EVP_PKEY *key = NULL;
-
-	if (job->view.st.order_url != NULL) {
-		key = store_cert_pending_load(job->sh->state_dir, job->name);
-		job->resume_url = key != NULL ? strdup(job->view.st.order_url) : NULL;
-	}
-	if (job->resume_url == NULL) {
-		EVP_PKEY_free(key);
-		key = NULL;
-	}
-	job->pending_key = key;
-	return key;
-}
-
-/* Keeps the first problem preflight reports as the job's message. */
-static void
-on_problem(const char *problem, void *arg)
-{
-	struct job *job = arg;
-
-	log_debug("%s", problem);
-	if (job->message[0] == '\0') {
-		snprintf(job->message, sizeof(job->message), "%s", problem);
-	}
-}
-
-/* Whether an order can go out: a CA, nothing local in the way (preflight),
- * a profile the CA offers, a challenge responder (in *responder). Fails the
- * job when not. */
-static bool
-can_order(struct job *job, const struct policy_decision *d, struct challenge **responder)
-{
-	struct job_shared *sh = job->sh;
-	char problem[JOB_MESSAGE_LEN];
-
-	if (sh->issue.client == NULL) {
-		job_fail(job, "%s: %s: %s", job->name, d->why, sh->offline);
-		return false;
-	}
-	/* Nothing is ordered that could not be kept: a CA's issuance thrown
-	 * away counts against its rate limits all the same. The command
-	 * checked the ports before the responders took them. */
-	if (preflight_check(sh->state_dir, job->name, &job->s, PREFLIGHT_NO_LISTEN, &sh->preflight,
-	                    on_problem, job) < 0) {
-		memcpy(problem, job->message, sizeof(problem));
-		job->local_failure = true;
-		job_fail(job, "not ordered: %.900s", problem);
-		return false;
-	}
-	if (preflight_profile(acme_client_directory(sh->issue.client), job->s.profile, problem,
-	                      sizeof(problem)) < 0) {
-		job_fail(job, "%s: %s", job->name, problem);
-		return false;
-	}
-	*responder = responders_get(sh->responders, &job->s);
-	if (*responder == NULL) {
-		job->local_failure = true;
-		job_fail(job, "%s: no challenge responder (see above)", job->name);
-		return false;
-	}
-	return true;
-}
-
-/* The key to order with: the resumed order's, else the installed one when
- * reuse-key says so (not a broken set's), else NULL for a new one. Returns
- * -1 with the job failed when the key to reuse cannot be read. */
-static int
-order_key(struct job *job, const struct policy_decision *d, EVP_PKEY **key)
-{
-	char path[512];
-
-	*key = NULL;
-	/* An order left for other names would be refused for these. */
-	if (d->reason == POLICY_NAMES) {
-		forget_order(job);
-	} else if ((*key = load_resume(job)) != NULL) {
-		if (job->view.st.version < 0) {
-			/* Left by a version that kept no set number: the one
-			 * a kill after the switch needs, to owe the deploy. */
-			save(job);
-		}
-		return 0;
-	}
-	if (!job->s.reuse_key || d->reason == POLICY_BROKEN) {
-		return 0;
-	}
-	switch (store_cert_key_load(job->sh->state_dir, job->name, key, path, sizeof(path))) {
-	case 1:
-		log_debug("%s: reusing the key in %s", job->name, path);
-		return 0;
-	case 0:
-		return 0;
-	default:
-		job_fail(job, "%s: cannot reuse the key in %s (see above)", job->name, path);
-		return -1;
-	}
-}
-
-/* Orders a new certificate: the key (resumed, reused or new), then the
- * order through the gate. */
-static void
-job_order(struct job *job, const struct policy_decision *d)
-{
-	struct issue_request req;
-
-	memset(&req, 0, sizeof(req));
-	if (!can_order(job, d, &req.responder) || order_key(job, d, &req.key) < 0) {
-		return;
-	}
-	/* RFC 9773 section 5: a renewal names the certificate it replaces
-	 * when the CA speaks ARI. */
-	if (ca_offers_ari(job) && job->view.info.present && job->view.info.ari_id != NULL) {
-		job->replaces = strdup(job->view.info.ari_id);
-	}
-	req.name = job->name;
-	req.ids = job->ids;
-	req.n_ids = job->n_ids;
-	req.key_type = job->s.key_type;
-	req.profile = job->s.profile;
-	req.replaces = job->replaces;
-	req.resume_url = job->resume_url;
-	req.on_url = on_order_url;
-	req.on_step = on_step;
-	req.done = on_issued;
-	req.arg = job;
-	job->issue = issue_create(&job->sh->issue, &req);
-	if (job->issue == NULL) {
-		EVP_PKEY_free(req.key);
-		job_fail(job, "%s: cannot start the order", job->name);
-		return;
-	}
-	issue_run(job->issue);
 }
 
 /* --- the decision ---------------------------------------------------- */
@@ -574,7 +319,7 @@ ask_ari(struct job *job, const struct policy_decision *d)
 	if (absent && state_set(&st->ari_id, job->view.info.ari_id) == 0) {
 		/* The CA offers none: no need to ask each run. */
 		st->ari_when = 0;
-		st->ari_next = now_of(job) + POLICY_ARI_ABSENT;
+		st->ari_next = job_now(job) + POLICY_ARI_ABSENT;
 		job->dirty = true;
 	}
 	return false;
@@ -614,9 +359,9 @@ load_view(struct job *job)
 	 * before its record: what it would have recorded is recorded now
 	 * (its order over, failures forgotten, its deploy owed). */
 	if (info->present && st->version >= 0 && info->version > st->version) {
-		forget_order(job);
+		job_forget_order(job);
 		if (policy_record_install(st, time(NULL), info, job->sh->ca_url,
-		                          job->s.deploy_hook != NULL, ca_offers_ari(job)) < 0) {
+		                          job->s.deploy_hook != NULL, job_ca_offers_ari(job)) < 0) {
 			log_error("%s: out of memory", job->name);
 		}
 	}
@@ -629,12 +374,16 @@ job_begin(struct job *job)
 {
 	struct policy_decision d;
 
-	set_state(job, "ordering");
+	job_set_state(job, "ordering");
 	if (!job->view_loaded && load_view(job) < 0) {
 		return;
 	}
+	if (job->sh->cluster != NULL && !job->fleet_synced) {
+		fleet_sync(job);
+		return;
+	}
 	if (policy_view_decide(&job->view, &job->s, job->sh->ca_url, job->req.force,
-	                       job->req.ari_when, now_of(job), &d) < 0) {
+	                       job->req.ari_when, job_now(job), &d) < 0) {
 		job_fail(job, "%s: cannot read what is installed: %s", job->name, d.why);
 		return;
 	}
@@ -655,6 +404,10 @@ job_begin(struct job *job)
 	}
 	switch (d.action) {
 	case POLICY_ORDER:
+		if (job->sh->cluster != NULL && job->fleet.token == 0) {
+			fleet_lease(job);
+			break;
+		}
 		log_info("%s: %s", job->name, d.why);
 		job_order(job, &d);
 		break;
@@ -696,7 +449,7 @@ on_lock(struct store_lock *lock, const char *why, void *arg)
 static void
 on_lock_busy(const char *holder, void *arg)
 {
-	set_state(arg, "locked");
+	job_set_state(arg, "locked");
 }
 
 /* --- life ------------------------------------------------------------ */
@@ -727,16 +480,28 @@ job_create(struct job_shared *sh, const char *name, const struct conf_settings *
 		return NULL;
 	}
 	job->n_ids = job->s.n_domains;
+	fleet_job_init(&job->fleet);
+	job->fleet.cluster = sh->cluster;
+	job->fleet.loop = sh->issue.loop;
+	job->fleet.state_dir = sh->state_dir;
+	job->fleet.name = job->name;
+	job->fleet.dir = job->dir;
+	job->fleet.ids = job->ids;
+	job->fleet.n_ids = job->n_ids;
+	job->fleet.renew_before = job->s.renew_before;
+	job->fleet.deploy_hook = job->s.deploy_hook != NULL;
+	job->fleet.ca_url = sh->ca_url;
+	job->fleet.view = &job->view;
 	lock_wait_init(&job->lock_wait, sh->issue.loop, sh->state_dir, job->name, sh->lock_wait,
 	               on_lock, on_lock_busy, job);
-	set_state(job, "waiting");
+	job_set_state(job, "waiting");
 	return job;
 }
 
 void
 job_start(struct job *job)
 {
-	set_state(job, "ordering");
+	job_set_state(job, "ordering");
 	lock_wait_start(&job->lock_wait);
 }
 
@@ -750,6 +515,10 @@ job_destroy(struct job *job)
 		lock_wait_stop(&job->lock_wait);
 	}
 	issue_destroy(job->issue);
+	if (job->sh->cluster != NULL) {
+		fleet_job_finish(&job->fleet);
+		fleet_job_end(&job->fleet, false);
+	}
 	store_lock_release(job->lock);
 	policy_view_finish(&job->view);
 	conf_settings_finish(&job->s);

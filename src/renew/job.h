@@ -21,6 +21,7 @@
 #include "renew/policy.h"
 #include "renew/preflight.h"
 #include "renew/progress.h"
+#include "store/cluster.h"
 
 enum job_result {
 	JOB_ISSUED,
@@ -58,6 +59,11 @@ struct job_outcome {
 	const char *ari_id; /* of what is installed, or NULL */
 	long attempts; /* failures in a row */
 	const char *last_error; /* the pending deploy's, else the last, or NULL */
+	/* Fleet mode: the shared record's version installed here, and whether
+	 * a set made here is still to be put into the store. */
+	long fleet_version;
+	bool fleet_owed;
+	bool fleet_waiting; /* not ordered: the store away or the lease held */
 };
 
 /* What the jobs of one runner share; the runner owns it. */
@@ -73,6 +79,8 @@ struct job_shared {
 	struct responders *responders;
 	struct progress progress; /* the line on a terminal */
 	struct preflight_memo preflight; /* what the jobs' preflights proved */
+	/* Fleet mode: the shared store (store/cluster.h), or NULL alone. */
+	struct cluster *cluster;
 };
 
 struct job;

@@ -77,6 +77,7 @@ job_runner_create(const struct job_runner_config *c)
 	r->sh.ca_url = c->ca_url;
 	r->sh.offline = c->offline != NULL ? c->offline : "the CA cannot be reached";
 	r->sh.state_dir = c->state_dir;
+	r->sh.cluster = c->cluster;
 	if (c->preflight != NULL) {
 		preflight_memo_copy(&r->sh.preflight, c->preflight);
 	}

@@ -39,6 +39,8 @@ struct job_runner_config {
 	/* What the command's own preflight proved, or NULL: the jobs' start
 	 * from it (a one-shot command writes no second test file). */
 	const struct preflight_memo *preflight;
+	/* Fleet mode: the shared store (borrowed), or NULL. */
+	struct cluster *cluster;
 };
 
 struct job_runner;

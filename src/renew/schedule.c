@@ -49,6 +49,12 @@ struct entry {
 	 * reads again only a certificate whose folder changed. */
 	uint64_t folder_id;
 	char *why; /* the policy's one line, or NULL before the first */
+	/* Fleet mode: the shared record's version installed here and
+	 * whether a set made here is owed to the store (state.json, then
+	 * each job's outcome). */
+	long fleet_version;
+	bool fleet_owed;
+	bool fleet_waiting; /* its last job waited for the store or a lease */
 };
 
 struct schedule {
@@ -411,6 +417,8 @@ next_time(struct entry *e)
 			entry_note(e, &d, v.info.not_after, v.info.ari_id, v.st.attempts,
 			           status_last_error(&v.st));
 		}
+		e->fleet_version = v.st.fleet_version;
+		e->fleet_owed = v.st.fleet_owed;
 	}
 	policy_view_finish(&v);
 	return held(e, when);
@@ -558,6 +566,54 @@ schedule_renew_now(struct schedule *sched, const char *name)
 	return 0;
 }
 
+/* Looks at e at once (not forced): its job reads the shared record. */
+static void
+look_now(struct entry *e)
+{
+	if (!job_runner_has(e->sched->runner, e->name)) {
+		e->hold_until = 0;
+		arm(e, time(NULL));
+	}
+}
+
+int
+schedule_fleet_installed(struct schedule *sched, const char *name, long version)
+{
+	struct entry *e = find(sched, name);
+
+	if (e == NULL) {
+		return -1;
+	}
+	if (version > e->fleet_version) {
+		look_now(e);
+	}
+	return 0;
+}
+
+size_t
+schedule_fleet_reconcile(struct schedule *sched, size_t n, const char *const *names,
+                         const long *versions, bool all_due)
+{
+	time_t now = job_runner_now(sched->runner);
+	size_t looked = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct entry *e = find(sched, names[i]);
+
+		if (e != NULL && versions[i] > e->fleet_version) {
+			look_now(e);
+			looked++;
+		}
+	}
+	for (struct entry *e = sched->entries; e != NULL; e = e->next) {
+		if (e->fleet_owed || (all_due && (e->fleet_waiting || e->when <= now))) {
+			look_now(e);
+			looked++;
+		}
+	}
+	return looked;
+}
+
 void
 schedule_job_done(struct schedule *sched, const struct job_outcome *o)
 {
@@ -576,6 +632,9 @@ schedule_job_done(struct schedule *sched, const struct job_outcome *o)
 			e->ari_when = 0;
 		}
 		entry_note(e, &o->next, o->not_after, o->ari_id, o->attempts, o->last_error);
+		e->fleet_version = o->fleet_version;
+		e->fleet_owed = o->fleet_owed;
+		e->fleet_waiting = o->fleet_waiting;
 		when = held(e, o->next.when);
 	} else {
 		when = next_time(e);

@@ -62,4 +62,16 @@ void schedule_each(struct schedule *sched, void (*fn)(const struct status_row *r
 
 size_t schedule_count(const struct schedule *sched);
 
+/* Fleet mode (store/cluster.h). An install of name's version was
+ * announced: looked at now when that is newer than what is here (its job
+ * installs it from the store). 0, or -1 if unknown. */
+int schedule_fleet_installed(struct schedule *sched, const char *name, long version);
+
+/* The store's versions (names[i] at versions[i]): every certificate with a
+ * newer one, or a set owed to the store, is looked at now; with all_due
+ * (the store is back after it was away) also every one whose last job
+ * waited for the store or a lease, or that is due. Returns how many. */
+size_t schedule_fleet_reconcile(struct schedule *sched, size_t n, const char *const *names,
+                                const long *versions, bool all_due);
+
 #endif

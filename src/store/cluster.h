@@ -145,7 +145,9 @@ struct cluster_cert {
 };
 
 void cluster_cert_init(struct cluster_cert *cc);
-void cluster_cert_finish(struct cluster_cert *cc); /* clears the keys */
+/* Frees what cluster.c made for a cluster_cert_get answer (its keys from
+ * seal_open, cleared); not for a record a caller filled itself. */
+void cluster_cert_finish(struct cluster_cert *cc);
 
 /* name's record and order. cert borrowed for the call (rc OK: version 0
  * when there is none; BAD_KEY when a key could not be opened). */

@@ -49,6 +49,8 @@ state_load(const char *dir, struct state *st)
 	json_int_t deploy_attempts = 0;
 	json_int_t deploy_next_try = 0;
 	json_int_t version = -1;
+	json_int_t fleet_version = 0;
+	int fleet_owed = 0;
 	size_t len = 0;
 	int rc = -1;
 
@@ -66,14 +68,15 @@ state_load(const char *dir, struct state *st)
 	if (root == NULL ||
 	    json_unpack(root,
 	                "{s?I, s?I, s?I, s?I, s?I, s?s, s?s, s?s, s?b, s?I, s?I, s?s, s?s, s?I, "
-	                "s?I, s?I}",
+	                "s?I, s?I, s?I, s?b}",
 	                "not_after", &not_after, "last_attempt", &last_attempt, "last_success",
 	                &last_success, "attempts", &attempts, "next_try", &next_try, "last_error",
 	                &last_error, "order_url", &order_url, "ca", &ca, "deploy_pending",
 	                &deploy_pending, "deploy_attempts", &deploy_attempts, "deploy_next_try",
 	                &deploy_next_try, "deploy_error", &deploy_error, "ari_id", &ari_id,
-	                "ari_when", &ari_when, "ari_next", &ari_next, "version", &version) != 0 ||
-	    attempts < 0 || attempts > 1000000 || deploy_attempts < 0 ||
+	                "ari_when", &ari_when, "ari_next", &ari_next, "version", &version,
+	                "fleet_version", &fleet_version, "fleet_owed", &fleet_owed) != 0 ||
+	    fleet_version < 0 || attempts < 0 || attempts > 1000000 || deploy_attempts < 0 ||
 	    deploy_attempts > 1000000 || version < -1 || version > 1000000000) {
 		goto out;
 	}
@@ -88,6 +91,8 @@ state_load(const char *dir, struct state *st)
 	st->ari_when = (time_t)ari_when;
 	st->ari_next = (time_t)ari_next;
 	st->version = (long)version;
+	st->fleet_version = (long)fleet_version;
+	st->fleet_owed = fleet_owed != 0;
 	if (dup_field(&st->last_error, last_error) < 0 ||
 	    dup_field(&st->order_url, order_url) < 0 || dup_field(&st->ca, ca) < 0 ||
 	    dup_field(&st->deploy_error, deploy_error) < 0 || dup_field(&st->ari_id, ari_id) < 0) {
@@ -127,7 +132,7 @@ state_save(const char *dir, const char *name, const struct state *st)
 		goto out;
 	}
 	root = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:s*, s:s*, s:s*, s:b, s:I, s:I, s:s*, "
-	                 "s:s*, s:I, s:I, s:I}",
+	                 "s:s*, s:I, s:I, s:I, s:I, s:b}",
 	                 "name", name, "not_after", (json_int_t)st->not_after, "last_attempt",
 	                 (json_int_t)st->last_attempt, "last_success", (json_int_t)st->last_success,
 	                 "attempts", (json_int_t)st->attempts, "next_try", (json_int_t)st->next_try,
@@ -136,7 +141,9 @@ state_save(const char *dir, const char *name, const struct state *st)
 	                 (json_int_t)st->deploy_attempts, "deploy_next_try",
 	                 (json_int_t)st->deploy_next_try, "deploy_error", st->deploy_error,
 	                 "ari_id", st->ari_id, "ari_when", (json_int_t)st->ari_when, "ari_next",
-	                 (json_int_t)st->ari_next, "version", (json_int_t)st->version);
+	                 (json_int_t)st->ari_next, "version", (json_int_t)st->version,
+	                 "fleet_version", (json_int_t)st->fleet_version, "fleet_owed",
+	                 st->fleet_owed);
 	if (root != NULL) {
 		text = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS);
 	}
@@ -180,4 +187,69 @@ state_set(char **field, const char *value)
 	free(*field);
 	*field = copy;
 	return 0;
+}
+
+char *
+state_shared_to_json(const struct state *st)
+{
+	json_t *root = json_pack("{s:I, s:I, s:I, s:I, s:I, s:s*, s:s*, s:s*, s:I, s:I}",
+	                         "not_after", (json_int_t)st->not_after, "last_attempt",
+	                         (json_int_t)st->last_attempt, "last_success",
+	                         (json_int_t)st->last_success, "attempts", (json_int_t)st->attempts,
+	                         "next_try", (json_int_t)st->next_try, "last_error", st->last_error,
+	                         "ca", st->ca, "ari_id", st->ari_id, "ari_when",
+	                         (json_int_t)st->ari_when, "ari_next", (json_int_t)st->ari_next);
+	char *text = root != NULL ? json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+
+	json_decref(root);
+	return text;
+}
+
+int
+state_shared_merge(struct state *st, const char *text, bool force)
+{
+	json_t *root = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+	json_int_t not_after = 0, last_attempt = 0, last_success = 0, attempts = 0;
+	json_int_t next_try = 0, ari_when = 0, ari_next = 0;
+	const char *last_error = NULL, *ca = NULL, *ari_id = NULL;
+	char *e = NULL, *c = NULL, *a = NULL;
+	int rc = -1;
+
+	if (root == NULL ||
+	    json_unpack(root, "{s?I, s?I, s?I, s?I, s?I, s?s, s?s, s?s, s?I, s?I}", "not_after",
+	                &not_after, "last_attempt", &last_attempt, "last_success", &last_success,
+	                "attempts", &attempts, "next_try", &next_try, "last_error", &last_error,
+	                "ca", &ca, "ari_id", &ari_id, "ari_when", &ari_when, "ari_next",
+	                &ari_next) != 0 ||
+	    attempts < 0 || attempts > 1000000) {
+		goto out;
+	}
+	if (!force && (time_t)last_attempt <= st->last_attempt) {
+		rc = 0;
+		goto out;
+	}
+	if (dup_field(&e, last_error) < 0 || dup_field(&c, ca) < 0 || dup_field(&a, ari_id) < 0) {
+		goto out;
+	}
+	st->not_after = (time_t)not_after;
+	st->last_attempt = (time_t)last_attempt;
+	st->last_success = (time_t)last_success;
+	st->attempts = (long)attempts;
+	st->next_try = (time_t)next_try;
+	st->ari_when = (time_t)ari_when;
+	st->ari_next = (time_t)ari_next;
+	free(st->last_error);
+	free(st->ca);
+	free(st->ari_id);
+	st->last_error = e;
+	st->ca = c;
+	st->ari_id = a;
+	e = c = a = NULL;
+	rc = 1;
+out:
+	free(e);
+	free(c);
+	free(a);
+	json_decref(root);
+	return rc;
 }

@@ -36,6 +36,11 @@ struct state {
 	char *ari_id; /* or NULL */
 	time_t ari_when; /* 0: no window */
 	time_t ari_next;
+	/* Fleet mode (store/cluster.h): the shared record's version the
+	 * installed set is (0: none), and whether the installed set was made
+	 * here and still has to be put into the shared store (it was away). */
+	long fleet_version;
+	bool fleet_owed;
 };
 
 /* A state with nothing recorded (version -1). */
@@ -54,6 +59,17 @@ uint64_t state_identity(const char *dir);
 int state_save(const char *dir, const char *name, const struct state *st);
 
 void state_finish(struct state *st);
+
+/* The part of a state the fleet shares (cluster_cert.state): the attempts
+ * and their backoff, the last success, the CA and the ARI window; never
+ * the order (the shared store keeps it apart), a node's deploy, or a set
+ * number. A new JSON text (free()), or NULL when out of memory. */
+char *state_shared_to_json(const struct state *st);
+
+/* Takes the shared part from text into st when it is news: its last
+ * attempt later than st's (or force). Returns 1 when st changed, 0 when
+ * not, -1 for a malformed text or out of memory (st unchanged). */
+int state_shared_merge(struct state *st, const char *text, bool force);
 
 /* Sets one of st's strings to a copy of value (NULL clears it). Returns 0,
  * or -1 when out of memory (the field unchanged). */

@@ -12,6 +12,8 @@ static const char *const names[STORE_ACCOUNT_FILE__MAX] = {
         [STORE_ACCOUNT_JSON] = "account.json",
         [STORE_ACCOUNT_KEY_NEW] = "account.key.new",
         [STORE_ACCOUNT_KEY_PREV] = "account.key.prev",
+        [STORE_ACCOUNT_KEY_LOCAL] = "account.key.local",
+        [STORE_ACCOUNT_JSON_LOCAL] = "account.json.local",
 };
 
 char *

@@ -3,7 +3,10 @@
  *   accounts/<ca-host>/default/   account.key (0600), account.json,
  *                                 account.key.new (a key rollover in
  *                                 flight), account.key.prev (the key
- *                                 before the last rollover)
+ *                                 before the last rollover),
+ *                                 account.key.local, account.json.local
+ *                                 (fleet mode: this node's own account,
+ *                                 set aside for the fleet's)
  *   locks/account.<ca-host>       its lock (store_lock.h), beside the
  *                                 certificates' so that taking it changes
  *                                 nothing under accounts/
@@ -19,6 +22,10 @@ enum store_account_file {
 	STORE_ACCOUNT_JSON,
 	STORE_ACCOUNT_KEY_NEW,
 	STORE_ACCOUNT_KEY_PREV,
+	/* fleet mode: this node's own account, set aside when the fleet's
+	 * was installed over it */
+	STORE_ACCOUNT_KEY_LOCAL,
+	STORE_ACCOUNT_JSON_LOCAL,
 	STORE_ACCOUNT_LOCK,
 	STORE_ACCOUNT_FILE__MAX,
 };

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -20,8 +21,8 @@
 #define OUT_MAX 8192
 
 static const struct cli_command *const commands[] = {
-        &cmd_account, &cmd_cert,   &cmd_check, &cmd_deploy, &cmd_jobs,
-        &cmd_renew,   &cmd_revoke, &cmd_run,   &cmd_status, &cmd_terms,
+        &cmd_account, &cmd_cert,   &cmd_check, &cmd_cluster_key, &cmd_deploy, &cmd_jobs,
+        &cmd_renew,   &cmd_revoke, &cmd_run,   &cmd_status,      &cmd_terms,
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -170,6 +171,7 @@ test_every_option(void **state)
 	for (size_t i = 0; i < N_COMMANDS; i++) {
 		const struct cli_command *command = commands[i];
 		const char *arg = command->min_args > 0 ? "a.example" : NULL;
+		const char *arg2 = command->min_args > 1 ? "b.example" : NULL;
 
 		for (const enum cli_opt *o = command->options; *o != CLI_OPT__MAX; o++) {
 			char *argv[MAX_ARGS];
@@ -178,15 +180,17 @@ test_every_option(void **state)
 
 			snprintf(flag, sizeof(flag), "--%s", cli_opt_name(*o));
 			if (takes_value(*o)) {
-				assert_int_equal(
-				        parse(&cli, command, argv, flag, sample[*o], arg, NULL), 0);
+				assert_int_equal(parse(&cli, command, argv, flag, sample[*o], arg,
+				                       arg2, NULL),
+				                 0);
 				assert_string_equal(cli.values[*o], sample[*o]);
 			} else {
-				assert_int_equal(parse(&cli, command, argv, flag, arg, NULL), 0);
+				assert_int_equal(parse(&cli, command, argv, flag, arg, arg2, NULL),
+				                 0);
 				assert_null(cli.values[*o]);
 			}
 			assert_true(cli.flags[*o]);
-			assert_int_equal(cli.n_args, arg != NULL ? 1 : 0);
+			assert_int_equal(cli.n_args, command->min_args > 0 ? command->min_args : 0);
 			cli_finish(&cli);
 		}
 	}
@@ -203,18 +207,19 @@ test_common_options(void **state)
 	for (size_t i = 0; i < N_COMMANDS; i++) {
 		const struct cli_command *command = commands[i];
 		const char *arg = command->min_args > 0 ? "a.example" : NULL;
+		const char *arg2 = command->min_args > 1 ? "b.example" : NULL;
 
 		assert_int_equal(parse(&cli, command, argv, "-c", "/etc/x.conf", "-v", "--verbose",
-		                       "-q", arg, NULL),
+		                       "-q", arg, arg2, NULL),
 		                 0);
 		assert_string_equal(cli.config_path, "/etc/x.conf");
 		assert_int_equal(cli.verbosity, 1);
 		assert_ptr_equal(cli.command, command);
-		assert_int_equal(cli.n_args, arg != NULL ? 1 : 0);
+		assert_int_equal(cli.n_args, command->min_args > 0 ? command->min_args : 0);
 		cli_finish(&cli);
-		assert_int_equal(
-		        parse(&cli, command, argv, "--config=/etc/y.conf", "--quiet", arg, NULL),
-		        0);
+		assert_int_equal(parse(&cli, command, argv, "--config=/etc/y.conf", "--quiet", arg,
+		                       arg2, NULL),
+		                 0);
 		assert_string_equal(cli.config_path, "/etc/y.conf");
 		assert_int_equal(cli.verbosity, -1);
 		cli_finish(&cli);
@@ -347,6 +352,18 @@ test_other_settings(void **state)
 	assert_true(cli.flags[CLI_OPT_SYNTAX]);
 	assert_string_equal(cli.args[0], "/etc/acmed.conf");
 	cli_finish(&cli);
+	/* cluster-key: a verb and a file, nothing that sets a key. */
+	assert_int_equal(parse(&cli, &cmd_cluster_key, argv, "new", "/etc/acmed/cluster.key", NULL),
+	                 0);
+	assert_int_equal(cli.n_args, 2);
+	assert_string_equal(cli.args[0], "new");
+	assert_string_equal(cli.args[1], "/etc/acmed/cluster.key");
+	assert_int_equal(cli.settings.set, 0);
+	cli_finish(&cli);
+	assert_int_equal(parse(&cli, &cmd_cluster_key, argv, "-v", "id", "k", NULL), 0);
+	assert_string_equal(cli.args[0], "id");
+	assert_int_equal(cli.verbosity, 1);
+	cli_finish(&cli);
 }
 
 /* --help prints the usage on stdout and returns 1. */
@@ -434,6 +451,12 @@ test_errors(void **state)
 	expect_error(&cmd_account,
 	             "account: missing argument: show|register|update|rollover|deactivate", NULL);
 	expect_error(&cmd_terms, "terms: unexpected argument 'extra'", "extra", NULL);
+	expect_error(&cmd_cluster_key, "cluster-key: missing argument: new|id FILE", NULL);
+	expect_error(&cmd_cluster_key, "cluster-key: missing argument: new|id FILE", "new", NULL);
+	expect_error(&cmd_cluster_key, "cluster-key: unexpected argument 'c'", "new", "b", "c",
+	             NULL);
+	expect_error(&cmd_cluster_key, "cluster-key: unknown option --state-dir", "--state-dir",
+	             "/x", "new", "k", NULL);
 	expect_error(&cmd_revoke, "revoke: unexpected argument 'b.pem'", "a.pem", "b.pem", NULL);
 	expect_error(&cmd_check, "check: unexpected argument 'b'", "--syntax", "a", "b", NULL);
 	expect_error(&cmd_cert,
@@ -462,6 +485,75 @@ test_errors(void **state)
 	             "--profile", "a b", "a.example", NULL);
 }
 
+/* Runs "acmed cluster-key ARGS" (up to a NULL) and returns its exit
+ * status, with what it printed on stdout in out and stderr in err. */
+static int
+run_cluster_key(char *out, char *err, size_t len, const char *first, ...)
+{
+	char *argv[MAX_ARGS];
+	struct capture c_out, c_err;
+	struct cli cli;
+	va_list ap;
+	int argc;
+	int rc;
+
+	va_start(ap, first);
+	argc = make_argv(argv, &cmd_cluster_key, first, ap);
+	va_end(ap);
+	assert_int_equal(cli_parse(&cli, &cmd_cluster_key, argc, argv), 0);
+	capture_begin(&c_out, STDOUT_FILENO);
+	capture_begin(&c_err, STDERR_FILENO);
+	rc = cli.command->run(&cli);
+	snprintf(err, len, "%s", capture_end(&c_err));
+	snprintf(out, len, "%s", capture_end(&c_out));
+	cli_finish(&cli);
+	return rc;
+}
+
+/* What acmed cluster-key does with each verb. */
+static void
+test_cluster_key_run(void **state)
+{
+	char dir[] = "/tmp/acmed-test-cli.XXXXXX";
+	char path[128], want[256], out[OUT_MAX], err[OUT_MAX], id[64];
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/cluster.key", dir);
+	assert_int_equal(run_cluster_key(out, err, sizeof(out), "new", path, NULL), CLI_EXIT_OK);
+	snprintf(want, sizeof(want), "%s: new cluster key ", path);
+	assert_memory_equal(out, want, strlen(want));
+	assert_int_equal(strlen(out), strlen(want) + 17);
+	assert_int_equal(strspn(out + strlen(want), "0123456789abcdef"), 16);
+	snprintf(id, sizeof(id), "%s", out + strlen(want));
+	assert_non_null(strstr(err, ": copy it to every node (mode 0600)"));
+
+	/* id names the same key; new never replaces it. */
+	assert_int_equal(run_cluster_key(out, err, sizeof(out), "id", path, NULL), CLI_EXIT_OK);
+	snprintf(want, sizeof(want), "%s: cluster key %s", path, id);
+	assert_string_equal(out, want);
+	assert_int_equal(run_cluster_key(out, err, sizeof(out), "new", path, NULL),
+	                 CLI_EXIT_FAILURE);
+	assert_string_equal(out, "");
+	assert_non_null(strstr(err, "already exists"));
+	assert_int_equal(run_cluster_key(out, err, sizeof(out), "id", path, NULL), CLI_EXIT_OK);
+	assert_string_equal(out, want);
+
+	assert_int_equal(chmod(path, 0640), 0);
+	assert_int_equal(run_cluster_key(out, err, sizeof(out), "id", path, NULL),
+	                 CLI_EXIT_FAILURE);
+	snprintf(want, sizeof(want), "run chmod 600 %s", path);
+	assert_non_null(strstr(err, want));
+	assert_string_equal(out, "");
+
+	assert_int_equal(run_cluster_key(out, err, sizeof(out), "make", path, NULL),
+	                 CLI_EXIT_USAGE);
+	assert_non_null(strstr(err, "acmed: error: cluster-key: unknown sub-command 'make': use "
+	                            "new or id\nusage: acmed cluster-key [options] new|id FILE\n"));
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 int
 main(void)
 {
@@ -469,7 +561,7 @@ main(void)
 	        cmocka_unit_test(test_every_option),  cmocka_unit_test(test_common_options),
 	        cmocka_unit_test(test_cert_settings), cmocka_unit_test(test_other_settings),
 	        cmocka_unit_test(test_help),          cmocka_unit_test(test_usage_text),
-	        cmocka_unit_test(test_errors),
+	        cmocka_unit_test(test_errors),        cmocka_unit_test(test_cluster_key_run),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, NULL);

@@ -91,8 +91,12 @@ test_round_trip_every_field(void **state)
 	st.ari_id = strdup("aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE");
 	st.ari_when = 1750000014;
 	st.ari_next = 1700000015;
+	st.fleet_version = 16;
+	st.fleet_owed = true;
 	assert_int_equal(state_save(dir, "www", &st), 0);
 	assert_int_equal(state_load(dir, &back), 0);
+	assert_int_equal(back.fleet_version, 16);
+	assert_true(back.fleet_owed);
 	assert_int_equal(back.not_after, st.not_after);
 	assert_int_equal(back.last_attempt, st.last_attempt);
 	assert_int_equal(back.last_success, st.last_success);
@@ -304,6 +308,99 @@ test_set(void **state)
 	assert_null(field);
 }
 
+/* The fleet's part: what one node records reaches another, but never the
+ * order, a deploy or a set number. */
+static void
+test_shared_round_trip(void **state)
+{
+	struct state a, b;
+	char *text;
+
+	(void)state;
+	state_init(&a);
+	state_init(&b);
+	a.not_after = 1800000001;
+	a.last_attempt = 1700000002;
+	a.last_success = 1700000003;
+	a.attempts = 4;
+	a.next_try = 1700000005;
+	a.last_error = strdup("www: the CA said no");
+	a.order_url = strdup("https://ca.example/order/7");
+	a.ca = strdup("https://ca.example/directory");
+	a.deploy_pending = true;
+	a.deploy_error = strdup("exit 3");
+	a.version = 12;
+	a.ari_id = strdup("aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE");
+	a.ari_when = 1750000014;
+	a.ari_next = 1700000015;
+	text = state_shared_to_json(&a);
+	assert_non_null(text);
+	assert_null(strstr(text, "order"));
+	assert_null(strstr(text, "deploy"));
+	b.version = 3;
+	assert_int_equal(state_shared_merge(&b, text, false), 1);
+	assert_int_equal(b.not_after, a.not_after);
+	assert_int_equal(b.last_attempt, a.last_attempt);
+	assert_int_equal(b.last_success, a.last_success);
+	assert_int_equal(b.attempts, 4);
+	assert_int_equal(b.next_try, a.next_try);
+	assert_string_equal(b.last_error, a.last_error);
+	assert_string_equal(b.ca, a.ca);
+	assert_string_equal(b.ari_id, a.ari_id);
+	assert_int_equal(b.ari_when, a.ari_when);
+	assert_int_equal(b.ari_next, a.ari_next);
+	assert_null(b.order_url);
+	assert_false(b.deploy_pending);
+	assert_int_equal(b.version, 3);
+	/* The same again is no news. */
+	assert_int_equal(state_shared_merge(&b, text, false), 0);
+	free(text);
+	state_finish(&a);
+	state_finish(&b);
+}
+
+static void
+test_shared_older_ignored(void **state)
+{
+	struct state a, b;
+	char *text;
+
+	(void)state;
+	state_init(&a);
+	state_init(&b);
+	a.last_attempt = 100;
+	a.attempts = 2;
+	text = state_shared_to_json(&a);
+	assert_non_null(text);
+	b.last_attempt = 200;
+	b.attempts = 0;
+	assert_int_equal(state_shared_merge(&b, text, false), 0);
+	assert_int_equal(b.attempts, 0);
+	/* A newer set's record is taken whatever its time. */
+	assert_int_equal(state_shared_merge(&b, text, true), 1);
+	assert_int_equal(b.attempts, 2);
+	assert_int_equal(b.last_attempt, 100);
+	free(text);
+	state_finish(&a);
+	state_finish(&b);
+}
+
+static void
+test_shared_malformed(void **state)
+{
+	struct state b;
+
+	(void)state;
+	state_init(&b);
+	b.attempts = 7;
+	assert_int_equal(state_shared_merge(&b, "{", false), -1);
+	assert_int_equal(state_shared_merge(&b, "{\"attempts\": -1, \"last_attempt\": 9}", false),
+	                 -1);
+	assert_int_equal(state_shared_merge(&b, "[]", false), -1);
+	assert_int_equal(b.attempts, 7);
+	state_finish(&b);
+}
+
 int
 main(void)
 {
@@ -319,6 +416,9 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_oversized_file, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_unreadable_file, setup, teardown),
 	        cmocka_unit_test(test_set),
+	        cmocka_unit_test(test_shared_round_trip),
+	        cmocka_unit_test(test_shared_older_ignored),
+	        cmocka_unit_test(test_shared_malformed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

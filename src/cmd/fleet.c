@@ -1,0 +1,456 @@
+#include "cmd/fleet.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "acme/acme_account.h"
+#include "base/file.h"
+#include "base/log.h"
+#include "crypto/seal.h"
+#include "store/store_account.h"
+
+#define PASSWORD_MAX 4096
+#define ACCOUNT_MAX (64 * 1024)
+
+/* --- waiting in a command --------------------------------------------------- */
+
+struct wait {
+	bool done;
+	bool timed_out;
+	struct cluster_reply r;
+	char message[512];
+	char *key_pem; /* account_get */
+	char *json;
+};
+
+static void
+on_deadline(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct wait *w8 = w->data;
+
+	(void)loop;
+	(void)revents;
+	w8->timed_out = true;
+}
+
+/* Runs the loop until *flag is set or seconds passed. */
+static void
+run_until(struct ev_loop *loop, struct wait *w8, bool (*ready)(void *), void *arg,
+          double seconds)
+{
+	ev_timer deadline;
+
+	ev_timer_init(&deadline, on_deadline, seconds, 0.0);
+	deadline.data = w8;
+	ev_timer_start(loop, &deadline);
+	while (!ready(arg) && !w8->timed_out) {
+		ev_run(loop, EVRUN_ONCE);
+	}
+	ev_timer_stop(loop, &deadline);
+}
+
+static bool
+wait_done(void *arg)
+{
+	return ((struct wait *)arg)->done;
+}
+
+static void
+on_reply(const struct cluster_reply *r, void *arg)
+{
+	struct wait *w8 = arg;
+
+	w8->r = *r;
+	snprintf(w8->message, sizeof(w8->message), "%s", r->message != NULL ? r->message : "");
+	w8->r.message = w8->message;
+	w8->done = true;
+}
+
+static void
+on_account(const struct cluster_reply *r, const char *key_pem, const char *json, void *arg)
+{
+	struct wait *w8 = arg;
+
+	on_reply(r, arg);
+	w8->key_pem = key_pem != NULL ? strdup(key_pem) : NULL;
+	w8->json = json != NULL ? strdup(json) : NULL;
+}
+
+static void
+wait_finish(struct wait *w8)
+{
+	if (w8->key_pem != NULL) {
+		OPENSSL_cleanse(w8->key_pem, strlen(w8->key_pem));
+	}
+	free(w8->key_pem);
+	free(w8->json);
+}
+
+/* --- opening --------------------------------------------------------------- */
+
+static void
+on_up(void *arg)
+{
+	struct cmd_fleet *f = arg;
+
+	log_info("cluster: %s ready (node %s)", cluster_name(f->cluster), f->node);
+	if (f->watching) {
+		/* Whatever was announced while away: compare everything. */
+		ev_feed_event(f->loop, &f->reconcile, EV_TIMER);
+		ev_feed_event(f->loop, &f->beat, EV_TIMER);
+	}
+}
+
+static void
+on_down(const char *why, void *arg)
+{
+	struct cmd_fleet *f = arg;
+
+	f->was_down = true;
+	(void)why;
+}
+
+static void
+on_event(const struct cluster_event *ev, void *arg)
+{
+	struct cmd_fleet *f = arg;
+
+	if (!f->watching || ev->node == NULL || strcmp(ev->node, f->node) == 0) {
+		return;
+	}
+	if (ev->kind == CLUSTER_EVENT_INSTALLED) {
+		log_debug("cluster: %s installed %s version %ld", ev->node, ev->name, ev->version);
+		schedule_fleet_installed(f->schedule, ev->name, ev->version);
+	}
+}
+
+/* The password file's first line (its newline not part of it). */
+static char *
+read_password(const char *path)
+{
+	size_t len = 0;
+	char *text = file_read(path, PASSWORD_MAX, &len);
+
+	if (text == NULL) {
+		log_error("cluster-password-file %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	text[strcspn(text, "\r\n")] = '\0';
+	return text;
+}
+
+static bool
+not_connecting(void *arg)
+{
+	return cluster_state(arg, NULL) != CLUSTER_STATE_CONNECTING;
+}
+
+enum session_result
+cmd_fleet_open(struct cmd_fleet *f, struct ev_loop *loop, const struct conf_settings *settings)
+{
+	struct cluster_config config;
+	struct wait w8;
+	char err[512];
+	char *password = NULL;
+	const char *why = NULL;
+	enum session_result rc = SESSION_USAGE;
+
+	memset(f, 0, sizeof(*f));
+	memset(&config, 0, sizeof(config));
+	memset(&w8, 0, sizeof(w8));
+	f->loop = loop;
+	if (settings->cluster == NULL) {
+		return SESSION_OK;
+	}
+	if (conf_node_name(settings, f->node) == NULL) {
+		log_error("node-name: the host name is not a usable node name; set node-name");
+		goto out;
+	}
+	if (seal_key_load(settings->cluster_key_file, config.key, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		goto out;
+	}
+	if (settings->cluster_password_file != NULL &&
+	    (password = read_password(settings->cluster_password_file)) == NULL) {
+		goto out;
+	}
+	config.url = settings->cluster;
+	config.password = password;
+	config.node = f->node;
+	config.on_up = on_up;
+	config.on_down = on_down;
+	config.on_event = on_event;
+	config.arg = f;
+	f->cluster = cluster_create(loop, &config, err, sizeof(err));
+	if (f->cluster == NULL) {
+		log_error("cluster: %s", err);
+		rc = SESSION_FAILED;
+		goto out;
+	}
+	run_until(loop, &w8, not_connecting, f->cluster, FLEET_CONNECT_WAIT);
+	switch (cluster_state(f->cluster, &why)) {
+	case CLUSTER_STATE_READY:
+		rc = SESSION_OK;
+		break;
+	case CLUSTER_STATE_BAD_KEY:
+		log_error("cluster: %s: not started: %s", cluster_name(f->cluster), why);
+		cluster_destroy(f->cluster);
+		f->cluster = NULL;
+		break;
+	default:
+		log_warn("cluster: %s cannot be reached (%s): serving the certificates here; "
+		         "nothing is ordered until it is back",
+		         cluster_name(f->cluster), why != NULL ? why : "no answer yet");
+		f->was_down = true;
+		rc = SESSION_OK;
+		break;
+	}
+out:
+	OPENSSL_cleanse(config.key, sizeof(config.key));
+	if (password != NULL) {
+		OPENSSL_cleanse(password, strlen(password));
+	}
+	free(password);
+	return rc;
+}
+
+/* --- the account --------------------------------------------------------------- */
+
+static char *
+account_path(const char *state_dir, const char *ca_url, enum store_account_file file)
+{
+	char *host = acme_account_ca_dir(ca_url);
+	char *path = host != NULL ? store_account_path(state_dir, host, file) : NULL;
+
+	free(host);
+	return path;
+}
+
+/* This node's account files set aside (account.*.local) before the fleet's
+ * are written over them. */
+static void
+set_aside(const char *state_dir, const char *ca_url)
+{
+	char *key = account_path(state_dir, ca_url, STORE_ACCOUNT_KEY);
+	char *json = account_path(state_dir, ca_url, STORE_ACCOUNT_JSON);
+	char *key_local = account_path(state_dir, ca_url, STORE_ACCOUNT_KEY_LOCAL);
+	char *json_local = account_path(state_dir, ca_url, STORE_ACCOUNT_JSON_LOCAL);
+
+	if (key != NULL && key_local != NULL && rename(key, key_local) == 0) {
+		log_warn("this node's account key differs from the fleet's: set aside as %s",
+		         key_local);
+	}
+	if (json != NULL && json_local != NULL) {
+		(void)rename(json, json_local);
+	}
+	free(key);
+	free(json);
+	free(key_local);
+	free(json_local);
+}
+
+/* Writes the fleet's account here. Returns 1 when the files changed, 0
+ * when they were the same, -1 on failure (logged). */
+static int
+write_account(const char *state_dir, const char *ca_url, const char *key_pem, const char *json)
+{
+	char *key_path = account_path(state_dir, ca_url, STORE_ACCOUNT_KEY);
+	char *json_path = account_path(state_dir, ca_url, STORE_ACCOUNT_JSON);
+	char *dir = account_path(state_dir, ca_url, STORE_ACCOUNT_DIR);
+	size_t len = 0;
+	char *have = key_path != NULL ? file_read(key_path, ACCOUNT_MAX, &len) : NULL;
+	int rc = -1;
+
+	if (key_path == NULL || json_path == NULL || dir == NULL) {
+		log_error("out of memory");
+		goto out;
+	}
+	if (have != NULL && strcmp(have, key_pem) == 0) {
+		rc = 0;
+		goto out;
+	}
+	if (have != NULL) {
+		set_aside(state_dir, ca_url);
+	}
+	/* The key first: a crash between leaves a key whose account is
+	 * looked up again (acme_account_open), never a URL without it. */
+	if (file_mkdirs(dir, 0700) < 0 ||
+	    file_write_atomic(key_path, key_pem, strlen(key_pem), 0600) < 0 ||
+	    file_write_atomic(json_path, json, strlen(json), 0600) < 0) {
+		log_error("cannot write the fleet's account into %s", dir);
+		goto out;
+	}
+	log_info("the fleet's account installed in %s", dir);
+	rc = 1;
+out:
+	if (have != NULL) {
+		OPENSSL_cleanse(have, len);
+	}
+	free(have);
+	free(key_path);
+	free(json_path);
+	free(dir);
+	return rc;
+}
+
+/* The fleet's account for ca_url into w8 (waited for). Returns 0 when the
+ * store answered. */
+static int
+get_account(struct cmd_fleet *f, const char *ca_url, struct wait *w8)
+{
+	char *host = acme_account_ca_dir(ca_url);
+	int rc = -1;
+
+	memset(w8, 0, sizeof(*w8));
+	if (host != NULL && cluster_account_get(f->cluster, host, on_account, w8) == 0) {
+		run_until(f->loop, w8, wait_done, w8, FLEET_CONNECT_WAIT);
+		rc = w8->done && w8->r.rc == CLUSTER_OK ? 0 : -1;
+		if (w8->done && w8->r.rc != CLUSTER_OK) {
+			log_warn("cluster: the fleet's account: %s", w8->r.message);
+		}
+		if (!w8->done) {
+			/* Its answer must not reach a struct that is gone. */
+			run_until(f->loop, w8, wait_done, w8, 60.0);
+		}
+	}
+	free(host);
+	return rc;
+}
+
+void
+cmd_fleet_account_pull(struct cmd_fleet *f, const char *state_dir, const char *ca_url)
+{
+	struct wait w8;
+
+	if (f->cluster == NULL || cluster_state(f->cluster, NULL) != CLUSTER_STATE_READY) {
+		return;
+	}
+	if (get_account(f, ca_url, &w8) == 0 && w8.key_pem != NULL && w8.json != NULL) {
+		(void)write_account(state_dir, ca_url, w8.key_pem, w8.json);
+	}
+	wait_finish(&w8);
+}
+
+void
+cmd_fleet_account_push(struct cmd_fleet *f, struct session *s, const char *ca_url)
+{
+	struct wait w8;
+	char *key_pem = NULL;
+	char *json = NULL;
+	size_t key_len = 0, json_len = 0;
+	char *host = acme_account_ca_dir(ca_url);
+
+	memset(&w8, 0, sizeof(w8));
+	if (f->cluster == NULL || host == NULL ||
+	    cluster_state(f->cluster, NULL) != CLUSTER_STATE_READY) {
+		goto out;
+	}
+	key_pem = file_read(s->acct.key_path, ACCOUNT_MAX, &key_len);
+	json = file_read(s->acct.json_path, ACCOUNT_MAX, &json_len);
+	if (key_pem == NULL || json == NULL ||
+	    cluster_account_put(f->cluster, host, key_pem, json, on_reply, &w8) < 0) {
+		goto out;
+	}
+	run_until(f->loop, &w8, wait_done, &w8, 60.0);
+	if (w8.r.rc == CLUSTER_OK) {
+		log_info("cluster: this node's account is the fleet's");
+	} else if (w8.r.rc == CLUSTER_CONFLICT) {
+		/* Another node registered at the same time: its account wins. */
+		wait_finish(&w8);
+		if (get_account(f, ca_url, &w8) == 0 && w8.key_pem != NULL && w8.json != NULL &&
+		    write_account(s->state_dir, ca_url, w8.key_pem, w8.json) == 1) {
+			acme_account_reload(&s->acct);
+		}
+	}
+out:
+	if (key_pem != NULL) {
+		OPENSSL_cleanse(key_pem, key_len);
+	}
+	wait_finish(&w8);
+	free(key_pem);
+	free(json);
+	free(host);
+}
+
+/* --- the daemon ---------------------------------------------------------------- */
+
+static void
+on_versions(const struct cluster_reply *r, size_t n, const char *const *names,
+            const long *versions, void *arg)
+{
+	struct cmd_fleet *f = arg;
+	size_t looked;
+
+	if (r->rc != CLUSTER_OK || !f->watching) {
+		return;
+	}
+	looked = schedule_fleet_reconcile(f->schedule, n, names, versions, f->was_down);
+	if (looked > 0) {
+		log_info("cluster: %zu certificate%s to look at again", looked,
+		         looked == 1 ? "" : "s");
+	}
+	f->was_down = false;
+}
+
+static void
+on_reconcile(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct cmd_fleet *f = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (f->watching && cluster_state(f->cluster, NULL) == CLUSTER_STATE_READY) {
+		cluster_versions(f->cluster, on_versions, f);
+	}
+}
+
+static void
+on_beat(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct cmd_fleet *f = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (f->watching && cluster_state(f->cluster, NULL) == CLUSTER_STATE_READY) {
+		cluster_beat(f->cluster, FLEET_ALIVE_MS, (long)job_runner_active(f->runner), NULL,
+		             NULL);
+	}
+}
+
+void
+cmd_fleet_watch(struct cmd_fleet *f, struct schedule *sched, struct job_runner *runner)
+{
+	if (f->cluster == NULL) {
+		return;
+	}
+	f->schedule = sched;
+	f->runner = runner;
+	f->watching = true;
+	ev_timer_init(&f->beat, on_beat, 0.0, FLEET_BEAT);
+	f->beat.data = f;
+	ev_timer_init(&f->reconcile, on_reconcile, 0.0, FLEET_RECONCILE);
+	f->reconcile.data = f;
+	ev_timer_start(f->loop, &f->beat);
+	ev_timer_start(f->loop, &f->reconcile);
+}
+
+void
+cmd_fleet_unwatch(struct cmd_fleet *f)
+{
+	if (!f->watching) {
+		return;
+	}
+	f->watching = false;
+	ev_timer_stop(f->loop, &f->beat);
+	ev_timer_stop(f->loop, &f->reconcile);
+}
+
+void
+cmd_fleet_close(struct cmd_fleet *f)
+{
+	cmd_fleet_unwatch(f);
+	cluster_destroy(f->cluster);
+	f->cluster = NULL;
+}

@@ -1,0 +1,66 @@
+/* Fleet mode for the commands (cluster = ... in the configuration): the
+ * shared store opened with this node's cluster key and name, the key
+ * checked before anything is written, the CA account shared by every node,
+ * and for the daemon the heartbeat, the reconcile (on every connect and
+ * every FLEET_RECONCILE seconds) and the announcements of installs. */
+#ifndef ACMED_CMD_FLEET_H
+#define ACMED_CMD_FLEET_H
+
+#include <ev.h>
+#include <stdbool.h>
+
+#include "cmd/session.h"
+#include "conf/conf.h"
+#include "renew/job_runner.h"
+#include "renew/schedule.h"
+#include "store/cluster.h"
+
+/* How long a command waits for the store at its start. */
+#define FLEET_CONNECT_WAIT 5.0
+/* The daemon's heartbeat, and how long a node counts as alive after it. */
+#define FLEET_BEAT 10.0
+#define FLEET_ALIVE_MS 30000L
+/* How often the daemon compares every certificate with the store. */
+#define FLEET_RECONCILE 300.0
+
+struct cmd_fleet {
+	struct cluster *cluster; /* NULL: no fleet configured */
+	struct ev_loop *loop;
+	char node[65];
+	/* the daemon's */
+	struct schedule *schedule;
+	struct job_runner *runner;
+	ev_timer beat;
+	ev_timer reconcile;
+	bool watching;
+	bool was_down; /* the store was away: its return looks at what waited */
+};
+
+/* Opens the store settings name (nothing when cluster is not set): the key
+ * file and password file read, connected, the key checked, waiting up to
+ * FLEET_CONNECT_WAIT. Returns SESSION_OK (also when the store cannot be
+ * reached yet: said once, the node serves what it has and orders nothing
+ * until it is back), SESSION_USAGE for a bad key or password file or a
+ * store set up with another key (logged, nothing written), SESSION_FAILED. */
+enum session_result cmd_fleet_open(struct cmd_fleet *f, struct ev_loop *loop,
+                                   const struct conf_settings *settings);
+
+/* The fleet's account for the session's CA into the state folder before
+ * session_account (when this node has none or another: its own set aside
+ * as account.key.local), so that every node signs as one account. */
+void cmd_fleet_account_pull(struct cmd_fleet *f, const char *state_dir, const char *ca_url);
+
+/* After session_account: the account put into the store when the fleet
+ * had none; when another node's got there first, it is installed here and
+ * the session's account reloaded. */
+void cmd_fleet_account_push(struct cmd_fleet *f, struct session *s, const char *ca_url);
+
+/* The daemon: heartbeat, reconcile, announcements into sched. */
+void cmd_fleet_watch(struct cmd_fleet *f, struct schedule *sched, struct job_runner *runner);
+
+/* Stops watching (the schedule is going) without closing the store. */
+void cmd_fleet_unwatch(struct cmd_fleet *f);
+
+void cmd_fleet_close(struct cmd_fleet *f);
+
+#endif

@@ -1,0 +1,86 @@
+/* What job.c and job_order.c share: the job itself and the steps each
+ * calls in the other. Only those two include it. job.c: the life, the lock,
+ * the decision, the fleet's steps around them and the record; job_order.c:
+ * the order, the install and the deploy. */
+#ifndef ACMED_JOB_INTERNAL_H
+#define ACMED_JOB_INTERNAL_H
+
+#include <openssl/evp.h>
+
+#include "renew/fleet.h"
+#include "renew/job.h"
+#include "renew/lock_wait.h"
+#include "store/store_lock.h"
+
+#define JOB_MESSAGE_LEN 1024
+
+struct job {
+	struct job_shared *sh;
+	job_finished_fn finished;
+	void *finished_arg;
+	char *name;
+	char *dir; /* certs/<name> */
+	struct conf_settings s;
+	struct job_request req;
+	struct ident *ids; /* the configured names */
+	size_t n_ids;
+
+	/* Fleet mode (sh->cluster): the shared record, the lease (fleet.h). */
+	struct fleet_job fleet;
+	bool fleet_synced; /* the shared record was read for this decision */
+	long fleet_wait; /* not ordered for the fleet: look again in seconds */
+
+	/* The lock, held from on_lock to job_destroy. */
+	struct lock_wait lock_wait;
+	struct store_lock *lock;
+
+	/* What is installed and state.json, read once under the lock and
+	 * changed in memory; saved once when the job is over (and once when
+	 * the CA made an order, for a restart to resume it). */
+	struct policy_view view;
+	bool view_loaded;
+	bool dirty; /* view.st changed since read or saved */
+
+	/* The order. */
+	struct issue *issue;
+	char *resume_url; /* an earlier run's order, resumed */
+	const EVP_PKEY *pending_key; /* the key pending.key holds, or NULL */
+	bool install_failed; /* the CA issued, the install failed: order kept */
+	char *replaces; /* ARI ID of the installed certificate */
+	bool has_step;
+	enum acme_order_step step;
+	time_t retry_after; /* the CA's Retry-After with a refusal */
+	bool ari_asked; /* the CA's renewal window was looked up */
+
+	bool renewal; /* a certificate was installed before */
+	bool installed; /* this job installed a new set */
+	bool deploying; /* this job ran the deploy hook */
+	/* Failed on this host before anything reached the CA (a hook, the
+	 * state folder, a port): said, but no backoff, so that the run after
+	 * the fix goes ahead. */
+	bool local_failure;
+	bool no_record; /* a hand deploy that could not run: nothing recorded */
+	enum job_result result;
+	char message[JOB_MESSAGE_LEN];
+	const char *state;
+	time_t since;
+};
+
+/* job.c */
+time_t job_now(const struct job *job);
+void job_set_state(struct job *job, const char *state);
+void job_set_step(struct job *job, bool has_step, enum acme_order_step step);
+/* The order is over, whatever its outcome: nothing to resume. */
+void job_forget_order(struct job *job);
+void job_save(struct job *job);
+/* Records the outcome, tells the runner; the job is gone after it. */
+void job_complete(struct job *job, enum job_result result);
+void job_fail(struct job *job, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* job_order.c */
+bool job_ca_offers_ari(const struct job *job);
+/* Orders a new certificate (the policy said ORDER for d's reason). */
+void job_order(struct job *job, const struct policy_decision *d);
+void job_deploy(struct job *job);
+
+#endif

@@ -1,0 +1,343 @@
+/* The order, the install and the deploy of a job (job_internal.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "crypto/key.h"
+#include "renew/deploy.h"
+#include "renew/install.h"
+#include "renew/job_internal.h"
+#include "renew/preflight.h"
+#include "renew/responders.h"
+#include "store/state.h"
+#include "store/store_cert.h"
+
+/* --- deploy ---------------------------------------------------------- */
+
+static void
+on_deploy(bool ok, const char *detail, void *arg)
+{
+	struct job *job = arg;
+
+	if (!ok) {
+		job_fail(job,
+		         "%s: installed, but the deploy hook failed: %s; it runs again later "
+		         "without a new order (acmed deploy %s runs it now)",
+		         job->name, detail, job->name);
+		return;
+	}
+	if (!job->installed) {
+		job_complete(job, JOB_DEPLOYED);
+	} else {
+		job_complete(job, job->renewal ? JOB_RENEWED : JOB_ISSUED);
+	}
+}
+
+void
+job_deploy(struct job *job)
+{
+	struct deploy_request req;
+	char detail[512];
+
+	job->deploying = true;
+	job_set_state(job, "deploying");
+	memset(&req, 0, sizeof(req));
+	req.loop = job->sh->issue.loop;
+	req.state_dir = job->sh->state_dir;
+	req.name = job->name;
+	req.dir = job->dir;
+	req.hook = job->s.deploy_hook;
+	req.timeout_s = job->s.hook_timeout;
+	req.ids = job->ids;
+	req.n_ids = job->n_ids;
+	if (deploy_start(&req, on_deploy, job, detail, sizeof(detail)) == NULL) {
+		job_fail(job, "%s: installed, but %s", job->name, detail);
+	}
+}
+
+/* --- install --------------------------------------------------------- */
+
+bool
+job_ca_offers_ari(const struct job *job)
+{
+	const struct acme_directory *dir =
+	        job->sh->issue.client != NULL ? acme_client_directory(job->sh->issue.client) : NULL;
+
+	return dir != NULL && dir->renewal_info != NULL;
+}
+
+/* Installed (and put into the fleet's store): the deploy hook, or done. */
+static void
+after_install(struct job *job)
+{
+	if (job->s.deploy_hook != NULL) {
+		job_deploy(job);
+	} else {
+		job_complete(job, job->renewal ? JOB_RENEWED : JOB_ISSUED);
+	}
+}
+
+static void
+on_fleet_put(enum fleet_result rc, void *arg)
+{
+	/* Whatever the store said, the set is installed here; one it did
+	 * not take is owed (fleet.c logged why). */
+	(void)rc;
+	after_install(arg);
+}
+
+/* Checks and installs what the CA issued, then deploys it. */
+static void
+job_install(struct job *job, const char *pem, size_t pem_len, EVP_PKEY *key)
+{
+	struct install_request req;
+	struct store_cert_info info;
+
+	memset(&req, 0, sizeof(req));
+	req.state_dir = job->sh->state_dir;
+	req.name = job->name;
+	req.dir = job->dir;
+	req.key = key;
+	req.ids = job->ids;
+	req.n_ids = job->n_ids;
+	req.renew_before = job->s.renew_before;
+	req.resumed = job->resume_url != NULL;
+	req.key_pending = key != NULL && key == job->pending_key;
+	switch (install_chain(&req, pem, pem_len, &info, job->message, sizeof(job->message))) {
+	case INSTALL_SAME:
+		/* The policy wants a new one all the same. */
+		log_info("%s: the resumed order's certificate is already installed; ordering a "
+		         "new one",
+		         job->name);
+		job_forget_order(job);
+		free(job->resume_url);
+		job->resume_url = NULL;
+		issue_again(job->issue);
+		return;
+	case INSTALL_DONE:
+		break;
+	case INSTALL_FAILED:
+		job->install_failed = true;
+		job_complete(job, JOB_FAILED);
+		return;
+	case INSTALL_REFUSED:
+	default:
+		job_complete(job, JOB_FAILED);
+		return;
+	}
+	/* What the policy decides from next: the new set, as installed. */
+	store_cert_info_finish(&job->view.info);
+	job->view.info = info;
+	job->installed = true;
+	job_forget_order(job);
+	if (policy_record_install(&job->view.st, time(NULL), &job->view.info, job->sh->ca_url,
+	                          job->s.deploy_hook != NULL, job_ca_offers_ari(job)) < 0) {
+		log_error("%s: out of memory", job->name);
+	}
+	if (job->sh->cluster != NULL && fleet_job_installed(&job->fleet, on_fleet_put, job) == 0) {
+		return;
+	}
+	after_install(job);
+}
+
+/* --- the order ------------------------------------------------------- */
+
+static void
+on_issued(const struct issue_result *r, void *arg)
+{
+	struct job *job = arg;
+
+	job->retry_after = r->retry_after;
+	if (r->rc == ACME_ORDER_ACCOUNT_REFUSED) {
+		/* Fixed by fixing the account: the certificate is not held by
+		 * a backoff for it (the daemon waits in memory). */
+		job->local_failure = true;
+	}
+	if (r->rc != ACME_ORDER_OK) {
+		job_fail(job, "%s", r->message);
+		return;
+	}
+	job_install(job, r->pem, r->pem_len, r->key);
+}
+
+static void
+on_step(enum acme_order_step step, void *arg)
+{
+	struct job *job = arg;
+
+	job_set_step(job, true, step);
+	/* Without a terminal, a single certificate's steps are worth a line
+	 * each; a batch's would drown its outcomes. */
+	log_msg(job->sh->progress.total == 1 && !log_is_tty() ? LOG_LEVEL_INFO : LOG_LEVEL_DEBUG,
+	        "%s: %s", job->name, acme_order_step_name(step));
+}
+
+/* Once the CA created the order, its URL and the new key are kept so that a
+ * restart (even after kill -9) resumes it instead of starting over: the one
+ * write of state.json before the job is over. */
+static void
+on_order_url(const char *url, EVP_PKEY *key, void *arg)
+{
+	struct job *job = arg;
+
+	job->pending_key = NULL;
+	if (store_cert_pending_save(job->sh->state_dir, job->name, key) == 0) {
+		job->pending_key = key;
+		if (state_set(&job->view.st.order_url, url) < 0) {
+			log_error("%s: out of memory", job->name);
+		}
+		job_save(job);
+	}
+	if (job->sh->cluster != NULL) {
+		/* Kept in the store too: another node resumes it if this one
+		 * dies holding the lease. */
+		size_t len = 0;
+		char *pem = key_to_pem(key, &len);
+
+		if (pem != NULL) {
+			fleet_job_order(&job->fleet, url, pem);
+			key_pem_free(pem, len);
+		}
+	}
+}
+
+/* An order left by an earlier run with its key: resumed when both are
+ * there (the key returned, the URL in job->resume_url). Under the lock, so
+ * never another live process's order. */
+static EVP_PKEY *
+load_resume(struct job *job)
+{
+	EVP_PKEY *key = NULL;
+
+	if (job->view.st.order_url != NULL) {
+		key = store_cert_pending_load(job->sh->state_dir, job->name);
+		job->resume_url = key != NULL ? strdup(job->view.st.order_url) : NULL;
+	}
+	if (job->resume_url == NULL) {
+		EVP_PKEY_free(key);
+		key = NULL;
+	}
+	job->pending_key = key;
+	return key;
+}
+
+/* Keeps the first problem preflight reports as the job's message. */
+static void
+on_problem(const char *problem, void *arg)
+{
+	struct job *job = arg;
+
+	log_debug("%s", problem);
+	if (job->message[0] == '\0') {
+		snprintf(job->message, sizeof(job->message), "%s", problem);
+	}
+}
+
+/* Whether an order can go out: a CA, nothing local in the way (preflight),
+ * a profile the CA offers, a challenge responder (in *responder). Fails the
+ * job when not. */
+static bool
+can_order(struct job *job, const struct policy_decision *d, struct challenge **responder)
+{
+	struct job_shared *sh = job->sh;
+	char problem[JOB_MESSAGE_LEN];
+
+	if (sh->issue.client == NULL) {
+		job_fail(job, "%s: %s: %s", job->name, d->why, sh->offline);
+		return false;
+	}
+	/* Nothing is ordered that could not be kept: a CA's issuance thrown
+	 * away counts against its rate limits all the same. The command
+	 * checked the ports before the responders took them. */
+	if (preflight_check(sh->state_dir, job->name, &job->s, PREFLIGHT_NO_LISTEN, &sh->preflight,
+	                    on_problem, job) < 0) {
+		memcpy(problem, job->message, sizeof(problem));
+		job->local_failure = true;
+		job_fail(job, "not ordered: %.900s", problem);
+		return false;
+	}
+	if (preflight_profile(acme_client_directory(sh->issue.client), job->s.profile, problem,
+	                      sizeof(problem)) < 0) {
+		job_fail(job, "%s: %s", job->name, problem);
+		return false;
+	}
+	*responder = responders_get(sh->responders, &job->s);
+	if (*responder == NULL) {
+		job->local_failure = true;
+		job_fail(job, "%s: no challenge responder (see above)", job->name);
+		return false;
+	}
+	return true;
+}
+
+/* The key to order with: the resumed order's, else the installed one when
+ * reuse-key says so (not a broken set's), else NULL for a new one. Returns
+ * -1 with the job failed when the key to reuse cannot be read. */
+static int
+order_key(struct job *job, const struct policy_decision *d, EVP_PKEY **key)
+{
+	char path[512];
+
+	*key = NULL;
+	/* An order left for other names would be refused for these. */
+	if (d->reason == POLICY_NAMES) {
+		job_forget_order(job);
+	} else if ((*key = load_resume(job)) != NULL) {
+		if (job->view.st.version < 0) {
+			/* Left by a version that kept no set number: the one
+			 * a kill after the switch needs, to owe the deploy. */
+			job_save(job);
+		}
+		return 0;
+	}
+	if (!job->s.reuse_key || d->reason == POLICY_BROKEN) {
+		return 0;
+	}
+	switch (store_cert_key_load(job->sh->state_dir, job->name, key, path, sizeof(path))) {
+	case 1:
+		log_debug("%s: reusing the key in %s", job->name, path);
+		return 0;
+	case 0:
+		return 0;
+	default:
+		job_fail(job, "%s: cannot reuse the key in %s (see above)", job->name, path);
+		return -1;
+	}
+}
+
+/* Orders a new certificate: the key (resumed, reused or new), then the
+ * order through the gate. */
+void
+job_order(struct job *job, const struct policy_decision *d)
+{
+	struct issue_request req;
+
+	memset(&req, 0, sizeof(req));
+	if (!can_order(job, d, &req.responder) || order_key(job, d, &req.key) < 0) {
+		return;
+	}
+	/* RFC 9773 section 5: a renewal names the certificate it replaces
+	 * when the CA speaks ARI. */
+	if (job_ca_offers_ari(job) && job->view.info.present && job->view.info.ari_id != NULL) {
+		job->replaces = strdup(job->view.info.ari_id);
+	}
+	req.name = job->name;
+	req.ids = job->ids;
+	req.n_ids = job->n_ids;
+	req.key_type = job->s.key_type;
+	req.profile = job->s.profile;
+	req.replaces = job->replaces;
+	req.resume_url = job->resume_url;
+	req.on_url = on_order_url;
+	req.on_step = on_step;
+	req.done = on_issued;
+	req.arg = job;
+	job->issue = issue_create(&job->sh->issue, &req);
+	if (job->issue == NULL) {
+		EVP_PKEY_free(req.key);
+		job_fail(job, "%s: cannot start the order", job->name);
+		return;
+	}
+	issue_run(job->issue);
+}
