@@ -82,8 +82,10 @@ int cluster_lease_release(struct cluster *c, const char *name, uint64_t token, c
 int cluster_lease_holder(struct cluster *c, const char *name, cluster_done_fn done, void *arg);
 
 void cluster_cert_init(struct cluster_cert *cc);
-/* Frees what cluster.c made for a cluster_cert_get answer (its keys from
- * seal_open, cleared); not for a record a caller filled itself. */
+/* Frees every field with free(), the two keys cleared first: for a copy a
+ * caller made of a cluster_cert_get answer, or a record it filled with
+ * malloc'd strings (cluster.c hands out opened keys as plain malloc'd
+ * strings, never seal_open's buffers). */
 void cluster_cert_finish(struct cluster_cert *cc);
 
 /* name's record and order. cert borrowed for the call (rc OK: version 0

@@ -799,7 +799,10 @@ r_account_put(struct cluster_backend *b, const char *ca_host, const char *key_se
 {
 	struct call *call = call_new(b, arg);
 	char k[KEY_LEN];
-	const char *argv[] = {"EVAL", lua_account_put, "1", k, key_sealed, json};
+	/* json may be NULL (cluster.h does not forbid it): send_argv takes
+	 * strlen of every argument. */
+	const char *argv[] = {"EVAL", lua_account_put, "1",
+	                      k,      key_sealed,      json != NULL ? json : ""};
 
 	key_of(k, "account", ca_host);
 	if (call != NULL) {

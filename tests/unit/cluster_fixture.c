@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <hiredis/hiredis.h>
@@ -463,4 +464,71 @@ teardown(void **state)
 	*state = fx->g;
 	free(fx);
 	return 0;
+}
+
+/* --- a child process ------------------------------------------------------ */
+
+struct child {
+	struct ev_loop *loop;
+	struct cluster *c;
+	int ups, calls;
+	struct cluster_reply r;
+	uint64_t token;
+};
+
+static void
+child_up(void *arg)
+{
+	((struct child *)arg)->ups++;
+}
+
+static void
+child_done(const struct cluster_reply *r, void *arg)
+{
+	struct child *ch = arg;
+
+	ch->calls++;
+	ch->token = r->rc == CLUSTER_OK ? r->token : 0;
+}
+
+/* In a child: takes name's lease, returns its token (0: busy or failed);
+ * no cmocka here, the parent checks. */
+static uint64_t
+child_take(struct child *ch, const char *name)
+{
+	int want = ch->calls + 1;
+
+	if (cluster_lease_take(ch->c, name, 60000, child_done, ch) < 0) {
+		return 0;
+	}
+	while (ch->calls < want) {
+		ev_run(ch->loop, EVRUN_ONCE);
+	}
+	return ch->token;
+}
+
+void
+cluster_fixture_child(const char *url, int i, int fd)
+{
+	struct child ch = {0};
+	struct cluster_config config = {.url = url, .on_up = child_up, .arg = &ch};
+	char node[16], unique[16], line[64];
+	uint64_t same;
+	char err[256];
+	int n;
+
+	alarm(20);
+	snprintf(node, sizeof(node), "p%d", i);
+	snprintf(unique, sizeof(unique), "u%d", i);
+	memcpy(config.key, cluster_fixture_key_a, CLUSTER_KEY_LEN);
+	config.node = node;
+	ch.loop = ev_loop_new(EVFLAG_AUTO);
+	ch.c = cluster_create(ch.loop, &config, err, sizeof(err));
+	while (ch.c != NULL && ch.ups == 0) {
+		ev_run(ch.loop, EVRUN_ONCE);
+	}
+	same = child_take(&ch, "same");
+	n = snprintf(line, sizeof(line), "%llu %llu\n", (unsigned long long)same,
+	             (unsigned long long)child_take(&ch, unique));
+	_exit(write(fd, line, (size_t)n) == n ? 0 : 1);
 }

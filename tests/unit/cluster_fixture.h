@@ -103,6 +103,11 @@ void node_open_bad(struct fixture *fx, struct node *n, const char *name, const u
 /* Everything the backend holds, as text. New string. */
 char *dump_store(struct fixture *fx);
 
+/* In a child process (never returns): opens node "pI" on url, takes the
+ * lease "same" then "uI", writes "TOKEN TOKEN\n" (0: busy) to fd and
+ * exits 0 (1 when the write failed). */
+void cluster_fixture_child(const char *url, int i, int fd) __attribute__((noreturn));
+
 int group_setup_file(void **state);
 int group_setup_redis(void **state);
 int group_teardown(void **state);

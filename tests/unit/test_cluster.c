@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -568,17 +570,205 @@ test_no_key_in_clear(void **state)
 	result_reset(&res);
 }
 
+/* Replies keep the order of the calls. */
+struct order_log {
+	int calls;
+	char seen[16];
+};
+
+struct order_call {
+	struct order_log *log;
+	char tag;
+};
+
+static void
+on_ordered(const struct cluster_reply *r, void *arg)
+{
+	struct order_call *oc = arg;
+
+	oc->log->seen[oc->log->calls++] = oc->tag;
+}
+
+static void
+test_reply_order(void **state)
+{
+	struct fixture *fx = *state;
+	struct order_log log = {0};
+	struct order_call calls[6];
+	int i;
+
+	for (i = 0; i < 6; i++) {
+		calls[i].log = &log;
+		calls[i].tag = (char)('0' + i);
+	}
+	assert_int_equal(cluster_lease_take(fx->a.c, "x", LONG_MS, on_ordered, &calls[0]), 0);
+	assert_int_equal(cluster_beat(fx->a.c, LONG_MS, 1, on_ordered, &calls[1]), 0);
+	assert_int_equal(cluster_lease_holder(fx->a.c, "x", on_ordered, &calls[2]), 0);
+	assert_int_equal(cluster_ack(fx->a.c, "t", LONG_MS, on_ordered, &calls[3]), 0);
+	assert_int_equal(cluster_lease_take(fx->a.c, "y", LONG_MS, on_ordered, &calls[4]), 0);
+	assert_int_equal(cluster_lease_holder(fx->a.c, "y", on_ordered, &calls[5]), 0);
+	assert_int_equal(log.calls, 0);
+	run_until(fx, &log.calls, 6, WAIT_S);
+	assert_memory_equal(log.seen, "012345", 6);
+}
+
+/* A call still waiting when its node is destroyed gets DOWN, once. */
+static void
+test_destroy_waiting(void **state)
+{
+	struct fixture *fx = *state;
+	struct node c = {0};
+	struct result r1 = {0}, r2 = {0};
+	struct cluster_event ev = {.kind = CLUSTER_EVENT_RENEW, .name = "www"};
+
+	node_open(fx, &c, "c", cluster_fixture_key_a);
+	assert_int_equal(cluster_lease_holder(c.c, "www", on_done, &r1), 0);
+	assert_int_equal(cluster_announce(c.c, &ev, on_done, &r2), 0);
+	cluster_destroy(c.c);
+	assert_int_equal(r1.calls, 1);
+	assert_int_equal(r1.rc, CLUSTER_DOWN);
+	assert_int_equal(r2.calls, 1);
+	assert_int_equal(r2.rc, CLUSTER_DOWN);
+	sleep_ms(fx, 50);
+	assert_int_equal(r1.calls, 1);
+	assert_int_equal(c.events, 0);
+}
+
+/* A callback may destroy its node: the calls behind it get DOWN. */
+struct destroying {
+	struct node *n;
+	struct result res;
+};
+
+static void
+on_destroying(const struct cluster_reply *r, void *arg)
+{
+	struct destroying *d = arg;
+
+	on_done(r, &d->res);
+	cluster_destroy(d->n->c);
+	d->n->c = NULL;
+}
+
+static void
+test_destroy_inside(void **state)
+{
+	struct fixture *fx = *state;
+	struct node c = {0};
+	struct destroying d = {.n = &c};
+	struct result behind = {0};
+
+	node_open(fx, &c, "c", cluster_fixture_key_a);
+	assert_int_equal(cluster_lease_holder(c.c, "www", on_destroying, &d), 0);
+	assert_int_equal(cluster_lease_holder(c.c, "www", on_done, &behind), 0);
+	run_until(fx, &d.res.calls, 1, WAIT_S);
+	assert_int_equal(d.res.rc, CLUSTER_OK);
+	assert_null(c.c);
+	assert_int_equal(behind.calls, 1);
+	assert_int_equal(behind.rc, CLUSTER_DOWN);
+}
+
+/* A name the store cannot keep is an error, not a crash or a path. */
+static void
+test_odd_names(void **state)
+{
+	struct fixture *fx = *state;
+	struct result res = {0};
+	const char *names[] = {"../escape", ".hidden", "a/b", "sp ace", "\xc3\xa9t\xc3\xa9"};
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		uint64_t t = take(fx, &fx->a, names[i], LONG_MS);
+
+		CALL(fx, &res, cluster_lease_holder(fx->b.c, names[i], on_done, &res));
+		assert_string_equal(res.holder, "a");
+		assert_int_equal(res.token, t);
+	}
+	CALL(fx, &res, cluster_lease_holder(fx->b.c, "", on_done, &res));
+	if (!fx->g->redis) {
+		assert_int_equal(res.rc, CLUSTER_ERROR);
+	}
+	result_reset(&res);
+}
+
+/* --- several processes on one store ------------------------------------------ */
+
+static void
+test_processes(void **state)
+{
+	struct fixture *fx = *state;
+	enum { N = 8 };
+	uint64_t tokens[2 * N];
+	char text[2048] = "";
+	const char *p = text;
+	int fds[2], i, j, status, winners = 0;
+	size_t len = 0;
+	ssize_t got;
+
+	assert_int_equal(pipe(fds), 0);
+	for (i = 0; i < N; i++) {
+		pid_t pid = fork();
+
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			close(fds[0]);
+			cluster_fixture_child(fx->url, i, fds[1]);
+		}
+	}
+	close(fds[1]);
+	while ((got = read(fds[0], text + len, sizeof(text) - 1 - len)) > 0) {
+		len += (size_t)got;
+	}
+	text[len] = '\0';
+	close(fds[0]);
+	for (i = 0; i < N; i++) {
+		assert_true(wait(&status) > 0);
+		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	for (i = 0; i < N; i++) {
+		char *end;
+
+		tokens[2 * i] = strtoull(p, &end, 10);
+		tokens[2 * i + 1] = strtoull(end, &end, 10);
+		p = end;
+		winners += tokens[2 * i] != 0;
+		assert_true(tokens[2 * i + 1] != 0);
+	}
+	/* One lease, one holder; every token given once. */
+	assert_int_equal(winners, 1);
+	for (i = 0; i < 2 * N; i++) {
+		for (j = i + 1; j < 2 * N; j++) {
+			assert_false(tokens[i] != 0 && tokens[i] == tokens[j]);
+		}
+	}
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        T(test_key_check),      T(test_lease),        T(test_lease_expiry),
-	        T(test_fencing_tokens), T(test_cert_put_cas), T(test_cert_round_trip),
-	        T(test_order),          T(test_state_put),    T(test_versions),
-	        T(test_answers),        T(test_acks),         T(test_nodes),
-	        T(test_accounts),       T(test_announce),     T(test_no_key_in_clear),
+	        T(test_key_check),
+	        T(test_lease),
+	        T(test_lease_expiry),
+	        T(test_fencing_tokens),
+	        T(test_cert_put_cas),
+	        T(test_cert_round_trip),
+	        T(test_order),
+	        T(test_state_put),
+	        T(test_versions),
+	        T(test_answers),
+	        T(test_acks),
+	        T(test_nodes),
+	        T(test_accounts),
+	        T(test_announce),
+	        T(test_no_key_in_clear),
+	        T(test_reply_order),
+	        T(test_destroy_waiting),
+	        T(test_destroy_inside),
+	        T(test_odd_names),
+	        T(test_processes),
 	};
 	int failed = 0;
 
