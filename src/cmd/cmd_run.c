@@ -213,7 +213,16 @@ start(struct daemon *d)
 	}
 	/* The loop must not block on a command's registration: retry. */
 	d->s.account_nowait = true;
-	cmd_fleet_account_pull(&d->fleet, d->s.state_dir, acme_client_directory_url(d->s.acme));
+	if (d->fleet.cluster != NULL) {
+		/* Before session_account opens (or registers) one. */
+		char *state_dir = session_state_dir(&d->settings);
+
+		if (state_dir != NULL) {
+			cmd_fleet_account_pull(&d->fleet, state_dir,
+			                       acme_client_directory_url(d->s.acme));
+		}
+		free(state_dir);
+	}
 	arc = session_account(&d->s, &d->settings);
 	if (arc == SESSION_USAGE) {
 		d->rc = CLI_EXIT_USAGE;
