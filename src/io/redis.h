@@ -29,9 +29,11 @@ int redis_url_parse(const char *url, struct redis_address *a, char *err, size_t 
 struct redis_config {
 	struct redis_address address;
 	const char *password; /* AUTH, or NULL */
-	/* Called each time the connection is up (after AUTH and SELECT), and
-	 * once each time it is lost (why: one line); may be NULL. Never from
-	 * inside a redis_* call. */
+	/* Called each time the connection is up (after AUTH and SELECT, with
+	 * every subscription confirmed), and once each time it is lost (why:
+	 * one line); may be NULL. Never from inside a redis_* call. The two
+	 * connections go up and down together: losing either closes both and
+	 * both are retried, so on_up also follows a gap in the messages. */
 	void (*on_up)(void *arg);
 	void (*on_down)(const char *why, void *arg);
 	void *arg;
@@ -45,10 +47,12 @@ struct redis;
 struct redis *redis_create(struct ev_loop *loop, const struct redis_config *config);
 
 /* Closes both connections; every command still waiting gets its callback
- * with reply NULL ("closed") before this returns. Safe on NULL. */
+ * with reply NULL ("closed") before this returns. Safe on NULL, and from
+ * inside any callback of r (the memory hiredis still uses is freed when
+ * hiredis returns). */
 void redis_destroy(struct redis *r);
 
-/* Whether the command connection is up (AUTH and SELECT done). */
+/* Whether the connection is up (between on_up and on_down). */
 bool redis_up(const struct redis *r);
 
 /* The reply (NULL on failure: not connected, the connection lost, out of
@@ -56,10 +60,13 @@ bool redis_up(const struct redis *r);
  * REDIS_REPLY_ERROR is passed as it is. Borrowed for the call. */
 typedef void (*redis_reply_fn)(struct redisReply *reply, const char *err, void *arg);
 
-/* Sends one command (argv with lengths: binary safe). fn is called exactly
- * once, always from the loop and never from inside this call, also when
- * the connection is down (reply NULL then). Returns 0, or -1 only when out
- * of memory (logged; fn never called). */
+/* Sends one command (argv with lengths, NULL for strlen: binary safe). fn
+ * is called exactly once, always from the loop and never from inside this
+ * call, also when the connection is down (reply NULL then). Commands that
+ * would change what the connection's replies mean (SUBSCRIBE and the
+ * like, MONITOR, HELLO) fail that way unsent. Returns 0, or -1 only when
+ * out of memory or called while redis_destroy runs (logged; fn never
+ * called). */
 int redis_command(struct redis *r, redis_reply_fn fn, void *arg, int argc, const char **argv,
                   const size_t *lens);
 
@@ -71,11 +78,14 @@ typedef void (*redis_message_fn)(const char *channel, const char *message, size_
 
 /* Subscribes to channel on the subscription connection, now and after
  * every reconnect; messages published while it was down are lost (Redis
- * pub/sub): a caller reconciles in on_up. Returns 0 or -1 (logged). */
+ * pub/sub): a caller reconciles in on_up. Called before the connection is
+ * up, a message published after on_up is delivered. Returns 0 or -1
+ * (logged). */
 int redis_subscribe(struct redis *r, const char *channel, redis_message_fn fn, void *arg);
 
 /* Commands sent since the connection was created (the subscription
- * connection's included): for the fleet benchmark. */
+ * connection's included, and each connect's AUTH, SELECT and PING): for
+ * the fleet benchmark. */
 unsigned long redis_commands_sent(const struct redis *r);
 
 /* A short description for logs: "redis://HOST:PORT/DB". */
