@@ -382,11 +382,12 @@ out:
 
 static void
 on_versions(const struct cluster_reply *r, size_t n, const char *const *names, const long *versions,
-            void *arg)
+            const char *const *nodes, void *arg)
 {
 	struct cmd_fleet *f = arg;
 	size_t looked;
 
+	(void)nodes;
 	if (r->rc != CLUSTER_OK || !f->watching) {
 		return;
 	}

@@ -105,20 +105,27 @@ deliver_versions(struct cluster_deferred *a)
 {
 	size_t n = json_object_size(a->data), i = 0;
 	const char **names = n > 0 ? calloc(n, sizeof(*names)) : NULL;
+	const char **nodes = n > 0 ? calloc(n, sizeof(*nodes)) : NULL;
 	long *versions = n > 0 ? calloc(n, sizeof(*versions)) : NULL;
 	const char *name;
 	json_t *v;
 
-	if (n > 0 && (names == NULL || versions == NULL)) {
+	if (n > 0 && (names == NULL || nodes == NULL || versions == NULL)) {
 		cluster_defer_fail(a, CLUSTER_ERROR, "out of memory");
+		n = 0;
 	}
 	json_object_foreach(a->data, name, v)
 	{
+		if (i >= n) {
+			break;
+		}
 		names[i] = name;
-		versions[i++] = (long)json_integer_value(v);
+		nodes[i] = str(v, "node") != NULL ? str(v, "node") : "";
+		versions[i++] = (long)json_integer_value(json_object_get(v, "version"));
 	}
-	a->fn.versions(&a->r, i, names, versions, a->arg);
+	a->fn.versions(&a->r, i, names, versions, nodes, a->arg);
 	free(names);
+	free(nodes);
 	free(versions);
 }
 

@@ -8,7 +8,7 @@
  *   VALUE     {"value"?}
  *   CERT      {"cert": {"version", "token", "time", "node", "cert", "chain",
  *             "key", "state"}, "order": {"url", "key", "node"}}
- *   VERSIONS  {NAME: version}
+ *   VERSIONS  {NAME: {"version", "node"}}
  *   LIST      [ITEM...]
  *   NODES     {NODE: {"seen", "running", "alive"}}
  *   ACCOUNT   {"key"?, "json"?}

@@ -5,7 +5,7 @@
  *   lock                flock(2)'d around every operation, reads included
  *   keycheck            {"value"}: the cluster key's check value
  *   fence               {"last"}: the last lease token given
- *   versions            {NAME: version} (one read reconciles)
+ *   versions            {NAME: {version, node}} (one read reconciles)
  *   nodes               {NODE: {"seen", "running", "until"}}
  *   lease/NAME          {"token", "node", "until"}: who orders NAME now
  *   cert/NAME           {"version", "token", "node", "time", "cert",
@@ -431,7 +431,8 @@ cert_put(struct cluster_file *fb, struct cluster_deferred *a, const char *path, 
 		return;
 	}
 	update_save(a, versions_path, load_or_new(a, versions_path),
-	            json_pack("{s:I}", x->name, (json_int_t)v));
+	            json_pack("{s:{s:I, s:s}}", x->name, "version", (json_int_t)v, "node",
+	                      fb->base.node));
 	if (a->r.rc == CLUSTER_OK) {
 		a->r.version = v;
 		x->then = cluster_defer_event(fb->base.node, CLUSTER_EVENT_INSTALLED, x->name, NULL,

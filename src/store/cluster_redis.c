@@ -6,7 +6,7 @@
  *   lease:NAME        "TOKEN NODE", PX: who orders NAME now
  *   cert:NAME         hash: version token node time cert chain key state
  *   order:NAME        hash: url key node token time
- *   versions          hash: NAME -> version (one HGETALL reconciles)
+ *   versions          hash: NAME -> "VERSION NODE" (one HGETALL reconciles)
  *   answer:http:TOKEN, answer:alpn:IDENTIFIER   key authorizations, PX
  *   ack:TOKEN         set of the nodes that wrote a webroot file, PX
  *   nodes             hash: NODE -> "TIME RUNNING"; alive:NODE, PX
@@ -82,7 +82,7 @@ static const char lua_cert_put[] = LUA_HOLDS
         "'time', ARGV[5], 'cert', ARGV[6], 'chain', ARGV[7], 'key', ARGV[8], "
         "'state', ARGV[9]) "
         "redis.call('DEL', KEYS[3]) "
-        "redis.call('HSET', KEYS[4], ARGV[1], v) "
+        "redis.call('HSET', KEYS[4], ARGV[1], v .. ' ' .. ARGV[4]) "
         "redis.call('PUBLISH', '" EVENTS_CHANNEL "', 'installed ' .. ARGV[1] .. ' ' .. v .. "
         "' ' .. ARGV[4]) "
         "return {1, v}";
@@ -563,6 +563,7 @@ on_versions(redisReply *reply, const char *err, void *arg)
 	struct call *call = arg;
 	struct cluster_reply r;
 	const char **names = NULL;
+	const char **nodes = NULL;
 	long *versions = NULL;
 	size_t n = 0, i;
 
@@ -570,22 +571,28 @@ on_versions(redisReply *reply, const char *err, void *arg)
 	r.rc = reply_rc(reply, err, &r.message);
 	if (r.rc == CLUSTER_OK && reply->type == REDIS_REPLY_ARRAY && reply->elements >= 2) {
 		names = calloc(reply->elements / 2, sizeof(*names));
+		nodes = calloc(reply->elements / 2, sizeof(*nodes));
 		versions = calloc(reply->elements / 2, sizeof(*versions));
-		if (names == NULL || versions == NULL) {
+		if (names == NULL || nodes == NULL || versions == NULL) {
 			r.rc = CLUSTER_ERROR;
 			r.message = "out of memory";
 		}
 	}
 	for (i = 0; r.rc == CLUSTER_OK && names != NULL && i + 1 < reply->elements; i += 2) {
 		const char *name = reply_str(reply->element[i]);
+		const char *value = reply_str(reply->element[i + 1]);
+		const char *node = value != NULL ? strchr(value, ' ') : NULL;
 
 		if (name != NULL) {
+			/* "VERSION NODE" */
 			names[n] = name;
+			nodes[n] = node != NULL ? node + 1 : "";
 			versions[n++] = (long)reply_int(reply->element[i + 1]);
 		}
 	}
-	call->versions(&r, n, names, versions, call->arg);
+	call->versions(&r, n, names, versions, nodes, call->arg);
 	free(names);
+	free(nodes);
 	free(versions);
 	free(call);
 }

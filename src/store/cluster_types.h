@@ -94,8 +94,11 @@ enum cluster_state {
 typedef void (*cluster_cert_fn)(const struct cluster_reply *r, const struct cluster_cert *cert,
                                 void *arg);
 
+/* Every record's version and the node that installed it: names[i] at
+ * versions[i] by nodes[i] (all borrowed). */
 typedef void (*cluster_versions_fn)(const struct cluster_reply *r, size_t n,
-                                    const char *const *names, const long *versions, void *arg);
+                                    const char *const *names, const long *versions,
+                                    const char *const *nodes, void *arg);
 
 enum cluster_answer_kind {
 	CLUSTER_ANSWER_HTTP, /* key: the token; value: the key authorization */

@@ -68,6 +68,7 @@ result_reset(struct result *res)
 	free(res->value2);
 	cluster_cert_finish(&res->cert);
 	json_decref(res->json);
+	json_decref(res->json2);
 	memset(res, 0, sizeof(*res));
 }
 
@@ -125,15 +126,17 @@ on_cert(const struct cluster_reply *r, const struct cluster_cert *cert, void *ar
 
 void
 on_versions(const struct cluster_reply *r, size_t n, const char *const *names, const long *versions,
-            void *arg)
+            const char *const *nodes, void *arg)
 {
 	struct result *res = arg;
 	size_t i;
 
 	took(res, r);
 	res->json = json_object();
+	res->json2 = json_object();
 	for (i = 0; i < n; i++) {
 		json_object_set_new(res->json, names[i], json_integer(versions[i]));
+		json_object_set_new(res->json2, names[i], json_string(nodes[i]));
 	}
 }
 

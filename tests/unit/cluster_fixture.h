@@ -47,6 +47,7 @@ struct result {
 	char *value, *value2;
 	struct cluster_cert cert;
 	json_t *json; /* versions {name: v}, list [..], nodes {name: {..}} */
+	json_t *json2; /* versions: {name: node} */
 };
 
 /* A node: its handle and what reached its callbacks. */
@@ -78,7 +79,7 @@ void on_done(const struct cluster_reply *r, void *arg);
 void on_value(const struct cluster_reply *r, const char *value, void *arg);
 void on_cert(const struct cluster_reply *r, const struct cluster_cert *cert, void *arg);
 void on_versions(const struct cluster_reply *r, size_t n, const char *const *names,
-                 const long *versions, void *arg);
+                 const long *versions, const char *const *nodes, void *arg);
 void on_list(const struct cluster_reply *r, size_t n, const char *const *items, void *arg);
 void on_nodes(const struct cluster_reply *r, size_t n, const struct cluster_node *nodes, void *arg);
 void on_account(const struct cluster_reply *r, const char *key_pem, const char *json, void *arg);

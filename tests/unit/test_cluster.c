@@ -337,6 +337,9 @@ test_versions(void **state)
 	assert_int_equal(json_object_size(res.json), 2);
 	assert_int_equal(json_integer_value(json_object_get(res.json, "one")), 1);
 	assert_int_equal(json_integer_value(json_object_get(res.json, "two")), 2);
+	/* and who installed each */
+	assert_string_equal(json_string_value(json_object_get(res.json2, "one")), "a");
+	assert_string_equal(json_string_value(json_object_get(res.json2, "two")), "b");
 	result_reset(&res);
 }
 
