@@ -1,7 +1,9 @@
 #include "cmd/cmd.h"
+#include "cmd/fleet.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/log.h"
 
@@ -11,9 +13,30 @@ print_count(json_t *answer)
 {
 	json_int_t active = 0;
 	json_int_t pending = 0;
+	json_int_t fleet = 0;
 
-	json_unpack(answer, "{s:I, s:I}", "active", &active, "pending", &pending);
-	printf("%lld\n", (long long)(active + pending));
+	json_unpack(answer, "{s:I, s:I, s?I}", "active", &active, "pending", &pending,
+	            "fleet_running", &fleet);
+	printf("%lld\n", (long long)(active + pending + fleet));
+}
+
+/* Fleet mode: the orders the other live nodes run (their last
+ * heartbeat), and the nodes. */
+static void
+fleet_jobs(struct cli *cli, const struct conf *conf, json_t *answer)
+{
+	struct conf_settings settings;
+	struct cmd_fleet fleet;
+
+	memset(&fleet, 0, sizeof(fleet));
+	memset(&settings, 0, sizeof(settings));
+	if (conf_resolve(conf, NULL, &cli->settings, &settings) == 0 && settings.cluster != NULL &&
+	    cmd_fleet_open(&fleet, ev_default_loop(EVFLAG_AUTO), &settings) == 0 &&
+	    cmd_fleet_view(&fleet, answer) < 0) {
+		log_warn("cluster: the fleet's orders could not be counted; this node's only");
+	}
+	cmd_fleet_close(&fleet);
+	conf_settings_finish(&settings);
 }
 
 static int
@@ -35,21 +58,21 @@ run(struct cli *cli)
 	}
 	answer = cmd_daemon_ask(&daemon, "jobs", NULL, CMD_DAEMON_TIMEOUT_S);
 	if (answer == NULL && daemon.none) {
-		/* Like the seed's jobs(): no daemon means nothing is running. */
+		/* Like the seed's jobs(): no daemon means nothing is running
+		 * here. */
 		log_info("no daemon answers at %s", daemon.path);
-		if (cli->flags[CLI_OPT_JSON]) {
-			printf("{\"active\": 0, \"pending\": 0, \"jobs\": []}\n");
-		} else {
-			printf("0\n");
-		}
-		rc = CLI_EXIT_OK;
-		goto out;
-	}
-	if (answer == NULL ||
-	    json_unpack(answer, "{s:I, s:I}", "active", &active, "pending", &pending) != 0) {
+		answer = json_pack("{s:I, s:I, s:[]}", "active", (json_int_t)0, "pending",
+		                   (json_int_t)0, "jobs");
+	} else if (answer == NULL ||
+	           json_unpack(answer, "{s:I, s:I}", "active", &active, "pending", &pending) != 0) {
 		log_error("%s: unexpected answer from the daemon", daemon.path);
 		goto out;
 	}
+	if (answer == NULL) {
+		log_error("out of memory");
+		goto out;
+	}
+	fleet_jobs(cli, &conf, answer);
 	rc = cmd_print(cli, answer, print_count);
 out:
 	json_decref(answer);

@@ -181,6 +181,7 @@ on_job_done(const struct job_outcome *o, void *arg)
 	enum job_result result = o->result;
 
 	schedule_job_done(d->schedule, o);
+	cmd_fleet_jobs_changed(&d->fleet);
 	/* An order signed with a key the CA no longer knows fails (a JWS or
 	 * unauthorized error); if account.key changed on disk meanwhile,
 	 * once more with the new key. Only a change retries: no loop. */

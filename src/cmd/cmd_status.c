@@ -1,4 +1,5 @@
 #include "cmd/cmd.h"
+#include "cmd/fleet.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,6 +114,55 @@ format_time(json_int_t t, char *buf, size_t len)
 	strftime(buf, len, "%Y-%m-%d %H:%M", &tm);
 }
 
+/* Fleet mode: the shared record's version, who ordered it, who holds its
+ * lease now. */
+static void
+print_fleet_row(json_t *fleet)
+{
+	json_int_t version = 0;
+	const char *by = "";
+	const char *lease = "";
+
+	if (fleet == NULL || json_unpack(fleet, "{s:I, s:s, s:s}", "version", &version,
+	                                 "ordered_by", &by, "lease", &lease) != 0) {
+		return;
+	}
+	if (version == 0) {
+		printf("%-20s fleet: nothing installed yet", "");
+	} else {
+		printf("%-20s fleet: version %lld, ordered by %s", "", (long long)version, by);
+	}
+	if (lease[0] != '\0') {
+		printf("; %s is ordering it now", lease);
+	}
+	printf("\n");
+}
+
+static void
+print_nodes(json_t *nodes)
+{
+	json_t *n;
+	size_t i;
+
+	if (nodes == NULL) {
+		return;
+	}
+	printf("\n%-20s %-17s %-8s %s\n", "NODE", "LAST CONTACT", "ORDERS", "ALIVE");
+	json_array_foreach(nodes, i, n)
+	{
+		const char *name = "";
+		json_int_t seen = 0, running = 0;
+		int alive = 0;
+		char when[32];
+
+		json_unpack(n, "{s:s, s:I, s:I, s:b}", "node", &name, "seen", &seen, "running",
+		            &running, "alive", &alive);
+		format_time(seen, when, sizeof(when));
+		printf("%-20s %-17s %-8lld %s\n", name, when, (long long)running,
+		       alive ? "yes" : "no (no heartbeat for 30 s)");
+	}
+}
+
 static void
 print_table(json_t *answer)
 {
@@ -154,7 +204,9 @@ print_table(json_t *answer)
 		if (why != NULL && why[0] != '\0' && strncmp(why, "valid until", 11) != 0) {
 			printf("%-20s %s\n", "", why);
 		}
+		print_fleet_row(json_object_get(c, "fleet"));
 	}
+	print_nodes(json_object_get(answer, "nodes"));
 }
 
 /* The daemon's view when it is ready, else the files' (marked running when
@@ -185,6 +237,28 @@ out:
 	return answer;
 }
 
+/* Fleet mode: the store's view added to the rows (cmd_fleet_view). A
+ * store that cannot be reached leaves the local view (said once). */
+static void
+fleet_view(struct cli *cli, const struct conf *conf, json_t *answer)
+{
+	struct conf_settings settings;
+	struct cmd_fleet fleet;
+
+	memset(&fleet, 0, sizeof(fleet));
+	memset(&settings, 0, sizeof(settings));
+	if (conf_resolve(conf, NULL, &cli->settings, &settings) < 0 || settings.cluster == NULL) {
+		goto out;
+	}
+	if (cmd_fleet_open(&fleet, ev_default_loop(EVFLAG_AUTO), &settings) == 0 &&
+	    cmd_fleet_view(&fleet, answer) < 0) {
+		log_warn("cluster: the fleet's view could not be read; showing this node's");
+	}
+	cmd_fleet_close(&fleet);
+out:
+	conf_settings_finish(&settings);
+}
+
 static int
 run(struct cli *cli)
 {
@@ -206,6 +280,7 @@ run(struct cli *cli)
 	}
 	answer = current_status(cli, &conf, &daemon);
 	if (answer != NULL) {
+		fleet_view(cli, &conf, answer);
 		rc = cmd_print(cli, answer, print_table);
 	}
 out:

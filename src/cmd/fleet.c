@@ -94,7 +94,10 @@ on_up(void *arg)
 {
 	struct cmd_fleet *f = arg;
 
-	log_info("cluster: %s ready (node %s)", cluster_name(f->cluster), f->node);
+	/* The daemon's log says it; a command's output would only be
+	 * cluttered. */
+	log_msg(f->watching ? LOG_LEVEL_INFO : LOG_LEVEL_DEBUG, "cluster: %s ready (node %s)",
+	        cluster_name(f->cluster), f->node);
 	if (f->watching) {
 		/* Whatever was announced while away: compare everything. */
 		ev_feed_event(f->loop, &f->reconcile, EV_TIMER);
@@ -424,6 +427,23 @@ on_beat(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 }
 
+static void
+on_soon(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct cmd_fleet *f = w->data;
+
+	on_beat(loop, &f->beat, revents);
+}
+
+void
+cmd_fleet_jobs_changed(struct cmd_fleet *f)
+{
+	if (f->watching && !ev_is_active(&f->soon)) {
+		ev_timer_set(&f->soon, FLEET_BEAT_SOON, 0.0);
+		ev_timer_start(f->loop, &f->soon);
+	}
+}
+
 void
 cmd_fleet_watch(struct cmd_fleet *f, struct schedule *sched, struct job_runner *runner)
 {
@@ -437,6 +457,8 @@ cmd_fleet_watch(struct cmd_fleet *f, struct schedule *sched, struct job_runner *
 	f->beat.data = f;
 	ev_timer_init(&f->reconcile, on_reconcile, 0.0, FLEET_RECONCILE);
 	f->reconcile.data = f;
+	ev_timer_init(&f->soon, on_soon, FLEET_BEAT_SOON, 0.0);
+	f->soon.data = f;
 	ev_timer_start(f->loop, &f->beat);
 	ev_timer_start(f->loop, &f->reconcile);
 }
@@ -450,6 +472,7 @@ cmd_fleet_unwatch(struct cmd_fleet *f)
 	f->watching = false;
 	ev_timer_stop(f->loop, &f->beat);
 	ev_timer_stop(f->loop, &f->reconcile);
+	ev_timer_stop(f->loop, &f->soon);
 }
 
 void
@@ -458,4 +481,146 @@ cmd_fleet_close(struct cmd_fleet *f)
 	cmd_fleet_unwatch(f);
 	cluster_destroy(f->cluster);
 	f->cluster = NULL;
+}
+
+/* --- the fleet's view ------------------------------------------------------------ */
+
+struct view {
+	struct wait w8;
+	const char *node; /* this one's: its own orders are counted by its daemon */
+	json_t *answer;
+	size_t pending; /* lease_holder answers awaited */
+	bool failed;
+};
+
+struct view_row {
+	struct view *v;
+	json_t *fleet; /* the row's "fleet" object (borrowed) */
+};
+
+static bool
+view_done(void *arg)
+{
+	struct view *v = arg;
+
+	return v->w8.done && v->pending == 0;
+}
+
+static void
+on_view_versions(const struct cluster_reply *r, size_t n, const char *const *names,
+                 const long *versions, const char *const *nodes, void *arg)
+{
+	struct view *v = arg;
+	json_t *certs = json_object_get(v->answer, "certs");
+	json_t *row;
+	size_t i, k;
+
+	if (r->rc != CLUSTER_OK) {
+		v->failed = true;
+		return;
+	}
+	json_array_foreach(certs, k, row)
+	{
+		const char *name = json_string_value(json_object_get(row, "cert"));
+		json_t *fleet = json_object_get(row, "fleet");
+
+		for (i = 0; name != NULL && fleet != NULL && i < n; i++) {
+			if (strcmp(names[i], name) == 0) {
+				json_object_set_new(fleet, "version", json_integer(versions[i]));
+				json_object_set_new(fleet, "ordered_by", json_string(nodes[i]));
+				break;
+			}
+		}
+	}
+}
+
+static void
+on_view_nodes(const struct cluster_reply *r, size_t n, const struct cluster_node *nodes, void *arg)
+{
+	struct view *v = arg;
+	json_t *list = json_array();
+	json_int_t running = 0;
+
+	v->w8.done = true;
+	if (r->rc != CLUSTER_OK || list == NULL) {
+		v->failed = true;
+		json_decref(list);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		json_array_append_new(list, json_pack("{s:s, s:I, s:I, s:b}", "node", nodes[i].name,
+		                                      "seen", (json_int_t)nodes[i].seen, "running",
+		                                      (json_int_t)nodes[i].running, "alive",
+		                                      nodes[i].alive));
+		if (nodes[i].alive && strcmp(nodes[i].name, v->node) != 0) {
+			running += nodes[i].running;
+		}
+	}
+	json_object_set_new(v->answer, "nodes", list);
+	json_object_set_new(v->answer, "fleet_running", json_integer(running));
+}
+
+static void
+on_view_lease(const struct cluster_reply *r, void *arg)
+{
+	struct view_row *vr = arg;
+
+	if (r->rc == CLUSTER_OK) {
+		json_object_set_new(vr->fleet, "lease",
+		                    json_string(r->holder != NULL ? r->holder : ""));
+	}
+	vr->v->pending--;
+	free(vr);
+}
+
+int
+cmd_fleet_view(struct cmd_fleet *f, json_t *answer)
+{
+	struct view v;
+	json_t *certs = json_object_get(answer, "certs");
+	json_t *row;
+	size_t k;
+
+	memset(&v, 0, sizeof(v));
+	v.answer = answer;
+	v.node = f->node;
+	if (f->cluster == NULL || cluster_state(f->cluster, NULL) != CLUSTER_STATE_READY) {
+		return 0;
+	}
+	json_array_foreach(certs, k, row)
+	{
+		const char *name = json_string_value(json_object_get(row, "cert"));
+		json_t *fleet = json_pack("{s:I, s:s, s:s}", "version", (json_int_t)0, "ordered_by",
+		                          "", "lease", "");
+		struct view_row *vr = calloc(1, sizeof(*vr));
+
+		if (name == NULL || fleet == NULL || vr == NULL ||
+		    json_object_set_new(row, "fleet", fleet) < 0) {
+			free(vr);
+			continue;
+		}
+		vr->v = &v;
+		vr->fleet = fleet;
+		if (cluster_lease_holder(f->cluster, name, on_view_lease, vr) == 0) {
+			v.pending++;
+		} else {
+			free(vr);
+		}
+	}
+	/* Replies keep the order of the calls: the versions come before the
+	 * nodes, whose answer ends the wait with the leases'. */
+	if (cluster_versions(f->cluster, on_view_versions, &v) < 0 ||
+	    cluster_nodes(f->cluster, on_view_nodes, &v) < 0) {
+		v.w8.done = true;
+		v.failed = true;
+	}
+	run_until(f->loop, &v.w8, view_done, &v, 60.0);
+	if (!view_done(&v)) {
+		/* Its answers must not reach v once it is gone: closed now,
+		 * the store answers every call still waiting. */
+		cluster_destroy(f->cluster);
+		f->cluster = NULL;
+		v.failed = true;
+	}
+	return v.failed ? -1 : 0;
 }

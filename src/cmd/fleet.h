@@ -7,6 +7,7 @@
 #define ACMED_CMD_FLEET_H
 
 #include <ev.h>
+#include <jansson.h>
 #include <stdbool.h>
 
 #include "acme/acme_account.h"
@@ -32,6 +33,7 @@ struct cmd_fleet {
 	struct job_runner *runner;
 	ev_timer beat;
 	ev_timer reconcile;
+	ev_timer soon; /* a heartbeat soon: the jobs running changed */
 	bool watching;
 	bool was_down; /* the store was away: its return looks at what waited */
 };
@@ -59,9 +61,23 @@ void cmd_fleet_account_push(struct cmd_fleet *f, struct acme_account_handle *acc
 /* The daemon: heartbeat, reconcile, announcements into sched. */
 void cmd_fleet_watch(struct cmd_fleet *f, struct schedule *sched, struct job_runner *runner);
 
+/* The daemon's jobs started or ended: a heartbeat within
+ * FLEET_BEAT_SOON seconds (coalesced) says how many run now. */
+#define FLEET_BEAT_SOON 1.0
+void cmd_fleet_jobs_changed(struct cmd_fleet *f);
+
 /* Stops watching (the schedule is going) without closing the store. */
 void cmd_fleet_unwatch(struct cmd_fleet *f);
 
 void cmd_fleet_close(struct cmd_fleet *f);
+
+/* The fleet's view for status and jobs, asked of the store (waited for):
+ * each row of certs (an array of status rows, {"cert": NAME, ...}) gets
+ * "fleet": {"version", "ordered_by", "lease"} (the node holding its lease
+ * now, "" for none), and answer gets "nodes": [{"node", "seen", "running",
+ * "alive"}] and "fleet_running" (the orders running on the other live
+ * nodes, as their last heartbeat said).
+ * Nothing changes when the store is not ready. Returns 0 or -1. */
+int cmd_fleet_view(struct cmd_fleet *f, json_t *answer);
 
 #endif

@@ -200,7 +200,8 @@ check_up(struct redis *r)
 	if (r->logged != FAILURE_NONE) {
 		log_info("cluster: %s reachable again", r->name);
 	} else if (!r->ever_up) {
-		log_info("cluster: connected to %s", r->name);
+		/* The user of the connection says it is ready, once it is. */
+		log_debug("cluster: connected to %s", r->name);
 	}
 	r->logged = FAILURE_NONE;
 	r->ever_up = true;
