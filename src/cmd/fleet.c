@@ -13,6 +13,9 @@
 
 #define PASSWORD_MAX 4096
 #define ACCOUNT_MAX (64 * 1024)
+/* How long a node waits for the account another one registers. */
+#define ACCOUNT_WAIT_TRIES 60
+#define FLEET_ACCOUNT_LEASE_MS 60000L
 
 /* --- waiting in a command --------------------------------------------------- */
 
@@ -325,6 +328,44 @@ get_account(struct cmd_fleet *f, const char *ca_url, struct wait *w8)
 	return rc;
 }
 
+/* The lease on registering the fleet's account (a name no certificate
+ * can have): held by the node that registers it, until it is stored. */
+static void
+account_lease_name(const char *ca_url, char *out, size_t len)
+{
+	char *host = acme_account_ca_dir(ca_url);
+
+	snprintf(out, len, ".account.%s", host != NULL ? host : "");
+	free(host);
+}
+
+static enum cluster_result
+take_account_lease(struct cmd_fleet *f, const char *ca_url)
+{
+	struct wait w8;
+	char name[300];
+
+	memset(&w8, 0, sizeof(w8));
+	account_lease_name(ca_url, name, sizeof(name));
+	if (cluster_lease_take(f->cluster, name, FLEET_ACCOUNT_LEASE_MS, on_reply, &w8) < 0) {
+		return CLUSTER_ERROR;
+	}
+	run_until(f->loop, &w8, wait_done, &w8, 60.0);
+	if (w8.r.rc == CLUSTER_OK) {
+		f->account_token = w8.r.token;
+	}
+	return w8.r.rc;
+}
+
+static void
+sleep_loop(struct ev_loop *loop, double seconds)
+{
+	struct wait w8;
+
+	memset(&w8, 0, sizeof(w8));
+	run_until(loop, &w8, wait_done, &w8, seconds);
+}
+
 void
 cmd_fleet_account_pull(struct cmd_fleet *f, const char *state_dir, const char *ca_url)
 {
@@ -333,7 +374,19 @@ cmd_fleet_account_pull(struct cmd_fleet *f, const char *state_dir, const char *c
 	if (f->cluster == NULL || cluster_state(f->cluster, NULL) != CLUSTER_STATE_READY) {
 		return;
 	}
-	if (get_account(f, ca_url, &w8) == 0 && w8.key_pem != NULL && w8.json != NULL) {
+	if (get_account(f, ca_url, &w8) == 0 && w8.key_pem == NULL &&
+	    take_account_lease(f, ca_url) == CLUSTER_BUSY) {
+		/* Another node registers the fleet's account right now: that
+		 * one, rather than one account per node. */
+		log_info("cluster: waiting for the account another node registers");
+		for (int i = 0;
+		     i < ACCOUNT_WAIT_TRIES && w8.r.rc == CLUSTER_OK && w8.key_pem == NULL; i++) {
+			sleep_loop(f->loop, 0.5);
+			wait_finish(&w8);
+			(void)get_account(f, ca_url, &w8);
+		}
+	}
+	if (w8.key_pem != NULL && w8.json != NULL) {
 		(void)write_account(state_dir, ca_url, w8.key_pem, w8.json);
 	}
 	wait_finish(&w8);
@@ -372,6 +425,13 @@ cmd_fleet_account_push(struct cmd_fleet *f, struct acme_account_handle *acct, co
 		}
 	}
 out:
+	if (f->account_token != 0) {
+		char name[300];
+
+		account_lease_name(ca_url, name, sizeof(name));
+		cluster_lease_release(f->cluster, name, f->account_token, NULL, NULL);
+		f->account_token = 0;
+	}
 	if (key_pem != NULL) {
 		OPENSSL_cleanse(key_pem, key_len);
 	}

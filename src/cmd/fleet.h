@@ -9,6 +9,7 @@
 #include <ev.h>
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "acme/acme_account.h"
 #include "conf/conf.h"
@@ -28,6 +29,7 @@ struct cmd_fleet {
 	struct cluster *cluster; /* NULL: no fleet configured */
 	struct ev_loop *loop;
 	char node[65];
+	uint64_t account_token; /* the lease on registering the account, 0 */
 	/* the daemon's */
 	struct schedule *schedule;
 	struct job_runner *runner;
@@ -49,7 +51,10 @@ int cmd_fleet_open(struct cmd_fleet *f, struct ev_loop *loop, const struct conf_
 
 /* The fleet's account for the session's CA into the state folder before
  * session_account (when this node has none or another: its own set aside
- * as account.key.local), so that every node signs as one account. */
+ * as account.key.local), so that every node signs as one account. When
+ * the fleet has none, this node takes the lease on registering it (and
+ * cmd_fleet_account_push lets it go), or waits for the node that holds
+ * it. */
 void cmd_fleet_account_pull(struct cmd_fleet *f, const char *state_dir, const char *ca_url);
 
 /* Once acct (opened under state_dir) is known to the CA: put into the
