@@ -124,6 +124,101 @@ pub_of_cert()
 		openssl pkey -pubin -outform DER 2>/dev/null | sha256sum | cut -d' ' -f1
 }
 
+# ---- certificates (ROOT: the CA's root, e.g. from pebble_root_ca) ----
+
+# cert_info FILE: "SERIAL NOTBEFORE NOTAFTER", times in seconds since the
+# epoch; fails when FILE is not a readable certificate.
+cert_info()
+{
+	local out serial nb na
+
+	out=$(openssl x509 -in "$1" -noout -serial -startdate -enddate 2>/dev/null) || return 1
+	serial=$(sed -n 's/^serial=//p' <<<"$out")
+	nb=$(date -u -d "$(sed -n 's/^notBefore=//p' <<<"$out")" +%s) || return 1
+	na=$(date -u -d "$(sed -n 's/^notAfter=//p' <<<"$out")" +%s) || return 1
+	[[ -n $serial ]] || return 1
+	echo "$serial $nb $na"
+}
+
+cert_serial()
+{
+	openssl x509 -in "$1" -noout -serial 2>/dev/null | sed -n 's/^serial=//p'
+}
+
+# valid_problem DIR FILES-DIR: what is wrong with the certificate of DIR,
+# whose files are in FILES-DIR; nothing when it chains to Pebble's current
+# root through chain.pem, its key matches, and fullchain is cert then chain.
+valid_problem()
+{
+	local d=$1 real=$2 f out
+
+	for f in privkey.pem cert.pem chain.pem fullchain.pem; do
+		if [[ ! -s $real/$f ]]; then
+			echo "$d/$f: missing or empty"
+			return
+		fi
+	done
+	if ! out=$(openssl verify -CAfile "$ROOT" -untrusted "$real/chain.pem" "$real/cert.pem" 2>&1); then
+		echo "$d: openssl verify: $(tr '\n' ' ' <<<"$out")"
+	elif [[ $(pub_of_key "$real/privkey.pem") != "$(pub_of_cert "$real/cert.pem")" ]]; then
+		echo "$d: privkey.pem does not match cert.pem"
+	elif ! cat "$real/cert.pem" "$real/chain.pem" | cmp -s - "$real/fullchain.pem"; then
+		echo "$d: fullchain.pem is not cert.pem followed by chain.pem"
+	fi
+}
+
+# files_dir DIR: the folder cert.pem of DIR is really in, when the four
+# files are in one (key and certificate are switched together); else
+# nothing.
+files_dir()
+{
+	local d=$1 f dir want
+
+	want=$(dirname "$(readlink -f "$d/cert.pem")")
+	for f in privkey.pem chain.pem fullchain.pem; do
+		dir=$(dirname "$(readlink -f "$d/$f")")
+		if [[ $dir != "$want" ]]; then
+			return
+		fi
+	done
+	echo "$want"
+}
+
+# expect_valid DIR: the certificate installed in DIR is valid (see
+# valid_problem). A running daemon may switch to a renewed certificate
+# between two reads: the files are read from the folder the links lead to,
+# and read again if they changed meanwhile or one was missing.
+expect_valid()
+{
+	local d=$1 try real problem f missing
+
+	for try in 1 2 3; do
+		missing=
+		for f in privkey.pem cert.pem chain.pem fullchain.pem; do
+			if [[ ! -e $d/$f ]]; then
+				missing+=" $f"
+			fi
+		done
+		real=$(files_dir "$d")
+		if [[ -n $missing ]]; then
+			problem="$d: missing:$missing (present: $(cd "$d" 2>/dev/null && echo *))"
+		elif [[ -z $real ]]; then
+			problem="$d: privkey.pem, cert.pem, chain.pem and fullchain.pem are not in one folder"
+		else
+			problem=$(valid_problem "$d" "$real")
+		fi
+		if [[ -z $problem ]]; then
+			return
+		fi
+		if [[ -z $missing && $(files_dir "$d") == "$real" ]]; then
+			break
+		fi
+		echo "# $d: changed or incomplete while checked ($try); again" >&2
+		sleep 0.2
+	done
+	fail "$problem"
+}
+
 # build_option NAME: the value of build option NAME of the meson build folder
 # $BUILD (install.sh, service.sh).
 build_option()
