@@ -156,6 +156,11 @@ job_runner_destroy(struct job_runner *r)
 	{
 		slot_free(list_entry(n, struct slot, node));
 	}
+	/* Running jobs are their owners' to end, but the shared store may
+	 * still answer them once the runner is gone: cut loose. */
+	for (struct list_node *m = r->running.head.next; m != &r->running.head; m = m->next) {
+		job_abandon(list_entry(m, struct slot, node)->job);
+	}
 	ev_timer_stop(r->sh.issue.loop, &r->idle);
 	responders_destroy(r->sh.responders);
 	keygen_destroy(r->sh.issue.keygen);
