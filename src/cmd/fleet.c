@@ -204,14 +204,16 @@ cmd_fleet_open(struct cmd_fleet *f, struct ev_loop *loop, const struct conf_sett
 		rc = 0;
 		break;
 	case CLUSTER_STATE_BAD_KEY:
-		log_error("cluster: %s: not started: %s", cluster_name(f->cluster), why);
+		/* The store's front said why. */
 		cluster_destroy(f->cluster);
 		f->cluster = NULL;
 		break;
 	default:
 		log_warn("cluster: %s cannot be reached (%s): serving the certificates here; "
 		         "nothing is ordered until it is back",
-		         cluster_name(f->cluster), why != NULL ? why : "no answer yet");
+		         cluster_name(f->cluster),
+		         cluster_state(f->cluster, NULL) == CLUSTER_STATE_CONNECTING ? "see above"
+		                                                                     : why);
 		f->was_down = true;
 		rc = 0;
 		break;
