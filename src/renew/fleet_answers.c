@@ -436,8 +436,10 @@ on_acks(const struct cluster_reply *r, size_t n, const char *const *items, void 
 		op->acked += expected(op, items[i]) ? 1 : 0;
 	}
 	if (op->acked == op->n_expect) {
-		log_info("%s: all %zu node%s wrote the webroot file", op->name, op->n_expect,
-		         op->n_expect == 1 ? "" : "s");
+		/* Alone, there is nothing to say. */
+		log_msg(op->n_expect > 1 ? LOG_LEVEL_INFO : LOG_LEVEL_DEBUG,
+		        "%s: all %zu node%s wrote the webroot file", op->name, op->n_expect,
+		        op->n_expect == 1 ? "" : "s");
 		op_finish(op);
 	} else if (ev_now(loop) >= op->deadline) {
 		log_warn("%s: %zu of %zu nodes acknowledged the webroot file; validating anyway "
