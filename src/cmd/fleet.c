@@ -339,8 +339,8 @@ cmd_fleet_account_pull(struct cmd_fleet *f, const char *state_dir, const char *c
 }
 
 void
-cmd_fleet_account_push(struct cmd_fleet *f, struct acme_account_handle *acct, const char *state_dir,
-                       const char *ca_url)
+cmd_fleet_account_push(struct cmd_fleet *f, struct acme_account_handle *acct,
+                       const char *state_dir, const char *ca_url)
 {
 	struct wait w8;
 	char *key_pem = NULL;
