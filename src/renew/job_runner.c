@@ -91,7 +91,8 @@ job_runner_create(const struct job_runner_config *c)
 	strmap_init(&r->names);
 	r->sh.issue.keygen = keygen_create(c->loop);
 	r->sh.responders = responders_create(c->loop);
-	if (r->sh.issue.keygen == NULL || r->sh.responders == NULL) {
+	if (r->sh.issue.keygen == NULL || r->sh.responders == NULL ||
+	    (c->cluster != NULL && responders_set_fleet(r->sh.responders, c->cluster) < 0)) {
 		job_runner_destroy(r);
 		return NULL;
 	}
@@ -280,6 +281,12 @@ void
 job_runner_start(struct job_runner *r)
 {
 	job_next(r);
+}
+
+struct responders *
+job_runner_responders(struct job_runner *r)
+{
+	return r->sh.responders;
 }
 
 size_t

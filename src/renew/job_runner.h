@@ -44,6 +44,7 @@ struct job_runner_config {
 };
 
 struct job_runner;
+struct responders;
 
 /* A new runner; everything config points to is borrowed and must outlive
  * it. NULL on error (logged). */
@@ -75,6 +76,11 @@ void job_runner_on_done(struct job_runner *runner, job_done_fn done, void *arg);
 /* Starts queued jobs up to the cap and returns: for a caller that runs the
  * loop itself (the daemon). */
 void job_runner_start(struct job_runner *runner);
+
+/* The challenge responders its jobs share (renew/responders.h; borrowed):
+ * in fleet mode (config.cluster) they are set up for the fleet and stay
+ * open, and the daemon opens them at its start. */
+struct responders *job_runner_responders(struct job_runner *runner);
 
 /* Jobs running, and queued behind the cap. */
 size_t job_runner_active(const struct job_runner *runner);

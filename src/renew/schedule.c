@@ -711,3 +711,31 @@ schedule_count(const struct schedule *sched)
 {
 	return sched->n;
 }
+
+int
+schedule_settings(const struct schedule *sched, const char *name, struct conf_settings *s)
+{
+	const struct entry *e = find(sched, name);
+
+	if (e == NULL) {
+		return -1;
+	}
+	settings_of(e, s);
+	return 0;
+}
+
+void
+schedule_each_settings(const struct schedule *sched,
+                       void (*fn)(const struct conf_settings *s, void *arg), void *arg)
+{
+	const struct shared *last = NULL;
+	struct conf_settings s;
+
+	for (const struct entry *e = sched->entries; e != NULL; e = e->next) {
+		if (e->shared != last) {
+			last = e->shared;
+			settings_of(e, &s);
+			fn(&s, arg);
+		}
+	}
+}

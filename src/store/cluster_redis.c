@@ -11,7 +11,7 @@
  *   ack:TOKEN         set of the nodes that wrote a webroot file, PX
  *   nodes             hash: NODE -> "TIME RUNNING"; alive:NODE, PX
  *   account:HOST      hash: key json
- *   channel events    "installed NAME VERSION NODE", "webroot TOKEN NODE",
+ *   channel events    "installed NAME VERSION NODE", "webroot TOKEN NAME NODE",
  *                     "renew NAME NODE"
  *
  * Whatever must happen together (check a lease and write, compare a
@@ -834,7 +834,8 @@ r_announce(struct cluster_backend *b, const struct cluster_event *ev, cluster_do
 		snprintf(msg, sizeof(msg), "installed %s %ld %s", ev->name, ev->version, b->node);
 		break;
 	case CLUSTER_EVENT_WEBROOT:
-		snprintf(msg, sizeof(msg), "webroot %s %s", ev->token, b->node);
+		snprintf(msg, sizeof(msg), "webroot %s %s %s", ev->token,
+		         ev->name != NULL ? ev->name : "-", b->node);
 		break;
 	case CLUSTER_EVENT_RENEW:
 	default:
@@ -847,7 +848,7 @@ r_announce(struct cluster_backend *b, const struct cluster_event *ev, cluster_do
 	return send_argv((struct cluster_redis *)b, call, on_done, 3, argv);
 }
 
-/* An announcement: "KIND ARG [VERSION] NODE". */
+/* An announcement: "KIND ARG [VERSION or NAME] NODE". */
 static void
 on_message(const char *channel, const char *message, size_t len, void *arg)
 {
@@ -871,10 +872,11 @@ on_message(const char *channel, const char *message, size_t len, void *arg)
 		ev.name = what;
 		ev.version = strtol(third, NULL, 10);
 		ev.node = fourth;
-	} else if (n >= 3 && strcmp(kind, "webroot") == 0) {
+	} else if (n >= 4 && strcmp(kind, "webroot") == 0) {
 		ev.kind = CLUSTER_EVENT_WEBROOT;
 		ev.token = what;
-		ev.node = third;
+		ev.name = third;
+		ev.node = fourth;
 	} else if (n >= 3 && strcmp(kind, "renew") == 0) {
 		ev.kind = CLUSTER_EVENT_RENEW;
 		ev.name = what;
