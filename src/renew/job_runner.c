@@ -36,6 +36,7 @@ struct job_runner {
 	size_t active;
 	size_t waiting;
 	ev_timer idle; /* no job for a while: the responders let go */
+	bool own_responders; /* made here (else the config's, borrowed) */
 	unsigned long counts[JOB__MAX];
 	bool starting; /* inside job_next: no recursion */
 	job_done_fn on_done;
@@ -53,7 +54,8 @@ on_idle(struct ev_loop *loop, ev_timer *w, int revents)
 	struct job_runner *r = w->data;
 	size_t n = responders_count(r->sh.responders);
 
-	if (r->active == 0 && r->waiting == 0 && n > 0) {
+	/* In a fleet they stay: this node answers the others' orders. */
+	if (r->active == 0 && r->waiting == 0 && n > 0 && r->sh.cluster == NULL) {
 		log_debug("no job running: closing %zu challenge responder%s", n,
 		          n == 1 ? "" : "s");
 		responders_close(r->sh.responders);
@@ -90,9 +92,11 @@ job_runner_create(const struct job_runner_config *c)
 	list_init(&r->running);
 	strmap_init(&r->names);
 	r->sh.issue.keygen = keygen_create(c->loop);
-	r->sh.responders = responders_create(c->loop);
+	r->own_responders = c->responders == NULL;
+	r->sh.responders = c->responders != NULL ? c->responders : responders_create(c->loop);
 	if (r->sh.issue.keygen == NULL || r->sh.responders == NULL ||
-	    (c->cluster != NULL && responders_set_fleet(r->sh.responders, c->cluster) < 0)) {
+	    (r->own_responders && c->cluster != NULL &&
+	     responders_set_fleet(r->sh.responders, c->cluster) < 0)) {
 		job_runner_destroy(r);
 		return NULL;
 	}
@@ -163,7 +167,9 @@ job_runner_destroy(struct job_runner *r)
 		job_abandon(list_entry(m, struct slot, node)->job);
 	}
 	ev_timer_stop(r->sh.issue.loop, &r->idle);
-	responders_destroy(r->sh.responders);
+	if (r->own_responders) {
+		responders_destroy(r->sh.responders);
+	}
 	keygen_destroy(r->sh.issue.keygen);
 	/* Running jobs are their owners' to end; their names go with the
 	 * runner. */

@@ -15,6 +15,7 @@
 #include "acme/acme_client.h"
 #include "conf/conf.h"
 #include "renew/job.h"
+#include "renew/responders.h"
 
 /* How long a job waits for another process's lock on its certificate. */
 #define JOB_LOCK_WAIT 900.0
@@ -41,6 +42,10 @@ struct job_runner_config {
 	const struct preflight_memo *preflight;
 	/* Fleet mode: the shared store (borrowed), or NULL. */
 	struct cluster *cluster;
+	/* The challenge responders (borrowed: the daemon's in fleet mode,
+	 * open from its start, before the CA is reached), or NULL: the
+	 * runner makes its own. */
+	struct responders *responders;
 };
 
 struct job_runner;
