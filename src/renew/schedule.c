@@ -566,14 +566,17 @@ schedule_renew_now(struct schedule *sched, const char *name)
 	return 0;
 }
 
-/* Looks at e at once (not forced): its job reads the shared record. */
-static void
+/* Looks at e at once (not forced): its job reads the shared record.
+ * Whether it was armed (not when a job for it runs already). */
+static bool
 look_now(struct entry *e)
 {
-	if (!job_runner_has(e->sched->runner, e->name)) {
-		e->hold_until = 0;
-		arm(e, time(NULL));
+	if (job_runner_has(e->sched->runner, e->name)) {
+		return false;
 	}
+	e->hold_until = 0;
+	arm(e, time(NULL));
+	return true;
 }
 
 int
@@ -600,14 +603,13 @@ schedule_fleet_reconcile(struct schedule *sched, size_t n, const char *const *na
 	for (size_t i = 0; i < n; i++) {
 		struct entry *e = find(sched, names[i]);
 
-		if (e != NULL && versions[i] > e->fleet_version) {
-			look_now(e);
+		if (e != NULL && versions[i] > e->fleet_version && look_now(e)) {
 			looked++;
 		}
 	}
 	for (struct entry *e = sched->entries; e != NULL; e = e->next) {
-		if (e->fleet_owed || (all_due && (e->fleet_waiting || e->when <= now))) {
-			look_now(e);
+		if ((e->fleet_owed || (all_due && (e->fleet_waiting || e->when <= now))) &&
+		    look_now(e)) {
 			looked++;
 		}
 	}
