@@ -350,6 +350,13 @@ on_reload(struct ev_loop *loop, ev_signal *w, int revents)
 		          "configuration not changed");
 		goto out;
 	}
+	if (!cmd_same(settings.cluster, d->settings.cluster) ||
+	    !cmd_same(settings.cluster_key_file, d->settings.cluster_key_file) ||
+	    !cmd_same(settings.cluster_password_file, d->settings.cluster_password_file) ||
+	    !cmd_same(settings.node_name, d->settings.node_name)) {
+		log_warn("reload: cluster, cluster-key-file, cluster-password-file and node-name "
+		         "change only with a restart; the fleet's store stays as it was");
+	}
 	if (settings.new_order_concurrency != d->settings.new_order_concurrency) {
 		log_warn("reload: new-order-concurrency changes only with a restart; keeping %ld",
 		         d->settings.new_order_concurrency);
