@@ -202,16 +202,20 @@ static void start(struct daemon *d);
 /* Fleet mode: every configuration's challenge responder opened now, before
  * the CA is reached, so that this node answers the validations of the
  * other nodes' orders from its start (one that cannot be opened is logged
- * and tried again by the next job). Returns 0 or -1 (logged). */
+ * and tried again by the next job); again after a reload, for the new
+ * ones. Returns 0 or -1 (logged). */
 static int
 open_responders(struct daemon *d)
 {
 	if (d->fleet.cluster == NULL) {
 		return 0;
 	}
-	d->responders = responders_create(d->loop);
-	if (d->responders == NULL || responders_set_fleet(d->responders, d->fleet.cluster) < 0) {
-		return -1;
+	if (d->responders == NULL) {
+		d->responders = responders_create(d->loop);
+		if (d->responders == NULL ||
+		    responders_set_fleet(d->responders, d->fleet.cluster) < 0) {
+			return -1;
+		}
 	}
 	for (size_t i = 0; i < d->conf.n_certs; i++) {
 		struct conf_settings st;
@@ -368,6 +372,9 @@ on_reload(struct ev_loop *loop, ev_signal *w, int revents)
 	conf_finish(&d->conf);
 	d->conf = conf;
 	conf_init(&conf);
+	if (open_responders(d) < 0) {
+		log_error("reload: out of memory");
+	}
 	if (d->ready) {
 		drop_sections(&d->conf);
 	}
