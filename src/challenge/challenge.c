@@ -5,6 +5,7 @@
 #include "base/list.h"
 #include "base/log.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,59 @@ challenge_init(struct challenge *ch, const struct challenge_ops *ops, struct ev_
 	ch->loop = loop;
 	ch->key = NULL;
 	list_init(&ch->calls);
+	memset(&ch->remote, 0, sizeof(ch->remote));
+}
+
+void
+challenge_set_remote(struct challenge *ch, const struct challenge_remote *r)
+{
+	if (r != NULL) {
+		ch->remote = *r;
+	} else {
+		memset(&ch->remote, 0, sizeof(ch->remote));
+	}
+}
+
+int
+challenge_remote_key(enum challenge_type type, const struct challenge_task *task, char *out,
+                     size_t len)
+{
+	unsigned char a[16];
+	const char *text;
+	int family;
+	int n;
+
+	if (type == CHALLENGE_TYPE_HTTP01) {
+		text = task->token;
+	} else if (type == CHALLENGE_TYPE_TLSALPN01) {
+		text = task->identifier;
+	} else {
+		return -1;
+	}
+	if (text == NULL || len == 0) {
+		return -1;
+	}
+	if (type == CHALLENGE_TYPE_TLSALPN01 && task->id_type == IDENT_IP) {
+		/* One spelling per address whatever the CA wrote. */
+		family = inet_pton(AF_INET, text, a) == 1 ? AF_INET : AF_INET6;
+		if ((family == AF_INET6 && inet_pton(AF_INET6, text, a) != 1) ||
+		    inet_ntop(family, a, out, (socklen_t)len) == NULL) {
+			return -1;
+		}
+		return 0;
+	}
+	n = snprintf(out, len, "%s", text);
+	if (n <= 0 || (size_t)n >= len) {
+		return -1;
+	}
+	if (type == CHALLENGE_TYPE_TLSALPN01) {
+		for (char *p = out; *p != '\0'; p++) {
+			if (*p >= 'A' && *p <= 'Z') {
+				*p = (char)(*p - 'A' + 'a');
+			}
+		}
+	}
+	return 0;
 }
 
 static void

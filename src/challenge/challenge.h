@@ -44,6 +44,26 @@ typedef void (*challenge_done_fn)(int rc, const char *message, void *arg);
 
 struct challenge;
 struct challenge_call;
+struct challenge_lookup;
+
+/* The answer a remote lookup found: the key authorization (borrowed for
+ * the call), or NULL when there is none or it cannot be had now. */
+typedef void (*challenge_found_fn)(const char *value, void *arg);
+
+/* Where a built-in responder (standalone, tls-alpn) asks for an answer it
+ * does not hold itself: in fleet mode another node presented it. The
+ * responder knows nothing of what is behind (renew/fleet_answers.c). */
+struct challenge_remote {
+	/* Asks for the answer to key (challenge_remote_key). found is called
+	 * exactly once unless cancelled: either before lookup returns (an
+	 * answer at hand; *handle is then NULL) or later from the loop.
+	 * Returns 0, or -1 when nothing was asked (found not called). */
+	int (*lookup)(void *ctx, enum challenge_type type, const char *key,
+	              challenge_found_fn found, void *arg, struct challenge_lookup **handle);
+	/* A lookup still waiting: found is never called for it. */
+	void (*cancel)(void *ctx, struct challenge_lookup *handle);
+	void *ctx; /* borrowed: outlives every responder it is set on */
+};
 
 struct challenge_ops {
 	const char *name; /* "webroot", "standalone", "tls-alpn", "http-hook", "dns-hook" */
@@ -64,6 +84,7 @@ struct challenge {
 	struct ev_loop *loop;
 	char *key; /* what identifies equal responders, see challenge_key */
 	struct list calls; /* challenge_defer's, not called yet */
+	struct challenge_remote remote; /* lookup NULL: none */
 };
 
 /* Sets up ch (a responder's zeroed struct) for ops on loop. */
@@ -71,6 +92,19 @@ void challenge_init(struct challenge *ch, const struct challenge_ops *ops, struc
 
 /* Drops the calls challenge_defer has not made yet, then frees ch. */
 void challenge_destroy(struct challenge *ch);
+
+/* Lets ch ask r (copied) for answers it does not hold; r NULL: no more.
+ * Only the built-in responders ask; the others ignore it. Set it while
+ * no lookup waits (before connections come). */
+void challenge_set_remote(struct challenge *ch, const struct challenge_remote *r);
+
+/* The key an answer of type is known by between nodes, into out (len
+ * bytes): http-01 the token; tls-alpn-01 the identifier as a validation
+ * server names it: a DNS name in lower case, an IP address in its
+ * canonical text (so "192.0.2.7" for the SNI 7.2.0.192.in-addr.arpa).
+ * Returns 0, or -1 when the task has none or it does not fit. */
+int challenge_remote_key(enum challenge_type type, const struct challenge_task *task, char *out,
+                         size_t len);
 
 /* For responders that finish present or cleanup at once: calls done(rc,
  * message) from the loop, never from inside present (message copied; NULL

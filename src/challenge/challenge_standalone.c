@@ -1,6 +1,8 @@
 /* http-01 served by acmed itself: a small HTTP/1.x responder on the event
  * loop that answers GET /.well-known/acme-challenge/<token> (RFC 8555 section
- * 8.3) and nothing else. One instance serves every order in flight. */
+ * 8.3) and nothing else. One instance serves every order in flight; a token
+ * it does not hold is asked of its remote (challenge_set_remote: another
+ * node's order, in fleet mode) while the connection waits. */
 #include "challenge/challenge.h"
 #include "challenge/responders.h"
 
@@ -45,11 +47,16 @@ enum conn_state {
 	CONN_READING,
 	CONN_WRITING,
 	CONN_LINGERING, /* answered: reading what the client still sends */
+	CONN_WAITING, /* for the remote's answer: not watching the socket */
 };
 
 struct standalone_conn {
 	struct listener_conn base;
 	enum conn_state state;
+	struct challenge_lookup *lookup; /* the remote's, while waiting */
+	bool head; /* the request waiting was a HEAD */
+	bool asking; /* inside the remote's lookup call */
+	bool answered; /* found was called */
 	size_t len; /* of the head read so far, then of the response */
 	size_t sent; /* of the response, then bytes dropped while lingering */
 	char buf[STANDALONE_MAX_HEAD + 1];
@@ -169,28 +176,25 @@ table_remove(struct standalone *sa, const char *token, const char *key_auth)
 	memmove(&sa->entries[i], &sa->entries[i + 1], (sa->n_entries - i) * sizeof(sa->entries[0]));
 }
 
-/* The key authorization served for token, or NULL. Borrowed. */
-static const char *
-table_find(const struct standalone *sa, const char *token, size_t len)
+/* Copies the len bytes at token into copy when they are a token. */
+static bool
+token_of(const char *token, size_t len, char copy[ACME_MAX_TOKEN + 1])
 {
-	char copy[ACME_MAX_TOKEN + 1];
-	const char *found = NULL;
-	size_t i;
-
 	if (len == 0 || len > ACME_MAX_TOKEN) {
-		goto out;
+		return false;
 	}
 	memcpy(copy, token, len);
 	copy[len] = '\0';
-	if (!b64_is_token(copy, ACME_MAX_TOKEN)) {
-		goto out;
-	}
-	i = lower_bound(sa, copy, NULL);
-	if (entry_is(sa, i, copy, NULL)) {
-		found = sa->entries[i].key_auth;
-	}
-out:
-	return found;
+	return b64_is_token(copy, ACME_MAX_TOKEN);
+}
+
+/* The key authorization served for token, or NULL. Borrowed. */
+static const char *
+table_find(const struct standalone *sa, const char *token)
+{
+	size_t i = lower_bound(sa, token, NULL);
+
+	return entry_is(sa, i, token, NULL) ? sa->entries[i].key_auth : NULL;
 }
 
 /* ---- connections ---- */
@@ -270,6 +274,7 @@ struct request {
 	bool head;
 	int status; /* 200, 400 or 404 */
 	const char *key_auth; /* for 200: borrowed from the table */
+	char token[ACME_MAX_TOKEN + 1]; /* the token asked for, or "" */
 };
 
 /* The path of a request-target: absolute-form (RFC 9112 section 3.2.2) is
@@ -324,8 +329,12 @@ parse_request(const struct standalone *sa, const char *buf, size_t len, struct r
 	    strncmp(path, STANDALONE_PREFIX, sizeof(STANDALONE_PREFIX) - 1) != 0) {
 		return;
 	}
-	r->key_auth = table_find(sa, path + sizeof(STANDALONE_PREFIX) - 1,
-	                         target_len - (sizeof(STANDALONE_PREFIX) - 1));
+	if (!token_of(path + sizeof(STANDALONE_PREFIX) - 1,
+	              target_len - (sizeof(STANDALONE_PREFIX) - 1), r->token)) {
+		r->token[0] = '\0';
+		return;
+	}
+	r->key_auth = table_find(sa, r->token);
 	if (r->key_auth != NULL) {
 		r->status = 200;
 	}
@@ -359,6 +368,66 @@ set_response(struct standalone_conn *c, const struct request *r)
 	}
 }
 
+/* Starts sending the response in c->buf. */
+static void
+conn_send(struct standalone_conn *c)
+{
+	c->sent = 0;
+	conn_watch(c, CONN_WRITING, EV_WRITE);
+	conn_write(c);
+}
+
+/* The remote's answer to a token this responder does not hold. */
+static void
+on_found(const char *value, void *arg)
+{
+	struct standalone_conn *c = arg;
+	struct standalone *sa = listener_arg(c->base.listener);
+	struct request r = {.head = c->head, .status = 404};
+
+	c->lookup = NULL;
+	c->answered = true;
+	if (value != NULL && strlen(value) <= STANDALONE_MAX_KEY_AUTH) {
+		r.status = 200;
+		r.key_auth = value;
+	}
+	log_debug("standalone %s: %s: from the remote: %d", sa->listen, c->base.peer, r.status);
+	set_response(c, &r);
+	if (!c->asking) {
+		conn_send(c);
+	}
+}
+
+/* Asks the remote for r's token. Returns 0 when the answer is in c->buf
+ * or on its way (on_found sends it), -1 when nothing was asked. */
+static int
+conn_ask(struct standalone_conn *c, const struct request *r)
+{
+	struct standalone *sa = listener_arg(c->base.listener);
+	int rc;
+
+	c->head = r->head;
+	c->answered = false;
+	c->asking = true;
+	rc = sa->base.remote.lookup(sa->base.remote.ctx, CHALLENGE_TYPE_HTTP01, r->token, on_found,
+	                            c, &c->lookup);
+	c->asking = false;
+	if (rc < 0) {
+		c->lookup = NULL;
+		return -1;
+	}
+	if (c->answered) {
+		conn_send(c);
+		return 0;
+	}
+	/* A validation being answered: not one to make room; its timer
+	 * still closes it (and on_conn_close cancels the lookup). */
+	c->state = CONN_WAITING;
+	listener_conn_busy(&c->base, true);
+	ev_io_stop(sa->base.loop, &c->base.io);
+	return 0;
+}
+
 /* Replaces the request in c->buf with the response and starts sending. */
 static void
 conn_respond(struct standalone_conn *c)
@@ -372,10 +441,12 @@ conn_respond(struct standalone_conn *c)
 		printable(shown, sizeof(shown), r.line, r.line_len);
 		log_debug("standalone %s: %s: %s: %d", sa->listen, c->base.peer, shown, r.status);
 	}
+	if (r.status == 404 && r.token[0] != '\0' && sa->base.remote.lookup != NULL &&
+	    conn_ask(c, &r) == 0) {
+		return;
+	}
 	set_response(c, &r);
-	c->sent = 0;
-	conn_watch(c, CONN_WRITING, EV_WRITE);
-	conn_write(c);
+	conn_send(c);
 }
 
 static void
@@ -416,6 +487,20 @@ on_conn_io(struct listener_conn *base, int revents)
 	case CONN_LINGERING:
 		conn_linger(c);
 		break;
+	case CONN_WAITING:
+		break;
+	}
+}
+
+static void
+on_conn_close(struct listener_conn *base)
+{
+	struct standalone_conn *c = (struct standalone_conn *)base;
+	struct standalone *sa = listener_arg(base->listener);
+
+	if (c->lookup != NULL) {
+		sa->base.remote.cancel(sa->base.remote.ctx, c->lookup);
+		c->lookup = NULL;
 	}
 }
 
@@ -511,6 +596,7 @@ challenge_standalone_create(struct ev_loop *loop, const char *address)
 	        .max_per_source = STANDALONE_MAX_PER_SOURCE,
 	        .timeout_s = STANDALONE_TIMEOUT_S,
 	        .io = on_conn_io,
+	        .close = on_conn_close,
 	};
 	bool ok = false;
 

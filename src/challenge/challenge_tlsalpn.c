@@ -2,7 +2,11 @@
  * loop that completes handshakes offering the ALPN protocol "acme-tls/1"
  * for a name being validated, with a self-signed certificate for that name
  * carrying the acmeIdentifier extension, and then closes. One instance
- * serves every order in flight. */
+ * serves every order in flight. A name it does not hold is asked of its
+ * remote (challenge_set_remote: another node's order, in fleet mode): the
+ * handshake waits in the ClientHello callback (SSL_CLIENT_HELLO_RETRY)
+ * until the answer comes, and the certificate is made for that
+ * connection. */
 #include "challenge/challenge.h"
 #include "challenge/responders.h"
 
@@ -49,6 +53,16 @@ struct tlsalpn_entry {
 struct tlsalpn_conn {
 	struct listener_conn base;
 	SSL *ssl;
+	/* A name asked of the remote: the lookup while waiting, then the
+	 * certificate made from its answer (NULL: none). */
+	struct challenge_lookup *lookup;
+	bool asked;
+	bool asking; /* inside the remote's lookup call */
+	bool answered; /* found was called */
+	char ident[TLSALPN_MAX_NAME];
+	enum ident_type id_type;
+	X509 *cert;
+	EVP_PKEY *key;
 };
 
 struct tlsalpn {
@@ -305,6 +319,137 @@ entry_remove(struct tlsalpn *ta, const struct challenge_task *task)
 	*e = ta->entries[--ta->n_entries];
 }
 
+/* ---- names asked of the remote ---- */
+
+/* The identifier a validation server's SNI stands for (the reverse of
+ * sni_of), in canonical text: 0, or -1 when the SNI is not one acmed
+ * would have presented. */
+static int
+ident_of_sni(const char *sni, char *out, size_t len, enum ident_type *type)
+{
+	static const char v4[] = ".in-addr.arpa";
+	static const char v6[] = "ip6.arpa";
+	struct challenge_task t = {.id_type = IDENT_IP, .identifier = out};
+	char back[TLSALPN_MAX_NAME];
+	unsigned char a[16] = {0};
+	unsigned b[4];
+	size_t n = strlen(sni);
+	int family = 0;
+
+	if (n == 0 || n > 253 || strspn(sni, "abcdefghijklmnopqrstuvwxyz0123456789.-") != n ||
+	    sni[0] == '.' || strstr(sni, "..") != NULL) {
+		return -1;
+	}
+	if (n > sizeof(v4) - 1 && strcmp(sni + n - (sizeof(v4) - 1), v4) == 0 &&
+	    sscanf(sni, "%3u.%3u.%3u.%3u.", &b[3], &b[2], &b[1], &b[0]) == 4) {
+		family = AF_INET;
+		for (int i = 0; i < 4; i++) {
+			a[i] = (unsigned char)(b[i] & 0xff);
+		}
+	} else if (n == 64 + sizeof(v6) - 1 && strcmp(sni + 64, v6) == 0) {
+		family = AF_INET6;
+		for (int j = 0; j < 32; j++) {
+			const char *hex = "0123456789abcdef";
+			const char *d = strchr(hex, sni[2 * j]);
+
+			if (d == NULL || sni[2 * j] == '\0' || sni[2 * j + 1] != '.') {
+				return -1;
+			}
+			a[15 - j / 2] |= (unsigned char)((d - hex) << (j % 2 == 0 ? 0 : 4));
+		}
+	}
+	if (family == 0) {
+		*type = IDENT_DNS;
+		return snprintf(out, len, "%s", sni) < (int)len ? 0 : -1;
+	}
+	*type = IDENT_IP;
+	/* Only the one spelling sni_of makes (no "007", no 256). */
+	if (inet_ntop(family, a, out, (socklen_t)len) == NULL ||
+	    sni_of(&t, back, sizeof(back)) < 0 || strcmp(back, sni) != 0) {
+		return -1;
+	}
+	return 0;
+}
+
+/* The host name of the ClientHello's server_name extension (RFC 6066
+ * section 3), lower case: 0, or -1 when there is none. */
+static int
+hello_sni(SSL *ssl, char *out, size_t len)
+{
+	const unsigned char *ext = NULL;
+	size_t ext_len = 0;
+	size_t n;
+
+	if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &ext, &ext_len) != 1 ||
+	    ext_len < 5 || (size_t)((ext[0] << 8) | ext[1]) != ext_len - 2 ||
+	    ext[2] != TLSEXT_NAMETYPE_host_name) {
+		return -1;
+	}
+	n = (size_t)((ext[3] << 8) | ext[4]);
+	if (n == 0 || n + 5 > ext_len || n >= len) {
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = ext[5 + i];
+
+		out[i] = (char)(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch);
+	}
+	out[n] = '\0';
+	return memchr(out, '\0', n) == NULL ? 0 : -1;
+}
+
+static void conn_step(struct tlsalpn_conn *c);
+
+/* The remote's answer for the name c asked: its certificate made. */
+static void
+on_found(const char *value, void *arg)
+{
+	struct tlsalpn_conn *c = arg;
+	struct tlsalpn *ta = listener_arg(c->base.listener);
+	struct challenge_task t = {
+	        .id_type = c->id_type, .identifier = c->ident, .key_auth = value};
+
+	c->lookup = NULL;
+	c->answered = true;
+	log_debug("tls-alpn-01 %s: %s: %s %s the remote", ta->listen, c->base.peer, c->ident,
+	          value != NULL ? "answered by" : "unknown to");
+	if (value != NULL) {
+		(void)make_cert(&t, &c->cert, &c->key);
+	}
+	if (!c->asking) {
+		conn_step(c);
+	}
+}
+
+/* Asks the remote for the name of c's ClientHello when this responder
+ * does not hold it. Returns 0 when the handshake must wait for the answer,
+ * -1 to go on (answered at once, or nothing to ask). */
+static int
+conn_ask(struct tlsalpn *ta, struct tlsalpn_conn *c)
+{
+	char sni[TLSALPN_MAX_NAME];
+	int rc;
+
+	if (c->asked || ta->base.remote.lookup == NULL || hello_sni(c->ssl, sni, sizeof(sni)) < 0 ||
+	    entry_find(ta, sni) != NULL ||
+	    ident_of_sni(sni, c->ident, sizeof(c->ident), &c->id_type) < 0) {
+		return -1;
+	}
+	c->asked = true;
+	c->asking = true;
+	rc = ta->base.remote.lookup(ta->base.remote.ctx, CHALLENGE_TYPE_TLSALPN01, c->ident,
+	                            on_found, c, &c->lookup);
+	c->asking = false;
+	if (rc < 0 || c->answered) {
+		c->lookup = NULL;
+		return -1;
+	}
+	/* The handshake stays where it is until on_found; the connection's
+	 * timer still closes it (and on_conn_close cancels the lookup). */
+	ev_io_stop(ta->base.loop, &c->base.io);
+	return 0;
+}
+
 /* ---- the handshakes ---- */
 
 /* The certificate follows the SNI; without a name being validated there is
@@ -313,11 +458,14 @@ static int
 on_servername(SSL *ssl, int *alert, void *arg)
 {
 	struct tlsalpn *ta = arg;
+	struct tlsalpn_conn *c = SSL_get_app_data(ssl);
 	const char *sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
 	struct tlsalpn_entry *e = sni != NULL ? entry_find(ta, sni) : NULL;
+	X509 *cert = e != NULL ? e->cert : c->cert;
+	EVP_PKEY *key = e != NULL ? e->key : c->key;
 
-	if (e == NULL || SSL_use_certificate(ssl, e->cert) != 1 ||
-	    SSL_use_PrivateKey(ssl, e->key) != 1) {
+	if (cert == NULL || key == NULL || SSL_use_certificate(ssl, cert) != 1 ||
+	    SSL_use_PrivateKey(ssl, key) != 1) {
 		log_debug("tls-alpn-01 %s: no challenge for '%s'", ta->listen,
 		          sni != NULL ? sni : "(no SNI)");
 		*alert = SSL_AD_UNRECOGNIZED_NAME;
@@ -355,10 +503,10 @@ find_protocol(const unsigned char *in, size_t len)
 static int
 on_client_hello(SSL *ssl, int *alert, void *arg)
 {
+	struct tlsalpn_conn *c = SSL_get_app_data(ssl);
 	const unsigned char *ext = NULL;
 	size_t len = 0;
 
-	(void)arg;
 	if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_application_layer_protocol_negotiation, &ext,
 	                              &len) != 1 ||
 	    len < 2 || (size_t)((ext[0] << 8) | ext[1]) != len - 2 ||
@@ -367,8 +515,8 @@ on_client_hello(SSL *ssl, int *alert, void *arg)
 		return SSL_CLIENT_HELLO_ERROR;
 	}
 	/* A validation server, mid-handshake: not one to make room. */
-	listener_conn_busy(&((struct tlsalpn_conn *)SSL_get_app_data(ssl))->base, true);
-	return SSL_CLIENT_HELLO_SUCCESS;
+	listener_conn_busy(&c->base, true);
+	return conn_ask(arg, c) == 0 ? SSL_CLIENT_HELLO_RETRY : SSL_CLIENT_HELLO_SUCCESS;
 }
 
 static int
@@ -411,6 +559,8 @@ conn_step(struct tlsalpn_conn *c)
 	case SSL_ERROR_WANT_WRITE:
 		listener_conn_watch(&c->base, EV_WRITE);
 		break;
+	case SSL_ERROR_WANT_CLIENT_HELLO_CB:
+		break; /* waiting for the remote (conn_ask) */
 	default:
 		listener_conn_close(&c->base);
 		break;
@@ -442,7 +592,15 @@ on_conn_open(struct listener_conn *base, void *arg)
 static void
 on_conn_close(struct listener_conn *base)
 {
-	SSL_free(((struct tlsalpn_conn *)base)->ssl);
+	struct tlsalpn_conn *c = (struct tlsalpn_conn *)base;
+	struct tlsalpn *ta = listener_arg(base->listener);
+
+	if (c->lookup != NULL) {
+		ta->base.remote.cancel(ta->base.remote.ctx, c->lookup);
+	}
+	SSL_free(c->ssl);
+	X509_free(c->cert);
+	EVP_PKEY_free(c->key);
 }
 
 /* ---- present and cleanup ---- */

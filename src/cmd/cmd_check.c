@@ -9,6 +9,7 @@
 #include "config.h"
 #include "base/log.h"
 #include "renew/preflight.h"
+#include "cmd/fleet.h"
 
 #define CHECK_DAEMON_TIMEOUT_S 5.0
 
@@ -137,6 +138,42 @@ out:
 	return ret;
 }
 
+/* Fleet mode: the key file, the password file, the node's name, and the
+ * store reached with this key (cmd_fleet_open says what is wrong). Returns
+ * 0 or -1 (logged). */
+static int
+check_fleet(struct cli *cli, const struct conf *conf)
+{
+	struct conf_settings s;
+	struct cmd_fleet fleet;
+	int ret = -1;
+
+	memset(&s, 0, sizeof(s));
+	memset(&fleet, 0, sizeof(fleet));
+	if (conf_resolve(conf, NULL, &cli->settings, &s) < 0) {
+		log_error("out of memory");
+		goto out;
+	}
+	if (s.cluster == NULL) {
+		ret = 0;
+		goto out;
+	}
+	if (cmd_fleet_open(&fleet, ev_default_loop(EVFLAG_AUTO), &s) < 0) {
+		goto out;
+	}
+	if (fleet.cluster == NULL || cluster_state(fleet.cluster, NULL) != CLUSTER_STATE_READY) {
+		/* Said by cmd_fleet_open: a store away is no configuration
+		 * error, but check says it all the same. */
+		log_error("cluster: %s cannot be used now (see above)", s.cluster);
+		goto out;
+	}
+	ret = 0;
+out:
+	cmd_fleet_close(&fleet);
+	conf_settings_finish(&s);
+	return ret;
+}
+
 static int
 run(struct cli *cli)
 {
@@ -153,7 +190,8 @@ run(struct cli *cli)
 	if (cli_load_config(cli, &conf) < 0) {
 		goto out;
 	}
-	if (!cli->flags[CLI_OPT_SYNTAX] && check_host(cli, &conf) < 0) {
+	if (!cli->flags[CLI_OPT_SYNTAX] &&
+	    (check_host(cli, &conf) < 0 || check_fleet(cli, &conf) < 0)) {
 		goto out;
 	}
 	if (!cli->flags[CLI_OPT_QUIET]) {

@@ -13,6 +13,7 @@
 #include "base/log.h"
 #include "io/notify.h"
 #include "renew/preflight.h"
+#include "renew/responders.h"
 #include "renew/schedule.h"
 #include "cmd/fleet.h"
 #include "cmd/session.h"
@@ -31,6 +32,9 @@ struct daemon {
 	struct job_runner *runner;
 	struct schedule *schedule;
 	struct cmd_fleet fleet; /* fleet mode: the shared store, or none */
+	/* fleet mode: the challenge responders, open from the start (this
+	 * node answers the other nodes' validations), or NULL */
+	struct responders *responders;
 	struct ctl *ctl;
 	char *socket_path;
 	ev_timer retry;
@@ -195,6 +199,36 @@ on_job_done(const struct job_outcome *o, void *arg)
 
 static void start(struct daemon *d);
 
+/* Fleet mode: every configuration's challenge responder opened now, before
+ * the CA is reached, so that this node answers the validations of the
+ * other nodes' orders from its start (one that cannot be opened is logged
+ * and tried again by the next job); again after a reload, for the new
+ * ones. Returns 0 or -1 (logged). */
+static int
+open_responders(struct daemon *d)
+{
+	if (d->fleet.cluster == NULL) {
+		return 0;
+	}
+	if (d->responders == NULL) {
+		d->responders = responders_create(d->loop);
+		if (d->responders == NULL ||
+		    responders_set_fleet(d->responders, d->fleet.cluster) < 0) {
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < d->conf.n_certs; i++) {
+		struct conf_settings st;
+
+		if (conf_resolve(&d->conf, &d->conf.certs[i], &d->cli->settings, &st) < 0) {
+			return -1;
+		}
+		responders_open(d->responders, &st);
+		conf_settings_finish(&st);
+	}
+	return 0;
+}
+
 static void
 on_retry(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -239,6 +273,7 @@ start(struct daemon *d)
 	memset(&config, 0, sizeof(config));
 	config.loop = d->loop;
 	config.cluster = d->fleet.cluster;
+	config.responders = d->responders;
 	config.client = d->s.acme;
 	config.acct = &d->s.acct;
 	session_account_options(&d->settings, &config.account_options);
@@ -319,6 +354,13 @@ on_reload(struct ev_loop *loop, ev_signal *w, int revents)
 		          "configuration not changed");
 		goto out;
 	}
+	if (!cmd_same(settings.cluster, d->settings.cluster) ||
+	    !cmd_same(settings.cluster_key_file, d->settings.cluster_key_file) ||
+	    !cmd_same(settings.cluster_password_file, d->settings.cluster_password_file) ||
+	    !cmd_same(settings.node_name, d->settings.node_name)) {
+		log_warn("reload: cluster, cluster-key-file, cluster-password-file and node-name "
+		         "change only with a restart; the fleet's store stays as it was");
+	}
 	if (settings.new_order_concurrency != d->settings.new_order_concurrency) {
 		log_warn("reload: new-order-concurrency changes only with a restart; keeping %ld",
 		         d->settings.new_order_concurrency);
@@ -330,6 +372,9 @@ on_reload(struct ev_loop *loop, ev_signal *w, int revents)
 	conf_finish(&d->conf);
 	d->conf = conf;
 	conf_init(&conf);
+	if (open_responders(d) < 0) {
+		log_error("reload: out of memory");
+	}
 	if (d->ready) {
 		drop_sections(&d->conf);
 	}
@@ -509,6 +554,9 @@ run(struct cli *cli)
 	default:
 		goto out;
 	}
+	if (open_responders(&d) < 0) {
+		goto out;
+	}
 	d.ctl = ctl_listen(d.loop, d.socket_path, on_request, &d);
 	if (d.ctl == NULL) {
 		goto out;
@@ -542,6 +590,7 @@ out:
 	http_destroy(d.s.http);
 	d.s.http = NULL;
 	job_runner_destroy(d.runner);
+	responders_destroy(d.responders);
 	session_finish(&d.s);
 	cmd_fleet_close(&d.fleet);
 	free(d.socket_path);

@@ -9,6 +9,7 @@
 #include "base/file.h"
 #include "base/log.h"
 #include "crypto/seal.h"
+#include "renew/responders.h"
 #include "store/store_account.h"
 
 #define PASSWORD_MAX 4096
@@ -128,6 +129,11 @@ on_event(const struct cluster_event *ev, void *arg)
 	if (ev->kind == CLUSTER_EVENT_INSTALLED) {
 		log_debug("cluster: %s installed %s version %ld", ev->node, ev->name, ev->version);
 		schedule_fleet_installed(f->schedule, ev->name, ev->version);
+	} else if (ev->kind == CLUSTER_EVENT_WEBROOT && f->answers != NULL) {
+		struct conf_settings s;
+		bool known = ev->name != NULL && schedule_settings(f->schedule, ev->name, &s) == 0;
+
+		fleet_answers_webroot_event(f->answers, ev, known ? &s : NULL);
 	}
 }
 
@@ -204,14 +210,16 @@ cmd_fleet_open(struct cmd_fleet *f, struct ev_loop *loop, const struct conf_sett
 		rc = 0;
 		break;
 	case CLUSTER_STATE_BAD_KEY:
-		log_error("cluster: %s: not started: %s", cluster_name(f->cluster), why);
+		/* The store's front said why. */
 		cluster_destroy(f->cluster);
 		f->cluster = NULL;
 		break;
 	default:
 		log_warn("cluster: %s cannot be reached (%s): serving the certificates here; "
 		         "nothing is ordered until it is back",
-		         cluster_name(f->cluster), why != NULL ? why : "no answer yet");
+		         cluster_name(f->cluster),
+		         cluster_state(f->cluster, NULL) == CLUSTER_STATE_CONNECTING ? "see above"
+		                                                                     : why);
 		f->was_down = true;
 		rc = 0;
 		break;
@@ -504,6 +512,12 @@ cmd_fleet_jobs_changed(struct cmd_fleet *f)
 	}
 }
 
+static void
+open_responder(const struct conf_settings *s, void *arg)
+{
+	responders_open(arg, s);
+}
+
 void
 cmd_fleet_watch(struct cmd_fleet *f, struct schedule *sched, struct job_runner *runner)
 {
@@ -513,6 +527,9 @@ cmd_fleet_watch(struct cmd_fleet *f, struct schedule *sched, struct job_runner *
 	f->schedule = sched;
 	f->runner = runner;
 	f->watching = true;
+	/* Without it this node writes no other node's webroot file (logged). */
+	f->answers = fleet_answers_create(f->loop, f->cluster);
+	schedule_each_settings(sched, open_responder, job_runner_responders(runner));
 	ev_timer_init(&f->beat, on_beat, 0.0, FLEET_BEAT);
 	f->beat.data = f;
 	ev_timer_init(&f->reconcile, on_reconcile, 0.0, FLEET_RECONCILE);
@@ -530,6 +547,8 @@ cmd_fleet_unwatch(struct cmd_fleet *f)
 		return;
 	}
 	f->watching = false;
+	fleet_answers_destroy(f->answers);
+	f->answers = NULL;
 	ev_timer_stop(f->loop, &f->beat);
 	ev_timer_stop(f->loop, &f->reconcile);
 	ev_timer_stop(f->loop, &f->soon);

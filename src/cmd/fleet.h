@@ -13,6 +13,7 @@
 
 #include "acme/acme_account.h"
 #include "conf/conf.h"
+#include "renew/fleet_answers.h"
 #include "renew/job_runner.h"
 #include "renew/schedule.h"
 #include "store/cluster.h"
@@ -36,6 +37,7 @@ struct cmd_fleet {
 	ev_timer beat;
 	ev_timer reconcile;
 	ev_timer soon; /* a heartbeat soon: the jobs running changed */
+	struct fleet_answers *answers; /* other nodes' webroot files written here */
 	bool watching;
 	bool was_down; /* the store was away: its return looks at what waited */
 };
@@ -63,7 +65,10 @@ void cmd_fleet_account_pull(struct cmd_fleet *f, const char *state_dir, const ch
 void cmd_fleet_account_push(struct cmd_fleet *f, struct acme_account_handle *acct,
                             const char *state_dir, const char *ca_url);
 
-/* The daemon: heartbeat, reconcile, announcements into sched. */
+/* The daemon: heartbeat, reconcile, announcements into sched (and other
+ * nodes' webroot answers written here); the runner's challenge responders
+ * opened for every configuration sched holds, so that this node answers
+ * the validations of every node's orders. */
 void cmd_fleet_watch(struct cmd_fleet *f, struct schedule *sched, struct job_runner *runner);
 
 /* The daemon's jobs started or ended: a heartbeat within

@@ -30,7 +30,7 @@ ca_url_or_say(const struct conf_settings *settings)
 static void
 finish_ca(struct session *s)
 {
-	struct cmd_fleet fleet = s->fleet;
+	struct cmd_fleet *fleet = s->fleet;
 
 	/* The HTTP client goes first: it drops transfers in flight without
 	 * calling back into the ACME client. */
@@ -48,16 +48,11 @@ enum session_result
 session_init(struct session *s, const struct conf_settings *settings)
 {
 	struct http_options opts;
-	struct cmd_fleet fleet;
 	const char *url;
 	int started;
 	enum session_result rc = SESSION_FAILED;
 
-	/* The fleet's store (session_connect's) outlives a CA that cannot
-	 * be reached. */
-	fleet = s->fleet;
 	memset(s, 0, sizeof(*s));
-	s->fleet = fleet;
 	url = ca_url_or_say(settings);
 	if (url == NULL) {
 		rc = SESSION_USAGE;
@@ -381,6 +376,9 @@ session_connect(struct session *s, const struct conf_settings *settings, const c
                 bool need_ca, struct job_runner_config *config)
 {
 	enum session_result rc = SESSION_USAGE;
+	/* Opened first (a node with another key must not start), kept in s
+	 * once s is set up: its callbacks hold its address. */
+	struct cmd_fleet *fleet = NULL;
 
 	memset(s, 0, sizeof(*s));
 	memset(config, 0, sizeof(*config));
@@ -388,7 +386,13 @@ session_connect(struct session *s, const struct conf_settings *settings, const c
 	if (config->ca_url == NULL) {
 		goto out;
 	}
-	switch (cmd_fleet_open(&s->fleet, ev_default_loop(EVFLAG_AUTO), settings)) {
+	fleet = calloc(1, sizeof(*fleet));
+	if (fleet == NULL) {
+		log_error("out of memory");
+		rc = SESSION_FAILED;
+		goto out;
+	}
+	switch (cmd_fleet_open(fleet, ev_default_loop(EVFLAG_AUTO), settings)) {
 	case 0:
 		break;
 	case -2:
@@ -397,11 +401,13 @@ session_connect(struct session *s, const struct conf_settings *settings, const c
 		rc = SESSION_FAILED;
 		goto out;
 	}
-	config->cluster = s->fleet.cluster;
+	config->cluster = fleet->cluster;
 	if (need_ca && session_init(s, settings) != SESSION_OK) {
 		config->offline = SESSION_OFFLINE_UNREACHABLE;
 	} else if (need_ca) {
-		cmd_fleet_account_pull(&s->fleet, state_dir, config->ca_url);
+		s->fleet = fleet;
+		fleet = NULL;
+		cmd_fleet_account_pull(s->fleet, state_dir, config->ca_url);
 		rc = session_account(s, settings);
 		/* A problem of the account (said above) is no reason to hold
 		 * every certificate by a backoff: nothing runs. */
@@ -411,7 +417,7 @@ session_connect(struct session *s, const struct conf_settings *settings, const c
 		}
 		config->client = s->acme;
 		config->acct = &s->acct;
-		cmd_fleet_account_push(&s->fleet, &s->acct, state_dir, config->ca_url);
+		cmd_fleet_account_push(s->fleet, &s->acct, state_dir, config->ca_url);
 	}
 	config->loop = s->loop != NULL ? s->loop : ev_default_loop(EVFLAG_AUTO);
 	session_account_options(settings, &config->account_options);
@@ -420,6 +426,13 @@ session_connect(struct session *s, const struct conf_settings *settings, const c
 	config->new_order_concurrency = settings->new_order_concurrency;
 	rc = SESSION_OK;
 out:
+	if (fleet != NULL && rc == SESSION_OK) {
+		s->fleet = fleet;
+	} else if (fleet != NULL) {
+		cmd_fleet_close(fleet);
+		free(fleet);
+		config->cluster = NULL;
+	}
 	return rc;
 }
 
@@ -427,6 +440,9 @@ void
 session_finish(struct session *s)
 {
 	finish_ca(s);
-	cmd_fleet_close(&s->fleet);
+	if (s->fleet != NULL) {
+		cmd_fleet_close(s->fleet);
+		free(s->fleet);
+	}
 	memset(s, 0, sizeof(*s));
 }

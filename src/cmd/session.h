@@ -56,7 +56,7 @@ struct session {
 	bool account_nowait;
 	/* Fleet mode: the shared store of a one-shot command (session_connect;
 	 * the daemon keeps its own, which outlives its session). */
-	struct cmd_fleet fleet;
+	struct cmd_fleet *fleet; /* owned, or NULL */
 };
 
 /* Sets up the loop and clients for settings->ca (default letsencrypt) and

@@ -483,7 +483,8 @@ bind_hint(const char *key, int err, const struct sockaddr_storage *ss, char *buf
 	} else if (err == EADDRINUSE) {
 		snprintf(buf, len,
 		         ": another program (a web server, or acmed run answering challenges) "
-		         "holds port %u: stop it, set %s to a free port, or use webroot or a hook",
+		         "holds port %u: stop it, set %s to a free port, or use webroot or a hook "
+		         "(with acmed run there, acmed renew --now NAME has it order)",
 		         port, key);
 	} else if (err == EADDRNOTAVAIL) {
 		snprintf(buf, len, ": no interface of this host has that address: set %s to one",

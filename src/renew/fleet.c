@@ -14,11 +14,15 @@
 #define PEM_MAX (1024 * 1024)
 
 /* One call to the store in flight; fleet_job_finish cuts it loose (fj
- * NULL) so that its answer, when it comes, changes nothing. */
+ * NULL) so that its answer, when it comes, changes nothing. A lease's
+ * keeps what letting it go needs when it is cut loose (the job's own
+ * strings may be gone by then). */
 struct fleet_call {
 	struct fleet_job *fj;
 	fleet_done_fn done;
 	void *arg;
+	struct cluster *cluster;
+	char *name; /* a lease's, or NULL */
 };
 
 void
@@ -46,6 +50,15 @@ fleet_job_finish(struct fleet_job *fj)
 	}
 }
 
+static void
+call_free(struct fleet_call *call)
+{
+	if (call != NULL) {
+		free(call->name);
+		free(call);
+	}
+}
+
 static struct fleet_call *
 call_new(struct fleet_job *fj, fleet_done_fn done, void *arg)
 {
@@ -58,6 +71,7 @@ call_new(struct fleet_job *fj, fleet_done_fn done, void *arg)
 	call->fj = fj;
 	call->done = done;
 	call->arg = arg;
+	call->cluster = fj->cluster;
 	fj->call = call;
 	return call;
 }
@@ -69,7 +83,7 @@ call_job(struct fleet_call *call)
 	struct fleet_job *fj = call->fj;
 
 	if (fj == NULL) {
-		free(call);
+		call_free(call);
 		return NULL;
 	}
 	fj->call = NULL;
@@ -82,7 +96,7 @@ call_end(struct fleet_call *call, enum fleet_result rc)
 	fleet_done_fn done = call->done;
 	void *arg = call->arg;
 
-	free(call);
+	call_free(call);
 	done(rc, arg);
 }
 
@@ -179,6 +193,13 @@ materialize(struct fleet_job *fj, const struct cluster_cert *cc)
 		         message[0] != '\0' ? message : "unreadable or refused");
 		return -1;
 	}
+	if (st->order_url != NULL) {
+		/* Ours is not needed any more: the fleet has a newer set. Before
+		 * the install is recorded, which forgets the URL but not the key
+		 * file. */
+		store_cert_pending_remove(fj->state_dir, fj->name);
+		state_set(&st->order_url, NULL);
+	}
 	if (res == INSTALL_DONE) {
 		store_cert_info_finish(&fj->view->info);
 		fj->view->info = info;
@@ -187,11 +208,6 @@ materialize(struct fleet_job *fj, const struct cluster_cert *cc)
 			log_error("%s: out of memory", fj->name);
 		}
 		fj->materialized = true;
-	}
-	if (st->order_url != NULL) {
-		/* Ours is not needed any more: the fleet has a newer set. */
-		store_cert_pending_remove(fj->state_dir, fj->name);
-		state_set(&st->order_url, NULL);
 	}
 	if (cc->state != NULL && state_shared_merge(st, cc->state, true) < 0) {
 		log_warn("%s: the fleet's record of it is unreadable; kept this node's", fj->name);
@@ -277,6 +293,24 @@ push_owed(struct fleet_job *fj, struct fleet_call *call)
 	return rc;
 }
 
+/* The store has an older version than this node recorded: it forgot (a new
+ * or wiped store, an old backup). This node's set is put there again;
+ * otherwise every install, compared with a version the store never
+ * reaches, would fail, and each node would order its own. */
+static void
+store_forgot(struct fleet_job *fj, long version)
+{
+	struct state *st = &fj->view->st;
+
+	log_warn("%s: the fleet's store has version %ld, this node had %ld (a new or restored "
+	         "store); %s",
+	         fj->name, version, st->fleet_version,
+	         fj->view->info.present ? "this node's set is put there" : "starting over");
+	st->fleet_version = version;
+	st->fleet_owed = fj->view->info.present;
+	fj->changed = true;
+}
+
 static void
 on_get(const struct cluster_reply *r, const struct cluster_cert *cc, void *arg)
 {
@@ -293,6 +327,9 @@ on_get(const struct cluster_reply *r, const struct cluster_cert *cc, void *arg)
 		return;
 	}
 	fj->remote_version = cc->version;
+	if (cc->version < st->fleet_version) {
+		store_forgot(fj, cc->version);
+	}
 	if (cc->version > st->fleet_version && cc->cert_pem != NULL && cc->key_pem != NULL) {
 		if (materialize(fj, cc) < 0) {
 			call_end(call, FLEET_FAILED);
@@ -326,7 +363,7 @@ fleet_job_sync(struct fleet_job *fj, fleet_done_fn done, void *arg)
 
 	if (call == NULL || start_sync(fj, call) < 0) {
 		fj->call = NULL;
-		free(call);
+		call_free(call);
 		return -1;
 	}
 	return 0;
@@ -365,13 +402,16 @@ static void
 on_lease(const struct cluster_reply *r, void *arg)
 {
 	struct fleet_call *call = arg;
-	struct fleet_job *fj = call_job(call);
+	struct fleet_job *fj;
 
+	if (call->fj == NULL && r->rc == CLUSTER_OK) {
+		/* Cut loose while taking it: let go at once, not left held by
+		 * nobody until it expires (the other nodes would wait). */
+		log_debug("%s: a lease taken for a job that ended; let go", call->name);
+		cluster_lease_release(call->cluster, call->name, r->token, NULL, NULL);
+	}
+	fj = call_job(call);
 	if (fj == NULL) {
-		if (r->rc == CLUSTER_OK) {
-			/* Cut loose while taking it: never held by anybody. */
-			log_debug("cluster: a lease taken for a job that ended");
-		}
 		return;
 	}
 	if (r->rc == CLUSTER_BUSY) {
@@ -399,10 +439,13 @@ fleet_job_lease(struct fleet_job *fj, fleet_done_fn done, void *arg)
 {
 	struct fleet_call *call = call_new(fj, done, arg);
 
-	if (call == NULL ||
+	if (call != NULL) {
+		call->name = strdup(fj->name);
+	}
+	if (call == NULL || call->name == NULL ||
 	    cluster_lease_take(fj->cluster, fj->name, FLEET_LEASE_MS, on_lease, call) < 0) {
 		fj->call = NULL;
-		free(call);
+		call_free(call);
 		return -1;
 	}
 	return 0;
@@ -437,11 +480,18 @@ on_installed(const struct cluster_reply *r, void *arg)
 		log_info("%s: the fleet's version %ld", fj->name, r->version);
 	} else {
 		st->fleet_owed = true;
-		if (r->rc == CLUSTER_CONFLICT || r->rc == CLUSTER_LOST) {
+		if (r->rc == CLUSTER_CONFLICT) {
 			log_warn("%s: another node installed a newer one in the fleet (version "
 			         "%ld); "
 			         "it replaces this one here at the next look",
 			         fj->name, r->version);
+		} else if (r->rc == CLUSTER_LOST) {
+			/* LOST carries no version: another node may be ordering
+			 * one now, or nobody. */
+			log_warn("%s: its lease in the fleet's store ran out before the install; "
+			         "kept here: the next look takes the fleet's newer one or puts "
+			         "this one there",
+			         fj->name);
 		} else {
 			log_warn("%s: installed here, not yet in the fleet's store (%s: %s); put "
 			         "there when it is back",
@@ -467,7 +517,7 @@ fleet_job_installed(struct fleet_job *fj, fleet_done_fn done, void *arg)
 	}
 	if (rc < 0) {
 		fj->call = NULL;
-		free(call);
+		call_free(call);
 	}
 	return rc;
 }

@@ -504,6 +504,14 @@ job_start(struct job *job)
 }
 
 void
+job_abandon(struct job *job)
+{
+	if (job->sh->cluster != NULL) {
+		fleet_job_finish(&job->fleet);
+	}
+}
+
+void
 job_destroy(struct job *job)
 {
 	if (job == NULL) {

@@ -36,6 +36,7 @@ struct job_runner {
 	size_t active;
 	size_t waiting;
 	ev_timer idle; /* no job for a while: the responders let go */
+	bool own_responders; /* made here (else the config's, borrowed) */
 	unsigned long counts[JOB__MAX];
 	bool starting; /* inside job_next: no recursion */
 	job_done_fn on_done;
@@ -53,7 +54,8 @@ on_idle(struct ev_loop *loop, ev_timer *w, int revents)
 	struct job_runner *r = w->data;
 	size_t n = responders_count(r->sh.responders);
 
-	if (r->active == 0 && r->waiting == 0 && n > 0) {
+	/* In a fleet they stay: this node answers the others' orders. */
+	if (r->active == 0 && r->waiting == 0 && n > 0 && r->sh.cluster == NULL) {
 		log_debug("no job running: closing %zu challenge responder%s", n,
 		          n == 1 ? "" : "s");
 		responders_close(r->sh.responders);
@@ -90,8 +92,11 @@ job_runner_create(const struct job_runner_config *c)
 	list_init(&r->running);
 	strmap_init(&r->names);
 	r->sh.issue.keygen = keygen_create(c->loop);
-	r->sh.responders = responders_create(c->loop);
-	if (r->sh.issue.keygen == NULL || r->sh.responders == NULL) {
+	r->own_responders = c->responders == NULL;
+	r->sh.responders = c->responders != NULL ? c->responders : responders_create(c->loop);
+	if (r->sh.issue.keygen == NULL || r->sh.responders == NULL ||
+	    (r->own_responders && c->cluster != NULL &&
+	     responders_set_fleet(r->sh.responders, c->cluster) < 0)) {
 		job_runner_destroy(r);
 		return NULL;
 	}
@@ -156,8 +161,15 @@ job_runner_destroy(struct job_runner *r)
 	{
 		slot_free(list_entry(n, struct slot, node));
 	}
+	/* Running jobs are their owners' to end, but the shared store may
+	 * still answer them once the runner is gone: cut loose. */
+	for (struct list_node *m = r->running.head.next; m != &r->running.head; m = m->next) {
+		job_abandon(list_entry(m, struct slot, node)->job);
+	}
 	ev_timer_stop(r->sh.issue.loop, &r->idle);
-	responders_destroy(r->sh.responders);
+	if (r->own_responders) {
+		responders_destroy(r->sh.responders);
+	}
 	keygen_destroy(r->sh.issue.keygen);
 	/* Running jobs are their owners' to end; their names go with the
 	 * runner. */
@@ -275,6 +287,12 @@ void
 job_runner_start(struct job_runner *r)
 {
 	job_next(r);
+}
+
+struct responders *
+job_runner_responders(struct job_runner *r)
+{
+	return r->sh.responders;
 }
 
 size_t

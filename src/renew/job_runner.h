@@ -15,6 +15,7 @@
 #include "acme/acme_client.h"
 #include "conf/conf.h"
 #include "renew/job.h"
+#include "renew/responders.h"
 
 /* How long a job waits for another process's lock on its certificate. */
 #define JOB_LOCK_WAIT 900.0
@@ -41,9 +42,14 @@ struct job_runner_config {
 	const struct preflight_memo *preflight;
 	/* Fleet mode: the shared store (borrowed), or NULL. */
 	struct cluster *cluster;
+	/* The challenge responders (borrowed: the daemon's in fleet mode,
+	 * open from its start, before the CA is reached), or NULL: the
+	 * runner makes its own. */
+	struct responders *responders;
 };
 
 struct job_runner;
+struct responders;
 
 /* A new runner; everything config points to is borrowed and must outlive
  * it. NULL on error (logged). */
@@ -75,6 +81,11 @@ void job_runner_on_done(struct job_runner *runner, job_done_fn done, void *arg);
 /* Starts queued jobs up to the cap and returns: for a caller that runs the
  * loop itself (the daemon). */
 void job_runner_start(struct job_runner *runner);
+
+/* The challenge responders its jobs share (renew/responders.h; borrowed):
+ * in fleet mode (config.cluster) they are set up for the fleet and stay
+ * open, and the daemon opens them at its start. */
+struct responders *job_runner_responders(struct job_runner *runner);
 
 /* Jobs running, and queued behind the cap. */
 size_t job_runner_active(const struct job_runner *runner);

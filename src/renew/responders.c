@@ -5,6 +5,7 @@
 
 #include "base/log.h"
 #include "challenge/select.h"
+#include "renew/fleet_answers.h"
 
 /* One responder and the configuration it serves (challenge_key). */
 struct responder {
@@ -16,6 +17,7 @@ struct responders {
 	struct ev_loop *loop;
 	struct responder *v;
 	size_t n;
+	struct fleet_answers *fleet; /* fleet mode, or NULL */
 };
 
 struct responders *
@@ -31,8 +33,8 @@ responders_create(struct ev_loop *loop)
 	return p;
 }
 
-void
-responders_close(struct responders *p)
+static void
+close_all(struct responders *p)
 {
 	for (size_t i = 0; i < p->n; i++) {
 		challenge_destroy(p->v[i].ch);
@@ -44,12 +46,47 @@ responders_close(struct responders *p)
 }
 
 void
+responders_close(struct responders *p)
+{
+	if (p->fleet == NULL) {
+		close_all(p);
+	}
+}
+
+int
+responders_set_fleet(struct responders *p, struct cluster *cluster)
+{
+	struct fleet_answers *fleet = fleet_answers_create(p->loop, cluster);
+
+	if (fleet == NULL) {
+		return -1;
+	}
+	close_all(p);
+	fleet_answers_destroy(p->fleet);
+	p->fleet = fleet;
+	return 0;
+}
+
+/* ch (the responder challenge_create made for s) for the fleet. */
+static struct challenge *
+for_fleet(struct responders *p, const struct conf_settings *s, struct challenge *ch)
+{
+	enum challenge_responder r = challenge_pick(s, NULL);
+
+	if (r == CHALLENGE_RESPONDER_STANDALONE || r == CHALLENGE_RESPONDER_TLS_ALPN) {
+		challenge_set_remote(ch, fleet_answers_remote(p->fleet));
+	}
+	return fleet_answers_wrap(p->fleet, ch, r == CHALLENGE_RESPONDER_WEBROOT);
+}
+
+void
 responders_destroy(struct responders *p)
 {
 	if (p == NULL) {
 		return;
 	}
-	responders_close(p);
+	close_all(p);
+	fleet_answers_destroy(p->fleet);
 	free(p);
 }
 
@@ -71,6 +108,9 @@ responders_get(struct responders *p, const struct conf_settings *s)
 		}
 	}
 	ch = challenge_create(p->loop, s);
+	if (ch != NULL && p->fleet != NULL) {
+		ch = for_fleet(p, s, ch);
+	}
 	if (ch == NULL) {
 		goto out;
 	}
@@ -95,4 +135,10 @@ size_t
 responders_count(const struct responders *p)
 {
 	return p->n;
+}
+
+void
+responders_open(struct responders *p, const struct conf_settings *s)
+{
+	(void)responders_get(p, s);
 }

@@ -10,6 +10,7 @@
 
 #include "challenge/challenge.h"
 #include "conf/conf.h"
+#include "store/cluster.h"
 
 struct responders;
 
@@ -27,7 +28,22 @@ struct challenge *responders_get(struct responders *p, const struct conf_setting
 /* How many are open. */
 size_t responders_count(const struct responders *p);
 
-/* Closes them all (their ports and files go); the next get opens anew. */
+/* Closes them all (their ports and files go); the next get opens anew.
+ * In fleet mode nothing is closed (see responders_set_fleet). */
 void responders_close(struct responders *p);
+
+/* Fleet mode from now on (cluster borrowed, outliving p): what
+ * responders_get returns publishes the answers it presents
+ * (renew/fleet_answers.h; webroot: the other nodes write them too), the
+ * built-in responders (standalone, tls-alpn) answer the other nodes'
+ * validations from the store, and responders_close keeps every responder
+ * open, since a node answers for the fleet even when it runs no job. What
+ * is open now is closed first. 0, or -1 when out of memory (logged). */
+int responders_set_fleet(struct responders *p, struct cluster *cluster);
+
+/* Opens the responder of s now (the daemon's start in fleet mode, for
+ * each configuration it watches); one that cannot be opened is logged and
+ * tried again by the next job that needs it. */
+void responders_open(struct responders *p, const struct conf_settings *s);
 
 #endif

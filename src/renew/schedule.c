@@ -566,14 +566,17 @@ schedule_renew_now(struct schedule *sched, const char *name)
 	return 0;
 }
 
-/* Looks at e at once (not forced): its job reads the shared record. */
-static void
+/* Looks at e at once (not forced): its job reads the shared record.
+ * Whether it was armed (not when a job for it runs already). */
+static bool
 look_now(struct entry *e)
 {
-	if (!job_runner_has(e->sched->runner, e->name)) {
-		e->hold_until = 0;
-		arm(e, time(NULL));
+	if (job_runner_has(e->sched->runner, e->name)) {
+		return false;
 	}
+	e->hold_until = 0;
+	arm(e, time(NULL));
+	return true;
 }
 
 int
@@ -600,14 +603,13 @@ schedule_fleet_reconcile(struct schedule *sched, size_t n, const char *const *na
 	for (size_t i = 0; i < n; i++) {
 		struct entry *e = find(sched, names[i]);
 
-		if (e != NULL && versions[i] > e->fleet_version) {
-			look_now(e);
+		if (e != NULL && versions[i] > e->fleet_version && look_now(e)) {
 			looked++;
 		}
 	}
 	for (struct entry *e = sched->entries; e != NULL; e = e->next) {
-		if (e->fleet_owed || (all_due && (e->fleet_waiting || e->when <= now))) {
-			look_now(e);
+		if ((e->fleet_owed || (all_due && (e->fleet_waiting || e->when <= now))) &&
+		    look_now(e)) {
 			looked++;
 		}
 	}
@@ -710,4 +712,32 @@ size_t
 schedule_count(const struct schedule *sched)
 {
 	return sched->n;
+}
+
+int
+schedule_settings(const struct schedule *sched, const char *name, struct conf_settings *s)
+{
+	const struct entry *e = find(sched, name);
+
+	if (e == NULL) {
+		return -1;
+	}
+	settings_of(e, s);
+	return 0;
+}
+
+void
+schedule_each_settings(const struct schedule *sched,
+                       void (*fn)(const struct conf_settings *s, void *arg), void *arg)
+{
+	const struct shared *last = NULL;
+	struct conf_settings s;
+
+	for (const struct entry *e = sched->entries; e != NULL; e = e->next) {
+		if (e->shared != last) {
+			last = e->shared;
+			settings_of(e, &s);
+			fn(&s, arg);
+		}
+	}
 }

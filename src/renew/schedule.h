@@ -62,6 +62,15 @@ void schedule_each(struct schedule *sched, void (*fn)(const struct status_row *r
 
 size_t schedule_count(const struct schedule *sched);
 
+/* name's settings into *s (borrowed until the schedule changes): 0, or
+ * -1 when name is not watched. */
+int schedule_settings(const struct schedule *sched, const char *name, struct conf_settings *s);
+
+/* Calls fn with each certificate's settings (borrowed for the call), once
+ * for a run of certificates that share them (they differ in names only). */
+void schedule_each_settings(const struct schedule *sched,
+                            void (*fn)(const struct conf_settings *s, void *arg), void *arg);
+
 /* Fleet mode (store/cluster.h). An install of name's version was
  * announced: looked at now when that is newer than what is here (its job
  * installs it from the store). 0, or -1 if unknown. */

@@ -506,9 +506,11 @@ on_cert_get(const struct cluster_reply *r, const struct cluster_cert *in, void *
 int
 cluster_cert_get(struct cluster *c, const char *name, cluster_cert_fn done, void *arg)
 {
-	struct front_call *fc = front_call(c, arg);
-	GATE(CLUSTER_DEFER_CERT, cert, done);
+	struct front_call *fc = NULL;
 
+	/* Refused before the context is made: a refusal never frees it. */
+	GATE(CLUSTER_DEFER_CERT, cert, done);
+	fc = front_call(c, arg);
 	if (fc == NULL) {
 		return -1;
 	}
@@ -655,9 +657,11 @@ on_account_get(const struct cluster_reply *r, const char *key_sealed, const char
 int
 cluster_account_get(struct cluster *c, const char *ca_host, cluster_account_fn done, void *arg)
 {
-	struct front_call *fc = front_call(c, arg);
-	GATE(CLUSTER_DEFER_ACCOUNT, account, done);
+	struct front_call *fc = NULL;
 
+	/* Refused before the context is made: a refusal never frees it. */
+	GATE(CLUSTER_DEFER_ACCOUNT, account, done);
+	fc = front_call(c, arg);
 	if (fc == NULL) {
 		return -1;
 	}

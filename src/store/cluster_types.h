@@ -29,7 +29,7 @@ enum cluster_event_kind {
 
 struct cluster_event {
 	enum cluster_event_kind kind;
-	const char *name; /* INSTALLED, RENEW: the certificate */
+	const char *name; /* the certificate (WEBROOT: whose webroot) */
 	const char *token; /* WEBROOT: the challenge token */
 	long version; /* INSTALLED */
 	const char *node; /* who announced it */

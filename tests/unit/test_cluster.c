@@ -528,6 +528,23 @@ test_announce(void **state)
 		assert_int_equal(fx->b.last.version, 7);
 	}
 
+	/* A webroot answer: its token and the certificate whose webroot. */
+	ev = (struct cluster_event){.kind = CLUSTER_EVENT_WEBROOT, .token = "tok-1", .name = "www"};
+	fx->a.events = fx->b.events = 0;
+	CALL(fx, &res, cluster_announce(fx->a.c, &ev, on_done, &res));
+	run_until(fx, &fx->a.events, 1, WAIT_S);
+	assert_int_equal(fx->a.last.kind, CLUSTER_EVENT_WEBROOT);
+	assert_string_equal(fx->a.last.token, "tok-1");
+	assert_string_equal(fx->a.last.name, "www");
+	assert_string_equal(fx->a.last.node, "a");
+	if (fx->g->redis) {
+		run_until(fx, &fx->b.events, 1, WAIT_S);
+		assert_int_equal(fx->b.last.kind, CLUSTER_EVENT_WEBROOT);
+		assert_string_equal(fx->b.last.token, "tok-1");
+		assert_string_equal(fx->b.last.name, "www");
+		assert_string_equal(fx->b.last.node, "a");
+	}
+
 	/* cert_put announces itself: to b through Redis, to a in any case. */
 	fx->a.events = fx->b.events = 0;
 	assert_int_equal(put(fx, &fx->a, "api", 0, 0, &v), CLUSTER_OK);

@@ -457,7 +457,8 @@ test_open_errors(void **state)
 	snprintf(want, sizeof(want),
 	         "tls-listen %s: bind: Address already in use: another program (a web server, "
 	         "or acmed run answering challenges) holds port %d: stop it, set tls-listen to a "
-	         "free port, or use webroot or a hook",
+	         "free port, or use webroot or a hook (with acmed run there, acmed renew --now NAME "
+	         "has it order)",
 	         address, port);
 	assert_string_equal(err, want);
 

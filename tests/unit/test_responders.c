@@ -11,6 +11,8 @@
 #include <cmocka.h>
 
 #include "base/file.h"
+#include "challenge_client.h"
+#include "store/cluster.h"
 #include "tmpdir.h"
 
 struct fixture {
@@ -163,6 +165,86 @@ test_close(void **state)
 	responders_destroy(NULL);
 }
 
+static bool
+not_connecting(struct cluster *c)
+{
+	return cluster_state(c, NULL) != CLUSTER_STATE_CONNECTING;
+}
+
+static void
+on_put(const struct cluster_reply *r, void *arg)
+{
+	assert_int_equal(r->rc, CLUSTER_OK);
+	*(bool *)arg = true;
+}
+
+/* Fleet mode: wrapped responders kept open, the standalone one answering
+ * a token another node published. */
+static void
+test_fleet(void **state)
+{
+	struct fixture *f = *state;
+	struct cluster_config config = {.node = "n1"};
+	struct conf_settings www, http, dns;
+	struct client_http h;
+	struct cluster *c;
+	struct challenge *ch;
+	char url[512], listen[64], err[256];
+	int port = client_free_port();
+	bool put = false;
+	bool ready = false;
+
+	snprintf(url, sizeof(url), "file://%s/store", f->dir);
+	config.url = url;
+	c = cluster_create(EV_DEFAULT, &config, err, sizeof(err));
+	assert_non_null(c);
+	while (!ready) {
+		ev_run(EV_DEFAULT, EVRUN_ONCE);
+		ready = not_connecting(c);
+	}
+	assert_true(cluster_up(c));
+	webroot_settings(&www, f, "www");
+	assert_non_null(responders_get(f->p, &www));
+	assert_int_equal(responders_set_fleet(f->p, c), 0);
+	assert_int_equal(responders_count(f->p), 0);
+
+	ch = responders_get(f->p, &www);
+	assert_non_null(ch);
+	assert_string_equal(ch->ops->name, "fleet http-01");
+	memset(&http, 0, sizeof(http));
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
+	assert_int_equal(conf_set(&http, CONF_WHERE_CERT, "http-listen", listen, err, sizeof(err)),
+	                 0);
+	responders_open(f->p, &http);
+	memset(&dns, 0, sizeof(dns));
+	assert_int_equal(conf_set(&dns, CONF_WHERE_CERT, "challenge", "dns-01", err, sizeof(err)),
+	                 0);
+	assert_int_equal(conf_set(&dns, CONF_WHERE_CERT, "dns-hook", "/bin/true", err, sizeof(err)),
+	                 0);
+	ch = responders_get(f->p, &dns);
+	assert_non_null(ch);
+	assert_string_equal(ch->ops->name, "dns-hook");
+	assert_int_equal(responders_count(f->p), 3);
+	/* Open on the same port again: the one there is found, none bound. */
+	responders_open(f->p, &http);
+	responders_close(f->p);
+	assert_int_equal(responders_count(f->p), 3);
+
+	assert_int_equal(
+	        cluster_answer_put(c, CLUSTER_ANSWER_HTTP, TOKEN, KEY_AUTH, 60000, on_put, &put),
+	        0);
+	client_run_until(EV_DEFAULT, &put, 5.);
+	client_http_start(EV_DEFAULT, &h, port, "GET", "/.well-known/acme-challenge/" TOKEN);
+	assert_non_null(strstr(client_http_finish(&h), "\r\n\r\n" KEY_AUTH));
+
+	responders_destroy(f->p);
+	f->p = NULL;
+	cluster_destroy(c);
+	conf_settings_finish(&www);
+	conf_settings_finish(&http);
+	conf_settings_finish(&dns);
+}
+
 int
 main(void)
 {
@@ -171,6 +253,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_different_settings_apart, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_no_responder, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_close, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_fleet, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

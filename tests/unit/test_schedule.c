@@ -350,6 +350,47 @@ test_shared_settings(void **state)
 	conf_settings_finish(&other);
 }
 
+static void
+count_settings(const struct conf_settings *s, void *arg)
+{
+	size_t *n = arg;
+
+	assert_non_null(s->domains);
+	n[s->renew_before == 80 * 86400 ? 1 : 0]++;
+}
+
+/* A certificate's settings by name (the fleet's webroot answers), and each
+ * set of shared settings once (the responders opened at start). */
+static void
+test_settings_lookup(void **state)
+{
+	struct fixture *f = *state;
+	struct conf_settings other;
+	struct conf_settings s;
+	size_t n[2] = {0, 0};
+	char err[256];
+
+	memset(&other, 0, sizeof(other));
+	assert_int_equal(
+	        conf_set(&other, CONF_WHERE_CERT, "domains", "c.example", err, sizeof(err)), 0);
+	assert_int_equal(conf_set(&other, CONF_WHERE_CERT, "renew-before", "80d", err, sizeof(err)),
+	                 0);
+	assert_int_equal(schedule_set(f->sched, "a", &f->s), 0);
+	assert_int_equal(schedule_set(f->sched, "b", &f->s), 0);
+	assert_int_equal(schedule_set(f->sched, "c", &other), 0);
+	assert_int_equal(schedule_settings(f->sched, "c", &s), 0);
+	assert_int_equal(s.renew_before, 80 * 86400);
+	assert_int_equal(s.n_domains, 1);
+	assert_string_equal(s.domains[0], "c.example");
+	assert_int_equal(schedule_settings(f->sched, "a", &s), 0);
+	assert_int_equal(s.n_domains, 2);
+	assert_int_equal(schedule_settings(f->sched, "nope", &s), -1);
+	schedule_each_settings(f->sched, count_settings, n);
+	assert_int_equal(n[0], 1);
+	assert_int_equal(n[1], 1);
+	conf_settings_finish(&other);
+}
+
 /* What another process records (a command's failed attempt) shows in the
  * next status at once; the index is written for the next start, which
  * shows the same. */
@@ -552,6 +593,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_names_changed, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_sweep, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_shared_settings, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_settings_lookup, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_status_sees_other_process, setup, teardown),
 	        cmocka_unit_test(test_ari_in_flight),
 	};

@@ -153,6 +153,8 @@ test_init_unknown_ca(void **state)
 	struct session s;
 
 	(void)state;
+	/* session_init keeps the fleet of the session it is given. */
+	memset(&s, 0, sizeof(s));
 	memset(&st, 0, sizeof(st));
 	st.ca = unknown_ca;
 	assert_int_equal(session_init(&s, &st), SESSION_USAGE);
@@ -168,6 +170,7 @@ test_init_unreachable(void **state)
 	struct session s;
 
 	(void)state;
+	memset(&s, 0, sizeof(s));
 	memset(&st, 0, sizeof(st));
 	st.ca = unreachable_ca;
 	assert_int_equal(session_init(&s, &st), SESSION_FAILED);
@@ -186,6 +189,7 @@ test_connect(void **state)
 	struct session s;
 
 	(void)state;
+	memset(&s, 0, sizeof(s));
 	memset(&st, 0, sizeof(st));
 	st.concurrency = 3;
 	st.new_order_concurrency = 5;
