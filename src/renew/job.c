@@ -113,6 +113,20 @@ record_outcome(struct job *job)
 	}
 }
 
+/* The job's message without the certificate's name before it: status and
+ * the log put it there. */
+static const char *
+without_name(const struct job *job)
+{
+	size_t len = strlen(job->name);
+
+	if (strncmp(job->message, job->name, len) == 0 &&
+	    strncmp(job->message + len, ": ", 2) == 0) {
+		return job->message + len + 2;
+	}
+	return job->message;
+}
+
 /* The outcome for the runner, with the policy's next word from memory. */
 static void
 make_outcome(struct job *job, struct job_outcome *o)
@@ -137,7 +151,7 @@ make_outcome(struct job *job, struct job_outcome *o)
 		 * is back). */
 		o->next.action = POLICY_WAIT;
 		o->next.when = job_now(job) + job->fleet_wait;
-		snprintf(o->next.why, sizeof(o->next.why), "%.300s", job->message);
+		snprintf(o->next.why, sizeof(o->next.why), "%.300s", without_name(job));
 	}
 	o->fleet_version = job->view.st.fleet_version;
 	o->fleet_owed = job->view.st.fleet_owed;
@@ -257,6 +271,8 @@ on_fleet_lease(enum fleet_result rc, void *arg)
 	case FLEET_DOWN:
 		snprintf(job->message, sizeof(job->message), "%s: due, not ordered: %s", job->name,
 		         job->fleet.message);
+		/* One line per certificate and attempt (every FLEET_DOWN_WAIT
+		 * at most); the store's loss itself is said once (io/redis.c). */
 		log_info("%s", job->message);
 		job->fleet_wait = FLEET_DOWN_WAIT;
 		job_complete(job, JOB_DEFERRED);

@@ -55,6 +55,10 @@ struct entry {
 	long fleet_version;
 	bool fleet_owed;
 	bool fleet_waiting; /* its last job waited for the store or a lease */
+	/* an install announced while its job was queued or running: that
+	 * job may have ended before it (another node ordering), so it is
+	 * looked at again at once when the job is done */
+	long fleet_announced;
 };
 
 struct schedule {
@@ -587,8 +591,8 @@ schedule_fleet_installed(struct schedule *sched, const char *name, long version)
 	if (e == NULL) {
 		return -1;
 	}
-	if (version > e->fleet_version) {
-		look_now(e);
+	if (version > e->fleet_version && !look_now(e)) {
+		e->fleet_announced = version;
 	}
 	return 0;
 }
@@ -638,6 +642,11 @@ schedule_job_done(struct schedule *sched, const struct job_outcome *o)
 		e->fleet_owed = o->fleet_owed;
 		e->fleet_waiting = o->fleet_waiting;
 		when = held(e, o->next.when);
+		if (e->fleet_announced > e->fleet_version) {
+			/* a second on: not "due again at once", which backs off */
+			when = now + 1;
+		}
+		e->fleet_announced = 0;
 	} else {
 		when = next_time(e);
 	}
@@ -662,6 +671,10 @@ schedule_job_done(struct schedule *sched, const struct job_outcome *o)
 		log_time(when, date, sizeof(date));
 		log_warn("%s: attempt %ld failed; next try in %ld s (%s)", o->name, e->attempts,
 		         (long)(when - now), date);
+	} else if (o->fleet_waiting) {
+		/* Waiting for the fleet's store or another node's order: said
+		 * once for all (the store's loss), shown by status. */
+		log_debug("%s: %s", o->name, e->why != NULL ? e->why : job_result_name(o->result));
 	} else if (o->result == JOB_FAILED || o->result == JOB_DEFERRED) {
 		log_warn("%s: %s", o->name, e->why != NULL ? e->why : job_result_name(o->result));
 	}
