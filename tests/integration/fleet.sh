@@ -20,11 +20,16 @@
 # are counted at Pebble ("Added order" in its log: a newOrder retried after
 # a badNonce is one order).
 #
-# Environment: ACMED, TESTS_DIR, ACMED_SANITIZED=1 (fewer certificates:
-# FLEET_CERTS, default 30, 12 under the sanitizers), FLEET_VALIDITY
-# (seconds, default 180, 200 under the sanitizers), FLEET_CASES (function names, space separated: run
-# only those; later cases need earlier ones). Exits 0, 1 when a case failed,
-# 77 when Pebble or Redis is not installed, 99 when the harness is broken.
+# Environment: ACMED, TESTS_DIR, ACMED_SANITIZED=1 (fewer certificates,
+# longer waits). For debugging: FLEET_CERTS (per set; default 30, 12 under
+# the sanitizers), FLEET_VALIDITY (seconds; default 180, 200 under the
+# sanitizers: set A must not come due before the kill -9 case is over),
+# FLEET_CASES (functions, space separated: only those run; later cases
+# need earlier ones), FLEET_RESPONDER=webroot (a webroot the nodes share,
+# served on Pebble's port, instead of node1's responder), FLEET_KEEP=DIR
+# (the nodes' folders, Redis's and Pebble's log copied there at the end).
+# Exits 0, 1 when a case failed, 77 when Pebble or Redis is not installed,
+# 99 when the harness is broken.
 set -uo pipefail
 
 # shellcheck source=lib.sh
@@ -50,8 +55,6 @@ else
 	SLOW=1
 fi
 VALIDITY=${FLEET_VALIDITY:-$((SLOW == 1 ? 180 : 200))}
-# FLEET_RESPONDER=webroot: one web server on Pebble's port serves a webroot
-# all nodes share, instead of node1's built-in responder.
 RESPONDER=${FLEET_RESPONDER:-standalone}
 # Validations sleep up to this long: orders stay in flight a few seconds,
 # long enough to kill a node in the middle of a batch.
@@ -464,15 +467,16 @@ serials()
 # same as node1's.
 renewed_everywhere()
 {
-	local nodes=$1 old=$2 n
+	local nodes=$1 old=$2 n now
 	shift 2
 
+	now=$(serials 1 "$@")
 	for n in $nodes; do
-		if [[ $(serials "$n" "$@") != "$(serials 1 "$@")" ]]; then
+		if [[ $(serials "$n" "$@") != "$now" ]]; then
 			return 1
 		fi
 	done
-	! serials 1 "$@" | grep -qxFf "$old"
+	! grep -qxFf "$old" <<<"$now"
 }
 
 # expect_fleet_valid "N..." CERT...: every CERT valid on node1 (see
@@ -664,9 +668,6 @@ t_kill9()
 	node_start "$victim"
 	if ! wait_until $((30 * SLOW)) installed_everywhere "$victim" "${B_CERTS[@]}"; then
 		fail "node$victim, restarted, installed $(installed_count "$victim" "${B_CERTS[@]}") of $NCERTS certificates of set B in $((30 * SLOW)) s"
-		if [[ -n ${FLEET_DEBUG:-} ]]; then
-			gdb -p "${NODE_PID[$victim]}" -batch -ex 'thread apply all bt' 2>&1 | tail -40 >&2
-		fi
 		return
 	fi
 	echo "# node$victim, restarted, installed set B in $((SECONDS - start)) s" >&2
@@ -738,7 +739,7 @@ READS='GET|MGET|HGET|HGETALL|HMGET|HKEYS|EXISTS|TYPE|TTL|PTTL|SCAN|SMEMBERS|SISM
 
 t_wrong_key()
 {
-	local dir fleet_id bad_id start problems before after mpid writes
+	local dir fleet_id bad_id start problems before after mpid cmds writes
 
 	dir=$(node_dir 5)
 	rm -f "$T/other.key"
@@ -751,6 +752,7 @@ t_wrong_key()
 	before=$T/redis-before.json
 	after=$T/redis-after.json
 	rpy snapshot '^0/acmed:(nodes|alive:node[123])$' >"$before" || fail "cannot read Redis"
+	start=$(now_ms)
 	# Every command Redis gets meanwhile; those of clients not connected
 	# before are node5's.
 	{
@@ -762,15 +764,15 @@ t_wrong_key()
 	mpid=$!
 	lib_track_pid "$mpid"
 	wait_until 5 grep -q '^OK' "$T/monitor"
-	start=$(now_ms)
 	run run -c "$dir/acmed.conf"
 	sleep 0.2
 	lib_stop_pid "$mpid"
 	rpy snapshot '^0/acmed:(nodes|alive:node[123])$' >"$after" || fail "cannot read Redis"
 	# Reads, the connection's set-up and subscriptions change nothing.
-	writes=$(grep -vFf "$T/clients" "$T/monitor" | sed -n -E 's/^[0-9.]+ \[[0-9]+ [^]]+\] "([A-Za-z]+)".*$/\1/p' |
-		tr '[:lower:]' '[:upper:]' | grep -vxE "$READS" | sort | uniq -c | tr '\n' ' ')
-	echo "# commands from node5: $(grep -vFf "$T/clients" "$T/monitor" | sed -n -E 's/^[0-9.]+ \[[0-9]+ [^]]+\] "([A-Za-z]+)".*$/\1/p' | sort | uniq -c | tr '\n' ' ')" >&2
+	cmds=$(grep -vFf "$T/clients" "$T/monitor" |
+		sed -n -E 's/^[0-9.]+ \[[0-9]+ [^]]+\] "([A-Za-z]+)".*$/\1/p' | tr '[:lower:]' '[:upper:]')
+	writes=$(grep -vxE "$READS" <<<"$cmds" | sort | uniq -c | tr -s ' \n' ' ')
+	echo "# commands from node5:$(sort <<<"$cmds" | uniq -c | tr -s ' \n' ' ')" >&2
 	if [[ -n $writes ]]; then
 		fail "node5 sent Redis commands other than reads: $writes"
 	fi
@@ -798,7 +800,7 @@ t_wrong_key()
 
 t_redis_down()
 {
-	local n c due=0 due_max=0 info nb na t stop alive=1 lines before after problems
+	local n c due=0 due_max=0 info nb na t stop stop_ms alive=1 lines before after problems
 	local -A mark=()
 
 	# When set A comes due: half its lifetime after its issue.
@@ -828,6 +830,8 @@ t_redis_down()
 		mark[$n]=$(($(wc -l <"$(node_dir "$n")/log") + 1))
 	done
 	before=$(orders)
+	rpy snapshot '^0/acmed:(nodes|alive:node[0-9]+)$' >"$T/redis-stop.json"
+	stop_ms=$(now_ms)
 	stop=$SECONDS
 	redis_stop
 	# Meanwhile the nodes serve what they have.
@@ -868,6 +872,14 @@ t_redis_down()
 		return
 	fi
 	echo "# Redis down for $((SECONDS - stop)) s" >&2
+	# Restarted from its AOF: nothing lost (what a node changed since it
+	# came back aside; what expired meanwhile too).
+	rpy snapshot '^0/acmed:(nodes|alive:node[0-9]+)$' >"$T/redis-start.json"
+	problems=$(rpy compare "$T/redis-stop.json" "$T/redis-start.json" $(($(now_ms) - stop_ms)) |
+		grep ' removed$')
+	if [[ -n $problems ]]; then
+		fail "lost when Redis restarted: $(tr '\n' ';' <<<"$problems")"
+	fi
 	if ((alive == 0)); then
 		return
 	fi
