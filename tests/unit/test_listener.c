@@ -454,12 +454,13 @@ test_open_errors(void **state)
 	port = ntohs(sin.sin_port);
 	snprintf(address, sizeof(address), "127.0.0.1:%d", port);
 	assert_int_equal(listener_open_err("tls-listen", address, err, sizeof(err)), -1);
-	snprintf(want, sizeof(want),
-	         "tls-listen %s: bind: Address already in use: another program (a web server, "
-	         "or acmed run answering challenges) holds port %d: stop it, set tls-listen to a "
-	         "free port, or use webroot or a hook (with acmed run there, acmed renew --now NAME "
-	         "has it order)",
-	         address, port);
+	snprintf(
+	        want, sizeof(want),
+	        "tls-listen %s: bind: Address already in use: another program (a web server, "
+	        "or acmed run answering challenges) holds port %d: stop it, set tls-listen to a "
+	        "free port, or use webroot or a hook (with acmed run there, acmed renew --now NAME "
+	        "has it order)",
+	        address, port);
 	assert_string_equal(err, want);
 
 	/* An address this host does not have. */
