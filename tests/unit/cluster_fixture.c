@@ -206,8 +206,9 @@ node_event(const struct cluster_event *ev, void *arg)
 
 /* --- nodes and the store's content --------------------------------------------- */
 
-void
-node_open(struct fixture *fx, struct node *n, const char *name, const unsigned char *key)
+/* Node n (name, key) on fx's store, not waited for. */
+static void
+node_create(struct fixture *fx, struct node *n, const char *name, const unsigned char *key)
 {
 	struct cluster_config config;
 	char err[256];
@@ -221,6 +222,12 @@ node_open(struct fixture *fx, struct node *n, const char *name, const unsigned c
 	config.arg = n;
 	n->c = cluster_create(fx->loop, &config, err, sizeof(err));
 	assert_non_null(n->c);
+}
+
+void
+node_open(struct fixture *fx, struct node *n, const char *name, const unsigned char *key)
+{
+	node_create(fx, n, name, key);
 	assert_int_equal(n->ups, 0);
 	run_until(fx, &n->ups, 1, WAIT_S);
 	assert_true(cluster_up(n->c));
@@ -236,18 +243,7 @@ checked(void *arg)
 void
 node_open_bad(struct fixture *fx, struct node *n, const char *name, const unsigned char *key)
 {
-	struct cluster_config config;
-	char err[256];
-
-	memset(&config, 0, sizeof(config));
-	config.url = fx->url;
-	memcpy(config.key, key, CLUSTER_KEY_LEN);
-	config.node = name;
-	config.on_up = node_up;
-	config.on_event = node_event;
-	config.arg = n;
-	n->c = cluster_create(fx->loop, &config, err, sizeof(err));
-	assert_non_null(n->c);
+	node_create(fx, n, name, key);
 	fx->expired = false;
 	ev_now_update(fx->loop);
 	ev_timer_set(&fx->watchdog, WAIT_S, 0.);
