@@ -87,6 +87,18 @@ order_free(struct acme_order_run *o)
 	free(o);
 }
 
+void
+acme_order_abandon(struct acme_order_run *o)
+{
+	if (o == NULL) {
+		return;
+	}
+	if (o->timer_active) {
+		ev_timer_stop(o->loop, &o->timer);
+	}
+	order_free(o);
+}
+
 /* RFC 8555 section 6.6: a refusal's Retry-After is where the caller's
  * next attempt may start. */
 static void

@@ -80,6 +80,13 @@ struct acme_order_run *acme_order_start(struct ev_loop *loop, struct acme_client
                                         acme_order_done_fn done, acme_order_step_fn step,
                                         void *arg);
 
+/* Frees a run that has not finished, done never called: for its owner's
+ * end only, once nothing will answer its requests any more (the HTTP
+ * client gone, or the loop never run again). Its timers stop; a challenge
+ * presented stays presented (a stopping daemon does not wait for
+ * hooks). */
+void acme_order_abandon(struct acme_order_run *o);
+
 const char *acme_order_step_name(enum acme_order_step step);
 
 #endif

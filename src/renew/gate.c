@@ -6,6 +6,16 @@ gate_init(struct gate *g, size_t width)
 	g->width = width > 0 ? width : 1;
 	g->holders = 0;
 	list_init(&g->waiters);
+	g->closed = false;
+}
+
+void
+gate_close(struct gate *g)
+{
+	g->closed = true;
+	while (!list_empty(&g->waiters)) {
+		list_unlink(list_first(&g->waiters));
+	}
 }
 
 void
@@ -31,6 +41,9 @@ gate_enter(struct gate *g, struct gate_waiter *w, gate_fn fn, void *arg)
 {
 	w->fn = fn;
 	w->arg = arg;
+	if (g->closed) {
+		return;
+	}
 	/* Nobody waits while a place is free: a leave hands its place to the
 	 * first waiter at once, so the order of arrival is kept. */
 	if (g->holders >= g->width) {
@@ -55,7 +68,7 @@ gate_leave(struct gate *g, struct gate_waiter *w)
 	w->held = NULL;
 	g->holders--;
 	next = list_first(&g->waiters);
-	if (next == NULL) {
+	if (next == NULL || g->closed) {
 		return;
 	}
 	list_unlink(next);

@@ -29,6 +29,7 @@ struct gate {
 	size_t width; /* holders at most */
 	size_t holders; /* now */
 	struct list waiters;
+	bool closed; /* gate_close: nobody passes any more */
 };
 
 /* A free gate for width holders at a time (0 is taken as 1). */
@@ -45,6 +46,10 @@ void gate_enter(struct gate *g, struct gate_waiter *w, gate_fn fn, void *arg);
  * called before this returns); when it waits, it stops waiting. Leaving a
  * gate one is not at does nothing, so a holder may leave more than once. */
 void gate_leave(struct gate *g, struct gate_waiter *w);
+
+/* Nobody passes any more (its owner ends): the waiters stop waiting
+ * without being called, and a leave hands its place to nobody. */
+void gate_close(struct gate *g);
 
 /* Whether w holds g. */
 bool gate_holds(const struct gate *g, const struct gate_waiter *w);

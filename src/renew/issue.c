@@ -16,6 +16,7 @@ struct issue {
 	struct acme_order_params params;
 	EVP_PKEY *key;
 	struct gate_waiter gate;
+	struct acme_order_run *order; /* running, or NULL */
 	struct list_node account_wait; /* in sh->account_waiters */
 	bool account_retried;
 };
@@ -96,6 +97,7 @@ on_order(int rc, const char *message, const char *pem, size_t pem_len, time_t re
 	struct issue *is = arg;
 	struct issue_result r;
 
+	is->order = NULL; /* frees itself after this */
 	/* Before the gate lets the next one through. */
 	if (rc == ACME_ORDER_NO_ANSWER) {
 		is->sh->silent_until = ev_now(is->sh->loop) + ISSUE_SILENT_HOLD;
@@ -164,8 +166,9 @@ send_order(void *arg)
 		finish(is, ACME_ORDER_FAILED, failed, 0);
 		return;
 	}
-	if (acme_order_start(sh->loop, sh->client, sh->acct, &is->params, on_order, on_step, is) ==
-	    NULL) {
+	is->order = acme_order_start(sh->loop, sh->client, sh->acct, &is->params, on_order, on_step,
+	                             is);
+	if (is->order == NULL) {
 		gate_leave(&sh->order_gate, &is->gate);
 		snprintf(failed, sizeof(failed), "%s: cannot start the order", is->req.name);
 		finish(is, ACME_ORDER_FAILED, failed, 0);
@@ -252,6 +255,8 @@ issue_destroy(struct issue *is)
 	}
 	gate_leave(&is->sh->order_gate, &is->gate);
 	list_unlink(&is->account_wait);
+	/* Only a runner that ends has one still running (see job_runner.h). */
+	acme_order_abandon(is->order);
 	EVP_PKEY_free(is->key);
 	free(is);
 }

@@ -80,7 +80,8 @@ void issue_run(struct issue *is);
  * is installed already). Same contract as issue_run. */
 void issue_again(struct issue *is);
 
-/* Frees it, leaving the gate to the next; safe on NULL. */
+/* Frees it, leaving the gate to the next; safe on NULL. An order still
+ * running is abandoned (acme_order_abandon: only when its runner ends). */
 void issue_destroy(struct issue *is);
 
 #endif

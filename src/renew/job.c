@@ -520,14 +520,6 @@ job_start(struct job *job)
 }
 
 void
-job_abandon(struct job *job)
-{
-	if (job->sh->cluster != NULL) {
-		fleet_job_finish(&job->fleet);
-	}
-}
-
-void
 job_destroy(struct job *job)
 {
 	if (job == NULL) {

@@ -97,11 +97,10 @@ struct job *job_create(struct job_shared *sh, const char *name, const struct con
 /* Takes the lock and goes on from the loop. */
 void job_start(struct job *job);
 
-/* For a job left running when its runner goes (the program ends): no
- * answer of the shared store reaches it any more. */
-void job_abandon(struct job *job);
-
-/* Frees a job that is over or was never started (releasing its lock). */
+/* Frees a job (releasing its lock): one that is over, was never started,
+ * or runs when its runner ends (its order abandoned, see
+ * job_runner_destroy; no answer of the shared store reaches it any
+ * more). */
 void job_destroy(struct job *job);
 
 const char *job_name(const struct job *job);

@@ -157,22 +157,25 @@ job_runner_destroy(struct job_runner *r)
 	if (r == NULL) {
 		return;
 	}
+	/* A running job that goes lets nobody through to newOrder. */
+	gate_close(&r->sh.issue.order_gate);
 	list_for_each(&r->queue, n, tmp)
 	{
 		slot_free(list_entry(n, struct slot, node));
 	}
-	/* Running jobs are their owners' to end, but the shared store may
-	 * still answer them once the runner is gone: cut loose. */
-	for (struct list_node *m = r->running.head.next; m != &r->running.head; m = m->next) {
-		job_abandon(list_entry(m, struct slot, node)->job);
+	/* Running ones too (a daemon that stops): their orders abandoned,
+	 * their leases in the shared store let go, their locks released. */
+	list_for_each(&r->running, n, tmp)
+	{
+		slot_free(list_entry(n, struct slot, node));
 	}
+	r->active = 0;
 	ev_timer_stop(r->sh.issue.loop, &r->idle);
 	if (r->own_responders) {
 		responders_destroy(r->sh.responders);
 	}
 	keygen_destroy(r->sh.issue.keygen);
-	/* Running jobs are their owners' to end; their names go with the
-	 * runner. */
+	/* Names left (none once every slot is freed). */
 	for (size_t i = 0; i < r->names.cap; i++) {
 		struct name_count *c = r->names.slots[i].value;
 

@@ -55,7 +55,11 @@ struct responders;
  * it. NULL on error (logged). */
 struct job_runner *job_runner_create(const struct job_runner_config *config);
 
-/* Stops nothing in flight: call after job_runner_run returned. */
+/* Frees every job, queued or running; a running one's order is abandoned
+ * (acme_order_abandon), its lease let go: call when nothing in flight will
+ * be answered any more, after job_runner_run returned or once the HTTP
+ * client is destroyed (a daemon that stops), and before the challenge
+ * responders go. */
 void job_runner_destroy(struct job_runner *runner);
 
 /* Queues the certificate name with its resolved settings (copied). Returns
