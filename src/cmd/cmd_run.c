@@ -39,6 +39,7 @@ struct daemon {
 	char *socket_path;
 	ev_timer retry;
 	double retry_delay;
+	bool starting; /* in start(), which runs the loop while it waits */
 	ev_signal sigterm;
 	ev_signal sigint;
 	ev_signal sighup;
@@ -232,7 +233,27 @@ open_responders(struct daemon *d)
 static void
 on_retry(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	start(w->data);
+	struct daemon *d = w->data;
+
+	if (!d->ready) {
+		start(d);
+	}
+}
+
+/* Fleet mode: the store is ready. A daemon still waiting to start (for
+ * the fleet's account, or for the CA) tries again now. */
+static void
+on_fleet_ready(void *arg)
+{
+	struct daemon *d = arg;
+
+	if (d->ready || d->starting) {
+		return;
+	}
+	ev_timer_stop(d->loop, &d->retry);
+	d->retry_delay = RETRY_MIN;
+	ev_timer_set(&d->retry, 0.0, 0.0);
+	ev_timer_start(d->loop, &d->retry);
 }
 
 /* Connects to the CA and sets the account up; until it works, tries again
@@ -242,7 +263,9 @@ start(struct daemon *d)
 {
 	struct job_runner_config config;
 	enum session_result arc;
+	int pulled = 0;
 
+	d->starting = true;
 	if (session_init(&d->s, &d->settings) != SESSION_OK) {
 		goto retry;
 	}
@@ -253,10 +276,17 @@ start(struct daemon *d)
 		char *state_dir = session_state_dir(&d->settings);
 
 		if (state_dir != NULL) {
-			cmd_fleet_account_pull(&d->fleet, state_dir,
-			                       acme_client_directory_url(d->s.acme));
+			pulled = cmd_fleet_account_pull(&d->fleet, state_dir,
+			                                acme_client_directory_url(d->s.acme));
 		}
 		free(state_dir);
+		if (pulled < 0) {
+			/* Started again once the store is ready (on_fleet_ready). */
+			session_finish(&d->s);
+			d->starting = false;
+			notify_send("STATUS=waiting for the cluster");
+			return;
+		}
 	}
 	arc = session_account(&d->s, &d->settings);
 	if (arc == SESSION_USAGE) {
@@ -291,8 +321,10 @@ start(struct daemon *d)
 		goto fatal;
 	}
 	drop_sections(&d->conf);
-	cmd_fleet_watch(&d->fleet, d->schedule, d->runner);
+	cmd_fleet_watch(&d->fleet, d->schedule, d->runner, &d->s.acct, d->s.state_dir,
+	                config.ca_url);
 	d->ready = true;
+	d->starting = false;
 	log_info("watching %zu certificate%s", schedule_count(d->schedule),
 	         schedule_count(d->schedule) == 1 ? "" : "s");
 	update_status(d);
@@ -301,11 +333,14 @@ retry:
 	log_warn("%s: not usable yet; trying again in %.0f s",
 	         d->settings.ca != NULL ? d->settings.ca : "letsencrypt", d->retry_delay);
 	notify_send("STATUS=waiting for the CA");
+	d->starting = false;
+	ev_timer_stop(d->loop, &d->retry);
 	ev_timer_set(&d->retry, d->retry_delay, 0.0);
 	ev_timer_start(d->loop, &d->retry);
 	d->retry_delay = d->retry_delay * 2 > RETRY_MAX ? RETRY_MAX : d->retry_delay * 2;
 	return;
 fatal:
+	d->starting = false;
 	d->rc = CLI_EXIT_FAILURE;
 	ev_break(d->loop, EVBREAK_ALL);
 }
@@ -554,6 +589,8 @@ run(struct cli *cli)
 	default:
 		goto out;
 	}
+	d.fleet.on_ready = on_fleet_ready;
+	d.fleet.ready_arg = &d;
 	if (open_responders(&d) < 0) {
 		goto out;
 	}

@@ -1,9 +1,11 @@
 #include "cmd/fleet.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "acme/acme_account.h"
 #include "base/file.h"
@@ -106,6 +108,22 @@ on_up(void *arg)
 		/* Whatever was announced while away: compare everything. */
 		ev_feed_event(f->loop, &f->reconcile, EV_TIMER);
 		ev_feed_event(f->loop, &f->beat, EV_TIMER);
+		ev_feed_event(f->loop, &f->account_check, EV_TIMER);
+	}
+	if (f->on_ready != NULL) {
+		ev_feed_event(f->loop, &f->ready, EV_TIMER);
+	}
+}
+
+static void
+on_ready_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct cmd_fleet *f = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (f->on_ready != NULL) {
+		f->on_ready(f->ready_arg);
 	}
 }
 
@@ -174,6 +192,8 @@ cmd_fleet_open(struct cmd_fleet *f, struct ev_loop *loop, const struct conf_sett
 	memset(&config, 0, sizeof(config));
 	memset(&w8, 0, sizeof(w8));
 	f->loop = loop;
+	ev_timer_init(&f->ready, on_ready_timer, 0.0, 0.0);
+	f->ready.data = f;
 	if (settings->cluster == NULL) {
 		return 0;
 	}
@@ -374,13 +394,28 @@ sleep_loop(struct ev_loop *loop, double seconds)
 	run_until(loop, &w8, wait_done, &w8, seconds);
 }
 
-void
+int
 cmd_fleet_account_pull(struct cmd_fleet *f, const char *state_dir, const char *ca_url)
 {
 	struct wait w8;
 
-	if (f->cluster == NULL || cluster_state(f->cluster, NULL) != CLUSTER_STATE_READY) {
-		return;
+	if (f->cluster == NULL) {
+		return 0;
+	}
+	if (cluster_state(f->cluster, NULL) != CLUSTER_STATE_READY) {
+		char *key = account_path(state_dir, ca_url, STORE_ACCOUNT_KEY);
+		bool have = key != NULL && access(key, F_OK) == 0;
+
+		free(key);
+		if (!have) {
+			log_error("cluster: %s cannot be reached and this node has no account for "
+			          "%s yet: it takes the fleet's once the store is back (a node "
+			          "registers none on its own)",
+			          cluster_name(f->cluster), ca_url);
+			return -1;
+		}
+		/* This node's own: compared with the fleet's once it is back. */
+		return 0;
 	}
 	if (get_account(f, ca_url, &w8) == 0 && w8.key_pem == NULL &&
 	    take_account_lease(f, ca_url) == CLUSTER_BUSY) {
@@ -398,6 +433,7 @@ cmd_fleet_account_pull(struct cmd_fleet *f, const char *state_dir, const char *c
 		(void)write_account(state_dir, ca_url, w8.key_pem, w8.json);
 	}
 	wait_finish(&w8);
+	return 0;
 }
 
 void
@@ -518,14 +554,34 @@ open_responder(const struct conf_settings *s, void *arg)
 	responders_open(arg, s);
 }
 
+/* The store came back: a node that set its account up alone meanwhile
+ * (or a store that lost the fleet's) meets the fleet's account. */
+static void
+on_account_check(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct cmd_fleet *f = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (f->watching && f->acct != NULL) {
+		cmd_fleet_account_push(f, f->acct, f->state_dir, f->ca_url);
+	}
+}
+
 void
-cmd_fleet_watch(struct cmd_fleet *f, struct schedule *sched, struct job_runner *runner)
+cmd_fleet_watch(struct cmd_fleet *f, struct schedule *sched, struct job_runner *runner,
+                struct acme_account_handle *acct, const char *state_dir, const char *ca_url)
 {
 	if (f->cluster == NULL) {
 		return;
 	}
 	f->schedule = sched;
 	f->runner = runner;
+	f->acct = acct;
+	f->state_dir = state_dir;
+	f->ca_url = ca_url;
+	ev_timer_init(&f->account_check, on_account_check, 0.0, 0.0);
+	f->account_check.data = f;
 	f->watching = true;
 	/* Without it this node writes no other node's webroot file (logged). */
 	f->answers = fleet_answers_create(f->loop, f->cluster);
@@ -552,12 +608,18 @@ cmd_fleet_unwatch(struct cmd_fleet *f)
 	ev_timer_stop(f->loop, &f->beat);
 	ev_timer_stop(f->loop, &f->reconcile);
 	ev_timer_stop(f->loop, &f->soon);
+	ev_clear_pending(f->loop, &f->account_check);
+	f->acct = NULL;
 }
 
 void
 cmd_fleet_close(struct cmd_fleet *f)
 {
 	cmd_fleet_unwatch(f);
+	f->on_ready = NULL;
+	if (f->loop != NULL) {
+		ev_clear_pending(f->loop, &f->ready);
+	}
 	cluster_destroy(f->cluster);
 	f->cluster = NULL;
 }

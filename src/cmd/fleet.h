@@ -40,6 +40,17 @@ struct cmd_fleet {
 	struct fleet_answers *answers; /* other nodes' webroot files written here */
 	bool watching;
 	bool was_down; /* the store was away: its return looks at what waited */
+	/* The daemon's account (cmd_fleet_watch), compared with the fleet's on
+	 * every connect: a node that set one up alone joins the fleet's. */
+	struct acme_account_handle *acct;
+	const char *state_dir;
+	const char *ca_url;
+	ev_timer account_check;
+	/* Called (from the loop, not from the store's reply) each time the
+	 * store becomes ready; set by the daemon after cmd_fleet_open. */
+	void (*on_ready)(void *arg);
+	void *ready_arg;
+	ev_timer ready;
 };
 
 /* Opens the store settings name (nothing when cluster is not set): the key
@@ -56,8 +67,11 @@ int cmd_fleet_open(struct cmd_fleet *f, struct ev_loop *loop, const struct conf_
  * as account.key.local), so that every node signs as one account. When
  * the fleet has none, this node takes the lease on registering it (and
  * cmd_fleet_account_push lets it go), or waits for the node that holds
- * it. */
-void cmd_fleet_account_pull(struct cmd_fleet *f, const char *state_dir, const char *ca_url);
+ * it. Returns 0, or -1 when the store cannot be reached and this node has
+ * no account yet (logged): a node registers none on its own, which would
+ * split the fleet between two accounts (orders of one cannot be resumed
+ * with the other). */
+int cmd_fleet_account_pull(struct cmd_fleet *f, const char *state_dir, const char *ca_url);
 
 /* Once acct (opened under state_dir) is known to the CA: put into the
  * store when the fleet had none; when another node's got there first, it
@@ -68,8 +82,11 @@ void cmd_fleet_account_push(struct cmd_fleet *f, struct acme_account_handle *acc
 /* The daemon: heartbeat, reconcile, announcements into sched (and other
  * nodes' webroot answers written here); the runner's challenge responders
  * opened for every configuration sched holds, so that this node answers
- * the validations of every node's orders. */
-void cmd_fleet_watch(struct cmd_fleet *f, struct schedule *sched, struct job_runner *runner);
+ * the validations of every node's orders; acct (opened under state_dir
+ * for ca_url; all borrowed) compared with the fleet's account on every
+ * reconnect (cmd_fleet_account_push). */
+void cmd_fleet_watch(struct cmd_fleet *f, struct schedule *sched, struct job_runner *runner,
+                     struct acme_account_handle *acct, const char *state_dir, const char *ca_url);
 
 /* The daemon's jobs started or ended: a heartbeat within
  * FLEET_BEAT_SOON seconds (coalesced) says how many run now. */

@@ -407,7 +407,10 @@ session_connect(struct session *s, const struct conf_settings *settings, const c
 	} else if (need_ca) {
 		s->fleet = fleet;
 		fleet = NULL;
-		cmd_fleet_account_pull(s->fleet, state_dir, config->ca_url);
+		if (cmd_fleet_account_pull(s->fleet, state_dir, config->ca_url) < 0) {
+			rc = SESSION_FAILED;
+			goto out;
+		}
 		rc = session_account(s, settings);
 		/* A problem of the account (said above) is no reason to hold
 		 * every certificate by a backoff: nothing runs. */

@@ -1,11 +1,13 @@
 #include "renew/fleet.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/file.h"
 #include "base/log.h"
+#include "crypto/cert.h"
 #include "crypto/key.h"
 #include "renew/install.h"
 #include "store/state.h"
@@ -265,9 +267,11 @@ on_push(const struct cluster_reply *r, void *arg)
 		         "%ld",
 		         fj->name, r->version);
 		call_end(call, FLEET_OK);
-	} else if (r->rc == CLUSTER_CONFLICT && !fj->synced_again) {
-		/* Another node's got there first: read it and take it. */
+	} else if (r->rc == CLUSTER_CONFLICT && fj->resyncs < FLEET_RESYNCS) {
+		/* Another node's got there first: read it and take it (or,
+		 * when it is older than this node's, put this one on top). */
 		fj->synced_again = true;
+		fj->resyncs++;
 		fj->call = call;
 		if (start_sync(fj, call) < 0) {
 			call_end(call, FLEET_FAILED);
@@ -308,7 +312,35 @@ store_forgot(struct fleet_job *fj, long version)
 	         fj->view->info.present ? "this node's set is put there" : "starting over");
 	st->fleet_version = version;
 	st->fleet_owed = fj->view->info.present;
+	fj->forgot = fj->view->info.present;
 	fj->changed = true;
+}
+
+/* Whether the store's certificate was issued before the one installed
+ * here: after the store forgot (wiped, restored), another node that missed
+ * the last renewal may have put its older set back first, and installing
+ * it would roll this node back. notBefore, not notAfter: a renewal under a
+ * shorter profile ends earlier and is still the newer. (Not asked
+ * otherwise: of two sets ordered under one lease, the first installed
+ * counts, whichever was issued last.) */
+static bool
+store_is_older(const struct fleet_job *fj, const struct cluster_cert *cc)
+{
+	const struct store_cert_info *info = &fj->view->info;
+	struct cert_chain chain;
+	char err[128];
+	time_t not_before = 0, not_after = 0;
+	bool older = false;
+
+	if (!info->present || info->problem[0] != '\0' || cc->cert_pem == NULL ||
+	    cert_chain_parse(cc->cert_pem, strlen(cc->cert_pem), &chain, err, sizeof(err)) < 0) {
+		return false;
+	}
+	if (cert_validity(chain.certs[0], &not_before, &not_after) == 0) {
+		older = not_before < info->not_before;
+	}
+	cert_chain_finish(&chain);
+	return older;
 }
 
 static void
@@ -329,6 +361,25 @@ on_get(const struct cluster_reply *r, const struct cluster_cert *cc, void *arg)
 	fj->remote_version = cc->version;
 	if (cc->version < st->fleet_version) {
 		store_forgot(fj, cc->version);
+	}
+	if (fj->forgot && cc->version > st->fleet_version && cc->cert_pem != NULL &&
+	    cc->key_pem != NULL && store_is_older(fj, cc)) {
+		/* This node's set goes there as the next version, on top of
+		 * the store's (a compare-and-set: a newer one put meanwhile
+		 * wins and is read again; when that one is older too, the
+		 * next sync tries again). */
+		log_warn("%s: the fleet's version %ld (by %s) is older than the certificate here; "
+		         "this node's is put there as the next version",
+		         fj->name, cc->version, cc->node != NULL ? cc->node : "?");
+		st->fleet_version = cc->version;
+		st->fleet_owed = true;
+		fj->changed = true;
+		if (fj->resyncs >= FLEET_RESYNCS) {
+			call_end(call, FLEET_OK);
+		} else if (push_owed(fj, call) < 0) {
+			call_end(call, FLEET_FAILED);
+		}
+		return;
 	}
 	if (cc->version > st->fleet_version && cc->cert_pem != NULL && cc->key_pem != NULL) {
 		if (materialize(fj, cc) < 0) {

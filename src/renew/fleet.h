@@ -32,6 +32,8 @@
 
 /* How long a lease lasts unless extended (every third of it). */
 #define FLEET_LEASE_MS 30000L
+/* How many times one sync reads the record again after losing a put. */
+#define FLEET_RESYNCS 3
 /* How long a job that found the lease held waits before it looks again
  * (an install announced by the holder comes sooner). */
 #define FLEET_BUSY_WAIT 15
@@ -68,7 +70,14 @@ struct fleet_job {
 	char message[512]; /* FAILED, DOWN */
 	bool changed; /* the view changed (sync, lease): to be saved */
 	bool materialized; /* a set from the store was installed here */
-	bool synced_again; /* a conflict made it read the record once more */
+	/* A conflict made it read the record again (at most FLEET_RESYNCS
+	 * times: three nodes putting their sets back into a wiped store). */
+	bool synced_again;
+	int resyncs;
+	/* The store had forgotten this node's version (a wiped or restored
+	 * store) and this node's set goes back into it: an older set another
+	 * node put back meanwhile is not installed over it. */
+	bool forgot;
 	long remote_version; /* the record's version last read */
 	const char *remote_node; /* who installed it (for logs), or "" */
 };

@@ -553,6 +553,15 @@ expect_node_log_clean()
 	fi
 }
 
+# account_url N: the account URL in nodeN's state folder (Pebble's only).
+account_url()
+{
+	local f
+
+	f=$(find "$(node_dir "$1")/state/accounts" -name account.json 2>/dev/null | head -n 1)
+	[[ -n $f ]] && "$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["url"])' "$f"
+}
+
 # Who installed each CERT in the fleet's store: "node1: N, node2: N, ...".
 ordered_by()
 {
@@ -834,8 +843,19 @@ t_redis_down()
 	stop_ms=$(now_ms)
 	stop=$SECONDS
 	redis_stop
+	# A node new to the fleet started meanwhile has no account: it must
+	# not register one of its own (the fleet would be split between two
+	# accounts, and an order of one cannot be resumed with the other).
+	node_conf 5 -- "${A_CERTS[0]}" || return
+	node_start 5
 	# Meanwhile the nodes serve what they have.
 	sleep 10
+	if [[ -e $(node_dir 5)/state/accounts ]] && [[ -n $(find "$(node_dir 5)/state/accounts" -name account.json) ]]; then
+		fail "node5 registered an account of its own while Redis was down"
+	fi
+	if ! grep -q 'this node has no account' "$(node_dir 5)/log"; then
+		fail "node5 did not say it waits for the fleet's account: $(tail -n 3 "$(node_dir 5)/log" | tr '\n' ';')"
+	fi
 	for n in 1 2 3; do
 		run status -c "$(node_dir "$n")/acmed.conf"
 		if ((RC != 0)); then
@@ -894,6 +914,15 @@ t_redis_down()
 	fi
 	expect_fleet_valid "1 2 3" "${A_CERTS[@]}"
 	wait_deployed "1 2 3" $((4 * NCERTS))
+	# node5 took the fleet's account once Redis was back, and the fleet's
+	# certificate.
+	if ! wait_until $((20 * SLOW)) installed_everywhere 5 "${A_CERTS[0]}"; then
+		fail "node5 did not install ${A_CERTS[0]} after Redis came back"
+	fi
+	if [[ $(account_url 5) != "$(account_url 1)" ]]; then
+		fail "node5's account ($(account_url 5)) is not the fleet's ($(account_url 1))"
+	fi
+	node_stop 5
 	for n in 1 2 3; do
 		expect_deployed "$n" 2 "${A_CERTS[@]}"
 		# The loss logged once (io/redis.c), not per certificate or
@@ -1040,7 +1069,7 @@ timed_case "a node with another cluster key: refused at start naming both key id
 timed_case "Redis stopped for 30 s as renewals come due: no crash, files untouched, renewed once Redis is back, the loss logged once" t_redis_down
 timed_case "a fourth node started afterwards installs every certificate within seconds, ordering nothing" t_late_node
 timed_case "no private key, EAB key, cluster key or JWS in Redis, its AOF or the logs" t_no_secrets
-for n in 1 2 3 4; do
+for n in 1 2 3 4 5; do
 	if [[ -n ${NODE_PID[$n]:-} ]]; then
 		node_stop "$n"
 	fi
@@ -1049,7 +1078,7 @@ if [[ -n ${FLEET_KEEP:-} ]]; then
 	# For debugging: the nodes' folders, Redis's and Pebble's log.
 	mkdir -p "$FLEET_KEEP" && cp -a "$T"/node* "$RDIR" "$PEBBLE_WORKDIR/pebble.log" "$FLEET_KEEP/"
 fi
-for n in 1 2 3 4; do
+for n in 1 2 3 4 5; do
 	if [[ -f $(node_dir "$n")/log ]]; then
 		CASE_FAILED=0
 		FAIL_MSGS=()

@@ -96,7 +96,10 @@ install_new(struct world *w, struct site *s)
 {
 	time_t now = time(NULL);
 	EVP_PKEY *key = pki_key();
-	X509 *leaf = pki_leaf(&w->ca, key, names, 2, now - PKI_DAY, now + 89 * PKI_DAY);
+	/* As a CA's: a later set is issued later (notBefore tells which of
+	 * two sets is the newer). */
+	time_t issued = now - PKI_DAY + w->issued++;
+	X509 *leaf = pki_leaf(&w->ca, key, names, 2, issued, now + 89 * PKI_DAY);
 	size_t len = 0;
 	char *pem = pki_chain(&w->ca, leaf, &len);
 	char *serial = cert_serial_hex(leaf);

@@ -35,6 +35,7 @@ struct world {
 	struct fixture *fx;
 	struct pki ca;
 	struct site a, b;
+	int issued; /* sets made so far: each one issued a second after the last */
 };
 
 typedef int (*fleet_step_fn)(struct fleet_job *fj, fleet_done_fn done, void *arg);

@@ -379,6 +379,70 @@ test_store_forgot(void **state)
 	free(second);
 }
 
+/* A wiped store seeded again by a node that missed the last renewal,
+ * racing one that has it: a looks first (the store has nothing, its set
+ * is owed), b's older set lands before a's put, and a puts its own on top
+ * rather than install b's (no rollback, no deploy); b then takes a's. File
+ * backend only (see test_owed_push_race). */
+static void
+test_store_older(void **state)
+{
+	struct world *w = *state;
+	struct site *a = &w->a, *b = &w->b;
+	struct result res = {0};
+	struct cluster_cert cc;
+	long version = 0;
+	char *first, *second, *now, *cert;
+
+	if (w->fx->g->redis) {
+		skip();
+	}
+	first = order_on(w, a, &version);
+	sync_on(w, b);
+	second = order_on(w, a, &version);
+	assert_int_equal(version, 2);
+	wipe_store(w);
+
+	job_begin(w, a);
+	a->calls = 0;
+	assert_int_equal(fleet_job_sync(&a->fj, on_fleet, a), 0); /* read: version 0 */
+	cluster_cert_init(&cc);
+	cc.cert_pem = tmpdir_read(b->dir, "cert.pem");
+	cc.chain_pem = tmpdir_read(b->dir, "chain.pem");
+	cc.key_pem = tmpdir_read(b->dir, "privkey.pem");
+	CALL(w->fx, &res, cluster_cert_put(b->n->c, NAME, 0, 0, &cc, on_done, &res));
+	assert_int_equal(res.rc, CLUSTER_OK);
+	assert_int_equal(res.version, 1);
+	result_reset(&res);
+	run_until(w->fx, &a->calls, 1, WAIT_S);
+	assert_int_equal(a->rc, FLEET_OK);
+	assert_true(a->fj.synced_again);
+	assert_false(a->fj.materialized);
+	assert_int_equal(a->view.st.fleet_version, 2);
+	assert_false(a->view.st.fleet_owed);
+	now = installed_serial(a);
+	assert_string_equal(now, second);
+	free(now);
+	job_end(a, false);
+	record(w, &res);
+	assert_int_equal(res.cert.version, 2);
+	assert_string_equal(res.cert.node, "a");
+	cert = tmpdir_read(a->dir, "cert.pem");
+	assert_string_equal(res.cert.cert_pem, cert);
+	free(cert);
+	result_reset(&res);
+
+	/* b takes the newer one. */
+	sync_on(w, b);
+	assert_true(b->fj.materialized);
+	now = installed_serial(b);
+	assert_string_equal(now, second);
+	free(now);
+	cluster_cert_finish(&cc);
+	free(first);
+	free(second);
+}
+
 /* A node whose store went away while it installed: the set is owed, then
  * pushed by its next sync (a version more), and reaches the other node. */
 static void
@@ -653,6 +717,7 @@ main(void)
 	        T(test_owed_push),
 	        T(test_owed_push_race),
 	        T(test_store_forgot),
+	        T(test_store_older),
 	        T(test_adopt_order),
 	        T(test_shared_state),
 	        T(test_finish_in_flight),
