@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -193,42 +194,61 @@ same_source(const struct listener_conn *a, const struct listener_conn *b)
 	return a->has_source && b->has_source && memcmp(a->source, b->source, 16) == 0;
 }
 
-/* Makes room for c: NULL when there is room, else the connection c
- * replaces (the oldest idle one of its source when that source is at its
- * cap, else the oldest idle one), else c itself when every candidate is
- * busy. */
+/* Whether the client sent something not read yet: a request that arrived
+ * while the loop was busy accepting (a burst of validations) is no idle
+ * connection to push out. */
+static bool
+has_input(const struct listener_conn *c)
+{
+	int pending = 0;
+
+	return ioctl(c->fd, FIONREAD, &pending) == 0 && pending > 0;
+}
+
+/* The oldest connection that may make room (not busy, nothing waiting to
+ * be read), of c's source only when same; NULL when there is none. */
 static struct listener_conn *
-victim(struct listener *l, struct listener_conn *c)
+oldest_idle(struct listener *l, const struct listener_conn *c, bool same)
 {
 	struct list_node *node;
 	struct list_node *tmp;
-	struct listener_conn *oldest_idle = NULL;
-	struct listener_conn *oldest_idle_same = NULL;
-	size_t same = 0;
 
 	list_for_each(&l->conns, node, tmp)
 	{
 		struct listener_conn *it = list_entry(node, struct listener_conn, node);
 
-		if (!same_source(it, c)) {
-			if (oldest_idle == NULL && !it->busy) {
-				oldest_idle = it;
-			}
-			continue;
+		if ((!same || same_source(it, c)) && !it->busy && !has_input(it)) {
+			return it;
 		}
-		same++;
-		if (oldest_idle_same == NULL && !it->busy) {
-			oldest_idle_same = it;
-		}
-		if (oldest_idle == NULL && !it->busy) {
-			oldest_idle = it;
+	}
+	return NULL;
+}
+
+/* Makes room for c: NULL when there is room, else the connection c
+ * replaces (the oldest idle one of its source when that source is at its
+ * cap, else the oldest idle one), else c itself when every candidate is
+ * busy. Idle ones are looked for only when a cap is reached. */
+static struct listener_conn *
+victim(struct listener *l, struct listener_conn *c)
+{
+	struct list_node *node;
+	struct list_node *tmp;
+	struct listener_conn *old;
+	size_t same = 0;
+
+	if (l->cfg.max_per_source > 0) {
+		list_for_each(&l->conns, node, tmp)
+		{
+			same += same_source(list_entry(node, struct listener_conn, node), c);
 		}
 	}
 	if (l->cfg.max_per_source > 0 && same >= l->cfg.max_per_source) {
-		return oldest_idle_same != NULL ? oldest_idle_same : c;
+		old = oldest_idle(l, c, true);
+		return old != NULL ? old : c;
 	}
 	if (l->n_conns >= l->cfg.max_conns) {
-		return oldest_idle != NULL ? oldest_idle : c;
+		old = oldest_idle(l, c, false);
+		return old != NULL ? old : c;
 	}
 	return NULL;
 }

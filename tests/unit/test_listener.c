@@ -31,6 +31,7 @@ struct fixture {
 	struct listener *l;
 	int port;
 	int closed;
+	bool no_read; /* connections opened from now are not read */
 };
 
 static void
@@ -59,6 +60,9 @@ on_open(struct listener_conn *c, void *arg)
 	struct fixture *f = arg;
 
 	((struct test_conn *)c)->closed = &f->closed;
+	if (f->no_read) {
+		listener_conn_watch(c, 0);
+	}
 	return 0;
 }
 
@@ -250,6 +254,46 @@ test_per_source(void **state)
 	close(other[1]);
 	for (int i = 0; i < 10; i++) {
 		close(flood[i]);
+	}
+}
+
+/* A connection whose client sent what was not read yet (a request that
+ * arrived in a burst of accepts) is no idle one to push out: the oldest
+ * one without input goes, and when every one has input the new one is
+ * refused. */
+static void
+test_pending_input(void **state)
+{
+	struct fixture *f = *state;
+	int fds[6];
+
+	start(f, 10, 3, 30.);
+	f->no_read = true;
+	for (int i = 0; i < 3; i++) {
+		fds[i] = connect_from(f, 7);
+	}
+	assert_int_equal(send(fds[0], "GET", 3, 0), 3);
+	run_loop(f, 0.02);
+	fds[3] = connect_from(f, 7); /* pushes out fds[1], not fds[0] */
+	run_loop(f, 0.02);
+	assert_false(is_closed(fds[0]));
+	assert_true(is_closed(fds[1]));
+	assert_false(is_closed(fds[2]));
+	assert_false(is_closed(fds[3]));
+	assert_int_equal(send(fds[2], "GET", 3, 0), 3);
+	assert_int_equal(send(fds[3], "GET", 3, 0), 3);
+	run_loop(f, 0.02);
+	fds[4] = connect_from(f, 7); /* every one has input: refused */
+	run_loop(f, 0.02);
+	assert_true(is_closed(fds[4]));
+	assert_false(is_closed(fds[0]));
+	assert_false(is_closed(fds[2]));
+	assert_false(is_closed(fds[3]));
+	assert_int_equal(listener_count(f->l), 3);
+	fds[5] = connect_from(f, 8); /* another source: room */
+	assert_int_equal(listener_count(f->l), 4);
+	for (int i = 0; i < 6; i++) {
+		close(fds[i]);
 	}
 }
 
@@ -512,6 +556,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_full_drops_oldest, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_busy_kept, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_per_source, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_pending_input, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_destroy, setup, teardown),
 	        cmocka_unit_test(test_send_recv),
