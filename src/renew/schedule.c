@@ -634,6 +634,9 @@ schedule_job_done(struct schedule *sched, const struct job_outcome *o)
 	/* The job decided from what it recorded; a job that never read the
 	 * files leaves it to them. */
 	if (o->has_next) {
+		/* What the job wrote is what was decided from: no change for
+		 * refresh_changed to find. */
+		e->folder_id = store_cert_folder_identity(sched->state_dir, e->name);
 		if (o->ari_id == NULL || e->ari_id == NULL || strcmp(o->ari_id, e->ari_id) != 0) {
 			e->ari_when = 0;
 		}
@@ -694,7 +697,11 @@ refresh_changed(struct schedule *sched)
 	for (struct entry *e = sched->entries; e != NULL; e = e->next) {
 		if (store_cert_folder_identity(sched->state_dir, e->name) != e->folder_id &&
 		    !job_runner_has(sched->runner, e->name)) {
-			arm(e, next_time(e));
+			time_t when = next_time(e);
+
+			/* A wait for the fleet (its store away, another node's
+			 * order) is not in the files: it holds. */
+			arm(e, e->fleet_waiting && e->when > when ? e->when : when);
 		}
 	}
 }

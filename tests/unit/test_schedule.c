@@ -436,6 +436,48 @@ test_status_sees_other_process(void **state)
 	free(dir);
 }
 
+/* A certificate waiting for the fleet (its store away): the wait is not in
+ * its files, so a status that finds them changed by another process keeps
+ * it rather than making the certificate due at once (each status would
+ * start a job otherwise). */
+static void
+test_fleet_wait_holds(void **state)
+{
+	struct fixture *f = *state;
+	EVP_PKEY *key = pki_key();
+	char *dir = file_path(f->state_dir, "certs", "www", NULL);
+	struct job_outcome o;
+	struct state st;
+	time_t now = time(NULL);
+
+	pki_install(&f->ca, f->state_dir, "www", key, names, 2, 2, NULL);
+	EVP_PKEY_free(key);
+	assert_int_equal(schedule_set(f->sched, "www", &f->s), 0);
+	rows(f);
+	assert_true(f->rows[0].next <= now + 1); /* due */
+
+	memset(&o, 0, sizeof(o));
+	o.name = "www";
+	o.result = JOB_DEFERRED;
+	o.message = "";
+	o.has_next = true;
+	o.next.when = now + 300;
+	snprintf(o.next.why, sizeof(o.next.why), "due, not ordered: the fleet's store is away");
+	o.fleet_waiting = true;
+	schedule_job_done(f->sched, &o);
+	rows(f);
+	assert_int_equal(f->rows[0].next, now + 300);
+
+	/* Another process records something in state.json. */
+	assert_int_equal(state_load(dir, &st), 0);
+	st.last_attempt = now;
+	assert_int_equal(state_save(dir, "www", &st), 0);
+	state_finish(&st);
+	rows(f);
+	assert_int_equal(f->rows[0].next, now + 300);
+	free(dir);
+}
+
 #define ARI_CERTS 20
 
 /* A schedule whose client is a fake CA offering renewalInfo. */
@@ -595,6 +637,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_shared_settings, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_settings_lookup, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_status_sees_other_process, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_fleet_wait_holds, setup, teardown),
 	        cmocka_unit_test(test_ari_in_flight),
 	};
 
