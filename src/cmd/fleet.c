@@ -518,6 +518,23 @@ on_reconcile(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 }
 
+/* Two nodes with one name take each other's announcements for their own
+ * (and are one line in status): said at most once an hour. */
+static void
+on_beaten(const struct cluster_reply *r, void *arg)
+{
+	struct cmd_fleet *f = arg;
+	time_t now = time(NULL);
+
+	if (r->rc == CLUSTER_CONFLICT && (f->twin_said == 0 || now - f->twin_said >= 3600)) {
+		log_error("cluster: another running node is named %s too: give each node its own "
+		          "node-name (they miss each other's installs until the next "
+		          "comparison, and status shows them as one)",
+		          f->node);
+		f->twin_said = now;
+	}
+}
+
 static void
 on_beat(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -526,8 +543,8 @@ on_beat(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)loop;
 	(void)revents;
 	if (f->watching && cluster_state(f->cluster, NULL) == CLUSTER_STATE_READY) {
-		cluster_beat(f->cluster, FLEET_ALIVE_MS, (long)job_runner_active(f->runner), NULL,
-		             NULL);
+		cluster_beat(f->cluster, FLEET_ALIVE_MS, (long)job_runner_active(f->runner),
+		             on_beaten, f);
 	}
 }
 

@@ -10,6 +10,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "acme/acme_account.h"
 #include "conf/conf.h"
@@ -40,6 +41,7 @@ struct cmd_fleet {
 	struct fleet_answers *answers; /* other nodes' webroot files written here */
 	bool watching;
 	bool was_down; /* the store was away: its return looks at what waited */
+	time_t twin_said; /* when another node of this name was last said */
 	/* The daemon's account (cmd_fleet_watch), compared with the fleet's on
 	 * every connect: a node that set one up alone joins the fleet's. */
 	struct acme_account_handle *acct;

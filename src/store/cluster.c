@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/rand.h>
+
 #include "base/log.h"
 #include "crypto/seal.h"
 #include "store/cluster_defer.h"
@@ -153,6 +155,7 @@ cluster_create(struct ev_loop *loop, const struct cluster_config *config, char *
 	struct cluster *c = calloc(1, sizeof(*c));
 	struct cluster_backend_events events = {on_up, on_down, on_event, NULL};
 	const char *node = config->node != NULL ? config->node : "node";
+	unsigned char instance[8];
 
 	if (c == NULL || (c->url = strdup(config->url)) == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -176,6 +179,13 @@ cluster_create(struct ev_loop *loop, const struct cluster_config *config, char *
 	}
 	if (c->b == NULL) {
 		goto fail;
+	}
+	if (RAND_bytes(instance, sizeof(instance)) != 1) {
+		snprintf(err, errlen, "no random bytes for the node's instance");
+		goto fail;
+	}
+	for (size_t i = 0; i < sizeof(instance); i++) {
+		snprintf(c->b->instance + 2 * i, 3, "%02x", instance[i]);
 	}
 	cluster_defer_init(&c->refused, loop, &c->no_events);
 	return c;

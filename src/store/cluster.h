@@ -123,8 +123,9 @@ int cluster_ack(struct cluster *c, const char *token, long ttl_ms, cluster_done_
 int cluster_acks(struct cluster *c, const char *token, cluster_list_fn done, void *arg);
 
 /* --- nodes ---------------------------------------------------------------- */
-/* This node is alive (for ttl_ms) and runs that many orders; info is a
- * short text shown by status. */
+/* This node is alive (for ttl_ms) and runs that many orders. CONFLICT
+ * (recorded all the same) when another running process has this node's
+ * name: one that beat since this one's last beat. */
 int cluster_beat(struct cluster *c, long ttl_ms, long running, cluster_done_fn done, void *arg);
 int cluster_nodes(struct cluster *c, cluster_nodes_fn done, void *arg);
 

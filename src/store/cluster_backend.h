@@ -12,6 +12,7 @@
 #define ACMED_CLUSTER_BACKEND_H
 
 #include <ev.h>
+#include <stdbool.h>
 
 #include "store/cluster_types.h"
 
@@ -63,6 +64,9 @@ struct cluster_backend_ops {
 	           void *arg);
 	int (*acks)(struct cluster_backend *b, const char *token, cluster_list_fn done, void *arg);
 
+	/* CONFLICT (the beat done all the same) when another process of
+	 * this node's name beat since this one's last (not asked at the
+	 * first: that may be this node's run before a restart). */
 	int (*beat)(struct cluster_backend *b, long ttl_ms, long running, cluster_done_fn done,
 	            void *arg);
 	int (*nodes)(struct cluster_backend *b, cluster_nodes_fn done, void *arg);
@@ -81,6 +85,10 @@ struct cluster_backend {
 	const struct cluster_backend_ops *ops;
 	struct ev_loop *loop;
 	char *node; /* this node's name */
+	/* This process among the nodes of that name (random, set by the
+	 * front): a beat finds another one's when two nodes share a name. */
+	char instance[17];
+	bool beaten; /* a beat went through: the next finds no earlier run's */
 	struct cluster_backend_events events;
 };
 

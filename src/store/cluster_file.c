@@ -596,18 +596,30 @@ f_acks(struct cluster_backend *b, const char *token, cluster_list_fn done, void 
 static void
 beat(struct cluster_file *fb, struct cluster_deferred *a, const char *path, struct fargs *x)
 {
-	json_t *me = json_pack("{s:I, s:I, s:I}", "seen", (json_int_t)time(NULL), "running",
-	                       (json_int_t)x->token, "until", (json_int_t)until(x->n));
+	json_t *all = load_or_new(a, path);
+	json_t *was = all != NULL ? json_object_get(all, fb->base.node) : NULL;
+	const char *other = json_string_value(json_object_get(was, "instance"));
+	json_int_t until_ms = json_integer_value(json_object_get(was, "until"));
+	json_t *me = json_pack("{s:I, s:I, s:I, s:s}", "seen", (json_int_t)time(NULL), "running",
+	                       (json_int_t)x->token, "until", (json_int_t)until(x->n), "instance",
+	                       fb->base.instance);
+	/* Another process of this name, still alive, beat since this one. */
+	bool taken = x->a != NULL && other != NULL && strcmp(other, fb->base.instance) != 0 &&
+	             until_ms > until(0);
 
-	update_save(a, path, load_or_new(a, path),
-	            me != NULL ? json_pack("{s:o}", fb->base.node, me) : NULL);
+	update_save(a, path, all, me != NULL ? json_pack("{s:o}", fb->base.node, me) : NULL);
+	if (taken && a->r.rc == CLUSTER_OK) {
+		cluster_defer_fail(a, CLUSTER_CONFLICT, "another running node has this name");
+	}
 }
 
 static int
 f_beat(struct cluster_backend *b, long ttl_ms, long running, cluster_done_fn done, void *arg)
 {
-	struct fargs x = {.n = ttl_ms, .token = (uint64_t)running};
+	/* a: set when an earlier beat of this process went through. */
+	struct fargs x = {.n = ttl_ms, .token = (uint64_t)running, .a = b->beaten ? "" : NULL};
 
+	b->beaten = true;
 	return run(b, CLUSTER_DEFER_DONE, FN(done, done), arg, NULL, "nodes", beat, &x);
 }
 

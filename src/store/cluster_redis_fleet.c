@@ -13,9 +13,14 @@
 static const char lua_ack[] = "redis.call('SADD', KEYS[1], ARGV[1]) "
                               "redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1";
 
-/* KEYS: nodes alive:NODE; ARGV: node "TIME RUNNING" ttl. */
-static const char lua_beat[] = "redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) "
-                               "redis.call('SET', KEYS[2], '1', 'PX', ARGV[3]) return 1";
+/* KEYS: nodes alive:NODE; ARGV: node "TIME RUNNING" ttl instance first.
+ * 0 when another instance of the name beat since (not asked when first:
+ * "1"), else 1. */
+static const char lua_beat[] = "local was = redis.call('GET', KEYS[2]) "
+                               "redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) "
+                               "redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[3]) "
+                               "if ARGV[5] == '0' and was and was ~= ARGV[4] then return 0 end "
+                               "return 1";
 
 /* KEYS: nodes; ARGV: the alive: prefix. {node, "TIME RUNNING", alive}... */
 static const char lua_nodes[] = "local all = redis.call('HGETALL', KEYS[1]) local out = {} "
@@ -142,16 +147,19 @@ cluster_redis_beat(struct cluster_backend *b, long ttl_ms, long running, cluster
 	char alive[CLUSTER_REDIS_KEY_LEN];
 	char info[64];
 	char ttl[32];
-	const char *argv[] = {"EVAL", lua_beat, "2",  CLUSTER_REDIS_PREFIX "nodes",
-	                      alive,  b->node,  info, ttl};
+	const char *argv[] = {"EVAL", lua_beat, "2", CLUSTER_REDIS_PREFIX "nodes",
+	                      alive,  b->node,  info, ttl,
+	                      b->instance, b->beaten ? "0" : "1"};
 
 	cluster_redis_key_of(alive, "alive", b->node);
 	snprintf(info, sizeof(info), "%lld %ld", (long long)time(NULL), running);
 	snprintf(ttl, sizeof(ttl), "%ld", ttl_ms > 0 ? ttl_ms : 1);
 	if (call != NULL) {
 		call->done = done;
+		call->op = 2; /* 0: CONFLICT */
 	}
-	return cluster_redis_send_argv((struct cluster_redis *)b, call, cluster_redis_on_done, 8,
+	b->beaten = true;
+	return cluster_redis_send_argv((struct cluster_redis *)b, call, cluster_redis_on_done, 10,
 	                               argv);
 }
 

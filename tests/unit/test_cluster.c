@@ -457,6 +457,36 @@ test_nodes(void **state)
 	result_reset(&res);
 }
 
+/* Two running processes with one node name: the first beat of each
+ * passes (it may find the run before a restart), the next beat of either
+ * finds the other's: CONFLICT, the beat recorded all the same. */
+static void
+test_same_name(void **state)
+{
+	struct fixture *fx = *state;
+	struct result res = {0};
+	struct node twin = {0};
+
+	CALL(fx, &res, cluster_beat(fx->a.c, LONG_MS, 0, on_done, &res));
+	assert_int_equal(res.rc, CLUSTER_OK);
+	CALL(fx, &res, cluster_beat(fx->a.c, LONG_MS, 0, on_done, &res));
+	assert_int_equal(res.rc, CLUSTER_OK); /* alone: nothing found */
+	node_open(fx, &twin, "a", cluster_fixture_key_a);
+	CALL(fx, &res, cluster_beat(twin.c, LONG_MS, 1, on_done, &res));
+	assert_int_equal(res.rc, CLUSTER_OK); /* its first */
+	CALL(fx, &res, cluster_beat(fx->a.c, LONG_MS, 0, on_done, &res));
+	assert_int_equal(res.rc, CLUSTER_CONFLICT);
+	CALL(fx, &res, cluster_beat(twin.c, LONG_MS, 1, on_done, &res));
+	assert_int_equal(res.rc, CLUSTER_CONFLICT);
+	CALL(fx, &res, cluster_nodes(fx->b.c, on_nodes, &res));
+	assert_int_equal(res.rc, CLUSTER_OK);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(res.json, "a"),
+	                                                    "running")),
+	                 1);
+	cluster_destroy(twin.c);
+	result_reset(&res);
+}
+
 static void
 test_accounts(void **state)
 {
@@ -781,6 +811,7 @@ main(void)
 	        T(test_answers),
 	        T(test_acks),
 	        T(test_nodes),
+	        T(test_same_name),
 	        T(test_accounts),
 	        T(test_announce),
 	        T(test_no_key_in_clear),
