@@ -134,6 +134,8 @@ ask_daemon(struct cli *cli, struct conf *conf)
 				log_error("%s: %s", cli->args[i], error);
 			}
 			rc = CLI_EXIT_FAILURE;
+		} else if (json_unpack(answer, "{s:s}", "waits", &error) == 0) {
+			log_warn("%s: %s", cli->args[i], error);
 		} else {
 			log_info("%s: the daemon renews it now", cli->args[i]);
 		}

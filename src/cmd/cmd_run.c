@@ -519,6 +519,15 @@ answer(struct daemon *d, const char *cmd, const char *cert)
 		if (schedule_renew_now(d->schedule, cert) < 0) {
 			return json_pack("{s:s}", "error", "no such certificate");
 		}
+		if (d->fleet.cluster != NULL &&
+		    cluster_state(d->fleet.cluster, NULL) != CLUSTER_STATE_READY) {
+			/* Asked of this node only: it orders once the store is
+			 * back (a restart meanwhile forgets it). */
+			return json_pack("{s:b, s:s}", "ok", 1, "waits",
+			                 "the fleet's store cannot be reached: the renewal waits "
+			                 "for it (asked of this node only; ask again if it "
+			                 "restarts meanwhile)");
+		}
 		return json_pack("{s:b}", "ok", 1);
 	}
 	return json_pack("{s:s}", "error", "unknown command");
