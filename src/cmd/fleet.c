@@ -212,7 +212,9 @@ cmd_fleet_open(struct cmd_fleet *f, struct ev_loop *loop, const struct conf_sett
 		goto out;
 	}
 	config.url = settings->cluster;
-	config.password = password;
+	/* Read above to refuse an unreadable one at the start; read again at
+	 * each connection attempt, so that a corrected file is taken. */
+	config.password_file = settings->cluster_password_file;
 	config.node = f->node;
 	config.on_up = on_up;
 	config.on_down = on_down;

@@ -1,11 +1,13 @@
 #include "io/redis.h"
 
+#include "base/file.h"
 #include "base/list.h"
 #include "base/log.h"
 
 #include <hiredis/adapters/libev.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
+#include <openssl/crypto.h>
 
 #include <fcntl.h>
 #include <stdarg.h>
@@ -74,6 +76,7 @@ struct redis {
 	struct ev_loop *loop;
 	struct redis_config config;
 	char *password;
+	char *password_file;
 	char name[320];
 	struct conn conns[CONN__MAX];
 	enum link_state state;
@@ -104,6 +107,16 @@ static const char *const refused_commands[] = {
 /* Ends a frame that called the user (r->busy++ began it); frees r when it
  * was destroyed meanwhile and this was the last such frame. */
 static void
+clear_password(struct redis *r)
+{
+	if (r->password != NULL) {
+		OPENSSL_cleanse(r->password, strlen(r->password));
+		free(r->password);
+		r->password = NULL;
+	}
+}
+
+static void
 release(struct redis *r)
 {
 	struct list_node *n, *tmp;
@@ -118,7 +131,8 @@ release(struct redis *r)
 		free(s->channel);
 		free(s);
 	}
-	free(r->password);
+	clear_password(r);
+	free(r->password_file);
 	free(r);
 }
 
@@ -232,7 +246,9 @@ refused(struct conn *c, const char *what)
 	           strncasecmp(what, "ERR invalid password", 20) == 0 ||
 	           strncasecmp(what, "ERR AUTH", 8) == 0) {
 		snprintf(why, sizeof(why),
-		         "authentication failed (%s): check cluster-password-file", what);
+		         "authentication failed (%s): check cluster-password-file (read again at "
+		         "each attempt)",
+		         what);
 	} else {
 		snprintf(why, sizeof(why), "the server refused the handshake: %s", what);
 	}
@@ -318,13 +334,36 @@ on_hello(redisAsyncContext *ac, void *reply, void *privdata)
 	check_up(c->r);
 }
 
+/* The password file's first line, read again (see password_file). */
+static void
+reread_password(struct redis *r)
+{
+	size_t len = 0;
+	char *text = r->password_file != NULL ? file_read(r->password_file, 4096, &len) : NULL;
+
+	if (text == NULL) {
+		return;
+	}
+	text[strcspn(text, "\r\n")] = '\0';
+	if (r->password != NULL && strcmp(r->password, text) == 0) {
+		OPENSSL_cleanse(text, len);
+		free(text);
+		return;
+	}
+	if (r->password != NULL) {
+		log_info("cluster: %s: %s changed: using it", r->name, r->password_file);
+	}
+	clear_password(r);
+	r->password = text;
+}
+
 static void
 on_connect(const redisAsyncContext *cac, int status)
 {
 	redisAsyncContext *ac = (redisAsyncContext *)cac;
 	struct conn *c = ac->data;
 	char db[16];
-	const char *auth[] = {"AUTH", c != NULL ? c->r->password : NULL};
+	const char *auth[] = {"AUTH", NULL};
 	const char *select[] = {"SELECT", db};
 	const char *ping[] = {"PING"};
 	char why[REDIS_WHY_LEN];
@@ -345,6 +384,8 @@ on_connect(const redisAsyncContext *cac, int status)
 	 * goes on using it after this callback (a failure is left to the
 	 * attempt's timeout). */
 	snprintf(db, sizeof(db), "%d", c->r->config.address.db);
+	reread_password(c->r);
+	auth[1] = c->r->password;
 	if (c->r->password != NULL) {
 		rc |= send_internal(c, on_hello, 2, auth);
 	}
@@ -703,6 +744,11 @@ redis_create(struct ev_loop *loop, const struct redis_config *config)
 		goto fail;
 	}
 	r->config.password = r->password;
+	if (config->password_file != NULL &&
+	    (r->password_file = strdup(config->password_file)) == NULL) {
+		goto fail;
+	}
+	r->config.password_file = r->password_file;
 	snprintf(r->name, sizeof(r->name), "redis://%s%s%s:%d/%d", v6 ? "[" : "", a->host,
 	         v6 ? "]" : "", a->port, a->db);
 	for (int i = 0; i < CONN__MAX; i++) {

@@ -29,6 +29,10 @@ int redis_url_parse(const char *url, struct redis_address *a, char *err, size_t 
 struct redis_config {
 	struct redis_address address;
 	const char *password; /* AUTH, or NULL */
+	/* Else AUTH with this file's first line, read again at each
+	 * connection attempt: a corrected file is taken without a restart
+	 * (an unreadable one leaves the last password read). */
+	const char *password_file;
 	/* Called each time the connection is up (after AUTH and SELECT, with
 	 * every subscription confirmed), and once each time it is lost (why:
 	 * one line); may be NULL. Never from inside a redis_* call. The two

@@ -164,12 +164,13 @@ cluster_create(struct ev_loop *loop, const struct cluster_config *config, char *
 	c->config = *config;
 	c->config.url = c->url;
 	c->config.password = NULL;
+	c->config.password_file = NULL;
 	c->config.node = NULL;
 	memcpy(c->key, config->key, sizeof(c->key));
 	events.arg = c;
 	if (strncmp(config->url, "redis://", 8) == 0) {
-		c->b = cluster_redis_create(loop, config->url, config->password, node, &events, err,
-		                            errlen);
+		c->b = cluster_redis_create(loop, config->url, config->password,
+		                            config->password_file, node, &events, err, errlen);
 	} else if (strncmp(config->url, "file://", 7) == 0) {
 		c->b = cluster_file_create(loop, config->url + 7, node, &events, err, errlen);
 	} else {

@@ -627,7 +627,8 @@ static const struct cluster_backend_ops redis_ops = {
 };
 
 struct cluster_backend *
-cluster_redis_create(struct ev_loop *loop, const char *url, const char *password, const char *node,
+cluster_redis_create(struct ev_loop *loop, const char *url, const char *password,
+                     const char *password_file, const char *node,
                      const struct cluster_backend_events *events, char *err, size_t errlen)
 {
 	struct cluster_redis *cr = calloc(1, sizeof(*cr));
@@ -645,6 +646,7 @@ cluster_redis_create(struct ev_loop *loop, const char *url, const char *password
 	cr->base.loop = loop;
 	cr->base.events = *events;
 	config.password = password;
+	config.password_file = password_file;
 	config.on_up = events->on_up;
 	config.on_down = events->on_down;
 	config.arg = events->arg;

@@ -38,6 +38,9 @@ struct cluster_event {
 struct cluster_config {
 	const char *url; /* "redis://..." or "file:///..." */
 	const char *password; /* Redis AUTH, or NULL */
+	/* Else Redis AUTH with this file's first line, read again at each
+	 * connection attempt (redis_config's password_file). */
+	const char *password_file;
 	unsigned char key[CLUSTER_KEY_LEN]; /* the cluster key */
 	const char *node; /* this node's name */
 	/* The backend came up (reconnected: reconcile now) or went away;

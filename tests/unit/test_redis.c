@@ -21,6 +21,7 @@
 
 #include "capture.h"
 #include "redis_server.h"
+#include "tmpdir.h"
 
 #define PASSWORD "test-pw-8b1f"
 #define WRONG_PASSWORD "wrong-pw-c7d2"
@@ -449,6 +450,38 @@ test_auth(void **state)
 	assert_int_equal(count(log_text(f), "\n"), 2);
 }
 
+/* A password file is read again at each attempt: corrected while the
+ * node retries, it is taken without a restart. */
+static void
+test_auth_file(void **state)
+{
+	struct fixture *f = *state;
+	const struct redis_server_options o = {.password = PASSWORD};
+	struct redis_config config = {.on_up = on_up, .on_down = on_down, .arg = f};
+	char *dir = tmpdir_make("redis-auth");
+	char *path = tmpdir_write(dir, "password", WRONG_PASSWORD "\n", 0600);
+
+	redis_server_start(&f->server, &o);
+	capture_start(f);
+	snprintf(config.address.host, sizeof(config.address.host), "127.0.0.1");
+	config.address.port = f->server.port;
+	config.password_file = path;
+	f->r = redis_create(f->loop, &config);
+	assert_non_null(f->r);
+	run_for(f, 1.0);
+	assert_int_equal(f->ups, 0);
+	assert_int_equal(count(log_text(f), "authentication failed (WRONGPASS"), 1);
+	free(tmpdir_write(dir, "password", PASSWORD "\n", 0600));
+	run_until(f, is_up, 10, "on_up once the file is corrected");
+	assert_int_equal(count(log_text(f), "changed: using it"), 1);
+	assert_null(strstr(log_text(f), PASSWORD));
+	redis_destroy(f->r);
+	f->r = NULL;
+	tmpdir_remove(dir);
+	free(dir);
+	free(path);
+}
+
 static void
 test_select(void **state)
 {
@@ -782,6 +815,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_auth, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_auth_file, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_select, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_subscribe, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_restart, setup, teardown),
