@@ -95,8 +95,8 @@ struct cluster_backend {
 /* The two backends: rest is what follows "redis://" / "file://" in the
  * URL. NULL with a reason in err. */
 struct cluster_backend *cluster_redis_create(struct ev_loop *loop, const char *url,
-                                             const char *password,
-                                             const char *password_file, const char *node,
+                                             const char *password, const char *password_file,
+                                             const char *node,
                                              const struct cluster_backend_events *events, char *err,
                                              size_t errlen);
 struct cluster_backend *cluster_file_create(struct ev_loop *loop, const char *path,
