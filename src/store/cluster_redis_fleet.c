@@ -147,9 +147,9 @@ cluster_redis_beat(struct cluster_backend *b, long ttl_ms, long running, cluster
 	char alive[CLUSTER_REDIS_KEY_LEN];
 	char info[64];
 	char ttl[32];
-	const char *argv[] = {"EVAL", lua_beat, "2", CLUSTER_REDIS_PREFIX "nodes",
-	                      alive,  b->node,  info, ttl,
-	                      b->instance, b->beaten ? "0" : "1"};
+	const char *argv[] = {
+	        "EVAL", lua_beat, "2",         CLUSTER_REDIS_PREFIX "nodes", alive, b->node,
+	        info,   ttl,      b->instance, b->beaten ? "0" : "1"};
 
 	cluster_redis_key_of(alive, "alive", b->node);
 	snprintf(info, sizeof(info), "%lld %ld", (long long)time(NULL), running);
