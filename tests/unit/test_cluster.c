@@ -480,9 +480,8 @@ test_same_name(void **state)
 	assert_int_equal(res.rc, CLUSTER_CONFLICT);
 	CALL(fx, &res, cluster_nodes(fx->b.c, on_nodes, &res));
 	assert_int_equal(res.rc, CLUSTER_OK);
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(res.json, "a"),
-	                                                    "running")),
-	                 1);
+	assert_int_equal(
+	        json_integer_value(json_object_get(json_object_get(res.json, "a"), "running")), 1);
 	cluster_destroy(twin.c);
 	result_reset(&res);
 }
@@ -799,27 +798,13 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        T(test_key_check),
-	        T(test_lease),
-	        T(test_lease_expiry),
-	        T(test_fencing_tokens),
-	        T(test_cert_put_cas),
-	        T(test_cert_round_trip),
-	        T(test_order),
-	        T(test_state_put),
-	        T(test_versions),
-	        T(test_answers),
-	        T(test_acks),
-	        T(test_nodes),
-	        T(test_same_name),
-	        T(test_accounts),
-	        T(test_announce),
-	        T(test_no_key_in_clear),
-	        T(test_reply_order),
-	        T(test_destroy_waiting),
-	        T(test_destroy_inside),
-	        T(test_odd_names),
-	        T(test_processes),
+	        T(test_key_check),       T(test_lease),        T(test_lease_expiry),
+	        T(test_fencing_tokens),  T(test_cert_put_cas), T(test_cert_round_trip),
+	        T(test_order),           T(test_state_put),    T(test_versions),
+	        T(test_answers),         T(test_acks),         T(test_nodes),
+	        T(test_same_name),       T(test_accounts),     T(test_announce),
+	        T(test_no_key_in_clear), T(test_reply_order),  T(test_destroy_waiting),
+	        T(test_destroy_inside),  T(test_odd_names),    T(test_processes),
 	};
 	int failed = 0;
 
