@@ -306,8 +306,8 @@ store_forgot(struct fleet_job *fj, long version)
 {
 	struct state *st = &fj->view->st;
 
-	log_warn("%s: the fleet's store has version %ld, this node had %ld (a new or restored "
-	         "store); %s",
+	log_warn("%s: the fleet's store has version %ld, this node had %ld (a new, wiped or "
+	         "restored store, or another cluster URL or database than the fleet's); %s",
 	         fj->name, version, st->fleet_version,
 	         fj->view->info.present ? "this node's set is put there" : "starting over");
 	st->fleet_version = version;
