@@ -1,10 +1,12 @@
 #include "renew/fleet_answers.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/b64.h"
+#include "base/file.h"
 #include "base/list.h"
 #include "base/log.h"
 #include "base/strmap.h"
@@ -195,6 +197,10 @@ struct follow {
 	char *name;
 	char *token;
 	char *key_auth;
+	char *dir; /* the webroot */
+	/* The file was there already, with the answer: a webroot this node
+	 * shares with the ordering node (NFS), whose file it is to remove. */
+	bool shared;
 	ev_timer expire;
 };
 
@@ -209,6 +215,7 @@ follow_free(struct follow *fw)
 	free(fw->name);
 	free(fw->token);
 	free(fw->key_auth);
+	free(fw->dir);
 	free(fw);
 }
 
@@ -230,9 +237,29 @@ on_expire(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	if (fw->webroot->ops->cleanup(fw->webroot, &fw->task, on_removed, fw) < 0) {
+	if (fw->shared || fw->webroot->ops->cleanup(fw->webroot, &fw->task, on_removed, fw) < 0) {
 		follow_free(fw);
 	}
+}
+
+/* Whether the token file holds the answer already (see struct follow's
+ * shared). */
+static bool
+already_there(const struct follow *fw)
+{
+	char *path = file_path(fw->dir, ".well-known", "acme-challenge", fw->token, NULL);
+	size_t len = 0;
+	char *text = path != NULL ? file_read(path, 1024, &len) : NULL;
+	bool same = false;
+
+	if (text != NULL) {
+		text[strcspn(text, "\r\n")] = '\0';
+		same = strcmp(text, fw->key_auth) == 0;
+	}
+
+	free(path);
+	free(text);
+	return same;
 }
 
 static void
@@ -276,6 +303,12 @@ on_webroot_answer(const struct cluster_reply *r, const char *value, void *arg)
 	}
 	fw->key_auth = strdup(value);
 	fw->task.key_auth = fw->key_auth;
+	if (fw->key_auth != NULL && already_there(fw)) {
+		/* Acknowledged as written, left alone. */
+		fw->shared = true;
+		on_written(0, "", fw);
+		return;
+	}
 	if (fw->key_auth == NULL ||
 	    fw->webroot->ops->present(fw->webroot, &fw->task, on_written, fw) < 0) {
 		log_error("%s: cannot write another node's webroot answer", fw->name);
@@ -300,7 +333,7 @@ fleet_answers_webroot_event(struct fleet_answers *fa, const struct cluster_event
 	}
 	fw = calloc(1, sizeof(*fw));
 	if (fw == NULL || (fw->name = strdup(ev->name)) == NULL ||
-	    (fw->token = strdup(ev->token)) == NULL ||
+	    (fw->token = strdup(ev->token)) == NULL || (fw->dir = strdup(s->webroot)) == NULL ||
 	    (fw->webroot = challenge_webroot_create(fa->loop, s->webroot)) == NULL) {
 		log_error("%s: cannot write another node's webroot answer", ev->name);
 		if (fw != NULL) {
@@ -731,7 +764,10 @@ fleet_answers_destroy(struct fleet_answers *fa)
 			/* Written (or on its way): the file goes now, since
 			 * webroot_cleanup removes it inside the call; the
 			 * deferred dones are dropped with the responder. */
-			(void)fw->webroot->ops->cleanup(fw->webroot, &fw->task, noop_done, NULL);
+			if (!fw->shared) {
+				(void)fw->webroot->ops->cleanup(fw->webroot, &fw->task, noop_done,
+				                                NULL);
+			}
 			follow_free(fw);
 		}
 		/* Else its store call answers later and frees it. */

@@ -12,9 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
+#include "base/file.h"
 #include "base/log.h"
 #include "capture.h"
 #include "cluster_fixture.h"
@@ -432,6 +434,53 @@ test_webroot_event(void **state)
 	free(dir);
 }
 
+/* A webroot the ordering node shares with this one (NFS): the file is
+ * there with the answer already; acknowledged, neither written again nor
+ * removed by this node (the ordering node's to remove). */
+static void
+test_webroot_shared(void **state)
+{
+	struct fixture *fx = *state;
+	struct fleet_answers *fa = fleet_answers_create(fx->loop, fx->b.c);
+	struct cluster_event ev = {
+	        .kind = CLUSTER_EVENT_WEBROOT, .token = TOKEN, .name = "www", .node = "a"};
+	struct conf_settings s;
+	char *dir = tmpdir_make("fleet-shared");
+	char *file = file_path(dir, TOKEN_FILE, NULL);
+	char *cdir = file_path(dir, ".well-known", "acme-challenge", NULL);
+	struct stat before, after;
+	char acks[64];
+	char *text;
+
+	assert_non_null(file);
+	assert_non_null(cdir);
+	assert_int_equal(file_mkdirs(cdir, 0755), 0);
+	put_answer(fx, CLUSTER_ANSWER_HTTP, TOKEN, KEY_AUTH);
+	assert_int_equal(file_write_atomic(file, KEY_AUTH, strlen(KEY_AUTH), 0644), 0);
+	assert_int_equal(stat(file, &before), 0);
+	webroot_settings(&s, dir);
+	fleet_answers_webroot_event(fa, &ev, &s);
+	for (int i = 0; i < 50; i++) {
+		acks_of(fx, acks, sizeof(acks));
+		if (strcmp(acks, "b,") == 0) {
+			break;
+		}
+		sleep_ms(fx, 20);
+	}
+	assert_string_equal(acks, "b,");
+	assert_int_equal(stat(file, &after), 0);
+	assert_int_equal(before.st_ino, after.st_ino); /* not written again */
+	fleet_answers_destroy(fa);
+	text = tmpdir_read(dir, TOKEN_FILE);
+	assert_non_null(text); /* not removed */
+	assert_string_equal(text, KEY_AUTH);
+	free(text);
+	tmpdir_remove(dir);
+	free(dir);
+	free(file);
+	free(cdir);
+}
+
 /* Node a presents a webroot answer; b (and c) write it when told, as the
  * daemon's on_event would have them. */
 static void
@@ -526,6 +575,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_destroyed_while_publishing, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_remote_and_cache, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_webroot_event, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_webroot_shared, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_ack_wait_all, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_ack_wait_silent_node, setup, teardown),
 	};
