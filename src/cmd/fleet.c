@@ -12,6 +12,7 @@
 #include "base/log.h"
 #include "crypto/seal.h"
 #include "renew/responders.h"
+#include "store/store.h"
 #include "store/store_account.h"
 
 #define PASSWORD_MAX 4096
@@ -494,16 +495,25 @@ on_versions(const struct cluster_reply *r, size_t n, const char *const *names, c
             const char *const *nodes, void *arg)
 {
 	struct cmd_fleet *f = arg;
+	const char *generation = cluster_generation(f->cluster);
+	/* Versions of another generation than the one this node's were
+	 * compared with say nothing: every certificate is compared (its job
+	 * goes by the certificates themselves). */
+	bool all = generation[0] != '\0' && strcmp(generation, f->generation) != 0;
 	size_t looked;
 
 	(void)nodes;
 	if (r->rc != CLUSTER_OK || !f->watching) {
 		return;
 	}
-	looked = schedule_fleet_reconcile(f->schedule, n, names, versions, f->was_down);
+	looked = schedule_fleet_reconcile(f->schedule, n, names, versions, f->was_down, all);
 	if (looked > 0) {
-		log_info("cluster: %zu certificate%s to look at again", looked,
-		         looked == 1 ? "" : "s");
+		log_info("cluster: %zu certificate%s to look at again%s", looked,
+		         looked == 1 ? "" : "s",
+		         all && f->generation[0] != '\0' ? " (the store was set up anew)" : "");
+	}
+	if (all && store_fleet_generation_write(f->state_dir, generation) == 0) {
+		snprintf(f->generation, sizeof(f->generation), "%s", generation);
 	}
 	f->was_down = false;
 }
@@ -547,6 +557,8 @@ on_beat(struct ev_loop *loop, ev_timer *w, int revents)
 	if (f->watching && cluster_state(f->cluster, NULL) == CLUSTER_STATE_READY) {
 		cluster_beat(f->cluster, FLEET_ALIVE_MS, (long)job_runner_active(f->runner),
 		             on_beaten, f);
+		/* A store wiped, or taken over by another key, since. */
+		(void)cluster_recheck(f->cluster);
 	}
 }
 
@@ -599,6 +611,7 @@ cmd_fleet_watch(struct cmd_fleet *f, struct schedule *sched, struct job_runner *
 	f->acct = acct;
 	f->state_dir = state_dir;
 	f->ca_url = ca_url;
+	(void)store_fleet_generation_read(state_dir, f->generation, sizeof(f->generation));
 	ev_timer_init(&f->account_check, on_account_check, 0.0, 0.0);
 	f->account_check.data = f;
 	f->watching = true;

@@ -42,6 +42,9 @@ struct cmd_fleet {
 	bool watching;
 	bool was_down; /* the store was away: its return looks at what waited */
 	time_t twin_said; /* when another node of this name was last said */
+	/* The store's generation the certificates here were compared with
+	 * (<state>/fleet.generation). */
+	char generation[CLUSTER_GENERATION_LEN];
 	/* The daemon's account (cmd_fleet_watch), compared with the fleet's on
 	 * every connect: a node that set one up alone joins the fleet's. */
 	struct acme_account_handle *acct;

@@ -320,9 +320,9 @@ store_forgot(struct fleet_job *fj, long version)
  * here: after the store forgot (wiped, restored), another node that missed
  * the last renewal may have put its older set back first, and installing
  * it would roll this node back. notBefore, not notAfter: a renewal under a
- * shorter profile ends earlier and is still the newer. (Not asked
- * otherwise: of two sets ordered under one lease, the first installed
- * counts, whichever was issued last.) */
+ * shorter profile ends earlier and is still the newer. (Not asked for an
+ * owed set whose store moved on: of two sets ordered under one lease, the
+ * first installed counts, whichever was issued last.) */
 static bool
 store_is_older(const struct fleet_job *fj, const struct cluster_cert *cc)
 {
@@ -343,12 +343,49 @@ store_is_older(const struct fleet_job *fj, const struct cluster_cert *cc)
 	return older;
 }
 
+/* Whether the store's certificate is the one installed here. */
+static bool
+same_cert(const struct fleet_job *fj, const struct cluster_cert *cc)
+{
+	char *here = read_file_of(fj, STORE_CERT_CERT);
+	bool same = here != NULL && cc->cert_pem != NULL && strcmp(here, cc->cert_pem) == 0;
+
+	free(here);
+	return same;
+}
+
+/* This node's set goes into the store as the next version, on top of the
+ * store's older one (a compare-and-set: a newer one put meanwhile wins and
+ * is read again; after FLEET_RESYNCS, the next sync tries again). */
+static void
+put_on_top(struct fleet_job *fj, struct fleet_call *call, const struct cluster_cert *cc)
+{
+	struct state *st = &fj->view->st;
+
+	log_warn("%s: the fleet's version %ld (by %s) is older than the certificate here; "
+	         "this node's is put there as the next version",
+	         fj->name, cc->version, cc->node != NULL ? cc->node : "?");
+	st->fleet_version = cc->version;
+	st->fleet_owed = true;
+	fj->changed = true;
+	if (fj->resyncs >= FLEET_RESYNCS) {
+		call_end(call, FLEET_OK);
+	} else if (push_owed(fj, call) < 0) {
+		call_end(call, FLEET_FAILED);
+	}
+}
+
+/* What to do with the store's record against what is installed here. A
+ * version says which is newer only while the store keeps its records: the
+ * certificates themselves decide when the store forgot (wiped, restored,
+ * set up anew) or when it holds the very set installed here. */
 static void
 on_get(const struct cluster_reply *r, const struct cluster_cert *cc, void *arg)
 {
 	struct fleet_call *call = arg;
 	struct fleet_job *fj = call_job(call);
 	struct state *st;
+	bool have;
 
 	if (fj == NULL) {
 		return;
@@ -359,39 +396,45 @@ on_get(const struct cluster_reply *r, const struct cluster_cert *cc, void *arg)
 		return;
 	}
 	fj->remote_version = cc->version;
-	if (cc->version < st->fleet_version) {
-		store_forgot(fj, cc->version);
-	}
-	if (fj->forgot && cc->version > st->fleet_version && cc->cert_pem != NULL &&
-	    cc->key_pem != NULL && store_is_older(fj, cc)) {
-		/* This node's set goes there as the next version, on top of
-		 * the store's (a compare-and-set: a newer one put meanwhile
-		 * wins and is read again; when that one is older too, the
-		 * next sync tries again). */
-		log_warn("%s: the fleet's version %ld (by %s) is older than the certificate here; "
-		         "this node's is put there as the next version",
-		         fj->name, cc->version, cc->node != NULL ? cc->node : "?");
-		st->fleet_version = cc->version;
-		st->fleet_owed = true;
-		fj->changed = true;
-		if (fj->resyncs >= FLEET_RESYNCS) {
-			call_end(call, FLEET_OK);
-		} else if (push_owed(fj, call) < 0) {
-			call_end(call, FLEET_FAILED);
+	have = fj->view->info.present && fj->view->info.problem[0] == '\0';
+	if (cc->cert_pem == NULL || cc->key_pem == NULL) {
+		/* Nothing there: a new or wiped store gets this node's set. */
+		if (cc->version < st->fleet_version) {
+			store_forgot(fj, cc->version);
 		}
-		return;
-	}
-	if (cc->version > st->fleet_version && cc->cert_pem != NULL && cc->key_pem != NULL) {
-		if (materialize(fj, cc) < 0) {
-			call_end(call, FLEET_FAILED);
+		if (st->fleet_owed && have && cc->version == st->fleet_version) {
+			if (push_owed(fj, call) < 0) {
+				call_end(call, FLEET_FAILED);
+			}
 			return;
 		}
-	} else if (st->fleet_owed && fj->view->info.present && cc->version == st->fleet_version) {
+	} else if (have && same_cert(fj, cc)) {
+		/* The set here: its version in this store, nothing to install. */
+		if (st->fleet_version != cc->version || st->fleet_owed) {
+			st->fleet_version = cc->version;
+			st->fleet_owed = false;
+			fj->changed = true;
+		}
+	} else if (have && st->fleet_owed && !fj->forgot && cc->version == st->fleet_version) {
 		if (push_owed(fj, call) < 0) {
 			call_end(call, FLEET_FAILED);
 		}
 		return;
-	} else if (cc->state != NULL && state_shared_merge(st, cc->state, false) == 1) {
+	} else if (have && (!st->fleet_owed || fj->forgot || cc->version < st->fleet_version) &&
+	           store_is_older(fj, cc)) {
+		/* A set that was the fleet's here (or the store forgot): an
+		 * older one put back is no reason to roll back. An owed set
+		 * whose store moved on loses (the first install counts). */
+		if (cc->version < st->fleet_version) {
+			fj->forgot = true;
+		}
+		put_on_top(fj, call, cc);
+		return;
+	} else if (materialize(fj, cc) < 0) {
+		call_end(call, FLEET_FAILED);
+		return;
+	}
+	if (cc->state != NULL && !fj->materialized && state_shared_merge(st, cc->state, false) == 1) {
 		fj->changed = true;
 	}
 	if (fj->token != 0) {

@@ -599,7 +599,7 @@ schedule_fleet_installed(struct schedule *sched, const char *name, long version)
 
 size_t
 schedule_fleet_reconcile(struct schedule *sched, size_t n, const char *const *names,
-                         const long *versions, bool all_due)
+                         const long *versions, bool all_due, bool all)
 {
 	time_t now = job_runner_now(sched->runner);
 	size_t looked = 0;
@@ -607,12 +607,12 @@ schedule_fleet_reconcile(struct schedule *sched, size_t n, const char *const *na
 	for (size_t i = 0; i < n; i++) {
 		struct entry *e = find(sched, names[i]);
 
-		if (e != NULL && versions[i] > e->fleet_version && look_now(e)) {
+		if (e != NULL && versions[i] != e->fleet_version && look_now(e)) {
 			looked++;
 		}
 	}
 	for (struct entry *e = sched->entries; e != NULL; e = e->next) {
-		if ((e->fleet_owed || (all_due && (e->fleet_waiting || e->when <= now))) &&
+		if ((all || e->fleet_owed || (all_due && (e->fleet_waiting || e->when <= now))) &&
 		    look_now(e)) {
 			looked++;
 		}

@@ -76,11 +76,13 @@ void schedule_each_settings(const struct schedule *sched,
  * installs it from the store). 0, or -1 if unknown. */
 int schedule_fleet_installed(struct schedule *sched, const char *name, long version);
 
-/* The store's versions (names[i] at versions[i]): every certificate with a
- * newer one, or a set owed to the store, is looked at now; with all_due
- * (the store is back after it was away) also every one whose last job
- * waited for the store or a lease, or that is due. Returns how many. */
+/* The store's versions (names[i] at versions[i]): every certificate with
+ * another one (newer, or older: a store that forgot), or a set owed to the
+ * store, is looked at now; with all_due (the store is back after it was
+ * away) also every one whose last job waited for the store or a lease, or
+ * that is due; with all (a new generation of the store: its versions are
+ * not comparable with what was recorded) every one. Returns how many. */
 size_t schedule_fleet_reconcile(struct schedule *sched, size_t n, const char *const *names,
-                                const long *versions, bool all_due);
+                                const long *versions, bool all_due, bool all);
 
 #endif

@@ -27,6 +27,11 @@ struct cluster {
 	 * writes (cluster_state). */
 	enum cluster_state state;
 	char why[512];
+	/* The store's generation: taken from its key check value, made anew
+	 * when a store without one (new, wiped) is set up (cluster_generation). */
+	char generation[CLUSTER_GENERATION_LEN];
+	char generation_seen[CLUSTER_GENERATION_LEN]; /* when last up */
+	bool rechecking;
 	struct cluster_defer refused; /* the calls answered "not ready" */
 	struct cluster_backend_events no_events;
 };
@@ -49,6 +54,22 @@ cluster_result_name(enum cluster_result rc)
 
 /* --- life ------------------------------------------------------------------ */
 
+/* The key check value passed ("KEYID s1:..."): its sealed part's first
+ * characters are of the random nonce, new with each setting up. */
+static void
+note_generation(struct cluster *c, const char *value)
+{
+	const char *sp = value != NULL ? strchr(value, ' ') : NULL;
+
+	snprintf(c->generation, sizeof(c->generation), "%s", sp != NULL ? sp + 1 + 3 : "");
+	for (char *p = c->generation; *p != '\0'; p++) {
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		      *p == '-' || *p == '_')) {
+			*p = '_';
+		}
+	}
+}
+
 static void
 on_checked(const struct cluster_reply *r, void *arg)
 {
@@ -58,6 +79,7 @@ on_checked(const struct cluster_reply *r, void *arg)
 	switch (r->rc) {
 	case CLUSTER_OK:
 		c->state = CLUSTER_STATE_READY;
+		memcpy(c->generation_seen, c->generation, sizeof(c->generation_seen));
 		if (c->config.on_up != NULL) {
 			c->config.on_up(c->config.arg);
 		}
@@ -73,6 +95,60 @@ on_checked(const struct cluster_reply *r, void *arg)
 		c->state = CLUSTER_STATE_DOWN;
 		break;
 	}
+}
+
+/* The periodic check while ready: the same generation changes nothing; a
+ * new one (the store lost its records and was set up again, by this node
+ * or another with the key) is a reconnect for the node (on_up: everything
+ * compared again); another key took the store over: nothing more is read
+ * or written. */
+static void
+on_rechecked(const struct cluster_reply *r, void *arg)
+{
+	struct cluster *c = arg;
+	char before[CLUSTER_GENERATION_LEN];
+
+	c->rechecking = false;
+	memcpy(before, c->generation_seen, sizeof(before));
+	if (c->state != CLUSTER_STATE_READY) {
+		return;
+	}
+	if (r->rc == CLUSTER_BAD_KEY) {
+		snprintf(c->why, sizeof(c->why), "%s (taken over since this node connected: a "
+		                                 "wiped store set up by a node with another key?)",
+		         r->message != NULL ? r->message : "");
+		log_error("cluster: %s: %s; nothing is read from it or written to it", c->url,
+		          c->why);
+		c->state = CLUSTER_STATE_BAD_KEY;
+	} else if (r->rc == CLUSTER_OK && strcmp(before, c->generation) != 0) {
+		log_warn("cluster: %s lost its records (wiped, or replaced) and is set up anew: "
+		         "every certificate is compared with it again",
+		         c->url);
+		memcpy(c->generation_seen, c->generation, sizeof(c->generation_seen));
+		if (c->config.on_up != NULL) {
+			c->config.on_up(c->config.arg);
+		}
+	}
+}
+
+int
+cluster_recheck(struct cluster *c)
+{
+	if (c->state != CLUSTER_STATE_READY || c->rechecking) {
+		return 0;
+	}
+	c->rechecking = true;
+	if (cluster_check_key(c, on_rechecked, c) < 0) {
+		c->rechecking = false;
+		return -1;
+	}
+	return 0;
+}
+
+const char *
+cluster_generation(const struct cluster *c)
+{
+	return c->generation;
 }
 
 /* Connected (again): the key is checked before anything else. */
@@ -343,6 +419,10 @@ on_check_set(const struct cluster_reply *r, void *arg)
 		}
 		reply_fail(fc, CLUSTER_ERROR, "out of memory");
 	} else {
+		if (r->rc == CLUSTER_OK) {
+			/* A store without one: this node set it up. */
+			note_generation(fc->c, fc->key_sealed);
+		}
 		fc->done(r, fc->arg);
 	}
 	front_free(fc);
@@ -375,6 +455,7 @@ on_check_get(const struct cluster_reply *r, const char *value, void *arg)
 		         sp != NULL ? (int)(sp - value) : 7, sp != NULL ? value : "unknown", id);
 		reply_fail(fc, CLUSTER_BAD_KEY, message);
 	} else {
+		note_generation(fc->c, value);
 		reply_fail(fc, CLUSTER_OK, "");
 	}
 	seal_free(plain);

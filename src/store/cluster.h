@@ -58,6 +58,19 @@ enum cluster_state cluster_state(const struct cluster *c, const char **why);
 bool cluster_up(const struct cluster *c); /* READY and connected */
 const char *cluster_node(const struct cluster *c);
 const char *cluster_name(const struct cluster *c); /* the URL, for logs */
+/* The store's generation (CLUSTER_GENERATION_LEN - 1 characters at most,
+ * [A-Za-z0-9_-]): the same while the store keeps its records, a new one
+ * when a store that lost them (new, wiped, replaced) is set up again. A
+ * version is only comparable within one generation. "" before the first
+ * key check passed. */
+#define CLUSTER_GENERATION_LEN 17
+const char *cluster_generation(const struct cluster *c);
+/* Checks the key again (the daemon's heartbeat does): a store wiped and
+ * set up again shows as a new generation (on_up called again, logged), a
+ * store taken over by a node with another key turns BAD_KEY (logged).
+ * Returns 0, or -1 when out of memory. */
+int cluster_recheck(struct cluster *c);
+
 /* Backend commands sent so far (the benchmark's figure; 0 for file). */
 unsigned long cluster_commands(const struct cluster *c);
 

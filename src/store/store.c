@@ -1,10 +1,12 @@
 #include "store/store.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "base/file.h"
+#include "base/log.h"
 #include "config.h"
 
 char *
@@ -60,4 +62,43 @@ store_default_socket(void)
 	path = dir != NULL ? file_path(dir, "acmed.sock", NULL) : NULL;
 	free(dir);
 	return path;
+}
+
+#define FLEET_GENERATION_NAME "fleet.generation"
+
+int
+store_fleet_generation_read(const char *state_dir, char *out, size_t len)
+{
+	char *path = file_path(state_dir, FLEET_GENERATION_NAME, NULL);
+	size_t n = 0;
+	char *text = path != NULL ? file_read(path, 256, &n) : NULL;
+
+	if (len > 0) {
+		out[0] = '\0';
+	}
+	if (text != NULL && len > 0) {
+		text[strcspn(text, "\r\n")] = '\0';
+		snprintf(out, len, "%s", text);
+	}
+	free(text);
+	free(path);
+	return path != NULL ? 0 : -1;
+}
+
+int
+store_fleet_generation_write(const char *state_dir, const char *generation)
+{
+	char *path = file_path(state_dir, FLEET_GENERATION_NAME, NULL);
+	char line[128];
+	int rc = -1;
+
+	snprintf(line, sizeof(line), "%s\n", generation);
+	if (path != NULL && file_write_atomic(path, line, strlen(line), 0644) == 0) {
+		rc = 0;
+	} else {
+		log_error("%s: cannot record the fleet store's generation",
+		          path != NULL ? path : state_dir);
+	}
+	free(path);
+	return rc;
 }

@@ -2,6 +2,8 @@
 #ifndef ACMED_STORE_H
 #define ACMED_STORE_H
 
+#include <stddef.h>
+
 /* The default state directory: $STATE_DIRECTORY when systemd set it (one
  * folder), else ACMED_STATEDIR for root, else $XDG_STATE_HOME/acmed or
  * ~/.local/state/acmed. New string, or NULL. */
@@ -11,5 +13,12 @@ char *store_default_dir(void);
  * it, else ACMED_RUNDIR/acmed.sock for root, else
  * $XDG_RUNTIME_DIR/acmed.sock (or the state folder). New string or NULL. */
 char *store_default_socket(void);
+
+/* Fleet mode: <state>/fleet.generation, the store's generation this
+ * node's certificates were last compared with (cluster_generation). Read
+ * into out ("" when there is none); written atomically. Return 0 or -1
+ * (a write logged). */
+int store_fleet_generation_read(const char *state_dir, char *out, size_t len);
+int store_fleet_generation_write(const char *state_dir, const char *generation);
 
 #endif

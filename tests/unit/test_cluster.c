@@ -15,8 +15,10 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <hiredis/hiredis.h>
 
 #include "cluster_fixture.h"
+#include "redis_server.h"
 
 #define LONG_MS 60000
 #define SHORT_MS 300
@@ -486,6 +488,57 @@ test_same_name(void **state)
 	result_reset(&res);
 }
 
+/* Everything gone, the key check too (FLUSHALL, an emptied folder). */
+static void
+wipe_all(struct fixture *fx)
+{
+	char path[700];
+
+	if (fx->g->redis) {
+		freeReplyObject(redis_server_command(&fx->g->server, 0, "FLUSHALL"));
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/keycheck", fx->url + strlen("file://"));
+	assert_int_equal(unlink(path), 0);
+}
+
+/* The heartbeat's key check again: the same store changes nothing; a
+ * wiped one is set up anew (a new generation, on_up again); one set up
+ * meanwhile by a node with another key turns this node away. */
+static void
+test_recheck(void **state)
+{
+	struct fixture *fx = *state;
+	struct node other = {0};
+	char before[CLUSTER_GENERATION_LEN];
+	int ups = fx->a.ups;
+
+	snprintf(before, sizeof(before), "%s", cluster_generation(fx->a.c));
+	assert_true(strlen(before) >= 8);
+	assert_string_equal(cluster_generation(fx->b.c), before);
+	assert_int_equal(cluster_recheck(fx->a.c), 0);
+	run_until(fx, NULL, 0, 0.3);
+	assert_string_equal(cluster_generation(fx->a.c), before);
+	assert_int_equal(fx->a.ups, ups);
+
+	wipe_all(fx);
+	assert_int_equal(cluster_recheck(fx->a.c), 0);
+	run_until(fx, &fx->a.ups, ups + 1, WAIT_S);
+	assert_string_not_equal(cluster_generation(fx->a.c), before);
+	assert_int_equal(cluster_state(fx->a.c, NULL), CLUSTER_STATE_READY);
+	/* b finds the generation a set up. */
+	assert_int_equal(cluster_recheck(fx->b.c), 0);
+	run_until(fx, &fx->b.ups, fx->b.ups + 1, WAIT_S);
+	assert_string_equal(cluster_generation(fx->b.c), cluster_generation(fx->a.c));
+
+	wipe_all(fx);
+	node_open(fx, &other, "x", cluster_fixture_key_b);
+	assert_int_equal(cluster_recheck(fx->a.c), 0);
+	run_until(fx, NULL, 0, 0.3);
+	assert_int_equal(cluster_state(fx->a.c, NULL), CLUSTER_STATE_BAD_KEY);
+	cluster_destroy(other.c);
+}
+
 static void
 test_accounts(void **state)
 {
@@ -798,13 +851,28 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        T(test_key_check),       T(test_lease),        T(test_lease_expiry),
-	        T(test_fencing_tokens),  T(test_cert_put_cas), T(test_cert_round_trip),
-	        T(test_order),           T(test_state_put),    T(test_versions),
-	        T(test_answers),         T(test_acks),         T(test_nodes),
-	        T(test_same_name),       T(test_accounts),     T(test_announce),
-	        T(test_no_key_in_clear), T(test_reply_order),  T(test_destroy_waiting),
-	        T(test_destroy_inside),  T(test_odd_names),    T(test_processes),
+	        T(test_key_check),
+	        T(test_lease),
+	        T(test_lease_expiry),
+	        T(test_fencing_tokens),
+	        T(test_cert_put_cas),
+	        T(test_cert_round_trip),
+	        T(test_order),
+	        T(test_state_put),
+	        T(test_versions),
+	        T(test_answers),
+	        T(test_acks),
+	        T(test_nodes),
+	        T(test_same_name),
+	        T(test_recheck),
+	        T(test_accounts),
+	        T(test_announce),
+	        T(test_no_key_in_clear),
+	        T(test_reply_order),
+	        T(test_destroy_waiting),
+	        T(test_destroy_inside),
+	        T(test_odd_names),
+	        T(test_processes),
 	};
 	int failed = 0;
 

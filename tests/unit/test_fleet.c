@@ -443,6 +443,120 @@ test_store_older(void **state)
 	free(second);
 }
 
+/* Puts the set installed on s into the store as node s's, expecting
+ * version expect; the new version. */
+static long
+put_set_of(struct world *w, struct site *s, long expect)
+{
+	struct result res = {0};
+	struct cluster_cert cc;
+	long version;
+
+	cluster_cert_init(&cc);
+	cc.cert_pem = tmpdir_read(s->dir, "cert.pem");
+	cc.chain_pem = tmpdir_read(s->dir, "chain.pem");
+	cc.key_pem = tmpdir_read(s->dir, "privkey.pem");
+	CALL(w->fx, &res, cluster_cert_put(s->n->c, NAME, 0, expect, &cc, on_done, &res));
+	assert_int_equal(res.rc, CLUSTER_OK);
+	version = res.version;
+	cluster_cert_finish(&cc);
+	result_reset(&res);
+	return version;
+}
+
+/* A wiped store set up again by another node, which renewed since: its
+ * versions are lower than (or the same as) the one recorded here, its
+ * certificate newer. The certificate decides: installed here (the store's
+ * version is taken), not this node's older set put back over it. */
+static void
+test_store_newer_lower_version(void **state)
+{
+	struct world *w = *state;
+	struct site *a = &w->a, *b = &w->b;
+	long version = 0;
+	char *first = order_on(w, a, &version);
+	char *second, *third, *now;
+
+	sync_on(w, b);
+	second = order_on(w, a, &version);
+	sync_on(w, b);
+	assert_int_equal(b->view.st.fleet_version, 2);
+	wipe_store(w);
+	job_begin(w, a);
+	third = install_new(w, a);
+	job_end(a, false);
+	assert_int_equal(put_set_of(w, a, 0), 1);
+
+	sync_on(w, b);
+	assert_true(b->fj.materialized);
+	assert_int_equal(b->view.st.fleet_version, 1);
+	assert_false(b->view.st.fleet_owed);
+	now = installed_serial(b);
+	assert_string_equal(now, third);
+	free(now);
+
+	/* The same set at another version: its version taken, nothing
+	 * installed (no deploy). */
+	assert_int_equal(put_set_of(w, a, 1), 2);
+	sync_on(w, b);
+	assert_false(b->fj.materialized);
+	assert_true(b->fj.changed);
+	assert_int_equal(b->view.st.fleet_version, 2);
+	now = installed_serial(b);
+	assert_string_equal(now, third);
+	free(now);
+	free(first);
+	free(second);
+	free(third);
+}
+
+/* An older set put back into a wiped store, at a higher version than the
+ * one recorded here: this node's newer set goes on top, never the older
+ * one installed over it. */
+static void
+test_store_older_higher_version(void **state)
+{
+	struct world *w = *state;
+	struct site *a = &w->a, *b = &w->b;
+	struct result res = {0};
+	long version = 0;
+	char *first = order_on(w, a, &version);
+	char *second, *now, *cert;
+
+	sync_on(w, b); /* b: first, version 1, as a has */
+	second = order_on(w, b, &version);
+	assert_int_equal(version, 2);
+	wipe_store(w);
+	/* a, which missed the renewal, puts first back, again and again. */
+	assert_int_equal(put_set_of(w, a, 0), 1);
+	assert_int_equal(put_set_of(w, a, 1), 2);
+	assert_int_equal(put_set_of(w, a, 2), 3);
+
+	sync_on(w, b);
+	assert_false(b->fj.materialized);
+	assert_int_equal(b->view.st.fleet_version, 4);
+	assert_false(b->view.st.fleet_owed);
+	now = installed_serial(b);
+	assert_string_equal(now, second);
+	free(now);
+	record(w, &res);
+	assert_int_equal(res.cert.version, 4);
+	assert_string_equal(res.cert.node, "b");
+	cert = tmpdir_read(b->dir, "cert.pem");
+	assert_string_equal(res.cert.cert_pem, cert);
+	free(cert);
+	result_reset(&res);
+
+	/* a takes it. */
+	sync_on(w, a);
+	assert_true(a->fj.materialized);
+	now = installed_serial(a);
+	assert_string_equal(now, second);
+	free(now);
+	free(first);
+	free(second);
+}
+
 /* A node whose store went away while it installed: the set is owed, then
  * pushed by its next sync (a version more), and reaches the other node. */
 static void
@@ -718,6 +832,8 @@ main(void)
 	        T(test_owed_push_race),
 	        T(test_store_forgot),
 	        T(test_store_older),
+	        T(test_store_newer_lower_version),
+	        T(test_store_older_higher_version),
 	        T(test_adopt_order),
 	        T(test_shared_state),
 	        T(test_finish_in_flight),
