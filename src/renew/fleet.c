@@ -434,7 +434,8 @@ on_get(const struct cluster_reply *r, const struct cluster_cert *cc, void *arg)
 		call_end(call, FLEET_FAILED);
 		return;
 	}
-	if (cc->state != NULL && !fj->materialized && state_shared_merge(st, cc->state, false) == 1) {
+	if (cc->state != NULL && !fj->materialized &&
+	    state_shared_merge(st, cc->state, false) == 1) {
 		fj->changed = true;
 	}
 	if (fj->token != 0) {
