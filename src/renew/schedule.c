@@ -38,6 +38,7 @@ struct entry {
 	char *last_error;
 	bool marked;
 	bool force; /* the next job orders whatever the policy says */
+	bool forced; /* the job running now was */
 	ev_timer ari_timer; /* when to ask for the window again */
 	struct ari_ask *ari; /* in flight, or NULL */
 	struct list_node ari_wait; /* in the schedule's ari_queue */
@@ -260,6 +261,7 @@ on_due(struct ev_loop *loop, ev_periodic *w, int revents)
 	memset(&req, 0, sizeof(req));
 	req.force = e->force;
 	req.ari_when = e->ari_when;
+	e->forced = e->force;
 	e->force = false;
 	settings_of(e, &s);
 	if (job_runner_add(e->sched->runner, e->name, &s, &req) < 0) {
@@ -657,6 +659,13 @@ schedule_job_done(struct schedule *sched, const struct job_outcome *o)
 		e->unrecorded = 0;
 		e->hold_until = 0;
 	}
+	if (e->forced && o->result == JOB_DEFERRED && o->fleet_waiting) {
+		/* renew --now while the fleet's store is away: still asked
+		 * when it is back (not when another node ordered it: its new
+		 * certificate is what was asked for). */
+		e->force = true;
+	}
+	e->forced = false;
 	if (when <= now) {
 		/* Due again at once: a failure not recorded as the
 		 * certificate's (a hook missing, the account refused, the
