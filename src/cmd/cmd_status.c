@@ -114,6 +114,21 @@ format_time(json_int_t t, char *buf, size_t len)
 	strftime(buf, len, "%Y-%m-%d %H:%M", &tm);
 }
 
+/* A heartbeat's time, to the second (one comes every 10 s). */
+static void
+format_seconds(json_int_t t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (t == 0) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	gmtime_r(&tt, &tm);
+	strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
 /* Fleet mode: the shared record's version, who ordered it, who holds its
  * lease now. */
 static void
@@ -147,7 +162,7 @@ print_nodes(json_t *nodes)
 	if (nodes == NULL) {
 		return;
 	}
-	printf("\n%-20s %-17s %-8s %s\n", "NODE", "LAST CONTACT", "ORDERS", "ALIVE");
+	printf("\n%-20s %-20s %-8s %s\n", "NODE", "LAST CONTACT (UTC)", "ORDERS", "ALIVE");
 	json_array_foreach(nodes, i, n)
 	{
 		const char *name = "";
@@ -157,8 +172,8 @@ print_nodes(json_t *nodes)
 
 		json_unpack(n, "{s:s, s:I, s:I, s:b}", "node", &name, "seen", &seen, "running",
 		            &running, "alive", &alive);
-		format_time(seen, when, sizeof(when));
-		printf("%-20s %-17s %-8lld %s\n", name, when, (long long)running,
+		format_seconds(seen, when, sizeof(when));
+		printf("%-20s %-20s %-8lld %s\n", name, when, (long long)running,
 		       alive ? "yes" : "no (no heartbeat for 30 s)");
 	}
 }

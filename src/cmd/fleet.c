@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "acme/acme_account.h"
@@ -162,12 +163,17 @@ read_password(const char *path)
 {
 	size_t len = 0;
 	char *text = file_read(path, PASSWORD_MAX, &len);
+	struct stat sb;
 
 	if (text == NULL) {
 		log_error("cluster-password-file %s: %s", path, strerror(errno));
 		return NULL;
 	}
 	text[strcspn(text, "\r\n")] = '\0';
+	if (stat(path, &sb) == 0 && (sb.st_mode & 077) != 0) {
+		log_warn("cluster-password-file %s can be read by others (mode %04o): chmod 600 %s",
+		         path, (unsigned)(sb.st_mode & 07777), path);
+	}
 	return text;
 }
 
@@ -707,28 +713,47 @@ on_view_versions(const struct cluster_reply *r, size_t n, const char *const *nam
 	}
 }
 
+static int
+by_name(const void *a, const void *b)
+{
+	return strcmp((*(const struct cluster_node *const *)a)->name,
+	              (*(const struct cluster_node *const *)b)->name);
+}
+
 static void
 on_view_nodes(const struct cluster_reply *r, size_t n, const struct cluster_node *nodes, void *arg)
 {
 	struct view *v = arg;
 	json_t *list = json_array();
+	const struct cluster_node **sorted = n > 0 ? calloc(n, sizeof(*sorted)) : NULL;
 	json_int_t running = 0;
 
 	v->w8.done = true;
-	if (r->rc != CLUSTER_OK || list == NULL) {
+	if (r->rc != CLUSTER_OK || list == NULL || (n > 0 && sorted == NULL)) {
 		v->failed = true;
 		json_decref(list);
+		free(sorted);
 		return;
 	}
+	/* By name: the same order on every node and every time. */
 	for (size_t i = 0; i < n; i++) {
-		json_array_append_new(list, json_pack("{s:s, s:I, s:I, s:b}", "node", nodes[i].name,
-		                                      "seen", (json_int_t)nodes[i].seen, "running",
-		                                      (json_int_t)nodes[i].running, "alive",
-		                                      nodes[i].alive));
-		if (nodes[i].alive && strcmp(nodes[i].name, v->node) != 0) {
-			running += nodes[i].running;
+		sorted[i] = &nodes[i];
+	}
+	if (n > 1) {
+		qsort(sorted, n, sizeof(*sorted), by_name);
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct cluster_node *node = sorted[i];
+
+		json_array_append_new(list,
+		                      json_pack("{s:s, s:I, s:I, s:b}", "node", node->name, "seen",
+		                                (json_int_t)node->seen, "running",
+		                                (json_int_t)node->running, "alive", node->alive));
+		if (node->alive && strcmp(node->name, v->node) != 0) {
+			running += node->running;
 		}
 	}
+	free(sorted);
 	json_object_set_new(v->answer, "nodes", list);
 	json_object_set_new(v->answer, "fleet_running", json_integer(running));
 }

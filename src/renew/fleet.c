@@ -263,9 +263,9 @@ on_push(const struct cluster_reply *r, void *arg)
 		fj->view->st.fleet_version = r->version;
 		fj->view->st.fleet_owed = false;
 		fj->changed = true;
-		log_info("%s: the set made here while the store was away is the fleet's version "
-		         "%ld",
-		         fj->name, r->version);
+		log_info("%s: the set installed here is the fleet's version %ld (%s)", fj->name,
+		         r->version,
+		         fj->forgot ? "put back into the store" : "made while the store was away");
 		call_end(call, FLEET_OK);
 	} else if (r->rc == CLUSTER_CONFLICT && fj->resyncs < FLEET_RESYNCS) {
 		/* Another node's got there first: read it and take it (or,

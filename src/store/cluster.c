@@ -63,8 +63,8 @@ note_generation(struct cluster *c, const char *value)
 
 	snprintf(c->generation, sizeof(c->generation), "%s", sp != NULL ? sp + 1 + 3 : "");
 	for (char *p = c->generation; *p != '\0'; p++) {
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-		      *p == '-' || *p == '_')) {
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '-' || *p == '_')) {
 			*p = '_';
 		}
 	}
@@ -114,8 +114,9 @@ on_rechecked(const struct cluster_reply *r, void *arg)
 		return;
 	}
 	if (r->rc == CLUSTER_BAD_KEY) {
-		snprintf(c->why, sizeof(c->why), "%s (taken over since this node connected: a "
-		                                 "wiped store set up by a node with another key?)",
+		snprintf(c->why, sizeof(c->why),
+		         "%s (taken over since this node connected: a "
+		         "wiped store set up by a node with another key?)",
 		         r->message != NULL ? r->message : "");
 		log_error("cluster: %s: %s; nothing is read from it or written to it", c->url,
 		          c->why);
