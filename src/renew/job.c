@@ -426,7 +426,13 @@ job_begin(struct job *job)
 		job_order(job, &d);
 		break;
 	case POLICY_DEPLOY:
-		log_info("%s: %s", job->name, d.why);
+		if (job->fleet.materialized) {
+			/* The fleet's set just installed: its hook is due, not a
+			 * recovery. */
+			log_info("%s: running its deploy hook", job->name);
+		} else {
+			log_info("%s: %s", job->name, d.why);
+		}
 		job_deploy(job);
 		break;
 	case POLICY_WAIT:

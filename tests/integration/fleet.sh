@@ -16,7 +16,8 @@
 # batch (set B) during which the node holding the most leases is killed
 # with -9, a node with the wrong cluster key, then Redis stopped for 30 s
 # when set A comes due (half its lifetime, VALIDITY / 2 after issue), a
-# fourth node started afterwards, and a scan of Redis for secrets. Orders
+# fourth node started afterwards, Redis wiped while that node is away, and
+# a scan of Redis for secrets. Orders
 # are counted at Pebble ("Added order" in its log: a newOrder retried after
 # a badNonce is one order).
 #
@@ -996,6 +997,73 @@ t_late_node()
 	fi
 }
 
+# ---- Redis wiped while the fleet runs ----
+
+# node4 misses a renewal of three certificates, Redis loses everything
+# (FLUSHALL), node4 comes back with its older sets: the nodes put their
+# sets back (the heartbeat finds the store set up anew), none installs an
+# older set over a newer one or runs its hook for a set it had, every node
+# ends with the newest, the store has its key check and the fleet's
+# account back, and a node with another key is still refused.
+t_wipe()
+{
+	local n c s url1 extra
+	local -a three=("${A_CERTS[@]:0:3}")
+	local -A mark=()
+
+	if ! proc_running "${NODE_PID[4]:-0}"; then
+		fail "node4 (the previous case's) is not running"
+		return
+	fi
+	url1=$(account_url 1)
+	node_stop 4
+	serials 1 "${three[@]}" >"$T/wipe-old"
+	for c in "${three[@]}"; do
+		run renew --now "$c" -c "$(node_dir 1)/acmed.conf"
+		expect_status 0
+	done
+	if ! wait_until $((40 * SLOW)) renewed_everywhere "1 2 3" "$T/wipe-old" "${three[@]}"; then
+		fail "the renewals asked of node1 did not reach node2 and node3"
+		return
+	fi
+	# Every serial a hook has seen so far: one after the wipe must be new.
+	cat "$T"/node*/deployed | awk '{print $2}' | sort -u >"$T/wipe-seen"
+	for n in 1 2 3; do
+		mark[$n]=$(wc -l <"$(node_dir "$n")/deployed")
+	done
+	redis-cli -p "$RPORT" FLUSHALL >/dev/null || fail "FLUSHALL failed"
+	node_start 4
+	if ! wait_until $((40 * SLOW)) renewed_everywhere "1 2 3 4" "$T/wipe-old" "${three[@]}"; then
+		fail "the nodes do not end with node1's newer sets of ${three[*]}: $(for n in 1 2 3 4; do serials "$n" "${three[@]}" | tr '\n' ' '; done)"
+	fi
+	sleep $((15 * SLOW))
+	expect_fleet_valid "1 2 3 4" "${A_CERTS[@]}"
+	for n in 1 2 3; do
+		while read -r c s; do
+			if grep -qxF "$s" "$T/wipe-seen"; then
+				fail "node$n ran its deploy hook for $c $s, a set it had before the wipe (rolled back, or installed again)"
+			fi
+		done < <(tail -n "+$((mark[$n] + 1))" "$(node_dir "$n")/deployed")
+	done
+	if [[ $(redis-cli -p "$RPORT" EXISTS acmed:keycheck) != 1 ]]; then
+		fail "the key check is not back in the wiped store"
+	fi
+	if [[ -z $(redis-cli -p "$RPORT" --scan --pattern 'acmed:account:*') ]]; then
+		fail "the fleet's account is not back in the wiped store"
+	fi
+	for n in 2 3 4; do
+		if [[ $(account_url "$n") != "$url1" ]]; then
+			fail "node$n's account ($(account_url "$n")) is not node1's ($url1)"
+		fi
+	done
+	extra=$(grep -c 'put there as the next version\|lost its records' "$T"/node[1-4]/log | tr '\n' ' ')
+	echo "# after the wipe: $extra" >&2
+	run run -c "$(node_dir 5)/acmed.conf"
+	if ((RC != 2)); then
+		fail "a node with another cluster key started on the store set up again: exit $RC"
+	fi
+}
+
 # ---- nothing secret in Redis ----
 
 t_no_secrets()
@@ -1090,6 +1158,7 @@ timed_case "kill -9 of the node holding the most leases in a batch of $NCERTS: a
 timed_case "a node with another cluster key: refused at start naming both key ids, Redis unchanged" t_wrong_key
 timed_case "Redis stopped for 30 s as renewals come due: no crash, files untouched, renewed once Redis is back, the loss logged once" t_redis_down
 timed_case "a fourth node started afterwards installs every certificate within seconds, ordering nothing" t_late_node
+timed_case "Redis wiped (FLUSHALL) while a node that missed a renewal is away: every node ends with the newest sets, none rolled back or installed again, the key check and the account back, another key still refused" t_wipe
 timed_case "no private key, EAB key, cluster key or JWS in Redis, its AOF or the logs" t_no_secrets
 for n in 1 2 3 4 5 6; do
 	if [[ -n ${NODE_PID[$n]:-} ]]; then
