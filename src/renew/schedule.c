@@ -39,6 +39,7 @@ struct entry {
 	bool marked;
 	bool force; /* the next job orders whatever the policy says */
 	bool forced; /* the job running now was */
+	bool looked; /* inside schedule_fleet_reconcile: counted once */
 	ev_timer ari_timer; /* when to ask for the window again */
 	struct ari_ask *ari; /* in flight, or NULL */
 	struct list_node ari_wait; /* in the schedule's ari_queue */
@@ -610,14 +611,17 @@ schedule_fleet_reconcile(struct schedule *sched, size_t n, const char *const *na
 		struct entry *e = find(sched, names[i]);
 
 		if (e != NULL && versions[i] != e->fleet_version && look_now(e)) {
+			e->looked = true;
 			looked++;
 		}
 	}
 	for (struct entry *e = sched->entries; e != NULL; e = e->next) {
-		if ((all || e->fleet_owed || (all_due && (e->fleet_waiting || e->when <= now))) &&
+		if (!e->looked &&
+		    (all || e->fleet_owed || (all_due && (e->fleet_waiting || e->when <= now))) &&
 		    look_now(e)) {
 			looked++;
 		}
+		e->looked = false;
 	}
 	return looked;
 }
