@@ -6,94 +6,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "acme/acme_account.h"
 #include "base/file.h"
 #include "base/log.h"
+#include "cmd/fleet_wait.h"
 #include "crypto/seal.h"
 #include "renew/responders.h"
 #include "store/store.h"
-#include "store/store_account.h"
 
 #define PASSWORD_MAX 4096
-#define ACCOUNT_MAX (64 * 1024)
-/* How long a node waits for the account another one registers. */
-#define ACCOUNT_WAIT_TRIES 60
-#define FLEET_ACCOUNT_LEASE_MS 60000L
-
-/* --- waiting in a command --------------------------------------------------- */
-
-struct wait {
-	bool done;
-	bool timed_out;
-	struct cluster_reply r;
-	char message[512];
-	char *key_pem; /* account_get */
-	char *json;
-};
-
-static void
-on_deadline(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct wait *w8 = w->data;
-
-	(void)loop;
-	(void)revents;
-	w8->timed_out = true;
-}
-
-/* Runs the loop until *flag is set or seconds passed. */
-static void
-run_until(struct ev_loop *loop, struct wait *w8, bool (*ready)(void *), void *arg, double seconds)
-{
-	ev_timer deadline;
-
-	ev_timer_init(&deadline, on_deadline, seconds, 0.0);
-	deadline.data = w8;
-	ev_timer_start(loop, &deadline);
-	while (!ready(arg) && !w8->timed_out) {
-		ev_run(loop, EVRUN_ONCE);
-	}
-	ev_timer_stop(loop, &deadline);
-}
-
-static bool
-wait_done(void *arg)
-{
-	return ((struct wait *)arg)->done;
-}
-
-static void
-on_reply(const struct cluster_reply *r, void *arg)
-{
-	struct wait *w8 = arg;
-
-	w8->r = *r;
-	snprintf(w8->message, sizeof(w8->message), "%s", r->message != NULL ? r->message : "");
-	w8->r.message = w8->message;
-	w8->done = true;
-}
-
-static void
-on_account(const struct cluster_reply *r, const char *key_pem, const char *json, void *arg)
-{
-	struct wait *w8 = arg;
-
-	on_reply(r, arg);
-	w8->key_pem = key_pem != NULL ? strdup(key_pem) : NULL;
-	w8->json = json != NULL ? strdup(json) : NULL;
-}
-
-static void
-wait_finish(struct wait *w8)
-{
-	if (w8->key_pem != NULL) {
-		OPENSSL_cleanse(w8->key_pem, strlen(w8->key_pem));
-	}
-	free(w8->key_pem);
-	free(w8->json);
-}
 
 /* --- opening --------------------------------------------------------------- */
 
@@ -187,7 +109,7 @@ int
 cmd_fleet_open(struct cmd_fleet *f, struct ev_loop *loop, const struct conf_settings *settings)
 {
 	struct cluster_config config;
-	struct wait w8;
+	struct fleet_wait w8;
 	char err[512];
 	char *password = NULL;
 	char host[CONF_NODE_NAME_MAX + 1];
@@ -233,7 +155,7 @@ cmd_fleet_open(struct cmd_fleet *f, struct ev_loop *loop, const struct conf_sett
 		rc = -1;
 		goto out;
 	}
-	run_until(loop, &w8, not_connecting, f->cluster, FLEET_CONNECT_WAIT);
+	fleet_wait_run(loop, &w8, not_connecting, f->cluster, FLEET_CONNECT_WAIT);
 	switch (cluster_state(f->cluster, &why)) {
 	case CLUSTER_STATE_READY:
 		rc = 0;
@@ -260,238 +182,6 @@ out:
 	}
 	free(password);
 	return rc;
-}
-
-/* --- the account --------------------------------------------------------------- */
-
-static char *
-account_path(const char *state_dir, const char *ca_url, enum store_account_file file)
-{
-	char *host = acme_account_ca_dir(ca_url);
-	char *path = host != NULL ? store_account_path(state_dir, host, file) : NULL;
-
-	free(host);
-	return path;
-}
-
-/* This node's account files set aside (account.*.local) before the fleet's
- * are written over them. */
-static void
-set_aside(const char *state_dir, const char *ca_url)
-{
-	char *key = account_path(state_dir, ca_url, STORE_ACCOUNT_KEY);
-	char *json = account_path(state_dir, ca_url, STORE_ACCOUNT_JSON);
-	char *key_local = account_path(state_dir, ca_url, STORE_ACCOUNT_KEY_LOCAL);
-	char *json_local = account_path(state_dir, ca_url, STORE_ACCOUNT_JSON_LOCAL);
-
-	if (key != NULL && key_local != NULL && rename(key, key_local) == 0) {
-		log_warn("this node's account key differs from the fleet's: set aside as %s",
-		         key_local);
-	}
-	if (json != NULL && json_local != NULL) {
-		(void)rename(json, json_local);
-	}
-	free(key);
-	free(json);
-	free(key_local);
-	free(json_local);
-}
-
-/* Writes the fleet's account here. Returns 1 when the files changed, 0
- * when they were the same, -1 on failure (logged). */
-static int
-write_account(const char *state_dir, const char *ca_url, const char *key_pem, const char *json)
-{
-	char *key_path = account_path(state_dir, ca_url, STORE_ACCOUNT_KEY);
-	char *json_path = account_path(state_dir, ca_url, STORE_ACCOUNT_JSON);
-	char *dir = account_path(state_dir, ca_url, STORE_ACCOUNT_DIR);
-	size_t len = 0;
-	char *have = key_path != NULL ? file_read(key_path, ACCOUNT_MAX, &len) : NULL;
-	int rc = -1;
-
-	if (key_path == NULL || json_path == NULL || dir == NULL) {
-		log_error("out of memory");
-		goto out;
-	}
-	if (have != NULL && strcmp(have, key_pem) == 0) {
-		rc = 0;
-		goto out;
-	}
-	if (have != NULL) {
-		set_aside(state_dir, ca_url);
-	}
-	/* The key first: a crash between leaves a key whose account is
-	 * looked up again (acme_account_open), never a URL without it. */
-	if (file_mkdirs(dir, 0700) < 0 ||
-	    file_write_atomic(key_path, key_pem, strlen(key_pem), 0600) < 0 ||
-	    file_write_atomic(json_path, json, strlen(json), 0600) < 0) {
-		log_error("cannot write the fleet's account into %s", dir);
-		goto out;
-	}
-	log_info("the fleet's account installed in %s", dir);
-	rc = 1;
-out:
-	if (have != NULL) {
-		OPENSSL_cleanse(have, len);
-	}
-	free(have);
-	free(key_path);
-	free(json_path);
-	free(dir);
-	return rc;
-}
-
-/* The fleet's account for ca_url into w8 (waited for). Returns 0 when the
- * store answered. */
-static int
-get_account(struct cmd_fleet *f, const char *ca_url, struct wait *w8)
-{
-	char *host = acme_account_ca_dir(ca_url);
-	int rc = -1;
-
-	memset(w8, 0, sizeof(*w8));
-	if (host != NULL && cluster_account_get(f->cluster, host, on_account, w8) == 0) {
-		run_until(f->loop, w8, wait_done, w8, FLEET_CONNECT_WAIT);
-		rc = w8->done && w8->r.rc == CLUSTER_OK ? 0 : -1;
-		if (w8->done && w8->r.rc != CLUSTER_OK) {
-			log_warn("cluster: the fleet's account: %s", w8->r.message);
-		}
-		if (!w8->done) {
-			/* Its answer must not reach a struct that is gone. */
-			run_until(f->loop, w8, wait_done, w8, 60.0);
-		}
-	}
-	free(host);
-	return rc;
-}
-
-/* The lease on registering the fleet's account (a name no certificate
- * can have): held by the node that registers it, until it is stored. */
-static void
-account_lease_name(const char *ca_url, char *out, size_t len)
-{
-	char *host = acme_account_ca_dir(ca_url);
-
-	snprintf(out, len, ".account.%s", host != NULL ? host : "");
-	free(host);
-}
-
-static enum cluster_result
-take_account_lease(struct cmd_fleet *f, const char *ca_url)
-{
-	struct wait w8;
-	char name[300];
-
-	memset(&w8, 0, sizeof(w8));
-	account_lease_name(ca_url, name, sizeof(name));
-	if (cluster_lease_take(f->cluster, name, FLEET_ACCOUNT_LEASE_MS, on_reply, &w8) < 0) {
-		return CLUSTER_ERROR;
-	}
-	run_until(f->loop, &w8, wait_done, &w8, 60.0);
-	if (w8.r.rc == CLUSTER_OK) {
-		f->account_token = w8.r.token;
-	}
-	return w8.r.rc;
-}
-
-static void
-sleep_loop(struct ev_loop *loop, double seconds)
-{
-	struct wait w8;
-
-	memset(&w8, 0, sizeof(w8));
-	run_until(loop, &w8, wait_done, &w8, seconds);
-}
-
-int
-cmd_fleet_account_pull(struct cmd_fleet *f, const char *state_dir, const char *ca_url)
-{
-	struct wait w8;
-
-	if (f->cluster == NULL) {
-		return 0;
-	}
-	if (cluster_state(f->cluster, NULL) != CLUSTER_STATE_READY) {
-		char *key = account_path(state_dir, ca_url, STORE_ACCOUNT_KEY);
-		bool have = key != NULL && access(key, F_OK) == 0;
-
-		free(key);
-		if (!have) {
-			log_error("cluster: %s cannot be reached and this node has no account for "
-			          "%s yet: it takes the fleet's once the store is back (a node "
-			          "registers none on its own)",
-			          cluster_name(f->cluster), ca_url);
-			return -1;
-		}
-		/* This node's own: compared with the fleet's once it is back. */
-		return 0;
-	}
-	if (get_account(f, ca_url, &w8) == 0 && w8.key_pem == NULL &&
-	    take_account_lease(f, ca_url) == CLUSTER_BUSY) {
-		/* Another node registers the fleet's account right now: that
-		 * one, rather than one account per node. */
-		log_info("cluster: waiting for the account another node registers");
-		for (int i = 0;
-		     i < ACCOUNT_WAIT_TRIES && w8.r.rc == CLUSTER_OK && w8.key_pem == NULL; i++) {
-			sleep_loop(f->loop, 0.5);
-			wait_finish(&w8);
-			(void)get_account(f, ca_url, &w8);
-		}
-	}
-	if (w8.key_pem != NULL && w8.json != NULL) {
-		(void)write_account(state_dir, ca_url, w8.key_pem, w8.json);
-	}
-	wait_finish(&w8);
-	return 0;
-}
-
-void
-cmd_fleet_account_push(struct cmd_fleet *f, struct acme_account_handle *acct, const char *state_dir,
-                       const char *ca_url)
-{
-	struct wait w8;
-	char *key_pem = NULL;
-	char *json = NULL;
-	size_t key_len = 0, json_len = 0;
-	char *host = acme_account_ca_dir(ca_url);
-
-	memset(&w8, 0, sizeof(w8));
-	if (f->cluster == NULL || host == NULL ||
-	    cluster_state(f->cluster, NULL) != CLUSTER_STATE_READY) {
-		goto out;
-	}
-	key_pem = file_read(acct->key_path, ACCOUNT_MAX, &key_len);
-	json = file_read(acct->json_path, ACCOUNT_MAX, &json_len);
-	if (key_pem == NULL || json == NULL ||
-	    cluster_account_put(f->cluster, host, key_pem, json, on_reply, &w8) < 0) {
-		goto out;
-	}
-	run_until(f->loop, &w8, wait_done, &w8, 60.0);
-	if (w8.r.rc == CLUSTER_OK) {
-		log_info("cluster: this node's account is the fleet's");
-	} else if (w8.r.rc == CLUSTER_CONFLICT) {
-		/* Another node registered at the same time: its account wins. */
-		wait_finish(&w8);
-		if (get_account(f, ca_url, &w8) == 0 && w8.key_pem != NULL && w8.json != NULL &&
-		    write_account(state_dir, ca_url, w8.key_pem, w8.json) == 1) {
-			acme_account_reload(acct);
-		}
-	}
-out:
-	if (f->account_token != 0) {
-		char name[300];
-
-		account_lease_name(ca_url, name, sizeof(name));
-		cluster_lease_release(f->cluster, name, f->account_token, NULL, NULL);
-		f->account_token = 0;
-	}
-	if (key_pem != NULL) {
-		OPENSSL_cleanse(key_pem, key_len);
-	}
-	wait_finish(&w8);
-	free(key_pem);
-	free(json);
-	free(host);
 }
 
 /* --- the daemon ---------------------------------------------------------------- */
@@ -665,7 +355,7 @@ cmd_fleet_close(struct cmd_fleet *f)
 /* --- the fleet's view ------------------------------------------------------------ */
 
 struct view {
-	struct wait w8;
+	struct fleet_wait w8;
 	const char *node; /* this one's: its own orders are counted by its daemon */
 	json_t *answer;
 	size_t pending; /* lease_holder answers awaited */
@@ -812,7 +502,7 @@ cmd_fleet_view(struct cmd_fleet *f, json_t *answer)
 		v.w8.done = true;
 		v.failed = true;
 	}
-	run_until(f->loop, &v.w8, view_done, &v, 60.0);
+	fleet_wait_run(f->loop, &v.w8, view_done, &v, 60.0);
 	if (!view_done(&v)) {
 		/* Its answers must not reach v once it is gone: closed now,
 		 * the store answers every call still waiting. */
