@@ -523,10 +523,15 @@ answer(struct daemon *d, const char *cmd, const char *cert)
 		    cluster_state(d->fleet.cluster, NULL) != CLUSTER_STATE_READY) {
 			/* Asked of this node only: it orders once the store is
 			 * back (a restart meanwhile forgets it). */
-			return json_pack("{s:b, s:s}", "ok", 1, "waits",
-			                 "the fleet's store cannot be reached: the renewal waits "
-			                 "for it (asked of this node only; ask again if it "
-			                 "restarts meanwhile)");
+			return json_pack(
+			        "{s:b, s:s}", "ok", 1, "waits",
+			        cluster_state(d->fleet.cluster, NULL) == CLUSTER_STATE_BAD_KEY
+			                ? "the fleet's store is held by another cluster "
+			                  "key (see the daemon's log): the renewal waits for "
+			                  "it (asked of this node only)"
+			                : "the fleet's store cannot be reached: the renewal "
+			                  "waits for it (asked of this node only; ask again "
+			                  "if it restarts meanwhile)");
 		}
 		return json_pack("{s:b}", "ok", 1);
 	}

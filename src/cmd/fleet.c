@@ -253,7 +253,10 @@ on_beat(struct ev_loop *loop, ev_timer *w, int revents)
 	if (f->watching && cluster_state(f->cluster, NULL) == CLUSTER_STATE_READY) {
 		cluster_beat(f->cluster, FLEET_ALIVE_MS, (long)job_runner_active(f->runner),
 		             on_beaten, f);
-		/* A store wiped, or taken over by another key, since. */
+	}
+	/* A store wiped, or taken over by another key (or set up again with
+	 * this one after that), since. */
+	if (f->watching) {
 		(void)cluster_recheck(f->cluster);
 	}
 }

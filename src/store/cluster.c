@@ -32,6 +32,7 @@ struct cluster {
 	char generation[CLUSTER_GENERATION_LEN];
 	char generation_seen[CLUSTER_GENERATION_LEN]; /* when last up */
 	bool rechecking;
+	bool ever_ready; /* the key check passed once */
 	struct cluster_defer refused; /* the calls answered "not ready" */
 	struct cluster_backend_events no_events;
 };
@@ -79,6 +80,7 @@ on_checked(const struct cluster_reply *r, void *arg)
 	switch (r->rc) {
 	case CLUSTER_OK:
 		c->state = CLUSTER_STATE_READY;
+		c->ever_ready = true;
 		memcpy(c->generation_seen, c->generation, sizeof(c->generation_seen));
 		if (c->config.on_up != NULL) {
 			c->config.on_up(c->config.arg);
@@ -110,16 +112,27 @@ on_rechecked(const struct cluster_reply *r, void *arg)
 
 	c->rechecking = false;
 	memcpy(before, c->generation_seen, sizeof(before));
+	if (c->state == CLUSTER_STATE_BAD_KEY && r->rc == CLUSTER_OK) {
+		/* The store was emptied again and set up with this key. */
+		log_info("cluster: %s: the cluster key check passes again: back to work", c->url);
+		c->state = CLUSTER_STATE_READY;
+		memcpy(c->generation_seen, c->generation, sizeof(c->generation_seen));
+		if (c->config.on_up != NULL) {
+			c->config.on_up(c->config.arg);
+		}
+		return;
+	}
 	if (c->state != CLUSTER_STATE_READY) {
 		return;
 	}
 	if (r->rc == CLUSTER_BAD_KEY) {
 		snprintf(c->why, sizeof(c->why),
-		         "%s (taken over since this node connected: a "
-		         "wiped store set up by a node with another key?)",
-		         r->message != NULL ? r->message : "");
-		log_error("cluster: %s: %s; nothing is read from it or written to it", c->url,
-		          c->why);
+		         "taken over since this node connected by a node with another cluster key "
+		         "(a wiped store it set up first): stop that node and empty the store "
+		         "(FLUSHALL); the nodes with the fleet's key set it up again and go on by "
+		         "themselves");
+		log_error("cluster: %s: %s; nothing is read from it or written to it until then",
+		          c->url, c->why);
 		c->state = CLUSTER_STATE_BAD_KEY;
 	} else if (r->rc == CLUSTER_OK && strcmp(before, c->generation) != 0) {
 		log_warn("cluster: %s lost its records (wiped, or replaced) and is set up anew: "
@@ -135,7 +148,10 @@ on_rechecked(const struct cluster_reply *r, void *arg)
 int
 cluster_recheck(struct cluster *c)
 {
-	if (c->state != CLUSTER_STATE_READY || c->rechecking) {
+	/* A store taken over after this node used it is looked at again
+	 * too: it may be set up anew with the fleet's key. */
+	if (c->rechecking || !(c->state == CLUSTER_STATE_READY ||
+	                       (c->state == CLUSTER_STATE_BAD_KEY && c->ever_ready))) {
 		return 0;
 	}
 	c->rechecking = true;

@@ -67,7 +67,9 @@ const char *cluster_name(const struct cluster *c); /* the URL, for logs */
 const char *cluster_generation(const struct cluster *c);
 /* Checks the key again (the daemon's heartbeat does): a store wiped and
  * set up again shows as a new generation (on_up called again, logged), a
- * store taken over by a node with another key turns BAD_KEY (logged).
+ * store taken over by a node with another key turns BAD_KEY (logged), and
+ * one BAD_KEY after it was READY turns READY again once the check passes
+ * (the store emptied and set up again with this key; on_up called).
  * Returns 0, or -1 when out of memory. */
 int cluster_recheck(struct cluster *c);
 

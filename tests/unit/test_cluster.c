@@ -536,6 +536,13 @@ test_recheck(void **state)
 	assert_int_equal(cluster_recheck(fx->a.c), 0);
 	run_until(fx, NULL, 0, 0.3);
 	assert_int_equal(cluster_state(fx->a.c, NULL), CLUSTER_STATE_BAD_KEY);
+
+	/* Emptied again: a sets it up with the fleet's key and goes on. */
+	ups = fx->a.ups;
+	wipe_all(fx);
+	assert_int_equal(cluster_recheck(fx->a.c), 0);
+	run_until(fx, &fx->a.ups, ups + 1, WAIT_S);
+	assert_int_equal(cluster_state(fx->a.c, NULL), CLUSTER_STATE_READY);
 	cluster_destroy(other.c);
 }
 
