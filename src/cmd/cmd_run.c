@@ -256,6 +256,17 @@ on_fleet_ready(void *arg)
 	ev_timer_start(d->loop, &d->retry);
 }
 
+/* Fleet mode: the store holds another cluster key (found after the start;
+ * said in the log): the daemon goes, exit status 2, as at its start. */
+static void
+on_fleet_refused(void *arg)
+{
+	struct daemon *d = arg;
+
+	d->rc = CLI_EXIT_USAGE;
+	ev_break(d->loop, EVBREAK_ALL);
+}
+
 /* Connects to the CA and sets the account up; until it works, tries again
  * with a growing delay (the CA may be down when the daemon starts). */
 static void
@@ -604,6 +615,7 @@ run(struct cli *cli)
 		goto out;
 	}
 	d.fleet.on_ready = on_fleet_ready;
+	d.fleet.on_refused = on_fleet_refused;
 	d.fleet.ready_arg = &d;
 	if (open_responders(&d) < 0) {
 		goto out;

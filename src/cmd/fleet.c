@@ -51,6 +51,31 @@ on_ready_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 }
 
+/* A store set up with another key found after the start (it waited for
+ * the fleet's nodes to set a wiped store up): the daemon goes, as it
+ * would have at its start. */
+static void
+on_bad_key(void *arg)
+{
+	struct cmd_fleet *f = arg;
+
+	if (f->on_refused != NULL) {
+		ev_feed_event(f->loop, &f->refused, EV_TIMER);
+	}
+}
+
+static void
+on_refused_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct cmd_fleet *f = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (f->on_refused != NULL) {
+		f->on_refused(f->ready_arg);
+	}
+}
+
 static void
 on_down(const char *why, void *arg)
 {
@@ -123,6 +148,8 @@ cmd_fleet_open(struct cmd_fleet *f, struct ev_loop *loop, const struct conf_sett
 	f->loop = loop;
 	ev_timer_init(&f->ready, on_ready_timer, 0.0, 0.0);
 	f->ready.data = f;
+	ev_timer_init(&f->refused, on_refused_timer, 0.0, 0.0);
+	f->refused.data = f;
 	if (settings->cluster == NULL) {
 		return 0;
 	}
@@ -147,6 +174,7 @@ cmd_fleet_open(struct cmd_fleet *f, struct ev_loop *loop, const struct conf_sett
 	config.node = f->node;
 	config.on_up = on_up;
 	config.on_down = on_down;
+	config.on_bad_key = on_bad_key;
 	config.on_event = on_event;
 	config.arg = f;
 	f->cluster = cluster_create(loop, &config, err, sizeof(err));
@@ -348,8 +376,10 @@ cmd_fleet_close(struct cmd_fleet *f)
 {
 	cmd_fleet_unwatch(f);
 	f->on_ready = NULL;
+	f->on_refused = NULL;
 	if (f->loop != NULL) {
 		ev_clear_pending(f->loop, &f->ready);
+		ev_clear_pending(f->loop, &f->refused);
 	}
 	cluster_destroy(f->cluster);
 	f->cluster = NULL;

@@ -56,6 +56,10 @@ struct cmd_fleet {
 	void (*on_ready)(void *arg);
 	void *ready_arg;
 	ev_timer ready;
+	/* Called (from the loop) when the store turns out to hold another
+	 * cluster key after the start (ready_arg given). */
+	void (*on_refused)(void *arg);
+	ev_timer refused;
 };
 
 /* Opens the store settings name (nothing when cluster is not set): the key

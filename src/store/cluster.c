@@ -17,6 +17,10 @@
 #define AAD_LEN 600
 #define CHECK_TEXT "acmed cluster key check"
 
+/* How long a node waits for the running nodes to set up a wiped store. */
+#define CHECK_WAIT_S 2.0
+#define CHECK_WAITS 15
+
 struct cluster {
 	struct cluster_backend *b;
 	unsigned char key[CLUSTER_KEY_LEN];
@@ -33,6 +37,11 @@ struct cluster {
 	char generation_seen[CLUSTER_GENERATION_LEN]; /* when last up */
 	bool rechecking;
 	bool ever_ready; /* the key check passed once */
+	/* A store without a key check while other nodes are connected: its
+	 * check tried again every CHECK_WAIT_S, CHECK_WAITS times at most. */
+	ev_timer check_again;
+	int check_waits;
+	struct ev_loop *loop;
 	struct cluster_defer refused; /* the calls answered "not ready" */
 	struct cluster_backend_events no_events;
 };
@@ -80,6 +89,9 @@ on_checked(const struct cluster_reply *r, void *arg)
 	switch (r->rc) {
 	case CLUSTER_OK:
 		c->state = CLUSTER_STATE_READY;
+		if (!c->ever_ready && c->b->ops->ready != NULL) {
+			c->b->ops->ready(c->b);
+		}
 		c->ever_ready = true;
 		memcpy(c->generation_seen, c->generation, sizeof(c->generation_seen));
 		if (c->config.on_up != NULL) {
@@ -87,15 +99,48 @@ on_checked(const struct cluster_reply *r, void *arg)
 		}
 		break;
 	case CLUSTER_BAD_KEY:
+		if (!c->ever_ready && c->state != CLUSTER_STATE_BAD_KEY &&
+		    c->config.on_bad_key != NULL) {
+			c->state = CLUSTER_STATE_BAD_KEY;
+			log_error("cluster: %s: %s; nothing is read from it or written to it",
+			          c->url, c->why);
+			c->config.on_bad_key(c->config.arg);
+			break;
+		}
 		if (c->state != CLUSTER_STATE_BAD_KEY) {
 			log_error("cluster: %s: %s; nothing is read from it or written to it",
 			          c->url, c->why);
 		}
 		c->state = CLUSTER_STATE_BAD_KEY;
 		break;
+	case CLUSTER_BUSY:
+		/* on_listeners: looked at again shortly (CHECK_WAITS times). */
+		if (c->check_waits++ == 0) {
+			log_info("cluster: %s: %s", c->url, c->why);
+		}
+		c->state = CLUSTER_STATE_DOWN;
+		ev_timer_stop(c->loop, &c->check_again);
+		ev_timer_set(&c->check_again, CHECK_WAIT_S, 0.0);
+		ev_timer_start(c->loop, &c->check_again);
+		break;
 	default:
 		c->state = CLUSTER_STATE_DOWN;
 		break;
+	}
+}
+
+static void
+on_check_again(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct cluster *c = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (c->state == CLUSTER_STATE_DOWN && c->b->ops->up(c->b)) {
+		c->state = CLUSTER_STATE_CONNECTING;
+		if (cluster_check_key(c, on_checked, c) < 0) {
+			c->state = CLUSTER_STATE_DOWN;
+		}
 	}
 }
 
@@ -274,6 +319,9 @@ cluster_create(struct ev_loop *loop, const struct cluster_config *config, char *
 	if (c->b == NULL) {
 		goto fail;
 	}
+	c->loop = loop;
+	ev_timer_init(&c->check_again, on_check_again, CHECK_WAIT_S, 0.0);
+	c->check_again.data = c;
 	if (RAND_bytes(instance, sizeof(instance)) != 1) {
 		snprintf(err, errlen, "no random bytes for the node's instance");
 		goto fail;
@@ -297,6 +345,9 @@ cluster_destroy(struct cluster *c)
 {
 	if (c == NULL) {
 		return;
+	}
+	if (c->loop != NULL) {
+		ev_timer_stop(c->loop, &c->check_again);
 	}
 	c->b->ops->destroy(c->b);
 	cluster_defer_finish(&c->refused);
@@ -423,6 +474,35 @@ reply_fail(struct front_call *fc, enum cluster_result rc, const char *message)
 /* The check value is "KEYID SEALED": the id names the fleet's key in the
  * message a node with another one gets. */
 static void on_check_get(const struct cluster_reply *r, const char *value, void *arg);
+static void on_check_set(const struct cluster_reply *r, void *arg);
+
+/* A store without a key check: this node sets it up. */
+static void
+set_up(struct front_call *fc)
+{
+	if (fc->c->b->ops->check_set(fc->c->b, fc->key_sealed, on_check_set, fc) < 0) {
+		reply_fail(fc, CLUSTER_ERROR, "out of memory");
+		front_free(fc);
+	}
+}
+
+static void
+on_listeners(const struct cluster_reply *r, void *arg)
+{
+	struct front_call *fc = arg;
+	char message[256];
+
+	if (r->rc != CLUSTER_OK || r->version == 0) {
+		set_up(fc);
+		return;
+	}
+	snprintf(message, sizeof(message),
+	         "the store has no key check but %ld node%s of the fleet connected to it "
+	         "(wiped under a running fleet): waiting for them to set it up again",
+	         r->version, r->version == 1 ? " is" : "s are");
+	reply_fail(fc, CLUSTER_BUSY, message);
+	front_free(fc);
+}
 
 static void
 on_check_set(const struct cluster_reply *r, void *arg)
@@ -457,11 +537,18 @@ on_check_get(const struct cluster_reply *r, const char *value, void *arg)
 	seal_key_id(fc->c->key, id);
 	if (r->rc != CLUSTER_OK) {
 		fc->done(r, fc->arg);
-	} else if (value == NULL && fc->key_sealed != NULL) {
-		if (fc->c->b->ops->check_set(fc->c->b, fc->key_sealed, on_check_set, fc) == 0) {
+	} else if (value == NULL && fc->key_sealed != NULL && !fc->c->ever_ready &&
+	           fc->c->check_waits < CHECK_WAITS && fc->c->b->ops->listeners != NULL) {
+		/* No store set up, yet nodes connected to it: a store wiped
+		 * under a running fleet, which its nodes set up again at their
+		 * next heartbeat. Not this node, which may hold another key. */
+		if (fc->c->b->ops->listeners(fc->c->b, on_listeners, fc) == 0) {
 			return;
 		}
 		reply_fail(fc, CLUSTER_ERROR, "out of memory");
+	} else if (value == NULL && fc->key_sealed != NULL) {
+		set_up(fc);
+		return;
 	} else if (sp == NULL ||
 	           (plain = seal_open(fc->c->key, "keycheck", sp + 1, NULL)) == NULL ||
 	           strcmp(plain, CHECK_TEXT) != 0) {

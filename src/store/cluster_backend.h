@@ -36,6 +36,13 @@ struct cluster_backend_ops {
 	int (*check_get)(struct cluster_backend *b, cluster_value_fn done, void *arg);
 	int (*check_set)(struct cluster_backend *b, const char *value, cluster_done_fn done,
 	                 void *arg);
+	/* How many nodes that passed the key check are connected to the
+	 * store now, in the reply's version (after ready: this node among
+	 * them); NULL where the backend cannot tell (file). */
+	int (*listeners)(struct cluster_backend *b, cluster_done_fn done, void *arg);
+	/* This node passed the key check (once; it counts for listeners from
+	 * now on, across reconnects). NULL where nothing is to be done. */
+	void (*ready)(struct cluster_backend *b);
 
 	int (*lease_take)(struct cluster_backend *b, const char *name, long ttl_ms,
 	                  cluster_done_fn done, void *arg);

@@ -233,6 +233,55 @@ r_check_set(struct cluster_backend *b, const char *value, cluster_done_fn done, 
 	               : 0;
 }
 
+static void
+on_listeners(redisReply *reply, const char *err, void *arg)
+{
+	struct cluster_redis_call *call = arg;
+	struct cluster_reply r;
+
+	memset(&r, 0, sizeof(r));
+	r.rc = cluster_redis_reply_rc(reply, err, &r.message);
+	/* [channel, subscribers] */
+	if (r.rc == CLUSTER_OK) {
+		r.version = (long)cluster_redis_reply_int(cluster_redis_reply_elem(reply, 1));
+	}
+	if (call->done != NULL) {
+		call->done(&r, call->arg);
+	}
+	free(call);
+}
+
+static int
+r_listeners(struct cluster_backend *b, cluster_done_fn done, void *arg)
+{
+	struct cluster_redis_call *call = cluster_redis_call_new(b, arg);
+	const char *argv[] = {"PUBSUB", "NUMSUB", CLUSTER_REDIS_READY};
+
+	if (call != NULL) {
+		call->done = done;
+	}
+	return cluster_redis_send_argv((struct cluster_redis *)b, call, on_listeners, 3, argv);
+}
+
+/* Nothing is published there: a subscription marks a node that passed
+ * the key check. */
+static void
+on_ready_message(const char *channel, const char *message, size_t len, void *arg)
+{
+	(void)channel;
+	(void)message;
+	(void)len;
+	(void)arg;
+}
+
+static void
+r_ready(struct cluster_backend *b)
+{
+	struct cluster_redis *cr = (struct cluster_redis *)b;
+
+	(void)redis_subscribe(cr->redis, CLUSTER_REDIS_READY, on_ready_message, cr);
+}
+
 /* --- leases ---------------------------------------------------------------- */
 
 static void
@@ -606,6 +655,8 @@ static const struct cluster_backend_ops redis_ops = {
         .commands = r_commands,
         .check_get = r_check_get,
         .check_set = r_check_set,
+        .listeners = r_listeners,
+        .ready = r_ready,
         .lease_take = r_lease_take,
         .lease_renew = r_lease_renew,
         .lease_release = r_lease_release,

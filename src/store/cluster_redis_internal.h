@@ -12,6 +12,8 @@
 #define CLUSTER_REDIS_PREFIX "acmed:"
 #define CLUSTER_REDIS_KEY_LEN 512
 #define CLUSTER_REDIS_EVENTS CLUSTER_REDIS_PREFIX "events"
+/* Subscribed to by the nodes that passed the key check (see listeners). */
+#define CLUSTER_REDIS_READY CLUSTER_REDIS_PREFIX "ready"
 
 struct cluster_redis {
 	struct cluster_backend base;

@@ -47,6 +47,10 @@ struct cluster_config {
 	 * may be NULL. */
 	void (*on_up)(void *arg);
 	void (*on_down)(const char *why, void *arg);
+	/* The key check failed before it ever passed (the store holds
+	 * another key; said in the log): the node has no business here. May
+	 * be NULL. */
+	void (*on_bad_key)(void *arg);
 	/* An announcement from a node (this one's included), see
 	 * cluster_announce; may be NULL. */
 	void (*on_event)(const struct cluster_event *ev, void *arg);

@@ -437,6 +437,11 @@ proc_running()
 	[[ -n $st && $st != Z* ]]
 }
 
+proc_gone()
+{
+	! proc_running "$1"
+}
+
 # installed_everywhere "N..." CERT...: whether every node N has a cert.pem
 # for every CERT.
 installed_everywhere()
@@ -1007,7 +1012,7 @@ t_late_node()
 # account back, and a node with another key is still refused.
 t_wipe()
 {
-	local n c s url1 extra
+	local n c s url1 extra before pid5 rc5
 	local -a three=("${A_CERTS[@]:0:3}")
 	local -A mark=()
 
@@ -1032,7 +1037,26 @@ t_wipe()
 		mark[$n]=$(wc -l <"$(node_dir "$n")/deployed")
 	done
 	redis-cli -p "$RPORT" FLUSHALL >/dev/null || fail "FLUSHALL failed"
+	# A node with another key started at once finds an empty store: it
+	# must leave it to the fleet's nodes, and go when they set it up.
+	before=$(orders)
+	"$ACMED" -v run -c "$(node_dir 5)/acmed.conf" </dev/null >"$T/node5-wipe.log" 2>&1 &
+	pid5=$!
+	lib_track_pid "$pid5"
 	node_start 4
+	if ! wait_until $((30 * SLOW)) proc_gone "$pid5"; then
+		fail "the node with another key still runs 30 s after the wipe: $(tail -n 3 "$T/node5-wipe.log" | tr '\n' ';')"
+		lib_stop_pid "$pid5"
+	else
+		wait "$pid5"
+		rc5=$?
+		if ((rc5 != 2)); then
+			fail "the node with another key started on the wiped store exited $rc5, want 2: $(tail -n 3 "$T/node5-wipe.log" | tr '\n' ';')"
+		fi
+	fi
+	if grep -q 'account https://' "$T/node5-wipe.log"; then
+		fail "the node with another key registered an account on the wiped store"
+	fi
 	if ! wait_until $((40 * SLOW)) renewed_everywhere "1 2 3 4" "$T/wipe-old" "${three[@]}"; then
 		fail "the nodes do not end with node1's newer sets of ${three[*]}: $(for n in 1 2 3 4; do serials "$n" "${three[@]}" | tr '\n' ' '; done)"
 	fi
