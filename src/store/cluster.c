@@ -497,9 +497,9 @@ on_listeners(const struct cluster_reply *r, void *arg)
 		return;
 	}
 	snprintf(message, sizeof(message),
-	         "the store has no key check but %ld node%s of the fleet connected to it "
+	         "the store has no key check but %ld node%s of the fleet %s connected to it "
 	         "(wiped under a running fleet): waiting for them to set it up again",
-	         r->version, r->version == 1 ? " is" : "s are");
+	         r->version, r->version == 1 ? "" : "s", r->version == 1 ? "is" : "are");
 	reply_fail(fc, CLUSTER_BUSY, message);
 	front_free(fc);
 }
