@@ -16,6 +16,8 @@ static bool log_colour;
 static bool log_tty;
 static bool log_journal;
 static char log_status_line[256];
+/* The innermost capture of this thread (log_capture_begin). */
+static _Thread_local struct log_capture *log_captured;
 
 static const struct {
 	const char *label;
@@ -166,10 +168,48 @@ log_status_clear(void)
 }
 
 void
+log_capture_begin(struct log_capture *c)
+{
+	c->first[0] = '\0';
+	c->outer = log_captured;
+	log_captured = c;
+}
+
+void
+log_capture_end(struct log_capture *c)
+{
+	if (log_captured == c) {
+		log_captured = c->outer;
+	}
+}
+
+/* Keeps an error line in the innermost capture, when it has none yet. */
+static void
+capture(enum log_level level, const char *fmt, va_list ap)
+{
+	struct log_capture *c = log_captured;
+
+	if (c == NULL || level != LOG_LEVEL_ERROR || c->first[0] != '\0') {
+		return;
+	}
+	vsnprintf(c->first, sizeof(c->first), fmt, ap);
+	for (char *p = c->first; *p != '\0'; p++) {
+		if (*p == '\n' || *p == '\r') {
+			*p = ' ';
+		}
+	}
+}
+
+void
 log_msg(enum log_level level, const char *fmt, ...)
 {
 	va_list ap;
 
+	if (level < LOG_LEVEL__MAX && log_captured != NULL) {
+		va_start(ap, fmt);
+		capture(level, fmt, ap);
+		va_end(ap);
+	}
 	if (level >= LOG_LEVEL__MAX || !log_enabled(level)) {
 		return;
 	}
@@ -185,6 +225,11 @@ log_openssl(const char *fmt, ...)
 	unsigned long code;
 	char buf[256];
 
+	if (log_captured != NULL) {
+		va_start(ap, fmt);
+		capture(LOG_LEVEL_ERROR, fmt, ap);
+		va_end(ap);
+	}
 	va_start(ap, fmt);
 	log_vmsg(LOG_LEVEL_ERROR, fmt, ap);
 	va_end(ap);

@@ -46,6 +46,20 @@ void log_time(time_t t, char *buf, size_t len);
 void log_status(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_status_clear(void);
 
+/* The first error a callee logged, kept for a caller that must store a
+ * self-contained reason (state.json's last error is shown later by
+ * `acmed status`, where the log is not). Between log_capture_begin and
+ * log_capture_end on one thread, the first LOG_LEVEL_ERROR line (whatever
+ * the level shown) is copied into c->first ("" when none). Captures nest:
+ * the innermost one gets it. */
+struct log_capture {
+	char first[512];
+	struct log_capture *outer;
+};
+
+void log_capture_begin(struct log_capture *c);
+void log_capture_end(struct log_capture *c);
+
 #define log_error(...) log_msg(LOG_LEVEL_ERROR, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_LEVEL_WARN, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_LEVEL_INFO, __VA_ARGS__)

@@ -371,6 +371,25 @@ session_account_existing(struct session *s, const struct conf_settings *settings
 	return rc;
 }
 
+/* session_init, keeping in s->offline why the CA could not be reached
+ * (the line it logged) for the jobs' records. */
+static enum session_result
+connect_ca(struct session *s, const struct conf_settings *settings)
+{
+	struct log_capture cap;
+	enum session_result rc;
+
+	log_capture_begin(&cap);
+	rc = session_init(s, settings);
+	log_capture_end(&cap);
+	if (rc != SESSION_OK) {
+		/* session_init finished s: the reason is written after. */
+		snprintf(s->offline, sizeof(s->offline), "%s: %s", SESSION_OFFLINE_UNREACHABLE,
+		         cap.first[0] != '\0' ? cap.first : "no answer");
+	}
+	return rc;
+}
+
 enum session_result
 session_connect(struct session *s, const struct conf_settings *settings, const char *state_dir,
                 bool need_ca, struct job_runner_config *config)
@@ -402,8 +421,8 @@ session_connect(struct session *s, const struct conf_settings *settings, const c
 		goto out;
 	}
 	config->cluster = fleet->cluster;
-	if (need_ca && session_init(s, settings) != SESSION_OK) {
-		config->offline = SESSION_OFFLINE_UNREACHABLE;
+	if (need_ca && connect_ca(s, settings) != SESSION_OK) {
+		config->offline = s->offline;
 	} else if (need_ca) {
 		s->fleet = fleet;
 		fleet = NULL;

@@ -57,6 +57,10 @@ struct session {
 	/* Fleet mode: the shared store of a one-shot command (session_connect;
 	 * the daemon keeps its own, which outlives its session). */
 	struct cmd_fleet *fleet; /* owned, or NULL */
+	/* Why the CA could not be reached (session_connect's config->offline),
+	 * with the reason session_init logged: stored as the jobs' last error
+	 * and shown by `acmed status` long after the log. */
+	char offline[640];
 };
 
 /* Sets up the loop and clients for settings->ca (default letsencrypt) and
@@ -114,8 +118,9 @@ enum session_result session_account_existing(struct session *s,
 void session_account_unlock(struct session *s);
 
 /* Why the jobs that must order cannot when need_ca and the CA could not
- * be reached: config->offline of session_connect. */
-#define SESSION_OFFLINE_UNREACHABLE "the CA cannot be reached (see above)"
+ * be reached: config->offline of session_connect is this, then ": " and
+ * the reason session_init logged. */
+#define SESSION_OFFLINE_UNREACHABLE "the CA cannot be reached"
 
 /* Sets up config (job.h) for a run on state_dir; in fleet mode the
  * shared store first (cmd_fleet_open: SESSION_USAGE for a bad key) and

@@ -126,6 +126,8 @@ install_chain(const struct install_request *req, const char *pem, size_t pem_len
 	char *key_pem = NULL;
 	char *leaf = NULL;
 	char *rest = NULL;
+	struct log_capture cap;
+	int stored;
 
 	memset(&chain, 0, sizeof(chain));
 	memset(&set, 0, sizeof(set));
@@ -158,10 +160,14 @@ install_chain(const struct install_request *req, const char *pem, size_t pem_len
 	set.key_pem = key_pem;
 	set.cert_pem = leaf;
 	set.chain_pem = rest;
-	if (store_cert_install(req->state_dir, req->name, &set) < 0) {
+	log_capture_begin(&cap);
+	stored = store_cert_install(req->state_dir, req->name, &set);
+	log_capture_end(&cap);
+	if (stored < 0) {
+		/* Kept in state.json: the reason, not a pointer to the log. */
 		snprintf(message, len,
-		         "%s: cannot install the certificate (see above); the previous one stays",
-		         req->name);
+		         "%s: cannot install the certificate: %.400s; the previous one stays",
+		         req->name, cap.first[0] != '\0' ? cap.first : "write failed");
 		goto out;
 	}
 	result = INSTALL_DONE;

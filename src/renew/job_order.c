@@ -242,6 +242,7 @@ can_order(struct job *job, const struct policy_decision *d, struct challenge **r
 {
 	struct job_shared *sh = job->sh;
 	char problem[JOB_MESSAGE_LEN];
+	struct log_capture cap;
 
 	if (sh->issue.client == NULL) {
 		job_fail(job, "%s: %s: %s", job->name, d->why, sh->offline);
@@ -262,10 +263,14 @@ can_order(struct job *job, const struct policy_decision *d, struct challenge **r
 		job_fail(job, "%s: %s", job->name, problem);
 		return false;
 	}
+	log_capture_begin(&cap);
 	*responder = responders_get(sh->responders, &job->s);
+	log_capture_end(&cap);
 	if (*responder == NULL) {
+		/* The reason is stored: status shows it without the log. */
 		job->local_failure = true;
-		job_fail(job, "%s: no challenge responder (see above)", job->name);
+		job_fail(job, "%s: no challenge responder: %s", job->name,
+		         cap.first[0] != '\0' ? cap.first : "none could be made");
 		return false;
 	}
 	return true;
@@ -278,6 +283,8 @@ static int
 order_key(struct job *job, const struct policy_decision *d, EVP_PKEY **key)
 {
 	char path[512];
+	struct log_capture cap;
+	int rc;
 
 	*key = NULL;
 	/* An order left for other names would be refused for these. */
@@ -294,14 +301,18 @@ order_key(struct job *job, const struct policy_decision *d, EVP_PKEY **key)
 	if (!job->s.reuse_key || d->reason == POLICY_BROKEN) {
 		return 0;
 	}
-	switch (store_cert_key_load(job->sh->state_dir, job->name, key, path, sizeof(path))) {
+	log_capture_begin(&cap);
+	rc = store_cert_key_load(job->sh->state_dir, job->name, key, path, sizeof(path));
+	log_capture_end(&cap);
+	switch (rc) {
 	case 1:
 		log_debug("%s: reusing the key in %s", job->name, path);
 		return 0;
 	case 0:
 		return 0;
 	default:
-		job_fail(job, "%s: cannot reuse the key in %s (see above)", job->name, path);
+		job_fail(job, "%s: cannot reuse the key in %s: %s", job->name, path,
+		         cap.first[0] != '\0' ? cap.first : "unreadable");
 		return -1;
 	}
 }

@@ -21,6 +21,7 @@
 
 #include <cmocka.h>
 
+#include "store/state.h"
 #include "store/store_cert.h"
 #include "fake_ca.h"
 #include "pki.h"
@@ -508,6 +509,63 @@ test_responders_released(void **state)
 	f->cfg.loop = EV_DEFAULT;
 }
 
+/* A responder that cannot be made (its port taken): the reason it logged
+ * is stored in state.json, since `acmed status` shows it later without
+ * the log (there is no "above" there). */
+static void
+test_responder_reason_stored(void **state)
+{
+	struct fixture *f = *state;
+	struct fake_ca ca;
+	struct acme_account_handle acct;
+	struct sockaddr_in a;
+	int port = free_port();
+	int fd = loopback(&a, port);
+	char addr[32];
+	char err[256];
+	char *dir;
+	struct state st;
+
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(fd, 1), 0);
+	fake_ca_init(&ca, CHALLENGE_TYPE_HTTP01);
+	memset(&acct, 0, sizeof(acct));
+	acct.key = key_generate(KEY_TYPE_EC_P256);
+	acct.url = strdup(FAKE_CA "/acct/1");
+	f->cfg.loop = ca.loop;
+	f->cfg.client = fake_ca_client(&ca);
+	f->cfg.acct = &acct;
+	f->cfg.ca_url = FAKE_CA_DIRECTORY;
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
+	assert_int_equal(conf_set(&f->s, CONF_WHERE_CERT, "http-listen", addr, err, sizeof(err)),
+	                 0);
+
+	new_runner(f);
+	add(f, "a");
+	job_runner_run(f->runner);
+	assert_int_equal(f->n_seen, 1);
+	assert_int_equal(f->seen[0].result, JOB_FAILED);
+	assert_non_null(strstr(f->seen[0].message, "a: no challenge responder: "));
+	assert_non_null(strstr(f->seen[0].message, addr));
+	assert_null(strstr(f->seen[0].message, "see above"));
+	assert_int_equal(fake_ca_count(&ca, "POST", FAKE_CA_NEW_ORDER), 0);
+	dir = store_cert_dir(f->state_dir, "a");
+	assert_int_equal(state_load(dir, &st), 0);
+	assert_non_null(st.last_error);
+	assert_non_null(strstr(st.last_error, "no challenge responder: "));
+	assert_non_null(strstr(st.last_error, addr));
+	state_finish(&st);
+	free(dir);
+
+	close(fd);
+	job_runner_destroy(f->runner);
+	f->runner = NULL;
+	acme_client_destroy(f->cfg.client);
+	fake_ca_finish(&ca);
+	acme_account_close(&acct);
+	f->cfg.loop = EV_DEFAULT;
+}
+
 int
 main(void)
 {
@@ -517,6 +575,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_requeue_from_done, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_destroy_queued, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_responders_released, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_responder_reason_stored, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

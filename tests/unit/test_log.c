@@ -126,6 +126,39 @@ test_one_line(void **state)
 	capture_end(&c);
 }
 
+/* The first error a callee logged is kept for its caller, whatever the
+ * level shown; captures nest. */
+static void
+test_capture_first_error(void **state)
+{
+	struct log_capture outer;
+	struct log_capture inner;
+	struct capture c;
+
+	(void)state;
+	capture_begin(&c, false);
+	log_init(NAME, LOG_LEVEL__MAX, false);
+	log_set_level(LOG_LEVEL_ERROR);
+	log_error("before any capture");
+	log_capture_begin(&outer);
+	assert_string_equal(outer.first, "");
+	log_warn("a warning is not kept");
+	log_error("bind [::]:80: %s", "Address in use\nreally");
+	log_error("the second is not kept");
+	assert_string_equal(outer.first, "bind [::]:80: Address in use really");
+	log_capture_begin(&inner);
+	log_openssl("key: %s", "bad");
+	log_capture_end(&inner);
+	assert_string_equal(inner.first, "key: bad");
+	assert_string_equal(outer.first, "bind [::]:80: Address in use really");
+	log_capture_end(&outer);
+	log_set_level(LOG_LEVEL__MAX);
+	log_error("after");
+	assert_string_equal(outer.first, "bind [::]:80: Address in use really");
+	capture_take(&c);
+	capture_end(&c);
+}
+
 static void
 test_time(void **state)
 {
@@ -316,6 +349,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_levels, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_one_line, setup, teardown),
 	        cmocka_unit_test(test_time),
+	        cmocka_unit_test_setup_teardown(test_capture_first_error, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_openssl, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_terminal, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_not_terminal, setup, teardown),
