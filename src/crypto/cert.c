@@ -621,6 +621,49 @@ out:
 	return rc;
 }
 
+/* The first entry nid of name as a new UTF-8 string, or NULL. */
+static char *
+name_entry(const X509_NAME *name, int nid)
+{
+	int i = X509_NAME_get_index_by_NID(name, nid, -1);
+	unsigned char *utf8 = NULL;
+	char *ret = NULL;
+	int n;
+
+	if (i < 0) {
+		return NULL;
+	}
+	n = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i)));
+	if (n >= 0) {
+		ret = strndup((const char *)utf8, (size_t)n);
+	}
+	OPENSSL_free(utf8);
+	return ret;
+}
+
+char *
+cert_issuer_name(X509 *cert)
+{
+	const X509_NAME *name = cert != NULL ? X509_get_issuer_name(cert) : NULL;
+	char *ret = NULL;
+	char *line;
+
+	if (name == NULL) {
+		goto out;
+	}
+	ret = name_entry(name, NID_commonName);
+	if (ret == NULL) {
+		ret = name_entry(name, NID_organizationName);
+	}
+	if (ret == NULL) {
+		line = X509_NAME_oneline(name, NULL, 0);
+		ret = line != NULL ? strdup(line) : NULL;
+		OPENSSL_free(line);
+	}
+out:
+	return ret;
+}
+
 char *
 cert_serial_hex(X509 *cert)
 {

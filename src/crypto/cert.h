@@ -50,6 +50,10 @@ char *cert_ari_id(X509 *cert);
  * (ident_list_free), or -1. */
 int cert_ids(X509 *cert, struct ident **ids, size_t *n);
 
+/* Who issued cert, for people: the issuer's commonName, else its
+ * organizationName, else its whole name on one line. New string or NULL. */
+char *cert_issuer_name(X509 *cert);
+
 /* The serial as lower-case hex without leading zeros. New string or NULL. */
 char *cert_serial_hex(X509 *cert);
 

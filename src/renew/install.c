@@ -102,10 +102,16 @@ same_as_installed(const struct install_request *req, const char *leaf, size_t le
 static int
 describe(const struct install_request *req, X509 *leaf, struct store_cert_info *info)
 {
+	enum key_type kt;
+
 	memset(info, 0, sizeof(*info));
 	info->present = true;
 	cert_validity(leaf, &info->not_before, &info->not_after);
 	info->ari_id = cert_ari_id(leaf);
+	info->issuer = cert_issuer_name(leaf);
+	if (key_type_of(X509_get0_pubkey(leaf), &kt) == 0) {
+		snprintf(info->key_type, sizeof(info->key_type), "%s", key_type_name(kt));
+	}
 	info->version = store_cert_version(req->state_dir, req->name);
 	if (ident_list_copy(req->ids, req->n_ids, &info->ids) < 0) {
 		return -1;

@@ -1,12 +1,17 @@
 #include "store/store.h"
 
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/file.h"
 #include "base/log.h"
+#include "store/store_cert.h"
 #include "config.h"
 
 char *
@@ -101,4 +106,75 @@ store_fleet_generation_write(const char *state_dir, const char *generation)
 	}
 	free(path);
 	return rc;
+}
+
+static int
+compare_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int
+store_list_certs(const char *state_dir, char ***names, size_t *n)
+{
+	char *root = file_path(state_dir, "certs", NULL);
+	DIR *d = root != NULL ? opendir(root) : NULL;
+	struct dirent *de;
+	char **list = NULL;
+	size_t count = 0, cap = 0;
+	int rc = -1;
+
+	*names = NULL;
+	*n = 0;
+	if (d == NULL) {
+		rc = root != NULL && errno == ENOENT ? 0 : -1;
+		goto out;
+	}
+	while ((de = readdir(d)) != NULL) {
+		struct stat sb;
+
+		/* Only what store_cert_dir can name: no temp or dot names. */
+		if (!store_cert_name_ok(de->d_name) ||
+		    fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISDIR(sb.st_mode)) {
+			continue;
+		}
+		if (count == cap) {
+			char **grown = realloc(list, (cap * 2 + 16) * sizeof(*list));
+
+			if (grown == NULL) {
+				goto out;
+			}
+			list = grown;
+			cap = cap * 2 + 16;
+		}
+		list[count] = strdup(de->d_name);
+		if (list[count] == NULL) {
+			goto out;
+		}
+		count++;
+	}
+	if (count > 0) {
+		qsort(list, count, sizeof(*list), compare_names);
+	}
+	*names = list;
+	*n = count;
+	list = NULL;
+	rc = 0;
+out:
+	store_list_free(list, count);
+	if (d != NULL) {
+		closedir(d);
+	}
+	free(root);
+	return rc;
+}
+
+void
+store_list_free(char **names, size_t n)
+{
+	for (size_t i = 0; names != NULL && i < n; i++) {
+		free(names[i]);
+	}
+	free(names);
 }

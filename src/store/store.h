@@ -14,6 +14,13 @@ char *store_default_dir(void);
  * $XDG_RUNTIME_DIR/acmed.sock (or the state folder). New string or NULL. */
 char *store_default_socket(void);
 
+/* The certificates of state_dir: the names of the folders under certs/
+ * (store_cert_dir: made by any command, configured or not), sorted. Returns 0 with a new
+ * array in *names (store_list_free; NULL when there are none), or -1
+ * when certs/ cannot be read (errno; none there is 0 and no names). */
+int store_list_certs(const char *state_dir, char ***names, size_t *n);
+void store_list_free(char **names, size_t n);
+
 /* Fleet mode: <state>/fleet.generation, the store's generation this
  * node's certificates were last compared with (cluster_generation). Read
  * into out ("" when there is none); written atomically. Return 0 or -1

@@ -426,6 +426,7 @@ store_cert_inspect(const char *state_dir, const char *name, struct store_cert_in
 	char *path = store_cert_path(state_dir, name, STORE_CERT_CERT);
 	char err[200];
 	X509 *x = NULL;
+	enum key_type kt;
 	int rc = -1;
 
 	memset(info, 0, sizeof(*info));
@@ -451,6 +452,10 @@ store_cert_inspect(const char *state_dir, const char *name, struct store_cert_in
 	}
 	info->present = true;
 	info->ari_id = cert_ari_id(x);
+	info->issuer = cert_issuer_name(x);
+	if (key_type_of(X509_get0_pubkey(x), &kt) == 0) {
+		snprintf(info->key_type, sizeof(info->key_type), "%s", key_type_name(kt));
+	}
 	check_set(dir, x, info->problem, sizeof(info->problem));
 	rc = 0;
 out:
@@ -516,6 +521,7 @@ store_cert_info_finish(struct store_cert_info *info)
 {
 	ident_list_free(info->ids, info->n_ids);
 	free(info->ari_id);
+	free(info->issuer);
 	memset(info, 0, sizeof(*info));
 	info->version = -1;
 }
@@ -670,4 +676,63 @@ store_cert_read_leaf(const char *state_dir, const char *name, size_t *len)
 
 	free(path);
 	return leaf;
+}
+
+/* Removes dir/name when it is there. 0, or -1 with why. */
+static int
+remove_entry(const char *dir, const char *name, char *why, size_t len)
+{
+	char path[PATH_MAX];
+
+	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path)) {
+		snprintf(why, len, "%s/%s: name too long", dir, name);
+		return -1;
+	}
+	if (unlink(path) < 0 && errno != ENOENT) {
+		snprintf(why, len, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_cert_remove(const char *state_dir, const char *name, char *why, size_t len)
+{
+	/* cert.pem first: a reader finds nothing installed, never half. */
+	static const char *const names[] = {
+	        "cert.pem",  "fullchain.pem", "chain.pem",   "privkey.pem",
+	        "current",   "previous",      "pending.key", "state.json",
+	};
+	char *dir = store_cert_dir(state_dir, name);
+	char *lock = store_cert_path(state_dir, name, STORE_CERT_LOCK);
+	char vroot[PATH_MAX];
+	int rc = -1;
+
+	if (dir == NULL || lock == NULL) {
+		snprintf(why, len, "'%s' is not a certificate name", name);
+		goto out;
+	}
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (remove_entry(dir, names[i], why, len) < 0) {
+			goto out;
+		}
+	}
+	remove_leftovers(dir);
+	/* Every set: nothing is current or previous any more. */
+	scan_versions(dir, MAX_VERSION, -1, -1, 1);
+	snprintf(vroot, sizeof(vroot), "%s/v", dir);
+	if ((rmdir(vroot) < 0 && errno != ENOENT) || (rmdir(dir) < 0 && errno != ENOENT)) {
+		snprintf(why, len, "%s: %s (files acmed did not make are left)", dir,
+		         strerror(errno));
+		goto out;
+	}
+	/* Durable: a crash does not bring the folder back half. */
+	*strrchr(dir, '/') = '\0';
+	file_sync_dir(dir);
+	unlink(lock);
+	rc = 0;
+out:
+	free(lock);
+	free(dir);
+	return rc;
 }

@@ -76,6 +76,8 @@ struct store_cert_info {
 	struct ident *ids; /* its names; owned */
 	size_t n_ids;
 	char *ari_id; /* RFC 9773 certificate ID, or NULL; owned */
+	char key_type[16]; /* of the leaf's key (key_type_name), "" when another */
+	char *issuer; /* cert_issuer_name of the leaf, or NULL; owned */
 	long version; /* the v/<n> current points at, -1 if none */
 };
 
@@ -118,6 +120,12 @@ int store_cert_key_load(const char *state_dir, const char *name, EVP_PKEY **key,
 /* The installed cert.pem as bytes (free()), its length in *len; NULL when
  * none or unreadable. */
 char *store_cert_read_leaf(const char *state_dir, const char *name, size_t *len);
+
+/* Removes certs/<name> whole: the installed sets, the links, pending.key,
+ * state.json and its lock file. The caller holds the certificate's lock.
+ * Files it does not know are left, and so is the folder then. Returns 0,
+ * or -1 with why (len bytes) naming what could not be removed. */
+int store_cert_remove(const char *state_dir, const char *name, char *why, size_t len);
 
 /* Installs set as the new current one and keeps the old current as
  * previous; older sets are removed (never current, previous or a newer

@@ -14,7 +14,7 @@
 
 #define INDEX_NAME "certs.index"
 /* The first line; another version's file is ignored (and replaced). */
-#define INDEX_MAGIC "acmed certs.index 2\n"
+#define INDEX_MAGIC "acmed certs.index 3\n"
 /* A million certificates with a hundred names each stay below it. */
 #define INDEX_MAX (512UL * 1024 * 1024)
 /* u16 length that means "no string" (a NULL one). */
@@ -89,6 +89,8 @@ encode_set(struct buf *b, const struct store_cert_info *info)
 	put_time(b, info->version);
 	put_string(b, info->problem);
 	put_string(b, info->ari_id);
+	put_string(b, info->key_type);
+	put_string(b, info->issuer);
 	put_uint(b, info->n_ids, 4);
 	for (size_t i = 0; i < info->n_ids; i++) {
 		put_uint(b, (uint64_t)info->ids[i].type, 1);
@@ -182,6 +184,7 @@ decode_set(const unsigned char *p, size_t len, struct store_cert_info *info)
 {
 	struct reader r = {p, len, false};
 	char *problem;
+	char *key_type;
 	uint64_t n_ids;
 
 	memset(info, 0, sizeof(*info));
@@ -195,6 +198,12 @@ decode_set(const unsigned char *p, size_t len, struct store_cert_info *info)
 		free(problem);
 	}
 	info->ari_id = get_string(&r);
+	key_type = get_string(&r);
+	if (key_type != NULL) {
+		snprintf(info->key_type, sizeof(info->key_type), "%s", key_type);
+		free(key_type);
+	}
+	info->issuer = get_string(&r);
 	n_ids = get_uint(&r, 4);
 	/* Each name takes three bytes at least. */
 	if (!r.failed && n_ids > 0 && n_ids <= r.left / 3) {
@@ -465,6 +474,17 @@ store_index_keep(struct store_index *ix, const char *name)
 
 	if (rec != NULL) {
 		rec->marked = true;
+	}
+}
+
+void
+store_index_forget(struct store_index *ix, const char *name)
+{
+	struct record *rec = strmap_remove(&ix->records, name);
+
+	if (rec != NULL) {
+		free(rec);
+		ix->dirty = true;
 	}
 }
 

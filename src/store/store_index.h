@@ -43,6 +43,9 @@ int store_index_read(struct store_index *ix, const char *name, struct store_cert
  * files: for a certificate known not to have changed. */
 void store_index_keep(struct store_index *ix, const char *name);
 
+/* Forgets name's record (a certificate removed from the state folder). */
+void store_index_forget(struct store_index *ix, const char *name);
+
 /* Forgets the records of every name not looked up (or kept) since the last
  * store_index_sweep (or since open): certificates no longer configured.
  * Returns how many were forgotten. */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -181,10 +182,46 @@ test_default_socket_user(void **state)
 	assert_null(store_default_socket());
 }
 
+/* Every certificate folder of a state folder, sorted; not what
+ * store_cert_dir cannot name, nor files. */
+static void
+test_list_certs(void **state)
+{
+	char tmpl[] = "/tmp/acmed-test-store.XXXXXX";
+	char *root = mkdtemp(tmpl);
+	char path[512];
+	char **names = NULL;
+	size_t n = 99;
+
+	(void)state;
+	assert_non_null(root);
+	assert_int_equal(store_list_certs(root, &names, &n), 0);
+	assert_null(names);
+	assert_int_equal(n, 0);
+	snprintf(path, sizeof(path), "%s/certs", root);
+	assert_int_equal(mkdir(path, 0755), 0);
+	for (size_t i = 0; i < 4; i++) {
+		static const char *const dirs[] = {"www", "api.example", ".www.tmp", "b c"};
+
+		snprintf(path, sizeof(path), "%s/certs/%s", root, dirs[i]);
+		assert_int_equal(mkdir(path, 0755), 0);
+	}
+	snprintf(path, sizeof(path), "%s/certs/file", root);
+	fclose(fopen(path, "w"));
+	assert_int_equal(store_list_certs(root, &names, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(names[0], "api.example");
+	assert_string_equal(names[1], "www");
+	store_list_free(names, n);
+	snprintf(path, sizeof(path), "rm -rf '%s'", root);
+	assert_int_equal(system(path), 0);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_list_certs),
 	        cmocka_unit_test_setup_teardown(test_default_dir, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_default_dir_systemd, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_default_socket_systemd, setup, teardown),

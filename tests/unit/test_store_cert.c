@@ -359,11 +359,68 @@ test_state_round_trip(void **state)
 	free(path);
 }
 
+/* A delete: every set, link, pending.key, state.json and the lock file
+ * go; a file acmed did not make stops it, named. */
+static void
+test_remove(void **state)
+{
+	char tmpl[] = "/tmp/acmed-test-store-cert.XXXXXX";
+	char *root = mkdtemp(tmpl);
+	struct store_cert_set one = make_set("KEY1\n", "CERT1\n", "CHAIN1\n");
+	struct store_cert_set two = make_set("KEY2\n", "CERT2\n", "CHAIN2\n");
+	struct store_lock *lock;
+	char holder[STORE_LOCK_HOLDER_LEN];
+	char why[512];
+	char *dir;
+	char *path;
+	char *lock_path;
+	struct stat sb;
+	EVP_PKEY *key = key_generate(KEY_TYPE_EC_P256);
+
+	(void)state;
+	assert_non_null(root);
+	assert_int_equal(store_cert_install(root, "www", &one), 0);
+	assert_int_equal(store_cert_install(root, "www", &two), 0);
+	assert_int_equal(store_cert_install(root, "other", &one), 0);
+	assert_int_equal(store_cert_pending_save(root, "www", key), 0);
+	dir = store_cert_dir(root, "www");
+	path = file_path(dir, "state.json", NULL);
+	assert_int_equal(file_write_atomic(path, "{}", 2, 0644), 0);
+	free(path);
+	lock = store_cert_lock(root, "www", holder);
+	assert_non_null(lock);
+	lock_path = store_cert_path(root, "www", STORE_CERT_LOCK);
+
+	/* Something of the user's in the folder: named, the folder left. */
+	path = file_path(dir, "notes.txt", NULL);
+	assert_int_equal(file_write_atomic(path, "x", 1, 0644), 0);
+	assert_int_equal(store_cert_remove(root, "www", why, sizeof(why)), -1);
+	assert_non_null(strstr(why, dir));
+	assert_int_equal(stat(dir, &sb), 0);
+	unlink(path);
+	free(path);
+
+	assert_int_equal(store_cert_remove(root, "www", why, sizeof(why)), 0);
+	assert_int_equal(stat(dir, &sb), -1);
+	assert_int_equal(stat(lock_path, &sb), -1);
+	store_lock_release(lock);
+	/* The other certificate is untouched. */
+	path = store_cert_path(root, "other", STORE_CERT_CERT);
+	assert_int_equal(stat(path, &sb), 0);
+	free(path);
+	assert_int_equal(store_cert_remove(root, "../x", why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "not a certificate name"));
+	free(lock_path);
+	free(dir);
+	EVP_PKEY_free(key);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_install_twice),
+	        cmocka_unit_test(test_remove),
 	        cmocka_unit_test(test_install_refuses_bad_names),
 	        cmocka_unit_test(test_install_failure_changes_nothing),
 	        cmocka_unit_test(test_install_takes_pending_key),

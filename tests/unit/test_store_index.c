@@ -143,6 +143,13 @@ assert_as_files(struct fixture *f, const char *name, const struct store_cert_inf
 	assert_int_equal(info->not_after, want.not_after);
 	assert_int_equal(info->version, want.version);
 	assert_same_string(info->ari_id, want.ari_id);
+	assert_string_equal(info->key_type, want.key_type);
+	assert_same_string(info->issuer, want.issuer);
+	if (want.present) {
+		/* What `acmed status` shows of every certificate. */
+		assert_string_equal(info->key_type, "ec-p256");
+		assert_string_equal(info->issuer, "acmed test CA");
+	}
 	assert_int_equal(info->n_ids, want.n_ids);
 	for (size_t i = 0; i < want.n_ids; i++) {
 		assert_int_equal(info->ids[i].type, want.ids[i].type);
@@ -343,6 +350,13 @@ test_sweep_forgets(void **state)
 	/* Kept without a look: stays. */
 	store_index_keep(ix, "a");
 	assert_int_equal(store_index_sweep(ix), 0);
+	/* A certificate deleted: forgotten at once (and nothing for one
+	 * the index never held). */
+	store_index_forget(ix, "a");
+	store_index_forget(ix, "nosuch");
+	assert_int_equal(store_index_count(ix), 0);
+	read_one(f, ix, "a", &sets, &states);
+	assert_int_equal(sets, 1);
 	assert_int_equal(store_index_save(ix), 0);
 	store_index_close(ix);
 	ix = store_index_open(f->state_dir);
