@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
+#include "base/log.h"
 #include "io/ctl.h"
 #include "store/store.h"
 
@@ -53,6 +55,39 @@ cmd_session(struct cli *cli, struct conf *conf, struct conf_settings *settings, 
 	if (rc == CLI_EXIT_OK) {
 		rc = cmd_exit(session_init(s, settings));
 	}
+	return rc;
+}
+
+int
+cmd_installed_settings(struct cli *cli, const struct conf *conf,
+                       const struct store_cert_info *info, struct conf_settings *out)
+{
+	struct buf names;
+	char err[256];
+	int rc = -1;
+
+	buf_init(&names, 1024 * 1024);
+	memset(out, 0, sizeof(*out));
+	if (conf_resolve(conf, NULL, &cli->settings, out) < 0) {
+		goto out;
+	}
+	for (size_t i = 0; i < info->n_ids; i++) {
+		buf_add(&names, i > 0 ? " " : "", i > 0 ? 1 : 0);
+		buf_add(&names, info->ids[i].value, strlen(info->ids[i].value));
+	}
+	if (names.failed || info->n_ids == 0) {
+		log_error("the installed certificate names nothing usable");
+		goto out;
+	}
+	if (conf_set(out, CONF_WHERE_CERT, "domains", names.data, err, sizeof(err)) < 0 ||
+	    (info->key_type[0] != '\0' && !cli->flags[CLI_OPT_KEY_TYPE] &&
+	     conf_set(out, CONF_WHERE_CERT, "key-type", info->key_type, err, sizeof(err)) < 0)) {
+		log_error("the installed certificate: %s", err);
+		goto out;
+	}
+	rc = 0;
+out:
+	buf_finish(&names);
 	return rc;
 }
 

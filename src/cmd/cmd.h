@@ -10,6 +10,7 @@
 #include "cmd/cli.h"
 #include "cmd/session.h"
 #include "renew/status.h"
+#include "store/store_cert.h"
 
 extern const struct cli_command cmd_account;
 extern const struct cli_command cmd_cert;
@@ -43,6 +44,14 @@ enum cli_exit cmd_settings(struct cli *cli, struct conf *conf, struct conf_setti
  * the caller either way). Returns CLI_EXIT_OK or the exit status (logged). */
 enum cli_exit cmd_session(struct cli *cli, struct conf *conf, struct conf_settings *settings,
                           struct session *s);
+
+/* The settings of a certificate of the state folder that no [cert]
+ * section names (made by a plain `acmed cert`): the global ones with the
+ * command line's (conf and cli), the installed certificate's names as its
+ * domains and its key type unless the command line gives one. Into out
+ * (finished by the caller either way). Returns 0, or -1 (logged). */
+int cmd_installed_settings(struct cli *cli, const struct conf *conf,
+                           const struct store_cert_info *info, struct conf_settings *out);
 
 /* Whether a and b are the same setting: both unset, or equal. */
 bool cmd_same(const char *a, const char *b);

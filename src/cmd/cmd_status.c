@@ -1,6 +1,7 @@
 #include "cmd/cmd.h"
 #include "cmd/fleet.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,46 +13,118 @@
 #include "cmd/session.h"
 #include "store/state.h"
 #include "store/store_cert.h"
+#include "store/store.h"
 #include "store/store_index.h"
+#include "base/strmap.h"
 
-/* What the rows of offline_status are made from, shared by its threads. */
-struct offline {
+/* What the rows are made from, shared by the threads that make them. */
+struct status_ctx {
 	struct cli *cli;
-	struct conf *conf;
-	struct store_index *index; /* of index_dir, or NULL */
-	const char *index_dir;
+	struct conf *conf; /* conf->path NULL: no configuration file */
+	const char *state_dir; /* the global one */
+	struct store_index *index; /* of state_dir, or NULL */
 	time_t now;
-	json_t **rows; /* one per section, NULL when it could not be made */
+	json_t **rows; /* one per item, NULL when it could not be made */
+	char **names; /* certificates of the state folder no row names */
+	json_t *certs; /* the rows of the answer (borrowed) */
 };
+
+/* What a row says of its certificate at a glance: "ok", "due", "failing"
+ * (with the last error beside it) or "unconfigured" (in the state folder,
+ * not in the configuration: nothing renews it). */
+static const char *
+row_state(json_t *row, bool have_config, time_t now)
+{
+	json_int_t attempts = 0, next = 0;
+	const char *error = NULL;
+
+	if (have_config && json_is_false(json_object_get(row, "configured"))) {
+		return "unconfigured";
+	}
+	json_unpack(row, "{s?I, s?I, s?s}", "attempts", &attempts, "next", &next, "last_error",
+	            &error);
+	if (attempts > 0 || (error != NULL && error[0] != '\0')) {
+		return "failing";
+	}
+	return next != 0 && next <= now ? "due" : "ok";
+}
+
+/* Adds to row what the installed set tells (key type, issuer, days left,
+ * a problem with its files) and where its files are, then its state. */
+static void
+add_details(const struct status_ctx *o, json_t *row, const char *state_dir, const char *name,
+            const struct store_cert_info *info)
+{
+	time_t now = o->now;
+	static const struct {
+		const char *key;
+		enum store_cert_file file;
+	} files[] = {
+	        {"cert", STORE_CERT_CERT},
+	        {"chain", STORE_CERT_CHAIN},
+	        {"fullchain", STORE_CERT_FULLCHAIN},
+	        {"privkey", STORE_CERT_PRIVKEY},
+	};
+	json_t *paths = json_object();
+
+	for (size_t i = 0; paths != NULL && i < sizeof(files) / sizeof(files[0]); i++) {
+		char *path = store_cert_path(state_dir, name, files[i].file);
+
+		json_object_set_new(paths, files[i].key, json_string(path));
+		free(path);
+	}
+	json_object_set_new(row, "paths", paths != NULL ? paths : json_null());
+	json_object_set_new(row, "installed", json_boolean(info->present));
+	json_object_set_new(row, "key_type",
+	                    info->key_type[0] != '\0' ? json_string(info->key_type) : json_null());
+	json_object_set_new(row, "issuer",
+	                    info->issuer != NULL ? json_string(info->issuer) : json_null());
+	/* Whole days, rounded down (-1 on the day after it expired). */
+	json_object_set_new(row, "days_left",
+	                    info->present ? json_integer((json_int_t)(info->not_after - now) /
+	                                                         86400 -
+	                                                 (info->not_after < now ? 1 : 0))
+	                                  : json_null());
+	if (info->problem[0] != '\0') {
+		json_object_set_new(row, "problem", json_string(info->problem));
+	}
+	if (json_object_get(row, "configured") == NULL) {
+		json_object_set_new(row, "configured", json_true());
+	}
+	json_object_set_new(row, "state", json_string(row_state(row, o->conf->path != NULL, now)));
+}
 
 /* Section i's row, from the files (through the index when they are in its
  * state folder). Runs on several threads at once. */
 static void
 offline_row(size_t i, void *arg)
 {
-	struct offline *o = arg;
+	struct status_ctx *o = arg;
 	const struct conf_cert *c = &o->conf->certs[i];
 	struct conf_settings st;
 	struct policy_view v;
 	struct policy_decision d;
 	struct status_row row;
 	char *state_dir = NULL;
+	bool same;
 
 	if (conf_resolve(o->conf, c, &o->cli->settings, &st) < 0) {
 		return;
 	}
 	state_dir = session_state_dir(&st);
+	same = state_dir != NULL && o->state_dir != NULL && strcmp(o->state_dir, state_dir) == 0;
 	policy_view_init(&v);
 	memset(&d, 0, sizeof(d));
 	if (state_dir == NULL ||
-	    policy_view_load_from(
-	            o->index_dir != NULL && strcmp(o->index_dir, state_dir) == 0 ? o->index : NULL,
-	            state_dir, c->name, &v, NULL) < 0 ||
+	    policy_view_load_from(same ? o->index : NULL, state_dir, c->name, &v, NULL) < 0 ||
 	    policy_view_decide(&v, &st, session_ca_url(&st), false, 0, o->now, &d) < 0) {
 		d.when = 0;
 	}
 	status_row_fill(&row, c->name, &st, &v, &d);
 	o->rows[i] = cmd_status_row_json(&row);
+	if (o->rows[i] != NULL && state_dir != NULL) {
+		add_details(o, o->rows[i], state_dir, c->name, &v.info);
+	}
 	policy_view_finish(&v);
 	free(state_dir);
 	conf_settings_finish(&st);
@@ -62,42 +135,188 @@ offline_row(size_t i, void *arg)
  * index (only what changed since the daemon or an earlier status looked),
  * the certificates spread over the processors (stat(2) calls, mostly). */
 static json_t *
-offline_status(struct cli *cli, struct conf *conf)
+offline_status(struct status_ctx *o)
 {
-	struct offline o = {.cli = cli, .conf = conf, .now = time(NULL)};
-	struct conf_settings global;
-	char *state_dir = NULL;
 	json_t *list = json_array();
 
-	o.rows = calloc(conf->n_certs + 1, sizeof(*o.rows));
-	if (list == NULL || o.rows == NULL) {
+	o->rows = calloc(o->conf->n_certs + 1, sizeof(*o->rows));
+	if (list == NULL || o->rows == NULL) {
 		goto out;
 	}
-	/* The state folder is global: one index for every section. */
-	if (conf_resolve(conf, NULL, &cli->settings, &global) == 0) {
-		state_dir = session_state_dir(&global);
-		conf_settings_finish(&global);
-	}
-	if (state_dir != NULL) {
-		o.index_dir = state_dir;
-		o.index = store_index_open(state_dir);
-	}
-	parallel_for(conf->n_certs, 0, offline_row, &o);
-	for (size_t i = 0; i < conf->n_certs; i++) {
-		if (o.rows[i] != NULL) {
-			json_array_append_new(list, o.rows[i]);
+	parallel_for(o->conf->n_certs, 0, offline_row, o);
+	for (size_t i = 0; i < o->conf->n_certs; i++) {
+		if (o->rows[i] != NULL) {
+			json_array_append_new(list, o->rows[i]);
 		}
 	}
-	if (o.index != NULL) {
-		/* What was read here is not read again next time. */
-		store_index_sweep(o.index);
-		store_index_save(o.index);
+out:
+	free(o->rows);
+	o->rows = NULL;
+	return json_pack("{s:b, s:o*}", "daemon", 0, "certs", list);
+}
+
+/* The row of a certificate of the state folder no section names: what
+ * its files say. Without a configuration file its state is decided from
+ * the global settings with the installed names (what `acmed renew` of it
+ * would do); with one, nothing renews it. Runs on several threads. */
+static void
+folder_row(size_t i, void *arg)
+{
+	struct status_ctx *o = arg;
+	const char *name = o->names[i];
+	struct conf_settings st;
+	struct policy_view v;
+	struct policy_decision d;
+	struct status_row row;
+	char **domains = NULL;
+
+	memset(&st, 0, sizeof(st));
+	memset(&d, 0, sizeof(d));
+	policy_view_init(&v);
+	if (policy_view_load_from(o->index, o->state_dir, name, &v, NULL) < 0) {
+		goto out;
+	}
+	domains = calloc(v.info.n_ids + 1, sizeof(*domains));
+	if (domains == NULL) {
+		goto out;
+	}
+	for (size_t k = 0; k < v.info.n_ids; k++) {
+		domains[k] = v.info.ids[k].value;
+	}
+	if (o->conf->path != NULL) {
+		snprintf(d.why, sizeof(d.why), "not in %s: nothing renews it", o->conf->path);
+	} else if (!v.info.present) {
+		snprintf(d.why, sizeof(d.why), "nothing installed");
+	} else if (cmd_installed_settings(o->cli, o->conf, &v.info, &st) < 0 ||
+	           policy_view_decide(&v, &st, v.st.ca != NULL ? v.st.ca : session_ca_url(&st),
+	                              false, 0, o->now, &d) < 0) {
+		d.when = 0;
+	}
+	memset(&row, 0, sizeof(row));
+	row.cert = name;
+	row.domains = domains;
+	row.n_domains = v.info.n_ids;
+	row.not_after = v.info.not_after;
+	row.next = d.when;
+	row.attempts = v.st.attempts;
+	row.last_error = status_last_error(&v.st);
+	row.why = d.why;
+	o->rows[i] = cmd_status_row_json(&row);
+	if (o->rows[i] != NULL) {
+		json_object_set_new(o->rows[i], "configured", json_false());
+		add_details(o, o->rows[i], o->state_dir, name, &v.info);
 	}
 out:
-	store_index_close(o.index);
-	free(state_dir);
-	free(o.rows);
-	return json_pack("{s:b, s:o*}", "daemon", 0, "certs", list);
+	free(domains);
+	conf_settings_finish(&st);
+	policy_view_finish(&v);
+}
+
+/* A daemon's row i: the files' details added (the daemon keeps only what
+ * it schedules by). Runs on several threads. */
+static void
+daemon_row(size_t i, void *arg)
+{
+	struct status_ctx *o = arg;
+	json_t *row = json_array_get(o->certs, i);
+	const char *name = json_string_value(json_object_get(row, "cert"));
+	struct policy_view v;
+
+	policy_view_init(&v);
+	if (name != NULL && json_object_get(row, "paths") == NULL &&
+	    policy_view_load_from(o->index, o->state_dir, name, &v, NULL) == 0) {
+		add_details(o, row, o->state_dir, name, &v.info);
+	}
+	policy_view_finish(&v);
+}
+
+static int
+compare_rows(const void *a, const void *b)
+{
+	const char *x = json_string_value(json_object_get(*(json_t *const *)a, "cert"));
+	const char *y = json_string_value(json_object_get(*(json_t *const *)b, "cert"));
+
+	return strcmp(x != NULL ? x : "", y != NULL ? y : "");
+}
+
+/* The rows in one order, by name, whoever made them. */
+static void
+sort_rows(json_t *certs)
+{
+	size_t n = json_array_size(certs);
+	json_t **v = n > 0 ? calloc(n, sizeof(*v)) : NULL;
+
+	if (v == NULL) {
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		v[i] = json_incref(json_array_get(certs, i));
+	}
+	qsort(v, n, sizeof(*v), compare_rows);
+	json_array_clear(certs);
+	for (size_t i = 0; i < n; i++) {
+		json_array_append_new(certs, v[i]);
+	}
+	free(v);
+}
+
+/* Every certificate of the state folder in answer: the daemon's rows get
+ * the files' details, the folders no row names get rows of their own;
+ * sorted by name, with the folder's path. Returns 0 or -1 (logged). */
+static int
+add_state_folder(struct status_ctx *o, json_t *answer)
+{
+	json_t *certs = json_object_get(answer, "certs");
+	char **all = NULL;
+	size_t n_all = 0, n = 0;
+	struct strmap shown;
+	int rc = -1;
+
+	strmap_init(&shown);
+	o->certs = certs;
+	if (!json_is_array(certs)) {
+		goto out;
+	}
+	if (json_is_true(json_object_get(answer, "daemon")) &&
+	    json_is_true(json_object_get(answer, "ready"))) {
+		parallel_for(json_array_size(certs), 0, daemon_row, o);
+	}
+	if (store_list_certs(o->state_dir, &all, &n_all) < 0) {
+		log_warn("%s: cannot list its certificates: %s", o->state_dir, strerror(errno));
+	}
+	for (size_t i = 0; i < json_array_size(certs); i++) {
+		const char *name = json_string_value(json_object_get(json_array_get(certs, i), "cert"));
+
+		if (name != NULL && strmap_put(&shown, name, certs) < 0) {
+			goto out;
+		}
+	}
+	o->names = calloc(n_all + 1, sizeof(*o->names));
+	o->rows = calloc(n_all + 1, sizeof(*o->rows));
+	if (o->names == NULL || o->rows == NULL) {
+		goto out;
+	}
+	for (size_t i = 0; i < n_all; i++) {
+		if (strmap_get(&shown, all[i]) == NULL) {
+			o->names[n++] = all[i];
+		}
+	}
+	parallel_for(n, 0, folder_row, o);
+	for (size_t i = 0; i < n; i++) {
+		if (o->rows[i] != NULL) {
+			json_array_append_new(certs, o->rows[i]);
+		}
+	}
+	sort_rows(certs);
+	rc = json_object_set_new(answer, "state_dir", json_string(o->state_dir));
+out:
+	strmap_finish(&shown);
+	store_list_free(all, n_all);
+	free(o->names);
+	free(o->rows);
+	o->names = NULL;
+	o->rows = NULL;
+	return rc;
 }
 
 static void
@@ -178,40 +397,73 @@ print_nodes(json_t *nodes)
 	}
 }
 
+/* "/var/lib/acmed/certs/www/{cert,chain,fullchain,privkey}.pem" from the
+ * row's paths: where its files are (also before anything is installed). */
+static void
+print_files(json_t *row)
+{
+	const char *cert = json_string_value(json_object_get(json_object_get(row, "paths"), "cert"));
+	const char *slash = cert != NULL ? strrchr(cert, '/') : NULL;
+
+	if (slash != NULL) {
+		printf("%-20s files: %.*s/{cert,chain,fullchain,privkey}.pem\n", "",
+		       (int)(slash - cert), cert);
+	}
+}
+
 static void
 print_table(json_t *answer)
 {
 	json_t *certs = json_object_get(answer, "certs");
+	const char *state_dir = json_string_value(json_object_get(answer, "state_dir"));
 	json_t *c;
 	size_t i;
 
-	printf("%-20s %-17s %-17s %-8s %s\n", "CERT", "NOT AFTER (UTC)", "NEXT RENEWAL", "FAILS",
-	       "NAMES / LAST ERROR");
+	printf("state folder: %s (%s)\n", state_dir != NULL ? state_dir : "?",
+	       json_is_true(json_object_get(answer, "daemon")) &&
+	                       json_is_true(json_object_get(answer, "ready"))
+	               ? "the running daemon's view"
+	               : "read from the files");
+	printf("%-20s %-12s %5s %-17s %-17s %s\n", "CERT", "STATE", "DAYS", "NOT AFTER (UTC)",
+	       "NEXT RENEWAL", "NAMES");
 	json_array_foreach(certs, i, c)
 	{
-		const char *name = "";
-		const char *error = NULL;
-		const char *why = NULL;
-		json_int_t not_after = 0;
-		json_int_t next = 0;
-		json_int_t attempts = 0;
-		json_t *domains = NULL;
-		char na[32];
-		char nx[32];
-		json_t *d;
+		const char *name = "", *state = "", *key_type = NULL, *issuer = NULL;
+		const char *error = NULL, *why = NULL, *problem = NULL;
+		json_int_t not_after = 0, next = 0, attempts = 0;
+		json_t *domains = NULL, *days = NULL, *d;
+		char na[32], nx[32], dl[16], st[32];
 		size_t k;
 
-		json_unpack(c, "{s:s, s?o, s?I, s?I, s?I, s?s, s?s}", "cert", &name, "domains",
-		            &domains, "not_after", &not_after, "next", &next, "attempts", &attempts,
-		            "last_error", &error, "why", &why);
+		json_unpack(c, "{s:s, s?o, s?I, s?I, s?I, s?s, s?s, s?s, s?o, s?s, s?s, s?s}", "cert",
+		            &name, "domains", &domains, "not_after", &not_after, "next", &next,
+		            "attempts", &attempts, "last_error", &error, "why", &why, "state", &state,
+		            "days_left", &days, "key_type", &key_type, "issuer", &issuer, "problem",
+		            &problem);
 		format_time(not_after, na, sizeof(na));
 		format_time(next, nx, sizeof(nx));
-		printf("%-20s %-17s %-17s %-8lld", name, na, nx, (long long)attempts);
+		snprintf(dl, sizeof(dl), "%s", "-");
+		if (json_is_integer(days)) {
+			snprintf(dl, sizeof(dl), "%lld", (long long)json_integer_value(days));
+		}
+		snprintf(st, sizeof(st), "%s", state);
+		if (attempts > 0) {
+			snprintf(st, sizeof(st), "%s (%lld)", state, (long long)attempts);
+		}
+		printf("%-20s %-12s %5s %-17s %-17s", name, st, dl, na, nx);
 		json_array_foreach(domains, k, d)
 		{
 			printf(" %s", json_string_value(d));
 		}
 		printf("\n");
+		if (key_type != NULL || issuer != NULL) {
+			printf("%-20s key %s, issued by %s\n", "", key_type != NULL ? key_type : "?",
+			       issuer != NULL ? issuer : "?");
+		}
+		print_files(c);
+		if (problem != NULL) {
+			printf("%-20s problem: %s\n", "", problem);
+		}
 		if (error != NULL && error[0] != '\0') {
 			printf("%-20s last error: %s\n", "", error);
 		}
@@ -228,7 +480,7 @@ print_table(json_t *answer)
  * a daemon answered). New reference, or NULL (logged) when a daemon is
  * there but cannot be asked: the files would show it as stopped. */
 static json_t *
-current_status(struct cli *cli, struct conf *conf, struct cmd_daemon *daemon)
+current_status(struct status_ctx *o, struct cmd_daemon *daemon)
 {
 	json_t *answer = cmd_daemon_ask(daemon, "status", NULL, CMD_DAEMON_TIMEOUT_S);
 	bool running = answer != NULL;
@@ -243,7 +495,7 @@ current_status(struct cli *cli, struct conf *conf, struct cmd_daemon *daemon)
 	/* No daemon, or one still waiting for its CA: the files tell more,
 	 * but a daemon that answered is running. */
 	json_decref(answer);
-	answer = offline_status(cli, conf);
+	answer = offline_status(o);
 	if (answer != NULL && running) {
 		json_object_set_new(answer, "daemon", json_true());
 		json_object_set_new(answer, "ready", json_false());
@@ -278,38 +530,71 @@ static int
 run(struct cli *cli)
 {
 	struct conf conf;
+	struct conf_settings global;
 	struct cmd_daemon daemon = {0};
+	struct status_ctx o;
 	json_t *answer = NULL;
+	char *state_dir = NULL;
 	int rc = CLI_EXIT_USAGE;
 
+	memset(&o, 0, sizeof(o));
+	memset(&global, 0, sizeof(global));
 	if (cli_load_config(cli, &conf) < 0) {
 		goto out;
 	}
-	if (conf.path == NULL) {
-		log_error("no configuration file: pass -c FILE");
-		goto out;
-	}
 	rc = CLI_EXIT_FAILURE;
-	if (cmd_daemon_init(&daemon, cli, &conf) < 0) {
+	/* The state folder is global: one index for every section, and the
+	 * folder whose certificates are all listed. */
+	if (conf_resolve(&conf, NULL, &cli->settings, &global) < 0) {
 		goto out;
 	}
-	answer = current_status(cli, &conf, &daemon);
-	if (answer != NULL) {
-		fleet_view(cli, &conf, answer);
-		rc = cmd_print(cli, answer, print_table);
+	state_dir = session_state_dir(&global);
+	if (state_dir == NULL) {
+		goto out;
 	}
+	o.cli = cli;
+	o.conf = &conf;
+	o.state_dir = state_dir;
+	o.now = time(NULL);
+	o.index = store_index_open(state_dir);
+	/* Without a configuration file there is no daemon of it to ask: the
+	 * state folder's files alone. */
+	if (conf.path == NULL) {
+		answer = offline_status(&o);
+	} else if (cmd_daemon_init(&daemon, cli, &conf) == 0) {
+		answer = current_status(&o, &daemon);
+	}
+	if (answer == NULL || add_state_folder(&o, answer) < 0) {
+		goto out;
+	}
+	if (o.index != NULL) {
+		/* What was read here is not read again next time. */
+		store_index_sweep(o.index);
+		store_index_save(o.index);
+	}
+	fleet_view(cli, &conf, answer);
+	rc = cmd_print(cli, answer, print_table);
 out:
 	json_decref(answer);
+	store_index_close(o.index);
+	free(state_dir);
+	conf_settings_finish(&global);
 	cmd_daemon_finish(&daemon);
 	conf_finish(&conf);
 	return rc;
 }
 
+static const enum cli_opt options[] = {
+        CLI_OPT_JSON,
+        CLI_OPT_STATE_DIR,
+        CLI_OPT__MAX,
+};
+
 const struct cli_command cmd_status = {
         .name = "status",
         .args = "",
-        .summary = "Show every configured certificate: names, expiry, next renewal, last error.",
-        .options = cmd_json_options,
+        .summary = "Show every certificate of the state folder: names, expiry, state, files.",
+        .options = options,
         .min_args = 0,
         .max_args = 0,
         .run = run,
