@@ -16,6 +16,7 @@ extern const struct cli_command cmd_account;
 extern const struct cli_command cmd_cert;
 extern const struct cli_command cmd_check;
 extern const struct cli_command cmd_cluster_key;
+extern const struct cli_command cmd_delete;
 extern const struct cli_command cmd_deploy;
 extern const struct cli_command cmd_jobs;
 extern const struct cli_command cmd_renew;

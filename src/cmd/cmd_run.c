@@ -520,6 +520,15 @@ answer(struct daemon *d, const char *cmd, const char *cert)
 		}
 		return json_pack("{s:b, s:b}", "ok", 1, "changed", rc == 1);
 	}
+	/* Asked by acmed delete: a certificate this daemon renews is not
+	 * taken from under it. */
+	if (strcmp(cmd, "watches") == 0 && cert != NULL) {
+		struct conf_settings s;
+
+		return json_pack("{s:b}", "watched",
+		                 d->schedule != NULL ? schedule_settings(d->schedule, cert, &s) == 0
+		                                     : conf_find_cert(&d->conf, cert) != NULL);
+	}
 	if (strcmp(cmd, "renew") == 0 && cert != NULL) {
 		if (d->schedule == NULL) {
 			return json_pack(
