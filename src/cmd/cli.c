@@ -64,6 +64,8 @@ static const struct option_spec specs[CLI_OPT__MAX] = {
         [CLI_OPT_REASON] = {"reason", 0, "REASON", -1, NULL, -1, NULL,
                             "unspecified keyCompromise affiliationChanged superseded "
                             "cessationOfOperation, or 0 1 3 4 5"},
+        [CLI_OPT_REPLACE] = {"replace", 0, NULL, -1, NULL, -1, NULL,
+                             "order the certificate's replacement at once"},
         [CLI_OPT_REUSE_KEY] = {"reuse-key", 0, NULL, CONF_KEY_REUSE_KEY, "yes", -1, NULL,
                                "keep the current certificate key"},
         [CLI_OPT_STANDALONE] = {"standalone", 0, "[ADDR:]PORT", CONF_KEY_HTTP_LISTEN, NULL,

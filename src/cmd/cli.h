@@ -41,6 +41,7 @@ enum cli_opt {
 	CLI_OPT_PROFILE, /* key */
 	CLI_OPT_QUIET,
 	CLI_OPT_REASON,
+	CLI_OPT_REPLACE,
 	CLI_OPT_REUSE_KEY, /* key */
 	CLI_OPT_STANDALONE, /* key */
 	CLI_OPT_STATE_DIR, /* key */

@@ -5,11 +5,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "acme/acme_revoke.h"
 #include "crypto/cert.h"
 #include "crypto/key.h"
 #include "base/log.h"
+#include "renew/job_runner.h"
+#include "renew/policy.h"
+#include "store/store_cert.h"
 
 /* What is revoked and how the request is signed. */
 struct revocation {
@@ -108,18 +112,163 @@ out:
 	return rc;
 }
 
+/* A certificate of the state folder named on the command line: its name
+ * and settings (its [cert] section's, else what is installed: names, key
+ * type, and the CA recorded with it unless one is set), and its cert.pem. */
+struct named {
+	const char *name; /* NULL: revoked by file */
+	char *path; /* the installed cert.pem */
+	struct conf_settings settings;
+	char *state_dir;
+};
+
+/* Whether arg names a file (a path, or an existing file) rather than a
+ * certificate of the state folder. */
+static bool
+is_file(const char *arg)
+{
+	return strchr(arg, '/') != NULL || access(arg, F_OK) == 0 || !store_cert_name_ok(arg);
+}
+
+/* Resolves cli->args[0] as a certificate name into n. Returns CLI_EXIT_OK,
+ * or the exit status after a message. */
+static int
+resolve_name(struct cli *cli, const struct conf *conf, const struct conf_settings *global,
+             struct named *n)
+{
+	const char *arg = cli->args[0];
+	const struct conf_cert *section = conf_find_cert(conf, arg);
+	struct policy_view v;
+	char err[256];
+	int rc = CLI_EXIT_USAGE;
+
+	policy_view_init(&v);
+	n->state_dir = session_state_dir(global);
+	if (n->state_dir == NULL) {
+		goto out;
+	}
+	n->path = store_cert_path(n->state_dir, arg, STORE_CERT_CERT);
+	if (n->path == NULL || policy_view_load(n->state_dir, arg, &v) < 0 || !v.info.present) {
+		log_error("%s: no such file, nor a certificate installed in %s (acmed status "
+		          "--state-dir %s lists them)",
+		          arg, n->state_dir, n->state_dir);
+		goto out;
+	}
+	n->name = arg;
+	rc = CLI_EXIT_FAILURE;
+	if (section != NULL) {
+		if (conf_resolve(conf, section, &cli->settings, &n->settings) < 0) {
+			goto out;
+		}
+	} else if (cmd_installed_settings(cli, conf, &v.info, &n->settings) < 0) {
+		goto out;
+	} else if (n->settings.ca == NULL && v.st.ca != NULL &&
+	           conf_set(&n->settings, CONF_WHERE_CERT, "ca", v.st.ca, err, sizeof(err)) < 0) {
+		log_error("%s: the CA it came from: %s", arg, err);
+		goto out;
+	}
+	rc = CLI_EXIT_OK;
+out:
+	policy_view_finish(&v);
+	return rc;
+}
+
+static void
+named_finish(struct named *n)
+{
+	free(n->path);
+	free(n->state_dir);
+	conf_settings_finish(&n->settings);
+}
+
+/* --replace: the certificate ordered again at once, with its own settings,
+ * whatever the renewal policy says of the revoked one. Returns a CLI exit
+ * status. */
+static int
+replace(struct cli *cli, struct named *n)
+{
+	struct session s;
+	struct job_runner_config config;
+	struct job_request req;
+	struct job_runner *runner = NULL;
+	char *full = NULL;
+	int rc;
+
+	memset(&req, 0, sizeof(req));
+	req.force = true;
+	rc = cmd_exit(session_connect(&s, &n->settings, n->state_dir, true, &config));
+	if (rc != CLI_EXIT_OK) {
+		goto out;
+	}
+	rc = CLI_EXIT_FAILURE;
+	config.concurrency = 1;
+	runner = job_runner_create(&config);
+	if (runner == NULL || job_runner_add(runner, n->name, &n->settings, &req) < 0) {
+		goto out;
+	}
+	job_runner_run(runner);
+	if (job_runner_count(runner, JOB_RENEWED) + job_runner_count(runner, JOB_ISSUED) == 0) {
+		log_error("%s: revoked, but its replacement failed: acmed cert or renew --force "
+		          "orders it again",
+		          n->name);
+		goto out;
+	}
+	full = store_cert_path(n->state_dir, n->name, STORE_CERT_FULLCHAIN);
+	if (full != NULL) {
+		printf("%s\n", full);
+	}
+	rc = CLI_EXIT_OK;
+out:
+	(void)cli;
+	free(full);
+	job_runner_destroy(runner);
+	session_finish(&s);
+	return rc;
+}
+
+/* The options that only --replace uses: how the new order is validated. */
+static const enum cli_opt replace_only[] = {
+        CLI_OPT_STANDALONE, CLI_OPT_TLS_ALPN,    CLI_OPT_WEBROOT,  CLI_OPT_HTTP_HOOK,
+        CLI_OPT_DNS_HOOK,   CLI_OPT_DEPLOY_HOOK, CLI_OPT_KEY_TYPE,
+};
+
+/* Options given that the revocation alone does not use. Returns 0 or -1
+ * (logged). */
+static int
+check_options(struct cli *cli)
+{
+	for (size_t i = 0; i < sizeof(replace_only) / sizeof(replace_only[0]); i++) {
+		if (cli->flags[replace_only[i]] && !cli->flags[CLI_OPT_REPLACE]) {
+			log_error("revoke: --%s applies only with --replace (how the replacement "
+			          "is ordered)",
+			          cli_opt_name(replace_only[i]));
+			return -1;
+		}
+	}
+	if (cli->flags[CLI_OPT_REPLACE] && is_file(cli->args[0])) {
+		log_error("revoke: --replace needs a certificate NAME of the state folder, not the "
+		          "file %s (acmed status lists the names)",
+		          cli->args[0]);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 run(struct cli *cli)
 {
 	struct conf conf;
-	struct conf_settings settings;
+	struct conf_settings global;
 	struct session s;
+	struct named n;
+	const struct conf_settings *settings = &global;
 	struct revocation r = {.cert_path = cli->args[0], .reason = ACME_REVOKE_REASON_NONE};
 	char err[512];
 	int rc = CLI_EXIT_USAGE;
 
-	memset(&settings, 0, sizeof(settings));
+	memset(&global, 0, sizeof(global));
 	memset(&s, 0, sizeof(s));
+	memset(&n, 0, sizeof(n));
 	memset(&conf, 0, sizeof(conf));
 	if (cli->values[CLI_OPT_REASON] != NULL &&
 	    acme_revoke_reason_parse(cli->values[CLI_OPT_REASON], &r.reason, err, sizeof(err)) <
@@ -127,37 +276,57 @@ run(struct cli *cli)
 		log_error("--reason: %s", err);
 		goto out;
 	}
-	rc = cmd_settings(cli, &conf, &settings);
+	if (check_options(cli) < 0) {
+		goto out;
+	}
+	rc = cmd_settings(cli, &conf, &global);
 	if (rc != CLI_EXIT_OK) {
 		goto out;
+	}
+	if (!is_file(cli->args[0])) {
+		rc = resolve_name(cli, &conf, &global, &n);
+		if (rc != CLI_EXIT_OK) {
+			goto out;
+		}
+		r.cert_path = n.path;
+		settings = &n.settings;
 	}
 	rc = CLI_EXIT_FAILURE;
 	if (load_cert(&r, cli->values[CLI_OPT_KEY]) < 0) {
 		goto out;
 	}
-	rc = cmd_exit(session_init(&s, &settings));
+	rc = cmd_exit(session_init(&s, settings));
 	if (rc == CLI_EXIT_OK && r.cert_key == NULL) {
-		rc = open_account(&s, &settings, r.cert_path);
+		rc = open_account(&s, settings, r.cert_path);
 	}
 	if (rc == CLI_EXIT_OK && send_revocation(&s, &r) < 0) {
 		rc = CLI_EXIT_FAILURE;
 	}
+	/* The account's lock goes before the replacement's jobs. */
+	session_finish(&s);
+	if (rc == CLI_EXIT_OK && cli->flags[CLI_OPT_REPLACE]) {
+		rc = replace(cli, &n);
+	}
 out:
 	revocation_finish(&r);
 	session_finish(&s);
-	conf_settings_finish(&settings);
+	named_finish(&n);
+	conf_settings_finish(&global);
 	conf_finish(&conf);
 	return rc;
 }
 
 static const enum cli_opt options[] = {
-        CLI_OPT_REASON, CLI_OPT_KEY, CLI_OPT_CA, CLI_OPT_CA_FILE, CLI_OPT_STATE_DIR, CLI_OPT__MAX,
+        CLI_OPT_REASON,     CLI_OPT_KEY,      CLI_OPT_CA,        CLI_OPT_CA_FILE,
+        CLI_OPT_STATE_DIR,  CLI_OPT_REPLACE,  CLI_OPT_STANDALONE, CLI_OPT_TLS_ALPN,
+        CLI_OPT_WEBROOT,    CLI_OPT_HTTP_HOOK, CLI_OPT_DNS_HOOK,  CLI_OPT_DEPLOY_HOOK,
+        CLI_OPT_KEY_TYPE,   CLI_OPT__MAX,
 };
 
 const struct cli_command cmd_revoke = {
         .name = "revoke",
-        .args = "CERTFILE",
-        .summary = "Revoke a certificate, signed by the account key or with --key by its own key.",
+        .args = "NAME|CERTFILE",
+        .summary = "Revoke a certificate (by name or file); --replace orders a new one at once.",
         .options = options,
         .min_args = 1,
         .max_args = 1,
