@@ -38,6 +38,8 @@ enum cli_opt {
 	CLI_OPT_KEY_TYPE, /* key */
 	CLI_OPT_NAME,
 	CLI_OPT_NOW,
+	CLI_OPT_POST_HOOK, /* key */
+	CLI_OPT_PRE_HOOK, /* key */
 	CLI_OPT_PROFILE, /* key */
 	CLI_OPT_QUIET,
 	CLI_OPT_REASON,

@@ -7,6 +7,7 @@
 #include "base/buf.h"
 #include "base/log.h"
 #include "io/ctl.h"
+#include "renew/batch_hooks.h"
 #include "store/store.h"
 
 const enum cli_opt cmd_json_options[] = {
@@ -89,6 +90,13 @@ cmd_installed_settings(struct cli *cli, const struct conf *conf,
 out:
 	buf_finish(&names);
 	return rc;
+}
+
+struct batch_hooks *
+cmd_batch_hooks(const struct conf_settings *settings)
+{
+	return batch_hooks_create(ev_default_loop(EVFLAG_AUTO), settings->pre_hook,
+	                          settings->post_hook, settings->hook_timeout, false);
 }
 
 bool

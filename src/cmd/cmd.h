@@ -54,6 +54,11 @@ enum cli_exit cmd_session(struct cli *cli, struct conf *conf, struct conf_settin
 int cmd_installed_settings(struct cli *cli, const struct conf *conf,
                            const struct store_cert_info *info, struct conf_settings *out);
 
+/* The pre-hook and post-hook of settings for a command's runners
+ * (job_runner_config.batch): the post-hook runs at batch_hooks_finish,
+ * once for the whole command. NULL when neither is set. */
+struct batch_hooks *cmd_batch_hooks(const struct conf_settings *settings);
+
 /* Whether a and b are the same setting: both unset, or equal. */
 bool cmd_same(const char *a, const char *b);
 

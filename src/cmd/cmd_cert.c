@@ -235,6 +235,7 @@ issue(struct cli *cli, const char *name, const struct conf_settings *settings,
 	struct job_request req;
 	struct policy_decision d;
 	struct job_runner *runner = NULL;
+	struct batch_hooks *batch = NULL;
 	const char *ca_url = session_ca_url(settings);
 	bool need_ca;
 	int rc;
@@ -252,11 +253,17 @@ issue(struct cli *cli, const char *name, const struct conf_settings *settings,
 	rc = CLI_EXIT_FAILURE;
 	config.concurrency = 1;
 	config.preflight = memo;
+	batch = cmd_batch_hooks(settings);
+	config.batch = batch;
 	runner = job_runner_create(&config);
 	if (runner == NULL || job_runner_add(runner, name, settings, &req) < 0) {
 		goto out;
 	}
 	job_runner_run(runner);
+	/* After the order, failed or not: the web server comes back. */
+	if (batch_hooks_finish(batch) < 0) {
+		goto out;
+	}
 	/* Held by a backoff: nothing was done, and no certificate is there
 	 * for the caller. */
 	if (job_runner_count(runner, JOB_FAILED) > 0 ||
@@ -271,6 +278,7 @@ issue(struct cli *cli, const char *name, const struct conf_settings *settings,
 	rc = CLI_EXIT_OK;
 out:
 	job_runner_destroy(runner);
+	batch_hooks_destroy(batch);
 	session_finish(&s);
 	return rc;
 }
@@ -330,6 +338,7 @@ static const enum cli_opt options[] = {
         CLI_OPT_CA_FILE,      CLI_OPT_EMAIL,
         CLI_OPT_AGREE_TOS,    CLI_OPT_ACCOUNT_KEY_TYPE,
         CLI_OPT_STATE_DIR,    CLI_OPT_DEPLOY_HOOK,
+        CLI_OPT_PRE_HOOK,     CLI_OPT_POST_HOOK,
         CLI_OPT_FORCE,        CLI_OPT_JSON,
         CLI_OPT_DROP_NAMES,   CLI_OPT_EAB_KID,
         CLI_OPT_EAB_HMAC_KEY, CLI_OPT_EAB_ALG,

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "conf/ca.h"
+#include "renew/batch_hooks.h"
 #include "renew/job_runner.h"
 #include "base/log.h"
 #include "renew/policy.h"
@@ -42,7 +43,8 @@ needs_ca(const struct group *g, const char *state_dir, const char *ca_url, bool 
 }
 
 static int
-renew_group(struct group *g, bool force, unsigned long counts[JOB__MAX])
+renew_group(struct group *g, bool force, struct batch_hooks *batch,
+            unsigned long counts[JOB__MAX])
 {
 	struct session s;
 	struct job_runner_config config;
@@ -75,6 +77,7 @@ renew_group(struct group *g, bool force, unsigned long counts[JOB__MAX])
 		goto out;
 	}
 	rc = CLI_EXIT_FAILURE;
+	config.batch = batch;
 	runner = job_runner_create(&config);
 	if (runner == NULL) {
 		goto out;
@@ -278,14 +281,20 @@ renew_groups(struct groups *gs, bool force)
 {
 	unsigned long counts[JOB__MAX] = {0};
 	int worst = CLI_EXIT_OK;
+	/* The hooks are global: once around every group's orders. */
+	struct batch_hooks *batch = gs->n > 0 ? cmd_batch_hooks(&gs->list[0].settings[0]) : NULL;
 
 	for (size_t k = 0; k < gs->n; k++) {
-		int grc = renew_group(&gs->list[k], force, counts);
+		int grc = renew_group(&gs->list[k], force, batch, counts);
 
 		if (grc > worst) {
 			worst = grc;
 		}
 	}
+	if (batch_hooks_finish(batch) < 0 && worst == CLI_EXIT_OK) {
+		worst = CLI_EXIT_FAILURE;
+	}
+	batch_hooks_destroy(batch);
 	print_counts(counts);
 	/* A certificate held by its backoff is still failing: a timer that
 	 * alerts on failure keeps alerting until it is fixed (nothing reached
@@ -329,7 +338,8 @@ out:
 
 static const enum cli_opt options[] = {
         CLI_OPT_FORCE,   CLI_OPT_NOW,          CLI_OPT_CA,      CLI_OPT_CA_FILE, CLI_OPT_STATE_DIR,
-        CLI_OPT_EAB_KID, CLI_OPT_EAB_HMAC_KEY, CLI_OPT_EAB_ALG, CLI_OPT__MAX,
+        CLI_OPT_EAB_KID, CLI_OPT_EAB_HMAC_KEY, CLI_OPT_EAB_ALG, CLI_OPT_PRE_HOOK, CLI_OPT_POST_HOOK,
+        CLI_OPT__MAX,
 };
 
 const struct cli_command cmd_renew = {

@@ -191,6 +191,7 @@ replace(struct cli *cli, struct named *n)
 	struct job_runner_config config;
 	struct job_request req;
 	struct job_runner *runner = NULL;
+	struct batch_hooks *batch = NULL;
 	char *full = NULL;
 	int rc;
 
@@ -202,11 +203,14 @@ replace(struct cli *cli, struct named *n)
 	}
 	rc = CLI_EXIT_FAILURE;
 	config.concurrency = 1;
+	batch = cmd_batch_hooks(&n->settings);
+	config.batch = batch;
 	runner = job_runner_create(&config);
 	if (runner == NULL || job_runner_add(runner, n->name, &n->settings, &req) < 0) {
 		goto out;
 	}
 	job_runner_run(runner);
+	batch_hooks_finish(batch);
 	if (job_runner_count(runner, JOB_RENEWED) + job_runner_count(runner, JOB_ISSUED) == 0) {
 		log_error("%s: revoked, but its replacement failed: acmed cert or renew --force "
 		          "orders it again",
@@ -222,6 +226,7 @@ out:
 	(void)cli;
 	free(full);
 	job_runner_destroy(runner);
+	batch_hooks_destroy(batch);
 	session_finish(&s);
 	return rc;
 }

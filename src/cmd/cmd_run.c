@@ -30,6 +30,7 @@ struct daemon {
 	struct session s;
 	bool ready;
 	struct job_runner *runner;
+	struct batch_hooks *batch; /* pre-hook and post-hook, or NULL */
 	struct schedule *schedule;
 	struct cmd_fleet fleet; /* fleet mode: the shared store, or none */
 	/* fleet mode: the challenge responders, open from the start (this
@@ -322,6 +323,13 @@ start(struct daemon *d)
 	config.state_dir = d->s.state_dir;
 	config.concurrency = d->settings.concurrency;
 	config.new_order_concurrency = d->settings.new_order_concurrency;
+	/* Once per batch of renewals that run together: the post-hook when
+	 * the runner is idle again. */
+	if (d->batch == NULL) {
+		d->batch = batch_hooks_create(d->loop, d->settings.pre_hook, d->settings.post_hook,
+		                              d->settings.hook_timeout, true);
+	}
+	config.batch = d->batch;
 	d->runner = job_runner_create(&config);
 	if (d->runner == NULL) {
 		goto fatal;
@@ -662,6 +670,7 @@ out:
 	http_destroy(d.s.http);
 	d.s.http = NULL;
 	job_runner_destroy(d.runner);
+	batch_hooks_destroy(d.batch);
 	responders_destroy(d.responders);
 	session_finish(&d.s);
 	cmd_fleet_close(&d.fleet);

@@ -44,6 +44,8 @@ enum conf_key {
 	CONF_KEY_KEY_TYPE,
 	CONF_KEY_NEW_ORDER_CONCURRENCY,
 	CONF_KEY_NODE_NAME,
+	CONF_KEY_POST_HOOK,
+	CONF_KEY_PRE_HOOK,
 	CONF_KEY_PROFILE,
 	CONF_KEY_RENEW_BEFORE,
 	CONF_KEY_REUSE_KEY,
@@ -70,6 +72,10 @@ struct conf_settings {
 	char *http_hook;
 	char *dns_hook;
 	char *deploy_hook; /* a command line split on spaces, run without a shell */
+	/* Run once around the orders of a run (renew/batch_hooks.h), as
+	 * deploy_hook is run: before the first, after the last. */
+	char *pre_hook;
+	char *post_hook;
 	long hook_timeout; /* seconds; default 120 */
 	long dns_wait; /* seconds; default 0 */
 	bool reuse_key;

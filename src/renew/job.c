@@ -535,6 +535,9 @@ job_destroy(struct job *job)
 		lock_wait_stop(&job->lock_wait);
 	}
 	issue_destroy(job->issue);
+	if (job->batch_entered) {
+		batch_hooks_leave(job->sh->batch, job);
+	}
 	if (job->sh->cluster != NULL) {
 		fleet_job_finish(&job->fleet);
 		fleet_job_end(&job->fleet, false);

@@ -16,6 +16,7 @@
 #include "acme/acme_client.h"
 #include "acme/acme_order.h"
 #include "conf/conf.h"
+#include "renew/batch_hooks.h"
 #include "renew/gate.h"
 #include "renew/issue.h"
 #include "renew/policy.h"
@@ -81,6 +82,8 @@ struct job_shared {
 	struct preflight_memo preflight; /* what the jobs' preflights proved */
 	/* Fleet mode: the shared store (store/cluster.h), or NULL alone. */
 	struct cluster *cluster;
+	/* pre-hook and post-hook (batch_hooks.h; borrowed), or NULL. */
+	struct batch_hooks *batch;
 };
 
 struct job;

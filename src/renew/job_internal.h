@@ -51,6 +51,11 @@ struct job {
 	enum acme_order_step step;
 	time_t retry_after; /* the CA's Retry-After with a refusal */
 	bool ari_asked; /* the CA's renewal window was looked up */
+	/* In the batch of the pre-hook and post-hook (sh->batch) from its wait
+	 * for the pre-hook until it is destroyed; the decision it orders for
+	 * once the pre-hook ran. */
+	bool batch_entered;
+	struct policy_decision batch_decision;
 
 	bool renewal; /* a certificate was installed before */
 	bool installed; /* this job installed a new set */

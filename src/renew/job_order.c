@@ -317,13 +317,36 @@ order_key(struct job *job, const struct policy_decision *d, EVP_PKEY **key)
 	}
 }
 
+/* The pre-hook ran (or failed) for the job's batch. */
+static void
+on_pre_hook(const char *failed, void *arg)
+{
+	struct job *job = arg;
+
+	if (failed != NULL) {
+		/* Fixed on this host: no backoff held against the CA. */
+		job->local_failure = true;
+		job_fail(job, "%s: %s", job->name, failed);
+		return;
+	}
+	job_order(job, &job->batch_decision);
+}
+
 /* Orders a new certificate: the key (resumed, reused or new), then the
- * order through the gate. */
+ * order through the gate; with a pre-hook, once it ran. */
 void
 job_order(struct job *job, const struct policy_decision *d)
 {
 	struct issue_request req;
 
+	/* Offline, nothing is ordered: no reason to stop a web server. */
+	if (job->sh->batch != NULL && !job->batch_entered && job->sh->issue.client != NULL) {
+		job->batch_entered = true;
+		job->batch_decision = *d;
+		job_set_state(job, "pre-hook");
+		batch_hooks_enter(job->sh->batch, job->name, on_pre_hook, job);
+		return;
+	}
 	memset(&req, 0, sizeof(req));
 	if (!can_order(job, d, &req.responder) || order_key(job, d, &req.key) < 0) {
 		return;

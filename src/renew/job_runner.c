@@ -80,6 +80,7 @@ job_runner_create(const struct job_runner_config *c)
 	r->sh.offline = c->offline != NULL ? c->offline : "the CA cannot be reached";
 	r->sh.state_dir = c->state_dir;
 	r->sh.cluster = c->cluster;
+	r->sh.batch = c->batch;
 	if (c->preflight != NULL) {
 		preflight_memo_copy(&r->sh.preflight, c->preflight);
 	}
@@ -220,6 +221,10 @@ on_finished(struct job *job, const struct job_outcome *outcome, void *arg)
 	}
 	slot_free(slot);
 	job_next(r);
+	if (r->active == 0 && r->waiting == 0) {
+		/* The daemon's batch is over: its post-hook. */
+		batch_hooks_idle(r->sh.batch);
+	}
 	if (r->active == 0 && r->waiting == 0 && responders_count(r->sh.responders) > 0) {
 		ev_timer_stop(r->sh.issue.loop, &r->idle);
 		ev_timer_set(&r->idle, JOB_IDLE_RELEASE, 0.0);

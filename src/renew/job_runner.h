@@ -14,6 +14,7 @@
 #include "acme/acme_account_reg.h"
 #include "acme/acme_client.h"
 #include "conf/conf.h"
+#include "renew/batch_hooks.h"
 #include "renew/job.h"
 #include "renew/responders.h"
 
@@ -46,6 +47,8 @@ struct job_runner_config {
 	 * open from its start, before the CA is reached), or NULL: the
 	 * runner makes its own. */
 	struct responders *responders;
+	/* pre-hook and post-hook around the orders (borrowed), or NULL. */
+	struct batch_hooks *batch;
 };
 
 struct job_runner;

@@ -663,6 +663,12 @@ preflight_check(const char *state_dir, const char *cert_name, const struct conf_
 	if (s->deploy_hook != NULL && s->deploy_hook[0] != '\0') {
 		check_program(&r, "deploy-hook", "--deploy-hook", s->deploy_hook);
 	}
+	if (s->pre_hook != NULL && s->pre_hook[0] != '\0') {
+		check_program(&r, "pre-hook", "--pre-hook", s->pre_hook);
+	}
+	if (s->post_hook != NULL && s->post_hook[0] != '\0') {
+		check_program(&r, "post-hook", "--post-hook", s->post_hook);
+	}
 	check_challenge(&r, s, flags);
 out:
 	for (i = 0; i < r.n_tested; i++) {

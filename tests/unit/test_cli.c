@@ -21,7 +21,7 @@
 #define OUT_MAX 8192
 
 static const struct cli_command *const commands[] = {
-        &cmd_account, &cmd_cert,   &cmd_check, &cmd_cluster_key, &cmd_deploy, &cmd_jobs,
+        &cmd_account, &cmd_cert,   &cmd_check, &cmd_cluster_key, &cmd_delete, &cmd_deploy, &cmd_jobs,
         &cmd_renew,   &cmd_revoke, &cmd_run,   &cmd_status,      &cmd_terms,
 };
 
@@ -43,6 +43,8 @@ static const char *const sample[CLI_OPT__MAX] = {
         [CLI_OPT_KEY] = "/tmp/key.pem",
         [CLI_OPT_KEY_TYPE] = "ec-p384",
         [CLI_OPT_NAME] = "www",
+        [CLI_OPT_POST_HOOK] = "/bin/post",
+        [CLI_OPT_PRE_HOOK] = "/bin/pre now",
         [CLI_OPT_PROFILE] = "tlsserver",
         [CLI_OPT_REASON] = "keyCompromise",
         [CLI_OPT_STANDALONE] = "8080",
@@ -416,9 +418,9 @@ test_usage_text(void **state)
 	cli_usage(&cmd_revoke, stdout);
 	out = capture_end(&c);
 	assert_string_equal(
-	        out, "usage: acmed revoke [options] CERTFILE\n"
-	             "Revoke a certificate, signed by the account key or with --key by its own "
-	             "key.\n\noptions:\n"
+	        out, "usage: acmed revoke [options] NAME|CERTFILE\n"
+	             "Revoke a certificate (by name or file); --replace orders a new one at "
+	             "once.\n\noptions:\n"
 	             "      --reason REASON          unspecified keyCompromise affiliationChanged "
 	             "superseded cessationOfOperation, or 0 1 3 4 5\n"
 	             "      --key KEYFILE            sign with the certificate's own private key "
@@ -426,6 +428,17 @@ test_usage_text(void **state)
 	             "      --ca URL|NAME            CA directory URL or short name\n"
 	             "      --ca-file PEM            trust these certificates for the CA's https\n"
 	             "      --state-dir DIR          keys, certificates and state\n"
+	             "      --replace                order the certificate's replacement at once\n"
+	             "      --standalone [ADDR:]PORT answer http-01 with the built-in responder\n"
+	             "      --tls-alpn [ADDR:]PORT   answer tls-alpn-01 with the built-in "
+	             "responder\n"
+	             "      --webroot DIR            http-01 by writing files under DIR\n"
+	             "      --http-hook PROG         http-01 through PROG add|del DOMAIN TOKEN "
+	             "KEYAUTH\n"
+	             "      --dns-hook PROG          dns-01 through PROG add|del NAME VALUE\n"
+	             "      --deploy-hook CMD        run CMD after a certificate is installed\n"
+	             "      --key-type TYPE          certificate key: ec-p256 ec-p384 rsa-2048 "
+	             "rsa-3072 rsa-4096\n"
 	             "  -c, --config FILE            configuration file (default " ACMED_SYSCONFDIR
 	             "/acmed.conf)\n"
 	             "  -v, --verbose                more messages\n"
