@@ -4,8 +4,8 @@
 # Completes the commands, each command's options, the account subcommands,
 # the values of the options that take one of a fixed set (key types, EAB
 # MACs, revocation reasons, CA short names), files and folders where the help
-# names one, and for "acmed renew" (with or without --now) and "acmed
-# deploy" the certificates of the configuration: its [cert NAME] sections,
+# names one, and for "acmed renew" (with or without --now), "acmed deploy",
+# "acmed delete" and "acmed revoke" the certificates of the configuration: its [cert NAME] sections,
 # read from -c FILE when the line has one, else from the default that "acmed
 # CMD --help" prints (else /etc/acmed/acmed.conf).
 #
@@ -288,6 +288,19 @@ _acmed_value()
 	'URL|NAME')
 		mapfile -t words < <(_acmed_cas "$1" "$2")
 		_acmed_words "${words[@]}"
+		;;
+	'NAME|CERTFILE')
+		# revoke: a certificate's name, or a file.
+		mapfile -t words < <(_acmed_certs "$(_acmed_config "$1" "$2" "$config")")
+		_acmed_words "${words[@]}"
+		_acmed_files
+		;;
+	NAME)
+		# delete: a certificate's name (cert takes domain names: none).
+		if [[ $2 == delete ]]; then
+			mapfile -t words < <(_acmed_certs "$(_acmed_config "$1" "$2" "$config")")
+			_acmed_words "${words[@]}"
+		fi
 		;;
 	CERT)
 		# Each certificate once.

@@ -60,8 +60,8 @@ cmd_session(struct cli *cli, struct conf *conf, struct conf_settings *settings, 
 }
 
 int
-cmd_installed_settings(struct cli *cli, const struct conf *conf,
-                       const struct store_cert_info *info, struct conf_settings *out)
+cmd_installed_settings(struct cli *cli, const struct conf *conf, const struct store_cert_info *info,
+                       struct conf_settings *out)
 {
 	struct buf names;
 	char err[256];

@@ -68,12 +68,13 @@ describe(const char *state_dir, const char *name, char *out, size_t len)
 	}
 	out[0] = '\0';
 	for (size_t i = 0; i < info.n_ids && n < len; i++) {
-		n += (size_t)snprintf(out + n, len - n, "%s%s", i > 0 ? " " : "", info.ids[i].value);
+		n += (size_t)snprintf(out + n, len - n, "%s%s", i > 0 ? " " : "",
+		                      info.ids[i].value);
 	}
 	log_time(info.not_after, date, sizeof(date));
 	if (n < len) {
-		snprintf(out + n, len - n, ", %s %s", info.not_after < time(NULL) ? "expired" : "expires",
-		         date);
+		snprintf(out + n, len - n, ", %s %s",
+		         info.not_after < time(NULL) ? "expired" : "expires", date);
 	}
 	store_cert_info_finish(&info);
 }

@@ -43,8 +43,7 @@ needs_ca(const struct group *g, const char *state_dir, const char *ca_url, bool 
 }
 
 static int
-renew_group(struct group *g, bool force, struct batch_hooks *batch,
-            unsigned long counts[JOB__MAX])
+renew_group(struct group *g, bool force, struct batch_hooks *batch, unsigned long counts[JOB__MAX])
 {
 	struct session s;
 	struct job_runner_config config;
@@ -337,9 +336,9 @@ out:
 }
 
 static const enum cli_opt options[] = {
-        CLI_OPT_FORCE,   CLI_OPT_NOW,          CLI_OPT_CA,      CLI_OPT_CA_FILE, CLI_OPT_STATE_DIR,
-        CLI_OPT_EAB_KID, CLI_OPT_EAB_HMAC_KEY, CLI_OPT_EAB_ALG, CLI_OPT_PRE_HOOK, CLI_OPT_POST_HOOK,
-        CLI_OPT__MAX,
+        CLI_OPT_FORCE,     CLI_OPT_NOW,       CLI_OPT_CA,           CLI_OPT_CA_FILE,
+        CLI_OPT_STATE_DIR, CLI_OPT_EAB_KID,   CLI_OPT_EAB_HMAC_KEY, CLI_OPT_EAB_ALG,
+        CLI_OPT_PRE_HOOK,  CLI_OPT_POST_HOOK, CLI_OPT__MAX,
 };
 
 const struct cli_command cmd_renew = {

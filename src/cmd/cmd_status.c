@@ -81,10 +81,10 @@ add_details(const struct status_ctx *o, json_t *row, const char *state_dir, cons
 	                    info->issuer != NULL ? json_string(info->issuer) : json_null());
 	/* Whole days, rounded down (-1 on the day after it expired). */
 	json_object_set_new(row, "days_left",
-	                    info->present ? json_integer((json_int_t)(info->not_after - now) /
-	                                                         86400 -
-	                                                 (info->not_after < now ? 1 : 0))
-	                                  : json_null());
+	                    info->present
+	                            ? json_integer((json_int_t)(info->not_after - now) / 86400 -
+	                                           (info->not_after < now ? 1 : 0))
+	                            : json_null());
 	if (info->problem[0] != '\0') {
 		json_object_set_new(row, "problem", json_string(info->problem));
 	}
@@ -285,7 +285,8 @@ add_state_folder(struct status_ctx *o, json_t *answer)
 		log_warn("%s: cannot list its certificates: %s", o->state_dir, strerror(errno));
 	}
 	for (size_t i = 0; i < json_array_size(certs); i++) {
-		const char *name = json_string_value(json_object_get(json_array_get(certs, i), "cert"));
+		const char *name =
+		        json_string_value(json_object_get(json_array_get(certs, i), "cert"));
 
 		if (name != NULL && strmap_put(&shown, name, certs) < 0) {
 			goto out;
@@ -402,7 +403,8 @@ print_nodes(json_t *nodes)
 static void
 print_files(json_t *row)
 {
-	const char *cert = json_string_value(json_object_get(json_object_get(row, "paths"), "cert"));
+	const char *cert =
+	        json_string_value(json_object_get(json_object_get(row, "paths"), "cert"));
 	const char *slash = cert != NULL ? strrchr(cert, '/') : NULL;
 
 	if (slash != NULL) {
@@ -435,11 +437,11 @@ print_table(json_t *answer)
 		char na[32], nx[32], dl[16], st[32];
 		size_t k;
 
-		json_unpack(c, "{s:s, s?o, s?I, s?I, s?I, s?s, s?s, s?s, s?o, s?s, s?s, s?s}", "cert",
-		            &name, "domains", &domains, "not_after", &not_after, "next", &next,
-		            "attempts", &attempts, "last_error", &error, "why", &why, "state", &state,
-		            "days_left", &days, "key_type", &key_type, "issuer", &issuer, "problem",
-		            &problem);
+		json_unpack(c, "{s:s, s?o, s?I, s?I, s?I, s?s, s?s, s?s, s?o, s?s, s?s, s?s}",
+		            "cert", &name, "domains", &domains, "not_after", &not_after, "next",
+		            &next, "attempts", &attempts, "last_error", &error, "why", &why,
+		            "state", &state, "days_left", &days, "key_type", &key_type, "issuer",
+		            &issuer, "problem", &problem);
 		format_time(not_after, na, sizeof(na));
 		format_time(next, nx, sizeof(nx));
 		snprintf(dl, sizeof(dl), "%s", "-");
@@ -457,8 +459,8 @@ print_table(json_t *answer)
 		}
 		printf("\n");
 		if (key_type != NULL || issuer != NULL) {
-			printf("%-20s key %s, issued by %s\n", "", key_type != NULL ? key_type : "?",
-			       issuer != NULL ? issuer : "?");
+			printf("%-20s key %s, issued by %s\n", "",
+			       key_type != NULL ? key_type : "?", issuer != NULL ? issuer : "?");
 		}
 		print_files(c);
 		if (problem != NULL) {

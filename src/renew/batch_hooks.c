@@ -92,8 +92,8 @@ run_hook(struct batch_hooks *b, bool pre, char *names, char *why, size_t len)
 		goto out;
 	}
 	log_info("%s: running for %s", label, names + 17);
-	b->hook = hook_run(b->loop, argv, env, (double)b->timeout_s, pre ? on_pre_done : on_post_done,
-	                   b);
+	b->hook = hook_run(b->loop, argv, env, (double)b->timeout_s,
+	                   pre ? on_pre_done : on_post_done, b);
 	if (b->hook == NULL) {
 		snprintf(why, len, "%s could not start", label);
 		goto out;

@@ -21,8 +21,8 @@
 #define OUT_MAX 8192
 
 static const struct cli_command *const commands[] = {
-        &cmd_account, &cmd_cert,   &cmd_check, &cmd_cluster_key, &cmd_delete, &cmd_deploy, &cmd_jobs,
-        &cmd_renew,   &cmd_revoke, &cmd_run,   &cmd_status,      &cmd_terms,
+        &cmd_account, &cmd_cert,  &cmd_check,  &cmd_cluster_key, &cmd_delete, &cmd_deploy,
+        &cmd_jobs,    &cmd_renew, &cmd_revoke, &cmd_run,         &cmd_status, &cmd_terms,
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
