@@ -372,9 +372,13 @@ batch_hooks_finish(struct batch_hooks *b)
 	if (b == NULL) {
 		return 0;
 	}
-	post(b);
+	/* A pre-hook still running (its jobs gone) ends first. */
 	while (b->state != BATCH_IDLE && b->n == 0) {
-		ev_run(b->loop, EVRUN_ONCE);
+		if (b->state == BATCH_OPEN) {
+			post(b);
+		} else {
+			ev_run(b->loop, EVRUN_ONCE);
+		}
 	}
 	return b->hook_failed ? -1 : 0;
 }

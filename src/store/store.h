@@ -1,4 +1,5 @@
-/* Where the state folder and the control socket are by default. */
+/* Where the state folder and the control socket are by default, and which
+ * certificates a state folder holds. */
 #ifndef ACMED_STORE_H
 #define ACMED_STORE_H
 
