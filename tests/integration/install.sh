@@ -325,7 +325,7 @@ t_complete_commands()
 	complete_line acmed re
 	expect_completions renew revoke
 	complete_line acmed ''
-	expect_completions account cert check cluster-key deploy jobs renew revoke run status terms
+	expect_completions account cert check cluster-key delete deploy jobs renew revoke run status terms
 	complete_line acmed -c "$T/x.conf" -v st
 	expect_completions status
 }
@@ -355,7 +355,7 @@ t_complete_cert_names()
 	# The names acmed reads from the test configuration.
 	run -c "$CERT_CONF" status --json
 	expect_status 0
-	if [[ $(grep -oE '"cert": "[^"]*"' "$OUT" | LC_ALL=C sort | tr '\n' ' ') != \
+	if [[ $(grep -oE '"cert": "[^"/]*"' "$OUT" | LC_ALL=C sort | tr '\n' ' ') != \
 		'"cert": "api_2" "cert": "mail.example" "cert": "www" ' ]]; then
 		fail "acmed status does not list the certificates api_2, mail.example and www"
 	fi
