@@ -267,7 +267,9 @@ issue(struct cli *cli, const char *name, const struct conf_settings *settings,
 		rc = print_json(name, settings, state_dir, runner);
 		goto out;
 	}
-	print_paths(state_dir, name, runner);
+	if (!cmd_quiet(cli)) {
+		print_paths(state_dir, name, runner);
+	}
 	rc = CLI_EXIT_OK;
 out:
 	job_runner_destroy(runner);
@@ -344,4 +346,5 @@ const struct cli_command cmd_cert = {
         .min_args = 1,
         .max_args = -1,
         .run = run,
+        .json_on_failure = true,
 };

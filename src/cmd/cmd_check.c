@@ -194,7 +194,7 @@ run(struct cli *cli)
 	    (check_host(cli, &conf) < 0 || check_fleet(cli, &conf) < 0)) {
 		goto out;
 	}
-	if (!cli->flags[CLI_OPT_QUIET]) {
+	if (!cmd_quiet(cli)) {
 		printf("%s: ok, %zu certificate%s\n", conf.path, conf.n_certs,
 		       conf.n_certs == 1 ? "" : "s");
 	}

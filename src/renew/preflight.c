@@ -693,7 +693,9 @@ preflight_profile(const struct acme_directory *dir, const char *profile, char *e
 		}
 	}
 	if (dir == NULL || dir->n_profiles == 0) {
-		snprintf(err, len, "profile %s: the CA offers no profiles (remove the profile key)",
+		snprintf(err, len,
+		         "profile %s: the CA offers no profiles: drop --profile (or the profile "
+		         "key)",
 		         profile);
 	} else {
 		snprintf(err, len, "profile %s: the CA does not offer it; it offers %s", profile,
