@@ -178,7 +178,11 @@ cert_name(struct cli *cli, const struct conf_cert *section, char *derived, size_
 	if (name == NULL && section != NULL) {
 		name = section->name;
 	} else if (name == NULL) {
-		name_from_domain(cli->args[0], derived, len);
+		/* The domain as set_domains made it: "bücher.example" names
+		 * its folder by its A-label. */
+		name_from_domain(cli->settings.n_domains > 0 ? cli->settings.domains[0]
+		                                             : cli->args[0],
+		                 derived, len);
 		name = derived;
 	}
 	if (!store_cert_name_ok(name)) {
@@ -188,6 +192,33 @@ cert_name(struct cli *cli, const struct conf_cert *section, char *derived, size_
 		name = NULL;
 	}
 	return name;
+}
+
+/* International names are ordered by their A-labels: says which names
+ * those are ("xn--bcher-kva.example (bücher.example)"), once, when there
+ * are any. */
+static void
+say_idn(const char *name, const struct conf_settings *settings)
+{
+	char list[1024] = "";
+	char one[512];
+	size_t used = 0;
+	bool any = false;
+
+	for (size_t i = 0; i < settings->n_domains; i++) {
+		int n;
+
+		any = any || ident_dns_is_idn(settings->domains[i]);
+		n = snprintf(list + used, sizeof(list) - used, "%s%s", i > 0 ? ", " : "",
+		             ident_dns_display(settings->domains[i], one, sizeof(one)));
+		used += n > 0 ? (size_t)n : 0;
+		if (used >= sizeof(list)) {
+			break;
+		}
+	}
+	if (any) {
+		log_info("%s: names %s", name, list);
+	}
 }
 
 /* Whether every domain can be validated: wildcards only by dns-01. */
@@ -306,6 +337,7 @@ run(struct cli *cli)
 	if (!wildcards_ok(&settings)) {
 		goto out;
 	}
+	say_idn(name, &settings);
 	state_dir = session_state_dir(&settings);
 	/* Before any account is registered or order made: what cannot be
 	 * kept is not asked for. */

@@ -130,10 +130,19 @@ ask_daemon(struct cli *cli, struct conf *conf)
 			break;
 		}
 		if (answer == NULL || json_unpack(answer, "{s:s}", "error", &error) == 0) {
+			int unknown = 0;
+
+			/* Exit 2 for a name it does not know, as without --now. */
+			json_unpack(answer, "{s?b}", "unknown", &unknown);
 			if (error != NULL) {
-				log_error("%s: %s", cli->args[i], error);
+				log_error("%s: %s%s", cli->args[i], error,
+				          unknown ? " in the daemon's configuration" : "");
 			}
-			rc = CLI_EXIT_FAILURE;
+			if (unknown && rc != CLI_EXIT_USAGE) {
+				rc = CLI_EXIT_USAGE;
+			} else if (rc == CLI_EXIT_OK) {
+				rc = CLI_EXIT_FAILURE;
+			}
 		} else if (json_unpack(answer, "{s:s}", "waits", &error) == 0) {
 			log_warn("%s: %s", cli->args[i], error);
 		} else {

@@ -24,8 +24,12 @@ t_version()
 	if [[ -n ${ACMED_EXPECTED_VERSION:-} ]] && ! grep -qF -- "$ACMED_EXPECTED_VERSION" "$OUT"; then
 		fail "stdout does not mention the project version $ACMED_EXPECTED_VERSION"
 	fi
-	if [[ $(wc -l <"$OUT") != 1 ]]; then
-		fail "want one line on stdout"
+	# The version on the first line, then the paths this build uses.
+	if [[ $(head -n1 "$OUT") != "acmed ${ACMED_EXPECTED_VERSION:-}"* ]]; then
+		fail "want 'acmed VERSION' on the first line"
+	fi
+	if ! grep -q '^configuration: .*/acmed.conf$' "$OUT" || ! grep -q '^state folder: ' "$OUT"; then
+		fail "want the configuration file and state folder after the version"
 	fi
 }
 
