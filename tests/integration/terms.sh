@@ -53,7 +53,9 @@ t_unknown_command()
 	run nosuchcommand
 	expect_status 2
 	expect_stdout_empty
-	expect_stderr_matches 'usage'
+	# One line for the mistake, then where the help is (not the usage).
+	expect_stderr_contains "unknown command 'nosuchcommand'"
+	expect_stderr_contains 'see acmed --help'
 }
 
 t_unknown_shortcode()
@@ -172,7 +174,7 @@ fi
 case_ "--version prints the version" t_version
 case_ "--help exits 0" t_help
 case_ "terms --help exits 0" t_terms_help
-case_ "an unknown command exits 2 with usage" t_unknown_command
+case_ "an unknown command exits 2, pointing to --help" t_unknown_command
 case_ "terms --ca with an unknown shortcode exits 2" t_unknown_shortcode
 case_ "terms refuses a plain http directory" t_plain_http_refused
 case_ "terms against a closed port exits 1 with one line" t_closed_port
