@@ -178,7 +178,9 @@ set_domains(struct cli *cli)
 		}
 		if (conf_set(&cli->settings, CONF_WHERE_CLI, "domains", cli->args[i], err,
 		             sizeof(err)) < 0) {
-			log_error("%s: %s", cli->args[i], err);
+			/* An argument, not the config key: "cert: invalid name
+			 * 'x': why". */
+			log_error("cert: %s", strncmp(err, "domains: ", 9) == 0 ? err + 9 : err);
 			return -1;
 		}
 	}

@@ -111,7 +111,7 @@ t_check_file()
 	# cert finds that section by the name as typed.
 	run cert -c "$T/idn.conf" "$UNICODE_NAME" other.example
 	expect_status 2
-	expect_stderr_contains "b: configured in $T/idn.conf:4 with its own domains"
+	expect_stderr_contains "b: configured in $T/idn.conf:1 with its own domains"
 
 	run cert --standalone 5999 $'a\xe2\x81\x84b.example'
 	expect_status 2
