@@ -63,6 +63,12 @@ struct cli_command {
 	int min_args;
 	int max_args; /* -1: no limit */
 	int (*run)(struct cli *cli);
+	/* The help of options that mean something else here than elsewhere,
+	 * by enum cli_opt; NULL, or NULL entries: the common help. */
+	const char *const *option_help;
+	/* With --json, a failure (a bad argument too) prints a JSON object
+	 * with the errors on stdout: the command's JSON answers every time. */
+	bool json_on_failure;
 };
 
 struct cli {
@@ -77,14 +83,19 @@ struct cli {
 };
 
 /* Parses argv (argv[0] is the command name) for command. Returns 0 to run,
- * 1 when --help was shown (exit 0), or -1 after printing the problem and the
- * usage on stderr (exit 2). */
+ * 1 when --help was shown (exit 0), or -1 after printing the problem (one
+ * line naming the option as typed) and "see acmed COMMAND --help" on
+ * stderr (exit 2). */
 int cli_parse(struct cli *cli, const struct cli_command *command, int argc, char **argv);
 
 void cli_finish(struct cli *cli);
 
 /* Prints the command's usage and options. */
 void cli_usage(const struct cli_command *command, FILE *out);
+
+/* Prints "see acmed COMMAND --help" on stderr: what follows a usage error
+ * instead of the whole usage. */
+void cli_see_help(const struct cli_command *command);
 
 /* The option's long name without "--" ("eab-kid"). */
 const char *cli_opt_name(enum cli_opt opt);

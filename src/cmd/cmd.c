@@ -57,6 +57,12 @@ cmd_session(struct cli *cli, struct conf *conf, struct conf_settings *settings, 
 }
 
 bool
+cmd_quiet(const struct cli *cli)
+{
+	return cli->verbosity < 0;
+}
+
+bool
 cmd_same(const char *a, const char *b)
 {
 	return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);

@@ -44,6 +44,11 @@ enum cli_exit cmd_settings(struct cli *cli, struct conf *conf, struct conf_setti
 enum cli_exit cmd_session(struct cli *cli, struct conf *conf, struct conf_settings *settings,
                           struct session *s);
 
+/* Whether -q was given (more often than -v): a command then prints errors
+ * only, not what it did (the output a command exists for, its --json and
+ * status's table, still comes). */
+bool cmd_quiet(const struct cli *cli);
+
 /* Whether a and b are the same setting: both unset, or equal. */
 bool cmd_same(const char *a, const char *b);
 

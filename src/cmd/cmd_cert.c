@@ -122,6 +122,22 @@ out:
 	return rc;
 }
 
+/* The section whose name or first domain is arg, as typed or as its
+ * A-label ("bücher.example" finds a section of xn--bcher-kva.example). */
+static const struct conf_cert *
+find_cert(const struct conf *conf, const char *arg)
+{
+	const struct conf_cert *c = conf_find_cert(conf, arg);
+	char ace[IDENT_DNS_MAX + 2];
+	char why[256];
+
+	if (c == NULL && ident_dns_name(arg, ace, sizeof(ace), why, sizeof(why)) == 0 &&
+	    strcmp(ace, arg) != 0) {
+		c = conf_find_cert(conf, ace);
+	}
+	return c;
+}
+
 /* The section the arguments name: a NAME matching a section alone takes
  * that section's domains; names on the command line otherwise are the
  * domains, but never of a configured certificate: renew would put the
@@ -131,10 +147,11 @@ static int
 find_section(struct cli *cli, const struct conf *conf, const struct conf_cert **section)
 {
 	const char *name = cli->values[CLI_OPT_NAME];
-	const struct conf_cert *c = conf_find_cert(conf, name != NULL ? name : cli->args[0]);
+	const struct conf_cert *c =
+	        name != NULL ? conf_find_cert(conf, name) : find_cert(conf, cli->args[0]);
 
 	*section = c;
-	if (c != NULL && (cli->n_args > 1 || conf_find_cert(conf, cli->args[0]) != c)) {
+	if (c != NULL && (cli->n_args > 1 || find_cert(conf, cli->args[0]) != c)) {
 		log_error("%s: configured in %s:%d with its own domains: change them there (then "
 		          "acmed renew %s), or pass --name for another certificate",
 		          c->name, conf->path, c->line, c->name);
@@ -161,7 +178,9 @@ set_domains(struct cli *cli)
 		}
 		if (conf_set(&cli->settings, CONF_WHERE_CLI, "domains", cli->args[i], err,
 		             sizeof(err)) < 0) {
-			log_error("%s: %s", cli->args[i], err);
+			/* An argument, not the config key: "cert: invalid name
+			 * 'x': why". */
+			log_error("cert: %s", strncmp(err, "domains: ", 9) == 0 ? err + 9 : err);
 			return -1;
 		}
 	}
@@ -178,7 +197,11 @@ cert_name(struct cli *cli, const struct conf_cert *section, char *derived, size_
 	if (name == NULL && section != NULL) {
 		name = section->name;
 	} else if (name == NULL) {
-		name_from_domain(cli->args[0], derived, len);
+		/* The domain as set_domains made it: "bücher.example" names
+		 * its folder by its A-label. */
+		name_from_domain(cli->settings.n_domains > 0 ? cli->settings.domains[0]
+		                                             : cli->args[0],
+		                 derived, len);
 		name = derived;
 	}
 	if (!store_cert_name_ok(name)) {
@@ -188,6 +211,33 @@ cert_name(struct cli *cli, const struct conf_cert *section, char *derived, size_
 		name = NULL;
 	}
 	return name;
+}
+
+/* International names are ordered by their A-labels: says which names
+ * those are ("xn--bcher-kva.example (bücher.example)"), once, when there
+ * are any. */
+static void
+say_idn(const char *name, const struct conf_settings *settings)
+{
+	char list[1024] = "";
+	char one[512];
+	size_t used = 0;
+	bool any = false;
+
+	for (size_t i = 0; i < settings->n_domains; i++) {
+		int n;
+
+		any = any || ident_dns_is_idn(settings->domains[i]);
+		n = snprintf(list + used, sizeof(list) - used, "%s%s", i > 0 ? ", " : "",
+		             ident_dns_display(settings->domains[i], one, sizeof(one)));
+		used += n > 0 ? (size_t)n : 0;
+		if (used >= sizeof(list)) {
+			break;
+		}
+	}
+	if (any) {
+		log_info("%s: names %s", name, list);
+	}
 }
 
 /* Whether every domain can be validated: wildcards only by dns-01. */
@@ -267,7 +317,9 @@ issue(struct cli *cli, const char *name, const struct conf_settings *settings,
 		rc = print_json(name, settings, state_dir, runner);
 		goto out;
 	}
-	print_paths(state_dir, name, runner);
+	if (!cmd_quiet(cli)) {
+		print_paths(state_dir, name, runner);
+	}
 	rc = CLI_EXIT_OK;
 out:
 	job_runner_destroy(runner);
@@ -304,6 +356,7 @@ run(struct cli *cli)
 	if (!wildcards_ok(&settings)) {
 		goto out;
 	}
+	say_idn(name, &settings);
 	state_dir = session_state_dir(&settings);
 	/* Before any account is registered or order made: what cannot be
 	 * kept is not asked for. */
@@ -344,4 +397,5 @@ const struct cli_command cmd_cert = {
         .min_args = 1,
         .max_args = -1,
         .run = run,
+        .json_on_failure = true,
 };

@@ -625,6 +625,12 @@ test_value_errors(void **state)
 	        {"email = @b.example\n",
 	         {"1: email: invalid address '@b.example': expected name@domain"}},
 	        {"email = a@\n", {"1: email: invalid address 'a@': expected name@domain"}},
+	        {"email = \"ops@example.com\"\n",
+	         {"1: email: invalid address '\"ops@example.com\"': write it without quotes "
+	          "(values are never quoted)"}},
+	        {"email = 'ops@example.com'\n",
+	         {"1: email: invalid address ''ops@example.com'': write it without quotes "
+	          "(values are never quoted)"}},
 	        {"email = a@b.example, mailto:a@b.example\n",
 	         {"1: email: 'a@b.example' is listed twice"}},
 	        {"http-listen = 0\n",
@@ -694,10 +700,61 @@ test_domain_errors(void **state)
 	        {"[cert a]\ndomains = a.example b.example A.EXAMPLE\n",
 	         {"2: domains: 'a.example' is listed twice"}},
 	        {"[cert a]\ndomains = ,\n", {"2: domains: missing value"}},
+	        /* A URL is not mistaken for an IPv6 address. */
+	        {"[cert a]\ndomains = http://example.com\n",
+	         {"2: domains: invalid name 'http://example.com': a URL, not a name: give the "
+	          "bare name example.com"}},
+	        {"[cert a]\ndomains = https://www.example.com:8443/x\n",
+	         {"2: domains: invalid name 'https://www.example.com:8443/x': a URL, not a "
+	          "name: give the bare name www.example.com"}},
+	        /* libidn2's reason, and that the name is an international one. */
+	        {"[cert a]\ndomains = a\xe2\x81\x84"
+	         "b.example\n",
+	         {"2: domains: invalid name 'a\xe2\x81\x84"
+	          "b.example': not a valid "
+	          "international name (IDNA2008, converted to punycode): string contains a "
+	          "disallowed character"}},
+	        /* The U-label and the A-label are one name. */
+	        {"[cert a]\ndomains = b\xc3\xbc"
+	         "cher.example xn--bcher-kva.example\n",
+	         {"2: domains: 'xn--bcher-kva.example' is listed twice"}},
 	};
 
 	(void)state;
 	CHECK_BAD(cases);
+}
+
+/* A byte order mark is skipped; U-labels become A-labels, wildcards too. */
+static void
+test_bom_and_idn(void **state)
+{
+	struct conf conf;
+
+	(void)state;
+	conf_file_write("\xef\xbb\xbf"
+	                "ca = letsencrypt\n"
+	                "challenge = dns-01\n"
+	                "dns-hook = /bin/true\n"
+	                "[cert b]\n"
+	                "domains = B\xc3\xbc"
+	                "cher.example *.b\xc3\xbc"
+	                "cher.example "
+	                "stra\xc3\x9f"
+	                "e.example\n");
+	conf_init(&conf);
+	if (conf_load(&conf, conf_file_path) < 0) {
+		for (size_t i = 0; i < conf.n_errors; i++) {
+			print_error("%s\n", conf.errors[i]);
+		}
+		fail();
+	}
+	assert_string_equal(conf.global.ca, "letsencrypt");
+	assert_int_equal(conf.certs[0].settings.n_domains, 3);
+	assert_string_equal(conf.certs[0].settings.domains[0], "xn--bcher-kva.example");
+	assert_string_equal(conf.certs[0].settings.domains[1], "*.xn--bcher-kva.example");
+	/* IDNA2008 non-transitional: "ß" stays, not "ss". */
+	assert_string_equal(conf.certs[0].settings.domains[2], "xn--strae-oqa.example");
+	conf_finish(&conf);
 }
 
 static void
@@ -1130,6 +1187,7 @@ main(void)
 	        cmocka_unit_test(test_value_errors),
 	        cmocka_unit_test(test_domain_errors),
 	        cmocka_unit_test(test_domain_too_long),
+	        cmocka_unit_test(test_bom_and_idn),
 	        cmocka_unit_test(test_whole_file_errors),
 	        cmocka_unit_test(test_fleet_keys),
 	        cmocka_unit_test(test_fleet_values),
