@@ -252,8 +252,7 @@ file_write_new(const char *path, const void *data, size_t len, mode_t mode)
 }
 
 int
-file_write_new_as(const char *path, const void *data, size_t len, mode_t mode, uid_t uid,
-                  gid_t gid)
+file_write_new_as(const char *path, const void *data, size_t len, mode_t mode, uid_t uid, gid_t gid)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 	int err;

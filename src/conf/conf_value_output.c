@@ -47,15 +47,17 @@ conf_value_parse_output(struct conf_settings *s, const struct conf_key_spec *spe
 			continue;
 		}
 		for (i = 0; i < sizeof(outputs) / sizeof(outputs[0]); i++) {
-			if (strlen(outputs[i].name) == len && strncmp(outputs[i].name, p, len) == 0) {
+			if (strlen(outputs[i].name) == len &&
+			    strncmp(outputs[i].name, p, len) == 0) {
 				bits |= outputs[i].bit;
 				break;
 			}
 		}
 		if (i == sizeof(outputs) / sizeof(outputs[0])) {
-			conf_value_fail(err, errlen,
-			                "%s: invalid value '%.*s': expected pem, combined or pkcs12",
-			                spec->name, (int)len, p);
+			conf_value_fail(
+			        err, errlen,
+			        "%s: invalid value '%.*s': expected pem, combined or pkcs12",
+			        spec->name, (int)len, p);
 			goto out;
 		}
 		p += len;
@@ -141,22 +143,22 @@ out:
 }
 
 int
-conf_value_parse_owner(struct conf_settings *s, const struct conf_key_spec *spec,
-                       const char *value, char *err, size_t errlen)
+conf_value_parse_owner(struct conf_settings *s, const struct conf_key_spec *spec, const char *value,
+                       char *err, size_t errlen)
 {
 	return lookup_id(spec, value, false, (long *)conf_value_field(s, spec->off), err, errlen);
 }
 
 int
-conf_value_parse_group(struct conf_settings *s, const struct conf_key_spec *spec,
-                       const char *value, char *err, size_t errlen)
+conf_value_parse_group(struct conf_settings *s, const struct conf_key_spec *spec, const char *value,
+                       char *err, size_t errlen)
 {
 	return lookup_id(spec, value, true, (long *)conf_value_field(s, spec->off), err, errlen);
 }
 
 int
-conf_value_parse_mode(struct conf_settings *s, const struct conf_key_spec *spec,
-                      const char *value, char *err, size_t errlen)
+conf_value_parse_mode(struct conf_settings *s, const struct conf_key_spec *spec, const char *value,
+                      char *err, size_t errlen)
 {
 	bool key = strncmp(spec->name, "key-", 4) == 0;
 	size_t len = strlen(value);
@@ -174,7 +176,8 @@ conf_value_parse_mode(struct conf_settings *s, const struct conf_key_spec *spec,
 	/* The owner reads the set back (the renewal policy checks it), and
 	 * writes it again at the next renewal. */
 	if ((mode & S_IRUSR) == 0) {
-		conf_value_fail(err, errlen, "%s: invalid value '%s': the owner must be able to read",
+		conf_value_fail(err, errlen,
+		                "%s: invalid value '%s': the owner must be able to read",
 		                spec->name, value);
 		goto out;
 	}

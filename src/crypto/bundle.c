@@ -40,8 +40,8 @@ out:
 }
 
 unsigned char *
-bundle_pkcs12(EVP_PKEY *key, const struct cert_chain *chain, const char *name,
-              const char *password, size_t *out_len)
+bundle_pkcs12(EVP_PKEY *key, const struct cert_chain *chain, const char *name, const char *password,
+              size_t *out_len)
 {
 	STACK_OF(X509) *cas = sk_X509_new_null();
 	PKCS12 *p12 = NULL;

@@ -1,11 +1,14 @@
 #include "renew/install.h"
 
+#include <errno.h>
 #include <openssl/pem.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/file.h"
 #include "base/log.h"
+#include "crypto/bundle.h"
 #include "crypto/cert.h"
 #include "crypto/key.h"
 #include "renew/policy.h"
@@ -62,6 +65,104 @@ issuers_pem(const struct cert_chain *chain, size_t *len)
 	}
 	*len = rest_len;
 	return rest;
+}
+
+void
+install_output_from(const struct conf_settings *s, struct install_output *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->formats = s->output;
+	out->pkcs12_password_file = s->pkcs12_password_file;
+	out->key_access.uid = s->key_owner;
+	out->key_access.gid = s->key_group;
+	out->key_access.mode = (unsigned)s->key_mode;
+	out->cert_access.uid = s->cert_owner;
+	out->cert_access.gid = s->cert_group;
+	out->cert_access.mode = (unsigned)s->cert_mode;
+}
+
+/* What differs from what a set gets without settings: NULL when nothing
+ * does, so that the usual install costs no more calls. */
+static const struct store_cert_access *
+access_of(const struct store_cert_access *a, unsigned def)
+{
+	return a->uid >= 0 || a->gid >= 0 || a->mode != def ? a : NULL;
+}
+
+/* The password in pkcs12-password-file: its first line (a trailing newline
+ * is not part of it). New string (bundle_free, with *len), or NULL with
+ * the reason in message. */
+static char *
+read_password(const struct install_request *req, size_t *len, char *message, size_t msglen)
+{
+	const char *path = req->output->pkcs12_password_file;
+	char *text;
+
+	if (path == NULL) {
+		text = calloc(1, 1);
+		*len = 1;
+		if (text == NULL) {
+			snprintf(message, msglen, "%s: out of memory", req->name);
+		}
+		return text;
+	}
+	text = file_read(path, INSTALL_PASSWORD_MAX, len);
+	if (text == NULL) {
+		snprintf(message, msglen,
+		         "%s: pkcs12-password-file %s: %s; nothing installed, the previous "
+		         "certificate stays",
+		         req->name, path,
+		         errno == EFBIG ? "longer than 1024 bytes" : strerror(errno));
+		return NULL;
+	}
+	text[strcspn(text, "\r\n")] = '\0';
+	return text;
+}
+
+/* combined.pem and cert.p12 into set when asked for (bundle_free both).
+ * 0, or -1 with message set. */
+static int
+make_bundles(const struct install_request *req, const struct cert_chain *chain,
+             struct store_cert_set *set, char *message, size_t len)
+{
+	size_t full_len = set->cert_len + set->chain_len;
+	char *full = NULL;
+	char *password = NULL;
+	size_t password_len = 0;
+	int rc = -1;
+
+	if ((req->output->formats & CONF_OUTPUT_COMBINED) != 0) {
+		full = malloc(full_len + 1);
+		if (full == NULL) {
+			snprintf(message, len, "%s: out of memory", req->name);
+			goto out;
+		}
+		memcpy(full, set->cert_pem, set->cert_len);
+		memcpy(full + set->cert_len, set->chain_pem, set->chain_len);
+		set->combined = bundle_combined(req->key, full, full_len, &set->combined_len);
+		if (set->combined == NULL) {
+			snprintf(message, len, "%s: combined.pem cannot be made (see above)",
+			         req->name);
+			goto out;
+		}
+	}
+	if ((req->output->formats & CONF_OUTPUT_PKCS12) != 0) {
+		password = read_password(req, &password_len, message, len);
+		if (password == NULL) {
+			goto out;
+		}
+		set->pkcs12 = bundle_pkcs12(req->key, chain, req->name, password, &set->pkcs12_len);
+		if (set->pkcs12 == NULL) {
+			snprintf(message, len, "%s: cert.p12 cannot be made (see above)",
+			         req->name);
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	bundle_free(password, password_len);
+	free(full);
+	return rc;
 }
 
 /* A host clock off from the CA's shows in what it issues: say so, once per
@@ -158,6 +259,13 @@ install_chain(const struct install_request *req, const char *pem, size_t pem_len
 	set.key_pem = key_pem;
 	set.cert_pem = leaf;
 	set.chain_pem = rest;
+	if (req->output != NULL) {
+		set.key_access = access_of(&req->output->key_access, 0600);
+		set.cert_access = access_of(&req->output->cert_access, 0644);
+		if (make_bundles(req, &chain, &set, message, len) < 0) {
+			goto out;
+		}
+	}
 	if (store_cert_install(req->state_dir, req->name, &set) < 0) {
 		snprintf(message, len,
 		         "%s: cannot install the certificate (see above); the previous one stays",
@@ -176,6 +284,8 @@ out:
 	if (key_pem != NULL) {
 		key_pem_free(key_pem, set.key_len);
 	}
+	bundle_free((char *)set.combined, set.combined_len);
+	bundle_free((unsigned char *)set.pkcs12, set.pkcs12_len);
 	free(leaf);
 	free(rest);
 	cert_chain_finish(&chain);

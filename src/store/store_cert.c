@@ -191,10 +191,11 @@ put_file(const char *vdir, enum store_cert_file file, const void *data, size_t l
 	if (file_write_new_as(path, data, len, access_mode(a, def), access_uid(a), access_gid(a)) <
 	    0) {
 		if (errno == EPERM && has_owner(a)) {
-			log_error("%s: owner %ld, group %ld: only root gives files away, or a member "
-			          "of the group its own (key-owner, key-group, cert-owner, "
-			          "cert-group)",
-			          path, a->uid, a->gid);
+			log_error(
+			        "%s: owner %ld, group %ld: only root gives files away, or a member "
+			        "of the group its own (key-owner, key-group, cert-owner, "
+			        "cert-group)",
+			        path, a->uid, a->gid);
 		}
 		return -1;
 	}
@@ -208,8 +209,7 @@ own_linked(const char *path, const struct store_cert_access *a)
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	int rc = -1;
 
-	if (fd < 0 ||
-	    (has_owner(a) && fchown(fd, access_uid(a), access_gid(a)) < 0) ||
+	if (fd < 0 || (has_owner(a) && fchown(fd, access_uid(a), access_gid(a)) < 0) ||
 	    fchmod(fd, (mode_t)a->mode) < 0 || fsync(fd) < 0) {
 		log_error("%s: owner %ld, group %ld, mode %04o: %s%s", path, a->uid, a->gid,
 		          a->mode, strerror(errno),
@@ -332,9 +332,8 @@ static void
 remove_leftovers(const char *dir)
 {
 	static const char *const names[] = {
-	        "current",     "previous",      "privkey.pem", "cert.pem",
-	        "chain.pem",   "fullchain.pem", "pending.key", "state.json",
-	        "combined.pem", "cert.p12",
+	        "current",       "previous",    "privkey.pem", "cert.pem",     "chain.pem",
+	        "fullchain.pem", "pending.key", "state.json",  "combined.pem", "cert.p12",
 	};
 	char path[PATH_MAX];
 	struct dirent *de;
