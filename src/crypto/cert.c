@@ -682,3 +682,36 @@ out:
 	BN_free(bn);
 	return ret;
 }
+
+char *
+cert_chain_pem(const struct cert_chain *chain, size_t from, size_t to, size_t *len)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *data = NULL;
+	char *out = NULL;
+	long n = 0;
+
+	if (bio == NULL) {
+		goto out;
+	}
+	for (size_t i = from; i < to && i < chain->n; i++) {
+		if (PEM_write_bio_X509(bio, chain->certs[i]) != 1) {
+			goto out;
+		}
+	}
+	n = BIO_get_mem_data(bio, &data);
+	if (n < 0) {
+		goto out;
+	}
+	out = malloc((size_t)n + 1);
+	if (out != NULL) {
+		if (n > 0) {
+			memcpy(out, data, (size_t)n);
+		}
+		out[n] = '\0';
+		*len = (size_t)n;
+	}
+out:
+	BIO_free(bio);
+	return out;
+}

@@ -1,7 +1,6 @@
 #include "renew/install.h"
 
 #include <errno.h>
-#include <openssl/pem.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,60 +11,6 @@
 #include "crypto/cert.h"
 #include "crypto/key.h"
 #include "renew/policy.h"
-
-static char *
-pem_of(X509 *x, size_t *len)
-{
-	BIO *bio = BIO_new(BIO_s_mem());
-	char *data;
-	char *out = NULL;
-	long n;
-
-	if (bio == NULL || PEM_write_bio_X509(bio, x) != 1) {
-		goto out;
-	}
-	n = BIO_get_mem_data(bio, &data);
-	if (n <= 0) {
-		goto out;
-	}
-	out = malloc((size_t)n + 1);
-	if (out != NULL) {
-		memcpy(out, data, (size_t)n);
-		out[n] = '\0';
-		*len = (size_t)n;
-	}
-out:
-	BIO_free(bio);
-	return out;
-}
-
-/* The issuers (every certificate after the leaf) as one PEM text. New
- * string (empty for a lone leaf) or NULL when out of memory. */
-static char *
-issuers_pem(const struct cert_chain *chain, size_t *len)
-{
-	char *rest = calloc(1, 1);
-	size_t rest_len = 0;
-
-	for (size_t i = 1; rest != NULL && i < chain->n; i++) {
-		size_t n = 0;
-		char *one = pem_of(chain->certs[i], &n);
-		char *grown = one != NULL ? realloc(rest, rest_len + n + 1) : NULL;
-
-		if (grown == NULL) {
-			free(one);
-			free(rest);
-			return NULL;
-		}
-		rest = grown;
-		memcpy(rest + rest_len, one, n);
-		rest_len += n;
-		rest[rest_len] = '\0';
-		free(one);
-	}
-	*len = rest_len;
-	return rest;
-}
 
 void
 install_output_from(const struct conf_settings *s, struct install_output *out)
@@ -244,14 +189,14 @@ install_chain(const struct install_request *req, const char *pem, size_t pem_len
 	if (!req->key_pending) {
 		key_pem = key_to_pem(req->key, &set.key_len);
 	}
-	leaf = pem_of(chain.certs[0], &set.cert_len);
+	leaf = cert_chain_pem(&chain, 0, 1, &set.cert_len);
 	if (leaf != NULL && req->resumed && same_as_installed(req, leaf, set.cert_len)) {
 		/* A resumed order whose certificate was installed just before
 		 * a crash: nothing to switch, no deploy hook to run again. */
 		result = INSTALL_SAME;
 		goto out;
 	}
-	rest = issuers_pem(&chain, &set.chain_len);
+	rest = cert_chain_pem(&chain, 1, chain.n, &set.chain_len);
 	if ((key_pem == NULL && !req->key_pending) || leaf == NULL || rest == NULL) {
 		snprintf(message, len, "%s: out of memory", req->name);
 		goto out;
