@@ -64,8 +64,8 @@ static int
 check_flags(struct cli *cli)
 {
 	static const enum cli_opt refused[] = {
-	        CLI_OPT_NAME,       CLI_OPT_REUSE_KEY,   CLI_OPT_KEY_TYPE, CLI_OPT_DROP_NAMES,
-	        CLI_OPT_FORCE,      CLI_OPT_DEPLOY_HOOK, CLI_OPT_JSON,
+	        CLI_OPT_NAME,  CLI_OPT_REUSE_KEY,   CLI_OPT_KEY_TYPE, CLI_OPT_DROP_NAMES,
+	        CLI_OPT_FORCE, CLI_OPT_DEPLOY_HOOK, CLI_OPT_JSON,
 	};
 
 	if (cli->n_args > 0) {
@@ -74,8 +74,9 @@ check_flags(struct cli *cli)
 	}
 	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
 		if (cli->flags[refused[i]] || cli->values[refused[i]] != NULL) {
-			log_error("--%s: not with --csr (the key and the files are the CSR maker's)",
-			          cli_opt_name(refused[i]));
+			log_error(
+			        "--%s: not with --csr (the key and the files are the CSR maker's)",
+			        cli_opt_name(refused[i]));
 			return -1;
 		}
 	}
@@ -168,8 +169,8 @@ write_files(struct cli *cli, const struct csr_file *c, const struct csr_order *o
 	memset(&chain, 0, sizeof(chain));
 	if (cert_chain_parse(o->pem, o->pem_len, &chain, err, sizeof(err)) < 0 ||
 	    cert_chain_check(&chain, c->pub, c->ids, c->n_ids, time(NULL), err, sizeof(err)) < 0) {
-		log_error("--csr %s: the CA's certificate was refused, nothing written: %s", c->path,
-		          err);
+		log_error("--csr %s: the CA's certificate was refused, nothing written: %s",
+		          c->path, err);
 		goto out;
 	}
 	leaf = cert_chain_pem(&chain, 0, 1, &leaf_len);
@@ -254,9 +255,10 @@ cmd_cert_csr(struct cli *cli)
 	for (size_t i = 0; i < settings.n_domains; i++) {
 		if (strncmp(settings.domains[i], "*.", 2) == 0 &&
 		    settings.challenge != CONF_CHALLENGE_DNS01) {
-			log_error("--csr %s: %s: wildcards need dns-01: pass --dns-hook PROG or set "
-			          "dns-hook",
-			          c.path, settings.domains[i]);
+			log_error(
+			        "--csr %s: %s: wildcards need dns-01: pass --dns-hook PROG or set "
+			        "dns-hook",
+			        c.path, settings.domains[i]);
 			rc = CLI_EXIT_USAGE;
 			goto out;
 		}
