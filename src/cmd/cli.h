@@ -22,7 +22,10 @@ enum cli_opt {
 	CLI_OPT_AGREE_TOS, /* key */
 	CLI_OPT_CA, /* key */
 	CLI_OPT_CA_FILE, /* key */
+	CLI_OPT_CERT_PATH,
+	CLI_OPT_CHAIN_PATH,
 	CLI_OPT_CONFIG,
+	CLI_OPT_CSR,
 	CLI_OPT_DEPLOY_HOOK, /* key */
 	CLI_OPT_DNS_HOOK, /* key */
 	CLI_OPT_DROP_NAMES,
@@ -31,6 +34,7 @@ enum cli_opt {
 	CLI_OPT_EAB_KID, /* key */
 	CLI_OPT_EMAIL, /* key */
 	CLI_OPT_FORCE,
+	CLI_OPT_FULLCHAIN_PATH,
 	CLI_OPT_HELP,
 	CLI_OPT_HTTP_HOOK, /* key */
 	CLI_OPT_JSON,

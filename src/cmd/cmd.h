@@ -23,6 +23,10 @@ extern const struct cli_command cmd_run;
 extern const struct cli_command cmd_status;
 extern const struct cli_command cmd_terms;
 
+/* acmed cert --csr FILE (cmd_cert_csr.c): run by cmd_cert's run when
+ * --csr is given. Returns a CLI exit status. */
+int cmd_cert_csr(struct cli *cli);
+
 /* The options of a command that only reads: --json alone. */
 extern const enum cli_opt cmd_json_options[];
 

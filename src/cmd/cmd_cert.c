@@ -327,6 +327,32 @@ out:
 	return rc;
 }
 
+/* The places of --csr's files without --csr, and no NAME: one line each.
+ * Returns 0, or -1 (logged). */
+static int
+csr_flags_alone(const struct cli *cli)
+{
+	static const enum cli_opt paths[] = {
+	        CLI_OPT_CERT_PATH,
+	        CLI_OPT_FULLCHAIN_PATH,
+	        CLI_OPT_CHAIN_PATH,
+	};
+
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		if (cli->values[paths[i]] != NULL) {
+			log_error("--%s: only with --csr FILE; acmed cert NAME keeps its files in "
+			          "the state folder and prints where",
+			          cli_opt_name(paths[i]));
+			return -1;
+		}
+	}
+	if (cli->n_args == 0) {
+		log_error("cert: missing argument: %s (or --csr FILE)", cmd_cert.args);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 run(struct cli *cli)
 {
@@ -341,6 +367,14 @@ run(struct cli *cli)
 
 	memset(&settings, 0, sizeof(settings));
 	memset(&memo, 0, sizeof(memo));
+	conf_init(&conf);
+	if (cli->values[CLI_OPT_CSR] != NULL) {
+		rc = cmd_cert_csr(cli);
+		goto out;
+	}
+	if (csr_flags_alone(cli) < 0) {
+		goto out;
+	}
 	if (cli_load_config(cli, &conf) < 0 || find_section(cli, &conf, &section) < 0 ||
 	    (section == NULL && set_domains(cli) < 0)) {
 		goto out;
@@ -375,17 +409,32 @@ out:
 }
 
 static const enum cli_opt options[] = {
-        CLI_OPT_NAME,         CLI_OPT_WEBROOT,
-        CLI_OPT_STANDALONE,   CLI_OPT_TLS_ALPN,
-        CLI_OPT_HTTP_HOOK,    CLI_OPT_DNS_HOOK,
-        CLI_OPT_KEY_TYPE,     CLI_OPT_REUSE_KEY,
-        CLI_OPT_PROFILE,      CLI_OPT_CA,
-        CLI_OPT_CA_FILE,      CLI_OPT_EMAIL,
-        CLI_OPT_AGREE_TOS,    CLI_OPT_ACCOUNT_KEY_TYPE,
-        CLI_OPT_STATE_DIR,    CLI_OPT_DEPLOY_HOOK,
-        CLI_OPT_FORCE,        CLI_OPT_JSON,
-        CLI_OPT_DROP_NAMES,   CLI_OPT_EAB_KID,
-        CLI_OPT_EAB_HMAC_KEY, CLI_OPT_EAB_ALG,
+        CLI_OPT_NAME,
+        CLI_OPT_WEBROOT,
+        CLI_OPT_STANDALONE,
+        CLI_OPT_TLS_ALPN,
+        CLI_OPT_HTTP_HOOK,
+        CLI_OPT_DNS_HOOK,
+        CLI_OPT_KEY_TYPE,
+        CLI_OPT_REUSE_KEY,
+        CLI_OPT_PROFILE,
+        CLI_OPT_CA,
+        CLI_OPT_CA_FILE,
+        CLI_OPT_EMAIL,
+        CLI_OPT_AGREE_TOS,
+        CLI_OPT_ACCOUNT_KEY_TYPE,
+        CLI_OPT_STATE_DIR,
+        CLI_OPT_DEPLOY_HOOK,
+        CLI_OPT_FORCE,
+        CLI_OPT_JSON,
+        CLI_OPT_DROP_NAMES,
+        CLI_OPT_EAB_KID,
+        CLI_OPT_EAB_HMAC_KEY,
+        CLI_OPT_EAB_ALG,
+        CLI_OPT_CSR,
+        CLI_OPT_CERT_PATH,
+        CLI_OPT_FULLCHAIN_PATH,
+        CLI_OPT_CHAIN_PATH,
         CLI_OPT__MAX,
 };
 
@@ -394,7 +443,7 @@ const struct cli_command cmd_cert = {
         .args = "NAME [NAME...]",
         .summary = "Get (or renew when due) one certificate covering all NAMEs.",
         .options = options,
-        .min_args = 1,
+        .min_args = 0, /* NAME, or --csr (csr_flags_alone) */
         .max_args = -1,
         .run = run,
         .json_on_failure = true,
