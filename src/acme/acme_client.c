@@ -527,7 +527,6 @@ static int
 send_post(struct request *req)
 {
 	struct acme_client *client = req->client;
-	json_t *jws = NULL;
 	char *nonce = NULL;
 	char *body = NULL;
 	int rc = -1;
@@ -538,10 +537,7 @@ send_post(struct request *req)
 		                  on_nonce);
 		goto out;
 	}
-	jws = jws_sign(req->key, req->kid, nonce, req->url, req->payload);
-	if (jws != NULL) {
-		body = json_dumps(jws, JSON_COMPACT);
-	}
+	body = jws_sign_text(req->key, req->kid, nonce, req->url, req->payload);
 	if (body == NULL) {
 		log_error("%s: cannot sign the request", req->url);
 		goto out;
@@ -550,7 +546,6 @@ send_post(struct request *req)
 	                  on_post);
 out:
 	free(body);
-	json_decref(jws);
 	free(nonce);
 	return rc;
 }

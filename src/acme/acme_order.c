@@ -346,9 +346,13 @@ finalize(struct acme_order_run *o)
 
 	set_step(o, ACME_ORDER_STEP_FINALIZING);
 	o->finalized = true;
-	der = csr_create(o->p.cert_key, o->p.ids, o->p.n_ids, &der_len);
-	if (der != NULL) {
-		csr = b64_encode(der, der_len);
+	if (o->p.csr != NULL) {
+		csr = b64_encode(o->p.csr, o->p.csr_len);
+	} else {
+		der = csr_create(o->p.cert_key, o->p.ids, o->p.n_ids, &der_len);
+		if (der != NULL) {
+			csr = b64_encode(der, der_len);
+		}
 	}
 	if (csr != NULL) {
 		obj = json_pack("{s:s}", "csr", csr);

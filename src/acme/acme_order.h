@@ -46,6 +46,10 @@ struct acme_order_params {
 	const struct ident *ids;
 	size_t n_ids;
 	EVP_PKEY *cert_key; /* the key the CSR is made with */
+	/* A CSR made elsewhere (DER), sent as it is instead of one made with
+	 * cert_key (NULL then); NULL: made here */
+	const unsigned char *csr;
+	size_t csr_len;
 	struct challenge *responder; /* presents the challenges */
 	const char *replaces; /* ARI certificate ID, or NULL */
 	const char *profile; /* one of the directory's profiles, or NULL */

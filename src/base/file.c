@@ -168,16 +168,19 @@ out:
 	return ret;
 }
 
-/* Fills the file open on fd with len bytes of data, with mode whatever the
- * umask (it must not loosen or tighten what the caller asked for), durably
- * (fsync), and closes it. Returns 0, or -1 with errno set; fd is closed
- * either way. */
+/* Fills the file open on fd with len bytes of data, owned by uid and gid
+ * ((uid_t)-1, (gid_t)-1: as created) and with mode whatever the umask (it
+ * must not loosen or tighten what the caller asked for), durably (fsync),
+ * and closes it. The owner is set before the mode (chown may clear bits)
+ * and both before the data is in. Returns 0, or -1 with errno set; fd is
+ * closed either way. */
 static int
-fill_and_close(int fd, const void *data, size_t len, mode_t mode)
+fill_and_close(int fd, const void *data, size_t len, mode_t mode, uid_t uid, gid_t gid)
 {
 	int err;
 
-	if (fchmod(fd, mode) < 0 || file_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+	if (((uid != (uid_t)-1 || gid != (gid_t)-1) && fchown(fd, uid, gid) < 0) ||
+	    fchmod(fd, mode) < 0 || file_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
 		err = errno;
 		close(fd);
 		errno = err;
@@ -188,6 +191,13 @@ fill_and_close(int fd, const void *data, size_t len, mode_t mode)
 
 int
 file_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+	return file_write_atomic_as(path, data, len, mode, (uid_t)-1, (gid_t)-1);
+}
+
+int
+file_write_atomic_as(const char *path, const void *data, size_t len, mode_t mode, uid_t uid,
+                     gid_t gid)
 {
 	char dir[PATH_MAX];
 	char tmp[PATH_MAX];
@@ -212,7 +222,7 @@ file_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 		goto out;
 	}
 	created = true;
-	if (fill_and_close(fd, data, len, mode) < 0) {
+	if (fill_and_close(fd, data, len, mode, uid, gid) < 0) {
 		goto out;
 	}
 	if (rename(tmp, path) < 0) {
@@ -238,10 +248,16 @@ out:
 int
 file_write_new(const char *path, const void *data, size_t len, mode_t mode)
 {
+	return file_write_new_as(path, data, len, mode, (uid_t)-1, (gid_t)-1);
+}
+
+int
+file_write_new_as(const char *path, const void *data, size_t len, mode_t mode, uid_t uid, gid_t gid)
+{
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 	int err;
 
-	if (fd >= 0 && fill_and_close(fd, data, len, mode) == 0) {
+	if (fd >= 0 && fill_and_close(fd, data, len, mode, uid, gid) == 0) {
 		return 0;
 	}
 	err = errno;

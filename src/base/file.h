@@ -20,6 +20,15 @@ int file_write_atomic(const char *path, const void *data, size_t len, mode_t mod
  * Returns 0 or -1 (logged with the path and the reason). */
 int file_write_new(const char *path, const void *data, size_t len, mode_t mode);
 
+/* file_write_atomic and file_write_new with the file owned by uid and gid
+ * ((uid_t)-1 or (gid_t)-1: that one as created), owner and mode set before
+ * its data is written (and, atomic, before it has its name). Changing the
+ * owner needs root, or a group the writer is a member of (EPERM). */
+int file_write_atomic_as(const char *path, const void *data, size_t len, mode_t mode, uid_t uid,
+                         gid_t gid);
+int file_write_new_as(const char *path, const void *data, size_t len, mode_t mode, uid_t uid,
+                      gid_t gid);
+
 /* Points dir/name at target (a symbolic link): made directly when the name
  * is free, else through a uniquely named temp link renamed over it: readers
  * see the old or the new target, never none, and two writers never share a

@@ -1,10 +1,12 @@
 #include "base/ident.h"
 
 #include <arpa/inet.h>
+#include <idn2.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static const char *const id_type_labels[IDENT__MAX] = {
         [IDENT_UNKNOWN] = "unknown",
@@ -90,6 +92,172 @@ ident_in(const struct ident *id, const struct ident *set, size_t n)
 		found = ident_equal(id, &set[i]);
 	}
 	return found;
+}
+
+/* An LDH host name (RFC 1123, RFC 5890 A-labels), lower-cased in place.
+ * Returns NULL or the reason it is not one. */
+static const char *
+check_ldh(char *name)
+{
+	char *label = name;
+	bool numeric = true;
+	const char *ret = NULL;
+
+	if (*name == '\0') {
+		ret = "empty name";
+		goto out;
+	}
+	for (char *p = name;; p++) {
+		if (*p == '.' || *p == '\0') {
+			if (p == label) {
+				ret = "empty label";
+				goto out;
+			}
+			if (p - label > IDENT_LABEL_MAX) {
+				ret = "label longer than 63 characters";
+				goto out;
+			}
+			if (*label == '-' || p[-1] == '-') {
+				ret = "label starts or ends with '-'";
+				goto out;
+			}
+			if (*p == '\0') {
+				break;
+			}
+			label = p + 1;
+			numeric = true;
+			continue;
+		}
+		if (*p >= 'A' && *p <= 'Z') {
+			*p = (char)(*p - 'A' + 'a');
+		}
+		if (*p >= '0' && *p <= '9') {
+			continue;
+		}
+		numeric = false;
+		if ((*p < 'a' || *p > 'z') && *p != '-') {
+			ret = "only letters, digits, '-' and '.' are allowed";
+			goto out;
+		}
+	}
+	if (numeric) {
+		ret = "the last label is a number";
+	}
+out:
+	return ret;
+}
+
+static bool
+has_non_ascii(const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if ((unsigned char)*s >= 0x80) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* "scheme://host[:port][/path]": the host, into why as the advice. */
+static bool
+is_url(const char *name, char *why, size_t whylen)
+{
+	const char *sep = strstr(name, "://");
+	const char *host;
+	size_t n;
+
+	if (sep == NULL) {
+		return false;
+	}
+	host = sep + 3;
+	n = strcspn(host, "/:?#");
+	snprintf(why, whylen, "a URL, not a name: give the bare name%s%.*s", n > 0 ? " " : "",
+	         (int)n, host);
+	return true;
+}
+
+int
+ident_dns_name(const char *name, char *out, size_t len, char *why, size_t whylen)
+{
+	const char *host = strncmp(name, "*.", 2) == 0 ? name + 2 : name;
+	size_t prefix = (size_t)(host - name);
+	char *ascii = NULL;
+	char buf[IDENT_DNS_MAX + 2];
+	const char *bad = NULL;
+	int rc;
+	int ret = -1;
+
+	if (is_url(name, why, whylen)) {
+		goto out;
+	}
+	if (has_non_ascii(host)) {
+		/* IDNA2008 with UTS #46 mapping, non-transitional: "ß" stays
+		 * itself (not "ss"), capitals are lowered, and what IDNA2008
+		 * disallows is refused, not mapped to something else. */
+		rc = idn2_to_ascii_8z(host, &ascii, IDN2_NONTRANSITIONAL | IDN2_NFC_INPUT);
+		if (rc != IDN2_OK) {
+			snprintf(why, whylen,
+			         "not a valid international name (IDNA2008, converted to "
+			         "punycode): %s",
+			         idn2_strerror(rc));
+			goto out;
+		}
+		host = ascii;
+	}
+	if (prefix + strlen(host) > IDENT_DNS_MAX) {
+		snprintf(why, whylen, "longer than 253 characters%s",
+		         ascii != NULL ? " as punycode" : "");
+		goto out;
+	}
+	snprintf(buf, sizeof(buf), "%.*s%s", (int)prefix, name, host);
+	bad = check_ldh(buf + prefix);
+	if (bad != NULL) {
+		snprintf(why, whylen, "%s", bad);
+		goto out;
+	}
+	if (strlen(buf) >= len) {
+		snprintf(why, whylen, "too long");
+		goto out;
+	}
+	memcpy(out, buf, strlen(buf) + 1);
+	ret = 0;
+out:
+	/* libidn2 allocates with its own malloc: idn2_free, not free. */
+	idn2_free(ascii);
+	return ret;
+}
+
+bool
+ident_dns_is_idn(const char *name)
+{
+	for (const char *label = name; label != NULL; label = strchr(label, '.')) {
+		if (*label == '.') {
+			label++;
+		}
+		if (strncasecmp(label, "xn--", 4) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+const char *
+ident_dns_display(const char *name, char *out, size_t len)
+{
+	char *unicode = NULL;
+
+	if (len == 0) {
+		return out;
+	}
+	if (ident_dns_is_idn(name) &&
+	    idn2_to_unicode_8z8z(name, &unicode, IDN2_NONTRANSITIONAL) == IDN2_OK &&
+	    strcmp(unicode, name) != 0) {
+		snprintf(out, len, "%s (%s)", name, unicode);
+	} else {
+		snprintf(out, len, "%s", name);
+	}
+	idn2_free(unicode);
+	return out;
 }
 
 enum ident_type

@@ -50,6 +50,30 @@ bool ident_set_equal(const struct ident *a, size_t na, const struct ident *b, si
  * (16 bytes) and *len. Returns 0, or -1 when s is not an IP address. */
 int ident_ip_bytes(const char *s, unsigned char addr[16], size_t *len);
 
+/* The longest DNS name (RFC 1035: 255 bytes on the wire) and label. */
+#define IDENT_DNS_MAX 253
+#define IDENT_LABEL_MAX 63
+
+/* The DNS name as ACME asks for it, from name as a user writes it: a host
+ * name, or "*." and a host name for a wildcard. A name with non-ASCII
+ * (UTF-8) labels is converted to its A-labels by IDNA2008 (RFC 5891, UTS
+ * #46 non-transitional, libidn2): "bücher.example" is
+ * "xn--bcher-kva.example". The result is lower case and checked as an LDH
+ * host name (RFC 1123, RFC 5890). Writes it to out (len bytes). Returns 0,
+ * or -1 with the reason in why (whylen bytes): a URL given where a name
+ * belongs says so and names the host to give instead. */
+int ident_dns_name(const char *name, char *out, size_t len, char *why, size_t whylen);
+
+/* name (an A-label name as ident_dns_name gives it) as a user reads it:
+ * "xn--bcher-kva.example (bücher.example)" when it holds A-labels that
+ * convert to Unicode, else name itself. Writes to out (len bytes, cut
+ * short when full) and returns out. */
+const char *ident_dns_display(const char *name, char *out, size_t len);
+
+/* Whether name holds an A-label ("xn--", any case) that ident_dns_display
+ * would show in Unicode. */
+bool ident_dns_is_idn(const char *name);
+
 /* A new array of the n identifiers named by values (each one's type as
  * ident_type_of says), or of copies of ids: *out holds n (values copied).
  * Returns 0, or -1 when out of memory (*out NULL). Free with

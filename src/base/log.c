@@ -1,6 +1,7 @@
 #include "base/log.h"
 
 #include <openssl/err.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -18,6 +19,9 @@ static bool log_journal;
 static char log_status_line[256];
 /* The innermost capture of this thread (log_capture_begin). */
 static _Thread_local struct log_capture *log_captured;
+static pthread_mutex_t log_hook_lock = PTHREAD_MUTEX_INITIALIZER;
+static log_error_fn log_hook;
+static void *log_hook_arg;
 
 static const struct {
 	const char *label;
@@ -103,6 +107,13 @@ log_vmsg(enum log_level level, const char *fmt, va_list ap)
 			*p = ' ';
 		}
 	}
+	if (level == LOG_LEVEL_ERROR) {
+		pthread_mutex_lock(&log_hook_lock);
+		if (log_hook != NULL) {
+			log_hook(line, log_hook_arg);
+		}
+		pthread_mutex_unlock(&log_hook_lock);
+	}
 	if (log_syslog) {
 		syslog(levels[level].priority, "%s", line);
 		return;
@@ -131,6 +142,15 @@ log_vmsg(enum log_level level, const char *fmt, va_list ap)
 		fputs(log_status_line, stderr);
 		fflush(stderr);
 	}
+}
+
+void
+log_set_error_hook(log_error_fn fn, void *arg)
+{
+	pthread_mutex_lock(&log_hook_lock);
+	log_hook = fn;
+	log_hook_arg = arg;
+	pthread_mutex_unlock(&log_hook_lock);
 }
 
 bool

@@ -32,6 +32,13 @@ void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(p
  * (which is emptied). */
 void log_openssl(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Also hands every error line (as written, without the program name and
+ * level) to fn with arg, until called again (fn NULL: no more). fn runs
+ * under a lock of its own, possibly on another thread: it must not log. For
+ * output that reports errors itself (cert --json). */
+typedef void (*log_error_fn)(const char *line, void *arg);
+void log_set_error_hook(log_error_fn fn, void *arg);
+
 /* Whether messages go to a terminal (stderr is a TTY and not syslog). */
 bool log_is_tty(void);
 

@@ -29,8 +29,14 @@ static const struct option_spec specs[CLI_OPT__MAX] = {
                         "CA directory URL or short name"},
         [CLI_OPT_CA_FILE] = {"ca-file", 0, "PEM", CONF_KEY_CA_FILE, NULL, -1, NULL,
                              "trust these certificates for the CA's https"},
+        [CLI_OPT_CERT_PATH] = {"cert-path", 0, "FILE", -1, NULL, -1, NULL,
+                               "with --csr: write the certificate to FILE"},
+        [CLI_OPT_CHAIN_PATH] = {"chain-path", 0, "FILE", -1, NULL, -1, NULL,
+                                "with --csr: write the issuers to FILE"},
         [CLI_OPT_CONFIG] = {"config", 'c', "FILE", -1, NULL, -1, NULL,
                             "configuration file (default " ACMED_SYSCONFDIR "/acmed.conf)"},
+        [CLI_OPT_CSR] = {"csr", 0, "FILE", -1, NULL, -1, NULL,
+                         "issue for this CSR (PEM or DER): its names, your key"},
         [CLI_OPT_DEPLOY_HOOK] = {"deploy-hook", 0, "CMD", CONF_KEY_DEPLOY_HOOK, NULL, -1, NULL,
                                  "run CMD after a certificate is installed"},
         [CLI_OPT_DNS_HOOK] = {"dns-hook", 0, "PROG", CONF_KEY_DNS_HOOK, NULL, CONF_KEY_CHALLENGE,
@@ -46,6 +52,8 @@ static const struct option_spec specs[CLI_OPT__MAX] = {
         [CLI_OPT_EMAIL] = {"email", 0, "ADDR", CONF_KEY_EMAIL, NULL, -1, NULL,
                            "account contact (repeatable)"},
         [CLI_OPT_FORCE] = {"force", 0, NULL, -1, NULL, -1, NULL, "renew even if not due"},
+        [CLI_OPT_FULLCHAIN_PATH] = {"fullchain-path", 0, "FILE", -1, NULL, -1, NULL,
+                                    "with --csr: write the certificate and issuers to FILE"},
         [CLI_OPT_HELP] = {"help", 'h', NULL, -1, NULL, -1, NULL, "show this help"},
         [CLI_OPT_HTTP_HOOK] = {"http-hook", 0, "PROG", CONF_KEY_HTTP_HOOK, NULL, CONF_KEY_CHALLENGE,
                                "http-01", "http-01 through PROG add|del DOMAIN TOKEN KEYAUTH"},
@@ -114,8 +122,12 @@ accepts(const struct cli_command *command, enum cli_opt opt)
 }
 
 static void
-print_option(const struct option_spec *spec, FILE *out)
+print_option(const struct cli_command *command, enum cli_opt opt, FILE *out)
 {
+	const struct option_spec *spec = &specs[opt];
+	const char *help = command->option_help != NULL && command->option_help[opt] != NULL
+	                           ? command->option_help[opt]
+	                           : spec->help;
 	char left[64];
 
 	if (spec->short_name != 0) {
@@ -125,7 +137,7 @@ print_option(const struct option_spec *spec, FILE *out)
 		snprintf(left, sizeof(left), "    --%s%s%s", spec->name,
 		         spec->arg != NULL ? " " : "", spec->arg != NULL ? spec->arg : "");
 	}
-	fprintf(out, "  %-28s %s\n", left, spec->help);
+	fprintf(out, "  %-28s %s\n", left, help);
 }
 
 void
@@ -135,10 +147,10 @@ cli_usage(const struct cli_command *command, FILE *out)
 	        command->args[0] != '\0' ? " " : "", command->args);
 	fprintf(out, "%s\n\noptions:\n", command->summary);
 	for (const enum cli_opt *o = command->options; *o != CLI_OPT__MAX; o++) {
-		print_option(&specs[*o], out);
+		print_option(command, *o, out);
 	}
 	for (size_t i = 0; i < sizeof(common_options) / sizeof(common_options[0]); i++) {
-		print_option(&specs[common_options[i]], out);
+		print_option(command, common_options[i], out);
 	}
 }
 
@@ -148,17 +160,31 @@ cli_opt_name(enum cli_opt opt)
 	return opt < CLI_OPT__MAX ? specs[opt].name : NULL;
 }
 
+/* Sets the config key the option opt stands for. A bad value is said with
+ * the option as the user typed it, not the config key behind it:
+ * "--standalone: invalid value '99999': ...". Returns 0 or -1 (logged). */
 static int
-apply_key(struct cli *cli, int key, const char *value)
+apply_key(struct cli *cli, enum cli_opt opt, int key, const char *value)
 {
+	const char *name = conf_key_name((enum conf_key)key);
+	const char *why;
 	char err[256];
+	size_t n = strlen(name);
 
-	if (conf_set(&cli->settings, CONF_WHERE_CLI, conf_key_name((enum conf_key)key), value, err,
-	             sizeof(err)) < 0) {
-		log_error("--%s: %s", conf_key_name((enum conf_key)key), err);
+	if (conf_set(&cli->settings, CONF_WHERE_CLI, name, value, err, sizeof(err)) < 0) {
+		/* conf_set's messages start with the key's name. */
+		why = strncmp(err, name, n) == 0 && strncmp(err + n, ": ", 2) == 0 ? err + n + 2
+		                                                                   : err;
+		log_error("%s: --%s: %s", cli->command->name, specs[opt].name, why);
 		return -1;
 	}
 	return 0;
+}
+
+void
+cli_see_help(const struct cli_command *command)
+{
+	fprintf(stderr, "see acmed %s --help\n", command->name);
 }
 
 /* getopt_long's tables for the options command accepts; option i comes
@@ -240,13 +266,13 @@ take_option(struct cli *cli, enum cli_opt opt, char *value)
 		cli->config_path = value;
 	}
 	if (spec->key >= 0 &&
-	    apply_key(cli, spec->key, spec->arg != NULL ? value : spec->fixed) < 0) {
+	    apply_key(cli, opt, spec->key, spec->arg != NULL ? value : spec->fixed) < 0) {
 		return -1;
 	}
 	/* An implied value never replaces one already set: the first option
 	 * that names the challenge decides it. */
 	if (spec->implies_key >= 0 && !(cli->settings.set & (UINT64_C(1) << spec->implies_key)) &&
-	    apply_key(cli, spec->implies_key, spec->implies) < 0) {
+	    apply_key(cli, opt, spec->implies_key, spec->implies) < 0) {
 		return -1;
 	}
 	return 0;
@@ -302,7 +328,8 @@ cli_parse(struct cli *cli, const struct cli_command *command, int argc, char **a
 	rc = 0;
 out:
 	if (rc < 0) {
-		cli_usage(command, stderr);
+		/* One line said what is wrong; the whole usage would bury it. */
+		cli_see_help(command);
 		cli_finish(cli);
 	}
 	return rc;

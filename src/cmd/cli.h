@@ -22,7 +22,10 @@ enum cli_opt {
 	CLI_OPT_AGREE_TOS, /* key */
 	CLI_OPT_CA, /* key */
 	CLI_OPT_CA_FILE, /* key */
+	CLI_OPT_CERT_PATH,
+	CLI_OPT_CHAIN_PATH,
 	CLI_OPT_CONFIG,
+	CLI_OPT_CSR,
 	CLI_OPT_DEPLOY_HOOK, /* key */
 	CLI_OPT_DNS_HOOK, /* key */
 	CLI_OPT_DROP_NAMES,
@@ -31,6 +34,7 @@ enum cli_opt {
 	CLI_OPT_EAB_KID, /* key */
 	CLI_OPT_EMAIL, /* key */
 	CLI_OPT_FORCE,
+	CLI_OPT_FULLCHAIN_PATH,
 	CLI_OPT_HELP,
 	CLI_OPT_HTTP_HOOK, /* key */
 	CLI_OPT_JSON,
@@ -66,6 +70,12 @@ struct cli_command {
 	int min_args;
 	int max_args; /* -1: no limit */
 	int (*run)(struct cli *cli);
+	/* The help of options that mean something else here than elsewhere,
+	 * by enum cli_opt; NULL, or NULL entries: the common help. */
+	const char *const *option_help;
+	/* With --json, a failure (a bad argument too) prints a JSON object
+	 * with the errors on stdout: the command's JSON answers every time. */
+	bool json_on_failure;
 };
 
 struct cli {
@@ -80,14 +90,19 @@ struct cli {
 };
 
 /* Parses argv (argv[0] is the command name) for command. Returns 0 to run,
- * 1 when --help was shown (exit 0), or -1 after printing the problem and the
- * usage on stderr (exit 2). */
+ * 1 when --help was shown (exit 0), or -1 after printing the problem (one
+ * line naming the option as typed) and "see acmed COMMAND --help" on
+ * stderr (exit 2). */
 int cli_parse(struct cli *cli, const struct cli_command *command, int argc, char **argv);
 
 void cli_finish(struct cli *cli);
 
 /* Prints the command's usage and options. */
 void cli_usage(const struct cli_command *command, FILE *out);
+
+/* Prints "see acmed COMMAND --help" on stderr: what follows a usage error
+ * instead of the whole usage. */
+void cli_see_help(const struct cli_command *command);
 
 /* The option's long name without "--" ("eab-kid"). */
 const char *cli_opt_name(enum cli_opt opt);

@@ -100,6 +100,12 @@ cmd_batch_hooks(const struct conf_settings *settings)
 }
 
 bool
+cmd_quiet(const struct cli *cli)
+{
+	return cli->verbosity < 0;
+}
+
+bool
 cmd_same(const char *a, const char *b)
 {
 	return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);

@@ -25,6 +25,10 @@ extern const struct cli_command cmd_run;
 extern const struct cli_command cmd_status;
 extern const struct cli_command cmd_terms;
 
+/* acmed cert --csr FILE (cmd_cert_csr.c): run by cmd_cert's run when
+ * --csr is given. Returns a CLI exit status. */
+int cmd_cert_csr(struct cli *cli);
+
 /* The options of a command that only reads: --json alone. */
 extern const enum cli_opt cmd_json_options[];
 
@@ -58,6 +62,10 @@ int cmd_installed_settings(struct cli *cli, const struct conf *conf,
  * (job_runner_config.batch): the post-hook runs at batch_hooks_finish,
  * once for the whole command. NULL when neither is set. */
 struct batch_hooks *cmd_batch_hooks(const struct conf_settings *settings);
+/* Whether -q was given (more often than -v): a command then prints errors
+ * only, not what it did (the output a command exists for, its --json and
+ * status's table, still comes). */
+bool cmd_quiet(const struct cli *cli);
 
 /* Whether a and b are the same setting: both unset, or equal. */
 bool cmd_same(const char *a, const char *b);

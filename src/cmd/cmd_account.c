@@ -305,6 +305,7 @@ find_sub(struct cli *cli)
 		log_error("account: unknown sub-command '%s': use show, register, update, rollover "
 		          "or deactivate",
 		          cli->args[0]);
+		cli_see_help(cli->command);
 		goto out;
 	}
 	for (const enum cli_opt *o = options; *o != CLI_OPT__MAX; o++) {
@@ -312,6 +313,7 @@ find_sub(struct cli *cli)
 		    !in(shared_options, sizeof(shared_options) / sizeof(shared_options[0]), *o) &&
 		    !in(sub->options, SIZE_MAX, *o)) {
 			log_error("account %s: --%s does not apply", sub->name, cli_opt_name(*o));
+			cli_see_help(cli->command);
 			sub = NULL;
 			goto out;
 		}
@@ -394,6 +396,13 @@ out:
 	return rc;
 }
 
+/* Here --key-type is the account's own key (rollover's new one), not a
+ * certificate's. */
+static const char *const option_help[CLI_OPT__MAX] = {
+        [CLI_OPT_KEY_TYPE] = "rollover: the new account key: ec-p256 ec-p384 rsa-2048 "
+                             "rsa-3072 rsa-4096",
+};
+
 const struct cli_command cmd_account = {
         .name = "account",
         .args = "show|register|update|rollover|deactivate",
@@ -403,4 +412,5 @@ const struct cli_command cmd_account = {
         .min_args = 1,
         .max_args = 1,
         .run = run,
+        .option_help = option_help,
 };

@@ -122,6 +122,22 @@ out:
 	return rc;
 }
 
+/* The section whose name or first domain is arg, as typed or as its
+ * A-label ("bücher.example" finds a section of xn--bcher-kva.example). */
+static const struct conf_cert *
+find_cert(const struct conf *conf, const char *arg)
+{
+	const struct conf_cert *c = conf_find_cert(conf, arg);
+	char ace[IDENT_DNS_MAX + 2];
+	char why[256];
+
+	if (c == NULL && ident_dns_name(arg, ace, sizeof(ace), why, sizeof(why)) == 0 &&
+	    strcmp(ace, arg) != 0) {
+		c = conf_find_cert(conf, ace);
+	}
+	return c;
+}
+
 /* The section the arguments name: a NAME matching a section alone takes
  * that section's domains; names on the command line otherwise are the
  * domains, but never of a configured certificate: renew would put the
@@ -131,10 +147,11 @@ static int
 find_section(struct cli *cli, const struct conf *conf, const struct conf_cert **section)
 {
 	const char *name = cli->values[CLI_OPT_NAME];
-	const struct conf_cert *c = conf_find_cert(conf, name != NULL ? name : cli->args[0]);
+	const struct conf_cert *c =
+	        name != NULL ? conf_find_cert(conf, name) : find_cert(conf, cli->args[0]);
 
 	*section = c;
-	if (c != NULL && (cli->n_args > 1 || conf_find_cert(conf, cli->args[0]) != c)) {
+	if (c != NULL && (cli->n_args > 1 || find_cert(conf, cli->args[0]) != c)) {
 		log_error("%s: configured in %s:%d with its own domains: change them there (then "
 		          "acmed renew %s), or pass --name for another certificate",
 		          c->name, conf->path, c->line, c->name);
@@ -161,7 +178,9 @@ set_domains(struct cli *cli)
 		}
 		if (conf_set(&cli->settings, CONF_WHERE_CLI, "domains", cli->args[i], err,
 		             sizeof(err)) < 0) {
-			log_error("%s: %s", cli->args[i], err);
+			/* An argument, not the config key: "cert: invalid name
+			 * 'x': why". */
+			log_error("cert: %s", strncmp(err, "domains: ", 9) == 0 ? err + 9 : err);
 			return -1;
 		}
 	}
@@ -178,7 +197,11 @@ cert_name(struct cli *cli, const struct conf_cert *section, char *derived, size_
 	if (name == NULL && section != NULL) {
 		name = section->name;
 	} else if (name == NULL) {
-		name_from_domain(cli->args[0], derived, len);
+		/* The domain as set_domains made it: "bücher.example" names
+		 * its folder by its A-label. */
+		name_from_domain(cli->settings.n_domains > 0 ? cli->settings.domains[0]
+		                                             : cli->args[0],
+		                 derived, len);
 		name = derived;
 	}
 	if (!store_cert_name_ok(name)) {
@@ -188,6 +211,33 @@ cert_name(struct cli *cli, const struct conf_cert *section, char *derived, size_
 		name = NULL;
 	}
 	return name;
+}
+
+/* International names are ordered by their A-labels: says which names
+ * those are ("xn--bcher-kva.example (bücher.example)"), once, when there
+ * are any. */
+static void
+say_idn(const char *name, const struct conf_settings *settings)
+{
+	char list[1024] = "";
+	char one[512];
+	size_t used = 0;
+	bool any = false;
+
+	for (size_t i = 0; i < settings->n_domains; i++) {
+		int n;
+
+		any = any || ident_dns_is_idn(settings->domains[i]);
+		n = snprintf(list + used, sizeof(list) - used, "%s%s", i > 0 ? ", " : "",
+		             ident_dns_display(settings->domains[i], one, sizeof(one)));
+		used += n > 0 ? (size_t)n : 0;
+		if (used >= sizeof(list)) {
+			break;
+		}
+	}
+	if (any) {
+		log_info("%s: names %s", name, list);
+	}
 }
 
 /* Whether every domain can be validated: wildcards only by dns-01. */
@@ -274,13 +324,41 @@ issue(struct cli *cli, const char *name, const struct conf_settings *settings,
 		rc = print_json(name, settings, state_dir, runner);
 		goto out;
 	}
-	print_paths(state_dir, name, runner);
+	if (!cmd_quiet(cli)) {
+		print_paths(state_dir, name, runner);
+	}
 	rc = CLI_EXIT_OK;
 out:
 	job_runner_destroy(runner);
 	batch_hooks_destroy(batch);
 	session_finish(&s);
 	return rc;
+}
+
+/* The places of --csr's files without --csr, and no NAME: one line each.
+ * Returns 0, or -1 (logged). */
+static int
+csr_flags_alone(const struct cli *cli)
+{
+	static const enum cli_opt paths[] = {
+	        CLI_OPT_CERT_PATH,
+	        CLI_OPT_FULLCHAIN_PATH,
+	        CLI_OPT_CHAIN_PATH,
+	};
+
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		if (cli->values[paths[i]] != NULL) {
+			log_error("--%s: only with --csr FILE; acmed cert NAME keeps its files in "
+			          "the state folder and prints where",
+			          cli_opt_name(paths[i]));
+			return -1;
+		}
+	}
+	if (cli->n_args == 0) {
+		log_error("cert: missing argument: %s (or --csr FILE)", cmd_cert.args);
+		return -1;
+	}
+	return 0;
 }
 
 static int
@@ -297,6 +375,14 @@ run(struct cli *cli)
 
 	memset(&settings, 0, sizeof(settings));
 	memset(&memo, 0, sizeof(memo));
+	conf_init(&conf);
+	if (cli->values[CLI_OPT_CSR] != NULL) {
+		rc = cmd_cert_csr(cli);
+		goto out;
+	}
+	if (csr_flags_alone(cli) < 0) {
+		goto out;
+	}
 	if (cli_load_config(cli, &conf) < 0 || find_section(cli, &conf, &section) < 0 ||
 	    (section == NULL && set_domains(cli) < 0)) {
 		goto out;
@@ -312,6 +398,7 @@ run(struct cli *cli)
 	if (!wildcards_ok(&settings)) {
 		goto out;
 	}
+	say_idn(name, &settings);
 	state_dir = session_state_dir(&settings);
 	/* Before any account is registered or order made: what cannot be
 	 * kept is not asked for. */
@@ -330,18 +417,34 @@ out:
 }
 
 static const enum cli_opt options[] = {
-        CLI_OPT_NAME,         CLI_OPT_WEBROOT,
-        CLI_OPT_STANDALONE,   CLI_OPT_TLS_ALPN,
-        CLI_OPT_HTTP_HOOK,    CLI_OPT_DNS_HOOK,
-        CLI_OPT_KEY_TYPE,     CLI_OPT_REUSE_KEY,
-        CLI_OPT_PROFILE,      CLI_OPT_CA,
-        CLI_OPT_CA_FILE,      CLI_OPT_EMAIL,
-        CLI_OPT_AGREE_TOS,    CLI_OPT_ACCOUNT_KEY_TYPE,
-        CLI_OPT_STATE_DIR,    CLI_OPT_DEPLOY_HOOK,
-        CLI_OPT_PRE_HOOK,     CLI_OPT_POST_HOOK,
-        CLI_OPT_FORCE,        CLI_OPT_JSON,
-        CLI_OPT_DROP_NAMES,   CLI_OPT_EAB_KID,
-        CLI_OPT_EAB_HMAC_KEY, CLI_OPT_EAB_ALG,
+        CLI_OPT_NAME,
+        CLI_OPT_WEBROOT,
+        CLI_OPT_STANDALONE,
+        CLI_OPT_TLS_ALPN,
+        CLI_OPT_HTTP_HOOK,
+        CLI_OPT_DNS_HOOK,
+        CLI_OPT_KEY_TYPE,
+        CLI_OPT_REUSE_KEY,
+        CLI_OPT_PROFILE,
+        CLI_OPT_CA,
+        CLI_OPT_CA_FILE,
+        CLI_OPT_EMAIL,
+        CLI_OPT_AGREE_TOS,
+        CLI_OPT_ACCOUNT_KEY_TYPE,
+        CLI_OPT_STATE_DIR,
+        CLI_OPT_DEPLOY_HOOK,
+        CLI_OPT_PRE_HOOK,
+        CLI_OPT_POST_HOOK,
+        CLI_OPT_FORCE,
+        CLI_OPT_JSON,
+        CLI_OPT_DROP_NAMES,
+        CLI_OPT_EAB_KID,
+        CLI_OPT_EAB_HMAC_KEY,
+        CLI_OPT_EAB_ALG,
+        CLI_OPT_CSR,
+        CLI_OPT_CERT_PATH,
+        CLI_OPT_FULLCHAIN_PATH,
+        CLI_OPT_CHAIN_PATH,
         CLI_OPT__MAX,
 };
 
@@ -350,7 +453,8 @@ const struct cli_command cmd_cert = {
         .args = "NAME [NAME...]",
         .summary = "Get (or renew when due) one certificate covering all NAMEs.",
         .options = options,
-        .min_args = 1,
+        .min_args = 0, /* NAME, or --csr (csr_flags_alone) */
         .max_args = -1,
         .run = run,
+        .json_on_failure = true,
 };

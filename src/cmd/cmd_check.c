@@ -7,6 +7,7 @@
 #include "challenge/challenge.h"
 #include "challenge/select.h"
 #include "config.h"
+#include "base/ident.h"
 #include "base/log.h"
 #include "renew/preflight.h"
 #include "cmd/fleet.h"
@@ -174,6 +175,25 @@ out:
 	return ret;
 }
 
+/* The international names of each section, in both forms: the file says
+ * "bücher.example", the CA and the certificate "xn--bcher-kva.example". */
+static void
+print_idn(const struct conf *conf)
+{
+	char one[512];
+
+	for (size_t i = 0; i < conf->n_certs; i++) {
+		const struct conf_settings *s = &conf->certs[i].settings;
+
+		for (size_t k = 0; k < s->n_domains; k++) {
+			if (ident_dns_is_idn(s->domains[k])) {
+				printf("%s: [cert %s]: %s\n", conf->path, conf->certs[i].name,
+				       ident_dns_display(s->domains[k], one, sizeof(one)));
+			}
+		}
+	}
+}
+
 static int
 run(struct cli *cli)
 {
@@ -194,7 +214,8 @@ run(struct cli *cli)
 	    (check_host(cli, &conf) < 0 || check_fleet(cli, &conf) < 0)) {
 		goto out;
 	}
-	if (!cli->flags[CLI_OPT_QUIET]) {
+	if (!cmd_quiet(cli)) {
+		print_idn(&conf);
 		printf("%s: ok, %zu certificate%s\n", conf.path, conf.n_certs,
 		       conf.n_certs == 1 ? "" : "s");
 	}

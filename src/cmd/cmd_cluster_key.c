@@ -54,7 +54,7 @@ run(struct cli *cli)
 		rc = print_id(path, "cluster key");
 	} else {
 		log_error("cluster-key: unknown sub-command '%s': use new or id", verb);
-		cli_usage(cli->command, stderr);
+		cli_see_help(cli->command);
 		rc = CLI_EXIT_USAGE;
 	}
 out:

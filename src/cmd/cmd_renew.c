@@ -132,10 +132,19 @@ ask_daemon(struct cli *cli, struct conf *conf)
 			break;
 		}
 		if (answer == NULL || json_unpack(answer, "{s:s}", "error", &error) == 0) {
+			int unknown = 0;
+
+			/* Exit 2 for a name it does not know, as without --now. */
+			json_unpack(answer, "{s?b}", "unknown", &unknown);
 			if (error != NULL) {
-				log_error("%s: %s", cli->args[i], error);
+				log_error("%s: %s%s", cli->args[i], error,
+				          unknown ? " in the daemon's configuration" : "");
 			}
-			rc = CLI_EXIT_FAILURE;
+			if (unknown && rc != CLI_EXIT_USAGE) {
+				rc = CLI_EXIT_USAGE;
+			} else if (rc == CLI_EXIT_OK) {
+				rc = CLI_EXIT_FAILURE;
+			}
 		} else if (json_unpack(answer, "{s:s}", "waits", &error) == 0) {
 			log_warn("%s: %s", cli->args[i], error);
 		} else {
@@ -276,7 +285,7 @@ certs_known(struct cli *cli, const struct conf *conf)
 /* Renews every group, CA by CA; the worst exit status of a group, else
  * failure when a certificate failed or is held by its backoff. */
 static int
-renew_groups(struct groups *gs, bool force)
+renew_groups(struct groups *gs, bool force, bool quiet)
 {
 	unsigned long counts[JOB__MAX] = {0};
 	int worst = CLI_EXIT_OK;
@@ -294,7 +303,10 @@ renew_groups(struct groups *gs, bool force)
 		worst = CLI_EXIT_FAILURE;
 	}
 	batch_hooks_destroy(batch);
-	print_counts(counts);
+	/* -q: for cron, which mails whatever is printed. */
+	if (!quiet) {
+		print_counts(counts);
+	}
 	/* A certificate held by its backoff is still failing: a timer that
 	 * alerts on failure keeps alerting until it is fixed (nothing reached
 	 * the CA for it). */
@@ -328,7 +340,7 @@ run(struct cli *cli)
 	if (group_certs(cli, &conf, &gs) < 0) {
 		goto out;
 	}
-	rc = renew_groups(&gs, cli->flags[CLI_OPT_FORCE]);
+	rc = renew_groups(&gs, cli->flags[CLI_OPT_FORCE], cmd_quiet(cli));
 out:
 	groups_finish(&gs);
 	conf_finish(&conf);

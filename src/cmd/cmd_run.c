@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "base/buf.h"
 #include "io/ctl.h"
 #include "store/store.h"
@@ -538,6 +539,13 @@ answer(struct daemon *d, const char *cmd, const char *cert)
 		                                     : conf_find_cert(&d->conf, cert) != NULL);
 	}
 	if (strcmp(cmd, "renew") == 0 && cert != NULL) {
+		/* A name the configuration does not hold is the asker's
+		 * mistake (exit 2), whether or not the CA answers yet: until
+		 * the schedule holds the certificates, the sections do. */
+		if (d->schedule == NULL && conf_find_cert(&d->conf, cert) == NULL) {
+			return json_pack("{s:s, s:b}", "error", "no such certificate", "unknown",
+			                 1);
+		}
 		if (d->schedule == NULL) {
 			return json_pack(
 			        "{s:s}", "error",
@@ -545,7 +553,8 @@ answer(struct daemon *d, const char *cmd, const char *cert)
 			        "is due once it is (see its log)");
 		}
 		if (schedule_renew_now(d->schedule, cert) < 0) {
-			return json_pack("{s:s}", "error", "no such certificate");
+			return json_pack("{s:s, s:b}", "error", "no such certificate", "unknown",
+			                 1);
 		}
 		if (d->fleet.cluster != NULL &&
 		    cluster_state(d->fleet.cluster, NULL) != CLUSTER_STATE_READY) {
@@ -603,7 +612,7 @@ run(struct cli *cli)
 	}
 	if (d.conf.path == NULL) {
 		log_error("no configuration file: pass -c FILE or create %s",
-		          "/etc/acmed/acmed.conf");
+		          ACMED_SYSCONFDIR "/acmed.conf");
 		goto out;
 	}
 	if (conf_resolve(&d.conf, NULL, &cli->settings, &d.settings) < 0 ||

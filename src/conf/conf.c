@@ -35,6 +35,12 @@ static const struct conf_key_spec keys[CONF_KEY__MAX] = {
         KEY(CA, "ca", WHERE_ANY, CONF_FIELD_STRING, conf_value_parse_ca, ca, 0, 0),
         KEY(CA_FILE, "ca-file", WHERE_ANY, CONF_FIELD_STRING, conf_value_parse_text, ca_file, 0,
             PATH_MAX - 1),
+        KEY(CERT_GROUP, "cert-group", WHERE_ANY, CONF_FIELD_LONG, conf_value_parse_group,
+            cert_group, 0, 0),
+        KEY(CERT_MODE, "cert-mode", WHERE_ANY, CONF_FIELD_LONG, conf_value_parse_mode, cert_mode, 0,
+            0),
+        KEY(CERT_OWNER, "cert-owner", WHERE_ANY, CONF_FIELD_LONG, conf_value_parse_owner,
+            cert_owner, 0, 0),
         KEY(CHALLENGE, "challenge", WHERE_ANY, CONF_FIELD_CHALLENGE, conf_value_parse_challenge,
             challenge, 0, 0),
         KEY(CLUSTER, "cluster", WHERE_GLOBAL | WHERE_CLI, CONF_FIELD_STRING,
@@ -69,12 +75,21 @@ static const struct conf_key_spec keys[CONF_KEY__MAX] = {
             0, CONF_COMMAND_MAX),
         KEY(HTTP_LISTEN, "http-listen", WHERE_ANY, CONF_FIELD_STRING, conf_value_parse_listen,
             http_listen, 0, 0),
+        KEY(KEY_GROUP, "key-group", WHERE_ANY, CONF_FIELD_LONG, conf_value_parse_group, key_group,
+            0, 0),
+        KEY(KEY_MODE, "key-mode", WHERE_ANY, CONF_FIELD_LONG, conf_value_parse_mode, key_mode, 0,
+            0),
+        KEY(KEY_OWNER, "key-owner", WHERE_ANY, CONF_FIELD_LONG, conf_value_parse_owner, key_owner,
+            0, 0),
         KEY(KEY_TYPE, "key-type", WHERE_ANY, CONF_FIELD_KEY_TYPE, conf_value_parse_key_type,
             key_type, 0, 0),
         KEY(NEW_ORDER_CONCURRENCY, "new-order-concurrency", WHERE_GLOBAL | WHERE_CLI,
             CONF_FIELD_LONG, conf_value_parse_number, new_order_concurrency, 1, 1024),
         KEY(NODE_NAME, "node-name", WHERE_GLOBAL | WHERE_CLI, CONF_FIELD_STRING,
             conf_value_parse_node_name, node_name, 1, CONF_NODE_NAME_MAX),
+        KEY(OUTPUT, "output", WHERE_ANY, CONF_FIELD_LONG, conf_value_parse_output, output, 0, 0),
+        KEY(PKCS12_PASSWORD_FILE, "pkcs12-password-file", WHERE_ANY, CONF_FIELD_STRING,
+            conf_value_parse_text, pkcs12_password_file, 0, PATH_MAX - 1),
         KEY(POST_HOOK, "post-hook", WHERE_GLOBAL | WHERE_CLI, CONF_FIELD_STRING,
             conf_value_parse_text, post_hook, 0, CONF_COMMAND_MAX),
         KEY(PRE_HOOK, "pre-hook", WHERE_GLOBAL | WHERE_CLI, CONF_FIELD_STRING,
@@ -271,6 +286,13 @@ conf_resolve(const struct conf *conf, const struct conf_cert *cert, const struct
 	out->concurrency = 16;
 	out->new_order_concurrency = 1;
 	out->renew_before = 0;
+	out->output = CONF_OUTPUT_PEM;
+	out->key_owner = CONF_ID_UNSET;
+	out->key_group = CONF_ID_UNSET;
+	out->key_mode = 0600;
+	out->cert_owner = CONF_ID_UNSET;
+	out->cert_group = CONF_ID_UNSET;
+	out->cert_mode = 0644;
 	layers[0] = conf != NULL ? &conf->global : NULL;
 	layers[1] = cert != NULL ? &cert->settings : NULL;
 	layers[2] = cli;

@@ -24,6 +24,9 @@ enum conf_key {
 	CONF_KEY_AGREE_TOS,
 	CONF_KEY_CA,
 	CONF_KEY_CA_FILE,
+	CONF_KEY_CERT_GROUP,
+	CONF_KEY_CERT_MODE,
+	CONF_KEY_CERT_OWNER,
 	CONF_KEY_CHALLENGE,
 	CONF_KEY_CLUSTER,
 	CONF_KEY_CLUSTER_KEY_FILE,
@@ -41,9 +44,14 @@ enum conf_key {
 	CONF_KEY_HOOK_TIMEOUT,
 	CONF_KEY_HTTP_HOOK,
 	CONF_KEY_HTTP_LISTEN,
+	CONF_KEY_KEY_GROUP,
+	CONF_KEY_KEY_MODE,
+	CONF_KEY_KEY_OWNER,
 	CONF_KEY_KEY_TYPE,
 	CONF_KEY_NEW_ORDER_CONCURRENCY,
 	CONF_KEY_NODE_NAME,
+	CONF_KEY_OUTPUT,
+	CONF_KEY_PKCS12_PASSWORD_FILE,
 	CONF_KEY_POST_HOOK,
 	CONF_KEY_PRE_HOOK,
 	CONF_KEY_PROFILE,
@@ -54,6 +62,20 @@ enum conf_key {
 	CONF_KEY_WEBROOT,
 	CONF_KEY__MAX,
 };
+
+/* The files of an installed set (conf_settings.output bits): pem (privkey,
+ * cert, chain, fullchain) is always among them, since the state folder's
+ * layout and the renewal policy read those; combined.pem is the key then
+ * the full chain; cert.p12 the key, leaf and chain as PKCS#12. */
+enum conf_output {
+	CONF_OUTPUT_PEM = 1 << 0,
+	CONF_OUTPUT_COMBINED = 1 << 1,
+	CONF_OUTPUT_PKCS12 = 1 << 2,
+};
+
+/* No owner or group given: the files keep the writer's (conf_settings
+ * key_owner and the like). */
+#define CONF_ID_UNSET (-1L)
 
 struct conf_settings {
 	uint64_t set; /* bit (1 << CONF_KEY_x) for every key given */
@@ -84,6 +106,19 @@ struct conf_settings {
 	/* The CA's: newOrder requests in flight at most (the job runner's
 	 * gate); default 1. */
 	long new_order_concurrency;
+	long output; /* enum conf_output bits; default CONF_OUTPUT_PEM */
+	char *pkcs12_password_file; /* NULL: an empty password */
+	/* Who may read the files of a set: the key (and combined.pem,
+	 * cert.p12, which hold it) and the public files. Owners and groups
+	 * are resolved when the file is read (getpwnam, getgrnam: an unknown
+	 * name is an error there), CONF_ID_UNSET by default; modes default to
+	 * 0600 and 0644, a key-mode giving "other" any bit is refused. */
+	long key_owner;
+	long key_group;
+	long key_mode;
+	long cert_owner;
+	long cert_group;
+	long cert_mode;
 	char **domains; /* [cert] only */
 	size_t n_domains;
 	char *eab_kid;

@@ -109,6 +109,20 @@ int conf_value_parse_cluster(struct conf_settings *s, const struct conf_key_spec
 int conf_value_parse_node_name(struct conf_settings *s, const struct conf_key_spec *spec,
                                const char *value, char *err, size_t errlen);
 
+/* conf_value_output.c. output: "pem", "combined", "pkcs12", space or comma
+ * separated (pem always added); owner, group: a user or group name
+ * (getpwnam, getgrnam) or a number; mode: octal, 0 to 0777, readable by
+ * the owner; key-mode gives other no bit, cert-mode lets other write
+ * nothing (spec->name tells the two apart). */
+int conf_value_parse_output(struct conf_settings *s, const struct conf_key_spec *spec,
+                            const char *value, char *err, size_t errlen);
+int conf_value_parse_owner(struct conf_settings *s, const struct conf_key_spec *spec,
+                           const char *value, char *err, size_t errlen);
+int conf_value_parse_group(struct conf_settings *s, const struct conf_key_spec *spec,
+                           const char *value, char *err, size_t errlen);
+int conf_value_parse_mode(struct conf_settings *s, const struct conf_key_spec *spec,
+                          const char *value, char *err, size_t errlen);
+
 /* Whether name is 1 to CONF_NODE_NAME_MAX characters of [A-Za-z0-9._-]. */
 bool conf_value_is_node_name(const char *name);
 

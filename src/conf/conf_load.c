@@ -299,6 +299,11 @@ parse_text_buffer(struct loader *ld, char *buf, size_t len)
 	size_t i;
 	int lineno = 0;
 
+	/* A UTF-8 byte order mark (some Windows editors write one) is no part
+	 * of the first key. */
+	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0) {
+		buf += 3;
+	}
 	for (line = buf; line < end; line = next) {
 		lineno++;
 		nl = memchr(line, '\n', (size_t)(end - line));

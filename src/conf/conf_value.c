@@ -9,12 +9,13 @@
 #include <strings.h>
 
 #include "base/b64.h"
+#include "base/ident.h"
 #include "conf/ca.h"
 #include "io/listener.h"
 
-#define DNS_NAME_MAX 253
-#define DNS_LABEL_MAX 63
 #define EMAIL_MAX 254
+/* A name as typed: UTF-8 labels are longer than their A-labels may be. */
+#define CONF_VALUE_ITEM_MAX 1024
 
 static const char list_separators[] = ", \t";
 
@@ -449,72 +450,17 @@ out:
 	return ret;
 }
 
-/* An LDH host name (RFC 1123, RFC 5890 A-labels), lower-cased in place.
- * Returns NULL or the reason it is not one. */
-static const char *
-check_dns_name(char *name)
-{
-	char *label = name;
-	char *p;
-	bool numeric = true;
-	const char *ret = NULL;
-
-	if (*name == '\0') {
-		ret = "empty name";
-		goto out;
-	}
-	for (p = name;; p++) {
-		if (*p == '.' || *p == '\0') {
-			if (p == label) {
-				ret = "empty label";
-				goto out;
-			}
-			if (p - label > DNS_LABEL_MAX) {
-				ret = "label longer than 63 characters";
-				goto out;
-			}
-			if (*label == '-' || p[-1] == '-') {
-				ret = "label starts or ends with '-'";
-				goto out;
-			}
-			if (*p == '\0') {
-				break;
-			}
-			label = p + 1;
-			numeric = true;
-			continue;
-		}
-		if (*p >= 'A' && *p <= 'Z') {
-			*p = (char)(*p - 'A' + 'a');
-		}
-		if (*p >= '0' && *p <= '9') {
-			continue;
-		}
-		numeric = false;
-		if ((*p < 'a' || *p > 'z') && *p != '-') {
-			ret = "only letters, digits, '-' and '.' are allowed";
-			goto out;
-		}
-	}
-	if (numeric) {
-		ret = "the last label is a number";
-		goto out;
-	}
-out:
-	return ret;
-}
-
 int
 conf_value_parse_domain(const struct conf_key_spec *spec, const char *item, size_t len, char *out,
                         size_t outlen, char *err, size_t errlen)
 {
-	char buf[DNS_NAME_MAX + 2];
+	char buf[CONF_VALUE_ITEM_MAX];
+	char why[192] = "";
 	unsigned char bin[sizeof(struct in6_addr)];
-	const char *why = NULL;
 	int ret = -1;
 
-	if (len > DNS_NAME_MAX) {
-		why = "longer than 253 characters";
+	if (len >= sizeof(buf)) {
+		snprintf(why, sizeof(why), "longer than %d characters", IDENT_DNS_MAX);
 		goto out;
 	}
 	memcpy(buf, item, len);
@@ -525,10 +471,12 @@ conf_value_parse_domain(const struct conf_key_spec *spec, const char *item, size
 		}
 		goto out;
 	}
-	if (strchr(buf, ':') != NULL) {
+	/* "http://example.com" is a URL, not an IPv6 address gone wrong:
+	 * ident_dns_name says so. */
+	if (strchr(buf, ':') != NULL && strstr(buf, "://") == NULL) {
 		/* RFC 8738: the identifier of an address is its canonical text. */
 		if (inet_pton(AF_INET6, buf, bin) != 1) {
-			why = "not an IP address";
+			snprintf(why, sizeof(why), "not an IP address");
 			goto out;
 		}
 		if (inet_ntop(AF_INET6, bin, out, (socklen_t)outlen) != NULL) {
@@ -536,21 +484,25 @@ conf_value_parse_domain(const struct conf_key_spec *spec, const char *item, size
 		}
 		goto out;
 	}
-	why = check_dns_name(strncmp(buf, "*.", 2) == 0 ? buf + 2 : buf);
-	if (why != NULL) {
-		goto out;
-	}
-	if (len >= outlen) {
-		goto out;
-	}
-	memcpy(out, buf, len + 1);
-	ret = 0;
+	ret = ident_dns_name(buf, out, outlen, why, sizeof(why));
 out:
-	if (why != NULL) {
+	if (ret < 0 && why[0] != '\0') {
 		conf_value_fail(err, errlen, "%s: invalid name '%.*s': %s", spec->name, (int)len,
 		                item, why);
 	}
 	return ret;
+}
+
+/* The first of s's len bytes that is one of set, or NULL. */
+static const char *
+strpbrk_n(const char *s, size_t len, const char *set)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] != '\0' && strchr(set, s[i]) != NULL) {
+			return s + i;
+		}
+	}
+	return NULL;
 }
 
 int
@@ -568,6 +520,15 @@ conf_value_parse_email(const struct conf_key_spec *spec, const char *item, size_
 	}
 	if (len == 0 || len > EMAIL_MAX || len >= outlen) {
 		goto bad;
+	}
+	/* Values are never quoted: the CA would get the quotes as part of the
+	 * address (and answer invalidContact). */
+	if (strpbrk_n(addr, len, "\"'") != NULL) {
+		conf_value_fail(err, errlen,
+		                "%s: invalid address '%.*s': write it without quotes "
+		                "(values are never quoted)",
+		                spec->name, (int)len, addr);
+		goto out;
 	}
 	for (i = 0; i < len; i++) {
 		if (is_control((unsigned char)addr[i]) || strchr(" ,<>", addr[i]) != NULL) {
@@ -635,7 +596,7 @@ conf_value_parse_list(struct conf_settings *s, const struct conf_key_spec *spec,
 	char **grown = NULL;
 	char **merged;
 	size_t added = 0;
-	char item[DNS_NAME_MAX + 2];
+	char item[IDENT_DNS_MAX + 2];
 	const char *p;
 	size_t len;
 	int ret = -1;

@@ -563,28 +563,15 @@ out:
 }
 
 int
-cert_ids(X509 *cert, struct ident **ids, size_t *n)
+cert_names_ids(const GENERAL_NAMES *names, struct ident **ids, size_t *n)
 {
-	GENERAL_NAMES *names = NULL;
 	const GENERAL_NAME *gn;
 	struct ident *out = NULL;
 	size_t count = 0;
-	int crit = -1, num, i, rc = -1;
+	int num, i, rc = -1;
 
-	if (cert == NULL || ids == NULL || n == NULL) {
-		goto out;
-	}
 	*ids = NULL;
 	*n = 0;
-	names = X509_get_ext_d2i(cert, NID_subject_alt_name, &crit, NULL);
-	if (names == NULL) {
-		/* -1 is no subjectAltName at all; anything else is malformed or
-		 * repeated. */
-		if (crit == -1) {
-			rc = 0;
-		}
-		goto out;
-	}
 	num = sk_GENERAL_NAME_num(names);
 	if (num > 0) {
 		out = calloc((size_t)num, sizeof(*out));
@@ -613,10 +600,35 @@ cert_ids(X509 *cert, struct ident **ids, size_t *n)
 	*n = count;
 	rc = 0;
 out:
+	ident_list_free(out, count);
+	return rc;
+}
+
+int
+cert_ids(X509 *cert, struct ident **ids, size_t *n)
+{
+	GENERAL_NAMES *names = NULL;
+	int crit = -1, rc = -1;
+
+	if (cert == NULL || ids == NULL || n == NULL) {
+		goto out;
+	}
+	*ids = NULL;
+	*n = 0;
+	names = X509_get_ext_d2i(cert, NID_subject_alt_name, &crit, NULL);
+	if (names == NULL) {
+		/* -1 is no subjectAltName at all; anything else is malformed or
+		 * repeated. */
+		if (crit == -1) {
+			rc = 0;
+		}
+		goto out;
+	}
+	rc = cert_names_ids(names, ids, n);
+out:
 	if (rc != 0) {
 		ERR_clear_error();
 	}
-	ident_list_free(out, count);
 	GENERAL_NAMES_free(names);
 	return rc;
 }
@@ -712,4 +724,37 @@ out:
 	OPENSSL_free(hex);
 	BN_free(bn);
 	return ret;
+}
+
+char *
+cert_chain_pem(const struct cert_chain *chain, size_t from, size_t to, size_t *len)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *data = NULL;
+	char *out = NULL;
+	long n = 0;
+
+	if (bio == NULL) {
+		goto out;
+	}
+	for (size_t i = from; i < to && i < chain->n; i++) {
+		if (PEM_write_bio_X509(bio, chain->certs[i]) != 1) {
+			goto out;
+		}
+	}
+	n = BIO_get_mem_data(bio, &data);
+	if (n < 0) {
+		goto out;
+	}
+	out = malloc((size_t)n + 1);
+	if (out != NULL) {
+		if (n > 0) {
+			memcpy(out, data, (size_t)n);
+		}
+		out[n] = '\0';
+		*len = (size_t)n;
+	}
+out:
+	BIO_free(bio);
+	return out;
 }

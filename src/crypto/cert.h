@@ -5,6 +5,7 @@
 
 #include <openssl/evp.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
@@ -53,6 +54,16 @@ int cert_ids(X509 *cert, struct ident **ids, size_t *n);
 /* Who issued cert, for people: the issuer's commonName, else its
  * organizationName, else its whole name on one line. New string or NULL. */
 char *cert_issuer_name(X509 *cert);
+/* The dNSName and iPAddress entries of names (others skipped) as
+ * identifiers. Returns 0 and a new array (ident_list_free), or -1 for an
+ * entry that is not a plain name or address. */
+int cert_names_ids(const GENERAL_NAMES *names, struct ident **ids, size_t *n);
+
+/* chain->certs[from] up to (not including) certs[to] as one PEM text (""
+ * when none: a leaf's issuers when the CA sent it alone). New
+ * NUL-terminated string (free()), its length in *len, or NULL when out of
+ * memory. */
+char *cert_chain_pem(const struct cert_chain *chain, size_t from, size_t to, size_t *len);
 
 /* The serial as lower-case hex without leading zeros. New string or NULL. */
 char *cert_serial_hex(X509 *cert);

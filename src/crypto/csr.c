@@ -1,6 +1,7 @@
 #include "crypto/csr.h"
 
 #include "base/log.h"
+#include "crypto/cert.h"
 
 #include <arpa/inet.h>
 #include <limits.h>
@@ -9,6 +10,7 @@
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/objects.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <stdlib.h>
@@ -268,4 +270,154 @@ out:
 	X509_NAME_free(subject);
 	X509_REQ_free(req);
 	return ret;
+}
+
+/* data as a CSR: PEM when it has a PEM header, else DER. New or NULL. */
+static X509_REQ *
+read_req(const unsigned char *data, size_t len)
+{
+	X509_REQ *req = NULL;
+	const unsigned char *p = data;
+	BIO *bio;
+
+	if (len > INT_MAX) {
+		goto out;
+	}
+	if (memmem(data, len, "-----BEGIN", 10) != NULL) {
+		bio = BIO_new_mem_buf(data, (int)len);
+		if (bio != NULL) {
+			req = PEM_read_bio_X509_REQ(bio, NULL, NULL, NULL);
+		}
+		BIO_free(bio);
+		goto out;
+	}
+	req = d2i_X509_REQ(NULL, &p, (long)len);
+	if (req != NULL && p != data + len) {
+		X509_REQ_free(req);
+		req = NULL;
+	}
+out:
+	return req;
+}
+
+/* The CSR's names: subjectAltName, else the CN. 0 or -1 with err. */
+static int
+req_ids(X509_REQ *req, struct ident **ids, size_t *n, char *err, size_t errlen)
+{
+	STACK_OF(X509_EXTENSION) *exts = X509_REQ_get_extensions(req);
+	GENERAL_NAMES *names = NULL;
+	const X509_NAME *subject;
+	char cn[256];
+	int crit = -1;
+	int len;
+	int rc = -1;
+
+	*ids = NULL;
+	*n = 0;
+	if (exts != NULL) {
+		names = X509V3_get_d2i(exts, NID_subject_alt_name, &crit, NULL);
+		if (names == NULL && crit != -1) {
+			snprintf(err, errlen, "its subjectAltName cannot be read");
+			goto out;
+		}
+	}
+	if (names != NULL) {
+		if (cert_names_ids(names, ids, n) < 0) {
+			snprintf(err, errlen,
+			         "a subjectAltName entry is not a host name or address");
+			goto out;
+		}
+		if (*n > 0) {
+			rc = 0;
+			goto out;
+		}
+		ident_list_free(*ids, *n);
+		*ids = NULL;
+		*n = 0;
+	}
+	subject = X509_REQ_get_subject_name(req);
+	len = subject != NULL ? X509_NAME_get_text_by_NID((X509_NAME *)subject, NID_commonName, cn,
+	                                                  sizeof(cn))
+	                      : -1;
+	if (len <= 0 || (size_t)len >= sizeof(cn) - 1 || strlen(cn) != (size_t)len) {
+		snprintf(err, errlen, "it names nothing: no subjectAltName and no subject CN");
+		goto out;
+	}
+	*ids = calloc(1, sizeof(**ids));
+	if (*ids != NULL) {
+		(*ids)[0].type = ident_type_of(cn);
+		(*ids)[0].value = strdup(cn);
+	}
+	if (*ids == NULL || (*ids)[0].value == NULL) {
+		free(*ids);
+		*ids = NULL;
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	*n = 1;
+	rc = 0;
+out:
+	GENERAL_NAMES_free(names);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	return rc;
+}
+
+int
+csr_parse(const unsigned char *data, size_t len, unsigned char **der, size_t *der_len,
+          struct ident **ids, size_t *n_ids, EVP_PKEY **pub, char *err, size_t errlen)
+{
+	X509_REQ *req = read_req(data, len);
+	EVP_PKEY *key = NULL;
+	unsigned char *out = NULL;
+	int n;
+	int rc = -1;
+
+	*der = NULL;
+	*ids = NULL;
+	*n_ids = 0;
+	*pub = NULL;
+	if (req == NULL) {
+		snprintf(err, errlen, "not a certificate signing request (PEM or DER)");
+		goto out;
+	}
+	key = X509_REQ_get_pubkey(req);
+	if (key == NULL) {
+		snprintf(err, errlen, "its public key cannot be read");
+		goto out;
+	}
+	if (X509_REQ_verify(req, key) != 1) {
+		snprintf(err, errlen, "its signature does not verify with its own key");
+		goto out;
+	}
+	if (req_ids(req, ids, n_ids, err, errlen) < 0) {
+		goto out;
+	}
+	n = i2d_X509_REQ(req, &out);
+	if (n <= 0) {
+		snprintf(err, errlen, "it cannot be encoded again");
+		goto out;
+	}
+	*der = malloc((size_t)n);
+	if (*der == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	memcpy(*der, out, (size_t)n);
+	*der_len = (size_t)n;
+	*pub = key;
+	key = NULL;
+	rc = 0;
+out:
+	if (rc < 0) {
+		ident_list_free(*ids, *n_ids);
+		*ids = NULL;
+		*n_ids = 0;
+		free(*der);
+		*der = NULL;
+	}
+	OPENSSL_free(out);
+	EVP_PKEY_free(key);
+	X509_REQ_free(req);
+	ERR_clear_error();
+	return rc;
 }

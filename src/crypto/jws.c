@@ -10,7 +10,9 @@
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
+#include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,13 +45,111 @@ static const struct {
         {"HS512", "SHA512"},
 };
 
+/* What jws derives from a key, kept on the key itself (OpenSSL ex_data)
+ * for the key's lifetime: an order signs about 7 requests and makes a key
+ * authorization with one account key, and OpenSSL 3.0 answers each query
+ * of a key's parameters through its provider (profiled: the type and the
+ * JWK were about 8% of an order's CPU). */
+struct jws_memo {
+	int type_rc; /* key_type_of()'s answer */
+	enum key_type type;
+	json_t *jwk; /* NULL until asked for */
+	char *thumb; /* NULL until asked for */
+};
+
+static pthread_once_t memo_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t memo_lock = PTHREAD_MUTEX_INITIALIZER;
+static int memo_index = -1;
+
+static void
+memo_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+{
+	struct jws_memo *m = ptr;
+
+	(void)parent, (void)ad, (void)idx, (void)argl, (void)argp;
+	if (m != NULL) {
+		json_decref(m->jwk);
+		free(m->thumb);
+		free(m);
+	}
+}
+
+/* A copy of a key (EVP_PKEY_dup) starts without a memo: never two owners. */
+static int
+memo_dup(CRYPTO_EX_DATA *to, const CRYPTO_EX_DATA *from, void **from_d, int idx, long argl,
+         void *argp)
+{
+	(void)to, (void)from, (void)idx, (void)argl, (void)argp;
+	*from_d = NULL;
+	return 1;
+}
+
+static void
+memo_init(void)
+{
+	memo_index = CRYPTO_get_ex_new_index(CRYPTO_EX_INDEX_EVP_PKEY, 0, NULL, NULL, memo_dup,
+	                                     memo_free);
+}
+
+/* The key's memo, made on first use (its type known, the rest empty).
+ * NULL when out of memory. Callers fill the rest under memo_lock. */
+static struct jws_memo *
+memo_of(EVP_PKEY *key)
+{
+	struct jws_memo *m = NULL;
+
+	pthread_once(&memo_once, memo_init);
+	if (memo_index < 0) {
+		goto out;
+	}
+	m = EVP_PKEY_get_ex_data(key, memo_index);
+	if (m != NULL) {
+		goto out;
+	}
+	m = calloc(1, sizeof(*m));
+	if (m == NULL) {
+		goto out;
+	}
+	m->type_rc = key_type_of(key, &m->type);
+	if (EVP_PKEY_set_ex_data(key, memo_index, m) != 1) {
+		free(m);
+		m = NULL;
+	}
+out:
+	return m;
+}
+
+/* The key's type as key_type_of() gives it, remembered on the key. */
+static int
+memo_type(EVP_PKEY *key, enum key_type *type)
+{
+	struct jws_memo *m;
+	int rc = -1;
+
+	if (key == NULL) {
+		goto out;
+	}
+	pthread_mutex_lock(&memo_lock);
+	m = memo_of(key);
+	if (m != NULL) {
+		rc = m->type_rc;
+		*type = m->type;
+	}
+	pthread_mutex_unlock(&memo_lock);
+	if (m == NULL) {
+		rc = key_type_of(key, type);
+	}
+out:
+	return rc;
+}
+
 const char *
 jws_alg(EVP_PKEY *key)
 {
 	enum key_type type;
 	const char *alg = NULL;
 
-	if (key_type_of(key, &type) == 0) {
+	if (memo_type(key, &type) == 0) {
 		alg = jws_algs[type].alg;
 	}
 	return alg;
@@ -91,14 +191,15 @@ out:
 	return b64;
 }
 
-json_t *
-jws_jwk(EVP_PKEY *key)
+/* The JWK of key, of the type key_type_of() found (type_rc its answer),
+ * built from its parameters. New reference or NULL. */
+static json_t *
+jwk_build(EVP_PKEY *key, int type_rc, enum key_type type)
 {
-	enum key_type type;
 	char *a = NULL, *b = NULL;
 	json_t *jwk = NULL;
 
-	if (key_type_of(key, &type) != 0) {
+	if (type_rc != 0) {
 		log_error("jws: jwk: unsupported key type");
 		goto out;
 	}
@@ -127,8 +228,35 @@ out:
 	return jwk;
 }
 
-char *
-jws_thumbprint(EVP_PKEY *key)
+json_t *
+jws_jwk(EVP_PKEY *key)
+{
+	struct jws_memo *m;
+	json_t *jwk = NULL;
+
+	if (key == NULL) {
+		goto out;
+	}
+	pthread_mutex_lock(&memo_lock);
+	m = memo_of(key);
+	if (m != NULL && m->jwk == NULL) {
+		m->jwk = jwk_build(key, m->type_rc, m->type);
+	}
+	jwk = m != NULL ? json_incref(m->jwk) : NULL;
+	pthread_mutex_unlock(&memo_lock);
+	if (m == NULL) {
+		enum key_type type = KEY_TYPE_EC_P256;
+		int type_rc = key_type_of(key, &type);
+
+		jwk = jwk_build(key, type_rc, type);
+	}
+out:
+	return jwk;
+}
+
+/* The RFC 7638 thumbprint of key, computed. New string or NULL. */
+static char *
+thumbprint_build(EVP_PKEY *key)
 {
 	json_t *jwk = NULL;
 	char *canon = NULL, *thumb = NULL;
@@ -153,6 +281,37 @@ jws_thumbprint(EVP_PKEY *key)
 out:
 	free(canon);
 	json_decref(jwk);
+	return thumb;
+}
+
+char *
+jws_thumbprint(EVP_PKEY *key)
+{
+	struct jws_memo *m = NULL;
+	char *thumb = NULL;
+
+	if (key == NULL) {
+		goto out;
+	}
+	pthread_mutex_lock(&memo_lock);
+	m = memo_of(key);
+	if (m != NULL && m->thumb != NULL) {
+		thumb = strdup(m->thumb);
+	}
+	pthread_mutex_unlock(&memo_lock);
+	if (thumb != NULL) {
+		goto out;
+	}
+	thumb = thumbprint_build(key);
+	if (m != NULL && thumb != NULL) {
+		/* m lives as long as the key the caller holds. */
+		pthread_mutex_lock(&memo_lock);
+		if (m->thumb == NULL) {
+			m->thumb = strdup(thumb);
+		}
+		pthread_mutex_unlock(&memo_lock);
+	}
+out:
 	return thumb;
 }
 
@@ -290,18 +449,38 @@ out:
 	return b64;
 }
 
-json_t *
-jws_sign(EVP_PKEY *key, const char *kid, const char *nonce, const char *url, const char *payload)
+/* A signed request's three base64url parts. */
+struct jws_parts {
+	char *protected_b64;
+	char *payload_b64;
+	char *sig_b64;
+};
+
+static void
+parts_clear(struct jws_parts *p)
+{
+	free(p->protected_b64);
+	free(p->payload_b64);
+	free(p->sig_b64);
+	memset(p, 0, sizeof(*p));
+}
+
+/* Signs as jws_sign() says. Returns 0, or -1 (logged; parts cleared). */
+static int
+sign_parts(EVP_PKEY *key, const char *kid, const char *nonce, const char *url, const char *payload,
+           struct jws_parts *parts)
 {
 	enum key_type type;
-	json_t *jwk = NULL, *protected = NULL, *jws = NULL;
-	char *protected_b64 = NULL, *payload_b64 = NULL, *input = NULL, *sig_b64 = NULL;
+	json_t *jwk = NULL, *protected = NULL;
+	char *input = NULL;
+	int rc = -1;
 
+	memset(parts, 0, sizeof(*parts));
 	if (url == NULL) {
 		log_error("jws: sign: no url");
 		goto out;
 	}
-	if (key_type_of(key, &type) != 0) {
+	if (memo_type(key, &type) != 0) {
 		log_error("jws: sign %s: unsupported key type", url);
 		goto out;
 	}
@@ -319,36 +498,77 @@ jws_sign(EVP_PKEY *key, const char *kid, const char *nonce, const char *url, con
 		log_error("jws: sign %s: cannot build the protected header", url);
 		goto out;
 	}
-	protected_b64 = json_b64(protected);
+	parts->protected_b64 = json_b64(protected);
 	/* RFC 8555 section 6.3: POST-as-GET has an empty payload. */
-	payload_b64 =
+	parts->payload_b64 =
 	        b64_encode(payload != NULL ? payload : "", payload != NULL ? strlen(payload) : 0);
-	if (protected_b64 == NULL || payload_b64 == NULL) {
+	if (parts->protected_b64 == NULL || parts->payload_b64 == NULL) {
 		log_error("jws: sign %s: out of memory", url);
 		goto out;
 	}
-	input = join_dot(protected_b64, payload_b64);
+	input = join_dot(parts->protected_b64, parts->payload_b64);
 	if (input == NULL) {
 		log_error("jws: sign %s: out of memory", url);
 		goto out;
 	}
-	sig_b64 = sign_b64(key, type, input);
-	if (sig_b64 == NULL) {
+	parts->sig_b64 = sign_b64(key, type, input);
+	if (parts->sig_b64 == NULL) {
 		goto out;
 	}
-	jws = json_pack("{s:s, s:s, s:s}", "protected", protected_b64, "payload", payload_b64,
-	                "signature", sig_b64);
+	rc = 0;
+out:
+	if (rc != 0) {
+		parts_clear(parts);
+	}
+	free(input);
+	json_decref(protected);
+	json_decref(jwk);
+	return rc;
+}
+
+json_t *
+jws_sign(EVP_PKEY *key, const char *kid, const char *nonce, const char *url, const char *payload)
+{
+	struct jws_parts parts;
+	json_t *jws = NULL;
+
+	if (sign_parts(key, kid, nonce, url, payload, &parts) != 0) {
+		goto out;
+	}
+	jws = json_pack("{s:s, s:s, s:s}", "protected", parts.protected_b64, "payload",
+	                parts.payload_b64, "signature", parts.sig_b64);
 	if (jws == NULL) {
 		log_error("jws: sign %s: out of memory", url);
 	}
 out:
-	free(sig_b64);
-	free(input);
-	free(payload_b64);
-	free(protected_b64);
-	json_decref(protected);
-	json_decref(jwk);
+	parts_clear(&parts);
 	return jws;
+}
+
+char *
+jws_sign_text(EVP_PKEY *key, const char *kid, const char *nonce, const char *url,
+              const char *payload)
+{
+	static const char fmt[] = "{\"protected\":\"%s\",\"payload\":\"%s\",\"signature\":\"%s\"}";
+	struct jws_parts parts;
+	char *text = NULL;
+	size_t n;
+
+	if (sign_parts(key, kid, nonce, url, payload, &parts) != 0) {
+		goto out;
+	}
+	/* The three parts are base64url: nothing in them needs escaping. */
+	n = sizeof(fmt) + strlen(parts.protected_b64) + strlen(parts.payload_b64) +
+	    strlen(parts.sig_b64);
+	text = malloc(n);
+	if (text == NULL) {
+		log_error("jws: sign %s: out of memory", url);
+		goto out;
+	}
+	snprintf(text, n, fmt, parts.protected_b64, parts.payload_b64, parts.sig_b64);
+out:
+	parts_clear(&parts);
+	return text;
 }
 
 json_t *

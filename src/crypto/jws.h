@@ -26,6 +26,11 @@ char *jws_key_authorization(EVP_PKEY *key, const char *token);
 json_t *jws_sign(EVP_PKEY *key, const char *kid, const char *nonce, const char *url,
                  const char *payload);
 
+/* The same JWS as jws_sign(), as its compact JSON text (the body of an
+ * ACME POST). New string or NULL (logged). */
+char *jws_sign_text(EVP_PKEY *key, const char *kid, const char *nonce, const char *url,
+                    const char *payload);
+
 /* Flattened JWS with an HMAC key (RFC 8555 section 7.3.4, external account
  * binding): protected {"alg","kid","url"}, payload the JWK of account_key.
  * alg is "HS256", "HS384" or "HS512". Returns a new reference or NULL. */

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <openssl/bio.h>
+#include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
@@ -21,18 +22,30 @@
  * not one. */
 #define KEY_PEM_MAX (64 * 1024)
 
+/* The named curves' object identifiers, DER-encoded (RFC 5480 section 2.1.1.1). */
+static const unsigned char oid_p256[] = {0x06, 0x08, 0x2a, 0x86, 0x48,
+                                         0xce, 0x3d, 0x03, 0x01, 0x07};
+static const unsigned char oid_p384[] = {0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22};
+/* id-ecPublicKey (RFC 5480 section 2.1.1). */
+static const unsigned char oid_ec_public_key[] = {0x06, 0x07, 0x2a, 0x86, 0x48,
+                                                  0xce, 0x3d, 0x02, 0x01};
+
 static const struct {
 	const char *name;
 	const char *algorithm; /* for EVP_PKEY_Q_keygen() */
 	const char *curve;
 	int curve_nid;
 	size_t bits;
+	const unsigned char *curve_oid; /* EC: DER of the curve's OID */
+	size_t curve_oid_len;
 } key_types[KEY_TYPE__MAX] = {
-        [KEY_TYPE_EC_P256] = {"ec-p256", "EC", "P-256", NID_X9_62_prime256v1, 256},
-        [KEY_TYPE_EC_P384] = {"ec-p384", "EC", "P-384", NID_secp384r1, 384},
-        [KEY_TYPE_RSA_2048] = {"rsa-2048", "RSA", NULL, NID_undef, 2048},
-        [KEY_TYPE_RSA_3072] = {"rsa-3072", "RSA", NULL, NID_undef, 3072},
-        [KEY_TYPE_RSA_4096] = {"rsa-4096", "RSA", NULL, NID_undef, 4096},
+        [KEY_TYPE_EC_P256] = {"ec-p256", "EC", "P-256", NID_X9_62_prime256v1, 256, oid_p256,
+                              sizeof(oid_p256)},
+        [KEY_TYPE_EC_P384] = {"ec-p384", "EC", "P-384", NID_secp384r1, 384, oid_p384,
+                              sizeof(oid_p384)},
+        [KEY_TYPE_RSA_2048] = {"rsa-2048", "RSA", NULL, NID_undef, 2048, NULL, 0},
+        [KEY_TYPE_RSA_3072] = {"rsa-3072", "RSA", NULL, NID_undef, 3072, NULL, 0},
+        [KEY_TYPE_RSA_4096] = {"rsa-4096", "RSA", NULL, NID_undef, 4096, NULL, 0},
 };
 
 const char *
@@ -232,14 +245,148 @@ out:
 	return key;
 }
 
+/* Size of a DER tag and length for content of len bytes (len < 65536). */
+static size_t
+der_head_len(size_t len)
+{
+	return len < 0x80 ? 2 : len < 0x100 ? 3 : 4;
+}
+
+/* Writes a DER tag and length at p (len < 65536). Returns the bytes written. */
+static size_t
+der_head(unsigned char *p, unsigned char tag, size_t len)
+{
+	size_t n = 0;
+
+	p[n++] = tag;
+	if (len >= 0x100) {
+		p[n++] = 0x82;
+		p[n++] = (unsigned char)(len >> 8);
+	} else if (len >= 0x80) {
+		p[n++] = 0x81;
+	}
+	p[n++] = (unsigned char)len;
+	return n;
+}
+
+/* The DER of an EC key's PKCS#8 PrivateKeyInfo (RFC 5208 section 5) holding
+ * its RFC 5915 ECPrivateKey with the public key and without the parameters
+ * (the algorithm identifier names the curve): what OpenSSL writes, byte for
+ * byte (test_key). OpenSSL 3.0 finds its encoder by walking every encoder
+ * of every provider, which cost more than the rest of an order's key work;
+ * the layout is fixed, so it is written here. Returns the length written to
+ * der (room for KEY_EC_DER_MAX bytes), or 0 when this key is not one of
+ * acmed's curves with an uncompressed public point (then OpenSSL encodes). */
+#define KEY_EC_DER_MAX 256
+static size_t
+ec_private_der(EVP_PKEY *key, unsigned char *der)
+{
+	unsigned char priv[48], point[1 + 2 * 48];
+	size_t coord, point_len = 0, bits_len, tagged_len, inner_len, inner_total, alg_len,
+	              outer_len;
+	size_t n = 0;
+	BIGNUM *d = NULL;
+	enum key_type type;
+
+	if (EVP_PKEY_get_base_id(key) != EVP_PKEY_EC || ec_type_of(key, &type) != 0) {
+		goto out;
+	}
+	coord = key_types[type].bits / 8;
+	if (EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_PRIV_KEY, &d) != 1 ||
+	    BN_bn2binpad(d, priv, (int)coord) != (int)coord ||
+	    EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, point,
+	                                    sizeof(point), &point_len) != 1 ||
+	    point_len != 1 + 2 * coord || point[0] != 0x04) {
+		ERR_clear_error();
+		goto out;
+	}
+	bits_len = 1 + point_len; /* the BIT STRING: no unused bits, the point */
+	tagged_len = der_head_len(bits_len) + bits_len;
+	inner_len = 3 + der_head_len(coord) + coord + der_head_len(tagged_len) + tagged_len;
+	inner_total = der_head_len(inner_len) + inner_len;
+	alg_len = sizeof(oid_ec_public_key) + key_types[type].curve_oid_len;
+	outer_len = 3 + der_head_len(alg_len) + alg_len + der_head_len(inner_total) + inner_total;
+	if (der_head_len(outer_len) + outer_len > KEY_EC_DER_MAX) {
+		goto out;
+	}
+	n += der_head(der + n, 0x30, outer_len);
+	memcpy(der + n, "\x02\x01\x00", 3); /* version 0 */
+	n += 3;
+	n += der_head(der + n, 0x30, alg_len);
+	memcpy(der + n, oid_ec_public_key, sizeof(oid_ec_public_key));
+	n += sizeof(oid_ec_public_key);
+	memcpy(der + n, key_types[type].curve_oid, key_types[type].curve_oid_len);
+	n += key_types[type].curve_oid_len;
+	n += der_head(der + n, 0x04, inner_total);
+	n += der_head(der + n, 0x30, inner_len);
+	memcpy(der + n, "\x02\x01\x01", 3); /* ecPrivkeyVer1 */
+	n += 3;
+	n += der_head(der + n, 0x04, coord);
+	memcpy(der + n, priv, coord);
+	n += coord;
+	n += der_head(der + n, 0xa1, tagged_len); /* [1] publicKey */
+	n += der_head(der + n, 0x03, bits_len);
+	der[n++] = 0x00;
+	memcpy(der + n, point, point_len);
+	n += point_len;
+out:
+	OPENSSL_cleanse(priv, sizeof(priv));
+	BN_clear_free(d);
+	return n;
+}
+
+/* PEM "PRIVATE KEY" of DER (RFC 7468 section 10): base64 in lines of 64.
+ * New string (cleared by key_pem_free) or NULL. */
+static char *
+der_to_pem(const unsigned char *der, size_t der_len, size_t *len)
+{
+	static const char begin[] = "-----BEGIN PRIVATE KEY-----\n";
+	static const char end[] = "-----END PRIVATE KEY-----\n";
+	unsigned char b64[4 * (KEY_EC_DER_MAX / 3 + 1) + 1];
+	size_t b64_len, cap, n = 0, i, line;
+	char *pem = NULL;
+
+	b64_len = (size_t)EVP_EncodeBlock(b64, der, (int)der_len);
+	cap = sizeof(begin) - 1 + b64_len + b64_len / 64 + 1 + sizeof(end);
+	pem = malloc(cap);
+	if (pem == NULL) {
+		goto out;
+	}
+	memcpy(pem, begin, sizeof(begin) - 1);
+	n = sizeof(begin) - 1;
+	for (i = 0; i < b64_len; i += line) {
+		line = b64_len - i < 64 ? b64_len - i : 64;
+		memcpy(pem + n, b64 + i, line);
+		n += line;
+		pem[n++] = '\n';
+	}
+	memcpy(pem + n, end, sizeof(end));
+	n += sizeof(end) - 1;
+	*len = n;
+out:
+	OPENSSL_cleanse(b64, sizeof(b64));
+	return pem;
+}
+
 char *
 key_to_pem(EVP_PKEY *key, size_t *len)
 {
 	BIO *bio = NULL;
 	BUF_MEM *mem = NULL;
 	char *pem = NULL;
+	unsigned char der[KEY_EC_DER_MAX];
+	size_t der_len;
 
 	if (key == NULL || len == NULL) {
+		goto out;
+	}
+	der_len = ec_private_der(key, der);
+	if (der_len > 0) {
+		pem = der_to_pem(der, der_len, len);
+		OPENSSL_cleanse(der, der_len);
+		if (pem == NULL) {
+			log_error("key: to pem: out of memory");
+		}
 		goto out;
 	}
 	/* BIO_s_mem() clears its buffer when freed. */

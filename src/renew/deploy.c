@@ -3,11 +3,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "io/hook.h"
 #include "store/store_cert.h"
 
-#define DEPLOY_ENV 7
+#define DEPLOY_ENV 9
 
 struct deploy {
 	deploy_done_fn done;
@@ -42,8 +43,10 @@ on_hook(int status, const char *why, const char *output, void *arg)
 	free(d);
 }
 
-/* The hook's environment in env (DEPLOY_ENV strings of 4200 bytes). */
-static void
+/* The hook's environment in env (DEPLOY_ENV strings of 4200 bytes): the
+ * name, folder and files, ACMED_COMBINED_FILE and ACMED_PKCS12_FILE only
+ * when the installed set has them (output). Returns how many. */
+static size_t
 make_env(const struct deploy_request *req, char env[DEPLOY_ENV][4200])
 {
 	static const enum store_cert_file files[] = {
@@ -58,8 +61,11 @@ make_env(const struct deploy_request *req, char env[DEPLOY_ENV][4200])
 	        "ACMED_CHAIN_FILE",
 	        "ACMED_FULLCHAIN_FILE",
 	};
+	static const enum store_cert_file extra[] = {STORE_CERT_COMBINED, STORE_CERT_PKCS12};
+	static const char *const extra_vars[] = {"ACMED_COMBINED_FILE", "ACMED_PKCS12_FILE"};
 	char domains[4096];
 	size_t pos = 0;
+	size_t n;
 
 	domains[0] = '\0';
 	for (size_t i = 0; i < req->n_ids && pos < sizeof(domains); i++) {
@@ -76,6 +82,17 @@ make_env(const struct deploy_request *req, char env[DEPLOY_ENV][4200])
 		free(path);
 	}
 	snprintf(env[6], sizeof(env[6]), "ACMED_DOMAINS=%s", domains);
+	n = 7;
+	for (size_t i = 0; i < 2; i++) {
+		char *path = store_cert_path(req->state_dir, req->name, extra[i]);
+
+		if (path != NULL && access(path, F_OK) == 0) {
+			snprintf(env[n], sizeof(env[n]), "%s=%s", extra_vars[i], path);
+			n++;
+		}
+		free(path);
+	}
+	return n;
 }
 
 struct hook *
@@ -87,6 +104,7 @@ deploy_start(const struct deploy_request *req, deploy_done_fn done, void *arg, c
 	char **argv = hook_split(req->hook);
 	struct deploy *d = NULL;
 	struct hook *h = NULL;
+	size_t n;
 
 	if (argv == NULL) {
 		snprintf(detail, len, "deploy-hook '%s' is not a command", req->hook);
@@ -99,11 +117,11 @@ deploy_start(const struct deploy_request *req, deploy_done_fn done, void *arg, c
 	}
 	d->done = done;
 	d->arg = arg;
-	make_env(req, env);
-	for (size_t i = 0; i < DEPLOY_ENV; i++) {
+	n = make_env(req, env);
+	for (size_t i = 0; i < n; i++) {
 		envp[i] = env[i];
 	}
-	envp[DEPLOY_ENV] = NULL;
+	envp[n] = NULL;
 	h = hook_run(req->loop, argv, envp, (double)req->timeout_s, on_hook, d);
 	if (h == NULL) {
 		snprintf(detail, len, "the deploy hook could not start");

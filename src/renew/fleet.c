@@ -178,6 +178,7 @@ materialize(struct fleet_job *fj, const struct cluster_cert *cc)
 	req.ids = fj->ids;
 	req.n_ids = fj->n_ids;
 	req.renew_before = fj->renew_before;
+	req.output = fj->output;
 	req.resumed = true; /* the same certificate already here is no news */
 	if (pem != NULL && req.key != NULL) {
 		memcpy(pem, cc->cert_pem, cert_len);

@@ -48,6 +48,8 @@ enum fleet_result {
 	FLEET_FAILED, /* something else (message says) */
 };
 
+struct install_output;
+
 /* One job's fleet context; zeroed, then fleet_job_init. */
 struct fleet_job {
 	struct cluster *cluster;
@@ -58,6 +60,7 @@ struct fleet_job {
 	const struct ident *ids;
 	size_t n_ids;
 	long renew_before;
+	const struct install_output *output; /* the job's (install.h) */
 	bool deploy_hook; /* a deploy is owed for a set installed from the store */
 	const char *ca_url;
 	bool ari; /* the CA offers renewalInfo */

@@ -1,67 +1,113 @@
 #include "renew/install.h"
 
-#include <openssl/pem.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/file.h"
 #include "base/log.h"
+#include "crypto/bundle.h"
 #include "crypto/cert.h"
 #include "crypto/key.h"
 #include "renew/policy.h"
 
-static char *
-pem_of(X509 *x, size_t *len)
+void
+install_output_from(const struct conf_settings *s, struct install_output *out)
 {
-	BIO *bio = BIO_new(BIO_s_mem());
-	char *data;
-	char *out = NULL;
-	long n;
-
-	if (bio == NULL || PEM_write_bio_X509(bio, x) != 1) {
-		goto out;
-	}
-	n = BIO_get_mem_data(bio, &data);
-	if (n <= 0) {
-		goto out;
-	}
-	out = malloc((size_t)n + 1);
-	if (out != NULL) {
-		memcpy(out, data, (size_t)n);
-		out[n] = '\0';
-		*len = (size_t)n;
-	}
-out:
-	BIO_free(bio);
-	return out;
+	memset(out, 0, sizeof(*out));
+	out->formats = s->output;
+	out->pkcs12_password_file = s->pkcs12_password_file;
+	out->key_access.uid = s->key_owner;
+	out->key_access.gid = s->key_group;
+	out->key_access.mode = (unsigned)s->key_mode;
+	out->cert_access.uid = s->cert_owner;
+	out->cert_access.gid = s->cert_group;
+	out->cert_access.mode = (unsigned)s->cert_mode;
 }
 
-/* The issuers (every certificate after the leaf) as one PEM text. New
- * string (empty for a lone leaf) or NULL when out of memory. */
-static char *
-issuers_pem(const struct cert_chain *chain, size_t *len)
+/* What differs from what a set gets without settings: NULL when nothing
+ * does, so that the usual install costs no more calls. */
+static const struct store_cert_access *
+access_of(const struct store_cert_access *a, unsigned def)
 {
-	char *rest = calloc(1, 1);
-	size_t rest_len = 0;
+	return a->uid >= 0 || a->gid >= 0 || a->mode != def ? a : NULL;
+}
 
-	for (size_t i = 1; rest != NULL && i < chain->n; i++) {
-		size_t n = 0;
-		char *one = pem_of(chain->certs[i], &n);
-		char *grown = one != NULL ? realloc(rest, rest_len + n + 1) : NULL;
+/* The password in pkcs12-password-file: its first line (a trailing newline
+ * is not part of it). New string (bundle_free, with *len), or NULL with
+ * the reason in message. */
+static char *
+read_password(const struct install_request *req, size_t *len, char *message, size_t msglen)
+{
+	const char *path = req->output->pkcs12_password_file;
+	char *text;
 
-		if (grown == NULL) {
-			free(one);
-			free(rest);
-			return NULL;
+	if (path == NULL) {
+		text = calloc(1, 1);
+		*len = 1;
+		if (text == NULL) {
+			snprintf(message, msglen, "%s: out of memory", req->name);
 		}
-		rest = grown;
-		memcpy(rest + rest_len, one, n);
-		rest_len += n;
-		rest[rest_len] = '\0';
-		free(one);
+		return text;
 	}
-	*len = rest_len;
-	return rest;
+	text = file_read(path, INSTALL_PASSWORD_MAX, len);
+	if (text == NULL) {
+		snprintf(message, msglen,
+		         "%s: pkcs12-password-file %s: %s; nothing installed, the previous "
+		         "certificate stays",
+		         req->name, path,
+		         errno == EFBIG ? "longer than 1024 bytes" : strerror(errno));
+		return NULL;
+	}
+	text[strcspn(text, "\r\n")] = '\0';
+	return text;
+}
+
+/* combined.pem and cert.p12 into set when asked for (bundle_free both).
+ * 0, or -1 with message set. */
+static int
+make_bundles(const struct install_request *req, const struct cert_chain *chain,
+             struct store_cert_set *set, char *message, size_t len)
+{
+	size_t full_len = set->cert_len + set->chain_len;
+	char *full = NULL;
+	char *password = NULL;
+	size_t password_len = 0;
+	int rc = -1;
+
+	if ((req->output->formats & CONF_OUTPUT_COMBINED) != 0) {
+		full = malloc(full_len + 1);
+		if (full == NULL) {
+			snprintf(message, len, "%s: out of memory", req->name);
+			goto out;
+		}
+		memcpy(full, set->cert_pem, set->cert_len);
+		memcpy(full + set->cert_len, set->chain_pem, set->chain_len);
+		set->combined = bundle_combined(req->key, full, full_len, &set->combined_len);
+		if (set->combined == NULL) {
+			snprintf(message, len, "%s: combined.pem cannot be made (see above)",
+			         req->name);
+			goto out;
+		}
+	}
+	if ((req->output->formats & CONF_OUTPUT_PKCS12) != 0) {
+		password = read_password(req, &password_len, message, len);
+		if (password == NULL) {
+			goto out;
+		}
+		set->pkcs12 = bundle_pkcs12(req->key, chain, req->name, password, &set->pkcs12_len);
+		if (set->pkcs12 == NULL) {
+			snprintf(message, len, "%s: cert.p12 cannot be made (see above)",
+			         req->name);
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	bundle_free(password, password_len);
+	free(full);
+	return rc;
 }
 
 /* A host clock off from the CA's shows in what it issues: say so, once per
@@ -151,14 +197,14 @@ install_chain(const struct install_request *req, const char *pem, size_t pem_len
 	if (!req->key_pending) {
 		key_pem = key_to_pem(req->key, &set.key_len);
 	}
-	leaf = pem_of(chain.certs[0], &set.cert_len);
+	leaf = cert_chain_pem(&chain, 0, 1, &set.cert_len);
 	if (leaf != NULL && req->resumed && same_as_installed(req, leaf, set.cert_len)) {
 		/* A resumed order whose certificate was installed just before
 		 * a crash: nothing to switch, no deploy hook to run again. */
 		result = INSTALL_SAME;
 		goto out;
 	}
-	rest = issuers_pem(&chain, &set.chain_len);
+	rest = cert_chain_pem(&chain, 1, chain.n, &set.chain_len);
 	if ((key_pem == NULL && !req->key_pending) || leaf == NULL || rest == NULL) {
 		snprintf(message, len, "%s: out of memory", req->name);
 		goto out;
@@ -166,6 +212,13 @@ install_chain(const struct install_request *req, const char *pem, size_t pem_len
 	set.key_pem = key_pem;
 	set.cert_pem = leaf;
 	set.chain_pem = rest;
+	if (req->output != NULL) {
+		set.key_access = access_of(&req->output->key_access, 0600);
+		set.cert_access = access_of(&req->output->cert_access, 0644);
+		if (make_bundles(req, &chain, &set, message, len) < 0) {
+			goto out;
+		}
+	}
 	log_capture_begin(&cap);
 	stored = store_cert_install(req->state_dir, req->name, &set);
 	log_capture_end(&cap);
@@ -188,6 +241,8 @@ out:
 	if (key_pem != NULL) {
 		key_pem_free(key_pem, set.key_len);
 	}
+	bundle_free((char *)set.combined, set.combined_len);
+	bundle_free((unsigned char *)set.pkcs12, set.pkcs12_len);
 	free(leaf);
 	free(rest);
 	cert_chain_finish(&chain);

@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "base/ident.h"
+#include "conf/conf.h"
 #include "store/store_cert.h"
 
 enum install_result {
@@ -21,6 +22,21 @@ enum install_result {
 	                 * changed; the message says why */
 	INSTALL__MAX,
 };
+
+/* What a set holds besides the PEM files and who may read it: from the
+ * settings output, pkcs12-password-file, key-owner and the like. */
+struct install_output {
+	long formats; /* enum conf_output bits */
+	const char *pkcs12_password_file; /* borrowed; NULL: an empty password */
+	struct store_cert_access key_access; /* the key, combined.pem, cert.p12 */
+	struct store_cert_access cert_access; /* cert, chain, fullchain */
+};
+
+/* out from resolved settings s (pkcs12_password_file borrowed from s). */
+void install_output_from(const struct conf_settings *s, struct install_output *out);
+
+/* The longest pkcs12-password-file read. */
+#define INSTALL_PASSWORD_MAX 1024
 
 struct install_request {
 	const char *state_dir;
@@ -34,6 +50,7 @@ struct install_request {
 	size_t n_ids;
 	long renew_before; /* seconds, 0: auto (for the clock-skew warning) */
 	bool resumed; /* from an order an earlier run left */
+	const struct install_output *output; /* NULL: pem only, 0600 and 0644 */
 };
 
 /* Checks pem (pem_len bytes, the CA's chain, leaf first) and installs it.

@@ -509,6 +509,8 @@ job_create(struct job_shared *sh, const char *name, const struct conf_settings *
 	job->fleet.ids = job->ids;
 	job->fleet.n_ids = job->n_ids;
 	job->fleet.renew_before = job->s.renew_before;
+	install_output_from(&job->s, &job->output);
+	job->fleet.output = &job->output;
 	job->fleet.deploy_hook = job->s.deploy_hook != NULL;
 	job->fleet.ca_url = sh->ca_url;
 	job->fleet.view = &job->view;

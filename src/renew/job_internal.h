@@ -8,6 +8,7 @@
 #include <openssl/evp.h>
 
 #include "renew/fleet.h"
+#include "renew/install.h"
 #include "renew/job.h"
 #include "renew/lock_wait.h"
 #include "store/store_lock.h"
@@ -21,6 +22,7 @@ struct job {
 	char *name;
 	char *dir; /* certs/<name> */
 	struct conf_settings s;
+	struct install_output output; /* from s: what a set holds, who reads it */
 	struct job_request req;
 	struct ident *ids; /* the configured names */
 	size_t n_ids;

@@ -102,6 +102,7 @@ job_install(struct job *job, const char *pem, size_t pem_len, EVP_PKEY *key)
 	req.ids = job->ids;
 	req.n_ids = job->n_ids;
 	req.renew_before = job->s.renew_before;
+	req.output = &job->output;
 	req.resumed = job->resume_url != NULL;
 	req.key_pending = key != NULL && key == job->pending_key;
 	switch (install_chain(&req, pem, pem_len, &info, job->message, sizeof(job->message))) {

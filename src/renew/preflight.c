@@ -468,6 +468,33 @@ out:
 	free(dir);
 }
 
+/* command as a shell runs it: "sh -c 'COMMAND'", a single quote in it
+ * written '"'"' (closed, a double-quoted quote, opened again), which both
+ * sh and hook_split read back as the quote. Into buf (len bytes, cut short
+ * when full); returns buf. */
+static const char *
+sh_form(const char *command, char *buf, size_t len)
+{
+	static const char quote[] = "'\"'\"'";
+	size_t n = 0;
+	int k = snprintf(buf, len, "sh -c '");
+
+	n = k > 0 ? (size_t)k : 0;
+	for (const char *p = command; *p != '\0' && n + sizeof(quote) + 1 < len; p++) {
+		if (*p == '\'') {
+			memcpy(buf + n, quote, sizeof(quote) - 1);
+			n += sizeof(quote) - 1;
+		} else {
+			buf[n++] = *p;
+		}
+	}
+	if (n + 1 < len) {
+		buf[n++] = '\'';
+	}
+	buf[n < len ? n : len - 1] = '\0';
+	return buf;
+}
+
 /* key: the config key holding command; flag: its command-line option. */
 static void
 check_program(struct run *r, const char *key, const char *flag, const char *command)
@@ -501,13 +528,15 @@ check_program(struct run *r, const char *key, const char *flag, const char *comm
 			op = strcmp(argv[i], shell[k]) == 0;
 		}
 		if (op) {
+			char form[PREFLIGHT_MAX_LINE];
+
 			/* Said, not refused: a literal "&&" or "$(...)" may be
 			 * what the program wants as an argument. */
-			log_warn(
-			        "%s%s%s: '%s' is passed as an argument: hooks run without a shell; "
-			        "put a command line in a script, or set %s to sh -c '...'",
-			        r->cert_name != NULL ? r->cert_name : "",
-			        r->cert_name != NULL ? ": " : "", key, argv[i], key);
+			log_warn("%s%s%s: '%s' is passed to %s as an argument: hooks run without a "
+			         "shell; for a shell command line, set %s = %s",
+			         r->cert_name != NULL ? r->cert_name : "",
+			         r->cert_name != NULL ? ": " : "", key, argv[i], argv[0], key,
+			         sh_form(command, form, sizeof(form)));
 			break;
 		}
 	}
@@ -699,7 +728,9 @@ preflight_profile(const struct acme_directory *dir, const char *profile, char *e
 		}
 	}
 	if (dir == NULL || dir->n_profiles == 0) {
-		snprintf(err, len, "profile %s: the CA offers no profiles (remove the profile key)",
+		snprintf(err, len,
+		         "profile %s: the CA offers no profiles: drop --profile (or the profile "
+		         "key)",
 		         profile);
 	} else {
 		snprintf(err, len, "profile %s: the CA does not offer it; it offers %s", profile,

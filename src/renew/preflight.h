@@ -91,7 +91,7 @@ int preflight_check(const char *state_dir, const char *cert_name, const struct c
  * is one the CA's directory (NULL: unknown) lists; else the CA would refuse
  * the order or ignore the name. Returns 0, or -1 with err (len bytes):
  * "profile P: the CA does not offer it; it offers A, B" or "profile P: the
- * CA offers no profiles (remove the profile key)". */
+ * CA offers no profiles: drop --profile (or the profile key)". */
 int preflight_profile(const struct acme_directory *dir, const char *profile, char *err, size_t len);
 
 #endif

@@ -23,9 +23,19 @@ static const char *const file_names[STORE_CERT_FILE__MAX] = {
         [STORE_CERT_PRIVKEY] = "privkey.pem",     [STORE_CERT_CERT] = "cert.pem",
         [STORE_CERT_CHAIN] = "chain.pem",         [STORE_CERT_FULLCHAIN] = "fullchain.pem",
         [STORE_CERT_PENDING_KEY] = "pending.key", [STORE_CERT_LOCK] = "lock",
+        [STORE_CERT_COMBINED] = "combined.pem",   [STORE_CERT_PKCS12] = "cert.p12",
 };
 
+/* The four every set has. */
 #define N_FILES (STORE_CERT_FULLCHAIN + 1)
+
+/* Every file a set's folder may hold. */
+static const enum store_cert_file set_files[] = {
+        STORE_CERT_PRIVKEY,   STORE_CERT_CERT,     STORE_CERT_CHAIN,
+        STORE_CERT_FULLCHAIN, STORE_CERT_COMBINED, STORE_CERT_PKCS12,
+};
+
+#define N_SET_FILES (sizeof(set_files) / sizeof(set_files[0]))
 
 /* The largest PEM file read back from an installed set. */
 #define PEM_MAX (1 << 20)
@@ -90,8 +100,8 @@ remove_version(const char *vdir)
 {
 	char path[PATH_MAX];
 
-	for (size_t i = 0; i < N_FILES; i++) {
-		if (snprintf(path, sizeof(path), "%s/%s", vdir, file_names[i]) <
+	for (size_t i = 0; i < N_SET_FILES; i++) {
+		if (snprintf(path, sizeof(path), "%s/%s", vdir, file_names[set_files[i]]) <
 		    (int)sizeof(path)) {
 			unlink(path);
 		}
@@ -142,10 +152,86 @@ scan_versions(const char *dir, long newest, long keep1, long keep2, int prune)
 	return max;
 }
 
+/* Whether a names an owner or a group. */
+static bool
+has_owner(const struct store_cert_access *a)
+{
+	return a != NULL && (a->uid >= 0 || a->gid >= 0);
+}
+
+static uid_t
+access_uid(const struct store_cert_access *a)
+{
+	return a != NULL && a->uid >= 0 ? (uid_t)a->uid : (uid_t)-1;
+}
+
+static gid_t
+access_gid(const struct store_cert_access *a)
+{
+	return a != NULL && a->gid >= 0 ? (gid_t)a->gid : (gid_t)-1;
+}
+
+static mode_t
+access_mode(const struct store_cert_access *a, mode_t def)
+{
+	return a != NULL ? (mode_t)a->mode : def;
+}
+
+/* Writes vdir/<file> with a's owner, group and mode (def without a). */
+static int
+put_file(const char *vdir, enum store_cert_file file, const void *data, size_t len,
+         const struct store_cert_access *a, mode_t def)
+{
+	char path[PATH_MAX];
+
+	if (snprintf(path, sizeof(path), "%s/%s", vdir, file_names[file]) >= (int)sizeof(path)) {
+		log_error("%s: path too long", vdir);
+		return -1;
+	}
+	if (file_write_new_as(path, data, len, access_mode(a, def), access_uid(a), access_gid(a)) <
+	    0) {
+		if (errno == EPERM && has_owner(a)) {
+			log_error(
+			        "%s: owner %ld, group %ld: only root gives files away, or a member "
+			        "of the group its own (key-owner, key-group, cert-owner, "
+			        "cert-group)",
+			        path, a->uid, a->gid);
+		}
+		return -1;
+	}
+	return 0;
+}
+
+/* Gives the key linked in at path a's owner, group and mode, durably. */
+static int
+own_linked(const char *path, const struct store_cert_access *a)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int rc = -1;
+
+	if (fd < 0 || (has_owner(a) && fchown(fd, access_uid(a), access_gid(a)) < 0) ||
+	    fchmod(fd, (mode_t)a->mode) < 0 || fsync(fd) < 0) {
+		log_error("%s: owner %ld, group %ld, mode %04o: %s%s", path, a->uid, a->gid,
+		          a->mode, strerror(errno),
+		          errno == EPERM ? " (only root gives files away, or a member of the "
+		                           "group its own: key-owner, key-group)"
+		                         : "");
+		goto out;
+	}
+	rc = 0;
+out:
+	if (fd >= 0) {
+		close(fd);
+	}
+	return rc;
+}
+
 /* The set's key: written, or (set->key_pem NULL) pending.key of dir linked
  * in: the same file under a second name, nothing encoded or written again,
  * and pending.key stays until the order is forgotten, so that a crash or a
- * failure before the switch still finds it to resume with. */
+ * failure before the switch still finds it to resume with. The owner and
+ * mode asked for are the linked file's too: pending.key is the key it
+ * becomes. */
 static int
 put_key(const char *dir, const char *vdir, const struct store_cert_set *set)
 {
@@ -160,13 +246,14 @@ put_key(const char *dir, const char *vdir, const struct store_cert_set *set)
 		return -1;
 	}
 	if (set->key_pem != NULL) {
-		return file_write_new(path, set->key_pem, set->key_len, 0600);
+		return put_file(vdir, STORE_CERT_PRIVKEY, set->key_pem, set->key_len,
+		                set->key_access, 0600);
 	}
 	if (link(pending, path) < 0) {
 		log_error("%s: cannot link it as %s: %s", pending, path, strerror(errno));
 		return -1;
 	}
-	return 0;
+	return set->key_access != NULL ? own_linked(path, set->key_access) : 0;
 }
 
 /* vdir was just created and nothing points at it yet: its files are
@@ -175,17 +262,19 @@ put_key(const char *dir, const char *vdir, const struct store_cert_set *set)
 static int
 write_set(const char *dir, const char *vdir, const struct store_cert_set *set)
 {
-	char path[PATH_MAX];
 	char *full = NULL;
 	size_t full_len = set->cert_len + set->chain_len;
 	const struct {
-		const char *name;
-		const char *data;
+		enum store_cert_file file;
+		const void *data;
 		size_t len;
+		bool key; /* holds the key */
 	} files[] = {
-	        {"cert.pem", set->cert_pem, set->cert_len},
-	        {"chain.pem", set->chain_pem, set->chain_len},
-	        {"fullchain.pem", NULL, full_len},
+	        {STORE_CERT_CERT, set->cert_pem, set->cert_len, false},
+	        {STORE_CERT_CHAIN, set->chain_pem, set->chain_len, false},
+	        {STORE_CERT_FULLCHAIN, NULL, full_len, false},
+	        {STORE_CERT_COMBINED, set->combined, set->combined_len, true},
+	        {STORE_CERT_PKCS12, set->pkcs12, set->pkcs12_len, true},
 	};
 	int rc = -1;
 
@@ -200,11 +289,14 @@ write_set(const char *dir, const char *vdir, const struct store_cert_set *set)
 	memcpy(full, set->cert_pem, set->cert_len);
 	memcpy(full + set->cert_len, set->chain_pem, set->chain_len);
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		const char *data = files[i].data != NULL ? files[i].data : full;
+		const void *data = files[i].file == STORE_CERT_FULLCHAIN ? full : files[i].data;
 
-		if (snprintf(path, sizeof(path), "%s/%s", vdir, files[i].name) >=
-		            (int)sizeof(path) ||
-		    file_write_new(path, data, files[i].len, 0644) < 0) {
+		if (data == NULL) {
+			continue;
+		}
+		if (put_file(vdir, files[i].file, data, files[i].len,
+		             files[i].key ? set->key_access : set->cert_access,
+		             files[i].key ? 0600 : 0644) < 0) {
 			goto out;
 		}
 	}
@@ -218,6 +310,21 @@ out:
 	return rc;
 }
 
+/* A folder the owner or group of a file in it must pass through: 0755 at
+ * least, whatever the umask made it. 0 or -1 (logged). */
+static int
+open_up(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0 ||
+	    ((st.st_mode & 0755) != 0755 && chmod(path, (st.st_mode & 07777) | 0755) < 0)) {
+		log_error("%s: chmod 0755: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /* Removes what a process killed while writing left in dir: ".NAME.XXXXXX"
  * temp files and links of the names written here. The caller holds the
  * certificate's lock, so none of them is another writer's. */
@@ -225,8 +332,8 @@ static void
 remove_leftovers(const char *dir)
 {
 	static const char *const names[] = {
-	        "current",   "previous",      "privkey.pem", "cert.pem",
-	        "chain.pem", "fullchain.pem", "pending.key", "state.json",
+	        "current",       "previous",    "privkey.pem", "cert.pem",     "chain.pem",
+	        "fullchain.pem", "pending.key", "state.json",  "combined.pem", "cert.p12",
 	};
 	char path[PATH_MAX];
 	struct dirent *de;
@@ -254,24 +361,26 @@ remove_leftovers(const char *dir)
 }
 
 /* Makes the top-level names point into current/, once: cert.pem last, so
- * that a reader who finds cert.pem finds the other three (a kill between
- * two of them on a first install leaves no cert.pem, and the next run
- * repairs the set). */
+ * that a reader who finds cert.pem finds the others (a kill between two
+ * of them on a first install leaves no cert.pem, and the next run repairs
+ * the set). combined.pem and cert.p12 are linked when set has them, and
+ * their links go (after the switch) when it has not. */
 static int
-ensure_links(const char *dir)
+ensure_links(const char *dir, const struct store_cert_set *set)
 {
 	static const enum store_cert_file order[] = {
-	        STORE_CERT_PRIVKEY,
-	        STORE_CERT_CHAIN,
-	        STORE_CERT_FULLCHAIN,
-	        STORE_CERT_CERT,
+	        STORE_CERT_PRIVKEY,  STORE_CERT_CHAIN,  STORE_CERT_FULLCHAIN,
+	        STORE_CERT_COMBINED, STORE_CERT_PKCS12, STORE_CERT_CERT,
 	};
 	char path[PATH_MAX];
 	char target[PATH_MAX];
 	char have[PATH_MAX];
+	struct stat st;
 
 	for (size_t k = 0; k < sizeof(order) / sizeof(order[0]); k++) {
 		size_t i = order[k];
+		bool wanted = (i != STORE_CERT_COMBINED || set->combined != NULL) &&
+		              (i != STORE_CERT_PKCS12 || set->pkcs12 != NULL);
 		ssize_t n;
 
 		if (snprintf(path, sizeof(path), "%s/%s", dir, file_names[i]) >=
@@ -279,6 +388,13 @@ ensure_links(const char *dir)
 		    snprintf(target, sizeof(target), "current/%s", file_names[i]) >=
 		            (int)sizeof(target)) {
 			return -1;
+		}
+		if (!wanted) {
+			if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode) && unlink(path) < 0) {
+				log_error("%s: unlink: %s", path, strerror(errno));
+				return -1;
+			}
+			continue;
 		}
 		n = readlink(path, have, sizeof(have) - 1);
 		if (n >= 0) {
@@ -530,6 +646,7 @@ int
 store_cert_install(const char *state_dir, const char *name, const struct store_cert_set *set)
 {
 	char *dir = NULL;
+	char vroot[PATH_MAX];
 	char vdir[PATH_MAX];
 	char target[64];
 	long current;
@@ -545,9 +662,8 @@ store_cert_install(const char *state_dir, const char *name, const struct store_c
 	if (file_mkdirs(dir, 0755) < 0) {
 		goto out;
 	}
-	if (snprintf(vdir, sizeof(vdir), "%s/v", dir) >= (int)sizeof(vdir) ||
-	    file_mkdirs(vdir, 0755) < 0) {
-		vdir[0] = '\0';
+	if (snprintf(vroot, sizeof(vroot), "%s/v", dir) >= (int)sizeof(vroot) ||
+	    file_mkdirs(vroot, 0755) < 0) {
 		goto out;
 	}
 	current = link_version(dir, "current");
@@ -571,6 +687,10 @@ store_cert_install(const char *state_dir, const char *name, const struct store_c
 			goto out;
 		}
 	}
+	if ((has_owner(set->key_access) || has_owner(set->cert_access)) &&
+	    (open_up(dir) < 0 || open_up(vroot) < 0 || open_up(vdir) < 0)) {
+		goto out;
+	}
 	if (write_set(dir, vdir, set) < 0) {
 		goto out;
 	}
@@ -588,7 +708,7 @@ store_cert_install(const char *state_dir, const char *name, const struct store_c
 	vdir[0] = '\0';
 	/* On a first install, the four names appear after the switch, never
 	 * dangling; on a renewal they are there already and change with it. */
-	if (ensure_links(dir) < 0) {
+	if (ensure_links(dir, set) < 0) {
 		goto out;
 	}
 	if (file_sync_dir(dir) < 0) {

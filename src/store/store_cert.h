@@ -1,10 +1,12 @@
 /* Installed certificates under <state>/certs/<name>/:
  *
  *   v/<n>/            one folder per issued set: privkey.pem (0600),
- *                     cert.pem, chain.pem, fullchain.pem
+ *                     cert.pem, chain.pem, fullchain.pem (0644), and when
+ *                     asked for, combined.pem and cert.p12 (as the key)
  *   current -> v/<n>  switched atomically (rename of a symlink), so the key
  *   previous -> v/<m> and the certificate change together
  *   privkey.pem cert.pem chain.pem fullchain.pem -> current/...
+ *   combined.pem cert.p12 -> current/...  while the current set has them
  *   state.json        see state.h
  *   pending.key       the key of an order in flight (see job.c)
  *
@@ -33,7 +35,19 @@ enum store_cert_file {
 	STORE_CERT_FULLCHAIN,
 	STORE_CERT_PENDING_KEY,
 	STORE_CERT_LOCK,
+	STORE_CERT_COMBINED, /* the key then the full chain, when asked for */
+	STORE_CERT_PKCS12, /* cert.p12, when asked for */
 	STORE_CERT_FILE__MAX,
+};
+
+/* Who may read some files of a set: owner and group (-1: the writer's),
+ * mode. With an owner or group, the certificate's folders (certs/<name>,
+ * its v/ and v/<n>) are opened to 0755 so that they can reach the files;
+ * the state folder above is the operator's. */
+struct store_cert_access {
+	long uid;
+	long gid;
+	unsigned mode;
 };
 
 struct store_cert_set {
@@ -45,6 +59,17 @@ struct store_cert_set {
 	size_t cert_len;
 	const char *chain_pem; /* the issuers, may be empty */
 	size_t chain_len;
+	/* NULL when not asked for: combined.pem and cert.p12, which hold the
+	 * key and are written as it is */
+	const char *combined;
+	size_t combined_len;
+	const unsigned char *pkcs12;
+	size_t pkcs12_len;
+	/* NULL: the writer's, 0600 for the key and 0644 for the rest. The
+	 * key's is set on the file, pending.key linked in too (the same
+	 * file); an earlier set's key keeps its own. */
+	const struct store_cert_access *key_access;
+	const struct store_cert_access *cert_access;
 };
 
 /* Whether name is a sane certificate name ([A-Za-z0-9._-], 1..64, not

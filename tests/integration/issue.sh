@@ -294,7 +294,7 @@ t_profile_none()
 	standalone_opts
 	run cert profile.example "${STANDALONE[@]}" "${CA_OPTS[@]}" --profile shortlived
 	expect_status 1
-	expect_stderr_contains 'profile.example: profile shortlived: the CA offers no profiles (remove the profile key)'
+	expect_stderr_contains 'profile.example: profile shortlived: the CA offers no profiles: drop --profile (or the profile key)'
 	if [[ -e $S/certs/profile.example/privkey.pem || -e $S/certs/profile.example/pending.key ]]; then
 		fail "a key was made for an order that cannot be placed"
 	fi

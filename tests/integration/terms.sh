@@ -24,8 +24,12 @@ t_version()
 	if [[ -n ${ACMED_EXPECTED_VERSION:-} ]] && ! grep -qF -- "$ACMED_EXPECTED_VERSION" "$OUT"; then
 		fail "stdout does not mention the project version $ACMED_EXPECTED_VERSION"
 	fi
-	if [[ $(wc -l <"$OUT") != 1 ]]; then
-		fail "want one line on stdout"
+	# The version on the first line, then the paths this build uses.
+	if [[ $(head -n1 "$OUT") != "acmed ${ACMED_EXPECTED_VERSION:-}"* ]]; then
+		fail "want 'acmed VERSION' on the first line"
+	fi
+	if ! grep -q '^configuration: .*/acmed.conf$' "$OUT" || ! grep -q '^state folder: ' "$OUT"; then
+		fail "want the configuration file and state folder after the version"
 	fi
 }
 
@@ -49,7 +53,9 @@ t_unknown_command()
 	run nosuchcommand
 	expect_status 2
 	expect_stdout_empty
-	expect_stderr_matches 'usage'
+	# One line for the mistake, then where the help is (not the usage).
+	expect_stderr_contains "unknown command 'nosuchcommand'"
+	expect_stderr_contains 'see acmed --help'
 }
 
 t_unknown_shortcode()
@@ -168,7 +174,7 @@ fi
 case_ "--version prints the version" t_version
 case_ "--help exits 0" t_help
 case_ "terms --help exits 0" t_terms_help
-case_ "an unknown command exits 2 with usage" t_unknown_command
+case_ "an unknown command exits 2, pointing to --help" t_unknown_command
 case_ "terms --ca with an unknown shortcode exits 2" t_unknown_shortcode
 case_ "terms refuses a plain http directory" t_plain_http_refused
 case_ "terms against a closed port exits 1 with one line" t_closed_port

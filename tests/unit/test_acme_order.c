@@ -272,6 +272,27 @@ test_clean_order(void **state)
 	assert_int_equal(r->steps[3], ACME_ORDER_STEP_DOWNLOADING);
 }
 
+/* A CSR made elsewhere (acmed cert --csr) is finalized with as it is,
+ * with no certificate key at all. */
+static void
+test_given_csr(void **state)
+{
+	struct run *r = *state;
+	static const unsigned char csr[] = {0x30, 0x03, 0x02, 0x01, 0x05};
+	const struct fake_request *req;
+
+	r->params.cert_key = NULL;
+	r->params.csr = csr;
+	r->params.csr_len = sizeof(csr);
+	queue_new_order(r, ORDER("pending", ""));
+	queue_validation(r);
+	queue_issuance(r);
+	order(r);
+	assert_int_equal(r->rc, ACME_ORDER_OK);
+	req = fake_ca_find(&r->ca, "POST", FINALIZE_URL, 0);
+	assert_string_equal(json_string_value(json_object_get(req->payload, "csr")), "MAMCAQU");
+}
+
 /* An order URL from before a restart is fetched and taken on from its
  * status (ready: finalize); no newOrder, nothing presented. */
 static void
@@ -556,6 +577,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test_setup_teardown(test_clean_order, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_given_csr, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_resume, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_resume_gone, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_invalid_authz, setup, teardown),

@@ -625,6 +625,12 @@ test_value_errors(void **state)
 	        {"email = @b.example\n",
 	         {"1: email: invalid address '@b.example': expected name@domain"}},
 	        {"email = a@\n", {"1: email: invalid address 'a@': expected name@domain"}},
+	        {"email = \"ops@example.com\"\n",
+	         {"1: email: invalid address '\"ops@example.com\"': write it without quotes "
+	          "(values are never quoted)"}},
+	        {"email = 'ops@example.com'\n",
+	         {"1: email: invalid address ''ops@example.com'': write it without quotes "
+	          "(values are never quoted)"}},
 	        {"email = a@b.example, mailto:a@b.example\n",
 	         {"1: email: 'a@b.example' is listed twice"}},
 	        {"http-listen = 0\n",
@@ -694,10 +700,61 @@ test_domain_errors(void **state)
 	        {"[cert a]\ndomains = a.example b.example A.EXAMPLE\n",
 	         {"2: domains: 'a.example' is listed twice"}},
 	        {"[cert a]\ndomains = ,\n", {"2: domains: missing value"}},
+	        /* A URL is not mistaken for an IPv6 address. */
+	        {"[cert a]\ndomains = http://example.com\n",
+	         {"2: domains: invalid name 'http://example.com': a URL, not a name: give the "
+	          "bare name example.com"}},
+	        {"[cert a]\ndomains = https://www.example.com:8443/x\n",
+	         {"2: domains: invalid name 'https://www.example.com:8443/x': a URL, not a "
+	          "name: give the bare name www.example.com"}},
+	        /* libidn2's reason, and that the name is an international one. */
+	        {"[cert a]\ndomains = a\xe2\x81\x84"
+	         "b.example\n",
+	         {"2: domains: invalid name 'a\xe2\x81\x84"
+	          "b.example': not a valid "
+	          "international name (IDNA2008, converted to punycode): string contains a "
+	          "disallowed character"}},
+	        /* The U-label and the A-label are one name. */
+	        {"[cert a]\ndomains = b\xc3\xbc"
+	         "cher.example xn--bcher-kva.example\n",
+	         {"2: domains: 'xn--bcher-kva.example' is listed twice"}},
 	};
 
 	(void)state;
 	CHECK_BAD(cases);
+}
+
+/* A byte order mark is skipped; U-labels become A-labels, wildcards too. */
+static void
+test_bom_and_idn(void **state)
+{
+	struct conf conf;
+
+	(void)state;
+	conf_file_write("\xef\xbb\xbf"
+	                "ca = letsencrypt\n"
+	                "challenge = dns-01\n"
+	                "dns-hook = /bin/true\n"
+	                "[cert b]\n"
+	                "domains = B\xc3\xbc"
+	                "cher.example *.b\xc3\xbc"
+	                "cher.example "
+	                "stra\xc3\x9f"
+	                "e.example\n");
+	conf_init(&conf);
+	if (conf_load(&conf, conf_file_path) < 0) {
+		for (size_t i = 0; i < conf.n_errors; i++) {
+			print_error("%s\n", conf.errors[i]);
+		}
+		fail();
+	}
+	assert_string_equal(conf.global.ca, "letsencrypt");
+	assert_int_equal(conf.certs[0].settings.n_domains, 3);
+	assert_string_equal(conf.certs[0].settings.domains[0], "xn--bcher-kva.example");
+	assert_string_equal(conf.certs[0].settings.domains[1], "*.xn--bcher-kva.example");
+	/* IDNA2008 non-transitional: "ß" stays, not "ss". */
+	assert_string_equal(conf.certs[0].settings.domains[2], "xn--strae-oqa.example");
+	conf_finish(&conf);
 }
 
 static void
@@ -993,6 +1050,107 @@ test_fleet_errors(void **state)
 	CHECK_BAD(cases);
 }
 
+/* output, pkcs12-password-file and who may read the files: the defaults,
+ * names resolved to ids at load, per section over the global part. */
+static void
+test_output_keys(void **state)
+{
+	static const char text[] = "output = pem combined\n"
+	                           "key-group = nogroup\n"
+	                           "key-mode = 0640\n"
+	                           "[cert a]\n"
+	                           "domains = a.example\n"
+	                           "output = pkcs12,combined\n"
+	                           "pkcs12-password-file = /etc/acmed/p12.pass\n"
+	                           "key-owner = nobody\n"
+	                           "cert-owner = 0\n"
+	                           "cert-group = 65534\n"
+	                           "cert-mode = 444\n"
+	                           "[cert b]\n"
+	                           "domains = b.example\n";
+	struct conf_settings out;
+	struct conf conf;
+
+	(void)state;
+	conf_file_write(text);
+	conf_init(&conf);
+	assert_int_equal(conf_load(&conf, conf_file_path), 0);
+	assert_int_equal(conf_resolve(&conf, &conf.certs[0], NULL, &out), 0);
+	assert_int_equal(out.output, CONF_OUTPUT_PEM | CONF_OUTPUT_COMBINED | CONF_OUTPUT_PKCS12);
+	assert_string_equal(out.pkcs12_password_file, "/etc/acmed/p12.pass");
+	assert_int_equal(out.key_owner, 65534);
+	assert_int_equal(out.key_group, 65534);
+	assert_int_equal(out.key_mode, 0640);
+	assert_int_equal(out.cert_owner, 0);
+	assert_int_equal(out.cert_group, 65534);
+	assert_int_equal(out.cert_mode, 0444);
+	conf_settings_finish(&out);
+	assert_int_equal(conf_resolve(&conf, &conf.certs[1], NULL, &out), 0);
+	assert_int_equal(out.output, CONF_OUTPUT_PEM | CONF_OUTPUT_COMBINED);
+	assert_null(out.pkcs12_password_file);
+	assert_int_equal(out.key_owner, CONF_ID_UNSET);
+	assert_int_equal(out.key_group, 65534);
+	assert_int_equal(out.cert_owner, CONF_ID_UNSET);
+	assert_int_equal(out.cert_group, CONF_ID_UNSET);
+	assert_int_equal(out.cert_mode, 0644);
+	conf_settings_finish(&out);
+	conf_finish(&conf);
+
+	/* Nothing said: pem only, the writer's owner, 0600 and 0644. */
+	conf_init(&conf);
+	assert_int_equal(conf_resolve(&conf, NULL, NULL, &out), 0);
+	assert_int_equal(out.output, CONF_OUTPUT_PEM);
+	assert_int_equal(out.key_owner, CONF_ID_UNSET);
+	assert_int_equal(out.key_group, CONF_ID_UNSET);
+	assert_int_equal(out.key_mode, 0600);
+	assert_int_equal(out.cert_mode, 0644);
+	conf_settings_finish(&out);
+	conf_finish(&conf);
+}
+
+static void
+test_output_errors(void **state)
+{
+	static const struct bad_case cases[] = {
+	        {"output = pem der\n",
+	         {"1: output: invalid value 'der': expected pem, combined or pkcs12"}},
+	        {"output = PKCS12\n",
+	         {"1: output: invalid value 'PKCS12': expected pem, combined or pkcs12"}},
+	        {"key-owner = no-such-user-acmed\n",
+	         {"1: key-owner: no user named 'no-such-user-acmed' on this system"}},
+	        {"[cert a]\ndomains = a.example\nkey-group = no-such-group-acmed\n",
+	         {"3: key-group: no group named 'no-such-group-acmed' on this system"}},
+	        {"cert-owner = a:b\n",
+	         {"1: cert-owner: invalid value 'a:b': expected a user name or number"}},
+	        {"cert-group = 99999999999\n",
+	         {"1: cert-group: no group named '99999999999' on this system"}},
+	        {"key-mode = 0644\n",
+	         {"1: key-mode: invalid value '0644': every user could get at the key; give "
+	          "other no bits (0640 with key-group lets a server's group read it)"}},
+	        {"key-mode = 0601\n",
+	         {"1: key-mode: invalid value '0601': every user could get at the key; give "
+	          "other no bits (0640 with key-group lets a server's group read it)"}},
+	        {"key-mode = 0040\n",
+	         {"1: key-mode: invalid value '0040': the owner must be able to read"}},
+	        {"key-mode = rw-r-----\n",
+	         {"1: key-mode: invalid value 'rw-r-----': expected an octal mode such as 0600 "
+	          "or 0640"}},
+	        {"key-mode = 1640\n",
+	         {"1: key-mode: invalid value '1640': expected an octal mode such as 0600 or "
+	          "0640"}},
+	        {"cert-mode = 0666\n",
+	         {"1: cert-mode: invalid value '0666': every user could change the "
+	          "certificate"}},
+	        {"cert-mode = 0648\n",
+	         {"1: cert-mode: invalid value '0648': expected an octal mode such as 0644"}},
+	        {"pkcs12-password-file = a\tb\n",
+	         {"1: pkcs12-password-file: invalid value: contains a control character"}},
+	};
+
+	(void)state;
+	CHECK_BAD(cases);
+}
+
 /* node-name when set, else the host name. */
 static void
 test_node_name(void **state)
@@ -1130,11 +1288,14 @@ main(void)
 	        cmocka_unit_test(test_value_errors),
 	        cmocka_unit_test(test_domain_errors),
 	        cmocka_unit_test(test_domain_too_long),
+	        cmocka_unit_test(test_bom_and_idn),
 	        cmocka_unit_test(test_whole_file_errors),
 	        cmocka_unit_test(test_fleet_keys),
 	        cmocka_unit_test(test_fleet_values),
 	        cmocka_unit_test(test_fleet_bad_urls),
 	        cmocka_unit_test(test_fleet_errors),
+	        cmocka_unit_test(test_output_keys),
+	        cmocka_unit_test(test_output_errors),
 	        cmocka_unit_test(test_node_name),
 	        cmocka_unit_test(test_duplicate_section_dropped),
 	        cmocka_unit_test(test_unreadable),

@@ -15,6 +15,8 @@
 
 #include <cmocka.h>
 
+#include <openssl/pem.h>
+
 struct fixture {
 	EVP_PKEY *ec;
 	EVP_PKEY *rsa;
@@ -305,13 +307,128 @@ test_csr_invalid(void **state)
 	assert_null(csr_create(f->ec, empty, 1, &len));
 }
 
+/* What csr_create makes reads back: the names, the key, the same DER. */
+static void
+test_parse_round_trip(void **state)
+{
+	struct fixture *f = *state;
+	size_t len = 0;
+	unsigned char *der = csr_create(f->ec, mixed, 4, &len);
+	unsigned char *back = NULL;
+	size_t back_len = 0;
+	struct ident *ids = NULL;
+	size_t n = 0;
+	EVP_PKEY *pub = NULL;
+	char err[256] = "";
+	BIO *bio = BIO_new(BIO_s_mem());
+	X509_REQ *req;
+	const unsigned char *p;
+	char *pem;
+	long pem_len;
+
+	assert_non_null(der);
+	assert_int_equal(csr_parse(der, len, &back, &back_len, &ids, &n, &pub, err, sizeof(err)),
+	                 0);
+	assert_int_equal(back_len, len);
+	assert_memory_equal(back, der, len);
+	assert_true(ident_set_equal(ids, n, mixed, 4));
+	assert_int_equal(EVP_PKEY_eq(pub, f->ec), 1);
+	ident_list_free(ids, n);
+	EVP_PKEY_free(pub);
+	free(back);
+
+	/* The same as PEM, as openssl req writes it. */
+	p = der;
+	req = d2i_X509_REQ(NULL, &p, (long)len);
+	assert_non_null(req);
+	assert_int_equal(PEM_write_bio_X509_REQ(bio, req), 1);
+	pem_len = BIO_get_mem_data(bio, &pem);
+	assert_int_equal(csr_parse((const unsigned char *)pem, (size_t)pem_len, &back, &back_len,
+	                           &ids, &n, &pub, err, sizeof(err)),
+	                 0);
+	assert_memory_equal(back, der, len);
+	assert_int_equal(n, 4);
+	ident_list_free(ids, n);
+	EVP_PKEY_free(pub);
+	free(back);
+
+	/* A byte of the signature changed. */
+	der[len - 1] ^= 0x01;
+	assert_int_equal(csr_parse(der, len, &back, &back_len, &ids, &n, &pub, err, sizeof(err)),
+	                 -1);
+	assert_string_equal(err, "its signature does not verify with its own key");
+	assert_null(back);
+	assert_null(ids);
+	assert_null(pub);
+	/* Not a CSR at all, and trailing bytes after one. */
+	assert_int_equal(csr_parse((const unsigned char *)"hello", 5, &back, &back_len, &ids, &n,
+	                           &pub, err, sizeof(err)),
+	                 -1);
+	assert_string_equal(err, "not a certificate signing request (PEM or DER)");
+	X509_REQ_free(req);
+	BIO_free(bio);
+	free(der);
+}
+
+/* No subjectAltName: the subject's CN is the name. */
+static void
+test_parse_cn_only(void **state)
+{
+	struct fixture *f = *state;
+	X509_REQ *req = X509_REQ_new();
+	X509_NAME *name = X509_NAME_new();
+	unsigned char *der = NULL;
+	unsigned char *back = NULL;
+	size_t back_len = 0;
+	struct ident *ids = NULL;
+	size_t n = 0;
+	EVP_PKEY *pub = NULL;
+	char err[256] = "";
+	int len;
+
+	assert_int_equal(X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+	                                            (const unsigned char *)"only.example", -1, -1,
+	                                            0),
+	                 1);
+	assert_int_equal(X509_REQ_set_subject_name(req, name), 1);
+	assert_int_equal(X509_REQ_set_pubkey(req, f->ec), 1);
+	assert_true(X509_REQ_sign(req, f->ec, EVP_sha256()) > 0);
+	len = i2d_X509_REQ(req, &der);
+	assert_true(len > 0);
+	assert_int_equal(
+	        csr_parse(der, (size_t)len, &back, &back_len, &ids, &n, &pub, err, sizeof(err)), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(ids[0].type, IDENT_DNS);
+	assert_string_equal(ids[0].value, "only.example");
+	ident_list_free(ids, n);
+	EVP_PKEY_free(pub);
+	free(back);
+	OPENSSL_free(der);
+	der = NULL;
+
+	/* Nor a CN: nothing to order for. */
+	X509_NAME_free(name);
+	name = X509_NAME_new();
+	assert_int_equal(X509_REQ_set_subject_name(req, name), 1);
+	assert_true(X509_REQ_sign(req, f->ec, EVP_sha256()) > 0);
+	len = i2d_X509_REQ(req, &der);
+	assert_int_equal(
+	        csr_parse(der, (size_t)len, &back, &back_len, &ids, &n, &pub, err, sizeof(err)),
+	        -1);
+	assert_string_equal(err, "it names nothing: no subjectAltName and no subject CN");
+	OPENSSL_free(der);
+	X509_NAME_free(name);
+	X509_REQ_free(req);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_csr_ec),  cmocka_unit_test(test_csr_ec_p384),
-	        cmocka_unit_test(test_csr_rsa), cmocka_unit_test(test_csr_ip_only),
-	        cmocka_unit_test(test_csr_cn),  cmocka_unit_test(test_csr_invalid),
+	        cmocka_unit_test(test_csr_ec),           cmocka_unit_test(test_csr_ec_p384),
+	        cmocka_unit_test(test_csr_rsa),          cmocka_unit_test(test_csr_ip_only),
+	        cmocka_unit_test(test_csr_cn),           cmocka_unit_test(test_csr_invalid),
+	        cmocka_unit_test(test_parse_round_trip), cmocka_unit_test(test_parse_cn_only),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -253,6 +253,47 @@ test_timeout(void **state)
 	free(hook);
 }
 
+/* combined.pem and cert.p12 are named to the hook when the installed set
+ * has them (output), and left out of its environment when not. */
+static void
+test_environment_outputs(void **state)
+{
+	struct fixture *f = *state;
+	char *out = file_path(f->state_dir, "env.out", NULL);
+	char *combined = store_cert_path(f->state_dir, "www", STORE_CERT_COMBINED);
+	char *p12 = store_cert_path(f->state_dir, "www", STORE_CERT_PKCS12);
+	char body[1024];
+	char want[4096];
+	char *hook;
+	char *env;
+
+	snprintf(body, sizeof(body),
+	         "{ echo \"combined=${ACMED_COMBINED_FILE-unset}\";"
+	         " echo \"p12=${ACMED_PKCS12_FILE-unset}\"; } > '%s'",
+	         out);
+	hook = script(f, "env.sh", body);
+	run(f, hook);
+	assert_true(f->ok);
+	env = tmpdir_read(f->state_dir, "env.out");
+	assert_string_equal(env, "combined=unset\np12=unset\n");
+	free(env);
+
+	assert_int_equal(file_mkdirs(f->dir, 0755), 0);
+	assert_int_equal(file_write_atomic(combined, "K\n", 2, 0600), 0);
+	assert_int_equal(file_write_atomic(p12, "P", 1, 0600), 0);
+	f->calls = 0;
+	run(f, hook);
+	assert_true(f->ok);
+	env = tmpdir_read(f->state_dir, "env.out");
+	snprintf(want, sizeof(want), "combined=%s\np12=%s\n", combined, p12);
+	assert_string_equal(env, want);
+	free(env);
+	free(hook);
+	free(out);
+	free(combined);
+	free(p12);
+}
+
 int
 main(void)
 {
@@ -261,6 +302,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_exit_status, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_exit_silent, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_environment, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_environment_outputs, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_arguments, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_not_a_command, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_missing_program, setup, teardown),

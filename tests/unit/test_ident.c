@@ -78,13 +78,97 @@ test_sets(void **state)
 	assert_ptr_equal(ident_first_missing(a, 2, c, 1), &a[1]);
 }
 
+/* ident_dns_name: what a user types, as ACME asks for it. */
+static void
+test_dns_name(void **state)
+{
+	static const struct {
+		const char *in;
+		const char *out; /* NULL: refused */
+		const char *why;
+	} cases[] = {
+	        {"WWW.Example.COM", "www.example.com", NULL},
+	        {"*.Example.com", "*.example.com", NULL},
+	        {"b\xc3\xbc"
+	         "cher.example",
+	         "xn--bcher-kva.example", NULL},
+	        {"B\xc3\x9c"
+	         "CHER.example",
+	         "xn--bcher-kva.example", NULL},
+	        {"*.b\xc3\xbc"
+	         "cher.example",
+	         "*.xn--bcher-kva.example", NULL},
+	        {"www.b\xc3\xbc"
+	         "cher.example",
+	         "www.xn--bcher-kva.example", NULL},
+	        {"\xe4\xbe\x8b\xe3\x81\x88.\xe3\x83\x86\xe3\x82\xb9\xe3\x83\x88",
+	         "xn--r8jz45g.xn--zckzah", NULL},
+	        {"stra\xc3\x9f"
+	         "e.example",
+	         "xn--strae-oqa.example", NULL},
+	        {"xn--bcher-kva.example", "xn--bcher-kva.example", NULL},
+	        {"http://example.com", NULL, "a URL, not a name: give the bare name example.com"},
+	        {"https://b.example:443/x", NULL,
+	         "a URL, not a name: give the bare name b.example"},
+	        {"a\xe2\x81\x84"
+	         "b.example",
+	         NULL,
+	         "not a valid international name (IDNA2008, converted to punycode): string "
+	         "contains a disallowed character"},
+	        {"exa_mple.com", NULL, "only letters, digits, '-' and '.' are allowed"},
+	        {"-a.example", NULL, "label starts or ends with '-'"},
+	        {"a..example", NULL, "empty label"},
+	        {"", NULL, "empty name"},
+	        {"1.2.3.4.5", NULL, "the last label is a number"},
+	};
+	char out[IDENT_DNS_MAX + 2];
+	char why[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc = ident_dns_name(cases[i].in, out, sizeof(out), why, sizeof(why));
+
+		if (cases[i].out != NULL) {
+			if (rc != 0) {
+				print_error("%s: %s\n", cases[i].in, why);
+			}
+			assert_int_equal(rc, 0);
+			assert_string_equal(out, cases[i].out);
+		} else {
+			assert_int_equal(rc, -1);
+			assert_string_equal(why, cases[i].why);
+		}
+	}
+}
+
+static void
+test_dns_display(void **state)
+{
+	char buf[128];
+	char small[16];
+
+	(void)state;
+	assert_true(ident_dns_is_idn("xn--bcher-kva.example"));
+	assert_true(ident_dns_is_idn("www.XN--bcher-kva.example"));
+	assert_false(ident_dns_is_idn("www.example"));
+	assert_false(ident_dns_is_idn("axn--b.example"));
+	assert_string_equal(ident_dns_display("xn--bcher-kva.example", buf, sizeof(buf)),
+	                    "xn--bcher-kva.example (b\xc3\xbc"
+	                    "cher.example)");
+	assert_string_equal(ident_dns_display("www.example", buf, sizeof(buf)), "www.example");
+	/* Not a valid A-label: shown as it is. */
+	assert_string_equal(ident_dns_display("xn--.example", buf, sizeof(buf)), "xn--.example");
+	assert_string_equal(ident_dns_display("xn--bcher-kva.example", small, sizeof(small)),
+	                    "xn--bcher-kva.e");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_type_and_equal),
-	        cmocka_unit_test(test_missing_text),
-	        cmocka_unit_test(test_sets),
+	        cmocka_unit_test(test_type_and_equal), cmocka_unit_test(test_missing_text),
+	        cmocka_unit_test(test_sets),           cmocka_unit_test(test_dns_name),
+	        cmocka_unit_test(test_dns_display),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

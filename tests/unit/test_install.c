@@ -1,5 +1,6 @@
 #include "renew/install.h"
 
+#include <openssl/pkcs12.h>
 #include <openssl/x509.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -305,6 +306,100 @@ test_resumed_new(void **state)
 	assert_int_equal(f->info.version, 1);
 }
 
+/* output = pem combined pkcs12 with a password file: combined.pem is the
+ * key then the full chain, cert.p12 opens with the file's first line, both
+ * with the key's mode; the public files with cert-mode. */
+static void
+test_install_outputs(void **state)
+{
+	struct fixture *f = *state;
+	struct install_output out;
+	char *pass = file_path(f->state_dir, "p12.pass", NULL);
+	size_t key_len = 0;
+	char *key_pem = key_to_pem(f->key, &key_len);
+	char *full = file_path(f->dir, "fullchain.pem", NULL);
+	char *full_pem;
+	char *text;
+	char *path;
+	size_t len = 0;
+	const unsigned char *p;
+	PKCS12 *p12;
+	EVP_PKEY *key = NULL;
+	X509 *cert = NULL;
+	STACK_OF(X509) *cas = NULL;
+	struct stat st;
+
+	memset(&out, 0, sizeof(out));
+	out.formats = CONF_OUTPUT_PEM | CONF_OUTPUT_COMBINED | CONF_OUTPUT_PKCS12;
+	out.pkcs12_password_file = pass;
+	out.key_access = (struct store_cert_access){-1, -1, 0640};
+	out.cert_access = (struct store_cert_access){-1, -1, 0644};
+	f->req.output = &out;
+	assert_int_equal(file_write_atomic(pass, "s3cret\n", 7, 0600), 0);
+	assert_int_equal(install(f, f->pem, f->pem_len), INSTALL_DONE);
+
+	full_pem = tmpdir_read(f->dir, "fullchain.pem");
+	text = tmpdir_read(f->dir, "combined.pem");
+	assert_non_null(text);
+	assert_int_equal(strlen(text), key_len + strlen(full_pem));
+	assert_memory_equal(text, key_pem, key_len);
+	assert_string_equal(text + key_len, full_pem);
+	free(text);
+	path = file_path(f->dir, "combined.pem", NULL);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0640);
+	free(path);
+	path = file_path(f->dir, "privkey.pem", NULL);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0640);
+	free(path);
+
+	path = file_path(f->dir, "cert.p12", NULL);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0640);
+	text = file_read(path, 1 << 16, &len);
+	assert_non_null(text);
+	p = (const unsigned char *)text;
+	p12 = d2i_PKCS12(NULL, &p, (long)len);
+	assert_non_null(p12);
+	assert_int_equal(PKCS12_parse(p12, "s3cret", &key, &cert, &cas), 1);
+	assert_int_equal(EVP_PKEY_eq(key, f->key), 1);
+	assert_int_equal(X509_cmp(cert, f->leaf), 0);
+	assert_int_equal(sk_X509_num(cas), 1);
+	sk_X509_pop_free(cas, X509_free);
+	X509_free(cert);
+	EVP_PKEY_free(key);
+	PKCS12_free(p12);
+	free(text);
+	free(path);
+	free(full_pem);
+	free(full);
+	key_pem_free(key_pem, key_len);
+	free(pass);
+}
+
+/* An unreadable pkcs12-password-file fails the install, naming it, and
+ * changes nothing. */
+static void
+test_install_password_missing(void **state)
+{
+	struct fixture *f = *state;
+	struct install_output out;
+
+	memset(&out, 0, sizeof(out));
+	out.formats = CONF_OUTPUT_PEM | CONF_OUTPUT_PKCS12;
+	out.pkcs12_password_file = "/nonexistent/acmed-p12.pass";
+	out.key_access = (struct store_cert_access){-1, -1, 0600};
+	out.cert_access = (struct store_cert_access){-1, -1, 0644};
+	f->req.output = &out;
+	assert_int_equal(install(f, f->pem, f->pem_len), INSTALL_FAILED);
+	assert_string_equal(
+	        f->message,
+	        "www: pkcs12-password-file /nonexistent/acmed-p12.pass: No such file or "
+	        "directory; nothing installed, the previous certificate stays");
+	assert_nothing_installed(f);
+}
+
 int
 main(void)
 {
@@ -318,6 +413,8 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_refused_keeps_installed, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_resumed_same, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_resumed_new, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_install_outputs, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_install_password_missing, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

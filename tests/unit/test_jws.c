@@ -625,6 +625,78 @@ test_jws_sign_rs256(void **state)
 	check_sign(f->rsa, "RS256");
 }
 
+/* jws_sign_text: the body acme_client sends, the same JWS as text, with
+ * nothing escaped wrongly (a nonce and URL with characters JSON escapes in
+ * the protected header), for each key type. */
+static void
+test_jws_sign_text(void **state)
+{
+	struct fixture *f = *state;
+	EVP_PKEY *keys[] = {f->p256, f->p384, f->rsa};
+	const char *algs[] = {"ES256", "ES384", "RS256"};
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		char *text = jws_sign_text(keys[i], KID, "n\"o/nce", URL "?a=\"b\"", "{\"x\":1}");
+		json_error_t err;
+		json_t *jws, *protected;
+
+		assert_non_null(text);
+		jws = json_loads(text, JSON_REJECT_DUPLICATES, &err);
+		assert_non_null(jws);
+		assert_int_equal(json_object_size(jws), 3);
+		protected = decode_json_member(jws, "protected");
+		assert_string_equal(json_string_value(json_object_get(protected, "nonce")),
+		                    "n\"o/nce");
+		assert_string_equal(json_string_value(json_object_get(protected, "url")),
+		                    URL "?a=\"b\"");
+		assert_true(jws_verifies(jws, keys[i], algs[i]));
+		json_decref(protected);
+		json_decref(jws);
+		free(text);
+	}
+	assert_null(jws_sign_text(f->p256, KID, NONCE, NULL, NULL));
+}
+
+/* What jws keeps on a key (its type, JWK, thumbprint) is the key's own: the
+ * same answers each time, a copy of the key answers the same without
+ * sharing it (freed twice otherwise: the sanitizers see that), and another
+ * key has another thumbprint. */
+static void
+test_jws_memo(void **state)
+{
+	struct fixture *f = *state;
+	EVP_PKEY *copy, *other;
+	char *t1, *t2, *t3, *t4;
+	json_t *j1, *j2;
+
+	t1 = jws_thumbprint(f->p256);
+	t2 = jws_thumbprint(f->p256);
+	assert_non_null(t1);
+	assert_string_equal(t1, t2);
+	j1 = jws_jwk(f->p256);
+	copy = EVP_PKEY_dup(f->p256);
+	assert_non_null(copy);
+	t3 = jws_thumbprint(copy);
+	assert_string_equal(t1, t3);
+	j2 = jws_jwk(copy);
+	assert_true(json_equal(j1, j2));
+	assert_ptr_not_equal(j1, j2);
+	EVP_PKEY_free(copy);
+	other = key_generate(KEY_TYPE_EC_P256);
+	assert_non_null(other);
+	t4 = jws_thumbprint(other);
+	assert_string_not_equal(t1, t4);
+	assert_string_equal(jws_alg(other), "ES256");
+	EVP_PKEY_free(other);
+	json_decref(j1);
+	json_decref(j2);
+	free(t1);
+	free(t2);
+	free(t3);
+	free(t4);
+}
+
 static void
 test_jws_sign_wrong_key_fails(void **state)
 {
@@ -727,6 +799,8 @@ main(void)
 	        cmocka_unit_test(test_jws_sign_es256),
 	        cmocka_unit_test(test_jws_sign_es384),
 	        cmocka_unit_test(test_jws_sign_rs256),
+	        cmocka_unit_test(test_jws_sign_text),
+	        cmocka_unit_test(test_jws_memo),
 	        cmocka_unit_test(test_jws_sign_wrong_key_fails),
 	        cmocka_unit_test(test_jws_sign_eab),
 	        cmocka_unit_test(test_jws_sign_eab_rejects),

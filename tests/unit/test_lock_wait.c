@@ -202,7 +202,12 @@ test_version_before(void **state)
 {
 	struct fixture *f = *state;
 
-	struct store_cert_set set = {"K\n", 2, "C\n", 2, "", 0};
+	struct store_cert_set set = {.key_pem = "K\n",
+	                             .key_len = 2,
+	                             .cert_pem = "C\n",
+	                             .cert_len = 2,
+	                             .chain_pem = "",
+	                             .chain_len = 0};
 
 	/* The installed set when the wait began, for a job to see that the
 	 * holder installed one meanwhile. */

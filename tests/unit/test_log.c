@@ -341,6 +341,34 @@ test_syslog(void **state)
 	capture_end(&c);
 }
 
+static void
+collect(const char *line, void *arg)
+{
+	char *buf = arg;
+
+	strncat(buf, line, 255 - strlen(buf));
+	strncat(buf, "|", 255 - strlen(buf));
+}
+
+/* Errors reach the hook (one line each), other levels do not. */
+static void
+test_error_hook(void **state)
+{
+	char seen[256] = "";
+
+	(void)state;
+	log_init(NAME, LOG_LEVEL_ERROR, false);
+	log_set_error_hook(collect, seen);
+	log_info("not this");
+	log_warn("nor this");
+	log_error("bad %s", "value");
+	log_error("two\nlines");
+	log_set_error_hook(NULL, NULL);
+	log_error("after");
+	assert_string_equal(seen, "bad value|two lines|");
+	log_init(NAME, LOG_LEVEL_INFO, false);
+}
+
 int
 main(void)
 {
@@ -350,6 +378,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_one_line, setup, teardown),
 	        cmocka_unit_test(test_time),
 	        cmocka_unit_test_setup_teardown(test_capture_first_error, setup, teardown),
+	        cmocka_unit_test(test_error_hook),
 	        cmocka_unit_test_setup_teardown(test_openssl, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_terminal, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_not_terminal, setup, teardown),

@@ -227,6 +227,113 @@ test_install_takes_pending_key(void **state)
 	EVP_PKEY_free(key);
 }
 
+/* stat of dir/name (links followed): its mode bits, owner and group. */
+static void
+check_mode(const char *dir, const char *name, unsigned mode, long uid, long gid)
+{
+	char *p = file_path(dir, name, NULL);
+	struct stat st;
+
+	assert_int_equal(stat(p, &st), 0);
+	if ((st.st_mode & 07777) != mode) {
+		fail_msg("%s: mode %04o, expected %04o", p, (unsigned)(st.st_mode & 07777), mode);
+	}
+	if (uid >= 0) {
+		assert_int_equal(st.st_uid, uid);
+	}
+	if (gid >= 0) {
+		assert_int_equal(st.st_gid, gid);
+	}
+	free(p);
+}
+
+/* combined.pem and cert.p12 in the set with the key's owner and mode, the
+ * public files with theirs, the folders open whatever the umask; a set
+ * without them removes their links, and an earlier set keeps its modes. */
+static void
+test_install_outputs_and_access(void **state)
+{
+	char tmpl[] = "/tmp/acmed-test-store-cert.XXXXXX";
+	char *root = mkdtemp(tmpl);
+	struct store_cert_set one = make_set("KEY1\n", "CERT1\n", "CHAIN1\n");
+	struct store_cert_set two = make_set("unused\n", "CERT2\n", "CHAIN2\n");
+	/* A group this process is in: chown to it needs no root. */
+	struct store_cert_access key_access = {-1, (long)getgid(), 0640};
+	struct store_cert_access cert_access = {(long)getuid(), (long)getgid(), 0444};
+	static const unsigned char p12[] = {0x30, 0x82, 0x00, 0x01, 0x00};
+	EVP_PKEY *key = key_generate(KEY_TYPE_EC_P256);
+	mode_t old_umask;
+	char *dir;
+	char *text;
+	struct stat st;
+
+	(void)state;
+	assert_non_null(root);
+	assert_non_null(key);
+	one.combined = "KEY1\nCERT1\nCHAIN1\n";
+	one.combined_len = strlen(one.combined);
+	one.pkcs12 = p12;
+	one.pkcs12_len = sizeof(p12);
+	one.key_access = &key_access;
+	one.cert_access = &cert_access;
+	old_umask = umask(077);
+	assert_int_equal(store_cert_install(root, "www", &one), 0);
+	umask(old_umask);
+	dir = store_cert_dir(root, "www");
+	text = read_all(dir, "combined.pem");
+	assert_string_equal(text, "KEY1\nCERT1\nCHAIN1\n");
+	free(text);
+	{
+		char *p = file_path(dir, "cert.p12", NULL);
+		size_t len = 0;
+
+		text = file_read(p, 1 << 16, &len);
+		assert_int_equal(len, sizeof(p12));
+		assert_memory_equal(text, p12, len);
+		free(text);
+		assert_int_equal(lstat(p, &st), 0);
+		assert_true(S_ISLNK(st.st_mode));
+		free(p);
+	}
+	check_mode(dir, "privkey.pem", 0640, -1, (long)getgid());
+	check_mode(dir, "combined.pem", 0640, -1, (long)getgid());
+	check_mode(dir, "cert.p12", 0640, -1, (long)getgid());
+	check_mode(dir, "cert.pem", 0444, (long)getuid(), (long)getgid());
+	check_mode(dir, "chain.pem", 0444, -1, -1);
+	check_mode(dir, "fullchain.pem", 0444, -1, -1);
+	check_mode(dir, ".", 0755, -1, -1);
+	check_mode(dir, "v", 0755, -1, -1);
+	check_mode(dir, "v/1", 0755, -1, -1);
+
+	/* The next set from pending.key, nothing but pem: the linked key gets
+	 * the mode asked for, the earlier set's key keeps 0640, and the
+	 * links of what the new set lacks go. */
+	assert_int_equal(store_cert_pending_save(root, "www", key), 0);
+	two.key_pem = NULL;
+	two.key_len = 0;
+	key_access.mode = 0400;
+	two.key_access = &key_access;
+	assert_int_equal(store_cert_install(root, "www", &two), 0);
+	check_mode(dir, "privkey.pem", 0400, -1, (long)getgid());
+	check_mode(dir, "pending.key", 0400, -1, -1);
+	check_mode(dir, "v/1/privkey.pem", 0640, -1, (long)getgid());
+	check_mode(dir, "cert.pem", 0644, -1, -1);
+	{
+		char *p = file_path(dir, "combined.pem", NULL);
+
+		assert_int_equal(lstat(p, &st), -1);
+		free(p);
+		p = file_path(dir, "cert.p12", NULL);
+		assert_int_equal(lstat(p, &st), -1);
+		free(p);
+	}
+	text = read_all(dir, "previous/combined.pem");
+	assert_string_equal(text, "KEY1\nCERT1\nCHAIN1\n");
+	free(text);
+	free(dir);
+	EVP_PKEY_free(key);
+}
+
 /* Sets dir/name's times a day back. */
 static void
 backdate(const char *dir, const char *name)
@@ -424,6 +531,7 @@ main(void)
 	        cmocka_unit_test(test_install_refuses_bad_names),
 	        cmocka_unit_test(test_install_failure_changes_nothing),
 	        cmocka_unit_test(test_install_takes_pending_key),
+	        cmocka_unit_test(test_install_outputs_and_access),
 	        cmocka_unit_test(test_identity),
 	        cmocka_unit_test(test_state_round_trip),
 	};
