@@ -203,6 +203,9 @@ log_capture_end(struct log_capture *c)
 	}
 }
 
+static void capture(enum log_level level, const char *fmt, va_list ap)
+        __attribute__((format(printf, 2, 0)));
+
 /* Keeps an error line in the innermost capture, when it has none yet. */
 static void
 capture(enum log_level level, const char *fmt, va_list ap)
