@@ -66,6 +66,10 @@ static const struct option_spec specs[CLI_OPT__MAX] = {
                           "certificate name (default: the first domain)"},
         [CLI_OPT_NOW] = {"now", 0, NULL, -1, NULL, -1, NULL,
                          "ask the running daemon to renew the CERTs now"},
+        [CLI_OPT_PREFERRED_CHAIN] = {"preferred-chain", 0, "NAME", CONF_KEY_PREFERRED_CHAIN, NULL,
+                                     -1, NULL,
+                                     "install the chain the CA offers whose top is issued by "
+                                     "NAME"},
         [CLI_OPT_PROFILE] = {"profile", 0, "NAME", CONF_KEY_PROFILE, NULL, -1, NULL,
                              "a certificate profile the CA offers (an error lists them)"},
         [CLI_OPT_QUIET] = {"quiet", 'q', NULL, -1, NULL, -1, NULL, "fewer messages"},

@@ -42,6 +42,7 @@ enum cli_opt {
 	CLI_OPT_KEY_TYPE, /* key */
 	CLI_OPT_NAME,
 	CLI_OPT_NOW,
+	CLI_OPT_PREFERRED_CHAIN, /* key */
 	CLI_OPT_PROFILE, /* key */
 	CLI_OPT_QUIET,
 	CLI_OPT_REASON,
