@@ -47,6 +47,7 @@ static const char *const sample[CLI_OPT__MAX] = {
         [CLI_OPT_KEY] = "/tmp/key.pem",
         [CLI_OPT_KEY_TYPE] = "ec-p384",
         [CLI_OPT_NAME] = "www",
+        [CLI_OPT_PREFERRED_CHAIN] = "ISRG Root X1",
         [CLI_OPT_PROFILE] = "tlsserver",
         [CLI_OPT_REASON] = "keyCompromise",
         [CLI_OPT_STANDALONE] = "8080",
