@@ -29,27 +29,6 @@ struct chains {
 	struct capture cap;
 };
 
-static char *
-join(X509 *const *certs, size_t n, size_t *len)
-{
-	char *out = NULL;
-	size_t used = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		size_t l;
-		char *p = pki_pem(certs[i], &l);
-
-		out = realloc(out, used + l + 1);
-		assert_non_null(out);
-		memcpy(out + used, p, l);
-		used += l;
-		out[used] = '\0';
-		free(p);
-	}
-	*len = used;
-	return out;
-}
-
 static int
 setup(void **state)
 {
@@ -67,10 +46,10 @@ setup(void **state)
 	X509 *leaf = pki_cert(kl, "a.test", int_a, ki, "DNS:a.test", nb, na, false);
 	X509 *leaf2 = pki_cert(kl, "a.test", int_a, ki, "DNS:a.test", nb, na, false);
 
-	c->pem[DEF] = join((X509 *[]){leaf, int_a}, 2, &c->len[DEF]);
-	c->pem[ALT_B] = join((X509 *[]){leaf, int_b}, 2, &c->len[ALT_B]);
-	c->pem[ALT_LONG] = join((X509 *[]){leaf, int_b, b_by_c}, 3, &c->len[ALT_LONG]);
-	c->pem[ALT_OTHER_LEAF] = join((X509 *[]){leaf2, int_b}, 2, &c->len[ALT_OTHER_LEAF]);
+	c->pem[DEF] = pki_pem_list((X509 *[]){leaf, int_a}, 2, &c->len[DEF]);
+	c->pem[ALT_B] = pki_pem_list((X509 *[]){leaf, int_b}, 2, &c->len[ALT_B]);
+	c->pem[ALT_LONG] = pki_pem_list((X509 *[]){leaf, int_b, b_by_c}, 3, &c->len[ALT_LONG]);
+	c->pem[ALT_OTHER_LEAF] = pki_pem_list((X509 *[]){leaf2, int_b}, 2, &c->len[ALT_OTHER_LEAF]);
 	c->pem[ALT_GARBAGE] = strdup("not a certificate");
 	c->len[ALT_GARBAGE] = strlen(c->pem[ALT_GARBAGE]);
 	X509 *all[] = {root_a, root_b, root_c, b_by_c, int_a, int_b, leaf, leaf2};

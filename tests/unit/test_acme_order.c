@@ -590,26 +590,6 @@ struct alt_chains {
 	char *pem[3];
 };
 
-static char *
-chain_pem(X509 *const *certs, size_t n)
-{
-	char *out = NULL;
-	size_t used = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		size_t l;
-		char *p = pki_pem(certs[i], &l);
-
-		out = realloc(out, used + l + 1);
-		assert_non_null(out);
-		memcpy(out + used, p, l);
-		used += l;
-		out[used] = '\0';
-		free(p);
-	}
-	return out;
-}
-
 static void
 alt_chains_init(struct alt_chains *c)
 {
@@ -625,9 +605,9 @@ alt_chains_init(struct alt_chains *c)
 	certs[4] = pki_cert(ki, "Int", certs[0], ka, NULL, nb, na, true);
 	certs[5] = pki_cert(ki, "Int", certs[1], kb, NULL, nb, na, true);
 	certs[6] = pki_cert(kl, "a.test", certs[4], ki, "DNS:a.test", nb, na, false);
-	c->pem[0] = chain_pem((X509 *[]){certs[6], certs[4]}, 2);
-	c->pem[1] = chain_pem((X509 *[]){certs[6], certs[5]}, 2);
-	c->pem[2] = chain_pem((X509 *[]){certs[6], certs[5], certs[3]}, 3);
+	c->pem[0] = pki_pem_list((X509 *[]){certs[6], certs[4]}, 2, NULL);
+	c->pem[1] = pki_pem_list((X509 *[]){certs[6], certs[5]}, 2, NULL);
+	c->pem[2] = pki_pem_list((X509 *[]){certs[6], certs[5], certs[3]}, 3, NULL);
 	for (size_t i = 0; i < 7; i++) {
 		X509_free(certs[i]);
 	}
