@@ -28,6 +28,7 @@ struct request {
 	struct acme_client *client;
 	struct list_node node; /* in client->requests */
 	enum request_kind kind;
+	unsigned flags; /* enum acme_client_flags */
 	char *url;
 	char *payload; /* NULL: POST-as-GET */
 	EVP_PKEY *key; /* borrowed */
@@ -59,10 +60,10 @@ struct acme_client {
 };
 
 static int
-http_send(void *ctx, const char *method, const char *url, const char *content_type,
+http_send(void *ctx, unsigned flags, const char *method, const char *url, const char *content_type,
           const char *body, size_t len, http_done_fn done, void *arg)
 {
-	return http_request(ctx, method, url, content_type, body, len, done, arg);
+	return http_request_with(ctx, flags, method, url, content_type, body, len, done, arg);
 }
 
 static time_t
@@ -161,9 +162,13 @@ send_request(struct request *req, const char *method, const char *url, const cha
              const char *body, size_t len, http_done_fn done)
 {
 	struct acme_client *client = req->client;
+	/* The newNonce HEAD on the way is not the request that asked. */
+	unsigned flags = (req->flags & ACME_CLIENT_LINKS) != 0 && strcmp(method, "POST") == 0
+	                         ? HTTP_KEEP_LINKS
+	                         : 0;
 
-	return client->transport->request(client->transport_ctx, method, url, content_type, body,
-	                                  len, done, req);
+	return client->transport->request(client->transport_ctx, flags, method, url, content_type,
+	                                  body, len, done, req);
 }
 
 static void
@@ -360,6 +365,7 @@ deliver(struct request *req, const struct http_response *resp)
 	reply.body_len = resp->body_len;
 	reply.content_type = resp->content_type;
 	reply.location = resp->location;
+	reply.links = (req->flags & ACME_CLIENT_LINKS) != 0 ? resp->links : NULL;
 	if (resp->retry_after != NULL &&
 	    acme_parse_retry_after(resp->retry_after, now, RETRY_AFTER_MAX, &reply.retry_after) <
 	            0) {
@@ -580,6 +586,13 @@ int
 acme_client_post(struct acme_client *client, const char *url, EVP_PKEY *key, const char *kid,
                  const char *payload, acme_reply_fn done, void *arg)
 {
+	return acme_client_post_with(client, 0, url, key, kid, payload, done, arg);
+}
+
+int
+acme_client_post_with(struct acme_client *client, unsigned flags, const char *url, EVP_PKEY *key,
+                      const char *kid, const char *payload, acme_reply_fn done, void *arg)
+{
 	struct request *req = NULL;
 
 	if (!client->have_directory) {
@@ -599,6 +612,7 @@ acme_client_post(struct acme_client *client, const char *url, EVP_PKEY *key, con
 		return -1;
 	}
 	req->key = key;
+	req->flags = flags;
 	req->done = done;
 	req->arg = arg;
 	if ((kid != NULL && (req->kid = strdup(kid)) == NULL) ||

@@ -29,6 +29,9 @@ struct acme_reply {
 	const char *content_type; /* or NULL */
 	const char *location; /* or NULL */
 	time_t retry_after; /* absolute, 0 when absent */
+	/* The Link header values joined (http.h), for a request sent with
+	 * ACME_CLIENT_LINKS only; else NULL. */
+	const char *links;
 	/* Set when the request failed: a transport error (type NULL, detail
 	 * the reason), an HTTP error with its problem document, or a synthetic
 	 * one for an HTTP error without a problem document. NULL on success. */
@@ -43,10 +46,12 @@ typedef void (*acme_ready_fn)(int rc, const char *message, void *arg);
 /* How a client reaches the CA and tells the time. acme_client_create uses
  * http.c, time(2) and the loop's timers; a test passes a scripted one. */
 struct acme_transport {
-	/* Starts a request as http_request does: done is called exactly once,
-	 * from the loop; -1 when nothing was started (done not called). */
-	int (*request)(void *ctx, const char *method, const char *url, const char *content_type,
-	               const char *body, size_t len, http_done_fn done, void *arg);
+	/* Starts a request as http_request_with does (flags: enum
+	 * http_flags): done is called exactly once, from the loop; -1 when
+	 * nothing was started (done not called). */
+	int (*request)(void *ctx, unsigned flags, const char *method, const char *url,
+	               const char *content_type, const char *body, size_t len, http_done_fn done,
+	               void *arg);
 	/* The wall-clock time Retry-After is read against. */
 	time_t (*now)(void *ctx);
 	/* Starts w (ev_timer_init'ed with its callback) on loop to fire once,
@@ -90,6 +95,18 @@ const char *acme_client_directory_url(const struct acme_client *client);
  * when nothing could be started (done not called). */
 int acme_client_post(struct acme_client *client, const char *url, EVP_PKEY *key, const char *kid,
                      const char *payload, acme_reply_fn done, void *arg);
+
+/* acme_client_post flags */
+enum acme_client_flags {
+	/* The reply carries the response's Link headers (acme_reply.links):
+	 * for the certificate download, whose alternates they name. */
+	ACME_CLIENT_LINKS = 1 << 0,
+};
+
+/* acme_client_post with enum acme_client_flags bits. */
+int acme_client_post_with(struct acme_client *client, unsigned flags, const char *url,
+                          EVP_PKEY *key, const char *kid, const char *payload, acme_reply_fn done,
+                          void *arg);
 
 /* Unsigned GET (the directory, renewalInfo). */
 int acme_client_get(struct acme_client *client, const char *url, acme_reply_fn done, void *arg);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "acme/acme_order_authz.h"
+#include "acme/acme_parse.h"
 #include "base/b64.h"
 #include "base/log.h"
 #include "crypto/csr.h"
@@ -43,6 +44,14 @@ struct acme_order_run {
 	bool complete;
 	char *pem;
 	size_t pem_len;
+	/* The alternate chains (RFC 8555 section 7.4.2), fetched when
+	 * p.chain asks for a choice: their URLs, and the PEM of each that
+	 * came (NULL: not yet, or failed) */
+	char *alt_urls[ACME_MAX_LINKS];
+	char *alt_pems[ACME_MAX_LINKS];
+	size_t alt_lens[ACME_MAX_LINKS];
+	size_t n_alts;
+	size_t alts_pending;
 	char *new_order_payload; /* kept for a resumed order that must be replaced */
 	time_t retry_after; /* the latest Retry-After of a failed reply */
 	bool resuming;
@@ -83,6 +92,8 @@ order_free(struct acme_order_run *o)
 	free(o->finalize);
 	free(o->cert_url);
 	free(o->pem);
+	acme_parse_links_free(o->alt_urls, o->n_alts);
+	acme_parse_links_free(o->alt_pems, o->n_alts);
 	free(o->new_order_payload);
 	free(o);
 }
@@ -178,6 +189,112 @@ post(struct acme_order_run *o, const char *url, const char *payload, acme_reply_
 
 static void finalize(struct acme_order_run *o);
 
+/* A reply's body as a new NUL-terminated string, or NULL. */
+static char *
+body_copy(const struct acme_reply *reply)
+{
+	char *pem = malloc(reply->body_len + 1);
+
+	if (pem != NULL) {
+		memcpy(pem, reply->body, reply->body_len);
+		pem[reply->body_len] = '\0';
+	}
+	return pem;
+}
+
+/* Every alternate is in (or failed): the chain to install. */
+static void
+choose_chain(struct acme_order_run *o)
+{
+	const char *pems[1 + ACME_MAX_LINKS];
+	size_t lens[1 + ACME_MAX_LINKS];
+	size_t best;
+
+	pems[0] = o->pem;
+	lens[0] = o->pem_len;
+	for (size_t i = 0; i < o->n_alts; i++) {
+		pems[i + 1] = o->alt_pems[i];
+		lens[i + 1] = o->alt_lens[i];
+	}
+	best = acme_chain_pick(&o->p.chain, pems, lens, o->n_alts + 1, o->p.name);
+	if (best > 0) {
+		free(o->pem);
+		o->pem = o->alt_pems[best - 1];
+		o->pem_len = o->alt_lens[best - 1];
+		o->alt_pems[best - 1] = NULL;
+	}
+	o->complete = true;
+}
+
+static void
+on_alternate(const struct acme_reply *reply, void *arg)
+{
+	struct acme_order_run *o = arg;
+	size_t i = 0;
+
+	o->inflight--;
+	o->alts_pending--;
+	while (i < o->n_alts && strcmp(o->alt_urls[i], reply->url) != 0) {
+		i++;
+	}
+	/* An alternate that cannot be had leaves the others to choose from:
+	 * the certificate was issued, the default chain is in hand. */
+	if (reply->problem != NULL) {
+		log_warn("%s: alternate chain %zu: %s; left out", o->p.name, i + 1, reply->message);
+	} else if (i < o->n_alts && o->alt_pems[i] == NULL) {
+		o->alt_pems[i] = body_copy(reply);
+		o->alt_lens[i] = reply->body_len;
+	}
+	if (o->alts_pending == 0 && !o->failed) {
+		choose_chain(o);
+	}
+	maybe_finish(o);
+}
+
+/* The alternates the download's Link headers name, each fetched
+ * (POST-as-GET, as the default); the choice waits for them all. */
+static void
+fetch_alternates(struct acme_order_run *o, const struct acme_reply *reply)
+{
+	char *urls[ACME_MAX_LINKS];
+	char err[256];
+	int n = 0;
+
+	if (reply->links != NULL) {
+		n = acme_parse_links(reply->links, "alternate", reply->url, urls, ACME_MAX_LINKS,
+		                     err, sizeof(err));
+	}
+	if (n < 0) {
+		log_warn("%s: %s: unreadable Link header (%s); only the default chain is "
+		         "considered",
+		         o->p.name, reply->url, err);
+		n = 0;
+	}
+	for (int i = 0; i < n; i++) {
+		/* The default is not its own alternate. */
+		if (strcmp(urls[i], o->cert_url) == 0) {
+			free(urls[i]);
+			continue;
+		}
+		o->alt_urls[o->n_alts++] = urls[i];
+	}
+	log_debug("%s: %zu alternate chains offered", o->p.name, o->n_alts);
+	for (size_t i = 0; i < o->n_alts; i++) {
+		/* acme_client refuses (and says so) a URL off the CA's host. */
+		if (acme_client_post(o->client, o->alt_urls[i], o->acct->key, o->acct->url, NULL,
+		                     on_alternate, o) < 0) {
+			log_warn("%s: alternate chain %zu: %s: cannot be fetched; left out",
+			         o->p.name, i + 1, o->alt_urls[i]);
+			continue;
+		}
+		o->inflight++;
+		o->alts_pending++;
+	}
+	if (o->alts_pending == 0 && !o->failed) {
+		choose_chain(o);
+	}
+}
+
 static void
 on_cert(const struct acme_reply *reply, void *arg)
 {
@@ -190,14 +307,16 @@ on_cert(const struct acme_reply *reply, void *arg)
 	} else if (reply->body_len == 0) {
 		fail(o, ACME_ORDER_FAILED, "%s: %s: empty certificate", o->p.name, reply->url);
 	} else {
-		o->pem = malloc(reply->body_len + 1);
+		o->pem = body_copy(reply);
 		if (o->pem == NULL) {
 			fail(o, ACME_ORDER_FAILED, "%s: out of memory", o->p.name);
 		} else {
-			memcpy(o->pem, reply->body, reply->body_len);
-			o->pem[reply->body_len] = '\0';
 			o->pem_len = reply->body_len;
-			o->complete = true;
+			if (acme_chain_wanted(&o->p.chain)) {
+				fetch_alternates(o, reply);
+			} else {
+				o->complete = true;
+			}
 		}
 	}
 	maybe_finish(o);
@@ -206,8 +325,18 @@ on_cert(const struct acme_reply *reply, void *arg)
 static void
 download(struct acme_order_run *o)
 {
+	/* RFC 8555 section 7.4.2: the alternates are named by the
+	 * download's Link headers, kept only when a choice is asked for. */
+	unsigned flags = acme_chain_wanted(&o->p.chain) ? ACME_CLIENT_LINKS : 0;
+
 	set_step(o, ACME_ORDER_STEP_DOWNLOADING);
-	post(o, o->cert_url, NULL, on_cert);
+	if (acme_client_post_with(o->client, flags, o->cert_url, o->acct->key, o->acct->url, NULL,
+	                          on_cert, o) < 0) {
+		fail(o, ACME_ORDER_FAILED, "%s: %s: cannot send the request", o->p.name,
+		     o->cert_url);
+		return;
+	}
+	o->inflight++;
 }
 
 static void on_order_poll(const struct acme_reply *reply, void *arg);

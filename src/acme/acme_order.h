@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "acme/acme_account.h"
+#include "acme/acme_chain.h"
 #include "acme/acme_client.h"
 #include "challenge/challenge.h"
 
@@ -60,6 +61,10 @@ struct acme_order_params {
 	 * order. NULL: a new order. */
 	const char *resume_url;
 	acme_order_url_fn on_url; /* may be NULL; called with the run's arg */
+	/* Which chain to install (acme_chain.h): when it asks for a choice,
+	 * the alternates the download names are fetched and one picked;
+	 * zeroed: the default, nothing more asked */
+	struct acme_chain_pref chain;
 };
 
 /* rc is an enum acme_order_result. On success pem/pem_len hold the

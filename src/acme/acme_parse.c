@@ -2,11 +2,15 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "acme/acme_json.h"
 #include "base/b64.h"
+#include "io/http.h"
 
 /* Sorted by name for bsearch. */
 struct status_name {
@@ -530,4 +534,245 @@ acme_parse_retry_after(const char *value, time_t now, long max_delay, time_t *wh
 	}
 	*when = t;
 	return 0;
+}
+
+/* --- Link (RFC 8288) ------------------------------------------------- */
+
+#define LINK_REL_MAX 256 /* a longer rel value names nothing acmed asks for */
+
+static const char *
+skip_ows(const char *p)
+{
+	while (*p == ' ' || *p == '\t') {
+		p++;
+	}
+	return p;
+}
+
+/* RFC 9110 section 5.6.2 */
+static bool
+is_tchar(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+/* A parameter's value at p, a token or a quoted-string (RFC 9110 section
+ * 5.6.4), decoded into out (outlen bytes; *cut when it did not fit).
+ * Returns where it ends, or NULL when it is neither. */
+static const char *
+param_value(const char *p, char *out, size_t outlen, bool *cut)
+{
+	size_t n = 0;
+	const char *ret = NULL;
+
+	*cut = false;
+	if (*p != '"') {
+		while (is_tchar((unsigned char)*p)) {
+			if (n + 1 < outlen) {
+				out[n++] = *p;
+			} else {
+				*cut = true;
+			}
+			p++;
+		}
+		ret = p;
+		goto out;
+	}
+	for (p++; *p != '"'; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c == '\\') {
+			p++;
+			c = (unsigned char)*p;
+		}
+		/* Unterminated, or a control character (HTAB allowed). */
+		if (c == '\0' || (c < 0x20 && c != '\t') || c == 0x7f) {
+			goto out;
+		}
+		if (n + 1 < outlen) {
+			out[n++] = (char)c;
+		} else {
+			*cut = true;
+		}
+	}
+	ret = p + 1;
+out:
+	if (outlen > 0) {
+		out[n] = '\0';
+	}
+	return ret;
+}
+
+/* Whether the relation types of a rel value (space separated, RFC 8288
+ * section 3.3) include rel. */
+static bool
+rel_names(const char *value, const char *rel)
+{
+	size_t want = strlen(rel);
+	const char *p = value;
+	bool ret = false;
+
+	while (*p != '\0' && !ret) {
+		size_t n;
+
+		p += strspn(p, " \t");
+		n = strcspn(p, " \t");
+		ret = n > 0 && n == want && strncasecmp(p, rel, n) == 0;
+		p += n;
+	}
+	return ret;
+}
+
+/* The target (n bytes at t) as an absolute https URL on base's origin when
+ * it is a path: new string, or NULL when it cannot be used. */
+static char *
+link_target(const char *t, size_t n, const char *base)
+{
+	static const char https[] = "https://";
+	size_t origin = 0;
+	char *url = NULL;
+
+	if (n >= sizeof(https) - 1 && strncasecmp(t, https, sizeof(https) - 1) == 0) {
+		url = strndup(t, n);
+	} else if (n > 0 && t[0] == '/' && (n == 1 || t[1] != '/') && base != NULL &&
+	           strncasecmp(base, https, sizeof(https) - 1) == 0) {
+		origin = sizeof(https) - 1 + strcspn(base + sizeof(https) - 1, "/?#");
+		url = malloc(origin + n + 1);
+		if (url != NULL) {
+			memcpy(url, base, origin);
+			memcpy(url + origin, t, n);
+			url[origin + n] = '\0';
+		}
+	}
+	if (url != NULL && !http_url_ok(url)) {
+		free(url);
+		url = NULL;
+	}
+	return url;
+}
+
+/* Stores url in urls (n so far, at most max) unless it is there already;
+ * takes url. */
+static void
+link_keep(char **urls, size_t *n, size_t max, char *url)
+{
+	for (size_t i = 0; url != NULL && i < *n; i++) {
+		if (strcmp(urls[i], url) == 0) {
+			free(url);
+			url = NULL;
+		}
+	}
+	if (url != NULL && *n < max) {
+		urls[(*n)++] = url;
+		url = NULL;
+	}
+	free(url);
+}
+
+/* One link-value's parameters from p (just after '>'): *matched when its
+ * first rel names rel. Returns where they end, or NULL (err set). */
+static const char *
+link_params(const char *p, const char *rel, bool *matched, char *err, size_t errlen)
+{
+	char value[LINK_REL_MAX];
+	bool seen_rel = false;
+	bool cut;
+
+	*matched = false;
+	for (p = skip_ows(p); *p == ';'; p = skip_ows(p)) {
+		const char *name = skip_ows(p + 1);
+		size_t name_len = 0;
+
+		while (is_tchar((unsigned char)name[name_len])) {
+			name_len++;
+		}
+		if (name_len == 0) {
+			snprintf(err, errlen, "link parameter without a name");
+			return NULL;
+		}
+		p = skip_ows(name + name_len);
+		value[0] = '\0';
+		cut = false;
+		if (*p == '=') {
+			p = param_value(skip_ows(p + 1), value, sizeof(value), &cut);
+			if (p == NULL) {
+				snprintf(err, errlen, "link parameter %.*s: bad value",
+				         (int)(name_len < 32 ? name_len : 32), name);
+				return NULL;
+			}
+		}
+		if (name_len == 3 && strncasecmp(name, "rel", 3) == 0 && !seen_rel) {
+			seen_rel = true;
+			*matched = !cut && rel_names(value, rel);
+		}
+	}
+	return p;
+}
+
+int
+acme_parse_links(const char *value, const char *rel, const char *base, char **urls, size_t max,
+                 char *err, size_t errlen)
+{
+	const char *p = value;
+	size_t n = 0;
+	int ret = -1;
+
+	if (max > ACME_MAX_LINKS) {
+		max = ACME_MAX_LINKS;
+	}
+	if (value == NULL || rel == NULL) {
+		snprintf(err, errlen, "no link");
+		goto out;
+	}
+	for (;;) {
+		const char *target;
+		const char *end;
+		bool matched;
+
+		/* RFC 9110 section 5.6.1: empty list elements are allowed. */
+		while (*p == ' ' || *p == '\t' || *p == ',') {
+			p++;
+		}
+		if (*p == '\0') {
+			break;
+		}
+		if (*p != '<') {
+			snprintf(err, errlen, "link: '<' expected at offset %zu",
+			         (size_t)(p - value));
+			goto out;
+		}
+		target = p + 1;
+		end = strchr(target, '>');
+		if (end == NULL) {
+			snprintf(err, errlen, "link: unterminated '<'");
+			goto out;
+		}
+		p = link_params(end + 1, rel, &matched, err, errlen);
+		if (p == NULL) {
+			goto out;
+		}
+		if (*p != ',' && *p != '\0') {
+			snprintf(err, errlen, "link: ',' expected at offset %zu",
+			         (size_t)(p - value));
+			goto out;
+		}
+		if (matched) {
+			link_keep(urls, &n, max, link_target(target, (size_t)(end - target), base));
+		}
+	}
+	ret = (int)n;
+	n = 0;
+out:
+	acme_parse_links_free(urls, n);
+	return ret;
+}
+
+void
+acme_parse_links_free(char **urls, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(urls[i]);
+		urls[i] = NULL;
+	}
 }

@@ -15,6 +15,7 @@
 
 #define ACME_MAX_IDENTIFIERS 100
 #define ACME_MAX_CHALLENGES 16
+#define ACME_MAX_LINKS 8 /* the most targets acme_parse_links gives */
 
 enum acme_status {
 	ACME_STATUS_UNKNOWN,
@@ -120,5 +121,23 @@ void acme_parse_renewal_info_finish(struct acme_renewal_info *r);
  * *when (a date in the past gives now; seconds are capped at max_delay).
  * Returns 0 or -1 when malformed. */
 int acme_parse_retry_after(const char *value, time_t now, long max_delay, time_t *when);
+
+/* Link (RFC 8288 section 3): the targets of the links in value (one or
+ * more Link header values, several joined with ","), in order, whose first
+ * "rel" parameter (section 3.3: later ones are ignored) names rel among its
+ * space-separated relation types, compared without regard to ASCII case;
+ * rel's value may be a token or a quoted-string. A target is an absolute
+ * https URL, or an absolute path ("/x") taken on base's origin (its
+ * https://host:port); any other reference (a relative path, "//host/x",
+ * another scheme) and a URL http_url_ok() refuses are left out, and so is
+ * a target met before. At most max (up to ACME_MAX_LINKS) targets are
+ * stored in urls (new strings), the others ignored. Returns how many were
+ * stored, or -1 with err when value is not a list of links (nothing
+ * stored then). */
+int acme_parse_links(const char *value, const char *rel, const char *base, char **urls, size_t max,
+                     char *err, size_t errlen);
+
+/* Frees the n strings of urls; safe on n == 0. */
+void acme_parse_links_free(char **urls, size_t n);
 
 #endif

@@ -70,6 +70,10 @@ static const struct option_spec specs[CLI_OPT__MAX] = {
                                "run CMD once after the orders of this run"},
         [CLI_OPT_PRE_HOOK] = {"pre-hook", 0, "CMD", CONF_KEY_PRE_HOOK, NULL, -1, NULL,
                               "run CMD once before the orders of this run (free port 80)"},
+        [CLI_OPT_PREFERRED_CHAIN] = {"preferred-chain", 0, "NAME", CONF_KEY_PREFERRED_CHAIN, NULL,
+                                     -1, NULL,
+                                     "install the chain the CA offers whose top is issued by "
+                                     "NAME"},
         [CLI_OPT_PROFILE] = {"profile", 0, "NAME", CONF_KEY_PROFILE, NULL, -1, NULL,
                              "a certificate profile the CA offers (an error lists them)"},
         [CLI_OPT_QUIET] = {"quiet", 'q', NULL, -1, NULL, -1, NULL, "fewer messages"},

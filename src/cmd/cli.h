@@ -44,6 +44,7 @@ enum cli_opt {
 	CLI_OPT_NOW,
 	CLI_OPT_POST_HOOK, /* key */
 	CLI_OPT_PRE_HOOK, /* key */
+	CLI_OPT_PREFERRED_CHAIN, /* key */
 	CLI_OPT_PROFILE, /* key */
 	CLI_OPT_QUIET,
 	CLI_OPT_REASON,

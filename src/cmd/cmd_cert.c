@@ -426,6 +426,7 @@ static const enum cli_opt options[] = {
         CLI_OPT_KEY_TYPE,
         CLI_OPT_REUSE_KEY,
         CLI_OPT_PROFILE,
+        CLI_OPT_PREFERRED_CHAIN,
         CLI_OPT_CA,
         CLI_OPT_CA_FILE,
         CLI_OPT_EMAIL,

@@ -214,6 +214,8 @@ order(struct session *s, const struct csr_file *c, const struct conf_settings *s
 	params.csr_len = c->der_len;
 	params.responder = responder;
 	params.profile = settings->profile;
+	params.chain.issuer = settings->preferred_chain;
+	params.chain.shortest = settings->chain == CONF_CHAIN_SHORTEST;
 	if (acme_order_start(s->loop, s->acme, &s->acct, &params, on_order, NULL, o) == NULL) {
 		goto out;
 	}

@@ -330,6 +330,12 @@ run(struct cli *cli)
 			log_error("renew --now: name the certificates to renew");
 			goto out;
 		}
+		/* The daemon orders with its own configuration. */
+		if (cli->values[CLI_OPT_PREFERRED_CHAIN] != NULL) {
+			log_error("renew --now: --preferred-chain is the daemon's configuration's: "
+			          "set preferred-chain in acmed.conf (or renew without --now)");
+			goto out;
+		}
 		rc = ask_daemon(cli, &conf);
 		goto out;
 	}
@@ -348,9 +354,18 @@ out:
 }
 
 static const enum cli_opt options[] = {
-        CLI_OPT_FORCE,     CLI_OPT_NOW,       CLI_OPT_CA,           CLI_OPT_CA_FILE,
-        CLI_OPT_STATE_DIR, CLI_OPT_EAB_KID,   CLI_OPT_EAB_HMAC_KEY, CLI_OPT_EAB_ALG,
-        CLI_OPT_PRE_HOOK,  CLI_OPT_POST_HOOK, CLI_OPT__MAX,
+        CLI_OPT_FORCE,
+        CLI_OPT_NOW,
+        CLI_OPT_CA,
+        CLI_OPT_CA_FILE,
+        CLI_OPT_STATE_DIR,
+        CLI_OPT_EAB_KID,
+        CLI_OPT_EAB_HMAC_KEY,
+        CLI_OPT_EAB_ALG,
+        CLI_OPT_PRE_HOOK,
+        CLI_OPT_POST_HOOK,
+        CLI_OPT_PREFERRED_CHAIN,
+        CLI_OPT__MAX,
 };
 
 const struct cli_command cmd_renew = {

@@ -27,6 +27,7 @@ enum conf_key {
 	CONF_KEY_CERT_GROUP,
 	CONF_KEY_CERT_MODE,
 	CONF_KEY_CERT_OWNER,
+	CONF_KEY_CHAIN,
 	CONF_KEY_CHALLENGE,
 	CONF_KEY_CLUSTER,
 	CONF_KEY_CLUSTER_KEY_FILE,
@@ -54,6 +55,7 @@ enum conf_key {
 	CONF_KEY_PKCS12_PASSWORD_FILE,
 	CONF_KEY_POST_HOOK,
 	CONF_KEY_PRE_HOOK,
+	CONF_KEY_PREFERRED_CHAIN,
 	CONF_KEY_PROFILE,
 	CONF_KEY_RENEW_BEFORE,
 	CONF_KEY_REUSE_KEY,
@@ -72,6 +74,16 @@ enum conf_output {
 	CONF_OUTPUT_COMBINED = 1 << 1,
 	CONF_OUTPUT_PKCS12 = 1 << 2,
 };
+
+/* chain: which of the chains the CA offers is installed (RFC 8555 section
+ * 7.4.2); preferred-chain goes first (acmed.conf(5)). */
+enum conf_chain {
+	CONF_CHAIN_DEFAULT, /* the one the CA sends first */
+	CONF_CHAIN_SHORTEST, /* the fewest certificates; a tie: the default */
+};
+
+/* The longest preferred-chain: a Common Name (RFC 5280 ub-common-name). */
+#define CONF_PREFERRED_CHAIN_MAX 64
 
 /* No owner or group given: the files keep the writer's (conf_settings
  * key_owner and the like). */
@@ -102,6 +114,10 @@ struct conf_settings {
 	long dns_wait; /* seconds; default 0 */
 	bool reuse_key;
 	char *profile; /* the CA's certificate profile (newOrder "profile"), or NULL */
+	/* The chain whose topmost certificate is issued by (or is) this
+	 * Common Name, among those the CA offers; NULL: no preference */
+	char *preferred_chain;
+	long chain; /* enum conf_chain; default CONF_CHAIN_DEFAULT */
 	long concurrency; /* default 16 */
 	/* The CA's: newOrder requests in flight at most (the job runner's
 	 * gate); default 1. */

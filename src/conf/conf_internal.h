@@ -86,6 +86,9 @@ int conf_value_parse_ca(struct conf_settings *s, const struct conf_key_spec *spe
                         const char *value, char *err, size_t errlen);
 int conf_value_parse_challenge(struct conf_settings *s, const struct conf_key_spec *spec,
                                const char *value, char *err, size_t errlen);
+/* chain: "default" or "shortest" (enum conf_chain). */
+int conf_value_parse_chain(struct conf_settings *s, const struct conf_key_spec *spec,
+                           const char *value, char *err, size_t errlen);
 int conf_value_parse_number(struct conf_settings *s, const struct conf_key_spec *spec,
                             const char *value, char *err, size_t errlen);
 int conf_value_parse_duration(struct conf_settings *s, const struct conf_key_spec *spec,

@@ -268,6 +268,30 @@ out:
 	return ret;
 }
 
+int
+conf_value_parse_chain(struct conf_settings *s, const struct conf_key_spec *spec, const char *value,
+                       char *err, size_t errlen)
+{
+	static const char *const names[] = {
+	        [CONF_CHAIN_DEFAULT] = "default",
+	        [CONF_CHAIN_SHORTEST] = "shortest",
+	};
+	long *dst = conf_value_field(s, spec->off);
+	int ret = -1;
+
+	for (size_t c = 0; c < sizeof(names) / sizeof(names[0]); c++) {
+		if (strcmp(value, names[c]) == 0) {
+			*dst = (long)c;
+			ret = 0;
+			goto out;
+		}
+	}
+	conf_value_fail(err, errlen, "%s: invalid value '%s': expected default or shortest",
+	                spec->name, value);
+out:
+	return ret;
+}
+
 /* How a number key's value is read: 0 with the number in *v, or -1 with
  * what was expected in want ("a number from 1 to 1024"). */
 typedef int (*read_long_fn)(const struct conf_key_spec *spec, const char *value, long *v,

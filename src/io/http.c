@@ -1,6 +1,7 @@
 #include "io/http.h"
 #include "io/http_test.h"
 
+#include "base/buf.h"
 #include "base/list.h"
 #include "base/log.h"
 #include "config.h"
@@ -42,6 +43,8 @@ struct http_xfer {
 	char *location;
 	char *replay_nonce;
 	char *retry_after;
+	bool keep_links; /* HTTP_KEEP_LINKS */
+	struct buf links;
 	char errbuf[CURL_ERROR_SIZE];
 	char error[CURL_ERROR_SIZE + 64];
 };
@@ -168,8 +171,34 @@ xfer_reset_response(struct http_xfer *x)
 	x->location = NULL;
 	x->replay_nonce = NULL;
 	x->retry_after = NULL;
+	buf_finish(&x->links);
+	buf_init(&x->links, HTTP_MAX_LINKS);
 	x->body_len = 0;
 	x->headers_done = false;
+}
+
+/* Appends one Link value to the others, ", " between them: what does not
+ * fit in HTTP_MAX_LINKS (or is not a valid value) is dropped, the links
+ * before it stay. */
+static void
+keep_link(struct http_xfer *x, const char *v, size_t n)
+{
+	char *value = header_value(v, n);
+	size_t len;
+
+	if (value == NULL) {
+		goto out;
+	}
+	len = strlen(value);
+	if (len == 0 || x->links.len + len + 2 >= HTTP_MAX_LINKS) {
+		goto out;
+	}
+	if (x->links.len > 0) {
+		buf_add(&x->links, ", ", 2);
+	}
+	buf_add(&x->links, value, len);
+out:
+	free(value);
 }
 
 static size_t
@@ -209,6 +238,10 @@ header_cb(char *buf, size_t size, size_t nitems, void *userp)
 		goto out;
 	}
 	name_len = (size_t)(colon - buf);
+	if (x->keep_links && name_len == 4 && strncasecmp(buf, "link", 4) == 0) {
+		keep_link(x, colon + 1, n - name_len - 1);
+		goto out;
+	}
 	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
 		char **slot = (char **)(void *)((char *)x + fields[i].offset);
 
@@ -343,6 +376,9 @@ xfer_finish(struct http_xfer *x, CURLcode result)
 	resp.location = x->location;
 	resp.replay_nonce = x->replay_nonce;
 	resp.retry_after = x->retry_after;
+	if (x->links.len > 0 && !x->links.failed) {
+		resp.links = x->links.data;
+	}
 
 	curl_easy_getinfo(x->easy, CURLINFO_NUM_CONNECTS, &connects);
 	if (connects > 0) {
@@ -578,6 +614,14 @@ int
 http_request(struct http *http, const char *method, const char *url, const char *content_type,
              const char *body, size_t len, http_done_fn done, void *arg)
 {
+	return http_request_with(http, 0, method, url, content_type, body, len, done, arg);
+}
+
+int
+http_request_with(struct http *http, unsigned flags, const char *method, const char *url,
+                  const char *content_type, const char *body, size_t len, http_done_fn done,
+                  void *arg)
+{
 	static const char *const methods[] = {"GET", "HEAD", "POST"};
 	struct http_xfer *x = NULL;
 	CURLMcode rc;
@@ -606,6 +650,8 @@ http_request(struct http *http, const char *method, const char *url, const char 
 	list_node_init(&x->wait_node);
 	x->done = done;
 	x->arg = arg;
+	x->keep_links = (flags & HTTP_KEEP_LINKS) != 0;
+	buf_init(&x->links, HTTP_MAX_LINKS);
 	for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
 		if (strcmp(method, methods[i]) == 0) {
 			x->method = methods[i];

@@ -10,6 +10,17 @@
 
 #define HTTP_MAX_BODY (1024 * 1024)
 #define HTTP_MAX_ACTIVE 64 /* requests handed to curl at once; more wait */
+/* The most Link header text kept for a request that asks for it (joined);
+ * the headers past it are dropped, the first ones kept. */
+#define HTTP_MAX_LINKS 8192
+
+/* http_request_with flags */
+enum http_flags {
+	/* Keep the response's Link header values (struct http_response.links):
+	 * asked for by the requests that read them, so that no other
+	 * response pays for a copy. */
+	HTTP_KEEP_LINKS = 1 << 0,
+};
 
 struct http;
 
@@ -32,6 +43,10 @@ struct http_response {
 	const char *location;
 	const char *replay_nonce;
 	const char *retry_after;
+	/* HTTP_KEEP_LINKS: every Link header value, in order, joined with
+	 * ", " (the same field by RFC 9110 section 5.3; RFC 8288 section 3),
+	 * or NULL when none; always NULL without the flag. */
+	const char *links;
 };
 
 typedef void (*http_done_fn)(const struct http_response *resp, void *arg);
@@ -55,6 +70,11 @@ void http_destroy(struct http *http);
  * done is never called. */
 int http_request(struct http *http, const char *method, const char *url, const char *content_type,
                  const char *body, size_t len, http_done_fn done, void *arg);
+
+/* The same with enum http_flags bits. */
+int http_request_with(struct http *http, unsigned flags, const char *method, const char *url,
+                      const char *content_type, const char *body, size_t len, http_done_fn done,
+                      void *arg);
 
 /* The loop the client runs on. */
 struct ev_loop *http_loop(const struct http *http);

@@ -218,6 +218,7 @@ issue_create(struct issue_shared *sh, const struct issue_request *req)
 	is->params.responder = req->responder;
 	is->params.replaces = req->replaces;
 	is->params.profile = req->profile;
+	is->params.chain = req->chain;
 	is->params.resume_url = req->resume_url;
 	is->params.cert_key = is->key;
 	is->params.on_url = on_url;

@@ -54,6 +54,7 @@ struct issue_request {
 	size_t n_ids;
 	enum key_type key_type; /* for a new key */
 	const char *profile; /* or NULL */
+	struct acme_chain_pref chain; /* which chain to install; zeroed: the default */
 	const char *replaces; /* RFC 9773 ARI ID, or NULL */
 	struct challenge *responder;
 	const char *resume_url; /* an earlier run's order to go on with, or NULL */

@@ -362,6 +362,8 @@ job_order(struct job *job, const struct policy_decision *d)
 	req.n_ids = job->n_ids;
 	req.key_type = job->s.key_type;
 	req.profile = job->s.profile;
+	req.chain.issuer = job->s.preferred_chain;
+	req.chain.shortest = job->s.chain == CONF_CHAIN_SHORTEST;
 	req.replaces = job->replaces;
 	req.resume_url = job->resume_url;
 	req.on_url = on_order_url;

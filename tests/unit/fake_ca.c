@@ -21,6 +21,7 @@ struct fake_delivery {
 	char nonce[32];
 	http_done_fn done;
 	void *arg;
+	unsigned flags;
 };
 
 static const char directory_fmt[] =
@@ -121,6 +122,9 @@ deliver(struct ev_loop *loop, ev_timer *w, int revents)
 		resp.status = r->status;
 		resp.location = r->location;
 		resp.retry_after = r->retry_after;
+		if ((d->flags & HTTP_KEEP_LINKS) != 0) {
+			resp.links = r->links;
+		}
 		if (r->nonce != NULL) {
 			resp.replay_nonce = r->nonce;
 		}
@@ -137,16 +141,18 @@ deliver(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 static int
-fake_request(void *ctx, const char *method, const char *url, const char *content_type,
-             const char *body, size_t len, http_done_fn done, void *arg)
+fake_request(void *ctx, unsigned flags, const char *method, const char *url,
+             const char *content_type, const char *body, size_t len, http_done_fn done, void *arg)
 {
 	struct fake_ca *ca = ctx;
 	struct fake_delivery *d;
 
 	(void)content_type;
 	record(ca, method, url, body, len);
+	ca->requests[ca->n_requests - 1].flags = flags;
 	d = calloc(1, sizeof(*d));
 	assert_non_null(d);
+	d->flags = flags;
 	d->ca = ca;
 	d->url = strdup(url);
 	d->done = done;

@@ -32,6 +32,7 @@ struct fake_reply {
 	const char *retry_after;
 	const char *nonce;
 	const char *body;
+	const char *links; /* Link header values, given to a request that keeps them */
 };
 
 /* What the client sent, in order. */
@@ -41,6 +42,7 @@ struct fake_request {
 	json_t *protected; /* a POST's JWS protected header, else NULL */
 	json_t *payload; /* a POST's payload; NULL for POST-as-GET */
 	time_t at; /* the fake clock */
+	unsigned flags; /* enum http_flags */
 };
 
 #define FAKE_CA_MAX 64

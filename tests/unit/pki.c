@@ -146,6 +146,29 @@ pki_chain(const struct pki *p, X509 *leaf, size_t *len)
 	return out;
 }
 
+char *
+pki_pem_list(X509 *const *certs, size_t n, size_t *len)
+{
+	char *out = NULL;
+	size_t used = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t l;
+		char *p = pki_pem(certs[i], &l);
+
+		out = realloc(out, used + l + 1);
+		assert_non_null(out);
+		memcpy(out + used, p, l);
+		used += l;
+		out[used] = '\0';
+		free(p);
+	}
+	if (len != NULL) {
+		*len = used;
+	}
+	return out;
+}
+
 void
 pki_install(const struct pki *p, const char *state_dir, const char *name, EVP_PKEY *key,
             const char *const *names, size_t n, long days, X509 **want_leaf)

@@ -43,6 +43,10 @@ char *pki_pem(X509 *x, size_t *len);
 /* The chain a CA sends for leaf: its PEM then the CA's. New string. */
 char *pki_chain(const struct pki *p, X509 *leaf, size_t *len);
 
+/* The n certificates as one PEM text, in order (a chain as a CA sends
+ * it). New string; its length in *len when not NULL. */
+char *pki_pem_list(X509 *const *certs, size_t n, size_t *len);
+
 /* Installs certs/<name> under state_dir as the store does after an order:
  * key, a leaf for names valid from a day ago for days days, the CA as its
  * chain (store_cert_install). The leaf is returned when want_leaf is not

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -16,6 +17,7 @@
 #include "crypto/jws.h"
 #include "crypto/key.h"
 #include "fake_ca.h"
+#include "pki.h"
 
 #define ACCOUNT_URL FAKE_CA "/acct/1"
 #define ORDER_URL FAKE_CA "/order/1"
@@ -572,6 +574,170 @@ test_refusals(void **state)
 	assert_int_equal(r->ca.responder.presented, 0);
 }
 
+/* --- alternate chains (RFC 8555 section 7.4.2) ----------------------- */
+
+#define ALT1_URL FAKE_CA "/cert/1/alt/1"
+#define ALT2_URL FAKE_CA "/cert/1/alt/2"
+#define LINKS                                                                             \
+	"<" FAKE_CA "/dir>;rel=\"index\", <" ALT1_URL ">;rel=\"alternate\", "             \
+	"</cert/1/alt/2>; rel=alternate, <https://evil.test/x>;rel=alternate, <" CERT_URL \
+	">;rel=alternate"
+
+/* One leaf under an intermediate certified by Root A (the default chain,
+ * chains[0]) and by Root B (chains[1]), and through Root B cross-signed
+ * by Root C (chains[2]). */
+struct alt_chains {
+	char *pem[3];
+};
+
+static void
+alt_chains_init(struct alt_chains *c)
+{
+	time_t nb = time(NULL) - PKI_DAY, na = time(NULL) + 90 * PKI_DAY;
+	EVP_PKEY *ka = pki_key(), *kb = pki_key(), *kc = pki_key(), *ki = pki_key();
+	EVP_PKEY *kl = pki_key();
+	X509 *certs[7];
+
+	certs[0] = pki_cert(ka, "Root A", NULL, ka, NULL, nb, na, true);
+	certs[1] = pki_cert(kb, "Root B", NULL, kb, NULL, nb, na, true);
+	certs[2] = pki_cert(kc, "Root C", NULL, kc, NULL, nb, na, true);
+	certs[3] = pki_cert(kb, "Root B", certs[2], kc, NULL, nb, na, true);
+	certs[4] = pki_cert(ki, "Int", certs[0], ka, NULL, nb, na, true);
+	certs[5] = pki_cert(ki, "Int", certs[1], kb, NULL, nb, na, true);
+	certs[6] = pki_cert(kl, "a.test", certs[4], ki, "DNS:a.test", nb, na, false);
+	c->pem[0] = pki_pem_list((X509 *[]){certs[6], certs[4]}, 2, NULL);
+	c->pem[1] = pki_pem_list((X509 *[]){certs[6], certs[5]}, 2, NULL);
+	c->pem[2] = pki_pem_list((X509 *[]){certs[6], certs[5], certs[3]}, 3, NULL);
+	for (size_t i = 0; i < 7; i++) {
+		X509_free(certs[i]);
+	}
+	EVP_PKEY_free(ka);
+	EVP_PKEY_free(kb);
+	EVP_PKEY_free(kc);
+	EVP_PKEY_free(ki);
+	EVP_PKEY_free(kl);
+}
+
+static void
+alt_chains_finish(struct alt_chains *c)
+{
+	for (size_t i = 0; i < 3; i++) {
+		free(c->pem[i]);
+	}
+}
+
+/* An order valid at once, its chain downloaded with LINKS, and the two
+ * alternates (alt2_status: 200, or a refusal). */
+static void
+queue_alternates(struct run *r, const struct alt_chains *c, long alt2_status)
+{
+	queue_new_order(r, ORDER("valid", ",\"certificate\":\"" CERT_URL "\""));
+	fake_ca_json(&r->ca, CERT_URL, 200, c->pem[0])->links = LINKS;
+	fake_ca_json(&r->ca, ALT1_URL, 200, c->pem[1]);
+	if (alt2_status == 200) {
+		fake_ca_json(&r->ca, ALT2_URL, 200, c->pem[2]);
+	} else {
+		fake_ca_problem(&r->ca, ALT2_URL, alt2_status,
+		                "{\"type\":\"urn:ietf:params:acme:error:malformed\","
+		                "\"detail\":\"no such chain\"}");
+	}
+}
+
+/* preferred-chain: the download keeps its Link headers, every alternate
+ * on the CA's host is fetched (POST-as-GET) once, the one issued by the
+ * name installed. */
+static void
+test_alternates_preferred(void **state)
+{
+	struct run *r = *state;
+	const char *names[] = {"Root B", "Root C", "root a"};
+	struct alt_chains c;
+
+	alt_chains_init(&c);
+	for (size_t i = 0; i < 3; i++) {
+		teardown(state);
+		setup(state);
+		r = *state;
+		r->params.chain.issuer = names[i];
+		queue_alternates(r, &c, 200);
+		order(r);
+		assert_int_equal(r->rc, ACME_ORDER_OK);
+		assert_string_equal(r->pem, c.pem[(i + 1) % 3]);
+		assert_int_equal(fake_ca_find(&r->ca, "POST", CERT_URL, 0)->flags, HTTP_KEEP_LINKS);
+		assert_int_equal(fake_ca_count(&r->ca, "POST", CERT_URL), 1);
+		assert_int_equal(fake_ca_count(&r->ca, "POST", ALT1_URL), 1);
+		assert_int_equal(fake_ca_count(&r->ca, "POST", ALT2_URL), 1);
+		assert_null(fake_ca_find(&r->ca, "POST", ALT1_URL, 0)->payload);
+		assert_int_equal(fake_ca_find(&r->ca, "POST", ALT1_URL, 0)->flags, 0);
+		assert_int_equal(fake_ca_count(&r->ca, "POST", "https://evil.test/x"), 0);
+		assert_int_equal(r->ca.unmatched, 0);
+	}
+	/* chain = shortest: a tie between the default and alternate 1. */
+	teardown(state);
+	setup(state);
+	r = *state;
+	r->params.chain.shortest = true;
+	queue_alternates(r, &c, 200);
+	order(r);
+	assert_string_equal(r->pem, c.pem[0]);
+	assert_int_equal(fake_ca_count(&r->ca, "POST", ALT2_URL), 1);
+	alt_chains_finish(&c);
+}
+
+/* No preference: the Link headers are not even kept, no alternate is
+ * asked for. */
+static void
+test_alternates_not_asked(void **state)
+{
+	struct run *r = *state;
+	struct alt_chains c;
+
+	alt_chains_init(&c);
+	queue_alternates(r, &c, 200);
+	order(r);
+	assert_int_equal(r->rc, ACME_ORDER_OK);
+	assert_string_equal(r->pem, c.pem[0]);
+	assert_int_equal(fake_ca_find(&r->ca, "POST", CERT_URL, 0)->flags, 0);
+	assert_int_equal(fake_ca_count(&r->ca, "POST", ALT1_URL), 0);
+	assert_int_equal(fake_ca_count(&r->ca, "POST", ALT2_URL), 0);
+	alt_chains_finish(&c);
+}
+
+/* An alternate the CA refuses is left out; the order is not failed. */
+static void
+test_alternate_refused(void **state)
+{
+	struct run *r = *state;
+	struct alt_chains c;
+
+	alt_chains_init(&c);
+	r->params.chain.issuer = "Root C";
+	queue_alternates(r, &c, 404);
+	order(r);
+	assert_int_equal(r->rc, ACME_ORDER_OK);
+	assert_string_equal(r->pem, c.pem[0]);
+	assert_int_equal(fake_ca_count(&r->ca, "POST", ALT2_URL), 1);
+	alt_chains_finish(&c);
+}
+
+/* A Link header that is not one: the default chain. */
+static void
+test_alternates_bad_link(void **state)
+{
+	struct run *r = *state;
+	struct alt_chains c;
+
+	alt_chains_init(&c);
+	r->params.chain.issuer = "Root B";
+	queue_new_order(r, ORDER("valid", ",\"certificate\":\"" CERT_URL "\""));
+	fake_ca_json(&r->ca, CERT_URL, 200, c.pem[0])->links = "<" ALT1_URL ";rel=alternate";
+	order(r);
+	assert_int_equal(r->rc, ACME_ORDER_OK);
+	assert_string_equal(r->pem, c.pem[0]);
+	assert_int_equal(fake_ca_count(&r->ca, "POST", ALT1_URL), 0);
+	alt_chains_finish(&c);
+}
+
 int
 main(void)
 {
@@ -590,6 +756,10 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_withdrawn_on_failure, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_withdrawn_when_present_fails, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_alternates_preferred, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_alternates_not_asked, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_alternate_refused, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_alternates_bad_link, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

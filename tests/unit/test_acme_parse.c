@@ -223,6 +223,136 @@ test_retry_after(void **state)
 	assert_int_equal(acme_parse_retry_after("tomorrow", now, 3600, &when), -1);
 }
 
+#define BASE "https://ca.test:14000/certZ/abc"
+
+/* Parses value for rel="alternate" against BASE; the targets joined by
+ * " " into out, or "ERR" when it is refused. */
+static void
+links(const char *value, size_t max, char *out, size_t outlen)
+{
+	char *urls[ACME_MAX_LINKS];
+	char err[128];
+	int n;
+
+	out[0] = '\0';
+	n = acme_parse_links(value, "alternate", BASE, urls, max, err, sizeof(err));
+	if (n < 0) {
+		assert_true(err[0] != '\0');
+		snprintf(out, outlen, "ERR");
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		size_t used = strlen(out);
+
+		snprintf(out + used, outlen - used, "%s%s", i > 0 ? " " : "", urls[i]);
+	}
+	acme_parse_links_free(urls, (size_t)n);
+}
+
+static void
+expect_links(const char *value, const char *want)
+{
+	char got[4096];
+
+	links(value, ACME_MAX_LINKS, got, sizeof(got));
+	if (strcmp(got, want) != 0) {
+		print_error("links(%s): got '%s', want '%s'\n", value, got, want);
+		fail();
+	}
+}
+
+static void
+test_links(void **state)
+{
+	(void)state;
+	/* Pebble's: several headers, joined by http.c with ", ". */
+	expect_links("<https://ca.test:14000/dir>;rel=\"index\", "
+	             "<https://ca.test:14000/certZ/abc/1>;rel=\"alternate\", "
+	             "<https://ca.test:14000/certZ/abc/2>;rel=\"alternate\"",
+	             "https://ca.test:14000/certZ/abc/1 https://ca.test:14000/certZ/abc/2");
+	/* Unquoted, any case, among other relation types, spaces around. */
+	expect_links("<https://a.test/1> ; REL = Alternate", "https://a.test/1");
+	expect_links("<https://a.test/1>; rel=\"up alternate\"; title=\"x\"", "https://a.test/1");
+	expect_links("<https://a.test/1>;rel=\"alternates\"", "");
+	expect_links("<https://a.test/1>;rel=\"alt\"", "");
+	/* Only the first rel counts (RFC 8288 section 3.3). */
+	expect_links("<https://a.test/1>;rel=index;rel=alternate", "");
+	expect_links("<https://a.test/1>;title=\"a, b; rel=alternate\";rel=alternate",
+	             "https://a.test/1");
+	/* A comma in the URL, an escape in a quoted string, a bare parameter,
+	 * empty list elements. */
+	expect_links(" , <https://a.test/a,b>;crossorigin;rel=\"al\\ternate\",,",
+	             "https://a.test/a,b");
+	/* References: a path is taken on the request's origin; the others are
+	 * left out. */
+	expect_links("</certZ/abc/1>;rel=alternate", "https://ca.test:14000/certZ/abc/1");
+	expect_links("<1>;rel=alternate, <../1>;rel=alternate, <//evil.test/1>;rel=alternate, "
+	             "<http://ca.test/1>;rel=alternate, <ftp://x/>;rel=alternate, <>;rel=alternate",
+	             "");
+	/* Another host is the client's to refuse (same_origin), not the
+	 * parser's. */
+	expect_links("<https://evil.test/1>;rel=alternate", "https://evil.test/1");
+	/* A URL http_url_ok refuses. */
+	expect_links("<https://a.test/a b>;rel=alternate, <https://a.test/\\x>;rel=alternate, "
+	             "<https://a.test/\x01>;rel=alternate",
+	             "");
+	/* Twice the same. */
+	expect_links("<https://a.test/1>;rel=alternate, <https://a.test/1>;rel=alternate",
+	             "https://a.test/1");
+	/* No link at all. */
+	expect_links("", "");
+	expect_links(" ,, ", "");
+}
+
+static void
+test_links_hostile(void **state)
+{
+	char value[65536];
+	char got[8192];
+	char *urls[ACME_MAX_LINKS];
+	char err[64];
+	size_t n = 0;
+
+	(void)state;
+	expect_links("https://a.test/1;rel=alternate", "ERR");
+	expect_links("<https://a.test/1;rel=alternate", "ERR");
+	expect_links("<https://a.test/1>;rel=\"alternate", "ERR");
+	expect_links("<https://a.test/1>;rel=\"alternate\\", "ERR");
+	expect_links("<https://a.test/1>;rel=\"alt\x01\"", "ERR");
+	expect_links("<https://a.test/1>;=alternate", "ERR");
+	expect_links("<https://a.test/1>;", "ERR");
+	expect_links("<https://a.test/1> rel=alternate", "ERR");
+	expect_links("<https://a.test/1>;rel=alternate <https://a.test/2>", "ERR");
+	expect_links("<https://a.test/1>;rel=", "");
+	/* Many links: the first ACME_MAX_LINKS (or max) kept, no more. */
+	for (int i = 0; i < 1000; i++) {
+		n += (size_t)snprintf(value + n, sizeof(value) - n,
+		                      "<https://a.test/%d>;rel=alternate, ", i);
+	}
+	assert_int_equal(acme_parse_links(value, "alternate", BASE, urls, 100, err, sizeof(err)),
+	                 ACME_MAX_LINKS);
+	assert_string_equal(urls[0], "https://a.test/0");
+	assert_string_equal(urls[ACME_MAX_LINKS - 1], "https://a.test/7");
+	acme_parse_links_free(urls, ACME_MAX_LINKS);
+	links(value, 2, got, sizeof(got));
+	assert_string_equal(got, "https://a.test/0 https://a.test/1");
+	/* A rel value too long to be one acmed asks for. */
+	memset(value, 0, sizeof(value));
+	n = (size_t)snprintf(value, sizeof(value), "<https://a.test/1>;rel=\"alternate");
+	memset(value + n, ' ', 1000);
+	snprintf(value + n + 1000, sizeof(value) - n - 1000, "x\"");
+	expect_links(value, "");
+	/* A long quoted string, an unterminated one after many links. */
+	n = 0;
+	for (int i = 0; i < 2000; i++) {
+		n += (size_t)snprintf(value + n, sizeof(value) - n, "<https://a.test/%d>;rel=up,",
+		                      i);
+	}
+	snprintf(value + n, sizeof(value) - n, "<x>;title=\"");
+	expect_links(value, "ERR");
+	assert_int_equal(acme_parse_links(NULL, "alternate", BASE, urls, 1, err, sizeof(err)), -1);
+}
+
 static void
 test_names(void **state)
 {
@@ -248,6 +378,8 @@ main(void)
 	        cmocka_unit_test(test_renewal_info),
 	        cmocka_unit_test(test_timestamps),
 	        cmocka_unit_test(test_retry_after),
+	        cmocka_unit_test(test_links),
+	        cmocka_unit_test(test_links_hostile),
 	        cmocka_unit_test(test_names),
 	};
 

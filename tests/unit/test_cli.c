@@ -49,6 +49,7 @@ static const char *const sample[CLI_OPT__MAX] = {
         [CLI_OPT_NAME] = "www",
         [CLI_OPT_POST_HOOK] = "/bin/post",
         [CLI_OPT_PRE_HOOK] = "/bin/pre now",
+        [CLI_OPT_PREFERRED_CHAIN] = "ISRG Root X1",
         [CLI_OPT_PROFILE] = "tlsserver",
         [CLI_OPT_REASON] = "keyCompromise",
         [CLI_OPT_STANDALONE] = "8080",

@@ -386,6 +386,9 @@ test_values(void **state)
 	        {"ca", "https://localhost:14000/dir", STR(ca)},
 	        {"ca-file", "/etc/ssl/pebble.pem", STR(ca_file)},
 	        {"challenge", "tls-alpn-01", 0},
+	        {"chain", "shortest", 0},
+	        {"chain", "default", 0},
+	        {"preferred-chain", "ISRG Root X1", STR(preferred_chain)},
 	        {"concurrency", "1024", 0},
 	        {"concurrency", "1", 0},
 	        {"new-order-concurrency", "1", 0},
@@ -583,6 +586,9 @@ test_value_errors(void **state)
 	          "buypass, buypass-staging, google, google-staging, letsencrypt, "
 	          "letsencrypt-staging, zerossl"}},
 	        {"ca-file = a\tb\n", {"1: ca-file: invalid value: contains a control character"}},
+	        {"chain = short\npreferred-chain = a\x01b\n",
+	         {"1: chain: invalid value 'short': expected default or shortest",
+	          "2: preferred-chain: invalid value: contains a control character"}},
 	        {"challenge = http-02\n",
 	         {"1: challenge: invalid value 'http-02': expected http-01, dns-01 or "
 	          "tls-alpn-01"}},

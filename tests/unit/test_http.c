@@ -118,6 +118,15 @@ respond(SSL *ssl, const struct tls_server_request *req)
 		                     "Retry-After: 1\001\r\n"
 		                     "Content-Type: text/plain\r\n"
 		                     "Content-Length: 0\r\n\r\n");
+	} else if (strcmp(path, "/biglinks") == 0) {
+		/* 20 Link headers of 1000 bytes: more than HTTP_MAX_LINKS. */
+		tls_server_putf(ssl, "HTTP/1.1 200 OK\r\n");
+		for (i = 0; i < 20; i++) {
+			tls_server_putf(ssl, "Link: <https://127.0.0.1/%02d/", i);
+			put_fill(ssl, 1000 - 32);
+			tls_server_putf(ssl, ">;rel=alternate\r\n");
+		}
+		tls_server_putf(ssl, "Content-Length: 0\r\n\r\n");
 	} else if (sscanf(path, "/status/%zu", &n) == 1) {
 		tls_server_putf(
 		        ssl,
@@ -143,6 +152,7 @@ struct result {
 	char *location;
 	char *replay_nonce;
 	char *retry_after;
+	char *links;
 };
 
 struct ctx {
@@ -161,6 +171,7 @@ struct ctx {
 	int chain_left;
 	/* destroy the client from inside the first callback */
 	bool destroy_in_cb;
+	unsigned flags; /* enum http_flags of the requests start() makes */
 };
 
 static char *
@@ -179,6 +190,7 @@ result_free(struct result *r)
 	free(r->location);
 	free(r->replay_nonce);
 	free(r->retry_after);
+	free(r->links);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -210,6 +222,7 @@ done(const struct http_response *resp, void *arg)
 	r->location = dup_or_null(resp->location);
 	r->replay_nonce = dup_or_null(resp->replay_nonce);
 	r->retry_after = dup_or_null(resp->retry_after);
+	r->links = dup_or_null(resp->links);
 
 	if (c->destroy_in_cb) {
 		http_destroy(c->http);
@@ -237,7 +250,7 @@ start(struct ctx *c, const char *method, const char *path, const char *ct, const
 
 	snprintf(url, sizeof(url), "https://127.0.0.1:%d%s", c->srv.port, path);
 	c->in_request = true;
-	rc = http_request(c->http, method, url, ct, body, len, done, c);
+	rc = http_request_with(c->http, c->flags, method, url, ct, body, len, done, c);
 	c->in_request = false;
 	return rc;
 }
@@ -344,6 +357,37 @@ test_get_headers(void **state)
 	http_get_stats(c->http, &st);
 	assert_int_equal(st.requests, 1);
 	assert_int_equal(st.connections, 1);
+}
+
+/* Link headers are kept only for a request that asks (HTTP_KEEP_LINKS):
+ * joined with ", ", those of a 1xx response forgotten, at most
+ * HTTP_MAX_LINKS bytes, the first ones kept. */
+static void
+test_links(void **state)
+{
+	struct ctx *c = *state;
+
+	client_new(c);
+	assert_int_equal(start(c, "GET", "/ok", NULL, NULL, 0), 0);
+	run(c, 1, 10);
+	assert_null(c->res[0].links);
+	c->flags = HTTP_KEEP_LINKS;
+	assert_int_equal(start(c, "GET", "/ok", NULL, NULL, 0), 0);
+	run(c, 2, 10);
+	assert_string_equal(c->res[1].links, "<https://127.0.0.1/dir>;rel=\"index\", "
+	                                     "<https://127.0.0.1/tos>;rel=\"terms-of-service\"");
+	assert_string_equal(c->res[1].location, "https://127.0.0.1/acct/1");
+	assert_int_equal(start(c, "GET", "/continue", NULL, NULL, 0), 0);
+	run(c, 3, 10);
+	assert_int_equal(c->res[2].status, 200);
+	assert_null(c->res[2].links);
+	assert_int_equal(start(c, "GET", "/biglinks", NULL, NULL, 0), 0);
+	run(c, 4, 10);
+	assert_non_null(c->res[3].links);
+	assert_true(strlen(c->res[3].links) < HTTP_MAX_LINKS);
+	assert_true(strlen(c->res[3].links) > HTTP_MAX_LINKS - 1100);
+	assert_non_null(strstr(c->res[3].links, "<https://127.0.0.1/00/"));
+	assert_null(strstr(c->res[3].links, "<https://127.0.0.1/19/"));
 }
 
 static void
@@ -814,6 +858,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_url_ok),
 	        cmocka_unit_test(test_null_safe),
+	        cmocka_unit_test_setup_teardown(test_links, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_get_headers, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_head, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_error_status, setup, teardown),
