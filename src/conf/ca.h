@@ -6,6 +6,13 @@
  * already an https URL, name itself. Borrowed; NULL when neither. */
 const char *ca_directory_url(const char *name);
 
+/* The CA when none is configured. */
+#define CA_DEFAULT "letsencrypt"
+
+/* The directory URL of a resolved setting ca (conf_settings.ca), the
+ * default's when NULL; NULL when it names no CA. */
+const char *ca_settings_url(const char *ca);
+
 /* For messages: the short names, comma separated. */
 const char *ca_short_names(void);
 
