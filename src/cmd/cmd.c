@@ -92,6 +92,45 @@ out:
 	return rc;
 }
 
+int
+cmd_more_cas(const struct conf *conf, const struct conf_cert *cert, const struct cli *cli,
+             struct conf_settings **out, size_t *n)
+{
+	struct conf_settings *list = calloc(CONF_CA_LIST_MAX, sizeof(*list));
+	size_t k = 0;
+	int rc = -1;
+
+	if (list == NULL) {
+		goto out;
+	}
+	while (k + 1 < CONF_CA_LIST_MAX) {
+		rc = conf_resolve_at(conf, cert, &cli->settings, k + 1, &list[k]);
+		if (rc != 0) {
+			break;
+		}
+		k++;
+	}
+out:
+	if (rc < 0) {
+		log_error("out of memory");
+		cmd_more_cas_free(list, k);
+		list = NULL;
+		k = 0;
+	}
+	*out = list;
+	*n = k;
+	return rc < 0 ? -1 : 0;
+}
+
+void
+cmd_more_cas_free(struct conf_settings *list, size_t n)
+{
+	for (size_t i = 0; list != NULL && i < n; i++) {
+		conf_settings_finish(&list[i]);
+	}
+	free(list);
+}
+
 struct batch_hooks *
 cmd_batch_hooks(const struct conf_settings *settings)
 {
@@ -184,11 +223,11 @@ cmd_status_row_json(const struct status_row *row)
 	for (size_t i = 0; domains != NULL && i < row->n_domains; i++) {
 		json_array_append_new(domains, json_string(row->domains[i]));
 	}
-	return json_pack("{s:s, s:o*, s:I, s:I, s:I, s:s*, s:s, s:b}", "cert", row->cert, "domains",
-	                 domains, "not_after", (json_int_t)row->not_after, "next",
-	                 (json_int_t)row->next, "attempts", (json_int_t)row->attempts, "last_error",
-	                 row->last_error, "why", row->why != NULL ? row->why : "", "running",
-	                 row->running);
+	return json_pack("{s:s, s:o*, s:I, s:I, s:I, s:s*, s:s, s:b, s:s*, s:s*}", "cert",
+	                 row->cert, "domains", domains, "not_after", (json_int_t)row->not_after,
+	                 "next", (json_int_t)row->next, "attempts", (json_int_t)row->attempts,
+	                 "last_error", row->last_error, "why", row->why != NULL ? row->why : "",
+	                 "running", row->running, "ca", row->ca, "ca_fallback", row->ca_fallback);
 }
 
 enum cli_exit

@@ -61,6 +61,13 @@ int cmd_installed_settings(struct cli *cli, const struct conf *conf,
 /* The pre-hook and post-hook of settings for a command's runners
  * (job_runner_config.batch): the post-hook runs at batch_hooks_finish,
  * once for the whole command. NULL when neither is set. */
+/* The settings of each CA after the first of cert's ca list (its
+ * failover CAs, conf_resolve_at), in *out (n of them; cmd_more_cas_free).
+ * Returns 0, or -1 when out of memory (logged). */
+int cmd_more_cas(const struct conf *conf, const struct conf_cert *cert, const struct cli *cli,
+                 struct conf_settings **out, size_t *n);
+void cmd_more_cas_free(struct conf_settings *list, size_t n);
+
 struct batch_hooks *cmd_batch_hooks(const struct conf_settings *settings);
 /* Whether -q was given (more often than -v): a command then prints errors
  * only, not what it did (the output a command exists for, its --json and

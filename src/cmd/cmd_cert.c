@@ -278,9 +278,14 @@ print_paths(const char *state_dir, const char *name, const struct job_runner *ru
  * prints what the caller needs. Returns a CLI exit status. */
 static int
 issue(struct cli *cli, const char *name, const struct conf_settings *settings,
-      const char *state_dir, const struct preflight_memo *memo)
+      const char *state_dir, const struct preflight_memo *memo, const struct conf *conf,
+      const struct conf_cert *section)
 {
 	struct session s;
+	struct session_more more;
+	struct conf_settings *more_settings = NULL;
+	const struct conf_settings *more_list[CONF_CA_LIST_MAX];
+	size_t n_more = 0;
 	struct job_runner_config config;
 	struct job_request req;
 	struct policy_decision d;
@@ -291,12 +296,24 @@ issue(struct cli *cli, const char *name, const struct conf_settings *settings,
 	int rc;
 
 	memset(&req, 0, sizeof(req));
+	memset(&more, 0, sizeof(more));
 	req.force = cli->flags[CLI_OPT_FORCE];
 	need_ca = ca_url != NULL && (req.force ||
 	                             policy_check(state_dir, name, settings, ca_url, false, 0,
 	                                          time(NULL), &d, NULL) < 0 ||
 	                             d.action == POLICY_ORDER || d.ari_stale);
 	rc = cmd_exit(session_connect(&s, settings, state_dir, need_ca, &config));
+	/* Its failover CAs, reached when the first is needed. */
+	if (rc == CLI_EXIT_OK && cmd_more_cas(conf, section, cli, &more_settings, &n_more) < 0) {
+		rc = CLI_EXIT_FAILURE;
+	}
+	for (size_t i = 0; i < n_more; i++) {
+		more_list[i] = &more_settings[i];
+	}
+	if (rc == CLI_EXIT_OK && n_more > 0) {
+		rc = cmd_exit(session_connect_more(&more, more_list, n_more, state_dir, need_ca,
+		                                   s.fleet, &config));
+	}
 	if (rc != CLI_EXIT_OK) {
 		goto out;
 	}
@@ -331,7 +348,9 @@ issue(struct cli *cli, const char *name, const struct conf_settings *settings,
 out:
 	job_runner_destroy(runner);
 	batch_hooks_destroy(batch);
+	session_more_finish(&more);
 	session_finish(&s);
+	cmd_more_cas_free(more_settings, n_more);
 	return rc;
 }
 
@@ -407,7 +426,7 @@ run(struct cli *cli)
 	    preflight_check(state_dir, name, &settings, 0, &memo, NULL, NULL) < 0) {
 		goto out;
 	}
-	rc = issue(cli, name, &settings, state_dir, &memo);
+	rc = issue(cli, name, &settings, state_dir, &memo, &conf, section);
 out:
 	preflight_memo_finish(&memo);
 	free(state_dir);

@@ -16,6 +16,11 @@
 struct group {
 	const char *ca;
 	const char *ca_file;
+	const char *ca_list;
+	/* The later CAs of the list (failover), resolved for the first
+	 * certificate. */
+	struct conf_settings *more;
+	size_t n_more;
 	struct conf_settings *settings; /* resolved, one per certificate */
 	const char **names;
 	size_t n;
@@ -51,11 +56,15 @@ renew_group(struct group *g, bool force, struct batch_hooks *batch, unsigned lon
 	struct conf_settings base;
 	struct job_runner *runner = NULL;
 	struct http_stats stats;
+	struct session_more more;
+	const struct conf_settings *more_settings[CONF_CA_LIST_MAX];
 	char *state_dir = NULL;
 	const char *ca_url = session_ca_url(&g->settings[0]);
+	bool need_ca;
 	int rc = CLI_EXIT_FAILURE;
 
 	memset(&s, 0, sizeof(s));
+	memset(&more, 0, sizeof(more));
 	state_dir = session_state_dir(&g->settings[0]);
 	if (state_dir == NULL) {
 		rc = CLI_EXIT_USAGE;
@@ -69,9 +78,15 @@ renew_group(struct group *g, bool force, struct batch_hooks *batch, unsigned lon
 		rc = CLI_EXIT_USAGE;
 		goto out;
 	}
-	rc = cmd_exit(session_connect(&s, &g->settings[0], state_dir,
-	                              ca_url != NULL && needs_ca(g, state_dir, ca_url, force),
-	                              &config));
+	need_ca = ca_url != NULL && needs_ca(g, state_dir, ca_url, force);
+	rc = cmd_exit(session_connect(&s, &g->settings[0], state_dir, need_ca, &config));
+	for (size_t i = 0; i < g->n_more; i++) {
+		more_settings[i] = &g->more[i];
+	}
+	if (rc == CLI_EXIT_OK && g->n_more > 0) {
+		rc = cmd_exit(session_connect_more(&more, more_settings, g->n_more, state_dir,
+		                                   need_ca, s.fleet, &config));
+	}
 	if (rc != CLI_EXIT_OK) {
 		goto out;
 	}
@@ -103,6 +118,7 @@ out:
 		counts[JOB_FAILED] += g->n;
 	}
 	job_runner_destroy(runner);
+	session_more_finish(&more);
 	session_finish(&s);
 	free(state_dir);
 	return rc;
@@ -188,6 +204,7 @@ groups_finish(struct groups *gs)
 		}
 		free(gs->list[k].settings);
 		free(gs->list[k].names);
+		cmd_more_cas_free(gs->list[k].more, gs->list[k].n_more);
 	}
 	free(gs->list);
 	memset(gs, 0, sizeof(*gs));
@@ -202,7 +219,8 @@ group_for(struct groups *gs, const struct conf_settings *st, size_t max)
 
 	for (size_t k = 0; k < gs->n && g == NULL; k++) {
 		if (cmd_same(gs->list[k].ca, st->ca) &&
-		    cmd_same(gs->list[k].ca_file, st->ca_file)) {
+		    cmd_same(gs->list[k].ca_file, st->ca_file) &&
+		    cmd_same(gs->list[k].ca_list, st->ca_list)) {
 			g = &gs->list[k];
 		}
 	}
@@ -254,10 +272,15 @@ group_certs(struct cli *cli, const struct conf *conf, struct groups *gs)
 			conf_settings_finish(&st);
 			return -1;
 		}
+		if (g->n == 0 && cmd_more_cas(conf, c, cli, &g->more, &g->n_more) < 0) {
+			conf_settings_finish(&st);
+			return -1;
+		}
 		g->settings[g->n] = st;
 		g->names[g->n] = c->name;
 		g->ca = g->settings[0].ca;
 		g->ca_file = g->settings[0].ca_file;
+		g->ca_list = g->settings[0].ca_list;
 		g->n++;
 	}
 	return 0;

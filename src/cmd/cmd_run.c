@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "conf/ca.h"
 #include "base/buf.h"
 #include "io/ctl.h"
 #include "store/store.h"
@@ -22,13 +23,20 @@
 #define RETRY_MIN 10.0
 #define RETRY_MAX 3600.0
 
-/* The daemon: one CA, its account, a job runner and the schedule. */
+/* The daemon: its CAs and their accounts, a job runner and the schedule. */
 struct daemon {
 	struct ev_loop *loop;
 	struct cli *cli;
 	struct conf conf;
 	struct conf_settings settings; /* global, resolved */
-	struct session s;
+	struct session s; /* the first CA of the global settings */
+	/* Every other CA a certificate may order from (its own, or one of
+	 * its failover list), each once, resolved for the first certificate
+	 * naming it; their sessions once started. */
+	struct conf_settings *more_settings;
+	size_t n_more;
+	struct session_more more;
+	char *ca_set; /* cas_signature at the start: a reload keeps it */
 	bool ready;
 	struct job_runner *runner;
 	struct batch_hooks *batch; /* pre-hook and post-hook, or NULL */
@@ -48,27 +56,124 @@ struct daemon {
 	int rc;
 };
 
-/* Every certificate must use the daemon's CA: one account, one connection. */
-static int
-check_one_ca(const struct conf *conf, const struct cli *cli, const struct conf_settings *global)
+/* Whether url is global's CA or one of list's n. */
+static bool
+ca_listed(const struct conf_settings *global, const struct conf_settings *list, size_t n,
+          const char *url)
 {
-	for (size_t i = 0; i < conf->n_certs; i++) {
-		struct conf_settings st;
-		bool ok;
+	bool ret = cmd_same(ca_settings_url(global->ca), url);
 
-		if (conf_resolve(conf, &conf->certs[i], &cli->settings, &st) < 0) {
+	for (size_t i = 0; i < n && !ret; i++) {
+		ret = cmd_same(ca_settings_url(list[i].ca), url);
+	}
+	return ret;
+}
+
+/* The CAs of cert's list (the global one's when cert is NULL) that are
+ * not global's first nor in *out yet, appended to *out. Returns 0 or -1
+ * (logged). */
+static int
+add_cas_of(const struct conf *conf, const struct conf_cert *cert, const struct cli *cli,
+           const struct conf_settings *global, struct conf_settings **out, size_t *n)
+{
+	struct conf_settings st;
+	struct conf_settings *grown;
+	int rc;
+
+	for (size_t i = 0; (rc = conf_resolve_at(conf, cert, &cli->settings, i, &st)) == 0; i++) {
+		const char *url = ca_settings_url(st.ca);
+
+		if (url == NULL) {
+			log_error("ca: '%s' is neither a [ca NAME] section, an https URL nor one "
+			          "of %s",
+			          st.ca, ca_short_names());
+			conf_settings_finish(&st);
 			return -1;
 		}
-		ok = cmd_same(st.ca, global->ca) && cmd_same(st.ca_file, global->ca_file);
-		conf_settings_finish(&st);
-		if (!ok) {
-			log_error("%s:%d: [cert %s]: acmed run serves one CA: set ca and ca-file "
-			          "globally, not per certificate",
-			          conf->path, conf->certs[i].line, conf->certs[i].name);
+		if (ca_listed(global, *out, *n, url)) {
+			conf_settings_finish(&st);
+			continue;
+		}
+		grown = realloc(*out, (*n + 1) * sizeof(**out));
+		if (grown == NULL) {
+			conf_settings_finish(&st);
+			break;
+		}
+		*out = grown;
+		(*out)[(*n)++] = st;
+	}
+	if (rc < 0 || rc == 0) {
+		log_error("out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* Every CA the certificates of conf may order from besides global's
+ * first: from the global list and from each section that sets ca. */
+static int
+collect_cas(const struct conf *conf, const struct cli *cli, const struct conf_settings *global,
+            struct conf_settings **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	if (add_cas_of(conf, NULL, cli, global, out, n) < 0) {
+		return -1;
+	}
+	for (size_t i = 0; i < conf->n_certs; i++) {
+		if ((conf->certs[i].settings.set & ((uint64_t)1 << CONF_KEY_CA)) != 0 &&
+		    add_cas_of(conf, &conf->certs[i], cli, global, out, n) < 0) {
 			return -1;
 		}
 	}
 	return 0;
+}
+
+static int
+url_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The daemon's CAs as one string (sorted directory URLs, each with its
+ * ca-file): what a reload must keep. NULL when out of memory. */
+static char *
+cas_signature(const struct conf_settings *global, const struct conf_settings *list, size_t n)
+{
+	const char **urls = calloc(n + 1, sizeof(*urls));
+	struct buf b;
+	char *ret = NULL;
+
+	buf_init(&b, 1024 * 1024);
+	if (urls == NULL) {
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		urls[i] = ca_settings_url(list[i].ca);
+	}
+	qsort(urls, n, sizeof(*urls), url_cmp);
+	buf_add(&b, ca_settings_url(global->ca), strlen(ca_settings_url(global->ca)));
+	if (global->ca_file != NULL) {
+		buf_add(&b, global->ca_file, strlen(global->ca_file));
+	}
+	for (size_t i = 0; i < n; i++) {
+		buf_add(&b, " ", 1);
+		buf_add(&b, urls[i], strlen(urls[i]));
+		for (size_t k = 0; k < n; k++) {
+			if (list[k].ca_file != NULL &&
+			    strcmp(ca_settings_url(list[k].ca), urls[i]) == 0) {
+				buf_add(&b, list[k].ca_file, strlen(list[k].ca_file));
+			}
+		}
+	}
+	buf_add(&b, "", 1);
+	if (!b.failed) {
+		ret = strdup(b.data);
+	}
+out:
+	buf_finish(&b);
+	free(urls);
+	return ret;
 }
 
 /* What acmed check refuses: a state folder it cannot write to stops the
@@ -324,6 +429,32 @@ start(struct daemon *d)
 	config.state_dir = d->s.state_dir;
 	config.concurrency = d->settings.concurrency;
 	config.new_order_concurrency = d->settings.new_order_concurrency;
+	if (d->n_more > 0) {
+		const struct conf_settings **more = calloc(d->n_more, sizeof(*more));
+
+		for (size_t i = 0; more != NULL && i < d->n_more; i++) {
+			more[i] = &d->more_settings[i];
+		}
+		arc = more == NULL ? SESSION_FAILED
+		                   : session_connect_more(
+		                             &d->more, more, d->n_more, d->s.state_dir, true,
+		                             d->fleet.cluster != NULL ? &d->fleet : NULL, &config);
+		free(more);
+		if (arc == SESSION_USAGE) {
+			d->rc = CLI_EXIT_USAGE;
+			ev_break(d->loop, EVBREAK_ALL);
+			return;
+		}
+		if (arc != SESSION_OK) {
+			goto fatal;
+		}
+		for (size_t i = 0; i < d->more.n; i++) {
+			if (d->more.cas[i].offline != NULL) {
+				log_warn("%s: %s; its certificates fail over or wait for it",
+				         d->more.cas[i].ca_url, d->more.cas[i].offline);
+			}
+		}
+	}
 	/* Once per batch of renewals that run together: the post-hook when
 	 * the runner is idle again. */
 	if (d->batch == NULL) {
@@ -384,6 +515,9 @@ on_reload(struct ev_loop *loop, ev_signal *w, int revents)
 	struct daemon *d = w->data;
 	struct conf conf;
 	struct conf_settings settings;
+	struct conf_settings *more = NULL;
+	size_t n_more = 0;
+	char *ca_set = NULL;
 	size_t n;
 
 	notify_send("RELOADING=1");
@@ -397,16 +531,17 @@ on_reload(struct ev_loop *loop, ev_signal *w, int revents)
 		goto out;
 	}
 	if (conf_resolve(&conf, NULL, &d->cli->settings, &settings) < 0 ||
-	    check_one_ca(&conf, d->cli, &settings) < 0 ||
+	    collect_cas(&conf, d->cli, &settings, &more, &n_more) < 0 ||
+	    (ca_set = cas_signature(&settings, more, n_more)) == NULL ||
 	    preflight_all(&conf, d->cli, &settings, PREFLIGHT_NO_LISTEN) < 0) {
 		log_error("reload: configuration not changed");
 		goto out;
 	}
-	if (!cmd_same(settings.ca, d->settings.ca) ||
-	    !cmd_same(settings.ca_file, d->settings.ca_file) ||
+	/* The CAs' clients and accounts are made at the start. */
+	if (strcmp(ca_set, d->ca_set) != 0 ||
 	    !cmd_same(settings.state_dir, d->settings.state_dir)) {
-		log_error("reload: ca, ca-file and state-dir change only with a restart; "
-		          "configuration not changed");
+		log_error("reload: the CAs (ca, [ca] sections, ca-file) and state-dir change only "
+		          "with a restart; configuration not changed");
 		goto out;
 	}
 	if (!cmd_same(settings.cluster, d->settings.cluster) ||
@@ -439,6 +574,8 @@ out:
 	/* Whatever became of the configuration: SIGHUP is also how an
 	 * operator makes the daemon take a new account key. */
 	reload_account(d, "SIGHUP");
+	cmd_more_cas_free(more, n_more);
+	free(ca_set);
 	conf_settings_finish(&settings);
 	conf_finish(&conf);
 	notify_send("READY=1");
@@ -616,7 +753,8 @@ run(struct cli *cli)
 		goto out;
 	}
 	if (conf_resolve(&d.conf, NULL, &cli->settings, &d.settings) < 0 ||
-	    check_one_ca(&d.conf, cli, &d.settings) < 0) {
+	    collect_cas(&d.conf, cli, &d.settings, &d.more_settings, &d.n_more) < 0 ||
+	    (d.ca_set = cas_signature(&d.settings, d.more_settings, d.n_more)) == NULL) {
 		goto out;
 	}
 	if (preflight_all(&d.conf, cli, &d.settings, 0) < 0) {
@@ -678,10 +816,17 @@ out:
 	/* The HTTP client goes before the runner whose jobs it would call. */
 	http_destroy(d.s.http);
 	d.s.http = NULL;
+	for (size_t i = 0; i < d.more.n; i++) {
+		http_destroy(d.more.sessions[i].http);
+		d.more.sessions[i].http = NULL;
+	}
 	job_runner_destroy(d.runner);
 	batch_hooks_destroy(d.batch);
 	responders_destroy(d.responders);
 	session_finish(&d.s);
+	session_more_finish(&d.more);
+	cmd_more_cas_free(d.more_settings, d.n_more);
+	free(d.ca_set);
 	cmd_fleet_close(&d.fleet);
 	free(d.socket_path);
 	conf_settings_finish(&d.settings);

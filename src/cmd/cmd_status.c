@@ -431,17 +431,19 @@ print_table(json_t *answer)
 	json_array_foreach(certs, i, c)
 	{
 		const char *name = "", *state = "", *key_type = NULL, *issuer = NULL;
-		const char *error = NULL, *why = NULL, *problem = NULL;
+		const char *error = NULL, *why = NULL, *problem = NULL, *ca = NULL,
+		           *fallback = NULL;
 		json_int_t not_after = 0, next = 0, attempts = 0;
 		json_t *domains = NULL, *days = NULL, *d;
 		char na[32], nx[32], dl[16], st[32];
 		size_t k;
 
-		json_unpack(c, "{s:s, s?o, s?I, s?I, s?I, s?s, s?s, s?s, s?o, s?s, s?s, s?s}",
-		            "cert", &name, "domains", &domains, "not_after", &not_after, "next",
-		            &next, "attempts", &attempts, "last_error", &error, "why", &why,
-		            "state", &state, "days_left", &days, "key_type", &key_type, "issuer",
-		            &issuer, "problem", &problem);
+		json_unpack(
+		        c, "{s:s, s?o, s?I, s?I, s?I, s?s, s?s, s?s, s?o, s?s, s?s, s?s, s?s, s?s}",
+		        "cert", &name, "domains", &domains, "not_after", &not_after, "next", &next,
+		        "attempts", &attempts, "last_error", &error, "why", &why, "state", &state,
+		        "days_left", &days, "key_type", &key_type, "issuer", &issuer, "problem",
+		        &problem, "ca", &ca, "ca_fallback", &fallback);
 		format_time(not_after, na, sizeof(na));
 		format_time(next, nx, sizeof(nx));
 		snprintf(dl, sizeof(dl), "%s", "-");
@@ -461,6 +463,11 @@ print_table(json_t *answer)
 		if (key_type != NULL || issuer != NULL) {
 			printf("%-20s key %s, issued by %s\n", "",
 			       key_type != NULL ? key_type : "?", issuer != NULL ? issuer : "?");
+		}
+		if (ca != NULL) {
+			printf("%-20s from %s%s%s%s\n", "", ca,
+			       fallback != NULL ? " (failover: " : "",
+			       fallback != NULL ? fallback : "", fallback != NULL ? ")" : "");
 		}
 		print_files(c);
 		if (problem != NULL) {

@@ -456,6 +456,119 @@ out:
 	return rc;
 }
 
+/* Whether url is config's first CA or one of m's first n. */
+static bool
+ca_had(const struct session_more *m, size_t n, const struct job_runner_config *config,
+       const char *url)
+{
+	if (config->ca_url != NULL && strcmp(config->ca_url, url) == 0) {
+		return true;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(m->cas[i].ca_url, url) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* One more CA into m->cas[m->n]: reached, its account made sure of. A CA
+ * that cannot be used is kept offline, with why. */
+static enum session_result
+connect_one_more(struct session_more *m, const struct conf_settings *st, const char *url,
+                 const char *state_dir, bool need_ca, struct cmd_fleet *fleet)
+{
+	struct session *s = &m->sessions[m->n];
+	struct job_runner_ca *ca = &m->cas[m->n];
+	struct log_capture cap;
+	enum session_result rc = SESSION_OK;
+
+	memset(ca, 0, sizeof(*ca));
+	ca->ca_url = url;
+	ca->new_order_concurrency = st->new_order_concurrency;
+	ca->profile = st->profile;
+	session_account_options(st, &ca->account_options);
+	m->n++;
+	if (!need_ca) {
+		return SESSION_OK;
+	}
+	if (connect_ca(s, st) != SESSION_OK) {
+		ca->offline = s->offline;
+		return SESSION_OK;
+	}
+	log_capture_begin(&cap);
+	if (fleet != NULL && cmd_fleet_account_pull(fleet, state_dir, url) < 0) {
+		rc = SESSION_FAILED;
+	} else {
+		rc = session_account(s, st);
+	}
+	log_capture_end(&cap);
+	if (rc == SESSION_OK) {
+		ca->client = s->acme;
+		ca->acct = &s->acct;
+		if (fleet != NULL) {
+			cmd_fleet_account_push(fleet, &s->acct, state_dir, url);
+		}
+	} else if (rc == SESSION_USAGE) {
+		/* Said above: a configuration problem stops the run as it
+		 * does for the first CA. */
+		return SESSION_USAGE;
+	} else {
+		snprintf(s->offline, sizeof(s->offline), "%s: its account: %s",
+		         SESSION_OFFLINE_UNREACHABLE, cap.first[0] != '\0' ? cap.first : "failed");
+		ca->offline = s->offline;
+		rc = SESSION_OK;
+	}
+	return rc;
+}
+
+enum session_result
+session_connect_more(struct session_more *m, const struct conf_settings *const *settings, size_t n,
+                     const char *state_dir, bool need_ca, struct cmd_fleet *fleet,
+                     struct job_runner_config *config)
+{
+	enum session_result rc = SESSION_FAILED;
+
+	memset(m, 0, sizeof(*m));
+	m->sessions = calloc(n + 1, sizeof(*m->sessions));
+	m->cas = calloc(n + 1, sizeof(*m->cas));
+	if (m->sessions == NULL || m->cas == NULL) {
+		log_error("out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *url = ca_url_or_say(settings[i]);
+
+		if (url == NULL) {
+			rc = SESSION_USAGE;
+			goto out;
+		}
+		if (ca_had(m, m->n, config, url)) {
+			continue;
+		}
+		rc = connect_one_more(m, settings[i], url, state_dir, need_ca, fleet);
+		if (rc != SESSION_OK) {
+			goto out;
+		}
+	}
+	config->more_cas = m->cas;
+	config->n_more_cas = m->n;
+	rc = SESSION_OK;
+out:
+	return rc;
+}
+
+void
+session_more_finish(struct session_more *m)
+{
+	for (size_t i = 0; m->sessions != NULL && i < m->n; i++) {
+		session_finish(&m->sessions[i]);
+	}
+	free(m->sessions);
+	free(m->cas);
+	memset(m, 0, sizeof(*m));
+}
+
 void
 session_finish(struct session *s)
 {

@@ -136,6 +136,30 @@ enum session_result session_connect(struct session *s, const struct conf_setting
                                     const char *state_dir, bool need_ca,
                                     struct job_runner_config *config);
 
+/* The other CAs a run orders from: the later CAs of the certificates' ca
+ * lists (failover) and a daemon's other CAs. One session each. */
+struct session_more {
+	struct session *sessions;
+	struct job_runner_ca *cas; /* for job_runner_config.more_cas */
+	size_t n;
+};
+
+/* Sets up m for each of the n settings (each resolved for its CA,
+ * conf_resolve_at), skipping a CA config (job_runner_config, set up by
+ * session_connect) already has or an earlier one: each CA reached and its
+ * account made sure of when need_ca, else (or when that fails) its
+ * offline reason kept, so that its jobs fail over or fail with it. fleet:
+ * the run's shared store (the accounts shared through it), or NULL. Sets
+ * config->more_cas. Returns SESSION_OK, or SESSION_USAGE for a
+ * configuration error (said), or SESSION_FAILED (out of memory). */
+enum session_result session_connect_more(struct session_more *m,
+                                         const struct conf_settings *const *settings, size_t n,
+                                         const char *state_dir, bool need_ca,
+                                         struct cmd_fleet *fleet, struct job_runner_config *config);
+
+/* Frees m's sessions; safe on a zeroed one. */
+void session_more_finish(struct session_more *m);
+
 /* Frees everything; safe on a zeroed or finished session. */
 void session_finish(struct session *s);
 

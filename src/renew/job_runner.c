@@ -241,6 +241,14 @@ job_runner_destroy(struct job_runner *r)
 	free(r);
 }
 
+struct acme_client *
+job_runner_client(struct job_runner *r, const char *url)
+{
+	struct job_ca *ca = job_shared_ca(&r->sh, url);
+
+	return ca != NULL ? ca->issue.client : NULL;
+}
+
 time_t
 job_runner_now(const struct job_runner *r)
 {
@@ -273,6 +281,12 @@ on_finished(struct job *job, const struct job_outcome *outcome, void *arg)
 	slot_free(slot);
 	job_next(r);
 	if (r->active == 0 && r->waiting == 0) {
+		/* The post-hook starts the web server again: the port it
+		 * needs goes first (a fleet's responders stay: they answer
+		 * the other nodes). */
+		if (r->sh.batch != NULL && r->sh.cluster == NULL) {
+			responders_close(r->sh.responders);
+		}
 		/* The daemon's batch is over: its post-hook. */
 		batch_hooks_idle(r->sh.batch);
 	}

@@ -112,6 +112,10 @@ void job_runner_start(struct job_runner *runner);
  * open, and the daemon opens them at its start. */
 struct responders *job_runner_responders(struct job_runner *runner);
 
+/* The client of the runner's CA whose directory is url (borrowed), or
+ * NULL when it has none or that CA cannot be reached. */
+struct acme_client *job_runner_client(struct job_runner *runner, const char *url);
+
 /* Jobs running, and queued behind the cap. */
 size_t job_runner_active(const struct job_runner *runner);
 size_t job_runner_waiting(const struct job_runner *runner);

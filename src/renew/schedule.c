@@ -9,6 +9,7 @@
 #include "base/list.h"
 #include "base/log.h"
 #include "base/strmap.h"
+#include "conf/ca.h"
 #include "renew/ari.h"
 #include "renew/policy.h"
 #include "renew/status.h"
@@ -45,6 +46,10 @@ struct entry {
 	struct list_node ari_wait; /* in the schedule's ari_queue */
 	time_t ari_when; /* the time picked in the window, 0: none */
 	char *ari_id; /* of the installed certificate, or NULL */
+	/* The CA that issued it (state.json), which alone is asked for its
+	 * window; NULL: unknown, the schedule's client is asked. */
+	char *issuer;
+	char *fallback; /* why issuer is not its first CA, or NULL */
 	long unrecorded; /* jobs in a row that left it due without a record */
 	time_t hold_until; /* their backoff, kept here */
 	/* store_cert_folder_identity when its files were last read: status
@@ -201,6 +206,8 @@ entry_free(struct entry *e)
 	free(e->name);
 	free(e->last_error);
 	free(e->ari_id);
+	free(e->issuer);
+	free(e->fallback);
 	free(e->why);
 	free(e);
 }
@@ -356,20 +363,32 @@ static void
 fetch_ari(struct entry *e)
 {
 	struct schedule *sched = e->sched;
+	/* RFC 9773: a window is the issuing CA's to give. */
+	struct acme_client *client =
+	        e->issuer != NULL ? job_runner_client(sched->runner, e->issuer) : sched->client;
 	bool absent;
 
-	if (sched->client == NULL || e->ari != NULL || e->ari_id == NULL ||
-	    list_linked(&e->ari_wait)) {
+	if (client == NULL || e->ari != NULL || e->ari_id == NULL || list_linked(&e->ari_wait)) {
 		return;
 	}
 	if (sched->ari_in_flight >= SCHEDULE_ARI_MAX) {
 		list_append(&sched->ari_queue, &e->ari_wait);
 		return;
 	}
-	e->ari = ari_ask(sched->client, e->name, e->ari_id, on_ari, e, &absent);
+	e->ari = ari_ask(client, e->name, e->ari_id, on_ari, e, &absent);
 	if (e->ari != NULL) {
 		sched->ari_in_flight++;
 	}
+}
+
+/* Who issued what is installed, and why that CA (failover). */
+static void
+entry_issuer(struct entry *e, const char *ca, const char *fallback)
+{
+	free(e->issuer);
+	e->issuer = ca != NULL ? strdup(ca) : NULL;
+	free(e->fallback);
+	e->fallback = fallback != NULL ? strdup(fallback) : NULL;
 }
 
 /* What the entry keeps of the policy's word, for its timer and status. */
@@ -418,8 +437,10 @@ next_time(struct entry *e)
 			 * is not its window. */
 			e->ari_when = 0;
 		}
-		if (policy_view_decide(&v, &s, e->sched->ca_url, false, e->ari_when, now, &d) ==
-		    0) {
+		entry_issuer(e, v.st.ca, v.st.ca_fallback);
+		if (policy_view_decide(&v, &s,
+		                       s.ca != NULL ? ca_settings_url(s.ca) : e->sched->ca_url,
+		                       false, e->ari_when, now, &d) == 0) {
 			when = d.when;
 			entry_note(e, &d, v.info.not_after, v.info.ari_id, v.st.attempts,
 			           status_last_error(&v.st));
@@ -647,6 +668,9 @@ schedule_job_done(struct schedule *sched, const struct job_outcome *o)
 			e->ari_when = 0;
 		}
 		entry_note(e, &o->next, o->not_after, o->ari_id, o->attempts, o->last_error);
+		if (o->result == JOB_ISSUED || o->result == JOB_RENEWED) {
+			entry_issuer(e, o->ca_url, o->ca_fallback);
+		}
 		e->fleet_version = o->fleet_version;
 		e->fleet_owed = o->fleet_owed;
 		e->fleet_waiting = o->fleet_waiting;
@@ -736,6 +760,8 @@ schedule_each(struct schedule *sched, void (*fn)(const struct status_row *row, v
 		row.attempts = e->attempts;
 		row.last_error = e->last_error;
 		row.why = e->why;
+		row.ca = e->issuer;
+		row.ca_fallback = e->fallback;
 		row.running = job_runner_has(sched->runner, e->name);
 		fn(&row, arg);
 	}

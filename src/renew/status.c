@@ -21,4 +21,6 @@ status_row_fill(struct status_row *row, const char *cert, const struct conf_sett
 	row->attempts = v->st.attempts;
 	row->last_error = status_last_error(&v->st);
 	row->why = d->why;
+	row->ca = v->st.ca;
+	row->ca_fallback = v->st.ca_fallback;
 }

@@ -20,6 +20,10 @@ struct status_row {
 	long attempts; /* failures in a row */
 	const char *last_error; /* see status_last_error, or NULL */
 	const char *why; /* the policy's one line */
+	/* The CA that issued what is installed (its directory URL), and why
+	 * not the certificate's first (failover); NULL when unknown, none. */
+	const char *ca;
+	const char *ca_fallback;
 	bool running; /* a job for it is queued or running */
 };
 
