@@ -11,6 +11,7 @@
 #include "base/b64.h"
 #include "base/ident.h"
 #include "conf/ca.h"
+#include "io/http.h"
 #include "io/listener.h"
 
 #define EMAIL_MAX 254
@@ -241,6 +242,22 @@ conf_value_parse_ca(struct conf_settings *s, const struct conf_key_spec *spec, c
 		conf_value_fail(err, errlen,
 		                "%s: unknown CA '%s': expected an https URL or one of %s",
 		                spec->name, value, ca_short_names());
+		return -1;
+	}
+	return conf_value_set_string(s, spec, value);
+}
+
+int
+conf_value_parse_staging(struct conf_settings *s, const struct conf_key_spec *spec,
+                         const char *value, char *err, size_t errlen)
+{
+	/* A URL only: a short name's staging directory is known already
+	 * (ca_staging_url). */
+	if (!http_url_ok(value)) {
+		conf_value_fail(err, errlen,
+		                "%s: invalid value '%s': expected the https URL of the CA's staging "
+		                "directory",
+		                spec->name, value);
 		return -1;
 	}
 	return conf_value_set_string(s, spec, value);
