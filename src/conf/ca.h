@@ -2,6 +2,9 @@
 #ifndef ACMED_CA_H
 #define ACMED_CA_H
 
+/* The CA when none is configured. */
+#define CA_DEFAULT_NAME "letsencrypt"
+
 /* The directory URL for a short name ("letsencrypt", ...) or, when name is
  * already an https URL, name itself. Borrowed; NULL when neither. */
 const char *ca_directory_url(const char *name);
