@@ -454,8 +454,8 @@ run(struct cli *cli)
 		rc = CLI_EXIT_USAGE;
 		dr.ca_url = settings.ca;
 	}
-	if (preflight_check(dry ? dr.state_dir : state_dir, name, &settings, 0, &memo, NULL,
-	                    NULL) < 0) {
+	if (preflight_check(dry ? dr.state_dir : state_dir, name, &settings, 0, &memo, NULL, NULL) <
+	    0) {
 		goto out;
 	}
 	rc = issue(cli, name, &settings, dry ? dr.state_dir : state_dir, &memo, dry ? &dr : NULL);

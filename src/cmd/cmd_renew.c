@@ -420,7 +420,6 @@ out:
 
 static const enum cli_opt options[] = {
         CLI_OPT_FORCE,
-        CLI_OPT_DRY_RUN,
         CLI_OPT_NOW,
         CLI_OPT_CA,
         CLI_OPT_CA_FILE,
@@ -431,6 +430,7 @@ static const enum cli_opt options[] = {
         CLI_OPT_PRE_HOOK,
         CLI_OPT_POST_HOOK,
         CLI_OPT_PREFERRED_CHAIN,
+        CLI_OPT_DRY_RUN, /* the staging directory, a private state folder */
         CLI_OPT__MAX,
 };
 

@@ -29,7 +29,10 @@ dry_run_init(struct dry_run *dr, const char *real_state_dir, bool json)
 	if (dr->state_dir == NULL) {
 		goto out;
 	}
-	log_debug("dry run: state folder %s", dr->state_dir);
+	/* The jobs' lines say "installed in" this folder. */
+	log_info("--dry-run: nothing real is installed; the staging account and certificates "
+	         "are kept in %s until the end",
+	         dr->state_dir);
 	rc = 0;
 out:
 	if (rc < 0) {

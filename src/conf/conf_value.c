@@ -254,10 +254,11 @@ conf_value_parse_staging(struct conf_settings *s, const struct conf_key_spec *sp
 	/* A URL only: a short name's staging directory is known already
 	 * (ca_staging_url). */
 	if (!http_url_ok(value)) {
-		conf_value_fail(err, errlen,
-		                "%s: invalid value '%s': expected the https URL of the CA's staging "
-		                "directory",
-		                spec->name, value);
+		conf_value_fail(
+		        err, errlen,
+		        "%s: invalid value '%s': expected the https URL of the CA's staging "
+		        "directory",
+		        spec->name, value);
 		return -1;
 	}
 	return conf_value_set_string(s, spec, value);
