@@ -453,6 +453,7 @@ run(struct cli *cli)
 		}
 		rc = CLI_EXIT_USAGE;
 		dr.ca_url = settings.ca;
+		dry_run_announce(&dr);
 	}
 	if (preflight_check(dry ? dr.state_dir : state_dir, name, &settings, 0, &memo, NULL, NULL) <
 	    0) {

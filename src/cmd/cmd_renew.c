@@ -409,6 +409,9 @@ run(struct cli *cli)
 	if (rc != CLI_EXIT_OK) {
 		goto out;
 	}
+	if (dry) {
+		dry_run_announce(&dr);
+	}
 	rc = renew_groups(&gs, cli->flags[CLI_OPT_FORCE], cmd_quiet(cli), dry ? &dr : NULL);
 out:
 	dry_run_finish(&dr);

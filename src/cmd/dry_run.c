@@ -29,10 +29,6 @@ dry_run_init(struct dry_run *dr, const char *real_state_dir, bool json)
 	if (dr->state_dir == NULL) {
 		goto out;
 	}
-	/* The jobs' lines say "installed in" this folder. */
-	log_info("--dry-run: nothing real is installed; the staging account and certificates "
-	         "are kept in %s until the end",
-	         dr->state_dir);
 	rc = 0;
 out:
 	if (rc < 0) {
@@ -50,6 +46,15 @@ dry_run_finish(struct dry_run *dr)
 	free(dr->state_dir);
 	json_decref(dr->rows);
 	memset(dr, 0, sizeof(*dr));
+}
+
+void
+dry_run_announce(const struct dry_run *dr)
+{
+	/* The jobs' lines say "installed in" this folder. */
+	log_info("--dry-run: nothing real is installed; the staging account and certificates "
+	         "are kept in %s until the end",
+	         dr->state_dir);
 }
 
 const char *

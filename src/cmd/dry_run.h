@@ -37,6 +37,10 @@ int dry_run_init(struct dry_run *dr, const char *real_state_dir, bool json);
  * finished one. */
 void dry_run_finish(struct dry_run *dr);
 
+/* Says (info) that nothing real is installed, and where the dry run's
+ * files are meanwhile: once every certificate's settings passed. */
+void dry_run_announce(const struct dry_run *dr);
+
 /* The directory a dry run of certificate name orders from: settings'
  * staging key when set, else the staging directory of its ca short name
  * (letsencrypt when unset; ca_staging_url). NULL when there is none
