@@ -1,12 +1,15 @@
 #include "cmd/cli.h"
 
 #include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "base/log.h"
+#include "conf/ca.h"
 
 struct option_spec {
 	const char *name;
@@ -347,6 +350,32 @@ cli_finish(struct cli *cli)
 	conf_settings_finish(&cli->settings);
 }
 
+/* --ca: each item a [ca] section of conf, a short name or a URL (the
+ * parser knew no sections yet). Returns 0, or -1 (said). */
+static int
+check_ca_option(const struct cli *cli, const struct conf *conf)
+{
+	char item[CONF_CA_ITEM_MAX + 1];
+	const char *p;
+	size_t len;
+
+	if ((cli->settings.set & ((uint64_t)1 << CONF_KEY_CA)) == 0) {
+		return 0;
+	}
+	for (p = cli->settings.ca; *p != '\0'; p += len, p += strspn(p, " ")) {
+		len = strcspn(p, " ");
+		snprintf(item, sizeof(item), "%.*s", (int)len, p);
+		if (conf_find_ca(conf, item) == NULL && ca_directory_url(item) == NULL) {
+			log_error("--ca: unknown CA '%s': no [ca %s] section in %s, and not one of "
+			          "%s",
+			          item, item, conf->path != NULL ? conf->path : "the configuration",
+			          ca_short_names());
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int
 cli_load_config(struct cli *cli, struct conf *conf)
 {
@@ -366,5 +395,5 @@ cli_load_config(struct cli *cli, struct conf *conf)
 		}
 		return -1;
 	}
-	return 0;
+	return check_ca_option(cli, conf);
 }

@@ -20,8 +20,8 @@ ca_url_or_say(const struct conf_settings *settings)
 	const char *url = session_ca_url(settings);
 
 	if (url == NULL) {
-		log_error("ca: '%s' is neither an https URL nor one of %s", settings->ca,
-		          ca_short_names());
+		log_error("ca: '%s' is neither a [ca NAME] section, an https URL nor one of %s",
+		          settings->ca, ca_short_names());
 	}
 	return url;
 }

@@ -67,9 +67,17 @@ ca_staging_url(const char *name)
 {
 	const struct ca_entry *ca = NULL;
 
-	if (name != NULL) {
-		ca = bsearch(name, cas, sizeof(cas) / sizeof(cas[0]), sizeof(cas[0]), ca_cmp);
+	if (name == NULL) {
+		goto out;
 	}
+	ca = bsearch(name, cas, sizeof(cas) / sizeof(cas[0]), sizeof(cas[0]), ca_cmp);
+	/* A resolved setting holds the short name's directory URL. */
+	for (size_t i = 0; ca == NULL && i < sizeof(cas) / sizeof(cas[0]); i++) {
+		if (strcmp(cas[i].url, name) == 0) {
+			ca = &cas[i];
+		}
+	}
+out:
 	return ca != NULL ? ca->staging : NULL;
 }
 

@@ -9,10 +9,10 @@
  * already an https URL, name itself. Borrowed; NULL when neither. */
 const char *ca_directory_url(const char *name);
 
-/* The staging (test) directory URL of a short name: "letsencrypt" gives
- * letsencrypt-staging's, a staging short name its own. Borrowed; NULL for
- * a short name without one (zerossl), a URL (its staging is the config key
- * staging) or NULL. */
+/* The staging (test) directory URL of a short name, or of the directory
+ * URL a short name stands for: "letsencrypt" gives letsencrypt-staging's,
+ * a staging one its own. Borrowed; NULL for a CA without one (zerossl),
+ * any other URL (its staging is the config key staging) or NULL. */
 const char *ca_staging_url(const char *name);
 
 /* For messages: the short names, comma separated. */

@@ -6,6 +6,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "conf/ca.h"
 #include "conf/conf_internal.h"
 
 #define CONF_DOMAINS_MAX 1000
@@ -16,7 +17,10 @@
 #define WHERE_GLOBAL (1u << CONF_WHERE_GLOBAL)
 #define WHERE_CERT (1u << CONF_WHERE_CERT)
 #define WHERE_CLI (1u << CONF_WHERE_CLI)
+#define WHERE_CA (1u << CONF_WHERE_CA)
 #define WHERE_ANY (WHERE_GLOBAL | WHERE_CERT | WHERE_CLI)
+/* A key of the CA and its account: a [ca NAME] section may set it too. */
+#define WHERE_ANY_CA (WHERE_ANY | WHERE_CA)
 
 #define OFF(field) offsetof(struct conf_settings, field)
 #define KEY(k, n, w, kind, fn, field, lo, hi) \
@@ -28,12 +32,13 @@
 /* Sorted by name (bsearch) and indexed by enum conf_key: the enum is in the
  * same order. */
 static const struct conf_key_spec keys[CONF_KEY__MAX] = {
-        KEY(ACCOUNT_KEY_TYPE, "account-key-type", WHERE_ANY, CONF_FIELD_KEY_TYPE,
+        KEY(ACCOUNT_KEY_TYPE, "account-key-type", WHERE_ANY_CA, CONF_FIELD_KEY_TYPE,
             conf_value_parse_key_type, account_key_type, 0, 0),
-        KEY(AGREE_TOS, "agree-tos", WHERE_ANY, CONF_FIELD_BOOL, conf_value_parse_bool, agree_tos, 0,
-            0),
-        KEY(CA, "ca", WHERE_ANY, CONF_FIELD_STRING, conf_value_parse_ca, ca, 0, 0),
-        KEY(CA_FILE, "ca-file", WHERE_ANY, CONF_FIELD_STRING, conf_value_parse_text, ca_file, 0,
+        KEY(AGREE_TOS, "agree-tos", WHERE_ANY_CA, CONF_FIELD_BOOL, conf_value_parse_bool, agree_tos,
+            0, 0),
+        KEY(CA, "ca", WHERE_ANY, CONF_FIELD_STRING, conf_value_parse_ca_list, ca, 0,
+            CONF_CA_LIST_MAX),
+        KEY(CA_FILE, "ca-file", WHERE_ANY_CA, CONF_FIELD_STRING, conf_value_parse_text, ca_file, 0,
             PATH_MAX - 1),
         KEY(CERT_GROUP, "cert-group", WHERE_ANY, CONF_FIELD_LONG, conf_value_parse_group,
             cert_group, 0, 0),
@@ -63,13 +68,14 @@ static const struct conf_key_spec keys[CONF_KEY__MAX] = {
             0, LONG_MAX),
         LIST(DOMAINS, "domains", WHERE_CERT | WHERE_CLI, domains, n_domains, CONF_DOMAINS_MAX,
              conf_value_parse_domain),
-        KEY(EAB_ALG, "eab-alg", WHERE_ANY, CONF_FIELD_STRING, conf_value_parse_eab_alg, eab_alg, 0,
-            0),
-        KEY(EAB_HMAC_KEY, "eab-hmac-key", WHERE_ANY, CONF_FIELD_STRING, conf_value_parse_eab_key,
+        KEY(EAB_ALG, "eab-alg", WHERE_ANY_CA, CONF_FIELD_STRING, conf_value_parse_eab_alg, eab_alg,
+            0, 0),
+        KEY(EAB_HMAC_KEY, "eab-hmac-key", WHERE_ANY_CA, CONF_FIELD_STRING, conf_value_parse_eab_key,
             eab_hmac_key, 0, 0),
-        KEY(EAB_KID, "eab-kid", WHERE_ANY, CONF_FIELD_STRING, conf_value_parse_token, eab_kid, 0,
+        KEY(EAB_KID, "eab-kid", WHERE_ANY_CA, CONF_FIELD_STRING, conf_value_parse_token, eab_kid, 0,
             CONF_COMMAND_MAX),
-        LIST(EMAIL, "email", WHERE_ANY, emails, n_emails, CONF_EMAILS_MAX, conf_value_parse_email),
+        LIST(EMAIL, "email", WHERE_ANY_CA, emails, n_emails, CONF_EMAILS_MAX,
+             conf_value_parse_email),
         KEY(HOOK_TIMEOUT, "hook-timeout", WHERE_ANY, CONF_FIELD_LONG, conf_value_parse_duration,
             hook_timeout, 1, 3600),
         KEY(HTTP_HOOK, "http-hook", WHERE_ANY, CONF_FIELD_STRING, conf_value_parse_text, http_hook,
@@ -84,7 +90,7 @@ static const struct conf_key_spec keys[CONF_KEY__MAX] = {
             0, 0),
         KEY(KEY_TYPE, "key-type", WHERE_ANY, CONF_FIELD_KEY_TYPE, conf_value_parse_key_type,
             key_type, 0, 0),
-        KEY(NEW_ORDER_CONCURRENCY, "new-order-concurrency", WHERE_GLOBAL | WHERE_CLI,
+        KEY(NEW_ORDER_CONCURRENCY, "new-order-concurrency", WHERE_GLOBAL | WHERE_CLI | WHERE_CA,
             CONF_FIELD_LONG, conf_value_parse_number, new_order_concurrency, 1, 1024),
         KEY(NODE_NAME, "node-name", WHERE_GLOBAL | WHERE_CLI, CONF_FIELD_STRING,
             conf_value_parse_node_name, node_name, 1, CONF_NODE_NAME_MAX),
@@ -97,18 +103,19 @@ static const struct conf_key_spec keys[CONF_KEY__MAX] = {
             conf_value_parse_text, pre_hook, 0, CONF_COMMAND_MAX),
         KEY(PREFERRED_CHAIN, "preferred-chain", WHERE_ANY, CONF_FIELD_STRING, conf_value_parse_text,
             preferred_chain, 0, CONF_PREFERRED_CHAIN_MAX),
-        KEY(PROFILE, "profile", WHERE_ANY, CONF_FIELD_STRING, conf_value_parse_token, profile, 0,
+        KEY(PROFILE, "profile", WHERE_ANY_CA, CONF_FIELD_STRING, conf_value_parse_token, profile, 0,
             CONF_PROFILE_MAX),
         KEY(RENEW_BEFORE, "renew-before", WHERE_ANY, CONF_FIELD_LONG, conf_value_parse_renew_before,
             renew_before, 3600, LONG_MAX),
         KEY(REUSE_KEY, "reuse-key", WHERE_ANY, CONF_FIELD_BOOL, conf_value_parse_bool, reuse_key, 0,
             0),
-        KEY(STAGING, "staging", WHERE_GLOBAL | WHERE_CERT, CONF_FIELD_STRING,
+        KEY(STAGING, "staging", WHERE_GLOBAL | WHERE_CERT | WHERE_CA, CONF_FIELD_STRING,
             conf_value_parse_staging, staging, 0, 0),
         KEY(STATE_DIR, "state-dir", WHERE_GLOBAL | WHERE_CLI, CONF_FIELD_STRING,
             conf_value_parse_text, state_dir, 0, PATH_MAX - 1),
         KEY(TLS_LISTEN, "tls-listen", WHERE_ANY, CONF_FIELD_STRING, conf_value_parse_listen,
             tls_listen, 0, 0),
+        KEY(URL, "url", WHERE_CA, CONF_FIELD_STRING, conf_value_parse_ca, url, 0, 0),
         KEY(WEBROOT, "webroot", WHERE_ANY, CONF_FIELD_STRING, conf_value_parse_text, webroot, 0,
             PATH_MAX - 1),
 };
@@ -140,7 +147,17 @@ conf_set(struct conf_settings *s, enum conf_where where, const char *key, const 
 		goto out;
 	}
 	if ((spec->where & (1u << where)) == 0) {
-		if ((spec->where & WHERE_CERT) == 0) {
+		if (where == CONF_WHERE_CA) {
+			conf_value_fail(
+			        err, errlen,
+			        "%s: not a key of a [ca NAME] section (it takes url, staging, "
+			        "ca-file, email, agree-tos, account-key-type, eab-kid, "
+			        "eab-hmac-key, eab-alg, profile, new-order-concurrency)",
+			        spec->name);
+		} else if (spec->where == WHERE_CA) {
+			conf_value_fail(err, errlen, "%s: only valid in a [ca NAME] section",
+			                spec->name);
+		} else if ((spec->where & WHERE_CERT) == 0) {
 			conf_value_fail(err, errlen,
 			                "%s: only valid before the first [cert NAME] section",
 			                spec->name);
@@ -179,6 +196,7 @@ conf_settings_finish(struct conf_settings *s)
 			                     *(size_t *)conf_value_field(s, keys[k].off_n));
 		}
 	}
+	free(s->ca_list);
 	memset(s, 0, sizeof(*s));
 out:
 	return;
@@ -205,6 +223,11 @@ conf_finish(struct conf *conf)
 		conf_settings_finish(&conf->certs[i].settings);
 	}
 	free(conf->certs);
+	for (i = 0; i < conf->n_cas; i++) {
+		free(conf->cas[i].name);
+		conf_settings_finish(&conf->cas[i].settings);
+	}
+	free(conf->cas);
 	conf_value_list_free(conf->errors, conf->n_errors);
 	memset(conf, 0, sizeof(*conf));
 out:
@@ -273,13 +296,12 @@ out:
 	return ret;
 }
 
-int
-conf_resolve(const struct conf *conf, const struct conf_cert *cert, const struct conf_settings *cli,
-             struct conf_settings *out)
+/* The defaults, then each layer's keys (NULL layers skipped), then the
+ * ca_list the topmost layer carries. */
+static int
+resolve_layers(const struct conf_settings *const *layers, size_t n, struct conf_settings *out)
 {
-	const struct conf_settings *layers[3];
-	size_t l;
-	int k;
+	const char *ca_list = NULL;
 	int ret = -1;
 
 	memset(out, 0, sizeof(*out));
@@ -298,14 +320,11 @@ conf_resolve(const struct conf *conf, const struct conf_cert *cert, const struct
 	out->cert_owner = CONF_ID_UNSET;
 	out->cert_group = CONF_ID_UNSET;
 	out->cert_mode = 0644;
-	layers[0] = conf != NULL ? &conf->global : NULL;
-	layers[1] = cert != NULL ? &cert->settings : NULL;
-	layers[2] = cli;
-	for (l = 0; l < sizeof(layers) / sizeof(layers[0]); l++) {
+	for (size_t l = 0; l < n; l++) {
 		if (layers[l] == NULL) {
 			continue;
 		}
-		for (k = 0; k < CONF_KEY__MAX; k++) {
+		for (int k = 0; k < CONF_KEY__MAX; k++) {
 			if ((layers[l]->set & CONF_KEY_BIT(k)) == 0) {
 				continue;
 			}
@@ -314,6 +333,12 @@ conf_resolve(const struct conf *conf, const struct conf_cert *cert, const struct
 			}
 		}
 		out->set |= layers[l]->set;
+		if (layers[l]->ca_list != NULL) {
+			ca_list = layers[l]->ca_list;
+		}
+	}
+	if (ca_list != NULL && (out->ca_list = strdup(ca_list)) == NULL) {
+		goto out;
 	}
 	if (out->eab_alg == NULL) {
 		out->eab_alg = strdup("HS256");
@@ -327,6 +352,179 @@ out:
 		conf_settings_finish(out);
 	}
 	return ret;
+}
+
+int
+conf_resolve(const struct conf *conf, const struct conf_cert *cert, const struct conf_settings *cli,
+             struct conf_settings *out)
+{
+	return conf_resolve_at(conf, cert, cli, 0, out) == 0 ? 0 : -1;
+}
+
+/* The index-th space separated item of list, copied into buf; false when
+ * there is none. */
+static bool
+ca_item(const char *list, size_t index, char *buf, size_t size)
+{
+	size_t len = 0;
+
+	for (size_t i = 0;; i++) {
+		list += strspn(list, " \t,");
+		len = strcspn(list, " \t,");
+		if (len == 0) {
+			return false;
+		}
+		if (i == index) {
+			break;
+		}
+		list += len;
+	}
+	if (len >= size) {
+		return false;
+	}
+	memcpy(buf, list, len);
+	buf[len] = '\0';
+	return true;
+}
+
+/* The directory URL an item of a ca list names: its section's url, else
+ * the short name's, else the item itself (session_ca_url says what is
+ * wrong with it). */
+static const char *
+ca_item_url(const struct conf *conf, const char *item)
+{
+	const struct conf_ca *sec = conf != NULL ? conf_find_ca(conf, item) : NULL;
+	const char *url;
+
+	if (sec != NULL && sec->settings.url != NULL) {
+		item = sec->settings.url;
+	}
+	url = ca_directory_url(item);
+	return url != NULL ? url : item;
+}
+
+/* out->ca_list: the URL of every item of list. */
+static int
+set_ca_list(const struct conf *conf, const char *list, struct conf_settings *out)
+{
+	char item[CONF_CA_ITEM_MAX + 1];
+	size_t len = 0;
+	size_t off = 0;
+	char *text = NULL;
+	int ret = -1;
+
+	for (size_t i = 0; ca_item(list, i, item, sizeof(item)); i++) {
+		len += strlen(ca_item_url(conf, item)) + 1;
+	}
+	text = malloc(len + 1);
+	if (text == NULL) {
+		goto out;
+	}
+	text[0] = '\0';
+	for (size_t i = 0; ca_item(list, i, item, sizeof(item)); i++) {
+		const char *url = ca_item_url(conf, item);
+
+		off += (size_t)sprintf(text + off, "%s%s", off > 0 ? " " : "", url);
+	}
+	free(out->ca_list);
+	out->ca_list = text;
+	text = NULL;
+	ret = 0;
+out:
+	free(text);
+	return ret;
+}
+
+int
+conf_resolve_at(const struct conf *conf, const struct conf_cert *cert,
+                const struct conf_settings *cli, size_t index, struct conf_settings *out)
+{
+	const struct conf_settings *layers[4];
+	const struct conf_settings *own[3];
+	const struct conf_ca *sec = NULL;
+	const char *list = "letsencrypt";
+	char item[CONF_CA_ITEM_MAX + 1];
+	bool resolved = false;
+	int ret = -1;
+
+	memset(out, 0, sizeof(*out));
+	own[0] = conf != NULL ? &conf->global : NULL;
+	own[1] = cert != NULL ? &cert->settings : NULL;
+	own[2] = cli;
+	for (size_t l = 0; l < 3; l++) {
+		if (own[l] != NULL && (own[l]->set & CONF_KEY_BIT(CONF_KEY_CA)) != 0) {
+			list = own[l]->ca;
+			resolved = own[l]->ca_list != NULL;
+		}
+	}
+	if (!ca_item(list, index, item, sizeof(item))) {
+		ret = 1;
+		goto out;
+	}
+	sec = conf != NULL ? conf_find_ca(conf, item) : NULL;
+	layers[0] = own[0];
+	layers[1] = sec != NULL ? &sec->settings : NULL;
+	layers[2] = own[1];
+	layers[3] = own[2];
+	if (resolve_layers(layers, 4, out) < 0) {
+		goto out;
+	}
+	/* Settings resolved before (a job's copy) keep their CA; without a ca
+	 * anywhere it stays unset (session_ca_url: the default). */
+	if (resolved || (out->set & CONF_KEY_BIT(CONF_KEY_CA)) == 0) {
+		ret = 0;
+		goto out;
+	}
+	if (conf_value_set_string(out, &keys[CONF_KEY_CA], ca_item_url(conf, item)) < 0 ||
+	    set_ca_list(conf, list, out) < 0) {
+		goto out;
+	}
+	out->set |= CONF_KEY_BIT(CONF_KEY_CA);
+	/* A profile is a CA's: another CA may not know the certificate's. */
+	if (index > 0) {
+		free(out->profile);
+		out->profile = NULL;
+		out->set &= ~CONF_KEY_BIT(CONF_KEY_PROFILE);
+		if (sec != NULL && sec->settings.profile != NULL &&
+		    conf_value_set_string(out, &keys[CONF_KEY_PROFILE], sec->settings.profile) <
+		            0) {
+			goto out;
+		}
+		if (out->profile != NULL) {
+			out->set |= CONF_KEY_BIT(CONF_KEY_PROFILE);
+		}
+	}
+	ret = 0;
+out:
+	if (ret != 0) {
+		conf_settings_finish(out);
+	}
+	return ret;
+}
+
+const struct conf_ca *
+conf_find_ca(const struct conf *conf, const char *name)
+{
+	for (size_t i = 0; i < conf->n_cas; i++) {
+		if (strcmp(conf->cas[i].name, name) == 0) {
+			return &conf->cas[i];
+		}
+	}
+	return NULL;
+}
+
+bool
+conf_ca_list_has(const char *list, const char *url)
+{
+	char item[CONF_CA_ITEM_MAX + 1];
+
+	for (size_t i = 0; list != NULL && url != NULL && ca_item(list, i, item, sizeof(item));
+	     i++) {
+		if (strcmp(item, url) == 0) {
+			return true;
+		}
+	}
+	return false;
 }
 
 const struct conf_cert *
@@ -429,7 +627,8 @@ conf_settings_equal(const struct conf_settings *a, const struct conf_settings *b
 	if ((unsigned)except < CONF_KEY__MAX) {
 		mask &= ~CONF_KEY_BIT(except);
 	}
-	if ((a->set & mask) != (b->set & mask)) {
+	if ((a->set & mask) != (b->set & mask) ||
+	    (except != CONF_KEY_CA && !same_string(a->ca_list, b->ca_list))) {
 		return false;
 	}
 	for (int k = 0; k < CONF_KEY__MAX; k++) {

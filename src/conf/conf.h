@@ -62,6 +62,7 @@ enum conf_key {
 	CONF_KEY_STAGING,
 	CONF_KEY_STATE_DIR,
 	CONF_KEY_TLS_LISTEN,
+	CONF_KEY_URL,
 	CONF_KEY_WEBROOT,
 	CONF_KEY__MAX,
 };
@@ -92,7 +93,15 @@ enum conf_chain {
 
 struct conf_settings {
 	uint64_t set; /* bit (1 << CONF_KEY_x) for every key given */
-	char *ca; /* as given: short name or URL (see ca.h) */
+	/* As given: one to CONF_CA_LIST_MAX items, each a [ca NAME] section,
+	 * a short name (ca.h) or a URL, the first preferred and the others
+	 * tried in turn when it fails (failover). conf_resolve_at resolves it
+	 * to the directory URL of the item it picks. */
+	char *ca;
+	/* Set by conf_resolve_at: the directory URLs of every item of ca,
+	 * resolved, space separated, in order; NULL before. Not a key: a
+	 * resolved setting carries it along (conf_resolve copies it). */
+	char *ca_list;
 	char *ca_file;
 	char **emails; /* addresses without "mailto:" */
 	size_t n_emails;
@@ -144,6 +153,7 @@ struct conf_settings {
 	/* The staging directory of the CA given by URL, where --dry-run
 	 * orders (a short name's is built in: ca_staging_url); NULL: none. */
 	char *staging;
+	char *url; /* [ca NAME] only: its directory (short name or URL) */
 	char *state_dir; /* global only */
 	char *control_socket; /* global only */
 	/* The fleet, global only (acmed.conf(5)). cluster: the shared store,
@@ -163,11 +173,27 @@ struct conf_cert {
 	struct conf_settings settings;
 };
 
+/* A [ca NAME] section: a CA's directory (url) and what goes with it there:
+ * ca-file, the account (email, agree-tos, account-key-type, EAB), profile,
+ * new-order-concurrency. Its keys sit between the global ones and a
+ * [cert] section's when a certificate is ordered from it. */
+struct conf_ca {
+	char *name;
+	int line;
+	struct conf_settings settings;
+};
+
+/* The most items in a ca list, and the longest item. */
+#define CONF_CA_LIST_MAX 4
+#define CONF_CA_ITEM_MAX 512
+
 struct conf {
 	char *path; /* NULL when no file was read */
 	struct conf_settings global;
 	struct conf_cert *certs;
 	size_t n_certs;
+	struct conf_ca *cas;
+	size_t n_cas;
 	char **errors; /* "file:line: message" for every problem found */
 	size_t n_errors;
 };
@@ -196,6 +222,7 @@ enum conf_where {
 	CONF_WHERE_GLOBAL,
 	CONF_WHERE_CERT,
 	CONF_WHERE_CLI,
+	CONF_WHERE_CA,
 };
 int conf_set(struct conf_settings *s, enum conf_where where, const char *key, const char *value,
              char *err, size_t errlen);
@@ -206,6 +233,24 @@ int conf_set(struct conf_settings *s, enum conf_where where, const char *key, co
  * Returns 0 or -1 when out of memory. */
 int conf_resolve(const struct conf *conf, const struct conf_cert *cert,
                  const struct conf_settings *cli, struct conf_settings *out);
+
+/* conf_resolve for the index-th CA (from 0) of the certificate's ca list:
+ * defaults, conf->global, the [ca] section that item names (if any),
+ * cert->settings, cli; then out->ca is that item's directory URL (an item
+ * naming no section and no short name is left as it is: session_ca_url
+ * refuses it) and out->ca_list every item's. The first CA gets the
+ * profile of the certificate (or the global one), else its section's; the
+ * others their section's only: a profile is a CA's. Returns 0, 1 when the
+ * list has no such item (out zeroed), or -1 when out of memory. */
+int conf_resolve_at(const struct conf *conf, const struct conf_cert *cert,
+                    const struct conf_settings *cli, size_t index, struct conf_settings *out);
+
+/* The [ca NAME] section named name, or NULL. Borrowed. */
+const struct conf_ca *conf_find_ca(const struct conf *conf, const char *name);
+
+/* Whether url is among the space separated URLs of list (a resolved
+ * ca_list); false for NULL. */
+bool conf_ca_list_has(const char *list, const char *url);
 
 /* The section whose NAME is name, else the one whose first domain is name;
  * NULL when none. Borrowed. */

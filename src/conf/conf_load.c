@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conf/ca.h"
 #include "conf/conf_internal.h"
 #include "base/file.h"
 
@@ -33,13 +34,16 @@ struct loader {
 	struct conf *conf;
 	struct key_lines global_lines;
 	struct key_lines *cert_lines; /* parallel to conf->certs */
+	struct key_lines *ca_lines; /* parallel to conf->cas */
 	/* Keys of a section that is not kept (bad or duplicate header) are
 	 * still checked, into here. */
 	struct conf_settings discard;
 	struct key_lines discard_lines;
+	bool discard_ca; /* the discarded section is a [ca] one */
 	enum {
 		SCOPE_GLOBAL,
 		SCOPE_CERT,
+		SCOPE_CA,
 		SCOPE_DISCARD,
 	} scope;
 	struct load_error *errors;
@@ -109,6 +113,8 @@ scope_settings(struct loader *ld)
 		ret = &ld->conf->global;
 	} else if (ld->scope == SCOPE_CERT) {
 		ret = &ld->conf->certs[ld->conf->n_certs - 1].settings;
+	} else if (ld->scope == SCOPE_CA) {
+		ret = &ld->conf->cas[ld->conf->n_cas - 1].settings;
 	}
 	return ret;
 }
@@ -122,6 +128,8 @@ scope_lines(struct loader *ld)
 		ret = &ld->global_lines;
 	} else if (ld->scope == SCOPE_CERT) {
 		ret = &ld->cert_lines[ld->conf->n_certs - 1];
+	} else if (ld->scope == SCOPE_CA) {
+		ret = &ld->ca_lines[ld->conf->n_cas - 1];
 	}
 	return ret;
 }
@@ -164,6 +172,7 @@ start_discard(struct loader *ld)
 {
 	conf_settings_finish(&ld->discard);
 	memset(&ld->discard_lines, 0, sizeof(ld->discard_lines));
+	ld->discard_ca = false;
 	ld->scope = SCOPE_DISCARD;
 }
 
@@ -206,12 +215,55 @@ out:
 	return ret;
 }
 
+/* Appends the section [ca name] of line lineno to conf->cas, refusing a
+ * second one of that name. Returns 0, or -1 (an error added or ld->oom). */
+static int
+add_ca(struct loader *ld, const char *name, int lineno)
+{
+	struct conf *conf = ld->conf;
+	const struct conf_ca *first = conf_find_ca(conf, name);
+	struct conf_ca *cas;
+	struct key_lines *lines;
+	int ret = -1;
+
+	if (first != NULL) {
+		add_error(ld, lineno, "duplicate section [ca %s] (first on line %d)", name,
+		          first->line);
+		goto out;
+	}
+	cas = realloc(conf->cas, (conf->n_cas + 1) * sizeof(*cas));
+	if (cas != NULL) {
+		conf->cas = cas;
+	}
+	lines = realloc(ld->ca_lines, (conf->n_cas + 1) * sizeof(*lines));
+	if (lines != NULL) {
+		ld->ca_lines = lines;
+	}
+	if (cas == NULL || lines == NULL) {
+		ld->oom = true;
+		goto out;
+	}
+	memset(&cas[conf->n_cas], 0, sizeof(*cas));
+	memset(&lines[conf->n_cas], 0, sizeof(*lines));
+	cas[conf->n_cas].name = strdup(name);
+	if (cas[conf->n_cas].name == NULL) {
+		ld->oom = true;
+		goto out;
+	}
+	cas[conf->n_cas].line = lineno;
+	conf->n_cas++;
+	ret = 0;
+out:
+	return ret;
+}
+
 static void
 parse_section(struct loader *ld, char *line, int lineno)
 {
 	size_t len;
 	char *inner;
 	char *name;
+	bool is_ca;
 
 	len = strlen(line);
 	if (line[len - 1] != ']') {
@@ -219,26 +271,33 @@ parse_section(struct loader *ld, char *line, int lineno)
 	}
 	line[len - 1] = '\0';
 	inner = trim(line + 1);
-	if (strncmp(inner, "cert", 4) != 0 || (inner[4] != ' ' && inner[4] != '\t')) {
+	if (strncmp(inner, "cert", 4) == 0 && (inner[4] == ' ' || inner[4] == '\t')) {
+		is_ca = false;
+		name = trim(inner + 4);
+	} else if (strncmp(inner, "ca", 2) == 0 && (inner[2] == ' ' || inner[2] == '\t')) {
+		is_ca = true;
+		name = trim(inner + 2);
+	} else {
 		goto bad;
 	}
-	name = trim(inner + 4);
 	if (!section_name_ok(name)) {
 		add_error(ld, lineno,
 		          "bad section name '%s': expected 1 to 64 letters, digits, '.', '_' or "
 		          "'-'",
 		          name);
 		start_discard(ld);
+		ld->discard_ca = is_ca;
 		goto out;
 	}
-	if (add_cert(ld, name, lineno) < 0) {
+	if (is_ca ? add_ca(ld, name, lineno) < 0 : add_cert(ld, name, lineno) < 0) {
 		start_discard(ld);
+		ld->discard_ca = is_ca;
 		goto out;
 	}
-	ld->scope = SCOPE_CERT;
+	ld->scope = is_ca ? SCOPE_CA : SCOPE_CERT;
 	goto out;
 bad:
-	add_error(ld, lineno, "bad section header: expected [cert NAME]");
+	add_error(ld, lineno, "bad section header: expected [cert NAME] or [ca NAME]");
 	start_discard(ld);
 out:
 	return;
@@ -275,7 +334,10 @@ parse_assignment(struct loader *ld, char *line, int lineno)
 		          lines->line[k]);
 		goto out;
 	}
-	where = ld->scope == SCOPE_GLOBAL ? CONF_WHERE_GLOBAL : CONF_WHERE_CERT;
+	where = ld->scope == SCOPE_GLOBAL ? CONF_WHERE_GLOBAL
+	        : ld->scope == SCOPE_CA || (ld->scope == SCOPE_DISCARD && ld->discard_ca)
+	                ? CONF_WHERE_CA
+	                : CONF_WHERE_CERT;
 	if (conf_set(scope_settings(ld), where, key, value, msg, sizeof(msg)) < 0) {
 		add_error(ld, lineno, "%s", msg);
 	}
@@ -547,6 +609,54 @@ check_cert(struct loader *ld, size_t i, enum conf_challenge global_challenge)
 	}
 }
 
+/* Each item of a scope's ca list names a [ca] section, a short name or a
+ * URL. */
+static void
+check_ca_items(struct loader *ld, const struct conf_settings *s, const struct key_lines *lines)
+{
+	char item[CONF_CA_ITEM_MAX + 1];
+	const char *p;
+	size_t len;
+
+	if ((s->set & CONF_KEY_BIT(CONF_KEY_CA)) == 0) {
+		return;
+	}
+	for (p = s->ca + strspn(s->ca, " "); *p != '\0'; p += len, p += strspn(p, " ")) {
+		len = strcspn(p, " ");
+		if (len > CONF_CA_ITEM_MAX) {
+			break;
+		}
+		memcpy(item, p, len);
+		item[len] = '\0';
+		if (conf_find_ca(ld->conf, item) == NULL && ca_directory_url(item) == NULL) {
+			add_error(ld, lines->line[CONF_KEY_CA],
+			          "ca: unknown CA '%s': no [ca %s] section, and not one of %s",
+			          item, item, ca_short_names());
+		}
+	}
+}
+
+/* What every [ca NAME] section needs, and the ca lists that name them. */
+static void
+check_cas(struct loader *ld)
+{
+	struct conf *conf = ld->conf;
+
+	for (size_t i = 0; i < conf->n_cas; i++) {
+		if (!given(&ld->ca_lines[i], CONF_KEY_URL)) {
+			add_error(ld, conf->cas[i].line,
+			          "[ca %s] has no url: add url = https://.../directory (or a short "
+			          "name: %s)",
+			          conf->cas[i].name, ca_short_names());
+		}
+		check_scope(ld, &conf->cas[i].settings, &ld->ca_lines[i], CONF_CHALLENGE__MAX);
+	}
+	check_ca_items(ld, &conf->global, &ld->global_lines);
+	for (size_t i = 0; i < conf->n_certs; i++) {
+		check_ca_items(ld, &conf->certs[i].settings, &ld->cert_lines[i]);
+	}
+}
+
 static void
 validate(struct loader *ld)
 {
@@ -573,6 +683,7 @@ validate(struct loader *ld)
 		check_cert(ld, i, global_challenge);
 	}
 	check_shared_domains(ld);
+	check_cas(ld);
 }
 
 static int
@@ -652,6 +763,7 @@ out:
 	}
 	free(ld.errors);
 	free(ld.cert_lines);
+	free(ld.ca_lines);
 	conf_settings_finish(&ld.discard);
 	free(buf);
 	return ret;

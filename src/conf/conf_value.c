@@ -247,6 +247,69 @@ conf_value_parse_ca(struct conf_settings *s, const struct conf_key_spec *spec, c
 	return conf_value_set_string(s, spec, value);
 }
 
+/* Whether item could name a [ca NAME] section (conf_load checks that one
+ * does). */
+static bool
+ca_section_shaped(const char *item)
+{
+	size_t len = strlen(item);
+
+	return len > 0 && len <= 64 &&
+	       strspn(item, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") ==
+	               len;
+}
+
+int
+conf_value_parse_ca_list(struct conf_settings *s, const struct conf_key_spec *spec,
+                         const char *value, char *err, size_t errlen)
+{
+	char items[CONF_CA_LIST_MAX][CONF_CA_ITEM_MAX + 1];
+	char joined[CONF_CA_LIST_MAX * (CONF_CA_ITEM_MAX + 1)];
+	size_t n = 0;
+	size_t off = 0;
+	size_t len;
+	int ret = -1;
+
+	for (const char *p = value + strspn(value, " \t,"); *p != '\0';
+	     p += len, p += strspn(p, " \t,")) {
+		len = strcspn(p, " \t,");
+		if (n == (size_t)spec->max) {
+			conf_value_fail(err, errlen, "%s: at most %ld CAs", spec->name, spec->max);
+			goto out;
+		}
+		if (len > CONF_CA_ITEM_MAX) {
+			conf_value_fail(err, errlen, "%s: '%.40s...' is too long", spec->name, p);
+			goto out;
+		}
+		memcpy(items[n], p, len);
+		items[n][len] = '\0';
+		if (ca_directory_url(items[n]) == NULL && !ca_section_shaped(items[n])) {
+			conf_value_fail(err, errlen,
+			                "%s: unknown CA '%s': expected the name of a [ca NAME] "
+			                "section, an https URL or one of %s",
+			                spec->name, items[n], ca_short_names());
+			goto out;
+		}
+		for (size_t i = 0; i < n; i++) {
+			if (strcmp(items[i], items[n]) == 0) {
+				conf_value_fail(err, errlen, "%s: '%s' is listed twice", spec->name,
+				                items[n]);
+				goto out;
+			}
+		}
+		off += (size_t)snprintf(joined + off, sizeof(joined) - off, "%s%s",
+		                        off > 0 ? " " : "", items[n]);
+		n++;
+	}
+	if (n == 0) {
+		conf_value_fail(err, errlen, "%s: missing value", spec->name);
+		goto out;
+	}
+	ret = conf_value_set_string(s, spec, joined);
+out:
+	return ret;
+}
+
 int
 conf_value_parse_staging(struct conf_settings *s, const struct conf_key_spec *spec,
                          const char *value, char *err, size_t errlen)

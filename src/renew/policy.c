@@ -143,7 +143,8 @@ must_replace(const struct policy_input *in, struct policy_decision *d)
 		snprintf(d->why, sizeof(d->why), "the configured names changed: %s", change);
 		return true;
 	}
-	if (in->ca != NULL && in->state->ca != NULL && strcmp(in->ca, in->state->ca) != 0) {
+	if (in->ca != NULL && in->state->ca != NULL && strcmp(in->ca, in->state->ca) != 0 &&
+	    !conf_ca_list_has(in->ca_list, in->state->ca)) {
 		d->reason = POLICY_OTHER_CA;
 		snprintf(d->why, sizeof(d->why), "issued by %s, configured CA is %s", in->state->ca,
 		         in->ca);
@@ -383,6 +384,7 @@ policy_view_decide(const struct policy_view *v, const struct conf_settings *s, c
 	in.n_want = s->n_domains;
 	in.renew_before = s->renew_before;
 	in.ca = ca;
+	in.ca_list = s->ca_list;
 	in.ari_when = ari_when;
 	in.force = force;
 	in.deploy_hook = s->deploy_hook != NULL;

@@ -69,6 +69,10 @@ struct policy_input {
 	size_t n_want;
 	long renew_before; /* seconds, 0: auto */
 	const char *ca; /* the configured directory URL, or NULL */
+	/* Every CA the certificate may come from (conf_settings.ca_list:
+	 * failover), or NULL: only ca. One of them issued it: no reason to
+	 * order before it is due. */
+	const char *ca_list;
 	time_t ari_when; /* the time picked in the CA's window, 0: none */
 	bool force;
 	/* A deploy hook is configured: an installed set newer than the one

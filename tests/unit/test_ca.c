@@ -42,8 +42,9 @@ test_ca(void **state)
 	}
 }
 
-/* --dry-run's directory: a short name's staging, a staging name its own,
- * nothing for a URL (the staging key names it) or a CA without one. */
+/* --dry-run's directory: a short name's staging (also by its directory
+ * URL), a staging name its own, nothing for another URL (the staging key
+ * names it) or a CA without one. */
 static void
 test_ca_staging(void **state)
 {
@@ -60,7 +61,12 @@ test_ca_staging(void **state)
 	assert_ptr_equal(ca_staging_url("google-staging"), ca_directory_url("google-staging"));
 	assert_ptr_equal(ca_staging_url("buypass-staging"), ca_directory_url("buypass-staging"));
 	assert_null(ca_staging_url("zerossl"));
-	assert_null(ca_staging_url("https://acme-v02.api.letsencrypt.org/directory"));
+	/* A short name's directory URL, as a resolved setting holds it. */
+	assert_string_equal(ca_staging_url("https://acme-v02.api.letsencrypt.org/directory"),
+	                    "https://acme-staging-v02.api.letsencrypt.org/directory");
+	assert_ptr_equal(ca_staging_url(ca_directory_url("google-staging")),
+	                 ca_directory_url("google-staging"));
+	assert_null(ca_staging_url(ca_directory_url("zerossl")));
 	assert_null(ca_staging_url("https://127.0.0.1:14000/dir"));
 	assert_null(ca_staging_url("LetsEncrypt"));
 	assert_null(ca_staging_url(""));

@@ -499,10 +499,10 @@ test_errors(void **state)
 	             "ADDR:PORT or [ADDR]:PORT with a port from 1 to 65535",
 	             "--standalone", "99999", "a.example", NULL);
 	expect_error(&cmd_cert,
-	             "cert: --ca: unknown CA 'nope': expected an https URL or one of buypass, "
-	             "buypass-staging, google, google-staging, letsencrypt, letsencrypt-staging, "
-	             "zerossl",
-	             "--ca", "nope", "a.example", NULL);
+	             "cert: --ca: unknown CA 'http://ca.example': expected the name of a [ca NAME] "
+	             "section, an https URL or one of buypass, buypass-staging, google, "
+	             "google-staging, letsencrypt, letsencrypt-staging, zerossl",
+	             "--ca", "http://ca.example", "a.example", NULL);
 	expect_error(&cmd_renew,
 	             "renew: --eab-alg: invalid value 'HS999': expected HS256, HS384 or HS512",
 	             "--eab-alg", "HS999", NULL);

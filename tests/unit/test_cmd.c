@@ -82,7 +82,7 @@ test_settings(void **state)
 	                "[cert www]\ndomains = www.example\n");
 	parse_terms(&cli, argv, "--ca", "letsencrypt-staging");
 	assert_int_equal(cmd_settings(&cli, &conf, &st), CLI_EXIT_OK);
-	assert_string_equal(st.ca, "letsencrypt-staging");
+	assert_string_equal(st.ca, "https://acme-staging-v02.api.letsencrypt.org/directory");
 	assert_int_equal(st.n_emails, 1);
 	assert_string_equal(st.state_dir, "/srv/acmed");
 	/* Only the global settings: no section's domains. */

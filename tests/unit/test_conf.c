@@ -227,7 +227,7 @@ test_resolve(void **state)
 	assert_int_equal(out.concurrency, 2);
 	assert_string_equal(out.http_listen, "8080");
 	assert_int_equal(out.challenge, CONF_CHALLENGE_HTTP01);
-	assert_string_equal(out.ca, "letsencrypt-staging");
+	assert_string_equal(out.ca, "https://acme-staging-v02.api.letsencrypt.org/directory");
 	assert_int_equal(out.n_domains, 4);
 	assert_string_equal(out.eab_alg, "HS256");
 	assert_null(out.eab_kid);
@@ -524,10 +524,10 @@ static void
 test_section_errors(void **state)
 {
 	static const struct bad_case cases[] = {
-	        {"[cert]\n", {"1: bad section header: expected [cert NAME]"}},
-	        {"[certs x]\n", {"1: bad section header: expected [cert NAME]"}},
-	        {"[cert x\n", {"1: bad section header: expected [cert NAME]"}},
-	        {"[domain x]\n", {"1: bad section header: expected [cert NAME]"}},
+	        {"[cert]\n", {"1: bad section header: expected [cert NAME] or [ca NAME]"}},
+	        {"[certs x]\n", {"1: bad section header: expected [cert NAME] or [ca NAME]"}},
+	        {"[cert x\n", {"1: bad section header: expected [cert NAME] or [ca NAME]"}},
+	        {"[domain x]\n", {"1: bad section header: expected [cert NAME] or [ca NAME]"}},
 	        {"[cert a b]\n",
 	         {"1: bad section name 'a b': expected 1 to 64 letters, digits, '.', '_' or '-'"}},
 	        {"[cert a/b]\n",
@@ -578,12 +578,13 @@ test_value_errors(void **state)
 	         {"1: agree-tos: invalid value 'maybe': expected yes or no",
 	          "2: reuse-key: invalid value '2': expected yes or no"}},
 	        {"ca = acme\n",
-	         {"1: ca: unknown CA 'acme': expected an https URL or one of buypass, "
+	         {"1: ca: unknown CA 'acme': no [ca acme] section, and not one of buypass, "
 	          "buypass-staging, google, google-staging, letsencrypt, letsencrypt-staging, "
 	          "zerossl"}},
 	        {"ca = http://ca.example/dir\n",
-	         {"1: ca: unknown CA 'http://ca.example/dir': expected an https URL or one of "
-	          "buypass, buypass-staging, google, google-staging, letsencrypt, "
+	         {"1: ca: unknown CA 'http://ca.example/dir': expected the name of a [ca NAME] "
+	          "section, an https URL or one of buypass, buypass-staging, google, "
+	          "google-staging, letsencrypt, "
 	          "letsencrypt-staging, zerossl"}},
 	        {"ca-file = a\tb\n", {"1: ca-file: invalid value: contains a control character"}},
 	        {"chain = short\npreferred-chain = a\x01b\n",
@@ -829,12 +830,12 @@ test_whole_file_errors(void **state)
 	        /* Parsing goes on after errors. */
 	        {"ca = nowhere\nkey-type = x\n[cert]\nfoo\n[cert ok]\ndomains = ok.example\n"
 	         "reuse-key = perhaps\n",
-	         {"1: ca: unknown CA 'nowhere': expected an https URL or one of buypass, "
+	         {"1: ca: unknown CA 'nowhere': no [ca nowhere] section, and not one of buypass, "
 	          "buypass-staging, google, google-staging, letsencrypt, letsencrypt-staging, "
 	          "zerossl",
 	          "2: key-type: invalid value 'x': expected ec-p256, ec-p384, rsa-2048, rsa-3072 "
 	          "or rsa-4096",
-	          "3: bad section header: expected [cert NAME]",
+	          "3: bad section header: expected [cert NAME] or [ca NAME]",
 	          "4: missing '=': expected key = value",
 	          "7: reuse-key: invalid value 'perhaps': expected yes or no"}},
 	};
@@ -939,6 +940,21 @@ test_staging_key(void **state)
 	conf_settings_finish(&out);
 	assert_int_equal(conf_resolve(&conf, &conf.certs[1], NULL, &out), 0);
 	assert_string_equal(out.staging, "https://staging.example/dir");
+	conf_settings_finish(&out);
+	conf_finish(&conf);
+
+	/* A [ca NAME] section's: the CA's own, for the certificates ordered
+	 * from it. */
+	conf_file_write("ca = pebble\n"
+	                "[ca pebble]\nurl = https://127.0.0.1:14000/dir\n"
+	                "staging = https://127.0.0.1:14001/dir\n"
+	                "[cert a]\ndomains = a.example\n");
+	conf_init(&conf);
+	assert_int_equal(conf_load(&conf, conf_file_path), 0);
+	assert_null(conf.global.staging);
+	assert_int_equal(conf_resolve_at(&conf, &conf.certs[0], NULL, 0, &out), 0);
+	assert_string_equal(out.ca, "https://127.0.0.1:14000/dir");
+	assert_string_equal(out.staging, "https://127.0.0.1:14001/dir");
 	conf_settings_finish(&out);
 	conf_finish(&conf);
 
@@ -1208,6 +1224,118 @@ test_output_errors(void **state)
 	CHECK_BAD(cases);
 }
 
+/* [ca NAME] sections: what a certificate ordered from each CA of its list
+ * gets (conf_resolve_at). */
+static void
+test_ca_sections(void **state)
+{
+	struct conf conf;
+	struct conf_settings out;
+	const char *le = "https://acme-v02.api.letsencrypt.org/directory";
+
+	(void)state;
+	conf_file_write("email = ops@example.com\nprofile = classic\nca = main backup\n"
+	                "[ca main]\nurl = https://ca.example/dir\nemail = main@example.com\n"
+	                "eab-kid = kid1\neab-hmac-key = c2VjcmV0\nnew-order-concurrency = 4\n"
+	                "[ca backup]\nurl = letsencrypt\nprofile = tlsserver\n"
+	                "[cert w]\ndomains = w.example\n"
+	                "[cert x]\ndomains = x.example\nprofile = shortlived\n"
+	                "[cert y]\ndomains = y.example\nca = backup https://other.example/d\n");
+	conf_init(&conf);
+	assert_int_equal(conf_load(&conf, conf_file_path), 0);
+	assert_int_equal(conf.n_cas, 2);
+	assert_non_null(conf_find_ca(&conf, "backup"));
+	assert_null(conf_find_ca(&conf, "w"));
+
+	/* The first CA: its section between the global keys and the cert's. */
+	assert_int_equal(conf_resolve_at(&conf, &conf.certs[0], NULL, 0, &out), 0);
+	assert_string_equal(out.ca, "https://ca.example/dir");
+	assert_string_equal(
+	        out.ca_list,
+	        "https://ca.example/dir https://acme-v02.api.letsencrypt.org/directory");
+	assert_string_equal(out.emails[0], "main@example.com");
+	assert_string_equal(out.eab_kid, "kid1");
+	assert_int_equal(out.new_order_concurrency, 4);
+	assert_string_equal(out.profile, "classic");
+	assert_true(conf_ca_list_has(out.ca_list, le));
+	assert_false(conf_ca_list_has(out.ca_list, "https://ca.example"));
+	conf_settings_finish(&out);
+
+	/* The second: its own account keys and profile, none of the first's. */
+	assert_int_equal(conf_resolve_at(&conf, &conf.certs[1], NULL, 1, &out), 0);
+	assert_string_equal(out.ca, le);
+	assert_string_equal(out.emails[0], "ops@example.com");
+	assert_null(out.eab_kid);
+	assert_int_equal(out.new_order_concurrency, 1);
+	assert_string_equal(out.profile, "tlsserver");
+	conf_settings_finish(&out);
+	assert_int_equal(conf_resolve_at(&conf, &conf.certs[1], NULL, 0, &out), 0);
+	assert_string_equal(out.profile, "shortlived");
+	conf_settings_finish(&out);
+	assert_int_equal(conf_resolve_at(&conf, &conf.certs[1], NULL, 2, &out), 1);
+
+	/* A cert's own list; a URL item has no section and no profile there. */
+	assert_int_equal(conf_resolve_at(&conf, &conf.certs[2], NULL, 1, &out), 0);
+	assert_string_equal(out.ca, "https://other.example/d");
+	assert_null(out.profile);
+	assert_string_equal(
+	        out.ca_list,
+	        "https://acme-v02.api.letsencrypt.org/directory https://other.example/d");
+	conf_settings_finish(&out);
+
+	/* A copy of resolved settings keeps its CA and list. */
+	{
+		struct conf empty;
+		struct conf_settings first;
+
+		conf_init(&empty);
+		assert_int_equal(conf_resolve_at(&conf, &conf.certs[0], NULL, 0, &first), 0);
+		assert_int_equal(conf_resolve(&empty, NULL, &first, &out), 0);
+		assert_string_equal(out.ca, "https://ca.example/dir");
+		assert_string_equal(out.ca_list, first.ca_list);
+		assert_true(conf_settings_equal(&out, &first, CONF_KEY__MAX));
+		conf_settings_finish(&out);
+		conf_settings_finish(&first);
+	}
+	conf_finish(&conf);
+}
+
+static void
+test_ca_section_errors(void **state)
+{
+	static const struct bad_case cases[] = {
+	        {"[ca a]\nemail = a@example.com\n",
+	         {"1: [ca a] has no url: add url = https://.../directory (or a short name: "
+	          "buypass, buypass-staging, google, google-staging, letsencrypt, "
+	          "letsencrypt-staging, zerossl)"}},
+	        {"[ca a]\nurl = https://a.example/d\ndomains = a.example\nwebroot = /w\n",
+	         {"3: domains: not a key of a [ca NAME] section (it takes url, staging, ca-file, "
+	          "email, agree-tos, account-key-type, eab-kid, eab-hmac-key, eab-alg, profile, "
+	          "new-order-concurrency)",
+	          "4: webroot: not a key of a [ca NAME] section (it takes url, staging, ca-file, "
+	          "email, agree-tos, account-key-type, eab-kid, eab-hmac-key, eab-alg, profile, "
+	          "new-order-concurrency)"}},
+	        {"url = https://a.example/d\n", {"1: url: only valid in a [ca NAME] section"}},
+	        {"[ca a]\nurl = https://a.example/d\n[ca a]\nurl = letsencrypt\n",
+	         {"3: duplicate section [ca a] (first on line 1)"}},
+	        {"[ca a]\nurl = ftp://a.example/d\n",
+	         {"2: url: unknown CA 'ftp://a.example/d': expected an https URL or one of "
+	          "buypass, buypass-staging, google, google-staging, letsencrypt, "
+	          "letsencrypt-staging, zerossl"}},
+	        {"[ca a]\nurl = https://a.example/d\neab-kid = k\n",
+	         {"3: eab-kid needs eab-hmac-key"}},
+	        {"ca = a nosuch\n[ca a]\nurl = https://a.example/d\n",
+	         {"1: ca: unknown CA 'nosuch': no [ca nosuch] section, and not one of buypass, "
+	          "buypass-staging, google, google-staging, letsencrypt, letsencrypt-staging, "
+	          "zerossl"}},
+	        {"ca = a b a\n", {"1: ca: 'a' is listed twice"}},
+	        {"ca = a b c d e\n", {"1: ca: at most 4 CAs"}},
+	};
+
+	(void)state;
+	CHECK_BAD(cases);
+}
+
 /* node-name when set, else the host name. */
 static void
 test_node_name(void **state)
@@ -1335,6 +1463,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_good_file),
 	        cmocka_unit_test(test_resolve),
+	        cmocka_unit_test(test_ca_sections),
+	        cmocka_unit_test(test_ca_section_errors),
 	        cmocka_unit_test(test_settings_equal),
 	        cmocka_unit_test(test_set_cli),
 	        cmocka_unit_test(test_values),

@@ -185,6 +185,14 @@ test_names_and_ca(void **state)
 	decide(&f);
 	assert_int_equal(f.d.action, POLICY_ORDER);
 	assert_int_equal(f.d.reason, POLICY_OTHER_CA);
+	/* Issued by a CA of the failover list: kept until due. */
+	f.in.ca_list = "https://ca.example/dir https://staging.example/dir";
+	decide(&f);
+	assert_int_equal(f.d.action, POLICY_WAIT);
+	f.in.ca_list = "https://ca.example/dir https://other.example/dir";
+	decide(&f);
+	assert_int_equal(f.d.reason, POLICY_OTHER_CA);
+	f.in.ca_list = NULL;
 	/* Unknown (never recorded): not a reason. */
 	f.st.ca = NULL;
 	decide(&f);
