@@ -34,6 +34,8 @@ struct acme_order_run {
 	size_t inflight; /* requests, the timer and authorizations outstanding */
 	bool failed;
 	enum acme_order_result rc;
+	/* The last reply's trouble, if the CA's (ca_trouble) */
+	enum acme_order_result trouble;
 	char message[MESSAGE_LEN];
 	ev_timer timer;
 	bool timer_active;
@@ -120,9 +122,31 @@ note_retry_after(struct acme_order_run *o, time_t retry_after)
 	}
 }
 
+/* Whose trouble a reply is: ACME_ORDER_CA_FAILED or ACME_ORDER_RATE_LIMITED
+ * for the CA's own, ACME_ORDER_OK for none or the request's (another CA
+ * would refuse it too). */
+static enum acme_order_result
+ca_trouble(const struct acme_reply *reply)
+{
+	enum acme_order_result ret = ACME_ORDER_OK;
+
+	if (reply->problem == NULL) {
+		goto out;
+	}
+	if (acme_problem_is(reply->problem, "rateLimited")) {
+		ret = ACME_ORDER_RATE_LIMITED;
+	} else if (reply->status == 0 || reply->status >= 500 ||
+	           acme_problem_is(reply->problem, "serverInternal")) {
+		ret = ACME_ORDER_CA_FAILED;
+	}
+out:
+	return ret;
+}
+
 static void
 note_reply(struct acme_order_run *o, const struct acme_reply *reply)
 {
+	o->trouble = ca_trouble(reply);
 	if (reply->problem != NULL) {
 		note_retry_after(o, reply->retry_after);
 	}
@@ -156,7 +180,8 @@ fail(struct acme_order_run *o, enum acme_order_result rc, const char *fmt, ...)
 		return;
 	}
 	o->failed = true;
-	o->rc = rc;
+	/* A failure after the CA's own trouble is the CA's. */
+	o->rc = rc == ACME_ORDER_FAILED && o->trouble != ACME_ORDER_OK ? o->trouble : rc;
 	va_start(ap, fmt);
 	vsnprintf(o->message, sizeof(o->message), fmt, ap);
 	va_end(ap);
@@ -604,6 +629,7 @@ order_anew(struct acme_order_run *o)
 static void
 refused(struct acme_order_run *o, const struct acme_reply *reply)
 {
+	note_reply(o, reply);
 	if (reply->status == 0) {
 		fail(o, ACME_ORDER_NO_ANSWER, "%s: %s", o->p.name, reply->message);
 	} else if (acme_problem_is(reply->problem, "accountDoesNotExist")) {

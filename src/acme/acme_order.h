@@ -18,6 +18,11 @@
 
 /* rc of acme_order_done_fn */
 enum acme_order_result {
+	/* Refused with rateLimited (its Retry-After the done callback's) */
+	ACME_ORDER_RATE_LIMITED = -7,
+	/* The CA failed: no answer, 5xx after the retries, serverInternal;
+	 * another CA may well issue (failover) */
+	ACME_ORDER_CA_FAILED = -6,
 	/* newOrder got no answer (a timeout, a connection lost: no HTTP
 	 * status): the CA's trouble, the same for every order behind it */
 	ACME_ORDER_NO_ANSWER = -5,

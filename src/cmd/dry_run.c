@@ -60,7 +60,7 @@ dry_run_announce(const struct dry_run *dr)
 const char *
 dry_run_staging_url(const char *name, const struct conf_settings *settings)
 {
-	const char *ca = settings->ca != NULL ? settings->ca : CA_DEFAULT_NAME;
+	const char *ca = settings->ca != NULL ? settings->ca : CA_DEFAULT;
 	const char *url = settings->staging;
 
 	if (url == NULL) {
@@ -105,6 +105,10 @@ dry_run_settings(const struct dry_run *dr, const char *name, struct conf_setting
 	 * fleet's store holds real certificates only. */
 	unset(settings, &settings->deploy_hook, CONF_KEY_DEPLOY_HOOK);
 	unset(settings, &settings->cluster, CONF_KEY_CLUSTER);
+	/* The staging directory alone: a failover must not reach the real
+	 * CAs of the certificate's list. */
+	free(settings->ca_list);
+	settings->ca_list = NULL;
 	rc = CLI_EXIT_OK;
 out:
 	return rc;

@@ -48,9 +48,10 @@ void dry_run_announce(const struct dry_run *dr);
 const char *dry_run_staging_url(const char *name, const struct conf_settings *settings);
 
 /* Turns settings (resolved, of certificate name) into its dry run's: ca
- * the staging directory, state-dir dr's folder, no deploy hook, no shared
- * store. Returns CLI_EXIT_OK, CLI_EXIT_USAGE (no staging directory known:
- * logged, nothing sent) or CLI_EXIT_FAILURE (out of memory, logged). */
+ * the staging directory (of the first CA of its list) and no other to fail
+ * over to, state-dir dr's folder, no deploy hook, no shared store. Returns CLI_EXIT_OK,
+ * CLI_EXIT_USAGE (no staging directory known: logged, nothing sent) or CLI_EXIT_FAILURE (out of
+ * memory, logged). */
 enum cli_exit dry_run_settings(const struct dry_run *dr, const char *name,
                                struct conf_settings *settings);
 

@@ -10,8 +10,6 @@
 #include "base/file.h"
 #include "store/store.h"
 
-#define DEFAULT_CA "letsencrypt"
-
 /* The directory URL of settings->ca, or NULL (logged: the user must name
  * another CA). */
 static const char *
@@ -99,7 +97,7 @@ out:
 const char *
 session_ca_url(const struct conf_settings *settings)
 {
-	return ca_directory_url(settings->ca != NULL ? settings->ca : DEFAULT_CA);
+	return ca_settings_url(settings->ca);
 }
 
 char *

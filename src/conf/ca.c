@@ -82,6 +82,12 @@ out:
 }
 
 const char *
+ca_settings_url(const char *ca)
+{
+	return ca_directory_url(ca != NULL ? ca : CA_DEFAULT);
+}
+
+const char *
 ca_short_names(void)
 {
 	return ca_names;

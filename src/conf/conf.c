@@ -442,7 +442,7 @@ conf_resolve_at(const struct conf *conf, const struct conf_cert *cert,
 	const struct conf_settings *layers[4];
 	const struct conf_settings *own[3];
 	const struct conf_ca *sec = NULL;
-	const char *list = "letsencrypt";
+	const char *list = CA_DEFAULT;
 	char item[CONF_CA_ITEM_MAX + 1];
 	bool resolved = false;
 	int ret = -1;

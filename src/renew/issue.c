@@ -163,7 +163,7 @@ send_order(void *arg)
 		snprintf(failed, sizeof(failed),
 		         "%s: not ordered: the CA did not answer a newOrder just before (%.300s)",
 		         is->req.name, sh->silent_why);
-		finish(is, ACME_ORDER_FAILED, failed, 0);
+		finish(is, ACME_ORDER_CA_FAILED, failed, 0);
 		return;
 	}
 	is->order = acme_order_start(sh->loop, sh->client, sh->acct, &is->params, on_order, on_step,

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "conf/ca.h"
 #include "crypto/key.h"
 #include "crypto/keygen.h"
 #include "renew/ari.h"
@@ -36,7 +37,7 @@ job_result_name(enum job_result result)
 time_t
 job_now(const struct job *job)
 {
-	return job_clock(job->sh->issue.loop);
+	return job_clock(job->sh->loop);
 }
 
 void
@@ -138,11 +139,13 @@ make_outcome(struct job *job, struct job_outcome *o)
 	o->result = job->result;
 	o->message = job->message;
 	o->retry_after = job->retry_after;
+	o->ca_url = job->ca->url;
+	o->ca_fallback = job->fallback[0] != '\0' ? job->fallback : NULL;
 	if (!job->view_loaded) {
 		return;
 	}
 	/* A new certificate is not in the window asked for the old one. */
-	o->has_next = policy_view_decide(&job->view, &job->s, job->sh->ca_url, false,
+	o->has_next = policy_view_decide(&job->view, &job->s, job->ca->url, false,
 	                                 job->installed ? 0 : job->req.ari_when, job_now(job),
 	                                 &o->next) == 0;
 	if (o->has_next && job->fleet_wait != 0 && o->next.action == POLICY_ORDER) {
@@ -321,12 +324,12 @@ ask_ari(struct job *job, const struct policy_decision *d)
 	struct state *st = &job->view.st;
 	bool absent;
 
-	if (job->ari_asked || job->req.ari_when != 0 || job->sh->issue.client == NULL ||
+	if (job->ari_asked || job->req.ari_when != 0 || job->ca->issue.client == NULL ||
 	    !d->ari_stale || d->action != POLICY_WAIT || d->reason != POLICY_NOT_DUE) {
 		return false;
 	}
 	job->ari_asked = true;
-	if (ari_ask(job->sh->issue.client, job->name, job->view.info.ari_id, on_ari, job,
+	if (ari_ask(job->ca->issue.client, job->name, job->view.info.ari_id, on_ari, job,
 	            &absent) != NULL) {
 		return true;
 	}
@@ -374,7 +377,7 @@ load_view(struct job *job)
 	 * (its order over, failures forgotten, its deploy owed). */
 	if (info->present && st->version >= 0 && info->version > st->version) {
 		job_forget_order(job);
-		if (policy_record_install(st, time(NULL), info, job->sh->ca_url,
+		if (policy_record_install(st, time(NULL), info, job->ca->url,
 		                          job->s.deploy_hook != NULL, job_ca_offers_ari(job)) < 0) {
 			log_error("%s: out of memory", job->name);
 		}
@@ -396,8 +399,8 @@ job_begin(struct job *job)
 		fleet_sync(job);
 		return;
 	}
-	if (policy_view_decide(&job->view, &job->s, job->sh->ca_url, job->req.force,
-	                       job->req.ari_when, job_now(job), &d) < 0) {
+	if (policy_view_decide(&job->view, &job->s, job->ca->url, job->req.force, job->req.ari_when,
+	                       job_now(job), &d) < 0) {
 		job_fail(job, "%s: cannot read what is installed: %s", job->name, d.why);
 		return;
 	}
@@ -499,10 +502,20 @@ job_create(struct job_shared *sh, const char *name, const struct conf_settings *
 		job_destroy(job);
 		return NULL;
 	}
+	/* No ca set: the runner's first CA (a runner for one CA). */
+	job->ca = job->s.ca == NULL && sh->n_cas > 0
+	                  ? &sh->cas[0]
+	                  : job_shared_ca(sh, ca_settings_url(job->s.ca));
+	if (job->ca == NULL) {
+		log_error("%s: cannot queue the certificate: this run has no client for its CA %s",
+		          name, job->s.ca != NULL ? job->s.ca : "(default)");
+		job_destroy(job);
+		return NULL;
+	}
 	job->n_ids = job->s.n_domains;
 	fleet_job_init(&job->fleet);
 	job->fleet.cluster = sh->cluster;
-	job->fleet.loop = sh->issue.loop;
+	job->fleet.loop = sh->loop;
 	job->fleet.state_dir = sh->state_dir;
 	job->fleet.name = job->name;
 	job->fleet.dir = job->dir;
@@ -512,12 +525,23 @@ job_create(struct job_shared *sh, const char *name, const struct conf_settings *
 	install_output_from(&job->s, &job->output);
 	job->fleet.output = &job->output;
 	job->fleet.deploy_hook = job->s.deploy_hook != NULL;
-	job->fleet.ca_url = sh->ca_url;
+	job->fleet.ca_url = job->ca->url;
 	job->fleet.view = &job->view;
-	lock_wait_init(&job->lock_wait, sh->issue.loop, sh->state_dir, job->name, sh->lock_wait,
-	               on_lock, on_lock_busy, job);
+	lock_wait_init(&job->lock_wait, sh->loop, sh->state_dir, job->name, sh->lock_wait, on_lock,
+	               on_lock_busy, job);
 	job_set_state(job, "waiting");
 	return job;
+}
+
+struct job_ca *
+job_shared_ca(struct job_shared *sh, const char *url)
+{
+	for (size_t i = 0; url != NULL && i < sh->n_cas; i++) {
+		if (strcmp(sh->cas[i].url, url) == 0) {
+			return &sh->cas[i];
+		}
+	}
+	return NULL;
 }
 
 void

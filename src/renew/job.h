@@ -65,16 +65,32 @@ struct job_outcome {
 	long fleet_version;
 	bool fleet_owed;
 	bool fleet_waiting; /* not ordered: the store away or the lease held */
+	/* The job's CA (the last it ordered from); and why it is not the
+	 * first of the list (failover), else NULL. */
+	const char *ca_url;
+	const char *ca_fallback;
+};
+
+/* One CA the jobs of a runner order from. */
+struct job_ca {
+	/* The loop, the CA (client NULL when it cannot be reached: jobs that
+	 * must order fail with offline as their reason, or fail over), the
+	 * account, the key generator (the runner's) and the newOrder gate. */
+	struct issue_shared issue;
+	const char *url; /* the directory, recorded with what it issues */
+	const char *offline;
+	/* The profile of its [ca] section, for the certificates it gets by
+	 * failover (their own is for their first CA), or NULL. */
+	const char *profile;
 };
 
 /* What the jobs of one runner share; the runner owns it. */
 struct job_shared {
-	/* The loop, the CA (client NULL when it cannot be reached: jobs that
-	 * must order fail with offline as their reason), the account, the key
-	 * generator and the newOrder gate. */
-	struct issue_shared issue;
-	const char *ca_url; /* recorded with what it issues */
-	const char *offline;
+	struct ev_loop *loop;
+	/* Every CA of the jobs' lists, each once; a job orders from the one of
+	 * its settings' ca, the next ones of its ca_list on failover. */
+	struct job_ca *cas;
+	size_t n_cas;
 	const char *state_dir;
 	double lock_wait; /* seconds */
 	struct responders *responders;
@@ -87,6 +103,9 @@ struct job_shared {
 };
 
 struct job;
+
+/* The CA of sh whose directory is url, or NULL. */
+struct job_ca *job_shared_ca(struct job_shared *sh, const char *url);
 
 /* Called once when the job is over (also from inside job_start, for a job
  * with nothing to do); the callee destroys the job. */

@@ -17,6 +17,11 @@
 
 struct job {
 	struct job_shared *sh;
+	struct job_ca *ca; /* the CA it orders from (one of sh->cas) */
+	/* Why it orders from a CA after its first (failover): the first
+	 * failure, "URL: message"; "" while on its first. */
+	char fallback[512];
+	struct policy_decision order_decision; /* what job_order was asked */
 	job_finished_fn finished;
 	void *finished_arg;
 	char *name;
@@ -86,6 +91,10 @@ void job_fail(struct job *job, const char *fmt, ...) __attribute__((format(print
 
 /* job_order.c */
 bool job_ca_offers_ari(const struct job *job);
+/* The CA failed the order for a reason of its own (why): orders from the
+ * next CA of the certificate's list. Returns true when it did (the job
+ * goes on), false when there is none (the caller fails the job). */
+bool job_failover(struct job *job, const char *why);
 /* Orders a new certificate (the policy said ORDER for d's reason). */
 void job_order(struct job *job, const struct policy_decision *d);
 void job_deploy(struct job *job);

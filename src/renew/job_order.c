@@ -43,7 +43,7 @@ job_deploy(struct job *job)
 	job->deploying = true;
 	job_set_state(job, "deploying");
 	memset(&req, 0, sizeof(req));
-	req.loop = job->sh->issue.loop;
+	req.loop = job->sh->loop;
 	req.state_dir = job->sh->state_dir;
 	req.name = job->name;
 	req.dir = job->dir;
@@ -62,7 +62,7 @@ bool
 job_ca_offers_ari(const struct job *job)
 {
 	const struct acme_directory *dir =
-	        job->sh->issue.client != NULL ? acme_client_directory(job->sh->issue.client) : NULL;
+	        job->ca->issue.client != NULL ? acme_client_directory(job->ca->issue.client) : NULL;
 
 	return dir != NULL && dir->renewal_info != NULL;
 }
@@ -132,8 +132,10 @@ job_install(struct job *job, const char *pem, size_t pem_len, EVP_PKEY *key)
 	job->view.info = info;
 	job->installed = true;
 	job_forget_order(job);
-	if (policy_record_install(&job->view.st, time(NULL), &job->view.info, job->sh->ca_url,
-	                          job->s.deploy_hook != NULL, job_ca_offers_ari(job)) < 0) {
+	if (policy_record_install(&job->view.st, time(NULL), &job->view.info, job->ca->url,
+	                          job->s.deploy_hook != NULL, job_ca_offers_ari(job)) < 0 ||
+	    state_set(&job->view.st.ca_fallback, job->fallback[0] != '\0' ? job->fallback : NULL) <
+	            0) {
 		log_error("%s: out of memory", job->name);
 	}
 	if (job->sh->cluster != NULL && fleet_job_installed(&job->fleet, on_fleet_put, job) == 0) {
@@ -143,6 +145,90 @@ job_install(struct job *job, const char *pem, size_t pem_len, EVP_PKEY *key)
 }
 
 /* --- the order ------------------------------------------------------- */
+
+/* When waiting out a rate limit would make the renewal late: the middle
+ * of the renewal window of what is installed (now when nothing is). */
+static time_t
+late_point(const struct job *job)
+{
+	const struct store_cert_info *info = &job->view.info;
+	time_t window;
+
+	if (!info->present || info->not_after <= info->not_before) {
+		return job_now(job);
+	}
+	window = job->s.renew_before > 0 ? (time_t)job->s.renew_before
+	                                 : (info->not_after - info->not_before) / 3;
+	return info->not_after - window / 2;
+}
+
+/* Whether the order failed for the CA's own reason, one another CA would
+ * not have: it did not answer, failed (5xx, serverInternal), or limits
+ * the rate until after the late point. */
+static bool
+ca_trouble(const struct job *job, const struct issue_result *r)
+{
+	switch (r->rc) {
+	case ACME_ORDER_NO_ANSWER:
+	case ACME_ORDER_CA_FAILED:
+		return true;
+	case ACME_ORDER_RATE_LIMITED:
+		return r->retry_after == 0 || r->retry_after > late_point(job);
+	default:
+		return false;
+	}
+}
+
+/* The CA after job's in its certificate's list that this run serves, or
+ * NULL. */
+static struct job_ca *
+next_ca(struct job *job)
+{
+	char item[CONF_CA_ITEM_MAX + 1];
+	const char *list = job->s.ca_list;
+	bool past = false;
+	size_t len;
+
+	for (const char *p = list != NULL ? list : ""; *p != '\0'; p += len, p += strspn(p, " ")) {
+		len = strcspn(p, " ");
+		snprintf(item, sizeof(item), "%.*s", (int)len, p);
+		if (past && job_shared_ca(job->sh, item) != NULL) {
+			return job_shared_ca(job->sh, item);
+		}
+		past = past || strcmp(item, job->ca->url) == 0;
+	}
+	return NULL;
+}
+
+bool
+job_failover(struct job *job, const char *why)
+{
+	struct job_ca *next = next_ca(job);
+	char *url = NULL;
+
+	if (next == NULL || (url = strdup(next->url)) == NULL) {
+		return false;
+	}
+	log_warn("%s: %s: %s; ordering from %s instead", job->name, job->ca->url, why, next->url);
+	if (job->fallback[0] == '\0') {
+		snprintf(job->fallback, sizeof(job->fallback), "%s: %s", job->ca->url, why);
+	}
+	job->ca = next;
+	free(job->s.ca);
+	job->s.ca = url;
+	/* A profile is a CA's: the next gets its own section's, or none. */
+	free(job->s.profile);
+	job->s.profile = next->profile != NULL ? strdup(next->profile) : NULL;
+	job->retry_after = 0;
+	free(job->replaces);
+	job->replaces = NULL;
+	/* The first CA's order is nothing to the next. */
+	free(job->resume_url);
+	job->resume_url = NULL;
+	job_forget_order(job);
+	job_order(job, &job->order_decision);
+	return true;
+}
 
 static void
 on_issued(const struct issue_result *r, void *arg)
@@ -156,6 +242,13 @@ on_issued(const struct issue_result *r, void *arg)
 		job->local_failure = true;
 	}
 	if (r->rc != ACME_ORDER_OK) {
+		if (ca_trouble(job, r)) {
+			issue_destroy(job->issue);
+			job->issue = NULL;
+			if (job_failover(job, r->message)) {
+				return;
+			}
+		}
 		job_fail(job, "%s", r->message);
 		return;
 	}
@@ -245,8 +338,10 @@ can_order(struct job *job, const struct policy_decision *d, struct challenge **r
 	char problem[JOB_MESSAGE_LEN];
 	struct log_capture cap;
 
-	if (sh->issue.client == NULL) {
-		job_fail(job, "%s: %s: %s", job->name, d->why, sh->offline);
+	if (job->ca->issue.client == NULL) {
+		if (!job_failover(job, job->ca->offline)) {
+			job_fail(job, "%s: %s: %s", job->name, d->why, job->ca->offline);
+		}
 		return false;
 	}
 	/* Nothing is ordered that could not be kept: a CA's issuance thrown
@@ -259,7 +354,7 @@ can_order(struct job *job, const struct policy_decision *d, struct challenge **r
 		job_fail(job, "not ordered: %.900s", problem);
 		return false;
 	}
-	if (preflight_profile(acme_client_directory(sh->issue.client), job->s.profile, problem,
+	if (preflight_profile(acme_client_directory(job->ca->issue.client), job->s.profile, problem,
 	                      sizeof(problem)) < 0) {
 		job_fail(job, "%s: %s", job->name, problem);
 		return false;
@@ -340,8 +435,11 @@ job_order(struct job *job, const struct policy_decision *d)
 {
 	struct issue_request req;
 
+	if (d != &job->order_decision) {
+		job->order_decision = *d;
+	}
 	/* Offline, nothing is ordered: no reason to stop a web server. */
-	if (job->sh->batch != NULL && !job->batch_entered && job->sh->issue.client != NULL) {
+	if (job->sh->batch != NULL && !job->batch_entered && job->ca->issue.client != NULL) {
 		job->batch_entered = true;
 		job->batch_decision = *d;
 		job_set_state(job, "pre-hook");
@@ -354,7 +452,8 @@ job_order(struct job *job, const struct policy_decision *d)
 	}
 	/* RFC 9773 section 5: a renewal names the certificate it replaces
 	 * when the CA speaks ARI. */
-	if (job_ca_offers_ari(job) && job->view.info.present && job->view.info.ari_id != NULL) {
+	if (job_ca_offers_ari(job) && job->view.info.present && job->view.info.ari_id != NULL &&
+	    (job->view.st.ca == NULL || strcmp(job->view.st.ca, job->ca->url) == 0)) {
 		job->replaces = strdup(job->view.info.ari_id);
 	}
 	req.name = job->name;
@@ -370,7 +469,7 @@ job_order(struct job *job, const struct policy_decision *d)
 	req.on_step = on_step;
 	req.done = on_issued;
 	req.arg = job;
-	job->issue = issue_create(&job->sh->issue, &req);
+	job->issue = issue_create(&job->ca->issue, &req);
 	if (job->issue == NULL) {
 		EVP_PKEY_free(req.key);
 		job_fail(job, "%s: cannot start the order", job->name);

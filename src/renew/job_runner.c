@@ -28,7 +28,9 @@ struct name_count {
 
 struct job_runner {
 	struct job_shared sh;
-	struct acme_account_reg_options account_options; /* the config's */
+	/* Each CA's, for sh.cas[i].issue.account_options */
+	struct acme_account_reg_options *account_options;
+	struct keygen *keygen; /* every CA's jobs share it */
 	long concurrency;
 	struct list queue; /* waiting, in order */
 	struct list running;
@@ -62,6 +64,57 @@ on_idle(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 }
 
+/* One CA of the runner: its client, account and newOrder gate. */
+static void
+ca_init(struct job_runner *r, size_t i, const struct job_runner_ca *c)
+{
+	struct job_ca *ca = &r->sh.cas[i];
+
+	ca->issue.loop = r->sh.loop;
+	ca->issue.client = c->client;
+	ca->issue.acct = c->acct;
+	r->account_options[i] = c->account_options;
+	ca->issue.account_options = &r->account_options[i];
+	ca->issue.keygen = r->keygen;
+	gate_init(&ca->issue.order_gate,
+	          c->new_order_concurrency > 0 ? (size_t)c->new_order_concurrency : 1);
+	list_init(&ca->issue.account_waiters);
+	ca->url = c->ca_url;
+	ca->offline = c->offline != NULL ? c->offline : "the CA cannot be reached";
+	ca->profile = c->profile;
+}
+
+/* The config's first CA, then its more_cas (a URL already had is left
+ * out). Returns 0, or -1 when out of memory (logged). */
+static int
+add_cas(struct job_runner *r, const struct job_runner_config *c)
+{
+	struct job_runner_ca first;
+	size_t n = 1 + c->n_more_cas;
+
+	r->sh.cas = calloc(n, sizeof(*r->sh.cas));
+	r->account_options = calloc(n, sizeof(*r->account_options));
+	if (r->sh.cas == NULL || r->account_options == NULL) {
+		log_error("out of memory");
+		return -1;
+	}
+	memset(&first, 0, sizeof(first));
+	first.client = c->client;
+	first.acct = c->acct;
+	first.account_options = c->account_options;
+	first.ca_url = c->ca_url;
+	first.new_order_concurrency = c->new_order_concurrency;
+	first.offline = c->offline;
+	ca_init(r, 0, &first);
+	r->sh.n_cas = 1;
+	for (size_t i = 0; i < c->n_more_cas; i++) {
+		if (job_shared_ca(&r->sh, c->more_cas[i].ca_url) == NULL) {
+			ca_init(r, r->sh.n_cas++, &c->more_cas[i]);
+		}
+	}
+	return 0;
+}
+
 struct job_runner *
 job_runner_create(const struct job_runner_config *c)
 {
@@ -71,13 +124,12 @@ job_runner_create(const struct job_runner_config *c)
 		log_error("out of memory");
 		return NULL;
 	}
-	r->sh.issue.loop = c->loop;
-	r->sh.issue.client = c->client;
-	r->sh.issue.acct = c->acct;
-	r->account_options = c->account_options;
-	r->sh.issue.account_options = &r->account_options;
-	r->sh.ca_url = c->ca_url;
-	r->sh.offline = c->offline != NULL ? c->offline : "the CA cannot be reached";
+	r->sh.loop = c->loop;
+	r->keygen = keygen_create(c->loop);
+	if (r->keygen == NULL || add_cas(r, c) < 0) {
+		job_runner_destroy(r);
+		return NULL;
+	}
 	r->sh.state_dir = c->state_dir;
 	r->sh.cluster = c->cluster;
 	r->sh.batch = c->batch;
@@ -85,19 +137,14 @@ job_runner_create(const struct job_runner_config *c)
 		preflight_memo_copy(&r->sh.preflight, c->preflight);
 	}
 	r->sh.lock_wait = c->lock_wait > 0 ? c->lock_wait : JOB_LOCK_WAIT;
-	gate_init(&r->sh.issue.order_gate,
-	          c->new_order_concurrency > 0 ? (size_t)c->new_order_concurrency : 1);
-	list_init(&r->sh.issue.account_waiters);
 	r->concurrency = c->concurrency > 0 ? c->concurrency : 1;
 	list_init(&r->queue);
 	list_init(&r->running);
 	strmap_init(&r->names);
-	r->sh.issue.keygen = keygen_create(c->loop);
 	r->own_responders = c->responders == NULL;
 	r->sh.responders = c->responders != NULL ? c->responders : responders_create(c->loop);
-	if (r->sh.issue.keygen == NULL || r->sh.responders == NULL ||
-	    (r->own_responders && c->cluster != NULL &&
-	     responders_set_fleet(r->sh.responders, c->cluster) < 0)) {
+	if (r->sh.responders == NULL || (r->own_responders && c->cluster != NULL &&
+	                                 responders_set_fleet(r->sh.responders, c->cluster) < 0)) {
 		job_runner_destroy(r);
 		return NULL;
 	}
@@ -159,7 +206,9 @@ job_runner_destroy(struct job_runner *r)
 		return;
 	}
 	/* A running job that goes lets nobody through to newOrder. */
-	gate_close(&r->sh.issue.order_gate);
+	for (size_t i = 0; i < r->sh.n_cas; i++) {
+		gate_close(&r->sh.cas[i].issue.order_gate);
+	}
 	list_for_each(&r->queue, n, tmp)
 	{
 		slot_free(list_entry(n, struct slot, node));
@@ -171,11 +220,13 @@ job_runner_destroy(struct job_runner *r)
 		slot_free(list_entry(n, struct slot, node));
 	}
 	r->active = 0;
-	ev_timer_stop(r->sh.issue.loop, &r->idle);
+	ev_timer_stop(r->sh.loop, &r->idle);
 	if (r->own_responders) {
 		responders_destroy(r->sh.responders);
 	}
-	keygen_destroy(r->sh.issue.keygen);
+	keygen_destroy(r->keygen);
+	free(r->sh.cas);
+	free(r->account_options);
 	/* Names left (none once every slot is freed). */
 	for (size_t i = 0; i < r->names.cap; i++) {
 		struct name_count *c = r->names.slots[i].value;
@@ -193,7 +244,7 @@ job_runner_destroy(struct job_runner *r)
 time_t
 job_runner_now(const struct job_runner *r)
 {
-	return job_clock(r->sh.issue.loop);
+	return job_clock(r->sh.loop);
 }
 
 unsigned long
@@ -226,9 +277,9 @@ on_finished(struct job *job, const struct job_outcome *outcome, void *arg)
 		batch_hooks_idle(r->sh.batch);
 	}
 	if (r->active == 0 && r->waiting == 0 && responders_count(r->sh.responders) > 0) {
-		ev_timer_stop(r->sh.issue.loop, &r->idle);
+		ev_timer_stop(r->sh.loop, &r->idle);
 		ev_timer_set(&r->idle, JOB_IDLE_RELEASE, 0.0);
-		ev_timer_start(r->sh.issue.loop, &r->idle);
+		ev_timer_start(r->sh.loop, &r->idle);
 	}
 	(void)job;
 }
@@ -339,6 +390,6 @@ job_runner_run(struct job_runner *r)
 {
 	job_next(r);
 	while (r->active > 0 || r->waiting > 0) {
-		ev_run(r->sh.issue.loop, EVRUN_ONCE);
+		ev_run(r->sh.loop, EVRUN_ONCE);
 	}
 }

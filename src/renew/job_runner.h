@@ -21,6 +21,18 @@
 /* How long a job waits for another process's lock on its certificate. */
 #define JOB_LOCK_WAIT 900.0
 
+/* A CA besides the first (job_runner_config.more_cas): what its jobs and
+ * failovers order from. */
+struct job_runner_ca {
+	struct acme_client *client; /* NULL when it cannot be reached */
+	struct acme_account_handle *acct;
+	struct acme_account_reg_options account_options;
+	const char *ca_url;
+	long new_order_concurrency; /* 0: 1 */
+	const char *offline; /* why client is NULL */
+	const char *profile; /* its [ca] section's, for failovers; or NULL */
+};
+
 struct job_runner_config {
 	struct ev_loop *loop;
 	/* NULL when the CA cannot be reached: jobs that must order fail with
@@ -49,6 +61,12 @@ struct job_runner_config {
 	struct responders *responders;
 	/* pre-hook and post-hook around the orders (borrowed), or NULL. */
 	struct batch_hooks *batch;
+	/* More CAs: the other CAs of the certificates' lists (failover) and,
+	 * in a daemon, the CAs of other certificates (borrowed). A job orders
+	 * from the CA of its settings' ca, the first (client, acct, ca_url
+	 * above) when that is unset. */
+	const struct job_runner_ca *more_cas;
+	size_t n_more_cas;
 };
 
 struct job_runner;

@@ -41,6 +41,7 @@ state_load(const char *dir, struct state *st)
 	const char *last_error = NULL;
 	const char *order_url = NULL;
 	const char *ca = NULL;
+	const char *ca_fallback = NULL;
 	const char *deploy_error = NULL;
 	const char *ari_id = NULL;
 	json_int_t ari_when = 0;
@@ -68,14 +69,15 @@ state_load(const char *dir, struct state *st)
 	if (root == NULL ||
 	    json_unpack(root,
 	                "{s?I, s?I, s?I, s?I, s?I, s?s, s?s, s?s, s?b, s?I, s?I, s?s, s?s, s?I, "
-	                "s?I, s?I, s?I, s?b}",
+	                "s?I, s?I, s?I, s?b, s?s}",
 	                "not_after", &not_after, "last_attempt", &last_attempt, "last_success",
 	                &last_success, "attempts", &attempts, "next_try", &next_try, "last_error",
 	                &last_error, "order_url", &order_url, "ca", &ca, "deploy_pending",
 	                &deploy_pending, "deploy_attempts", &deploy_attempts, "deploy_next_try",
 	                &deploy_next_try, "deploy_error", &deploy_error, "ari_id", &ari_id,
 	                "ari_when", &ari_when, "ari_next", &ari_next, "version", &version,
-	                "fleet_version", &fleet_version, "fleet_owed", &fleet_owed) != 0 ||
+	                "fleet_version", &fleet_version, "fleet_owed", &fleet_owed, "ca_fallback",
+	                &ca_fallback) != 0 ||
 	    fleet_version < 0 || attempts < 0 || attempts > 1000000 || deploy_attempts < 0 ||
 	    deploy_attempts > 1000000 || version < -1 || version > 1000000000) {
 		goto out;
@@ -95,6 +97,7 @@ state_load(const char *dir, struct state *st)
 	st->fleet_owed = fleet_owed != 0;
 	if (dup_field(&st->last_error, last_error) < 0 ||
 	    dup_field(&st->order_url, order_url) < 0 || dup_field(&st->ca, ca) < 0 ||
+	    dup_field(&st->ca_fallback, ca_fallback) < 0 ||
 	    dup_field(&st->deploy_error, deploy_error) < 0 || dup_field(&st->ari_id, ari_id) < 0) {
 		goto out;
 	}
@@ -132,7 +135,7 @@ state_save(const char *dir, const char *name, const struct state *st)
 		goto out;
 	}
 	root = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:s*, s:s*, s:s*, s:b, s:I, s:I, s:s*, "
-	                 "s:s*, s:I, s:I, s:I, s:I, s:b}",
+	                 "s:s*, s:I, s:I, s:I, s:I, s:b, s:s*}",
 	                 "name", name, "not_after", (json_int_t)st->not_after, "last_attempt",
 	                 (json_int_t)st->last_attempt, "last_success", (json_int_t)st->last_success,
 	                 "attempts", (json_int_t)st->attempts, "next_try", (json_int_t)st->next_try,
@@ -143,7 +146,7 @@ state_save(const char *dir, const char *name, const struct state *st)
 	                 "ari_id", st->ari_id, "ari_when", (json_int_t)st->ari_when, "ari_next",
 	                 (json_int_t)st->ari_next, "version", (json_int_t)st->version,
 	                 "fleet_version", (json_int_t)st->fleet_version, "fleet_owed",
-	                 st->fleet_owed);
+	                 st->fleet_owed, "ca_fallback", st->ca_fallback);
 	if (root != NULL) {
 		text = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS);
 	}
@@ -168,6 +171,7 @@ state_finish(struct state *st)
 	free(st->last_error);
 	free(st->order_url);
 	free(st->ca);
+	free(st->ca_fallback);
 	free(st->deploy_error);
 	free(st->ari_id);
 	state_init(st);

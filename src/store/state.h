@@ -19,6 +19,9 @@ struct state {
 	char *last_error; /* or NULL */
 	char *order_url; /* an order in flight (its key in pending.key), or NULL */
 	char *ca; /* directory URL the installed certificate came from, or NULL */
+	/* Why ca is not the certificate's first CA (failover): the first's
+	 * failure, one line; NULL when it came from the first. */
+	char *ca_fallback;
 	/* A certificate installed whose deploy hook has not succeeded yet:
 	 * retried with its own backoff, never ordered again for it. */
 	bool deploy_pending;

@@ -14,7 +14,7 @@
 
 #define INDEX_NAME "certs.index"
 /* The first line; another version's file is ignored (and replaced). */
-#define INDEX_MAGIC "acmed certs.index 3\n"
+#define INDEX_MAGIC "acmed certs.index 4\n"
 /* A million certificates with a hundred names each stay below it. */
 #define INDEX_MAX (512UL * 1024 * 1024)
 /* u16 length that means "no string" (a NULL one). */
@@ -119,6 +119,7 @@ encode_state(struct buf *b, const struct state *st)
 	put_time(b, st->ari_next);
 	put_time(b, st->fleet_version);
 	put_uint(b, st->fleet_owed ? 1 : 0, 1);
+	put_string(b, st->ca_fallback);
 }
 
 /* Reading back: every get fails (and stays failed) past the end. */
@@ -251,6 +252,7 @@ decode_state(const unsigned char *p, size_t len, struct state *st)
 	st->ari_next = (time_t)get_time(&r);
 	st->fleet_version = (long)get_time(&r);
 	st->fleet_owed = get_uint(&r, 1) != 0;
+	st->ca_fallback = get_string(&r);
 	if (r.failed || r.left != 0) {
 		state_finish(st);
 		return -1;

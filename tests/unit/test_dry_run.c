@@ -60,7 +60,7 @@ test_staging_url(void **state)
 	(void)state;
 	/* No ca: the default CA's staging. */
 	settings_of(&s, none);
-	assert_string_equal(dry_run_staging_url("www", &s), ca_staging_url(CA_DEFAULT_NAME));
+	assert_string_equal(dry_run_staging_url("www", &s), ca_staging_url(CA_DEFAULT));
 	conf_settings_finish(&s);
 	settings_of(&s, le);
 	assert_string_equal(dry_run_staging_url("www", &s),
@@ -134,7 +134,10 @@ test_settings(void **state)
 	memset(&dr, 0, sizeof(dr));
 	dr.state_dir = (char *)"/tmp/acmed-dry-run.test";
 	settings_of(&s, kv);
+	/* As conf_resolve_at leaves it: the CAs to fail over to. */
+	s.ca_list = strdup(PROD " https://other.example/dir");
 	assert_int_equal(dry_run_settings(&dr, "www", &s), CLI_EXIT_OK);
+	assert_null(s.ca_list);
 	assert_string_equal(s.ca, STAGING);
 	assert_string_equal(s.state_dir, "/tmp/acmed-dry-run.test");
 	assert_null(s.deploy_hook);

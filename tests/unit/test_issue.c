@@ -457,7 +457,7 @@ test_no_answer(void **state)
 	sent = fake_ca_count(&f->ca, "POST", FAKE_CA_NEW_ORDER);
 	assert_true(sent >= 1);
 	assert_int_equal(f->out[0].rc, ACME_ORDER_NO_ANSWER);
-	assert_int_equal(f->out[1].rc, ACME_ORDER_FAILED);
+	assert_int_equal(f->out[1].rc, ACME_ORDER_CA_FAILED);
 	assert_non_null(strstr(f->out[1].message, "not ordered: the CA did not answer a newOrder"));
 	/* Nothing more was sent for the second. */
 	assert_int_equal(fake_ca_count(&f->ca, "POST", FAKE_CA_NEW_ORDER), sent);
