@@ -4,7 +4,7 @@
 # Completes the commands, each command's options, the account subcommands,
 # the values of the options that take one of a fixed set (key types, EAB
 # MACs, revocation reasons, CA short names), files and folders where the help
-# names one, and for "acmed renew" (with or without --now), "acmed deploy",
+# names one, and for "acmed renew" (with or without --now or --dry-run), "acmed deploy",
 # "acmed delete" and "acmed revoke" the certificates of the configuration: its [cert NAME] sections,
 # read from -c FILE when the line has one, else from the default that "acmed
 # CMD --help" prints (else /etc/acmed/acmed.conf).

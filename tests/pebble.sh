@@ -44,6 +44,12 @@
 # it (or call pebble_stop from them). When the script exits with a status other
 # than 0 or 77, the servers' logs are printed on stderr first.
 #
+# A second CA (a "staging" one beside it): pebble_start_second starts another
+# Pebble on new ports after pebble_start, sharing the first's listener
+# certificate (so PEBBLE_CA_FILE trusts both), challenge ports and DNS, and
+# exports PEBBLE2_DIR_URL, PEBBLE2_MGMT_URL, PEBBLE2_LOG and PEBBLE2_PID;
+# pebble_stop_second stops it (pebble_stop and the traps stop it too).
+#
 # Other helpers: pebble_free_ports N, pebble_make_certs DIR, pebble_root_ca
 # FILE, challtestsrv_post PATH JSON, pebble_halt and pebble_restart (a CA that
 # goes away and comes back on the same ports; see each function).
@@ -395,7 +401,8 @@ pebble_stop()
 	fi
 	unset PEBBLE_DIR_URL PEBBLE_CA_FILE PEBBLE_MGMT_URL CHALLTESTSRV_URL \
 		PEBBLE_HTTP_PORT PEBBLE_TLS_PORT PEBBLE_DNS_SERVER PEBBLE_WORKDIR \
-		PEBBLE_PID CHALLTESTSRV_PID
+		PEBBLE_PID CHALLTESTSRV_PID PEBBLE2_DIR_URL PEBBLE2_MGMT_URL PEBBLE2_LOG \
+		PEBBLE2_PID
 	return 0
 }
 
@@ -532,6 +539,81 @@ pebble_restart()
 		_pebble_kill_servers
 		return 1
 	fi
+	return 0
+}
+
+# Starts a second Pebble beside the first (see the top of this file), with
+# the first's extra configuration. Returns 0, or 1 with its log on stderr.
+pebble_start_second()
+{
+	local ports deadline
+
+	if [[ -z ${PEBBLE_WORKDIR:-} || -z ${PEBBLE_DNS_SERVER:-} ]]; then
+		_pebble_log "pebble_start_second: call pebble_start first"
+		return 1
+	fi
+	ports=$(pebble_free_ports 2) || return 1
+	# shellcheck disable=SC2086
+	set -- $ports
+	PEBBLE2_LOG=$PEBBLE_WORKDIR/pebble2.log
+	: >"$PEBBLE2_LOG"
+	_pebble_python - "$PEBBLE_WORKDIR/pebble-config.json" "$1" "$2" \
+		>"$PEBBLE_WORKDIR/pebble2-config.json" <<'EOF2' || return 1
+import json
+import sys
+
+with open(sys.argv[1]) as f:
+    config = json.load(f)
+config["pebble"]["listenAddress"] = "127.0.0.1:" + sys.argv[2]
+config["pebble"]["managementListenAddress"] = "127.0.0.1:" + sys.argv[3]
+json.dump(config, sys.stdout, indent=2)
+print()
+EOF2
+	PEBBLE_VA_NOSLEEP=${PEBBLE_VA_NOSLEEP:-1} \
+		PEBBLE_WFE_NONCEREJECT=${PEBBLE_WFE_NONCEREJECT:-20} \
+		"${PEBBLE_BIN:-pebble}" -config "$PEBBLE_WORKDIR/pebble2-config.json" \
+		-dnsserver "${PEBBLE_DNS_RESOLVER:-$PEBBLE_DNS_SERVER}" \
+		</dev/null >>"$PEBBLE2_LOG" 2>&1 &
+	PEBBLE2_PID=$!
+	_PEBBLE_PIDS+=("$PEBBLE2_PID")
+	export PEBBLE2_DIR_URL="https://127.0.0.1:$1/dir"
+	export PEBBLE2_MGMT_URL="https://127.0.0.1:$2"
+	export PEBBLE2_LOG PEBBLE2_PID
+	deadline=$((SECONDS + ${PEBBLE_START_TIMEOUT:-10}))
+	until _pebble_answers "$PEBBLE2_DIR_URL" ok; do
+		if ! _pebble_alive "$PEBBLE2_PID" || ((SECONDS >= deadline)); then
+			_pebble_log "the second Pebble did not start at $PEBBLE2_DIR_URL:"
+			tail -n 50 "$PEBBLE2_LOG" >&2
+			pebble_stop_second
+			return 1
+		fi
+		sleep 0.1
+	done
+	return 0
+}
+
+# Stops the second Pebble (TERM, then KILL after 5 s); its log stays.
+pebble_stop_second()
+{
+	local pid=${PEBBLE2_PID:-} p i keep=()
+
+	if [[ -z $pid ]]; then
+		return 0
+	fi
+	kill -TERM "$pid" 2>/dev/null || true
+	for ((i = 0; i < 50; i++)); do
+		_pebble_alive "$pid" || break
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	for p in "${_PEBBLE_PIDS[@]}"; do
+		if [[ $p != "$pid" ]]; then
+			keep+=("$p")
+		fi
+	done
+	_PEBBLE_PIDS=("${keep[@]}")
+	unset PEBBLE2_PID
 	return 0
 }
 

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -528,6 +529,69 @@ out:
 		errno = err;
 	}
 	return ret;
+}
+
+char *
+file_temp_dir(const char *prefix)
+{
+	const char *base = getenv("TMPDIR");
+	char *dir = NULL;
+	char *ret = NULL;
+
+	/* A relative TMPDIR would depend on the folder the command runs in. */
+	if (base == NULL || base[0] != '/') {
+		base = "/tmp";
+	}
+	dir = malloc(PATH_MAX);
+	if (dir == NULL) {
+		log_error("out of memory");
+		goto out;
+	}
+	if (snprintf(dir, PATH_MAX, "%s/%s.XXXXXX", base, prefix) >= PATH_MAX) {
+		log_error("%s/%s: cannot make a temporary folder: name too long", base, prefix);
+		goto out;
+	}
+	/* mkdtemp(3) makes it 0700. */
+	if (mkdtemp(dir) == NULL) {
+		log_error("%s: cannot make a temporary folder: %s", base, strerror(errno));
+		goto out;
+	}
+	ret = dir;
+	dir = NULL;
+out:
+	free(dir);
+	return ret;
+}
+
+/* nftw(3) callback of file_remove_tree: each entry after what it holds. */
+static int
+remove_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	int rc;
+
+	(void)st;
+	(void)ftw;
+	rc = type == FTW_DP ? rmdir(path) : unlink(path);
+	if (rc < 0 && errno != ENOENT) {
+		log_error("%s: cannot remove: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+file_remove_tree(const char *path)
+{
+	struct stat st;
+	int rc = 0;
+
+	if (lstat(path, &st) < 0 && errno == ENOENT) {
+		goto out;
+	}
+	/* FTW_PHYS: a link is removed, never walked into. */
+	rc = nftw(path, remove_one, 16, FTW_DEPTH | FTW_PHYS) == 0 ? 0 : -1;
+out:
+	return rc;
 }
 
 char *

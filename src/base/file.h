@@ -65,6 +65,16 @@ uint64_t file_identity(const char *path, uint64_t seed);
 /* The same for path relative to the folder open as dirfd (or AT_FDCWD). */
 uint64_t file_identity_at(int dirfd, const char *path, uint64_t seed);
 
+/* A new private folder (mode 0700) named prefix.XXXXXX under $TMPDIR when
+ * it is an absolute path, else under /tmp. Returns its path (free()), or
+ * NULL (logged). */
+char *file_temp_dir(const char *prefix);
+
+/* Removes path and everything under it, never following a symbolic link
+ * (the link goes, not what it points at). Missing is done. Returns 0, or -1
+ * (logged with the first path that stayed). */
+int file_remove_tree(const char *path);
+
 /* Joins parts with '/'. Returns a new string (free()), or NULL when out of
  * memory or longer than PATH_MAX. The list ends with NULL. */
 char *file_path(const char *first, ...) __attribute__((sentinel));

@@ -46,6 +46,8 @@ static const struct option_spec specs[CLI_OPT__MAX] = {
                               "dns-01", "dns-01 through PROG add|del NAME VALUE"},
         [CLI_OPT_DROP_NAMES] = {"drop-names", 0, NULL, -1, NULL, -1, NULL,
                                 "let cert remove names the installed certificate covers"},
+        [CLI_OPT_DRY_RUN] = {"dry-run", 0, NULL, -1, NULL, -1, NULL,
+                             "order from the CA's staging directory, install nothing"},
         [CLI_OPT_EAB_ALG] = {"eab-alg", 0, "ALG", CONF_KEY_EAB_ALG, NULL, -1, NULL,
                              "external account binding MAC: HS256 (default) HS384 HS512"},
         [CLI_OPT_EAB_HMAC_KEY] = {"eab-hmac-key", 0, "KEY", CONF_KEY_EAB_HMAC_KEY, NULL, -1, NULL,

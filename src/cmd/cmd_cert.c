@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmd/dry_run.h"
 #include "renew/job_runner.h"
 #include "base/ident.h"
 #include "base/log.h"
@@ -274,12 +275,31 @@ print_paths(const char *state_dir, const char *name, const struct job_runner *ru
 	free(key);
 }
 
+/* --dry-run's output: the certificate's line was printed as its job ended;
+ * --json prints its row, unless it failed (the failure's JSON then). */
+static int
+dry_run_output(struct cli *cli, const char *name, const struct dry_run *dr)
+{
+	int rc = CLI_EXIT_FAILURE;
+
+	if (dr->counts[JOB_FAILED] > 0) {
+		goto out;
+	}
+	if (cli->flags[CLI_OPT_JSON] && cmd_print_json(dry_run_row(dr, name)) < 0) {
+		goto out;
+	}
+	rc = CLI_EXIT_OK;
+out:
+	return rc;
+}
+
 /* Gets or renews the certificate name of settings under state_dir and
- * prints what the caller needs. Returns a CLI exit status. */
+ * prints what the caller needs; dr: a dry run's (settings and state_dir
+ * are its), else NULL. Returns a CLI exit status. */
 static int
 issue(struct cli *cli, const char *name, const struct conf_settings *settings,
-      const char *state_dir, const struct preflight_memo *memo, const struct conf *conf,
-      const struct conf_cert *section)
+      const char *state_dir, const struct preflight_memo *memo, struct dry_run *dr,
+      const struct conf *conf, const struct conf_cert *section)
 {
 	struct session s;
 	struct session_more more;
@@ -297,14 +317,17 @@ issue(struct cli *cli, const char *name, const struct conf_settings *settings,
 
 	memset(&req, 0, sizeof(req));
 	memset(&more, 0, sizeof(more));
-	req.force = cli->flags[CLI_OPT_FORCE];
+	/* A dry run orders whatever is installed. */
+	req.force = cli->flags[CLI_OPT_FORCE] || dr != NULL;
 	need_ca = ca_url != NULL && (req.force ||
 	                             policy_check(state_dir, name, settings, ca_url, false, 0,
 	                                          time(NULL), &d, NULL) < 0 ||
 	                             d.action == POLICY_ORDER || d.ari_stale);
 	rc = cmd_exit(session_connect(&s, settings, state_dir, need_ca, &config));
-	/* Its failover CAs, reached when the first is needed. */
-	if (rc == CLI_EXIT_OK && cmd_more_cas(conf, section, cli, &more_settings, &n_more) < 0) {
+	/* Its failover CAs, reached when the first is needed (a dry run's
+	 * staging has none). */
+	if (rc == CLI_EXIT_OK && dr == NULL &&
+	    cmd_more_cas(conf, section, cli, &more_settings, &n_more) < 0) {
 		rc = CLI_EXIT_FAILURE;
 	}
 	for (size_t i = 0; i < n_more; i++) {
@@ -323,12 +346,19 @@ issue(struct cli *cli, const char *name, const struct conf_settings *settings,
 	batch = cmd_batch_hooks(settings);
 	config.batch = batch;
 	runner = job_runner_create(&config);
+	if (runner != NULL && dr != NULL) {
+		job_runner_on_done(runner, dry_run_on_done, dr);
+	}
 	if (runner == NULL || job_runner_add(runner, name, settings, &req) < 0) {
 		goto out;
 	}
 	job_runner_run(runner);
 	/* After the order, failed or not: the web server comes back. */
 	if (batch_hooks_finish(batch) < 0) {
+		goto out;
+	}
+	if (dr != NULL) {
+		rc = dry_run_output(cli, name, dr);
 		goto out;
 	}
 	/* Held by a backoff: nothing was done, and no certificate is there
@@ -390,11 +420,19 @@ run(struct cli *cli)
 	char *state_dir = NULL;
 	char derived[80];
 	struct preflight_memo memo;
+	struct dry_run dr;
+	bool dry = cli->flags[CLI_OPT_DRY_RUN];
 	int rc = CLI_EXIT_USAGE;
 
 	memset(&settings, 0, sizeof(settings));
 	memset(&memo, 0, sizeof(memo));
+	memset(&dr, 0, sizeof(dr));
 	conf_init(&conf);
+	if (dry && cli->values[CLI_OPT_CSR] != NULL) {
+		log_error("--dry-run: not with --csr: try its names with acmed cert --dry-run "
+		          "NAME...");
+		goto out;
+	}
 	if (cli->values[CLI_OPT_CSR] != NULL) {
 		rc = cmd_cert_csr(cli);
 		goto out;
@@ -422,12 +460,33 @@ run(struct cli *cli)
 	/* Before any account is registered or order made: what cannot be
 	 * kept is not asked for. */
 	if (state_dir == NULL ||
-	    check_names(state_dir, name, &settings, cli->flags[CLI_OPT_DROP_NAMES]) < 0 ||
-	    preflight_check(state_dir, name, &settings, 0, &memo, NULL, NULL) < 0) {
+	    check_names(state_dir, name, &settings, cli->flags[CLI_OPT_DROP_NAMES]) < 0) {
 		goto out;
 	}
-	rc = issue(cli, name, &settings, state_dir, &memo, &conf, section);
+	/* A dry run works in its own state folder: the real one is only
+	 * read (check_names, and what it tells of issued or renewed). */
+	if (dry) {
+		rc = dry_run_init(&dr, state_dir, cli->flags[CLI_OPT_JSON]) < 0
+		             ? CLI_EXIT_FAILURE
+		             : dry_run_settings(&dr, name, &settings);
+		if (rc != CLI_EXIT_OK) {
+			goto out;
+		}
+		rc = CLI_EXIT_USAGE;
+		dr.ca_url = settings.ca;
+		dry_run_announce(&dr);
+	}
+	if (preflight_check(dry ? dr.state_dir : state_dir, name, &settings, 0, &memo, NULL, NULL) <
+	    0) {
+		goto out;
+	}
+	rc = issue(cli, name, &settings, dry ? dr.state_dir : state_dir, &memo, dry ? &dr : NULL,
+	           &conf, section);
+	if (dry && rc != CLI_EXIT_OK) {
+		dry_run_not_run(&dr, &name, 1);
+	}
 out:
+	dry_run_finish(&dr);
 	preflight_memo_finish(&memo);
 	free(state_dir);
 	conf_settings_finish(&settings);
@@ -458,6 +517,7 @@ static const enum cli_opt options[] = {
         CLI_OPT_FORCE,
         CLI_OPT_JSON,
         CLI_OPT_DROP_NAMES,
+        CLI_OPT_DRY_RUN,
         CLI_OPT_EAB_KID,
         CLI_OPT_EAB_HMAC_KEY,
         CLI_OPT_EAB_ALG,

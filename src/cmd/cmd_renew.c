@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmd/dry_run.h"
 #include "conf/ca.h"
 #include "renew/batch_hooks.h"
 #include "renew/job_runner.h"
@@ -47,8 +48,11 @@ needs_ca(const struct group *g, const char *state_dir, const char *ca_url, bool 
 	return false;
 }
 
+/* Renews g's certificates; dr: a dry run's (g's settings are its), else
+ * NULL. */
 static int
-renew_group(struct group *g, bool force, struct batch_hooks *batch, unsigned long counts[JOB__MAX])
+renew_group(struct group *g, bool force, struct batch_hooks *batch, unsigned long counts[JOB__MAX],
+            struct dry_run *dr)
 {
 	struct session s;
 	struct job_runner_config config;
@@ -96,6 +100,10 @@ renew_group(struct group *g, bool force, struct batch_hooks *batch, unsigned lon
 	if (runner == NULL) {
 		goto out;
 	}
+	if (dr != NULL) {
+		dr->ca_url = config.ca_url;
+		job_runner_on_done(runner, dry_run_on_done, dr);
+	}
 	memset(&req, 0, sizeof(req));
 	req.force = force;
 	for (size_t i = 0; i < g->n; i++) {
@@ -116,6 +124,10 @@ renew_group(struct group *g, bool force, struct batch_hooks *batch, unsigned lon
 out:
 	if (rc != CLI_EXIT_OK) {
 		counts[JOB_FAILED] += g->n;
+	}
+	if (dr != NULL) {
+		dr->ca_url = g->ca;
+		dry_run_not_run(dr, g->names, g->n);
 	}
 	job_runner_destroy(runner);
 	session_more_finish(&more);
@@ -247,14 +259,16 @@ wanted(struct cli *cli, const struct conf *conf, const struct conf_cert *c)
 	return ret;
 }
 
-/* The sections to renew, resolved and grouped by CA into gs. Returns 0,
- * or -1 when out of memory. */
+/* The sections to renew, resolved and grouped by CA into gs; dr: a dry
+ * run's settings (grouped by staging directory), else NULL. Returns
+ * CLI_EXIT_OK, CLI_EXIT_USAGE (a dry run without a staging directory:
+ * logged) or CLI_EXIT_FAILURE when out of memory. */
 static int
-group_certs(struct cli *cli, const struct conf *conf, struct groups *gs)
+group_certs(struct cli *cli, const struct conf *conf, struct groups *gs, const struct dry_run *dr)
 {
 	gs->list = calloc(conf->n_certs + 1, sizeof(*gs->list));
 	if (gs->list == NULL) {
-		return -1;
+		return CLI_EXIT_FAILURE;
 	}
 	for (size_t i = 0; i < conf->n_certs; i++) {
 		const struct conf_cert *c = &conf->certs[i];
@@ -265,16 +279,26 @@ group_certs(struct cli *cli, const struct conf *conf, struct groups *gs)
 			continue;
 		}
 		if (conf_resolve(conf, c, &cli->settings, &st) < 0) {
-			return -1;
+			return CLI_EXIT_FAILURE;
+		}
+		if (dr != NULL) {
+			int rc = dry_run_settings(dr, c->name, &st);
+
+			if (rc != CLI_EXIT_OK) {
+				conf_settings_finish(&st);
+				return rc;
+			}
 		}
 		g = group_for(gs, &st, conf->n_certs);
 		if (g == NULL) {
 			conf_settings_finish(&st);
-			return -1;
+			return CLI_EXIT_FAILURE;
 		}
-		if (g->n == 0 && cmd_more_cas(conf, c, cli, &g->more, &g->n_more) < 0) {
+		/* Its failover CAs (a dry run's staging has none). */
+		if (g->n == 0 && dr == NULL &&
+		    cmd_more_cas(conf, c, cli, &g->more, &g->n_more) < 0) {
 			conf_settings_finish(&st);
-			return -1;
+			return CLI_EXIT_FAILURE;
 		}
 		g->settings[g->n] = st;
 		g->names[g->n] = c->name;
@@ -283,7 +307,7 @@ group_certs(struct cli *cli, const struct conf *conf, struct groups *gs)
 		g->ca_list = g->settings[0].ca_list;
 		g->n++;
 	}
-	return 0;
+	return CLI_EXIT_OK;
 }
 
 /* Whether the configuration can be renewed: a file, with every CERT
@@ -308,7 +332,7 @@ certs_known(struct cli *cli, const struct conf *conf)
 /* Renews every group, CA by CA; the worst exit status of a group, else
  * failure when a certificate failed or is held by its backoff. */
 static int
-renew_groups(struct groups *gs, bool force, bool quiet)
+renew_groups(struct groups *gs, bool force, bool quiet, struct dry_run *dr)
 {
 	unsigned long counts[JOB__MAX] = {0};
 	int worst = CLI_EXIT_OK;
@@ -316,7 +340,7 @@ renew_groups(struct groups *gs, bool force, bool quiet)
 	struct batch_hooks *batch = gs->n > 0 ? cmd_batch_hooks(&gs->list[0].settings[0]) : NULL;
 
 	for (size_t k = 0; k < gs->n; k++) {
-		int grc = renew_group(&gs->list[k], force, batch, counts);
+		int grc = renew_group(&gs->list[k], force || dr != NULL, batch, counts, dr);
 
 		if (grc > worst) {
 			worst = grc;
@@ -326,6 +350,11 @@ renew_groups(struct groups *gs, bool force, bool quiet)
 		worst = CLI_EXIT_FAILURE;
 	}
 	batch_hooks_destroy(batch);
+	/* A dry run counts what a real run would have done (its jobs all
+	 * issued, in a folder of their own). */
+	if (dr != NULL) {
+		memcpy(counts, dr->counts, sizeof(counts));
+	}
 	/* -q: for cron, which mails whatever is printed. */
 	if (!quiet) {
 		print_counts(counts);
@@ -338,14 +367,44 @@ renew_groups(struct groups *gs, bool force, bool quiet)
 	                                                            : CLI_EXIT_OK;
 }
 
+/* --dry-run: its private state folder into dr, beside the real one (read
+ * only; state-dir is global) into *real. Returns 0, or -1 (logged). */
+static int
+dry_run_begin(struct cli *cli, const struct conf *conf, struct dry_run *dr, char **real)
+{
+	struct conf_settings global;
+	int rc = -1;
+
+	if (conf_resolve(conf, NULL, &cli->settings, &global) < 0) {
+		log_error("out of memory");
+		goto out;
+	}
+	*real = session_state_dir(&global);
+	if (*real == NULL || dry_run_init(dr, *real, false) < 0) {
+		goto out;
+	}
+	rc = 0;
+out:
+	conf_settings_finish(&global);
+	return rc;
+}
+
 static int
 run(struct cli *cli)
 {
 	struct conf conf;
 	struct groups gs = {NULL, 0};
+	struct dry_run dr;
+	char *real = NULL;
+	bool dry = cli->flags[CLI_OPT_DRY_RUN];
 	int rc = CLI_EXIT_USAGE;
 
+	memset(&dr, 0, sizeof(dr));
 	if (cli_load_config(cli, &conf) < 0) {
+		goto out;
+	}
+	if (dry && cli->flags[CLI_OPT_NOW]) {
+		log_error("--dry-run: not with --now: the daemon does no dry runs (drop --now)");
 		goto out;
 	}
 	if (cli->flags[CLI_OPT_NOW]) {
@@ -366,11 +425,22 @@ run(struct cli *cli)
 		goto out;
 	}
 	rc = CLI_EXIT_FAILURE;
-	if (group_certs(cli, &conf, &gs) < 0) {
+	if (dry && dry_run_begin(cli, &conf, &dr, &real) < 0) {
 		goto out;
 	}
-	rc = renew_groups(&gs, cli->flags[CLI_OPT_FORCE], cmd_quiet(cli));
+	/* A certificate without a staging directory stops a dry run before
+	 * anything is sent. */
+	rc = group_certs(cli, &conf, &gs, dry ? &dr : NULL);
+	if (rc != CLI_EXIT_OK) {
+		goto out;
+	}
+	if (dry) {
+		dry_run_announce(&dr);
+	}
+	rc = renew_groups(&gs, cli->flags[CLI_OPT_FORCE], cmd_quiet(cli), dry ? &dr : NULL);
 out:
+	dry_run_finish(&dr);
+	free(real);
 	groups_finish(&gs);
 	conf_finish(&conf);
 	return rc;
@@ -388,6 +458,7 @@ static const enum cli_opt options[] = {
         CLI_OPT_PRE_HOOK,
         CLI_OPT_POST_HOOK,
         CLI_OPT_PREFERRED_CHAIN,
+        CLI_OPT_DRY_RUN, /* the staging directory, a private state folder */
         CLI_OPT__MAX,
 };
 

@@ -8,17 +8,25 @@
 struct ca_entry {
 	const char *name;
 	const char *url;
+	/* The CA's test directory (acmed --dry-run), NULL when it has none;
+	 * a staging entry names its own. */
+	const char *staging;
 };
+
+#define LE_STAGING "https://acme-staging-v02.api.letsencrypt.org/directory"
+#define GOOGLE_STAGING "https://dv.acme-v02.test-api.pki.goog/directory"
+#define BUYPASS_STAGING "https://api.test4.buypass.no/acme/directory"
 
 /* Sorted by name for bsearch. */
 static const struct ca_entry cas[] = {
-        {"buypass", "https://api.buypass.com/acme/directory"},
-        {"buypass-staging", "https://api.test4.buypass.no/acme/directory"},
-        {"google", "https://dv.acme-v02.api.pki.goog/directory"},
-        {"google-staging", "https://dv.acme-v02.test-api.pki.goog/directory"},
-        {"letsencrypt", "https://acme-v02.api.letsencrypt.org/directory"},
-        {"letsencrypt-staging", "https://acme-staging-v02.api.letsencrypt.org/directory"},
-        {"zerossl", "https://acme.zerossl.com/v2/DV90"},
+        {"buypass", "https://api.buypass.com/acme/directory", BUYPASS_STAGING},
+        {"buypass-staging", BUYPASS_STAGING, BUYPASS_STAGING},
+        {"google", "https://dv.acme-v02.api.pki.goog/directory", GOOGLE_STAGING},
+        {"google-staging", GOOGLE_STAGING, GOOGLE_STAGING},
+        {"letsencrypt", "https://acme-v02.api.letsencrypt.org/directory", LE_STAGING},
+        {"letsencrypt-staging", LE_STAGING, LE_STAGING},
+        /* ZeroSSL runs no test directory. */
+        {"zerossl", "https://acme.zerossl.com/v2/DV90", NULL},
 };
 
 /* The names of cas[], in the same order. */
@@ -52,6 +60,25 @@ ca_directory_url(const char *name)
 	}
 out:
 	return ret;
+}
+
+const char *
+ca_staging_url(const char *name)
+{
+	const struct ca_entry *ca = NULL;
+
+	if (name == NULL) {
+		goto out;
+	}
+	ca = bsearch(name, cas, sizeof(cas) / sizeof(cas[0]), sizeof(cas[0]), ca_cmp);
+	/* A resolved setting holds the short name's directory URL. */
+	for (size_t i = 0; ca == NULL && i < sizeof(cas) / sizeof(cas[0]); i++) {
+		if (strcmp(cas[i].url, name) == 0) {
+			ca = &cas[i];
+		}
+	}
+out:
+	return ca != NULL ? ca->staging : NULL;
 }
 
 const char *

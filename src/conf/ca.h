@@ -6,6 +6,12 @@
  * already an https URL, name itself. Borrowed; NULL when neither. */
 const char *ca_directory_url(const char *name);
 
+/* The staging (test) directory URL of a short name, or of the directory
+ * URL a short name stands for: "letsencrypt" gives letsencrypt-staging's,
+ * a staging one its own. Borrowed; NULL for a CA without one (zerossl),
+ * any other URL (its staging is the config key staging) or NULL. */
+const char *ca_staging_url(const char *name);
+
 /* The CA when none is configured. */
 #define CA_DEFAULT "letsencrypt"
 

@@ -109,6 +109,8 @@ static const struct conf_key_spec keys[CONF_KEY__MAX] = {
             renew_before, 3600, LONG_MAX),
         KEY(REUSE_KEY, "reuse-key", WHERE_ANY, CONF_FIELD_BOOL, conf_value_parse_bool, reuse_key, 0,
             0),
+        KEY(STAGING, "staging", WHERE_GLOBAL | WHERE_CERT | WHERE_CA, CONF_FIELD_STRING,
+            conf_value_parse_staging, staging, 0, 0),
         KEY(STATE_DIR, "state-dir", WHERE_GLOBAL | WHERE_CLI, CONF_FIELD_STRING,
             conf_value_parse_text, state_dir, 0, PATH_MAX - 1),
         KEY(TLS_LISTEN, "tls-listen", WHERE_ANY, CONF_FIELD_STRING, conf_value_parse_listen,

@@ -59,6 +59,7 @@ enum conf_key {
 	CONF_KEY_PROFILE,
 	CONF_KEY_RENEW_BEFORE,
 	CONF_KEY_REUSE_KEY,
+	CONF_KEY_STAGING,
 	CONF_KEY_STATE_DIR,
 	CONF_KEY_TLS_LISTEN,
 	CONF_KEY_URL,
@@ -149,6 +150,9 @@ struct conf_settings {
 	char *eab_kid;
 	char *eab_hmac_key; /* base64url */
 	char *eab_alg; /* HS256 (default), HS384, HS512 */
+	/* The staging directory of the CA given by URL, where --dry-run
+	 * orders (a short name's is built in: ca_staging_url); NULL: none. */
+	char *staging;
 	char *url; /* [ca NAME] only: its directory (short name or URL) */
 	char *state_dir; /* global only */
 	char *control_socket; /* global only */

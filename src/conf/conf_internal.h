@@ -84,6 +84,9 @@ int conf_value_parse_bool(struct conf_settings *s, const struct conf_key_spec *s
                           const char *value, char *err, size_t errlen);
 int conf_value_parse_ca(struct conf_settings *s, const struct conf_key_spec *spec,
                         const char *value, char *err, size_t errlen);
+/* staging: an https URL (http_url_ok), never a short name. */
+int conf_value_parse_staging(struct conf_settings *s, const struct conf_key_spec *spec,
+                             const char *value, char *err, size_t errlen);
 /* ca: one to spec->max items (space or comma separated), each an https
  * URL, a short name or the shape of a [ca NAME] section's name. */
 int conf_value_parse_ca_list(struct conf_settings *s, const struct conf_key_spec *spec,

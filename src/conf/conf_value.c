@@ -11,6 +11,7 @@
 #include "base/b64.h"
 #include "base/ident.h"
 #include "conf/ca.h"
+#include "io/http.h"
 #include "io/listener.h"
 
 #define EMAIL_MAX 254
@@ -307,6 +308,23 @@ conf_value_parse_ca_list(struct conf_settings *s, const struct conf_key_spec *sp
 	ret = conf_value_set_string(s, spec, joined);
 out:
 	return ret;
+}
+
+int
+conf_value_parse_staging(struct conf_settings *s, const struct conf_key_spec *spec,
+                         const char *value, char *err, size_t errlen)
+{
+	/* A URL only: a short name's staging directory is known already
+	 * (ca_staging_url). */
+	if (!http_url_ok(value)) {
+		conf_value_fail(
+		        err, errlen,
+		        "%s: invalid value '%s': expected the https URL of the CA's staging "
+		        "directory",
+		        spec->name, value);
+		return -1;
+	}
+	return conf_value_set_string(s, spec, value);
 }
 
 int

@@ -42,6 +42,37 @@ test_ca(void **state)
 	}
 }
 
+/* --dry-run's directory: a short name's staging (also by its directory
+ * URL), a staging name its own, nothing for another URL (the staging key
+ * names it) or a CA without one. */
+static void
+test_ca_staging(void **state)
+{
+	(void)state;
+	assert_string_equal(ca_staging_url("letsencrypt"),
+	                    "https://acme-staging-v02.api.letsencrypt.org/directory");
+	assert_string_equal(ca_staging_url("google"),
+	                    "https://dv.acme-v02.test-api.pki.goog/directory");
+	assert_string_equal(ca_staging_url("buypass"),
+	                    "https://api.test4.buypass.no/acme/directory");
+	/* A staging short name is its own staging. */
+	assert_ptr_equal(ca_staging_url("letsencrypt-staging"),
+	                 ca_directory_url("letsencrypt-staging"));
+	assert_ptr_equal(ca_staging_url("google-staging"), ca_directory_url("google-staging"));
+	assert_ptr_equal(ca_staging_url("buypass-staging"), ca_directory_url("buypass-staging"));
+	assert_null(ca_staging_url("zerossl"));
+	/* A short name's directory URL, as a resolved setting holds it. */
+	assert_string_equal(ca_staging_url("https://acme-v02.api.letsencrypt.org/directory"),
+	                    "https://acme-staging-v02.api.letsencrypt.org/directory");
+	assert_ptr_equal(ca_staging_url(ca_directory_url("google-staging")),
+	                 ca_directory_url("google-staging"));
+	assert_null(ca_staging_url(ca_directory_url("zerossl")));
+	assert_null(ca_staging_url("https://127.0.0.1:14000/dir"));
+	assert_null(ca_staging_url("LetsEncrypt"));
+	assert_null(ca_staging_url(""));
+	assert_null(ca_staging_url(NULL));
+}
+
 /* A URL is given back as it is (borrowed), a short name as the table's. */
 static void
 test_ca_borrowed(void **state)
@@ -70,6 +101,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_ca),
 	        cmocka_unit_test(test_ca_borrowed),
+	        cmocka_unit_test(test_ca_staging),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -907,6 +907,72 @@ test_fleet_keys(void **state)
 	conf_finish(&conf);
 }
 
+/* staging: an https URL, global or per section (the section's wins), never
+ * a short name or on the command line. */
+static void
+test_staging_key(void **state)
+{
+	static const struct bad_case bad[] = {
+	        {"staging = letsencrypt-staging\n",
+	         {"1: staging: invalid value 'letsencrypt-staging': expected the https URL of the "
+	          "CA's staging directory"}},
+	        {"staging = http://127.0.0.1:14001/dir\n",
+	         {"1: staging: invalid value 'http://127.0.0.1:14001/dir': expected the https URL "
+	          "of the CA's staging directory"}},
+	        {"[cert a]\ndomains = a.example\nstaging =\n", {"3: staging: missing value"}},
+	};
+	struct conf_settings out;
+	struct conf_settings cli;
+	struct conf conf;
+	char err[256];
+
+	(void)state;
+	conf_file_write("ca = https://127.0.0.1:14000/dir\n"
+	                "staging = https://127.0.0.1:14001/dir\n"
+	                "[cert a]\ndomains = a.example\n"
+	                "[cert b]\ndomains = b.example\nstaging = https://staging.example/dir\n");
+	conf_init(&conf);
+	assert_int_equal(conf_load(&conf, conf_file_path), 0);
+	assert_string_equal(conf.global.staging, "https://127.0.0.1:14001/dir");
+	assert_true(conf.global.set & ((uint64_t)1 << CONF_KEY_STAGING));
+	assert_int_equal(conf_resolve(&conf, &conf.certs[0], NULL, &out), 0);
+	assert_string_equal(out.staging, "https://127.0.0.1:14001/dir");
+	conf_settings_finish(&out);
+	assert_int_equal(conf_resolve(&conf, &conf.certs[1], NULL, &out), 0);
+	assert_string_equal(out.staging, "https://staging.example/dir");
+	conf_settings_finish(&out);
+	conf_finish(&conf);
+
+	/* A [ca NAME] section's: the CA's own, for the certificates ordered
+	 * from it. */
+	conf_file_write("ca = pebble\n"
+	                "[ca pebble]\nurl = https://127.0.0.1:14000/dir\n"
+	                "staging = https://127.0.0.1:14001/dir\n"
+	                "[cert a]\ndomains = a.example\n");
+	conf_init(&conf);
+	assert_int_equal(conf_load(&conf, conf_file_path), 0);
+	assert_null(conf.global.staging);
+	assert_int_equal(conf_resolve_at(&conf, &conf.certs[0], NULL, 0, &out), 0);
+	assert_string_equal(out.ca, "https://127.0.0.1:14000/dir");
+	assert_string_equal(out.staging, "https://127.0.0.1:14001/dir");
+	conf_settings_finish(&out);
+	conf_finish(&conf);
+
+	/* Unset: NULL, and no option sets it. */
+	conf_init(&conf);
+	assert_int_equal(conf_resolve(&conf, NULL, NULL, &out), 0);
+	assert_null(out.staging);
+	conf_settings_finish(&out);
+	conf_finish(&conf);
+	memset(&cli, 0, sizeof(cli));
+	assert_int_equal(conf_set(&cli, CONF_WHERE_CLI, "staging", "https://s.example/dir", err,
+	                          sizeof(err)),
+	                 -1);
+	assert_null(cli.staging);
+	conf_settings_finish(&cli);
+	CHECK_BAD(bad);
+}
+
 static void
 test_fleet_values(void **state)
 {
@@ -1413,6 +1479,7 @@ main(void)
 	        cmocka_unit_test(test_whole_file_errors),
 	        cmocka_unit_test(test_fleet_keys),
 	        cmocka_unit_test(test_fleet_values),
+	        cmocka_unit_test(test_staging_key),
 	        cmocka_unit_test(test_fleet_bad_urls),
 	        cmocka_unit_test(test_fleet_errors),
 	        cmocka_unit_test(test_output_keys),

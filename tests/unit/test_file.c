@@ -516,6 +516,61 @@ test_path(void **state)
 	free(long_part);
 }
 
+/* A private folder under $TMPDIR (absolute only), removed with all it
+ * holds; a link inside goes, what it points at stays. */
+static void
+test_temp_dir_and_remove_tree(void **state)
+{
+	struct fixture *f = *state;
+	char keep[PATH_MAX];
+	char sub[PATH_MAX];
+	char file[PATH_MAX + 16];
+	char link[PATH_MAX];
+	struct stat st;
+	const char *old = getenv("TMPDIR");
+	char *saved = old != NULL ? strdup(old) : NULL;
+	char *dir;
+
+	assert_int_equal(setenv("TMPDIR", f->dir, 1), 0);
+	dir = file_temp_dir("acmed-dry-run");
+	assert_non_null(dir);
+	assert_int_equal(strncmp(dir, f->dir, strlen(f->dir)), 0);
+	assert_non_null(strstr(dir, "/acmed-dry-run."));
+	assert_int_equal(stat(dir, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0700);
+
+	snprintf(keep, sizeof(keep), "%s/keep", f->dir);
+	assert_int_equal(file_write_atomic(keep, "k", 1, 0600), 0);
+	snprintf(sub, sizeof(sub), "%s/certs/www/v/1", dir);
+	assert_int_equal(file_mkdirs(sub, 0700), 0);
+	snprintf(file, sizeof(file), "%s/cert.pem", sub);
+	assert_int_equal(file_write_atomic(file, "c", 1, 0644), 0);
+	snprintf(link, sizeof(link), "%s/certs/www/outside", dir);
+	assert_int_equal(symlink(f->dir, link), 0);
+	assert_int_equal(file_remove_tree(dir), 0);
+	assert_int_equal(lstat(dir, &st), -1);
+	assert_int_equal(stat(keep, &st), 0);
+	/* Missing: nothing to do. */
+	assert_int_equal(file_remove_tree(dir), 0);
+	free(dir);
+
+	/* A relative TMPDIR is not used. */
+	assert_int_equal(setenv("TMPDIR", "relative", 1), 0);
+	dir = file_temp_dir("acmed-dry-run");
+	assert_non_null(dir);
+	assert_int_equal(strncmp(dir, "/tmp/acmed-dry-run.", 19), 0);
+	assert_int_equal(file_remove_tree(dir), 0);
+	free(dir);
+
+	if (saved != NULL) {
+		setenv("TMPDIR", saved, 1);
+	} else {
+		unsetenv("TMPDIR");
+	}
+	free(saved);
+}
+
 int
 main(void)
 {
@@ -538,6 +593,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_write_new, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_identity, setup, teardown),
 	        cmocka_unit_test(test_path),
+	        cmocka_unit_test_setup_teardown(test_temp_dir_and_remove_tree, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
