@@ -23,7 +23,7 @@
 #
 # Environment: ACMED, TESTS_DIR, ACMED_SANITIZED=1 (fewer certificates,
 # longer waits). For debugging: FLEET_CERTS (per set; default 30, 12 under
-# the sanitizers), FLEET_VALIDITY (seconds; default 180, 200 under the
+# the sanitizers), FLEET_VALIDITY (seconds; default 240, 260 under the
 # sanitizers: set A must not come due before the kill -9 case is over),
 # FLEET_CASES (functions, space separated: only those run; later cases
 # need earlier ones), FLEET_RESPONDER=webroot (a webroot the nodes share,
@@ -55,7 +55,7 @@ else
 	NCERTS=${FLEET_CERTS:-30}
 	SLOW=1
 fi
-VALIDITY=${FLEET_VALIDITY:-$((SLOW == 1 ? 180 : 200))}
+VALIDITY=${FLEET_VALIDITY:-$((SLOW == 1 ? 240 : 260))}
 RESPONDER=${FLEET_RESPONDER:-standalone}
 # Validations sleep up to this long: orders stay in flight a few seconds,
 # long enough to kill a node in the middle of a batch.
