@@ -144,7 +144,9 @@ on_revoke(const struct acme_reply *reply, void *arg)
 	/* RFC 8555 section 7.6: 200 and nothing else on success; a problem
 	 * document (alreadyRevoked, unauthorized, badRevocationReason)
 	 * otherwise. */
-	if (reply->problem != NULL) {
+	if (acme_problem_is(reply->problem, "alreadyRevoked")) {
+		r->done(ACME_REVOKE_ALREADY, reply->message, r->arg);
+	} else if (reply->problem != NULL) {
 		r->done(-1, reply->message, r->arg);
 	} else {
 		r->done(0, "", r->arg);

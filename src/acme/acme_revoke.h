@@ -31,9 +31,12 @@ bool acme_revoke_key_matches(X509 *cert, EVP_PKEY *key);
  * (logged). */
 char *acme_revoke_payload(X509 *cert, int reason);
 
-/* rc 0: revoked; -1: the CA refused (message is its problem document, e.g.
- * alreadyRevoked) or the request failed. message: one line, borrowed for
- * the call. */
+/* rc of acme_revoke_done_fn besides 0 (revoked) and -1 (the CA refused,
+ * message its problem document, or the request failed). */
+#define ACME_REVOKE_ALREADY (-2) /* alreadyRevoked: revoked before */
+
+/* rc 0: revoked; ACME_REVOKE_ALREADY; -1: the CA refused or the request
+ * failed. message: one line, borrowed for the call. */
 typedef void (*acme_revoke_done_fn)(int rc, const char *message, void *arg);
 
 /* Asks the CA to revoke cert with reason (or ACME_REVOKE_REASON_NONE),

@@ -13,6 +13,7 @@
 #include "base/log.h"
 #include "renew/job_runner.h"
 #include "renew/policy.h"
+#include "renew/preflight.h"
 #include "store/store_cert.h"
 
 /* What is revoked and how the request is signed. */
@@ -86,7 +87,7 @@ out:
 /* Sends the revocation and runs the loop until the CA answered. Returns 0,
  * or -1 (logged). */
 static int
-send_revocation(struct session *s, const struct revocation *r)
+send_revocation(struct session *s, const struct revocation *r, bool replace)
 {
 	struct session_wait w;
 	int started;
@@ -96,10 +97,19 @@ send_revocation(struct session *s, const struct revocation *r)
 	started = acme_revoke_start(
 	        s->acme, r->cert, r->reason, r->cert_key != NULL ? r->cert_key : s->acct.key,
 	        r->cert_key != NULL ? NULL : s->acct.url, session_wait_done, &w);
-	if (session_wait(s, &w, started) < 0) {
+	rc = session_wait(s, &w, started);
+	/* Revoked before (by an earlier revoke, or the CA): what --replace
+	 * is for all the more. */
+	if (rc == ACME_REVOKE_ALREADY && replace) {
+		log_warn("%s: already revoked; ordering its replacement", r->cert_path);
+		rc = 0;
+		goto out;
+	}
+	if (rc < 0) {
 		if (started == 0) {
 			log_error("%s: revoke: %s", r->cert_path, w.message);
 		}
+		rc = -1;
 		goto out;
 	}
 	log_info("%s: revoked (serial %s, reason %s, signed with %s)", r->cert_path,
@@ -185,7 +195,7 @@ named_finish(struct named *n)
  * whatever the renewal policy says of the revoked one. Returns a CLI exit
  * status. */
 static int
-replace(struct cli *cli, struct named *n)
+replace(struct cli *cli, struct named *n, const struct preflight_memo *memo)
 {
 	struct session s;
 	struct job_runner_config config;
@@ -203,6 +213,7 @@ replace(struct cli *cli, struct named *n)
 	}
 	rc = CLI_EXIT_FAILURE;
 	config.concurrency = 1;
+	config.preflight = memo;
 	batch = cmd_batch_hooks(&n->settings);
 	config.batch = batch;
 	runner = job_runner_create(&config);
@@ -268,9 +279,11 @@ run(struct cli *cli)
 	struct named n;
 	const struct conf_settings *settings = &global;
 	struct revocation r = {.cert_path = cli->args[0], .reason = ACME_REVOKE_REASON_NONE};
+	struct preflight_memo memo;
 	char err[512];
 	int rc = CLI_EXIT_USAGE;
 
+	memset(&memo, 0, sizeof(memo));
 	memset(&global, 0, sizeof(global));
 	memset(&s, 0, sizeof(s));
 	memset(&n, 0, sizeof(n));
@@ -296,6 +309,16 @@ run(struct cli *cli)
 		r.cert_path = n.path;
 		settings = &n.settings;
 	}
+	/* --replace: what would stop the replacement's order (a port taken,
+	 * a webroot or hook missing) stops the revocation too: a revoked
+	 * certificate left installed with no replacement is worse than
+	 * none revoked. */
+	if (cli->flags[CLI_OPT_REPLACE] &&
+	    preflight_check(n.state_dir, n.name, &n.settings, 0, &memo, NULL, NULL) < 0) {
+		log_error("%s: not revoked: its replacement could not be ordered (above)", n.name);
+		rc = CLI_EXIT_USAGE;
+		goto out;
+	}
 	rc = CLI_EXIT_FAILURE;
 	if (load_cert(&r, cli->values[CLI_OPT_KEY]) < 0) {
 		goto out;
@@ -304,15 +327,16 @@ run(struct cli *cli)
 	if (rc == CLI_EXIT_OK && r.cert_key == NULL) {
 		rc = open_account(&s, settings, r.cert_path);
 	}
-	if (rc == CLI_EXIT_OK && send_revocation(&s, &r) < 0) {
+	if (rc == CLI_EXIT_OK && send_revocation(&s, &r, cli->flags[CLI_OPT_REPLACE]) < 0) {
 		rc = CLI_EXIT_FAILURE;
 	}
 	/* The account's lock goes before the replacement's jobs. */
 	session_finish(&s);
 	if (rc == CLI_EXIT_OK && cli->flags[CLI_OPT_REPLACE]) {
-		rc = replace(cli, &n);
+		rc = replace(cli, &n, &memo);
 	}
 out:
+	preflight_memo_finish(&memo);
 	revocation_finish(&r);
 	session_finish(&s);
 	named_finish(&n);

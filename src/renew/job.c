@@ -385,6 +385,20 @@ load_view(struct job *job)
 	return 0;
 }
 
+/* Whether the set installed when the lock was found taken was the holder's
+ * work: installed so shortly before that its holder may still have been in
+ * its deploy hook (which runs at most hook-timeout after the install). A
+ * --force asked meanwhile is answered by it: one order where several asked
+ * together. */
+static bool
+installed_by_holder(const struct job *job)
+{
+	const struct lock_wait *w = &job->lock_wait;
+
+	return w->installed_before > 0 &&
+	       w->installed_before + job->s.hook_timeout + 1 >= w->wait_began;
+}
+
 /* With the lock held: asks the policy what to do, and does it. */
 static void
 job_begin(struct job *job)
@@ -406,7 +420,7 @@ job_begin(struct job *job)
 	}
 	job->renewal = job->view.info.present;
 	if (job->lock_wait.waited && job->req.force && job->view.info.version >= 0 &&
-	    job->view.info.version != job->lock_wait.version_before) {
+	    (job->view.info.version != job->lock_wait.version_before || installed_by_holder(job))) {
 		log_info("%s: %s installed a new certificate meanwhile; not ordering another",
 		         job->name, job->lock_wait.holder);
 		job_complete(job, JOB_UNCHANGED);

@@ -50,6 +50,8 @@ lock_wait_start(struct lock_wait *w)
 	if (!w->waited) {
 		w->waited = true;
 		w->version_before = store_cert_version(w->state_dir, w->name);
+		w->installed_before = store_cert_installed_at(w->state_dir, w->name);
+		w->wait_began = time(NULL);
 		snprintf(w->holder, sizeof(w->holder), "%s", holder);
 		log_info("%s: waiting for %s, which is working on it", w->name, holder);
 		if (w->busy != NULL) {

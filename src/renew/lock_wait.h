@@ -7,6 +7,7 @@
 
 #include <ev.h>
 #include <stdbool.h>
+#include <time.h>
 
 #include "store/store_lock.h"
 
@@ -32,6 +33,8 @@ struct lock_wait {
 	double waited_s;
 	bool waited; /* found it taken */
 	long version_before; /* the installed set when the wait began */
+	time_t installed_before; /* when it was installed (0: none) */
+	time_t wait_began;
 	char holder[STORE_LOCK_HOLDER_LEN];
 };
 

@@ -269,6 +269,23 @@ t_revoke_by_name()
 		fail "--replace: Pebble has $s1 $(pebble_status "$s1"), $s2 $(pebble_status "$s2")"
 	openssl x509 -in "$S/certs/rp.example/cert.pem" -noout -text | grep -q 'NIST CURVE: P-384' ||
 		fail "--replace: not the key type of what was installed"
+	# Already revoked (by the plain revoke above): --replace replaces it.
+	run revoke --state-dir "$S" --ca-file "$PEBBLE_CA_FILE" --replace "${STANDALONE[@]}" rv.example
+	expect_status 0
+	expect_stderr_contains "already revoked; ordering its replacement"
+	s2=$(cert_serial "$S/certs/rv.example/cert.pem")
+	[[ $(pebble_status "$s2") == Valid ]] || fail "rv.example: its replacement is not valid"
+	# The replacement's port taken: nothing revoked, exit 2.
+	"$PY" -c 'import socket,sys,time; s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen()
+print(s.getsockname()[1], flush=True); time.sleep(30)' >"$T/busy.port" &
+	lib_track_pid $!
+	wait_until 10 test -s "$T/busy.port" || fail "no busy port"
+	s1=$(cert_serial "$S/certs/rp.example/cert.pem")
+	run revoke --state-dir "$S" --ca-file "$PEBBLE_CA_FILE" --replace \
+		--standalone "127.0.0.1:$(cat "$T/busy.port")" rp.example
+	expect_status 2
+	expect_stderr_contains "not revoked: its replacement could not be ordered"
+	[[ $(pebble_status "$s1") == Valid ]] || fail "revoked although the replacement could not be ordered"
 	run revoke --state-dir "$S" nosuch
 	expect_status 2
 	run revoke --state-dir "$S" --standalone 80 rp.example

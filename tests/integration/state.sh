@@ -190,6 +190,38 @@ t_three_force()
 	concurrent_force 3
 }
 
+# A second cert --force that comes while the first is in its deploy hook
+# (the new set already installed, the lock still held): the first's
+# certificate answers it, nothing is ordered twice.
+t_force_during_deploy()
+{
+	local dir=$T/dh d pid v0 before
+	local -a OPTS
+
+	opts "$dir/state"
+	d=$dir/state/certs/dh.example
+	printf '#!/bin/sh\nsleep 3\n' >"$T/slow-hook"
+	chmod +x "$T/slow-hook"
+	run cert "${OPTS[@]}" --webroot "$W" --agree-tos dh.example
+	expect_status 0
+	v0=$(readlink "$d/current")
+	before=$(orders)
+	"$ACMED" cert "${OPTS[@]}" --webroot "$W" --force --deploy-hook "$T/slow-hook" \
+		dh.example >"$T/out.dh" 2>"$T/err.dh" &
+	pid=$!
+	if ! wait_until 20 test "$(readlink "$d/current")" != "$v0"; then
+		fail "the first cert --force installed nothing"
+	fi
+	run cert "${OPTS[@]}" --webroot "$W" --force dh.example
+	expect_status 0
+	expect_stderr_contains "installed a new certificate meanwhile"
+	wait "$pid" || fail "the first cert --force failed: $(tr '\n' ' ' <"$T/err.dh")"
+	expect_no_sanitizer_report "$T/err.dh"
+	if (($(orders) - before != 1)); then
+		fail "$(($(orders) - before)) orders for two cert --force asked together, want 1"
+	fi
+}
+
 # A daemon and the commands an operator types, on one state folder.
 t_daemon_and_commands()
 {
@@ -617,6 +649,7 @@ chmod +x "$T/count-hook"
 
 case_ "2 concurrent cert --force: one order a round, the set whole" t_two_force
 case_ "3 concurrent cert --force: one order a round, the set whole" t_three_force
+case_ "a second cert --force during the first's deploy hook: answered by it" t_force_during_deploy
 case_ "a daemon, cert --force and renew --force at once: the set whole, one hook per order" t_daemon_and_commands
 case_ "two daemons on one state folder: one order per renew asked of both" t_two_daemons
 case_ "renew with a failing challenge: one order, then deferred until the recorded time" t_backoff_oneshot
