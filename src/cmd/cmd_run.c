@@ -507,6 +507,37 @@ on_stop(struct ev_loop *loop, ev_signal *w, int revents)
 	(void)d;
 }
 
+/* pre-hook, post-hook and hook-timeout from a reloaded configuration: for
+ * the next batch of renewals. Returns 0 or -1 (out of memory). */
+static int
+reload_batch_hooks(struct daemon *d, const struct conf_settings *s)
+{
+	char *pre = NULL;
+	char *post = NULL;
+
+	if (cmd_same(s->pre_hook, d->settings.pre_hook) &&
+	    cmd_same(s->post_hook, d->settings.post_hook) &&
+	    s->hook_timeout == d->settings.hook_timeout) {
+		return 0;
+	}
+	if ((s->pre_hook != NULL && (pre = strdup(s->pre_hook)) == NULL) ||
+	    (s->post_hook != NULL && (post = strdup(s->post_hook)) == NULL) ||
+	    (d->batch != NULL &&
+	     batch_hooks_set(d->batch, s->pre_hook, s->post_hook, s->hook_timeout) < 0)) {
+		free(pre);
+		free(post);
+		return -1;
+	}
+	free(d->settings.pre_hook);
+	free(d->settings.post_hook);
+	d->settings.pre_hook = pre;
+	d->settings.post_hook = post;
+	d->settings.hook_timeout = s->hook_timeout;
+	log_info("reload: pre-hook %s, post-hook %s, from the next renewals on",
+	         pre != NULL ? pre : "none", post != NULL ? post : "none");
+	return 0;
+}
+
 /* SIGHUP: the new configuration replaces the old only if it is valid and
  * keeps the CA; certificates that stay keep their schedule and backoff. */
 static void
@@ -550,6 +581,10 @@ on_reload(struct ev_loop *loop, ev_signal *w, int revents)
 	    !cmd_same(settings.node_name, d->settings.node_name)) {
 		log_warn("reload: cluster, cluster-key-file, cluster-password-file and node-name "
 		         "change only with a restart; the fleet's store stays as it was");
+	}
+	if (reload_batch_hooks(d, &settings) < 0) {
+		log_error("reload: out of memory");
+		goto out;
 	}
 	if (settings.new_order_concurrency != d->settings.new_order_concurrency) {
 		log_warn("reload: new-order-concurrency changes only with a restart; keeping %ld",

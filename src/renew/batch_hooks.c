@@ -242,7 +242,7 @@ batch_hooks_create(struct ev_loop *loop, const char *pre, const char *post, long
 {
 	struct batch_hooks *b = NULL;
 
-	if (pre == NULL && post == NULL) {
+	if (pre == NULL && post == NULL && !post_when_idle) {
 		goto out;
 	}
 	b = calloc(1, sizeof(*b));
@@ -263,6 +263,38 @@ batch_hooks_create(struct ev_loop *loop, const char *pre, const char *post, long
 	b->gather.data = b;
 out:
 	return b;
+}
+
+int
+batch_hooks_set(struct batch_hooks *b, const char *pre, const char *post, long timeout_s)
+{
+	char *p = pre != NULL ? strdup(pre) : NULL;
+	char *q = post != NULL ? strdup(post) : NULL;
+
+	if ((pre != NULL && p == NULL) || (post != NULL && q == NULL)) {
+		log_error("out of memory");
+		free(p);
+		free(q);
+		return -1;
+	}
+	free(b->pre);
+	free(b->post);
+	b->pre = p;
+	b->post = q;
+	b->timeout_s = timeout_s > 0 ? timeout_s : 120;
+	return 0;
+}
+
+bool
+batch_hooks_any(const struct batch_hooks *b)
+{
+	return b != NULL && (b->pre != NULL || b->post != NULL);
+}
+
+bool
+batch_hooks_has_post(const struct batch_hooks *b)
+{
+	return b != NULL && b->post != NULL;
 }
 
 void

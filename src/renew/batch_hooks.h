@@ -32,9 +32,20 @@ typedef void (*batch_go_fn)(const char *failed, void *arg);
 /* Hooks for pre and post (command lines; either may be NULL), killed
  * after timeout_s; post_when_idle: the post-hook runs when the runner
  * goes idle (batch_hooks_idle) rather than at batch_hooks_finish. Strings
- * copied. NULL when neither is set, or out of memory (logged). */
+ * copied. NULL when out of memory (logged), or when neither is set unless
+ * post_when_idle (a daemon, whose reload may set them: batch_hooks_set). */
 struct batch_hooks *batch_hooks_create(struct ev_loop *loop, const char *pre, const char *post,
                                        long timeout_s, bool post_when_idle);
+
+/* New commands and timeout (a reload), from the next batch on. Returns
+ * 0, or -1 when out of memory (logged; b unchanged). */
+int batch_hooks_set(struct batch_hooks *b, const char *pre, const char *post, long timeout_s);
+
+/* Whether b has a pre-hook or a post-hook: jobs join a batch only then. */
+bool batch_hooks_any(const struct batch_hooks *b);
+
+/* Whether b has a post-hook (the port it may need goes before it). */
+bool batch_hooks_has_post(const struct batch_hooks *b);
 
 /* Kills a hook still running; safe on NULL. */
 void batch_hooks_destroy(struct batch_hooks *b);

@@ -439,7 +439,8 @@ job_order(struct job *job, const struct policy_decision *d)
 		job->order_decision = *d;
 	}
 	/* Offline, nothing is ordered: no reason to stop a web server. */
-	if (job->sh->batch != NULL && !job->batch_entered && job->ca->issue.client != NULL) {
+	if (batch_hooks_any(job->sh->batch) && !job->batch_entered &&
+	    job->ca->issue.client != NULL) {
 		job->batch_entered = true;
 		job->batch_decision = *d;
 		job_set_state(job, "pre-hook");

@@ -284,7 +284,7 @@ on_finished(struct job *job, const struct job_outcome *outcome, void *arg)
 		/* The post-hook starts the web server again: the port it
 		 * needs goes first (a fleet's responders stay: they answer
 		 * the other nodes). */
-		if (r->sh.batch != NULL && r->sh.cluster == NULL) {
+		if (batch_hooks_has_post(r->sh.batch) && r->sh.cluster == NULL) {
 			responders_close(r->sh.responders);
 		}
 		/* The daemon's batch is over: its post-hook. */

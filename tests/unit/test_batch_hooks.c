@@ -134,6 +134,45 @@ test_pre_fails(void **state)
 	free(dir);
 }
 
+/* A daemon's batch made without hooks takes them at a reload. */
+static void
+test_set_on_reload(void **state)
+{
+	char *dir = tmpdir_make("batch");
+	char *hook = make_hook(dir);
+	char pre[600], post[600];
+	struct seen a = {0};
+	struct batch_hooks *bh;
+	char *log;
+
+	(void)state;
+	bh = batch_hooks_create(EV_DEFAULT, NULL, NULL, 10, true);
+	assert_non_null(bh);
+	assert_false(batch_hooks_any(bh));
+	assert_false(batch_hooks_has_post(bh));
+	snprintf(pre, sizeof(pre), "%s new", hook);
+	snprintf(post, sizeof(post), "%s z", hook);
+	assert_int_equal(batch_hooks_set(bh, pre, post, 10), 0);
+	assert_true(batch_hooks_any(bh));
+	assert_true(batch_hooks_has_post(bh));
+	batch_hooks_enter(bh, "www", on_go, &a);
+	run_until(&a, 1);
+	assert_string_equal(a.failed, "");
+	batch_hooks_leave(bh, &a);
+	batch_hooks_idle(bh);
+	assert_int_equal(batch_hooks_finish(bh), 0);
+	log = tmpdir_read(dir, "log");
+	assert_string_equal(log, "pre www new\npost www z\n");
+	free(log);
+	/* Taken away again: nothing to join. */
+	assert_int_equal(batch_hooks_set(bh, NULL, NULL, 10), 0);
+	assert_false(batch_hooks_any(bh));
+	batch_hooks_destroy(bh);
+	free(hook);
+	tmpdir_remove(dir);
+	free(dir);
+}
+
 int
 main(void)
 {
@@ -141,6 +180,7 @@ main(void)
 	        cmocka_unit_test(test_none),
 	        cmocka_unit_test(test_once_around),
 	        cmocka_unit_test(test_pre_fails),
+	        cmocka_unit_test(test_set_on_reload),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
