@@ -30,8 +30,10 @@ struct status_ctx {
 };
 
 /* What a row says of its certificate at a glance: "ok", "due", "failing"
- * (with the last error beside it) or "unconfigured" (in the state folder,
- * not in the configuration: nothing renews it). */
+ * (failures in a row, or an error while it is due: the last error beside
+ * it) or "unconfigured" (in the state folder, not in the configuration:
+ * nothing renews it). An error that left a valid certificate not due (a
+ * forced renewal whose pre-hook failed) is shown, but is no failing. */
 static const char *
 row_state(json_t *row, bool have_config, time_t now)
 {
@@ -43,7 +45,7 @@ row_state(json_t *row, bool have_config, time_t now)
 	}
 	json_unpack(row, "{s?I, s?I, s?s}", "attempts", &attempts, "next", &next, "last_error",
 	            &error);
-	if (attempts > 0 || (error != NULL && error[0] != '\0')) {
+	if (attempts > 0 || (error != NULL && error[0] != '\0' && next != 0 && next <= now)) {
 		return "failing";
 	}
 	return next != 0 && next <= now ? "due" : "ok";

@@ -161,7 +161,7 @@ make_outcome(struct job *job, struct job_outcome *o)
 	o->fleet_waiting = job->fleet_wait != 0;
 	o->not_after = job->view.info.not_after;
 	o->ari_id = job->view.info.ari_id;
-	o->attempts = st->attempts;
+	o->attempts = status_failures(st);
 	o->last_error = status_last_error(st);
 }
 
@@ -454,12 +454,12 @@ job_begin(struct job *job)
 		break;
 	case POLICY_WAIT:
 	default:
-		if (d.reason == POLICY_BACKOFF) {
-			log_warn("%s: %s", job->name, d.why);
+		if (d.reason == POLICY_BACKOFF || d.reason == POLICY_DEPLOY_RETRY) {
+			/* Still failing, held by its backoff: said at every run
+			 * (cron mails it, -q too) and counted as deferred (exit
+			 * 1), until it works again. */
+			log_error("%s: %s", job->name, d.why);
 			job_complete(job, JOB_DEFERRED);
-		} else if (d.reason == POLICY_DEPLOY_RETRY) {
-			log_warn("%s: %s", job->name, d.why);
-			job_complete(job, JOB_UNCHANGED);
 		} else {
 			log_info("%s: %s, not due (--force renews now)", job->name, d.why);
 			job_complete(job, JOB_UNCHANGED);

@@ -442,7 +442,7 @@ next_time(struct entry *e)
 		                       s.ca != NULL ? ca_settings_url(s.ca) : e->sched->ca_url,
 		                       false, e->ari_when, now, &d) == 0) {
 			when = d.when;
-			entry_note(e, &d, v.info.not_after, v.info.ari_id, v.st.attempts,
+			entry_note(e, &d, v.info.not_after, v.info.ari_id, status_failures(&v.st),
 			           status_last_error(&v.st));
 		}
 		e->fleet_version = v.st.fleet_version;

@@ -31,6 +31,10 @@ struct status_row {
  * recorded (a success clears it); NULL when none. Borrowed from st. */
 const char *status_last_error(const struct state *st);
 
+/* The failures in a row a row shows from st: the orders', and the deploy
+ * hook's while a deploy is owed. */
+long status_failures(const struct state *st);
+
 /* The row of the certificate cert with settings s from its view and the
  * decision made from it; everything borrowed. */
 void status_row_fill(struct status_row *row, const char *cert, const struct conf_settings *s,

@@ -475,9 +475,10 @@ test_deploy_fails(void **state)
 	assert_int_equal(st.deploy_attempts, 1);
 	assert_true(st.deploy_next_try > after);
 	assert_string_equal(st.deploy_error, o->message);
-	/* A deploy failure is no order failure. */
+	/* A deploy failure is no order failure, but one in a row all the
+	 * same for status (status_failures). */
 	assert_int_equal(st.attempts, 0);
-	assert_int_equal(o->attempts, 0);
+	assert_int_equal(o->attempts, 1);
 	assert_true(o->has_last_error);
 	assert_string_equal(o->last_error, o->message);
 	assert_true(o->has_next);
@@ -486,8 +487,12 @@ test_deploy_fails(void **state)
 	state_finish(&st);
 
 	/* Held by its own backoff: the next run neither deploys nor
-	 * orders, and writes nothing. */
-	assert_quiet_run(f, 1, 1);
+	 * orders, and writes nothing; it is deferred (still failing: a
+	 * command exits 1). */
+	o = run(f);
+	assert_int_equal(o->result, JOB_DEFERRED);
+	assert_int_equal(tmpdir_lines(f->state_dir, "hook.runs"), 1);
+	assert_int_equal(state_writes, 1);
 }
 
 static void
