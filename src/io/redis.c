@@ -1,12 +1,13 @@
-#include "io/redis.h"
+/* The Redis connection (redis.h): the link's two connections, their
+ * handshake (AUTH, SELECT, PING), the backoff and the loss logged once,
+ * and the commands on the command connection. The subscriptions are in
+ * redis_sub.c; redis_internal.h is what the two share. */
+#include "io/redis_internal.h"
 
 #include "base/file.h"
-#include "base/list.h"
 #include "base/log.h"
 
 #include <hiredis/adapters/libev.h>
-#include <hiredis/async.h>
-#include <hiredis/hiredis.h>
 #include <openssl/crypto.h>
 
 #include <fcntl.h>
@@ -21,38 +22,6 @@
 /* hiredis 0.14's async connect has no timeout of its own: an attempt that
  * has not finished its handshake by then is dropped and retried. */
 #define REDIS_CONNECT_TIMEOUT_S 5.0
-#define REDIS_WHY_LEN 256
-
-/* The link is both connections: it is up when both finished their
- * handshake, and losing either drops both, so that on_up means "commands
- * work and the subscriptions are live" and a caller's reconciliation in
- * on_up also covers messages the subscription connection missed. */
-enum link_state {
-	LINK_WAITING, /* the timer is the wait before the next attempt */
-	LINK_CONNECTING, /* the timer is the attempt's timeout */
-	LINK_UP,
-};
-
-enum conn_role {
-	CONN_COMMANDS,
-	CONN_SUBSCRIPTIONS,
-	CONN__MAX,
-};
-
-/* What the last failure was, so that each kind is logged once an outage. */
-enum failure {
-	FAILURE_NONE,
-	FAILURE_UNREACHABLE, /* no connection, lost, timed out, LOADING */
-	FAILURE_REFUSED, /* AUTH or SELECT answered with an error */
-};
-
-struct conn {
-	struct redis *r;
-	redisAsyncContext *ac; /* NULL when closed; ac->data points back here */
-	int owed; /* handshake replies (or subscribe confirmations) awaited */
-	bool subscribing; /* SUBSCRIBE may be sent (subscription connection) */
-	bool ready;
-};
 
 /* A command: handed to hiredis (in r->waiting, hiredis owns the memory
  * and on_reply frees it), or failed without being sent (in r->failed, the
@@ -65,38 +34,6 @@ struct pending {
 	char err[REDIS_WHY_LEN];
 };
 
-struct subscription {
-	struct list_node link;
-	char *channel;
-	redis_message_fn fn;
-	void *arg;
-};
-
-struct redis {
-	struct ev_loop *loop;
-	struct redis_config config;
-	char *password;
-	char *password_file;
-	char name[320];
-	struct conn conns[CONN__MAX];
-	enum link_state state;
-	struct ev_timer timer;
-	struct ev_idle idle; /* runs r->failed */
-	double backoff;
-	enum failure logged; /* the kind of failure logged and not yet over */
-	bool ever_up;
-	bool told_up; /* on_up called, on_down not yet */
-	char why[REDIS_WHY_LEN];
-	struct list waiting;
-	struct list failed;
-	struct list subscriptions;
-	unsigned long sent;
-	/* Frames that call the user and touch r after: redis_destroy from
-	 * inside them leaves the free to the last one (release). */
-	int busy;
-	bool closing;
-};
-
 /* Commands that would change what the command connection's replies mean
  * to hiredis 0.14 (pub/sub and monitor modes, RESP3): refused. Sorted. */
 static const char *const refused_commands[] = {
@@ -104,8 +41,6 @@ static const char *const refused_commands[] = {
         "ssubscribe", "subscribe", "sunsubscribe", "unsubscribe",
 };
 
-/* Ends a frame that called the user (r->busy++ began it); frees r when it
- * was destroyed meanwhile and this was the last such frame. */
 static void
 clear_password(struct redis *r)
 {
@@ -116,21 +51,13 @@ clear_password(struct redis *r)
 	}
 }
 
-static void
-release(struct redis *r)
+void
+redis_release(struct redis *r)
 {
-	struct list_node *n, *tmp;
-
 	if (--r->busy > 0 || !r->closing) {
 		return;
 	}
-	list_for_each(&r->subscriptions, n, tmp)
-	{
-		struct subscription *s = list_entry(n, struct subscription, link);
-
-		free(s->channel);
-		free(s);
-	}
+	redis_sub_free(r);
 	clear_password(r);
 	free(r->password_file);
 	free(r);
@@ -140,7 +67,7 @@ release(struct redis *r)
  * now on. Returns it for the caller to free, or to leave to hiredis when
  * hiredis is freeing it already. */
 static redisAsyncContext *
-detach(struct conn *c)
+detach(struct redis_conn *c)
 {
 	redisAsyncContext *ac = c->ac;
 
@@ -160,24 +87,24 @@ detach(struct conn *c)
  * a context whose onConnect or onDisconnect is running still attached
  * (hiredis frees that one itself after the callback). */
 static void
-fail(struct redis *r, enum failure kind, const char *why)
+fail(struct redis *r, enum redis_failure kind, const char *why)
 {
-	redisAsyncContext *acs[CONN__MAX];
+	redisAsyncContext *acs[REDIS_CONN__MAX];
 	bool tell;
 
-	if (r->state == LINK_WAITING || r->closing) {
+	if (r->state == REDIS_LINK_WAITING || r->closing) {
 		return;
 	}
-	r->state = LINK_WAITING;
+	r->state = REDIS_LINK_WAITING;
 	snprintf(r->why, sizeof(r->why), "%s", why);
-	if (kind != r->logged && kind == FAILURE_REFUSED) {
+	if (kind != r->logged && kind == REDIS_FAILURE_REFUSED) {
 		log_error("cluster: %s: %s; serving local files, retrying", r->name, r->why);
 	} else if (kind != r->logged) {
 		log_warn("cluster: %s unreachable: %s; serving local files, retrying", r->name,
 		         r->why);
 	}
 	r->logged = kind;
-	for (int i = 0; i < CONN__MAX; i++) {
+	for (int i = 0; i < REDIS_CONN__MAX; i++) {
 		acs[i] = detach(&r->conns[i]);
 	}
 	ev_timer_stop(r->loop, &r->timer);
@@ -190,7 +117,7 @@ fail(struct redis *r, enum failure kind, const char *why)
 	/* Inside one of its reply callbacks hiredis only marks a context and
 	 * frees it when the callback returns; elsewhere it frees it now, and
 	 * the commands waiting on it get on_reply(NULL). */
-	for (int i = 0; i < CONN__MAX; i++) {
+	for (int i = 0; i < REDIS_CONN__MAX; i++) {
 		if (acs[i] != NULL) {
 			redisAsyncFree(acs[i]);
 		}
@@ -198,26 +125,26 @@ fail(struct redis *r, enum failure kind, const char *why)
 	if (tell && !r->closing && r->config.on_down != NULL) {
 		r->config.on_down(r->why, r->config.arg);
 	}
-	release(r);
+	redis_release(r);
 }
 
-static void
-check_up(struct redis *r)
+void
+redis_check_up(struct redis *r)
 {
-	if (r->state != LINK_CONNECTING || !r->conns[CONN_COMMANDS].ready ||
-	    !r->conns[CONN_SUBSCRIPTIONS].ready) {
+	if (r->state != REDIS_LINK_CONNECTING || !r->conns[REDIS_CONN_COMMANDS].ready ||
+	    !r->conns[REDIS_CONN_SUBSCRIPTIONS].ready) {
 		return;
 	}
-	r->state = LINK_UP;
+	r->state = REDIS_LINK_UP;
 	ev_timer_stop(r->loop, &r->timer);
 	r->backoff = REDIS_BACKOFF_FIRST_S;
-	if (r->logged != FAILURE_NONE) {
+	if (r->logged != REDIS_FAILURE_NONE) {
 		log_info("cluster: %s reachable again", r->name);
 	} else if (!r->ever_up) {
 		/* The user of the connection says it is ready, once it is. */
 		log_debug("cluster: connected to %s", r->name);
 	}
-	r->logged = FAILURE_NONE;
+	r->logged = REDIS_FAILURE_NONE;
 	r->ever_up = true;
 	r->told_up = true;
 	/* Last: on_up may destroy r. */
@@ -228,16 +155,16 @@ check_up(struct redis *r)
 
 /* The reply to AUTH, SELECT or PING was an error. */
 static void
-refused(struct conn *c, const char *what)
+refused(struct redis_conn *c, const char *what)
 {
 	struct redis *r = c->r;
 	char why[REDIS_WHY_LEN];
-	enum failure kind = FAILURE_REFUSED;
+	enum redis_failure kind = REDIS_FAILURE_REFUSED;
 
 	if (strncmp(what, "LOADING", 7) == 0 || strncmp(what, "BUSY", 4) == 0 ||
 	    strncmp(what, "MASTERDOWN", 10) == 0) {
 		/* Not ready yet: like a server not there. */
-		kind = FAILURE_UNREACHABLE;
+		kind = REDIS_FAILURE_UNREACHABLE;
 		snprintf(why, sizeof(why), "%s", what);
 	} else if (strncmp(what, "NOAUTH", 6) == 0 && r->password == NULL) {
 		snprintf(why, sizeof(why), "it asks for a password (%s): set cluster-password-file",
@@ -258,7 +185,7 @@ refused(struct conn *c, const char *what)
 /* Sends one handshake command; hiredis calls fn with privdata NULL: the
  * conn is found through ac->data, which is NULL once it was dropped. */
 static int
-send_internal(struct conn *c, redisCallbackFn *fn, int argc, const char **argv)
+send_internal(struct redis_conn *c, redisCallbackFn *fn, int argc, const char **argv)
 {
 	if (redisAsyncCommandArgv(c->ac, fn, NULL, argc, argv, NULL) != REDIS_OK) {
 		return -1;
@@ -268,51 +195,10 @@ send_internal(struct conn *c, redisCallbackFn *fn, int argc, const char **argv)
 	return 0;
 }
 
-static void on_message(redisAsyncContext *ac, void *reply, void *privdata);
-
-/* SUBSCRIBE to every channel at once; the connection is ready when each
- * one is confirmed, so a message published after on_up is delivered. */
-static void
-subscribe_all(struct conn *c)
-{
-	struct redis *r = c->r;
-	struct list_node *n, *tmp;
-	const char **argv = NULL;
-	int argc = 1;
-
-	c->subscribing = true;
-	list_for_each(&r->subscriptions, n, tmp)
-	{
-		argc++;
-	}
-	if (argc == 1) {
-		c->ready = true;
-		check_up(r);
-		goto out;
-	}
-	argv = calloc((size_t)argc, sizeof(*argv));
-	if (argv == NULL) {
-		log_error("cluster: %s: out of memory", r->name);
-		goto out; /* the attempt's timeout retries */
-	}
-	argv[0] = "SUBSCRIBE";
-	argc = 1;
-	list_for_each(&r->subscriptions, n, tmp)
-	{
-		argv[argc++] = list_entry(n, struct subscription, link)->channel;
-	}
-	if (redisAsyncCommandArgv(c->ac, on_message, NULL, argc, argv, NULL) == REDIS_OK) {
-		r->sent++;
-		c->owed = argc - 1;
-	}
-out:
-	free(argv);
-}
-
 static void
 on_hello(redisAsyncContext *ac, void *reply, void *privdata)
 {
-	struct conn *c = ac->data;
+	struct redis_conn *c = ac->data;
 	redisReply *rep = reply;
 
 	/* NULL: hiredis is freeing ac (onDisconnect follows) or we dropped it. */
@@ -326,12 +212,12 @@ on_hello(redisAsyncContext *ac, void *reply, void *privdata)
 	if (--c->owed > 0) {
 		return;
 	}
-	if (c == &c->r->conns[CONN_SUBSCRIPTIONS]) {
-		subscribe_all(c);
+	if (c == &c->r->conns[REDIS_CONN_SUBSCRIPTIONS]) {
+		redis_sub_all(c);
 		return;
 	}
 	c->ready = true;
-	check_up(c->r);
+	redis_check_up(c->r);
 }
 
 /* The password file's first line, read again (see password_file). */
@@ -361,7 +247,7 @@ static void
 on_connect(const redisAsyncContext *cac, int status)
 {
 	redisAsyncContext *ac = (redisAsyncContext *)cac;
-	struct conn *c = ac->data;
+	struct redis_conn *c = ac->data;
 	char db[16];
 	const char *auth[] = {"AUTH", NULL};
 	const char *select[] = {"SELECT", db};
@@ -376,7 +262,7 @@ on_connect(const redisAsyncContext *cac, int status)
 		snprintf(why, sizeof(why), "%s", ac->c.err != 0 ? ac->c.errstr : "cannot connect");
 		/* hiredis frees ac when this returns. */
 		detach(c);
-		fail(c->r, FAILURE_UNREACHABLE, why);
+		fail(c->r, REDIS_FAILURE_UNREACHABLE, why);
 		return;
 	}
 	/* Pipelined; PING last: it is refused while the server loads its data,
@@ -389,7 +275,7 @@ on_connect(const redisAsyncContext *cac, int status)
 	if (c->r->password != NULL) {
 		rc |= send_internal(c, on_hello, 2, auth);
 	}
-	if (c == &c->r->conns[CONN_COMMANDS] && c->r->config.address.db != 0) {
+	if (c == &c->r->conns[REDIS_CONN_COMMANDS] && c->r->config.address.db != 0) {
 		rc |= send_internal(c, on_hello, 2, select);
 	}
 	rc |= send_internal(c, on_hello, 1, ping);
@@ -402,7 +288,7 @@ static void
 on_disconnect(const redisAsyncContext *cac, int status)
 {
 	redisAsyncContext *ac = (redisAsyncContext *)cac;
-	struct conn *c = ac->data;
+	struct redis_conn *c = ac->data;
 	char why[REDIS_WHY_LEN];
 
 	if (c == NULL) {
@@ -411,11 +297,11 @@ on_disconnect(const redisAsyncContext *cac, int status)
 	snprintf(why, sizeof(why), "%s",
 	         ac->c.err != 0 ? ac->c.errstr : "the server closed the connection");
 	detach(c);
-	fail(c->r, FAILURE_UNREACHABLE, why);
+	fail(c->r, REDIS_FAILURE_UNREACHABLE, why);
 }
 
 static int
-conn_open(struct conn *c)
+conn_open(struct redis_conn *c)
 {
 	struct redis *r = c->r;
 	redisAsyncContext *ac = redisAsyncConnect(r->config.address.host, r->config.address.port);
@@ -451,14 +337,14 @@ attempt(struct redis *r)
 {
 	char why[REDIS_WHY_LEN];
 
-	r->state = LINK_CONNECTING;
+	r->state = REDIS_LINK_CONNECTING;
 	ev_timer_stop(r->loop, &r->timer);
 	ev_timer_set(&r->timer, REDIS_CONNECT_TIMEOUT_S, 0.);
 	ev_timer_start(r->loop, &r->timer);
-	for (int i = 0; i < CONN__MAX; i++) {
+	for (int i = 0; i < REDIS_CONN__MAX; i++) {
 		if (conn_open(&r->conns[i]) < 0) {
 			snprintf(why, sizeof(why), "%s", r->why);
-			fail(r, FAILURE_UNREACHABLE, why);
+			fail(r, REDIS_FAILURE_UNREACHABLE, why);
 			break;
 		}
 	}
@@ -470,11 +356,11 @@ on_timer(struct ev_loop *loop, struct ev_timer *w, int revents)
 	struct redis *r = w->data;
 	char why[REDIS_WHY_LEN];
 
-	if (r->state == LINK_WAITING) {
+	if (r->state == REDIS_LINK_WAITING) {
 		attempt(r);
-	} else if (r->state == LINK_CONNECTING) {
+	} else if (r->state == REDIS_LINK_CONNECTING) {
 		snprintf(why, sizeof(why), "no answer within %.0f s", REDIS_CONNECT_TIMEOUT_S);
-		fail(r, FAILURE_UNREACHABLE, why);
+		fail(r, REDIS_FAILURE_UNREACHABLE, why);
 	}
 }
 
@@ -502,7 +388,7 @@ on_idle(struct ev_loop *loop, struct ev_idle *w, int revents)
 	if (!r->closing && list_empty(&r->failed)) {
 		ev_idle_stop(loop, w);
 	}
-	release(r);
+	redis_release(r);
 }
 
 /* fn gets (NULL, why) from the loop. */
@@ -579,7 +465,7 @@ is_refused(const char *cmd, size_t len)
 static int
 send_user(struct redis *r, redis_reply_fn fn, void *arg, const char *cmd, int len)
 {
-	redisAsyncContext *ac = r->conns[CONN_COMMANDS].ac;
+	redisAsyncContext *ac = r->conns[REDIS_CONN_COMMANDS].ac;
 	struct pending *p = NULL;
 	char why[REDIS_WHY_LEN];
 	int rc = -1;
@@ -593,7 +479,7 @@ send_user(struct redis *r, redis_reply_fn fn, void *arg, const char *cmd, int le
 		rc = defer_failure(r, fn, arg, "invalid command");
 		goto out;
 	}
-	if (r->state != LINK_UP) {
+	if (r->state != REDIS_LINK_UP) {
 		snprintf(why, sizeof(why), "not connected: %.200s", r->why);
 		rc = defer_failure(r, fn, arg, why);
 		goto out;
@@ -653,81 +539,6 @@ redis_commandf(struct redis *r, redis_reply_fn fn, void *arg, const char *fmt, .
 	return rc;
 }
 
-static void
-deliver(struct redis *r, const redisReply *channel, const redisReply *message)
-{
-	struct list_node *n, *tmp;
-
-	r->busy++;
-	list_for_each(&r->subscriptions, n, tmp)
-	{
-		struct subscription *s = list_entry(n, struct subscription, link);
-
-		if (strlen(s->channel) == channel->len &&
-		    memcmp(s->channel, channel->str, channel->len) == 0) {
-			s->fn(channel->str, message->str, message->len, s->arg);
-		}
-		if (r->closing) {
-			break;
-		}
-	}
-	release(r);
-}
-
-static bool
-is_kind(const redisReply *e, const char *kind)
-{
-	return e->type == REDIS_REPLY_STRING && strcasecmp(e->str, kind) == 0;
-}
-
-static void
-on_message(redisAsyncContext *ac, void *reply, void *privdata)
-{
-	struct conn *c = ac->data;
-	redisReply *rep = reply;
-
-	if (c == NULL || rep == NULL || rep->type != REDIS_REPLY_ARRAY || rep->elements < 3) {
-		return;
-	}
-	if (is_kind(rep->element[0], "subscribe")) {
-		if (!c->ready && c->owed > 0 && --c->owed == 0) {
-			c->ready = true;
-			check_up(c->r);
-		}
-	} else if (is_kind(rep->element[0], "message") &&
-	           rep->element[1]->type == REDIS_REPLY_STRING &&
-	           rep->element[2]->type == REDIS_REPLY_STRING) {
-		deliver(c->r, rep->element[1], rep->element[2]);
-	}
-}
-
-int
-redis_subscribe(struct redis *r, const char *channel, redis_message_fn fn, void *arg)
-{
-	struct conn *c = &r->conns[CONN_SUBSCRIPTIONS];
-	struct subscription *s = calloc(1, sizeof(*s));
-	const char *argv[] = {"SUBSCRIBE", channel};
-	int rc = -1;
-
-	if (s == NULL || (s->channel = strdup(channel)) == NULL) {
-		log_error("cluster: %s: out of memory", r->name);
-		free(s);
-		goto out;
-	}
-	s->fn = fn;
-	s->arg = arg;
-	list_append(&r->subscriptions, &s->link);
-	/* Otherwise the connection's handshake subscribes to it. A failure
-	 * here is a connection going away: the next one subscribes. */
-	if (c->ac != NULL && c->subscribing &&
-	    redisAsyncCommandArgv(c->ac, on_message, NULL, 2, argv, NULL) == REDIS_OK) {
-		r->sent++;
-	}
-	rc = 0;
-out:
-	return rc;
-}
-
 struct redis *
 redis_create(struct ev_loop *loop, const struct redis_config *config)
 {
@@ -751,7 +562,7 @@ redis_create(struct ev_loop *loop, const struct redis_config *config)
 	r->config.password_file = r->password_file;
 	snprintf(r->name, sizeof(r->name), "redis://%s%s%s:%d/%d", v6 ? "[" : "", a->host,
 	         v6 ? "]" : "", a->port, a->db);
-	for (int i = 0; i < CONN__MAX; i++) {
+	for (int i = 0; i < REDIS_CONN__MAX; i++) {
 		r->conns[i].r = r;
 	}
 	list_init(&r->waiting);
@@ -759,7 +570,7 @@ redis_create(struct ev_loop *loop, const struct redis_config *config)
 	list_init(&r->subscriptions);
 	snprintf(r->why, sizeof(r->why), "connecting");
 	r->backoff = REDIS_BACKOFF_FIRST_S;
-	r->state = LINK_WAITING;
+	r->state = REDIS_LINK_WAITING;
 	/* The first attempt from the loop: nothing happens inside this call. */
 	ev_timer_init(&r->timer, on_timer, 0., 0.);
 	r->timer.data = r;
@@ -776,7 +587,7 @@ fail:
 void
 redis_destroy(struct redis *r)
 {
-	redisAsyncContext *acs[CONN__MAX];
+	redisAsyncContext *acs[REDIS_CONN__MAX];
 	struct list_node *n;
 
 	if (r == NULL || r->closing) {
@@ -786,7 +597,7 @@ redis_destroy(struct redis *r)
 	r->busy++;
 	ev_timer_stop(r->loop, &r->timer);
 	ev_idle_stop(r->loop, &r->idle);
-	for (int i = 0; i < CONN__MAX; i++) {
+	for (int i = 0; i < REDIS_CONN__MAX; i++) {
 		acs[i] = detach(&r->conns[i]);
 	}
 	/* Answered here; hiredis still holds them and on_reply frees them
@@ -810,18 +621,18 @@ redis_destroy(struct redis *r)
 	/* From inside a reply callback of one of them (a user's callback
 	 * calling this), hiredis frees it when that callback returns; its
 	 * onDisconnect and the other callbacks then find no conn. */
-	for (int i = 0; i < CONN__MAX; i++) {
+	for (int i = 0; i < REDIS_CONN__MAX; i++) {
 		if (acs[i] != NULL) {
 			redisAsyncFree(acs[i]);
 		}
 	}
-	release(r);
+	redis_release(r);
 }
 
 bool
 redis_up(const struct redis *r)
 {
-	return r != NULL && r->state == LINK_UP;
+	return r != NULL && r->state == REDIS_LINK_UP;
 }
 
 unsigned long

@@ -1,7 +1,9 @@
-/* The front of the shared store (cluster.h): picks the backend from the URL,
- * seals every private key on its way in and opens it on its way out, and
- * checks the cluster key. */
-#include "store/cluster.h"
+/* The front of the shared store (cluster.h): picks the backend from the
+ * URL, follows the connection's state and checks the cluster key on each
+ * connection before anything else goes through. The calls themselves
+ * (leases, records sealed and opened, answers, nodes, accounts) are in
+ * cluster_calls.c; cluster_internal.h is what the two share. */
+#include "store/cluster_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,40 +13,12 @@
 
 #include "base/log.h"
 #include "crypto/seal.h"
-#include "store/cluster_defer.h"
-#include "store/cluster_backend.h"
 
-#define AAD_LEN 600
 #define CHECK_TEXT "acmed cluster key check"
 
 /* How long a node waits for the running nodes to set up a wiped store. */
 #define CHECK_WAIT_S 2.0
 #define CHECK_WAITS 15
-
-struct cluster {
-	struct cluster_backend *b;
-	unsigned char key[CLUSTER_KEY_LEN];
-	char *url;
-	struct cluster_config config; /* callbacks */
-	/* Nothing is read or written but the key check until it passed on
-	 * the connection of the moment: a node with another key never
-	 * writes (cluster_state). */
-	enum cluster_state state;
-	char why[512];
-	/* The store's generation: taken from its key check value, made anew
-	 * when a store without one (new, wiped) is set up (cluster_generation). */
-	char generation[CLUSTER_GENERATION_LEN];
-	char generation_seen[CLUSTER_GENERATION_LEN]; /* when last up */
-	bool rechecking;
-	bool ever_ready; /* the key check passed once */
-	/* A store without a key check while other nodes are connected: its
-	 * check tried again every CHECK_WAIT_S, CHECK_WAITS times at most. */
-	ev_timer check_again;
-	int check_waits;
-	struct ev_loop *loop;
-	struct cluster_defer refused; /* the calls answered "not ready" */
-	struct cluster_backend_events no_events;
-};
 
 static const char *const result_names[] = {
         [CLUSTER_OK] = "ok",
@@ -252,31 +226,6 @@ cluster_state(const struct cluster *c, const char **why)
 	return c->state;
 }
 
-/* A call made while the store is not ready: answered from the loop with
- * DOWN (BAD_KEY after a failed key check) and why. */
-static int
-refuse(struct cluster *c, enum cluster_defer_shape shape, union cluster_defer_fn fn, void *arg)
-{
-	struct cluster_deferred *a = cluster_defer_new(shape, fn, arg);
-
-	if (a == NULL) {
-		return -1;
-	}
-	cluster_defer_fail(a, c->state == CLUSTER_STATE_BAD_KEY ? CLUSTER_BAD_KEY : CLUSTER_DOWN,
-	                   "%s", c->why[0] != '\0' ? c->why : "not connected yet");
-	cluster_defer_push(&c->refused, a);
-	return 0;
-}
-
-#define GATE(shape, member, f)                              \
-	do {                                                \
-		if (c->state != CLUSTER_STATE_READY) {      \
-			union cluster_defer_fn u_;          \
-			u_.member = (f);                    \
-			return refuse(c, (shape), u_, arg); \
-		}                                           \
-	} while (0)
-
 static void
 on_event(const struct cluster_event *ev, void *arg)
 {
@@ -380,41 +329,9 @@ cluster_commands(const struct cluster *c)
 	return c->b->ops->commands(c->b);
 }
 
+/* The caller has nothing to do about a failure. */
 void
-cluster_cert_init(struct cluster_cert *cc)
-{
-	memset(cc, 0, sizeof(*cc));
-}
-
-/* Clears and frees a key: any malloc'd string (a caller's struct
- * cluster_cert holds keys of its own, not only what seal_open made). */
-static void
-clear_free(char *s)
-{
-	if (s != NULL) {
-		explicit_bzero(s, strlen(s));
-		free(s);
-	}
-}
-
-void
-cluster_cert_finish(struct cluster_cert *cc)
-{
-	free(cc->node);
-	free(cc->cert_pem);
-	free(cc->chain_pem);
-	clear_free(cc->key_pem);
-	free(cc->state);
-	free(cc->order_url);
-	clear_free(cc->order_key_pem);
-	free(cc->order_node);
-	cluster_cert_init(cc);
-}
-
-/* What a call without a callback gets (fire and forget): a failure is
- * logged at debug level, the caller having nothing to do about it. */
-static void
-noop(const struct cluster_reply *r, void *arg)
+cluster_noop(const struct cluster_reply *r, void *arg)
 {
 	(void)arg;
 	if (r->rc != CLUSTER_OK) {
@@ -422,25 +339,12 @@ noop(const struct cluster_reply *r, void *arg)
 	}
 }
 
-#define DONE(d) ((d) != NULL ? (d) : noop)
-
 /* --- a call's context -------------------------------------------------------- */
 
-/* A call whose answer the front changes on its way back. */
-struct front_call {
-	struct cluster *c;
-	char aad[AAD_LEN];
-	char *key_sealed; /* check_key: the value to set */
-	cluster_done_fn done;
-	cluster_cert_fn cert;
-	cluster_account_fn account;
-	void *arg;
-};
-
-static struct front_call *
-front_call(struct cluster *c, void *arg)
+struct cluster_front *
+cluster_front_new(struct cluster *c, void *arg)
 {
-	struct front_call *fc = calloc(1, sizeof(*fc));
+	struct cluster_front *fc = calloc(1, sizeof(*fc));
 
 	if (fc == NULL) {
 		log_error("cluster: out of memory");
@@ -451,15 +355,15 @@ front_call(struct cluster *c, void *arg)
 	return fc;
 }
 
-static void
-front_free(struct front_call *fc)
+void
+cluster_front_free(struct cluster_front *fc)
 {
 	free(fc->key_sealed);
 	free(fc);
 }
 
 static void
-reply_fail(struct front_call *fc, enum cluster_result rc, const char *message)
+reply_fail(struct cluster_front *fc, enum cluster_result rc, const char *message)
 {
 	struct cluster_reply r;
 
@@ -478,18 +382,18 @@ static void on_check_set(const struct cluster_reply *r, void *arg);
 
 /* A store without a key check: this node sets it up. */
 static void
-set_up(struct front_call *fc)
+set_up(struct cluster_front *fc)
 {
 	if (fc->c->b->ops->check_set(fc->c->b, fc->key_sealed, on_check_set, fc) < 0) {
 		reply_fail(fc, CLUSTER_ERROR, "out of memory");
-		front_free(fc);
+		cluster_front_free(fc);
 	}
 }
 
 static void
 on_listeners(const struct cluster_reply *r, void *arg)
 {
-	struct front_call *fc = arg;
+	struct cluster_front *fc = arg;
 	char message[256];
 
 	if (r->rc != CLUSTER_OK || r->version == 0) {
@@ -501,13 +405,13 @@ on_listeners(const struct cluster_reply *r, void *arg)
 	         "(wiped under a running fleet): waiting for them to set it up again",
 	         r->version, r->version == 1 ? "" : "s", r->version == 1 ? "is" : "are");
 	reply_fail(fc, CLUSTER_BUSY, message);
-	front_free(fc);
+	cluster_front_free(fc);
 }
 
 static void
 on_check_set(const struct cluster_reply *r, void *arg)
 {
-	struct front_call *fc = arg;
+	struct cluster_front *fc = arg;
 
 	if (r->rc == CLUSTER_CONFLICT) {
 		/* Another node set it first: check against its value. */
@@ -522,13 +426,13 @@ on_check_set(const struct cluster_reply *r, void *arg)
 		}
 		fc->done(r, fc->arg);
 	}
-	front_free(fc);
+	cluster_front_free(fc);
 }
 
 static void
 on_check_get(const struct cluster_reply *r, const char *value, void *arg)
 {
-	struct front_call *fc = arg;
+	struct cluster_front *fc = arg;
 	char id[SEAL_KEY_ID_LEN];
 	char message[256];
 	char *plain = NULL;
@@ -563,13 +467,13 @@ on_check_get(const struct cluster_reply *r, const char *value, void *arg)
 		reply_fail(fc, CLUSTER_OK, "");
 	}
 	seal_free(plain);
-	front_free(fc);
+	cluster_front_free(fc);
 }
 
 int
 cluster_check_key(struct cluster *c, cluster_done_fn done, void *arg)
 {
-	struct front_call *fc = front_call(c, arg);
+	struct cluster_front *fc = cluster_front_new(c, arg);
 	char id[SEAL_KEY_ID_LEN];
 	char *sealed = NULL;
 	size_t len;
@@ -577,319 +481,21 @@ cluster_check_key(struct cluster *c, cluster_done_fn done, void *arg)
 	if (fc == NULL) {
 		return -1;
 	}
-	fc->done = DONE(done);
+	fc->done = CLUSTER_DONE(done);
 	seal_key_id(c->key, id);
 	sealed = seal(c->key, "keycheck", CHECK_TEXT, strlen(CHECK_TEXT));
 	len = sealed != NULL ? strlen(id) + strlen(sealed) + 2 : 0;
 	fc->key_sealed = len > 0 ? malloc(len) : NULL;
 	if (fc->key_sealed == NULL) {
 		free(sealed);
-		front_free(fc);
+		cluster_front_free(fc);
 		return -1;
 	}
 	snprintf(fc->key_sealed, len, "%s %s", id, sealed);
 	free(sealed);
 	if (c->b->ops->check_get(c->b, on_check_get, fc) < 0) {
-		front_free(fc);
+		cluster_front_free(fc);
 		return -1;
 	}
 	return 0;
-}
-
-/* --- leases (nothing to seal) ------------------------------------------------ */
-
-int
-cluster_lease_take(struct cluster *c, const char *name, long ttl_ms, cluster_done_fn done,
-                   void *arg)
-{
-	GATE(CLUSTER_DEFER_DONE, done, DONE(done));
-	return c->b->ops->lease_take(c->b, name, ttl_ms, DONE(done), arg);
-}
-
-int
-cluster_lease_renew(struct cluster *c, const char *name, uint64_t token, long ttl_ms,
-                    cluster_done_fn done, void *arg)
-{
-	GATE(CLUSTER_DEFER_DONE, done, DONE(done));
-	return c->b->ops->lease_renew(c->b, name, token, ttl_ms, DONE(done), arg);
-}
-
-int
-cluster_lease_release(struct cluster *c, const char *name, uint64_t token, cluster_done_fn done,
-                      void *arg)
-{
-	GATE(CLUSTER_DEFER_DONE, done, DONE(done));
-	return c->b->ops->lease_release(c->b, name, token, DONE(done), arg);
-}
-
-int
-cluster_lease_holder(struct cluster *c, const char *name, cluster_done_fn done, void *arg)
-{
-	GATE(CLUSTER_DEFER_DONE, done, DONE(done));
-	return c->b->ops->lease_holder(c->b, name, DONE(done), arg);
-}
-
-/* --- records --------------------------------------------------------------- */
-
-static char *
-dup_or_null(const char *s)
-{
-	return s != NULL && s[0] != '\0' ? strdup(s) : NULL;
-}
-
-/* A sealed field opened, or NULL for none ("" or NULL); *bad set when it
- * does not open. */
-static char *
-open_field(const struct cluster *c, const char *aad, const char *sealed, bool *bad)
-{
-	char *plain = NULL;
-	char *copy;
-	size_t len = 0;
-
-	if (sealed == NULL || sealed[0] == '\0') {
-		return NULL;
-	}
-	plain = seal_open(c->key, aad, sealed, &len);
-	if (plain == NULL) {
-		*bad = true;
-		return NULL;
-	}
-	/* A plain malloc'd copy: cluster_cert_finish frees with free(), and
-	 * seal_free takes only what seal_open returned. */
-	copy = malloc(len + 1);
-	if (copy == NULL) {
-		*bad = true;
-	} else {
-		memcpy(copy, plain, len + 1);
-	}
-	seal_free(plain);
-	return copy;
-}
-
-static void
-on_cert_get(const struct cluster_reply *r, const struct cluster_cert *in, void *arg)
-{
-	struct front_call *fc = arg;
-	struct cluster_reply out = *r;
-	struct cluster_cert cert;
-	char aad[AAD_LEN];
-	bool bad = false;
-
-	cluster_cert_init(&cert);
-	if (r->rc == CLUSTER_OK) {
-		cert.version = in->version;
-		cert.token = in->token;
-		cert.time = in->time;
-		cert.node = dup_or_null(in->node);
-		cert.cert_pem = dup_or_null(in->cert_pem);
-		cert.chain_pem = dup_or_null(in->chain_pem);
-		cert.state = dup_or_null(in->state);
-		cert.order_url = dup_or_null(in->order_url);
-		cert.order_node = dup_or_null(in->order_node);
-		cert.key_pem = open_field(fc->c, fc->aad, in->key_pem, &bad);
-		snprintf(aad, sizeof(aad), "order:%s", fc->aad + 5);
-		cert.order_key_pem = open_field(fc->c, aad, in->order_key_pem, &bad);
-		if (bad) {
-			out.rc = CLUSTER_BAD_KEY;
-			out.message = "a sealed key does not open with this node's cluster key";
-		}
-	}
-	fc->cert(&out, &cert, fc->arg);
-	cluster_cert_finish(&cert);
-	front_free(fc);
-}
-
-int
-cluster_cert_get(struct cluster *c, const char *name, cluster_cert_fn done, void *arg)
-{
-	struct front_call *fc = NULL;
-
-	/* Refused before the context is made: a refusal never frees it. */
-	GATE(CLUSTER_DEFER_CERT, cert, done);
-	fc = front_call(c, arg);
-	if (fc == NULL) {
-		return -1;
-	}
-	fc->cert = done;
-	snprintf(fc->aad, sizeof(fc->aad), "cert:%s", name);
-	if (c->b->ops->cert_get(c->b, name, on_cert_get, fc) < 0) {
-		front_free(fc);
-		return -1;
-	}
-	return 0;
-}
-
-/* key_pem sealed for aad "KIND:NAME"; NULL (and *fail) when sealing
- * failed, NULL alone for no key. */
-static char *
-seal_field(const struct cluster *c, const char *kind, const char *name, const char *key_pem,
-           bool *fail)
-{
-	char aad[AAD_LEN];
-	char *sealed;
-
-	if (key_pem == NULL || key_pem[0] == '\0') {
-		return NULL;
-	}
-	snprintf(aad, sizeof(aad), "%s:%s", kind, name);
-	sealed = seal(c->key, aad, key_pem, strlen(key_pem));
-	if (sealed == NULL) {
-		*fail = true;
-	}
-	return sealed;
-}
-
-int
-cluster_cert_put(struct cluster *c, const char *name, uint64_t token, long expect,
-                 const struct cluster_cert *cert, cluster_done_fn done, void *arg)
-{
-	struct cluster_cert sealed = *cert;
-	bool fail = false;
-	int rc;
-
-	GATE(CLUSTER_DEFER_DONE, done, DONE(done));
-	sealed.key_pem = seal_field(c, "cert", name, cert->key_pem, &fail);
-	sealed.order_key_pem = NULL;
-	rc = fail ? -1 : c->b->ops->cert_put(c->b, name, token, expect, &sealed, DONE(done), arg);
-	free(sealed.key_pem);
-	return rc;
-}
-
-int
-cluster_order_put(struct cluster *c, const char *name, uint64_t token, const char *url,
-                  const char *key_pem, cluster_done_fn done, void *arg)
-{
-	bool fail = false;
-	char *sealed = NULL;
-	int rc;
-
-	GATE(CLUSTER_DEFER_DONE, done, DONE(done));
-	sealed = url != NULL ? seal_field(c, "order", name, key_pem, &fail) : NULL;
-	rc = fail ? -1 : c->b->ops->order_put(c->b, name, token, url, sealed, DONE(done), arg);
-	free(sealed);
-	return rc;
-}
-
-int
-cluster_state_put(struct cluster *c, const char *name, uint64_t token, const char *state,
-                  cluster_done_fn done, void *arg)
-{
-	GATE(CLUSTER_DEFER_DONE, done, DONE(done));
-	return c->b->ops->state_put(c->b, name, token, state, DONE(done), arg);
-}
-
-int
-cluster_versions(struct cluster *c, cluster_versions_fn done, void *arg)
-{
-	GATE(CLUSTER_DEFER_VERSIONS, versions, done);
-	return c->b->ops->versions(c->b, done, arg);
-}
-
-/* --- challenges, nodes -------------------------------------------------------- */
-
-int
-cluster_answer_put(struct cluster *c, enum cluster_answer_kind kind, const char *key,
-                   const char *value, long ttl_ms, cluster_done_fn done, void *arg)
-{
-	GATE(CLUSTER_DEFER_DONE, done, DONE(done));
-	return c->b->ops->answer_put(c->b, kind, key, value, ttl_ms, DONE(done), arg);
-}
-
-int
-cluster_answer_get(struct cluster *c, enum cluster_answer_kind kind, const char *key,
-                   cluster_value_fn done, void *arg)
-{
-	GATE(CLUSTER_DEFER_VALUE, value, done);
-	return c->b->ops->answer_get(c->b, kind, key, done, arg);
-}
-
-int
-cluster_ack(struct cluster *c, const char *token, long ttl_ms, cluster_done_fn done, void *arg)
-{
-	GATE(CLUSTER_DEFER_DONE, done, DONE(done));
-	return c->b->ops->ack(c->b, token, ttl_ms, DONE(done), arg);
-}
-
-int
-cluster_acks(struct cluster *c, const char *token, cluster_list_fn done, void *arg)
-{
-	GATE(CLUSTER_DEFER_LIST, list, done);
-	return c->b->ops->acks(c->b, token, done, arg);
-}
-
-int
-cluster_beat(struct cluster *c, long ttl_ms, long running, cluster_done_fn done, void *arg)
-{
-	GATE(CLUSTER_DEFER_DONE, done, DONE(done));
-	return c->b->ops->beat(c->b, ttl_ms, running, DONE(done), arg);
-}
-
-int
-cluster_nodes(struct cluster *c, cluster_nodes_fn done, void *arg)
-{
-	GATE(CLUSTER_DEFER_NODES, nodes, done);
-	return c->b->ops->nodes(c->b, done, arg);
-}
-
-/* --- accounts ------------------------------------------------------------------ */
-
-static void
-on_account_get(const struct cluster_reply *r, const char *key_sealed, const char *json, void *arg)
-{
-	struct front_call *fc = arg;
-	struct cluster_reply out = *r;
-	bool bad = false;
-	char *key = r->rc == CLUSTER_OK ? open_field(fc->c, fc->aad, key_sealed, &bad) : NULL;
-
-	if (bad) {
-		out.rc = CLUSTER_BAD_KEY;
-		out.message = "the fleet's account key does not open with this node's cluster key";
-	}
-	fc->account(&out, key, out.rc == CLUSTER_OK ? json : NULL, fc->arg);
-	clear_free(key);
-	front_free(fc);
-}
-
-int
-cluster_account_get(struct cluster *c, const char *ca_host, cluster_account_fn done, void *arg)
-{
-	struct front_call *fc = NULL;
-
-	/* Refused before the context is made: a refusal never frees it. */
-	GATE(CLUSTER_DEFER_ACCOUNT, account, done);
-	fc = front_call(c, arg);
-	if (fc == NULL) {
-		return -1;
-	}
-	fc->account = done;
-	snprintf(fc->aad, sizeof(fc->aad), "account:%s", ca_host);
-	if (c->b->ops->account_get(c->b, ca_host, on_account_get, fc) < 0) {
-		front_free(fc);
-		return -1;
-	}
-	return 0;
-}
-
-int
-cluster_account_put(struct cluster *c, const char *ca_host, const char *key_pem, const char *json,
-                    cluster_done_fn done, void *arg)
-{
-	bool fail = false;
-	char *sealed = NULL;
-	int rc;
-
-	GATE(CLUSTER_DEFER_DONE, done, DONE(done));
-	sealed = seal_field(c, "account", ca_host, key_pem, &fail);
-	rc = fail || sealed == NULL
-	             ? -1
-	             : c->b->ops->account_put(c->b, ca_host, sealed, json, DONE(done), arg);
-	free(sealed);
-	return rc;
-}
-
-int
-cluster_announce(struct cluster *c, const struct cluster_event *ev, cluster_done_fn done, void *arg)
-{
-	GATE(CLUSTER_DEFER_DONE, done, DONE(done));
-	return c->b->ops->announce(c->b, ev, DONE(done), arg);
 }

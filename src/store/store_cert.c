@@ -1,4 +1,9 @@
-#include "store/store_cert.h"
+/* A certificate's folder under the state folder (store_cert.h): names and
+ * paths, the lock, the sets' versions and the switch that installs one,
+ * what is installed (inspect, identity), the pending key. The files of a
+ * new set are written by store_cert_write.c, a folder removed whole by
+ * store_cert_remove.c; store_cert_internal.h is what they share. */
+#include "store/store_cert_internal.h"
 
 #include <dirent.h>
 #include <openssl/err.h>
@@ -15,8 +20,6 @@
 #include "crypto/key.h"
 #include "base/log.h"
 #include "base/file.h"
-
-#define MAX_VERSION 1000000000L
 
 /* Indexed by enum store_cert_file; the first N_FILES are the installed set. */
 static const char *const file_names[STORE_CERT_FILE__MAX] = {
@@ -36,6 +39,12 @@ static const enum store_cert_file set_files[] = {
 };
 
 #define N_SET_FILES (sizeof(set_files) / sizeof(set_files[0]))
+
+const char *
+store_cert_file_name(enum store_cert_file file)
+{
+	return file_names[file];
+}
 
 /* The largest PEM file read back from an installed set. */
 #define PEM_MAX (1 << 20)
@@ -112,8 +121,8 @@ remove_version(const char *vdir)
 /* Removes every v/<n> below newest but keep1 and keep2 (prune); returns the
  * highest number seen. A number above newest is never removed: it can only
  * be another writer's set in progress. */
-static long
-scan_versions(const char *dir, long newest, long keep1, long keep2, int prune)
+long
+store_cert_scan_versions(const char *dir, long newest, long keep1, long keep2, int prune)
 {
 	char vroot[PATH_MAX];
 	char vdir[PATH_MAX];
@@ -152,184 +161,11 @@ scan_versions(const char *dir, long newest, long keep1, long keep2, int prune)
 	return max;
 }
 
-/* Whether a names an owner or a group. */
-static bool
-has_owner(const struct store_cert_access *a)
-{
-	return a != NULL && (a->uid >= 0 || a->gid >= 0);
-}
-
-static uid_t
-access_uid(const struct store_cert_access *a)
-{
-	return a != NULL && a->uid >= 0 ? (uid_t)a->uid : (uid_t)-1;
-}
-
-static gid_t
-access_gid(const struct store_cert_access *a)
-{
-	return a != NULL && a->gid >= 0 ? (gid_t)a->gid : (gid_t)-1;
-}
-
-static mode_t
-access_mode(const struct store_cert_access *a, mode_t def)
-{
-	return a != NULL ? (mode_t)a->mode : def;
-}
-
-/* Writes vdir/<file> with a's owner, group and mode (def without a). */
-static int
-put_file(const char *vdir, enum store_cert_file file, const void *data, size_t len,
-         const struct store_cert_access *a, mode_t def)
-{
-	char path[PATH_MAX];
-
-	if (snprintf(path, sizeof(path), "%s/%s", vdir, file_names[file]) >= (int)sizeof(path)) {
-		log_error("%s: path too long", vdir);
-		return -1;
-	}
-	if (file_write_new_as(path, data, len, access_mode(a, def), access_uid(a), access_gid(a)) <
-	    0) {
-		if (errno == EPERM && has_owner(a)) {
-			log_error(
-			        "%s: owner %ld, group %ld: only root gives files away, or a member "
-			        "of the group its own (key-owner, key-group, cert-owner, "
-			        "cert-group)",
-			        path, a->uid, a->gid);
-		}
-		return -1;
-	}
-	return 0;
-}
-
-/* Gives the key linked in at path a's owner, group and mode, durably. */
-static int
-own_linked(const char *path, const struct store_cert_access *a)
-{
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	int rc = -1;
-
-	if (fd < 0 || (has_owner(a) && fchown(fd, access_uid(a), access_gid(a)) < 0) ||
-	    fchmod(fd, (mode_t)a->mode) < 0 || fsync(fd) < 0) {
-		log_error("%s: owner %ld, group %ld, mode %04o: %s%s", path, a->uid, a->gid,
-		          a->mode, strerror(errno),
-		          errno == EPERM ? " (only root gives files away, or a member of the "
-		                           "group its own: key-owner, key-group)"
-		                         : "");
-		goto out;
-	}
-	rc = 0;
-out:
-	if (fd >= 0) {
-		close(fd);
-	}
-	return rc;
-}
-
-/* The set's key: written, or (set->key_pem NULL) pending.key of dir linked
- * in: the same file under a second name, nothing encoded or written again,
- * and pending.key stays until the order is forgotten, so that a crash or a
- * failure before the switch still finds it to resume with. The owner and
- * mode asked for are the linked file's too: pending.key is the key it
- * becomes. */
-static int
-put_key(const char *dir, const char *vdir, const struct store_cert_set *set)
-{
-	char pending[PATH_MAX];
-	char path[PATH_MAX];
-
-	if (snprintf(path, sizeof(path), "%s/%s", vdir, file_names[STORE_CERT_PRIVKEY]) >=
-	            (int)sizeof(path) ||
-	    snprintf(pending, sizeof(pending), "%s/%s", dir, file_names[STORE_CERT_PENDING_KEY]) >=
-	            (int)sizeof(pending)) {
-		log_error("%s: path too long", vdir);
-		return -1;
-	}
-	if (set->key_pem != NULL) {
-		return put_file(vdir, STORE_CERT_PRIVKEY, set->key_pem, set->key_len,
-		                set->key_access, 0600);
-	}
-	if (link(pending, path) < 0) {
-		log_error("%s: cannot link it as %s: %s", pending, path, strerror(errno));
-		return -1;
-	}
-	return set->key_access != NULL ? own_linked(path, set->key_access) : 0;
-}
-
-/* vdir was just created and nothing points at it yet: its files are
- * written in place, each fsynced, and the folder once, before the switch
- * makes them visible. */
-static int
-write_set(const char *dir, const char *vdir, const struct store_cert_set *set)
-{
-	char *full = NULL;
-	size_t full_len = set->cert_len + set->chain_len;
-	const struct {
-		enum store_cert_file file;
-		const void *data;
-		size_t len;
-		bool key; /* holds the key */
-	} files[] = {
-	        {STORE_CERT_CERT, set->cert_pem, set->cert_len, false},
-	        {STORE_CERT_CHAIN, set->chain_pem, set->chain_len, false},
-	        {STORE_CERT_FULLCHAIN, NULL, full_len, false},
-	        {STORE_CERT_COMBINED, set->combined, set->combined_len, true},
-	        {STORE_CERT_PKCS12, set->pkcs12, set->pkcs12_len, true},
-	};
-	int rc = -1;
-
-	if (put_key(dir, vdir, set) < 0) {
-		goto out;
-	}
-	full = malloc(full_len + 1);
-	if (full == NULL) {
-		log_error("out of memory");
-		goto out;
-	}
-	memcpy(full, set->cert_pem, set->cert_len);
-	memcpy(full + set->cert_len, set->chain_pem, set->chain_len);
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		const void *data = files[i].file == STORE_CERT_FULLCHAIN ? full : files[i].data;
-
-		if (data == NULL) {
-			continue;
-		}
-		if (put_file(vdir, files[i].file, data, files[i].len,
-		             files[i].key ? set->key_access : set->cert_access,
-		             files[i].key ? 0600 : 0644) < 0) {
-			goto out;
-		}
-	}
-	if (file_sync_dir(vdir) < 0) {
-		log_error("%s: fsync: %s", vdir, strerror(errno));
-		goto out;
-	}
-	rc = 0;
-out:
-	free(full);
-	return rc;
-}
-
-/* A folder the owner or group of a file in it must pass through: 0755 at
- * least, whatever the umask made it. 0 or -1 (logged). */
-static int
-open_up(const char *path)
-{
-	struct stat st;
-
-	if (stat(path, &st) < 0 ||
-	    ((st.st_mode & 0755) != 0755 && chmod(path, (st.st_mode & 07777) | 0755) < 0)) {
-		log_error("%s: chmod 0755: %s", path, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
 /* Removes what a process killed while writing left in dir: ".NAME.XXXXXX"
  * temp files and links of the names written here. The caller holds the
  * certificate's lock, so none of them is another writer's. */
-static void
-remove_leftovers(const char *dir)
+void
+store_cert_remove_leftovers(const char *dir)
 {
 	static const char *const names[] = {
 	        "current",       "previous",    "privkey.pem", "cert.pem",     "chain.pem",
@@ -683,13 +519,13 @@ store_cert_install(const char *state_dir, const char *name, const struct store_c
 		goto out;
 	}
 	current = link_version(dir, "current");
-	next = scan_versions(dir, 0, -1, -1, 0);
-	if (next < 0 || next >= MAX_VERSION) {
+	next = store_cert_scan_versions(dir, 0, -1, -1, 0);
+	if (next < 0 || next >= STORE_CERT_MAX_VERSION) {
 		vdir[0] = '\0';
 		goto out;
 	}
 	/* A leftover folder from a crash is skipped, never reused. */
-	for (next++; next < MAX_VERSION; next++) {
+	for (next++; next < STORE_CERT_MAX_VERSION; next++) {
 		if (snprintf(vdir, sizeof(vdir), "%s/v/%ld", dir, next) >= (int)sizeof(vdir)) {
 			vdir[0] = '\0';
 			goto out;
@@ -703,11 +539,7 @@ store_cert_install(const char *state_dir, const char *name, const struct store_c
 			goto out;
 		}
 	}
-	if ((has_owner(set->key_access) || has_owner(set->cert_access)) &&
-	    (open_up(dir) < 0 || open_up(vroot) < 0 || open_up(vdir) < 0)) {
-		goto out;
-	}
-	if (write_set(dir, vdir, set) < 0) {
+	if (store_cert_write_set(dir, vroot, vdir, set) < 0) {
 		goto out;
 	}
 	if (current >= 0) {
@@ -731,10 +563,10 @@ store_cert_install(const char *state_dir, const char *name, const struct store_c
 		log_error("%s: fsync: %s", dir, strerror(errno));
 		goto out;
 	}
-	remove_leftovers(dir);
+	store_cert_remove_leftovers(dir);
 	/* What previous pointed at before is dropped now, and with it any set
 	 * a crash left half-written. */
-	scan_versions(dir, next, next, current, 1);
+	store_cert_scan_versions(dir, next, next, current, 1);
 	rc = 0;
 out:
 	if (rc < 0 && vdir[0] != '\0') {
@@ -812,63 +644,4 @@ store_cert_read_leaf(const char *state_dir, const char *name, size_t *len)
 
 	free(path);
 	return leaf;
-}
-
-/* Removes dir/name when it is there. 0, or -1 with why. */
-static int
-remove_entry(const char *dir, const char *name, char *why, size_t len)
-{
-	char path[PATH_MAX];
-
-	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path)) {
-		snprintf(why, len, "%s/%s: name too long", dir, name);
-		return -1;
-	}
-	if (unlink(path) < 0 && errno != ENOENT) {
-		snprintf(why, len, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-int
-store_cert_remove(const char *state_dir, const char *name, char *why, size_t len)
-{
-	/* cert.pem first: a reader finds nothing installed, never half. */
-	static const char *const names[] = {
-	        "cert.pem", "fullchain.pem", "chain.pem",   "privkey.pem",
-	        "current",  "previous",      "pending.key", "state.json",
-	};
-	char *dir = store_cert_dir(state_dir, name);
-	char *lock = store_cert_path(state_dir, name, STORE_CERT_LOCK);
-	char vroot[PATH_MAX];
-	int rc = -1;
-
-	if (dir == NULL || lock == NULL) {
-		snprintf(why, len, "'%s' is not a certificate name", name);
-		goto out;
-	}
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		if (remove_entry(dir, names[i], why, len) < 0) {
-			goto out;
-		}
-	}
-	remove_leftovers(dir);
-	/* Every set: nothing is current or previous any more. */
-	scan_versions(dir, MAX_VERSION, -1, -1, 1);
-	snprintf(vroot, sizeof(vroot), "%s/v", dir);
-	if ((rmdir(vroot) < 0 && errno != ENOENT) || (rmdir(dir) < 0 && errno != ENOENT)) {
-		snprintf(why, len, "%s: %s (files acmed did not make are left)", dir,
-		         strerror(errno));
-		goto out;
-	}
-	/* Durable: a crash does not bring the folder back half. */
-	*strrchr(dir, '/') = '\0';
-	file_sync_dir(dir);
-	unlink(lock);
-	rc = 0;
-out:
-	free(lock);
-	free(dir);
-	return rc;
 }
