@@ -35,8 +35,8 @@ store_cert_remove(const char *state_dir, const char *name, char *why, size_t len
 {
 	/* cert.pem first: a reader finds nothing installed, never half. */
 	static const char *const names[] = {
-	        "cert.pem", "fullchain.pem", "chain.pem",   "privkey.pem",
-	        "current",  "previous",      "pending.key", "state.json",
+	        "cert.pem", "fullchain.pem", "chain.pem", "privkey.pem", "combined.pem",
+	        "cert.p12", "current",       "previous",  "pending.key", "state.json",
 	};
 	char *dir = store_cert_dir(state_dir, name);
 	char *lock = store_cert_path(state_dir, name, STORE_CERT_LOCK);

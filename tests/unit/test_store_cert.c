@@ -487,6 +487,11 @@ test_remove(void **state)
 	(void)state;
 	assert_non_null(root);
 	assert_int_equal(store_cert_install(root, "www", &one), 0);
+	/* A set with every output: their links go too. */
+	two.combined = "KEY2\nCERT2\nCHAIN2\n";
+	two.combined_len = strlen(two.combined);
+	two.pkcs12 = (const unsigned char *)"\x30\x00";
+	two.pkcs12_len = 2;
 	assert_int_equal(store_cert_install(root, "www", &two), 0);
 	assert_int_equal(store_cert_install(root, "other", &one), 0);
 	assert_int_equal(store_cert_pending_save(root, "www", key), 0);
