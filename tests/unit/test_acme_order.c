@@ -574,6 +574,59 @@ test_refusals(void **state)
 	assert_int_equal(r->ca.responder.presented, 0);
 }
 
+/* Whose trouble a failure is (failover): rateLimited and the CA's own
+ * failures are told apart from the request's. */
+static void
+test_rate_limited(void **state)
+{
+	struct run *r = *state;
+
+	fake_ca_problem(&r->ca, FAKE_CA_NEW_ORDER, 429,
+	                "{\"type\":\"urn:ietf:params:acme:error:rateLimited\"}")
+	        ->retry_after = "86400";
+	order(r);
+	assert_int_equal(r->rc, ACME_ORDER_RATE_LIMITED);
+	assert_int_equal(r->retry_after, FAKE_CA_START_TIME + 86400);
+}
+
+static void
+test_ca_failed_at_finalize(void **state)
+{
+	struct run *r = *state;
+
+	queue_new_order(r, ORDER("pending", ""));
+	queue_validation(r);
+	for (int k = 0; k < ACME_CLIENT_TRIES; k++) {
+		fake_ca_problem(&r->ca, FINALIZE_URL, 500,
+		                "{\"type\":\"urn:ietf:params:acme:error:serverInternal\"}");
+	}
+	order(r);
+	assert_int_equal(r->rc, ACME_ORDER_CA_FAILED);
+	assert_int_equal(r->ca.responder.cleaned, r->ca.responder.presented);
+}
+
+static void
+test_request_refused_is_no_ca_trouble(void **state)
+{
+	struct run *r = *state;
+
+	fake_ca_problem(&r->ca, FAKE_CA_NEW_ORDER, 400,
+	                "{\"type\":\"urn:ietf:params:acme:error:rejectedIdentifier\"}");
+	order(r);
+	assert_int_equal(r->rc, ACME_ORDER_FAILED);
+}
+
+static void
+test_unauthorized_is_the_account(void **state)
+{
+	struct run *r = *state;
+
+	fake_ca_problem(&r->ca, FAKE_CA_NEW_ORDER, 403,
+	                "{\"type\":\"urn:ietf:params:acme:error:unauthorized\"}");
+	order(r);
+	assert_int_equal(r->rc, ACME_ORDER_ACCOUNT_REFUSED);
+}
+
 /* --- alternate chains (RFC 8555 section 7.4.2) ----------------------- */
 
 #define ALT1_URL FAKE_CA "/cert/1/alt/1"
@@ -756,6 +809,11 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_withdrawn_on_failure, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_withdrawn_when_present_fails, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_rate_limited, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_ca_failed_at_finalize, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_request_refused_is_no_ca_trouble, setup,
+	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_unauthorized_is_the_account, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_alternates_preferred, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_alternates_not_asked, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_alternate_refused, setup, teardown),
