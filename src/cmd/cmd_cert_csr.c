@@ -8,10 +8,13 @@
 #include "cmd/cmd.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "acme/acme_order.h"
 #include "base/file.h"
@@ -59,10 +62,37 @@ on_order(int rc, const char *message, const char *pem, size_t pem_len, time_t re
 	}
 }
 
+/* Whether the folder of the file path (given as opt) can take it: checked
+ * before ordering, so that an issuance is not thrown away. */
+static bool
+writable_folder(enum cli_opt opt, const char *path)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL) {
+		snprintf(dir, sizeof(dir), ".");
+	} else {
+		snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
+	}
+	if (access(dir, W_OK | X_OK) < 0) {
+		log_error("--%s %s: the folder %s: %s; nothing ordered", cli_opt_name(opt), path,
+		          dir, strerror(errno));
+		return false;
+	}
+	return true;
+}
+
 /* The options that mean nothing for a CSR: refused by name, not ignored. */
 static int
 check_flags(struct cli *cli)
 {
+	static const enum cli_opt outputs[] = {
+	        CLI_OPT_CERT_PATH,
+	        CLI_OPT_FULLCHAIN_PATH,
+	        CLI_OPT_CHAIN_PATH,
+	};
+
 	static const enum cli_opt refused[] = {
 	        CLI_OPT_NAME,  CLI_OPT_REUSE_KEY,   CLI_OPT_KEY_TYPE, CLI_OPT_DROP_NAMES,
 	        CLI_OPT_FORCE, CLI_OPT_DEPLOY_HOOK, CLI_OPT_JSON,
@@ -84,6 +114,12 @@ check_flags(struct cli *cli)
 		log_error("--csr: say where the certificate goes: --cert-path FILE, "
 		          "--fullchain-path FILE or both");
 		return -1;
+	}
+	for (size_t i = 0; i < sizeof(outputs) / sizeof(outputs[0]); i++) {
+		if (cli->values[outputs[i]] != NULL &&
+		    !writable_folder(outputs[i], cli->values[outputs[i]])) {
+			return -1;
+		}
 	}
 	return 0;
 }

@@ -7,6 +7,7 @@
 #include "io/listener.h"
 #include "base/log.h"
 #include "base/file.h"
+#include "base/ident.h"
 #include "store/store.h"
 #include "store/store_cert.h"
 
@@ -656,6 +657,44 @@ check_challenge(struct run *r, const struct conf_settings *s, unsigned flags)
 	}
 }
 
+/* What the install needs besides the state folder: a readable
+ * pkcs12-password-file when cert.p12 is made (found missing only after
+ * the CA issued, it would throw the issuance away). */
+static void
+check_outputs(struct run *r, const struct conf_settings *s)
+{
+	int fd;
+
+	if ((s->output & CONF_OUTPUT_PKCS12) == 0 || s->pkcs12_password_file == NULL) {
+		return;
+	}
+	fd = open(s->pkcs12_password_file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		problem(r, true, "pkcs12-password-file %s: %s (output = pkcs12 reads it)",
+		        s->pkcs12_password_file, strerror(errno));
+		return;
+	}
+	close(fd);
+}
+
+/* IP address identifiers (RFC 8738) are validated by http-01 and
+ * tls-alpn-01 only: a CA offers no dns-01 for them. */
+static void
+check_ip_challenge(struct run *r, const struct conf_settings *s)
+{
+	if (s->challenge != CONF_CHALLENGE_DNS01) {
+		return;
+	}
+	for (size_t i = 0; i < s->n_domains; i++) {
+		if (ident_type_of(s->domains[i]) == IDENT_IP) {
+			problem(r, true,
+			        "%s: an IP address cannot be validated with dns-01 (RFC 8738: "
+			        "http-01 or tls-alpn-01): put it in a certificate of its own",
+			        s->domains[i]);
+		}
+	}
+}
+
 int
 preflight_check(const char *state_dir, const char *cert_name, const struct conf_settings *s,
                 unsigned flags, struct preflight_memo *memo, preflight_report_fn report, void *arg)
@@ -698,6 +737,8 @@ preflight_check(const char *state_dir, const char *cert_name, const struct conf_
 	if (s->post_hook != NULL && s->post_hook[0] != '\0') {
 		check_program(&r, "post-hook", "--post-hook", s->post_hook);
 	}
+	check_outputs(&r, s);
+	check_ip_challenge(&r, s);
 	check_challenge(&r, s, flags);
 out:
 	for (i = 0; i < r.n_tested; i++) {

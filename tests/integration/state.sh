@@ -190,6 +190,12 @@ t_three_force()
 	concurrent_force 3
 }
 
+# current_is_not DIR TARGET: DIR/current no longer points at TARGET.
+current_is_not()
+{
+	[[ $(readlink "$1/current") != "$2" ]]
+}
+
 # A second cert --force that comes while the first is in its deploy hook
 # (the new set already installed, the lock still held): the first's
 # certificate answers it, nothing is ordered twice.
@@ -209,7 +215,7 @@ t_force_during_deploy()
 	"$ACMED" cert "${OPTS[@]}" --webroot "$W" --force --deploy-hook "$T/slow-hook" \
 		dh.example >"$T/out.dh" 2>"$T/err.dh" &
 	pid=$!
-	if ! wait_until 20 test "$(readlink "$d/current")" != "$v0"; then
+	if ! wait_until 20 current_is_not "$d" "$v0"; then
 		fail "the first cert --force installed nothing"
 	fi
 	run cert "${OPTS[@]}" --webroot "$W" --force dh.example

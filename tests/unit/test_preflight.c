@@ -492,6 +492,33 @@ test_webroot(void **state)
 	problem_with(f, "www: webroot ", "/acme-challenge: not a folder", NULL);
 }
 
+/* What would throw an issuance away after the CA issued: a missing
+ * pkcs12-password-file, an IP address with dns-01. */
+static void
+test_outputs_and_ip(void **state)
+{
+	struct fixture *f = *state;
+	char *domains[] = {(char *)"www.example", (char *)"192.0.2.7"};
+
+	assert_int_equal(mkdir(path_in(f, "state"), 0700), 0);
+	f->s.output = CONF_OUTPUT_PEM | CONF_OUTPUT_PKCS12;
+	f->s.pkcs12_password_file = strdup(path_in(f, "pass"));
+	f->s.webroot = strdup(path_in(f, "state"));
+	assert_int_equal(check(f, path_in(f, "state"), "www", 0), -1);
+	problem_with(f, "www: pkcs12-password-file ", "/pass: No such file or directory", NULL);
+	write_file(path_in(f, "pass"), "secret\n", 0600);
+	assert_int_equal(check(f, path_in(f, "state"), "www", 0), 0);
+
+	f->s.domains = domains;
+	f->s.n_domains = 2;
+	f->s.challenge = CONF_CHALLENGE_DNS01;
+	f->s.dns_hook = strdup("/bin/true");
+	assert_int_equal(check(f, path_in(f, "state"), "www", 0), -1);
+	problem_with(f, "www: 192.0.2.7: an IP address cannot be validated with dns-01", NULL);
+	f->s.domains = NULL;
+	f->s.n_domains = 0;
+}
+
 static void
 test_webroot_unwritable(void **state)
 {
@@ -748,6 +775,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_hook_on_path, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_webroot, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_webroot_unwritable, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_outputs_and_ip, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_port_in_use, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_port_needs_privilege, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_memo_shared, setup, teardown),
