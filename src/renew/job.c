@@ -386,17 +386,12 @@ load_view(struct job *job)
 }
 
 /* Whether the set installed when the lock was found taken was the holder's
- * work: installed so shortly before that its holder may still have been in
- * its deploy hook (which runs at most hook-timeout after the install). A
- * --force asked meanwhile is answered by it: one order where several asked
- * together. */
+ * fresh work, not recorded yet (its deploy hook running): a --force asked
+ * meanwhile is answered by it, one order where several asked together. */
 static bool
 installed_by_holder(const struct job *job)
 {
-	const struct lock_wait *w = &job->lock_wait;
-
-	return w->installed_before > 0 &&
-	       w->installed_before + job->s.hook_timeout + 1 >= w->wait_began;
+	return job->lock_wait.unrecorded && job->view.info.version == job->lock_wait.version_before;
 }
 
 /* With the lock held: asks the policy what to do, and does it. */

@@ -147,7 +147,8 @@ job_install(struct job *job, const char *pem, size_t pem_len, EVP_PKEY *key)
 /* --- the order ------------------------------------------------------- */
 
 /* When waiting out a rate limit would make the renewal late: the middle
- * of the renewal window of what is installed (now when nothing is). */
+ * of the renewal window of what is installed; 0 (late already) when
+ * nothing usable is. */
 static time_t
 late_point(const struct job *job)
 {
@@ -155,7 +156,7 @@ late_point(const struct job *job)
 	time_t window;
 
 	if (!info->present || info->not_after <= info->not_before) {
-		return job_now(job);
+		return 0;
 	}
 	window = job->s.renew_before > 0 ? (time_t)job->s.renew_before
 	                                 : (info->not_after - info->not_before) / 3;

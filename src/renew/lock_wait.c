@@ -2,15 +2,33 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/log.h"
+#include "store/state.h"
 #include "store/store_cert.h"
 
 static void
 on_timer(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	lock_wait_start(t->data);
+}
+
+/* The set version state.json speaks of, -1 when none. */
+static long
+recorded_version(const char *state_dir, const char *name)
+{
+	char *dir = store_cert_dir(state_dir, name);
+	struct state st;
+	long v = -1;
+
+	if (dir != NULL && state_load(dir, &st) == 0) {
+		v = st.version;
+		state_finish(&st);
+	}
+	free(dir);
+	return v;
 }
 
 void
@@ -50,8 +68,8 @@ lock_wait_start(struct lock_wait *w)
 	if (!w->waited) {
 		w->waited = true;
 		w->version_before = store_cert_version(w->state_dir, w->name);
-		w->installed_before = store_cert_installed_at(w->state_dir, w->name);
-		w->wait_began = time(NULL);
+		w->unrecorded = w->version_before >= 0 &&
+		                w->version_before > recorded_version(w->state_dir, w->name);
 		snprintf(w->holder, sizeof(w->holder), "%s", holder);
 		log_info("%s: waiting for %s, which is working on it", w->name, holder);
 		if (w->busy != NULL) {

@@ -7,7 +7,6 @@
 
 #include <ev.h>
 #include <stdbool.h>
-#include <time.h>
 
 #include "store/store_lock.h"
 
@@ -33,8 +32,10 @@ struct lock_wait {
 	double waited_s;
 	bool waited; /* found it taken */
 	long version_before; /* the installed set when the wait began */
-	time_t installed_before; /* when it was installed (0: none) */
-	time_t wait_began;
+	/* The installed set was newer than the one state.json recorded when
+	 * the wait began: its installer (the holder, in its deploy hook or
+	 * about to record it) has not finished with it. */
+	bool unrecorded;
 	char holder[STORE_LOCK_HOLDER_LEN];
 };
 

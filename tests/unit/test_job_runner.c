@@ -509,6 +509,87 @@ test_responders_released(void **state)
 	f->cfg.loop = EV_DEFAULT;
 }
 
+/* Failover: a refusal that is the CA's own (rateLimited until after the
+ * late point) moves the job to the next CA of its list; one that is the
+ * request's or the account's (unauthorized) does not. The next CA here
+ * cannot be reached: its reason ends the job. */
+static void
+failover_case(struct fixture *f, long status, const char *type, bool moves)
+{
+	struct fake_ca ca;
+	struct acme_account_handle acct;
+	struct job_runner_ca second;
+	struct fake_reply *reply;
+	char body[256];
+	char err[256];
+	int port = free_port();
+	char listen[32];
+
+	fake_ca_init(&ca, CHALLENGE_TYPE_HTTP01);
+	memset(&acct, 0, sizeof(acct));
+	acct.key = key_generate(KEY_TYPE_EC_P256);
+	acct.url = strdup(FAKE_CA "/acct/1");
+	acct.dir = strdup(f->state_dir);
+	memset(&second, 0, sizeof(second));
+	second.ca_url = "https://second.test/dir";
+	second.offline = "the second CA is away";
+	f->cfg.loop = ca.loop;
+	f->cfg.client = fake_ca_client(&ca);
+	f->cfg.acct = &acct;
+	f->cfg.ca_url = FAKE_CA_DIRECTORY;
+	f->cfg.more_cas = &second;
+	f->cfg.n_more_cas = 1;
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
+	assert_int_equal(conf_set(&f->s, CONF_WHERE_CERT, "http-listen", listen, err, sizeof(err)),
+	                 0);
+	assert_int_equal(conf_set(&f->s, CONF_WHERE_CERT, "ca",
+	                          FAKE_CA_DIRECTORY " https://second.test/dir", err, sizeof(err)),
+	                 0);
+	snprintf(body, sizeof(body), "{\"type\":\"urn:ietf:params:acme:error:%s\"}", type);
+	reply = fake_ca_problem(&ca, FAKE_CA_NEW_ORDER, status, body);
+	reply->retry_after = "86400";
+
+	new_runner(f);
+	add(f, "a");
+	job_runner_run(f->runner);
+	assert_int_equal(f->n_seen, 1);
+	assert_int_equal(f->seen[0].result, JOB_FAILED);
+	print_message("%s: %s\n", type, f->seen[0].message);
+	if (moves) {
+		assert_non_null(strstr(f->seen[0].message, "the second CA is away"));
+	} else {
+		assert_non_null(strstr(f->seen[0].message, type));
+	}
+	assert_int_equal(fake_ca_count(&ca, "POST", FAKE_CA_NEW_ORDER), 1);
+
+	job_runner_destroy(f->runner);
+	f->runner = NULL;
+	acme_client_destroy(f->cfg.client);
+	fake_ca_finish(&ca);
+	acme_account_close(&acct);
+	f->cfg.loop = EV_DEFAULT;
+	f->cfg.more_cas = NULL;
+	f->cfg.n_more_cas = 0;
+}
+
+static void
+test_failover_rate_limited(void **state)
+{
+	failover_case(*state, 429, "rateLimited", true);
+}
+
+static void
+test_no_failover_unauthorized(void **state)
+{
+	failover_case(*state, 403, "unauthorized", false);
+}
+
+static void
+test_no_failover_rejected(void **state)
+{
+	failover_case(*state, 400, "rejectedIdentifier", false);
+}
+
 /* A responder that cannot be made (its port taken): the reason it logged
  * is stored in state.json, since `acmed status` shows it later without
  * the log (there is no "above" there). */
@@ -575,6 +656,9 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_requeue_from_done, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_destroy_queued, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_responders_released, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_failover_rate_limited, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_no_failover_unauthorized, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_no_failover_rejected, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_responder_reason_stored, setup, teardown),
 	};
 
