@@ -37,6 +37,8 @@ struct daemon {
 	size_t n_more;
 	struct session_more more;
 	char *ca_set; /* cas_signature at the start: a reload keeps it */
+	ev_timer more_retry; /* the other CAs that could not be reached */
+	double more_delay;
 	bool ready;
 	struct job_runner *runner;
 	struct batch_hooks *batch; /* pre-hook and post-hook, or NULL */
@@ -337,6 +339,35 @@ open_responders(struct daemon *d)
 	return 0;
 }
 
+/* The other CAs that could not be reached at the start (or since): tried
+ * again, each reached one handed to the runner, with a growing delay. */
+static void
+on_more_retry(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct daemon *d = w->data;
+	size_t left = 0;
+
+	for (size_t i = 0; d->runner != NULL && i < d->more.n; i++) {
+		if (d->more.cas[i].client != NULL) {
+			continue;
+		}
+		if (session_more_retry(&d->more, i, &d->more_settings[i], d->s.state_dir,
+		                       d->fleet.cluster != NULL ? &d->fleet : NULL) == SESSION_OK &&
+		    d->more.cas[i].client != NULL) {
+			log_info("%s: reached; its certificates order from it again",
+			         d->more.cas[i].ca_url);
+		} else {
+			left++;
+		}
+		job_runner_set_ca(d->runner, &d->more.cas[i]);
+	}
+	if (left > 0) {
+		d->more_delay = d->more_delay * 2 > RETRY_MAX ? RETRY_MAX : d->more_delay * 2;
+		ev_timer_set(w, d->more_delay, 0.0);
+		ev_timer_start(loop, w);
+	}
+}
+
 static void
 on_retry(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -449,9 +480,13 @@ start(struct daemon *d)
 			goto fatal;
 		}
 		for (size_t i = 0; i < d->more.n; i++) {
-			if (d->more.cas[i].offline != NULL) {
-				log_warn("%s: %s; its certificates fail over or wait for it",
-				         d->more.cas[i].ca_url, d->more.cas[i].offline);
+			if (d->more.cas[i].client == NULL) {
+				log_warn("%s: %s; its certificates fail over or wait for it (tried "
+				         "again in %.0f s)",
+				         d->more.cas[i].ca_url, d->more.cas[i].offline, RETRY_MIN);
+				d->more_delay = RETRY_MIN;
+				ev_timer_set(&d->more_retry, RETRY_MIN, 0.0);
+				ev_timer_start(d->loop, &d->more_retry);
 			}
 		}
 	}
@@ -832,6 +867,8 @@ run(struct cli *cli)
 	ev_signal_start(d.loop, &d.sighup);
 	ev_init(&d.retry, on_retry);
 	d.retry.data = &d;
+	ev_init(&d.more_retry, on_more_retry);
+	d.more_retry.data = &d;
 	d.retry_delay = RETRY_MIN;
 	d.rc = CLI_EXIT_OK;
 	log_info("daemon started, control socket %s", d.socket_path);
@@ -845,6 +882,7 @@ run(struct cli *cli)
 	}
 out:
 	ev_timer_stop(d.loop != NULL ? d.loop : EV_DEFAULT, &d.retry);
+	ev_timer_stop(d.loop != NULL ? d.loop : EV_DEFAULT, &d.more_retry);
 	ctl_close(d.ctl);
 	cmd_fleet_unwatch(&d.fleet);
 	schedule_destroy(d.schedule);

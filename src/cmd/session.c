@@ -472,14 +472,14 @@ ca_had(const struct session_more *m, size_t n, const struct job_runner_config *c
 	return false;
 }
 
-/* One more CA into m->cas[m->n]: reached, its account made sure of. A CA
- * that cannot be used is kept offline, with why. */
+/* The CA of m->cas[i]: reached, its account made sure of. A CA that
+ * cannot be used is kept offline, with why. */
 static enum session_result
-connect_one_more(struct session_more *m, const struct conf_settings *st, const char *url,
+connect_one_more(struct session_more *m, size_t i, const struct conf_settings *st, const char *url,
                  const char *state_dir, bool need_ca, struct cmd_fleet *fleet)
 {
-	struct session *s = &m->sessions[m->n];
-	struct job_runner_ca *ca = &m->cas[m->n];
+	struct session *s = &m->sessions[i];
+	struct job_runner_ca *ca = &m->cas[i];
 	struct log_capture cap;
 	enum session_result rc = SESSION_OK;
 
@@ -488,7 +488,6 @@ connect_one_more(struct session_more *m, const struct conf_settings *st, const c
 	ca->new_order_concurrency = st->new_order_concurrency;
 	ca->profile = st->profile;
 	session_account_options(st, &ca->account_options);
-	m->n++;
 	if (!need_ca) {
 		return SESSION_OK;
 	}
@@ -546,7 +545,7 @@ session_connect_more(struct session_more *m, const struct conf_settings *const *
 		if (ca_had(m, m->n, config, url)) {
 			continue;
 		}
-		rc = connect_one_more(m, settings[i], url, state_dir, need_ca, fleet);
+		rc = connect_one_more(m, m->n++, settings[i], url, state_dir, need_ca, fleet);
 		if (rc != SESSION_OK) {
 			goto out;
 		}
@@ -556,6 +555,17 @@ session_connect_more(struct session_more *m, const struct conf_settings *const *
 	rc = SESSION_OK;
 out:
 	return rc;
+}
+
+enum session_result
+session_more_retry(struct session_more *m, size_t i, const struct conf_settings *st,
+                   const char *state_dir, struct cmd_fleet *fleet)
+{
+	if (i >= m->n || m->cas[i].client != NULL) {
+		return SESSION_OK;
+	}
+	session_finish(&m->sessions[i]);
+	return connect_one_more(m, i, st, m->cas[i].ca_url, state_dir, true, fleet);
 }
 
 void

@@ -157,6 +157,13 @@ enum session_result session_connect_more(struct session_more *m,
                                          const char *state_dir, bool need_ca,
                                          struct cmd_fleet *fleet, struct job_runner_config *config);
 
+/* Tries again to reach m's i-th CA when it could not be (m->cas[i].client
+ * NULL), with its settings st: afterwards m->cas[i] is what
+ * job_runner_set_ca takes. Returns as session_connect_more. */
+enum session_result session_more_retry(struct session_more *m, size_t i,
+                                       const struct conf_settings *st, const char *state_dir,
+                                       struct cmd_fleet *fleet);
+
 /* Frees m's sessions; safe on a zeroed one. */
 void session_more_finish(struct session_more *m);
 

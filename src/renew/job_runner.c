@@ -241,6 +241,20 @@ job_runner_destroy(struct job_runner *r)
 	free(r);
 }
 
+int
+job_runner_set_ca(struct job_runner *r, const struct job_runner_ca *c)
+{
+	struct job_ca *ca = job_shared_ca(&r->sh, c->ca_url);
+
+	if (ca == NULL) {
+		return -1;
+	}
+	ca->issue.client = c->client;
+	ca->issue.acct = c->acct;
+	ca->offline = c->offline != NULL ? c->offline : "the CA cannot be reached";
+	return 0;
+}
+
 struct acme_client *
 job_runner_client(struct job_runner *r, const char *url)
 {

@@ -112,6 +112,11 @@ void job_runner_start(struct job_runner *runner);
  * open, and the daemon opens them at its start. */
 struct responders *job_runner_responders(struct job_runner *runner);
 
+/* A CA of the runner reached at last (or lost): its client, account and
+ * offline reason from c (borrowed), by c->ca_url. Returns 0, or -1 when
+ * the runner has no such CA. */
+int job_runner_set_ca(struct job_runner *runner, const struct job_runner_ca *c);
+
 /* The client of the runner's CA whose directory is url (borrowed), or
  * NULL when it has none or that CA cannot be reached. */
 struct acme_client *job_runner_client(struct job_runner *runner, const char *url);

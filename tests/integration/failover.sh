@@ -172,8 +172,44 @@ EOF
 		fail "orders: A +$(($(orders "$A_LOG") - a0)), B +$(($(orders "$B_LOG") - b0))"
 }
 
+# A daemon whose other CA is away at its start: said, tried again, and
+# used once back.
+case_daemon_ca_back()
+{
+	local pid conf2=$T/acmed2.conf a0
+
+	sed -e "s|^state-dir = .*|state-dir = $T/state2|" -e "s|^control-socket = .*|control-socket = $T/ctl2.sock|" \
+		-e 's|^ca = a b$|ca = b|' "$CONF" >"$conf2"
+	printf '\n[cert only-a]\ndomains = only-a.example\nca = a\n' >>"$conf2"
+	sed -i '/^\[cert fo\]$/,/^domains = fo.example$/d' "$conf2"
+	pebble_halt
+	"$ACMED" -c "$conf2" run >"$T/daemon2.out" 2>"$T/daemon2.err" &
+	pid=$!
+	lib_track_pid "$pid"
+	if ! wait_until 30 grep -q "$A_URL: .*tried again in" "$T/daemon2.err"; then
+		fail "the daemon did not say that A is away"
+	fi
+	pebble_restart || fail "Pebble A did not start again"
+	curl -sSf --max-time 10 --cacert "$A_CA" -o "$T/rootA.pem" "$A_MGMT/roots/0" ||
+		fail "no root from A"
+	a0=$(orders "$A_LOG")
+	if ! wait_until 40 grep -q "$A_URL: reached" "$T/daemon2.err"; then
+		fail "the daemon did not reach A again"
+	fi
+	run -c "$conf2" renew --now only-a
+	if ! wait_until 30 test -s "$T/state2/certs/only-a/cert.pem"; then
+		fail "only-a was not issued once A was back"
+	fi
+	lib_stop_pid "$pid"
+	expect_no_sanitizer_report "$T/daemon2.err"
+	openssl verify -CAfile "$T/rootA.pem" -untrusted "$T/state2/certs/only-a/chain.pem" \
+		"$T/state2/certs/only-a/cert.pem" >/dev/null 2>&1 || fail "only-a is not A's"
+	(($(orders "$A_LOG") >= a0 + 1)) || fail "no order at A"
+}
+
 case_ "first CA of the list issues; the second is not asked" case_first_ca
 case_ "first CA down: the second issues, status says which and why" case_a_down
 case_ "first CA back: not reordered before due; the next renewal is the first's" case_a_back
 case_ "one daemon, certificates of two CAs (one with EAB)" case_daemon_two_cas
+case_ "a daemon's other CA away at its start: tried again, used once back" case_daemon_ca_back
 lib_finish
