@@ -37,6 +37,10 @@ struct daemon {
 	size_t n_more;
 	struct session_more more;
 	char *ca_set; /* cas_signature at the start: a reload keeps it */
+	char *state_dir; /* session_state_dir of settings */
+	/* Why the first CA could not be used at the start, while the other
+	 * CAs carry its certificates (failover); "" once it is reached. */
+	char first_offline[640];
 	ev_timer more_retry; /* the other CAs that could not be reached */
 	double more_delay;
 	bool ready;
@@ -275,7 +279,7 @@ reload_account(struct daemon *d, const char *why)
 {
 	int rc = 0;
 
-	if (!d->ready) {
+	if (!d->ready || d->first_offline[0] != '\0') {
 		goto out;
 	}
 	rc = acme_account_reload(&d->s.acct);
@@ -308,6 +312,7 @@ on_job_done(const struct job_outcome *o, void *arg)
 }
 
 static void start(struct daemon *d);
+static void retry_first(struct daemon *d);
 
 /* Fleet mode: every configuration's challenge responder opened now, before
  * the CA is reached, so that this node answers the validations of the
@@ -351,7 +356,7 @@ on_more_retry(struct ev_loop *loop, ev_timer *w, int revents)
 		if (d->more.cas[i].client != NULL) {
 			continue;
 		}
-		if (session_more_retry(&d->more, i, &d->more_settings[i], d->s.state_dir,
+		if (session_more_retry(&d->more, i, &d->more_settings[i], d->state_dir,
 		                       d->fleet.cluster != NULL ? &d->fleet : NULL) == SESSION_OK &&
 		    d->more.cas[i].client != NULL) {
 			log_info("%s: reached; its certificates order from it again",
@@ -375,6 +380,8 @@ on_retry(struct ev_loop *loop, ev_timer *w, int revents)
 
 	if (!d->ready) {
 		start(d);
+	} else if (d->first_offline[0] != '\0') {
+		retry_first(d);
 	}
 }
 
@@ -407,6 +414,65 @@ on_fleet_refused(void *arg)
 
 /* Connects to the CA and sets the account up; until it works, tries again
  * with a growing delay (the CA may be down when the daemon starts). */
+/* Whether the daemon may start while its first CA cannot be used: other
+ * CAs carry the certificates meanwhile (not in a fleet, whose watch is on
+ * the first CA's account). */
+static bool
+may_start_without_first(const struct daemon *d)
+{
+	return d->n_more > 0 && d->fleet.cluster == NULL;
+}
+
+/* The first CA reached and its account made sure of. Returns SESSION_OK,
+ * SESSION_USAGE, or SESSION_FAILED with why in d->first_offline (d->s
+ * finished). */
+static enum session_result
+connect_first(struct daemon *d)
+{
+	struct log_capture cap;
+	enum session_result rc;
+
+	log_capture_begin(&cap);
+	rc = session_init(&d->s, &d->settings);
+	if (rc == SESSION_OK) {
+		/* The loop must not block on a command's registration. */
+		d->s.account_nowait = true;
+		rc = session_account(&d->s, &d->settings);
+		if (rc != SESSION_OK && rc != SESSION_USAGE) {
+			session_finish(&d->s);
+		}
+	}
+	log_capture_end(&cap);
+	if (rc != SESSION_OK) {
+		snprintf(d->first_offline, sizeof(d->first_offline), "%s: %s",
+		         SESSION_OFFLINE_UNREACHABLE,
+		         cap.first[0] != '\0' ? cap.first : "no answer");
+	}
+	return rc;
+}
+
+/* The first CA, away since the start, tried again; handed to the runner
+ * once it answers. */
+static void
+retry_first(struct daemon *d)
+{
+	struct job_runner_ca c;
+
+	if (connect_first(d) != SESSION_OK) {
+		d->retry_delay = d->retry_delay * 2 > RETRY_MAX ? RETRY_MAX : d->retry_delay * 2;
+		ev_timer_set(&d->retry, d->retry_delay, 0.0);
+		ev_timer_start(d->loop, &d->retry);
+		return;
+	}
+	memset(&c, 0, sizeof(c));
+	c.client = d->s.acme;
+	c.acct = &d->s.acct;
+	c.ca_url = session_ca_url(&d->settings);
+	job_runner_set_ca(d->runner, &c);
+	d->first_offline[0] = '\0';
+	log_info("%s: reached; its certificates order from it again", c.ca_url);
+}
+
 static void
 start(struct daemon *d)
 {
@@ -415,6 +481,21 @@ start(struct daemon *d)
 	int pulled = 0;
 
 	d->starting = true;
+	d->first_offline[0] = '\0';
+	if (may_start_without_first(d)) {
+		arc = connect_first(d);
+		if (arc == SESSION_USAGE) {
+			d->rc = CLI_EXIT_USAGE;
+			ev_break(d->loop, EVBREAK_ALL);
+			return;
+		}
+		if (arc != SESSION_OK) {
+			log_warn("%s: %s; its certificates fail over meanwhile (tried again in "
+			         "%.0f s)",
+			         session_ca_url(&d->settings), d->first_offline, d->retry_delay);
+		}
+		goto runner;
+	}
 	if (session_init(&d->s, &d->settings) != SESSION_OK) {
 		goto retry;
 	}
@@ -447,17 +528,19 @@ start(struct daemon *d)
 		session_finish(&d->s);
 		goto retry;
 	}
-	cmd_fleet_account_push(&d->fleet, &d->s.acct, d->s.state_dir,
+	cmd_fleet_account_push(&d->fleet, &d->s.acct, d->state_dir,
 	                       acme_client_directory_url(d->s.acme));
+runner:
 	memset(&config, 0, sizeof(config));
 	config.loop = d->loop;
 	config.cluster = d->fleet.cluster;
 	config.responders = d->responders;
-	config.client = d->s.acme;
-	config.acct = &d->s.acct;
+	config.client = d->first_offline[0] == '\0' ? d->s.acme : NULL;
+	config.acct = d->first_offline[0] == '\0' ? &d->s.acct : NULL;
+	config.offline = d->first_offline[0] == '\0' ? NULL : d->first_offline;
 	session_account_options(&d->settings, &config.account_options);
-	config.ca_url = acme_client_directory_url(d->s.acme);
-	config.state_dir = d->s.state_dir;
+	config.ca_url = session_ca_url(&d->settings);
+	config.state_dir = d->state_dir;
 	config.concurrency = d->settings.concurrency;
 	config.new_order_concurrency = d->settings.new_order_concurrency;
 	if (d->n_more > 0) {
@@ -466,10 +549,11 @@ start(struct daemon *d)
 		for (size_t i = 0; more != NULL && i < d->n_more; i++) {
 			more[i] = &d->more_settings[i];
 		}
-		arc = more == NULL ? SESSION_FAILED
-		                   : session_connect_more(
-		                             &d->more, more, d->n_more, d->s.state_dir, true,
-		                             d->fleet.cluster != NULL ? &d->fleet : NULL, &config);
+		arc = more == NULL
+		              ? SESSION_FAILED
+		              : session_connect_more(&d->more, more, d->n_more, d->state_dir, true,
+		                                     d->fleet.cluster != NULL ? &d->fleet : NULL,
+		                                     &config);
 		free(more);
 		if (arc == SESSION_USAGE) {
 			d->rc = CLI_EXIT_USAGE;
@@ -502,15 +586,19 @@ start(struct daemon *d)
 		goto fatal;
 	}
 	job_runner_on_done(d->runner, on_job_done, d);
-	d->schedule = schedule_create(d->loop, d->runner, d->s.acme, d->s.state_dir, config.ca_url);
+	d->schedule = schedule_create(d->loop, d->runner, d->s.acme, d->state_dir, config.ca_url);
 	if (d->schedule == NULL || load_certs(d, &d->conf) < 0) {
 		goto fatal;
 	}
 	drop_sections(&d->conf);
-	cmd_fleet_watch(&d->fleet, d->schedule, d->runner, &d->s.acct, d->s.state_dir,
-	                config.ca_url);
+	cmd_fleet_watch(&d->fleet, d->schedule, d->runner, &d->s.acct, d->state_dir, config.ca_url);
 	d->ready = true;
 	d->starting = false;
+	if (d->first_offline[0] != '\0') {
+		ev_timer_stop(d->loop, &d->retry);
+		ev_timer_set(&d->retry, d->retry_delay, 0.0);
+		ev_timer_start(d->loop, &d->retry);
+	}
 	log_info("watching %zu certificate%s", schedule_count(d->schedule),
 	         schedule_count(d->schedule) == 1 ? "" : "s");
 	update_status(d);
@@ -824,7 +912,8 @@ run(struct cli *cli)
 	}
 	if (conf_resolve(&d.conf, NULL, &cli->settings, &d.settings) < 0 ||
 	    collect_cas(&d.conf, cli, &d.settings, &d.more_settings, &d.n_more) < 0 ||
-	    (d.ca_set = cas_signature(&d.settings, d.more_settings, d.n_more)) == NULL) {
+	    (d.ca_set = cas_signature(&d.settings, d.more_settings, d.n_more)) == NULL ||
+	    (d.state_dir = session_state_dir(&d.settings)) == NULL) {
 		goto out;
 	}
 	if (preflight_all(&d.conf, cli, &d.settings, 0) < 0) {
@@ -900,6 +989,7 @@ out:
 	session_more_finish(&d.more);
 	cmd_more_cas_free(d.more_settings, d.n_more);
 	free(d.ca_set);
+	free(d.state_dir);
 	cmd_fleet_close(&d.fleet);
 	free(d.socket_path);
 	conf_settings_finish(&d.settings);

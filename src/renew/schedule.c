@@ -365,9 +365,12 @@ fetch_ari(struct entry *e)
 	struct schedule *sched = e->sched;
 	/* RFC 9773: a window is the issuing CA's to give. */
 	struct acme_client *client =
-	        e->issuer != NULL ? job_runner_client(sched->runner, e->issuer) : sched->client;
+	        job_runner_client(sched->runner, e->issuer != NULL ? e->issuer : sched->ca_url);
 	bool absent;
 
+	if (client == NULL && e->issuer == NULL) {
+		client = sched->client;
+	}
 	if (client == NULL || e->ari != NULL || e->ari_id == NULL || list_linked(&e->ari_wait)) {
 		return;
 	}
