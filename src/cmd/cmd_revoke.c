@@ -235,8 +235,9 @@ out:
 
 /* The options that only --replace uses: how the new order is validated. */
 static const enum cli_opt replace_only[] = {
-        CLI_OPT_STANDALONE, CLI_OPT_TLS_ALPN,    CLI_OPT_WEBROOT,  CLI_OPT_HTTP_HOOK,
-        CLI_OPT_DNS_HOOK,   CLI_OPT_DEPLOY_HOOK, CLI_OPT_KEY_TYPE,
+        CLI_OPT_STANDALONE, CLI_OPT_TLS_ALPN, CLI_OPT_WEBROOT,
+        CLI_OPT_HTTP_HOOK,  CLI_OPT_DNS_HOOK, CLI_OPT_DEPLOY_HOOK,
+        CLI_OPT_KEY_TYPE,   CLI_OPT_PRE_HOOK, CLI_OPT_POST_HOOK,
 };
 
 /* Options given that the revocation alone does not use. Returns 0 or -1
@@ -324,9 +325,10 @@ out:
 }
 
 static const enum cli_opt options[] = {
-        CLI_OPT_REASON,   CLI_OPT_KEY,         CLI_OPT_CA,       CLI_OPT_CA_FILE, CLI_OPT_STATE_DIR,
-        CLI_OPT_REPLACE,  CLI_OPT_STANDALONE,  CLI_OPT_TLS_ALPN, CLI_OPT_WEBROOT, CLI_OPT_HTTP_HOOK,
-        CLI_OPT_DNS_HOOK, CLI_OPT_DEPLOY_HOOK, CLI_OPT_KEY_TYPE, CLI_OPT__MAX,
+        CLI_OPT_REASON,    CLI_OPT_KEY,       CLI_OPT_CA,         CLI_OPT_CA_FILE,
+        CLI_OPT_STATE_DIR, CLI_OPT_REPLACE,   CLI_OPT_STANDALONE, CLI_OPT_TLS_ALPN,
+        CLI_OPT_WEBROOT,   CLI_OPT_HTTP_HOOK, CLI_OPT_DNS_HOOK,   CLI_OPT_DEPLOY_HOOK,
+        CLI_OPT_KEY_TYPE,  CLI_OPT_PRE_HOOK,  CLI_OPT_POST_HOOK,  CLI_OPT__MAX,
 };
 
 const struct cli_command cmd_revoke = {
