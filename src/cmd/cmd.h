@@ -107,14 +107,12 @@ int cmd_daemon_at(struct cmd_daemon *d, const char *path);
  * them), else the configuration's socket when the folder is the
  * configuration's own (a configuration file and no --state-dir). d->path
  * is NULL when there is none to ask. Returns 0, or -1 (logged). */
-int cmd_daemon_of(struct cmd_daemon *d, struct cli *cli, struct conf *conf,
-                  const char *state_dir);
+int cmd_daemon_of(struct cmd_daemon *d, struct cli *cli, struct conf *conf, const char *state_dir);
 
 /* The daemon's mark on the state folder of settings (store_lock_daemon),
  * taken by acmed run once it listens at socket_path. Returns the lock, or
  * NULL (logged). */
-struct store_lock *cmd_daemon_mark(const struct conf_settings *settings,
-                                   const char *socket_path);
+struct store_lock *cmd_daemon_mark(const struct conf_settings *settings, const char *socket_path);
 
 /* Frees d; safe on a zeroed or finished one. */
 void cmd_daemon_finish(struct cmd_daemon *d);

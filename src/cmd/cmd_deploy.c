@@ -9,10 +9,10 @@
 #include "cmd/session.h"
 #include "store/store_cert.h"
 
-/* Settings for name (typed so on the command line): its [cert] section, else the global ones with the
- * names of what is installed (a certificate made by acmed cert without a
- * configuration). A deploy hook must be set: without one there is nothing
- * to do, a configuration mistake. Returns 0, or -1 (logged). */
+/* Settings for name (typed so on the command line): its [cert] section, else the global ones with
+ * the names of what is installed (a certificate made by acmed cert without a configuration). A
+ * deploy hook must be set: without one there is nothing to do, a configuration mistake. Returns 0,
+ * or -1 (logged). */
 static int
 settings_for(struct cli *cli, struct conf *conf, const char *typed, const char *name,
              struct conf_settings *st)

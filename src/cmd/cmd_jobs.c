@@ -66,8 +66,7 @@ run(struct cli *cli)
 	} else if (answer == NULL) {
 		/* Why (no answer in time, refused) was said by the request. */
 		goto out;
-	} else if (json_unpack(answer, "{s:I, s:I}", "active", &active, "pending", &pending) !=
-	           0) {
+	} else if (json_unpack(answer, "{s:I, s:I}", "active", &active, "pending", &pending) != 0) {
 		log_error("%s: unexpected answer from the daemon", daemon.path);
 		goto out;
 	}

@@ -245,7 +245,8 @@ sweep_marks(DIR *d)
 		    mark_live(dirfd(d), de->d_name, &fd) || fd < 0) {
 			continue;
 		}
-		if (fstat(fd, &a) == 0 && fstatat(dirfd(d), de->d_name, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
+		if (fstat(fd, &a) == 0 &&
+		    fstatat(dirfd(d), de->d_name, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
 		    a.st_ino == b.st_ino && a.st_dev == b.st_dev) {
 			unlinkat(dirfd(d), de->d_name, 0);
 		}

@@ -368,10 +368,10 @@ test_daemon_mark_killed(void **state)
 		}
 	}
 	assert_int_equal(n, 2);
-	assert_true((strcmp(sockets[0], "/run/a.sock") == 0 &&
-	             strcmp(sockets[1], "/run/b.sock") == 0) ||
-	            (strcmp(sockets[1], "/run/a.sock") == 0 &&
-	             strcmp(sockets[0], "/run/b.sock") == 0));
+	assert_true(
+	        (strcmp(sockets[0], "/run/a.sock") == 0 &&
+	         strcmp(sockets[1], "/run/b.sock") == 0) ||
+	        (strcmp(sockets[1], "/run/a.sock") == 0 && strcmp(sockets[0], "/run/b.sock") == 0));
 	store_list_free(sockets, n);
 	kill(pid, SIGKILL);
 	waitpid(pid, &status, 0);
