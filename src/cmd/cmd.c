@@ -11,7 +11,7 @@
 #include "io/ctl.h"
 #include "renew/batch_hooks.h"
 #include "store/store.h"
-#include "store/store_lock.h"
+#include "store/store_daemon.h"
 
 const enum cli_opt cmd_json_options[] = {
         CLI_OPT_JSON,
@@ -211,7 +211,7 @@ cmd_daemon_of(struct cmd_daemon *d, struct cli *cli, struct conf *conf, const ch
 			goto out;
 		}
 	}
-	if (store_lock_daemons(state_dir, &marks, &n) < 0) {
+	if (store_daemon_list(state_dir, &marks, &n) < 0) {
 		log_error("%s: cannot read its daemons' marks: %s", state_dir, strerror(errno));
 		goto out;
 	}
@@ -232,16 +232,16 @@ out:
 	return rc;
 }
 
-struct store_lock *
+struct store_daemon *
 cmd_daemon_mark(const struct conf_settings *settings, const char *socket_path)
 {
 	char *state_dir = session_state_dir(settings);
-	struct store_lock *mark = NULL;
+	struct store_daemon *mark = NULL;
 
 	if (state_dir == NULL) {
 		goto out;
 	}
-	mark = store_lock_daemon(state_dir, socket_path);
+	mark = store_daemon_mark(state_dir, socket_path);
 	if (mark == NULL) {
 		log_error("%s: cannot mark it as watched by this daemon (locks/): %s", state_dir,
 		          strerror(errno));

@@ -103,16 +103,18 @@ json_t *cmd_daemon_ask(struct cmd_daemon *d, const char *cmd, const char *cert, 
 int cmd_daemon_at(struct cmd_daemon *d, const char *path);
 
 /* The daemon to ask about state_dir: one whose mark is on the folder
- * (store_lock_daemons; the configuration's socket first when it is among
+ * (store_daemon_list; the configuration's socket first when it is among
  * them), else the configuration's socket when the folder is the
  * configuration's own (a configuration file and no --state-dir). d->path
  * is NULL when there is none to ask. Returns 0, or -1 (logged). */
 int cmd_daemon_of(struct cmd_daemon *d, struct cli *cli, struct conf *conf, const char *state_dir);
 
-/* The daemon's mark on the state folder of settings (store_lock_daemon),
+struct store_daemon;
+
+/* The daemon's mark on the state folder of settings (store_daemon_mark),
  * taken by acmed run once it listens at socket_path. Returns the lock, or
  * NULL (logged). */
-struct store_lock *cmd_daemon_mark(const struct conf_settings *settings, const char *socket_path);
+struct store_daemon *cmd_daemon_mark(const struct conf_settings *settings, const char *socket_path);
 
 /* Frees d; safe on a zeroed or finished one. */
 void cmd_daemon_finish(struct cmd_daemon *d);

@@ -11,6 +11,7 @@
 #include "store/store.h"
 #include "store/store_cert.h"
 #include "store/store_index.h"
+#include "store/store_daemon.h"
 #include "store/store_lock.h"
 
 /* Whether the daemon at path renews name (in its configuration): then it
@@ -69,7 +70,7 @@ daemon_check(struct cli *cli, struct conf *conf, const char *state_dir, const ch
 	if (own == NULL) {
 		goto out;
 	}
-	if (store_lock_daemons(state_dir, &marks, &n) < 0) {
+	if (store_daemon_list(state_dir, &marks, &n) < 0) {
 		log_error("%s: not deleted: cannot tell whether a daemon runs on %s: %s", name,
 		          state_dir, strerror(errno));
 		goto out;

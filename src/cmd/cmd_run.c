@@ -11,7 +11,7 @@
 #include "base/buf.h"
 #include "io/ctl.h"
 #include "store/store.h"
-#include "store/store_lock.h"
+#include "store/store_daemon.h"
 #include "renew/job_runner.h"
 #include "base/log.h"
 #include "io/notify.h"
@@ -48,7 +48,7 @@ struct daemon {
 	struct responders *responders;
 	struct ctl *ctl;
 	char *socket_path;
-	struct store_lock *mark; /* on the state folder: a daemon runs here */
+	struct store_daemon *mark; /* on the state folder: a daemon runs here */
 	ev_timer retry;
 	double retry_delay;
 	bool starting; /* in start(), which runs the loop while it waits */
@@ -816,7 +816,7 @@ run(struct cli *cli)
 	}
 out:
 	ev_timer_stop(d.loop != NULL ? d.loop : EV_DEFAULT, &d.retry);
-	store_lock_release(d.mark);
+	store_daemon_unmark(d.mark);
 	ctl_close(d.ctl);
 	cmd_fleet_unwatch(&d.fleet);
 	schedule_destroy(d.schedule);

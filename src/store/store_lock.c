@@ -2,34 +2,23 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdbool.h>
 #include <string.h>
-#include <dirent.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "base/file.h"
 #include "base/log.h"
-#include "store/store.h"
 
 /* How often a waiting command looks again. */
 #define POLL_NS (100L * 1000 * 1000)
 
-/* A daemon's mark: locks/daemon.<pid>; made as .daemon.<pid>.tmp, locked
- * and written before its rename, so a mark is never seen unlocked while its
- * daemon lives. */
-#define DAEMON_MARK "daemon."
-#define DAEMON_MARK_MAX 4096
-
 struct store_lock {
 	int fd;
-	char *path; /* a daemon's mark, removed at release; else NULL */
 };
 
 /* Subcommand words worth naming in "pid 12 (acmed run)". */
@@ -148,7 +137,6 @@ store_lock_try(const char *path, char *holder)
 		goto out;
 	}
 	lock->fd = fd;
-	lock->path = NULL;
 out:
 	return lock;
 }
@@ -187,230 +175,30 @@ store_lock_wait(const char *path, const char *what, double timeout)
 	return lock;
 }
 
-void
-store_lock_release(struct store_lock *lock)
+bool
+store_lock_busy(const char *path)
 {
-	if (lock == NULL) {
-		return;
-	}
-	/* A daemon's mark goes before its lock: a reader that opened it
-	 * before sees it unlocked, as the daemon is gone. Other lock files
-	 * stay for the next holder (closing releases them). */
-	if (lock->path != NULL) {
-		unlink(lock->path);
-	}
-	close(lock->fd);
-	free(lock->path);
-	free(lock);
-}
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int rc = 0;
 
-/* Whether the lock file name in dir is held by a live process. Its open fd
- * in *fdp when it is not (to remove it), else -1. */
-static bool
-mark_live(int dir, const char *name, int *fdp)
-{
-	int fd = openat(dir, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	bool live = false;
-	int rc;
-
-	*fdp = -1;
 	if (fd < 0) {
 		return false;
 	}
 	do {
 		rc = flock(fd, LOCK_SH | LOCK_NB);
 	} while (rc < 0 && errno == EINTR);
-	live = rc < 0 && errno == EWOULDBLOCK;
-	if (live) {
-		close(fd);
-	} else {
-		*fdp = fd;
-	}
-	return live;
+	/* A shared lock taken here goes with the close. */
+	close(fd);
+	return rc < 0 && errno == EWOULDBLOCK;
 }
 
-/* Removes the marks of daemons that died without their release (kill -9):
- * unlocked files. One is removed only if the name still is the file found
- * unlocked (a new daemon of the same pid renames its own over it). */
-static void
-sweep_marks(DIR *d)
+void
+store_lock_release(struct store_lock *lock)
 {
-	struct dirent *de;
-
-	while ((de = readdir(d)) != NULL) {
-		struct stat a, b;
-		int fd;
-
-		if (strncmp(de->d_name, DAEMON_MARK, strlen(DAEMON_MARK)) != 0 ||
-		    mark_live(dirfd(d), de->d_name, &fd) || fd < 0) {
-			continue;
-		}
-		if (fstat(fd, &a) == 0 &&
-		    fstatat(dirfd(d), de->d_name, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    a.st_ino == b.st_ino && a.st_dev == b.st_dev) {
-			unlinkat(dirfd(d), de->d_name, 0);
-		}
-		close(fd);
+	if (lock == NULL) {
+		return;
 	}
-}
-
-/* Writes the mark: the socket's absolute path and a newline. */
-static int
-write_mark(int fd, const char *socket_path)
-{
-	char cwd[PATH_MAX];
-	int rc = 0;
-
-	if (socket_path[0] != '/') {
-		rc = getcwd(cwd, sizeof(cwd)) != NULL ? 0 : -1;
-		if (rc == 0) {
-			rc = file_write_all(fd, cwd, strlen(cwd));
-		}
-		if (rc == 0) {
-			rc = file_write_all(fd, "/", 1);
-		}
-	}
-	if (rc == 0) {
-		rc = file_write_all(fd, socket_path, strlen(socket_path));
-	}
-	if (rc == 0) {
-		rc = file_write_all(fd, "\n", 1);
-	}
-	return rc;
-}
-
-struct store_lock *
-store_lock_daemon(const char *state_dir, const char *socket_path)
-{
-	char name[64];
-	char tmp_name[64];
-	char *dir = file_path(state_dir, "locks", NULL);
-	char *path = NULL;
-	char *tmp = NULL;
-	struct store_lock *lock = NULL;
-	DIR *d = NULL;
-	int fd = -1;
-	int err = ENOMEM;
-
-	snprintf(name, sizeof(name), DAEMON_MARK "%ld", (long)getpid());
-	snprintf(tmp_name, sizeof(tmp_name), "." DAEMON_MARK "%ld.tmp", (long)getpid());
-	path = dir != NULL ? file_path(dir, name, NULL) : NULL;
-	tmp = dir != NULL ? file_path(dir, tmp_name, NULL) : NULL;
-	lock = malloc(sizeof(*lock));
-	if (path == NULL || tmp == NULL || lock == NULL) {
-		goto out;
-	}
-	if (file_mkdirs(dir, 0755) < 0) {
-		err = errno;
-		goto out;
-	}
-	d = opendir(dir);
-	if (d != NULL) {
-		sweep_marks(d);
-	}
-	unlink(tmp);
-	/* Readable by all: status as another user finds the socket. */
-	fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0 || write_mark(fd, socket_path) < 0 ||
-	    rename(tmp, path) < 0) {
-		err = errno;
-		unlink(tmp);
-		goto out;
-	}
-	lock->fd = fd;
-	lock->path = path;
-	path = NULL;
-	fd = -1;
-	err = 0;
-out:
-	if (err != 0) {
-		free(lock);
-		lock = NULL;
-	}
-	if (fd >= 0) {
-		close(fd);
-	}
-	if (d != NULL) {
-		closedir(d);
-	}
-	free(tmp);
-	free(path);
-	free(dir);
-	errno = err;
-	return lock;
-}
-
-/* The socket path of the mark name in dir (at most DAEMON_MARK_MAX bytes), a new
- * string or NULL. */
-static char *
-read_mark(int dir, const char *name)
-{
-	char buf[DAEMON_MARK_MAX + 1];
-	int fd = openat(dir, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	ssize_t n = fd >= 0 ? read(fd, buf, DAEMON_MARK_MAX) : -1;
-
-	if (fd >= 0) {
-		close(fd);
-	}
-	if (n <= 0) {
-		return NULL;
-	}
-	buf[n] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	return buf[0] != '\0' ? strdup(buf) : NULL;
-}
-
-int
-store_lock_daemons(const char *state_dir, char ***sockets, size_t *n)
-{
-	char *dir = file_path(state_dir, "locks", NULL);
-	DIR *d = dir != NULL ? opendir(dir) : NULL;
-	struct dirent *de;
-	char **list = NULL;
-	size_t count = 0;
-	int rc = -1;
-
-	*sockets = NULL;
-	*n = 0;
-	if (d == NULL) {
-		rc = dir != NULL && errno == ENOENT ? 0 : -1;
-		goto out;
-	}
-	while ((de = readdir(d)) != NULL) {
-		char **grown;
-		char *socket;
-		int fd = -1;
-
-		if (strncmp(de->d_name, DAEMON_MARK, strlen(DAEMON_MARK)) != 0 ||
-		    !mark_live(dirfd(d), de->d_name, &fd)) {
-			if (fd >= 0) {
-				close(fd);
-			}
-			continue;
-		}
-		/* Written before it got its name: an unreadable one is skipped. */
-		socket = read_mark(dirfd(d), de->d_name);
-		if (socket == NULL) {
-			continue;
-		}
-		grown = realloc(list, (count + 1) * sizeof(*list));
-		if (grown == NULL) {
-			free(socket);
-			errno = ENOMEM;
-			goto out;
-		}
-		list = grown;
-		list[count++] = socket;
-	}
-	*sockets = list;
-	*n = count;
-	list = NULL;
-	rc = 0;
-out:
-	store_list_free(list, count);
-	if (d != NULL) {
-		closedir(d);
-	}
-	free(dir);
-	return rc;
+	/* Closing releases it; the file stays for the next holder. */
+	close(lock->fd);
+	free(lock);
 }

@@ -10,6 +10,7 @@
 #ifndef ACMED_STORE_LOCK_H
 #define ACMED_STORE_LOCK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define STORE_LOCK_HOLDER_LEN 256
@@ -29,22 +30,9 @@ struct store_lock *store_lock_try(const char *path, char *holder);
  * daemon's loop. Returns a new lock, or NULL (logged, naming the holder). */
 struct store_lock *store_lock_wait(const char *path, const char *what, double timeout);
 
-/* The mark of a running daemon on its state folder: locks/daemon.<pid>,
- * flock(2)ed by the daemon for as long as it runs and holding its control
- * socket's path (made absolute), so that a command given only the folder
- * (delete, status --state-dir) finds the daemon that renews from it. Two
- * daemons may share a folder: each has its own mark. A mark is live only
- * while locked: a daemon killed with -9 leaves an unlocked file, which
- * readers skip and the next daemon removes. Takes it (locks/ made when
- * missing). Returns a new lock whose store_lock_release also removes the
- * file, or NULL with errno (not logged). */
-struct store_lock *store_lock_daemon(const char *state_dir, const char *socket_path);
-
-/* The control sockets of the daemons running on state_dir (their live
- * marks), in a new array in *sockets (store_list_free of store.h; NULL
- * when none) of *n. A folder without locks/ has none. Returns 0, or -1 with
- * errno when the marks cannot be read. */
-int store_lock_daemons(const char *state_dir, char ***sockets, size_t *n);
+/* Whether another process holds the lock at path now (a missing file is
+ * not held; nothing is created). Does not wait, does not log. */
+bool store_lock_busy(const char *path);
 
 /* Releases and frees lock; safe on NULL. */
 void store_lock_release(struct store_lock *lock);

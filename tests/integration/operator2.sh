@@ -25,30 +25,14 @@ S=$T/state
 UNICODE_NAME=$'b\xc3\xbccher.example'
 ACE_NAME=xn--bcher-kva.example
 
-# json_get FILE EXPR: EXPR (Python, on the object j) of the JSON in FILE.
-json_get()
-{
-	"$PY" -c 'import json, sys; j = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
-}
-
 # ---- without a CA ----
 
-# daemon_conf DIR: a daemon's configuration in DIR whose CA does not answer
-# (the daemon waits for it), with its own socket and state folder, and
-# [cert a]; a folder certs/a as if a were installed.
-daemon_conf()
+# daemon_conf_a DIR: lib_daemon_conf, and a folder certs/a as if a were
+# installed.
+daemon_conf_a()
 {
-	local d=$1
-
-	mkdir -p "$d/www" "$d/state/certs/a"
-	cat >"$d/acmed.conf" <<EOF
-ca = https://127.0.0.1:9/dir
-state-dir = $d/state
-control-socket = $d/ctl.sock
-webroot = $d/www
-[cert a]
-domains = a.example
-EOF
+	lib_daemon_conf "$1"
+	mkdir -p "$1/state/certs/a"
 }
 
 # start_daemon DIR: acmed run of DIR's configuration; its pid in DPID.
@@ -80,7 +64,7 @@ t_daemon_mark()
 {
 	local d=$T/mark old
 
-	daemon_conf "$d"
+	daemon_conf_a "$d"
 	start_daemon "$d" && wait_mark "$d" || return
 	if [[ $(cat "$d/state/locks/daemon.$DPID") != "$d/ctl.sock" ]]; then
 		fail "the mark does not hold the socket: $(cat "$d/state/locks/daemon.$DPID")"
@@ -127,7 +111,7 @@ t_status_other_folder()
 {
 	local d=$T/other
 
-	daemon_conf "$d"
+	daemon_conf_a "$d"
 	mkdir -p "$T/s1/certs/x"
 	start_daemon "$d" || return
 	run status -c "$d/acmed.conf" --state-dir "$T/s1" --json
@@ -167,7 +151,7 @@ t_jobs_hung()
 {
 	local d=$T/hung
 
-	daemon_conf "$d"
+	daemon_conf_a "$d"
 	start_daemon "$d" || return
 	kill -STOP "$DPID"
 	run jobs -c "$d/acmed.conf"

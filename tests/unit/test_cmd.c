@@ -18,7 +18,7 @@
 
 #include "base/log.h"
 #include "cmd/cmd.h"
-#include "store/store_lock.h"
+#include "store/store_daemon.h"
 
 #define OUT_MAX 4096
 
@@ -213,7 +213,7 @@ test_daemon_of(void **state)
 	struct cli cli;
 	struct conf conf;
 	struct cmd_daemon daemon;
-	struct store_lock *mark;
+	struct store_daemon *mark;
 
 	(void)state;
 	snprintf(dir, sizeof(dir), "%s/other", conf_file_dir);
@@ -235,12 +235,12 @@ test_daemon_of(void **state)
 	cmd_daemon_finish(&daemon);
 
 	/* A daemon that runs on it: found from the folder alone. */
-	mark = store_lock_daemon(dir, "/run/there.sock");
+	mark = store_daemon_mark(dir, "/run/there.sock");
 	assert_non_null(mark);
 	assert_int_equal(cmd_daemon_of(&daemon, &cli, &conf, dir), 0);
 	assert_string_equal(daemon.path, "/run/there.sock");
 	cmd_daemon_finish(&daemon);
-	store_lock_release(mark);
+	store_daemon_unmark(mark);
 	conf_finish(&conf);
 	cli_finish(&cli);
 	tmpdir_remove(dir);

@@ -1,8 +1,6 @@
 #include "store/store_lock.h"
 
 #include <errno.h>
-#include <signal.h>
-#include <stdbool.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,7 +16,6 @@
 #include <cmocka.h>
 
 #include "base/file.h"
-#include "store/store.h"
 #include "tmpdir.h"
 
 struct fixture {
@@ -259,127 +256,22 @@ test_wait_gets_released_lock(void **state)
 	store_lock_release(lock);
 }
 
-/* Whether dir/locks holds a file called name. */
-static bool
-has_mark(const char *dir, const char *name)
-{
-	char *path = file_path(dir, "locks", name, NULL);
-	bool ret = path != NULL && access(path, F_OK) == 0;
-
-	free(path);
-	return ret;
-}
-
-/* A daemon's mark: its socket found from the folder alone while it is held,
- * gone at release. */
+/* Whether a lock is held: by another process, or another open of it. */
 static void
-test_daemon_mark(void **state)
+test_busy(void **state)
 {
 	struct fixture *f = *state;
-	struct store_lock *mark;
-	char **sockets = NULL;
-	size_t n = 9;
-	char name[64];
+	char holder[STORE_LOCK_HOLDER_LEN];
+	struct store_lock *lock;
 
-	/* No locks/ folder yet: no daemon, not an error. */
-	assert_int_equal(store_lock_daemons(f->dir, &sockets, &n), 0);
-	assert_int_equal(n, 0);
-	assert_null(sockets);
-	mark = store_lock_daemon(f->dir, "/run/acmed/a.sock");
-	assert_non_null(mark);
-	snprintf(name, sizeof(name), "daemon.%ld", (long)getpid());
-	assert_true(has_mark(f->dir, name));
-	assert_int_equal(store_lock_daemons(f->dir, &sockets, &n), 0);
-	assert_int_equal(n, 1);
-	assert_string_equal(sockets[0], "/run/acmed/a.sock");
-	store_list_free(sockets, n);
-	store_lock_release(mark);
-	assert_false(has_mark(f->dir, name));
-	assert_int_equal(store_lock_daemons(f->dir, &sockets, &n), 0);
-	assert_int_equal(n, 0);
-}
-
-/* A relative socket path is recorded from the working directory: the
- * reader runs elsewhere. */
-static void
-test_daemon_mark_relative(void **state)
-{
-	struct fixture *f = *state;
-	struct store_lock *mark;
-	char **sockets = NULL;
-	size_t n = 0;
-	char cwd[4096];
-	char want[4200];
-
-	assert_non_null(getcwd(cwd, sizeof(cwd)));
-	snprintf(want, sizeof(want), "%s/ctl.sock", cwd);
-	mark = store_lock_daemon(f->dir, "ctl.sock");
-	assert_non_null(mark);
-	assert_int_equal(store_lock_daemons(f->dir, &sockets, &n), 0);
-	assert_int_equal(n, 1);
-	assert_string_equal(sockets[0], want);
-	store_list_free(sockets, n);
-	store_lock_release(mark);
-}
-
-/* A daemon gone without its release (kill -9: the process ends, its lock
- * with it, the file stays) is not a daemon; the next one removes its mark.
- * Two live daemons on one folder are both found. */
-static void
-test_daemon_mark_killed(void **state)
-{
-	struct fixture *f = *state;
-	struct store_lock *mark;
-	struct store_lock *other;
-	char **sockets = NULL;
-	size_t n = 0;
-	char dead[64];
-	int status;
-	pid_t pid = fork();
-
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		/* Exits holding it, as kill -9 would leave it. */
-		_exit(store_lock_daemon(f->dir, "/run/dead.sock") != NULL ? 0 : 1);
-	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_int_equal(WEXITSTATUS(status), 0);
-	snprintf(dead, sizeof(dead), "daemon.%ld", (long)pid);
-	assert_true(has_mark(f->dir, dead));
-	assert_int_equal(store_lock_daemons(f->dir, &sockets, &n), 0);
-	assert_int_equal(n, 0);
-
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		/* A second live daemon: holds its mark until told to go. */
-		other = store_lock_daemon(f->dir, "/run/b.sock");
-		pause();
-		_exit(other != NULL ? 0 : 1);
-	}
-	mark = store_lock_daemon(f->dir, "/run/a.sock");
-	assert_non_null(mark);
-	assert_false(has_mark(f->dir, dead));
-	for (int i = 0; i < 100 && n < 2; i++) {
-		store_list_free(sockets, n);
-		assert_int_equal(store_lock_daemons(f->dir, &sockets, &n), 0);
-		if (n < 2) {
-			usleep(20 * 1000);
-		}
-	}
-	assert_int_equal(n, 2);
-	assert_true(
-	        (strcmp(sockets[0], "/run/a.sock") == 0 &&
-	         strcmp(sockets[1], "/run/b.sock") == 0) ||
-	        (strcmp(sockets[1], "/run/a.sock") == 0 && strcmp(sockets[0], "/run/b.sock") == 0));
-	store_list_free(sockets, n);
-	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
-	assert_int_equal(store_lock_daemons(f->dir, &sockets, &n), 0);
-	assert_int_equal(n, 1);
-	assert_string_equal(sockets[0], "/run/a.sock");
-	store_list_free(sockets, n);
-	store_lock_release(mark);
+	assert_false(store_lock_busy(f->path));
+	/* Nothing was created by the look. */
+	assert_int_equal(access(f->path, F_OK), -1);
+	lock = store_lock_try(f->path, holder);
+	assert_non_null(lock);
+	assert_true(store_lock_busy(f->path));
+	store_lock_release(lock);
+	assert_false(store_lock_busy(f->path));
 }
 
 int
@@ -394,9 +286,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_wait_free_lock, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_wait_times_out, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_wait_gets_released_lock, setup, teardown),
-	        cmocka_unit_test_setup_teardown(test_daemon_mark, setup, teardown),
-	        cmocka_unit_test_setup_teardown(test_daemon_mark_relative, setup, teardown),
-	        cmocka_unit_test_setup_teardown(test_daemon_mark_killed, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_busy, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
