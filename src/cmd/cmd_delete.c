@@ -43,7 +43,7 @@ ask_daemon(const char *path, bool marked, const char *name)
 		goto out;
 	}
 	if (json_is_true(watched)) {
-		log_error("%s: not deleted: the running daemon (control socket %s) renews it: take "
+		log_error("%s: not deleted: the running daemon renews it (control socket %s): take "
 		          "its [cert %s] section out of its configuration and reload it (SIGHUP) "
 		          "first",
 		          name, path, name);

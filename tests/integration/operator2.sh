@@ -71,7 +71,7 @@ t_daemon_mark()
 	fi
 	run delete --yes --state-dir "$d/state" a
 	expect_status 1
-	expect_stderr_contains "a: not deleted: the running daemon (control socket $d/ctl.sock) renews it"
+	expect_stderr_contains "a: not deleted: the running daemon renews it (control socket $d/ctl.sock)"
 	[[ -d $d/state/certs/a ]] || fail "delete removed what the daemon renews"
 	run status --state-dir "$d/state" --json
 	expect_status 0
