@@ -176,6 +176,27 @@ is_url(const char *name, char *why, size_t whylen)
 	return true;
 }
 
+/* "host:port" (one colon: an IPv6 address has two or more) or "host.":
+ * what to give instead, into why. */
+static bool
+is_decorated(const char *name, char *why, size_t whylen)
+{
+	const char *colon = strchr(name, ':');
+	size_t n = strlen(name);
+
+	if (colon != NULL && strchr(colon + 1, ':') == NULL) {
+		snprintf(why, whylen, "a port is not part of a name: give the bare name %.*s",
+		         (int)(colon - name), name);
+		return true;
+	}
+	if (n > 1 && name[n - 1] == '.' && name[n - 2] != '.') {
+		snprintf(why, whylen, "ends with a dot: drop the trailing dot (%.*s)", (int)(n - 1),
+		         name);
+		return true;
+	}
+	return false;
+}
+
 int
 ident_dns_name(const char *name, char *out, size_t len, char *why, size_t whylen)
 {
@@ -187,7 +208,7 @@ ident_dns_name(const char *name, char *out, size_t len, char *why, size_t whylen
 	int rc;
 	int ret = -1;
 
-	if (is_url(name, why, whylen)) {
+	if (is_url(name, why, whylen) || is_decorated(name, why, whylen)) {
 		goto out;
 	}
 	if (has_non_ascii(host)) {

@@ -61,7 +61,8 @@ int ident_ip_bytes(const char *s, unsigned char addr[16], size_t *len);
  * "xn--bcher-kva.example". The result is lower case and checked as an LDH
  * host name (RFC 1123, RFC 5890). Writes it to out (len bytes). Returns 0,
  * or -1 with the reason in why (whylen bytes): a URL given where a name
- * belongs says so and names the host to give instead. */
+ * belongs says so and names the host to give instead, as do a name with a
+ * port ("a.example:8080") and one with a trailing dot ("a.example."). */
 int ident_dns_name(const char *name, char *out, size_t len, char *why, size_t whylen);
 
 /* name (an A-label name as ident_dns_name gives it) as a user reads it:

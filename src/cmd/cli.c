@@ -1,5 +1,6 @@
 #include "cmd/cli.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -388,6 +389,12 @@ cli_load_config(struct cli *cli, struct conf *conf)
 			return 0;
 		}
 		path = def;
+	}
+	/* A file that cannot be read is one plain error, not a
+	 * "file:line:" list of what is wrong inside it. */
+	if (access(path, R_OK) != 0) {
+		log_error("%s: %s", path, strerror(errno));
+		return -1;
 	}
 	if (conf_load(conf, path) < 0) {
 		for (size_t i = 0; i < conf->n_errors; i++) {

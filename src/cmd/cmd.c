@@ -1,14 +1,17 @@
 #include "cmd/cmd.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/ident.h"
 #include "base/log.h"
 #include "io/ctl.h"
 #include "renew/batch_hooks.h"
 #include "store/store.h"
+#include "store/store_daemon.h"
 
 const enum cli_opt cmd_json_options[] = {
         CLI_OPT_JSON,
@@ -180,6 +183,74 @@ cmd_daemon_init(struct cmd_daemon *d, struct cli *cli, struct conf *conf)
 	return d->path != NULL ? 0 : -1;
 }
 
+int
+cmd_daemon_at(struct cmd_daemon *d, const char *path)
+{
+	memset(d, 0, sizeof(d[0]));
+	d->path = strdup(path);
+	if (d->path == NULL) {
+		log_error("out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+int
+cmd_daemon_of(struct cmd_daemon *d, struct cli *cli, struct conf *conf, const char *state_dir)
+{
+	char **marks = NULL;
+	size_t n = 0;
+	char *own = NULL;
+	const char *pick = NULL;
+	int rc = -1;
+
+	memset(d, 0, sizeof(d[0]));
+	if (conf->path != NULL) {
+		own = cmd_socket_path(cli, conf);
+		if (own == NULL) {
+			goto out;
+		}
+	}
+	if (store_daemon_list(state_dir, &marks, &n) < 0) {
+		log_error("%s: cannot read its daemons' marks: %s", state_dir, strerror(errno));
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (pick == NULL || cmd_same(marks[i], own)) {
+			pick = marks[i];
+		}
+	}
+	/* A daemon from before the marks, or one not started yet: the
+	 * configuration's socket still speaks for its own folder. */
+	if (pick == NULL && own != NULL && !cli->flags[CLI_OPT_STATE_DIR]) {
+		pick = own;
+	}
+	rc = pick != NULL ? cmd_daemon_at(d, pick) : 0;
+out:
+	store_list_free(marks, n);
+	free(own);
+	return rc;
+}
+
+struct store_daemon *
+cmd_daemon_mark(const struct conf_settings *settings, const char *socket_path)
+{
+	char *state_dir = session_state_dir(settings);
+	struct store_daemon *mark = NULL;
+
+	if (state_dir == NULL) {
+		goto out;
+	}
+	mark = store_daemon_mark(state_dir, socket_path);
+	if (mark == NULL) {
+		log_error("%s: cannot mark it as watched by this daemon (locks/): %s", state_dir,
+		          strerror(errno));
+	}
+out:
+	free(state_dir);
+	return mark;
+}
+
 json_t *
 cmd_daemon_ask(struct cmd_daemon *d, const char *cmd, const char *cert, double timeout)
 {
@@ -241,4 +312,34 @@ cmd_print(const struct cli *cli, json_t *value, cmd_text_fn text)
 		rc = CLI_EXIT_FAILURE;
 	}
 	return rc;
+}
+
+const struct conf_cert *
+cmd_find_cert(const struct conf *conf, const char *arg)
+{
+	const struct conf_cert *c = conf_find_cert(conf, arg);
+	char ace[IDENT_DNS_MAX + 2];
+	char why[256];
+
+	if (c == NULL && ident_dns_name(arg, ace, sizeof(ace), why, sizeof(why)) == 0 &&
+	    strcmp(ace, arg) != 0) {
+		c = conf_find_cert(conf, ace);
+	}
+	return c;
+}
+
+const char *
+cmd_cert_name(const struct conf *conf, const char *arg, char *out, size_t len)
+{
+	const struct conf_cert *c = cmd_find_cert(conf, arg);
+	char why[256];
+
+	if (c != NULL) {
+		snprintf(out, len, "%s", c->name);
+		return out;
+	}
+	if (ident_dns_name(arg, out, len, why, sizeof(why)) == 0) {
+		return out;
+	}
+	return arg;
 }

@@ -98,8 +98,37 @@ int cmd_daemon_init(struct cmd_daemon *d, struct cli *cli, struct conf *conf);
  * is true when no daemon listens (not logged), else the reason was logged. */
 json_t *cmd_daemon_ask(struct cmd_daemon *d, const char *cmd, const char *cert, double timeout);
 
+/* d for the daemon listening at path (copied). Returns 0, or -1 (out of
+ * memory; d is then finished). */
+int cmd_daemon_at(struct cmd_daemon *d, const char *path);
+
+/* The daemon to ask about state_dir: one whose mark is on the folder
+ * (store_daemon_list; the configuration's socket first when it is among
+ * them), else the configuration's socket when the folder is the
+ * configuration's own (a configuration file and no --state-dir). d->path
+ * is NULL when there is none to ask. Returns 0, or -1 (logged). */
+int cmd_daemon_of(struct cmd_daemon *d, struct cli *cli, struct conf *conf, const char *state_dir);
+
+struct store_daemon;
+
+/* The daemon's mark on the state folder of settings (store_daemon_mark),
+ * taken by acmed run once it listens at socket_path. Returns the lock, or
+ * NULL (logged). */
+struct store_daemon *cmd_daemon_mark(const struct conf_settings *settings, const char *socket_path);
+
 /* Frees d; safe on a zeroed or finished one. */
 void cmd_daemon_finish(struct cmd_daemon *d);
+
+/* The [cert] section whose name or first domain is arg, as typed or as
+ * its A-label ("bücher.example" finds a section of
+ * xn--bcher-kva.example), or NULL. */
+const struct conf_cert *cmd_find_cert(const struct conf *conf, const char *arg);
+
+/* The certificate a NAME argument means: its section's name
+ * (cmd_find_cert), else the name as the state folder keeps it (lower
+ * case, international names as A-labels: ident_dns_name), else arg as
+ * typed. Returns arg, or out (len bytes) holding the name. */
+const char *cmd_cert_name(const struct conf *conf, const char *arg, char *out, size_t len);
 
 /* Prints text's view of a result. */
 typedef void (*cmd_text_fn)(json_t *value);

@@ -123,22 +123,6 @@ out:
 	return rc;
 }
 
-/* The section whose name or first domain is arg, as typed or as its
- * A-label ("bücher.example" finds a section of xn--bcher-kva.example). */
-static const struct conf_cert *
-find_cert(const struct conf *conf, const char *arg)
-{
-	const struct conf_cert *c = conf_find_cert(conf, arg);
-	char ace[IDENT_DNS_MAX + 2];
-	char why[256];
-
-	if (c == NULL && ident_dns_name(arg, ace, sizeof(ace), why, sizeof(why)) == 0 &&
-	    strcmp(ace, arg) != 0) {
-		c = conf_find_cert(conf, ace);
-	}
-	return c;
-}
-
 /* The section the arguments name: a NAME matching a section alone takes
  * that section's domains; names on the command line otherwise are the
  * domains, but never of a configured certificate: renew would put the
@@ -149,10 +133,10 @@ find_section(struct cli *cli, const struct conf *conf, const struct conf_cert **
 {
 	const char *name = cli->values[CLI_OPT_NAME];
 	const struct conf_cert *c =
-	        name != NULL ? conf_find_cert(conf, name) : find_cert(conf, cli->args[0]);
+	        name != NULL ? conf_find_cert(conf, name) : cmd_find_cert(conf, cli->args[0]);
 
 	*section = c;
-	if (c != NULL && (cli->n_args > 1 || find_cert(conf, cli->args[0]) != c)) {
+	if (c != NULL && (cli->n_args > 1 || cmd_find_cert(conf, cli->args[0]) != c)) {
 		log_error("%s: configured in %s:%d with its own domains: change them there (then "
 		          "acmed renew %s), or pass --name for another certificate",
 		          c->name, conf->path, c->line, c->name);

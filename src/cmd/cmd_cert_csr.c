@@ -169,9 +169,11 @@ out:
 }
 
 /* Writes one file of the certificate with cert-owner, cert-group and
- * cert-mode, atomically; path NULL: not asked for. */
+ * cert-mode, atomically, and prints its path unless -q; path NULL: not
+ * asked for. */
 static int
-write_one(const char *path, const char *data, size_t len, const struct conf_settings *s)
+write_one(const struct cli *cli, const char *path, const char *data, size_t len,
+          const struct conf_settings *s)
 {
 	uid_t uid = s->cert_owner >= 0 ? (uid_t)s->cert_owner : (uid_t)-1;
 	gid_t gid = s->cert_group >= 0 ? (gid_t)s->cert_group : (gid_t)-1;
@@ -182,7 +184,9 @@ write_one(const char *path, const char *data, size_t len, const struct conf_sett
 	if (file_write_atomic_as(path, data, len, (mode_t)s->cert_mode, uid, gid) < 0) {
 		return -1;
 	}
-	printf("%s\n", path);
+	if (!cmd_quiet(cli)) {
+		printf("%s\n", path);
+	}
 	return 0;
 }
 
@@ -216,9 +220,9 @@ write_files(struct cli *cli, const struct csr_file *c, const struct csr_order *o
 		log_error("out of memory");
 		goto out;
 	}
-	if (write_one(cli->values[CLI_OPT_CHAIN_PATH], rest, rest_len, s) < 0 ||
-	    write_one(cli->values[CLI_OPT_CERT_PATH], leaf, leaf_len, s) < 0 ||
-	    write_one(cli->values[CLI_OPT_FULLCHAIN_PATH], full, full_len, s) < 0) {
+	if (write_one(cli, cli->values[CLI_OPT_CHAIN_PATH], rest, rest_len, s) < 0 ||
+	    write_one(cli, cli->values[CLI_OPT_CERT_PATH], leaf, leaf_len, s) < 0 ||
+	    write_one(cli, cli->values[CLI_OPT_FULLCHAIN_PATH], full, full_len, s) < 0) {
 		goto out;
 	}
 	rc = fflush(stdout) == 0 ? 0 : -1;

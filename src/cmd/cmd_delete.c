@@ -8,26 +8,29 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "store/store.h"
 #include "store/store_cert.h"
 #include "store/store_index.h"
+#include "store/store_daemon.h"
 #include "store/store_lock.h"
 
-/* Whether the running daemon renews name (in its configuration): then it
- * is not taken from under it. Returns 0 when no daemon renews it, or the
- * exit status after a message. */
+/* Whether the daemon at path renews name (in its configuration): then it
+ * is not taken from under it. marked: the daemon's mark is on the state
+ * folder, so one that does not answer still runs there. Returns 0 when it
+ * does not renew it, or the exit status after a message. */
 static int
-daemon_check(struct cli *cli, struct conf *conf, const char *name)
+ask_daemon(const char *path, bool marked, const char *name)
 {
 	struct cmd_daemon daemon;
 	json_t *answer = NULL;
 	json_t *watched;
 	int rc = CLI_EXIT_FAILURE;
 
-	if (cmd_daemon_init(&daemon, cli, conf) < 0) {
+	if (cmd_daemon_at(&daemon, path) < 0) {
 		goto out;
 	}
 	answer = cmd_daemon_ask(&daemon, "watches", name, CMD_DAEMON_TIMEOUT_S);
-	if (answer == NULL && daemon.none) {
+	if (answer == NULL && daemon.none && !marked) {
 		rc = 0;
 		goto out;
 	}
@@ -36,19 +39,58 @@ daemon_check(struct cli *cli, struct conf *conf, const char *name)
 		/* Not sure is not free: a daemon that cannot say may renew it. */
 		log_error("%s: not deleted: the daemon at %s could not say whether it renews it; "
 		          "stop it first",
-		          name, daemon.path);
+		          name, path);
 		goto out;
 	}
 	if (json_is_true(watched)) {
-		log_error("%s: not deleted: the running daemon renews it: take its [cert %s] "
-		          "section out of its configuration and reload it (SIGHUP) first",
-		          name, name);
+		log_error("%s: not deleted: the running daemon renews it (control socket %s): take "
+		          "its [cert %s] section out of its configuration and reload it (SIGHUP) "
+		          "first",
+		          name, path, name);
 		goto out;
 	}
 	rc = 0;
 out:
 	json_decref(answer);
 	cmd_daemon_finish(&daemon);
+	return rc;
+}
+
+/* Whether a running daemon renews name: the configuration's, and every
+ * daemon whose mark is on the state folder (found without -c). Returns 0
+ * when none does, or the exit status after a message. */
+static int
+daemon_check(struct cli *cli, struct conf *conf, const char *state_dir, const char *name)
+{
+	char **marks = NULL;
+	size_t n = 0;
+	char *own = cmd_socket_path(cli, conf);
+	int rc = CLI_EXIT_FAILURE;
+
+	if (own == NULL) {
+		goto out;
+	}
+	if (store_daemon_list(state_dir, &marks, &n) < 0) {
+		log_error("%s: not deleted: cannot tell whether a daemon runs on %s: %s", name,
+		          state_dir, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		rc = ask_daemon(marks[i], true, name);
+	}
+	for (size_t i = 0; i < n && own != NULL; i++) {
+		if (strcmp(marks[i], own) == 0) {
+			free(own);
+			own = NULL;
+		}
+	}
+	if (rc == 0 && own != NULL) {
+		rc = ask_daemon(own, false, name);
+	}
+out:
+	store_list_free(marks, n);
+	free(own);
 	return rc;
 }
 
@@ -97,7 +139,9 @@ confirm(struct cli *cli, const char *name, const char *what)
 	fflush(stderr);
 	if (fgets(line, sizeof(line), stdin) == NULL ||
 	    (strcmp(line, "y\n") != 0 && strcmp(line, "yes\n") != 0 && strcmp(line, "Y\n") != 0)) {
-		log_error("%s: not deleted", name);
+		/* The user's own answer, not an error: said plainly, exit 1
+		 * so that a script tells it from a deletion. */
+		log_info("%s: not deleted", name);
 		return CLI_EXIT_FAILURE;
 	}
 	return 0;
@@ -123,6 +167,7 @@ run(struct cli *cli)
 	struct conf conf;
 	struct conf_settings settings;
 	const char *name = cli->args[0];
+	char name_buf[256];
 	char holder[STORE_LOCK_HOLDER_LEN];
 	char what[1024];
 	char why[1024];
@@ -136,6 +181,7 @@ run(struct cli *cli)
 		goto out;
 	}
 	rc = CLI_EXIT_USAGE;
+	name = cmd_cert_name(&conf, name, name_buf, sizeof(name_buf));
 	state_dir = session_state_dir(&settings);
 	if (state_dir == NULL) {
 		goto out;
@@ -143,10 +189,10 @@ run(struct cli *cli)
 	dir = store_cert_dir(state_dir, name);
 	if (dir == NULL || stat(dir, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
 		log_error("%s: no such certificate in %s (acmed status --state-dir %s lists them)",
-		          name, state_dir, state_dir);
+		          cli->args[0], state_dir, state_dir);
 		goto out;
 	}
-	rc = daemon_check(cli, &conf, name);
+	rc = daemon_check(cli, &conf, state_dir, name);
 	if (rc != 0) {
 		goto out;
 	}

@@ -9,11 +9,13 @@
 #include "cmd/session.h"
 #include "store/store_cert.h"
 
-/* Settings for name: its [cert] section, else the global ones with the
- * names of what is installed (a certificate made by acmed cert without a
- * configuration). Returns 0, or -1 (logged). */
+/* Settings for name (typed so on the command line): its [cert] section, else the global ones with
+ * the names of what is installed (a certificate made by acmed cert without a configuration). A
+ * deploy hook must be set: without one there is nothing to do, a configuration mistake. Returns 0,
+ * or -1 (logged). */
 static int
-settings_for(struct cli *cli, struct conf *conf, const char *name, struct conf_settings *st)
+settings_for(struct cli *cli, struct conf *conf, const char *typed, const char *name,
+             struct conf_settings *st)
 {
 	const struct conf_cert *section = conf_find_cert(conf, name);
 	struct store_cert_info info;
@@ -26,6 +28,10 @@ settings_for(struct cli *cli, struct conf *conf, const char *name, struct conf_s
 		log_error("out of memory");
 		goto out;
 	}
+	if (st->deploy_hook == NULL) {
+		log_error("%s: no deploy hook: set deploy-hook or pass --deploy-hook", name);
+		goto out;
+	}
 	if (section != NULL) {
 		rc = 0;
 		goto out;
@@ -33,7 +39,7 @@ settings_for(struct cli *cli, struct conf *conf, const char *name, struct conf_s
 	state_dir = session_state_dir(st);
 	if (state_dir == NULL || !store_cert_name_ok(name) ||
 	    store_cert_inspect(state_dir, name, &info) < 0 || !info.present) {
-		log_error("%s: no such certificate%s%s", name, conf->path != NULL ? " in " : "",
+		log_error("%s: no such certificate%s%s", typed, conf->path != NULL ? " in " : "",
 		          conf->path != NULL ? conf->path : " installed");
 		goto out;
 	}
@@ -56,6 +62,7 @@ run(struct cli *cli)
 {
 	struct conf conf;
 	struct conf_settings *settings = NULL;
+	char(*names)[256] = NULL;
 	struct job_runner_config config;
 	struct job_request req;
 	struct session s;
@@ -69,12 +76,19 @@ run(struct cli *cli)
 		goto out;
 	}
 	settings = calloc((size_t)cli->n_args, sizeof(*settings));
-	if (settings == NULL) {
+	names = calloc((size_t)cli->n_args, sizeof(*names));
+	if (settings == NULL || names == NULL) {
 		rc = CLI_EXIT_FAILURE;
 		goto out;
 	}
+	/* "bücher.example" deploys xn--bcher-kva.example. */
 	for (n = 0; n < cli->n_args; n++) {
-		if (settings_for(cli, &conf, cli->args[n], &settings[n]) < 0) {
+		const char *name = cmd_cert_name(&conf, cli->args[n], names[n], sizeof(names[n]));
+
+		if (name != names[n]) {
+			snprintf(names[n], sizeof(names[n]), "%s", name);
+		}
+		if (settings_for(cli, &conf, cli->args[n], names[n], &settings[n]) < 0) {
 			conf_settings_finish(&settings[n]);
 			goto out;
 		}
@@ -92,7 +106,7 @@ run(struct cli *cli)
 	memset(&req, 0, sizeof(req));
 	req.deploy = true;
 	for (int i = 0; i < cli->n_args; i++) {
-		if (job_runner_add(runner, cli->args[i], &settings[i], &req) < 0) {
+		if (job_runner_add(runner, names[i], &settings[i], &req) < 0) {
 			rc = CLI_EXIT_FAILURE;
 			goto out;
 		}
@@ -101,7 +115,7 @@ run(struct cli *cli)
 	rc = job_runner_count(runner, JOB_FAILED) > 0 ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
 	if (rc == CLI_EXIT_OK) {
 		for (int i = 0; i < cli->n_args; i++) {
-			log_info("%s: deployed", cli->args[i]);
+			log_info("%s: deployed", names[i]);
 		}
 	}
 out:
@@ -112,6 +126,7 @@ out:
 		conf_settings_finish(&settings[i]);
 	}
 	free(settings);
+	free(names);
 	conf_finish(&conf);
 	return rc;
 }

@@ -63,8 +63,10 @@ run(struct cli *cli)
 		log_info("no daemon answers at %s", daemon.path);
 		answer = json_pack("{s:I, s:I, s:[]}", "active", (json_int_t)0, "pending",
 		                   (json_int_t)0, "jobs");
-	} else if (answer == NULL ||
-	           json_unpack(answer, "{s:I, s:I}", "active", &active, "pending", &pending) != 0) {
+	} else if (answer == NULL) {
+		/* Why (no answer in time, refused) was said by the request. */
+		goto out;
+	} else if (json_unpack(answer, "{s:I, s:I}", "active", &active, "pending", &pending) != 0) {
 		log_error("%s: unexpected answer from the daemon", daemon.path);
 		goto out;
 	}

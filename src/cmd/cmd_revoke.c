@@ -127,17 +127,19 @@ out:
  * type, and the CA recorded with it unless one is set), and its cert.pem. */
 struct named {
 	const char *name; /* NULL: revoked by file */
+	char name_buf[256]; /* the name as kept (cmd_cert_name) */
 	char *path; /* the installed cert.pem */
 	struct conf_settings settings;
 	char *state_dir;
 };
 
 /* Whether arg names a file (a path, or an existing file) rather than a
- * certificate of the state folder. */
+ * certificate of the state folder (as typed, or "bücher.example" for
+ * xn--bcher-kva.example: resolve_name). */
 static bool
 is_file(const char *arg)
 {
-	return strchr(arg, '/') != NULL || access(arg, F_OK) == 0 || !store_cert_name_ok(arg);
+	return strchr(arg, '/') != NULL || access(arg, F_OK) == 0;
 }
 
 /* Resolves cli->args[0] as a certificate name into n. Returns CLI_EXIT_OK,
@@ -146,7 +148,7 @@ static int
 resolve_name(struct cli *cli, const struct conf *conf, const struct conf_settings *global,
              struct named *n)
 {
-	const char *arg = cli->args[0];
+	const char *arg = cmd_cert_name(conf, cli->args[0], n->name_buf, sizeof(n->name_buf));
 	const struct conf_cert *section = conf_find_cert(conf, arg);
 	struct policy_view v;
 	char err[256];
@@ -161,7 +163,7 @@ resolve_name(struct cli *cli, const struct conf *conf, const struct conf_setting
 	if (n->path == NULL || policy_view_load(n->state_dir, arg, &v) < 0 || !v.info.present) {
 		log_error("%s: no such file, nor a certificate installed in %s (acmed status "
 		          "--state-dir %s lists them)",
-		          arg, n->state_dir, n->state_dir);
+		          cli->args[0], n->state_dir, n->state_dir);
 		goto out;
 	}
 	n->name = arg;
@@ -244,8 +246,9 @@ out:
 
 /* The options that only --replace uses: how the new order is validated. */
 static const enum cli_opt replace_only[] = {
-        CLI_OPT_STANDALONE, CLI_OPT_TLS_ALPN,    CLI_OPT_WEBROOT,  CLI_OPT_HTTP_HOOK,
-        CLI_OPT_DNS_HOOK,   CLI_OPT_DEPLOY_HOOK, CLI_OPT_KEY_TYPE,
+        CLI_OPT_STANDALONE, CLI_OPT_TLS_ALPN, CLI_OPT_WEBROOT,
+        CLI_OPT_HTTP_HOOK,  CLI_OPT_DNS_HOOK, CLI_OPT_DEPLOY_HOOK,
+        CLI_OPT_KEY_TYPE,   CLI_OPT_PRE_HOOK, CLI_OPT_POST_HOOK,
 };
 
 /* Options given that the revocation alone does not use. Returns 0 or -1
@@ -346,9 +349,10 @@ out:
 }
 
 static const enum cli_opt options[] = {
-        CLI_OPT_REASON,   CLI_OPT_KEY,         CLI_OPT_CA,       CLI_OPT_CA_FILE, CLI_OPT_STATE_DIR,
-        CLI_OPT_REPLACE,  CLI_OPT_STANDALONE,  CLI_OPT_TLS_ALPN, CLI_OPT_WEBROOT, CLI_OPT_HTTP_HOOK,
-        CLI_OPT_DNS_HOOK, CLI_OPT_DEPLOY_HOOK, CLI_OPT_KEY_TYPE, CLI_OPT__MAX,
+        CLI_OPT_REASON,    CLI_OPT_KEY,       CLI_OPT_CA,         CLI_OPT_CA_FILE,
+        CLI_OPT_STATE_DIR, CLI_OPT_REPLACE,   CLI_OPT_STANDALONE, CLI_OPT_TLS_ALPN,
+        CLI_OPT_WEBROOT,   CLI_OPT_HTTP_HOOK, CLI_OPT_DNS_HOOK,   CLI_OPT_DEPLOY_HOOK,
+        CLI_OPT_KEY_TYPE,  CLI_OPT_PRE_HOOK,  CLI_OPT_POST_HOOK,  CLI_OPT__MAX,
 };
 
 const struct cli_command cmd_revoke = {

@@ -11,6 +11,7 @@
 #include "base/buf.h"
 #include "io/ctl.h"
 #include "store/store.h"
+#include "store/store_daemon.h"
 #include "renew/job_runner.h"
 #include "base/log.h"
 #include "io/notify.h"
@@ -53,6 +54,7 @@ struct daemon {
 	struct responders *responders;
 	struct ctl *ctl;
 	char *socket_path;
+	struct store_daemon *mark; /* on the state folder: a daemon runs here */
 	ev_timer retry;
 	double retry_delay;
 	bool starting; /* in start(), which runs the loop while it waits */
@@ -947,6 +949,10 @@ run(struct cli *cli)
 	if (d.ctl == NULL) {
 		goto out;
 	}
+	d.mark = cmd_daemon_mark(&d.settings, d.socket_path);
+	if (d.mark == NULL) {
+		goto out;
+	}
 	ev_signal_init(&d.sigterm, on_stop, SIGTERM);
 	ev_signal_init(&d.sigint, on_stop, SIGINT);
 	ev_signal_init(&d.sighup, on_reload, SIGHUP);
@@ -972,6 +978,7 @@ run(struct cli *cli)
 out:
 	ev_timer_stop(d.loop != NULL ? d.loop : EV_DEFAULT, &d.retry);
 	ev_timer_stop(d.loop != NULL ? d.loop : EV_DEFAULT, &d.more_retry);
+	store_daemon_unmark(d.mark);
 	ctl_close(d.ctl);
 	cmd_fleet_unwatch(&d.fleet);
 	schedule_destroy(d.schedule);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "base/parallel.h"
 #include "renew/job_runner.h"
@@ -21,6 +22,9 @@
 struct status_ctx {
 	struct cli *cli;
 	struct conf *conf; /* conf->path NULL: no configuration file */
+	/* The state folder alone: no configuration file, or --state-dir
+	 * (its sections are not rows; its global settings still apply). */
+	bool alone;
 	const char *state_dir; /* the global one */
 	struct store_index *index; /* of state_dir, or NULL */
 	time_t now;
@@ -93,7 +97,7 @@ add_details(const struct status_ctx *o, json_t *row, const char *state_dir, cons
 	if (json_object_get(row, "configured") == NULL) {
 		json_object_set_new(row, "configured", json_true());
 	}
-	json_object_set_new(row, "state", json_string(row_state(row, o->conf->path != NULL, now)));
+	json_object_set_new(row, "state", json_string(row_state(row, !o->alone, now)));
 }
 
 /* Section i's row, from the files (through the index when they are in its
@@ -140,13 +144,14 @@ static json_t *
 offline_status(struct status_ctx *o)
 {
 	json_t *list = json_array();
+	size_t n = o->alone ? 0 : o->conf->n_certs;
 
-	o->rows = calloc(o->conf->n_certs + 1, sizeof(*o->rows));
+	o->rows = calloc(n + 1, sizeof(*o->rows));
 	if (list == NULL || o->rows == NULL) {
 		goto out;
 	}
-	parallel_for(o->conf->n_certs, 0, offline_row, o);
-	for (size_t i = 0; i < o->conf->n_certs; i++) {
+	parallel_for(n, 0, offline_row, o);
+	for (size_t i = 0; i < n; i++) {
 		if (o->rows[i] != NULL) {
 			json_array_append_new(list, o->rows[i]);
 		}
@@ -185,7 +190,7 @@ folder_row(size_t i, void *arg)
 	for (size_t k = 0; k < v.info.n_ids; k++) {
 		domains[k] = v.info.ids[k].value;
 	}
-	if (o->conf->path != NULL) {
+	if (!o->alone) {
 		snprintf(d.why, sizeof(d.why), "not in %s: nothing renews it", o->conf->path);
 	} else if (!v.info.present) {
 		snprintf(d.why, sizeof(d.why), "nothing installed");
@@ -354,7 +359,7 @@ format_seconds(json_int_t t, char *buf, size_t len)
 /* Fleet mode: the shared record's version, who ordered it, who holds its
  * lease now. */
 static void
-print_fleet_row(json_t *fleet)
+print_fleet_row(json_t *fleet, int w)
 {
 	json_int_t version = 0;
 	const char *by = "";
@@ -365,9 +370,9 @@ print_fleet_row(json_t *fleet)
 		return;
 	}
 	if (version == 0) {
-		printf("%-20s fleet: nothing installed yet", "");
+		printf("%-*s fleet: nothing installed yet", w, "");
 	} else {
-		printf("%-20s fleet: version %lld, ordered by %s", "", (long long)version, by);
+		printf("%-*s fleet: version %lld, ordered by %s", w, "", (long long)version, by);
 	}
 	if (lease[0] != '\0') {
 		printf("; %s is ordering it now", lease);
@@ -403,16 +408,35 @@ print_nodes(json_t *nodes)
 /* "/var/lib/acmed/certs/www/{cert,chain,fullchain,privkey}.pem" from the
  * row's paths: where its files are (also before anything is installed). */
 static void
-print_files(json_t *row)
+print_files(json_t *row, int w)
 {
 	const char *cert =
 	        json_string_value(json_object_get(json_object_get(row, "paths"), "cert"));
 	const char *slash = cert != NULL ? strrchr(cert, '/') : NULL;
 
 	if (slash != NULL) {
-		printf("%-20s files: %.*s/{cert,chain,fullchain,privkey}.pem\n", "",
+		printf("%-*s files: %.*s/{cert,chain,fullchain,privkey}.pem\n", w, "",
 		       (int)(slash - cert), cert);
 	}
+}
+
+/* The CERT column's width: the longest name, at least 20. */
+static int
+name_width(json_t *certs)
+{
+	size_t w = 20;
+	json_t *c;
+	size_t i;
+
+	json_array_foreach(certs, i, c)
+	{
+		const char *name = json_string_value(json_object_get(c, "cert"));
+
+		if (name != NULL && strlen(name) > w) {
+			w = strlen(name);
+		}
+	}
+	return w < 256 ? (int)w : 256;
 }
 
 static void
@@ -420,6 +444,7 @@ print_table(json_t *answer)
 {
 	json_t *certs = json_object_get(answer, "certs");
 	const char *state_dir = json_string_value(json_object_get(answer, "state_dir"));
+	int w = name_width(certs);
 	json_t *c;
 	size_t i;
 
@@ -428,7 +453,7 @@ print_table(json_t *answer)
 	                       json_is_true(json_object_get(answer, "ready"))
 	               ? "the running daemon's view"
 	               : "read from the files");
-	printf("%-20s %-12s %5s %-17s %-17s %s\n", "CERT", "STATE", "DAYS", "NOT AFTER (UTC)",
+	printf("%-*s %-12s %5s %-17s %-17s %s\n", w, "CERT", "STATE", "DAYS", "NOT AFTER (UTC)",
 	       "NEXT RENEWAL", "NAMES");
 	json_array_foreach(certs, i, c)
 	{
@@ -456,33 +481,33 @@ print_table(json_t *answer)
 		if (attempts > 0) {
 			snprintf(st, sizeof(st), "%s (%lld)", state, (long long)attempts);
 		}
-		printf("%-20s %-12s %5s %-17s %-17s", name, st, dl, na, nx);
+		printf("%-*s %-12s %5s %-17s %-17s", w, name, st, dl, na, nx);
 		json_array_foreach(domains, k, d)
 		{
 			printf(" %s", json_string_value(d));
 		}
 		printf("\n");
 		if (key_type != NULL || issuer != NULL) {
-			printf("%-20s key %s, issued by %s\n", "",
+			printf("%-*s key %s, issued by %s\n", w, "",
 			       key_type != NULL ? key_type : "?", issuer != NULL ? issuer : "?");
 		}
 		if (ca != NULL) {
-			printf("%-20s from %s%s%s%s\n", "", ca,
+			printf("%-*s from %s%s%s%s\n", w, "", ca,
 			       fallback != NULL ? " (failover: " : "",
 			       fallback != NULL ? fallback : "", fallback != NULL ? ")" : "");
 		}
-		print_files(c);
+		print_files(c, w);
 		if (problem != NULL) {
-			printf("%-20s problem: %s\n", "", problem);
+			printf("%-*s problem: %s\n", w, "", problem);
 		}
 		if (error != NULL && error[0] != '\0') {
-			printf("%-20s last error: %s\n", "", error);
+			printf("%-*s last error: %s\n", w, "", error);
 		}
 		/* Why it is due or held, unless it is simply valid. */
 		if (why != NULL && why[0] != '\0' && strncmp(why, "valid until", 11) != 0) {
-			printf("%-20s %s\n", "", why);
+			printf("%-*s %s\n", w, "", why);
 		}
-		print_fleet_row(json_object_get(c, "fleet"));
+		print_fleet_row(json_object_get(c, "fleet"), w);
 	}
 	print_nodes(json_object_get(answer, "nodes"));
 }
@@ -537,6 +562,29 @@ out:
 	conf_settings_finish(&settings);
 }
 
+/* A folder named by --state-dir, or the default one without a
+ * configuration, that does not exist is a mistyped name, not an empty
+ * folder (a configuration's own folder may wait for its first order).
+ * Returns CLI_EXIT_OK, or CLI_EXIT_USAGE after a message. */
+static int
+folder_missing(const struct cli *cli, const struct conf *conf, const char *state_dir)
+{
+	struct stat sb;
+
+	if ((!cli->flags[CLI_OPT_STATE_DIR] && conf->path != NULL) || stat(state_dir, &sb) == 0 ||
+	    errno != ENOENT) {
+		return CLI_EXIT_OK;
+	}
+	if (cli->flags[CLI_OPT_STATE_DIR]) {
+		log_error("--state-dir %s: no such folder", cli->values[CLI_OPT_STATE_DIR]);
+	} else {
+		log_error("%s: no such folder: nothing was issued here yet (--state-dir or -c FILE "
+		          "names another)",
+		          state_dir);
+	}
+	return CLI_EXIT_USAGE;
+}
+
 static int
 run(struct cli *cli)
 {
@@ -565,16 +613,21 @@ run(struct cli *cli)
 	}
 	o.cli = cli;
 	o.conf = &conf;
+	o.alone = conf.path == NULL || cli->flags[CLI_OPT_STATE_DIR];
 	o.state_dir = state_dir;
 	o.now = time(NULL);
-	o.index = store_index_open(state_dir);
-	/* Without a configuration file there is no daemon of it to ask: the
-	 * state folder's files alone. */
-	if (conf.path == NULL) {
-		answer = offline_status(&o);
-	} else if (cmd_daemon_init(&daemon, cli, &conf) == 0) {
-		answer = current_status(&o, &daemon);
+	rc = folder_missing(cli, &conf, state_dir);
+	if (rc != CLI_EXIT_OK) {
+		goto out;
 	}
+	rc = CLI_EXIT_FAILURE;
+	o.index = store_index_open(state_dir);
+	/* The daemon that runs on this folder (its mark), or the
+	 * configuration's on its own folder; none: the files alone. */
+	if (cmd_daemon_of(&daemon, cli, &conf, state_dir) < 0) {
+		goto out;
+	}
+	answer = daemon.path != NULL ? current_status(&o, &daemon) : offline_status(&o);
 	if (answer == NULL || add_state_folder(&o, answer) < 0) {
 		goto out;
 	}

@@ -576,9 +576,10 @@ conf_value_parse_domain(const struct conf_key_spec *spec, const char *item, size
 		}
 		goto out;
 	}
-	/* "http://example.com" is a URL, not an IPv6 address gone wrong:
-	 * ident_dns_name says so. */
-	if (strchr(buf, ':') != NULL && strstr(buf, "://") == NULL) {
+	/* "http://example.com" is a URL and "a.example:8080" a name with a
+	 * port (one colon), not IPv6 addresses gone wrong: ident_dns_name
+	 * says so. */
+	if (strchr(buf, ':') != strrchr(buf, ':') && strstr(buf, "://") == NULL) {
 		/* RFC 8738: the identifier of an address is its canonical text. */
 		if (inet_pton(AF_INET6, buf, bin) != 1) {
 			snprintf(why, sizeof(why), "not an IP address");

@@ -115,49 +115,46 @@ compare_names(const void *a, const void *b)
 }
 
 int
-store_list_certs(const char *state_dir, char ***names, size_t *n)
+store_list_dir(const char *dir, store_list_fn keep, void *arg, char ***out, size_t *n)
 {
-	char *root = file_path(state_dir, "certs", NULL);
-	DIR *d = root != NULL ? opendir(root) : NULL;
+	DIR *d = opendir(dir);
 	struct dirent *de;
 	char **list = NULL;
 	size_t count = 0, cap = 0;
 	int rc = -1;
 
-	*names = NULL;
+	*out = NULL;
 	*n = 0;
 	if (d == NULL) {
-		rc = root != NULL && errno == ENOENT ? 0 : -1;
+		rc = errno == ENOENT ? 0 : -1;
 		goto out;
 	}
 	while ((de = readdir(d)) != NULL) {
-		struct stat sb;
+		char *item = NULL;
 
-		/* Only what store_cert_dir can name: no temp or dot names. */
-		if (!store_cert_name_ok(de->d_name) ||
-		    fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0 ||
-		    !S_ISDIR(sb.st_mode)) {
+		if (keep(dirfd(d), de->d_name, arg, &item) < 0) {
+			goto out;
+		}
+		if (item == NULL) {
 			continue;
 		}
 		if (count == cap) {
 			char **grown = realloc(list, (cap * 2 + 16) * sizeof(*list));
 
 			if (grown == NULL) {
+				free(item);
+				errno = ENOMEM;
 				goto out;
 			}
 			list = grown;
 			cap = cap * 2 + 16;
 		}
-		list[count] = strdup(de->d_name);
-		if (list[count] == NULL) {
-			goto out;
-		}
-		count++;
+		list[count++] = item;
 	}
 	if (count > 0) {
 		qsort(list, count, sizeof(*list), compare_names);
 	}
-	*names = list;
+	*out = list;
 	*n = count;
 	list = NULL;
 	rc = 0;
@@ -165,6 +162,36 @@ out:
 	store_list_free(list, count);
 	if (d != NULL) {
 		closedir(d);
+	}
+	return rc;
+}
+
+/* Only what store_cert_dir can name: no temp or dot names. */
+static int
+keep_cert(int dir, const char *name, void *arg, char **out)
+{
+	struct stat sb;
+
+	(void)arg;
+	*out = NULL;
+	if (!store_cert_name_ok(name) || fstatat(dir, name, &sb, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    !S_ISDIR(sb.st_mode)) {
+		return 0;
+	}
+	*out = strdup(name);
+	return *out != NULL ? 0 : -1;
+}
+
+int
+store_list_certs(const char *state_dir, char ***names, size_t *n)
+{
+	char *root = file_path(state_dir, "certs", NULL);
+	int rc = -1;
+
+	*names = NULL;
+	*n = 0;
+	if (root != NULL) {
+		rc = store_list_dir(root, keep_cert, NULL, names, n);
 	}
 	free(root);
 	return rc;

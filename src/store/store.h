@@ -22,6 +22,16 @@ char *store_default_socket(void);
 int store_list_certs(const char *state_dir, char ***names, size_t *n);
 void store_list_free(char **names, size_t n);
 
+/* What store_list_dir keeps of the entry name of the folder open as dir:
+ * a new string in *out (listed), or *out NULL (skipped). Returns 0, or -1
+ * (errno) to stop the listing. */
+typedef int (*store_list_fn)(int dir, const char *name, void *arg, char **out);
+
+/* The strings keep makes of the entries of the folder dir, sorted. Returns
+ * 0 with a new array in *list (store_list_free; NULL when empty), or -1
+ * (errno; a missing folder is 0 and an empty list). */
+int store_list_dir(const char *dir, store_list_fn keep, void *arg, char ***list, size_t *n);
+
 /* Fleet mode: <state>/fleet.generation, the store's generation this
  * node's certificates were last compared with (cluster_generation). Read
  * into out ("" when there is none); written atomically. Return 0 or -1

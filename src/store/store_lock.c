@@ -175,6 +175,23 @@ store_lock_wait(const char *path, const char *what, double timeout)
 	return lock;
 }
 
+bool
+store_lock_busy(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int rc = 0;
+
+	if (fd < 0) {
+		return false;
+	}
+	do {
+		rc = flock(fd, LOCK_SH | LOCK_NB);
+	} while (rc < 0 && errno == EINTR);
+	/* A shared lock taken here goes with the close. */
+	close(fd);
+	return rc < 0 && errno == EWOULDBLOCK;
+}
+
 void
 store_lock_release(struct store_lock *lock)
 {

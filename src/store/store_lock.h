@@ -10,6 +10,7 @@
 #ifndef ACMED_STORE_LOCK_H
 #define ACMED_STORE_LOCK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define STORE_LOCK_HOLDER_LEN 256
@@ -28,6 +29,10 @@ struct store_lock *store_lock_try(const char *path, char *holder);
  * run), which holds certs/www/lock"). Blocks: for commands, not for the
  * daemon's loop. Returns a new lock, or NULL (logged, naming the holder). */
 struct store_lock *store_lock_wait(const char *path, const char *what, double timeout);
+
+/* Whether another process holds the lock at path now (a missing file is
+ * not held; nothing is created). Does not wait, does not log. */
+bool store_lock_busy(const char *path);
 
 /* Releases and frees lock; safe on NULL. */
 void store_lock_release(struct store_lock *lock);

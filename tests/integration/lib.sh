@@ -111,6 +111,29 @@ lib_python()
 	fi
 }
 
+# json_get FILE EXPR: EXPR (Python, on the object j) of the JSON in FILE
+# (lib_python first).
+json_get()
+{
+	"$PY" -c 'import json, sys; j = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
+}
+
+# lib_daemon_conf DIR: a daemon's configuration in DIR/acmed.conf whose CA does
+# not answer (the daemon waits for it), with its own socket (DIR/ctl.sock),
+# state folder (DIR/state) and webroot, and [cert a] of a.example.
+lib_daemon_conf()
+{
+	mkdir -p "$1/www" "$1/state"
+	cat >"$1/acmed.conf" <<EOF
+ca = https://127.0.0.1:9/dir
+state-dir = $1/state
+control-socket = $1/ctl.sock
+webroot = $1/www
+[cert a]
+domains = a.example
+EOF
+}
+
 # pub_of_key FILE, pub_of_cert FILE: the SHA-256 of a public key in DER, from
 # a private key (or any PEM openssl pkey reads) or from a certificate.
 pub_of_key()

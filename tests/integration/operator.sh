@@ -21,12 +21,6 @@ S=$T/state
 UNICODE_NAME=$'b\xc3\xbccher.example'
 ACE_NAME=xn--bcher-kva.example
 
-# json_get FILE EXPR: EXPR (Python, on the object j) of the JSON in FILE.
-json_get()
-{
-	"$PY" -c 'import json, sys; j = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
-}
-
 # ---- without a CA ----
 
 # One line naming the flag as typed, then where the help is; no usage.
@@ -132,29 +126,14 @@ t_hook_shell_words()
 	expect_stdout_empty
 }
 
-# The daemon's configuration for the cases below: a CA that does not
-# answer (the daemon waits for it), its own socket.
-daemon_conf()
-{
-	D=$T/daemon
-	mkdir -p "$D/www"
-	cat >"$D/acmed.conf" <<EOF
-ca = https://127.0.0.1:9/dir
-state-dir = $D/state
-control-socket = $D/ctl.sock
-webroot = $D/www
-[cert a]
-domains = a.example
-EOF
-}
-
 # jobs --json prints the same with and without a daemon; unknown names exit
 # 2 with --now as without.
 t_daemon_answers()
 {
 	local without pid
 
-	daemon_conf
+	D=$T/daemon
+	lib_daemon_conf "$D"
 	run jobs --json -c "$D/acmed.conf"
 	expect_status 0
 	without=$(cat "$OUT")

@@ -445,6 +445,9 @@ test_usage_text(void **state)
 	             "      --deploy-hook CMD        run CMD after a certificate is installed\n"
 	             "      --key-type TYPE          certificate key: ec-p256 ec-p384 rsa-2048 "
 	             "rsa-3072 rsa-4096\n"
+	             "      --pre-hook CMD           run CMD once before the orders of this run "
+	             "(free port 80)\n"
+	             "      --post-hook CMD          run CMD once after the orders of this run\n"
 	             "  -c, --config FILE            configuration file (default " ACMED_SYSCONFDIR
 	             "/acmed.conf)\n"
 	             "  -v, --verbose                more messages\n"

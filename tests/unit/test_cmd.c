@@ -8,14 +8,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "conf_file.h"
+#include "tmpdir.h"
 
 #include "base/log.h"
 #include "cmd/cmd.h"
+#include "store/store_daemon.h"
 
 #define OUT_MAX 4096
 
@@ -182,6 +185,101 @@ test_socket_and_no_daemon(void **state)
 	cli_finish(&cli);
 }
 
+/* "acmed status -c conf_file_path", with --state-dir dir when dir is not
+ * NULL. */
+static void
+parse_status(struct cli *cli, char **argv, const char *dir)
+{
+	int argc = 0;
+
+	argv[argc++] = (char *)"status";
+	argv[argc++] = (char *)"-c";
+	argv[argc++] = conf_file_path;
+	if (dir != NULL) {
+		argv[argc++] = (char *)"--state-dir";
+		argv[argc++] = (char *)dir;
+	}
+	argv[argc] = NULL;
+	assert_int_equal(cli_parse(cli, &cmd_status, argc, argv), 0);
+}
+
+/* The daemon to ask about a folder: the one whose mark is on it, else the
+ * configuration's socket for its own folder only (not for --state-dir). */
+static void
+test_daemon_of(void **state)
+{
+	char *argv[8];
+	char dir[160];
+	struct cli cli;
+	struct conf conf;
+	struct cmd_daemon daemon;
+	struct store_daemon *mark;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/other", conf_file_dir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	conf_file_write("control-socket = /run/own.sock\n");
+	parse_status(&cli, argv, NULL);
+	assert_int_equal(cli_load_config(&cli, &conf), 0);
+	assert_int_equal(cmd_daemon_of(&daemon, &cli, &conf, dir), 0);
+	assert_string_equal(daemon.path, "/run/own.sock");
+	cmd_daemon_finish(&daemon);
+	conf_finish(&conf);
+	cli_finish(&cli);
+
+	/* Another folder: not the configuration's daemon's. */
+	parse_status(&cli, argv, dir);
+	assert_int_equal(cli_load_config(&cli, &conf), 0);
+	assert_int_equal(cmd_daemon_of(&daemon, &cli, &conf, dir), 0);
+	assert_null(daemon.path);
+	cmd_daemon_finish(&daemon);
+
+	/* A daemon that runs on it: found from the folder alone. */
+	mark = store_daemon_mark(dir, "/run/there.sock");
+	assert_non_null(mark);
+	assert_int_equal(cmd_daemon_of(&daemon, &cli, &conf, dir), 0);
+	assert_string_equal(daemon.path, "/run/there.sock");
+	cmd_daemon_finish(&daemon);
+	store_daemon_unmark(mark);
+	conf_finish(&conf);
+	cli_finish(&cli);
+	tmpdir_remove(dir);
+}
+
+/* A NAME argument as the state folder keeps it: a section by name or first
+ * domain (also in Unicode), else lower case A-labels, else as typed. */
+static void
+test_cert_name(void **state)
+{
+	char *argv[8];
+	struct cli cli;
+	struct conf conf;
+	char out[256];
+
+	(void)state;
+	conf_file_write("[cert idn]\ndomains = b\xc3\xbc"
+	                "cher.example\n[cert www]\ndomains = www.example\n");
+	parse_terms(&cli, argv, NULL, NULL);
+	assert_int_equal(cli_load_config(&cli, &conf), 0);
+	assert_string_equal(cmd_cert_name(&conf, "idn", out, sizeof(out)), "idn");
+	assert_string_equal(cmd_cert_name(&conf,
+	                                  "b\xc3\xbc"
+	                                  "cher.example",
+	                                  out, sizeof(out)),
+	                    "idn");
+	assert_string_equal(cmd_cert_name(&conf, "www.example", out, sizeof(out)), "www");
+	assert_string_equal(cmd_cert_name(&conf,
+	                                  "st\xc3\xbc"
+	                                  "ck.example",
+	                                  out, sizeof(out)),
+	                    "xn--stck-1ra.example");
+	assert_string_equal(cmd_cert_name(&conf, "Other.Example", out, sizeof(out)),
+	                    "other.example");
+	assert_string_equal(cmd_cert_name(&conf, "my_cert", out, sizeof(out)), "my_cert");
+	conf_finish(&conf);
+	cli_finish(&cli);
+}
+
 /* What cmd_print wrote on stdout. */
 static void
 print_captured(const struct cli *cli, json_t *value, cmd_text_fn text, char *out, size_t len,
@@ -243,6 +341,8 @@ main(void)
 	        cmocka_unit_test(test_settings),
 	        cmocka_unit_test(test_session_start),
 	        cmocka_unit_test(test_socket_and_no_daemon),
+	        cmocka_unit_test(test_daemon_of),
+	        cmocka_unit_test(test_cert_name),
 	        cmocka_unit_test(test_print),
 	};
 

@@ -685,7 +685,8 @@ test_domain_errors(void **state)
 	        {"[cert a]\ndomains = a..example\n",
 	         {"2: domains: invalid name 'a..example': empty label"}},
 	        {"[cert a]\ndomains = example.com.\n",
-	         {"2: domains: invalid name 'example.com.': empty label"}},
+	         {"2: domains: invalid name 'example.com.': ends with a dot: drop the trailing dot "
+	          "(example.com)"}},
 	        {"[cert a]\ndomains = exa_mple.com\n",
 	         {"2: domains: invalid name 'exa_mple.com': only letters, digits, '-' and '.' "
 	          "are allowed"}},

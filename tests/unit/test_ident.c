@@ -120,6 +120,11 @@ test_dns_name(void **state)
 	        {"a..example", NULL, "empty label"},
 	        {"", NULL, "empty name"},
 	        {"1.2.3.4.5", NULL, "the last label is a number"},
+	        /* What a user may add to a name by habit says what to drop. */
+	        {"a.example:8080", NULL,
+	         "a port is not part of a name: give the bare name a.example"},
+	        {"example.com.", NULL, "ends with a dot: drop the trailing dot (example.com)"},
+	        {"a..", NULL, "empty label"},
 	};
 	char out[IDENT_DNS_MAX + 2];
 	char why[256];

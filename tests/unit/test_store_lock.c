@@ -256,6 +256,24 @@ test_wait_gets_released_lock(void **state)
 	store_lock_release(lock);
 }
 
+/* Whether a lock is held: by another process, or another open of it. */
+static void
+test_busy(void **state)
+{
+	struct fixture *f = *state;
+	char holder[STORE_LOCK_HOLDER_LEN];
+	struct store_lock *lock;
+
+	assert_false(store_lock_busy(f->path));
+	/* Nothing was created by the look. */
+	assert_int_equal(access(f->path, F_OK), -1);
+	lock = store_lock_try(f->path, holder);
+	assert_non_null(lock);
+	assert_true(store_lock_busy(f->path));
+	store_lock_release(lock);
+	assert_false(store_lock_busy(f->path));
+}
+
 int
 main(void)
 {
@@ -268,6 +286,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_wait_free_lock, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_wait_times_out, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_wait_gets_released_lock, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_busy, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
