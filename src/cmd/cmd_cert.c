@@ -285,6 +285,7 @@ issue(struct cli *cli, const char *name, const struct conf_settings *settings,
       const char *state_dir, const struct preflight_memo *memo, struct dry_run *dr,
       const struct conf *conf, const struct conf_cert *section)
 {
+	double asked_at = job_wall_time();
 	struct session s;
 	struct session_more more;
 	struct conf_settings *more_settings = NULL;
@@ -303,6 +304,9 @@ issue(struct cli *cli, const char *name, const struct conf_settings *settings,
 	memset(&more, 0, sizeof(more));
 	/* A dry run orders whatever is installed. */
 	req.force = cli->flags[CLI_OPT_FORCE] || dr != NULL;
+	/* What another process installs from now on answers --force (not a
+	 * dry run's own folder). */
+	req.asked_at = dr == NULL ? asked_at : 0;
 	need_ca = ca_url != NULL && (req.force ||
 	                             policy_check(state_dir, name, settings, ca_url, false, 0,
 	                                          time(NULL), &d, NULL) < 0 ||

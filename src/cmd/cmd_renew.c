@@ -22,6 +22,7 @@ struct group {
 	 * certificate. */
 	struct conf_settings *more;
 	size_t n_more;
+	double asked_at; /* when the run began (job_request.asked_at) */
 	struct conf_settings *settings; /* resolved, one per certificate */
 	const char **names;
 	size_t n;
@@ -106,6 +107,7 @@ renew_group(struct group *g, bool force, struct batch_hooks *batch, unsigned lon
 	}
 	memset(&req, 0, sizeof(req));
 	req.force = force;
+	req.asked_at = force && dr == NULL ? g->asked_at : 0;
 	for (size_t i = 0; i < g->n; i++) {
 		if (job_runner_add(runner, g->names[i], &g->settings[i], &req) < 0) {
 			counts[JOB_FAILED]++;
@@ -266,6 +268,8 @@ wanted(struct cli *cli, const struct conf *conf, const struct conf_cert *c)
 static int
 group_certs(struct cli *cli, const struct conf *conf, struct groups *gs, const struct dry_run *dr)
 {
+	double asked_at = job_wall_time();
+
 	gs->list = calloc(conf->n_certs + 1, sizeof(*gs->list));
 	if (gs->list == NULL) {
 		return CLI_EXIT_FAILURE;
@@ -305,6 +309,7 @@ group_certs(struct cli *cli, const struct conf *conf, struct groups *gs, const s
 		g->ca = g->settings[0].ca;
 		g->ca_file = g->settings[0].ca_file;
 		g->ca_list = g->settings[0].ca_list;
+		g->asked_at = asked_at;
 		g->n++;
 	}
 	return CLI_EXIT_OK;

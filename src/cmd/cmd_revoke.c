@@ -11,6 +11,7 @@
 #include "crypto/cert.h"
 #include "crypto/key.h"
 #include "base/log.h"
+#include "conf/ca.h"
 #include "renew/job_runner.h"
 #include "renew/policy.h"
 #include "renew/preflight.h"
@@ -129,9 +130,38 @@ struct named {
 	const char *name; /* NULL: revoked by file */
 	char name_buf[256]; /* the name as kept (cmd_cert_name) */
 	char *path; /* the installed cert.pem */
+	/* Its settings for the CA that issued it (state.json's, when its
+	 * section lists it: after a failover, not the first); settings for
+	 * its replacement, ordered as any renewal (the first CA first). */
 	struct conf_settings settings;
+	struct conf_settings order;
 	char *state_dir;
 };
+
+/* The settings of section for the CA of its list that issued what is
+ * installed (issuer), the first when none is it or the user named one
+ * (--ca). Returns 0, or -1 when out of memory. */
+static int
+issuer_settings(struct cli *cli, const struct conf *conf, const struct conf_cert *section,
+                const char *issuer, struct conf_settings *out)
+{
+	int rc;
+
+	for (size_t i = 0; issuer != NULL && !cli->flags[CLI_OPT_CA]; i++) {
+		rc = conf_resolve_at(conf, section, &cli->settings, i, out);
+		if (rc != 0) {
+			if (rc < 0) {
+				return -1;
+			}
+			break;
+		}
+		if (cmd_same(ca_settings_url(out->ca), issuer)) {
+			return 0;
+		}
+		conf_settings_finish(out);
+	}
+	return conf_resolve(conf, section, &cli->settings, out);
+}
 
 /* Whether arg names a file (a path, or an existing file) rather than a
  * certificate of the state folder (as typed, or "bücher.example" for
@@ -169,7 +199,8 @@ resolve_name(struct cli *cli, const struct conf *conf, const struct conf_setting
 	n->name = arg;
 	rc = CLI_EXIT_FAILURE;
 	if (section != NULL) {
-		if (conf_resolve(conf, section, &cli->settings, &n->settings) < 0) {
+		if (issuer_settings(cli, conf, section, v.st.ca, &n->settings) < 0 ||
+		    conf_resolve(conf, section, &cli->settings, &n->order) < 0) {
 			goto out;
 		}
 	} else if (cmd_installed_settings(cli, conf, &v.info, &n->settings) < 0) {
@@ -177,6 +208,9 @@ resolve_name(struct cli *cli, const struct conf *conf, const struct conf_setting
 	} else if (n->settings.ca == NULL && v.st.ca != NULL &&
 	           conf_set(&n->settings, CONF_WHERE_CERT, "ca", v.st.ca, err, sizeof(err)) < 0) {
 		log_error("%s: the CA it came from: %s", arg, err);
+		goto out;
+	}
+	if (section == NULL && conf_resolve(&(struct conf){0}, NULL, &n->settings, &n->order) < 0) {
 		goto out;
 	}
 	rc = CLI_EXIT_OK;
@@ -191,6 +225,7 @@ named_finish(struct named *n)
 	free(n->path);
 	free(n->state_dir);
 	conf_settings_finish(&n->settings);
+	conf_settings_finish(&n->order);
 }
 
 /* --replace: the certificate ordered again at once, with its own settings,
@@ -209,17 +244,17 @@ replace(struct cli *cli, struct named *n, const struct preflight_memo *memo)
 
 	memset(&req, 0, sizeof(req));
 	req.force = true;
-	rc = cmd_exit(session_connect(&s, &n->settings, n->state_dir, true, &config));
+	rc = cmd_exit(session_connect(&s, &n->order, n->state_dir, true, &config));
 	if (rc != CLI_EXIT_OK) {
 		goto out;
 	}
 	rc = CLI_EXIT_FAILURE;
 	config.concurrency = 1;
 	config.preflight = memo;
-	batch = cmd_batch_hooks(&n->settings);
+	batch = cmd_batch_hooks(&n->order);
 	config.batch = batch;
 	runner = job_runner_create(&config);
-	if (runner == NULL || job_runner_add(runner, n->name, &n->settings, &req) < 0) {
+	if (runner == NULL || job_runner_add(runner, n->name, &n->order, &req) < 0) {
 		goto out;
 	}
 	job_runner_run(runner);
@@ -317,7 +352,7 @@ run(struct cli *cli)
 	 * certificate left installed with no replacement is worse than
 	 * none revoked. */
 	if (cli->flags[CLI_OPT_REPLACE] &&
-	    preflight_check(n.state_dir, n.name, &n.settings, 0, &memo, NULL, NULL) < 0) {
+	    preflight_check(n.state_dir, n.name, &n.order, 0, &memo, NULL, NULL) < 0) {
 		log_error("%s: not revoked: its replacement could not be ordered (above)", n.name);
 		rc = CLI_EXIT_USAGE;
 		goto out;

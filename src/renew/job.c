@@ -394,6 +394,15 @@ installed_by_holder(const struct job *job)
 	return job->lock_wait.unrecorded && job->view.info.version == job->lock_wait.version_before;
 }
 
+/* Whether a set was installed after the --force was asked: another
+ * process (a second command, a daemon) answered the same wish. */
+static bool
+installed_since_asked(const struct job *job)
+{
+	return job->req.asked_at > 0 &&
+	       store_cert_installed_at(job->sh->state_dir, job->name) > job->req.asked_at;
+}
+
 /* With the lock held: asks the policy what to do, and does it. */
 static void
 job_begin(struct job *job)
@@ -414,10 +423,13 @@ job_begin(struct job *job)
 		return;
 	}
 	job->renewal = job->view.info.present;
-	if (job->lock_wait.waited && job->req.force && job->view.info.version >= 0 &&
-	    (job->view.info.version != job->lock_wait.version_before || installed_by_holder(job))) {
+	if (job->req.force && job->view.info.version >= 0 &&
+	    ((job->lock_wait.waited && (job->view.info.version != job->lock_wait.version_before ||
+	                                installed_by_holder(job))) ||
+	     installed_since_asked(job))) {
 		log_info("%s: %s installed a new certificate meanwhile; not ordering another",
-		         job->name, job->lock_wait.holder);
+		         job->name,
+		         job->lock_wait.waited ? job->lock_wait.holder : "another acmed");
 		job_complete(job, JOB_UNCHANGED);
 		return;
 	}
@@ -540,6 +552,15 @@ job_create(struct job_shared *sh, const char *name, const struct conf_settings *
 	               on_lock_busy, job);
 	job_set_state(job, "waiting");
 	return job;
+}
+
+double
+job_wall_time(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 struct job_ca *

@@ -40,6 +40,11 @@ const char *job_result_name(enum job_result result);
 /* What a queued job is asked to do. */
 struct job_request {
 	bool force; /* order even when not due or held by a backoff */
+	/* With force: when it was asked (wall clock, job_wall_time), 0 for
+	 * no such check. A set installed after that (another process
+	 * answering the same wish) is what was asked for: nothing more is
+	 * ordered. */
+	double asked_at;
 	bool deploy; /* only run the deploy hook for what is installed */
 	time_t ari_when; /* the time picked in the CA's renewalInfo window, 0 */
 };
@@ -126,6 +131,9 @@ void job_start(struct job *job);
 void job_destroy(struct job *job);
 
 const char *job_name(const struct job *job);
+
+/* The wall clock in seconds, to the nanosecond (job_request.asked_at). */
+double job_wall_time(void);
 
 /* The time the policy decides with: the later of the loop's and the wall
  * clock's, so that a timer firing at a due time finds it due. */

@@ -40,6 +40,7 @@ struct entry {
 	bool marked;
 	bool force; /* the next job orders whatever the policy says */
 	bool forced; /* the job running now was */
+	double asked_at; /* when force was asked (renew --now) */
 	bool looked; /* inside schedule_fleet_reconcile: counted once */
 	ev_timer ari_timer; /* when to ask for the window again */
 	struct ari_ask *ari; /* in flight, or NULL */
@@ -268,6 +269,7 @@ on_due(struct ev_loop *loop, ev_periodic *w, int revents)
 	 * have renewed it meanwhile. */
 	memset(&req, 0, sizeof(req));
 	req.force = e->force;
+	req.asked_at = e->force ? e->asked_at : 0;
 	req.ari_when = e->ari_when;
 	e->forced = e->force;
 	e->force = false;
@@ -592,6 +594,7 @@ schedule_renew_now(struct schedule *sched, const char *name)
 	}
 	if (!job_runner_has(sched->runner, name)) {
 		e->force = true;
+		e->asked_at = job_wall_time();
 		arm(e, time(NULL));
 	}
 	return 0;

@@ -299,6 +299,22 @@ store_cert_version(const char *state_dir, const char *name)
 	return v;
 }
 
+double
+store_cert_installed_at(const char *state_dir, const char *name)
+{
+	char *dir = store_cert_dir(state_dir, name);
+	char path[PATH_MAX];
+	struct stat st;
+	double t = 0;
+
+	if (dir != NULL && snprintf(path, sizeof(path), "%s/current", dir) < (int)sizeof(path) &&
+	    lstat(path, &st) == 0) {
+		t = (double)st.st_mtim.tv_sec + (double)st.st_mtim.tv_nsec / 1e9;
+	}
+	free(dir);
+	return t;
+}
+
 static char *
 read_set_file(const char *dir, enum store_cert_file file, size_t *len)
 {

@@ -91,6 +91,10 @@ struct store_lock *store_cert_lock(const char *state_dir, const char *name, char
  * changes with every install. */
 long store_cert_version(const char *state_dir, const char *name);
 
+/* When the installed set was switched to (the current link's change time,
+ * to the nanosecond), 0 when none. */
+double store_cert_installed_at(const char *state_dir, const char *name);
+
 /* What is installed, as the renewal policy needs it. store_index.c keeps
  * it on disk: a field added here is added there too. */
 struct store_cert_info {

@@ -117,6 +117,10 @@ case_a_down()
 	expect_stdout_contains "from $B_URL (failover: $A_URL: "
 	run -c "$CONF" status --json
 	expect_stdout_contains "\"ca\": \"$B_URL\""
+	# Revoked where it was issued (B), not at the first CA (down).
+	run -c "$CONF" revoke fo
+	expect_status 0
+	expect_stderr_contains "revoked (serial"
 }
 
 case_a_back()

@@ -228,6 +228,34 @@ t_force_during_deploy()
 	fi
 }
 
+# renew --force runs its certificates one after the other (concurrency 1;
+# the first's deploy hook slow); a cert --force typed meanwhile renews the
+# second: the renew, asked before, takes that install and orders no more.
+t_force_asked_together()
+{
+	local dir=$T/asked pid before
+
+	conf "$dir" one one.example "concurrency = 1" "deploy-hook = $T/slow-hook"
+	printf '[cert two]\ndomains = two.example\n' >>"$dir/acmed.conf"
+	printf '#!/bin/sh\n[ "$ACMED_CERT_NAME" = one ] && sleep 3\nexit 0\n' >"$T/slow-hook"
+	chmod +x "$T/slow-hook"
+	run renew -c "$dir/acmed.conf"
+	expect_status 0
+	before=$(orders)
+	"$ACMED" renew -c "$dir/acmed.conf" --force >"$T/out.asked" 2>"$T/err.asked" &
+	pid=$!
+	sleep 1
+	run cert -c "$dir/acmed.conf" --force two
+	expect_status 0
+	wait "$pid" || fail "renew --force failed: $(tr '\n' ' ' <"$T/err.asked")"
+	expect_no_sanitizer_report "$T/err.asked"
+	grep -q 'two: another acmed installed a new certificate meanwhile' "$T/err.asked" ||
+		fail "renew --force did not take the install made meanwhile: $(tr '\n' ' ' <"$T/err.asked")"
+	if (($(orders) - before != 2)); then
+		fail "$(($(orders) - before)) orders for one and two, want 2"
+	fi
+}
+
 # A daemon and the commands an operator types, on one state folder.
 t_daemon_and_commands()
 {
@@ -656,6 +684,7 @@ chmod +x "$T/count-hook"
 case_ "2 concurrent cert --force: one order a round, the set whole" t_two_force
 case_ "3 concurrent cert --force: one order a round, the set whole" t_three_force
 case_ "a second cert --force during the first's deploy hook: answered by it" t_force_during_deploy
+case_ "renew --force, and cert --force meanwhile on its second certificate: no second order" t_force_asked_together
 case_ "a daemon, cert --force and renew --force at once: the set whole, one hook per order" t_daemon_and_commands
 case_ "two daemons on one state folder: one order per renew asked of both" t_two_daemons
 case_ "renew with a failing challenge: one order, then deferred until the recorded time" t_backoff_oneshot
