@@ -538,7 +538,8 @@ on_authz_done(int rc, const char *message, time_t retry_after, void *arg)
 	o->authz_pending--;
 	note_retry_after(o, retry_after);
 	if (rc < 0) {
-		fail(o, ACME_ORDER_FAILED, "%s", message);
+		fail(o, rc == ACME_ORDER_AUTHZ_CA_FAILED ? ACME_ORDER_CA_FAILED : ACME_ORDER_FAILED,
+		     "%s", message);
 	} else if (o->authz_pending == 0 && !o->failed && !o->finalized) {
 		finalize(o);
 	}

@@ -41,6 +41,9 @@ struct acme_order_authz {
 	bool failed;
 	char message[MESSAGE_LEN];
 	time_t retry_after; /* the latest Retry-After of a failed reply */
+	/* The last reply failed for the CA's own reason (no answer, 5xx,
+	 * serverInternal): a failure after it is the CA's */
+	bool ca_trouble;
 };
 
 /* The label of the authorization in messages: its identifier once known. */
@@ -76,6 +79,9 @@ note_reply(struct acme_order_authz *a, const struct acme_reply *reply)
 	if (reply->problem != NULL && reply->retry_after > a->retry_after) {
 		a->retry_after = reply->retry_after;
 	}
+	a->ca_trouble =
+	        reply->problem != NULL && (reply->status == 0 || reply->status >= 500 ||
+	                                   acme_problem_is(reply->problem, "serverInternal"));
 }
 
 /* The last thing any path does: a is not touched after done. */
@@ -83,7 +89,10 @@ static void
 complete(struct acme_order_authz *a)
 {
 	a->complete = true;
-	a->done(a->failed ? -1 : 0, a->message, a->retry_after, a->arg);
+	a->done(!a->failed      ? 0
+	        : a->ca_trouble ? ACME_ORDER_AUTHZ_CA_FAILED
+	                        : -1,
+	        a->message, a->retry_after, a->arg);
 }
 
 static void

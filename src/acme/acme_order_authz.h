@@ -26,10 +26,14 @@ struct acme_order_authz_params {
 	ev_tstamp deadline; /* by ev_now: polling stops there */
 };
 
-/* rc 0: authorized (or cancelled before anything failed), -1: message
- * says why, one line. retry_after is the latest Retry-After the CA sent
- * with a refusal (0: none). Called after the challenge was withdrawn; the
- * run must not be touched in it but for acme_order_authz_destroy. */
+/* rc of acme_order_authz_done_fn: failed for the CA's own reason (it did
+ * not answer, 5xx, serverInternal), another CA might well issue. */
+#define ACME_ORDER_AUTHZ_CA_FAILED (-2)
+
+/* rc 0: authorized (or cancelled before anything failed), -1 (or
+ * ACME_ORDER_AUTHZ_CA_FAILED): message says why, one line. retry_after is the latest Retry-After
+ * the CA sent with a refusal (0: none). Called after the challenge was withdrawn; the run must not
+ * be touched in it but for acme_order_authz_destroy. */
 typedef void (*acme_order_authz_done_fn)(int rc, const char *message, time_t retry_after,
                                          void *arg);
 

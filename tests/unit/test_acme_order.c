@@ -605,6 +605,24 @@ test_ca_failed_at_finalize(void **state)
 	assert_int_equal(r->ca.responder.cleaned, r->ca.responder.presented);
 }
 
+/* The CA failing once the order is made (answering the challenge): the
+ * CA's trouble too. */
+static void
+test_ca_failed_at_challenge(void **state)
+{
+	struct run *r = *state;
+
+	queue_new_order(r, ORDER("pending", ""));
+	fake_ca_json(&r->ca, AUTHZ_URL, 200, AUTHZ("a.test", "pending", CHALL_URL, "tok_1"));
+	for (int k = 0; k < ACME_CLIENT_TRIES; k++) {
+		fake_ca_problem(&r->ca, CHALL_URL, 503,
+		                "{\"type\":\"urn:ietf:params:acme:error:serverInternal\"}");
+	}
+	order(r);
+	assert_int_equal(r->rc, ACME_ORDER_CA_FAILED);
+	assert_int_equal(r->ca.responder.cleaned, r->ca.responder.presented);
+}
+
 static void
 test_request_refused_is_no_ca_trouble(void **state)
 {
@@ -811,6 +829,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_rate_limited, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_ca_failed_at_finalize, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_ca_failed_at_challenge, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_request_refused_is_no_ca_trouble, setup,
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_unauthorized_is_the_account, setup, teardown),
