@@ -191,6 +191,7 @@ void
 log_capture_begin(struct log_capture *c)
 {
 	c->first[0] = '\0';
+	c->demote = false;
 	c->outer = log_captured;
 	log_captured = c;
 }
@@ -232,6 +233,9 @@ log_msg(enum log_level level, const char *fmt, ...)
 		va_start(ap, fmt);
 		capture(level, fmt, ap);
 		va_end(ap);
+		if (level == LOG_LEVEL_ERROR && log_captured->demote) {
+			level = LOG_LEVEL_WARN;
+		}
 	}
 	if (level >= LOG_LEVEL__MAX || !log_enabled(level)) {
 		return;

@@ -62,6 +62,10 @@ void log_status_clear(void);
 struct log_capture {
 	char first[512];
 	struct log_capture *outer;
+	/* Set by the caller after log_capture_begin: error lines are shown
+	 * as warnings (the caller says later whether it was an error: a CA
+	 * away that another of the list stands in for). */
+	bool demote;
 };
 
 void log_capture_begin(struct log_capture *c);

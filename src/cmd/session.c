@@ -378,6 +378,9 @@ connect_ca(struct session *s, const struct conf_settings *settings)
 	enum session_result rc;
 
 	log_capture_begin(&cap);
+	/* Said as an error by the jobs that cannot order for it; a run
+	 * with nothing due, or whose certificates fail over, goes on. */
+	cap.demote = true;
 	rc = session_init(s, settings);
 	log_capture_end(&cap);
 	if (rc != SESSION_OK) {
@@ -496,6 +499,9 @@ connect_one_more(struct session_more *m, size_t i, const struct conf_settings *s
 		return SESSION_OK;
 	}
 	log_capture_begin(&cap);
+	/* A CA the list falls back on: its trouble is said again if it
+	 * is needed. */
+	cap.demote = true;
 	if (fleet != NULL && cmd_fleet_account_pull(fleet, state_dir, url) < 0) {
 		rc = SESSION_FAILED;
 	} else {
@@ -508,11 +514,9 @@ connect_one_more(struct session_more *m, size_t i, const struct conf_settings *s
 		if (fleet != NULL) {
 			cmd_fleet_account_push(fleet, &s->acct, state_dir, url);
 		}
-	} else if (rc == SESSION_USAGE) {
-		/* Said above: a configuration problem stops the run as it
-		 * does for the first CA. */
-		return SESSION_USAGE;
 	} else {
+		/* A configuration problem of this CA's (its EAB, its terms)
+		 * stops only what must order from it. */
 		snprintf(s->offline, sizeof(s->offline), "%s: its account: %s",
 		         SESSION_OFFLINE_UNREACHABLE, cap.first[0] != '\0' ? cap.first : "failed");
 		ca->offline = s->offline;
