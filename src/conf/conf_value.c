@@ -1,6 +1,7 @@
 #include "conf/conf_internal.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -254,7 +255,7 @@ ca_section_shaped(const char *item)
 {
 	size_t len = strlen(item);
 
-	return len > 0 && len <= 64 &&
+	return len > 0 && len <= 64 && isalnum((unsigned char)item[0]) &&
 	       strspn(item, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") ==
 	               len;
 }
