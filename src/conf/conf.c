@@ -72,6 +72,8 @@ static const struct conf_key_spec keys[CONF_KEY__MAX] = {
             0, 0),
         KEY(EAB_HMAC_KEY, "eab-hmac-key", WHERE_ANY_CA, CONF_FIELD_STRING, conf_value_parse_eab_key,
             eab_hmac_key, 0, 0),
+        KEY(EAB_HMAC_KEY_FILE, "eab-hmac-key-file", WHERE_ANY_CA, CONF_FIELD_BOOL,
+            conf_value_parse_eab_key_file, eab_hmac_key_from_file, 0, 0),
         KEY(EAB_KID, "eab-kid", WHERE_ANY_CA, CONF_FIELD_STRING, conf_value_parse_token, eab_kid, 0,
             CONF_COMMAND_MAX),
         LIST(EMAIL, "email", WHERE_ANY_CA, emails, n_emails, CONF_EMAILS_MAX,
@@ -152,7 +154,8 @@ conf_set(struct conf_settings *s, enum conf_where where, const char *key, const 
 			        err, errlen,
 			        "%s: not a key of a [ca NAME] section (it takes url, staging, "
 			        "ca-file, email, agree-tos, account-key-type, eab-kid, "
-			        "eab-hmac-key, eab-alg, profile, new-order-concurrency)",
+			        "eab-hmac-key, eab-hmac-key-file, eab-alg, profile, "
+			        "new-order-concurrency)",
 			        spec->name);
 		} else if (spec->where == WHERE_CA) {
 			conf_value_fail(err, errlen, "%s: only valid in a [ca NAME] section",

@@ -40,6 +40,7 @@ enum conf_key {
 	CONF_KEY_DOMAINS,
 	CONF_KEY_EAB_ALG,
 	CONF_KEY_EAB_HMAC_KEY,
+	CONF_KEY_EAB_HMAC_KEY_FILE,
 	CONF_KEY_EAB_KID,
 	CONF_KEY_EMAIL,
 	CONF_KEY_HOOK_TIMEOUT,
@@ -149,6 +150,9 @@ struct conf_settings {
 	size_t n_domains;
 	char *eab_kid;
 	char *eab_hmac_key; /* base64url */
+	/* eab-hmac-key-file was given: eab_hmac_key is its content, read when
+	 * the file was loaded (and eab-hmac-key counts as set). */
+	bool eab_hmac_key_from_file;
 	char *eab_alg; /* HS256 (default), HS384, HS512 */
 	/* The staging directory of the CA given by URL, where --dry-run
 	 * orders (a short name's is built in: ca_staging_url); NULL: none. */

@@ -108,6 +108,11 @@ int conf_value_parse_eab_alg(struct conf_settings *s, const struct conf_key_spec
                              const char *value, char *err, size_t errlen);
 int conf_value_parse_eab_key(struct conf_settings *s, const struct conf_key_spec *spec,
                              const char *value, char *err, size_t errlen);
+/* eab-hmac-key-file: the file's content (a trailing newline dropped) is
+ * checked as eab-hmac-key and stored there; the key's own field says it
+ * came from a file. */
+int conf_value_parse_eab_key_file(struct conf_settings *s, const struct conf_key_spec *spec,
+                                  const char *value, char *err, size_t errlen);
 int conf_value_parse_listen(struct conf_settings *s, const struct conf_key_spec *spec,
                             const char *value, char *err, size_t errlen);
 int conf_value_parse_list(struct conf_settings *s, const struct conf_key_spec *spec,

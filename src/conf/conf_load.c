@@ -554,11 +554,22 @@ check_scope(struct loader *ld, const struct conf_settings *s, const struct key_l
 			          conf_key_name(http_only[i]), conf_challenge_name(challenge));
 		}
 	}
-	if (given(lines, CONF_KEY_EAB_KID) && !given(lines, CONF_KEY_EAB_HMAC_KEY)) {
-		add_error(ld, lines->line[CONF_KEY_EAB_KID], "eab-kid needs eab-hmac-key");
+	if (given(lines, CONF_KEY_EAB_KID) && !given(lines, CONF_KEY_EAB_HMAC_KEY) &&
+	    !given(lines, CONF_KEY_EAB_HMAC_KEY_FILE)) {
+		add_error(ld, lines->line[CONF_KEY_EAB_KID],
+		          "eab-kid needs eab-hmac-key (or eab-hmac-key-file)");
 	}
 	if (given(lines, CONF_KEY_EAB_HMAC_KEY) && !given(lines, CONF_KEY_EAB_KID)) {
 		add_error(ld, lines->line[CONF_KEY_EAB_HMAC_KEY], "eab-hmac-key needs eab-kid");
+	}
+	if (given(lines, CONF_KEY_EAB_HMAC_KEY_FILE) && !given(lines, CONF_KEY_EAB_KID)) {
+		add_error(ld, lines->line[CONF_KEY_EAB_HMAC_KEY_FILE],
+		          "eab-hmac-key-file needs eab-kid");
+	}
+	if (given(lines, CONF_KEY_EAB_HMAC_KEY) && given(lines, CONF_KEY_EAB_HMAC_KEY_FILE)) {
+		add_error(ld, lines->line[CONF_KEY_EAB_HMAC_KEY_FILE],
+		          "eab-hmac-key-file: eab-hmac-key is set too (line %d): keep one",
+		          lines->line[CONF_KEY_EAB_HMAC_KEY]);
 	}
 }
 

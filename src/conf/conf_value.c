@@ -2,14 +2,17 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "base/b64.h"
+#include "base/file.h"
 #include "base/ident.h"
 #include "conf/ca.h"
 #include "io/http.h"
@@ -533,6 +536,38 @@ out:
 	if (key != NULL) {
 		explicit_bzero(key, keylen);
 		free(key);
+	}
+	return ret;
+}
+
+int
+conf_value_parse_eab_key_file(struct conf_settings *s, const struct conf_key_spec *spec,
+                              const char *value, char *err, size_t errlen)
+{
+	struct conf_key_spec key = *spec;
+	size_t len = 0;
+	char *text = file_read(value, 4096, &len);
+	int ret = -1;
+
+	if (text == NULL) {
+		conf_value_fail(err, errlen, "%s: %s: %s", spec->name, value, strerror(errno));
+		goto out;
+	}
+	while (len > 0 &&
+	       (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' ')) {
+		text[--len] = '\0';
+	}
+	key.off = offsetof(struct conf_settings, eab_hmac_key);
+	if (conf_value_parse_eab_key(s, &key, text, err, errlen) < 0) {
+		goto out;
+	}
+	s->eab_hmac_key_from_file = true;
+	s->set |= CONF_KEY_BIT(CONF_KEY_EAB_HMAC_KEY);
+	ret = 0;
+out:
+	if (text != NULL) {
+		explicit_bzero(text, len);
+		free(text);
 	}
 	return ret;
 }

@@ -817,7 +817,8 @@ test_whole_file_errors(void **state)
 	         {"2: webroot needs challenge = http-01 (challenge is tls-alpn-01)"}},
 	        {"eab-kid = kid\n[cert w]\ndomains = w.example\neab-hmac-key = "
 	         "c2VjcmV0LWtleS0xMjM0NTY3ODkw\n",
-	         {"1: eab-kid needs eab-hmac-key", "4: eab-hmac-key needs eab-kid"}},
+	         {"1: eab-kid needs eab-hmac-key (or eab-hmac-key-file)",
+	          "4: eab-hmac-key needs eab-kid"}},
 	        {"[cert a]\ndomains = a.example shared.example\n\n[cert b]\n"
 	         "domains = b.example\ndomains = x.example\n[cert c]\nkey-type = ec-p384\n"
 	         "domains = Shared.example\n",
@@ -1301,6 +1302,65 @@ test_ca_sections(void **state)
 	conf_finish(&conf);
 }
 
+/* eab-hmac-key-file: the key read from a file when the configuration is
+ * loaded, checked as eab-hmac-key; never with eab-hmac-key beside it. */
+static void
+test_eab_key_file(void **state)
+{
+	char keyfile[600];
+	char text[2048];
+	struct conf conf;
+	struct conf_settings out;
+	FILE *f;
+
+	(void)state;
+	snprintf(keyfile, sizeof(keyfile), "%s.eab", conf_file_path);
+	f = fopen(keyfile, "w");
+	assert_non_null(f);
+	fputs("c2VjcmV0LWtleQ\n", f);
+	fclose(f);
+	snprintf(text, sizeof(text),
+	         "[ca z]\nurl = https://z.example/d\neab-kid = k1\neab-hmac-key-file = %s\n"
+	         "[cert w]\ndomains = w.example\nca = z\n",
+	         keyfile);
+	conf_file_write(text);
+	conf_init(&conf);
+	assert_int_equal(conf_load(&conf, conf_file_path), 0);
+	assert_int_equal(conf_resolve(&conf, &conf.certs[0], NULL, &out), 0);
+	assert_string_equal(out.eab_hmac_key, "c2VjcmV0LWtleQ");
+	assert_string_equal(out.eab_kid, "k1");
+	conf_settings_finish(&out);
+	conf_finish(&conf);
+
+	/* Both, a file that is not there, a file that is no key. */
+	snprintf(text, sizeof(text),
+	         "eab-kid = k1\neab-hmac-key = c2VjcmV0\neab-hmac-key-file = %s\n", keyfile);
+	conf_file_write(text);
+	conf_init(&conf);
+	assert_int_equal(conf_load(&conf, conf_file_path), -1);
+	assert_int_equal(conf.n_errors, 1);
+	assert_non_null(strstr(conf.errors[0], "eab-hmac-key is set too (line 2): keep one"));
+	conf_finish(&conf);
+	conf_file_write("eab-kid = k1\neab-hmac-key-file = /nonexistent/eab\n");
+	conf_init(&conf);
+	assert_int_equal(conf_load(&conf, conf_file_path), -1);
+	assert_non_null(
+	        strstr(conf.errors[0], "eab-hmac-key-file: /nonexistent/eab: No such file"));
+	conf_finish(&conf);
+	f = fopen(keyfile, "w");
+	assert_non_null(f);
+	fputs("not base64url!\n", f);
+	fclose(f);
+	snprintf(text, sizeof(text), "eab-kid = k1\neab-hmac-key-file = %s\n", keyfile);
+	conf_file_write(text);
+	conf_init(&conf);
+	assert_int_equal(conf_load(&conf, conf_file_path), -1);
+	assert_non_null(strstr(conf.errors[0], "expected base64url"));
+	assert_null(strstr(conf.errors[0], "not base64url"));
+	conf_finish(&conf);
+	unlink(keyfile);
+}
+
 static void
 test_ca_section_errors(void **state)
 {
@@ -1311,11 +1371,11 @@ test_ca_section_errors(void **state)
 	          "letsencrypt-staging, zerossl)"}},
 	        {"[ca a]\nurl = https://a.example/d\ndomains = a.example\nwebroot = /w\n",
 	         {"3: domains: not a key of a [ca NAME] section (it takes url, staging, ca-file, "
-	          "email, agree-tos, account-key-type, eab-kid, eab-hmac-key, eab-alg, profile, "
-	          "new-order-concurrency)",
+	          "email, agree-tos, account-key-type, eab-kid, eab-hmac-key, eab-hmac-key-file, "
+	          "eab-alg, profile, new-order-concurrency)",
 	          "4: webroot: not a key of a [ca NAME] section (it takes url, staging, ca-file, "
-	          "email, agree-tos, account-key-type, eab-kid, eab-hmac-key, eab-alg, profile, "
-	          "new-order-concurrency)"}},
+	          "email, agree-tos, account-key-type, eab-kid, eab-hmac-key, eab-hmac-key-file, "
+	          "eab-alg, profile, new-order-concurrency)"}},
 	        {"url = https://a.example/d\n", {"1: url: only valid in a [ca NAME] section"}},
 	        {"[ca a]\nurl = https://a.example/d\n[ca a]\nurl = letsencrypt\n",
 	         {"3: duplicate section [ca a] (first on line 1)"}},
@@ -1324,7 +1384,7 @@ test_ca_section_errors(void **state)
 	          "buypass, buypass-staging, google, google-staging, letsencrypt, "
 	          "letsencrypt-staging, zerossl"}},
 	        {"[ca a]\nurl = https://a.example/d\neab-kid = k\n",
-	         {"3: eab-kid needs eab-hmac-key"}},
+	         {"3: eab-kid needs eab-hmac-key (or eab-hmac-key-file)"}},
 	        {"ca = a nosuch\n[ca a]\nurl = https://a.example/d\n",
 	         {"1: ca: unknown CA 'nosuch': no [ca nosuch] section, and not one of buypass, "
 	          "buypass-staging, google, google-staging, letsencrypt, letsencrypt-staging, "
@@ -1466,6 +1526,7 @@ main(void)
 	        cmocka_unit_test(test_resolve),
 	        cmocka_unit_test(test_ca_sections),
 	        cmocka_unit_test(test_ca_section_errors),
+	        cmocka_unit_test(test_eab_key_file),
 	        cmocka_unit_test(test_settings_equal),
 	        cmocka_unit_test(test_set_cli),
 	        cmocka_unit_test(test_values),
