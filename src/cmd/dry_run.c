@@ -105,6 +105,21 @@ dry_run_settings(const struct dry_run *dr, const char *name, struct conf_setting
 	 * fleet's store holds real certificates only. */
 	unset(settings, &settings->deploy_hook, CONF_KEY_DEPLOY_HOOK);
 	unset(settings, &settings->cluster, CONF_KEY_CLUSTER);
+	/* The production CA's EAB is not the staging one's: staging gets its
+	 * own (staging-eab-*), or none. */
+	if (settings->staging_eab_kid != NULL && settings->staging_eab_hmac_key != NULL) {
+		if (conf_set(settings, CONF_WHERE_CLI, "eab-kid", settings->staging_eab_kid, err,
+		             sizeof(err)) < 0 ||
+		    conf_set(settings, CONF_WHERE_CLI, "eab-hmac-key",
+		             settings->staging_eab_hmac_key, err, sizeof(err)) < 0) {
+			log_error("%s: --dry-run: %s", name, err);
+			rc = CLI_EXIT_FAILURE;
+			goto out;
+		}
+	} else {
+		unset(settings, &settings->eab_kid, CONF_KEY_EAB_KID);
+		unset(settings, &settings->eab_hmac_key, CONF_KEY_EAB_HMAC_KEY);
+	}
 	/* The staging directory alone: a failover must not reach the real
 	 * CAs of the certificate's list. */
 	free(settings->ca_list);

@@ -113,6 +113,10 @@ static const struct conf_key_spec keys[CONF_KEY__MAX] = {
             0),
         KEY(STAGING, "staging", WHERE_GLOBAL | WHERE_CERT | WHERE_CA, CONF_FIELD_STRING,
             conf_value_parse_staging, staging, 0, 0),
+        KEY(STAGING_EAB_HMAC_KEY, "staging-eab-hmac-key", WHERE_GLOBAL | WHERE_CERT | WHERE_CA,
+            CONF_FIELD_STRING, conf_value_parse_eab_key, staging_eab_hmac_key, 0, 0),
+        KEY(STAGING_EAB_KID, "staging-eab-kid", WHERE_GLOBAL | WHERE_CERT | WHERE_CA,
+            CONF_FIELD_STRING, conf_value_parse_token, staging_eab_kid, 0, CONF_COMMAND_MAX),
         KEY(STATE_DIR, "state-dir", WHERE_GLOBAL | WHERE_CLI, CONF_FIELD_STRING,
             conf_value_parse_text, state_dir, 0, PATH_MAX - 1),
         KEY(TLS_LISTEN, "tls-listen", WHERE_ANY, CONF_FIELD_STRING, conf_value_parse_listen,
@@ -155,6 +159,8 @@ conf_set(struct conf_settings *s, enum conf_where where, const char *key, const 
 			        "%s: not a key of a [ca NAME] section (it takes url, staging, "
 			        "ca-file, email, agree-tos, account-key-type, eab-kid, "
 			        "eab-hmac-key, eab-hmac-key-file, eab-alg, profile, "
+			        "staging-eab-kid, "
+			        "staging-eab-hmac-key, "
 			        "new-order-concurrency)",
 			        spec->name);
 		} else if (spec->where == WHERE_CA) {

@@ -61,6 +61,8 @@ enum conf_key {
 	CONF_KEY_RENEW_BEFORE,
 	CONF_KEY_REUSE_KEY,
 	CONF_KEY_STAGING,
+	CONF_KEY_STAGING_EAB_HMAC_KEY,
+	CONF_KEY_STAGING_EAB_KID,
 	CONF_KEY_STATE_DIR,
 	CONF_KEY_TLS_LISTEN,
 	CONF_KEY_URL,
@@ -157,6 +159,10 @@ struct conf_settings {
 	/* The staging directory of the CA given by URL, where --dry-run
 	 * orders (a short name's is built in: ca_staging_url); NULL: none. */
 	char *staging;
+	/* The staging directory's own EAB (a dry run never sends the
+	 * production one there), or NULL: none. */
+	char *staging_eab_kid;
+	char *staging_eab_hmac_key;
 	char *url; /* [ca NAME] only: its directory (short name or URL) */
 	char *state_dir; /* global only */
 	char *control_socket; /* global only */

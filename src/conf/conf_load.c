@@ -566,6 +566,13 @@ check_scope(struct loader *ld, const struct conf_settings *s, const struct key_l
 		add_error(ld, lines->line[CONF_KEY_EAB_HMAC_KEY_FILE],
 		          "eab-hmac-key-file needs eab-kid");
 	}
+	if (given(lines, CONF_KEY_STAGING_EAB_KID) != given(lines, CONF_KEY_STAGING_EAB_HMAC_KEY)) {
+		add_error(ld,
+		          given(lines, CONF_KEY_STAGING_EAB_KID)
+		                  ? lines->line[CONF_KEY_STAGING_EAB_KID]
+		                  : lines->line[CONF_KEY_STAGING_EAB_HMAC_KEY],
+		          "staging-eab-kid and staging-eab-hmac-key go together");
+	}
 	if (given(lines, CONF_KEY_EAB_HMAC_KEY) && given(lines, CONF_KEY_EAB_HMAC_KEY_FILE)) {
 		add_error(ld, lines->line[CONF_KEY_EAB_HMAC_KEY_FILE],
 		          "eab-hmac-key-file: eab-hmac-key is set too (line %d): keep one",

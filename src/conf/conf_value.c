@@ -318,17 +318,18 @@ int
 conf_value_parse_staging(struct conf_settings *s, const struct conf_key_spec *spec,
                          const char *value, char *err, size_t errlen)
 {
-	/* A URL only: a short name's staging directory is known already
-	 * (ca_staging_url). */
-	if (!http_url_ok(value)) {
+	/* A short name's directory (letsencrypt-staging) or a URL. */
+	const char *url = ca_directory_url(value);
+
+	if (url == NULL) {
 		conf_value_fail(
 		        err, errlen,
 		        "%s: invalid value '%s': expected the https URL of the CA's staging "
-		        "directory",
-		        spec->name, value);
+		        "directory or one of %s",
+		        spec->name, value, ca_short_names());
 		return -1;
 	}
-	return conf_value_set_string(s, spec, value);
+	return conf_value_set_string(s, spec, url);
 }
 
 int

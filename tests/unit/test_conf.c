@@ -915,12 +915,16 @@ static void
 test_staging_key(void **state)
 {
 	static const struct bad_case bad[] = {
-	        {"staging = letsencrypt-staging\n",
-	         {"1: staging: invalid value 'letsencrypt-staging': expected the https URL of the "
-	          "CA's staging directory"}},
+	        {"staging = lets-encrypt-staging\n",
+	         {"1: staging: invalid value 'lets-encrypt-staging': expected the https URL of the "
+	          "CA's staging directory or one of buypass, buypass-staging, google, "
+	          "google-staging, letsencrypt, letsencrypt-staging, zerossl"}},
 	        {"staging = http://127.0.0.1:14001/dir\n",
 	         {"1: staging: invalid value 'http://127.0.0.1:14001/dir': expected the https URL "
-	          "of the CA's staging directory"}},
+	          "of the CA's staging directory or one of buypass, buypass-staging, google, "
+	          "google-staging, letsencrypt, letsencrypt-staging, zerossl"}},
+	        {"staging-eab-kid = k\n",
+	         {"1: staging-eab-kid and staging-eab-hmac-key go together"}},
 	        {"[cert a]\ndomains = a.example\nstaging =\n", {"3: staging: missing value"}},
 	};
 	struct conf_settings out;
@@ -936,6 +940,20 @@ test_staging_key(void **state)
 	conf_init(&conf);
 	assert_int_equal(conf_load(&conf, conf_file_path), 0);
 	assert_string_equal(conf.global.staging, "https://127.0.0.1:14001/dir");
+	assert_string_equal(conf.certs[0].name, "a");
+	/* A short name's directory is taken too. */
+	{
+		char e[256];
+		struct conf_settings t;
+
+		memset(&t, 0, sizeof(t));
+		assert_int_equal(conf_set(&t, CONF_WHERE_GLOBAL, "staging", "letsencrypt-staging",
+		                          e, sizeof(e)),
+		                 0);
+		assert_string_equal(t.staging,
+		                    "https://acme-staging-v02.api.letsencrypt.org/directory");
+		conf_settings_finish(&t);
+	}
 	assert_true(conf.global.set & ((uint64_t)1 << CONF_KEY_STAGING));
 	assert_int_equal(conf_resolve(&conf, &conf.certs[0], NULL, &out), 0);
 	assert_string_equal(out.staging, "https://127.0.0.1:14001/dir");
@@ -1372,10 +1390,12 @@ test_ca_section_errors(void **state)
 	        {"[ca a]\nurl = https://a.example/d\ndomains = a.example\nwebroot = /w\n",
 	         {"3: domains: not a key of a [ca NAME] section (it takes url, staging, ca-file, "
 	          "email, agree-tos, account-key-type, eab-kid, eab-hmac-key, eab-hmac-key-file, "
-	          "eab-alg, profile, new-order-concurrency)",
+	          "eab-alg, profile, staging-eab-kid, staging-eab-hmac-key, "
+	          "new-order-concurrency)",
 	          "4: webroot: not a key of a [ca NAME] section (it takes url, staging, ca-file, "
 	          "email, agree-tos, account-key-type, eab-kid, eab-hmac-key, eab-hmac-key-file, "
-	          "eab-alg, profile, new-order-concurrency)"}},
+	          "eab-alg, profile, staging-eab-kid, staging-eab-hmac-key, "
+	          "new-order-concurrency)"}},
 	        {"url = https://a.example/d\n", {"1: url: only valid in a [ca NAME] section"}},
 	        {"[ca a]\nurl = https://a.example/d\n[ca a]\nurl = letsencrypt\n",
 	         {"3: duplicate section [ca a] (first on line 1)"}},

@@ -38,7 +38,7 @@ settings_of(struct conf_settings *s, const char *const *kv)
 	memset(s, 0, sizeof(*s));
 	for (size_t i = 0; kv[i] != NULL; i += 2) {
 		enum conf_where where =
-		        strcmp(kv[i], "staging") == 0 ? CONF_WHERE_GLOBAL : CONF_WHERE_CLI;
+		        strncmp(kv[i], "staging", 7) == 0 ? CONF_WHERE_GLOBAL : CONF_WHERE_CLI;
 
 		if (conf_set(s, where, kv[i], kv[i + 1], err, sizeof(err)) < 0) {
 			fail_msg("%s", err);
@@ -154,6 +154,47 @@ test_settings(void **state)
 	conf_settings_finish(&s);
 }
 
+/* The production EAB never goes to staging: staging's own, or none. */
+static void
+test_settings_eab(void **state)
+{
+	static const char *const prod_only[] = {
+	        "ca",       PROD,           "staging", STAGING, "eab-kid",
+	        "prod-kid", "eab-hmac-key", "cHJvZA",  NULL,
+	};
+	static const char *const both[] = {
+	        "ca",
+	        PROD,
+	        "staging",
+	        STAGING,
+	        "eab-kid",
+	        "prod-kid",
+	        "eab-hmac-key",
+	        "cHJvZA",
+	        "staging-eab-kid",
+	        "staging-kid",
+	        "staging-eab-hmac-key",
+	        "c3RhZ2luZw",
+	        NULL,
+	};
+	struct conf_settings s;
+	struct dry_run dr;
+
+	(void)state;
+	memset(&dr, 0, sizeof(dr));
+	dr.state_dir = (char *)"/tmp/acmed-dry-run.test";
+	settings_of(&s, prod_only);
+	assert_int_equal(dry_run_settings(&dr, "www", &s), CLI_EXIT_OK);
+	assert_null(s.eab_kid);
+	assert_null(s.eab_hmac_key);
+	conf_settings_finish(&s);
+	settings_of(&s, both);
+	assert_int_equal(dry_run_settings(&dr, "www", &s), CLI_EXIT_OK);
+	assert_string_equal(s.eab_kid, "staging-kid");
+	assert_string_equal(s.eab_hmac_key, "c3RhZ2luZw");
+	conf_settings_finish(&s);
+}
+
 /* An order in the empty private folder is "issued"; the real folder says
  * whether a real run would issue or renew. A failure keeps its message
  * without the certificate's name; those no job answered for fail too. */
@@ -209,9 +250,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_staging_url),
-	        cmocka_unit_test(test_init_finish),
-	        cmocka_unit_test(test_settings),
+	        cmocka_unit_test(test_staging_url), cmocka_unit_test(test_init_finish),
+	        cmocka_unit_test(test_settings),    cmocka_unit_test(test_settings_eab),
 	        cmocka_unit_test(test_rows),
 	};
 
