@@ -279,18 +279,17 @@ out:
 
 /* Gets or renews the certificate name of settings under state_dir and
  * prints what the caller needs; dr: a dry run's (settings and state_dir
- * are its), else NULL. Returns a CLI exit status. */
+ * are its), else NULL; more_settings: its failover CAs' (n_more).
+ * Returns a CLI exit status. */
 static int
 issue(struct cli *cli, const char *name, const struct conf_settings *settings,
       const char *state_dir, const struct preflight_memo *memo, struct dry_run *dr,
-      const struct conf *conf, const struct conf_cert *section)
+      const struct conf_settings *more_settings, size_t n_more)
 {
 	double asked_at = job_wall_time();
 	struct session s;
 	struct session_more more;
-	struct conf_settings *more_settings = NULL;
 	const struct conf_settings *more_list[CONF_CA_LIST_MAX];
-	size_t n_more = 0;
 	struct job_runner_config config;
 	struct job_request req;
 	struct policy_decision d;
@@ -312,12 +311,7 @@ issue(struct cli *cli, const char *name, const struct conf_settings *settings,
 	                                          time(NULL), &d, NULL) < 0 ||
 	                             d.action == POLICY_ORDER || d.ari_stale);
 	rc = cmd_exit(session_connect(&s, settings, state_dir, need_ca, &config));
-	/* Its failover CAs, reached when the first is needed (a dry run's
-	 * staging has none). */
-	if (rc == CLI_EXIT_OK && dr == NULL &&
-	    cmd_more_cas(conf, section, cli, &more_settings, &n_more) < 0) {
-		rc = CLI_EXIT_FAILURE;
-	}
+	/* Its failover CAs, reached when the first is needed. */
 	for (size_t i = 0; i < n_more; i++) {
 		more_list[i] = &more_settings[i];
 	}
@@ -368,7 +362,6 @@ out:
 	batch_hooks_destroy(batch);
 	session_more_finish(&more);
 	session_finish(&s);
-	cmd_more_cas_free(more_settings, n_more);
 	return rc;
 }
 
@@ -409,6 +402,9 @@ run(struct cli *cli)
 	char derived[80];
 	struct preflight_memo memo;
 	struct dry_run dr;
+	struct conf_settings *more = NULL;
+	size_t n_more = 0;
+	int kept;
 	bool dry = cli->flags[CLI_OPT_DRY_RUN];
 	int rc = CLI_EXIT_USAGE;
 
@@ -436,7 +432,8 @@ run(struct cli *cli)
 	if (name == NULL) {
 		goto out;
 	}
-	if (conf_resolve(&conf, section, &cli->settings, &settings) < 0) {
+	if (conf_resolve(&conf, section, &cli->settings, &settings) < 0 ||
+	    cmd_more_cas(&conf, section, cli, &more, &n_more) < 0) {
 		rc = CLI_EXIT_FAILURE;
 		goto out;
 	}
@@ -460,6 +457,13 @@ run(struct cli *cli)
 		if (rc != CLI_EXIT_OK) {
 			goto out;
 		}
+		/* Failover from staging to staging. */
+		kept = dry_run_more(&dr, name, &settings, more, n_more);
+		if (kept < 0) {
+			rc = CLI_EXIT_FAILURE;
+			goto out;
+		}
+		n_more = (size_t)kept;
 		rc = CLI_EXIT_USAGE;
 		dr.ca_url = settings.ca;
 		dry_run_announce(&dr);
@@ -469,11 +473,12 @@ run(struct cli *cli)
 		goto out;
 	}
 	rc = issue(cli, name, &settings, dry ? dr.state_dir : state_dir, &memo, dry ? &dr : NULL,
-	           &conf, section);
+	           more, n_more);
 	if (dry && rc != CLI_EXIT_OK) {
 		dry_run_not_run(&dr, &name, 1);
 	}
 out:
+	cmd_more_cas_free(more, n_more);
 	dry_run_finish(&dr);
 	preflight_memo_finish(&memo);
 	free(state_dir);

@@ -277,6 +277,9 @@ group_certs(struct cli *cli, const struct conf *conf, struct groups *gs, const s
 	for (size_t i = 0; i < conf->n_certs; i++) {
 		const struct conf_cert *c = &conf->certs[i];
 		struct conf_settings st;
+		struct conf_settings *more = NULL;
+		size_t n_more = 0;
+		int kept = 0;
 		struct group *g;
 
 		if (!wanted(cli, conf, c)) {
@@ -288,22 +291,38 @@ group_certs(struct cli *cli, const struct conf *conf, struct groups *gs, const s
 		if (dr != NULL) {
 			int rc = dry_run_settings(dr, c->name, &st);
 
+			/* Failover from staging to staging: the list (and so
+			 * the group) is known only now. */
+			if (rc == CLI_EXIT_OK &&
+			    (cmd_more_cas(conf, c, cli, &more, &n_more) < 0 ||
+			     (kept = dry_run_more(dr, c->name, &st, more, n_more)) < 0)) {
+				rc = CLI_EXIT_FAILURE;
+			}
 			if (rc != CLI_EXIT_OK) {
+				cmd_more_cas_free(more, n_more);
 				conf_settings_finish(&st);
 				return rc;
 			}
+			n_more = (size_t)kept;
 		}
 		g = group_for(gs, &st, conf->n_certs);
 		if (g == NULL) {
+			cmd_more_cas_free(more, n_more);
 			conf_settings_finish(&st);
 			return CLI_EXIT_FAILURE;
 		}
-		/* Its failover CAs (a dry run's staging has none). */
-		if (g->n == 0 && dr == NULL &&
-		    cmd_more_cas(conf, c, cli, &g->more, &g->n_more) < 0) {
+		/* Its failover CAs. */
+		if (g->n == 0 && dr != NULL) {
+			g->more = more;
+			g->n_more = n_more;
+		} else if (dr != NULL) {
+			cmd_more_cas_free(more, n_more);
+		} else if (g->n == 0 && cmd_more_cas(conf, c, cli, &g->more, &g->n_more) < 0) {
 			conf_settings_finish(&st);
 			return CLI_EXIT_FAILURE;
 		}
+		more = NULL;
+		n_more = 0;
 		g->settings[g->n] = st;
 		g->names[g->n] = c->name;
 		g->ca = g->settings[0].ca;

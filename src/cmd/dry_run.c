@@ -129,12 +129,59 @@ out:
 	return rc;
 }
 
-/* Counts certificate name's result and prints its line, or keeps its row
- * (json). message: the failure's, or "". */
-static void
-add(struct dry_run *dr, const char *name, enum job_result result, const char *message)
+int
+dry_run_more(const struct dry_run *dr, const char *name, struct conf_settings *settings,
+             struct conf_settings *more, size_t n_more)
 {
-	const char *url = dr->ca_url != NULL ? dr->ca_url : "";
+	size_t kept = 0;
+	size_t len = strlen(settings->ca) + 1;
+	char *list = NULL;
+
+	for (size_t i = 0; i < n_more; i++) {
+		struct log_capture cap;
+		enum cli_exit rc;
+
+		log_capture_begin(&cap);
+		cap.demote = true;
+		rc = dry_run_settings(dr, name, &more[i]);
+		log_capture_end(&cap);
+		if (rc != CLI_EXIT_OK) {
+			log_info(
+			        "%s: --dry-run: %s left out of its failover (no staging directory)",
+			        name, more[i].ca != NULL ? more[i].ca : "a CA");
+			conf_settings_finish(&more[i]);
+			continue;
+		}
+		if (kept != i) {
+			more[kept] = more[i];
+			memset(&more[i], 0, sizeof(more[i]));
+		}
+		len += strlen(more[kept].ca) + 1;
+		kept++;
+	}
+	list = malloc(len);
+	if (list == NULL) {
+		log_error("out of memory");
+		return -1;
+	}
+	strcpy(list, settings->ca);
+	for (size_t i = 0; i < kept; i++) {
+		strcat(list, " ");
+		strcat(list, more[i].ca);
+	}
+	free(settings->ca_list);
+	settings->ca_list = list;
+	return (int)kept;
+}
+
+/* Counts certificate name's result and prints its line, or keeps its row
+ * (json). message: the failure's, or ""; ca: the staging it was ordered
+ * from, NULL: dr's. */
+static void
+add(struct dry_run *dr, const char *name, enum job_result result, const char *message,
+    const char *ca)
+{
+	const char *url = ca != NULL ? ca : dr->ca_url != NULL ? dr->ca_url : "";
 	json_t *row;
 
 	dr->counts[result]++;
@@ -198,7 +245,8 @@ dry_run_on_done(const struct job_outcome *outcome, void *arg)
 	} else if (result == JOB_DEFERRED) {
 		result = JOB_FAILED;
 	}
-	add(dr, outcome->name, result, own_message(outcome));
+	/* Its CA: the staging it ended at (a failover moves it). */
+	add(dr, outcome->name, result, own_message(outcome), outcome->ca_url);
 }
 
 void
@@ -207,7 +255,7 @@ dry_run_not_run(struct dry_run *dr, const char *const *names, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		if (dry_run_row(dr, names[i]) == NULL) {
 			add(dr, names[i], JOB_FAILED,
-			    "not ordered: no staging account (see the errors above)");
+			    "not ordered: no staging account (see the errors above)", NULL);
 		}
 	}
 }

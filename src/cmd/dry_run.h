@@ -48,12 +48,24 @@ void dry_run_announce(const struct dry_run *dr);
 const char *dry_run_staging_url(const char *name, const struct conf_settings *settings);
 
 /* Turns settings (resolved, of certificate name) into its dry run's: ca
- * the staging directory (of the first CA of its list) and no other to fail
- * over to, state-dir dr's folder, no deploy hook, no shared store. Returns CLI_EXIT_OK,
+ * the staging directory (of the first CA of its list; dry_run_more adds
+ * the others' to fail over to), state-dir dr's folder, no deploy hook, no
+ * shared store, staging's own EAB (or none). Returns CLI_EXIT_OK,
  * CLI_EXIT_USAGE (no staging directory known: logged, nothing sent) or CLI_EXIT_FAILURE (out of
  * memory, logged). */
 enum cli_exit dry_run_settings(const struct dry_run *dr, const char *name,
                                struct conf_settings *settings);
+
+/* For a certificate whose ca lists several CAs (more: the later ones'
+ * settings, cmd_more_cas; settings already through dry_run_settings): each
+ * later CA turned into its staging's (dry_run_settings), one without a
+ * known staging left out (said), and settings->ca_list the staging
+ * directories in the list's order, so that the dry run fails over from
+ * staging to staging as a real run would from CA to CA. Returns how many
+ * of more are kept (moved to its front; the others finished), or -1 when
+ * out of memory (logged). */
+int dry_run_more(const struct dry_run *dr, const char *name, struct conf_settings *settings,
+                 struct conf_settings *more, size_t n_more);
 
 /* A runner's done callback (job_runner_on_done, arg dr): counts and
  * prints (or keeps, json) the line of the job's certificate. */

@@ -176,6 +176,26 @@ EOF
 		fail "orders: A +$(($(orders "$A_LOG") - a0)), B +$(($(orders "$B_LOG") - b0))"
 }
 
+# A dry run fails over from staging to staging: A's staging away, B's
+# (B itself here, with its own EAB for staging) issues; nothing real is
+# touched.
+case_dry_run_failover()
+{
+	local conf3=$T/acmed3.conf b0 before after
+
+	sed -e "s|^url = $A_URL\$|url = $A_URL\nstaging = https://127.0.0.1:1/dir|" \
+		-e "s|^url = $B_URL\$|url = $B_URL\nstaging = $B_URL\nstaging-eab-kid = kid-b\nstaging-eab-hmac-key = $EAB_KEY|" \
+		"$CONF" >"$conf3"
+	before=$(tree_snapshot "$STATE")
+	b0=$(orders "$B_LOG")
+	run -c "$conf3" renew --dry-run fo
+	expect_status 0
+	expect_stdout_contains "fo: would be renewed by $B_URL"
+	after=$(tree_snapshot "$STATE")
+	[[ $before == "$after" ]] || fail "the state folder changed in a dry run"
+	(($(orders "$B_LOG") == b0 + 1)) || fail "B's staging got $(($(orders "$B_LOG") - b0)) orders"
+}
+
 # A daemon whose other CA is away at its start: said, tried again, and
 # used once back.
 case_daemon_ca_back()
@@ -214,6 +234,7 @@ case_daemon_ca_back()
 case_ "first CA of the list issues; the second is not asked" case_first_ca
 case_ "first CA down: the second issues, status says which and why" case_a_down
 case_ "first CA back: not reordered before due; the next renewal is the first's" case_a_back
+case_ "a dry run fails over from staging to staging, EAB its own" case_dry_run_failover
 case_ "one daemon, certificates of two CAs (one with EAB)" case_daemon_two_cas
 case_ "a daemon's other CA away at its start: tried again, used once back" case_daemon_ca_back
 lib_finish
