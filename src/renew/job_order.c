@@ -201,6 +201,57 @@ next_ca(struct job *job)
 	return NULL;
 }
 
+/* Whether URLs a and b are on one origin (scheme, host and port: what
+ * precedes the path). */
+static bool
+same_origin(const char *a, const char *b)
+{
+	const char *ea =
+	        strchr(a, '/') != NULL && strstr(a, "://") != NULL ? strstr(a, "://") + 3 : a;
+	const char *eb =
+	        strchr(b, '/') != NULL && strstr(b, "://") != NULL ? strstr(b, "://") + 3 : b;
+	size_t la = (size_t)(ea - a) + strcspn(ea, "/");
+	size_t lb = (size_t)(eb - b) + strcspn(eb, "/");
+
+	return la == lb && strncmp(a, b, la) == 0;
+}
+
+/* An order left by an earlier run at another CA of the list (a failover
+ * killed before it was done): taken on there, where it is, rather than
+ * dropped for a new one at the first CA. */
+static void
+follow_resumed_order(struct job *job)
+{
+	const char *url = job->view.st.order_url;
+	char item[CONF_CA_ITEM_MAX + 1];
+	size_t len;
+
+	if (url == NULL || same_origin(url, job->ca->url) || job->s.ca_list == NULL) {
+		return;
+	}
+	for (const char *p = job->s.ca_list; *p != '\0'; p += len, p += strspn(p, " ")) {
+		struct job_ca *ca;
+
+		len = strcspn(p, " ");
+		snprintf(item, sizeof(item), "%.*s", (int)len, p);
+		ca = job_shared_ca(job->sh, item);
+		if (ca == NULL || ca == job->ca || ca->issue.client == NULL ||
+		    !same_origin(url, ca->url)) {
+			continue;
+		}
+		log_info("%s: taking on its order at %s, left by an earlier run", job->name,
+		         ca->url);
+		snprintf(job->fallback, sizeof(job->fallback),
+		         "an order an earlier failover from %s made here, taken on", job->ca->url);
+		job->ca = ca;
+		if (state_set(&job->s.ca, ca->url) < 0 ||
+		    state_set(&job->s.profile, ca->profile) < 0) {
+			log_error("%s: out of memory", job->name);
+		}
+		return;
+	}
+}
+
 bool
 job_failover(struct job *job, const char *why)
 {
@@ -438,6 +489,10 @@ job_order(struct job *job, const struct policy_decision *d)
 
 	if (d != &job->order_decision) {
 		job->order_decision = *d;
+		/* An order for other names is dropped, wherever it is. */
+		if (d->reason != POLICY_NAMES) {
+			follow_resumed_order(job);
+		}
 	}
 	/* Offline, nothing is ordered: no reason to stop a web server. */
 	if (batch_hooks_any(job->sh->batch) && !job->batch_entered &&

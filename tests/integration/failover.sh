@@ -176,6 +176,38 @@ EOF
 		fail "orders: A +$(($(orders "$A_LOG") - a0)), B +$(($(orders "$B_LOG") - b0))"
 }
 
+# An order made at B by a failover, its run killed before the end: the
+# next run, A back, takes it on at B instead of ordering anew at A.
+case_resume_at_fallback()
+{
+	local conf4=$T/acmed4.conf pid a0 b0 d4=$STATE/certs/res
+
+	cp "$CONF" "$conf4"
+	printf '#!/bin/sh\n[ "$1" = add ] && sleep 6\nexit 0\n' >"$T/slow-http"
+	chmod +x "$T/slow-http"
+	printf '\n[cert res]\ndomains = res.example\nhttp-hook = %s\n' "$T/slow-http" >>"$conf4"
+	pebble_halt
+	"$ACMED" -c "$conf4" renew res >"$T/res.out" 2>"$T/res.err" &
+	pid=$!
+	if ! wait_until 30 grep -q '"order_url"' "$d4/state.json"; then
+		fail "no order recorded at B: $(tr '\n' ' ' <"$T/res.err")"
+	fi
+	kill -9 "$pid"
+	wait "$pid" 2>/dev/null
+	pebble_restart || fail "Pebble A did not start again"
+	curl -sSf --max-time 10 --cacert "$A_CA" -o "$T/rootA.pem" "$A_MGMT/roots/0" ||
+		fail "no root from A"
+	a0=$(orders "$A_LOG")
+	b0=$(orders "$B_LOG")
+	run_t 60 -c "$conf4" renew res
+	expect_status 0
+	expect_stderr_contains "res: taking on its order at $B_URL"
+	(($(orders "$A_LOG") == a0 && $(orders "$B_LOG") == b0)) ||
+		fail "orders: A +$(($(orders "$A_LOG") - a0)), B +$(($(orders "$B_LOG") - b0)), want none"
+	openssl verify -CAfile "$T/rootB.pem" -untrusted "$d4/chain.pem" "$d4/cert.pem" \
+		>/dev/null 2>&1 || fail "res is not B's"
+}
+
 # A dry run fails over from staging to staging: A's staging away, B's
 # (B itself here, with its own EAB for staging) issues; nothing real is
 # touched.
@@ -235,6 +267,7 @@ case_ "first CA of the list issues; the second is not asked" case_first_ca
 case_ "first CA down: the second issues, status says which and why" case_a_down
 case_ "first CA back: not reordered before due; the next renewal is the first's" case_a_back
 case_ "a dry run fails over from staging to staging, EAB its own" case_dry_run_failover
+case_ "an order a killed failover left at the second CA is taken on there" case_resume_at_fallback
 case_ "one daemon, certificates of two CAs (one with EAB)" case_daemon_two_cas
 case_ "a daemon's other CA away at its start: tried again, used once back" case_daemon_ca_back
 lib_finish
