@@ -195,11 +195,12 @@ _acmed_cas()
 	fi
 }
 
-# _acmed_certs FILE: the NAMEs of the [cert NAME] sections of FILE, as
-# acmed's configuration loader reads them (src/conf_load.c).
+# _acmed_certs FILE [KIND]: the NAMEs of the [cert NAME] sections of FILE
+# (of the [ca NAME] ones with KIND ca), as acmed's configuration loader
+# reads them (src/conf_load.c).
 _acmed_certs()
 {
-	local line re='^[[:space:]]*\[[[:space:]]*cert[[:space:]]+([A-Za-z0-9._-]+)[[:space:]]*\][[:space:]]*$'
+	local line re='^[[:space:]]*\[[[:space:]]*'"${2:-cert}"'[[:space:]]+([A-Za-z0-9._-]+)[[:space:]]*\][[:space:]]*$'
 
 	[[ -r $1 && -f $1 ]] || return 0
 	while IFS= read -r line || [[ -n $line ]]; do
@@ -286,7 +287,9 @@ _acmed_value()
 		_acmed_words "${words[@]}"
 		;;
 	'URL|NAME')
+		# The short names, and the [ca NAME] sections of the configuration.
 		mapfile -t words < <(_acmed_cas "$1" "$2")
+		mapfile -t -O "${#words[@]}" words < <(_acmed_certs "$(_acmed_config "$1" "$2" "$config")" ca)
 		_acmed_words "${words[@]}"
 		;;
 	'NAME|CERTFILE')

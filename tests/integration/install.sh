@@ -350,6 +350,9 @@ domains = mail.example.com
 
 [cert api_2]
 domains = api.example.com
+
+[ca mine]
+url = https://ca.example/dir
 EOF
 
 t_complete_cert_names()
@@ -411,6 +414,9 @@ t_complete_options()
 	expect_completions HS256 HS384 HS512
 	complete_line acmed cert --ca letsencrypt
 	expect_completions letsencrypt letsencrypt-staging
+	# The configuration's [ca NAME] sections too.
+	complete_line acmed -c "$CERT_CONF" cert --ca mi
+	expect_completions mine
 	complete_line acmed check "$T/etc/acmed."
 	expect_completions "$CERT_CONF"
 }
