@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "challenge/challenge.h"
@@ -9,6 +10,7 @@
 #include "config.h"
 #include "base/ident.h"
 #include "base/log.h"
+#include "conf/ca.h"
 #include "renew/preflight.h"
 #include "cmd/fleet.h"
 
@@ -194,6 +196,47 @@ print_idn(const struct conf *conf)
 	}
 }
 
+/* Whether list (a ca value, space separated) names item. */
+static bool
+list_names(const char *list, const char *item)
+{
+	size_t n = strlen(item);
+
+	for (const char *p = list; p != NULL && *p != '\0';
+	     p += strcspn(p, " "), p += strspn(p, " ")) {
+		if (strncmp(p, item, n) == 0 && (p[n] == ' ' || p[n] == '\0')) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* [ca NAME] sections no ca list names (nothing orders from them), and
+ * those that take a short name's place: warnings, the file still valid. */
+static void
+warn_cas(const struct conf *conf)
+{
+	for (size_t i = 0; i < conf->n_cas; i++) {
+		const struct conf_ca *ca = &conf->cas[i];
+		bool used = list_names(conf->global.ca, ca->name);
+
+		for (size_t k = 0; k < conf->n_certs && !used; k++) {
+			used = list_names(conf->certs[k].settings.ca, ca->name);
+		}
+		if (!used) {
+			log_warn(
+			        "%s:%d: [ca %s] is named by no ca list: nothing is ordered from it",
+			        conf->path, ca->line, ca->name);
+		}
+		if (ca_directory_url(ca->name) != NULL) {
+			log_warn(
+			        "%s:%d: [ca %s] takes the place of the short name %s wherever a ca "
+			        "list names it",
+			        conf->path, ca->line, ca->name, ca->name);
+		}
+	}
+}
+
 static int
 run(struct cli *cli)
 {
@@ -210,6 +253,7 @@ run(struct cli *cli)
 	if (cli_load_config(cli, &conf) < 0) {
 		goto out;
 	}
+	warn_cas(&conf);
 	if (!cli->flags[CLI_OPT_SYNTAX] &&
 	    (check_host(cli, &conf) < 0 || check_fleet(cli, &conf) < 0)) {
 		goto out;

@@ -355,6 +355,23 @@ t_every_problem()
 	fi
 }
 
+# [ca] sections nothing orders from, or in a short name's place: warned,
+# the file valid.
+t_ca_warnings()
+{
+	local conf=$T/cas.conf
+
+	printf 'ca = a\n[ca a]\nurl = https://a.example/d\n[ca spare]\nurl = https://c.example/d\n' >"$conf"
+	printf '[ca zerossl]\nurl = https://z.example/d\n[cert w]\ndomains = w.example\nca = a zerossl\n' >>"$conf"
+	run check --syntax "$conf"
+	expect_status 0
+	expect_stderr_contains "$conf:4: [ca spare] is named by no ca list"
+	expect_stderr_contains "$conf:6: [ca zerossl] takes the place of the short name zerossl"
+	if grep -q "\[ca a\]" "$ERR"; then
+		fail "a [ca] a list names was warned about"
+	fi
+}
+
 case_ "check accepts a valid configuration" t_good
 case_ "check reports an unknown key and a bad key-type by line" t_bad
 case_ "check reports problems inside a [cert] section by line" t_bad_in_section
@@ -365,5 +382,6 @@ case_ "check refuses a state folder on a read-only file system" t_readonly_state
 case_ "check refuses a full state folder" t_full_state
 case_ "check refuses a listen port another program holds" t_port_bound
 case_ "check reports every problem, the shared state folder once" t_every_problem
+case_ "check warns of [ca] sections unused or in a short name's place" t_ca_warnings
 
 lib_finish
