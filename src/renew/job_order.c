@@ -495,6 +495,18 @@ job_order(struct job *job, const struct policy_decision *d)
 		}
 	}
 	/* Offline, nothing is ordered: no reason to stop a web server. */
+	/* What the CA would refuse anyway stops the job before the pre-hook
+	 * takes a web server down for nothing. */
+	if (batch_hooks_any(job->sh->batch) && !job->batch_entered &&
+	    job->ca->issue.client != NULL &&
+	    preflight_profile(acme_client_directory(job->ca->issue.client), job->s.profile,
+	                      job->message, sizeof(job->message)) < 0) {
+		char problem[JOB_MESSAGE_LEN];
+
+		memcpy(problem, job->message, sizeof(problem));
+		job_fail(job, "%s: %s", job->name, problem);
+		return;
+	}
 	if (batch_hooks_any(job->sh->batch) && !job->batch_entered &&
 	    job->ca->issue.client != NULL) {
 		job->batch_entered = true;

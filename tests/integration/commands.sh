@@ -226,6 +226,12 @@ t_hooks()
 	[[ $(orders) == "$n" ]] || fail "an order was placed after the pre-hook failed"
 	[[ $(cat "$HOOK_LOG") == $'pre h2.example fail\npost h2.example b' ]] ||
 		fail "hooks after a failing pre-hook: $(tr '\n' ';' <"$HOOK_LOG")"
+	# A profile the CA does not offer: refused before the pre-hook.
+	: >"$HOOK_LOG"
+	issue h3.example --pre-hook "$HOOK a" --post-hook "$HOOK b" --profile nosuch
+	expect_status 1
+	expect_stderr_contains "profile nosuch"
+	[[ ! -s $HOOK_LOG ]] || fail "hooks ran for an order refused before: $(tr '\n' ';' <"$HOOK_LOG")"
 	# renew: once around both orders of the run.
 	cat >"$T/hooks.conf" <<EOF
 ca = $PEBBLE_DIR_URL
