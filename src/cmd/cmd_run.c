@@ -19,170 +19,11 @@
 #include "renew/responders.h"
 #include "renew/schedule.h"
 #include "cmd/fleet.h"
+#include "cmd/daemon.h"
 #include "cmd/session.h"
 
 #define RETRY_MIN 10.0
 #define RETRY_MAX 3600.0
-
-/* The daemon: its CAs and their accounts, a job runner and the schedule. */
-struct daemon {
-	struct ev_loop *loop;
-	struct cli *cli;
-	struct conf conf;
-	struct conf_settings settings; /* global, resolved */
-	struct session s; /* the first CA of the global settings */
-	/* Every other CA a certificate may order from (its own, or one of
-	 * its failover list), each once, resolved for the first certificate
-	 * naming it; their sessions once started. */
-	struct conf_settings *more_settings;
-	size_t n_more;
-	struct session_more more;
-	char *ca_set; /* cas_signature at the start: a reload keeps it */
-	char *state_dir; /* session_state_dir of settings */
-	/* Why the first CA could not be used at the start, while the other
-	 * CAs carry its certificates (failover); "" once it is reached. */
-	char first_offline[640];
-	ev_timer more_retry; /* the other CAs that could not be reached */
-	double more_delay;
-	bool ready;
-	struct job_runner *runner;
-	struct batch_hooks *batch; /* pre-hook and post-hook, or NULL */
-	struct schedule *schedule;
-	struct cmd_fleet fleet; /* fleet mode: the shared store, or none */
-	/* fleet mode: the challenge responders, open from the start (this
-	 * node answers the other nodes' validations), or NULL */
-	struct responders *responders;
-	struct ctl *ctl;
-	char *socket_path;
-	struct store_daemon *mark; /* on the state folder: a daemon runs here */
-	ev_timer retry;
-	double retry_delay;
-	bool starting; /* in start(), which runs the loop while it waits */
-	ev_signal sigterm;
-	ev_signal sigint;
-	ev_signal sighup;
-	int rc;
-};
-
-/* Whether url is global's CA or one of list's n. */
-static bool
-ca_listed(const struct conf_settings *global, const struct conf_settings *list, size_t n,
-          const char *url)
-{
-	bool ret = cmd_same(ca_settings_url(global->ca), url);
-
-	for (size_t i = 0; i < n && !ret; i++) {
-		ret = cmd_same(ca_settings_url(list[i].ca), url);
-	}
-	return ret;
-}
-
-/* The CAs of cert's list (the global one's when cert is NULL) that are
- * not global's first nor in *out yet, appended to *out. Returns 0 or -1
- * (logged). */
-static int
-add_cas_of(const struct conf *conf, const struct conf_cert *cert, const struct cli *cli,
-           const struct conf_settings *global, struct conf_settings **out, size_t *n)
-{
-	struct conf_settings st;
-	struct conf_settings *grown;
-	int rc;
-
-	for (size_t i = 0; (rc = conf_resolve_at(conf, cert, &cli->settings, i, &st)) == 0; i++) {
-		const char *url = ca_settings_url(st.ca);
-
-		if (url == NULL) {
-			log_error("ca: '%s' is neither a [ca NAME] section, an https URL nor one "
-			          "of %s",
-			          st.ca, ca_short_names());
-			conf_settings_finish(&st);
-			return -1;
-		}
-		if (ca_listed(global, *out, *n, url)) {
-			conf_settings_finish(&st);
-			continue;
-		}
-		grown = realloc(*out, (*n + 1) * sizeof(**out));
-		if (grown == NULL) {
-			conf_settings_finish(&st);
-			break;
-		}
-		*out = grown;
-		(*out)[(*n)++] = st;
-	}
-	if (rc < 0 || rc == 0) {
-		log_error("out of memory");
-		return -1;
-	}
-	return 0;
-}
-
-/* Every CA the certificates of conf may order from besides global's
- * first: from the global list and from each section that sets ca. */
-static int
-collect_cas(const struct conf *conf, const struct cli *cli, const struct conf_settings *global,
-            struct conf_settings **out, size_t *n)
-{
-	*out = NULL;
-	*n = 0;
-	if (add_cas_of(conf, NULL, cli, global, out, n) < 0) {
-		return -1;
-	}
-	for (size_t i = 0; i < conf->n_certs; i++) {
-		if ((conf->certs[i].settings.set & ((uint64_t)1 << CONF_KEY_CA)) != 0 &&
-		    add_cas_of(conf, &conf->certs[i], cli, global, out, n) < 0) {
-			return -1;
-		}
-	}
-	return 0;
-}
-
-static int
-url_cmp(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* The daemon's CAs as one string (sorted directory URLs, each with its
- * ca-file): what a reload must keep. NULL when out of memory. */
-static char *
-cas_signature(const struct conf_settings *global, const struct conf_settings *list, size_t n)
-{
-	const char **urls = calloc(n + 1, sizeof(*urls));
-	struct buf b;
-	char *ret = NULL;
-
-	buf_init(&b, 1024 * 1024);
-	if (urls == NULL) {
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
-		urls[i] = ca_settings_url(list[i].ca);
-	}
-	qsort(urls, n, sizeof(*urls), url_cmp);
-	buf_add(&b, ca_settings_url(global->ca), strlen(ca_settings_url(global->ca)));
-	if (global->ca_file != NULL) {
-		buf_add(&b, global->ca_file, strlen(global->ca_file));
-	}
-	for (size_t i = 0; i < n; i++) {
-		buf_add(&b, " ", 1);
-		buf_add(&b, urls[i], strlen(urls[i]));
-		for (size_t k = 0; k < n; k++) {
-			if (list[k].ca_file != NULL &&
-			    strcmp(ca_settings_url(list[k].ca), urls[i]) == 0) {
-				buf_add(&b, list[k].ca_file, strlen(list[k].ca_file));
-			}
-		}
-	}
-	buf_add(&b, "", 1);
-	if (!b.failed) {
-		ret = strdup(b.data);
-	}
-out:
-	buf_finish(&b);
-	free(urls);
-	return ret;
-}
 
 /* What acmed check refuses: a state folder it cannot write to stops the
  * daemon (nothing could be kept); a certificate's own problem (a hook that
@@ -276,8 +117,8 @@ drop_sections(struct conf *conf)
 /* Picks up the account key from disk when another process rolled it over
  * (acmed account rollover): the key on disk is the one the CA knows.
  * Returns acme_account_reload's rc (0 before the account is set up). */
-static int
-reload_account(struct daemon *d, const char *why)
+int
+daemon_reload_account(struct daemon *d, const char *why)
 {
 	int rc = 0;
 
@@ -305,7 +146,7 @@ on_job_done(const struct job_outcome *o, void *arg)
 	/* An order signed with a key the CA no longer knows fails (a JWS or
 	 * unauthorized error); if account.key changed on disk meanwhile,
 	 * once more with the new key. Only a change retries: no loop. */
-	if (result == JOB_FAILED && reload_account(d, "changed on disk") == 1) {
+	if (result == JOB_FAILED && daemon_reload_account(d, "changed on disk") == 1) {
 		log_warn("%s: the account key changed on disk; ordering again with the new key",
 		         name);
 		schedule_renew_now(d->schedule, name);
@@ -687,8 +528,8 @@ on_reload(struct ev_loop *loop, ev_signal *w, int revents)
 		goto out;
 	}
 	if (conf_resolve(&conf, NULL, &d->cli->settings, &settings) < 0 ||
-	    collect_cas(&conf, d->cli, &settings, &more, &n_more) < 0 ||
-	    (ca_set = cas_signature(&settings, more, n_more)) == NULL ||
+	    daemon_collect_cas(&conf, d->cli, &settings, &more, &n_more) < 0 ||
+	    (ca_set = daemon_cas_signature(&settings, more, n_more)) == NULL ||
 	    preflight_all(&conf, d->cli, &settings, PREFLIGHT_NO_LISTEN) < 0) {
 		log_error("reload: configuration not changed");
 		goto out;
@@ -733,159 +574,13 @@ on_reload(struct ev_loop *loop, ev_signal *w, int revents)
 out:
 	/* Whatever became of the configuration: SIGHUP is also how an
 	 * operator makes the daemon take a new account key. */
-	reload_account(d, "SIGHUP");
+	daemon_reload_account(d, "SIGHUP");
 	cmd_more_cas_free(more, n_more);
 	free(ca_set);
 	conf_settings_finish(&settings);
 	conf_finish(&conf);
 	notify_send("READY=1");
 	update_status(d);
-}
-
-static void
-add_job(const struct job *job, void *arg)
-{
-	json_array_append_new(arg, json_pack("{s:s, s:s, s:I}", "cert", job_name(job), "state",
-	                                     job_state(job), "since", (json_int_t)job_since(job)));
-}
-
-/* The most a status answer takes: what a client reads (io/ctl.c). */
-#define STATUS_TEXT_MAX (64 * 1024 * 1024)
-
-/* A status row's text after a comma (none before the first). */
-static void
-add_row(const struct status_row *row, void *arg)
-{
-	struct buf *text = arg;
-	char *one = ctl_reply_json(cmd_status_row_json(row));
-
-	if (one == NULL) {
-		text->failed = true;
-		return;
-	}
-	if (text->data[text->len - 1] != '[') {
-		buf_add(text, ",", 1);
-	}
-	buf_add(text, one, strlen(one));
-	free(one);
-}
-
-/* {"ready": ..., "certs": [rows]}, written row by row: 100,000 rows as one
- * tree of JSON values would hold ten times the memory of their text. */
-static char *
-status_text(struct daemon *d)
-{
-	struct buf text;
-	const char *head =
-	        d->ready ? "{\"ready\":true,\"certs\":[" : "{\"ready\":false,\"certs\":[";
-
-	buf_init(&text, STATUS_TEXT_MAX);
-	buf_add(&text, head, strlen(head));
-	if (d->schedule != NULL && !text.failed) {
-		schedule_each(d->schedule, add_row, &text);
-	}
-	buf_add(&text, "]}", 2);
-	if (text.failed) {
-		buf_finish(&text);
-		log_error("status: out of memory, or an answer past %d MiB",
-		          STATUS_TEXT_MAX / (1024 * 1024));
-		return ctl_reply_json(json_pack("{s:s}", "error", "out of memory"));
-	}
-	return buf_steal(&text, NULL);
-}
-
-/* The answer to every request but status. */
-static json_t *
-answer(struct daemon *d, const char *cmd, const char *cert)
-{
-	json_t *list = json_array();
-
-	if (strcmp(cmd, "jobs") == 0) {
-		if (d->runner != NULL) {
-			job_runner_each(d->runner, add_job, list);
-		}
-		return json_pack(
-		        "{s:I, s:I, s:o}", "active",
-		        (json_int_t)(d->runner != NULL ? job_runner_active(d->runner) : 0),
-		        "pending",
-		        (json_int_t)(d->runner != NULL ? job_runner_waiting(d->runner) : 0), "jobs",
-		        list);
-	}
-	json_decref(list);
-	/* Sent by acmed account rollover, update and deactivate once done. */
-	if (strcmp(cmd, "account-reload") == 0) {
-		int rc = reload_account(d, "acmed account");
-
-		if (rc == ACME_ACCOUNT_BUSY) {
-			return json_pack("{s:s}", "error",
-			                 "the account is locked by another process");
-		}
-		if (rc < 0) {
-			return json_pack("{s:s}", "error",
-			                 "the account files are not usable (see the daemon's log)");
-		}
-		return json_pack("{s:b, s:b}", "ok", 1, "changed", rc == 1);
-	}
-	/* Asked by acmed delete: a certificate this daemon renews is not
-	 * taken from under it. */
-	if (strcmp(cmd, "watches") == 0 && cert != NULL) {
-		struct conf_settings s;
-
-		return json_pack("{s:b}", "watched",
-		                 d->schedule != NULL ? schedule_settings(d->schedule, cert, &s) == 0
-		                                     : conf_find_cert(&d->conf, cert) != NULL);
-	}
-	if (strcmp(cmd, "renew") == 0 && cert != NULL) {
-		/* A name the configuration does not hold is the asker's
-		 * mistake (exit 2), whether or not the CA answers yet: until
-		 * the schedule holds the certificates, the sections do. */
-		if (d->schedule == NULL && conf_find_cert(&d->conf, cert) == NULL) {
-			return json_pack("{s:s, s:b}", "error", "no such certificate", "unknown",
-			                 1);
-		}
-		if (d->schedule == NULL) {
-			return json_pack(
-			        "{s:s}", "error",
-			        "the daemon is not connected to its CA yet; it renews what "
-			        "is due once it is (see its log)");
-		}
-		if (schedule_renew_now(d->schedule, cert) < 0) {
-			return json_pack("{s:s, s:b}", "error", "no such certificate", "unknown",
-			                 1);
-		}
-		if (d->fleet.cluster != NULL &&
-		    cluster_state(d->fleet.cluster, NULL) != CLUSTER_STATE_READY) {
-			/* Asked of this node only: it orders once the store is
-			 * back (a restart meanwhile forgets it). */
-			return json_pack(
-			        "{s:b, s:s}", "ok", 1, "waits",
-			        cluster_state(d->fleet.cluster, NULL) == CLUSTER_STATE_BAD_KEY
-			                ? "the fleet's store is held by another cluster "
-			                  "key (see the daemon's log): the renewal waits for "
-			                  "it (asked of this node only)"
-			                : "the fleet's store cannot be reached: the renewal "
-			                  "waits for it (asked of this node only; ask again "
-			                  "if it restarts meanwhile)");
-		}
-		return json_pack("{s:b}", "ok", 1);
-	}
-	return json_pack("{s:s}", "error", "unknown command");
-}
-
-static char *
-on_request(json_t *request, void *arg)
-{
-	struct daemon *d = arg;
-	const char *cmd = NULL;
-	const char *cert = NULL;
-
-	if (json_unpack(request, "{s:s, s?s}", "cmd", &cmd, "cert", &cert) != 0) {
-		return ctl_reply_json(json_pack("{s:s}", "error", "no \"cmd\""));
-	}
-	if (strcmp(cmd, "status") == 0) {
-		return status_text(d);
-	}
-	return ctl_reply_json(answer(d, cmd, cert));
 }
 
 static int
@@ -913,8 +608,8 @@ run(struct cli *cli)
 		goto out;
 	}
 	if (conf_resolve(&d.conf, NULL, &cli->settings, &d.settings) < 0 ||
-	    collect_cas(&d.conf, cli, &d.settings, &d.more_settings, &d.n_more) < 0 ||
-	    (d.ca_set = cas_signature(&d.settings, d.more_settings, d.n_more)) == NULL ||
+	    daemon_collect_cas(&d.conf, cli, &d.settings, &d.more_settings, &d.n_more) < 0 ||
+	    (d.ca_set = daemon_cas_signature(&d.settings, d.more_settings, d.n_more)) == NULL ||
 	    (d.state_dir = session_state_dir(&d.settings)) == NULL) {
 		goto out;
 	}
@@ -945,7 +640,7 @@ run(struct cli *cli)
 	if (open_responders(&d) < 0) {
 		goto out;
 	}
-	d.ctl = ctl_listen(d.loop, d.socket_path, on_request, &d);
+	d.ctl = ctl_listen(d.loop, d.socket_path, daemon_on_request, &d);
 	if (d.ctl == NULL) {
 		goto out;
 	}

@@ -1,0 +1,84 @@
+/* What the daemon's files share (cmd_run.c: its life, start, reload;
+ * cmd_run_cas.c: the CAs its certificates name; cmd_run_ctl.c: what it
+ * answers on its control socket). Not for other commands. */
+#ifndef ACMED_DAEMON_H
+#define ACMED_DAEMON_H
+
+#include <ev.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "cmd/cli.h"
+#include "cmd/fleet.h"
+#include "cmd/session.h"
+#include "conf/conf.h"
+#include "io/ctl.h"
+#include "renew/batch_hooks.h"
+#include "renew/job_runner.h"
+#include "renew/responders.h"
+#include "renew/schedule.h"
+#include "store/store_daemon.h"
+
+/* The daemon: its CAs and their accounts, a job runner and the schedule. */
+struct daemon {
+	struct ev_loop *loop;
+	struct cli *cli;
+	struct conf conf;
+	struct conf_settings settings; /* global, resolved */
+	struct session s; /* the first CA of the global settings */
+	/* Every other CA a certificate may order from (its own, or one of
+	 * its failover list), each once, resolved for the first certificate
+	 * naming it; their sessions once started. */
+	struct conf_settings *more_settings;
+	size_t n_more;
+	struct session_more more;
+	char *ca_set; /* cas_signature at the start: a reload keeps it */
+	char *state_dir; /* session_state_dir of settings */
+	/* Why the first CA could not be used at the start, while the other
+	 * CAs carry its certificates (failover); "" once it is reached. */
+	char first_offline[640];
+	ev_timer more_retry; /* the other CAs that could not be reached */
+	double more_delay;
+	bool ready;
+	struct job_runner *runner;
+	struct batch_hooks *batch; /* pre-hook and post-hook, or NULL */
+	struct schedule *schedule;
+	struct cmd_fleet fleet; /* fleet mode: the shared store, or none */
+	/* fleet mode: the challenge responders, open from the start (this
+	 * node answers the other nodes' validations), or NULL */
+	struct responders *responders;
+	struct ctl *ctl;
+	char *socket_path;
+	struct store_daemon *mark; /* on the state folder: a daemon runs here */
+	ev_timer retry;
+	double retry_delay;
+	bool starting; /* in start(), which runs the loop while it waits */
+	ev_signal sigterm;
+	ev_signal sigint;
+	ev_signal sighup;
+	int rc;
+};
+
+/* Every CA the certificates of conf may order from besides global's
+ * first: from the global list and from each section that sets ca, each
+ * once, resolved for the first certificate naming it (*out, n of them;
+ * cmd_more_cas_free). Returns 0 or -1 (logged). */
+int daemon_collect_cas(const struct conf *conf, const struct cli *cli,
+                       const struct conf_settings *global, struct conf_settings **out, size_t *n);
+
+/* The daemon's CAs as one string (sorted directory URLs, each with its
+ * ca-file): what a reload must keep. NULL when out of memory. */
+char *daemon_cas_signature(const struct conf_settings *global, const struct conf_settings *list,
+                           size_t n);
+
+/* Picks up the account key from disk when another process rolled it over
+ * (acmed account rollover): the key on disk is the one the CA knows.
+ * Returns acme_account_reload's rc (0 before the account is set up). */
+int daemon_reload_account(struct daemon *d, const char *why);
+
+/* The control socket's handler (ctl_listen; arg the daemon): status, jobs,
+ * renew, watches, account-reload. */
+char *daemon_on_request(json_t *request, void *arg);
+
+#endif
