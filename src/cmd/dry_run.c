@@ -164,10 +164,10 @@ dry_run_more(const struct dry_run *dr, const char *name, struct conf_settings *s
 		log_error("out of memory");
 		return -1;
 	}
-	strcpy(list, settings->ca);
+	size_t off = (size_t)snprintf(list, len, "%s", settings->ca);
+
 	for (size_t i = 0; i < kept; i++) {
-		strcat(list, " ");
-		strcat(list, more[i].ca);
+		off += (size_t)snprintf(list + off, len - off, " %s", more[i].ca);
 	}
 	free(settings->ca_list);
 	settings->ca_list = list;

@@ -433,7 +433,7 @@ set_ca_list(const struct conf *conf, const char *list, struct conf_settings *out
 	for (size_t i = 0; ca_item(list, i, item, sizeof(item)); i++) {
 		const char *url = ca_item_url(conf, item);
 
-		off += (size_t)sprintf(text + off, "%s%s", off > 0 ? " " : "", url);
+		off += (size_t)snprintf(text + off, len + 1 - off, "%s%s", off > 0 ? " " : "", url);
 	}
 	free(out->ca_list);
 	out->ca_list = text;
