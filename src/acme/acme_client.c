@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "acme/acme_client_test.h"
+#include "acme/acme_counts.h"
 #include "base/b64.h"
 #include "base/list.h"
 #include "base/log.h"
@@ -57,6 +58,7 @@ struct acme_client {
 	char *nonces[NONCE_POOL_SIZE];
 	size_t n_nonces;
 	struct list requests;
+	struct acme_counts counts; /* every answer, for the metrics */
 };
 
 static int
@@ -209,6 +211,12 @@ const struct acme_directory *
 acme_client_directory(const struct acme_client *client)
 {
 	return client->have_directory ? &client->directory : NULL;
+}
+
+const struct acme_counts *
+acme_client_counts(const struct acme_client *client)
+{
+	return &client->counts;
 }
 
 const char *
@@ -454,6 +462,7 @@ on_post(const struct http_response *resp, void *arg)
 	struct request *req = arg;
 	struct acme_client *client = req->client;
 
+	acme_counts_add(&client->counts, resp);
 	nonce_push(client, resp->replay_nonce);
 	if (resp->status == 400 && is_json_type(resp->content_type, "application/problem+json")) {
 		struct acme_problem problem;
@@ -634,6 +643,7 @@ on_get(const struct http_response *resp, void *arg)
 {
 	struct request *req = arg;
 
+	acme_counts_add(&req->client->counts, resp);
 	nonce_push(req->client, resp->replay_nonce);
 	if (retry_later(req, resp)) {
 		return;
@@ -673,6 +683,7 @@ on_directory(const struct http_response *resp, void *arg)
 	char message[MESSAGE_LEN];
 	int rc = -1;
 
+	acme_counts_add(&client->counts, resp);
 	nonce_push(client, resp->replay_nonce);
 	if (resp->status == 0) {
 		snprintf(message, sizeof(message), "%s: %s", req->url, resp->error);

@@ -19,6 +19,7 @@
 #define ACME_CLIENT_POLL_MAX 30.0 /* the longest wait between polls without Retry-After */
 
 struct acme_client;
+struct acme_counts;
 
 /* A reply; everything is borrowed for the duration of the callback. */
 struct acme_reply {
@@ -81,6 +82,9 @@ int acme_client_start(struct acme_client *client, acme_ready_fn ready, void *arg
 const struct acme_directory *acme_client_directory(const struct acme_client *client);
 
 const char *acme_client_directory_url(const struct acme_client *client);
+
+/* Every answer the client got so far (acme/acme_counts.h). */
+const struct acme_counts *acme_client_counts(const struct acme_client *client);
 
 /* Signed POST of payload (JSON text; NULL for POST-as-GET) to url with key,
  * by kid (account URL) or, when kid is NULL, with the public JWK (newAccount,

@@ -144,9 +144,8 @@ acme_problem_is(const struct acme_problem *p, const char *name)
 	return strcmp(p->type + n, name) == 0;
 }
 
-/* The type as shown to people: the ACME name without its URN prefix. */
-static const char *
-short_type(const char *type)
+const char *
+acme_problem_short_type(const char *type)
 {
 	size_t n = strlen(ACME_URN);
 
@@ -192,7 +191,7 @@ acme_problem_format(const struct acme_problem *p, const char *url, char *buf, si
 	if (p->status != 0) {
 		pos = append(buf, len, pos, "%ld: ", p->status);
 	}
-	pos = append(buf, len, pos, "%s", short_type(p->type));
+	pos = append(buf, len, pos, "%s", acme_problem_short_type(p->type));
 	if (p->detail != NULL && p->detail[0] != '\0') {
 		pos = append(buf, len, pos, ": %s", p->detail);
 	}
@@ -204,7 +203,7 @@ acme_problem_format(const struct acme_problem *p, const char *url, char *buf, si
 
 		pos = append(buf, len, pos, "; %s: %s",
 		             s->identifier.value != NULL ? s->identifier.value : "-",
-		             short_type(s->type));
+		             acme_problem_short_type(s->type));
 		if (s->detail != NULL && s->detail[0] != '\0') {
 			pos = append(buf, len, pos, ": %s", s->detail);
 		}

@@ -12,6 +12,10 @@
 
 #define ACME_MAX_SUBPROBLEMS 32
 
+/* The type as shown to people: the ACME name without its URN prefix
+ * ("badNonce"), another URI as it is, "error" for none. Borrowed. */
+const char *acme_problem_short_type(const char *type);
+
 struct acme_problem {
 	char *type; /* URI as sent, or NULL */
 	char *detail; /* or NULL */

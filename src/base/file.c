@@ -196,9 +196,25 @@ file_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 	return file_write_atomic_as(path, data, len, mode, (uid_t)-1, (gid_t)-1);
 }
 
+static int write_atomic(const char *path, const void *data, size_t len, mode_t mode, uid_t uid,
+                        gid_t gid, unsigned flags);
+
+int
+file_write_atomic_flags(const char *path, const void *data, size_t len, mode_t mode, unsigned flags)
+{
+	return write_atomic(path, data, len, mode, (uid_t)-1, (gid_t)-1, flags);
+}
+
 int
 file_write_atomic_as(const char *path, const void *data, size_t len, mode_t mode, uid_t uid,
                      gid_t gid)
+{
+	return write_atomic(path, data, len, mode, uid, gid, 0);
+}
+
+static int
+write_atomic(const char *path, const void *data, size_t len, mode_t mode, uid_t uid, gid_t gid,
+             unsigned flags)
 {
 	char dir[PATH_MAX];
 	char tmp[PATH_MAX];
@@ -230,7 +246,7 @@ file_write_atomic_as(const char *path, const void *data, size_t len, mode_t mode
 		goto out;
 	}
 	created = false;
-	if (file_sync_dir(dir) < 0) {
+	if ((flags & FILE_SYNC_LATER) == 0 && file_sync_dir(dir) < 0) {
 		goto out;
 	}
 	ret = 0;

@@ -13,6 +13,15 @@
  * or -1 (logged with the path and the reason). */
 int file_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
 
+/* file_write_atomic without the folder's fsync (FILE_SYNC_LATER): the file
+ * is whole and durable before its rename, which lasts once the folder is
+ * synced (by the caller's next file_write_atomic or file_sync_dir there);
+ * a crash before that leaves the previous file (and a temp name, which
+ * store/ removes). One folder fsync then serves two writes. */
+#define FILE_SYNC_LATER 1u
+int file_write_atomic_flags(const char *path, const void *data, size_t len, mode_t mode,
+                            unsigned flags);
+
 /* Creates path, which must not exist (O_EXCL|O_NOFOLLOW), with len bytes
  * and mode, and fsyncs it; the folder is not synced (the caller does, once
  * for all it wrote there). For a folder no reader looks into yet, where a

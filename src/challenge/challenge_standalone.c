@@ -7,16 +7,15 @@
 #include "challenge/responders.h"
 
 #include "base/b64.h"
+#include "io/http_head.h"
 #include "io/listener.h"
 #include "base/log.h"
 
 #include <arpa/inet.h>
-#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -215,25 +214,14 @@ conn_watch(struct standalone_conn *c, enum conn_state state, int events)
 	listener_conn_watch(&c->base, events);
 }
 
-/* Closing with unread input makes the kernel send a reset, which can
- * destroy the response before the client has read it: read until the client
- * closes too, for a while. */
+/* Reads and drops what the client still sends, for a while (see
+ * http_head_linger), then closes. */
 static void
 conn_linger(struct standalone_conn *c)
 {
-	char drop[1024];
-	ssize_t n;
-
-	do {
-		n = recv(c->base.fd, drop, sizeof(drop), 0);
-		if (n > 0) {
-			c->sent += (size_t)n;
-		}
-	} while ((n > 0 && c->sent <= STANDALONE_MAX_LINGER) || (n < 0 && errno == EINTR));
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-		return;
+	if (!http_head_linger(c->base.fd, &c->sent, STANDALONE_MAX_LINGER)) {
+		conn_close(c);
 	}
-	conn_close(c);
 }
 
 static void
@@ -249,24 +237,6 @@ conn_write(struct standalone_conn *c)
 	conn_linger(c);
 }
 
-/* What a client sent, fit for a log line: at most dstlen - 1 bytes, anything
- * but printable ASCII shown as '?'. */
-static void
-printable(char *dst, size_t dstlen, const char *src, size_t len)
-{
-	size_t i;
-
-	if (len > dstlen - 1) {
-		len = dstlen - 1;
-	}
-	for (i = 0; i < len; i++) {
-		unsigned char ch = (unsigned char)src[i];
-
-		dst[i] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
-	}
-	dst[len] = '\0';
-}
-
 /* What a request asks for. */
 struct request {
 	const char *line; /* the request line, for the log */
@@ -277,60 +247,28 @@ struct request {
 	char token[ACME_MAX_TOKEN + 1]; /* the token asked for, or "" */
 };
 
-/* The path of a request-target: absolute-form (RFC 9112 section 3.2.2) is
- * the path after the host. NULL when there is none. */
-static const char *
-target_path(const char *target, size_t *len)
-{
-	const char *path = target;
-
-	if (*len > 7 && strncasecmp(target, "http://", 7) == 0) {
-		path = memchr(target + 7, '/', *len - 7);
-		if (path != NULL) {
-			*len -= (size_t)(path - target);
-		}
-	}
-	return path;
-}
-
-/* Reads the request line in buf (len bytes): method SP request-target SP
- * HTTP-version. */
+/* What the request in buf (len bytes) asks for: a token this responder
+ * holds (200), another path or method (404), not HTTP/1.x (400). */
 static void
 parse_request(const struct standalone *sa, const char *buf, size_t len, struct request *r)
 {
-	const char *end = memchr(buf, '\n', len);
-	const char *target;
-	const char *version;
-	const char *path;
-	size_t method_len;
-	size_t target_len;
+	struct http_head_line h;
+	size_t plen = sizeof(STANDALONE_PREFIX) - 1;
+	int rc = http_head_parse(buf, len, &h);
 
-	*r = (struct request){.line = buf, .status = 404};
-	if (end != NULL && end > buf && end[-1] == '\r') {
-		end--;
-	}
-	r->line_len = end != NULL ? (size_t)(end - buf) : 0;
-	target = end != NULL ? memchr(buf, ' ', (size_t)(end - buf)) : NULL;
-	version = target != NULL ? memchr(target + 1, ' ', (size_t)(end - target - 1)) : NULL;
-	if (version == NULL || (size_t)(end - version) < 8 ||
-	    strncmp(version + 1, "HTTP/1.", 7) != 0) {
+	*r = (struct request){.line = h.line, .line_len = h.line_len, .status = 404};
+	if (rc < 0) {
 		r->status = 400;
 		return;
 	}
-	method_len = (size_t)(target - buf);
-	target++;
-	target_len = (size_t)(version - target);
-	r->head = method_len == 4 && strncmp(buf, "HEAD", 4) == 0;
-	if (!r->head && (method_len != 3 || strncmp(buf, "GET", 3) != 0)) {
+	r->head = http_head_method_is(&h, "HEAD");
+	if (!r->head && !http_head_method_is(&h, "GET")) {
 		return;
 	}
-	path = target_path(target, &target_len);
-	if (path == NULL || target_len <= sizeof(STANDALONE_PREFIX) - 1 ||
-	    strncmp(path, STANDALONE_PREFIX, sizeof(STANDALONE_PREFIX) - 1) != 0) {
+	if (h.path == NULL || h.path_len <= plen || strncmp(h.path, STANDALONE_PREFIX, plen) != 0) {
 		return;
 	}
-	if (!token_of(path + sizeof(STANDALONE_PREFIX) - 1,
-	              target_len - (sizeof(STANDALONE_PREFIX) - 1), r->token)) {
+	if (!token_of(h.path + plen, h.path_len - plen, r->token)) {
 		r->token[0] = '\0';
 		return;
 	}
@@ -438,7 +376,7 @@ conn_respond(struct standalone_conn *c)
 
 	parse_request(sa, c->buf, c->len, &r);
 	if (log_enabled(LOG_LEVEL_DEBUG)) {
-		printable(shown, sizeof(shown), r.line, r.line_len);
+		http_head_printable(shown, sizeof(shown), r.line, r.line_len);
 		log_debug("standalone %s: %s: %s: %d", sa->listen, c->base.peer, shown, r.status);
 	}
 	if (r.status == 404 && r.token[0] != '\0' && sa->base.remote.lookup != NULL &&
@@ -453,17 +391,12 @@ static void
 conn_read(struct standalone_conn *c)
 {
 	size_t before = c->len;
-	size_t from;
 
 	if (!listener_conn_done(
 	            &c->base, listener_conn_recv(&c->base, c->buf, STANDALONE_MAX_HEAD, &c->len))) {
 		return;
 	}
-	/* The head ends with an empty line; look where it can have
-	 * appeared. */
-	from = before > 3 ? before - 3 : 0;
-	if (memmem(c->buf + from, c->len - from, "\r\n\r\n", 4) != NULL ||
-	    memmem(c->buf + from, c->len - from, "\n\n", 2) != NULL) {
+	if (http_head_complete(c->buf, before, c->len)) {
 		conn_respond(c);
 	} else if (c->len == STANDALONE_MAX_HEAD) {
 		c->len = 0; /* not a request line either */

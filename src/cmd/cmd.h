@@ -146,4 +146,25 @@ int cmd_print_json(json_t *value);
  * "last_error", "why", "running"}. New reference, or NULL. */
 json_t *cmd_status_row_json(const struct status_row *row);
 
+/* Section c's status row from the files, without a daemon: its settings
+ * resolved (over cli's), what is installed and recorded read (through ix,
+ * the index of the state folder ix_dir, when c's folder is that one; ix
+ * may be NULL), the policy's decision at now; then fn(row, state_dir, view,
+ * arg), everything borrowed for the call (state_dir NULL when it cannot be
+ * told). Nothing is called when c's settings do not resolve. Safe on
+ * several threads at once for distinct sections. */
+typedef void (*cmd_row_fn)(const struct status_row *row, const char *state_dir,
+                           const struct policy_view *view, void *arg);
+void cmd_status_row_offline(const struct conf *conf, const struct conf_cert *c,
+                            const struct cli *cli, struct store_index *ix, const char *ix_dir,
+                            time_t now, cmd_row_fn fn, void *arg);
+
+/* metrics-file (renew/metrics.h): the rows of every section of conf and
+ * what the runners counted (tally; NULL: nothing ran), written atomically
+ * to path for node_exporter's textfile collector. Returns 0 or -1
+ * (logged). */
+struct metrics_tally;
+int cmd_metrics_write(const struct conf *conf, const struct cli *cli,
+                      const struct metrics_tally *tally, const char *path);
+
 #endif

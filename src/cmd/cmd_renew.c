@@ -1,4 +1,5 @@
 #include "cmd/cmd.h"
+#include "renew/metrics.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,10 +51,10 @@ needs_ca(const struct group *g, const char *state_dir, const char *ca_url, bool 
 }
 
 /* Renews g's certificates; dr: a dry run's (g's settings are its), else
- * NULL. */
+ * NULL; tally (may be NULL) gets what the group's runner counted. */
 static int
 renew_group(struct group *g, bool force, struct batch_hooks *batch, unsigned long counts[JOB__MAX],
-            struct dry_run *dr)
+            struct dry_run *dr, struct metrics_tally *tally)
 {
 	struct session s;
 	struct job_runner_config config;
@@ -122,10 +123,12 @@ renew_group(struct group *g, bool force, struct batch_hooks *batch, unsigned lon
 	for (int r = 0; r < JOB__MAX; r++) {
 		counts[r] += job_runner_count(runner, (enum job_result)r);
 	}
+	metrics_tally_runner(tally, runner);
 	rc = CLI_EXIT_OK;
 out:
 	if (rc != CLI_EXIT_OK) {
 		counts[JOB_FAILED] += g->n;
+		metrics_tally_result(tally, JOB_FAILED, g->n);
 	}
 	if (dr != NULL) {
 		dr->ca_url = g->ca;
@@ -356,7 +359,8 @@ certs_known(struct cli *cli, const struct conf *conf)
 /* Renews every group, CA by CA; the worst exit status of a group, else
  * failure when a certificate failed or is held by its backoff. */
 static int
-renew_groups(struct groups *gs, bool force, bool quiet, struct dry_run *dr)
+renew_groups(struct groups *gs, bool force, bool quiet, struct dry_run *dr,
+             struct metrics_tally *tally)
 {
 	unsigned long counts[JOB__MAX] = {0};
 	int worst = CLI_EXIT_OK;
@@ -364,7 +368,7 @@ renew_groups(struct groups *gs, bool force, bool quiet, struct dry_run *dr)
 	struct batch_hooks *batch = gs->n > 0 ? cmd_batch_hooks(&gs->list[0].settings[0]) : NULL;
 
 	for (size_t k = 0; k < gs->n; k++) {
-		int grc = renew_group(&gs->list[k], force || dr != NULL, batch, counts, dr);
+		int grc = renew_group(&gs->list[k], force || dr != NULL, batch, counts, dr, tally);
 
 		if (grc > worst) {
 			worst = grc;
@@ -413,12 +417,40 @@ out:
 	return rc;
 }
 
+/* metrics-file, when set: its path into *path and a tally for the run
+ * into *tally. Returns 0, or -1 (logged). A dry run writes none: nothing
+ * real happened. */
+static int
+metrics_begin_tally(struct cli *cli, const struct conf *conf, char **path,
+                    struct metrics_tally **tally)
+{
+	struct conf_settings global;
+	int rc = -1;
+
+	if (conf_resolve(conf, NULL, &cli->settings, &global) < 0) {
+		log_error("out of memory");
+		goto out;
+	}
+	if (global.metrics_file != NULL &&
+	    ((*path = strdup(global.metrics_file)) == NULL ||
+	     (*tally = metrics_tally_new()) == NULL)) {
+		log_error("out of memory");
+		goto out;
+	}
+	rc = 0;
+out:
+	conf_settings_finish(&global);
+	return rc;
+}
+
 static int
 run(struct cli *cli)
 {
 	struct conf conf;
 	struct groups gs = {NULL, 0};
 	struct dry_run dr;
+	struct metrics_tally *tally = NULL;
+	char *metrics_file = NULL;
 	char *real = NULL;
 	bool dry = cli->flags[CLI_OPT_DRY_RUN];
 	int rc = CLI_EXIT_USAGE;
@@ -461,8 +493,18 @@ run(struct cli *cli)
 	if (dry) {
 		dry_run_announce(&dr);
 	}
-	rc = renew_groups(&gs, cli->flags[CLI_OPT_FORCE], cmd_quiet(cli), dry ? &dr : NULL);
+	if (!dry && metrics_begin_tally(cli, &conf, &metrics_file, &tally) < 0) {
+		goto out;
+	}
+	rc = renew_groups(&gs, cli->flags[CLI_OPT_FORCE], cmd_quiet(cli), dry ? &dr : NULL, tally);
+	/* What a monitor reads: a run whose file cannot be written fails. */
+	if (metrics_file != NULL && cmd_metrics_write(&conf, cli, tally, metrics_file) < 0 &&
+	    rc == CLI_EXIT_OK) {
+		rc = CLI_EXIT_FAILURE;
+	}
 out:
+	metrics_tally_free(tally);
+	free(metrics_file);
 	dry_run_finish(&dr);
 	free(real);
 	groups_finish(&gs);

@@ -641,7 +641,7 @@ run(struct cli *cli)
 		goto out;
 	}
 	d.ctl = ctl_listen(d.loop, d.socket_path, daemon_on_request, &d);
-	if (d.ctl == NULL) {
+	if (d.ctl == NULL || daemon_metrics_start(&d) < 0) {
 		goto out;
 	}
 	d.mark = cmd_daemon_mark(&d.settings, d.socket_path);
@@ -675,6 +675,7 @@ out:
 	ev_timer_stop(d.loop != NULL ? d.loop : EV_DEFAULT, &d.more_retry);
 	store_daemon_unmark(d.mark);
 	ctl_close(d.ctl);
+	daemon_metrics_stop(&d);
 	cmd_fleet_unwatch(&d.fleet);
 	schedule_destroy(d.schedule);
 	/* The HTTP client goes before the runner whose jobs it would call. */

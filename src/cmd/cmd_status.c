@@ -100,40 +100,35 @@ add_details(const struct status_ctx *o, json_t *row, const char *state_dir, cons
 	json_object_set_new(row, "state", json_string(row_state(row, !o->alone, now)));
 }
 
+/* What a row of offline_row is turned into: its JSON, with the files'
+ * details. */
+struct offline_arg {
+	struct status_ctx *o;
+	size_t i;
+};
+
+static void
+offline_json(const struct status_row *row, const char *state_dir, const struct policy_view *v,
+             void *arg)
+{
+	struct offline_arg *a = arg;
+
+	a->o->rows[a->i] = cmd_status_row_json(row);
+	if (a->o->rows[a->i] != NULL && state_dir != NULL) {
+		add_details(a->o, a->o->rows[a->i], state_dir, row->cert, &v->info);
+	}
+}
+
 /* Section i's row, from the files (through the index when they are in its
  * state folder). Runs on several threads at once. */
 static void
 offline_row(size_t i, void *arg)
 {
 	struct status_ctx *o = arg;
-	const struct conf_cert *c = &o->conf->certs[i];
-	struct conf_settings st;
-	struct policy_view v;
-	struct policy_decision d;
-	struct status_row row;
-	char *state_dir = NULL;
-	bool same;
+	struct offline_arg a = {o, i};
 
-	if (conf_resolve(o->conf, c, &o->cli->settings, &st) < 0) {
-		return;
-	}
-	state_dir = session_state_dir(&st);
-	same = state_dir != NULL && o->state_dir != NULL && strcmp(o->state_dir, state_dir) == 0;
-	policy_view_init(&v);
-	memset(&d, 0, sizeof(d));
-	if (state_dir == NULL ||
-	    policy_view_load_from(same ? o->index : NULL, state_dir, c->name, &v, NULL) < 0 ||
-	    policy_view_decide(&v, &st, session_ca_url(&st), false, 0, o->now, &d) < 0) {
-		d.when = 0;
-	}
-	status_row_fill(&row, c->name, &st, &v, &d);
-	o->rows[i] = cmd_status_row_json(&row);
-	if (o->rows[i] != NULL && state_dir != NULL) {
-		add_details(o, o->rows[i], state_dir, c->name, &v.info);
-	}
-	policy_view_finish(&v);
-	free(state_dir);
-	conf_settings_finish(&st);
+	cmd_status_row_offline(o->conf, &o->conf->certs[i], o->cli, o->index, o->state_dir, o->now,
+	                       offline_json, &a);
 }
 
 /* Without a daemon: the same rows from the configuration and the files.

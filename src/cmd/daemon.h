@@ -1,6 +1,7 @@
 /* What the daemon's files share (cmd_run.c: its life, start, reload;
  * cmd_run_cas.c: the CAs its certificates name; cmd_run_ctl.c: what it
- * answers on its control socket). Not for other commands. */
+ * answers on its control socket; cmd_run_metrics.c: its metrics
+ * endpoint). Not for other commands. */
 #ifndef ACMED_DAEMON_H
 #define ACMED_DAEMON_H
 
@@ -14,6 +15,7 @@
 #include "cmd/session.h"
 #include "conf/conf.h"
 #include "io/ctl.h"
+#include "io/http_page.h"
 #include "renew/batch_hooks.h"
 #include "renew/job_runner.h"
 #include "renew/responders.h"
@@ -49,6 +51,7 @@ struct daemon {
 	 * node answers the other nodes' validations), or NULL */
 	struct responders *responders;
 	struct ctl *ctl;
+	struct http_page_server *metrics; /* metrics-listen, or NULL */
 	char *socket_path;
 	struct store_daemon *mark; /* on the state folder: a daemon runs here */
 	ev_timer retry;
@@ -80,5 +83,11 @@ int daemon_reload_account(struct daemon *d, const char *why);
 /* The control socket's handler (ctl_listen; arg the daemon): status, jobs,
  * renew, watches, account-reload. */
 char *daemon_on_request(json_t *request, void *arg);
+
+/* The metrics endpoint on metrics-listen (cmd_run_metrics.c): started (0;
+ * also when the setting is absent) or not (-1, logged: the address taken);
+ * stopped (nothing when not started). */
+int daemon_metrics_start(struct daemon *d);
+void daemon_metrics_stop(struct daemon *d);
 
 #endif

@@ -50,6 +50,8 @@ enum conf_key {
 	CONF_KEY_KEY_MODE,
 	CONF_KEY_KEY_OWNER,
 	CONF_KEY_KEY_TYPE,
+	CONF_KEY_METRICS_FILE,
+	CONF_KEY_METRICS_LISTEN,
 	CONF_KEY_NEW_ORDER_CONCURRENCY,
 	CONF_KEY_NODE_NAME,
 	CONF_KEY_OUTPUT,
@@ -166,6 +168,11 @@ struct conf_settings {
 	char *url; /* [ca NAME] only: its directory (short name or URL) */
 	char *state_dir; /* global only */
 	char *control_socket; /* global only */
+	/* Prometheus metrics (renew/metrics.h), global only: the daemon's
+	 * listen address for GET /metrics, and the file `acmed renew`
+	 * writes; NULL: none. */
+	char *metrics_listen;
+	char *metrics_file;
 	/* The fleet, global only (acmed.conf(5)). cluster: the shared store,
 	 * "redis://HOST[:PORT][/DB]" or "file:///ABSOLUTE/PATH" (its shape
 	 * checked, not whether it answers), NULL without a fleet; conf_load

@@ -9,6 +9,7 @@
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/decoder.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/obj_mac.h>
@@ -221,6 +222,29 @@ key_from_pem(const char *pem, size_t len)
 }
 
 EVP_PKEY *
+key_from_pem_as(const char *pem, size_t len, const char *type)
+{
+	static const char pkcs8[] = "-----BEGIN PRIVATE KEY-----";
+	OSSL_DECODER_CTX *ctx = NULL;
+	const unsigned char *data = (const unsigned char *)pem;
+	size_t left = len;
+	EVP_PKEY *key = NULL;
+
+	if (type != NULL && pem != NULL && len >= sizeof(pkcs8) - 1 &&
+	    memcmp(pem, pkcs8, sizeof(pkcs8) - 1) == 0) {
+		ctx = OSSL_DECODER_CTX_new_for_pkey(&key, "PEM", "PrivateKeyInfo", type,
+		                                    EVP_PKEY_KEYPAIR, NULL, NULL);
+		if (ctx != NULL && OSSL_DECODER_from_data(ctx, &data, &left) != 1) {
+			EVP_PKEY_free(key);
+			key = NULL;
+		}
+		OSSL_DECODER_CTX_free(ctx);
+		ERR_clear_error();
+	}
+	return key != NULL ? key : key_from_pem(pem, len);
+}
+
+EVP_PKEY *
 key_load(const char *path)
 {
 	char *pem = NULL;
@@ -428,6 +452,12 @@ key_pem_free(char *pem, size_t len)
 int
 key_save(EVP_PKEY *key, const char *path)
 {
+	return key_save_flags(key, path, 0);
+}
+
+int
+key_save_flags(EVP_PKEY *key, const char *path, unsigned flags)
+{
 	char *pem = NULL;
 	size_t len = 0;
 	int rc = -1;
@@ -440,7 +470,7 @@ key_save(EVP_PKEY *key, const char *path)
 		log_error("key: %s: not saved", path);
 		goto out;
 	}
-	rc = file_write_atomic(path, pem, len, 0600) == 0 ? 0 : -1;
+	rc = file_write_atomic_flags(path, pem, len, 0600, flags) == 0 ? 0 : -1;
 out:
 	key_pem_free(pem, len);
 	return rc;

@@ -34,6 +34,8 @@ on_reply(const struct acme_reply *reply, void *arg)
 	} else {
 		a.ok = true;
 		a.when = policy_ari_time(info.start, info.end, a.now, policy_random());
+		a.window_start = info.start;
+		a.window_end = info.end;
 		acme_parse_renewal_info_finish(&info);
 	}
 	ask->done(&a, ask->arg);

@@ -13,6 +13,8 @@
 struct ari_answer {
 	bool ok; /* a window was read; else the CA's problem or a bad body (logged) */
 	time_t when; /* the time picked in the window (policy_ari_time), 0 when !ok */
+	time_t window_start; /* the CA's window, 0 when !ok */
+	time_t window_end;
 	time_t retry_after; /* when the CA says to ask again, 0: it did not say */
 	time_t now; /* when the answer came */
 };

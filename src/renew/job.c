@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/file.h"
 #include "base/log.h"
 #include "conf/ca.h"
 #include "crypto/key.h"
@@ -60,17 +61,23 @@ job_forget_order(struct job *job)
 	job->dirty = true;
 }
 
-void
-job_save(struct job *job)
+static void
+save_record(struct job *job, unsigned flags)
 {
 	struct state *st = &job->view.st;
 
 	/* The set this record speaks of: a higher one found later was
 	 * switched to by a job that did not live to record it. */
 	st->version = job->view.info.version >= 0 ? job->view.info.version : 0;
-	if (state_save(job->dir, job->name, st) == 0) {
+	if (state_save_flags(job->dir, job->name, st, flags) == 0) {
 		job->dirty = false;
 	}
+}
+
+void
+job_save(struct job *job)
+{
+	save_record(job, 0);
 }
 
 /* What the job's end records (policy_record_attempt). */
@@ -161,6 +168,7 @@ make_outcome(struct job *job, struct job_outcome *o)
 	o->fleet_waiting = job->fleet_wait != 0;
 	o->not_after = job->view.info.not_after;
 	o->ari_id = job->view.info.ari_id;
+	o->view = &job->view;
 	o->attempts = status_failures(st);
 	o->last_error = status_last_error(st);
 }
@@ -200,7 +208,13 @@ job_complete(struct job *job, enum job_result result)
 			job->dirty = true;
 		}
 		if (job->dirty) {
-			job_save(job);
+			/* Its folder's fsync is spared: a crash that loses
+			 * this record leaves the one before it, which the next
+			 * job reconciles with what is installed (a set above
+			 * the recorded version was switched to and is owed
+			 * its deploy; an order recorded with pending.key is
+			 * resumed, not ordered again). */
+			save_record(job, FILE_SYNC_LATER);
 		}
 	}
 	if (job->sh->cluster != NULL) {

@@ -74,6 +74,8 @@ struct job_outcome {
 	 * first of the list (failover), else NULL. */
 	const char *ca_url;
 	const char *ca_fallback;
+	/* What the job read and recorded (has_next true), else NULL. */
+	const struct policy_view *view;
 };
 
 /* One CA the jobs of a runner order from. */

@@ -263,6 +263,18 @@ job_runner_client(struct job_runner *r, const char *url)
 	return ca != NULL ? ca->issue.client : NULL;
 }
 
+void
+job_runner_each_client(const struct job_runner *r,
+                       void (*fn)(const char *url, const struct acme_client *client, void *arg),
+                       void *arg)
+{
+	for (size_t i = 0; i < r->sh.n_cas; i++) {
+		if (r->sh.cas[i].issue.client != NULL) {
+			fn(r->sh.cas[i].url, r->sh.cas[i].issue.client, arg);
+		}
+	}
+}
+
 time_t
 job_runner_now(const struct job_runner *r)
 {

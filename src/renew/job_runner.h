@@ -121,6 +121,13 @@ int job_runner_set_ca(struct job_runner *runner, const struct job_runner_ca *c);
  * NULL when it has none or that CA cannot be reached. */
 struct acme_client *job_runner_client(struct job_runner *runner, const char *url);
 
+/* Calls fn with each CA's directory URL and client (one that could not be
+ * reached has none and is left out), in the order of the configuration. */
+void job_runner_each_client(const struct job_runner *runner,
+                            void (*fn)(const char *url, const struct acme_client *client,
+                                       void *arg),
+                            void *arg);
+
 /* Jobs running, and queued behind the cap. */
 size_t job_runner_active(const struct job_runner *runner);
 size_t job_runner_waiting(const struct job_runner *runner);

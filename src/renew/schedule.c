@@ -57,6 +57,14 @@ struct entry {
 	 * reads again only a certificate whose folder changed. */
 	uint64_t folder_id;
 	char *why; /* the policy's one line, or NULL before the first */
+	/* For status and metrics: the installed certificate's facts, its
+	 * last success and the window the CA last gave. */
+	time_t not_before;
+	time_t last_success;
+	char key_type[16];
+	const char *cert_issuer; /* interned in the schedule, or NULL */
+	time_t ari_start;
+	time_t ari_end;
 	/* Fleet mode: the shared record's version installed here and
 	 * whether a set made here is owed to the store (state.json, then
 	 * each job's outcome). */
@@ -76,6 +84,10 @@ struct schedule {
 	const char *state_dir;
 	const char *ca_url;
 	struct entry *entries; /* in the configuration's order */
+	/* The installed certificates' issuer names, each once: a handful for
+	 * any number of certificates. */
+	char **issuers;
+	size_t n_issuers;
 	struct entry **tail;
 	struct strmap by_name; /* name -> entry */
 	/* What the installed sets and state.json held, so that a start, the
@@ -233,6 +245,10 @@ schedule_destroy(struct schedule *sched)
 		sched->entries = next;
 	}
 	strmap_finish(&sched->by_name);
+	for (size_t i = 0; i < sched->n_issuers; i++) {
+		free(sched->issuers[i]);
+	}
+	free(sched->issuers);
 	free(sched);
 }
 
@@ -340,6 +356,8 @@ on_ari(const struct ari_answer *a, void *arg)
 		return;
 	}
 	e->ari_when = a->when;
+	e->ari_start = a->window_start;
+	e->ari_end = a->window_end;
 	if (e->not_after != 0 && e->ari_when >= e->not_after) {
 		/* A window past expiry would let the certificate lapse. */
 		log_warn("%s: renewalInfo window ends after the certificate expires; keeping the "
@@ -413,6 +431,45 @@ entry_note(struct entry *e, const struct policy_decision *d, time_t not_after, c
 	e->last_error = last_error != NULL ? strdup(last_error) : NULL;
 }
 
+/* name, kept once in the schedule for all its certificates; NULL when
+ * out of memory. */
+static const char *
+intern_issuer(struct schedule *sched, const char *name)
+{
+	char **grown;
+	char *copy;
+
+	for (size_t i = 0; i < sched->n_issuers; i++) {
+		if (strcmp(sched->issuers[i], name) == 0) {
+			return sched->issuers[i];
+		}
+	}
+	grown = realloc(sched->issuers, (sched->n_issuers + 1) * sizeof(*grown));
+	if (grown == NULL) {
+		return NULL;
+	}
+	sched->issuers = grown;
+	copy = strdup(name);
+	if (copy != NULL) {
+		sched->issuers[sched->n_issuers++] = copy;
+	}
+	return copy;
+}
+
+/* What status and metrics show of the installed set and its record. */
+static void
+entry_facts(struct entry *e, const struct policy_view *v)
+{
+	e->not_before = v->info.not_before;
+	e->last_success = v->st.last_success;
+	snprintf(e->key_type, sizeof(e->key_type), "%s", v->info.key_type);
+	e->cert_issuer = v->info.issuer != NULL ? intern_issuer(e->sched, v->info.issuer) : NULL;
+	if (v->info.ari_id == NULL || e->ari_id == NULL || strcmp(v->info.ari_id, e->ari_id) != 0) {
+		e->ari_start = 0;
+		e->ari_end = 0;
+	}
+}
+
 /* A backoff for failures the files do not record holds too. */
 static time_t
 held(const struct entry *e, time_t when)
@@ -442,6 +499,7 @@ next_time(struct entry *e)
 			 * is not its window. */
 			e->ari_when = 0;
 		}
+		entry_facts(e, &v);
 		entry_issuer(e, v.st.ca, v.st.ca_fallback);
 		if (policy_view_decide(&v, &s,
 		                       s.ca != NULL ? ca_settings_url(s.ca) : e->sched->ca_url,
@@ -673,6 +731,9 @@ schedule_job_done(struct schedule *sched, const struct job_outcome *o)
 		if (o->ari_id == NULL || e->ari_id == NULL || strcmp(o->ari_id, e->ari_id) != 0) {
 			e->ari_when = 0;
 		}
+		if (o->view != NULL) {
+			entry_facts(e, o->view);
+		}
 		entry_note(e, &o->next, o->not_after, o->ari_id, o->attempts, o->last_error);
 		if (o->result == JOB_ISSUED || o->result == JOB_RENEWED) {
 			entry_issuer(e, o->ca_url, o->ca_fallback);
@@ -762,6 +823,12 @@ schedule_each(struct schedule *sched, void (*fn)(const struct status_row *row, v
 		row.domains = e->domains;
 		row.n_domains = e->n_domains;
 		row.not_after = e->not_after;
+		row.not_before = e->not_before;
+		row.last_success = e->last_success;
+		row.key_type = e->key_type;
+		row.issuer = e->cert_issuer;
+		row.ari_start = e->ari_start;
+		row.ari_end = e->ari_end;
 		row.next = e->when;
 		row.attempts = e->attempts;
 		row.last_error = e->last_error;

@@ -23,6 +23,10 @@ status_row_fill(struct status_row *row, const char *cert, const struct conf_sett
 	row->domains = s->domains;
 	row->n_domains = s->n_domains;
 	row->not_after = v->info.not_after;
+	row->not_before = v->info.not_before;
+	row->last_success = v->st.last_success;
+	row->key_type = v->info.key_type;
+	row->issuer = v->info.issuer;
 	row->next = d->when;
 	row->attempts = status_failures(&v->st);
 	row->last_error = status_last_error(&v->st);

@@ -16,6 +16,14 @@ struct status_row {
 	char *const *domains; /* as configured */
 	size_t n_domains;
 	time_t not_after; /* 0: nothing installed */
+	time_t not_before; /* of what is installed, 0: nothing */
+	time_t last_success; /* of its orders (state.json), 0: none recorded */
+	const char *key_type; /* of what is installed ("ec-p256"...), or "" */
+	const char *issuer; /* the installed certificate's issuer name, or NULL */
+	/* The issuing CA's renewal window (RFC 9773) the daemon last read,
+	 * 0 when none (no renewalInfo, not asked yet, or no daemon). */
+	time_t ari_start;
+	time_t ari_end;
 	time_t next; /* when the policy looks again (now when due) */
 	long attempts; /* failures in a row */
 	const char *last_error; /* see status_last_error, or NULL */

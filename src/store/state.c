@@ -125,6 +125,12 @@ state_identity(const char *dir)
 int
 state_save(const char *dir, const char *name, const struct state *st)
 {
+	return state_save_flags(dir, name, st, 0);
+}
+
+int
+state_save_flags(const char *dir, const char *name, const struct state *st, unsigned flags)
+{
 	char *path = file_path(dir, "state.json", NULL);
 	char *text = NULL;
 	json_t *root = NULL;
@@ -154,7 +160,8 @@ state_save(const char *dir, const char *name, const struct state *st)
 		log_error("%s: out of memory", dir);
 		goto out;
 	}
-	if (file_mkdirs(dir, 0755) < 0 || file_write_atomic(path, text, strlen(text), 0644) < 0) {
+	if (file_mkdirs(dir, 0755) < 0 ||
+	    file_write_atomic_flags(path, text, strlen(text), 0644, flags) < 0) {
 		goto out;
 	}
 	rc = 0;

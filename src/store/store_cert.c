@@ -347,12 +347,13 @@ check_set(const char *dir, X509 *leaf, char *problem, size_t len)
 			goto out;
 		}
 	}
-	key = key_from_pem(pem[STORE_CERT_PRIVKEY], n[STORE_CERT_PRIVKEY]);
+	pub = X509_get0_pubkey(leaf);
+	key = key_from_pem_as(pem[STORE_CERT_PRIVKEY], n[STORE_CERT_PRIVKEY],
+	                      pub != NULL ? EVP_PKEY_get0_type_name(pub) : NULL);
 	if (key == NULL) {
 		snprintf(problem, len, "privkey.pem: not a private key");
 		goto out;
 	}
-	pub = X509_get0_pubkey(leaf);
 	if (pub == NULL || EVP_PKEY_eq(pub, key) != 1) {
 		snprintf(problem, len, "privkey.pem is not the key of cert.pem");
 		goto out;
@@ -584,7 +585,7 @@ store_cert_pending_save(const char *state_dir, const char *name, EVP_PKEY *key)
 	int rc = -1;
 
 	if (dir != NULL && path != NULL && file_mkdirs(dir, 0755) == 0 &&
-	    key_save(key, path) == 0) {
+	    key_save_flags(key, path, FILE_SYNC_LATER) == 0) {
 		rc = 0;
 	}
 	free(dir);

@@ -133,7 +133,10 @@ uint64_t store_cert_folder_identity(const char *state_dir, const char *name);
 uint64_t store_cert_identity(const char *state_dir, const char *name, uint64_t *folder);
 
 /* The key of an order in flight (pending.key), kept so that a restart
- * resumes the order: saved (0600, atomically; 0 or -1 logged), loaded (a new
+ * resumes the order: saved (0600, atomically, its folder not synced: its
+ * name lasts with the next state_save of the same certificate, which
+ * records the order it belongs to, or with the install, whose set links
+ * the file in a synced folder; 0 or -1 logged), loaded (a new
  * key, or NULL when there is none or it is unreadable, logged then), and
  * removed once the order is over (nothing when there is none). */
 int store_cert_pending_save(const char *state_dir, const char *name, EVP_PKEY *key);

@@ -39,6 +39,20 @@ getrandom(void *buf, size_t buflen, unsigned int flags)
 	return syscall(SYS_getrandom, buf, buflen, flags);
 }
 
+/* The same seam for fsync: counts the folders synced. */
+static unsigned folder_syncs;
+
+int
+fsync(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+		folder_syncs++;
+	}
+	return (int)syscall(SYS_fsync, fd);
+}
+
 struct fixture {
 	char dir[64];
 	char path[PATH_MAX];
@@ -246,6 +260,28 @@ test_write_overwrites(void **state)
 	assert_int_equal(file_write_atomic(path, "", 0, 0600), 0);
 	assert_file_is(path, "", 0600);
 	assert_dir_is(f->dir, "state.json");
+}
+
+/* FILE_SYNC_LATER: the same file, replaced the same way, without the
+ * folder's fsync, which file_write_atomic does once per write. */
+static void
+test_write_sync_later(void **state)
+{
+	struct fixture *f = *state;
+	const char *path = in_dir(f, "state.json");
+
+	folder_syncs = 0;
+	assert_int_equal(file_write_atomic(path, "first version", 13, 0644), 0);
+	assert_int_equal(folder_syncs, 1);
+	assert_int_equal(file_write_atomic_flags(path, "second", 6, 0600, FILE_SYNC_LATER), 0);
+	assert_int_equal(folder_syncs, 1);
+	assert_file_is(path, "second", 0600);
+	assert_dir_is(f->dir, "state.json");
+	assert_int_equal(file_write_atomic_flags(path, "third", 5, 0644, 0), 0);
+	assert_int_equal(folder_syncs, 2);
+	assert_file_is(path, "third", 0644);
+	assert_int_equal(file_sync_dir(f->dir), 0);
+	assert_int_equal(folder_syncs, 3);
 }
 
 static void
@@ -578,6 +614,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_write_mode_under_umask_077, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_write_mode_under_umask_022, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_write_overwrites, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_write_sync_later, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_write_relative_path, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_write_missing_folder, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_write_folder_is_a_file, setup, teardown),

@@ -432,6 +432,42 @@ test_key_from_pem_traditional(void **state)
 	}
 }
 
+/* The typed decoder gives the same key as the slow path for every type;
+ * a wrong or unknown type, a traditional PEM or garbage still end as the
+ * slow path would. */
+static void
+test_key_from_pem_as(void **state)
+{
+	static const char garbage[] = "-----BEGIN PRIVATE KEY-----\nAAAA\n"
+	                              "-----END PRIVATE KEY-----\n";
+	struct fixture *f = *state;
+	EVP_PKEY *back;
+	size_t len;
+	char *pem;
+
+	for (int i = 0; i < KEY_TYPE__MAX; i++) {
+		const char *own = EVP_PKEY_get0_type_name(f->keys[i]);
+		const char *other = strcmp(own, "RSA") == 0 ? "EC" : "RSA";
+		const char *hints[] = {own, other, "NOSUCHTYPE", NULL};
+
+		len = 0;
+		pem = key_to_pem(f->keys[i], &len);
+		assert_non_null(pem);
+		for (size_t h = 0; h < sizeof(hints) / sizeof(hints[0]); h++) {
+			back = key_from_pem_as(pem, len, hints[h]);
+			assert_non_null(back);
+			assert_int_equal(EVP_PKEY_eq(back, f->keys[i]), 1);
+			EVP_PKEY_free(back);
+		}
+		/* Cut short: no key, whichever way. */
+		assert_null(key_from_pem_as(pem, len / 2, own));
+		key_pem_free(pem, len);
+	}
+	assert_null(key_from_pem_as(garbage, strlen(garbage), "EC"));
+	assert_null(key_from_pem_as("", 0, "EC"));
+	assert_int_equal(ERR_peek_error(), 0);
+}
+
 static void
 test_key_load_fails(void **state)
 {
@@ -521,6 +557,7 @@ main(void)
 	        cmocka_unit_test(test_key_to_pem_rsa_is_openssl),
 	        cmocka_unit_test(test_key_from_pem_rejects),
 	        cmocka_unit_test(test_key_from_pem_traditional),
+	        cmocka_unit_test(test_key_from_pem_as),
 	        cmocka_unit_test(test_key_load_fails),
 	        cmocka_unit_test(test_key_type_of_unsupported),
 	        cmocka_unit_test(test_key_type_of_other_rsa_size),
