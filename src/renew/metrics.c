@@ -57,9 +57,9 @@ static const struct {
                        "The end of the renewal window the issuing CA suggests "
                        "(RFC 9773; Unix time)."},
         [F_RENEWALS] = {"acmed_renewals_total", "counter",
-                        "Certificate jobs ended since acmed started, by result."},
-        [F_IN_FLIGHT] = {"acmed_orders_in_flight", "gauge",
-                         "Certificate jobs running now."},
+                        "Certificate jobs ended, by result: since the daemon started, or in the "
+                        "acmed renew run that wrote the file."},
+        [F_IN_FLIGHT] = {"acmed_orders_in_flight", "gauge", "Certificate jobs running now."},
         [F_REQUESTS] = {"acmed_acme_requests_total", "counter",
                         "HTTP answers from each CA, retries included, by status "
                         "(0: none, the request failed)."},
@@ -96,7 +96,10 @@ metrics_label_value(struct buf *b, const char *value)
 	const char *run = value;
 
 	for (const char *p = value; *p != '\0'; p++) {
-		const char *esc = *p == '\\' ? "\\\\" : *p == '"' ? "\\\"" : *p == '\n' ? "\\n" : NULL;
+		const char *esc = *p == '\\'   ? "\\\\"
+		                  : *p == '"'  ? "\\\""
+		                  : *p == '\n' ? "\\n"
+		                               : NULL;
 
 		if (esc != NULL) {
 			buf_add(b, run, (size_t)(p - run));
