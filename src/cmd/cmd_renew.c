@@ -431,9 +431,8 @@ metrics_begin_tally(struct cli *cli, const struct conf *conf, char **path,
 		log_error("out of memory");
 		goto out;
 	}
-	if (global.metrics_file != NULL &&
-	    ((*path = strdup(global.metrics_file)) == NULL ||
-	     (*tally = metrics_tally_new()) == NULL)) {
+	if (global.metrics_file != NULL && ((*path = strdup(global.metrics_file)) == NULL ||
+	                                    (*tally = metrics_tally_new()) == NULL)) {
 		log_error("out of memory");
 		goto out;
 	}

@@ -12,9 +12,9 @@
 #include "store/store_index.h"
 
 void
-cmd_status_row_offline(const struct conf *conf, const struct conf_cert *c,
-                       const struct cli *cli, struct store_index *ix, const char *ix_dir,
-                       time_t now, cmd_row_fn fn, void *arg)
+cmd_status_row_offline(const struct conf *conf, const struct conf_cert *c, const struct cli *cli,
+                       struct store_index *ix, const char *ix_dir, time_t now, cmd_row_fn fn,
+                       void *arg)
 {
 	struct conf_settings st;
 	struct policy_view v;
@@ -52,8 +52,8 @@ add_row(const struct status_row *row, const char *state_dir, const struct policy
 }
 
 int
-cmd_metrics_write(const struct conf *conf, const struct cli *cli,
-                  const struct metrics_tally *tally, const char *path)
+cmd_metrics_write(const struct conf *conf, const struct cli *cli, const struct metrics_tally *tally,
+                  const char *path)
 {
 	struct metrics *m = metrics_begin();
 	time_t now = time(NULL);

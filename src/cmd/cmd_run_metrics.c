@@ -53,7 +53,8 @@ daemon_metrics_start(struct daemon *d)
 	if (d->settings.metrics_listen == NULL) {
 		return 0;
 	}
-	d->metrics = http_page_start(d->loop, "metrics-listen", d->settings.metrics_listen, page, d);
+	d->metrics =
+	        http_page_start(d->loop, "metrics-listen", d->settings.metrics_listen, page, d);
 	if (d->metrics == NULL) {
 		return -1;
 	}
