@@ -1,4 +1,5 @@
 #include "renew/schedule.h"
+#include "renew/schedule_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,95 +18,6 @@
 #include "base/file.h"
 #include "store/store_cert.h"
 #include "store/store_index.h"
-
-/* Settings that certificates share, but for their names: a thousand
- * sections with the same hooks and CA hold one copy. */
-struct shared {
-	size_t refs;
-	struct conf_settings s; /* without domains */
-};
-
-struct entry {
-	struct schedule *sched;
-	struct entry *next;
-	char *name;
-	struct shared *shared;
-	char **domains; /* its own */
-	size_t n_domains;
-	ev_periodic timer;
-	time_t when;
-	time_t not_after;
-	long attempts;
-	char *last_error;
-	bool marked;
-	bool force; /* the next job orders whatever the policy says */
-	bool forced; /* the job running now was */
-	double asked_at; /* when force was asked (renew --now) */
-	bool looked; /* inside schedule_fleet_reconcile: counted once */
-	ev_timer ari_timer; /* when to ask for the window again */
-	struct ari_ask *ari; /* in flight, or NULL */
-	struct list_node ari_wait; /* in the schedule's ari_queue */
-	time_t ari_when; /* the time picked in the window, 0: none */
-	char *ari_id; /* of the installed certificate, or NULL */
-	/* The CA that issued it (state.json), which alone is asked for its
-	 * window; NULL: unknown, the schedule's client is asked. */
-	char *issuer;
-	char *fallback; /* why issuer is not its first CA, or NULL */
-	long unrecorded; /* jobs in a row that left it due without a record */
-	time_t hold_until; /* their backoff, kept here */
-	/* store_cert_folder_identity when its files were last read: status
-	 * reads again only a certificate whose folder changed. */
-	uint64_t folder_id;
-	char *why; /* the policy's one line, or NULL before the first */
-	/* For status and metrics: the installed certificate's facts, its
-	 * last success and the window the CA last gave. */
-	time_t not_before;
-	time_t last_success;
-	char key_type[16];
-	const char *cert_issuer; /* interned in the schedule, or NULL */
-	time_t ari_start;
-	time_t ari_end;
-	/* Fleet mode: the shared record's version installed here and
-	 * whether a set made here is owed to the store (state.json, then
-	 * each job's outcome). */
-	long fleet_version;
-	bool fleet_owed;
-	bool fleet_waiting; /* its last job waited for the store or a lease */
-	/* an install announced while its job was queued or running: that
-	 * job may have ended before it (another node ordering), so it is
-	 * looked at again at once when the job is done */
-	long fleet_announced;
-};
-
-struct schedule {
-	struct ev_loop *loop;
-	struct job_runner *runner;
-	struct acme_client *client;
-	const char *state_dir;
-	const char *ca_url;
-	struct entry *entries; /* in the configuration's order */
-	/* The installed certificates' issuer names, each once: a handful for
-	 * any number of certificates. */
-	char **issuers;
-	size_t n_issuers;
-	struct entry **tail;
-	struct strmap by_name; /* name -> entry */
-	/* What the installed sets and state.json held, so that a start, the
-	 * hourly look and every decision made again (a renewalInfo answer, a
-	 * status after a change) read only what changed. */
-	struct store_index *index;
-	struct shared *last_shared; /* the settings schedule_set shared last */
-	ev_periodic sweep; /* looks at every certificate again, hourly */
-	size_t n;
-	/* renewalInfo requests: at most SCHEDULE_ARI_MAX at once, the others
-	 * waiting in order (a start with thousands of certificates asks for
-	 * each). */
-	struct list ari_queue;
-	size_t ari_in_flight;
-};
-
-static void arm(struct entry *e, time_t when);
-static time_t next_time(struct entry *e);
 
 /* Writes the index for the next start; after a look at every certificate
  * (forget), without what none of them looked up. */
@@ -158,7 +70,7 @@ refresh(struct schedule *sched)
 {
 	for (struct entry *e = sched->entries; e != NULL; e = e->next) {
 		if (!job_runner_has(sched->runner, e->name)) {
-			arm(e, next_time(e));
+			schedule_arm(e, schedule_next_time(e));
 		} else {
 			store_index_keep(sched->index, e->name);
 		}
@@ -258,8 +170,8 @@ find(const struct schedule *sched, const char *name)
 	return strmap_get(&sched->by_name, name);
 }
 
-static void
-arm(struct entry *e, time_t when)
+void
+schedule_arm(struct entry *e, time_t when)
 {
 	char date[64];
 
@@ -302,106 +214,6 @@ on_due(struct ev_loop *loop, ev_periodic *w, int revents)
 		return;
 	}
 	job_runner_start(e->sched->runner);
-}
-
-static void fetch_ari(struct entry *e);
-
-static void
-on_ari_timer(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	fetch_ari(w->data);
-}
-
-static void
-ari_again(struct entry *e, double delay)
-{
-	/* RFC 9773 section 4.3: ask again when Retry-After says, within
-	 * sane bounds; six hours without one. */
-	if (delay < 60) {
-		delay = 60;
-	}
-	if (delay > 24 * 3600) {
-		delay = 24 * 3600;
-	}
-	ev_timer_stop(e->sched->loop, &e->ari_timer);
-	ev_timer_set(&e->ari_timer, delay, 0.0);
-	ev_timer_start(e->sched->loop, &e->ari_timer);
-}
-
-/* Asks for the windows waiting, while fewer than SCHEDULE_ARI_MAX are in
- * flight. */
-static void
-ari_next(struct schedule *sched)
-{
-	while (sched->ari_in_flight < SCHEDULE_ARI_MAX && !list_empty(&sched->ari_queue)) {
-		struct list_node *n = list_first(&sched->ari_queue);
-
-		list_unlink(n);
-		fetch_ari(list_entry(n, struct entry, ari_wait));
-	}
-}
-
-static void
-on_ari(const struct ari_answer *a, void *arg)
-{
-	struct entry *e = arg;
-	double again = a->retry_after != 0 ? difftime(a->retry_after, a->now) : 6 * 3600;
-	char date[64];
-
-	e->ari = NULL;
-	e->sched->ari_in_flight--;
-	ari_next(e->sched);
-	if (!a->ok) {
-		ari_again(e, 6 * 3600);
-		return;
-	}
-	e->ari_when = a->when;
-	e->ari_start = a->window_start;
-	e->ari_end = a->window_end;
-	if (e->not_after != 0 && e->ari_when >= e->not_after) {
-		/* A window past expiry would let the certificate lapse. */
-		log_warn("%s: renewalInfo window ends after the certificate expires; keeping the "
-		         "usual schedule",
-		         e->name);
-		e->ari_when = 0;
-		ari_again(e, again);
-		return;
-	}
-	log_time(e->ari_when, date, sizeof(date));
-	log_info("%s: the CA suggests renewal by %s (renewalInfo)", e->name, date);
-	/* The policy weighs the window with the backoff and the floor after
-	 * the last success (a CA asking to renew what it just issued). */
-	if (!job_runner_has(e->sched->runner, e->name)) {
-		arm(e, next_time(e));
-	}
-	ari_again(e, again);
-}
-
-/* Asks the CA for the installed certificate's renewal window, or queues the
- * question behind SCHEDULE_ARI_MAX others. */
-static void
-fetch_ari(struct entry *e)
-{
-	struct schedule *sched = e->sched;
-	/* RFC 9773: a window is the issuing CA's to give. */
-	struct acme_client *client =
-	        job_runner_client(sched->runner, e->issuer != NULL ? e->issuer : sched->ca_url);
-	bool absent;
-
-	if (client == NULL && e->issuer == NULL) {
-		client = sched->client;
-	}
-	if (client == NULL || e->ari != NULL || e->ari_id == NULL || list_linked(&e->ari_wait)) {
-		return;
-	}
-	if (sched->ari_in_flight >= SCHEDULE_ARI_MAX) {
-		list_append(&sched->ari_queue, &e->ari_wait);
-		return;
-	}
-	e->ari = ari_ask(client, e->name, e->ari_id, on_ari, e, &absent);
-	if (e->ari != NULL) {
-		sched->ari_in_flight++;
-	}
 }
 
 /* Who issued what is installed, and why that CA (failover). */
@@ -479,8 +291,8 @@ held(const struct entry *e, time_t when)
 
 /* The next time from what is installed and what state.json recorded, as
  * the renewal policy says. */
-static time_t
-next_time(struct entry *e)
+time_t
+schedule_next_time(struct entry *e)
 {
 	struct policy_view v;
 	struct policy_decision d;
@@ -574,7 +386,7 @@ schedule_set(struct schedule *sched, const char *name, const struct conf_setting
 		e->domains = domains;
 		e->n_domains = n_domains;
 		e->marked = true;
-		arm(e, next_time(e));
+		schedule_arm(e, schedule_next_time(e));
 		return 0;
 	}
 	e = calloc(1, sizeof(*e));
@@ -596,15 +408,15 @@ schedule_set(struct schedule *sched, const char *name, const struct conf_setting
 	e->marked = true;
 	ev_periodic_init(&e->timer, on_due, 0.0, 0.0, NULL);
 	e->timer.data = e;
-	ev_init(&e->ari_timer, on_ari_timer);
+	ev_init(&e->ari_timer, schedule_on_ari_timer);
 	e->ari_timer.data = e;
 	list_node_init(&e->ari_wait);
 	/* In the configuration's order, for status. */
 	*sched->tail = e;
 	sched->tail = &e->next;
 	sched->n++;
-	arm(e, next_time(e));
-	fetch_ari(e);
+	schedule_arm(e, schedule_next_time(e));
+	schedule_fetch_ari(e);
 	return 0;
 }
 
@@ -653,7 +465,7 @@ schedule_renew_now(struct schedule *sched, const char *name)
 	if (!job_runner_has(sched->runner, name)) {
 		e->force = true;
 		e->asked_at = job_wall_time();
-		arm(e, time(NULL));
+		schedule_arm(e, time(NULL));
 	}
 	return 0;
 }
@@ -667,7 +479,7 @@ look_now(struct entry *e)
 		return false;
 	}
 	e->hold_until = 0;
-	arm(e, time(NULL));
+	schedule_arm(e, time(NULL));
 	return true;
 }
 
@@ -748,7 +560,7 @@ schedule_job_done(struct schedule *sched, const struct job_outcome *o)
 		}
 		e->fleet_announced = 0;
 	} else {
-		when = next_time(e);
+		when = schedule_next_time(e);
 	}
 	if (o->result == JOB_ISSUED || o->result == JOB_RENEWED || o->result == JOB_DEPLOYED) {
 		e->unrecorded = 0;
@@ -785,9 +597,9 @@ schedule_job_done(struct schedule *sched, const struct job_outcome *o)
 	} else if (o->result == JOB_FAILED || o->result == JOB_DEFERRED) {
 		log_warn("%s: %s", o->name, e->why != NULL ? e->why : job_result_name(o->result));
 	}
-	arm(e, when);
+	schedule_arm(e, when);
 	if (o->result == JOB_ISSUED || o->result == JOB_RENEWED) {
-		fetch_ari(e);
+		schedule_fetch_ari(e);
 	}
 }
 
@@ -801,11 +613,11 @@ refresh_changed(struct schedule *sched)
 	for (struct entry *e = sched->entries; e != NULL; e = e->next) {
 		if (store_cert_folder_identity(sched->state_dir, e->name) != e->folder_id &&
 		    !job_runner_has(sched->runner, e->name)) {
-			time_t when = next_time(e);
+			time_t when = schedule_next_time(e);
 
 			/* A wait for the fleet (its store away, another node's
 			 * order) is not in the files: it holds. */
-			arm(e, e->fleet_waiting && e->when > when ? e->when : when);
+			schedule_arm(e, e->fleet_waiting && e->when > when ? e->when : when);
 		}
 	}
 }
