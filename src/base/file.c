@@ -146,6 +146,22 @@ out:
 	return fd;
 }
 
+int
+file_dir_writable(const char *path, char *folder, size_t len)
+{
+	struct stat st;
+	const char *base;
+
+	if (split_path(path, folder, len, &base) < 0 || stat(folder, &st) < 0) {
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;
+		return -1;
+	}
+	return access(folder, W_OK | X_OK);
+}
+
 /* Some file systems cannot sync a folder (EINVAL); there is nothing more to
  * do on those. */
 int

@@ -44,6 +44,11 @@ int file_write_new_as(const char *path, const void *data, size_t len, mode_t mod
  * temp name. Returns 0 or -1 (logged). */
 int file_symlink_atomic(const char *dir, const char *name, const char *target);
 
+/* Whether the folder path is in (its dirname; "." for a bare name) can
+ * take a new file: 0, or -1 with errno set (ENOENT, ENOTDIR, EACCES...).
+ * folder (len bytes) gets that folder's name for the message. */
+int file_dir_writable(const char *path, char *folder, size_t len);
+
 /* fsync of a folder, which makes the renames in it durable. Returns 0 or -1
  * (errno set, not logged). */
 int file_sync_dir(const char *dir);

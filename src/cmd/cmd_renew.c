@@ -1,10 +1,13 @@
 #include "cmd/cmd.h"
 #include "renew/metrics.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/file.h"
 #include "cmd/dry_run.h"
 #include "conf/ca.h"
 #include "renew/batch_hooks.h"
@@ -418,13 +421,14 @@ out:
 }
 
 /* metrics-file, when set: its path into *path and a tally for the run
- * into *tally. Returns 0, or -1 (logged). A dry run writes none: nothing
- * real happened. */
+ * into *tally. Returns 0, -2 when its folder cannot be written, or -1
+ * (logged). A dry run writes none: nothing real happened. */
 static int
 metrics_begin_tally(struct cli *cli, const struct conf *conf, char **path,
                     struct metrics_tally **tally)
 {
 	struct conf_settings global;
+	char folder[PATH_MAX];
 	int rc = -1;
 
 	if (conf_resolve(conf, NULL, &cli->settings, &global) < 0) {
@@ -434,6 +438,13 @@ metrics_begin_tally(struct cli *cli, const struct conf *conf, char **path,
 	if (global.metrics_file != NULL && ((*path = strdup(global.metrics_file)) == NULL ||
 	                                    (*tally = metrics_tally_new()) == NULL)) {
 		log_error("out of memory");
+		goto out;
+	}
+	/* Found before anything is ordered, not after the run. */
+	if (*path != NULL && file_dir_writable(*path, folder, sizeof(folder)) < 0) {
+		log_error("metrics-file %s: cannot write in %s: %s", *path, folder,
+		          strerror(errno));
+		rc = -2;
 		goto out;
 	}
 	rc = 0;
@@ -492,8 +503,13 @@ run(struct cli *cli)
 	if (dry) {
 		dry_run_announce(&dr);
 	}
-	if (!dry && metrics_begin_tally(cli, &conf, &metrics_file, &tally) < 0) {
-		goto out;
+	if (!dry) {
+		int mrc = metrics_begin_tally(cli, &conf, &metrics_file, &tally);
+
+		if (mrc < 0) {
+			rc = mrc == -2 ? CLI_EXIT_USAGE : CLI_EXIT_FAILURE;
+			goto out;
+		}
 	}
 	rc = renew_groups(&gs, cli->flags[CLI_OPT_FORCE], cmd_quiet(cli), dry ? &dr : NULL, tally);
 	/* What a monitor reads: a run whose file cannot be written fails. */

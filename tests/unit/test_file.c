@@ -285,6 +285,27 @@ test_write_sync_later(void **state)
 }
 
 static void
+test_dir_writable(void **state)
+{
+	struct fixture *f = *state;
+	char folder[PATH_MAX];
+	char path[PATH_MAX + 32];
+
+	snprintf(path, sizeof(path), "%s/acmed.prom", f->dir);
+	assert_int_equal(file_dir_writable(path, folder, sizeof(folder)), 0);
+	assert_string_equal(folder, f->dir);
+	assert_int_equal(file_dir_writable("acmed.prom", folder, sizeof(folder)), 0);
+	assert_string_equal(folder, ".");
+	snprintf(path, sizeof(path), "%s/nosuch/acmed.prom", f->dir);
+	assert_int_equal(file_dir_writable(path, folder, sizeof(folder)), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_int_equal(file_write_atomic(in_dir(f, "file"), "x", 1, 0644), 0);
+	snprintf(path, sizeof(path), "%s/file/acmed.prom", f->dir);
+	assert_int_equal(file_dir_writable(path, folder, sizeof(folder)), -1);
+	assert_int_equal(errno, ENOTDIR);
+}
+
+static void
 test_write_relative_path(void **state)
 {
 	struct fixture *f = *state;
@@ -615,6 +636,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_write_mode_under_umask_022, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_write_overwrites, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_write_sync_later, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_dir_writable, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_write_relative_path, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_write_missing_folder, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_write_folder_is_a_file, setup, teardown),
