@@ -1,5 +1,6 @@
 #include "io/hook.h"
 
+#include "base/file.h"
 #include "base/log.h"
 
 #include <errno.h>
@@ -304,11 +305,13 @@ fail:
 }
 
 /* What a child gets besides its arguments: the pipe for its stdout and
- * stderr, the close-on-exec pipe for exec's errno, and /dev/null as stdin. */
+ * stderr, the close-on-exec pipe for exec's errno, and its stdin: /dev/null,
+ * or the read end of a pipe whose write end (input) acmed fills. */
 struct child_fds {
 	int out[2];
 	int status[2];
 	int devnull;
+	int input;
 };
 
 static void
@@ -319,18 +322,28 @@ child_fds_close(struct child_fds *f)
 	close_fd(&f->status[0]);
 	close_fd(&f->status[1]);
 	close_fd(&f->devnull);
+	close_fd(&f->input);
 }
 
-/* Opens f (set to -1 first); our ends do not block. 0, or -1 logged. */
+/* Opens f (set to -1 first); our ends do not block. with_input: stdin a
+ * pipe. 0, or -1 logged. */
 static int
-child_fds_open(struct child_fds *f, const char *name)
+child_fds_open(struct child_fds *f, const char *name, bool with_input)
 {
-	*f = (struct child_fds){{-1, -1}, {-1, -1}, -1};
-	if (pipe2(f->out, O_CLOEXEC) < 0 || pipe2(f->status, O_CLOEXEC) < 0) {
+	int in[2];
+
+	*f = (struct child_fds){{-1, -1}, {-1, -1}, -1, -1};
+	if (pipe2(f->out, O_CLOEXEC) < 0 || pipe2(f->status, O_CLOEXEC) < 0 ||
+	    (with_input && pipe2(in, O_CLOEXEC) < 0)) {
 		log_error("hook %s: pipe: %s", name, strerror(errno));
 		return -1;
 	}
-	f->devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (with_input) {
+		f->devnull = in[0];
+		f->input = in[1];
+	} else {
+		f->devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	}
 	if (f->devnull < 0) {
 		log_error("hook %s: /dev/null: %s", name, strerror(errno));
 		return -1;
@@ -405,7 +418,14 @@ struct hook *
 hook_run(struct ev_loop *loop, char *const argv[], char *const env[], double timeout_s,
          hook_done_fn done, void *arg)
 {
-	struct child_fds fds = {{-1, -1}, {-1, -1}, -1};
+	return hook_run_input(loop, argv, env, NULL, 0, timeout_s, done, arg);
+}
+
+struct hook *
+hook_run_input(struct ev_loop *loop, char *const argv[], char *const env[], const char *input,
+               size_t input_len, double timeout_s, hook_done_fn done, void *arg)
+{
+	struct child_fds fds = {{-1, -1}, {-1, -1}, -1, -1};
 	struct hook *h = NULL;
 	char **envp = NULL;
 	pid_t pid;
@@ -433,12 +453,28 @@ hook_run(struct ev_loop *loop, char *const argv[], char *const env[], double tim
 		log_error("hook %s: out of memory", argv[0]);
 		goto out;
 	}
-	if (child_fds_open(&fds, argv[0]) < 0) {
+	if (input != NULL && input_len > HOOK_MAX_INPUT) {
+		log_error("hook %s: input of %zu bytes, more than %d", argv[0], input_len,
+		          HOOK_MAX_INPUT);
+		goto out;
+	}
+	if (child_fds_open(&fds, argv[0], input != NULL) < 0) {
 		goto out;
 	}
 	pid = spawn(argv, envp, &fds);
 	if (pid < 0) {
 		goto out;
+	}
+	if (input != NULL) {
+		/* It fits in the pipe (HOOK_MAX_INPUT): written at once, then
+		 * closed so that the program reads its end. A program that
+		 * exits without reading leaves EPIPE, not a signal (acmed
+		 * ignores SIGPIPE), and its exit status says the rest. */
+		close_fd(&fds.devnull);
+		if (file_write_all(fds.input, input, input_len) < 0 && errno != EPIPE) {
+			log_warn("hook %s: writing its input: %s", argv[0], strerror(errno));
+		}
+		close_fd(&fds.input);
 	}
 	watch(h, loop, pid, &fds, timeout_s);
 	log_debug("hook %s: started, pid %d", argv[0], (int)pid);

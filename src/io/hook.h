@@ -27,6 +27,16 @@ typedef void (*hook_done_fn)(int status, const char *why, const char *output, vo
 struct hook *hook_run(struct ev_loop *loop, char *const argv[], char *const env[], double timeout_s,
                       hook_done_fn done, void *arg);
 
+/* The most hook_run_input gives a program on its stdin: what a pipe holds
+ * without the writer waiting. */
+#define HOOK_MAX_INPUT 32768
+
+/* hook_run with input (input_len bytes, at most HOOK_MAX_INPUT) on the
+ * program's stdin instead of /dev/null: an e-mail for sendmail -t. */
+struct hook *hook_run_input(struct ev_loop *loop, char *const argv[], char *const env[],
+                            const char *input, size_t input_len, double timeout_s,
+                            hook_done_fn done, void *arg);
+
 /* Kills the hook's process group and frees it without calling done. */
 void hook_cancel(struct hook *hook);
 

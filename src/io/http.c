@@ -7,7 +7,9 @@
 #include "config.h"
 #include "io/http_multi.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,10 +74,13 @@ is_ctl(unsigned char c)
 	return c < 0x20 || c == 0x7f;
 }
 
-bool
-http_url_ok(const char *url)
+/* Whether url is an absolute URL of scheme ("https://", "http://") with a
+ * host and no whitespace or control characters; the host (without port
+ * or brackets) into host (hostlen bytes). */
+static bool
+url_ok(const char *url, const char *scheme, char *host_out, size_t hostlen)
 {
-	static const char scheme[] = "https://";
+	size_t slen = strlen(scheme);
 	const char *host;
 	const char *end;
 	const char *p;
@@ -86,10 +91,7 @@ http_url_ok(const char *url)
 		goto out;
 	}
 	len = strnlen(url, HTTP_MAX_URL + 1);
-	if (len > HTTP_MAX_URL || len < sizeof(scheme) - 1) {
-		goto out;
-	}
-	if (strncasecmp(url, scheme, sizeof(scheme) - 1) != 0) {
+	if (len > HTTP_MAX_URL || len < slen || strncasecmp(url, scheme, slen) != 0) {
 		goto out;
 	}
 	/* Printable ASCII only: RFC 3986 has no raw spaces, controls or
@@ -101,7 +103,7 @@ http_url_ok(const char *url)
 			goto out;
 		}
 	}
-	host = url + sizeof(scheme) - 1;
+	host = url + slen;
 	end = host + strcspn(host, "/?#");
 	/* userinfo@host:port: the host is what follows the last '@'. */
 	for (p = host; p < end; p++) {
@@ -115,6 +117,7 @@ http_url_ok(const char *url)
 			goto out;
 		}
 		ok = p + 1 == end || p[1] == ':';
+		snprintf(host_out, hostlen, "%.*s", (int)(p - host - 1), host + 1);
 		goto out;
 	}
 	p = memchr(host, ':', (size_t)(end - host));
@@ -122,8 +125,33 @@ http_url_ok(const char *url)
 		end = p;
 	}
 	ok = end > host;
+	snprintf(host_out, hostlen, "%.*s", (int)(end - host), host);
 out:
 	return ok;
+}
+
+bool
+http_url_ok(const char *url)
+{
+	char host[256];
+
+	return url_ok(url, "https://", host, sizeof(host));
+}
+
+bool
+http_url_loopback(const char *url)
+{
+	unsigned char addr[sizeof(struct in6_addr)];
+	char host[256];
+
+	if (!url_ok(url, "http://", host, sizeof(host))) {
+		return false;
+	}
+	if (inet_pton(AF_INET, host, addr) == 1) {
+		return addr[0] == 127;
+	}
+	return inet_pton(AF_INET6, host, addr) == 1 &&
+	       memcmp(addr, &in6addr_loopback, sizeof(struct in6_addr)) == 0;
 }
 
 /* Header values: trimmed, at most HTTP_MAX_HEADER_VALUE bytes and no control
@@ -535,7 +563,9 @@ xfer_setup(struct http_xfer *x, const char *content_type, const char *body, size
 	SET(CURLOPT_PRIVATE, x);
 	SET(CURLOPT_ERRORBUFFER, x->errbuf);
 	SET(CURLOPT_NOSIGNAL, 1L);
-	SET(CURLOPT_PROTOCOLS_STR, "https");
+	/* Plain http only where the client allows it, to loopback (checked
+	 * in http_request_with); redirects are not followed either way. */
+	SET(CURLOPT_PROTOCOLS_STR, o->loopback_http ? "http,https" : "https");
 	SET(CURLOPT_REDIR_PROTOCOLS_STR, "https");
 	SET(CURLOPT_FOLLOWLOCATION, 0L);
 	SET(CURLOPT_CONNECTTIMEOUT_MS, o->connect_timeout_ms);
@@ -632,7 +662,7 @@ http_request_with(struct http *http, unsigned flags, const char *method, const c
 		log_error("http: request: invalid arguments");
 		goto out;
 	}
-	if (!http_url_ok(url)) {
+	if (!http_url_ok(url) && !(http->opts.loopback_http && http_url_loopback(url))) {
 		log_error("http: %s: not an https URL", url != NULL ? url : "(null)");
 		goto out;
 	}

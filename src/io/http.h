@@ -30,6 +30,9 @@ struct http_options {
 	long total_timeout_ms; /* 0: 60 s */
 	long low_speed_time_s; /* abort below 16 bytes/s for this long; 0: 20 s */
 	size_t max_body; /* 0: HTTP_MAX_BODY */
+	/* http:// too, to a loopback address literal (http_url_loopback):
+	 * a webhook receiver on the same host */
+	bool loopback_http;
 };
 
 /* What came back. Everything is borrowed for the duration of the callback. */
@@ -84,5 +87,9 @@ void http_get_stats(const struct http *http, struct http_stats *stats);
 /* Whether url is an absolute https URL with a host and no whitespace or
  * control characters. */
 bool http_url_ok(const char *url);
+
+/* Whether url is an absolute http:// URL (the same checks) whose host is
+ * a loopback address literal: 127.0.0.0/8 or [::1]. */
+bool http_url_loopback(const char *url);
 
 #endif
