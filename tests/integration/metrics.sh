@@ -413,6 +413,10 @@ t_bad_settings()
 	expect_stderr_one_line
 	expect_stderr_contains "metrics-listen"
 	expect_stderr_contains "127.0.0.1:$port"
+	# The advice is about the metrics port, not about answering challenges.
+	if grep -qE 'webroot|renew --now' "$ERR"; then
+		fail "metrics-listen on a taken port: the advice is the challenge listener's: $(cat "$ERR")"
+	fi
 	lib_stop_pid "$holder"
 
 	conf "$dir" "metrics-listen = nonsense"
