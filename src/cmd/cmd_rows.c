@@ -72,6 +72,13 @@ cmd_metrics_write(const struct conf *conf, const struct cli *cli, const struct m
 	}
 	/* Readable by node_exporter's user: nothing secret in it. */
 	rc = file_write_atomic(path, text, len, 0644);
+	if (rc < 0) {
+		/* file_write_atomic named the path and errno; say which
+		 * setting it is and what the run did. */
+		log_error("metrics-file %s: not written: set metrics-file to a path in a "
+		          "folder acmed can write (the certificates were handled)",
+		          path);
+	}
 out:
 	free(text);
 	return rc;
