@@ -219,6 +219,14 @@ acme_client_counts(const struct acme_client *client)
 	return &client->counts;
 }
 
+void
+acme_client_count_problem(struct acme_client *client, const struct acme_problem *p)
+{
+	if (client != NULL && p != NULL) {
+		acme_counts_problem(&client->counts, acme_problem_short_type(p->type));
+	}
+}
+
 const char *
 acme_client_directory_url(const struct acme_client *client)
 {

@@ -86,6 +86,11 @@ const char *acme_client_directory_url(const struct acme_client *client);
 /* Every answer the client got so far (acme/acme_counts.h). */
 const struct acme_counts *acme_client_counts(const struct acme_client *client);
 
+/* Counts p (its type), a problem the CA reported inside a challenge, an
+ * authorization or an order rather than as an answer of its own. */
+struct acme_problem;
+void acme_client_count_problem(struct acme_client *client, const struct acme_problem *p);
+
 /* Signed POST of payload (JSON text; NULL for POST-as-GET) to url with key,
  * by kid (account URL) or, when kid is NULL, with the public JWK (newAccount,
  * revocation by certificate key). key is borrowed until done is called. A

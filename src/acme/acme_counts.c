@@ -61,3 +61,9 @@ acme_counts_merge(struct acme_counts *into, const struct acme_counts *from)
 	}
 	into->other_problems += from->other_problems;
 }
+
+void
+acme_counts_problem(struct acme_counts *c, const char *type)
+{
+	count_problem_n(c, type, 1);
+}

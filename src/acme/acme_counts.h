@@ -27,6 +27,11 @@ struct acme_counts {
 /* Counts resp: its status, and its problem's type when it carries one. */
 void acme_counts_add(struct acme_counts *c, const struct http_response *resp);
 
+/* Counts a problem of type (acme_problem_short_type) that came inside
+ * another document: a challenge's, an authorization's or an order's
+ * error (RFC 8555 section 7.1). */
+void acme_counts_problem(struct acme_counts *c, const char *type);
+
 /* Adds what from counted to into. */
 void acme_counts_merge(struct acme_counts *into, const struct acme_counts *from);
 

@@ -425,6 +425,7 @@ handle_order(struct acme_order_run *o, const struct acme_order *order, time_t re
 		break;
 	default:
 		if (order->error != NULL) {
+			acme_client_count_problem(o->client, order->error);
 			acme_problem_format(order->error, o->url, why, sizeof(why));
 		} else {
 			snprintf(why, sizeof(why), "%s: order is %s", o->url,

@@ -164,12 +164,14 @@ schedule_poll(struct acme_order_authz *a, time_t retry_after)
 	a->timer_active = true;
 }
 
-/* The problem a failed authorization carries, as text. */
+/* The problem a failed authorization carries, as text (and counted). */
 static void
-authz_failure(const struct acme_authz *authz, const char *url, char *buf, size_t len)
+authz_failure(struct acme_order_authz *a, const struct acme_authz *authz, const char *url,
+              char *buf, size_t len)
 {
 	for (size_t i = 0; i < authz->n_challenges; i++) {
 		if (authz->challenges[i].error != NULL) {
+			acme_client_count_problem(a->client, authz->challenges[i].error);
 			acme_problem_format(authz->challenges[i].error, authz->challenges[i].url,
 			                    buf, len);
 			return;
@@ -218,7 +220,7 @@ on_poll(const struct acme_reply *reply, void *arg)
 		again = !a->cancelled;
 		break;
 	default:
-		authz_failure(&authz, reply->url, why, sizeof(why));
+		authz_failure(a, &authz, reply->url, why, sizeof(why));
 		fail(a, "%s: %s: %s challenge failed: %s", a->p.name, a->identifier,
 		     challenge_type_name(a->p.responder->ops->type), why);
 		break;
@@ -254,6 +256,7 @@ on_respond(const struct acme_reply *reply, void *arg)
 	           chal.status == ACME_STATUS_VALID) {
 		log_debug("%s: %s: authorized", a->p.name, a->identifier);
 	} else if (!a->cancelled && chal.status == ACME_STATUS_INVALID && chal.error != NULL) {
+		acme_client_count_problem(a->client, chal.error);
 		acme_problem_format(chal.error, reply->url, why, sizeof(why));
 		fail(a, "%s: %s: %s challenge failed: %s", a->p.name, a->identifier,
 		     challenge_type_name(a->p.responder->ops->type), why);
@@ -427,7 +430,7 @@ on_authz(const struct acme_reply *reply, void *arg)
 		presenting = present(a, &authz) == 0;
 		break;
 	default:
-		authz_failure(&authz, reply->url, why, sizeof(why));
+		authz_failure(a, &authz, reply->url, why, sizeof(why));
 		fail(a, "%s: %s: %s", a->p.name, a->identifier, why);
 		break;
 	}

@@ -500,6 +500,14 @@ bind_hint(const char *key, int err, const struct sockaddr_storage *ss, char *buf
 		         ": port %u needs root or CAP_NET_BIND_SERVICE: run acmed as root, grant "
 		         "it the capability, or set %s to a port above 1023",
 		         port, key);
+	} else if (err == EADDRINUSE && strcmp(key, "http-listen") != 0 &&
+	           strcmp(key, "tls-listen") != 0) {
+		/* Not a challenge responder (metrics-listen): no challenge
+		 * advice. */
+		snprintf(buf, len,
+		         ": another program (or another acmed run) holds port %u: stop it, or "
+		         "set %s to a free port",
+		         port, key);
 	} else if (err == EADDRINUSE) {
 		snprintf(buf, len,
 		         ": another program (a web server, or acmed run answering challenges) "
