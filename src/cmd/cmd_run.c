@@ -65,17 +65,6 @@ out:
 	return rc;
 }
 
-static void
-update_status(struct daemon *d)
-{
-	size_t n = d->schedule != NULL ? schedule_count(d->schedule) : 0;
-	size_t active = d->runner != NULL ? job_runner_active(d->runner) : 0;
-
-	notify_send("STATUS=%zu certificate%s, %zu job%s running, %zu waiting", n,
-	            n == 1 ? "" : "s", active, active == 1 ? "" : "s",
-	            d->runner != NULL ? job_runner_waiting(d->runner) : 0);
-}
-
 /* Puts every [cert] of conf on the schedule; drops the others. */
 static int
 load_certs(struct daemon *d, const struct conf *conf)
@@ -151,7 +140,6 @@ on_job_done(const struct job_outcome *o, void *arg)
 		         name);
 		schedule_renew_now(d->schedule, name);
 	}
-	update_status(d);
 }
 
 static void start(struct daemon *d);
@@ -444,7 +432,7 @@ runner:
 	}
 	log_info("watching %zu certificate%s", schedule_count(d->schedule),
 	         schedule_count(d->schedule) == 1 ? "" : "s");
-	update_status(d);
+	daemon_notify_status(d);
 	return;
 retry:
 	log_warn("%s: not usable yet; trying again in %.0f s",
@@ -518,6 +506,8 @@ on_reload(struct ev_loop *loop, ev_signal *w, int revents)
 	size_t n;
 
 	notify_send("RELOADING=1");
+	/* conf_load to load_certs run in this one callback. */
+	daemon_notify_watchdog(d);
 	memset(&settings, 0, sizeof(settings));
 	conf_init(&conf);
 	if (conf_load(&conf, d->conf.path) < 0) {
@@ -580,7 +570,7 @@ out:
 	conf_settings_finish(&settings);
 	conf_finish(&conf);
 	notify_send("READY=1");
-	update_status(d);
+	daemon_notify_status(d);
 }
 
 static int
@@ -666,11 +656,15 @@ run(struct cli *cli)
 	 * still unreachable: systemd would otherwise kill a daemon that is
 	 * only waiting for the network. */
 	notify_send("READY=1");
+	/* Before start(), whose waits for the CA or the store turn the loop. */
+	daemon_notify_start(&d);
 	start(&d);
 	if (d.rc == CLI_EXIT_OK) {
 		ev_run(d.loop, 0);
 	}
 out:
+	/* Before the runner and the schedule it reads go. */
+	daemon_notify_stop(&d);
 	ev_timer_stop(d.loop != NULL ? d.loop : EV_DEFAULT, &d.retry);
 	ev_timer_stop(d.loop != NULL ? d.loop : EV_DEFAULT, &d.more_retry);
 	store_daemon_unmark(d.mark);

@@ -1,7 +1,8 @@
 /* What the daemon's files share (cmd_run.c: its life, start, reload;
  * cmd_run_cas.c: the CAs its certificates name; cmd_run_ctl.c: what it
  * answers on its control socket; cmd_run_metrics.c: its metrics
- * endpoint). Not for other commands. */
+ * endpoint; cmd_run_notify.c: what it tells systemd). Not for other
+ * commands. */
 #ifndef ACMED_DAEMON_H
 #define ACMED_DAEMON_H
 
@@ -21,6 +22,15 @@
 #include "renew/responders.h"
 #include "renew/schedule.h"
 #include "store/store_daemon.h"
+
+/* What the daemon tells systemd (cmd_run_notify.c). */
+struct daemon_notify {
+	ev_timer watchdog; /* "WATCHDOG=1" every WATCHDOG_USEC / 2, or idle */
+	ev_check check; /* after each turn of the loop: did the counts change? */
+	ev_timer soon; /* a change within STATUS_EVERY of the last STATUS= */
+	ev_tstamp sent_at; /* the last STATUS= with counts */
+	size_t sent[3]; /* its certificates, jobs running, jobs waiting */
+};
 
 /* The daemon: its CAs and their accounts, a job runner and the schedule. */
 struct daemon {
@@ -60,6 +70,7 @@ struct daemon {
 	ev_signal sigterm;
 	ev_signal sigint;
 	ev_signal sighup;
+	struct daemon_notify notify;
 	int rc;
 };
 
@@ -89,5 +100,23 @@ char *daemon_on_request(json_t *request, void *arg);
  * stopped (nothing when not started). */
 int daemon_metrics_start(struct daemon *d);
 void daemon_metrics_stop(struct daemon *d);
+
+/* Starts what the daemon tells systemd from its loop (d->loop set):
+ * "WATCHDOG=1" every WATCHDOG_USEC / 2 when systemd watches this process
+ * (notify_watchdog_usec; one sent now), and STATUS= again whenever the
+ * counts change once the daemon is ready (at most once a second). */
+void daemon_notify_start(struct daemon *d);
+
+/* Stops them; before the runner and the schedule go. Safe on a daemon
+ * never started. */
+void daemon_notify_stop(struct daemon *d);
+
+/* STATUS= with the counts (certificates, jobs running and waiting), now. */
+void daemon_notify_status(struct daemon *d);
+
+/* "WATCHDOG=1" now, when systemd watches: before work that holds the
+ * loop for long in one callback (a reload reads every new certificate),
+ * which then has a whole WatchdogSec=. */
+void daemon_notify_watchdog(struct daemon *d);
 
 #endif

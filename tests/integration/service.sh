@@ -8,7 +8,7 @@
 # and the whole sandbox), which issues the configured certificate with its
 # own http-01 responder; "acmed status" answers through the control socket;
 # reload and stop behave; the timer's one-shot service renews by itself once
-# the daemon is gone.
+# the daemon is gone; the watchdog restarts a daemon whose loop is stuck.
 #
 # SERVICE_TRANSCRIPT=FILE keeps the commands and their output for the README.
 #
@@ -398,6 +398,105 @@ EOF
 	sanitizer_reports
 }
 
+main_pid()
+{
+	in_ct systemctl show -p MainPID --value acmed.service
+}
+
+# status_shows TEXT: systemd's status line of the daemon (its last STATUS=)
+# holds TEXT.
+status_shows()
+{
+	in_ct systemctl show -p StatusText --value acmed.service | grep -q -- "$1"
+}
+
+# restarted PID: the daemon runs again under another main PID.
+restarted()
+{
+	local now
+
+	now=$(main_pid)
+	[[ -n $now && $now != 0 && $now != "$1" ]] && in_ct systemctl is-active -q acmed.service
+}
+
+# The watchdog, short for the test (the unit's is minutes): a healthy
+# daemon feeds it from its loop through a wait and a reload, and its
+# STATUS= follows a job; a daemon stopped with SIGSTOP is killed and
+# restarted by systemd.
+t_watchdog()
+{
+	local pid restarts since
+
+	mkdir -p "$ROOT/etc/systemd/system/acmed.service.d" || return
+	printf '[Service]\nWatchdogSec=3s\nRestartSec=1s\nTimeoutAbortSec=10s\n' \
+		>"$ROOT/etc/systemd/system/acmed.service.d/watchdog.conf"
+	# A job that runs for a few seconds: its STATUS= can be seen. (A
+	# global key: before the sections.)
+	sed -i '1i pre-hook = /bin/sleep 3' "$ROOT$ETC/acmed.conf" || return
+	in_ct systemctl daemon-reload
+	say systemctl restart acmed.service
+	expect_status 0
+	say systemctl show -p WatchdogUSec --value acmed.service
+	if [[ $(cat "$OUT") != 3s ]]; then
+		fail "WatchdogUSec: $(cat "$OUT"), want 3s"
+	fi
+	if ! wait_until 10 status_shows '3 certificates, 0 jobs running'; then
+		fail "status line after the start: $(in_ct systemctl show -p StatusText acmed.service)"
+	fi
+	pid=$(main_pid)
+	since=$SECONDS
+	restarts=$(in_ct systemctl show -p NRestarts --value acmed.service)
+	say systemctl reload acmed.service
+	expect_status 0
+	say "$SBIN" renew --now www
+	expect_status 0
+	if ! wait_until 10 status_shows '1 job running'; then
+		fail "the status line does not show the running job: $(in_ct systemctl show -p StatusText acmed.service)"
+	fi
+	if ! wait_until 30 status_shows '0 jobs running, 0 waiting'; then
+		fail "the status line does not show the job's end: $(in_ct systemctl show -p StatusText acmed.service)"
+	fi
+	# Over three times WatchdogSec.
+	while ((SECONDS - since < 10)); do
+		sleep 1
+	done
+	if [[ $(main_pid) != "$pid" ]] || ! in_ct systemctl is-active -q acmed.service ||
+		[[ $(in_ct systemctl show -p NRestarts --value acmed.service) != "$restarts" ]]; then
+		fail "a healthy daemon was restarted: $(in_ct journalctl -u acmed --no-pager -n 10 2>&1 | tr '\n' ';')"
+		return
+	fi
+	say journalctl -u acmed.service --no-pager -o cat -n 50
+	if ! grep -q 'systemd watchdog: every 1.5 s' "$OUT"; then
+		fail "the daemon did not say it feeds the watchdog"
+	fi
+
+	in_ct kill -STOP "$pid"
+	if ! wait_until 30 restarted "$pid"; then
+		fail "not restarted after SIGSTOP: $(in_ct systemctl status acmed.service --no-pager 2>&1 | head -n 5 | tr '\n' ';')"
+		in_ct kill -CONT "$pid"
+		return
+	fi
+	say journalctl -u acmed.service --no-pager -o cat -n 30
+	if ! grep -q 'Watchdog timeout' "$OUT"; then
+		fail "the journal does not show the watchdog's timeout: $(tail -n 5 "$OUT" | tr '\n' ';')"
+	fi
+	if [[ $(in_ct systemctl show -p NRestarts --value acmed.service) != $((restarts + 1)) ]]; then
+		fail "NRestarts: $(in_ct systemctl show -p NRestarts --value acmed.service), want $((restarts + 1))"
+	fi
+	if ! wait_until 10 in_ct test -S /run/acmed/acmed.sock; then
+		fail "no control socket after the restart"
+	fi
+	say "$SBIN" status
+	expect_status 0
+	if ! grep -q 'www' "$OUT"; then
+		fail "acmed status after the restart: $(cat "$OUT" "$ERR" | tr '\n' ';')"
+	fi
+	say systemctl stop acmed.service
+	rm -f "$ROOT/etc/systemd/system/acmed.service.d/watchdog.conf"
+	in_ct systemctl daemon-reload
+	sanitizer_reports
+}
+
 pebble_start || exit 1
 root_make || exit 99
 boot || exit 1
@@ -405,6 +504,7 @@ boot || exit 1
 case_ "systemctl enable --now acmed: issued as the acmed user, status over the socket" t_enable
 case_ "reload refuses a broken configuration, adds a certificate; a path unit deploys a renewal; stop leaves no socket" t_reload_stop
 case_ "acmed-renew.service from the timer issues what was added" t_timer
+case_ "watchdog: a healthy daemon is left running and its status follows a job; one stopped with SIGSTOP is restarted" t_watchdog
 
 # An orderly shutdown of the container.
 kill -TERM "$NSPAWN_PID" 2>/dev/null

@@ -13,6 +13,9 @@
 
 #include <cmocka.h>
 
+#include "base/log.h"
+#include "capture.h"
+
 struct fixture {
 	char dir[64];
 	char path[128];
@@ -158,6 +161,123 @@ test_failures(void **state)
 	assert_int_equal(notify_send("READY=1"), -1);
 }
 
+/* Runs notify_watchdog_usec with WATCHDOG_USEC=us and WATCHDOG_PID=pid
+ * (NULL: unset); *usec starts at 7 so that a call that must not set it
+ * shows. Returns its result; what it logged in log (at most len). */
+static int
+watchdog(const char *us, const char *pid, uint64_t *usec, char *log, size_t len)
+{
+	struct capture c;
+	int rc;
+
+	unsetenv("WATCHDOG_USEC");
+	unsetenv("WATCHDOG_PID");
+	if (us != NULL) {
+		assert_int_equal(setenv("WATCHDOG_USEC", us, 1), 0);
+	}
+	if (pid != NULL) {
+		assert_int_equal(setenv("WATCHDOG_PID", pid, 1), 0);
+	}
+	*usec = 7;
+	capture_begin(&c, false);
+	log_init("acmed", LOG_LEVEL_INFO, false);
+	rc = notify_watchdog_usec(usec);
+	snprintf(log, len, "%s", capture_take(&c));
+	capture_end(&c);
+	unsetenv("WATCHDOG_USEC");
+	unsetenv("WATCHDOG_PID");
+	return rc;
+}
+
+/* Not watched: nothing said, nothing set. */
+static void
+test_watchdog_unset(void **state)
+{
+	uint64_t usec;
+	char log[512];
+
+	(void)state;
+	assert_int_equal(watchdog(NULL, NULL, &usec, log, sizeof(log)), 0);
+	assert_int_equal(usec, 7);
+	assert_string_equal(log, "");
+	/* A PID alone asks for nothing. */
+	assert_int_equal(watchdog(NULL, "1", &usec, log, sizeof(log)), 0);
+	assert_string_equal(log, "");
+}
+
+static void
+test_watchdog_ours(void **state)
+{
+	uint64_t usec;
+	char log[512];
+	char pid[32];
+
+	(void)state;
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	assert_int_equal(watchdog("60000000", pid, &usec, log, sizeof(log)), 1);
+	assert_int_equal(usec, 60000000);
+	assert_string_equal(log, "");
+	/* Without WATCHDOG_PID the watchdog is for whoever reads it. */
+	assert_int_equal(watchdog("3000000", NULL, &usec, log, sizeof(log)), 1);
+	assert_int_equal(usec, 3000000);
+	/* The largest systemd could write. */
+	assert_int_equal(watchdog("18446744073709551615", pid, &usec, log, sizeof(log)), 1);
+	assert_true(usec == UINT64_MAX);
+}
+
+/* Inherited by a child of the watched process: not for it. */
+static void
+test_watchdog_other_pid(void **state)
+{
+	uint64_t usec;
+	char log[512];
+	char pid[32];
+
+	(void)state;
+	snprintf(pid, sizeof(pid), "%d", (int)getpid() + 1);
+	assert_int_equal(watchdog("60000000", pid, &usec, log, sizeof(log)), 0);
+	assert_int_equal(usec, 7);
+	assert_string_equal(log, "");
+}
+
+/* A malformed value: one warning line, no watchdog. */
+static void
+test_watchdog_bad(void **state)
+{
+	static const char *const bad_usec[] = {
+	        "0",
+	        "",
+	        "abc",
+	        "60s",
+	        " 60",
+	        "+60",
+	        "-60",
+	        "6 0",
+	        "18446744073709551616",
+	        "99999999999999999999999",
+	};
+	static const char *const bad_pid[] = {"0", "", "x", "-1", "12a", "99999999999"};
+	uint64_t usec;
+	char log[512];
+	char pid[32];
+
+	(void)state;
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	for (size_t i = 0; i < sizeof(bad_usec) / sizeof(bad_usec[0]); i++) {
+		assert_int_equal(watchdog(bad_usec[i], pid, &usec, log, sizeof(log)), -1);
+		assert_int_equal(usec, 7);
+		assert_non_null(strstr(log, "warning: WATCHDOG_USEC="));
+		assert_non_null(strstr(log, "no watchdog\n"));
+		assert_ptr_equal(strchr(log, '\n'), log + strlen(log) - 1);
+	}
+	for (size_t i = 0; i < sizeof(bad_pid) / sizeof(bad_pid[0]); i++) {
+		assert_int_equal(watchdog("60000000", bad_pid[i], &usec, log, sizeof(log)), -1);
+		assert_int_equal(usec, 7);
+		assert_non_null(strstr(log, "warning: WATCHDOG_PID="));
+		assert_ptr_equal(strchr(log, '\n'), log + strlen(log) - 1);
+	}
+}
+
 int
 main(void)
 {
@@ -167,6 +287,10 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_long, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_not_set, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_failures, setup, teardown),
+	        cmocka_unit_test(test_watchdog_unset),
+	        cmocka_unit_test(test_watchdog_ours),
+	        cmocka_unit_test(test_watchdog_other_pid),
+	        cmocka_unit_test(test_watchdog_bad),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
