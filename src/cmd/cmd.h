@@ -19,6 +19,7 @@ extern const struct cli_command cmd_cluster_key;
 extern const struct cli_command cmd_delete;
 extern const struct cli_command cmd_deploy;
 extern const struct cli_command cmd_jobs;
+extern const struct cli_command cmd_notify_test;
 extern const struct cli_command cmd_renew;
 extern const struct cli_command cmd_revoke;
 extern const struct cli_command cmd_run;
@@ -166,5 +167,23 @@ void cmd_status_row_offline(const struct conf *conf, const struct conf_cert *c,
 struct metrics_tally;
 int cmd_metrics_write(const struct conf *conf, const struct cli *cli,
                       const struct metrics_tally *tally, const char *path);
+
+/* What a one-shot run (acmed renew) tells those who watch it: the
+ * metrics-file and the notifications. Begun before the run: the
+ * settings read, metrics-file's folder checked (0, -2 when it cannot be
+ * written: nothing is ordered then, or -1; logged); fed with each job's
+ * outcome (cmd_watch_job_done, a job_done_fn with w as arg); ended after
+ * it: expiring told, the file written (0, or -1 when it was not), the
+ * notifications waited for (a few seconds at most); finished (freed). */
+struct notifier;
+struct cmd_watch {
+	struct metrics_tally *tally; /* metrics-file's count, or NULL */
+	char *metrics_file; /* or NULL */
+	struct notifier *notifier; /* or NULL: no channel set */
+};
+int cmd_watch_begin(struct cmd_watch *w, const struct conf *conf, const struct cli *cli);
+void cmd_watch_job_done(const struct job_outcome *o, void *arg);
+int cmd_watch_end(struct cmd_watch *w, const struct conf *conf, const struct cli *cli);
+void cmd_watch_finish(struct cmd_watch *w);
 
 #endif

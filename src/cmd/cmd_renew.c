@@ -54,10 +54,11 @@ needs_ca(const struct group *g, const char *state_dir, const char *ca_url, bool 
 }
 
 /* Renews g's certificates; dr: a dry run's (g's settings are its), else
- * NULL; tally (may be NULL) gets what the group's runner counted. */
+ * NULL; w (may be NULL) gets what the group's runner counted and each
+ * job's outcome. */
 static int
 renew_group(struct group *g, bool force, struct batch_hooks *batch, unsigned long counts[JOB__MAX],
-            struct dry_run *dr, struct metrics_tally *tally)
+            struct dry_run *dr, struct cmd_watch *w)
 {
 	struct session s;
 	struct job_runner_config config;
@@ -108,6 +109,8 @@ renew_group(struct group *g, bool force, struct batch_hooks *batch, unsigned lon
 	if (dr != NULL) {
 		dr->ca_url = config.ca_url;
 		job_runner_on_done(runner, dry_run_on_done, dr);
+	} else if (w != NULL) {
+		job_runner_on_done(runner, cmd_watch_job_done, w);
 	}
 	memset(&req, 0, sizeof(req));
 	req.force = force;
@@ -126,12 +129,12 @@ renew_group(struct group *g, bool force, struct batch_hooks *batch, unsigned lon
 	for (int r = 0; r < JOB__MAX; r++) {
 		counts[r] += job_runner_count(runner, (enum job_result)r);
 	}
-	metrics_tally_runner(tally, runner);
+	metrics_tally_runner(w != NULL ? w->tally : NULL, runner);
 	rc = CLI_EXIT_OK;
 out:
 	if (rc != CLI_EXIT_OK) {
 		counts[JOB_FAILED] += g->n;
-		metrics_tally_result(tally, JOB_FAILED, g->n);
+		metrics_tally_result(w != NULL ? w->tally : NULL, JOB_FAILED, g->n);
 	}
 	if (dr != NULL) {
 		dr->ca_url = g->ca;
@@ -362,8 +365,7 @@ certs_known(struct cli *cli, const struct conf *conf)
 /* Renews every group, CA by CA; the worst exit status of a group, else
  * failure when a certificate failed or is held by its backoff. */
 static int
-renew_groups(struct groups *gs, bool force, bool quiet, struct dry_run *dr,
-             struct metrics_tally *tally)
+renew_groups(struct groups *gs, bool force, bool quiet, struct dry_run *dr, struct cmd_watch *w)
 {
 	unsigned long counts[JOB__MAX] = {0};
 	int worst = CLI_EXIT_OK;
@@ -371,7 +373,7 @@ renew_groups(struct groups *gs, bool force, bool quiet, struct dry_run *dr,
 	struct batch_hooks *batch = gs->n > 0 ? cmd_batch_hooks(&gs->list[0].settings[0]) : NULL;
 
 	for (size_t k = 0; k < gs->n; k++) {
-		int grc = renew_group(&gs->list[k], force || dr != NULL, batch, counts, dr, tally);
+		int grc = renew_group(&gs->list[k], force || dr != NULL, batch, counts, dr, w);
 
 		if (grc > worst) {
 			worst = grc;
@@ -420,47 +422,13 @@ out:
 	return rc;
 }
 
-/* metrics-file, when set: its path into *path and a tally for the run
- * into *tally. Returns 0, -2 when its folder cannot be written, or -1
- * (logged). A dry run writes none: nothing real happened. */
-static int
-metrics_begin_tally(struct cli *cli, const struct conf *conf, char **path,
-                    struct metrics_tally **tally)
-{
-	struct conf_settings global;
-	char folder[PATH_MAX];
-	int rc = -1;
-
-	if (conf_resolve(conf, NULL, &cli->settings, &global) < 0) {
-		log_error("out of memory");
-		goto out;
-	}
-	if (global.metrics_file != NULL && ((*path = strdup(global.metrics_file)) == NULL ||
-	                                    (*tally = metrics_tally_new()) == NULL)) {
-		log_error("out of memory");
-		goto out;
-	}
-	/* Found before anything is ordered, not after the run. */
-	if (*path != NULL && file_dir_writable(*path, folder, sizeof(folder)) < 0) {
-		log_error("metrics-file %s: cannot write in %s: %s", *path, folder,
-		          strerror(errno));
-		rc = -2;
-		goto out;
-	}
-	rc = 0;
-out:
-	conf_settings_finish(&global);
-	return rc;
-}
-
 static int
 run(struct cli *cli)
 {
 	struct conf conf;
 	struct groups gs = {NULL, 0};
 	struct dry_run dr;
-	struct metrics_tally *tally = NULL;
-	char *metrics_file = NULL;
+	struct cmd_watch watch = {NULL, NULL, NULL};
 	char *real = NULL;
 	bool dry = cli->flags[CLI_OPT_DRY_RUN];
 	int rc = CLI_EXIT_USAGE;
@@ -503,23 +471,24 @@ run(struct cli *cli)
 	if (dry) {
 		dry_run_announce(&dr);
 	}
+	/* A dry run tells nothing and writes no metrics: nothing real
+	 * happened. */
 	if (!dry) {
-		int mrc = metrics_begin_tally(cli, &conf, &metrics_file, &tally);
+		int wrc = cmd_watch_begin(&watch, &conf, cli);
 
-		if (mrc < 0) {
-			rc = mrc == -2 ? CLI_EXIT_USAGE : CLI_EXIT_FAILURE;
+		if (wrc < 0) {
+			rc = wrc == -2 ? CLI_EXIT_USAGE : CLI_EXIT_FAILURE;
 			goto out;
 		}
 	}
-	rc = renew_groups(&gs, cli->flags[CLI_OPT_FORCE], cmd_quiet(cli), dry ? &dr : NULL, tally);
+	rc = renew_groups(&gs, cli->flags[CLI_OPT_FORCE], cmd_quiet(cli), dry ? &dr : NULL,
+	                  dry ? NULL : &watch);
 	/* What a monitor reads: a run whose file cannot be written fails. */
-	if (metrics_file != NULL && cmd_metrics_write(&conf, cli, tally, metrics_file) < 0 &&
-	    rc == CLI_EXIT_OK) {
+	if (!dry && cmd_watch_end(&watch, &conf, cli) < 0 && rc == CLI_EXIT_OK) {
 		rc = CLI_EXIT_FAILURE;
 	}
 out:
-	metrics_tally_free(tally);
-	free(metrics_file);
+	cmd_watch_finish(&watch);
 	dry_run_finish(&dr);
 	free(real);
 	groups_finish(&gs);

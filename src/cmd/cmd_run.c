@@ -131,6 +131,7 @@ on_job_done(const struct job_outcome *o, void *arg)
 	enum job_result result = o->result;
 
 	schedule_job_done(d->schedule, o);
+	daemon_watch_job_done(d, o);
 	cmd_fleet_jobs_changed(&d->fleet);
 	/* An order signed with a key the CA no longer knows fails (a JWS or
 	 * unauthorized error); if account.key changed on disk meanwhile,
@@ -542,6 +543,7 @@ on_reload(struct ev_loop *loop, ev_signal *w, int revents)
 		log_error("reload: out of memory");
 		goto out;
 	}
+	daemon_watch_reload(d, &settings);
 	if (settings.new_order_concurrency != d->settings.new_order_concurrency) {
 		log_warn("reload: new-order-concurrency changes only with a restart; keeping %ld",
 		         d->settings.new_order_concurrency);
@@ -631,7 +633,7 @@ run(struct cli *cli)
 		goto out;
 	}
 	d.ctl = ctl_listen(d.loop, d.socket_path, daemon_on_request, &d);
-	if (d.ctl == NULL || daemon_metrics_start(&d) < 0) {
+	if (d.ctl == NULL || daemon_watch_start(&d) < 0) {
 		goto out;
 	}
 	d.mark = cmd_daemon_mark(&d.settings, d.socket_path);
@@ -669,7 +671,7 @@ out:
 	ev_timer_stop(d.loop != NULL ? d.loop : EV_DEFAULT, &d.more_retry);
 	store_daemon_unmark(d.mark);
 	ctl_close(d.ctl);
-	daemon_metrics_stop(&d);
+	daemon_watch_stop(&d);
 	cmd_fleet_unwatch(&d.fleet);
 	schedule_destroy(d.schedule);
 	/* The HTTP client goes before the runner whose jobs it would call. */

@@ -1,10 +1,13 @@
-/* The daemon's metrics endpoint (daemon.h): GET /metrics on metrics-listen
- * answers the Prometheus text of renew/metrics.h, built when asked from
- * the schedule's status rows (the same as `acmed status`) and the runner's
- * counts. */
+/* What the daemon tells those who watch it (daemon.h). The metrics
+ * endpoint: GET /metrics on metrics-listen answers the Prometheus text of
+ * renew/metrics.h, built when asked from the schedule's status rows (the
+ * same as `acmed status`) and the runner's counts. The notifications
+ * (renew/notifier.h): what each job raises, and an hourly look at every
+ * certificate for expiring and ari-replace-now. */
 #include "cmd/daemon.h"
 
 #include <string.h>
+#include <unistd.h>
 
 #include "base/log.h"
 #include "io/http_page.h"
@@ -47,9 +50,58 @@ page(const char *path, size_t len, char **body, size_t *body_len, const char **t
 	return 0;
 }
 
-int
-daemon_metrics_start(struct daemon *d)
+/* The first look a minute after the start (the schedule has read every
+ * certificate by then), then hourly. */
+#define EXPIRY_FIRST_S 60.
+#define EXPIRY_EVERY_S 3600.
+
+static void
+check_row(const struct status_row *row, void *arg)
 {
+	struct notifier *n = arg;
+
+	notifier_check_expiry(n, row->cert, row->not_after, row->ca, row->attempts);
+	notifier_check_window(n, row->cert, row->not_after, row->ca, row->ari_end);
+}
+
+static void
+on_expiry(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct daemon *d = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (d->notifier != NULL && d->schedule != NULL) {
+		schedule_each(d->schedule, check_row, d->notifier);
+	}
+	/* A reload's predecessor is done once it has nothing on its way. */
+	if (d->old_notifier != NULL && !notifier_busy(d->old_notifier)) {
+		notifier_destroy(d->old_notifier);
+		d->old_notifier = NULL;
+	}
+}
+
+static struct notifier *
+make_notifier(struct daemon *d, const struct conf_settings *settings)
+{
+	char host[CONF_NODE_NAME_MAX + 1];
+	char name[256];
+	const char *node = conf_node_name(settings, host);
+
+	if (node == NULL) {
+		node = gethostname(name, sizeof(name)) == 0 ? name : "?";
+		name[sizeof(name) - 1] = '\0';
+	}
+	return notifier_create(d->loop, settings, d->state_dir, node, NOTIFIER_DAEMON);
+}
+
+int
+daemon_watch_start(struct daemon *d)
+{
+	d->notifier = make_notifier(d, &d->settings);
+	ev_timer_init(&d->expiry, on_expiry, EXPIRY_FIRST_S, EXPIRY_EVERY_S);
+	d->expiry.data = d;
+	ev_timer_start(d->loop, &d->expiry);
 	if (d->settings.metrics_listen == NULL) {
 		return 0;
 	}
@@ -63,8 +115,32 @@ daemon_metrics_start(struct daemon *d)
 }
 
 void
-daemon_metrics_stop(struct daemon *d)
+daemon_watch_job_done(struct daemon *d, const struct job_outcome *o)
 {
+	notifier_job_done(d->notifier, o);
+}
+
+void
+daemon_watch_reload(struct daemon *d, const struct conf_settings *settings)
+{
+	struct notifier *next = make_notifier(d, settings);
+
+	/* At most one predecessor finishing: an older one is cut short. */
+	notifier_destroy(d->old_notifier);
+	d->old_notifier = d->notifier;
+	d->notifier = next;
+}
+
+void
+daemon_watch_stop(struct daemon *d)
+{
+	if (d->loop != NULL) {
+		ev_timer_stop(d->loop, &d->expiry);
+	}
+	notifier_destroy(d->old_notifier);
+	notifier_destroy(d->notifier);
+	d->old_notifier = NULL;
+	d->notifier = NULL;
 	http_page_stop(d->metrics);
 	d->metrics = NULL;
 }

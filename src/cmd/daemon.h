@@ -19,6 +19,7 @@
 #include "io/http_page.h"
 #include "renew/batch_hooks.h"
 #include "renew/job_runner.h"
+#include "renew/notifier.h"
 #include "renew/responders.h"
 #include "renew/schedule.h"
 #include "store/store_daemon.h"
@@ -62,6 +63,9 @@ struct daemon {
 	struct responders *responders;
 	struct ctl *ctl;
 	struct http_page_server *metrics; /* metrics-listen, or NULL */
+	struct notifier *notifier; /* the channels, or NULL: none set */
+	struct notifier *old_notifier; /* a reload's predecessor, finishing */
+	ev_timer expiry; /* the hourly look at notAfter and renewal windows */
 	char *socket_path;
 	struct store_daemon *mark; /* on the state folder: a daemon runs here */
 	ev_timer retry;
@@ -95,11 +99,21 @@ int daemon_reload_account(struct daemon *d, const char *why);
  * renew, watches, account-reload. */
 char *daemon_on_request(json_t *request, void *arg);
 
-/* The metrics endpoint on metrics-listen (cmd_run_metrics.c): started (0;
- * also when the setting is absent) or not (-1, logged: the address taken);
- * stopped (nothing when not started). */
-int daemon_metrics_start(struct daemon *d);
-void daemon_metrics_stop(struct daemon *d);
+/* What the daemon tells those who watch it (cmd_run_metrics.c): the
+ * metrics endpoint on metrics-listen and the notifications (notify-hook,
+ * notify-webhook, notify-email), with an hourly look for certificates
+ * expiring or whose CA asks to replace them now. Started (0; also when
+ * nothing is configured) or not (-1, logged: the address taken); stopped
+ * (nothing when not started). */
+int daemon_watch_start(struct daemon *d);
+void daemon_watch_stop(struct daemon *d);
+
+/* A job ended: what it raises is told. */
+void daemon_watch_job_done(struct daemon *d, const struct job_outcome *o);
+
+/* A reload's notification settings (the channels, notify-interval,
+ * warn-before) from now on; what is on its way is still told. */
+void daemon_watch_reload(struct daemon *d, const struct conf_settings *settings);
 
 /* Starts what the daemon tells systemd from its loop (d->loop set):
  * "WATCHDOG=1" every WATCHDOG_USEC / 2 when systemd watches this process

@@ -100,6 +100,18 @@ static const struct conf_key_spec keys[CONF_KEY__MAX] = {
             CONF_FIELD_LONG, conf_value_parse_number, new_order_concurrency, 1, 1024),
         KEY(NODE_NAME, "node-name", WHERE_GLOBAL | WHERE_CLI, CONF_FIELD_STRING,
             conf_value_parse_node_name, node_name, 1, CONF_NODE_NAME_MAX),
+        KEY(NOTIFY_EMAIL, "notify-email", WHERE_GLOBAL, CONF_FIELD_STRING,
+            conf_value_parse_notify_email, notify_email, 0, 0),
+        KEY(NOTIFY_HOOK, "notify-hook", WHERE_GLOBAL, CONF_FIELD_STRING, conf_value_parse_text,
+            notify_hook, 0, CONF_COMMAND_MAX),
+        KEY(NOTIFY_INTERVAL, "notify-interval", WHERE_GLOBAL, CONF_FIELD_LONG,
+            conf_value_parse_duration, notify_interval, 60, 365L * 86400),
+        KEY(NOTIFY_SENDMAIL, "notify-sendmail", WHERE_GLOBAL, CONF_FIELD_STRING,
+            conf_value_parse_text, notify_sendmail, 0, PATH_MAX - 1),
+        KEY(NOTIFY_WEBHOOK, "notify-webhook", WHERE_GLOBAL, CONF_FIELD_STRING,
+            conf_value_parse_webhook, notify_webhook, 0, 0),
+        KEY(NOTIFY_WEBHOOK_FORMAT, "notify-webhook-format", WHERE_GLOBAL, CONF_FIELD_LONG,
+            conf_value_parse_webhook_format, notify_webhook_format, 0, 0),
         KEY(OUTPUT, "output", WHERE_ANY, CONF_FIELD_LONG, conf_value_parse_output, output, 0, 0),
         KEY(PKCS12_PASSWORD_FILE, "pkcs12-password-file", WHERE_ANY, CONF_FIELD_STRING,
             conf_value_parse_text, pkcs12_password_file, 0, PATH_MAX - 1),
@@ -126,6 +138,8 @@ static const struct conf_key_spec keys[CONF_KEY__MAX] = {
         KEY(TLS_LISTEN, "tls-listen", WHERE_ANY, CONF_FIELD_STRING, conf_value_parse_listen,
             tls_listen, 0, 0),
         KEY(URL, "url", WHERE_CA, CONF_FIELD_STRING, conf_value_parse_ca, url, 0, 0),
+        KEY(WARN_BEFORE, "warn-before", WHERE_GLOBAL, CONF_FIELD_LONG, conf_value_parse_duration,
+            warn_before, 3600, 365L * 86400),
         KEY(WEBROOT, "webroot", WHERE_ANY, CONF_FIELD_STRING, conf_value_parse_text, webroot, 0,
             PATH_MAX - 1),
 };
@@ -322,6 +336,8 @@ resolve_layers(const struct conf_settings *const *layers, size_t n, struct conf_
 	out->account_key_type = KEY_TYPE_EC_P256;
 	out->challenge = CONF_CHALLENGE_HTTP01;
 	out->hook_timeout = 120;
+	out->notify_interval = 86400;
+	out->warn_before = 7 * 86400;
 	out->dns_wait = 0;
 	out->concurrency = 16;
 	out->new_order_concurrency = 1;

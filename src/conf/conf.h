@@ -54,6 +54,12 @@ enum conf_key {
 	CONF_KEY_METRICS_LISTEN,
 	CONF_KEY_NEW_ORDER_CONCURRENCY,
 	CONF_KEY_NODE_NAME,
+	CONF_KEY_NOTIFY_EMAIL,
+	CONF_KEY_NOTIFY_HOOK,
+	CONF_KEY_NOTIFY_INTERVAL,
+	CONF_KEY_NOTIFY_SENDMAIL,
+	CONF_KEY_NOTIFY_WEBHOOK,
+	CONF_KEY_NOTIFY_WEBHOOK_FORMAT,
 	CONF_KEY_OUTPUT,
 	CONF_KEY_PKCS12_PASSWORD_FILE,
 	CONF_KEY_POST_HOOK,
@@ -68,6 +74,7 @@ enum conf_key {
 	CONF_KEY_STATE_DIR,
 	CONF_KEY_TLS_LISTEN,
 	CONF_KEY_URL,
+	CONF_KEY_WARN_BEFORE,
 	CONF_KEY_WEBROOT,
 	CONF_KEY__MAX,
 };
@@ -84,6 +91,11 @@ enum conf_output {
 
 /* chain: which of the chains the CA offers is installed (RFC 8555 section
  * 7.4.2); preferred-chain goes first (acmed.conf(5)). */
+enum conf_webhook_format {
+	CONF_WEBHOOK_JSON, /* acmed's own object */
+	CONF_WEBHOOK_SLACK, /* {"text": ...}: Slack, Mattermost, ntfy */
+};
+
 enum conf_chain {
 	CONF_CHAIN_DEFAULT, /* the one the CA sends first */
 	CONF_CHAIN_SHORTEST, /* the fewest certificates; a tie: the default */
@@ -173,6 +185,18 @@ struct conf_settings {
 	 * writes; NULL: none. */
 	char *metrics_listen;
 	char *metrics_file;
+	/* Notifications (renew/notice.h), global only: the channels (NULL:
+	 * not used), the webhook's body (enum conf_webhook_format), how
+	 * often one event of one certificate is told at most (seconds,
+	 * default a day), and when a certificate counts as expiring
+	 * (seconds before its notAfter, default 7 days). */
+	char *notify_hook;
+	char *notify_webhook;
+	long notify_webhook_format;
+	char *notify_email;
+	char *notify_sendmail; /* default /usr/sbin/sendmail */
+	long notify_interval;
+	long warn_before;
 	/* The fleet, global only (acmed.conf(5)). cluster: the shared store,
 	 * "redis://HOST[:PORT][/DB]" or "file:///ABSOLUTE/PATH" (its shape
 	 * checked, not whether it answers), NULL without a fleet; conf_load
