@@ -1,16 +1,22 @@
 #include "cmd/cmd.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdbool.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "challenge/challenge.h"
 #include "challenge/select.h"
 #include "config.h"
 #include "base/ident.h"
+#include "base/file.h"
 #include "base/log.h"
 #include "conf/ca.h"
+#include "io/hook.h"
+#include "io/listener.h"
 #include "renew/preflight.h"
 #include "cmd/fleet.h"
 
@@ -100,6 +106,55 @@ resolve(struct cli *cli, const struct conf *conf, size_t i, struct conf_settings
 	return ret;
 }
 
+/* The global settings that tell others (metrics, notifications): what
+ * would fail only when used, never holding up a renewal (a notification
+ * program missing, a metrics-file folder gone), or stop the daemon's start
+ * (its metrics port taken; not tried while a daemon runs: it holds it).
+ * Returns 0 (problems printed into p) or -1 when out of memory. */
+static int
+check_watch(struct cli *cli, const struct conf *conf, bool daemon_runs, struct printed *p)
+{
+	struct conf_settings g;
+	char why[512];
+	char folder[PATH_MAX];
+	char line[2 * PATH_MAX + 640];
+	int fd;
+
+	if (conf_resolve(conf, NULL, &cli->settings, &g) < 0) {
+		log_error("out of memory");
+		return -1;
+	}
+	if (g.notify_hook != NULL && hook_check(g.notify_hook, why, sizeof(why)) < 0) {
+		snprintf(line, sizeof(line), "notify-hook: cannot run: %s", why);
+		on_problem(line, p);
+	}
+	if (g.notify_email != NULL &&
+	    hook_check(g.notify_sendmail != NULL ? g.notify_sendmail : "/usr/sbin/sendmail", why,
+	               sizeof(why)) < 0) {
+		snprintf(line, sizeof(line),
+		         "notify-email: cannot run sendmail: %s: install an MTA's sendmail, or set "
+		         "notify-sendmail",
+		         why);
+		on_problem(line, p);
+	}
+	if (g.metrics_file != NULL &&
+	    file_dir_writable(g.metrics_file, folder, sizeof(folder)) < 0) {
+		snprintf(line, sizeof(line), "metrics-file %s: cannot write in %s: %s",
+		         g.metrics_file, folder, strerror(errno));
+		on_problem(line, p);
+	}
+	if (g.metrics_listen != NULL && !daemon_runs) {
+		fd = listener_open_err("metrics-listen", g.metrics_listen, why, sizeof(why));
+		if (fd < 0) {
+			on_problem(why, p);
+		} else {
+			close(fd);
+		}
+	}
+	conf_settings_finish(&g);
+	return 0;
+}
+
 /* What acmed run would refuse before ordering: each certificate's settings
  * against this host. Returns 0 or -1 (printed). */
 static int
@@ -118,7 +173,7 @@ check_host(struct cli *cli, struct conf *conf)
 		if (resolve(cli, conf, i, &s, &name) < 0) {
 			goto out;
 		}
-		listens = uses_listener(&s);
+		listens = uses_listener(&s) || s.metrics_listen != NULL;
 		conf_settings_finish(&s);
 	}
 	if (listens && daemon_answers(cli, conf)) {
@@ -130,6 +185,9 @@ check_host(struct cli *cli, struct conf *conf)
 		}
 		preflight_check(NULL, name, &s, flags, NULL, on_problem, &printed);
 		conf_settings_finish(&s);
+	}
+	if (check_watch(cli, conf, (flags & PREFLIGHT_NO_LISTEN) != 0, &printed) < 0) {
+		goto out;
 	}
 	ret = printed.n_problems == 0 ? 0 : -1;
 out:

@@ -372,6 +372,55 @@ t_ca_warnings()
 	fi
 }
 
+# The settings that tell others: a notification program or sendmail
+# missing, a metrics-file folder gone, a metrics port taken: each one line
+# naming the key, exit 2; fixed, the file is ok.
+t_watch()
+{
+	local conf=$T/watch.conf pid port=
+
+	if ! lib_python; then
+		fail "no python3 to hold a port"
+		return
+	fi
+	"$PY" -c 'import socket, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(1)
+print(s.getsockname()[1], flush=True)
+time.sleep(120)' >"$T/wport" &
+	pid=$!
+	lib_track_pid "$pid"
+	for _ in $(seq 100); do
+		port=$(cat "$T/wport")
+		[[ -n $port ]] && break
+		sleep 0.1
+	done
+	mkdir -p "$T/webroot" "$T/prom"
+	{
+		echo "state-dir = $T/state"
+		echo "webroot = $T/webroot"
+		echo "notify-hook = $T/no-notify"
+		echo "notify-email = ops@example.com"
+		echo "notify-sendmail = $T/no-sendmail"
+		echo "metrics-file = $T/no-folder/acmed.prom"
+		echo "metrics-listen = 127.0.0.1:$port"
+		echo "[cert www]"
+		echo "domains = example.com"
+	} >"$conf"
+	run check -c "$conf"
+	expect_status 2
+	expect_stderr_contains "$conf: notify-hook: cannot run: $T/no-notify"
+	expect_stderr_contains "$conf: notify-email: cannot run sendmail: $T/no-sendmail"
+	expect_stderr_contains "$conf: metrics-file $T/no-folder/acmed.prom: cannot write in $T/no-folder"
+	expect_stderr_contains "$conf: metrics-listen 127.0.0.1:$port: bind: Address already in use"
+	# Fixed (the port: not listened on at all).
+	sed -i -e "s|$T/no-notify|/bin/true|" -e "s|$T/no-sendmail|/bin/cat|" \
+		-e "s|$T/no-folder|$T/prom|" -e '/^metrics-listen/d' "$conf"
+	run check -c "$conf"
+	expect_status 0
+}
+
 case_ "check accepts a valid configuration" t_good
 case_ "check reports an unknown key and a bad key-type by line" t_bad
 case_ "check reports problems inside a [cert] section by line" t_bad_in_section
@@ -383,5 +432,6 @@ case_ "check refuses a full state folder" t_full_state
 case_ "check refuses a listen port another program holds" t_port_bound
 case_ "check reports every problem, the shared state folder once" t_every_problem
 case_ "check warns of [ca] sections unused or in a short name's place" t_ca_warnings
+case_ "check names notify-hook, sendmail, metrics-file and metrics-listen problems" t_watch
 
 lib_finish

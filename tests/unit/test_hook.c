@@ -205,6 +205,46 @@ test_stdin_is_devnull(void **state)
 	result_finish(&r);
 }
 
+/* hook_run_input: the program reads the input on its stdin, all of it
+ * (up to HOOK_MAX_INPUT); more is refused before anything runs; a program
+ * that reads nothing still ends with its own status. */
+static void
+test_stdin_input(void **state)
+{
+	struct fixture *f = *state;
+	struct result r;
+	/* script() answers in one buffer: each path copied. */
+	char *prog = strdup(script(f, "stdin", "wc -c; head -c 5\n"));
+	char *quiet = strdup(script(f, "quiet", "exit 4\n"));
+	char *argv[] = {prog, NULL};
+	char *argv_quiet[] = {quiet, NULL};
+	char *big = malloc(HOOK_MAX_INPUT + 1);
+	struct hook *h;
+
+	assert_non_null(big);
+	memset(big, 'x', HOOK_MAX_INPUT + 1);
+	memset(&r, 0, sizeof(r));
+	h = hook_run_input(f->loop, argv, NULL, big, HOOK_MAX_INPUT, 10., on_done, &r);
+	assert_non_null(h);
+	run_loop(f, 30.);
+	assert_true(r.called);
+	assert_int_equal(r.status, 0);
+	assert_int_equal(atoi(r.output), HOOK_MAX_INPUT);
+	result_finish(&r);
+	memset(&r, 0, sizeof(r));
+	assert_null(hook_run_input(f->loop, argv, NULL, big, HOOK_MAX_INPUT + 1, 10., on_done, &r));
+	assert_false(r.called);
+	h = hook_run_input(f->loop, argv_quiet, NULL, big, HOOK_MAX_INPUT, 10., on_done, &r);
+	assert_non_null(h);
+	run_loop(f, 30.);
+	assert_true(r.called);
+	assert_int_equal(r.status, 4);
+	result_finish(&r);
+	free(big);
+	free(prog);
+	free(quiet);
+}
+
 static void
 test_exit_code_and_stderr(void **state)
 {
@@ -577,6 +617,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_argv_verbatim, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_env, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_stdin_is_devnull, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_stdin_input, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_exit_code_and_stderr, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_killed_by_signal, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_signals_and_fds_reset, setup, teardown),

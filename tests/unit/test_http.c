@@ -837,6 +837,38 @@ test_url_ok(void **state)
 	free(longurl);
 }
 
+/* Plain http only to a loopback address literal. */
+static void
+test_url_loopback(void **state)
+{
+	static const struct {
+		const char *url;
+		bool ok;
+	} cases[] = {
+	        {"http://127.0.0.1:8080/hook", true},
+	        {"http://127.1.2.3/", true},
+	        {"http://[::1]:9/x", true},
+	        {"http://127.0.0.1", true},
+	        {"http://localhost/", false},
+	        {"http://10.0.0.1/", false},
+	        {"http://[::2]/", false},
+	        {"http://127.0.0.1.evil.example/", false},
+	        {"http://user@127.0.0.1/", true},
+	        {"http://127.0.0.1@evil.example/", false},
+	        {"https://127.0.0.1/", false},
+	        {"http://127.0.0.1/\r\nX: y", false},
+	        {NULL, false},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (http_url_loopback(cases[i].url) != cases[i].ok) {
+			fail_msg("http_url_loopback(\"%s\") != %d",
+			         cases[i].url ? cases[i].url : "NULL", cases[i].ok);
+		}
+	}
+}
+
 static int
 group_setup(void **state)
 {
@@ -857,6 +889,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_url_ok),
+	        cmocka_unit_test(test_url_loopback),
 	        cmocka_unit_test(test_null_safe),
 	        cmocka_unit_test_setup_teardown(test_links, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_get_headers, setup, teardown),
