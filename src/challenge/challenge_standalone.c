@@ -390,16 +390,7 @@ conn_respond(struct standalone_conn *c)
 static void
 conn_read(struct standalone_conn *c)
 {
-	size_t before = c->len;
-
-	if (!listener_conn_done(
-	            &c->base, listener_conn_recv(&c->base, c->buf, STANDALONE_MAX_HEAD, &c->len))) {
-		return;
-	}
-	if (http_head_complete(c->buf, before, c->len)) {
-		conn_respond(c);
-	} else if (c->len == STANDALONE_MAX_HEAD) {
-		c->len = 0; /* not a request line either */
+	if (http_head_read(&c->base, c->buf, STANDALONE_MAX_HEAD, &c->len)) {
 		conn_respond(c);
 	}
 }

@@ -5,6 +5,26 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+#include "io/listener.h"
+
+bool
+http_head_read(struct listener_conn *c, char *buf, size_t cap, size_t *len)
+{
+	size_t before = *len;
+
+	if (!listener_conn_done(c, listener_conn_recv(c, buf, cap, len))) {
+		return false;
+	}
+	if (http_head_complete(buf, before, *len)) {
+		return true;
+	}
+	if (*len == cap) {
+		*len = 0;
+		return true;
+	}
+	return false;
+}
+
 bool
 http_head_complete(const char *buf, size_t before, size_t len)
 {

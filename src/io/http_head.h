@@ -22,6 +22,14 @@ struct http_head_line {
  * looked at already) is whole: it ends with an empty line. */
 bool http_head_complete(const char *buf, size_t before, size_t len);
 
+/* Reads what came on c into buf (cap bytes; buf holds cap + 1, *len of
+ * them read so far): true when the head is whole, or cap was reached
+ * without its end (then *len is 0: no request line, which is answered
+ * 400); false while more is to come, or when c was closed (listener.h:
+ * gone then). */
+struct listener_conn;
+bool http_head_read(struct listener_conn *c, char *buf, size_t cap, size_t *len);
+
 /* Splits the request line at the start of buf (len bytes): method SP
  * request-target SP HTTP/1.x. Returns 0, or -1 when it is not one (r->line
  * and line_len are set either way); r->path is NULL for a target without

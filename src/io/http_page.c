@@ -176,16 +176,8 @@ fail:
 static void
 conn_read(struct page_conn *c)
 {
-	size_t before = c->len;
-
-	if (!listener_conn_done(&c->base,
-	                        listener_conn_recv(&c->base, c->head, PAGE_MAX_HEAD, &c->len))) {
-		return;
-	}
-	if (http_head_complete(c->head, before, c->len)) {
-		conn_respond(c);
-	} else if (c->len == PAGE_MAX_HEAD) {
-		c->len = 0; /* a head this long is no scraper's: 400 */
+	/* A head too long is no scraper's: 400. */
+	if (http_head_read(&c->base, c->head, PAGE_MAX_HEAD, &c->len)) {
 		conn_respond(c);
 	}
 }

@@ -296,27 +296,38 @@ t_full_state()
 	unmount_all
 }
 
-t_port_bound()
+# A loopback port held by another program (python3, tracked): its number
+# in HELD_PORT (its pid in HELD_PID), empty when it did not start. $1: where the holder writes it.
+# Not in a subshell: the holder is tracked by this shell.
+hold_port()
 {
-	local conf=$T/port.conf pid port=
+	HELD_PORT=
 
-	if ! lib_python; then
-		fail "no python3 to hold a port"
-		return
-	fi
 	"$PY" -c 'import socket, time
 s = socket.socket()
 s.bind(("127.0.0.1", 0))
 s.listen(1)
 print(s.getsockname()[1], flush=True)
-time.sleep(120)' >"$T/port" &
-	pid=$!
-	lib_track_pid "$pid"
+time.sleep(120)' >"$1" &
+	HELD_PID=$!
+	lib_track_pid "$HELD_PID"
 	for _ in $(seq 100); do
-		port=$(cat "$T/port")
-		[[ -n $port ]] && break
+		HELD_PORT=$(cat "$1")
+		[[ -n $HELD_PORT ]] && break
 		sleep 0.1
 	done
+}
+
+t_port_bound()
+{
+	local conf=$T/port.conf port
+
+	if ! lib_python; then
+		fail "no python3 to hold a port"
+		return
+	fi
+	hold_port "$T/port"
+	port=$HELD_PORT
 	if [[ -z $port ]]; then
 		fail "the port holder did not start"
 		return
@@ -330,7 +341,7 @@ time.sleep(120)' >"$T/port" &
 	run check -c "$conf"
 	expect_host_problem "$conf" "www: http-listen 127.0.0.1:$port: bind: Address already in use" \
 		"holds port $port"
-	lib_stop_pid "$pid"
+	lib_stop_pid "$HELD_PID"
 	run check -c "$conf"
 	expect_status 0
 }
@@ -377,25 +388,14 @@ t_ca_warnings()
 # naming the key, exit 2; fixed, the file is ok.
 t_watch()
 {
-	local conf=$T/watch.conf pid port=
+	local conf=$T/watch.conf port
 
 	if ! lib_python; then
 		fail "no python3 to hold a port"
 		return
 	fi
-	"$PY" -c 'import socket, time
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-s.listen(1)
-print(s.getsockname()[1], flush=True)
-time.sleep(120)' >"$T/wport" &
-	pid=$!
-	lib_track_pid "$pid"
-	for _ in $(seq 100); do
-		port=$(cat "$T/wport")
-		[[ -n $port ]] && break
-		sleep 0.1
-	done
+	hold_port "$T/wport"
+	port=$HELD_PORT
 	mkdir -p "$T/webroot" "$T/prom"
 	{
 		echo "state-dir = $T/state"
