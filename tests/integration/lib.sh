@@ -453,6 +453,19 @@ wait_until()
 	return 0
 }
 
+# lib_web_start DIR: serves DIR (made when missing) on Pebble's http-01
+# port with python3's http.server (lib_python first), tracked; WEB_PID is
+# its pid. Fails when it does not answer within 10 s.
+lib_web_start()
+{
+	mkdir -p "$1"
+	"$PY" -m http.server --bind 127.0.0.1 --directory "$1" "$PEBBLE_HTTP_PORT" \
+		>"$T/web.log" 2>&1 &
+	WEB_PID=$!
+	lib_track_pid "$WEB_PID"
+	wait_until 10 curl -s -o /dev/null "http://127.0.0.1:$PEBBLE_HTTP_PORT/"
+}
+
 # case_ NAME FUNCTION: runs one case and prints its result.
 case_()
 {

@@ -39,16 +39,6 @@ D_PORT=
 
 # ---- helpers ----
 
-# web_start: serves $W on Pebble's http-01 port.
-web_start()
-{
-	mkdir -p "$W"
-	"$PY" -m http.server --bind 127.0.0.1 --directory "$W" "$PEBBLE_HTTP_PORT" \
-		>"$T/web.log" 2>&1 &
-	WEB_PID=$!
-	lib_track_pid "$WEB_PID"
-	wait_until 10 curl -s -o /dev/null "http://127.0.0.1:$PEBBLE_HTTP_PORT/"
-}
 
 # conf DIR [LINE...]: DIR/acmed.conf's global part; certificates are
 # appended by the caller.
@@ -452,7 +442,7 @@ if ! pebble_start; then
 	fail_case "start Pebble"
 	lib_finish
 fi
-if ! web_start; then
+if ! lib_web_start "$W"; then
 	fail_case "serve the webroot"
 	lib_finish
 fi

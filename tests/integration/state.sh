@@ -45,16 +45,6 @@ orders()
 	grep -c '^Pebble .* Added order ' "$PEBBLE_WORKDIR/pebble.log"
 }
 
-# web_start: serves $W on Pebble's http-01 port.
-web_start()
-{
-	mkdir -p "$W"
-	"$PY" -m http.server --bind 127.0.0.1 --directory "$W" "$PEBBLE_HTTP_PORT" \
-		>"$T/web.log" 2>&1 &
-	WEB_PID=$!
-	lib_track_pid "$WEB_PID"
-	wait_until 10 curl -s -o /dev/null "http://127.0.0.1:$PEBBLE_HTTP_PORT/"
-}
 
 # opts DIR: the options every one-shot command of a case gets.
 opts()
@@ -663,7 +653,7 @@ if ! pebble_start '"certificateValidityPeriod": 3600'; then
 	fail_case "start Pebble"
 	lib_finish
 fi
-if ! pebble_root_ca "$ROOT" || ! web_start; then
+if ! pebble_root_ca "$ROOT" || ! lib_web_start "$W"; then
 	fail_case "fetch Pebble's root, serve the webroot"
 	lib_finish
 fi
