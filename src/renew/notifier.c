@@ -304,7 +304,9 @@ notifier_job_done(struct notifier *n, const struct job_outcome *o)
 			break;
 		}
 		nt.event = NOTICE_RENEWAL_FAILED;
-		if (st != NULL && st->attempts <= 1) {
+		/* A failure the job could not record (its certificate never
+		 * read) counts as a first one: told, once per interval. */
+		if (st == NULL || st->attempts <= 1) {
 			post(n, &nt, unless);
 		} else if (o->not_after != 0 && o->not_after - nt.when < n->warn_before) {
 			/* Once more inside the last warn-before: not again if
