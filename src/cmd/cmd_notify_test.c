@@ -50,6 +50,7 @@ run(struct cli *cli)
 	struct notifier *n = NULL;
 	struct test t = {0, 0};
 	char host[256] = "?";
+	char node[CONF_NODE_NAME_MAX + 1];
 	char *state_dir = NULL;
 	ev_timer deadline;
 	struct notice nt;
@@ -63,7 +64,10 @@ run(struct cli *cli)
 	    (state_dir = session_state_dir(&global)) == NULL) {
 		goto out;
 	}
-	if (gethostname(host, sizeof(host)) < 0) {
+	/* The name the daemon and renew give: node-name, else the host's. */
+	if (conf_node_name(&global, node) != NULL) {
+		snprintf(host, sizeof(host), "%s", conf_node_name(&global, node));
+	} else if (gethostname(host, sizeof(host)) < 0) {
 		snprintf(host, sizeof(host), "?");
 	}
 	host[sizeof(host) - 1] = '\0';

@@ -60,7 +60,8 @@ check_row(const struct status_row *row, void *arg)
 {
 	struct notifier *n = arg;
 
-	notifier_check_expiry(n, row->cert, row->not_after, row->ca, row->attempts);
+	notifier_check_expiry(n, row->cert, row->not_before, row->not_after, row->ca,
+	                      row->attempts);
 	notifier_check_window(n, row->cert, row->not_after, row->ca, row->ari_end);
 }
 

@@ -153,7 +153,8 @@ check_expiry(const struct status_row *row, const char *state_dir, const struct p
 {
 	(void)state_dir;
 	(void)view;
-	notifier_check_expiry(arg, row->cert, row->not_after, row->ca, row->attempts);
+	notifier_check_expiry(arg, row->cert, row->not_before, row->not_after, row->ca,
+	                      row->attempts);
 }
 
 static void

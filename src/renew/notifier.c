@@ -245,6 +245,35 @@ notifier_send(struct notifier *n, const struct notice *nt, notifier_result_fn do
 	return sent;
 }
 
+/* The notice window: warn-before, but at most a quarter of the
+ * certificate's life, so that a certificate living shorter than it (six
+ * days, say) is not "expiring" from the day it is issued: a quarter of its
+ * life left is past the renewal time of any policy. */
+static time_t
+warn_window(const struct notifier *n, time_t not_before, time_t not_after)
+{
+	time_t quarter = not_before != 0 && not_after > not_before ? (not_after - not_before) / 4
+	                                                           : n->warn_before;
+
+	return quarter < n->warn_before ? quarter : n->warn_before;
+}
+
+/* "N days H hours" (or "H hours") of seconds into buf. */
+static const char *
+span(long seconds, char *buf, size_t len)
+{
+	long days = seconds / 86400;
+	long hours = seconds % 86400 / 3600;
+
+	if (days > 0) {
+		snprintf(buf, len, "%ld day%s %ld hour%s", days, days == 1 ? "" : "s", hours,
+		         hours == 1 ? "" : "s");
+	} else {
+		snprintf(buf, len, "%ld hour%s", hours, hours == 1 ? "" : "s");
+	}
+	return buf;
+}
+
 /* Sends nt unless its event was told for its certificate at or after
  * unless (store/notified.h). */
 static void
@@ -264,6 +293,7 @@ void
 notifier_job_done(struct notifier *n, const struct job_outcome *o)
 {
 	const struct state *st = o->view != NULL ? &o->view->st : NULL;
+	time_t not_before = o->view != NULL ? o->view->info.not_before : 0;
 	struct notice nt = {.cert = o->name,
 	                    .message = o->message,
 	                    .not_after = o->not_after,
@@ -308,10 +338,11 @@ notifier_job_done(struct notifier *n, const struct job_outcome *o)
 		 * read) counts as a first one: told, once per interval. */
 		if (st == NULL || st->attempts <= 1) {
 			post(n, &nt, unless);
-		} else if (o->not_after != 0 && o->not_after - nt.when < n->warn_before) {
+		} else if (o->not_after != 0 &&
+		           o->not_after - nt.when < warn_window(n, not_before, o->not_after)) {
 			/* Once more inside the last warn-before: not again if
 			 * told since the certificate entered it. */
-			time_t entered = o->not_after - n->warn_before;
+			time_t entered = o->not_after - warn_window(n, not_before, o->not_after);
 
 			post(n, &nt, entered < unless ? entered : unless);
 		}
@@ -322,8 +353,8 @@ notifier_job_done(struct notifier *n, const struct job_outcome *o)
 }
 
 void
-notifier_check_expiry(struct notifier *n, const char *cert, time_t not_after, const char *ca,
-                      long failures)
+notifier_check_expiry(struct notifier *n, const char *cert, time_t not_before, time_t not_after,
+                      const char *ca, long failures)
 {
 	struct notice nt = {.event = NOTICE_EXPIRING,
 	                    .cert = cert,
@@ -332,18 +363,20 @@ notifier_check_expiry(struct notifier *n, const char *cert, time_t not_after, co
 	                    .failures = failures,
 	                    .when = time(NULL)};
 	char line[128];
+	char left_text[64];
 	long left;
 
-	if (n == NULL || not_after == 0 || not_after - nt.when >= n->warn_before) {
+	if (n == NULL || not_after == 0 ||
+	    not_after - nt.when >= warn_window(n, not_before, not_after)) {
 		return;
 	}
 	left = (long)(not_after - nt.when);
 	if (left <= 0) {
-		snprintf(line, sizeof(line), "expired %ld days ago and was not renewed",
-		         -left / 86400);
+		snprintf(line, sizeof(line), "expired %s ago and was not renewed",
+		         span(-left, left_text, sizeof(left_text)));
 	} else {
-		snprintf(line, sizeof(line), "expires in %ld days %ld hours and was not renewed",
-		         left / 86400, left % 86400 / 3600);
+		snprintf(line, sizeof(line), "expires in %s and was not renewed",
+		         span(left, left_text, sizeof(left_text)));
 	}
 	nt.message = line;
 	post(n, &nt, nt.when - n->interval);

@@ -45,9 +45,11 @@ struct notifier *notifier_create(struct ev_loop *loop, const struct conf_setting
  * its notAfter. n may be NULL (nothing configured). */
 void notifier_job_done(struct notifier *n, const struct job_outcome *o);
 
-/* Tells expiring when not_after is within warn-before (or past). */
-void notifier_check_expiry(struct notifier *n, const char *cert, time_t not_after, const char *ca,
-                           long failures);
+/* Tells expiring when not_after is within warn-before (or past); for a
+ * certificate whose life (from not_before) is shorter than four times
+ * warn-before, within a quarter of its life. */
+void notifier_check_expiry(struct notifier *n, const char *cert, time_t not_before,
+                           time_t not_after, const char *ca, long failures);
 
 /* Tells ari-replace-now when the CA's window ended already (window_end <=
  * now): the CA wants the certificate replaced at once. */
