@@ -258,6 +258,28 @@ warn_window(const struct notifier *n, time_t not_before, time_t not_after)
 	return quarter < n->warn_before ? quarter : n->warn_before;
 }
 
+/* The unless for renewal-failed (notified_claim): once per failure in a
+ * row, not at each retry (told before it began: told again), and once
+ * more when the certificate enters its notice window; never twice within
+ * notify-interval (unless already says so). A failure in a row begins
+ * after the last success (state.json; 0 when none, and a first record
+ * then is the only one). A notice given back (no channel took it, acmed
+ * stopped first) is raised again by the next failure. */
+static time_t
+streak_start(const struct notifier *n, const struct state *st, time_t not_before, time_t not_after,
+             time_t unless)
+{
+	time_t begun = st != NULL ? st->last_success : 0;
+	time_t now = unless + n->interval;
+
+	if (not_after != 0 && not_after - now < warn_window(n, not_before, not_after)) {
+		time_t entered = not_after - warn_window(n, not_before, not_after);
+
+		begun = entered > begun ? entered : begun;
+	}
+	return begun < unless ? begun : unless;
+}
+
 /* "N days H hours" (or "H hours") of seconds into buf. */
 static const char *
 span(long seconds, char *buf, size_t len)
@@ -274,17 +296,85 @@ span(long seconds, char *buf, size_t len)
 	return buf;
 }
 
+/* A notice claimed in notified.json on its way through every channel:
+ * told when one channel took it; given back when none did (every try
+ * failed, or acmed stopped first), so that it is told the next time it is
+ * raised. */
+struct claimed {
+	char *state_dir;
+	char *cert;
+	const char *event;
+	time_t at;
+	time_t prev;
+	int pending;
+	bool told;
+};
+
+static void
+claimed_end(struct claimed *c)
+{
+	if (!c->told) {
+		log_warn("%s: %s reached no channel: told again when it happens again", c->cert,
+		         c->event);
+		notified_release(c->state_dir, c->cert, c->event, c->at, c->prev);
+	}
+	free(c->state_dir);
+	free(c->cert);
+	free(c);
+}
+
+static void
+on_claimed(enum notifier_channel channel, bool ok, const char *why, void *arg)
+{
+	struct claimed *c = arg;
+
+	(void)channel;
+	(void)why;
+	c->told = c->told || ok;
+	if (--c->pending == 0) {
+		claimed_end(c);
+	}
+}
+
 /* Sends nt unless its event was told for its certificate at or after
  * unless (store/notified.h). */
 static void
 post(struct notifier *n, const struct notice *nt, time_t unless)
 {
-	int claim = notified_claim(n->state_dir, nt->cert, notice_event_name(nt->event), nt->when,
-	                           unless);
+	const char *event = notice_event_name(nt->event);
+	struct claimed *c = NULL;
+	char date[32] = "?";
+	struct tm tm;
+	time_t prev = 0;
+	int claim = notified_claim(n->state_dir, nt->cert, event, nt->when, unless, &prev);
 
 	if (claim == 0) {
-		log_debug("%s: %s told already", nt->cert, notice_event_name(nt->event));
+		if (gmtime_r(&prev, &tm) != NULL) {
+			strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S UTC", &tm);
+		}
+		/* Said, so that silence is never a mystery. */
+		log_info("%s: %s told on %s already: not again now (notify-interval, or once a "
+		         "failure in a row)",
+		         nt->cert, event, date);
 		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (c != NULL && claim == 1 && (c->state_dir = strdup(n->state_dir)) != NULL &&
+	    (c->cert = strdup(nt->cert)) != NULL) {
+		c->event = event;
+		c->at = nt->when;
+		c->prev = prev;
+		/* More than can end while the channels start; set right after. */
+		c->pending = NOTIFIER__MAX;
+		c->pending -= NOTIFIER__MAX - notifier_send(n, nt, on_claimed, c);
+		if (c->pending == 0) {
+			claimed_end(c);
+		}
+		return;
+	}
+	if (c != NULL) {
+		free(c->state_dir);
+		free(c);
 	}
 	notifier_send(n, nt, NULL, NULL);
 }
@@ -326,6 +416,13 @@ notifier_job_done(struct notifier *n, const struct job_outcome *o)
 		}
 		post(n, &nt, unless);
 		break;
+	case JOB_DEPLOYED:
+		/* The deploy hook that failed (deploy-failed was told) ran
+		 * again and succeeded: the all-clear. */
+		nt.event = NOTICE_RENEWED;
+		nt.message = "installed earlier; its deploy hook succeeded now";
+		post(n, &nt, unless);
+		break;
 	case JOB_FAILED:
 		if (st != NULL && st->deploy_pending) {
 			nt.event = NOTICE_DEPLOY_FAILED;
@@ -334,18 +431,7 @@ notifier_job_done(struct notifier *n, const struct job_outcome *o)
 			break;
 		}
 		nt.event = NOTICE_RENEWAL_FAILED;
-		/* A failure the job could not record (its certificate never
-		 * read) counts as a first one: told, once per interval. */
-		if (st == NULL || st->attempts <= 1) {
-			post(n, &nt, unless);
-		} else if (o->not_after != 0 &&
-		           o->not_after - nt.when < warn_window(n, not_before, o->not_after)) {
-			/* Once more inside the last warn-before: not again if
-			 * told since the certificate entered it. */
-			time_t entered = o->not_after - warn_window(n, not_before, o->not_after);
-
-			post(n, &nt, entered < unless ? entered : unless);
-		}
+		post(n, &nt, streak_start(n, st, not_before, o->not_after, unless));
 		break;
 	default:
 		break;
@@ -472,6 +558,9 @@ notifier_destroy(struct notifier *n)
 		log_warn("%s: %s: %s not told: acmed is stopping",
 		         notifier_channel_name(d->channel), d->cert,
 		         notice_event_name(d->nt.event));
+		if (d->done != NULL) {
+			d->done(d->channel, false, "acmed is stopping", d->arg);
+		}
 		delivery_free(d);
 	}
 	hook_argv_free(n->hook_argv);

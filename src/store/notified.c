@@ -146,6 +146,7 @@ struct claim {
 	char key[512];
 	time_t now;
 	time_t unless;
+	time_t prev;
 };
 
 static int
@@ -154,7 +155,8 @@ claim_fn(json_t *sent, void *arg)
 	struct claim *c = arg;
 	json_t *last = json_object_get(sent, c->key);
 
-	if (json_is_integer(last) && (time_t)json_integer_value(last) >= c->unless) {
+	c->prev = json_is_integer(last) ? (time_t)json_integer_value(last) : 0;
+	if (json_is_integer(last) && c->prev >= c->unless) {
 		return 0;
 	}
 	return json_object_set_new(sent, c->key, json_integer((json_int_t)c->now)) == 0 ? 1 : -1;
@@ -162,14 +164,45 @@ claim_fn(json_t *sent, void *arg)
 
 int
 notified_claim(const char *state_dir, const char *cert, const char *event, time_t now,
-               time_t unless)
+               time_t unless, time_t *prev)
 {
 	struct claim c = {.now = now, .unless = unless};
+	int rc = -1;
 
-	if (key_of(c.key, sizeof(c.key), cert, event) < 0) {
-		return -1;
+	if (key_of(c.key, sizeof(c.key), cert, event) == 0) {
+		rc = with_records(state_dir, claim_fn, &c);
 	}
-	return with_records(state_dir, claim_fn, &c);
+	if (prev != NULL) {
+		*prev = c.prev;
+	}
+	return rc;
+}
+
+static int
+release_fn(json_t *sent, void *arg)
+{
+	struct claim *c = arg;
+	json_t *last = json_object_get(sent, c->key);
+
+	/* Another process claimed it since: its claim stands. */
+	if (!json_is_integer(last) || (time_t)json_integer_value(last) != c->now) {
+		return 0;
+	}
+	if (c->prev == 0) {
+		return json_object_del(sent, c->key) == 0 ? 1 : -1;
+	}
+	return json_object_set_new(sent, c->key, json_integer((json_int_t)c->prev)) == 0 ? 1 : -1;
+}
+
+void
+notified_release(const char *state_dir, const char *cert, const char *event, time_t claimed_at,
+                 time_t prev)
+{
+	struct claim c = {.now = claimed_at, .prev = prev};
+
+	if (key_of(c.key, sizeof(c.key), cert, event) == 0) {
+		with_records(state_dir, release_fn, &c);
+	}
 }
 
 time_t

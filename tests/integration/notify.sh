@@ -420,9 +420,7 @@ EOF
 		expect_told "$dir" renewal-failed "renewal failed" fail3 1
 	done
 
-	# Told more than notify-interval ago, the certificate not yet in its
-	# window (10 days left): a failure in a row is not told again.
-	backdate "$dir" "fail3 renewal-failed" 172800 || fail "notified.json: unexpected format"
+	# The same failure in a row from a one-shot run: not told again.
 	run renew -c "$dir/acmed.conf" --force fail3
 	expect_status 1
 	expect_told "$dir" renewal-failed "renewal failed" fail3 1
@@ -538,6 +536,31 @@ t_expiring()
 	fi
 }
 
+# No channel takes a notice (the one set fails every try): it is given back,
+# not recorded, and the next failure tells it.
+t_given_back()
+{
+	local dir=$T/c7
+
+	conf "$dir"
+	sed -i -e "s|^webroot = .*|webroot = $NS|" \
+		-e '/^notify-webhook/d' -e '/^notify-email/d' -e '/^notify-sendmail/d' \
+		-e "s|^notify-hook = .*|notify-hook = /bin/false|" "$dir/acmed.conf"
+	printf '[cert gb]\ndomains = gb.example\n' >>"$dir/acmed.conf"
+	run renew -c "$dir/acmed.conf"
+	expect_status 1
+	expect_stderr_contains "gb: renewal-failed reached no channel"
+	if grep -q '"gb renewal-failed"' "$dir/state/notified.json" 2>/dev/null; then
+		fail "notified.json records a notice no channel took"
+	fi
+	sed -i "s|^notify-hook = /bin/false|notify-hook = $dir/hook.sh $dir|" "$dir/acmed.conf"
+	run renew -c "$dir/acmed.conf" --force gb
+	expect_status 1
+	if [[ $(hooked "$dir" renewal-failed gb) != 1 ]]; then
+		fail "notify-hook: renewal-failed for gb told $(hooked "$dir" renewal-failed gb) times after the channel came back, want 1"
+	fi
+}
+
 # ---- main ----
 
 if ! pebble_start "\"certificateValidityPeriod\": $VALIDITY"; then
@@ -560,4 +583,5 @@ case_ "notify-interval = 1m: expiring not told again within it, told again after
 case_ "notify-webhook-format = slack: one {\"text\": \"acmed on ...\"} object" t_slack
 case_ "the webhook answers 500 once: acmed renew tries again and delivers" t_retry
 case_ "a fresh 10-day certificate is not expiring; 8 days on, its renewal failing: told once" t_expiring
+case_ "a notice no channel took is given back: the next failure tells it" t_given_back
 lib_finish

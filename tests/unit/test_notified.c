@@ -39,18 +39,41 @@ test_claim(void **state)
 	const char *dir = *state;
 
 	assert_int_equal(notified_last(dir, "www", "renewal-failed"), 0);
-	assert_int_equal(notified_claim(dir, "www", "renewal-failed", 1000, 0), 1);
+	assert_int_equal(notified_claim(dir, "www", "renewal-failed", 1000, 0, NULL), 1);
 	assert_int_equal(notified_last(dir, "www", "renewal-failed"), 1000);
-	assert_int_equal(notified_claim(dir, "www", "renewal-failed", 1500, 1000), 0);
-	assert_int_equal(notified_claim(dir, "www", "renewal-failed", 1500, 999), 0);
-	assert_int_equal(notified_claim(dir, "www", "renewed", 1500, 999), 1);
-	assert_int_equal(notified_claim(dir, "api", "renewal-failed", 1500, 999), 1);
-	assert_int_equal(notified_claim(dir, "www", "renewal-failed", 2000, 1001), 1);
+	assert_int_equal(notified_claim(dir, "www", "renewal-failed", 1500, 1000, NULL), 0);
+	assert_int_equal(notified_claim(dir, "www", "renewal-failed", 1500, 999, NULL), 0);
+	assert_int_equal(notified_claim(dir, "www", "renewed", 1500, 999, NULL), 1);
+	assert_int_equal(notified_claim(dir, "api", "renewal-failed", 1500, 999, NULL), 1);
+	assert_int_equal(notified_claim(dir, "www", "renewal-failed", 2000, 1001, NULL), 1);
 	assert_int_equal(notified_last(dir, "www", "renewal-failed"), 2000);
 	notified_forget(dir, "www");
 	assert_int_equal(notified_last(dir, "www", "renewal-failed"), 0);
 	assert_int_equal(notified_last(dir, "www", "renewed"), 0);
 	assert_int_equal(notified_last(dir, "api", "renewal-failed"), 1500);
+}
+
+/* A claim given back restores the time before it (or no record); one
+ * another process made since stands. */
+static void
+test_release(void **state)
+{
+	const char *dir = *state;
+	time_t prev = -1;
+
+	assert_int_equal(notified_claim(dir, "www", "renewed", 1000, 0, &prev), 1);
+	assert_int_equal(prev, 0);
+	notified_release(dir, "www", "renewed", 1000, prev);
+	assert_int_equal(notified_last(dir, "www", "renewed"), 0);
+	assert_int_equal(notified_claim(dir, "www", "renewed", 2000, 0, &prev), 1);
+	assert_int_equal(notified_claim(dir, "www", "renewed", 3000, 2500, &prev), 1);
+	assert_int_equal(prev, 2000);
+	notified_release(dir, "www", "renewed", 3000, prev);
+	assert_int_equal(notified_last(dir, "www", "renewed"), 2000);
+	/* Claimed again by another at 4000: a late release of 3000 is moot. */
+	assert_int_equal(notified_claim(dir, "www", "renewed", 4000, 3500, &prev), 1);
+	notified_release(dir, "www", "renewed", 3000, 2000);
+	assert_int_equal(notified_last(dir, "www", "renewed"), 4000);
 }
 
 /* A damaged file is started afresh: the event is told (a duplicate is
@@ -62,7 +85,7 @@ test_damaged(void **state)
 	char *path = file_path(dir, "notified.json", NULL);
 
 	assert_int_equal(file_write_atomic(path, "{not json", 9, 0644), 0);
-	assert_int_equal(notified_claim(dir, "www", "expiring", 1000, 0), 1);
+	assert_int_equal(notified_claim(dir, "www", "expiring", 1000, 0, NULL), 1);
 	assert_int_equal(notified_last(dir, "www", "expiring"), 1000);
 	free(path);
 }
@@ -79,8 +102,9 @@ test_claim_races(void **state)
 		pids[i] = fork();
 		assert_true(pids[i] >= 0);
 		if (pids[i] == 0) {
-			_exit(notified_claim(dir, "www", "renewal-failed", 5000, 4000) == 1 ? 0
-			                                                                    : 1);
+			_exit(notified_claim(dir, "www", "renewal-failed", 5000, 4000, NULL) == 1
+			              ? 0
+			              : 1);
 		}
 	}
 	for (size_t i = 0; i < 8; i++) {
@@ -97,6 +121,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test_setup_teardown(test_claim, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_release, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_damaged, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_claim_races, setup, teardown),
 	};
