@@ -170,8 +170,8 @@ int cmd_metrics_write(const struct conf *conf, const struct cli *cli,
 
 /* What a one-shot run (acmed renew) tells those who watch it: the
  * metrics-file and the notifications. Begun before the run: the
- * settings read, metrics-file's folder checked (0, -2 when it cannot be
- * written: nothing is ordered then, or -1; logged); fed with each job's
+ * settings read, metrics-file's folder checked (said when it cannot be
+ * written; the run goes on) (0, or -1 when out of memory; logged); fed with each job's
  * outcome (cmd_watch_job_done, a job_done_fn with w as arg); ended after
  * it: expiring told, the file written (0, or -1 when it was not), the
  * notifications waited for (a few seconds at most); finished (freed). */
@@ -182,6 +182,10 @@ struct cmd_watch {
 	struct notifier *notifier; /* or NULL: no channel set */
 };
 int cmd_watch_begin(struct cmd_watch *w, const struct conf *conf, const struct cli *cli);
+
+/* Whether metrics-file's path cannot be written (a folder, or its folder
+ * missing or read-only): true with the one line saying so in why. */
+bool metrics_file_problem(const char *path, char *why, size_t len);
 void cmd_watch_job_done(const struct job_outcome *o, void *arg);
 int cmd_watch_end(struct cmd_watch *w, const struct conf *conf, const struct cli *cli);
 void cmd_watch_finish(struct cmd_watch *w);

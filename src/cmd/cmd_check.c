@@ -116,7 +116,6 @@ check_watch(struct cli *cli, const struct conf *conf, bool daemon_runs, struct p
 {
 	struct conf_settings g;
 	char why[512];
-	char folder[PATH_MAX];
 	char line[2 * PATH_MAX + 640];
 	int fd;
 
@@ -137,10 +136,7 @@ check_watch(struct cli *cli, const struct conf *conf, bool daemon_runs, struct p
 		         why);
 		on_problem(line, p);
 	}
-	if (g.metrics_file != NULL &&
-	    file_dir_writable(g.metrics_file, folder, sizeof(folder)) < 0) {
-		snprintf(line, sizeof(line), "metrics-file %s: cannot write in %s: %s",
-		         g.metrics_file, folder, strerror(errno));
+	if (g.metrics_file != NULL && metrics_file_problem(g.metrics_file, line, sizeof(line))) {
 		on_problem(line, p);
 	}
 	if (g.metrics_listen != NULL && !daemon_runs) {

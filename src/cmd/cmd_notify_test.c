@@ -16,6 +16,7 @@
 struct test {
 	int pending;
 	int failed;
+	bool answered[NOTIFIER__MAX];
 };
 
 static void
@@ -24,6 +25,7 @@ on_result(enum notifier_channel channel, bool ok, const char *why, void *arg)
 	struct test *t = arg;
 
 	t->pending--;
+	t->answered[channel] = true;
 	if (ok) {
 		printf("%s: ok\n", notifier_channel_name(channel));
 	} else {
@@ -48,7 +50,7 @@ run(struct cli *cli)
 	struct conf conf;
 	struct conf_settings global;
 	struct notifier *n = NULL;
-	struct test t = {0, 0};
+	struct test t = {0, 0, {false}};
 	char host[256] = "?";
 	char node[CONF_NODE_NAME_MAX + 1];
 	char *state_dir = NULL;
@@ -90,8 +92,21 @@ run(struct cli *cli)
 	}
 	ev_timer_stop(loop, &deadline);
 	if (t.pending > 0) {
-		log_error("notify-test: %d channel%s did not answer within %.0f s", t.pending,
-		          t.pending == 1 ? "" : "s", TEST_WAIT_S);
+		/* Each channel has its line, answered or not. */
+		const bool set[NOTIFIER__MAX] = {
+		        [NOTIFIER_HOOK] = global.notify_hook != NULL,
+		        [NOTIFIER_WEBHOOK] = global.notify_webhook != NULL,
+		        [NOTIFIER_EMAIL] = global.notify_email != NULL,
+		};
+
+		for (int c = 0; c < NOTIFIER__MAX; c++) {
+			if (set[c] && !t.answered[c]) {
+				printf("%s: failed: no answer within %.0f s\n",
+				       notifier_channel_name((enum notifier_channel)c),
+				       TEST_WAIT_S);
+			}
+		}
+		fflush(stdout);
 	}
 	rc = t.failed == 0 && t.pending == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
 out:

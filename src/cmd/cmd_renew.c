@@ -477,7 +477,7 @@ run(struct cli *cli)
 		int wrc = cmd_watch_begin(&watch, &conf, cli);
 
 		if (wrc < 0) {
-			rc = wrc == -2 ? CLI_EXIT_USAGE : CLI_EXIT_FAILURE;
+			rc = CLI_EXIT_FAILURE;
 			goto out;
 		}
 	}

@@ -633,7 +633,11 @@ run(struct cli *cli)
 		goto out;
 	}
 	d.ctl = ctl_listen(d.loop, d.socket_path, daemon_on_request, &d);
-	if (d.ctl == NULL || daemon_watch_start(&d) < 0) {
+	if (d.ctl == NULL) {
+		goto out;
+	}
+	if (daemon_watch_start(&d) < 0) {
+		d.rc = CLI_EXIT_USAGE; /* a listen address this host cannot use */
 		goto out;
 	}
 	d.mark = cmd_daemon_mark(&d.settings, d.socket_path);

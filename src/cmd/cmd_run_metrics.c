@@ -5,12 +5,14 @@
  * (renew/notifier.h): what each job raises, and an hourly look at every
  * certificate for expiring and ari-replace-now. */
 #include "cmd/daemon.h"
+#include "cmd/cmd.h"
 
 #include <string.h>
 #include <unistd.h>
 
 #include "base/log.h"
 #include "io/http_page.h"
+#include "io/listener.h"
 #include "renew/metrics.h"
 
 /* Prometheus's text format, version 0.0.4. */
@@ -96,6 +98,23 @@ make_notifier(struct daemon *d, const struct conf_settings *settings)
 	return notifier_create(d->loop, settings, d->state_dir, node, NOTIFIER_DAEMON);
 }
 
+/* Whether address (metrics-listen's) is on loopback only. */
+static bool
+loopback(const char *address)
+{
+	struct listener_address a;
+	const struct sockaddr_in *in4 = (const struct sockaddr_in *)&a.ss;
+	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&a.ss;
+
+	if (listener_parse_address(address, &a) < 0 || a.dual) {
+		return false;
+	}
+	if (a.ss.ss_family == AF_INET) {
+		return (ntohl(in4->sin_addr.s_addr) >> 24) == 127;
+	}
+	return a.ss.ss_family == AF_INET6 && IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
+}
+
 int
 daemon_watch_start(struct daemon *d)
 {
@@ -112,6 +131,13 @@ daemon_watch_start(struct daemon *d)
 		return -1;
 	}
 	log_info("metrics on http://%s/metrics", d->settings.metrics_listen);
+	if (!loopback(d->settings.metrics_listen)) {
+		log_warn(
+		        "metrics-listen %s is not a loopback address: whoever reaches it reads the "
+		        "certificates' names, dates and CAs (no key): let a firewall choose who "
+		        "scrapes",
+		        d->settings.metrics_listen);
+	}
 	return 0;
 }
 
@@ -126,6 +152,10 @@ daemon_watch_reload(struct daemon *d, const struct conf_settings *settings)
 {
 	struct notifier *next = make_notifier(d, settings);
 
+	if (!cmd_same(settings->metrics_listen, d->settings.metrics_listen)) {
+		log_warn("reload: metrics-listen changes only with a restart; keeping %s",
+		         d->settings.metrics_listen != NULL ? d->settings.metrics_listen : "none");
+	}
 	/* At most one predecessor finishing: an older one is cut short. */
 	notifier_destroy(d->old_notifier);
 	d->old_notifier = d->notifier;

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <string.h>
 
@@ -93,11 +94,29 @@ out:
  * retries fit in it). */
 #define WATCH_WAIT_S 15.
 
+bool
+metrics_file_problem(const char *path, char *why, size_t len)
+{
+	char folder[PATH_MAX];
+	struct stat st;
+
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		snprintf(why, len, "metrics-file %s: a folder: name a file in it", path);
+		return true;
+	}
+	if (file_dir_writable(path, folder, sizeof(folder)) < 0) {
+		snprintf(why, len, "metrics-file %s: cannot write in %s: %s", path, folder,
+		         strerror(errno));
+		return true;
+	}
+	return false;
+}
+
 int
 cmd_watch_begin(struct cmd_watch *w, const struct conf *conf, const struct cli *cli)
 {
 	struct conf_settings global;
-	char folder[PATH_MAX];
+	char why[2 * PATH_MAX + 128];
 	char host[256];
 	char *state_dir = NULL;
 	int rc = -1;
@@ -113,13 +132,11 @@ cmd_watch_begin(struct cmd_watch *w, const struct conf *conf, const struct cli *
 		log_error("out of memory");
 		goto out;
 	}
-	/* Found before anything is ordered, not after the run. */
-	if (w->metrics_file != NULL &&
-	    file_dir_writable(w->metrics_file, folder, sizeof(folder)) < 0) {
-		log_error("metrics-file %s: cannot write in %s: %s", w->metrics_file, folder,
-		          strerror(errno));
-		rc = -2;
-		goto out;
+	/* Said before anything is ordered; the certificates come first: the
+	 * run goes on, and exits 1 when the file is still not written. */
+	if (w->metrics_file != NULL && metrics_file_problem(w->metrics_file, why, sizeof(why))) {
+		log_error("%s: the certificates are renewed all the same; the run will exit 1",
+		          why);
 	}
 	state_dir = session_state_dir(&global);
 	if (state_dir != NULL) {

@@ -151,11 +151,14 @@ int conf_value_parse_email(const struct conf_key_spec *spec, const char *item, s
 
 /* The notification keys (conf_value_notify.c): notify-email one address
  * (as email's, "mailto:" dropped); notify-webhook an https URL, or http to
- * a loopback address; notify-webhook-format json or slack. */
+ * a loopback address; notify-webhook-format json or slack; a file's
+ * absolute path (metrics-file: cron and systemd run in other folders). */
 int conf_value_parse_notify_email(struct conf_settings *s, const struct conf_key_spec *spec,
                                   const char *value, char *err, size_t errlen);
 int conf_value_parse_webhook(struct conf_settings *s, const struct conf_key_spec *spec,
                              const char *value, char *err, size_t errlen);
+int conf_value_parse_abs_path(struct conf_settings *s, const struct conf_key_spec *spec,
+                              const char *value, char *err, size_t errlen);
 int conf_value_parse_webhook_format(struct conf_settings *s, const struct conf_key_spec *spec,
                                     const char *value, char *err, size_t errlen);
 

@@ -58,3 +58,21 @@ conf_value_parse_webhook_format(struct conf_settings *s, const struct conf_key_s
 	}
 	return 0;
 }
+
+int
+conf_value_parse_abs_path(struct conf_settings *s, const struct conf_key_spec *spec,
+                          const char *value, char *err, size_t errlen)
+{
+	size_t n = strlen(value);
+
+	if (value[0] != '/' || value[n - 1] == '/') {
+		conf_value_fail(err, errlen,
+		                "%s: invalid value '%s': expected a file's absolute path (a timer "
+		                "or service runs in another folder)",
+		                spec->name, value);
+		return -1;
+	}
+	/* Then what every text key must be (its length, no control
+	 * character). */
+	return conf_value_parse_text(s, spec, value, err, errlen);
+}

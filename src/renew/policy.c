@@ -165,8 +165,11 @@ deploy_owed(const struct policy_input *in)
 	if (!inst->present) {
 		return false;
 	}
-	return st->deploy_pending ||
-	       (in->deploy_hook && st->version >= 0 && inst->version > st->version);
+	/* A deploy owed to a hook this configuration does not set (another
+	 * process's configuration failed it) is not this one's to run:
+	 * "deploy-hook '(null)' is not a command" would fail it forever. */
+	return in->deploy_hook &&
+	       (st->deploy_pending || (st->version >= 0 && inst->version > st->version));
 }
 
 /* When an installed, whole set is due: the lifetime rule, or the CA's

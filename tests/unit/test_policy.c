@@ -246,11 +246,17 @@ test_retry_from_a_clock_ahead(void **state)
 	assert_int_equal(f.d.reason, POLICY_BACKOFF);
 	/* The same for a deploy hook's retry. */
 	fixture_init(&f, NOW - 10 * DAY, 90 * DAY);
+	f.in.deploy_hook = true;
 	f.st.deploy_pending = true;
 	f.st.deploy_attempts = 1;
 	f.st.deploy_next_try = NOW + 365 * DAY;
 	decide(&f);
 	assert_int_equal(f.d.action, POLICY_DEPLOY);
+	/* Owed to a hook another configuration sets, none here: not this
+	 * configuration's to run (it would fail for want of a command). */
+	f.in.deploy_hook = false;
+	decide(&f);
+	assert_int_not_equal(f.d.action, POLICY_DEPLOY);
 }
 
 static void
@@ -306,6 +312,8 @@ test_deploy_retry(void **state)
 	struct fixture f;
 
 	fixture_init(&f, NOW - DAY, 90 * DAY);
+	f.in.deploy_hook = true;
+	f.st.version = f.info.version; /* the set recorded is the one installed */
 	assert_int_equal(policy_record_installed(&f.st, NOW - 100, f.info.not_after, f.in.ca, true),
 	                 0);
 	assert_true(f.st.deploy_pending);
