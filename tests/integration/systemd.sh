@@ -143,6 +143,11 @@ t_settings()
 		fail "acmed.service: ExecStart is '$(unit_value acmed.service ExecStart)', want 'acmed run'"
 	fi
 
+	# The loop's watchdog (WATCHDOG=1 from acmed run's event loop).
+	if [[ -z $(unit_value acmed.service WatchdogSec) ]]; then
+		fail "acmed.service: no WatchdogSec"
+	fi
+
 	u=acmed-renew.service
 	if [[ $(unit_value "$u" Type) != oneshot ]]; then
 		fail "$u: Type is not oneshot"
@@ -156,7 +161,7 @@ t_settings()
 		case $key in
 		Type | ExecStart | ExecReload | NotifyAccess | Restart | RestartSec | \
 			RestartPreventExitStatus | TimeoutStopSec | RuntimeDirectory | \
-			RuntimeDirectoryMode) ;;
+			RuntimeDirectoryMode | WatchdogSec) ;;
 		*)
 			if [[ $(unit_value "$u" "$key") != "$(unit_value acmed.service "$key")" ]]; then
 				fail "$u: $key is '$(unit_value "$u" "$key")', acmed.service has '$(unit_value acmed.service "$key")'"
