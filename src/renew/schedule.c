@@ -642,7 +642,11 @@ schedule_each(struct schedule *sched, void (*fn)(const struct status_row *row, v
 		row.ari_start = e->ari_start;
 		row.ari_end = e->ari_end;
 		row.next = e->when;
-		row.attempts = e->attempts;
+		/* Failures the files do not record (a job stopped before its
+		 * order by a problem on this host) count too: an alert on
+		 * failures must not miss a certificate that never reaches its
+		 * CA. */
+		row.attempts = e->attempts + e->unrecorded;
 		row.last_error = e->last_error;
 		row.why = e->why;
 		row.ca = e->issuer;
