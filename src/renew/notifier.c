@@ -131,7 +131,8 @@ on_posted(const struct http_response *resp, void *arg)
 	if (resp->status == 0) {
 		snprintf(why, sizeof(why), "%s", resp->error != NULL ? resp->error : "failed");
 	} else {
-		snprintf(why, sizeof(why), "%s answered %ld", resp->url, resp->status);
+		/* Not its URL: a Slack webhook's path is its secret. */
+		snprintf(why, sizeof(why), "the webhook answered %ld", resp->status);
 	}
 	finished(d, resp->status >= 200 && resp->status < 300, why);
 }

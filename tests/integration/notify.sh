@@ -500,7 +500,11 @@ t_retry()
 	if [[ $(posts c5 renewed rt 500) != 1 || $(posts c5 renewed rt 200) != 1 ]]; then
 		fail "webhook /c5: want one 500 then one 200: $(grep -P '^\d+\t/c5\t' "$R_LOG" | cut -f1 | tr '\n' ' ')"
 	fi
-	expect_stderr_contains "notify-webhook: rt: renewed not told: http://127.0.0.1:$R_PORT/c5 answered 500; trying again in 1 s"
+	expect_stderr_contains "notify-webhook: rt: renewed not told: the webhook answered 500; trying again in 1 s"
+	# The webhook's URL (a Slack path is its secret) is never logged.
+	if grep -qF "127.0.0.1:$R_PORT/c5" "$ERR"; then
+		fail "the webhook URL was logged"
+	fi
 	expect_stderr_contains "notify-webhook: rt: told renewed"
 	rm -f "$R_FAIL"
 }
