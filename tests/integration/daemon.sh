@@ -574,7 +574,8 @@ t_sigterm()
 	if [[ -e $A/ctl.sock ]]; then
 		fail "$A/ctl.sock is still there after SIGTERM"
 	fi
-	if (($(notify_count "$A" '(^| )STOPPING=1( |$)') < 1)); then
+	# The listener writes what it got a moment later: waited for.
+	if ! wait_until 5 grep -qE '(^| )STOPPING=1( |$)' "$A/notify"; then
 		fail "no STOPPING=1 on \$NOTIFY_SOCKET"
 	fi
 	run jobs -c "$A/acmed.conf"
