@@ -1,6 +1,6 @@
 /* What the daemon's files share (cmd_run.c: its life, start, reload;
  * cmd_run_cas.c: the CAs its certificates name; cmd_run_ctl.c: what it
- * answers on its control socket; cmd_run_metrics.c: its metrics
+ * answers on its control socket; cmd_run_watch.c: its metrics
  * endpoint; cmd_run_notify.c: what it tells systemd). Not for other
  * commands. */
 #ifndef ACMED_DAEMON_H
@@ -99,7 +99,7 @@ int daemon_reload_account(struct daemon *d, const char *why);
  * renew, watches, account-reload. */
 char *daemon_on_request(json_t *request, void *arg);
 
-/* What the daemon tells those who watch it (cmd_run_metrics.c): the
+/* What the daemon tells those who watch it (cmd_run_watch.c): the
  * metrics endpoint on metrics-listen and the notifications (notify-hook,
  * notify-webhook, notify-email), with an hourly look for certificates
  * expiring or whose CA asks to replace them now. Started (0; also when
