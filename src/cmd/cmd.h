@@ -176,6 +176,11 @@ int cmd_metrics_write(const struct conf *conf, const struct cli *cli,
  * it: expiring told, the file written (0, or -1 when it was not), the
  * notifications waited for (a few seconds at most); finished (freed). */
 struct notifier;
+
+/* The name a notification gives this host: node-name, else the host name
+ * (gethostname), else "?". Into buf (len bytes); returns buf. */
+const char *cmd_host_label(const struct conf_settings *s, char *buf, size_t len);
+
 struct cmd_watch {
 	struct metrics_tally *tally; /* metrics-file's count, or NULL */
 	char *metrics_file; /* or NULL */

@@ -5,7 +5,6 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "base/log.h"
 #include "renew/notifier.h"
@@ -52,7 +51,6 @@ run(struct cli *cli)
 	struct notifier *n = NULL;
 	struct test t = {0, 0, {false}};
 	char host[256] = "?";
-	char node[CONF_NODE_NAME_MAX + 1];
 	char *state_dir = NULL;
 	ev_timer deadline;
 	struct notice nt;
@@ -66,14 +64,9 @@ run(struct cli *cli)
 	    (state_dir = session_state_dir(&global)) == NULL) {
 		goto out;
 	}
-	/* The name the daemon and renew give: node-name, else the host's. */
-	if (conf_node_name(&global, node) != NULL) {
-		snprintf(host, sizeof(host), "%s", conf_node_name(&global, node));
-	} else if (gethostname(host, sizeof(host)) < 0) {
-		snprintf(host, sizeof(host), "?");
-	}
-	host[sizeof(host) - 1] = '\0';
-	n = notifier_create(loop, &global, state_dir, host, NOTIFIER_ONE_SHOT);
+	/* The name the daemon and renew give. */
+	n = notifier_create(loop, &global, state_dir, cmd_host_label(&global, host, sizeof(host)),
+	                    NOTIFIER_ONE_SHOT);
 	if (n == NULL) {
 		log_error("notify-test: no channel to test: set notify-hook, notify-webhook or "
 		          "notify-email in %s",

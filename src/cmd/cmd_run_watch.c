@@ -8,7 +8,6 @@
 #include "cmd/cmd.h"
 
 #include <string.h>
-#include <unistd.h>
 
 #include "base/log.h"
 #include "io/http_page.h"
@@ -87,15 +86,10 @@ on_expiry(struct ev_loop *loop, ev_timer *w, int revents)
 static struct notifier *
 make_notifier(struct daemon *d, const struct conf_settings *settings)
 {
-	char host[CONF_NODE_NAME_MAX + 1];
-	char name[256];
-	const char *node = conf_node_name(settings, host);
+	char host[256];
 
-	if (node == NULL) {
-		node = gethostname(name, sizeof(name)) == 0 ? name : "?";
-		name[sizeof(name) - 1] = '\0';
-	}
-	return notifier_create(d->loop, settings, d->state_dir, node, NOTIFIER_DAEMON);
+	return notifier_create(d->loop, settings, d->state_dir,
+	                       cmd_host_label(settings, host, sizeof(host)), NOTIFIER_DAEMON);
 }
 
 /* Whether address (metrics-listen's) is on loopback only. */

@@ -112,6 +112,20 @@ metrics_file_problem(const char *path, char *why, size_t len)
 	return false;
 }
 
+const char *
+cmd_host_label(const struct conf_settings *s, char *buf, size_t len)
+{
+	char node[CONF_NODE_NAME_MAX + 1];
+
+	if (conf_node_name(s, node) != NULL) {
+		snprintf(buf, len, "%s", node);
+	} else if (gethostname(buf, len) < 0) {
+		snprintf(buf, len, "?");
+	}
+	buf[len - 1] = '\0';
+	return buf;
+}
+
 int
 cmd_watch_begin(struct cmd_watch *w, const struct conf *conf, const struct cli *cli)
 {
@@ -140,14 +154,9 @@ cmd_watch_begin(struct cmd_watch *w, const struct conf *conf, const struct cli *
 	}
 	state_dir = session_state_dir(&global);
 	if (state_dir != NULL) {
-		const char *node = conf_node_name(&global, host);
-
-		if (node == NULL && gethostname(host, sizeof(host)) == 0) {
-			host[sizeof(host) - 1] = '\0';
-			node = host;
-		}
 		w->notifier = notifier_create(ev_default_loop(EVFLAG_AUTO), &global, state_dir,
-		                              node, NOTIFIER_ONE_SHOT);
+		                              cmd_host_label(&global, host, sizeof(host)),
+		                              NOTIFIER_ONE_SHOT);
 	}
 	rc = 0;
 out:
