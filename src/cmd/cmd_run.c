@@ -69,6 +69,16 @@ out:
 static int
 load_certs(struct daemon *d, const struct conf *conf)
 {
+	const char **names = calloc(conf->n_certs + 1, sizeof(*names));
+
+	/* Without it (out of memory) each is read by its schedule_set. */
+	if (names != NULL) {
+		for (size_t i = 0; i < conf->n_certs; i++) {
+			names[i] = conf->certs[i].name;
+		}
+		schedule_preload(d->schedule, names, conf->n_certs);
+		free(names);
+	}
 	for (size_t i = 0; i < conf->n_certs; i++) {
 		struct conf_settings st;
 		int rc;

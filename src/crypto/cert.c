@@ -183,8 +183,11 @@ issuer_block_x509(const char *block, size_t len)
 	return x;
 }
 
-int
-cert_chain_parse(const char *pem, size_t len, struct cert_chain *chain, char *err, size_t errlen)
+/* cert_chain_parse; with issuers, the first certificate is looked up in
+ * the cache too. */
+static int
+chain_parse(const char *pem, size_t len, bool issuers, struct cert_chain *chain, char *err,
+            size_t errlen)
 {
 	char label[PEM_LABEL_MAX + 1];
 	const char *end;
@@ -230,8 +233,8 @@ cert_chain_parse(const char *pem, size_t len, struct cert_chain *chain, char *er
 			goto out;
 		}
 		stop = (size_t)(end - pem) + strlen(PEM_END_CERT);
-		x = chain->n == 0 ? pem_block_x509(pem + pos, stop - pos)
-		                  : issuer_block_x509(pem + pos, stop - pos);
+		x = chain->n == 0 && !issuers ? pem_block_x509(pem + pos, stop - pos)
+		                              : issuer_block_x509(pem + pos, stop - pos);
 		if (x == NULL) {
 			set_err(err, errlen, "chain: certificate %zu is not a valid certificate",
 			        chain->n + 1);
@@ -252,6 +255,18 @@ out:
 		cert_chain_finish(chain);
 	}
 	return rc;
+}
+
+int
+cert_chain_parse(const char *pem, size_t len, struct cert_chain *chain, char *err, size_t errlen)
+{
+	return chain_parse(pem, len, false, chain, err, errlen);
+}
+
+int
+cert_issuers_parse(const char *pem, size_t len, struct cert_chain *chain, char *err, size_t errlen)
+{
+	return chain_parse(pem, len, true, chain, err, errlen);
 }
 
 void
@@ -362,16 +377,13 @@ out:
 }
 
 int
-cert_validity(X509 *cert, time_t *not_before, time_t *not_after)
+cert_times(const ASN1_TIME *from, const ASN1_TIME *until, time_t *not_before, time_t *not_after)
 {
 	time_t nb, na;
 	int rc = -1;
 
-	if (cert == NULL) {
-		goto out;
-	}
-	if (asn1_time_unix(X509_get0_notBefore(cert), &nb) != 0 ||
-	    asn1_time_unix(X509_get0_notAfter(cert), &na) != 0) {
+	if (from == NULL || until == NULL || asn1_time_unix(from, &nb) != 0 ||
+	    asn1_time_unix(until, &na) != 0) {
 		ERR_clear_error();
 		goto out;
 	}
@@ -384,6 +396,16 @@ cert_validity(X509 *cert, time_t *not_before, time_t *not_after)
 	rc = 0;
 out:
 	return rc;
+}
+
+int
+cert_validity(X509 *cert, time_t *not_before, time_t *not_after)
+{
+	if (cert == NULL) {
+		return -1;
+	}
+	return cert_times(X509_get0_notBefore(cert), X509_get0_notAfter(cert), not_before,
+	                  not_after);
 }
 
 /* A certificate file is never encrypted: refuse instead of prompting. */
@@ -456,23 +478,18 @@ out:
 }
 
 char *
-cert_ari_id(X509 *cert)
+cert_ari_id_of(const ASN1_OCTET_STRING *keyid, const ASN1_INTEGER *serial_number)
 {
-	const ASN1_OCTET_STRING *keyid;
 	const unsigned char *content;
 	unsigned char *der = NULL, *p;
 	char *aki = NULL, *serial = NULL, *ret = NULL;
 	size_t content_len, aki_len, serial_len;
 	int n;
 
-	if (cert == NULL) {
+	if (keyid == NULL || ASN1_STRING_length(keyid) <= 0 || serial_number == NULL) {
 		goto out;
 	}
-	keyid = X509_get0_authority_key_id(cert);
-	if (keyid == NULL || ASN1_STRING_length(keyid) <= 0) {
-		goto out;
-	}
-	n = i2d_ASN1_INTEGER(X509_get0_serialNumber(cert), NULL);
+	n = i2d_ASN1_INTEGER(serial_number, NULL);
 	if (n <= 0) {
 		log_openssl("cert: ari: serial number");
 		goto out;
@@ -483,7 +500,7 @@ cert_ari_id(X509 *cert)
 		goto out;
 	}
 	p = der;
-	if (i2d_ASN1_INTEGER(X509_get0_serialNumber(cert), &p) != n) {
+	if (i2d_ASN1_INTEGER(serial_number, &p) != n) {
 		log_openssl("cert: ari: serial number");
 		goto out;
 	}
@@ -512,6 +529,15 @@ out:
 	free(serial);
 	free(der);
 	return ret;
+}
+
+char *
+cert_ari_id(X509 *cert)
+{
+	if (cert == NULL) {
+		return NULL;
+	}
+	return cert_ari_id_of(X509_get0_authority_key_id(cert), X509_get0_serialNumber(cert));
 }
 
 /* A dNSName as text: printable ASCII without spaces, so that it can be
@@ -654,9 +680,8 @@ name_entry(const X509_NAME *name, int nid)
 }
 
 char *
-cert_issuer_name(X509 *cert)
+cert_name_text(const X509_NAME *name)
 {
-	const X509_NAME *name = cert != NULL ? X509_get_issuer_name(cert) : NULL;
 	char *ret = NULL;
 	char *line;
 
@@ -674,6 +699,12 @@ cert_issuer_name(X509 *cert)
 	}
 out:
 	return ret;
+}
+
+char *
+cert_issuer_name(X509 *cert)
+{
+	return cert_name_text(cert != NULL ? X509_get_issuer_name(cert) : NULL);
 }
 
 char *

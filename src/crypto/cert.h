@@ -26,6 +26,12 @@ struct cert_chain {
 int cert_chain_parse(const char *pem, size_t len, struct cert_chain *chain, char *err,
                      size_t errlen);
 
+/* The same for a text of issuers only (a chain.pem): every certificate is
+ * parsed once for all the texts that hold it (the last few are kept) and
+ * shared, read-only. */
+int cert_issuers_parse(const char *pem, size_t len, struct cert_chain *chain, char *err,
+                       size_t errlen);
+
 void cert_chain_finish(struct cert_chain *chain);
 
 /* The checks before install: the leaf's public key is key's, its names
@@ -38,6 +44,10 @@ int cert_chain_check(const struct cert_chain *chain, EVP_PKEY *key, const struct
 /* Validity of a certificate as Unix times. Returns 0 or -1. */
 int cert_validity(X509 *cert, time_t *not_before, time_t *not_after);
 
+/* The same from the two times of a validity (either out may be NULL). */
+int cert_times(const ASN1_TIME *from, const ASN1_TIME *until, time_t *not_before,
+               time_t *not_after);
+
 /* Loads the first certificate of a PEM file. New X509 or NULL (not logged;
  * errno-like reason in err). */
 X509 *cert_load(const char *path, char *err, size_t errlen);
@@ -47,6 +57,10 @@ X509 *cert_load(const char *path, char *err, size_t errlen);
  * certificate has no AKI. */
 char *cert_ari_id(X509 *cert);
 
+/* The same from the AKI keyIdentifier and the serial number; NULL when
+ * keyid is NULL or empty. */
+char *cert_ari_id_of(const ASN1_OCTET_STRING *keyid, const ASN1_INTEGER *serial);
+
 /* The subjectAltName entries as identifiers. Returns 0 and a new array
  * (ident_list_free), or -1. */
 int cert_ids(X509 *cert, struct ident **ids, size_t *n);
@@ -54,6 +68,10 @@ int cert_ids(X509 *cert, struct ident **ids, size_t *n);
 /* Who issued cert, for people: the issuer's commonName, else its
  * organizationName, else its whole name on one line. New string or NULL. */
 char *cert_issuer_name(X509 *cert);
+
+/* The same text for any name: its commonName, else organizationName, else
+ * the whole name on one line. New string or NULL. */
+char *cert_name_text(const X509_NAME *name);
 /* The dNSName and iPAddress entries of names (others skipped) as
  * identifiers. Returns 0 and a new array (ident_list_free), or -1 for an
  * entry that is not a plain name or address. */

@@ -80,40 +80,45 @@ out:
 	return rc;
 }
 
-static int
-ec_type_of(EVP_PKEY *key, enum key_type *type)
+int
+key_type_of_curve(int nid, enum key_type *type)
 {
-	char group[80];
-	int nid, rc = -1;
-	unsigned i;
+	int rc = -1;
 
-	if (EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
-	                                   NULL) != 1) {
-		goto out;
-	}
-	nid = OBJ_txt2nid(group);
-	if (nid == NID_undef) {
-		nid = EC_curve_nist2nid(group);
-	}
-	for (i = 0; i < KEY_TYPE__MAX; i++) {
-		if (key_types[i].curve_nid != NID_undef && key_types[i].curve_nid == nid) {
+	for (unsigned i = 0; i < KEY_TYPE__MAX && nid != NID_undef; i++) {
+		if (key_types[i].curve_nid == nid) {
 			*type = (enum key_type)i;
 			rc = 0;
 			break;
 		}
 	}
-out:
 	return rc;
 }
 
 static int
-rsa_type_of(EVP_PKEY *key, enum key_type *type)
+ec_type_of(EVP_PKEY *key, enum key_type *type)
 {
-	int bits, rc = -1;
+	char group[80];
+	int nid;
+
+	if (EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
+	                                   NULL) != 1) {
+		return -1;
+	}
+	nid = OBJ_txt2nid(group);
+	if (nid == NID_undef) {
+		nid = EC_curve_nist2nid(group);
+	}
+	return key_type_of_curve(nid, type);
+}
+
+int
+key_type_of_rsa_bits(int bits, enum key_type *type)
+{
+	int rc = -1;
 	size_t best_diff = SIZE_MAX, diff, b;
 	unsigned i;
 
-	bits = EVP_PKEY_get_bits(key);
 	if (bits < 2048) {
 		goto out;
 	}
@@ -147,7 +152,7 @@ key_type_of(EVP_PKEY *key, enum key_type *type)
 		rc = ec_type_of(key, type);
 		break;
 	case EVP_PKEY_RSA:
-		rc = rsa_type_of(key, type);
+		rc = key_type_of_rsa_bits(EVP_PKEY_get_bits(key), type);
 		break;
 	default:
 		break;

@@ -25,6 +25,10 @@ int key_type_parse(const char *name, enum key_type *type);
  * RSA type only if at least 2048 bits). */
 int key_type_of(EVP_PKEY *key, enum key_type *type);
 
+/* The same from an EC key's curve (a NID) or an RSA key's size in bits. */
+int key_type_of_curve(int nid, enum key_type *type);
+int key_type_of_rsa_bits(int bits, enum key_type *type);
+
 /* Generates a new key. Returns a new key (EVP_PKEY_free()) or NULL (logged). */
 EVP_PKEY *key_generate(enum key_type type);
 

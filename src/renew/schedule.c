@@ -356,6 +356,12 @@ share(struct schedule *sched, struct conf_settings *copy, char ***domains, size_
 	return sh;
 }
 
+void
+schedule_preload(struct schedule *sched, const char *const *names, size_t n)
+{
+	store_index_preload(sched->index, names, n);
+}
+
 int
 schedule_set(struct schedule *sched, const char *name, const struct conf_settings *s)
 {

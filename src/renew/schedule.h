@@ -30,6 +30,11 @@ struct schedule *schedule_create(struct ev_loop *loop, struct job_runner *runner
 
 void schedule_destroy(struct schedule *sched);
 
+/* Reads the n certificates' files on every processor at once, for the
+ * schedule_set calls that follow (a start or a reload: each set is read
+ * once, not again by its schedule_set). */
+void schedule_preload(struct schedule *sched, const char *const *names, size_t n);
+
 /* Adds the certificate, or updates its settings (copied) keeping its
  * schedule and backoff. Marks it as present for schedule_sweep. 0 or -1. */
 int schedule_set(struct schedule *sched, const char *name, const struct conf_settings *s);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "crypto/cert.h"
+#include "crypto/cert_brief.h"
 #include "crypto/key.h"
 #include "base/log.h"
 #include "base/file.h"
@@ -327,19 +328,23 @@ read_set_file(const char *dir, enum store_cert_file file, size_t *len)
 	return file_read(path, PEM_MAX, len);
 }
 
-/* Whether the four files of dir make a whole set; what is wrong in problem. */
+/* Whether the four files of dir (cert.pem's text already read: cert) make
+ * a whole set; what is wrong in problem. */
 static void
-check_set(const char *dir, X509 *leaf, char *problem, size_t len)
+check_set(const char *dir, const struct cert_brief *leaf, const char *cert, size_t cert_len,
+          char *problem, size_t len)
 {
 	char *pem[N_FILES] = {NULL};
 	size_t n[N_FILES] = {0};
 	struct cert_chain chain;
 	char err[200];
-	EVP_PKEY *key = NULL;
-	EVP_PKEY *pub;
+	int is;
 
 	memset(&chain, 0, sizeof(chain));
 	for (size_t i = 0; i < N_FILES; i++) {
+		if (i == STORE_CERT_CERT) {
+			continue;
+		}
 		pem[i] = read_set_file(dir, (enum store_cert_file)i, &n[i]);
 		if (pem[i] == NULL) {
 			snprintf(problem, len, "%s: %s", file_names[i],
@@ -347,37 +352,36 @@ check_set(const char *dir, X509 *leaf, char *problem, size_t len)
 			goto out;
 		}
 	}
-	pub = X509_get0_pubkey(leaf);
-	key = key_from_pem_as(pem[STORE_CERT_PRIVKEY], n[STORE_CERT_PRIVKEY],
-	                      pub != NULL ? EVP_PKEY_get0_type_name(pub) : NULL);
-	if (key == NULL) {
+	is = cert_brief_key_is(leaf, pem[STORE_CERT_PRIVKEY], n[STORE_CERT_PRIVKEY]);
+	if (is < 0) {
 		snprintf(problem, len, "privkey.pem: not a private key");
 		goto out;
 	}
-	if (pub == NULL || EVP_PKEY_eq(pub, key) != 1) {
+	if (is == 0) {
 		snprintf(problem, len, "privkey.pem is not the key of cert.pem");
 		goto out;
 	}
-	/* An empty chain is what a CA sending the leaf alone leaves. */
-	if (n[STORE_CERT_CHAIN] > 0 && cert_chain_parse(pem[STORE_CERT_CHAIN], n[STORE_CERT_CHAIN],
-	                                                &chain, err, sizeof(err)) < 0) {
+	/* An empty chain is what a CA sending the leaf alone leaves. Every
+	 * certificate of chain.pem is an issuer: parsed once for all sets. */
+	if (n[STORE_CERT_CHAIN] > 0 &&
+	    cert_issuers_parse(pem[STORE_CERT_CHAIN], n[STORE_CERT_CHAIN], &chain, err,
+	                       sizeof(err)) < 0) {
 		snprintf(problem, len, "chain.pem: %s", err);
 		goto out;
 	}
-	if (chain.n > 0 && X509_verify(leaf, X509_get0_pubkey(chain.certs[0])) != 1) {
+	if (chain.n > 0 && !cert_brief_issued_by(leaf, chain.certs[0])) {
 		snprintf(problem, len, "chain.pem does not hold the issuer of cert.pem");
 		goto out;
 	}
-	if (n[STORE_CERT_FULLCHAIN] != n[STORE_CERT_CERT] + n[STORE_CERT_CHAIN] ||
-	    memcmp(pem[STORE_CERT_FULLCHAIN], pem[STORE_CERT_CERT], n[STORE_CERT_CERT]) != 0 ||
-	    memcmp(pem[STORE_CERT_FULLCHAIN] + n[STORE_CERT_CERT], pem[STORE_CERT_CHAIN],
+	if (n[STORE_CERT_FULLCHAIN] != cert_len + n[STORE_CERT_CHAIN] ||
+	    memcmp(pem[STORE_CERT_FULLCHAIN], cert, cert_len) != 0 ||
+	    memcmp(pem[STORE_CERT_FULLCHAIN] + cert_len, pem[STORE_CERT_CHAIN],
 	           n[STORE_CERT_CHAIN]) != 0) {
 		snprintf(problem, len, "fullchain.pem is not cert.pem followed by chain.pem");
 		goto out;
 	}
 out:
 	cert_chain_finish(&chain);
-	EVP_PKEY_free(key);
 	for (size_t i = 0; i < N_FILES; i++) {
 		if (i == STORE_CERT_PRIVKEY && pem[i] != NULL) {
 			key_pem_free(pem[i], n[i]);
@@ -392,44 +396,46 @@ int
 store_cert_inspect(const char *state_dir, const char *name, struct store_cert_info *info)
 {
 	char *dir = store_cert_dir(state_dir, name);
-	char *path = store_cert_path(state_dir, name, STORE_CERT_CERT);
-	char err[200];
-	X509 *x = NULL;
+	struct cert_brief *leaf = NULL;
+	char *pem = NULL;
+	size_t len = 0;
 	enum key_type kt;
 	int rc = -1;
 
 	memset(info, 0, sizeof(*info));
 	info->version = -1;
-	if (dir == NULL || path == NULL) {
+	if (dir == NULL) {
 		goto out;
 	}
 	info->version = link_version(dir, "current");
-	x = cert_load(path, err, sizeof(err));
-	if (x == NULL) {
-		if (access(path, F_OK) == 0 || info->version >= 0) {
-			snprintf(info->problem, sizeof(info->problem), "cert.pem: %s", err);
+	pem = read_set_file(dir, STORE_CERT_CERT, &len);
+	leaf = pem != NULL ? cert_brief_read(pem, len) : NULL;
+	if (leaf == NULL) {
+		if (pem != NULL || errno != ENOENT || info->version >= 0) {
+			snprintf(info->problem, sizeof(info->problem), "cert.pem: %s",
+			         pem != NULL ? "no PEM certificate" : strerror(errno));
 		}
 		rc = 0;
 		goto out;
 	}
-	if (cert_validity(x, &info->not_before, &info->not_after) < 0 ||
-	    cert_ids(x, &info->ids, &info->n_ids) < 0) {
+	if (cert_brief_times(leaf, &info->not_before, &info->not_after) < 0 ||
+	    cert_brief_ids(leaf, &info->ids, &info->n_ids) < 0) {
 		snprintf(info->problem, sizeof(info->problem),
 		         "cert.pem: unreadable validity or names");
 		rc = 0;
 		goto out;
 	}
 	info->present = true;
-	info->ari_id = cert_ari_id(x);
-	info->issuer = cert_issuer_name(x);
-	if (key_type_of(X509_get0_pubkey(x), &kt) == 0) {
+	info->ari_id = cert_brief_ari_id(leaf);
+	info->issuer = cert_brief_issuer_name(leaf);
+	if (cert_brief_key_type(leaf, &kt) == 0) {
 		snprintf(info->key_type, sizeof(info->key_type), "%s", key_type_name(kt));
 	}
-	check_set(dir, x, info->problem, sizeof(info->problem));
+	check_set(dir, leaf, pem, len, info->problem, sizeof(info->problem));
 	rc = 0;
 out:
-	X509_free(x);
-	free(path);
+	cert_brief_free(leaf);
+	free(pem);
 	free(dir);
 	if (rc < 0) {
 		store_cert_info_finish(info);

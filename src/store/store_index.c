@@ -10,6 +10,7 @@
 #include "base/buf.h"
 #include "base/file.h"
 #include "base/log.h"
+#include "base/parallel.h"
 #include "base/strmap.h"
 
 #define INDEX_NAME "certs.index"
@@ -28,6 +29,10 @@ struct record {
 	uint32_t set_len;
 	uint32_t state_len;
 	bool marked; /* looked up since the last sweep */
+	/* Read by store_index_preload, not yet by store_index_read: taken as
+	 * it is once, with folder_id the folder's identity from then. */
+	bool preloaded;
+	uint64_t folder_id;
 	unsigned char *data; /* the set's facts, then the state's, after name */
 	char name[];
 };
@@ -282,6 +287,8 @@ record_new(const char *name, uint64_t set_id, const void *set, size_t set_len, u
 	rec->set_len = (uint32_t)set_len;
 	rec->state_len = (uint32_t)state_len;
 	rec->marked = false;
+	rec->preloaded = false;
+	rec->folder_id = 0;
 	memcpy(rec->name, name, n);
 	rec->data = (unsigned char *)rec->name + n;
 	memcpy(rec->data, set, set_len);
@@ -405,6 +412,37 @@ read_state(const struct record *rec, const char *dir, uint64_t id, struct state 
 	}
 }
 
+/* name's record as store_index_preload left it, once. */
+static bool
+take_preloaded(struct store_index *ix, const char *name, struct store_cert_info *info,
+               struct state *st, uint64_t *folder)
+{
+	struct record *rec;
+	bool taken = false;
+
+	pthread_mutex_lock(&ix->lock);
+	rec = strmap_get(&ix->records, name);
+	if (rec != NULL && rec->preloaded) {
+		rec->preloaded = false;
+		taken = decode_set(rec->data, rec->set_len, info) == 0 &&
+		        decode_state(rec->data + rec->set_len, rec->state_len, st) == 0;
+		if (taken) {
+			rec->marked = true;
+			if (folder != NULL) {
+				*folder = rec->folder_id;
+			}
+		} else {
+			store_cert_info_finish(info);
+			state_finish(st);
+			memset(info, 0, sizeof(*info));
+			info->version = -1;
+			state_init(st);
+		}
+	}
+	pthread_mutex_unlock(&ix->lock);
+	return taken;
+}
+
 int
 store_index_read(struct store_index *ix, const char *name, struct store_cert_info *info,
                  struct state *st, uint64_t *folder)
@@ -428,6 +466,10 @@ store_index_read(struct store_index *ix, const char *name, struct store_cert_inf
 		*folder = 0;
 	}
 	if (dir == NULL) {
+		goto out;
+	}
+	if (take_preloaded(ix, name, info, st, folder)) {
+		rc = 0;
 		goto out;
 	}
 	/* Taken before the files are read: one that changes meanwhile makes
@@ -467,6 +509,41 @@ out:
 	buf_finish(&state);
 	free(dir);
 	return rc;
+}
+
+struct preload {
+	struct store_index *ix;
+	const char *const *names;
+};
+
+static void
+preload_one(size_t i, void *arg)
+{
+	struct preload *p = arg;
+	struct store_cert_info info;
+	struct state st;
+	uint64_t folder = 0;
+	struct record *rec;
+
+	if (store_index_read(p->ix, p->names[i], &info, &st, &folder) == 0) {
+		pthread_mutex_lock(&p->ix->lock);
+		rec = strmap_get(&p->ix->records, p->names[i]);
+		if (rec != NULL) {
+			rec->preloaded = true;
+			rec->folder_id = folder;
+		}
+		pthread_mutex_unlock(&p->ix->lock);
+	}
+	store_cert_info_finish(&info);
+	state_finish(&st);
+}
+
+void
+store_index_preload(struct store_index *ix, const char *const *names, size_t n)
+{
+	struct preload p = {ix, names};
+
+	parallel_for(n, 0, preload_one, &p);
 }
 
 void

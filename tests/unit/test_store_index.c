@@ -473,6 +473,50 @@ test_threads(void **state)
 	store_index_close(m.ix);
 }
 
+/* A start's preload reads every set once on several threads; each
+ * name's next read takes what it found without reading again, with the
+ * folder identity from before; the read after that looks at the files. */
+static void
+test_preload(void **state)
+{
+	struct fixture *f = *state;
+	const char *list[MANY];
+	char names_buf[MANY][16];
+	struct store_index *ix;
+	struct store_cert_info info;
+	struct state st;
+	uint64_t folder;
+	size_t sets, states;
+
+	for (int i = 0; i < MANY; i++) {
+		snprintf(names_buf[i], sizeof(names_buf[i]), "p%d", i);
+		list[i] = names_buf[i];
+		install(f, list[i]);
+		record_state(f, list[i], i);
+	}
+	ix = store_index_open(f->state_dir);
+	store_index_preload(ix, list, MANY);
+	store_index_reads(ix, &sets, &states);
+	assert_int_equal(sets, MANY);
+	assert_int_equal(states, MANY);
+	for (int i = 0; i < MANY; i++) {
+		folder = 0;
+		assert_int_equal(store_index_read(ix, list[i], &info, &st, &folder), 0);
+		assert_as_files(f, list[i], &info, &st);
+		assert_int_equal(folder, store_cert_folder_identity(f->state_dir, list[i]));
+		store_cert_info_finish(&info);
+		state_finish(&st);
+	}
+	store_index_reads(ix, &sets, &states);
+	assert_int_equal(sets, MANY);
+	assert_int_equal(states, MANY);
+	/* Taken once: a state.json written since is read by the next look. */
+	record_state(f, list[0], 99);
+	read_one(f, ix, list[0], &sets, &states);
+	assert_int_equal(states, 1);
+	store_index_close(ix);
+}
+
 int
 main(void)
 {
@@ -482,6 +526,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_sweep_forgets, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_bad_files, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_preload, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,57 @@
+/* An installed certificate read for what the state folder's readers need
+ * (dates, names, ARI ID, issuer, key type, whether a key and an issuer
+ * belong to it) without building an X509: OpenSSL 3.0's d2i_X509 decodes
+ * the public key through its provider decoders, about four fifths of a
+ * parse. `acmed status`, certs.index and the daemon's first start read
+ * every installed set; jobs still parse what they install in full
+ * (cert.h). */
+#ifndef ACMED_CERT_BRIEF_H
+#define ACMED_CERT_BRIEF_H
+
+#include <openssl/x509.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "base/ident.h"
+#include "crypto/key.h"
+
+struct cert_brief;
+
+/* The first certificate of a PEM text of len bytes, as cert_load reads a
+ * file. NULL when there is none or it is not a certificate (not logged,
+ * OpenSSL's error queue cleared). */
+struct cert_brief *cert_brief_read(const char *pem, size_t len);
+
+void cert_brief_free(struct cert_brief *b);
+
+/* As cert_validity. Returns 0 or -1. */
+int cert_brief_times(const struct cert_brief *b, time_t *not_before, time_t *not_after);
+
+/* As cert_ids: the subjectAltName's names; none when there is no
+ * subjectAltName. Returns 0 and a new array (ident_list_free), or -1 for
+ * a malformed or repeated one. */
+int cert_brief_ids(const struct cert_brief *b, struct ident **ids, size_t *n);
+
+/* As cert_ari_id. New string or NULL. */
+char *cert_brief_ari_id(const struct cert_brief *b);
+
+/* As cert_issuer_name. New string or NULL. */
+char *cert_brief_issuer_name(const struct cert_brief *b);
+
+/* As key_type_of for the certificate's public key. Returns 0 or -1. */
+int cert_brief_key_type(const struct cert_brief *b, enum key_type *type);
+
+/* Whether issuer is the certificate's issuer by name and, where both say
+ * it, by key identifier (the AKI against the issuer's SKI). The signature
+ * is not checked: acmed checked it before it installed the set. */
+bool cert_brief_issued_by(const struct cert_brief *b, X509 *issuer);
+
+/* Whether the PEM private key of len bytes is the certificate's key: 1 yes,
+ * 0 another key, -1 not a private key. A PKCS#8 key that carries its
+ * public key (as acmed and OpenSSL write EC keys) or an RSA key is compared
+ * as it is written; anything else, or what does not compare equal, is
+ * decoded and compared by OpenSSL. */
+int cert_brief_key_is(const struct cert_brief *b, const char *pem, size_t len);
+
+#endif
