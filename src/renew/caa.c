@@ -224,14 +224,16 @@ keep_param(struct caa_issue *out, struct caa_span tag, struct caa_span value)
 	}
 	out->n_params++;
 	if (tag.len == strlen("accounturi") && memcmp(tag.s, "accounturi", tag.len) == 0) {
-		if (out->n_accounturi++ == 0) {
+		if (out->n_accounturi == 0) {
 			out->accounturi = value;
 		}
+		out->n_accounturi++;
 	} else if (tag.len == strlen("validationmethods") &&
 	           memcmp(tag.s, "validationmethods", tag.len) == 0) {
-		if (out->n_validationmethods++ == 0) {
+		if (out->n_validationmethods == 0) {
 			out->validationmethods = value;
 		}
+		out->n_validationmethods++;
 	}
 }
 
@@ -558,10 +560,11 @@ caa_decide(const struct caa_request *req, const char *owner, const struct caa_re
 			*out = cand;
 			goto out;
 		}
-		if (applying++ == 0 || better(&cand, near, out, best_near)) {
+		if (applying == 0 || better(&cand, near, out, best_near)) {
 			*out = cand;
 			best_near = near;
 		}
+		applying++;
 	}
 	if (applying == 0) {
 		out->verdict = CAA_ALLOWED;

@@ -211,7 +211,8 @@ settle(struct caa_check *c)
 		for (size_t k = 0; k < it->n_levels; k++) {
 			struct query *q = it->levels[k];
 
-			if (--q->users == 0 && q->state == QUERY_PENDING) {
+			q->users--;
+			if (q->users == 0 && q->state == QUERY_PENDING) {
 				cancel(c, q);
 			}
 		}

@@ -12,10 +12,10 @@
  * undecided name still waits for is cancelled. A DNS failure at or below
  * the level that decides a name makes it CAA_UNCHECKED ("could not check:
  * ..."), a warning and not a refusal: records hidden by the failure might
- * allow or forbid. IP address identifiers are not checked: CAA is
- * published for domain names only (RFC 8659 section 3; RFC 8738 defines
- * none for addresses). Every name is decided, so that a refusal lists
- * them all. */
+ * allow or forbid. IP address identifiers are not checked: CAA is for
+ * domain names (RFC 8659), no standard defines it for addresses (RFC 8738
+ * does not; draft-shoemaker-caa-ip expired). Every name is decided, so
+ * that a refusal lists them all. */
 #ifndef ACMED_CAA_CHECK_H
 #define ACMED_CAA_CHECK_H
 
