@@ -145,27 +145,34 @@ out:
 static bool
 try_decide(struct caa_check *c, struct item *it)
 {
-	for (size_t k = 0; k < it->n_levels; k++) {
-		struct query *q = it->levels[k];
+	size_t k = 0;
+	struct query *q = NULL;
+	bool decided;
 
-		if (q->state != QUERY_DONE) {
-			return false;
-		}
-		if (q->status == CAA_ANSWER_FAILED) {
-			it->result.verdict = CAA_UNCHECKED;
-			set_reason(&it->result, "could not check: CAA of %s: %s", q->name,
-			           q->error);
-			return true;
-		}
-		if (q->status == CAA_ANSWER_RECORDS) {
-			caa_decide(&c->req, q->name, q->records, q->n_records, it->wildcard,
-			           &it->result);
-			return true;
-		}
+	/* The levels that answered without records are passed over. */
+	while (k < it->n_levels && it->levels[k]->state == QUERY_DONE &&
+	       (it->levels[k]->status == CAA_ANSWER_EMPTY ||
+	        it->levels[k]->status == CAA_ANSWER_NXDOMAIN)) {
+		k++;
 	}
-	it->result.verdict = CAA_ALLOWED;
-	set_reason(&it->result, "no CAA records at %s or its parents", it->levels[0]->name);
-	return true;
+	if (k < it->n_levels) {
+		q = it->levels[k];
+	}
+	decided = q == NULL || q->state == QUERY_DONE;
+	if (!decided) {
+		goto out;
+	}
+	if (q == NULL) {
+		it->result.verdict = CAA_ALLOWED;
+		set_reason(&it->result, "no CAA records at %s or its parents", it->levels[0]->name);
+	} else if (q->status == CAA_ANSWER_FAILED) {
+		it->result.verdict = CAA_UNCHECKED;
+		set_reason(&it->result, "could not check: CAA of %s: %s", q->name, q->error);
+	} else {
+		caa_decide(&c->req, q->name, q->records, q->n_records, it->wildcard, &it->result);
+	}
+out:
+	return decided;
 }
 
 static void
