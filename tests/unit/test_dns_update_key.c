@@ -134,7 +134,7 @@ test_bad(void **state)
 	         ":2: algorithm (not shown) is not supported"},
 	        {"key \"acmed\" {\n\tsecret \"" SECRET256 "\";\n};\n", ":3: key \"acmed\" has no "
 	                                                              "algorithm"},
-	        {"key \"acmed\" {\n\talgorithm hmac-sha256;\n};\n", "has no secret"},
+	        {"key \"acmed\" {\n\talgorithm hmac-sha256;\n};\n", ":3: key \"acmed\" has no secret"},
 	        {"key \"acmed\" {\n\talgorithm hmac-sha256;\n\tsecret \"" SECRET256 "!\";\n};\n",
 	         ":3: the secret is not base64"},
 	        {"key \"acmed\" {\n\talgorithm hmac-sha256;\n\tsecret \"\";\n};\n",
