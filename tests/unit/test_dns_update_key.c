@@ -148,7 +148,7 @@ test_bad(void **state)
 	         "key \"other\" { algorithm hmac-sha256; secret \"" SECRET256 "\"; };\n",
 	         ":5: more after the key"},
 	        {"key \"acmed\" {\n\talgorithm hmac-sha256;\n\tsecret \"" SECRET256 "\";\n}\n",
-	         ":4: ; after } expected before the end of the file"},
+	         ":5: ; after } expected before the end of the file"},
 	        {"key \"acmed\" {\n\talgorithm hmac-sha256\n\tsecret \"" SECRET256 "\";\n};\n",
 	         ":3: ; after the value expected"},
 	        {"key \"acmed\" {\n\talgorithm hmac-sha256;\n\tsecret \"" SECRET256 "\";\n",
