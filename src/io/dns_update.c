@@ -113,8 +113,8 @@ split_server(const char *server, char *host, size_t hostlen, int *port)
 }
 
 int
-dns_update_server_parse(const char *server, struct sockaddr_storage *ss, socklen_t *len,
-                        char *name, size_t namelen, char *err, size_t errlen)
+dns_update_server_parse(const char *server, struct sockaddr_storage *ss, socklen_t *len, char *name,
+                        size_t namelen, char *err, size_t errlen)
 {
 	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;

@@ -65,7 +65,8 @@ valid_base64(const char *s)
 	for (size_t i = 0; i < len; i++) {
 		if (s[i] == '=') {
 			pad++;
-		} else if (pad > 0 || !(isalnum((unsigned char)s[i]) || s[i] == '+' || s[i] == '/')) {
+		} else if (pad > 0 ||
+		           !(isalnum((unsigned char)s[i]) || s[i] == '+' || s[i] == '/')) {
 			return false;
 		}
 	}
@@ -200,8 +201,8 @@ skip_space(struct lexer *lx)
 			int start = lx->line;
 
 			lx->p += 2;
-			while (lx->p < lx->end && !(*lx->p == '*' && lx->p + 1 < lx->end &&
-			                             lx->p[1] == '/')) {
+			while (lx->p < lx->end &&
+			       !(*lx->p == '*' && lx->p + 1 < lx->end && lx->p[1] == '/')) {
 				lx->line += *lx->p == '\n';
 				lx->p++;
 			}
@@ -274,7 +275,9 @@ next_token(struct lexer *lx, struct token *t)
 		goto out;
 	}
 	if (strchr(punct, *lx->p) != NULL) {
-		t->type = *lx->p == '{' ? TOKEN_OPEN : *lx->p == '}' ? TOKEN_CLOSE : TOKEN_SEMICOLON;
+		t->type = *lx->p == '{'   ? TOKEN_OPEN
+		          : *lx->p == '}' ? TOKEN_CLOSE
+		                          : TOKEN_SEMICOLON;
 		lx->p++;
 		rc = 0;
 		goto out;
@@ -378,8 +381,7 @@ parse_secret(struct lexer *lx, struct token *t, struct parsed *k)
 		goto out;
 	}
 	if (!valid_base64(t->text)) {
-		snprintf(lx->err, lx->errlen, "%s:%d: the secret is not base64", lx->path,
-		         t->line);
+		snprintf(lx->err, lx->errlen, "%s:%d: the secret is not base64", lx->path, t->line);
 		goto out;
 	}
 	k->secret = strdup(t->text);
@@ -435,9 +437,11 @@ parse_key(struct lexer *lx, struct token *t, struct parsed *k)
 		} else if (t->type == TOKEN_WORD && strcasecmp(t->text, "secret") == 0) {
 			step = parse_secret(lx, t, k);
 		} else {
-			snprintf(lx->err, lx->errlen, "%s:%d: a key holds only algorithm and secret%s",
-			         lx->path, t->line,
-			         t->type == TOKEN_END ? ": } expected before the end of the file" : "");
+			snprintf(lx->err, lx->errlen,
+			         "%s:%d: a key holds only algorithm and secret%s", lx->path,
+			         t->line,
+			         t->type == TOKEN_END ? ": } expected before the end of the file"
+			                              : "");
 			step = -1;
 		}
 		if (step < 0 || expect(lx, t, TOKEN_SEMICOLON, "; after the value") < 0) {
@@ -535,8 +539,7 @@ out:
 /* ---- signing and verifying ---- */
 
 int
-dns_update_key_sign(const struct dns_update_key *key, ldns_pkt *pkt,
-                    const ldns_rdf *request_mac)
+dns_update_key_sign(const struct dns_update_key *key, ldns_pkt *pkt, const ldns_rdf *request_mac)
 {
 	ldns_status s = ldns_pkt_tsig_sign(pkt, key->name, key->secret, DNS_UPDATE_KEY_FUDGE,
 	                                   algs[key->alg].ldns_name, request_mac);
@@ -580,8 +583,7 @@ time_signed(const ldns_rr *tsig)
 
 int
 dns_update_key_verify(const struct dns_update_key *key, ldns_pkt *pkt, const uint8_t *wire,
-                      size_t len, const ldns_rdf *request_mac, time_t now, char *why,
-                      size_t whylen)
+                      size_t len, const ldns_rdf *request_mac, time_t now, char *why, size_t whylen)
 {
 	ldns_rr *tsig = ldns_pkt_tsig(pkt);
 	uint16_t id = ldns_pkt_id(pkt);

@@ -6,36 +6,43 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* What a hint's %s is. */
+enum hint_arg {
+	HINT_NONE,
+	HINT_KEY, /* the key's name */
+	HINT_ZONE,
+	HINT_ARG__MAX,
+};
+
 struct rcode_entry {
 	unsigned code;
 	const char *name;
-	/* What to do about it; %1$s the key's name, %2$s the record's, %3$s
-	 * the zone's (any of them may be left out). */
-	const char *hint;
+	const char *hint; /* what to do about it, NULL when nothing helps */
+	enum hint_arg arg;
 };
 
 /* RFC 1035 4.1.1, RFC 2136 section 2.2, RFC 8945 section 3; by code. */
 static const struct rcode_entry rcodes[] = {
-        {0, "NOERROR", NULL},
-        {1, "FORMERR", "the server did not understand the update"},
-        {2, "SERVFAIL", "the server failed: see its log"},
-        {3, "NXDOMAIN", NULL},
-        {4, "NOTIMP", "the server takes no dynamic updates"},
-        {5, "REFUSED", "the server's update-policy or allow-update does not let key \"%1$s\" "
-                       "change it"},
-        {6, "YXDOMAIN", NULL},
-        {7, "YXRRSET", NULL},
-        {8, "NXRRSET", NULL},
-        {9, "NOTAUTH", "the server is not the primary of zone %3$s"},
-        {10, "NOTZONE", "%2$s is not in zone %3$s"},
-        {16, "BADSIG", "the server has another secret for key \"%1$s\": check dns-update-key"},
-        {17, "BADKEY", "the server does not know key \"%1$s\" with this algorithm"},
-        {18, "BADTIME", "this host's clock is more than 300 s away from the server's"},
-        {19, "BADMODE", NULL},
-        {20, "BADNAME", NULL},
-        {21, "BADALG", NULL},
-        {22, "BADTRUNC", NULL},
-        {23, "BADCOOKIE", NULL},
+        {0, "NOERROR", NULL, HINT_NONE},
+        {1, "FORMERR", "the server did not understand the update", HINT_NONE},
+        {2, "SERVFAIL", "the server failed: see its log", HINT_NONE},
+        {3, "NXDOMAIN", NULL, HINT_NONE},
+        {4, "NOTIMP", "the server takes no dynamic updates", HINT_NONE},
+        {5, "REFUSED",
+         "the server's update-policy or allow-update does not let key \"%s\" change it", HINT_KEY},
+        {6, "YXDOMAIN", NULL, HINT_NONE},
+        {7, "YXRRSET", NULL, HINT_NONE},
+        {8, "NXRRSET", NULL, HINT_NONE},
+        {9, "NOTAUTH", "the server is not the primary of zone %s", HINT_ZONE},
+        {10, "NOTZONE", "the record is not in zone %s", HINT_ZONE},
+        {16, "BADSIG", "the server holds another secret for it: check dns-update-key", HINT_NONE},
+        {17, "BADKEY", "the server does not know it, or not with this algorithm", HINT_NONE},
+        {18, "BADTIME", "this host's clock is more than 300 s away from the server's", HINT_NONE},
+        {19, "BADMODE", NULL, HINT_NONE},
+        {20, "BADNAME", NULL, HINT_NONE},
+        {21, "BADALG", NULL, HINT_NONE},
+        {22, "BADTRUNC", NULL, HINT_NONE},
+        {23, "BADCOOKIE", NULL, HINT_NONE},
 };
 
 static const struct rcode_entry *
@@ -75,7 +82,10 @@ hint_for(const struct dns_update_msg *m, unsigned rcode, char *buf, size_t len)
 	memcpy(buf, ": ", 3);
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
-	n = snprintf(buf + 2, len - 2, e->hint, m->key_name, m->name, m->zone);
+	n = snprintf(buf + 2, len - 2, e->hint,
+	             e->arg == HINT_KEY    ? m->key_name
+	             : e->arg == HINT_ZONE ? m->zone
+	                                   : "");
 #pragma GCC diagnostic pop
 	if (n < 0) {
 		buf[0] = '\0';
@@ -124,8 +134,8 @@ txt_rr(const ldns_rdf *owner, enum dns_update_op op, const char *value)
 
 /* The zone and the record's name as names, the record within the zone. */
 static int
-parse_names(const char *zone, const char *name, ldns_rdf **zone_rdf, ldns_rdf **name_rdf,
-            char *err, size_t errlen)
+parse_names(const char *zone, const char *name, ldns_rdf **zone_rdf, ldns_rdf **name_rdf, char *err,
+            size_t errlen)
 {
 	int rc = -1;
 
@@ -150,9 +160,9 @@ out:
 }
 
 int
-dns_update_msg_build(struct dns_update_msg *m, const struct dns_update_key *key,
-                     const char *zone, enum dns_update_op op, const char *name,
-                     const char *value, uint16_t id, char *err, size_t errlen)
+dns_update_msg_build(struct dns_update_msg *m, const struct dns_update_key *key, const char *zone,
+                     enum dns_update_op op, const char *name, const char *value, uint16_t id,
+                     char *err, size_t errlen)
 {
 	ldns_rdf *zone_rdf = NULL, *name_rdf = NULL;
 	ldns_rr_list *updates = NULL;

@@ -90,8 +90,7 @@ check_query(struct dns_fake_server *s, const uint8_t *wire, size_t len)
 }
 
 static void
-send_to(int fd, const uint8_t *wire, size_t len, const struct sockaddr_storage *to,
-        socklen_t tolen)
+send_to(int fd, const uint8_t *wire, size_t len, const struct sockaddr_storage *to, socklen_t tolen)
 {
 	assert_int_equal(sendto(fd, wire, len, 0, (const struct sockaddr *)to, tolen),
 	                 (ssize_t)len);

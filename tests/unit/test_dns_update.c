@@ -185,7 +185,8 @@ test_bad_tsig(void **state)
 	run(fx, 30);
 	assert_int_equal(fx->calls, 1);
 	assert_int_equal(fx->result, DNS_UPDATE_TSIG);
-	assert_message(fx, "NOERROR for " NAME " (zone a.example): the reply's MAC does not verify");
+	assert_message(fx,
+	               "NOERROR for " NAME " (zone a.example): the reply's MAC does not verify");
 }
 
 static void
@@ -375,9 +376,9 @@ test_server_parse(void **state)
 	        {"[2001:db8::0:1]:5300", "[2001:db8::1]:5300", AF_INET6, 5300},
 	};
 	static const char *const bad[] = {
-	        "", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:x", "[::1",
-	        "[::1]x", "[::1]:", "[127.0.0.1]:53", "ns1.example:53", "1.2.3", "::1:53:x",
-	        "127.0.0.1:53 ", "[]:53", "127.0.0.1:1234567",
+	        "",      "127.0.0.1:", "127.0.0.1:0",   "127.0.0.1:65536", "127.0.0.1:x",
+	        "[::1",  "[::1]x",     "[::1]:",        "[127.0.0.1]:53",  "ns1.example:53",
+	        "1.2.3", "::1:53:x",   "127.0.0.1:53 ", "[]:53",           "127.0.0.1:1234567",
 	};
 	struct sockaddr_storage ss;
 	socklen_t len;

@@ -20,7 +20,7 @@
 
 /* What tsig-keygen wrote (hmac-sha256 and hmac-sha512). */
 #define SECRET256 "CM4WvINkooEnO6ArdIJTvUKfNc/L0uJ6dcEyTNmUfZA="
-#define SECRET512                                                                                  \
+#define SECRET512 \
 	"uIXDqyNNvXgPO6aZMocJ61O3782HgZ1MwXiqAdL8t8aGdS0ggOJED443GaqRHeMb85qjfFL5ZjCiIP2J+FgBRQ=="
 
 static int
@@ -133,8 +133,9 @@ test_bad(void **state)
 	        {"key \"acmed\" {\n\talgorithm \"" SECRET256 "\";\n};\n",
 	         ":2: algorithm (not shown) is not supported"},
 	        {"key \"acmed\" {\n\tsecret \"" SECRET256 "\";\n};\n", ":3: key \"acmed\" has no "
-	                                                              "algorithm"},
-	        {"key \"acmed\" {\n\talgorithm hmac-sha256;\n};\n", ":3: key \"acmed\" has no secret"},
+	                                                               "algorithm"},
+	        {"key \"acmed\" {\n\talgorithm hmac-sha256;\n};\n",
+	         ":3: key \"acmed\" has no secret"},
 	        {"key \"acmed\" {\n\talgorithm hmac-sha256;\n\tsecret \"" SECRET256 "!\";\n};\n",
 	         ":3: the secret is not base64"},
 	        {"key \"acmed\" {\n\talgorithm hmac-sha256;\n\tsecret \"\";\n};\n",
@@ -164,8 +165,8 @@ test_bad(void **state)
 	        {"key { algorithm hmac-sha256; secret \"" SECRET256 "\"; };\n",
 	         ":1: the key's name expected"},
 	        /* ddns-confgen without -q: the key, then a zone's policy. */
-	        {"# To activate this key\nkey \"k1\" {\n\talgorithm hmac-sha256;\n\tsecret \"" SECRET256
-	         "\";\n};\nupdate-policy {\n\tgrant k1 zonesub ANY;\n};\n",
+	        {"# To activate this key\nkey \"k1\" {\n\talgorithm hmac-sha256;\n\tsecret "
+	         "\"" SECRET256 "\";\n};\nupdate-policy {\n\tgrant k1 zonesub ANY;\n};\n",
 	         ":6: more after the key"},
 	        {"options { };\n", ":1: not a key statement"},
 	        {"\"" SECRET256 "\"\n", ":1: not a key statement"},
@@ -239,9 +240,9 @@ signed_query(const struct dns_update_key *key, uint8_t **wire, size_t *len)
 {
 	ldns_pkt *p = NULL, *back = NULL;
 
-	assert_int_equal(ldns_pkt_query_new_frm_str(&p, "example.", LDNS_RR_TYPE_SOA,
-	                                            LDNS_RR_CLASS_IN, 0),
-	                 LDNS_STATUS_OK);
+	assert_int_equal(
+	        ldns_pkt_query_new_frm_str(&p, "example.", LDNS_RR_TYPE_SOA, LDNS_RR_CLASS_IN, 0),
+	        LDNS_STATUS_OK);
 	ldns_pkt_set_id(p, 4321);
 	if (key != NULL) {
 		assert_int_equal(dns_update_key_sign(key, p, NULL), 0);
@@ -255,8 +256,8 @@ signed_query(const struct dns_update_key *key, uint8_t **wire, size_t *len)
 static void
 test_sign_verify(void **state)
 {
-	struct dns_update_key *key = dns_update_key_create("acmed", DNS_UPDATE_KEY_HMAC_SHA256,
-	                                                   SECRET256);
+	struct dns_update_key *key =
+	        dns_update_key_create("acmed", DNS_UPDATE_KEY_HMAC_SHA256, SECRET256);
 	struct dns_update_key *other_secret =
 	        dns_update_key_create("acmed", DNS_UPDATE_KEY_HMAC_SHA256, SECRET512);
 	struct dns_update_key *other_name =
@@ -278,8 +279,8 @@ test_sign_verify(void **state)
 	assert_int_equal(
 	        dns_update_key_verify(other_name, p, wire, len, NULL, now, why, sizeof(why)), -1);
 	assert_string_equal(why, "the reply is signed with another key");
-	assert_int_equal(dns_update_key_verify(other_alg, p, wire, len, NULL, now, why, sizeof(why)),
-	                 -1);
+	assert_int_equal(
+	        dns_update_key_verify(other_alg, p, wire, len, NULL, now, why, sizeof(why)), -1);
 	assert_string_equal(why, "the reply is signed with another key");
 	/* Out of the fudge either way. */
 	assert_int_equal(

@@ -164,9 +164,9 @@ test_build_errors(void **state)
 	char long_value[300], err[256];
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		assert_int_equal(dns_update_msg_build(&fx->m, fx->key, cases[i].zone, DNS_UPDATE_ADD,
-		                                      cases[i].name, cases[i].value, 1, err,
-		                                      sizeof(err)),
+		assert_int_equal(dns_update_msg_build(&fx->m, fx->key, cases[i].zone,
+		                                      DNS_UPDATE_ADD, cases[i].name, cases[i].value,
+		                                      1, err, sizeof(err)),
 		                 -1);
 		if (strstr(err, cases[i].err) == NULL) {
 			fail_msg("case %zu: \"%s\" has not \"%s\"", i, err, cases[i].err);
@@ -207,32 +207,43 @@ test_replies(void **state)
 		enum dns_update_msg_reply verdict;
 		const char *why; /* its start */
 	} cases[] = {
-	        {{.rcode = 0, .key = fx->key}, DNS_UPDATE_MSG_DONE,
+	        {{.rcode = 0, .key = fx->key},
+	         DNS_UPDATE_MSG_DONE,
 	         "added a TXT record of _acme-challenge.a.example (zone a.example)"},
-	        {{.rcode = 5, .key = fx->key}, DNS_UPDATE_MSG_RCODE,
+	        {{.rcode = 5, .key = fx->key},
+	         DNS_UPDATE_MSG_RCODE,
 	         "REFUSED for _acme-challenge.a.example (zone a.example): the server's "
 	         "update-policy or allow-update does not let key \"acmed\" change it"},
-	        {{.rcode = 9, .key = fx->key}, DNS_UPDATE_MSG_RCODE,
+	        {{.rcode = 9, .key = fx->key},
+	         DNS_UPDATE_MSG_RCODE,
 	         "NOTAUTH for _acme-challenge.a.example (zone a.example): the server is not the "
 	         "primary of zone a.example"},
 	        {{.rcode = 10, .key = fx->key}, DNS_UPDATE_MSG_RCODE, "NOTZONE for "},
 	        {{.rcode = 2, .key = fx->key}, DNS_UPDATE_MSG_RCODE, "SERVFAIL for "},
 	        {{.rcode = 12, .key = fx->key}, DNS_UPDATE_MSG_RCODE, "RCODE 12 for "},
-	        {{.rcode = 1}, DNS_UPDATE_MSG_RCODE,
+	        {{.rcode = 1},
+	         DNS_UPDATE_MSG_RCODE,
 	         "FORMERR for _acme-challenge.a.example (zone a.example): the server did not "
 	         "understand the update (an unsigned reply)"},
-	        {{.rcode = 9, .tsig_error = 16}, DNS_UPDATE_MSG_TSIG,
-	         "TSIG BADSIG (key \"acmed\"): the server has another secret"},
-	        {{.rcode = 9, .tsig_error = 17}, DNS_UPDATE_MSG_TSIG, "TSIG BADKEY (key \"acmed\")"},
-	        {{.rcode = 9, .tsig_error = 18}, DNS_UPDATE_MSG_TSIG,
+	        {{.rcode = 9, .tsig_error = 16},
+	         DNS_UPDATE_MSG_TSIG,
+	         "TSIG BADSIG (key \"acmed\"): the server holds another secret for it"},
+	        {{.rcode = 9, .tsig_error = 17},
+	         DNS_UPDATE_MSG_TSIG,
+	         "TSIG BADKEY (key \"acmed\")"},
+	        {{.rcode = 9, .tsig_error = 18},
+	         DNS_UPDATE_MSG_TSIG,
 	         "TSIG BADTIME (key \"acmed\"): this host's clock"},
-	        {{.rcode = 0}, DNS_UPDATE_MSG_TSIG,
+	        {{.rcode = 0},
+	         DNS_UPDATE_MSG_TSIG,
 	         "NOERROR for _acme-challenge.a.example (zone a.example): the reply is not signed"},
-	        {{.rcode = 0, .key = fx->other}, DNS_UPDATE_MSG_TSIG,
+	        {{.rcode = 0, .key = fx->other},
+	         DNS_UPDATE_MSG_TSIG,
 	         "NOERROR for _acme-challenge.a.example (zone a.example): the reply's MAC does not "
 	         "verify with key \"acmed\""},
 	        {{.rcode = 5, .key = fx->other}, DNS_UPDATE_MSG_TSIG, "REFUSED for "},
-	        {{.rcode = 0, .key = fx->key, .without_request_mac = true}, DNS_UPDATE_MSG_TSIG,
+	        {{.rcode = 0, .key = fx->key, .without_request_mac = true},
+	         DNS_UPDATE_MSG_TSIG,
 	         "NOERROR for _acme-challenge.a.example (zone a.example): the reply's MAC"},
 	        {{.rcode = 0, .key = fx->key, .id_delta = 1}, DNS_UPDATE_MSG_NOT_OURS, ""},
 	        {{.rcode = 0, .key = fx->key, .not_response = true}, DNS_UPDATE_MSG_NOT_OURS, ""},
@@ -244,13 +255,15 @@ test_replies(void **state)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		enum dns_update_msg_reply v = check(fx, &cases[i].r, why, sizeof(why));
 
-		if (v != cases[i].verdict || strncmp(why, cases[i].why, strlen(cases[i].why)) != 0) {
+		if (v != cases[i].verdict ||
+		    strncmp(why, cases[i].why, strlen(cases[i].why)) != 0) {
 			fail_msg("case %zu: %d \"%s\"", i, v, why);
 		}
 	}
 	build(fx, DNS_UPDATE_DEL);
 	assert_int_equal(check(fx, &cases[0].r, why, sizeof(why)), DNS_UPDATE_MSG_DONE);
-	assert_string_equal(why, "deleted a TXT record of _acme-challenge.a.example (zone a.example)");
+	assert_string_equal(why,
+	                    "deleted a TXT record of _acme-challenge.a.example (zone a.example)");
 }
 
 static void
@@ -261,17 +274,18 @@ test_not_dns(void **state)
 	char why[256];
 
 	build(fx, DNS_UPDATE_ADD);
-	assert_int_equal(dns_update_msg_check(&fx->m, fx->key, junk, 5, time(NULL), why, sizeof(why)),
-	                 DNS_UPDATE_MSG_NOT_OURS);
+	assert_int_equal(
+	        dns_update_msg_check(&fx->m, fx->key, junk, 5, time(NULL), why, sizeof(why)),
+	        DNS_UPDATE_MSG_NOT_OURS);
 	/* The right header, then garbage. */
 	memset(junk, 0xff, sizeof(junk));
 	junk[0] = 0xbe;
 	junk[1] = 0xef;
 	junk[2] = 0x80 | (5 << 3);
 	junk[3] = 0;
-	assert_int_equal(
-	        dns_update_msg_check(&fx->m, fx->key, junk, sizeof(junk), time(NULL), why, sizeof(why)),
-	        DNS_UPDATE_MSG_NOT_OURS);
+	assert_int_equal(dns_update_msg_check(&fx->m, fx->key, junk, sizeof(junk), time(NULL), why,
+	                                      sizeof(why)),
+	                 DNS_UPDATE_MSG_NOT_OURS);
 	assert_string_equal(why, "a reply that is not a DNS message");
 }
 
