@@ -476,7 +476,7 @@ check_mode(const char *path, char *warn, size_t warnlen)
 {
 	struct stat st;
 
-	if (stat(path, &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+	if (stat(path, &st) == 0 && (st.st_mode & (S_IRGRP | S_IROTH)) != 0) {
 		snprintf(warn, warnlen,
 		         "%s: readable by others than its owner (mode %04o): chmod 600 %s", path,
 		         (unsigned)(st.st_mode & 07777), path);
