@@ -41,8 +41,7 @@ persist_verdict_name(enum persist_verdict v)
 	return v < PERSIST_VERDICT__MAX ? verdict_names[v] : "unknown";
 }
 
-static void
-say(char *why, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void say(char *why, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 static void
 say(char *why, size_t len, const char *fmt, ...)
@@ -257,7 +256,8 @@ persist_value(const struct persist_spec *spec, char *out, size_t len, char *why,
 	n = snprintf(out, len, "%s; accounturi=%s%s%s", spec->issuer, u,
 	             spec->wildcard ? "; policy=wildcard" : "", until);
 	if (n < 0 || (size_t)n >= len || (size_t)n >= PERSIST_VALUE_MAX) {
-		say(why, whylen, "the record would be longer than %d octets: the account URL is %zu",
+		say(why, whylen,
+		    "the record would be longer than %d octets: the account URL is %zu",
 		    PERSIST_VALUE_MAX - 1, strlen(u));
 		goto out;
 	}
@@ -367,7 +367,8 @@ take_param(struct persist_span tag, struct persist_span val, bool seen[TAG__MAX]
 		break;
 	default:
 		if (parse_until_digits(val.p, val.len, &out->until) < 0) {
-			say(why, whylen, "persistUntil %s is not UNIX seconds (1 to %d decimal digits)",
+			say(why, whylen,
+			    "persistUntil %s is not UNIX seconds (1 to %d decimal digits)",
 			    shown(val.p, val.len, buf, sizeof(buf)), UNTIL_DIGITS_MAX);
 			return -1;
 		}
@@ -420,7 +421,8 @@ persist_parse(const char *value, size_t len, struct persist_record *out, char *w
 	while (p < end) {
 		n = ldh_run(p, end);
 		if (n == 0) {
-			say(why, whylen, "not an issue-value: %s at octet %zu where a parameter begins",
+			say(why, whylen,
+			    "not an issue-value: %s at octet %zu where a parameter begins",
 			    what_at(p, end, buf, sizeof(buf)), (size_t)(p - value));
 			return -1;
 		}
@@ -570,7 +572,8 @@ persist_check_all(const char *const *values, const size_t *lens, size_t n,
 	say(why, whylen, "no TXT record");
 	for (size_t i = 0; i < n && best_rank < 4; i++) {
 		bool ours;
-		enum persist_verdict v = check_one(values[i], lens[i], want, &ours, one, sizeof(one));
+		enum persist_verdict v =
+		        check_one(values[i], lens[i], want, &ours, one, sizeof(one));
 		int rank = closeness(v, ours);
 
 		if (rank > best_rank) {

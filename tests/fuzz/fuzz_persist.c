@@ -74,8 +74,7 @@ check_rebuild(const struct persist_record *r)
 	w.account_uri = account;
 	w.wildcard = r->wildcard;
 	w.now = r->has_until ? r->until : FUZZ_NOW;
-	FUZZ_CHECK(persist_check(value, strlen(value), &w, why, sizeof(why)) ==
-	           PERSIST_AUTHORIZES);
+	FUZZ_CHECK(persist_check(value, strlen(value), &w, why, sizeof(why)) == PERSIST_AUTHORIZES);
 }
 
 static void
@@ -111,9 +110,10 @@ check_one(const char *p, size_t len, bool *any_authorizes)
 			FUZZ_CHECK(persist_parse(p, len, &r, why, sizeof(why)) == 0);
 			FUZZ_CHECK(r.account_uri.len == strlen(FUZZ_ACCOUNT) &&
 			           memcmp(r.account_uri.p, FUZZ_ACCOUNT, r.account_uri.len) == 0);
-			FUZZ_CHECK((r.issuer.len == 7 && strncasecmp(r.issuer.p, "ca.test", 7) == 0) ||
-			           (r.issuer.len == 17 &&
-			            strncasecmp(r.issuer.p, "authority.example", 17) == 0));
+			FUZZ_CHECK(
+			        (r.issuer.len == 7 && strncasecmp(r.issuer.p, "ca.test", 7) == 0) ||
+			        (r.issuer.len == 17 &&
+			         strncasecmp(r.issuer.p, "authority.example", 17) == 0));
 			FUZZ_CHECK(!w.wildcard || r.wildcard);
 			FUZZ_CHECK(persist_time_left(&r, FUZZ_NOW) >= 0);
 			*any_authorizes = true;
@@ -132,8 +132,7 @@ check_zone(const char *value)
 	if (strlen(value) >= PERSIST_VALUE_MAX) {
 		return;
 	}
-	FUZZ_CHECK(persist_zone_line("_validation-persist.a.test", value, line, sizeof(line)) ==
-	           0);
+	FUZZ_CHECK(persist_zone_line("_validation-persist.a.test", value, line, sizeof(line)) == 0);
 	p = line + strlen("_validation-persist.a.test. IN TXT \"");
 	back = malloc(strlen(line) + 1);
 	FUZZ_CHECK(back != NULL);

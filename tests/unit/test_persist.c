@@ -160,7 +160,8 @@ test_issuer_normalize(void **state)
 	        "a-.example",
 	        "a_b.example",
 	        "a.example..",
-	        "b\xc3\xbc" "cher.example",
+	        "b\xc3\xbc"
+	        "cher.example",
 	        "a example",
 	        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example",
 	};
@@ -169,17 +170,15 @@ test_issuer_normalize(void **state)
 	char why[256];
 
 	(void)state;
-	assert_int_equal(persist_issuer_normalize("Mock.EXAMPLE.", out, sizeof(out), why,
-	                                          sizeof(why)),
-	                 0);
+	assert_int_equal(
+	        persist_issuer_normalize("Mock.EXAMPLE.", out, sizeof(out), why, sizeof(why)), 0);
 	assert_string_equal(out, "mock.example");
 	assert_int_equal(persist_issuer_normalize("xn--bcher-kva.example", out, sizeof(out), why,
 	                                          sizeof(why)),
 	                 0);
 	assert_string_equal(out, "xn--bcher-kva.example");
-	assert_int_equal(persist_issuer_normalize("a--b.example", out, sizeof(out), why,
-	                                          sizeof(why)),
-	                 0);
+	assert_int_equal(
+	        persist_issuer_normalize("a--b.example", out, sizeof(out), why, sizeof(why)), 0);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		if (persist_issuer_normalize(bad[i], out, sizeof(out), why, sizeof(why)) == 0) {
 			fail_msg("took issuer '%s'", bad[i]);
@@ -208,8 +207,7 @@ static const struct check_case checks[] = {
         {"authority.example; accounturi=" ACCT, false, 0, PERSIST_AUTHORIZES, NULL},
         {"authority.example;accounturi=" ACCT, false, 0, PERSIST_AUTHORIZES, NULL},
         /* Whitespace where RFC 8659 allows it, tags and issuer in any case. */
-        {" \tAuthority.EXAMPLE \t;\t ACCOUNTURI = " ACCT " \t", false, 0, PERSIST_AUTHORIZES,
-         NULL},
+        {" \tAuthority.EXAMPLE \t;\t ACCOUNTURI = " ACCT " \t", false, 0, PERSIST_AUTHORIZES, NULL},
         {"ca.example.net; accounturi=" ACCT, false, 0, PERSIST_AUTHORIZES, NULL},
         /* Unknown parameters are ignored, twice too; their values may hold '='. */
         {"authority.example; foo=bar; accounturi=" ACCT "; x-y=1=2; foo=", false, 0,
@@ -225,10 +223,9 @@ static const struct check_case checks[] = {
         {"authority.example;", false, 0, PERSIST_MALFORMED, "no accounturi"},
         {"authority.example; policy=wildcard", false, 0, PERSIST_MALFORMED, "no accounturi"},
         {"authority.example; accounturi=", false, 0, PERSIST_MALFORMED, "empty"},
-        {"authority.example; accounturi=" ACCT "; accounturi=" ACCT, false, 0,
-         PERSIST_MALFORMED, "twice"},
-        {"authority.example; AccountUri=x; accounturi=" ACCT, false, 0, PERSIST_MALFORMED,
+        {"authority.example; accounturi=" ACCT "; accounturi=" ACCT, false, 0, PERSIST_MALFORMED,
          "twice"},
+        {"authority.example; AccountUri=x; accounturi=" ACCT, false, 0, PERSIST_MALFORMED, "twice"},
         {"authority.example; policy=wildcard; accounturi=" ACCT "; POLICY=x", false, 0,
          PERSIST_MALFORMED, "policy given twice"},
         {"authority.example; accounturi=" ACCT ";", false, 0, PERSIST_MALFORMED,
@@ -255,8 +252,9 @@ static const struct check_case checks[] = {
          PERSIST_MALFORMED, "UNIX seconds"},
         {"authority.example; persistUntil=1; persistuntil=2; accounturi=" ACCT, false, 0,
          PERSIST_MALFORMED, "persistUntil given twice"},
-        {"b\xc3\xbc" "cher.example; accounturi=" ACCT, false, 0, PERSIST_MALFORMED,
-         "not an issue-value"},
+        {"b\xc3\xbc"
+         "cher.example; accounturi=" ACCT,
+         false, 0, PERSIST_MALFORMED, "not an issue-value"},
         /* The account: octet for octet (section 4.1), no case folding. */
         {"authority.example; accounturi=https://CA.example/acct/123", false, 0,
          PERSIST_OTHER_ACCOUNT, "not this account's"},
@@ -266,8 +264,8 @@ static const struct check_case checks[] = {
         {"authority.example; accounturi=" ACCT, true, 0, PERSIST_NOT_WILDCARD, "policy=wildcard"},
         {"authority.example; accounturi=" ACCT "; policy=WildCard", true, 0, PERSIST_AUTHORIZES,
          NULL},
-        {"authority.example; accounturi=" ACCT "; policy=wildcards", true, 0,
-         PERSIST_NOT_WILDCARD, NULL},
+        {"authority.example; accounturi=" ACCT "; policy=wildcards", true, 0, PERSIST_NOT_WILDCARD,
+         NULL},
         {"authority.example; accounturi=" ACCT "; policy=wildcard", false, 0, PERSIST_AUTHORIZES,
          NULL},
         /* persistUntil: valid through its second, not after. */
@@ -275,8 +273,8 @@ static const struct check_case checks[] = {
          PERSIST_AUTHORIZES, NULL},
         {"authority.example; accounturi=" ACCT "; persistUntil=1721952000", false, UNTIL + 1,
          PERSIST_EXPIRED, "2024-07-26T00:00:00Z"},
-        {"authority.example; accounturi=" ACCT "; persistUntil=9223372036854775807", false,
-         UNTIL, PERSIST_AUTHORIZES, NULL},
+        {"authority.example; accounturi=" ACCT "; persistUntil=9223372036854775807", false, UNTIL,
+         PERSIST_AUTHORIZES, NULL},
         {"authority.example; accounturi=" ACCT "; persistUntil=0001721952000", false, UNTIL,
          PERSIST_AUTHORIZES, NULL},
         /* The account is checked before the policy, the policy before the time. */
@@ -295,8 +293,8 @@ test_check(void **state)
 	for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
 		const struct check_case *c = &checks[i];
 		struct persist_want w = want(c->wildcard, c->now);
-		enum persist_verdict v = persist_check(c->record, strlen(c->record), &w, why,
-		                                       sizeof(why));
+		enum persist_verdict v =
+		        persist_check(c->record, strlen(c->record), &w, why, sizeof(why));
 
 		if (v != c->verdict) {
 			fail_msg("case %zu '%s': %s (%s), want %s", i, c->record,
@@ -335,8 +333,8 @@ test_check_uses_len(void **state)
 static void
 test_parse_fields(void **state)
 {
-	static const char rec[] = " ca.example.net ; x=y ; ACCOUNTURI=" ACCT
-	                          " ; Policy=WILDCARD ; PersistUntil=42 ";
+	static const char rec[] =
+	        " ca.example.net ; x=y ; ACCOUNTURI=" ACCT " ; Policy=WILDCARD ; PersistUntil=42 ";
 	struct persist_record r;
 	char why[256];
 
@@ -440,7 +438,8 @@ test_round_trip(void **state)
 			struct persist_record r;
 
 			w.account_uri = accounts[a];
-			assert_int_equal(persist_value(&spec, out, sizeof(out), why, sizeof(why)), 0);
+			assert_int_equal(persist_value(&spec, out, sizeof(out), why, sizeof(why)),
+			                 0);
 			assert_int_equal(persist_check(out, strlen(out), &w, why, sizeof(why)),
 			                 PERSIST_AUTHORIZES);
 			assert_int_equal(persist_parse(out, strlen(out), &r, why, sizeof(why)), 0);
@@ -516,18 +515,12 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_value_examples),
-	        cmocka_unit_test(test_value_refuses),
-	        cmocka_unit_test(test_owner_and_zone),
-	        cmocka_unit_test(test_issuer_normalize),
-	        cmocka_unit_test(test_check),
-	        cmocka_unit_test(test_check_uses_len),
-	        cmocka_unit_test(test_parse_fields),
-	        cmocka_unit_test(test_time_left),
-	        cmocka_unit_test(test_check_all),
-	        cmocka_unit_test(test_round_trip),
-	        cmocka_unit_test(test_parse_until),
-	        cmocka_unit_test(test_names),
+	        cmocka_unit_test(test_value_examples), cmocka_unit_test(test_value_refuses),
+	        cmocka_unit_test(test_owner_and_zone), cmocka_unit_test(test_issuer_normalize),
+	        cmocka_unit_test(test_check),          cmocka_unit_test(test_check_uses_len),
+	        cmocka_unit_test(test_parse_fields),   cmocka_unit_test(test_time_left),
+	        cmocka_unit_test(test_check_all),      cmocka_unit_test(test_round_trip),
+	        cmocka_unit_test(test_parse_until),    cmocka_unit_test(test_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
