@@ -204,6 +204,37 @@ out:
 }
 
 int
+persist_issuers_check(const char *const *names, size_t n, char *why, size_t whylen)
+{
+	char norm[PERSIST_ISSUER_MAX + 1];
+
+	say(why, whylen, "%s", "");
+	if (n == 0 || n > PERSIST_ISSUERS_MAX) {
+		say(why, whylen, "%zu issuer domain names, not 1 to %d", n, PERSIST_ISSUERS_MAX);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (names[i] == NULL) {
+			say(why, whylen, "issuer domain name %zu is not a string", i + 1);
+			return -1;
+		}
+		if (persist_issuer_normalize(names[i], norm, sizeof(norm), why, whylen) < 0) {
+			return -1;
+		}
+		/* Section 3.1: the CA sends them normalized; one that is not
+		 * would be compared to records as something else. */
+		if (strcmp(norm, names[i]) != 0) {
+			say(why, whylen,
+			    "issuer domain name '%.64s' is not in lower case without a "
+			    "final dot",
+			    names[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
 persist_owner_name(const char *name, char *out, size_t len)
 {
 	int n;

@@ -90,6 +90,14 @@ struct persist_want {
  * -1 with the reason in why (whylen bytes). */
 int persist_issuer_normalize(const char *name, char *out, size_t len, char *why, size_t whylen);
 
+/* Whether the n issuer domain names of a dns-persist-01 challenge
+ * ("issuer-domain-names") are what section 3.1 lets a client use: 1 to
+ * PERSIST_ISSUERS_MAX of them, each already normalized (lower case, LDH
+ * labels, no final dot, at most 253 octets; NULL is not a name). Returns
+ * 0, or -1 with the reason in why: the client must then take the
+ * challenge as malformed. */
+int persist_issuers_check(const char *const *names, size_t n, char *why, size_t whylen);
+
 /* "_validation-persist." and name (an A-label host name as ident_dns_name
  * gives it, without "*."), into out (len bytes, PERSIST_OWNER_MAX is
  * enough). Returns 0, or -1 when name is empty or starts with "*." or out

@@ -195,6 +195,35 @@ test_issuer_normalize(void **state)
 	assert_int_equal(persist_issuer_normalize("mock.example", out, 5, why, sizeof(why)), -1);
 }
 
+/* Section 3.1: 1 to 10 names, each normalized, or the challenge is
+ * malformed. */
+static void
+test_issuers_check(void **state)
+{
+	static const char *const good[] = {"a.example", "b.example", "c.example", "d.example",
+	                                   "e.example", "f.example", "g.example", "h.example",
+	                                   "i.example", "j.example", "k.example"};
+	const char *bad[] = {"a.example", NULL};
+	char why[256];
+
+	(void)state;
+	assert_int_equal(persist_issuers_check(good, 1, why, sizeof(why)), 0);
+	assert_string_equal(why, "");
+	assert_int_equal(persist_issuers_check(good, 10, why, sizeof(why)), 0);
+	assert_int_equal(persist_issuers_check(good, 11, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "11 issuer domain names"));
+	assert_int_equal(persist_issuers_check(good, 0, why, sizeof(why)), -1);
+	assert_int_equal(persist_issuers_check(bad, 2, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "not a string"));
+	bad[1] = "Mock.example";
+	assert_int_equal(persist_issuers_check(bad, 2, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "lower case"));
+	bad[1] = "mock.example.";
+	assert_int_equal(persist_issuers_check(bad, 2, why, sizeof(why)), -1);
+	bad[1] = "mock..example";
+	assert_int_equal(persist_issuers_check(bad, 2, why, sizeof(why)), -1);
+}
+
 struct check_case {
 	const char *record;
 	bool wildcard;
@@ -517,10 +546,11 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_value_examples), cmocka_unit_test(test_value_refuses),
 	        cmocka_unit_test(test_owner_and_zone), cmocka_unit_test(test_issuer_normalize),
-	        cmocka_unit_test(test_check),          cmocka_unit_test(test_check_uses_len),
-	        cmocka_unit_test(test_parse_fields),   cmocka_unit_test(test_time_left),
-	        cmocka_unit_test(test_check_all),      cmocka_unit_test(test_round_trip),
-	        cmocka_unit_test(test_parse_until),    cmocka_unit_test(test_names),
+	        cmocka_unit_test(test_issuers_check),  cmocka_unit_test(test_check),
+	        cmocka_unit_test(test_check_uses_len), cmocka_unit_test(test_parse_fields),
+	        cmocka_unit_test(test_time_left),      cmocka_unit_test(test_check_all),
+	        cmocka_unit_test(test_round_trip),     cmocka_unit_test(test_parse_until),
+	        cmocka_unit_test(test_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
