@@ -101,9 +101,13 @@ static const struct option_spec specs[CLI_OPT__MAX] = {
         [CLI_OPT_TLS_ALPN] = {"tls-alpn", 0, "[ADDR:]PORT", CONF_KEY_TLS_LISTEN, NULL,
                               CONF_KEY_CHALLENGE, "tls-alpn-01",
                               "answer tls-alpn-01 with the built-in responder"},
+        [CLI_OPT_UNTIL] = {"until", 0, "DATE", -1, NULL, -1, NULL,
+                           "persistUntil: YYYY-MM-DD, an RFC 3339 time, or UNIX seconds"},
         [CLI_OPT_VERBOSE] = {"verbose", 'v', NULL, -1, NULL, -1, NULL, "more messages"},
         [CLI_OPT_WEBROOT] = {"webroot", 0, "DIR", CONF_KEY_WEBROOT, NULL, CONF_KEY_CHALLENGE,
                              "http-01", "http-01 by writing files under DIR"},
+        [CLI_OPT_WILDCARD] = {"wildcard", 0, NULL, -1, NULL, -1, NULL,
+                              "policy=wildcard: the name's subdomains and wildcards too"},
         [CLI_OPT_YES] = {"yes", 0, NULL, -1, NULL, -1, NULL, "confirm what cannot be undone"},
 };
 

@@ -18,6 +18,7 @@ extern const struct cli_command cmd_check;
 extern const struct cli_command cmd_cluster_key;
 extern const struct cli_command cmd_delete;
 extern const struct cli_command cmd_deploy;
+extern const struct cli_command cmd_dns_persist;
 extern const struct cli_command cmd_jobs;
 extern const struct cli_command cmd_notify_test;
 extern const struct cli_command cmd_renew;

@@ -11,9 +11,9 @@
 
 /* Sorted by name. */
 static const struct cli_command *const commands[] = {
-        &cmd_account, &cmd_cert,   &cmd_check,       &cmd_cluster_key, &cmd_delete,
-        &cmd_deploy,  &cmd_jobs,   &cmd_notify_test, &cmd_renew,       &cmd_revoke,
-        &cmd_run,     &cmd_status, &cmd_terms,
+        &cmd_account, &cmd_cert,        &cmd_check,  &cmd_cluster_key, &cmd_delete,
+        &cmd_deploy,  &cmd_dns_persist, &cmd_jobs,   &cmd_notify_test, &cmd_renew,
+        &cmd_revoke,  &cmd_run,         &cmd_status, &cmd_terms,
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

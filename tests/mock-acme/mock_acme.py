@@ -58,6 +58,16 @@ Other settings, on the command line or as members of the control JSON:
                    which ("barrier": "met" or "timeout"). Shows a client
                    sending N newOrders at once, not one after the other.
     barrier_seconds    see new_order_barrier
+    caa_identities the directory's meta.caaIdentities (default
+                   ["mock.example"]; [] leaves the member out)
+    dns_persist    true: authorizations of DNS names also offer a
+                   dns-persist-01 challenge (draft-ietf-acme-dns-persist-01:
+                   "issuer-domain-names", no token), validated by asking
+                   dns_server for the TXT records at
+                   _validation-persist.NAME (see "dns-persist-01" below)
+    dns_server     HOST:PORT of that DNS server (pebble-challtestsrv's)
+    dns_persist_issuers  the challenge's issuer-domain-names (default: the
+                   caaIdentities)
 
 GET /mock/config returns the settings; POST /mock/config with {} changes
 nothing; {"reset": true} also forgets accounts and orders.
@@ -899,6 +909,176 @@ for _mode, _doc in (("past", "a window that ended a day ago"),
                     ("garbage", "a body that is not JSON")):
     define("ari-" + _mode, ("renewal-info",), "renewalInfo: " + _doc, pre=_ari(_mode))
 
+# ------------------------------------------------------------ dns-persist-01
+#
+# draft-ietf-acme-dns-persist-01 (March 2026): with the dns_persist setting,
+# every authorization of a DNS name also offers a "dns-persist-01" challenge
+# naming the issuer domain names the record may use ("issuer-domain-names",
+# section 3.1; no token). Answering it makes the mock ask dns_server for the
+# TXT records at _validation-persist.NAME and apply sections 4.1 to 4.3 and
+# 5: one of them must name one of those issuers, carry accounturi equal to
+# the account's URL (octet for octet), policy=wildcard for a wildcard
+# authorization, and a persistUntil not passed. A failure is a problem
+# document on the challenge (section 9.3.1: malformed for a record that
+# cannot be read, unauthorized for one that does not authorise).
+
+PERSIST_LABEL = "_validation-persist"
+_LDH = r"[A-Za-z0-9](?:-*[A-Za-z0-9])*"
+# RFC 8659 section 4.2, issue-value; value = *(%x21-3A / %x3C-7E).
+_ISSUE_VALUE = re.compile(
+    r"[ \t]*(?P<issuer>%s(?:\.%s)*)?[ \t]*(?:;[ \t]*(?P<params>%s[ \t]*=[ \t]*[\x21-\x3a\x3c-\x7e]*"
+    r"(?:[ \t]*;[ \t]*%s[ \t]*=[ \t]*[\x21-\x3a\x3c-\x7e]*)*)?[ \t]*)?" % (_LDH, _LDH, _LDH, _LDH))
+_PARAM = re.compile(r"[ \t]*(%s)[ \t]*=[ \t]*([\x21-\x3a\x3c-\x7e]*)[ \t]*" % _LDH)
+
+
+def dns_txt(server, name, timeout=5.0):
+    """The TXT records at name, each one's strings joined (bytes), asked of
+    server ("HOST:PORT") over UDP, again over TCP when the answer is
+    truncated (RFC 1035 sections 4.1 and 4.2). Raises OSError or ValueError
+    when there is no usable answer; NXDOMAIN is no record."""
+    host, port = server.rsplit(":", 1)
+    qid = secrets.randbelow(65536)
+    qname = b"".join(bytes([len(label)]) + label.encode("ascii")
+                     for label in name.rstrip(".").split(".")) + b"\0"
+    query = struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, 0) + qname + struct.pack("!HH", 16, 1)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(timeout)
+        s.sendto(query, (host, int(port)))
+        while True:
+            msg, _ = s.recvfrom(65535)
+            if len(msg) >= 2 and struct.unpack("!H", msg[:2])[0] == qid:
+                break
+    if len(msg) >= 4 and struct.unpack("!H", msg[2:4])[0] & 0x0200:
+        with socket.create_connection((host, int(port)), timeout=timeout) as s:
+            s.sendall(struct.pack("!H", len(query)) + query)
+            buf = b""
+            while len(buf) < 2 or len(buf) < 2 + struct.unpack("!H", buf[:2])[0]:
+                chunk = s.recv(65535)
+                if not chunk:
+                    raise ValueError("the TCP answer was cut short")
+                buf += chunk
+            msg = buf[2:2 + struct.unpack("!H", buf[:2])[0]]
+    return _dns_txt_answers(msg, qid)
+
+
+def _dns_skip_name(msg, i):
+    while True:
+        if i >= len(msg):
+            raise ValueError("a name runs past the message")
+        n = msg[i]
+        if n & 0xC0 == 0xC0:
+            return i + 2
+        if n == 0:
+            return i + 1
+        i += 1 + n
+
+
+def _dns_txt_answers(msg, qid):
+    if len(msg) < 12:
+        raise ValueError("a DNS answer of %d octets" % len(msg))
+    rid, flags, qd, an, _, _ = struct.unpack("!HHHHHH", msg[:12])
+    if rid != qid or not flags & 0x8000:
+        raise ValueError("not the answer to the query")
+    rcode = flags & 0xF
+    if rcode == 3:
+        return []
+    if rcode != 0:
+        raise ValueError("DNS rcode %d" % rcode)
+    i = 12
+    for _ in range(qd):
+        i = _dns_skip_name(msg, i) + 4
+    records = []
+    for _ in range(an):
+        i = _dns_skip_name(msg, i)
+        rtype, _, _, rdlen = struct.unpack("!HHIH", msg[i:i + 10])
+        i += 10
+        rdata = msg[i:i + rdlen]
+        i += rdlen
+        if rtype != 16:
+            continue
+        joined, j = b"", 0
+        while j < len(rdata):
+            joined += rdata[j + 1:j + 1 + rdata[j]]
+            j += 1 + rdata[j]
+        records.append(joined)
+    return records
+
+
+def persist_read(record):
+    """(issuer or "", {tag in lower case: value}) of a record (bytes), or
+    ValueError(why) for one that is no issue-value or whose parameters the
+    draft forbids: a known one twice, no accounturi or an empty one, a
+    persistUntil that is not decimal digits."""
+    text = record.decode("latin-1")
+    m = _ISSUE_VALUE.fullmatch(text)
+    if m is None:
+        raise ValueError("%r is not an RFC 8659 issue-value" % text[:100])
+    params = {}
+    for part in m.group("params").split(";") if m.group("params") else []:
+        tag, value = _PARAM.fullmatch(part).groups()
+        tag = tag.lower()
+        if tag in ("accounturi", "policy", "persistuntil"):
+            if tag in params:
+                raise ValueError("parameter %s given twice" % tag)
+            params[tag] = value
+    if not params.get("accounturi"):
+        raise ValueError("no accounturi")
+    until = params.get("persistuntil")
+    if until is not None and not re.fullmatch(r"[0-9]{1,19}", until):
+        raise ValueError("persistUntil %r is not UNIX seconds" % until)
+    return (m.group("issuer") or "").lower(), params
+
+
+def persist_verdict(records, issuers, account, wildcard, now):
+    """None when one of records authorises, else (problem type, detail)."""
+    if not records:
+        return "unauthorized", "no TXT record"
+    reasons = []
+    for rec in records:
+        try:
+            issuer, params = persist_read(rec)
+        except ValueError as err:
+            # Section 4.3.2: only the records naming this CA count; an
+            # unreadable one is reported when nothing better is found.
+            reasons.append((2, "malformed", str(err)))
+            continue
+        if issuer not in issuers:
+            reasons.append((1, "unauthorized", "no record names %s (one names %r)"
+                            % (" or ".join(issuers), issuer)))
+            continue
+        if params["accounturi"] != account:
+            reasons.append((3, "unauthorized", "accounturi is %r, not the account %s"
+                            % (params["accounturi"], account)))
+        elif wildcard and params.get("policy", "").lower() != "wildcard":
+            reasons.append((3, "unauthorized", "a wildcard needs policy=wildcard"))
+        elif "persistuntil" in params and now > int(params["persistuntil"]):
+            reasons.append((3, "unauthorized", "persistUntil %s has passed"
+                            % params["persistuntil"]))
+        else:
+            return None
+    reasons.sort(key=lambda r: -r[0])
+    return reasons[0][1], reasons[0][2]
+
+
+def _persist_issuers(value):
+    def post(srv, ctx, resp):
+        if isinstance(resp.obj, dict):
+            for ch in resp.obj.get("challenges", []):
+                if ch.get("type") == "dns-persist-01":
+                    ch["issuer-domain-names"] = value
+    return post
+
+
+define("persist-issuers-empty", ("authz",),
+       "dns-persist-01 challenges name no issuer domain (an empty array)",
+       post=_persist_issuers([]))
+define("persist-issuers-11", ("authz",),
+       "dns-persist-01 challenges name 11 issuer domains (the limit is 10)",
+       post=_persist_issuers(["ca%d.mock.example" % i for i in range(11)]))
+define("persist-issuers-bad", ("authz",),
+       "dns-persist-01 issuer-domain-names are not names: upper case, a dot at the end, 300 octets",
+       post=_persist_issuers(["Mock.Example", "mock.example.", "a" * 300, 7]))
+
 # ------------------------------------------------------------------ server
 
 
@@ -993,9 +1173,22 @@ class Mock:
             obj["wildcard"] = True
         return obj
 
+    def persist_issuers(self):
+        """The issuer domain names dns-persist-01 challenges name: the
+        dns_persist_issuers setting, else the directory's caaIdentities
+        (draft-ietf-acme-dns-persist-01 section 2 suggests them)."""
+        names = self.cfg.get("dns_persist_issuers")
+        if names is None:
+            names = self.cfg.get("caa_identities")
+        return list(names) if names is not None else ["mock.example"]
+
     def chall_obj(self, ch):
         obj = {"type": ch.type, "url": self.url("chall", ch.id), "status": ch.status,
                "token": ch.token}
+        if ch.type == "dns-persist-01":
+            # Section 3.1: no token; the names a record may use.
+            del obj["token"]
+            obj["issuer-domain-names"] = self.persist_issuers()
         if ch.validated is not None:
             obj["validated"] = rfc3339(ch.validated)
         if ch.error is not None:
@@ -1011,6 +1204,10 @@ class Mock:
             meta = {"termsOfService": self.base + "/terms", "website": "https://example.com/mock",
                     "caaIdentities": ["mock.example"], "externalAccountRequired": False,
                     "profiles": PROFILES}
+            if self.cfg.get("caa_identities") is not None:
+                meta["caaIdentities"] = self.cfg["caa_identities"]
+                if not meta["caaIdentities"]:
+                    del meta["caaIdentities"]
             directory = {
                 "newNonce": self.base + "/nonce", "newAccount": self.base + "/new-acct",
                 "newOrder": self.base + "/new-order", "revokeCert": self.base + "/revoke",
@@ -1144,6 +1341,8 @@ class Mock:
             order.authzs.append(authz.id)
             types = ["dns-01"] if authz.wildcard else (
                 ["http-01", "tls-alpn-01"] if t == "ip" else ["http-01", "dns-01", "tls-alpn-01"])
+            if self.cfg.get("dns_persist") and t == "dns":
+                types.append("dns-persist-01")
             for ty in types:
                 ch = Obj(kind="chall", id=st.new_id("c"), authz=authz.id, type=ty,
                          token=b64u(secrets.token_bytes(32)), status="pending",
@@ -1153,9 +1352,35 @@ class Mock:
         ctx.order = order
         return Response(201, self.order_obj(order), headers=[("Location", self.url("order", order.id))])
 
+    def validate_persist(self, authz, acct):
+        """(True, None), or (False, problem) for a dns-persist-01 answer."""
+        name = authz.ident[1][2:] if authz.wildcard else authz.ident[1]
+        owner = "%s.%s" % (PERSIST_LABEL, name)
+        server = self.cfg.get("dns_server")
+        if not server:
+            return False, {"type": ACME_ERR + "serverInternal",
+                           "detail": "mock: dns-persist-01 needs the dns_server setting"}
+        try:
+            records = dns_txt(server, owner)
+        except (OSError, ValueError, struct.error) as err:
+            return False, {"type": ACME_ERR + "dns",
+                           "detail": "mock: %s: TXT from %s: %s" % (owner, server, err)}
+        verdict = persist_verdict(records, self.persist_issuers(), self.url("acct", acct.id),
+                                  authz.wildcard, time.time())
+        if verdict is None:
+            return True, None
+        return False, {"type": ACME_ERR + verdict[0],
+                       "detail": "mock: dns-persist-01: %s: %s" % (owner, verdict[1])}
+
     def validate(self, ch, authz, acct):
         port = self.cfg.get("validate_http_port")
         ok, detail = True, None
+        if ch.type == "dns-persist-01":
+            ok, err = self.validate_persist(authz, acct)
+            ch.validated = time.time()
+            ch.status = authz.status = "valid" if ok else "invalid"
+            ch.error = err
+            return
         if port and ch.type == "http-01":
             want = ch.token + "." + acct.thumb
             url = "http://127.0.0.1:%d/.well-known/acme-challenge/%s" % (int(port), ch.token)
@@ -1529,6 +1754,9 @@ def main():
     ap.add_argument("--validate-http-port", type=int,
                     help="fetch http-01 challenges from 127.0.0.1:PORT (default: no validation)")
     ap.add_argument("--stuck-seconds", type=float, default=3)
+    ap.add_argument("--dns-persist", action="store_true",
+                    help="offer dns-persist-01 in every authorization of a DNS name")
+    ap.add_argument("--dns-server", help="HOST:PORT the dns-persist-01 validation asks for TXT")
     ap.add_argument("--list-scenarios", action="store_true")
     ap.add_argument("-v", "--verbose", action="store_true", help="log each request on stderr")
     args = ap.parse_args()
@@ -1548,6 +1776,8 @@ def main():
         "ari_end": args.ari_end, "ari_retry_after": args.ari_retry_after,
         "validate_http_port": args.validate_http_port, "stuck_seconds": args.stuck_seconds,
         "cert_days": 90,
+        "dns_persist": args.dns_persist, "dns_server": args.dns_server,
+        "dns_persist_issuers": None, "caa_identities": None,
     }
     log_path = args.log or os.path.join(workdir, "requests.jsonl")
     mock = Mock(workdir, "127.0.0.1", cfg, log_path)

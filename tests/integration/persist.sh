@@ -1,0 +1,389 @@
+#!/usr/bin/env bash
+# dns-persist-01 (draft-ietf-acme-dns-persist-01): "acmed dns-persist NAME"
+# prints the one TXT record that authorises the state folder's account at
+# the CA, and a CA that validates by the draft takes that record.
+#
+# The CA is tests/mock-acme/mock_acme.py with --dns-persist: its
+# authorizations of DNS names offer a dns-persist-01 challenge
+# ("issuer-domain-names": its caaIdentities, ["mock.example"]), and
+# answering it makes the mock read the TXT records at
+# _validation-persist.NAME from pebble-challtestsrv's DNS server, where
+# this script puts them (POST /set-txt). acmed's orders do not answer
+# dns-persist-01 yet, so a short scripted ACME client (acme_persist, below)
+# orders and answers it; the mock checks no JWS signature, so the client
+# sends the account's URL as "kid" and no real signature.
+#
+#   1. the command: no account yet (exit 2, how to make one), the record
+#      (owner, value, zone line; --json; --wildcard, "*.NAME", --until),
+#      names it refuses (exit 2, one line), a CA without caaIdentities
+#      (exit 2, names caa-identity);
+#   2. the mock validates the record acmed printed, and refuses with a
+#      problem document one of another account (unauthorized), one without
+#      policy=wildcard for a wildcard, one whose persistUntil has passed,
+#      one that cannot be read (malformed), one of another CA only;
+#   3. acmed's own order still works against authorizations that offer
+#      dns-persist-01 (no token) next to http-01.
+#
+# Environment: ACMED (the binary under test), TESTS_DIR (tests/). Exits 0, 1
+# when a case failed, 77 when python3, openssl, curl or pebble-challtestsrv
+# is missing, 99 when the harness itself is broken.
+set -uo pipefail
+
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh" || exit 99
+lib_init persist
+# shellcheck source=../mock-acme/mock.sh
+. "$TESTS_DIR/mock-acme/mock.sh" || exit 99
+# shellcheck source=../pebble.sh
+. "$TESTS_DIR/pebble.sh" || exit 99
+mock_init
+cd "$T" || exit 99
+
+CTS_BIN=${CHALLTESTSRV_BIN:-pebble-challtestsrv}
+if ! command -v "$CTS_BIN" >/dev/null 2>&1; then
+	echo "SKIP: persist.sh needs pebble-challtestsrv (Debian: apt-get install pebble)" >&2
+	exit 77
+fi
+
+STATE=$T/state
+HOOK=$T/http-hook
+printf '#!/bin/sh\nexit 0\n' >"$HOOK" && chmod +x "$HOOK" || exit 99
+
+# ---- pebble-challtestsrv: DNS and its management API ----
+
+# cts_start: challtestsrv on two free ports of 127.0.0.1 (DNS, management),
+# tracked by PID; sets DNS_SERVER and CTS_URL (challtestsrv_post uses
+# CHALLTESTSRV_URL).
+cts_start()
+{
+	local ports dns mgmt
+
+	ports=$(pebble_free_ports 2) || return 1
+	read -r dns mgmt <<<"$ports"
+	"$CTS_BIN" -defaultIPv4 127.0.0.1 -defaultIPv6 "" -dns01 "127.0.0.1:$dns" \
+		-management "127.0.0.1:$mgmt" -http01 "" -https01 "" -tlsalpn01 "" \
+		</dev/null >"$T/challtestsrv.log" 2>&1 &
+	lib_track_pid $!
+	DNS_SERVER=127.0.0.1:$dns
+	CHALLTESTSRV_URL=http://127.0.0.1:$mgmt
+	wait_until 10 curl -s -o /dev/null "$CHALLTESTSRV_URL/"
+}
+
+# txt_set NAME VALUE...: the TXT records of _validation-persist.NAME are
+# the VALUEs (none: no record).
+txt_set()
+{
+	local name=$1 host v
+	shift
+
+	host=_validation-persist.$name.
+	challtestsrv_post /clear-txt "{\"host\": \"$host\"}" || fail "harness: clear-txt $host"
+	for v in "$@"; do
+		challtestsrv_post /set-txt "$("$PY" -c 'import json, sys
+print(json.dumps({"host": sys.argv[1], "value": sys.argv[2]}))' "$host" "$v")" ||
+			fail "harness: set-txt $host $v"
+	done
+}
+
+# ---- a scripted ACME client ----
+
+cat >"$T/acme_persist.py" <<'EOF'
+"""Orders NAME from the mock as the account ACCT and answers its
+dns-persist-01 challenge: prints {"offered": the challenge as offered,
+"answered": the challenge after the answer, "authz": the authorization
+after it} as JSON. usage: acme_persist.py DIR_URL CA_FILE ACCT NAME"""
+import base64, json, ssl, sys, urllib.request
+
+dir_url, ca_file, acct, name = sys.argv[1:5]
+tls = ssl.create_default_context(cafile=ca_file)
+
+
+def b64u(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def call(url, payload=None, method="POST"):
+    body = None
+    headers = {}
+    if method == "POST":
+        with urllib.request.urlopen(urllib.request.Request(directory["newNonce"],
+                                                           method="HEAD"), context=tls) as r:
+            nonce = r.headers["Replay-Nonce"]
+        protected = {"alg": "ES256", "kid": acct, "nonce": nonce, "url": url}
+        body = json.dumps({"protected": b64u(json.dumps(protected).encode()),
+                           "payload": "" if payload is None else b64u(json.dumps(payload).encode()),
+                           "signature": b64u(b"not checked by the mock")}).encode()
+        headers["Content-Type"] = "application/jose+json"
+    req = urllib.request.Request(url, data=body, headers=headers, method=method)
+    with urllib.request.urlopen(req, context=tls) as r:
+        return json.loads(r.read()), r.headers
+
+
+directory = None
+directory, _ = call(dir_url, method="GET")
+order, _ = call(directory["newOrder"], {"identifiers": [{"type": "dns", "value": name}]})
+authz, _ = call(order["authorizations"][0])
+offered = next(c for c in authz["challenges"] if c["type"] == "dns-persist-01")
+answered, _ = call(offered["url"], {})
+authz, _ = call(order["authorizations"][0])
+print(json.dumps({"offered": offered, "answered": answered, "authz": authz}))
+EOF
+
+# answer NAME: orders NAME and answers dns-persist-01; the result in
+# $T/answer.json (answer_get reads it). A failure fails the case.
+answer()
+{
+	if ! "$PY" "$T/acme_persist.py" "$DIR_URL" "$CA_FILE" "$ACCT" "$1" >"$T/answer.json" \
+		2>"$T/answer.err"; then
+		fail "harness: the scripted client failed for $1: $(tail -n 3 "$T/answer.err" | tr '\n' ' ')"
+		return 1
+	fi
+}
+
+answer_get()
+{
+	json_get "$T/answer.json" "$1"
+}
+
+# expect_refused NAME TYPE REGEX: the answer for NAME left the challenge
+# and the authorization invalid with a problem of TYPE whose detail
+# matches REGEX.
+expect_refused()
+{
+	local got
+
+	answer "$1" || return
+	got=$(answer_get 'j["answered"]["status"], j["authz"]["status"]')
+	if [[ $got != "('invalid', 'invalid')" ]]; then
+		fail "$1: challenge and authorization are $got, want both invalid"
+	fi
+	got=$(answer_get 'j["answered"].get("error", {}).get("type")')
+	if [[ $got != "urn:ietf:params:acme:error:$2" ]]; then
+		fail "$1: the problem is $got, want $2"
+	fi
+	got=$(answer_get 'j["answered"].get("error", {}).get("detail")')
+	if ! [[ $got =~ $3 ]]; then
+		fail "$1: the problem's detail '$got' does not match /$3/"
+	fi
+}
+
+# record NAME [OPTION...]: the value acmed dns-persist prints for NAME, in
+# VALUE (a failure fails the case).
+record()
+{
+	run dns-persist "$@" --json "${CA_OPTS[@]}" --state-dir "$STATE"
+	expect_status 0
+	VALUE=$(json_get "$OUT" 'j["value"]')
+}
+
+# ---- cases ----
+
+t_no_account()
+{
+	run dns-persist a.example "${CA_OPTS[@]}" --state-dir "$STATE"
+	expect_status 2
+	expect_stdout_empty
+	expect_stderr_one_line
+	expect_stderr_matches "no account for .*acmed account register"
+	if [[ -e $STATE/accounts ]] && find "$STATE/accounts" -name account.json | grep -q .; then
+		fail "dns-persist registered an account"
+	fi
+}
+
+t_record()
+{
+	run account register --agree-tos "${CA_OPTS[@]}" --state-dir "$STATE"
+	expect_status 0
+	ACCT=$(head -n 1 "$OUT")
+	if [[ $ACCT != "$MOCK_URL/acct/"* ]]; then
+		fail "account register printed '$ACCT'"
+		return
+	fi
+	run dns-persist a.example "${CA_OPTS[@]}" --state-dir "$STATE"
+	expect_status 0
+	expect_stdout "name:  _validation-persist.a.example
+type:  TXT
+value: mock.example; accounturi=$ACCT
+zone:  _validation-persist.a.example. IN TXT \"mock.example; accounturi=$ACCT\"
+scope: a.example only"
+}
+
+t_record_json()
+{
+	local got
+
+	record a.example --wildcard --until 2030-01-01T02:00:00+02:00
+	got=$(json_get "$OUT" '(j["owner"], j["issuer"], j["account"], j["wildcard"], j["persist_until"], j["directory"])')
+	if [[ $got != "('_validation-persist.a.example', 'mock.example', '$ACCT', True, 1893456000, '$DIR_URL')" ]]; then
+		fail "--json: $got"
+	fi
+	if [[ $VALUE != "mock.example; accounturi=$ACCT; policy=wildcard; persistUntil=1893456000" ]]; then
+		fail "value '$VALUE'"
+	fi
+	# *.NAME is NAME's record with policy=wildcard (section 5).
+	record '*.a.example' --until 1893456000
+	got=$(json_get "$OUT" '(j["name"], j["owner"], j["wildcard"])')
+	if [[ $got != "('a.example', '_validation-persist.a.example', True)" ]]; then
+		fail "*.a.example: $got"
+	fi
+	if [[ $VALUE != "mock.example; accounturi=$ACCT; policy=wildcard; persistUntil=1893456000" ]]; then
+		fail "*.a.example: value '$VALUE'"
+	fi
+	# International names become A-labels.
+	record 'bücher.example'
+	got=$(json_get "$OUT" 'j["owner"]')
+	if [[ $got != _validation-persist.xn--bcher-kva.example ]]; then
+		fail "bücher.example: owner $got"
+	fi
+}
+
+t_refused_args()
+{
+	local args
+
+	# The first word is the name, the others options.
+	for args in 'https://a.example/' 'a.example:8080' '192.0.2.1' '2001:db8::1' \
+		'a..example' 'a.example. --wildcard' 'a.example --until 2001-01-01' \
+		'a.example --until soon' 'a.example --until 2030-02-30'; do
+		# shellcheck disable=SC2086 # split on purpose: a name and options
+		run dns-persist $args "${CA_OPTS[@]}" --state-dir "$STATE"
+		expect_status 2
+		expect_stdout_empty
+		expect_stderr_one_line
+		expect_stderr_matches "dns-persist: "
+	done
+	run dns-persist 'a b' "${CA_OPTS[@]}" --state-dir "$STATE"
+	expect_status 2
+	expect_stderr_one_line
+	expect_stderr_matches "invalid name 'a b'"
+	run dns-persist "${CA_OPTS[@]}" --state-dir "$STATE"
+	expect_status 2
+	run dns-persist a.example b.example "${CA_OPTS[@]}" --state-dir "$STATE"
+	expect_status 2
+}
+
+t_no_issuer()
+{
+	mock_set '"caa_identities": []' || return
+	run dns-persist a.example "${CA_OPTS[@]}" --state-dir "$STATE"
+	expect_status 2
+	expect_stdout_empty
+	expect_stderr_one_line
+	expect_stderr_matches "names no issuer domain .*caa-identity"
+	mock_set '"caa_identities": null'
+}
+
+t_validates()
+{
+	local got
+
+	record a.example
+	txt_set a.example "$VALUE"
+	answer a.example || return
+	got=$(answer_get '(j["offered"]["status"], j["offered"]["issuer-domain-names"], "token" in j["offered"])')
+	if [[ $got != "('pending', ['mock.example'], False)" ]]; then
+		fail "the challenge offered: $got"
+	fi
+	got=$(answer_get '(j["answered"]["status"], j["authz"]["status"], j["answered"].get("error"))')
+	if [[ $got != "('valid', 'valid', None)" ]]; then
+		fail "after the answer: $got"
+	fi
+	# Beside records of other CAs, and written with other spaces and case.
+	txt_set a.example "other.example; accounturi=$ACCT" \
+		" MOCK.example ;AccountURI = $ACCT ; future=1"
+	answer a.example || return
+	got=$(answer_get 'j["authz"]["status"]')
+	if [[ $got != valid ]]; then
+		fail "with another CA's record and spaces: authorization $got"
+	fi
+}
+
+t_other_account()
+{
+	record b.example
+	txt_set b.example "${VALUE}0"
+	expect_refused b.example unauthorized "accounturi is '${ACCT}0', not the account $ACCT"
+}
+
+t_wildcard()
+{
+	local got
+
+	record c.example
+	txt_set c.example "$VALUE"
+	expect_refused '*.c.example' unauthorized 'policy=wildcard'
+	record c.example --wildcard
+	txt_set c.example "$VALUE"
+	answer '*.c.example' || return
+	got=$(answer_get '(j["authz"]["status"], j["authz"].get("wildcard"), j["authz"]["identifier"]["value"])')
+	if [[ $got != "('valid', True, 'c.example')" ]]; then
+		fail "*.c.example with policy=wildcard: $got"
+	fi
+}
+
+t_expired()
+{
+	record d.example
+	txt_set d.example "$VALUE; persistUntil=1"
+	expect_refused d.example unauthorized 'persistUntil 1 has passed'
+}
+
+t_malformed()
+{
+	record e.example
+	txt_set e.example "$VALUE; accounturi=$ACCT"
+	expect_refused e.example malformed 'accounturi given twice'
+	txt_set e.example "$VALUE;"
+	expect_refused e.example malformed 'not an RFC 8659 issue-value'
+	txt_set e.example "$VALUE; persistUntil=tomorrow"
+	expect_refused e.example malformed 'persistUntil'
+}
+
+t_other_ca()
+{
+	txt_set f.example "other.example; accounturi=$ACCT"
+	expect_refused f.example unauthorized 'no record names mock.example'
+	txt_set f.example
+	expect_refused f.example unauthorized 'no TXT record'
+}
+
+# acmed's orders meet authorizations whose dns-persist-01 has no token:
+# they answer http-01 as ever.
+t_acmed_order()
+{
+	mlog_mark
+	run_t 60 cert g.example --http-hook "$HOOK" "${CA_OPTS[@]}" --state-dir "$STATE"
+	expect_status 0
+	expect_file "$STATE/certs/g.example/cert.pem"
+	if [[ $(mlog_count 'e["kind"] == "challenge" and not e["post_as_get"]') != 1 ]]; then
+		fail "acmed did not answer exactly one challenge"
+	fi
+}
+
+# ---- run ----
+
+if ! cts_start; then
+	fail_case "start pebble-challtestsrv: $(tail -n 3 "$T/challtestsrv.log" 2>/dev/null | tr '\n' ' ')"
+	lib_finish
+fi
+if ! mock_start --dns-persist --dns-server "$DNS_SERVER"; then
+	fail_case "start the mock CA"
+	lib_finish
+fi
+ACCT=
+
+case_ "no account: exit 2, says how to make one, registers none" t_no_account
+case_ "the record: owner, value, zone line" t_record
+case_ "--json, --wildcard, *.NAME, --until, an international name" t_record_json
+case_ "names and dates refused: exit 2, one line" t_refused_args
+case_ "a CA without caaIdentities: exit 2, names caa-identity" t_no_issuer
+case_ "the mock validates the record acmed printed" t_validates
+case_ "another account's record: unauthorized" t_other_account
+case_ "a wildcard needs policy=wildcard" t_wildcard
+case_ "persistUntil passed: unauthorized" t_expired
+case_ "records that cannot be read: malformed" t_malformed
+case_ "only another CA's record, or none: unauthorized" t_other_ca
+case_ "acmed's own order with dns-persist-01 offered" t_acmed_order
+
+mock_expect_no_traceback
+lib_finish
