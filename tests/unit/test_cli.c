@@ -21,8 +21,9 @@
 #define OUT_MAX 8192
 
 static const struct cli_command *const commands[] = {
-        &cmd_account, &cmd_cert,  &cmd_check,  &cmd_cluster_key, &cmd_delete, &cmd_deploy,
-        &cmd_jobs,    &cmd_renew, &cmd_revoke, &cmd_run,         &cmd_status, &cmd_terms,
+        &cmd_account, &cmd_cert,        &cmd_check, &cmd_cluster_key, &cmd_delete,
+        &cmd_deploy,  &cmd_dns_persist, &cmd_jobs,  &cmd_renew,       &cmd_revoke,
+        &cmd_run,     &cmd_status,      &cmd_terms,
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -55,6 +56,7 @@ static const char *const sample[CLI_OPT__MAX] = {
         [CLI_OPT_STANDALONE] = "8080",
         [CLI_OPT_STATE_DIR] = "/var/lib/acmed-test",
         [CLI_OPT_TLS_ALPN] = "[::1]:8443",
+        [CLI_OPT_UNTIL] = "2030-01-01",
         [CLI_OPT_WEBROOT] = "/var/www",
 };
 
