@@ -318,6 +318,8 @@ get_rdata(struct reader *r, const char *what, size_t end, struct dns_rr *rr)
 		ret = get_caa(r, what, end, rr);
 		break;
 	default:
+		/* Kept as its type only. */
+		r->pos = end;
 		break;
 	}
 	if (ret == 0 && r->pos != end) {
