@@ -100,11 +100,11 @@ struct dns_addrs_query {
 };
 
 static const char *const status_names[DNS_STATUS__MAX] = {
-	[DNS_STATUS_OK] = "ok",
-	[DNS_STATUS_TIMEOUT] = "timeout",
-	[DNS_STATUS_UNREACHABLE] = "unreachable",
-	[DNS_STATUS_MALFORMED] = "malformed answer",
-	[DNS_STATUS_ERROR] = "error",
+        [DNS_STATUS_OK] = "ok",
+        [DNS_STATUS_TIMEOUT] = "timeout",
+        [DNS_STATUS_UNREACHABLE] = "unreachable",
+        [DNS_STATUS_MALFORMED] = "malformed answer",
+        [DNS_STATUS_ERROR] = "error",
 };
 
 const char *
@@ -113,8 +113,7 @@ dns_status_name(enum dns_status status)
 	return status < DNS_STATUS__MAX ? status_names[status] : "?";
 }
 
-static void
-set_err(char **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_err(char **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void
 set_err(char **err, const char *fmt, ...)
@@ -523,9 +522,9 @@ struct dns *
 dns_create(struct ev_loop *loop, const char *servers, char **err)
 {
 	static const struct dns_timing timing = {
-		.try_ms = DNS_TRY_MS,
-		.tries = DNS_TRIES,
-		.deadline = DNS_DEADLINE,
+	        .try_ms = DNS_TRY_MS,
+	        .tries = DNS_TRIES,
+	        .deadline = DNS_DEADLINE,
 	};
 
 	return dns_create_timed(loop, servers, &timing, err);

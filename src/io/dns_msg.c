@@ -22,8 +22,7 @@ struct reader {
 	size_t errlen;
 };
 
-static int
-fail(struct reader *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(struct reader *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static int
 fail(struct reader *r, const char *fmt, ...)
@@ -387,8 +386,7 @@ rr_finish(struct dns_rr *rr)
 /* A section of count records into a new array at *out (*n counts those
  * parsed, so that a failure frees what was). */
 static int
-get_section(struct reader *r, const char *section, uint16_t count, struct dns_rr **out,
-            size_t *n)
+get_section(struct reader *r, const char *section, uint16_t count, struct dns_rr **out, size_t *n)
 {
 	char what[64];
 	int ret = -1;
@@ -522,8 +520,8 @@ label_char(char c)
 }
 
 int
-dns_msg_query_build(const char *name, uint16_t type, bool rd, uint16_t id, uint8_t *buf,
-                    size_t cap, char *err, size_t errlen)
+dns_msg_query_build(const char *name, uint16_t type, bool rd, uint16_t id, uint8_t *buf, size_t cap,
+                    char *err, size_t errlen)
 {
 	struct reader r = {.err = err, .errlen = errlen};
 	size_t len = strlen(name);
@@ -585,12 +583,13 @@ static const struct {
 	const char *name;
 	uint16_t type;
 } types[] = {
-	{"A", DNS_TYPE_A},     {"AAAA", DNS_TYPE_AAAA}, {"CAA", DNS_TYPE_CAA}, {"CNAME", DNS_TYPE_CNAME},
-	{"NS", DNS_TYPE_NS},   {"SOA", DNS_TYPE_SOA},   {"TXT", DNS_TYPE_TXT},
+        {"A", DNS_TYPE_A},         {"AAAA", DNS_TYPE_AAAA}, {"CAA", DNS_TYPE_CAA},
+        {"CNAME", DNS_TYPE_CNAME}, {"NS", DNS_TYPE_NS},     {"SOA", DNS_TYPE_SOA},
+        {"TXT", DNS_TYPE_TXT},
 };
 
 static const char *const rcodes[] = {
-	"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED",
+        "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED",
 };
 
 const char *

@@ -87,8 +87,8 @@ put_rdata(struct out *o, const struct dns_server_rr *rr)
 	switch (rr->type) {
 	case DNS_TYPE_A:
 	case DNS_TYPE_AAAA:
-		assert_int_equal(inet_pton(rr->type == DNS_TYPE_A ? AF_INET : AF_INET6, rr->data, addr),
-		                 1);
+		assert_int_equal(
+		        inet_pton(rr->type == DNS_TYPE_A ? AF_INET : AF_INET6, rr->data, addr), 1);
 		put(o, addr, rr->type == DNS_TYPE_A ? 4 : 16);
 		break;
 	case DNS_TYPE_CNAME:
@@ -323,8 +323,8 @@ port_of(int fd)
 }
 
 void
-dns_server_start(struct dns_server *s, struct ev_loop *loop,
-                 const struct dns_server_entry *table, size_t n)
+dns_server_start(struct dns_server *s, struct ev_loop *loop, const struct dns_server_entry *table,
+                 size_t n)
 {
 	memset(s, 0, sizeof(*s));
 	s->loop = loop;

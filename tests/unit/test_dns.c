@@ -17,41 +17,35 @@
 #include "dns_server.h"
 
 #define CHALLENGE "_acme-challenge.a.example"
-#define LONG_TXT                                                                                   \
-	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789" \
-	"abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef01" \
-	"23456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789" \
-	"abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef01" \
-	"23456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789" \
-	"abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef01" \
-	"23456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+/* 640 characters: three strings on the wire, more than UDP's 512. */
+#define TEXT64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define LONG_TXT TEXT64 TEXT64 TEXT64 TEXT64 TEXT64 TEXT64 TEXT64 TEXT64 TEXT64 TEXT64
 
 static const struct dns_server_entry table[] = {
-	{CHALLENGE, DNS_TYPE_TXT, .aa = true, .answer = {{CHALLENGE, DNS_TYPE_TXT, "token-1"}}},
-	{"big.a.example", DNS_TYPE_TXT, DNS_SERVER_TRUNCATE, .aa = true,
-	 .answer = {{"big.a.example", DNS_TYPE_TXT, LONG_TXT},
-	            {"big.a.example", DNS_TYPE_TXT, "second"}}},
-	{"a.example", DNS_TYPE_SOA, .aa = true,
-	 .answer = {{"a.example", DNS_TYPE_SOA, "ns1.a.example hostmaster.a.example 42"}},
-	 .authority = {{"a.example", DNS_TYPE_NS, "ns1.a.example"}}},
-	{"a.example", DNS_TYPE_CAA, .aa = true,
-	 .answer = {{"a.example", DNS_TYPE_CAA, "0 issue ca.example"}}},
-	{"fail.a.example", DNS_TYPE_TXT, .rcode = DNS_RCODE_SERVFAIL},
-	{"refused.a.example", DNS_TYPE_TXT, .rcode = DNS_RCODE_REFUSED},
-	{"silent.a.example", DNS_TYPE_TXT, .mode = DNS_SERVER_DROP},
-	{"broken.a.example", DNS_TYPE_TXT, DNS_SERVER_MALFORMED, .aa = true,
-	 .answer = {{"broken.a.example", DNS_TYPE_TXT, "x"}}},
-	{"ns1.a.example", DNS_TYPE_A,
-	 .answer = {{"ns1.a.example", DNS_TYPE_CNAME, "host.a.example"},
-	            {"other.a.example", DNS_TYPE_A, "192.0.2.99"},
-	            {"host.a.example", DNS_TYPE_A, "192.0.2.1"},
-	            {"host.a.example", DNS_TYPE_A, "192.0.2.2"}}},
-	{"ns1.a.example", DNS_TYPE_AAAA,
-	 .answer = {{"ns1.a.example", DNS_TYPE_CNAME, "host.a.example"},
-	            {"host.a.example", DNS_TYPE_AAAA, "2001:db8::1"}}},
-	{"v4only.a.example", DNS_TYPE_A,
-	 .answer = {{"v4only.a.example", DNS_TYPE_A, "192.0.2.7"}}},
-	{"v4only.a.example", DNS_TYPE_AAAA, .mode = DNS_SERVER_DROP},
+        {CHALLENGE, DNS_TYPE_TXT, .aa = true, .answer = {{CHALLENGE, DNS_TYPE_TXT, "token-1"}}},
+        {"big.a.example", DNS_TYPE_TXT, DNS_SERVER_TRUNCATE, .aa = true,
+         .answer = {{"big.a.example", DNS_TYPE_TXT, LONG_TXT},
+                    {"big.a.example", DNS_TYPE_TXT, "second"}}},
+        {"a.example", DNS_TYPE_SOA, .aa = true,
+         .answer = {{"a.example", DNS_TYPE_SOA, "ns1.a.example hostmaster.a.example 42"}},
+         .authority = {{"a.example", DNS_TYPE_NS, "ns1.a.example"}}},
+        {"a.example", DNS_TYPE_CAA, .aa = true,
+         .answer = {{"a.example", DNS_TYPE_CAA, "0 issue ca.example"}}},
+        {"fail.a.example", DNS_TYPE_TXT, .rcode = DNS_RCODE_SERVFAIL},
+        {"refused.a.example", DNS_TYPE_TXT, .rcode = DNS_RCODE_REFUSED},
+        {"silent.a.example", DNS_TYPE_TXT, .mode = DNS_SERVER_DROP},
+        {"broken.a.example", DNS_TYPE_TXT, DNS_SERVER_MALFORMED, .aa = true,
+         .answer = {{"broken.a.example", DNS_TYPE_TXT, "x"}}},
+        {"ns1.a.example", DNS_TYPE_A,
+         .answer = {{"ns1.a.example", DNS_TYPE_CNAME, "host.a.example"},
+                    {"other.a.example", DNS_TYPE_A, "192.0.2.99"},
+                    {"host.a.example", DNS_TYPE_A, "192.0.2.1"},
+                    {"host.a.example", DNS_TYPE_A, "192.0.2.2"}}},
+        {"ns1.a.example", DNS_TYPE_AAAA,
+         .answer = {{"ns1.a.example", DNS_TYPE_CNAME, "host.a.example"},
+                    {"host.a.example", DNS_TYPE_AAAA, "2001:db8::1"}}},
+        {"v4only.a.example", DNS_TYPE_A, .answer = {{"v4only.a.example", DNS_TYPE_A, "192.0.2.7"}}},
+        {"v4only.a.example", DNS_TYPE_AAAA, .mode = DNS_SERVER_DROP},
 };
 
 struct fixture;
@@ -437,12 +431,24 @@ test_servers(void **state)
 {
 	struct fixture *f = *state;
 	static const char *const good[] = {
-		"192.0.2.1", "192.0.2.1:5353 [2001:db8::1]:53", "2001:db8::1,192.0.2.2", "  [::1]  ",
+	        "192.0.2.1",
+	        "192.0.2.1:5353 [2001:db8::1]:53",
+	        "2001:db8::1,192.0.2.2",
+	        "  [::1]  ",
 	};
 	static const char *const bad[] = {
-		"", " , ", "192.0.2", "192.0.2.1:0", "192.0.2.1:65536", "192.0.2.1:", "[::1",
-		"[::1]x", "[192.0.2.1]", "ns.example", "1.1.1.1 2.2.2.2 3.3.3.3 4.4.4.4 5.5.5.5 "
-		"6.6.6.6 7.7.7.7 8.8.8.8 9.9.9.9",
+	        "",
+	        " , ",
+	        "192.0.2",
+	        "192.0.2.1:0",
+	        "192.0.2.1:65536",
+	        "192.0.2.1:",
+	        "[::1",
+	        "[::1]x",
+	        "[192.0.2.1]",
+	        "ns.example",
+	        "1.1.1.1 2.2.2.2 3.3.3.3 4.4.4.4 5.5.5.5 "
+	        "6.6.6.6 7.7.7.7 8.8.8.8 9.9.9.9",
 	};
 	struct call c = {0};
 
@@ -466,9 +472,9 @@ test_servers(void **state)
 		assert_non_null(strstr(err, "dns-resolver: "));
 		free(err);
 		c.f = f;
-		assert_int_equal(dns_query(f->dns, "a.example", DNS_TYPE_A, 0, bad[i], on_query, &c,
-		                           NULL),
-		                 -1);
+		assert_int_equal(
+		        dns_query(f->dns, "a.example", DNS_TYPE_A, 0, bad[i], on_query, &c, NULL),
+		        -1);
 	}
 	/* A name dns_msg_query_build refuses. */
 	assert_int_equal(dns_query(f->dns, "a..example", DNS_TYPE_A, 0, NULL, on_query, &c, NULL),
@@ -564,21 +570,21 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_resolver_txt, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_direct_no_recurse, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_truncated_tcp, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rcodes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_deadline, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unreachable, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_destroy_in_flight, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_destroy_in_callback, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_servers, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_system_resolvers, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_resolve_addrs, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_resolve_addrs_destroy, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_resolver_txt, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_direct_no_recurse, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_truncated_tcp, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_rcodes, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_deadline, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_unreachable, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_destroy_in_flight, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_destroy_in_callback, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_servers, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_system_resolvers, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_resolve_addrs, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_resolve_addrs_destroy, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -136,9 +136,9 @@ static void
 test_query_build(void **state)
 {
 	static const uint8_t want[] = {
-		0x12, 0x34, 0x00, 0x00, 0, 1, 0, 0, 0, 0, 0, 0,  15,  '_', 'a', 'c', 'm', 'e', '-',
-		'c',  'h',  'a',  'l',  'l', 'e', 'n', 'g', 'e', 7, 'E', 'x', 'a', 'm', 'p', 'l',
-		'e',  3,    'o',  'r',  'g', 0,   0,   16,  0,   1,
+	        0x12, 0x34, 0x00, 0x00, 0,   1,   0,   0,   0,   0,   0,   0,   15,  '_', 'a',
+	        'c',  'm',  'e',  '-',  'c', 'h', 'a', 'l', 'l', 'e', 'n', 'g', 'e', 7,   'E',
+	        'x',  'a',  'm',  'p',  'l', 'e', 3,   'o', 'r', 'g', 0,   0,   16,  0,   1,
 	};
 	uint8_t buf[DNS_QUERY_MAX];
 	char err[256];
@@ -189,9 +189,9 @@ test_query_build_refuses(void **state)
 	assert_true(dns_msg_query_build(long_name, DNS_TYPE_A, true, 0, buf, sizeof(buf), err,
 	                                sizeof(err)) > 0);
 	/* No room. */
-	assert_int_equal(dns_msg_query_build("example.org", DNS_TYPE_A, true, 0, buf, 20, err,
-	                                     sizeof(err)),
-	                 -1);
+	assert_int_equal(
+	        dns_msg_query_build("example.org", DNS_TYPE_A, true, 0, buf, 20, err, sizeof(err)),
+	        -1);
 }
 
 /* Each type in the answer section, the header's flags, and an authority
@@ -594,16 +594,11 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_query_build),
-		cmocka_unit_test(test_query_build_refuses),
-		cmocka_unit_test(test_parse_types),
-		cmocka_unit_test(test_parse_long_txt),
-		cmocka_unit_test(test_compression),
-		cmocka_unit_test(test_compression_refused),
-		cmocka_unit_test(test_truncated),
-		cmocka_unit_test(test_bad_lengths),
-		cmocka_unit_test(test_name_escapes),
-		cmocka_unit_test(test_names),
+	        cmocka_unit_test(test_query_build),  cmocka_unit_test(test_query_build_refuses),
+	        cmocka_unit_test(test_parse_types),  cmocka_unit_test(test_parse_long_txt),
+	        cmocka_unit_test(test_compression),  cmocka_unit_test(test_compression_refused),
+	        cmocka_unit_test(test_truncated),    cmocka_unit_test(test_bad_lengths),
+	        cmocka_unit_test(test_name_escapes), cmocka_unit_test(test_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
