@@ -4,7 +4,10 @@
 #ifndef ACMED_DNS_TEST_H
 #define ACMED_DNS_TEST_H
 
-#include "io/dns.h"
+#include <stddef.h>
+
+struct dns;
+struct ev_loop;
 
 struct dns_timing {
 	int try_ms; /* DNS_TRY_MS */
@@ -12,7 +15,7 @@ struct dns_timing {
 	double deadline; /* DNS_DEADLINE */
 };
 
-/* dns_create with these waits instead of the defaults. */
+/* dns_create (io/dns.h) with these waits instead of the defaults. */
 struct dns *dns_create_timed(struct ev_loop *loop, const char *servers,
                              const struct dns_timing *timing, char **err);
 
