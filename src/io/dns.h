@@ -8,8 +8,8 @@
  * watchers and its timeout one ev_timer per channel, as io/http_multi.c
  * drives libcurl. A channel is the resolvers' (resolv.conf's, or those
  * configured with `dns-resolver`), or one per server asked directly, made
- * at its first query and kept until dns_destroy (at most DNS_MAX_CHANNELS:
- * an idle one is dropped for a new one beyond that).
+ * at its first query and kept until dns_destroy (at most DNS_MAX_CHANNELS,
+ * io/dns_channel.h: an idle one is dropped for a new one beyond that).
  *
  * Timing: each server is tried DNS_TRIES times, the first try waiting
  * DNS_TRY_MS; c-ares doubles the wait after each round over a channel's
@@ -34,9 +34,6 @@
 #define DNS_TRY_MS 2000
 #define DNS_TRIES 3
 #define DNS_DEADLINE 15.0
-#define DNS_MAX_CHANNELS 256
-/* At most this many servers in a `dns-resolver` list. */
-#define DNS_MAX_SERVERS 8
 
 enum dns_status {
 	DNS_STATUS_OK, /* an answer: rcode is its RCODE, msg is it */
@@ -65,7 +62,7 @@ typedef void (*dns_query_fn)(enum dns_status status, int rcode, const struct dns
                              void *arg);
 
 /* A new resolver on loop. servers: NULL for those of /etc/resolv.conf, or
- * a list of at most DNS_MAX_SERVERS "IP[:PORT]" separated by spaces or
+ * a list of at most DNS_MAX_SERVERS (8) "IP[:PORT]" separated by spaces or
  * commas, each an IPv4 address, an IPv6 address in brackets ("[::1]:53")
  * or alone ("::1"), the port 53 when not given. Returns NULL with *err a
  * new one-line reason (free()) naming the `dns-resolver` key when servers
