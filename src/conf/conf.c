@@ -64,6 +64,8 @@ static const struct conf_key_spec keys[CONF_KEY__MAX] = {
             deploy_hook, 0, CONF_COMMAND_MAX),
         KEY(DNS_HOOK, "dns-hook", WHERE_ANY, CONF_FIELD_STRING, conf_value_parse_text, dns_hook, 0,
             CONF_COMMAND_MAX),
+        KEY(DNS_RESOLVER, "dns-resolver", WHERE_GLOBAL, CONF_FIELD_STRING,
+            conf_value_parse_dns_resolver, dns_resolver, 0, 0),
         KEY(DNS_WAIT, "dns-wait", WHERE_ANY, CONF_FIELD_LONG, conf_value_parse_duration, dns_wait,
             0, LONG_MAX),
         LIST(DOMAINS, "domains", WHERE_CERT | WHERE_CLI, domains, n_domains, CONF_DOMAINS_MAX,

@@ -36,6 +36,7 @@ enum conf_key {
 	CONF_KEY_CONTROL_SOCKET,
 	CONF_KEY_DEPLOY_HOOK,
 	CONF_KEY_DNS_HOOK,
+	CONF_KEY_DNS_RESOLVER,
 	CONF_KEY_DNS_WAIT,
 	CONF_KEY_DOMAINS,
 	CONF_KEY_EAB_ALG,
@@ -132,6 +133,9 @@ struct conf_settings {
 	char *tls_listen; /* the same, for tls-alpn-01; default "[::]:443" */
 	char *http_hook;
 	char *dns_hook;
+	/* "IP[:PORT] ..." (io/dns.h), the servers of every DNS lookup; NULL:
+	 * the system's (/etc/resolv.conf) */
+	char *dns_resolver;
 	char *deploy_hook; /* a command line split on spaces, run without a shell */
 	/* Run once around the orders of a run (renew/batch_hooks.h), as
 	 * deploy_hook is run: before the first, after the last. */

@@ -78,6 +78,9 @@ void conf_value_list_free(char **list, size_t n);
  * spec->item, all or nothing, at most spec->max in all. */
 int conf_value_parse_text(struct conf_settings *s, const struct conf_key_spec *spec,
                           const char *value, char *err, size_t errlen);
+/* dns-resolver: what dns_create takes (io/dns.h). */
+int conf_value_parse_dns_resolver(struct conf_settings *s, const struct conf_key_spec *spec,
+                                  const char *value, char *err, size_t errlen);
 int conf_value_parse_token(struct conf_settings *s, const struct conf_key_spec *spec,
                            const char *value, char *err, size_t errlen);
 int conf_value_parse_bool(struct conf_settings *s, const struct conf_key_spec *spec,

@@ -15,6 +15,7 @@
 #include "base/file.h"
 #include "base/ident.h"
 #include "conf/ca.h"
+#include "io/dns.h"
 #include "io/http.h"
 #include "io/listener.h"
 
@@ -172,6 +173,19 @@ conf_parse_duration(const char *s, long *seconds)
 	ret = 0;
 out:
 	return ret;
+}
+
+int
+conf_value_parse_dns_resolver(struct conf_settings *s, const struct conf_key_spec *spec,
+                              const char *value, char *err, size_t errlen)
+{
+	char why[160];
+
+	if (dns_servers_check(value, why, sizeof(why)) < 0) {
+		conf_value_fail(err, errlen, "%s: invalid value '%s': %s", spec->name, value, why);
+		return -1;
+	}
+	return conf_value_set_string(s, spec, value);
 }
 
 int

@@ -131,6 +131,12 @@ fail:
 	return NULL;
 }
 
+int
+dns_servers_check(const char *servers, char *err, size_t errlen)
+{
+	return dns_channels_check(servers, err, errlen);
+}
+
 struct dns *
 dns_create(struct ev_loop *loop, const char *servers, char **err)
 {

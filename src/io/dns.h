@@ -69,6 +69,10 @@ typedef void (*dns_query_fn)(enum dns_status status, int rcode, const struct dns
  * is wrong, or when c-ares cannot start. */
 struct dns *dns_create(struct ev_loop *loop, const char *servers, char **err);
 
+/* Whether servers is a list dns_create takes (NULL is: the system's).
+ * Returns 0, or -1 with the reason in err (without the key's name). */
+int dns_servers_check(const char *servers, char *err, size_t errlen);
+
 /* Stops everything: queries in flight are dropped without their
  * callbacks, every channel and socket closed. Safe on NULL and from
  * inside a callback of d. */

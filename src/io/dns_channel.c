@@ -154,6 +154,15 @@ out:
 	return ret;
 }
 
+int
+dns_channels_check(const char *servers, char *err, size_t errlen)
+{
+	struct server list[DNS_MAX_SERVERS];
+	size_t n;
+
+	return servers != NULL ? servers_parse(servers, list, &n, err, errlen) : 0;
+}
+
 static void
 sock_free(struct sock *s)
 {

@@ -47,6 +47,10 @@ int dns_channels_init(struct dns_channels *c, struct ev_loop *loop, const char *
 void dns_channels_finish(struct dns_channels *c);
 
 /* The resolvers' channel. Borrowed. */
+/* Whether servers is a list dns_channels_init takes (NULL is). 0, or -1
+ * with the reason in err. */
+int dns_channels_check(const char *servers, char *err, size_t errlen);
+
 struct dns_channel *dns_channels_resolvers(struct dns_channels *c);
 
 /* The channel of server ("IP[:PORT]", one of dns_create's forms), made at

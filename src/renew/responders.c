@@ -5,6 +5,7 @@
 
 #include "base/log.h"
 #include "challenge/select.h"
+#include "io/dns.h"
 #include "renew/fleet_answers.h"
 
 /* One responder and the configuration it serves (challenge_key). */
@@ -18,6 +19,14 @@ struct responders {
 	struct responder *v;
 	size_t n;
 	struct fleet_answers *fleet; /* fleet mode, or NULL */
+	/* The resolvers asked so far, one per dns-resolver value ("" the
+	 * system's): kept until p goes (a reload that changes the value
+	 * leaves the old one to the lookups it has in flight). */
+	struct resolver {
+		char *servers;
+		struct dns *dns;
+	} * resolvers;
+	size_t n_resolvers;
 };
 
 struct responders *
@@ -87,7 +96,51 @@ responders_destroy(struct responders *p)
 	}
 	close_all(p);
 	fleet_answers_destroy(p->fleet);
+	for (size_t i = 0; i < p->n_resolvers; i++) {
+		dns_destroy(p->resolvers[i].dns);
+		free(p->resolvers[i].servers);
+	}
+	free(p->resolvers);
 	free(p);
+}
+
+struct dns *
+responders_dns(struct responders *p, const char *servers)
+{
+	const char *key = servers != NULL ? servers : "";
+	struct resolver *grown;
+	struct dns *d = NULL;
+	char *err = NULL;
+	char *copy = NULL;
+
+	for (size_t i = 0; i < p->n_resolvers; i++) {
+		if (strcmp(p->resolvers[i].servers, key) == 0) {
+			return p->resolvers[i].dns;
+		}
+	}
+	d = dns_create(p->loop, servers, &err);
+	if (d == NULL) {
+		log_error("%s", err != NULL ? err : "dns-resolver: out of memory");
+		goto out;
+	}
+	copy = strdup(key);
+	grown = realloc(p->resolvers, (p->n_resolvers + 1) * sizeof(*grown));
+	if (copy == NULL || grown == NULL) {
+		log_error("out of memory");
+		if (grown != NULL) {
+			p->resolvers = grown;
+		}
+		dns_destroy(d);
+		d = NULL;
+		goto out;
+	}
+	p->resolvers = grown;
+	p->resolvers[p->n_resolvers++] = (struct resolver){copy, d};
+	copy = NULL;
+out:
+	free(copy);
+	free(err);
+	return d;
 }
 
 struct challenge *

@@ -10,6 +10,7 @@
 
 #include "challenge/challenge.h"
 #include "conf/conf.h"
+#include "io/dns.h"
 #include "store/cluster.h"
 
 struct responders;
@@ -24,6 +25,11 @@ void responders_destroy(struct responders *p);
  * one (challenge_create; a port is bound now). Borrowed until
  * responders_close. NULL with the reason logged. */
 struct challenge *responders_get(struct responders *p, const struct conf_settings *s);
+
+/* The resolver for the dns-resolver value servers (NULL: the system's),
+ * made at its first use and shared by every lookup of p's jobs (dns-01
+ * propagation, CAA) until p goes. NULL with the reason logged. */
+struct dns *responders_dns(struct responders *p, const char *servers);
 
 /* How many are open. */
 size_t responders_count(const struct responders *p);
