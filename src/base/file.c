@@ -437,10 +437,10 @@ out:
 /* Opens path for reading when it is a regular file of at most max bytes:
  * the descriptor with its size in *size, or -1 with errno set. */
 static int
-open_regular(const char *path, size_t max, size_t *size)
+open_regular(int dirfd, const char *path, size_t max, size_t *size)
 {
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
 	int err = 0;
 
 	if (fd < 0) {
@@ -517,6 +517,12 @@ read_all(int fd, char **buf, size_t cap, size_t max, size_t *used)
 char *
 file_read(const char *path, size_t max, size_t *len)
 {
+	return file_read_at(AT_FDCWD, path, max, len);
+}
+
+char *
+file_read_at(int dirfd, const char *path, size_t max, size_t *len)
+{
 	char *buf = NULL;
 	char *ret = NULL;
 	size_t cap = 0;
@@ -527,7 +533,7 @@ file_read(const char *path, size_t max, size_t *len)
 	if (max >= SIZE_MAX) {
 		max = SIZE_MAX - 1;
 	}
-	fd = open_regular(path, max, &cap);
+	fd = open_regular(dirfd, path, max, &cap);
 	if (fd < 0) {
 		err = errno;
 		goto out;

@@ -67,6 +67,9 @@ int file_mkdirs(const char *path, mode_t mode);
  * log. */
 char *file_read(const char *path, size_t max, size_t *len);
 
+/* The same for path relative to the folder open as dirfd (or AT_FDCWD). */
+char *file_read_at(int dirfd, const char *path, size_t max, size_t *len);
+
 /* A number for what is at path now (symbolic links followed), folded into
  * seed: it changes when the file is replaced, renamed over, written to,
  * truncated, chmod'ed or removed (a hash of its device, inode, size,

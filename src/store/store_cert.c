@@ -76,20 +76,17 @@ store_cert_dir(const char *state_dir, const char *name)
 	return file_path(state_dir, "certs", name, NULL);
 }
 
-/* The version a symlink (current, previous) points at, or -1. */
+/* The version the symlink name (current, previous) in the folder open as
+ * dirfd points at, or -1. */
 static long
-link_version(const char *dir, const char *name)
+link_version_at(int dirfd, const char *name)
 {
-	char path[PATH_MAX];
 	char target[64];
 	ssize_t n;
 	char *end;
 	long v;
 
-	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path)) {
-		return -1;
-	}
-	n = readlink(path, target, sizeof(target) - 1);
+	n = readlinkat(dirfd, name, target, sizeof(target) - 1);
 	if (n <= 2) {
 		return -1;
 	}
@@ -101,6 +98,19 @@ link_version(const char *dir, const char *name)
 	v = strtol(target + 2, &end, 10);
 	if (errno != 0 || *end != '\0' || v < 0) {
 		return -1;
+	}
+	return v;
+}
+
+/* The same for a link in dir. */
+static long
+link_version(const char *dir, const char *name)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	long v = fd >= 0 ? link_version_at(fd, name) : -1;
+
+	if (fd >= 0) {
+		close(fd);
 	}
 	return v;
 }
@@ -316,22 +326,17 @@ store_cert_installed_at(const char *state_dir, const char *name)
 	return t;
 }
 
+/* A file of the folder open as dirfd, through its link. */
 static char *
-read_set_file(const char *dir, enum store_cert_file file, size_t *len)
+read_set_file(int dirfd, enum store_cert_file file, size_t *len)
 {
-	char path[PATH_MAX];
-
-	if (snprintf(path, sizeof(path), "%s/%s", dir, file_names[file]) >= (int)sizeof(path)) {
-		errno = ENAMETOOLONG;
-		return NULL;
-	}
-	return file_read(path, PEM_MAX, len);
+	return file_read_at(dirfd, file_names[file], PEM_MAX, len);
 }
 
 /* Whether the four files of dir (cert.pem's text already read: cert) make
  * a whole set; what is wrong in problem. */
 static void
-check_set(const char *dir, const struct cert_brief *leaf, const char *cert, size_t cert_len,
+check_set(int dirfd, const struct cert_brief *leaf, const char *cert, size_t cert_len,
           char *problem, size_t len)
 {
 	char *pem[N_FILES] = {NULL};
@@ -345,7 +350,7 @@ check_set(const char *dir, const struct cert_brief *leaf, const char *cert, size
 		if (i == STORE_CERT_CERT) {
 			continue;
 		}
-		pem[i] = read_set_file(dir, (enum store_cert_file)i, &n[i]);
+		pem[i] = read_set_file(dirfd, (enum store_cert_file)i, &n[i]);
 		if (pem[i] == NULL) {
 			snprintf(problem, len, "%s: %s", file_names[i],
 			         errno == ENOENT ? "missing" : strerror(errno));
@@ -400,6 +405,7 @@ store_cert_inspect(const char *state_dir, const char *name, struct store_cert_in
 	char *pem = NULL;
 	size_t len = 0;
 	enum key_type kt;
+	int dirfd = -1;
 	int rc = -1;
 
 	memset(info, 0, sizeof(*info));
@@ -407,8 +413,19 @@ store_cert_inspect(const char *state_dir, const char *name, struct store_cert_in
 	if (dir == NULL) {
 		goto out;
 	}
-	info->version = link_version(dir, "current");
-	pem = read_set_file(dir, STORE_CERT_CERT, &len);
+	/* Each file through the folder's own links, looked up from the folder
+	 * (one path walk for the five). */
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0) {
+		if (errno != ENOENT) {
+			snprintf(info->problem, sizeof(info->problem), "cert.pem: %s",
+			         strerror(errno));
+		}
+		rc = 0;
+		goto out;
+	}
+	info->version = link_version_at(dirfd, "current");
+	pem = read_set_file(dirfd, STORE_CERT_CERT, &len);
 	leaf = pem != NULL ? cert_brief_read(pem, len) : NULL;
 	if (leaf == NULL) {
 		if (pem != NULL || errno != ENOENT || info->version >= 0) {
@@ -431,9 +448,12 @@ store_cert_inspect(const char *state_dir, const char *name, struct store_cert_in
 	if (cert_brief_key_type(leaf, &kt) == 0) {
 		snprintf(info->key_type, sizeof(info->key_type), "%s", key_type_name(kt));
 	}
-	check_set(dir, leaf, pem, len, info->problem, sizeof(info->problem));
+	check_set(dirfd, leaf, pem, len, info->problem, sizeof(info->problem));
 	rc = 0;
 out:
+	if (dirfd >= 0) {
+		close(dirfd);
+	}
 	cert_brief_free(leaf);
 	free(pem);
 	free(dir);
