@@ -466,28 +466,44 @@ out:
 uint64_t
 store_cert_identity(const char *state_dir, const char *name, uint64_t *folder)
 {
+	return store_cert_identities(state_dir, name, folder, NULL);
+}
+
+uint64_t
+store_cert_identities(const char *state_dir, const char *name, uint64_t *folder, uint64_t *state)
+{
 	char *dir = store_cert_dir(state_dir, name);
-	char path[PATH_MAX];
 	uint64_t id = 0;
-	int fd = -1;
+	int dirfd = -1, fd = -1;
 
 	if (folder != NULL) {
 		*folder = 0;
 	}
-	if (dir == NULL || snprintf(path, sizeof(path), "%s/current", dir) >= (int)sizeof(path)) {
+	if (state != NULL) {
+		*state = 0;
+	}
+	if (dir == NULL) {
 		goto out;
 	}
-	/* The folder's own times change with each of its entries: the four
+	/* Everything from the folder's descriptor: one path walk. The
+	 * folder's own times change with each of its entries: the four
 	 * links, current, state.json. */
-	id = file_identity(dir, 0);
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	id = dirfd >= 0 ? file_identity_at(dirfd, ".", 0) : file_identity(dir, 0);
 	if (folder != NULL) {
 		*folder = id;
 	}
+	if (state != NULL) {
+		*state = dirfd >= 0 ? file_identity_at(dirfd, "state.json", 0) : id;
+	}
+	if (dirfd < 0) {
+		goto out;
+	}
 	/* The files themselves change in place without their folders: each
 	 * one's, looked up once through current. */
-	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = openat(dirfd, "current", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
-		id = file_identity(path, id);
+		id = file_identity_at(dirfd, "current", id);
 		goto out;
 	}
 	for (size_t i = 0; i < N_FILES; i++) {
@@ -496,6 +512,9 @@ store_cert_identity(const char *state_dir, const char *name, uint64_t *folder)
 out:
 	if (fd >= 0) {
 		close(fd);
+	}
+	if (dirfd >= 0) {
+		close(dirfd);
 	}
 	free(dir);
 	return id;

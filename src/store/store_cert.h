@@ -132,6 +132,12 @@ uint64_t store_cert_folder_identity(const char *state_dir, const char *name);
  * folder's own. 0 for a bad name. */
 uint64_t store_cert_identity(const char *state_dir, const char *name, uint64_t *folder);
 
+/* The same, with *state (may be NULL) the identity of certs/<name>/state.json
+ * (state_identity's) and *folder the folder's, all read from one
+ * descriptor of the folder. */
+uint64_t store_cert_identities(const char *state_dir, const char *name, uint64_t *folder,
+                               uint64_t *state);
+
 /* The key of an order in flight (pending.key), kept so that a restart
  * resumes the order: saved (0600, atomically, its folder not synced: its
  * name lasts with the next state_save of the same certificate, which

@@ -474,8 +474,7 @@ store_index_read(struct store_index *ix, const char *name, struct store_cert_inf
 	}
 	/* Taken before the files are read: one that changes meanwhile makes
 	 * the next look read it again. */
-	set_id = store_cert_identity(ix->state_dir, name, folder);
-	state_id = state_identity(dir);
+	set_id = store_cert_identities(ix->state_dir, name, folder, &state_id);
 	pthread_mutex_lock(&ix->lock);
 	rec = strmap_get(&ix->records, name);
 	pthread_mutex_unlock(&ix->lock);
