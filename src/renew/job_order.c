@@ -626,7 +626,11 @@ caa_begin(struct job *job, struct challenge *responder, EVP_PKEY *key)
 	req.ca_ids = (const char *const *)ids;
 	req.n_ca_ids = n;
 	req.account_uri = job->ca->issue.acct != NULL ? job->ca->issue.acct->url : NULL;
-	req.method = challenge_type_name(responder->ops->type);
+	/* A responder of no known type leaves validationmethods undecided
+	 * (a warning), never a refusal. */
+	req.method = responder->ops->type != CHALLENGE_TYPE_UNKNOWN
+	                     ? challenge_type_name(responder->ops->type)
+	                     : NULL;
 	job->caa = caa_check_start(job->sh->loop, &caa_dns_ops, dns, &req, job->ids, job->n_ids,
 	                           on_caa_done, job);
 	if (job->caa == NULL) {
