@@ -490,6 +490,8 @@ connect_one_more(struct session_more *m, size_t i, const struct conf_settings *s
 	ca->ca_url = url;
 	ca->new_order_concurrency = st->new_order_concurrency;
 	ca->profile = st->profile;
+	ca->caa_identities = st->caa_identities;
+	ca->n_caa_identities = st->n_caa_identities;
 	session_account_options(st, &ca->account_options);
 	if (!need_ca) {
 		return SESSION_OK;

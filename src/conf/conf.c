@@ -40,6 +40,10 @@ static const struct conf_key_spec keys[CONF_KEY__MAX] = {
             CONF_CA_LIST_MAX),
         KEY(CA_FILE, "ca-file", WHERE_ANY_CA, CONF_FIELD_STRING, conf_value_parse_text, ca_file, 0,
             PATH_MAX - 1),
+        KEY(CAA_CHECK, "caa-check", WHERE_ANY, CONF_FIELD_BOOL, conf_value_parse_bool, caa_check, 0,
+            0),
+        LIST(CAA_IDENTITY, "caa-identity", WHERE_ANY_CA, caa_identities, n_caa_identities,
+             CONF_CAA_IDENTITIES_MAX, conf_value_parse_caa_identity),
         KEY(CERT_GROUP, "cert-group", WHERE_ANY, CONF_FIELD_LONG, conf_value_parse_group,
             cert_group, 0, 0),
         KEY(CERT_MODE, "cert-mode", WHERE_ANY, CONF_FIELD_LONG, conf_value_parse_mode, cert_mode, 0,
@@ -177,7 +181,8 @@ conf_set(struct conf_settings *s, enum conf_where where, const char *key, const 
 			conf_value_fail(
 			        err, errlen,
 			        "%s: not a key of a [ca NAME] section (it takes url, staging, "
-			        "ca-file, email, agree-tos, account-key-type, eab-kid, "
+			        "ca-file, caa-identity, email, agree-tos, account-key-type, "
+			        "eab-kid, "
 			        "eab-hmac-key, eab-hmac-key-file, eab-alg, profile, "
 			        "staging-eab-kid, "
 			        "staging-eab-hmac-key, "
@@ -341,6 +346,7 @@ resolve_layers(const struct conf_settings *const *layers, size_t n, struct conf_
 	out->notify_interval = 86400;
 	out->warn_before = 7 * 86400;
 	out->dns_wait = 0;
+	out->caa_check = true;
 	out->concurrency = 16;
 	out->new_order_concurrency = 1;
 	out->renew_before = 0;

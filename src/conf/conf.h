@@ -24,6 +24,8 @@ enum conf_key {
 	CONF_KEY_AGREE_TOS,
 	CONF_KEY_CA,
 	CONF_KEY_CA_FILE,
+	CONF_KEY_CAA_CHECK,
+	CONF_KEY_CAA_IDENTITY,
 	CONF_KEY_CERT_GROUP,
 	CONF_KEY_CERT_MODE,
 	CONF_KEY_CERT_OWNER,
@@ -136,6 +138,14 @@ struct conf_settings {
 	/* "IP[:PORT] ..." (io/dns.h), the servers of every DNS lookup; NULL:
 	 * the system's (/etc/resolv.conf) */
 	char *dns_resolver;
+	/* Whether each name's CAA records are looked at before an order
+	 * (renew/caa_check.h); default true. */
+	bool caa_check;
+	/* The CA's issuer domain names (RFC 8659 section 4.2), lower case, no
+	 * trailing dot, for a CA whose directory lists no caaIdentities; at
+	 * most CONF_CAA_IDENTITIES_MAX. */
+	char **caa_identities;
+	size_t n_caa_identities;
 	char *deploy_hook; /* a command line split on spaces, run without a shell */
 	/* Run once around the orders of a run (renew/batch_hooks.h), as
 	 * deploy_hook is run: before the first, after the last. */
@@ -227,6 +237,9 @@ struct conf_ca {
 	int line;
 	struct conf_settings settings;
 };
+
+/* The most caa-identity items. */
+#define CONF_CAA_IDENTITIES_MAX 8
 
 /* The most items in a ca list, and the longest item. */
 #define CONF_CA_LIST_MAX 4

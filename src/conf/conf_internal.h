@@ -151,6 +151,10 @@ int conf_value_parse_domain(const struct conf_key_spec *spec, const char *item, 
                             char *out, size_t outlen, char *err, size_t errlen);
 int conf_value_parse_email(const struct conf_key_spec *spec, const char *item, size_t len,
                            char *out, size_t outlen, char *err, size_t errlen);
+/* caa-identity (conf_value_ca.c): an issuer-domain-name of RFC 8659 section
+ * 4.2, LDH labels, lower cased, a trailing dot dropped. */
+int conf_value_parse_caa_identity(const struct conf_key_spec *spec, const char *item, size_t len,
+                                  char *out, size_t outlen, char *err, size_t errlen);
 
 /* The notification keys (conf_value_notify.c): notify-email one address
  * (as email's, "mailto:" dropped); notify-webhook an https URL, or http to

@@ -189,3 +189,48 @@ out:
 	}
 	return ret;
 }
+
+int
+conf_value_parse_caa_identity(const struct conf_key_spec *spec, const char *item, size_t len,
+                              char *out, size_t outlen, char *err, size_t errlen)
+{
+	const char *why = NULL;
+	size_t label = 0;
+
+	/* "pebble.test." is how a zone file writes it; CAA values never
+	 * carry the dot (RFC 8659 section 4.2). */
+	if (len > 1 && item[len - 1] == '.') {
+		len--;
+	}
+	if (len == 0 || len > 253 || len >= outlen) {
+		why = "not 1 to 253 characters";
+		goto out;
+	}
+	for (size_t i = 0; i <= len && why == NULL; i++) {
+		char c = i < len ? item[i] : '.';
+
+		if (c == '.') {
+			if (label == 0 || label > 63 || item[i - 1] == '-') {
+				why = "a label empty, longer than 63 or ending in '-'";
+			}
+			label = 0;
+		} else if (isalnum((unsigned char)c) || (c == '-' && label > 0)) {
+			out[i] = (char)tolower((unsigned char)c);
+			label++;
+		} else {
+			why = "letters, digits and '-' between the dots only (RFC 8659 4.2)";
+		}
+		if (i < len && c == '.') {
+			out[i] = '.';
+		}
+	}
+	if (why == NULL) {
+		out[len] = '\0';
+	}
+out:
+	if (why != NULL) {
+		conf_value_fail(err, errlen, "%s: invalid issuer domain '%.*s': %s", spec->name,
+		                (int)len, item, why);
+	}
+	return why != NULL ? -1 : 0;
+}

@@ -605,6 +605,8 @@ job_destroy(struct job *job)
 		lock_wait_stop(&job->lock_wait);
 	}
 	issue_destroy(job->issue);
+	caa_check_destroy(job->caa);
+	EVP_PKEY_free(job->caa_key);
 	if (job->batch_entered) {
 		batch_hooks_leave(job->sh->batch, job);
 	}

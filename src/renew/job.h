@@ -89,6 +89,11 @@ struct job_ca {
 	/* The profile of its [ca] section, for the certificates it gets by
 	 * failover (their own is for their first CA), or NULL. */
 	const char *profile;
+	/* The caa-identity of its settings, for the certificates it gets by
+	 * failover when its directory lists no caaIdentities (their own
+	 * settings' are for their first CA). */
+	char *const *caa_identities;
+	size_t n_caa_identities;
 };
 
 /* What the jobs of one runner share; the runner owns it. */

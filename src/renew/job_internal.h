@@ -7,6 +7,7 @@
 
 #include <openssl/evp.h>
 
+#include "renew/caa_check.h"
 #include "renew/fleet.h"
 #include "renew/install.h"
 #include "renew/job.h"
@@ -54,6 +55,12 @@ struct job {
 	const EVP_PKEY *pending_key; /* the key pending.key holds, or NULL */
 	bool install_failed; /* the CA issued, the install failed: order kept */
 	char *replaces; /* ARI ID of the installed certificate */
+	/* The CAA check before a new order (renew/caa_check.h) on its way, and
+	 * what the order goes on with once it is over: the responder
+	 * (borrowed) and the key (owned; NULL: a new one). */
+	struct caa_check *caa;
+	struct challenge *caa_responder;
+	EVP_PKEY *caa_key;
 	bool has_step;
 	enum acme_order_step step;
 	time_t retry_after; /* the CA's Retry-After with a refusal */

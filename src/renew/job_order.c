@@ -5,6 +5,7 @@
 
 #include "base/log.h"
 #include "crypto/key.h"
+#include "renew/caa_dns.h"
 #include "renew/deploy.h"
 #include "renew/install.h"
 #include "renew/job_internal.h"
@@ -465,6 +466,182 @@ order_key(struct job *job, const struct policy_decision *d, EVP_PKEY **key)
 	}
 }
 
+/* Places the order with responder and key (taken over; NULL: a new one). */
+static void
+place_order(struct job *job, struct challenge *responder, EVP_PKEY *key)
+{
+	struct issue_request req;
+
+	memset(&req, 0, sizeof(req));
+	req.responder = responder;
+	req.key = key;
+	/* RFC 9773 section 5: a renewal names the certificate it replaces
+	 * when the CA speaks ARI. */
+	if (job_ca_offers_ari(job) && job->view.info.present && job->view.info.ari_id != NULL &&
+	    (job->view.st.ca == NULL || strcmp(job->view.st.ca, job->ca->url) == 0)) {
+		job->replaces = strdup(job->view.info.ari_id);
+	}
+	req.name = job->name;
+	req.ids = job->ids;
+	req.n_ids = job->n_ids;
+	req.key_type = job->s.key_type;
+	req.profile = job->s.profile;
+	req.chain.issuer = job->s.preferred_chain;
+	req.chain.shortest = job->s.chain == CONF_CHAIN_SHORTEST;
+	req.replaces = job->replaces;
+	req.resume_url = job->resume_url;
+	req.on_url = on_order_url;
+	req.on_step = on_step;
+	req.done = on_issued;
+	req.arg = job;
+	job->issue = issue_create(&job->ca->issue, &req);
+	if (job->issue == NULL) {
+		EVP_PKEY_free(req.key);
+		job_fail(job, "%s: cannot start the order", job->name);
+		return;
+	}
+	issue_run(job->issue);
+}
+
+/* --- CAA before the order ------------------------------------------- */
+
+/* The CA's issuer domain names: its directory's caaIdentities, else the
+ * caa-identity of its settings (the job's own for the CA they were
+ * resolved for, the CA's for one failed over to); *n 0 when neither. */
+static char *const *
+caa_ids(const struct job *job, size_t *n)
+{
+	const struct acme_directory *dir = acme_client_directory(job->ca->issue.client);
+
+	if (dir != NULL && dir->n_caa_identities > 0) {
+		*n = dir->n_caa_identities;
+		return dir->caa_identities;
+	}
+	if (job->fallback[0] == '\0') {
+		*n = job->s.n_caa_identities;
+		return job->s.caa_identities;
+	}
+	*n = job->ca->n_caa_identities;
+	return job->ca->caa_identities;
+}
+
+/* The reason of the first name check forbids, in buf: "CAA of NAME: ..."
+ * (the owner of the records, which caa_decide names), with the name asked
+ * for when that is another, and how many more are forbidden. */
+static void
+caa_refusal(const struct caa_check *check, char *buf, size_t len)
+{
+	size_t first = 0, others = 0;
+	char own[300];
+	const char *name;
+	const char *reason;
+
+	caa_check_verdict(check, &first);
+	name = caa_check_name(check, first);
+	reason = caa_check_result(check, first)->reason;
+	for (size_t i = first + 1; i < caa_check_count(check); i++) {
+		others += caa_check_result(check, i)->verdict == CAA_FORBIDDEN;
+	}
+	snprintf(own, sizeof(own), "CAA of %s: ", name);
+	snprintf(buf, len, "%s%s%s", strncmp(reason, own, strlen(own)) == 0 ? "" : name,
+	         strncmp(reason, own, strlen(own)) == 0 ? "" : ": ", reason);
+	if (others > 0 && strlen(buf) < len) {
+		snprintf(buf + strlen(buf), len - strlen(buf), " (and %zu more name%s)", others,
+		         others > 1 ? "s" : "");
+	}
+}
+
+static void
+on_caa_done(struct caa_check *check, void *arg)
+{
+	struct job *job = arg;
+	struct challenge *responder = job->caa_responder;
+	EVP_PKEY *key = job->caa_key;
+	char line[JOB_MESSAGE_LEN - 32];
+
+	job->caa = NULL;
+	job->caa_key = NULL;
+	job->caa_responder = NULL;
+	switch (caa_check_verdict(check, NULL)) {
+	case CAA_ALLOWED:
+		log_debug("%s: %s", job->name, caa_check_summary(check, line, sizeof(line)));
+		caa_check_destroy(check);
+		place_order(job, responder, key);
+		return;
+	case CAA_UNCHECKED:
+		/* A DNS failure hides records that may allow as well as
+		 * forbid: the CA looks again and decides (RFC 8659 section 3
+		 * leaves it to the CA). */
+		log_warn("%s: %s; ordering all the same", job->name,
+		         caa_check_summary(check, line, sizeof(line)));
+		caa_check_destroy(check);
+		place_order(job, responder, key);
+		return;
+	default:
+		break;
+	}
+	caa_refusal(check, line, sizeof(line));
+	caa_check_destroy(check);
+	EVP_PKEY_free(key);
+	/* That CA's refusal, not the name's: another CA of the list may be
+	 * named. */
+	if (job_failover(job, line)) {
+		return;
+	}
+	/* Fixed in the zone, not at the CA: no backoff held against it. */
+	job->local_failure = true;
+	job_fail(job, "not ordered: %s", line);
+}
+
+/* Starts the CAA check of the job's names before a new order (issue #18)
+ * with responder and key (taken over when it started). Returns true when
+ * it started (the order goes on from on_caa_done), false when the order
+ * goes on now: caa-check = no, or no identity of the CA to check against. */
+static bool
+caa_begin(struct job *job, struct challenge *responder, EVP_PKEY *key)
+{
+	struct caa_request req;
+	struct dns *dns;
+	size_t n = 0;
+	char *const *ids = caa_ids(job, &n);
+
+	if (!job->s.caa_check) {
+		return false;
+	}
+	if (n == 0) {
+		/* Nothing to compare the records with: no lookup at all. */
+		log_debug("%s: CAA not checked: %s lists no caaIdentities and no caa-identity "
+		          "is set",
+		          job->name, job->ca->url);
+		return false;
+	}
+	dns = responders_dns(job->sh->responders, job->s.dns_resolver);
+	if (dns == NULL) {
+		log_warn("%s: CAA not checked: no resolver (see dns-resolver); ordering all the "
+		         "same",
+		         job->name);
+		return false;
+	}
+	memset(&req, 0, sizeof(req));
+	req.ca_ids = (const char *const *)ids;
+	req.n_ca_ids = n;
+	req.account_uri = job->ca->issue.acct != NULL ? job->ca->issue.acct->url : NULL;
+	/* A responder of no known type leaves validationmethods undecided
+	 * (a warning), never a refusal. */
+	req.method = responder->ops->type != CHALLENGE_TYPE_UNKNOWN
+	                     ? challenge_type_name(responder->ops->type)
+	                     : NULL;
+	job->caa = caa_check_start(job->sh->loop, &caa_dns_ops, dns, &req, job->ids, job->n_ids,
+	                           on_caa_done, job);
+	if (job->caa == NULL) {
+		log_warn("%s: CAA not checked: out of memory; ordering all the same", job->name);
+		return false;
+	}
+	job->caa_responder = responder;
+	job->caa_key = key;
+	return true;
+}
+
 /* The pre-hook ran (or failed) for the job's batch. */
 static void
 on_pre_hook(const char *failed, void *arg)
@@ -485,7 +662,8 @@ on_pre_hook(const char *failed, void *arg)
 void
 job_order(struct job *job, const struct policy_decision *d)
 {
-	struct issue_request req;
+	struct challenge *responder = NULL;
+	EVP_PKEY *key = NULL;
 
 	if (d != &job->order_decision) {
 		job->order_decision = *d;
@@ -515,34 +693,12 @@ job_order(struct job *job, const struct policy_decision *d)
 		batch_hooks_enter(job->sh->batch, job->name, on_pre_hook, job);
 		return;
 	}
-	memset(&req, 0, sizeof(req));
-	if (!can_order(job, d, &req.responder) || order_key(job, d, &req.key) < 0) {
+	if (!can_order(job, d, &responder) || order_key(job, d, &key) < 0) {
 		return;
 	}
-	/* RFC 9773 section 5: a renewal names the certificate it replaces
-	 * when the CA speaks ARI. */
-	if (job_ca_offers_ari(job) && job->view.info.present && job->view.info.ari_id != NULL &&
-	    (job->view.st.ca == NULL || strcmp(job->view.st.ca, job->ca->url) == 0)) {
-		job->replaces = strdup(job->view.info.ari_id);
-	}
-	req.name = job->name;
-	req.ids = job->ids;
-	req.n_ids = job->n_ids;
-	req.key_type = job->s.key_type;
-	req.profile = job->s.profile;
-	req.chain.issuer = job->s.preferred_chain;
-	req.chain.shortest = job->s.chain == CONF_CHAIN_SHORTEST;
-	req.replaces = job->replaces;
-	req.resume_url = job->resume_url;
-	req.on_url = on_order_url;
-	req.on_step = on_step;
-	req.done = on_issued;
-	req.arg = job;
-	job->issue = issue_create(&job->ca->issue, &req);
-	if (job->issue == NULL) {
-		EVP_PKEY_free(req.key);
-		job_fail(job, "%s: cannot start the order", job->name);
+	/* A resumed order was checked when it was placed. */
+	if (job->resume_url == NULL && caa_begin(job, responder, key)) {
 		return;
 	}
-	issue_run(job->issue);
+	place_order(job, responder, key);
 }

@@ -82,6 +82,8 @@ ca_init(struct job_runner *r, size_t i, const struct job_runner_ca *c)
 	ca->url = c->ca_url;
 	ca->offline = c->offline != NULL ? c->offline : "the CA cannot be reached";
 	ca->profile = c->profile;
+	ca->caa_identities = c->caa_identities;
+	ca->n_caa_identities = c->n_caa_identities;
 }
 
 /* The config's first CA, then its more_cas (a URL already had is left

@@ -31,6 +31,9 @@ struct job_runner_ca {
 	long new_order_concurrency; /* 0: 1 */
 	const char *offline; /* why client is NULL */
 	const char *profile; /* its [ca] section's, for failovers; or NULL */
+	/* Its caa-identity, for failovers (job_ca); borrowed. */
+	char *const *caa_identities;
+	size_t n_caa_identities;
 };
 
 struct job_runner_config {

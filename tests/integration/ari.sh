@@ -205,6 +205,8 @@ new_conf()
 ca = $DIR_URL
 ca-file = $CA_FILE
 agree-tos = yes
+# The mock lists caaIdentities: no CAA lookup leaves loopback.
+caa-check = no
 state-dir = $dir/state
 control-socket = $dir/ctl.sock
 challenge = http-01

@@ -126,6 +126,8 @@ t_big_replies()
 		echo "ca = $DIR_URL"
 		echo "ca-file = $CA_FILE"
 		echo "agree-tos = yes"
+		# The mock lists caaIdentities: no CAA lookup leaves loopback.
+		echo "caa-check = no"
 		echo "state-dir = $D/state"
 		echo "control-socket = $D/ctl.sock"
 		echo "webroot = $D/www"

@@ -61,6 +61,8 @@ batch_conf()
 		echo "ca = ${CA_URL:-$PEBBLE_DIR_URL}"
 		echo "ca-file = ${CA_PEM:-$PEBBLE_CA_FILE}"
 		echo "agree-tos = yes"
+		# The mock lists caaIdentities: no CAA lookup leaves loopback.
+		echo "caa-check = no"
 		echo "state-dir = $st"
 		echo "http-listen = 127.0.0.1:${HTTP_PORT:-$PEBBLE_HTTP_PORT}"
 		printf '%s\n' "$@"

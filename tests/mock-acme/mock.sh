@@ -18,7 +18,7 @@
 # $T/mock), MLOG (its request log, one JSON object a line) and MLOG_MARK (0).
 # mock_start sets MOCK_PORT, MOCK_URL (https://127.0.0.1:PORT), DIR_URL (the
 # ACME directory), CA_FILE (the CA of its TLS certificate) and CA_OPTS (acmed's
-# --ca and --ca-file for them). The mock is killed at exit (lib_track_pid).
+# --ca and --ca-file for them, and -c with a file that says caa-check = no). The mock is killed at exit (lib_track_pid).
 
 # mock_init: checks the tools and names the mock's files; exits 77 when
 # python3, openssl or curl is missing, 99 when mock_acme.py is.
@@ -59,8 +59,11 @@ mock_start()
 	MOCK_URL=https://127.0.0.1:$MOCK_PORT
 	DIR_URL=$MOCK_URL/dir
 	CA_FILE=$MOCK_DIR/tls-ca.pem
+	# The mock lists caaIdentities: without this file acmed would ask the
+	# system's resolvers for the test names' CAA records, off loopback.
+	printf 'caa-check = no\n' >"$MOCK_DIR/acmed.conf" || return 1
 	# shellcheck disable=SC2034 # for the scripts that source this file
-	CA_OPTS=(--ca "$DIR_URL" --ca-file "$CA_FILE")
+	CA_OPTS=(--ca "$DIR_URL" --ca-file "$CA_FILE" -c "$MOCK_DIR/acmed.conf")
 	[[ $MOCK_PORT =~ ^[0-9]+$ ]]
 }
 

@@ -1389,11 +1389,13 @@ test_ca_section_errors(void **state)
 	          "letsencrypt-staging, zerossl)"}},
 	        {"[ca a]\nurl = https://a.example/d\ndomains = a.example\nwebroot = /w\n",
 	         {"3: domains: not a key of a [ca NAME] section (it takes url, staging, ca-file, "
-	          "email, agree-tos, account-key-type, eab-kid, eab-hmac-key, eab-hmac-key-file, "
+	          "caa-identity, email, agree-tos, account-key-type, eab-kid, eab-hmac-key, "
+	          "eab-hmac-key-file, "
 	          "eab-alg, profile, staging-eab-kid, staging-eab-hmac-key, "
 	          "new-order-concurrency)",
 	          "4: webroot: not a key of a [ca NAME] section (it takes url, staging, ca-file, "
-	          "email, agree-tos, account-key-type, eab-kid, eab-hmac-key, eab-hmac-key-file, "
+	          "caa-identity, email, agree-tos, account-key-type, eab-kid, eab-hmac-key, "
+	          "eab-hmac-key-file, "
 	          "eab-alg, profile, staging-eab-kid, staging-eab-hmac-key, "
 	          "new-order-concurrency)"}},
 	        {"url = https://a.example/d\n", {"1: url: only valid in a [ca NAME] section"}},
@@ -1410,11 +1412,55 @@ test_ca_section_errors(void **state)
 	          "buypass-staging, google, google-staging, letsencrypt, letsencrypt-staging, "
 	          "zerossl"}},
 	        {"ca = a b a\n", {"1: ca: 'a' is listed twice"}},
+	        {"caa-identity = pebble.test. -x.example\n",
+	         {"1: caa-identity: invalid issuer domain '-x.example': letters, digits and '-' "
+	          "between the dots only (RFC 8659 4.2)"}},
+	        {"caa-identity = a..b\ncaa-check = maybe\n",
+	         {"1: caa-identity: invalid issuer domain 'a..b': a label empty, longer than 63 or "
+	          "ending in '-'",
+	          "2: caa-check: invalid value 'maybe': expected yes or no"}},
+	        {"caa-identity = a b c d e f g h i\n", {"1: caa-identity: more than 8 values"}},
 	        {"ca = a b c d e\n", {"1: ca: at most 4 CAs"}},
 	};
 
 	(void)state;
 	CHECK_BAD(cases);
+}
+
+/* caa-check defaults to yes; caa-identity is a CA's: a [ca] section's
+ * goes to the certificates ordered from it, a cert's own wins. */
+static void
+test_caa_keys(void **state)
+{
+	struct conf conf;
+	struct conf_settings out;
+
+	(void)state;
+	conf_file_write(
+	        "ca = main other\ncaa-identity = Global.Example.\n"
+	        "[ca main]\nurl = https://ca.example/dir\ncaa-identity = ca.example "
+	        "ca2.example\n"
+	        "[ca other]\nurl = https://other.example/dir\n"
+	        "[cert w]\ndomains = w.example\n"
+	        "[cert x]\ndomains = x.example\ncaa-check = no\ncaa-identity = x.example\n");
+	conf_init(&conf);
+	assert_int_equal(conf_load(&conf, conf_file_path), 0);
+	assert_int_equal(conf_resolve_at(&conf, &conf.certs[0], NULL, 0, &out), 0);
+	assert_true(out.caa_check);
+	assert_int_equal(out.n_caa_identities, 2);
+	assert_string_equal(out.caa_identities[0], "ca.example");
+	assert_string_equal(out.caa_identities[1], "ca2.example");
+	conf_settings_finish(&out);
+	assert_int_equal(conf_resolve_at(&conf, &conf.certs[0], NULL, 1, &out), 0);
+	assert_int_equal(out.n_caa_identities, 1);
+	assert_string_equal(out.caa_identities[0], "global.example");
+	conf_settings_finish(&out);
+	assert_int_equal(conf_resolve_at(&conf, &conf.certs[1], NULL, 0, &out), 0);
+	assert_false(out.caa_check);
+	assert_int_equal(out.n_caa_identities, 1);
+	assert_string_equal(out.caa_identities[0], "x.example");
+	conf_settings_finish(&out);
+	conf_finish(&conf);
 }
 
 /* node-name when set, else the host name. */
@@ -1566,6 +1612,7 @@ main(void)
 	        cmocka_unit_test(test_fleet_errors),
 	        cmocka_unit_test(test_output_keys),
 	        cmocka_unit_test(test_output_errors),
+	        cmocka_unit_test(test_caa_keys),
 	        cmocka_unit_test(test_node_name),
 	        cmocka_unit_test(test_duplicate_section_dropped),
 	        cmocka_unit_test(test_unreadable),

@@ -23,6 +23,7 @@
 
 #include "store/state.h"
 #include "store/store_cert.h"
+#include "dns_server.h"
 #include "fake_ca.h"
 #include "pki.h"
 #include "tmpdir.h"
@@ -647,6 +648,121 @@ test_responder_reason_stored(void **state)
 	f->cfg.loop = EV_DEFAULT;
 }
 
+/* --- CAA before the order ------------------------------------------- */
+
+static const struct dns_server_entry caa_table[] = {
+        {"example.com", DNS_TYPE_CAA,
+         .answer = {{"example.com", DNS_TYPE_CAA, "0 issue other.example"}}},
+        {"www.example.com", DNS_TYPE_CAA, .mode = DNS_SERVER_ANSWER},
+        {"allowed.test", DNS_TYPE_CAA,
+         .answer = {{"allowed.test", DNS_TYPE_CAA, "0 issue ca.example"}}},
+};
+
+/* A job whose names' CAA records (on a DNS server of the test) forbid
+ * ca.example: no newOrder, the record named, no backoff (a local
+ * failure); with a second CA in the list, the job moves there (offline
+ * here: its reason ends it); records that allow let the order go. */
+static void
+caa_case(struct fixture *f, const char *domains, bool second_ca, const char *want, int new_orders)
+{
+	struct fake_ca ca;
+	struct acme_account_handle acct;
+	struct job_runner_ca second;
+	struct dns_server dns;
+	char err[256];
+	char listen[32];
+	char *dir;
+	struct state st;
+
+	fake_ca_init(&ca, CHALLENGE_TYPE_HTTP01);
+	dns_server_start(&dns, ca.loop, caa_table, sizeof(caa_table) / sizeof(caa_table[0]));
+	memset(&acct, 0, sizeof(acct));
+	acct.key = key_generate(KEY_TYPE_EC_P256);
+	acct.url = strdup(FAKE_CA "/acct/1");
+	memset(&second, 0, sizeof(second));
+	second.ca_url = "https://second.test/dir";
+	second.offline = "the second CA is away";
+	f->cfg.loop = ca.loop;
+	f->cfg.client = fake_ca_client(&ca);
+	f->cfg.acct = &acct;
+	f->cfg.ca_url = FAKE_CA_DIRECTORY;
+	if (second_ca) {
+		f->cfg.more_cas = &second;
+		f->cfg.n_more_cas = 1;
+	}
+	conf_settings_finish(&f->s);
+	assert_int_equal(conf_set(&f->s, CONF_WHERE_CERT, "domains", domains, err, sizeof(err)), 0);
+	if (second_ca) {
+		assert_int_equal(conf_set(&f->s, CONF_WHERE_CERT, "ca",
+		                          FAKE_CA_DIRECTORY " https://second.test/dir", err,
+		                          sizeof(err)),
+		                 0);
+	}
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", free_port());
+	assert_int_equal(conf_set(&f->s, CONF_WHERE_CERT, "http-listen", listen, err, sizeof(err)),
+	                 0);
+	assert_int_equal(
+	        conf_set(&f->s, CONF_WHERE_GLOBAL, "dns-resolver", dns.addr, err, sizeof(err)), 0);
+	assert_int_equal(
+	        conf_set(&f->s, CONF_WHERE_CERT, "caa-identity", "ca.example", err, sizeof(err)),
+	        0);
+	f->s.caa_check = true;
+	fake_ca_problem(&ca, FAKE_CA_NEW_ORDER, 400,
+	                "{\"type\":\"urn:ietf:params:acme:error:rejectedIdentifier\","
+	                "\"detail\":\"not here\"}");
+
+	new_runner(f);
+	add(f, "a");
+	job_runner_run(f->runner);
+	run_until(f, 1);
+	assert_int_equal(f->seen[0].result, JOB_FAILED);
+	print_message("%s\n", f->seen[0].message);
+	assert_non_null(strstr(f->seen[0].message, want));
+	assert_int_equal(fake_ca_count(&ca, "POST", FAKE_CA_NEW_ORDER), new_orders);
+	assert_true(dns_server_count(&dns, "example.com", DNS_TYPE_CAA, false) +
+	                    dns_server_count(&dns, "allowed.test", DNS_TYPE_CAA, false) >
+	            0);
+	dir = store_cert_dir(f->state_dir, "a");
+	assert_int_equal(state_load(dir, &st), 0);
+	if (new_orders == 0 && !second_ca) {
+		/* Fixed in the zone: no backoff against the CA. */
+		assert_int_equal(st.next_try, 0);
+	}
+	state_finish(&st);
+	free(dir);
+
+	job_runner_destroy(f->runner);
+	f->runner = NULL;
+	acme_client_destroy(f->cfg.client);
+	dns_server_stop(&dns);
+	fake_ca_finish(&ca);
+	acme_account_close(&acct);
+	f->cfg.loop = EV_DEFAULT;
+	f->cfg.more_cas = NULL;
+	f->cfg.n_more_cas = 0;
+}
+
+static void
+test_caa_forbids(void **state)
+{
+	caa_case(*state, "example.com www.example.com", false,
+	         "not ordered: CAA of example.com: 0 issue \"other.example\" does not name this "
+	         "CA (ca.example) (and 1 more name)",
+	         0);
+}
+
+static void
+test_caa_failover(void **state)
+{
+	caa_case(*state, "www.example.com", true, "the second CA is away", 0);
+}
+
+static void
+test_caa_allows(void **state)
+{
+	caa_case(*state, "allowed.test", false, "rejectedIdentifier: not here", 1);
+}
+
 int
 main(void)
 {
@@ -660,6 +776,9 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_no_failover_unauthorized, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_no_failover_rejected, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_responder_reason_stored, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_caa_forbids, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_caa_failover, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_caa_allows, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
