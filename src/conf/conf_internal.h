@@ -13,6 +13,8 @@
 
 /* The bit of key in conf_settings.set. */
 #define CONF_KEY_BIT(k) ((uint64_t)1 << (k))
+/* conf_settings.set has a bit per key: a 65th key needs a wider set. */
+_Static_assert(CONF_KEY__MAX <= 64, "conf_settings.set holds 64 keys");
 
 /* The key named name as written in the file ("account-key-type"). Returns 0
  * with the key in *key, or -1 when no key has that name (*key untouched). */
