@@ -327,7 +327,7 @@ t_complete_commands()
 	complete_line acmed re
 	expect_completions renew revoke
 	complete_line acmed ''
-	expect_completions account cert check cluster-key delete deploy jobs notify-test renew revoke run status terms
+	expect_completions account cert check cluster-key delete deploy dns-persist jobs notify-test renew revoke run status terms
 	complete_line acmed -c "$T/x.conf" -v st
 	expect_completions status
 }
