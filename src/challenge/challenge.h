@@ -36,6 +36,9 @@ struct challenge_task {
 	const char *token; /* checked base64url */
 	const char *key_auth; /* token.thumbprint (RFC 8555 section 8.1) */
 	const char *txt_name; /* dns-01: "_acme-challenge.<identifier>." */
+	/* dns-01 inside the responders: the name asked for when txt_name is
+	 * the target of its CNAME chain (challenge_dns01.c); else NULL. */
+	const char *txt_original;
 	const char *txt_value; /* dns-01: base64url(SHA-256(key_auth)) */
 };
 
