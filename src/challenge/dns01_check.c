@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "challenge/dns01_check_test.h"
 #include "challenge/dns01_lookup.h"
 
 #define DNS01_CHECK_MESSAGE 1024
@@ -52,6 +53,31 @@ struct dns01_check {
 	struct ev_timer poll;
 	struct ev_timer deadline;
 };
+
+/* dns01_check_test_redirect's pairs. */
+static const char *const *redirect_from;
+static const char *const *redirect_to;
+static size_t redirect_n;
+
+void
+dns01_check_test_redirect(const char *const *from, const char *const *to, size_t n)
+{
+	redirect_from = from;
+	redirect_to = to;
+	redirect_n = n;
+}
+
+/* addr, or where a test redirects it. */
+static const char *
+redirected(const char *addr)
+{
+	for (size_t i = 0; i < redirect_n; i++) {
+		if (strcmp(redirect_from[i], addr) == 0) {
+			return redirect_to[i];
+		}
+	}
+	return addr;
+}
 
 double
 dns01_check_delay(unsigned n)
@@ -319,7 +345,7 @@ on_addrs(enum dns_status status, int rcode, const struct dns_addrs *addrs, void 
 	for (size_t i = 0; status == DNS_STATUS_OK && i < addrs->n; i++) {
 		bool v6 = strchr(addrs->addr[i], ':') != NULL;
 
-		snprintf(addr, sizeof(addr), v6 ? "[%s]" : "%s", addrs->addr[i]);
+		snprintf(addr, sizeof(addr), v6 ? "[%s]" : "%s", redirected(addrs->addr[i]));
 		snprintf(label, sizeof(label), "%s (%s)", ns->name, addrs->addr[i]);
 		add_server(c, addr, label);
 	}
