@@ -39,6 +39,7 @@ static const char *const sample[CLI_OPT__MAX] = {
         [CLI_OPT_CSR] = "/etc/ssl/www.csr",
         [CLI_OPT_DEPLOY_HOOK] = "/bin/deploy now",
         [CLI_OPT_DNS_HOOK] = "/bin/dns",
+        [CLI_OPT_DNS_PROPAGATION_TIMEOUT] = "30s",
         [CLI_OPT_DNS_RESOLVER] = "127.0.0.1:5353",
         [CLI_OPT_EAB_ALG] = "HS384",
         [CLI_OPT_EAB_HMAC_KEY] = "c2VjcmV0",
