@@ -67,7 +67,8 @@ entry_find(struct responder *r, const struct challenge_task *task)
 	{
 		struct entry *e = list_entry(node, struct entry, node);
 
-		if (strcmp(e->name, task->txt_name) == 0 && strcmp(e->value, task->txt_value) == 0) {
+		if (strcmp(e->name, task->txt_name) == 0 &&
+		    strcmp(e->value, task->txt_value) == 0) {
 			return e;
 		}
 	}
@@ -387,8 +388,8 @@ challenge_dns01_flow_create(struct ev_loop *loop, const struct challenge_dns01_s
 	struct responder *r = calloc(1, sizeof(*r));
 	char *err = NULL;
 
-	if (r == NULL || (opts->resolvers != NULL &&
-	                  (r->resolvers = strdup(opts->resolvers)) == NULL)) {
+	if (r == NULL ||
+	    (opts->resolvers != NULL && (r->resolvers = strdup(opts->resolvers)) == NULL)) {
 		log_error("%s: out of memory", setter->name);
 		goto fail;
 	}

@@ -63,8 +63,8 @@ update_set(void *ctx, bool add, const struct challenge_dns01_record *rec, challe
 	op->done = done;
 	op->arg = arg;
 	if (dns_update_send(up->loop, up->server, up->key, rec->zone,
-	                    add ? DNS_UPDATE_ADD : DNS_UPDATE_DEL, name, rec->value, 0, on_update, op,
-	                    &op->u, err, sizeof(err)) < 0) {
+	                    add ? DNS_UPDATE_ADD : DNS_UPDATE_DEL, name, rec->value, 0, on_update,
+	                    op, &op->u, err, sizeof(err)) < 0) {
 		log_error("%s", err);
 		goto out;
 	}
@@ -123,7 +123,8 @@ challenge_dnsupdate_create(struct ev_loop *loop, const char *server, const char 
 		goto out;
 	}
 	if (key_file == NULL || key_file[0] == '\0') {
-		log_error("dns-update: no key: set dns-update-key to a BIND key file (tsig-keygen)");
+		log_error(
+		        "dns-update: no key: set dns-update-key to a BIND key file (tsig-keygen)");
 		goto out;
 	}
 	up = calloc(1, sizeof(*up));

@@ -272,8 +272,8 @@ poll_all(struct dns01_check *c)
 		if (s->ok) {
 			continue;
 		}
-		if (dns_query(c->d, c->name, DNS_TYPE_TXT, flags, s->addr[0] != '\0' ? s->addr : NULL,
-		              on_txt, s, &s->q) < 0) {
+		if (dns_query(c->d, c->name, DNS_TYPE_TXT, flags,
+		              s->addr[0] != '\0' ? s->addr : NULL, on_txt, s, &s->q) < 0) {
 			snprintf(s->why, sizeof(s->why), "cannot be asked");
 			continue;
 		}
@@ -426,9 +426,9 @@ on_zone(int rc, const char *zone, const char *message, void *arg)
 }
 
 int
-dns01_check_start(struct ev_loop *loop, struct dns *d, const char *resolvers,
-                  const char *name, const char *zone, const char *value, double timeout_s,
-                  dns01_check_fn fn, void *arg, struct dns01_check **handle)
+dns01_check_start(struct ev_loop *loop, struct dns *d, const char *resolvers, const char *name,
+                  const char *zone, const char *value, double timeout_s, dns01_check_fn fn,
+                  void *arg, struct dns01_check **handle)
 {
 	struct dns01_check *c = calloc(1, sizeof(*c));
 	size_t len = strlen(name);
@@ -457,8 +457,7 @@ dns01_check_start(struct ev_loop *loop, struct dns *d, const char *resolvers,
 	c->poll.data = c;
 	ev_timer_init(&c->deadline, on_deadline, timeout_s, 0.);
 	c->deadline.data = c;
-	if (zone == NULL &&
-	    dns01_zone_find(d, c->name, on_zone, c, &c->lookup) < 0) {
+	if (zone == NULL && dns01_zone_find(d, c->name, on_zone, c, &c->lookup) < 0) {
 		goto out;
 	}
 	ev_timer_start(loop, &c->deadline);

@@ -223,8 +223,9 @@ on_answer(enum dns_status status, int rcode, const struct dns_msg *msg, void *ar
 
 	l->q = NULL;
 	if (status != DNS_STATUS_OK) {
-		snprintf(message, sizeof(message), "dns-01: %s: the resolvers gave no answer for '%s': %s",
-		         l->start, asked, dns_status_name(status));
+		snprintf(message, sizeof(message),
+		         "dns-01: %s: the resolvers gave no answer for '%s': %s", l->start, asked,
+		         dns_status_name(status));
 		finish(l, -1, NULL, message);
 	} else if (l->kind == KIND_ZONE) {
 		zone_step(l, rcode, msg);

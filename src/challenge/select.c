@@ -155,8 +155,8 @@ challenge_key(const struct conf_settings *s)
 		break;
 	case CHALLENGE_RESPONDER_DNS_UPDATE:
 		key = join((const char *[]){"dns-update", s->dns_update,
-		                            s->dns_update_key != NULL ? s->dns_update_key : "", wait,
-		                            propagation,
+		                            s->dns_update_key != NULL ? s->dns_update_key : "",
+		                            wait, propagation,
 		                            s->dns_resolver != NULL ? s->dns_resolver : ""},
 		           6);
 		break;

@@ -562,8 +562,9 @@ check_update_key(struct run *r, const char *path)
 	int before = r->problems;
 
 	if (path == NULL || path[0] == '\0') {
-		problem(r, true, "dns-update: no key: set dns-update-key to a BIND key file "
-		                 "(tsig-keygen -a hmac-sha256 NAME > FILE)");
+		problem(r, true,
+		        "dns-update: no key: set dns-update-key to a BIND key file "
+		        "(tsig-keygen -a hmac-sha256 NAME > FILE)");
 		goto out;
 	}
 	memo = memo_key(r, "dns-update-key", path, "");

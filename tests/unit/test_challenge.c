@@ -1335,7 +1335,7 @@ test_create_selection(void **state)
 	assert_null(challenge_create(f->loop, &s));
 	log = capture_end();
 	assert_non_null(strstr(log, "dns-01 needs a hook or a server: set dns-hook (--dns-hook) or "
-	                          "dns-update\n"));
+	                            "dns-update\n"));
 	free(log);
 
 	s.challenge = CONF_CHALLENGE_TLSALPN01;

@@ -251,14 +251,14 @@ test_fallback_resolvers(void **state)
 	capture_end(&c);
 	assert_int_equal(r.rc, 0);
 	assert_non_null(strstr(log, "asking the resolvers (dns-resolver) instead"));
-	assert_int_equal(dns_server_count(&f->resolver, "_acme-challenge.d.example", DNS_TYPE_TXT,
-	                                  false),
-	                 1);
+	assert_int_equal(
+	        dns_server_count(&f->resolver, "_acme-challenge.d.example", DNS_TYPE_TXT, false),
+	        1);
 
 	memset(&r, 0, sizeof(r));
 	assert_int_equal(dns01_check_start(f->loop, f->dns, f->resolver.addr,
-	                                   "_acme-challenge.wrong.d.example", NULL, VALUE, 1., on_result,
-	                                   &r, NULL),
+	                                   "_acme-challenge.wrong.d.example", NULL, VALUE, 1.,
+	                                   on_result, &r, NULL),
 	                 0);
 	run_until(f, &r.calls, 1);
 	assert_int_equal(r.rc, -1);
@@ -273,9 +273,9 @@ test_cancel(void **state)
 	struct dns01_check *c = NULL;
 	struct result r = {0};
 
-	assert_int_equal(dns01_check_start(f->loop, f->dns, NULL, NAME, NULL, VALUE, 10., on_result,
-	                                   &r, &c),
-	                 0);
+	assert_int_equal(
+	        dns01_check_start(f->loop, f->dns, NULL, NAME, NULL, VALUE, 10., on_result, &r, &c),
+	        0);
 	run_until(f, &f->ns2.nqueries, 1);
 	dns01_check_cancel(c);
 	dns01_check_cancel(NULL);

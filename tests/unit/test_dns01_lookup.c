@@ -32,15 +32,24 @@ static const struct dns_server_entry table[] = {
         {"loop2.a.example", DNS_TYPE_CNAME,
          .answer = {{"loop2.a.example", DNS_TYPE_CNAME, "LOOP1.a.example"}}},
         /* Too long: l0 -> l1 -> ... -> l9. */
-        {"l0.a.example", DNS_TYPE_CNAME, .answer = {{"l0.a.example", DNS_TYPE_CNAME, "l1.a.example"}}},
-        {"l1.a.example", DNS_TYPE_CNAME, .answer = {{"l1.a.example", DNS_TYPE_CNAME, "l2.a.example"}}},
-        {"l2.a.example", DNS_TYPE_CNAME, .answer = {{"l2.a.example", DNS_TYPE_CNAME, "l3.a.example"}}},
-        {"l3.a.example", DNS_TYPE_CNAME, .answer = {{"l3.a.example", DNS_TYPE_CNAME, "l4.a.example"}}},
-        {"l4.a.example", DNS_TYPE_CNAME, .answer = {{"l4.a.example", DNS_TYPE_CNAME, "l5.a.example"}}},
-        {"l5.a.example", DNS_TYPE_CNAME, .answer = {{"l5.a.example", DNS_TYPE_CNAME, "l6.a.example"}}},
-        {"l6.a.example", DNS_TYPE_CNAME, .answer = {{"l6.a.example", DNS_TYPE_CNAME, "l7.a.example"}}},
-        {"l7.a.example", DNS_TYPE_CNAME, .answer = {{"l7.a.example", DNS_TYPE_CNAME, "l8.a.example"}}},
-        {"l8.a.example", DNS_TYPE_CNAME, .answer = {{"l8.a.example", DNS_TYPE_CNAME, "l9.a.example"}}},
+        {"l0.a.example", DNS_TYPE_CNAME,
+         .answer = {{"l0.a.example", DNS_TYPE_CNAME, "l1.a.example"}}},
+        {"l1.a.example", DNS_TYPE_CNAME,
+         .answer = {{"l1.a.example", DNS_TYPE_CNAME, "l2.a.example"}}},
+        {"l2.a.example", DNS_TYPE_CNAME,
+         .answer = {{"l2.a.example", DNS_TYPE_CNAME, "l3.a.example"}}},
+        {"l3.a.example", DNS_TYPE_CNAME,
+         .answer = {{"l3.a.example", DNS_TYPE_CNAME, "l4.a.example"}}},
+        {"l4.a.example", DNS_TYPE_CNAME,
+         .answer = {{"l4.a.example", DNS_TYPE_CNAME, "l5.a.example"}}},
+        {"l5.a.example", DNS_TYPE_CNAME,
+         .answer = {{"l5.a.example", DNS_TYPE_CNAME, "l6.a.example"}}},
+        {"l6.a.example", DNS_TYPE_CNAME,
+         .answer = {{"l6.a.example", DNS_TYPE_CNAME, "l7.a.example"}}},
+        {"l7.a.example", DNS_TYPE_CNAME,
+         .answer = {{"l7.a.example", DNS_TYPE_CNAME, "l8.a.example"}}},
+        {"l8.a.example", DNS_TYPE_CNAME,
+         .answer = {{"l8.a.example", DNS_TYPE_CNAME, "l9.a.example"}}},
         {"fail.a.example", DNS_TYPE_CNAME, .rcode = DNS_RCODE_SERVFAIL},
         /* Zones: the SOA in the answer at the apex; NODATA with the SOA in
          * the authority section below it; NOTIMP everywhere in d.example
@@ -271,9 +280,8 @@ test_cancel(void **state)
 	struct result r = {0};
 	struct result other = {0};
 
-	assert_int_equal(dns01_cname_follow(f->dns, "_acme-challenge.www.a.example", on_result, &r,
-	                                    &l),
-	                 0);
+	assert_int_equal(
+	        dns01_cname_follow(f->dns, "_acme-challenge.www.a.example", on_result, &r, &l), 0);
 	dns01_lookup_cancel(l);
 	dns01_lookup_cancel(NULL);
 	follow(f, "x.a.example", &other);

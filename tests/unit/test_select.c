@@ -379,10 +379,14 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_pick),           cmocka_unit_test(test_pick_empty),
-	        cmocka_unit_test(test_pick_dns_update), cmocka_unit_test(test_key_dns),
-	        cmocka_unit_test(test_listen_address), cmocka_unit_test(test_key),
-	        cmocka_unit_test(test_key_listen),     cmocka_unit_test(test_create_none),
+	        cmocka_unit_test(test_pick),
+	        cmocka_unit_test(test_pick_empty),
+	        cmocka_unit_test(test_pick_dns_update),
+	        cmocka_unit_test(test_key_dns),
+	        cmocka_unit_test(test_listen_address),
+	        cmocka_unit_test(test_key),
+	        cmocka_unit_test(test_key_listen),
+	        cmocka_unit_test(test_create_none),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
