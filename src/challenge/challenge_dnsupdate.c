@@ -104,6 +104,39 @@ static const struct challenge_dns01_setter update_setter = {
         .destroy = update_destroy,
 };
 
+/* Loads key_file into *key: 0, or -1 with the reason in err. */
+static int
+load_key(const char *key_file, struct dns_update_key **key, char *err, size_t errlen)
+{
+	char warn[DNSUPDATE_MESSAGE];
+	char why[DNSUPDATE_MESSAGE];
+
+	if (key_file == NULL || key_file[0] == '\0') {
+		snprintf(err, errlen,
+		         "dns-update: no key: set dns-update-key to a BIND key file "
+		         "(tsig-keygen -a hmac-sha256 NAME > FILE)");
+		return -1;
+	}
+	if (dns_update_key_load(key_file, key, warn, sizeof(warn), why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "dns-update-key: %s", why);
+		return -1;
+	}
+	if (warn[0] != '\0') {
+		log_warn("dns-update-key: %s", warn);
+	}
+	return 0;
+}
+
+int
+challenge_dnsupdate_check(const char *key_file, char *err, size_t errlen)
+{
+	struct dns_update_key *key = NULL;
+	int ret = load_key(key_file, &key, err, errlen);
+
+	dns_update_key_destroy(key);
+	return ret;
+}
+
 struct challenge *
 challenge_dnsupdate_create(struct ev_loop *loop, const char *server, const char *key_file,
                            const struct challenge_dns01_opts *opts)
@@ -112,7 +145,6 @@ challenge_dnsupdate_create(struct ev_loop *loop, const char *server, const char 
 	struct sockaddr_storage ss;
 	socklen_t sslen;
 	char spelled[80];
-	char warn[DNSUPDATE_MESSAGE];
 	char err[DNSUPDATE_MESSAGE];
 	struct challenge *ch = NULL;
 
@@ -122,11 +154,6 @@ challenge_dnsupdate_create(struct ev_loop *loop, const char *server, const char 
 		          server != NULL ? err : "no server");
 		goto out;
 	}
-	if (key_file == NULL || key_file[0] == '\0') {
-		log_error(
-		        "dns-update: no key: set dns-update-key to a BIND key file (tsig-keygen)");
-		goto out;
-	}
 	up = calloc(1, sizeof(*up));
 	if (up == NULL || (up->server = strdup(server)) == NULL) {
 		log_error("dns-update: out of memory");
@@ -134,12 +161,9 @@ challenge_dnsupdate_create(struct ev_loop *loop, const char *server, const char 
 	}
 	up->loop = loop;
 	list_init(&up->ops);
-	if (dns_update_key_load(key_file, &up->key, warn, sizeof(warn), err, sizeof(err)) < 0) {
-		log_error("dns-update-key: %s", err);
+	if (load_key(key_file, &up->key, err, sizeof(err)) < 0) {
+		log_error("%s", err);
 		goto out;
-	}
-	if (warn[0] != '\0') {
-		log_warn("dns-update-key: %s", warn);
 	}
 	ch = challenge_dns01_flow_create(loop, &update_setter, up, opts);
 	up = NULL; /* stolen, even on failure */

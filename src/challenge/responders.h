@@ -46,4 +46,10 @@ struct challenge *challenge_dnsupdate_create(struct ev_loop *loop, const char *s
                                              const char *key_file,
                                              const struct challenge_dns01_opts *opts);
 
+/* Whether key_file (dns-update-key, NULL: not set) loads as the dns-update
+ * responder will load it (preflight: `acmed check` and the start). A file
+ * others may read is logged as a warning. Returns 0, or -1 with a one-line
+ * reason in err naming the key to set, or the file and line. */
+int challenge_dnsupdate_check(const char *key_file, char *err, size_t errlen);
+
 #endif

@@ -2,8 +2,8 @@
 
 #include "store/store_account.h"
 #include "challenge/challenge.h"
+#include "challenge/responders.h"
 #include "challenge/select.h"
-#include "io/dns_update_key.h"
 #include "io/hook.h"
 #include "io/listener.h"
 #include "base/log.h"
@@ -549,43 +549,6 @@ out:
 	hook_argv_free(argv);
 }
 
-/* dns-update-key: the key file loads (its syntax, algorithm and secret),
- * so that a mistake is found at `acmed check` and at the start, with its
- * line; a file others can read is said, not refused. */
-static void
-check_update_key(struct run *r, const char *path)
-{
-	char warn[PREFLIGHT_MAX_LINE / 2];
-	char err[PREFLIGHT_MAX_LINE / 2];
-	struct dns_update_key *key = NULL;
-	char *memo = NULL;
-	int before = r->problems;
-
-	if (path == NULL || path[0] == '\0') {
-		problem(r, true,
-		        "dns-update: no key: set dns-update-key to a BIND key file "
-		        "(tsig-keygen -a hmac-sha256 NAME > FILE)");
-		goto out;
-	}
-	memo = memo_key(r, "dns-update-key", path, "");
-	if (memo_passed(r, memo)) {
-		goto out;
-	}
-	if (dns_update_key_load(path, &key, warn, sizeof(warn), err, sizeof(err)) < 0) {
-		problem(r, true, "dns-update-key: %s", err);
-		goto out;
-	}
-	if (warn[0] != '\0') {
-		log_warn("%s%sdns-update-key: %s", r->cert_name != NULL ? r->cert_name : "",
-		         r->cert_name != NULL ? ": " : "", warn);
-	}
-	memo_note(r, memo, before);
-	memo = NULL;
-out:
-	dns_update_key_destroy(key);
-	free(memo);
-}
-
 static void
 check_webroot(struct run *r, const char *webroot)
 {
@@ -666,6 +629,7 @@ static void
 check_challenge(struct run *r, const struct conf_settings *s, unsigned flags)
 {
 	const char *why = NULL;
+	char why_key[PREFLIGHT_MAX_LINE / 2];
 	enum challenge_responder resp = challenge_pick(s, &why);
 
 	switch (resp) {
@@ -677,7 +641,9 @@ check_challenge(struct run *r, const struct conf_settings *s, unsigned flags)
 		check_program(r, "dns-hook", "--dns-hook", s->dns_hook);
 		break;
 	case CHALLENGE_RESPONDER_DNS_UPDATE:
-		check_update_key(r, s->dns_update_key);
+		if (challenge_dnsupdate_check(s->dns_update_key, why_key, sizeof(why_key)) < 0) {
+			problem(r, true, "%s", why_key);
+		}
 		break;
 	case CHALLENGE_RESPONDER_HTTP_HOOK:
 		check_program(r, "http-hook", "--http-hook", s->http_hook);
