@@ -1,7 +1,8 @@
 /* Challenge responders behind one interface, one file each:
  * challenge_webroot.c, challenge_standalone.c (acmed's own HTTP responder),
  * challenge_tlsalpn.c (its own tls-alpn-01 responder), challenge_httphook.c
- * and challenge_dns01.c (hooks). */
+ * and challenge_dns01.c (hooks), challenge_dnsupdate.c (RFC 2136 updates;
+ * it shares challenge_dns01.c's flow). */
 #ifndef ACMED_CHALLENGE_H
 #define ACMED_CHALLENGE_H
 

@@ -15,7 +15,7 @@
 
 struct server {
 	struct dns01_check *c;
-	char addr[64]; /* for dns_query: "IP" or as dns-resolver gave it; "" the system's */
+	char addr[64]; /* for dns_query: an address, or a dns-resolver item; "" the system's */
 	char label[DNS01_CHECK_LABEL]; /* "ns1.example (192.0.2.1)" */
 	char why[96]; /* what it said last: "NXDOMAIN", "another value" */
 	bool ok;
@@ -36,7 +36,6 @@ struct dns01_check {
 	char *zone;
 	char *value;
 	double timeout_s;
-	double started;
 	dns01_check_fn fn;
 	void *arg;
 	struct dns01_lookup *lookup;
@@ -343,9 +342,8 @@ on_addrs(enum dns_status status, int rcode, const struct dns_addrs *addrs, void 
 
 	ns->q = NULL;
 	for (size_t i = 0; status == DNS_STATUS_OK && i < addrs->n; i++) {
-		bool v6 = strchr(addrs->addr[i], ':') != NULL;
-
-		snprintf(addr, sizeof(addr), v6 ? "[%s]" : "%s", redirected(addrs->addr[i]));
+		/* An IPv6 address alone is one of dns_query's server forms. */
+		snprintf(addr, sizeof(addr), "%s", redirected(addrs->addr[i]));
 		snprintf(label, sizeof(label), "%s (%s)", ns->name, addrs->addr[i]);
 		add_server(c, addr, label);
 	}
@@ -443,7 +441,6 @@ dns01_check_start(struct ev_loop *loop, struct dns *d, const char *resolvers, co
 	c->fn = fn;
 	c->arg = arg;
 	c->timeout_s = timeout_s;
-	c->started = ev_now(loop);
 	c->name = strndup(name, len > 0 && name[len - 1] == '.' ? len - 1 : len);
 	c->value = strdup(value);
 	c->resolvers = resolvers != NULL ? strdup(resolvers) : NULL;
