@@ -1,7 +1,8 @@
 /* Challenge responders behind one interface, one file each:
  * challenge_webroot.c, challenge_standalone.c (acmed's own HTTP responder),
  * challenge_tlsalpn.c (its own tls-alpn-01 responder), challenge_httphook.c
- * and challenge_dns01.c (hooks). */
+ * and challenge_dns01.c (hooks), challenge_dnsupdate.c (RFC 2136 updates;
+ * it shares challenge_dns01.c's flow). */
 #ifndef ACMED_CHALLENGE_H
 #define ACMED_CHALLENGE_H
 
@@ -36,6 +37,9 @@ struct challenge_task {
 	const char *token; /* checked base64url */
 	const char *key_auth; /* token.thumbprint (RFC 8555 section 8.1) */
 	const char *txt_name; /* dns-01: "_acme-challenge.<identifier>." */
+	/* dns-01 inside the responders: the name asked for when txt_name is
+	 * the target of its CNAME chain (challenge_dns01.c); else NULL. */
+	const char *txt_original;
 	const char *txt_value; /* dns-01: base64url(SHA-256(key_auth)) */
 };
 

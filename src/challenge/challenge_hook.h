@@ -13,7 +13,7 @@
 #include "challenge/challenge.h"
 
 #define CHALLENGE_HOOK_MAX_WORDS 3
-#define CHALLENGE_HOOK_MAX_VARS 2
+#define CHALLENGE_HOOK_MAX_VARS 4
 
 /* What one call of the hook gets from a task, all borrowed from it. */
 struct challenge_hook_args {

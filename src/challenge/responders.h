@@ -8,6 +8,7 @@
 #include <ev.h>
 
 #include "challenge/challenge.h"
+#include "io/dns.h"
 
 /* http-01: files under webroot (challenge_webroot.c). */
 struct challenge *challenge_webroot_create(struct ev_loop *loop, const char *webroot);
@@ -23,9 +24,32 @@ struct challenge *challenge_tlsalpn_create(struct ev_loop *loop, const char *lis
 /* http-01 through the program prog (challenge_httphook.c). */
 struct challenge *challenge_httphook_create(struct ev_loop *loop, const char *prog, long timeout_s);
 
-/* dns-01 through the program prog, waiting wait_s after each add
- * (challenge_dns01.c). */
+/* What the dns-01 responders share (issue #18). */
+struct challenge_dns01_opts {
+	/* The resolver of every lookup (borrowed, outliving the responder),
+	 * or NULL: the responder makes its own from resolvers. */
+	struct dns *dns;
+	const char *resolvers; /* dns-resolver, NULL: the system's */
+	long propagation_s; /* dns-propagation-timeout; 0: no check */
+	long wait_s; /* dns-wait, after the check */
+};
+
+/* dns-01 through the program prog: "PROG add|del NAME VALUE" with NAME the
+ * target of _acme-challenge's CNAME chain (challenge_dns01.c). */
 struct challenge *challenge_dns01_create(struct ev_loop *loop, const char *prog, long timeout_s,
-                                         long wait_s);
+                                         const struct challenge_dns01_opts *opts);
+
+/* dns-01 through RFC 2136 updates signed with the TSIG key in key_file
+ * (BIND's format) sent to server ("IP[:PORT]", see dns_update_server_parse)
+ * (challenge_dnsupdate.c). */
+struct challenge *challenge_dnsupdate_create(struct ev_loop *loop, const char *server,
+                                             const char *key_file,
+                                             const struct challenge_dns01_opts *opts);
+
+/* Whether key_file (dns-update-key, NULL: not set) loads as the dns-update
+ * responder will load it (preflight: `acmed check` and the start). A file
+ * others may read is logged as a warning. Returns 0, or -1 with a one-line
+ * reason in err naming the key to set, or the file and line. */
+int challenge_dnsupdate_check(const char *key_file, char *err, size_t errlen);
 
 #endif

@@ -34,10 +34,15 @@ challenge_pick(const struct conf_settings *s, const char **why)
 	*why = NULL;
 	switch (s->challenge) {
 	case CONF_CHALLENGE_DNS01:
-		if (is_set(s->dns_hook)) {
+		if (is_set(s->dns_hook) && is_set(s->dns_update)) {
+			*why = "dns-01: dns-hook and dns-update are both set: keep one of them";
+		} else if (is_set(s->dns_hook)) {
 			r = CHALLENGE_RESPONDER_DNS_HOOK;
+		} else if (is_set(s->dns_update)) {
+			r = CHALLENGE_RESPONDER_DNS_UPDATE;
 		} else {
-			*why = "dns-01 needs a hook: set dns-hook or --dns-hook";
+			*why = "dns-01 needs a hook or a server: set dns-hook (--dns-hook) or "
+			       "dns-update";
 		}
 		break;
 	case CONF_CHALLENGE_HTTP01:
@@ -124,6 +129,7 @@ challenge_key(const struct conf_settings *s)
 {
 	char timeout[32];
 	char wait[32];
+	char propagation[32];
 	char address[CHALLENGE_MAX_ADDRESS];
 	const char *listen;
 	const char *name;
@@ -135,6 +141,7 @@ challenge_key(const struct conf_settings *s)
 	}
 	snprintf(timeout, sizeof(timeout), "%ld", hook_timeout(s));
 	snprintf(wait, sizeof(wait), "%ld", s->dns_wait);
+	snprintf(propagation, sizeof(propagation), "%ld", s->dns_propagation_timeout);
 	switch (challenge_pick(s, &why)) {
 	case CHALLENGE_RESPONDER_NONE:
 	case CHALLENGE_RESPONDER__MAX:
@@ -142,7 +149,16 @@ challenge_key(const struct conf_settings *s)
 		key = join((const char *[]){"none", name != NULL ? name : "?"}, 2);
 		break;
 	case CHALLENGE_RESPONDER_DNS_HOOK:
-		key = join((const char *[]){"dns-hook", s->dns_hook, timeout, wait}, 4);
+		key = join((const char *[]){"dns-hook", s->dns_hook, timeout, wait, propagation,
+		                            s->dns_resolver != NULL ? s->dns_resolver : ""},
+		           6);
+		break;
+	case CHALLENGE_RESPONDER_DNS_UPDATE:
+		key = join((const char *[]){"dns-update", s->dns_update,
+		                            s->dns_update_key != NULL ? s->dns_update_key : "",
+		                            wait, propagation,
+		                            s->dns_resolver != NULL ? s->dns_resolver : ""},
+		           6);
 		break;
 	case CHALLENGE_RESPONDER_HTTP_HOOK:
 		key = join((const char *[]){"http-hook", s->http_hook, timeout}, 3);
@@ -166,13 +182,26 @@ out:
 struct challenge *
 challenge_create(struct ev_loop *loop, const struct conf_settings *s)
 {
+	return challenge_create_dns(loop, s, NULL);
+}
+
+struct challenge *
+challenge_create_dns(struct ev_loop *loop, const struct conf_settings *s, struct dns *dns)
+{
 	struct challenge *ch = NULL;
+	struct challenge_dns01_opts dns_opts;
 	const char *why = NULL;
 	char *key = NULL;
 
 	if (s == NULL) {
 		goto out;
 	}
+	dns_opts = (struct challenge_dns01_opts){
+	        .dns = dns,
+	        .resolvers = s->dns_resolver,
+	        .propagation_s = s->dns_propagation_timeout,
+	        .wait_s = s->dns_wait,
+	};
 	key = challenge_key(s);
 	if (key == NULL) {
 		log_error("challenge: out of memory");
@@ -184,7 +213,10 @@ challenge_create(struct ev_loop *loop, const struct conf_settings *s)
 		log_error("%s", why != NULL ? why : "challenge: no responder");
 		break;
 	case CHALLENGE_RESPONDER_DNS_HOOK:
-		ch = challenge_dns01_create(loop, s->dns_hook, hook_timeout(s), s->dns_wait);
+		ch = challenge_dns01_create(loop, s->dns_hook, hook_timeout(s), &dns_opts);
+		break;
+	case CHALLENGE_RESPONDER_DNS_UPDATE:
+		ch = challenge_dnsupdate_create(loop, s->dns_update, s->dns_update_key, &dns_opts);
 		break;
 	case CHALLENGE_RESPONDER_HTTP_HOOK:
 		ch = challenge_httphook_create(loop, s->http_hook, hook_timeout(s));

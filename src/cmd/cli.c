@@ -45,6 +45,12 @@ static const struct option_spec specs[CLI_OPT__MAX] = {
                                  "run CMD after a certificate is installed"},
         [CLI_OPT_DNS_HOOK] = {"dns-hook", 0, "PROG", CONF_KEY_DNS_HOOK, NULL, CONF_KEY_CHALLENGE,
                               "dns-01", "dns-01 through PROG add|del NAME VALUE"},
+        [CLI_OPT_DNS_PROPAGATION_TIMEOUT] = {"dns-propagation-timeout", 0, "DURATION",
+                                             CONF_KEY_DNS_PROPAGATION_TIMEOUT, NULL, -1, NULL,
+                                             "dns-01: wait at most this for every authoritative "
+                                             "server (0: no check)"},
+        [CLI_OPT_DNS_RESOLVER] = {"dns-resolver", 0, "IP[:PORT]", CONF_KEY_DNS_RESOLVER, NULL, -1,
+                                  NULL, "ask these DNS servers (dns-01: CNAME, propagation)"},
         [CLI_OPT_DROP_NAMES] = {"drop-names", 0, NULL, -1, NULL, -1, NULL,
                                 "let cert remove names the installed certificate covers"},
         [CLI_OPT_DRY_RUN] = {"dry-run", 0, NULL, -1, NULL, -1, NULL,

@@ -68,8 +68,14 @@ static const struct conf_key_spec keys[CONF_KEY__MAX] = {
             deploy_hook, 0, CONF_COMMAND_MAX),
         KEY(DNS_HOOK, "dns-hook", WHERE_ANY, CONF_FIELD_STRING, conf_value_parse_text, dns_hook, 0,
             CONF_COMMAND_MAX),
-        KEY(DNS_RESOLVER, "dns-resolver", WHERE_GLOBAL, CONF_FIELD_STRING,
+        KEY(DNS_PROPAGATION_TIMEOUT, "dns-propagation-timeout", WHERE_ANY, CONF_FIELD_LONG,
+            conf_value_parse_duration, dns_propagation_timeout, 0, 86400),
+        KEY(DNS_RESOLVER, "dns-resolver", WHERE_GLOBAL | WHERE_CLI, CONF_FIELD_STRING,
             conf_value_parse_dns_resolver, dns_resolver, 0, 0),
+        KEY(DNS_UPDATE, "dns-update", WHERE_ANY, CONF_FIELD_STRING, conf_value_parse_dns_update,
+            dns_update, 0, 0),
+        KEY(DNS_UPDATE_KEY, "dns-update-key", WHERE_ANY, CONF_FIELD_STRING,
+            conf_value_parse_abs_path, dns_update_key, 0, PATH_MAX - 1),
         KEY(DNS_WAIT, "dns-wait", WHERE_ANY, CONF_FIELD_LONG, conf_value_parse_duration, dns_wait,
             0, LONG_MAX),
         LIST(DOMAINS, "domains", WHERE_CERT | WHERE_CLI, domains, n_domains, CONF_DOMAINS_MAX,
@@ -347,6 +353,7 @@ resolve_layers(const struct conf_settings *const *layers, size_t n, struct conf_
 	out->warn_before = 7 * 86400;
 	out->dns_wait = 0;
 	out->caa_check = true;
+	out->dns_propagation_timeout = 120;
 	out->concurrency = 16;
 	out->new_order_concurrency = 1;
 	out->renew_before = 0;

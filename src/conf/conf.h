@@ -38,7 +38,10 @@ enum conf_key {
 	CONF_KEY_CONTROL_SOCKET,
 	CONF_KEY_DEPLOY_HOOK,
 	CONF_KEY_DNS_HOOK,
+	CONF_KEY_DNS_PROPAGATION_TIMEOUT,
 	CONF_KEY_DNS_RESOLVER,
+	CONF_KEY_DNS_UPDATE,
+	CONF_KEY_DNS_UPDATE_KEY,
 	CONF_KEY_DNS_WAIT,
 	CONF_KEY_DOMAINS,
 	CONF_KEY_EAB_ALG,
@@ -146,6 +149,13 @@ struct conf_settings {
 	 * most CONF_CAA_IDENTITIES_MAX. */
 	char **caa_identities;
 	size_t n_caa_identities;
+	/* RFC 2136 instead of dns_hook: the primary server "IP[:PORT]" and
+	 * the TSIG key file (BIND's format); NULL: not set */
+	char *dns_update;
+	char *dns_update_key;
+	/* seconds the propagation check waits at most for every
+	 * authoritative server to serve the record; 0: no check; default 120 */
+	long dns_propagation_timeout;
 	char *deploy_hook; /* a command line split on spaces, run without a shell */
 	/* Run once around the orders of a run (renew/batch_hooks.h), as
 	 * deploy_hook is run: before the first, after the last. */

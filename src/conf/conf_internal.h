@@ -83,6 +83,10 @@ int conf_value_parse_text(struct conf_settings *s, const struct conf_key_spec *s
 /* dns-resolver: what dns_create takes (io/dns.h). */
 int conf_value_parse_dns_resolver(struct conf_settings *s, const struct conf_key_spec *spec,
                                   const char *value, char *err, size_t errlen);
+/* dns-update: "IP[:PORT]" as dns_update_server_parse takes it (io/dns_update.h);
+ * a host name is refused (name the server's address). */
+int conf_value_parse_dns_update(struct conf_settings *s, const struct conf_key_spec *spec,
+                                const char *value, char *err, size_t errlen);
 int conf_value_parse_token(struct conf_settings *s, const struct conf_key_spec *spec,
                            const char *value, char *err, size_t errlen);
 int conf_value_parse_bool(struct conf_settings *s, const struct conf_key_spec *spec,

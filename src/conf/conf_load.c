@@ -596,6 +596,23 @@ scope_challenge(const struct conf_settings *s, const struct key_lines *lines,
 	return ret;
 }
 
+/* dns-01 needs the hook or RFC 2136 updates, not both in one scope (lines;
+ * the global ones count too); line: the scope's, for a missing one. */
+static void
+check_dns_setter(struct loader *ld, const struct key_lines *lines, int line)
+{
+	if (!given(lines, CONF_KEY_DNS_HOOK) && !given(&ld->global_lines, CONF_KEY_DNS_HOOK) &&
+	    !given(lines, CONF_KEY_DNS_UPDATE) && !given(&ld->global_lines, CONF_KEY_DNS_UPDATE)) {
+		add_error(ld,
+		          given(lines, CONF_KEY_CHALLENGE) ? lines->line[CONF_KEY_CHALLENGE] : line,
+		          "challenge dns-01 needs dns-hook or dns-update: set dns-hook = PROGRAM "
+		          "or dns-update = SERVER");
+	} else if (given(lines, CONF_KEY_DNS_HOOK) && given(lines, CONF_KEY_DNS_UPDATE)) {
+		add_error(ld, lines->line[CONF_KEY_DNS_UPDATE],
+		          "dns-hook and dns-update are both set: keep one of them");
+	}
+}
+
 static void
 check_cert(struct loader *ld, size_t i, enum conf_challenge global_challenge)
 {
@@ -611,12 +628,8 @@ check_cert(struct loader *ld, size_t i, enum conf_challenge global_challenge)
 	}
 	challenge = scope_challenge(s, lines, global_challenge);
 	check_scope(ld, s, lines, challenge);
-	if (challenge == CONF_CHALLENGE_DNS01 && !given(lines, CONF_KEY_DNS_HOOK) &&
-	    !given(&ld->global_lines, CONF_KEY_DNS_HOOK)) {
-		add_error(ld,
-		          given(lines, CONF_KEY_CHALLENGE) ? lines->line[CONF_KEY_CHALLENGE]
-		                                           : cert->line,
-		          "challenge dns-01 needs dns-hook: set dns-hook = PROGRAM");
+	if (challenge == CONF_CHALLENGE_DNS01) {
+		check_dns_setter(ld, lines, cert->line);
 	}
 	for (j = 0; j < s->n_domains; j++) {
 		if (s->domains[j][0] == '*' && challenge != CONF_CHALLENGE_DNS01 &&
@@ -685,10 +698,8 @@ validate(struct loader *ld)
 	global_challenge = scope_challenge(&conf->global, &ld->global_lines, CONF_CHALLENGE_HTTP01);
 	check_scope(ld, &conf->global, &ld->global_lines, global_challenge);
 	/* Without sections, the global settings are what `acmed cert` uses. */
-	if (conf->n_certs == 0 && global_challenge == CONF_CHALLENGE_DNS01 &&
-	    !given(&ld->global_lines, CONF_KEY_DNS_HOOK)) {
-		add_error(ld, ld->global_lines.line[CONF_KEY_CHALLENGE],
-		          "challenge dns-01 needs dns-hook: set dns-hook = PROGRAM");
+	if (conf->n_certs == 0 && global_challenge == CONF_CHALLENGE_DNS01) {
+		check_dns_setter(ld, &ld->global_lines, ld->global_lines.line[CONF_KEY_CHALLENGE]);
 	}
 	if (given(&ld->global_lines, CONF_KEY_CLUSTER) &&
 	    !given(&ld->global_lines, CONF_KEY_CLUSTER_KEY_FILE)) {

@@ -16,6 +16,7 @@
 #include "base/ident.h"
 #include "conf/ca.h"
 #include "io/dns.h"
+#include "io/dns_update.h"
 #include "io/http.h"
 #include "io/listener.h"
 
@@ -183,6 +184,25 @@ conf_value_parse_dns_resolver(struct conf_settings *s, const struct conf_key_spe
 
 	if (dns_servers_check(value, why, sizeof(why)) < 0) {
 		conf_value_fail(err, errlen, "%s: invalid value '%s': %s", spec->name, value, why);
+		return -1;
+	}
+	return conf_value_set_string(s, spec, value);
+}
+
+int
+conf_value_parse_dns_update(struct conf_settings *s, const struct conf_key_spec *spec,
+                            const char *value, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char name[80];
+	char why[160];
+
+	if (dns_update_server_parse(value, &ss, &len, name, sizeof(name), why, sizeof(why)) < 0) {
+		conf_value_fail(err, errlen,
+		                "%s: invalid value '%s': %s (the primary server's IP address, "
+		                "IP:PORT or [IPV6]:PORT; not a host name)",
+		                spec->name, value, why);
 		return -1;
 	}
 	return conf_value_set_string(s, spec, value);

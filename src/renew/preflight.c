@@ -2,6 +2,7 @@
 
 #include "store/store_account.h"
 #include "challenge/challenge.h"
+#include "challenge/responders.h"
 #include "challenge/select.h"
 #include "io/hook.h"
 #include "io/listener.h"
@@ -628,6 +629,7 @@ static void
 check_challenge(struct run *r, const struct conf_settings *s, unsigned flags)
 {
 	const char *why = NULL;
+	char why_key[PREFLIGHT_MAX_LINE / 2];
 	enum challenge_responder resp = challenge_pick(s, &why);
 
 	switch (resp) {
@@ -637,6 +639,11 @@ check_challenge(struct run *r, const struct conf_settings *s, unsigned flags)
 		break;
 	case CHALLENGE_RESPONDER_DNS_HOOK:
 		check_program(r, "dns-hook", "--dns-hook", s->dns_hook);
+		break;
+	case CHALLENGE_RESPONDER_DNS_UPDATE:
+		if (challenge_dnsupdate_check(s->dns_update_key, why_key, sizeof(why_key)) < 0) {
+			problem(r, true, "%s", why_key);
+		}
 		break;
 	case CHALLENGE_RESPONDER_HTTP_HOOK:
 		check_program(r, "http-hook", "--http-hook", s->http_hook);

@@ -160,7 +160,13 @@ responders_get(struct responders *p, const struct conf_settings *s)
 			goto out;
 		}
 	}
-	ch = challenge_create(p->loop, s);
+	if (s->challenge == CONF_CHALLENGE_DNS01) {
+		struct dns *d = responders_dns(p, s->dns_resolver);
+
+		ch = d != NULL ? challenge_create_dns(p->loop, s, d) : NULL;
+	} else {
+		ch = challenge_create(p->loop, s);
+	}
 	if (ch != NULL && p->fleet != NULL) {
 		ch = for_fleet(p, s, ch);
 	}

@@ -292,7 +292,8 @@ t_dns_nsupdate()
 	note "\$ export NSUPDATE_KEY=/etc/acmed/tsig.key NSUPDATE_SERVER=ns1.example.com"
 	note ""
 	say cert "${CA[@]}" --agree-tos --email ops@example.com --state-dir "$S" \
-		--dns-hook "$HOOK" --name wildcard.example.com '*.example.com' example.com
+		--dns-hook "$HOOK" --dns-resolver "127.0.0.1:$DNS_PORT" --dns-propagation-timeout 0 \
+		--name wildcard.example.com '*.example.com' example.com
 	unset NSUPDATE_KEY NSUPDATE_SERVER NSUPDATE_PORT
 	expect_status 0
 	[[ $RC == 0 ]] || return

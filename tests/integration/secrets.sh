@@ -343,7 +343,8 @@ t_dns_hook_argv()
 	ca_opts "$st"
 	hook_words
 	make_argv_hook "$hook" dns
-	run_t 60 cert "$name" --dns-hook "'$hook' $HOOK_LINE" "${CA_OPTS[@]}"
+	run_t 60 cert "$name" --dns-hook "'$hook' $HOOK_LINE" --dns-resolver "$PEBBLE_DNS_SERVER" \
+		"${CA_OPTS[@]}"
 	expect_status 0
 	keep_logs dnshook "$st"
 	expect_no_markers

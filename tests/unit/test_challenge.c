@@ -1,6 +1,7 @@
 #include "challenge/challenge.h"
 #include "challenge/select.h"
 #include "challenge/responders.h"
+#include "dns_server.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -34,6 +35,7 @@
 struct fixture {
 	char dir[64];
 	struct ev_loop *loop;
+	struct dns_server dns; /* answers NXDOMAIN to everything: no CNAME */
 	struct ev_timer watchdog;
 	bool watchdog_fired;
 };
@@ -120,10 +122,25 @@ teardown(void **state)
 	struct fixture *f = *state;
 	char cmd[128];
 
+	dns_server_stop(&f->dns);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
 	assert_int_equal(system(cmd), 0);
 	free(f);
 	return 0;
+}
+
+/* A dns-hook responder asking f->dns (started here) for CNAME records,
+ * without the propagation check. */
+static struct challenge *
+dns01(struct fixture *f, const char *prog, long timeout_s, long wait_s)
+{
+	struct challenge_dns01_opts o = {.wait_s = wait_s};
+
+	if (f->dns.loop == NULL) {
+		dns_server_start(&f->dns, f->loop, NULL, 0);
+	}
+	o.resolvers = f->dns.addr;
+	return challenge_dns01_create(f->loop, prog, timeout_s, &o);
 }
 
 static struct challenge_task
@@ -958,7 +975,7 @@ test_dns01(void **state)
 
 	t.identifier = "example.org"; /* a wildcard's, without "*." */
 	t.wildcard = true;
-	ch = challenge_dns01_create(f->loop, prog, 10, 1);
+	ch = dns01(f, prog, 10, 1);
 	assert_non_null(ch);
 	assert_string_equal(ch->ops->name, "dns-hook");
 	assert_int_equal(ch->ops->type, CHALLENGE_TYPE_DNS01);
@@ -1011,7 +1028,7 @@ test_dns01_failures(void **state)
 	char *log;
 
 	prog = logging_hook(f, "slow", "echo 'calling the DNS API'\nsleep 30\n");
-	ch = challenge_dns01_create(f->loop, prog, 1, 0);
+	ch = dns01(f, prog, 1, 0);
 	assert_non_null(ch);
 	start = now();
 	assert_int_equal(ch->ops->present(ch, &t, on_done, &r), 0);
@@ -1025,7 +1042,7 @@ test_dns01_failures(void **state)
 	challenge_destroy(ch);
 
 	prog = logging_hook(f, "exit2", "exit 2\n");
-	ch = challenge_dns01_create(f->loop, prog, 10, 5);
+	ch = dns01(f, prog, 10, 5);
 	assert_non_null(ch);
 	start = now();
 	assert_int_equal(ch->ops->present(ch, &t, on_done, &r), 0);
@@ -1317,7 +1334,8 @@ test_create_selection(void **state)
 	capture_begin(f);
 	assert_null(challenge_create(f->loop, &s));
 	log = capture_end();
-	assert_non_null(strstr(log, "dns-01 needs a hook: set dns-hook or --dns-hook\n"));
+	assert_non_null(strstr(log, "dns-01 needs a hook or a server: set dns-hook (--dns-hook) or "
+	                            "dns-update\n"));
 	free(log);
 
 	s.challenge = CONF_CHALLENGE_TLSALPN01;

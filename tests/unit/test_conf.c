@@ -800,11 +800,14 @@ test_whole_file_errors(void **state)
 	         {"3: wildcard '*.a.example' needs challenge = dns-01",
 	          "3: wildcard '*.b.example' needs challenge = dns-01"}},
 	        {"[cert w]\nchallenge = dns-01\ndomains = *.example.com\n",
-	         {"2: challenge dns-01 needs dns-hook: set dns-hook = PROGRAM"}},
+	         {"2: challenge dns-01 needs dns-hook or dns-update: set dns-hook = PROGRAM "
+	          "or dns-update = SERVER"}},
 	        {"challenge = dns-01\n[cert w]\ndomains = w.example\n",
-	         {"2: challenge dns-01 needs dns-hook: set dns-hook = PROGRAM"}},
+	         {"2: challenge dns-01 needs dns-hook or dns-update: set dns-hook = PROGRAM "
+	          "or dns-update = SERVER"}},
 	        {"challenge = dns-01\n",
-	         {"1: challenge dns-01 needs dns-hook: set dns-hook = PROGRAM"}},
+	         {"1: challenge dns-01 needs dns-hook or dns-update: set dns-hook = PROGRAM "
+	          "or dns-update = SERVER"}},
 	        /* A global dns-hook serves every section. */
 	        {"dns-hook = /bin/hook\n[cert w]\nchallenge = dns-01\ndomains = *.w.example\n"
 	         "[cert v]\ndomains = *.v.example\n",

@@ -29,9 +29,9 @@ test_pick(void **state)
 	        {CONF_CHALLENGE_HTTP01, false, true, true, CHALLENGE_RESPONDER_HTTP_HOOK, NULL},
 	        {CONF_CHALLENGE_HTTP01, true, false, false, CHALLENGE_RESPONDER_STANDALONE, NULL},
 	        {CONF_CHALLENGE_DNS01, false, false, false, CHALLENGE_RESPONDER_NONE,
-	         "dns-01 needs a hook: set dns-hook or --dns-hook"},
+	         "dns-01 needs a hook or a server: set dns-hook (--dns-hook) or dns-update"},
 	        {CONF_CHALLENGE_DNS01, false, true, true, CHALLENGE_RESPONDER_NONE,
-	         "dns-01 needs a hook: set dns-hook or --dns-hook"},
+	         "dns-01 needs a hook or a server: set dns-hook (--dns-hook) or dns-update"},
 	        {CONF_CHALLENGE_DNS01, true, false, false, CHALLENGE_RESPONDER_DNS_HOOK, NULL},
 	        {CONF_CHALLENGE_DNS01, true, true, true, CHALLENGE_RESPONDER_DNS_HOOK, NULL},
 	        {CONF_CHALLENGE_TLSALPN01, false, false, false, CHALLENGE_RESPONDER_TLS_ALPN, NULL},
@@ -59,6 +59,85 @@ test_pick(void **state)
 		/* why may be NULL. */
 		assert_int_equal(challenge_pick(&s, NULL), cases[i].want);
 	}
+}
+
+/* dns-update is the other dns-01 responder; both set is an error. */
+static void
+test_pick_dns_update(void **state)
+{
+	char hook[] = "/bin/dns";
+	char server[] = "127.0.0.1:5353";
+	struct conf_settings s;
+	const char *why = NULL;
+
+	(void)state;
+	memset(&s, 0, sizeof(s));
+	s.challenge = CONF_CHALLENGE_DNS01;
+	s.dns_update = server;
+	assert_int_equal(challenge_pick(&s, &why), CHALLENGE_RESPONDER_DNS_UPDATE);
+	assert_null(why);
+	s.dns_hook = hook;
+	assert_int_equal(challenge_pick(&s, &why), CHALLENGE_RESPONDER_NONE);
+	assert_string_equal(why, "dns-01: dns-hook and dns-update are both set: keep one of them");
+	/* Not for http-01. */
+	s.challenge = CONF_CHALLENGE_HTTP01;
+	s.dns_hook = NULL;
+	assert_int_equal(challenge_pick(&s, NULL), CHALLENGE_RESPONDER_STANDALONE);
+}
+
+/* Responders of other servers, keys, resolvers or propagation timeouts
+ * are not shared. */
+static void
+test_key_dns(void **state)
+{
+	char server1[] = "127.0.0.1:5353";
+	char server2[] = "127.0.0.2:5353";
+	char key1[] = "/etc/acmed/a.key";
+	char key2[] = "/etc/acmed/b.key";
+	char resolver[] = "127.0.0.1:53";
+	char hook[] = "/bin/dns";
+	struct conf_settings a;
+	struct conf_settings b;
+	char *ka;
+	char *kb;
+
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	a.challenge = CONF_CHALLENGE_DNS01;
+	a.dns_update = server1;
+	a.dns_update_key = key1;
+	a.dns_propagation_timeout = 120;
+	b = a;
+	ka = challenge_key(&a);
+	kb = challenge_key(&b);
+	assert_string_equal(ka, kb);
+	free(kb);
+	b.dns_update = server2;
+	kb = challenge_key(&b);
+	assert_string_not_equal(ka, kb);
+	free(kb);
+	b = a;
+	b.dns_update_key = key2;
+	kb = challenge_key(&b);
+	assert_string_not_equal(ka, kb);
+	free(kb);
+	b = a;
+	b.dns_resolver = resolver;
+	kb = challenge_key(&b);
+	assert_string_not_equal(ka, kb);
+	free(kb);
+	b = a;
+	b.dns_propagation_timeout = 0;
+	kb = challenge_key(&b);
+	assert_string_not_equal(ka, kb);
+	free(kb);
+	b = a;
+	b.dns_update = NULL;
+	b.dns_hook = hook;
+	kb = challenge_key(&b);
+	assert_string_not_equal(ka, kb);
+	free(kb);
+	free(ka);
 }
 
 /* An empty string is not set. */
@@ -300,9 +379,14 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_pick),           cmocka_unit_test(test_pick_empty),
-	        cmocka_unit_test(test_listen_address), cmocka_unit_test(test_key),
-	        cmocka_unit_test(test_key_listen),     cmocka_unit_test(test_create_none),
+	        cmocka_unit_test(test_pick),
+	        cmocka_unit_test(test_pick_empty),
+	        cmocka_unit_test(test_pick_dns_update),
+	        cmocka_unit_test(test_key_dns),
+	        cmocka_unit_test(test_listen_address),
+	        cmocka_unit_test(test_key),
+	        cmocka_unit_test(test_key_listen),
+	        cmocka_unit_test(test_create_none),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

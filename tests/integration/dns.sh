@@ -1,0 +1,356 @@
+#!/usr/bin/env bash
+# dns-01 done right (issue #18) against Pebble: the propagation check, CNAME
+# delegation and the built-in RFC 2136 updates.
+#
+# Two halves, each with its own Pebble. First Pebble's VA asks
+# pebble-challtestsrv (which answers NOTIMP to SOA and NS queries: acmed
+# then asks the dns-resolver servers directly): a hook that sets its record
+# late, a delegated _acme-challenge. Then it asks BIND: two named on port
+# 53 of two addresses of their own (127.0.53.1 and .2: an NS record has no
+# port), primaries of c.example (ns1 only) and d.example (both, each its
+# own copy: the test gives ns2 the record late). That half runs in a
+# network namespace of its own (unshare -n: this script again, with
+# DNS_SH_NETNS=1), whose loopback gets those addresses and whose port 53 is
+# free, so the host's network is left as it was; it needs root and named,
+# nsupdate, tsig-keygen, dig, ip, unshare, and is skipped without them.
+#
+# Environment: ACMED, TESTS_DIR. Exits 0, 1 when a case failed, 77 when
+# Pebble is not installed, 99 when the harness is broken.
+set -uo pipefail
+
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh" || exit 99
+lib_init dns
+# shellcheck source=../pebble.sh
+. "$TESTS_DIR/pebble.sh" || exit 99
+
+pebble_require_or_skip
+export PEBBLE_AUTHZREUSE=0
+
+# The options of every "acmed cert": CA, state folder, account.
+ca_opts()
+{
+	CA_OPTS=(--ca "$PEBBLE_DIR_URL" --ca-file "$PEBBLE_CA_FILE" --state-dir "$T/state"
+		--agree-tos)
+}
+
+# How many authorizations Pebble failed so far.
+pebble_invalid()
+{
+	grep -c 'set INVALID by completed challenge' "$PEBBLE_WORKDIR/pebble.log"
+}
+
+# expect_no_invalid: Pebble failed no authorization.
+expect_no_invalid()
+{
+	local n
+
+	n=$(pebble_invalid)
+	if [[ $n != 0 ]]; then
+		fail "Pebble failed $n authorizations, want none"
+	fi
+}
+
+# make_hook PATH DELAY: a dns-hook for challtestsrv that logs "ACTION NAME
+# VALUE ACMED_RECORD ACMED_DNS_NAME ACMED_DNS_ORIGINAL_NAME" to PATH.log and
+# sets the TXT record NAME only DELAY seconds after it returned.
+make_hook()
+{
+	local path=$1 delay=$2
+
+	: >"$path.log"
+	cat >"$path" <<EOF
+#!/bin/sh
+echo "\$1 \$2 \$3 \$ACMED_RECORD \$ACMED_DNS_NAME \$ACMED_DNS_ORIGINAL_NAME" >>'$path.log'
+case \$1 in
+add)
+	( sleep $delay; curl -sSf --max-time 10 -X POST \\
+		-d "{\"host\": \"\$2\", \"value\": \"\$3\"}" '$CHALLTESTSRV_URL/set-txt' ) \\
+		</dev/null >/dev/null 2>&1 &
+	exit 0 ;;
+del)
+	exec curl -sSf --max-time 10 -X POST -d "{\"host\": \"\$2\"}" \\
+		'$CHALLTESTSRV_URL/clear-txt' ;;
+esac
+exit 1
+EOF
+	chmod 755 "$path"
+}
+
+# ---- challtestsrv ----
+
+t_late_record()
+{
+	local hook=$T/late
+
+	ca_opts
+	make_hook "$hook" 5
+	run_t 90 cert late.example -v --dns-hook "$hook" --dns-resolver "$PEBBLE_DNS_SERVER" \
+		"${CA_OPTS[@]}"
+	expect_status 0
+	expect_no_invalid
+	expect_stderr_contains "asking the resolvers (dns-resolver) instead of the authoritative servers"
+	expect_stderr_contains "_acme-challenge.late.example: waiting for 1 of 1 servers: $PEBBLE_DNS_SERVER"
+	expect_stderr_matches '_acme-challenge\.late\.example: served by all 1 resolvers after [0-9]+ polls'
+	if ! grep -q '^del _acme-challenge\.late\.example\. ' "$hook.log"; then
+		fail "no del: $(cat "$hook.log")"
+	fi
+}
+
+t_cname()
+{
+	local hook=$T/cname
+
+	ca_opts
+	make_hook "$hook" 0
+	challtestsrv_post /set-cname \
+		'{"host": "_acme-challenge.cname.example.", "target": "acme.delegated.example."}' ||
+		fail "set-cname failed"
+	run_t 90 cert cname.example -v --dns-hook "$hook" --dns-resolver "$PEBBLE_DNS_SERVER" \
+		"${CA_OPTS[@]}"
+	expect_status 0
+	expect_no_invalid
+	expect_stderr_contains "_acme-challenge.cname.example. is delegated to acme.delegated.example. (CNAME)"
+	# NAME, ACMED_RECORD and ACMED_DNS_NAME are the target; the original
+	# is in ACMED_DNS_ORIGINAL_NAME; the del goes to the target too.
+	if ! grep -qE '^add acme\.delegated\.example\. [A-Za-z0-9_-]{43} acme\.delegated\.example\. acme\.delegated\.example\. _acme-challenge\.cname\.example\.$' "$hook.log"; then
+		fail "add: $(cat "$hook.log")"
+	fi
+	if ! grep -q '^del acme\.delegated\.example\. ' "$hook.log"; then
+		fail "del: $(cat "$hook.log")"
+	fi
+}
+
+# ---- BIND ----
+
+NS1=127.0.53.1
+NS2=127.0.53.2
+
+# bind_start: both named on NS1 and NS2, in this network namespace.
+bind_start()
+{
+	local d=$T/named i
+
+	mkdir -p "$d/1" "$d/2" || return 1
+	ip link set lo up || return 1
+	ip addr add "$NS1/8" dev lo || return 1
+	ip addr add "$NS2/8" dev lo || return 1
+	tsig-keygen -a hmac-sha256 acmed >"$d/tsig.key" 2>/dev/null || return 1
+	tsig-keygen -a hmac-sha256 acmed >"$d/wrong.key" 2>/dev/null || return 1
+	chmod 600 "$d/tsig.key" "$d/wrong.key"
+	for i in 1 2; do
+		zone_files "$d/$i" || return 1
+		cat >"$d/$i/named.conf" <<EOF
+options {
+	directory "$d/$i";
+	pid-file "$d/$i/named.pid";
+	session-keyfile "$d/$i/session.key";
+	listen-on port 53 { 127.0.53.$i; };
+	listen-on-v6 { none; };
+	recursion no;
+	dnssec-validation no;
+	notify no;
+};
+controls { };
+include "$d/tsig.key";
+zone "d.example" {
+	type primary;
+	file "d.example.zone";
+	update-policy { grant acmed zonesub TXT; };
+};
+EOF
+		if ((i == 1)); then
+			cat >>"$d/$i/named.conf" <<EOF
+zone "c.example" {
+	type primary;
+	file "c.example.zone";
+	update-policy { grant acmed zonesub TXT; };
+};
+EOF
+		fi
+		named -g -4 -c "$d/$i/named.conf" </dev/null >"$d/$i/named.log" 2>&1 &
+		lib_track_pid "$!"
+	done
+	if ! wait_until 10 dig_ok "$NS1" || ! wait_until 10 dig_ok "$NS2"; then
+		echo "dns.sh: named did not start: $(tail -n 5 "$d/1/named.log" "$d/2/named.log")" >&2
+		return 1
+	fi
+}
+
+# zone_files DIR: c.example (ns1 only) and d.example (ns1 and ns2).
+zone_files()
+{
+	cat >"$1/c.example.zone" <<EOF
+\$TTL 60
+@	IN SOA	ns1.c.example. hostmaster.c.example. 1 3600 600 86400 60
+@	IN NS	ns1.c.example.
+ns1	IN A	$NS1
+@	IN A	127.0.0.1
+*	IN A	127.0.0.1
+EOF
+	cat >"$1/d.example.zone" <<EOF
+\$TTL 60
+@	IN SOA	ns1.d.example. hostmaster.d.example. 1 3600 600 86400 60
+@	IN NS	ns1.d.example.
+@	IN NS	ns2.d.example.
+ns1	IN A	$NS1
+ns2	IN A	$NS2
+@	IN A	127.0.0.1
+*	IN A	127.0.0.1
+EOF
+}
+
+dig_ok()
+{
+	dig +short +time=1 +tries=1 @"$1" d.example SOA | grep -q "^ns1\.d\.example\. "
+}
+
+# txt SERVER NAME: the TXT values of NAME at SERVER.
+txt()
+{
+	dig +short +time=2 +tries=1 @"$1" "$2" TXT | tr -d '"' | LC_ALL=C sort
+}
+
+# A configuration of dns-update against ns1 with key $1.
+update_conf()
+{
+	printf 'dns-resolver = %s\n[cert %s]\ndomains = %s\nchallenge = dns-01\ndns-update = %s\ndns-update-key = %s\n' \
+		"$NS1" "$2" "$2" "$NS1" "$1" >"$T/$2.conf"
+}
+
+t_update()
+{
+	local d=$T/named
+
+	ca_opts
+	update_conf "$d/tsig.key" www.c.example
+	run check -c "$T/www.c.example.conf"
+	expect_status 0
+	run_t 90 cert -v -c "$T/www.c.example.conf" www.c.example "${CA_OPTS[@]}"
+	expect_status 0
+	expect_no_invalid
+	expect_stderr_contains "dns-update $NS1:53: added a TXT record of _acme-challenge.www.c.example (zone c.example)"
+	expect_stderr_contains "_acme-challenge.www.c.example: served by all 1 authoritative servers"
+	if ! grep -q "adding an RR at '_acme-challenge.www.c.example' TXT" "$d/1/named.log"; then
+		fail "BIND added no record"
+	fi
+	if ! grep -q "deleting an RR at _acme-challenge.www.c.example TXT" "$d/1/named.log"; then
+		fail "BIND deleted no record: $(grep -i 'updat' "$d/1/named.log" | tail -n 5)"
+	fi
+	if [[ -n $(txt "$NS1" _acme-challenge.www.c.example) ]]; then
+		fail "the record is still there"
+	fi
+}
+
+t_update_wrong_key()
+{
+	local d=$T/named before
+
+	ca_opts
+	before=$(pebble_invalid)
+	update_conf "$d/wrong.key" bad.c.example
+	run_t 60 cert -c "$T/bad.c.example.conf" bad.c.example "${CA_OPTS[@]}"
+	expect_status 1
+	expect_stderr_matches "dns-update $NS1:53: .*(NOTAUTH|BADSIG)"
+	if [[ $(pebble_invalid) != "$before" ]]; then
+		fail "an authorization failed at Pebble: the CA was asked to validate"
+	fi
+}
+
+t_update_config_errors()
+{
+	local d=$T/named
+
+	printf 'key "acmed" {\n\talgorithm hmac-md5;\n\tsecret "c2VjcmV0";\n};\n' >"$T/md5.key"
+	chmod 600 "$T/md5.key"
+	update_conf "$T/md5.key" md5.c.example
+	run check -c "$T/md5.c.example.conf"
+	expect_status 2
+	expect_stderr_contains "$T/md5.key:2:"
+	printf 'dns-hook = /bin/true\n' >>"$T/md5.c.example.conf"
+	run check --syntax -c "$T/md5.c.example.conf"
+	expect_status 2
+	expect_stderr_contains "dns-hook and dns-update are both set"
+	update_conf "$d/tsig.key" host.c.example
+	sed -i "s/^dns-update = .*/dns-update = ns1.c.example/" "$T/host.c.example.conf"
+	run check --syntax -c "$T/host.c.example.conf"
+	expect_status 2
+	expect_stderr_contains "not a host name"
+}
+
+t_lagging_server()
+{
+	local d=$T/named waiter value
+
+	ca_opts
+	update_conf "$d/tsig.key" www.d.example
+	# ns2 gets the record 4 s after ns1 has it.
+	(
+		for _ in $(seq 1 300); do
+			value=$(txt "$NS1" _acme-challenge.www.d.example)
+			[[ -n $value ]] && break
+			sleep 0.1
+		done
+		sleep 4
+		printf 'server %s\nzone d.example\nupdate add _acme-challenge.www.d.example. 60 TXT "%s"\nsend\n' \
+			"$NS2" "$value" | nsupdate -k "$d/tsig.key"
+	) >"$T/waiter.log" 2>&1 &
+	waiter=$!
+	run_t 90 cert -v -c "$T/www.d.example.conf" www.d.example "${CA_OPTS[@]}"
+	wait "$waiter"
+	expect_status 0
+	expect_no_invalid
+	expect_stderr_contains "_acme-challenge.www.d.example: waiting for 1 of 2 servers: ns2.d.example ($NS2) (no TXT record)"
+	expect_stderr_contains "_acme-challenge.www.d.example: served by all 2 authoritative servers"
+}
+
+# ---- main ----
+
+bind_half()
+{
+	if ! bind_start; then
+		fail_case "start BIND"
+		lib_finish
+	fi
+	export PEBBLE_DNS_RESOLVER=$NS1:53
+	if ! pebble_start; then
+		fail_case "start Pebble against BIND"
+		lib_finish
+	fi
+	case_ "dns-update with a TSIG key adds the record, then removes it" t_update
+	case_ "dns-update with a wrong key: the server's rcode, no validation asked" t_update_wrong_key
+	case_ "dns-update: key file and setting errors at acmed check" t_update_config_errors
+	case_ "two authoritative servers, one lagging: the check waits for it" t_lagging_server
+	lib_finish
+}
+
+if [[ ${DNS_SH_NETNS:-0} == 1 ]]; then
+	N=$DNS_SH_N
+	FAILED=$DNS_SH_FAILED
+	bind_half
+fi
+
+if ! pebble_start; then
+	fail_case "start Pebble"
+	lib_finish
+fi
+case_ "a hook whose record appears 5 s late: acmed waits, Pebble validates at once" t_late_record
+case_ "_acme-challenge delegated by CNAME: the hook gets the target" t_cname
+pebble_stop
+
+missing=
+for prog in named nsupdate tsig-keygen dig ip unshare; do
+	command -v "$prog" >/dev/null 2>&1 || missing+=" $prog"
+done
+if [[ -z $missing && $(id -u) == 0 ]] && unshare -n true 2>/dev/null; then
+	# The BIND half in a network namespace of its own: this script again.
+	lib_cleanup
+	trap - EXIT
+	exec unshare -n -- env DNS_SH_NETNS=1 DNS_SH_N="$N" DNS_SH_FAILED="$FAILED" \
+		bash "${BASH_SOURCE[0]}"
+fi
+for c in "dns-update adds and removes" "dns-update with a wrong key" \
+	"dns-update settings at acmed check" "one lagging server"; do
+	skip_case "$c" "needs root, unshare -n, and named nsupdate tsig-keygen dig ip;$missing"
+done
+lib_finish

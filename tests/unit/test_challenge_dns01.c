@@ -1,0 +1,271 @@
+/* The dns-01 flow (challenge_dns01.c) through the hook setter, and the
+ * dns-update responder's construction and key check
+ * (challenge_dnsupdate.c); the updates themselves are io/dns_update's
+ * (test_dns_update) and tests/integration/dns.sh's against BIND. */
+#include "challenge/challenge_dns01.h"
+
+#include <ev.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "dns_server.h"
+#include "tmpdir.h"
+
+#define TXT_NAME "_acme-challenge.example.org."
+#define TARGET "acme.dele.example"
+#define VALUE "GfYkV6pmHWFPa2Sx1p3a9H_zbUh2mGVQBNU0czzJMzo"
+#define SECRET256 "CM4WvINkooEnO6ArdIJTvUKfNc/L0uJ6dcEyTNmUfZA="
+
+/* As pebble-challtestsrv: NOTIMP to SOA queries, TXT without AA. */
+static const struct dns_server_entry table[] = {
+        {"_acme-challenge.example.org", DNS_TYPE_CNAME,
+         .answer = {{"_acme-challenge.example.org", DNS_TYPE_CNAME, TARGET}}},
+        {TARGET, DNS_TYPE_TXT, .answer = {{TARGET, DNS_TYPE_TXT, VALUE}}},
+        {TARGET, DNS_TYPE_SOA, .rcode = DNS_RCODE_NOTIMP},
+        {"dele.example", DNS_TYPE_SOA, .rcode = DNS_RCODE_NOTIMP},
+        {"example", DNS_TYPE_SOA, .rcode = DNS_RCODE_NOTIMP},
+        {"_acme-challenge.other.org", DNS_TYPE_SOA, .rcode = DNS_RCODE_NOTIMP},
+        {"other.org", DNS_TYPE_SOA, .rcode = DNS_RCODE_NOTIMP},
+        {"org", DNS_TYPE_SOA, .rcode = DNS_RCODE_NOTIMP},
+};
+
+struct fixture {
+	struct ev_loop *loop;
+	struct ev_timer watchdog;
+	bool expired;
+	struct dns_server s;
+	char *dir;
+	char *hook;
+};
+
+struct result {
+	int calls;
+	int rc;
+	char message[1024];
+};
+
+static void
+on_watchdog(struct ev_loop *loop, struct ev_timer *w, int revents)
+{
+	struct fixture *f = w->data;
+
+	f->expired = true;
+	ev_break(loop, EVBREAK_ALL);
+}
+
+static void
+on_done(int rc, const char *message, void *arg)
+{
+	struct result *r = arg;
+
+	r->calls++;
+	r->rc = rc;
+	snprintf(r->message, sizeof(r->message), "%s", message != NULL ? message : "");
+}
+
+static void
+wait_done(struct fixture *f, struct result *r)
+{
+	f->expired = false;
+	ev_now_update(f->loop);
+	ev_timer_set(&f->watchdog, 30., 0.);
+	ev_timer_start(f->loop, &f->watchdog);
+	while (r->calls == 0 && !f->expired) {
+		ev_run(f->loop, EVRUN_ONCE);
+	}
+	ev_timer_stop(f->loop, &f->watchdog);
+	assert_int_equal(r->calls, 1);
+}
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	char text[512];
+
+	assert_non_null(f);
+	f->loop = EV_DEFAULT;
+	ev_timer_init(&f->watchdog, on_watchdog, 0., 0.);
+	f->watchdog.data = f;
+	dns_server_start(&f->s, f->loop, table, sizeof(table) / sizeof(table[0]));
+	f->dir = tmpdir_make("dns01");
+	snprintf(text, sizeof(text),
+	         "#!/bin/sh\necho \"$1 $2 $3 $ACMED_RECORD $ACMED_DNS_NAME "
+	         "$ACMED_DNS_ORIGINAL_NAME\" >>'%s/log'\n",
+	         f->dir);
+	f->hook = tmpdir_write(f->dir, "hook", text, 0755);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	dns_server_stop(&f->s);
+	tmpdir_remove(f->dir);
+	free(f->dir);
+	free(f->hook);
+	free(f);
+	return 0;
+}
+
+static struct challenge_task
+task(const char *name)
+{
+	struct challenge_task t = {
+	        .cert_name = "www",
+	        .id_type = IDENT_DNS,
+	        .identifier = "example.org",
+	        .txt_name = name,
+	        .txt_value = VALUE,
+	};
+
+	return t;
+}
+
+/* The hook sets the CNAME's target (argument, ACMED_RECORD,
+ * ACMED_DNS_NAME; the name asked for in ACMED_DNS_ORIGINAL_NAME), the
+ * check asks the resolver for the target before done, and the del goes to
+ * the same target. */
+static void
+test_cname_target(void **state)
+{
+	struct fixture *f = *state;
+	struct challenge_dns01_opts o = {.resolvers = f->s.addr, .propagation_s = 10};
+	struct challenge_task t = task(TXT_NAME);
+	struct result r = {0};
+	struct challenge *ch = challenge_dns01_create(f->loop, f->hook, 10, &o);
+	char *log;
+
+	assert_non_null(ch);
+	assert_string_equal(ch->ops->name, "dns-hook");
+	assert_int_equal(ch->ops->present(ch, &t, on_done, &r), 0);
+	assert_int_equal(r.calls, 0);
+	wait_done(f, &r);
+	assert_int_equal(r.rc, 0);
+	assert_int_equal(dns_server_count(&f->s, TARGET, DNS_TYPE_TXT, false), 1);
+	log = tmpdir_read(f->dir, "log");
+	assert_string_equal(log,
+	                    "add " TARGET ". " VALUE " " TARGET ". " TARGET ". " TXT_NAME "\n");
+	free(log);
+
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(ch->ops->cleanup(ch, &t, on_done, &r), 0);
+	assert_int_equal(r.calls, 0);
+	wait_done(f, &r);
+	assert_int_equal(r.rc, 0);
+	log = tmpdir_read(f->dir, "log");
+	assert_non_null(strstr(log, "\ndel " TARGET ". " VALUE " " TARGET ". "));
+	free(log);
+	challenge_destroy(ch);
+}
+
+/* A record not served in time fails present before done says it is
+ * there; without a CNAME the name is its own target. */
+static void
+test_not_propagated(void **state)
+{
+	struct fixture *f = *state;
+	struct challenge_dns01_opts o = {.resolvers = f->s.addr, .propagation_s = 1};
+	struct challenge_task t = task("_acme-challenge.other.org.");
+	struct result r = {0};
+	struct challenge *ch = challenge_dns01_create(f->loop, f->hook, 10, &o);
+	char *log;
+
+	assert_non_null(ch);
+	assert_int_equal(ch->ops->present(ch, &t, on_done, &r), 0);
+	wait_done(f, &r);
+	assert_int_equal(r.rc, -1);
+	assert_non_null(strstr(r.message, "_acme-challenge.other.org: not served by every server "
+	                                  "within dns-propagation-timeout (1 s): "));
+	log = tmpdir_read(f->dir, "log");
+	assert_string_equal(log, "add _acme-challenge.other.org. " VALUE
+	                         " _acme-challenge.other.org. _acme-challenge.other.org. "
+	                         "_acme-challenge.other.org.\n");
+	free(log);
+	challenge_destroy(ch);
+}
+
+/* Destroyed during the check: done is never called. */
+static void
+test_destroy_in_flight(void **state)
+{
+	struct fixture *f = *state;
+	struct challenge_dns01_opts o = {.resolvers = f->s.addr, .propagation_s = 30};
+	struct challenge_task t = task("_acme-challenge.other.org.");
+	struct result r = {0};
+	struct challenge *ch = challenge_dns01_create(f->loop, f->hook, 10, &o);
+
+	assert_non_null(ch);
+	assert_int_equal(ch->ops->present(ch, &t, on_done, &r), 0);
+	f->expired = false;
+	ev_timer_set(&f->watchdog, 10., 0.);
+	ev_timer_start(f->loop, &f->watchdog);
+	while (dns_server_count(&f->s, "_acme-challenge.other.org", DNS_TYPE_TXT, false) == 0 &&
+	       !f->expired) {
+		ev_run(f->loop, EVRUN_ONCE);
+	}
+	ev_timer_stop(f->loop, &f->watchdog);
+	challenge_destroy(ch);
+	ev_run(f->loop, EVRUN_NOWAIT);
+	assert_int_equal(r.calls, 0);
+}
+
+/* The key is checked as the responder loads it; a server must be an
+ * address. */
+static void
+test_dnsupdate_setup(void **state)
+{
+	struct fixture *f = *state;
+	struct challenge_dns01_opts o = {.resolvers = f->s.addr};
+	char *good = tmpdir_write(f->dir, "tsig.key",
+	                          "key \"acmed\" {\n\talgorithm hmac-sha256;\n\tsecret \"" SECRET256
+	                          "\";\n};\n",
+	                          0600);
+	char *md5 = tmpdir_write(
+	        f->dir, "md5.key",
+	        "key \"acmed\" {\n\talgorithm hmac-md5;\n\tsecret \"" SECRET256 "\";\n};\n", 0600);
+	char err[512];
+	struct challenge *ch;
+
+	assert_int_equal(challenge_dnsupdate_check(good, err, sizeof(err)), 0);
+	assert_int_equal(challenge_dnsupdate_check(md5, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "dns-update-key: "));
+	assert_non_null(strstr(err, "md5.key:2: "));
+	assert_int_equal(challenge_dnsupdate_check(NULL, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "set dns-update-key"));
+
+	ch = challenge_dnsupdate_create(f->loop, "127.0.0.1:5353", good, &o);
+	assert_non_null(ch);
+	assert_string_equal(ch->ops->name, "dns-update");
+	assert_int_equal(ch->ops->type, CHALLENGE_TYPE_DNS01);
+	challenge_destroy(ch);
+	assert_null(challenge_dnsupdate_create(f->loop, "ns1.example", good, &o));
+	assert_null(challenge_dnsupdate_create(f->loop, "127.0.0.1", md5, &o));
+	assert_null(challenge_dnsupdate_create(f->loop, "127.0.0.1", NULL, &o));
+	free(good);
+	free(md5);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test_setup_teardown(test_cname_target, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_not_propagated, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_destroy_in_flight, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_dnsupdate_setup, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
