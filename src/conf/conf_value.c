@@ -199,10 +199,11 @@ conf_value_parse_dns_update(struct conf_settings *s, const struct conf_key_spec 
 	char why[160];
 
 	if (dns_update_server_parse(value, &ss, &len, name, sizeof(name), why, sizeof(why)) < 0) {
-		conf_value_fail(err, errlen,
-		                "%s: invalid value '%s': %s (the primary server's IP address, "
-		                "IP:PORT or [IPV6]:PORT; not a host name)",
-		                spec->name, value, why);
+		/* why names the key and the value: "dns-update VALUE: reason". */
+		const char *reason = strstr(why, ": ");
+
+		conf_value_fail(err, errlen, "%s: invalid value '%s': %s", spec->name, value,
+		                reason != NULL ? reason + 2 : why);
 		return -1;
 	}
 	return conf_value_set_string(s, spec, value);

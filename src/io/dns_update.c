@@ -142,7 +142,8 @@ dns_update_server_parse(const char *server, struct sockaddr_storage *ss, socklen
 		snprintf(name, namelen, "[%s]:%d", host, port);
 	} else {
 		snprintf(err, errlen,
-		         "dns-update %s: not an IP address (a server's name is resolved first)",
+		         "dns-update %s: not an IP address (give the primary server's address, "
+		         "not its name)",
 		         server);
 		goto out;
 	}

@@ -275,7 +275,7 @@ t_update_config_errors()
 	sed -i "s/^dns-update = .*/dns-update = ns1.c.example/" "$T/host.c.example.conf"
 	run check --syntax -c "$T/host.c.example.conf"
 	expect_status 2
-	expect_stderr_contains "not a host name"
+	expect_stderr_contains "not an IP address (give the primary server's address, not its name)"
 }
 
 t_lagging_server()
