@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "acme/acme_json.h"
 #include "acme/acme_parse.h"
 #include "base/b64.h"
 #include "base/log.h"
@@ -30,6 +31,8 @@ struct acme_order_authz {
 	char *key_auth;
 	char *txt_name;
 	char *txt_value;
+	char **issuers; /* dns-persist-01's, taken from the authorization */
+	size_t n_issuers;
 	struct challenge_task task;
 	ev_timer timer;
 	bool timer_active;
@@ -310,17 +313,27 @@ concat3(const char *a, const char *b, const char *c)
 	return s;
 }
 
-/* What the responder is given for chal (RFC 8555 sections 8.1 and 8.4).
- * Returns 0 or -1 (out of memory). */
+/* What the responder is given for chal (RFC 8555 sections 8.1 and 8.4;
+ * dns-persist-01: its issuer names, taken from chal, and the account's
+ * URL). Returns 0 or -1 (out of memory). */
 static int
-make_task(struct acme_order_authz *a, const struct acme_challenge *chal)
+make_task(struct acme_order_authz *a, struct acme_challenge *chal)
 {
 	a->chal_url = strdup(chal->url);
-	a->token = strdup(chal->token);
-	a->key_auth = jws_key_authorization(a->p.key, chal->token);
-	if (a->chal_url == NULL || a->token == NULL || a->key_auth == NULL) {
+	if (chal->token != NULL) {
+		a->token = strdup(chal->token);
+		a->key_auth = jws_key_authorization(a->p.key, chal->token);
+		if (a->token == NULL || a->key_auth == NULL) {
+			return -1;
+		}
+	}
+	if (a->chal_url == NULL) {
 		return -1;
 	}
+	a->issuers = chal->issuers;
+	a->n_issuers = chal->n_issuers;
+	chal->issuers = NULL;
+	chal->n_issuers = 0;
 	if (a->p.responder->ops->type == CHALLENGE_TYPE_DNS01) {
 		a->txt_name = concat3("_acme-challenge.", a->identifier, ".");
 		a->txt_value = dns_txt_value(a->key_auth);
@@ -336,26 +349,35 @@ make_task(struct acme_order_authz *a, const struct acme_challenge *chal)
 	a->task.key_auth = a->key_auth;
 	a->task.txt_name = a->txt_name;
 	a->task.txt_value = a->txt_value;
+	a->task.issuers = (const char *const *)a->issuers;
+	a->task.n_issuers = a->n_issuers;
+	a->task.account_uri = a->p.kid;
 	return 0;
 }
 
 /* Picks the responder's challenge type and presents it. Returns 0 or -1 with
  * the run failed. */
 static int
-present(struct acme_order_authz *a, const struct acme_authz *authz)
+present(struct acme_order_authz *a, struct acme_authz *authz)
 {
 	struct challenge *ch = a->p.responder;
-	const struct acme_challenge *chal = NULL;
+	struct acme_challenge *chal = NULL;
 
 	for (size_t i = 0; i < authz->n_challenges; i++) {
 		if (authz->challenges[i].type == ch->ops->type) {
 			chal = &authz->challenges[i];
 		}
 	}
-	if (chal == NULL || chal->token == NULL) {
+	if (chal == NULL || (chal->token == NULL && chal->type != CHALLENGE_TYPE_DNSPERSIST01)) {
 		fail(a, "%s: %s: the CA offers no %s challenge for it%s", a->p.name, a->identifier,
 		     challenge_type_name(ch->ops->type),
-		     authz->wildcard ? " (wildcards need dns-01)" : "");
+		     authz->wildcard ? " (wildcards need dns-01 or dns-persist-01)" : "");
+		return -1;
+	}
+	if (chal->malformed != NULL) {
+		/* draft-ietf-acme-dns-persist-01 section 3.1: not answered. */
+		fail(a, "%s: %s: the CA's %s challenge is malformed: %s", a->p.name,
+		     a->identifier, challenge_type_name(chal->type), chal->malformed);
 		return -1;
 	}
 	if (make_task(a, chal) < 0) {
@@ -498,5 +520,6 @@ acme_order_authz_destroy(struct acme_order_authz *a)
 	free(a->key_auth);
 	free(a->txt_name);
 	free(a->txt_value);
+	acme_json_strings_free(a->issuers, a->n_issuers);
 	free(a);
 }

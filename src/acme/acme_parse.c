@@ -10,6 +10,7 @@
 
 #include "acme/acme_json.h"
 #include "base/b64.h"
+#include "challenge/persist.h"
 #include "io/http.h"
 
 /* Sorted by name for bsearch. */
@@ -250,9 +251,29 @@ challenge_type_parse(const char *s)
 	return CHALLENGE_TYPE_UNKNOWN;
 }
 
+/* draft-ietf-acme-dns-persist-01 section 3.1: a challenge without 1 to 10
+ * normalized issuer names is malformed. Returns 0, or -1: out of memory. */
 static int
-challenge_from_json(json_t *obj, struct acme_challenge *out, char *err, size_t errlen)
+persist_issuers(json_t *obj, struct acme_challenge *out)
 {
+	char why[256];
+
+	if (acme_json_strings(obj, "issuer-domain-names", PERSIST_ISSUERS_MAX, false,
+	                      &out->issuers, &out->n_issuers, why, sizeof(why)) == 0 &&
+	    persist_issuers_check((const char *const *)out->issuers, out->n_issuers, why,
+	                          sizeof(why)) == 0) {
+		return 0;
+	}
+	out->malformed = strdup(why);
+	return out->malformed != NULL ? 0 : -1;
+}
+
+/* One challenge object into arg (a struct acme_challenge): an
+ * acme_json_fill_fn, and a step of authz_fill. */
+static int
+challenge_fill(json_t *obj, void *arg, char *err, size_t errlen)
+{
+	struct acme_challenge *out = arg;
 	json_t *v;
 	int rc = -1;
 
@@ -287,9 +308,14 @@ challenge_from_json(json_t *obj, struct acme_challenge *out, char *err, size_t e
 			acme_json_err(err, errlen, "out of memory");
 			goto out;
 		}
-	} else if (out->type != CHALLENGE_TYPE_UNKNOWN) {
+	} else if (out->type != CHALLENGE_TYPE_UNKNOWN &&
+	           out->type != CHALLENGE_TYPE_DNSPERSIST01) {
 		acme_json_err(err, errlen, "%s challenge without a token",
 		              challenge_type_name(out->type));
+		goto out;
+	}
+	if (out->type == CHALLENGE_TYPE_DNSPERSIST01 && persist_issuers(obj, out) < 0) {
+		acme_json_err(err, errlen, "out of memory");
 		goto out;
 	}
 	rc = 0;
@@ -298,12 +324,6 @@ out:
 		acme_parse_challenge_finish(out);
 	}
 	return rc;
-}
-
-static int
-challenge_fill(json_t *root, void *arg, char *err, size_t errlen)
-{
-	return challenge_from_json(root, arg, err, errlen);
 }
 
 int
@@ -352,7 +372,7 @@ authz_fill(json_t *root, void *arg, char *err, size_t errlen)
 	}
 	json_array_foreach(chals, i, v)
 	{
-		if (challenge_from_json(v, &out->challenges[i], err, errlen) < 0) {
+		if (challenge_fill(v, &out->challenges[i], err, errlen) < 0) {
 			goto out;
 		}
 		out->n_challenges = i + 1;
@@ -465,6 +485,8 @@ acme_parse_challenge_finish(struct acme_challenge *c)
 	free(c->url);
 	free(c->token);
 	acme_problem_free(c->error);
+	acme_json_strings_free(c->issuers, c->n_issuers);
+	free(c->malformed);
 	memset(c, 0, sizeof(*c));
 }
 

@@ -71,6 +71,14 @@ struct acme_challenge {
 	enum acme_status status;
 	char *token; /* checked: base64url, 1..ACME_MAX_TOKEN; NULL when absent */
 	struct acme_problem *error;
+	/* dns-persist-01 (draft-ietf-acme-dns-persist-01 section 3.1): its
+	 * issuer-domain-names. When they fail persist_issuers_check (or are
+	 * not an array of strings: then none) malformed says why; the
+	 * challenge is kept, the authorization's other challenges still
+	 * serve. */
+	char **issuers;
+	size_t n_issuers;
+	char *malformed;
 };
 
 struct acme_authz {

@@ -27,6 +27,7 @@ static const char *const challenge_labels[CHALLENGE_TYPE__MAX] = {
         [CHALLENGE_TYPE_DNS01] = "dns-01",
         [CHALLENGE_TYPE_HTTP01] = "http-01",
         [CHALLENGE_TYPE_TLSALPN01] = "tls-alpn-01",
+        [CHALLENGE_TYPE_DNSPERSIST01] = "dns-persist-01",
 };
 
 const char *

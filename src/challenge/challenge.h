@@ -2,7 +2,8 @@
  * challenge_webroot.c, challenge_standalone.c (acmed's own HTTP responder),
  * challenge_tlsalpn.c (its own tls-alpn-01 responder), challenge_httphook.c
  * and challenge_dns01.c (hooks), challenge_dnsupdate.c (RFC 2136 updates;
- * it shares challenge_dns01.c's flow). */
+ * it shares challenge_dns01.c's flow), challenge_persist.c (dns-persist-01:
+ * a record made once, only looked at). */
 #ifndef ACMED_CHALLENGE_H
 #define ACMED_CHALLENGE_H
 
@@ -16,12 +17,14 @@
 /* The longest token acmed accepts from a CA (base64url). */
 #define ACME_MAX_TOKEN 128
 
-/* The challenge types of RFC 8555 section 8. */
+/* The challenge types of RFC 8555 section 8, and dns-persist-01
+ * (draft-ietf-acme-dns-persist-01: challenge/persist.h). */
 enum challenge_type {
 	CHALLENGE_TYPE_UNKNOWN,
 	CHALLENGE_TYPE_DNS01,
 	CHALLENGE_TYPE_HTTP01,
 	CHALLENGE_TYPE_TLSALPN01,
+	CHALLENGE_TYPE_DNSPERSIST01,
 	CHALLENGE_TYPE__MAX,
 };
 
@@ -41,6 +44,12 @@ struct challenge_task {
 	 * the target of its CNAME chain (challenge_dns01.c); else NULL. */
 	const char *txt_original;
 	const char *txt_value; /* dns-01: base64url(SHA-256(key_auth)) */
+	/* dns-persist-01 (no token, no key_auth): the challenge's
+	 * issuer-domain-names, checked by persist_issuers_check, and the
+	 * account's URL the record must name. */
+	const char *const *issuers;
+	size_t n_issuers;
+	const char *account_uri;
 };
 
 /* rc 0 or -1 with a one-line message (borrowed for the call). */
@@ -70,7 +79,9 @@ struct challenge_remote {
 };
 
 struct challenge_ops {
-	const char *name; /* "webroot", "standalone", "tls-alpn", "http-hook", "dns-hook" */
+	/* "webroot", "standalone", "tls-alpn", "http-hook", "dns-hook",
+	 * "dns-update", "dns-persist" */
+	const char *name;
 	enum challenge_type type;
 	/* Makes the response available; done once from the loop. Returns 0,
 	 * or -1 when nothing started (done not called). */

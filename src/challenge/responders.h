@@ -46,6 +46,15 @@ struct challenge *challenge_dnsupdate_create(struct ev_loop *loop, const char *s
                                              const char *key_file,
                                              const struct challenge_dns01_opts *opts);
 
+/* dns-persist-01 (draft-ietf-acme-dns-persist-01): nothing is set; present
+ * looks up the TXT records at _validation-persist.NAME through opts->dns
+ * (or resolvers: opts's propagation and wait are not used) and succeeds
+ * when one authorises the task's account at one of its issuers
+ * (persist_check_all); else it fails with the reason and the command that
+ * prints the record, so the CA is never asked to validate (challenge_persist.c). */
+struct challenge *challenge_persist_create(struct ev_loop *loop,
+                                           const struct challenge_dns01_opts *opts);
+
 /* Whether key_file (dns-update-key, NULL: not set) loads as the dns-update
  * responder will load it (preflight: `acmed check` and the start). A file
  * others may read is logged as a warning. Returns 0, or -1 with a one-line

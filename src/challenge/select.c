@@ -57,8 +57,12 @@ challenge_pick(const struct conf_settings *s, const char **why)
 	case CONF_CHALLENGE_TLSALPN01:
 		r = CHALLENGE_RESPONDER_TLS_ALPN;
 		break;
+	case CONF_CHALLENGE_DNSPERSIST01:
+		r = CHALLENGE_RESPONDER_DNS_PERSIST;
+		break;
 	default:
-		*why = "unknown challenge type: set challenge to http-01, dns-01 or tls-alpn-01";
+		*why = "unknown challenge type: set challenge to http-01, dns-01, tls-alpn-01 or "
+		       "dns-persist-01";
 		break;
 	}
 	return r;
@@ -174,6 +178,11 @@ challenge_key(const struct conf_settings *s)
 		listen = listener_address_name(tls_listen_address(s), address, sizeof(address));
 		key = join((const char *[]){"tls-alpn", listen}, 2);
 		break;
+	case CHALLENGE_RESPONDER_DNS_PERSIST:
+		key = join((const char *[]){"dns-persist",
+		                            s->dns_resolver != NULL ? s->dns_resolver : ""},
+		           2);
+		break;
 	}
 out:
 	return key;
@@ -229,6 +238,9 @@ challenge_create_dns(struct ev_loop *loop, const struct conf_settings *s, struct
 		break;
 	case CHALLENGE_RESPONDER_TLS_ALPN:
 		ch = challenge_tlsalpn_create(loop, tls_listen_address(s));
+		break;
+	case CHALLENGE_RESPONDER_DNS_PERSIST:
+		ch = challenge_persist_create(loop, &dns_opts);
 		break;
 	}
 	if (ch != NULL) {

@@ -17,6 +17,7 @@ enum challenge_responder {
 	CHALLENGE_RESPONDER_WEBROOT,
 	CHALLENGE_RESPONDER_STANDALONE,
 	CHALLENGE_RESPONDER_TLS_ALPN,
+	CHALLENGE_RESPONDER_DNS_PERSIST,
 	CHALLENGE_RESPONDER__MAX,
 };
 
@@ -30,7 +31,7 @@ enum challenge_responder challenge_pick(const struct conf_settings *s, const cha
 const char *challenge_listen_address(const struct conf_settings *s, enum challenge_responder r);
 
 /* The responder the settings ask for: dns-01 -> dns-hook or dns-update
- * (not both); http-01 ->
+ * (not both); dns-persist-01 -> the record's check; http-01 ->
  * http-hook, else webroot, else standalone on http-listen (default
  * "[::]:80"). A standalone responder binds its socket here, so a port in use
  * is reported now. Returns a new responder (challenge_destroy) or NULL with

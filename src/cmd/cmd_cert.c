@@ -225,13 +225,13 @@ say_idn(const char *name, const struct conf_settings *settings)
 	}
 }
 
-/* Whether every domain can be validated: wildcards only by dns-01. */
+/* Whether every domain can be validated: wildcards only through DNS. */
 static bool
 wildcards_ok(const struct conf_settings *settings)
 {
 	for (size_t i = 0; i < settings->n_domains; i++) {
 		if (strncmp(settings->domains[i], "*.", 2) == 0 &&
-		    settings->challenge != CONF_CHALLENGE_DNS01) {
+		    !conf_challenge_dns(settings->challenge)) {
 			log_error("%s: wildcards need dns-01: pass --dns-hook PROG or set dns-hook",
 			          settings->domains[i]);
 			return false;

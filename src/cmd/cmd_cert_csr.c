@@ -296,7 +296,7 @@ cmd_cert_csr(struct cli *cli)
 	}
 	for (size_t i = 0; i < settings.n_domains; i++) {
 		if (strncmp(settings.domains[i], "*.", 2) == 0 &&
-		    settings.challenge != CONF_CHALLENGE_DNS01) {
+		    !conf_challenge_dns(settings.challenge)) {
 			log_error(
 			        "--csr %s: %s: wildcards need dns-01: pass --dns-hook PROG or set "
 			        "dns-hook",

@@ -15,6 +15,7 @@ enum conf_challenge {
 	CONF_CHALLENGE_HTTP01,
 	CONF_CHALLENGE_DNS01,
 	CONF_CHALLENGE_TLSALPN01,
+	CONF_CHALLENGE_DNSPERSIST01,
 	CONF_CHALLENGE__MAX,
 };
 
@@ -339,8 +340,12 @@ bool conf_settings_equal(const struct conf_settings *a, const struct conf_settin
  * fleet asks, once. */
 const char *conf_node_name(const struct conf_settings *s, char buf[CONF_NODE_NAME_MAX + 1]);
 
-/* "http-01", "dns-01", "tls-alpn-01". */
+/* "http-01", "dns-01", "tls-alpn-01", "dns-persist-01". */
 const char *conf_challenge_name(enum conf_challenge c);
+
+/* Whether c is validated through DNS (dns-01, dns-persist-01): the
+ * challenges a wildcard can use, and an IP address cannot. */
+bool conf_challenge_dns(enum conf_challenge c);
 
 /* The key's name as written in the file ("account-key-type"). */
 const char *conf_key_name(enum conf_key key);

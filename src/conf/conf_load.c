@@ -632,10 +632,11 @@ check_cert(struct loader *ld, size_t i, enum conf_challenge global_challenge)
 		check_dns_setter(ld, lines, cert->line);
 	}
 	for (j = 0; j < s->n_domains; j++) {
-		if (s->domains[j][0] == '*' && challenge != CONF_CHALLENGE_DNS01 &&
+		if (s->domains[j][0] == '*' && !conf_challenge_dns(challenge) &&
 		    challenge != CONF_CHALLENGE__MAX) {
 			add_error(ld, lines->line[CONF_KEY_DOMAINS],
-			          "wildcard '%s' needs challenge = dns-01", s->domains[j]);
+			          "wildcard '%s' needs challenge = dns-01 or dns-persist-01",
+			          s->domains[j]);
 		}
 	}
 }

@@ -30,6 +30,7 @@ static const char *const challenge_names[CONF_CHALLENGE__MAX] = {
         [CONF_CHALLENGE_HTTP01] = "http-01",
         [CONF_CHALLENGE_DNS01] = "dns-01",
         [CONF_CHALLENGE_TLSALPN01] = "tls-alpn-01",
+        [CONF_CHALLENGE_DNSPERSIST01] = "dns-persist-01",
 };
 
 struct bool_name {
@@ -287,7 +288,8 @@ conf_value_parse_challenge(struct conf_settings *s, const struct conf_key_spec *
 		}
 	}
 	conf_value_fail(err, errlen,
-	                "%s: invalid value '%s': expected http-01, dns-01 or tls-alpn-01",
+	                "%s: invalid value '%s': expected http-01, dns-01, tls-alpn-01 or "
+	                "dns-persist-01",
 	                spec->name, value);
 out:
 	return ret;
@@ -653,6 +655,12 @@ conf_value_parse_list(struct conf_settings *s, const struct conf_key_spec *spec,
 out:
 	conf_value_list_free(grown, added);
 	return ret;
+}
+
+bool
+conf_challenge_dns(enum conf_challenge c)
+{
+	return c == CONF_CHALLENGE_DNS01 || c == CONF_CHALLENGE_DNSPERSIST01;
 }
 
 const char *

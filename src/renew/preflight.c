@@ -661,6 +661,9 @@ check_challenge(struct run *r, const struct conf_settings *s, unsigned flags)
 			check_listen(r, "tls-listen", challenge_listen_address(s, resp));
 		}
 		break;
+	case CHALLENGE_RESPONDER_DNS_PERSIST:
+		/* Nothing local: the record is looked at when an order needs it. */
+		break;
 	}
 }
 
@@ -685,19 +688,19 @@ check_outputs(struct run *r, const struct conf_settings *s)
 }
 
 /* IP address identifiers (RFC 8738) are validated by http-01 and
- * tls-alpn-01 only: a CA offers no dns-01 for them. */
+ * tls-alpn-01 only: a CA offers no dns-01 or dns-persist-01 for them. */
 static void
 check_ip_challenge(struct run *r, const struct conf_settings *s)
 {
-	if (s->challenge != CONF_CHALLENGE_DNS01) {
+	if (!conf_challenge_dns(s->challenge)) {
 		return;
 	}
 	for (size_t i = 0; i < s->n_domains; i++) {
 		if (ident_type_of(s->domains[i]) == IDENT_IP) {
 			problem(r, true,
-			        "%s: an IP address cannot be validated with dns-01 (RFC 8738: "
+			        "%s: an IP address cannot be validated with %s (RFC 8738: "
 			        "http-01 or tls-alpn-01): put it in a certificate of its own",
-			        s->domains[i]);
+			        s->domains[i], conf_challenge_name(s->challenge));
 		}
 	}
 }

@@ -160,7 +160,7 @@ responders_get(struct responders *p, const struct conf_settings *s)
 			goto out;
 		}
 	}
-	if (s->challenge == CONF_CHALLENGE_DNS01) {
+	if (conf_challenge_dns(s->challenge)) {
 		struct dns *d = responders_dns(p, s->dns_resolver);
 
 		ch = d != NULL ? challenge_create_dns(p->loop, s, d) : NULL;

@@ -495,7 +495,12 @@ test_names(void **state)
 	assert_string_equal(conf_challenge_name(CONF_CHALLENGE_HTTP01), "http-01");
 	assert_string_equal(conf_challenge_name(CONF_CHALLENGE_DNS01), "dns-01");
 	assert_string_equal(conf_challenge_name(CONF_CHALLENGE_TLSALPN01), "tls-alpn-01");
+	assert_string_equal(conf_challenge_name(CONF_CHALLENGE_DNSPERSIST01), "dns-persist-01");
 	assert_null(conf_challenge_name(CONF_CHALLENGE__MAX));
+	assert_true(conf_challenge_dns(CONF_CHALLENGE_DNS01));
+	assert_true(conf_challenge_dns(CONF_CHALLENGE_DNSPERSIST01));
+	assert_false(conf_challenge_dns(CONF_CHALLENGE_HTTP01));
+	assert_false(conf_challenge_dns(CONF_CHALLENGE_TLSALPN01));
 }
 
 static void
@@ -591,8 +596,8 @@ test_value_errors(void **state)
 	         {"1: chain: invalid value 'short': expected default or shortest",
 	          "2: preferred-chain: invalid value: contains a control character"}},
 	        {"challenge = http-02\n",
-	         {"1: challenge: invalid value 'http-02': expected http-01, dns-01 or "
-	          "tls-alpn-01"}},
+	         {"1: challenge: invalid value 'http-02': expected http-01, dns-01, tls-alpn-01 "
+	          "or dns-persist-01"}},
 	        {"concurrency = 0\nhook-timeout = 0\n",
 	         {"1: concurrency: invalid value '0': expected a number from 1 to 1024",
 	          "2: hook-timeout: invalid value '0': expected 1s to 3600s"}},
@@ -794,11 +799,11 @@ test_whole_file_errors(void **state)
 {
 	static const struct bad_case cases[] = {
 	        {"[cert w]\ndomains = *.example.com example.com\n",
-	         {"2: wildcard '*.example.com' needs challenge = dns-01"}},
+	         {"2: wildcard '*.example.com' needs challenge = dns-01 or dns-persist-01"}},
 	        {"challenge = tls-alpn-01\n[cert w]\ndomains = a.example *.a.example "
 	         "*.b.example\n",
-	         {"3: wildcard '*.a.example' needs challenge = dns-01",
-	          "3: wildcard '*.b.example' needs challenge = dns-01"}},
+	         {"3: wildcard '*.a.example' needs challenge = dns-01 or dns-persist-01",
+	          "3: wildcard '*.b.example' needs challenge = dns-01 or dns-persist-01"}},
 	        {"[cert w]\nchallenge = dns-01\ndomains = *.example.com\n",
 	         {"2: challenge dns-01 needs dns-hook or dns-update: set dns-hook = PROGRAM "
 	          "or dns-update = SERVER"}},
@@ -811,7 +816,7 @@ test_whole_file_errors(void **state)
 	        /* A global dns-hook serves every section. */
 	        {"dns-hook = /bin/hook\n[cert w]\nchallenge = dns-01\ndomains = *.w.example\n"
 	         "[cert v]\ndomains = *.v.example\n",
-	         {"6: wildcard '*.v.example' needs challenge = dns-01"}},
+	         {"6: wildcard '*.v.example' needs challenge = dns-01 or dns-persist-01"}},
 	        {"[cert w]\ndomains = w.example\nchallenge = dns-01\ndns-hook = /bin/hook\n"
 	         "webroot = /var/www\nhttp-hook = /bin/h\n",
 	         {"5: webroot needs challenge = http-01 (challenge is dns-01)",
@@ -829,7 +834,8 @@ test_whole_file_errors(void **state)
 	          "9: domain 'shared.example' is already in [cert a] on line 2"}},
 	        /* A wrong value is reported once, not again by what depends on it. */
 	        {"[cert w]\nchallenge = dns01\ndomains = *.w.example\n",
-	         {"2: challenge: invalid value 'dns01': expected http-01, dns-01 or tls-alpn-01"}},
+	         {"2: challenge: invalid value 'dns01': expected http-01, dns-01, tls-alpn-01 or "
+	          "dns-persist-01"}},
 	        {"[cert w]\nchallenge = dns-01\ndns-hook = a\tb\ndomains = *.w.example\n",
 	         {"3: dns-hook: invalid value: contains a control character"}},
 	        /* Parsing goes on after errors. */
@@ -1518,6 +1524,22 @@ test_duplicate_section_dropped(void **state)
 	conf_finish(&conf);
 }
 
+/* dns-persist-01 needs no hook (the record is made once, by hand) and
+ * takes wildcards. */
+static void
+test_dns_persist(void **state)
+{
+	struct conf conf;
+
+	(void)state;
+	conf_file_write("challenge = dns-persist-01\n[cert w]\ndomains = *.w.example w.example\n");
+	conf_init(&conf);
+	assert_int_equal(conf_load(&conf, conf_file_path), 0);
+	assert_int_equal(conf.n_errors, 0);
+	assert_int_equal(conf.global.challenge, CONF_CHALLENGE_DNSPERSIST01);
+	conf_finish(&conf);
+}
+
 static void
 test_unreadable(void **state)
 {
@@ -1618,6 +1640,7 @@ main(void)
 	        cmocka_unit_test(test_caa_keys),
 	        cmocka_unit_test(test_node_name),
 	        cmocka_unit_test(test_duplicate_section_dropped),
+	        cmocka_unit_test(test_dns_persist),
 	        cmocka_unit_test(test_unreadable),
 	        cmocka_unit_test(test_nul_byte),
 	        cmocka_unit_test(test_empty_file),
