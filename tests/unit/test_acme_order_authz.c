@@ -1,6 +1,6 @@
 /* One authorization of an order against a scripted CA (fake_ca.h): what
- * the responder is given, an authorization for another name, and a run
- * cancelled while it waits for its next poll. */
+ * the responder is given, an authorization for another name, a run
+ * cancelled while it waits for its next poll, dns-persist-01's task. */
 #include <openssl/evp.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -178,6 +178,118 @@ test_cancel_while_waiting(void **state)
 	assert_int_equal(r->ca.responder.cleaned, 1);
 }
 
+/* dns-persist-01: a responder that records the issuer names and account
+ * URL it is given, and answers rc. */
+struct persist_responder {
+	struct challenge ch;
+	int rc;
+	int presented;
+	int cleaned;
+	char issuers[256]; /* joined by ' ' */
+	char account[256];
+	bool has_token;
+};
+
+static int
+persist_present(struct challenge *ch, const struct challenge_task *task, challenge_done_fn done,
+                void *arg)
+{
+	struct persist_responder *p = (struct persist_responder *)ch;
+	size_t off = 0;
+
+	p->presented++;
+	p->has_token = task->token != NULL || task->key_auth != NULL;
+	for (size_t i = 0; i < task->n_issuers; i++) {
+		off += (size_t)snprintf(p->issuers + off, sizeof(p->issuers) - off, "%s%s",
+		                        i > 0 ? " " : "", task->issuers[i]);
+	}
+	snprintf(p->account, sizeof(p->account), "%s",
+	         task->account_uri != NULL ? task->account_uri : "(none)");
+	return challenge_defer(ch, p->rc, p->rc < 0 ? "no record" : NULL, done, arg);
+}
+
+static int
+persist_cleanup(struct challenge *ch, const struct challenge_task *task, challenge_done_fn done,
+                void *arg)
+{
+	(void)task;
+	((struct persist_responder *)ch)->cleaned++;
+	return challenge_defer(ch, 0, NULL, done, arg);
+}
+
+static void
+persist_destroy(struct challenge *ch)
+{
+	(void)ch;
+}
+
+static const struct challenge_ops persist_ops = {
+        .name = "persist",
+        .type = CHALLENGE_TYPE_DNSPERSIST01,
+        .present = persist_present,
+        .cleanup = persist_cleanup,
+        .destroy = persist_destroy,
+};
+
+#define PERSIST_AUTHZ(status, names)                                                            \
+	"{\"identifier\":{\"type\":\"dns\",\"value\":\"a.test\"},\"status\":\"" status "\","  \
+	"\"challenges\":[{\"type\":\"http-01\",\"url\":\"" FAKE_CA "/chall/0\",\"status\":"     \
+	"\"pending\",\"token\":\"tok_0\"},{\"type\":\"dns-persist-01\",\"url\":\"" CHALL_URL   \
+	"\",\"status\":\"pending\",\"issuer-domain-names\":" names "}]}"
+
+/* The responder gets the challenge's issuer names and the account's URL
+ * (no token); the CA is then told to validate (RFC 8555 section 7.5.1). A
+ * responder that finds no record stops the run before that POST, and so
+ * does a challenge whose issuer names are malformed. */
+static void
+test_persist(void **state)
+{
+	struct run *r = *state;
+	struct persist_responder p;
+
+	memset(&p, 0, sizeof(p));
+	challenge_init(&p.ch, &persist_ops, r->loop);
+	r->params.responder = &p.ch;
+	fake_ca_json(&r->ca, AUTHZ_URL, 200,
+	             PERSIST_AUTHZ("pending", "[\"ca.test\",\"ca2.test\"]"));
+	fake_ca_json(&r->ca, CHALL_URL, 200,
+	             "{\"type\":\"dns-persist-01\",\"url\":\"" CHALL_URL "\",\"status\":\"valid\","
+	             "\"issuer-domain-names\":[\"ca.test\"]}");
+	start(r);
+	fake_ca_run_until(&r->ca, &r->done);
+	assert_int_equal(r->rc, 0);
+	assert_int_equal(p.presented, 1);
+	assert_false(p.has_token);
+	assert_string_equal(p.issuers, "ca.test ca2.test");
+	assert_string_equal(p.account, FAKE_CA "/acct/1");
+	assert_int_equal(fake_ca_count(&r->ca, "POST", CHALL_URL), 1);
+	assert_int_equal(p.cleaned, 1);
+
+	/* No record: nothing is sent to the challenge URL. */
+	acme_order_authz_destroy(r->authz);
+	r->done = false;
+	p.rc = -1;
+	fake_ca_json(&r->ca, AUTHZ_URL, 200, PERSIST_AUTHZ("pending", "[\"ca.test\"]"));
+	start(r);
+	fake_ca_run_until(&r->ca, &r->done);
+	assert_int_equal(r->rc, -1);
+	assert_string_equal(r->message, "www: a.test: no record");
+	assert_int_equal(fake_ca_count(&r->ca, "POST", CHALL_URL), 1);
+
+	/* Malformed issuer names: not presented, not answered. */
+	acme_order_authz_destroy(r->authz);
+	r->done = false;
+	fake_ca_json(&r->ca, AUTHZ_URL, 200, PERSIST_AUTHZ("pending", "[\"CA.test\"]"));
+	start(r);
+	fake_ca_run_until(&r->ca, &r->done);
+	assert_int_equal(r->rc, -1);
+	assert_non_null(strstr(r->message,
+	                       "www: a.test: the CA's dns-persist-01 challenge is malformed: "));
+	assert_int_equal(p.presented, 2);
+	assert_int_equal(fake_ca_count(&r->ca, "POST", CHALL_URL), 1);
+	challenge_destroy(&p.ch);
+}
+
 int
 main(void)
 {
@@ -185,6 +297,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_dns01_task, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_cancel_while_waiting, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_persist, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

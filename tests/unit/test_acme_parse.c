@@ -124,6 +124,74 @@ test_authz(void **state)
 	free(body);
 }
 
+#define PERSIST_AUTHZ(names)                                                                    \
+	"{\"status\":\"pending\",\"identifier\":{\"type\":\"dns\",\"value\":\"a.example\"},"     \
+	"\"challenges\":[{\"type\":\"http-01\",\"url\":\"https://ca.test/c/1\",\"status\":"      \
+	"\"pending\",\"token\":\"DGyRejmCefe7v4NfDGDKfA\"},{\"type\":\"dns-persist-01\",\"url\":" \
+	"\"https://ca.test/c/2\",\"status\":\"pending\"" names "}]}"
+
+/* dns-persist-01 (draft-ietf-acme-dns-persist-01 section 3.1): no token,
+ * 1 to 10 issuer domain names; names that are not make the challenge
+ * malformed, and leave the authorization's others usable. */
+static void
+test_authz_persist(void **state)
+{
+	static const struct {
+		const char *body;
+		const char *malformed; /* NULL: none; else a part of the reason */
+	} bad[] = {
+	        {PERSIST_AUTHZ(""), "0 issuer domain names"},
+	        {PERSIST_AUTHZ(",\"issuer-domain-names\":[]"), "0 issuer domain names"},
+	        {PERSIST_AUTHZ(",\"issuer-domain-names\":[\"Mock.Example\"]"), "lower case"},
+	        {PERSIST_AUTHZ(",\"issuer-domain-names\":[\"mock.example.\"]"), "final dot"},
+	        {PERSIST_AUTHZ(",\"issuer-domain-names\":[7]"), "other than a string"},
+	        {PERSIST_AUTHZ(",\"issuer-domain-names\":\"mock.example\""), "not an array"},
+	        {PERSIST_AUTHZ(",\"issuer-domain-names\":[\"a\",\"b\",\"c\",\"d\",\"e\","
+	                       "\"f\",\"g\",\"h\",\"i\",\"j\",\"k\"]"),
+	         "more than 10"},
+	};
+	const char *good = PERSIST_AUTHZ(",\"issuer-domain-names\":[\"ca.example\",\"ca2.example\"]");
+	struct acme_challenge c;
+	struct acme_authz a;
+	char err[128];
+
+	(void)state;
+	assert_string_equal(challenge_type_name(CHALLENGE_TYPE_DNSPERSIST01), "dns-persist-01");
+	assert_int_equal(acme_parse_authz(good, strlen(good), &a, err, sizeof(err)), 0);
+	assert_int_equal(a.n_challenges, 2);
+	assert_int_equal(a.challenges[1].type, CHALLENGE_TYPE_DNSPERSIST01);
+	assert_null(a.challenges[1].token);
+	assert_null(a.challenges[1].malformed);
+	assert_int_equal(a.challenges[1].n_issuers, 2);
+	assert_string_equal(a.challenges[1].issuers[0], "ca.example");
+	assert_string_equal(a.challenges[1].issuers[1], "ca2.example");
+	assert_null(a.challenges[0].issuers);
+	acme_parse_authz_finish(&a);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(acme_parse_authz(bad[i].body, strlen(bad[i].body), &a, err,
+		                                  sizeof(err)),
+		                 0);
+		assert_int_equal(a.challenges[0].type, CHALLENGE_TYPE_HTTP01);
+		assert_non_null(a.challenges[1].malformed);
+		if (strstr(a.challenges[1].malformed, bad[i].malformed) == NULL) {
+			fail_msg("case %zu: '%s' lacks '%s'", i, a.challenges[1].malformed,
+			         bad[i].malformed);
+		}
+		acme_parse_authz_finish(&a);
+	}
+	/* The challenge a POST answers with. */
+	good = "{\"type\":\"dns-persist-01\",\"url\":\"https://ca.test/c/2\",\"status\":"
+	       "\"valid\",\"issuer-domain-names\":[\"ca.example\"]}";
+	assert_int_equal(acme_parse_challenge(good, strlen(good), &c, err, sizeof(err)), 0);
+	assert_int_equal(c.status, ACME_STATUS_VALID);
+	assert_int_equal(c.n_issuers, 1);
+	acme_parse_challenge_finish(&c);
+	/* dns-01 still needs its token. */
+	good = "{\"type\":\"dns-01\",\"url\":\"https://ca.test/c/2\",\"status\":\"valid\"}";
+	assert_int_equal(acme_parse_challenge(good, strlen(good), &c, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "without a token"));
+}
+
 static void
 test_renewal_info(void **state)
 {
@@ -375,6 +443,7 @@ main(void)
 	        cmocka_unit_test(test_directory_errors),
 	        cmocka_unit_test(test_order),
 	        cmocka_unit_test(test_authz),
+	        cmocka_unit_test(test_authz_persist),
 	        cmocka_unit_test(test_renewal_info),
 	        cmocka_unit_test(test_timestamps),
 	        cmocka_unit_test(test_retry_after),
