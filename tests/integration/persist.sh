@@ -8,10 +8,10 @@
 # ("issuer-domain-names": its caaIdentities, ["mock.example"]), and
 # answering it makes the mock read the TXT records at
 # _validation-persist.NAME from pebble-challtestsrv's DNS server, where
-# this script puts them (POST /set-txt). acmed's orders do not answer
-# dns-persist-01 yet, so a short scripted ACME client (acme_persist, below)
-# orders and answers it; the mock checks no JWS signature, so the client
-# sends the account's URL as "kid" and no real signature.
+# this script puts them (POST /set-txt). A short scripted ACME client
+# (acme_persist, below) orders and answers it, to test the mock's side; the
+# mock checks no JWS signature, so the client sends the account's URL as
+# "kid" and no real signature.
 #
 #   1. the command: no account yet (exit 2, how to make one), the record
 #      (owner, value, zone line; --json; --wildcard, "*.NAME", --until),
@@ -22,7 +22,13 @@
 #      policy=wildcard for a wildcard, one whose persistUntil has passed,
 #      one that cannot be read (malformed), one of another CA only;
 #   3. acmed's own order still works against authorizations that offer
-#      dns-persist-01 (no token) next to http-01.
+#      dns-persist-01 (no token) next to http-01;
+#   4. acmed cert with challenge = dns-persist-01 (dns-resolver: the
+#      challtestsrv) gets a certificate for a name and a wildcard whose
+#      record is there, answering the challenge with no DNS change; a name
+#      without the record, or with another account's, stops before the
+#      challenge is answered (no POST to it in the mock's log), saying why
+#      and which command prints the record.
 #
 # Environment: ACMED (the binary under test), TESTS_DIR (tests/). Exits 0, 1
 # when a case failed, 77 when python3, openssl, curl or pebble-challtestsrv
@@ -360,6 +366,77 @@ t_acmed_order()
 	fi
 }
 
+# persist_conf: the configuration of the cases that order with
+# dns-persist-01, in $T/persist.conf; PERSIST_OPTS the options with it.
+persist_conf()
+{
+	printf 'caa-check = no\nchallenge = dns-persist-01\ndns-resolver = %s\n' "$DNS_SERVER" \
+		>"$T/persist.conf" || return 1
+	PERSIST_OPTS=(--ca "$DIR_URL" --ca-file "$CA_FILE" -c "$T/persist.conf" --state-dir "$STATE")
+}
+
+# challenge_posts: the POSTs that told the mock to validate a challenge
+# (not POST-as-GET) since mlog_mark.
+challenge_posts()
+{
+	mlog_count 'e["kind"] == "challenge" and e["method"] == "POST" and not e["post_as_get"]'
+}
+
+t_cert_persist()
+{
+	persist_conf || return
+	record h.example
+	txt_set h.example "$VALUE"
+	mlog_mark
+	run_t 60 cert h.example "${PERSIST_OPTS[@]}"
+	expect_status 0
+	expect_file "$STATE/certs/h.example/cert.pem"
+	if [[ $(challenge_posts) != 1 ]]; then
+		fail "acmed did not answer exactly one challenge"
+	fi
+	# The wildcard and its base name: one record with policy=wildcard.
+	record i.example --wildcard
+	txt_set i.example "$VALUE"
+	mlog_mark
+	run_t 60 cert i.example '*.i.example' --name wild "${PERSIST_OPTS[@]}"
+	expect_status 0
+	expect_file "$STATE/certs/wild/cert.pem"
+	if [[ $(challenge_posts) != 2 ]]; then
+		fail "acmed did not answer the two challenges"
+	fi
+}
+
+# expect_stopped NAME REGEX: acmed cert NAME fails, says REGEX, and no
+# challenge was answered.
+expect_stopped()
+{
+	mlog_mark
+	run_t 60 cert "$1" "${PERSIST_OPTS[@]}"
+	expect_status 1
+	expect_stderr_matches "$2"
+	if [[ $(challenge_posts) != 0 ]]; then
+		fail "$1: acmed answered a challenge"
+	fi
+	if [[ -e $STATE/certs/$1/cert.pem ]]; then
+		fail "$1: a certificate was installed"
+	fi
+}
+
+t_cert_persist_stopped()
+{
+	persist_conf || return
+	txt_set j.example
+	expect_stopped j.example "_validation-persist.j.example: no TXT record: create the record \`acmed dns-persist j.example\` prints"
+	# A name that failed is held back (policy): another name for each case.
+	record l.example
+	txt_set l.example "${VALUE}0"
+	expect_stopped l.example "accounturi is \"${ACCT}0\", not this account's"
+	# A wildcard needs policy=wildcard.
+	record k.example
+	txt_set k.example "$VALUE"
+	expect_stopped '*.k.example' "no policy=wildcard.*acmed dns-persist k.example --wildcard"
+}
+
 # ---- run ----
 
 if ! cts_start; then
@@ -384,6 +461,8 @@ case_ "persistUntil passed: unauthorized" t_expired
 case_ "records that cannot be read: malformed" t_malformed
 case_ "only another CA's record, or none: unauthorized" t_other_ca
 case_ "acmed's own order with dns-persist-01 offered" t_acmed_order
+case_ "acmed cert with challenge = dns-persist-01: a name and a wildcard" t_cert_persist
+case_ "no record, another account's, no policy=wildcard: stopped before the challenge" t_cert_persist_stopped
 
 mock_expect_no_traceback
 lib_finish
