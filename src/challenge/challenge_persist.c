@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "base/list.h"
@@ -23,12 +24,25 @@
 /* The TXT records at the owner that are read; a name holding more is read
  * in part (section 4.3.2 wants one that authorises: the first ones do). */
 #define PERSIST_RECORDS_MAX 32
+/* The names whose record's persistUntil is kept for
+ * challenge_persist_until: the latest ones. */
+#define PERSIST_SEEN_MAX 1024
 
 struct responder {
 	struct challenge base;
 	struct dns *dns;
 	bool own_dns;
 	struct list lookups;
+	struct list seen; /* newest first */
+	size_t n_seen;
+};
+
+/* A name a record authorised, and that record's persistUntil. */
+struct seen {
+	struct list_node node; /* in responder.seen */
+	bool wildcard;
+	int64_t until; /* INT64_MAX: none */
+	char name[256];
 };
 
 /* One present waiting for its TXT answer. */
@@ -41,6 +55,54 @@ struct lookup {
 	challenge_done_fn done;
 	void *arg;
 };
+
+static struct seen *
+seen_find(const struct responder *r, const char *name, bool wildcard)
+{
+	struct list_node *node;
+	struct list_node *tmp;
+
+	list_for_each(&r->seen, node, tmp)
+	{
+		struct seen *s = list_entry(node, struct seen, node);
+
+		if (s->wildcard == wildcard && strcasecmp(s->name, name) == 0) {
+			return s;
+		}
+	}
+	return NULL;
+}
+
+static void
+seen_drop(struct responder *r, struct seen *s)
+{
+	list_unlink(&s->node);
+	r->n_seen--;
+	free(s);
+}
+
+/* Keeps until for name, the newest; the oldest goes past the cap. Out of
+ * memory only loses the fact. */
+static void
+seen_note(struct responder *r, const char *name, bool wildcard, int64_t until)
+{
+	struct seen *s = seen_find(r, name, wildcard);
+
+	if (s != NULL) {
+		seen_drop(r, s);
+	}
+	if (strlen(name) >= sizeof(s->name) || (s = calloc(1, sizeof(*s))) == NULL) {
+		return;
+	}
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	s->wildcard = wildcard;
+	s->until = until;
+	list_push(&r->seen, &s->node);
+	r->n_seen++;
+	if (r->n_seen > PERSIST_SEEN_MAX) {
+		seen_drop(r, list_entry(r->seen.head.prev, struct seen, node));
+	}
+}
 
 static void
 lookup_free(struct lookup *l)
@@ -125,6 +187,7 @@ on_answer(enum dns_status status, int rcode, const struct dns_msg *msg, void *ar
 	} else if (verdict(l, msg, why, sizeof(why), &until) != PERSIST_AUTHORIZES) {
 		say_not_authorized(l, why, message, sizeof(message));
 	} else {
+		seen_note(l->r, l->task.identifier, l->task.wildcard, until);
 		log_info("%s: %s: dns-persist-01: %s authorizes the account%s%s",
 		         l->task.cert_name != NULL ? l->task.cert_name : "?", l->task.identifier,
 		         l->owner, until != INT64_MAX ? " until " : "",
@@ -209,6 +272,9 @@ persist_destroy(struct challenge *ch)
 	while (!list_empty(&r->lookups)) {
 		lookup_free(list_entry(list_first(&r->lookups), struct lookup, node));
 	}
+	while (!list_empty(&r->seen)) {
+		seen_drop(r, list_entry(list_first(&r->seen), struct seen, node));
+	}
 	if (r->own_dns) {
 		dns_destroy(r->dns);
 	}
@@ -246,7 +312,23 @@ challenge_persist_create(struct ev_loop *loop, const struct challenge_dns01_opts
 	}
 	challenge_init(&r->base, &persist_ops, loop);
 	list_init(&r->lookups);
+	list_init(&r->seen);
 out:
 	free(err);
 	return r != NULL ? &r->base : NULL;
+}
+
+int
+challenge_persist_until(const struct challenge *ch, const char *name, bool wildcard,
+                        int64_t *until)
+{
+	const struct seen *s = NULL;
+
+	if (ch != NULL && ch->ops == &persist_ops && name != NULL) {
+		s = seen_find((const struct responder *)ch, name, wildcard);
+	}
+	if (s != NULL) {
+		*until = s->until;
+	}
+	return s != NULL ? 0 : -1;
 }

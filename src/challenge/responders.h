@@ -6,6 +6,8 @@
 #define ACMED_CHALLENGE_RESPONDERS_H
 
 #include <ev.h>
+#include <stdbool.h>
+#include <stdint.h>
 
 #include "challenge/challenge.h"
 #include "io/dns.h"
@@ -54,6 +56,15 @@ struct challenge *challenge_dnsupdate_create(struct ev_loop *loop, const char *s
  * prints the record, so the CA is never asked to validate (challenge_persist.c). */
 struct challenge *challenge_persist_create(struct ev_loop *loop,
                                            const struct challenge_dns01_opts *opts);
+
+/* The persistUntil (UNIX seconds; INT64_MAX: the record has none) of the
+ * record that last authorised name (as in the task: without "*.";
+ * wildcard as the task's) for the dns-persist-01 responder ch, into
+ * *until: what `acmed status` warns about. Returns 0, or -1 when ch is no
+ * such responder or no record authorised name through it (it keeps the
+ * latest 1024 names). */
+int challenge_persist_until(const struct challenge *ch, const char *name, bool wildcard,
+                            int64_t *until);
 
 /* Whether key_file (dns-update-key, NULL: not set) loads as the dns-update
  * responder will load it (preflight: `acmed check` and the start). A file

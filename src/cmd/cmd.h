@@ -145,7 +145,9 @@ int cmd_print_json(json_t *value);
 
 /* A status row as `acmed status --json` and the daemon's control socket
  * give it: {"cert", "domains", "not_after", "next", "attempts",
- * "last_error", "why", "running"}. New reference, or NULL. */
+ * "last_error", "why", "running", "ca", "ca_fallback", "persist_until"
+ * (null: none known), "warning" (status_persist_warning now; absent when
+ * none)}. New reference, or NULL. */
 json_t *cmd_status_row_json(const struct status_row *row);
 
 /* Section c's status row from the files, without a daemon: its settings

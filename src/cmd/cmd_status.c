@@ -454,7 +454,7 @@ print_table(json_t *answer)
 	{
 		const char *name = "", *state = "", *key_type = NULL, *issuer = NULL;
 		const char *error = NULL, *why = NULL, *problem = NULL, *ca = NULL,
-		           *fallback = NULL;
+		           *fallback = NULL, *warning = NULL;
 		json_int_t not_after = 0, next = 0, attempts = 0;
 		json_t *domains = NULL, *days = NULL, *d;
 		char na[32], nx[32], dl[16], st[32];
@@ -494,6 +494,10 @@ print_table(json_t *answer)
 		print_files(c, w);
 		if (problem != NULL) {
 			printf("%-*s problem: %s\n", w, "", problem);
+		}
+		warning = json_string_value(json_object_get(c, "warning"));
+		if (warning != NULL) {
+			printf("%-*s warning: %s\n", w, "", warning);
 		}
 		if (error != NULL && error[0] != '\0') {
 			printf("%-*s last error: %s\n", w, "", error);

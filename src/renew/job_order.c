@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "challenge/responders.h"
 #include "crypto/key.h"
 #include "renew/caa_dns.h"
 #include "renew/deploy.h"
@@ -79,6 +80,39 @@ after_install(struct job *job)
 	}
 }
 
+/* dns-persist-01: the earliest persistUntil of the records this order's
+ * validations were looked up with, for `acmed status` to warn before it
+ * passes (draft-ietf-acme-dns-persist-01: past it a record authorises no
+ * new validation). A name whose authorization was valid already was not
+ * looked up: when none was, the last value stays. */
+static void
+note_persist_until(struct job *job)
+{
+	struct challenge *ch;
+	int64_t earliest = INT64_MAX;
+	int64_t until;
+	bool known = false;
+
+	if (job->s.challenge != CONF_CHALLENGE_DNSPERSIST01) {
+		job->view.st.persist_until = 0;
+		return;
+	}
+	ch = responders_get(job->sh->responders, &job->s);
+	for (size_t i = 0; ch != NULL && i < job->n_ids; i++) {
+		const char *name = job->ids[i].value;
+		bool wildcard = strncmp(name, "*.", 2) == 0;
+
+		if (challenge_persist_until(ch, wildcard ? name + 2 : name, wildcard, &until) == 0) {
+			known = true;
+			earliest = until < earliest ? until : earliest;
+		}
+	}
+	if (known) {
+		job->view.st.persist_until =
+		        earliest != INT64_MAX && earliest > 0 ? (time_t)earliest : 0;
+	}
+}
+
 static void
 on_fleet_put(enum fleet_result rc, void *arg)
 {
@@ -139,6 +173,7 @@ job_install(struct job *job, const char *pem, size_t pem_len, EVP_PKEY *key)
 	            0) {
 		log_error("%s: out of memory", job->name);
 	}
+	note_persist_until(job);
 	if (job->sh->cluster != NULL && fleet_job_installed(&job->fleet, on_fleet_put, job) == 0) {
 		return;
 	}

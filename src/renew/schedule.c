@@ -274,6 +274,7 @@ entry_facts(struct entry *e, const struct policy_view *v)
 {
 	e->not_before = v->info.not_before;
 	e->last_success = v->st.last_success;
+	e->persist_until = v->st.persist_until;
 	snprintf(e->key_type, sizeof(e->key_type), "%s", v->info.key_type);
 	e->cert_issuer = v->info.issuer != NULL ? intern_issuer(e->sched, v->info.issuer) : NULL;
 	if (v->info.ari_id == NULL || e->ari_id == NULL || strcmp(v->info.ari_id, e->ari_id) != 0) {
@@ -657,6 +658,7 @@ schedule_each(struct schedule *sched, void (*fn)(const struct status_row *row, v
 		row.why = e->why;
 		row.ca = e->issuer;
 		row.ca_fallback = e->fallback;
+		row.persist_until = e->persist_until;
 		row.running = job_runner_has(sched->runner, e->name);
 		fn(&row, arg);
 	}

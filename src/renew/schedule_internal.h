@@ -60,6 +60,7 @@ struct entry {
 	const char *cert_issuer; /* interned in the schedule, or NULL */
 	time_t ari_start;
 	time_t ari_end;
+	time_t persist_until; /* state.json's; see struct status_row */
 	/* Fleet mode: the shared record's version installed here and
 	 * whether a set made here is owed to the store (state.json, then
 	 * each job's outcome). */

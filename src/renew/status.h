@@ -33,7 +33,20 @@ struct status_row {
 	const char *ca;
 	const char *ca_fallback;
 	bool running; /* a job for it is queued or running */
+	/* dns-persist-01 (challenge = dns-persist-01): the earliest
+	 * persistUntil of the records its last order used (state.json); 0:
+	 * none known, or none has one. */
+	time_t persist_until;
 };
+
+/* How long before persistUntil status_persist_warning warns. */
+#define STATUS_PERSIST_WARN_S (30 * 86400)
+
+/* The warning for row's dns-persist-01 record, one line into buf (len
+ * bytes), when its persistUntil has passed at now or comes within
+ * STATUS_PERSIST_WARN_S; returns buf, or NULL when there is none. */
+const char *status_persist_warning(const struct status_row *row, time_t now, char *buf,
+                                   size_t len);
 
 /* The error a row shows from st: the pending deploy's, else the last one
  * recorded (a success clears it); NULL when none. Borrowed from st. */

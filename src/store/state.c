@@ -52,6 +52,7 @@ state_load(const char *dir, struct state *st)
 	json_int_t version = -1;
 	json_int_t fleet_version = 0;
 	int fleet_owed = 0;
+	json_int_t persist_until = 0;
 	size_t len = 0;
 	int rc = -1;
 
@@ -69,7 +70,7 @@ state_load(const char *dir, struct state *st)
 	if (root == NULL ||
 	    json_unpack(root,
 	                "{s?I, s?I, s?I, s?I, s?I, s?s, s?s, s?s, s?b, s?I, s?I, s?s, s?s, s?I, "
-	                "s?I, s?I, s?I, s?b, s?s}",
+	                "s?I, s?I, s?I, s?b, s?s, s?I}",
 	                "not_after", &not_after, "last_attempt", &last_attempt, "last_success",
 	                &last_success, "attempts", &attempts, "next_try", &next_try, "last_error",
 	                &last_error, "order_url", &order_url, "ca", &ca, "deploy_pending",
@@ -77,7 +78,7 @@ state_load(const char *dir, struct state *st)
 	                &deploy_next_try, "deploy_error", &deploy_error, "ari_id", &ari_id,
 	                "ari_when", &ari_when, "ari_next", &ari_next, "version", &version,
 	                "fleet_version", &fleet_version, "fleet_owed", &fleet_owed, "ca_fallback",
-	                &ca_fallback) != 0 ||
+	                &ca_fallback, "persist_until", &persist_until) != 0 ||
 	    fleet_version < 0 || attempts < 0 || attempts > 1000000 || deploy_attempts < 0 ||
 	    deploy_attempts > 1000000 || version < -1 || version > 1000000000) {
 		goto out;
@@ -95,6 +96,7 @@ state_load(const char *dir, struct state *st)
 	st->version = (long)version;
 	st->fleet_version = (long)fleet_version;
 	st->fleet_owed = fleet_owed != 0;
+	st->persist_until = (time_t)persist_until;
 	if (dup_field(&st->last_error, last_error) < 0 ||
 	    dup_field(&st->order_url, order_url) < 0 || dup_field(&st->ca, ca) < 0 ||
 	    dup_field(&st->ca_fallback, ca_fallback) < 0 ||
@@ -141,7 +143,7 @@ state_save_flags(const char *dir, const char *name, const struct state *st, unsi
 		goto out;
 	}
 	root = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:s*, s:s*, s:s*, s:b, s:I, s:I, s:s*, "
-	                 "s:s*, s:I, s:I, s:I, s:I, s:b, s:s*}",
+	                 "s:s*, s:I, s:I, s:I, s:I, s:b, s:s*, s:I}",
 	                 "name", name, "not_after", (json_int_t)st->not_after, "last_attempt",
 	                 (json_int_t)st->last_attempt, "last_success", (json_int_t)st->last_success,
 	                 "attempts", (json_int_t)st->attempts, "next_try", (json_int_t)st->next_try,
@@ -152,7 +154,8 @@ state_save_flags(const char *dir, const char *name, const struct state *st, unsi
 	                 "ari_id", st->ari_id, "ari_when", (json_int_t)st->ari_when, "ari_next",
 	                 (json_int_t)st->ari_next, "version", (json_int_t)st->version,
 	                 "fleet_version", (json_int_t)st->fleet_version, "fleet_owed",
-	                 st->fleet_owed, "ca_fallback", st->ca_fallback);
+	                 st->fleet_owed, "ca_fallback", st->ca_fallback, "persist_until",
+	                 (json_int_t)st->persist_until);
 	if (root != NULL) {
 		text = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS);
 	}

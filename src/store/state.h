@@ -44,6 +44,10 @@ struct state {
 	 * here and still has to be put into the shared store (it was away). */
 	long fleet_version;
 	bool fleet_owed;
+	/* dns-persist-01: the earliest persistUntil of the records the last
+	 * order's validations were looked up with, after which the CA takes
+	 * them for no new validation; 0: none known, or none has one. */
+	time_t persist_until;
 };
 
 /* A state with nothing recorded (version -1). */

@@ -15,7 +15,7 @@
 
 #define INDEX_NAME "certs.index"
 /* The first line; another version's file is ignored (and replaced). */
-#define INDEX_MAGIC "acmed certs.index 4\n"
+#define INDEX_MAGIC "acmed certs.index 5\n"
 /* A million certificates with a hundred names each stay below it. */
 #define INDEX_MAX (512UL * 1024 * 1024)
 /* u16 length that means "no string" (a NULL one). */
@@ -125,6 +125,7 @@ encode_state(struct buf *b, const struct state *st)
 	put_time(b, st->fleet_version);
 	put_uint(b, st->fleet_owed ? 1 : 0, 1);
 	put_string(b, st->ca_fallback);
+	put_time(b, st->persist_until);
 }
 
 /* Reading back: every get fails (and stays failed) past the end. */
@@ -258,6 +259,7 @@ decode_state(const unsigned char *p, size_t len, struct state *st)
 	st->fleet_version = (long)get_time(&r);
 	st->fleet_owed = get_uint(&r, 1) != 0;
 	st->ca_fallback = get_string(&r);
+	st->persist_until = (time_t)get_time(&r);
 	if (r.failed || r.left != 0) {
 		state_finish(st);
 		return -1;
