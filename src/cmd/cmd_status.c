@@ -203,6 +203,7 @@ folder_row(size_t i, void *arg)
 	row.attempts = v.st.attempts;
 	row.last_error = status_last_error(&v.st);
 	row.why = d.why;
+	row.persist_until = st.challenge == CONF_CHALLENGE_DNSPERSIST01 ? v.st.persist_until : 0;
 	o->rows[i] = cmd_status_row_json(&row);
 	if (o->rows[i] != NULL) {
 		json_object_set_new(o->rows[i], "configured", json_false());

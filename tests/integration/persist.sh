@@ -28,7 +28,8 @@
 #      record is there, answering the challenge with no DNS change; a name
 #      without the record, or with another account's, stops before the
 #      challenge is answered (no POST to it in the mock's log), saying why
-#      and which command prints the record.
+#      and which command prints the record; the record's persistUntil is
+#      kept in state.json, and acmed status warns 30 days before it.
 #
 # Environment: ACMED (the binary under test), TESTS_DIR (tests/). Exits 0, 1
 # when a case failed, 77 when python3, openssl, curl or pebble-challtestsrv
@@ -437,6 +438,40 @@ t_cert_persist_stopped()
 	expect_stopped '*.k.example' "no policy=wildcard.*acmed dns-persist k.example --wildcard"
 }
 
+t_status_persist_until()
+{
+	local until got
+
+	persist_conf || return
+	until=$(($(date +%s) + 10 * 86400))
+	record m.example --until "$until"
+	txt_set m.example "$VALUE"
+	printf 'ca = %s\nca-file = %s\n[cert m]\ndomains = m.example\n' "$DIR_URL" "$CA_FILE" \
+		>>"$T/persist.conf"
+	run_t 60 renew m -c "$T/persist.conf" --state-dir "$STATE"
+	expect_status 0
+	got=$(json_get "$STATE/certs/m/state.json" 'j.get("persist_until")')
+	if [[ $got != "$until" ]]; then
+		fail "state.json: persist_until is $got, want $until"
+	fi
+	run status --json -c "$T/persist.conf" --state-dir "$STATE"
+	expect_status 0
+	got=$(json_get "$OUT" '[(c["persist_until"], c.get("warning")) for c in j["certs"] if c["cert"] == "m"][0]')
+	if ! [[ $got =~ ^\($until,\ .*persistUntil\ is\ .*in\ (9|10)\ days ]]; then
+		fail "status --json: $got"
+	fi
+	run status -c "$T/persist.conf" --state-dir "$STATE"
+	expect_status 0
+	if ! grep -q "warning: the dns-persist-01 record's persistUntil is" "$OUT"; then
+		fail "status: no warning: $(cat "$OUT")"
+	fi
+	# A record without persistUntil: nothing to warn about.
+	got=$(json_get "$STATE/certs/h.example/state.json" 'j.get("persist_until")')
+	if [[ $got != 0 ]]; then
+		fail "h.example: persist_until $got"
+	fi
+}
+
 # ---- run ----
 
 if ! cts_start; then
@@ -463,6 +498,7 @@ case_ "only another CA's record, or none: unauthorized" t_other_ca
 case_ "acmed's own order with dns-persist-01 offered" t_acmed_order
 case_ "acmed cert with challenge = dns-persist-01: a name and a wildcard" t_cert_persist
 case_ "no record, another account's, no policy=wildcard: stopped before the challenge" t_cert_persist_stopped
+case_ "persistUntil kept in state.json, status warns 30 days before" t_status_persist_until
 
 mock_expect_no_traceback
 lib_finish

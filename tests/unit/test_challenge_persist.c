@@ -153,13 +153,19 @@ test_authorizes(void **state)
 	struct fixture *f = *state;
 	struct challenge_task t = task_for("ok.example", false);
 	struct result r;
+	int64_t until = 0;
 
 	assert_int_equal(f->ch->ops->type, CHALLENGE_TYPE_DNSPERSIST01);
 	assert_string_equal(f->ch->ops->name, "dns-persist");
+	assert_int_equal(challenge_persist_until(f->ch, "ok.example", false, &until), -1);
 	run(f, &t, &r);
 	assert_int_equal(r.rc, 0);
 	assert_string_equal(r.message, "");
 	assert_int_equal(dns_server_count(&f->s, OWNER("ok.example"), DNS_TYPE_TXT, false), 1);
+	/* The record that authorised is remembered with its persistUntil. */
+	assert_int_equal(challenge_persist_until(f->ch, "OK.example", false, &until), 0);
+	assert_int_equal(until, 4102444800);
+	assert_int_equal(challenge_persist_until(f->ch, "ok.example", true, &until), -1);
 	/* A wildcard's record with policy=wildcard serves the name too. */
 	t = task_for("wild.example", true);
 	run(f, &t, &r);
@@ -167,6 +173,8 @@ test_authorizes(void **state)
 	t = task_for("wild.example", false);
 	run(f, &t, &r);
 	assert_int_equal(r.rc, 0);
+	assert_int_equal(challenge_persist_until(f->ch, "wild.example", true, &until), 0);
+	assert_int_equal(until, INT64_MAX);
 }
 
 static void
@@ -200,6 +208,9 @@ test_refused(void **state)
 		t = task_for(cases[i].name, cases[i].wildcard);
 		run(f, &t, &r);
 		assert_int_equal(r.rc, -1);
+		assert_int_equal(challenge_persist_until(f->ch, cases[i].name, cases[i].wildcard,
+		                                         &(int64_t){0}),
+		                 -1);
 		if (strstr(r.message, cases[i].want) == NULL) {
 			fail_msg("%s: '%s' does not hold '%s'", cases[i].name, r.message,
 			         cases[i].want);

@@ -93,8 +93,10 @@ test_round_trip_every_field(void **state)
 	st.ari_next = 1700000015;
 	st.fleet_version = 16;
 	st.fleet_owed = true;
+	st.persist_until = 1900000017;
 	assert_int_equal(state_save(dir, "www", &st), 0);
 	assert_int_equal(state_load(dir, &back), 0);
+	assert_int_equal(back.persist_until, 1900000017);
 	assert_int_equal(back.fleet_version, 16);
 	assert_true(back.fleet_owed);
 	assert_int_equal(back.not_after, st.not_after);

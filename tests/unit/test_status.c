@@ -105,6 +105,47 @@ test_row_fill_nothing_installed(void **state)
 	assert_false(row.running);
 }
 
+/* dns-persist-01: persistUntil is shown for that challenge only, and
+ * warned about from 30 days before it on. */
+static void
+test_persist_until(void **state)
+{
+	const time_t now = 1800000000;
+	struct conf_settings s;
+	struct policy_view v;
+	struct policy_decision d;
+	struct status_row row;
+	char buf[512];
+
+	(void)state;
+	memset(&s, 0, sizeof(s));
+	policy_view_init(&v);
+	v.st.persist_until = now + 10 * 86400;
+	decide(&d, POLICY_WAIT, POLICY_NOT_DUE, now + 86400, "valid until");
+	s.challenge = CONF_CHALLENGE_DNS01;
+	status_row_fill(&row, "www", &s, &v, &d);
+	assert_int_equal(row.persist_until, 0);
+	assert_null(status_persist_warning(&row, now, buf, sizeof(buf)));
+	s.challenge = CONF_CHALLENGE_DNSPERSIST01;
+	status_row_fill(&row, "www", &s, &v, &d);
+	assert_int_equal(row.persist_until, now + 10 * 86400);
+	assert_ptr_equal(status_persist_warning(&row, now, buf, sizeof(buf)), buf);
+	assert_string_equal(buf, "the dns-persist-01 record's persistUntil is 2027-01-25T08:00:00Z, "
+	                         "in 10 days: create the record `acmed dns-persist NAME` prints "
+	                         "before");
+	/* 30 days ahead warns, 31 does not. */
+	row.persist_until = now + STATUS_PERSIST_WARN_S;
+	assert_non_null(status_persist_warning(&row, now, buf, sizeof(buf)));
+	row.persist_until = now + STATUS_PERSIST_WARN_S + 1;
+	assert_null(status_persist_warning(&row, now, buf, sizeof(buf)));
+	row.persist_until = now;
+	assert_non_null(status_persist_warning(&row, now, buf, sizeof(buf)));
+	assert_non_null(strstr(buf, "persistUntil passed (2027-01-15T08:00:00Z): the next "
+	                            "validation fails"));
+	row.persist_until = 0;
+	assert_null(status_persist_warning(&row, now, buf, sizeof(buf)));
+}
+
 int
 main(void)
 {
@@ -112,6 +153,7 @@ main(void)
 	        cmocka_unit_test(test_last_error),
 	        cmocka_unit_test(test_row_fill),
 	        cmocka_unit_test(test_row_fill_nothing_installed),
+	        cmocka_unit_test(test_persist_until),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
