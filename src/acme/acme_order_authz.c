@@ -376,8 +376,8 @@ present(struct acme_order_authz *a, struct acme_authz *authz)
 	}
 	if (chal->malformed != NULL) {
 		/* draft-ietf-acme-dns-persist-01 section 3.1: not answered. */
-		fail(a, "%s: %s: the CA's %s challenge is malformed: %s", a->p.name,
-		     a->identifier, challenge_type_name(chal->type), chal->malformed);
+		fail(a, "%s: %s: the CA's %s challenge is malformed: %s", a->p.name, a->identifier,
+		     challenge_type_name(chal->type), chal->malformed);
 		return -1;
 	}
 	if (make_task(a, chal) < 0) {

@@ -258,8 +258,8 @@ persist_issuers(json_t *obj, struct acme_challenge *out)
 {
 	char why[256];
 
-	if (acme_json_strings(obj, "issuer-domain-names", PERSIST_ISSUERS_MAX, false,
-	                      &out->issuers, &out->n_issuers, why, sizeof(why)) == 0 &&
+	if (acme_json_strings(obj, "issuer-domain-names", PERSIST_ISSUERS_MAX, false, &out->issuers,
+	                      &out->n_issuers, why, sizeof(why)) == 0 &&
 	    persist_issuers_check((const char *const *)out->issuers, out->n_issuers, why,
 	                          sizeof(why)) == 0) {
 		return 0;

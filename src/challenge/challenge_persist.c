@@ -126,8 +126,7 @@ say_not_authorized(const struct lookup *l, const char *why, char *out, size_t le
  * records of the name its CNAME records lead to; each TXT record is one
  * value, its strings joined: section 3.2). */
 static enum persist_verdict
-verdict(const struct lookup *l, const struct dns_msg *msg, char *why, size_t whylen,
-        int64_t *until)
+verdict(const struct lookup *l, const struct dns_msg *msg, char *why, size_t whylen, int64_t *until)
 {
 	const char *values[PERSIST_RECORDS_MAX];
 	size_t lens[PERSIST_RECORDS_MAX];
@@ -191,8 +190,9 @@ on_answer(enum dns_status status, int rcode, const struct dns_msg *msg, void *ar
 		log_info("%s: %s: dns-persist-01: %s authorizes the account%s%s",
 		         l->task.cert_name != NULL ? l->task.cert_name : "?", l->task.identifier,
 		         l->owner, until != INT64_MAX ? " until " : "",
-		         until != INT64_MAX ? persist_time_text(until, until_text, sizeof(until_text))
-		                            : "");
+		         until != INT64_MAX
+		                 ? persist_time_text(until, until_text, sizeof(until_text))
+		                 : "");
 		rc = 0;
 	}
 	/* done may destroy the responder: the lookup is gone first. */
@@ -319,8 +319,7 @@ out:
 }
 
 int
-challenge_persist_until(const struct challenge *ch, const char *name, bool wildcard,
-                        int64_t *until)
+challenge_persist_until(const struct challenge *ch, const char *name, bool wildcard, int64_t *until)
 {
 	const struct seen *s = NULL;
 

@@ -297,15 +297,14 @@ cmd_status_row_json(const struct status_row *row)
 	for (size_t i = 0; domains != NULL && i < row->n_domains; i++) {
 		json_array_append_new(domains, json_string(row->domains[i]));
 	}
-	return json_pack("{s:s, s:o*, s:I, s:I, s:I, s:s*, s:s, s:b, s:s*, s:s*, s:o, s:s*}",
-	                 "cert", row->cert, "domains", domains, "not_after",
-	                 (json_int_t)row->not_after, "next", (json_int_t)row->next, "attempts",
-	                 (json_int_t)row->attempts, "last_error", row->last_error, "why",
-	                 row->why != NULL ? row->why : "", "running", row->running, "ca", row->ca,
-	                 "ca_fallback", row->ca_fallback, "persist_until",
-	                 row->persist_until > 0 ? json_integer((json_int_t)row->persist_until)
-	                                        : json_null(),
-	                 "warning", warn);
+	return json_pack(
+	        "{s:s, s:o*, s:I, s:I, s:I, s:s*, s:s, s:b, s:s*, s:s*, s:o, s:s*}", "cert",
+	        row->cert, "domains", domains, "not_after", (json_int_t)row->not_after, "next",
+	        (json_int_t)row->next, "attempts", (json_int_t)row->attempts, "last_error",
+	        row->last_error, "why", row->why != NULL ? row->why : "", "running", row->running,
+	        "ca", row->ca, "ca_fallback", row->ca_fallback, "persist_until",
+	        row->persist_until > 0 ? json_integer((json_int_t)row->persist_until) : json_null(),
+	        "warning", warn);
 }
 
 enum cli_exit

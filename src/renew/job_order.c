@@ -102,7 +102,8 @@ note_persist_until(struct job *job)
 		const char *name = job->ids[i].value;
 		bool wildcard = strncmp(name, "*.", 2) == 0;
 
-		if (challenge_persist_until(ch, wildcard ? name + 2 : name, wildcard, &until) == 0) {
+		if (challenge_persist_until(ch, wildcard ? name + 2 : name, wildcard, &until) ==
+		    0) {
 			known = true;
 			earliest = until < earliest ? until : earliest;
 		}

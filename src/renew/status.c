@@ -37,8 +37,7 @@ status_row_fill(struct status_row *row, const char *cert, const struct conf_sett
 	row->why = d->why;
 	row->ca = v->st.ca;
 	row->ca_fallback = v->st.ca_fallback;
-	row->persist_until =
-	        s->challenge == CONF_CHALLENGE_DNSPERSIST01 ? v->st.persist_until : 0;
+	row->persist_until = s->challenge == CONF_CHALLENGE_DNSPERSIST01 ? v->st.persist_until : 0;
 }
 
 const char *

@@ -45,8 +45,7 @@ struct status_row {
 /* The warning for row's dns-persist-01 record, one line into buf (len
  * bytes), when its persistUntil has passed at now or comes within
  * STATUS_PERSIST_WARN_S; returns buf, or NULL when there is none. */
-const char *status_persist_warning(const struct status_row *row, time_t now, char *buf,
-                                   size_t len);
+const char *status_persist_warning(const struct status_row *row, time_t now, char *buf, size_t len);
 
 /* The error a row shows from st: the pending deploy's, else the last one
  * recorded (a success clears it); NULL when none. Borrowed from st. */

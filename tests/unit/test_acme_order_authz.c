@@ -231,10 +231,10 @@ static const struct challenge_ops persist_ops = {
         .destroy = persist_destroy,
 };
 
-#define PERSIST_AUTHZ(status, names)                                                            \
-	"{\"identifier\":{\"type\":\"dns\",\"value\":\"a.test\"},\"status\":\"" status "\","  \
-	"\"challenges\":[{\"type\":\"http-01\",\"url\":\"" FAKE_CA "/chall/0\",\"status\":"     \
-	"\"pending\",\"token\":\"tok_0\"},{\"type\":\"dns-persist-01\",\"url\":\"" CHALL_URL   \
+#define PERSIST_AUTHZ(status, names)                                                         \
+	"{\"identifier\":{\"type\":\"dns\",\"value\":\"a.test\"},\"status\":\"" status "\"," \
+	"\"challenges\":[{\"type\":\"http-01\",\"url\":\"" FAKE_CA "/chall/0\",\"status\":"  \
+	"\"pending\",\"token\":\"tok_0\"},{\"type\":\"dns-persist-01\",\"url\":\"" CHALL_URL \
 	"\",\"status\":\"pending\",\"issuer-domain-names\":" names "}]}"
 
 /* The responder gets the challenge's issuer names and the account's URL

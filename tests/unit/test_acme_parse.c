@@ -124,9 +124,9 @@ test_authz(void **state)
 	free(body);
 }
 
-#define PERSIST_AUTHZ(names)                                                                    \
-	"{\"status\":\"pending\",\"identifier\":{\"type\":\"dns\",\"value\":\"a.example\"},"     \
-	"\"challenges\":[{\"type\":\"http-01\",\"url\":\"https://ca.test/c/1\",\"status\":"      \
+#define PERSIST_AUTHZ(names)                                                                      \
+	"{\"status\":\"pending\",\"identifier\":{\"type\":\"dns\",\"value\":\"a.example\"},"      \
+	"\"challenges\":[{\"type\":\"http-01\",\"url\":\"https://ca.test/c/1\",\"status\":"       \
 	"\"pending\",\"token\":\"DGyRejmCefe7v4NfDGDKfA\"},{\"type\":\"dns-persist-01\",\"url\":" \
 	"\"https://ca.test/c/2\",\"status\":\"pending\"" names "}]}"
 
@@ -150,7 +150,8 @@ test_authz_persist(void **state)
 	                       "\"f\",\"g\",\"h\",\"i\",\"j\",\"k\"]"),
 	         "more than 10"},
 	};
-	const char *good = PERSIST_AUTHZ(",\"issuer-domain-names\":[\"ca.example\",\"ca2.example\"]");
+	const char *good =
+	        PERSIST_AUTHZ(",\"issuer-domain-names\":[\"ca.example\",\"ca2.example\"]");
 	struct acme_challenge c;
 	struct acme_authz a;
 	char err[128];
@@ -168,9 +169,9 @@ test_authz_persist(void **state)
 	assert_null(a.challenges[0].issuers);
 	acme_parse_authz_finish(&a);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		assert_int_equal(acme_parse_authz(bad[i].body, strlen(bad[i].body), &a, err,
-		                                  sizeof(err)),
-		                 0);
+		assert_int_equal(
+		        acme_parse_authz(bad[i].body, strlen(bad[i].body), &a, err, sizeof(err)),
+		        0);
 		assert_int_equal(a.challenges[0].type, CHALLENGE_TYPE_HTTP01);
 		assert_non_null(a.challenges[1].malformed);
 		if (strstr(a.challenges[1].malformed, bad[i].malformed) == NULL) {

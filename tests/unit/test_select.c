@@ -38,7 +38,8 @@ test_pick(void **state)
 	        {CONF_CHALLENGE_TLSALPN01, true, true, true, CHALLENGE_RESPONDER_TLS_ALPN, NULL},
 	        {CONF_CHALLENGE_DNSPERSIST01, false, false, false, CHALLENGE_RESPONDER_DNS_PERSIST,
 	         NULL},
-	        {CONF_CHALLENGE_DNSPERSIST01, true, true, true, CHALLENGE_RESPONDER_DNS_PERSIST, NULL},
+	        {CONF_CHALLENGE_DNSPERSIST01, true, true, true, CHALLENGE_RESPONDER_DNS_PERSIST,
+	         NULL},
 	        {CONF_CHALLENGE__MAX, false, false, false, CHALLENGE_RESPONDER_NONE,
 	         "unknown challenge type: set challenge to http-01, dns-01, tls-alpn-01 or "
 	         "dns-persist-01"},

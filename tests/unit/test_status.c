@@ -130,9 +130,10 @@ test_persist_until(void **state)
 	status_row_fill(&row, "www", &s, &v, &d);
 	assert_int_equal(row.persist_until, now + 10 * 86400);
 	assert_ptr_equal(status_persist_warning(&row, now, buf, sizeof(buf)), buf);
-	assert_string_equal(buf, "the dns-persist-01 record's persistUntil is 2027-01-25T08:00:00Z, "
-	                         "in 10 days: create the record `acmed dns-persist NAME` prints "
-	                         "before");
+	assert_string_equal(buf,
+	                    "the dns-persist-01 record's persistUntil is 2027-01-25T08:00:00Z, "
+	                    "in 10 days: create the record `acmed dns-persist NAME` prints "
+	                    "before");
 	/* 30 days ahead warns, 31 does not. */
 	row.persist_until = now + STATUS_PERSIST_WARN_S;
 	assert_non_null(status_persist_warning(&row, now, buf, sizeof(buf)));
