@@ -112,8 +112,8 @@ lookup_free(struct lookup *l)
 	free(l);
 }
 
-/* "acmed dns-persist NAME" and what it must say for a wildcard, the
- * command that prints the record wanted. */
+/* The reason no record authorises, and the command that prints the one
+ * wanted ("--wildcard" for a wildcard: policy=wildcard, section 5). */
 static void
 say_not_authorized(const struct lookup *l, const char *why, char *out, size_t len)
 {
