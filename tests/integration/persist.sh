@@ -28,7 +28,8 @@
 #      record is there, answering the challenge with no DNS change; a name
 #      without the record, or with another account's, stops before the
 #      challenge is answered (no POST to it in the mock's log), saying why
-#      and which command prints the record; the record's persistUntil is
+#      and which command prints the record (a challenge naming 11 issuer
+#      domains is not answered either); the record's persistUntil is
 #      kept in state.json, and acmed status warns 30 days before it.
 #
 # Environment: ACMED (the binary under test), TESTS_DIR (tests/). Exits 0, 1
@@ -436,6 +437,13 @@ t_cert_persist_stopped()
 	record k.example
 	txt_set k.example "$VALUE"
 	expect_stopped '*.k.example' "no policy=wildcard.*acmed dns-persist k.example --wildcard"
+	# A challenge whose issuer-domain-names the draft does not allow is
+	# not answered, whatever the record.
+	record n.example
+	txt_set n.example "$VALUE"
+	mock_set '"scenario": "persist-issuers-11"' || return
+	expect_stopped n.example "the CA's dns-persist-01 challenge is malformed: .*more than 10"
+	mock_set '"scenario": "good"'
 }
 
 t_status_persist_until()
