@@ -70,26 +70,34 @@ read_args(struct cli *cli, struct record *r)
 	return CLI_EXIT_OK;
 }
 
-/* The issuer domain name from the directory. Returns a CLI exit status. */
+/* The issuer domain name: the directory's first caaIdentity, else the
+ * first caa-identity of the settings (a CA whose directory lists none).
+ * Returns a CLI exit status. */
 static int
-issuer_of(struct session *s, struct record *r)
+issuer_of(struct session *s, const struct conf_settings *settings, struct record *r)
 {
 	const struct acme_directory *dir = acme_client_directory(s->acme);
+	const char *first;
+	const char *from;
 	char why[256];
 
-	if (dir->n_caa_identities == 0) {
+	if (dir->n_caa_identities > 0) {
+		first = dir->caa_identities[0];
+		from = "meta.caaIdentities[0]";
+	} else if (settings->n_caa_identities > 0) {
+		first = settings->caa_identities[0];
+		from = "caa-identity";
+	} else {
 		/* The draft's section 2: the issuer domain names may come from
 		 * caaIdentities; a CA that lists none has to be told. */
 		log_error("dns-persist: %s names no issuer domain (its directory has no "
-		          "meta.caaIdentities): the record needs the one the CA discloses for "
-		          "dns-persist-01, which the caa-identity setting will give",
+		          "meta.caaIdentities): set caa-identity = DOMAIN, the issuer domain the "
+		          "CA discloses for dns-persist-01",
 		          acme_client_directory_url(s->acme));
 		return CLI_EXIT_USAGE;
 	}
-	if (persist_issuer_normalize(dir->caa_identities[0], r->issuer, sizeof(r->issuer), why,
-	                             sizeof(why)) < 0) {
-		log_error("dns-persist: %s: meta.caaIdentities[0]: %s",
-		          acme_client_directory_url(s->acme), why);
+	if (persist_issuer_normalize(first, r->issuer, sizeof(r->issuer), why, sizeof(why)) < 0) {
+		log_error("dns-persist: %s: %s: %s", acme_client_directory_url(s->acme), from, why);
 		return CLI_EXIT_FAILURE;
 	}
 	return CLI_EXIT_OK;
@@ -214,7 +222,7 @@ run(struct cli *cli)
 	if (rc != CLI_EXIT_OK) {
 		goto out;
 	}
-	rc = issuer_of(&s, &r);
+	rc = issuer_of(&s, &settings, &r);
 	if (rc != CLI_EXIT_OK) {
 		goto out;
 	}

@@ -278,6 +278,12 @@ t_no_issuer()
 	expect_stdout_empty
 	expect_stderr_one_line
 	expect_stderr_matches "names no issuer domain .*caa-identity"
+	# caa-identity gives it (the configuration's, as acmed.conf(5) says).
+	printf 'caa-identity = given.example\n' >>"$MOCK_DIR/acmed.conf"
+	run dns-persist a.example "${CA_OPTS[@]}" --state-dir "$STATE"
+	sed -i '/^caa-identity/d' "$MOCK_DIR/acmed.conf"
+	expect_status 0
+	expect_stdout_contains '"given.example; accounturi='
 	mock_set '"caa_identities": null'
 }
 
@@ -496,7 +502,7 @@ case_ "no account: exit 2, says how to make one, registers none" t_no_account
 case_ "the record: owner, value, zone line" t_record
 case_ "--json, --wildcard, *.NAME, --until, an international name" t_record_json
 case_ "names and dates refused: exit 2, one line" t_refused_args
-case_ "a CA without caaIdentities: exit 2, names caa-identity" t_no_issuer
+case_ "a CA without caaIdentities: exit 2, names caa-identity, which then gives it" t_no_issuer
 case_ "the mock validates the record acmed printed" t_validates
 case_ "another account's record: unauthorized" t_other_account
 case_ "a wildcard needs policy=wildcard" t_wildcard
