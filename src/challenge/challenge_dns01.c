@@ -28,6 +28,7 @@ struct entry {
 	char *value;
 	char *target; /* with a trailing dot; NULL until the CNAME lookup ended */
 	char *zone; /* NULL until known */
+	bool sent; /* an add was handed to the setter: a cleanup removes it */
 };
 
 struct responder {
@@ -179,6 +180,9 @@ set_record(struct call *call)
 	        .value = call->task.txt_value,
 	};
 
+	if (call->add) {
+		call->e->sent = true;
+	}
 	if (r->setter->set(r->ctx, call->add, &rec, on_set, call) < 0) {
 		call_finish(call, -1, "dns-01: the record cannot be set");
 	}
@@ -310,6 +314,14 @@ run(struct challenge *ch, bool add, const struct challenge_task *task, challenge
 		log_error("%s: refusing a record that is not a DNS name and a base64url value",
 		          r->setter->name);
 		goto out;
+	}
+	/* A cleanup after this responder's present stopped before its add
+	 * (a CNAME loop, the zone not found): no del for a record never
+	 * added (acmed-hooks(7): the del gets the same RECORD as its add). */
+	e = entry_find(r, task);
+	if (!add && e != NULL && !e->sent) {
+		entry_free(e);
+		return challenge_defer(ch, 0, NULL, done, arg);
 	}
 	e = entry_get(r, task);
 	call = calloc(1, sizeof(*call));

@@ -35,6 +35,8 @@ static const struct dns_server_entry table[] = {
         {"_acme-challenge.other.org", DNS_TYPE_SOA, .rcode = DNS_RCODE_NOTIMP},
         {"other.org", DNS_TYPE_SOA, .rcode = DNS_RCODE_NOTIMP},
         {"org", DNS_TYPE_SOA, .rcode = DNS_RCODE_NOTIMP},
+        {"_acme-challenge.loop.org", DNS_TYPE_CNAME,
+         .answer = {{"_acme-challenge.loop.org", DNS_TYPE_CNAME, "_acme-challenge.loop.org"}}},
 };
 
 struct fixture {
@@ -196,6 +198,31 @@ test_not_propagated(void **state)
 	challenge_destroy(ch);
 }
 
+/* A present that stops before its add (a CNAME loop) is followed by a
+ * cleanup that runs nothing: no del for a record never added. */
+static void
+test_no_del_without_add(void **state)
+{
+	struct fixture *f = *state;
+	struct challenge_dns01_opts o = {.resolvers = f->s.addr, .propagation_s = 1};
+	struct challenge_task t = task("_acme-challenge.loop.org.");
+	struct result r = {0};
+	struct challenge *ch = challenge_dns01_create(f->loop, f->hook, 10, &o);
+
+	assert_non_null(ch);
+	assert_int_equal(ch->ops->present(ch, &t, on_done, &r), 0);
+	wait_done(f, &r);
+	assert_int_equal(r.rc, -1);
+	assert_non_null(strstr(r.message, "CNAME loop"));
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(ch->ops->cleanup(ch, &t, on_done, &r), 0);
+	assert_int_equal(r.calls, 0);
+	wait_done(f, &r);
+	assert_int_equal(r.rc, 0);
+	assert_false(tmpdir_exists(f->dir, "log"));
+	challenge_destroy(ch);
+}
+
 /* Destroyed during the check: done is never called. */
 static void
 test_destroy_in_flight(void **state)
@@ -263,6 +290,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test_setup_teardown(test_cname_target, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_not_propagated, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_no_del_without_add, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_destroy_in_flight, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_dnsupdate_setup, setup, teardown),
 	};
