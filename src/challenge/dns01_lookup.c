@@ -204,8 +204,7 @@ zone_step(struct dns01_lookup *l, int rcode, const struct dns_msg *msg)
 	/* The root is no zone a record of acmed's is set in. */
 	if (l->cur == NULL || l->cur[0] == '\0') {
 		snprintf(message, sizeof(message),
-		         "dns-01: %s: the resolvers named no zone (no SOA record up to the top "
-		         "level)",
+		         "the resolvers named no zone for %s (no SOA record up to the top level)",
 		         l->start);
 		finish(l, 0, NULL, message);
 	} else if (ask(l, l->cur) < 0) {
