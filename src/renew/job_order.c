@@ -626,7 +626,7 @@ on_caa_done(struct caa_check *check, void *arg)
 	}
 	/* Fixed in the zone, not at the CA: no backoff held against it. */
 	job->local_failure = true;
-	job_fail(job, "not ordered: %s", line);
+	job_fail(job, "%s: not ordered: %s", job->name, line);
 }
 
 /* Starts the CAA check of the job's names before a new order (issue #18)
