@@ -19,6 +19,7 @@ struct server {
 	char label[DNS01_CHECK_LABEL]; /* "ns1.example (192.0.2.1)" */
 	char why[96]; /* what it said last: "NXDOMAIN", "another value" */
 	bool ok;
+	bool down; /* no answer at the last poll (timeout, unreachable) */
 	struct dns_query *q;
 };
 
@@ -191,6 +192,24 @@ on_deadline(struct ev_loop *loop, struct ev_timer *w, int revents)
 	finish(c, -1, message);
 }
 
+/* Asking the resolvers (no authoritative server known), whether some
+ * serve the value and the others do not answer at all: a resolver that is
+ * down says nothing of the record, and the CA asks none of them. */
+static bool
+served_by_those_up(const struct dns01_check *c)
+{
+	size_t ok = 0;
+
+	for (size_t i = 0; i < c->n; i++) {
+		if (c->servers[i].ok) {
+			ok++;
+		} else if (!c->servers[i].down) {
+			return false;
+		}
+	}
+	return c->fallback && ok > 0;
+}
+
 /* A poll is over: done, or the next one after its wait. */
 static void
 poll_end(struct dns01_check *c)
@@ -198,6 +217,13 @@ poll_end(struct dns01_check *c)
 	char list[DNS01_CHECK_MESSAGE];
 	size_t n = lagging(c, list, sizeof(list));
 	double wait;
+
+	if (n > 0 && served_by_those_up(c)) {
+		log_info("dns-01: %s: served by the resolvers that answer; not waiting for %s",
+		         c->name, list);
+		finish(c, 0, NULL);
+		return;
+	}
 
 	if (n == 0) {
 		log_info("dns-01: %s: served by all %zu %s after %u poll%s", c->name, c->n,
@@ -241,6 +267,7 @@ on_txt(enum dns_status status, int rcode, const struct dns_msg *msg, void *arg)
 	char rname[16];
 
 	s->q = NULL;
+	s->down = status == DNS_STATUS_TIMEOUT || status == DNS_STATUS_UNREACHABLE;
 	if (status != DNS_STATUS_OK) {
 		snprintf(s->why, sizeof(s->why), "%s", dns_status_name(status));
 	} else if (rcode != DNS_RCODE_NOERROR) {

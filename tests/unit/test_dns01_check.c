@@ -265,6 +265,39 @@ test_fallback_resolvers(void **state)
 	assert_non_null(strstr(r.message, "(another value) lag"));
 }
 
+/* Asking the resolvers, one of which does not answer at all: those that
+ * answer decide, and the one that is down is named, not waited for. */
+static void
+test_fallback_resolver_down(void **state)
+{
+	struct fixture *f = *state;
+	struct result r = {0};
+	struct capture c;
+	char resolvers[128];
+	const char *log;
+
+	snprintf(resolvers, sizeof(resolvers), "%s 127.0.0.1:1", f->resolver.addr);
+	capture_begin(&c, false);
+	log_init("acmed", LOG_LEVEL_INFO, false);
+	assert_int_equal(dns01_check_start(f->loop, f->dns, resolvers, "_acme-challenge.d.example",
+	                                   NULL, VALUE, 30., on_result, &r, NULL),
+	                 0);
+	run_until(f, &r.calls, 1);
+	log = capture_take(&c);
+	capture_end(&c);
+	assert_int_equal(r.rc, 0);
+	assert_non_null(strstr(log, "not waiting for 127.0.0.1:1"));
+
+	/* Those that answer still have to serve it. */
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(dns01_check_start(f->loop, f->dns, resolvers,
+	                                   "_acme-challenge.wrong.d.example", NULL, VALUE, 1.,
+	                                   on_result, &r, NULL),
+	                 0);
+	run_until(f, &r.calls, 1);
+	assert_int_equal(r.rc, -1);
+}
+
 /* A cancelled check never calls back. */
 static void
 test_cancel(void **state)
@@ -291,6 +324,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_waits_for_lagging, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_timeout_names_server, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_fallback_resolvers, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_fallback_resolver_down, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
 	};
 
