@@ -6,7 +6,7 @@ DEPS_PACKAGES=(
 	libssl-dev libcurl4-openssl-dev libjansson-dev libev-dev libcmocka-dev
 	scdoc pebble clang-format openssl curl python3 valgrind ca-certificates faketime
 	man-db systemd systemd-container nginx-light bind9 bind9-dnsutils
-	libhiredis-dev redis-server libidn2-dev prometheus libc-ares-dev libldns-dev
+	libhiredis-dev redis-server libidn2-dev prometheus libc-ares-dev libldns-dev iproute2
 )
 
 # Prints the packages of DEPS_PACKAGES (or of the arguments) not installed.
