@@ -271,6 +271,20 @@ cmd_daemon_ask(struct cmd_daemon *d, const char *cmd, const char *cert, double t
 	return answer;
 }
 
+char *
+cmd_daemon_ask_text(struct cmd_daemon *d, const char *cmd, double timeout, size_t *len)
+{
+	json_t *request = json_pack("{s:s}", "cmd", cmd);
+	char *answer = NULL;
+
+	d->none = false;
+	if (request != NULL) {
+		answer = ctl_request_text(d->path, request, timeout, &d->none, len);
+	}
+	json_decref(request);
+	return answer;
+}
+
 void
 cmd_daemon_finish(struct cmd_daemon *d)
 {
@@ -285,26 +299,6 @@ cmd_print_json(json_t *value)
 		return -1;
 	}
 	return putchar('\n') == EOF ? -1 : 0;
-}
-
-json_t *
-cmd_status_row_json(const struct status_row *row)
-{
-	json_t *domains = json_array();
-	char warning[512];
-	const char *warn = status_persist_warning(row, time(NULL), warning, sizeof(warning));
-
-	for (size_t i = 0; domains != NULL && i < row->n_domains; i++) {
-		json_array_append_new(domains, json_string(row->domains[i]));
-	}
-	return json_pack(
-	        "{s:s, s:o*, s:I, s:I, s:I, s:s*, s:s, s:b, s:s*, s:s*, s:o, s:s*}", "cert",
-	        row->cert, "domains", domains, "not_after", (json_int_t)row->not_after, "next",
-	        (json_int_t)row->next, "attempts", (json_int_t)row->attempts, "last_error",
-	        row->last_error, "why", row->why != NULL ? row->why : "", "running", row->running,
-	        "ca", row->ca, "ca_fallback", row->ca_fallback, "persist_until",
-	        row->persist_until > 0 ? json_integer((json_int_t)row->persist_until) : json_null(),
-	        "warning", warn);
 }
 
 enum cli_exit

@@ -100,6 +100,10 @@ int cmd_daemon_init(struct cmd_daemon *d, struct cli *cli, struct conf *conf);
  * is true when no daemon listens (not logged), else the reason was logged. */
 json_t *cmd_daemon_ask(struct cmd_daemon *d, const char *cmd, const char *cert, double timeout);
 
+/* The same, the answer as text (*len bytes, a new string; see
+ * ctl_request_text). */
+char *cmd_daemon_ask_text(struct cmd_daemon *d, const char *cmd, double timeout, size_t *len);
+
 /* d for the daemon listening at path (copied). Returns 0, or -1 (out of
  * memory; d is then finished). */
 int cmd_daemon_at(struct cmd_daemon *d, const char *path);
@@ -143,12 +147,6 @@ enum cli_exit cmd_print(const struct cli *cli, json_t *value, cmd_text_fn text);
  * a final newline: the --json output of every command. Returns 0 or -1. */
 int cmd_print_json(json_t *value);
 
-/* A status row as `acmed status --json` and the daemon's control socket
- * give it: {"cert", "domains", "not_after", "next", "attempts",
- * "last_error", "why", "running", "ca", "ca_fallback", "persist_until"
- * (null: none known), "warning" (status_persist_warning now; absent when
- * none)}. New reference, or NULL. */
-json_t *cmd_status_row_json(const struct status_row *row);
 
 /* Section c's status row from the files, without a daemon: its settings
  * resolved (over cli's), what is installed and recorded read (through ix,

@@ -5,10 +5,13 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/buf.h"
+#include "base/json_text.h"
 #include "base/log.h"
 #include "cmd/cmd.h"
+#include "renew/status.h"
 #include "store/cluster.h"
 
 static void
@@ -21,22 +24,22 @@ add_job(const struct job *job, void *arg)
 /* The most a status answer takes: what a client reads (io/ctl.c). */
 #define STATUS_TEXT_MAX (64 * 1024 * 1024)
 
-/* A status row's text after a comma (none before the first). */
+/* What add_row writes with. */
+struct status_text {
+	struct buf text;
+	const char *state_dir;
+	time_t now;
+};
+
+/* A status row's text after a comma (none before the first): the whole
+ * row, so that `acmed status` passes it on without reading the files. */
 static void
 add_row(const struct status_row *row, void *arg)
 {
-	struct buf *text = arg;
-	char *one = ctl_reply_json(cmd_status_row_json(row));
+	struct status_text *t = arg;
 
-	if (one == NULL) {
-		text->failed = true;
-		return;
-	}
-	if (text->data[text->len - 1] != '[') {
-		buf_add(text, ",", 1);
-	}
-	buf_add(text, one, strlen(one));
-	free(one);
+	json_text_next(&t->text);
+	status_row_write(&t->text, row, t->state_dir, true, t->now);
 }
 
 /* {"ready": ..., "certs": [rows]}, written row by row: 100,000 rows as one
@@ -44,23 +47,23 @@ add_row(const struct status_row *row, void *arg)
 static char *
 status_text(struct daemon *d)
 {
-	struct buf text;
+	struct status_text t = {.state_dir = d->state_dir, .now = time(NULL)};
 	const char *head =
 	        d->ready ? "{\"ready\":true,\"certs\":[" : "{\"ready\":false,\"certs\":[";
 
-	buf_init(&text, STATUS_TEXT_MAX);
-	buf_add(&text, head, strlen(head));
-	if (d->schedule != NULL && !text.failed) {
-		schedule_each(d->schedule, add_row, &text);
+	buf_init(&t.text, STATUS_TEXT_MAX);
+	buf_add(&t.text, head, strlen(head));
+	if (d->schedule != NULL && !t.text.failed) {
+		schedule_each(d->schedule, add_row, &t);
 	}
-	buf_add(&text, "]}", 2);
-	if (text.failed) {
-		buf_finish(&text);
+	buf_add(&t.text, "]}", 2);
+	if (t.text.failed) {
+		buf_finish(&t.text);
 		log_error("status: out of memory, or an answer past %d MiB",
 		          STATUS_TEXT_MAX / (1024 * 1024));
 		return ctl_reply_json(json_pack("{s:s}", "error", "out of memory"));
 	}
-	return buf_steal(&text, NULL);
+	return buf_steal(&t.text, NULL);
 }
 
 /* The answer to every request but status. */

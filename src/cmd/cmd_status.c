@@ -7,16 +7,33 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "base/parallel.h"
-#include "renew/job_runner.h"
+#include "base/buf.h"
+#include "base/json_text.h"
 #include "base/log.h"
-#include "renew/policy.h"
-#include "cmd/session.h"
-#include "store/state.h"
-#include "store/store_cert.h"
-#include "store/store.h"
-#include "store/store_index.h"
+#include "base/parallel.h"
 #include "base/strmap.h"
+#include "cmd/session.h"
+#include "renew/policy.h"
+#include "renew/status.h"
+#include "store/state.h"
+#include "store/store.h"
+#include "store/store_cert.h"
+#include "store/store_index.h"
+
+/* The longest certificate name a row is read with (store_cert_name_ok
+ * takes fewer). */
+#define ROW_NAME_MAX 1024
+
+/* One certificate's row as JSON text (status_row_write): the daemon's,
+ * borrowed from its answer, or one made here. The rows of 100,000
+ * certificates go from the daemon to the output without a tree of values
+ * (ten times their text in memory, and most of the time). */
+struct row {
+	char *name; /* owned */
+	const char *text;
+	size_t len;
+	char *own; /* the text when made here, else NULL */
+};
 
 /* What the rows are made from, shared by the threads that make them. */
 struct status_ctx {
@@ -28,95 +45,109 @@ struct status_ctx {
 	const char *state_dir; /* the global one */
 	struct store_index *index; /* of state_dir, or NULL */
 	time_t now;
-	json_t **rows; /* one per item, NULL when it could not be made */
+	struct row *rows;
+	size_t n_rows;
+	size_t cap_rows;
 	char **names; /* certificates of the state folder no row names */
-	json_t *certs; /* the rows of the answer (borrowed) */
+	struct row *made; /* folder_row's and offline_row's, one per item */
+	bool daemon; /* a daemon answered */
+	bool ready; /* its rows are the daemon's view */
+	char *answer; /* the daemon's answer: its rows point into it */
 };
 
-/* What a row says of its certificate at a glance: "ok", "due", "failing"
- * (failures in a row, or an error while it is due: the last error beside
- * it) or "unconfigured" (in the state folder, not in the configuration:
- * nothing renews it). An error that left a valid certificate not due (a
- * forced renewal whose pre-hook failed) is shown, but is no failing. */
-static const char *
-row_state(json_t *row, bool have_config, time_t now)
-{
-	json_int_t attempts = 0, next = 0;
-	const char *error = NULL;
-
-	if (have_config && json_is_false(json_object_get(row, "configured"))) {
-		return "unconfigured";
-	}
-	json_unpack(row, "{s?I, s?I, s?s}", "attempts", &attempts, "next", &next, "last_error",
-	            &error);
-	if (attempts > 0 || (error != NULL && error[0] != '\0' && next != 0 && next <= now)) {
-		return "failing";
-	}
-	return next != 0 && next <= now ? "due" : "ok";
-}
-
-/* Adds to row what the installed set tells (key type, issuer, days left,
- * a problem with its files) and where its files are, then its state. */
+/* r made from b's text (b emptied), for name. r->text NULL when out of
+ * memory. */
 static void
-add_details(const struct status_ctx *o, json_t *row, const char *state_dir, const char *name,
-            const struct store_cert_info *info)
+row_take(struct row *r, const char *name, struct buf *b)
 {
-	time_t now = o->now;
-	static const struct {
-		const char *key;
-		enum store_cert_file file;
-	} files[] = {
-	        {"cert", STORE_CERT_CERT},
-	        {"chain", STORE_CERT_CHAIN},
-	        {"fullchain", STORE_CERT_FULLCHAIN},
-	        {"privkey", STORE_CERT_PRIVKEY},
-	};
-	json_t *paths = json_object();
-
-	for (size_t i = 0; paths != NULL && i < sizeof(files) / sizeof(files[0]); i++) {
-		char *path = store_cert_path(state_dir, name, files[i].file);
-
-		json_object_set_new(paths, files[i].key, json_string(path));
-		free(path);
+	r->name = strdup(name);
+	r->own = buf_steal(b, &r->len);
+	r->text = r->own;
+	if (r->name == NULL || r->own == NULL) {
+		free(r->name);
+		free(r->own);
+		memset(r, 0, sizeof(*r));
 	}
-	json_object_set_new(row, "paths", paths != NULL ? paths : json_null());
-	json_object_set_new(row, "installed", json_boolean(info->present));
-	json_object_set_new(row, "key_type",
-	                    info->key_type[0] != '\0' ? json_string(info->key_type) : json_null());
-	json_object_set_new(row, "issuer",
-	                    info->issuer != NULL ? json_string(info->issuer) : json_null());
-	/* Whole days, rounded down (-1 on the day after it expired). */
-	json_object_set_new(row, "days_left",
-	                    info->present
-	                            ? json_integer((json_int_t)(info->not_after - now) / 86400 -
-	                                           (info->not_after < now ? 1 : 0))
-	                            : json_null());
-	if (info->problem[0] != '\0') {
-		json_object_set_new(row, "problem", json_string(info->problem));
-	}
-	if (json_object_get(row, "configured") == NULL) {
-		json_object_set_new(row, "configured", json_true());
-	}
-	json_object_set_new(row, "state", json_string(row_state(row, !o->alone, now)));
 }
 
-/* What a row of offline_row is turned into: its JSON, with the files'
- * details. */
+static void
+row_finish(struct row *r)
+{
+	free(r->name);
+	free(r->own);
+}
+
+/* Appends r (taken: emptied) to the rows. Returns 0, or -1 when out of
+ * memory (r freed). */
+static int
+rows_add(struct status_ctx *o, struct row *r)
+{
+	struct row *grown;
+
+	if (o->n_rows == o->cap_rows) {
+		size_t cap = o->cap_rows < 64 ? 64 : o->cap_rows * 2;
+
+		grown = realloc(o->rows, cap * sizeof(*grown));
+		if (grown == NULL) {
+			row_finish(r);
+			memset(r, 0, sizeof(*r));
+			return -1;
+		}
+		o->rows = grown;
+		o->cap_rows = cap;
+	}
+	o->rows[o->n_rows++] = *r;
+	memset(r, 0, sizeof(*r));
+	return 0;
+}
+
+static void
+rows_clear(struct status_ctx *o)
+{
+	for (size_t i = 0; i < o->n_rows; i++) {
+		row_finish(&o->rows[i]);
+	}
+	free(o->rows);
+	o->rows = NULL;
+	o->n_rows = 0;
+	o->cap_rows = 0;
+}
+
+/* The made rows (n) appended to the rows, those that could not be made
+ * left out. Returns 0, or -1 when out of memory. */
+static int
+rows_add_made(struct status_ctx *o, size_t n)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (o->made[i].text != NULL && rows_add(o, &o->made[i]) < 0) {
+			rc = -1;
+		}
+		row_finish(&o->made[i]);
+	}
+	free(o->made);
+	o->made = NULL;
+	return rc;
+}
+
+/* What offline_row's row is written into. */
 struct offline_arg {
 	struct status_ctx *o;
 	size_t i;
 };
 
 static void
-offline_json(const struct status_row *row, const char *state_dir, const struct policy_view *v,
+offline_text(const struct status_row *row, const char *state_dir, const struct policy_view *v,
              void *arg)
 {
 	struct offline_arg *a = arg;
+	struct buf b;
 
-	a->o->rows[a->i] = cmd_status_row_json(row);
-	if (a->o->rows[a->i] != NULL && state_dir != NULL) {
-		add_details(a->o, a->o->rows[a->i], state_dir, row->cert, &v->info);
-	}
+	(void)v;
+	buf_init(&b, SIZE_MAX);
+	status_row_write(&b, row, state_dir, !a->o->alone, a->o->now);
+	row_take(&a->o->made[a->i], row->cert, &b);
 }
 
 /* Section i's row, from the files (through the index when they are in its
@@ -128,33 +159,25 @@ offline_row(size_t i, void *arg)
 	struct offline_arg a = {o, i};
 
 	cmd_status_row_offline(o->conf, &o->conf->certs[i], o->cli, o->index, o->state_dir, o->now,
-	                       offline_json, &a);
+	                       offline_text, &a);
 }
 
 /* Without a daemon: the same rows from the configuration and the files.
  * The installed sets and state.json are read through the state folder's
  * index (only what changed since the daemon or an earlier status looked),
- * the certificates spread over the processors (stat(2) calls, mostly). */
-static json_t *
+ * the certificates spread over the processors (stat(2) calls, mostly).
+ * Returns 0, or -1 when out of memory. */
+static int
 offline_status(struct status_ctx *o)
 {
-	json_t *list = json_array();
 	size_t n = o->alone ? 0 : o->conf->n_certs;
 
-	o->rows = calloc(n + 1, sizeof(*o->rows));
-	if (list == NULL || o->rows == NULL) {
-		goto out;
+	o->made = calloc(n + 1, sizeof(*o->made));
+	if (o->made == NULL) {
+		return -1;
 	}
 	parallel_for(n, 0, offline_row, o);
-	for (size_t i = 0; i < n; i++) {
-		if (o->rows[i] != NULL) {
-			json_array_append_new(list, o->rows[i]);
-		}
-	}
-out:
-	free(o->rows);
-	o->rows = NULL;
-	return json_pack("{s:b, s:o*}", "daemon", 0, "certs", list);
+	return rows_add_made(o, n);
 }
 
 /* The row of a certificate of the state folder no section names: what
@@ -170,6 +193,7 @@ folder_row(size_t i, void *arg)
 	struct policy_view v;
 	struct policy_decision d;
 	struct status_row row;
+	struct buf b;
 	char **domains = NULL;
 
 	memset(&st, 0, sizeof(st));
@@ -203,101 +227,43 @@ folder_row(size_t i, void *arg)
 	row.attempts = v.st.attempts;
 	row.last_error = status_last_error(&v.st);
 	row.why = d.why;
+	row.key_type = v.info.key_type;
+	row.issuer = v.info.issuer;
 	row.persist_until = st.challenge == CONF_CHALLENGE_DNSPERSIST01 ? v.st.persist_until : 0;
-	o->rows[i] = cmd_status_row_json(&row);
-	if (o->rows[i] != NULL) {
-		json_object_set_new(o->rows[i], "configured", json_false());
-		add_details(o, o->rows[i], o->state_dir, name, &v.info);
-	}
+	row.installed = v.info.present;
+	row.problem = v.info.problem;
+	row.unconfigured = true;
+	buf_init(&b, SIZE_MAX);
+	status_row_write(&b, &row, o->state_dir, !o->alone, o->now);
+	row_take(&o->made[i], name, &b);
 out:
 	free(domains);
 	conf_settings_finish(&st);
 	policy_view_finish(&v);
 }
 
-/* A daemon's row i: the files' details added (the daemon keeps only what
- * it schedules by). Runs on several threads. */
-static void
-daemon_row(size_t i, void *arg)
-{
-	struct status_ctx *o = arg;
-	json_t *row = json_array_get(o->certs, i);
-	const char *name = json_string_value(json_object_get(row, "cert"));
-	struct policy_view v;
-
-	policy_view_init(&v);
-	if (name != NULL && json_object_get(row, "paths") == NULL &&
-	    policy_view_load_from(o->index, o->state_dir, name, &v, NULL) == 0) {
-		add_details(o, row, o->state_dir, name, &v.info);
-	}
-	policy_view_finish(&v);
-}
-
+/* Each certificate of the state folder that no row names gets a row of
+ * its own. Returns 0, or -1 (logged). */
 static int
-compare_rows(const void *a, const void *b)
+add_folder_rows(struct status_ctx *o)
 {
-	const char *x = json_string_value(json_object_get(*(json_t *const *)a, "cert"));
-	const char *y = json_string_value(json_object_get(*(json_t *const *)b, "cert"));
-
-	return strcmp(x != NULL ? x : "", y != NULL ? y : "");
-}
-
-/* The rows in one order, by name, whoever made them. */
-static void
-sort_rows(json_t *certs)
-{
-	size_t n = json_array_size(certs);
-	json_t **v = n > 0 ? calloc(n, sizeof(*v)) : NULL;
-
-	if (v == NULL) {
-		return;
-	}
-	for (size_t i = 0; i < n; i++) {
-		v[i] = json_incref(json_array_get(certs, i));
-	}
-	qsort(v, n, sizeof(*v), compare_rows);
-	json_array_clear(certs);
-	for (size_t i = 0; i < n; i++) {
-		json_array_append_new(certs, v[i]);
-	}
-	free(v);
-}
-
-/* Every certificate of the state folder in answer: the daemon's rows get
- * the files' details, the folders no row names get rows of their own;
- * sorted by name, with the folder's path. Returns 0 or -1 (logged). */
-static int
-add_state_folder(struct status_ctx *o, json_t *answer)
-{
-	json_t *certs = json_object_get(answer, "certs");
 	char **all = NULL;
 	size_t n_all = 0, n = 0;
 	struct strmap shown;
 	int rc = -1;
 
 	strmap_init(&shown);
-	o->certs = certs;
-	if (!json_is_array(certs)) {
-		goto out;
-	}
-	if (json_is_true(json_object_get(answer, "daemon")) &&
-	    json_is_true(json_object_get(answer, "ready"))) {
-		parallel_for(json_array_size(certs), 0, daemon_row, o);
-	}
 	if (store_list_certs(o->state_dir, &all, &n_all) < 0) {
 		log_warn("%s: cannot list its certificates: %s", o->state_dir, strerror(errno));
 	}
-	for (size_t i = 0; i < json_array_size(certs); i++) {
-		const char *name =
-		        json_string_value(json_object_get(json_array_get(certs, i), "cert"));
-
-		if (name != NULL && strmap_put(&shown, name, certs) < 0) {
+	for (size_t i = 0; i < o->n_rows; i++) {
+		if (strmap_put(&shown, o->rows[i].name, o) < 0) {
 			goto out;
 		}
 	}
 	o->names = calloc(n_all + 1, sizeof(*o->names));
-	o->rows = calloc(n_all + 1, sizeof(*o->rows));
-	if (o->names == NULL || o->rows == NULL) {
+	o->made = calloc(n_all + 1, sizeof(*o->made));
+	if (o->names == NULL || o->made == NULL) {
 		goto out;
 	}
 	for (size_t i = 0; i < n_all; i++) {
@@ -306,23 +272,128 @@ add_state_folder(struct status_ctx *o, json_t *answer)
 		}
 	}
 	parallel_for(n, 0, folder_row, o);
-	for (size_t i = 0; i < n; i++) {
-		if (o->rows[i] != NULL) {
-			json_array_append_new(certs, o->rows[i]);
-		}
-	}
-	sort_rows(certs);
-	rc = json_object_set_new(answer, "state_dir", json_string(o->state_dir));
+	rc = rows_add_made(o, n);
 out:
+	if (rc < 0) {
+		log_error("out of memory");
+	}
 	strmap_finish(&shown);
 	store_list_free(all, n_all);
 	free(o->names);
-	free(o->rows);
+	free(o->made);
 	o->names = NULL;
-	o->rows = NULL;
+	o->made = NULL;
 	return rc;
 }
 
+/* The name of a row of the daemon's answer ("cert", its first member). */
+static int
+on_row_member(const char *key, const char *value, size_t len, void *arg)
+{
+	if (strcmp(key, "cert") != 0) {
+		return 0;
+	}
+	return json_text_decode(value, len, arg, ROW_NAME_MAX) >= 0 ? 1 : -1;
+}
+
+static int
+on_row(const char *key, const char *value, size_t len, void *arg)
+{
+	struct status_ctx *o = arg;
+	char name[ROW_NAME_MAX];
+	struct row r = {0};
+
+	(void)key;
+	if (json_text_each(value, len, on_row_member, name) != 1) {
+		return -1;
+	}
+	r.name = strdup(name);
+	r.text = value;
+	r.len = len;
+	return r.name != NULL ? rows_add(o, &r) : -1;
+}
+
+static int
+on_answer_member(const char *key, const char *value, size_t len, void *arg)
+{
+	struct status_ctx *o = arg;
+
+	if (strcmp(key, "ready") == 0) {
+		o->ready = len == 4 && memcmp(value, "true", 4) == 0;
+	} else if (strcmp(key, "certs") == 0) {
+		return json_text_each(value, len, on_row, o) == 0 ? 0 : -1;
+	}
+	return 0;
+}
+
+/* The daemon's rows when it is ready, else the files' (marked running when
+ * a daemon answered). Returns 0, or -1 (logged) when a daemon is there but
+ * cannot be asked: the files would show it as stopped. */
+static int
+current_status(struct status_ctx *o, struct cmd_daemon *daemon)
+{
+	size_t len = 0;
+	int rc = -1;
+
+	o->answer = cmd_daemon_ask_text(daemon, "status", CMD_DAEMON_TIMEOUT_S, &len);
+	if (o->answer == NULL && !daemon->none) {
+		goto out;
+	}
+	if (o->answer != NULL) {
+		o->daemon = true;
+		if (json_text_each(o->answer, len, on_answer_member, o) != 0) {
+			log_error("control-socket %s: the daemon's answer is not JSON", daemon->path);
+			goto out;
+		}
+		if (o->ready) {
+			rc = 0;
+			goto out;
+		}
+	}
+	/* No daemon, or one still waiting for its CA: the files tell more,
+	 * but a daemon that answered is running. */
+	rows_clear(o);
+	rc = offline_status(o);
+out:
+	return rc;
+}
+
+static int
+compare_rows(const void *a, const void *b)
+{
+	return strcmp(((const struct row *)a)->name, ((const struct row *)b)->name);
+}
+
+static void
+add(struct buf *b, const char *s)
+{
+	buf_add(b, s, strlen(s));
+}
+
+/* The answer as JSON text: the rows sorted by name, one a line. */
+static char *
+answer_text(struct status_ctx *o, size_t *len)
+{
+	struct buf b;
+
+	qsort(o->rows, o->n_rows, sizeof(*o->rows), compare_rows);
+	buf_init(&b, SIZE_MAX);
+	add(&b, "{\n  \"certs\": [");
+	for (size_t i = 0; i < o->n_rows; i++) {
+		add(&b, i == 0 ? "\n    " : ",\n    ");
+		buf_add(&b, o->rows[i].text, o->rows[i].len);
+	}
+	add(&b, o->n_rows > 0 ? "\n  ],\n  \"daemon\": " : "],\n  \"daemon\": ");
+	json_text_bool(&b, o->daemon);
+	if (o->daemon) {
+		add(&b, ",\n  \"ready\": ");
+		json_text_bool(&b, o->ready);
+	}
+	add(&b, ",\n  \"state_dir\": ");
+	json_text_string(&b, o->state_dir);
+	add(&b, "\n}\n");
+	return buf_steal(&b, len);
+}
 static void
 format_time(json_int_t t, char *buf, size_t len)
 {
@@ -512,54 +583,55 @@ print_table(json_t *answer)
 	print_nodes(json_object_get(answer, "nodes"));
 }
 
-/* The daemon's view when it is ready, else the files' (marked running when
- * a daemon answered). New reference, or NULL (logged) when a daemon is
- * there but cannot be asked: the files would show it as stopped. */
-static json_t *
-current_status(struct status_ctx *o, struct cmd_daemon *daemon)
-{
-	json_t *answer = cmd_daemon_ask(daemon, "status", NULL, CMD_DAEMON_TIMEOUT_S);
-	bool running = answer != NULL;
-
-	if (answer == NULL && !daemon->none) {
-		goto out;
-	}
-	if (answer != NULL && json_is_true(json_object_get(answer, "ready"))) {
-		json_object_set_new(answer, "daemon", json_true());
-		goto out;
-	}
-	/* No daemon, or one still waiting for its CA: the files tell more,
-	 * but a daemon that answered is running. */
-	json_decref(answer);
-	answer = offline_status(o);
-	if (answer != NULL && running) {
-		json_object_set_new(answer, "daemon", json_true());
-		json_object_set_new(answer, "ready", json_false());
-	}
-out:
-	return answer;
-}
-
 /* Fleet mode: the store's view added to the rows (cmd_fleet_view). A
  * store that cannot be reached leaves the local view (said once). */
 static void
-fleet_view(struct cli *cli, const struct conf *conf, json_t *answer)
+fleet_view(const struct conf_settings *settings, json_t *answer)
 {
-	struct conf_settings settings;
 	struct cmd_fleet fleet;
 
 	memset(&fleet, 0, sizeof(fleet));
-	memset(&settings, 0, sizeof(settings));
-	if (conf_resolve(conf, NULL, &cli->settings, &settings) < 0 || settings.cluster == NULL) {
-		goto out;
-	}
-	if (cmd_fleet_open(&fleet, ev_default_loop(EVFLAG_AUTO), &settings) == 0 &&
+	if (cmd_fleet_open(&fleet, ev_default_loop(EVFLAG_AUTO), settings) == 0 &&
 	    cmd_fleet_view(&fleet, answer) < 0) {
 		log_warn("cluster: the fleet's view could not be read; showing this node's");
 	}
 	cmd_fleet_close(&fleet);
+}
+
+/* The answer printed: --json as it is (the rows passed on as text), else
+ * (or in a fleet, whose view is added) read into values first. Returns
+ * the exit status. */
+static int
+print_answer(struct status_ctx *o, const struct conf_settings *global)
+{
+	size_t len = 0;
+	char *text = answer_text(o, &len);
+	json_t *answer = NULL;
+	int rc = CLI_EXIT_FAILURE;
+
+	if (text == NULL) {
+		log_error("out of memory");
+		goto out;
+	}
+	if (o->cli->flags[CLI_OPT_JSON] && global->cluster == NULL) {
+		if (fwrite(text, 1, len, stdout) == len && fflush(stdout) == 0) {
+			rc = CLI_EXIT_OK;
+		}
+		goto out;
+	}
+	answer = json_loadb(text, len, 0, NULL);
+	if (answer == NULL) {
+		log_error("status: the rows are not JSON (out of memory?)");
+		goto out;
+	}
+	if (global->cluster != NULL) {
+		fleet_view(global, answer);
+	}
+	rc = cmd_print(o->cli, answer, print_table);
 out:
-	conf_settings_finish(&settings);
+	json_decref(answer);
+	free(text);
+	return rc;
 }
 
 /* A folder named by --state-dir, or the default one without a
@@ -592,7 +664,6 @@ run(struct cli *cli)
 	struct conf_settings global;
 	struct cmd_daemon daemon = {0};
 	struct status_ctx o;
-	json_t *answer = NULL;
 	char *state_dir = NULL;
 	int rc = CLI_EXIT_USAGE;
 
@@ -627,8 +698,8 @@ run(struct cli *cli)
 	if (cmd_daemon_of(&daemon, cli, &conf, state_dir) < 0) {
 		goto out;
 	}
-	answer = daemon.path != NULL ? current_status(&o, &daemon) : offline_status(&o);
-	if (answer == NULL || add_state_folder(&o, answer) < 0) {
+	if ((daemon.path != NULL ? current_status(&o, &daemon) : offline_status(&o)) < 0 ||
+	    add_folder_rows(&o) < 0) {
 		goto out;
 	}
 	if (o.index != NULL) {
@@ -636,10 +707,10 @@ run(struct cli *cli)
 		store_index_sweep(o.index);
 		store_index_save(o.index);
 	}
-	fleet_view(cli, &conf, answer);
-	rc = cmd_print(cli, answer, print_table);
+	rc = print_answer(&o, &global);
 out:
-	json_decref(answer);
+	rows_clear(&o);
+	free(o.answer);
 	store_index_close(o.index);
 	free(state_dir);
 	conf_settings_finish(&global);

@@ -415,10 +415,10 @@ out:
 	return ret;
 }
 
-json_t *
-ctl_request(const char *path, json_t *request, double timeout_s, bool *no_daemon)
+char *
+ctl_request_text(const char *path, json_t *request, double timeout_s, bool *no_daemon,
+                 size_t *len_out)
 {
-	json_t *answer = NULL;
 	char *text = NULL;
 	char *buf = NULL;
 	size_t len = 0;
@@ -461,19 +461,32 @@ ctl_request(const char *path, json_t *request, double timeout_s, bool *no_daemon
 		sent += (size_t)n;
 	}
 	got = read_reply(fd, path, timeout_s, &buf);
-	if (got < 0) {
-		goto out;
-	}
-	answer =
-	        json_loadb(buf, (size_t)got, JSON_REJECT_DUPLICATES | JSON_DISABLE_EOF_CHECK, NULL);
-	if (answer == NULL) {
-		log_error("control-socket %s: the daemon's answer is not JSON", path);
+	if (got >= 0) {
+		*len_out = (size_t)got;
 	}
 out:
 	if (fd >= 0) {
 		close(fd);
 	}
 	free(text);
+	return buf;
+}
+
+json_t *
+ctl_request(const char *path, json_t *request, double timeout_s, bool *no_daemon)
+{
+	json_t *answer = NULL;
+	size_t len = 0;
+	char *buf = ctl_request_text(path, request, timeout_s, no_daemon, &len);
+
+	if (buf == NULL) {
+		goto out;
+	}
+	answer = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DISABLE_EOF_CHECK, NULL);
+	if (answer == NULL) {
+		log_error("control-socket %s: the daemon's answer is not JSON", path);
+	}
+out:
 	free(buf);
 	return answer;
 }

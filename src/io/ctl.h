@@ -40,4 +40,10 @@ void ctl_close(struct ctl *ctl);
  * timeout_s seconds without any. */
 json_t *ctl_request(const char *path, json_t *request, double timeout_s, bool *no_daemon);
 
+/* The same, the reply as the daemon wrote it (its newline kept): a new
+ * string of *len bytes, not checked to be JSON, for a caller that passes a
+ * long reply on without a tree of values (acmed status). */
+char *ctl_request_text(const char *path, json_t *request, double timeout_s, bool *no_daemon,
+                       size_t *len);
+
 #endif

@@ -134,6 +134,7 @@ entry_free(struct entry *e)
 	free(e->issuer);
 	free(e->fallback);
 	free(e->why);
+	free(e->problem);
 	free(e);
 }
 
@@ -275,6 +276,12 @@ entry_facts(struct entry *e, const struct policy_view *v)
 	e->not_before = v->info.not_before;
 	e->last_success = v->st.last_success;
 	e->persist_until = v->st.persist_until;
+	e->installed = v->info.present;
+	if (v->info.problem[0] == '\0' || e->problem == NULL ||
+	    strcmp(e->problem, v->info.problem) != 0) {
+		free(e->problem);
+		e->problem = v->info.problem[0] != '\0' ? strdup(v->info.problem) : NULL;
+	}
 	snprintf(e->key_type, sizeof(e->key_type), "%s", v->info.key_type);
 	e->cert_issuer = v->info.issuer != NULL ? intern_issuer(e->sched, v->info.issuer) : NULL;
 	if (v->info.ari_id == NULL || e->ari_id == NULL || strcmp(v->info.ari_id, e->ari_id) != 0) {
@@ -659,6 +666,8 @@ schedule_each(struct schedule *sched, void (*fn)(const struct status_row *row, v
 		row.ca = e->issuer;
 		row.ca_fallback = e->fallback;
 		row.persist_until = e->persist_until;
+		row.installed = e->installed;
+		row.problem = e->problem;
 		row.running = job_runner_has(sched->runner, e->name);
 		fn(&row, arg);
 	}

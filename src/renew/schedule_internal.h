@@ -61,6 +61,8 @@ struct entry {
 	time_t ari_start;
 	time_t ari_end;
 	time_t persist_until; /* state.json's; see struct status_row */
+	bool installed; /* a readable cert.pem */
+	char *problem; /* what is wrong with the installed set, or NULL */
 	/* Fleet mode: the shared record's version installed here and
 	 * whether a set made here is owed to the store (state.json, then
 	 * each job's outcome). */

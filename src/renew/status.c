@@ -2,9 +2,13 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
+#include "base/json_text.h"
 #include "challenge/persist.h"
+#include "store/store_cert.h"
 
 const char *
 status_last_error(const struct state *st)
@@ -38,6 +42,8 @@ status_row_fill(struct status_row *row, const char *cert, const struct conf_sett
 	row->ca = v->st.ca;
 	row->ca_fallback = v->st.ca_fallback;
 	row->persist_until = s->challenge == CONF_CHALLENGE_DNSPERSIST01 ? v->st.persist_until : 0;
+	row->installed = v->info.present;
+	row->problem = v->info.problem;
 }
 
 const char *
@@ -66,4 +72,118 @@ status_persist_warning(const struct status_row *row, time_t now, char *buf, size
 	ret = buf;
 out:
 	return ret;
+}
+
+const char *
+status_row_state(const struct status_row *row, bool have_config, time_t now)
+{
+	bool error = row->last_error != NULL && row->last_error[0] != '\0';
+
+	if (have_config && row->unconfigured) {
+		return "unconfigured";
+	}
+	if (row->attempts > 0 || (error && row->next != 0 && row->next <= now)) {
+		return "failing";
+	}
+	return row->next != 0 && row->next <= now ? "due" : "ok";
+}
+
+/* "paths": the four files' paths under state_dir. */
+static void
+write_paths(struct buf *b, const char *state_dir, const char *cert)
+{
+	static const struct {
+		const char *key;
+		enum store_cert_file file;
+	} files[] = {
+	        {"cert", STORE_CERT_CERT},
+	        {"chain", STORE_CERT_CHAIN},
+	        {"fullchain", STORE_CERT_FULLCHAIN},
+	        {"privkey", STORE_CERT_PRIVKEY},
+	};
+
+	json_text_key(b, "paths");
+	buf_add(b, "{", 1);
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		char *path = store_cert_path(state_dir, cert, files[i].file);
+
+		json_text_key(b, files[i].key);
+		json_text_string(b, path);
+		free(path);
+	}
+	buf_add(b, "}", 1);
+}
+
+void
+status_row_write(struct buf *b, const struct status_row *row, const char *state_dir,
+                 bool have_config, time_t now)
+{
+	char warning[512];
+	const char *warn = status_persist_warning(row, now, warning, sizeof(warning));
+
+	buf_add(b, "{", 1);
+	json_text_key(b, "cert");
+	json_text_string(b, row->cert);
+	json_text_key(b, "domains");
+	buf_add(b, "[", 1);
+	for (size_t i = 0; i < row->n_domains; i++) {
+		json_text_next(b);
+		json_text_string(b, row->domains[i]);
+	}
+	buf_add(b, "]", 1);
+	json_text_key(b, "state");
+	json_text_string(b, status_row_state(row, have_config, now));
+	json_text_key(b, "attempts");
+	json_text_int(b, row->attempts);
+	if (row->last_error != NULL) {
+		json_text_key(b, "last_error");
+		json_text_string(b, row->last_error);
+	}
+	json_text_key(b, "not_after");
+	json_text_int(b, (long long)row->not_after);
+	/* Whole days, rounded down (-1 on the day after it expired). */
+	json_text_key(b, "days_left");
+	if (row->installed) {
+		json_text_int(b, (long long)(row->not_after - now) / 86400 -
+		                         (row->not_after < now ? 1 : 0));
+	} else {
+		json_text_null(b);
+	}
+	json_text_key(b, "next");
+	json_text_int(b, (long long)row->next);
+	json_text_key(b, "why");
+	json_text_string(b, row->why != NULL ? row->why : "");
+	json_text_key(b, "running");
+	json_text_bool(b, row->running);
+	json_text_key(b, "configured");
+	json_text_bool(b, !row->unconfigured);
+	json_text_key(b, "installed");
+	json_text_bool(b, row->installed);
+	json_text_key(b, "key_type");
+	json_text_string(b, row->key_type != NULL && row->key_type[0] != '\0' ? row->key_type
+	                                                                      : NULL);
+	json_text_key(b, "issuer");
+	json_text_string(b, row->issuer);
+	if (row->problem != NULL && row->problem[0] != '\0') {
+		json_text_key(b, "problem");
+		json_text_string(b, row->problem);
+	}
+	if (state_dir != NULL) {
+		write_paths(b, state_dir, row->cert);
+	}
+	json_text_key(b, "ca");
+	json_text_string(b, row->ca);
+	json_text_key(b, "ca_fallback");
+	json_text_string(b, row->ca_fallback);
+	json_text_key(b, "persist_until");
+	if (row->persist_until > 0) {
+		json_text_int(b, (long long)row->persist_until);
+	} else {
+		json_text_null(b);
+	}
+	if (warn != NULL) {
+		json_text_key(b, "warning");
+		json_text_string(b, warn);
+	}
+	buf_add(b, "}", 1);
 }

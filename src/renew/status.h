@@ -1,6 +1,8 @@
 /* One certificate's row in `acmed status`: the same fields whether the
  * daemon answers (from its schedule) or the command reads the files itself
- * (no daemon running). The command turns rows into JSON or a table. */
+ * (no daemon running), written as JSON text by the one function below
+ * (status_row_write) on both sides: the command passes the daemon's rows
+ * on without reading the files again. */
 #ifndef ACMED_STATUS_H
 #define ACMED_STATUS_H
 
@@ -37,6 +39,12 @@ struct status_row {
 	 * persistUntil of the records its last order used (state.json); 0:
 	 * none known, or none has one. */
 	time_t persist_until;
+	/* The installed set: a readable cert.pem, and what is wrong with the
+	 * set ("" or NULL: nothing). */
+	bool installed;
+	const char *problem;
+	/* Not a section of the configuration (a plain `acmed cert`'s). */
+	bool unconfigured;
 };
 
 /* How long before persistUntil status_persist_warning warns. */
@@ -59,5 +67,21 @@ long status_failures(const struct state *st);
  * decision made from it; everything borrowed. */
 void status_row_fill(struct status_row *row, const char *cert, const struct conf_settings *s,
                      const struct policy_view *v, const struct policy_decision *d);
+
+/* What a row says at a glance: "ok", "due", "failing" (failures in a row,
+ * or an error while it is due) or "unconfigured" (when have_config: in
+ * the state folder, not in the configuration, so nothing renews it). An
+ * error that left a valid certificate not due (a forced renewal whose
+ * pre-hook failed) is shown, but is no failing. */
+const char *status_row_state(const struct status_row *row, bool have_config, time_t now);
+
+/* Row as one compact JSON object appended to b (see base/json_text.h; a
+ * failure sticks in b): "cert" first, then the members acmed(8) lists
+ * under JSON OUTPUT in a fixed order; its files' paths under state_dir
+ * (NULL: no "paths"), days left and state at now, have_config as
+ * status_row_state takes it. */
+struct buf;
+void status_row_write(struct buf *b, const struct status_row *row, const char *state_dir,
+                      bool have_config, time_t now);
 
 #endif
