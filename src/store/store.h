@@ -22,10 +22,12 @@ char *store_default_socket(void);
 int store_list_certs(const char *state_dir, char ***names, size_t *n);
 void store_list_free(char **names, size_t n);
 
-/* What store_list_dir keeps of the entry name of the folder open as dir:
- * a new string in *out (listed), or *out NULL (skipped). Returns 0, or -1
- * (errno) to stop the listing. */
-typedef int (*store_list_fn)(int dir, const char *name, void *arg, char **out);
+/* What store_list_dir keeps of the entry name of the folder open as dir,
+ * whose type is type (readdir's d_type: DT_UNKNOWN when the file system
+ * does not tell): a new string in *out (listed), or *out NULL (skipped).
+ * Returns 0, or -1 (errno) to stop the listing. */
+typedef int (*store_list_fn)(int dir, const char *name, unsigned char type, void *arg,
+                             char **out);
 
 /* The strings keep makes of the entries of the folder dir, sorted. Returns
  * 0 with a new array in *list (store_list_free; NULL when empty), or -1

@@ -530,6 +530,22 @@ store_cert_folder_identity(const char *state_dir, const char *name)
 	return id;
 }
 
+uint64_t
+store_cert_folder_identity_at(int certs, const char *name)
+{
+	return store_cert_name_ok(name) ? file_identity_at(certs, name, 0) : 0;
+}
+
+int
+store_cert_open_certs(const char *state_dir)
+{
+	char *dir = file_path(state_dir, "certs", NULL);
+	int fd = dir != NULL ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+
+	free(dir);
+	return fd;
+}
+
 void
 store_cert_info_finish(struct store_cert_info *info)
 {

@@ -125,6 +125,15 @@ void store_cert_info_finish(struct store_cert_info *info);
  * installed, a link replaced or removed). 0 for a bad name. */
 uint64_t store_cert_folder_identity(const char *state_dir, const char *name);
 
+/* The same, certs/ open as certs (store_cert_open_certs): one path
+ * component looked up instead of the whole path, for a look at every
+ * certificate. */
+uint64_t store_cert_folder_identity_at(int certs, const char *name);
+
+/* state_dir's certs/ folder opened (O_DIRECTORY, O_CLOEXEC): a
+ * descriptor, or -1 (errno). */
+int store_cert_open_certs(const char *state_dir);
+
 /* A number for the files store_cert_inspect reads: while it stays the same,
  * inspecting again finds the same. The folder's identity (see above: the
  * four links and current are its entries) with the file_identity of each

@@ -45,7 +45,7 @@ mark_live(const char *locks, const char *name)
 /* store_list_fn: the marks of daemons gone without their unmark (kill -9),
  * to be removed. */
 static int
-keep_dead(int dir, const char *name, void *locks, char **out)
+keep_dead(int dir, const char *name, unsigned char type, void *locks, char **out)
 {
 	(void)dir;
 	*out = NULL;
@@ -80,7 +80,7 @@ read_mark(int dir, const char *name)
  * read (written before it got its name: another's permissions) is
  * skipped. */
 static int
-keep_live(int dir, const char *name, void *locks, char **out)
+keep_live(int dir, const char *name, unsigned char type, void *locks, char **out)
 {
 	*out = mark_live(locks, name) ? read_mark(dir, name) : NULL;
 	return 0;
