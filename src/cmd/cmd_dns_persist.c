@@ -81,8 +81,9 @@ issuer_of(struct session *s, const struct conf_settings *settings, struct record
 	const char *from = NULL;
 	char why[256];
 	size_t n = 0;
-	char *const *ids = caa_check_ca_ids(acme_client_directory(s->acme), settings->caa_identities,
-	                                    settings->n_caa_identities, &n, &from);
+	char *const *ids =
+	        caa_check_ca_ids(acme_client_directory(s->acme), settings->caa_identities,
+	                         settings->n_caa_identities, &n, &from);
 
 	if (n == 0) {
 		/* The draft's section 2: the issuer domain names may come from
