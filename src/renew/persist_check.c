@@ -132,8 +132,8 @@ item_init(struct persist_check *c, struct item *it, const struct ident *id)
 		return;
 	}
 	if (persist_owner_name(it->name, it->owner, sizeof(it->owner)) < 0) {
-		snprintf(it->line, sizeof(it->line), "dns-persist-01: %s: the name has no record owner",
-		         value);
+		snprintf(it->line, sizeof(it->line),
+		         "dns-persist-01: %s: the name has no record owner", value);
 		decide(it, PERSIST_CHECK_REFUSED);
 		return;
 	}
@@ -259,7 +259,8 @@ persist_check_summary(const struct persist_check *c, char *buf, size_t len)
 	size_t others = 0;
 
 	if (v == PERSIST_CHECK_ALLOWED) {
-		snprintf(buf, len, "dns-persist-01: the record%s of %zu name%s authorise%s the account",
+		snprintf(buf, len,
+		         "dns-persist-01: the record%s of %zu name%s authorise%s the account",
 		         c->n > 1 ? "s" : "", c->n, c->n > 1 ? "s" : "", c->n > 1 ? "" : "s");
 		return buf;
 	}
