@@ -619,12 +619,17 @@ persist_begin(struct job *job, struct challenge *responder, EVP_PKEY *key)
 	    responder->ops->type != CHALLENGE_TYPE_DNSPERSIST01) {
 		return false;
 	}
-	dns = responders_dns(job->sh->responders, job->s.dns_resolver);
-	if (n == 0 || job->ca->issue.acct == NULL || dns == NULL) {
+	if (n == 0 || job->ca->issue.acct == NULL) {
 		/* The check at the challenge has the CA's issuer names. */
 		log_debug("%s: dns-persist-01 not checked before the order: %s", job->name,
-		          dns == NULL ? "no resolver (see dns-resolver)"
-		                      : "no caaIdentities, no caa-identity");
+		          n == 0 ? "no caaIdentities, no caa-identity" : "no account");
+		return false;
+	}
+	dns = responders_dns(job->sh->responders, job->s.dns_resolver);
+	if (dns == NULL) {
+		log_warn("%s: dns-persist-01 not checked before the order: no resolver (see "
+		         "dns-resolver); ordering all the same",
+		         job->name);
 		return false;
 	}
 	memset(&req, 0, sizeof(req));
@@ -635,7 +640,9 @@ persist_begin(struct job *job, struct challenge *responder, EVP_PKEY *key)
 	job->persist = persist_check_start(job->sh->loop, dns, &req, job->ids, job->n_ids,
 	                                   on_persist_done, job, why, sizeof(why));
 	if (job->persist == NULL) {
-		log_warn("%s: dns-persist-01 not checked before the order: %s", job->name, why);
+		log_warn("%s: dns-persist-01 not checked before the order: %s; ordering all the "
+		         "same",
+		         job->name, why);
 		return false;
 	}
 	job->caa_responder = responder;
