@@ -543,8 +543,7 @@ place_order(struct job *job, struct challenge *responder, EVP_PKEY *key)
 /* --- the checks of the DNS before the order (issue #18) -------------- */
 
 /* The CA's issuer domain names (caa_check_ca_ids), with the caa-identity
- * of the job's own settings for the CA they were resolved for, the CA's
- * for one failed over to; *n 0 when there are none. */
+ * of the job's settings, or of the CA failed over to; *n 0: none. */
 static char *const *
 ca_ids(const struct job *job, size_t *n)
 {
@@ -627,8 +626,8 @@ persist_begin(struct job *job, struct challenge *responder, EVP_PKEY *key)
 	}
 	dns = responders_dns(job->sh->responders, job->s.dns_resolver);
 	if (dns == NULL) {
-		log_warn("%s: dns-persist-01 not checked before the order: no resolver (see "
-		         "dns-resolver); ordering all the same",
+		log_warn("%s: dns-persist-01 not checked first: no resolver (dns-resolver); "
+		         "ordering all the same",
 		         job->name);
 		return false;
 	}
@@ -640,8 +639,7 @@ persist_begin(struct job *job, struct challenge *responder, EVP_PKEY *key)
 	job->persist = persist_check_start(job->sh->loop, dns, &req, job->ids, job->n_ids,
 	                                   on_persist_done, job, why, sizeof(why));
 	if (job->persist == NULL) {
-		log_warn("%s: dns-persist-01 not checked before the order: %s; ordering all the "
-		         "same",
+		log_warn("%s: dns-persist-01 not checked first: %s; ordering all the same",
 		         job->name, why);
 		return false;
 	}
