@@ -21,9 +21,6 @@
 #include "challenge/persist.h"
 
 #define PERSIST_MESSAGE 1024
-/* The TXT records at the owner that are read; a name holding more is read
- * in part (section 4.3.2 wants one that authorises: the first ones do). */
-#define PERSIST_RECORDS_MAX 32
 /* The names whose record's persistUntil is kept for
  * challenge_persist_until: the latest ones. */
 #define PERSIST_SEEN_MAX 1024
@@ -112,54 +109,6 @@ lookup_free(struct lookup *l)
 	free(l);
 }
 
-/* The reason no record authorises, and the command that prints the one
- * wanted ("--wildcard" for a wildcard: policy=wildcard, section 5). */
-static void
-say_not_authorized(const struct lookup *l, const char *why, char *out, size_t len)
-{
-	snprintf(out, len,
-	         "dns-persist-01: %s: %s: create the record `acmed dns-persist %s%s` prints",
-	         l->owner, why, l->task.identifier, l->task.wildcard ? " --wildcard" : "");
-}
-
-/* The verdict of the answer's TXT records (a resolver's answer holds the
- * records of the name its CNAME records lead to; each TXT record is one
- * value, its strings joined: section 3.2). */
-static enum persist_verdict
-verdict(const struct lookup *l, const struct dns_msg *msg, char *why, size_t whylen, int64_t *until)
-{
-	const char *values[PERSIST_RECORDS_MAX];
-	size_t lens[PERSIST_RECORDS_MAX];
-	struct persist_record rec;
-	char unused[8];
-	size_t n = 0;
-	size_t which = 0;
-	enum persist_verdict v;
-	struct persist_want want = {
-	        .issuers = l->task.issuers,
-	        .n_issuers = l->task.n_issuers,
-	        .account_uri = l->task.account_uri,
-	        .wildcard = l->task.wildcard,
-	        .now = (int64_t)time(NULL),
-	};
-
-	for (size_t i = 0; i < msg->n_answer && n < PERSIST_RECORDS_MAX; i++) {
-		if (msg->answer[i].type == DNS_TYPE_TXT) {
-			values[n] = msg->answer[i].u.txt.data;
-			lens[n] = msg->answer[i].u.txt.len;
-			n++;
-		}
-	}
-	*until = INT64_MAX;
-	v = persist_check_all(values, lens, n, &want, &which, why, whylen);
-	if (v == PERSIST_AUTHORIZES &&
-	    persist_parse(values[which], lens[which], &rec, unused, sizeof(unused)) == 0 &&
-	    rec.has_until) {
-		*until = rec.until;
-	}
-	return v;
-}
-
 static void
 on_answer(enum dns_status status, int rcode, const struct dns_msg *msg, void *arg)
 {
@@ -172,6 +121,13 @@ on_answer(enum dns_status status, int rcode, const struct dns_msg *msg, void *ar
 	char rc_name[16];
 	int64_t until = INT64_MAX;
 	int rc = -1;
+	struct persist_want want = {
+	        .issuers = l->task.issuers,
+	        .n_issuers = l->task.n_issuers,
+	        .account_uri = l->task.account_uri,
+	        .wildcard = l->task.wildcard,
+	        .now = (int64_t)time(NULL),
+	};
 
 	l->query = NULL;
 	if (status != DNS_STATUS_OK) {
@@ -183,8 +139,10 @@ on_answer(enum dns_status status, int rcode, const struct dns_msg *msg, void *ar
 		snprintf(message, sizeof(message),
 		         "dns-persist-01: %s: TXT lookup: the resolver answered %s (dns-resolver)",
 		         l->owner, dns_rcode_name(rcode, rc_name, sizeof(rc_name)));
-	} else if (verdict(l, msg, why, sizeof(why), &until) != PERSIST_AUTHORIZES) {
-		say_not_authorized(l, why, message, sizeof(message));
+	} else if (persist_check_answer(msg->answer, msg->n_answer, &want, &until, why,
+	                                sizeof(why)) != PERSIST_AUTHORIZES) {
+		persist_refusal(l->owner, why, l->task.identifier, l->task.wildcard, message,
+		                sizeof(message));
 	} else {
 		seen_note(l->r, l->task.identifier, l->task.wildcard, until);
 		log_info("%s: %s: dns-persist-01: %s authorizes the account%s%s",

@@ -619,6 +619,45 @@ persist_check_all(const char *const *values, const size_t *lens, size_t n,
 	return best;
 }
 
+enum persist_verdict
+persist_check_answer(const struct dns_rr *rrs, size_t n, const struct persist_want *want,
+                     int64_t *until, char *why, size_t whylen)
+{
+	const char *values[PERSIST_RECORDS_MAX];
+	size_t lens[PERSIST_RECORDS_MAX];
+	struct persist_record rec;
+	char unused[8];
+	size_t n_txt = 0;
+	size_t which = 0;
+	enum persist_verdict v;
+
+	for (size_t i = 0; i < n && n_txt < PERSIST_RECORDS_MAX; i++) {
+		if (rrs[i].type == DNS_TYPE_TXT) {
+			values[n_txt] = rrs[i].u.txt.data;
+			lens[n_txt] = rrs[i].u.txt.len;
+			n_txt++;
+		}
+	}
+	*until = INT64_MAX;
+	v = persist_check_all(values, lens, n_txt, want, &which, why, whylen);
+	if (v == PERSIST_AUTHORIZES &&
+	    persist_parse(values[which], lens[which], &rec, unused, sizeof(unused)) == 0 &&
+	    rec.has_until) {
+		*until = rec.until;
+	}
+	return v;
+}
+
+char *
+persist_refusal(const char *owner, const char *why, const char *name, bool wildcard, char *out,
+                size_t len)
+{
+	snprintf(out, len,
+	         "dns-persist-01: %s: %s: create the record `acmed dns-persist %s%s` prints", owner,
+	         why, name, wildcard ? " --wildcard" : "");
+	return out;
+}
+
 int64_t
 persist_time_left(const struct persist_record *rec, int64_t now)
 {

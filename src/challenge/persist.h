@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "io/dns_msg.h"
+
 /* Section 2: the label put before the name being validated. */
 #define PERSIST_LABEL "_validation-persist"
 
@@ -146,6 +148,28 @@ enum persist_verdict persist_check(const char *value, size_t len, const struct p
 enum persist_verdict persist_check_all(const char *const *values, const size_t *lens, size_t n,
                                        const struct persist_want *want, size_t *which, char *why,
                                        size_t whylen);
+
+/* The TXT records at most persist_check_answer reads from one answer; a
+ * name holding more is read in part (section 4.3.2 wants one that
+ * authorises: the first ones do). */
+#define PERSIST_RECORDS_MAX 32
+
+/* persist_check_all over the TXT records among the n records rrs (a
+ * resolver's answer section: the records of the name its CNAME records
+ * lead to; each TXT record is one value, its strings joined: section
+ * 3.2). *until is the persistUntil of the record that authorises,
+ * INT64_MAX when it has none or none authorises. */
+enum persist_verdict persist_check_answer(const struct dns_rr *rrs, size_t n,
+                                          const struct persist_want *want, int64_t *until,
+                                          char *why, size_t whylen);
+
+/* The line that says no record at owner authorises name for the order, why
+ * (persist_check_all's reason), and the command that prints the one
+ * wanted (" --wildcard" for a wildcard: policy=wildcard, section 5): the
+ * words of both checks, before the order and at the challenge. Into out
+ * (len bytes, cut short when full); returns out. */
+char *persist_refusal(const char *owner, const char *why, const char *name, bool wildcard,
+                      char *out, size_t len);
 
 /* Seconds from now until the record's persistUntil: negative once it has
  * passed (the record then authorises no new validation), INT64_MAX when

@@ -45,6 +45,10 @@ static const struct option_spec specs[CLI_OPT__MAX] = {
                                  "run CMD after a certificate is installed"},
         [CLI_OPT_DNS_HOOK] = {"dns-hook", 0, "PROG", CONF_KEY_DNS_HOOK, NULL, CONF_KEY_CHALLENGE,
                               "dns-01", "dns-01 through PROG add|del NAME VALUE"},
+        [CLI_OPT_DNS_PERSIST] = {"dns-persist", 0, NULL, CONF_KEY_CHALLENGE, "dns-persist-01", -1,
+                                 NULL,
+                                 "dns-persist-01: the record acmed dns-persist prints, no DNS "
+                                 "change"},
         [CLI_OPT_DNS_PROPAGATION_TIMEOUT] = {"dns-propagation-timeout", 0, "DURATION",
                                              CONF_KEY_DNS_PROPAGATION_TIMEOUT, NULL, -1, NULL,
                                              "dns-01: wait at most this for every authoritative "

@@ -28,6 +28,7 @@ enum cli_opt {
 	CLI_OPT_CSR,
 	CLI_OPT_DEPLOY_HOOK, /* key */
 	CLI_OPT_DNS_HOOK, /* key */
+	CLI_OPT_DNS_PERSIST, /* key */
 	CLI_OPT_DNS_PROPAGATION_TIMEOUT, /* key */
 	CLI_OPT_DNS_RESOLVER, /* key */
 	CLI_OPT_DROP_NAMES,

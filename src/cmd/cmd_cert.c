@@ -494,6 +494,7 @@ static const enum cli_opt options[] = {
         CLI_OPT_TLS_ALPN,
         CLI_OPT_HTTP_HOOK,
         CLI_OPT_DNS_HOOK,
+        CLI_OPT_DNS_PERSIST,
         CLI_OPT_DNS_RESOLVER,
         CLI_OPT_DNS_PROPAGATION_TIMEOUT,
         CLI_OPT_KEY_TYPE,

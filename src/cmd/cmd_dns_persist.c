@@ -2,7 +2,8 @@
  * that lets the CA validate NAME by dns-persist-01
  * (draft-ietf-acme-dns-persist-01) with no DNS change per order: its owner
  * name, its value and a zone-file line. The issuer domain is the first of
- * the directory's meta.caaIdentities, the account URI the state folder's
+ * the CA's (its directory's meta.caaIdentities, else caa-identity: the
+ * choice the checks before an order make), the account URI the state folder's
  * account for this CA; nothing is registered, nothing is changed. */
 #include "cmd/cmd.h"
 
@@ -14,6 +15,7 @@
 #include "base/ident.h"
 #include "base/log.h"
 #include "challenge/persist.h"
+#include "renew/caa_check.h"
 
 struct record {
 	char name[IDENT_DNS_MAX + 3]; /* the name validated, without "*." */
@@ -70,24 +72,20 @@ read_args(struct cli *cli, struct record *r)
 	return CLI_EXIT_OK;
 }
 
-/* The issuer domain name: the directory's first caaIdentity, else the
- * first caa-identity of the settings (a CA whose directory lists none).
- * Returns a CLI exit status. */
+/* The issuer domain name: the first of the CA's (caa_check_ca_ids: the
+ * directory's meta.caaIdentities, else caa-identity). Returns a CLI exit
+ * status. */
 static int
 issuer_of(struct session *s, const struct conf_settings *settings, struct record *r)
 {
-	const struct acme_directory *dir = acme_client_directory(s->acme);
-	const char *first;
-	const char *from;
+	const char *from = NULL;
 	char why[256];
+	size_t n = 0;
+	char *const *ids =
+	        caa_check_ca_ids(acme_client_directory(s->acme), settings->caa_identities,
+	                         settings->n_caa_identities, &n, &from);
 
-	if (dir->n_caa_identities > 0) {
-		first = dir->caa_identities[0];
-		from = "meta.caaIdentities[0]";
-	} else if (settings->n_caa_identities > 0) {
-		first = settings->caa_identities[0];
-		from = "caa-identity";
-	} else {
+	if (n == 0) {
 		/* The draft's section 2: the issuer domain names may come from
 		 * caaIdentities; a CA that lists none has to be told. */
 		log_error("dns-persist: %s names no issuer domain (its directory has no "
@@ -96,8 +94,9 @@ issuer_of(struct session *s, const struct conf_settings *settings, struct record
 		          acme_client_directory_url(s->acme));
 		return CLI_EXIT_USAGE;
 	}
-	if (persist_issuer_normalize(first, r->issuer, sizeof(r->issuer), why, sizeof(why)) < 0) {
-		log_error("dns-persist: %s: %s: %s", acme_client_directory_url(s->acme), from, why);
+	if (persist_issuer_normalize(ids[0], r->issuer, sizeof(r->issuer), why, sizeof(why)) < 0) {
+		log_error("dns-persist: %s: %s%s: %s", acme_client_directory_url(s->acme), from,
+		          strcmp(from, "caa-identity") == 0 ? "" : "[0]", why);
 		return CLI_EXIT_FAILURE;
 	}
 	return CLI_EXIT_OK;

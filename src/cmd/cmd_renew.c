@@ -508,6 +508,7 @@ static const enum cli_opt options[] = {
         CLI_OPT_PRE_HOOK,
         CLI_OPT_POST_HOOK,
         CLI_OPT_PREFERRED_CHAIN,
+        CLI_OPT_DNS_PERSIST,
         CLI_OPT_DRY_RUN, /* the staging directory, a private state folder */
         CLI_OPT__MAX,
 };

@@ -593,3 +593,51 @@ caa_check_summary(const struct caa_check *c, char *buf, size_t len)
 	}
 	return buf;
 }
+
+char *const *
+caa_check_ca_ids(const struct acme_directory *dir, char *const *conf, size_t n_conf, size_t *n,
+                 const char **from)
+{
+	char *const *ids = NULL;
+	const char *where = NULL;
+
+	*n = 0;
+	if (dir != NULL && dir->n_caa_identities > 0) {
+		ids = dir->caa_identities;
+		*n = dir->n_caa_identities;
+		where = "meta.caaIdentities";
+	} else if (conf != NULL && n_conf > 0) {
+		ids = conf;
+		*n = n_conf;
+		where = "caa-identity";
+	}
+	if (from != NULL) {
+		*from = where;
+	}
+	return ids;
+}
+
+char *
+caa_check_refusal(const struct caa_check *c, char *buf, size_t len)
+{
+	size_t first = 0, others = 0;
+	char own[300];
+	const char *name;
+	const char *reason;
+	bool owned;
+
+	caa_check_verdict(c, &first);
+	name = caa_check_name(c, first);
+	reason = caa_check_result(c, first)->reason;
+	for (size_t i = first + 1; i < caa_check_count(c); i++) {
+		others += caa_check_result(c, i)->verdict == CAA_FORBIDDEN;
+	}
+	snprintf(own, sizeof(own), "CAA of %s: ", name);
+	owned = strncmp(reason, own, strlen(own)) == 0;
+	snprintf(buf, len, "%s%s%s", owned ? "" : name, owned ? "" : ": ", reason);
+	if (others > 0 && strlen(buf) + 1 < len) {
+		snprintf(buf + strlen(buf), len - strlen(buf), " (and %zu more name%s)", others,
+		         others > 1 ? "s" : "");
+	}
+	return buf;
+}

@@ -22,6 +22,7 @@
 #include <ev.h>
 #include <stddef.h>
 
+#include "acme/acme_parse.h"
 #include "base/ident.h"
 #include "renew/caa.h"
 
@@ -98,5 +99,24 @@ enum caa_verdict caa_check_verdict(const struct caa_check *check, size_t *first)
  * the check's verdict, and "(and 2 more names)" when others share it. Into
  * buf (len bytes, cut short when full); returns buf. */
 char *caa_check_summary(const struct caa_check *check, char *buf, size_t len);
+
+/* The CA's issuer domain names, which CAA records (RFC 8659 section 4.2)
+ * and dns-persist-01 records (draft-ietf-acme-dns-persist-01 section 2)
+ * are to name: its directory's meta.caaIdentities when dir (may be NULL)
+ * lists any (RFC 8555 section 7.1.1: the CA's own word), else the n_conf
+ * names conf of caa-identity (a CA that lists none has to be told). *n is
+ * their number, 0 when neither has any (NULL returned then); *from (when
+ * not NULL) "meta.caaIdentities" or "caa-identity", for messages. Borrowed
+ * from dir or conf. The one choice of the CAA check, the dns-persist-01
+ * check before the order and `acmed dns-persist`. */
+char *const *caa_check_ca_ids(const struct acme_directory *dir, char *const *conf, size_t n_conf,
+                              size_t *n, const char **from);
+
+/* The one line that says why check forbids (after done, with the verdict
+ * CAA_FORBIDDEN): "NAME: REASON" of the first name forbidden, the name
+ * left out when the reason starts with its own "CAA of NAME: ", and "(and
+ * 2 more names)" when others are forbidden too. Into buf (len bytes, cut
+ * short when full); returns buf. */
+char *caa_check_refusal(const struct caa_check *check, char *buf, size_t len);
 
 #endif

@@ -606,6 +606,7 @@ job_destroy(struct job *job)
 	}
 	issue_destroy(job->issue);
 	caa_check_destroy(job->caa);
+	persist_check_destroy(job->persist);
 	EVP_PKEY_free(job->caa_key);
 	if (job->batch_entered) {
 		batch_hooks_leave(job->sh->batch, job);

@@ -12,6 +12,7 @@
 #include "renew/install.h"
 #include "renew/job.h"
 #include "renew/lock_wait.h"
+#include "renew/persist_check.h"
 #include "store/store_lock.h"
 
 #define JOB_MESSAGE_LEN 1024
@@ -55,10 +56,12 @@ struct job {
 	const EVP_PKEY *pending_key; /* the key pending.key holds, or NULL */
 	bool install_failed; /* the CA issued, the install failed: order kept */
 	char *replaces; /* ARI ID of the installed certificate */
-	/* The CAA check before a new order (renew/caa_check.h) on its way, and
-	 * what the order goes on with once it is over: the responder
-	 * (borrowed) and the key (owned; NULL: a new one). */
+	/* The CAA check before a new order (renew/caa_check.h) or the
+	 * dns-persist-01 one (renew/persist_check.h) on its way, and what the
+	 * order goes on with once it is over: the responder (borrowed) and
+	 * the key (owned; NULL: a new one). */
 	struct caa_check *caa;
+	struct persist_check *persist;
 	struct challenge *caa_responder;
 	EVP_PKEY *caa_key;
 	bool has_step;

@@ -10,6 +10,7 @@
 #include "renew/deploy.h"
 #include "renew/install.h"
 #include "renew/job_internal.h"
+#include "renew/persist_check.h"
 #include "renew/preflight.h"
 #include "renew/responders.h"
 #include "store/state.h"
@@ -539,85 +540,42 @@ place_order(struct job *job, struct challenge *responder, EVP_PKEY *key)
 	issue_run(job->issue);
 }
 
-/* --- CAA before the order ------------------------------------------- */
+/* --- the checks of the DNS before the order (issue #18) -------------- */
 
-/* The CA's issuer domain names: its directory's caaIdentities, else the
- * caa-identity of its settings (the job's own for the CA they were
- * resolved for, the CA's for one failed over to); *n 0 when neither. */
+/* The CA's issuer domain names (caa_check_ca_ids), with the caa-identity
+ * of the job's settings, or of the CA failed over to; *n 0: none. */
 static char *const *
-caa_ids(const struct job *job, size_t *n)
+ca_ids(const struct job *job, size_t *n)
 {
-	const struct acme_directory *dir = acme_client_directory(job->ca->issue.client);
+	bool own = job->fallback[0] == '\0';
 
-	if (dir != NULL && dir->n_caa_identities > 0) {
-		*n = dir->n_caa_identities;
-		return dir->caa_identities;
-	}
-	if (job->fallback[0] == '\0') {
-		*n = job->s.n_caa_identities;
-		return job->s.caa_identities;
-	}
-	*n = job->ca->n_caa_identities;
-	return job->ca->caa_identities;
+	return caa_check_ca_ids(acme_client_directory(job->ca->issue.client),
+	                        own ? job->s.caa_identities : job->ca->caa_identities,
+	                        own ? job->s.n_caa_identities : job->ca->n_caa_identities, n, NULL);
 }
 
-/* The reason of the first name check forbids, in buf: "CAA of NAME: ..."
- * (the owner of the records, which caa_decide names), with the name asked
- * for when that is another, and how many more are forbidden. */
-static void
-caa_refusal(const struct caa_check *check, char *buf, size_t len)
-{
-	size_t first = 0, others = 0;
-	char own[300];
-	const char *name;
-	const char *reason;
+typedef void (*check_next_fn)(struct job *job, struct challenge *responder, EVP_PKEY *key);
 
-	caa_check_verdict(check, &first);
-	name = caa_check_name(check, first);
-	reason = caa_check_result(check, first)->reason;
-	for (size_t i = first + 1; i < caa_check_count(check); i++) {
-		others += caa_check_result(check, i)->verdict == CAA_FORBIDDEN;
-	}
-	snprintf(own, sizeof(own), "CAA of %s: ", name);
-	snprintf(buf, len, "%s%s%s", strncmp(reason, own, strlen(own)) == 0 ? "" : name,
-	         strncmp(reason, own, strlen(own)) == 0 ? "" : ": ", reason);
-	if (others > 0 && strlen(buf) < len) {
-		snprintf(buf + strlen(buf), len - strlen(buf), " (and %zu more name%s)", others,
-		         others > 1 ? "s" : "");
-	}
-}
-
+/* A check before the order is over: its names' records allow, could not
+ * be read (a warning: the CA asks its own resolvers and decides) or
+ * refuse, as line says. next goes on with the responder and key the job
+ * held for it, or the job fails over or fails. */
 static void
-on_caa_done(struct caa_check *check, void *arg)
+check_over(struct job *job, enum persist_check_verdict outcome, const char *line,
+           check_next_fn next)
 {
-	struct job *job = arg;
 	struct challenge *responder = job->caa_responder;
 	EVP_PKEY *key = job->caa_key;
-	char line[JOB_MESSAGE_LEN - 32];
 
-	job->caa = NULL;
 	job->caa_key = NULL;
 	job->caa_responder = NULL;
-	switch (caa_check_verdict(check, NULL)) {
-	case CAA_ALLOWED:
-		log_debug("%s: %s", job->name, caa_check_summary(check, line, sizeof(line)));
-		caa_check_destroy(check);
-		place_order(job, responder, key);
+	if (outcome != PERSIST_CHECK_REFUSED) {
+		log_msg(outcome == PERSIST_CHECK_ALLOWED ? LOG_LEVEL_DEBUG : LOG_LEVEL_WARN,
+		        "%s: %s%s", job->name, line,
+		        outcome == PERSIST_CHECK_ALLOWED ? "" : "; ordering all the same");
+		next(job, responder, key);
 		return;
-	case CAA_UNCHECKED:
-		/* A DNS failure hides records that may allow as well as
-		 * forbid: the CA looks again and decides (RFC 8659 section 3
-		 * leaves it to the CA). */
-		log_warn("%s: %s; ordering all the same", job->name,
-		         caa_check_summary(check, line, sizeof(line)));
-		caa_check_destroy(check);
-		place_order(job, responder, key);
-		return;
-	default:
-		break;
 	}
-	caa_refusal(check, line, sizeof(line));
-	caa_check_destroy(check);
 	EVP_PKEY_free(key);
 	/* That CA's refusal, not the name's: another CA of the list may be
 	 * named. */
@@ -627,6 +585,104 @@ on_caa_done(struct caa_check *check, void *arg)
 	/* Fixed in the zone, not at the CA: no backoff held against it. */
 	job->local_failure = true;
 	job_fail(job, "%s: not ordered: %s", job->name, line);
+}
+
+static void
+on_persist_done(struct persist_check *check, void *arg)
+{
+	struct job *job = arg;
+	char line[JOB_MESSAGE_LEN - 32];
+	enum persist_check_verdict v = persist_check_verdict(check);
+
+	job->persist = NULL;
+	persist_check_summary(check, line, sizeof(line));
+	persist_check_destroy(check);
+	check_over(job, v, line, place_order);
+}
+
+/* Starts the dns-persist-01 check of the job's names before a new order
+ * (challenge = dns-persist-01) with responder and key (taken over when it
+ * started). Returns true when it started (the order goes on from
+ * on_persist_done), false when the order goes on now: another challenge,
+ * no issuer domain name or account URL to check against, no resolver. */
+static bool
+persist_begin(struct job *job, struct challenge *responder, EVP_PKEY *key)
+{
+	struct persist_check_request req;
+	struct dns *dns;
+	char why[256];
+	size_t n = 0;
+	char *const *ids = ca_ids(job, &n);
+
+	if (job->s.challenge != CONF_CHALLENGE_DNSPERSIST01 ||
+	    responder->ops->type != CHALLENGE_TYPE_DNSPERSIST01) {
+		return false;
+	}
+	if (n == 0 || job->ca->issue.acct == NULL) {
+		/* The check at the challenge has the CA's issuer names. */
+		log_debug("%s: dns-persist-01 not checked before the order: %s", job->name,
+		          n == 0 ? "no caaIdentities, no caa-identity" : "no account");
+		return false;
+	}
+	dns = responders_dns(job->sh->responders, job->s.dns_resolver);
+	if (dns == NULL) {
+		log_warn("%s: dns-persist-01 not checked first: no resolver (dns-resolver); "
+		         "ordering all the same",
+		         job->name);
+		return false;
+	}
+	memset(&req, 0, sizeof(req));
+	req.issuers = (const char *const *)ids;
+	req.n_issuers = n;
+	req.account_uri = job->ca->issue.acct->url;
+	req.now = (int64_t)time(NULL);
+	job->persist = persist_check_start(job->sh->loop, dns, &req, job->ids, job->n_ids,
+	                                   on_persist_done, job, why, sizeof(why));
+	if (job->persist == NULL) {
+		log_warn("%s: dns-persist-01 not checked first: %s; ordering all the same",
+		         job->name, why);
+		return false;
+	}
+	job->caa_responder = responder;
+	job->caa_key = key;
+	return true;
+}
+
+/* After CAA: the dns-persist-01 records, then the order. */
+static void
+persist_then_order(struct job *job, struct challenge *responder, EVP_PKEY *key)
+{
+	if (!persist_begin(job, responder, key)) {
+		place_order(job, responder, key);
+	}
+}
+
+static void
+on_caa_done(struct caa_check *check, void *arg)
+{
+	struct job *job = arg;
+	char line[JOB_MESSAGE_LEN - 32];
+	enum persist_check_verdict outcome = PERSIST_CHECK_REFUSED;
+
+	job->caa = NULL;
+	switch (caa_check_verdict(check, NULL)) {
+	case CAA_ALLOWED:
+		outcome = PERSIST_CHECK_ALLOWED;
+		caa_check_summary(check, line, sizeof(line));
+		break;
+	case CAA_UNCHECKED:
+		/* A DNS failure hides records that may allow as well as
+		 * forbid: the CA looks again and decides (RFC 8659 section 3
+		 * leaves it to the CA). */
+		outcome = PERSIST_CHECK_UNCHECKED;
+		caa_check_summary(check, line, sizeof(line));
+		break;
+	default:
+		caa_check_refusal(check, line, sizeof(line));
+		break;
+	}
+	caa_check_destroy(check);
+	check_over(job, outcome, line, persist_then_order);
 }
 
 /* Starts the CAA check of the job's names before a new order (issue #18)
@@ -639,7 +695,7 @@ caa_begin(struct job *job, struct challenge *responder, EVP_PKEY *key)
 	struct caa_request req;
 	struct dns *dns;
 	size_t n = 0;
-	char *const *ids = caa_ids(job, &n);
+	char *const *ids = ca_ids(job, &n);
 
 	if (!job->s.caa_check) {
 		return false;
@@ -732,9 +788,11 @@ job_order(struct job *job, const struct policy_decision *d)
 	if (!can_order(job, d, &responder) || order_key(job, d, &key) < 0) {
 		return;
 	}
-	/* A resumed order was checked when it was placed. */
-	if (job->resume_url == NULL && caa_begin(job, responder, key)) {
-		return;
+	/* A resumed order was checked when it was placed: CAA, then the
+	 * dns-persist-01 records, then the order. */
+	if (job->resume_url != NULL) {
+		place_order(job, responder, key);
+	} else if (!caa_begin(job, responder, key)) {
+		persist_then_order(job, responder, key);
 	}
-	place_order(job, responder, key);
 }

@@ -30,7 +30,14 @@
 #      challenge is answered (no POST to it in the mock's log), saying why
 #      and which command prints the record (a challenge naming 11 issuer
 #      domains is not answered either); the record's persistUntil is
-#      kept in state.json, and acmed status warns 30 days before it.
+#      kept in state.json, and acmed status warns 30 days before it;
+#   5. the check before the order: no record, another account's, no
+#      policy=wildcard for a wildcard stop acmed before any newOrder
+#      reaches the mock (its request log), with the words of the check at
+#      the challenge; a SERVFAIL for the record is a warning, the order
+#      is placed and the check at the challenge decides;
+#   6. --dns-persist sets challenge = dns-persist-01 for one run of cert
+#      and of renew.
 #
 # Environment: ACMED (the binary under test), TESTS_DIR (tests/). Exits 0, 1
 # when a case failed, 77 when python3, openssl, curl or pebble-challtestsrv
@@ -390,6 +397,12 @@ challenge_posts()
 	mlog_count 'e["kind"] == "challenge" and e["method"] == "POST" and not e["post_as_get"]'
 }
 
+# new_orders: the newOrders that reached the mock since mlog_mark.
+new_orders()
+{
+	mlog_count 'e["kind"] == "new-order"'
+}
+
 t_cert_persist()
 {
 	persist_conf || return
@@ -401,6 +414,9 @@ t_cert_persist()
 	expect_file "$STATE/certs/h.example/cert.pem"
 	if [[ $(challenge_posts) != 1 ]]; then
 		fail "acmed did not answer exactly one challenge"
+	fi
+	if [[ $(new_orders) != 1 ]]; then
+		fail "h.example: $(new_orders) newOrders, want 1"
 	fi
 	# The wildcard and its base name: one record with policy=wildcard.
 	record i.example --wildcard
@@ -414,8 +430,9 @@ t_cert_persist()
 	fi
 }
 
-# expect_stopped NAME REGEX: acmed cert NAME fails, says REGEX, and no
-# challenge was answered.
+# expect_stopped NAME REGEX [NEW_ORDERS]: acmed cert NAME fails, says
+# REGEX, no challenge was answered, and NEW_ORDERS (default 0: stopped
+# before the order) newOrders reached the mock.
 expect_stopped()
 {
 	mlog_mark
@@ -424,6 +441,9 @@ expect_stopped()
 	expect_stderr_matches "$2"
 	if [[ $(challenge_posts) != 0 ]]; then
 		fail "$1: acmed answered a challenge"
+	fi
+	if [[ $(new_orders) != "${3:-0}" ]]; then
+		fail "$1: $(new_orders) newOrders reached the CA, want ${3:-0}"
 	fi
 	if [[ -e $STATE/certs/$1/cert.pem ]]; then
 		fail "$1: a certificate was installed"
@@ -448,8 +468,62 @@ t_cert_persist_stopped()
 	record n.example
 	txt_set n.example "$VALUE"
 	mock_set '"scenario": "persist-issuers-11"' || return
-	expect_stopped n.example "the CA's dns-persist-01 challenge is malformed: .*more than 10"
+	expect_stopped n.example "the CA's dns-persist-01 challenge is malformed: .*more than 10" 1
 	mock_set '"scenario": "good"'
+}
+
+# A SERVFAIL for the record before the order: a warning, the order goes
+# out, and the check at the challenge (which gets the SERVFAIL too)
+# stops it before the CA is told to validate.
+t_cert_persist_servfail()
+{
+	persist_conf || return
+	record s.example
+	txt_set s.example "$VALUE"
+	challtestsrv_post /set-servfail '{"host":"_validation-persist.s.example."}' ||
+		fail "harness: /set-servfail"
+	expect_stopped s.example "persist.s.example: TXT lookup: the resolver answered SERVFAIL" 1
+	expect_stderr_matches "s.example: dns-persist-01: _validation-persist.s.example: could not check: TXT lookup: the resolver answered SERVFAIL .*; ordering all the same"
+	challtestsrv_post /clear-servfail '{"host":"_validation-persist.s.example."}' ||
+		fail "harness: /clear-servfail"
+}
+
+# --dns-persist: challenge = dns-persist-01 for this run, whatever the
+# configuration says (http-01 by default here).
+t_dns_persist_option()
+{
+	local opts
+
+	printf 'caa-check = no\ndns-resolver = %s\n' "$DNS_SERVER" >"$T/plain.conf" || return
+	opts=(--ca "$DIR_URL" --ca-file "$CA_FILE" -c "$T/plain.conf" --state-dir "$STATE")
+	record o.example
+	txt_set o.example "$VALUE"
+	mlog_mark
+	run_t 60 cert o.example --dns-persist "${opts[@]}"
+	expect_status 0
+	expect_file "$STATE/certs/o.example/cert.pem"
+	expect_stderr_matches "o.example: dns-persist-01: _validation-persist.o.example authorizes the account"
+	if [[ $(challenge_posts) != 1 ]]; then
+		fail "cert --dns-persist: $(challenge_posts) challenges answered, want 1"
+	fi
+	# renew: the certificates of the configuration, for this run.
+	record p.example
+	txt_set p.example "$VALUE"
+	printf 'ca = %s\nca-file = %s\n[cert p]\ndomains = p.example\n' "$DIR_URL" "$CA_FILE" \
+		>>"$T/plain.conf"
+	run_t 60 renew p --dns-persist -c "$T/plain.conf" --state-dir "$STATE"
+	expect_status 0
+	expect_file "$STATE/certs/p/cert.pem"
+	expect_stderr_matches "p.example: dns-persist-01: _validation-persist.p.example authorizes the account"
+	# The check before the order comes with it.
+	txt_set q.example
+	mlog_mark
+	run_t 60 cert q.example --dns-persist "${opts[@]}"
+	expect_status 1
+	expect_stderr_matches "_validation-persist.q.example: no TXT record"
+	if [[ $(new_orders) != 0 ]]; then
+		fail "cert --dns-persist q.example: $(new_orders) newOrders, want 0"
+	fi
 }
 
 t_status_persist_until()
@@ -511,8 +585,10 @@ case_ "records that cannot be read: malformed" t_malformed
 case_ "only another CA's record, or none: unauthorized" t_other_ca
 case_ "acmed's own order with dns-persist-01 offered" t_acmed_order
 case_ "acmed cert with challenge = dns-persist-01: a name and a wildcard" t_cert_persist
-case_ "no record, another account's, no policy=wildcard: stopped before the challenge" t_cert_persist_stopped
+case_ "no record, another account's, no policy=wildcard: stopped before the newOrder" t_cert_persist_stopped
+case_ "SERVFAIL for the record: a warning, the order placed, the challenge's check decides" t_cert_persist_servfail
 case_ "persistUntil kept in state.json, status warns 30 days before" t_status_persist_until
+case_ "--dns-persist: dns-persist-01 for one run of cert and renew" t_dns_persist_option
 
 mock_expect_no_traceback
 lib_finish

@@ -394,3 +394,76 @@ dns_server_dead_port(void)
 	close(fd);
 	return port;
 }
+
+static void
+on_watchdog(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	bool *expired = w->data;
+
+	(void)revents;
+	*expired = true;
+	ev_break(loop, EVBREAK_ALL);
+}
+
+bool
+dns_server_run_until(struct ev_loop *loop, double seconds, dns_server_cond_fn cond, const void *arg)
+{
+	ev_timer watchdog;
+	bool expired = false;
+
+	ev_now_update(loop);
+	ev_timer_init(&watchdog, on_watchdog, seconds, 0.);
+	watchdog.data = &expired;
+	ev_timer_start(loop, &watchdog);
+	while (!cond(arg) && !expired) {
+		ev_run(loop, EVRUN_ONCE);
+	}
+	ev_timer_stop(loop, &watchdog);
+	return cond(arg);
+}
+
+struct int_at_least {
+	const int *n;
+	int want;
+};
+
+static bool
+int_reached(const void *arg)
+{
+	const struct int_at_least *c = arg;
+
+	return *c->n >= c->want;
+}
+
+void
+dns_server_wait_int(struct ev_loop *loop, double seconds, const int *n, int want)
+{
+	struct int_at_least c = {n, want};
+
+	if (!dns_server_run_until(loop, seconds, int_reached, &c)) {
+		fail_msg("still waiting after %g s", seconds);
+	}
+}
+
+struct size_at_least {
+	const size_t *n;
+	size_t want;
+};
+
+static bool
+size_reached(const void *arg)
+{
+	const struct size_at_least *c = arg;
+
+	return *c->n >= c->want;
+}
+
+void
+dns_server_wait_size(struct ev_loop *loop, double seconds, const size_t *n, size_t want)
+{
+	struct size_at_least c = {n, want};
+
+	if (!dns_server_run_until(loop, seconds, size_reached, &c)) {
+		fail_msg("still waiting after %g s", seconds);
+	}
+}

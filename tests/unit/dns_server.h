@@ -78,4 +78,19 @@ size_t dns_server_count(const struct dns_server *s, const char *name, uint16_t t
 /* A port on 127.0.0.1 where nothing answers DNS (bound and closed). */
 int dns_server_dead_port(void);
 
+/* The one wait of the DNS tests: a condition over arg (borrowed). */
+typedef bool (*dns_server_cond_fn)(const void *arg);
+
+/* Runs loop one iteration at a time (EVRUN_ONCE) until cond(arg) holds,
+ * at most seconds (a watchdog timer of its own, started after
+ * ev_now_update and stopped before it returns: nothing is left on loop).
+ * Returns whether cond holds; the caller asserts what it expects. */
+bool dns_server_run_until(struct ev_loop *loop, double seconds, dns_server_cond_fn cond,
+                          const void *arg);
+
+/* dns_server_run_until for a counter: until *n is at least want; the test
+ * fails ("still waiting after N s") when it is not within seconds. */
+void dns_server_wait_int(struct ev_loop *loop, double seconds, const int *n, int want);
+void dns_server_wait_size(struct ev_loop *loop, double seconds, const size_t *n, size_t want);
+
 #endif

@@ -598,10 +598,39 @@ test_bad_answers(void **state)
 	assert_null(caa_check_start(EV_DEFAULT, &ops, &f, &req, NULL, 0, on_done, &o));
 }
 
+/* The CA's identities: the directory's caaIdentities win, caa-identity
+ * stands in for a directory that lists none, nothing without either. */
+static void
+test_ca_ids(void **state)
+{
+	char *listed[] = {(char *)"ca.example", (char *)"ca2.example"};
+	char *conf[] = {(char *)"given.example"};
+	struct acme_directory dir;
+	const char *from = NULL;
+	size_t n = 9;
+
+	(void)state;
+	memset(&dir, 0, sizeof(dir));
+	assert_ptr_equal(caa_check_ca_ids(&dir, conf, 1, &n, &from), conf);
+	assert_int_equal(n, 1);
+	assert_string_equal(from, "caa-identity");
+	assert_ptr_equal(caa_check_ca_ids(NULL, conf, 1, &n, NULL), conf);
+	dir.caa_identities = listed;
+	dir.n_caa_identities = 2;
+	assert_ptr_equal(caa_check_ca_ids(&dir, conf, 1, &n, &from), listed);
+	assert_int_equal(n, 2);
+	assert_string_equal(from, "meta.caaIdentities");
+	dir.n_caa_identities = 0;
+	assert_null(caa_check_ca_ids(&dir, NULL, 0, &n, &from));
+	assert_int_equal(n, 0);
+	assert_null(from);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_ca_ids),
 	        cmocka_unit_test(test_records_at_parent_only),
 	        cmocka_unit_test(test_name_overrides_parent),
 	        cmocka_unit_test(test_none_anywhere),

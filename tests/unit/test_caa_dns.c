@@ -14,6 +14,10 @@
 
 #include "base/ident.h"
 #include "dns_server.h"
+
+/* The longest wait for an answer (dns_server_wait_*): past it the test
+ * fails rather than hangs. */
+#define WAIT_S 10.
 #include "io/dns_test.h"
 
 static const struct dns_server_entry table[] = {
@@ -39,8 +43,6 @@ static const struct dns_server_entry table[] = {
 
 struct fixture {
 	struct ev_loop *loop;
-	struct ev_timer watchdog;
-	bool expired;
 	struct dns_server server;
 	struct dns *dns;
 };
@@ -56,32 +58,6 @@ struct got {
 
 static const struct dns_timing fast = {.try_ms = 100, .tries = 2, .deadline = 5.};
 
-static void
-on_watchdog(struct ev_loop *loop, struct ev_timer *w, int revents)
-{
-	struct fixture *f = w->data;
-
-	(void)revents;
-	f->expired = true;
-	ev_break(loop, EVBREAK_ALL);
-}
-
-static void
-run_until(struct fixture *f, const int *n, int want)
-{
-	f->expired = false;
-	ev_now_update(f->loop);
-	ev_timer_set(&f->watchdog, 10., 0.);
-	ev_timer_start(f->loop, &f->watchdog);
-	while (*n < want && !f->expired) {
-		ev_run(f->loop, EVRUN_ONCE);
-	}
-	ev_timer_stop(f->loop, &f->watchdog);
-	if (*n < want) {
-		fail_msg("still waiting after 10 s");
-	}
-}
-
 static int
 setup(void **state)
 {
@@ -90,8 +66,6 @@ setup(void **state)
 
 	assert_non_null(f);
 	f->loop = ev_loop_new(EVFLAG_AUTO);
-	ev_timer_init(&f->watchdog, on_watchdog, 10., 0.);
-	f->watchdog.data = f;
 	dns_server_start(&f->server, f->loop, table, sizeof(table) / sizeof(table[0]));
 	f->dns = dns_create_timed(f->loop, f->server.addr, &fast, &err);
 	assert_non_null(f->dns);
@@ -140,7 +114,7 @@ lookup(struct fixture *f, const char *name, struct got *g)
 	assert_non_null(handle);
 	/* Never inside the call. */
 	assert_int_equal(g->calls, 0);
-	run_until(f, &g->calls, 1);
+	dns_server_wait_int(f->loop, WAIT_S, &g->calls, 1);
 	assert_int_equal(g->calls, 1);
 }
 
@@ -203,7 +177,7 @@ test_failures(void **state)
 
 		memset(&g, 0, sizeof(g));
 		assert_int_equal(caa_dns_ops.query(dead, "a.example", on_got, &g, &handle), 0);
-		run_until(f, &g.calls, 1);
+		dns_server_wait_int(f->loop, WAIT_S, &g.calls, 1);
 	}
 	assert_int_equal(g.status, CAA_ANSWER_FAILED);
 	assert_true(strcmp(g.error, "unreachable") == 0 || strcmp(g.error, "timeout") == 0);
@@ -277,7 +251,7 @@ check(struct fixture *f, const char *name, const char *id, struct check_done *d)
 	ident.value = (char *)name;
 	c = caa_check_start(f->loop, &caa_dns_ops, f->dns, &req, &ident, 1, on_check, d);
 	assert_non_null(c);
-	run_until(f, &d->calls, 1);
+	dns_server_wait_int(f->loop, WAIT_S, &d->calls, 1);
 	caa_check_destroy(c);
 }
 

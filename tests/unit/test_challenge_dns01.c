@@ -17,6 +17,10 @@
 #include <cmocka.h>
 
 #include "dns_server.h"
+
+/* The longest wait for an answer (dns_server_wait_*): past it the test
+ * fails rather than hangs. */
+#define WAIT_S 30.
 #include "tmpdir.h"
 
 #define TXT_NAME "_acme-challenge.example.org."
@@ -41,8 +45,6 @@ static const struct dns_server_entry table[] = {
 
 struct fixture {
 	struct ev_loop *loop;
-	struct ev_timer watchdog;
-	bool expired;
 	struct dns_server s;
 	char *dir;
 	char *hook;
@@ -53,15 +55,6 @@ struct result {
 	int rc;
 	char message[1024];
 };
-
-static void
-on_watchdog(struct ev_loop *loop, struct ev_timer *w, int revents)
-{
-	struct fixture *f = w->data;
-
-	f->expired = true;
-	ev_break(loop, EVBREAK_ALL);
-}
 
 static void
 on_done(int rc, const char *message, void *arg)
@@ -76,14 +69,7 @@ on_done(int rc, const char *message, void *arg)
 static void
 wait_done(struct fixture *f, struct result *r)
 {
-	f->expired = false;
-	ev_now_update(f->loop);
-	ev_timer_set(&f->watchdog, 30., 0.);
-	ev_timer_start(f->loop, &f->watchdog);
-	while (r->calls == 0 && !f->expired) {
-		ev_run(f->loop, EVRUN_ONCE);
-	}
-	ev_timer_stop(f->loop, &f->watchdog);
+	dns_server_wait_int(f->loop, WAIT_S, &r->calls, 1);
 	assert_int_equal(r->calls, 1);
 }
 
@@ -95,8 +81,6 @@ setup(void **state)
 
 	assert_non_null(f);
 	f->loop = EV_DEFAULT;
-	ev_timer_init(&f->watchdog, on_watchdog, 0., 0.);
-	f->watchdog.data = f;
 	dns_server_start(&f->s, f->loop, table, sizeof(table) / sizeof(table[0]));
 	f->dir = tmpdir_make("dns01");
 	snprintf(text, sizeof(text),
@@ -223,6 +207,12 @@ test_no_del_without_add(void **state)
 	challenge_destroy(ch);
 }
 
+static bool
+asked_other(const void *arg)
+{
+	return dns_server_count(arg, "_acme-challenge.other.org", DNS_TYPE_TXT, false) > 0;
+}
+
 /* Destroyed during the check: done is never called. */
 static void
 test_destroy_in_flight(void **state)
@@ -235,14 +225,7 @@ test_destroy_in_flight(void **state)
 
 	assert_non_null(ch);
 	assert_int_equal(ch->ops->present(ch, &t, on_done, &r), 0);
-	f->expired = false;
-	ev_timer_set(&f->watchdog, 10., 0.);
-	ev_timer_start(f->loop, &f->watchdog);
-	while (dns_server_count(&f->s, "_acme-challenge.other.org", DNS_TYPE_TXT, false) == 0 &&
-	       !f->expired) {
-		ev_run(f->loop, EVRUN_ONCE);
-	}
-	ev_timer_stop(f->loop, &f->watchdog);
+	dns_server_run_until(f->loop, 10., asked_other, &f->s);
 	challenge_destroy(ch);
 	ev_run(f->loop, EVRUN_NOWAIT);
 	assert_int_equal(r.calls, 0);

@@ -19,6 +19,10 @@
 #include "challenge/select.h"
 #include "dns_server.h"
 
+/* The longest wait for an answer (dns_server_wait_*): past it the test
+ * fails rather than hangs. */
+#define WAIT_S 30.
+
 #define ACCT "https://ca.example/acct/1"
 #define OWNER(n) "_validation-persist." n
 
@@ -41,8 +45,6 @@ static const struct dns_server_entry table[] = {
 
 struct fixture {
 	struct ev_loop *loop;
-	struct ev_timer watchdog;
-	bool expired;
 	struct dns_server s;
 	struct challenge *ch;
 };
@@ -54,16 +56,6 @@ struct result {
 };
 
 static const char *const issuers[] = {"ca.example", "ca2.example"};
-
-static void
-on_watchdog(struct ev_loop *loop, struct ev_timer *w, int revents)
-{
-	struct fixture *f = w->data;
-
-	(void)revents;
-	f->expired = true;
-	ev_break(loop, EVBREAK_ALL);
-}
 
 static void
 on_done(int rc, const char *message, void *arg)
@@ -78,14 +70,7 @@ on_done(int rc, const char *message, void *arg)
 static void
 wait_done(struct fixture *f, struct result *r)
 {
-	f->expired = false;
-	ev_now_update(f->loop);
-	ev_timer_set(&f->watchdog, 30., 0.);
-	ev_timer_start(f->loop, &f->watchdog);
-	while (r->calls == 0 && !f->expired) {
-		ev_run(f->loop, EVRUN_ONCE);
-	}
-	ev_timer_stop(f->loop, &f->watchdog);
+	dns_server_wait_int(f->loop, WAIT_S, &r->calls, 1);
 	assert_int_equal(r->calls, 1);
 }
 
@@ -97,8 +82,6 @@ setup(void **state)
 
 	assert_non_null(f);
 	f->loop = EV_DEFAULT;
-	ev_timer_init(&f->watchdog, on_watchdog, 0., 0.);
-	f->watchdog.data = f;
 	dns_server_start(&f->s, f->loop, table, sizeof(table) / sizeof(table[0]));
 	opts = (struct challenge_dns01_opts){.resolvers = f->s.addr};
 	f->ch = challenge_persist_create(f->loop, &opts);

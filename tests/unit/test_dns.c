@@ -16,6 +16,10 @@
 
 #include "dns_server.h"
 
+/* The longest wait for an answer (dns_server_wait_*): past it the test
+ * fails rather than hangs. */
+#define WAIT_S 10.
+
 #define CHALLENGE "_acme-challenge.a.example"
 /* 640 characters: three strings on the wire, more than UDP's 512. */
 #define TEXT64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -69,8 +73,6 @@ struct call {
 
 struct fixture {
 	struct ev_loop *loop;
-	struct ev_timer watchdog;
-	bool expired;
 	struct dns_server a;
 	struct dns_server b;
 	struct dns *dns;
@@ -78,47 +80,6 @@ struct fixture {
 };
 
 static const struct dns_timing fast = {.try_ms = 100, .tries = 2, .deadline = 10.};
-
-static void
-on_watchdog(struct ev_loop *loop, struct ev_timer *w, int revents)
-{
-	struct fixture *f = w->data;
-
-	f->expired = true;
-	ev_break(loop, EVBREAK_ALL);
-}
-
-/* Runs the loop until *n reaches want (or 10 s pass: fails the test). */
-static void
-run_until(struct fixture *f, const int *n, int want)
-{
-	f->expired = false;
-	ev_now_update(f->loop);
-	ev_timer_set(&f->watchdog, 10., 0.);
-	ev_timer_start(f->loop, &f->watchdog);
-	while (*n < want && !f->expired) {
-		ev_run(f->loop, EVRUN_ONCE);
-	}
-	ev_timer_stop(f->loop, &f->watchdog);
-	if (*n < want) {
-		fail_msg("still waiting after 10 s");
-	}
-}
-
-/* Runs the loop until server s got want queries in all. */
-static void
-run_until_asked(struct fixture *f, const struct dns_server *s, size_t want)
-{
-	f->expired = false;
-	ev_now_update(f->loop);
-	ev_timer_set(&f->watchdog, 10., 0.);
-	ev_timer_start(f->loop, &f->watchdog);
-	while (s->nqueries < want && !f->expired) {
-		ev_run(f->loop, EVRUN_ONCE);
-	}
-	ev_timer_stop(f->loop, &f->watchdog);
-	assert_true(s->nqueries >= want);
-}
 
 static void
 on_query(enum dns_status status, int rcode, const struct dns_msg *msg, void *arg)
@@ -180,8 +141,6 @@ setup(void **state)
 
 	assert_non_null(f);
 	f->loop = ev_loop_new(EVFLAG_AUTO);
-	ev_timer_init(&f->watchdog, on_watchdog, 1., 0.);
-	f->watchdog.data = f;
 	dns_server_start(&f->a, f->loop, table, sizeof(table) / sizeof(table[0]));
 	dns_server_start(&f->b, f->loop, table, sizeof(table) / sizeof(table[0]));
 	f->dns = dns_create_timed(f->loop, f->a.addr, &fast, &err);
@@ -213,7 +172,7 @@ test_resolver_txt(void **state)
 
 	query(f, CHALLENGE, DNS_TYPE_TXT, 0, NULL, &c, NULL);
 	assert_int_equal(c.calls, 0);
-	run_until(f, &c.calls, 1);
+	dns_server_wait_int(f->loop, WAIT_S, &c.calls, 1);
 	assert_false(c.inside);
 	assert_int_equal(c.status, DNS_STATUS_OK);
 	assert_int_equal(c.rcode, DNS_RCODE_NOERROR);
@@ -237,7 +196,7 @@ test_direct_no_recurse(void **state)
 	struct call c1 = {0}, c2 = {0}, c3 = {0};
 
 	query(f, "a.example", DNS_TYPE_SOA, DNS_NO_RECURSE, f->b.addr, &c1, NULL);
-	run_until(f, &c1.calls, 1);
+	dns_server_wait_int(f->loop, WAIT_S, &c1.calls, 1);
 	assert_int_equal(c1.status, DNS_STATUS_OK);
 	assert_string_equal(c1.text, "ns1.a.example 42");
 	assert_int_equal(c1.n_authority, 1);
@@ -247,14 +206,14 @@ test_direct_no_recurse(void **state)
 	assert_int_equal(dns_test_channels(f->dns), 1);
 
 	query(f, "A.Example.", DNS_TYPE_CAA, DNS_NO_RECURSE, f->b.addr, &c2, NULL);
-	run_until(f, &c2.calls, 1);
+	dns_server_wait_int(f->loop, WAIT_S, &c2.calls, 1);
 	assert_string_equal(c2.text, "issue ca.example");
 	assert_int_equal(dns_test_channels(f->dns), 1);
 	assert_int_equal(dns_server_count(&f->b, "a.example", DNS_TYPE_CAA, false), 1);
 
 	/* The resolvers' server asked directly is a channel of its own. */
 	query(f, CHALLENGE, DNS_TYPE_TXT, DNS_NO_RECURSE, f->a.addr, &c3, NULL);
-	run_until(f, &c3.calls, 1);
+	dns_server_wait_int(f->loop, WAIT_S, &c3.calls, 1);
 	assert_string_equal(c3.text, "token-1");
 	assert_false(f->a.queries[0].rd);
 	assert_int_equal(dns_test_channels(f->dns), 2);
@@ -269,7 +228,7 @@ test_truncated_tcp(void **state)
 	struct call c = {0};
 
 	query(f, "big.a.example", DNS_TYPE_TXT, DNS_NO_RECURSE, f->b.addr, &c, NULL);
-	run_until(f, &c.calls, 1);
+	dns_server_wait_int(f->loop, WAIT_S, &c.calls, 1);
 	assert_int_equal(c.status, DNS_STATUS_OK);
 	assert_int_equal(c.n_answer, 2);
 	assert_string_equal(c.text, LONG_TXT);
@@ -287,9 +246,9 @@ test_rcodes(void **state)
 	query(f, "fail.a.example", DNS_TYPE_TXT, 0, NULL, &c1, NULL);
 	query(f, "refused.a.example", DNS_TYPE_TXT, DNS_NO_RECURSE, f->b.addr, &c2, NULL);
 	query(f, "nothing.a.example", DNS_TYPE_TXT, DNS_NO_RECURSE, f->b.addr, &c3, NULL);
-	run_until(f, &c1.calls, 1);
-	run_until(f, &c2.calls, 1);
-	run_until(f, &c3.calls, 1);
+	dns_server_wait_int(f->loop, WAIT_S, &c1.calls, 1);
+	dns_server_wait_int(f->loop, WAIT_S, &c2.calls, 1);
+	dns_server_wait_int(f->loop, WAIT_S, &c3.calls, 1);
 	assert_int_equal(c1.status, DNS_STATUS_OK);
 	assert_int_equal(c1.rcode, DNS_RCODE_SERVFAIL);
 	assert_int_equal(c2.status, DNS_STATUS_OK);
@@ -310,7 +269,7 @@ test_timeout(void **state)
 	struct call c = {0};
 
 	query(f, "silent.a.example", DNS_TYPE_TXT, DNS_NO_RECURSE, f->b.addr, &c, NULL);
-	run_until(f, &c.calls, 1);
+	dns_server_wait_int(f->loop, WAIT_S, &c.calls, 1);
 	assert_int_equal(c.status, DNS_STATUS_TIMEOUT);
 	assert_int_equal(c.rcode, -1);
 	assert_int_equal(dns_server_count(&f->b, "silent.a.example", DNS_TYPE_TXT, false),
@@ -331,7 +290,7 @@ test_deadline(void **state)
 	f->dns = dns_create_timed(f->loop, f->a.addr, &slow, &err);
 	assert_non_null(f->dns);
 	query(f, "silent.a.example", DNS_TYPE_TXT, 0, NULL, &c, NULL);
-	run_until(f, &c.calls, 1);
+	dns_server_wait_int(f->loop, WAIT_S, &c.calls, 1);
 	assert_int_equal(c.status, DNS_STATUS_TIMEOUT);
 	assert_int_equal(dns_server_count(&f->a, "silent.a.example", DNS_TYPE_TXT, false), 1);
 	dns_destroy(f->dns);
@@ -349,7 +308,7 @@ test_unreachable(void **state)
 
 	snprintf(dead, sizeof(dead), "127.0.0.1:%d", dns_server_dead_port());
 	query(f, CHALLENGE, DNS_TYPE_TXT, DNS_NO_RECURSE, dead, &c, NULL);
-	run_until(f, &c.calls, 1);
+	dns_server_wait_int(f->loop, WAIT_S, &c.calls, 1);
 	assert_int_equal(c.status, DNS_STATUS_UNREACHABLE);
 }
 
@@ -360,7 +319,7 @@ test_malformed(void **state)
 	struct call c = {0};
 
 	query(f, "broken.a.example", DNS_TYPE_TXT, 0, NULL, &c, NULL);
-	run_until(f, &c.calls, 1);
+	dns_server_wait_int(f->loop, WAIT_S, &c.calls, 1);
 	assert_int_equal(c.status, DNS_STATUS_MALFORMED);
 }
 
@@ -379,10 +338,10 @@ test_cancel(void **state)
 	query(f, CHALLENGE, DNS_TYPE_TXT, 0, NULL, &c2, NULL);
 	query(f, "a.example", DNS_TYPE_SOA, 0, NULL, &c3, &q3);
 	c2.cancel = q3;
-	run_until(f, &c2.calls, 1);
+	dns_server_wait_int(f->loop, WAIT_S, &c2.calls, 1);
 	/* A last one, answered after the others. */
 	query(f, "a.example", DNS_TYPE_CAA, 0, NULL, &c4, NULL);
-	run_until(f, &c4.calls, 1);
+	dns_server_wait_int(f->loop, WAIT_S, &c4.calls, 1);
 	assert_int_equal(dns_server_count(&f->a, "a.example", DNS_TYPE_CAA, false), 1);
 	assert_int_equal(c1.calls, 0);
 	assert_int_equal(c3.calls, 0);
@@ -401,8 +360,8 @@ test_destroy_in_flight(void **state)
 	query(f, "silent.a.example", DNS_TYPE_TXT, 0, NULL, &c1, NULL);
 	query(f, "silent.a.example", DNS_TYPE_TXT, DNS_NO_RECURSE, f->b.addr, &c2, NULL);
 	query(f, CHALLENGE, DNS_TYPE_TXT, DNS_NO_RECURSE, f->b.addr, &c3, NULL);
-	run_until_asked(f, &f->b, 2);
-	run_until_asked(f, &f->a, 1);
+	dns_server_wait_size(f->loop, WAIT_S, &f->b.nqueries, 2);
+	dns_server_wait_size(f->loop, WAIT_S, &f->a.nqueries, 1);
 	dns_destroy(f->dns);
 	f->dns = NULL;
 	ev_run(f->loop, EVRUN_NOWAIT);
@@ -419,7 +378,7 @@ test_destroy_in_callback(void **state)
 	query(f, "silent.a.example", DNS_TYPE_TXT, DNS_NO_RECURSE, f->b.addr, &c2, NULL);
 	query(f, CHALLENGE, DNS_TYPE_TXT, DNS_NO_RECURSE, f->b.addr, &c3, NULL);
 	c3.destroy = true;
-	run_until(f, &c3.calls, 1);
+	dns_server_wait_int(f->loop, WAIT_S, &c3.calls, 1);
 	assert_null(f->dns);
 	ev_run(f->loop, EVRUN_NOWAIT);
 	assert_int_equal(c1.calls + c2.calls, 0);
@@ -530,8 +489,8 @@ test_resolve_addrs(void **state)
 	resolve(f, "none.a.example", &c2, NULL);
 	resolve(f, CHALLENGE, &c3, &q3);
 	dns_addrs_cancel(q3);
-	run_until(f, &c1.calls, 1);
-	run_until(f, &c2.calls, 1);
+	dns_server_wait_int(f->loop, WAIT_S, &c1.calls, 1);
+	dns_server_wait_int(f->loop, WAIT_S, &c2.calls, 1);
 	assert_false(c1.inside);
 	assert_int_equal(c1.status, DNS_STATUS_OK);
 	assert_int_equal(c1.rcode, DNS_RCODE_NOERROR);
@@ -545,7 +504,7 @@ test_resolve_addrs(void **state)
 	assert_int_equal(c2.addrs.n, 0);
 	/* One family answered, the other silent: the addresses found. */
 	resolve(f, "v4only.a.example", &c4, NULL);
-	run_until(f, &c4.calls, 1);
+	dns_server_wait_int(f->loop, WAIT_S, &c4.calls, 1);
 	assert_int_equal(c4.status, DNS_STATUS_OK);
 	assert_int_equal(c4.addrs.n, 1);
 	assert_string_equal(c4.addrs.addr[0], "192.0.2.7");
@@ -560,7 +519,7 @@ test_resolve_addrs_destroy(void **state)
 	struct call c = {0};
 
 	resolve(f, "v4only.a.example", &c, NULL);
-	run_until_asked(f, &f->a, 2);
+	dns_server_wait_size(f->loop, WAIT_S, &f->a.nqueries, 2);
 	dns_destroy(f->dns);
 	f->dns = NULL;
 	assert_int_equal(c.calls, 0);

@@ -18,6 +18,10 @@
 #include "capture.h"
 #include "dns_server.h"
 
+/* The longest wait for an answer (dns_server_wait_*): past it the test
+ * fails rather than hangs. */
+#define WAIT_S 30.
+
 #define NAME "_acme-challenge.www.a.example"
 #define VALUE "GfYkV6pmHWFPa2Sx1p3a9H_zbUh2mGVQBNU0czzJMzo"
 #define SOA_DATA "ns1.a.example hostmaster.a.example 7"
@@ -55,8 +59,6 @@ static struct dns_server_entry ns2_table[] = {
 
 struct fixture {
 	struct ev_loop *loop;
-	struct ev_timer watchdog;
-	bool expired;
 	struct dns_server resolver;
 	struct dns_server ns1;
 	struct dns_server ns2;
@@ -70,32 +72,6 @@ struct result {
 	int rc;
 	char message[1024];
 };
-
-static void
-on_watchdog(struct ev_loop *loop, struct ev_timer *w, int revents)
-{
-	struct fixture *f = w->data;
-
-	f->expired = true;
-	ev_break(loop, EVBREAK_ALL);
-}
-
-/* Runs the loop until *n is at least want (30 s at most: fails). */
-static void
-run_until(struct fixture *f, const size_t *n, size_t want)
-{
-	f->expired = false;
-	ev_now_update(f->loop);
-	ev_timer_set(&f->watchdog, 30., 0.);
-	ev_timer_start(f->loop, &f->watchdog);
-	while (*n < want && !f->expired) {
-		ev_run(f->loop, EVRUN_ONCE);
-	}
-	ev_timer_stop(f->loop, &f->watchdog);
-	if (*n < want) {
-		fail_msg("still waiting after 30 s");
-	}
-}
 
 static void
 on_result(int rc, const char *message, void *arg)
@@ -115,8 +91,6 @@ setup(void **state)
 
 	assert_non_null(f);
 	f->loop = EV_DEFAULT;
-	ev_timer_init(&f->watchdog, on_watchdog, 0., 0.);
-	f->watchdog.data = f;
 	ns2_table[0].answer[0] = (struct dns_server_rr){NULL, 0, NULL};
 	ns2_table[0].aa = true;
 	dns_server_start(&f->resolver, f->loop, resolver_table,
@@ -189,10 +163,10 @@ test_waits_for_lagging(void **state)
 	assert_int_equal(dns01_check_start(f->loop, f->dns, f->resolver.addr, NAME ".", NULL, VALUE,
 	                                   60., on_result, &r, NULL),
 	                 0);
-	run_until(f, &f->ns2.nqueries, 2);
+	dns_server_wait_size(f->loop, WAIT_S, &f->ns2.nqueries, 2);
 	assert_int_equal(r.calls, 0);
 	ns2_table[0].answer[0] = (struct dns_server_rr){NAME, DNS_TYPE_TXT, VALUE};
-	run_until(f, &r.calls, 1);
+	dns_server_wait_size(f->loop, WAIT_S, &r.calls, 1);
 	log = capture_take(&c);
 	capture_end(&c);
 	log_init("acmed", LOG_LEVEL_INFO, false);
@@ -221,7 +195,7 @@ test_timeout_names_server(void **state)
 	assert_int_equal(dns01_check_start(f->loop, f->dns, NULL, NAME, "a.example", VALUE, 1.5,
 	                                   on_result, &r, NULL),
 	                 0);
-	run_until(f, &r.calls, 1);
+	dns_server_wait_size(f->loop, WAIT_S, &r.calls, 1);
 	assert_int_equal(r.rc, -1);
 	assert_non_null(strstr(r.message, "ns2.a.example (" NS2_ADDR ") (not authoritative) lag"));
 	assert_null(strstr(r.message, "ns1.a.example"));
@@ -246,7 +220,7 @@ test_fallback_resolvers(void **state)
 	                                   "_acme-challenge.d.example", NULL, VALUE, 30., on_result,
 	                                   &r, NULL),
 	                 0);
-	run_until(f, &r.calls, 1);
+	dns_server_wait_size(f->loop, WAIT_S, &r.calls, 1);
 	log = capture_take(&c);
 	capture_end(&c);
 	assert_int_equal(r.rc, 0);
@@ -260,7 +234,7 @@ test_fallback_resolvers(void **state)
 	                                   "_acme-challenge.wrong.d.example", NULL, VALUE, 1.,
 	                                   on_result, &r, NULL),
 	                 0);
-	run_until(f, &r.calls, 1);
+	dns_server_wait_size(f->loop, WAIT_S, &r.calls, 1);
 	assert_int_equal(r.rc, -1);
 	assert_non_null(strstr(r.message, "(another value) lag"));
 }
@@ -282,7 +256,7 @@ test_fallback_resolver_down(void **state)
 	assert_int_equal(dns01_check_start(f->loop, f->dns, resolvers, "_acme-challenge.d.example",
 	                                   NULL, VALUE, 30., on_result, &r, NULL),
 	                 0);
-	run_until(f, &r.calls, 1);
+	dns_server_wait_size(f->loop, WAIT_S, &r.calls, 1);
 	log = capture_take(&c);
 	capture_end(&c);
 	assert_int_equal(r.rc, 0);
@@ -294,7 +268,7 @@ test_fallback_resolver_down(void **state)
 	                                   "_acme-challenge.wrong.d.example", NULL, VALUE, 1.,
 	                                   on_result, &r, NULL),
 	                 0);
-	run_until(f, &r.calls, 1);
+	dns_server_wait_size(f->loop, WAIT_S, &r.calls, 1);
 	assert_int_equal(r.rc, -1);
 }
 
@@ -309,7 +283,7 @@ test_cancel(void **state)
 	assert_int_equal(
 	        dns01_check_start(f->loop, f->dns, NULL, NAME, NULL, VALUE, 10., on_result, &r, &c),
 	        0);
-	run_until(f, &f->ns2.nqueries, 1);
+	dns_server_wait_size(f->loop, WAIT_S, &f->ns2.nqueries, 1);
 	dns01_check_cancel(c);
 	dns01_check_cancel(NULL);
 	ev_run(f->loop, EVRUN_NOWAIT);

@@ -14,6 +14,10 @@
 
 #include "dns_server.h"
 
+/* The longest wait for an answer (dns_server_wait_*): past it the test
+ * fails rather than hangs. */
+#define WAIT_S 20.
+
 #define SOA_DATA "ns1.a.example hostmaster.a.example 7"
 
 static const struct dns_server_entry table[] = {
@@ -67,8 +71,6 @@ static const struct dns_server_entry table[] = {
 
 struct fixture {
 	struct ev_loop *loop;
-	struct ev_timer watchdog;
-	bool expired;
 	struct dns_server s;
 	struct dns *dns;
 };
@@ -80,31 +82,6 @@ struct result {
 	char name[256];
 	char message[512];
 };
-
-static void
-on_watchdog(struct ev_loop *loop, struct ev_timer *w, int revents)
-{
-	struct fixture *f = w->data;
-
-	f->expired = true;
-	ev_break(loop, EVBREAK_ALL);
-}
-
-static void
-run_until(struct fixture *f, const int *n)
-{
-	f->expired = false;
-	ev_now_update(f->loop);
-	ev_timer_set(&f->watchdog, 20., 0.);
-	ev_timer_start(f->loop, &f->watchdog);
-	while (*n == 0 && !f->expired) {
-		ev_run(f->loop, EVRUN_ONCE);
-	}
-	ev_timer_stop(f->loop, &f->watchdog);
-	if (*n == 0) {
-		fail_msg("still waiting after 20 s");
-	}
-}
 
 static void
 on_result(int rc, const char *name, const char *message, void *arg)
@@ -126,8 +103,6 @@ setup(void **state)
 
 	assert_non_null(f);
 	f->loop = EV_DEFAULT;
-	ev_timer_init(&f->watchdog, on_watchdog, 0., 0.);
-	f->watchdog.data = f;
 	dns_server_start(&f->s, f->loop, table, sizeof(table) / sizeof(table[0]));
 	f->dns = dns_create(f->loop, f->s.addr, &err);
 	assert_non_null(f->dns);
@@ -152,7 +127,7 @@ follow(struct fixture *f, const char *name, struct result *r)
 	memset(r, 0, sizeof(*r));
 	assert_int_equal(dns01_cname_follow(f->dns, name, on_result, r, NULL), 0);
 	assert_int_equal(r->calls, 0); /* from the loop only */
-	run_until(f, &r->calls);
+	dns_server_wait_int(f->loop, WAIT_S, &r->calls, 1);
 	assert_int_equal(r->calls, 1);
 }
 
@@ -162,7 +137,7 @@ zone(struct fixture *f, const char *name, struct result *r)
 	memset(r, 0, sizeof(*r));
 	assert_int_equal(dns01_zone_find(f->dns, name, on_result, r, NULL), 0);
 	assert_int_equal(r->calls, 0);
-	run_until(f, &r->calls);
+	dns_server_wait_int(f->loop, WAIT_S, &r->calls, 1);
 	assert_int_equal(r->calls, 1);
 }
 
@@ -265,7 +240,7 @@ test_zone_timeout(void **state)
 	dead = dns_create(f->loop, addr, &err);
 	assert_non_null(dead);
 	assert_int_equal(dns01_zone_find(dead, "a.example", on_result, &r, NULL), 0);
-	run_until(f, &r.calls);
+	dns_server_wait_int(f->loop, WAIT_S, &r.calls, 1);
 	assert_int_equal(r.rc, -1);
 	assert_non_null(strstr(r.message, "gave no answer"));
 	dns_destroy(dead);
