@@ -1,6 +1,7 @@
 #include "store/state.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,10 +28,11 @@ state_init(struct state *st)
 	st->version = -1;
 }
 
-int
-state_load(const char *dir, struct state *st)
+/* state.json of the folder open as dirfd (path: relative to it), as
+ * state_load. */
+static int
+load_at(int dirfd, const char *path, struct state *st)
 {
-	char *path = NULL;
 	char *text = NULL;
 	json_t *root = NULL;
 	json_int_t not_after = 0;
@@ -57,11 +59,7 @@ state_load(const char *dir, struct state *st)
 	int rc = -1;
 
 	state_init(st);
-	path = file_path(dir, "state.json", NULL);
-	if (path == NULL) {
-		goto out;
-	}
-	text = file_read(path, STATE_MAX, &len);
+	text = file_read_at(dirfd, path, STATE_MAX, &len);
 	if (text == NULL) {
 		rc = errno == ENOENT ? 0 : -1;
 		goto out;
@@ -110,8 +108,28 @@ out:
 	}
 	json_decref(root);
 	free(text);
+	return rc;
+}
+
+int
+state_load(const char *dir, struct state *st)
+{
+	char *path = file_path(dir, "state.json", NULL);
+	int rc = -1;
+
+	if (path != NULL) {
+		rc = load_at(AT_FDCWD, path, st);
+	} else {
+		state_init(st);
+	}
 	free(path);
 	return rc;
+}
+
+int
+state_load_at(int dirfd, struct state *st)
+{
+	return load_at(dirfd, "state.json", st);
 }
 
 uint64_t

@@ -58,6 +58,10 @@ void state_init(struct state *st);
  * then empty; not logged, the reason in errno-like err). */
 int state_load(const char *dir, struct state *st);
 
+/* The same, the certificate's folder open as dirfd: state.json looked up
+ * from it (a start reads 100,000). */
+int state_load_at(int dirfd, struct state *st);
+
 /* file_identity of dir/state.json: another number once it was written
  * (every write replaces it) or edited. 0 when out of memory. */
 uint64_t state_identity(const char *dir);

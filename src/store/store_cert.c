@@ -397,14 +397,57 @@ out:
 	ERR_clear_error();
 }
 
-int
-store_cert_inspect(const char *state_dir, const char *name, struct store_cert_info *info)
+/* The installed set of the folder open as dirfd (see store_cert_inspect;
+ * info cleared and its version -1 already). */
+static int
+inspect_at(int dirfd, struct store_cert_info *info)
 {
-	char *dir = store_cert_dir(state_dir, name);
 	struct cert_brief *leaf = NULL;
 	char *pem = NULL;
 	size_t len = 0;
 	enum key_type kt;
+
+	info->version = link_version_at(dirfd, "current");
+	pem = read_set_file(dirfd, STORE_CERT_CERT, &len);
+	leaf = pem != NULL ? cert_brief_read(pem, len) : NULL;
+	if (leaf == NULL) {
+		if (pem != NULL || errno != ENOENT || info->version >= 0) {
+			snprintf(info->problem, sizeof(info->problem), "cert.pem: %s",
+			         pem != NULL ? "no PEM certificate" : strerror(errno));
+		}
+		goto out;
+	}
+	if (cert_brief_times(leaf, &info->not_before, &info->not_after) < 0 ||
+	    cert_brief_ids(leaf, &info->ids, &info->n_ids) < 0) {
+		snprintf(info->problem, sizeof(info->problem),
+		         "cert.pem: unreadable validity or names");
+		goto out;
+	}
+	info->present = true;
+	info->ari_id = cert_brief_ari_id(leaf);
+	info->issuer = cert_brief_issuer_name(leaf);
+	if (cert_brief_key_type(leaf, &kt) == 0) {
+		snprintf(info->key_type, sizeof(info->key_type), "%s", key_type_name(kt));
+	}
+	check_set(dirfd, leaf, pem, len, info->problem, sizeof(info->problem));
+out:
+	cert_brief_free(leaf);
+	free(pem);
+	return 0;
+}
+
+int
+store_cert_inspect_at(int dirfd, struct store_cert_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->version = -1;
+	return inspect_at(dirfd, info);
+}
+
+int
+store_cert_inspect(const char *state_dir, const char *name, struct store_cert_info *info)
+{
+	char *dir = store_cert_dir(state_dir, name);
 	int dirfd = -1;
 	int rc = -1;
 
@@ -424,42 +467,12 @@ store_cert_inspect(const char *state_dir, const char *name, struct store_cert_in
 		rc = 0;
 		goto out;
 	}
-	info->version = link_version_at(dirfd, "current");
-	pem = read_set_file(dirfd, STORE_CERT_CERT, &len);
-	leaf = pem != NULL ? cert_brief_read(pem, len) : NULL;
-	if (leaf == NULL) {
-		if (pem != NULL || errno != ENOENT || info->version >= 0) {
-			snprintf(info->problem, sizeof(info->problem), "cert.pem: %s",
-			         pem != NULL ? "no PEM certificate" : strerror(errno));
-		}
-		rc = 0;
-		goto out;
-	}
-	if (cert_brief_times(leaf, &info->not_before, &info->not_after) < 0 ||
-	    cert_brief_ids(leaf, &info->ids, &info->n_ids) < 0) {
-		snprintf(info->problem, sizeof(info->problem),
-		         "cert.pem: unreadable validity or names");
-		rc = 0;
-		goto out;
-	}
-	info->present = true;
-	info->ari_id = cert_brief_ari_id(leaf);
-	info->issuer = cert_brief_issuer_name(leaf);
-	if (cert_brief_key_type(leaf, &kt) == 0) {
-		snprintf(info->key_type, sizeof(info->key_type), "%s", key_type_name(kt));
-	}
-	check_set(dirfd, leaf, pem, len, info->problem, sizeof(info->problem));
-	rc = 0;
+	rc = inspect_at(dirfd, info);
 out:
 	if (dirfd >= 0) {
 		close(dirfd);
 	}
-	cert_brief_free(leaf);
-	free(pem);
 	free(dir);
-	if (rc < 0) {
-		store_cert_info_finish(info);
-	}
 	return rc;
 }
 
@@ -469,12 +482,45 @@ store_cert_identity(const char *state_dir, const char *name, uint64_t *folder)
 	return store_cert_identities(state_dir, name, folder, NULL);
 }
 
+/* The identities of the folder open as dirfd (see
+ * store_cert_identities). */
+static uint64_t
+identities_at(int dirfd, uint64_t *folder, uint64_t *state)
+{
+	uint64_t id = file_identity_at(dirfd, ".", 0);
+	int fd;
+
+	if (folder != NULL) {
+		*folder = id;
+	}
+	if (state != NULL) {
+		*state = file_identity_at(dirfd, "state.json", 0);
+	}
+	/* The files themselves change in place without their folders: each
+	 * one's, looked up once through current. */
+	fd = openat(dirfd, "current", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		return file_identity_at(dirfd, "current", id);
+	}
+	for (size_t i = 0; i < N_FILES; i++) {
+		id = file_identity_at(fd, file_names[i], id);
+	}
+	close(fd);
+	return id;
+}
+
+uint64_t
+store_cert_identities_at(int dirfd, uint64_t *folder, uint64_t *state)
+{
+	return identities_at(dirfd, folder, state);
+}
+
 uint64_t
 store_cert_identities(const char *state_dir, const char *name, uint64_t *folder, uint64_t *state)
 {
 	char *dir = store_cert_dir(state_dir, name);
 	uint64_t id = 0;
-	int dirfd = -1, fd = -1;
+	int dirfd = -1;
 
 	if (folder != NULL) {
 		*folder = 0;
@@ -489,33 +535,19 @@ store_cert_identities(const char *state_dir, const char *name, uint64_t *folder,
 	 * folder's own times change with each of its entries: the four
 	 * links, current, state.json. */
 	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	id = dirfd >= 0 ? file_identity_at(dirfd, ".", 0) : file_identity(dir, 0);
+	if (dirfd >= 0) {
+		id = identities_at(dirfd, folder, state);
+		close(dirfd);
+		goto out;
+	}
+	id = file_identity(dir, 0);
 	if (folder != NULL) {
 		*folder = id;
 	}
 	if (state != NULL) {
-		*state = dirfd >= 0 ? file_identity_at(dirfd, "state.json", 0) : id;
-	}
-	if (dirfd < 0) {
-		goto out;
-	}
-	/* The files themselves change in place without their folders: each
-	 * one's, looked up once through current. */
-	fd = openat(dirfd, "current", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0) {
-		id = file_identity_at(dirfd, "current", id);
-		goto out;
-	}
-	for (size_t i = 0; i < N_FILES; i++) {
-		id = file_identity_at(fd, file_names[i], id);
+		*state = id;
 	}
 out:
-	if (fd >= 0) {
-		close(fd);
-	}
-	if (dirfd >= 0) {
-		close(dirfd);
-	}
 	free(dir);
 	return id;
 }

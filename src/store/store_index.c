@@ -1,6 +1,7 @@
 #include "store/store_index.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -47,6 +48,9 @@ struct store_index {
 	bool dirty; /* differs from the file */
 	size_t sets_read; /* inspected from the files since open */
 	size_t states_read;
+	/* certs/ open, so that each certificate's folder is one component to
+	 * look up; -1 when it was not there at the open. */
+	int certs;
 };
 
 /* ---- encoding: little-endian integers, u16-length strings ---- */
@@ -368,6 +372,7 @@ store_index_open(const char *state_dir)
 		goto out;
 	}
 	ix->state_dir = state_dir;
+	ix->certs = store_cert_open_certs(state_dir);
 	pthread_mutex_init(&ix->lock, NULL);
 	strmap_init(&ix->records);
 	path = file_path(state_dir, INDEX_NAME, NULL);
@@ -384,10 +389,11 @@ out:
 	return ix;
 }
 
-/* The set's facts: the record's when its files are the same, else read. */
+/* The set's facts: the record's when its files are the same, else read
+ * (from dirfd, name's folder, unless it is -1). */
 static int
-read_set(struct store_index *ix, const struct record *rec, const char *name, uint64_t id,
-         struct store_cert_info *info, bool *fresh)
+read_set(struct store_index *ix, const struct record *rec, const char *name, int dirfd,
+         uint64_t id, struct store_cert_info *info, bool *fresh)
 {
 	*fresh = false;
 	if (rec != NULL && id != 0 && rec->set_id == id &&
@@ -395,13 +401,15 @@ read_set(struct store_index *ix, const struct record *rec, const char *name, uin
 		return 0;
 	}
 	*fresh = true;
-	return store_cert_inspect(ix->state_dir, name, info);
+	return dirfd >= 0 ? store_cert_inspect_at(dirfd, info)
+	                  : store_cert_inspect(ix->state_dir, name, info);
 }
 
 /* The state: the record's when state.json is the same, else read (an
  * unreadable one is as good as none: the next attempt rewrites it). */
 static void
-read_state(const struct record *rec, const char *dir, uint64_t id, struct state *st, bool *fresh)
+read_state(const struct record *rec, const char *dir, int dirfd, uint64_t id, struct state *st,
+           bool *fresh)
 {
 	*fresh = false;
 	if (rec != NULL && id != 0 && rec->state_id == id &&
@@ -409,7 +417,7 @@ read_state(const struct record *rec, const char *dir, uint64_t id, struct state 
 		return;
 	}
 	*fresh = true;
-	if (state_load(dir, st) < 0) {
+	if ((dirfd >= 0 ? state_load_at(dirfd, st) : state_load(dir, st)) < 0) {
 		state_init(st);
 	}
 }
@@ -457,6 +465,7 @@ store_index_read(struct store_index *ix, const char *name, struct store_cert_inf
 	uint64_t state_id;
 	bool set_fresh = false;
 	bool state_fresh = false;
+	int dirfd = -1;
 	int rc = -1;
 
 	buf_init(&set, UINT32_MAX);
@@ -475,15 +484,19 @@ store_index_read(struct store_index *ix, const char *name, struct store_cert_inf
 		goto out;
 	}
 	/* Taken before the files are read: one that changes meanwhile makes
-	 * the next look read it again. */
-	set_id = store_cert_identities(ix->state_dir, name, folder, &state_id);
+	 * the next look read it again. The folder opened once for its
+	 * identities, set and state (a missing one: through the paths,
+	 * which say so). */
+	dirfd = ix->certs >= 0 ? openat(ix->certs, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	set_id = dirfd >= 0 ? store_cert_identities_at(dirfd, folder, &state_id)
+	                    : store_cert_identities(ix->state_dir, name, folder, &state_id);
 	pthread_mutex_lock(&ix->lock);
 	rec = strmap_get(&ix->records, name);
 	pthread_mutex_unlock(&ix->lock);
-	if (read_set(ix, rec, name, set_id, info, &set_fresh) < 0) {
+	if (read_set(ix, rec, name, dirfd, set_id, info, &set_fresh) < 0) {
 		goto out;
 	}
-	read_state(rec, dir, state_id, st, &state_fresh);
+	read_state(rec, dir, dirfd, state_id, st, &state_fresh);
 	rc = 0;
 	if (rec != NULL && !set_fresh && !state_fresh) {
 		rec->marked = true;
@@ -506,6 +519,9 @@ store_index_read(struct store_index *ix, const char *name, struct store_cert_inf
 	}
 	pthread_mutex_unlock(&ix->lock);
 out:
+	if (dirfd >= 0) {
+		close(dirfd);
+	}
 	buf_finish(&set);
 	buf_finish(&state);
 	free(dir);
@@ -677,5 +693,8 @@ store_index_close(struct store_index *ix)
 	}
 	strmap_finish(&ix->records);
 	pthread_mutex_destroy(&ix->lock);
+	if (ix->certs >= 0) {
+		close(ix->certs);
+	}
 	free(ix);
 }
