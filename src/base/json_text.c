@@ -213,7 +213,8 @@ json_text_value(const char *text, size_t len)
 			/* A scalar at the top: up to the next delimiter. */
 			size_t start = i;
 
-			while (i < len && !is_space(text[i]) && strchr(",:]}[{\"", text[i]) == NULL) {
+			while (i < len && !is_space(text[i]) &&
+			       strchr(",:]}[{\"", text[i]) == NULL) {
 				i++;
 			}
 			return i > start ? (ssize_t)i : -1;

@@ -342,7 +342,8 @@ current_status(struct status_ctx *o, struct cmd_daemon *daemon)
 	if (o->answer != NULL) {
 		o->daemon = true;
 		if (json_text_each(o->answer, len, on_answer_member, o) != 0) {
-			log_error("control-socket %s: the daemon's answer is not JSON", daemon->path);
+			log_error("control-socket %s: the daemon's answer is not JSON",
+			          daemon->path);
 			goto out;
 		}
 		if (o->ready) {
@@ -370,13 +371,12 @@ add(struct buf *b, const char *s)
 	buf_add(b, s, strlen(s));
 }
 
-/* The answer as JSON text: the rows sorted by name, one a line. */
+/* The answer as JSON text: the rows (sorted) one a line. */
 static char *
 answer_text(struct status_ctx *o, size_t *len)
 {
 	struct buf b;
 
-	qsort(o->rows, o->n_rows, sizeof(*o->rows), compare_rows);
 	buf_init(&b, SIZE_MAX);
 	add(&b, "{\n  \"certs\": [");
 	for (size_t i = 0; i < o->n_rows; i++) {
@@ -488,97 +488,140 @@ print_files(json_t *row, int w)
 }
 
 /* The CERT column's width: the longest name, at least 20. */
+/* The width of the CERT column: the longest name, 20 to 256. */
 static int
-name_width(json_t *certs)
+name_width(const struct status_ctx *o)
 {
 	size_t w = 20;
-	json_t *c;
-	size_t i;
 
-	json_array_foreach(certs, i, c)
-	{
-		const char *name = json_string_value(json_object_get(c, "cert"));
-
-		if (name != NULL && strlen(name) > w) {
-			w = strlen(name);
+	for (size_t i = 0; i < o->n_rows; i++) {
+		if (strlen(o->rows[i].name) > w) {
+			w = strlen(o->rows[i].name);
 		}
 	}
 	return w < 256 ? (int)w : 256;
 }
 
+/* The first lines: the folder, whose view, the columns. */
+static void
+print_head(const char *state_dir, bool daemon_view, int w)
+{
+	printf("state folder: %s (%s)\n", state_dir != NULL ? state_dir : "?",
+	       daemon_view ? "the running daemon's view" : "read from the files");
+	printf("%-*s %-12s %5s %-17s %-17s %s\n", w, "CERT", "STATE", "DAYS", "NOT AFTER (UTC)",
+	       "NEXT RENEWAL", "NAMES");
+}
+
+/* One certificate's lines of the table. */
+static void
+print_row(json_t *c, int w)
+{
+	const char *name = "", *state = "", *key_type = NULL, *issuer = NULL;
+	const char *error = NULL, *why = NULL, *problem = NULL, *ca = NULL, *fallback = NULL,
+	           *warning = NULL;
+	json_int_t not_after = 0, next = 0, attempts = 0;
+	json_t *domains = NULL, *days = NULL, *d;
+	char na[32], nx[32], dl[16], st[32];
+	size_t k;
+
+	json_unpack(c, "{s:s, s?o, s?I, s?I, s?I, s?s, s?s, s?s, s?o}", "cert", &name, "domains",
+	            &domains, "not_after", &not_after, "next", &next, "attempts", &attempts,
+	            "last_error", &error, "why", &why, "state", &state, "days_left", &days);
+	/* null when unknown: each on its own. */
+	key_type = json_string_value(json_object_get(c, "key_type"));
+	issuer = json_string_value(json_object_get(c, "issuer"));
+	problem = json_string_value(json_object_get(c, "problem"));
+	ca = json_string_value(json_object_get(c, "ca"));
+	fallback = json_string_value(json_object_get(c, "ca_fallback"));
+	warning = json_string_value(json_object_get(c, "warning"));
+	format_time(not_after, na, sizeof(na));
+	format_time(next, nx, sizeof(nx));
+	snprintf(dl, sizeof(dl), "%s", "-");
+	if (json_is_integer(days)) {
+		snprintf(dl, sizeof(dl), "%lld", (long long)json_integer_value(days));
+	}
+	snprintf(st, sizeof(st), "%s", state);
+	if (attempts > 0) {
+		snprintf(st, sizeof(st), "%s (%lld)", state, (long long)attempts);
+	}
+	printf("%-*s %-12s %5s %-17s %-17s", w, name, st, dl, na, nx);
+	json_array_foreach(domains, k, d)
+	{
+		printf(" %s", json_string_value(d));
+	}
+	printf("\n");
+	if (key_type != NULL || issuer != NULL) {
+		printf("%-*s key %s, issued by %s\n", w, "", key_type != NULL ? key_type : "?",
+		       issuer != NULL ? issuer : "?");
+	}
+	if (ca != NULL) {
+		printf("%-*s from %s%s%s%s\n", w, "", ca, fallback != NULL ? " (failover: " : "",
+		       fallback != NULL ? fallback : "", fallback != NULL ? ")" : "");
+	}
+	print_files(c, w);
+	if (problem != NULL) {
+		printf("%-*s problem: %s\n", w, "", problem);
+	}
+	if (warning != NULL) {
+		printf("%-*s warning: %s\n", w, "", warning);
+	}
+	if (error != NULL && error[0] != '\0') {
+		printf("%-*s last error: %s\n", w, "", error);
+	}
+	/* Why it is due or held, unless it is simply valid. */
+	if (why != NULL && why[0] != '\0' && strncmp(why, "valid until", 11) != 0) {
+		printf("%-*s %s\n", w, "", why);
+	}
+	print_fleet_row(json_object_get(c, "fleet"), w);
+}
+
+/* The table from the rows' text, one row read at a time: 100,000 rows
+ * never make one tree. Returns 0, or -1 when a row is not JSON. */
+static int
+print_rows(const struct status_ctx *o)
+{
+	int w = name_width(o);
+	int rc = 0;
+
+	print_head(o->state_dir, o->daemon && o->ready, w);
+	for (size_t i = 0; i < o->n_rows; i++) {
+		json_t *c = json_loadb(o->rows[i].text, o->rows[i].len, 0, NULL);
+
+		if (c == NULL) {
+			log_error("status: %s: its row is not JSON", o->rows[i].name);
+			rc = -1;
+			continue;
+		}
+		print_row(c, w);
+		json_decref(c);
+	}
+	return rc;
+}
+
+/* The table from the answer's values (a fleet's, its view added). */
 static void
 print_table(json_t *answer)
 {
 	json_t *certs = json_object_get(answer, "certs");
-	const char *state_dir = json_string_value(json_object_get(answer, "state_dir"));
-	int w = name_width(certs);
 	json_t *c;
 	size_t i;
+	int w = 20;
 
-	printf("state folder: %s (%s)\n", state_dir != NULL ? state_dir : "?",
-	       json_is_true(json_object_get(answer, "daemon")) &&
-	                       json_is_true(json_object_get(answer, "ready"))
-	               ? "the running daemon's view"
-	               : "read from the files");
-	printf("%-*s %-12s %5s %-17s %-17s %s\n", w, "CERT", "STATE", "DAYS", "NOT AFTER (UTC)",
-	       "NEXT RENEWAL", "NAMES");
 	json_array_foreach(certs, i, c)
 	{
-		const char *name = "", *state = "", *key_type = NULL, *issuer = NULL;
-		const char *error = NULL, *why = NULL, *problem = NULL, *ca = NULL,
-		           *fallback = NULL, *warning = NULL;
-		json_int_t not_after = 0, next = 0, attempts = 0;
-		json_t *domains = NULL, *days = NULL, *d;
-		char na[32], nx[32], dl[16], st[32];
-		size_t k;
+		const char *name = json_string_value(json_object_get(c, "cert"));
 
-		json_unpack(
-		        c, "{s:s, s?o, s?I, s?I, s?I, s?s, s?s, s?s, s?o, s?s, s?s, s?s, s?s, s?s}",
-		        "cert", &name, "domains", &domains, "not_after", &not_after, "next", &next,
-		        "attempts", &attempts, "last_error", &error, "why", &why, "state", &state,
-		        "days_left", &days, "key_type", &key_type, "issuer", &issuer, "problem",
-		        &problem, "ca", &ca, "ca_fallback", &fallback);
-		format_time(not_after, na, sizeof(na));
-		format_time(next, nx, sizeof(nx));
-		snprintf(dl, sizeof(dl), "%s", "-");
-		if (json_is_integer(days)) {
-			snprintf(dl, sizeof(dl), "%lld", (long long)json_integer_value(days));
+		if (name != NULL && (int)strlen(name) > w) {
+			w = strlen(name) < 256 ? (int)strlen(name) : 256;
 		}
-		snprintf(st, sizeof(st), "%s", state);
-		if (attempts > 0) {
-			snprintf(st, sizeof(st), "%s (%lld)", state, (long long)attempts);
-		}
-		printf("%-*s %-12s %5s %-17s %-17s", w, name, st, dl, na, nx);
-		json_array_foreach(domains, k, d)
-		{
-			printf(" %s", json_string_value(d));
-		}
-		printf("\n");
-		if (key_type != NULL || issuer != NULL) {
-			printf("%-*s key %s, issued by %s\n", w, "",
-			       key_type != NULL ? key_type : "?", issuer != NULL ? issuer : "?");
-		}
-		if (ca != NULL) {
-			printf("%-*s from %s%s%s%s\n", w, "", ca,
-			       fallback != NULL ? " (failover: " : "",
-			       fallback != NULL ? fallback : "", fallback != NULL ? ")" : "");
-		}
-		print_files(c, w);
-		if (problem != NULL) {
-			printf("%-*s problem: %s\n", w, "", problem);
-		}
-		warning = json_string_value(json_object_get(c, "warning"));
-		if (warning != NULL) {
-			printf("%-*s warning: %s\n", w, "", warning);
-		}
-		if (error != NULL && error[0] != '\0') {
-			printf("%-*s last error: %s\n", w, "", error);
-		}
-		/* Why it is due or held, unless it is simply valid. */
-		if (why != NULL && why[0] != '\0' && strncmp(why, "valid until", 11) != 0) {
-			printf("%-*s %s\n", w, "", why);
-		}
-		print_fleet_row(json_object_get(c, "fleet"), w);
+	}
+	print_head(json_string_value(json_object_get(answer, "state_dir")),
+	           json_is_true(json_object_get(answer, "daemon")) &&
+	                   json_is_true(json_object_get(answer, "ready")),
+	           w);
+	json_array_foreach(certs, i, c)
+	{
+		print_row(c, w);
 	}
 	print_nodes(json_object_get(answer, "nodes"));
 }
@@ -598,17 +641,23 @@ fleet_view(const struct conf_settings *settings, json_t *answer)
 	cmd_fleet_close(&fleet);
 }
 
-/* The answer printed: --json as it is (the rows passed on as text), else
- * (or in a fleet, whose view is added) read into values first. Returns
- * the exit status. */
+/* The answer printed, sorted by name: --json as it is (the rows passed on
+ * as text), the table a row at a time, a fleet's (whose view is added to
+ * the rows) read into values first. Returns the exit status. */
 static int
 print_answer(struct status_ctx *o, const struct conf_settings *global)
 {
 	size_t len = 0;
-	char *text = answer_text(o, &len);
+	char *text = NULL;
 	json_t *answer = NULL;
 	int rc = CLI_EXIT_FAILURE;
 
+	qsort(o->rows, o->n_rows, sizeof(*o->rows), compare_rows);
+	if (!o->cli->flags[CLI_OPT_JSON] && global->cluster == NULL) {
+		rc = print_rows(o) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
+		goto out;
+	}
+	text = answer_text(o, &len);
 	if (text == NULL) {
 		log_error("out of memory");
 		goto out;

@@ -160,8 +160,8 @@ status_row_write(struct buf *b, const struct status_row *row, const char *state_
 	json_text_key(b, "installed");
 	json_text_bool(b, row->installed);
 	json_text_key(b, "key_type");
-	json_text_string(b, row->key_type != NULL && row->key_type[0] != '\0' ? row->key_type
-	                                                                      : NULL);
+	json_text_string(b,
+	                 row->key_type != NULL && row->key_type[0] != '\0' ? row->key_type : NULL);
 	json_text_key(b, "issuer");
 	json_text_string(b, row->issuer);
 	if (row->problem != NULL && row->problem[0] != '\0') {

@@ -392,8 +392,8 @@ out:
 /* The set's facts: the record's when its files are the same, else read
  * (from dirfd, name's folder, unless it is -1). */
 static int
-read_set(struct store_index *ix, const struct record *rec, const char *name, int dirfd,
-         uint64_t id, struct store_cert_info *info, bool *fresh)
+read_set(struct store_index *ix, const struct record *rec, const char *name, int dirfd, uint64_t id,
+         struct store_cert_info *info, bool *fresh)
 {
 	*fresh = false;
 	if (rec != NULL && id != 0 && rec->set_id == id &&
