@@ -144,9 +144,9 @@ typedef void (*cmd_text_fn)(json_t *value);
 enum cli_exit cmd_print(const struct cli *cli, json_t *value, cmd_text_fn text);
 
 /* Prints value (borrowed) on stdout as indented JSON with sorted keys and
- * a final newline: the --json output of every command. Returns 0 or -1. */
+ * a final newline: the --json output of every command (status writes its
+ * rows as text: status_row_write). Returns 0 or -1. */
 int cmd_print_json(json_t *value);
-
 
 /* Section c's status row from the files, without a daemon: its settings
  * resolved (over cli's), what is installed and recorded read (through ix,
