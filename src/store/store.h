@@ -26,8 +26,7 @@ void store_list_free(char **names, size_t n);
  * whose type is type (readdir's d_type: DT_UNKNOWN when the file system
  * does not tell): a new string in *out (listed), or *out NULL (skipped).
  * Returns 0, or -1 (errno) to stop the listing. */
-typedef int (*store_list_fn)(int dir, const char *name, unsigned char type, void *arg,
-                             char **out);
+typedef int (*store_list_fn)(int dir, const char *name, unsigned char type, void *arg, char **out);
 
 /* The strings keep makes of the entries of the folder dir, sorted. Returns
  * 0 with a new array in *list (store_list_free; NULL when empty), or -1
