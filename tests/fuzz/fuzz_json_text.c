@@ -190,7 +190,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(n == -1 || (n > 0 && (size_t)n <= size));
 	n = json_text_decode(text, size, out, sizeof(out));
 	FUZZ_CHECK(n == -1 || (n >= 0 && (size_t)n < sizeof(out) && out[n] == '\0'));
-	root = json_loadb(text, size, 0, &err);
+	/* Jansson 2.14 drops a NUL byte that follows a number or literal
+	 * ("[0,1\0]" reads as [0,1]): RFC 8259 has no such text, and
+	 * json_text rightly refuses it, so Jansson is no reference then. */
+	root = memchr(data, '\0', size) == NULL ? json_loadb(text, size, 0, &err) : NULL;
 	if (root != NULL && !walkable(root, JSON_TEXT_DEPTH + 1)) {
 		json_decref(root);
 		root = NULL;
