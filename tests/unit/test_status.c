@@ -5,9 +5,14 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
+#include <jansson.h>
+
+#include "base/buf.h"
+#include "store/store_cert.h"
 
 static void
 test_last_error(void **state)
@@ -147,6 +152,252 @@ test_persist_until(void **state)
 	assert_null(status_persist_warning(&row, now, buf, sizeof(buf)));
 }
 
+/* The four outcomes, and what decides between them. */
+static void
+test_row_state(void **state)
+{
+	const time_t now = 1800000000;
+	struct status_row row;
+
+	(void)state;
+	memset(&row, 0, sizeof(row));
+	row.next = now + 60;
+	assert_string_equal(status_row_state(&row, true, now), "ok");
+	row.next = 0;
+	assert_string_equal(status_row_state(&row, true, now), "ok");
+	row.next = now;
+	assert_string_equal(status_row_state(&row, true, now), "due");
+	row.attempts = 1;
+	row.next = now + 60;
+	assert_string_equal(status_row_state(&row, true, now), "failing");
+	/* An error while due is failing; while not due it is no failing. */
+	row.attempts = 0;
+	row.last_error = "pre-hook: exit 1";
+	assert_string_equal(status_row_state(&row, true, now), "ok");
+	row.next = now - 1;
+	assert_string_equal(status_row_state(&row, true, now), "failing");
+	row.last_error = "";
+	assert_string_equal(status_row_state(&row, true, now), "due");
+	/* Unconfigured wins, but only with a configuration to compare. */
+	row.unconfigured = true;
+	row.attempts = 4;
+	assert_string_equal(status_row_state(&row, true, now), "unconfigured");
+	assert_string_equal(status_row_state(&row, false, now), "failing");
+}
+
+/* row written at now, parsed by Jansson (a new reference); *text the
+ * text (free()). */
+static json_t *
+row_json(const struct status_row *row, const char *state_dir, bool have_config, time_t now,
+         char **text)
+{
+	struct buf b;
+	json_error_t err;
+	json_t *v;
+
+	buf_init(&b, 1 << 16);
+	status_row_write(&b, row, state_dir, have_config, now);
+	*text = buf_steal(&b, NULL);
+	assert_non_null(*text);
+	v = json_loads(*text, JSON_REJECT_DUPLICATES, &err);
+	if (v == NULL) {
+		fail_msg("%s: %s", *text, err.text);
+	}
+	assert_true(json_is_object(v));
+	return v;
+}
+
+static long long
+member_int(const json_t *v, const char *key)
+{
+	const json_t *m = json_object_get(v, key);
+
+	assert_true(json_is_integer(m));
+	return json_integer_value(m);
+}
+
+static const char *
+member_string(const json_t *v, const char *key)
+{
+	const json_t *m = json_object_get(v, key);
+
+	assert_true(json_is_string(m));
+	return json_string_value(m);
+}
+
+static void
+test_row_write(void **state)
+{
+	static char *domains[] = {(char *)"example.com", (char *)"www.example.com"};
+	static const struct {
+		const char *key;
+		enum store_cert_file file;
+	} files[] = {
+	        {"cert", STORE_CERT_CERT},
+	        {"chain", STORE_CERT_CHAIN},
+	        {"fullchain", STORE_CERT_FULLCHAIN},
+	        {"privkey", STORE_CERT_PRIVKEY},
+	};
+	const time_t now = 1800000000;
+	struct status_row row;
+	const json_t *paths;
+	char warning[512];
+	char *text;
+	json_t *v;
+
+	(void)state;
+	memset(&row, 0, sizeof(row));
+	row.cert = "www";
+	row.domains = domains;
+	row.n_domains = 2;
+	row.installed = true;
+	row.not_after = now + 10 * 86400 + 3600;
+	row.not_before = now - 50 * 86400;
+	row.key_type = "";
+	row.next = now + 600;
+	row.attempts = 2;
+	row.last_error = "www: order https://ca.test/o/1: \"rejected\"";
+	row.why = "held after 2 failures";
+	row.ca = "https://ca.test/dir";
+	row.running = true;
+	row.persist_until = now + 12 * 86400;
+	row.problem = "the key does not match cert.pem";
+	v = row_json(&row, "/var/lib/acmed", true, now, &text);
+	assert_memory_equal(text, "{\"cert\":\"www\",", 14);
+	assert_string_equal(member_string(v, "cert"), "www");
+	assert_int_equal(json_array_size(json_object_get(v, "domains")), 2);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(v, "domains"), 0)),
+	                    "example.com");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(v, "domains"), 1)),
+	                    "www.example.com");
+	assert_string_equal(member_string(v, "state"), "failing");
+	assert_int_equal(member_int(v, "attempts"), 2);
+	assert_string_equal(member_string(v, "last_error"), row.last_error);
+	assert_int_equal(member_int(v, "not_after"), row.not_after);
+	assert_int_equal(member_int(v, "days_left"), 10);
+	assert_int_equal(member_int(v, "next"), now + 600);
+	assert_string_equal(member_string(v, "why"), row.why);
+	assert_true(json_is_true(json_object_get(v, "running")));
+	assert_true(json_is_true(json_object_get(v, "configured")));
+	assert_true(json_is_true(json_object_get(v, "installed")));
+	assert_true(json_is_null(json_object_get(v, "key_type")));
+	assert_true(json_is_null(json_object_get(v, "issuer")));
+	assert_string_equal(member_string(v, "problem"), row.problem);
+	paths = json_object_get(v, "paths");
+	assert_int_equal(json_object_size(paths), 4);
+	for (size_t i = 0; i < 4; i++) {
+		char *want = store_cert_path("/var/lib/acmed", "www", files[i].file);
+
+		assert_non_null(want);
+		assert_int_equal(strncmp(want, "/var/lib/acmed/", 15), 0);
+		assert_string_equal(member_string(paths, files[i].key), want);
+		free(want);
+	}
+	assert_string_equal(member_string(v, "ca"), "https://ca.test/dir");
+	assert_true(json_is_null(json_object_get(v, "ca_fallback")));
+	assert_int_equal(member_int(v, "persist_until"), now + 12 * 86400);
+	assert_non_null(status_persist_warning(&row, now, warning, sizeof(warning)));
+	assert_string_equal(member_string(v, "warning"), warning);
+	/* Nothing else. */
+	assert_int_equal(json_object_size(v), 20);
+	json_decref(v);
+	free(text);
+
+	/* No problem, no error, no persistUntil: those members go or are
+	 * null; a set key type and issuer show. */
+	row.problem = "";
+	row.last_error = NULL;
+	row.persist_until = 0;
+	row.attempts = 0;
+	row.key_type = "ec-p256";
+	row.issuer = "CN=Test CA";
+	v = row_json(&row, "/var/lib/acmed", true, now, &text);
+	assert_null(json_object_get(v, "problem"));
+	assert_null(json_object_get(v, "last_error"));
+	assert_null(json_object_get(v, "warning"));
+	assert_true(json_is_null(json_object_get(v, "persist_until")));
+	assert_string_equal(member_string(v, "key_type"), "ec-p256");
+	assert_string_equal(member_string(v, "issuer"), "CN=Test CA");
+	assert_string_equal(member_string(v, "state"), "ok");
+	assert_int_equal(json_object_size(v), 17);
+	json_decref(v);
+	free(text);
+}
+
+/* Whole days left, rounded down: negative once expired. */
+static void
+test_row_write_days_left(void **state)
+{
+	static const struct {
+		time_t left;
+		long long days;
+	} cases[] = {
+	        {10 * 86400, 10}, {86400, 1},   {86399, 0},           {1, 0}, {0, 0}, {-1, -1},
+	        {-86399, -1},     {-86401, -2}, {-3 * 86400 - 5, -4},
+	};
+	const time_t now = 1800000000;
+	struct status_row row;
+	char *text;
+	json_t *v;
+
+	(void)state;
+	memset(&row, 0, sizeof(row));
+	row.cert = "www";
+	row.installed = true;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		row.not_after = now + cases[i].left;
+		v = row_json(&row, NULL, true, now, &text);
+		if (member_int(v, "days_left") != cases[i].days) {
+			fail_msg("%lld s left: %lld days, not %lld", (long long)cases[i].left,
+			         member_int(v, "days_left"), cases[i].days);
+		}
+		json_decref(v);
+		free(text);
+	}
+	/* Nothing installed: no days. */
+	row.installed = false;
+	row.not_after = 0;
+	v = row_json(&row, NULL, true, now, &text);
+	assert_true(json_is_null(json_object_get(v, "days_left")));
+	assert_true(json_is_false(json_object_get(v, "installed")));
+	json_decref(v);
+	free(text);
+}
+
+static void
+test_row_write_unconfigured(void **state)
+{
+	const time_t now = 1800000000;
+	struct status_row row;
+	char *text;
+	json_t *v;
+
+	(void)state;
+	memset(&row, 0, sizeof(row));
+	row.cert = "old";
+	row.unconfigured = true;
+	row.next = now;
+	v = row_json(&row, "/srv/acmed", true, now, &text);
+	assert_string_equal(member_string(v, "state"), "unconfigured");
+	assert_true(json_is_false(json_object_get(v, "configured")));
+	assert_int_equal(json_array_size(json_object_get(v, "domains")), 0);
+	assert_non_null(json_object_get(v, "paths"));
+	json_decref(v);
+	free(text);
+	/* No configuration to compare with: the state is computed. */
+	v = row_json(&row, "/srv/acmed", false, now, &text);
+	assert_string_equal(member_string(v, "state"), "due");
+	assert_true(json_is_false(json_object_get(v, "configured")));
+	json_decref(v);
+	free(text);
+	/* No state folder: no paths. */
+	v = row_json(&row, NULL, false, now, &text);
+	assert_null(json_object_get(v, "paths"));
+	assert_string_equal(member_string(v, "why"), "");
+	json_decref(v);
+	free(text);
+}
+
 int
 main(void)
 {
@@ -155,6 +406,10 @@ main(void)
 	        cmocka_unit_test(test_row_fill),
 	        cmocka_unit_test(test_row_fill_nothing_installed),
 	        cmocka_unit_test(test_persist_until),
+	        cmocka_unit_test(test_row_state),
+	        cmocka_unit_test(test_row_write),
+	        cmocka_unit_test(test_row_write_days_left),
+	        cmocka_unit_test(test_row_write_unconfigured),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
