@@ -290,8 +290,9 @@ out:
 static int
 on_row_member(const char *key, const char *value, size_t len, void *arg)
 {
-	if (strcmp(key, "cert") != 0) {
-		return 0;
+	if (key == NULL || strcmp(key, "cert") != 0) {
+		/* An element of an array: no row. */
+		return key == NULL ? -1 : 0;
 	}
 	return json_text_decode(value, len, arg, ROW_NAME_MAX) >= 0 ? 1 : -1;
 }
@@ -318,6 +319,9 @@ on_answer_member(const char *key, const char *value, size_t len, void *arg)
 {
 	struct status_ctx *o = arg;
 
+	if (key == NULL) {
+		return -1; /* an array: not the daemon's answer */
+	}
 	if (strcmp(key, "ready") == 0) {
 		o->ready = len == 4 && memcmp(value, "true", 4) == 0;
 	} else if (strcmp(key, "certs") == 0) {

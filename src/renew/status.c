@@ -141,11 +141,13 @@ status_row_write(struct buf *b, const struct status_row *row, const char *state_
 	}
 	json_text_key(b, "not_after");
 	json_text_int(b, (long long)row->not_after);
-	/* Whole days, rounded down (-1 on the day after it expired). */
+	/* Whole days, rounded down (-1 on the day after it expired, and
+	 * exactly one day after). */
 	json_text_key(b, "days_left");
 	if (row->installed) {
-		json_text_int(b, (long long)(row->not_after - now) / 86400 -
-		                         (row->not_after < now ? 1 : 0));
+		long long left = (long long)(row->not_after - now);
+
+		json_text_int(b, left >= 0 ? left / 86400 : -((-left + 86399) / 86400));
 	} else {
 		json_text_null(b);
 	}

@@ -28,7 +28,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 declare -A dicts=(
 	[account]=acme [authz]=acme [challenge]=acme [directory]=acme [order]=acme
 	[problem]=acme [renewal_info]=acme [state]=acme [conf]=conf
-	[cert_chain]=pem [link]=http [retry_after]=http [b64]="" [nonce]="" [caa]="" [persist]="" [dns_msg]=""
+	[cert_chain]=pem [link]=http [retry_after]=http [b64]="" [nonce]="" [caa]="" [persist]="" [dns_msg]="" [json_text]=json
 )
 
 targets=("$@")
