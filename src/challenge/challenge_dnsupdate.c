@@ -8,6 +8,8 @@
  * CA is asked to validate. */
 #include "challenge/challenge_dns01.h"
 
+#include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -198,6 +200,32 @@ static const struct challenge_dns01_setter update_setter = {
         .destroy = update_destroy,
 };
 
+/* The key files whose mode was warned about: once per file and process,
+ * however many certificates name it and however often it is loaded
+ * (`check`, each job's preflight, each responder). Past the table's size
+ * a file is warned about each time. */
+#define DNSUPDATE_WARNED_MAX 16
+static char warned[DNSUPDATE_WARNED_MAX][PATH_MAX];
+static size_t n_warned;
+static pthread_mutex_t warned_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Whether path's warning is yet to be given (and is now counted given). */
+static bool
+first_warning(const char *path)
+{
+	bool first = true;
+
+	pthread_mutex_lock(&warned_lock);
+	for (size_t i = 0; i < n_warned && first; i++) {
+		first = strcmp(warned[i], path) != 0;
+	}
+	if (first && n_warned < DNSUPDATE_WARNED_MAX && strlen(path) < PATH_MAX) {
+		snprintf(warned[n_warned++], PATH_MAX, "%s", path);
+	}
+	pthread_mutex_unlock(&warned_lock);
+	return first;
+}
+
 /* Loads key_file into *key: 0, or -1 with the reason in err. */
 static int
 load_key(const char *key_file, struct dns_update_key **key, char *err, size_t errlen)
@@ -215,7 +243,7 @@ load_key(const char *key_file, struct dns_update_key **key, char *err, size_t er
 		snprintf(err, errlen, "dns-update-key: %s", why);
 		return -1;
 	}
-	if (warn[0] != '\0') {
+	if (warn[0] != '\0' && first_warning(key_file)) {
 		log_warn("dns-update-key: %s", warn);
 	}
 	return 0;

@@ -16,6 +16,8 @@
 
 #include <cmocka.h>
 
+#include "base/log.h"
+#include "capture.h"
 #include "dns_server.h"
 
 /* The longest wait for an answer (dns_server_wait_*): past it the test
@@ -274,6 +276,38 @@ test_dnsupdate_setup(void **state)
 	free(md5);
 }
 
+/* A key file others may read is warned about once, not once per
+ * certificate that names it (operator trial of #18). */
+static void
+test_dnsupdate_mode_warned_once(void **state)
+{
+	struct fixture *f = *state;
+	char *key = tmpdir_write(f->dir, "open.key",
+	                         "key \"acmed\" {\n\talgorithm hmac-sha256;\n\tsecret \"" SECRET256
+	                         "\";\n};\n",
+	                         0644);
+	struct capture c;
+	const char *log;
+	const char *p;
+	char err[512];
+	int n = 0;
+
+	capture_begin(&c, false);
+	log_init("acmed", LOG_LEVEL_INFO, false);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(challenge_dnsupdate_check(key, err, sizeof(err)), 0);
+	}
+	log = capture_take(&c);
+	capture_end(&c);
+	for (p = strstr(log, "readable by others"); p != NULL;
+	     p = strstr(p + 1, "readable by others")) {
+		n++;
+	}
+	assert_int_equal(n, 1);
+	assert_non_null(strstr(log, "(mode 0644): chmod 600"));
+	free(key);
+}
+
 /* dns-update by name: the name is resolved through the resolvers before
  * each update; one that does not resolve fails the record with a reason
  * naming the setting, nothing sent; one that does is where the update
@@ -328,6 +362,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_destroy_in_flight, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_dnsupdate_setup, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_dnsupdate_by_name, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_dnsupdate_mode_warned_once, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
