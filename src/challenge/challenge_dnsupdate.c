@@ -108,14 +108,18 @@ on_server_addrs(enum dns_status status, int rcode, const struct dns_addrs *addrs
 
 	op->q = NULL;
 	if (status != DNS_STATUS_OK || addrs->n == 0) {
-		snprintf(message, sizeof(message),
-		         "dns-update %s: the server's name does not resolve (%s): set dns-update to "
-		         "the primary server's name or address",
-		         up->server,
-		         status != DNS_STATUS_OK ? dns_status_name(status)
-		         : rcode != DNS_RCODE_NOERROR
-		                 ? dns_rcode_name(rcode, rname, sizeof(rname))
-		                 : "no address");
+		const char *why = "no address";
+
+		if (status != DNS_STATUS_OK) {
+			why = dns_status_name(status);
+		} else if (rcode != DNS_RCODE_NOERROR) {
+			why = dns_rcode_name(rcode, rname, sizeof(rname));
+		}
+		snprintf(
+		        message, sizeof(message),
+		        "dns-update %s: the server's name does not resolve (%s): set dns-update to "
+		        "the primary server's name or address",
+		        up->server, why);
 		op_end(op, -1, message);
 		return;
 	}

@@ -52,8 +52,7 @@ typedef void (*dns01_check_fn)(int rc, const char *message, void *arg);
  * never called. */
 int dns01_check_start(struct ev_loop *loop, struct dns *d, const char *resolvers,
                       const char *servers, const char *name, const char *zone, const char *value,
-                      double timeout_s, dns01_check_fn fn, void *arg,
-                      struct dns01_check **handle);
+                      double timeout_s, dns01_check_fn fn, void *arg, struct dns01_check **handle);
 
 /* Stops a check whose fn has not been called: it never will be. Safe on
  * NULL. */

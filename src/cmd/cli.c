@@ -62,8 +62,8 @@ static const struct option_spec specs[CLI_OPT__MAX] = {
         [CLI_OPT_DNS_UPDATE] = {"dns-update", 0, "SERVER", CONF_KEY_DNS_UPDATE, NULL,
                                 CONF_KEY_CHALLENGE, "dns-01",
                                 "dns-01 through RFC 2136 updates to SERVER (IP or NAME[:PORT])"},
-        [CLI_OPT_DNS_UPDATE_KEY] = {"dns-update-key", 0, "FILE", CONF_KEY_DNS_UPDATE_KEY, NULL,
-                                    -1, NULL, "the TSIG key of --dns-update (BIND's format)"},
+        [CLI_OPT_DNS_UPDATE_KEY] = {"dns-update-key", 0, "FILE", CONF_KEY_DNS_UPDATE_KEY, NULL, -1,
+                                    NULL, "the TSIG key of --dns-update (BIND's format)"},
         [CLI_OPT_DROP_NAMES] = {"drop-names", 0, NULL, -1, NULL, -1, NULL,
                                 "let cert remove names the installed certificate covers"},
         [CLI_OPT_DRY_RUN] = {"dry-run", 0, NULL, -1, NULL, -1, NULL,
@@ -346,9 +346,10 @@ two_ways(const struct cli *cli)
 
 	for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
 		if (cli->flags[pairs[i][0]] && cli->flags[pairs[i][1]]) {
-			log_error("%s: --%s and --%s answer the challenge two ways: keep one of them",
-			          cli->command->name, specs[pairs[i][0]].name,
-			          specs[pairs[i][1]].name);
+			log_error(
+			        "%s: --%s and --%s answer the challenge two ways: keep one of them",
+			        cli->command->name, specs[pairs[i][0]].name,
+			        specs[pairs[i][1]].name);
 			return -1;
 		}
 	}

@@ -70,8 +70,9 @@ check_scope(const struct conf_verify *v, const struct conf_settings *s,
 	}
 	if (given(lines, CONF_KEY_STAGING_EAB_KID) != given(lines, CONF_KEY_STAGING_EAB_HMAC_KEY)) {
 		fail(v,
-		     given(lines, CONF_KEY_STAGING_EAB_KID) ? lines->line[CONF_KEY_STAGING_EAB_KID]
-		                                            : lines->line[CONF_KEY_STAGING_EAB_HMAC_KEY],
+		     given(lines, CONF_KEY_STAGING_EAB_KID)
+		             ? lines->line[CONF_KEY_STAGING_EAB_KID]
+		             : lines->line[CONF_KEY_STAGING_EAB_HMAC_KEY],
 		     "staging-eab-kid and staging-eab-hmac-key go together");
 	}
 	if (given(lines, CONF_KEY_EAB_HMAC_KEY) && given(lines, CONF_KEY_EAB_HMAC_KEY_FILE)) {
@@ -182,8 +183,8 @@ check_global_dns(const struct conf_verify *v, enum conf_challenge challenge)
 			continue;
 		}
 		for (size_t i = 0; i < conf->n_certs && !taken; i++) {
-			taken = scope_challenge(&conf->certs[i].settings, &v->certs[i], challenge) ==
-			                CONF_CHALLENGE_DNS01 &&
+			taken = scope_challenge(&conf->certs[i].settings, &v->certs[i],
+			                        challenge) == CONF_CHALLENGE_DNS01 &&
 			        !own_setter(&v->certs[i], key);
 		}
 		if (contradicts && !taken) {
@@ -235,7 +236,8 @@ check_cert(const struct conf_verify *v, size_t i, enum conf_challenge global_cha
 		if (s->domains[j][0] == '*' && !conf_challenge_dns(challenge) &&
 		    challenge != CONF_CHALLENGE__MAX) {
 			fail(v, lines->line[CONF_KEY_DOMAINS],
-			     "wildcard '%s' needs challenge = dns-01 or dns-persist-01", s->domains[j]);
+			     "wildcard '%s' needs challenge = dns-01 or dns-persist-01",
+			     s->domains[j]);
 		}
 	}
 }
@@ -262,8 +264,8 @@ check_ca_items(const struct conf_verify *v, const struct conf_settings *s,
 		item[len] = '\0';
 		if (conf_find_ca(v->conf, item) == NULL && ca_directory_url(item) == NULL) {
 			fail(v, lines->line[CONF_KEY_CA],
-			     "ca: unknown CA '%s': no [ca %s] section, and not one of %s", item, item,
-			     ca_short_names());
+			     "ca: unknown CA '%s': no [ca %s] section, and not one of %s", item,
+			     item, ca_short_names());
 		}
 	}
 }
@@ -277,7 +279,8 @@ check_cas(const struct conf_verify *v)
 	for (size_t i = 0; i < conf->n_cas; i++) {
 		if (!given(&v->cas[i], CONF_KEY_URL)) {
 			fail(v, conf->cas[i].line,
-			     "[ca %s] has no url: add url = https://.../directory (or a short name: "
+			     "[ca %s] has no url: add url = https://.../directory (or a short "
+			     "name: "
 			     "%s)",
 			     conf->cas[i].name, ca_short_names());
 		}

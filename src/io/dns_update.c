@@ -154,8 +154,8 @@ out:
 }
 
 int
-dns_update_server_split(const char *server, char *host, size_t hostlen, int *port,
-                        bool *is_name, char *err, size_t errlen)
+dns_update_server_split(const char *server, char *host, size_t hostlen, int *port, bool *is_name,
+                        char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;

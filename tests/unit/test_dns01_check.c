@@ -160,8 +160,8 @@ test_waits_for_lagging(void **state)
 
 	capture_begin(&c, false);
 	log_init("acmed", LOG_LEVEL_DEBUG, false);
-	assert_int_equal(dns01_check_start(f->loop, f->dns, f->resolver.addr, NULL, NAME ".", NULL, VALUE,
-	                                   60., on_result, &r, NULL),
+	assert_int_equal(dns01_check_start(f->loop, f->dns, f->resolver.addr, NULL, NAME ".", NULL,
+	                                   VALUE, 60., on_result, &r, NULL),
 	                 0);
 	dns_server_wait_size(f->loop, WAIT_S, &f->ns2.nqueries, 2);
 	assert_int_equal(r.calls, 0);
@@ -192,8 +192,8 @@ test_timeout_names_server(void **state)
 
 	ns2_table[0].answer[0] = (struct dns_server_rr){NAME, DNS_TYPE_TXT, VALUE};
 	ns2_table[0].aa = false;
-	assert_int_equal(dns01_check_start(f->loop, f->dns, NULL, NULL, NAME, "a.example", VALUE, 1.5,
-	                                   on_result, &r, NULL),
+	assert_int_equal(dns01_check_start(f->loop, f->dns, NULL, NULL, NAME, "a.example", VALUE,
+	                                   1.5, on_result, &r, NULL),
 	                 0);
 	dns_server_wait_size(f->loop, WAIT_S, &r.calls, 1);
 	assert_int_equal(r.rc, -1);
@@ -253,8 +253,9 @@ test_fallback_resolver_down(void **state)
 	snprintf(resolvers, sizeof(resolvers), "%s 127.0.0.1:1", f->resolver.addr);
 	capture_begin(&c, false);
 	log_init("acmed", LOG_LEVEL_INFO, false);
-	assert_int_equal(dns01_check_start(f->loop, f->dns, resolvers, NULL, "_acme-challenge.d.example",
-	                                   NULL, VALUE, 30., on_result, &r, NULL),
+	assert_int_equal(dns01_check_start(f->loop, f->dns, resolvers, NULL,
+	                                   "_acme-challenge.d.example", NULL, VALUE, 30., on_result,
+	                                   &r, NULL),
 	                 0);
 	dns_server_wait_size(f->loop, WAIT_S, &r.calls, 1);
 	log = capture_take(&c);
@@ -287,10 +288,10 @@ test_named_servers(void **state)
 	assert_int_equal(dns01_check_start(f->loop, f->dns, f->resolver.addr, servers, NAME, NULL,
 	                                   VALUE, 60., on_result, &r, NULL),
 	                 0);
-	run_until(f, &f->ns2.nqueries, 2);
+	dns_server_wait_size(f->loop, WAIT_S, &f->ns2.nqueries, 2);
 	assert_int_equal(r.calls, 0);
 	ns2_table[0].answer[0] = (struct dns_server_rr){NAME, DNS_TYPE_TXT, VALUE};
-	run_until(f, &r.calls, 1);
+	dns_server_wait_size(f->loop, WAIT_S, &r.calls, 1);
 	assert_int_equal(r.rc, 0);
 	assert_int_equal(dns_server_count(&f->ns1, NAME, DNS_TYPE_TXT, false), 1);
 	assert_true(all_direct(&f->ns1));
@@ -303,7 +304,7 @@ test_named_servers(void **state)
 	assert_int_equal(dns01_check_start(f->loop, f->dns, NULL, servers, NAME, NULL, VALUE, 1.5,
 	                                   on_result, &r, NULL),
 	                 0);
-	run_until(f, &r.calls, 1);
+	dns_server_wait_size(f->loop, WAIT_S, &r.calls, 1);
 	assert_int_equal(r.rc, -1);
 	assert_non_null(strstr(r.message, "(not authoritative) lag"));
 	assert_non_null(strstr(r.message, f->ns2.addr));
@@ -324,9 +325,9 @@ test_cancel(void **state)
 	struct dns01_check *c = NULL;
 	struct result r = {0};
 
-	assert_int_equal(
-	        dns01_check_start(f->loop, f->dns, NULL, NULL, NAME, NULL, VALUE, 10., on_result, &r, &c),
-	        0);
+	assert_int_equal(dns01_check_start(f->loop, f->dns, NULL, NULL, NAME, NULL, VALUE, 10.,
+	                                   on_result, &r, &c),
+	                 0);
 	dns_server_wait_size(f->loop, WAIT_S, &f->ns2.nqueries, 1);
 	dns01_check_cancel(c);
 	dns01_check_cancel(NULL);

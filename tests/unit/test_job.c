@@ -383,8 +383,9 @@ test_offline_forced(void **state)
 	o = run_with(f, &req);
 	assert_int_equal(o->result, JOB_FAILED);
 	/* Never issued: its first order, not a renewal. */
-	assert_string_equal(o->message, "www: no certificate installed: first order (--force), over "
-	                                "the backoff after failures: " OFFLINE);
+	assert_string_equal(o->message,
+	                    "www: no certificate installed: first order (--force), over "
+	                    "the backoff after failures: " OFFLINE);
 	assert_int_equal(o->attempts, 2);
 	assert_int_equal(state_writes, 2);
 	load(f, &st);
