@@ -413,6 +413,12 @@ t_port_unresolved()
 	# No zone of the resolver holds it (e.example's wildcard would).
 	port_conf gone.e.example "dns-update = nowhere.invalid:$BPORT" \
 		"dns-update-key = $BDIR/tsig.key"
+	# check --syntax takes a name; check asks for it, as the order would.
+	run check --syntax -c "$T/gone.e.example.conf"
+	expect_status 0
+	run_t 30 check -c "$T/gone.e.example.conf"
+	expect_status 2
+	expect_stderr_matches "gone\.e\.example\.conf: dns-update nowhere\.invalid:$BPORT: the server's name does not resolve \([A-Za-z]+\)"
 	run_t 60 cert -c "$T/gone.e.example.conf" gone.e.example "${CA_OPTS[@]}"
 	expect_status 1
 	expect_stderr_matches "dns-update nowhere\.invalid:$BPORT: the server's name does not resolve \([A-Za-z]+\): set dns-update"
