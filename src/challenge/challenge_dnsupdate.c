@@ -277,9 +277,9 @@ challenge_dnsupdate_create(struct ev_loop *loop, const char *server, const char 
 
 	if (server == NULL || dns_update_server_split(server, host, sizeof(host), &port, &is_name,
 	                                              err, sizeof(err)) < 0) {
-		log_error("dns-update: %s: set dns-update to the primary server's IP[:PORT] or "
-		          "NAME[:PORT]",
-		          server != NULL ? err : "no server");
+		/* err starts "dns-update SERVER: ". */
+		log_error("%s: set dns-update to the primary server's IP[:PORT] or NAME[:PORT]",
+		          server != NULL ? err : "dns-update: no server");
 		goto out;
 	}
 	up = calloc(1, sizeof(*up));
