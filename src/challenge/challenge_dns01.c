@@ -39,6 +39,7 @@ struct responder {
 	struct dns *dns;
 	bool own_dns;
 	char *resolvers;
+	char *propagation_servers; /* dns-propagation-servers, or NULL */
 	double propagation_s;
 	double wait_s;
 	struct list calls;
@@ -161,9 +162,9 @@ on_set(int rc, const char *message, void *arg)
 		call_finish(call, rc, message);
 	} else if (r->propagation_s <= 0) {
 		after_check(call);
-	} else if (dns01_check_start(r->base.loop, r->dns, r->resolvers, call->e->target,
-	                             call->e->zone, call->task.txt_value, r->propagation_s,
-	                             on_check, call, &call->check) < 0) {
+	} else if (dns01_check_start(r->base.loop, r->dns, r->resolvers, r->propagation_servers,
+	                             call->e->target, call->e->zone, call->task.txt_value,
+	                             r->propagation_s, on_check, call, &call->check) < 0) {
 		call_finish(call, -1, "dns-01: the propagation check cannot start");
 	}
 }
@@ -390,6 +391,7 @@ dns01_destroy(struct challenge *ch)
 		dns_destroy(r->dns);
 	}
 	free(r->resolvers);
+	free(r->propagation_servers);
 	free(r);
 }
 
@@ -401,7 +403,9 @@ challenge_dns01_flow_create(struct ev_loop *loop, const struct challenge_dns01_s
 	char *err = NULL;
 
 	if (r == NULL ||
-	    (opts->resolvers != NULL && (r->resolvers = strdup(opts->resolvers)) == NULL)) {
+	    (opts->resolvers != NULL && (r->resolvers = strdup(opts->resolvers)) == NULL) ||
+	    (opts->propagation_servers != NULL &&
+	     (r->propagation_servers = strdup(opts->propagation_servers)) == NULL)) {
 		log_error("%s: out of memory", setter->name);
 		goto fail;
 	}
@@ -434,6 +438,7 @@ fail:
 	setter->destroy(ctx);
 	if (r != NULL) {
 		free(r->resolvers);
+		free(r->propagation_servers);
 		free(r);
 	}
 	return NULL;

@@ -47,6 +47,7 @@ struct dns01_check {
 	struct server servers[DNS01_CHECK_SERVERS];
 	size_t n;
 	bool fallback; /* the resolvers asked: answers need not be authoritative */
+	bool named; /* dns-propagation-servers asked */
 	size_t pending; /* queries of this poll in flight */
 	unsigned polls;
 	size_t lagging_logged; /* how many lagged when that was last logged */
@@ -186,8 +187,9 @@ on_deadline(struct ev_loop *loop, struct ev_timer *w, int revents)
 		lagging(c, list, sizeof(list));
 		snprintf(message, sizeof(message),
 		         "dns-01: %s: not served by every server within dns-propagation-timeout "
-		         "(%g s): %s lag: fix the record or raise dns-propagation-timeout",
-		         c->name, c->timeout_s, list);
+		         "(%g s): %s lag: fix the record%s or raise dns-propagation-timeout",
+		         c->name, c->timeout_s, list,
+		         c->named ? ", the servers of dns-propagation-servers" : "");
 	}
 	finish(c, -1, message);
 }
@@ -329,17 +331,12 @@ add_server(struct dns01_check *c, const char *addr, const char *label)
 	snprintf(s->label, sizeof(s->label), "%s", label);
 }
 
-/* No authoritative server found (why): the dns-resolver servers instead. */
+/* Adds every server of list (io/dns.h's list: spaces or commas). */
 static void
-use_resolvers(struct dns01_check *c, const char *why)
+add_servers(struct dns01_check *c, const char *list)
 {
-	const char *p = c->resolvers;
+	const char *p = list;
 
-	log_info("dns-01: %s: %s: asking the resolvers (dns-resolver) instead of the "
-	         "authoritative servers",
-	         c->name, why);
-	c->fallback = true;
-	c->n = 0;
 	while (p != NULL && *p != '\0') {
 		size_t len;
 		char one[64];
@@ -353,6 +350,18 @@ use_resolvers(struct dns01_check *c, const char *why)
 		}
 		p += len;
 	}
+}
+
+/* No authoritative server found (why): the dns-resolver servers instead. */
+static void
+use_resolvers(struct dns01_check *c, const char *why)
+{
+	log_info("dns-01: %s: %s: asking the resolvers (dns-resolver) instead of the "
+	         "authoritative servers",
+	         c->name, why);
+	c->fallback = true;
+	c->n = 0;
+	add_servers(c, c->resolvers);
 	if (c->n == 0) {
 		add_server(c, "", "the system's resolvers");
 	}
@@ -451,9 +460,9 @@ on_zone(int rc, const char *zone, const char *message, void *arg)
 }
 
 int
-dns01_check_start(struct ev_loop *loop, struct dns *d, const char *resolvers, const char *name,
-                  const char *zone, const char *value, double timeout_s, dns01_check_fn fn,
-                  void *arg, struct dns01_check **handle)
+dns01_check_start(struct ev_loop *loop, struct dns *d, const char *resolvers, const char *servers,
+                  const char *name, const char *zone, const char *value, double timeout_s,
+                  dns01_check_fn fn, void *arg, struct dns01_check **handle)
 {
 	struct dns01_check *c = calloc(1, sizeof(*c));
 	size_t len = strlen(name);
@@ -481,11 +490,22 @@ dns01_check_start(struct ev_loop *loop, struct dns *d, const char *resolvers, co
 	c->poll.data = c;
 	ev_timer_init(&c->deadline, on_deadline, timeout_s, 0.);
 	c->deadline.data = c;
-	if (zone == NULL && dns01_zone_find(d, c->name, on_zone, c, &c->lookup) < 0) {
+	if (servers != NULL) {
+		/* The servers named, instead of the zone's: no zone to find.
+		 * The first poll from the loop, as every answer comes. */
+		add_servers(c, servers);
+		c->named = true;
+		if (c->n == 0) {
+			log_error("dns-01: dns-propagation-servers names no server");
+			goto out;
+		}
+		log_debug("dns-01: %s: asking the %zu dns-propagation-servers", c->name, c->n);
+		ev_timer_start(loop, &c->poll);
+	} else if (zone == NULL && dns01_zone_find(d, c->name, on_zone, c, &c->lookup) < 0) {
 		goto out;
 	}
 	ev_timer_start(loop, &c->deadline);
-	if (zone != NULL) {
+	if (zone != NULL && servers == NULL) {
 		/* Answers come from the loop, never from inside this call. */
 		with_zone(c);
 	}

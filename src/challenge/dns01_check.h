@@ -10,7 +10,10 @@
  * must answer it with AA set. When none can be found (a resolver that
  * answers no SOA or NS, as pebble-challtestsrv), the dns-resolver servers
  * are asked directly instead (said once in the log), and their answers
- * need not be authoritative.
+ * need not be authoritative. With dns-propagation-servers, those servers
+ * are asked instead of any found (RD=0, AA required as well): a hidden
+ * primary, its secondaries, or servers on other ports than 53, which an
+ * NS record cannot name.
  *
  * Polls: the first at once, then after DNS01_CHECK_FIRST seconds,
  * doubling up to DNS01_CHECK_MAX (dns01_check_delay), until every server
@@ -43,11 +46,13 @@ typedef void (*dns01_check_fn)(int rc, const char *message, void *arg);
  * by dns01_zone_find) through d (on loop), for at most timeout_s seconds
  * (> 0). resolvers: the dns-resolver setting (io/dns.h's list, NULL: the
  * system's), asked directly when no authoritative server is found.
- * Returns 0 and *handle (may be NULL), or -1 (logged) and fn is never
- * called. */
-int dns01_check_start(struct ev_loop *loop, struct dns *d, const char *resolvers, const char *name,
-                      const char *zone, const char *value, double timeout_s, dns01_check_fn fn,
-                      void *arg, struct dns01_check **handle);
+ * servers: the dns-propagation-servers setting (io/dns.h's list), the
+ * servers asked instead of the zone's (zone then unused); NULL: the
+ * zone's. Returns 0 and *handle (may be NULL), or -1 (logged) and fn is
+ * never called. */
+int dns01_check_start(struct ev_loop *loop, struct dns *d, const char *resolvers,
+                      const char *servers, const char *name, const char *zone, const char *value,
+                      double timeout_s, dns01_check_fn fn, void *arg, struct dns01_check **handle);
 
 /* Stops a check whose fn has not been called: it never will be. Safe on
  * NULL. */

@@ -33,6 +33,8 @@ struct challenge_dns01_opts {
 	struct dns *dns;
 	const char *resolvers; /* dns-resolver, NULL: the system's */
 	long propagation_s; /* dns-propagation-timeout; 0: no check */
+	/* dns-propagation-servers: asked instead of the zone's; NULL: those */
+	const char *propagation_servers;
 	long wait_s; /* dns-wait, after the check */
 };
 

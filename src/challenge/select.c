@@ -136,6 +136,7 @@ challenge_key(const struct conf_settings *s)
 	char propagation[32];
 	char address[CHALLENGE_MAX_ADDRESS];
 	const char *listen;
+	const char *servers;
 	const char *name;
 	const char *why;
 	char *key = NULL;
@@ -146,6 +147,7 @@ challenge_key(const struct conf_settings *s)
 	snprintf(timeout, sizeof(timeout), "%ld", hook_timeout(s));
 	snprintf(wait, sizeof(wait), "%ld", s->dns_wait);
 	snprintf(propagation, sizeof(propagation), "%ld", s->dns_propagation_timeout);
+	servers = s->dns_propagation_servers != NULL ? s->dns_propagation_servers : "";
 	switch (challenge_pick(s, &why)) {
 	case CHALLENGE_RESPONDER_NONE:
 	case CHALLENGE_RESPONDER__MAX:
@@ -154,15 +156,17 @@ challenge_key(const struct conf_settings *s)
 		break;
 	case CHALLENGE_RESPONDER_DNS_HOOK:
 		key = join((const char *[]){"dns-hook", s->dns_hook, timeout, wait, propagation,
-		                            s->dns_resolver != NULL ? s->dns_resolver : ""},
-		           6);
+		                            s->dns_resolver != NULL ? s->dns_resolver : "",
+		                            servers},
+		           7);
 		break;
 	case CHALLENGE_RESPONDER_DNS_UPDATE:
 		key = join((const char *[]){"dns-update", s->dns_update,
 		                            s->dns_update_key != NULL ? s->dns_update_key : "",
 		                            wait, propagation,
-		                            s->dns_resolver != NULL ? s->dns_resolver : ""},
-		           6);
+		                            s->dns_resolver != NULL ? s->dns_resolver : "",
+		                            servers},
+		           7);
 		break;
 	case CHALLENGE_RESPONDER_HTTP_HOOK:
 		key = join((const char *[]){"http-hook", s->http_hook, timeout}, 3);
@@ -209,6 +213,7 @@ challenge_create_dns(struct ev_loop *loop, const struct conf_settings *s, struct
 	        .dns = dns,
 	        .resolvers = s->dns_resolver,
 	        .propagation_s = s->dns_propagation_timeout,
+	        .propagation_servers = s->dns_propagation_servers,
 	        .wait_s = s->dns_wait,
 	};
 	key = challenge_key(s);

@@ -49,12 +49,21 @@ static const struct option_spec specs[CLI_OPT__MAX] = {
                                  NULL,
                                  "dns-persist-01: the record acmed dns-persist prints, no DNS "
                                  "change"},
+        [CLI_OPT_DNS_PROPAGATION_SERVERS] = {"dns-propagation-servers", 0, "IP[:PORT]",
+                                             CONF_KEY_DNS_PROPAGATION_SERVERS, NULL, -1, NULL,
+                                             "dns-01: check these servers, not the zone's NS "
+                                             "hosts"},
         [CLI_OPT_DNS_PROPAGATION_TIMEOUT] = {"dns-propagation-timeout", 0, "DURATION",
                                              CONF_KEY_DNS_PROPAGATION_TIMEOUT, NULL, -1, NULL,
                                              "dns-01: wait at most this for every authoritative "
                                              "server (0: no check)"},
         [CLI_OPT_DNS_RESOLVER] = {"dns-resolver", 0, "IP[:PORT]", CONF_KEY_DNS_RESOLVER, NULL, -1,
                                   NULL, "ask these DNS servers (dns-01: CNAME, propagation)"},
+        [CLI_OPT_DNS_UPDATE] = {"dns-update", 0, "SERVER", CONF_KEY_DNS_UPDATE, NULL,
+                                CONF_KEY_CHALLENGE, "dns-01",
+                                "dns-01 through RFC 2136 updates to SERVER (IP or NAME[:PORT])"},
+        [CLI_OPT_DNS_UPDATE_KEY] = {"dns-update-key", 0, "FILE", CONF_KEY_DNS_UPDATE_KEY, NULL, -1,
+                                    NULL, "the TSIG key of --dns-update (BIND's format)"},
         [CLI_OPT_DROP_NAMES] = {"drop-names", 0, NULL, -1, NULL, -1, NULL,
                                 "let cert remove names the installed certificate covers"},
         [CLI_OPT_DRY_RUN] = {"dry-run", 0, NULL, -1, NULL, -1, NULL,
@@ -80,6 +89,8 @@ static const struct option_spec specs[CLI_OPT__MAX] = {
                               "certificate key: ec-p256 ec-p384 rsa-2048 rsa-3072 rsa-4096"},
         [CLI_OPT_NAME] = {"name", 0, "NAME", -1, NULL, -1, NULL,
                           "certificate name (default: the first domain)"},
+        [CLI_OPT_NO_CAA_CHECK] = {"no-caa-check", 0, NULL, CONF_KEY_CAA_CHECK, "no", -1, NULL,
+                                  "skip the CAA pre-check (caa-check = no) for this run"},
         [CLI_OPT_NOW] = {"now", 0, NULL, -1, NULL, -1, NULL,
                          "ask the running daemon to renew the CERTs now"},
         [CLI_OPT_POST_HOOK] = {"post-hook", 0, "CMD", CONF_KEY_POST_HOOK, NULL, -1, NULL,
@@ -323,6 +334,28 @@ take_args(struct cli *cli, int argc, char **argv, int first)
 	return 0;
 }
 
+/* Two options that answer one challenge two ways: which of them the user
+ * meant is not for acmed to guess. Returns 0, or -1 after a message. */
+static int
+two_ways(const struct cli *cli)
+{
+	static const enum cli_opt pairs[][2] = {
+	        {CLI_OPT_DNS_HOOK, CLI_OPT_DNS_UPDATE},
+	        {CLI_OPT_HTTP_HOOK, CLI_OPT_WEBROOT},
+	};
+
+	for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+		if (cli->flags[pairs[i][0]] && cli->flags[pairs[i][1]]) {
+			log_error(
+			        "%s: --%s and --%s answer the challenge two ways: keep one of them",
+			        cli->command->name, specs[pairs[i][0]].name,
+			        specs[pairs[i][1]].name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int
 cli_parse(struct cli *cli, const struct cli_command *command, int argc, char **argv)
 {
@@ -346,7 +379,7 @@ cli_parse(struct cli *cli, const struct cli_command *command, int argc, char **a
 		rc = 1;
 		goto out;
 	}
-	if (take_args(cli, argc, argv, optind) < 0) {
+	if (take_args(cli, argc, argv, optind) < 0 || two_ways(cli) < 0) {
 		goto out;
 	}
 	rc = 0;

@@ -29,8 +29,11 @@ enum cli_opt {
 	CLI_OPT_DEPLOY_HOOK, /* key */
 	CLI_OPT_DNS_HOOK, /* key */
 	CLI_OPT_DNS_PERSIST, /* key */
+	CLI_OPT_DNS_PROPAGATION_SERVERS, /* key */
 	CLI_OPT_DNS_PROPAGATION_TIMEOUT, /* key */
 	CLI_OPT_DNS_RESOLVER, /* key */
+	CLI_OPT_DNS_UPDATE, /* key */
+	CLI_OPT_DNS_UPDATE_KEY, /* key */
 	CLI_OPT_DROP_NAMES,
 	CLI_OPT_DRY_RUN,
 	CLI_OPT_EAB_ALG, /* key */
@@ -45,6 +48,7 @@ enum cli_opt {
 	CLI_OPT_KEY,
 	CLI_OPT_KEY_TYPE, /* key */
 	CLI_OPT_NAME,
+	CLI_OPT_NO_CAA_CHECK, /* key */
 	CLI_OPT_NOW,
 	CLI_OPT_POST_HOOK, /* key */
 	CLI_OPT_PRE_HOOK, /* key */
@@ -99,7 +103,10 @@ struct cli {
 /* Parses argv (argv[0] is the command name) for command. Returns 0 to run,
  * 1 when --help was shown (exit 0), or -1 after printing the problem (one
  * line naming the option as typed) and "see acmed COMMAND --help" on
- * stderr (exit 2). */
+ * stderr (exit 2). Two options that answer a challenge two ways
+ * (--dns-hook and --dns-update, --webroot and --http-hook) are such a
+ * problem; one of them replaces what the configuration says
+ * (conf_resolve). */
 int cli_parse(struct cli *cli, const struct cli_command *command, int argc, char **argv);
 
 void cli_finish(struct cli *cli);

@@ -15,6 +15,9 @@
 #include "base/file.h"
 #include "base/log.h"
 #include "conf/ca.h"
+#include "io/dns.h"
+#include "io/dns_msg.h"
+#include "io/dns_update.h"
 #include "io/hook.h"
 #include "io/listener.h"
 #include "renew/preflight.h"
@@ -151,6 +154,84 @@ check_watch(struct cli *cli, const struct conf *conf, bool daemon_runs, struct p
 	return 0;
 }
 
+/* The end of one dns_resolve_addrs. */
+struct name_lookup {
+	bool done;
+	enum dns_status status;
+	int rcode;
+	size_t n;
+};
+
+static void
+on_update_addrs(enum dns_status status, int rcode, const struct dns_addrs *addrs, void *arg)
+{
+	struct name_lookup *l = arg;
+
+	l->done = true;
+	l->status = status;
+	l->rcode = rcode;
+	l->n = addrs->n;
+}
+
+/* A dns-update given by name (s: a certificate's settings) resolves now
+ * through the resolvers the responder asks: an order would fail on it
+ * after newOrder (challenge_dnsupdate.c resolves it before each update).
+ * A problem goes to p. Waits at most DNS_DEADLINE: check is a command.
+ * last: the server and resolvers asked before (a section after section
+ * with the global dns-update asks once), updated. */
+static void
+check_update_name(const struct conf_settings *s, struct printed *p, char last[512])
+{
+	char key[512];
+	struct ev_loop *loop = ev_default_loop(EVFLAG_AUTO);
+	struct name_lookup l = {0};
+	char host[DNS_UPDATE_HOST_MAX + 1];
+	char line[DNS_UPDATE_HOST_MAX + 320];
+	char rname[16];
+	char *err = NULL;
+	struct dns *d = NULL;
+	const char *why = "no address";
+	bool is_name = false;
+	int port;
+
+	if (s->challenge != CONF_CHALLENGE_DNS01 || s->dns_update == NULL || s->dns_hook != NULL ||
+	    dns_update_server_split(s->dns_update, host, sizeof(host), &port, &is_name, line,
+	                            sizeof(line)) < 0 ||
+	    !is_name) {
+		goto out;
+	}
+	snprintf(key, sizeof(key), "%s\n%s", s->dns_update,
+	         s->dns_resolver != NULL ? s->dns_resolver : "");
+	if (strcmp(key, last) == 0) {
+		goto out;
+	}
+	snprintf(last, 512, "%s", key);
+	d = dns_create(loop, s->dns_resolver, &err);
+	if (d == NULL || dns_resolve_addrs(d, host, on_update_addrs, &l, NULL) < 0) {
+		/* dns-resolver is checked with the file; out of memory here. */
+		goto out;
+	}
+	while (!l.done) {
+		ev_run(loop, EVRUN_ONCE);
+	}
+	if (l.status == DNS_STATUS_OK && l.n > 0) {
+		goto out;
+	}
+	if (l.status != DNS_STATUS_OK) {
+		why = dns_status_name(l.status);
+	} else if (l.rcode != DNS_RCODE_NOERROR) {
+		why = dns_rcode_name(l.rcode, rname, sizeof(rname));
+	}
+	snprintf(line, sizeof(line),
+	         "dns-update %s: the server's name does not resolve (%s): set dns-update to the "
+	         "primary server's name or address",
+	         s->dns_update, why);
+	on_problem(line, p);
+out:
+	dns_destroy(d);
+	free(err);
+}
+
 /* What acmed run would refuse before ordering: each certificate's settings
  * against this host. Returns 0 or -1 (printed). */
 static int
@@ -158,6 +239,7 @@ check_host(struct cli *cli, struct conf *conf)
 {
 	struct printed printed = {.file = conf->path};
 	struct conf_settings s = {0};
+	char last_update[512] = "";
 	size_t n = conf->n_certs > 0 ? conf->n_certs : 1;
 	const char *name;
 	unsigned flags = 0;
@@ -180,6 +262,7 @@ check_host(struct cli *cli, struct conf *conf)
 			goto out;
 		}
 		preflight_check(NULL, name, &s, flags, NULL, on_problem, &printed);
+		check_update_name(&s, &printed, last_update);
 		conf_settings_finish(&s);
 	}
 	if (check_watch(cli, conf, (flags & PREFLIGHT_NO_LISTEN) != 0, &printed) < 0) {

@@ -509,6 +509,10 @@ static const enum cli_opt options[] = {
         CLI_OPT_POST_HOOK,
         CLI_OPT_PREFERRED_CHAIN,
         CLI_OPT_DNS_PERSIST,
+        CLI_OPT_DNS_UPDATE,
+        CLI_OPT_DNS_UPDATE_KEY,
+        CLI_OPT_DNS_PROPAGATION_SERVERS,
+        CLI_OPT_NO_CAA_CHECK,
         CLI_OPT_DRY_RUN, /* the staging directory, a private state folder */
         CLI_OPT__MAX,
 };

@@ -68,6 +68,8 @@ static const struct conf_key_spec keys[CONF_KEY__MAX] = {
             deploy_hook, 0, CONF_COMMAND_MAX),
         KEY(DNS_HOOK, "dns-hook", WHERE_ANY, CONF_FIELD_STRING, conf_value_parse_text, dns_hook, 0,
             CONF_COMMAND_MAX),
+        KEY(DNS_PROPAGATION_SERVERS, "dns-propagation-servers", WHERE_ANY, CONF_FIELD_STRING,
+            conf_value_parse_dns_resolver, dns_propagation_servers, 0, 0),
         KEY(DNS_PROPAGATION_TIMEOUT, "dns-propagation-timeout", WHERE_ANY, CONF_FIELD_LONG,
             conf_value_parse_duration, dns_propagation_timeout, 0, 86400),
         KEY(DNS_RESOLVER, "dns-resolver", WHERE_GLOBAL | WHERE_CLI, CONF_FIELD_STRING,
@@ -336,6 +338,49 @@ out:
 	return ret;
 }
 
+/* The keys that say how a challenge is answered, and those each replaces:
+ * a layer (a [cert] section, the command line) that names one way drops
+ * the other ways the layers below it named, so that `--dns-hook` replaces
+ * a configured dns-update, `--webroot` an http-hook (dns-update-key stays:
+ * it means nothing without dns-update, and a later dns-update uses it). Two
+ * ways in one layer: conf_verify refuses them in the file, cli_parse on
+ * the command line. */
+static const struct {
+	enum conf_key key;
+	uint64_t replaces;
+} method_keys[] = {
+        {CONF_KEY_DNS_HOOK, CONF_KEY_BIT(CONF_KEY_DNS_UPDATE)},
+        {CONF_KEY_DNS_UPDATE, CONF_KEY_BIT(CONF_KEY_DNS_HOOK)},
+        {CONF_KEY_HTTP_HOOK, CONF_KEY_BIT(CONF_KEY_WEBROOT)},
+        {CONF_KEY_WEBROOT, CONF_KEY_BIT(CONF_KEY_HTTP_HOOK)},
+};
+
+/* Drops from out the keys that a layer setting the keys of set replaces
+ * (method_keys), unless that layer sets them too. */
+static void
+drop_replaced(struct conf_settings *out, uint64_t set)
+{
+	uint64_t drop = 0;
+
+	for (size_t i = 0; i < sizeof(method_keys) / sizeof(method_keys[0]); i++) {
+		if ((set & CONF_KEY_BIT(method_keys[i].key)) != 0) {
+			drop |= method_keys[i].replaces;
+		}
+	}
+	drop &= ~set;
+	for (int k = 0; k < CONF_KEY__MAX; k++) {
+		char **field;
+
+		if ((drop & CONF_KEY_BIT(k)) == 0 || keys[k].kind != CONF_FIELD_STRING) {
+			continue;
+		}
+		field = conf_value_field(out, keys[k].off);
+		free(*field);
+		*field = NULL;
+		out->set &= ~CONF_KEY_BIT(k);
+	}
+}
+
 /* The defaults, then each layer's keys (NULL layers skipped), then the
  * ca_list the topmost layer carries. */
 static int
@@ -368,6 +413,7 @@ resolve_layers(const struct conf_settings *const *layers, size_t n, struct conf_
 		if (layers[l] == NULL) {
 			continue;
 		}
+		drop_replaced(out, layers[l]->set);
 		for (int k = 0; k < CONF_KEY__MAX; k++) {
 			if ((layers[l]->set & CONF_KEY_BIT(k)) == 0) {
 				continue;

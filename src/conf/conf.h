@@ -39,6 +39,7 @@ enum conf_key {
 	CONF_KEY_CONTROL_SOCKET,
 	CONF_KEY_DEPLOY_HOOK,
 	CONF_KEY_DNS_HOOK,
+	CONF_KEY_DNS_PROPAGATION_SERVERS,
 	CONF_KEY_DNS_PROPAGATION_TIMEOUT,
 	CONF_KEY_DNS_RESOLVER,
 	CONF_KEY_DNS_UPDATE,
@@ -154,6 +155,10 @@ struct conf_settings {
 	 * the TSIG key file (BIND's format); NULL: not set */
 	char *dns_update;
 	char *dns_update_key;
+	/* "IP[:PORT] ..." (io/dns.h's list): the servers the propagation
+	 * check asks (RD=0, AA required) instead of the zone's NS hosts;
+	 * NULL: those found through the zone's NS records */
+	char *dns_propagation_servers;
 	/* seconds the propagation check waits at most for every
 	 * authoritative server to serve the record; 0: no check; default 120 */
 	long dns_propagation_timeout;

@@ -16,6 +16,33 @@
 /* conf_settings.set has a bit per key: a 65th key needs a wider set. */
 _Static_assert(CONF_KEY__MAX <= 64, "conf_settings.set holds 64 keys");
 
+/* The line on which each key was set in one scope (0: not set). */
+struct conf_key_lines {
+	int line[CONF_KEY__MAX];
+};
+
+/* Where conf_verify tells a problem: line (0: none) and a message without
+ * the "file:line: " prefix, borrowed for the call. */
+typedef void (*conf_verify_error_fn)(void *arg, int line, const char *msg);
+
+/* What conf_verify reads (all borrowed): the file's scopes and the lines
+ * of their keys, certs and cas parallel to conf->certs and conf->cas. */
+struct conf_verify {
+	const struct conf *conf;
+	const struct conf_key_lines *global;
+	const struct conf_key_lines *certs;
+	const struct conf_key_lines *cas;
+	conf_verify_error_fn error;
+	void *arg;
+};
+
+/* The checks of conf_load that need a scope as a whole (conf_verify.c):
+ * keys that need others (eab-kid, cluster-key-file), keys against the
+ * challenge they end up with (webroot, dns-hook, ...), the dns-01 setter
+ * (dns-hook or dns-update, one per scope), a section without domains, the
+ * ca lists and [ca] sections. Each problem goes to v->error. */
+void conf_verify(const struct conf_verify *v);
+
 /* The key named name as written in the file ("account-key-type"). Returns 0
  * with the key in *key, or -1 when no key has that name (*key untouched). */
 int conf_key_find(const char *name, enum conf_key *key);
@@ -80,11 +107,12 @@ void conf_value_list_free(char **list, size_t n);
  * spec->item, all or nothing, at most spec->max in all. */
 int conf_value_parse_text(struct conf_settings *s, const struct conf_key_spec *spec,
                           const char *value, char *err, size_t errlen);
-/* dns-resolver: what dns_create takes (io/dns.h). */
+/* dns-resolver, dns-propagation-servers: what dns_create takes (io/dns.h). */
 int conf_value_parse_dns_resolver(struct conf_settings *s, const struct conf_key_spec *spec,
                                   const char *value, char *err, size_t errlen);
-/* dns-update: "IP[:PORT]" as dns_update_server_parse takes it (io/dns_update.h);
- * a host name is refused (name the server's address). */
+/* dns-update: "IP[:PORT]", "[IPV6]:PORT" or "NAME[:PORT]" as
+ * dns_update_server_split takes it (io/dns_update.h); a name is resolved
+ * when used (challenge_dnsupdate.c). */
 int conf_value_parse_dns_update(struct conf_settings *s, const struct conf_key_spec *spec,
                                 const char *value, char *err, size_t errlen);
 int conf_value_parse_token(struct conf_settings *s, const struct conf_key_spec *spec,

@@ -1,6 +1,7 @@
 /* Loading the configuration file: lines, sections, duplicate keys and
- * sections, the checks that need the whole file, and its errors as
- * "file:line: message". Each value is checked by conf_set (conf.c). */
+ * sections, names shared by two sections, and its errors as
+ * "file:line: message". Each value is checked by conf_set (conf.c), each
+ * scope's keys against each other by conf_verify (conf_verify.c). */
 #include "conf/conf.h"
 
 #include <errno.h>
@@ -19,11 +20,6 @@
 #define CONF_FILE_MAX (16 * 1024 * 1024)
 #define CONF_SECTION_NAME_MAX 64
 
-/* The line on which each key was set in one scope. */
-struct key_lines {
-	int line[CONF_KEY__MAX];
-};
-
 struct load_error {
 	int line;
 	size_t seq;
@@ -32,13 +28,13 @@ struct load_error {
 
 struct loader {
 	struct conf *conf;
-	struct key_lines global_lines;
-	struct key_lines *cert_lines; /* parallel to conf->certs */
-	struct key_lines *ca_lines; /* parallel to conf->cas */
+	struct conf_key_lines global_lines;
+	struct conf_key_lines *cert_lines; /* parallel to conf->certs */
+	struct conf_key_lines *ca_lines; /* parallel to conf->cas */
 	/* Keys of a section that is not kept (bad or duplicate header) are
 	 * still checked, into here. */
 	struct conf_settings discard;
-	struct key_lines discard_lines;
+	struct conf_key_lines discard_lines;
 	bool discard_ca; /* the discarded section is a [ca] one */
 	enum {
 		SCOPE_GLOBAL,
@@ -119,10 +115,10 @@ scope_settings(struct loader *ld)
 	return ret;
 }
 
-static struct key_lines *
+static struct conf_key_lines *
 scope_lines(struct loader *ld)
 {
-	struct key_lines *ret = &ld->discard_lines;
+	struct conf_key_lines *ret = &ld->discard_lines;
 
 	if (ld->scope == SCOPE_GLOBAL) {
 		ret = &ld->global_lines;
@@ -183,7 +179,7 @@ add_cert(struct loader *ld, const char *name, int lineno)
 {
 	struct conf *conf = ld->conf;
 	struct conf_cert *certs;
-	struct key_lines *lines;
+	struct conf_key_lines *lines;
 	int ret = -1;
 
 	/* Both grow before either is used: each keeps what it held when the
@@ -223,7 +219,7 @@ add_ca(struct loader *ld, const char *name, int lineno)
 	struct conf *conf = ld->conf;
 	const struct conf_ca *first = conf_find_ca(conf, name);
 	struct conf_ca *cas;
-	struct key_lines *lines;
+	struct conf_key_lines *lines;
 	int ret = -1;
 
 	if (first != NULL) {
@@ -307,7 +303,7 @@ static void
 parse_assignment(struct loader *ld, char *line, int lineno)
 {
 	char msg[1024];
-	struct key_lines *lines;
+	struct conf_key_lines *lines;
 	enum conf_where where;
 	enum conf_key k;
 	bool known;
@@ -529,191 +525,28 @@ out:
 	free(refs);
 }
 
-/* Whether the scope has a line for the key, valid or not: a key whose value
- * was wrong is reported once, not again as missing. */
-static bool
-given(const struct key_lines *lines, enum conf_key key)
-{
-	return lines->line[key] != 0;
-}
-
-/* Checks what one scope sets against the challenge it ends up with
- * (CONF_CHALLENGE__MAX when its challenge line is wrong). */
 static void
-check_scope(struct loader *ld, const struct conf_settings *s, const struct key_lines *lines,
-            enum conf_challenge challenge)
+on_verify_error(void *arg, int line, const char *msg)
 {
-	static const enum conf_key http_only[] = {CONF_KEY_HTTP_HOOK, CONF_KEY_WEBROOT};
-	size_t i;
-
-	for (i = 0; i < sizeof(http_only) / sizeof(http_only[0]); i++) {
-		if ((s->set & CONF_KEY_BIT(http_only[i])) != 0 &&
-		    challenge != CONF_CHALLENGE_HTTP01 && challenge != CONF_CHALLENGE__MAX) {
-			add_error(ld, lines->line[http_only[i]],
-			          "%s needs challenge = http-01 (challenge is %s)",
-			          conf_key_name(http_only[i]), conf_challenge_name(challenge));
-		}
-	}
-	if (given(lines, CONF_KEY_EAB_KID) && !given(lines, CONF_KEY_EAB_HMAC_KEY) &&
-	    !given(lines, CONF_KEY_EAB_HMAC_KEY_FILE)) {
-		add_error(ld, lines->line[CONF_KEY_EAB_KID],
-		          "eab-kid needs eab-hmac-key (or eab-hmac-key-file)");
-	}
-	if (given(lines, CONF_KEY_EAB_HMAC_KEY) && !given(lines, CONF_KEY_EAB_KID)) {
-		add_error(ld, lines->line[CONF_KEY_EAB_HMAC_KEY], "eab-hmac-key needs eab-kid");
-	}
-	if (given(lines, CONF_KEY_EAB_HMAC_KEY_FILE) && !given(lines, CONF_KEY_EAB_KID)) {
-		add_error(ld, lines->line[CONF_KEY_EAB_HMAC_KEY_FILE],
-		          "eab-hmac-key-file needs eab-kid");
-	}
-	if (given(lines, CONF_KEY_STAGING_EAB_KID) != given(lines, CONF_KEY_STAGING_EAB_HMAC_KEY)) {
-		add_error(ld,
-		          given(lines, CONF_KEY_STAGING_EAB_KID)
-		                  ? lines->line[CONF_KEY_STAGING_EAB_KID]
-		                  : lines->line[CONF_KEY_STAGING_EAB_HMAC_KEY],
-		          "staging-eab-kid and staging-eab-hmac-key go together");
-	}
-	if (given(lines, CONF_KEY_EAB_HMAC_KEY) && given(lines, CONF_KEY_EAB_HMAC_KEY_FILE)) {
-		add_error(ld, lines->line[CONF_KEY_EAB_HMAC_KEY_FILE],
-		          "eab-hmac-key-file: eab-hmac-key is set too (line %d): keep one",
-		          lines->line[CONF_KEY_EAB_HMAC_KEY]);
-	}
-}
-
-/* The challenge a scope ends up with, from its own line or the fallback;
- * CONF_CHALLENGE__MAX when its line is wrong. */
-static enum conf_challenge
-scope_challenge(const struct conf_settings *s, const struct key_lines *lines,
-                enum conf_challenge fallback)
-{
-	enum conf_challenge ret = fallback;
-
-	if ((s->set & CONF_KEY_BIT(CONF_KEY_CHALLENGE)) != 0) {
-		ret = s->challenge;
-	} else if (given(lines, CONF_KEY_CHALLENGE)) {
-		ret = CONF_CHALLENGE__MAX;
-	}
-	return ret;
-}
-
-/* dns-01 needs the hook or RFC 2136 updates, not both in one scope (lines;
- * the global ones count too); line: the scope's, for a missing one. */
-static void
-check_dns_setter(struct loader *ld, const struct key_lines *lines, int line)
-{
-	if (!given(lines, CONF_KEY_DNS_HOOK) && !given(&ld->global_lines, CONF_KEY_DNS_HOOK) &&
-	    !given(lines, CONF_KEY_DNS_UPDATE) && !given(&ld->global_lines, CONF_KEY_DNS_UPDATE)) {
-		add_error(ld,
-		          given(lines, CONF_KEY_CHALLENGE) ? lines->line[CONF_KEY_CHALLENGE] : line,
-		          "challenge dns-01 needs dns-hook or dns-update: set dns-hook = PROGRAM "
-		          "or dns-update = SERVER");
-	} else if (given(lines, CONF_KEY_DNS_HOOK) && given(lines, CONF_KEY_DNS_UPDATE)) {
-		add_error(ld, lines->line[CONF_KEY_DNS_UPDATE],
-		          "dns-hook and dns-update are both set: keep one of them");
-	}
-}
-
-static void
-check_cert(struct loader *ld, size_t i, enum conf_challenge global_challenge)
-{
-	const struct conf_cert *cert = &ld->conf->certs[i];
-	const struct conf_settings *s = &cert->settings;
-	const struct key_lines *lines = &ld->cert_lines[i];
-	enum conf_challenge challenge;
-	size_t j;
-
-	if (!given(lines, CONF_KEY_DOMAINS)) {
-		add_error(ld, cert->line, "[cert %s] has no domains: add domains = NAME ...",
-		          cert->name);
-	}
-	challenge = scope_challenge(s, lines, global_challenge);
-	check_scope(ld, s, lines, challenge);
-	if (challenge == CONF_CHALLENGE_DNS01) {
-		check_dns_setter(ld, lines, cert->line);
-	}
-	for (j = 0; j < s->n_domains; j++) {
-		if (s->domains[j][0] == '*' && !conf_challenge_dns(challenge) &&
-		    challenge != CONF_CHALLENGE__MAX) {
-			add_error(ld, lines->line[CONF_KEY_DOMAINS],
-			          "wildcard '%s' needs challenge = dns-01 or dns-persist-01",
-			          s->domains[j]);
-		}
-	}
-}
-
-/* Each item of a scope's ca list names a [ca] section, a short name or a
- * URL. */
-static void
-check_ca_items(struct loader *ld, const struct conf_settings *s, const struct key_lines *lines)
-{
-	char item[CONF_CA_ITEM_MAX + 1];
-	const char *p;
-	size_t len;
-
-	if ((s->set & CONF_KEY_BIT(CONF_KEY_CA)) == 0) {
-		return;
-	}
-	for (p = s->ca + strspn(s->ca, " "); *p != '\0'; p += len, p += strspn(p, " ")) {
-		len = strcspn(p, " ");
-		if (len > CONF_CA_ITEM_MAX) {
-			break;
-		}
-		memcpy(item, p, len);
-		item[len] = '\0';
-		if (conf_find_ca(ld->conf, item) == NULL && ca_directory_url(item) == NULL) {
-			add_error(ld, lines->line[CONF_KEY_CA],
-			          "ca: unknown CA '%s': no [ca %s] section, and not one of %s",
-			          item, item, ca_short_names());
-		}
-	}
-}
-
-/* What every [ca NAME] section needs, and the ca lists that name them. */
-static void
-check_cas(struct loader *ld)
-{
-	struct conf *conf = ld->conf;
-
-	for (size_t i = 0; i < conf->n_cas; i++) {
-		if (!given(&ld->ca_lines[i], CONF_KEY_URL)) {
-			add_error(ld, conf->cas[i].line,
-			          "[ca %s] has no url: add url = https://.../directory (or a short "
-			          "name: %s)",
-			          conf->cas[i].name, ca_short_names());
-		}
-		check_scope(ld, &conf->cas[i].settings, &ld->ca_lines[i], CONF_CHALLENGE__MAX);
-	}
-	check_ca_items(ld, &conf->global, &ld->global_lines);
-	for (size_t i = 0; i < conf->n_certs; i++) {
-		check_ca_items(ld, &conf->certs[i].settings, &ld->cert_lines[i]);
-	}
+	add_error(arg, line, "%s", msg);
 }
 
 static void
 validate(struct loader *ld)
 {
-	struct conf *conf = ld->conf;
-	enum conf_challenge global_challenge;
-	size_t i;
+	struct conf_verify v;
 
-	global_challenge = scope_challenge(&conf->global, &ld->global_lines, CONF_CHALLENGE_HTTP01);
-	check_scope(ld, &conf->global, &ld->global_lines, global_challenge);
-	/* Without sections, the global settings are what `acmed cert` uses. */
-	if (conf->n_certs == 0 && global_challenge == CONF_CHALLENGE_DNS01) {
-		check_dns_setter(ld, &ld->global_lines, ld->global_lines.line[CONF_KEY_CHALLENGE]);
-	}
-	if (given(&ld->global_lines, CONF_KEY_CLUSTER) &&
-	    !given(&ld->global_lines, CONF_KEY_CLUSTER_KEY_FILE)) {
-		add_error(ld, ld->global_lines.line[CONF_KEY_CLUSTER],
-		          "cluster-key-file is required when cluster is set: acmed cluster-key new "
-		          "FILE makes one");
-	}
 	drop_duplicate_sections(ld);
-	for (i = 0; i < conf->n_certs; i++) {
-		check_cert(ld, i, global_challenge);
-	}
 	check_shared_domains(ld);
-	check_cas(ld);
+	v = (struct conf_verify){
+	        .conf = ld->conf,
+	        .global = &ld->global_lines,
+	        .certs = ld->cert_lines,
+	        .cas = ld->ca_lines,
+	        .error = on_verify_error,
+	        .arg = ld,
+	};
+	conf_verify(&v);
 }
 
 static int

@@ -194,12 +194,13 @@ int
 conf_value_parse_dns_update(struct conf_settings *s, const struct conf_key_spec *spec,
                             const char *value, char *err, size_t errlen)
 {
-	struct sockaddr_storage ss;
-	socklen_t len;
-	char name[80];
-	char why[160];
+	char host[DNS_UPDATE_HOST_MAX + 1];
+	char why[320];
+	bool is_name;
+	int port;
 
-	if (dns_update_server_parse(value, &ss, &len, name, sizeof(name), why, sizeof(why)) < 0) {
+	if (dns_update_server_split(value, host, sizeof(host), &port, &is_name, why, sizeof(why)) <
+	    0) {
 		/* why names the key and the value: "dns-update VALUE: reason". */
 		const char *reason = strstr(why, ": ");
 

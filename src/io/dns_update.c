@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/ident.h"
 #include "base/log.h"
 
 /* A DNS message over TCP is at most 65535 octets (RFC 1035 4.2.2); a
@@ -147,6 +148,55 @@ dns_update_server_parse(const char *server, struct sockaddr_storage *ss, socklen
 		         server);
 		goto out;
 	}
+	rc = 0;
+out:
+	return rc;
+}
+
+int
+dns_update_server_split(const char *server, char *host, size_t hostlen, int *port, bool *is_name,
+                        char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char spelled[80];
+	char name[DNS_UPDATE_HOST_MAX + 1];
+	char why[160];
+	int rc = -1;
+
+	*is_name = false;
+	if (dns_update_server_parse(server, &ss, &len, spelled, sizeof(spelled), err, errlen) ==
+	    0) {
+		if (ss.ss_family == AF_INET) {
+			inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host,
+			          (socklen_t)hostlen);
+			*port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+		} else {
+			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, host,
+			          (socklen_t)hostlen);
+			*port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+		}
+		rc = 0;
+		goto out;
+	}
+	/* Not an address: a host name, "NAME" or "NAME:PORT". A string of
+	 * digits and dots is a mistyped address, not a name (RFC 1123 2.1: a
+	 * top-level label is never all digits). */
+	if (server == NULL || server[0] == '[' || strchr(server, '*') != NULL ||
+	    split_server(server, name, sizeof(name), port) < 0 ||
+	    strspn(name, "0123456789.") == strlen(name)) {
+		snprintf(err, errlen,
+		         "dns-update %s: not an address or host name: IPV4[:PORT], [IPV6]:PORT or "
+		         "NAME[:PORT] (port 1 to 65535)",
+		         server != NULL ? server : "(none)");
+		goto out;
+	}
+	if (ident_dns_name(name, host, hostlen, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "dns-update %s: not an address or host name: %s", server,
+		         why);
+		goto out;
+	}
+	*is_name = true;
 	rc = 0;
 out:
 	return rc;

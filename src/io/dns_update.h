@@ -5,7 +5,8 @@
  *
  * The zone is an input: the caller finds it (the SOA lookup of io/dns.h
  * for the record's name) and names the server, an IP address (a name is
- * for the caller to resolve first).
+ * for the caller to resolve first: dns_update_server_split tells them
+ * apart).
  *
  * Transport (RFC 1035 4.2): UDP from a connected socket, so that only
  * datagrams from the server's address and port are read; the same signed
@@ -20,6 +21,7 @@
 #define ACMED_DNS_UPDATE_H
 
 #include <ev.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
 
@@ -57,6 +59,19 @@ typedef void (*dns_update_done_fn)(enum dns_update_result result, const char *me
  * reason in err. */
 int dns_update_server_parse(const char *server, struct sockaddr_storage *ss, socklen_t *len,
                             char *name, size_t namelen, char *err, size_t errlen);
+
+/* The longest host name dns_update_server_split gives (RFC 1035 2.3.4). */
+#define DNS_UPDATE_HOST_MAX 253
+
+/* A server as the setting dns-update gives it, its host still a name:
+ * dns_update_server_parse's forms, or "NAME" and "NAME:PORT" with NAME a
+ * host name (LDH labels, RFC 1123; lower cased), for the caller to
+ * resolve. Writes the address or name to host (hostlen bytes, at least
+ * DNS_UPDATE_HOST_MAX + 1), the port to *port (53 when not given), and
+ * whether host is a name to *is_name. Returns 0, or -1 with a one-line
+ * reason in err ("dns-update SERVER: ..."). */
+int dns_update_server_split(const char *server, char *host, size_t hostlen, int *port,
+                            bool *is_name, char *err, size_t errlen);
 
 struct dns_update;
 

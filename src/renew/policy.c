@@ -288,8 +288,15 @@ policy_decide(const struct policy_input *in, struct policy_decision *d)
 		bool held = st->attempts > 0 && held_until(st->next_try, now);
 
 		d->action = POLICY_ORDER;
-		d->reason = POLICY_FORCED;
 		d->when = now;
+		/* A certificate never issued has nothing to renew: its first
+		 * order, --force changing only the backoff. */
+		if (d->reason == POLICY_MISSING) {
+			snprintf(d->why, sizeof(d->why), "no certificate installed: first order%s",
+			         held ? " (--force), over the backoff after failures" : "");
+			return;
+		}
+		d->reason = POLICY_FORCED;
 		snprintf(d->why, sizeof(d->why), "renewing now (--force)%s",
 		         held ? ", over the backoff after failures" : "");
 		return;

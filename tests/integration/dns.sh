@@ -2,7 +2,7 @@
 # dns-01 done right (issue #18) against Pebble: the propagation check, CNAME
 # delegation and the built-in RFC 2136 updates.
 #
-# Two halves, each with its own Pebble. First Pebble's VA asks
+# Three parts, each with its own Pebble. First Pebble's VA asks
 # pebble-challtestsrv (which answers NOTIMP to SOA and NS queries: acmed
 # then asks the dns-resolver servers directly): a hook that sets its record
 # late, a delegated _acme-challenge. Then it asks BIND: two named on port
@@ -13,6 +13,11 @@
 # DNS_SH_NETNS=1), whose loopback gets those addresses and whose port 53 is
 # free, so the host's network is left as it was; it needs root and named,
 # nsupdate, tsig-keygen, dig, ip, unshare, and is skipped without them.
+# In between, without a namespace: one named on a free port of 127.0.0.1,
+# whose zone's NS host is not it, reached by dns-update (by name) and by
+# dns-propagation-servers (the operator trial of #18), and the
+# configuration checks that need no server; it needs named, tsig-keygen
+# and dig.
 #
 # Environment: ACMED, TESTS_DIR. Exits 0, 1 when a case failed, 77 when
 # Pebble is not installed, 99 when the harness is broken.
@@ -270,12 +275,16 @@ t_update_config_errors()
 	printf 'dns-hook = /bin/true\n' >>"$T/md5.c.example.conf"
 	run check --syntax -c "$T/md5.c.example.conf"
 	expect_status 2
-	expect_stderr_contains "dns-hook and dns-update are both set"
+	expect_stderr_contains "$T/md5.c.example.conf:7: dns-hook: dns-update is set too (line 5)"
+	# A host name is taken (resolved when used); a mistyped address is not.
 	update_conf "$d/tsig.key" host.c.example
 	sed -i "s/^dns-update = .*/dns-update = ns1.c.example/" "$T/host.c.example.conf"
 	run check --syntax -c "$T/host.c.example.conf"
+	expect_status 0
+	sed -i "s/^dns-update = .*/dns-update = 1.2.3/" "$T/host.c.example.conf"
+	run check --syntax -c "$T/host.c.example.conf"
 	expect_status 2
-	expect_stderr_contains "not an IP address (give the primary server's address, not its name)"
+	expect_stderr_contains "$T/host.c.example.conf:5: dns-update: invalid value '1.2.3': not an address or host name"
 }
 
 t_lagging_server()
@@ -302,6 +311,218 @@ t_lagging_server()
 	expect_no_invalid
 	expect_stderr_contains "_acme-challenge.www.d.example: waiting for 1 of 2 servers: ns2.d.example ($NS2) (no TXT record)"
 	expect_stderr_contains "_acme-challenge.www.d.example: served by all 2 authoritative servers"
+}
+
+# ---- BIND on a free port, no namespace ----
+
+BPORT=
+BDIR=
+
+# bind_port_start: named on 127.0.0.1:$BPORT, primary of e.example, whose
+# NS host is ns1.e.example (127.0.0.1, port 53: not this server). The zone
+# has a CAA record at caa.e.example naming another CA.
+bind_port_start()
+{
+	BDIR=$T/named-port
+	mkdir -p "$BDIR" || return 1
+	BPORT=$(pebble_free_ports 1) || return 1
+	tsig-keygen -a hmac-sha256 acmed >"$BDIR/tsig.key" 2>/dev/null || return 1
+	chmod 600 "$BDIR/tsig.key"
+	cat >"$BDIR/e.example.zone" <<ZONE
+\$TTL 60
+@	IN SOA	ns1.e.example. hostmaster.e.example. 1 3600 600 86400 60
+@	IN NS	ns1.e.example.
+ns1	IN A	127.0.0.1
+@	IN A	127.0.0.1
+*	IN A	127.0.0.1
+caa	IN CAA	0 issue "other.example"
+ZONE
+	cat >"$BDIR/named.conf" <<CONF
+options {
+	directory "$BDIR";
+	pid-file "$BDIR/named.pid";
+	session-keyfile "$BDIR/session.key";
+	listen-on port $BPORT { 127.0.0.1; };
+	listen-on-v6 { none; };
+	recursion no;
+	dnssec-validation no;
+	notify no;
+};
+controls { };
+include "$BDIR/tsig.key";
+zone "e.example" {
+	type primary;
+	file "e.example.zone";
+	update-policy { grant acmed zonesub TXT; };
+};
+CONF
+	named -g -4 -c "$BDIR/named.conf" </dev/null >"$BDIR/named.log" 2>&1 &
+	lib_track_pid "$!"
+	if ! wait_until 10 port_dig_ok; then
+		echo "dns.sh: named did not start: $(tail -n 5 "$BDIR/named.log")" >&2
+		return 1
+	fi
+}
+
+port_dig_ok()
+{
+	dig +short +time=1 +tries=1 -p "$BPORT" @127.0.0.1 e.example SOA |
+		grep -q "^ns1\.e\.example\. "
+}
+
+# port_conf NAME [LINE...]: a [cert NAME] for NAME with dns-01, the
+# resolver and the propagation servers that named, and the lines given.
+port_conf()
+{
+	local name=$1
+	shift
+	{
+		printf 'dns-resolver = 127.0.0.1:%s\n' "$BPORT"
+		printf '[cert %s]\ndomains = %s\nchallenge = dns-01\n' "$name" "$name"
+		printf 'dns-propagation-servers = 127.0.0.1:%s\n' "$BPORT"
+		printf '%s\n' "$@"
+	} >"$T/$name.conf"
+}
+
+t_port_propagation()
+{
+	ca_opts
+	port_conf www.e.example "dns-update = ns1.e.example:$BPORT" \
+		"dns-update-key = $BDIR/tsig.key"
+	run check -c "$T/www.e.example.conf"
+	expect_status 0
+	run_t 90 cert -v -c "$T/www.e.example.conf" www.e.example "${CA_OPTS[@]}"
+	expect_status 0
+	expect_no_invalid
+	# The name resolved to 127.0.0.1 through dns-resolver; the zone's NS
+	# host (port 53) was not asked.
+	expect_stderr_contains "dns-update 127.0.0.1:$BPORT: added a TXT record of _acme-challenge.www.e.example (zone e.example)"
+	expect_stderr_contains "_acme-challenge.www.e.example: served by all 1 authoritative servers"
+	expect_stderr_not_matches "ns1\.e\.example \(127\.0\.0\.1\)"
+	if ! grep -q "deleting an RR at _acme-challenge.www.e.example TXT" "$BDIR/named.log"; then
+		fail "BIND deleted no record"
+	fi
+}
+
+t_port_unresolved()
+{
+	local before
+
+	ca_opts
+	before=$(pebble_invalid)
+	# No zone of the resolver holds it (e.example's wildcard would).
+	port_conf gone.e.example "dns-update = nowhere.invalid:$BPORT" \
+		"dns-update-key = $BDIR/tsig.key"
+	# check --syntax takes a name; check asks for it, as the order would.
+	run check --syntax -c "$T/gone.e.example.conf"
+	expect_status 0
+	run_t 30 check -c "$T/gone.e.example.conf"
+	expect_status 2
+	expect_stderr_matches "gone\.e\.example\.conf: dns-update nowhere\.invalid:$BPORT: the server's name does not resolve \([A-Za-z]+\)"
+	run_t 60 cert -c "$T/gone.e.example.conf" gone.e.example "${CA_OPTS[@]}"
+	expect_status 1
+	expect_stderr_matches "dns-update nowhere\.invalid:$BPORT: the server's name does not resolve \([A-Za-z]+\): set dns-update"
+	if [[ $(pebble_invalid) != "$before" ]]; then
+		fail "an authorization failed at Pebble: the CA was asked to validate"
+	fi
+	if grep -q "_acme-challenge.gone.e.example" "$BDIR/named.log"; then
+		fail "an update reached BIND"
+	fi
+}
+
+t_port_cli_replaces()
+{
+	ca_opts
+	# The section says dns-hook (a program that fails); the command line's
+	# dns-update replaces it, and the reverse.
+	port_conf cli.e.example "dns-hook = /bin/false"
+	run_t 90 cert -c "$T/cli.e.example.conf" cli.e.example --dns-update "127.0.0.1:$BPORT" \
+		--dns-update-key "$BDIR/tsig.key" "${CA_OPTS[@]}"
+	expect_status 0
+	expect_no_invalid
+	port_conf cli2.e.example "dns-update = 127.0.0.1:$BPORT" "dns-update-key = $BDIR/tsig.key"
+	run_t 60 cert -c "$T/cli2.e.example.conf" cli2.e.example --dns-hook /bin/false \
+		"${CA_OPTS[@]}"
+	expect_status 1
+	expect_stderr_contains "dns-hook"
+	if grep -q "_acme-challenge.cli2.e.example" "$BDIR/named.log"; then
+		fail "dns-update was used over --dns-hook"
+	fi
+	run cert -c "$T/cli2.e.example.conf" cli2.e.example --dns-hook /bin/false \
+		--dns-update "127.0.0.1:$BPORT" "${CA_OPTS[@]}"
+	expect_status 2
+	expect_stderr_contains "cert: --dns-hook and --dns-update answer the challenge two ways: keep one of them"
+}
+
+t_port_no_caa_check()
+{
+	ca_opts
+	port_conf caa.e.example "dns-update = 127.0.0.1:$BPORT" "dns-update-key = $BDIR/tsig.key" \
+		"caa-identity = pebble.test"
+	run_t 60 cert -c "$T/caa.e.example.conf" caa.e.example "${CA_OPTS[@]}"
+	expect_status 1
+	expect_stderr_contains 'CAA of caa.e.example: 0 issue "other.example" does not name this CA (pebble.test)'
+	run_t 90 cert -c "$T/caa.e.example.conf" caa.e.example --no-caa-check "${CA_OPTS[@]}"
+	expect_status 0
+	expect_no_invalid
+}
+
+# What check --syntax and check refuse, at file:line, touching nothing.
+t_syntax_errors()
+{
+	local conf=$T/syntax.conf sub
+
+	printf 'state-dir = %s\nchallenge = dns-01\ndns-hook = /bin/true\ndns-update = 127.0.0.1\n[cert a]\ndomains = a.example\n' \
+		"$T/untouched" >"$conf"
+	for sub in "check --syntax" check; do
+		# shellcheck disable=SC2086
+		run $sub "$conf"
+		expect_status 2
+		expect_stderr_contains "$conf:4: dns-update: dns-hook is set too (line 3): keep one of them"
+	done
+	printf '[cert a]\ndomains = a.example\nchallenge = http-01\ndns-hook = /bin/true\n' >"$conf"
+	run check --syntax "$conf"
+	expect_status 2
+	expect_stderr_contains "$conf:4: dns-hook needs challenge = dns-01 (challenge is http-01)"
+	printf '[cert a]\ndomains = a.example\nchallenge = dns-01\ndns-hook = /bin/true\ndns-update-key = /etc/k.key\n' >"$conf"
+	run check --syntax "$conf"
+	expect_status 2
+	expect_stderr_contains "$conf:5: dns-update-key needs dns-update"
+	if [[ -e $T/untouched ]]; then
+		fail "check made the state folder"
+	fi
+}
+
+port_part()
+{
+	local missing='' prog c
+
+	case_ "dns-hook + dns-update, dns-01 keys against the challenge: file:line" t_syntax_errors
+	for prog in named tsig-keygen dig; do
+		command -v "$prog" >/dev/null 2>&1 || missing+=" $prog"
+	done
+	if [[ -n $missing ]]; then
+		for c in "dns-propagation-servers on a free port" "dns-update name that does not resolve" \
+			"command line replaces the configured way" "--no-caa-check"; do
+			skip_case "$c" "needs named tsig-keygen dig;$missing"
+		done
+		return
+	fi
+	if ! bind_port_start; then
+		fail_case "start BIND on a free port"
+		return
+	fi
+	if ! PEBBLE_DNS_RESOLVER=127.0.0.1:$BPORT pebble_start; then
+		fail_case "start Pebble against BIND on a free port"
+		return
+	fi
+	case_ "dns-propagation-servers on a free port, dns-update by name: no namespace needed" \
+		t_port_propagation
+	case_ "dns-update name that does not resolve: fails before the CA validates" t_port_unresolved
+	case_ "the command line's dns-update or dns-hook replaces the configured one" \
+		t_port_cli_replaces
+	case_ "--no-caa-check orders what caa-check refuses" t_port_no_caa_check
+	pebble_stop
 }
 
 # ---- main ----
@@ -337,6 +558,7 @@ fi
 case_ "a hook whose record appears 5 s late: acmed waits, Pebble validates at once" t_late_record
 case_ "_acme-challenge delegated by CNAME: the hook gets the target" t_cname
 pebble_stop
+port_part
 
 missing=
 for prog in named nsupdate tsig-keygen dig ip unshare; do

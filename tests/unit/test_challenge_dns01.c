@@ -16,6 +16,8 @@
 
 #include <cmocka.h>
 
+#include "base/log.h"
+#include "capture.h"
 #include "dns_server.h"
 
 /* The longest wait for an answer (dns_server_wait_*): past it the test
@@ -39,6 +41,12 @@ static const struct dns_server_entry table[] = {
         {"_acme-challenge.other.org", DNS_TYPE_SOA, .rcode = DNS_RCODE_NOTIMP},
         {"other.org", DNS_TYPE_SOA, .rcode = DNS_RCODE_NOTIMP},
         {"org", DNS_TYPE_SOA, .rcode = DNS_RCODE_NOTIMP},
+        /* A zone with an SOA, for dns-update (needs_zone), and its
+         * primary's name. */
+        {"_acme-challenge.upd.example", DNS_TYPE_SOA,
+         .authority = {{"upd.example", DNS_TYPE_SOA, "ns.upd.example host.upd.example 1"}}},
+        {"ns.upd.example", DNS_TYPE_A, .answer = {{"ns.upd.example", DNS_TYPE_A, "127.0.0.1"}}},
+        {"ns.upd.example", DNS_TYPE_AAAA, .rcode = DNS_RCODE_NOERROR},
         {"_acme-challenge.loop.org", DNS_TYPE_CNAME,
          .answer = {{"_acme-challenge.loop.org", DNS_TYPE_CNAME, "_acme-challenge.loop.org"}}},
 };
@@ -260,11 +268,88 @@ test_dnsupdate_setup(void **state)
 	assert_string_equal(ch->ops->name, "dns-update");
 	assert_int_equal(ch->ops->type, CHALLENGE_TYPE_DNS01);
 	challenge_destroy(ch);
-	assert_null(challenge_dnsupdate_create(f->loop, "ns1.example", good, &o));
+	assert_null(challenge_dnsupdate_create(f->loop, "ns1.example:0", good, &o));
+	assert_null(challenge_dnsupdate_create(f->loop, "1.2.3", good, &o));
 	assert_null(challenge_dnsupdate_create(f->loop, "127.0.0.1", md5, &o));
 	assert_null(challenge_dnsupdate_create(f->loop, "127.0.0.1", NULL, &o));
 	free(good);
 	free(md5);
+}
+
+/* A key file others may read is warned about once, not once per
+ * certificate that names it (operator trial of #18). */
+static void
+test_dnsupdate_mode_warned_once(void **state)
+{
+	struct fixture *f = *state;
+	char *key = tmpdir_write(f->dir, "open.key",
+	                         "key \"acmed\" {\n\talgorithm hmac-sha256;\n\tsecret \"" SECRET256
+	                         "\";\n};\n",
+	                         0644);
+	struct capture c;
+	const char *log;
+	const char *p;
+	char err[512];
+	int n = 0;
+
+	capture_begin(&c, false);
+	log_init("acmed", LOG_LEVEL_INFO, false);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(challenge_dnsupdate_check(key, err, sizeof(err)), 0);
+	}
+	log = capture_take(&c);
+	capture_end(&c);
+	for (p = strstr(log, "readable by others"); p != NULL;
+	     p = strstr(p + 1, "readable by others")) {
+		n++;
+	}
+	assert_int_equal(n, 1);
+	assert_non_null(strstr(log, "(mode 0644): chmod 600"));
+	free(key);
+}
+
+/* dns-update by name: the name is resolved through the resolvers before
+ * each update; one that does not resolve fails the record with a reason
+ * naming the setting, nothing sent; one that does is where the update
+ * goes. */
+static void
+test_dnsupdate_by_name(void **state)
+{
+	struct fixture *f = *state;
+	struct challenge_dns01_opts o = {.resolvers = f->s.addr};
+	char *key = tmpdir_write(f->dir, "tsig.key",
+	                         "key \"acmed\" {\n\talgorithm hmac-sha256;\n\tsecret \"" SECRET256
+	                         "\";\n};\n",
+	                         0600);
+	struct challenge_task t = task("_acme-challenge.upd.example.");
+	struct result r = {0};
+	char server[64];
+	char expect[96];
+	struct challenge *ch;
+
+	ch = challenge_dnsupdate_create(f->loop, "nowhere.upd.example:5353", key, &o);
+	assert_non_null(ch);
+	assert_int_equal(ch->ops->present(ch, &t, on_done, &r), 0);
+	wait_done(f, &r);
+	assert_int_equal(r.rc, -1);
+	assert_non_null(strstr(r.message, "dns-update nowhere.upd.example:5353: the server's name "
+	                                  "does not resolve (NXDOMAIN): set dns-update"));
+	assert_int_equal(dns_server_count(&f->s, "nowhere.upd.example", DNS_TYPE_A, false), 1);
+	challenge_destroy(ch);
+
+	/* ns.upd.example is 127.0.0.1: the update goes to the test's server
+	 * (which is no primary: the answer is not a signed NOERROR). */
+	memset(&r, 0, sizeof(r));
+	snprintf(server, sizeof(server), "ns.upd.example:%d", f->s.port);
+	ch = challenge_dnsupdate_create(f->loop, server, key, &o);
+	assert_non_null(ch);
+	assert_int_equal(ch->ops->present(ch, &t, on_done, &r), 0);
+	wait_done(f, &r);
+	assert_int_equal(r.rc, -1);
+	snprintf(expect, sizeof(expect), "dns-update 127.0.0.1:%d: ", f->s.port);
+	assert_non_null(strstr(r.message, expect));
+	challenge_destroy(ch);
+	free(key);
 }
 
 int
@@ -276,6 +361,8 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_no_del_without_add, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_destroy_in_flight, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_dnsupdate_setup, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_dnsupdate_by_name, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_dnsupdate_mode_warned_once, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

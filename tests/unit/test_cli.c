@@ -39,8 +39,11 @@ static const char *const sample[CLI_OPT__MAX] = {
         [CLI_OPT_CSR] = "/etc/ssl/www.csr",
         [CLI_OPT_DEPLOY_HOOK] = "/bin/deploy now",
         [CLI_OPT_DNS_HOOK] = "/bin/dns",
+        [CLI_OPT_DNS_PROPAGATION_SERVERS] = "127.0.0.1:5300,[::1]:53",
         [CLI_OPT_DNS_PROPAGATION_TIMEOUT] = "30s",
         [CLI_OPT_DNS_RESOLVER] = "127.0.0.1:5353",
+        [CLI_OPT_DNS_UPDATE] = "ns1.example:5353",
+        [CLI_OPT_DNS_UPDATE_KEY] = "/etc/acmed/tsig.key",
         [CLI_OPT_EAB_ALG] = "HS384",
         [CLI_OPT_EAB_HMAC_KEY] = "c2VjcmV0",
         [CLI_OPT_EAB_KID] = "kid-1",
@@ -255,7 +258,48 @@ static const struct responder responders[] = {
          CONF_CHALLENGE_TLSALPN01},
         {"--http-hook", "/bin/h", offsetof(struct conf_settings, http_hook), CONF_CHALLENGE_HTTP01},
         {"--webroot", "/srv/www", offsetof(struct conf_settings, webroot), CONF_CHALLENGE_HTTP01},
+        {"--dns-update", "[::1]:5353", offsetof(struct conf_settings, dns_update),
+         CONF_CHALLENGE_DNS01},
 };
+
+/* The dns-01 options of #18's operator trial: --no-caa-check sets
+ * caa-check = no (cert and renew), --dns-propagation-servers its key, and
+ * two ways of answering one challenge are a usage error. */
+static void
+test_dns_options(void **state)
+{
+	char *argv[MAX_ARGS];
+	struct cli cli;
+
+	(void)state;
+	assert_int_equal(parse(&cli, &cmd_renew, argv, "--no-caa-check", "--dns-update",
+	                       "ns1.example", "--dns-update-key", "/k", "--dns-propagation-servers",
+	                       "192.0.2.1:5353", NULL),
+	                 0);
+	assert_true(cli.settings.set & (UINT64_C(1) << CONF_KEY_CAA_CHECK));
+	assert_false(cli.settings.caa_check);
+	assert_string_equal(cli.settings.dns_update, "ns1.example");
+	assert_string_equal(cli.settings.dns_update_key, "/k");
+	assert_string_equal(cli.settings.dns_propagation_servers, "192.0.2.1:5353");
+	assert_int_equal(cli.settings.challenge, CONF_CHALLENGE_DNS01);
+	cli_finish(&cli);
+	expect_error(&cmd_cert,
+	             "cert: --dns-hook and --dns-update answer the challenge two ways: keep one "
+	             "of them",
+	             "--dns-update", "127.0.0.1", "--dns-hook", "/bin/h", "a.example", NULL);
+	expect_error(&cmd_cert,
+	             "cert: --http-hook and --webroot answer the challenge two ways: keep one of "
+	             "them",
+	             "--webroot", "/srv", "--http-hook", "/bin/h", "a.example", NULL);
+	expect_error(&cmd_cert,
+	             "cert: --dns-update: invalid value '1.2.3': not an address or host name: "
+	             "IPV4[:PORT], [IPV6]:PORT or NAME[:PORT] (port 1 to 65535)",
+	             "--dns-update", "1.2.3", "a.example", NULL);
+	expect_error(&cmd_cert,
+	             "cert: --dns-propagation-servers: invalid value 'ns1.example': "
+	             "\"ns1.example\": not an IPv4 address",
+	             "--dns-propagation-servers", "ns1.example", "a.example", NULL);
+}
 
 /* The config keys the options of acmed cert set, and what they imply. */
 static void
@@ -602,10 +646,11 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_every_option),  cmocka_unit_test(test_common_options),
-	        cmocka_unit_test(test_cert_settings), cmocka_unit_test(test_other_settings),
-	        cmocka_unit_test(test_help),          cmocka_unit_test(test_usage_text),
-	        cmocka_unit_test(test_errors),        cmocka_unit_test(test_cluster_key_run),
+	        cmocka_unit_test(test_every_option),    cmocka_unit_test(test_common_options),
+	        cmocka_unit_test(test_cert_settings),   cmocka_unit_test(test_other_settings),
+	        cmocka_unit_test(test_dns_options),     cmocka_unit_test(test_help),
+	        cmocka_unit_test(test_usage_text),      cmocka_unit_test(test_errors),
+	        cmocka_unit_test(test_cluster_key_run),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, NULL);

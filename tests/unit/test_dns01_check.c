@@ -160,8 +160,8 @@ test_waits_for_lagging(void **state)
 
 	capture_begin(&c, false);
 	log_init("acmed", LOG_LEVEL_DEBUG, false);
-	assert_int_equal(dns01_check_start(f->loop, f->dns, f->resolver.addr, NAME ".", NULL, VALUE,
-	                                   60., on_result, &r, NULL),
+	assert_int_equal(dns01_check_start(f->loop, f->dns, f->resolver.addr, NULL, NAME ".", NULL,
+	                                   VALUE, 60., on_result, &r, NULL),
 	                 0);
 	dns_server_wait_size(f->loop, WAIT_S, &f->ns2.nqueries, 2);
 	assert_int_equal(r.calls, 0);
@@ -192,8 +192,8 @@ test_timeout_names_server(void **state)
 
 	ns2_table[0].answer[0] = (struct dns_server_rr){NAME, DNS_TYPE_TXT, VALUE};
 	ns2_table[0].aa = false;
-	assert_int_equal(dns01_check_start(f->loop, f->dns, NULL, NAME, "a.example", VALUE, 1.5,
-	                                   on_result, &r, NULL),
+	assert_int_equal(dns01_check_start(f->loop, f->dns, NULL, NULL, NAME, "a.example", VALUE,
+	                                   1.5, on_result, &r, NULL),
 	                 0);
 	dns_server_wait_size(f->loop, WAIT_S, &r.calls, 1);
 	assert_int_equal(r.rc, -1);
@@ -216,7 +216,7 @@ test_fallback_resolvers(void **state)
 
 	capture_begin(&c, false);
 	log_init("acmed", LOG_LEVEL_INFO, false);
-	assert_int_equal(dns01_check_start(f->loop, f->dns, f->resolver.addr,
+	assert_int_equal(dns01_check_start(f->loop, f->dns, f->resolver.addr, NULL,
 	                                   "_acme-challenge.d.example", NULL, VALUE, 30., on_result,
 	                                   &r, NULL),
 	                 0);
@@ -230,7 +230,7 @@ test_fallback_resolvers(void **state)
 	        1);
 
 	memset(&r, 0, sizeof(r));
-	assert_int_equal(dns01_check_start(f->loop, f->dns, f->resolver.addr,
+	assert_int_equal(dns01_check_start(f->loop, f->dns, f->resolver.addr, NULL,
 	                                   "_acme-challenge.wrong.d.example", NULL, VALUE, 1.,
 	                                   on_result, &r, NULL),
 	                 0);
@@ -253,8 +253,9 @@ test_fallback_resolver_down(void **state)
 	snprintf(resolvers, sizeof(resolvers), "%s 127.0.0.1:1", f->resolver.addr);
 	capture_begin(&c, false);
 	log_init("acmed", LOG_LEVEL_INFO, false);
-	assert_int_equal(dns01_check_start(f->loop, f->dns, resolvers, "_acme-challenge.d.example",
-	                                   NULL, VALUE, 30., on_result, &r, NULL),
+	assert_int_equal(dns01_check_start(f->loop, f->dns, resolvers, NULL,
+	                                   "_acme-challenge.d.example", NULL, VALUE, 30., on_result,
+	                                   &r, NULL),
 	                 0);
 	dns_server_wait_size(f->loop, WAIT_S, &r.calls, 1);
 	log = capture_take(&c);
@@ -264,12 +265,56 @@ test_fallback_resolver_down(void **state)
 
 	/* Those that answer still have to serve it. */
 	memset(&r, 0, sizeof(r));
-	assert_int_equal(dns01_check_start(f->loop, f->dns, resolvers,
+	assert_int_equal(dns01_check_start(f->loop, f->dns, resolvers, NULL,
 	                                   "_acme-challenge.wrong.d.example", NULL, VALUE, 1.,
 	                                   on_result, &r, NULL),
 	                 0);
 	dns_server_wait_size(f->loop, WAIT_S, &r.calls, 1);
 	assert_int_equal(r.rc, -1);
+}
+
+/* dns-propagation-servers: those servers are asked, directly (RD=0) and
+ * with AA required, instead of the zone's NS hosts, which are not looked
+ * for at all; one that lags is waited for, one without AA named. */
+static void
+test_named_servers(void **state)
+{
+	struct fixture *f = *state;
+	struct result r = {0};
+	char servers[128];
+
+	dns01_check_test_redirect(NULL, NULL, 0);
+	snprintf(servers, sizeof(servers), "%s,%s", f->ns1.addr, f->ns2.addr);
+	assert_int_equal(dns01_check_start(f->loop, f->dns, f->resolver.addr, servers, NAME, NULL,
+	                                   VALUE, 60., on_result, &r, NULL),
+	                 0);
+	dns_server_wait_size(f->loop, WAIT_S, &f->ns2.nqueries, 2);
+	assert_int_equal(r.calls, 0);
+	ns2_table[0].answer[0] = (struct dns_server_rr){NAME, DNS_TYPE_TXT, VALUE};
+	dns_server_wait_size(f->loop, WAIT_S, &r.calls, 1);
+	assert_int_equal(r.rc, 0);
+	assert_int_equal(dns_server_count(&f->ns1, NAME, DNS_TYPE_TXT, false), 1);
+	assert_true(all_direct(&f->ns1));
+	assert_true(all_direct(&f->ns2));
+	/* No zone, no NS, no TXT asked of the resolver. */
+	assert_int_equal(f->resolver.nqueries, 0);
+
+	memset(&r, 0, sizeof(r));
+	ns2_table[0].aa = false;
+	assert_int_equal(dns01_check_start(f->loop, f->dns, NULL, servers, NAME, NULL, VALUE, 1.5,
+	                                   on_result, &r, NULL),
+	                 0);
+	dns_server_wait_size(f->loop, WAIT_S, &r.calls, 1);
+	assert_int_equal(r.rc, -1);
+	assert_non_null(strstr(r.message, "(not authoritative) lag"));
+	assert_non_null(strstr(r.message, f->ns2.addr));
+	assert_null(strstr(r.message, f->ns1.addr));
+	assert_non_null(strstr(r.message, "dns-propagation-servers"));
+
+	/* An empty list is refused at once. */
+	assert_int_equal(dns01_check_start(f->loop, f->dns, NULL, " , ", NAME, NULL, VALUE, 1.,
+	                                   on_result, &r, NULL),
+	                 -1);
 }
 
 /* A cancelled check never calls back. */
@@ -280,9 +325,9 @@ test_cancel(void **state)
 	struct dns01_check *c = NULL;
 	struct result r = {0};
 
-	assert_int_equal(
-	        dns01_check_start(f->loop, f->dns, NULL, NAME, NULL, VALUE, 10., on_result, &r, &c),
-	        0);
+	assert_int_equal(dns01_check_start(f->loop, f->dns, NULL, NULL, NAME, NULL, VALUE, 10.,
+	                                   on_result, &r, &c),
+	                 0);
 	dns_server_wait_size(f->loop, WAIT_S, &f->ns2.nqueries, 1);
 	dns01_check_cancel(c);
 	dns01_check_cancel(NULL);
@@ -299,6 +344,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_timeout_names_server, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_fallback_resolvers, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_fallback_resolver_down, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_named_servers, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
 	};
 

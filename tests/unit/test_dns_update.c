@@ -408,11 +408,68 @@ test_server_parse(void **state)
 	assert_string_equal(dns_update_result_name(DNS_UPDATE_RESULT__MAX), "?");
 }
 
+/* dns-update as the setting takes it: an address as before, or a host
+ * name (lower cased) with its port, for the caller to resolve; a
+ * mistyped address is no name. */
+static void
+test_server_split(void **state)
+{
+	static const struct {
+		const char *in;
+		const char *host;
+		int port;
+		bool is_name;
+	} good[] = {
+	        {"127.0.0.1", "127.0.0.1", 53, false},
+	        {"[2001:db8::0:1]:5300", "2001:db8::1", 5300, false},
+	        {"::1", "::1", 53, false},
+	        {"ns1.example", "ns1.example", 53, true},
+	        {"NS1.Example:5353", "ns1.example", 5353, true},
+	        {"primary", "primary", 53, true},
+	};
+	static const char *const bad[] = {
+	        "",
+	        "1.2.3",
+	        "1.2.3:53",
+	        "ns1.example:0",
+	        "ns1.example:",
+	        "[ns1.example]:53",
+	        "*.example",
+	        "ns1..example",
+	        "ns1.example:53:1",
+	        "a b",
+	        "https://ns1.example/",
+	};
+	char host[DNS_UPDATE_HOST_MAX + 1], err[256];
+	bool is_name;
+	int port;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		if (dns_update_server_split(good[i].in, host, sizeof(host), &port, &is_name, err,
+		                            sizeof(err)) < 0) {
+			fail_msg("%s: %s", good[i].in, err);
+		}
+		assert_string_equal(host, good[i].host);
+		assert_int_equal(port, good[i].port);
+		assert_int_equal(is_name, good[i].is_name);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (dns_update_server_split(bad[i], host, sizeof(host), &port, &is_name, err,
+		                            sizeof(err)) == 0) {
+			fail_msg("\"%s\" taken as %s", bad[i], host);
+		}
+		assert_non_null(strstr(err, "dns-update "));
+		assert_non_null(strstr(err, "not an address or host name"));
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_server_parse),
+	        cmocka_unit_test(test_server_split),
 	        cmocka_unit_test_setup_teardown(test_added, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_deleted, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_refused, setup, teardown),

@@ -382,9 +382,10 @@ test_offline_forced(void **state)
 	assert_int_equal(o->result, JOB_FAILED);
 	o = run_with(f, &req);
 	assert_int_equal(o->result, JOB_FAILED);
-	assert_string_equal(
-	        o->message,
-	        "www: renewing now (--force), over the backoff after failures: " OFFLINE);
+	/* Never issued: its first order, not a renewal. */
+	assert_string_equal(o->message,
+	                    "www: no certificate installed: first order (--force), over "
+	                    "the backoff after failures: " OFFLINE);
 	assert_int_equal(o->attempts, 2);
 	assert_int_equal(state_writes, 2);
 	load(f, &st);

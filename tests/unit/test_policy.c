@@ -223,6 +223,32 @@ test_backoff_and_force(void **state)
 	assert_int_equal(f.d.action, POLICY_ORDER);
 }
 
+/* --force on a certificate never issued: its first order, said so, not
+ * "renewing" (operator trial of #18). */
+static void
+test_force_first_order(void **state)
+{
+	struct fixture f;
+
+	(void)state;
+	fixture_init(&f, NOW - 80 * DAY, 90 * DAY);
+	f.info.present = false;
+	f.in.force = true;
+	decide(&f);
+	assert_int_equal(f.d.action, POLICY_ORDER);
+	assert_int_equal(f.d.reason, POLICY_MISSING);
+	assert_int_equal(f.d.when, NOW);
+	assert_string_equal(f.d.why, "no certificate installed: first order");
+	assert_null(strstr(f.d.why, "renewing"));
+	f.st.attempts = 2;
+	f.st.next_try = NOW + 600;
+	decide(&f);
+	assert_int_equal(f.d.action, POLICY_ORDER);
+	assert_string_equal(f.d.why,
+	                    "no certificate installed: first order (--force), over the backoff "
+	                    "after failures");
+}
+
 /* A host clock 40 minutes ahead with 1-hour certificates: due the moment it
  * is installed; the floor makes it wait, never loop. */
 /* A retry time further away than any backoff was recorded with a clock far
@@ -406,6 +432,7 @@ main(void)
 	        cmocka_unit_test(test_missing_and_broken),
 	        cmocka_unit_test(test_names_and_ca),
 	        cmocka_unit_test(test_backoff_and_force),
+	        cmocka_unit_test(test_force_first_order),
 	        cmocka_unit_test(test_retry_from_a_clock_ahead),
 	        cmocka_unit_test(test_clock_ahead_floor),
 	        cmocka_unit_test(test_ari_window),
