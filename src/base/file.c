@@ -487,6 +487,7 @@ static int
 read_all(int fd, char **buf, size_t cap, size_t max, size_t *used)
 {
 	char *grown;
+	size_t want;
 	ssize_t n;
 
 	*used = 0;
@@ -503,7 +504,8 @@ read_all(int fd, char **buf, size_t cap, size_t max, size_t *used)
 			}
 			*buf = grown;
 		}
-		n = read(fd, *buf + *used, cap - 1 - *used);
+		want = cap - 1 - *used;
+		n = read(fd, *buf + *used, want);
 		if (n < 0 && errno == EINTR) {
 			continue;
 		}
@@ -511,6 +513,12 @@ read_all(int fd, char **buf, size_t cap, size_t max, size_t *used)
 			return n == 0 ? 0 : -1;
 		}
 		*used += (size_t)n;
+		/* A regular file (open_regular) reads short only at its end:
+		 * no read(2) more to be told so (five a certificate, 100,000
+		 * certificates at a daemon's first start). */
+		if ((size_t)n < want) {
+			return 0;
+		}
 	}
 }
 
@@ -538,8 +546,11 @@ file_read_at(int dirfd, const char *path, size_t max, size_t *len)
 		err = errno;
 		goto out;
 	}
-	/* The size is a hint: the file may change while it is read. */
-	cap++;
+	/* The size is a hint: the file may change while it is read. Room
+	 * for one byte more than it, so that reading it whole is one short
+	 * read(2), and the NUL; never past max and the NUL (a file of max
+	 * bytes: read whole, then one read(2) says whether it goes on). */
+	cap = cap < max ? cap + 2 : max + 1;
 	if (cap < 256 && max >= 256) {
 		cap = 256;
 	}
