@@ -402,6 +402,11 @@ handle_order(struct acme_order_run *o, const struct acme_order *order, time_t re
 {
 	char why[MESSAGE_LEN];
 
+	/* Failed or stopped while the request was out: nothing more is
+	 * asked. */
+	if (o->failed) {
+		return;
+	}
 	switch (order->status) {
 	case ACME_STATUS_VALID:
 		free(o->cert_url);
@@ -712,7 +717,9 @@ on_new_order(const struct acme_reply *reply, void *arg)
 	o->inflight--;
 	note_reply(o, reply);
 	if (o->resuming && !resumable(o, reply)) {
-		order_anew(o);
+		if (!o->failed) {
+			order_anew(o);
+		}
 	} else if (reply->problem != NULL) {
 		refused(o, reply);
 	} else {
@@ -797,4 +804,18 @@ acme_order_start(struct ev_loop *loop, struct acme_client *client,
 out:
 	free(text);
 	return o;
+}
+
+void
+acme_order_stop(struct acme_order_run *o)
+{
+	if (o == NULL) {
+		return;
+	}
+	/* Held: done may come from inside (nothing else outstanding), and
+	 * the run is freed after it. */
+	o->inflight++;
+	fail(o, ACME_ORDER_STOPPED, "%s: stopped", o->p.name);
+	o->inflight--;
+	maybe_finish(o);
 }

@@ -461,15 +461,34 @@ fatal:
 	ev_break(d->loop, EVBREAK_ALL);
 }
 
+/* The runner's stop is over: every challenge withdrawn. */
+static void
+on_runner_stopped(void *arg)
+{
+	struct daemon *d = arg;
+
+	ev_break(d->loop, EVBREAK_ALL);
+}
+
+/* The first signal withdraws what the running orders presented (their
+ * orders kept for the next start), then the daemon ends; a second ends it
+ * at once. */
 static void
 on_stop(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	struct daemon *d = w->data;
 
-	log_info("stopping (signal %d)", w->signum);
+	if (d->stopping || d->runner == NULL || job_runner_active(d->runner) == 0) {
+		log_info("stopping (signal %d)", w->signum);
+		notify_send("STOPPING=1");
+		ev_break(loop, EVBREAK_ALL);
+		return;
+	}
+	d->stopping = true;
+	log_info("stopping (signal %d): cleaning up the challenges (again to stop at once)",
+	         w->signum);
 	notify_send("STOPPING=1");
-	ev_break(loop, EVBREAK_ALL);
-	(void)d;
+	job_runner_stop(d->runner, on_runner_stopped, d);
 }
 
 /* pre-hook, post-hook and hook-timeout from a reloaded configuration: for
