@@ -365,27 +365,55 @@ EOF
 	fi
 }
 
+# conf_dns DIR HOOK CERT NAME: DIR/acmed.conf for Pebble, dns-01 through
+# HOOK, with [cert CERT] for NAME.
+conf_dns()
+{
+	mkdir -p "$1"
+	cat >"$1/acmed.conf" <<EOF
+ca = $PEBBLE_DIR_URL
+ca-file = $PEBBLE_CA_FILE
+agree-tos = yes
+state-dir = $1/state
+control-socket = $1/ctl.sock
+challenge = dns-01
+dns-hook = $2
+dns-resolver = $PEBBLE_DNS_SERVER
+dns-propagation-timeout = 600
+
+[cert $3]
+domains = $4
+EOF
+}
+
+# renew stops the same way as cert.
+t_renew()
+{
+	local d=$T/renew hook=$T/dns-renew
+
+	make_dns_hook "$hook"
+	conf_dns "$d" "$hook" rn late.rn.example
+	start_bg HOOK_LATE=1 -- renew -v -c "$d/acmed.conf"
+	if ! wait_until 60 in_wait late.rn.example; then
+		fail "never in the propagation wait: $(tail -n 5 "$T/bg.err")"
+		stop_bg KILL
+		return
+	fi
+	stop_bg TERM
+	expect_status 143
+	expect_stderr_contains "stopping: cleaning up the challenges"
+	expect_del "$hook" _acme-challenge.late.rn.example.
+	expect_not_served _acme-challenge.late.rn.example.
+	expect_file "$d/state/certs/rn/pending.key"
+}
+
 # The daemon withdraws its orders' challenges before it stops.
 t_daemon()
 {
 	local d=$T/daemon hook=$T/dns-daemon
 
-	mkdir -p "$d"
 	make_dns_hook "$hook"
-	cat >"$d/acmed.conf" <<EOF
-ca = $PEBBLE_DIR_URL
-ca-file = $PEBBLE_CA_FILE
-agree-tos = yes
-state-dir = $d/state
-control-socket = $d/ctl.sock
-challenge = dns-01
-dns-hook = $hook
-dns-resolver = $PEBBLE_DNS_SERVER
-dns-propagation-timeout = 600
-
-[cert dmn]
-domains = late.dmn.example
-EOF
+	conf_dns "$d" "$hook" dmn late.dmn.example
 	start_bg HOOK_LATE=1 -- run -c "$d/acmed.conf"
 	if ! wait_until 60 in_wait late.dmn.example; then
 		fail "never in the propagation wait: $(tail -n 5 "$T/bg.err")"
@@ -415,5 +443,6 @@ case_ "the next run resumes the order and gets the certificate" t_resume_complet
 case_ "a second signal ends it at once" t_twice
 case_ "SIGTERM inside a slow http-hook add: killed, every del runs" t_http_hook_killed
 case_ "SIGTERM while webroot files are out: removed" t_webroot_files
+case_ "renew: SIGTERM in the propagation wait: del, exit 143" t_renew
 case_ "the daemon withdraws its challenges on SIGTERM" t_daemon
 lib_finish
