@@ -396,14 +396,13 @@ schedule_order_poll(struct acme_order_run *o, time_t retry_after)
 	o->inflight++;
 }
 
-/* Acts on an order object whatever request returned it. */
+/* Acts on an order object whatever request returned it; nothing more is
+ * asked once the run failed or stopped. */
 static void
 handle_order(struct acme_order_run *o, const struct acme_order *order, time_t retry_after)
 {
 	char why[MESSAGE_LEN];
 
-	/* Failed or stopped while the request was out: nothing more is
-	 * asked. */
 	if (o->failed) {
 		return;
 	}
@@ -619,16 +618,15 @@ resumable(struct acme_order_run *o, const struct acme_reply *reply)
 	return true;
 }
 
-/* newOrder, for a resumed order that could not be taken on. */
+/* newOrder, for a resumed order that could not be taken on (none once
+ * the run stopped). */
 static void
 order_anew(struct acme_order_run *o)
 {
 	o->resuming = false;
-	if (acme_client_post(o->client, acme_client_directory(o->client)->new_order, o->acct->key,
-	                     o->acct->url, o->new_order_payload, on_new_order, o) < 0) {
-		fail(o, ACME_ORDER_FAILED, "%s: cannot send newOrder", o->p.name);
-	} else {
-		o->inflight++;
+	if (!o->failed) {
+		post(o, acme_client_directory(o->client)->new_order, o->new_order_payload,
+		     on_new_order);
 	}
 }
 
@@ -717,9 +715,7 @@ on_new_order(const struct acme_reply *reply, void *arg)
 	o->inflight--;
 	note_reply(o, reply);
 	if (o->resuming && !resumable(o, reply)) {
-		if (!o->failed) {
-			order_anew(o);
-		}
+		order_anew(o);
 	} else if (reply->problem != NULL) {
 		refused(o, reply);
 	} else {
@@ -809,13 +805,7 @@ out:
 void
 acme_order_stop(struct acme_order_run *o)
 {
-	if (o == NULL) {
-		return;
-	}
-	/* Held: done may come from inside (nothing else outstanding), and
-	 * the run is freed after it. */
-	o->inflight++;
 	fail(o, ACME_ORDER_STOPPED, "%s: stopped", o->p.name);
-	o->inflight--;
+	/* The withdrawals that ended at once may have been the last. */
 	maybe_finish(o);
 }
