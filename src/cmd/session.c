@@ -598,6 +598,19 @@ session_finish(struct session *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/* What a signal stops: the runner, else cert --csr's order and its
+ * responder (a present cut short is then withdrawn by the order). */
+static void
+stop_target(struct session_signals *ss)
+{
+	if (ss->runner != NULL) {
+		job_runner_stop(ss->runner, NULL, NULL);
+	} else if (ss->order != NULL) {
+		acme_order_stop(ss->order);
+		challenge_stop(ss->responder);
+	}
+}
+
 /* The first signal stops the runner; the second ends the process now. */
 static void
 on_signal(struct ev_loop *loop, ev_signal *w, int revents)
@@ -613,9 +626,7 @@ on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 	}
 	ss->signum = w->signum;
 	log_warn("stopping: cleaning up the challenges (again to stop at once)");
-	if (ss->runner != NULL) {
-		job_runner_stop(ss->runner, NULL, NULL);
-	}
+	stop_target(ss);
 }
 
 void
@@ -635,7 +646,18 @@ session_signals_runner(struct session_signals *ss, struct job_runner *runner)
 {
 	ss->runner = runner;
 	if (runner != NULL && ss->signum != 0) {
-		job_runner_stop(runner, NULL, NULL);
+		stop_target(ss);
+	}
+}
+
+void
+session_signals_order(struct session_signals *ss, struct acme_order_run *order,
+                      struct challenge *responder)
+{
+	ss->order = order;
+	ss->responder = responder;
+	if (order != NULL && ss->signum != 0) {
+		stop_target(ss);
 	}
 }
 
@@ -649,6 +671,8 @@ session_signals_stop(struct session_signals *ss)
 	ev_signal_stop(ss->loop, &ss->intr);
 	ss->loop = NULL;
 	ss->runner = NULL;
+	ss->order = NULL;
+	ss->responder = NULL;
 }
 
 int

@@ -9,6 +9,7 @@
 #include "acme/acme_account.h"
 #include "acme/acme_account_reg.h"
 #include "acme/acme_client.h"
+#include "acme/acme_order.h"
 #include "cmd/fleet.h"
 #include "conf/conf.h"
 #include "io/http.h"
@@ -178,6 +179,10 @@ struct session_signals {
 	ev_signal term;
 	ev_signal intr;
 	struct job_runner *runner; /* borrowed, or NULL between runners */
+	/* cert --csr: its order (acme_order_stop) and responder
+	 * (challenge_stop), borrowed, or NULL. */
+	struct acme_order_run *order;
+	struct challenge *responder;
 	int signum; /* the first signal caught; 0: none */
 };
 
@@ -188,6 +193,12 @@ void session_signals_start(struct session_signals *ss, struct ev_loop *loop);
  * caught before is acted on now: runner is stopped before it starts a
  * job. */
 void session_signals_runner(struct session_signals *ss, struct job_runner *runner);
+
+/* cert --csr: the order a signal stops from now on, and its responder
+ * (borrowed; order NULL: none, set from the order's done so that no
+ * signal reaches a run that ended). One caught before stops it now. */
+void session_signals_order(struct session_signals *ss, struct acme_order_run *order,
+                           struct challenge *responder);
 
 /* The default actions again; safe on a zeroed one. */
 void session_signals_stop(struct session_signals *ss);

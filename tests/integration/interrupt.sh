@@ -386,6 +386,36 @@ domains = $4
 EOF
 }
 
+# cert --csr (its own order, no runner) stops the same way.
+t_csr()
+{
+	local hook=$T/dns-csr
+
+	make_dns_hook "$hook"
+	dns_opts "$hook"
+	if ! openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$T/csr.key" -out "$T/csr.pem" -subj /CN=late.csr.example \
+		-addext subjectAltName=DNS:late.csr.example 2>/dev/null; then
+		fail "harness: openssl req failed"
+		return
+	fi
+	start_bg HOOK_LATE=1 -- cert --csr "$T/csr.pem" --cert-path "$T/csr-cert.pem" \
+		"${DNS_OPTS[@]}"
+	if ! wait_until 60 in_wait late.csr.example; then
+		fail "never in the propagation wait: $(tail -n 5 "$T/bg.err")"
+		stop_bg KILL
+		return
+	fi
+	stop_bg TERM
+	expect_status 143
+	expect_stderr_contains "stopping: cleaning up the challenges"
+	expect_del "$hook" _acme-challenge.late.csr.example.
+	expect_not_served _acme-challenge.late.csr.example.
+	if [[ -e $T/csr-cert.pem ]]; then
+		fail "a certificate was written"
+	fi
+}
+
 # renew stops the same way as cert.
 t_renew()
 {
@@ -443,6 +473,7 @@ case_ "the next run resumes the order and gets the certificate" t_resume_complet
 case_ "a second signal ends it at once" t_twice
 case_ "SIGTERM inside a slow http-hook add: killed, every del runs" t_http_hook_killed
 case_ "SIGTERM while webroot files are out: removed" t_webroot_files
+case_ "cert --csr: SIGTERM in the propagation wait: del, exit 143" t_csr
 case_ "renew: SIGTERM in the propagation wait: del, exit 143" t_renew
 case_ "the daemon withdraws its challenges on SIGTERM" t_daemon
 lib_finish
