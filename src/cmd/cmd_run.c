@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "conf/ca.h"
@@ -478,7 +479,12 @@ on_stop(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	struct daemon *d = w->data;
 
-	if (d->stopping || d->runner == NULL || job_runner_active(d->runner) == 0) {
+	if (d->stopping) {
+		log_warn("stopping at once (signal %d): challenges may be left in place",
+		         w->signum);
+		_exit(d->rc);
+	}
+	if (d->runner == NULL || job_runner_active(d->runner) == 0) {
 		log_info("stopping (signal %d)", w->signum);
 		notify_send("STOPPING=1");
 		ev_break(loop, EVBREAK_ALL);
@@ -696,6 +702,11 @@ run(struct cli *cli)
 	start(&d);
 	if (d.rc == CLI_EXIT_OK) {
 		ev_run(d.loop, 0);
+	}
+	/* The orders a signal stopped are out of the batch: the post-hook
+	 * brings back what the pre-hook stopped. */
+	if (d.stopping) {
+		(void)batch_hooks_finish(d.batch);
 	}
 out:
 	/* Before the runner and the schedule it reads go. */

@@ -365,11 +365,14 @@ EOF
 	fi
 }
 
-# conf_dns DIR HOOK CERT NAME: DIR/acmed.conf for Pebble, dns-01 through
-# HOOK, with [cert CERT] for NAME.
+# conf_dns DIR HOOK CERT NAME [LINE...]: DIR/acmed.conf for Pebble, dns-01
+# through HOOK, the global LINEs, and [cert CERT] for NAME.
 conf_dns()
 {
+	local extra
+
 	mkdir -p "$1"
+	extra=$(printf '%s\n' "${@:5}")
 	cat >"$1/acmed.conf" <<EOF
 ca = $PEBBLE_DIR_URL
 ca-file = $PEBBLE_CA_FILE
@@ -380,6 +383,7 @@ challenge = dns-01
 dns-hook = $2
 dns-resolver = $PEBBLE_DNS_SERVER
 dns-propagation-timeout = 600
+$extra
 
 [cert $3]
 domains = $4
@@ -443,7 +447,10 @@ t_daemon()
 	local d=$T/daemon hook=$T/dns-daemon
 
 	make_dns_hook "$hook"
-	conf_dns "$d" "$hook" dmn late.dmn.example
+	printf '#!/bin/sh\necho "$ACMED_HOOK" >>"%s"\n' "$T/batch.log" >"$T/batch"
+	chmod 755 "$T/batch"
+	: >"$T/batch.log"
+	conf_dns "$d" "$hook" dmn late.dmn.example "pre-hook = $T/batch" "post-hook = $T/batch"
 	start_bg HOOK_LATE=1 -- run -c "$d/acmed.conf"
 	if ! wait_until 60 in_wait late.dmn.example; then
 		fail "never in the propagation wait: $(tail -n 5 "$T/bg.err")"
@@ -456,6 +463,10 @@ t_daemon()
 	expect_del "$hook" _acme-challenge.late.dmn.example.
 	expect_not_served _acme-challenge.late.dmn.example.
 	expect_file "$d/state/certs/dmn/pending.key"
+	# The web server the pre-hook stopped comes back.
+	if [[ $(tr '\n' ' ' <"$T/batch.log") != "pre post " ]]; then
+		fail "pre-hook and post-hook: $(tr '\n' ' ' <"$T/batch.log")"
+	fi
 }
 
 if ! pebble_start; then
