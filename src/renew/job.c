@@ -604,6 +604,7 @@ job_stop(struct job *job, void (*stopped)(void *arg), void *arg)
 		return 0;
 	}
 	rc = issue_stop(job->issue, stopped, arg);
+	job->stopped = rc != 0;
 	if (rc != 0 && job->lock_wait.loop != NULL) {
 		/* Waiting for another process's lock: it decides nothing any
 		 * more. */
