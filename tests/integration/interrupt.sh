@@ -36,10 +36,11 @@ ca_opts()
 		--agree-tos)
 }
 
-# How many newOrder requests reached Pebble.
+# How many orders Pebble made (a newOrder refused with badNonce and sent
+# again is one).
 new_orders()
 {
-	grep -c 'POST /order-plz' "$PEBBLE_WORKDIR/pebble.log"
+	grep -c 'Added order' "$PEBBLE_WORKDIR/pebble.log"
 }
 
 # served NAME: the TXT values challtestsrv serves for NAME (one line each).
