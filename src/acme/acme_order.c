@@ -396,12 +396,16 @@ schedule_order_poll(struct acme_order_run *o, time_t retry_after)
 	o->inflight++;
 }
 
-/* Acts on an order object whatever request returned it. */
+/* Acts on an order object whatever request returned it; nothing more is
+ * asked once the run failed or stopped. */
 static void
 handle_order(struct acme_order_run *o, const struct acme_order *order, time_t retry_after)
 {
 	char why[MESSAGE_LEN];
 
+	if (o->failed) {
+		return;
+	}
 	switch (order->status) {
 	case ACME_STATUS_VALID:
 		free(o->cert_url);
@@ -614,16 +618,15 @@ resumable(struct acme_order_run *o, const struct acme_reply *reply)
 	return true;
 }
 
-/* newOrder, for a resumed order that could not be taken on. */
+/* newOrder, for a resumed order that could not be taken on (none once
+ * the run stopped). */
 static void
 order_anew(struct acme_order_run *o)
 {
 	o->resuming = false;
-	if (acme_client_post(o->client, acme_client_directory(o->client)->new_order, o->acct->key,
-	                     o->acct->url, o->new_order_payload, on_new_order, o) < 0) {
-		fail(o, ACME_ORDER_FAILED, "%s: cannot send newOrder", o->p.name);
-	} else {
-		o->inflight++;
+	if (!o->failed) {
+		post(o, acme_client_directory(o->client)->new_order, o->new_order_payload,
+		     on_new_order);
 	}
 }
 
@@ -797,4 +800,12 @@ acme_order_start(struct ev_loop *loop, struct acme_client *client,
 out:
 	free(text);
 	return o;
+}
+
+void
+acme_order_stop(struct acme_order_run *o)
+{
+	fail(o, ACME_ORDER_STOPPED, "%s: stopped", o->p.name);
+	/* The withdrawals that ended at once may have been the last. */
+	maybe_finish(o);
 }

@@ -18,6 +18,8 @@
 
 /* rc of acme_order_done_fn */
 enum acme_order_result {
+	/* acme_order_stop: its owner stops; nothing failed at the CA */
+	ACME_ORDER_STOPPED = -8,
 	/* Refused with rateLimited (its Retry-After the done callback's) */
 	ACME_ORDER_RATE_LIMITED = -7,
 	/* The CA failed: no answer, 5xx after the retries, serverInternal;
@@ -100,6 +102,15 @@ struct acme_order_run *acme_order_start(struct ev_loop *loop, struct acme_client
  * presented stays presented (a stopping daemon does not wait for
  * hooks). */
 void acme_order_abandon(struct acme_order_run *o);
+
+/* Its owner stops (a signal): nothing more is asked of the CA, the waits
+ * for polls end, every challenge presented is withdrawn (one whose present
+ * is on its way once it ends: challenge_stop makes that soon), and done is
+ * called with ACME_ORDER_STOPPED once nothing is outstanding, possibly
+ * before this returns. The order stays at the CA, for a later run to
+ * resume (its URL was given to on_url). After another failure, done comes
+ * with that one. Does nothing once done was called. */
+void acme_order_stop(struct acme_order_run *o);
 
 const char *acme_order_step_name(enum acme_order_step step);
 

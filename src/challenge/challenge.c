@@ -167,3 +167,11 @@ challenge_destroy(struct challenge *ch)
 	ch->key = NULL;
 	ch->ops->destroy(ch);
 }
+
+void
+challenge_stop(struct challenge *ch)
+{
+	if (ch != NULL && ch->ops->stop != NULL) {
+		ch->ops->stop(ch);
+	}
+}

@@ -91,6 +91,9 @@ struct challenge_ops {
 	int (*cleanup)(struct challenge *ch, const struct challenge_task *task,
 	               challenge_done_fn done, void *arg);
 	void (*destroy)(struct challenge *ch);
+	/* Ends the presents on their way (see challenge_stop); NULL for a
+	 * responder whose presents end at once. */
+	void (*stop)(struct challenge *ch);
 };
 
 /* Each responder's struct starts with this, set up by challenge_init. */
@@ -107,6 +110,14 @@ void challenge_init(struct challenge *ch, const struct challenge_ops *ops, struc
 
 /* Drops the calls challenge_defer has not made yet, then frees ch. */
 void challenge_destroy(struct challenge *ch);
+
+/* Its owner stops (a signal): every present on its way ends soon, its
+ * done called from the loop with -1 ("stopped"), after the hook it runs was
+ * killed (the hook timeout's way: SIGTERM, then SIGKILL) or the wait it was
+ * in (propagation, dns-wait) cut short; what was set meanwhile is removed
+ * by the cleanup the caller then asks for, as after any failure. Cleanups
+ * on their way go on. Safe on NULL. */
+void challenge_stop(struct challenge *ch);
 
 /* Lets ch ask r (copied) for answers it does not hold; r NULL: no more.
  * Only the built-in responders ask; the others ignore it. Set it while

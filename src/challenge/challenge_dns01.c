@@ -57,6 +57,7 @@ struct call {
 	struct ev_timer wait;
 	challenge_done_fn done;
 	void *arg;
+	bool stopped; /* challenge_stop: an add ends with -1 at its next step */
 };
 
 static struct entry *
@@ -120,7 +121,14 @@ static void
 on_wait(struct ev_loop *loop, struct ev_timer *w, int revents)
 {
 	struct call *call = w->data;
+	char text[DNS01_MESSAGE];
 
+	if (call->stopped) {
+		snprintf(text, sizeof(text), "dns-01: %s: stopped",
+		         call->e->target != NULL ? call->e->target : call->task.txt_name);
+		call_finish(call, -1, text);
+		return;
+	}
 	log_debug("dns-01: %s: done waiting (dns-wait)", call->e->target);
 	call_finish(call, 0, NULL);
 }
@@ -160,6 +168,9 @@ on_set(int rc, const char *message, void *arg)
 
 	if (rc < 0 || !call->add) {
 		call_finish(call, rc, message);
+	} else if (call->stopped) {
+		/* Set, and removed by the cleanup that follows. */
+		on_wait(r->base.loop, &call->wait, EV_TIMER);
 	} else if (r->propagation_s <= 0) {
 		after_check(call);
 	} else if (dns01_check_start(r->base.loop, r->dns, r->resolvers, r->propagation_servers,
@@ -371,6 +382,46 @@ dns01_cleanup(struct challenge *ch, const struct challenge_task *task, challenge
 	return run(ch, false, task, done, arg);
 }
 
+/* challenge_ops.stop: a lookup or a propagation check is dropped and the
+ * add ends from the loop (the wait timer at 0); a dns-wait is cut short;
+ * an add the setter runs is the setter's to end. Cleanups go on. */
+static void
+dns01_stop(struct challenge *ch)
+{
+	struct responder *r = (struct responder *)ch;
+	struct list_node *n, *tmp;
+	bool setting = false;
+
+	list_for_each(&r->calls, n, tmp)
+	{
+		struct call *call = list_entry(n, struct call, node);
+		bool waiting =
+		        call->lookup != NULL || call->check != NULL || ev_is_active(&call->wait);
+
+		if (!call->add || call->stopped) {
+			continue;
+		}
+		call->stopped = true;
+		if (!waiting) {
+			setting = true;
+			continue;
+		}
+		if (call->check != NULL) {
+			log_info("dns-01: %s: propagation wait stopped", call->e->target);
+		}
+		dns01_lookup_cancel(call->lookup);
+		call->lookup = NULL;
+		dns01_check_cancel(call->check);
+		call->check = NULL;
+		ev_timer_stop(r->base.loop, &call->wait);
+		ev_timer_set(&call->wait, 0., 0.);
+		ev_timer_start(r->base.loop, &call->wait);
+	}
+	if (setting && r->setter->stop != NULL) {
+		r->setter->stop(r->ctx);
+	}
+}
+
 static void
 dns01_destroy(struct challenge *ch)
 {
@@ -425,6 +476,7 @@ challenge_dns01_flow_create(struct ev_loop *loop, const struct challenge_dns01_s
 	        .type = CHALLENGE_TYPE_DNS01,
 	        .present = dns01_present,
 	        .cleanup = dns01_cleanup,
+	        .stop = dns01_stop,
 	        .destroy = dns01_destroy,
 	};
 	challenge_init(&r->base, &r->ops, loop);
@@ -495,11 +547,18 @@ hook_destroy(void *ctx)
 	challenge_destroy(ctx);
 }
 
+static void
+hook_setter_stop(void *ctx)
+{
+	challenge_stop(ctx);
+}
+
 static const struct challenge_dns01_setter hook_setter = {
         .name = "dns-hook",
         .needs_zone = false,
         .set = hook_set,
         .destroy = hook_destroy,
+        .stop = hook_setter_stop,
 };
 
 struct challenge *

@@ -34,6 +34,10 @@ struct challenge_dns01_setter {
 	           challenge_done_fn done, void *arg);
 	/* Drops what is in flight without calling done, frees ctx. */
 	void (*destroy)(void *ctx);
+	/* The responder stops (challenge_stop): adds on their way end soon,
+	 * done -1 as ever; NULL when they end in bounded time anyway (an RFC
+	 * 2136 update: its own tries). */
+	void (*stop)(void *ctx);
 };
 
 /* A dns-01 responder running the flow with setter (static) and ctx

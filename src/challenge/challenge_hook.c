@@ -21,6 +21,7 @@ struct call {
 	void *arg;
 	char *what; /* "dns-hook PROG add NAME" */
 	bool waits; /* an add: wait_s before done */
+	bool stopped; /* challenge_stop: done with -1 as soon as it can */
 };
 
 struct responder {
@@ -94,6 +95,10 @@ on_wait(struct ev_loop *loop, struct ev_timer *w, int revents)
 {
 	struct call *call = w->data;
 
+	if (call->stopped) {
+		call_finish(call, -1, "stopped");
+		return;
+	}
 	log_debug("%s: done waiting", call->what);
 	call_finish(call, 0, NULL);
 }
@@ -106,7 +111,12 @@ on_hook(int status, const char *why, const char *output, void *arg)
 	char message[CHALLENGE_HOOK_MAX_MESSAGE];
 
 	call->hook = NULL; /* freed by hook.c after this returns */
-	if (status != 0) {
+	if (call->stopped) {
+		/* An add that ended anyway: what it set is removed by the
+		 * cleanup that follows the failure. */
+		snprintf(message, sizeof(message), "%s: stopped", call->what);
+		call_finish(call, -1, message);
+	} else if (status != 0) {
 		failure(message, sizeof(message), call->what, why, output);
 		call_finish(call, -1, message);
 	} else if (call->waits && hr->wait_s > 0) {
@@ -259,6 +269,33 @@ hook_cleanup(struct challenge *ch, const struct challenge_task *task, challenge_
 	return run(ch, "del", task, done, arg);
 }
 
+/* challenge_ops.stop: an add still running gets the timeout's way out;
+ * one in its wait ends from the loop. A del goes on: it is the cleanup. */
+static void
+hook_stop_presents(struct challenge *ch)
+{
+	struct responder *hr = (struct responder *)ch;
+	struct list_node *n, *tmp;
+
+	list_for_each(&hr->calls, n, tmp)
+	{
+		struct call *call = list_entry(n, struct call, node);
+
+		if (!call->waits || call->stopped) {
+			continue;
+		}
+		call->stopped = true;
+		if (call->hook != NULL) {
+			log_info("%s: stopping it", call->what);
+			hook_stop(call->hook);
+		} else {
+			ev_timer_stop(hr->base.loop, &call->wait);
+			ev_timer_set(&call->wait, 0., 0.);
+			ev_timer_start(hr->base.loop, &call->wait);
+		}
+	}
+}
+
 static void
 hook_destroy(struct challenge *ch)
 {
@@ -303,6 +340,7 @@ challenge_hook_create(struct ev_loop *loop, const struct challenge_hook_kind *ki
 	        .type = kind->type,
 	        .present = hook_present,
 	        .cleanup = hook_cleanup,
+	        .stop = hook_stop_presents,
 	        .destroy = hook_destroy,
 	};
 	challenge_init(&hr->base, &hr->ops, loop);

@@ -295,10 +295,12 @@ issue(struct cli *cli, const char *name, const struct conf_settings *settings,
 	struct policy_decision d;
 	struct job_runner *runner = NULL;
 	struct batch_hooks *batch = NULL;
+	struct session_signals sig;
 	const char *ca_url = session_ca_url(settings);
 	bool need_ca;
 	int rc;
 
+	memset(&sig, 0, sizeof(sig));
 	memset(&req, 0, sizeof(req));
 	memset(&more, 0, sizeof(more));
 	/* A dry run orders whatever is installed. */
@@ -334,9 +336,19 @@ issue(struct cli *cli, const char *name, const struct conf_settings *settings,
 	if (runner == NULL || job_runner_add(runner, name, settings, &req) < 0) {
 		goto out;
 	}
+	/* From here a signal withdraws what the order presented before the
+	 * command ends (acmed(8) SIGNALS). */
+	session_signals_start(&sig, s.loop);
+	session_signals_runner(&sig, runner);
 	job_runner_run(runner);
-	/* After the order, failed or not: the web server comes back. */
-	if (batch_hooks_finish(batch) < 0) {
+	session_signals_runner(&sig, NULL);
+	/* After the order, failed, stopped or not: the web server comes
+	 * back. */
+	if (batch_hooks_finish(batch) < 0 && session_signals_exit(&sig) == 0) {
+		goto out;
+	}
+	if (session_signals_exit(&sig) != 0) {
+		rc = session_signals_exit(&sig);
 		goto out;
 	}
 	if (dr != NULL) {
@@ -358,6 +370,7 @@ issue(struct cli *cli, const char *name, const struct conf_settings *settings,
 	}
 	rc = CLI_EXIT_OK;
 out:
+	session_signals_stop(&sig);
 	job_runner_destroy(runner);
 	batch_hooks_destroy(batch);
 	session_more_finish(&more);

@@ -35,6 +35,7 @@ struct csr_file {
 
 /* What the order ended with. */
 struct csr_order {
+	struct session_signals *sig; /* told when the run ends */
 	bool done;
 	int rc;
 	char message[1024];
@@ -49,6 +50,8 @@ on_order(int rc, const char *message, const char *pem, size_t pem_len, time_t re
 	struct csr_order *o = arg;
 
 	(void)retry_after;
+	/* The run is gone after this: no signal may stop it. */
+	session_signals_order(o->sig, NULL, NULL);
 	o->done = true;
 	o->rc = rc;
 	snprintf(o->message, sizeof(o->message), "%s", message != NULL ? message : "");
@@ -241,6 +244,7 @@ order(struct session *s, const struct csr_file *c, const struct conf_settings *s
 {
 	struct acme_order_params params;
 	struct challenge *responder = challenge_create(s->loop, settings);
+	struct acme_order_run *run;
 	int rc = -1;
 
 	if (responder == NULL) {
@@ -256,9 +260,11 @@ order(struct session *s, const struct csr_file *c, const struct conf_settings *s
 	params.profile = settings->profile;
 	params.chain.issuer = settings->preferred_chain;
 	params.chain.shortest = settings->chain == CONF_CHAIN_SHORTEST;
-	if (acme_order_start(s->loop, s->acme, &s->acct, &params, on_order, NULL, o) == NULL) {
+	run = acme_order_start(s->loop, s->acme, &s->acct, &params, on_order, NULL, o);
+	if (run == NULL) {
 		goto out;
 	}
+	session_signals_order(o->sig, run, responder);
 	while (!o->done) {
 		ev_run(s->loop, EVRUN_ONCE);
 	}
@@ -280,10 +286,13 @@ cmd_cert_csr(struct cli *cli)
 	struct conf conf;
 	struct conf_settings settings;
 	struct session s;
+	struct session_signals sig;
 	int rc = CLI_EXIT_USAGE;
 
 	memset(&c, 0, sizeof(c));
 	memset(&o, 0, sizeof(o));
+	memset(&sig, 0, sizeof(sig));
+	o.sig = &sig;
 	memset(&settings, 0, sizeof(settings));
 	memset(&s, 0, sizeof(s));
 	conf_init(&conf);
@@ -318,11 +327,18 @@ cmd_cert_csr(struct cli *cli)
 		goto out;
 	}
 	rc = CLI_EXIT_FAILURE;
-	if (order(&s, &c, &settings, &o) < 0 || write_files(cli, &c, &o, &settings) < 0) {
+	/* A signal withdraws what the order presented (acmed(8) SIGNALS). */
+	session_signals_start(&sig, s.loop);
+	if (order(&s, &c, &settings, &o) < 0 || session_signals_exit(&sig) != 0 ||
+	    write_files(cli, &c, &o, &settings) < 0) {
 		goto out;
 	}
 	rc = CLI_EXIT_OK;
 out:
+	session_signals_stop(&sig);
+	if (session_signals_exit(&sig) != 0) {
+		rc = session_signals_exit(&sig);
+	}
 	free(o.pem);
 	free(c.der);
 	ident_list_free(c.ids, c.n_ids);

@@ -58,7 +58,7 @@ needs_ca(const struct group *g, const char *state_dir, const char *ca_url, bool 
  * job's outcome. */
 static int
 renew_group(struct group *g, bool force, struct batch_hooks *batch, unsigned long counts[JOB__MAX],
-            struct dry_run *dr, struct cmd_watch *w)
+            struct dry_run *dr, struct cmd_watch *w, struct session_signals *sig)
 {
 	struct session s;
 	struct job_runner_config config;
@@ -120,7 +120,9 @@ renew_group(struct group *g, bool force, struct batch_hooks *batch, unsigned lon
 			counts[JOB_FAILED]++;
 		}
 	}
+	session_signals_runner(sig, runner);
 	job_runner_run(runner);
+	session_signals_runner(sig, NULL);
 	if (s.http != NULL) {
 		http_get_stats(s.http, &stats);
 		log_debug("%s: %lu HTTP requests, %lu new connections", config.ca_url,
@@ -371,9 +373,14 @@ renew_groups(struct groups *gs, bool force, bool quiet, struct dry_run *dr, stru
 	int worst = CLI_EXIT_OK;
 	/* The hooks are global: once around every group's orders. */
 	struct batch_hooks *batch = gs->n > 0 ? cmd_batch_hooks(&gs->list[0].settings[0]) : NULL;
+	struct session_signals sig;
 
-	for (size_t k = 0; k < gs->n; k++) {
-		int grc = renew_group(&gs->list[k], force || dr != NULL, batch, counts, dr, w);
+	/* A signal withdraws what the orders presented and ends the run
+	 * after its group (acmed(8) SIGNALS). */
+	session_signals_start(&sig, ev_default_loop(EVFLAG_AUTO));
+	for (size_t k = 0; k < gs->n && session_signals_exit(&sig) == 0; k++) {
+		int grc =
+		        renew_group(&gs->list[k], force || dr != NULL, batch, counts, dr, w, &sig);
 
 		if (grc > worst) {
 			worst = grc;
@@ -383,6 +390,7 @@ renew_groups(struct groups *gs, bool force, bool quiet, struct dry_run *dr, stru
 		worst = CLI_EXIT_FAILURE;
 	}
 	batch_hooks_destroy(batch);
+	session_signals_stop(&sig);
 	/* A dry run counts what a real run would have done (its jobs all
 	 * issued, in a folder of their own). */
 	if (dr != NULL) {
@@ -395,7 +403,8 @@ renew_groups(struct groups *gs, bool force, bool quiet, struct dry_run *dr, stru
 	/* A certificate held by its backoff is still failing: a timer that
 	 * alerts on failure keeps alerting until it is fixed (nothing reached
 	 * the CA for it). */
-	return worst != CLI_EXIT_OK                                 ? worst
+	return session_signals_exit(&sig) != 0                      ? session_signals_exit(&sig)
+	       : worst != CLI_EXIT_OK                               ? worst
 	       : counts[JOB_FAILED] > 0 || counts[JOB_DEFERRED] > 0 ? CLI_EXIT_FAILURE
 	                                                            : CLI_EXIT_OK;
 }

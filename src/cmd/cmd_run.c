@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "conf/ca.h"
@@ -461,15 +462,39 @@ fatal:
 	ev_break(d->loop, EVBREAK_ALL);
 }
 
+/* The runner's stop is over: every challenge withdrawn. */
+static void
+on_runner_stopped(void *arg)
+{
+	struct daemon *d = arg;
+
+	ev_break(d->loop, EVBREAK_ALL);
+}
+
+/* The first signal withdraws what the running orders presented (their
+ * orders kept for the next start), then the daemon ends; a second ends it
+ * at once. */
 static void
 on_stop(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	struct daemon *d = w->data;
 
-	log_info("stopping (signal %d)", w->signum);
+	if (d->stopping) {
+		log_warn("stopping at once (signal %d): challenges may be left in place",
+		         w->signum);
+		_exit(d->rc);
+	}
+	if (d->runner == NULL || job_runner_active(d->runner) == 0) {
+		log_info("stopping (signal %d)", w->signum);
+		notify_send("STOPPING=1");
+		ev_break(loop, EVBREAK_ALL);
+		return;
+	}
+	d->stopping = true;
+	log_info("stopping (signal %d): cleaning up the challenges (again to stop at once)",
+	         w->signum);
 	notify_send("STOPPING=1");
-	ev_break(loop, EVBREAK_ALL);
-	(void)d;
+	job_runner_stop(d->runner, on_runner_stopped, d);
 }
 
 /* pre-hook, post-hook and hook-timeout from a reloaded configuration: for
@@ -677,6 +702,11 @@ run(struct cli *cli)
 	start(&d);
 	if (d.rc == CLI_EXIT_OK) {
 		ev_run(d.loop, 0);
+	}
+	/* The orders a signal stopped are out of the batch: the post-hook
+	 * brings back what the pre-hook stopped. */
+	if (d.stopping) {
+		(void)batch_hooks_finish(d.batch);
 	}
 out:
 	/* Before the runner and the schedule it reads go. */

@@ -73,6 +73,7 @@ struct daemon {
 	bool starting; /* in start(), which runs the loop while it waits */
 	ev_signal sigterm;
 	ev_signal sigint;
+	bool stopping; /* a signal stops the runner (job_runner_stop) */
 	ev_signal sighup;
 	struct daemon_notify notify;
 	int rc;

@@ -1,9 +1,11 @@
 #include "cmd/session.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "conf/ca.h"
 #include "base/log.h"
@@ -594,4 +596,87 @@ session_finish(struct session *s)
 		free(s->fleet);
 	}
 	memset(s, 0, sizeof(*s));
+}
+
+/* What a signal stops: the runner, else cert --csr's order and its
+ * responder (a present cut short is then withdrawn by the order). */
+static void
+stop_target(struct session_signals *ss)
+{
+	if (ss->runner != NULL) {
+		job_runner_stop(ss->runner, NULL, NULL);
+	} else if (ss->order != NULL) {
+		acme_order_stop(ss->order);
+		challenge_stop(ss->responder);
+	}
+}
+
+/* The first signal stops the runner; the second ends the process now. */
+static void
+on_signal(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct session_signals *ss = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (ss->signum != 0) {
+		log_warn("stopping at once (signal %d): challenges may be left in place",
+		         w->signum);
+		_exit(128 + ss->signum);
+	}
+	ss->signum = w->signum;
+	log_warn("stopping: cleaning up the challenges (again to stop at once)");
+	stop_target(ss);
+}
+
+void
+session_signals_start(struct session_signals *ss, struct ev_loop *loop)
+{
+	memset(ss, 0, sizeof(*ss));
+	ss->loop = loop;
+	ev_signal_init(&ss->term, on_signal, SIGTERM);
+	ev_signal_init(&ss->intr, on_signal, SIGINT);
+	ss->term.data = ss->intr.data = ss;
+	ev_signal_start(loop, &ss->term);
+	ev_signal_start(loop, &ss->intr);
+}
+
+void
+session_signals_runner(struct session_signals *ss, struct job_runner *runner)
+{
+	ss->runner = runner;
+	if (runner != NULL && ss->signum != 0) {
+		stop_target(ss);
+	}
+}
+
+void
+session_signals_order(struct session_signals *ss, struct acme_order_run *order,
+                      struct challenge *responder)
+{
+	ss->order = order;
+	ss->responder = responder;
+	if (order != NULL && ss->signum != 0) {
+		stop_target(ss);
+	}
+}
+
+void
+session_signals_stop(struct session_signals *ss)
+{
+	if (ss->loop == NULL) {
+		return;
+	}
+	ev_signal_stop(ss->loop, &ss->term);
+	ev_signal_stop(ss->loop, &ss->intr);
+	ss->loop = NULL;
+	ss->runner = NULL;
+	ss->order = NULL;
+	ss->responder = NULL;
+}
+
+int
+session_signals_exit(const struct session_signals *ss)
+{
+	return ss->signum != 0 ? 128 + ss->signum : 0;
 }

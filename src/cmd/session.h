@@ -9,6 +9,7 @@
 #include "acme/acme_account.h"
 #include "acme/acme_account_reg.h"
 #include "acme/acme_client.h"
+#include "acme/acme_order.h"
 #include "cmd/fleet.h"
 #include "conf/conf.h"
 #include "io/http.h"
@@ -166,6 +167,45 @@ enum session_result session_more_retry(struct session_more *m, size_t i,
 
 /* Frees m's sessions; safe on a zeroed one. */
 void session_more_finish(struct session_more *m);
+
+/* SIGTERM and SIGINT while a one-shot command (cert, renew) has jobs that
+ * may present challenges. The first stops the runner (job_runner_stop:
+ * the challenges withdrawn, the order kept for the next run), said in one
+ * line; the command then ends with session_signals_exit. A second exits at
+ * once with the same status. Outside start..stop the signals keep their
+ * default action (nothing is presented then). */
+struct session_signals {
+	struct ev_loop *loop;
+	ev_signal term;
+	ev_signal intr;
+	struct job_runner *runner; /* borrowed, or NULL between runners */
+	/* cert --csr: its order (acme_order_stop) and responder
+	 * (challenge_stop), borrowed, or NULL. */
+	struct acme_order_run *order;
+	struct challenge *responder;
+	int signum; /* the first signal caught; 0: none */
+};
+
+/* Catches the two signals on loop from now on. */
+void session_signals_start(struct session_signals *ss, struct ev_loop *loop);
+
+/* The runner a signal stops from now on (borrowed; NULL: none). One
+ * caught before is acted on now: runner is stopped before it starts a
+ * job. */
+void session_signals_runner(struct session_signals *ss, struct job_runner *runner);
+
+/* cert --csr: the order a signal stops from now on, and its responder
+ * (borrowed; order NULL: none, set from the order's done so that no
+ * signal reaches a run that ended). One caught before stops it now. */
+void session_signals_order(struct session_signals *ss, struct acme_order_run *order,
+                           struct challenge *responder);
+
+/* The default actions again; safe on a zeroed one. */
+void session_signals_stop(struct session_signals *ss);
+
+/* The exit status a signal caught asks for, 128 + its number (130 for
+ * SIGINT, 143 for SIGTERM), or 0 when none came. */
+int session_signals_exit(const struct session_signals *ss);
 
 /* Frees everything; safe on a zeroed or finished session. */
 void session_finish(struct session *s);

@@ -42,6 +42,7 @@ struct hook {
 	bool exited;
 	bool timed_out;
 	bool killed; /* SIGKILL sent: stop waiting for the output */
+	bool stopped; /* hook_stop: its owner stops, the timeout's way out */
 	int wstatus;
 	hook_done_fn done;
 	void *arg;
@@ -114,6 +115,8 @@ finish(struct hook *h)
 	h->out[h->out_len] = '\0';
 	if (err != 0) {
 		snprintf(why, sizeof(why), "cannot run: %s", strerror(err));
+	} else if (h->stopped) {
+		snprintf(why, sizeof(why), "stopped");
 	} else if (h->timed_out) {
 		snprintf(why, sizeof(why), "killed after %g s timeout", h->timeout_s);
 	} else if (WIFEXITED(h->wstatus)) {
@@ -487,6 +490,19 @@ out:
 		h = NULL;
 	}
 	return h;
+}
+
+void
+hook_stop(struct hook *hook)
+{
+	if (hook == NULL || hook->exited || hook->stage != HOOK_STAGE_RUNNING) {
+		return;
+	}
+	hook->stopped = true;
+	/* The timeout's way out, started now: SIGTERM, then SIGKILL after
+	 * the grace. */
+	ev_timer_stop(hook->loop, &hook->timer);
+	on_timer(hook->loop, &hook->timer, EV_TIMER);
 }
 
 void

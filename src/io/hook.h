@@ -37,6 +37,12 @@ struct hook *hook_run_input(struct ev_loop *loop, char *const argv[], char *cons
                             const char *input, size_t input_len, double timeout_s,
                             hook_done_fn done, void *arg);
 
+/* Its owner stops (a signal): the program's process group gets what a
+ * timeout gives it, now (SIGTERM, SIGKILL after the grace), and done comes
+ * as for a timeout, why "stopped". Does nothing once the program exited or
+ * is being killed already. */
+void hook_stop(struct hook *hook);
+
 /* Kills the hook's process group and frees it without calling done. */
 void hook_cancel(struct hook *hook);
 

@@ -19,6 +19,9 @@ struct issue {
 	struct acme_order_run *order; /* running, or NULL */
 	struct list_node account_wait; /* in sh->account_waiters */
 	bool account_retried;
+	/* issue_stop's: called when the order stopped, instead of done */
+	void (*stopped)(void *arg);
+	void *stopped_arg;
 };
 
 static void start_order(struct issue *is);
@@ -104,6 +107,12 @@ on_order(int rc, const char *message, const char *pem, size_t pem_len, time_t re
 		snprintf(is->sh->silent_why, sizeof(is->sh->silent_why), "%s", message);
 	}
 	gate_leave(&is->sh->order_gate, &is->gate);
+	if (is->stopped != NULL) {
+		/* Whatever it ended with: nothing more is ordered, the next
+		 * run resumes the order. */
+		is->stopped(is->stopped_arg);
+		return;
+	}
 	if (rc == ACME_ORDER_NO_ACCOUNT && !is->account_retried) {
 		register_again(is);
 		return;
@@ -246,6 +255,18 @@ issue_again(struct issue *is)
 	is->key = NULL;
 	is->params.cert_key = NULL;
 	issue_run(is);
+}
+
+int
+issue_stop(struct issue *is, void (*stopped)(void *arg), void *arg)
+{
+	if (is == NULL || is->order == NULL) {
+		return 1;
+	}
+	is->stopped = stopped;
+	is->stopped_arg = arg;
+	acme_order_stop(is->order);
+	return 0;
 }
 
 void

@@ -81,6 +81,15 @@ void issue_run(struct issue *is);
  * is installed already). Same contract as issue_run. */
 void issue_again(struct issue *is);
 
+/* Its runner stops (a signal): the order on its way is stopped
+ * (acme_order_stop: its challenges withdrawn, the order left at the CA for
+ * the next run) and stopped(arg) is called once that is over, instead of
+ * done; the callee may destroy the issue. Returns 0 when stopped will be
+ * called (possibly before this returns), 1 when no order is on its way
+ * (a key being made, the gate or the account waited for: nothing to
+ * withdraw; stopped is not called). */
+int issue_stop(struct issue *is, void (*stopped)(void *arg), void *arg);
+
 /* Frees it, leaving the gate to the next; safe on NULL. An order still
  * running is abandoned (acme_order_abandon: only when its runner ends). */
 void issue_destroy(struct issue *is);

@@ -595,6 +595,29 @@ job_start(struct job *job)
 	lock_wait_start(&job->lock_wait);
 }
 
+int
+job_stop(struct job *job, void (*stopped)(void *arg), void *arg)
+{
+	int rc;
+
+	if (job->installed || job->deploying) {
+		return 0;
+	}
+	rc = issue_stop(job->issue, stopped, arg);
+	job->stopped = rc != 0;
+	if (rc != 0 && job->lock_wait.loop != NULL) {
+		/* Waiting for another process's lock: it decides nothing any
+		 * more. */
+		lock_wait_stop(&job->lock_wait);
+	}
+	if (rc != 0 && job->batch_entered) {
+		/* It will not order: the post-hook need not wait for it. */
+		batch_hooks_leave(job->sh->batch, job);
+		job->batch_entered = false;
+	}
+	return rc;
+}
+
 void
 job_destroy(struct job *job)
 {

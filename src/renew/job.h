@@ -131,6 +131,18 @@ struct job *job_create(struct job_shared *sh, const char *name, const struct con
 /* Takes the lock and goes on from the loop. */
 void job_start(struct job *job);
 
+/* Its runner stops (a signal). A job whose order is on its way has it
+ * stopped (issue_stop: the challenges withdrawn), records nothing, so that
+ * state.json keeps the order and pending.key for the next run as after a
+ * kill, and calls stopped(arg) once that is over; the callee destroys the
+ * job. A job that installed or deploys goes on to its end (the finished
+ * callback, as ever: an install is never left half). Returns 0 when
+ * stopped or finished will be called (possibly before this returns), 1
+ * when there is nothing to wait for: the job holds nothing the CA or a DNS
+ * server sees, leaves the pre-hook's batch (it will not order: the gate is
+ * closed) and is destroyed with its runner. */
+int job_stop(struct job *job, void (*stopped)(void *arg), void *arg);
+
 /* Frees a job (releasing its lock): one that is over, was never started,
  * or runs when its runner ends (its order abandoned, see
  * job_runner_destroy; no answer of the shared store reaches it any

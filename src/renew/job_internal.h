@@ -82,6 +82,10 @@ struct job {
 	 * the fix goes ahead. */
 	bool local_failure;
 	bool no_record; /* a hand deploy that could not run: nothing recorded */
+	/* Its runner stops (job_stop) and it had no order on its way: it
+	 * orders nothing any more (job_order returns) and goes with the
+	 * runner. */
+	bool stopped;
 	enum job_result result;
 	char message[JOB_MESSAGE_LEN];
 	const char *state;

@@ -757,6 +757,9 @@ job_order(struct job *job, const struct policy_decision *d)
 	struct challenge *responder = NULL;
 	EVP_PKEY *key = NULL;
 
+	if (job->stopped) {
+		return;
+	}
 	if (d != &job->order_decision) {
 		job->order_decision = *d;
 		/* An order for other names is dropped, wherever it is. */

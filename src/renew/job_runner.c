@@ -18,6 +18,7 @@ struct slot {
 	struct job_runner *runner;
 	struct job *job;
 	bool named; /* counted in the runner's names */
+	bool stopping; /* job_runner_stop waits for it */
 };
 
 /* How many of the runner's jobs are for one certificate name. */
@@ -43,6 +44,12 @@ struct job_runner {
 	bool starting; /* inside job_next: no recursion */
 	job_done_fn on_done;
 	void *on_done_arg;
+	/* job_runner_stop: asked, the jobs it waits for (plus one while it
+	 * tells them), and whom to tell once they are over. */
+	bool stop;
+	size_t stops_pending;
+	void (*stopped)(void *arg);
+	void *stopped_arg;
 };
 
 static void job_next(struct job_runner *r);
@@ -289,6 +296,19 @@ job_runner_count(const struct job_runner *r, enum job_result result)
 	return result < JOB__MAX ? r->counts[result] : 0;
 }
 
+/* The stop is over once no job it waits for is left: said once. */
+static void
+stop_check(struct job_runner *r)
+{
+	void (*fn)(void *arg) = r->stopped;
+
+	if (!r->stop || r->stops_pending > 0 || fn == NULL) {
+		return;
+	}
+	r->stopped = NULL;
+	fn(r->stopped_arg);
+}
+
 /* A job is over: count it, tell the caller, start the next. */
 static void
 on_finished(struct job *job, const struct job_outcome *outcome, void *arg)
@@ -303,11 +323,16 @@ on_finished(struct job *job, const struct job_outcome *outcome, void *arg)
 	slot->named = false;
 	r->active--;
 	r->counts[outcome->result]++;
+	if (slot->stopping) {
+		slot->stopping = false;
+		r->stops_pending--;
+	}
 	if (r->on_done != NULL) {
 		r->on_done(outcome, r->on_done_arg);
 	}
 	slot_free(slot);
 	job_next(r);
+	stop_check(r);
 	if (r->active == 0 && r->waiting == 0) {
 		/* The post-hook starts the web server again: the port it
 		 * needs goes first (a fleet's responders stay: they answer
@@ -360,8 +385,8 @@ static void
 job_next(struct job_runner *r)
 {
 	/* Jobs that finish at once (not due) would otherwise recurse here
-	 * once per certificate. */
-	if (r->starting) {
+	 * once per certificate; a stopped runner starts nothing. */
+	if (r->starting || r->stop) {
 		return;
 	}
 	r->starting = true;
@@ -431,7 +456,63 @@ void
 job_runner_run(struct job_runner *r)
 {
 	job_next(r);
-	while (r->active > 0 || r->waiting > 0) {
+	while ((r->active > 0 || r->waiting > 0) && !job_runner_stopped(r)) {
 		ev_run(r->sh.loop, EVRUN_ONCE);
 	}
+}
+
+/* A stopped job's order is over, its challenges withdrawn: it goes, its
+ * record untouched. */
+static void
+on_job_stopped(void *arg)
+{
+	struct slot *slot = arg;
+	struct job_runner *r = slot->runner;
+
+	log_info("%s: stopped; the order is resumed by the next run", job_name(slot->job));
+	slot->stopping = false;
+	r->stops_pending--;
+	r->active--;
+	slot_free(slot);
+	stop_check(r);
+}
+
+void
+job_runner_stop(struct job_runner *r, void (*stopped)(void *arg), void *arg)
+{
+	struct list_node *n, *tmp;
+
+	if (r->stop) {
+		return;
+	}
+	r->stop = true;
+	r->stopped = stopped;
+	r->stopped_arg = arg;
+	/* Nothing new reaches the CA: a job short of its newOrder stays
+	 * there and goes with the runner. */
+	for (size_t i = 0; i < r->sh.n_cas; i++) {
+		gate_close(&r->sh.cas[i].issue.order_gate);
+	}
+	r->stops_pending++;
+	list_for_each(&r->running, n, tmp)
+	{
+		struct slot *slot = list_entry(n, struct slot, node);
+
+		slot->stopping = true;
+		r->stops_pending++;
+		if (job_stop(slot->job, on_job_stopped, slot) != 0) {
+			slot->stopping = false;
+			r->stops_pending--;
+		}
+	}
+	/* After the orders were told: a present cut short is withdrawn. */
+	responders_stop(r->sh.responders);
+	r->stops_pending--;
+	stop_check(r);
+}
+
+bool
+job_runner_stopped(const struct job_runner *r)
+{
+	return r->stop && r->stops_pending == 0;
 }

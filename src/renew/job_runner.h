@@ -91,8 +91,24 @@ void job_runner_destroy(struct job_runner *runner);
 int job_runner_add(struct job_runner *runner, const char *name, const struct conf_settings *s,
                    const struct job_request *request);
 
-/* Runs the loop until every queued job is finished. */
+/* Runs the loop until every queued job is finished, or the runner is
+ * stopped (job_runner_stopped). */
 void job_runner_run(struct job_runner *runner);
+
+/* Stops the runner (a signal): no job starts and no newOrder is sent any
+ * more; each running job's order is stopped (job_stop: every challenge it
+ * presented withdrawn, hooks still running killed as at their timeout,
+ * propagation and poll waits cut short, nothing recorded, so that
+ * state.json keeps the order for the next run), a job that installs or
+ * deploys goes on to its end. stopped(arg) (may be NULL) is called once,
+ * when all that is over, possibly before this returns. The jobs left
+ * (queued, waiting for a lock, a key or the gate) hold nothing to withdraw:
+ * job_runner_destroy frees them. A second call does nothing. */
+void job_runner_stop(struct job_runner *runner, void (*stopped)(void *arg), void *arg);
+
+/* Whether job_runner_stop was called and everything it waits for is
+ * over. */
+bool job_runner_stopped(const struct job_runner *runner);
 
 /* The time the policy decides with: the later of the loop's and the
  * wall clock's, so that a timer firing at a due time finds it due. */

@@ -190,6 +190,14 @@ out:
 	return ch;
 }
 
+void
+responders_stop(struct responders *p)
+{
+	for (size_t i = 0; p != NULL && i < p->n; i++) {
+		challenge_stop(p->v[i].ch);
+	}
+}
+
 size_t
 responders_count(const struct responders *p)
 {

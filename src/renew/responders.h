@@ -34,6 +34,10 @@ struct dns *responders_dns(struct responders *p, const char *servers);
 /* How many are open. */
 size_t responders_count(const struct responders *p);
 
+/* Their runner stops (a signal): challenge_stop on each, so that the
+ * presents on their way end soon and their challenges are withdrawn. */
+void responders_stop(struct responders *p);
+
 /* Closes them all (their ports and files go); the next get opens anew.
  * In fleet mode nothing is closed (see responders_set_fleet). */
 void responders_close(struct responders *p);

@@ -542,6 +542,62 @@ test_withdrawn_on_failure(void **state)
 	assert_failed(r, "rejectedIdentifier: a.test is blocked", 2);
 }
 
+/* Its owner stops while the authorization's poll waits (a CA that asks
+ * for an hour): the wait ends, the challenge is withdrawn, nothing more is
+ * asked, and done says ACME_ORDER_STOPPED; the order's URL was given out
+ * for the next run to resume. */
+static void
+test_stop_while_polling(void **state)
+{
+	struct run *r = *state;
+	struct acme_order_run *o;
+
+	r->ca.hold_timers = true;
+	r->params.on_url = on_url;
+	queue_new_order(r, ORDER("pending", ""));
+	fake_ca_json(&r->ca, AUTHZ_URL, 200, AUTHZ("a.test", "pending", CHALL_URL, "tok_1"));
+	fake_ca_json(&r->ca, CHALL_URL, 200, CHALL(CHALL_URL, "tok_1"))->retry_after = "3600";
+	o = acme_order_start(r->loop, r->client, &r->acct, &r->params, on_done, on_step, r);
+	assert_non_null(o);
+	for (int i = 0; i < 10000 && r->ca.n_delays == 0; i++) {
+		ev_run(r->loop, EVRUN_ONCE);
+	}
+	assert_int_equal(r->ca.n_delays, 1);
+	assert_int_equal(r->ca.responder.presented, 1);
+	assert_int_equal(r->ca.responder.cleaned, 0);
+	acme_order_stop(o);
+	fake_ca_run_until(&r->ca, &r->done);
+	assert_int_equal(ev_run(r->loop, EVRUN_NOWAIT), 0);
+	assert_int_equal(r->rc, ACME_ORDER_STOPPED);
+	assert_string_equal(r->message, "www: stopped");
+	assert_int_equal(r->ca.responder.cleaned, 1);
+	assert_string_equal(r->order_url, ORDER_URL);
+	assert_int_equal(fake_ca_count(&r->ca, "POST", AUTHZ_URL), 1);
+	assert_int_equal(fake_ca_count(&r->ca, "POST", FINALIZE_URL), 0);
+}
+
+/* Stopped before newOrder is answered: the order the CA made is given
+ * out (the next run resumes it), nothing is presented or fetched. */
+static void
+test_stop_before_the_order(void **state)
+{
+	struct run *r = *state;
+	struct acme_order_run *o;
+
+	r->params.on_url = on_url;
+	queue_new_order(r, ORDER("pending", ""));
+	o = acme_order_start(r->loop, r->client, &r->acct, &r->params, on_done, on_step, r);
+	assert_non_null(o);
+	acme_order_stop(o);
+	assert_false(r->done);
+	fake_ca_run_until(&r->ca, &r->done);
+	assert_int_equal(ev_run(r->loop, EVRUN_NOWAIT), 0);
+	assert_int_equal(r->rc, ACME_ORDER_STOPPED);
+	assert_string_equal(r->order_url, ORDER_URL);
+	assert_int_equal(r->ca.responder.presented, 0);
+	assert_int_equal(fake_ca_count(&r->ca, "POST", AUTHZ_URL), 0);
+}
+
 /* A responder that cannot present is still asked to clean up. */
 static void
 test_withdrawn_when_present_fails(void **state)
@@ -825,6 +881,8 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_challenge_invalid_no_poll, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_bad_nonce, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_withdrawn_on_failure, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_stop_while_polling, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_stop_before_the_order, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_withdrawn_when_present_fails, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_rate_limited, setup, teardown),

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -239,6 +240,82 @@ test_destroy_in_flight(void **state)
 	assert_int_equal(r.calls, 0);
 }
 
+/* Stopped in the propagation wait (a signal): done comes from the loop
+ * with -1, long before dns-propagation-timeout, and the cleanup asked
+ * next removes the record the add set. */
+static void
+test_stop_in_wait(void **state)
+{
+	struct fixture *f = *state;
+	struct challenge_dns01_opts o = {.resolvers = f->s.addr, .propagation_s = 600};
+	struct challenge_task t = task("_acme-challenge.other.org.");
+	struct result r = {0};
+	struct challenge *ch = challenge_dns01_create(f->loop, f->hook, 10, &o);
+	char *log;
+
+	assert_non_null(ch);
+	assert_int_equal(ch->ops->present(ch, &t, on_done, &r), 0);
+	assert_true(dns_server_run_until(f->loop, WAIT_S, asked_other, &f->s));
+	challenge_stop(ch);
+	assert_int_equal(r.calls, 0); /* never from inside the call */
+	wait_done(f, &r);
+	assert_int_equal(r.rc, -1);
+	assert_string_equal(r.message, "dns-01: _acme-challenge.other.org.: stopped");
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(ch->ops->cleanup(ch, &t, on_done, &r), 0);
+	wait_done(f, &r);
+	assert_int_equal(r.rc, 0);
+	log = tmpdir_read(f->dir, "log");
+	assert_non_null(strstr(log, "\ndel _acme-challenge.other.org. " VALUE " "));
+	free(log);
+	challenge_destroy(ch);
+}
+
+/* Stopped while the hook's add runs: the hook gets the timeout's SIGTERM,
+ * done says so, and the del follows (the add may have set the record). */
+static void
+test_stop_in_add(void **state)
+{
+	struct fixture *f = *state;
+	struct challenge_dns01_opts o = {.resolvers = f->s.addr, .propagation_s = 600};
+	struct challenge_task t = task("_acme-challenge.other.org.");
+	struct result r = {0};
+	struct challenge *ch;
+	char text[512];
+	char *slow;
+	char *log = NULL;
+
+	snprintf(text, sizeof(text),
+	         "#!/bin/sh\necho \"$1 $2\" >>'%s/log'\n"
+	         "if [ \"$1\" = add ]; then exec sleep 60; fi\n",
+	         f->dir);
+	slow = tmpdir_write(f->dir, "slow", text, 0755);
+	ch = challenge_dns01_create(f->loop, slow, 600, &o);
+	assert_non_null(ch);
+	assert_int_equal(ch->ops->present(ch, &t, on_done, &r), 0);
+	/* The hook's first line: no event on the loop says so. */
+	for (int i = 0; i < (int)(WAIT_S * 100) && !tmpdir_exists(f->dir, "log"); i++) {
+		ev_run(f->loop, EVRUN_NOWAIT);
+		usleep(10000);
+	}
+	assert_true(tmpdir_exists(f->dir, "log"));
+	challenge_stop(ch);
+	challenge_stop(ch); /* a second does nothing more */
+	wait_done(f, &r);
+	assert_int_equal(r.rc, -1);
+	assert_non_null(strstr(r.message, "add _acme-challenge.other.org.: stopped"));
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(ch->ops->cleanup(ch, &t, on_done, &r), 0);
+	wait_done(f, &r);
+	assert_int_equal(r.rc, 0);
+	log = tmpdir_read(f->dir, "log");
+	assert_string_equal(log,
+	                    "add _acme-challenge.other.org.\ndel _acme-challenge.other.org.\n");
+	free(log);
+	free(slow);
+	challenge_destroy(ch);
+}
+
 /* The key is checked as the responder loads it; a server must be an
  * address. */
 static void
@@ -360,6 +437,8 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_not_propagated, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_no_del_without_add, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_destroy_in_flight, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_stop_in_wait, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_stop_in_add, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_dnsupdate_setup, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_dnsupdate_by_name, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_dnsupdate_mode_warned_once, setup, teardown),

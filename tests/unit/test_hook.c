@@ -529,6 +529,69 @@ test_cancel(void **state)
 	hook_cancel(NULL);
 }
 
+/* What test_stop's timer looks at: the hook's child is up, then stop. */
+struct stopper {
+	struct ev_timer timer;
+	struct hook *hook;
+	const char *pidfile;
+	bool stopped;
+};
+
+static void
+on_stopper(struct ev_loop *loop, struct ev_timer *w, int revents)
+{
+	struct stopper *s = w->data;
+
+	if (access(s->pidfile, F_OK) == 0) {
+		ev_timer_stop(loop, w);
+		hook_stop(s->hook);
+		hook_stop(s->hook); /* a second does nothing more */
+		s->stopped = true;
+	}
+}
+
+/* Its owner stops: the timeout's way out, now; done says "stopped". */
+static void
+test_stop(void **state)
+{
+	struct fixture *f = *state;
+	struct result r;
+	struct stopper s;
+	char pidfile[128];
+	char body[512];
+	char *argv[] = {NULL, NULL};
+	pid_t child;
+
+	memset(&r, 0, sizeof(r));
+	memset(&s, 0, sizeof(s));
+	snprintf(pidfile, sizeof(pidfile), "%s/pid", f->dir);
+	snprintf(body, sizeof(body),
+	         "sleep 30 &\n"
+	         "echo $! > %s.tmp && mv %s.tmp %s\n"
+	         "wait\n",
+	         pidfile, pidfile, pidfile);
+	argv[0] = (char *)script(f, "stopped", body);
+	s.pidfile = pidfile;
+	s.hook = hook_run(f->loop, argv, NULL, 600., on_done, &r);
+	assert_non_null(s.hook);
+	ev_timer_init(&s.timer, on_stopper, 0.05, 0.05);
+	s.timer.data = &s;
+	ev_timer_start(f->loop, &s.timer);
+	run_loop(f, 30.);
+	ev_timer_stop(f->loop, &s.timer);
+	assert_false(f->watchdog_fired);
+	assert_true(s.stopped);
+	assert_true(r.called);
+	assert_int_equal(r.calls, 1);
+	assert_int_equal(r.status, -1);
+	assert_string_equal(r.why, "stopped");
+	child = read_pid(pidfile);
+	assert_true(child > 0);
+	assert_true(process_ends(child));
+	result_finish(&r);
+	hook_stop(NULL);
+}
+
 static void
 test_bad_arguments(void **state)
 {
@@ -629,6 +692,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_cannot_run, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_path_lookup, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_stop, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
 	        cmocka_unit_test(test_split),
 	        cmocka_unit_test(test_argv_append),

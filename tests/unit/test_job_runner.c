@@ -510,6 +510,152 @@ test_responders_released(void **state)
 	f->cfg.loop = EV_DEFAULT;
 }
 
+/* --- the stop (a signal) -------------------------------------------- */
+
+static void
+on_stopped(void *arg)
+{
+	int *calls = arg;
+
+	(*calls)++;
+}
+
+/* Stopped while its jobs wait for locks and one is queued: nothing to
+ * withdraw, so the stop is over at once; the lock waits end (a lock let go
+ * later starts nothing), the queued job never starts, job_runner_run
+ * returns, and the runner frees them all. */
+static void
+test_stop_offline(void **state)
+{
+	struct fixture *f = *state;
+	int calls = 0;
+
+	hold(f, 0);
+	hold(f, 1);
+	new_runner(f);
+	add(f, "a");
+	add(f, "b");
+	add(f, "c");
+	job_runner_start(f->runner);
+	assert_string_equal(listing(f), "a:locked b:locked c:waiting");
+	assert_false(job_runner_stopped(f->runner));
+	job_runner_stop(f->runner, on_stopped, &calls);
+	assert_int_equal(calls, 1);
+	assert_true(job_runner_stopped(f->runner));
+	job_runner_stop(f->runner, on_stopped, &calls);
+	assert_int_equal(calls, 1);
+	release(f, 0);
+	release(f, 1);
+	job_runner_run(f->runner);
+	/* Longer than a lock wait's look again (LOCK_WAIT_POLL). */
+	assert_false(held_after(f->cfg.loop, free_port(), 1.5));
+	assert_int_equal(f->n_seen, 0);
+	assert_string_equal(listing(f), "a:locked b:locked c:waiting");
+	job_runner_destroy(f->runner);
+	f->runner = NULL;
+	assert_int_equal(f->n_seen, 0);
+}
+
+#define STOP_ORDER FAKE_CA "/order/1"
+#define STOP_AUTHZ(i) FAKE_CA "/authz/" i
+#define STOP_CHALL(i) FAKE_CA "/chall/" i
+#define STOP_AUTHZ_BODY(name, i)                                                            \
+	"{\"identifier\":{\"type\":\"dns\",\"value\":\"" name "\"},\"status\":\"pending\"," \
+	"\"challenges\":[{\"type\":\"http-01\",\"url\":\"" STOP_CHALL(                      \
+	        i) "\",\"status\":"                                                         \
+	           "\"pending\",\"token\":\"tok_" i "\"}]}"
+#define STOP_CHALL_BODY(i)                                                                         \
+	"{\"type\":\"http-01\",\"url\":\"" STOP_CHALL(i) "\",\"status\":\"processing\",\"token\":" \
+	                                                 "\"tok_" i "\"}"
+
+/* Stopped while both challenges are out and their authorizations' polls
+ * wait: the stop ends once they are withdrawn; the job records nothing
+ * (no outcome, no failure counted), state.json keeps the order and
+ * pending.key its key, for the next run to resume; the job queued behind
+ * it never starts. */
+static void
+test_stop_order(void **state)
+{
+	struct fixture *f = *state;
+	struct fake_ca ca;
+	struct acme_account_handle acct;
+	struct fake_reply order = {
+	        .method = "POST",
+	        .url = FAKE_CA_NEW_ORDER,
+	        .status = 201,
+	        .location = STOP_ORDER,
+	        .body = "{\"status\":\"pending\",\"identifiers\":[{\"type\":\"dns\",\"value\":"
+	                "\"example.com\"},{\"type\":\"dns\",\"value\":\"www.example.com\"}],"
+	                "\"authorizations\":[\"" STOP_AUTHZ("1") "\",\"" STOP_AUTHZ(
+	                        "2") "\"],"
+	                             "\"finalize\":\"" STOP_ORDER "/finalize\"}",
+	};
+	struct state st;
+	EVP_PKEY *pending;
+	char *dir;
+	char listen[32];
+	char err[256];
+	int calls = 0;
+
+	fake_ca_init(&ca, CHALLENGE_TYPE_HTTP01);
+	ca.hold_timers = true;
+	memset(&acct, 0, sizeof(acct));
+	acct.key = key_generate(KEY_TYPE_EC_P256);
+	acct.url = strdup(FAKE_CA "/acct/1");
+	acct.dir = strdup(f->state_dir);
+	f->cfg.loop = ca.loop;
+	f->cfg.client = fake_ca_client(&ca);
+	f->cfg.acct = &acct;
+	f->cfg.ca_url = FAKE_CA_DIRECTORY;
+	f->cfg.concurrency = 1;
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", free_port());
+	assert_int_equal(conf_set(&f->s, CONF_WHERE_CERT, "http-listen", listen, err, sizeof(err)),
+	                 0);
+	fake_ca_queue(&ca, &order);
+	fake_ca_json(&ca, STOP_AUTHZ("1"), 200, STOP_AUTHZ_BODY("example.com", "1"));
+	fake_ca_json(&ca, STOP_AUTHZ("2"), 200, STOP_AUTHZ_BODY("www.example.com", "2"));
+	fake_ca_json(&ca, STOP_CHALL("1"), 200, STOP_CHALL_BODY("1"))->retry_after = "3600";
+	fake_ca_json(&ca, STOP_CHALL("2"), 200, STOP_CHALL_BODY("2"))->retry_after = "3600";
+
+	new_runner(f);
+	add(f, "a");
+	add(f, "b");
+	job_runner_start(f->runner);
+	ev_timer_start(f->cfg.loop, &f->watchdog);
+	while (ca.n_delays < 2) {
+		ev_run(f->cfg.loop, EVRUN_ONCE);
+	}
+	assert_string_equal(listing(f), "a:validating b:waiting");
+	job_runner_stop(f->runner, on_stopped, &calls);
+	job_runner_run(f->runner);
+	ev_timer_stop(f->cfg.loop, &f->watchdog);
+	assert_int_equal(calls, 1);
+	assert_true(job_runner_stopped(f->runner));
+	assert_int_equal(f->n_seen, 0);
+	assert_int_equal(job_runner_count(f->runner, JOB_FAILED), 0);
+	assert_string_equal(listing(f), "b:waiting");
+	assert_int_equal(fake_ca_count(&ca, "POST", STOP_ORDER "/finalize"), 0);
+	assert_int_equal(fake_ca_count(&ca, "POST", FAKE_CA_NEW_ORDER), 1);
+	dir = store_cert_dir(f->state_dir, "a");
+	assert_non_null(dir);
+	assert_int_equal(state_load(dir, &st), 0);
+	assert_non_null(st.order_url);
+	assert_string_equal(st.order_url, STOP_ORDER);
+	assert_int_equal(st.attempts, 0);
+	state_finish(&st);
+	free(dir);
+	pending = store_cert_pending_load(f->state_dir, "a");
+	assert_non_null(pending);
+	EVP_PKEY_free(pending);
+
+	job_runner_destroy(f->runner);
+	f->runner = NULL;
+	acme_client_destroy(f->cfg.client);
+	fake_ca_finish(&ca);
+	acme_account_close(&acct);
+	f->cfg.loop = EV_DEFAULT;
+}
+
 /* Failover: a refusal that is the CA's own (rateLimited until after the
  * late point) moves the job to the next CA of its list; one that is the
  * request's or the account's (unauthorized) does not. The next CA here
@@ -771,6 +917,8 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_run_all, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_requeue_from_done, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_destroy_queued, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_stop_offline, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_stop_order, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_responders_released, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_failover_rate_limited, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_no_failover_unauthorized, setup, teardown),
