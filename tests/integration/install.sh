@@ -360,8 +360,8 @@ t_complete_cert_names()
 	# The names acmed reads from the test configuration.
 	run -c "$CERT_CONF" status --json
 	expect_status 0
-	if [[ $(grep -oE '"cert": "[^"/]*"' "$OUT" | LC_ALL=C sort | tr '\n' ' ') != \
-		'"cert": "api_2" "cert": "mail.example" "cert": "www" ' ]]; then
+	if [[ $(grep -oE '"cert": ?"[^"/]*"' "$OUT" | tr -d ' ' | LC_ALL=C sort | tr '\n' ' ') != \
+		'"cert":"api_2" "cert":"mail.example" "cert":"www" ' ]]; then
 		fail "acmed status does not list the certificates api_2, mail.example and www"
 	fi
 
@@ -396,7 +396,9 @@ EOF
 
 t_complete_options()
 {
-	complete_line acmed renew --n
+	complete_line acmed renew --no
+	expect_completions --no-caa-check --now
+	complete_line acmed renew --now
 	expect_completions --now
 	complete_line acmed account ''
 	expect_completions show register update rollover deactivate
