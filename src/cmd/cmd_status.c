@@ -212,7 +212,13 @@ folder_row(size_t i, void *arg)
 	if (!o->alone) {
 		snprintf(d.why, sizeof(d.why), "not in %s: nothing renews it", o->conf->path);
 	} else if (!v.info.present) {
-		snprintf(d.why, sizeof(d.why), "nothing installed");
+		/* Nothing renews it without its names: due, and how to go on. */
+		d.when = o->now;
+		snprintf(d.why, sizeof(d.why), "nothing installed%s",
+		         v.st.order_url != NULL ? ": an order was begun (stopped?): `acmed cert` "
+		                                  "of its names takes "
+		                                  "it on"
+		                                : "");
 	} else if (cmd_installed_settings(o->cli, o->conf, &v.info, &st) < 0 ||
 	           policy_view_decide(&v, &st, v.st.ca != NULL ? v.st.ca : session_ca_url(&st),
 	                              false, 0, o->now, &d) < 0) {

@@ -128,8 +128,13 @@ must_replace(const struct policy_input *in, struct policy_decision *d)
 
 	if (!inst->present) {
 		d->reason = inst->problem[0] != '\0' ? POLICY_BROKEN : POLICY_MISSING;
-		snprintf(d->why, sizeof(d->why), "%s",
-		         inst->problem[0] != '\0' ? inst->problem : "no certificate installed");
+		/* An order stopped (a signal, kill -9) is resumed, not placed
+		 * again: say so, or it looks as if nothing had begun. */
+		snprintf(d->why, sizeof(d->why), "%s%s",
+		         inst->problem[0] != '\0' ? inst->problem : "no certificate installed",
+		         in->state != NULL && in->state->order_url != NULL
+		                 ? " (an order was begun: the next run takes it on)"
+		                 : "");
 		return true;
 	}
 	if (inst->problem[0] != '\0') {
@@ -292,7 +297,9 @@ policy_decide(const struct policy_input *in, struct policy_decision *d)
 		/* A certificate never issued has nothing to renew: its first
 		 * order, --force changing only the backoff. */
 		if (d->reason == POLICY_MISSING) {
-			snprintf(d->why, sizeof(d->why), "no certificate installed: first order%s",
+			snprintf(d->why, sizeof(d->why), "no certificate installed: %s%s",
+			         st->order_url != NULL ? "the order begun, taken on"
+			                               : "first order",
 			         held ? " (--force), over the backoff after failures" : "");
 			return;
 		}

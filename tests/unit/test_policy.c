@@ -249,6 +249,28 @@ test_force_first_order(void **state)
 	                    "after failures");
 }
 
+/* A first order stopped (a signal) left its URL in state.json: the row
+ * says it is taken on, not that nothing began (operator trial of #18). */
+static void
+test_order_begun(void **state)
+{
+	struct fixture f;
+
+	(void)state;
+	fixture_init(&f, NOW - 80 * DAY, 90 * DAY);
+	f.info.present = false;
+	f.st.order_url = (char *)"https://ca.test/order/1";
+	decide(&f);
+	assert_int_equal(f.d.action, POLICY_ORDER);
+	assert_int_equal(f.d.when, NOW);
+	assert_string_equal(f.d.why, "no certificate installed (an order was begun: the next run "
+	                             "takes it on)");
+	f.in.force = true;
+	decide(&f);
+	assert_string_equal(f.d.why, "no certificate installed: the order begun, taken on");
+	f.st.order_url = NULL;
+}
+
 /* A host clock 40 minutes ahead with 1-hour certificates: due the moment it
  * is installed; the floor makes it wait, never loop. */
 /* A retry time further away than any backoff was recorded with a clock far
@@ -433,6 +455,7 @@ main(void)
 	        cmocka_unit_test(test_names_and_ca),
 	        cmocka_unit_test(test_backoff_and_force),
 	        cmocka_unit_test(test_force_first_order),
+	        cmocka_unit_test(test_order_begun),
 	        cmocka_unit_test(test_retry_from_a_clock_ahead),
 	        cmocka_unit_test(test_clock_ahead_floor),
 	        cmocka_unit_test(test_ari_window),
