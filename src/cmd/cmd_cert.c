@@ -338,7 +338,7 @@ issue(struct cli *cli, const char *name, const struct conf_settings *settings,
 	}
 	/* From here a signal withdraws what the order presented before the
 	 * command ends (acmed(8) SIGNALS). */
-	session_signals_start(&sig, s.loop);
+	session_signals_start(&sig, config.loop);
 	session_signals_runner(&sig, runner);
 	job_runner_run(runner);
 	session_signals_runner(&sig, NULL);

@@ -266,7 +266,9 @@ fail()
 expect_no_sanitizer_report()
 {
 	if grep -qE 'Sanitizer|runtime error:' "$1" 2>/dev/null; then
-		fail "sanitizer report in $1"
+		# The report itself: the file goes with the test's folder.
+		fail "sanitizer report in $1:
+$(grep -m1 -A40 -E 'Sanitizer|runtime error:' "$1")"
 	fi
 }
 
