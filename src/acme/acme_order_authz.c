@@ -47,6 +47,7 @@ struct acme_order_authz {
 	/* The last reply failed for the CA's own reason (no answer, 5xx,
 	 * serverInternal): a failure after it is the CA's */
 	bool ca_trouble;
+	char who[512]; /* see who() */
 };
 
 /* The label of the authorization in messages: its identifier once known. */
@@ -54,6 +55,19 @@ static const char *
 label(const struct acme_order_authz *a)
 {
 	return a->identifier != NULL ? a->identifier : a->url;
+}
+
+/* The start of a message: the certificate's name, then the
+ * authorization's label unless it is the same (a certificate named after
+ * its first domain: "www.example: www.example: ..." said it twice). */
+static const char *
+who(struct acme_order_authz *a)
+{
+	const char *l = label(a);
+	bool same = strcmp(a->p.name, l) == 0;
+
+	snprintf(a->who, sizeof(a->who), "%s%s%s", a->p.name, same ? "" : ": ", same ? "" : l);
+	return a->who;
 }
 
 /* The first failure is the one reported. */
@@ -104,7 +118,7 @@ on_cleanup(int rc, const char *message, void *arg)
 	struct acme_order_authz *a = arg;
 
 	if (rc < 0) {
-		log_warn("%s: %s: cleanup: %s", a->p.name, label(a), message);
+		log_warn("%s: cleanup: %s", who(a), message);
 	}
 	complete(a);
 }
@@ -121,7 +135,7 @@ withdraw(struct acme_order_authz *a)
 		if (ch->ops->cleanup(ch, &a->task, on_cleanup, a) == 0) {
 			return;
 		}
-		log_warn("%s: %s: cannot withdraw the challenge", a->p.name, label(a));
+		log_warn("%s: cannot withdraw the challenge", who(a));
 	}
 	complete(a);
 }
@@ -148,7 +162,7 @@ on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	if (a->cancelled) {
 		withdraw(a);
 	} else if (ev_now(loop) >= a->p.deadline) {
-		fail(a, "%s: %s: validation did not finish in time", a->p.name, label(a));
+		fail(a, "%s: validation did not finish in time", who(a));
 		withdraw(a);
 	} else if (post(a, a->url, NULL, on_poll) < 0) {
 		withdraw(a);
@@ -216,7 +230,7 @@ on_poll(const struct acme_reply *reply, void *arg)
 	}
 	switch (authz.status) {
 	case ACME_STATUS_VALID:
-		log_debug("%s: %s: authorized", a->p.name, a->identifier);
+		log_debug("%s: authorized", who(a));
 		break;
 	case ACME_STATUS_PENDING:
 	case ACME_STATUS_PROCESSING:
@@ -224,7 +238,7 @@ on_poll(const struct acme_reply *reply, void *arg)
 		break;
 	default:
 		authz_failure(a, &authz, reply->url, why, sizeof(why));
-		fail(a, "%s: %s: %s challenge failed: %s", a->p.name, a->identifier,
+		fail(a, "%s: %s challenge failed: %s", who(a),
 		     challenge_type_name(a->p.responder->ops->type), why);
 		break;
 	}
@@ -252,16 +266,16 @@ on_respond(const struct acme_reply *reply, void *arg)
 	memset(&chal, 0, sizeof(chal));
 	note_reply(a, reply);
 	if (reply->problem != NULL) {
-		fail(a, "%s: %s: %s", a->p.name, a->identifier, reply->message);
+		fail(a, "%s: %s", who(a), reply->message);
 	} else if (!a->cancelled &&
 	           acme_parse_challenge(reply->body, reply->body_len, &chal, err, sizeof(err)) ==
 	                   0 &&
 	           chal.status == ACME_STATUS_VALID) {
-		log_debug("%s: %s: authorized", a->p.name, a->identifier);
+		log_debug("%s: authorized", who(a));
 	} else if (!a->cancelled && chal.status == ACME_STATUS_INVALID && chal.error != NULL) {
 		acme_client_count_problem(a->client, chal.error);
 		acme_problem_format(chal.error, reply->url, why, sizeof(why));
-		fail(a, "%s: %s: %s challenge failed: %s", a->p.name, a->identifier,
+		fail(a, "%s: %s challenge failed: %s", who(a),
 		     challenge_type_name(a->p.responder->ops->type), why);
 	} else if (!a->cancelled) {
 		acme_parse_challenge_finish(&chal);
@@ -278,7 +292,7 @@ on_present(int rc, const char *message, void *arg)
 	struct acme_order_authz *a = arg;
 
 	if (rc < 0) {
-		fail(a, "%s: %s: %s", a->p.name, a->identifier, message);
+		fail(a, "%s: %s", who(a), message);
 		withdraw(a);
 	} else if (a->cancelled) {
 		withdraw(a);
@@ -369,14 +383,14 @@ present(struct acme_order_authz *a, struct acme_authz *authz)
 		}
 	}
 	if (chal == NULL || (chal->token == NULL && chal->type != CHALLENGE_TYPE_DNSPERSIST01)) {
-		fail(a, "%s: %s: the CA offers no %s challenge for it%s", a->p.name, a->identifier,
+		fail(a, "%s: the CA offers no %s challenge for it%s", who(a),
 		     challenge_type_name(ch->ops->type),
 		     authz->wildcard ? " (wildcards need dns-01 or dns-persist-01)" : "");
 		return -1;
 	}
 	if (chal->malformed != NULL) {
 		/* draft-ietf-acme-dns-persist-01 section 3.1: not answered. */
-		fail(a, "%s: %s: the CA's %s challenge is malformed: %s", a->p.name, a->identifier,
+		fail(a, "%s: the CA's %s challenge is malformed: %s", who(a),
 		     challenge_type_name(chal->type), chal->malformed);
 		return -1;
 	}
@@ -388,7 +402,7 @@ present(struct acme_order_authz *a, struct acme_authz *authz)
 	 * asked to clean up. */
 	a->presented = true;
 	if (ch->ops->present(ch, &a->task, on_present, a) < 0) {
-		fail(a, "%s: %s: cannot present the %s challenge", a->p.name, a->identifier,
+		fail(a, "%s: cannot present the %s challenge", who(a),
 		     challenge_type_name(ch->ops->type));
 		return -1;
 	}
@@ -453,7 +467,7 @@ on_authz(const struct acme_reply *reply, void *arg)
 		break;
 	default:
 		authz_failure(a, &authz, reply->url, why, sizeof(why));
-		fail(a, "%s: %s: %s", a->p.name, a->identifier, why);
+		fail(a, "%s: %s", who(a), why);
 		break;
 	}
 out:
