@@ -334,24 +334,36 @@ take_args(struct cli *cli, int argc, char **argv, int first)
 	return 0;
 }
 
-/* Two options that answer one challenge two ways: which of them the user
- * meant is not for acmed to guess. Returns 0, or -1 after a message. */
+/* Two options that answer the challenge two ways (or dns-update-key
+ * beside another way than dns-update): which of them the user meant is
+ * not for acmed to guess. Returns 0, or -1 after a message. */
 static int
 two_ways(const struct cli *cli)
 {
-	static const enum cli_opt pairs[][2] = {
-	        {CLI_OPT_DNS_HOOK, CLI_OPT_DNS_UPDATE},
-	        {CLI_OPT_HTTP_HOOK, CLI_OPT_WEBROOT},
+	static const enum cli_opt ways[] = {
+	        CLI_OPT_WEBROOT,  CLI_OPT_STANDALONE, CLI_OPT_TLS_ALPN,    CLI_OPT_HTTP_HOOK,
+	        CLI_OPT_DNS_HOOK, CLI_OPT_DNS_UPDATE, CLI_OPT_DNS_PERSIST,
 	};
+	const size_t n = sizeof(ways) / sizeof(ways[0]);
+	enum cli_opt first = CLI_OPT__MAX;
 
-	for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
-		if (cli->flags[pairs[i][0]] && cli->flags[pairs[i][1]]) {
+	for (size_t i = 0; i < n; i++) {
+		if (!cli->flags[ways[i]]) {
+			continue;
+		}
+		if (first != CLI_OPT__MAX) {
 			log_error(
 			        "%s: --%s and --%s answer the challenge two ways: keep one of them",
-			        cli->command->name, specs[pairs[i][0]].name,
-			        specs[pairs[i][1]].name);
+			        cli->command->name, specs[first].name, specs[ways[i]].name);
 			return -1;
 		}
+		first = ways[i];
+	}
+	if (cli->flags[CLI_OPT_DNS_UPDATE_KEY] && first != CLI_OPT__MAX &&
+	    first != CLI_OPT_DNS_UPDATE) {
+		log_error("%s: --dns-update-key goes with --dns-update, not --%s",
+		          cli->command->name, specs[first].name);
+		return -1;
 	}
 	return 0;
 }

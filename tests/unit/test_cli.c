@@ -288,7 +288,7 @@ test_dns_options(void **state)
 	             "of them",
 	             "--dns-update", "127.0.0.1", "--dns-hook", "/bin/h", "a.example", NULL);
 	expect_error(&cmd_cert,
-	             "cert: --http-hook and --webroot answer the challenge two ways: keep one of "
+	             "cert: --webroot and --http-hook answer the challenge two ways: keep one of "
 	             "them",
 	             "--webroot", "/srv", "--http-hook", "/bin/h", "a.example", NULL);
 	expect_error(&cmd_cert,
@@ -344,13 +344,25 @@ test_cert_settings(void **state)
 		cli_finish(&cli);
 	}
 
-	/* The first option that names a challenge decides it; a later one
-	 * only sets its own key. */
+	/* Two ways of answering on one command line: refused, whatever the
+	 * order (operator trial of #18: the first one silently won). */
 	assert_int_equal(parse(&cli, &cmd_cert, argv, "--webroot", "/w", "--dns-hook", "/bin/dns",
 	                       "a.example", NULL),
+	                 -1);
+	assert_int_equal(parse(&cli, &cmd_cert, argv, "--dns-hook", "/bin/dns", "--standalone",
+	                       "127.0.0.1:80", "a.example", NULL),
+	                 -1);
+	assert_int_equal(parse(&cli, &cmd_cert, argv, "--dns-hook", "/bin/dns", "--dns-update-key",
+	                       "/k", "a.example", NULL),
+	                 -1);
+	/* The key beside --dns-update, or alone (the configuration's
+	 * dns-update), is taken. */
+	assert_int_equal(parse(&cli, &cmd_cert, argv, "--dns-update", "127.0.0.1",
+	                       "--dns-update-key", "/k", "a.example", NULL),
 	                 0);
-	assert_int_equal(cli.settings.challenge, CONF_CHALLENGE_HTTP01);
-	assert_string_equal(cli.settings.dns_hook, "/bin/dns");
+	cli_finish(&cli);
+	assert_int_equal(parse(&cli, &cmd_cert, argv, "--dns-update-key", "/k", "a.example", NULL),
+	                 0);
 	cli_finish(&cli);
 
 	assert_int_equal(parse(&cli, &cmd_cert, argv, "--name", "site", "--force", "--json",
