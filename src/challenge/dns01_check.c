@@ -184,12 +184,24 @@ on_deadline(struct ev_loop *loop, struct ev_timer *w, int revents)
 		         "dns-propagation-timeout (%g s)",
 		         c->name, c->timeout_s);
 	} else {
+		bool down = false;
+
+		for (size_t i = 0; i < c->n; i++) {
+			down = down || (!c->servers[i].ok && c->servers[i].down);
+		}
 		lagging(c, list, sizeof(list));
+		/* A zone's server that never answers is often one the NS
+		 * records name on port 53 while it listens elsewhere (operator
+		 * trial): the key that names the servers to ask instead. */
 		snprintf(message, sizeof(message),
 		         "dns-01: %s: not served by every server within dns-propagation-timeout "
-		         "(%g s): %s lag: fix the record%s or raise dns-propagation-timeout",
+		         "(%g s): %s lag: fix the record%s or raise dns-propagation-timeout%s",
 		         c->name, c->timeout_s, list,
-		         c->named ? ", the servers of dns-propagation-servers" : "");
+		         c->named ? ", the servers of dns-propagation-servers" : "",
+		         down && !c->named
+		                 ? "; for servers that do not answer there, name the ones "
+		                   "to ask with dns-propagation-servers = IP[:PORT]"
+		                 : "");
 	}
 	finish(c, -1, message);
 }

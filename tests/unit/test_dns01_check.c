@@ -200,8 +200,29 @@ test_timeout_names_server(void **state)
 	assert_non_null(strstr(r.message, "ns2.a.example (" NS2_ADDR ") (not authoritative) lag"));
 	assert_null(strstr(r.message, "ns1.a.example"));
 	assert_non_null(strstr(r.message, "dns-propagation-timeout (1.5 s)"));
+	/* It answered: nothing to say of dns-propagation-servers. */
+	assert_null(strstr(r.message, "dns-propagation-servers"));
 	/* The zone was given: no SOA asked. */
 	assert_int_equal(dns_server_count(&f->resolver, NAME, DNS_TYPE_SOA, false), 0);
+}
+
+/* A server that never answers past the timeout: the failure names the
+ * key that points the check at servers on other ports (operator trial:
+ * an NS host on port 53 that listens elsewhere). */
+static void
+test_timeout_server_down(void **state)
+{
+	struct fixture *f = *state;
+	struct result r = {0};
+
+	dns_server_stop(&f->ns2);
+	assert_int_equal(dns01_check_start(f->loop, f->dns, NULL, NULL, NAME, "a.example", VALUE,
+	                                   1.5, on_result, &r, NULL),
+	                 0);
+	dns_server_wait_size(f->loop, WAIT_S, &r.calls, 1);
+	assert_int_equal(r.rc, -1);
+	assert_non_null(strstr(r.message, "ns2.a.example (" NS2_ADDR ")"));
+	assert_non_null(strstr(r.message, "name the ones to ask with dns-propagation-servers"));
 }
 
 /* No zone found (NOTIMP): the resolvers are asked directly and their
@@ -342,6 +363,7 @@ main(void)
 	        cmocka_unit_test(test_delay),
 	        cmocka_unit_test_setup_teardown(test_waits_for_lagging, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_timeout_names_server, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_timeout_server_down, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_fallback_resolvers, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_fallback_resolver_down, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_named_servers, setup, teardown),
