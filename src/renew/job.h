@@ -158,8 +158,9 @@ double job_wall_time(void);
  * clock's, so that a timer firing at a due time finds it due. */
 time_t job_clock(struct ev_loop *loop);
 
-/* "waiting", "locked" (another process holds it), "ordering",
- * "validating", "finalizing", "downloading" or "deploying"; and since when. */
+/* "waiting", "locked" (another process holds it), "pre-hook", "ordering",
+ * "validating", "finalizing", "downloading" or "deploying" (acmed(8) lists
+ * them under jobs --json); and since when. */
 const char *job_state(const struct job *job);
 time_t job_since(const struct job *job);
 
