@@ -210,7 +210,13 @@ due_time(const struct policy_input *in, struct policy_decision *d)
 	log_time(inst->not_after, date, sizeof(date));
 	if (when > in->now) {
 		d->reason = POLICY_NOT_DUE;
-		snprintf(d->why, sizeof(d->why), "valid until %s", date);
+		/* A forced renewal stopped (a signal) left its order: not due,
+		 * it waits, which status says (operator trial of #18). */
+		snprintf(d->why, sizeof(d->why), "%svalid until %s",
+		         st->order_url != NULL ? "an order begun was stopped (`acmed renew --force "
+		                                 "NAME` takes it on now); "
+		                               : "",
+		         date);
 	} else if (d->reason == POLICY_ARI) {
 		snprintf(d->why, sizeof(d->why),
 		         "the CA's renewalInfo window has come (valid until %s)", date);

@@ -268,7 +268,16 @@ test_order_begun(void **state)
 	f.in.force = true;
 	decide(&f);
 	assert_string_equal(f.d.why, "no certificate installed: the order begun, taken on");
+	/* A valid one whose forced renewal was stopped: not due, said so. */
+	fixture_init(&f, NOW - DAY, 90 * DAY);
+	f.st.order_url = (char *)"https://ca.test/order/2";
+	decide(&f);
+	assert_int_equal(f.d.action, POLICY_WAIT);
+	assert_non_null(strstr(f.d.why, "an order begun was stopped (`acmed renew --force NAME` "
+	                                "takes it on now); valid until "));
 	f.st.order_url = NULL;
+	decide(&f);
+	assert_null(strstr(f.d.why, "order begun"));
 }
 
 /* A host clock 40 minutes ahead with 1-hour certificates: due the moment it
