@@ -1,6 +1,7 @@
 /* The checks of the DNS before a new order of a job (job_internal.h;
  * issue #18): the CAA records of its names (renew/caa_check.h), then the
  * dns-persist-01 records (renew/persist_check.h), then the order. */
+#include <openssl/evp.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
