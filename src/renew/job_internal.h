@@ -1,7 +1,8 @@
-/* What job.c and job_order.c share: the job itself and the steps each
- * calls in the other. Only those two include it. job.c: the life, the lock,
- * the decision, the fleet's steps around them and the record; job_order.c:
- * the order, the install and the deploy. */
+/* What job.c, job_order.c and job_checks.c share: the job itself and the
+ * steps each calls in the others. Only those three include it. job.c: the
+ * life, the lock, the decision, the fleet's steps around them and the
+ * record; job_order.c: the order, the install and the deploy;
+ * job_checks.c: the checks of the DNS before a new order. */
 #ifndef ACMED_JOB_INTERNAL_H
 #define ACMED_JOB_INTERNAL_H
 
@@ -112,5 +113,19 @@ bool job_failover(struct job *job, const char *why);
 /* Orders a new certificate (the policy said ORDER for d's reason). */
 void job_order(struct job *job, const struct policy_decision *d);
 void job_deploy(struct job *job);
+/* Places the order with responder (borrowed) and key (taken over; NULL:
+ * a new one): issue.c runs it, the job goes on from its outcome (or is
+ * failed when it cannot start). */
+void job_place_order(struct job *job, struct challenge *responder, EVP_PKEY *key);
+
+/* job_checks.c */
+/* Before a new order (not a resumed one: it was checked when placed): the
+ * CAA records of the job's names, then, for dns-persist-01, their records,
+ * each when it can be checked (caa-check, the CA's issuer domain names, a
+ * resolver), then job_place_order with responder (borrowed) and key (taken
+ * over; NULL: a new one). A refusal fails the job over to the next CA of
+ * its list, or fails it; a check that cannot be made is a warning and the
+ * order goes on. */
+void job_checks_run(struct job *job, struct challenge *responder, EVP_PKEY *key);
 
 #endif

@@ -6,11 +6,9 @@
 #include "base/log.h"
 #include "challenge/responders.h"
 #include "crypto/key.h"
-#include "renew/caa_dns.h"
 #include "renew/deploy.h"
 #include "renew/install.h"
 #include "renew/job_internal.h"
-#include "renew/persist_check.h"
 #include "renew/preflight.h"
 #include "renew/responders.h"
 #include "store/state.h"
@@ -504,8 +502,8 @@ order_key(struct job *job, const struct policy_decision *d, EVP_PKEY **key)
 }
 
 /* Places the order with responder and key (taken over; NULL: a new one). */
-static void
-place_order(struct job *job, struct challenge *responder, EVP_PKEY *key)
+void
+job_place_order(struct job *job, struct challenge *responder, EVP_PKEY *key)
 {
 	struct issue_request req;
 
@@ -538,200 +536,6 @@ place_order(struct job *job, struct challenge *responder, EVP_PKEY *key)
 		return;
 	}
 	issue_run(job->issue);
-}
-
-/* --- the checks of the DNS before the order (issue #18) -------------- */
-
-/* The CA's issuer domain names (caa_check_ca_ids), with the caa-identity
- * of the job's settings, or of the CA failed over to; *n 0: none. */
-static char *const *
-ca_ids(const struct job *job, size_t *n)
-{
-	bool own = job->fallback[0] == '\0';
-
-	return caa_check_ca_ids(acme_client_directory(job->ca->issue.client),
-	                        own ? job->s.caa_identities : job->ca->caa_identities,
-	                        own ? job->s.n_caa_identities : job->ca->n_caa_identities, n, NULL);
-}
-
-typedef void (*check_next_fn)(struct job *job, struct challenge *responder, EVP_PKEY *key);
-
-/* A check before the order is over: its names' records allow, could not
- * be read (a warning: the CA asks its own resolvers and decides) or
- * refuse, as line says. next goes on with the responder and key the job
- * held for it, or the job fails over or fails. */
-static void
-check_over(struct job *job, enum persist_check_verdict outcome, const char *line,
-           check_next_fn next)
-{
-	struct challenge *responder = job->caa_responder;
-	EVP_PKEY *key = job->caa_key;
-
-	job->caa_key = NULL;
-	job->caa_responder = NULL;
-	if (outcome != PERSIST_CHECK_REFUSED) {
-		log_msg(outcome == PERSIST_CHECK_ALLOWED ? LOG_LEVEL_DEBUG : LOG_LEVEL_WARN,
-		        "%s: %s%s", job->name, line,
-		        outcome == PERSIST_CHECK_ALLOWED ? "" : "; ordering all the same");
-		next(job, responder, key);
-		return;
-	}
-	EVP_PKEY_free(key);
-	/* That CA's refusal, not the name's: another CA of the list may be
-	 * named. */
-	if (job_failover(job, line)) {
-		return;
-	}
-	/* Fixed in the zone, not at the CA: no backoff held against it. */
-	job->local_failure = true;
-	job_fail(job, "%s: not ordered: %s", job->name, line);
-}
-
-static void
-on_persist_done(struct persist_check *check, void *arg)
-{
-	struct job *job = arg;
-	char line[JOB_MESSAGE_LEN - 32];
-	enum persist_check_verdict v = persist_check_verdict(check);
-
-	job->persist = NULL;
-	persist_check_summary(check, line, sizeof(line));
-	persist_check_destroy(check);
-	check_over(job, v, line, place_order);
-}
-
-/* Starts the dns-persist-01 check of the job's names before a new order
- * (challenge = dns-persist-01) with responder and key (taken over when it
- * started). Returns true when it started (the order goes on from
- * on_persist_done), false when the order goes on now: another challenge,
- * no issuer domain name or account URL to check against, no resolver. */
-static bool
-persist_begin(struct job *job, struct challenge *responder, EVP_PKEY *key)
-{
-	struct persist_check_request req;
-	struct dns *dns;
-	char why[256];
-	size_t n = 0;
-	char *const *ids = ca_ids(job, &n);
-
-	if (job->s.challenge != CONF_CHALLENGE_DNSPERSIST01 ||
-	    responder->ops->type != CHALLENGE_TYPE_DNSPERSIST01) {
-		return false;
-	}
-	if (n == 0 || job->ca->issue.acct == NULL) {
-		/* The check at the challenge has the CA's issuer names. */
-		log_debug("%s: dns-persist-01 not checked before the order: %s", job->name,
-		          n == 0 ? "no caaIdentities, no caa-identity" : "no account");
-		return false;
-	}
-	dns = responders_dns(job->sh->responders, job->s.dns_resolver);
-	if (dns == NULL) {
-		log_warn("%s: dns-persist-01 not checked first: no resolver (dns-resolver); "
-		         "ordering all the same",
-		         job->name);
-		return false;
-	}
-	memset(&req, 0, sizeof(req));
-	req.issuers = (const char *const *)ids;
-	req.n_issuers = n;
-	req.account_uri = job->ca->issue.acct->url;
-	req.now = (int64_t)time(NULL);
-	job->persist = persist_check_start(job->sh->loop, dns, &req, job->ids, job->n_ids,
-	                                   on_persist_done, job, why, sizeof(why));
-	if (job->persist == NULL) {
-		log_warn("%s: dns-persist-01 not checked first: %s; ordering all the same",
-		         job->name, why);
-		return false;
-	}
-	job->caa_responder = responder;
-	job->caa_key = key;
-	return true;
-}
-
-/* After CAA: the dns-persist-01 records, then the order. */
-static void
-persist_then_order(struct job *job, struct challenge *responder, EVP_PKEY *key)
-{
-	if (!persist_begin(job, responder, key)) {
-		place_order(job, responder, key);
-	}
-}
-
-static void
-on_caa_done(struct caa_check *check, void *arg)
-{
-	struct job *job = arg;
-	char line[JOB_MESSAGE_LEN - 32];
-	enum persist_check_verdict outcome = PERSIST_CHECK_REFUSED;
-
-	job->caa = NULL;
-	switch (caa_check_verdict(check, NULL)) {
-	case CAA_ALLOWED:
-		outcome = PERSIST_CHECK_ALLOWED;
-		caa_check_summary(check, line, sizeof(line));
-		break;
-	case CAA_UNCHECKED:
-		/* A DNS failure hides records that may allow as well as
-		 * forbid: the CA looks again and decides (RFC 8659 section 3
-		 * leaves it to the CA). */
-		outcome = PERSIST_CHECK_UNCHECKED;
-		caa_check_summary(check, line, sizeof(line));
-		break;
-	default:
-		caa_check_refusal(check, line, sizeof(line));
-		break;
-	}
-	caa_check_destroy(check);
-	check_over(job, outcome, line, persist_then_order);
-}
-
-/* Starts the CAA check of the job's names before a new order (issue #18)
- * with responder and key (taken over when it started). Returns true when
- * it started (the order goes on from on_caa_done), false when the order
- * goes on now: caa-check = no, or no identity of the CA to check against. */
-static bool
-caa_begin(struct job *job, struct challenge *responder, EVP_PKEY *key)
-{
-	struct caa_request req;
-	struct dns *dns;
-	size_t n = 0;
-	char *const *ids = ca_ids(job, &n);
-
-	if (!job->s.caa_check) {
-		return false;
-	}
-	if (n == 0) {
-		/* Nothing to compare the records with: no lookup at all. */
-		log_debug("%s: CAA not checked: %s lists no caaIdentities and no caa-identity "
-		          "is set",
-		          job->name, job->ca->url);
-		return false;
-	}
-	dns = responders_dns(job->sh->responders, job->s.dns_resolver);
-	if (dns == NULL) {
-		log_warn("%s: CAA not checked: no resolver (see dns-resolver); ordering all the "
-		         "same",
-		         job->name);
-		return false;
-	}
-	memset(&req, 0, sizeof(req));
-	req.ca_ids = (const char *const *)ids;
-	req.n_ca_ids = n;
-	req.account_uri = job->ca->issue.acct != NULL ? job->ca->issue.acct->url : NULL;
-	/* A responder of no known type leaves validationmethods undecided
-	 * (a warning), never a refusal. */
-	req.method = responder->ops->type != CHALLENGE_TYPE_UNKNOWN
-	                     ? challenge_type_name(responder->ops->type)
-	                     : NULL;
-	job->caa = caa_check_start(job->sh->loop, &caa_dns_ops, dns, &req, job->ids, job->n_ids,
-	                           on_caa_done, job);
-	if (job->caa == NULL) {
-		log_warn("%s: CAA not checked: out of memory; ordering all the same", job->name);
-		return false;
-	}
-	job->caa_responder = responder;
-	job->caa_key = key;
-	return true;
 }
 
 /* The pre-hook ran (or failed) for the job's batch. */
@@ -794,8 +598,8 @@ job_order(struct job *job, const struct policy_decision *d)
 	/* A resumed order was checked when it was placed: CAA, then the
 	 * dns-persist-01 records, then the order. */
 	if (job->resume_url != NULL) {
-		place_order(job, responder, key);
-	} else if (!caa_begin(job, responder, key)) {
-		persist_then_order(job, responder, key);
+		job_place_order(job, responder, key);
+	} else {
+		job_checks_run(job, responder, key);
 	}
 }
