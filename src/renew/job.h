@@ -94,6 +94,7 @@ struct job_ca {
 	 * settings' are for their first CA). */
 	char *const *caa_identities;
 	size_t n_caa_identities;
+	bool caa_unchecked_said; /* "CAA not checked" said once for this CA */
 };
 
 /* What the jobs of one runner share; the runner owns it. */

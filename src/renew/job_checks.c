@@ -173,10 +173,14 @@ caa_begin(struct job *job, struct challenge *responder, EVP_PKEY *key)
 		return false;
 	}
 	if (n == 0) {
-		/* Nothing to compare the records with: no lookup at all. */
-		log_debug("%s: CAA not checked: %s lists no caaIdentities and no caa-identity "
-		          "is set",
-		          job->name, job->ca->url);
+		/* Nothing to compare the records with: no lookup at all. Said
+		 * once for the CA (operator trial: a record forbidding it went
+		 * unnoticed with caa-check on), the others in the debug log. */
+		log_msg(job->ca->caa_unchecked_said ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO,
+		        "%s: CAA not checked: %s lists no caaIdentities and no caa-identity is "
+		        "set (caa-identity = DOMAIN names the CA's)",
+		        job->name, job->ca->url);
+		job->ca->caa_unchecked_said = true;
 		return false;
 	}
 	dns = responders_dns(job->sh->responders, job->s.dns_resolver);
