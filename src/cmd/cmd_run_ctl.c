@@ -21,8 +21,9 @@ add_job(const struct job *job, void *arg)
 	                                     job_state(job), "since", (json_int_t)job_since(job)));
 }
 
-/* The most a status answer takes: what a client reads (io/ctl.c). */
-#define STATUS_TEXT_MAX (64 * 1024 * 1024)
+/* The most a status answer takes: what a client reads (io/ctl.c); about
+ * 350 bytes a certificate, so some 700,000. */
+#define STATUS_TEXT_MAX (256 * 1024 * 1024)
 
 /* What add_row writes with. */
 struct status_text {
@@ -32,14 +33,16 @@ struct status_text {
 };
 
 /* A status row's text after a comma (none before the first): the whole
- * row, so that `acmed status` passes it on without reading the files. */
+ * row but its files' paths, so that `acmed status` passes it on without
+ * reading the files. */
 static void
 add_row(const struct status_row *row, void *arg)
 {
 	struct status_text *t = arg;
 
 	json_text_next(&t->text);
-	status_row_write(&t->text, row, t->state_dir, true, t->now);
+	/* Without "paths": the command adds them (status_paths_write). */
+	status_row_write(&t->text, row, NULL, true, t->now);
 }
 
 /* {"ready": ..., "certs": [rows]}, written row by row: 100,000 rows as one

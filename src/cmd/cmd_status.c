@@ -33,6 +33,7 @@ struct row {
 	const char *text;
 	size_t len;
 	char *own; /* the text when made here, else NULL */
+	bool paths; /* the daemon's: its "paths" are added here */
 };
 
 /* What the rows are made from, shared by the threads that make them. */
@@ -317,6 +318,12 @@ on_row(const char *key, const char *value, size_t len, void *arg)
 	r.name = strdup(name);
 	r.text = value;
 	r.len = len;
+	r.paths = true;
+	/* An object ends with its brace: the paths go before it. */
+	if (len < 2 || value[len - 1] != '}') {
+		free(r.name);
+		return -1;
+	}
 	return r.name != NULL ? rows_add(o, &r) : -1;
 }
 
@@ -381,6 +388,19 @@ add(struct buf *b, const char *s)
 	buf_add(b, s, strlen(s));
 }
 
+/* r's text appended to b, with its "paths" when the daemon left them out. */
+static void
+row_write(struct buf *b, const struct status_ctx *o, const struct row *r)
+{
+	if (!r->paths) {
+		buf_add(b, r->text, r->len);
+		return;
+	}
+	buf_add(b, r->text, r->len - 1);
+	status_paths_write(b, o->state_dir, r->name);
+	buf_add(b, "}", 1);
+}
+
 /* The answer as JSON text: the rows (sorted) one a line. */
 static char *
 answer_text(struct status_ctx *o, size_t *len)
@@ -391,7 +411,7 @@ answer_text(struct status_ctx *o, size_t *len)
 	add(&b, "{\n  \"certs\": [");
 	for (size_t i = 0; i < o->n_rows; i++) {
 		add(&b, i == 0 ? "\n    " : ",\n    ");
-		buf_add(&b, o->rows[i].text, o->rows[i].len);
+		row_write(&b, o, &o->rows[i]);
 	}
 	add(&b, o->n_rows > 0 ? "\n  ],\n  \"daemon\": " : "],\n  \"daemon\": ");
 	json_text_bool(&b, o->daemon);
@@ -497,7 +517,6 @@ print_files(json_t *row, int w)
 	}
 }
 
-/* The CERT column's width: the longest name, at least 20. */
 /* The width of the CERT column: the longest name, 20 to 256. */
 static int
 name_width(const struct status_ctx *o)
@@ -595,8 +614,13 @@ print_rows(const struct status_ctx *o)
 
 	print_head(o->state_dir, o->daemon && o->ready, w);
 	for (size_t i = 0; i < o->n_rows; i++) {
-		json_t *c = json_loadb(o->rows[i].text, o->rows[i].len, 0, NULL);
+		struct buf b;
+		json_t *c;
 
+		buf_init(&b, SIZE_MAX);
+		row_write(&b, o, &o->rows[i]);
+		c = b.failed ? NULL : json_loadb(b.data, b.len, 0, NULL);
+		buf_finish(&b);
 		if (c == NULL) {
 			log_error("status: %s: its row is not JSON", o->rows[i].name);
 			rc = -1;

@@ -21,7 +21,7 @@
  * (a status of thousands of certificates is megabytes): the client takes
  * up to CTL_MAX_REPLY. */
 #define CTL_MAX_REQUEST 8192
-#define CTL_MAX_REPLY (64 * 1024 * 1024)
+#define CTL_MAX_REPLY (256 * 1024 * 1024)
 /* Enough for every command a user or script runs at once; a flood of idle
  * clients beyond it pushes out the oldest idle one (see listener.h). */
 #define CTL_MAX_CONNS 256

@@ -32,7 +32,7 @@ struct ctl *ctl_listen(struct ev_loop *loop, const char *path, ctl_handler_fn ha
 void ctl_close(struct ctl *ctl);
 
 /* The client side: sends request (borrowed) and returns the reply (new
- * reference, up to 64 MiB), or NULL with *no_daemon set when nothing
+ * reference, up to 256 MiB), or NULL with *no_daemon set when nothing
  * listens at path (no socket file, or nobody accepts on it), or NULL
  * (logged, *no_daemon false) when a daemon is there but cannot be talked
  * to: a refused peer, a daemon silent for timeout_s seconds, an answer too

@@ -88,9 +88,8 @@ status_row_state(const struct status_row *row, bool have_config, time_t now)
 	return row->next != 0 && row->next <= now ? "due" : "ok";
 }
 
-/* "paths": the four files' paths under state_dir. */
-static void
-write_paths(struct buf *b, const char *state_dir, const char *cert)
+void
+status_paths_write(struct buf *b, const char *state_dir, const char *cert)
 {
 	static const struct {
 		const char *key;
@@ -171,7 +170,7 @@ status_row_write(struct buf *b, const struct status_row *row, const char *state_
 		json_text_string(b, row->problem);
 	}
 	if (state_dir != NULL) {
-		write_paths(b, state_dir, row->cert);
+		status_paths_write(b, state_dir, row->cert);
 	}
 	json_text_key(b, "ca");
 	json_text_string(b, row->ca);

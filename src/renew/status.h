@@ -84,4 +84,9 @@ struct buf;
 void status_row_write(struct buf *b, const struct status_row *row, const char *state_dir,
                       bool have_config, time_t now);
 
+/* The member "paths" of cert's row (its four files under state_dir),
+ * appended to b after a comma unless b ends an object's opening: the
+ * daemon leaves it to the command (a quarter less to send). */
+void status_paths_write(struct buf *b, const char *state_dir, const char *cert);
+
 #endif
