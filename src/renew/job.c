@@ -604,13 +604,18 @@ job_stop(struct job *job, void (*stopped)(void *arg), void *arg)
 		return 0;
 	}
 	rc = issue_stop(job->issue, stopped, arg);
-	job->stopped = rc != 0;
-	if (rc != 0 && job->lock_wait.loop != NULL) {
+	if (rc == 0) {
+		/* stopped may have run already and its caller freed the job:
+		 * nothing of it is touched here any more. */
+		return 0;
+	}
+	job->stopped = true;
+	if (job->lock_wait.loop != NULL) {
 		/* Waiting for another process's lock: it decides nothing any
 		 * more. */
 		lock_wait_stop(&job->lock_wait);
 	}
-	if (rc != 0 && job->batch_entered) {
+	if (job->batch_entered) {
 		/* It will not order: the post-hook need not wait for it. */
 		batch_hooks_leave(job->sh->batch, job);
 		job->batch_entered = false;
