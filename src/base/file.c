@@ -435,15 +435,20 @@ out:
 }
 
 /* Opens path for reading when it is a regular file of at most max bytes:
- * the descriptor with its size in *size, or -1 with errno set. */
+ * the descriptor with its size in *size, or -1 with errno set. fi (may be
+ * NULL) gets what file_identity_at would fold for what was opened: its
+ * stat, or the error of the open. */
 static int
-open_regular(int dirfd, const char *path, size_t max, size_t *size)
+open_regular(int dirfd, const char *path, size_t max, size_t *size, struct file_ident *fi)
 {
 	struct stat st;
 	int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
 	int err = 0;
 
 	if (fd < 0) {
+		if (fi != NULL) {
+			fi->err = errno;
+		}
 		return -1;
 	}
 	if (fstat(fd, &st) < 0) {
@@ -454,6 +459,10 @@ open_regular(int dirfd, const char *path, size_t max, size_t *size)
 		err = EINVAL;
 	} else if (st.st_size < 0 || (unsigned long long)st.st_size > max) {
 		err = EFBIG;
+	}
+	if (fi != NULL) {
+		fi->err = 0;
+		fi->st = st;
 	}
 	if (err != 0) {
 		close(fd);
@@ -531,6 +540,12 @@ file_read(const char *path, size_t max, size_t *len)
 char *
 file_read_at(int dirfd, const char *path, size_t max, size_t *len)
 {
+	return file_read_at_ident(dirfd, path, max, len, NULL);
+}
+
+char *
+file_read_at_ident(int dirfd, const char *path, size_t max, size_t *len, struct file_ident *fi)
+{
 	char *buf = NULL;
 	char *ret = NULL;
 	size_t cap = 0;
@@ -541,7 +556,7 @@ file_read_at(int dirfd, const char *path, size_t max, size_t *len)
 	if (max >= SIZE_MAX) {
 		max = SIZE_MAX - 1;
 	}
-	fd = open_regular(dirfd, path, max, &cap);
+	fd = open_regular(dirfd, path, max, &cap, fi);
 	if (fd < 0) {
 		err = errno;
 		goto out;
@@ -697,21 +712,39 @@ file_identity(const char *path, uint64_t seed)
 }
 
 uint64_t
-file_identity_at(int dirfd, const char *path, uint64_t seed)
+file_identity_fold(const struct file_ident *fi, uint64_t seed)
 {
-	struct stat st;
 	uint64_t h = seed != 0 ? seed : 14695981039346656037ULL;
+	const struct stat *st = &fi->st;
 
-	if (fstatat(dirfd, path, &st, 0) < 0) {
-		return mix(mix(h, 1), (uint64_t)errno);
+	if (fi->err != 0) {
+		return mix(mix(h, 1), (uint64_t)fi->err);
 	}
 	h = mix(h, 2);
-	h = mix(h, (uint64_t)st.st_dev);
-	h = mix(h, (uint64_t)st.st_ino);
-	h = mix(h, (uint64_t)st.st_size);
-	h = mix(h, (uint64_t)st.st_mode);
-	h = mix(h, (uint64_t)st.st_mtim.tv_sec);
-	h = mix(h, (uint64_t)st.st_mtim.tv_nsec);
-	h = mix(h, (uint64_t)st.st_ctim.tv_sec);
-	return mix(h, (uint64_t)st.st_ctim.tv_nsec);
+	h = mix(h, (uint64_t)st->st_dev);
+	h = mix(h, (uint64_t)st->st_ino);
+	h = mix(h, (uint64_t)st->st_size);
+	h = mix(h, (uint64_t)st->st_mode);
+	h = mix(h, (uint64_t)st->st_mtim.tv_sec);
+	h = mix(h, (uint64_t)st->st_mtim.tv_nsec);
+	h = mix(h, (uint64_t)st->st_ctim.tv_sec);
+	return mix(h, (uint64_t)st->st_ctim.tv_nsec);
+}
+
+uint64_t
+file_identity_at(int dirfd, const char *path, uint64_t seed)
+{
+	struct file_ident fi;
+
+	fi.err = fstatat(dirfd, path, &fi.st, 0) < 0 ? errno : 0;
+	return file_identity_fold(&fi, seed);
+}
+
+uint64_t
+file_identity_fd(int fd, uint64_t seed)
+{
+	struct file_ident fi;
+
+	fi.err = fstat(fd, &fi.st) < 0 ? errno : 0;
+	return file_identity_fold(&fi, seed);
 }

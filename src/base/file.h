@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 /* Writes len bytes to path atomically: a temp file in the same folder
@@ -70,6 +71,19 @@ char *file_read(const char *path, size_t max, size_t *len);
 /* The same for path relative to the folder open as dirfd (or AT_FDCWD). */
 char *file_read_at(int dirfd, const char *path, size_t max, size_t *len);
 
+/* What a file's identity (file_identity) is made of: the stat(2) of the
+ * file, or the error (err not 0) that stat or open gave. */
+struct file_ident {
+	int err;
+	struct stat st;
+};
+
+/* file_read_at that also fills *fi (may be NULL) from the descriptor it
+ * read: the identity of exactly what was read, with no stat before (see
+ * file_identity_fold), or the open's error. */
+char *file_read_at_ident(int dirfd, const char *path, size_t max, size_t *len,
+                         struct file_ident *fi);
+
 /* A number for what is at path now (symbolic links followed), folded into
  * seed: it changes when the file is replaced, renamed over, written to,
  * truncated, chmod'ed or removed (a hash of its device, inode, size,
@@ -81,6 +95,13 @@ uint64_t file_identity(const char *path, uint64_t seed);
 
 /* The same for path relative to the folder open as dirfd (or AT_FDCWD). */
 uint64_t file_identity_at(int dirfd, const char *path, uint64_t seed);
+
+/* The same for what fd is open on. */
+uint64_t file_identity_fd(int fd, uint64_t seed);
+
+/* The same for what fi holds: file_identity_at(dirfd, path, seed) is
+ * file_identity_fold of path's stat (or error) with seed. */
+uint64_t file_identity_fold(const struct file_ident *fi, uint64_t seed);
 
 /* A new private folder (mode 0700) named prefix.XXXXXX under $TMPDIR when
  * it is an absolute path, else under /tmp. Returns its path (free()), or

@@ -29,9 +29,9 @@ state_init(struct state *st)
 }
 
 /* state.json of the folder open as dirfd (path: relative to it), as
- * state_load. */
+ * state_load; fi (may be NULL) as file_read_at_ident fills it. */
 static int
-load_at(int dirfd, const char *path, struct state *st)
+load_at(int dirfd, const char *path, struct state *st, struct file_ident *fi)
 {
 	char *text = NULL;
 	json_t *root = NULL;
@@ -59,7 +59,7 @@ load_at(int dirfd, const char *path, struct state *st)
 	int rc = -1;
 
 	state_init(st);
-	text = file_read_at(dirfd, path, STATE_MAX, &len);
+	text = file_read_at_ident(dirfd, path, STATE_MAX, &len, fi);
 	if (text == NULL) {
 		rc = errno == ENOENT ? 0 : -1;
 		goto out;
@@ -118,7 +118,7 @@ state_load(const char *dir, struct state *st)
 	int rc = -1;
 
 	if (path != NULL) {
-		rc = load_at(AT_FDCWD, path, st);
+		rc = load_at(AT_FDCWD, path, st, NULL);
 	} else {
 		state_init(st);
 	}
@@ -129,7 +129,17 @@ state_load(const char *dir, struct state *st)
 int
 state_load_at(int dirfd, struct state *st)
 {
-	return load_at(dirfd, "state.json", st);
+	return load_at(dirfd, "state.json", st, NULL);
+}
+
+int
+state_load_at_ident(int dirfd, struct state *st, uint64_t *id)
+{
+	struct file_ident fi;
+	int rc = load_at(dirfd, "state.json", st, &fi);
+
+	*id = file_identity_fold(&fi, 0);
+	return rc;
 }
 
 uint64_t

@@ -62,6 +62,11 @@ int state_load(const char *dir, struct state *st);
  * from it (a start reads 100,000). */
 int state_load_at(int dirfd, struct state *st);
 
+/* state_load_at that also gives the file_identity of the state.json it
+ * read (or of the error that kept it from being read) in *id: what
+ * state_identity says of it until it changes. */
+int state_load_at_ident(int dirfd, struct state *st, uint64_t *id);
+
 /* file_identity of dir/state.json: another number once it was written
  * (every write replaces it) or edited. 0 when out of memory. */
 uint64_t state_identity(const char *dir);

@@ -326,18 +326,33 @@ store_cert_installed_at(const char *state_dir, const char *name)
 	return t;
 }
 
-/* A file of the folder open as dirfd, through its link. */
+/* What was read of a set's files, for its identity: each file's
+ * file_ident, read[i] when file i was opened (or failed to be). */
+struct set_idents {
+	struct file_ident fi[N_FILES];
+	bool read[N_FILES];
+};
+
+/* A file of the folder open as dirfd, through its link; ids (may be NULL)
+ * gets what it was. */
 static char *
-read_set_file(int dirfd, enum store_cert_file file, size_t *len)
+read_set_file(int dirfd, enum store_cert_file file, size_t *len, struct set_idents *ids)
 {
-	return file_read_at(dirfd, file_names[file], PEM_MAX, len);
+	struct file_ident fi;
+	char *text = file_read_at_ident(dirfd, file_names[file], PEM_MAX, len, &fi);
+
+	if (ids != NULL) {
+		ids->fi[file] = fi;
+		ids->read[file] = true;
+	}
+	return text;
 }
 
 /* Whether the four files of dir (cert.pem's text already read: cert) make
  * a whole set; what is wrong in problem. */
 static void
 check_set(int dirfd, const struct cert_brief *leaf, const char *cert, size_t cert_len,
-          char *problem, size_t len)
+          char *problem, size_t len, struct set_idents *ids)
 {
 	char *pem[N_FILES] = {NULL};
 	size_t n[N_FILES] = {0};
@@ -350,7 +365,7 @@ check_set(int dirfd, const struct cert_brief *leaf, const char *cert, size_t cer
 		if (i == STORE_CERT_CERT) {
 			continue;
 		}
-		pem[i] = read_set_file(dirfd, (enum store_cert_file)i, &n[i]);
+		pem[i] = read_set_file(dirfd, (enum store_cert_file)i, &n[i], ids);
 		if (pem[i] == NULL) {
 			snprintf(problem, len, "%s: %s", file_names[i],
 			         errno == ENOENT ? "missing" : strerror(errno));
@@ -398,9 +413,10 @@ out:
 }
 
 /* The installed set of the folder open as dirfd (see store_cert_inspect;
- * info cleared and its version -1 already). */
+ * info cleared and its version -1 already); ids (may be NULL) as
+ * read_set_file fills it. */
 static int
-inspect_at(int dirfd, struct store_cert_info *info)
+inspect_at(int dirfd, struct store_cert_info *info, struct set_idents *ids)
 {
 	struct cert_brief *leaf = NULL;
 	char *pem = NULL;
@@ -408,7 +424,7 @@ inspect_at(int dirfd, struct store_cert_info *info)
 	enum key_type kt;
 
 	info->version = link_version_at(dirfd, "current");
-	pem = read_set_file(dirfd, STORE_CERT_CERT, &len);
+	pem = read_set_file(dirfd, STORE_CERT_CERT, &len, ids);
 	leaf = pem != NULL ? cert_brief_read(pem, len) : NULL;
 	if (leaf == NULL) {
 		if (pem != NULL || errno != ENOENT || info->version >= 0) {
@@ -429,7 +445,7 @@ inspect_at(int dirfd, struct store_cert_info *info)
 	if (cert_brief_key_type(leaf, &kt) == 0) {
 		snprintf(info->key_type, sizeof(info->key_type), "%s", key_type_name(kt));
 	}
-	check_set(dirfd, leaf, pem, len, info->problem, sizeof(info->problem));
+	check_set(dirfd, leaf, pem, len, info->problem, sizeof(info->problem), ids);
 out:
 	cert_brief_free(leaf);
 	free(pem);
@@ -441,7 +457,50 @@ store_cert_inspect_at(int dirfd, struct store_cert_info *info)
 {
 	memset(info, 0, sizeof(*info));
 	info->version = -1;
-	return inspect_at(dirfd, info);
+	return inspect_at(dirfd, info, NULL);
+}
+
+int
+store_cert_inspect_ident_at(int dirfd, struct store_cert_info *info, uint64_t *id,
+                            uint64_t *folder)
+{
+	struct set_idents ids;
+	uint64_t h = file_identity_fd(dirfd, 0);
+
+	memset(&ids, 0, sizeof(ids));
+	memset(info, 0, sizeof(*info));
+	info->version = -1;
+	if (folder != NULL) {
+		*folder = h;
+	}
+	inspect_at(dirfd, info, &ids);
+	*id = 0;
+	if (ids.fi[STORE_CERT_CERT].err == ENOENT && !ids.read[STORE_CERT_PRIVKEY]) {
+		/* Nothing read: a folder with nothing installed yet (a first
+		 * order, a failed one) when current is not a folder now, which
+		 * is what identities_at counts then. Else a link is missing:
+		 * unknown. */
+		int fd = openat(dirfd, "current", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		if (fd < 0) {
+			*id = file_identity_at(dirfd, "current", h);
+		} else {
+			close(fd);
+		}
+		return 0;
+	}
+	/* identities_at's number for the files as they were read: the
+	 * folder's, then each file's through current/ (the links lead
+	 * there). A file not read, or one that could not be opened (current/
+	 * itself may be what is missing), leaves it unknown. */
+	for (size_t i = 0; i < N_FILES; i++) {
+		if (!ids.read[i] || ids.fi[i].err != 0) {
+			return 0;
+		}
+		h = file_identity_fold(&ids.fi[i], h);
+	}
+	*id = h;
+	return 0;
 }
 
 int
@@ -467,7 +526,7 @@ store_cert_inspect(const char *state_dir, const char *name, struct store_cert_in
 		rc = 0;
 		goto out;
 	}
-	rc = inspect_at(dirfd, info);
+	rc = inspect_at(dirfd, info, NULL);
 out:
 	if (dirfd >= 0) {
 		close(dirfd);

@@ -125,6 +125,15 @@ void store_cert_info_finish(struct store_cert_info *info);
  * set and its state.json (store_index). */
 int store_cert_inspect_at(int dirfd, struct store_cert_info *info);
 
+/* store_cert_inspect_at that also gives the identities of what it read:
+ * *id what store_cert_identities_at would give for the files read (taken
+ * from the descriptors read, so exactly theirs, with no stat before), 0
+ * when some file could not be read (a set with nothing or not all
+ * installed: the caller keeps no record of it); *folder (may be NULL)
+ * the folder's. */
+int store_cert_inspect_ident_at(int dirfd, struct store_cert_info *info, uint64_t *id,
+                                uint64_t *folder);
+
 /* file_identity of certs/<name>/ itself: another number once a file was
  * added to, removed from or renamed in it (state.json written, a set
  * installed, a link replaced or removed). 0 for a bad name. */

@@ -389,35 +389,43 @@ out:
 	return ix;
 }
 
-/* The set's facts: the record's when its files are the same, else read
- * (from dirfd, name's folder, unless it is -1). */
+/* The set's facts: the record's when its files are the same (*id, from
+ * the stat before), else read (from dirfd, name's folder, unless it is
+ * -1), *id then the identity of what was read when it could be taken
+ * from the reads (0: not known, no record kept). */
 static int
-read_set(struct store_index *ix, const struct record *rec, const char *name, int dirfd, uint64_t id,
-         struct store_cert_info *info, bool *fresh)
+read_set(struct store_index *ix, const struct record *rec, const char *name, int dirfd,
+         uint64_t *id, struct store_cert_info *info, uint64_t *folder, bool *fresh)
 {
 	*fresh = false;
-	if (rec != NULL && id != 0 && rec->set_id == id &&
+	if (rec != NULL && *id != 0 && rec->set_id == *id &&
 	    decode_set(rec->data, rec->set_len, info) == 0) {
 		return 0;
 	}
 	*fresh = true;
-	return dirfd >= 0 ? store_cert_inspect_at(dirfd, info)
-	                  : store_cert_inspect(ix->state_dir, name, info);
+	if (dirfd >= 0) {
+		return store_cert_inspect_ident_at(dirfd, info, id, folder);
+	}
+	return store_cert_inspect(ix->state_dir, name, info);
 }
 
 /* The state: the record's when state.json is the same, else read (an
- * unreadable one is as good as none: the next attempt rewrites it). */
+ * unreadable one is as good as none: the next attempt rewrites it), *id
+ * then that of what was read. */
 static void
-read_state(const struct record *rec, const char *dir, int dirfd, uint64_t id, struct state *st,
+read_state(const struct record *rec, const char *dir, int dirfd, uint64_t *id, struct state *st,
            bool *fresh)
 {
+	int rc;
+
 	*fresh = false;
-	if (rec != NULL && id != 0 && rec->state_id == id &&
+	if (rec != NULL && *id != 0 && rec->state_id == *id &&
 	    decode_state(rec->data + rec->set_len, rec->state_len, st) == 0) {
 		return;
 	}
 	*fresh = true;
-	if ((dirfd >= 0 ? state_load_at(dirfd, st) : state_load(dir, st)) < 0) {
+	rc = dirfd >= 0 ? state_load_at_ident(dirfd, st, id) : state_load(dir, st);
+	if (rc < 0) {
 		state_init(st);
 	}
 }
@@ -483,20 +491,26 @@ store_index_read(struct store_index *ix, const char *name, struct store_cert_inf
 		rc = 0;
 		goto out;
 	}
-	/* Taken before the files are read: one that changes meanwhile makes
-	 * the next look read it again. The folder opened once for its
-	 * identities, set and state (a missing one: through the paths,
-	 * which say so). */
 	dirfd = ix->certs >= 0 ? openat(ix->certs, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-	set_id = dirfd >= 0 ? store_cert_identities_at(dirfd, folder, &state_id)
-	                    : store_cert_identities(ix->state_dir, name, folder, &state_id);
 	pthread_mutex_lock(&ix->lock);
 	rec = strmap_get(&ix->records, name);
 	pthread_mutex_unlock(&ix->lock);
-	if (read_set(ix, rec, name, dirfd, set_id, info, &set_fresh) < 0) {
+	/* With a record, the identities are taken before the files are
+	 * read: one that changes meanwhile makes the next look read it
+	 * again. Without one (a first start reads 100,000), they come from
+	 * the reads themselves: exactly what was read, with no stat of each
+	 * file first. The folder is opened once for all (a missing one:
+	 * through the paths, which say so). */
+	set_id = 0;
+	state_id = 0;
+	if (rec != NULL || dirfd < 0) {
+		set_id = dirfd >= 0 ? store_cert_identities_at(dirfd, folder, &state_id)
+		                    : store_cert_identities(ix->state_dir, name, folder, &state_id);
+	}
+	if (read_set(ix, rec, name, dirfd, &set_id, info, folder, &set_fresh) < 0) {
 		goto out;
 	}
-	read_state(rec, dir, dirfd, state_id, st, &state_fresh);
+	read_state(rec, dir, dirfd, &state_id, st, &state_fresh);
 	rc = 0;
 	if (rec != NULL && !set_fresh && !state_fresh) {
 		rec->marked = true;
