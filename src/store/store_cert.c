@@ -461,8 +461,7 @@ store_cert_inspect_at(int dirfd, struct store_cert_info *info)
 }
 
 int
-store_cert_inspect_ident_at(int dirfd, struct store_cert_info *info, uint64_t *id,
-                            uint64_t *folder)
+store_cert_inspect_ident_at(int dirfd, struct store_cert_info *info, uint64_t *id, uint64_t *folder)
 {
 	struct set_idents ids;
 	uint64_t h = file_identity_fd(dirfd, 0);
