@@ -7,8 +7,10 @@
 #include "base/log.h"
 #include "crypto/keygen.h"
 
-/* How long newOrders wait after one got no answer (seconds). */
-#define ISSUE_SILENT_HOLD 60.0
+/* How long newOrders are not sent after one got no answer (seconds): the
+ * orders of a batch behind it fail at once instead of each waiting for
+ * its own timeout. After it, the CA is asked again (silent_seen). */
+#define ISSUE_SILENT_HOLD 10.0
 
 struct issue {
 	struct issue_shared *sh;
@@ -18,6 +20,7 @@ struct issue {
 	struct gate_waiter gate;
 	struct acme_order_run *order; /* running, or NULL */
 	struct list_node account_wait; /* in sh->account_waiters */
+	struct list_node probe_wait; /* in sh->probe_waiters */
 	bool account_retried;
 	/* issue_stop's: called when the order stopped, instead of done */
 	void (*stopped)(void *arg);
@@ -104,6 +107,7 @@ on_order(int rc, const char *message, const char *pem, size_t pem_len, time_t re
 	/* Before the gate lets the next one through. */
 	if (rc == ACME_ORDER_NO_ANSWER) {
 		is->sh->silent_until = ev_now(is->sh->loop) + ISSUE_SILENT_HOLD;
+		is->sh->silent_seen = true;
 		snprintf(is->sh->silent_why, sizeof(is->sh->silent_why), "%s", message);
 	}
 	gate_leave(&is->sh->order_gate, &is->gate);
@@ -159,22 +163,26 @@ on_url(const char *url, void *arg)
 	}
 }
 
+/* Holds the gate: fails for the CA's silence just seen. */
+static void
+fail_silent(struct issue *is)
+{
+	char failed[512];
+
+	gate_leave(&is->sh->order_gate, &is->gate);
+	snprintf(failed, sizeof(failed),
+	         "%s: not ordered: the CA did not answer a newOrder just before (%.300s)",
+	         is->req.name, is->sh->silent_why);
+	finish(is, ACME_ORDER_CA_FAILED, failed, 0);
+}
+
 /* Holds the gate: sends the newOrder (or the resumed order's first look). */
 static void
-send_order(void *arg)
+order_now(struct issue *is)
 {
-	struct issue *is = arg;
 	struct issue_shared *sh = is->sh;
 	char failed[512];
 
-	if (ev_now(sh->loop) < sh->silent_until) {
-		gate_leave(&sh->order_gate, &is->gate);
-		snprintf(failed, sizeof(failed),
-		         "%s: not ordered: the CA did not answer a newOrder just before (%.300s)",
-		         is->req.name, sh->silent_why);
-		finish(is, ACME_ORDER_CA_FAILED, failed, 0);
-		return;
-	}
 	is->order = acme_order_start(sh->loop, sh->client, sh->acct, &is->params, on_order, on_step,
 	                             is);
 	if (is->order == NULL) {
@@ -182,6 +190,75 @@ send_order(void *arg)
 		snprintf(failed, sizeof(failed), "%s: cannot start the order", is->req.name);
 		finish(is, ACME_ORDER_FAILED, failed, 0);
 	}
+}
+
+/* The directory's GET after the hold: any HTTP answer says the CA is
+ * back; none starts another hold. The waiting issues go on or fail. */
+static void
+on_probe(const struct acme_reply *reply, void *arg)
+{
+	struct issue_shared *sh = arg;
+	struct list waiters;
+	struct list_node *n, *tmp;
+	bool answered = reply->status != 0;
+
+	sh->probing = false;
+	if (answered) {
+		sh->silent_seen = false;
+		log_info("%s answers again", acme_client_directory_url(sh->client));
+	} else {
+		sh->silent_until = ev_now(sh->loop) + ISSUE_SILENT_HOLD;
+		snprintf(sh->silent_why, sizeof(sh->silent_why), "%s", reply->message);
+	}
+	list_init(&waiters);
+	list_for_each(&sh->probe_waiters, n, tmp)
+	{
+		list_unlink(n);
+		list_append(&waiters, n);
+	}
+	list_for_each(&waiters, n, tmp)
+	{
+		struct issue *w = list_entry(n, struct issue, probe_wait);
+
+		list_unlink(n);
+		if (answered) {
+			order_now(w);
+		} else {
+			fail_silent(w);
+		}
+	}
+}
+
+/* Holds the gate: within the hold after a newOrder got no answer, fails
+ * at once; after it, while nothing has answered since, asks for the
+ * directory first (one request for every issue that arrives meanwhile);
+ * else sends the newOrder. */
+static void
+send_order(void *arg)
+{
+	struct issue *is = arg;
+	struct issue_shared *sh = is->sh;
+
+	if (ev_now(sh->loop) < sh->silent_until) {
+		fail_silent(is);
+		return;
+	}
+	if (sh->silent_seen) {
+		list_append(&sh->probe_waiters, &is->probe_wait);
+		if (sh->probing) {
+			return;
+		}
+		sh->probing = true;
+		if (acme_client_get(sh->client, acme_client_directory_url(sh->client), on_probe,
+		                    sh) == 0) {
+			return;
+		}
+		/* Not sent (out of memory): the newOrder asks instead. */
+		sh->probing = false;
+		sh->silent_seen = false;
+		list_unlink(&is->probe_wait);
+	}
+	order_now(is);
 }
 
 static void
@@ -221,6 +298,7 @@ issue_create(struct issue_shared *sh, const struct issue_request *req)
 	is->key = req->key;
 	gate_waiter_init(&is->gate);
 	list_node_init(&is->account_wait);
+	list_node_init(&is->probe_wait);
 	is->params.name = req->name;
 	is->params.ids = req->ids;
 	is->params.n_ids = req->n_ids;
@@ -277,6 +355,7 @@ issue_destroy(struct issue *is)
 	}
 	gate_leave(&is->sh->order_gate, &is->gate);
 	list_unlink(&is->account_wait);
+	list_unlink(&is->probe_wait);
 	/* Only a runner that ends has one still running (see job_runner.h). */
 	acme_order_abandon(is->order);
 	EVP_PKEY_free(is->key);

@@ -34,6 +34,15 @@ struct issue_shared {
 	 * certificate; and why */
 	ev_tstamp silent_until;
 	char silent_why[256];
+	/* A newOrder got no answer and nothing has answered since: once the
+	 * hold is over, the next newOrder is preceded by a GET of the
+	 * directory (probing while it runs; the issues that reach the gate
+	 * meanwhile wait in probe_waiters), so that a CA back within the hold
+	 * is ordered from at once and one still silent costs one cheap
+	 * request, not a newOrder per certificate. */
+	bool silent_seen;
+	bool probing;
+	struct list probe_waiters;
 	bool account_busy; /* a registration is on its way */
 	struct list account_waiters; /* issues waiting for it */
 };

@@ -86,6 +86,7 @@ ca_init(struct job_runner *r, size_t i, const struct job_runner_ca *c)
 	gate_init(&ca->issue.order_gate,
 	          c->new_order_concurrency > 0 ? (size_t)c->new_order_concurrency : 1);
 	list_init(&ca->issue.account_waiters);
+	list_init(&ca->issue.probe_waiters);
 	ca->url = c->ca_url;
 	ca->offline = c->offline != NULL ? c->offline : "the CA cannot be reached";
 	ca->profile = c->profile;

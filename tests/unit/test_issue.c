@@ -105,6 +105,7 @@ setup(void **state)
 	assert_non_null(f->sh.keygen);
 	gate_init(&f->sh.order_gate, 1);
 	list_init(&f->sh.account_waiters);
+	list_init(&f->sh.probe_waiters);
 	f->ids[0].type = IDENT_DNS;
 	snprintf(f->name, sizeof(f->name), "a.test");
 	f->ids[0].value = f->name;
@@ -463,6 +464,65 @@ test_no_answer(void **state)
 	assert_int_equal(fake_ca_count(&f->ca, "POST", FAKE_CA_NEW_ORDER), sent);
 }
 
+/* After test_no_answer's newOrder without an answer, the hold over (its
+ * seconds pass in the test by clearing it): the next issue asks for the
+ * directory first. answered: the CA is back, and the newOrder goes out;
+ * else the issue fails at once, without a newOrder, and a new hold
+ * begins. */
+static void
+silent_then(struct fixture *f, bool answered)
+{
+	struct issue_request req = request(f, 2, NULL);
+	size_t orders;
+	size_t gets;
+
+	/* One: a request without an answer is not sent again. */
+	fake_ca_json(&f->ca, FAKE_CA_NEW_ORDER, 0, NULL);
+	run_two(f);
+	assert_int_equal(f->out[0].rc, ACME_ORDER_NO_ANSWER);
+	assert_int_equal(fake_ca_count(&f->ca, "POST", FAKE_CA_NEW_ORDER), 1);
+	assert_true(f->sh.silent_seen);
+	f->sh.silent_until = 0;
+	orders = fake_ca_count(&f->ca, "POST", FAKE_CA_NEW_ORDER);
+	gets = fake_ca_count(&f->ca, "GET", FAKE_CA_DIRECTORY);
+	if (answered) {
+		QUEUE_ORDER(f, 3);
+	} else {
+		struct fake_reply r = {.method = "GET", .url = FAKE_CA_DIRECTORY};
+
+		fake_ca_queue(&f->ca, &r);
+	}
+	create(f, 2, &req);
+	issue_run(f->is[2]);
+	run_until(f, 2);
+	assert_true(fake_ca_count(&f->ca, "GET", FAKE_CA_DIRECTORY) > gets);
+	if (answered) {
+		assert_int_equal(f->out[2].rc, ACME_ORDER_OK);
+		assert_int_equal(fake_ca_count(&f->ca, "POST", FAKE_CA_NEW_ORDER), orders + 1);
+		assert_false(f->sh.silent_seen);
+	} else {
+		assert_int_equal(f->out[2].rc, ACME_ORDER_CA_FAILED);
+		assert_non_null(strstr(f->out[2].message, "not ordered: the CA did not answer"));
+		assert_int_equal(fake_ca_count(&f->ca, "POST", FAKE_CA_NEW_ORDER), orders);
+		assert_true(f->sh.silent_seen);
+		assert_true(f->sh.silent_until > ev_now(f->ca.loop));
+	}
+	assert_false(f->sh.probing);
+	assert_true(list_empty(&f->sh.probe_waiters));
+}
+
+static void
+test_silent_then_back(void **state)
+{
+	silent_then(*state, true);
+}
+
+static void
+test_silent_still(void **state)
+{
+	silent_then(*state, false);
+}
+
 /* accountDoesNotExist: registered again (once), then ordered again with
  * the new account. */
 static void
@@ -675,6 +735,8 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_gate, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_gate_width, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_no_answer, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_silent_then_back, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_silent_still, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_account_again, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_account_again_shared, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_account_again_fails, setup, teardown),
