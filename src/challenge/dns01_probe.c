@@ -43,6 +43,15 @@ struct challenge_probe {
 	char *zone; /* NULL until known */
 	struct dns01_lookup *lookup;
 	struct challenge_dns01_probe *setting; /* the setter's probe */
+	/* Waiting for the setter's probe of another with the same key (a
+	 * busy daemon's jobs of one zone starting together), then woken by
+	 * wake from the loop: with its verdict (led), or to go on alone (its
+	 * probe cancelled). */
+	bool following;
+	bool has_led;
+	enum challenge_probe_result led;
+	char *led_message;
+	struct ev_timer wake;
 	challenge_probe_fn done;
 	void *arg;
 };
@@ -113,6 +122,8 @@ probe_free(struct challenge_probe *p)
 {
 	list_unlink(&p->node);
 	dns01_lookup_cancel(p->lookup);
+	ev_timer_stop(p->pr->loop, &p->wake);
+	free(p->led_message);
 	free(p->name);
 	free(p->target);
 	free(p->zone);
@@ -137,6 +148,32 @@ probe_key(const struct challenge_probe *p)
 	return p->zone != NULL ? p->zone : p->target;
 }
 
+/* The probes following leader's key wake from the loop: with its verdict
+ * v and message (has_led), or to go on alone (leader cancelled). */
+static void
+wake_followers(struct challenge_probe *leader, bool has_led, enum challenge_probe_result v,
+               const char *message)
+{
+	struct list_node *n, *tmp;
+
+	list_for_each(&leader->pr->probes, n, tmp)
+	{
+		struct challenge_probe *q = list_entry(n, struct challenge_probe, node);
+
+		if (q == leader || !q->following ||
+		    !dns_name_equal(probe_key(q), probe_key(leader))) {
+			continue;
+		}
+		q->following = false;
+		q->has_led = has_led;
+		q->led = v;
+		free(q->led_message);
+		q->led_message = has_led && message != NULL ? strdup(message) : NULL;
+		ev_timer_set(&q->wake, 0., 0.);
+		ev_timer_start(q->pr->loop, &q->wake);
+	}
+}
+
 static void
 on_setter(enum challenge_probe_result v, const char *message, void *arg)
 {
@@ -147,7 +184,46 @@ on_setter(enum challenge_probe_result v, const char *message, void *arg)
 	if (v == CHALLENGE_PROBE_OK) {
 		probed_add(p->pr, probe_key(p), ev_now(p->pr->loop));
 	}
+	wake_followers(p, true, v, message);
 	probe_finish(p, v, message);
+}
+
+static void probe_set(struct challenge_probe *p);
+
+static void
+on_wake(struct ev_loop *loop, struct ev_timer *w, int revents)
+{
+	struct challenge_probe *p = w->data;
+	char text[PROBE_MESSAGE];
+
+	(void)loop;
+	(void)revents;
+	/* A yes is in the memory now (probe_set finds it); a no or no
+	 * answer is the leader's, said for each. */
+	if (!p->has_led || p->led == CHALLENGE_PROBE_OK) {
+		probe_set(p);
+		return;
+	}
+	snprintf(text, sizeof(text), "%s",
+	         p->led_message != NULL ? p->led_message : "dns-01: out of memory");
+	probe_finish(p, p->led, text);
+}
+
+/* Another probe of key on its way at the setter, or NULL. */
+static struct challenge_probe *
+probe_leading(struct dns01_prober *pr, const char *key)
+{
+	struct list_node *n, *tmp;
+
+	list_for_each(&pr->probes, n, tmp)
+	{
+		struct challenge_probe *q = list_entry(n, struct challenge_probe, node);
+
+		if (q->setting != NULL && dns_name_equal(probe_key(q), key)) {
+			return q;
+		}
+	}
+	return NULL;
 }
 
 /* The target (and zone) known: the setter's probe, unless the same key's
@@ -172,6 +248,11 @@ probe_set(struct challenge_probe *p)
 		         pr->setter->name, p->zone != NULL ? "zone" : "name", probe_key(p),
 		         now - e->at, memory_s - (now - e->at));
 		probe_finish(p, CHALLENGE_PROBE_OK, text);
+		return;
+	}
+	if (probe_leading(pr, probe_key(p)) != NULL) {
+		/* One update a zone, however many jobs wait for it. */
+		p->following = true;
 		return;
 	}
 	if (pr->setter->probe(pr->ctx, &rec, on_setter, p, &p->setting) < 0) {
@@ -250,6 +331,8 @@ dns01_prober_start(struct dns01_prober *pr, const struct challenge_task *task,
 	p->done = done;
 	p->arg = arg;
 	list_node_init(&p->node);
+	ev_timer_init(&p->wake, on_wake, 0., 0.);
+	p->wake.data = p;
 	if (dns01_cname_follow(pr->dns, p->name, on_cname, p, &p->lookup) < 0) {
 		probe_free(p);
 		return -1;
@@ -267,6 +350,8 @@ dns01_prober_cancel(struct dns01_prober *pr, struct challenge_probe *p)
 	}
 	if (p->setting != NULL) {
 		pr->setter->probe_cancel(pr->ctx, p->setting);
+		p->setting = NULL;
+		wake_followers(p, false, CHALLENGE_PROBE_UNKNOWN, NULL);
 	}
 	probe_free(p);
 }

@@ -6,7 +6,9 @@
  * refuses is found before newOrder spends an order. A zone (or, for a
  * setter that needs none, a target) whose probe succeeded is not probed
  * again for DNS01_PROBE_MEMORY_S: a busy daemon sends one probe a zone an
- * hour, not one an order. Failures are not remembered. */
+ * hour, not one an order. Failures are not remembered. Probes of one key
+ * that meet (jobs starting together) send one update: the others wait
+ * for its verdict (if it is cancelled, the next one sends its own). */
 #ifndef ACMED_DNS01_PROBE_H
 #define ACMED_DNS01_PROBE_H
 

@@ -319,6 +319,74 @@ test_cancel(void **state)
 	challenge_probe_cancel(NULL, NULL);
 }
 
+/* Starts a probe of txt_name on f->ch (r waits for its end). */
+static struct challenge_probe *
+start(struct fixture *f, const char *txt_name, struct result *r)
+{
+	struct challenge_task t = {.id_type = IDENT_DNS, .txt_name = txt_name};
+	struct challenge_probe *handle = NULL;
+
+	memset(r, 0, sizeof(*r));
+	assert_int_equal(f->ch->ops->probe(f->ch, &t, on_probe, r, &handle), 0);
+	assert_non_null(handle);
+	return handle;
+}
+
+/* Probes of one zone that meet (a busy daemon's jobs starting together)
+ * send one update and share its verdict, a yes or a no. */
+static void
+test_together(void **state)
+{
+	struct fixture *f = *state;
+	struct result r[3];
+
+	start(f, "_acme-challenge.upd.example.", &r[0]);
+	start(f, "_acme-challenge.www.upd.example.", &r[1]);
+	start(f, "_acme-challenge.upd.example.", &r[2]);
+	for (int i = 0; i < 3; i++) {
+		dns_server_wait_int(f->loop, WAIT_S, &r[i].calls, 1);
+		assert_int_equal(r[i].v, CHALLENGE_PROBE_OK);
+	}
+	assert_int_equal(f->primary.udp_queries, 1);
+
+	/* A no is not remembered, but shared by those that met it. */
+	dns01_probe_test_memory(0.01);
+	usleep(20000);
+	ev_now_update(f->loop);
+	f->primary.reply.rcode = LDNS_RCODE_REFUSED;
+	start(f, "_acme-challenge.upd.example.", &r[0]);
+	start(f, "_acme-challenge.www.upd.example.", &r[1]);
+	for (int i = 0; i < 2; i++) {
+		dns_server_wait_int(f->loop, WAIT_S, &r[i].calls, 1);
+		assert_int_equal(r[i].v, CHALLENGE_PROBE_REFUSED);
+		assert_non_null(strstr(r[i].message, "REFUSED for _acme-challenge.upd.example "));
+	}
+	assert_int_equal(f->primary.udp_queries, 2);
+}
+
+/* The probe the others wait for is cancelled: the next sends its own. */
+static void
+test_together_cancel(void **state)
+{
+	struct fixture *f = *state;
+	struct result r[2];
+	struct challenge_probe *first;
+
+	f->primary.mode = DNS_FAKE_SILENT;
+	first = start(f, "_acme-challenge.upd.example.", &r[0]);
+	assert_true(dns_server_run_until(f->loop, WAIT_S, primary_asked, &f->primary));
+	start(f, "_acme-challenge.www.upd.example.", &r[1]);
+	/* Its zone found, it waits: no second update. */
+	assert_false(dns_server_run_until(f->loop, 0.5, called, &r[1]));
+	assert_int_equal(f->primary.udp_queries, 1);
+	f->primary.mode = DNS_FAKE_ANSWER;
+	challenge_probe_cancel(f->ch, first);
+	dns_server_wait_int(f->loop, WAIT_S, &r[1].calls, 1);
+	assert_int_equal(r[1].v, CHALLENGE_PROBE_OK);
+	assert_int_equal(r[0].calls, 0);
+	assert_int_equal(f->primary.udp_queries, 2);
+}
+
 /* A hook is run to set a record, never to ask whether it could. */
 static void
 test_hook_no_probe(void **state)
@@ -346,6 +414,8 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_no_zone, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_name_unresolved, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_together, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_together_cancel, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_hook_no_probe, setup, teardown),
 	};
 
