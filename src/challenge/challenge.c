@@ -39,6 +39,18 @@ challenge_type_name(enum challenge_type type)
 	return challenge_labels[type];
 }
 
+static const char *const probe_labels[CHALLENGE_PROBE__MAX] = {
+        [CHALLENGE_PROBE_OK] = "ok",
+        [CHALLENGE_PROBE_REFUSED] = "refused",
+        [CHALLENGE_PROBE_UNKNOWN] = "unknown",
+};
+
+const char *
+challenge_probe_result_name(enum challenge_probe_result result)
+{
+	return result < CHALLENGE_PROBE__MAX ? probe_labels[result] : "?";
+}
+
 void
 challenge_init(struct challenge *ch, const struct challenge_ops *ops, struct ev_loop *loop)
 {
@@ -173,5 +185,13 @@ challenge_stop(struct challenge *ch)
 {
 	if (ch != NULL && ch->ops->stop != NULL) {
 		ch->ops->stop(ch);
+	}
+}
+
+void
+challenge_probe_cancel(struct challenge *ch, struct challenge_probe *probe)
+{
+	if (ch != NULL && probe != NULL && ch->ops->probe_cancel != NULL) {
+		ch->ops->probe_cancel(ch, probe);
 	}
 }

@@ -78,6 +78,24 @@ struct challenge_remote {
 	void *ctx; /* borrowed: outlives every responder it is set on */
 };
 
+/* What a probe found (challenge_ops.probe). */
+enum challenge_probe_result {
+	CHALLENGE_PROBE_OK, /* present would be let through */
+	CHALLENGE_PROBE_REFUSED, /* it would not: the server said no, or its name has no address */
+	CHALLENGE_PROBE_UNKNOWN, /* no telling: no answer, the zone not found */
+	CHALLENGE_PROBE__MAX,
+};
+
+/* "ok", "refused", "unknown"; "?" for an unknown value. */
+const char *challenge_probe_result_name(enum challenge_probe_result result);
+
+/* A probe's end: the result and a one-line message naming the server and
+ * what it said (borrowed for the call; on OK too, for the debug log). */
+typedef void (*challenge_probe_fn)(enum challenge_probe_result result, const char *message,
+                                   void *arg);
+
+struct challenge_probe;
+
 struct challenge_ops {
 	/* "webroot", "standalone", "tls-alpn", "http-hook", "dns-hook",
 	 * "dns-update", "dns-persist" */
@@ -94,6 +112,19 @@ struct challenge_ops {
 	/* Ends the presents on their way (see challenge_stop); NULL for a
 	 * responder whose presents end at once. */
 	void (*stop)(struct challenge *ch);
+	/* Asks, changing nothing, whether a present for task's name would be
+	 * let through, so that what would refuse it is found before newOrder
+	 * spends an order (task: id_type, identifier, txt_name; no token, no
+	 * value; read only inside the call). Done once from the loop; the
+	 * probe's handle in *handle until then. Returns 0, or -1 when nothing
+	 * started (done not called). NULL: nothing to probe (a hook is not
+	 * run for a probe). challenge_stop leaves probes alone: their caller
+	 * cancels them. */
+	int (*probe)(struct challenge *ch, const struct challenge_task *task,
+	             challenge_probe_fn done, void *arg, struct challenge_probe **handle);
+	/* A probe whose done has not been called: it ends now, done never
+	 * called, nothing left on the loop. Set whenever probe is. */
+	void (*probe_cancel)(struct challenge *ch, struct challenge_probe *handle);
 };
 
 /* Each responder's struct starts with this, set up by challenge_init. */
@@ -118,6 +149,10 @@ void challenge_destroy(struct challenge *ch);
  * by the cleanup the caller then asks for, as after any failure. Cleanups
  * on their way go on. Safe on NULL. */
 void challenge_stop(struct challenge *ch);
+
+/* ch->ops->probe_cancel when probe is not NULL. Safe on a NULL ch or
+ * handle. */
+void challenge_probe_cancel(struct challenge *ch, struct challenge_probe *probe);
 
 /* Lets ch ask r (copied) for answers it does not hold; r NULL: no more.
  * Only the built-in responders ask; the others ignore it. Set it while

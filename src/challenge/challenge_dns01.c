@@ -16,6 +16,7 @@
 #include "challenge/challenge_hook.h"
 #include "challenge/dns01_check.h"
 #include "challenge/dns01_lookup.h"
+#include "challenge/dns01_probe.h"
 
 #define DNS01_MAX_VALUE 64 /* base64url of a SHA-256 is 43 */
 #define DNS01_MAX_NAME 255
@@ -44,6 +45,7 @@ struct responder {
 	double wait_s;
 	struct list calls;
 	struct list entries;
+	struct dns01_prober *prober; /* NULL: the setter cannot probe */
 };
 
 struct call {
@@ -422,6 +424,23 @@ dns01_stop(struct challenge *ch)
 	}
 }
 
+static int
+dns01_probe(struct challenge *ch, const struct challenge_task *task, challenge_probe_fn done,
+            void *arg, struct challenge_probe **handle)
+{
+	struct responder *r = (struct responder *)ch;
+
+	return dns01_prober_start(r->prober, task, done, arg, handle);
+}
+
+static void
+dns01_probe_cancel(struct challenge *ch, struct challenge_probe *handle)
+{
+	struct responder *r = (struct responder *)ch;
+
+	dns01_prober_cancel(r->prober, handle);
+}
+
 static void
 dns01_destroy(struct challenge *ch)
 {
@@ -432,6 +451,7 @@ dns01_destroy(struct challenge *ch)
 	}
 	/* The setter's calls first: none of them calls back into a call. */
 	r->setter->destroy(r->ctx);
+	dns01_prober_destroy(r->prober);
 	while (!list_empty(&r->calls)) {
 		call_free(list_entry(list_first(&r->calls), struct call, node));
 	}
@@ -469,6 +489,12 @@ challenge_dns01_flow_create(struct ev_loop *loop, const struct challenge_dns01_s
 		log_error("%s", err != NULL ? err : "dns-resolver: out of memory");
 		goto fail;
 	}
+	if (setter->probe != NULL) {
+		r->prober = dns01_prober_create(loop, r->dns, setter, ctx);
+		if (r->prober == NULL) {
+			goto fail;
+		}
+	}
 	r->setter = setter;
 	r->ctx = ctx;
 	r->ops = (struct challenge_ops){
@@ -478,6 +504,8 @@ challenge_dns01_flow_create(struct ev_loop *loop, const struct challenge_dns01_s
 	        .cleanup = dns01_cleanup,
 	        .stop = dns01_stop,
 	        .destroy = dns01_destroy,
+	        .probe = r->prober != NULL ? dns01_probe : NULL,
+	        .probe_cancel = r->prober != NULL ? dns01_probe_cancel : NULL,
 	};
 	challenge_init(&r->base, &r->ops, loop);
 	list_init(&r->calls);
@@ -489,6 +517,9 @@ fail:
 	free(err);
 	setter->destroy(ctx);
 	if (r != NULL) {
+		if (r->own_dns) {
+			dns_destroy(r->dns);
+		}
 		free(r->resolvers);
 		free(r->propagation_servers);
 		free(r);
@@ -553,6 +584,7 @@ hook_setter_stop(void *ctx)
 	challenge_stop(ctx);
 }
 
+/* No probe: a hook is run to set a record, never to ask whether it could. */
 static const struct challenge_dns01_setter hook_setter = {
         .name = "dns-hook",
         .needs_zone = false,

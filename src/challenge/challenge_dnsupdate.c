@@ -5,10 +5,19 @@
  * A server given by name is resolved through io/dns (the dns-resolver
  * servers, or resolv.conf's) before each update: a primary that moves is
  * followed, and a name that does not resolve fails the record before the
- * CA is asked to validate. */
+ * CA is asked to validate.
+ *
+ * Its probe (before newOrder, renew/job_checks.c) sends a real signed
+ * update that deletes a TXT record of the target with a value no one set
+ * ("acmed-probe-" and random hex): RFC 2136 section 3.4.2.4 makes the
+ * deletion of an RR that is not there a no-op, so the server says NOERROR
+ * when the key, the zone and its policy let the record be set, and its
+ * RCODE or TSIG error otherwise, and the zone is left as it was. It goes
+ * the way of a set (the name resolved first), only its end differs. */
 #include "challenge/challenge_dns01.h"
 
 #include <limits.h>
+#include <openssl/rand.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,10 +29,13 @@
 #include "io/dns_update.h"
 
 #define DNSUPDATE_MESSAGE 512
+/* "acmed-probe-" and 16 random hex digits */
+#define DNSUPDATE_PROBE_VALUE 29
 
 struct updater {
 	struct ev_loop *loop;
 	char *server; /* as configured */
+	char *key_file; /* dns-update-key, for the messages */
 	char host[DNS_UPDATE_HOST_MAX + 1]; /* the server's name, "" when an address */
 	int port;
 	struct dns *dns; /* resolves host */
@@ -41,8 +53,15 @@ struct op {
 	char *zone;
 	char *name;
 	char *value;
-	challenge_done_fn done;
+	challenge_done_fn done; /* a set's */
+	challenge_probe_fn probe_done; /* a probe's (done NULL) */
 	void *arg;
+};
+
+/* A probe is an op that ends with probe_done (its first member: the
+ * handle and the op are one allocation). */
+struct challenge_dns01_probe {
+	struct op op;
 };
 
 static void
@@ -59,30 +78,56 @@ op_free(struct op *op)
 	free(op);
 }
 
-/* Ends op with rc and message (NULL on success). */
+/* Ends op with the verdict and message: a set's done gets 0 (message
+ * NULL) for OK, -1 otherwise. */
 static void
-op_end(struct op *op, int rc, const char *message)
+op_end(struct op *op, enum challenge_probe_result v, const char *message)
 {
 	challenge_done_fn done = op->done;
+	challenge_probe_fn probe_done = op->probe_done;
 	void *done_arg = op->arg;
 
 	list_unlink(&op->node);
 	op->q = NULL;
 	op->u = NULL;
 	op_free(op);
-	done(rc, message, done_arg);
+	if (probe_done != NULL) {
+		probe_done(v, message, done_arg);
+	} else {
+		done(v == CHALLENGE_PROBE_OK ? 0 : -1, v == CHALLENGE_PROBE_OK ? NULL : message,
+		     done_arg);
+	}
 }
 
 static void
 on_update(enum dns_update_result result, const char *message, void *arg)
 {
 	struct op *op = arg;
+	struct updater *up = op->up;
+	char text[DNSUPDATE_MESSAGE + PATH_MAX + 64];
+	enum challenge_probe_result v = CHALLENGE_PROBE_REFUSED;
 
 	op->u = NULL;
 	if (result == DNS_UPDATE_OK) {
-		log_info("%s", message);
+		/* A probe's success is its caller's to tell. */
+		if (op->probe_done == NULL) {
+			log_info("%s", message);
+		}
+		v = CHALLENGE_PROBE_OK;
+	} else if (result == DNS_UPDATE_NO_ANSWER) {
+		v = CHALLENGE_PROBE_UNKNOWN;
 	}
-	op_end(op, result == DNS_UPDATE_OK ? 0 : -1, result == DNS_UPDATE_OK ? NULL : message);
+	if (op->probe_done != NULL && v == CHALLENGE_PROBE_REFUSED) {
+		/* A TSIG error names no record: say which, and the key file
+		 * to fix. */
+		snprintf(text, sizeof(text), "%s (%s%s%s%sdns-update-key %s)", message,
+		         result == DNS_UPDATE_TSIG ? op->name : "",
+		         result == DNS_UPDATE_TSIG ? ", zone " : "",
+		         result == DNS_UPDATE_TSIG ? op->zone : "",
+		         result == DNS_UPDATE_TSIG ? "; " : "", up->key_file);
+		message = text;
+	}
+	op_end(op, v, message);
 }
 
 /* Sends op's update to server ("IP:PORT", "[IPV6]:PORT"). Returns 0, or -1
@@ -120,7 +165,11 @@ on_server_addrs(enum dns_status status, int rcode, const struct dns_addrs *addrs
 		        "dns-update %s: the server's name does not resolve (%s): set dns-update to "
 		        "the primary server's name or address",
 		        up->server, why);
-		op_end(op, -1, message);
+		/* An answer that has no address refuses; resolvers that did
+		 * not answer tell nothing of the name. */
+		op_end(op,
+		       status == DNS_STATUS_OK ? CHALLENGE_PROBE_REFUSED : CHALLENGE_PROBE_UNKNOWN,
+		       message);
 		return;
 	}
 	/* The first address: A records come before AAAA (io/dns.h). */
@@ -128,51 +177,98 @@ on_server_addrs(enum dns_status status, int rcode, const struct dns_addrs *addrs
 	         addrs->addr[0], up->port);
 	log_debug("dns-update %s: %s", up->server, server);
 	if (send_update(op, server, message, sizeof(message)) < 0) {
-		op_end(op, -1, message);
+		op_end(op, CHALLENGE_PROBE_UNKNOWN, message);
 	}
+}
+
+/* Fills op (zeroed, its done set) for rec with value, and starts it: the
+ * update sent, or the server's name resolved first. Returns 0 (op in
+ * up->ops), or -1 (logged; op to free). */
+static int
+op_start(struct updater *up, struct op *op, bool add, const struct challenge_dns01_record *rec,
+         const char *value)
+{
+	char err[DNSUPDATE_MESSAGE];
+	size_t len = strlen(rec->name);
+
+	op->up = up;
+	op->add = add;
+	/* io/dns_update takes the owner name without its final dot. */
+	op->name = strndup(rec->name, len > 0 && rec->name[len - 1] == '.' ? len - 1 : len);
+	op->zone = strdup(rec->zone);
+	op->value = strdup(value);
+	if (op->name == NULL || op->zone == NULL || op->value == NULL) {
+		log_error("dns-update: out of memory");
+		return -1;
+	}
+	if (up->host[0] == '\0') {
+		if (send_update(op, up->server, err, sizeof(err)) < 0) {
+			log_error("%s", err);
+			return -1;
+		}
+	} else if (dns_resolve_addrs(up->dns, up->host, on_server_addrs, op, &op->q) < 0) {
+		log_error("dns-update %s: its name cannot be resolved", up->server);
+		return -1;
+	}
+	list_push(&up->ops, &op->node);
+	return 0;
 }
 
 static int
 update_set(void *ctx, bool add, const struct challenge_dns01_record *rec, challenge_done_fn done,
            void *arg)
 {
-	struct updater *up = ctx;
 	struct op *op = calloc(1, sizeof(*op));
-	char err[DNSUPDATE_MESSAGE];
-	size_t len = strlen(rec->name);
-	int ret = -1;
 
 	if (op == NULL) {
 		log_error("dns-update: out of memory");
-		goto out;
+		return -1;
 	}
-	op->up = up;
-	op->add = add;
 	op->done = done;
 	op->arg = arg;
-	/* io/dns_update takes the owner name without its final dot. */
-	op->name = strndup(rec->name, len > 0 && rec->name[len - 1] == '.' ? len - 1 : len);
-	op->zone = strdup(rec->zone);
-	op->value = strdup(rec->value);
-	if (op->name == NULL || op->zone == NULL || op->value == NULL) {
-		log_error("dns-update: out of memory");
-		goto out;
+	if (op_start(ctx, op, add, rec, rec->value) < 0) {
+		op_free(op);
+		return -1;
 	}
-	if (up->host[0] == '\0') {
-		if (send_update(op, up->server, err, sizeof(err)) < 0) {
-			log_error("%s", err);
-			goto out;
-		}
-	} else if (dns_resolve_addrs(up->dns, up->host, on_server_addrs, op, &op->q) < 0) {
-		log_error("dns-update %s: its name cannot be resolved", up->server);
-		goto out;
+	return 0;
+}
+
+static int
+update_probe(void *ctx, const struct challenge_dns01_record *rec, challenge_probe_fn done,
+             void *arg, struct challenge_dns01_probe **handle)
+{
+	struct challenge_dns01_probe *p = calloc(1, sizeof(*p));
+	unsigned char bytes[8];
+	char value[DNSUPDATE_PROBE_VALUE + 1];
+	int n = snprintf(value, sizeof(value), "acmed-probe-");
+
+	if (p == NULL || RAND_bytes(bytes, sizeof(bytes)) != 1) {
+		log_error("dns-update: probe: out of memory or no random bytes");
+		free(p);
+		return -1;
 	}
-	list_push(&up->ops, &op->node);
-	op = NULL;
-	ret = 0;
-out:
-	op_free(op);
-	return ret;
+	/* A value that cannot be in the zone: its deletion is a no-op. */
+	for (size_t i = 0; i < sizeof(bytes); i++) {
+		n += snprintf(value + n, sizeof(value) - (size_t)n, "%02x", bytes[i]);
+	}
+	p->op.probe_done = done;
+	p->op.arg = arg;
+	if (op_start(ctx, &p->op, false, rec, value) < 0) {
+		op_free(&p->op);
+		return -1;
+	}
+	*handle = p;
+	return 0;
+}
+
+static void
+update_probe_cancel(void *ctx, struct challenge_dns01_probe *p)
+{
+	(void)ctx;
+	if (p != NULL) {
+		list_unlink(&p->op.node);
+		op_free(&p->op);
+	}
 }
 
 static void
@@ -194,6 +290,7 @@ update_destroy(void *ctx)
 	}
 	dns_update_key_destroy(up->key);
 	free(up->server);
+	free(up->key_file);
 	free(up);
 }
 
@@ -202,6 +299,8 @@ static const struct challenge_dns01_setter update_setter = {
         .needs_zone = true,
         .set = update_set,
         .destroy = update_destroy,
+        .probe = update_probe,
+        .probe_cancel = update_probe_cancel,
 };
 
 /* The key files whose mode was warned about: once per file and process,
@@ -283,7 +382,8 @@ challenge_dnsupdate_create(struct ev_loop *loop, const char *server, const char 
 		goto out;
 	}
 	up = calloc(1, sizeof(*up));
-	if (up == NULL || (up->server = strdup(server)) == NULL) {
+	if (up == NULL || (up->server = strdup(server)) == NULL ||
+	    (up->key_file = strdup(key_file != NULL ? key_file : "")) == NULL) {
 		log_error("dns-update: out of memory");
 		goto out;
 	}

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "challenge/challenge.h"
+#include "challenge/responders.h"
 #include "challenge/select.h"
 #include "config.h"
 #include "base/ident.h"
@@ -174,8 +175,8 @@ on_update_addrs(enum dns_status status, int rcode, const struct dns_addrs *addrs
 }
 
 /* A dns-update given by name (s: a certificate's settings) resolves now
- * through the resolvers the responder asks: an order would fail on it
- * after newOrder (challenge_dnsupdate.c resolves it before each update).
+ * through the resolvers the responder asks (challenge_dnsupdate.c resolves
+ * it before each update; the probe before newOrder refuses the order).
  * A problem goes to p. Waits at most DNS_DEADLINE: check is a command.
  * last: the server and resolvers asked before (a section after section
  * with the global dns-update asks once), updated. */
@@ -232,6 +233,72 @@ out:
 	free(err);
 }
 
+/* The end of one probe. */
+struct probe_wait {
+	bool done;
+	enum challenge_probe_result result;
+	char message[1024];
+};
+
+static void
+on_probe(enum challenge_probe_result result, const char *message, void *arg)
+{
+	struct probe_wait *w = arg;
+
+	w->done = true;
+	w->result = result;
+	snprintf(w->message, sizeof(w->message), "%s", message != NULL ? message : "");
+}
+
+/* The probe an order makes before newOrder (renew/job_checks.c), for each
+ * DNS name of s (a certificate's settings with dns-update): a refusal of
+ * the server (its RCODE, its TSIG error, its name without an address) goes
+ * to p, no answer or no zone is a warning. One responder for the section:
+ * a zone let through is asked once. Nothing when the key does not load
+ * (preflight_check said why). */
+static void
+check_update_probe(const struct conf_settings *s, struct printed *p)
+{
+	struct ev_loop *loop = ev_default_loop(EVFLAG_AUTO);
+	struct challenge_dns01_opts opts = {.resolvers = s->dns_resolver};
+	char txt[DNS_UPDATE_HOST_MAX + 32];
+	char err[512];
+	struct challenge *ch = NULL;
+
+	if (s->challenge != CONF_CHALLENGE_DNS01 || s->dns_update == NULL || s->dns_hook != NULL ||
+	    challenge_dnsupdate_check(s->dns_update_key, err, sizeof(err)) < 0) {
+		return;
+	}
+	ch = challenge_dnsupdate_create(loop, s->dns_update, s->dns_update_key, &opts);
+	for (size_t i = 0; ch != NULL && ch->ops->probe != NULL && i < s->n_domains; i++) {
+		const char *name = s->domains[i];
+		struct challenge_task task = {.id_type = IDENT_DNS, .txt_name = txt};
+		struct challenge_probe *handle = NULL;
+		struct probe_wait w = {0};
+
+		if (ident_type_of(name) != IDENT_DNS) {
+			continue;
+		}
+		name += strncmp(name, "*.", 2) == 0 ? 2 : 0;
+		task.identifier = name;
+		snprintf(txt, sizeof(txt), "_acme-challenge.%s.", name);
+		if (ch->ops->probe(ch, &task, on_probe, &w, &handle) < 0) {
+			break;
+		}
+		while (!w.done) {
+			ev_run(loop, EVRUN_ONCE);
+		}
+		if (w.result == CHALLENGE_PROBE_REFUSED) {
+			on_problem(w.message, p);
+		} else if (w.result == CHALLENGE_PROBE_UNKNOWN) {
+			log_warn("%s: not probed: %s", name, w.message);
+		} else {
+			log_debug("%s: %s", name, w.message);
+		}
+	}
+	challenge_destroy(ch);
+}
+
 /* What acmed run would refuse before ordering: each certificate's settings
  * against this host. Returns 0 or -1 (printed). */
 static int
@@ -263,6 +330,7 @@ check_host(struct cli *cli, struct conf *conf)
 		}
 		preflight_check(NULL, name, &s, flags, NULL, on_problem, &printed);
 		check_update_name(&s, &printed, last_update);
+		check_update_probe(&s, &printed);
 		conf_settings_finish(&s);
 	}
 	if (check_watch(cli, conf, (flags & PREFLIGHT_NO_LISTEN) != 0, &printed) < 0) {

@@ -7,6 +7,7 @@
 
 #include "base/file.h"
 #include "base/log.h"
+#include "challenge/challenge.h"
 #include "conf/ca.h"
 #include "crypto/key.h"
 #include "crypto/keygen.h"
@@ -610,6 +611,16 @@ job_stop(struct job *job, void (*stopped)(void *arg), void *arg)
 		return 0;
 	}
 	job->stopped = true;
+	/* A check before newOrder (CAA, dns-persist-01, the responder's
+	 * probe) ends here, so that nothing of it runs after the stop; the
+	 * key it held goes with the job (the runner frees a job short of its
+	 * newOrder). */
+	caa_check_destroy(job->caa);
+	job->caa = NULL;
+	persist_check_destroy(job->persist);
+	job->persist = NULL;
+	challenge_probe_cancel(job->caa_responder, job->probe);
+	job->probe = NULL;
 	if (job->lock_wait.loop != NULL) {
 		/* Waiting for another process's lock: it decides nothing any
 		 * more. */
@@ -635,6 +646,7 @@ job_destroy(struct job *job)
 	issue_destroy(job->issue);
 	caa_check_destroy(job->caa);
 	persist_check_destroy(job->persist);
+	challenge_probe_cancel(job->caa_responder, job->probe);
 	EVP_PKEY_free(job->caa_key);
 	if (job->batch_entered) {
 		batch_hooks_leave(job->sh->batch, job);

@@ -140,8 +140,10 @@ void job_start(struct job *job);
  * callback, as ever: an install is never left half). Returns 0 when
  * stopped or finished will be called (possibly before this returns), 1
  * when there is nothing to wait for: the job holds nothing the CA or a DNS
- * server sees, leaves the pre-hook's batch (it will not order: the gate is
- * closed) and is destroyed with its runner. */
+ * server sees, ends the checks before newOrder on their way (CAA,
+ * dns-persist-01, the responder's probe: nothing of them runs after),
+ * leaves the pre-hook's batch (it will not order: the gate is closed) and
+ * is destroyed with its runner. */
 int job_stop(struct job *job, void (*stopped)(void *arg), void *arg);
 
 /* Frees a job (releasing its lock): one that is over, was never started,

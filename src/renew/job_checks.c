@@ -1,9 +1,12 @@
 /* The checks of the DNS before a new order of a job (job_internal.h;
  * issue #18): the CAA records of its names (renew/caa_check.h), then the
- * dns-persist-01 records (renew/persist_check.h), then the order. */
+ * dns-persist-01 records (renew/persist_check.h), then the responder's
+ * probe (challenge_ops.probe: dns-update asks its server with an update
+ * that changes nothing), then the order. */
 #include <openssl/evp.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -28,13 +31,16 @@ ca_ids(const struct job *job, size_t *n)
 
 typedef void (*check_next_fn)(struct job *job, struct challenge *responder, EVP_PKEY *key);
 
+static void probe_then_order(struct job *job, struct challenge *responder, EVP_PKEY *key);
+
 /* A check before the order is over: its names' records allow, could not
  * be read (a warning: the CA asks its own resolvers and decides) or
  * refuse, as line says. next goes on with the responder and key the job
- * held for it, or the job fails over or fails. */
+ * held for it, or the job fails (over to the next CA of its list when
+ * the refusal is the CA's: ca_refuses). */
 static void
 check_over(struct job *job, enum persist_check_verdict outcome, const char *line,
-           check_next_fn next)
+           check_next_fn next, bool ca_refuses)
 {
 	struct challenge *responder = job->caa_responder;
 	EVP_PKEY *key = job->caa_key;
@@ -51,7 +57,7 @@ check_over(struct job *job, enum persist_check_verdict outcome, const char *line
 	EVP_PKEY_free(key);
 	/* That CA's refusal, not the name's: another CA of the list may be
 	 * named. */
-	if (job_failover(job, line)) {
+	if (ca_refuses && job_failover(job, line)) {
 		return;
 	}
 	/* Fixed in the zone, not at the CA: no backoff held against it. */
@@ -69,7 +75,7 @@ on_persist_done(struct persist_check *check, void *arg)
 	job->persist = NULL;
 	persist_check_summary(check, line, sizeof(line));
 	persist_check_destroy(check);
-	check_over(job, v, line, job_place_order);
+	check_over(job, v, line, probe_then_order, true);
 }
 
 /* Starts the dns-persist-01 check of the job's names before a new order
@@ -125,7 +131,7 @@ static void
 persist_then_order(struct job *job, struct challenge *responder, EVP_PKEY *key)
 {
 	if (!persist_begin(job, responder, key)) {
-		job_place_order(job, responder, key);
+		probe_then_order(job, responder, key);
 	}
 }
 
@@ -154,7 +160,7 @@ on_caa_done(struct caa_check *check, void *arg)
 		break;
 	}
 	caa_check_destroy(check);
-	check_over(job, outcome, line, persist_then_order);
+	check_over(job, outcome, line, persist_then_order, true);
 }
 
 /* Starts the CAA check of the job's names before a new order (issue #18)
@@ -215,5 +221,96 @@ job_checks_run(struct job *job, struct challenge *responder, EVP_PKEY *key)
 {
 	if (!caa_begin(job, responder, key)) {
 		persist_then_order(job, responder, key);
+	}
+}
+
+/* ---- the responder's probe ---- */
+
+/* "_acme-challenge." and a name (RFC 1035 2.3.4: 253 octets) and ".". */
+#define JOB_PROBE_NAME_MAX 300
+
+static void on_probe(enum challenge_probe_result v, const char *message, void *arg);
+
+/* Asks the responder the job holds (job->caa_responder) about the job's
+ * next DNS name from job->probe_next on (a wildcard "*.x": x, whose
+ * _acme-challenge.x holds its record, RFC 8555 section 8.4). Returns true
+ * when a probe started (the job goes on from on_probe), false when no name
+ * is left or the probe cannot start (said: the order goes on). */
+static bool
+probe_next(struct job *job)
+{
+	struct challenge *responder = job->caa_responder;
+	char txt[JOB_PROBE_NAME_MAX];
+
+	while (job->probe_next < job->n_ids) {
+		const struct ident *id = &job->ids[job->probe_next++];
+		bool wildcard = strncmp(id->value, "*.", 2) == 0;
+		const char *name = wildcard ? id->value + 2 : id->value;
+		struct challenge_task task = {
+		        .cert_name = job->name,
+		        .id_type = IDENT_DNS,
+		        .identifier = name,
+		        .wildcard = wildcard,
+		        .txt_name = txt,
+		};
+
+		if (id->type != IDENT_DNS) {
+			continue;
+		}
+		snprintf(txt, sizeof(txt), "_acme-challenge.%s.", name);
+		if (responder->ops->probe(responder, &task, on_probe, job, &job->probe) == 0) {
+			return true;
+		}
+		log_warn("%s: %s: %s not probed before the order; ordering all the same", job->name,
+		         name, responder->ops->name);
+		return false;
+	}
+	return false;
+}
+
+static void
+on_probe(enum challenge_probe_result v, const char *message, void *arg)
+{
+	struct job *job = arg;
+	char line[JOB_MESSAGE_LEN - 32];
+	enum persist_check_verdict outcome = PERSIST_CHECK_ALLOWED;
+
+	job->probe = NULL;
+	snprintf(line, sizeof(line), "%s", message != NULL ? message : "");
+	if (v == CHALLENGE_PROBE_OK) {
+		log_debug("%s: %s", job->name, line);
+		if (probe_next(job)) {
+			return;
+		}
+		snprintf(line, sizeof(line), "%s let every name through its probe",
+		         job->caa_responder->ops->name);
+	} else if (v == CHALLENGE_PROBE_UNKNOWN) {
+		/* present tries again and says precisely what fails; the
+		 * other names' probes would wait as long. */
+		outcome = PERSIST_CHECK_UNCHECKED;
+	} else {
+		outcome = PERSIST_CHECK_REFUSED;
+	}
+	/* A refusal is this host's to fix (the key, the zone's policy, the
+	 * server's name): no other CA would do better, no backoff. */
+	check_over(job, outcome, line, job_place_order, false);
+}
+
+/* After the checks of the records: the responder's probe of each DNS name
+ * (those that can probe: dns-update), then the order. */
+static void
+probe_then_order(struct job *job, struct challenge *responder, EVP_PKEY *key)
+{
+	if (responder->ops->probe == NULL) {
+		job_place_order(job, responder, key);
+		return;
+	}
+	job->caa_responder = responder;
+	job->caa_key = key;
+	job->probe_next = 0;
+	if (!probe_next(job)) {
+		job->caa_responder = NULL;
+		job->caa_key = NULL;
+		job_place_order(job, responder, key);
 	}
 }

@@ -65,6 +65,10 @@ struct job {
 	struct persist_check *persist;
 	struct challenge *caa_responder;
 	EVP_PKEY *caa_key;
+	/* The responder's probe on its way (challenge_ops.probe), and the
+	 * index in ids of the name it asks about next. */
+	struct challenge_probe *probe;
+	size_t probe_next;
 	bool has_step;
 	enum acme_order_step step;
 	time_t retry_after; /* the CA's Retry-After with a refusal */
@@ -122,10 +126,12 @@ void job_place_order(struct job *job, struct challenge *responder, EVP_PKEY *key
 /* Before a new order (not a resumed one: it was checked when placed): the
  * CAA records of the job's names, then, for dns-persist-01, their records,
  * each when it can be checked (caa-check, the CA's issuer domain names, a
- * resolver), then job_place_order with responder (borrowed) and key (taken
- * over; NULL: a new one). A refusal fails the job over to the next CA of
- * its list, or fails it; a check that cannot be made is a warning and the
- * order goes on. */
+ * resolver), then the responder's probe of each DNS name when it has one
+ * (dns-update), then job_place_order with responder (borrowed) and key
+ * (taken over; NULL: a new one). A refusal of the records fails the job
+ * over to the next CA of its list, or fails it; a refusal of the probe
+ * fails it (this host's to fix); a check that cannot be made is a warning
+ * and the order goes on. */
 void job_checks_run(struct job *job, struct challenge *responder, EVP_PKEY *key);
 
 #endif

@@ -596,7 +596,8 @@ job_order(struct job *job, const struct policy_decision *d)
 		return;
 	}
 	/* A resumed order was checked when it was placed: CAA, then the
-	 * dns-persist-01 records, then the order. */
+	 * dns-persist-01 records, then the responder's probe, then the
+	 * order. */
 	if (job->resume_url != NULL) {
 		job_place_order(job, responder, key);
 	} else {

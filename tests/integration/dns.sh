@@ -45,6 +45,12 @@ pebble_invalid()
 	grep -c 'set INVALID by completed challenge' "$PEBBLE_WORKDIR/pebble.log"
 }
 
+# How many newOrders Pebble got so far.
+pebble_orders()
+{
+	grep -c 'POST /order-plz -> calling handler' "$PEBBLE_WORKDIR/pebble.log"
+}
+
 # expect_no_invalid: Pebble failed no authorization.
 expect_no_invalid()
 {
@@ -225,7 +231,7 @@ update_conf()
 
 t_update()
 {
-	local d=$T/named
+	local d=$T/named probes
 
 	ca_opts
 	update_conf "$d/tsig.key" www.c.example
@@ -242,6 +248,15 @@ t_update()
 	if ! grep -q "deleting an RR at _acme-challenge.www.c.example TXT" "$d/1/named.log"; then
 		fail "BIND deleted no record: $(grep -i 'updat' "$d/1/named.log" | tail -n 5)"
 	fi
+	# check's probe and the order's: signed updates BIND took, each
+	# before the record was added.
+	# The probes of check and of the order before newOrder: signed
+	# updates BIND took, each deleting a value nobody set, before the add.
+	probes=$(sed -n -e "/adding an RR at '_acme-challenge.www.c.example' TXT/q" \
+		-e "/deleting an RR at _acme-challenge.www.c.example TXT/p" "$d/1/named.log" | wc -l)
+	if ((probes != 2)); then
+		fail "$probes probes before the add, want 2 (check's, the order's)"
+	fi
 	if [[ -n $(txt "$NS1" _acme-challenge.www.c.example) ]]; then
 		fail "the record is still there"
 	fi
@@ -249,14 +264,24 @@ t_update()
 
 t_update_wrong_key()
 {
-	local d=$T/named before
+	local d=$T/named before orders
 
 	ca_opts
 	before=$(pebble_invalid)
+	orders=$(pebble_orders)
 	update_conf "$d/wrong.key" bad.c.example
+	# check asks the server as the order's probe does.
+	run_t 60 check -c "$T/bad.c.example.conf"
+	expect_status 2
+	expect_stderr_matches "bad\.c\.example\.conf: dns-update $NS1:53: .*(NOTAUTH|BADSIG).*dns-update-key $d/wrong\.key"
+	# The probe before newOrder finds the refusal: no order is spent.
 	run_t 60 cert -c "$T/bad.c.example.conf" bad.c.example "${CA_OPTS[@]}"
 	expect_status 1
-	expect_stderr_matches "dns-update $NS1:53: .*(NOTAUTH|BADSIG)"
+	expect_stderr_matches "bad\.c\.example: not ordered: dns-update $NS1:53: .*(NOTAUTH|BADSIG)"
+	expect_stderr_contains "dns-update-key $d/wrong.key"
+	if [[ $(pebble_orders) != "$orders" ]]; then
+		fail "a newOrder reached Pebble: $(($(pebble_orders) - orders))"
+	fi
 	if [[ $(pebble_invalid) != "$before" ]]; then
 		fail "an authorization failed at Pebble: the CA was asked to validate"
 	fi
@@ -406,10 +431,11 @@ t_port_propagation()
 
 t_port_unresolved()
 {
-	local before
+	local before orders
 
 	ca_opts
 	before=$(pebble_invalid)
+	orders=$(pebble_orders)
 	# No zone of the resolver holds it (e.example's wildcard would).
 	port_conf gone.e.example "dns-update = nowhere.invalid:$BPORT" \
 		"dns-update-key = $BDIR/tsig.key"
@@ -422,6 +448,9 @@ t_port_unresolved()
 	run_t 60 cert -c "$T/gone.e.example.conf" gone.e.example "${CA_OPTS[@]}"
 	expect_status 1
 	expect_stderr_matches "dns-update nowhere\.invalid:$BPORT: the server's name does not resolve \([A-Za-z]+\): set dns-update"
+	if [[ $(pebble_orders) != "$orders" ]]; then
+		fail "a newOrder reached Pebble: the probe let an unresolved server through"
+	fi
 	if [[ $(pebble_invalid) != "$before" ]]; then
 		fail "an authorization failed at Pebble: the CA was asked to validate"
 	fi

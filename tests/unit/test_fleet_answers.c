@@ -60,12 +60,27 @@ fake_destroy(struct challenge *ch)
 	free(ch);
 }
 
-static const struct challenge_ops fake_http = {"fake",       CHALLENGE_TYPE_HTTP01, fake_present,
-                                               fake_cleanup, fake_destroy,          NULL};
+static const struct challenge_ops fake_http = {
+        .name = "fake",
+        .type = CHALLENGE_TYPE_HTTP01,
+        .present = fake_present,
+        .cleanup = fake_cleanup,
+        .destroy = fake_destroy,
+};
 static const struct challenge_ops fake_alpn = {
-        "fake", CHALLENGE_TYPE_TLSALPN01, fake_present, fake_cleanup, fake_destroy, NULL};
-static const struct challenge_ops fake_dns = {"fake",       CHALLENGE_TYPE_DNS01, fake_present,
-                                              fake_cleanup, fake_destroy,         NULL};
+        .name = "fake",
+        .type = CHALLENGE_TYPE_TLSALPN01,
+        .present = fake_present,
+        .cleanup = fake_cleanup,
+        .destroy = fake_destroy,
+};
+static const struct challenge_ops fake_dns = {
+        .name = "fake",
+        .type = CHALLENGE_TYPE_DNS01,
+        .present = fake_present,
+        .cleanup = fake_cleanup,
+        .destroy = fake_destroy,
+};
 
 static struct fake_inner *
 fake_new(struct fixture *fx, const struct challenge_ops *ops)
