@@ -18,6 +18,11 @@
 
 /* rc of acme_order_done_fn */
 enum acme_order_result {
+	/* A challenge could not be put in place here (its responder failed:
+	 * a hook, a dns-update, the propagation check) before the CA was told
+	 * to validate it: the order stays pending at the CA, for the next
+	 * attempt to take on rather than order anew */
+	ACME_ORDER_NOT_PRESENTED = -9,
 	/* acme_order_stop: its owner stops; nothing failed at the CA */
 	ACME_ORDER_STOPPED = -8,
 	/* Refused with rateLimited (its Retry-After the done callback's) */

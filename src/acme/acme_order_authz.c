@@ -38,6 +38,7 @@ struct acme_order_authz {
 	bool timer_active;
 	int polls;
 	bool presented;
+	bool not_presented; /* the first failure: present's own */
 	bool withdrawn;
 	bool cancelled;
 	bool complete;
@@ -106,9 +107,10 @@ static void
 complete(struct acme_order_authz *a)
 {
 	a->complete = true;
-	a->done(!a->failed      ? 0
-	        : a->ca_trouble ? ACME_ORDER_AUTHZ_CA_FAILED
-	                        : -1,
+	a->done(!a->failed         ? 0
+	        : a->not_presented ? ACME_ORDER_AUTHZ_NOT_PRESENTED
+	        : a->ca_trouble    ? ACME_ORDER_AUTHZ_CA_FAILED
+	                           : -1,
 	        a->message, a->retry_after, a->arg);
 }
 
@@ -292,6 +294,9 @@ on_present(int rc, const char *message, void *arg)
 	struct acme_order_authz *a = arg;
 
 	if (rc < 0) {
+		/* Before the CA was told: the authorization is still pending
+		 * there (unless another failure came first). */
+		a->not_presented = !a->failed && !a->cancelled;
 		fail(a, "%s: %s", who(a), message);
 		withdraw(a);
 	} else if (a->cancelled) {

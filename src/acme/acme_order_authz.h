@@ -30,6 +30,10 @@ struct acme_order_authz_params {
  * not answer, 5xx, serverInternal), another CA might well issue. */
 #define ACME_ORDER_AUTHZ_CA_FAILED (-2)
 
+/* rc of acme_order_authz_done_fn: the challenge could not be put in place
+ * (the responder's present failed); the CA was not told to validate it. */
+#define ACME_ORDER_AUTHZ_NOT_PRESENTED (-3)
+
 /* rc 0: authorized (or cancelled before anything failed), -1 (or
  * ACME_ORDER_AUTHZ_CA_FAILED): message says why, one line. retry_after is the latest Retry-After
  * the CA sent with a refusal (0: none). Called after the challenge was withdrawn; the run must not

@@ -195,7 +195,7 @@ on_deadline(struct ev_loop *loop, struct ev_timer *w, int revents)
 		 * trial): the key that names the servers to ask instead. */
 		snprintf(message, sizeof(message),
 		         "dns-01: %s: not served by every server within dns-propagation-timeout "
-		         "(%g s): %s lag: fix the record%s or raise dns-propagation-timeout%s",
+		         "(%g s), lagging: %s: fix the record%s or raise dns-propagation-timeout%s",
 		         c->name, c->timeout_s, list,
 		         c->named ? ", the servers of dns-propagation-servers" : "",
 		         down && !c->named

@@ -20,6 +20,7 @@
 #include "store/store.h"
 #include "store/store_cert.h"
 #include "store/store_index.h"
+#include "store/store_lock.h"
 
 /* The longest certificate name a row is read with (store_cert_name_ok
  * takes fewer). */
@@ -196,6 +197,7 @@ folder_row(size_t i, void *arg)
 	struct policy_decision d;
 	struct status_row row;
 	struct buf b;
+	char holder[STORE_LOCK_HOLDER_LEN + 32];
 	char **domains = NULL;
 
 	memset(&st, 0, sizeof(st));
@@ -217,9 +219,8 @@ folder_row(size_t i, void *arg)
 		/* Nothing renews it without its names: due, and how to go on. */
 		d.when = o->now;
 		snprintf(d.why, sizeof(d.why), "nothing installed%s",
-		         v.st.order_url != NULL ? ": an order was begun (stopped?): `acmed cert` "
-		                                  "of its names takes "
-		                                  "it on"
+		         v.st.order_url != NULL ? ": an order was begun and stopped: `acmed cert` "
+		                                  "of its names takes it on"
 		                                : "");
 	} else if (cmd_installed_settings(o->cli, o->conf, &v.info, &st) < 0 ||
 	           policy_view_decide(&v, &st, v.st.ca != NULL ? v.st.ca : session_ca_url(&st),
@@ -241,6 +242,7 @@ folder_row(size_t i, void *arg)
 	row.installed = v.info.present;
 	row.problem = v.info.problem;
 	row.unconfigured = true;
+	status_row_holder(&row, &v.st, o->state_dir, holder, sizeof(holder));
 	buf_init(&b, SIZE_MAX);
 	status_row_write(&b, &row, o->state_dir, !o->alone, o->now);
 	row_take(&o->made[i], name, &b);

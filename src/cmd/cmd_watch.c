@@ -16,6 +16,7 @@
 #include "renew/notifier.h"
 #include "renew/policy.h"
 #include "store/store_index.h"
+#include "store/store_lock.h"
 
 void
 cmd_status_row_offline(const struct conf *conf, const struct conf_cert *c, const struct cli *cli,
@@ -26,6 +27,7 @@ cmd_status_row_offline(const struct conf *conf, const struct conf_cert *c, const
 	struct policy_view v;
 	struct policy_decision d;
 	struct status_row row;
+	char holder[STORE_LOCK_HOLDER_LEN + 32];
 	char *state_dir = NULL;
 	bool same;
 
@@ -42,6 +44,7 @@ cmd_status_row_offline(const struct conf *conf, const struct conf_cert *c, const
 		d.when = 0;
 	}
 	status_row_fill(&row, c->name, &st, &v, &d);
+	status_row_holder(&row, &v.st, state_dir, holder, sizeof(holder));
 	fn(&row, state_dir, &v, arg);
 	policy_view_finish(&v);
 	free(state_dir);

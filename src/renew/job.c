@@ -88,7 +88,8 @@ attempt_of(const struct job *job)
 	if (job->result == JOB_FAILED && (job->installed || job->deploying)) {
 		return POLICY_ATTEMPT_DEPLOY_FAILED;
 	}
-	if (job->result == JOB_FAILED && job->install_failed && job->view.st.order_url != NULL) {
+	if (job->result == JOB_FAILED && (job->install_failed || job->order_pending) &&
+	    job->view.st.order_url != NULL) {
 		return POLICY_ATTEMPT_INSTALL_FAILED;
 	}
 	if (job->result == JOB_FAILED) {

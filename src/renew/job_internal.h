@@ -56,6 +56,9 @@ struct job {
 	char *resume_url; /* an earlier run's order, resumed */
 	const EVP_PKEY *pending_key; /* the key pending.key holds, or NULL */
 	bool install_failed; /* the CA issued, the install failed: order kept */
+	/* A challenge could not be put in place (ACME_ORDER_NOT_PRESENTED):
+	 * the order is still pending at the CA, kept for the next attempt */
+	bool order_pending;
 	char *replaces; /* ARI ID of the installed certificate */
 	/* The CAA check before a new order (renew/caa_check.h) or the
 	 * dns-persist-01 one (renew/persist_check.h) on its way, and what the

@@ -329,6 +329,14 @@ on_issued(const struct issue_result *r, void *arg)
 		 * a backoff for it (the daemon waits in memory). */
 		job->local_failure = true;
 	}
+	if (r->rc == ACME_ORDER_NOT_PRESENTED && job->view.st.order_url != NULL) {
+		/* Nothing failed at the CA: its order waits there for the
+		 * challenge, which the next attempt puts in place again
+		 * (after the backoff) instead of ordering anew. */
+		job->order_pending = true;
+		log_info("%s: the order stays open at the CA; the next attempt takes it on",
+		         job->name);
+	}
 	if (r->rc != ACME_ORDER_OK) {
 		if (ca_trouble(job, r)) {
 			issue_destroy(job->issue);

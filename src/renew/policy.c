@@ -133,7 +133,7 @@ must_replace(const struct policy_input *in, struct policy_decision *d)
 		snprintf(d->why, sizeof(d->why), "%s%s",
 		         inst->problem[0] != '\0' ? inst->problem : "no certificate installed",
 		         in->state != NULL && in->state->order_url != NULL
-		                 ? " (an order was begun: the next run takes it on)"
+		                 ? " (an order was begun at the CA: taken on, not placed again)"
 		                 : "");
 		return true;
 	}

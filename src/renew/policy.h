@@ -176,9 +176,11 @@ enum policy_attempt {
 	POLICY_ATTEMPT_DEPLOYED, /* the deploy hook succeeded */
 	POLICY_ATTEMPT_DEPLOY_FAILED, /* installed, its deploy hook failed */
 	POLICY_ATTEMPT_ORDER_OVER, /* a resumed order came to nothing: forgotten */
-	/* the CA issued, the install failed here (a full disk): backoff, the
-	 * order kept, so that the next attempt downloads it again instead of
-	 * ordering anew */
+	/* the CA issued, the install failed here (a full disk), or a
+	 * challenge could not be put in place before the CA was told to
+	 * validate it (the order still pending there): backoff, the order
+	 * kept, so that the next attempt takes it on instead of ordering
+	 * anew */
 	POLICY_ATTEMPT_INSTALL_FAILED,
 	POLICY_ATTEMPT__MAX,
 };

@@ -9,6 +9,7 @@
 #include "base/json_text.h"
 #include "challenge/persist.h"
 #include "store/store_cert.h"
+#include "store/store_lock.h"
 
 const char *
 status_last_error(const struct state *st)
@@ -44,6 +45,25 @@ status_row_fill(struct status_row *row, const char *cert, const struct conf_sett
 	row->persist_until = s->challenge == CONF_CHALLENGE_DNSPERSIST01 ? v->st.persist_until : 0;
 	row->installed = v->info.present;
 	row->problem = v->info.problem;
+}
+
+void
+status_row_holder(struct status_row *row, const struct state *st, const char *state_dir,
+                  char *buf, size_t len)
+{
+	char holder[STORE_LOCK_HOLDER_LEN];
+	char *path;
+
+	if (row->running || state_dir == NULL || (row->installed && st->order_url == NULL)) {
+		return;
+	}
+	path = store_cert_path(state_dir, row->cert, STORE_CERT_LOCK);
+	if (path != NULL && store_lock_holder(path, holder)) {
+		row->running = true;
+		snprintf(buf, len, "an order is running: %s", holder);
+		row->why = buf;
+	}
+	free(path);
 }
 
 const char *

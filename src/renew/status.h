@@ -68,6 +68,14 @@ long status_failures(const struct state *st);
 void status_row_fill(struct status_row *row, const char *cert, const struct conf_settings *s,
                      const struct policy_view *v, const struct policy_decision *d);
 
+/* Without the daemon, status cannot see a command's job: when nothing is
+ * installed or an order was begun (st), and a process holds the
+ * certificate's lock in state_dir now, the row is marked running and its
+ * why names the holder ("an order is running: pid 12 (acmed cert)", in
+ * buf, len bytes). Reads /proc/locks only for such rows. */
+void status_row_holder(struct status_row *row, const struct state *st, const char *state_dir,
+                       char *buf, size_t len);
+
 /* What a row says at a glance: "ok", "due", "failing" (failures in a row,
  * or an error while it is due) or "unconfigured" (when have_config: in
  * the state folder, not in the configuration, so nothing renews it). An

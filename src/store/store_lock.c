@@ -69,7 +69,7 @@ describe(long pid, char *out, size_t len)
  * names the process of every flock(2) lock by its file's device and inode;
  * nothing is written to the lock file, so taking a lock changes nothing in
  * the state folder. */
-static void
+static bool
 read_holder(int fd, char *holder)
 {
 	struct stat st;
@@ -79,11 +79,11 @@ read_holder(int fd, char *holder)
 
 	snprintf(holder, STORE_LOCK_HOLDER_LEN, "another process");
 	if (fstat(fd, &st) < 0) {
-		return;
+		return false;
 	}
 	f = fopen("/proc/locks", "re");
 	if (f == NULL) {
-		return;
+		return false;
 	}
 	while (!found && fgets(line, sizeof(line), f) != NULL) {
 		unsigned int major;
@@ -103,6 +103,7 @@ read_holder(int fd, char *holder)
 		}
 	}
 	fclose(f);
+	return found;
 }
 
 struct store_lock *
@@ -190,6 +191,20 @@ store_lock_busy(const char *path)
 	/* A shared lock taken here goes with the close. */
 	close(fd);
 	return rc < 0 && errno == EWOULDBLOCK;
+}
+
+bool
+store_lock_holder(const char *path, char *holder)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	bool held;
+
+	if (fd < 0) {
+		return false;
+	}
+	held = read_holder(fd, holder);
+	close(fd);
+	return held;
 }
 
 void

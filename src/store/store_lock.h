@@ -34,6 +34,12 @@ struct store_lock *store_lock_wait(const char *path, const char *what, double ti
  * not held; nothing is created). Does not wait, does not log. */
 bool store_lock_busy(const char *path);
 
+/* Whether /proc/locks names a process holding the lock at path now, and
+ * which, in holder ("pid 12 (acmed cert)"; at least STORE_LOCK_HOLDER_LEN
+ * bytes). Takes no lock, so that it never gets in a holder's way (status
+ * asks); false when the file is missing or /proc/locks unreadable. */
+bool store_lock_holder(const char *path, char *holder);
+
 /* Releases and frees lock; safe on NULL. */
 void store_lock_release(struct store_lock *lock);
 

@@ -108,6 +108,81 @@ t_late_record()
 	fi
 }
 
+# A hook that cannot set the record the first time (a DNS API down): the
+# CA was never told to validate, so its order stays pending there; the next
+# run takes it on instead of ordering anew (the trial's "order wasted").
+t_hook_fails_order_kept()
+{
+	local hook=$T/flaky added
+
+	ca_opts
+	make_hook "$hook.ok" 0
+	cat >"$hook" <<EOF
+#!/bin/sh
+if [ "\$1" = add ] && [ ! -e '$hook.once' ]; then
+	touch '$hook.once'
+	echo "the DNS API is down" >&2
+	exit 1
+fi
+exec '$hook.ok' "\$@"
+EOF
+	chmod 755 "$hook"
+	added=$(grep -c 'Added order' "$PEBBLE_WORKDIR/pebble.log")
+	run_t 60 cert flaky.example -v --dns-hook "$hook" --dns-resolver "$PEBBLE_DNS_SERVER" \
+		"${CA_OPTS[@]}"
+	expect_status 1
+	expect_stderr_contains "the DNS API is down"
+	expect_stderr_contains "flaky.example: the order stays open at the CA; the next attempt takes it on"
+	if ! grep -q '"order_url": *"http' "$T/state/certs/flaky.example/state.json"; then
+		fail "state.json forgot the order: $(cat "$T/state/certs/flaky.example/state.json")"
+	fi
+	if [[ $(grep -c 'Added order' "$PEBBLE_WORKDIR/pebble.log") != $((added + 1)) ]]; then
+		fail "not one order at Pebble"
+	fi
+	# Held by the backoff of its failure; --force takes the order on now.
+	run_t 60 cert flaky.example -v --force --dns-hook "$hook" \
+		--dns-resolver "$PEBBLE_DNS_SERVER" "${CA_OPTS[@]}"
+	expect_status 0
+	expect_stderr_contains "flaky.example: resuming order"
+	expect_no_invalid
+	if [[ $(grep -c 'Added order' "$PEBBLE_WORKDIR/pebble.log") != $((added + 1)) ]]; then
+		fail "a second order at Pebble: the first was not taken on"
+	fi
+	if ! openssl x509 -noout -ext subjectAltName -in "$T/state/certs/flaky.example/cert.pem" |
+		grep -q 'DNS:flaky.example'; then
+		fail "no certificate for flaky.example installed"
+	fi
+}
+
+# status without a daemon while a command's order waits for its record:
+# the certificate's lock names the command, the row says it runs (operator
+# trial: it said "an order was begun (stopped?)" and invited a second run).
+t_status_sees_command()
+{
+	local hook=$T/slow pid
+
+	ca_opts
+	lib_python || return
+	make_hook "$hook" 4
+	"$ACMED" cert slow.example --dns-hook "$hook" --dns-resolver "$PEBBLE_DNS_SERVER" \
+		"${CA_OPTS[@]}" >"$T/slow.out" 2>"$T/slow.err" &
+	pid=$!
+	if ! wait_until 20 grep -q '^add ' "$hook.log"; then
+		fail "the hook was not run"
+	fi
+	run status --json --state-dir "$T/state"
+	expect_status 0
+	if [[ $(json_get "$OUT" 'any(c["running"] for c in j["certs"] if c["cert"] == "slow.example")') != True ]]; then
+		fail "status does not show the order running: $(tr -d '\n' <"$OUT")"
+	fi
+	if ! grep -qE '"why": *"an order is running: pid [0-9]+ \(acmed cert' "$OUT"; then
+		fail "status does not name the command: $(tr -d '\n' <"$OUT")"
+	fi
+	if ! wait "$pid"; then
+		fail "acmed cert failed: $(cat "$T/slow.err")"
+	fi
+}
+
 t_cname()
 {
 	local hook=$T/cname
@@ -586,6 +661,9 @@ if ! pebble_start; then
 fi
 case_ "a hook whose record appears 5 s late: acmed waits, Pebble validates at once" t_late_record
 case_ "_acme-challenge delegated by CNAME: the hook gets the target" t_cname
+case_ "a hook that fails once: the order stays pending at the CA, the next run takes it on" \
+	t_hook_fails_order_kept
+case_ "status without a daemon names a command's order running" t_status_sees_command
 pebble_stop
 port_part
 

@@ -598,7 +598,9 @@ test_stop_before_the_order(void **state)
 	assert_int_equal(fake_ca_count(&r->ca, "POST", AUTHZ_URL), 0);
 }
 
-/* A responder that cannot present is still asked to clean up. */
+/* A responder that cannot present is still asked to clean up; the CA was
+ * not told to validate, so the order is pending there still: the result
+ * says so (ACME_ORDER_NOT_PRESENTED) and the order URL was given. */
 static void
 test_withdrawn_when_present_fails(void **state)
 {
@@ -608,8 +610,13 @@ test_withdrawn_when_present_fails(void **state)
 	queue_new_order(r, ORDER("pending", ""));
 	fake_ca_json(&r->ca, AUTHZ_URL, 200, AUTHZ("a.test", "pending", CHALL_URL, "tok_1"));
 	order(r);
-	assert_failed(r, "www: a.test: fake: cannot present", 1);
+	assert_int_equal(r->rc, ACME_ORDER_NOT_PRESENTED);
+	assert_null(r->pem);
+	assert_int_equal(r->ca.responder.presented, 1);
+	assert_int_equal(r->ca.responder.cleaned, 1);
+	assert_int_equal(fake_ca_count(&r->ca, "POST", FINALIZE_URL), 0);
 	assert_string_equal(r->message, "www: a.test: fake: cannot present");
+	assert_string_equal(r->order_url, ORDER_URL);
 	assert_int_equal(fake_ca_count(&r->ca, "POST", CHALL_URL), 0);
 }
 

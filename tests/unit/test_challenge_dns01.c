@@ -182,7 +182,7 @@ test_not_propagated(void **state)
 	wait_done(f, &r);
 	assert_int_equal(r.rc, -1);
 	assert_non_null(strstr(r.message, "_acme-challenge.other.org: not served by every server "
-	                                  "within dns-propagation-timeout (1 s): "));
+	                                  "within dns-propagation-timeout (1 s), lagging: "));
 	log = tmpdir_read(f->dir, "log");
 	assert_string_equal(log, "add _acme-challenge.other.org. " VALUE
 	                         " _acme-challenge.other.org. _acme-challenge.other.org. "

@@ -263,8 +263,8 @@ test_order_begun(void **state)
 	decide(&f);
 	assert_int_equal(f.d.action, POLICY_ORDER);
 	assert_int_equal(f.d.when, NOW);
-	assert_string_equal(f.d.why, "no certificate installed (an order was begun: the next run "
-	                             "takes it on)");
+	assert_string_equal(f.d.why, "no certificate installed (an order was begun at the CA: "
+	                             "taken on, not placed again)");
 	f.in.force = true;
 	decide(&f);
 	assert_string_equal(f.d.why, "no certificate installed: the order begun, taken on");
