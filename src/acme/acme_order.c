@@ -181,7 +181,7 @@ on_authz_done(int rc, const char *message, time_t retry_after, void *arg)
 	note_retry_after(o, retry_after);
 	if (rc < 0) {
 		acme_order_fail(o,
-		                rc == ACME_ORDER_AUTHZ_CA_FAILED      ? ACME_ORDER_CA_FAILED
+		                rc == ACME_ORDER_AUTHZ_CA_FAILED       ? ACME_ORDER_CA_FAILED
 		                : rc == ACME_ORDER_AUTHZ_NOT_PRESENTED ? ACME_ORDER_NOT_PRESENTED
 		                                                       : ACME_ORDER_FAILED,
 		                "%s", message);

@@ -48,8 +48,8 @@ status_row_fill(struct status_row *row, const char *cert, const struct conf_sett
 }
 
 void
-status_row_holder(struct status_row *row, const struct state *st, const char *state_dir,
-                  char *buf, size_t len)
+status_row_holder(struct status_row *row, const struct state *st, const char *state_dir, char *buf,
+                  size_t len)
 {
 	char holder[STORE_LOCK_HOLDER_LEN];
 	char *path;
