@@ -57,6 +57,17 @@ client_run_for(struct ev_loop *loop, double seconds)
 	client_run_until(loop, NULL, seconds);
 }
 
+void
+client_run_until_count(struct ev_loop *loop, const int *count, int n, double seconds)
+{
+	for (double waited = 0; *count < n && waited < seconds; waited += 0.02) {
+		client_run_for(loop, 0.02);
+	}
+	if (*count < n) {
+		fail_msg("%d of %d after %.1f s", *count, n, seconds);
+	}
+}
+
 /* --- sockets ---------------------------------------------------------------------- */
 
 int

@@ -20,6 +20,11 @@ void client_run_until(struct ev_loop *loop, const bool *flag, double seconds);
 /* Runs loop for seconds. */
 void client_run_for(struct ev_loop *loop, double seconds);
 
+/* Runs loop until *count reaches n (fails the test when it has not after
+ * seconds): what a client's connection started is waited for, not a fixed
+ * time that valgrind on a busy machine outlasts. */
+void client_run_until_count(struct ev_loop *loop, const int *count, int n, double seconds);
+
 /* A free TCP port on 127.0.0.1. */
 int client_free_port(void);
 

@@ -145,9 +145,12 @@ test_delayed(void **state)
 	struct client_tls_seen seen;
 
 	with_remote(f, FAKE_DELAYED, "example.org");
+	/* Long enough for both handshakes to be asked before either answer,
+	 * under valgrind too. */
+	f->fr.delay = 2.0;
 	client_tls_start(f->loop, &t[0], f->port, "example.org", ALPN);
 	client_tls_start(f->loop, &t[1], f->port, "other.example", ALPN);
-	client_run_for(f->loop, 0.1);
+	client_run_until_count(f->loop, &f->fr.lookups, 2, 10.);
 	assert_int_equal(f->fr.lookups, 2);
 	assert_int_equal(f->fr.founds, 0);
 	client_tls_finish(&t[0], &seen);
@@ -203,7 +206,7 @@ test_client_gone_then_answer(void **state)
 
 	with_remote(f, FAKE_NEVER, "example.org");
 	client_tls_start(f->loop, &t, f->port, "example.org", ALPN);
-	client_run_for(f->loop, 0.2);
+	client_run_until_count(f->loop, &f->fr.lookups, 1, 10.);
 	assert_int_equal(f->fr.lookups, 1);
 	kill(t.pid, SIGKILL);
 	client_http_finish(&t.pipe);
@@ -226,7 +229,7 @@ test_destroyed_while_waiting(void **state)
 
 	with_remote(f, FAKE_NEVER, "example.org");
 	client_tls_start(f->loop, &t, f->port, "example.org", ALPN);
-	client_run_for(f->loop, 0.2);
+	client_run_until_count(f->loop, &f->fr.lookups, 1, 10.);
 	assert_int_equal(f->fr.lookups, 1);
 	challenge_destroy(f->ch);
 	f->ch = NULL;
