@@ -7,7 +7,7 @@
 #include <strings.h>
 
 #include "base/log.h"
-#include "crypto/cert.h"
+#include "crypto/cert_chain.h"
 
 #define CN_MAX 256 /* longer Common Names are cut, for the log only */
 #define OFFERED_MAX 1024
@@ -80,11 +80,11 @@ printable(char *s)
  * chain is in *chain for the caller to finish. */
 static void
 offer_read(struct offer *o, const struct acme_chain_pref *pref, const char *pem, size_t len,
-           X509 *leaf, struct cert_chain *chain, const char *name, size_t i)
+           const struct cert_brief *leaf, struct cert_chain *chain, const char *name, size_t i)
 {
 	char err[256];
 	char buf[CN_MAX];
-	X509 *top;
+	const X509_NAME *top_issuer, *top_subject;
 	bool cut;
 
 	memset(o, 0, sizeof(*o));
@@ -99,21 +99,27 @@ offer_read(struct offer *o, const struct acme_chain_pref *pref, const char *pem,
 	}
 	/* RFC 8555 section 7.4.2: the alternates are the same certificate
 	 * with other issuers; another leaf is not what was ordered. */
-	if (leaf != NULL && X509_cmp(chain->certs[0], leaf) != 0) {
+	if (leaf != NULL && !cert_brief_same(chain->leaf, leaf)) {
 		log_warn("%s: alternate chain %zu refused: its certificate is not the default "
 		         "chain's",
 		         name, i);
 		cert_chain_finish(chain);
 		goto out;
 	}
-	top = chain->certs[chain->n - 1];
+	/* The last certificate: the leaf itself when the CA sent it alone. */
+	if (chain->n == 1) {
+		top_issuer = cert_brief_issuer(chain->leaf);
+		top_subject = cert_brief_subject(chain->leaf);
+	} else {
+		top_issuer = X509_get_issuer_name(chain->certs[chain->n - 1]);
+		top_subject = X509_get_subject_name(chain->certs[chain->n - 1]);
+	}
 	o->usable = true;
 	o->n_certs = chain->n;
-	common_name(X509_get_issuer_name(top), o->issuer, sizeof(o->issuer), &cut);
+	common_name(top_issuer, o->issuer, sizeof(o->issuer), &cut);
 	printable(o->issuer);
-	o->matches = pref->issuer != NULL &&
-	             (cn_is(X509_get_issuer_name(top), pref->issuer, buf, sizeof(buf)) ||
-	              cn_is(X509_get_subject_name(top), pref->issuer, buf, sizeof(buf)));
+	o->matches = pref->issuer != NULL && (cn_is(top_issuer, pref->issuer, buf, sizeof(buf)) ||
+	                                      cn_is(top_subject, pref->issuer, buf, sizeof(buf)));
 out:
 	return;
 }
@@ -164,7 +170,7 @@ acme_chain_pick(const struct acme_chain_pref *pref, const char *const *pems, con
 	for (size_t i = 1; i < n; i++) {
 		struct cert_chain alt;
 
-		offer_read(&offers[i], pref, pems[i], lens[i], def.certs[0], &alt, name, i);
+		offer_read(&offers[i], pref, pems[i], lens[i], def.leaf, &alt, name, i);
 		if (offers[i].usable) {
 			cert_chain_finish(&alt);
 		}

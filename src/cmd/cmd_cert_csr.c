@@ -20,7 +20,7 @@
 #include "base/file.h"
 #include "base/log.h"
 #include "challenge/select.h"
-#include "crypto/cert.h"
+#include "crypto/cert_chain.h"
 #include "crypto/csr.h"
 
 /* The CSR as read and checked. */

@@ -9,6 +9,7 @@
 
 #include "acme/acme_revoke.h"
 #include "crypto/cert.h"
+#include "crypto/cert_chain.h"
 #include "crypto/key.h"
 #include "base/log.h"
 #include "conf/ca.h"

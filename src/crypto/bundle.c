@@ -40,7 +40,7 @@ out:
 }
 
 unsigned char *
-bundle_pkcs12(EVP_PKEY *key, const struct cert_chain *chain, const char *name, const char *password,
+bundle_pkcs12(EVP_PKEY *key, struct cert_chain *chain, const char *name, const char *password,
               size_t *out_len)
 {
 	STACK_OF(X509) *cas = sk_X509_new_null();
@@ -49,7 +49,7 @@ bundle_pkcs12(EVP_PKEY *key, const struct cert_chain *chain, const char *name, c
 	unsigned char *out = NULL;
 	int n = 0;
 
-	if (cas == NULL || chain->n == 0) {
+	if (cas == NULL || cert_chain_leaf(chain) == NULL) {
 		log_error("PKCS#12: no certificate, or out of memory");
 		goto out;
 	}
@@ -62,7 +62,7 @@ bundle_pkcs12(EVP_PKEY *key, const struct cert_chain *chain, const char *name, c
 	/* The algorithms are named rather than left to the library's
 	 * defaults, which were RC2 and 3DES with a SHA-1 MAC before OpenSSL
 	 * 3.0; mac_iter -1: no MAC yet, it is set with SHA-256 below. */
-	p12 = PKCS12_create(password, name, key, chain->certs[0], cas, NID_aes_256_cbc,
+	p12 = PKCS12_create(password, name, key, cert_chain_leaf(chain), cas, NID_aes_256_cbc,
 	                    NID_aes_256_cbc, BUNDLE_ITER, -1, 0);
 	if (p12 == NULL) {
 		log_openssl("PKCS#12: PKCS12_create");

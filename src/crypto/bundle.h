@@ -8,20 +8,20 @@
 #include <openssl/evp.h>
 #include <stddef.h>
 
-#include "crypto/cert.h"
+#include "crypto/cert_chain.h"
 
 /* The key as PEM (PKCS#8, as privkey.pem) followed by fullchain (len
  * bytes: the leaf, then its issuers). Returns a new buffer (bundle_free),
  * its length in *out_len, or NULL (logged). */
 char *bundle_combined(EVP_PKEY *key, const char *fullchain, size_t len, size_t *out_len);
 
-/* A DER PKCS#12 of key, chain->certs[0] as its certificate and the rest as
+/* A DER PKCS#12 of key, the chain's leaf as its certificate and the rest as
  * the CA certificates, under the friendly name name; the key and the
  * certificates encrypted with AES-256-CBC (PBES2, PBKDF2 with
  * HMAC-SHA-256) and a SHA-256 MAC, all with password ("" for none), so
  * that OpenSSL 3 reads it without -legacy. Returns a new buffer
  * (bundle_free), its length in *out_len, or NULL (logged). */
-unsigned char *bundle_pkcs12(EVP_PKEY *key, const struct cert_chain *chain, const char *name,
+unsigned char *bundle_pkcs12(EVP_PKEY *key, struct cert_chain *chain, const char *name,
                              const char *password, size_t *out_len);
 
 /* Clears and frees what bundle_combined or bundle_pkcs12 returned; safe on

@@ -1,10 +1,13 @@
 /* The certificate of RFC 5280 section 4.1 through OpenSSL's ASN.1
  * templates, its subjectPublicKeyInfo kept as an algorithm and a bit string
- * so that nothing looks for a key decoder. */
+ * so that nothing looks for a key decoder, its to-be-signed part kept as it
+ * was encoded so that its signature can be checked. */
 #include "crypto/cert_brief.h"
 
 #include <limits.h>
 #include <openssl/asn1t.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
@@ -36,9 +39,12 @@ typedef struct {
 	ASN1_BIT_STRING *issuer_uid;
 	ASN1_BIT_STRING *subject_uid;
 	STACK_OF(X509_EXTENSION) *extensions;
+	/* The bytes as read: the signature is over them, not over a
+	 * re-encoding (as X509_CINF keeps its own). */
+	ASN1_ENCODING enc;
 } cert_brief_tbs;
 
-ASN1_SEQUENCE(cert_brief_tbs) = {
+ASN1_SEQUENCE_enc(cert_brief_tbs, enc, NULL) = {
 	ASN1_EXP_OPT(cert_brief_tbs, version, ASN1_INTEGER, 0),
 	ASN1_SIMPLE(cert_brief_tbs, serial, ASN1_INTEGER),
 	ASN1_SIMPLE(cert_brief_tbs, signature, X509_ALGOR),
@@ -49,7 +55,7 @@ ASN1_SEQUENCE(cert_brief_tbs) = {
 	ASN1_IMP_OPT(cert_brief_tbs, issuer_uid, ASN1_BIT_STRING, 1),
 	ASN1_IMP_OPT(cert_brief_tbs, subject_uid, ASN1_BIT_STRING, 2),
 	ASN1_EXP_SEQUENCE_OF_OPT(cert_brief_tbs, extensions, X509_EXTENSION, 3),
-} static_ASN1_SEQUENCE_END(cert_brief_tbs)
+} static_ASN1_SEQUENCE_END_ref(cert_brief_tbs, cert_brief_tbs)
 
 typedef struct {
 	cert_brief_tbs *tbs;
@@ -116,6 +122,8 @@ ASN1_SEQUENCE(cert_brief_ec_priv) = {
 
 struct cert_brief {
 	cert_brief_x509 *x;
+	unsigned char *der;
+	long der_len;
 };
 /* clang-format on */
 
@@ -157,18 +165,14 @@ pem_der(const char *pem, size_t len, const char *name, unsigned char **der, long
 	return rc;
 }
 
-struct cert_brief *
-cert_brief_read(const char *pem, size_t len)
+/* A brief of der (len bytes, OPENSSL_malloc'd), which it steals: freed
+ * when NULL is returned. */
+static struct cert_brief *
+brief_of_der(unsigned char *der, long len)
 {
 	struct cert_brief *b = NULL;
-	unsigned char *der = NULL;
-	long der_len = 0;
-	cert_brief_x509 *x = NULL;
+	cert_brief_x509 *x = der_as(der, len, ASN1_ITEM_rptr(cert_brief_x509));
 
-	if (pem_der(pem, len, PEM_STRING_X509, &der, &der_len) < 0) {
-		goto out;
-	}
-	x = der_as(der, der_len, ASN1_ITEM_rptr(cert_brief_x509));
 	if (x == NULL) {
 		goto out;
 	}
@@ -177,7 +181,10 @@ cert_brief_read(const char *pem, size_t len)
 		goto out;
 	}
 	b->x = x;
+	b->der = der;
+	b->der_len = len;
 	x = NULL;
+	der = NULL;
 out:
 	ASN1_item_free((ASN1_VALUE *)x, ASN1_ITEM_rptr(cert_brief_x509));
 	OPENSSL_free(der);
@@ -185,13 +192,93 @@ out:
 	return b;
 }
 
+struct cert_brief *
+cert_brief_read(const char *pem, size_t len)
+{
+	unsigned char *der = NULL;
+	long der_len = 0;
+
+	if (pem_der(pem, len, PEM_STRING_X509, &der, &der_len) < 0) {
+		ERR_clear_error();
+		return NULL;
+	}
+	return brief_of_der(der, der_len);
+}
+
+struct cert_brief *
+cert_brief_from_der(const unsigned char *der, long len)
+{
+	unsigned char *copy;
+
+	if (der == NULL || len <= 0) {
+		return NULL;
+	}
+	copy = OPENSSL_memdup(der, (size_t)len);
+	return copy != NULL ? brief_of_der(copy, len) : NULL;
+}
+
 void
 cert_brief_free(struct cert_brief *b)
 {
 	if (b != NULL) {
 		ASN1_item_free((ASN1_VALUE *)b->x, ASN1_ITEM_rptr(cert_brief_x509));
+		OPENSSL_free(b->der);
 		free(b);
 	}
+}
+
+const unsigned char *
+cert_brief_der(const struct cert_brief *b, size_t *len)
+{
+	*len = (size_t)b->der_len;
+	return b->der;
+}
+
+X509 *
+cert_brief_to_x509(const struct cert_brief *b)
+{
+	const unsigned char *p = b->der;
+	X509 *x = d2i_X509(NULL, &p, b->der_len);
+
+	if (x != NULL && p != b->der + b->der_len) {
+		X509_free(x);
+		x = NULL;
+	}
+	ERR_clear_error();
+	return x;
+}
+
+const X509_NAME *
+cert_brief_issuer(const struct cert_brief *b)
+{
+	return b->x->tbs->issuer;
+}
+
+const X509_NAME *
+cert_brief_subject(const struct cert_brief *b)
+{
+	return b->x->tbs->subject;
+}
+
+bool
+cert_brief_same(const struct cert_brief *a, const struct cert_brief *b)
+{
+	return a->der_len == b->der_len && memcmp(a->der, b->der, (size_t)a->der_len) == 0;
+}
+
+bool
+cert_brief_signed_by(const struct cert_brief *b, X509 *issuer)
+{
+	EVP_PKEY *pub = issuer != NULL ? X509_get0_pubkey(issuer) : NULL;
+	bool ok;
+
+	/* As X509_verify: the algorithm named outside the signed part is the
+	 * one named inside it. */
+	ok = pub != NULL && X509_ALGOR_cmp(b->x->sig_alg, b->x->tbs->signature) == 0 &&
+	     ASN1_item_verify_ex(ASN1_ITEM_rptr(cert_brief_tbs), b->x->sig_alg, b->x->sig,
+	                         b->x->tbs, NULL, pub, NULL, NULL) == 1;
+	ERR_clear_error();
+	return ok;
 }
 
 int
@@ -420,33 +507,119 @@ out:
 	return same;
 }
 
-int
-cert_brief_key_is(const struct cert_brief *b, const char *pem, size_t len)
+/* Whether key is the subjectPublicKeyInfo's key, as OpenSSL compares
+ * decoded keys (the slow way). */
+static bool
+spki_key_eq(const cert_brief_spki *spki, EVP_PKEY *key)
 {
-	const cert_brief_spki *spki = b->x->tbs->spki;
 	unsigned char *der = NULL;
 	const unsigned char *p;
-	EVP_PKEY *pub = NULL, *key = NULL;
-	int n, curve, rc = -1;
+	EVP_PKEY *pub = NULL;
+	int n;
+	bool same;
 
-	if (key_is_as_written(spki, pem, len) == 1) {
-		return 1;
-	}
 	n = ASN1_item_i2d((const ASN1_VALUE *)spki, &der, ASN1_ITEM_rptr(cert_brief_spki));
 	if (n > 0) {
 		p = der;
 		pub = d2i_PUBKEY(NULL, &p, n);
+	}
+	same = pub != NULL && key != NULL && EVP_PKEY_eq(pub, key) == 1;
+	EVP_PKEY_free(pub);
+	OPENSSL_free(der);
+	ERR_clear_error();
+	return same;
+}
+
+int
+cert_brief_key_is(const struct cert_brief *b, const char *pem, size_t len)
+{
+	const cert_brief_spki *spki = b->x->tbs->spki;
+	EVP_PKEY *key = NULL;
+	int curve, rc = -1;
+
+	if (key_is_as_written(spki, pem, len) == 1) {
+		return 1;
 	}
 	key = key_from_pem_as(pem, len,
 	                      spki_algorithm(spki, &curve) == NID_rsaEncryption ? "RSA" : "EC");
 	if (key == NULL) {
 		goto out;
 	}
-	rc = pub != NULL && EVP_PKEY_eq(pub, key) == 1 ? 1 : 0;
+	rc = spki_key_eq(spki, key) ? 1 : 0;
 out:
 	EVP_PKEY_free(key);
-	EVP_PKEY_free(pub);
-	OPENSSL_free(der);
+	ERR_clear_error();
+	return rc;
+}
+
+/* Whether an RSA key has the modulus and exponent of pub (the DER of an
+ * RSAPublicKey). */
+static bool
+rsa_key_is(EVP_PKEY *key, const ASN1_BIT_STRING *pub_der)
+{
+	cert_brief_rsa_pub *pub =
+	        der_as(ASN1_STRING_get0_data(pub_der), ASN1_STRING_length(pub_der),
+	               ASN1_ITEM_rptr(cert_brief_rsa_pub));
+	BIGNUM *kn = NULL, *ke = NULL, *n = NULL, *e = NULL;
+	bool same = false;
+
+	if (pub == NULL || EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_N, &kn) != 1 ||
+	    EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_E, &ke) != 1) {
+		goto out;
+	}
+	n = ASN1_INTEGER_to_BN(pub->n, NULL);
+	e = ASN1_INTEGER_to_BN(pub->e, NULL);
+	same = n != NULL && e != NULL && BN_cmp(kn, n) == 0 && BN_cmp(ke, e) == 0;
+out:
+	BN_free(kn);
+	BN_free(ke);
+	BN_free(n);
+	BN_free(e);
+	ASN1_item_free((ASN1_VALUE *)pub, ASN1_ITEM_rptr(cert_brief_rsa_pub));
+	return same;
+}
+
+/* Whether an EC key is on curve with the encoded point of pub. */
+static bool
+ec_key_is(EVP_PKEY *key, int curve, const ASN1_BIT_STRING *pub)
+{
+	char group[80];
+	unsigned char point[256];
+	size_t n = 0;
+
+	return EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
+	                                      NULL) == 1 &&
+	       OBJ_txt2nid(group) == curve &&
+	       EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_PUB_KEY, point, sizeof(point),
+	                                       &n) == 1 &&
+	       n > 0 && n == (size_t)ASN1_STRING_length(pub) &&
+	       memcmp(point, ASN1_STRING_get0_data(pub), n) == 0;
+}
+
+int
+cert_brief_key_eq(const struct cert_brief *b, EVP_PKEY *key)
+{
+	const cert_brief_spki *spki = b->x->tbs->spki;
+	int curve, rc = 0;
+	bool same = false;
+
+	if (key == NULL) {
+		goto out;
+	}
+	switch (spki_algorithm(spki, &curve)) {
+	case NID_X9_62_id_ecPublicKey:
+		same = EVP_PKEY_is_a(key, "EC") && ec_key_is(key, curve, spki->key);
+		break;
+	case NID_rsaEncryption:
+		same = EVP_PKEY_is_a(key, "RSA") && rsa_key_is(key, spki->key);
+		break;
+	default:
+		break;
+	}
+	/* What the fast look cannot match (a compressed point, another
+	 * algorithm) OpenSSL decodes and compares. */
+	rc = (same || spki_key_eq(spki, key)) ? 1 : 0;
+out:
 	ERR_clear_error();
 	return rc;
 }

@@ -1,13 +1,14 @@
-/* An installed certificate read for what the state folder's readers need
- * (dates, names, ARI ID, issuer, key type, whether a key and an issuer
- * belong to it) without building an X509: OpenSSL 3.0's d2i_X509 decodes
- * the public key through its provider decoders, about four fifths of a
- * parse. `acmed status`, certs.index and the daemon's first start read
- * every installed set; jobs still parse what they install in full
- * (cert.h). */
+/* A certificate read for what acmed needs of it (dates, names, ARI ID,
+ * issuer, key type, whether a key and an issuer belong to it, whether the
+ * issuer signed it) without building an X509: OpenSSL 3.0's d2i_X509
+ * decodes the public key through its provider decoders, about four fifths
+ * of a parse. `acmed status`, certs.index and the daemon's first start read
+ * every installed set this way, and every job the leaf it is about to
+ * install (cert_chain.h). */
 #ifndef ACMED_CERT_BRIEF_H
 #define ACMED_CERT_BRIEF_H
 
+#include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -23,7 +24,36 @@ struct cert_brief;
  * OpenSSL's error queue cleared). */
 struct cert_brief *cert_brief_read(const char *pem, size_t len);
 
+/* The same from the DER of one certificate, len bytes, all of it (copied).
+ * NULL when it is not a certificate. */
+struct cert_brief *cert_brief_from_der(const unsigned char *der, long len);
+
 void cert_brief_free(struct cert_brief *b);
+
+/* The DER it was read from (borrowed), its length in *len. */
+const unsigned char *cert_brief_der(const struct cert_brief *b, size_t *len);
+
+/* The certificate as a full X509 (its public key decoded: the slow parse),
+ * for what needs one (a PKCS#12 bundle). New X509 or NULL. */
+X509 *cert_brief_to_x509(const struct cert_brief *b);
+
+/* Its issuer's and subject's names (borrowed). */
+const X509_NAME *cert_brief_issuer(const struct cert_brief *b);
+const X509_NAME *cert_brief_subject(const struct cert_brief *b);
+
+/* Whether a and b are the same certificate, byte for byte. */
+bool cert_brief_same(const struct cert_brief *a, const struct cert_brief *b);
+
+/* Whether issuer's public key verifies the certificate's signature, as
+ * X509_verify does (the outer algorithm equal to the signed one, the
+ * signature over the to-be-signed part as it was encoded). Names are not
+ * compared here. */
+bool cert_brief_signed_by(const struct cert_brief *b, X509 *issuer);
+
+/* Whether key is the certificate's public key: 1 yes, 0 no. An EC key's
+ * encoded point and an RSA key's modulus and exponent are compared as
+ * they are; anything else is decoded and compared by OpenSSL. */
+int cert_brief_key_eq(const struct cert_brief *b, EVP_PKEY *key);
 
 /* As cert_validity. Returns 0 or -1. */
 int cert_brief_times(const struct cert_brief *b, time_t *not_before, time_t *not_after);

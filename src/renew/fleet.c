@@ -7,7 +7,7 @@
 
 #include "base/file.h"
 #include "base/log.h"
-#include "crypto/cert.h"
+#include "crypto/cert_chain.h"
 #include "crypto/key.h"
 #include "renew/install.h"
 #include "store/state.h"
@@ -337,7 +337,7 @@ store_is_older(const struct fleet_job *fj, const struct cluster_cert *cc)
 	    cert_chain_parse(cc->cert_pem, strlen(cc->cert_pem), &chain, err, sizeof(err)) < 0) {
 		return false;
 	}
-	if (cert_validity(chain.certs[0], &not_before, &not_after) == 0) {
+	if (cert_brief_times(chain.leaf, &not_before, &not_after) == 0) {
 		older = not_before < info->not_before;
 	}
 	cert_chain_finish(&chain);

@@ -8,7 +8,7 @@
 #include "base/file.h"
 #include "base/log.h"
 #include "crypto/bundle.h"
-#include "crypto/cert.h"
+#include "crypto/cert_chain.h"
 #include "crypto/key.h"
 #include "renew/policy.h"
 
@@ -67,7 +67,7 @@ read_password(const struct install_request *req, size_t *len, char *message, siz
 /* combined.pem and cert.p12 into set when asked for (bundle_free both).
  * 0, or -1 with message set. */
 static int
-make_bundles(const struct install_request *req, const struct cert_chain *chain,
+make_bundles(const struct install_request *req, struct cert_chain *chain,
              struct store_cert_set *set, char *message, size_t len)
 {
 	size_t full_len = set->cert_len + set->chain_len;
@@ -146,16 +146,17 @@ same_as_installed(const struct install_request *req, const char *leaf, size_t le
 
 /* The new set's info from what was just installed. 0 or -1 (memory). */
 static int
-describe(const struct install_request *req, X509 *leaf, struct store_cert_info *info)
+describe(const struct install_request *req, const struct cert_brief *leaf,
+         struct store_cert_info *info)
 {
 	enum key_type kt;
 
 	memset(info, 0, sizeof(*info));
 	info->present = true;
-	cert_validity(leaf, &info->not_before, &info->not_after);
-	info->ari_id = cert_ari_id(leaf);
-	info->issuer = cert_issuer_name(leaf);
-	if (key_type_of(X509_get0_pubkey(leaf), &kt) == 0) {
+	cert_brief_times(leaf, &info->not_before, &info->not_after);
+	info->ari_id = cert_brief_ari_id(leaf);
+	info->issuer = cert_brief_issuer_name(leaf);
+	if (cert_brief_key_type(leaf, &kt) == 0) {
 		snprintf(info->key_type, sizeof(info->key_type), "%s", key_type_name(kt));
 	}
 	info->version = store_cert_version(req->state_dir, req->name);
@@ -230,7 +231,7 @@ install_chain(const struct install_request *req, const char *pem, size_t pem_len
 		goto out;
 	}
 	result = INSTALL_DONE;
-	if (describe(req, chain.certs[0], info) < 0) {
+	if (describe(req, chain.leaf, info) < 0) {
 		/* Installed all the same; the next look reads it back. */
 		log_error("%s: out of memory", req->name);
 	}

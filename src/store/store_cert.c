@@ -16,8 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "crypto/cert.h"
 #include "crypto/cert_brief.h"
+#include "crypto/cert_chain.h"
 #include "crypto/key.h"
 #include "base/log.h"
 #include "base/file.h"

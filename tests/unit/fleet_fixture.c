@@ -16,6 +16,7 @@
 
 #include "base/file.h"
 #include "crypto/cert.h"
+#include "crypto/cert_chain.h"
 #include "crypto/key.h"
 #include "renew/install.h"
 #include "store/state.h"

@@ -1,4 +1,5 @@
 #include "crypto/cert.h"
+#include "crypto/cert_chain.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -183,7 +184,7 @@ test_chain_good(void **state)
 	text_cert(&t, f->root);
 	assert_int_equal(cert_chain_parse(t.data, t.len, &chain, err, sizeof(err)), 0);
 	assert_int_equal(chain.n, 3);
-	assert_int_equal(X509_cmp(chain.certs[0], f->leaf), 0);
+	assert_int_equal(X509_cmp(cert_chain_leaf(&chain), f->leaf), 0);
 	assert_int_equal(X509_cmp(chain.certs[1], f->intermediate), 0);
 	assert_int_equal(X509_cmp(chain.certs[2], f->root), 0);
 	/* Names match as a set, without regard to order or case. */
@@ -228,10 +229,10 @@ test_chain_issuers_shared(void **state)
 	text_cert(&b, f->root);
 	assert_int_equal(cert_chain_parse(a.data, a.len, &one, err, sizeof(err)), 0);
 	assert_int_equal(cert_chain_parse(b.data, b.len, &two, err, sizeof(err)), 0);
-	assert_ptr_not_equal(one.certs[0], two.certs[0]);
+	assert_ptr_not_equal(cert_chain_leaf(&one), cert_chain_leaf(&two));
 	assert_ptr_equal(one.certs[1], two.certs[1]);
 	assert_ptr_equal(one.certs[2], two.certs[2]);
-	assert_int_equal(X509_cmp(two.certs[0], leaf2), 0);
+	assert_int_equal(X509_cmp(cert_chain_leaf(&two), leaf2), 0);
 	assert_int_equal(X509_cmp(two.certs[1], f->intermediate), 0);
 	assert_int_equal(cert_chain_check(&two, f->leaf_key, www_ids, 2, f->now, err, sizeof(err)),
 	                 0);

@@ -2,6 +2,8 @@
  * type acmed makes, and tell a set's key and issuer apart from others. */
 #include "crypto/cert_brief.h"
 
+#include <openssl/core_names.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -224,6 +226,194 @@ test_not_a_certificate(void **state)
 	EVP_PKEY_free(key);
 }
 
+/* The DER of x (OPENSSL_free). */
+static unsigned char *
+der_of(X509 *x, long *len)
+{
+	unsigned char *der = NULL;
+	int n = i2d_X509(x, &der);
+
+	assert_true(n > 0);
+	*len = n;
+	return der;
+}
+
+/* The leaf read from its DER is the same certificate in every form: its
+ * DER, the full X509 made from it, a second read. */
+static void
+test_from_der(void **state)
+{
+	struct pki ca;
+	EVP_PKEY *key = pki_key();
+	time_t now = time(NULL);
+	X509 *leaf, *full;
+	struct cert_brief *b, *again;
+	unsigned char *der, *longer;
+	const unsigned char *kept;
+	size_t kept_len;
+	long len;
+
+	pki_init(&ca);
+	leaf = pki_cert(key, "leaf", ca.cert, ca.key, "DNS:a.example", now, now + PKI_DAY, false);
+	der = der_of(leaf, &len);
+	b = cert_brief_from_der(der, len);
+	assert_non_null(b);
+	kept = cert_brief_der(b, &kept_len);
+	assert_int_equal(kept_len, len);
+	assert_memory_equal(kept, der, kept_len);
+	full = cert_brief_to_x509(b);
+	assert_non_null(full);
+	assert_int_equal(X509_cmp(full, leaf), 0);
+	again = brief_of(leaf);
+	assert_true(cert_brief_same(b, again));
+	assert_int_equal(X509_NAME_cmp(cert_brief_issuer(b), X509_get_issuer_name(leaf)), 0);
+	assert_int_equal(X509_NAME_cmp(cert_brief_subject(b), X509_get_subject_name(leaf)), 0);
+	/* Anything after the certificate: not a certificate. */
+	longer = OPENSSL_malloc((size_t)len + 1);
+	assert_non_null(longer);
+	memcpy(longer, der, (size_t)len);
+	longer[len] = 0;
+	assert_null(cert_brief_from_der(longer, len + 1));
+	assert_null(cert_brief_from_der(der, len - 1));
+	assert_null(cert_brief_from_der(NULL, len));
+	OPENSSL_free(longer);
+	cert_brief_free(again);
+	X509_free(full);
+	cert_brief_free(b);
+	OPENSSL_free(der);
+	X509_free(leaf);
+	EVP_PKEY_free(key);
+	pki_finish(&ca);
+}
+
+/* Each key type: the certificate's own key, loaded again from its PEM
+ * too, is its key; another key of the same or another type is not. */
+static void
+test_key_eq(void **state)
+{
+	struct pki ca;
+	time_t now = time(NULL);
+
+	pki_init(&ca);
+	for (int t = 0; t < KEY_TYPE__MAX; t++) {
+		EVP_PKEY *key = key_generate((enum key_type)t);
+		EVP_PKEY *other = key_generate((enum key_type)t);
+		EVP_PKEY *another = key_generate((enum key_type)((t + 1) % KEY_TYPE__MAX));
+		X509 *leaf = pki_cert(key, "leaf", ca.cert, ca.key, "DNS:a.example", now,
+		                      now + PKI_DAY, false);
+		struct cert_brief *b = brief_of(leaf);
+		size_t len;
+		char *pem = key_to_pem(key, &len);
+		EVP_PKEY *loaded = key_from_pem_as(pem, len, NULL);
+
+		assert_non_null(loaded);
+		assert_int_equal(cert_brief_key_eq(b, key), 1);
+		assert_int_equal(cert_brief_key_eq(b, loaded), 1);
+		assert_int_equal(cert_brief_key_eq(b, other), 0);
+		assert_int_equal(cert_brief_key_eq(b, another), 0);
+		assert_int_equal(cert_brief_key_eq(b, NULL), 0);
+		EVP_PKEY_free(loaded);
+		key_pem_free(pem, len);
+		cert_brief_free(b);
+		X509_free(leaf);
+		EVP_PKEY_free(another);
+		EVP_PKEY_free(other);
+		EVP_PKEY_free(key);
+	}
+	pki_finish(&ca);
+}
+
+/* A certificate whose EC point is written compressed: not the bytes the
+ * key's own encoding gives, and still the same key. */
+static void
+test_key_eq_compressed_point(void **state)
+{
+	struct pki ca;
+	time_t now = time(NULL);
+	EVP_PKEY *key = pki_key();
+	EVP_PKEY *compressed = EVP_PKEY_dup(key);
+	EVP_PKEY *other = pki_key();
+	X509 *leaf;
+	struct cert_brief *b;
+	unsigned char *der = NULL;
+	int n;
+
+	pki_init(&ca);
+	assert_non_null(compressed);
+	assert_int_equal(EVP_PKEY_set_utf8_string_param(
+	                         compressed, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
+	                         OSSL_PKEY_EC_POINT_CONVERSION_FORMAT_COMPRESSED),
+	                 1);
+	leaf = pki_cert(compressed, "leaf", ca.cert, ca.key, "DNS:a.example", now, now + PKI_DAY,
+	                false);
+	n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(leaf), &der);
+	/* 0x02 or 0x03 then x: 33 bytes, in a 59-byte SubjectPublicKeyInfo. */
+	assert_int_equal(n, 59);
+	b = brief_of(leaf);
+	assert_int_equal(cert_brief_key_eq(b, key), 1);
+	assert_int_equal(cert_brief_key_eq(b, other), 0);
+	cert_brief_free(b);
+	OPENSSL_free(der);
+	X509_free(leaf);
+	EVP_PKEY_free(other);
+	EVP_PKEY_free(compressed);
+	EVP_PKEY_free(key);
+	pki_finish(&ca);
+}
+
+/* The signature check agrees with X509_verify: the issuer's key verifies
+ * it, a CA of the same name with another key (EC or RSA) does not, and
+ * neither does a signature changed by one bit. */
+static void
+test_signed_by(void **state)
+{
+	struct pki ca, other;
+	EVP_PKEY *key = pki_key();
+	EVP_PKEY *rsa = key_generate(KEY_TYPE_RSA_2048);
+	time_t now = time(NULL);
+	X509 *leaf, *rsa_ca, *rsa_leaf;
+	struct cert_brief *b, *rb, *bent;
+	unsigned char *der;
+	long len;
+
+	pki_init(&ca);
+	pki_init(&other);
+	leaf = pki_cert(key, "leaf", ca.cert, ca.key, "DNS:a.example", now, now + PKI_DAY, false);
+	b = brief_of(leaf);
+	assert_true(cert_brief_signed_by(b, ca.cert));
+	assert_int_equal(X509_verify(leaf, X509_get0_pubkey(ca.cert)), 1);
+	assert_false(cert_brief_signed_by(b, other.cert));
+	assert_int_equal(X509_verify(leaf, X509_get0_pubkey(other.cert)), 0);
+	assert_false(cert_brief_signed_by(b, NULL));
+	ERR_clear_error();
+
+	rsa_ca = pki_cert(rsa, "rsa ca", NULL, rsa, NULL, now, now + PKI_DAY, true);
+	rsa_leaf = pki_cert(key, "leaf", rsa_ca, rsa, "DNS:a.example", now, now + PKI_DAY, false);
+	rb = brief_of(rsa_leaf);
+	assert_true(cert_brief_signed_by(rb, rsa_ca));
+	assert_false(cert_brief_signed_by(rb, ca.cert));
+	assert_false(cert_brief_signed_by(b, rsa_ca));
+
+	der = der_of(leaf, &len);
+	der[len - 1] ^= 0x01;
+	bent = cert_brief_from_der(der, len);
+	if (bent != NULL) {
+		/* The last byte is the signature's: it still parses. */
+		assert_false(cert_brief_signed_by(bent, ca.cert));
+	}
+	cert_brief_free(bent);
+	OPENSSL_free(der);
+	cert_brief_free(rb);
+	X509_free(rsa_leaf);
+	X509_free(rsa_ca);
+	cert_brief_free(b);
+	X509_free(leaf);
+	EVP_PKEY_free(rsa);
+	EVP_PKEY_free(key);
+	pki_finish(&other);
+	pki_finish(&ca);
+}
+
 int
 main(void)
 {
@@ -234,6 +424,10 @@ main(void)
 	        cmocka_unit_test(test_key_is_without_public_part),
 	        cmocka_unit_test(test_issued_by),
 	        cmocka_unit_test(test_not_a_certificate),
+	        cmocka_unit_test(test_from_der),
+	        cmocka_unit_test(test_key_eq),
+	        cmocka_unit_test(test_key_eq_compressed_point),
+	        cmocka_unit_test(test_signed_by),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
