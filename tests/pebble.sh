@@ -39,6 +39,14 @@
 # PEBBLE_START_TIMEOUT (seconds, default 10), PEBBLE_KEEP_WORKDIR=1 (keep the
 # folder after pebble_stop, for debugging).
 #
+# PEBBLE_AUTHZREUSE=0 is not "never": Pebble (2.4, and its main branch at the
+# time of writing) makes a new authorization only when rand.Intn(100) >
+# percent, and that draw is 0 once in 100, so 1 new order in 100 still gets
+# the account's valid authorization for the name (valid an hour): it is
+# ready at once and issued without a challenge. A test that expects a
+# challenge to fail for a name the same account validated calls
+# pebble_restart in between, which forgets every authorization.
+#
 # pebble_start installs EXIT, INT, TERM and HUP traps that stop both servers
 # and then run whatever trap was set before; set your own traps before calling
 # it (or call pebble_stop from them). When the script exits with a status other
