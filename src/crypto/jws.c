@@ -55,6 +55,11 @@ struct jws_memo {
 	enum key_type type;
 	json_t *jwk; /* NULL until asked for */
 	char *thumb; /* NULL until asked for */
+	/* Set up for signing once (EVP_DigestSignInit_ex looks the algorithm
+	 * up among the providers: an eighth of an ECDSA signature in OpenSSL
+	 * 3.0) and copied for each signature; over a copy of the key, so that
+	 * the key's own references do not hold it. NULL until asked for. */
+	EVP_MD_CTX *sign_ctx;
 };
 
 static pthread_once_t memo_once = PTHREAD_ONCE_INIT;
@@ -70,6 +75,7 @@ memo_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void 
 	if (m != NULL) {
 		json_decref(m->jwk);
 		free(m->thumb);
+		EVP_MD_CTX_free(m->sign_ctx);
 		free(m);
 	}
 }
@@ -401,6 +407,43 @@ out:
 	return rc;
 }
 
+/* A context ready to sign with key: a copy of the one its memo keeps, or
+ * one set up here when there is no memo. New context or NULL. */
+static EVP_MD_CTX *
+sign_ctx_of(EVP_PKEY *key, enum key_type type)
+{
+	const char *digest = jws_algs[type].digest;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new(), *made = NULL;
+	EVP_PKEY *own = NULL;
+	struct jws_memo *m;
+	bool copied = false;
+
+	if (ctx == NULL) {
+		goto out;
+	}
+	pthread_mutex_lock(&memo_lock);
+	m = memo_of(key);
+	if (m != NULL && m->sign_ctx == NULL) {
+		own = EVP_PKEY_dup(key);
+		made = EVP_MD_CTX_new();
+		if (own != NULL && made != NULL &&
+		    EVP_DigestSignInit_ex(made, NULL, digest, NULL, NULL, own, NULL) == 1) {
+			m->sign_ctx = made;
+			made = NULL;
+		}
+	}
+	copied = m != NULL && m->sign_ctx != NULL && EVP_MD_CTX_copy_ex(ctx, m->sign_ctx) == 1;
+	pthread_mutex_unlock(&memo_lock);
+	if (!copied && EVP_DigestSignInit_ex(ctx, NULL, digest, NULL, NULL, key, NULL) != 1) {
+		EVP_MD_CTX_free(ctx);
+		ctx = NULL;
+	}
+out:
+	EVP_MD_CTX_free(made);
+	EVP_PKEY_free(own);
+	return ctx;
+}
+
 /* Signs input with key. Returns the base64url signature (new string) or NULL
  * (logged). */
 static char *
@@ -412,13 +455,12 @@ sign_b64(EVP_PKEY *key, enum key_type type, const char *input)
 	size_t siglen = 0;
 	char *b64 = NULL;
 
-	ctx = EVP_MD_CTX_new();
+	ctx = sign_ctx_of(key, type);
 	if (ctx == NULL) {
-		log_openssl("jws: sign: out of memory");
+		log_openssl("jws: sign %s: cannot start", jws_algs[type].alg);
 		goto out;
 	}
-	if (EVP_DigestSignInit_ex(ctx, NULL, jws_algs[type].digest, NULL, NULL, key, NULL) != 1 ||
-	    EVP_DigestSign(ctx, NULL, &siglen, (const unsigned char *)input, strlen(input)) != 1) {
+	if (EVP_DigestSign(ctx, NULL, &siglen, (const unsigned char *)input, strlen(input)) != 1) {
 		log_openssl("jws: sign %s: cannot start", jws_algs[type].alg);
 		goto out;
 	}

@@ -658,10 +658,11 @@ test_jws_sign_text(void **state)
 	assert_null(jws_sign_text(f->p256, KID, NONCE, NULL, NULL));
 }
 
-/* What jws keeps on a key (its type, JWK, thumbprint) is the key's own: the
- * same answers each time, a copy of the key answers the same without
- * sharing it (freed twice otherwise: the sanitizers see that), and another
- * key has another thumbprint. */
+/* What jws keeps on a key (its type, JWK, thumbprint, its signing
+ * context) is the key's own: the same answers each time, a copy of the key
+ * answers the same without sharing it (freed twice otherwise: the
+ * sanitizers see that), and another key has another thumbprint and signs
+ * as itself. */
 static void
 test_jws_memo(void **state)
 {
@@ -682,12 +683,28 @@ test_jws_memo(void **state)
 	j2 = jws_jwk(copy);
 	assert_true(json_equal(j1, j2));
 	assert_ptr_not_equal(j1, j2);
+	for (int i = 0; i < 3; i++) {
+		json_t *a = jws_sign(f->p256, KID, NONCE, URL, NULL);
+		json_t *b = jws_sign(copy, KID, NONCE, URL, NULL);
+
+		assert_true(jws_verifies(a, f->p256, "ES256"));
+		assert_true(jws_verifies(b, f->p256, "ES256"));
+		json_decref(a);
+		json_decref(b);
+	}
 	EVP_PKEY_free(copy);
 	other = key_generate(KEY_TYPE_EC_P256);
 	assert_non_null(other);
 	t4 = jws_thumbprint(other);
 	assert_string_not_equal(t1, t4);
 	assert_string_equal(jws_alg(other), "ES256");
+	for (int i = 0; i < 2; i++) {
+		json_t *c = jws_sign(other, KID, NONCE, URL, NULL);
+
+		assert_true(jws_verifies(c, other, "ES256"));
+		assert_false(jws_verifies(c, f->p256, "ES256"));
+		json_decref(c);
+	}
 	EVP_PKEY_free(other);
 	json_decref(j1);
 	json_decref(j2);
