@@ -15,6 +15,7 @@
 #include <openssl/obj_mac.h>
 #include <openssl/objects.h>
 #include <openssl/pem.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,6 +162,58 @@ out:
 	return rc;
 }
 
+/* Each curve's parameters, made once and kept for the process: a key
+ * made from them copies the group instead of building it from the curve's
+ * name (a third of an EC key's generation in OpenSSL 3.0). Read-only once
+ * made, so the key threads share them. */
+static EVP_PKEY *curve_params[KEY_TYPE__MAX];
+static pthread_mutex_t curve_params_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The parameters of type's curve (borrowed), or NULL when they cannot be
+ * made (the key is then made from the curve's name). */
+static EVP_PKEY *
+params_of(enum key_type type)
+{
+	OSSL_PARAM params[] = {
+	        OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
+	                                         (char *)key_types[type].curve, 0),
+	        OSSL_PARAM_construct_end(),
+	};
+	EVP_PKEY_CTX *ctx = NULL;
+	EVP_PKEY *p;
+
+	pthread_mutex_lock(&curve_params_lock);
+	p = curve_params[type];
+	if (p == NULL) {
+		ctx = EVP_PKEY_CTX_new_from_name(NULL, key_types[type].algorithm, NULL);
+		if (ctx != NULL && EVP_PKEY_paramgen_init(ctx) == 1 &&
+		    EVP_PKEY_CTX_set_params(ctx, params) == 1 && EVP_PKEY_paramgen(ctx, &p) == 1) {
+			curve_params[type] = p;
+		}
+	}
+	pthread_mutex_unlock(&curve_params_lock);
+	EVP_PKEY_CTX_free(ctx);
+	ERR_clear_error();
+	return p;
+}
+
+/* A new key on type's curve from its kept parameters. NULL when not made
+ * that way. */
+static EVP_PKEY *
+generate_on_curve(enum key_type type)
+{
+	EVP_PKEY *params = params_of(type);
+	EVP_PKEY_CTX *ctx = params != NULL ? EVP_PKEY_CTX_new_from_pkey(NULL, params, NULL) : NULL;
+	EVP_PKEY *key = NULL;
+
+	if (ctx != NULL && EVP_PKEY_keygen_init(ctx) == 1 && EVP_PKEY_keygen(ctx, &key) != 1) {
+		EVP_PKEY_free(key);
+		key = NULL;
+	}
+	EVP_PKEY_CTX_free(ctx);
+	return key;
+}
+
 EVP_PKEY *
 key_generate(enum key_type type)
 {
@@ -171,8 +224,12 @@ key_generate(enum key_type type)
 		goto out;
 	}
 	if (key_types[type].curve != NULL) {
-		key = EVP_PKEY_Q_keygen(NULL, NULL, key_types[type].algorithm,
-		                        key_types[type].curve);
+		key = generate_on_curve(type);
+		if (key == NULL) {
+			ERR_clear_error();
+			key = EVP_PKEY_Q_keygen(NULL, NULL, key_types[type].algorithm,
+			                        key_types[type].curve);
+		}
 	} else {
 		key = EVP_PKEY_Q_keygen(NULL, NULL, key_types[type].algorithm,
 		                        key_types[type].bits);

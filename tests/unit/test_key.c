@@ -155,18 +155,30 @@ test_key_generate_each_type(void **state)
 	assert_null(key_generate(KEY_TYPE__MAX));
 }
 
+/* Every key is new, also the EC keys made from a curve's kept
+ * parameters, and of its type. */
 static void
 test_key_generate_is_fresh(void **state)
 {
-	EVP_PKEY *a, *b;
+	static const enum key_type types[] = {KEY_TYPE_EC_P256, KEY_TYPE_EC_P384};
 
-	a = key_generate(KEY_TYPE_EC_P256);
-	b = key_generate(KEY_TYPE_EC_P256);
-	assert_non_null(a);
-	assert_non_null(b);
-	assert_int_not_equal(EVP_PKEY_eq(a, b), 1);
-	EVP_PKEY_free(a);
-	EVP_PKEY_free(b);
+	for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
+		EVP_PKEY *k[3];
+		enum key_type type;
+
+		for (size_t i = 0; i < 3; i++) {
+			k[i] = key_generate(types[t]);
+			assert_non_null(k[i]);
+			assert_int_equal(key_type_of(k[i], &type), 0);
+			assert_int_equal(type, types[t]);
+			for (size_t j = 0; j < i; j++) {
+				assert_int_not_equal(EVP_PKEY_eq(k[i], k[j]), 1);
+			}
+		}
+		for (size_t i = 0; i < 3; i++) {
+			EVP_PKEY_free(k[i]);
+		}
+	}
 }
 
 static void
