@@ -137,6 +137,11 @@ status_table_row(json_t *c, int w)
 	if (json_is_integer(days)) {
 		snprintf(dl, sizeof(dl), "%lld", (long long)json_integer_value(days));
 	}
+	/* A job for it queued or on its way (the daemon's, or a command's
+	 * that holds its lock) says so, not what the files say it is owed. */
+	if (json_is_true(json_object_get(c, "running"))) {
+		state = "running";
+	}
 	snprintf(st, sizeof(st), "%s", state);
 	if (attempts > 0) {
 		snprintf(st, sizeof(st), "%s (%lld)", state, (long long)attempts);

@@ -178,6 +178,12 @@ t_status_sees_command()
 	if ! grep -qE '"why": *"an order is running: pid [0-9]+ \(acmed cert' "$OUT"; then
 		fail "status does not name the command: $(tr -d '\n' <"$OUT")"
 	fi
+	# The table says it too, not what the files say it is owed.
+	run status --state-dir "$T/state"
+	expect_status 0
+	if ! grep -qE '^slow\.example +running ' "$OUT"; then
+		fail "the status table does not show slow.example running: $(cat "$OUT")"
+	fi
 	if ! wait "$pid"; then
 		fail "acmed cert failed: $(cat "$T/slow.err")"
 	fi
