@@ -135,11 +135,27 @@ find_section(struct cli *cli, const struct conf *conf, const struct conf_cert **
 	const struct conf_cert *c =
 	        name != NULL ? conf_find_cert(conf, name) : cmd_find_cert(conf, cli->args[0]);
 
+	unsigned char addr[16];
+	size_t addr_len;
+
 	*section = c;
 	if (c != NULL && (cli->n_args > 1 || cmd_find_cert(conf, cli->args[0]) != c)) {
 		log_error("%s: configured in %s:%d with its own domains: change them there (then "
 		          "acmed renew %s), or pass --name for another certificate",
 		          c->name, conf->path, c->line, c->name);
+		return -1;
+	}
+	/* One word with no dot, where sections are configured: a section's
+	 * name mistyped far more often than a name of one label (which no
+	 * public CA issues for), and ordering it would spend an order. */
+	if (c == NULL && name == NULL && conf->n_certs > 0 && cli->n_args == 1 &&
+	    strchr(cli->args[0], '.') == NULL &&
+	    ident_ip_bytes(cli->args[0], addr, &addr_len) != 0) {
+		log_error("%s: no [cert %s] section in %s, and not a domain name (it has no dot): "
+		          "acmed status lists the configured certificates; to order a name of one "
+		          "label, pass --name",
+		          cli->args[0], cli->args[0],
+		          conf->path != NULL ? conf->path : "the configuration");
 		return -1;
 	}
 	return 0;

@@ -106,6 +106,11 @@ t_check_file()
 	run cert -c "$T/idn.conf" "$UNICODE_NAME" other.example
 	expect_status 2
 	expect_stderr_contains "b: configured in $T/idn.conf:1 with its own domains"
+	# A section's name mistyped is not ordered as a name of one label:
+	# refused before anything reaches a CA or the state folder.
+	run cert -c "$T/idn.conf" --force bb
+	expect_status 2
+	expect_stderr_contains "bb: no [cert bb] section in $T/idn.conf, and not a domain name (it has no dot)"
 
 	run cert --standalone 5999 $'a\xe2\x81\x84b.example'
 	expect_status 2
