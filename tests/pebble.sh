@@ -430,8 +430,14 @@ _pebble_on_trap()
 		fi
 		pebble_stop
 		if [[ -n $old ]]; then
-			_pebble_return "$rc"
-			eval "$old"
+			# The old trap sees $? as rc. Under "set -e" a failing
+			# command ends the trap, so the failure is on the left of
+			# "||", where it does not.
+			if ((rc == 0)); then
+				eval "$old"
+			else
+				_pebble_return "$rc" || eval "$old"
+			fi
 		fi
 		# The shell still exits with rc unless the old trap called exit.
 		return
