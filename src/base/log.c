@@ -192,6 +192,7 @@ log_capture_begin(struct log_capture *c)
 {
 	c->first[0] = '\0';
 	c->demote = false;
+	c->quiet = false;
 	c->outer = log_captured;
 	log_captured = c;
 }
@@ -204,17 +205,18 @@ log_capture_end(struct log_capture *c)
 	}
 }
 
-static void capture(enum log_level level, const char *fmt, va_list ap)
+static bool capture(enum log_level level, const char *fmt, va_list ap)
         __attribute__((format(printf, 2, 0)));
 
-/* Keeps an error line in the innermost capture, when it has none yet. */
-static void
+/* Keeps an error line in the innermost capture, when it has none yet.
+ * Returns whether this one was kept. */
+static bool
 capture(enum log_level level, const char *fmt, va_list ap)
 {
 	struct log_capture *c = log_captured;
 
 	if (c == NULL || level != LOG_LEVEL_ERROR || c->first[0] != '\0') {
-		return;
+		return false;
 	}
 	vsnprintf(c->first, sizeof(c->first), fmt, ap);
 	for (char *p = c->first; *p != '\0'; p++) {
@@ -222,17 +224,22 @@ capture(enum log_level level, const char *fmt, va_list ap)
 			*p = ' ';
 		}
 	}
+	return true;
 }
 
 void
 log_msg(enum log_level level, const char *fmt, ...)
 {
 	va_list ap;
+	bool kept;
 
 	if (level < LOG_LEVEL__MAX && log_captured != NULL) {
 		va_start(ap, fmt);
-		capture(level, fmt, ap);
+		kept = capture(level, fmt, ap);
 		va_end(ap);
+		if (kept && log_captured->quiet) {
+			return;
+		}
 		if (level == LOG_LEVEL_ERROR && log_captured->demote) {
 			level = LOG_LEVEL_WARN;
 		}
@@ -254,7 +261,7 @@ log_openssl(const char *fmt, ...)
 
 	if (log_captured != NULL) {
 		va_start(ap, fmt);
-		capture(LOG_LEVEL_ERROR, fmt, ap);
+		(void)capture(LOG_LEVEL_ERROR, fmt, ap);
 		va_end(ap);
 	}
 	va_start(ap, fmt);

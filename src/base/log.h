@@ -66,6 +66,10 @@ struct log_capture {
 	 * as warnings (the caller says later whether it was an error: a CA
 	 * away that another of the list stands in for). */
 	bool demote;
+	/* Set by the caller after log_capture_begin: the first error line is
+	 * kept and not shown, because the caller shows it in a message of
+	 * its own (a job's failure); later lines are shown. */
+	bool quiet;
 };
 
 void log_capture_begin(struct log_capture *c);

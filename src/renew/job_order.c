@@ -456,8 +456,14 @@ can_order(struct job *job, const struct policy_decision *d, struct challenge **r
 		return false;
 	}
 	log_capture_begin(&cap);
+	/* The reason is the job's failure: said once, there. */
+	cap.quiet = true;
 	*responder = responders_get(sh->responders, &job->s);
 	log_capture_end(&cap);
+	if (*responder != NULL && cap.first[0] != '\0') {
+		/* Made after all: what went wrong on the way is not hidden. */
+		log_error("%s", cap.first);
+	}
 	if (*responder == NULL) {
 		/* The reason is stored: status shows it without the log. */
 		job->local_failure = true;

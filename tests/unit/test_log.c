@@ -159,6 +159,33 @@ test_capture_first_error(void **state)
 	capture_end(&c);
 }
 
+/* A quiet capture keeps its first error and does not show it (its caller
+ * says it in its own message); what follows is shown. */
+static void
+test_capture_quiet(void **state)
+{
+	struct log_capture cap;
+	struct capture c;
+	const char *out;
+
+	(void)state;
+	capture_begin(&c, false);
+	log_init(NAME, LOG_LEVEL__MAX, false);
+	log_set_level(LOG_LEVEL_INFO);
+	log_capture_begin(&cap);
+	cap.quiet = true;
+	log_info("shown");
+	log_error("bind 127.0.0.1:80: Address in use");
+	log_error("the second is shown");
+	log_capture_end(&cap);
+	assert_string_equal(cap.first, "bind 127.0.0.1:80: Address in use");
+	out = capture_take(&c);
+	assert_non_null(strstr(out, "shown"));
+	assert_non_null(strstr(out, "the second is shown"));
+	assert_null(strstr(out, "Address in use"));
+	capture_end(&c);
+}
+
 static void
 test_time(void **state)
 {
@@ -378,6 +405,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_one_line, setup, teardown),
 	        cmocka_unit_test(test_time),
 	        cmocka_unit_test_setup_teardown(test_capture_first_error, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_capture_quiet, setup, teardown),
 	        cmocka_unit_test(test_error_hook),
 	        cmocka_unit_test_setup_teardown(test_openssl, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_terminal, setup, teardown),
