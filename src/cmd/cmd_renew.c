@@ -199,10 +199,16 @@ out:
 }
 
 /* "issued 1, renewed 0, unchanged 2, failed 0", then the deployed and
- * deferred counts when there are any. */
+ * deferred counts when there are any, and how many of total certificates
+ * have no result (0: not counted). */
 static void
-print_counts(const unsigned long counts[JOB__MAX])
+print_counts(const unsigned long counts[JOB__MAX], unsigned long total)
 {
+	unsigned long done = 0;
+
+	for (int r = 0; r < JOB__MAX; r++) {
+		done += counts[r];
+	}
 	printf("issued %lu, renewed %lu, unchanged %lu, failed %lu", counts[JOB_ISSUED],
 	       counts[JOB_RENEWED], counts[JOB_UNCHANGED], counts[JOB_FAILED]);
 	if (counts[JOB_DEPLOYED] > 0) {
@@ -210,6 +216,9 @@ print_counts(const unsigned long counts[JOB__MAX])
 	}
 	if (counts[JOB_DEFERRED] > 0) {
 		printf(", deferred %lu", counts[JOB_DEFERRED]);
+	}
+	if (total > done) {
+		printf(", not done %lu (stopped)", total - done);
 	}
 	printf("\n");
 }
@@ -398,7 +407,13 @@ renew_groups(struct groups *gs, bool force, bool quiet, struct dry_run *dr, stru
 	}
 	/* -q: for cron, which mails whatever is printed. */
 	if (!quiet) {
-		print_counts(counts);
+		unsigned long total = 0;
+
+		for (size_t k = 0; k < gs->n; k++) {
+			total += gs->list[k].n;
+		}
+		/* Only a signal leaves certificates without a result. */
+		print_counts(counts, session_signals_exit(&sig) != 0 ? total : 0);
 	}
 	/* A certificate held by its backoff is still failing: a timer that
 	 * alerts on failure keeps alerting until it is fixed (nothing reached

@@ -440,6 +440,10 @@ t_renew()
 	expect_del "$hook" _acme-challenge.late.rn.example.
 	expect_not_served _acme-challenge.late.rn.example.
 	expect_file "$d/state/certs/rn/pending.key"
+	# The summary adds up: the stopped certificate is counted.
+	if ! grep -qx 'issued 0, renewed 0, unchanged 0, failed 0, not done 1 (stopped)' "$T/bg.out"; then
+		fail "the summary does not count the stopped certificate: $(cat "$T/bg.out")"
+	fi
 }
 
 # The daemon withdraws its orders' challenges before it stops.
