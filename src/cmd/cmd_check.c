@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <stdbool.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "challenge/challenge.h"
@@ -299,6 +300,22 @@ check_update_probe(const struct conf_settings *s, struct printed *p)
 	challenge_destroy(ch);
 }
 
+/* A state folder that is not there is no problem (the first run makes it),
+ * but everything starts over in it: a new account, every certificate
+ * ordered. A mistyped state-dir looks just like that, so it is said. */
+static void
+note_new_state_dir(const char *state_dir)
+{
+	struct stat st;
+
+	if (state_dir[0] != '\0' && stat(state_dir, &st) != 0 && errno == ENOENT) {
+		log_warn("state folder %s does not exist yet: the first run makes it, registers "
+		         "an account and orders every certificate (check state-dir if one was "
+		         "meant to be there)",
+		         state_dir);
+	}
+}
+
 /* What acmed run would refuse before ordering: each certificate's settings
  * against this host. Returns 0 or -1 (printed). */
 static int
@@ -307,6 +324,7 @@ check_host(struct cli *cli, struct conf *conf)
 	struct printed printed = {.file = conf->path};
 	struct conf_settings s = {0};
 	char last_update[512] = "";
+	char state_dir[PATH_MAX] = "";
 	size_t n = conf->n_certs > 0 ? conf->n_certs : 1;
 	const char *name;
 	unsigned flags = 0;
@@ -317,6 +335,9 @@ check_host(struct cli *cli, struct conf *conf)
 	for (i = 0; i < n && !listens; i++) {
 		if (resolve(cli, conf, i, &s, &name) < 0) {
 			goto out;
+		}
+		if (i == 0 && s.state_dir != NULL) {
+			snprintf(state_dir, sizeof(state_dir), "%s", s.state_dir);
 		}
 		listens = uses_listener(&s) || s.metrics_listen != NULL;
 		conf_settings_finish(&s);
@@ -337,6 +358,9 @@ check_host(struct cli *cli, struct conf *conf)
 		goto out;
 	}
 	ret = printed.n_problems == 0 ? 0 : -1;
+	if (ret == 0) {
+		note_new_state_dir(state_dir);
+	}
 out:
 	conf_settings_finish(&s);
 	for (i = 0; i < printed.n; i++) {

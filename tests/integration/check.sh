@@ -108,10 +108,19 @@ EOF
 	if grep -qF -- "$conf:" "$ERR"; then
 		fail "a problem is reported in a valid file"
 	fi
-	# Checked, not created: the first certificate makes it.
+	# Checked, not created: the first certificate makes it. Said, since a
+	# mistyped state-dir looks the same and would start everything over.
 	if [[ -e $T/state ]]; then
 		fail "acmed check created the state folder"
 	fi
+	expect_stderr_contains "warning: state folder $T/state does not exist yet: the first run makes it, registers an account and orders every certificate"
+	mkdir "$T/state"
+	run check -c "$conf"
+	expect_status 0
+	if grep -qF "does not exist yet" "$ERR"; then
+		fail "the state folder is there, and check says it is not: $(cat "$ERR")"
+	fi
+	rmdir "$T/state"
 	if [[ -e $T/webroot/.well-known ]]; then
 		fail "acmed check left $T/webroot/.well-known behind"
 	fi
