@@ -28,13 +28,69 @@
 #define CHECK_DAEMON_TIMEOUT_S 5.0
 
 /* The problems printed so far: the state folder is shared by every
- * certificate, and one broken folder is one line, not one per section. */
+ * certificate, and one broken folder is one line, not one per section;
+ * a problem said of one certificate ("www: http-listen ...: bind: ...")
+ * and then of others in the same words is one line and a count. */
 struct printed {
 	const char *file;
 	char **lines;
 	size_t n;
 	size_t n_problems;
+	char **same; /* certificates a problem was said of again: not printed */
+	size_t n_same;
 };
+
+/* Keeps the certificate name a repeated problem starts with, once, for
+ * the line at the end. */
+static void
+same_name(struct printed *p, const char *problem)
+{
+	size_t len = strcspn(problem, ":");
+	char **grown, *name;
+
+	for (size_t i = 0; i < p->n_same; i++) {
+		if (strlen(p->same[i]) == len && strncmp(p->same[i], problem, len) == 0) {
+			return;
+		}
+	}
+	name = strndup(problem, len);
+	grown = name != NULL ? realloc(p->same, (p->n_same + 1) * sizeof(*grown)) : NULL;
+	if (grown == NULL) {
+		free(name);
+		return;
+	}
+	p->same = grown;
+	p->same[p->n_same++] = name;
+}
+
+/* "the same for a, b, c, d, e and 295 more certificates", after the
+ * problems. */
+static void
+print_same(const struct printed *p)
+{
+	size_t shown = p->n_same < 5 ? p->n_same : 5;
+
+	if (p->n_same == 0) {
+		return;
+	}
+	fprintf(stderr, "%s: the same for ", p->file);
+	for (size_t i = 0; i < shown; i++) {
+		fprintf(stderr, "%s%s", i > 0 ? ", " : "", p->same[i]);
+	}
+	if (p->n_same > shown) {
+		fprintf(stderr, " and %zu more certificates", p->n_same - shown);
+	}
+	fprintf(stderr, "\n");
+}
+
+/* What a problem says after the certificate's name it starts with. */
+static const char *
+after_name(const char *problem)
+{
+	const char *colon = strstr(problem, ": ");
+
+	return colon != NULL ? colon + 2 : problem;
+}
 
 static void
 on_problem(const char *problem, void *arg)
@@ -47,6 +103,13 @@ on_problem(const char *problem, void *arg)
 	p->n_problems++;
 	for (i = 0; i < p->n; i++) {
 		if (strcmp(p->lines[i], problem) == 0) {
+			return;
+		}
+	}
+	for (i = 0; i < p->n; i++) {
+		if (after_name(p->lines[i]) != p->lines[i] &&
+		    strcmp(after_name(p->lines[i]), after_name(problem)) == 0) {
+			same_name(p, problem);
 			return;
 		}
 	}
@@ -357,6 +420,7 @@ check_host(struct cli *cli, struct conf *conf)
 	if (check_watch(cli, conf, (flags & PREFLIGHT_NO_LISTEN) != 0, &printed) < 0) {
 		goto out;
 	}
+	print_same(&printed);
 	ret = printed.n_problems == 0 ? 0 : -1;
 	if (ret == 0) {
 		note_new_state_dir(state_dir);
@@ -367,6 +431,10 @@ out:
 		free(printed.lines[i]);
 	}
 	free(printed.lines);
+	for (i = 0; i < printed.n_same; i++) {
+		free(printed.same[i]);
+	}
+	free(printed.same);
 	return ret;
 }
 
