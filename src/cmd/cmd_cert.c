@@ -123,6 +123,15 @@ out:
 	return rc;
 }
 
+/* Whether a name has a label separator: "." or one of the dots IDNA
+ * reads as one (U+3002, U+FF0E, U+FF61, RFC 3490 section 3.1). */
+static bool
+has_dot(const char *s)
+{
+	return strchr(s, '.') != NULL || strstr(s, "\xe3\x80\x82") != NULL ||
+	       strstr(s, "\xef\xbc\x8e") != NULL || strstr(s, "\xef\xbd\xa1") != NULL;
+}
+
 /* The section the arguments name: a NAME matching a section alone takes
  * that section's domains; names on the command line otherwise are the
  * domains, but never of a configured certificate: renew would put the
@@ -149,8 +158,7 @@ find_section(struct cli *cli, const struct conf *conf, const struct conf_cert **
 	 * name mistyped far more often than a name of one label (which no
 	 * public CA issues for), and ordering it would spend an order. */
 	if (c == NULL && name == NULL && conf->n_certs > 0 && cli->n_args == 1 &&
-	    strchr(cli->args[0], '.') == NULL &&
-	    ident_ip_bytes(cli->args[0], addr, &addr_len) != 0) {
+	    !has_dot(cli->args[0]) && ident_ip_bytes(cli->args[0], addr, &addr_len) != 0) {
 		log_error("%s: no [cert %s] section in %s, and not a domain name (it has no dot): "
 		          "acmed status lists the configured certificates; to order a name of one "
 		          "label, pass --name",

@@ -30,66 +30,98 @@
 /* The problems printed so far: the state folder is shared by every
  * certificate, and one broken folder is one line, not one per section;
  * a problem said of one certificate ("www: http-listen ...: bind: ...")
- * and then of others in the same words is one line and a count. */
+ * and then of other certificates in the same words is printed for the
+ * first, and the others are named after the problems. */
 struct printed {
+	const struct conf *conf;
 	const char *file;
 	char **lines;
 	size_t n;
 	size_t n_problems;
-	char **same; /* certificates a problem was said of again: not printed */
+	/* Said again of another certificate: the line it repeats, and that
+	 * certificate's name. */
+	struct same {
+		size_t line;
+		char *name;
+	} * same;
 	size_t n_same;
 };
 
-/* Keeps the certificate name a repeated problem starts with, once, for
- * the line at the end. */
-static void
-same_name(struct printed *p, const char *problem)
+/* The length of the configured certificate's name problem starts with
+ * ("www: ..."), 0 when it does not start with one. */
+static size_t
+cert_prefix(const struct printed *p, const char *problem)
 {
-	size_t len = strcspn(problem, ":");
-	char **grown, *name;
+	const char *colon = strstr(problem, ": ");
+	char name[256];
+	size_t len = colon != NULL ? (size_t)(colon - problem) : 0;
 
-	for (size_t i = 0; i < p->n_same; i++) {
-		if (strlen(p->same[i]) == len && strncmp(p->same[i], problem, len) == 0) {
-			return;
+	if (len == 0 || len >= sizeof(name) || p->conf == NULL) {
+		return 0;
+	}
+	memcpy(name, problem, len);
+	name[len] = '\0';
+	return conf_find_cert(p->conf, name) != NULL ? len : 0;
+}
+
+/* Whether problem is printed line i said of another certificate: kept for
+ * the end (once per certificate and line) when it is. */
+static bool
+said_before(struct printed *p, size_t i, const char *problem)
+{
+	size_t len = cert_prefix(p, problem), had = cert_prefix(p, p->lines[i]);
+	struct same *grown;
+	char *name;
+
+	if (len == 0 || had == 0 || strcmp(p->lines[i] + had, problem + len) != 0) {
+		return false;
+	}
+	for (size_t k = 0; k < p->n_same; k++) {
+		if (p->same[k].line == i && strlen(p->same[k].name) == len &&
+		    strncmp(p->same[k].name, problem, len) == 0) {
+			return true;
 		}
 	}
 	name = strndup(problem, len);
 	grown = name != NULL ? realloc(p->same, (p->n_same + 1) * sizeof(*grown)) : NULL;
 	if (grown == NULL) {
 		free(name);
-		return;
+		return true;
 	}
 	p->same = grown;
-	p->same[p->n_same++] = name;
+	p->same[p->n_same].line = i;
+	p->same[p->n_same].name = name;
+	p->n_same++;
+	return true;
 }
 
-/* "the same for a, b, c, d, e and 295 more certificates", after the
- * problems. */
+/* After the problems, for each one said again of other certificates:
+ * "the same as www: b, c, d, e, f and 295 more certificates". */
 static void
 print_same(const struct printed *p)
 {
-	size_t shown = p->n_same < 5 ? p->n_same : 5;
+	for (size_t i = 0; i < p->n; i++) {
+		size_t n = 0, shown = 0;
 
-	if (p->n_same == 0) {
-		return;
+		for (size_t k = 0; k < p->n_same; k++) {
+			n += p->same[k].line == i;
+		}
+		if (n == 0) {
+			continue;
+		}
+		fprintf(stderr, "%s: the same as %.*s: ", p->file, (int)cert_prefix(p, p->lines[i]),
+		        p->lines[i]);
+		for (size_t k = 0; k < p->n_same && shown < 5; k++) {
+			if (p->same[k].line == i) {
+				fprintf(stderr, "%s%s", shown > 0 ? ", " : "", p->same[k].name);
+				shown++;
+			}
+		}
+		if (n > shown) {
+			fprintf(stderr, " and %zu more certificates", n - shown);
+		}
+		fprintf(stderr, "\n");
 	}
-	fprintf(stderr, "%s: the same for ", p->file);
-	for (size_t i = 0; i < shown; i++) {
-		fprintf(stderr, "%s%s", i > 0 ? ", " : "", p->same[i]);
-	}
-	if (p->n_same > shown) {
-		fprintf(stderr, " and %zu more certificates", p->n_same - shown);
-	}
-	fprintf(stderr, "\n");
-}
-
-/* What a problem says after the certificate's name it starts with. */
-static const char *
-after_name(const char *problem)
-{
-	const char *colon = strstr(problem, ": ");
-
-	return colon != NULL ? colon + 2 : problem;
 }
 
 static void
@@ -107,9 +139,7 @@ on_problem(const char *problem, void *arg)
 		}
 	}
 	for (i = 0; i < p->n; i++) {
-		if (after_name(p->lines[i]) != p->lines[i] &&
-		    strcmp(after_name(p->lines[i]), after_name(problem)) == 0) {
-			same_name(p, problem);
+		if (said_before(p, i, problem)) {
 			return;
 		}
 	}
@@ -384,7 +414,7 @@ note_new_state_dir(const char *state_dir)
 static int
 check_host(struct cli *cli, struct conf *conf)
 {
-	struct printed printed = {.file = conf->path};
+	struct printed printed = {.conf = conf, .file = conf->path};
 	struct conf_settings s = {0};
 	char last_update[512] = "";
 	char state_dir[PATH_MAX] = "";
@@ -432,7 +462,7 @@ out:
 	}
 	free(printed.lines);
 	for (i = 0; i < printed.n_same; i++) {
-		free(printed.same[i]);
+		free(printed.same[i].name);
 	}
 	free(printed.same);
 	return ret;

@@ -368,7 +368,7 @@ t_every_problem()
 	expect_host_problem "$conf" "www: webroot"
 	expect_host_problem "$conf" "www: deploy-hook"
 	# api's are the same words: named once, not said again.
-	expect_stderr_contains "$conf: the same for api"
+	expect_stderr_contains "$conf: the same as www: api"
 	if grep -q "api: webroot\|api: deploy-hook" "$ERR"; then
 		fail "api's problems are said again in full: $(cat "$ERR")"
 	fi
