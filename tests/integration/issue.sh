@@ -269,9 +269,14 @@ t_standalone_ip_only()
 # in SNI), validated by Pebble's handshakes; then the port stays free.
 t_tls_alpn()
 {
-	local d=$S/certs/alpn.example
+	local d=$T/state-alpn/certs/alpn.example
 
-	ca_opts
+	# An account of its own: the main one validated 127.0.0.1 (over
+	# http-01) in the cases before, and Pebble hands a valid
+	# authorization back to 1 new order in 100 even with
+	# PEBBLE_AUTHZREUSE=0 (tests/pebble.sh): there would be no handshake
+	# for the address to see.
+	ca_opts "$T/state-alpn"
 	run cert -v alpn.example www.alpn.example 127.0.0.1 --tls-alpn "127.0.0.1:$PEBBLE_TLS_PORT" \
 		"${CA_OPTS[@]}" --agree-tos --email ops@example.com
 	expect_status 0
