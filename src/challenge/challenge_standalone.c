@@ -13,6 +13,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -545,8 +546,11 @@ challenge_standalone_create(struct ev_loop *loop, const char *address)
 	ok = sa->listener != NULL;
 out:
 	if (!ok && sa != NULL) {
+		int saved = errno; /* the bind's, for the caller */
+
 		standalone_destroy(&sa->base);
 		sa = NULL;
+		errno = saved;
 	}
 	return sa != NULL ? &sa->base : NULL;
 }

@@ -723,8 +723,11 @@ challenge_tlsalpn_create(struct ev_loop *loop, const char *address)
 	ok = ta->listener != NULL;
 out:
 	if (!ok && ta != NULL) {
+		int saved = errno; /* the bind's, for the caller */
+
 		tlsalpn_destroy(&ta->base);
 		ta = NULL;
+		errno = saved;
 	}
 	return ta != NULL ? &ta->base : NULL;
 }

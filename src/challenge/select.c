@@ -7,6 +7,7 @@
 #include "io/listener.h"
 
 #include <stdio.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -205,6 +206,7 @@ challenge_create_dns(struct ev_loop *loop, const struct conf_settings *s, struct
 	struct challenge_dns01_opts dns_opts;
 	const char *why = NULL;
 	char *key = NULL;
+	int saved;
 
 	if (s == NULL) {
 		goto out;
@@ -253,6 +255,8 @@ challenge_create_dns(struct ev_loop *loop, const struct conf_settings *s, struct
 		key = NULL;
 	}
 out:
+	saved = errno; /* a built-in responder's bind */
 	free(key);
+	errno = saved;
 	return ch;
 }

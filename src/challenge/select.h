@@ -35,7 +35,8 @@ const char *challenge_listen_address(const struct conf_settings *s, enum challen
  * http-hook, else webroot, else standalone on http-listen (default
  * "[::]:80"). A standalone responder binds its socket here, so a port in use
  * is reported now. Returns a new responder (challenge_destroy) or NULL with
- * the reason logged, naming the key to set. */
+ * the reason logged, naming the key to set; errno is then EADDRINUSE when
+ * a built-in responder's port is held by another socket. */
 struct challenge *challenge_create(struct ev_loop *loop, const struct conf_settings *s);
 
 /* challenge_create with the resolver of the dns-01 responders' lookups

@@ -53,12 +53,64 @@ needs_ca(const struct group *g, const char *state_dir, const char *ca_url, bool 
 	return false;
 }
 
+/* The daemon of the state folder, for the jobs whose built-in responder's
+ * port it holds (job_hand_off_fn): found at the first such job. */
+struct hand_off {
+	struct cli *cli;
+	struct conf *conf;
+	char *state_dir; /* the folder daemon was looked up for, or NULL */
+	struct cmd_daemon daemon;
+};
+
+static bool
+hand_off(void *arg, const char *state_dir, const char *name, char *msg, size_t len)
+{
+	struct hand_off *h = arg;
+	const char *text = NULL;
+	json_t *answer;
+	bool taken = false;
+
+	if (h->state_dir == NULL || strcmp(h->state_dir, state_dir) != 0) {
+		cmd_daemon_finish(&h->daemon);
+		free(h->state_dir);
+		h->state_dir = strdup(state_dir);
+		if (h->state_dir == NULL ||
+		    cmd_daemon_of(&h->daemon, h->cli, h->conf, state_dir) < 0) {
+			memset(&h->daemon, 0, sizeof(h->daemon));
+		}
+	}
+	/* No daemon marked the folder, or none answered already. */
+	if (h->daemon.path == NULL || h->daemon.none) {
+		return false;
+	}
+	answer = cmd_daemon_ask(&h->daemon, "renew", name, CMD_DAEMON_TIMEOUT_S);
+	if (answer == NULL) {
+		return false;
+	}
+	if (json_unpack(answer, "{s:s}", "error", &text) == 0) {
+		/* Not the daemon's certificate: the job's failure says what
+		 * holds the port. */
+		log_debug("%s: the daemon at %s did not take it: %s", name, h->daemon.path, text);
+	} else {
+		taken = true;
+		json_unpack(answer, "{s:s}", "waits", &text);
+		snprintf(msg, len,
+		         "the daemon at %s holds the responder's port: handed to it, it renews "
+		         "this certificate now%s%s",
+		         h->daemon.path, text != NULL ? "; " : "", text != NULL ? text : "");
+	}
+	json_decref(answer);
+	return taken;
+}
+
 /* Renews g's certificates; dr: a dry run's (g's settings are its), else
  * NULL; w (may be NULL) gets what the group's runner counted and each
- * job's outcome. */
+ * job's outcome; ho (NULL in a dry run) hands a certificate to the daemon
+ * that holds its responder's port. */
 static int
 renew_group(struct group *g, bool force, struct batch_hooks *batch, unsigned long counts[JOB__MAX],
-            struct dry_run *dr, struct cmd_watch *w, struct session_signals *sig)
+            struct dry_run *dr, struct cmd_watch *w, struct session_signals *sig,
+            struct hand_off *ho)
 {
 	struct session s;
 	struct job_runner_config config;
@@ -102,6 +154,10 @@ renew_group(struct group *g, bool force, struct batch_hooks *batch, unsigned lon
 	}
 	rc = CLI_EXIT_FAILURE;
 	config.batch = batch;
+	if (ho != NULL) {
+		config.hand_off = hand_off;
+		config.hand_off_arg = ho;
+	}
 	runner = job_runner_create(&config);
 	if (runner == NULL) {
 		goto out;
@@ -198,8 +254,8 @@ out:
 	return rc;
 }
 
-/* "issued 1, renewed 0, unchanged 2, failed 0", then the deployed and
- * deferred counts when there are any, and how many of total certificates
+/* "issued 1, renewed 0, unchanged 2, failed 0", then the deployed,
+ * deferred and handed counts when there are any, and how many of total certificates
  * have no result (0: not counted). */
 static void
 print_counts(const unsigned long counts[JOB__MAX], unsigned long total)
@@ -216,6 +272,9 @@ print_counts(const unsigned long counts[JOB__MAX], unsigned long total)
 	}
 	if (counts[JOB_DEFERRED] > 0) {
 		printf(", deferred %lu", counts[JOB_DEFERRED]);
+	}
+	if (counts[JOB_HANDED] > 0) {
+		printf(", handed to the daemon %lu", counts[JOB_HANDED]);
 	}
 	if (total > done) {
 		printf(", not done %lu (stopped)", total - done);
@@ -376,7 +435,8 @@ certs_known(struct cli *cli, const struct conf *conf)
 /* Renews every group, CA by CA; the worst exit status of a group, else
  * failure when a certificate failed or is held by its backoff. */
 static int
-renew_groups(struct groups *gs, bool force, bool quiet, struct dry_run *dr, struct cmd_watch *w)
+renew_groups(struct groups *gs, bool force, bool quiet, struct dry_run *dr, struct cmd_watch *w,
+             struct hand_off *ho)
 {
 	unsigned long counts[JOB__MAX] = {0};
 	int worst = CLI_EXIT_OK;
@@ -388,8 +448,8 @@ renew_groups(struct groups *gs, bool force, bool quiet, struct dry_run *dr, stru
 	 * after its group (acmed(8) SIGNALS). */
 	session_signals_start(&sig, ev_default_loop(EVFLAG_AUTO));
 	for (size_t k = 0; k < gs->n && session_signals_exit(&sig) == 0; k++) {
-		int grc =
-		        renew_group(&gs->list[k], force || dr != NULL, batch, counts, dr, w, &sig);
+		int grc = renew_group(&gs->list[k], force || dr != NULL, batch, counts, dr, w, &sig,
+		                      dr != NULL ? NULL : ho);
 
 		if (grc > worst) {
 			worst = grc;
@@ -453,11 +513,13 @@ run(struct cli *cli)
 	struct groups gs = {NULL, 0};
 	struct dry_run dr;
 	struct cmd_watch watch = {NULL, NULL, NULL};
+	struct hand_off ho;
 	char *real = NULL;
 	bool dry = cli->flags[CLI_OPT_DRY_RUN];
 	int rc = CLI_EXIT_USAGE;
 
 	memset(&dr, 0, sizeof(dr));
+	memset(&ho, 0, sizeof(ho));
 	if (cli_load_config(cli, &conf) < 0) {
 		goto out;
 	}
@@ -505,13 +567,17 @@ run(struct cli *cli)
 			goto out;
 		}
 	}
+	ho.cli = cli;
+	ho.conf = &conf;
 	rc = renew_groups(&gs, cli->flags[CLI_OPT_FORCE], cmd_quiet(cli), dry ? &dr : NULL,
-	                  dry ? NULL : &watch);
+	                  dry ? NULL : &watch, &ho);
 	/* What a monitor reads: a run whose file cannot be written fails. */
 	if (!dry && cmd_watch_end(&watch, &conf, cli) < 0 && rc == CLI_EXIT_OK) {
 		rc = CLI_EXIT_FAILURE;
 	}
 out:
+	cmd_daemon_finish(&ho.daemon);
+	free(ho.state_dir);
 	cmd_watch_finish(&watch);
 	dry_run_finish(&dr);
 	free(real);

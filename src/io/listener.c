@@ -602,7 +602,10 @@ listener_open(const char *key, const char *address)
 	int fd = listener_open_err(key, address, err, sizeof(err));
 
 	if (fd < 0) {
+		int saved = errno;
+
 		log_error("%s", err);
+		errno = saved;
 	}
 	return fd;
 }

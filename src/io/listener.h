@@ -82,7 +82,8 @@ const char *listener_address_name(const char *address, char *buf, size_t len);
  * use: ..."), saying what to do about it. */
 int listener_open_err(const char *key, const char *address, char *err, size_t errlen);
 
-/* listener_open_err with the reason logged. */
+/* listener_open_err with the reason logged; errno is the failure's
+ * (EADDRINUSE: another socket holds the port). */
 int listener_open(const char *key, const char *address);
 
 /* Serves the listening socket fd (non-blocking), which it owns from now on,
@@ -90,7 +91,7 @@ int listener_open(const char *key, const char *address);
 struct listener *listener_create(struct ev_loop *loop, int fd, const struct listener_config *cfg);
 
 /* listener_open(key, address), then listener_create on the socket.
- * Returns the listener, or NULL (logged). */
+ * Returns the listener, or NULL (logged; errno as listener_open's). */
 struct listener *listener_start(struct ev_loop *loop, const char *key, const char *address,
                                 const struct listener_config *cfg);
 

@@ -24,6 +24,7 @@
 static const char *const result_names[JOB__MAX] = {
         [JOB_ISSUED] = "issued", [JOB_RENEWED] = "renewed",   [JOB_UNCHANGED] = "unchanged",
         [JOB_FAILED] = "failed", [JOB_DEPLOYED] = "deployed", [JOB_DEFERRED] = "deferred",
+        [JOB_HANDED] = "handed",
 };
 
 static void job_begin(struct job *job);

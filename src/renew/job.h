@@ -31,6 +31,10 @@ enum job_result {
 	JOB_FAILED,
 	JOB_DEPLOYED, /* only the deploy hook ran again, and succeeded */
 	JOB_DEFERRED, /* due, but held by the backoff after failures */
+	/* A command's: the daemon of its state folder held the responder's
+	 * port and took the certificate on (job_hand_off_fn); nothing was
+	 * ordered or recorded here. */
+	JOB_HANDED,
 	JOB__MAX,
 };
 
@@ -97,6 +101,14 @@ struct job_ca {
 	bool caa_unchecked_said; /* "CAA not checked" said once for this CA */
 };
 
+/* A command's way to hand a certificate to the daemon running on its state
+ * folder, asked when a job cannot make its built-in responder because
+ * another socket holds the port (the daemon's, while it orders). Returns
+ * true when the daemon took name on, with what to tell in msg; false (the
+ * job then fails as it would) when no daemon answers or it refused. */
+typedef bool (*job_hand_off_fn)(void *arg, const char *state_dir, const char *name, char *msg,
+                                size_t len);
+
 /* What the jobs of one runner share; the runner owns it. */
 struct job_shared {
 	struct ev_loop *loop;
@@ -113,6 +125,8 @@ struct job_shared {
 	struct cluster *cluster;
 	/* pre-hook and post-hook (batch_hooks.h; borrowed), or NULL. */
 	struct batch_hooks *batch;
+	job_hand_off_fn hand_off; /* a command's, or NULL */
+	void *hand_off_arg;
 };
 
 struct job;

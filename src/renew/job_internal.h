@@ -89,7 +89,8 @@ struct job {
 	 * state folder, a port): said, but no backoff, so that the run after
 	 * the fix goes ahead. */
 	bool local_failure;
-	bool no_record; /* a hand deploy that could not run: nothing recorded */
+	bool no_record; /* nothing recorded: a hand deploy that could not run, a
+	                 * certificate handed to the daemon */
 	/* Its runner stops (job_stop) and it had no order on its way: it
 	 * orders nothing any more (job_order returns) and goes with the
 	 * runner. */

@@ -1,4 +1,5 @@
 /* The order, the install and the deploy of a job (job_internal.h). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -433,6 +434,7 @@ can_order(struct job *job, const struct policy_decision *d, struct challenge **r
 	struct job_shared *sh = job->sh;
 	char problem[JOB_MESSAGE_LEN];
 	struct log_capture cap;
+	int err;
 
 	if (job->ca->issue.client == NULL) {
 		if (!job_failover(job, job->ca->offline)) {
@@ -459,10 +461,20 @@ can_order(struct job *job, const struct policy_decision *d, struct challenge **r
 	/* The reason is the job's failure: said once, there. */
 	cap.quiet = true;
 	*responder = responders_get(sh->responders, &job->s);
+	err = errno;
 	log_capture_end(&cap);
 	if (*responder != NULL && cap.first[0] != '\0') {
 		/* Made after all: what went wrong on the way is not hidden. */
 		log_error("%s", cap.first);
+	}
+	if (*responder == NULL && err == EADDRINUSE && sh->hand_off != NULL &&
+	    sh->hand_off(sh->hand_off_arg, sh->state_dir, job->name, problem, sizeof(problem))) {
+		/* The daemon orders it: this run records nothing, so that
+		 * no failure or backoff of its stands in the daemon's way. */
+		log_info("%s: %s", job->name, problem);
+		job->no_record = true;
+		job_complete(job, JOB_HANDED);
+		return false;
 	}
 	if (*responder == NULL) {
 		/* The reason is stored: status shows it without the log. */

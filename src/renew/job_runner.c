@@ -143,6 +143,8 @@ job_runner_create(const struct job_runner_config *c)
 	r->sh.state_dir = c->state_dir;
 	r->sh.cluster = c->cluster;
 	r->sh.batch = c->batch;
+	r->sh.hand_off = c->hand_off;
+	r->sh.hand_off_arg = c->hand_off_arg;
 	if (c->preflight != NULL) {
 		preflight_memo_copy(&r->sh.preflight, c->preflight);
 	}

@@ -70,6 +70,11 @@ struct job_runner_config {
 	 * above) when that is unset. */
 	const struct job_runner_ca *more_cas;
 	size_t n_more_cas;
+	/* A command's (the daemon sets none): a job whose built-in
+	 * responder's port is held asks it to hand the certificate to the
+	 * daemon of the state folder (job_hand_off_fn), or NULL. */
+	job_hand_off_fn hand_off;
+	void *hand_off_arg;
 };
 
 struct job_runner;

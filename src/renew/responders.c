@@ -1,5 +1,6 @@
 #include "renew/responders.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -149,6 +150,7 @@ responders_get(struct responders *p, const struct conf_settings *s)
 	struct responder *grown;
 	struct challenge *ch = NULL;
 	char *key = challenge_key(s);
+	int saved;
 
 	if (key == NULL) {
 		log_error("out of memory");
@@ -186,7 +188,9 @@ responders_get(struct responders *p, const struct conf_settings *s)
 	p->n++;
 	key = NULL;
 out:
+	saved = errno; /* challenge_create's: EADDRINUSE */
 	free(key);
+	errno = saved;
 	return ch;
 }
 

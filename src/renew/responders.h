@@ -23,7 +23,8 @@ void responders_destroy(struct responders *p);
 
 /* The responder for s: the one made for an equal configuration, else a new
  * one (challenge_create; a port is bound now). Borrowed until
- * responders_close. NULL with the reason logged. */
+ * responders_close. NULL with the reason logged and errno set
+ * (EADDRINUSE: a built-in responder's port is held). */
 struct challenge *responders_get(struct responders *p, const struct conf_settings *s);
 
 /* The resolver for the dns-resolver value servers (NULL: the system's),

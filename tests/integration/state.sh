@@ -307,6 +307,77 @@ t_daemon_and_commands()
 	fi
 }
 
+# The timer's renew beside a daemon that holds the built-in responder's
+# port (tls-alpn-01 here: the web server has http-01's): the certificates
+# are handed to the daemon, which orders each once; the run exits 0 and
+# records no failure.
+t_renew_beside_responder()
+{
+	local dir=$T/port pid before after n p s_b s_c
+
+	mkdir -p "$dir"
+	cat >"$dir/acmed.conf" <<EOF
+ca = $PEBBLE_DIR_URL
+ca-file = $PEBBLE_CA_FILE
+agree-tos = yes
+state-dir = $dir/state
+control-socket = $dir/ctl.sock
+challenge = tls-alpn-01
+tls-listen = 127.0.0.1:$PEBBLE_TLS_PORT
+[cert pa]
+domains = pa.example
+[cert pb]
+domains = pb.example
+[cert pc]
+domains = pc.example
+EOF
+	run renew -c "$dir/acmed.conf"
+	expect_status 0
+	s_b=$(serial "$dir/state/certs/pb/cert.pem")
+	s_c=$(serial "$dir/state/certs/pc/cert.pem")
+	"$ACMED" run -c "$dir/acmed.conf" >"$dir/log" 2>&1 &
+	pid=$!
+	lib_track_pid "$pid"
+	if ! wait_until 10 test -S "$dir/ctl.sock"; then
+		fail "the daemon did not start: $(tail -n 5 "$dir/log")"
+		return
+	fi
+	before=$(orders)
+	run renew -c "$dir/acmed.conf" --now pa
+	expect_status 0
+	# Its responder holds the port from before the order until 5 s after.
+	if ! wait_until 10 grep -q 'pa: ordering' "$dir/log"; then
+		fail "the daemon did not order pa: $(tail -n 5 "$dir/log")"
+		return
+	fi
+	run renew -c "$dir/acmed.conf" --force pb pc
+	expect_status 0
+	expect_stdout_contains "handed to the daemon 2"
+	expect_stderr_contains "pb: the daemon at $dir/ctl.sock holds the responder's port: handed to it"
+	expect_stderr_not_matches "error"
+	wait_until 30 bash -c "[[ \$(openssl x509 -noout -serial -in '$dir/state/certs/pb/cert.pem') != 'serial=$s_b' && \$(openssl x509 -noout -serial -in '$dir/state/certs/pc/cert.pem') != 'serial=$s_c' ]]"
+	wait_until 30 bash -c "[[ \$('$ACMED' jobs -c '$dir/acmed.conf') == 0 ]]"
+	after=$(orders)
+	for n in pb pc; do
+		p=$(set_problem "$dir/state/certs/$n")
+		if [[ -n $p ]]; then
+			fail "$n: $p"
+		fi
+		if grep -q 'error' "$dir/state/certs/$n/state.json"; then
+			fail "$n: a failure was recorded: $(tr '\n' ' ' <"$dir/state/certs/$n/state.json")"
+		fi
+	done
+	if [[ $(serial "$dir/state/certs/pb/cert.pem") == "$s_b" || $(serial "$dir/state/certs/pc/cert.pem") == "$s_c" ]]; then
+		fail "the daemon did not renew pb and pc: $(tail -n 8 "$dir/log" | tr '\n' ' ')"
+	fi
+	lib_stop_pid "$pid"
+	expect_no_sanitizer_report "$dir/log"
+	echo "# renew --force of 2 beside a daemon ordering a third on the port: $((after - before)) orders" >&2
+	if ((after - before != 3)); then
+		fail "$((after - before)) orders for pa (the daemon's) and pb, pc (handed to it), want 3"
+	fi
+}
+
 # Two daemons on one state folder, both asked to renew at once.
 t_two_daemons()
 {
@@ -677,6 +748,7 @@ case_ "a second cert --force during the first's deploy hook: answered by it" t_f
 case_ "renew --force, and cert --force meanwhile on its second certificate: no second order" t_force_asked_together
 case_ "a daemon, cert --force and renew --force at once: the set whole, one hook per order" t_daemon_and_commands
 case_ "two daemons on one state folder: one order per renew asked of both" t_two_daemons
+case_ "renew beside a daemon holding the responder's port: handed to it, one order each" t_renew_beside_responder
 case_ "renew with a failing challenge: one order, then deferred until the recorded time" t_backoff_oneshot
 case_ "a failing deploy hook: kept, retried, never re-ordered; acmed deploy" t_deploy_fails
 case_ "host clock 40 minutes ahead: a handful of orders, a warning" t_clock_ahead
