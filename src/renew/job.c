@@ -567,6 +567,7 @@ job_create(struct job_shared *sh, const char *name, const struct conf_settings *
 	job->fleet.view = &job->view;
 	lock_wait_init(&job->lock_wait, sh->loop, sh->state_dir, job->name, sh->lock_wait, on_lock,
 	               on_lock_busy, job);
+	job->lock_wait.said = &sh->lock_said;
 	job_set_state(job, "waiting");
 	return job;
 }

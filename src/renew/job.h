@@ -19,6 +19,7 @@
 #include "renew/batch_hooks.h"
 #include "renew/gate.h"
 #include "renew/issue.h"
+#include "renew/lock_wait.h"
 #include "renew/policy.h"
 #include "renew/preflight.h"
 #include "renew/progress.h"
@@ -127,6 +128,8 @@ struct job_shared {
 	struct batch_hooks *batch;
 	job_hand_off_fn hand_off; /* a command's, or NULL */
 	void *hand_off_arg;
+	/* The jobs' lock waits: a holder of many is named once. */
+	struct lock_wait_said lock_said;
 };
 
 struct job;

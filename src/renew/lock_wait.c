@@ -31,6 +31,28 @@ recorded_version(const char *state_dir, const char *name)
 	return v;
 }
 
+/* "NAME: waiting for HOLDER ...", unless the waits w shares said
+ * already that they wait for holder (then only at debug level). */
+static void
+say_waiting(struct lock_wait *w, const char *holder)
+{
+	struct lock_wait_said *said = w->said;
+	double now = ev_now(w->loop);
+
+	if (said != NULL && strcmp(said->holder, holder) == 0 &&
+	    now - said->at < LOCK_WAIT_SAID_S) {
+		log_debug("%s: waiting for %s, which is working on it", w->name, holder);
+		return;
+	}
+	log_info("%s: waiting for %s, which is working on it%s", w->name, holder,
+	         said != NULL ? " (the other certificates it holds wait for it too: said once)"
+	                      : "");
+	if (said != NULL) {
+		snprintf(said->holder, sizeof(said->holder), "%s", holder);
+		said->at = now;
+	}
+}
+
 void
 lock_wait_init(struct lock_wait *w, struct ev_loop *loop, const char *state_dir, const char *name,
                double max_s, lock_wait_done_fn done, lock_wait_busy_fn busy, void *arg)
@@ -71,7 +93,7 @@ lock_wait_start(struct lock_wait *w)
 		w->unrecorded = w->version_before >= 0 &&
 		                w->version_before > recorded_version(w->state_dir, w->name);
 		snprintf(w->holder, sizeof(w->holder), "%s", holder);
-		log_info("%s: waiting for %s, which is working on it", w->name, holder);
+		say_waiting(w, holder);
 		if (w->busy != NULL) {
 			w->busy(holder, w->arg);
 		}

@@ -14,6 +14,8 @@
 #include <cmocka.h>
 
 #include "base/file.h"
+#include "base/log.h"
+#include "capture.h"
 #include "store/store_cert.h"
 #include "tmpdir.h"
 
@@ -263,6 +265,69 @@ test_cannot_lock(void **state)
 	free(locks);
 }
 
+/* How many times text holds needle. */
+static int
+count_of(const char *text, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = strstr(text, needle); p != NULL; p = strstr(p + 1, needle)) {
+		n++;
+	}
+	return n;
+}
+
+/* Three certificates one holder holds, their waits sharing a said: the
+ * holder is named once, for the first; without a said, once each. */
+static void
+test_said_once(void **state)
+{
+	static const char *const names[] = {"www", "api", "mail"};
+	struct fixture *f = *state;
+	struct lock_wait w[3];
+	struct store_lock *held[3];
+	struct lock_wait_said said;
+	struct capture c;
+	char holder[STORE_LOCK_HOLDER_LEN];
+	const char *text;
+
+	memset(&said, 0, sizeof(said));
+	for (int i = 0; i < 3; i++) {
+		held[i] = store_cert_lock(f->state_dir, names[i], holder);
+		assert_non_null(held[i]);
+	}
+	capture_begin(&c, false);
+	log_init("acmed", LOG_LEVEL_INFO, false);
+	ev_now_update(EV_DEFAULT);
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < 3; i++) {
+			lock_wait_init(&w[i], EV_DEFAULT, f->state_dir, names[i], 5.0, on_done,
+			               on_busy, f);
+			w[i].said = round == 0 ? &said : NULL;
+			lock_wait_start(&w[i]);
+			lock_wait_stop(&w[i]);
+		}
+		text = capture_take(&c);
+		print_message("round %d: %s", round, text);
+		if (round == 0) {
+			assert_int_equal(count_of(text, "which is working on it"), 1);
+			assert_non_null(strstr(text, "acmed: www: waiting for pid "));
+			assert_non_null(
+			        strstr(text, "the other certificates it holds wait for it too"));
+			assert_string_equal(said.holder, f->holder);
+		} else {
+			assert_int_equal(count_of(text, "which is working on it"), 3);
+			assert_null(strstr(text, "said once"));
+		}
+	}
+	capture_end(&c);
+	assert_int_equal(f->busy_calls, 6);
+	assert_int_equal(f->done_calls, 0);
+	for (int i = 0; i < 3; i++) {
+		store_lock_release(held[i]);
+	}
+}
+
 int
 main(void)
 {
@@ -273,6 +338,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_version_before, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_stop, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_cannot_lock, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_said_once, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
