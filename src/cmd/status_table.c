@@ -85,17 +85,18 @@ print_nodes(json_t *nodes)
 }
 
 /* "/var/lib/acmed/certs/www/{cert,chain,fullchain,privkey}.pem" from the
- * row's paths: where its files are (also before anything is installed). */
+ * row's paths: where its files are, or will be once it is issued. */
 static void
 print_files(json_t *row, int w)
 {
 	const char *cert =
 	        json_string_value(json_object_get(json_object_get(row, "paths"), "cert"));
 	const char *slash = cert != NULL ? strrchr(cert, '/') : NULL;
+	bool installed = json_is_true(json_object_get(row, "installed"));
 
 	if (slash != NULL) {
-		printf("%-*s files: %.*s/{cert,chain,fullchain,privkey}.pem\n", w, "",
-		       (int)(slash - cert), cert);
+		printf("%-*s files%s: %.*s/{cert,chain,fullchain,privkey}.pem\n", w, "",
+		       installed ? "" : " (once issued)", (int)(slash - cert), cert);
 	}
 }
 

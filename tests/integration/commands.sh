@@ -105,6 +105,7 @@ t_status_all()
 	[[ $(head -n 1 "$OUT") == "state folder: $S (read from the files)" ]] ||
 		fail "status: the first line does not name the state folder"
 	expect_stdout_contains "key rsa-2048, issued by Pebble"
+	expect_stdout_contains "files: $S/certs/a.example/{cert,chain,fullchain,privkey}.pem"
 	# With a configuration: the others are shown, marked, and in one order.
 	run status -c "$CONF" --json
 	expect_status 0
@@ -138,6 +139,8 @@ EOF
 		fail "err.example is not failing"
 	run status -c "$T/offline.conf"
 	expect_stdout_contains "last error: err.example: "
+	# Never issued: where its files will be, said as such.
+	expect_stdout_contains "files (once issued): $S/certs/err.example/{cert,chain,fullchain,privkey}.pem"
 }
 
 t_delete()
