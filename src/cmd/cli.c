@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -286,6 +287,7 @@ static int
 take_option(struct cli *cli, enum cli_opt opt, char *value)
 {
 	const struct option_spec *spec;
+	char abs[PATH_MAX];
 
 	if (opt == CLI_OPT__MAX) {
 		return -1;
@@ -299,6 +301,24 @@ take_option(struct cli *cli, enum cli_opt opt, char *value)
 		cli->verbosity--;
 	} else if (opt == CLI_OPT_CONFIG) {
 		cli->config_path = value;
+	}
+	if (opt == CLI_OPT_STATE_DIR && value != NULL && value[0] != '/' && value[0] != '\0') {
+		/* Relative to where the command was typed: the daemon, its
+		 * hooks and status get the one absolute folder. */
+		size_t n;
+
+		if (getcwd(abs, sizeof(abs)) == NULL) {
+			log_error("%s: --state-dir: %s: cannot make it an absolute path: %s",
+			          cli->command->name, value, strerror(errno));
+			return -1;
+		}
+		n = strlen(abs);
+		if ((size_t)snprintf(abs + n, sizeof(abs) - n, "/%s", value) >= sizeof(abs) - n) {
+			log_error("%s: --state-dir: %s: cannot make it an absolute path: %s",
+			          cli->command->name, value, strerror(ENAMETOOLONG));
+			return -1;
+		}
+		value = abs;
 	}
 	if (spec->key >= 0 &&
 	    apply_key(cli, opt, spec->key, spec->arg != NULL ? value : spec->fixed) < 0) {

@@ -398,6 +398,22 @@ test_other_settings(void **state)
 	assert_string_equal(cli.args[0], "register");
 	cli_finish(&cli);
 
+	/* A relative --state-dir: made absolute against the working folder
+	 * (the daemon, hooks and status get one path); the value as typed
+	 * stays for messages. */
+	{
+		char cwd[4096];
+		char want[4200];
+
+		assert_non_null(getcwd(cwd, sizeof(cwd)));
+		snprintf(want, sizeof(want), "%s/var/acmed", cwd);
+		assert_int_equal(parse(&cli, &cmd_status, argv, "--state-dir", "var/acmed", NULL),
+		                 0);
+		assert_string_equal(cli.settings.state_dir, want);
+		assert_string_equal(cli.values[CLI_OPT_STATE_DIR], "var/acmed");
+		cli_finish(&cli);
+	}
+
 	assert_int_equal(parse(&cli, &cmd_revoke, argv, "--reason", "superseded", "--key", "k.pem",
 	                       "cert.pem", NULL),
 	                 0);
