@@ -258,18 +258,29 @@ log_openssl(const char *fmt, ...)
 	va_list ap;
 	unsigned long code;
 	char buf[256];
+	enum log_level level = LOG_LEVEL_ERROR;
+	bool kept = false;
 
+	/* As log_msg: kept by a capture, which may say it itself (quiet:
+	 * OpenSSL's own lines then only with -v) or make it a warning. */
 	if (log_captured != NULL) {
 		va_start(ap, fmt);
-		(void)capture(LOG_LEVEL_ERROR, fmt, ap);
+		kept = capture(LOG_LEVEL_ERROR, fmt, ap);
+		va_end(ap);
+		if (log_captured->demote) {
+			level = LOG_LEVEL_WARN;
+		}
+	}
+	if (kept && log_captured->quiet) {
+		level = LOG_LEVEL_DEBUG;
+	} else if (log_enabled(level)) {
+		va_start(ap, fmt);
+		log_vmsg(level, fmt, ap);
 		va_end(ap);
 	}
-	va_start(ap, fmt);
-	log_vmsg(LOG_LEVEL_ERROR, fmt, ap);
-	va_end(ap);
 	while ((code = ERR_get_error()) != 0) {
 		ERR_error_string_n(code, buf, sizeof(buf));
-		log_msg(LOG_LEVEL_ERROR, "openssl: %s", buf);
+		log_msg(level, "openssl: %s", buf);
 	}
 }
 

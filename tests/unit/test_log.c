@@ -250,6 +250,41 @@ test_openssl(void **state)
 	capture_end(&c);
 }
 
+/* log_openssl under a quiet capture: kept, not said (its caller says it);
+ * OpenSSL's own lines at debug level. Under a demoting one: warnings. */
+static void
+test_openssl_captured(void **state)
+{
+	struct log_capture cap;
+	struct capture c;
+	const char *out;
+
+	(void)state;
+	capture_begin(&c, false);
+	log_init(NAME, LOG_LEVEL_INFO, false);
+	ERR_raise_data(ERR_LIB_PEM, PEM_R_NO_START_LINE, "test");
+	log_capture_begin(&cap);
+	cap.quiet = true;
+	log_openssl("tls-alpn-01 %s: cannot set up TLS", "[::]:443");
+	log_capture_end(&cap);
+	assert_string_equal(cap.first, "tls-alpn-01 [::]:443: cannot set up TLS");
+	assert_string_equal(capture_take(&c), "");
+	assert_int_equal(ERR_peek_error(), 0);
+	ERR_raise_data(ERR_LIB_PEM, PEM_R_NO_START_LINE, "test");
+	log_capture_begin(&cap);
+	cap.demote = true;
+	log_openssl("not fatal");
+	log_capture_end(&cap);
+	out = capture_take(&c);
+	print_message("%s", out);
+	assert_int_equal(strncmp(out, NAME ": warning: not fatal\n",
+	                         sizeof(NAME ": warning: not fatal\n") - 1),
+	                 0);
+	assert_non_null(strstr(out, NAME ": warning: openssl: error:"));
+	assert_null(strstr(out, ": error: "));
+	capture_end(&c);
+}
+
 /* On a terminal: colour (unless NO_COLOR), and the status line kept under
  * the messages. */
 static void
@@ -408,6 +443,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_capture_quiet, setup, teardown),
 	        cmocka_unit_test(test_error_hook),
 	        cmocka_unit_test_setup_teardown(test_openssl, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_openssl_captured, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_terminal, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_not_terminal, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_journal, setup, teardown),
