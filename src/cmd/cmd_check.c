@@ -23,6 +23,7 @@
 #include "io/hook.h"
 #include "io/listener.h"
 #include "renew/preflight.h"
+#include "store/store.h"
 #include "cmd/fleet.h"
 
 #define CHECK_DAEMON_TIMEOUT_S 5.0
@@ -429,8 +430,13 @@ check_host(struct cli *cli, struct conf *conf)
 		if (resolve(cli, conf, i, &s, &name) < 0) {
 			goto out;
 		}
-		if (i == 0 && s.state_dir != NULL) {
-			snprintf(state_dir, sizeof(state_dir), "%s", s.state_dir);
+		if (i == 0) {
+			/* The configured folder, else the default one. */
+			char *dir = s.state_dir != NULL ? NULL : store_default_dir();
+
+			snprintf(state_dir, sizeof(state_dir), "%s",
+			         s.state_dir != NULL ? s.state_dir : dir != NULL ? dir : "");
+			free(dir);
 		}
 		listens = uses_listener(&s) || s.metrics_listen != NULL;
 		conf_settings_finish(&s);

@@ -121,6 +121,12 @@ EOF
 		fail "the state folder is there, and check says it is not: $(cat "$ERR")"
 	fi
 	rmdir "$T/state"
+	# The default folder (no state-dir: systemd's STATE_DIRECTORY here)
+	# is looked at the same way.
+	grep -v '^state-dir' "$conf" >"$T/nodir.conf"
+	STATE_DIRECTORY=$T/default-state run check -c "$T/nodir.conf"
+	expect_status 0
+	expect_stderr_contains "warning: state folder $T/default-state does not exist yet"
 	if [[ -e $T/webroot/.well-known ]]; then
 		fail "acmed check left $T/webroot/.well-known behind"
 	fi
