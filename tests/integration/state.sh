@@ -105,6 +105,20 @@ set_problem()
 	fi
 }
 
+# start_daemon DIR: acmed run -c DIR/acmed.conf in the background, its
+# output in DIR/log; sets DPID. Returns 1 (failed) when its control socket
+# DIR/ctl.sock does not come.
+start_daemon()
+{
+	"$ACMED" run -c "$1/acmed.conf" >"$1/log" 2>&1 &
+	DPID=$!
+	lib_track_pid "$DPID"
+	if ! wait_until 10 test -S "$1/ctl.sock"; then
+		fail "the daemon did not start: $(tail -n 5 "$1/log")"
+		return 1
+	fi
+}
+
 serial()
 {
 	openssl x509 -in "$1" -noout -serial 2>/dev/null | sed -n 's/^serial=//p'
@@ -255,13 +269,8 @@ t_daemon_and_commands()
 	conf "$dir" mixed mixed.example "deploy-hook = $T/count-hook $dir/hooks"
 	run cert -c "$dir/acmed.conf" mixed
 	expect_status 0
-	"$ACMED" run -c "$dir/acmed.conf" >"$dir/log" 2>&1 &
-	pid=$!
-	lib_track_pid "$pid"
-	if ! wait_until 10 test -S "$dir/ctl.sock"; then
-		fail "the daemon did not start: $(tail -n 5 "$dir/log")"
-		return
-	fi
+	start_daemon "$dir" || return
+	pid=$DPID
 	before=$(orders)
 	: >"$dir/hooks"
 	for ((round = 1; round <= ROUNDS; round++)); do
@@ -335,13 +344,8 @@ EOF
 	expect_status 0
 	s_b=$(serial "$dir/state/certs/pb/cert.pem")
 	s_c=$(serial "$dir/state/certs/pc/cert.pem")
-	"$ACMED" run -c "$dir/acmed.conf" >"$dir/log" 2>&1 &
-	pid=$!
-	lib_track_pid "$pid"
-	if ! wait_until 10 test -S "$dir/ctl.sock"; then
-		fail "the daemon did not start: $(tail -n 5 "$dir/log")"
-		return
-	fi
+	start_daemon "$dir" || return
+	pid=$DPID
 	before=$(orders)
 	run renew -c "$dir/acmed.conf" --now pa
 	expect_status 0
