@@ -305,15 +305,26 @@ take_option(struct cli *cli, enum cli_opt opt, char *value)
 	if (opt == CLI_OPT_STATE_DIR && value != NULL && value[0] != '/' && value[0] != '\0') {
 		/* Relative to where the command was typed: the daemon, its
 		 * hooks and status get the one absolute folder. */
+		const char *rest = value;
 		size_t n;
 
+		/* "./st" is "st", "." the working folder itself. */
+		while (rest[0] == '.' && rest[1] == '/') {
+			rest += 2;
+			rest += strspn(rest, "/");
+		}
+		if (strcmp(rest, ".") == 0) {
+			rest = "";
+		}
 		if (getcwd(abs, sizeof(abs)) == NULL) {
 			log_error("%s: --state-dir: %s: cannot make it an absolute path: %s",
 			          cli->command->name, value, strerror(errno));
 			return -1;
 		}
 		n = strlen(abs);
-		if ((size_t)snprintf(abs + n, sizeof(abs) - n, "/%s", value) >= sizeof(abs) - n) {
+		if (rest[0] != '\0' &&
+		    (size_t)snprintf(abs + n, sizeof(abs) - n, "%s%s", n > 1 ? "/" : "", rest) >=
+		            sizeof(abs) - n) {
 			log_error("%s: --state-dir: %s: cannot make it an absolute path: %s",
 			          cli->command->name, value, strerror(ENAMETOOLONG));
 			return -1;

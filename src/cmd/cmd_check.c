@@ -435,7 +435,9 @@ check_host(struct cli *cli, struct conf *conf)
 			char *dir = s.state_dir != NULL ? NULL : store_default_dir();
 
 			snprintf(state_dir, sizeof(state_dir), "%s",
-			         s.state_dir != NULL ? s.state_dir : dir != NULL ? dir : "");
+			         s.state_dir != NULL ? s.state_dir
+			         : dir != NULL       ? dir
+			                             : "");
 			free(dir);
 		}
 		listens = uses_listener(&s) || s.metrics_listen != NULL;

@@ -10,6 +10,7 @@
 #include "base/file.h"
 #include "cmd/dry_run.h"
 #include "conf/ca.h"
+#include "io/ctl.h"
 #include "renew/batch_hooks.h"
 #include "renew/job_runner.h"
 #include "base/log.h"
@@ -63,11 +64,13 @@ struct hand_off {
 };
 
 static bool
-hand_off(void *arg, const char *state_dir, const char *name, char *msg, size_t len)
+hand_off(void *arg, const char *state_dir, const char *name, const char *address, char *msg,
+         size_t len)
 {
 	struct hand_off *h = arg;
 	const char *text = NULL;
-	json_t *answer;
+	json_t *request;
+	json_t *answer = NULL;
 	bool taken = false;
 
 	if (h->state_dir == NULL || strcmp(h->state_dir, state_dir) != 0) {
@@ -83,21 +86,28 @@ hand_off(void *arg, const char *state_dir, const char *name, char *msg, size_t l
 	if (h->daemon.path == NULL || h->daemon.none) {
 		return false;
 	}
-	answer = cmd_daemon_ask(&h->daemon, "renew", name, CMD_DAEMON_TIMEOUT_S);
+	/* Taken only when the port is the daemon's own. */
+	request = json_pack("{s:s, s:s, s:s}", "cmd", "renew", "cert", name, "listening", address);
+	if (request != NULL) {
+		answer =
+		        ctl_request(h->daemon.path, request, CMD_DAEMON_TIMEOUT_S, &h->daemon.none);
+	}
+	json_decref(request);
 	if (answer == NULL) {
 		return false;
 	}
 	if (json_unpack(answer, "{s:s}", "error", &text) == 0) {
-		/* Not the daemon's certificate: the job's failure says what
-		 * holds the port. */
+		/* Another program's port, or not the daemon's certificate:
+		 * the job's failure says what holds the port. */
 		log_debug("%s: the daemon at %s did not take it: %s", name, h->daemon.path, text);
 	} else {
 		taken = true;
 		json_unpack(answer, "{s:s}", "waits", &text);
 		snprintf(msg, len,
-		         "the daemon at %s holds the responder's port: handed to it, it renews "
-		         "this certificate now%s%s",
-		         h->daemon.path, text != NULL ? "; " : "", text != NULL ? text : "");
+		         "the daemon at %s listens on %s, the responder's address: handed to it, "
+		         "it renews this certificate now%s%s",
+		         h->daemon.path, address, text != NULL ? "; " : "",
+		         text != NULL ? text : "");
 	}
 	json_decref(answer);
 	return taken;

@@ -153,12 +153,22 @@ daemon_on_request(json_t *request, void *arg)
 	struct daemon *d = arg;
 	const char *cmd = NULL;
 	const char *cert = NULL;
+	const char *listening = NULL;
 
-	if (json_unpack(request, "{s:s, s?s}", "cmd", &cmd, "cert", &cert) != 0) {
+	if (json_unpack(request, "{s:s, s?s, s?s}", "cmd", &cmd, "cert", &cert, "listening",
+	                &listening) != 0) {
 		return ctl_reply_json(json_pack("{s:s}", "error", "no \"cmd\""));
 	}
 	if (strcmp(cmd, "status") == 0) {
 		return status_text(d);
+	}
+	/* A command hands a certificate over only when the port in its way
+	 * is this daemon's: one held by another program fails here too. */
+	if (listening != NULL &&
+	    !(d->responders != NULL && responders_listen_on(d->responders, listening)) &&
+	    !(d->runner != NULL && job_runner_listens(d->runner, listening))) {
+		return ctl_reply_json(json_pack(
+		        "{s:s, s:b}", "error", "the daemon does not listen there", "elsewhere", 1));
 	}
 	return ctl_reply_json(answer(d, cmd, cert));
 }

@@ -540,7 +540,13 @@ folder_missing(const struct cli *cli, const struct conf *conf, const char *state
 		return CLI_EXIT_OK;
 	}
 	if (cli->flags[CLI_OPT_STATE_DIR]) {
-		log_error("--state-dir %s: no such folder", cli->values[CLI_OPT_STATE_DIR]);
+		const char *typed = cli->values[CLI_OPT_STATE_DIR];
+
+		/* A relative one: the folder looked at too. */
+		log_error("--state-dir %s%s%s%s: no such folder", typed,
+		          strcmp(typed, state_dir) != 0 ? " (" : "",
+		          strcmp(typed, state_dir) != 0 ? state_dir : "",
+		          strcmp(typed, state_dir) != 0 ? ")" : "");
 	} else {
 		log_error("%s: no such folder: nothing was issued here yet (--state-dir or -c FILE "
 		          "names another)",

@@ -149,6 +149,7 @@ make_outcome(struct job *job, struct job_outcome *o)
 	o->result = job->result;
 	o->message = job->message;
 	o->retry_after = job->retry_after;
+	o->port_held = job->port_held;
 	o->ca_url = job->ca->url;
 	o->ca_fallback = job->fallback[0] != '\0' ? job->fallback : NULL;
 	if (!job->view_loaded) {

@@ -75,6 +75,10 @@ struct job_outcome {
 	long fleet_version;
 	bool fleet_owed;
 	bool fleet_waiting; /* not ordered: the store away or the lease held */
+	/* Failed before ordering: its built-in responder's port was held
+	 * by another socket (another acmed process ordering, for seconds,
+	 * or another program). */
+	bool port_held;
 	/* The job's CA (the last it ordered from); and why it is not the
 	 * first of the list (failover), else NULL. */
 	const char *ca_url;
@@ -104,11 +108,12 @@ struct job_ca {
 
 /* A command's way to hand a certificate to the daemon running on its state
  * folder, asked when a job cannot make its built-in responder because
- * another socket holds the port (the daemon's, while it orders). Returns
- * true when the daemon took name on, with what to tell in msg; false (the
- * job then fails as it would) when no daemon answers or it refused. */
-typedef bool (*job_hand_off_fn)(void *arg, const char *state_dir, const char *name, char *msg,
-                                size_t len);
+ * another socket holds its address (the daemon's, while it orders).
+ * Returns true when the daemon listens on address and took name on, with
+ * what to tell in msg; false (the job then fails as it would) when no
+ * daemon answers, another program holds the port, or it refused. */
+typedef bool (*job_hand_off_fn)(void *arg, const char *state_dir, const char *name,
+                                const char *address, char *msg, size_t len);
 
 /* What the jobs of one runner share; the runner owns it. */
 struct job_shared {

@@ -89,6 +89,7 @@ struct job {
 	 * state folder, a port): said, but no backoff, so that the run after
 	 * the fix goes ahead. */
 	bool local_failure;
+	bool port_held; /* its responder's port was held (job_outcome) */
 	bool no_record; /* nothing recorded: a hand deploy that could not run, a
 	                 * certificate handed to the daemon */
 	/* Its runner stops (job_stop) and it had no order on its way: it

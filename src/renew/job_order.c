@@ -6,6 +6,7 @@
 
 #include "base/log.h"
 #include "challenge/responders.h"
+#include "challenge/select.h"
 #include "crypto/key.h"
 #include "renew/deploy.h"
 #include "renew/install.h"
@@ -434,6 +435,7 @@ can_order(struct job *job, const struct policy_decision *d, struct challenge **r
 	struct job_shared *sh = job->sh;
 	char problem[JOB_MESSAGE_LEN];
 	struct log_capture cap;
+	const char *address;
 	int err;
 
 	if (job->ca->issue.client == NULL) {
@@ -467,8 +469,10 @@ can_order(struct job *job, const struct policy_decision *d, struct challenge **r
 		/* Made after all: what went wrong on the way is not hidden. */
 		log_error("%s", cap.first);
 	}
-	if (*responder == NULL && err == EADDRINUSE && sh->hand_off != NULL &&
-	    sh->hand_off(sh->hand_off_arg, sh->state_dir, job->name, problem, sizeof(problem))) {
+	address = challenge_listen_address(&job->s, challenge_pick(&job->s, NULL));
+	if (*responder == NULL && err == EADDRINUSE && address != NULL && sh->hand_off != NULL &&
+	    sh->hand_off(sh->hand_off_arg, sh->state_dir, job->name, address, problem,
+	                 sizeof(problem))) {
 		/* The daemon orders it: this run records nothing, so that
 		 * no failure or backoff of its stands in the daemon's way. */
 		log_info("%s: %s", job->name, problem);
@@ -479,6 +483,7 @@ can_order(struct job *job, const struct policy_decision *d, struct challenge **r
 	if (*responder == NULL) {
 		/* The reason is stored: status shows it without the log. */
 		job->local_failure = true;
+		job->port_held = err == EADDRINUSE;
 		job_fail(job, "%s: no challenge responder: %s", job->name,
 		         cap.first[0] != '\0' ? cap.first : "none could be made");
 		return false;

@@ -442,6 +442,12 @@ job_runner_has(const struct job_runner *r, const char *name)
 	return strmap_get(&r->names, name) != NULL;
 }
 
+bool
+job_runner_listens(const struct job_runner *r, const char *address)
+{
+	return responders_listen_on(r->sh.responders, address);
+}
+
 void
 job_runner_each(const struct job_runner *r, void (*fn)(const struct job *job, void *arg), void *arg)
 {

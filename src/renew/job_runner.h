@@ -159,6 +159,10 @@ size_t job_runner_waiting(const struct job_runner *runner);
 /* Whether a job for name is queued or running. */
 bool job_runner_has(const struct job_runner *runner, const char *name);
 
+/* Whether one of its challenge responders listens on address
+ * (responders_listen_on). */
+bool job_runner_listens(const struct job_runner *runner, const char *address);
+
 /* Calls fn for each job running, then each queued, in order. */
 void job_runner_each(const struct job_runner *runner, void (*fn)(const struct job *job, void *arg),
                      void *arg);

@@ -45,8 +45,7 @@ say_waiting(struct lock_wait *w, const char *holder)
 		return;
 	}
 	log_info("%s: waiting for %s, which is working on it%s", w->name, holder,
-	         said != NULL ? " (the other certificates it holds wait for it too: said once)"
-	                      : "");
+	         said != NULL ? " (said once for all the certificates it holds)" : "");
 	if (said != NULL) {
 		snprintf(said->holder, sizeof(said->holder), "%s", holder);
 		said->at = now;

@@ -133,7 +133,8 @@ must_replace(const struct policy_input *in, struct policy_decision *d)
 		snprintf(d->why, sizeof(d->why), "%s%s",
 		         inst->problem[0] != '\0' ? inst->problem : "no certificate installed",
 		         in->state != NULL && in->state->order_url != NULL
-		                 ? " (an order was begun at the CA: taken on, not placed again)"
+		                 ? " (an order was begun at the CA: the next run takes it on, "
+		                   "placing no other)"
 		                 : "");
 		return true;
 	}
@@ -304,7 +305,7 @@ policy_decide(const struct policy_input *in, struct policy_decision *d)
 		 * order, --force changing only the backoff. */
 		if (d->reason == POLICY_MISSING) {
 			snprintf(d->why, sizeof(d->why), "no certificate installed: %s%s",
-			         st->order_url != NULL ? "the order begun, taken on"
+			         st->order_url != NULL ? "the order begun at the CA is taken on"
 			                               : "first order",
 			         held ? " (--force), over the backoff after failures" : "");
 			return;

@@ -1,18 +1,22 @@
 #include "renew/responders.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/log.h"
 #include "challenge/select.h"
 #include "io/dns.h"
+#include "io/listener.h"
 #include "renew/fleet_answers.h"
 
 /* One responder and the configuration it serves (challenge_key). */
 struct responder {
 	char *key;
 	struct challenge *ch;
+	/* A built-in responder's address (listener_address_name), else "". */
+	char listen[80];
 };
 
 struct responders {
@@ -150,6 +154,8 @@ responders_get(struct responders *p, const struct conf_settings *s)
 	struct responder *grown;
 	struct challenge *ch = NULL;
 	char *key = challenge_key(s);
+	const char *address;
+	char name[80];
 	int saved;
 
 	if (key == NULL) {
@@ -185,6 +191,12 @@ responders_get(struct responders *p, const struct conf_settings *s)
 	p->v = grown;
 	p->v[p->n].key = key;
 	p->v[p->n].ch = ch;
+	p->v[p->n].listen[0] = '\0';
+	address = challenge_listen_address(s, challenge_pick(s, NULL));
+	if (address != NULL) {
+		snprintf(p->v[p->n].listen, sizeof(p->v[p->n].listen), "%s",
+		         listener_address_name(address, name, sizeof(name)));
+	}
 	p->n++;
 	key = NULL;
 out:
@@ -192,6 +204,20 @@ out:
 	free(key);
 	errno = saved;
 	return ch;
+}
+
+bool
+responders_listen_on(const struct responders *p, const char *address)
+{
+	char want[80];
+	const char *name = listener_address_name(address, want, sizeof(want));
+
+	for (size_t i = 0; p != NULL && i < p->n; i++) {
+		if (p->v[i].listen[0] != '\0' && strcmp(p->v[i].listen, name) == 0) {
+			return true;
+		}
+	}
+	return false;
 }
 
 void

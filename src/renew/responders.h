@@ -6,6 +6,7 @@
 #define ACMED_RESPONDERS_H
 
 #include <ev.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "challenge/challenge.h"
@@ -31,6 +32,11 @@ struct challenge *responders_get(struct responders *p, const struct conf_setting
  * made at its first use and shared by every lookup of p's jobs (dns-01
  * propagation, CAA) until p goes. NULL with the reason logged. */
 struct dns *responders_dns(struct responders *p, const char *servers);
+
+/* Whether one of them is a built-in responder (standalone, tls-alpn)
+ * listening on address (as http-listen or tls-listen spell it: "80" and
+ * "[::]:80" are one). */
+bool responders_listen_on(const struct responders *p, const char *address);
 
 /* How many are open. */
 size_t responders_count(const struct responders *p);

@@ -587,6 +587,20 @@ schedule_job_done(struct schedule *sched, const struct job_outcome *o)
 		 * certificate is what was asked for). */
 		e->force = true;
 	}
+	if (e->forced && o->result == JOB_FAILED && o->port_held) {
+		/* renew --now while another process holds the responder's
+		 * port (an acmed command ordering holds it for seconds): the
+		 * wish stays, tried again after a backoff. */
+		long delay = policy_backoff(++e->unrecorded, policy_random());
+
+		e->forced = false;
+		e->force = true;
+		log_warn("%s: asked to renew, but its responder's port is held by another process "
+		         "(an acmed command ordering, or another program); trying again in %ld s",
+		         o->name, delay);
+		schedule_arm(e, now + delay);
+		return;
+	}
 	e->forced = false;
 	if (when <= now) {
 		/* Due again at once: a failure not recorded as the

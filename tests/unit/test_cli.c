@@ -412,6 +412,13 @@ test_other_settings(void **state)
 		assert_string_equal(cli.settings.state_dir, want);
 		assert_string_equal(cli.values[CLI_OPT_STATE_DIR], "var/acmed");
 		cli_finish(&cli);
+		assert_int_equal(
+		        parse(&cli, &cmd_status, argv, "--state-dir", ".//./var/acmed", NULL), 0);
+		assert_string_equal(cli.settings.state_dir, want);
+		cli_finish(&cli);
+		assert_int_equal(parse(&cli, &cmd_status, argv, "--state-dir", ".", NULL), 0);
+		assert_string_equal(cli.settings.state_dir, cwd);
+		cli_finish(&cli);
 	}
 
 	assert_int_equal(parse(&cli, &cmd_revoke, argv, "--reason", "superseded", "--key", "k.pem",

@@ -313,7 +313,7 @@ test_said_once(void **state)
 			assert_int_equal(count_of(text, "which is working on it"), 1);
 			assert_non_null(strstr(text, "acmed: www: waiting for pid "));
 			assert_non_null(
-			        strstr(text, "the other certificates it holds wait for it too"));
+			        strstr(text, "(said once for all the certificates it holds)"));
 			assert_string_equal(said.holder, f->holder);
 		} else {
 			assert_int_equal(count_of(text, "which is working on it"), 3);

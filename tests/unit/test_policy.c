@@ -264,10 +264,11 @@ test_order_begun(void **state)
 	assert_int_equal(f.d.action, POLICY_ORDER);
 	assert_int_equal(f.d.when, NOW);
 	assert_string_equal(f.d.why, "no certificate installed (an order was begun at the CA: "
-	                             "taken on, not placed again)");
+	                             "the next run takes it on, placing no other)");
 	f.in.force = true;
 	decide(&f);
-	assert_string_equal(f.d.why, "no certificate installed: the order begun, taken on");
+	assert_string_equal(f.d.why,
+	                    "no certificate installed: the order begun at the CA is taken on");
 	/* A valid one whose forced renewal was stopped: not due, said so. */
 	fixture_init(&f, NOW - DAY, 90 * DAY);
 	f.st.order_url = (char *)"https://ca.test/order/2";
