@@ -266,6 +266,8 @@ cmd_daemon_ask(struct cmd_daemon *d, const char *cmd, const char *cert, double t
 	}
 	if (request != NULL) {
 		answer = ctl_request(d->path, request, timeout, &d->none);
+	} else {
+		log_error("out of memory");
 	}
 	json_decref(request);
 	return answer;
@@ -280,6 +282,8 @@ cmd_daemon_ask_text(struct cmd_daemon *d, const char *cmd, double timeout, size_
 	d->none = false;
 	if (request != NULL) {
 		answer = ctl_request_text(d->path, request, timeout, &d->none, len);
+	} else {
+		log_error("out of memory");
 	}
 	json_decref(request);
 	return answer;
@@ -306,9 +310,13 @@ cmd_print(const struct cli *cli, json_t *value, cmd_text_fn text)
 {
 	enum cli_exit rc = CLI_EXIT_OK;
 
+	errno = 0;
 	if (!cli->flags[CLI_OPT_JSON]) {
 		text(value);
 	} else if (cmd_print_json(value) < 0) {
+		/* A failure says why: the caller prints nothing more. */
+		log_error("stdout: cannot write the answer: %s",
+		          errno != 0 ? strerror(errno) : "out of memory");
 		rc = CLI_EXIT_FAILURE;
 	}
 	return rc;

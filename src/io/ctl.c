@@ -27,6 +27,13 @@
 #define CTL_MAX_CONNS 256
 /* For a request to arrive, then for each part of the reply to be taken. */
 #define CTL_TIMEOUT_S 5.0
+/* A client's connection that has sent nothing yet is an idle one, which a
+ * flood of new connections pushes out (listener.h) when the client is
+ * slow to send (not scheduled between connect and send): the daemon read
+ * none of the request, so the client asks again, a little later each
+ * time. */
+#define CTL_ATTEMPTS 5
+#define CTL_RETRY_PAUSE_NS (20 * 1000 * 1000)
 
 struct ctl_conn {
 	struct listener_conn base;
@@ -346,9 +353,10 @@ out:
 }
 
 /* Reads the reply line (up to CTL_MAX_REPLY bytes) into *buf, a new string;
- * returns its length, or -1 (logged). */
+ * returns its length, or -1: logged, unless the daemon closed the
+ * connection before a byte of answer (*closed set). */
 static ssize_t
-read_reply(int fd, const char *path, double timeout_s, char **buf)
+read_reply(int fd, const char *path, double timeout_s, char **buf, bool *closed)
 {
 	size_t cap = 64 * 1024;
 	size_t len = 0;
@@ -386,6 +394,11 @@ read_reply(int fd, const char *path, double timeout_s, char **buf)
 			          timeout_s);
 			goto out;
 		}
+		/* Closed with our request unread: ECONNRESET, not an end of
+		 * file. */
+		if (n < 0 && errno == ECONNRESET && len == 0) {
+			break;
+		}
 		if (n < 0) {
 			log_error("control-socket %s: recv: %s", path, strerror(errno));
 			goto out;
@@ -400,10 +413,7 @@ read_reply(int fd, const char *path, double timeout_s, char **buf)
 		len += (size_t)n;
 	}
 	if (len == 0) {
-		/* The daemon closes at once on a peer it refuses (SO_PEERCRED). */
-		log_error("control-socket %s: the daemon closed the connection without answering: "
-		          "run as the daemon's user or root",
-		          path);
+		*closed = true;
 		goto out;
 	}
 	b[len] = '\0';
@@ -415,19 +425,46 @@ out:
 	return ret;
 }
 
-char *
-ctl_request_text(const char *path, json_t *request, double timeout_s, bool *no_daemon,
-                 size_t *len_out)
+/* Whether the daemon at the other end of fd refuses us: it takes only its
+ * own user and root (on_conn_open), and SO_PEERCRED names its user here
+ * too. */
+static bool
+refused_peer(int fd)
 {
-	char *text = NULL;
-	char *buf = NULL;
-	size_t len = 0;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	uid_t uid = getuid();
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		return false;
+	}
+	return uid != 0 && uid != cred.uid;
+}
+
+/* What one connection to the daemon came to. */
+enum attempt {
+	ATTEMPT_OK, /* the answer is in *buf */
+	ATTEMPT_NO_DAEMON, /* nothing listens at path */
+	ATTEMPT_FAILED, /* logged */
+	ATTEMPT_CLOSED, /* closed without a word: pushed out before it was read */
+	ATTEMPT__MAX,
+};
+
+/* Sends the request line text (len bytes, its newline included) on a
+ * connection of its own and reads the answer into *buf (a new string of
+ * *len_out bytes). */
+static enum attempt
+attempt(const char *path, const char *text, size_t len, double timeout_s, char **buf,
+        size_t *len_out)
+{
+	enum attempt ret = ATTEMPT_FAILED;
+	bool closed = false;
 	size_t sent = 0;
 	ssize_t got;
-	int fd = -1;
+	ssize_t n;
+	int fd;
 	int rc;
 
-	*no_daemon = false;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || set_timeouts(fd, timeout_s) < 0) {
 		log_error("control-socket %s: socket: %s", path, strerror(errno));
@@ -435,22 +472,17 @@ ctl_request_text(const char *path, json_t *request, double timeout_s, bool *no_d
 	}
 	rc = connect_daemon(fd, path, timeout_s);
 	if (rc != 0) {
-		*no_daemon = rc == 1;
+		ret = rc == 1 ? ATTEMPT_NO_DAEMON : ATTEMPT_FAILED;
 		goto out;
 	}
-	text = json_dumps(request, JSON_COMPACT);
-	if (text == NULL) {
-		log_error("out of memory");
-		goto out;
-	}
-	len = strlen(text);
-	text[len] = '\n';
-	len++;
 	while (sent < len) {
-		ssize_t n = send(fd, text + sent, len - sent, MSG_NOSIGNAL);
-
+		n = send(fd, text + sent, len - sent, MSG_NOSIGNAL);
 		if (n < 0 && errno == EINTR) {
 			continue;
+		}
+		if (n < 0 && (errno == EPIPE || errno == ECONNRESET)) {
+			closed = true;
+			break;
 		}
 		if (n <= 0) {
 			log_error("control-socket %s: send: %s", path,
@@ -460,14 +492,69 @@ ctl_request_text(const char *path, json_t *request, double timeout_s, bool *no_d
 		}
 		sent += (size_t)n;
 	}
-	got = read_reply(fd, path, timeout_s, &buf);
-	if (got >= 0) {
-		*len_out = (size_t)got;
+	if (!closed) {
+		got = read_reply(fd, path, timeout_s, buf, &closed);
+		if (got >= 0) {
+			*len_out = (size_t)got;
+			ret = ATTEMPT_OK;
+			goto out;
+		}
+	}
+	if (closed && refused_peer(fd)) {
+		log_error("control-socket %s: the daemon closed the connection without answering: "
+		          "run as the daemon's user or root",
+		          path);
+	} else if (closed) {
+		ret = ATTEMPT_CLOSED;
 	}
 out:
 	if (fd >= 0) {
 		close(fd);
 	}
+	return ret;
+}
+
+char *
+ctl_request_text(const char *path, json_t *request, double timeout_s, bool *no_daemon,
+                 size_t *len_out)
+{
+	struct timespec pause = {0, 0};
+	enum attempt got = ATTEMPT_FAILED;
+	char *text = NULL;
+	char *buf = NULL;
+	size_t len;
+
+	*no_daemon = false;
+	/* Made before connecting: a connection that has sent nothing yet
+	 * is one a flood may push out. */
+	text = json_dumps(request, JSON_COMPACT);
+	if (text == NULL) {
+		log_error("out of memory");
+		goto out;
+	}
+	len = strlen(text);
+	text[len] = '\n';
+	len++;
+	for (int i = 0; i < CTL_ATTEMPTS; i++) {
+		if (i > 0) {
+			log_debug("control-socket %s: the daemon closed the connection without "
+			          "answering: asking again",
+			          path);
+			pause.tv_nsec = CTL_RETRY_PAUSE_NS * i;
+			nanosleep(&pause, NULL);
+		}
+		got = attempt(path, text, len, timeout_s, &buf, len_out);
+		if (got != ATTEMPT_CLOSED) {
+			break;
+		}
+	}
+	if (got == ATTEMPT_CLOSED) {
+		log_error("control-socket %s: the daemon closed the connection without answering, "
+		          "%d times: more clients at once than it takes (see its log)",
+		          path, CTL_ATTEMPTS);
+	}
+	*no_daemon = got == ATTEMPT_NO_DAEMON;
+out:
 	free(text);
 	return buf;
 }

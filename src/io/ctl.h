@@ -36,7 +36,9 @@ void ctl_close(struct ctl *ctl);
  * listens at path (no socket file, or nobody accepts on it), or NULL
  * (logged, *no_daemon false) when a daemon is there but cannot be talked
  * to: a refused peer, a daemon silent for timeout_s seconds, an answer too
- * long or not JSON. Blocks while the daemon makes progress, giving up after
+ * long or not JSON. A connection the daemon closes without a word (a flood
+ * pushed it out before the request was read) is made again, up to 5
+ * times in all. Blocks while the daemon makes progress, giving up after
  * timeout_s seconds without any. */
 json_t *ctl_request(const char *path, json_t *request, double timeout_s, bool *no_daemon);
 

@@ -1,6 +1,7 @@
 #include "io/ctl.h"
 
 #include <ev.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -238,6 +240,113 @@ test_flood(void **state)
 	}
 }
 
+/* A bare listening socket at f->path, for a test that plays the daemon:
+ * accept gives up after 10 s. */
+static int
+listen_bare(struct fixture *f)
+{
+	struct sockaddr_un addr;
+	struct timeval tv = {.tv_sec = 10};
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	memset(&addr, 0, sizeof(addr));
+	addr.sun_family = AF_UNIX;
+	memcpy(addr.sun_path, f->path, strlen(f->path) + 1);
+	assert_int_equal(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	assert_int_equal(listen(fd, 16), 0);
+	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+	return fd;
+}
+
+/* Plays the daemon on fd for n connections: the first drop of them are
+ * closed unread, as the listener pushes out a connection that has sent
+ * nothing yet under a flood of new ones; the others get an answer to
+ * their request line. */
+static void
+serve(int fd, int n, int drop)
+{
+	static const char answer[] = "{\"echo\":\"again\"}\n";
+	char buf[256];
+	size_t len;
+	ssize_t got;
+	int c;
+
+	for (int i = 0; i < n; i++) {
+		c = accept(fd, NULL, NULL);
+		assert_true(c >= 0);
+		len = 0;
+		got = 1;
+		while (i >= drop && got > 0 && memchr(buf, '\n', len) == NULL &&
+		       len < sizeof(buf)) {
+			got = recv(c, buf + len, sizeof(buf) - len, 0);
+			len += got > 0 ? (size_t)got : 0;
+		}
+		if (i >= drop) {
+			assert_int_equal(send(c, answer, strlen(answer), MSG_NOSIGNAL),
+			                 (ssize_t)strlen(answer));
+		}
+		close(c);
+	}
+}
+
+/* Whether a connection waits on fd that nobody accepted. */
+static bool
+one_more(int fd)
+{
+	int c;
+
+	assert_int_equal(fcntl(fd, F_SETFL, O_NONBLOCK), 0);
+	c = accept(fd, NULL, NULL);
+	if (c >= 0) {
+		close(c);
+	}
+	return c >= 0;
+}
+
+/* A connection the daemon closed before reading the request (a flood of
+ * idle clients pushed it out: acmed jobs failed once with "send: Broken
+ * pipe") is made again: the request gets its answer. */
+static void
+test_closed_unread(void **state)
+{
+	struct fixture *f = *state;
+	struct call c = {.path = f->path, .cmd = "again", .timeout_s = 5.};
+	pthread_t t;
+	int fd = listen_bare(f);
+
+	atomic_store(&c.done, false);
+	assert_int_equal(pthread_create(&t, NULL, client, &c), 0);
+	serve(fd, 3, 2);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_non_null(c.answer);
+	assert_false(c.no_daemon);
+	assert_string_equal(json_string_value(json_object_get(c.answer, "echo")), "again");
+	assert_false(one_more(fd));
+	json_decref(c.answer);
+	close(fd);
+}
+
+/* A daemon that closes every connection unread: an error after 5 of them,
+ * not "no daemon", and no endless retries. */
+static void
+test_closed_always(void **state)
+{
+	struct fixture *f = *state;
+	struct call c = {.path = f->path, .cmd = "again", .timeout_s = 5.};
+	pthread_t t;
+	int fd = listen_bare(f);
+
+	atomic_store(&c.done, false);
+	assert_int_equal(pthread_create(&t, NULL, client, &c), 0);
+	serve(fd, 5, 5);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_null(c.answer);
+	assert_false(c.no_daemon);
+	assert_false(one_more(fd));
+	close(fd);
+}
+
 /* A request line longer than the server takes gets an error reply. */
 static void
 test_long_request(void **state)
@@ -270,6 +379,8 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_silent_daemon, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_flood, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_long_request, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_closed_unread, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_closed_always, setup, teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
