@@ -253,17 +253,11 @@ out:
 }
 
 json_t *
-cmd_daemon_ask(struct cmd_daemon *d, const char *cmd, const char *cert, double timeout)
+cmd_daemon_request(struct cmd_daemon *d, json_t *request, double timeout)
 {
-	json_t *request = NULL;
 	json_t *answer = NULL;
 
 	d->none = false;
-	if (cert != NULL) {
-		request = json_pack("{s:s, s:s}", "cmd", cmd, "cert", cert);
-	} else {
-		request = json_pack("{s:s}", "cmd", cmd);
-	}
 	if (request != NULL) {
 		answer = ctl_request(d->path, request, timeout, &d->none);
 	} else {
@@ -271,6 +265,15 @@ cmd_daemon_ask(struct cmd_daemon *d, const char *cmd, const char *cert, double t
 	}
 	json_decref(request);
 	return answer;
+}
+
+json_t *
+cmd_daemon_ask(struct cmd_daemon *d, const char *cmd, const char *cert, double timeout)
+{
+	return cmd_daemon_request(d,
+	                          cert != NULL ? json_pack("{s:s, s:s}", "cmd", cmd, "cert", cert)
+	                                       : json_pack("{s:s}", "cmd", cmd),
+	                          timeout);
 }
 
 char *

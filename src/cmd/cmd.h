@@ -100,6 +100,10 @@ int cmd_daemon_init(struct cmd_daemon *d, struct cli *cli, struct conf *conf);
  * is true when no daemon listens (not logged), else the reason was logged. */
 json_t *cmd_daemon_ask(struct cmd_daemon *d, const char *cmd, const char *cert, double timeout);
 
+/* The same with a request the caller made (taken over; NULL, a failed
+ * json_pack, is logged as out of memory and answered NULL). */
+json_t *cmd_daemon_request(struct cmd_daemon *d, json_t *request, double timeout);
+
 /* The same, the answer as text (*len bytes, a new string; see
  * ctl_request_text). */
 char *cmd_daemon_ask_text(struct cmd_daemon *d, const char *cmd, double timeout, size_t *len);

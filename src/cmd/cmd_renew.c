@@ -10,7 +10,6 @@
 #include "base/file.h"
 #include "cmd/dry_run.h"
 #include "conf/ca.h"
-#include "io/ctl.h"
 #include "renew/batch_hooks.h"
 #include "renew/job_runner.h"
 #include "base/log.h"
@@ -69,8 +68,7 @@ hand_off(void *arg, const char *state_dir, const char *name, const char *address
 {
 	struct hand_off *h = arg;
 	const char *text = NULL;
-	json_t *request;
-	json_t *answer = NULL;
+	json_t *answer;
 	bool taken = false;
 
 	if (h->state_dir == NULL || strcmp(h->state_dir, state_dir) != 0) {
@@ -87,12 +85,10 @@ hand_off(void *arg, const char *state_dir, const char *name, const char *address
 		return false;
 	}
 	/* Taken only when the port is the daemon's own. */
-	request = json_pack("{s:s, s:s, s:s}", "cmd", "renew", "cert", name, "listening", address);
-	if (request != NULL) {
-		answer =
-		        ctl_request(h->daemon.path, request, CMD_DAEMON_TIMEOUT_S, &h->daemon.none);
-	}
-	json_decref(request);
+	answer = cmd_daemon_request(
+	        &h->daemon,
+	        json_pack("{s:s, s:s, s:s}", "cmd", "renew", "cert", name, "listening", address),
+	        CMD_DAEMON_TIMEOUT_S);
 	if (answer == NULL) {
 		return false;
 	}
