@@ -164,40 +164,52 @@ file_dir_writable(const char *path, char *folder, size_t len)
 
 /* Some file systems cannot sync a folder (EINVAL); there is nothing more to
  * do on those. */
+static int
+sync_open(const char *path, int flags)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | flags);
+	int err;
+
+	if (fd < 0) {
+		return -1;
+	}
+	if (fsync(fd) < 0 && errno != EINVAL) {
+		err = errno;
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
 int
 file_sync_dir(const char *dir)
 {
-	int fd;
-	int ret = -1;
+	return sync_open(dir, O_DIRECTORY);
+}
 
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0) {
-		goto out;
-	}
-	if (fsync(fd) < 0 && errno != EINVAL) {
-		goto out;
-	}
-	ret = 0;
-out:
-	if (fd >= 0) {
-		close(fd);
-	}
-	return ret;
+int
+file_sync_path(const char *path)
+{
+	return sync_open(path, O_NOFOLLOW);
 }
 
 /* Fills the file open on fd with len bytes of data, owned by uid and gid
  * ((uid_t)-1, (gid_t)-1: as created) and with mode whatever the umask (it
- * must not loosen or tighten what the caller asked for), durably (fsync),
- * and closes it. The owner is set before the mode (chown may clear bits)
+ * must not loosen or tighten what the caller asked for), durably (fsync;
+ * not with FILE_NO_SYNC), and closes it. The owner is set before the mode (chown may clear bits)
  * and both before the data is in. Returns 0, or -1 with errno set; fd is
  * closed either way. */
 static int
-fill_and_close(int fd, const void *data, size_t len, mode_t mode, uid_t uid, gid_t gid)
+fill_and_close(int fd, const void *data, size_t len, mode_t mode, uid_t uid, gid_t gid,
+               unsigned flags)
 {
 	int err;
 
 	if (((uid != (uid_t)-1 || gid != (gid_t)-1) && fchown(fd, uid, gid) < 0) ||
-	    fchmod(fd, mode) < 0 || file_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+	    fchmod(fd, mode) < 0 || file_write_all(fd, data, len) < 0 ||
+	    ((flags & FILE_NO_SYNC) == 0 && fsync(fd) < 0)) {
 		err = errno;
 		close(fd);
 		errno = err;
@@ -255,7 +267,7 @@ write_atomic(const char *path, const void *data, size_t len, mode_t mode, uid_t 
 		goto out;
 	}
 	created = true;
-	if (fill_and_close(fd, data, len, mode, uid, gid) < 0) {
+	if (fill_and_close(fd, data, len, mode, uid, gid, 0) < 0) {
 		goto out;
 	}
 	if (rename(tmp, path) < 0) {
@@ -281,16 +293,17 @@ out:
 int
 file_write_new(const char *path, const void *data, size_t len, mode_t mode)
 {
-	return file_write_new_as(path, data, len, mode, (uid_t)-1, (gid_t)-1);
+	return file_write_new_as(path, data, len, mode, (uid_t)-1, (gid_t)-1, 0);
 }
 
 int
-file_write_new_as(const char *path, const void *data, size_t len, mode_t mode, uid_t uid, gid_t gid)
+file_write_new_as(const char *path, const void *data, size_t len, mode_t mode, uid_t uid, gid_t gid,
+                  unsigned flags)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 	int err;
 
-	if (fd >= 0 && fill_and_close(fd, data, len, mode, uid, gid) == 0) {
+	if (fd >= 0 && fill_and_close(fd, data, len, mode, uid, gid, flags) == 0) {
 		return 0;
 	}
 	err = errno;

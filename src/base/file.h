@@ -33,11 +33,14 @@ int file_write_new(const char *path, const void *data, size_t len, mode_t mode);
 /* file_write_atomic and file_write_new with the file owned by uid and gid
  * ((uid_t)-1 or (gid_t)-1: that one as created), owner and mode set before
  * its data is written (and, atomic, before it has its name). Changing the
- * owner needs root, or a group the writer is a member of (EPERM). */
+ * owner needs root, or a group the writer is a member of (EPERM).
+ * file_write_new_as with FILE_NO_SYNC does not fsync the file: the caller
+ * makes it durable later, with others (store/store_sync.h). */
+#define FILE_NO_SYNC 2u
 int file_write_atomic_as(const char *path, const void *data, size_t len, mode_t mode, uid_t uid,
                          gid_t gid);
 int file_write_new_as(const char *path, const void *data, size_t len, mode_t mode, uid_t uid,
-                      gid_t gid);
+                      gid_t gid, unsigned flags);
 
 /* Points dir/name at target (a symbolic link): made directly when the name
  * is free, else through a uniquely named temp link renamed over it: readers
@@ -53,6 +56,10 @@ int file_dir_writable(const char *path, char *folder, size_t len);
 /* fsync of a folder, which makes the renames in it durable. Returns 0 or -1
  * (errno set, not logged). */
 int file_sync_dir(const char *dir);
+
+/* fsync of a file or a folder by name (a last symbolic link not followed):
+ * 0, or -1 with errno set (not logged); EINVAL of a folder is no error. */
+int file_sync_path(const char *path);
 
 /* Writes all len bytes to fd, again after EINTR and short writes. Returns 0,
  * or -1 with errno set (ENOSPC when the file system takes no more). */

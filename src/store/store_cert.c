@@ -102,9 +102,8 @@ link_version_at(int dirfd, const char *name)
 	return v;
 }
 
-/* The same for a link in dir. */
-static long
-link_version(const char *dir, const char *name)
+long
+store_cert_link_version(const char *dir, const char *name)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	long v = fd >= 0 ? link_version_at(fd, name) : -1;
@@ -115,8 +114,8 @@ link_version(const char *dir, const char *name)
 	return v;
 }
 
-static void
-remove_version(const char *vdir)
+void
+store_cert_remove_version(const char *vdir)
 {
 	char path[PATH_MAX];
 
@@ -165,7 +164,7 @@ store_cert_scan_versions(const char *dir, long newest, long keep1, long keep2, i
 		}
 		if (prune && v < newest && v != keep1 && v != keep2 &&
 		    snprintf(vdir, sizeof(vdir), "%s/%ld", vroot, v) < (int)sizeof(vdir)) {
-			remove_version(vdir);
+			store_cert_remove_version(vdir);
 		}
 	}
 	closedir(d);
@@ -210,10 +209,10 @@ store_cert_remove_leftovers(const char *dir)
 /* Makes the top-level names point into current/, once: cert.pem last, so
  * that a reader who finds cert.pem finds the others (a kill between two
  * of them on a first install leaves no cert.pem, and the next run repairs
- * the set). combined.pem and cert.p12 are linked when set has them, and
- * their links go (after the switch) when it has not. */
-static int
-ensure_links(const char *dir, const struct store_cert_set *set)
+ * the set). combined.pem and cert.p12 are linked when the set has them,
+ * and their links go (after the switch) when it has not. */
+int
+store_cert_ensure_links(const char *dir, bool combined, bool pkcs12)
 {
 	static const enum store_cert_file order[] = {
 	        STORE_CERT_PRIVKEY,  STORE_CERT_CHAIN,  STORE_CERT_FULLCHAIN,
@@ -226,8 +225,8 @@ ensure_links(const char *dir, const struct store_cert_set *set)
 
 	for (size_t k = 0; k < sizeof(order) / sizeof(order[0]); k++) {
 		size_t i = order[k];
-		bool wanted = (i != STORE_CERT_COMBINED || set->combined != NULL) &&
-		              (i != STORE_CERT_PKCS12 || set->pkcs12 != NULL);
+		bool wanted = (i != STORE_CERT_COMBINED || combined) &&
+		              (i != STORE_CERT_PKCS12 || pkcs12);
 		ssize_t n;
 
 		if (snprintf(path, sizeof(path), "%s/%s", dir, file_names[i]) >=
@@ -304,7 +303,7 @@ long
 store_cert_version(const char *state_dir, const char *name)
 {
 	char *dir = store_cert_dir(state_dir, name);
-	long v = dir != NULL ? link_version(dir, "current") : -1;
+	long v = dir != NULL ? store_cert_link_version(dir, "current") : -1;
 
 	free(dir);
 	return v;
@@ -644,88 +643,6 @@ store_cert_info_finish(struct store_cert_info *info)
 	free(info->issuer);
 	memset(info, 0, sizeof(*info));
 	info->version = -1;
-}
-
-int
-store_cert_install(const char *state_dir, const char *name, const struct store_cert_set *set)
-{
-	char *dir = NULL;
-	char vroot[PATH_MAX];
-	char vdir[PATH_MAX];
-	char target[64];
-	long current;
-	long next;
-	int rc = -1;
-
-	vdir[0] = '\0';
-	dir = store_cert_dir(state_dir, name);
-	if (dir == NULL) {
-		log_error("%s: not a usable certificate name", name);
-		goto out;
-	}
-	if (file_mkdirs(dir, 0755) < 0) {
-		goto out;
-	}
-	if (snprintf(vroot, sizeof(vroot), "%s/v", dir) >= (int)sizeof(vroot) ||
-	    file_mkdirs(vroot, 0755) < 0) {
-		goto out;
-	}
-	current = link_version(dir, "current");
-	next = store_cert_scan_versions(dir, 0, -1, -1, 0);
-	if (next < 0 || next >= STORE_CERT_MAX_VERSION) {
-		vdir[0] = '\0';
-		goto out;
-	}
-	/* A leftover folder from a crash is skipped, never reused. */
-	for (next++; next < STORE_CERT_MAX_VERSION; next++) {
-		if (snprintf(vdir, sizeof(vdir), "%s/v/%ld", dir, next) >= (int)sizeof(vdir)) {
-			vdir[0] = '\0';
-			goto out;
-		}
-		if (mkdir(vdir, 0755) == 0) {
-			break;
-		}
-		if (errno != EEXIST) {
-			log_error("%s: mkdir: %s", vdir, strerror(errno));
-			vdir[0] = '\0';
-			goto out;
-		}
-	}
-	if (store_cert_write_set(dir, vroot, vdir, set) < 0) {
-		goto out;
-	}
-	if (current >= 0) {
-		snprintf(target, sizeof(target), "v/%ld", current);
-		if (file_symlink_atomic(dir, "previous", target) < 0) {
-			goto out;
-		}
-	}
-	snprintf(target, sizeof(target), "v/%ld", next);
-	/* The switch: from here on the new set is the installed one. */
-	if (file_symlink_atomic(dir, "current", target) < 0) {
-		goto out;
-	}
-	vdir[0] = '\0';
-	/* On a first install, the four names appear after the switch, never
-	 * dangling; on a renewal they are there already and change with it. */
-	if (ensure_links(dir, set) < 0) {
-		goto out;
-	}
-	if (file_sync_dir(dir) < 0) {
-		log_error("%s: fsync: %s", dir, strerror(errno));
-		goto out;
-	}
-	store_cert_remove_leftovers(dir);
-	/* What previous pointed at before is dropped now, and with it any set
-	 * a crash left half-written. */
-	store_cert_scan_versions(dir, next, next, current, 1);
-	rc = 0;
-out:
-	if (rc < 0 && vdir[0] != '\0') {
-		remove_version(vdir);
-	}
-	free(dir);
-	return rc;
 }
 
 int

@@ -197,4 +197,39 @@ int store_cert_remove(const char *state_dir, const char *name, char *why, size_t
  * with nothing installed. */
 int store_cert_install(const char *state_dir, const char *name, const struct store_cert_set *set);
 
+/* The same in two steps, for a caller that makes the new set durable
+ * together with other certificates' (store/store_sync.h) instead of
+ * fsyncing its files one by one on the loop (store_cert_install.c). */
+#define STORE_CERT_STAGED_PATHS 8
+struct store_cert_staged {
+	char *dir; /* certs/<name> */
+	char *vdir; /* its new v/<n>, written; NULL once switched or removed */
+	long current; /* the set current pointed at, -1 none */
+	long next; /* n */
+	bool combined; /* the set has combined.pem */
+	bool pkcs12; /* and cert.p12 */
+	/* What must be durable before the switch: the files written into
+	 * vdir (not fsynced), vdir last. */
+	char *paths[STORE_CERT_STAGED_PATHS];
+	size_t n_paths;
+};
+
+/* Writes set into a new v/<n> of certs/<name>, nothing fsynced, nothing
+ * pointing at it yet. Returns 0, or -1 (logged) with nothing left. */
+int store_cert_stage(const char *state_dir, const char *name, const struct store_cert_set *set,
+                     struct store_cert_staged *staged);
+
+/* fsync of each of staged->paths, on the caller's thread: 0, or -1
+ * (logged). */
+int store_cert_staged_sync(const struct store_cert_staged *staged);
+
+/* Once staged->paths are durable: makes the new set current (as
+ * store_cert_install). Returns 0, or -1 (logged) with the set removed and
+ * the one before still current. Either way staged is finished. */
+int store_cert_switch(struct store_cert_staged *staged);
+
+/* Removes a staged set that will not be switched to (safe after the
+ * switch too) and frees what staged holds. */
+void store_cert_staged_finish(struct store_cert_staged *staged);
+
 #endif

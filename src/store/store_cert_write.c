@@ -3,8 +3,8 @@
  * chain.pem, fullchain.pem, and the output bundles combined.pem and
  * cert.p12 when asked for, each with the owner, group and mode its
  * key-owner/cert-owner settings ask (store_cert_access), the folders
- * opened so that owner can reach them. store_cert_install (store_cert.c)
- * calls it. */
+ * opened so that owner can reach them, nothing fsynced yet.
+ * store_cert_stage (store_cert_install.c) calls it. */
 #include "store/store_cert_internal.h"
 
 #include <errno.h>
@@ -59,10 +59,24 @@ access_mode(const struct store_cert_access *a, mode_t def)
 	return a != NULL ? (mode_t)a->mode : def;
 }
 
-/* Writes vdir/<file> with a's owner, group and mode (def without a). */
+/* Adds path to what staged must sync. */
+static int
+note_path(struct store_cert_staged *staged, const char *path)
+{
+	if (staged->n_paths == STORE_CERT_STAGED_PATHS ||
+	    (staged->paths[staged->n_paths] = strdup(path)) == NULL) {
+		log_error("out of memory");
+		return -1;
+	}
+	staged->n_paths++;
+	return 0;
+}
+
+/* Writes vdir/<file> with a's owner, group and mode (def without a), not
+ * fsynced: noted in staged for the caller to sync. */
 static int
 put_file(const char *vdir, enum store_cert_file file, const void *data, size_t len,
-         const struct store_cert_access *a, mode_t def)
+         const struct store_cert_access *a, mode_t def, struct store_cert_staged *staged)
 {
 	char path[PATH_MAX];
 
@@ -71,8 +85,8 @@ put_file(const char *vdir, enum store_cert_file file, const void *data, size_t l
 		log_error("%s: path too long", vdir);
 		return -1;
 	}
-	if (file_write_new_as(path, data, len, access_mode(a, def), access_uid(a), access_gid(a)) <
-	    0) {
+	if (file_write_new_as(path, data, len, access_mode(a, def), access_uid(a), access_gid(a),
+	                      FILE_NO_SYNC) < 0) {
 		if (errno == EPERM && has_owner(a)) {
 			log_error(
 			        "%s: owner %ld, group %ld: only root gives files away, or a member "
@@ -82,7 +96,7 @@ put_file(const char *vdir, enum store_cert_file file, const void *data, size_t l
 		}
 		return -1;
 	}
-	return 0;
+	return note_path(staged, path);
 }
 
 /* Gives the key linked in at path a's owner, group and mode, durably. */
@@ -116,7 +130,8 @@ out:
  * mode asked for are the linked file's too: pending.key is the key it
  * becomes. */
 static int
-put_key(const char *dir, const char *vdir, const struct store_cert_set *set)
+put_key(const char *dir, const char *vdir, const struct store_cert_set *set,
+        struct store_cert_staged *staged)
 {
 	char pending[PATH_MAX];
 	char path[PATH_MAX];
@@ -130,7 +145,7 @@ put_key(const char *dir, const char *vdir, const struct store_cert_set *set)
 	}
 	if (set->key_pem != NULL) {
 		return put_file(vdir, STORE_CERT_PRIVKEY, set->key_pem, set->key_len,
-		                set->key_access, 0600);
+		                set->key_access, 0600, staged);
 	}
 	if (link(pending, path) < 0) {
 		log_error("%s: cannot link it as %s: %s", pending, path, strerror(errno));
@@ -140,10 +155,11 @@ put_key(const char *dir, const char *vdir, const struct store_cert_set *set)
 }
 
 /* vdir was just created and nothing points at it yet: its files are
- * written in place, each fsynced, and the folder once, before the switch
- * makes them visible. */
+ * written in place, not fsynced, their paths and the folder's noted for
+ * the caller to sync before the switch makes them visible. */
 static int
-write_set(const char *dir, const char *vdir, const struct store_cert_set *set)
+write_set(const char *dir, const char *vdir, const struct store_cert_set *set,
+          struct store_cert_staged *staged)
 {
 	char *full = NULL;
 	size_t full_len = set->cert_len + set->chain_len;
@@ -161,7 +177,7 @@ write_set(const char *dir, const char *vdir, const struct store_cert_set *set)
 	};
 	int rc = -1;
 
-	if (put_key(dir, vdir, set) < 0) {
+	if (put_key(dir, vdir, set, staged) < 0) {
 		goto out;
 	}
 	full = malloc(full_len + 1);
@@ -179,12 +195,11 @@ write_set(const char *dir, const char *vdir, const struct store_cert_set *set)
 		}
 		if (put_file(vdir, files[i].file, data, files[i].len,
 		             files[i].key ? set->key_access : set->cert_access,
-		             files[i].key ? 0600 : 0644) < 0) {
+		             files[i].key ? 0600 : 0644, staged) < 0) {
 			goto out;
 		}
 	}
-	if (file_sync_dir(vdir) < 0) {
-		log_error("%s: fsync: %s", vdir, strerror(errno));
+	if (note_path(staged, vdir) < 0) {
 		goto out;
 	}
 	rc = 0;
@@ -195,11 +210,11 @@ out:
 
 int
 store_cert_write_set(const char *dir, const char *vroot, const char *vdir,
-                     const struct store_cert_set *set)
+                     const struct store_cert_set *set, struct store_cert_staged *staged)
 {
 	if ((has_owner(set->key_access) || has_owner(set->cert_access)) &&
 	    (open_up(dir) < 0 || open_up(vroot) < 0 || open_up(vdir) < 0)) {
 		return -1;
 	}
-	return write_set(dir, vdir, set);
+	return write_set(dir, vdir, set, staged);
 }

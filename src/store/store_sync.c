@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/file.h"
 #include "base/log.h"
 
 struct store_sync_wait {
@@ -71,24 +72,6 @@ queue_move(struct queue *to, struct queue *from)
 	*to->tail = from->head;
 	to->tail = from->tail;
 	queue_init(from);
-}
-
-/* fsync of a file or a folder by name; a folder on a file system that
- * cannot fsync one (EINVAL) is as synced as it can be. */
-static int
-sync_path(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	int err = 0;
-
-	if (fd < 0) {
-		return errno;
-	}
-	if (fsync(fd) < 0 && errno != EINVAL) {
-		err = errno;
-	}
-	close(fd);
-	return err;
 }
 
 struct fs {
@@ -182,7 +165,7 @@ sync_round(struct store_sync_wait *round, struct store_sync_stats *stats)
 	}
 	for (struct store_sync_wait *w = round; w != NULL; w = w->next) {
 		for (size_t i = 0; i < w->n && w->err == 0; i++) {
-			w->err = sync_path(w->paths[i]);
+			w->err = file_sync_path(w->paths[i]) < 0 ? errno : 0;
 			stats->fsyncs++;
 		}
 	}
