@@ -144,9 +144,10 @@ same_as_installed(const struct install_request *req, const char *leaf, size_t le
 	return same;
 }
 
-/* The new set's info from what was just installed. 0 or -1 (memory). */
+/* The new set's info from what is being installed as set version. 0 or
+ * -1 (memory). */
 static int
-describe(const struct install_request *req, const struct cert_brief *leaf,
+describe(const struct install_request *req, const struct cert_brief *leaf, long version,
          struct store_cert_info *info)
 {
 	enum key_type kt;
@@ -159,7 +160,7 @@ describe(const struct install_request *req, const struct cert_brief *leaf,
 	if (cert_brief_key_type(leaf, &kt) == 0) {
 		snprintf(info->key_type, sizeof(info->key_type), "%s", key_type_name(kt));
 	}
-	info->version = store_cert_version(req->state_dir, req->name);
+	info->version = version;
 	if (ident_list_copy(req->ids, req->n_ids, &info->ids) < 0) {
 		return -1;
 	}
@@ -167,15 +168,31 @@ describe(const struct install_request *req, const struct cert_brief *leaf,
 	return 0;
 }
 
+/* "cannot install" in message, with the first error the store logged. */
+static void
+cannot_install(const struct install_request *req, const struct log_capture *cap, char *message,
+               size_t len)
+{
+	/* Kept in state.json: the reason, not a pointer to the log. */
+	snprintf(message, len, "%s: cannot install the certificate: %.400s; the previous one stays",
+	         req->name, cap->first[0] != '\0' ? cap->first : "write failed");
+}
+
+void
+install_staged_finish(struct install_staged *st)
+{
+	store_cert_staged_finish(&st->set);
+	store_cert_info_finish(&st->info);
+}
+
 enum install_result
-install_chain(const struct install_request *req, const char *pem, size_t pem_len,
-              struct store_cert_info *info, char *message, size_t len)
+install_stage(const struct install_request *req, const char *pem, size_t pem_len,
+              struct install_staged *st, char *message, size_t len)
 {
 	enum install_result result = INSTALL_FAILED;
 	struct cert_chain chain;
 	struct store_cert_set set;
 	char err[512];
-	char date[LOG_TIME_LEN];
 	char *key_pem = NULL;
 	char *leaf = NULL;
 	char *rest = NULL;
@@ -184,8 +201,8 @@ install_chain(const struct install_request *req, const char *pem, size_t pem_len
 
 	memset(&chain, 0, sizeof(chain));
 	memset(&set, 0, sizeof(set));
-	memset(info, 0, sizeof(*info));
-	info->version = -1;
+	memset(st, 0, sizeof(*st));
+	st->info.version = -1;
 	if (cert_chain_parse(pem, pem_len, &chain, err, sizeof(err)) < 0 ||
 	    cert_chain_check(&chain, req->key, req->ids, req->n_ids, time(NULL), err, sizeof(err)) <
 	            0) {
@@ -221,23 +238,18 @@ install_chain(const struct install_request *req, const char *pem, size_t pem_len
 		}
 	}
 	log_capture_begin(&cap);
-	stored = store_cert_install(req->state_dir, req->name, &set);
+	stored = store_cert_stage(req->state_dir, req->name, &set, &st->set);
 	log_capture_end(&cap);
 	if (stored < 0) {
-		/* Kept in state.json: the reason, not a pointer to the log. */
-		snprintf(message, len,
-		         "%s: cannot install the certificate: %.400s; the previous one stays",
-		         req->name, cap.first[0] != '\0' ? cap.first : "write failed");
+		cannot_install(req, &cap, message, len);
 		goto out;
 	}
-	result = INSTALL_DONE;
-	if (describe(req, chain.leaf, info) < 0) {
-		/* Installed all the same; the next look reads it back. */
-		log_error("%s: out of memory", req->name);
+	if (describe(req, chain.leaf, st->set.next, &st->info) < 0) {
+		snprintf(message, len, "%s: out of memory", req->name);
+		install_staged_finish(st);
+		goto out;
 	}
-	log_time(info->not_after, date, sizeof(date));
-	log_info("%s: installed in %s, valid until %s", req->name, req->dir, date);
-	warn_skew(req, info->not_before, info->not_after);
+	result = INSTALL_STAGED;
 out:
 	if (key_pem != NULL) {
 		key_pem_free(key_pem, set.key_len);
@@ -248,4 +260,65 @@ out:
 	free(rest);
 	cert_chain_finish(&chain);
 	return result;
+}
+
+enum install_result
+install_switch(const struct install_request *req, struct install_staged *st, int sync_err,
+               struct store_cert_info *info, char *message, size_t len)
+{
+	char date[LOG_TIME_LEN];
+	struct log_capture cap;
+	int stored;
+
+	memset(info, 0, sizeof(*info));
+	info->version = -1;
+	if (sync_err != 0) {
+		snprintf(message, len,
+		         "%s: cannot install the certificate: %s: fsync: %s; the previous one "
+		         "stays",
+		         req->name, st->set.vdir, strerror(sync_err));
+		install_staged_finish(st);
+		return INSTALL_FAILED;
+	}
+	log_capture_begin(&cap);
+	stored = store_cert_switch(&st->set);
+	log_capture_end(&cap);
+	if (stored < 0) {
+		cannot_install(req, &cap, message, len);
+		install_staged_finish(st);
+		return INSTALL_FAILED;
+	}
+	*info = st->info;
+	memset(&st->info, 0, sizeof(st->info));
+	log_time(info->not_after, date, sizeof(date));
+	log_info("%s: installed in %s, valid until %s", req->name, req->dir, date);
+	warn_skew(req, info->not_before, info->not_after);
+	return INSTALL_DONE;
+}
+
+enum install_result
+install_chain(const struct install_request *req, const char *pem, size_t pem_len,
+              struct store_cert_info *info, char *message, size_t len)
+{
+	struct install_staged st;
+	enum install_result result = install_stage(req, pem, pem_len, &st, message, len);
+	struct log_capture cap;
+	int synced;
+
+	if (result != INSTALL_STAGED) {
+		memset(info, 0, sizeof(*info));
+		info->version = -1;
+		return result;
+	}
+	log_capture_begin(&cap);
+	synced = store_cert_staged_sync(&st.set);
+	log_capture_end(&cap);
+	if (synced < 0) {
+		cannot_install(req, &cap, message, len);
+		install_staged_finish(&st);
+		memset(info, 0, sizeof(*info));
+		info->version = -1;
+		return INSTALL_FAILED;
+	}
+	return install_switch(req, &st, 0, info, message, len);
 }

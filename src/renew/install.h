@@ -1,8 +1,8 @@
 /* Installing what the CA issued: the chain is checked against the order's
  * key and names, then switched in with the key as the certificate's new set
- * (store_cert_install). Runs to the end at once and calls nothing back: the
- * job decides what follows from the result. The caller holds the
- * certificate's lock. */
+ * (store_cert_stage, a sync, store_cert_switch). Calls nothing back: the
+ * job decides what follows from the result, and syncs between the steps.
+ * The caller holds the certificate's lock. */
 #ifndef ACMED_INSTALL_H
 #define ACMED_INSTALL_H
 
@@ -16,6 +16,7 @@
 
 enum install_result {
 	INSTALL_DONE, /* the new set is the installed one */
+	INSTALL_STAGED, /* install_stage: written, to be synced and switched */
 	INSTALL_SAME, /* a resumed order's certificate, already installed */
 	INSTALL_REFUSED, /* the CA's chain failed its checks: nothing changed */
 	INSTALL_FAILED, /* could not be installed here (a full disk): nothing
@@ -53,12 +54,33 @@ struct install_request {
 	const struct install_output *output; /* NULL: pem only, 0600 and 0644 */
 };
 
-/* Checks pem (pem_len bytes, the CA's chain, leaf first) and installs it.
- * On INSTALL_DONE, info (store_cert_info_finish) describes the new set as
- * store_cert_inspect would, without reading it back. On INSTALL_FAILED,
- * message (len bytes) says why in one line, naming the certificate. */
+/* Checks pem (pem_len bytes, the CA's chain, leaf first) and installs it,
+ * each file fsynced on the caller's thread. On INSTALL_DONE, info
+ * (store_cert_info_finish) describes the new set as store_cert_inspect
+ * would, without reading it back. On INSTALL_FAILED, message (len bytes)
+ * says why in one line, naming the certificate. */
 enum install_result install_chain(const struct install_request *req, const char *pem,
                                   size_t pem_len, struct store_cert_info *info, char *message,
                                   size_t len);
+
+/* The same in two steps around a group sync (store/store_sync.h): the
+ * checks and the new set written, unsynced (INSTALL_STAGED: st->set.paths
+ * to sync; any other result as install_chain's, st holding nothing); then,
+ * once the sync ended with sync_err (0 or an errno), the switch
+ * (INSTALL_DONE, info filled, or INSTALL_FAILED, the set removed). st is
+ * finished by install_switch, or by install_staged_finish when the switch
+ * will not come (the job ends first). */
+struct install_staged {
+	struct store_cert_staged set;
+	struct store_cert_info info; /* the new set, once switched to */
+};
+
+enum install_result install_stage(const struct install_request *req, const char *pem,
+                                  size_t pem_len, struct install_staged *st, char *message,
+                                  size_t len);
+enum install_result install_switch(const struct install_request *req, struct install_staged *st,
+                                   int sync_err, struct store_cert_info *info, char *message,
+                                   size_t len);
+void install_staged_finish(struct install_staged *st);
 
 #endif

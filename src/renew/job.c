@@ -605,7 +605,7 @@ job_stop(struct job *job, void (*stopped)(void *arg), void *arg)
 {
 	int rc;
 
-	if (job->installed || job->deploying) {
+	if (job->installed || job->deploying || job->set_sync != NULL) {
 		return 0;
 	}
 	rc = issue_stop(job->issue, stopped, arg);
@@ -652,6 +652,9 @@ job_destroy(struct job *job)
 	persist_check_destroy(job->persist);
 	challenge_probe_cancel(job->caa_responder, job->probe);
 	EVP_PKEY_free(job->caa_key);
+	/* A set written and never switched to is removed. */
+	store_sync_cancel(job->sh->sync, job->set_sync);
+	install_staged_finish(&job->staged);
 	if (job->batch_entered) {
 		batch_hooks_leave(job->sh->batch, job);
 	}

@@ -116,6 +116,8 @@ typedef bool (*job_hand_off_fn)(void *arg, const char *state_dir, const char *na
                                 const char *address, char *msg, size_t len);
 
 /* What the jobs of one runner share; the runner owns it. */
+struct store_sync;
+
 struct job_shared {
 	struct ev_loop *loop;
 	/* Every CA of the jobs' lists, each once; a job orders from the one of
@@ -135,6 +137,8 @@ struct job_shared {
 	void *hand_off_arg;
 	/* The jobs' lock waits: a holder of many is named once. */
 	struct lock_wait_said lock_said;
+	/* Syncs the sets the jobs install, those ready together at once. */
+	struct store_sync *sync;
 };
 
 struct job;

@@ -15,6 +15,7 @@
 #include "renew/lock_wait.h"
 #include "renew/persist_check.h"
 #include "store/store_lock.h"
+#include "store/store_sync.h"
 
 #define JOB_MESSAGE_LEN 1024
 
@@ -84,6 +85,10 @@ struct job {
 
 	bool renewal; /* a certificate was installed before */
 	bool installed; /* this job installed a new set */
+	/* The new set written, its sync (store_sync.h) on its way: the
+	 * switch comes when it ends. */
+	struct store_sync_wait *set_sync;
+	struct install_staged staged;
 	bool deploying; /* this job ran the deploy hook */
 	/* Failed on this host before anything reached the CA (a hook, the
 	 * state folder, a port): said, but no backoff, so that the run after

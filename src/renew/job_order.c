@@ -124,43 +124,37 @@ on_fleet_put(enum fleet_result rc, void *arg)
 	after_install(arg);
 }
 
-/* Checks and installs what the CA issued, then deploys it. */
+/* What install.c needs of the job. */
 static void
-job_install(struct job *job, const char *pem, size_t pem_len, EVP_PKEY *key)
+install_request_of(struct job *job, EVP_PKEY *key, struct install_request *req)
 {
+	memset(req, 0, sizeof(*req));
+	req->state_dir = job->sh->state_dir;
+	req->name = job->name;
+	req->dir = job->dir;
+	req->key = key;
+	req->ids = job->ids;
+	req->n_ids = job->n_ids;
+	req->renew_before = job->s.renew_before;
+	req->output = &job->output;
+	req->resumed = job->resume_url != NULL;
+	req->key_pending = key != NULL && key == job->pending_key;
+}
+
+/* The new set is durable (or could not be made so): the switch, then the
+ * record and the deploy hook. */
+static void
+on_set_synced(int err, void *arg)
+{
+	struct job *job = arg;
 	struct install_request req;
 	struct store_cert_info info;
 
-	memset(&req, 0, sizeof(req));
-	req.state_dir = job->sh->state_dir;
-	req.name = job->name;
-	req.dir = job->dir;
-	req.key = key;
-	req.ids = job->ids;
-	req.n_ids = job->n_ids;
-	req.renew_before = job->s.renew_before;
-	req.output = &job->output;
-	req.resumed = job->resume_url != NULL;
-	req.key_pending = key != NULL && key == job->pending_key;
-	switch (install_chain(&req, pem, pem_len, &info, job->message, sizeof(job->message))) {
-	case INSTALL_SAME:
-		/* The policy wants a new one all the same. */
-		log_info("%s: the resumed order's certificate is already installed; ordering a "
-		         "new one",
-		         job->name);
-		job_forget_order(job);
-		free(job->resume_url);
-		job->resume_url = NULL;
-		issue_again(job->issue);
-		return;
-	case INSTALL_DONE:
-		break;
-	case INSTALL_FAILED:
+	job->set_sync = NULL;
+	install_request_of(job, NULL, &req);
+	if (install_switch(&req, &job->staged, err, &info, job->message, sizeof(job->message)) !=
+	    INSTALL_DONE) {
 		job->install_failed = true;
-		job_complete(job, JOB_FAILED);
-		return;
-	case INSTALL_REFUSED:
-	default:
 		job_complete(job, JOB_FAILED);
 		return;
 	}
@@ -180,6 +174,45 @@ job_install(struct job *job, const char *pem, size_t pem_len, EVP_PKEY *key)
 		return;
 	}
 	after_install(job);
+}
+
+/* Checks what the CA issued and writes it as a new set, which the jobs'
+ * shared sync makes durable with the others ready at the same time
+ * (group commit, store_sync.h) before on_set_synced switches to it. */
+static void
+job_install(struct job *job, const char *pem, size_t pem_len, EVP_PKEY *key)
+{
+	struct install_request req;
+
+	install_request_of(job, key, &req);
+	switch (install_stage(&req, pem, pem_len, &job->staged, job->message,
+	                      sizeof(job->message))) {
+	case INSTALL_SAME:
+		/* The policy wants a new one all the same. */
+		log_info("%s: the resumed order's certificate is already installed; ordering a "
+		         "new one",
+		         job->name);
+		job_forget_order(job);
+		free(job->resume_url);
+		job->resume_url = NULL;
+		issue_again(job->issue);
+		return;
+	case INSTALL_STAGED:
+		break;
+	case INSTALL_FAILED:
+		job->install_failed = true;
+		job_complete(job, JOB_FAILED);
+		return;
+	case INSTALL_REFUSED:
+	default:
+		job_complete(job, JOB_FAILED);
+		return;
+	}
+	job->set_sync = store_sync_start(job->sh->sync, (const char *const *)job->staged.set.paths,
+	                                 job->staged.set.n_paths, on_set_synced, job);
+	if (job->set_sync == NULL) {
+		on_set_synced(ENOMEM, job);
+	}
 }
 
 /* --- the order ------------------------------------------------------- */

@@ -8,6 +8,7 @@
 #include "base/strmap.h"
 #include "crypto/keygen.h"
 #include "renew/responders.h"
+#include "store/store_sync.h"
 
 /* Seconds without a job before the responders let their ports go. */
 #define JOB_IDLE_RELEASE 5.0
@@ -136,7 +137,8 @@ job_runner_create(const struct job_runner_config *c)
 	}
 	r->sh.loop = c->loop;
 	r->keygen = keygen_create(c->loop);
-	if (r->keygen == NULL || add_cas(r, c) < 0) {
+	r->sh.sync = store_sync_new(c->loop);
+	if (r->keygen == NULL || r->sh.sync == NULL || add_cas(r, c) < 0) {
 		job_runner_destroy(r);
 		return NULL;
 	}
@@ -237,6 +239,8 @@ job_runner_destroy(struct job_runner *r)
 		responders_destroy(r->sh.responders);
 	}
 	keygen_destroy(r->keygen);
+	/* After the jobs, which cancelled their waits. */
+	store_sync_free(r->sh.sync);
 	free(r->sh.cas);
 	free(r->account_options);
 	/* Names left (none once every slot is freed). */

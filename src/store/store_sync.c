@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -274,6 +275,9 @@ struct store_sync *
 store_sync_new(struct ev_loop *loop)
 {
 	struct store_sync *s = calloc(1, sizeof(*s));
+	sigset_t all;
+	sigset_t old;
+	int err;
 
 	if (s == NULL) {
 		return NULL;
@@ -293,12 +297,16 @@ store_sync_new(struct ev_loop *loop)
 	/* Only the waits keep the loop running, not the watchers. */
 	ev_unref(loop);
 	ev_unref(loop);
-	if (pthread_create(&s->thread, NULL, worker, s) == 0) {
-		s->threaded = true;
-	} else {
+	/* The thread takes no signal: the loop's handlers stay the loop's. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	err = pthread_create(&s->thread, NULL, worker, s);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	s->threaded = err == 0;
+	if (!s->threaded) {
 		log_warn("cannot start the thread that syncs the state folder: %s; "
 		         "syncing on the loop",
-		         strerror(errno));
+		         strerror(err));
 	}
 	return s;
 }
