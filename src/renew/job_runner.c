@@ -239,6 +239,15 @@ job_runner_destroy(struct job_runner *r)
 		responders_destroy(r->sh.responders);
 	}
 	keygen_destroy(r->keygen);
+	if (r->sh.sync != NULL) {
+		struct store_sync_stats st;
+
+		store_sync_stats(r->sh.sync, &st);
+		if (st.waits > 0) {
+			log_debug("state folder: %lu syncs in %lu rounds (%lu fsync, %lu syncfs)",
+			          st.waits, st.rounds, st.fsyncs, st.syncfs);
+		}
+	}
 	/* After the jobs, which cancelled their waits. */
 	store_sync_free(r->sh.sync);
 	free(r->sh.cas);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/file.h"
@@ -39,6 +40,11 @@ struct store_sync {
 	pthread_cond_t cond;
 	bool quit;
 	struct queue queued; /* started, for the next round */
+	size_t n_queued; /* waits in queued */
+	size_t group_waits; /* store_sync_group */
+	double group_delay;
+	struct timespec last_end; /* when the last round ended (monotonic) */
+	bool ran; /* a round ended */
 	struct queue done; /* synced, callbacks due */
 	struct store_sync_stats stats;
 	/* On the loop's thread only: */
@@ -172,6 +178,37 @@ sync_round(struct store_sync_wait *round, struct store_sync_stats *stats)
 	}
 }
 
+static double
+since(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t->tv_sec) + (double)(now.tv_nsec - t->tv_nsec) / 1e9;
+}
+
+/* In a batch (a round ended less than STORE_SYNC_BUSY ago) the round
+ * waits for group_waits waits or group_delay, whichever comes first:
+ * what arrives one by one is synced together. A wait after a quiet spell
+ * goes at once. Called and returns with s->mu held. */
+static void
+gather(struct store_sync *s)
+{
+	struct timespec deadline;
+	long long ns = (long long)(s->group_delay * 1e9);
+
+	if (!s->ran || since(&s->last_end) >= STORE_SYNC_BUSY) {
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	ns += deadline.tv_nsec;
+	deadline.tv_sec += (time_t)(ns / 1000000000LL);
+	deadline.tv_nsec = (long)(ns % 1000000000LL);
+	while (!s->quit && s->n_queued < s->group_waits &&
+	       pthread_cond_timedwait(&s->cond, &s->mu, &deadline) != ETIMEDOUT) {
+	}
+}
+
 static void *
 worker(void *arg)
 {
@@ -188,13 +225,17 @@ worker(void *arg)
 		if (s->queued.head == NULL) {
 			break;
 		}
+		gather(s);
 		queue_init(&round);
 		queue_move(&round, &s->queued);
+		s->n_queued = 0;
 		stats = s->stats;
 		pthread_mutex_unlock(&s->mu);
 		sync_round(round.head, &stats);
 		pthread_mutex_lock(&s->mu);
 		s->stats = stats;
+		clock_gettime(CLOCK_MONOTONIC, &s->last_end);
+		s->ran = true;
 		queue_move(&s->done, &round);
 		ev_async_send(s->loop, &s->async);
 	}
@@ -266,6 +307,9 @@ on_prepare(struct ev_loop *loop, ev_prepare *p, int revents)
 		return;
 	}
 	pthread_mutex_lock(&s->mu);
+	for (struct store_sync_wait *w = s->started.head; w != NULL; w = w->next) {
+		s->n_queued++;
+	}
 	queue_move(&s->queued, &s->started);
 	pthread_cond_signal(&s->cond);
 	pthread_mutex_unlock(&s->mu);
@@ -275,6 +319,7 @@ struct store_sync *
 store_sync_new(struct ev_loop *loop)
 {
 	struct store_sync *s = calloc(1, sizeof(*s));
+	pthread_condattr_t attr;
 	sigset_t all;
 	sigset_t old;
 	int err;
@@ -286,8 +331,13 @@ store_sync_new(struct ev_loop *loop)
 	queue_init(&s->started);
 	queue_init(&s->queued);
 	queue_init(&s->done);
+	s->group_waits = STORE_SYNC_GROUP_WAITS;
+	s->group_delay = STORE_SYNC_GROUP_DELAY;
 	pthread_mutex_init(&s->mu, NULL);
-	pthread_cond_init(&s->cond, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->cond, &attr);
+	pthread_condattr_destroy(&attr);
 	ev_async_init(&s->async, on_async);
 	s->async.data = s;
 	ev_async_start(loop, &s->async);
@@ -403,6 +453,15 @@ store_sync_cancel(struct store_sync *s, struct store_sync_wait *w)
 	}
 	pthread_mutex_lock(&s->mu);
 	w->cancelled = true;
+	pthread_mutex_unlock(&s->mu);
+}
+
+void
+store_sync_group(struct store_sync *s, size_t waits, double delay_s)
+{
+	pthread_mutex_lock(&s->mu);
+	s->group_waits = waits;
+	s->group_delay = delay_s;
 	pthread_mutex_unlock(&s->mu);
 }
 

@@ -5,9 +5,9 @@
  * here instead of calling fsync(2) on the loop, where each call stops
  * every other job for a write and a disk cache flush.
  *
- * A round takes the waits started in one turn of the loop, and those
- * started while the thread finished the round before. Few files (one
- * job's):
+ * A round takes the waits started in one turn of the loop, those started
+ * while the thread finished the round before and, in a batch, those of a
+ * short while (STORE_SYNC_GROUP_DELAY). Few files (one job's):
  * each is fsynced, as file_write_atomic would. More: one syncfs(2) per
  * file system they are on, which writes and flushes everything dirty
  * there in one go (a database's files too: the thread waits for that,
@@ -30,6 +30,15 @@ typedef void (*store_sync_fn)(int err, void *arg);
 /* Up to this many files in a round are fsynced one by one. */
 #define STORE_SYNC_EACH_MAX 8
 
+/* In a batch (a round ended less than STORE_SYNC_BUSY seconds ago) a
+ * round waits for STORE_SYNC_GROUP_WAITS waits, or STORE_SYNC_GROUP_DELAY
+ * seconds, whichever comes first; after a quiet spell a wait goes at
+ * once. syncfs costs as much as a few fsyncs: it pays when a round holds
+ * many sets. */
+#define STORE_SYNC_BUSY 1.0
+#define STORE_SYNC_GROUP_WAITS 32
+#define STORE_SYNC_GROUP_DELAY 0.1
+
 /* A barrier served by its own thread; without one (it cannot be started),
  * each wait is synced on the loop when it starts. NULL when out of
  * memory. */
@@ -48,6 +57,9 @@ struct store_sync_wait *store_sync_start(struct store_sync *s, const char *const
 
 /* fn will not be called; the files' sync may still run. */
 void store_sync_cancel(struct store_sync *s, struct store_sync_wait *w);
+
+/* Sets the batch's grouping (the defaults above). */
+void store_sync_group(struct store_sync *s, size_t waits, double delay_s);
 
 struct store_sync_stats {
 	unsigned long rounds; /* rounds run */

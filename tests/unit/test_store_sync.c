@@ -218,6 +218,55 @@ test_free_in_callback(void **state)
 	assert_null(f->sync);
 }
 
+/* In a batch, waits started one turn of the loop apart are gathered
+ * into one round: group_waits of them (the delay, 30 s, never reached). */
+struct spaced {
+	struct fixture *f;
+	ev_timer timer;
+	struct waiter ws[3];
+	int started;
+};
+
+static void
+on_spaced(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct spaced *sp = t->data;
+	const char *paths[] = {sp->f->files[sp->started]};
+
+	(void)revents;
+	sp->ws[sp->started] = (struct waiter){sp->f, sp->started};
+	assert_non_null(store_sync_start(sp->f->sync, paths, 1, on_synced, &sp->ws[sp->started]));
+	if (++sp->started == 3) {
+		ev_timer_stop(loop, t);
+	}
+}
+
+static void
+test_batch_gathered(void **state)
+{
+	struct fixture *f = *state;
+	struct waiter first = {f, 0};
+	const char *paths[] = {f->files[0]};
+	struct spaced sp = {.f = f};
+	struct store_sync_stats st;
+
+	store_sync_group(f->sync, 3, 30.0);
+	/* A round that ends makes the next ones a batch's. */
+	assert_non_null(store_sync_start(f->sync, paths, 1, on_synced, &first));
+	run(f, 1);
+	f->calls = 0;
+	ev_timer_init(&sp.timer, on_spaced, 0.001, 0.001);
+	sp.timer.data = &sp;
+	ev_timer_start(EV_DEFAULT, &sp.timer);
+	run(f, 3);
+	store_sync_stats(f->sync, &st);
+	assert_int_equal(st.rounds, 2);
+	assert_int_equal(st.waits, 4);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(f->order[i], i);
+	}
+}
+
 /* With nothing waiting the barrier does not keep the loop running. */
 static void
 test_idle_loop_ends(void **state)
@@ -236,6 +285,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_many_one_missing, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_free_in_callback, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_batch_gathered, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_idle_loop_ends, setup, teardown),
 	};
 
