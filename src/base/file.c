@@ -267,14 +267,14 @@ write_atomic(const char *path, const void *data, size_t len, mode_t mode, uid_t 
 		goto out;
 	}
 	created = true;
-	if (fill_and_close(fd, data, len, mode, uid, gid, 0) < 0) {
+	if (fill_and_close(fd, data, len, mode, uid, gid, flags & FILE_NO_SYNC) < 0) {
 		goto out;
 	}
 	if (rename(tmp, path) < 0) {
 		goto out;
 	}
 	created = false;
-	if ((flags & FILE_SYNC_LATER) == 0 && file_sync_dir(dir) < 0) {
+	if ((flags & (FILE_SYNC_LATER | FILE_NO_SYNC)) == 0 && file_sync_dir(dir) < 0) {
 		goto out;
 	}
 	ret = 0;

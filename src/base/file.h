@@ -22,6 +22,10 @@ int file_write_atomic(const char *path, const void *data, size_t len, mode_t mod
 #define FILE_SYNC_LATER 1u
 int file_write_atomic_flags(const char *path, const void *data, size_t len, mode_t mode,
                             unsigned flags);
+/* With FILE_NO_SYNC (below) neither the file nor its folder is synced:
+ * after a crash before the caller's own sync the name may hold the old
+ * file, none, or a file whose data never reached the disk. Only for a file
+ * whose loss a reader survives (pending.key: an order placed again). */
 
 /* Creates path, which must not exist (O_EXCL|O_NOFOLLOW), with len bytes
  * and mode, and fsyncs it; the folder is not synced (the caller does, once

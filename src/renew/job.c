@@ -82,6 +82,12 @@ job_save(struct job *job)
 	save_record(job, 0);
 }
 
+void
+job_save_flags(struct job *job, unsigned flags)
+{
+	save_record(job, flags);
+}
+
 /* What the job's end records (policy_record_attempt). */
 static enum policy_attempt
 attempt_of(const struct job *job)
@@ -655,6 +661,7 @@ job_destroy(struct job *job)
 	/* A set written and never switched to is removed. */
 	store_sync_cancel(job->sh->sync, job->set_sync);
 	install_staged_finish(&job->staged);
+	store_sync_cancel(job->sh->sync, job->journal_sync);
 	if (job->batch_entered) {
 		batch_hooks_leave(job->sh->batch, job);
 	}

@@ -88,6 +88,9 @@ struct job {
 	/* The new set written, its sync (store_sync.h) on its way: the
 	 * switch comes when it ends. */
 	struct store_sync_wait *set_sync;
+	/* The order's journal (pending.key, its folder) on its way to the
+	 * disk with others (on_order_url). */
+	struct store_sync_wait *journal_sync;
 	struct install_staged staged;
 	bool deploying; /* this job ran the deploy hook */
 	/* Failed on this host before anything reached the CA (a hook, the
@@ -114,6 +117,8 @@ void job_set_step(struct job *job, bool has_step, enum acme_order_step step);
 /* The order is over, whatever its outcome: nothing to resume. */
 void job_forget_order(struct job *job);
 void job_save(struct job *job);
+/* job_save with state_save_flags's flags (FILE_SYNC_LATER). */
+void job_save_flags(struct job *job, unsigned flags);
 /* Records the outcome, tells the runner; the job is gone after it. */
 void job_complete(struct job *job, enum job_result result);
 void job_fail(struct job *job, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

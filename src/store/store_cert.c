@@ -648,12 +648,19 @@ store_cert_info_finish(struct store_cert_info *info)
 int
 store_cert_pending_save(const char *state_dir, const char *name, EVP_PKEY *key)
 {
+	return store_cert_pending_save_flags(state_dir, name, key, FILE_SYNC_LATER);
+}
+
+int
+store_cert_pending_save_flags(const char *state_dir, const char *name, EVP_PKEY *key,
+                              unsigned flags)
+{
 	char *dir = store_cert_dir(state_dir, name);
 	char *path = store_cert_path(state_dir, name, STORE_CERT_PENDING_KEY);
 	int rc = -1;
 
 	if (dir != NULL && path != NULL && file_mkdirs(dir, 0755) == 0 &&
-	    key_save_flags(key, path, FILE_SYNC_LATER) == 0) {
+	    key_save_flags(key, path, flags) == 0) {
 		rc = 0;
 	}
 	free(dir);

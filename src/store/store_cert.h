@@ -172,6 +172,10 @@ uint64_t store_cert_identities_at(int dirfd, uint64_t *folder, uint64_t *state);
  * key, or NULL when there is none or it is unreadable, logged then), and
  * removed once the order is over (nothing when there is none). */
 int store_cert_pending_save(const char *state_dir, const char *name, EVP_PKEY *key);
+/* The same with file_write_atomic_flags's flags: FILE_NO_SYNC for a
+ * caller that syncs it (and its folder) with others, store_sync.h. */
+int store_cert_pending_save_flags(const char *state_dir, const char *name, EVP_PKEY *key,
+                                  unsigned flags);
 EVP_PKEY *store_cert_pending_load(const char *state_dir, const char *name);
 void store_cert_pending_remove(const char *state_dir, const char *name);
 

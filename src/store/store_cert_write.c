@@ -151,7 +151,12 @@ put_key(const char *dir, const char *vdir, const struct store_cert_set *set,
 		log_error("%s: cannot link it as %s: %s", pending, path, strerror(errno));
 		return -1;
 	}
-	return set->key_access != NULL ? own_linked(path, set->key_access) : 0;
+	if (set->key_access != NULL && own_linked(path, set->key_access) < 0) {
+		return -1;
+	}
+	/* Synced with the set: pending.key's own sync (the order's journal)
+	 * may not have ended. */
+	return note_path(staged, path);
 }
 
 /* vdir was just created and nothing points at it yet: its files are
