@@ -264,14 +264,11 @@ out:
 
 enum install_result
 install_switch(const struct install_request *req, struct install_staged *st, int sync_err,
-               struct store_cert_info *info, char *message, size_t len)
+               char *message, size_t len)
 {
-	char date[LOG_TIME_LEN];
 	struct log_capture cap;
 	int stored;
 
-	memset(info, 0, sizeof(*info));
-	info->version = -1;
 	if (sync_err != 0) {
 		snprintf(message, len,
 		         "%s: cannot install the certificate: %s: fsync: %s; the previous one "
@@ -288,6 +285,25 @@ install_switch(const struct install_request *req, struct install_staged *st, int
 		install_staged_finish(st);
 		return INSTALL_FAILED;
 	}
+	return INSTALL_SWITCHED;
+}
+
+enum install_result
+install_settle(const struct install_request *req, struct install_staged *st, int sync_err,
+               struct store_cert_info *info, char *message, size_t len)
+{
+	char date[LOG_TIME_LEN];
+
+	memset(info, 0, sizeof(*info));
+	info->version = -1;
+	if (sync_err != 0) {
+		/* As a failed write: the switch may not outlast a power loss. */
+		snprintf(message, len, "%s: cannot install the certificate: %s: fsync: %s",
+		         req->name, st->set.dir, strerror(sync_err));
+		install_staged_finish(st);
+		return INSTALL_FAILED;
+	}
+	store_cert_settle(&st->set);
 	*info = st->info;
 	memset(&st->info, 0, sizeof(st->info));
 	log_time(info->not_after, date, sizeof(date));
@@ -303,22 +319,27 @@ install_chain(const struct install_request *req, const char *pem, size_t pem_len
 	struct install_staged st;
 	enum install_result result = install_stage(req, pem, pem_len, &st, message, len);
 	struct log_capture cap;
-	int synced;
+	int err = 0;
 
+	memset(info, 0, sizeof(*info));
+	info->version = -1;
 	if (result != INSTALL_STAGED) {
-		memset(info, 0, sizeof(*info));
-		info->version = -1;
 		return result;
 	}
 	log_capture_begin(&cap);
-	synced = store_cert_staged_sync(&st.set);
+	if (store_cert_staged_sync(&st.set) < 0) {
+		err = -1;
+	}
 	log_capture_end(&cap);
-	if (synced < 0) {
+	if (err < 0) {
 		cannot_install(req, &cap, message, len);
 		install_staged_finish(&st);
-		memset(info, 0, sizeof(*info));
-		info->version = -1;
 		return INSTALL_FAILED;
 	}
-	return install_switch(req, &st, 0, info, message, len);
+	result = install_switch(req, &st, 0, message, len);
+	if (result != INSTALL_SWITCHED) {
+		return result;
+	}
+	return install_settle(req, &st, file_sync_dir(st.set.dir) < 0 ? errno : 0, info, message,
+	                      len);
 }

@@ -17,6 +17,7 @@
 enum install_result {
 	INSTALL_DONE, /* the new set is the installed one */
 	INSTALL_STAGED, /* install_stage: written, to be synced and switched */
+	INSTALL_SWITCHED, /* install_switch: current, to be synced and settled */
 	INSTALL_SAME, /* a resumed order's certificate, already installed */
 	INSTALL_REFUSED, /* the CA's chain failed its checks: nothing changed */
 	INSTALL_FAILED, /* could not be installed here (a full disk): nothing
@@ -63,13 +64,16 @@ enum install_result install_chain(const struct install_request *req, const char 
                                   size_t pem_len, struct store_cert_info *info, char *message,
                                   size_t len);
 
-/* The same in two steps around a group sync (store/store_sync.h): the
- * checks and the new set written, unsynced (INSTALL_STAGED: st->set.paths
- * to sync; any other result as install_chain's, st holding nothing); then,
- * once the sync ended with sync_err (0 or an errno), the switch
- * (INSTALL_DONE, info filled, or INSTALL_FAILED, the set removed). st is
- * finished by install_switch, or by install_staged_finish when the switch
- * will not come (the job ends first). */
+/* The same in three steps around two group syncs (store/store_sync.h):
+ * install_stage checks and writes the new set, unsynced (INSTALL_STAGED:
+ * st->set.paths to sync; any other result as install_chain's, st holding
+ * nothing); once that sync ended with sync_err (0 or an errno),
+ * install_switch makes it current (INSTALL_SWITCHED: st->set.dir to sync;
+ * or INSTALL_FAILED, the set removed, the one before still current); once
+ * that sync ended, install_settle prunes the older sets and says it is
+ * installed (INSTALL_DONE, info filled; INSTALL_FAILED when the folder
+ * could not be synced). st is finished by a failure or install_settle, or
+ * by install_staged_finish when the job ends in between. */
 struct install_staged {
 	struct store_cert_staged set;
 	struct store_cert_info info; /* the new set, once switched to */
@@ -79,6 +83,8 @@ enum install_result install_stage(const struct install_request *req, const char 
                                   size_t pem_len, struct install_staged *st, char *message,
                                   size_t len);
 enum install_result install_switch(const struct install_request *req, struct install_staged *st,
+                                   int sync_err, char *message, size_t len);
+enum install_result install_settle(const struct install_request *req, struct install_staged *st,
                                    int sync_err, struct store_cert_info *info, char *message,
                                    size_t len);
 void install_staged_finish(struct install_staged *st);

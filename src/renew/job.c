@@ -611,7 +611,7 @@ job_stop(struct job *job, void (*stopped)(void *arg), void *arg)
 {
 	int rc;
 
-	if (job->installed || job->deploying || job->set_sync != NULL) {
+	if (job->installed || job->deploying || job->install_sync != NULL) {
 		return 0;
 	}
 	rc = issue_stop(job->issue, stopped, arg);
@@ -659,7 +659,7 @@ job_destroy(struct job *job)
 	challenge_probe_cancel(job->caa_responder, job->probe);
 	EVP_PKEY_free(job->caa_key);
 	/* A set written and never switched to is removed. */
-	store_sync_cancel(job->sh->sync, job->set_sync);
+	store_sync_cancel(job->sh->sync, job->install_sync);
 	install_staged_finish(&job->staged);
 	store_sync_cancel(job->sh->sync, job->journal_sync);
 	if (job->batch_entered) {

@@ -85,9 +85,9 @@ struct job {
 
 	bool renewal; /* a certificate was installed before */
 	bool installed; /* this job installed a new set */
-	/* The new set written, its sync (store_sync.h) on its way: the
-	 * switch comes when it ends. */
-	struct store_sync_wait *set_sync;
+	/* The new set written or switched to, its sync (store_sync.h) on its
+	 * way: the switch, or the record, comes when it ends. */
+	struct store_sync_wait *install_sync;
 	/* The order's journal (pending.key, its folder) on its way to the
 	 * disk with others (on_order_url). */
 	struct store_sync_wait *journal_sync;

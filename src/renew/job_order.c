@@ -142,18 +142,17 @@ install_request_of(struct job *job, EVP_PKEY *key, struct install_request *req)
 	req->key_pending = key != NULL && key == job->pending_key;
 }
 
-/* The new set is durable (or could not be made so): the switch, then the
- * record and the deploy hook. */
+/* The switch is durable: the record and the deploy hook. */
 static void
-on_set_synced(int err, void *arg)
+on_switch_synced(int err, void *arg)
 {
 	struct job *job = arg;
 	struct install_request req;
 	struct store_cert_info info;
 
-	job->set_sync = NULL;
+	job->install_sync = NULL;
 	install_request_of(job, NULL, &req);
-	if (install_switch(&req, &job->staged, err, &info, job->message, sizeof(job->message)) !=
+	if (install_settle(&req, &job->staged, err, &info, job->message, sizeof(job->message)) !=
 	    INSTALL_DONE) {
 		job->install_failed = true;
 		job_complete(job, JOB_FAILED);
@@ -177,9 +176,43 @@ on_set_synced(int err, void *arg)
 	after_install(job);
 }
 
+/* Starts the group sync of paths; fn is called from the loop when it
+ * ends (at once with ENOMEM when it cannot start). */
+static void
+install_wait(struct job *job, const char *const *paths, size_t n, store_sync_fn fn)
+{
+	job->install_sync = store_sync_start(job->sh->sync, paths, n, fn, job);
+	if (job->install_sync == NULL) {
+		fn(ENOMEM, job);
+	}
+}
+
+/* The new set is durable (or could not be made so): the switch, made
+ * durable in turn. */
+static void
+on_set_synced(int err, void *arg)
+{
+	struct job *job = arg;
+	struct install_request req;
+	const char *dir[1];
+
+	job->install_sync = NULL;
+	install_request_of(job, NULL, &req);
+	if (install_switch(&req, &job->staged, err, job->message, sizeof(job->message)) !=
+	    INSTALL_SWITCHED) {
+		job->install_failed = true;
+		job_complete(job, JOB_FAILED);
+		return;
+	}
+	dir[0] = job->staged.set.dir;
+	install_wait(job, dir, 1, on_switch_synced);
+}
+
 /* Checks what the CA issued and writes it as a new set, which the jobs'
  * shared sync makes durable with the others ready at the same time
- * (group commit, store_sync.h) before on_set_synced switches to it. */
+ * (group commit, store_sync.h) before on_set_synced switches to it; the
+ * switch is synced the same way before on_switch_synced records it and
+ * runs the deploy hook. */
 static void
 job_install(struct job *job, const char *pem, size_t pem_len, EVP_PKEY *key)
 {
@@ -209,11 +242,8 @@ job_install(struct job *job, const char *pem, size_t pem_len, EVP_PKEY *key)
 		job_complete(job, JOB_FAILED);
 		return;
 	}
-	job->set_sync = store_sync_start(job->sh->sync, (const char *const *)job->staged.set.paths,
-	                                 job->staged.set.n_paths, on_set_synced, job);
-	if (job->set_sync == NULL) {
-		on_set_synced(ENOMEM, job);
-	}
+	install_wait(job, (const char *const *)job->staged.set.paths, job->staged.set.n_paths,
+	             on_set_synced);
 }
 
 /* --- the order ------------------------------------------------------- */

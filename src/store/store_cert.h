@@ -227,10 +227,18 @@ int store_cert_stage(const char *state_dir, const char *name, const struct store
  * (logged). */
 int store_cert_staged_sync(const struct store_cert_staged *staged);
 
-/* Once staged->paths are durable: makes the new set current (as
- * store_cert_install). Returns 0, or -1 (logged) with the set removed and
- * the one before still current. Either way staged is finished. */
+/* Once staged->paths are durable: makes the new set current (the links
+ * previous, current and the top-level names, as store_cert_install), the
+ * folder not synced. Returns 0, then the caller makes staged->dir durable
+ * and calls store_cert_settle (or store_cert_staged_finish when that sync
+ * fails); or -1 (logged) with staged finished: the set removed when
+ * current did not point at it yet. */
 int store_cert_switch(struct store_cert_staged *staged);
+
+/* Once the switch is durable: the sets older than the new one and the
+ * old current (now previous) are removed, leftovers of crashes too, and
+ * staged is finished. */
+void store_cert_settle(struct store_cert_staged *staged);
 
 /* Removes a staged set that will not be switched to (safe after the
  * switch too) and frees what staged holds. */

@@ -107,38 +107,39 @@ store_cert_switch(struct store_cert_staged *staged)
 {
 	const char *dir = staged->dir;
 	char target[64];
-	int rc = -1;
 
 	if (staged->current >= 0) {
 		snprintf(target, sizeof(target), "v/%ld", staged->current);
 		if (file_symlink_atomic(dir, "previous", target) < 0) {
-			goto out;
+			goto fail;
 		}
 	}
 	snprintf(target, sizeof(target), "v/%ld", staged->next);
 	/* The switch: from here on the new set is the installed one. */
 	if (file_symlink_atomic(dir, "current", target) < 0) {
-		goto out;
+		goto fail;
 	}
 	free(staged->vdir);
 	staged->vdir = NULL;
 	/* On a first install, the four names appear after the switch, never
 	 * dangling; on a renewal they are there already and change with it. */
 	if (store_cert_ensure_links(dir, staged->combined, staged->pkcs12) < 0) {
-		goto out;
+		goto fail;
 	}
-	if (file_sync_dir(dir) < 0) {
-		log_error("%s: fsync: %s", dir, strerror(errno));
-		goto out;
-	}
-	store_cert_remove_leftovers(dir);
+	return 0;
+fail:
+	store_cert_staged_finish(staged);
+	return -1;
+}
+
+void
+store_cert_settle(struct store_cert_staged *staged)
+{
+	store_cert_remove_leftovers(staged->dir);
 	/* What previous pointed at before is dropped now, and with it any set
 	 * a crash left half-written. */
-	store_cert_scan_versions(dir, staged->next, staged->next, staged->current, 1);
-	rc = 0;
-out:
+	store_cert_scan_versions(staged->dir, staged->next, staged->next, staged->current, 1);
 	store_cert_staged_finish(staged);
-	return rc;
 }
 
 int
@@ -153,5 +154,14 @@ store_cert_install(const char *state_dir, const char *name, const struct store_c
 		store_cert_staged_finish(&staged);
 		return -1;
 	}
-	return store_cert_switch(&staged);
+	if (store_cert_switch(&staged) < 0) {
+		return -1;
+	}
+	if (file_sync_dir(staged.dir) < 0) {
+		log_error("%s: fsync: %s", staged.dir, strerror(errno));
+		store_cert_staged_finish(&staged);
+		return -1;
+	}
+	store_cert_settle(&staged);
+	return 0;
 }
