@@ -1,5 +1,6 @@
 #include "renew/install.h"
 
+#include <errno.h>
 #include <openssl/pkcs12.h>
 #include <openssl/x509.h>
 #include <setjmp.h>
@@ -400,6 +401,50 @@ test_install_password_missing(void **state)
 	assert_nothing_installed(f);
 }
 
+/* The three steps a job takes around its group syncs: nothing current
+ * before the switch, a set the job drops is removed, a failed sync
+ * installs nothing, and the set is current once switched. */
+static void
+test_install_steps(void **state)
+{
+	struct fixture *f = *state;
+	struct install_staged st;
+	bool folder_last;
+
+	assert_int_equal(
+	        install_stage(&f->req, f->pem, f->pem_len, &st, f->message, sizeof(f->message)),
+	        INSTALL_STAGED);
+	/* cert, chain, fullchain, the key, then the set's folder. */
+	assert_int_equal(st.set.n_paths, 5);
+	folder_last = strcmp(st.set.paths[4], st.set.vdir) == 0;
+	assert_true(folder_last);
+	assert_nothing_installed(f);
+	install_staged_finish(&st);
+	assert_false(tmpdir_exists(f->dir, "v/1"));
+	assert_nothing_installed(f);
+
+	/* A sync that failed: the set is removed, nothing switched. */
+	assert_int_equal(
+	        install_stage(&f->req, f->pem, f->pem_len, &st, f->message, sizeof(f->message)),
+	        INSTALL_STAGED);
+	assert_int_equal(install_switch(&f->req, &st, EIO, f->message, sizeof(f->message)),
+	                 INSTALL_FAILED);
+	assert_non_null(strstr(f->message, "Input/output error"));
+	assert_nothing_installed(f);
+
+	assert_int_equal(
+	        install_stage(&f->req, f->pem, f->pem_len, &st, f->message, sizeof(f->message)),
+	        INSTALL_STAGED);
+	assert_int_equal(install_switch(&f->req, &st, 0, f->message, sizeof(f->message)),
+	                 INSTALL_SWITCHED);
+	assert_int_equal(store_cert_version(f->state_dir, "www"), st.set.next);
+	assert_true(tmpdir_exists(f->dir, "cert.pem"));
+	assert_int_equal(install_settle(&f->req, &st, 0, &f->info, f->message, sizeof(f->message)),
+	                 INSTALL_DONE);
+	assert_int_equal(f->info.version, store_cert_version(f->state_dir, "www"));
+	assert_true(f->info.present);
+}
+
 int
 main(void)
 {
@@ -415,6 +460,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_resumed_new, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_install_outputs, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_install_password_missing, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_install_steps, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
