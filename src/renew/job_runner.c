@@ -338,6 +338,7 @@ on_finished(struct job *job, const struct job_outcome *outcome, void *arg)
 	name_release(r, job_name(slot->job));
 	slot->named = false;
 	r->active--;
+	store_sync_expect(r->sh.sync, r->active);
 	r->counts[outcome->result]++;
 	if (slot->stopping) {
 		slot->stopping = false;
@@ -413,6 +414,7 @@ job_next(struct job_runner *r)
 		list_append(&r->running, &slot->node);
 		r->waiting--;
 		r->active++;
+		store_sync_expect(r->sh.sync, r->active);
 		job_start(slot->job);
 	}
 	r->starting = false;
@@ -495,6 +497,7 @@ on_job_stopped(void *arg)
 	slot->stopping = false;
 	r->stops_pending--;
 	r->active--;
+	store_sync_expect(r->sh.sync, r->active);
 	slot_free(slot);
 	stop_check(r);
 }

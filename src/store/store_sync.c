@@ -43,8 +43,7 @@ struct store_sync {
 	size_t n_queued; /* waits in queued */
 	size_t group_waits; /* store_sync_group */
 	double group_delay;
-	struct timespec last_end; /* when the last round ended (monotonic) */
-	bool ran; /* a round ended */
+	size_t expected; /* store_sync_expect */
 	struct queue done; /* synced, callbacks due */
 	struct store_sync_stats stats;
 	/* On the loop's thread only: */
@@ -178,34 +177,27 @@ sync_round(struct store_sync_wait *round, struct store_sync_stats *stats)
 	}
 }
 
-static double
-since(const struct timespec *t)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double)(now.tv_sec - t->tv_sec) + (double)(now.tv_nsec - t->tv_nsec) / 1e9;
-}
-
-/* In a batch (a round ended less than STORE_SYNC_BUSY ago) the round
- * waits for group_waits waits or group_delay, whichever comes first:
- * what arrives one by one is synced together. A wait after a quiet spell
- * goes at once. Called and returns with s->mu held. */
+/* While more waits may come (store_sync_expect) the round waits for
+ * them, up to group_waits of them or group_delay, whichever comes first:
+ * what arrives one by one is synced together. A wait nobody else may
+ * join goes at once. Called and returns with s->mu held. */
 static void
 gather(struct store_sync *s)
 {
-	struct timespec deadline;
+	size_t want = s->expected < s->group_waits ? s->expected : s->group_waits;
 	long long ns = (long long)(s->group_delay * 1e9);
+	struct timespec deadline;
 
-	if (!s->ran || since(&s->last_end) >= STORE_SYNC_BUSY) {
+	if (s->n_queued >= want) {
 		return;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	ns += deadline.tv_nsec;
 	deadline.tv_sec += (time_t)(ns / 1000000000LL);
 	deadline.tv_nsec = (long)(ns % 1000000000LL);
-	while (!s->quit && s->n_queued < s->group_waits &&
+	while (!s->quit && s->n_queued < want &&
 	       pthread_cond_timedwait(&s->cond, &s->mu, &deadline) != ETIMEDOUT) {
+		want = s->expected < s->group_waits ? s->expected : s->group_waits;
 	}
 }
 
@@ -234,8 +226,6 @@ worker(void *arg)
 		sync_round(round.head, &stats);
 		pthread_mutex_lock(&s->mu);
 		s->stats = stats;
-		clock_gettime(CLOCK_MONOTONIC, &s->last_end);
-		s->ran = true;
 		queue_move(&s->done, &round);
 		ev_async_send(s->loop, &s->async);
 	}
@@ -333,6 +323,7 @@ store_sync_new(struct ev_loop *loop)
 	queue_init(&s->done);
 	s->group_waits = STORE_SYNC_GROUP_WAITS;
 	s->group_delay = STORE_SYNC_GROUP_DELAY;
+	s->expected = 1;
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -462,6 +453,16 @@ store_sync_group(struct store_sync *s, size_t waits, double delay_s)
 	pthread_mutex_lock(&s->mu);
 	s->group_waits = waits;
 	s->group_delay = delay_s;
+	pthread_mutex_unlock(&s->mu);
+}
+
+void
+store_sync_expect(struct store_sync *s, size_t n)
+{
+	pthread_mutex_lock(&s->mu);
+	s->expected = n;
+	/* Fewer to wait for: a round gathering may be complete. */
+	pthread_cond_signal(&s->cond);
 	pthread_mutex_unlock(&s->mu);
 }
 

@@ -6,8 +6,8 @@
  * every other job for a write and a disk cache flush.
  *
  * A round takes the waits started in one turn of the loop, those started
- * while the thread finished the round before and, in a batch, those of a
- * short while (STORE_SYNC_GROUP_DELAY). Few files (one job's):
+ * while the thread finished the round before and, when more may come,
+ * those of a short while (STORE_SYNC_GROUP_DELAY). Few files (one job's):
  * each is fsynced, as file_write_atomic would. More: one syncfs(2) per
  * file system they are on, which writes and flushes everything dirty
  * there in one go (a database's files too: the thread waits for that,
@@ -30,12 +30,11 @@ typedef void (*store_sync_fn)(int err, void *arg);
 /* Up to this many files in a round are fsynced one by one. */
 #define STORE_SYNC_EACH_MAX 8
 
-/* In a batch (a round ended less than STORE_SYNC_BUSY seconds ago) a
- * round waits for STORE_SYNC_GROUP_WAITS waits, or STORE_SYNC_GROUP_DELAY
- * seconds, whichever comes first; after a quiet spell a wait goes at
- * once. syncfs costs as much as a few fsyncs: it pays when a round holds
- * many sets. */
-#define STORE_SYNC_BUSY 1.0
+/* While more waits may come (store_sync_expect: other jobs at work), a
+ * round waits for them, up to STORE_SYNC_GROUP_WAITS of them or
+ * STORE_SYNC_GROUP_DELAY seconds, whichever comes first; a wait nobody
+ * may join goes at once (one `acmed cert`). syncfs costs as much as a
+ * few fsyncs: it pays when a round holds many sets. */
 #define STORE_SYNC_GROUP_WAITS 32
 #define STORE_SYNC_GROUP_DELAY 0.1
 
@@ -60,6 +59,10 @@ void store_sync_cancel(struct store_sync *s, struct store_sync_wait *w);
 
 /* Sets the batch's grouping (the defaults above). */
 void store_sync_group(struct store_sync *s, size_t waits, double delay_s);
+
+/* Up to n waits may be started soon (the jobs at work; 1 at first): a
+ * round gathers at most that many. */
+void store_sync_expect(struct store_sync *s, size_t n);
 
 struct store_sync_stats {
 	unsigned long rounds; /* rounds run */

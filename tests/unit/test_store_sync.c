@@ -218,8 +218,9 @@ test_free_in_callback(void **state)
 	assert_null(f->sync);
 }
 
-/* In a batch, waits started one turn of the loop apart are gathered
- * into one round: group_waits of them (the delay, 30 s, never reached). */
+/* While others may come, waits started one turn of the loop apart are
+ * gathered into one round: group_waits of them (the delay, 30 s, never
+ * reached). */
 struct spaced {
 	struct fixture *f;
 	ev_timer timer;
@@ -245,26 +246,41 @@ static void
 test_batch_gathered(void **state)
 {
 	struct fixture *f = *state;
-	struct waiter first = {f, 0};
-	const char *paths[] = {f->files[0]};
 	struct spaced sp = {.f = f};
 	struct store_sync_stats st;
 
 	store_sync_group(f->sync, 3, 30.0);
-	/* A round that ends makes the next ones a batch's. */
-	assert_non_null(store_sync_start(f->sync, paths, 1, on_synced, &first));
-	run(f, 1);
-	f->calls = 0;
+	store_sync_expect(f->sync, 10);
 	ev_timer_init(&sp.timer, on_spaced, 0.001, 0.001);
 	sp.timer.data = &sp;
 	ev_timer_start(EV_DEFAULT, &sp.timer);
 	run(f, 3);
 	store_sync_stats(f->sync, &st);
-	assert_int_equal(st.rounds, 2);
-	assert_int_equal(st.waits, 4);
+	assert_int_equal(st.rounds, 1);
+	assert_int_equal(st.waits, 3);
 	for (int i = 0; i < 3; i++) {
 		assert_int_equal(f->order[i], i);
 	}
+}
+
+/* A wait nobody else may join (one job at work) is not held for the
+ * others: its callback comes long before the 30 s a round may gather. */
+static void
+test_alone_not_held(void **state)
+{
+	struct fixture *f = *state;
+	struct waiter w = {f, 0};
+	const char *paths[] = {f->files[0]};
+	double start;
+
+	store_sync_group(f->sync, 32, 30.0);
+	store_sync_expect(f->sync, 1);
+	ev_now_update(EV_DEFAULT);
+	start = ev_now(EV_DEFAULT);
+	assert_non_null(store_sync_start(f->sync, paths, 1, on_synced, &w));
+	run(f, 1);
+	ev_now_update(EV_DEFAULT);
+	assert_true(ev_now(EV_DEFAULT) - start < 20.0);
 }
 
 /* With nothing waiting the barrier does not keep the loop running. */
@@ -286,6 +302,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_free_in_callback, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_batch_gathered, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_alone_not_held, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_idle_loop_ends, setup, teardown),
 	};
 
