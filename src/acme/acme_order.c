@@ -339,7 +339,12 @@ take_order(struct acme_order_run *o, const struct acme_reply *reply, const char 
 	}
 	log_debug("%s: order %s", o->p.name, o->url);
 	if (o->p.on_url != NULL && !o->resuming) {
-		o->p.on_url(o->url, o->arg);
+		char why[512] = "";
+
+		if (o->p.on_url(o->url, o->arg, why, sizeof(why)) < 0) {
+			acme_order_fail(o, ACME_ORDER_FAILED, "%s", why);
+			goto out;
+		}
 	}
 	if (order.status != ACME_STATUS_PENDING || order.n_authorizations == 0) {
 		acme_order_final_handle(o, &order, reply->retry_after);

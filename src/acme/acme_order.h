@@ -51,8 +51,12 @@ enum acme_order_step {
 };
 
 /* The order's URL, once the CA created it: for the caller to persist so
- * that a restart can resume the order (see resume_url). */
-typedef void (*acme_order_url_fn)(const char *url, void *arg);
+ * that a restart can resume the order (see resume_url). Returns 0 to go
+ * on, or -1 with why (len bytes) set when it could not be kept: the order
+ * goes no further (no challenge presented, nothing finalized: the CA
+ * issues nothing that could not be resumed) and done comes with
+ * ACME_ORDER_FAILED and why. */
+typedef int (*acme_order_url_fn)(const char *url, void *arg, char *why, size_t len);
 
 struct acme_order_params {
 	const char *name; /* the certificate's name, for messages and hooks */

@@ -153,14 +153,12 @@ on_step(enum acme_order_step step, void *arg)
 	}
 }
 
-static void
-on_url(const char *url, void *arg)
+static int
+on_url(const char *url, void *arg, char *why, size_t len)
 {
 	struct issue *is = arg;
 
-	if (is->req.on_url != NULL) {
-		is->req.on_url(url, is->key, is->req.arg);
-	}
+	return is->req.on_url != NULL ? is->req.on_url(url, is->key, is->req.arg, why, len) : 0;
 }
 
 /* Holds the gate: fails for the CA's silence just seen. */

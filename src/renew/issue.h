@@ -68,8 +68,9 @@ struct issue_request {
 	struct challenge *responder;
 	const char *resume_url; /* an earlier run's order to go on with, or NULL */
 	EVP_PKEY *key; /* taken over: the resumed order's or the key to reuse; NULL: new */
-	/* The CA made the order: its URL and key, for a restart to resume. */
-	void (*on_url)(const char *url, EVP_PKEY *key, void *arg);
+	/* The CA made the order: its URL and key, for a restart to resume;
+	 * as acme_order_url_fn, -1 (why set) ends the order here. */
+	int (*on_url)(const char *url, EVP_PKEY *key, void *arg, char *why, size_t len);
 	void (*on_step)(enum acme_order_step step, void *arg);
 	/* Called once; the callee may destroy the issue. */
 	void (*done)(const struct issue_result *result, void *arg);

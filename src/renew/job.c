@@ -63,7 +63,7 @@ job_forget_order(struct job *job)
 	job->dirty = true;
 }
 
-static void
+static int
 save_record(struct job *job, unsigned flags)
 {
 	struct state *st = &job->view.st;
@@ -71,9 +71,11 @@ save_record(struct job *job, unsigned flags)
 	/* The set this record speaks of: a higher one found later was
 	 * switched to by a job that did not live to record it. */
 	st->version = job->view.info.version >= 0 ? job->view.info.version : 0;
-	if (state_save_flags(job->dir, job->name, st, flags) == 0) {
-		job->dirty = false;
+	if (state_save_flags(job->dir, job->name, st, flags) < 0) {
+		return -1;
 	}
+	job->dirty = false;
+	return 0;
 }
 
 void
@@ -82,10 +84,10 @@ job_save(struct job *job)
 	save_record(job, 0);
 }
 
-void
+int
 job_save_flags(struct job *job, unsigned flags)
 {
-	save_record(job, flags);
+	return save_record(job, flags);
 }
 
 /* What the job's end records (policy_record_attempt). */

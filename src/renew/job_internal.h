@@ -117,8 +117,9 @@ void job_set_step(struct job *job, bool has_step, enum acme_order_step step);
 /* The order is over, whatever its outcome: nothing to resume. */
 void job_forget_order(struct job *job);
 void job_save(struct job *job);
-/* job_save with state_save_flags's flags (FILE_SYNC_LATER). */
-void job_save_flags(struct job *job, unsigned flags);
+/* job_save with state_save_flags's flags (FILE_SYNC_LATER): 0, or -1
+ * (logged) when state.json could not be written. */
+int job_save_flags(struct job *job, unsigned flags);
 /* Records the outcome, tells the runner; the job is gone after it. */
 void job_complete(struct job *job, enum job_result result);
 void job_fail(struct job *job, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -450,50 +450,64 @@ on_journal_synced(int err, void *arg)
  * switched to (its rounds run in order). A power loss before then loses
  * at most the order, placed again by the next run (a pending.key that
  * cannot be read is no order to resume). */
-static void
-on_order_url(const char *url, EVP_PKEY *key, void *arg)
+static int
+on_order_url(const char *url, EVP_PKEY *key, void *arg, char *why, size_t len)
 {
 	struct job *job = arg;
+	struct log_capture cap;
 	char *path;
+	bool kept;
 
 	job->pending_key = NULL;
-	if (store_cert_pending_save_flags(job->sh->state_dir, job->name, key, FILE_NO_SYNC) == 0) {
-		job->pending_key = key;
-		if (state_set(&job->view.st.order_url, url) < 0) {
-			log_error("%s: out of memory", job->name);
-		}
-		job_save_flags(job, FILE_SYNC_LATER);
-		path = store_cert_path(job->sh->state_dir, job->name, STORE_CERT_PENDING_KEY);
-		/* An earlier order's wait (a failover) may have begun its round
-		 * before these writes: a new one covers both. */
-		store_sync_cancel(job->sh->sync, job->journal_sync);
-		job->journal_sync = NULL;
-		if (path != NULL) {
-			const char *paths[] = {path, job->dir};
-
-			job->journal_sync =
-			        store_sync_start(job->sh->sync, paths, 2, on_journal_synced, job);
-		}
-		if (job->journal_sync == NULL) {
-			/* Out of memory: synced here and now. */
-			if (path == NULL || file_sync_path(path) < 0 ||
-			    file_sync_dir(job->dir) < 0) {
-				on_journal_synced(path == NULL ? ENOMEM : errno, job);
-			}
-		}
-		free(path);
+	log_capture_begin(&cap);
+	cap.quiet = true;
+	kept = store_cert_pending_save_flags(job->sh->state_dir, job->name, key, FILE_NO_SYNC) ==
+	               0 &&
+	       state_set(&job->view.st.order_url, url) == 0 &&
+	       job_save_flags(job, FILE_SYNC_LATER) == 0;
+	log_capture_end(&cap);
+	if (!kept) {
+		/* Validated and finalized, the order would give a certificate
+		 * whose key or order no restart could find: a full disk would
+		 * make the CA issue one certificate after another for
+		 * nothing. It reached the CA: the failure's backoff holds
+		 * the next attempts, as any other's. */
+		snprintf(why, len,
+		         "%s: the order's journal cannot be written (%.300s): the order is left "
+		         "at the CA unvalidated, nothing issued",
+		         job->name, cap.first[0] != '\0' ? cap.first : "out of memory");
+		return -1;
 	}
+	job->pending_key = key;
+	path = store_cert_path(job->sh->state_dir, job->name, STORE_CERT_PENDING_KEY);
+	/* An earlier order's wait (a failover) may have begun its round
+	 * before these writes: a new one covers both. */
+	store_sync_cancel(job->sh->sync, job->journal_sync);
+	job->journal_sync = NULL;
+	if (path != NULL) {
+		const char *paths[] = {path, job->dir};
+
+		job->journal_sync =
+		        store_sync_start(job->sh->sync, paths, 2, on_journal_synced, job);
+	}
+	if (job->journal_sync == NULL &&
+	    (path == NULL || file_sync_path(path) < 0 || file_sync_dir(job->dir) < 0)) {
+		/* Out of memory: synced here and now. */
+		on_journal_synced(path == NULL ? ENOMEM : errno, job);
+	}
+	free(path);
 	if (job->sh->cluster != NULL) {
 		/* Kept in the store too: another node resumes it if this one
 		 * dies holding the lease. */
-		size_t len = 0;
-		char *pem = key_to_pem(key, &len);
+		size_t pem_len = 0;
+		char *pem = key_to_pem(key, &pem_len);
 
 		if (pem != NULL) {
 			fleet_job_order(&job->fleet, url, pem);
-			key_pem_free(pem, len);
+			key_pem_free(pem, pem_len);
 		}
 	}
+	return 0;
 }
 
 /* An order left by an earlier run with its key: resumed when both are

@@ -754,6 +754,58 @@ t_full()
 	umount "$m"
 }
 
+# A state folder that fills in the middle of a batch: a certificate whose
+# order's journal cannot be written stops before its challenge (the CA
+# issues nothing for it); one issued and not installable is kept for the
+# next run, which resumes it. Freed, a second run installs the rest: one
+# certificate issued at the CA for each, never a second.
+t_full_midway()
+{
+	local m=$T/fullmid n=100 i avail issued_before issued p
+	local -a OPTS
+
+	if ((EUID != 0)); then
+		fail "needs root to mount a small tmpfs"
+		return
+	fi
+	mkdir -p "$m"
+	if ! mount -t tmpfs -o size=8m tmpfs "$m"; then
+		fail "cannot mount a tmpfs on $m"
+		return
+	fi
+	conf "$m/c" mid1.example mid1.example
+	for ((i = 2; i <= n; i++)); do
+		printf '[cert mid%d.example]\ndomains = mid%d.example\n' "$i" "$i"
+	done >>"$m/c/acmed.conf"
+	# The conf and the control socket stay beside it; the state folder
+	# gets 1.4 MB: the checks before ordering pass (1 MiB), the batch
+	# (about 20 KB a certificate) fills it midway.
+	sed -i "s|^state-dir = .*|state-dir = $m/state|" "$m/c/acmed.conf"
+	avail=$(df --output=avail -k "$m" | tail -n 1)
+	dd if=/dev/zero of="$m/filler" bs=1k count=$((avail - 1400)) 2>/dev/null
+	issued_before=$(grep -c 'Issued certificate serial' "$PEBBLE_WORKDIR/pebble.log")
+	run_t 120 renew -c "$m/c/acmed.conf"
+	if ((RC == 0)); then
+		fail "renew of $n certificates into 1.4 MB exited 0 (did it not fill?)"
+	fi
+	expect_stderr_matches "space"
+	rm -f "$m/filler"
+	run_t 120 renew -c "$m/c/acmed.conf"
+	expect_status 0
+	issued=$(($(grep -c 'Issued certificate serial' "$PEBBLE_WORKDIR/pebble.log") - issued_before))
+	if ((issued != n)); then
+		fail "$issued certificates issued at the CA for $n, want $n (one each)"
+	fi
+	for ((i = 1; i <= n; i++)); do
+		p=$(set_problem "$m/state/certs/mid$i.example")
+		if [[ -n $p ]]; then
+			fail "mid$i.example: $p"
+			break
+		fi
+	done
+	umount "$m"
+}
+
 # ---- main ----
 
 if ! pebble_start '"certificateValidityPeriod": 3600'; then
@@ -792,5 +844,6 @@ case_ "names: whitespace and dropped names refused, nothing ordered; adding said
 case_ "a broken installed set or another CA is due, and status says why" t_broken_and_other_ca
 case_ "read-only state folder: nothing reaches the CA" t_read_only
 case_ "full state folder: nothing reaches the CA, the installed set stays" t_full
+case_ "a state folder that fills midway: nothing issued twice, the rest installed when freed" t_full_midway
 case_ "the CA down: nothing due exits 0, a due one backs off (exit 1 while held)" t_ca_down
 lib_finish

@@ -62,6 +62,7 @@ struct run {
 	enum acme_order_step steps[8];
 	size_t n_steps;
 	char order_url[256];
+	bool url_refused; /* on_url says the journal cannot be written */
 };
 
 static int
@@ -130,12 +131,17 @@ on_step(enum acme_order_step step, void *arg)
 	r->steps[r->n_steps++] = step;
 }
 
-static void
-on_url(const char *url, void *arg)
+static int
+on_url(const char *url, void *arg, char *why, size_t len)
 {
 	struct run *r = arg;
 
 	snprintf(r->order_url, sizeof(r->order_url), "%s", url);
+	if (r->url_refused) {
+		snprintf(why, len, "www: the journal cannot be written");
+		return -1;
+	}
+	return 0;
 }
 
 /* Starts the order and runs the loop until it is done. */
@@ -576,6 +582,25 @@ test_stop_while_polling(void **state)
 	assert_int_equal(fake_ca_count(&r->ca, "POST", FINALIZE_URL), 0);
 }
 
+/* The caller cannot keep the order's URL (a full disk): the order goes
+ * no further than newOrder, nothing presented, fetched or finalized. */
+static void
+test_url_refused(void **state)
+{
+	struct run *r = *state;
+
+	r->url_refused = true;
+	queue_new_order(r, ORDER("pending", ""));
+	fake_ca_json(&r->ca, AUTHZ_URL, 200, AUTHZ("a.test", "pending", CHALL_URL, "tok_1"));
+	order(r);
+	assert_int_equal(r->rc, ACME_ORDER_FAILED);
+	assert_string_equal(r->message, "www: the journal cannot be written");
+	assert_string_equal(r->order_url, ORDER_URL);
+	assert_int_equal(r->ca.responder.presented, 0);
+	assert_int_equal(fake_ca_count(&r->ca, "POST", AUTHZ_URL), 0);
+	assert_int_equal(fake_ca_count(&r->ca, "POST", FINALIZE_URL), 0);
+}
+
 /* Stopped before newOrder is answered: the order the CA made is given
  * out (the next run resumes it), nothing is presented or fetched. */
 static void
@@ -889,6 +914,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_bad_nonce, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_withdrawn_on_failure, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_stop_while_polling, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_url_refused, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_stop_before_the_order, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_withdrawn_when_present_fails, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),

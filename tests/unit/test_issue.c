@@ -158,8 +158,8 @@ on_done(const struct issue_result *r, void *arg)
 	}
 }
 
-static void
-on_url(const char *url, EVP_PKEY *key, void *arg)
+static int
+on_url(const char *url, EVP_PKEY *key, void *arg, char *why, size_t len)
 {
 	struct outcome *o = arg;
 
@@ -169,6 +169,9 @@ on_url(const char *url, EVP_PKEY *key, void *arg)
 	o->url_key = key;
 	assert_non_null(key);
 	assert_int_equal(EVP_PKEY_up_ref(key), 1);
+	(void)why;
+	(void)len;
+	return 0;
 }
 
 static void
