@@ -168,14 +168,22 @@ describe(const struct install_request *req, const struct cert_brief *leaf, long 
 	return 0;
 }
 
+/* What a failed install leaves: the set installed before, if any. */
+static const char *
+what_stays(const struct install_request *req)
+{
+	return store_cert_version(req->state_dir, req->name) >= 0 ? "the previous one stays"
+	                                                          : "nothing is installed";
+}
+
 /* "cannot install" in message, with the first error the store logged. */
 static void
 cannot_install(const struct install_request *req, const struct log_capture *cap, char *message,
                size_t len)
 {
 	/* Kept in state.json: the reason, not a pointer to the log. */
-	snprintf(message, len, "%s: cannot install the certificate: %.400s; the previous one stays",
-	         req->name, cap->first[0] != '\0' ? cap->first : "write failed");
+	snprintf(message, len, "%s: cannot install the certificate: %.400s; %s", req->name,
+	         cap->first[0] != '\0' ? cap->first : "write failed", what_stays(req));
 }
 
 void
@@ -270,10 +278,8 @@ install_switch(const struct install_request *req, struct install_staged *st, int
 	int stored;
 
 	if (sync_err != 0) {
-		snprintf(message, len,
-		         "%s: cannot install the certificate: %s: fsync: %s; the previous one "
-		         "stays",
-		         req->name, st->set.vdir, strerror(sync_err));
+		snprintf(message, len, "%s: cannot install the certificate: %s: fsync: %s; %s",
+		         req->name, st->set.vdir, strerror(sync_err), what_stays(req));
 		install_staged_finish(st);
 		return INSTALL_FAILED;
 	}
