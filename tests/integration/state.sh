@@ -719,21 +719,28 @@ t_read_only()
 	fi
 }
 
+# small_tmpfs DIR SIZE: a tmpfs of SIZE mounted on DIR (made); 1, said,
+# when it cannot be (not root).
+small_tmpfs()
+{
+	if ((EUID != 0)); then
+		fail "needs root to mount a small tmpfs"
+		return 1
+	fi
+	mkdir -p "$1"
+	if ! mount -t tmpfs -o "size=$2" tmpfs "$1"; then
+		fail "cannot mount a tmpfs on $1"
+		return 1
+	fi
+}
+
 # A full state folder: nothing reaches the CA, the installed set stays.
 t_full()
 {
 	local m=$T/full s before
 	local -a OPTS
 
-	if ((EUID != 0)); then
-		fail "needs root to mount a small tmpfs"
-		return
-	fi
-	mkdir -p "$m"
-	if ! mount -t tmpfs -o size=4m tmpfs "$m"; then
-		fail "cannot mount a tmpfs on $m"
-		return
-	fi
+	small_tmpfs "$m" 4m || return
 	s=$m/state
 	opts "$s"
 	run cert "${OPTS[@]}" --webroot "$W" --agree-tos full.example
@@ -762,17 +769,8 @@ t_full()
 t_full_midway()
 {
 	local m=$T/fullmid n=100 i avail issued_before issued p
-	local -a OPTS
 
-	if ((EUID != 0)); then
-		fail "needs root to mount a small tmpfs"
-		return
-	fi
-	mkdir -p "$m"
-	if ! mount -t tmpfs -o size=8m tmpfs "$m"; then
-		fail "cannot mount a tmpfs on $m"
-		return
-	fi
+	small_tmpfs "$m" 8m || return
 	conf "$m/c" mid1.example mid1.example
 	for ((i = 2; i <= n; i++)); do
 		printf '[cert mid%d.example]\ndomains = mid%d.example\n' "$i" "$i"
