@@ -20,6 +20,33 @@
 #include "crypto/key.h"
 #include "pki.h"
 
+/* Two keys of every type, made once: an RSA 4096 key takes a minute to
+ * make under valgrind, and no case needs a key of its own. */
+static EVP_PKEY *keys[KEY_TYPE__MAX][2];
+
+static int
+make_keys(void **state)
+{
+	for (int t = 0; t < KEY_TYPE__MAX; t++) {
+		for (int i = 0; i < 2; i++) {
+			keys[t][i] = key_generate((enum key_type)t);
+			if (keys[t][i] == NULL)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+free_keys(void **state)
+{
+	for (int t = 0; t < KEY_TYPE__MAX; t++) {
+		for (int i = 0; i < 2; i++)
+			EVP_PKEY_free(keys[t][i]);
+	}
+	return 0;
+}
+
 static struct cert_brief *
 brief_of(X509 *x)
 {
@@ -86,13 +113,8 @@ same_facts(EVP_PKEY *key, const char *san)
 static void
 test_facts_each_key_type(void **state)
 {
-	for (int t = 0; t < KEY_TYPE__MAX; t++) {
-		EVP_PKEY *key = key_generate((enum key_type)t);
-
-		assert_non_null(key);
-		same_facts(key, "DNS:a.example,DNS:b.example,IP:192.0.2.7");
-		EVP_PKEY_free(key);
-	}
+	for (int t = 0; t < KEY_TYPE__MAX; t++)
+		same_facts(keys[t][0], "DNS:a.example,DNS:b.example,IP:192.0.2.7");
 }
 
 static void
@@ -127,8 +149,8 @@ test_key_is(void **state)
 
 	pki_init(&ca);
 	for (int t = 0; t < KEY_TYPE__MAX; t++) {
-		EVP_PKEY *key = key_generate((enum key_type)t);
-		EVP_PKEY *other = key_generate((enum key_type)t);
+		EVP_PKEY *key = keys[t][0];
+		EVP_PKEY *other = keys[t][1];
 		X509 *leaf = pki_cert(key, "leaf", ca.cert, ca.key, "DNS:a.example", now,
 		                      now + PKI_DAY, false);
 		struct cert_brief *b = brief_of(leaf);
@@ -144,8 +166,6 @@ test_key_is(void **state)
 		key_pem_free(opem, olen);
 		cert_brief_free(b);
 		X509_free(leaf);
-		EVP_PKEY_free(other);
-		EVP_PKEY_free(key);
 	}
 	pki_finish(&ca);
 }
@@ -296,9 +316,9 @@ test_key_eq(void **state)
 
 	pki_init(&ca);
 	for (int t = 0; t < KEY_TYPE__MAX; t++) {
-		EVP_PKEY *key = key_generate((enum key_type)t);
-		EVP_PKEY *other = key_generate((enum key_type)t);
-		EVP_PKEY *another = key_generate((enum key_type)((t + 1) % KEY_TYPE__MAX));
+		EVP_PKEY *key = keys[t][0];
+		EVP_PKEY *other = keys[t][1];
+		EVP_PKEY *another = keys[(t + 1) % KEY_TYPE__MAX][0];
 		X509 *leaf = pki_cert(key, "leaf", ca.cert, ca.key, "DNS:a.example", now,
 		                      now + PKI_DAY, false);
 		struct cert_brief *b = brief_of(leaf);
@@ -316,9 +336,6 @@ test_key_eq(void **state)
 		key_pem_free(pem, len);
 		cert_brief_free(b);
 		X509_free(leaf);
-		EVP_PKEY_free(another);
-		EVP_PKEY_free(other);
-		EVP_PKEY_free(key);
 	}
 	pki_finish(&ca);
 }
@@ -369,7 +386,7 @@ test_signed_by(void **state)
 {
 	struct pki ca, other;
 	EVP_PKEY *key = pki_key();
-	EVP_PKEY *rsa = key_generate(KEY_TYPE_RSA_2048);
+	EVP_PKEY *rsa = keys[KEY_TYPE_RSA_2048][0];
 	time_t now = time(NULL);
 	X509 *leaf, *rsa_ca, *rsa_leaf;
 	struct cert_brief *b, *rb, *bent;
@@ -408,7 +425,6 @@ test_signed_by(void **state)
 	X509_free(rsa_ca);
 	cert_brief_free(b);
 	X509_free(leaf);
-	EVP_PKEY_free(rsa);
 	EVP_PKEY_free(key);
 	pki_finish(&other);
 	pki_finish(&ca);
@@ -430,5 +446,5 @@ main(void)
 	        cmocka_unit_test(test_signed_by),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, make_keys, free_keys);
 }
