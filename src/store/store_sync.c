@@ -39,6 +39,7 @@ struct store_sync {
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
 	bool quit;
+	enum { WORKER_IDLE, WORKER_GATHERING, WORKER_SYNCING } worker; /* what it does */
 	struct queue queued; /* started, for the next round */
 	size_t n_queued; /* waits in queued */
 	size_t group_waits; /* store_sync_group */
@@ -177,6 +178,29 @@ sync_round(struct store_sync_wait *round, struct store_sync_stats *stats)
 	}
 }
 
+/* Whether the waits queued make a whole round: as many as may come
+ * (store_sync_expect), at most group_waits. With s->mu held. */
+static bool
+round_full(const struct store_sync *s)
+{
+	size_t want = s->expected < s->group_waits ? s->expected : s->group_waits;
+
+	return s->n_queued >= want;
+}
+
+/* Wakes the worker only when it has something to do: waits queued while
+ * it is idle, or a round it gathers now full. Each needless wake is a
+ * switch to the thread and back, a thousand certificates' worth of them
+ * in a batch. With s->mu held. */
+static void
+wake_worker(struct store_sync *s)
+{
+	if (s->quit || (s->worker == WORKER_IDLE && s->queued.head != NULL) ||
+	    (s->worker == WORKER_GATHERING && round_full(s))) {
+		pthread_cond_signal(&s->cond);
+	}
+}
+
 /* While more waits may come (store_sync_expect) the round waits for
  * them, up to group_waits of them or group_delay, whichever comes first:
  * what arrives one by one is synced together. A wait nobody else may
@@ -184,20 +208,19 @@ sync_round(struct store_sync_wait *round, struct store_sync_stats *stats)
 static void
 gather(struct store_sync *s)
 {
-	size_t want = s->expected < s->group_waits ? s->expected : s->group_waits;
 	long long ns = (long long)(s->group_delay * 1e9);
 	struct timespec deadline;
 
-	if (s->n_queued >= want) {
+	if (round_full(s)) {
 		return;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	ns += deadline.tv_nsec;
 	deadline.tv_sec += (time_t)(ns / 1000000000LL);
 	deadline.tv_nsec = (long)(ns % 1000000000LL);
-	while (!s->quit && s->n_queued < want &&
+	s->worker = WORKER_GATHERING;
+	while (!s->quit && !round_full(s) &&
 	       pthread_cond_timedwait(&s->cond, &s->mu, &deadline) != ETIMEDOUT) {
-		want = s->expected < s->group_waits ? s->expected : s->group_waits;
 	}
 }
 
@@ -211,6 +234,7 @@ worker(void *arg)
 		struct queue round;
 		struct store_sync_stats stats;
 
+		s->worker = WORKER_IDLE;
 		while (!s->quit && s->queued.head == NULL) {
 			pthread_cond_wait(&s->cond, &s->mu);
 		}
@@ -218,6 +242,7 @@ worker(void *arg)
 			break;
 		}
 		gather(s);
+		s->worker = WORKER_SYNCING;
 		queue_init(&round);
 		queue_move(&round, &s->queued);
 		s->n_queued = 0;
@@ -301,7 +326,7 @@ on_prepare(struct ev_loop *loop, ev_prepare *p, int revents)
 		s->n_queued++;
 	}
 	queue_move(&s->queued, &s->started);
-	pthread_cond_signal(&s->cond);
+	wake_worker(s);
 	pthread_mutex_unlock(&s->mu);
 }
 
@@ -462,7 +487,7 @@ store_sync_expect(struct store_sync *s, size_t n)
 	pthread_mutex_lock(&s->mu);
 	s->expected = n;
 	/* Fewer to wait for: a round gathering may be complete. */
-	pthread_cond_signal(&s->cond);
+	wake_worker(s);
 	pthread_mutex_unlock(&s->mu);
 }
 
