@@ -240,54 +240,84 @@ file_write_atomic_as(const char *path, const void *data, size_t len, mode_t mode
 	return write_atomic(path, data, len, mode, uid, gid, 0);
 }
 
+/* The temp file beside path with data in it (synced unless FILE_NO_SYNC),
+ * not renamed: its name in tmp (tmplen bytes, PATH_MAX will do), its folder
+ * in dir. Returns 0, or -1 with errno set and nothing left. */
 static int
-write_atomic(const char *path, const void *data, size_t len, mode_t mode, uid_t uid, gid_t gid,
-             unsigned flags)
+write_temp(const char *path, const void *data, size_t len, mode_t mode, uid_t uid, gid_t gid,
+           unsigned flags, char *dir, size_t dirlen, char *tmp, size_t tmplen)
 {
-	char dir[PATH_MAX];
-	char tmp[PATH_MAX];
 	const char *base;
-	bool created = false;
-	int fd = -1;
+	int fd;
 	int err;
-	int ret = -1;
 
-	if (split_path(path, dir, sizeof(dir), &base) < 0) {
-		goto out;
+	if (split_path(path, dir, dirlen, &base) < 0) {
+		return -1;
 	}
 	if (base == NULL) {
 		base = path;
 	}
 	if (*base == '\0' || strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
 		errno = EISDIR;
-		goto out;
+		return -1;
 	}
-	fd = create_temp(dir, base, mode, tmp, sizeof(tmp));
+	fd = create_temp(dir, base, mode, tmp, tmplen);
 	if (fd < 0) {
-		goto out;
+		return -1;
 	}
-	created = true;
 	if (fill_and_close(fd, data, len, mode, uid, gid, flags & FILE_NO_SYNC) < 0) {
-		goto out;
+		err = errno;
+		unlink(tmp);
+		errno = err;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+write_atomic(const char *path, const void *data, size_t len, mode_t mode, uid_t uid, gid_t gid,
+             unsigned flags)
+{
+	char dir[PATH_MAX];
+	char tmp[PATH_MAX];
+	int err;
+
+	if (write_temp(path, data, len, mode, uid, gid, flags, dir, sizeof(dir), tmp, sizeof(tmp)) <
+	    0) {
+		goto fail;
 	}
 	if (rename(tmp, path) < 0) {
-		goto out;
-	}
-	created = false;
-	if ((flags & (FILE_SYNC_LATER | FILE_NO_SYNC)) == 0 && file_sync_dir(dir) < 0) {
-		goto out;
-	}
-	ret = 0;
-out:
-	if (ret < 0) {
 		err = errno;
-		if (created) {
-			unlink(tmp);
-		}
+		unlink(tmp);
+		errno = err;
+		goto fail;
+	}
+	if ((flags & (FILE_SYNC_LATER | FILE_NO_SYNC)) == 0 && file_sync_dir(dir) < 0) {
+		goto fail;
+	}
+	return 0;
+fail:
+	err = errno;
+	log_error("%s: write: %s", path, strerror(err));
+	errno = err;
+	return -1;
+}
+
+int
+file_write_temp(const char *path, const void *data, size_t len, mode_t mode, char *tmp,
+                size_t tmplen)
+{
+	char dir[PATH_MAX];
+	int err;
+
+	if (write_temp(path, data, len, mode, (uid_t)-1, (gid_t)-1, FILE_NO_SYNC, dir, sizeof(dir),
+	               tmp, tmplen) < 0) {
+		err = errno;
 		log_error("%s: write: %s", path, strerror(err));
 		errno = err;
+		return -1;
 	}
-	return ret;
+	return 0;
 }
 
 int

@@ -27,6 +27,16 @@ int file_write_atomic_flags(const char *path, const void *data, size_t len, mode
  * file, none, or a file whose data never reached the disk. Only for a file
  * whose loss a reader survives (pending.key: an order placed again). */
 
+/* The first half of file_write_atomic_flags with FILE_NO_SYNC, for a
+ * caller that makes the file durable together with others
+ * (store/store_sync.h) before it takes path's place: a temp file beside
+ * path (its name in tmp, tmplen bytes: PATH_MAX will do) holds the data,
+ * nothing synced, nothing renamed. The caller renames it over path once it
+ * is durable, or removes it. Returns 0, or -1 (logged with path and the
+ * reason) with nothing left. */
+int file_write_temp(const char *path, const void *data, size_t len, mode_t mode, char *tmp,
+                    size_t tmplen);
+
 /* Creates path, which must not exist (O_EXCL|O_NOFOLLOW), with len bytes
  * and mode, and fsyncs it; the folder is not synced (the caller does, once
  * for all it wrote there). For a folder no reader looks into yet, where a

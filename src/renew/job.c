@@ -50,45 +50,7 @@ job_set_state(struct job *job, const char *state)
 	job->since = time(NULL);
 }
 
-/* --- the record ------------------------------------------------------ */
-
-/* The order is over, whatever its outcome: nothing to resume. */
-void
-job_forget_order(struct job *job)
-{
-	store_cert_pending_remove(job->sh->state_dir, job->name);
-	job->pending_key = NULL;
-	free(job->view.st.order_url);
-	job->view.st.order_url = NULL;
-	job->dirty = true;
-}
-
-static int
-save_record(struct job *job, unsigned flags)
-{
-	struct state *st = &job->view.st;
-
-	/* The set this record speaks of: a higher one found later was
-	 * switched to by a job that did not live to record it. */
-	st->version = job->view.info.version >= 0 ? job->view.info.version : 0;
-	if (state_save_flags(job->dir, job->name, st, flags) < 0) {
-		return -1;
-	}
-	job->dirty = false;
-	return 0;
-}
-
-void
-job_save(struct job *job)
-{
-	save_record(job, 0);
-}
-
-int
-job_save_flags(struct job *job, unsigned flags)
-{
-	return save_record(job, flags);
-}
+/* --- the outcome ----------------------------------------------------- */
 
 /* What the job's end records (policy_record_attempt). */
 static enum policy_attempt
@@ -226,7 +188,7 @@ job_complete(struct job *job, enum job_result result)
 			 * the recorded version was switched to and is owed
 			 * its deploy; an order recorded with pending.key is
 			 * resumed, not ordered again). */
-			save_record(job, FILE_SYNC_LATER);
+			job_save_flags(job, FILE_SYNC_LATER);
 		}
 	}
 	if (job->sh->cluster != NULL) {
@@ -663,6 +625,10 @@ job_destroy(struct job *job)
 	/* A set written and never switched to is removed. */
 	store_sync_cancel(job->sh->sync, job->install_sync);
 	install_staged_finish(&job->staged);
+	if (job->journal_temp != NULL) {
+		/* Stopped before the group synced the order's journal. */
+		job_journal_settle(job);
+	}
 	store_sync_cancel(job->sh->sync, job->journal_sync);
 	if (job->batch_entered) {
 		batch_hooks_leave(job->sh->batch, job);

@@ -88,9 +88,11 @@ struct job {
 	/* The new set written or switched to, its sync (store_sync.h) on its
 	 * way: the switch, or the record, comes when it ends. */
 	struct store_sync_wait *install_sync;
-	/* The order's journal (pending.key, its folder) on its way to the
-	 * disk with others (on_order_url). */
+	/* The order's journal on its way to the disk with others
+	 * (on_order_url): pending.key and state.json's next text (written
+	 * beside it as journal_temp, renamed once durable), then the folder. */
 	struct store_sync_wait *journal_sync;
+	char *journal_temp;
 	struct install_staged staged;
 	bool deploying; /* this job ran the deploy hook */
 	/* Failed on this host before anything reached the CA (a hook, the
@@ -120,6 +122,18 @@ void job_save(struct job *job);
 /* job_save with state_save_flags's flags (FILE_SYNC_LATER): 0, or -1
  * (logged) when state.json could not be written. */
 int job_save_flags(struct job *job, unsigned flags);
+/* The order's journal (job_record.c): the record written beside
+ * state.json, not synced (job->journal_temp); any record written before it
+ * takes state.json's place supersedes it (removed). Returns 0, or -1
+ * (logged). */
+int job_journal_write(struct job *job);
+/* Has the group commit make pending.key and the journal durable, then puts
+ * the journal in state.json's place and syncs the folder; a failure is
+ * logged (the order would not be resumed after a power loss). */
+void job_journal_sync(struct job *job);
+/* The same here and now, on the loop: for a job that ends before the
+ * group commit did it. */
+void job_journal_settle(struct job *job);
 /* Records the outcome, tells the runner; the job is gone after it. */
 void job_complete(struct job *job, enum job_result result);
 void job_fail(struct job *job, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -429,33 +429,20 @@ on_step(enum acme_order_step step, void *arg)
 	        "%s: %s", job->name, acme_order_step_name(step));
 }
 
-static void
-on_journal_synced(int err, void *arg)
-{
-	struct job *job = arg;
-
-	job->journal_sync = NULL;
-	if (err != 0) {
-		log_warn("%s: %s: fsync: %s: the order would not be resumed after a power loss",
-		         job->name, job->dir, strerror(err));
-	}
-}
-
 /* Once the CA created the order, its URL and the new key are kept so that a
  * restart (even after kill -9) resumes it instead of starting over: the one
- * write of state.json before the job is over. state.json is whole on the
- * disk before its rename (it must never be half); pending.key and the
- * folder's names are synced by the group commit with the other jobs'
- * (store_sync.h), off the loop, before any set that links the key is
- * switched to (its rounds run in order). A power loss before then loses
- * at most the order, placed again by the next run (a pending.key that
- * cannot be read is no order to resume). */
+ * write of state.json before the job is over. Both are written unsynced
+ * and made durable by the group commit with the other jobs' (store_sync.h),
+ * off the loop: pending.key and the record (beside state.json, whose place
+ * it takes only then: state.json is never half), then the folder; all
+ * before any set that links the key is switched to (rounds run in order).
+ * A power loss before then loses at most the order, placed again by the
+ * next run (a pending.key that cannot be read is no order to resume). */
 static int
 on_order_url(const char *url, EVP_PKEY *key, void *arg, char *why, size_t len)
 {
 	struct job *job = arg;
 	struct log_capture cap;
-	char *path;
 	bool kept;
 
 	job->pending_key = NULL;
@@ -463,8 +450,7 @@ on_order_url(const char *url, EVP_PKEY *key, void *arg, char *why, size_t len)
 	cap.quiet = true;
 	kept = store_cert_pending_save_flags(job->sh->state_dir, job->name, key, FILE_NO_SYNC) ==
 	               0 &&
-	       state_set(&job->view.st.order_url, url) == 0 &&
-	       job_save_flags(job, FILE_SYNC_LATER) == 0;
+	       state_set(&job->view.st.order_url, url) == 0 && job_journal_write(job) == 0;
 	log_capture_end(&cap);
 	if (!kept) {
 		/* Validated and finalized, the order would give a certificate
@@ -479,23 +465,7 @@ on_order_url(const char *url, EVP_PKEY *key, void *arg, char *why, size_t len)
 		return -1;
 	}
 	job->pending_key = key;
-	path = store_cert_path(job->sh->state_dir, job->name, STORE_CERT_PENDING_KEY);
-	/* An earlier order's wait (a failover) may have begun its round
-	 * before these writes: a new one covers both. */
-	store_sync_cancel(job->sh->sync, job->journal_sync);
-	job->journal_sync = NULL;
-	if (path != NULL) {
-		const char *paths[] = {path, job->dir};
-
-		job->journal_sync =
-		        store_sync_start(job->sh->sync, paths, 2, on_journal_synced, job);
-	}
-	if (job->journal_sync == NULL &&
-	    (path == NULL || file_sync_path(path) < 0 || file_sync_dir(job->dir) < 0)) {
-		/* Out of memory: synced here and now. */
-		on_journal_synced(path == NULL ? ENOMEM : errno, job);
-	}
-	free(path);
+	job_journal_sync(job);
 	if (job->sh->cluster != NULL) {
 		/* Kept in the store too: another node resumes it if this one
 		 * dies holding the lease. */

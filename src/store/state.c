@@ -158,18 +158,13 @@ state_save(const char *dir, const char *name, const struct state *st)
 	return state_save_flags(dir, name, st, 0);
 }
 
-int
-state_save_flags(const char *dir, const char *name, const struct state *st, unsigned flags)
+/* state.json's text for st (free()), or NULL (out of memory, logged). */
+static char *
+state_text(const char *dir, const char *name, const struct state *st)
 {
-	char *path = file_path(dir, "state.json", NULL);
+	json_t *root;
 	char *text = NULL;
-	json_t *root = NULL;
-	int rc = -1;
 
-	if (path == NULL) {
-		log_error("%s: path too long", dir);
-		goto out;
-	}
 	root = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:s*, s:s*, s:s*, s:b, s:I, s:I, s:s*, "
 	                 "s:s*, s:I, s:I, s:I, s:I, s:b, s:s*, s:I}",
 	                 "name", name, "not_after", (json_int_t)st->not_after, "last_attempt",
@@ -187,20 +182,53 @@ state_save_flags(const char *dir, const char *name, const struct state *st, unsi
 	if (root != NULL) {
 		text = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS);
 	}
+	json_decref(root);
 	if (text == NULL) {
 		log_error("%s: out of memory", dir);
+	}
+	return text;
+}
+
+/* Writes st as dir/state.json: renamed over it (file_write_atomic_flags's
+ * flags), or, with tmp, only written beside it (file_write_temp). */
+static int
+save(const char *dir, const char *name, const struct state *st, unsigned flags, char *tmp,
+     size_t tmplen)
+{
+	char *path = file_path(dir, "state.json", NULL);
+	char *text = NULL;
+	int rc = -1;
+
+	if (path == NULL) {
+		log_error("%s: path too long", dir);
 		goto out;
 	}
-	if (file_mkdirs(dir, 0755) < 0 ||
-	    file_write_atomic_flags(path, text, strlen(text), 0644, flags) < 0) {
+	text = state_text(dir, name, st);
+	if (text == NULL || file_mkdirs(dir, 0755) < 0) {
+		goto out;
+	}
+	if (tmp != NULL ? file_write_temp(path, text, strlen(text), 0644, tmp, tmplen)
+	                : file_write_atomic_flags(path, text, strlen(text), 0644, flags)) {
 		goto out;
 	}
 	rc = 0;
 out:
-	json_decref(root);
 	free(text);
 	free(path);
 	return rc;
+}
+
+int
+state_save_flags(const char *dir, const char *name, const struct state *st, unsigned flags)
+{
+	return save(dir, name, st, flags, NULL, 0);
+}
+
+int
+state_save_temp(const char *dir, const char *name, const struct state *st, char *tmp,
+                size_t tmplen)
+{
+	return save(dir, name, st, 0, tmp, tmplen);
 }
 
 void

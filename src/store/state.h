@@ -79,6 +79,13 @@ int state_save(const char *dir, const char *name, const struct state *st);
  * installed set by the next job; see job_complete). */
 int state_save_flags(const char *dir, const char *name, const struct state *st, unsigned flags);
 
+/* state_save's first half (file_write_temp): st written beside
+ * dir/state.json, nothing synced, its temp name in tmp (tmplen bytes). The
+ * caller renames it over state.json once it is durable, or removes it.
+ * Returns 0 or -1 (logged). */
+int state_save_temp(const char *dir, const char *name, const struct state *st, char *tmp,
+                    size_t tmplen);
+
 void state_finish(struct state *st);
 
 /* The part of a state the fleet shares (cluster_cert.state): the attempts

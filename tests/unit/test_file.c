@@ -39,8 +39,9 @@ getrandom(void *buf, size_t buflen, unsigned int flags)
 	return syscall(SYS_getrandom, buf, buflen, flags);
 }
 
-/* The same seam for fsync: counts the folders synced. */
+/* The same seam for fsync: counts the folders and the files synced. */
 static unsigned folder_syncs;
+static unsigned file_syncs;
 
 int
 fsync(int fd)
@@ -49,6 +50,8 @@ fsync(int fd)
 
 	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
 		folder_syncs++;
+	} else {
+		file_syncs++;
 	}
 	return (int)syscall(SYS_fsync, fd);
 }
@@ -282,6 +285,38 @@ test_write_sync_later(void **state)
 	assert_file_is(path, "third", 0644);
 	assert_int_equal(file_sync_dir(f->dir), 0);
 	assert_int_equal(folder_syncs, 3);
+}
+
+/* file_write_temp: the data beside path under a temp name, nothing synced,
+ * path untouched until the caller renames it; a folder that is not there
+ * leaves nothing. */
+static void
+test_write_temp(void **state)
+{
+	struct fixture *f = *state;
+	char path[PATH_MAX];
+	char tmp[PATH_MAX];
+	char prefix[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s", in_dir(f, "state.json"));
+	snprintf(prefix, sizeof(prefix), "%s/.state.json.", f->dir);
+	assert_int_equal(file_write_atomic(path, "old", 3, 0644), 0);
+	folder_syncs = 0;
+	file_syncs = 0;
+	assert_int_equal(file_write_temp(path, "new", 3, 0640, tmp, sizeof(tmp)), 0);
+	assert_int_equal(folder_syncs, 0);
+	assert_int_equal(file_syncs, 0);
+	assert_int_equal(strncmp(tmp, prefix, strlen(prefix)), 0);
+	assert_file_is(tmp, "new", 0640);
+	assert_file_is(path, "old", 0644);
+	assert_int_equal(rename(tmp, path), 0);
+	assert_file_is(path, "new", 0640);
+	assert_dir_is(f->dir, "state.json");
+	errno = 0;
+	assert_int_equal(file_write_temp(in_dir(f, "nope/file"), "x", 1, 0600, tmp, sizeof(tmp)),
+	                 -1);
+	assert_int_equal(errno, ENOENT);
+	assert_dir_is(f->dir, "state.json");
 }
 
 static void
@@ -636,6 +671,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_write_mode_under_umask_022, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_write_overwrites, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_write_sync_later, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_write_temp, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_dir_writable, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_write_relative_path, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_write_missing_folder, setup, teardown),

@@ -7,6 +7,7 @@
 #include "renew/job_runner.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <setjmp.h>
@@ -568,6 +569,92 @@ test_stop_offline(void **state)
 	"{\"type\":\"http-01\",\"url\":\"" STOP_CHALL(i) "\",\"status\":\"processing\",\"token\":" \
 	                                                 "\"tok_" i "\"}"
 
+/* The fake CA of the stop cases: an order for a (example.com and
+ * www.example.com) whose challenges are answered with a Retry-After of an
+ * hour; a and b added, concurrency 1, the runner started. */
+static void
+stop_order_start(struct fixture *f, struct fake_ca *ca, struct acme_account_handle *acct)
+{
+	static const struct fake_reply order = {
+	        .method = "POST",
+	        .url = FAKE_CA_NEW_ORDER,
+	        .status = 201,
+	        .location = STOP_ORDER,
+	        .body = "{\"status\":\"pending\",\"identifiers\":[{\"type\":\"dns\",\"value\":"
+	                "\"example.com\"},{\"type\":\"dns\",\"value\":\"www.example.com\"}],"
+	                "\"authorizations\":[\"" STOP_AUTHZ("1") "\",\"" STOP_AUTHZ(
+	                        "2") "\"],"
+	                             "\"finalize\":\"" STOP_ORDER "/finalize\"}",
+	};
+	char listen[32];
+	char err[256];
+
+	fake_ca_init(ca, CHALLENGE_TYPE_HTTP01);
+	ca->hold_timers = true;
+	memset(acct, 0, sizeof(*acct));
+	acct->key = key_generate(KEY_TYPE_EC_P256);
+	acct->url = strdup(FAKE_CA "/acct/1");
+	acct->dir = strdup(f->state_dir);
+	f->cfg.loop = ca->loop;
+	f->cfg.client = fake_ca_client(ca);
+	f->cfg.acct = acct;
+	f->cfg.ca_url = FAKE_CA_DIRECTORY;
+	f->cfg.concurrency = 1;
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", free_port());
+	assert_int_equal(conf_set(&f->s, CONF_WHERE_CERT, "http-listen", listen, err, sizeof(err)),
+	                 0);
+	fake_ca_queue(ca, &order);
+	fake_ca_json(ca, STOP_AUTHZ("1"), 200, STOP_AUTHZ_BODY("example.com", "1"));
+	fake_ca_json(ca, STOP_AUTHZ("2"), 200, STOP_AUTHZ_BODY("www.example.com", "2"));
+	fake_ca_json(ca, STOP_CHALL("1"), 200, STOP_CHALL_BODY("1"))->retry_after = "3600";
+	fake_ca_json(ca, STOP_CHALL("2"), 200, STOP_CHALL_BODY("2"))->retry_after = "3600";
+	new_runner(f);
+	add(f, "a");
+	add(f, "b");
+	job_runner_start(f->runner);
+}
+
+static void
+stop_order_finish(struct fixture *f, struct fake_ca *ca, struct acme_account_handle *acct)
+{
+	job_runner_destroy(f->runner);
+	f->runner = NULL;
+	acme_client_destroy(f->cfg.client);
+	fake_ca_finish(ca);
+	acme_account_close(acct);
+	f->cfg.loop = EV_DEFAULT;
+}
+
+/* What a stopped order leaves of a: its order in state.json, its key in
+ * pending.key, no attempt counted and no temp file beside them. */
+static void
+assert_order_kept(struct fixture *f)
+{
+	char *dir = store_cert_dir(f->state_dir, "a");
+	struct state st;
+	EVP_PKEY *pending;
+	DIR *d;
+	struct dirent *de;
+
+	assert_non_null(dir);
+	assert_int_equal(state_load(dir, &st), 0);
+	assert_non_null(st.order_url);
+	assert_string_equal(st.order_url, STOP_ORDER);
+	assert_int_equal(st.attempts, 0);
+	state_finish(&st);
+	d = opendir(dir);
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL) {
+		assert_true(strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+		            de->d_name[0] != '.');
+	}
+	closedir(d);
+	free(dir);
+	pending = store_cert_pending_load(f->state_dir, "a");
+	assert_non_null(pending);
+	EVP_PKEY_free(pending);
+}
+
 /* Stopped while both challenges are out and their authorizations' polls
  * wait: the stop ends once they are withdrawn; the job records nothing
  * (no outcome, no failure counted), state.json keeps the order and
@@ -579,48 +666,9 @@ test_stop_order(void **state)
 	struct fixture *f = *state;
 	struct fake_ca ca;
 	struct acme_account_handle acct;
-	struct fake_reply order = {
-	        .method = "POST",
-	        .url = FAKE_CA_NEW_ORDER,
-	        .status = 201,
-	        .location = STOP_ORDER,
-	        .body = "{\"status\":\"pending\",\"identifiers\":[{\"type\":\"dns\",\"value\":"
-	                "\"example.com\"},{\"type\":\"dns\",\"value\":\"www.example.com\"}],"
-	                "\"authorizations\":[\"" STOP_AUTHZ("1") "\",\"" STOP_AUTHZ(
-	                        "2") "\"],"
-	                             "\"finalize\":\"" STOP_ORDER "/finalize\"}",
-	};
-	struct state st;
-	EVP_PKEY *pending;
-	char *dir;
-	char listen[32];
-	char err[256];
 	int calls = 0;
 
-	fake_ca_init(&ca, CHALLENGE_TYPE_HTTP01);
-	ca.hold_timers = true;
-	memset(&acct, 0, sizeof(acct));
-	acct.key = key_generate(KEY_TYPE_EC_P256);
-	acct.url = strdup(FAKE_CA "/acct/1");
-	acct.dir = strdup(f->state_dir);
-	f->cfg.loop = ca.loop;
-	f->cfg.client = fake_ca_client(&ca);
-	f->cfg.acct = &acct;
-	f->cfg.ca_url = FAKE_CA_DIRECTORY;
-	f->cfg.concurrency = 1;
-	snprintf(listen, sizeof(listen), "127.0.0.1:%d", free_port());
-	assert_int_equal(conf_set(&f->s, CONF_WHERE_CERT, "http-listen", listen, err, sizeof(err)),
-	                 0);
-	fake_ca_queue(&ca, &order);
-	fake_ca_json(&ca, STOP_AUTHZ("1"), 200, STOP_AUTHZ_BODY("example.com", "1"));
-	fake_ca_json(&ca, STOP_AUTHZ("2"), 200, STOP_AUTHZ_BODY("www.example.com", "2"));
-	fake_ca_json(&ca, STOP_CHALL("1"), 200, STOP_CHALL_BODY("1"))->retry_after = "3600";
-	fake_ca_json(&ca, STOP_CHALL("2"), 200, STOP_CHALL_BODY("2"))->retry_after = "3600";
-
-	new_runner(f);
-	add(f, "a");
-	add(f, "b");
-	job_runner_start(f->runner);
+	stop_order_start(f, &ca, &acct);
 	ev_timer_start(f->cfg.loop, &f->watchdog);
 	while (ca.n_delays < 2) {
 		ev_run(f->cfg.loop, EVRUN_ONCE);
@@ -636,24 +684,48 @@ test_stop_order(void **state)
 	assert_string_equal(listing(f), "b:waiting");
 	assert_int_equal(fake_ca_count(&ca, "POST", STOP_ORDER "/finalize"), 0);
 	assert_int_equal(fake_ca_count(&ca, "POST", FAKE_CA_NEW_ORDER), 1);
-	dir = store_cert_dir(f->state_dir, "a");
-	assert_non_null(dir);
-	assert_int_equal(state_load(dir, &st), 0);
-	assert_non_null(st.order_url);
-	assert_string_equal(st.order_url, STOP_ORDER);
-	assert_int_equal(st.attempts, 0);
-	state_finish(&st);
-	free(dir);
-	pending = store_cert_pending_load(f->state_dir, "a");
-	assert_non_null(pending);
-	EVP_PKEY_free(pending);
+	assert_order_kept(f);
+	stop_order_finish(f, &ca, &acct);
+}
 
-	job_runner_destroy(f->runner);
-	f->runner = NULL;
-	acme_client_destroy(f->cfg.client);
-	fake_ca_finish(&ca);
-	acme_account_close(&acct);
-	f->cfg.loop = EV_DEFAULT;
+/* Whether a's folder holds state.json's next text, not yet renamed. */
+static bool
+journal_on_its_way(struct fixture *f)
+{
+	char *dir = store_cert_dir(f->state_dir, "a");
+	DIR *d = dir != NULL ? opendir(dir) : NULL;
+	struct dirent *de;
+	bool found = false;
+
+	while (d != NULL && (de = readdir(d)) != NULL) {
+		found = found || strncmp(de->d_name, ".state.json.", 12) == 0;
+	}
+	if (d != NULL) {
+		closedir(d);
+	}
+	free(dir);
+	return found;
+}
+
+/* The runner destroyed in the turn of the loop the order was placed in:
+ * its journal, written for the group commit and not yet in state.json's
+ * place, is made durable and put there by the job's end. */
+static void
+test_destroyed_before_journal_synced(void **state)
+{
+	struct fixture *f = *state;
+	struct fake_ca ca;
+	struct acme_account_handle acct;
+
+	stop_order_start(f, &ca, &acct);
+	ev_timer_start(f->cfg.loop, &f->watchdog);
+	while (!journal_on_its_way(f)) {
+		ev_run(f->cfg.loop, EVRUN_ONCE);
+	}
+	ev_timer_stop(f->cfg.loop, &f->watchdog);
+	assert_int_equal(fake_ca_count(&ca, "POST", FAKE_CA_NEW_ORDER), 1);
+	stop_order_finish(f, &ca, &acct);
+	assert_order_kept(f);
 }
 
 /* Failover: a refusal that is the CA's own (rateLimited until after the
@@ -918,6 +990,8 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_requeue_from_done, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_destroy_queued, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_stop_offline, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_destroyed_before_journal_synced, setup,
+	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_stop_order, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_responders_released, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_failover_rate_limited, setup, teardown),

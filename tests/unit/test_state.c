@@ -1,5 +1,6 @@
 #include "store/state.h"
 
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -117,6 +118,36 @@ test_round_trip_every_field(void **state)
 	assert_int_equal(back.ari_next, st.ari_next);
 	/* The strings are the loaded state's own. */
 	assert_ptr_not_equal(back.last_error, st.last_error);
+	state_finish(&back);
+	state_finish(&st);
+}
+
+/* state_save_temp: state.json stays as it was until the caller renames
+ * the text written beside it, which then reads back as saved. */
+static void
+test_save_temp(void **state)
+{
+	const char *dir = *state;
+	char path[PATH_MAX];
+	char tmp[PATH_MAX];
+	struct state st;
+	struct state back;
+
+	state_init(&st);
+	st.attempts = 1;
+	assert_int_equal(state_save(dir, "www", &st), 0);
+	st.attempts = 2;
+	st.order_url = strdup("https://ca.example/order/8");
+	assert_int_equal(state_save_temp(dir, "www", &st, tmp, sizeof(tmp)), 0);
+	assert_int_equal(state_load(dir, &back), 0);
+	assert_int_equal(back.attempts, 1);
+	assert_null(back.order_url);
+	state_finish(&back);
+	snprintf(path, sizeof(path), "%s/state.json", dir);
+	assert_int_equal(rename(tmp, path), 0);
+	assert_int_equal(state_load(dir, &back), 0);
+	assert_int_equal(back.attempts, 2);
+	assert_string_equal(back.order_url, "https://ca.example/order/8");
 	state_finish(&back);
 	state_finish(&st);
 }
@@ -409,6 +440,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_init_is_empty),
 	        cmocka_unit_test_setup_teardown(test_round_trip_every_field, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_save_temp, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_round_trip_empty, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_save_writes_the_name, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_save_fails_on_a_file, setup, teardown),
