@@ -21,6 +21,7 @@
 #include "io/dns_msg.h"
 #include "io/dns_update.h"
 #include "io/hook.h"
+#include "io/http.h"
 #include "io/listener.h"
 #include "renew/preflight.h"
 #include "store/store.h"
@@ -410,6 +411,18 @@ note_new_state_dir(const char *state_dir)
 	}
 }
 
+/* ca-file, when set: the same line for every certificate that shares it
+ * is printed once. */
+static void
+check_ca_file(const char *path, struct printed *printed)
+{
+	char why[PATH_MAX + 256];
+
+	if (path != NULL && http_ca_file_check(path, why, sizeof(why)) < 0) {
+		on_problem(why, printed);
+	}
+}
+
 /* What acmed run would refuse before ordering: each certificate's settings
  * against this host. Returns 0 or -1 (printed). */
 static int
@@ -453,7 +466,11 @@ check_host(struct cli *cli, struct conf *conf)
 		preflight_check(NULL, name, &s, flags, NULL, on_problem, &printed);
 		check_update_name(&s, &printed, last_update);
 		check_update_probe(&s, &printed);
+		check_ca_file(s.ca_file, &printed);
 		conf_settings_finish(&s);
+	}
+	for (i = 0; i < conf->n_cas; i++) {
+		check_ca_file(conf->cas[i].settings.ca_file, &printed);
 	}
 	if (check_watch(cli, conf, (flags & PREFLIGHT_NO_LISTEN) != 0, &printed) < 0) {
 		goto out;

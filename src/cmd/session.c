@@ -1,6 +1,7 @@
 #include "cmd/session.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -407,6 +408,16 @@ session_connect(struct session *s, const struct conf_settings *settings, const c
 	config->ca_url = ca_url_or_say(settings);
 	if (config->ca_url == NULL) {
 		goto out;
+	}
+	if (settings->ca_file != NULL) {
+		char why[PATH_MAX + 256];
+
+		/* This host's mistake, not the CA's trouble: said, and no
+		 * certificate is held by a failure's backoff for it. */
+		if (http_ca_file_check(settings->ca_file, why, sizeof(why)) < 0) {
+			log_error("%s", why);
+			goto out;
+		}
 	}
 	fleet = calloc(1, sizeof(*fleet));
 	if (fleet == NULL) {

@@ -2,6 +2,7 @@
 #include "io/http_test.h"
 
 #include "base/buf.h"
+#include "base/file.h"
 #include "base/list.h"
 #include "base/log.h"
 #include "config.h"
@@ -9,6 +10,8 @@
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
+#include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -474,13 +477,46 @@ check_multi_info(void *arg)
 	}
 }
 
+/* A CA bundle larger than this is no bundle (the system's is 0.2 MB). */
+#define HTTP_CA_FILE_MAX (16L * 1024 * 1024)
+
+int
+http_ca_file_check(const char *path, char *why, size_t len)
+{
+	static const char begin[] = "-----BEGIN CERTIFICATE-----";
+	static const char fix[] = "set ca-file (--ca-file) to the PEM file of the CA's root "
+	                          "certificate";
+	size_t n = 0;
+	char *pem = file_read(path, HTTP_CA_FILE_MAX, &n);
+
+	if (pem == NULL) {
+		snprintf(why, len, "ca-file %s: cannot read it: %s: %s", path,
+		         errno == EFBIG ? "larger than 16 MB" : strerror(errno), fix);
+		return -1;
+	}
+	if (memmem(pem, n, begin, sizeof(begin) - 1) == NULL) {
+		free(pem);
+		snprintf(why, len, "ca-file %s: no PEM certificate in it (%s): %s", path, begin,
+		         fix);
+		return -1;
+	}
+	free(pem);
+	return 0;
+}
+
 struct http *
 http_create(struct ev_loop *loop, const struct http_options *opts)
 {
 	struct http *http = NULL;
 	struct http *ret = NULL;
 	CURLcode cc;
+	char why[PATH_MAX + 256];
 
+	if (opts != NULL && opts->ca_file != NULL &&
+	    http_ca_file_check(opts->ca_file, why, sizeof(why)) < 0) {
+		log_error("%s", why);
+		return NULL;
+	}
 	if (!http_curl_ready) {
 		cc = curl_global_init(CURL_GLOBAL_DEFAULT);
 		if (cc != CURLE_OK) {

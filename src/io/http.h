@@ -59,8 +59,14 @@ struct http_stats {
 	unsigned long connections; /* new TCP connections opened */
 };
 
+/* Whether path can serve as ca-file: a file this process can read that
+ * holds a PEM certificate. Returns 0, or -1 with why (len bytes): "ca-file
+ * PATH: what is wrong: what to do". */
+int http_ca_file_check(const char *path, char *why, size_t len);
+
 /* New client on loop. opts is copied (ca_file is borrowed and must outlive
- * the client). Returns NULL (logged) on failure. */
+ * the client; one http_ca_file_check refuses is refused here). Returns NULL
+ * (logged) on failure. */
 struct http *http_create(struct ev_loop *loop, const struct http_options *opts);
 
 /* Aborts transfers in flight without calling their callbacks, and frees. */

@@ -225,8 +225,7 @@ state_save_flags(const char *dir, const char *name, const struct state *st, unsi
 }
 
 int
-state_save_temp(const char *dir, const char *name, const struct state *st, char *tmp,
-                size_t tmplen)
+state_save_temp(const char *dir, const char *name, const struct state *st, char *tmp, size_t tmplen)
 {
 	return save(dir, name, st, 0, tmp, tmplen);
 }

@@ -263,6 +263,32 @@ t_missing_webroot()
 	expect_host_problem "$conf" "www: webroot $T/no-such-webroot: missing" "set webroot"
 }
 
+t_missing_ca_file()
+{
+	local conf=$T/cafile.conf
+
+	host_conf "$conf" "ca-file = $T/no-such-ca.pem"
+	run check -c "$conf"
+	expect_host_problem "$conf" "ca-file $T/no-such-ca.pem: cannot read it: No such file" \
+		"set ca-file (--ca-file)"
+	echo "not a certificate" >"$T/not-a-ca.pem"
+	host_conf "$conf" "ca-file = $T/not-a-ca.pem"
+	run check -c "$conf"
+	expect_host_problem "$conf" "ca-file $T/not-a-ca.pem: no PEM certificate in it"
+	# The same message from the command that would use it, before any
+	# request and any record (no CA runs here: letsencrypt's would be the
+	# one asked).
+	run cert -c "$conf" --name www example.com
+	expect_status 2
+	expect_stderr_contains "ca-file $T/not-a-ca.pem: no PEM certificate in it"
+	[[ ! -e $T/state/certs/www ]] || fail "cert recorded something for a bad ca-file"
+	# A [ca] section's, for a CA the list falls back on.
+	host_conf "$conf" "ca = letsencrypt second" "" "[ca second]" \
+		"url = https://ca.example/dir" "ca-file = $T/second-ca.pem"
+	run check -c "$conf"
+	expect_host_problem "$conf" "ca-file $T/second-ca.pem: cannot read it: No such file"
+}
+
 t_readonly_state()
 {
 	local conf=$T/ro.conf ro=$T/ro
@@ -445,6 +471,7 @@ case_ "check reports problems inside a [cert] section by line" t_bad_in_section
 case_ "check fails with 2 on a missing file" t_missing_file
 case_ "check refuses a deploy hook that does not exist" t_missing_deploy_hook
 case_ "check refuses a webroot that does not exist" t_missing_webroot
+case_ "check refuses a ca-file that is missing or holds no certificate" t_missing_ca_file
 case_ "check refuses a state folder on a read-only file system" t_readonly_state
 case_ "check refuses a full state folder" t_full_state
 case_ "check refuses a listen port another program holds" t_port_bound

@@ -683,6 +683,32 @@ test_connect_refused(void **state)
 	assert_non_null(r->error);
 }
 
+/* A ca-file that cannot serve is refused with what to do, before any
+ * request: missing, without a PEM certificate; the test server's serves. */
+static void
+test_ca_file_refused(void **state)
+{
+	struct ctx *c = *state;
+	char path[] = "/tmp/acmed-test-cafile.XXXXXX";
+	char why[512];
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "not a certificate\n", 18), 18);
+	close(fd);
+	assert_int_equal(http_ca_file_check(tls_server_ca_file(), why, sizeof(why)), 0);
+	assert_int_equal(http_ca_file_check(path, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "no PEM certificate in it"));
+	assert_non_null(strstr(why, "set ca-file (--ca-file)"));
+	c->opts.ca_file = path;
+	assert_null(http_create(c->loop, &c->opts));
+	unlink(path);
+	assert_int_equal(http_ca_file_check(path, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "cannot read it: No such file or directory"));
+	assert_null(http_create(c->loop, &c->opts));
+	c->opts.ca_file = tls_server_ca_file();
+}
+
 static void
 test_untrusted(void **state)
 {
@@ -908,6 +934,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_hostile_headers, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_trailers_ignored, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_connect_refused, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_ca_file_refused, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_untrusted, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_rejected, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_destroy_in_flight, setup, teardown),
