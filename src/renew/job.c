@@ -162,14 +162,29 @@ job_set_step(struct job *job, bool has_step, enum acme_order_step step)
 
 /* --- the end --------------------------------------------------------- */
 
-/* Records the outcome (one write of state.json, none when nothing
- * changed), logs a failure and tells the runner. Nothing is recorded
- * without the lock: another process owns the state then. */
-void
-job_complete(struct job *job, enum job_result result)
+/* The record is on the disk (or could not be written, logged): the fleet
+ * learns it, the runner the outcome. */
+static void
+job_end(struct job *job)
 {
 	struct job_outcome outcome;
 
+	if (job->sh->cluster != NULL) {
+		/* The fleet learns what this node recorded while it held
+		 * the lease (a failure's backoff), then the lease goes. */
+		fleet_job_end(&job->fleet, job->view_loaded && !job->no_record);
+	}
+	make_outcome(job, &outcome);
+	job->finished(job, &outcome, job->finished_arg);
+}
+
+/* Records the outcome (one write of state.json, none when nothing
+ * changed), logs a failure and tells the runner once the record is on
+ * the disk. Nothing is recorded without the lock: another process owns
+ * the state then. */
+void
+job_complete(struct job *job, enum job_result result)
+{
 	job->result = result;
 	job_set_step(job, false, ACME_ORDER_STEP_ORDERING);
 	progress_finished(&job->sh->progress);
@@ -181,23 +196,17 @@ job_complete(struct job *job, enum job_result result)
 		if (job->fleet.changed) {
 			job->dirty = true;
 		}
-		if (job->dirty) {
-			/* Its folder's fsync is spared: a crash that loses
-			 * this record leaves the one before it, which the next
-			 * job reconciles with what is installed (a set above
-			 * the recorded version was switched to and is owed
-			 * its deploy; an order recorded with pending.key is
-			 * resumed, not ordered again). */
-			job_save_flags(job, FILE_SYNC_LATER);
+		/* Synced with the other jobs' files, off the loop; its
+		 * folder's fsync is spared: a crash that loses this record
+		 * leaves the one before it, which the next job reconciles
+		 * with what is installed (a set above the recorded version
+		 * was switched to and is owed its deploy; an order recorded
+		 * with pending.key is resumed, not ordered again). */
+		if (job->dirty && job_record_last(job, job_end) == 0) {
+			return;
 		}
 	}
-	if (job->sh->cluster != NULL) {
-		/* The fleet learns what this node recorded while it held
-		 * the lease (a failure's backoff), then the lease goes. */
-		fleet_job_end(&job->fleet, job->view_loaded && !job->no_record);
-	}
-	make_outcome(job, &outcome);
-	job->finished(job, &outcome, job->finished_arg);
+	job_end(job);
 }
 
 void
@@ -575,7 +584,8 @@ job_stop(struct job *job, void (*stopped)(void *arg), void *arg)
 {
 	int rc;
 
-	if (job->installed || job->deploying || job->install_sync != NULL) {
+	if (job->installed || job->deploying || job->install_sync != NULL ||
+	    job->record_sync != NULL) {
 		return 0;
 	}
 	rc = issue_stop(job->issue, stopped, arg);
@@ -629,6 +639,7 @@ job_destroy(struct job *job)
 		/* Stopped before the group synced the order's journal. */
 		job_journal_settle(job);
 	}
+	job_record_settle(job);
 	store_sync_cancel(job->sh->sync, job->journal_sync);
 	if (job->batch_entered) {
 		batch_hooks_leave(job->sh->batch, job);

@@ -93,6 +93,11 @@ struct job {
 	 * beside it as journal_temp, renamed once durable), then the folder. */
 	struct store_sync_wait *journal_sync;
 	char *journal_temp;
+	/* The job's last record on its way the same way (job_record_last):
+	 * written beside state.json, renamed once durable, then the end. */
+	struct store_sync_wait *record_sync;
+	char *record_temp;
+	void (*recorded)(struct job *job);
 	struct install_staged staged;
 	bool deploying; /* this job ran the deploy hook */
 	/* Failed on this host before anything reached the CA (a hook, the
@@ -134,6 +139,16 @@ void job_journal_sync(struct job *job);
 /* The same here and now, on the loop: for a job that ends before the
  * group commit did it. */
 void job_journal_settle(struct job *job);
+/* The job's last record (supersedes a journal on its way): written beside
+ * state.json, made durable by the group commit, renamed (the folder not
+ * synced: a crash that loses it leaves the record before it, which the
+ * next job reconciles), then recorded(job) is called from the loop.
+ * Returns 0 when that is under way, or -1 when the record was written here
+ * and now or could not be (logged): the caller goes on itself. */
+int job_record_last(struct job *job, void (*recorded)(struct job *job));
+/* A last record still on its way when the job is destroyed: synced and
+ * renamed here and now, recorded not called. */
+void job_record_settle(struct job *job);
 /* Records the outcome, tells the runner; the job is gone after it. */
 void job_complete(struct job *job, enum job_result result);
 void job_fail(struct job *job, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -193,3 +193,76 @@ job_journal_sync(struct job *job)
 		job_journal_settle(job);
 	}
 }
+
+/* Puts the last record (tmp) in state.json's place once synced (err 0);
+ * removes it otherwise (logged). */
+static void
+record_commit(struct job *job, const char *tmp, int err)
+{
+	char *path = file_path(job->dir, "state.json", NULL);
+
+	if (err == 0 && path == NULL) {
+		err = ENAMETOOLONG;
+	} else if (err == 0 && rename(tmp, path) < 0) {
+		err = errno;
+	}
+	if (err != 0) {
+		unlink(tmp);
+		log_error("%s: %s/state.json: write: %s", job->name, job->dir, strerror(err));
+	} else {
+		job->dirty = false;
+	}
+	free(path);
+}
+
+static void
+on_record_synced(int err, void *arg)
+{
+	struct job *job = arg;
+
+	job->record_sync = NULL;
+	record_commit(job, job->record_temp, err);
+	free(job->record_temp);
+	job->record_temp = NULL;
+	/* The last thing done with job here: recorded may free it. */
+	job->recorded(job);
+}
+
+int
+job_record_last(struct job *job, void (*recorded)(struct job *job))
+{
+	char tmp[PATH_MAX];
+	const char *paths[] = {tmp};
+
+	drop_journal(job);
+	record_version(job);
+	if (state_save_temp(job->dir, job->name, &job->view.st, tmp, sizeof(tmp)) < 0) {
+		return -1;
+	}
+	job->record_temp = strdup(tmp);
+	if (job->record_temp != NULL) {
+		job->recorded = recorded;
+		job->record_sync = store_sync_start(job->sh->sync, paths, 1, on_record_synced, job);
+		if (job->record_sync != NULL) {
+			return 0;
+		}
+		free(job->record_temp);
+		job->record_temp = NULL;
+	}
+	/* Out of memory: synced here and now. */
+	record_commit(job, tmp, file_sync_path(tmp) < 0 ? errno : 0);
+	return -1;
+}
+
+void
+job_record_settle(struct job *job)
+{
+	store_sync_cancel(job->sh->sync, job->record_sync);
+	job->record_sync = NULL;
+	if (job->record_temp != NULL) {
+		record_commit(job, job->record_temp,
+		              file_sync_path(job->record_temp) < 0 ? errno : 0);
+		free(job->record_temp);
+		job->record_temp = NULL;
+	}
+}

@@ -309,8 +309,8 @@ test_cap(void **state)
 	assert_int_equal(job_runner_count(f->runner, JOB__MAX), 0);
 }
 
-/* Jobs that end at once (nothing locked) all run, in the order queued,
- * through job_runner_run; the second run of each is held by the backoff
+/* Jobs that end at once (nothing locked: their failure's record aside) all
+ * run, in the order queued, through job_runner_run; the second run of each is held by the backoff
  * the first recorded. */
 static void
 test_run_all(void **state)
@@ -327,7 +327,9 @@ test_run_all(void **state)
 		assert_string_equal(f->seen[i].name, certs[i]);
 		assert_int_equal(f->seen[i].result, JOB_FAILED);
 		assert_false(f->seen[i].has);
-		assert_int_equal(f->seen[i].waiting, JOBS - 1 - i);
+		/* Those after it were queued yet, or started while its
+		 * record went to the disk. */
+		assert_true(f->seen[i].waiting <= JOBS - 1 - i);
 	}
 	assert_int_equal(job_runner_count(f->runner, JOB_FAILED), JOBS);
 
@@ -690,7 +692,7 @@ test_stop_order(void **state)
 
 /* Whether a's folder holds state.json's next text, not yet renamed. */
 static bool
-journal_on_its_way(struct fixture *f)
+record_on_its_way(struct fixture *f)
 {
 	char *dir = store_cert_dir(f->state_dir, "a");
 	DIR *d = dir != NULL ? opendir(dir) : NULL;
@@ -707,6 +709,37 @@ journal_on_its_way(struct fixture *f)
 	return found;
 }
 
+/* The runner destroyed while a job's last record waits for the group
+ * commit: the record is synced and put in place by the job's end, and the
+ * runner is not told (it is going). */
+static void
+test_destroyed_before_record_synced(void **state)
+{
+	struct fixture *f = *state;
+	char *dir = store_cert_dir(f->state_dir, "a");
+	struct state st;
+
+	new_runner(f);
+	add(f, "a");
+	job_runner_start(f->runner);
+	ev_timer_start(f->cfg.loop, &f->watchdog);
+	while (!record_on_its_way(f)) {
+		ev_run(f->cfg.loop, EVRUN_ONCE);
+	}
+	ev_timer_stop(f->cfg.loop, &f->watchdog);
+	assert_int_equal(f->n_seen, 0);
+	job_runner_destroy(f->runner);
+	f->runner = NULL;
+	assert_int_equal(f->n_seen, 0);
+	assert_false(record_on_its_way(f));
+	assert_non_null(dir);
+	assert_int_equal(state_load(dir, &st), 0);
+	assert_int_equal(st.attempts, 1);
+	assert_non_null(st.last_error);
+	state_finish(&st);
+	free(dir);
+}
+
 /* The runner destroyed in the turn of the loop the order was placed in:
  * its journal, written for the group commit and not yet in state.json's
  * place, is made durable and put there by the job's end. */
@@ -719,7 +752,7 @@ test_destroyed_before_journal_synced(void **state)
 
 	stop_order_start(f, &ca, &acct);
 	ev_timer_start(f->cfg.loop, &f->watchdog);
-	while (!journal_on_its_way(f)) {
+	while (!record_on_its_way(f)) {
 		ev_run(f->cfg.loop, EVRUN_ONCE);
 	}
 	ev_timer_stop(f->cfg.loop, &f->watchdog);
@@ -991,6 +1024,8 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_destroy_queued, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_stop_offline, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_destroyed_before_journal_synced, setup,
+	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_destroyed_before_record_synced, setup,
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_stop_order, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_responders_released, setup, teardown),
