@@ -124,9 +124,6 @@ void job_set_step(struct job *job, bool has_step, enum acme_order_step step);
 /* The order is over, whatever its outcome: nothing to resume. */
 void job_forget_order(struct job *job);
 void job_save(struct job *job);
-/* job_save with state_save_flags's flags (FILE_SYNC_LATER): 0, or -1
- * (logged) when state.json could not be written. */
-int job_save_flags(struct job *job, unsigned flags);
 /* The order's journal (job_record.c): the record written beside
  * state.json, not synced (job->journal_temp); any record written before it
  * takes state.json's place supersedes it (removed). Returns 0, or -1

@@ -48,18 +48,6 @@ drop_journal(struct job *job)
 	job->journal_temp = NULL;
 }
 
-static int
-save_record(struct job *job, unsigned flags)
-{
-	drop_journal(job);
-	record_version(job);
-	if (state_save_flags(job->dir, job->name, &job->view.st, flags) < 0) {
-		return -1;
-	}
-	job->dirty = false;
-	return 0;
-}
-
 int
 job_journal_write(struct job *job)
 {
@@ -78,6 +66,14 @@ job_journal_write(struct job *job)
 	}
 	job->dirty = false;
 	return 0;
+}
+
+static void
+journal_lost(const struct job *job, int err)
+{
+	log_warn("%s: %s: the order's journal: %s: the order would not be resumed after a power "
+	         "loss",
+	         job->name, job->dir, strerror(err));
 }
 
 /* Once the group commit synced job->journal_temp (err: its errno, or 0):
@@ -125,22 +121,18 @@ job_journal_settle(struct job *job)
 	}
 	free(key);
 	if (journal_commit(job, err) < 0 || file_sync_dir(job->dir) < 0) {
-		log_warn("%s: %s: the order's journal: %s: the order would not be resumed after a "
-		         "power loss",
-		         job->name, job->dir, strerror(errno));
+		journal_lost(job, errno);
 	}
 }
 
 void
 job_save(struct job *job)
 {
-	save_record(job, 0);
-}
-
-int
-job_save_flags(struct job *job, unsigned flags)
-{
-	return save_record(job, flags);
+	drop_journal(job);
+	record_version(job);
+	if (state_save(job->dir, job->name, &job->view.st) == 0) {
+		job->dirty = false;
+	}
 }
 
 /* pending.key and the record beside state.json, or (journal_temp NULL)
@@ -166,9 +158,7 @@ on_journal_synced(int err, void *arg)
 		}
 	}
 	if (err != 0) {
-		log_warn("%s: %s: the order's journal: %s: the order would not be resumed after a "
-		         "power loss",
-		         job->name, job->dir, strerror(err));
+		journal_lost(job, err);
 	}
 }
 

@@ -152,12 +152,6 @@ state_identity(const char *dir)
 	return id;
 }
 
-int
-state_save(const char *dir, const char *name, const struct state *st)
-{
-	return state_save_flags(dir, name, st, 0);
-}
-
 /* state.json's text for st (free()), or NULL (out of memory, logged). */
 static char *
 state_text(const char *dir, const char *name, const struct state *st)
@@ -189,11 +183,10 @@ state_text(const char *dir, const char *name, const struct state *st)
 	return text;
 }
 
-/* Writes st as dir/state.json: renamed over it (file_write_atomic_flags's
- * flags), or, with tmp, only written beside it (file_write_temp). */
+/* Writes st as dir/state.json: replacing it (file_write_atomic), or, with
+ * tmp, only written beside it (file_write_temp). */
 static int
-save(const char *dir, const char *name, const struct state *st, unsigned flags, char *tmp,
-     size_t tmplen)
+save(const char *dir, const char *name, const struct state *st, char *tmp, size_t tmplen)
 {
 	char *path = file_path(dir, "state.json", NULL);
 	char *text = NULL;
@@ -208,7 +201,7 @@ save(const char *dir, const char *name, const struct state *st, unsigned flags, 
 		goto out;
 	}
 	if (tmp != NULL ? file_write_temp(path, text, strlen(text), 0644, tmp, tmplen)
-	                : file_write_atomic_flags(path, text, strlen(text), 0644, flags)) {
+	                : file_write_atomic(path, text, strlen(text), 0644)) {
 		goto out;
 	}
 	rc = 0;
@@ -219,15 +212,15 @@ out:
 }
 
 int
-state_save_flags(const char *dir, const char *name, const struct state *st, unsigned flags)
+state_save(const char *dir, const char *name, const struct state *st)
 {
-	return save(dir, name, st, flags, NULL, 0);
+	return save(dir, name, st, NULL, 0);
 }
 
 int
 state_save_temp(const char *dir, const char *name, const struct state *st, char *tmp, size_t tmplen)
 {
-	return save(dir, name, st, 0, tmp, tmplen);
+	return save(dir, name, st, tmp, tmplen);
 }
 
 void

@@ -74,11 +74,6 @@ uint64_t state_identity(const char *dir);
 /* Writes dir/state.json atomically. Returns 0 or -1 (logged). */
 int state_save(const char *dir, const char *name, const struct state *st);
 
-/* state_save with file_write_atomic_flags's flags: FILE_SYNC_LATER for a
- * record a crash may lose (the job's last word, reconciled from the
- * installed set by the next job; see job_complete). */
-int state_save_flags(const char *dir, const char *name, const struct state *st, unsigned flags);
-
 /* state_save's first half (file_write_temp): st written beside
  * dir/state.json, nothing synced, its temp name in tmp (tmplen bytes). The
  * caller renames it over state.json once it is durable, or removes it.
