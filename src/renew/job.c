@@ -1,5 +1,6 @@
 #include "renew/job.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -363,6 +364,13 @@ load_view(struct job *job)
 	struct state *st = &job->view.st;
 	struct store_cert_info *info = &job->view.info;
 
+	/* A record a killed run wrote and never put in place (the order's
+	 * journal on its way to the disk: the order it names is resumed,
+	 * not placed again). */
+	if (job->lock != NULL && job->dir != NULL && state_recover(job->dir) < 0 &&
+	    errno != ENOENT) {
+		log_warn("%s: %s: %s", job->name, job->dir, strerror(errno));
+	}
 	if (policy_view_load(job->sh->state_dir, job->name, &job->view) < 0) {
 		job_fail(job, "%s: cannot read what is installed: out of memory or a bad name",
 		         job->name);

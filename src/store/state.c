@@ -1,10 +1,14 @@
 #include "store/state.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/log.h"
 #include "base/file.h"
@@ -221,6 +225,86 @@ int
 state_save_temp(const char *dir, const char *name, const struct state *st, char *tmp, size_t tmplen)
 {
 	return save(dir, name, st, tmp, tmplen);
+}
+
+/* The temp names of state.json's writes: ".state.json." and six
+ * characters (base/file.c). */
+#define TEMP_PREFIX ".state.json."
+#define TEMP_LEN (sizeof(TEMP_PREFIX) - 1 + 6)
+
+static bool
+newer(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec > b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec >= b->tv_nsec);
+}
+
+/* Puts dirfd's temp name in state.json's place, made durable first. */
+static int
+adopt(int dirfd, const char *dir, const char *name)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int rc = -1;
+
+	if (fd >= 0 && fsync(fd) == 0 && renameat(dirfd, name, dirfd, "state.json") == 0 &&
+	    fsync(dirfd) == 0) {
+		rc = 0;
+	} else {
+		log_error("%s/%s: cannot take it as state.json: %s", dir, name, strerror(errno));
+	}
+	if (fd >= 0) {
+		close(fd);
+	}
+	return rc;
+}
+
+int
+state_recover(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	struct stat st_json, st_temp;
+	struct timespec best_at = {0, 0};
+	char best[TEMP_LEN + 1] = "";
+	struct state probe;
+	int rc = 0;
+
+	if (d == NULL) {
+		return errno == ENOENT ? 0 : -1;
+	}
+	if (fstatat(dirfd(d), "state.json", &st_json, AT_SYMLINK_NOFOLLOW) < 0) {
+		memset(&st_json, 0, sizeof(st_json));
+	}
+	/* The newest whole record no older than state.json: the last one
+	 * written, which a kill kept from its rename. */
+	while ((de = readdir(d)) != NULL) {
+		if (strlen(de->d_name) != TEMP_LEN ||
+		    strncmp(de->d_name, TEMP_PREFIX, sizeof(TEMP_PREFIX) - 1) != 0 ||
+		    fstatat(dirfd(d), de->d_name, &st_temp, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISREG(st_temp.st_mode) || !newer(&st_temp.st_mtim, &st_json.st_mtim) ||
+		    (best[0] != '\0' && !newer(&st_temp.st_mtim, &best_at))) {
+			continue;
+		}
+		if (load_at(dirfd(d), de->d_name, &probe, NULL) == 0) {
+			memcpy(best, de->d_name, TEMP_LEN + 1);
+			best_at = st_temp.st_mtim;
+		}
+		state_finish(&probe);
+	}
+	if (best[0] != '\0' && adopt(dirfd(d), dir, best) == 0) {
+		log_info("%s: state.json: the record a killed run wrote beside it is taken", dir);
+		rc = 1;
+	}
+	/* Every other is older than what state.json holds now, or half. */
+	rewinddir(d);
+	while ((de = readdir(d)) != NULL) {
+		if (strlen(de->d_name) == TEMP_LEN &&
+		    strncmp(de->d_name, TEMP_PREFIX, sizeof(TEMP_PREFIX) - 1) == 0 &&
+		    strcmp(de->d_name, best) != 0) {
+			unlinkat(dirfd(d), de->d_name, 0);
+		}
+	}
+	closedir(d);
+	return rc;
 }
 
 void

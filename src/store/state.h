@@ -81,6 +81,14 @@ int state_save(const char *dir, const char *name, const struct state *st);
 int state_save_temp(const char *dir, const char *name, const struct state *st, char *tmp,
                     size_t tmplen);
 
+/* Under the certificate's lock, before its state is read: a record a
+ * killed run wrote beside dir/state.json (state_save_temp, or the temp
+ * file of state_save) and never renamed. The newest that reads whole and
+ * is no older than state.json takes its place, synced first; every other
+ * such temp file is removed. Returns 1 when one was taken, 0 when none,
+ * -1 when the folder cannot be read (errno set). */
+int state_recover(const char *dir);
+
 void state_finish(struct state *st);
 
 /* The part of a state the fleet shares (cluster_cert.state): the attempts

@@ -1,5 +1,7 @@
 #include "store/state.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -148,6 +151,96 @@ test_save_temp(void **state)
 	assert_int_equal(state_load(dir, &back), 0);
 	assert_int_equal(back.attempts, 2);
 	assert_string_equal(back.order_url, "https://ca.example/order/8");
+	state_finish(&back);
+	state_finish(&st);
+}
+
+/* Sets path's modification time to sec (seconds since the epoch). */
+static void
+set_mtime(const char *path, time_t sec)
+{
+	struct timespec t[2] = {{sec, 0}, {sec, 0}};
+
+	assert_int_equal(utimensat(AT_FDCWD, path, t, 0), 0);
+}
+
+/* The names in dir that start with a dot, besides . and .. */
+static int
+count_temps(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL) {
+		n += de->d_name[0] == '.' && strcmp(de->d_name, ".") != 0 &&
+		     strcmp(de->d_name, "..") != 0;
+	}
+	closedir(d);
+	return n;
+}
+
+/* A killed run's records beside state.json: the newest whole one no older
+ * than state.json is taken, a half one, an older one and the rest are
+ * removed; with none, nothing changes. */
+static void
+test_recover(void **state)
+{
+	const char *dir = *state;
+	char path[PATH_MAX], journal[PATH_MAX], older[PATH_MAX], half[PATH_MAX];
+	struct state st;
+	struct state back;
+	time_t now = time(NULL);
+
+	assert_int_equal(state_recover(dir), 0);
+	/* No state.json yet: the journal of a first order. */
+	state_init(&st);
+	st.order_url = strdup("https://ca.example/order/1");
+	assert_int_equal(state_save_temp(dir, "www", &st, journal, sizeof(journal)), 0);
+	assert_int_equal(state_recover(dir), 1);
+	assert_int_equal(state_load(dir, &back), 0);
+	assert_string_equal(back.order_url, "https://ca.example/order/1");
+	state_finish(&back);
+	assert_int_equal(count_temps(dir), 0);
+
+	/* state.json now; an older record, a half one and the newest. */
+	snprintf(path, sizeof(path), "%s/state.json", dir);
+	set_mtime(path, now - 100);
+	st.attempts = 7;
+	assert_int_equal(state_save_temp(dir, "www", &st, older, sizeof(older)), 0);
+	set_mtime(older, now - 200);
+	snprintf(half, sizeof(half), "%s/.state.json.AbCdEf", dir);
+	assert_int_equal(file_write_atomic(path, "{}", 2, 0644), 0);
+	set_mtime(path, now - 100);
+	{
+		FILE *fp = fopen(half, "w");
+
+		assert_non_null(fp);
+		fputs("{\"order_url\": \"https://ca.exa", fp);
+		fclose(fp);
+	}
+	set_mtime(half, now);
+	st.attempts = 3;
+	free(st.order_url);
+	st.order_url = strdup("https://ca.example/order/2");
+	assert_int_equal(state_save_temp(dir, "www", &st, journal, sizeof(journal)), 0);
+	set_mtime(journal, now - 10);
+	assert_int_equal(count_temps(dir), 3);
+	assert_int_equal(state_recover(dir), 1);
+	assert_int_equal(count_temps(dir), 0);
+	assert_int_equal(state_load(dir, &back), 0);
+	assert_int_equal(back.attempts, 3);
+	assert_string_equal(back.order_url, "https://ca.example/order/2");
+	state_finish(&back);
+
+	/* Only a record older than state.json: removed, state.json kept. */
+	assert_int_equal(state_save_temp(dir, "www", &st, older, sizeof(older)), 0);
+	set_mtime(older, now - 1000);
+	assert_int_equal(state_recover(dir), 0);
+	assert_int_equal(count_temps(dir), 0);
+	assert_int_equal(state_load(dir, &back), 0);
+	assert_int_equal(back.attempts, 3);
 	state_finish(&back);
 	state_finish(&st);
 }
@@ -441,6 +534,7 @@ main(void)
 	        cmocka_unit_test(test_init_is_empty),
 	        cmocka_unit_test_setup_teardown(test_round_trip_every_field, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_save_temp, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_recover, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_round_trip_empty, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_save_writes_the_name, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_save_fails_on_a_file, setup, teardown),
