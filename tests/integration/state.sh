@@ -812,6 +812,59 @@ t_full_midway()
 	umount "$m"
 }
 
+# kill -9 of a batch's renew again and again, each time early (orders on
+# their way, their journals not yet on the disk) or midway, then a renew
+# that runs to its end: every certificate installed, no temp file left,
+# and no order placed twice but the one newOrder a kill may catch in flight
+# (its answer never read: nothing to resume).
+t_killed_batch()
+{
+	local d=$T/killed n=100 i k before made pid left p kills=0 forced
+
+	conf "$d" kb1.example kb1.example "concurrency = 32"
+	for ((i = 2; i <= n; i++)); do
+		printf '[cert kb%d.example]\ndomains = kb%d.example\n' "$i" "$i"
+	done >>"$d/acmed.conf"
+	before=$(orders)
+	for k in 0.3 0.5 0.8 0.4 1.2; do
+		"$ACMED" renew -q -c "$d/acmed.conf" >/dev/null 2>&1 &
+		pid=$!
+		sleep "$k"
+		kill -9 "$pid" 2>/dev/null && kills=$((kills + 1))
+		wait "$pid" 2>/dev/null
+	done
+	run_t 180 renew -c "$d/acmed.conf"
+	# A challenge Pebble was validating when its run was killed may end
+	# invalid (its resumed order then fails, and its backoff holds the
+	# certificate): such a one takes a new order, asked for by name.
+	forced=0
+	for ((i = 1; i <= n; i++)); do
+		if [[ -n $(set_problem "$d/state/certs/kb$i.example") ]]; then
+			run_t 60 renew -c "$d/acmed.conf" --force "kb$i.example"
+			expect_status 0
+			forced=$((forced + 1))
+		fi
+	done
+	if ((forced > kills)); then
+		fail "$forced certificates left failed after $kills kills"
+	fi
+	made=$(($(orders) - before))
+	if ((made < n || made > n + kills + forced)); then
+		fail "$made orders at Pebble for $n certificates after $kills kills ($forced forced), want $n to $((n + kills + forced))"
+	fi
+	left=$(find "$d/state/certs" -mindepth 2 -maxdepth 2 -name '.*' | head -n 3)
+	if [[ -n $left ]]; then
+		fail "temp files left after a whole run: $left"
+	fi
+	for ((i = 1; i <= n; i++)); do
+		p=$(set_problem "$d/state/certs/kb$i.example")
+		if [[ -n $p ]]; then
+			fail "kb$i.example: $p"
+			break
+		fi
+	done
+}
+
 # ---- main ----
 
 if ! pebble_start '"certificateValidityPeriod": 3600'; then
@@ -851,5 +904,6 @@ case_ "a broken installed set or another CA is due, and status says why" t_broke
 case_ "read-only state folder: nothing reaches the CA" t_read_only
 case_ "full state folder: nothing reaches the CA, the installed set stays" t_full
 case_ "a state folder that fills midway: nothing issued twice, the rest installed when freed" t_full_midway
+case_ "kill -9 of a batch again and again: each order resumed, none placed twice" t_killed_batch
 case_ "the CA down: nothing due exits 0, a due one backs off (exit 1 while held)" t_ca_down
 lib_finish
