@@ -232,7 +232,8 @@ start_authzs(struct acme_order_run *o, const struct acme_order *order)
 static void on_new_order(const struct acme_reply *reply, void *arg);
 
 /* Whether the order of resume_url can be taken on: not gone (404),
- * readable and not invalid. Says which, either way. */
+ * readable, not invalid and for the names asked for. Says which, either
+ * way. */
 static bool
 resumable(struct acme_order_run *o, const struct acme_reply *reply)
 {
@@ -247,6 +248,10 @@ resumable(struct acme_order_run *o, const struct acme_reply *reply)
 		why = err;
 	} else if (order.status == ACME_STATUS_INVALID) {
 		why = "invalid";
+	} else if (!ident_set_equal(order.identifiers, order.n_identifiers, o->p.ids, o->p.n_ids)) {
+		/* The names were changed since it was placed: the CA would
+		 * refuse its finalize with these (RFC 8555 section 7.4). */
+		why = "it is for other names";
 	}
 	acme_parse_order_finish(&order);
 	if (why != NULL) {

@@ -342,6 +342,28 @@ test_resume_gone(void **state)
 	assert_int_equal(r->ca.responder.cleaned, r->ca.responder.presented);
 }
 
+/* A resumed order for other names (the certificate's names were changed
+ * since it was placed) is replaced by a new one, not failed. */
+static void
+test_resume_other_names(void **state)
+{
+	struct run *r = *state;
+	static const char order_two[] =
+	        "{\"status\":\"pending\"," IDS_TWO ",\"authorizations\":"
+	        "[\"" AUTHZ_URL "\",\"" AUTHZ2_URL "\"],\"finalize\":\"" FINALIZE_URL "\"}";
+
+	r->params.resume_url = FAKE_CA "/order/0";
+	fake_ca_json(&r->ca, FAKE_CA "/order/0", 200, order_two);
+	queue_new_order(r, ORDER("pending", ""));
+	queue_validation(r);
+	queue_issuance(r);
+	order(r);
+	assert_int_equal(r->rc, ACME_ORDER_OK);
+	assert_int_equal(fake_ca_count(&r->ca, "POST", FAKE_CA "/order/0"), 1);
+	assert_int_equal(fake_ca_count(&r->ca, "POST", FAKE_CA_NEW_ORDER), 1);
+	assert_string_equal(r->order_url, ORDER_URL);
+}
+
 /* The CA could not validate: its problem reaches the result, the
  * challenge is withdrawn, nothing is finalized. */
 static void
@@ -905,6 +927,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_given_csr, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_resume, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_resume_gone, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_resume_other_names, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_invalid_authz, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_order_invalid, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_retry_after, setup, teardown),
