@@ -489,7 +489,17 @@ load_resume(struct job *job)
 	EVP_PKEY *key = NULL;
 
 	if (job->view.st.order_url != NULL) {
+		enum key_type type;
+
 		key = store_cert_pending_load(job->sh->state_dir, job->name);
+		if (key != NULL && (key_type_of(key, &type) < 0 || type != job->s.key_type)) {
+			/* key-type was changed since: the new order gets a key of
+			 * the type asked for. */
+			log_info("%s: the begun order's key is not a %s key; ordering anew",
+			         job->name, key_type_name(job->s.key_type));
+			EVP_PKEY_free(key);
+			key = NULL;
+		}
 		job->resume_url = key != NULL ? strdup(job->view.st.order_url) : NULL;
 	}
 	if (job->resume_url == NULL) {

@@ -61,6 +61,7 @@ struct fixture {
 	bool requeue; /* the done callback asks for the first again, once */
 	ev_timer watchdog;
 	char listing[256]; /* job_runner_each's: "name:state ..." */
+	int new_orders; /* newOrders the fake CAs of stop_order_run got */
 };
 
 static void
@@ -606,6 +607,8 @@ stop_order_start(struct fixture *f, struct fake_ca *ca, struct acme_account_hand
 	assert_int_equal(conf_set(&f->s, CONF_WHERE_CERT, "http-listen", listen, err, sizeof(err)),
 	                 0);
 	fake_ca_queue(ca, &order);
+	/* The order as a run that resumes it fetches it. */
+	fake_ca_json(ca, STOP_ORDER, 200, order.body);
 	fake_ca_json(ca, STOP_AUTHZ("1"), 200, STOP_AUTHZ_BODY("example.com", "1"));
 	fake_ca_json(ca, STOP_AUTHZ("2"), 200, STOP_AUTHZ_BODY("www.example.com", "2"));
 	fake_ca_json(ca, STOP_CHALL("1"), 200, STOP_CHALL_BODY("1"))->retry_after = "3600";
@@ -688,6 +691,51 @@ test_stop_order(void **state)
 	assert_int_equal(fake_ca_count(&ca, "POST", FAKE_CA_NEW_ORDER), 1);
 	assert_order_kept(f);
 	stop_order_finish(f, &ca, &acct);
+}
+
+/* Runs the stop case's order until both challenges are out, then stops
+ * the runner and frees it. */
+static void
+stop_order_run(struct fixture *f)
+{
+	struct fake_ca ca;
+	struct acme_account_handle acct;
+	int calls = 0;
+
+	stop_order_start(f, &ca, &acct);
+	ev_timer_start(f->cfg.loop, &f->watchdog);
+	while (ca.n_delays < 2) {
+		ev_run(f->cfg.loop, EVRUN_ONCE);
+	}
+	job_runner_stop(f->runner, on_stopped, &calls);
+	job_runner_run(f->runner);
+	ev_timer_stop(f->cfg.loop, &f->watchdog);
+	assert_int_equal(calls, 1);
+	f->new_orders += fake_ca_count(&ca, "POST", FAKE_CA_NEW_ORDER);
+	stop_order_finish(f, &ca, &acct);
+}
+
+/* key-type changed while an order was begun: its key is another type's,
+ * so the order is placed anew with a key of the type asked for, not
+ * resumed. */
+static void
+test_resume_other_key_type(void **state)
+{
+	struct fixture *f = *state;
+	char err[256];
+
+	stop_order_run(f);
+	assert_int_equal(f->new_orders, 1);
+	assert_order_kept(f);
+	/* Resumed while its key is of the type asked for. */
+	stop_order_run(f);
+	assert_int_equal(f->new_orders, 1);
+	assert_int_equal(conf_set(&f->s, CONF_WHERE_CERT, "key-type", "rsa-2048", err, sizeof(err)),
+	                 0);
+	stop_order_run(f);
+	assert_int_equal(f->new_orders, 2);
+	stop_order_run(f);
+	assert_int_equal(f->new_orders, 2);
 }
 
 /* Whether a's folder holds state.json's next text, not yet renamed. */
@@ -1028,6 +1076,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_destroyed_before_record_synced, setup,
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_stop_order, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_resume_other_key_type, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_responders_released, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_failover_rate_limited, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_no_failover_unauthorized, setup, teardown),
