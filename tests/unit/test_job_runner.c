@@ -660,15 +660,12 @@ assert_order_kept(struct fixture *f)
 	EVP_PKEY_free(pending);
 }
 
-/* Stopped while both challenges are out and their authorizations' polls
- * wait: the stop ends once they are withdrawn; the job records nothing
- * (no outcome, no failure counted), state.json keeps the order and
- * pending.key its key, for the next run to resume; the job queued behind
- * it never starts. */
+/* Runs the stop case's order until both challenges are out (a
+ * validating, b waiting), then stops the runner; after (may be NULL) looks
+ * at what is left before the runner and its fake CA are freed. */
 static void
-test_stop_order(void **state)
+stop_order_run(struct fixture *f, void (*after)(struct fixture *f, struct fake_ca *ca))
 {
-	struct fixture *f = *state;
 	struct fake_ca ca;
 	struct acme_account_handle acct;
 	int calls = 0;
@@ -683,36 +680,34 @@ test_stop_order(void **state)
 	job_runner_run(f->runner);
 	ev_timer_stop(f->cfg.loop, &f->watchdog);
 	assert_int_equal(calls, 1);
+	f->new_orders += fake_ca_count(&ca, "POST", FAKE_CA_NEW_ORDER);
+	if (after != NULL) {
+		after(f, &ca);
+	}
+	stop_order_finish(f, &ca, &acct);
+}
+
+static void
+stopped_order_checks(struct fixture *f, struct fake_ca *ca)
+{
 	assert_true(job_runner_stopped(f->runner));
 	assert_int_equal(f->n_seen, 0);
 	assert_int_equal(job_runner_count(f->runner, JOB_FAILED), 0);
 	assert_string_equal(listing(f), "b:waiting");
-	assert_int_equal(fake_ca_count(&ca, "POST", STOP_ORDER "/finalize"), 0);
-	assert_int_equal(fake_ca_count(&ca, "POST", FAKE_CA_NEW_ORDER), 1);
+	assert_int_equal(fake_ca_count(ca, "POST", STOP_ORDER "/finalize"), 0);
+	assert_int_equal(fake_ca_count(ca, "POST", FAKE_CA_NEW_ORDER), 1);
 	assert_order_kept(f);
-	stop_order_finish(f, &ca, &acct);
 }
 
-/* Runs the stop case's order until both challenges are out, then stops
- * the runner and frees it. */
+/* Stopped while both challenges are out and their authorizations' polls
+ * wait: the stop ends once they are withdrawn; the job records nothing
+ * (no outcome, no failure counted), state.json keeps the order and
+ * pending.key its key, for the next run to resume; the job queued behind
+ * it never starts. */
 static void
-stop_order_run(struct fixture *f)
+test_stop_order(void **state)
 {
-	struct fake_ca ca;
-	struct acme_account_handle acct;
-	int calls = 0;
-
-	stop_order_start(f, &ca, &acct);
-	ev_timer_start(f->cfg.loop, &f->watchdog);
-	while (ca.n_delays < 2) {
-		ev_run(f->cfg.loop, EVRUN_ONCE);
-	}
-	job_runner_stop(f->runner, on_stopped, &calls);
-	job_runner_run(f->runner);
-	ev_timer_stop(f->cfg.loop, &f->watchdog);
-	assert_int_equal(calls, 1);
-	f->new_orders += fake_ca_count(&ca, "POST", FAKE_CA_NEW_ORDER);
-	stop_order_finish(f, &ca, &acct);
+	stop_order_run(*state, stopped_order_checks);
 }
 
 /* key-type changed while an order was begun: its key is another type's,
@@ -724,17 +719,17 @@ test_resume_other_key_type(void **state)
 	struct fixture *f = *state;
 	char err[256];
 
-	stop_order_run(f);
+	stop_order_run(f, NULL);
 	assert_int_equal(f->new_orders, 1);
 	assert_order_kept(f);
 	/* Resumed while its key is of the type asked for. */
-	stop_order_run(f);
+	stop_order_run(f, NULL);
 	assert_int_equal(f->new_orders, 1);
 	assert_int_equal(conf_set(&f->s, CONF_WHERE_CERT, "key-type", "rsa-2048", err, sizeof(err)),
 	                 0);
-	stop_order_run(f);
+	stop_order_run(f, NULL);
 	assert_int_equal(f->new_orders, 2);
-	stop_order_run(f);
+	stop_order_run(f, NULL);
 	assert_int_equal(f->new_orders, 2);
 }
 
