@@ -76,6 +76,26 @@ journal_lost(const struct job *job, int err)
 	         job->name, job->dir, strerror(err));
 }
 
+/* A record written beside state.json (tmp), synced (err 0): renamed over
+ * state.json, the folder not synced; not synced (err): removed. Returns 0,
+ * or err or the rename's errno. */
+static int
+put_in_place(const struct job *job, const char *tmp, int err)
+{
+	char *path = file_path(job->dir, "state.json", NULL);
+
+	if (err == 0 && path == NULL) {
+		err = ENAMETOOLONG;
+	} else if (err == 0 && rename(tmp, path) < 0) {
+		err = errno;
+	}
+	if (err != 0) {
+		unlink(tmp);
+	}
+	free(path);
+	return err;
+}
+
 /* Once the group commit synced job->journal_temp (err: its errno, or 0):
  * renames it over state.json (the folder not synced). Returns 0 (also with
  * none), or -1 with errno set (err, or the rename's), the temp file removed
@@ -83,25 +103,16 @@ journal_lost(const struct job *job, int err)
 static int
 journal_commit(struct job *job, int err)
 {
-	char *path;
-
 	if (job->journal_temp == NULL) {
 		return 0;
 	}
-	path = file_path(job->dir, "state.json", NULL);
-	if (err == 0 && path == NULL) {
-		err = ENAMETOOLONG;
-	} else if (err == 0 && rename(job->journal_temp, path) < 0) {
-		err = errno;
-	}
+	err = put_in_place(job, job->journal_temp, err);
 	if (err != 0) {
-		unlink(job->journal_temp);
 		/* What it held is written with the job's last record. */
 		job->dirty = true;
 	}
 	free(job->journal_temp);
 	job->journal_temp = NULL;
-	free(path);
 	errno = err;
 	return err != 0 ? -1 : 0;
 }
@@ -189,20 +200,12 @@ job_journal_sync(struct job *job)
 static void
 record_commit(struct job *job, const char *tmp, int err)
 {
-	char *path = file_path(job->dir, "state.json", NULL);
-
-	if (err == 0 && path == NULL) {
-		err = ENAMETOOLONG;
-	} else if (err == 0 && rename(tmp, path) < 0) {
-		err = errno;
-	}
+	err = put_in_place(job, tmp, err);
 	if (err != 0) {
-		unlink(tmp);
 		log_error("%s: %s/state.json: write: %s", job->name, job->dir, strerror(err));
 	} else {
 		job->dirty = false;
 	}
-	free(path);
 }
 
 static void
